@@ -1,0 +1,150 @@
+/**
+ * The stack config schema: the user-facing contract of `Pulumi.<stack>.yaml`.
+ *
+ * Validation runs at `pulumi preview` time (deploy time) and costs the Lambda archives nothing:
+ * zod never ships to a handler. Every problem is reported at once, each naming its config key.
+ */
+import { z } from "zod";
+import { PIPELINE_STATES, SEVERITIES } from "../handlers/types";
+
+/** CodePipeline pipeline names: 1–100 of `A-Za-z0-9.@-_` (CodePipeline API reference). */
+const PIPELINE_NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;
+/** Channel instance names become parts of resource names: keep them DNS-label-like. */
+const CHANNEL_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+/** Slack user ids (U…, or W… on Enterprise Grid). */
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
+/** Slack conversation ids (C… public, G… private, D… direct). */
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,20}$/;
+/** E.164 phone numbers, as SNS SMS subscriptions require them. */
+const E164 = /^\+[1-9][0-9]{6,14}$/;
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+  3288, 3653,
+] as const;
+
+const pipelineName = z
+  .string()
+  .regex(PIPELINE_NAME, "must be 1-100 characters of A-Z a-z 0-9 . @ - _ (a CodePipeline name)");
+
+const email = z.email("must be an email address");
+
+const approvals = z.strictObject({
+  channel: z.string().min(1, "must name a slack channel instance"),
+  approvers: z
+    .array(z.string().regex(SLACK_USER_ID, "must be a Slack user id like U012ABCDEF"))
+    .min(1, "must list at least one approver"),
+});
+
+/** One pipeline entry: an exact name or a name prefix. */
+export const pipelineSchema = z
+  .strictObject({
+    name: pipelineName.optional(),
+    prefix: pipelineName.optional(),
+    tier: z.string().min(1, "must name a tier from deploy-notifier:routing"),
+    states: z
+      .array(z.enum(PIPELINE_STATES, { error: `must be one of ${PIPELINE_STATES.join(", ")}` }))
+      .min(1, "must list at least one state")
+      .default(["FAILED"]),
+    approvals: approvals.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if ((p.name === undefined) === (p.prefix === undefined)) {
+      ctx.addIssue({ code: "custom", message: "set exactly one of name or prefix" });
+    }
+  });
+
+const slackChannel = z
+  .strictObject({
+    type: z.literal("slack"),
+    mode: z.enum(["webhook", "bot"]).default("webhook"),
+    channel: z.string().regex(SLACK_CHANNEL_ID, "must be a Slack channel id like C012ABCDEF").optional(),
+    apiUrl: z.url().optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mode === "bot" && !c.channel) {
+      ctx.addIssue({ code: "custom", path: ["channel"], message: "is required when mode is bot" });
+    }
+  });
+
+/** A channel instance, by type. Secret settings are not here: see `deploy-notifier:secrets`. */
+export const channelSchema = z.discriminatedUnion(
+  "type",
+  [
+    slackChannel,
+    z.strictObject({
+      type: z.literal("pagerduty"),
+      source: z.string().optional(),
+      endpoint: z.url().optional(),
+    }),
+    z.strictObject({
+      type: z.literal("sms"),
+      phoneNumbers: z
+        .array(z.string().regex(E164, "must be an E.164 phone number like +15555550100"))
+        .min(1, "must list at least one phone number"),
+    }),
+    z.strictObject({ type: z.literal("teams") }),
+    z.strictObject({ type: z.literal("discord"), username: z.string().max(80).optional() }),
+    z.strictObject({ type: z.literal("webhook") }),
+    z.strictObject({
+      type: z.literal("email"),
+      addresses: z.array(email).min(1, "must list at least one address"),
+    }),
+  ],
+  { error: "type must be one of slack, pagerduty, sms, teams, discord, webhook, email" },
+);
+
+const tierRoute = z.union([
+  z.array(z.string()),
+  z.strictObject({
+    channels: z.array(z.string()),
+    severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(", ")}` }).optional(),
+  }),
+]);
+
+/** A downtime window as written in stack config (checked further by `validateWindow`). */
+export const downtimeSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must be a short name"),
+  timeZone: z.string().optional(),
+  days: z.array(z.string()).optional(),
+  start: z.string().optional(),
+  end: z.string().optional(),
+  cron: z.string().optional(),
+  durationMinutes: z.number().optional(),
+  from: z.string().optional(),
+  to: z.string().optional(),
+  pipelines: z.array(z.string().min(1)).optional(),
+  allowCritical: z.boolean().default(false),
+});
+
+/** Secret settings: `{ "<channel>": { "<field>": "<value>" }, "slackApp": { … } }`. */
+export const secretsSchema = z.record(z.string(), z.record(z.string(), z.string()));
+
+/** The whole stack config, keys without the `deploy-notifier:` namespace. */
+export const stackConfigSchema = z.strictObject({
+  pipelines: z.array(pipelineSchema).min(1, "must list at least one pipeline"),
+  channels: z.record(
+    z.string().regex(CHANNEL_NAME, "channel names are 1-40 of a-z 0-9 -, starting with a letter or digit"),
+    channelSchema,
+  ),
+  routing: z.record(z.string().min(1), tierRoute),
+  downtime: z.array(downtimeSchema).default([]),
+  opsEmail: email,
+  auditRetentionDays: z
+    .number({ error: "must be a whole number of days from 1 to 3650" })
+    .int("must be a whole number of days from 1 to 3650")
+    .min(1, "must be a whole number of days from 1 to 3650")
+    .max(3650, "must be a whole number of days from 1 to 3650")
+    .default(90),
+  logRetentionDays: z
+    .number()
+    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+      message: `must be one of ${LOG_RETENTION_DAYS.join(", ")}`,
+    })
+    .default(30),
+  tags: z.record(z.string(), z.string()).default({}),
+  secrets: secretsSchema.default({}),
+});
+
+/** The stack config as zod parsed it, before cross-field checks. */
+export type RawStackConfig = z.infer<typeof stackConfigSchema>;

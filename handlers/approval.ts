@@ -1,0 +1,678 @@
+/**
+ * The Slack approval handler: Slack button click → verified, authorized, first click wins →
+ * CodePipeline PutApprovalResult → the Slack message updated → audit records.
+ *
+ * One Lambda behind a function URL does two jobs:
+ * - the **click**: answers Slack within its 3 s budget. It verifies the signature, refuses
+ *   replays, authorizes the clicker, claims the decision in DynamoDB (first click wins) and
+ *   invokes itself asynchronously with an `approval-work` event;
+ * - the **work**: reads the current approval token with GetPipelineState, calls
+ *   PutApprovalResult and replaces the buttons in the Slack message via `response_url`.
+ *
+ * A work event can only come from the Lambda Invoke API (IAM-authorized): a function URL event
+ * always carries `requestContext` and its body is a string, so a caller on the URL cannot forge
+ * one.
+ *
+ * Claims (pk `APPROVAL#<pipeline>#<execution id>`, sk `<stage>#<action>`) are kept once the
+ * outcome is final: decided, already decided in CodePipeline, expired token, no longer pending,
+ * not found. Nobody can decide those from Slack any more, so later clicks are told who clicked
+ * first. A claim is released (deleted) only when nothing was decided for a reason that may pass:
+ * the self-invoke failed, or CodePipeline timed out, throttled or failed; then the buttons stay
+ * and anyone may click again.
+ *
+ * Rejecting with a reason (a `views.open` modal) is not implemented: a rejection records who
+ * rejected, and the reason goes to the channel thread.
+ */
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import {
+  GetPipelineStateCommand,
+  PutApprovalResultCommand,
+  type GetPipelineStateCommandOutput,
+} from "@aws-sdk/client-codepipeline";
+import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { codepipeline, ddb, lambda, requireEnv, secretJson } from "./aws";
+import { expiresAt, putAudit, UNKNOWN_PIPELINE, type AuditRecord } from "./audit";
+import {
+  actorLabel,
+  alreadyDecidedText,
+  approvalSummary,
+  authorizeApprover,
+  decisionLine,
+  decisionOf,
+  ephemeral,
+  mentionOf,
+  parseApprovalTarget,
+  parseInteraction,
+  replaceButtons,
+  utcTime,
+  type ApprovalDecision,
+  type ApprovalTarget,
+  type BlockActionsInteraction,
+  type SlackActor,
+  type SlackMessage,
+} from "./approval-message";
+import { escapeSlackText } from "./slack-text";
+import { SLACK_SIGNATURE_MAX_SKEW_SECONDS, verifySlackSignature } from "./slack-signature";
+import { ENV, type PipelineRule, type SlackAppSecrets } from "./types";
+
+/** What the approval handler needs from stack config, none of it secret. */
+export interface ApprovalHandlerConfig {
+  project: string;
+  stack: string;
+  pipelines: PipelineRule[];
+  auditRetentionDays: number;
+}
+
+/** A Lambda function URL request (payload format 2.0), reduced to the fields read here. */
+export interface FunctionUrlEvent {
+  version?: string;
+  rawPath?: string;
+  /** Lower-case header names. */
+  headers?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext: { http?: { method?: string; path?: string }; timeEpoch?: number };
+}
+
+/** A Lambda function URL response. */
+export interface FunctionUrlResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A claimed decision: who decided what, and when. Stored in DynamoDB and passed to the work. */
+export interface ApprovalClaim extends ApprovalTarget {
+  decision: ApprovalDecision;
+  user: SlackActor;
+  /** When the click was claimed (ISO 8601). */
+  at: string;
+}
+
+/** The event the click sends to this same function (asynchronous invoke) to do the slow work. */
+export interface ApprovalWorkEvent {
+  "deploy-notifier": "approval-work";
+  claim: ApprovalClaim;
+  /** The interaction's response_url: a capability URL, never logged. */
+  responseUrl?: string;
+  /** The approval request message as Slack sent it back, to rebuild it without buttons. */
+  message?: SlackMessage;
+}
+
+/** What the work did; returned by the handler for work events (logs and tests read it). */
+export type ApprovalWorkOutcome =
+  | { outcome: "decided" }
+  | { outcome: "final-error" | "transient-error" | "invalid"; reason: string };
+
+/** The part of the Lambda context the handler reads. */
+export interface ApprovalContext {
+  functionName?: string;
+}
+
+/** The Lambda handler: function URL requests and this function's own work events. */
+export type ApprovalHandler = (
+  event: FunctionUrlEvent | ApprovalWorkEvent,
+  context?: ApprovalContext,
+) => Promise<FunctionUrlResponse | ApprovalWorkOutcome>;
+
+/** Discriminator of work events. */
+const WORK_MARKER = "approval-work";
+
+/** Outbound Slack posts from the click path share Slack's 3 s budget with everything else. */
+const CLICK_POST_TIMEOUT_MS = 2000;
+const WORK_POST_TIMEOUT_MS = 5000;
+
+/** A replay record must outlive the whole window in which the timestamp is accepted. */
+const REPLAY_TTL_SECONDS = 2 * SLACK_SIGNATURE_MAX_SKEW_SECONDS + 60;
+
+/** CodePipeline errors after which nothing can be decided from Slack any more (claim kept). */
+const FINAL_ERRORS: Record<string, string> = {
+  ApprovalAlreadyCompletedException: "already decided in CodePipeline",
+  InvalidApprovalTokenException: "this approval has expired or was already handled",
+  PipelineNotFoundException: "pipeline not found",
+  StageNotFoundException: "stage not found",
+  ActionNotFoundException: "action not found",
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function errorName(err: unknown): string {
+  if (err instanceof Error) return err.name;
+  if (isRecord(err) && typeof err.name === "string") return err.name;
+  return "UnknownError";
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One JSON log line. Callers pass no secrets: no signature, response_url, token or body. */
+function log(level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}) {
+  const line = JSON.stringify({ level, msg, component: "approval", ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+function respond(
+  statusCode: number,
+  body: string,
+  contentType = "text/plain",
+): FunctionUrlResponse {
+  return { statusCode, headers: { "content-type": contentType }, body };
+}
+
+/** The opaque answer to anything unverified: no reason goes back to the caller. */
+const unauthorized = (): FunctionUrlResponse => respond(401, "unauthorized");
+const ok = (): FunctionUrlResponse => respond(200, "");
+
+function header(event: FunctionUrlEvent, name: string): string | undefined {
+  const headers = event.headers ?? {};
+  if (headers[name] !== undefined) return headers[name];
+  // Function URLs lower-case header names; other front ends (API Gateway v1) may not.
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : headers[key];
+}
+
+function isWorkEvent(event: unknown): event is ApprovalWorkEvent {
+  return (
+    isRecord(event) && event["deploy-notifier"] === WORK_MARKER && !("requestContext" in event)
+  );
+}
+
+/**
+ * Writes an audit record without failing the flow: the decision in CodePipeline (which records
+ * its own summary) matters more than our record of it, and a throw in the work would make Lambda
+ * retry the whole asynchronous invocation.
+ */
+async function audit(config: ApprovalHandlerConfig, record: AuditRecord): Promise<void> {
+  try {
+    await putAudit(record, config.auditRetentionDays);
+  } catch (err: unknown) {
+    log("error", "audit write failed", {
+      auditAction: record.action,
+      pipeline: record.pipeline,
+      error: errorMessage(err),
+    });
+  }
+}
+
+/** POSTs a message to a Slack response_url. Never throws; failures are logged without the URL. */
+async function postToResponseUrl(
+  responseUrl: string | undefined,
+  body: Record<string, unknown>,
+  timeoutMs: number,
+): Promise<boolean> {
+  if (!responseUrl) {
+    log("warn", "slack response_url missing: cannot answer the user");
+    return false;
+  }
+  try {
+    const res = await fetch(responseUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!res.ok) {
+      log("warn", "slack response_url post failed", { status: res.status });
+      return false;
+    }
+    return true;
+  } catch (err: unknown) {
+    log("warn", "slack response_url post failed", { error: errorName(err) });
+    return false;
+  }
+}
+
+function tableName(): string {
+  return requireEnv(ENV.table);
+}
+
+function claimKey(target: ApprovalTarget): { pk: string; sk: string } {
+  return {
+    pk: `APPROVAL#${target.pipeline}#${target.executionId}`,
+    sk: `${target.stage}#${target.action}`,
+  };
+}
+
+/**
+ * Records a verified signature; false when it was already recorded (a replay). The signature
+ * covers timestamp and body, so only a byte-identical resend within the window collides.
+ */
+async function recordSignature(signature: string, now: Date): Promise<boolean> {
+  try {
+    await ddb().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: {
+          pk: `REPLAY#${signature}`,
+          sk: "REPLAY",
+          expiresAt: Math.floor(now.getTime() / 1000) + REPLAY_TTL_SECONDS,
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return true;
+  } catch (err: unknown) {
+    if (errorName(err) === "ConditionalCheckFailedException") return false;
+    throw err;
+  }
+}
+
+/** Claims the decision; returns the existing claim when someone was first. */
+async function claimDecision(
+  config: ApprovalHandlerConfig,
+  claim: ApprovalClaim,
+): Promise<{ won: true } | { won: false; existing: ApprovalClaim | undefined }> {
+  const key = claimKey(claim);
+  try {
+    await ddb().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: {
+          ...key,
+          ...claim,
+          status: "claimed",
+          expiresAt: expiresAt(config.auditRetentionDays),
+        },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return { won: true };
+  } catch (err: unknown) {
+    if (errorName(err) !== "ConditionalCheckFailedException") throw err;
+  }
+  const got = await ddb().send(
+    new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true }),
+  );
+  return { won: false, existing: got.Item as ApprovalClaim | undefined };
+}
+
+/** Releases our claim so that someone can retry; only if it is still ours. */
+async function releaseClaim(claim: ApprovalClaim): Promise<void> {
+  try {
+    await ddb().send(
+      new DeleteCommand({
+        TableName: tableName(),
+        Key: claimKey(claim),
+        ConditionExpression: "#user.#id = :user AND #at = :at",
+        ExpressionAttributeNames: { "#user": "user", "#id": "id", "#at": "at" },
+        ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
+      }),
+    );
+  } catch (err: unknown) {
+    log("error", "approval claim release failed", {
+      pipeline: claim.pipeline,
+      executionId: claim.executionId,
+      error: errorName(err),
+    });
+  }
+}
+
+function claimRecord(
+  claim: ApprovalClaim,
+): Pick<AuditRecord, "pipeline" | "executionId" | "actor"> {
+  return {
+    pipeline: claim.pipeline,
+    executionId: claim.executionId,
+    actor: actorLabel(claim.user),
+  };
+}
+
+function claimDetail(claim: ApprovalClaim): Record<string, unknown> {
+  return { stage: claim.stage, action: claim.action, decision: claim.decision, at: claim.at };
+}
+
+/** Handles a verified `block_actions` click. Always answers 200: Slack only needs the ack. */
+async function handleClick(
+  config: ApprovalHandlerConfig,
+  click: BlockActionsInteraction,
+  context: ApprovalContext | undefined,
+): Promise<FunctionUrlResponse> {
+  const decision = decisionOf(click.actionId);
+  const target = parseApprovalTarget(click.value);
+  if (!decision) {
+    await audit(config, {
+      action: "ignored",
+      pipeline: target?.pipeline ?? UNKNOWN_PIPELINE,
+      executionId: target?.executionId,
+      actor: actorLabel(click.user),
+      result: "unknown action id",
+      detail: { actionId: click.actionId.slice(0, 255) },
+    });
+    return ok();
+  }
+  if (!target) {
+    await audit(config, {
+      action: "approval-error",
+      pipeline: UNKNOWN_PIPELINE,
+      actor: actorLabel(click.user),
+      result: "malformed button value",
+    });
+    await postToResponseUrl(
+      click.responseUrl,
+      ephemeral("This approval button is malformed; nothing was decided."),
+      CLICK_POST_TIMEOUT_MS,
+    );
+    return ok();
+  }
+  const claim: ApprovalClaim = {
+    ...target,
+    decision,
+    user: click.user,
+    at: new Date().toISOString(),
+  };
+
+  const authorization = authorizeApprover(config.pipelines, target.pipeline, click.user.id);
+  if (!authorization.allowed) {
+    await audit(config, {
+      action: "approval-denied",
+      ...claimRecord(claim),
+      result: authorization.reason === "not-an-approver" ? "not an approver" : "not configured",
+      detail: claimDetail(claim),
+    });
+    await postToResponseUrl(
+      click.responseUrl,
+      ephemeral(authorization.message),
+      CLICK_POST_TIMEOUT_MS,
+    );
+    return ok();
+  }
+
+  const claimed = await claimDecision(config, claim);
+  if (!claimed.won) {
+    const first = claimed.existing;
+    const text = first
+      ? alreadyDecidedText(first.decision, first.user.id, first.at)
+      : "This approval was already decided.";
+    await audit(config, {
+      action: "approval-click",
+      ...claimRecord(claim),
+      result: first
+        ? `already decided by ${actorLabel(first.user)} (${first.decision}) at ${first.at}`
+        : "already decided",
+      detail: claimDetail(claim),
+    });
+    await postToResponseUrl(click.responseUrl, ephemeral(text), CLICK_POST_TIMEOUT_MS);
+    return ok();
+  }
+
+  const work: ApprovalWorkEvent = {
+    "deploy-notifier": WORK_MARKER,
+    claim,
+    responseUrl: click.responseUrl,
+    message: click.message,
+  };
+  try {
+    const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || context?.functionName;
+    if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
+    await lambda().send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "Event",
+        Payload: Buffer.from(JSON.stringify(work)),
+      }),
+    );
+  } catch (err: unknown) {
+    // Nothing was decided: release the claim so that the click can be retried.
+    await releaseClaim(claim);
+    log("error", "approval self-invoke failed", {
+      pipeline: claim.pipeline,
+      executionId: claim.executionId,
+      error: errorMessage(err),
+    });
+    await audit(config, {
+      action: "approval-error",
+      ...claimRecord(claim),
+      result: `could not start the approval: ${errorName(err)}`,
+      detail: claimDetail(claim),
+    });
+    await postToResponseUrl(
+      click.responseUrl,
+      ephemeral("⚠️ Could not start the approval; nothing was decided. Please try again."),
+      CLICK_POST_TIMEOUT_MS,
+    );
+    return ok();
+  }
+  await audit(config, {
+    action: "approval-click",
+    ...claimRecord(claim),
+    result: "claimed",
+    detail: claimDetail(claim),
+  });
+  return ok();
+}
+
+/** The approval token of the claimed action, or why there is none to use. */
+function pendingToken(
+  state: GetPipelineStateCommandOutput,
+  claim: ApprovalClaim,
+): { token: string } | { final: string } {
+  const stage = state.stageStates?.find((s) => s.stageName === claim.stage);
+  if (!stage) return { final: "stage not found" };
+  const action = stage.actionStates?.find((a) => a.actionName === claim.action);
+  if (!action) return { final: "action not found" };
+  const execution = action.latestExecution;
+  if (
+    stage.latestExecution?.pipelineExecutionId !== claim.executionId ||
+    execution?.status !== "InProgress"
+  ) {
+    return { final: "this approval is no longer pending" };
+  }
+  if (!execution.token) return { final: "this approval has expired or was already handled" };
+  return { token: execution.token };
+}
+
+/** Does the slow part: GetPipelineState → PutApprovalResult → Slack message → audit. */
+async function handleWork(
+  config: ApprovalHandlerConfig,
+  work: ApprovalWorkEvent,
+): Promise<ApprovalWorkOutcome> {
+  const { claim } = work;
+  if (!isRecord(claim) || !parseApprovalTarget(JSON.stringify(claim)) || !claim.user?.id) {
+    log("error", "malformed approval work event");
+    return { outcome: "invalid", reason: "malformed approval work event" };
+  }
+  let result: ApprovalWorkOutcome;
+  try {
+    const state = await codepipeline().send(new GetPipelineStateCommand({ name: claim.pipeline }));
+    const pending = pendingToken(state, claim);
+    if ("final" in pending) {
+      result = { outcome: "final-error", reason: pending.final };
+    } else {
+      await codepipeline().send(
+        new PutApprovalResultCommand({
+          pipelineName: claim.pipeline,
+          stageName: claim.stage,
+          actionName: claim.action,
+          result: { status: claim.decision, summary: approvalSummary(claim.decision, claim.user) },
+          token: pending.token,
+        }),
+      );
+      result = { outcome: "decided" };
+    }
+  } catch (err: unknown) {
+    const name = errorName(err);
+    const final = FINAL_ERRORS[name];
+    result = final
+      ? { outcome: "final-error", reason: final }
+      : { outcome: "transient-error", reason: `CodePipeline error ${name}` };
+    log("warn", "approval CodePipeline call failed", {
+      pipeline: claim.pipeline,
+      executionId: claim.executionId,
+      error: name,
+      message: errorMessage(err),
+    });
+  }
+
+  const verb = claim.decision === "Approved" ? "approve" : "reject";
+  switch (result.outcome) {
+    case "decided":
+      await postToResponseUrl(
+        work.responseUrl,
+        replaceButtons(work.message, decisionLine(claim.decision, claim.user.id, claim.at)),
+        WORK_POST_TIMEOUT_MS,
+      );
+      await audit(config, {
+        action: "approval-decided",
+        ...claimRecord(claim),
+        result: claim.decision,
+        detail: claimDetail(claim),
+      });
+      break;
+    case "final-error":
+      await postToResponseUrl(
+        work.responseUrl,
+        replaceButtons(
+          work.message,
+          `⚠️ Could not ${verb}: ${escapeSlackText(result.reason)} (${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+        ),
+        WORK_POST_TIMEOUT_MS,
+      );
+      await audit(config, {
+        action: "approval-error",
+        ...claimRecord(claim),
+        result: result.reason,
+        detail: claimDetail(claim),
+      });
+      break;
+    case "transient-error":
+    case "invalid":
+      // Nothing was decided and trying again may work: keep the buttons, release the claim.
+      await releaseClaim(claim);
+      await postToResponseUrl(
+        work.responseUrl,
+        ephemeral(
+          `⚠️ Could not ${verb} now (CodePipeline did not answer); nothing was decided. Please try again.`,
+        ),
+        WORK_POST_TIMEOUT_MS,
+      );
+      await audit(config, {
+        action: "approval-error",
+        ...claimRecord(claim),
+        result: `${result.reason}; claim released`,
+        detail: claimDetail(claim),
+      });
+      break;
+    default: {
+      const unreachable: never = result;
+      throw new Error(`approval: unhandled outcome ${JSON.stringify(unreachable)}`);
+    }
+  }
+  log("info", "approval work done", {
+    pipeline: claim.pipeline,
+    executionId: claim.executionId,
+    outcome: result.outcome,
+  });
+  return result;
+}
+
+/** Handles a function URL request from Slack. */
+async function handleRequest(
+  config: ApprovalHandlerConfig,
+  event: FunctionUrlEvent,
+  context: ApprovalContext | undefined,
+): Promise<FunctionUrlResponse> {
+  const now = new Date();
+  const rawBody = event.isBase64Encoded
+    ? Buffer.from(event.body ?? "", "base64")
+    : Buffer.from(event.body ?? "", "utf8");
+  const signature = header(event, "x-slack-signature");
+
+  let secrets: SlackAppSecrets;
+  try {
+    secrets = await secretJson<SlackAppSecrets>(requireEnv(ENV.slackAppSecretArn));
+  } catch (err: unknown) {
+    log("error", "slack app secret unavailable", { error: errorMessage(err) });
+    return respond(500, "internal error");
+  }
+  const verified = verifySlackSignature({
+    signingSecret: secrets.signingSecret,
+    timestamp: header(event, "x-slack-request-timestamp"),
+    signature,
+    rawBody,
+    now,
+  });
+  if (!verified.ok) {
+    log("warn", "slack request rejected", { reason: verified.reason });
+    return unauthorized();
+  }
+  if (!(await recordSignature(signature as string, now))) {
+    log("warn", "slack request rejected", { reason: "replay of a used signature" });
+    return unauthorized();
+  }
+
+  const text = rawBody.toString("utf8");
+  const contentType = header(event, "content-type") ?? "";
+  if (contentType.includes("json") || text.trimStart().startsWith("{")) {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return respond(400, "bad request");
+    }
+    if (isRecord(body) && body.type === "url_verification" && typeof body.challenge === "string") {
+      return respond(200, body.challenge);
+    }
+    await audit(config, {
+      action: "ignored",
+      pipeline: UNKNOWN_PIPELINE,
+      result: "unsupported JSON request",
+    });
+    return ok();
+  }
+
+  const form = new URLSearchParams(text);
+  if (form.get("ssl_check") === "1") return ok();
+  const payload = form.get("payload");
+  if (payload === null) {
+    await audit(config, { action: "ignored", pipeline: UNKNOWN_PIPELINE, result: "no payload" });
+    return ok();
+  }
+  const parsed = parseInteraction(payload);
+  if (!parsed.ok) {
+    log("warn", "slack interaction rejected", { reason: parsed.reason });
+    await audit(config, {
+      action: "rejected-input",
+      pipeline: UNKNOWN_PIPELINE,
+      result: parsed.reason,
+    });
+    return respond(400, "bad request");
+  }
+  if (parsed.interaction.type !== "block_actions") {
+    await audit(config, {
+      action: "ignored",
+      pipeline: UNKNOWN_PIPELINE,
+      result: `interaction type ${parsed.interaction.type.slice(0, 64)}`,
+    });
+    return ok();
+  }
+  return handleClick(config, parsed.interaction as BlockActionsInteraction, context);
+}
+
+/**
+ * Builds the approval Lambda handler. This is the only entry point: `index.ts` hands it to
+ * `CallbackFunction` as `callbackFactory: () => createApprovalHandler(config)`.
+ *
+ * Environment: `AUDIT_TABLE`, `SLACK_APP_SECRET_ARN` (JSON `{ signingSecret, botToken? }`) and
+ * `AWS_LAMBDA_FUNCTION_NAME` (set by Lambda; the function invokes itself asynchronously).
+ */
+export function createApprovalHandler(config: ApprovalHandlerConfig): ApprovalHandler {
+  return async (event, context) => {
+    if (isWorkEvent(event)) return handleWork(config, event);
+    if (!isRecord(event) || !isRecord(event.requestContext)) {
+      log("warn", "approval handler received an unknown event");
+      return unauthorized();
+    }
+    try {
+      return await handleRequest(config, event as FunctionUrlEvent, context);
+    } catch (err: unknown) {
+      // DynamoDB or Lambda down: Slack shows the user an error and nothing was decided.
+      log("error", "approval request failed", { error: errorMessage(err) });
+      return respond(500, "internal error");
+    }
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * AWS SDK clients, created lazily once per cold start, and cached secret reads.
+ *
+ * Endpoints come from the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the
+ * tests and the local sandbox point the real clients at local stand-ins.
+ */
+import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SNSClient } from "@aws-sdk/client-sns";
+
+/** Per-cold-start cache. A `const` object: see handlers/README.md rule 3. */
+const cache: {
+  ddb?: DynamoDBDocumentClient;
+  sns?: SNSClient;
+  secrets?: SecretsManagerClient;
+  codepipeline?: CodePipelineClient;
+  lambda?: LambdaClient;
+  secretValues: Record<string, Promise<unknown>>;
+} = { secretValues: {} };
+
+/** SDK calls are bounded: no call may hang a Lambda until its timeout. */
+const SDK_TIMEOUTS = { connectionTimeout: 2000, requestTimeout: 5000 };
+
+/** Reads a required environment variable, failing with its name. */
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") {
+    throw new Error(`environment variable ${name} is not set`);
+  }
+  return value;
+}
+
+/** DynamoDB document client (marshalls plain JS values). */
+export function ddb(): DynamoDBDocumentClient {
+  cache.ddb ??= DynamoDBDocumentClient.from(
+    new DynamoDBClient({ maxAttempts: 3, requestHandler: SDK_TIMEOUTS }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  return cache.ddb;
+}
+
+/** SNS client. */
+export function sns(): SNSClient {
+  cache.sns ??= new SNSClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
+  return cache.sns;
+}
+
+/** CodePipeline client. */
+export function codepipeline(): CodePipelineClient {
+  cache.codepipeline ??= new CodePipelineClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
+  return cache.codepipeline;
+}
+
+/** Lambda client (the approval handler invokes itself asynchronously). */
+export function lambda(): LambdaClient {
+  cache.lambda ??= new LambdaClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
+  return cache.lambda;
+}
+
+/**
+ * Reads a JSON secret from Secrets Manager once per cold start. A failed read is not cached, so
+ * the next invocation tries again. The value is never logged; errors name only the ARN.
+ */
+export function secretJson<T>(arn: string): Promise<T> {
+  const cached = cache.secretValues[arn];
+  if (cached) return cached as Promise<T>;
+  cache.secrets ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: SDK_TIMEOUTS });
+  const pending = cache.secrets
+    .send(new GetSecretValueCommand({ SecretId: arn }))
+    .then((out) => {
+      if (typeof out.SecretString !== "string") {
+        throw new Error(`secret ${arn} has no SecretString`);
+      }
+      try {
+        return JSON.parse(out.SecretString) as T;
+      } catch {
+        throw new Error(`secret ${arn} is not valid JSON`);
+      }
+    });
+  cache.secretValues[arn] = pending;
+  pending.catch(() => {
+    delete cache.secretValues[arn];
+  });
+  return pending;
+}

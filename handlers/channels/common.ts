@@ -1,0 +1,278 @@
+/**
+ * Helpers shared by the channel drivers: kind wording, text fitting with truncation tracking,
+ * HTTP delivery with classification, SNS delivery with error classification.
+ */
+import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import { classifyResponse, deliveryError, postJson, redact, type HttpResponse } from "../http";
+import { truncateText } from "../slack-text";
+import type { ChannelConfig, ChannelType, Notification } from "../types";
+import type { ChannelContext, DeliveryError, DeliveryReceipt, SnsPublisher } from "./types";
+
+/** One upper-case word (or two) per kind, most important first: used by sms, email, PagerDuty. */
+export function kindWord(n: Notification): string {
+  switch (n.kind) {
+    case "failure":
+      return "FAILED";
+    case "rejection":
+      return "REJECTED";
+    case "success":
+      return "SUCCEEDED";
+    case "approval-request":
+      return "APPROVAL NEEDED";
+    case "superseded":
+      return "SUPERSEDED";
+    case "canceled":
+      return "CANCELED";
+    case "stopped":
+      return "STOPPED";
+    case "status":
+      return String(n.state).toUpperCase();
+    default: {
+      const never: never = n.kind;
+      return String(never).toUpperCase();
+    }
+  }
+}
+
+/** "Stage/Action", "Stage", or undefined for pipeline-level notifications. */
+export function whereOf(n: Notification): string | undefined {
+  if (n.stage && n.action) return `${n.stage}/${n.action}`;
+  return n.stage ?? n.action;
+}
+
+/**
+ * One human sentence saying what happened, in the kind's own words: a rejection is "Rejected
+ * by …" and never "failed"; superseded/canceled/stopped are reported for what they are.
+ */
+export function headline(n: Notification): string {
+  const where = whereOf(n);
+  const at = where ? ` at ${where}` : "";
+  switch (n.kind) {
+    case "failure":
+      return `${n.pipeline} failed${at}`;
+    case "rejection":
+      return `${n.pipeline}: Rejected by ${n.decidedBy ?? "an approver"}${at}`;
+    case "success":
+      return `${n.pipeline} succeeded`;
+    case "approval-request":
+      return `${n.pipeline}: approval needed${at}`;
+    case "superseded":
+      return `${n.pipeline}: superseded by a newer execution`;
+    case "canceled":
+      return `${n.pipeline} canceled${at}`;
+    case "stopped":
+      return `${n.pipeline} stopped${at}`;
+    case "status":
+      return `${n.pipeline}: ${String(n.state).toLowerCase()}${at}`;
+    default: {
+      const never: never = n.kind;
+      return `${n.pipeline}: ${String(never)}`;
+    }
+  }
+}
+
+/** Collapses all whitespace (newlines included) into single spaces. */
+export function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/** Records which fields were cut, so the driver can report and log the truncation. */
+export interface Fitter {
+  /** Names of the fields cut so far. */
+  truncated: string[];
+  /** Cuts `text` to `max` characters with a visible "…", recording `field` when it cut. */
+  fit(field: string, text: string, max: number): string;
+}
+
+/** Makes a {@link Fitter}. */
+export function fitter(): Fitter {
+  const truncated: string[] = [];
+  return {
+    truncated,
+    fit(field, text, max) {
+      const out = truncateText(text, max);
+      if (out.truncated && !truncated.includes(field)) truncated.push(field);
+      return out.text;
+    },
+  };
+}
+
+/** Logs a truncation (never the text itself) and says whether there was one. */
+export function reportTruncation(
+  ctx: ChannelContext<ChannelConfig>,
+  type: ChannelType,
+  n: Notification,
+  fields: string[],
+): boolean {
+  if (fields.length === 0) return false;
+  ctx.log.warn(`${type} ${ctx.name}: text truncated to fit the channel's limits`, {
+    channel: ctx.name,
+    type,
+    notificationId: n.id,
+    fields,
+  });
+  return true;
+}
+
+/** Reads a secret field, failing permanently (a config error) when it is missing. */
+export function requireSecret(
+  type: ChannelType,
+  ctx: ChannelContext<ChannelConfig>,
+  field: string,
+): string {
+  const value = ctx.secret[field];
+  if (typeof value !== "string" || value === "") {
+    throw deliveryError(ctx.name, `${type} ${ctx.name}: secret field ${field} is missing`, {
+      retryable: false,
+    });
+  }
+  return value;
+}
+
+/** All secret values of a channel, for redaction. */
+export function secretValues(ctx: ChannelContext<ChannelConfig>): string[] {
+  return Object.values(ctx.secret).filter((v): v is string => typeof v === "string");
+}
+
+function logFailure(
+  ctx: ChannelContext<ChannelConfig>,
+  type: ChannelType,
+  err: DeliveryError,
+): void {
+  ctx.log.warn(err.message, {
+    channel: ctx.name,
+    type,
+    retryable: err.retryable,
+    ...(err.status !== undefined && { status: err.status }),
+    ...(err.retryAfterMs !== undefined && { retryAfterMs: err.retryAfterMs }),
+  });
+}
+
+/**
+ * POSTs a channel payload and classifies the answer: resolves with the response on success,
+ * throws a redacted DeliveryError (logged as a warning) otherwise.
+ */
+export async function deliverHttp(
+  type: ChannelType,
+  ctx: ChannelContext<ChannelConfig>,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResponse> {
+  const label = `${type} ${ctx.name}`;
+  const secrets = secretValues(ctx);
+  let res: HttpResponse;
+  try {
+    res = await postJson(url, body, {
+      channel: ctx.name,
+      label,
+      deadline: ctx.deadline,
+      timeoutMs: ctx.timeoutMs,
+      headers,
+      secrets,
+    });
+  } catch (e: unknown) {
+    if (e instanceof Error && e.name === "DeliveryError") logFailure(ctx, type, e as DeliveryError);
+    throw e;
+  }
+  const verdict = classifyResponse(res.status, res.body, res.headers);
+  if (verdict.outcome === "success") return res;
+  const err = deliveryError(ctx.name, redact(`${label}: ${verdict.reason}`, [url, ...secrets]), {
+    retryable: verdict.outcome === "retryable",
+    status: res.status,
+    ...(verdict.outcome === "retryable" &&
+      verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }),
+  });
+  logFailure(ctx, type, err);
+  throw err;
+}
+
+/** Adapts an SDK v3 SNS client to {@link SnsPublisher}. */
+export function snsPublisher(client: SNSClient): SnsPublisher {
+  return {
+    async publish(input) {
+      const out = await client.send(new PublishCommand(input));
+      return { MessageId: out.MessageId };
+    },
+  };
+}
+
+// SNS error codes (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors)
+// and SDK names that a later attempt can get past.
+const SNS_RETRYABLE_ERRORS = [
+  "Throttled",
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "KMSThrottlingException",
+  "InternalError",
+  "InternalErrorException",
+  "InternalFailure",
+  "ServiceUnavailable",
+  "RequestTimeout",
+  "RequestTimeoutException",
+  "TimeoutError",
+];
+
+/**
+ * Classifies an SNS SDK error: throttling, 5xx and network errors (no HTTP status) retryable;
+ * validation, authorization and other 4xx permanent.
+ */
+export function snsDeliveryError(
+  type: ChannelType,
+  ctx: ChannelContext<ChannelConfig>,
+  e: unknown,
+): DeliveryError {
+  const err = (typeof e === "object" && e !== null ? e : {}) as {
+    name?: unknown;
+    message?: unknown;
+    $fault?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  const name = typeof err.name === "string" ? err.name : "Error";
+  const status =
+    typeof err.$metadata?.httpStatusCode === "number" ? err.$metadata.httpStatusCode : undefined;
+  let retryable: boolean;
+  if (SNS_RETRYABLE_ERRORS.includes(name)) retryable = true;
+  else if (status !== undefined) retryable = status >= 500 || status === 429;
+  else if (err.$fault === "client") retryable = false;
+  else retryable = true; // no response at all: a network error
+  const detail = typeof err.message === "string" ? oneLine(err.message).slice(0, 200) : "";
+  const message = redact(
+    `${type} ${ctx.name}: SNS ${name}${status !== undefined ? ` (HTTP ${status})` : ""}${detail ? `: ${detail}` : ""}`,
+    secretValues(ctx),
+  );
+  return deliveryError(ctx.name, message, { retryable, ...(status !== undefined && { status }) });
+}
+
+/** Publishes to the channel's SNS topic and makes the receipt; failures become DeliveryErrors. */
+export async function publishSns(
+  type: ChannelType,
+  ctx: ChannelContext<ChannelConfig>,
+  input: {
+    Message: string;
+    Subject?: string;
+    MessageAttributes?: Record<string, { DataType: string; StringValue: string }>;
+  },
+  truncated: boolean,
+): Promise<DeliveryReceipt> {
+  if (!ctx.topicArn) {
+    throw deliveryError(ctx.name, `${type} ${ctx.name}: no SNS topic configured`, {
+      retryable: false,
+    });
+  }
+  let out: { MessageId?: string };
+  try {
+    out = await ctx.sns.publish({ TopicArn: ctx.topicArn, ...input });
+  } catch (e: unknown) {
+    const err = snsDeliveryError(type, ctx, e);
+    logFailure(ctx, type, err);
+    throw err;
+  }
+  return {
+    channel: ctx.name,
+    type,
+    ...(out.MessageId !== undefined && { id: out.MessageId }),
+    ...(truncated && { truncated }),
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * Discord through a channel webhook (secret `webhookUrl`): one embed, and
+ * `allowed_mentions: { parse: [] }` so that `@everyone` or `<@id>` in a summary stays inert.
+ */
+import type { Notification } from "../types";
+import {
+  deliverHttp,
+  fitter,
+  headline,
+  oneLine,
+  reportTruncation,
+  requireSecret,
+  whereOf,
+} from "./common";
+import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
+
+/** Discord channel settings. */
+export type DiscordConfig = { type: "discord"; username?: string };
+
+/** Embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
+export const DISCORD_LIMITS = {
+  title: 256,
+  description: 4096,
+  fields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  /** Sum of title, description, field names and values, footer text. */
+  total: 6000,
+  username: 80,
+} as const;
+
+/** One Discord embed field. */
+export interface DiscordField {
+  name: string;
+  value: string;
+  inline: boolean;
+}
+
+/** The webhook message body. */
+export interface DiscordMessage {
+  username?: string;
+  embeds: [
+    {
+      title: string;
+      url?: string;
+      description?: string;
+      color: number;
+      fields: DiscordField[];
+      footer: { text: string };
+      timestamp?: string;
+    },
+  ];
+  allowed_mentions: { parse: [] };
+}
+
+const KIND_COLOR: Record<Notification["kind"], number> = {
+  failure: 0xd93f0b,
+  rejection: 0xe99a00,
+  success: 0x2eb67d,
+  "approval-request": 0x1d9bd1,
+  superseded: 0x9e9e9e,
+  canceled: 0xe99a00,
+  stopped: 0xe99a00,
+  status: 0x9e9e9e,
+};
+
+const FOOTER = "deploy-notifier";
+
+function isHttpUrl(url: string | undefined): url is string {
+  return typeof url === "string" && /^https?:\/\/[^\s()]+$/.test(url);
+}
+
+/** Builds the message and lists the fields that had to be cut. */
+export function renderDiscord(
+  n: Notification,
+  config: DiscordConfig,
+): { message: DiscordMessage; truncated: string[] } {
+  const f = fitter();
+  const where = whereOf(n);
+  const rev = n.revision;
+  const raw: [string, string | undefined, boolean][] = [
+    ["Pipeline", n.pipeline, true],
+    ["Stage / action", where, true],
+    ["State", String(n.state), true],
+    ["Execution", n.executionId, false],
+    ["Account / region", `${n.account} / ${n.region}`, true],
+    ["Tier", n.tier, true],
+    ["Error code", n.errorCode, true],
+    ["Decided by", n.decidedBy, true],
+    [
+      "Revision",
+      rev && (rev.id || rev.message || rev.author)
+        ? [rev.id?.slice(0, 12), rev.author ? `by ${oneLine(rev.author)}` : undefined, rev.message]
+            .filter(Boolean)
+            .join(" — ")
+        : undefined,
+      false,
+    ],
+    ["Trigger", n.trigger, false],
+    [
+      "Approvers",
+      n.kind === "approval-request" ? n.approval?.approvers.join(", ") || undefined : undefined,
+      false,
+    ],
+    ["Expires", n.kind === "approval-request" ? n.approval?.expiresAt : undefined, true],
+    ["Details", n.kind === "approval-request" ? n.approval?.customData : undefined, false],
+    [
+      "Review",
+      isHttpUrl(n.approval?.reviewUrl) ? `[Open review](${n.approval.reviewUrl})` : undefined,
+      true,
+    ],
+    ["Logs", isHttpUrl(n.externalUrl) ? `[View logs](${n.externalUrl})` : undefined, true],
+    ...(n.notes ?? []).map((note): [string, string, boolean] => ["Note", note, false]),
+  ];
+  const present = raw.filter(
+    (x): x is [string, string, boolean] => typeof x[1] === "string" && x[1] !== "",
+  );
+  if (present.length > DISCORD_LIMITS.fields) f.truncated.push("fields");
+  const fields = present.slice(0, DISCORD_LIMITS.fields).map(([name, value, inline]) => ({
+    name: f.fit("fields", name, DISCORD_LIMITS.fieldName),
+    value: f.fit("fields", value, DISCORD_LIMITS.fieldValue),
+    inline,
+  }));
+  const title = f.fit("title", headline(n), DISCORD_LIMITS.title);
+  const used =
+    title.length +
+    FOOTER.length +
+    fields.reduce((sum, x) => sum + x.name.length + x.value.length, 0);
+  const budget = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.total - used);
+  const description = n.summary && budget > 1 ? f.fit("summary", n.summary, budget) : undefined;
+  if (n.summary && budget <= 1) f.truncated.push("summary");
+  const timestamp = Number.isNaN(Date.parse(n.time)) ? undefined : new Date(n.time).toISOString();
+  const message: DiscordMessage = {
+    ...(config.username && { username: config.username.slice(0, DISCORD_LIMITS.username) }),
+    embeds: [
+      {
+        title,
+        ...(isHttpUrl(n.consoleUrl) && { url: n.consoleUrl }),
+        ...(description !== undefined && { description }),
+        color: KIND_COLOR[n.kind] ?? KIND_COLOR.status,
+        fields,
+        footer: { text: FOOTER },
+        ...(timestamp && { timestamp }),
+      },
+    ],
+    allowed_mentions: { parse: [] },
+  };
+  return { message, truncated: f.truncated };
+}
+
+/** The webhook message for `n` (pure). */
+export function formatDiscord(n: Notification, config: DiscordConfig): DiscordMessage {
+  return renderDiscord(n, config).message;
+}
+
+/**
+ * Posts the message with `?wait=true`, so Discord answers 200 with the message (its id goes in
+ * the receipt) rather than 204; 429 carries `retry_after` (seconds) in the body and a header.
+ */
+export async function sendDiscord(
+  n: Notification,
+  ctx: ChannelContext<DiscordConfig>,
+): Promise<DeliveryReceipt> {
+  const webhookUrl = requireSecret("discord", ctx, "webhookUrl");
+  const { message, truncated } = renderDiscord(n, ctx.config);
+  const wasCut = reportTruncation(ctx, "discord", n, truncated);
+  let url: string;
+  try {
+    const u = new URL(webhookUrl);
+    u.searchParams.set("wait", "true");
+    url = u.toString();
+  } catch {
+    url = webhookUrl; // postJson rejects the unusable URL with a redacted, permanent error
+  }
+  const res = await deliverHttp("discord", ctx, url, message);
+  let id: string | undefined;
+  try {
+    const parsed = JSON.parse(res.body) as { id?: unknown };
+    id = typeof parsed.id === "string" ? parsed.id : undefined;
+  } catch {
+    id = undefined; // 204 or a non-JSON body: delivered all the same
+  }
+  return {
+    channel: ctx.name,
+    type: "discord",
+    status: res.status,
+    ...(id && { id }),
+    ...(wasCut && { truncated: true }),
+  };
+}
+
+/** The Discord channel driver. */
+export const discordDriver: ChannelDriver<DiscordConfig> = {
+  type: "discord",
+  format: formatDiscord,
+  send: sendDiscord,
+};

@@ -1,0 +1,115 @@
+/**
+ * Email through the channel's SNS topic (email subscriptions): a short ASCII subject and a
+ * plain-text body with every detail and link.
+ */
+import type { Notification } from "../types";
+import {
+  fitter,
+  headline,
+  kindWord,
+  oneLine,
+  publishSns,
+  reportTruncation,
+  whereOf,
+} from "./common";
+import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
+
+/** Email channel settings (the addresses are subscribed to the topic by the program). */
+export type EmailConfig = { type: "email"; addresses: string[] };
+
+/** Limits (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
+export const EMAIL_LIMITS = {
+  /** SNS `Subject`: ASCII, no line breaks, under 100 characters. */
+  subject: 99,
+  /** SNS messages are at most 256 KB; the summary is kept well below, for readability. */
+  summary: 20000,
+  text: 2000,
+} as const;
+
+/** Printable ASCII on one line: accents dropped via NFD, anything else removed. */
+function toAsciiLine(text: string): string {
+  return oneLine(
+    text
+      .normalize("NFD")
+      .replace(/[\u2018\u2019]/g, "'")
+      .replace(/[\u201c\u201d]/g, '"')
+      .replace(/[\u2013\u2014]/g, "-"),
+  )
+    .replace(/\u2026/g, "...")
+    .replace(/[^\x20-\x7e]/g, "")
+    .replace(/ {2,}/g, " ")
+    .trim();
+}
+
+function render(n: Notification): { subject: string; message: string; truncated: string[] } {
+  const f = fitter();
+  const where = whereOf(n);
+  let subject = toAsciiLine(
+    `[deploy-notifier] ${kindWord(n)} ${n.pipeline}${where ? ` ${where}` : ""}`,
+  );
+  if (subject.length > EMAIL_LIMITS.subject) {
+    subject = `${subject.slice(0, EMAIL_LIMITS.subject - 3)}...`;
+    f.truncated.push("subject");
+  }
+  const line = (label: string, value: string | undefined): string[] =>
+    value ? [`${label}: ${f.fit(label, oneLine(value), EMAIL_LIMITS.text)}`] : [];
+  const rev = n.revision;
+  const lines = [
+    headline(n),
+    "",
+    ...line("Pipeline", n.pipeline),
+    ...line("Stage / action", where),
+    ...line("State", String(n.state)),
+    ...line("Execution", n.executionId),
+    ...line("Account / region", `${n.account} / ${n.region}`),
+    ...line("Time", n.time),
+    ...line("Tier", n.tier),
+    ...line("Error code", n.errorCode),
+    ...line("Decided by", n.decidedBy),
+    ...line("Trigger", n.trigger),
+    ...line("Revision", rev?.id),
+    ...line("Author", rev?.author),
+    ...line("Commit message", rev?.message),
+    ...line("Commit", rev?.url),
+  ];
+  if (n.kind === "approval-request" && n.approval) {
+    lines.push(
+      ...line("Approvers", n.approval.approvers.join(", ")),
+      ...line("Expires", n.approval.expiresAt),
+      ...line("Review", n.approval.reviewUrl),
+      ...line("Details", n.approval.customData),
+    );
+  }
+  if (n.summary) lines.push("", "Summary:", f.fit("summary", n.summary, EMAIL_LIMITS.summary));
+  for (const note of n.notes ?? [])
+    lines.push("", `Note: ${f.fit("notes", note, EMAIL_LIMITS.text)}`);
+  lines.push("", `Execution: ${n.consoleUrl}`);
+  if (n.externalUrl) lines.push(`Logs: ${n.externalUrl}`);
+  return { subject, message: lines.join("\n"), truncated: f.truncated };
+}
+
+/** The email for `n` (pure): `{ subject, message }`. */
+export function formatEmail(
+  n: Notification,
+  _config?: EmailConfig,
+): { subject: string; message: string } {
+  const { subject, message } = render(n);
+  return { subject, message };
+}
+
+/** Publishes the email to the channel's topic. */
+export async function sendEmail(
+  n: Notification,
+  ctx: ChannelContext<EmailConfig>,
+): Promise<DeliveryReceipt> {
+  const { subject, message, truncated } = render(n);
+  const wasCut = reportTruncation(ctx, "email", n, truncated);
+  return publishSns("email", ctx, { Subject: subject, Message: message }, wasCut);
+}
+
+/** The email channel driver. */
+export const emailDriver: ChannelDriver<EmailConfig> = {
+  type: "email",
+  format: formatEmail,
+  send: sendEmail,
+};

@@ -1,0 +1,173 @@
+/**
+ * PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/):
+ * a `trigger` for failures, a `resolve` of the failure's incident for a later success. Nothing
+ * else ever reaches a pager: a rejection is a decision, not an incident.
+ */
+import { createHash } from "node:crypto";
+import { deliveryError } from "../http";
+import type { Notification } from "../types";
+import { deliverHttp, fitter, oneLine, reportTruncation, requireSecret, whereOf } from "./common";
+import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
+
+/**
+ * PagerDuty channel settings. `endpoint` (non-secret) defaults to the US service; EU accounts use
+ * https://events.eu.pagerduty.com/v2/enqueue. `source` overrides `payload.source` (default: the
+ * pipeline name).
+ */
+export type PagerDutyConfig = { type: "pagerduty"; source?: string; endpoint?: string };
+
+/** Default Events API v2 endpoint. */
+export const PAGERDUTY_ENDPOINT = "https://events.pagerduty.com/v2/enqueue";
+
+/** Field limits (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/). */
+export const PAGERDUTY_LIMITS = {
+  dedupKey: 255,
+  summary: 1024,
+} as const;
+
+/** A trigger event, minus `routing_key` (a secret, added by `send`). */
+export interface PagerDutyTrigger {
+  event_action: "trigger";
+  dedup_key: string;
+  payload: {
+    summary: string;
+    source: string;
+    severity: Notification["severity"];
+    timestamp: string;
+    component?: string;
+    group: string;
+    class?: string;
+    custom_details: Record<string, string>;
+  };
+  links: { href: string; text: string }[];
+  client: "deploy-notifier";
+  client_url: string;
+}
+
+/** A resolve event, minus `routing_key`. */
+export interface PagerDutyResolve {
+  event_action: "resolve";
+  dedup_key: string;
+}
+
+/** Options of {@link formatPagerDuty}. */
+export interface PagerDutyFormatOptions {
+  /**
+   * For a `success`: the dedup key of the open incident to resolve (the failing execution's
+   * `pagerdutyDedupKey`, kept by the engine). Without it a success is refused.
+   */
+  resolveDedupKey?: string;
+}
+
+/**
+ * `deploy-notifier/<pipeline>/<executionId>`: one incident per failing execution, so a
+ * redelivered event never opens a second one. Over 255 characters, the end is replaced by a hash
+ * of the whole key, so two long keys never collide.
+ */
+export function pagerdutyDedupKey(n: Pick<Notification, "pipeline" | "executionId">): string {
+  const key = `deploy-notifier/${n.pipeline}/${n.executionId}`;
+  if (key.length <= PAGERDUTY_LIMITS.dedupKey) return key;
+  const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
+  return `${key.slice(0, PAGERDUTY_LIMITS.dedupKey - hash.length - 1)}#${hash}`;
+}
+
+function render(
+  n: Notification,
+  config: PagerDutyConfig,
+  opts: PagerDutyFormatOptions,
+): { event: PagerDutyTrigger | PagerDutyResolve; truncated: string[] } {
+  if (n.kind === "success") {
+    if (!opts.resolveDedupKey) {
+      throw new Error(
+        `pagerduty: a success only resolves an open incident, and no dedup key was given`,
+      );
+    }
+    return { event: { event_action: "resolve", dedup_key: opts.resolveDedupKey }, truncated: [] };
+  }
+  if (n.kind !== "failure") {
+    throw new Error(`pagerduty: never triggers for a ${n.kind} (only failures page)`);
+  }
+  const f = fitter();
+  const where = whereOf(n);
+  // Most important words first: a phone shows the start of the summary.
+  const summary = f.fit(
+    "summary",
+    oneLine(`FAILED ${n.pipeline}${where ? ` ${where}` : ""}${n.summary ? `: ${n.summary}` : ""}`),
+    PAGERDUTY_LIMITS.summary,
+  );
+  const details: Record<string, string> = {
+    executionId: n.executionId,
+    account: n.account,
+    region: n.region,
+    tier: n.tier,
+  };
+  if (n.action) details.action = n.action;
+  if (n.errorCode) details.errorCode = n.errorCode;
+  if (n.revision?.id) details.revision = n.revision.id;
+  const links = [{ href: n.consoleUrl, text: "View execution" }];
+  if (n.externalUrl) links.push({ href: n.externalUrl, text: "View logs" });
+  const event: PagerDutyTrigger = {
+    event_action: "trigger",
+    dedup_key: pagerdutyDedupKey(n),
+    payload: {
+      summary,
+      source: config.source ?? n.pipeline,
+      severity: n.severity,
+      timestamp: n.time,
+      ...(n.stage && { component: n.stage }),
+      group: n.pipeline,
+      ...(n.errorCode && { class: n.errorCode }),
+      custom_details: details,
+    },
+    links,
+    client: "deploy-notifier",
+    client_url: n.consoleUrl,
+  };
+  return { event, truncated: f.truncated };
+}
+
+/**
+ * The Events API v2 event for `n` without `routing_key` (pure). Failures trigger; a success
+ * resolves `opts.resolveDedupKey`; every other kind throws, since it must never page.
+ */
+export function formatPagerDuty(
+  n: Notification,
+  config: PagerDutyConfig,
+  opts: PagerDutyFormatOptions = {},
+): PagerDutyTrigger | PagerDutyResolve {
+  return render(n, config, opts).event;
+}
+
+/** Sends the event; the receipt's `id` is the dedup key. 202 success, 400 permanent. */
+export async function sendPagerDuty(
+  n: Notification,
+  ctx: ChannelContext<PagerDutyConfig>,
+): Promise<DeliveryReceipt> {
+  const routingKey = requireSecret("pagerduty", ctx, "routingKey");
+  let rendered: ReturnType<typeof render>;
+  try {
+    rendered = render(n, ctx.config, { resolveDedupKey: ctx.resolveDedupKey });
+  } catch (e: unknown) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw deliveryError(ctx.name, `pagerduty ${ctx.name}: ${reason}`, { retryable: false });
+  }
+  const wasCut = reportTruncation(ctx, "pagerduty", n, rendered.truncated);
+  const res = await deliverHttp("pagerduty", ctx, ctx.config.endpoint ?? PAGERDUTY_ENDPOINT, {
+    routing_key: routingKey,
+    ...rendered.event,
+  });
+  return {
+    channel: ctx.name,
+    type: "pagerduty",
+    status: res.status,
+    id: rendered.event.dedup_key,
+    ...(wasCut && { truncated: true }),
+  };
+}
+
+/** The PagerDuty channel driver. */
+export const pagerdutyDriver: ChannelDriver<PagerDutyConfig> = {
+  type: "pagerduty",
+  format: formatPagerDuty,
+  send: sendPagerDuty,
+};

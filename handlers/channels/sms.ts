@@ -1,0 +1,148 @@
+/**
+ * SMS through the channel's SNS topic (SMS subscriptions). One segment, always: at most
+ * {@link SMS_MAX_CHARS} characters of the GSM-7 basic character set, most important words first.
+ * One character outside GSM-7 (an emoji, a curly quote) would switch the whole message to UCS-2
+ * and its 70-character segments, each billed.
+ */
+import type { Notification } from "../types";
+import { kindWord, publishSns, reportTruncation, whereOf } from "./common";
+import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
+
+/** SMS channel settings (the phone numbers are subscribed to the topic by the program). */
+export type SmsConfig = { type: "sms"; phoneNumbers: string[] };
+
+/**
+ * The product promise: 140 characters. One SMS segment is 140 bytes = 160 GSM-7 characters
+ * (https://docs.aws.amazon.com/sns/latest/dg/sms_publish-to-phone.html); 140 leaves room for a
+ * carrier prefix.
+ */
+export const SMS_MAX_CHARS = 140;
+
+/** GSM 03.38 basic character set (3GPP TS 23.038 §6.2.1), without the escape to the extension table. */
+const GSM7_BASIC =
+  "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡" +
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+
+/** Look-alikes outside the basic set (extension-table characters count double: replace them too). */
+const TRANSLITERATIONS: Record<string, string> = {
+  "\u2018": "'",
+  "\u2019": "'",
+  "\u201a": "'",
+  "\u201b": "'",
+  "\u2032": "'",
+  "`": "'",
+  "\u00b4": "'",
+  "\u201c": '"',
+  "\u201d": '"',
+  "\u201e": '"',
+  "\u201f": '"',
+  "\u2033": '"',
+  "\u00ab": '"',
+  "\u00bb": '"',
+  "\u2010": "-",
+  "\u2011": "-",
+  "\u2012": "-",
+  "\u2013": "-",
+  "\u2014": "-",
+  "\u2015": "-",
+  "\u2212": "-",
+  "\u2026": "...",
+  "\u2022": "*",
+  "\u00b7": "*",
+  "[": "(",
+  "]": ")",
+  "{": "(",
+  "}": ")",
+  "\\": "/",
+  "|": "/",
+  "~": "-",
+  "^": "",
+  "\u20ac": "EUR",
+  "\u0153": "oe",
+  "\u0152": "OE",
+  "\u0142": "l",
+  "\u0141": "L",
+  "\u0111": "d",
+  "\u0110": "D",
+  "\u00f0": "d",
+  "\u00d0": "D",
+  "\u00fe": "th",
+  "\u00de": "Th",
+  "\u0131": "i",
+};
+
+/** True when every character of `text` is in the GSM-7 basic character set. */
+export function isGsm7(text: string): boolean {
+  for (const ch of text) if (!GSM7_BASIC.includes(ch)) return false;
+  return true;
+}
+
+/**
+ * Rewrites `text` into the GSM-7 basic character set on one line: curly quotes become straight,
+ * dashes "-", "…" "...", accented letters outside the set their base letter (NFD), all
+ * whitespace one space; anything else (emoji, non-Latin scripts) is dropped.
+ */
+export function toGsm7(text: string): string {
+  let out = "";
+  for (const ch of text) {
+    if (/\s/.test(ch)) {
+      out += " ";
+    } else if (Object.hasOwn(TRANSLITERATIONS, ch)) {
+      out += TRANSLITERATIONS[ch];
+    } else if (GSM7_BASIC.includes(ch)) {
+      out += ch;
+    } else {
+      const base = ch.normalize("NFD").replace(/\p{M}/gu, "");
+      if (base !== "" && isGsm7(base)) out += base;
+    }
+  }
+  // Dropped words (non-Latin scripts) leave runs of separators behind: keep one.
+  return out
+    .replace(/([;,:])(?:\s*[;,:])+/g, "$1")
+    .replace(/ {2,}/g, " ")
+    .trim();
+}
+
+function render(n: Notification): { message: string; truncated: string[] } {
+  const where = whereOf(n);
+  const parts = [kindWord(n), n.pipeline];
+  if (where) parts.push(`@${where}`);
+  if (n.kind === "rejection" && n.decidedBy) parts.push(`by ${n.decidedBy}`);
+  const text = toGsm7(`${parts.join(" ")}${n.summary ? `: ${n.summary}` : ""}`);
+  if (text.length <= SMS_MAX_CHARS) return { message: text, truncated: [] };
+  // "…" is not GSM-7: the visible cut is "...".
+  return { message: `${text.slice(0, SMS_MAX_CHARS - 3).trimEnd()}...`, truncated: ["message"] };
+}
+
+/** The SMS text for `n` (pure): `{ message }`, ≤ 140 GSM-7 characters. */
+export function formatSms(n: Notification, _config?: SmsConfig): { message: string } {
+  return { message: render(n).message };
+}
+
+/** Publishes the SMS to the channel's topic, as a transactional message. */
+export async function sendSms(
+  n: Notification,
+  ctx: ChannelContext<SmsConfig>,
+): Promise<DeliveryReceipt> {
+  const { message, truncated } = render(n);
+  const wasCut = reportTruncation(ctx, "sms", n, truncated);
+  return publishSns(
+    "sms",
+    ctx,
+    {
+      Message: message,
+      // Transactional: higher delivery priority (https://docs.aws.amazon.com/sns/latest/dg/sms_publish-to-topic.html).
+      MessageAttributes: {
+        "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" },
+      },
+    },
+    wasCut,
+  );
+}
+
+/** The SMS channel driver. */
+export const smsDriver: ChannelDriver<SmsConfig> = {
+  type: "sms",
+  format: formatSms,
+  send: sendSms,
+};

@@ -1,0 +1,210 @@
+/**
+ * Microsoft Teams through a Workflows webhook, which accepts Adaptive Cards only (the Office 365
+ * connectors are retired). The Workflows URL carries a signature: it is a secret.
+ */
+import type { Notification } from "../types";
+import { deliverHttp, fitter, headline, reportTruncation, requireSecret, whereOf } from "./common";
+import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
+
+/** Teams channel settings (the webhook URL is secret `webhookUrl`). */
+export type TeamsConfig = { type: "teams" };
+
+/** Payload limits. */
+export const TEAMS_LIMITS = {
+  /**
+   * Teams rejects messages over 28 KB
+   * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages):
+   * the summary is cut first so the card always fits.
+   */
+  payloadBytes: 28 * 1024,
+  /** A readable card; the full text stays in the logs behind "View logs". */
+  summary: 4000,
+  text: 1000,
+} as const;
+
+/** An Adaptive Card element (only the shapes used here). */
+export type AdaptiveElement =
+  | {
+      type: "TextBlock";
+      text: string;
+      wrap: true;
+      size?: "Large" | "Medium";
+      weight?: "Bolder";
+      color?: string;
+      isSubtle?: boolean;
+    }
+  | { type: "FactSet"; facts: { title: string; value: string }[] };
+
+/** The Workflows webhook message. */
+export interface TeamsMessage {
+  type: "message";
+  attachments: [
+    {
+      contentType: "application/vnd.microsoft.card.adaptive";
+      content: {
+        $schema: "http://adaptivecards.io/schemas/adaptive-card.json";
+        type: "AdaptiveCard";
+        version: "1.4";
+        body: AdaptiveElement[];
+        actions: { type: "Action.OpenUrl"; title: string; url: string }[];
+      };
+    },
+  ];
+}
+
+const KIND_COLOR: Record<Notification["kind"], string> = {
+  failure: "Attention",
+  rejection: "Warning",
+  success: "Good",
+  "approval-request": "Accent",
+  superseded: "Default",
+  canceled: "Warning",
+  stopped: "Warning",
+  status: "Default",
+};
+
+function isHttpUrl(url: string | undefined): url is string {
+  return typeof url === "string" && /^https?:\/\/\S+$/.test(url);
+}
+
+function build(
+  n: Notification,
+  summaryMax: number,
+): { message: TeamsMessage; truncated: string[] } {
+  const f = fitter();
+  const where = whereOf(n);
+  const facts = [
+    { title: "Pipeline", value: n.pipeline },
+    ...(where ? [{ title: "Stage / action", value: where }] : []),
+    { title: "State", value: String(n.state) },
+    { title: "Execution", value: n.executionId },
+    { title: "Account / region", value: `${n.account} / ${n.region}` },
+    { title: "Time", value: n.time },
+    { title: "Tier", value: n.tier },
+    ...(n.errorCode ? [{ title: "Error code", value: n.errorCode }] : []),
+    ...(n.decidedBy ? [{ title: "Decided by", value: n.decidedBy }] : []),
+    ...(n.trigger ? [{ title: "Trigger", value: n.trigger }] : []),
+  ].map((fact) => ({ title: fact.title, value: f.fit(fact.title, fact.value, TEAMS_LIMITS.text) }));
+
+  const body: AdaptiveElement[] = [
+    {
+      type: "TextBlock",
+      text: f.fit("title", headline(n), TEAMS_LIMITS.text),
+      wrap: true,
+      size: "Large",
+      weight: "Bolder",
+      color: KIND_COLOR[n.kind] ?? "Default",
+    },
+    { type: "FactSet", facts },
+  ];
+  if (n.summary)
+    body.push({ type: "TextBlock", text: f.fit("summary", n.summary, summaryMax), wrap: true });
+  const rev = n.revision;
+  if (rev && (rev.id || rev.message || rev.author)) {
+    const line = [
+      rev.id ? `Revision ${rev.id.slice(0, 12)}` : "Revision",
+      rev.author ? `by ${rev.author}` : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
+    body.push({
+      type: "TextBlock",
+      text: f.fit("revision", rev.message ? `${line}: ${rev.message}` : line, TEAMS_LIMITS.text),
+      wrap: true,
+      isSubtle: true,
+    });
+  }
+  if (n.kind === "approval-request" && n.approval) {
+    const a = n.approval;
+    const lines = [
+      "Approve or reject in Slack or the CodePipeline console.",
+      ...(a.expiresAt ? [`Expires ${a.expiresAt}.`] : []),
+      ...(a.customData ? [a.customData] : []),
+    ];
+    body.push({
+      type: "TextBlock",
+      text: f.fit("approval", lines.join("\n\n"), TEAMS_LIMITS.summary),
+      wrap: true,
+    });
+  }
+  for (const note of n.notes ?? []) {
+    body.push({
+      type: "TextBlock",
+      text: f.fit("notes", note, TEAMS_LIMITS.text),
+      wrap: true,
+      isSubtle: true,
+    });
+  }
+  const actions = [
+    ...(isHttpUrl(n.consoleUrl)
+      ? [{ type: "Action.OpenUrl" as const, title: "View execution", url: n.consoleUrl }]
+      : []),
+    ...(isHttpUrl(n.externalUrl)
+      ? [{ type: "Action.OpenUrl" as const, title: "View logs", url: n.externalUrl }]
+      : []),
+    ...(isHttpUrl(n.approval?.reviewUrl)
+      ? [{ type: "Action.OpenUrl" as const, title: "Review", url: n.approval.reviewUrl }]
+      : []),
+  ];
+  const message: TeamsMessage = {
+    type: "message",
+    attachments: [
+      {
+        contentType: "application/vnd.microsoft.card.adaptive",
+        content: {
+          $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+          type: "AdaptiveCard",
+          version: "1.4",
+          body,
+          actions,
+        },
+      },
+    ],
+  };
+  return { message, truncated: f.truncated };
+}
+
+/** Builds the card, cutting the summary further until the payload fits Teams' size limit. */
+export function renderTeams(n: Notification): { message: TeamsMessage; truncated: string[] } {
+  let summaryMax: number = TEAMS_LIMITS.summary;
+  for (;;) {
+    const out = build(n, summaryMax);
+    const size = Buffer.byteLength(JSON.stringify(out.message));
+    if (size <= TEAMS_LIMITS.payloadBytes || summaryMax <= 100) {
+      return out;
+    }
+    summaryMax = Math.max(
+      100,
+      summaryMax - Math.ceil((size - TEAMS_LIMITS.payloadBytes) / 2) - 100,
+    );
+  }
+}
+
+/** The Workflows webhook message for `n` (pure). */
+export function formatTeams(n: Notification, _config?: TeamsConfig): TeamsMessage {
+  return renderTeams(n).message;
+}
+
+/** Posts the card; Workflows answers 202 (or 200). */
+export async function sendTeams(
+  n: Notification,
+  ctx: ChannelContext<TeamsConfig>,
+): Promise<DeliveryReceipt> {
+  const url = requireSecret("teams", ctx, "webhookUrl");
+  const { message, truncated } = renderTeams(n);
+  const wasCut = reportTruncation(ctx, "teams", n, truncated);
+  const res = await deliverHttp("teams", ctx, url, message);
+  return {
+    channel: ctx.name,
+    type: "teams",
+    status: res.status,
+    ...(wasCut && { truncated: true }),
+  };
+}
+
+/** The Teams channel driver. */
+export const teamsDriver: ChannelDriver<TeamsConfig> = {
+  type: "teams",
+  format: formatTeams,
+  send: sendTeams,
+};

@@ -1,0 +1,70 @@
+/**
+ * Generic JSON webhook (secret `url`, optional secret `bearerToken`).
+ *
+ * ## Payload (version "1")
+ *
+ * `POST <url>` with `Content-Type: application/json; charset=utf-8`,
+ * `Authorization: Bearer <bearerToken>` when one is configured, and
+ * `Idempotency-Key: <notification.id>` (the same for every retry and redelivery of one
+ * notification, so a receiver can drop duplicates):
+ *
+ * ```json
+ * {
+ *   "version": "1",
+ *   "notification": { "id": "…", "kind": "failure", "pipeline": "…", "executionId": "…", … },
+ *   "sentAt": "2024-05-01T12:00:00.000Z"
+ * }
+ * ```
+ *
+ * `notification` is the whole `Notification` (handlers/types.ts), which holds nothing secret:
+ * `kind` is one of failure, success, rejection, approval-request, superseded, canceled, stopped,
+ * status; `summary`, `revision.message`, `revision.author` and `approval.customData` are
+ * untrusted text from the pipeline and must be escaped by the receiver. Fields may be added
+ * within version "1"; a breaking change bumps `version`. Any 2xx is success; 408, 429 (with
+ * `Retry-After`) and 5xx are retried; other statuses are not.
+ */
+import type { Notification } from "../types";
+import { deliverHttp, requireSecret } from "./common";
+import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
+
+/** Webhook channel settings (URL and token are secrets). */
+export type WebhookConfig = { type: "webhook" };
+
+/** The documented webhook body (see the module comment). */
+export interface WebhookPayload {
+  version: "1";
+  notification: Notification;
+  sentAt: string;
+}
+
+/** The webhook body for `n`; `opts.now` fixes `sentAt` (default: now). */
+export function formatWebhook(
+  n: Notification,
+  _config?: WebhookConfig,
+  opts: { now?: Date } = {},
+): WebhookPayload {
+  return { version: "1", notification: n, sentAt: (opts.now ?? new Date()).toISOString() };
+}
+
+/** Posts the payload. */
+export async function sendWebhook(
+  n: Notification,
+  ctx: ChannelContext<WebhookConfig>,
+): Promise<DeliveryReceipt> {
+  const url = requireSecret("webhook", ctx, "url");
+  const token = ctx.secret.bearerToken;
+  const headers: Record<string, string> = {
+    "idempotency-key": n.id,
+    "user-agent": "deploy-notifier",
+    ...(token && { authorization: `Bearer ${token}` }),
+  };
+  const res = await deliverHttp("webhook", ctx, url, formatWebhook(n, ctx.config), headers);
+  return { channel: ctx.name, type: "webhook", status: res.status };
+}
+
+/** The generic webhook channel driver. */
+export const webhookDriver: ChannelDriver<WebhookConfig> = {
+  type: "webhook",
+  format: formatWebhook,
+  send: sendWebhook,
+};

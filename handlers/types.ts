@@ -1,0 +1,247 @@
+/**
+ * Shared domain types of the Lambda handlers.
+ *
+ * These types are the contract between the Pulumi program (which validates stack config with zod
+ * and hands the handlers a plain `RuntimeConfig`) and the handler code (which must stay free of
+ * `@pulumi/*` and zod so that its serialized archive stays small).
+ */
+
+/** CodePipeline execution states (pipeline, stage and action level). */
+export const PIPELINE_STATES = [
+  "STARTED",
+  "SUCCEEDED",
+  "RESUMED",
+  "FAILED",
+  "CANCELED",
+  "STOPPED",
+  "STOPPING",
+  "SUPERSEDED",
+] as const;
+export type PipelineState = (typeof PIPELINE_STATES)[number];
+
+/** PagerDuty Events API v2 severities; also used as the urgency of a tier. */
+export const SEVERITIES = ["critical", "error", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** The channel types this product can deliver to. */
+export const CHANNEL_TYPES = [
+  "slack",
+  "pagerduty",
+  "sms",
+  "teams",
+  "discord",
+  "webhook",
+  "email",
+] as const;
+export type ChannelType = (typeof CHANNEL_TYPES)[number];
+
+/** Level of the CodePipeline event a notification came from. */
+export type EventLevel = "pipeline" | "stage" | "action";
+
+/**
+ * What a notification means for people. `rejection` is a FAILED execution caused by a rejected
+ * manual approval: it is never reported as a failure and never pages.
+ */
+export type NotificationKind =
+  | "failure"
+  | "success"
+  | "rejection"
+  | "approval-request"
+  | "superseded"
+  | "canceled"
+  | "stopped"
+  | "status";
+
+/** The source revision of an execution, where CodePipeline knows it. */
+export interface SourceRevision {
+  /** Commit id (or S3 version / image digest). */
+  id?: string;
+  /** Commit message, untrusted user text. */
+  message?: string;
+  /** Author, untrusted user text. */
+  author?: string;
+  /** Link to the commit. */
+  url?: string;
+}
+
+/** Details of a pending manual approval (approval requests only). */
+export interface ApprovalDetails {
+  /** The approval action's configured custom data (untrusted). */
+  customData?: string;
+  /** The approval action's configured external link for review. */
+  reviewUrl?: string;
+  /** When the approval times out (ISO 8601). */
+  expiresAt?: string;
+  /** Slack user ids allowed to decide. */
+  approvers: string[];
+}
+
+/**
+ * One normalized notification: the single model that every channel formats, whatever the
+ * CodePipeline event (pipeline, stage or action level) it came from.
+ */
+export interface Notification {
+  /** Stable id: the same event (or its redelivery) always yields the same id. Ledger key. */
+  id: string;
+  /** The EventBridge event id this notification was made from. */
+  eventId: string;
+  kind: NotificationKind;
+  level: EventLevel;
+  pipeline: string;
+  executionId: string;
+  state: PipelineState | string;
+  stage?: string;
+  action?: string;
+  /** `type.category` of an action event, e.g. "Build", "Deploy", "Approval". */
+  actionCategory?: string;
+  /** `type.provider` of an action event, e.g. "CodeBuild", "Manual". */
+  actionProvider?: string;
+  errorCode?: string;
+  /** Error or result summary: untrusted text from the pipeline. */
+  summary?: string;
+  /** Link to the external execution, e.g. the CodeBuild run and its logs. */
+  externalUrl?: string;
+  account: string;
+  region: string;
+  /** Event time, ISO 8601. */
+  time: string;
+  /** CodePipeline console link of the execution. */
+  consoleUrl: string;
+  /** Tier of the pipeline, from stack config. */
+  tier: string;
+  severity: Severity;
+  /** Who decided, for rejections ("Jane Doe (U012ABC)"). */
+  decidedBy?: string;
+  revision?: SourceRevision;
+  /** What started the run, e.g. "Webhook", "StartPipelineExecution by arn:…". */
+  trigger?: string;
+  approval?: ApprovalDetails;
+  /** Caveats shown to people, e.g. "details unavailable: CodePipeline API timed out". */
+  notes?: string[];
+}
+
+/** A pipeline selector from stack config: exact name or name prefix. */
+export type PipelineMatch = { name: string } | { prefix: string };
+
+/** Slack approvals for a pipeline. */
+export interface ApprovalConfig {
+  /** Name of the slack channel instance the approval request goes to. */
+  channel: string;
+  /** Slack user ids (U…/W…) allowed to approve or reject. */
+  approvers: string[];
+}
+
+/** A configured pipeline (or pipeline family, by prefix). */
+export interface PipelineRule {
+  match: PipelineMatch;
+  tier: string;
+  /** Pipeline execution states that notify. */
+  states: PipelineState[];
+  approvals?: ApprovalConfig;
+}
+
+/** Non-secret settings of a channel instance. Secret settings live in Secrets Manager. */
+export type ChannelConfig =
+  | SlackChannelConfig
+  | { type: "pagerduty"; source?: string }
+  | { type: "sms"; phoneNumbers: string[] }
+  | { type: "teams" }
+  | { type: "discord"; username?: string }
+  | { type: "webhook" }
+  | { type: "email"; addresses: string[] };
+
+/**
+ * Slack channel instance. `webhook` posts to an incoming webhook (secret `webhookUrl`); `bot`
+ * posts with `chat.postMessage` (secret `botToken`) to `channel`.
+ */
+export interface SlackChannelConfig {
+  type: "slack";
+  mode: "webhook" | "bot";
+  /** Channel id for bot mode (C…). */
+  channel?: string;
+}
+
+/** Routing of one tier. */
+export interface TierRoute {
+  channels: string[];
+  severity: Severity;
+}
+
+/** A recurring or one-off maintenance window that suppresses notifications. */
+export type DowntimeWindow = {
+  name: string;
+  /** Pipeline names; an entry ending in `*` is a prefix. Empty or absent: all pipelines. */
+  pipelines?: string[];
+  /** Let critical-tier failures through during this window. */
+  allowCritical: boolean;
+} & (
+  | {
+      kind: "weekly";
+      timeZone: string;
+      /** Lower-case three-letter day names: mon … sun. */
+      days: string[];
+      /** Local "HH:MM"; `end` ≤ `start` means the window crosses midnight. */
+      start: string;
+      end: string;
+    }
+  | {
+      kind: "cron";
+      timeZone: string;
+      /** Five-field cron expression (minute hour day-of-month month day-of-week), local time. */
+      cron: string;
+      durationMinutes: number;
+    }
+  | {
+      kind: "once";
+      /** ISO 8601 instants. */
+      from: string;
+      to: string;
+    }
+);
+
+/** Everything the handlers need from stack config, none of it secret. */
+export interface RuntimeConfig {
+  project: string;
+  stack: string;
+  pipelines: PipelineRule[];
+  channels: Record<string, ChannelConfig>;
+  routing: Record<string, TierRoute>;
+  downtime: DowntimeWindow[];
+  auditRetentionDays: number;
+}
+
+/**
+ * Secret settings, as stored (JSON) in the Secrets Manager secret the fan-out reads:
+ * `{ "<channel name>": { "<field>": "<value>" } }`.
+ */
+export type ChannelSecrets = Record<string, Record<string, string>>;
+
+/** Secret settings of the Slack app, stored in the secret the approval handler reads. */
+export interface SlackAppSecrets {
+  signingSecret: string;
+  botToken?: string;
+}
+
+/** Secret fields each channel type requires (all but `optional`). */
+export const CHANNEL_SECRET_FIELDS: Record<ChannelType, { required: string[]; optional: string[] }> =
+  {
+    slack: { required: [], optional: ["webhookUrl", "botToken"] },
+    pagerduty: { required: ["routingKey"], optional: [] },
+    sms: { required: [], optional: [] },
+    teams: { required: ["webhookUrl"], optional: [] },
+    discord: { required: ["webhookUrl"], optional: [] },
+    webhook: { required: ["url"], optional: ["bearerToken"] },
+    email: { required: [], optional: [] },
+  };
+
+/** Names of the environment variables the program sets on the Lambdas. */
+export const ENV = {
+  /** DynamoDB table for the delivery ledger and the audit trail. */
+  table: "AUDIT_TABLE",
+  /** ARN of the Secrets Manager secret with the channel secrets (fan-out). */
+  channelSecretsArn: "CHANNEL_SECRETS_ARN",
+  /** ARN of the Secrets Manager secret with the Slack app secrets (approval). */
+  slackAppSecretArn: "SLACK_APP_SECRET_ARN",
+  /** JSON map: channel name → SNS topic ARN (sms and email channels). */
+  channelTopics: "CHANNEL_TOPICS",
+} as const;

@@ -1,0 +1,321 @@
+/**
+ * Evaluates the Pulumi program offline, under Pulumi's mock engine, the way `pulumi preview`
+ * would run it for a stack: with that stack's config file, local placeholder values for the
+ * secrets, every resource recorded with its inputs, and every CallbackFunction's code archive
+ * written out exactly as `pulumi up` would upload it.
+ *
+ * Run as a child process (`runProgram`) so that each evaluation starts from a clean Pulumi
+ * runtime, like the CLI does: `node -r ts-node/register/transpile-only sandbox/program.ts …`.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..");
+const PROJECT = "deploy-notifier";
+/** Pulumi's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts). */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One resource the program declared. Secret inputs are replaced by `"[secret]"`. */
+export interface DeclaredResource {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  /** Input property names that Pulumi holds as secrets. */
+  secretInputs: string[];
+}
+
+/** One Lambda code archive, written to disk. */
+export interface ArchiveInfo {
+  /** Logical name of the CallbackFunction ("fanout", "approval"). */
+  name: string;
+  dir: string;
+  bytes: number;
+  files: number;
+  /** The Lambda environment variables the program declared. */
+  environment: Record<string, string>;
+  handler: string;
+}
+
+/** Result of one offline evaluation. */
+export interface ProgramResult {
+  ok: true;
+  stack: string;
+  resources: DeclaredResource[];
+  outputs: Record<string, unknown>;
+  archives: ArchiveInfo[];
+  rulePattern: { pattern: string; branches: unknown[] };
+  routing: unknown[];
+  evalMs: number;
+}
+
+export interface ProgramFailure {
+  ok: false;
+  stack: string;
+  /** What `pulumi preview` would print. */
+  message: string;
+}
+
+/** Options of an evaluation. */
+export interface ProgramOptions {
+  stack: string;
+  /** Raw config (keys without namespace) replacing the stack file's `deploy-notifier:*` keys. */
+  config?: Record<string, unknown>;
+  /** Values merged over the config's `secrets` (e.g. local receiver URLs). */
+  secrets?: Record<string, Record<string, string>>;
+  /** Fill every missing required secret with a local placeholder (default true). */
+  placeholders?: boolean;
+  /** Where to write archives (default: a fresh temp dir). */
+  outDir?: string;
+}
+
+/** Reads `Pulumi.<stack>.yaml` into raw config (namespace stripped) and provider config. */
+export function readStackConfig(stack: string): {
+  raw: Record<string, unknown>;
+  other: Record<string, string>;
+} {
+  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`no stack config file ${path.basename(file)}`);
+  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
+  const raw: Record<string, unknown> = {};
+  const other: Record<string, string> = {};
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
+    else other[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { raw, other };
+}
+
+/** Local placeholder values for secrets that the stack file cannot contain. */
+export function placeholderSecrets(raw: Record<string, unknown>): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  const channels = (raw.channels ?? {}) as Record<string, { type?: string; mode?: string }>;
+  for (const [name, ch] of Object.entries(channels)) {
+    switch (ch?.type) {
+      case "slack":
+        out[name] =
+          ch.mode === "bot"
+            ? { botToken: `xoxb-placeholder-${name}` }
+            : { webhookUrl: `https://hooks.slack.com/services/PLACEHOLDER/${name}` };
+        break;
+      case "pagerduty":
+        out[name] = { routingKey: "PLACEHOLDER0PLACEHOLDER0PLACEHOL" };
+        break;
+      case "teams":
+      case "discord":
+        out[name] = { webhookUrl: `https://placeholder.invalid/${ch.type}/${name}` };
+        break;
+      case "webhook":
+        out[name] = { url: `https://placeholder.invalid/webhook/${name}` };
+        break;
+      default:
+        break;
+    }
+  }
+  const pipelines = (raw.pipelines ?? []) as Array<{ approvals?: unknown }>;
+  if (Array.isArray(pipelines) && pipelines.some((p) => p?.approvals)) {
+    out.slackApp = { signingSecret: "placeholder-signing-secret" };
+  }
+  return out;
+}
+
+function mergeSecrets(
+  ...layers: Array<Record<string, Record<string, string>> | undefined>
+): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer ?? {})) out[k] = { ...(out[k] ?? {}), ...v };
+  }
+  return out;
+}
+
+/**
+ * Evaluates the program in a fresh Node process and returns what it declared.
+ * Resolves with `ok: false` and the message `pulumi preview` would show on a config error.
+ */
+export async function runProgram(options: ProgramOptions): Promise<ProgramResult | ProgramFailure> {
+  const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `dn-${options.stack}-`));
+  fs.mkdirSync(outDir, { recursive: true });
+  const request = path.join(outDir, "request.json");
+  fs.writeFileSync(request, JSON.stringify({ ...options, outDir }));
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "program.ts"), request],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } },
+  );
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  child.stdout.on("data", (d) => (stderr += d));
+  const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  const resultFile = path.join(outDir, "result.json");
+  if (fs.existsSync(resultFile)) {
+    return JSON.parse(fs.readFileSync(resultFile, "utf8")) as ProgramResult | ProgramFailure;
+  }
+  throw new Error(`program evaluation exited ${code} without a result:\n${stderr}`);
+}
+
+function redactSecrets(value: any, path: string, secrets: string[]): any {
+  if (value && typeof value === "object") {
+    if (value[SIG_KEY] === SECRET_SIG) {
+      secrets.push(path);
+      return "[secret]";
+    }
+    if (Array.isArray(value)) return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, secrets));
+    if (value.constructor && value.constructor !== Object) return `[${value.constructor.name}]`;
+    const out: Record<string, any> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactSecrets(v, path ? `${path}.${k}` : k, secrets);
+    return out;
+  }
+  return value;
+}
+
+async function writeArchive(archive: any, dir: string): Promise<{ bytes: number; files: number }> {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const assets: Record<string, any> = await archive.assets;
+  let bytes = 0;
+  let files = 0;
+  const countDir = (p: string) => {
+    for (const entry of fs.readdirSync(p, { withFileTypes: true })) {
+      const full = path.join(p, entry.name);
+      if (entry.isDirectory()) countDir(full);
+      else {
+        files += 1;
+        bytes += fs.statSync(full).size;
+      }
+    }
+  };
+  for (const [name, asset] of Object.entries(assets)) {
+    const target = path.join(dir, name);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const text = await asset.text;
+    const p = await asset.path;
+    if (typeof text === "string") fs.writeFileSync(target, text);
+    else if (typeof p === "string") fs.cpSync(path.resolve(ROOT, p), target, { recursive: true, dereference: true });
+    else throw new Error(`archive entry ${name}: unsupported asset`);
+  }
+  countDir(dir);
+  return { bytes, files };
+}
+
+async function main(requestFile: string): Promise<void> {
+  const options = JSON.parse(fs.readFileSync(requestFile, "utf8")) as ProgramOptions & { outDir: string };
+  const resultFile = path.join(options.outDir, "result.json");
+  const started = Date.now();
+  const { raw: fileRaw, other } = readStackConfig(options.stack);
+  const raw = { ...(options.config ?? fileRaw) };
+  const secrets = mergeSecrets(
+    options.placeholders === false ? undefined : placeholderSecrets(raw),
+    raw.secrets as Record<string, Record<string, string>> | undefined,
+    options.secrets,
+  );
+  if (Object.keys(secrets).length > 0) raw.secrets = secrets;
+  const config: Record<string, string> = { "aws:region": "us-east-1", ...other };
+  for (const [k, v] of Object.entries(raw)) {
+    config[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+
+  const pulumi = await import("@pulumi/pulumi");
+  pulumi.runtime.setAllConfig(config, [`${PROJECT}:secrets`]);
+  const resources: DeclaredResource[] = [];
+  const region = config["aws:region"];
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const secretInputs: string[] = [];
+        const inputs = redactSecrets(args.inputs, "", secretInputs);
+        resources.push({ type: args.type, name: args.name, inputs, secretInputs });
+        const name = args.inputs.name ?? `${args.name}-${resources.length}`;
+        const arnType = args.type.split(":")[1]?.split("/")[0] ?? "mock";
+        const state: Record<string, unknown> = {
+          ...args.inputs,
+          name,
+          arn: `arn:aws:${arnType}:${region}:123456789012:${name}`,
+        };
+        if (args.type === "aws:sqs/queue:Queue") {
+          state.url = `https://sqs.${region}.amazonaws.com/123456789012/${name}`;
+        }
+        if (args.type === "aws:lambda/functionUrl:FunctionUrl") {
+          state.functionUrl = `https://${args.name}.lambda-url.${region}.on.aws/`;
+        }
+        return { id: `${args.name}-id`, state };
+      },
+      call(args) {
+        switch (args.token) {
+          case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
+          case "aws:index/getRegion:getRegion":
+            return { name: region, region, id: region };
+          case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+          default:
+            throw new Error(`mock call not implemented: ${args.token}`);
+        }
+      },
+    },
+    PROJECT,
+    options.stack,
+    true,
+  );
+
+  let program: Record<string, unknown>;
+  try {
+    program = require(path.join(ROOT, "index.ts"));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    fs.writeFileSync(resultFile, JSON.stringify({ ok: false, stack: options.stack, message }));
+    return;
+  }
+  const settle = (o: any): Promise<unknown> =>
+    new Promise((resolve) => (pulumi.Output.isInstance(o) ? o.apply(resolve) : resolve(o)));
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) outputs[k] = await settle(v);
+
+  const { lastNotifier } = require(path.join(ROOT, "infra", "notifier.ts")) as typeof import("../infra/notifier");
+  const notifier = lastNotifier();
+  if (!notifier) throw new Error("the program declared no notifier");
+  const archives: ArchiveInfo[] = [];
+  for (const [name, fn] of Object.entries(notifier.functions)) {
+    const code = await settle(fn.code);
+    const env = (await settle(fn.environment)) as { variables?: Record<string, string> } | undefined;
+    const dir = path.join(options.outDir, name);
+    const { bytes, files } = await writeArchive(code, dir);
+    archives.push({
+      name,
+      dir,
+      bytes,
+      files,
+      environment: env?.variables ?? {},
+      handler: (await settle(fn.handler)) as string,
+    });
+  }
+  // Let the mock monitor finish registering everything that is still in flight.
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+
+  const { routingTable } = require(path.join(ROOT, "infra", "patterns.ts")) as typeof import("../infra/patterns");
+  const { loadConfig } = require(path.join(ROOT, "config", "index.ts")) as typeof import("../config");
+  const result: ProgramResult = {
+    ok: true,
+    stack: options.stack,
+    resources,
+    outputs,
+    archives,
+    rulePattern: notifier.rulePattern,
+    routing: routingTable(loadConfig().runtime),
+    evalMs: Date.now() - started,
+  };
+  fs.writeFileSync(resultFile, JSON.stringify(result, null, 1));
+}
+
+if (require.main === module) {
+  main(process.argv[2]).then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err instanceof Error ? err.stack : err);
+      process.exit(1);
+    },
+  );
+}

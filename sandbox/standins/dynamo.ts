@@ -1,0 +1,147 @@
+/**
+ * DynamoDB for tests and the sandbox: dynalite (an in-memory DynamoDB that speaks the real
+ * awsJson1_0 protocol), and the audit table created through the real SDK exactly as the
+ * infrastructure declares it.
+ */
+import type { Server } from "node:http";
+import type { Socket } from "node:net";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb";
+
+// dynalite ships no types: it is a factory of http.Server.
+const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+
+/** Name of the audit table's index by execution (mirrors handlers/audit.ts EXECUTION_INDEX). */
+export const AUDIT_EXECUTION_INDEX = "byExecution";
+
+/** The audit table's TTL attribute (epoch seconds). */
+export const AUDIT_TTL_ATTRIBUTE = "expiresAt";
+
+/** Options of {@link startDynalite}. */
+export interface DynaliteOptions {
+  /** Port on 127.0.0.1; 0 (default) = random. */
+  port?: number;
+}
+
+/** A running dynalite. */
+export interface Dynalite {
+  /** `http://127.0.0.1:<port>`: the `endpoint` option or `AWS_ENDPOINT_URL_DYNAMODB`. */
+  endpoint: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an in-memory dynalite on 127.0.0.1. Tables become ACTIVE at once (no 500 ms CREATING
+ * phase), so a test can write right after creating one.
+ */
+export async function startDynalite(opts: DynaliteOptions = {}): Promise<Dynalite> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") {
+    throw new Error("dynalite: server has no TCP address");
+  }
+  let closed = false;
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      // SDK clients keep connections alive; without destroying them close() would wait for them.
+      const stopped = new Promise<void>((resolve, reject) =>
+        server.close((err?: Error) => (err ? reject(err) : resolve())),
+      );
+      for (const socket of sockets) socket.destroy();
+      await stopped;
+    },
+  };
+}
+
+/**
+ * Creates the audit table as the infrastructure declares it: `pk`/`sk` (S), GSI `byExecution` on
+ * `gsi1pk`/`gsi1sk` (S) projecting ALL, on-demand billing, TTL on `expiresAt`. dynalite does not
+ * implement UpdateTimeToLive; that step is skipped there (TTL never fires in tests anyway).
+ */
+export async function createAuditTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: process.env.AWS_REGION ?? "us-east-1",
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? "standin",
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? "standin",
+    },
+  });
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: "PAY_PER_REQUEST",
+        AttributeDefinitions: [
+          { AttributeName: "pk", AttributeType: "S" },
+          { AttributeName: "sk", AttributeType: "S" },
+          { AttributeName: "gsi1pk", AttributeType: "S" },
+          { AttributeName: "gsi1sk", AttributeType: "S" },
+        ],
+        KeySchema: [
+          { AttributeName: "pk", KeyType: "HASH" },
+          { AttributeName: "sk", KeyType: "RANGE" },
+        ],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: AUDIT_EXECUTION_INDEX,
+            KeySchema: [
+              { AttributeName: "gsi1pk", KeyType: "HASH" },
+              { AttributeName: "gsi1sk", KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
+        ],
+      }),
+    );
+    await waitActive(client, tableName);
+    try {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: AUDIT_TTL_ATTRIBUTE, Enabled: true },
+        }),
+      );
+    } catch (err: unknown) {
+      // dynalite answers UnknownOperationException; anything else is a real problem.
+      const name = err instanceof Error ? err.name : "";
+      if (name !== "UnknownOperationException") {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(`audit table ${tableName}: enabling TTL failed: ${message}`);
+      }
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Polls until the table and its index are ACTIVE (immediate with createTableMs: 0). */
+async function waitActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every(
+      (index) => index.IndexStatus === "ACTIVE",
+    );
+    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`audit table ${tableName}: not ACTIVE after creation`);
+}

@@ -1,0 +1,52 @@
+/**
+ * Local stand-ins for AWS and for the channel receivers, used by the tests and by the local
+ * sandbox (`npm start`).
+ */
+import { startAwsStandins, type AwsStandins, type AwsStandinsOptions } from "./aws";
+import { startDynalite, type Dynalite } from "./dynamo";
+import { startReceivers, type Receivers } from "./receivers";
+
+export * from "./aws";
+export * from "./dynamo";
+export * from "./receivers";
+
+/** Everything started by {@link startAll}. */
+export interface AllStandins {
+  aws: AwsStandins;
+  dynamo: Dynalite;
+  receivers: Receivers;
+  /** `AWS_*` variables for every stand-in, `AWS_ENDPOINT_URL_DYNAMODB` included. */
+  env: Record<string, string>;
+  /** Closes all three. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the AWS stand-ins, dynalite and the receivers. Creating tables is left to the caller
+ * (`createAuditTable(all.dynamo.endpoint, name)`), which knows the table names. If one fails to
+ * start, the ones already started are closed again.
+ */
+export async function startAll(opts: { aws?: AwsStandinsOptions } = {}): Promise<AllStandins> {
+  const started: Array<{ close(): Promise<void> }> = [];
+  try {
+    const aws = await startAwsStandins(opts.aws);
+    started.push(aws);
+    const dynamo = await startDynalite();
+    started.push(dynamo);
+    const receivers = await startReceivers();
+    started.push(receivers);
+    return {
+      aws,
+      dynamo,
+      receivers,
+      env: { ...aws.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
+      async close(): Promise<void> {
+        await Promise.all(started.map((s) => s.close()));
+      },
+    };
+  } catch (err: unknown) {
+    await Promise.allSettled(started.map((s) => s.close()));
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`stand-ins: start failed: ${message}`);
+  }
+}

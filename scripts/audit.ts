@@ -1,0 +1,165 @@
+/**
+ * Prints the approval audit trail of a pipeline: who approved or rejected which deployment and
+ * when, plus denied clicks and errors.
+ *
+ *   npm run audit -- --pipeline <name> [--table <name>] [--since <iso>]
+ *
+ * The table defaults to `AUDIT_TABLE`. AWS credentials and region come from the usual SDK chain;
+ * `AWS_ENDPOINT_URL_DYNAMODB` points it at a local table (the sandbox's dynalite).
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from "@aws-sdk/lib-dynamodb";
+
+/** Parsed command line of the audit script. */
+export interface AuditArgs {
+  pipeline: string;
+  table: string;
+  since?: string;
+}
+
+/** One printed row. */
+export interface AuditRow {
+  time: string;
+  decision: string;
+  who: string;
+  execution: string;
+  stageAction: string;
+  result: string;
+}
+
+const USAGE = "usage: npm run audit -- --pipeline <name> [--table <name>] [--since <iso>]";
+
+/** The audit actions the report shows, and how each is named in the decision column. */
+const SHOWN: Record<string, (item: Record<string, unknown>) => string> = {
+  "approval-decided": (item) => String(item.result ?? detail(item).decision ?? "decided"),
+  "approval-denied": () => "denied",
+  "approval-click": (item) => (item.result === "claimed" ? "clicked" : "late click"),
+  "approval-error": () => "error",
+};
+
+function detail(item: Record<string, unknown>): Record<string, unknown> {
+  const d = item.detail;
+  return typeof d === "object" && d !== null ? (d as Record<string, unknown>) : {};
+}
+
+/** Parses `--pipeline`, `--table` (default `AUDIT_TABLE`) and `--since` (ISO 8601). */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AuditArgs {
+  const values: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (!["--pipeline", "--table", "--since"].includes(flag)) {
+      throw new Error(`unknown argument ${flag}\n${USAGE}`);
+    }
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith("--"))
+      throw new Error(`${flag} needs a value\n${USAGE}`);
+    values[flag.slice(2)] = value;
+    i++;
+  }
+  if (!values.pipeline) throw new Error(`--pipeline is required\n${USAGE}`);
+  const table = values.table ?? env.AUDIT_TABLE;
+  if (!table) throw new Error(`--table is required when AUDIT_TABLE is not set\n${USAGE}`);
+  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
+    throw new Error(`--since must be an ISO 8601 time, got ${values.since}`);
+  }
+  const since = values.since === undefined ? undefined : new Date(values.since).toISOString();
+  return { pipeline: values.pipeline, table, since };
+}
+
+/** Turns audit items (as stored by handlers/audit.ts) into report rows, oldest first. */
+export function toRows(items: Record<string, unknown>[]): AuditRow[] {
+  return items
+    .filter((item) => typeof item.action === "string" && item.action in SHOWN)
+    .map((item) => {
+      const d = detail(item);
+      return {
+        time: String(item.at ?? ""),
+        decision: SHOWN[item.action as string](item),
+        who: String(item.actor ?? ""),
+        execution: String(item.executionId ?? ""),
+        stageAction: d.stage ? `${String(d.stage)}/${String(d.action ?? "")}` : "",
+        result: String(item.result ?? ""),
+      };
+    })
+    .sort((a, b) => a.time.localeCompare(b.time));
+}
+
+/** Renders rows as a fixed-width text table. */
+export function formatTable(rows: AuditRow[]): string {
+  const header: AuditRow = {
+    time: "time",
+    decision: "decision",
+    who: "who",
+    execution: "execution",
+    stageAction: "stage/action",
+    result: "result",
+  };
+  const keys = Object.keys(header) as (keyof AuditRow)[];
+  const all = [header, ...rows];
+  const widths = keys.map((k) => Math.max(...all.map((r) => r[k].length)));
+  const line = (r: AuditRow) =>
+    keys
+      .map((k, i) => r[k].padEnd(widths[i]))
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** Reads every audit item of the pipeline (since `since`), following pagination. */
+export async function queryAudit(
+  args: AuditArgs,
+  client: DynamoDBDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClient({})),
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const input: QueryCommandInput = {
+      TableName: args.table,
+      KeyConditionExpression: args.since ? "pk = :pk AND sk >= :since" : "pk = :pk",
+      ExpressionAttributeValues: args.since
+        ? { ":pk": `PIPELINE#${args.pipeline}`, ":since": args.since }
+        : { ":pk": `PIPELINE#${args.pipeline}` },
+      ExclusiveStartKey: start,
+    };
+    const page = await client.send(new QueryCommand(input));
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Runs the script: prints the table, or the error and the usage (exit code 1). */
+export async function main(argv: string[]): Promise<number> {
+  let args: AuditArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (err: unknown) {
+    console.error(err instanceof Error ? err.message : String(err));
+    return 1;
+  }
+  try {
+    const rows = toRows(await queryAudit(args));
+    if (rows.length === 0) {
+      console.log(
+        `no approval records for ${args.pipeline}${args.since ? ` since ${args.since}` : ""}`,
+      );
+    } else {
+      console.log(formatTable(rows));
+    }
+    return 0;
+  } catch (err: unknown) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    console.error(`audit: reading table ${args.table} failed: ${message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,166 @@
+import payloadFixture from "../events/slack/block-actions-approve.json";
+import {
+  alreadyDecidedText,
+  approvalSummary,
+  authorizeApprover,
+  decisionLine,
+  findPipelineRule,
+  mentionOf,
+  parseApprovalTarget,
+  parseInteraction,
+  replaceButtons,
+  type BlockActionsInteraction,
+} from "../../handlers/approval-message";
+import type { PipelineRule } from "../../handlers/types";
+
+const rules: PipelineRule[] = [
+  { match: { prefix: "payments-" }, tier: "standard", states: ["FAILED"] },
+  {
+    match: { prefix: "payments-prod" },
+    tier: "critical",
+    states: ["FAILED"],
+    approvals: { channel: "slack-deploys", approvers: ["U0APPROVER1", "U0APPROVER2"] },
+  },
+  {
+    match: { name: "payments-prod-eu" },
+    tier: "critical",
+    states: ["FAILED"],
+    approvals: { channel: "slack-deploys", approvers: ["U0EUONLY"] },
+  },
+];
+
+describe("parseInteraction", () => {
+  it("reads user, action, value, response_url and message of a block_actions payload", () => {
+    // Act
+    const parsed = parseInteraction(JSON.stringify(payloadFixture));
+    // Assess
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    const click = parsed.interaction as BlockActionsInteraction;
+    expect(click.type).toBe("block_actions");
+    expect(click.user).toEqual({ id: "U0APPROVER1", username: "jane.doe", name: "Jane Doe" });
+    expect(click.actionId).toBe("deploy-notifier.approve");
+    expect(parseApprovalTarget(click.value)).toEqual({
+      pipeline: "payments-prod",
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId: "11111111-2222-3333-4444-555555555555",
+    });
+    expect(click.responseUrl).toBe(payloadFixture.response_url);
+    expect(click.message?.blocks).toHaveLength(2);
+    expect(click.channelId).toBe("C0DEPLOYS");
+  });
+
+  it.each([
+    ["not JSON", "{nope"],
+    ["no type", "{}"],
+    ["no user id", JSON.stringify({ ...payloadFixture, user: {} })],
+    ["no actions", JSON.stringify({ ...payloadFixture, actions: [] })],
+  ])("rejects a payload with %s", (_name, json) => {
+    expect(parseInteraction(json).ok).toBe(false);
+  });
+
+  it("passes other interaction types through by type only", () => {
+    expect(parseInteraction('{"type":"view_submission"}')).toEqual({
+      ok: true,
+      interaction: { type: "view_submission" },
+    });
+  });
+});
+
+describe("parseApprovalTarget", () => {
+  it.each([
+    ["undefined", undefined],
+    ["not JSON", "approve"],
+    ["a missing field", '{"pipeline":"p","stage":"s","action":"a"}'],
+    ["a non-string field", '{"pipeline":"p","stage":"s","action":"a","executionId":7}'],
+    ["an empty field", '{"pipeline":"","stage":"s","action":"a","executionId":"e"}'],
+  ])("rejects %s", (_name, value) => {
+    expect(parseApprovalTarget(value)).toBeUndefined();
+  });
+});
+
+describe("findPipelineRule / authorizeApprover", () => {
+  it("prefers an exact name, then the longest prefix", () => {
+    expect(findPipelineRule(rules, "payments-prod-eu")).toBe(rules[2]);
+    expect(findPipelineRule(rules, "payments-prod-us")).toBe(rules[1]);
+    expect(findPipelineRule(rules, "payments-staging")).toBe(rules[0]);
+    expect(findPipelineRule(rules, "search-prod")).toBeUndefined();
+  });
+
+  it("allows a listed approver", () => {
+    expect(authorizeApprover(rules, "payments-prod", "U0APPROVER2")).toEqual({ allowed: true });
+  });
+
+  it("refuses a user who is not an approver of that pipeline", () => {
+    expect(authorizeApprover(rules, "payments-prod-eu", "U0APPROVER1")).toEqual({
+      allowed: false,
+      reason: "not-an-approver",
+      message: "You are not an approver for payments-prod-eu.",
+    });
+  });
+
+  it("refuses pipelines without approvals or not configured, escaping the name", () => {
+    expect(authorizeApprover(rules, "payments-staging", "U0APPROVER1")).toMatchObject({
+      allowed: false,
+      reason: "not-configured",
+    });
+    expect(authorizeApprover(rules, "<!channel>", "U0APPROVER1")).toMatchObject({
+      message: "&lt;!channel&gt; is not configured for Slack approvals.",
+    });
+  });
+});
+
+describe("message building", () => {
+  it("names the decider in the CodePipeline summary", () => {
+    expect(approvalSummary("Approved", { id: "U1", name: "Jane Doe", username: "jane" })).toBe(
+      "Approved by Jane Doe (U1) via Slack",
+    );
+    expect(approvalSummary("Rejected", { id: "U1", username: "jane" })).toBe(
+      "Rejected by jane (U1) via Slack",
+    );
+  });
+
+  it("mentions real user ids and escapes anything else", () => {
+    expect(mentionOf("U0APPROVER1")).toBe("<@U0APPROVER1>");
+    expect(mentionOf("<!channel>")).toBe("&lt;!channel&gt;");
+  });
+
+  it("writes the decision line and the already-decided text in UTC", () => {
+    expect(decisionLine("Approved", "U0A", "2024-06-10T14:02:59.000Z")).toBe(
+      "✅ Approved by <@U0A> at 14:02 UTC",
+    );
+    expect(decisionLine("Rejected", "U0A", "2024-06-10T14:02:59.000Z")).toBe(
+      "❌ Rejected by <@U0A> at 14:02 UTC",
+    );
+    expect(alreadyDecidedText("Rejected", "U0A", "2024-06-10T09:05:00.000Z")).toBe(
+      "Already rejected by <@U0A> at 09:05 UTC.",
+    );
+  });
+
+  it("replaces only our buttons and keeps the rest of the request", () => {
+    // Prepare
+    const message = payloadFixture.message as unknown as {
+      text: string;
+      blocks: Record<string, unknown>[];
+    };
+    const foreign = { type: "actions", elements: [{ type: "button", action_id: "other.app" }] };
+    // Act
+    const body = replaceButtons({ ...message, blocks: [...message.blocks, foreign] }, "✅ done");
+    // Assess
+    expect(body.replace_original).toBe(true);
+    const blocks = body.blocks as Record<string, unknown>[];
+    expect(blocks.map((b) => b.type)).toEqual(["section", "actions", "context"]);
+    expect(blocks[1]).toBe(foreign);
+    expect(blocks[2]).toEqual({ type: "context", elements: [{ type: "mrkdwn", text: "✅ done" }] });
+    expect(body.text).toBe(`${message.text}\n✅ done`);
+  });
+
+  it("falls back to the message text when the message has no blocks", () => {
+    const body = replaceButtons({ text: "Approval needed" }, "❌ no");
+    expect(body.blocks).toEqual([
+      { type: "section", text: { type: "mrkdwn", text: "Approval needed" } },
+      { type: "context", elements: [{ type: "mrkdwn", text: "❌ no" }] },
+    ]);
+  });
+});

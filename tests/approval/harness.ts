@@ -1,0 +1,194 @@
+/**
+ * Test harness of the approval handler: the stand-ins (AWS, dynalite, receivers), the handler
+ * registered as the Lambda function it invokes, and helpers that sign requests like Slack does.
+ */
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { createAuditTable, startAll, type AllStandins } from "../../sandbox/standins";
+import {
+  createApprovalHandler,
+  type ApprovalHandler,
+  type ApprovalHandlerConfig,
+  type FunctionUrlEvent,
+} from "../../handlers/approval";
+import { computeSlackSignature } from "../../handlers/slack-signature";
+import payloadFixture from "../events/slack/block-actions-approve.json";
+
+export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
+export const SECRET_ARN =
+  "arn:aws:secretsmanager:us-east-1:123456789012:secret:deploy-notifier/slack-app-AbCdEf";
+export const TABLE = "approval-audit";
+export const FUNCTION_NAME = "deploy-notifier-approval";
+export const PIPELINE = "payments-prod";
+export const STAGE = "Approve";
+export const ACTION = "ManualApproval";
+export const APPROVER_1 = { id: "U0APPROVER1", username: "jane.doe", name: "Jane Doe" };
+export const APPROVER_2 = { id: "U0APPROVER2", username: "raj", name: "Raj Patel" };
+export const OUTSIDER = { id: "U0OUTSIDER", username: "mallory", name: "Mallory" };
+
+export const config: ApprovalHandlerConfig = {
+  project: "deploy-notifier",
+  stack: "test",
+  auditRetentionDays: 30,
+  pipelines: [
+    { match: { prefix: "payments-" }, tier: "standard", states: ["FAILED"] },
+    {
+      match: { name: PIPELINE },
+      tier: "critical",
+      states: ["FAILED"],
+      approvals: { channel: "slack-deploys", approvers: [APPROVER_1.id, APPROVER_2.id] },
+    },
+  ],
+};
+
+/** Everything a test needs. */
+export interface Harness {
+  all: AllStandins;
+  handler: ApprovalHandler;
+  doc: DynamoDBDocumentClient;
+}
+
+/** Starts the stand-ins and points the SDK (env variables) at them. */
+export async function startHarness(): Promise<Harness> {
+  const all = await startAll();
+  Object.assign(process.env, all.env, {
+    AUDIT_TABLE: TABLE,
+    SLACK_APP_SECRET_ARN: SECRET_ARN,
+    AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
+  });
+  await createAuditTable(all.dynamo.endpoint, TABLE);
+  const handler = createApprovalHandler(config);
+  all.aws.registerFunction(FUNCTION_NAME, (event) => handler(event as never));
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: all.dynamo.endpoint }));
+  return { all, handler, doc };
+}
+
+/** Clears the stand-ins between tests and stores the Slack app secret. */
+export function resetHarness(h: Harness): void {
+  h.all.aws.reset();
+  h.all.receivers.reset();
+  h.all.aws.state.secrets[SECRET_ARN] = JSON.stringify({ signingSecret: SIGNING_SECRET });
+}
+
+/** A pending approval with a fresh execution id, so tests never share claims. */
+export function pendingApproval(h: Harness): { executionId: string; token: string } {
+  const executionId = randomUUID();
+  const token = h.all.aws.addPendingApproval({
+    pipeline: PIPELINE,
+    stage: STAGE,
+    action: ACTION,
+    executionId,
+  });
+  return { executionId, token };
+}
+
+/** The JSON of a block_actions click, built from the fixture. */
+export function clickPayload(opts: {
+  user: { id: string; username: string; name: string };
+  executionId: string;
+  actionId?: string;
+  pipeline?: string;
+  responseUrl: string;
+}): Record<string, unknown> {
+  const value = JSON.stringify({
+    pipeline: opts.pipeline ?? PIPELINE,
+    stage: STAGE,
+    action: ACTION,
+    executionId: opts.executionId,
+  });
+  return {
+    ...payloadFixture,
+    user: { ...opts.user, team_id: "T0TEAM" },
+    response_url: opts.responseUrl,
+    actions: [
+      {
+        ...payloadFixture.actions[0],
+        action_id: opts.actionId ?? "deploy-notifier.approve",
+        value,
+      },
+    ],
+  };
+}
+
+/** The form body Slack posts for an interaction. */
+export function formBody(payload: Record<string, unknown>): string {
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** A function URL event signed like Slack signs it; `overrides` forge parts of it. */
+export function signedEvent(
+  body: string,
+  opts: {
+    timestamp?: number;
+    secret?: string;
+    contentType?: string;
+    headers?: Record<string, string | undefined>;
+    base64?: boolean;
+  } = {},
+): FunctionUrlEvent {
+  const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = computeSlackSignature(opts.secret ?? SIGNING_SECRET, timestamp, body);
+  return {
+    version: "2.0",
+    rawPath: "/",
+    headers: {
+      "content-type": opts.contentType ?? "application/x-www-form-urlencoded",
+      "x-slack-request-timestamp": timestamp,
+      "x-slack-signature": signature,
+      ...opts.headers,
+    },
+    body: opts.base64 ? Buffer.from(body, "utf8").toString("base64") : body,
+    isBase64Encoded: opts.base64 ?? false,
+    requestContext: { http: { method: "POST", path: "/" }, timeEpoch: Date.now() },
+  };
+}
+
+/** A fresh response_url on the receiver stand-in, and its id. */
+export function responseUrl(h: Harness): { id: string; url: string } {
+  const id = randomUUID();
+  return { id, url: h.all.receivers.urlFor("slack-response", id) };
+}
+
+/** Bodies posted to one response_url. */
+export function postsTo(h: Harness, id: string): Record<string, unknown>[] {
+  return h.all.receivers
+    .byReceiver("slack-response", id)
+    .map((d) => d.body as Record<string, unknown>);
+}
+
+/** Audit items of the pipeline for one execution, read back from dynalite. */
+export async function auditItems(
+  h: Harness,
+  executionId: string,
+  pipeline = PIPELINE,
+): Promise<Record<string, unknown>[]> {
+  const out = await h.doc.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": `PIPELINE#${pipeline}` },
+    }),
+  );
+  return (out.Items ?? []).filter((item) => item.executionId === executionId);
+}
+
+/** The decision claim of an execution, if any. */
+export async function claimOf(
+  h: Harness,
+  executionId: string,
+): Promise<Record<string, unknown> | undefined> {
+  const out = await h.doc.send(
+    new GetCommand({
+      TableName: TABLE,
+      Key: { pk: `APPROVAL#${PIPELINE}#${executionId}`, sk: `${STAGE}#${ACTION}` },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item;
+}
+
+/** Recorded CodePipeline calls of one operation. */
+export function cpCalls(h: Harness, operation: string) {
+  return h.all.aws.state.codepipeline.calls.filter((c) => c.operation === operation);
+}

@@ -1,0 +1,214 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { CONFIG_KEYS, ConfigError, parseConfig } from "../config";
+import { placeholderSecrets, readStackConfig } from "../sandbox/program";
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** The prod stack file's config with placeholder secrets, as a base for variations. */
+function prodConfig(): Record<string, any> {
+  const { raw } = readStackConfig("prod");
+  return { ...raw, secrets: placeholderSecrets(raw) };
+}
+
+/** The problems parseConfig reports for a config, or [] when it is valid. */
+function problemsOf(raw: Record<string, unknown>, secretKeys = ["secrets"]): string[] {
+  try {
+    parseConfig(raw, { stack: "prod", secretKeys });
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
+
+describe("parseConfig", () => {
+  it("accepts the prod stack file and derives the routing the product promises", () => {
+    const config = parseConfig(prodConfig(), { stack: "prod", secretKeys: ["secrets"] });
+
+    expect(config.runtime.pipelines.map((p) => p.match)).toEqual([
+      { name: "main-app-production-v3" },
+      { name: "api-gateway-prod-cluster" },
+    ]);
+    expect(config.runtime.routing.critical).toEqual({
+      channels: ["pagerduty-oncall", "slack-eng", "sms-oncall"],
+      severity: "critical",
+    });
+    expect(config.runtime.routing.standard.severity).toBe("warning");
+    expect(config.runtime.pipelines[0].approvals).toEqual({
+      channel: "slack-releases",
+      approvers: ["U012ABCDEF", "U034GHIJKL"],
+    });
+    expect(config.runtime.downtime[0]).toMatchObject({
+      kind: "weekly",
+      timeZone: "Europe/Berlin",
+      days: ["sun"],
+    });
+    expect(config.slackApp?.signingSecret).toBeDefined();
+    expect(config.opsEmail).toBe("platform-oncall@example.com");
+    expect(config.runtime.auditRetentionDays).toBe(365);
+  });
+
+  it("accepts the staging stack file: Slack only, nothing pages", () => {
+    const { raw } = readStackConfig("staging");
+    const config = parseConfig(
+      { ...raw, secrets: placeholderSecrets(raw) },
+      { stack: "staging", secretKeys: ["secrets"] },
+    );
+
+    const types = Object.values(config.runtime.channels).map((c) => c.type);
+    expect(new Set(types)).toEqual(new Set(["slack"]));
+    expect(config.runtime.pipelines[1].match).toEqual({ prefix: "staging-" });
+    expect(config.slackApp).toBeUndefined();
+  });
+
+  it("keeps secrets out of the runtime config handed to the Lambdas", () => {
+    const raw = prodConfig();
+    raw.secrets["slack-eng"].webhookUrl = "https://hooks.slack.com/services/SENTINEL-1234";
+
+    const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
+
+    expect(JSON.stringify(config.runtime)).not.toContain("SENTINEL-1234");
+    expect(config.channelSecrets["slack-eng"].webhookUrl).toContain("SENTINEL-1234");
+  });
+
+  it("reports every problem at once, each naming its config key", () => {
+    const raw = prodConfig();
+    raw.pipelines[0].tier = "gold";
+    raw.pipelines[1].states = ["EXPLODED"];
+    raw.routing.critical = ["pagerduty-oncall", "slack-eng", "sms-on-call"];
+    raw.channels["sms-oncall"].phoneNumbers = ["555-0100"];
+    raw.opsEmail = "platform team";
+    raw.pipeline = [];
+    delete raw.secrets["pagerduty-oncall"];
+
+    expect(problemsOf(raw)).toEqual([
+      "deploy-notifier:pipelines[1].states[0]: must be one of STARTED, SUCCEEDED, RESUMED, FAILED, CANCELED, STOPPED, STOPPING, SUPERSEDED",
+      "deploy-notifier:channels.sms-oncall.phoneNumbers[0]: must be an E.164 phone number like +15555550100",
+      "deploy-notifier:opsEmail: must be an email address",
+      "deploy-notifier:pipeline: unknown config key",
+      'deploy-notifier:routing.critical[2]: unknown channel "sms-on-call" (defined: slack-eng, slack-releases, pagerduty-oncall, sms-oncall)',
+      'deploy-notifier:pipelines[0].tier: unknown tier "gold" (routing defines: critical, standard)',
+      "deploy-notifier:secrets.pagerduty-oncall.routingKey: is required for pagerduty channel \"pagerduty-oncall\" (pulumi config set --secret --path 'secrets.pagerduty-oncall.routingKey' …)",
+    ]);
+  });
+
+  it.each([
+    [
+      "a pipeline with both name and prefix",
+      (c: any) => (c.pipelines[1].prefix = "api-"),
+      "deploy-notifier:pipelines[1]: set exactly one of name or prefix",
+    ],
+    [
+      "the same pipeline twice",
+      (c: any) => c.pipelines.push({ name: "main-app-production-v3", tier: "standard" }),
+      "deploy-notifier:pipelines[2]: name main-app-production-v3 is already configured at deploy-notifier:pipelines[0]",
+    ],
+    [
+      "an approver that is not a Slack user id",
+      (c: any) => (c.pipelines[0].approvals.approvers = ["jane@example.com"]),
+      "deploy-notifier:pipelines[0].approvals.approvers[0]: must be a Slack user id like U012ABCDEF",
+    ],
+    [
+      "approvals posted to a non-Slack channel",
+      (c: any) => (c.pipelines[0].approvals.channel = "sms-oncall"),
+      'deploy-notifier:pipelines[0].approvals.channel: "sms-oncall" is a sms channel; approvals need a slack channel',
+    ],
+    [
+      "an unknown channel type",
+      (c: any) => (c.channels.fax = { type: "fax" }),
+      "deploy-notifier:channels.fax.type: type must be one of slack, pagerduty, sms, teams, discord, webhook, email",
+    ],
+    [
+      "a channel name that cannot be part of a resource name",
+      (c: any) => (c.channels["Slack_Eng"] = { type: "email", addresses: ["a@example.com"] }),
+      "deploy-notifier:channels.Slack_Eng: channel names are 1-40 of a-z 0-9 -, starting with a letter or digit",
+    ],
+    [
+      "a Slack bot channel without a channel id",
+      (c: any) => {
+        c.channels["slack-eng"] = { type: "slack", mode: "bot" };
+        c.secrets["slack-eng"] = { botToken: "xoxb-1" };
+      },
+      "deploy-notifier:channels.slack-eng.channel: is required when mode is bot",
+    ],
+    [
+      "a webhook URL over plain http",
+      (c: any) => (c.secrets["slack-eng"].webhookUrl = "http://hooks.slack.com/services/T/B/x"),
+      "deploy-notifier:secrets.slack-eng.webhookUrl: must be an https URL",
+    ],
+    [
+      "a PagerDuty routing key of the wrong length",
+      (c: any) => (c.secrets["pagerduty-oncall"].routingKey = "abc"),
+      "deploy-notifier:secrets.pagerduty-oncall.routingKey: must be a 32-character PagerDuty integration key",
+    ],
+    [
+      "a secret for a channel that does not exist",
+      (c: any) => (c.secrets["slack-eng2"] = { webhookUrl: "https://hooks.slack.com/x" }),
+      'deploy-notifier:secrets.slack-eng2: no channel named "slack-eng2"',
+    ],
+    [
+      "approvals without a Slack signing secret",
+      (c: any) => delete c.secrets.slackApp,
+      "deploy-notifier:secrets.slackApp.signingSecret: is required because a pipeline has Slack approvals (pulumi config set --secret --path 'secrets.slackApp.signingSecret' …)",
+    ],
+    [
+      "a downtime window in a time zone that does not exist",
+      (c: any) => (c.downtime[0].timeZone = "Europe/Berln"),
+      'deploy-notifier:downtime[0]: timeZone "Europe/Berln" is not an IANA time zone',
+    ],
+    [
+      "a downtime window with two forms",
+      (c: any) => (c.downtime[0].cron = "0 2 * * 0"),
+      "deploy-notifier:downtime[0]: set exactly one of days/start/end (weekly), cron/durationMinutes, or from/to (one-off)",
+    ],
+    [
+      "an audit retention of zero days",
+      (c: any) => (c.auditRetentionDays = 0),
+      "deploy-notifier:auditRetentionDays: must be a whole number of days from 1 to 3650",
+    ],
+    [
+      "a log retention CloudWatch does not offer",
+      (c: any) => (c.logRetentionDays = 45),
+      "deploy-notifier:logRetentionDays: must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+    ],
+  ])("rejects %s with a message that names the key", (_what, mutate, message) => {
+    const raw = prodConfig();
+    mutate(raw);
+
+    expect(problemsOf(raw)).toEqual([message]);
+  });
+
+  it("refuses secrets that were not set with --secret", () => {
+    expect(problemsOf(prodConfig(), [])).toEqual([
+      "deploy-notifier:secrets: must be set as a secret (pulumi config set --secret --path 'secrets.<channel>.<field>' …)",
+    ]);
+  });
+
+  it("formats all problems into one message, as pulumi preview shows it", () => {
+    const raw = prodConfig();
+    raw.opsEmail = "nope";
+    raw.auditRetentionDays = -1;
+
+    expect(() => parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] })).toThrow(
+      "2 problems in stack config:\n" +
+        "  - deploy-notifier:opsEmail: must be an email address\n" +
+        "  - deploy-notifier:auditRetentionDays: must be a whole number of days from 1 to 3650",
+    );
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  it("describes every config key the program reads", () => {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const described = project.template.config;
+
+    for (const key of CONFIG_KEYS) {
+      expect(described[`deploy-notifier:${key}`]?.description).toEqual(expect.any(String));
+    }
+    expect(described["deploy-notifier:secrets"].secret).toBe(true);
+    expect(project.name).toBe("deploy-notifier");
+    expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: true } });
+  });
+});

@@ -1,0 +1,39 @@
+/** Test helpers around the offline program evaluation (sandbox/program.ts). */
+import {
+  readStackConfig,
+  runProgram,
+  type DeclaredResource,
+  type ProgramOptions,
+  type ProgramResult,
+} from "../../sandbox/program";
+
+/** Evaluates the program and fails the test with Pulumi's message if the config is rejected. */
+export async function evaluate(options: ProgramOptions): Promise<ProgramResult> {
+  const result = await runProgram(options);
+  if (!result.ok) throw new Error(`program failed: ${result.message}`);
+  return result;
+}
+
+/** The resources of one type. */
+export function ofType(result: ProgramResult, type: string): DeclaredResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
+
+/** The one resource with this type and logical name. */
+export function resource(result: ProgramResult, type: string, name: string): DeclaredResource {
+  const found = result.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+}
+
+/** A stack file's raw config with the pipelines replaced by `count` generated ones. */
+export function withPipelines(stack: string, count: number): Record<string, unknown> {
+  const { raw } = readStackConfig(stack);
+  const tiers = Object.keys(raw.routing as Record<string, unknown>);
+  const pipelines = Array.from({ length: count }, (_, i) => ({
+    name: `service-${String(i).padStart(3, "0")}-${i % 2 ? "api" : "web"}-production`,
+    tier: tiers[i % tiers.length],
+    states: i % 3 === 0 ? ["FAILED", "SUCCEEDED"] : ["FAILED"],
+  }));
+  return { ...raw, pipelines };
+}
