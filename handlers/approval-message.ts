@@ -3,6 +3,7 @@
  * deciding who may approve, and building the Slack messages. No I/O here, so every rule is
  * testable on its own.
  */
+import { findPipelineRule } from "./routing";
 import type { PipelineRule } from "./types";
 import { escapeSlackText } from "./slack-text";
 
@@ -152,26 +153,6 @@ export function parseApprovalTarget(value: string | undefined): ApprovalTarget |
   return { pipeline, stage, action, executionId };
 }
 
-/**
- * The configured rule of a pipeline: an exact name match wins over prefixes, and the longest
- * matching prefix wins over shorter ones, so `prod-` can be refined by `prod-payments-`.
- */
-export function findPipelineRule(
-  pipelines: PipelineRule[],
-  pipeline: string,
-): PipelineRule | undefined {
-  const exact = pipelines.find((rule) => "name" in rule.match && rule.match.name === pipeline);
-  if (exact) return exact;
-  let best: { rule: PipelineRule; length: number } | undefined;
-  for (const rule of pipelines) {
-    if ("prefix" in rule.match && pipeline.startsWith(rule.match.prefix)) {
-      if (!best || rule.match.prefix.length > best.length) {
-        best = { rule, length: rule.match.prefix.length };
-      }
-    }
-  }
-  return best?.rule;
-}
 
 /** Whether a user may decide an approval, and if not, why (shown to them, and audited). */
 export type Authorization =
@@ -285,3 +266,5 @@ export function replaceButtons(
     ],
   };
 }
+
+export { findPipelineRule };

@@ -22,7 +22,7 @@ const cache: {
 } = { secretValues: {} };
 
 /** SDK calls are bounded: no call may hang a Lambda until its timeout. */
-const SDK_TIMEOUTS = { connectionTimeout: 2000, requestTimeout: 5000 };
+const SDK_TIMEOUTS = { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true };
 
 /** Reads a required environment variable, failing with its name. */
 export function requireEnv(name: string): string {

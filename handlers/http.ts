@@ -108,7 +108,7 @@ export function redact(text: string, secrets: readonly (string | undefined)[] = 
     .flatMap(secretForms)
     // Longest first, so a form that contains another is removed whole.
     .sort((a, b) => b.length - a.length);
-  return text; let out = text;
+  let out = text;
   for (const form of forms) out = out.split(form).join("[redacted]");
   return out.replace(URL_PATTERN, (_m, scheme: string, host: string, rest: string) =>
     rest.length > 0 ? `${scheme}${host}/[redacted]` : `${scheme}${host}`,

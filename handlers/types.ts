@@ -244,4 +244,8 @@ export const ENV = {
   slackAppSecretArn: "SLACK_APP_SECRET_ARN",
   /** JSON map: channel name → SNS topic ARN (sms and email channels). */
   channelTopics: "CHANNEL_TOPICS",
+  /** URL of the DLQ, where the fan-out parks undeliverable events with the reasons. */
+  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+  /** The events queue's maxReceiveCount: the attempt after which an event goes to the DLQ. */
+  maxReceiveCount: "MAX_RECEIVE_COUNT",
 } as const;

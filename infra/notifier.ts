@@ -250,12 +250,13 @@ export function declareNotifier(args: NotifierArgs) {
       .all([
         logsStatement(fanoutLogs.arn),
         events.arn,
+        dlq.arn,
         table.arn,
         channelSecret.arn,
         topicArns,
         fanoutPipelineArns,
       ])
-      .apply(([logs, queueArn, tableArn, secretArn, topics, pipelines]) =>
+      .apply(([logs, queueArn, dlqArn, tableArn, secretArn, topics, pipelines]) =>
         policyDocument([
           logs,
           {
@@ -268,6 +269,12 @@ export function declareNotifier(args: NotifierArgs) {
               "sqs:ChangeMessageVisibility",
             ],
             Resource: [queueArn],
+          },
+          {
+            Sid: "DeadLetterWithReasons",
+            Effect: "Allow",
+            Action: ["sqs:SendMessage"],
+            Resource: [dlqArn],
           },
           {
             Sid: "LedgerAndAudit",
@@ -301,8 +308,8 @@ export function declareNotifier(args: NotifierArgs) {
             Sid: "Enrichment",
             Effect: "Allow",
             Action: [
+              "codepipeline:GetPipeline",
               "codepipeline:GetPipelineExecution",
-              "codepipeline:GetPipelineState",
               "codepipeline:ListActionExecutions",
             ],
             Resource: pipelines.arns,
@@ -330,6 +337,8 @@ export function declareNotifier(args: NotifierArgs) {
       variables: {
         [ENV.table]: table.name,
         [ENV.channelSecretsArn]: channelSecret.arn,
+        [ENV.deadLetterQueueUrl]: dlq.url,
+        [ENV.maxReceiveCount]: String(SETTINGS.maxReceiveCount),
         [ENV.channelTopics]: pulumi
           .all(Object.entries(channelTopics).map(([n, t]) => t.arn.apply((a) => [n, a] as const)))
           .apply((pairs) => JSON.stringify(Object.fromEntries(pairs))),

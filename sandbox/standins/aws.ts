@@ -13,7 +13,7 @@
  * (`ApprovalAlreadyCompletedException`, `ResourceNotFoundException`, …). Anything else gets a 400
  * naming the unknown operation, so a missing stand-in is obvious. DynamoDB is dynalite (dynamo.ts).
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson, startServer } from "./http";
 
@@ -135,6 +135,17 @@ export interface AwsState {
   sns: { published: SnsPublish[] };
   codepipeline: { pipelines: Record<string, ModelPipeline>; calls: CodePipelineCall[] };
   lambda: { invocations: LambdaInvocation[] };
+  /** SQS SendMessage calls (the fan-out parks undeliverable events in the DLQ with reasons). */
+  sqs: { sent: SqsMessage[] };
+}
+
+/** One message sent with SQS SendMessage. */
+export interface SqsMessage {
+  queueUrl: string;
+  body: string;
+  attributes: Record<string, string>;
+  messageId: string;
+  at: Date;
 }
 
 /** Fault injection per service. */
@@ -217,6 +228,7 @@ export const STANDIN_ACCOUNT = "123456789012";
 
 const CODEPIPELINE_TARGET = "CodePipeline_20150709.";
 const SECRETS_TARGET = "secretsmanager.";
+const SQS_TARGET = "AmazonSQS.";
 const LAMBDA_INVOKE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
 /** An error answered in the protocol's error shape. */
@@ -247,6 +259,7 @@ function emptyState(): AwsState {
     sns: { published: [] },
     codepipeline: { pipelines: {}, calls: [] },
     lambda: { invocations: [] },
+    sqs: { sent: [] },
   };
 }
 
@@ -798,6 +811,31 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     if (target.startsWith(SECRETS_TARGET)) {
       return handleJsonTarget(res, body, "secretsmanager", target.slice(SECRETS_TARGET.length));
     }
+    if (target.startsWith(SQS_TARGET)) {
+      // SQS speaks awsJson1_0; only SendMessage is used (the fan-out's DLQ with reasons).
+      const operation = target.slice(SQS_TARGET.length);
+      const input = JSON.parse(body.toString("utf8") || "{}") as {
+        QueueUrl?: string;
+        MessageBody?: string;
+        MessageAttributes?: Record<string, { StringValue?: string }>;
+      };
+      if (operation !== "SendMessage" || !input.QueueUrl || typeof input.MessageBody !== "string") {
+        sendJson(
+          res,
+          400,
+          { __type: "com.amazonaws.sqs#InvalidParameterValue", message: `aws stand-in: unsupported sqs ${operation}` },
+          { "x-amzn-errortype": "InvalidParameterValue", "content-type": "application/x-amz-json-1.0" },
+        );
+        return;
+      }
+      const messageId = randomUUID();
+      const attributes: Record<string, string> = {};
+      for (const [k, v] of Object.entries(input.MessageAttributes ?? {})) attributes[k] = v.StringValue ?? "";
+      standins.state.sqs.sent.push({ queueUrl: input.QueueUrl, body: input.MessageBody, attributes, messageId, at: new Date() });
+      const md5 = createHash("md5").update(input.MessageBody).digest("hex");
+      sendJson(res, 200, { MessageId: messageId, MD5OfMessageBody: md5 }, { "content-type": "application/x-amz-json-1.0" });
+      return;
+    }
     const lambdaPath = LAMBDA_INVOKE.exec(path);
     if (req.method === "POST" && lambdaPath) {
       try {
@@ -892,6 +930,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
       AWS_ENDPOINT_URL_SNS: base,
       AWS_ENDPOINT_URL_CODEPIPELINE: base,
       AWS_ENDPOINT_URL_LAMBDA: base,
+      AWS_ENDPOINT_URL_SQS: base,
     },
     state: standins.state,
     faults: standins.faults,

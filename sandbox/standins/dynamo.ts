@@ -125,7 +125,9 @@ export async function createAuditTable(endpoint: string, tableName: string): Pro
       const name = err instanceof Error ? err.name : "";
       if (name !== "UnknownOperationException") {
         const message = err instanceof Error ? err.message : String(err);
-        throw new Error(`audit table ${tableName}: enabling TTL failed: ${message}`);
+        throw new Error(`audit table ${tableName}: enabling TTL failed: ${message}`, {
+          cause: err,
+        });
       }
     }
   } finally {

@@ -47,6 +47,6 @@ export async function startAll(opts: { aws?: AwsStandinsOptions } = {}): Promise
   } catch (err: unknown) {
     await Promise.allSettled(started.map((s) => s.close()));
     const message = err instanceof Error ? err.message : String(err);
-    throw new Error(`stand-ins: start failed: ${message}`);
+    throw new Error(`stand-ins: start failed: ${message}`, { cause: err });
   }
 }

@@ -38,14 +38,26 @@ describe("format() snapshots", () => {
     });
 
     it("slack (bot mode)", () => {
-      const payload = CHANNEL_DRIVERS.slack.format(fixture(name), { type: "slack", mode: "bot", channel: "C0DEPLOYS" });
+      const payload = CHANNEL_DRIVERS.slack.format(fixture(name), {
+        type: "slack",
+        mode: "bot",
+        channel: "C0DEPLOYS",
+      });
       expect(payload).toMatchObject({ channel: "C0DEPLOYS" });
     });
 
     it("webhook", () => {
       const n = fixture(name);
-      const payload = formatWebhook(n, { type: "webhook" }, { now: new Date("2024-05-01T12:35:00Z") });
-      expect(payload).toEqual({ version: "1", notification: n, sentAt: "2024-05-01T12:35:00.000Z" });
+      const payload = formatWebhook(
+        n,
+        { type: "webhook" },
+        { now: new Date("2024-05-01T12:35:00Z") },
+      );
+      expect(payload).toEqual({
+        version: "1",
+        notification: n,
+        sentAt: "2024-05-01T12:35:00.000Z",
+      });
     });
 
     it("pagerduty", () => {
@@ -64,7 +76,11 @@ describe("format() snapshots", () => {
     const failed = fixture("failure-hostile");
     const key = pagerdutyDedupKey(failed);
     // Act
-    const payload = formatPagerDuty(fixture("success"), { type: "pagerduty" }, { resolveDedupKey: key });
+    const payload = formatPagerDuty(
+      fixture("success"),
+      { type: "pagerduty" },
+      { resolveDedupKey: key },
+    );
     // Assess
     expect(payload).toEqual({
       event_action: "resolve",
@@ -88,7 +104,9 @@ describe("format() snapshots", () => {
     const payload = formatPagerDuty(fixture("failure-hostile"), { type: "pagerduty" });
     expect(payload).toMatchObject({
       event_action: "trigger",
-      payload: { summary: expect.stringMatching(/^FAILED main-app-production-v3 Deploy\/DeployECS: /) },
+      payload: {
+        summary: expect.stringMatching(/^FAILED main-app-production-v3 Deploy\/DeployECS: /),
+      },
     });
   });
 });

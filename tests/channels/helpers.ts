@@ -75,7 +75,8 @@ export async function startServer(handler: Handler): Promise<LocalServer> {
 }
 
 /** A reply: status, body, headers; or "hang" (never answer) or "reset" (destroy the socket). */
-export type Reply = { status: number; body?: string; headers?: Record<string, string> } | "hang" | "reset";
+export type Reply =
+  { status: number; body?: string; headers?: Record<string, string> } | "hang" | "reset";
 
 /** A handler that answers every request with `reply`. */
 export function replyWith(reply: Reply): Handler {
@@ -172,7 +173,8 @@ export function localSns(endpoint: string): SnsPublisher {
 export function errorText(e: unknown): string {
   if (!(e instanceof Error)) return JSON.stringify(e) ?? String(e);
   const own: Record<string, unknown> = {};
-  for (const key of Object.getOwnPropertyNames(e)) own[key] = (e as unknown as Record<string, unknown>)[key];
+  for (const key of Object.getOwnPropertyNames(e))
+    own[key] = (e as unknown as Record<string, unknown>)[key];
   return `${e.message}\n${e.stack ?? ""}\n${JSON.stringify(own)}\n${errorText((e as { cause?: unknown }).cause ?? null)}`;
 }
 

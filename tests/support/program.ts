@@ -1,6 +1,5 @@
 /** Test helpers around the offline program evaluation (sandbox/program.ts). */
 import {
-  readStackConfig,
   runProgram,
   type DeclaredResource,
   type ProgramOptions,
@@ -26,14 +25,5 @@ export function resource(result: ProgramResult, type: string, name: string): Dec
   return found;
 }
 
-/** A stack file's raw config with the pipelines replaced by `count` generated ones. */
-export function withPipelines(stack: string, count: number): Record<string, unknown> {
-  const { raw } = readStackConfig(stack);
-  const tiers = Object.keys(raw.routing as Record<string, unknown>);
-  const pipelines = Array.from({ length: count }, (_, i) => ({
-    name: `service-${String(i).padStart(3, "0")}-${i % 2 ? "api" : "web"}-production`,
-    tier: tiers[i % tiers.length],
-    states: i % 3 === 0 ? ["FAILED", "SUCCEEDED"] : ["FAILED"],
-  }));
-  return { ...raw, pipelines };
-}
+/** Generated pipeline lists live with the scripts, which use them too (npm run bench). */
+export { withPipelines } from "../../scripts/lib/stacks";

@@ -1,0 +1,230 @@
+/**
+ * A local SQS queue with a Lambda event source mapping in front of it, with the semantics the
+ * infrastructure declares: batches of up to `batchSize` records in the SQS event shape, partial
+ * batch responses (`ReportBatchItemFailures`), redelivery of failed records after the visibility
+ * timeout with `ApproximateReceiveCount` incremented, and the redrive to the dead-letter queue
+ * once a message would be received more than `maxReceiveCount` times (SQS developer guide,
+ * "Using dead-letter queues": the move happens when the receive count exceeds the maximum).
+ *
+ * Batches are handed to the consumer one at a time, so a scenario plays in a stable order (AWS
+ * would run up to `maximumConcurrency` batches at once).
+ */
+import { createHash, randomUUID } from "node:crypto";
+
+/** One SQS record as the Lambda event source mapping passes it. */
+export interface SqsRecord {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  attributes: {
+    ApproximateReceiveCount: string;
+    SentTimestamp: string;
+    SenderId: string;
+    ApproximateFirstReceiveTimestamp: string;
+  };
+  messageAttributes: Record<string, unknown>;
+  md5OfBody: string;
+  eventSource: "aws:sqs";
+  eventSourceARN: string;
+  awsRegion: string;
+}
+
+/** What the consumer (the fan-out Lambda) answered for one batch. */
+export type BatchOutcome =
+  | { ok: true; batchItemFailures: Array<{ itemIdentifier: string }> }
+  | { ok: false; error: string };
+
+/** Where a message is. `deleted` = processed successfully; `dlq` = moved by the redrive policy. */
+export type MessageState = "waiting" | "in-flight" | "deleted" | "dlq";
+
+/** One message in the queue, with its history. */
+export interface QueueMessage {
+  messageId: string;
+  body: string;
+  sentAt: Date;
+  state: MessageState;
+  receiveCount: number;
+  /** When the message becomes visible again (epoch ms). */
+  visibleAt: number;
+  /** One entry per receive: whether the consumer reported it failed, and why. */
+  receives: Array<{ at: Date; ok: boolean; error?: string }>;
+  /** When it was deleted or moved to the DLQ. */
+  settledAt?: Date;
+}
+
+/** Options of {@link createQueue}. */
+export interface QueueOptions {
+  arn: string;
+  region: string;
+  /** Visibility timeout as the sandbox applies it (scaled down from the declared one). */
+  visibilityTimeoutMs: number;
+  /** From the queue's redrive policy. */
+  maxReceiveCount: number;
+  /** From the event source mapping. */
+  batchSize: number;
+  /** Invokes the consumer with one SQS batch event. */
+  consume(event: { Records: SqsRecord[] }): Promise<BatchOutcome>;
+  /** Called whenever a message changes state (progress lines, the page). */
+  onChange?(message: QueueMessage): void;
+}
+
+/** The running queue. */
+export interface SandboxQueue {
+  /** Every message ever sent, in order. */
+  readonly messages: QueueMessage[];
+  /** Sends a message (EventBridge's target delivery); processing starts at once. */
+  send(body: string): QueueMessage;
+  /** Resolves with the final state of a message: `deleted` or `dlq`. */
+  settled(messageId: string): Promise<MessageState>;
+  /** Resolves when no message is waiting or in flight. */
+  idle(): Promise<void>;
+  /** Stops processing; pending `settled`/`idle` promises stay unresolved. */
+  close(): void;
+}
+
+/** Creates the queue and its poller. */
+export function createQueue(options: QueueOptions): SandboxQueue {
+  const messages: QueueMessage[] = [];
+  const waiters: Array<() => void> = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const status = { busy: false, again: false, closed: false };
+
+  const changed = (message: QueueMessage): void => {
+    options.onChange?.(message);
+    for (const wake of waiters.splice(0)) wake();
+  };
+
+  const settle = (message: QueueMessage, state: "deleted" | "dlq"): void => {
+    message.state = state;
+    message.settledAt = new Date();
+    changed(message);
+  };
+
+  const wakeAt = (at: number): void => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      pump();
+    }, Math.max(0, at - Date.now()));
+    timers.add(timer);
+  };
+
+  function pump(): void {
+    if (status.closed) return;
+    if (status.busy) {
+      status.again = true;
+      return;
+    }
+    const now = Date.now();
+    const batch: QueueMessage[] = [];
+    for (const message of messages) {
+      if (batch.length >= options.batchSize) break;
+      if (message.state !== "waiting" || message.visibleAt > now) continue;
+      if (message.receiveCount >= options.maxReceiveCount) {
+        settle(message, "dlq");
+        continue;
+      }
+      batch.push(message);
+    }
+    if (batch.length === 0) return;
+    status.busy = true;
+    void runBatch(batch).finally(() => {
+      status.busy = false;
+      status.again = false;
+      pump();
+    });
+  }
+
+  async function runBatch(batch: QueueMessage[]): Promise<void> {
+    const receivedAt = Date.now();
+    const records: SqsRecord[] = batch.map((message) => {
+      message.receiveCount += 1;
+      message.state = "in-flight";
+      message.visibleAt = receivedAt + options.visibilityTimeoutMs;
+      changed(message);
+      return {
+        messageId: message.messageId,
+        receiptHandle: `${message.messageId}#${message.receiveCount}`,
+        body: message.body,
+        attributes: {
+          ApproximateReceiveCount: String(message.receiveCount),
+          SentTimestamp: String(message.sentAt.getTime()),
+          SenderId: "AIDAIEVENTBRIDGE",
+          ApproximateFirstReceiveTimestamp: String(message.receives[0]?.at.getTime() ?? receivedAt),
+        },
+        messageAttributes: {},
+        md5OfBody: createHash("md5").update(message.body).digest("hex"),
+        eventSource: "aws:sqs",
+        eventSourceARN: options.arn,
+        awsRegion: options.region,
+      };
+    });
+    let outcome: BatchOutcome;
+    try {
+      outcome = await options.consume({ Records: records });
+    } catch (err: unknown) {
+      outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    if (status.closed) return;
+    const failed = new Set(
+      outcome.ok ? outcome.batchItemFailures.map((f) => f.itemIdentifier) : batch.map((m) => m.messageId),
+    );
+    for (const message of batch) {
+      const ok = !failed.has(message.messageId);
+      const error = outcome.ok ? "reported in batchItemFailures" : `invocation failed: ${outcome.error}`;
+      message.receives.push({ at: new Date(receivedAt), ok, ...(ok ? {} : { error }) });
+      if (ok) {
+        settle(message, "deleted");
+      } else {
+        // Back to the queue: visible again once the visibility timeout has passed.
+        message.state = "waiting";
+        changed(message);
+        wakeAt(message.visibleAt);
+      }
+    }
+  }
+
+  return {
+    messages,
+    send(body: string): QueueMessage {
+      const message: QueueMessage = {
+        messageId: randomUUID(),
+        body,
+        sentAt: new Date(),
+        state: "waiting",
+        receiveCount: 0,
+        visibleAt: Date.now(),
+        receives: [],
+      };
+      messages.push(message);
+      changed(message);
+      // Like the event source mapping's short batching window: gather what arrives together.
+      wakeAt(Date.now() + 5);
+      return message;
+    },
+    settled(messageId: string): Promise<MessageState> {
+      const message = messages.find((m) => m.messageId === messageId);
+      if (!message) return Promise.reject(new Error(`queue: unknown message ${messageId}`));
+      return new Promise((resolve) => {
+        const check = (): void => {
+          if (message.state === "deleted" || message.state === "dlq") resolve(message.state);
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+    idle(): Promise<void> {
+      return new Promise((resolve) => {
+        const check = (): void => {
+          if (messages.every((m) => m.state === "deleted" || m.state === "dlq")) resolve();
+          else waiters.push(check);
+        };
+        check();
+      });
+    },
+    close(): void {
+      status.closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
+}

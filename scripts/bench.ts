@@ -1,0 +1,536 @@
+/**
+ * `npm run bench`: what the deploy-notifier costs, measured on the real artifacts.
+ *
+ * - baseline: an empty `aws.lambda.CallbackFunction` serialized the same way (its archive size and
+ *   cold start are what "nothing" costs);
+ * - artifacts: each Lambda archive the program builds (fanout, approval): unpacked bytes, files,
+ *   require time, and cold start = fresh Node process → archive loaded → first invocation done,
+ *   with a representative first invocation against the local stand-ins (median of 5 runs);
+ * - program: offline evaluation time and resource count for 2 and 500 pipelines.
+ *
+ * Targets (printed PASS/FAIL): every archive < 5 MB unpacked; cold start ≤ baseline + 150 ms.
+ *
+ * Options: `--json` prints exactly one JSON object on stdout (progress goes to stderr);
+ * `--quick` takes 1 run per cold start instead of 5.
+ *
+ * The report is a list of sections, each contributing tables and a JSON fragment: add a section
+ * to `SECTIONS` to extend it.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import { parseConfig } from "../config";
+import { computeSlackSignature } from "../handlers/slack-signature";
+import { ENV } from "../handlers/types";
+import { startLambda, type InvokeResult, type LambdaProcess } from "../sandbox/lambda";
+import { readStackConfig, runProgram, type ArchiveInfo, type ProgramResult } from "../sandbox/program";
+import { createAuditTable, startAll, type AllStandins } from "../sandbox/standins";
+import { buildBaseline } from "./lib/baseline-program";
+import {
+  errorMessage,
+  formatBytes,
+  formatMs,
+  median,
+  renderTable,
+  verdict,
+  type Table,
+} from "./lib/format";
+import { withPipelines } from "./lib/stacks";
+
+/** Unpacked archive size target (decimal megabytes: the stricter reading of "5 MB"). */
+export const ARCHIVE_MAX_BYTES = 5 * 1000 * 1000;
+/** A handler may cost at most this much cold start over an empty function. */
+export const COLD_START_BUDGET_MS = 150;
+/** Pipeline counts of the program evaluation rows. */
+export const PROGRAM_SIZES = [2, 500] as const;
+
+const ROOT = path.resolve(__dirname, "..");
+/** The stack whose config the artifacts are built from (it has approvals and every kind of tier). */
+const STACK = "prod";
+/** The benchmark's own Slack signing secret: only ever stored in the Secrets Manager stand-in. */
+const SIGNING_SECRET = "bench-signing-secret-0123456789abcdef";
+const PAGERDUTY_KEY = "BENCH0BENCH0BENCH0BENCH0BENCH012";
+
+/** Settings and shared results of one benchmark run. */
+export interface BenchContext {
+  /** Cold starts measured per artifact (median taken). */
+  runs: number;
+  /** Scratch space outside the project (archives must not find the project's node_modules). */
+  workDir: string;
+  /** Progress, to stderr. */
+  log(message: string): void;
+  /** JSON fragments of the sections that already ran, for later sections to build on. */
+  results: Record<string, unknown>;
+}
+
+/** What a section adds to the report. */
+export interface SectionResult {
+  tables: Table[];
+  /** Merged into the `--json` object. */
+  json: Record<string, unknown>;
+}
+
+/** One part of the report. Sections run in order; later ones may read `ctx.results`. */
+export interface Section {
+  name: string;
+  run(ctx: BenchContext): Promise<SectionResult>;
+}
+
+/** A cold start measurement of one archive. */
+export interface ColdStart {
+  coldStartMs: number;
+  loadMs: number;
+  /** Problems of the first invocations (a failed invocation makes the number meaningless). */
+  problems: string[];
+}
+
+/**
+ * Measures `runs` cold starts: each spawns a fresh Lambda process, loads the archive and finishes
+ * the first invocation. `prepare` runs before each spawn (fresh ids, so that no run is a no-op
+ * replay of the previous one) and returns the event and a check of the result.
+ */
+export async function measureColdStarts(opts: {
+  runs: number;
+  start: () => Promise<LambdaProcess>;
+  prepare: () => { event: unknown; check(result: InvokeResult): string | undefined };
+  /** Waits for work the invocation left running (e.g. an async self-invocation). */
+  settle?: () => Promise<void>;
+}): Promise<ColdStart> {
+  const cold: number[] = [];
+  const loads: number[] = [];
+  const problems: string[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const { event, check } = opts.prepare();
+    const started = performance.now();
+    const lambda = await opts.start();
+    try {
+      const result = await lambda.invoke(event);
+      cold.push(performance.now() - started);
+      loads.push(lambda.loadMs);
+      const problem = check(result);
+      if (problem) problems.push(`run ${i + 1}: ${problem}`);
+      await opts.settle?.();
+    } finally {
+      await lambda.close();
+    }
+  }
+  return { coldStartMs: median(cold), loadMs: median(loads), problems };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+// ---- baseline ---------------------------------------------------------------------------------
+
+/** The `baseline` fragment: `{ bytes, coldStartMs }`. */
+interface BaselineJson {
+  bytes: number;
+  coldStartMs: number;
+}
+
+const baselineSection: Section = {
+  name: "baseline",
+  async run(ctx) {
+    ctx.log("baseline: serializing an empty CallbackFunction under mocks…");
+    const archive = await buildBaseline(path.join(ctx.workDir, "baseline-program"));
+    ctx.log(`baseline: ${ctx.runs} cold start(s)…`);
+    const measured = await measureColdStarts({
+      runs: ctx.runs,
+      start: () => startLambda({ dir: archive.dir, functionName: "baseline", env: {} }),
+      prepare: () => ({
+        event: {},
+        check: (r) => (r.ok ? undefined : `invocation failed: ${r.error?.message}`),
+      }),
+    });
+    const json: BaselineJson = { bytes: archive.bytes, coldStartMs: round(measured.coldStartMs) };
+    return {
+      tables: [
+        {
+          title: `Baseline: an empty CallbackFunction (async () => ({})), median of ${ctx.runs}`,
+          columns: ["ARCHIVE", "BYTES", "FILES", "LOAD", "COLD START"],
+          rows: [
+            [
+              "baseline",
+              String(archive.bytes),
+              String(archive.files),
+              formatMs(measured.loadMs),
+              formatMs(measured.coldStartMs),
+            ],
+          ],
+          align: ["left", "right", "right", "right", "right"],
+          notes: measured.problems,
+        },
+      ],
+      json: { baseline: json },
+    };
+  },
+};
+
+// ---- artifacts --------------------------------------------------------------------------------
+
+/** The prod stack's config pointed at the local receivers, and its secrets. */
+function benchConfig(all: AllStandins): {
+  raw: Record<string, unknown>;
+  secrets: Record<string, Record<string, string>>;
+} {
+  const { raw } = readStackConfig(STACK);
+  const channels = { ...(raw.channels as Record<string, Record<string, unknown>>) };
+  const secrets: Record<string, Record<string, string>> = {
+    slackApp: { signingSecret: SIGNING_SECRET },
+  };
+  for (const [name, channel] of Object.entries(channels)) {
+    switch (channel.type) {
+      case "slack":
+        secrets[name] = { webhookUrl: all.receivers.urlFor("slack", name) };
+        break;
+      case "pagerduty":
+        channels[name] = { ...channel, endpoint: all.receivers.pagerdutyEndpoint };
+        secrets[name] = { routingKey: PAGERDUTY_KEY };
+        break;
+      case "teams":
+      case "discord":
+        secrets[name] = { webhookUrl: all.receivers.urlFor(channel.type, name) };
+        break;
+      case "webhook":
+        secrets[name] = { url: all.receivers.urlFor("webhook", name) };
+        break;
+      default:
+        break; // sms and email go through the SNS stand-in: no secret.
+    }
+  }
+  return { raw: { ...raw, channels }, secrets };
+}
+
+function readFixture(relative: string): any {
+  return JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "events", relative), "utf8"));
+}
+
+/** An SQS batch with one prod FAILED pipeline event, with fresh ids (no ledger replay). */
+function fanoutEvent(all: AllStandins, pipeline: string): unknown {
+  const event = readFixture("codepipeline/pipeline-failed.json");
+  const executionId = randomUUID();
+  event.id = randomUUID();
+  event.time = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  event.detail.pipeline = pipeline;
+  event.detail["execution-id"] = executionId;
+  all.aws.addFailedExecution({
+    pipeline,
+    executionId,
+    stage: "Deploy",
+    action: "DeployToProduction",
+    category: "Deploy",
+    provider: "CodeDeploy",
+    errorCode: "JobFailed",
+    summary: "Deployment failed: health checks did not pass on 2 of 4 instances",
+    revision: {
+      name: "SourceArtifact",
+      revisionId: "9f1c2ab",
+      revisionSummary: "Fix checkout timeout",
+    },
+  });
+  const sent = Date.now();
+  return {
+    Records: [
+      {
+        messageId: randomUUID(),
+        receiptHandle: `bench-${randomUUID()}`,
+        body: JSON.stringify(event),
+        attributes: {
+          ApproximateReceiveCount: "1",
+          SentTimestamp: String(sent),
+          SenderId: "AIDAEVENTBRIDGE",
+          ApproximateFirstReceiveTimestamp: String(sent),
+        },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:deploy-notifier-events",
+        awsRegion: "us-east-1",
+      },
+    ],
+  };
+}
+
+/** A Slack block_actions click by an approver, signed with the bench's signing secret. */
+function approvalEvent(all: AllStandins, pipeline: string, approver: string): unknown {
+  const executionId = randomUUID();
+  const target = { pipeline, stage: "Approve", action: "ManualApproval", executionId };
+  all.aws.addPendingApproval({ ...target });
+  const fixture = readFixture("slack/block-actions-approve.json");
+  const value = JSON.stringify(target);
+  const payload = {
+    ...fixture,
+    user: { id: approver, username: "approver", name: "Approver", team_id: "T0TEAM" },
+    response_url: all.receivers.urlFor("slack-response", executionId),
+    actions: [{ ...fixture.actions[0], value }],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    version: "2.0",
+    rawPath: "/",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-slack-request-timestamp": timestamp,
+      "x-slack-signature": computeSlackSignature(SIGNING_SECRET, timestamp, body),
+    },
+    body,
+    isBase64Encoded: false,
+    requestContext: { http: { method: "POST", path: "/" }, timeEpoch: Date.now() },
+  };
+}
+
+/** One artifact row of the JSON report. */
+interface ArtifactJson {
+  name: string;
+  bytes: number;
+  files: number;
+  coldStartMs: number;
+  loadMs: number;
+}
+
+/** Cold start of one archive with the stand-ins prepared for it. */
+async function measureArchive(
+  ctx: BenchContext,
+  all: AllStandins,
+  program: ProgramResult,
+  archive: ArchiveInfo,
+): Promise<ColdStart> {
+  const env = { ...archive.environment, ...all.env };
+  const functionName = String(program.outputs[`${archive.name}FunctionName`] ?? archive.name);
+  const start = () => startLambda({ dir: archive.dir, functionName, env });
+  switch (archive.name) {
+    case "fanout":
+      return measureColdStarts({
+        runs: ctx.runs,
+        start,
+        prepare: () => ({
+          event: fanoutEvent(all, "main-app-production-v3"),
+          check: (r) => {
+            if (!r.ok) return `invocation failed: ${r.error?.message}`;
+            const failures = (r.value as { batchItemFailures?: unknown[] } | undefined)
+              ?.batchItemFailures;
+            return failures && failures.length > 0 ? "the record was reported failed" : undefined;
+          },
+        }),
+      });
+    case "approval": {
+      // The click invokes the function itself asynchronously (the slow CodePipeline part): the
+      // Lambda stand-in hands that invocation to the running process, as Lambda would.
+      const current: { lambda?: LambdaProcess } = {};
+      all.aws.registerFunction(functionName, async (event) => {
+        if (!current.lambda) throw new Error(`${functionName}: no running process`);
+        const r = await current.lambda.invoke(event);
+        if (!r.ok) throw new Error(r.error?.message ?? "invocation failed");
+        return r.value;
+      });
+      return measureColdStarts({
+        runs: ctx.runs,
+        start: async () => (current.lambda = await start()),
+        prepare: () => ({
+          event: approvalEvent(all, "main-app-production-v3", "U012ABCDEF"),
+          check: (r) => {
+            if (!r.ok) return `invocation failed: ${r.error?.message}`;
+            const status = (r.value as { statusCode?: number } | undefined)?.statusCode;
+            return status === 200 ? undefined : `answered HTTP ${status}`;
+          },
+        }),
+        settle: () => all.aws.idle(),
+      });
+    }
+    default:
+      throw new Error(`bench: no representative first invocation for archive "${archive.name}"`);
+  }
+}
+
+const artifactsSection: Section = {
+  name: "artifacts",
+  async run(ctx) {
+    const baseline = ctx.results.baseline as BaselineJson | undefined;
+    if (!baseline) throw new Error("bench: the artifacts section needs the baseline section first");
+    const all = await startAll();
+    try {
+      const { raw, secrets } = benchConfig(all);
+      ctx.log(`artifacts: evaluating the ${STACK} stack…`);
+      const program = await runProgram({
+        stack: STACK,
+        config: raw,
+        secrets,
+        outDir: path.join(ctx.workDir, "program"),
+      });
+      if (!program.ok) throw new Error(`bench: the ${STACK} stack does not evaluate: ${program.message}`);
+      // What the program stores in Secrets Manager, validated by the program's own parser.
+      const config = parseConfig({ ...raw, secrets }, { stack: STACK, secretKeys: ["secrets"] });
+      const fanoutEnv = program.archives.find((a) => a.name === "fanout")?.environment ?? {};
+      const approvalEnv = program.archives.find((a) => a.name === "approval")?.environment ?? {};
+      const table = fanoutEnv[ENV.table] ?? approvalEnv[ENV.table];
+      if (!table) throw new Error(`bench: no ${ENV.table} in the Lambda environments`);
+      await createAuditTable(all.dynamo.endpoint, table);
+      if (fanoutEnv[ENV.channelSecretsArn]) {
+        all.aws.state.secrets[fanoutEnv[ENV.channelSecretsArn]] = JSON.stringify(config.channelSecrets);
+      }
+      if (approvalEnv[ENV.slackAppSecretArn]) {
+        all.aws.state.secrets[approvalEnv[ENV.slackAppSecretArn]] = JSON.stringify(config.slackApp);
+      }
+
+      const artifacts: ArtifactJson[] = [];
+      const rows: string[][] = [];
+      const problems: string[] = [];
+      for (const archive of program.archives) {
+        ctx.log(`artifacts: ${archive.name}: ${ctx.runs} cold start(s)…`);
+        const measured = await measureArchive(ctx, all, program, archive);
+        problems.push(...measured.problems.map((p) => `${archive.name}: ${p}`));
+        artifacts.push({
+          name: archive.name,
+          bytes: archive.bytes,
+          files: archive.files,
+          coldStartMs: round(measured.coldStartMs),
+          loadMs: round(measured.loadMs),
+        });
+        const sizeOk = archive.bytes < ARCHIVE_MAX_BYTES;
+        const coldOk =
+          measured.problems.length === 0 &&
+          measured.coldStartMs <= baseline.coldStartMs + COLD_START_BUDGET_MS;
+        rows.push([
+          archive.name,
+          String(archive.bytes),
+          formatBytes(archive.bytes),
+          String(archive.files),
+          formatMs(measured.loadMs),
+          formatMs(measured.coldStartMs),
+          `+${formatMs(measured.coldStartMs - baseline.coldStartMs)}`,
+          verdict(sizeOk),
+          verdict(coldOk),
+        ]);
+      }
+      for (const p of problems) ctx.log(`warning: ${p}`);
+      return {
+        tables: [
+          {
+            title: `Lambda archives (${STACK} stack), cold start median of ${ctx.runs}`,
+            columns: [
+              "ARCHIVE",
+              "BYTES",
+              "SIZE",
+              "FILES",
+              "LOAD",
+              "COLD START",
+              "VS BASELINE",
+              "< 5 MB",
+              `<= BASELINE + ${COLD_START_BUDGET_MS} MS`,
+            ],
+            rows,
+            align: ["left", "right", "right", "right", "right", "right", "right", "left", "left"],
+            notes: [
+              "cold start = fresh Node process -> archive loaded -> first invocation finished",
+              "(fanout: SQS batch with one FAILED event; approval: a signed approve click)",
+              ...problems.map((p) => `FAIL ${p}`),
+            ],
+          },
+        ],
+        json: { artifacts },
+      };
+    } finally {
+      await all.close();
+    }
+  },
+};
+
+// ---- program ----------------------------------------------------------------------------------
+
+const programSection: Section = {
+  name: "program",
+  async run(ctx) {
+    const json: Record<string, { resources: number; evalMs: number }> = {};
+    const rows: string[][] = [];
+    for (const count of PROGRAM_SIZES) {
+      ctx.log(`program: evaluating with ${count} pipelines…`);
+      const result = await runProgram({
+        stack: STACK,
+        config: withPipelines(STACK, count),
+        outDir: path.join(ctx.workDir, `program-${count}`),
+      });
+      if (!result.ok) throw new Error(`bench: ${count} pipelines do not evaluate: ${result.message}`);
+      json[`pipelines${count}`] = { resources: result.resources.length, evalMs: result.evalMs };
+      const precision = (result.rulePattern.branches as Array<{ precision: string }>)
+        .map((b) => b.precision)
+        .join(", ");
+      rows.push([
+        String(count),
+        String(result.resources.length),
+        formatMs(result.evalMs),
+        `${result.rulePattern.pattern.length}`,
+        precision,
+      ]);
+    }
+    return {
+      tables: [
+        {
+          title: `Program evaluation (${STACK} stack config, generated pipelines, mock engine)`,
+          columns: ["PIPELINES", "RESOURCES", "EVAL", "PATTERN CHARS", "PATTERN PRECISION"],
+          rows,
+          align: ["right", "right", "right", "right", "left"],
+        },
+      ],
+      json: { program: json },
+    };
+  },
+};
+
+/** The report, in run order (the artifacts compare themselves with the baseline). */
+export const SECTIONS: Section[] = [baselineSection, artifactsSection, programSection];
+
+/** Runs every section; resolves with the process exit code. */
+export async function bench(argv: string[]): Promise<number> {
+  let values: { json?: boolean; quick?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { json: { type: "boolean" }, quick: { type: "boolean" } },
+      strict: true,
+    }));
+  } catch (err: unknown) {
+    process.stderr.write(`error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick]\n`);
+    return 1;
+  }
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-bench-"));
+  const ctx: BenchContext = {
+    runs: values.quick ? 1 : 5,
+    workDir,
+    log: (message) => process.stderr.write(`${message}\n`),
+    results: {},
+  };
+  const tables: Table[] = [];
+  try {
+    for (const section of SECTIONS) {
+      let result: SectionResult;
+      try {
+        result = await section.run(ctx);
+      } catch (err: unknown) {
+        throw new Error(`section ${section.name}: ${errorMessage(err)}`, { cause: err });
+      }
+      Object.assign(ctx.results, result.json);
+      tables.push(...result.tables);
+    }
+  } finally {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(ctx.results)}\n`);
+  else process.stdout.write(`${tables.map(renderTable).join("\n\n")}\n`);
+  return 0;
+}
+
+if (require.main === module) {
+  bench(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`error: bench failed: ${errorMessage(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * Stack files for the scripts: which stacks exist, reading a stack file from any path, and
+ * generated pipeline lists for scale runs.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ROOT, readStackConfig } from "../../sandbox/program";
+
+/** The config namespace (config/index.ts PROJECT; not imported: that would load @pulumi/pulumi). */
+const PROJECT = "deploy-notifier";
+
+/** The stacks that have a `Pulumi.<stack>.yaml` in the project root, sorted. */
+export function availableStacks(root: string = ROOT): string[] {
+  return fs
+    .readdirSync(root)
+    .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/** The stack name a file like `Pulumi.<stack>.yaml` is for, if its name says so. */
+export function stackOfFile(file: string): string | undefined {
+  return /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
+}
+
+/**
+ * Reads a stack file from any path, like `readStackConfig` reads `Pulumi.<stack>.yaml`: the
+ * `deploy-notifier:*` keys without their namespace (`raw`), and every other key (`other`).
+ */
+export function readStackFile(file: string): {
+  raw: Record<string, unknown>;
+  other: Record<string, unknown>;
+} {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`stack file ${file}: ${message}`, { cause: err });
+  }
+  const config = (doc as { config?: unknown } | null)?.config;
+  if (config !== undefined && (typeof config !== "object" || config === null)) {
+    throw new Error(`stack file ${file}: "config" must be a map of keys to values`);
+  }
+  const raw: Record<string, unknown> = {};
+  const other: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config ?? {})) {
+    if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
+    else other[key] = value;
+  }
+  return { raw, other };
+}
+
+/**
+ * A stack file's raw config with the pipelines replaced by `count` generated ones, spread over
+ * the stack's tiers (for scale runs: the benchmark and the infra tests).
+ */
+export function withPipelines(stack: string, count: number): Record<string, unknown> {
+  const { raw } = readStackConfig(stack);
+  const tiers = Object.keys(raw.routing as Record<string, unknown>);
+  const pipelines = Array.from({ length: count }, (_, i) => ({
+    name: `service-${String(i).padStart(3, "0")}-${i % 2 ? "api" : "web"}-production`,
+    tier: tiers[i % tiers.length],
+    states: i % 3 === 0 ? ["FAILED", "SUCCEEDED"] : ["FAILED"],
+  }));
+  return { ...raw, pipelines };
+}

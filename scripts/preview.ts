@@ -1,0 +1,334 @@
+/**
+ * `npm run preview -- --stack <name>`: an offline `pulumi preview`. Evaluates the program for a
+ * stack under Pulumi's mock engine (sandbox/program.ts) and prints what it would deploy: the
+ * resources, the EventBridge rule pattern, the routing table, the downtime windows with their next
+ * occurrences, the Lambda archives and the stack outputs.
+ *
+ * Options:
+ *   --stack <name>         a stack with a `Pulumi.<name>.yaml` in the project root
+ *   --config-file <path>   read the `deploy-notifier:*` keys from this file instead (the stack name
+ *                          defaults to the file's `Pulumi.<name>.yaml`; provider keys such as
+ *                          aws:region still come from the project's file of that stack)
+ *   --json                 print the whole result as one JSON object
+ *   --now <ISO time>       compute the next downtime occurrences from this instant
+ *
+ * A config error is printed like `pulumi preview` prints it (`error: …` on stderr), exit code 1.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { parseConfig } from "../config";
+import { nextWindows } from "../handlers/downtime";
+import type { DowntimeWindow } from "../handlers/types";
+import { EVENT_PATTERN_MAX_CHARS, type RoutingRow } from "../infra/patterns";
+import {
+  ROOT,
+  placeholderSecrets,
+  readStackConfig,
+  runProgram,
+  type ProgramResult,
+} from "../sandbox/program";
+import { errorMessage, formatBytes, renderTable, type Table } from "./lib/format";
+import { availableStacks, readStackFile, stackOfFile } from "./lib/stacks";
+
+/** How many upcoming occurrences of each downtime window the preview shows. */
+const NEXT_OCCURRENCES = 3;
+
+/** Parsed command line of the preview. */
+export interface PreviewOptions {
+  stack: string;
+  /** A stack file outside the project root, or undefined for `Pulumi.<stack>.yaml`. */
+  configFile?: string;
+  json: boolean;
+  now: Date;
+}
+
+/** A downtime window with its next occurrences, as the preview reports it. */
+export type WindowPreview = DowntimeWindow & { next: Array<{ start: Date; end: Date }> };
+
+/** A usage or input problem: printed as `error: <message>`, exit code 1. */
+function usageError(message: string): Error {
+  return Object.assign(new Error(message), { name: "UsageError" });
+}
+
+/** Parses and checks the command line (stack names, files) before anything is evaluated. */
+export function parsePreviewArgs(argv: string[]): PreviewOptions {
+  let values: { stack?: string; "config-file"?: string; json?: boolean; now?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        stack: { type: "string", short: "s" },
+        "config-file": { type: "string" },
+        json: { type: "boolean", default: false },
+        now: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err: unknown) {
+    throw usageError(`${errorMessage(err)}\nusage: npm run preview -- --stack <name> [--json]`);
+  }
+  const stacks = availableStacks();
+  const available = `available stacks: ${stacks.join(", ") || "none"} (Pulumi.<stack>.yaml in ${ROOT})`;
+  const configFile = values["config-file"] ? path.resolve(values["config-file"]) : undefined;
+  if (configFile && !fs.existsSync(configFile)) {
+    throw usageError(`--config-file ${configFile}: no such file`);
+  }
+  const stack = values.stack ?? (configFile ? stackOfFile(configFile) : undefined);
+  if (!stack) throw usageError(`no stack selected: pass --stack <name>; ${available}`);
+  if (!stacks.includes(stack)) {
+    throw usageError(
+      configFile
+        ? `--config-file: stack "${stack}" has no Pulumi.${stack}.yaml in the project, which provides its provider config (aws:region); pass --stack <name>; ${available}`
+        : `no stack named "${stack}"; ${available}`,
+    );
+  }
+  const now = values.now ? new Date(values.now) : new Date();
+  if (Number.isNaN(now.getTime())) throw usageError(`--now ${values.now}: not an ISO 8601 time`);
+  return { stack, configFile, json: values.json ?? false, now };
+}
+
+/**
+ * The validated downtime windows of a raw config with their next occurrences. Validation is the
+ * program's own (`parseConfig`), with the placeholder secrets the evaluation used.
+ */
+export function downtimePreview(
+  raw: Record<string, unknown>,
+  stack: string,
+  now: Date,
+): WindowPreview[] {
+  const secrets: Record<string, Record<string, string>> = placeholderSecrets(raw);
+  for (const [k, v] of Object.entries((raw.secrets ?? {}) as Record<string, Record<string, string>>)) {
+    secrets[k] = { ...(secrets[k] ?? {}), ...v };
+  }
+  const config = parseConfig({ ...raw, secrets }, { stack, secretKeys: ["secrets"] });
+  return config.runtime.downtime.map((w) => ({ ...w, next: nextWindows(w, now, NEXT_OCCURRENCES) }));
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+function resourcesTable(result: ProgramResult): Table {
+  const byType: Record<string, string[]> = {};
+  for (const r of result.resources) (byType[r.type] ??= []).push(r.name);
+  const rows = Object.keys(byType)
+    .sort()
+    .map((type) => [type, String(byType[type].length), byType[type].join(", ")]);
+  return {
+    title: `Resources: ${result.resources.length} to create`,
+    columns: ["TYPE", "COUNT", "NAMES"],
+    rows,
+    align: ["left", "right", "left"],
+  };
+}
+
+/** "CodePipeline Stage Execution State Change" → "Stage". */
+function shortDetailType(detailType: string): string {
+  return detailType.replace(/^CodePipeline /, "").replace(/ Execution State Change$/, "");
+}
+
+function rulePatternText(result: ProgramResult): string {
+  const size = result.rulePattern.pattern.length;
+  const percent = Math.round((100 * size) / EVENT_PATTERN_MAX_CHARS);
+  const pretty = JSON.stringify(JSON.parse(result.rulePattern.pattern), null, 2)
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");
+  const branches = result.rulePattern.branches as Array<{
+    detailTypes: string[];
+    states: string[];
+    pipelines: number;
+    precision: string;
+  }>;
+  const table = renderTable({
+    title: "  Branches",
+    columns: ["EVENTS", "STATES", "PIPELINES", "PRECISION"],
+    rows: branches.map((b) => [
+      b.detailTypes.map(shortDetailType).join(", "),
+      b.states.join(", "),
+      String(b.pipelines),
+      b.precision,
+    ]),
+    align: ["left", "left", "right", "left"],
+    notes: [
+      "precision: exact = pipelines as configured; prefix-N = folded to N-character prefixes to fit",
+      "the size limit (the fan-out still routes precisely); all = no pipeline filter",
+    ],
+  });
+  return [
+    `EventBridge rule pattern: ${size} / ${EVENT_PATTERN_MAX_CHARS} characters (${percent}%)`,
+    pretty,
+    table,
+  ].join("\n");
+}
+
+function routingTableOf(result: ProgramResult): Table {
+  const rows = (result.routing as RoutingRow[]).map((r) => [
+    r.pipeline,
+    r.tier,
+    r.severity,
+    r.states.join(", "),
+    r.channels.join(", "),
+    r.approvals ?? "-",
+  ]);
+  return {
+    title: "Routing",
+    columns: ["PIPELINE", "TIER", "SEVERITY", "STATES", "CHANNELS", "APPROVALS"],
+    rows,
+  };
+}
+
+/** "Sun 2024-11-24 02:00" in the given time zone. */
+function localTime(date: Date, timeZone: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      weekday: "short",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    })
+      .formatToParts(date)
+      .map((p) => [p.type, p.value]),
+  );
+  return `${parts.weekday} ${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}`;
+}
+
+function scheduleOf(w: DowntimeWindow): string {
+  switch (w.kind) {
+    case "weekly":
+      return `${w.days.join(",")} ${w.start}-${w.end} ${w.timeZone}`;
+    case "cron":
+      return `cron "${w.cron}" for ${w.durationMinutes} min, ${w.timeZone}`;
+    case "once":
+      return `once ${w.from} to ${w.to}`;
+    default: {
+      const unknown: never = w;
+      return String(unknown);
+    }
+  }
+}
+
+function downtimeTable(windows: WindowPreview[], now: Date): Table {
+  const rows: string[][] = [];
+  for (const w of windows) {
+    const timeZone = w.kind === "once" ? "UTC" : w.timeZone;
+    const first = [
+      w.name,
+      scheduleOf(w),
+      w.pipelines?.join(", ") || "all",
+      w.allowCritical ? "let through" : "suppressed",
+    ];
+    const occurrences = w.next.map(
+      (p) => `${localTime(p.start, timeZone)} -> ${localTime(p.end, timeZone)}`,
+    );
+    if (occurrences.length === 0) occurrences.push("(none upcoming)");
+    occurrences.forEach((o, i) => rows.push([...(i === 0 ? first : ["", "", "", ""]), o]));
+  }
+  return {
+    title: `Downtime windows: next ${NEXT_OCCURRENCES} occurrences from ${now.toISOString()}`,
+    columns: ["WINDOW", "SCHEDULE", "PIPELINES", "CRITICAL", "NEXT (window's local time)"],
+    rows,
+  };
+}
+
+function archivesTable(result: ProgramResult): Table {
+  return {
+    title: "Lambda archives (unpacked)",
+    columns: ["FUNCTION", "BYTES", "SIZE", "FILES", "HANDLER", "ENVIRONMENT"],
+    rows: result.archives.map((a) => [
+      a.name,
+      String(a.bytes),
+      formatBytes(a.bytes),
+      String(a.files),
+      a.handler,
+      Object.keys(a.environment).sort().join(", "),
+    ]),
+    align: ["left", "right", "right", "right", "left", "left"],
+  };
+}
+
+function outputsTable(result: ProgramResult): Table {
+  return {
+    title: "Outputs",
+    columns: ["NAME", "VALUE"],
+    rows: Object.entries(result.outputs).map(([k, v]) => [
+      k,
+      typeof v === "string" ? v : JSON.stringify(v),
+    ]),
+  };
+}
+
+/** The human-readable preview of an evaluated stack. */
+export function renderPreview(
+  result: ProgramResult,
+  windows: WindowPreview[],
+  options: PreviewOptions,
+): string {
+  const source = options.configFile ?? path.join(ROOT, `Pulumi.${options.stack}.yaml`);
+  return [
+    `Previewing stack deploy-notifier/${result.stack} (offline, under Pulumi's mock engine)`,
+    `  config: ${source}; secrets: local placeholders; evaluated in ${result.evalMs} ms`,
+    renderTable(resourcesTable(result)),
+    rulePatternText(result),
+    renderTable(routingTableOf(result)),
+    renderTable(downtimeTable(windows, options.now)),
+    renderTable(archivesTable(result)),
+    renderTable(outputsTable(result)),
+  ].join("\n\n");
+}
+
+// ---- command ----------------------------------------------------------------------------
+
+/** Runs the preview; resolves with the process exit code. */
+export async function preview(argv: string[]): Promise<number> {
+  let options: PreviewOptions;
+  try {
+    options = parsePreviewArgs(argv);
+  } catch (err: unknown) {
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  const raw = options.configFile
+    ? readStackFile(options.configFile).raw
+    : readStackConfig(options.stack).raw;
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `dn-preview-${options.stack}-`));
+  try {
+    const result = await runProgram({
+      stack: options.stack,
+      ...(options.configFile ? { config: raw } : {}),
+      outDir,
+    });
+    if (!result.ok) {
+      // `pulumi preview` prints the program's error this way and exits non-zero.
+      process.stderr.write(`error: ${result.message}\n`);
+      if (options.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return 1;
+    }
+    const windows = downtimePreview(raw, options.stack, options.now);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ ...result, downtime: windows }, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${renderPreview(result, windows, options)}\n`);
+    }
+    return 0;
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  preview(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`error: preview failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,136 @@
+/**
+ * A world for fan-out tests: real local receivers, AWS stand-ins and dynalite, the SDK pointed at
+ * them through the standard endpoint variables, and the prod stack config with local URLs.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { parseConfig, type StackConfig } from "../../config";
+import { createFanoutHandler, type BatchResponse, type SqsRecord } from "../../handlers/fanout";
+import { readStackConfig } from "../../sandbox/program";
+import { createAuditTable, startAll, type AllStandins } from "../../sandbox/standins";
+
+export const TABLE = "audit-test";
+export const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:channel-secrets-AbCdEf";
+export const SMS_TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-sms-oncall";
+export const DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq";
+export const ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY12";
+
+/** A CodePipeline fixture event (tests/events/codepipeline/<name>.json), with overrides. */
+export function event(name: string, detail: Record<string, unknown> = {}, top: Record<string, unknown> = {}): any {
+  const file = path.join(__dirname, "..", "events", "codepipeline", `${name}.json`);
+  const ev = JSON.parse(fs.readFileSync(file, "utf8"));
+  return { ...ev, ...top, detail: { ...ev.detail, ...detail } };
+}
+
+/** The SQS record the event source mapping would deliver for `body`. */
+export function record(body: unknown, messageId: string, receiveCount = 1): SqsRecord {
+  return {
+    messageId,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    attributes: { ApproximateReceiveCount: String(receiveCount) },
+  };
+}
+
+/** Stack config variations for a test. */
+export type ConfigEdit = (raw: Record<string, any>) => void;
+
+export interface FanoutWorld {
+  standins: AllStandins;
+  config: StackConfig;
+  handler: (event: { Records: SqsRecord[] }, ctx?: any) => Promise<BatchResponse>;
+  /** Invokes the handler once with these records. */
+  invoke(records: SqsRecord[], remainingMs?: number): Promise<BatchResponse>;
+  /**
+   * Plays SQS: delivers the events, redelivers failed records with a higher receive count, up to
+   * `maxReceives`; returns what was left failing at the end (SQS would redrive those to the DLQ).
+   */
+  drain(events: unknown[], opts?: { maxReceives?: number; remainingMs?: number; between?: (attempt: number) => void }): Promise<string[]>;
+  /** Audit items (not ledger / claims), oldest first. */
+  audit(filter?: (item: Record<string, any>) => boolean): Promise<Record<string, any>[]>;
+  /** Query by pipeline (and time range) — the way the audit trail is meant to be read. */
+  auditByPipeline(pipeline: string, from?: string, to?: string): Promise<Record<string, any>[]>;
+  /** Query the byExecution index. */
+  auditByExecution(executionId: string): Promise<Record<string, any>[]>;
+  close(): Promise<void>;
+}
+
+/** Starts the stand-ins and a fan-out handler for the prod stack (edited by `edit`). */
+export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> {
+  const standins = await startAll();
+  Object.assign(process.env, standins.env, {
+    AUDIT_TABLE: TABLE,
+    CHANNEL_SECRETS_ARN: SECRET_ARN,
+    CHANNEL_TOPICS: JSON.stringify({ "sms-oncall": SMS_TOPIC }),
+    DEAD_LETTER_QUEUE_URL: DLQ_URL,
+    MAX_RECEIVE_COUNT: "4",
+    AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+  });
+  await createAuditTable(standins.dynamo.endpoint, TABLE);
+  const { raw } = readStackConfig("prod");
+  const r = standins.receivers;
+  raw.channels["pagerduty-oncall"].endpoint = r.pagerdutyEndpoint;
+  raw.secrets = {
+    "slack-eng": { webhookUrl: r.urlFor("slack", "slack-eng") },
+    "slack-releases": { webhookUrl: r.urlFor("slack", "slack-releases") },
+    "pagerduty-oncall": { routingKey: ROUTING_KEY },
+    slackApp: { signingSecret: "local-signing-secret" },
+  };
+  edit?.(raw);
+  const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
+  standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(config.channelSecrets);
+  const handler = createFanoutHandler(config.runtime);
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: standins.dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } }),
+  );
+  const invoke = (records: SqsRecord[], remainingMs = 30_000) =>
+    handler({ Records: records }, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: "test" });
+  let nextId = 1;
+  return {
+    standins,
+    config,
+    handler,
+    invoke,
+    async drain(events, opts = {}) {
+      const max = opts.maxReceives ?? 4;
+      let pending = events.map((e) => record(e, `m-${nextId++}`));
+      for (let attempt = 1; pending.length > 0 && attempt <= max; attempt++) {
+        opts.between?.(attempt);
+        const out = await invoke(pending, opts.remainingMs);
+        const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
+        pending = pending.filter((p) => failed.has(p.messageId)).map((p) => record(p.body, p.messageId, attempt + 1));
+      }
+      return pending.map((p) => p.messageId);
+    },
+    async audit(filter = () => true) {
+      const out = await doc.send(new ScanCommand({ TableName: TABLE }));
+      return (out.Items ?? [])
+        .filter((i) => String(i.pk).startsWith("PIPELINE#"))
+        .sort((a, b) => String(a.sk).localeCompare(String(b.sk)))
+        .filter(filter);
+    },
+    async auditByPipeline(pipeline, from = "0", to = "9") {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+          ExpressionAttributeValues: { ":pk": `PIPELINE#${pipeline}`, ":from": from, ":to": to },
+        }),
+      );
+      return out.Items ?? [];
+    },
+    async auditByExecution(executionId) {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: TABLE,
+          IndexName: "byExecution",
+          KeyConditionExpression: "gsi1pk = :pk",
+          ExpressionAttributeValues: { ":pk": `EXEC#${executionId}` },
+        }),
+      );
+      return out.Items ?? [];
+    },
+    close: () => standins.close(),
+  };
+}
