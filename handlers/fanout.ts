@@ -240,7 +240,13 @@ export function createFanoutHandler(config: RuntimeConfig) {
   async function deadLetter(record: SqsRecord, n: Notification | undefined, outcomes: ChannelOutcome[]): Promise<boolean> {
     const url = process.env[ENV.deadLetterQueueUrl];
     if (!url) return false;
-    cache.sqs ??= new SQSClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true } });
+    // useQueueUrlAsEndpoint: false — by default the client sends to the queue URL's host, which
+    // would bypass the standard endpoint configuration (AWS_ENDPOINT_URL_SQS).
+    cache.sqs ??= new SQSClient({
+      maxAttempts: 3,
+      useQueueUrlAsEndpoint: false,
+      requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true },
+    });
     const failed = outcomes.filter((o) => o.status === "failed" || o.status === "abandoned");
     const reasons = failed.map((o) => `${o.channel}: ${o.reason ?? o.status}`).join("; ").slice(0, 4000);
     const attr = (v: string) => ({ DataType: "String", StringValue: v || "-" });

@@ -407,6 +407,14 @@ const artifactsSection: Section = {
         ]);
       }
       for (const p of problems) ctx.log(`warning: ${p}`);
+      const delivered = all.receivers.deliveries.reduce<Record<string, number>>((acc, d) => {
+        acc[d.receiver] = (acc[d.receiver] ?? 0) + 1;
+        return acc;
+      }, {});
+      delivered.sns = all.aws.state.sns.published.length;
+      const deliveredText = Object.entries(delivered)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ");
       return {
         tables: [
           {
@@ -427,6 +435,7 @@ const artifactsSection: Section = {
             notes: [
               "cold start = fresh Node process -> archive loaded -> first invocation finished",
               "(fanout: SQS batch with one FAILED event; approval: a signed approve click)",
+              `requests the stand-ins received during these runs: ${deliveredText}`,
               ...problems.map((p) => `FAIL ${p}`),
             ],
           },

@@ -47,6 +47,8 @@ export interface FanoutWorld {
    * `maxReceives`; returns what was left failing at the end (SQS would redrive those to the DLQ).
    */
   drain(events: unknown[], opts?: { maxReceives?: number; remainingMs?: number; between?: (attempt: number) => void }): Promise<string[]>;
+  /** Every JSON line the handler wrote to stdout (logs and EMF metrics). */
+  lines: Record<string, any>[];
   /** Audit items (not ledger / claims), oldest first. */
   audit(filter?: (item: Record<string, any>) => boolean): Promise<Record<string, any>[]>;
   /** Query by pipeline (and time range) — the way the audit trail is meant to be read. */
@@ -68,7 +70,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
   });
   await createAuditTable(standins.dynamo.endpoint, TABLE);
-  const { raw } = readStackConfig("prod");
+  const raw = readStackConfig("prod").raw as Record<string, any>;
   const r = standins.receivers;
   raw.channels["pagerduty-oncall"].endpoint = r.pagerdutyEndpoint;
   raw.secrets = {
@@ -81,6 +83,17 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
   const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
   standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(config.channelSecrets);
   const handler = createFanoutHandler(config.runtime);
+  // The handler logs JSON lines to stdout (CloudWatch's format): keep them for assertions.
+  const lines: Record<string, any>[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  const capture = jest.spyOn(process.stdout, "write").mockImplementation(((chunk: any, ...rest: any[]) => {
+    const text = String(chunk);
+    if (text.startsWith("{")) {
+      for (const line of text.split("\n").filter(Boolean)) lines.push(JSON.parse(line));
+      return true;
+    }
+    return write(chunk, ...rest);
+  }) as any);
   const doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: standins.dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } }),
   );
@@ -92,6 +105,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     config,
     handler,
     invoke,
+    lines,
     async drain(events, opts = {}) {
       const max = opts.maxReceives ?? 4;
       let pending = events.map((e) => record(e, `m-${nextId++}`));
@@ -131,6 +145,9 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       );
       return out.Items ?? [];
     },
-    close: () => standins.close(),
+    close: async () => {
+      capture.mockRestore();
+      await standins.close();
+    },
   };
 }

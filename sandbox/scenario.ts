@@ -1,0 +1,394 @@
+/**
+ * Sandbox scenarios: a list of steps, each with some setup (CodePipeline model, receiver faults),
+ * the EventBridge events it sends, and what it expects (delivered per channel, suppressed by a
+ * window, retried, nothing in the DLQ, no duplicates, the PagerDuty incident resolved). The
+ * runner plays the steps in order, waits for each to settle, and checks its expectations against
+ * what the receivers, the queue and the audit trail actually recorded.
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { activeWindow, isInWindow, nextWindows } from "../handlers/downtime";
+import type { DowntimeWindow, RuntimeConfig } from "../handlers/types";
+import type { ModelArtifactRevision, PendingApprovalInput, FailedExecutionInput } from "./standins";
+
+/** Where the built-in scenarios live (`<stack>.json`). */
+export const SCENARIO_DIR = path.join(__dirname, "scenarios");
+
+/** When an event happened: now (the default), or inside a downtime window of the stack config. */
+export type EventTime = "now" | { window: string } | { iso: string };
+
+/**
+ * One event of a step. `detail` values may use `$exec:<name>`: replaced by one random execution
+ * id per name and run, so a replayed scenario is never deduplicated against an earlier run.
+ */
+export interface ScenarioEvent {
+  detailType: string;
+  source?: string;
+  time?: EventTime;
+  detail: Record<string, unknown>;
+}
+
+/** A receiver fault for one step; `untilReceive` lifts it when the queue receives a step message that often. */
+export interface StepFault {
+  receiver: string;
+  status?: number;
+  kind?: "timeout" | "reset";
+  untilReceive?: number;
+}
+
+/** Setup of one step, applied before its events are sent. */
+export interface StepSetup {
+  pendingApproval?: PendingApprovalInput;
+  failedExecution?: FailedExecutionInput;
+  /** An execution CodePipeline knows about (for enrichment of successes). */
+  execution?: {
+    pipeline: string;
+    executionId: string;
+    status: "InProgress" | "Succeeded" | "Failed";
+    revision?: ModelArtifactRevision;
+    trigger?: { triggerType: string; triggerDetail?: string };
+  };
+  fault?: StepFault;
+}
+
+/** What a step expects. Every listed expectation is checked; unlisted ones are not. */
+export interface StepExpectation {
+  /** Whether the rule pattern matches the events (default true). */
+  matched?: boolean;
+  /** Accepted deliveries per channel during the step (exact). */
+  delivered?: Record<string, number>;
+  /** Name of the downtime window that suppressed the step's notifications (from the audit trail). */
+  suppressed?: string;
+  /** Queue redeliveries of the step's messages. */
+  retried?: number | { min: number };
+  /** Messages that ended in a DLQ (the queue's redrive DLQ and the fan-out's own). */
+  dlq?: number;
+  /** Identical payloads delivered twice to one channel. */
+  duplicates?: number;
+  /** The channel whose message must carry Approve/Reject buttons. */
+  approvalButtons?: string;
+  /** A PagerDuty incident of this pipeline and its expected status. */
+  incident?: { pipeline: string; status: "triggered" | "acknowledged" | "resolved" };
+  /** Audit actions that must appear during the step. */
+  audit?: string[];
+}
+
+/** One step of a scenario. */
+export interface ScenarioStep {
+  name: string;
+  /** One sentence shown in the terminal and on the page. */
+  say?: string;
+  setup?: StepSetup;
+  events: ScenarioEvent[];
+  expect: StepExpectation;
+}
+
+/** A scenario file. */
+export interface Scenario {
+  name: string;
+  /** The stack the scenario was written for (a warning, not an error, when run on another). */
+  stack?: string;
+  steps: ScenarioStep[];
+}
+
+/** Everything the runner needs from the sandbox. */
+export interface ScenarioHost {
+  runtime: RuntimeConfig;
+  /** Routes one event like EventBridge; resolves with what happened once it is queued. */
+  postEvent(event: Record<string, unknown>): Promise<{ matched: boolean; messageId?: string }>;
+  /** Waits until the queue and the asynchronous invocations are idle. */
+  settle(): Promise<void>;
+  /** Receive count and final state of a queue message. */
+  message(messageId: string): { receiveCount: number; state: string } | undefined;
+  /** Called (with the message id and its receive count) each time the queue hands a message to the fan-out. */
+  onReceive(listener: (messageId: string, receiveCount: number) => void): () => void;
+  /** Deliveries (accepted or not) since a time, attributed to channel instances. */
+  deliveriesSince(sinceMs: number): Array<{ channel: string; delivered: boolean; body: unknown }>;
+  /** Audit items written since a time. */
+  auditSince(sinceMs: number): Promise<Array<Record<string, unknown>>>;
+  /** DLQ entries (redrive and fan-out) since a time. */
+  dlqSince(sinceMs: number): number;
+  /** PagerDuty incidents, attributed to channels. */
+  incidents(): Array<{ channel: string; dedupKey: string; summary: string; status: string }>;
+  /** Slack messages of a channel since a time (current payloads). */
+  slackMessagesSince(channel: string, sinceMs: number): unknown[];
+  setFault(fault: StepFault | null): void;
+  addPendingApproval(input: PendingApprovalInput): void;
+  addFailedExecution(input: FailedExecutionInput): void;
+  addExecution(input: NonNullable<StepSetup["execution"]>): void;
+}
+
+/** Outcome of one step. */
+export interface StepReport {
+  name: string;
+  ok: boolean;
+  /** One line per failed expectation. */
+  problems: string[];
+  /** What was observed, for the terminal and the page. */
+  observed: {
+    matched: number;
+    delivered: Record<string, number>;
+    failedAttempts: Record<string, number>;
+    retried: number;
+    dlq: number;
+    suppressed: string[];
+  };
+  ms: number;
+}
+
+/** Outcome of a scenario. */
+export interface ScenarioReport {
+  name: string;
+  ok: boolean;
+  steps: StepReport[];
+}
+
+/** Reads a scenario file and checks its shape; errors name the file and the step. */
+export function loadScenario(file: string): Scenario {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`scenario ${file}: cannot read: ${message}`, { cause: err });
+  }
+  const scenario = parsed as Scenario;
+  if (typeof scenario?.name !== "string" || !Array.isArray(scenario.steps)) {
+    throw new Error(`scenario ${file}: needs "name" and "steps"`);
+  }
+  scenario.steps.forEach((step, i) => {
+    if (typeof step?.name !== "string" || !Array.isArray(step.events) || typeof step.expect !== "object") {
+      throw new Error(`scenario ${file}: step ${i + 1} needs "name", "events" and "expect"`);
+    }
+  });
+  return scenario;
+}
+
+/** The built-in scenario of a stack. */
+export function builtInScenario(stack: string): Scenario {
+  const file = path.join(SCENARIO_DIR, `${stack}.json`);
+  if (!fs.existsSync(file)) {
+    throw new Error(`no built-in scenario for stack ${stack}: pass --scenario <file>`);
+  }
+  return loadScenario(file);
+}
+
+/** Replaces `$exec:<name>` strings, recursively, with the run's execution ids. */
+function substitute(value: unknown, ids: Record<string, string>): unknown {
+  if (typeof value === "string" && value.startsWith("$exec:")) {
+    ids[value] ??= randomUUID();
+    return ids[value];
+  }
+  if (Array.isArray(value)) return value.map((v) => substitute(v, ids));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, ids)]));
+  }
+  return value;
+}
+
+/**
+ * An instant inside the latest past occurrence of a window (30 minutes after it started, or its
+ * middle if shorter), checked with the same code the fan-out uses.
+ */
+export function timeInWindow(window: DowntimeWindow, now: Date = new Date()): Date {
+  const periods = nextWindows(window, new Date(now.getTime() - 8 * 86400_000), 20).filter(
+    (p) => p.start.getTime() < now.getTime(),
+  );
+  const last = periods[periods.length - 1];
+  if (!last) throw new Error(`downtime window ${window.name}: no occurrence in the last 8 days`);
+  const span = last.end.getTime() - last.start.getTime();
+  const at = new Date(last.start.getTime() + Math.min(30 * 60_000, Math.floor(span / 2)));
+  if (!isInWindow(window, at)) throw new Error(`downtime window ${window.name}: cannot find an instant inside it`);
+  return at;
+}
+
+/**
+ * "Now", unless now is inside a window that would suppress this pipeline: then just before that
+ * window began, so that a scenario means the same whenever it runs.
+ */
+export function timeOutsideWindows(runtime: RuntimeConfig, pipeline: string, now: Date = new Date()): Date {
+  let at = now;
+  for (let i = 0; i < 10; i++) {
+    const window = activeWindow(runtime.downtime, { pipeline, kind: "status", severity: "info" }, at);
+    if (!window) return at;
+    const current = nextWindows(window, at, 1)[0];
+    at = new Date((current?.start.getTime() ?? at.getTime()) - 60_000);
+  }
+  return at;
+}
+
+/** Builds the full EventBridge event of a scenario event. */
+export function buildEvent(
+  runtime: RuntimeConfig,
+  event: ScenarioEvent,
+  ids: Record<string, string>,
+  region = "us-east-1",
+  account = "123456789012",
+): Record<string, unknown> {
+  const detail = substitute(event.detail, ids) as Record<string, unknown>;
+  const pipeline = String(detail.pipeline ?? "");
+  let time: Date;
+  const spec = event.time ?? "now";
+  if (spec === "now") time = timeOutsideWindows(runtime, pipeline);
+  else if ("iso" in spec) time = new Date(spec.iso);
+  else {
+    const window = runtime.downtime.find((w) => w.name === spec.window);
+    if (!window) throw new Error(`scenario: the stack has no downtime window "${spec.window}"`);
+    time = timeInWindow(window);
+  }
+  const iso = time.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return {
+    version: "0",
+    id: randomUUID(),
+    "detail-type": event.detailType,
+    source: event.source ?? "aws.codepipeline",
+    account,
+    time: iso,
+    region,
+    resources: pipeline ? [`arn:aws:codepipeline:${region}:${account}:${pipeline}`] : [],
+    detail: { region, version: 1, ...detail },
+  };
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
+  return out;
+}
+
+function hasApprovalButtons(payload: unknown): boolean {
+  const blocks = (payload as { blocks?: unknown[] } | undefined)?.blocks;
+  return (
+    Array.isArray(blocks) &&
+    blocks.some((b) => {
+      const block = b as { type?: string; elements?: Array<{ action_id?: string }> };
+      return (
+        block.type === "actions" &&
+        (block.elements ?? []).some((e) => e.action_id === "deploy-notifier.approve")
+      );
+    })
+  );
+}
+
+/** Plays one step and checks its expectations. */
+export async function runStep(
+  host: ScenarioHost,
+  step: ScenarioStep,
+  ids: Record<string, string>,
+): Promise<StepReport> {
+  const started = Date.now();
+  const setup = (substitute(step.setup ?? {}, ids) ?? {}) as StepSetup;
+  if (setup.pendingApproval) host.addPendingApproval(setup.pendingApproval);
+  if (setup.failedExecution) host.addFailedExecution(setup.failedExecution);
+  if (setup.execution) host.addExecution(setup.execution);
+  const messageIds: string[] = [];
+  let unsubscribe = (): void => undefined;
+  if (setup.fault) {
+    const fault = setup.fault;
+    host.setFault(fault);
+    if (fault.untilReceive !== undefined) {
+      const until = fault.untilReceive;
+      // The outage ends when the queue redelivers: the retry finds the receiver back up.
+      unsubscribe = host.onReceive((id, count) => {
+        if (messageIds.includes(id) && count >= until) host.setFault({ ...fault, status: undefined, kind: undefined });
+      });
+    }
+  }
+  let matched = 0;
+  try {
+    for (const event of step.events) {
+      const routed = await host.postEvent(buildEvent(host.runtime, event, ids));
+      if (routed.matched) matched += 1;
+      if (routed.messageId) messageIds.push(routed.messageId);
+    }
+    await host.settle();
+  } finally {
+    unsubscribe();
+    if (setup.fault) host.setFault({ ...setup.fault, status: undefined, kind: undefined });
+  }
+
+  const deliveries = host.deliveriesSince(started);
+  const delivered = countBy(deliveries.filter((d) => d.delivered), (d) => d.channel);
+  const failedAttempts = countBy(deliveries.filter((d) => !d.delivered), (d) => d.channel);
+  const retried = messageIds.reduce((n, id) => n + Math.max(0, (host.message(id)?.receiveCount ?? 1) - 1), 0);
+  const dlq = host.dlqSince(started);
+  const audit = await host.auditSince(started);
+  const suppressed = audit
+    .filter((a) => a.action === "suppressed")
+    .map((a) => `${String(a.result ?? "")} ${JSON.stringify(a.detail ?? {})}`);
+  const problems: string[] = [];
+  const expect = step.expect;
+
+  const wantMatched = expect.matched ?? true;
+  if (wantMatched && matched !== step.events.length) {
+    problems.push(`expected every event to match the rule, ${matched}/${step.events.length} did`);
+  }
+  if (!wantMatched && matched > 0) problems.push(`expected no event to match the rule, ${matched} did`);
+  for (const [channel, want] of Object.entries(expect.delivered ?? {})) {
+    const got = delivered[channel] ?? 0;
+    if (got !== want) problems.push(`${channel}: expected ${want} delivered, got ${got}`);
+  }
+  if (expect.suppressed !== undefined) {
+    if (!suppressed.some((s) => s.includes(expect.suppressed as string))) {
+      problems.push(`expected an audit record "suppressed" by ${expect.suppressed}, found ${suppressed.length === 0 ? "none" : suppressed.join("; ")}`);
+    }
+  }
+  if (expect.retried !== undefined) {
+    const min = typeof expect.retried === "number" ? expect.retried : expect.retried.min;
+    const exact = typeof expect.retried === "number";
+    if (exact ? retried !== min : retried < min) {
+      problems.push(`expected ${exact ? "" : "at least "}${min} queue redeliveries, got ${retried}`);
+    }
+  }
+  if (expect.dlq !== undefined && dlq !== expect.dlq) problems.push(`expected ${expect.dlq} in the DLQ, got ${dlq}`);
+  if (expect.duplicates !== undefined) {
+    const seen = countBy(
+      deliveries.filter((d) => d.delivered),
+      (d) => `${d.channel} ${JSON.stringify(d.body)}`,
+    );
+    const duplicates = Object.values(seen).reduce((n, c) => n + c - 1, 0);
+    if (duplicates !== expect.duplicates) problems.push(`expected ${expect.duplicates} duplicate deliveries, got ${duplicates}`);
+  }
+  if (expect.approvalButtons !== undefined) {
+    const messages = host.slackMessagesSince(expect.approvalButtons, started);
+    if (!messages.some(hasApprovalButtons)) {
+      problems.push(`expected a message with Approve/Reject buttons in ${expect.approvalButtons}`);
+    }
+  }
+  if (expect.incident !== undefined) {
+    const { pipeline, status } = expect.incident;
+    const incidents = host.incidents().filter((i) => i.summary.includes(pipeline) || i.dedupKey.includes(pipeline));
+    if (incidents.length === 0) problems.push(`expected a PagerDuty incident for ${pipeline}, found none`);
+    else if (!incidents.every((i) => i.status === status)) {
+      problems.push(`expected the ${pipeline} incident ${status}, got ${incidents.map((i) => i.status).join(", ")}`);
+    }
+  }
+  for (const action of expect.audit ?? []) {
+    if (!audit.some((a) => a.action === action)) problems.push(`expected an audit record "${action}"`);
+  }
+  return {
+    name: step.name,
+    ok: problems.length === 0,
+    problems,
+    observed: { matched, delivered, failedAttempts, retried, dlq, suppressed },
+    ms: Date.now() - started,
+  };
+}
+
+/** Plays a scenario step by step; `onStep` sees each report as it completes. */
+export async function runScenario(
+  host: ScenarioHost,
+  scenario: Scenario,
+  hooks: { onStepStart?(step: ScenarioStep, index: number): void; onStep?(report: StepReport, index: number): void } = {},
+): Promise<ScenarioReport> {
+  const ids: Record<string, string> = {};
+  const steps: StepReport[] = [];
+  for (const [index, step] of scenario.steps.entries()) {
+    hooks.onStepStart?.(step, index);
+    const report = await runStep(host, step, ids);
+    steps.push(report);
+    hooks.onStep?.(report, index);
+  }
+  return { name: scenario.name, ok: steps.every((s) => s.ok), steps };
+}

@@ -1,0 +1,204 @@
+/**
+ * `npm run preview`: the command runs as a child process, as a user runs it, for both stacks, a
+ * broken stack file and an unknown stack.
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseConfig } from "../config";
+import { buildRulePattern, EVENT_PATTERN_MAX_CHARS } from "../infra/patterns";
+import { placeholderSecrets, readStackConfig, ROOT } from "../sandbox/program";
+
+jest.setTimeout(120_000);
+
+/** A fixed "now" so that the next downtime occurrences are known: Wednesday 2024-11-20 00:00 UTC. */
+const NOW = "2024-11-20T00:00:00Z";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function preview(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "preview.ts"), ...args],
+      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The rule pattern the stack's config yields, computed in-process by the program's own code. */
+function expectedPattern(stack: string): string {
+  const { raw } = readStackConfig(stack);
+  const config = parseConfig({ ...raw, secrets: placeholderSecrets(raw) }, { stack });
+  return buildRulePattern(config.runtime).pattern;
+}
+
+const BROKEN_STACK_FILE = `config:
+  aws:region: us-east-1
+  deploy-notifier:pipelines:
+    - name: main-app-staging-v3
+      tier: gold
+  deploy-notifier:channels:
+    slack-staging:
+      type: slack
+  deploy-notifier:routing:
+    standard: [slack-staging, nope]
+  deploy-notifier:opsEmail: not-an-email
+`;
+
+describe("npm run preview", () => {
+  // The evaluations are independent child processes: start them together.
+  const runs: Record<string, Promise<Run>> = {};
+  let brokenDir: string;
+
+  beforeAll(() => {
+    brokenDir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-preview-test-"));
+    fs.writeFileSync(path.join(brokenDir, "broken.yaml"), BROKEN_STACK_FILE);
+    runs.prodJson = preview(["--stack", "prod", "--json", "--now", NOW]);
+    runs.stagingText = preview(["--stack", "staging", "--now", NOW]);
+    runs.broken = preview([
+      "--stack",
+      "staging",
+      "--config-file",
+      path.join(brokenDir, "broken.yaml"),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(Object.values(runs));
+    fs.rmSync(brokenDir, { recursive: true, force: true });
+  });
+
+  test("--json for prod: the declared rule pattern, routing, archives, downtime, outputs", async () => {
+    // Prepare
+    const run = await runs.prodJson;
+
+    // Act
+    const result = JSON.parse(run.stdout);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(result.ok).toBe(true);
+    expect(result.stack).toBe("prod");
+    const rule = result.resources.find(
+      (r: { type: string }) => r.type === "aws:cloudwatch/eventRule:EventRule",
+    );
+    expect(JSON.parse(result.rulePattern.pattern)).toEqual(JSON.parse(rule.inputs.eventPattern));
+    expect(result.rulePattern.pattern).toBe(expectedPattern("prod"));
+    expect(result.routing).toEqual([
+      {
+        pipeline: "main-app-production-v3",
+        tier: "critical",
+        severity: "critical",
+        states: ["FAILED"],
+        channels: ["pagerduty-oncall", "slack-eng", "sms-oncall"],
+        approvals: "slack-releases (U012ABCDEF, U034GHIJKL)",
+      },
+      {
+        pipeline: "api-gateway-prod-cluster",
+        tier: "critical",
+        severity: "critical",
+        states: ["FAILED"],
+        channels: ["pagerduty-oncall", "slack-eng", "sms-oncall"],
+      },
+    ]);
+    expect(result.archives.map((a: { name: string }) => a.name).sort()).toEqual(["approval", "fanout"]);
+    for (const archive of result.archives) {
+      expect(Number.isInteger(archive.bytes) && archive.bytes > 0).toBe(true);
+      expect(Number.isInteger(archive.files) && archive.files > 0).toBe(true);
+    }
+    // Sunday 02:00-04:00 in Berlin is 01:00-03:00 UTC in winter (CET).
+    expect(result.downtime).toHaveLength(1);
+    expect(result.downtime[0].name).toBe("sunday-maintenance");
+    expect(result.downtime[0].next).toEqual([
+      { start: "2024-11-24T01:00:00.000Z", end: "2024-11-24T03:00:00.000Z" },
+      { start: "2024-12-01T01:00:00.000Z", end: "2024-12-01T03:00:00.000Z" },
+      { start: "2024-12-08T01:00:00.000Z", end: "2024-12-08T03:00:00.000Z" },
+    ]);
+    expect(result.outputs.approvalFunctionName).toBe("deploy-notifier-prod-approval");
+    expect(result.outputs.slackInteractivityUrl).toMatch(/^https:\/\//);
+  });
+
+  test("text for staging: every section, readable", async () => {
+    // Prepare
+    const run = await runs.stagingText;
+
+    // Act
+    const lines = run.stdout.split("\n");
+    const patternHeader = lines.findIndex((l) => l.startsWith("EventBridge rule pattern:"));
+    const patternEnd = lines.findIndex((l, i) => i > patternHeader && l === "  Branches");
+    const printedPattern = JSON.parse(lines.slice(patternHeader + 1, patternEnd).join("\n"));
+    const section = (title: string) => {
+      const start = lines.findIndex((l) => l.startsWith(title));
+      const end = lines.findIndex((l, i) => i > start && l === "");
+      return lines.slice(start, end === -1 ? undefined : end);
+    };
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("");
+    expect(lines[0]).toContain("deploy-notifier/staging");
+    expect(section("Resources:")[0]).toMatch(/^Resources: \d+ to create$/);
+    expect(section("Resources:").join("\n")).toMatch(/aws:lambda\/function:Function\s+2\s+fanout, approval/);
+    const expected = expectedPattern("staging");
+    expect(printedPattern).toEqual(JSON.parse(expected));
+    expect(lines[patternHeader]).toBe(
+      `EventBridge rule pattern: ${expected.length} / ${EVENT_PATTERN_MAX_CHARS} characters (${Math.round((100 * expected.length) / EVENT_PATTERN_MAX_CHARS)}%)`,
+    );
+    expect(section("EventBridge rule pattern:").join("\n")).toMatch(/Pipeline\s+FAILED, SUCCEEDED\s+1\s+exact/);
+    const routing = section("Routing");
+    expect(routing[3]).toMatch(/^\s+main-app-staging-v3\s+standard\s+warning\s+FAILED, SUCCEEDED\s+slack-staging\s+-$/);
+    expect(routing[4]).toMatch(/^\s+staging-\*\s+standard\s+warning\s+FAILED\s+slack-staging\s+-$/);
+    // 23:00-01:00 New York on weekdays; "now" is Tuesday 19:00 there.
+    const downtime = section("Downtime windows").join("\n");
+    expect(downtime).toContain("nightly-resets");
+    expect(downtime).toContain("Tue 2024-11-19 23:00 -> Wed 2024-11-20 01:00");
+    expect(downtime).toContain("Wed 2024-11-20 23:00 -> Thu 2024-11-21 01:00");
+    expect(downtime).toContain("Thu 2024-11-21 23:00 -> Fri 2024-11-22 01:00");
+    const archives = section("Lambda archives");
+    for (const name of ["fanout", "approval"]) {
+      const row = archives.find((l) => l.trimStart().startsWith(`${name} `));
+      expect(row).toMatch(new RegExp(`^\\s+${name}\\s+\\d+\\s+[\\d.]+ (B|KiB|MiB)\\s+\\d+\\s+__index.handler`));
+    }
+    expect(section("Outputs").join("\n")).toMatch(/fanoutFunctionName\s+deploy-notifier-staging-fanout/);
+  });
+
+  test("a broken stack file: pulumi-style error listing every problem by key, exit 1", async () => {
+    // Prepare
+    const run = await runs.broken;
+
+    // Act
+    const problems = run.stderr.split("\n").filter((l) => l.startsWith("  - "));
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^error: 3 problems in stack config:\n/);
+    expect(problems.sort()).toEqual(
+      [
+        '  - deploy-notifier:pipelines[0].tier: unknown tier "gold" (routing defines: standard)',
+        "  - deploy-notifier:opsEmail: must be an email address",
+        '  - deploy-notifier:routing.standard[1]: unknown channel "nope" (defined: slack-staging)',
+      ].sort(),
+    );
+  });
+
+  test("an unknown stack names the available ones, exit 1", async () => {
+    // Act
+    const run = await preview(["--stack", "qa"]);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^error: no stack named "qa"; available stacks: prod, staging /);
+  });
+});
