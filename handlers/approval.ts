@@ -581,6 +581,11 @@ async function handleRequest(
     ? Buffer.from(event.body ?? "", "base64")
     : Buffer.from(event.body ?? "", "utf8");
   const signature = header(event, "x-slack-signature");
+  if (!signature || !header(event, "x-slack-request-timestamp")) {
+    // Not even an attempt at a Slack request: refuse before touching Secrets Manager.
+    log("warn", "slack request rejected", { reason: "missing signature headers" });
+    return unauthorized();
+  }
 
   let secrets: SlackAppSecrets;
   try {

@@ -143,7 +143,12 @@ export interface PipelineRule {
 /** Non-secret settings of a channel instance. Secret settings live in Secrets Manager. */
 export type ChannelConfig =
   | SlackChannelConfig
-  | { type: "pagerduty"; source?: string }
+  | {
+      type: "pagerduty";
+      source?: string;
+      /** Events API v2 enqueue URL; EU accounts use https://events.eu.pagerduty.com/v2/enqueue. */
+      endpoint?: string;
+    }
   | { type: "sms"; phoneNumbers: string[] }
   | { type: "teams" }
   | { type: "discord"; username?: string }
@@ -159,6 +164,8 @@ export interface SlackChannelConfig {
   mode: "webhook" | "bot";
   /** Channel id for bot mode (C…). */
   channel?: string;
+  /** Slack Web API base URL for bot mode (default https://slack.com/api). */
+  apiUrl?: string;
 }
 
 /** Routing of one tier. */

@@ -167,6 +167,9 @@ export function smsFacts(text: string): { chars: number; encoding: "GSM-7" | "UC
 /** Starts everything and resolves when the page (or, without serving, the event path) is ready. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const t0 = performance.now();
+  // The SDK's Node version notice is noise here (the Lambda processes set the same variable).
+  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= "1";
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const stack = options.stack ?? "staging";
   const log = options.log ?? (() => undefined);
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 1000;
@@ -430,9 +433,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         else if (fault.kind) receivers.setFault(kind, { kind: fault.kind, times: fault.times });
         else receivers.setFault(kind, { status: fault.status ?? 500, times: fault.times, ...(fault.status === 429 ? { retryAfter: 1 } : {}) });
       }
+      const before = faults[receiver];
       if (!fault || (!fault.status && !fault.kind)) delete faults[receiver];
       else faults[receiver] = `${fault.kind ?? fault.status}${fault.times ? ` ×${fault.times}` : ""}`;
-      log(`  ⚡ fault ${receiver}: ${faults[receiver] ?? "cleared"}`);
+      if (before !== faults[receiver]) log(`  ⚡ fault ${receiver}: ${faults[receiver] ?? "cleared"}`);
     }
     for (const spec of options.faults ?? []) {
       const fault = parseFault(spec);
@@ -686,7 +690,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           type: c.type,
           delivered: attempts.filter((a) => a.channel === name && a.delivered).length,
           failedAttempts: attempts.filter((a) => a.channel === name && !a.delivered).length,
-          suppressed: auditItems.filter((a) => a.action === "suppressed" && (a.channel === name || a.channel === undefined)).length,
+          suppressed: auditItems.filter((a) => {
+            if (a.action !== "suppressed") return false;
+            const listed = (a.detail as { channels?: unknown } | undefined)?.channels;
+            return a.channel === name || (Array.isArray(listed) && listed.includes(name));
+          }).length,
         }));
       },
       dlqCount,
@@ -761,7 +769,12 @@ async function main(): Promise<number> {
   const log = (line: string) => console.log(line);
   log(`deploy-notifier sandbox — stack ${args.stack} (no AWS account, no network: everything runs on 127.0.0.1)`);
   const sandbox = await startSandbox({ stack: args.stack, port: args.port, serve: args.serve, faults: args.faults, log, verbose: args.verbose });
-  const q = sandbox.core.info().queue;
+  const q = sandbox.core.info().queue as {
+    declaredVisibilitySeconds: number;
+    visibilityTimeoutMs: number;
+    maxReceiveCount: number;
+    batchSize: number;
+  };
   log(`ready in ${(sandbox.timings.readyMs / 1000).toFixed(1)} s${sandbox.url ? ` — open ${sandbox.url}` : ""}`);
   log(`queue: visibility timeout ${q.declaredVisibilitySeconds} s declared, scaled to ${q.visibilityTimeoutMs} ms here; redrive after ${q.maxReceiveCount} receives; batch ${q.batchSize}`);
   let ok = true;

@@ -25,7 +25,12 @@ import { parseConfig } from "../config";
 import { computeSlackSignature } from "../handlers/slack-signature";
 import { ENV } from "../handlers/types";
 import { startLambda, type InvokeResult, type LambdaProcess } from "../sandbox/lambda";
-import { readStackConfig, runProgram, type ArchiveInfo, type ProgramResult } from "../sandbox/program";
+import {
+  readStackConfig,
+  runProgram,
+  type ArchiveInfo,
+  type ProgramResult,
+} from "../sandbox/program";
 import { createAuditTable, startAll, type AllStandins } from "../sandbox/standins";
 import { buildBaseline } from "./lib/baseline-program";
 import {
@@ -361,7 +366,8 @@ const artifactsSection: Section = {
         secrets,
         outDir: path.join(ctx.workDir, "program"),
       });
-      if (!program.ok) throw new Error(`bench: the ${STACK} stack does not evaluate: ${program.message}`);
+      if (!program.ok)
+        throw new Error(`bench: the ${STACK} stack does not evaluate: ${program.message}`);
       // What the program stores in Secrets Manager, validated by the program's own parser.
       const config = parseConfig({ ...raw, secrets }, { stack: STACK, secretKeys: ["secrets"] });
       const fanoutEnv = program.archives.find((a) => a.name === "fanout")?.environment ?? {};
@@ -370,7 +376,9 @@ const artifactsSection: Section = {
       if (!table) throw new Error(`bench: no ${ENV.table} in the Lambda environments`);
       await createAuditTable(all.dynamo.endpoint, table);
       if (fanoutEnv[ENV.channelSecretsArn]) {
-        all.aws.state.secrets[fanoutEnv[ENV.channelSecretsArn]] = JSON.stringify(config.channelSecrets);
+        all.aws.state.secrets[fanoutEnv[ENV.channelSecretsArn]] = JSON.stringify(
+          config.channelSecrets,
+        );
       }
       if (approvalEnv[ENV.slackAppSecretArn]) {
         all.aws.state.secrets[approvalEnv[ENV.slackAppSecretArn]] = JSON.stringify(config.slackApp);
@@ -462,7 +470,8 @@ const programSection: Section = {
         config: withPipelines(STACK, count),
         outDir: path.join(ctx.workDir, `program-${count}`),
       });
-      if (!result.ok) throw new Error(`bench: ${count} pipelines do not evaluate: ${result.message}`);
+      if (!result.ok)
+        throw new Error(`bench: ${count} pipelines do not evaluate: ${result.message}`);
       json[`pipelines${count}`] = { resources: result.resources.length, evalMs: result.evalMs };
       const precision = (result.rulePattern.branches as Array<{ precision: string }>)
         .map((b) => b.precision)
@@ -502,7 +511,9 @@ export async function bench(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (err: unknown) {
-    process.stderr.write(`error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick]\n`);
+    process.stderr.write(
+      `error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick]\n`,
+    );
     return 1;
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-bench-"));

@@ -100,21 +100,27 @@ export function downtimePreview(
   now: Date,
 ): WindowPreview[] {
   const secrets: Record<string, Record<string, string>> = placeholderSecrets(raw);
-  for (const [k, v] of Object.entries((raw.secrets ?? {}) as Record<string, Record<string, string>>)) {
+  for (const [k, v] of Object.entries(
+    (raw.secrets ?? {}) as Record<string, Record<string, string>>,
+  )) {
     secrets[k] = { ...(secrets[k] ?? {}), ...v };
   }
   const config = parseConfig({ ...raw, secrets }, { stack, secretKeys: ["secrets"] });
-  return config.runtime.downtime.map((w) => ({ ...w, next: nextWindows(w, now, NEXT_OCCURRENCES) }));
+  return config.runtime.downtime.map((w) => ({
+    ...w,
+    next: nextWindows(w, now, NEXT_OCCURRENCES),
+  }));
 }
 
 // ---- rendering ------------------------------------------------------------------------------
 
 function resourcesTable(result: ProgramResult): Table {
+  // Sorted: the mock engine registers resources in whatever order their inputs resolve.
   const byType: Record<string, string[]> = {};
   for (const r of result.resources) (byType[r.type] ??= []).push(r.name);
   const rows = Object.keys(byType)
     .sort()
-    .map((type) => [type, String(byType[type].length), byType[type].join(", ")]);
+    .map((type) => [type, String(byType[type].length), byType[type].sort().join(", ")]);
   return {
     title: `Resources: ${result.resources.length} to create`,
     columns: ["TYPE", "COUNT", "NAMES"],
@@ -327,7 +333,9 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (err: unknown) => {
-      process.stderr.write(`error: preview failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.stderr.write(
+        `error: preview failed: ${err instanceof Error ? err.stack : String(err)}\n`,
+      );
       process.exitCode = 1;
     },
   );

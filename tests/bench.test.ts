@@ -50,7 +50,13 @@ describe("npm run bench", () => {
       "fanout",
     ]);
     for (const artifact of report.artifacts) {
-      expect(Object.keys(artifact).sort()).toEqual(["bytes", "coldStartMs", "files", "loadMs", "name"]);
+      expect(Object.keys(artifact).sort()).toEqual([
+        "bytes",
+        "coldStartMs",
+        "files",
+        "loadMs",
+        "name",
+      ]);
       expect(positiveInteger(artifact.bytes)).toBe(true);
       expect(positiveInteger(artifact.files)).toBe(true);
       expect(positive(artifact.coldStartMs)).toBe(true);

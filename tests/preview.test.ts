@@ -26,7 +26,11 @@ function preview(args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "preview.ts"), ...args],
-      { cwd: ROOT, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } },
+      {
+        cwd: ROOT,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -111,7 +115,10 @@ describe("npm run preview", () => {
         channels: ["pagerduty-oncall", "slack-eng", "sms-oncall"],
       },
     ]);
-    expect(result.archives.map((a: { name: string }) => a.name).sort()).toEqual(["approval", "fanout"]);
+    expect(result.archives.map((a: { name: string }) => a.name).sort()).toEqual([
+      "approval",
+      "fanout",
+    ]);
     for (const archive of result.archives) {
       expect(Number.isInteger(archive.bytes) && archive.bytes > 0).toBe(true);
       expect(Number.isInteger(archive.files) && archive.files > 0).toBe(true);
@@ -148,15 +155,21 @@ describe("npm run preview", () => {
     expect(run.stderr).toBe("");
     expect(lines[0]).toContain("deploy-notifier/staging");
     expect(section("Resources:")[0]).toMatch(/^Resources: \d+ to create$/);
-    expect(section("Resources:").join("\n")).toMatch(/aws:lambda\/function:Function\s+2\s+fanout, approval/);
+    expect(section("Resources:").join("\n")).toMatch(
+      /aws:lambda\/function:Function\s+2\s+approval, fanout$/m,
+    );
     const expected = expectedPattern("staging");
     expect(printedPattern).toEqual(JSON.parse(expected));
     expect(lines[patternHeader]).toBe(
       `EventBridge rule pattern: ${expected.length} / ${EVENT_PATTERN_MAX_CHARS} characters (${Math.round((100 * expected.length) / EVENT_PATTERN_MAX_CHARS)}%)`,
     );
-    expect(section("EventBridge rule pattern:").join("\n")).toMatch(/Pipeline\s+FAILED, SUCCEEDED\s+1\s+exact/);
+    expect(section("EventBridge rule pattern:").join("\n")).toMatch(
+      /Pipeline\s+FAILED, SUCCEEDED\s+1\s+exact/,
+    );
     const routing = section("Routing");
-    expect(routing[3]).toMatch(/^\s+main-app-staging-v3\s+standard\s+warning\s+FAILED, SUCCEEDED\s+slack-staging\s+-$/);
+    expect(routing[3]).toMatch(
+      /^\s+main-app-staging-v3\s+standard\s+warning\s+FAILED, SUCCEEDED\s+slack-staging\s+-$/,
+    );
     expect(routing[4]).toMatch(/^\s+staging-\*\s+standard\s+warning\s+FAILED\s+slack-staging\s+-$/);
     // 23:00-01:00 New York on weekdays; "now" is Tuesday 19:00 there.
     const downtime = section("Downtime windows").join("\n");
@@ -167,9 +180,13 @@ describe("npm run preview", () => {
     const archives = section("Lambda archives");
     for (const name of ["fanout", "approval"]) {
       const row = archives.find((l) => l.trimStart().startsWith(`${name} `));
-      expect(row).toMatch(new RegExp(`^\\s+${name}\\s+\\d+\\s+[\\d.]+ (B|KiB|MiB)\\s+\\d+\\s+__index.handler`));
+      expect(row).toMatch(
+        new RegExp(`^\\s+${name}\\s+\\d+\\s+[\\d.]+ (B|KiB|MiB)\\s+\\d+\\s+__index.handler`),
+      );
     }
-    expect(section("Outputs").join("\n")).toMatch(/fanoutFunctionName\s+deploy-notifier-staging-fanout/);
+    expect(section("Outputs").join("\n")).toMatch(
+      /fanoutFunctionName\s+deploy-notifier-staging-fanout/,
+    );
   });
 
   test("a broken stack file: pulumi-style error listing every problem by key, exit 1", async () => {

@@ -104,7 +104,7 @@ describe("exactly once per channel", () => {
 
   it("retries only Slack through 500s, 429 with Retry-After, timeouts and resets, then delivers it once", async () => {
     const ev = prodFailure();
-    const faults: Record<number, Parameters<typeof r>[0] extends never ? never : any> = {
+    const faults: Record<number, Parameters<FanoutWorld["standins"]["receivers"]["setFault"]>[1]> = {
       1: { status: 500 },
       2: { status: 429, retryAfter: 1 },
       3: { kind: "timeout" },

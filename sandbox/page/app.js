@@ -1,0 +1,314 @@
+// The sandbox page: polls /api/state and renders one inbox per channel, the audit trail, the
+// events and the DLQs. Approve / Reject send a Slack interaction payload, signed with the
+// sandbox's signing secret (as Slack would sign it), to POST /slack/interactions.
+import { el, renderDiscord, renderMrkdwn, renderSlackMessage, renderTeams } from "./blockkit.js";
+
+const POLL_MS = 800;
+const view = { info: undefined, lastJson: "", busy: false };
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+function time(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso ?? "") : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function toast(text) {
+  const t = $("toast");
+  t.textContent = text;
+  t.classList.add("show");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => t.classList.remove("show"), 3500);
+}
+
+function userName(id) {
+  const user = view.info?.users?.find((u) => u.id === id);
+  return user ? user.name : id;
+}
+
+function currentUser() {
+  const id = $("user").value;
+  return view.info.users.find((u) => u.id === id);
+}
+
+async function hmacHex(secret, text) {
+  if (!crypto.subtle) throw new Error("WebCrypto is unavailable: open the page on http://127.0.0.1");
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, enc.encode(text));
+  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Sends a block_actions interaction for a button, exactly as Slack would. */
+async function clickButton(message, element, block, node) {
+  const user = currentUser();
+  const payload = {
+    type: "block_actions",
+    user: { id: user.id, username: user.username, name: user.name, team_id: "T0SANDBOX" },
+    api_app_id: "A0SANDBOX",
+    token: "unused-verification-token",
+    container: { type: "message", message_ts: message.ts, channel_id: `C-${message.channel}`, is_ephemeral: false },
+    trigger_id: `${Date.now()}.sandbox`,
+    team: { id: "T0SANDBOX", domain: "sandbox" },
+    channel: { id: `C-${message.channel}`, name: message.channel },
+    message: { type: "message", ts: message.ts, text: message.payload.text, blocks: message.payload.blocks },
+    response_url: message.responseUrl,
+    actions: [
+      {
+        type: "button",
+        action_id: element.action_id,
+        block_id: block.block_id,
+        text: element.text,
+        value: element.value,
+        style: element.style,
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  node.disabled = true;
+  try {
+    const signature = `v0=${await hmacHex(view.info.signingSecret, `v0:${timestamp}:${body}`)}`;
+    const res = await fetch("/slack/interactions", {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": timestamp,
+        "x-slack-signature": signature,
+      },
+      body,
+    });
+    toast(`${element.text?.text ?? "click"} as ${user.name}: approval endpoint answered ${res.status}`);
+  } catch (err) {
+    toast(`click failed: ${err.message}`);
+  } finally {
+    node.disabled = false;
+    setTimeout(refresh, 150);
+  }
+}
+
+function card(title, subtitle, testid) {
+  const box = el("section", "card inbox");
+  if (testid) box.dataset.testid = testid;
+  const h = el("h2", "", title);
+  if (subtitle) h.append(el("span", "muted", ` ${subtitle}`));
+  box.append(h);
+  return box;
+}
+
+function empty(text) {
+  return el("p", "empty", text);
+}
+
+function renderSlack(state) {
+  const channels = state.info.channels.filter((c) => c.type === "slack");
+  return channels.map((channel) => {
+    const box = card(`Slack #${channel.name}`, "", "slack-inbox");
+    box.dataset.channel = channel.name;
+    const messages = state.slack.filter((m) => m.channel === channel.name).reverse();
+    if (messages.length === 0) box.append(empty("No messages yet."));
+    for (const message of messages) {
+      const item = el("article", "message slack");
+      item.dataset.testid = "slack-message";
+      item.dataset.messageId = message.id;
+      item.dataset.replaced = message.replacedAt ? "true" : "false";
+      const meta = el("div", "meta");
+      meta.append(el("strong", "", "deploy-notifier"), el("span", "app-badge", "APP"), el("span", "muted", time(message.at)));
+      if (message.replacedAt) meta.append(el("span", "badge ok", `updated ${time(message.replacedAt)}`));
+      item.append(meta);
+      item.append(
+        renderSlackMessage(message.payload, {
+          userName,
+          onButton: (element, block, node) => clickButton(message, element, block, node),
+        }),
+      );
+      for (const eph of message.ephemerals) {
+        const note = el("div", "ephemeral");
+        note.dataset.testid = "slack-ephemeral";
+        note.append(el("span", "muted", "Only visible to you · "));
+        renderMrkdwn(eph.text, note, { userName });
+        item.append(note);
+      }
+      box.append(item);
+    }
+    return box;
+  });
+}
+
+function renderPagerDuty(state) {
+  const box = card("PagerDuty", "incidents", "pagerduty-inbox");
+  const incidents = [...state.pagerduty.incidents].reverse();
+  if (incidents.length === 0) box.append(empty("No incidents."));
+  for (const incident of incidents) {
+    const item = el("article", `message incident ${incident.status}`);
+    item.dataset.testid = "pd-incident";
+    const head = el("div", "meta");
+    head.append(el("span", `badge ${incident.status === "resolved" ? "ok" : "bad"}`, incident.status), el("span", "badge", incident.severity), el("span", "muted", `${incident.channel} · opened ${time(incident.openedAt)}`));
+    item.append(head, el("div", "summary", incident.summary));
+    item.append(el("div", "muted small", `dedup_key ${incident.dedupKey} · ${incident.triggers} trigger(s) · updated ${time(incident.updatedAt)}`));
+    box.append(item);
+  }
+  return box;
+}
+
+function renderSms(state, list, title) {
+  const box = card(title, "via SNS", title === "SMS" ? "sms-inbox" : "email-inbox");
+  if (list.length === 0) box.append(empty("Nothing yet."));
+  for (const sms of [...list].reverse()) {
+    const item = el("article", "message sms");
+    item.append(el("div", "bubble", sms.message));
+    item.append(el("div", "muted small", `${sms.channel} · ${time(sms.at)} · ${sms.chars} chars · ${sms.encoding} · ${sms.segments} segment${sms.segments === 1 ? "" : "s"}`));
+    box.append(item);
+  }
+  return box;
+}
+
+function renderGeneric(title, list, render, testid) {
+  const box = card(title, "", testid);
+  if (list.length === 0) box.append(empty("Nothing yet."));
+  for (const d of [...list].reverse()) {
+    const item = el("article", "message");
+    item.append(el("div", "meta muted", `${d.channel} · ${time(d.at)}`), render(d.payload));
+    box.append(item);
+  }
+  return box;
+}
+
+function table(headers, rows, rowAttrs) {
+  if (rows.length === 0) return empty("Nothing yet.");
+  const t = el("table", "table");
+  const head = el("tr");
+  for (const h of headers) head.append(el("th", "", h));
+  t.append(head);
+  rows.forEach((cells, i) => {
+    const tr = el("tr");
+    rowAttrs?.(tr, i);
+    for (const c of cells) tr.append(c instanceof Node ? c : el("td", "", c));
+    t.append(tr);
+  });
+  return t;
+}
+
+function renderAudit(state) {
+  const items = [...state.audit].reverse();
+  return table(
+    ["time", "pipeline", "action", "channel", "actor", "result"],
+    items.map((a) => [time(a.at), a.pipeline ?? "", a.action ?? "", a.channel ?? "", a.actor ?? "", a.result ?? ""]),
+    (tr, i) => {
+      tr.dataset.testid = "audit-row";
+      tr.dataset.action = items[i].action;
+      tr.className = `audit-${items[i].action}`;
+    },
+  );
+}
+
+function renderEvents(state) {
+  const events = [...state.events].reverse();
+  return table(
+    ["posted", "pipeline", "event", "state", "event time", "rule", "queue"],
+    events.map((e) => [
+      time(new Date(e.postedAt).toISOString()),
+      e.pipeline,
+      e.detailType.replace("CodePipeline ", "").replace(" Execution State Change", ""),
+      e.state,
+      e.time,
+      e.matched ? "matched" : "not matched",
+      e.queue ? `${e.queue.state} · ${e.queue.receiveCount} receive(s)` : "—",
+    ]),
+  );
+}
+
+function renderDlq(state) {
+  const root = el("div");
+  const q = state.info.queue;
+  root.append(el("p", "muted small", `Redrive DLQ: messages the fan-out failed ${q.maxReceiveCount} times. Fan-out DLQ: events it gave up on, with reasons.`));
+  root.append(el("h3", "", `Queue redrive (${state.dlq.redrive.length})`));
+  root.append(table(["message", "receives", "last error"], state.dlq.redrive.map((m) => [m.messageId.slice(0, 8), String(m.receiveCount), m.errors.at(-1) ?? ""])));
+  root.append(el("h3", "", `Fan-out DLQ with reasons (${state.dlq.fanout.length})`));
+  for (const m of state.dlq.fanout) {
+    const pre = el("pre", "code", `${time(m.at)} ${JSON.stringify(m.attributes)}\n${m.body}`);
+    root.append(pre);
+  }
+  return root;
+}
+
+function renderProgress(state) {
+  const root = $("progress");
+  root.replaceChildren();
+  if (!state.progress.scenario) return;
+  root.append(el("strong", "", state.progress.scenario));
+  state.progress.steps.forEach((step, i) => {
+    const chip = el("span", `step ${step.status}`, `${i + 1}. ${step.name}`);
+    chip.title = [step.say, ...step.problems].filter(Boolean).join("\n");
+    root.append(chip);
+  });
+}
+
+function render(state) {
+  const q = state.info.queue;
+  const facts = $("facts");
+  facts.replaceChildren(
+    el("span", "chip", `stack ${state.info.stack}`),
+    el("span", "chip", `visibility timeout ${q.declaredVisibilitySeconds} s → ${q.visibilityTimeoutMs} ms in the sandbox`),
+    el("span", "chip", `DLQ after ${q.maxReceiveCount} receives`),
+    ...Object.entries(state.faults).map(([r, f]) => el("span", "chip bad", `fault ${r}: ${f}`)),
+  );
+  renderProgress(state);
+  const types = new Set(state.info.channels.map((c) => c.type));
+  const inboxes = [...renderSlack(state)];
+  if (types.has("pagerduty")) inboxes.push(renderPagerDuty(state));
+  if (types.has("sms")) inboxes.push(renderSms(state, state.sms, "SMS"));
+  if (types.has("email")) inboxes.push(renderSms(state, state.email, "Email"));
+  if (types.has("teams")) inboxes.push(renderGeneric("Microsoft Teams", state.teams, renderTeams, "teams-inbox"));
+  if (types.has("discord")) inboxes.push(renderGeneric("Discord", state.discord, renderDiscord, "discord-inbox"));
+  if (types.has("webhook")) inboxes.push(renderGeneric("Webhooks", state.webhook, (p) => el("pre", "code", JSON.stringify(p, null, 2)), "webhook-inbox"));
+  $("inboxes").replaceChildren(...inboxes);
+  $("audit").replaceChildren(renderAudit(state));
+  $("events").replaceChildren(renderEvents(state));
+  $("dlq").replaceChildren(renderDlq(state));
+  document.body.dataset.ready = "true";
+}
+
+async function refresh() {
+  if (view.busy) return;
+  view.busy = true;
+  try {
+    const res = await fetch("/api/state", { cache: "no-store" });
+    const text = await res.text();
+    if (text !== view.lastJson) {
+      view.lastJson = text;
+      render(JSON.parse(text));
+    }
+  } catch (err) {
+    toast(`sandbox unreachable: ${err.message}`);
+  } finally {
+    view.busy = false;
+  }
+}
+
+async function start() {
+  view.info = await (await fetch("/api/sandbox")).json();
+  const select = $("user");
+  for (const user of view.info.users) {
+    const option = el("option", "", `${user.name} (${user.id})${user.approver ? " — approver" : " — not an approver"}`);
+    option.value = user.id;
+    select.append(option);
+  }
+  $("fault-apply").addEventListener("click", async () => {
+    const receiver = $("fault-receiver").value;
+    const fault = $("fault-kind").value;
+    await fetch("/api/faults", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ receiver, fault: fault === "off" ? null : fault }) });
+    refresh();
+  });
+  $("replay").addEventListener("click", async () => {
+    await fetch("/api/scenario", { method: "POST" });
+    toast("Replaying the scenario…");
+  });
+  await refresh();
+  setInterval(refresh, POLL_MS);
+}
+
+start();

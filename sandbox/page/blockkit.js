@@ -1,0 +1,298 @@
+// Renders Slack Block Kit, Slack mrkdwn and Teams Adaptive Cards as DOM nodes. Everything that
+// came from a payload is set with textContent or validated attributes, never innerHTML: a commit
+// message containing markup stays text.
+
+/** Creates an element with a class and optional text. */
+export function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+/** Only http(s) and mailto links become clickable. */
+export function safeHref(url) {
+  try {
+    const parsed = new URL(url);
+    return ["http:", "https:", "mailto:"].includes(parsed.protocol) ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function link(url, label) {
+  const href = safeHref(url);
+  if (!href) return document.createTextNode(label || url);
+  const a = el("a", "", label || url);
+  a.href = href;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  return a;
+}
+
+/** The emoji shortcodes the formatters use; others stay as `:name:`. */
+const EMOJI = {
+  fast_forward: "⏩",
+  information_source: "ℹ️",
+  large_green_circle: "🟢",
+  no_entry: "⛔",
+  no_entry_sign: "🚫",
+  octagonal_sign: "🛑",
+  raised_hand: "✋",
+  red_circle: "🔴",
+  warning: "⚠️",
+  white_check_mark: "✅",
+  x: "❌",
+};
+
+/** Slack's three escaped characters back to text (api.slack.com/reference/surfaces/formatting). */
+export function unescapeSlack(text) {
+  return emoji(text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"));
+}
+
+/** Replaces known `:shortcode:` emoji. */
+export function emoji(text) {
+  return String(text).replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] ?? whole);
+}
+
+const TOKEN = /(<[^<>\n]+>)|(`[^`\n]+`)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/g;
+
+/** Renders Slack mrkdwn (bold, italic, strike, code, links, mentions) into `parent`. */
+export function renderMrkdwn(text, parent, ctx = {}) {
+  const source = String(text ?? "");
+  const blocks = source.split("```");
+  blocks.forEach((chunk, i) => {
+    if (i % 2 === 1) {
+      parent.append(el("pre", "code", unescapeSlack(chunk)));
+      return;
+    }
+    inline(chunk, parent, ctx);
+  });
+  return parent;
+}
+
+function inline(text, parent, ctx) {
+  let last = 0;
+  for (const match of text.matchAll(TOKEN)) {
+    if (match.index > last) parent.append(document.createTextNode(unescapeSlack(text.slice(last, match.index))));
+    const [token] = match;
+    if (match[1]) parent.append(angle(token.slice(1, -1), ctx));
+    else if (match[2]) parent.append(el("code", "", unescapeSlack(token.slice(1, -1))));
+    else {
+      const tag = match[3] ? "strong" : match[4] ? "em" : "s";
+      const node = el(tag);
+      inline(token.slice(1, -1), node, ctx);
+      parent.append(node);
+    }
+    last = match.index + token.length;
+  }
+  if (last < text.length) parent.append(document.createTextNode(unescapeSlack(text.slice(last))));
+}
+
+function angle(inner, ctx) {
+  const [target, label] = inner.split("|", 2);
+  if (target.startsWith("@")) {
+    const id = target.slice(1);
+    return el("span", "mention", `@${ctx.userName?.(id) ?? label ?? id}`);
+  }
+  if (target.startsWith("#")) return el("span", "mention", `#${label ?? target.slice(1)}`);
+  if (target.startsWith("!date^")) {
+    // <!date^epoch^format|fallback>: shown in the reader's local time, as Slack does.
+    const epoch = Number(target.split("^")[1]);
+    return el("time", "", Number.isFinite(epoch) ? new Date(epoch * 1000).toLocaleString() : (label ?? ""));
+  }
+  if (target.startsWith("!")) return el("span", "mention", `@${label ?? target.slice(1).split("^")[0]}`);
+  return link(unescapeSlack(target), label === undefined ? undefined : unescapeSlack(label));
+}
+
+function textObject(obj, parent, ctx) {
+  if (!obj) return parent;
+  if (obj.type === "mrkdwn") return renderMrkdwn(obj.text, parent, ctx);
+  parent.append(document.createTextNode(obj.emoji === false ? String(obj.text ?? "") : emoji(obj.text ?? "")));
+  return parent;
+}
+
+function button(element, block, ctx) {
+  const b = el("button", `sk-button ${element.style ?? ""}`.trim(), element.text?.text ?? "button");
+  b.type = "button";
+  if (element.action_id) b.dataset.actionId = element.action_id;
+  if (element.url) {
+    const href = safeHref(element.url);
+    b.addEventListener("click", () => href && window.open(href, "_blank", "noopener"));
+  } else {
+    b.addEventListener("click", () => ctx.onButton?.(element, block, b));
+  }
+  return b;
+}
+
+/** Renders Slack blocks (header, section, context, actions, divider, image, fallback). */
+export function renderBlocks(blocks, ctx = {}) {
+  const root = el("div", "blocks");
+  for (const block of blocks ?? []) {
+    switch (block.type) {
+      case "header":
+        root.append(el("div", "sk-header", emoji(block.text?.text ?? "")));
+        break;
+      case "section": {
+        const section = el("div", "sk-section");
+        const body = el("div", "sk-section-body");
+        if (block.text) body.append(textObject(block.text, el("div", "sk-text"), ctx));
+        if (Array.isArray(block.fields) && block.fields.length > 0) {
+          const fields = el("div", "sk-fields");
+          for (const field of block.fields) fields.append(textObject(field, el("div", "sk-field"), ctx));
+          body.append(fields);
+        }
+        section.append(body);
+        if (block.accessory?.type === "button") section.append(button(block.accessory, block, ctx));
+        root.append(section);
+        break;
+      }
+      case "context": {
+        const context = el("div", "sk-context");
+        for (const element of block.elements ?? []) {
+          if (element.type === "image") context.append(el("span", "", element.alt_text ?? ""));
+          else context.append(textObject(element, el("span"), ctx));
+        }
+        root.append(context);
+        break;
+      }
+      case "actions": {
+        const actions = el("div", "sk-actions");
+        for (const element of block.elements ?? []) {
+          if (element.type === "button") actions.append(button(element, block, ctx));
+        }
+        root.append(actions);
+        break;
+      }
+      case "divider":
+        root.append(el("hr", "sk-divider"));
+        break;
+      case "image":
+        root.append(el("div", "sk-context", `[image: ${block.alt_text ?? ""}]`));
+        break;
+      default:
+        root.append(el("pre", "code", JSON.stringify(block, null, 2)));
+    }
+  }
+  return root;
+}
+
+/** Renders a Slack message payload: blocks, or the fallback text, plus legacy attachments. */
+export function renderSlackMessage(payload, ctx = {}) {
+  const root = el("div", "slack-body");
+  if (Array.isArray(payload?.blocks) && payload.blocks.length > 0) root.append(renderBlocks(payload.blocks, ctx));
+  else root.append(renderMrkdwn(payload?.text ?? "", el("div", "sk-text"), ctx));
+  for (const attachment of payload?.attachments ?? []) {
+    const box = el("div", "sk-attachment");
+    if (attachment.color) box.style.borderLeftColor = /^#?[0-9a-f]{3,8}$/i.test(attachment.color) ? (attachment.color.startsWith("#") ? attachment.color : `#${attachment.color}`) : "";
+    if (attachment.blocks) box.append(renderBlocks(attachment.blocks, ctx));
+    if (attachment.text) box.append(renderMrkdwn(attachment.text, el("div", "sk-text"), ctx));
+    root.append(box);
+  }
+  return root;
+}
+
+/** Teams Adaptive Card markdown subset: **bold**, _italic_, [label](url). */
+function adaptiveText(text, parent) {
+  const pattern = /(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(_[^_]+_)/g;
+  let last = 0;
+  const source = String(text ?? "");
+  for (const match of source.matchAll(pattern)) {
+    if (match.index > last) parent.append(document.createTextNode(source.slice(last, match.index)));
+    const [token] = match;
+    if (match[1]) parent.append(el("strong", "", token.slice(2, -2)));
+    else if (match[2]) {
+      const [, label, url] = /^\[([^\]]+)\]\(([^)]+)\)$/.exec(token);
+      parent.append(link(url, label));
+    } else parent.append(el("em", "", token.slice(1, -1)));
+    last = match.index + token.length;
+  }
+  if (last < source.length) parent.append(document.createTextNode(source.slice(last)));
+  return parent;
+}
+
+function adaptiveElements(items, parent) {
+  for (const item of items ?? []) {
+    switch (item.type) {
+      case "TextBlock": {
+        const cls = ["ac-text", item.weight === "Bolder" ? "bold" : "", item.size ? `size-${String(item.size).toLowerCase()}` : "", item.color ? `color-${String(item.color).toLowerCase()}` : "", item.isSubtle ? "subtle" : ""].join(" ");
+        parent.append(adaptiveText(item.text, el("div", cls)));
+        break;
+      }
+      case "FactSet": {
+        const table = el("table", "ac-facts");
+        for (const fact of item.facts ?? []) {
+          const row = el("tr");
+          row.append(el("th", "", fact.title), adaptiveText(fact.value, el("td")));
+          table.append(row);
+        }
+        parent.append(table);
+        break;
+      }
+      case "ColumnSet": {
+        const row = el("div", "ac-columns");
+        for (const column of item.columns ?? []) row.append(adaptiveElements(column.items, el("div", "ac-column")));
+        parent.append(row);
+        break;
+      }
+      case "Container":
+        parent.append(adaptiveElements(item.items, el("div", `ac-container ${item.style ? `style-${item.style}` : ""}`)));
+        break;
+      case "ActionSet":
+        parent.append(adaptiveActions(item.actions));
+        break;
+      default:
+        parent.append(el("pre", "code", JSON.stringify(item, null, 2)));
+    }
+  }
+  return parent;
+}
+
+function adaptiveActions(actions) {
+  const row = el("div", "sk-actions");
+  for (const action of actions ?? []) {
+    if (action.url) {
+      const a = link(action.url, action.title);
+      a.classList?.add("ac-action");
+      row.append(a);
+    } else row.append(el("span", "ac-action", action.title ?? action.type));
+  }
+  return row;
+}
+
+/** Renders a Teams Workflows message (Adaptive Card attachments). */
+export function renderTeams(payload) {
+  const root = el("div", "teams-body");
+  for (const attachment of payload?.attachments ?? []) {
+    const card = attachment.content ?? {};
+    const box = el("div", "ac-card");
+    adaptiveElements(card.body, box);
+    if (card.actions) box.append(adaptiveActions(card.actions));
+    root.append(box);
+  }
+  return root;
+}
+
+/** Renders a Discord webhook message (content and embeds). */
+export function renderDiscord(payload) {
+  const root = el("div", "discord-body");
+  if (payload?.content) root.append(el("div", "sk-text", payload.content));
+  for (const embed of payload?.embeds ?? []) {
+    const box = el("div", "sk-attachment");
+    if (typeof embed.color === "number") box.style.borderLeftColor = `#${embed.color.toString(16).padStart(6, "0")}`;
+    if (embed.title) box.append(embed.url ? link(embed.url, embed.title) : el("strong", "", embed.title));
+    if (embed.description) box.append(el("div", "sk-text", embed.description));
+    if (embed.fields?.length) {
+      const fields = el("div", "sk-fields");
+      for (const field of embed.fields) {
+        const f = el("div", "sk-field");
+        f.append(el("strong", "", field.name), document.createTextNode(`\n${field.value}`));
+        fields.append(f);
+      }
+      box.append(fields);
+    }
+    if (embed.footer?.text) box.append(el("div", "sk-context", embed.footer.text));
+    root.append(box);
+  }
+  return root;
+}

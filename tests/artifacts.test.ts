@@ -1,0 +1,163 @@
+/**
+ * What we test is what ships: the program is evaluated under Pulumi's mock engine, each Lambda
+ * archive it serializes is written out (`__index.js` + its node_modules, outside the project so
+ * nothing leaks in from the repo's node_modules), and run in a fresh Node process with only what
+ * the nodejs22.x runtime provides (the AWS SDK v3), against local stand-ins.
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { builtinModules } from "node:module";
+import { readStackConfig, type ArchiveInfo, type ProgramResult } from "../sandbox/program";
+import { startLambda, type LambdaProcess } from "../sandbox/lambda";
+import { createAuditTable, startAll, type AllStandins } from "../sandbox/standins";
+import { clickPayload, formBody, signedEvent } from "./approval/harness";
+import { event } from "./support/fanout";
+import { evaluate } from "./support/program";
+
+const MAX_ARCHIVE_BYTES = 5 * 1024 * 1024;
+
+function requiresOf(archive: ArchiveInfo): string[] {
+  const code = fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8");
+  return [...new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]))].sort();
+}
+
+describe.each(["staging", "prod"])("the %s archives", (stack) => {
+  let result: ProgramResult;
+  beforeAll(async () => {
+    result = await evaluate({ stack });
+  }, 60_000);
+
+  it("contain only the serialized handler: no devDependencies, no @pulumi, no zod, no SDK", () => {
+    for (const archive of result.archives) {
+      const files = fs.readdirSync(archive.dir);
+      expect({ name: archive.name, files }).toEqual({ name: archive.name, files: ["__index.js"] });
+      expect(archive.bytes).toBeLessThan(MAX_ARCHIVE_BYTES);
+      for (const mod of requiresOf(archive)) {
+        const ok = builtinModules.includes(mod.replace(/^node:/, "")) || mod.startsWith("@aws-sdk/");
+        expect({ archive: archive.name, require: mod, ok }).toEqual({ archive: archive.name, require: mod, ok: true });
+      }
+    }
+  });
+
+  it("load and answer in a fresh Node process", async () => {
+    const fanout = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
+    const approval = result.archives.find((a) => a.name === "approval") as ArchiveInfo;
+    const f = await startLambda({ dir: fanout.dir, functionName: "fanout", env: fanout.environment });
+    const a = await startLambda({ dir: approval.dir, functionName: "approval", env: approval.environment });
+    try {
+      expect(await f.invoke({ Records: [] })).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
+      // No Slack signature: the approval endpoint answers an opaque 401 before anything else.
+      const unsigned = await a.invoke({
+        version: "2.0",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "payload=%7B%7D",
+        isBase64Encoded: false,
+        requestContext: { http: { method: "POST", path: "/" } },
+      });
+      expect(unsigned).toMatchObject({ ok: true, value: { statusCode: 401, body: "unauthorized" } });
+    } finally {
+      await Promise.all([f.close(), a.close()]);
+    }
+  });
+});
+
+describe("the prod archives, end to end against local stand-ins", () => {
+  const SIGNING_SECRET = "artifact-test-signing-secret";
+  const ROUTING_KEY = "ARTIFACTARTIFACTARTIFACTARTIFACT";
+  let standins: AllStandins;
+  let result: ProgramResult;
+  let fanout: LambdaProcess;
+  let approval: LambdaProcess;
+
+  beforeAll(async () => {
+    standins = await startAll();
+    const r = standins.receivers;
+    const raw = readStackConfig("prod").raw as Record<string, any>;
+    raw.channels["pagerduty-oncall"].endpoint = r.pagerdutyEndpoint;
+    const secrets = {
+      "slack-eng": { webhookUrl: r.urlFor("slack", "slack-eng") },
+      "slack-releases": { webhookUrl: r.urlFor("slack", "slack-releases") },
+      "pagerduty-oncall": { routingKey: ROUTING_KEY },
+      slackApp: { signingSecret: SIGNING_SECRET },
+    };
+    result = await evaluate({ stack: "prod", config: raw, secrets });
+    const [fanoutArchive, approvalArchive] = ["fanout", "approval"].map(
+      (n) => result.archives.find((a) => a.name === n) as ArchiveInfo,
+    );
+    // The resources the program declared, made real in the stand-ins under the same names.
+    const env = fanoutArchive.environment;
+    await createAuditTable(standins.dynamo.endpoint, env.AUDIT_TABLE);
+    const { slackApp, ...channelSecrets } = secrets;
+    standins.aws.state.secrets[env.CHANNEL_SECRETS_ARN] = JSON.stringify(channelSecrets);
+    standins.aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] = JSON.stringify(slackApp);
+    fanout = await startLambda({
+      dir: fanoutArchive.dir,
+      functionName: result.outputs.fanoutFunctionName as string,
+      env: { ...fanoutArchive.environment, ...standins.env },
+    });
+    const approvalName = result.outputs.approvalFunctionName as string;
+    approval = await startLambda({
+      dir: approvalArchive.dir,
+      functionName: approvalName,
+      env: { ...approvalArchive.environment, ...standins.env },
+    });
+    standins.aws.registerFunction(approvalName, async (e) => (await approval.invoke(e)).value);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([fanout?.close(), approval?.close()]);
+    await standins?.close();
+  });
+
+  it("deliver a prod failure to PagerDuty, Slack and SMS", async () => {
+    const executionId = randomUUID();
+    const body = JSON.stringify(event("pipeline-failed", { "execution-id": executionId }));
+
+    const out = await fanout.invoke({
+      Records: [{ messageId: "m1", body, attributes: { ApproximateReceiveCount: "1" }, eventSource: "aws:sqs" }],
+    });
+
+    expect(out).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
+    const r = standins.receivers;
+    expect(r.byReceiver("pagerduty")).toHaveLength(1);
+    expect((r.byReceiver("pagerduty")[0].body as any).routing_key).toBe(ROUTING_KEY);
+    expect(r.byReceiver("slack", "slack-eng")).toHaveLength(1);
+    expect(standins.aws.state.sns.published).toHaveLength(1);
+    expect(standins.aws.state.sns.published[0].topicArn).toBe(
+      JSON.parse(result.archives[0].environment.CHANNEL_TOPICS)["sms-oncall"],
+    );
+  });
+
+  it("approve a pending approval end to end", async () => {
+    const executionId = randomUUID();
+    standins.aws.addPendingApproval({
+      pipeline: "main-app-production-v3",
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId,
+    });
+    const responseId = randomUUID();
+    const payload = clickPayload({
+      user: { id: "U012ABCDEF", username: "jane", name: "Jane Doe" },
+      executionId,
+      pipeline: "main-app-production-v3",
+      responseUrl: standins.receivers.urlFor("slack-response", responseId),
+    });
+
+    const ack = await approval.invoke(signedEvent(formBody(payload), { secret: SIGNING_SECRET }));
+    await standins.aws.idle();
+
+    expect(ack).toMatchObject({ ok: true, value: { statusCode: 200 } });
+    const puts = standins.aws.state.codepipeline.calls.filter((c) => c.operation === "PutApprovalResult");
+    expect(puts).toHaveLength(1);
+    expect(puts[0].input).toMatchObject({
+      pipelineName: "main-app-production-v3",
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      result: { status: "Approved", summary: "Approved by Jane Doe (U012ABCDEF) via Slack" },
+    });
+    const update = standins.receivers.byReceiver("slack-response", responseId).at(-1)?.body as any;
+    expect(update.replace_original).toBe(true);
+    expect(JSON.stringify(update)).toContain("Approved by <@U012ABCDEF>");
+  });
+});
