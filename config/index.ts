@@ -189,7 +189,11 @@ export function parseConfig(
   const c: RawStackConfig = parsed.success ? parsed.data : lenient(raw);
   const key = (...path: (string | number)[]) => keyOf(path);
 
-  if (options.secretKeys && Object.keys(c.secrets).length > 0 && !options.secretKeys.includes("secrets")) {
+  if (
+    options.secretKeys &&
+    Object.keys(c.secrets).length > 0 &&
+    !options.secretKeys.includes("secrets")
+  ) {
     problems.push(
       `${key("secrets")}: must be set as a secret (pulumi config set --secret --path 'secrets.<channel>.<field>' …)`,
     );
@@ -201,8 +205,12 @@ export function parseConfig(
     const severity = (!Array.isArray(route) && route.severity) || defaultSeverity(tier);
     channels.forEach((name, i) => {
       if (!c.channels[name]) {
-        const path = Array.isArray(route) ? key("routing", tier, i) : key("routing", tier, "channels", i);
-        problems.push(`${path}: unknown channel "${name}" (defined: ${Object.keys(c.channels).join(", ") || "none"})`);
+        const path = Array.isArray(route)
+          ? key("routing", tier, i)
+          : key("routing", tier, "channels", i);
+        problems.push(
+          `${path}: unknown channel "${name}" (defined: ${Object.keys(c.channels).join(", ") || "none"})`,
+        );
       }
     });
     routing[tier] = { channels: [...new Set(channels)], severity };
@@ -219,12 +227,16 @@ export function parseConfig(
     const id = p.name !== undefined ? `name ${p.name}` : `prefix ${p.prefix}`;
     const first = seen.get(id);
     if (first !== undefined) {
-      problems.push(`${key("pipelines", i)}: ${id} is already configured at ${key("pipelines", first)}`);
+      problems.push(
+        `${key("pipelines", i)}: ${id} is already configured at ${key("pipelines", first)}`,
+      );
     } else seen.set(id, i);
     if (p.approvals) {
       const ch = c.channels[p.approvals.channel];
       if (!ch && typeof p.approvals.channel === "string") {
-        problems.push(`${key("pipelines", i, "approvals", "channel")}: unknown channel "${p.approvals.channel}"`);
+        problems.push(
+          `${key("pipelines", i, "approvals", "channel")}: unknown channel "${p.approvals.channel}"`,
+        );
       } else if (ch && ch.type !== "slack") {
         problems.push(
           `${key("pipelines", i, "approvals", "channel")}: "${p.approvals.channel}" is a ${ch.type} channel; approvals need a slack channel`,
@@ -235,7 +247,9 @@ export function parseConfig(
       match: p.name !== undefined ? { name: p.name } : { prefix: p.prefix as string },
       tier: p.tier,
       states: [...new Set(p.states)],
-      ...(p.approvals ? { approvals: { channel: p.approvals.channel, approvers: p.approvals.approvers } } : {}),
+      ...(p.approvals
+        ? { approvals: { channel: p.approvals.channel, approvers: p.approvals.approvers } }
+        : {}),
     };
   });
 
@@ -246,7 +260,9 @@ export function parseConfig(
     const spec = CHANNEL_SECRET_FIELDS[channel.type];
     if (!spec) continue;
     const required =
-      channel.type === "slack" ? [channel.mode === "bot" ? "botToken" : "webhookUrl"] : spec.required;
+      channel.type === "slack"
+        ? [channel.mode === "bot" ? "botToken" : "webhookUrl"]
+        : spec.required;
     const allowed = new Set([...spec.required, ...spec.optional]);
     for (const field of required) {
       if (!secret[field]) {
@@ -257,14 +273,22 @@ export function parseConfig(
     }
     for (const [field, value] of Object.entries(secret)) {
       if (!allowed.has(field)) {
-        problems.push(`${key("secrets", name, field)}: unknown secret field for a ${channel.type} channel`);
+        problems.push(
+          `${key("secrets", name, field)}: unknown secret field for a ${channel.type} channel`,
+        );
       } else if (typeof value !== "string") {
         continue;
       } else if (SECRET_URL_FIELDS.has(field)) {
         const p = urlProblem(value);
         if (p) problems.push(`${key("secrets", name, field)}: ${p}`);
-      } else if (channel.type === "pagerduty" && field === "routingKey" && !/^[A-Za-z0-9]{32}$/.test(value)) {
-        problems.push(`${key("secrets", name, field)}: must be a 32-character PagerDuty integration key`);
+      } else if (
+        channel.type === "pagerduty" &&
+        field === "routingKey" &&
+        !/^[A-Za-z0-9]{32}$/.test(value)
+      ) {
+        problems.push(
+          `${key("secrets", name, field)}: must be a 32-character PagerDuty integration key`,
+        );
       }
     }
     if (Object.keys(secret).length > 0) channelSecrets[name] = { ...secret };
@@ -288,7 +312,9 @@ export function parseConfig(
   if (app) {
     for (const field of Object.keys(app)) {
       if (field !== "signingSecret" && field !== "botToken") {
-        problems.push(`${key("secrets", SLACK_APP_SECRET_KEY, field)}: unknown secret field (signingSecret, botToken)`);
+        problems.push(
+          `${key("secrets", SLACK_APP_SECRET_KEY, field)}: unknown secret field (signingSecret, botToken)`,
+        );
       }
     }
     if (app.signingSecret) slackApp = { signingSecret: app.signingSecret, botToken: app.botToken };
@@ -297,7 +323,8 @@ export function parseConfig(
   // Downtime windows.
   const names = new Set<string>();
   const downtime = c.downtime.map((w, i) => {
-    if (names.has(w.name)) problems.push(`${key("downtime", i, "name")}: "${w.name}" is used twice`);
+    if (names.has(w.name))
+      problems.push(`${key("downtime", i, "name")}: "${w.name}" is used twice`);
     names.add(w.name);
     const forms = [w.days || w.start || w.end, w.cron, w.from || w.to].filter(Boolean).length;
     if (forms !== 1) {
@@ -307,7 +334,8 @@ export function parseConfig(
       return toWindow(w);
     }
     const window = toWindow(w);
-    for (const problem of validateWindow(window)) problems.push(`${key("downtime", i)}: ${problem}`);
+    for (const problem of validateWindow(window))
+      problems.push(`${key("downtime", i)}: ${problem}`);
     return window;
   });
 

@@ -19,8 +19,8 @@ const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,20}$/;
 const E164 = /^\+[1-9][0-9]{6,14}$/;
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-  3288, 3653,
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
 ] as const;
 
 const pipelineName = z
@@ -58,7 +58,10 @@ const slackChannel = z
   .strictObject({
     type: z.literal("slack"),
     mode: z.enum(["webhook", "bot"]).default("webhook"),
-    channel: z.string().regex(SLACK_CHANNEL_ID, "must be a Slack channel id like C012ABCDEF").optional(),
+    channel: z
+      .string()
+      .regex(SLACK_CHANNEL_ID, "must be a Slack channel id like C012ABCDEF")
+      .optional(),
     apiUrl: z.url().optional(),
   })
   .superRefine((c, ctx) => {
@@ -124,7 +127,9 @@ export const secretsSchema = z.record(z.string(), z.record(z.string(), z.string(
 export const stackConfigSchema = z.strictObject({
   pipelines: z.array(pipelineSchema).min(1, "must list at least one pipeline"),
   channels: z.record(
-    z.string().regex(CHANNEL_NAME, "channel names are 1-40 of a-z 0-9 -, starting with a letter or digit"),
+    z
+      .string()
+      .regex(CHANNEL_NAME, "channel names are 1-40 of a-z 0-9 -, starting with a letter or digit"),
     channelSchema,
   ),
   routing: z.record(z.string().min(1), tierRoute),

@@ -68,18 +68,16 @@ export function secretJson<T>(arn: string): Promise<T> {
   const cached = cache.secretValues[arn];
   if (cached) return cached as Promise<T>;
   cache.secrets ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: SDK_TIMEOUTS });
-  const pending = cache.secrets
-    .send(new GetSecretValueCommand({ SecretId: arn }))
-    .then((out) => {
-      if (typeof out.SecretString !== "string") {
-        throw new Error(`secret ${arn} has no SecretString`);
-      }
-      try {
-        return JSON.parse(out.SecretString) as T;
-      } catch {
-        throw new Error(`secret ${arn} is not valid JSON`);
-      }
-    });
+  const pending = cache.secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
+    if (typeof out.SecretString !== "string") {
+      throw new Error(`secret ${arn} has no SecretString`);
+    }
+    try {
+      return JSON.parse(out.SecretString) as T;
+    } catch {
+      throw new Error(`secret ${arn} is not valid JSON`);
+    }
+  });
   cache.secretValues[arn] = pending;
   pending.catch(() => {
     delete cache.secretValues[arn];

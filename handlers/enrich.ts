@@ -77,7 +77,10 @@ async function failedAction(n: Notification, signal: AbortSignal): Promise<void>
 /** Fills the source revision and the trigger of the execution. */
 async function execution(n: Notification, signal: AbortSignal): Promise<void> {
   const out = await codepipeline().send(
-    new GetPipelineExecutionCommand({ pipelineName: n.pipeline, pipelineExecutionId: n.executionId }),
+    new GetPipelineExecutionCommand({
+      pipelineName: n.pipeline,
+      pipelineExecutionId: n.executionId,
+    }),
     { abortSignal: signal },
   );
   const exec = out.pipelineExecution;
@@ -91,7 +94,10 @@ async function execution(n: Notification, signal: AbortSignal): Promise<void> {
     n.revision = { ...revision, ...(n.revision ?? {}) };
   }
   if (exec?.trigger?.triggerType && !n.trigger) {
-    n.trigger = describeTrigger({ type: exec.trigger.triggerType, detail: exec.trigger.triggerDetail });
+    n.trigger = describeTrigger({
+      type: exec.trigger.triggerType,
+      detail: exec.trigger.triggerDetail,
+    });
   }
 }
 
@@ -114,7 +120,10 @@ async function approvalAction(n: Notification, signal: AbortSignal): Promise<voi
  * Completes `n` in place from the CodePipeline API, within `timeoutMs` in all. Never throws: a
  * failed or late look-up adds a note and leaves the rest as it was.
  */
-export async function enrich(n: Notification, timeoutMs = ENRICH_TIMEOUT_MS): Promise<Notification> {
+export async function enrich(
+  n: Notification,
+  timeoutMs = ENRICH_TIMEOUT_MS,
+): Promise<Notification> {
   const lookups: Array<(n: Notification, signal: AbortSignal) => Promise<void>> = [];
   const failing = n.kind === "failure" || n.kind === "rejection";
   if (failing && (n.level !== "action" || !n.summary)) lookups.push(failedAction);
@@ -131,9 +140,7 @@ export async function enrich(n: Notification, timeoutMs = ENRICH_TIMEOUT_MS): Pr
   try {
     const results = await Promise.allSettled(lookups.map((lookup) => lookup(n, controller.signal)));
     const reasons = [
-      ...new Set(
-        results.flatMap((r) => (r.status === "rejected" ? [errorText(r.reason)] : [])),
-      ),
+      ...new Set(results.flatMap((r) => (r.status === "rejected" ? [errorText(r.reason)] : []))),
     ];
     if (reasons.length > 0) {
       n.notes = [...(n.notes ?? []), `Some details are unavailable: ${reasons.join(", ")}.`];

@@ -105,7 +105,9 @@ function describe(err: unknown): string {
 /** Channels a notification goes to, by kind: rejections and non-failures never page. */
 function deliveriesFor(n: Notification, rule: PipelineRule, config: RuntimeConfig): Delivery[] {
   if (n.kind === "approval-request") {
-    return rule.approvals ? [{ channel: rule.approvals.channel, slot: rule.approvals.channel }] : [];
+    return rule.approvals
+      ? [{ channel: rule.approvals.channel, slot: rule.approvals.channel }]
+      : [];
   }
   const route = config.routing[rule.tier];
   if (!route) return [];
@@ -121,7 +123,11 @@ function deliveriesFor(n: Notification, rule: PipelineRule, config: RuntimeConfi
 }
 
 /** PagerDuty resolves for a success: one per open incident of the pipeline on each PD channel. */
-async function resolvesFor(n: Notification, rule: PipelineRule, config: RuntimeConfig): Promise<Delivery[]> {
+async function resolvesFor(
+  n: Notification,
+  rule: PipelineRule,
+  config: RuntimeConfig,
+): Promise<Delivery[]> {
   if (n.kind !== "success") return [];
   const route = config.routing[rule.tier];
   const pagerduty = (route?.channels ?? []).filter((c) => config.channels[c]?.type === "pagerduty");
@@ -164,7 +170,13 @@ export function createFanoutHandler(config: RuntimeConfig) {
   ): Promise<ChannelOutcome> {
     const channelConfig = config.channels[d.channel];
     const driver = CHANNEL_DRIVERS[channelConfig.type];
-    const base = { pipeline: n.pipeline, executionId: n.executionId, channel: d.channel, notificationId: n.id, eventId: n.eventId };
+    const base = {
+      pipeline: n.pipeline,
+      executionId: n.executionId,
+      channel: d.channel,
+      notificationId: n.id,
+      eventId: n.eventId,
+    };
     const claim = await claimDelivery(n.id, d.slot, deadline, retention);
     if (!claim.claimed) {
       const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
@@ -172,7 +184,8 @@ export function createFanoutHandler(config: RuntimeConfig) {
         {
           ...base,
           action: "deduplicated",
-          result: claim.status === "sent" ? `already sent at ${claim.sentAt}` : `already ${claim.status}`,
+          result:
+            claim.status === "sent" ? `already sent at ${claim.sentAt}` : `already ${claim.status}`,
         },
         log,
       );
@@ -198,14 +211,23 @@ export function createFanoutHandler(config: RuntimeConfig) {
           deadline,
           onRetry: (e: DeliveryError, attempt: number, delayMs: number) => {
             log.warn("delivery retry", { channel: d.channel, attempt, delayMs, error: e.message });
-            void audit({ ...base, action: "retried", result: e.message, detail: { attempt, delayMs } }, log);
+            void audit(
+              { ...base, action: "retried", result: e.message, detail: { attempt, delayMs } },
+              log,
+            );
           },
         },
       );
       await markSent(n.id, d.slot, receipt.id);
       if (channelConfig.type === "pagerduty") {
         if (d.resolveDedupKey) await forgetIncident(d.channel, n.pipeline, d.resolveDedupKey);
-        else await rememberIncident(d.channel, n.pipeline, receipt.id ?? pagerdutyDedupKey(n), retention);
+        else
+          await rememberIncident(
+            d.channel,
+            n.pipeline,
+            receipt.id ?? pagerdutyDedupKey(n),
+            retention,
+          );
       }
       await audit(
         {
@@ -228,7 +250,12 @@ export function createFanoutHandler(config: RuntimeConfig) {
       const reason = redact(describe(err), secretValues);
       await markFailed(n.id, d.slot, reason, permanent);
       await audit(
-        { ...base, action: "failed", result: reason, detail: { permanent, attempt: claim.attempts } },
+        {
+          ...base,
+          action: "failed",
+          result: reason,
+          detail: { permanent, attempt: claim.attempts },
+        },
         log,
       );
       log.error("delivery failed", { channel: d.channel, permanent, error: reason });
@@ -237,7 +264,11 @@ export function createFanoutHandler(config: RuntimeConfig) {
   }
 
   /** Parks an event in the DLQ with the reasons, so nothing is lost silently. */
-  async function deadLetter(record: SqsRecord, n: Notification | undefined, outcomes: ChannelOutcome[]): Promise<boolean> {
+  async function deadLetter(
+    record: SqsRecord,
+    n: Notification | undefined,
+    outcomes: ChannelOutcome[],
+  ): Promise<boolean> {
     const url = process.env[ENV.deadLetterQueueUrl];
     if (!url) return false;
     // useQueueUrlAsEndpoint: false — by default the client sends to the queue URL's host, which
@@ -245,10 +276,17 @@ export function createFanoutHandler(config: RuntimeConfig) {
     cache.sqs ??= new SQSClient({
       maxAttempts: 3,
       useQueueUrlAsEndpoint: false,
-      requestHandler: { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true },
+      requestHandler: {
+        connectionTimeout: 2000,
+        requestTimeout: 5000,
+        throwOnRequestTimeout: true,
+      },
     });
     const failed = outcomes.filter((o) => o.status === "failed" || o.status === "abandoned");
-    const reasons = failed.map((o) => `${o.channel}: ${o.reason ?? o.status}`).join("; ").slice(0, 4000);
+    const reasons = failed
+      .map((o) => `${o.channel}: ${o.reason ?? o.status}`)
+      .join("; ")
+      .slice(0, 4000);
     const attr = (v: string) => ({ DataType: "String", StringValue: v || "-" });
     await cache.sqs.send(
       new SendMessageCommand({
@@ -271,7 +309,12 @@ export function createFanoutHandler(config: RuntimeConfig) {
     secrets: () => Promise<ChannelSecrets>,
     deadline: number,
   ): Promise<RecordOutcome> {
-    const log = createLogger({ eventId: ev.id, pipeline: ev.pipeline, executionId: ev.executionId, messageId: record.messageId });
+    const log = createLogger({
+      eventId: ev.id,
+      pipeline: ev.pipeline,
+      executionId: ev.executionId,
+      messageId: record.messageId,
+    });
     const base = { pipeline: ev.pipeline, executionId: ev.executionId, eventId: ev.id };
     const rule = findPipelineRule(config.pipelines, ev.pipeline);
     if (!rule) {
@@ -296,7 +339,16 @@ export function createFanoutHandler(config: RuntimeConfig) {
     if (n.state === "FAILED") {
       const owner = await claimOutcome(n.pipeline, n.executionId, "FAILED", n.id, retention);
       if (owner !== n.id) {
-        await audit({ ...base, action: "collapsed", notificationId: n.id, result: `collapsed into ${owner}`, detail: { level: n.level, stage: n.stage, action: n.action } }, log2);
+        await audit(
+          {
+            ...base,
+            action: "collapsed",
+            notificationId: n.id,
+            result: `collapsed into ${owner}`,
+            detail: { level: n.level, stage: n.stage, action: n.action },
+          },
+          log2,
+        );
         return { status: "collapsed", notificationId: owner, channels: [] };
       }
       // A Slack rejection recorded by the approval handler is a rejection, whatever the event says.
@@ -324,20 +376,55 @@ export function createFanoutHandler(config: RuntimeConfig) {
     let toSend = deliveries;
     if (window) {
       toSend = deliveries.filter((d) => d.resolveDedupKey);
-      await audit({ ...base, action: "suppressed", notificationId: n.id, result: `downtime window ${window.name}`, detail: { window: window.name, kind: n.kind, channels: deliveries.filter((d) => !d.resolveDedupKey).map((d) => d.channel) } }, log2);
-      emitMetrics(deliveries.filter((d) => !d.resolveDedupKey).map((d) => ({ name: "Suppressed", value: 1, unit: "Count", dimensions: { Channel: d.channel } })), { eventId: n.eventId });
+      await audit(
+        {
+          ...base,
+          action: "suppressed",
+          notificationId: n.id,
+          result: `downtime window ${window.name}`,
+          detail: {
+            window: window.name,
+            kind: n.kind,
+            channels: deliveries.filter((d) => !d.resolveDedupKey).map((d) => d.channel),
+          },
+        },
+        log2,
+      );
+      emitMetrics(
+        deliveries
+          .filter((d) => !d.resolveDedupKey)
+          .map((d) => ({
+            name: "Suppressed",
+            value: 1,
+            unit: "Count",
+            dimensions: { Channel: d.channel },
+          })),
+        { eventId: n.eventId },
+      );
       if (toSend.length === 0) return { status: "suppressed", notificationId: n.id, channels: [] };
     }
 
     const channelSecrets = await secrets();
-    const outcomes = await Promise.all(toSend.map((d) => deliver(n, d, channelSecrets, deadline, log2)));
+    const outcomes = await Promise.all(
+      toSend.map((d) => deliver(n, d, channelSecrets, deadline, log2)),
+    );
     const latency = Date.now() - Date.parse(n.time);
     emitMetrics(
       outcomes.flatMap((o): MetricPoint[] => {
-        const name = o.status === "sent" ? "Sent" : o.status === "deduplicated" ? "Deduplicated" : "Failed";
+        const name =
+          o.status === "sent" ? "Sent" : o.status === "deduplicated" ? "Deduplicated" : "Failed";
         return [
           { name, value: 1, unit: "Count", dimensions: { Channel: o.channel } },
-          ...(o.status === "sent" && Number.isFinite(latency) ? [{ name: "DispatchLatency" as const, value: latency, unit: "Milliseconds" as const, dimensions: { Channel: o.channel } }] : []),
+          ...(o.status === "sent" && Number.isFinite(latency)
+            ? [
+                {
+                  name: "DispatchLatency" as const,
+                  value: latency,
+                  unit: "Milliseconds" as const,
+                  dimensions: { Channel: o.channel },
+                },
+              ]
+            : []),
         ];
       }),
       { eventId: n.eventId, notificationId: n.id },
@@ -345,7 +432,11 @@ export function createFanoutHandler(config: RuntimeConfig) {
     const retryable = outcomes.filter((o) => o.status === "failed");
     const abandoned = outcomes.filter((o) => o.status === "abandoned");
     if (retryable.length === 0 && abandoned.length === 0) {
-      return { status: window ? "suppressed" : "delivered", notificationId: n.id, channels: outcomes };
+      return {
+        status: window ? "suppressed" : "delivered",
+        notificationId: n.id,
+        channels: outcomes,
+      };
     }
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? "1");
     const maxReceives = Number(process.env[ENV.maxReceiveCount] ?? DEFAULT_MAX_RECEIVES);
@@ -355,7 +446,19 @@ export function createFanoutHandler(config: RuntimeConfig) {
     // Last attempt, or nothing a retry could fix: park it in the DLQ with the reasons.
     const parked = await deadLetter(record, n, outcomes);
     if (!parked) return { status: "retry", notificationId: n.id, channels: outcomes };
-    await audit({ ...base, action: "failed", notificationId: n.id, result: "sent to the dead-letter queue", detail: { receives, channels: [...retryable, ...abandoned].map((o) => `${o.channel}: ${o.reason}`) } }, log2);
+    await audit(
+      {
+        ...base,
+        action: "failed",
+        notificationId: n.id,
+        result: "sent to the dead-letter queue",
+        detail: {
+          receives,
+          channels: [...retryable, ...abandoned].map((o) => `${o.channel}: ${o.reason}`),
+        },
+      },
+      log2,
+    );
     return { status: "dead-letter", notificationId: n.id, channels: outcomes };
   }
 
@@ -368,7 +471,8 @@ export function createFanoutHandler(config: RuntimeConfig) {
     const deadline = Date.now() + remaining - DEADLINE_MARGIN_MS;
     const log = createLogger({ requestId: context?.awsRequestId });
     let secretsPromise: Promise<ChannelSecrets> | undefined;
-    const secrets = () => (secretsPromise ??= secretJson<ChannelSecrets>(requireEnv(ENV.channelSecretsArn)));
+    const secrets = () =>
+      (secretsPromise ??= secretJson<ChannelSecrets>(requireEnv(ENV.channelSecretsArn)));
     const failures: string[] = [];
 
     // Records of one pipeline run in order (a failure before its resolving success); different
@@ -378,10 +482,26 @@ export function createFanoutHandler(config: RuntimeConfig) {
       const parsed = parseEventBridgeEvent(record.body);
       if (!parsed.ok) {
         // Malformed or foreign: recorded with the reason, never retried in a loop.
-        log.warn("rejected input", { messageId: record.messageId, reason: parsed.reason, eventId: parsed.eventId });
+        log.warn("rejected input", {
+          messageId: record.messageId,
+          reason: parsed.reason,
+          eventId: parsed.eventId,
+        });
         const action: AuditAction = "rejected-input";
-        await audit({ action, pipeline: parsed.pipeline ?? UNKNOWN_PIPELINE, executionId: parsed.executionId, eventId: parsed.eventId, result: parsed.reason, detail: { messageId: record.messageId, kind: parsed.kind } }, log);
-        emitMetrics([{ name: "Rejected", value: 1, unit: "Count", dimensions: { Reason: parsed.kind } }]);
+        await audit(
+          {
+            action,
+            pipeline: parsed.pipeline ?? UNKNOWN_PIPELINE,
+            executionId: parsed.executionId,
+            eventId: parsed.eventId,
+            result: parsed.reason,
+            detail: { messageId: record.messageId, kind: parsed.kind },
+          },
+          log,
+        );
+        emitMetrics([
+          { name: "Rejected", value: 1, unit: "Count", dimensions: { Reason: parsed.kind } },
+        ]);
         continue;
       }
       (byPipeline[parsed.event.pipeline] ??= []).push({ record, ev: parsed.event });
@@ -391,12 +511,21 @@ export function createFanoutHandler(config: RuntimeConfig) {
         for (const { record, ev } of items) {
           try {
             const outcome = await processRecord(record, ev as CodePipelineEvent, secrets, deadline);
-            log.info("record done", { messageId: record.messageId, eventId: ev?.id, status: outcome.status, channels: outcome.channels });
+            log.info("record done", {
+              messageId: record.messageId,
+              eventId: ev?.id,
+              status: outcome.status,
+              channels: outcome.channels,
+            });
             if (outcome.status === "retry") failures.push(record.messageId);
           } catch (err: unknown) {
             // An unexpected error (DynamoDB down, a bug): let SQS redeliver; the DLQ catches
             // what keeps failing, and its alarm pages the ops email.
-            log.error("record failed", { messageId: record.messageId, eventId: ev?.id, error: describe(err) });
+            log.error("record failed", {
+              messageId: record.messageId,
+              eventId: ev?.id,
+              error: describe(err),
+            });
             failures.push(record.messageId);
           }
         }

@@ -17,7 +17,9 @@ function table(): string {
 }
 
 function errorName(err: unknown): string | undefined {
-  return typeof err === "object" && err !== null && "name" in err ? String((err as { name: unknown }).name) : undefined;
+  return typeof err === "object" && err !== null && "name" in err
+    ? String((err as { name: unknown }).name)
+    : undefined;
 }
 
 const CONDITION_FAILED = "ConditionalCheckFailedException";
@@ -65,7 +67,9 @@ export async function claimDelivery(
   } catch (err: unknown) {
     if (errorName(err) !== CONDITION_FAILED) throw err;
   }
-  const existing = await ddb().send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
+  const existing = await ddb().send(
+    new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }),
+  );
   const status = existing.Item?.status;
   return {
     claimed: false,
@@ -75,14 +79,23 @@ export async function claimDelivery(
 }
 
 /** Records a successful delivery. */
-export async function markSent(id: string, channel: string, receiptId: string | undefined): Promise<void> {
+export async function markSent(
+  id: string,
+  channel: string,
+  receiptId: string | undefined,
+): Promise<void> {
   await ddb().send(
     new UpdateCommand({
       TableName: table(),
       Key: { pk: `DELIVERY#${id}`, sk: `CHANNEL#${channel}` },
-      UpdateExpression: "SET #s = :sent, sentAt = :at, receiptId = :rid REMOVE leaseUntil, lastError",
+      UpdateExpression:
+        "SET #s = :sent, sentAt = :at, receiptId = :rid REMOVE leaseUntil, lastError",
       ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: { ":sent": "sent", ":at": new Date().toISOString(), ":rid": receiptId ?? "-" },
+      ExpressionAttributeValues: {
+        ":sent": "sent",
+        ":at": new Date().toISOString(),
+        ":rid": receiptId ?? "-",
+      },
     }),
   );
 }
@@ -103,7 +116,11 @@ export async function markFailed(
       Key: { pk: `DELIVERY#${id}`, sk: `CHANNEL#${channel}` },
       UpdateExpression: "SET #s = :s, lastError = :e, leaseUntil = :zero",
       ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: { ":s": permanent ? "abandoned" : "failed", ":e": error, ":zero": 0 },
+      ExpressionAttributeValues: {
+        ":s": permanent ? "abandoned" : "failed",
+        ":e": error,
+        ":zero": 0,
+      },
     }),
   );
 }
@@ -125,7 +142,12 @@ export async function claimOutcome(
     await ddb().send(
       new PutCommand({
         TableName: table(),
-        Item: { ...key, notificationId: id, at: new Date().toISOString(), expiresAt: expiresAt(retentionDays) },
+        Item: {
+          ...key,
+          notificationId: id,
+          at: new Date().toISOString(),
+          expiresAt: expiresAt(retentionDays),
+        },
         ConditionExpression: "attribute_not_exists(pk) OR notificationId = :id",
         ExpressionAttributeValues: { ":id": id },
       }),
@@ -134,7 +156,9 @@ export async function claimOutcome(
   } catch (err: unknown) {
     if (errorName(err) !== CONDITION_FAILED) throw err;
   }
-  const existing = await ddb().send(new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }));
+  const existing = await ddb().send(
+    new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }),
+  );
   return String(existing.Item?.notificationId ?? id);
 }
 
@@ -158,14 +182,22 @@ export async function rememberIncident(
 /** The dedup keys of the open PagerDuty incidents of `pipeline` on `channel`. */
 export async function openIncidents(channel: string, pipeline: string): Promise<string[]> {
   const out = await ddb().send(
-    new GetCommand({ TableName: table(), Key: { pk: `INCIDENT#${channel}`, sk: pipeline }, ConsistentRead: true }),
+    new GetCommand({
+      TableName: table(),
+      Key: { pk: `INCIDENT#${channel}`, sk: pipeline },
+      ConsistentRead: true,
+    }),
   );
   const keys = out.Item?.dedupKeys as Set<string> | string[] | undefined;
   return keys ? [...keys].sort() : [];
 }
 
 /** Forgets a resolved incident. */
-export async function forgetIncident(channel: string, pipeline: string, dedupKey: string): Promise<void> {
+export async function forgetIncident(
+  channel: string,
+  pipeline: string,
+  dedupKey: string,
+): Promise<void> {
   await ddb().send(
     new UpdateCommand({
       TableName: table(),

@@ -33,7 +33,8 @@ export function createLogger(fields: Record<string, unknown> = {}): Logger & {
 
 /** One metric data point with its dimensions. */
 export interface MetricPoint {
-  name: "Sent" | "Failed" | "Retried" | "Suppressed" | "Deduplicated" | "Rejected" | "DispatchLatency";
+  name:
+    "Sent" | "Failed" | "Retried" | "Suppressed" | "Deduplicated" | "Rejected" | "DispatchLatency";
   value: number;
   unit: "Count" | "Milliseconds";
   dimensions: Record<string, string>;

@@ -230,16 +230,18 @@ export interface SlackAppSecrets {
 }
 
 /** Secret fields each channel type requires (all but `optional`). */
-export const CHANNEL_SECRET_FIELDS: Record<ChannelType, { required: string[]; optional: string[] }> =
-  {
-    slack: { required: [], optional: ["webhookUrl", "botToken"] },
-    pagerduty: { required: ["routingKey"], optional: [] },
-    sms: { required: [], optional: [] },
-    teams: { required: ["webhookUrl"], optional: [] },
-    discord: { required: ["webhookUrl"], optional: [] },
-    webhook: { required: ["url"], optional: ["bearerToken"] },
-    email: { required: [], optional: [] },
-  };
+export const CHANNEL_SECRET_FIELDS: Record<
+  ChannelType,
+  { required: string[]; optional: string[] }
+> = {
+  slack: { required: [], optional: ["webhookUrl", "botToken"] },
+  pagerduty: { required: ["routingKey"], optional: [] },
+  sms: { required: [], optional: [] },
+  teams: { required: ["webhookUrl"], optional: [] },
+  discord: { required: ["webhookUrl"], optional: [] },
+  webhook: { required: ["url"], optional: ["bearerToken"] },
+  email: { required: [], optional: [] },
+};
 
 /** Names of the environment variables the program sets on the Lambdas. */
 export const ENV = {

@@ -12,7 +12,9 @@ const DEPLOY_TIME_ONLY = ["zod"];
  * Packages to exclude: deploy-time-only ones, and the AWS SDK v3 clients, which the nodejs22.x
  * runtime already provides (REFERENCE.md: AWS Lambda).
  */
-export function archiveExcludes(packageJsonPath = path.join(__dirname, "..", "package.json")): string[] {
+export function archiveExcludes(
+  packageJsonPath = path.join(__dirname, "..", "package.json"),
+): string[] {
   const pkg = JSON.parse(fs.readFileSync(packageJsonPath, "utf8")) as {
     dependencies?: Record<string, string>;
   };

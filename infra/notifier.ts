@@ -229,14 +229,12 @@ export function declareNotifier(args: NotifierArgs) {
   const approvalRole = lambdaRole("approval-role");
   const arnPrefix = pulumi.interpolate`arn:${partition}:codepipeline:${region}:${account}:`;
   const logsStatement = (arn: pulumi.Output<string>) =>
-    arn.apply(
-      (a): Statement => ({
-        Sid: "Logs",
-        Effect: "Allow",
-        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-        Resource: [`${a}:*`],
-      }),
-    );
+    arn.apply((a): Statement => ({
+      Sid: "Logs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: [`${a}:*`],
+    }));
 
   /** Inline policy size budget left for pipeline ARNs (IAM: 10,240 chars per role). */
   const PIPELINE_ARN_BUDGET = 6000;

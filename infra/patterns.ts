@@ -73,7 +73,8 @@ export function foldToFit(
   );
   for (let length = longest - 1; length >= 1; length--) {
     const folded = foldTo(matchers, length);
-    if (render(folded).length <= maxChars) return { matchers: folded, precision: `prefix-${length}` };
+    if (render(folded).length <= maxChars)
+      return { matchers: folded, precision: `prefix-${length}` };
   }
   return { matchers: undefined, precision: "all" };
 }
@@ -151,7 +152,12 @@ function renderPattern(parts: Array<{ branch: Branch; matchers: Matcher[] | unde
 /** The rule's event pattern, and how precisely each branch selects pipelines. */
 export interface RulePattern {
   pattern: string;
-  branches: Array<{ detailTypes: string[]; states: string[]; precision: string; pipelines: number }>;
+  branches: Array<{
+    detailTypes: string[];
+    states: string[];
+    precision: string;
+    pipelines: number;
+  }>;
 }
 
 /**
@@ -181,7 +187,8 @@ export function buildRulePattern(
     for (let length = longest - 1; length >= 1 && !fitted; length--) {
       parts.forEach((p, i) => {
         p.matchers = foldTo(exact[i], length);
-        p.precision = JSON.stringify(p.matchers) === JSON.stringify(exact[i]) ? "exact" : `prefix-${length}`;
+        p.precision =
+          JSON.stringify(p.matchers) === JSON.stringify(exact[i]) ? "exact" : `prefix-${length}`;
       });
       fitted = renderPattern(parts).length <= maxChars;
     }

@@ -35,8 +35,21 @@ process.on("message", async (msg) => {
   try {
     const value = await handler(msg.event, context);
     const cpu = process.cpuUsage(cpu0);
-    process.send({ type: "result", id: msg.id, ok: true, value, ms: Date.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 });
+    process.send({
+      type: "result",
+      id: msg.id,
+      ok: true,
+      value,
+      ms: Date.now() - started,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
   } catch (err) {
-    process.send({ type: "result", id: msg.id, ok: false, error: { name: err && err.name, message: String((err && err.message) || err) }, ms: Date.now() - started });
+    process.send({
+      type: "result",
+      id: msg.id,
+      ok: false,
+      error: { name: err && err.name, message: String((err && err.message) || err) },
+      ms: Date.now() - started,
+    });
   }
 });

@@ -83,12 +83,16 @@ export async function startLambda(options: StartLambdaOptions): Promise<LambdaPr
     TZ: "UTC",
     ...options.env,
   };
-  const child: ChildProcess = fork(path.join(__dirname, "lambda-host.js"), [options.dir, options.handler ?? "__index.handler"], {
-    cwd: options.dir,
-    env,
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-    execArgv: ["--no-deprecation", "--no-warnings"],
-  });
+  const child: ChildProcess = fork(
+    path.join(__dirname, "lambda-host.js"),
+    [options.dir, options.handler ?? "__index.handler"],
+    {
+      cwd: options.dir,
+      env,
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      execArgv: ["--no-deprecation", "--no-warnings"],
+    },
+  );
   let logs = "";
   const onData = (d: Buffer) => {
     const text = d.toString();
@@ -103,7 +107,8 @@ export async function startLambda(options: StartLambdaOptions): Promise<LambdaPr
   const ready = new Promise<{ loadMs: number }>((resolve, reject) => {
     child.on("message", (msg: any) => {
       if (msg.type === "ready") resolve({ loadMs: msg.loadMs });
-      else if (msg.type === "init-error") reject(new Error(`${options.functionName}: init failed: ${msg.error}`));
+      else if (msg.type === "init-error")
+        reject(new Error(`${options.functionName}: init failed: ${msg.error}`));
       else if (msg.type === "result") {
         pending.get(msg.id)?.(msg);
         pending.delete(msg.id);
@@ -112,7 +117,8 @@ export async function startLambda(options: StartLambdaOptions): Promise<LambdaPr
     child.on("exit", (code) => {
       exited = true;
       reject(new Error(`${options.functionName}: process exited (${code}) during init:\n${logs}`));
-      for (const done of pending.values()) done({ ok: false, error: { message: `process exited (${code})` }, ms: 0 });
+      for (const done of pending.values())
+        done({ ok: false, error: { message: `process exited (${code})` }, ms: 0 });
       pending.clear();
     });
   });
@@ -122,7 +128,8 @@ export async function startLambda(options: StartLambdaOptions): Promise<LambdaPr
     initMs,
     loadMs,
     invoke<T>(event: unknown, timeoutMs = options.timeoutMs ?? 60000) {
-      if (exited) return Promise.resolve({ ok: false, error: { message: "process has exited" }, ms: 0 });
+      if (exited)
+        return Promise.resolve({ ok: false, error: { message: "process has exited" }, ms: 0 });
       const id = nextId++;
       return new Promise<InvokeResult<T>>((resolve) => {
         pending.set(id, resolve as (r: InvokeResult) => void);

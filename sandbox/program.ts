@@ -90,7 +90,9 @@ export function readStackConfig(stack: string): {
 }
 
 /** Local placeholder values for secrets that the stack file cannot contain. */
-export function placeholderSecrets(raw: Record<string, unknown>): Record<string, Record<string, string>> {
+export function placeholderSecrets(
+  raw: Record<string, unknown>,
+): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   const channels = (raw.channels ?? {}) as Record<string, { type?: string; mode?: string }>;
   for (const [name, ch] of Object.entries(channels)) {
@@ -144,7 +146,11 @@ export async function runProgram(options: ProgramOptions): Promise<ProgramResult
   const child = spawn(
     process.execPath,
     ["-r", "ts-node/register/transpile-only", path.join(__dirname, "program.ts"), request],
-    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } },
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
+    },
   );
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
@@ -163,10 +169,12 @@ function redactSecrets(value: any, path: string, secrets: string[]): any {
       secrets.push(path);
       return "[secret]";
     }
-    if (Array.isArray(value)) return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, secrets));
+    if (Array.isArray(value))
+      return value.map((v, i) => redactSecrets(v, `${path}[${i}]`, secrets));
     if (value.constructor && value.constructor !== Object) return `[${value.constructor.name}]`;
     const out: Record<string, any> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = redactSecrets(v, path ? `${path}.${k}` : k, secrets);
+    for (const [k, v] of Object.entries(value))
+      out[k] = redactSecrets(v, path ? `${path}.${k}` : k, secrets);
     return out;
   }
   return value;
@@ -194,7 +202,8 @@ async function writeArchive(archive: any, dir: string): Promise<{ bytes: number;
     const text = await asset.text;
     const p = await asset.path;
     if (typeof text === "string") fs.writeFileSync(target, text);
-    else if (typeof p === "string") fs.cpSync(path.resolve(ROOT, p), target, { recursive: true, dereference: true });
+    else if (typeof p === "string")
+      fs.cpSync(path.resolve(ROOT, p), target, { recursive: true, dereference: true });
     else throw new Error(`archive entry ${name}: unsupported asset`);
   }
   countDir(dir);
@@ -202,7 +211,9 @@ async function writeArchive(archive: any, dir: string): Promise<{ bytes: number;
 }
 
 async function main(requestFile: string): Promise<void> {
-  const options = JSON.parse(fs.readFileSync(requestFile, "utf8")) as ProgramOptions & { outDir: string };
+  const options = JSON.parse(fs.readFileSync(requestFile, "utf8")) as ProgramOptions & {
+    outDir: string;
+  };
   const resultFile = path.join(options.outDir, "result.json");
   const started = Date.now();
   const { raw: fileRaw, other } = readStackConfig(options.stack);
@@ -246,7 +257,11 @@ async function main(requestFile: string): Promise<void> {
       call(args) {
         switch (args.token) {
           case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: "123456789012", arn: "arn:aws:iam::123456789012:user/mock", userId: "mock" };
+            return {
+              accountId: "123456789012",
+              arn: "arn:aws:iam::123456789012:user/mock",
+              userId: "mock",
+            };
           case "aws:index/getRegion:getRegion":
             return { name: region, region, id: region };
           case "aws:index/getPartition:getPartition":
@@ -274,13 +289,16 @@ async function main(requestFile: string): Promise<void> {
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) outputs[k] = await settle(v);
 
-  const { lastNotifier } = require(path.join(ROOT, "infra", "notifier.ts")) as typeof import("../infra/notifier");
+  const { lastNotifier } = require(
+    path.join(ROOT, "infra", "notifier.ts"),
+  ) as typeof import("../infra/notifier");
   const notifier = lastNotifier();
   if (!notifier) throw new Error("the program declared no notifier");
   const archives: ArchiveInfo[] = [];
   for (const [name, fn] of Object.entries(notifier.functions)) {
     const code = await settle(fn.code);
-    const env = (await settle(fn.environment)) as { variables?: Record<string, string> } | undefined;
+    const env = (await settle(fn.environment)) as
+      { variables?: Record<string, string> } | undefined;
     const dir = path.join(options.outDir, name);
     const { bytes, files } = await writeArchive(code, dir);
     archives.push({
@@ -295,8 +313,12 @@ async function main(requestFile: string): Promise<void> {
   // Let the mock monitor finish registering everything that is still in flight.
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 
-  const { routingTable } = require(path.join(ROOT, "infra", "patterns.ts")) as typeof import("../infra/patterns");
-  const { loadConfig } = require(path.join(ROOT, "config", "index.ts")) as typeof import("../config");
+  const { routingTable } = require(
+    path.join(ROOT, "infra", "patterns.ts"),
+  ) as typeof import("../infra/patterns");
+  const { loadConfig } = require(
+    path.join(ROOT, "config", "index.ts"),
+  ) as typeof import("../config");
   const result: ProgramResult = {
     ok: true,
     stack: options.stack,

@@ -87,6 +87,10 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
           res.end(text);
           return;
         }
+        if (url.pathname === "/favicon.ico") {
+          res.writeHead(204).end();
+          return;
+        }
         switch (route) {
           case "GET /api/state":
             return sendJson(res, 200, await core.state(), { "cache-control": "no-store" });

@@ -34,8 +34,13 @@ describe.each(["staging", "prod"])("the %s archives", (stack) => {
       expect({ name: archive.name, files }).toEqual({ name: archive.name, files: ["__index.js"] });
       expect(archive.bytes).toBeLessThan(MAX_ARCHIVE_BYTES);
       for (const mod of requiresOf(archive)) {
-        const ok = builtinModules.includes(mod.replace(/^node:/, "")) || mod.startsWith("@aws-sdk/");
-        expect({ archive: archive.name, require: mod, ok }).toEqual({ archive: archive.name, require: mod, ok: true });
+        const ok =
+          builtinModules.includes(mod.replace(/^node:/, "")) || mod.startsWith("@aws-sdk/");
+        expect({ archive: archive.name, require: mod, ok }).toEqual({
+          archive: archive.name,
+          require: mod,
+          ok: true,
+        });
       }
     }
   });
@@ -43,10 +48,21 @@ describe.each(["staging", "prod"])("the %s archives", (stack) => {
   it("load and answer in a fresh Node process", async () => {
     const fanout = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
     const approval = result.archives.find((a) => a.name === "approval") as ArchiveInfo;
-    const f = await startLambda({ dir: fanout.dir, functionName: "fanout", env: fanout.environment });
-    const a = await startLambda({ dir: approval.dir, functionName: "approval", env: approval.environment });
+    const f = await startLambda({
+      dir: fanout.dir,
+      functionName: "fanout",
+      env: fanout.environment,
+    });
+    const a = await startLambda({
+      dir: approval.dir,
+      functionName: "approval",
+      env: approval.environment,
+    });
     try {
-      expect(await f.invoke({ Records: [] })).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
+      expect(await f.invoke({ Records: [] })).toMatchObject({
+        ok: true,
+        value: { batchItemFailures: [] },
+      });
       // No Slack signature: the approval endpoint answers an opaque 401 before anything else.
       const unsigned = await a.invoke({
         version: "2.0",
@@ -55,7 +71,10 @@ describe.each(["staging", "prod"])("the %s archives", (stack) => {
         isBase64Encoded: false,
         requestContext: { http: { method: "POST", path: "/" } },
       });
-      expect(unsigned).toMatchObject({ ok: true, value: { statusCode: 401, body: "unauthorized" } });
+      expect(unsigned).toMatchObject({
+        ok: true,
+        value: { statusCode: 401, body: "unauthorized" },
+      });
     } finally {
       await Promise.all([f.close(), a.close()]);
     }
@@ -90,7 +109,8 @@ describe("the prod archives, end to end against local stand-ins", () => {
     await createAuditTable(standins.dynamo.endpoint, env.AUDIT_TABLE);
     const { slackApp, ...channelSecrets } = secrets;
     standins.aws.state.secrets[env.CHANNEL_SECRETS_ARN] = JSON.stringify(channelSecrets);
-    standins.aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] = JSON.stringify(slackApp);
+    standins.aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] =
+      JSON.stringify(slackApp);
     fanout = await startLambda({
       dir: fanoutArchive.dir,
       functionName: result.outputs.fanoutFunctionName as string,
@@ -114,7 +134,14 @@ describe("the prod archives, end to end against local stand-ins", () => {
     const body = JSON.stringify(event("pipeline-failed", { "execution-id": executionId }));
 
     const out = await fanout.invoke({
-      Records: [{ messageId: "m1", body, attributes: { ApproximateReceiveCount: "1" }, eventSource: "aws:sqs" }],
+      Records: [
+        {
+          messageId: "m1",
+          body,
+          attributes: { ApproximateReceiveCount: "1" },
+          eventSource: "aws:sqs",
+        },
+      ],
     });
 
     expect(out).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
@@ -148,7 +175,9 @@ describe("the prod archives, end to end against local stand-ins", () => {
     await standins.aws.idle();
 
     expect(ack).toMatchObject({ ok: true, value: { statusCode: 200 } });
-    const puts = standins.aws.state.codepipeline.calls.filter((c) => c.operation === "PutApprovalResult");
+    const puts = standins.aws.state.codepipeline.calls.filter(
+      (c) => c.operation === "PutApprovalResult",
+    );
     expect(puts).toHaveLength(1);
     expect(puts[0].input).toMatchObject({
       pipelineName: "main-app-production-v3",

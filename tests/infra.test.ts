@@ -10,7 +10,10 @@ const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const stacks: Record<string, ProgramResult> = {};
 
 beforeAll(async () => {
-  const [prod, staging] = await Promise.all([evaluate({ stack: "prod" }), evaluate({ stack: "staging" })]);
+  const [prod, staging] = await Promise.all([
+    evaluate({ stack: "prod" }),
+    evaluate({ stack: "staging" }),
+  ]);
   stacks.prod = prod;
   stacks.staging = staging;
 }, 120_000);
@@ -29,7 +32,10 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
 
     expect(JSON.parse(rule.inputs.eventPattern).source).toEqual(["aws.codepipeline"]);
     expect(target.inputs.arn).toContain("events");
-    expect(target.inputs.retryPolicy).toEqual({ maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86400 });
+    expect(target.inputs.retryPolicy).toEqual({
+      maximumRetryAttempts: 185,
+      maximumEventAgeInSeconds: 86400,
+    });
     expect(target.inputs.deadLetterConfig.arn).toContain(":dlq");
     expect(JSON.parse(events.inputs.redrivePolicy)).toEqual({
       deadLetterTargetArn: expect.stringContaining(":dlq"),
@@ -37,14 +43,18 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
     });
     // Lambda developer guide: visibility timeout ≥ 6 × the function timeout.
     const fanout = resource(result, FN, "fanout");
-    expect(events.inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * fanout.inputs.timeout);
+    expect(events.inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(
+      6 * fanout.inputs.timeout,
+    );
     expect(dlq.inputs.messageRetentionSeconds).toBe(14 * 86400);
   });
 
   it("lets only this rule send to the queues", () => {
     const result = stacks[stack];
     for (const name of ["events-from-eventbridge", "dlq-from-eventbridge"]) {
-      const [statement] = JSON.parse(resource(result, "aws:sqs/queuePolicy:QueuePolicy", name).inputs.policy).Statement;
+      const [statement] = JSON.parse(
+        resource(result, "aws:sqs/queuePolicy:QueuePolicy", name).inputs.policy,
+      ).Statement;
       expect(statement).toMatchObject({
         Principal: { Service: "events.amazonaws.com" },
         Action: ["sqs:SendMessage"],
@@ -75,7 +85,9 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
         memorySize: 256,
         timeout: expect.any(Number),
       });
-      const group = logGroups.find((g) => g.inputs.name === `/aws/lambda/deploy-notifier-${stack}-${name}`);
+      const group = logGroups.find(
+        (g) => g.inputs.name === `/aws/lambda/deploy-notifier-${stack}-${name}`,
+      );
       expect(group?.inputs.retentionInDays).toBe(stack === "prod" ? 90 : 14);
       expect(fn.inputs.loggingConfig.logGroup).toBe(group?.inputs.name);
     }
@@ -84,7 +96,10 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
   it("exposes the Slack interactivity endpoint as a stack output", () => {
     const result = stacks[stack];
     const [url] = ofType(result, "aws:lambda/functionUrl:FunctionUrl");
-    expect(url.inputs).toMatchObject({ authorizationType: "NONE", functionName: expect.stringContaining("approval") });
+    expect(url.inputs).toMatchObject({
+      authorizationType: "NONE",
+      functionName: expect.stringContaining("approval"),
+    });
     expect(result.outputs.slackInteractivityUrl).toMatch(/^https:\/\/.+lambda-url/);
   });
 
@@ -96,17 +111,29 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
       rangeKey: "sk",
       ttl: { attributeName: "expiresAt", enabled: true },
       pointInTimeRecovery: { enabled: true },
-      globalSecondaryIndexes: [{ name: "byExecution", hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" }],
+      globalSecondaryIndexes: [
+        { name: "byExecution", hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" },
+      ],
     });
   });
 
   it("alarms the ops email on DLQ depth, Lambda errors and a stuck queue", () => {
     const result = stacks[stack];
     const [topic] = ofType(result, "aws:sns/topic:Topic").filter((t) => t.name === "ops");
-    const [sub] = ofType(result, "aws:sns/topicSubscription:TopicSubscription").filter((s) => s.name === "ops-email");
-    expect(sub.inputs).toMatchObject({ protocol: "email", endpoint: expect.stringContaining("@example.com") });
+    const [sub] = ofType(result, "aws:sns/topicSubscription:TopicSubscription").filter(
+      (s) => s.name === "ops-email",
+    );
+    expect(sub.inputs).toMatchObject({
+      protocol: "email",
+      endpoint: expect.stringContaining("@example.com"),
+    });
     const alarms = ofType(result, "aws:cloudwatch/metricAlarm:MetricAlarm");
-    expect(alarms.map((a) => a.name).sort()).toEqual(["approval-errors", "dlq-depth", "events-age", "fanout-errors"]);
+    expect(alarms.map((a) => a.name).sort()).toEqual([
+      "approval-errors",
+      "dlq-depth",
+      "events-age",
+      "fanout-errors",
+    ]);
     const dlqAlarm = alarms.find((a) => a.name === "dlq-depth");
     expect(dlqAlarm?.inputs).toMatchObject({
       metricName: "ApproximateNumberOfMessagesVisible",
@@ -154,17 +181,26 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
 describe("IAM scoping", () => {
   it("allows approvals only on the pipelines configured with approvals", () => {
     const approvals = statements(stacks.prod, "approval-policy").find((s) => s.Sid === "Approvals");
-    expect(approvals.Action).toEqual(["codepipeline:GetPipelineState", "codepipeline:PutApprovalResult"]);
+    expect(approvals.Action).toEqual([
+      "codepipeline:GetPipelineState",
+      "codepipeline:PutApprovalResult",
+    ]);
     expect(approvals.Resource).toEqual([
       "arn:aws:codepipeline:us-east-1:123456789012:main-app-production-v3",
       "arn:aws:codepipeline:us-east-1:123456789012:main-app-production-v3/*",
     ]);
-    expect(statements(stacks.staging, "approval-policy").find((s) => s.Sid === "Approvals")).toBeUndefined();
+    expect(
+      statements(stacks.staging, "approval-policy").find((s) => s.Sid === "Approvals"),
+    ).toBeUndefined();
   });
 
   it("lets each function read exactly its own secret", () => {
-    const fanoutSecret = statements(stacks.prod, "fanout-policy").find((s) => s.Sid === "ChannelSecrets");
-    const approvalSecret = statements(stacks.prod, "approval-policy").find((s) => s.Sid === "SlackAppSecret");
+    const fanoutSecret = statements(stacks.prod, "fanout-policy").find(
+      (s) => s.Sid === "ChannelSecrets",
+    );
+    const approvalSecret = statements(stacks.prod, "approval-policy").find(
+      (s) => s.Sid === "SlackAppSecret",
+    );
     expect(fanoutSecret.Resource).toEqual([expect.stringContaining("channel-secrets")]);
     expect(approvalSecret.Resource).toEqual([expect.stringContaining("slack-app")]);
   });
@@ -172,7 +208,9 @@ describe("IAM scoping", () => {
   it("publishes SMS only to the channel topics", () => {
     const sns = statements(stacks.prod, "fanout-policy").find((s) => s.Sid === "SmsAndEmail");
     expect(sns.Resource).toEqual([expect.stringContaining("channel-sms-oncall")]);
-    expect(statements(stacks.staging, "fanout-policy").find((s) => s.Sid === "SmsAndEmail")).toBeUndefined();
+    expect(
+      statements(stacks.staging, "fanout-policy").find((s) => s.Sid === "SmsAndEmail"),
+    ).toBeUndefined();
   });
 });
 
@@ -182,15 +220,28 @@ describe("rule patterns", () => {
     expect(pattern.$or).toEqual([
       {
         "detail-type": ["CodePipeline Pipeline Execution State Change"],
-        detail: { pipeline: ["api-gateway-prod-cluster", "main-app-production-v3"], state: ["FAILED", "SUCCEEDED"] },
+        detail: {
+          pipeline: ["api-gateway-prod-cluster", "main-app-production-v3"],
+          state: ["FAILED", "SUCCEEDED"],
+        },
       },
       {
-        "detail-type": ["CodePipeline Stage Execution State Change", "CodePipeline Action Execution State Change"],
-        detail: { pipeline: ["api-gateway-prod-cluster", "main-app-production-v3"], state: ["FAILED"] },
+        "detail-type": [
+          "CodePipeline Stage Execution State Change",
+          "CodePipeline Action Execution State Change",
+        ],
+        detail: {
+          pipeline: ["api-gateway-prod-cluster", "main-app-production-v3"],
+          state: ["FAILED"],
+        },
       },
       {
         "detail-type": ["CodePipeline Action Execution State Change"],
-        detail: { pipeline: ["main-app-production-v3"], state: ["STARTED"], type: { category: ["Approval"] } },
+        detail: {
+          pipeline: ["main-app-production-v3"],
+          state: ["STARTED"],
+          type: { category: ["Approval"] },
+        },
       },
     ]);
   });
@@ -214,9 +265,9 @@ describe("scale", () => {
     expect(census(many)).toEqual(census(two));
     expect(two.rulePattern.pattern.length).toBeLessThanOrEqual(EVENT_PATTERN_MAX_CHARS);
     expect(many.rulePattern.pattern.length).toBeLessThanOrEqual(EVENT_PATTERN_MAX_CHARS);
-    expect(JSON.parse(ofType(many, "aws:cloudwatch/eventRule:EventRule")[0].inputs.eventPattern)).toEqual(
-      JSON.parse(many.rulePattern.pattern),
-    );
+    expect(
+      JSON.parse(ofType(many, "aws:cloudwatch/eventRule:EventRule")[0].inputs.eventPattern),
+    ).toEqual(JSON.parse(many.rulePattern.pattern));
     // Folded, but still a filter on pipeline names, not "everything".
     expect(many.rulePattern.branches.map((b: any) => b.precision)).not.toContain("all");
     for (const name of ["fanout-policy", "approval-policy"]) {
@@ -243,7 +294,10 @@ describe("secrets", () => {
     };
     for (const archive of result.archives) {
       haystacks[`${archive.name} environment`] = JSON.stringify(archive.environment);
-      haystacks[`${archive.name} code`] = fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8");
+      haystacks[`${archive.name} code`] = fs.readFileSync(
+        path.join(archive.dir, "__index.js"),
+        "utf8",
+      );
     }
 
     for (const n of [1, 2, 3, 4, 5]) {

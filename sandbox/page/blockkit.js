@@ -55,7 +55,9 @@ export function emoji(text) {
   return String(text).replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] ?? whole);
 }
 
-const TOKEN = /(<[^<>\n]+>)|(`[^`\n]+`)|(\*[^*\n]+\*)|(_[^_\n]+_)|(~[^~\n]+~)/g;
+// Formatting marks count only at word boundaries, as in Slack: UPDATE_ROLLBACK_COMPLETE stays plain.
+const TOKEN =
+  /(<[^<>\n]+>)|(`[^`\n]+`)|(?<![\w*])(\*[^*\n]+\*)(?![\w*])|(?<![\w_])(_[^_\n]+_)(?![\w_])|(?<![\w~])(~[^~\n]+~)(?![\w~])/g;
 
 /** Renders Slack mrkdwn (bold, italic, strike, code, links, mentions) into `parent`. */
 export function renderMrkdwn(text, parent, ctx = {}) {
@@ -102,7 +104,13 @@ function angle(inner, ctx) {
     return el("time", "", Number.isFinite(epoch) ? new Date(epoch * 1000).toLocaleString() : (label ?? ""));
   }
   if (target.startsWith("!")) return el("span", "mention", `@${label ?? target.slice(1).split("^")[0]}`);
-  return link(unescapeSlack(target), label === undefined ? undefined : unescapeSlack(label));
+  const url = unescapeSlack(target);
+  if (label === undefined) return link(url);
+  // A link label is mrkdwn too (e.g. `<url|`abc123`>` shows code).
+  const node = safeHref(url) ? link(url, " ") : el("span");
+  node.textContent = "";
+  inline(label, node, ctx);
+  return node;
 }
 
 function textObject(obj, parent, ctx) {

@@ -65,8 +65,14 @@ describe("a prod failure", () => {
     expect(texts()).toHaveLength(1);
     expect(texts()[0].message.length).toBeLessThanOrEqual(140);
     expect(texts()[0].message).toMatch(/^FAILED main-app-production-v3/);
-    const sent = await world.audit((a) => a.executionId === ev.detail["execution-id"] && a.action === "sent");
-    expect(sent.map((a) => a.channel).sort()).toEqual(["pagerduty-oncall", "slack-eng", "sms-oncall"]);
+    const sent = await world.audit(
+      (a) => a.executionId === ev.detail["execution-id"] && a.action === "sent",
+    );
+    expect(sent.map((a) => a.channel).sort()).toEqual([
+      "pagerduty-oncall",
+      "slack-eng",
+      "sms-oncall",
+    ]);
   });
 
   it("does not reach a standard-tier pipeline's pager", async () => {
@@ -74,7 +80,10 @@ describe("a prod failure", () => {
     const before = edit.length;
     edit.push({ match: { name: "docs-site-prod" }, tier: "standard", states: ["FAILED"] });
     try {
-      const ev = event("pipeline-failed", { pipeline: "docs-site-prod", "execution-id": randomUUID() });
+      const ev = event("pipeline-failed", {
+        pipeline: "docs-site-prod",
+        "execution-id": randomUUID(),
+      });
 
       await world.drain([ev]);
 
@@ -98,18 +107,21 @@ describe("exactly once per channel", () => {
     expect(pages()).toHaveLength(1);
     expect(slackMessages()).toHaveLength(1);
     expect(texts()).toHaveLength(1);
-    const dedup = await world.audit((a) => a.executionId === ev.detail["execution-id"] && a.action === "deduplicated");
+    const dedup = await world.audit(
+      (a) => a.executionId === ev.detail["execution-id"] && a.action === "deduplicated",
+    );
     expect(dedup.length).toBeGreaterThanOrEqual(3);
   });
 
   it("retries only Slack through 500s, 429 with Retry-After, timeouts and resets, then delivers it once", async () => {
     const ev = prodFailure();
-    const faults: Record<number, Parameters<FanoutWorld["standins"]["receivers"]["setFault"]>[1]> = {
-      1: { status: 500 },
-      2: { status: 429, retryAfter: 1 },
-      3: { kind: "timeout" },
-      4: { kind: "reset", times: 1 },
-    };
+    const faults: Record<number, Parameters<FanoutWorld["standins"]["receivers"]["setFault"]>[1]> =
+      {
+        1: { status: 500 },
+        2: { status: 429, retryAfter: 1 },
+        3: { kind: "timeout" },
+        4: { kind: "reset", times: 1 },
+      };
 
     const left = await world.drain([ev], {
       remainingMs: 5000,
@@ -131,7 +143,9 @@ describe("exactly once per channel", () => {
       .filter((a) => a.status === 429);
     expect(throttled.length).toBeGreaterThanOrEqual(2);
     expect(throttled[1].at.getTime() - throttled[0].at.getTime()).toBeGreaterThanOrEqual(1000);
-    const failed = await world.audit((a) => a.executionId === ev.detail["execution-id"] && a.action === "failed");
+    const failed = await world.audit(
+      (a) => a.executionId === ev.detail["execution-id"] && a.action === "failed",
+    );
     expect(failed.every((a) => a.channel === "slack-eng")).toBe(true);
     expect(world.standins.aws.state.sqs.sent).toEqual([]);
   }, 30_000);
@@ -158,7 +172,13 @@ describe("exactly once per channel", () => {
     const ev = prodFailure();
     r().setFault("slack", { status: 404, body: "channel_not_found" });
 
-    const out = await world.invoke([{ messageId: "perm-1", body: JSON.stringify(ev), attributes: { ApproximateReceiveCount: "1" } }]);
+    const out = await world.invoke([
+      {
+        messageId: "perm-1",
+        body: JSON.stringify(ev),
+        attributes: { ApproximateReceiveCount: "1" },
+      },
+    ]);
 
     expect(out.batchItemFailures).toEqual([]);
     expect(r().attemptsOf("slack", "slack-eng")).toHaveLength(1);
@@ -173,14 +193,27 @@ describe("intake", () => {
     const good = prodFailure();
     r().setFault("pagerduty", { status: 500 });
 
-    const out = await world.invoke([
-      { messageId: "bad-1", body: JSON.stringify(bad), attributes: { ApproximateReceiveCount: "1" } },
-      { messageId: "good-1", body: JSON.stringify(good), attributes: { ApproximateReceiveCount: "1" } },
-      { messageId: "bad-2", body: "{not json", attributes: { ApproximateReceiveCount: "1" } },
-    ], 5000);
+    const out = await world.invoke(
+      [
+        {
+          messageId: "bad-1",
+          body: JSON.stringify(bad),
+          attributes: { ApproximateReceiveCount: "1" },
+        },
+        {
+          messageId: "good-1",
+          body: JSON.stringify(good),
+          attributes: { ApproximateReceiveCount: "1" },
+        },
+        { messageId: "bad-2", body: "{not json", attributes: { ApproximateReceiveCount: "1" } },
+      ],
+      5000,
+    );
 
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: "good-1" }]);
-    const rejected = await world.audit((a) => a.action === "rejected-input" && ["bad-1", "bad-2"].includes(a.detail?.messageId));
+    const rejected = await world.audit(
+      (a) => a.action === "rejected-input" && ["bad-1", "bad-2"].includes(a.detail?.messageId),
+    );
     expect(rejected.map((a) => a.result).sort()).toEqual([
       expect.stringMatching(/^body: not JSON/),
       "detail.execution-id: missing",
@@ -190,7 +223,10 @@ describe("intake", () => {
 
 describe("hostile and huge input", () => {
   it("keeps mentions and links in a summary inert, and truncates a 200 kB summary visibly", async () => {
-    const huge = event("variant-huge-summary", { pipeline: "main-app-production-v3", "execution-id": randomUUID() });
+    const huge = event("variant-huge-summary", {
+      pipeline: "main-app-production-v3",
+      "execution-id": randomUUID(),
+    });
     const hostileResult = event("variant-hostile-summary").detail["execution-result"];
     const hostile = event("action-codebuild-failed", {
       pipeline: "main-app-production-v3",
@@ -219,14 +255,50 @@ describe("hostile and huge input", () => {
 describe("secrets", () => {
   it("never appear in logs, audit items or DLQ reasons, even when the channel echoes them", async () => {
     const ev = prodFailure();
-    const webhook = JSON.parse(world.standins.aws.state.secrets[process.env.CHANNEL_SECRETS_ARN as string])["slack-eng"].webhookUrl;
+    const webhook = JSON.parse(
+      world.standins.aws.state.secrets[process.env.CHANNEL_SECRETS_ARN as string],
+    )["slack-eng"].webhookUrl;
     r().setFault("slack", { status: 400, body: `invalid_token for ${webhook}` });
-    r().setFault("pagerduty", { status: 400, body: `{"status":"invalid event","errors":["bad key ${ROUTING_KEY}"]}` });
+    r().setFault("pagerduty", {
+      status: 400,
+      body: `{"status":"invalid event","errors":["bad key ${ROUTING_KEY}"]}`,
+    });
 
     await world.drain([ev], { remainingMs: 5000 });
 
-    const everything = JSON.stringify([world.lines, await world.audit(), world.standins.aws.state.sqs.sent]);
+    const everything = JSON.stringify([
+      world.lines,
+      await world.audit(),
+      world.standins.aws.state.sqs.sent,
+    ]);
     expect(everything).not.toContain(ROUTING_KEY);
     expect(everything).not.toContain(new URL(webhook).pathname);
+  });
+});
+
+describe("telemetry", () => {
+  it("logs JSON lines with the event id and emits per-channel metrics in CloudWatch EMF", async () => {
+    const ev = prodFailure();
+    world.lines.length = 0;
+
+    await world.drain([ev]);
+
+    const done = world.lines.find((l) => l.message === "record done");
+    expect(done).toMatchObject({ level: "info", eventId: ev.id, status: "delivered" });
+    const emf = world.lines.filter((l) => l._aws && l.Sent === 1);
+    expect(emf.map((l) => l.Channel).sort()).toEqual([
+      "pagerduty-oncall",
+      "slack-eng",
+      "sms-oncall",
+    ]);
+    expect(emf[0]._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: "DeployNotifier",
+      Dimensions: [["Channel"]],
+      Metrics: expect.arrayContaining([
+        { Name: "Sent", Unit: "Count" },
+        { Name: "DispatchLatency", Unit: "Milliseconds" },
+      ]),
+    });
+    expect(emf.every((l) => l.eventId === ev.id)).toBe(true);
   });
 });

@@ -17,10 +17,19 @@ beforeAll(async () => {
     raw.channels["discord-ops"] = { type: "discord" };
     raw.channels["hook-ops"] = { type: "webhook" };
     raw.channels["email-ops"] = { type: "email", addresses: ["ops@example.com"] };
-    raw.routing.critical = [...raw.routing.critical, "teams-ops", "discord-ops", "hook-ops", "email-ops"];
+    raw.routing.critical = [
+      ...raw.routing.critical,
+      "teams-ops",
+      "discord-ops",
+      "hook-ops",
+      "email-ops",
+    ];
     raw.secrets["teams-ops"] = { webhookUrl: "http://127.0.0.1:1/placeholder" };
     raw.secrets["discord-ops"] = { webhookUrl: "http://127.0.0.1:1/placeholder" };
-    raw.secrets["hook-ops"] = { url: "http://127.0.0.1:1/placeholder", bearerToken: "hook-token-123" };
+    raw.secrets["hook-ops"] = {
+      url: "http://127.0.0.1:1/placeholder",
+      bearerToken: "hook-token-123",
+    };
   });
   const r = world.standins.receivers;
   const secrets = JSON.parse(JSON.stringify(world.config.channelSecrets));
@@ -75,7 +84,12 @@ function failureEvents(pipeline: string, executionId: string) {
     errorCode: "JobFailed",
     summary: "Build terminated with state: FAILED. Phase: BUILD",
     externalExecutionUrl: "https://console.aws.amazon.com/codebuild/home#/builds/b:1/view/new",
-    revision: { name: "Source", revisionId: "a1b2c3d", revisionSummary: "Add retries to the payment client", revisionUrl: "https://github.com/acme/app/commit/a1b2c3d" },
+    revision: {
+      name: "Source",
+      revisionId: "a1b2c3d",
+      revisionSummary: "Add retries to the payment client",
+      revisionUrl: "https://github.com/acme/app/commit/a1b2c3d",
+    },
   } as any);
   const d = { pipeline, "execution-id": executionId };
   return [
@@ -86,26 +100,32 @@ function failureEvents(pipeline: string, executionId: string) {
 }
 
 describe("one message per execution and outcome", () => {
-  it.each([1, 2, 3])("folds shuffled, duplicated action/stage/pipeline FAILED events (seed %i)", async (seed) => {
-    const executionId = randomUUID();
-    const events = failureEvents("api-gateway-prod-cluster", executionId);
-    const stream = shuffle([...events, ...events, events[seed % 3]], seed);
+  it.each([1, 2, 3])(
+    "folds shuffled, duplicated action/stage/pipeline FAILED events (seed %i)",
+    async (seed) => {
+      const executionId = randomUUID();
+      const events = failureEvents("api-gateway-prod-cluster", executionId);
+      const stream = shuffle([...events, ...events, events[seed % 3]], seed);
 
-    // Half in one batch, the rest one by one, like SQS might hand them over.
-    await world.drain(stream.slice(0, 3));
-    for (const ev of stream.slice(3)) await world.drain([ev]);
+      // Half in one batch, the rest one by one, like SQS might hand them over.
+      await world.drain(stream.slice(0, 3));
+      for (const ev of stream.slice(3)) await world.drain([ev]);
 
-    expect(pages()).toHaveLength(1);
-    expect(slack()).toHaveLength(1);
-    const text = JSON.stringify(slack()[0].body);
-    expect(text).toContain("BuildAndTest");
-    expect(text).toContain("Build terminated with state: FAILED");
-    expect(text).toContain("a1b2c3d");
-    for (const receiver of ["teams", "discord", "webhook"] as const) expect(r().byReceiver(receiver)).toHaveLength(1);
-    expect(world.standins.aws.state.sns.published).toHaveLength(2); // SMS + email
-    const folded = await world.audit((a) => a.executionId === executionId && a.action === "collapsed");
-    expect(folded.length).toBeGreaterThanOrEqual(1);
-  });
+      expect(pages()).toHaveLength(1);
+      expect(slack()).toHaveLength(1);
+      const text = JSON.stringify(slack()[0].body);
+      expect(text).toContain("BuildAndTest");
+      expect(text).toContain("Build terminated with state: FAILED");
+      expect(text).toContain("a1b2c3d");
+      for (const receiver of ["teams", "discord", "webhook"] as const)
+        expect(r().byReceiver(receiver)).toHaveLength(1);
+      expect(world.standins.aws.state.sns.published).toHaveLength(2); // SMS + email
+      const folded = await world.audit(
+        (a) => a.executionId === executionId && a.action === "collapsed",
+      );
+      expect(folded.length).toBeGreaterThanOrEqual(1);
+    },
+  );
 });
 
 describe("rejected approvals", () => {
@@ -117,7 +137,9 @@ describe("rejected approvals", () => {
     expect(slack("slack-releases")).toHaveLength(1);
     expect(slack("slack-eng")).toHaveLength(0);
     expect(pages()).toHaveLength(0);
-    const actions = (slack("slack-releases")[0].body as any).blocks.find((b: any) => b.type === "actions");
+    const actions = (slack("slack-releases")[0].body as any).blocks.find(
+      (b: any) => b.type === "actions",
+    );
     const approve = actions.elements.find((e: any) => e.action_id === "deploy-notifier.approve");
     expect(JSON.parse(approve.value)).toEqual({
       pipeline: "main-app-production-v3",
@@ -197,7 +219,9 @@ describe("PagerDuty incidents", () => {
       .filter((b) => b.dedup_key === key);
     expect(ours.map((b) => b.event_action)).toEqual(["trigger", "resolve"]);
     const trigger = ours[0];
-    expect(r().incidents.find((i: any) => i.dedupKey === key)).toMatchObject({ status: "resolved" });
+    expect(r().incidents.find((i: any) => i.dedupKey === key)).toMatchObject({
+      status: "resolved",
+    });
     expect(slack()).toHaveLength(1); // prod says nothing on Slack about a success (states: FAILED)
     const resolved = await world.audit((a) => a.action === "incident-resolved");
     expect(resolved.map((a) => a.detail.dedupKey)).toContain(trigger.dedup_key);
@@ -233,18 +257,37 @@ describe("quiet hours", () => {
   it("suppresses a failure inside the window, audited with the window's name", async () => {
     const executionId = randomUUID();
 
-    await world.drain([event("pipeline-failed", { pipeline: "api-gateway-prod-cluster", "execution-id": executionId }, { time: inside })]);
+    await world.drain([
+      event(
+        "pipeline-failed",
+        { pipeline: "api-gateway-prod-cluster", "execution-id": executionId },
+        { time: inside },
+      ),
+    ]);
 
     expect(r().deliveries).toHaveLength(0);
     expect(world.standins.aws.state.sns.published).toHaveLength(0);
-    const [suppressed] = await world.audit((a) => a.executionId === executionId && a.action === "suppressed");
-    expect(suppressed).toMatchObject({ result: "downtime window sunday-maintenance", detail: { window: "sunday-maintenance" } });
+    const [suppressed] = await world.audit(
+      (a) => a.executionId === executionId && a.action === "suppressed",
+    );
+    expect(suppressed).toMatchObject({
+      result: "downtime window sunday-maintenance",
+      detail: { window: "sunday-maintenance" },
+    });
   });
 
   it("lets the same failure through after the window and for pipelines the window does not cover", async () => {
     await world.drain([
-      event("pipeline-failed", { pipeline: "api-gateway-prod-cluster", "execution-id": randomUUID() }, { time: after }),
-      event("pipeline-failed", { pipeline: "main-app-production-v3", "execution-id": randomUUID() }, { time: inside }),
+      event(
+        "pipeline-failed",
+        { pipeline: "api-gateway-prod-cluster", "execution-id": randomUUID() },
+        { time: after },
+      ),
+      event(
+        "pipeline-failed",
+        { pipeline: "main-app-production-v3", "execution-id": randomUUID() },
+        { time: inside },
+      ),
     ]);
 
     expect(pages()).toHaveLength(2);
@@ -253,7 +296,13 @@ describe("quiet hours", () => {
   it("lets critical failures through a window that allows them", async () => {
     world.config.runtime.downtime[0].allowCritical = true;
     try {
-      await world.drain([event("pipeline-failed", { pipeline: "api-gateway-prod-cluster", "execution-id": randomUUID() }, { time: inside })]);
+      await world.drain([
+        event(
+          "pipeline-failed",
+          { pipeline: "api-gateway-prod-cluster", "execution-id": randomUUID() },
+          { time: inside },
+        ),
+      ]);
       expect(pages()).toHaveLength(1);
     } finally {
       world.config.runtime.downtime[0].allowCritical = false;
@@ -266,7 +315,12 @@ describe("enrichment", () => {
     world.standins.aws.delays.codepipeline.ListActionExecutions = 4000;
     world.standins.aws.delays.codepipeline.GetPipelineExecution = 4000;
 
-    await world.drain([event("pipeline-failed", { pipeline: "api-gateway-prod-cluster", "execution-id": randomUUID() })]);
+    await world.drain([
+      event("pipeline-failed", {
+        pipeline: "api-gateway-prod-cluster",
+        "execution-id": randomUUID(),
+      }),
+    ]);
 
     expect(slack()).toHaveLength(1);
     expect(JSON.stringify(slack()[0].body)).toContain("CodePipeline API timed out");

@@ -12,13 +12,18 @@ import { readStackConfig } from "../../sandbox/program";
 import { createAuditTable, startAll, type AllStandins } from "../../sandbox/standins";
 
 export const TABLE = "audit-test";
-export const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:channel-secrets-AbCdEf";
+export const SECRET_ARN =
+  "arn:aws:secretsmanager:us-east-1:123456789012:secret:channel-secrets-AbCdEf";
 export const SMS_TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-sms-oncall";
 export const DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq";
 export const ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY12";
 
 /** A CodePipeline fixture event (tests/events/codepipeline/<name>.json), with overrides. */
-export function event(name: string, detail: Record<string, unknown> = {}, top: Record<string, unknown> = {}): any {
+export function event(
+  name: string,
+  detail: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): any {
   const file = path.join(__dirname, "..", "events", "codepipeline", `${name}.json`);
   const ev = JSON.parse(fs.readFileSync(file, "utf8"));
   return { ...ev, ...top, detail: { ...ev.detail, ...detail } };
@@ -46,7 +51,10 @@ export interface FanoutWorld {
    * Plays SQS: delivers the events, redelivers failed records with a higher receive count, up to
    * `maxReceives`; returns what was left failing at the end (SQS would redrive those to the DLQ).
    */
-  drain(events: unknown[], opts?: { maxReceives?: number; remainingMs?: number; between?: (attempt: number) => void }): Promise<string[]>;
+  drain(
+    events: unknown[],
+    opts?: { maxReceives?: number; remainingMs?: number; between?: (attempt: number) => void },
+  ): Promise<string[]>;
   /** Every JSON line the handler wrote to stdout (logs and EMF metrics). */
   lines: Record<string, any>[];
   /** Audit items (not ledger / claims), oldest first. */
@@ -86,7 +94,10 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
   // The handler logs JSON lines to stdout (CloudWatch's format): keep them for assertions.
   const lines: Record<string, any>[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  const capture = jest.spyOn(process.stdout, "write").mockImplementation(((chunk: any, ...rest: any[]) => {
+  const capture = jest.spyOn(process.stdout, "write").mockImplementation(((
+    chunk: any,
+    ...rest: any[]
+  ) => {
     const text = String(chunk);
     if (text.startsWith("{")) {
       for (const line of text.split("\n").filter(Boolean)) lines.push(JSON.parse(line));
@@ -95,10 +106,17 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     return write(chunk, ...rest);
   }) as any);
   const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: standins.dynamo.endpoint, region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } }),
+    new DynamoDBClient({
+      endpoint: standins.dynamo.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
+    }),
   );
   const invoke = (records: SqsRecord[], remainingMs = 30_000) =>
-    handler({ Records: records }, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: "test" });
+    handler(
+      { Records: records },
+      { getRemainingTimeInMillis: () => remainingMs, awsRequestId: "test" },
+    );
   let nextId = 1;
   return {
     standins,
@@ -113,7 +131,9 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
         opts.between?.(attempt);
         const out = await invoke(pending, opts.remainingMs);
         const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
-        pending = pending.filter((p) => failed.has(p.messageId)).map((p) => record(p.body, p.messageId, attempt + 1));
+        pending = pending
+          .filter((p) => failed.has(p.messageId))
+          .map((p) => record(p.body, p.messageId, attempt + 1));
       }
       return pending.map((p) => p.messageId);
     },
