@@ -194,8 +194,9 @@ export function createFanoutHandler(config: RuntimeConfig) {
     const topics = JSON.parse(process.env[ENV.channelTopics] || "{}") as Record<string, string>;
     const secretValues = allSecretValues(secrets);
     const started = Date.now();
+    let receipt: Awaited<ReturnType<typeof driver.send>>;
     try {
-      const receipt = await withRetries(
+      receipt = await withRetries(
         () =>
           driver.send(n, {
             name: d.channel,
@@ -218,18 +219,36 @@ export function createFanoutHandler(config: RuntimeConfig) {
           },
         },
       );
-      await markSent(n.id, d.slot, receipt.id);
-      if (channelConfig.type === "pagerduty") {
-        if (d.resolveDedupKey) await forgetIncident(d.channel, n.pipeline, d.resolveDedupKey);
-        else
-          await rememberIncident(
-            d.channel,
-            n.pipeline,
-            receipt.id ?? pagerdutyDedupKey(n),
-            retention,
-          );
-      }
-      await audit(
+    } catch (err: unknown) {
+      const permanent = isDeliveryError(err) ? !err.retryable : false;
+      const reason = redact(describe(err), secretValues);
+      await Promise.all([
+        markFailed(n.id, d.slot, reason, permanent),
+        audit(
+          {
+            ...base,
+            action: "failed",
+            result: reason,
+            detail: { permanent, attempt: claim.attempts },
+          },
+          log,
+        ),
+      ]);
+      log.error("delivery failed", { channel: d.channel, permanent, error: reason });
+      return { channel: d.channel, status: permanent ? "abandoned" : "failed", reason };
+    }
+    // Bookkeeping after a delivery runs concurrently, and its failures are logged, not retried:
+    // retrying the record would send the message again.
+    const incident =
+      channelConfig.type !== "pagerduty"
+        ? undefined
+        : d.resolveDedupKey
+          ? forgetIncident(d.channel, n.pipeline, d.resolveDedupKey)
+          : rememberIncident(d.channel, n.pipeline, receipt.id ?? pagerdutyDedupKey(n), retention);
+    const settled = await Promise.allSettled([
+      markSent(n.id, d.slot, receipt.id),
+      incident,
+      audit(
         {
           ...base,
           action: d.resolveDedupKey ? "incident-resolved" : "sent",
@@ -243,24 +262,17 @@ export function createFanoutHandler(config: RuntimeConfig) {
           },
         },
         log,
-      );
-      return { channel: d.channel, status: "sent" };
-    } catch (err: unknown) {
-      const permanent = isDeliveryError(err) ? !err.retryable : false;
-      const reason = redact(describe(err), secretValues);
-      await markFailed(n.id, d.slot, reason, permanent);
-      await audit(
-        {
-          ...base,
-          action: "failed",
-          result: reason,
-          detail: { permanent, attempt: claim.attempts },
-        },
-        log,
-      );
-      log.error("delivery failed", { channel: d.channel, permanent, error: reason });
-      return { channel: d.channel, status: permanent ? "abandoned" : "failed", reason };
+      ),
+    ]);
+    for (const s of settled) {
+      if (s.status === "rejected") {
+        log.error("bookkeeping after delivery failed", {
+          channel: d.channel,
+          error: describe(s.reason),
+        });
+      }
     }
+    return { channel: d.channel, status: "sent" };
   }
 
   /** Parks an event in the DLQ with the reasons, so nothing is lost silently. */
