@@ -68,22 +68,34 @@ function matchValue(matcher: unknown, value: unknown): boolean {
   }
   const [operator, ...rest] = Object.keys(matcher);
   if (operator === undefined || rest.length > 0) {
-    throw new Error(`event pattern: a matcher must have exactly one operator, got ${JSON.stringify(matcher)}`);
+    throw new Error(
+      `event pattern: a matcher must have exactly one operator, got ${JSON.stringify(matcher)}`,
+    );
   }
   const arg = matcher[operator] as Json;
   switch (operator) {
     case "prefix":
       if (isRecord(arg) && typeof arg["equals-ignore-case"] === "string") {
-        return typeof value === "string" && value.toLowerCase().startsWith(arg["equals-ignore-case"].toLowerCase());
+        return (
+          typeof value === "string" &&
+          value.toLowerCase().startsWith(arg["equals-ignore-case"].toLowerCase())
+        );
       }
       return typeof value === "string" && typeof arg === "string" && value.startsWith(arg);
     case "suffix":
       if (isRecord(arg) && typeof arg["equals-ignore-case"] === "string") {
-        return typeof value === "string" && value.toLowerCase().endsWith(arg["equals-ignore-case"].toLowerCase());
+        return (
+          typeof value === "string" &&
+          value.toLowerCase().endsWith(arg["equals-ignore-case"].toLowerCase())
+        );
       }
       return typeof value === "string" && typeof arg === "string" && value.endsWith(arg);
     case "equals-ignore-case":
-      return typeof value === "string" && typeof arg === "string" && value.toLowerCase() === arg.toLowerCase();
+      return (
+        typeof value === "string" &&
+        typeof arg === "string" &&
+        value.toLowerCase() === arg.toLowerCase()
+      );
     case "anything-but":
       return anythingBut(arg, value);
     case "numeric":
@@ -112,13 +124,19 @@ function numeric(arg: Json, value: unknown): boolean {
     const bound = arg[i + 1];
     if (typeof bound !== "number") throw new Error("event pattern: numeric bound must be a number");
     const ok =
-      op === "=" ? value === bound
-      : op === "<" ? value < bound
-      : op === "<=" ? value <= bound
-      : op === ">" ? value > bound
-      : op === ">=" ? value >= bound
-      : undefined;
-    if (ok === undefined) throw new Error(`event pattern: numeric operator "${String(op)}" is not supported`);
+      op === "="
+        ? value === bound
+        : op === "<"
+          ? value < bound
+          : op === "<="
+            ? value <= bound
+            : op === ">"
+              ? value > bound
+              : op === ">="
+                ? value >= bound
+                : undefined;
+    if (ok === undefined)
+      throw new Error(`event pattern: numeric operator "${String(op)}" is not supported`);
     if (!ok) return false;
   }
   return true;

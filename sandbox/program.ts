@@ -62,6 +62,8 @@ export interface ProgramFailure {
 /** Options of an evaluation. */
 export interface ProgramOptions {
   stack: string;
+  /** A stack file to read instead of the project's `Pulumi.<stack>.yaml`. */
+  stackFile?: string;
   /** Raw config (keys without namespace) replacing the stack file's `deploy-notifier:*` keys. */
   config?: Record<string, unknown>;
   /** Values merged over the config's `secrets` (e.g. local receiver URLs). */
@@ -72,21 +74,42 @@ export interface ProgramOptions {
   outDir?: string;
 }
 
-/** Reads `Pulumi.<stack>.yaml` into raw config (namespace stripped) and provider config. */
+/**
+ * Reads a stack file (`Pulumi.<stack>.yaml` format) into raw config (the `deploy-notifier:*` keys,
+ * namespace stripped) and the other keys (provider config such as `aws:region`).
+ */
+export function readStackFile(file: string): {
+  raw: Record<string, unknown>;
+  other: Record<string, string>;
+} {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`stack file ${file}: ${message}`, { cause: err });
+  }
+  const config = (doc as { config?: unknown } | null)?.config;
+  if (config !== undefined && (typeof config !== "object" || config === null)) {
+    throw new Error(`stack file ${file}: "config" must be a map of keys to values`);
+  }
+  const raw: Record<string, unknown> = {};
+  const other: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config ?? {})) {
+    if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
+    else other[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { raw, other };
+}
+
+/** Reads the project's `Pulumi.<stack>.yaml`. */
 export function readStackConfig(stack: string): {
   raw: Record<string, unknown>;
   other: Record<string, string>;
 } {
   const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(file)) throw new Error(`no stack config file ${path.basename(file)}`);
-  const doc = parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-  const raw: Record<string, unknown> = {};
-  const other: Record<string, string> = {};
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
-    if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
-    else other[key] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return { raw, other };
+  return readStackFile(file);
 }
 
 /** Local placeholder values for secrets that the stack file cannot contain. */
@@ -216,7 +239,9 @@ async function main(requestFile: string): Promise<void> {
   };
   const resultFile = path.join(options.outDir, "result.json");
   const started = Date.now();
-  const { raw: fileRaw, other } = readStackConfig(options.stack);
+  const { raw: fileRaw, other } = options.stackFile
+    ? readStackFile(options.stackFile)
+    : readStackConfig(options.stack);
   const raw = { ...(options.config ?? fileRaw) };
   const secrets = mergeSecrets(
     options.placeholders === false ? undefined : placeholderSecrets(raw),

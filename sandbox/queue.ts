@@ -31,8 +31,7 @@ export interface SqsRecord {
 
 /** What the consumer (the fan-out Lambda) answered for one batch. */
 export type BatchOutcome =
-  | { ok: true; batchItemFailures: Array<{ itemIdentifier: string }> }
-  | { ok: false; error: string };
+  { ok: true; batchItemFailures: Array<{ itemIdentifier: string }> } | { ok: false; error: string };
 
 /** Where a message is. `deleted` = processed successfully; `dlq` = moved by the redrive policy. */
 export type MessageState = "waiting" | "in-flight" | "deleted" | "dlq";
@@ -101,10 +100,13 @@ export function createQueue(options: QueueOptions): SandboxQueue {
   };
 
   const wakeAt = (at: number): void => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      pump();
-    }, Math.max(0, at - Date.now()));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
     timers.add(timer);
   };
 
@@ -166,11 +168,15 @@ export function createQueue(options: QueueOptions): SandboxQueue {
     }
     if (status.closed) return;
     const failed = new Set(
-      outcome.ok ? outcome.batchItemFailures.map((f) => f.itemIdentifier) : batch.map((m) => m.messageId),
+      outcome.ok
+        ? outcome.batchItemFailures.map((f) => f.itemIdentifier)
+        : batch.map((m) => m.messageId),
     );
     for (const message of batch) {
       const ok = !failed.has(message.messageId);
-      const error = outcome.ok ? "reported in batchItemFailures" : `invocation failed: ${outcome.error}`;
+      const error = outcome.ok
+        ? "reported in batchItemFailures"
+        : `invocation failed: ${outcome.error}`;
       message.receives.push({ at: new Date(receivedAt), ok, ...(ok ? {} : { error }) });
       if (ok) {
         settle(message, "deleted");

@@ -158,7 +158,11 @@ export function loadScenario(file: string): Scenario {
     throw new Error(`scenario ${file}: needs "name" and "steps"`);
   }
   scenario.steps.forEach((step, i) => {
-    if (typeof step?.name !== "string" || !Array.isArray(step.events) || typeof step.expect !== "object") {
+    if (
+      typeof step?.name !== "string" ||
+      !Array.isArray(step.events) ||
+      typeof step.expect !== "object"
+    ) {
       throw new Error(`scenario ${file}: step ${i + 1} needs "name", "events" and "expect"`);
     }
   });
@@ -199,7 +203,8 @@ export function timeInWindow(window: DowntimeWindow, now: Date = new Date()): Da
   if (!last) throw new Error(`downtime window ${window.name}: no occurrence in the last 8 days`);
   const span = last.end.getTime() - last.start.getTime();
   const at = new Date(last.start.getTime() + Math.min(30 * 60_000, Math.floor(span / 2)));
-  if (!isInWindow(window, at)) throw new Error(`downtime window ${window.name}: cannot find an instant inside it`);
+  if (!isInWindow(window, at))
+    throw new Error(`downtime window ${window.name}: cannot find an instant inside it`);
   return at;
 }
 
@@ -207,10 +212,18 @@ export function timeInWindow(window: DowntimeWindow, now: Date = new Date()): Da
  * "Now", unless now is inside a window that would suppress this pipeline: then just before that
  * window began, so that a scenario means the same whenever it runs.
  */
-export function timeOutsideWindows(runtime: RuntimeConfig, pipeline: string, now: Date = new Date()): Date {
+export function timeOutsideWindows(
+  runtime: RuntimeConfig,
+  pipeline: string,
+  now: Date = new Date(),
+): Date {
   let at = now;
   for (let i = 0; i < 10; i++) {
-    const window = activeWindow(runtime.downtime, { pipeline, kind: "status", severity: "info" }, at);
+    const window = activeWindow(
+      runtime.downtime,
+      { pipeline, kind: "status", severity: "info" },
+      at,
+    );
     if (!window) return at;
     const current = nextWindows(window, at, 1)[0];
     at = new Date((current?.start.getTime() ?? at.getTime()) - 60_000);
@@ -291,7 +304,8 @@ export async function runStep(
       const until = fault.untilReceive;
       // The outage ends when the queue redelivers: the retry finds the receiver back up.
       unsubscribe = host.onReceive((id, count) => {
-        if (messageIds.includes(id) && count >= until) host.setFault({ ...fault, status: undefined, kind: undefined });
+        if (messageIds.includes(id) && count >= until)
+          host.setFault({ ...fault, status: undefined, kind: undefined });
       });
     }
   }
@@ -309,9 +323,18 @@ export async function runStep(
   }
 
   const deliveries = host.deliveriesSince(started);
-  const delivered = countBy(deliveries.filter((d) => d.delivered), (d) => d.channel);
-  const failedAttempts = countBy(deliveries.filter((d) => !d.delivered), (d) => d.channel);
-  const retried = messageIds.reduce((n, id) => n + Math.max(0, (host.message(id)?.receiveCount ?? 1) - 1), 0);
+  const delivered = countBy(
+    deliveries.filter((d) => d.delivered),
+    (d) => d.channel,
+  );
+  const failedAttempts = countBy(
+    deliveries.filter((d) => !d.delivered),
+    (d) => d.channel,
+  );
+  const retried = messageIds.reduce(
+    (n, id) => n + Math.max(0, (host.message(id)?.receiveCount ?? 1) - 1),
+    0,
+  );
   const dlq = host.dlqSince(started);
   const audit = await host.auditSince(started);
   const suppressed = audit
@@ -324,31 +347,38 @@ export async function runStep(
   if (wantMatched && matched !== step.events.length) {
     problems.push(`expected every event to match the rule, ${matched}/${step.events.length} did`);
   }
-  if (!wantMatched && matched > 0) problems.push(`expected no event to match the rule, ${matched} did`);
+  if (!wantMatched && matched > 0)
+    problems.push(`expected no event to match the rule, ${matched} did`);
   for (const [channel, want] of Object.entries(expect.delivered ?? {})) {
     const got = delivered[channel] ?? 0;
     if (got !== want) problems.push(`${channel}: expected ${want} delivered, got ${got}`);
   }
   if (expect.suppressed !== undefined) {
     if (!suppressed.some((s) => s.includes(expect.suppressed as string))) {
-      problems.push(`expected an audit record "suppressed" by ${expect.suppressed}, found ${suppressed.length === 0 ? "none" : suppressed.join("; ")}`);
+      problems.push(
+        `expected an audit record "suppressed" by ${expect.suppressed}, found ${suppressed.length === 0 ? "none" : suppressed.join("; ")}`,
+      );
     }
   }
   if (expect.retried !== undefined) {
     const min = typeof expect.retried === "number" ? expect.retried : expect.retried.min;
     const exact = typeof expect.retried === "number";
     if (exact ? retried !== min : retried < min) {
-      problems.push(`expected ${exact ? "" : "at least "}${min} queue redeliveries, got ${retried}`);
+      problems.push(
+        `expected ${exact ? "" : "at least "}${min} queue redeliveries, got ${retried}`,
+      );
     }
   }
-  if (expect.dlq !== undefined && dlq !== expect.dlq) problems.push(`expected ${expect.dlq} in the DLQ, got ${dlq}`);
+  if (expect.dlq !== undefined && dlq !== expect.dlq)
+    problems.push(`expected ${expect.dlq} in the DLQ, got ${dlq}`);
   if (expect.duplicates !== undefined) {
     const seen = countBy(
       deliveries.filter((d) => d.delivered),
       (d) => `${d.channel} ${JSON.stringify(d.body)}`,
     );
     const duplicates = Object.values(seen).reduce((n, c) => n + c - 1, 0);
-    if (duplicates !== expect.duplicates) problems.push(`expected ${expect.duplicates} duplicate deliveries, got ${duplicates}`);
+    if (duplicates !== expect.duplicates)
+      problems.push(`expected ${expect.duplicates} duplicate deliveries, got ${duplicates}`);
   }
   if (expect.approvalButtons !== undefined) {
     const messages = host.slackMessagesSince(expect.approvalButtons, started);
@@ -358,14 +388,20 @@ export async function runStep(
   }
   if (expect.incident !== undefined) {
     const { pipeline, status } = expect.incident;
-    const incidents = host.incidents().filter((i) => i.summary.includes(pipeline) || i.dedupKey.includes(pipeline));
-    if (incidents.length === 0) problems.push(`expected a PagerDuty incident for ${pipeline}, found none`);
+    const incidents = host
+      .incidents()
+      .filter((i) => i.summary.includes(pipeline) || i.dedupKey.includes(pipeline));
+    if (incidents.length === 0)
+      problems.push(`expected a PagerDuty incident for ${pipeline}, found none`);
     else if (!incidents.every((i) => i.status === status)) {
-      problems.push(`expected the ${pipeline} incident ${status}, got ${incidents.map((i) => i.status).join(", ")}`);
+      problems.push(
+        `expected the ${pipeline} incident ${status}, got ${incidents.map((i) => i.status).join(", ")}`,
+      );
     }
   }
   for (const action of expect.audit ?? []) {
-    if (!audit.some((a) => a.action === action)) problems.push(`expected an audit record "${action}"`);
+    if (!audit.some((a) => a.action === action))
+      problems.push(`expected an audit record "${action}"`);
   }
   return {
     name: step.name,
@@ -380,7 +416,10 @@ export async function runStep(
 export async function runScenario(
   host: ScenarioHost,
   scenario: Scenario,
-  hooks: { onStepStart?(step: ScenarioStep, index: number): void; onStep?(report: StepReport, index: number): void } = {},
+  hooks: {
+    onStepStart?(step: ScenarioStep, index: number): void;
+    onStep?(report: StepReport, index: number): void;
+  } = {},
 ): Promise<ScenarioReport> {
   const ids: Record<string, string> = {};
   const steps: StepReport[] = [];

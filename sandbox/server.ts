@@ -114,8 +114,10 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
           }
           case "POST /api/faults": {
             const input = json() as { receiver?: unknown; fault?: unknown };
-            if (typeof input.receiver !== "string") return problem(res, 400, "receiver is required");
-            const fault = input.fault === null || input.fault === undefined ? null : String(input.fault);
+            if (typeof input.receiver !== "string")
+              return problem(res, 400, "receiver is required");
+            const fault =
+              input.fault === null || input.fault === undefined ? null : String(input.fault);
             core.setFault(input.receiver, fault);
             return sendJson(res, 200, { ok: true });
           }

@@ -132,10 +132,13 @@ const NON_APPROVER: SandboxUser = {
 /** Parses `receiver=fault` (`500`, `503x2`, `429`, `timeout`, `reset`, `off`). */
 export function parseFault(spec: string): StepFault | null {
   const match = /^([a-z-]+)=(\d{3}|timeout|reset|off)(?:x(\d+))?$/.exec(spec.trim());
-  if (!match) throw new Error(`--fault ${spec}: expected <receiver>=<status|timeout|reset|off>[x<times>]`);
+  if (!match)
+    throw new Error(`--fault ${spec}: expected <receiver>=<status|timeout|reset|off>[x<times>]`);
   const [, receiver, what, times] = match;
   if (!(RECEIVER_KINDS as readonly string[]).includes(receiver) && receiver !== "sns") {
-    throw new Error(`--fault ${spec}: unknown receiver ${receiver} (one of ${RECEIVER_KINDS.join(", ")}, sns)`);
+    throw new Error(
+      `--fault ${spec}: unknown receiver ${receiver} (one of ${RECEIVER_KINDS.join(", ")}, sns)`,
+    );
   }
   if (what === "off") return null;
   const fault: StepFault & { times?: number } = { receiver };
@@ -156,12 +159,20 @@ function find(program: ProgramResult, type: string, name: string): Record<string
 }
 
 /** SMS length facts as the phone company bills them (REFERENCE.md: SMS through SNS). */
-export function smsFacts(text: string): { chars: number; encoding: "GSM-7" | "UCS-2"; segments: number } {
+export function smsFacts(text: string): {
+  chars: number;
+  encoding: "GSM-7" | "UCS-2";
+  segments: number;
+} {
   const gsm = isGsm7(text);
   const chars = [...text].length;
   const single = gsm ? 160 : 70;
   const multi = gsm ? 153 : 67;
-  return { chars, encoding: gsm ? "GSM-7" : "UCS-2", segments: chars <= single ? 1 : Math.ceil(chars / multi) };
+  return {
+    chars,
+    encoding: gsm ? "GSM-7" : "UCS-2",
+    segments: chars <= single ? 1 : Math.ceil(chars / multi),
+  };
 }
 
 /** Starts everything and resolves when the page (or, without serving, the event path) is ready. */
@@ -220,24 +231,39 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           break;
       }
     }
-    const hasApprovals = ((raw.pipelines ?? []) as Array<{ approvals?: unknown }>).some((p) => p.approvals);
+    const hasApprovals = ((raw.pipelines ?? []) as Array<{ approvals?: unknown }>).some(
+      (p) => p.approvals,
+    );
     const signingSecret = randomBytes(16).toString("hex");
     if (hasApprovals) secrets.slackApp = { signingSecret };
     const program = await runProgram({ stack, config: raw, secrets });
-    if (!program.ok) throw new Error(`stack ${stack}: the program failed as pulumi preview would:\n${program.message}`);
+    if (!program.ok)
+      throw new Error(
+        `stack ${stack}: the program failed as pulumi preview would:\n${program.message}`,
+      );
     const runtime: RuntimeConfig = parseConfig({ ...raw, secrets }, { stack }).runtime;
     const programMs = performance.now() - tProgram;
-    log(`program evaluated for stack ${stack} in ${(programMs / 1000).toFixed(1)} s: ${program.resources.length} resources, archives ${program.archives.map((a) => `${a.name} (${Math.round(a.bytes / 1024)} KB)`).join(", ")}`);
+    log(
+      `program evaluated for stack ${stack} in ${(programMs / 1000).toFixed(1)} s: ${program.resources.length} resources, archives ${program.archives.map((a) => `${a.name} (${Math.round(a.bytes / 1024)} KB)`).join(", ")}`,
+    );
 
     // ---- what the program declared ----
     const queueInputs = find(program, "aws:sqs/queue:Queue", "events");
-    const redrive = JSON.parse(String(queueInputs.redrivePolicy ?? "{}")) as { maxReceiveCount?: number };
+    const redrive = JSON.parse(String(queueInputs.redrivePolicy ?? "{}")) as {
+      maxReceiveCount?: number;
+    };
     const maxReceiveCount = redrive.maxReceiveCount ?? 4;
     const declaredVisibilitySeconds = Number(queueInputs.visibilityTimeoutSeconds ?? 30);
-    const mapping = find(program, "aws:lambda/eventSourceMapping:EventSourceMapping", "fanout-from-queue");
+    const mapping = find(
+      program,
+      "aws:lambda/eventSourceMapping:EventSourceMapping",
+      "fanout-from-queue",
+    );
     const batchSize = Number(mapping.batchSize ?? 10);
-    const fanoutTimeoutMs = Number(find(program, "aws:lambda/function:Function", "fanout").timeout ?? 60) * 1000;
-    const approvalTimeoutMs = Number(find(program, "aws:lambda/function:Function", "approval").timeout ?? 30) * 1000;
+    const fanoutTimeoutMs =
+      Number(find(program, "aws:lambda/function:Function", "fanout").timeout ?? 60) * 1000;
+    const approvalTimeoutMs =
+      Number(find(program, "aws:lambda/function:Function", "approval").timeout ?? 30) * 1000;
     const outputs = program.outputs as Record<string, string>;
     const queueUrl = String(outputs.eventsQueueUrl);
     const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueUrl.split("/").pop()}`;
@@ -253,19 +279,33 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const fanoutArchive = archive("fanout");
     const approvalArchive = archive("approval");
     const tables = new Set(
-      [fanoutArchive.environment.AUDIT_TABLE, approvalArchive.environment.AUDIT_TABLE].filter(Boolean),
+      [fanoutArchive.environment.AUDIT_TABLE, approvalArchive.environment.AUDIT_TABLE].filter(
+        Boolean,
+      ),
     );
     for (const table of tables) await createAuditTable(all.dynamo.endpoint, table);
-    const channelSecrets = Object.fromEntries(Object.entries(secrets).filter(([k]) => k !== "slackApp"));
+    const channelSecrets = Object.fromEntries(
+      Object.entries(secrets).filter(([k]) => k !== "slackApp"),
+    );
     if (fanoutArchive.environment.CHANNEL_SECRETS_ARN) {
-      aws.state.secrets[fanoutArchive.environment.CHANNEL_SECRETS_ARN] = JSON.stringify(channelSecrets);
+      aws.state.secrets[fanoutArchive.environment.CHANNEL_SECRETS_ARN] =
+        JSON.stringify(channelSecrets);
     }
     if (approvalArchive.environment.SLACK_APP_SECRET_ARN) {
-      aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] = JSON.stringify({ signingSecret });
+      aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] = JSON.stringify({
+        signingSecret,
+      });
     }
-    const topics = JSON.parse(fanoutArchive.environment.CHANNEL_TOPICS ?? "{}") as Record<string, string>;
-    const channelOfTopic = Object.fromEntries(Object.entries(topics).map(([name, arn]) => [arn, name]));
-    const channelOfRoutingKey = Object.fromEntries(Object.entries(routingKeys).map(([name, key]) => [key, name]));
+    const topics = JSON.parse(fanoutArchive.environment.CHANNEL_TOPICS ?? "{}") as Record<
+      string,
+      string
+    >;
+    const channelOfTopic = Object.fromEntries(
+      Object.entries(topics).map(([name, arn]) => [arn, name]),
+    );
+    const channelOfRoutingKey = Object.fromEntries(
+      Object.entries(routingKeys).map(([name, key]) => [key, name]),
+    );
 
     // ---- the two Lambdas, warm ----
     const lambdaLogs: string[] = [];
@@ -275,7 +315,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (options.verbose) log(`    [${fn}] ${line}`);
     };
     const fanoutName = String(outputs.fanoutFunctionName ?? `deploy-notifier-${stack}-fanout`);
-    const approvalName = String(outputs.approvalFunctionName ?? `deploy-notifier-${stack}-approval`);
+    const approvalName = String(
+      outputs.approvalFunctionName ?? `deploy-notifier-${stack}-approval`,
+    );
     const [fanout, approval]: LambdaProcess[] = await Promise.all([
       startLambda({
         dir: fanoutArchive.dir,
@@ -294,7 +336,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         onLog: onLog("approval"),
       }),
     ]);
-    cleanups.push(() => fanout.close(), () => approval.close());
+    cleanups.push(
+      () => fanout.close(),
+      () => approval.close(),
+    );
     // The approval click invokes its own function asynchronously (Lambda Invoke, type Event).
     aws.registerFunction(approvalName, async (event) => {
       const result = await approval.invoke(event);
@@ -312,19 +357,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       maxReceiveCount,
       batchSize,
       async consume(event) {
-        const result = await fanout.invoke<{ batchItemFailures?: Array<{ itemIdentifier: string }> }>(event);
+        const result = await fanout.invoke<{
+          batchItemFailures?: Array<{ itemIdentifier: string }>;
+        }>(event);
         if (!result.ok) return { ok: false, error: result.error?.message ?? "failed" };
         return { ok: true, batchItemFailures: result.value?.batchItemFailures ?? [] };
       },
       onChange(message) {
         const short = message.messageId.slice(0, 8);
         if (message.state === "in-flight") {
-          for (const listener of [...receiveListeners]) listener(message.messageId, message.receiveCount);
-          if (message.receiveCount > 1) log(`    ↻ queue: message ${short} redelivered (receive ${message.receiveCount}/${maxReceiveCount})`);
+          for (const listener of [...receiveListeners])
+            listener(message.messageId, message.receiveCount);
+          if (message.receiveCount > 1)
+            log(
+              `    ↻ queue: message ${short} redelivered (receive ${message.receiveCount}/${maxReceiveCount})`,
+            );
         } else if (message.state === "waiting" && message.receiveCount > 0) {
-          log(`    ⚠ fan-out reported message ${short} failed; visible again in ${visibilityTimeoutMs} ms`);
+          log(
+            `    ⚠ fan-out reported message ${short} failed; visible again in ${visibilityTimeoutMs} ms`,
+          );
         } else if (message.state === "dlq") {
-          log(`    ✗ queue: message ${short} moved to the DLQ after ${message.receiveCount} receives`);
+          log(
+            `    ✗ queue: message ${short} moved to the DLQ after ${message.receiveCount} receives`,
+          );
         }
       },
     });
@@ -334,7 +389,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       if (attempt.receiver === "slack-response") return;
       const channel = channelOfDelivery(attempt);
       const status = attempt.status ?? attempt.outcome;
-      log(`    → ${attempt.receiver} ${channel}: ${attempt.outcome === "delivered" ? "delivered" : `${attempt.outcome} (${status})`}`);
+      log(
+        `    → ${attempt.receiver} ${channel}: ${attempt.outcome === "delivered" ? "delivered" : `${attempt.outcome} (${status})`}`,
+      );
     });
 
     function channelOfDelivery(d: Delivery): string {
@@ -353,14 +410,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       const body = input as { Entries?: unknown };
       if (body && typeof body === "object" && Array.isArray(body.Entries)) {
         return body.Entries.map((entry: Record<string, unknown>, i: number) => {
-          if (typeof entry.Detail !== "string") throw new Error(`Entries[${i}].Detail must be a JSON string`);
+          if (typeof entry.Detail !== "string")
+            throw new Error(`Entries[${i}].Detail must be a JSON string`);
           return {
             version: "0",
             id: randomUUID(),
             "detail-type": entry.DetailType,
             source: entry.Source,
             account: ACCOUNT,
-            time: entry.Time ? new Date(String(entry.Time)).toISOString().replace(/\.\d{3}Z$/, "Z") : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+            time: entry.Time
+              ? new Date(String(entry.Time)).toISOString().replace(/\.\d{3}Z$/, "Z")
+              : new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
             region: REGION,
             resources: Array.isArray(entry.Resources) ? entry.Resources : [],
             detail: JSON.parse(entry.Detail) as unknown,
@@ -407,7 +467,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const doc = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ endpoint: all.dynamo.endpoint, region: REGION, credentials: { accessKeyId: "standin", secretAccessKey: "standin" } }),
+      new DynamoDBClient({
+        endpoint: all.dynamo.endpoint,
+        region: REGION,
+        credentials: { accessKeyId: "standin", secretAccessKey: "standin" },
+      }),
     );
     cleanups.push(() => doc.destroy());
     async function audit(): Promise<Array<Record<string, unknown>>> {
@@ -415,28 +479,42 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       for (const table of tables) {
         let start: Record<string, unknown> | undefined;
         do {
-          const page = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-          for (const item of page.Items ?? []) if (String(item.pk).startsWith("PIPELINE#")) items.push(item);
+          const page = await doc.send(
+            new ScanCommand({ TableName: table, ExclusiveStartKey: start }),
+          );
+          for (const item of page.Items ?? [])
+            if (String(item.pk).startsWith("PIPELINE#")) items.push(item);
           start = page.LastEvaluatedKey;
         } while (start);
       }
       return items.sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
     }
 
-    function setFault(receiver: string, fault: StepFault & { times?: number } | null): void {
+    function setFault(receiver: string, fault: (StepFault & { times?: number }) | null): void {
       if (receiver === "sns") {
-        aws.faults.sns = fault && (fault.status || fault.kind) ? { code: "InternalError", status: fault.status ?? 500, times: fault.times } : null;
+        aws.faults.sns =
+          fault && (fault.status || fault.kind)
+            ? { code: "InternalError", status: fault.status ?? 500, times: fault.times }
+            : null;
       } else {
-        if (!(RECEIVER_KINDS as readonly string[]).includes(receiver)) throw new Error(`unknown receiver ${receiver}`);
+        if (!(RECEIVER_KINDS as readonly string[]).includes(receiver))
+          throw new Error(`unknown receiver ${receiver}`);
         const kind = receiver as ReceiverKind;
         if (!fault || (!fault.status && !fault.kind)) receivers.setFault(kind, null);
         else if (fault.kind) receivers.setFault(kind, { kind: fault.kind, times: fault.times });
-        else receivers.setFault(kind, { status: fault.status ?? 500, times: fault.times, ...(fault.status === 429 ? { retryAfter: 1 } : {}) });
+        else
+          receivers.setFault(kind, {
+            status: fault.status ?? 500,
+            times: fault.times,
+            ...(fault.status === 429 ? { retryAfter: 1 } : {}),
+          });
       }
       const before = faults[receiver];
       if (!fault || (!fault.status && !fault.kind)) delete faults[receiver];
-      else faults[receiver] = `${fault.kind ?? fault.status}${fault.times ? ` ×${fault.times}` : ""}`;
-      if (before !== faults[receiver]) log(`  ⚡ fault ${receiver}: ${faults[receiver] ?? "cleared"}`);
+      else
+        faults[receiver] = `${fault.kind ?? fault.status}${fault.times ? ` ×${fault.times}` : ""}`;
+      if (before !== faults[receiver])
+        log(`  ⚡ fault ${receiver}: ${faults[receiver] ?? "cleared"}`);
     }
     for (const spec of options.faults ?? []) {
       const fault = parseFault(spec);
@@ -444,8 +522,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const fanoutDlqUrl = fanoutArchive.environment.DEAD_LETTER_QUEUE_URL;
-    const fanoutDlq = () => aws.state.sqs.sent.filter((m) => !fanoutDlqUrl || m.queueUrl === fanoutDlqUrl);
-    const dlqCount = () => queue.messages.filter((m) => m.state === "dlq").length + fanoutDlq().length;
+    const fanoutDlq = () =>
+      aws.state.sqs.sent.filter((m) => !fanoutDlqUrl || m.queueUrl === fanoutDlqUrl);
+    const dlqCount = () =>
+      queue.messages.filter((m) => m.state === "dlq").length + fanoutDlq().length;
 
     // ---- users of the page's selector ----
     const approversByPipeline: Record<string, string[]> = {};
@@ -456,7 +536,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     const approverIds = [...new Set(Object.values(approversByPipeline).flat())];
     const users: SandboxUser[] = [
-      ...approverIds.map((id, i) => ({ id, name: `Approver ${i + 1}`, username: `approver${i + 1}`, approver: true })),
+      ...approverIds.map((id, i) => ({
+        id,
+        name: `Approver ${i + 1}`,
+        username: `approver${i + 1}`,
+        approver: true,
+      })),
       NON_APPROVER,
     ];
 
@@ -471,7 +556,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const ephemerals: Array<{ at: string; text: string }> = [];
         for (const r of responses.filter((x) => x.name === id)) {
           const body = r.body as Record<string, unknown>;
-          if (body?.response_type === "ephemeral") ephemerals.push({ at: r.at.toISOString(), text: String(body.text ?? "") });
+          if (body?.response_type === "ephemeral")
+            ephemerals.push({ at: r.at.toISOString(), text: String(body.text ?? "") });
           else if (body?.delete_original) current = { text: "(message deleted)" };
           else {
             current = body;
@@ -492,7 +578,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       });
     }
     const byType = (receiver: ReceiverKind) =>
-      receivers.deliveries.filter((d) => d.receiver === receiver).map((d) => ({ channel: channelOfDelivery(d), at: d.at.toISOString(), payload: d.body }));
+      receivers.deliveries
+        .filter((d) => d.receiver === receiver)
+        .map((d) => ({ channel: channelOfDelivery(d), at: d.at.toISOString(), payload: d.body }));
     const typeOf = (channel: string) => runtime.channels[channel]?.type ?? "unknown";
     function snsMessages() {
       return aws.state.sns.published.map((p) => ({
@@ -517,7 +605,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       functions: { fanout: fanoutName, approval: approvalName },
     });
 
-    const progress: { scenario?: string; steps: Array<{ name: string; say?: string; status: string; problems: string[] }> } = { steps: [] };
+    const progress: {
+      scenario?: string;
+      steps: Array<{ name: string; say?: string; status: string; problems: string[] }>;
+    } = { steps: [] };
 
     const core: SandboxCore = {
       info,
@@ -546,10 +637,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           teams: byType("teams"),
           discord: byType("discord"),
           webhook: byType("webhook"),
-          events: posted.map((p) => ({ ...p, queue: p.messageId ? queueView(queue.messages.find((m) => m.messageId === p.messageId)) : undefined })),
+          events: posted.map((p) => ({
+            ...p,
+            queue: p.messageId
+              ? queueView(queue.messages.find((m) => m.messageId === p.messageId))
+              : undefined,
+          })),
           dlq: {
-            redrive: queue.messages.filter((m) => m.state === "dlq").map((m) => ({ ...queueView(m), body: m.body })),
-            fanout: fanoutDlq().map((m) => ({ at: m.at.toISOString(), body: m.body, attributes: m.attributes })),
+            redrive: queue.messages
+              .filter((m) => m.state === "dlq")
+              .map((m) => ({ ...queueView(m), body: m.body })),
+            fanout: fanoutDlq().map((m) => ({
+              at: m.at.toISOString(),
+              body: m.body,
+              attributes: m.attributes,
+            })),
           },
           audit: await audit(),
         };
@@ -557,10 +659,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       deliveries() {
         const grouped: Record<string, unknown[]> = {};
         for (const d of receivers.deliveries) {
-          (grouped[d.receiver] ??= []).push({ channel: channelOfDelivery(d), at: d.at.toISOString(), path: d.path, body: d.body });
+          (grouped[d.receiver] ??= []).push({
+            channel: channelOfDelivery(d),
+            at: d.at.toISOString(),
+            path: d.path,
+            body: d.body,
+          });
         }
         grouped.sns = snsMessages();
-        grouped.sqs = aws.state.sqs.sent.map((m) => ({ at: m.at.toISOString(), queueUrl: m.queueUrl, body: m.body, attributes: m.attributes }));
+        grouped.sqs = aws.state.sqs.sent.map((m) => ({
+          at: m.at.toISOString(),
+          queueUrl: m.queueUrl,
+          body: m.body,
+          attributes: m.attributes,
+        }));
         return grouped;
       },
       audit,
@@ -578,20 +690,42 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
             accountId: "anonymous",
             apiId: "sandbox",
             domainName: "sandbox.lambda-url.us-east-1.on.aws",
-            http: { method: "POST", path: "/", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+            http: {
+              method: "POST",
+              path: "/",
+              protocol: "HTTP/1.1",
+              sourceIp: "127.0.0.1",
+              userAgent: headers["user-agent"] ?? "",
+            },
             requestId: randomUUID(),
             time: new Date().toISOString(),
             timeEpoch: Date.now(),
           },
         };
-        const result = await approval.invoke<{ statusCode?: number; headers?: Record<string, string>; body?: string }>(event);
-        if (!result.ok) return { statusCode: 502, headers: { "content-type": "text/plain" }, body: "approval function failed" };
+        const result = await approval.invoke<{
+          statusCode?: number;
+          headers?: Record<string, string>;
+          body?: string;
+        }>(event);
+        if (!result.ok)
+          return {
+            statusCode: 502,
+            headers: { "content-type": "text/plain" },
+            body: "approval function failed",
+          };
         // The decision work runs asynchronously; let it finish so the page shows the outcome.
         void aws.idle();
-        return { statusCode: result.value?.statusCode ?? 200, headers: result.value?.headers ?? {}, body: result.value?.body ?? "" };
+        return {
+          statusCode: result.value?.statusCode ?? 200,
+          headers: result.value?.headers ?? {},
+          body: result.value?.body ?? "",
+        };
       },
       setFault(receiver, spec) {
-        setFault(receiver, spec === null || spec === "off" ? null : parseFault(`${receiver}=${spec}`));
+        setFault(
+          receiver,
+          spec === null || spec === "off" ? null : parseFault(`${receiver}=${spec}`),
+        );
       },
       async replay() {
         await play(builtInScenario(stack));
@@ -600,7 +734,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     function queueView(m: QueueMessage | undefined) {
       if (!m) return undefined;
-      return { messageId: m.messageId, state: m.state, receiveCount: m.receiveCount, errors: m.receives.filter((r) => !r.ok).map((r) => r.error) };
+      return {
+        messageId: m.messageId,
+        state: m.state,
+        receiveCount: m.receiveCount,
+        errors: m.receives.filter((r) => !r.ok).map((r) => r.error),
+      };
     }
 
     const host: ScenarioHost = {
@@ -614,21 +753,42 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       },
       deliveriesSince(since) {
         const fromReceivers = receivers.attempts
-          .filter((a) => a.at.getTime() >= since && a.receiver !== "slack-response" && a.receiver !== "slack-api")
-          .map((a) => ({ channel: channelOfDelivery(a), delivered: a.outcome === "delivered", body: a.body }));
+          .filter(
+            (a) =>
+              a.at.getTime() >= since &&
+              a.receiver !== "slack-response" &&
+              a.receiver !== "slack-api",
+          )
+          .map((a) => ({
+            channel: channelOfDelivery(a),
+            delivered: a.outcome === "delivered",
+            body: a.body,
+          }));
         const fromSns = aws.state.sns.published
           .filter((p) => p.at.getTime() >= since)
-          .map((p) => ({ channel: channelOfTopic[p.topicArn ?? ""] ?? "sns", delivered: true, body: p.message }));
+          .map((p) => ({
+            channel: channelOfTopic[p.topicArn ?? ""] ?? "sns",
+            delivered: true,
+            body: p.message,
+          }));
         return [...fromReceivers, ...fromSns];
       },
-      auditSince: async (since) => (await audit()).filter((a) => Date.parse(String(a.at)) >= since - 1),
+      auditSince: async (since) =>
+        (await audit()).filter((a) => Date.parse(String(a.at)) >= since - 1),
       dlqSince: (since) =>
-        queue.messages.filter((m) => m.state === "dlq" && (m.settledAt?.getTime() ?? 0) >= since).length +
-        fanoutDlq().filter((m) => m.at.getTime() >= since).length,
+        queue.messages.filter((m) => m.state === "dlq" && (m.settledAt?.getTime() ?? 0) >= since)
+          .length + fanoutDlq().filter((m) => m.at.getTime() >= since).length,
       incidents: () =>
-        receivers.incidents.map((i) => ({ channel: channelOfRoutingKey[i.routingKey] ?? "pagerduty", dedupKey: i.dedupKey, summary: i.summary, status: i.status })),
+        receivers.incidents.map((i) => ({
+          channel: channelOfRoutingKey[i.routingKey] ?? "pagerduty",
+          dedupKey: i.dedupKey,
+          summary: i.summary,
+          status: i.status,
+        })),
       slackMessagesSince: (channel, since) =>
-        slackMessages().filter((m) => m.channel === channel && Date.parse(m.at) >= since).map((m) => m.payload),
+        slackMessages()
+          .filter((m) => m.channel === channel && Date.parse(m.at) >= since)
+          .map((m) => m.payload),
       setFault: (fault) => (fault ? setFault(fault.receiver, fault) : undefined),
       addPendingApproval: (input) => void aws.addPendingApproval(input),
       addFailedExecution: (input) => aws.addFailedExecution(input),
@@ -645,20 +805,33 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
 
     async function play(scenario: Scenario): Promise<ScenarioReport> {
-      if (scenario.stack && scenario.stack !== stack) log(`  (scenario written for stack ${scenario.stack}, running on ${stack})`);
+      if (scenario.stack && scenario.stack !== stack)
+        log(`  (scenario written for stack ${scenario.stack}, running on ${stack})`);
       progress.scenario = scenario.name;
-      progress.steps = scenario.steps.map((s) => ({ name: s.name, say: s.say, status: "pending", problems: [] }));
+      progress.steps = scenario.steps.map((s) => ({
+        name: s.name,
+        say: s.say,
+        status: "pending",
+        problems: [],
+      }));
       log(`scenario: ${scenario.name}`);
       return runScenario(host, scenario, {
         onStepStart(step, i) {
           progress.steps[i].status = "running";
-          log(`\n▶ ${i + 1}/${scenario.steps.length} ${step.name}${step.say ? ` — ${step.say}` : ""}`);
+          log(
+            `\n▶ ${i + 1}/${scenario.steps.length} ${step.name}${step.say ? ` — ${step.say}` : ""}`,
+          );
         },
         onStep(report, i) {
           progress.steps[i].status = report.ok ? "ok" : "failed";
           progress.steps[i].problems = report.problems;
-          const delivered = Object.entries(report.observed.delivered).map(([c, n]) => `${c} ${n}`).join(", ") || "nothing";
-          log(`  ${report.ok ? "✓" : "✗"} delivered: ${delivered}; retried ${report.observed.retried}; DLQ ${report.observed.dlq}; ${report.ms} ms`);
+          const delivered =
+            Object.entries(report.observed.delivered)
+              .map(([c, n]) => `${c} ${n}`)
+              .join(", ") || "nothing";
+          log(
+            `  ${report.ok ? "✓" : "✗"} delivered: ${delivered}; retried ${report.observed.retried}; DLQ ${report.observed.dlq}; ${report.ms} ms`,
+          );
           for (const problem of report.problems) log(`    ✗ ${problem}`);
         },
       });
@@ -710,9 +883,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 }
 
 /** Renders the end-of-scenario summary table. */
-export function formatSummary(rows: ChannelSummary[], report: ScenarioReport, queueInfo: { retried: number; dlq: number }): string {
+export function formatSummary(
+  rows: ChannelSummary[],
+  report: ScenarioReport,
+  queueInfo: { retried: number; dlq: number },
+): string {
   const header = ["channel", "type", "delivered", "suppressed", "failed attempts"];
-  const body = rows.map((r) => [r.channel, r.type, String(r.delivered), String(r.suppressed), String(r.failedAttempts)]);
+  const body = rows.map((r) => [
+    r.channel,
+    r.type,
+    String(r.delivered),
+    String(r.suppressed),
+    String(r.failedAttempts),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
   const failed = report.steps.filter((s) => !s.ok);
@@ -738,7 +921,14 @@ interface CliArgs {
 }
 
 function parseArgs(argv: string[]): CliArgs {
-  const args: CliArgs = { stack: "staging", port: 8787, serve: true, play: true, faults: [], verbose: false };
+  const args: CliArgs = {
+    stack: "staging",
+    port: 8787,
+    serve: true,
+    play: true,
+    faults: [],
+    verbose: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -754,11 +944,14 @@ function parseArgs(argv: string[]): CliArgs {
     else if (arg === "--fault") args.faults.push(value());
     else if (arg === "--verbose") args.verbose = true;
     else if (arg === "--help" || arg === "-h") {
-      console.log("npm start -- [--stack staging|prod] [--scenario file.json] [--port 8787] [--no-serve] [--no-scenario] [--fault receiver=500|timeout|reset[xN]] [--verbose]");
+      console.log(
+        "npm start -- [--stack staging|prod] [--scenario file.json] [--port 8787] [--no-serve] [--no-scenario] [--fault receiver=500|timeout|reset[xN]] [--verbose]",
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${arg}`);
   }
-  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error("--port must be 0-65535");
+  if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535)
+    throw new Error("--port must be 0-65535");
   return args;
 }
 
@@ -767,16 +960,29 @@ async function main(): Promise<number> {
   const { loadScenario } = await import("./scenario");
   const scenario = args.scenario ? loadScenario(args.scenario) : builtInScenario(args.stack);
   const log = (line: string) => console.log(line);
-  log(`deploy-notifier sandbox — stack ${args.stack} (no AWS account, no network: everything runs on 127.0.0.1)`);
-  const sandbox = await startSandbox({ stack: args.stack, port: args.port, serve: args.serve, faults: args.faults, log, verbose: args.verbose });
+  log(
+    `deploy-notifier sandbox — stack ${args.stack} (no AWS account, no network: everything runs on 127.0.0.1)`,
+  );
+  const sandbox = await startSandbox({
+    stack: args.stack,
+    port: args.port,
+    serve: args.serve,
+    faults: args.faults,
+    log,
+    verbose: args.verbose,
+  });
   const q = sandbox.core.info().queue as {
     declaredVisibilitySeconds: number;
     visibilityTimeoutMs: number;
     maxReceiveCount: number;
     batchSize: number;
   };
-  log(`ready in ${(sandbox.timings.readyMs / 1000).toFixed(1)} s${sandbox.url ? ` — open ${sandbox.url}` : ""}`);
-  log(`queue: visibility timeout ${q.declaredVisibilitySeconds} s declared, scaled to ${q.visibilityTimeoutMs} ms here; redrive after ${q.maxReceiveCount} receives; batch ${q.batchSize}`);
+  log(
+    `ready in ${(sandbox.timings.readyMs / 1000).toFixed(1)} s${sandbox.url ? ` — open ${sandbox.url}` : ""}`,
+  );
+  log(
+    `queue: visibility timeout ${q.declaredVisibilitySeconds} s declared, scaled to ${q.visibilityTimeoutMs} ms here; redrive after ${q.maxReceiveCount} receives; batch ${q.batchSize}`,
+  );
   let ok = true;
   if (args.play) {
     const report = await sandbox.runScenario(scenario);

@@ -6,9 +6,8 @@
  *
  * Options:
  *   --stack <name>         a stack with a `Pulumi.<name>.yaml` in the project root
- *   --config-file <path>   read the `deploy-notifier:*` keys from this file instead (the stack name
- *                          defaults to the file's `Pulumi.<name>.yaml`; provider keys such as
- *                          aws:region still come from the project's file of that stack)
+ *   --config-file <path>   read this stack file instead of `Pulumi.<stack>.yaml` (the stack name
+ *                          defaults to the file's `Pulumi.<name>.yaml`, else "preview")
  *   --json                 print the whole result as one JSON object
  *   --now <ISO time>       compute the next downtime occurrences from this instant
  *
@@ -76,14 +75,10 @@ export function parsePreviewArgs(argv: string[]): PreviewOptions {
   if (configFile && !fs.existsSync(configFile)) {
     throw usageError(`--config-file ${configFile}: no such file`);
   }
-  const stack = values.stack ?? (configFile ? stackOfFile(configFile) : undefined);
+  const stack = values.stack ?? (configFile ? (stackOfFile(configFile) ?? "preview") : undefined);
   if (!stack) throw usageError(`no stack selected: pass --stack <name>; ${available}`);
-  if (!stacks.includes(stack)) {
-    throw usageError(
-      configFile
-        ? `--config-file: stack "${stack}" has no Pulumi.${stack}.yaml in the project, which provides its provider config (aws:region); pass --stack <name>; ${available}`
-        : `no stack named "${stack}"; ${available}`,
-    );
+  if (!configFile && !stacks.includes(stack)) {
+    throw usageError(`no stack named "${stack}"; ${available}`);
   }
   const now = values.now ? new Date(values.now) : new Date();
   if (Number.isNaN(now.getTime())) throw usageError(`--now ${values.now}: not an ISO 8601 time`);
@@ -306,7 +301,7 @@ export async function preview(argv: string[]): Promise<number> {
   try {
     const result = await runProgram({
       stack: options.stack,
-      ...(options.configFile ? { config: raw } : {}),
+      ...(options.configFile ? { stackFile: options.configFile } : {}),
       outDir,
     });
     if (!result.ok) {

@@ -12,7 +12,9 @@ function $(id) {
 
 function time(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? String(iso ?? "") : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return Number.isNaN(d.getTime())
+    ? String(iso ?? "")
+    : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 function toast(text) {
@@ -34,9 +36,16 @@ function currentUser() {
 }
 
 async function hmacHex(secret, text) {
-  if (!crypto.subtle) throw new Error("WebCrypto is unavailable: open the page on http://127.0.0.1");
+  if (!crypto.subtle)
+    throw new Error("WebCrypto is unavailable: open the page on http://127.0.0.1");
   const enc = new TextEncoder();
-  const key = await crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    enc.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = await crypto.subtle.sign("HMAC", key, enc.encode(text));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -49,11 +58,21 @@ async function clickButton(message, element, block, node) {
     user: { id: user.id, username: user.username, name: user.name, team_id: "T0SANDBOX" },
     api_app_id: "A0SANDBOX",
     token: "unused-verification-token",
-    container: { type: "message", message_ts: message.ts, channel_id: `C-${message.channel}`, is_ephemeral: false },
+    container: {
+      type: "message",
+      message_ts: message.ts,
+      channel_id: `C-${message.channel}`,
+      is_ephemeral: false,
+    },
     trigger_id: `${Date.now()}.sandbox`,
     team: { id: "T0SANDBOX", domain: "sandbox" },
     channel: { id: `C-${message.channel}`, name: message.channel },
-    message: { type: "message", ts: message.ts, text: message.payload.text, blocks: message.payload.blocks },
+    message: {
+      type: "message",
+      ts: message.ts,
+      text: message.payload.text,
+      blocks: message.payload.blocks,
+    },
     response_url: message.responseUrl,
     actions: [
       {
@@ -81,7 +100,9 @@ async function clickButton(message, element, block, node) {
       },
       body,
     });
-    toast(`${element.text?.text ?? "click"} as ${user.name}: approval endpoint answered ${res.status}`);
+    toast(
+      `${element.text?.text ?? "click"} as ${user.name}: approval endpoint answered ${res.status}`,
+    );
   } catch (err) {
     toast(`click failed: ${err.message}`);
   } finally {
@@ -116,8 +137,13 @@ function renderSlack(state) {
       item.dataset.messageId = message.id;
       item.dataset.replaced = message.replacedAt ? "true" : "false";
       const meta = el("div", "meta");
-      meta.append(el("strong", "", "deploy-notifier"), el("span", "app-badge", "APP"), el("span", "muted", time(message.at)));
-      if (message.replacedAt) meta.append(el("span", "badge ok", `updated ${time(message.replacedAt)}`));
+      meta.append(
+        el("strong", "", "deploy-notifier"),
+        el("span", "app-badge", "APP"),
+        el("span", "muted", time(message.at)),
+      );
+      if (message.replacedAt)
+        meta.append(el("span", "badge ok", `updated ${time(message.replacedAt)}`));
       item.append(meta);
       item.append(
         renderSlackMessage(message.payload, {
@@ -146,9 +172,19 @@ function renderPagerDuty(state) {
     const item = el("article", `message incident ${incident.status}`);
     item.dataset.testid = "pd-incident";
     const head = el("div", "meta");
-    head.append(el("span", `badge ${incident.status === "resolved" ? "ok" : "bad"}`, incident.status), el("span", "badge", incident.severity), el("span", "muted", `${incident.channel} · opened ${time(incident.openedAt)}`));
+    head.append(
+      el("span", `badge ${incident.status === "resolved" ? "ok" : "bad"}`, incident.status),
+      el("span", "badge", incident.severity),
+      el("span", "muted", `${incident.channel} · opened ${time(incident.openedAt)}`),
+    );
     item.append(head, el("div", "summary", incident.summary));
-    item.append(el("div", "muted small", `dedup_key ${incident.dedupKey} · ${incident.triggers} trigger(s) · updated ${time(incident.updatedAt)}`));
+    item.append(
+      el(
+        "div",
+        "muted small",
+        `dedup_key ${incident.dedupKey} · ${incident.triggers} trigger(s) · updated ${time(incident.updatedAt)}`,
+      ),
+    );
     box.append(item);
   }
   return box;
@@ -160,7 +196,13 @@ function renderSms(state, list, title) {
   for (const sms of [...list].reverse()) {
     const item = el("article", "message sms");
     item.append(el("div", "bubble", sms.message));
-    item.append(el("div", "muted small", `${sms.channel} · ${time(sms.at)} · ${sms.chars} chars · ${sms.encoding} · ${sms.segments} segment${sms.segments === 1 ? "" : "s"}`));
+    item.append(
+      el(
+        "div",
+        "muted small",
+        `${sms.channel} · ${time(sms.at)} · ${sms.chars} chars · ${sms.encoding} · ${sms.segments} segment${sms.segments === 1 ? "" : "s"}`,
+      ),
+    );
     box.append(item);
   }
   return box;
@@ -196,7 +238,14 @@ function renderAudit(state) {
   const items = [...state.audit].reverse();
   return table(
     ["time", "pipeline", "action", "channel", "actor", "result"],
-    items.map((a) => [time(a.at), a.pipeline ?? "", a.action ?? "", a.channel ?? "", a.actor ?? "", a.result ?? ""]),
+    items.map((a) => [
+      time(a.at),
+      a.pipeline ?? "",
+      a.action ?? "",
+      a.channel ?? "",
+      a.actor ?? "",
+      a.result ?? "",
+    ]),
     (tr, i) => {
       tr.dataset.testid = "audit-row";
       tr.dataset.action = items[i].action;
@@ -224,9 +273,24 @@ function renderEvents(state) {
 function renderDlq(state) {
   const root = el("div");
   const q = state.info.queue;
-  root.append(el("p", "muted small", `Redrive DLQ: messages the fan-out failed ${q.maxReceiveCount} times. Fan-out DLQ: events it gave up on, with reasons.`));
+  root.append(
+    el(
+      "p",
+      "muted small",
+      `Redrive DLQ: messages the fan-out failed ${q.maxReceiveCount} times. Fan-out DLQ: events it gave up on, with reasons.`,
+    ),
+  );
   root.append(el("h3", "", `Queue redrive (${state.dlq.redrive.length})`));
-  root.append(table(["message", "receives", "last error"], state.dlq.redrive.map((m) => [m.messageId.slice(0, 8), String(m.receiveCount), m.errors.at(-1) ?? ""])));
+  root.append(
+    table(
+      ["message", "receives", "last error"],
+      state.dlq.redrive.map((m) => [
+        m.messageId.slice(0, 8),
+        String(m.receiveCount),
+        m.errors.at(-1) ?? "",
+      ]),
+    ),
+  );
   root.append(el("h3", "", `Fan-out DLQ with reasons (${state.dlq.fanout.length})`));
   for (const m of state.dlq.fanout) {
     const pre = el("pre", "code", `${time(m.at)} ${JSON.stringify(m.attributes)}\n${m.body}`);
@@ -252,7 +316,11 @@ function render(state) {
   const facts = $("facts");
   facts.replaceChildren(
     el("span", "chip", `stack ${state.info.stack}`),
-    el("span", "chip", `visibility timeout ${q.declaredVisibilitySeconds} s → ${q.visibilityTimeoutMs} ms in the sandbox`),
+    el(
+      "span",
+      "chip",
+      `visibility timeout ${q.declaredVisibilitySeconds} s → ${q.visibilityTimeoutMs} ms in the sandbox`,
+    ),
     el("span", "chip", `DLQ after ${q.maxReceiveCount} receives`),
     ...Object.entries(state.faults).map(([r, f]) => el("span", "chip bad", `fault ${r}: ${f}`)),
   );
@@ -262,9 +330,19 @@ function render(state) {
   if (types.has("pagerduty")) inboxes.push(renderPagerDuty(state));
   if (types.has("sms")) inboxes.push(renderSms(state, state.sms, "SMS"));
   if (types.has("email")) inboxes.push(renderSms(state, state.email, "Email"));
-  if (types.has("teams")) inboxes.push(renderGeneric("Microsoft Teams", state.teams, renderTeams, "teams-inbox"));
-  if (types.has("discord")) inboxes.push(renderGeneric("Discord", state.discord, renderDiscord, "discord-inbox"));
-  if (types.has("webhook")) inboxes.push(renderGeneric("Webhooks", state.webhook, (p) => el("pre", "code", JSON.stringify(p, null, 2)), "webhook-inbox"));
+  if (types.has("teams"))
+    inboxes.push(renderGeneric("Microsoft Teams", state.teams, renderTeams, "teams-inbox"));
+  if (types.has("discord"))
+    inboxes.push(renderGeneric("Discord", state.discord, renderDiscord, "discord-inbox"));
+  if (types.has("webhook"))
+    inboxes.push(
+      renderGeneric(
+        "Webhooks",
+        state.webhook,
+        (p) => el("pre", "code", JSON.stringify(p, null, 2)),
+        "webhook-inbox",
+      ),
+    );
   $("inboxes").replaceChildren(...inboxes);
   $("audit").replaceChildren(renderAudit(state));
   $("events").replaceChildren(renderEvents(state));
@@ -293,14 +371,22 @@ async function start() {
   view.info = await (await fetch("/api/sandbox")).json();
   const select = $("user");
   for (const user of view.info.users) {
-    const option = el("option", "", `${user.name} (${user.id})${user.approver ? " — approver" : " — not an approver"}`);
+    const option = el(
+      "option",
+      "",
+      `${user.name} (${user.id})${user.approver ? " — approver" : " — not an approver"}`,
+    );
     option.value = user.id;
     select.append(option);
   }
   $("fault-apply").addEventListener("click", async () => {
     const receiver = $("fault-receiver").value;
     const fault = $("fault-kind").value;
-    await fetch("/api/faults", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ receiver, fault: fault === "off" ? null : fault }) });
+    await fetch("/api/faults", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ receiver, fault: fault === "off" ? null : fault }),
+    });
     refresh();
   });
   $("replay").addEventListener("click", async () => {

@@ -76,7 +76,8 @@ export function renderMrkdwn(text, parent, ctx = {}) {
 function inline(text, parent, ctx) {
   let last = 0;
   for (const match of text.matchAll(TOKEN)) {
-    if (match.index > last) parent.append(document.createTextNode(unescapeSlack(text.slice(last, match.index))));
+    if (match.index > last)
+      parent.append(document.createTextNode(unescapeSlack(text.slice(last, match.index))));
     const [token] = match;
     if (match[1]) parent.append(angle(token.slice(1, -1), ctx));
     else if (match[2]) parent.append(el("code", "", unescapeSlack(token.slice(1, -1))));
@@ -101,9 +102,14 @@ function angle(inner, ctx) {
   if (target.startsWith("!date^")) {
     // <!date^epoch^format|fallback>: shown in the reader's local time, as Slack does.
     const epoch = Number(target.split("^")[1]);
-    return el("time", "", Number.isFinite(epoch) ? new Date(epoch * 1000).toLocaleString() : (label ?? ""));
+    return el(
+      "time",
+      "",
+      Number.isFinite(epoch) ? new Date(epoch * 1000).toLocaleString() : (label ?? ""),
+    );
   }
-  if (target.startsWith("!")) return el("span", "mention", `@${label ?? target.slice(1).split("^")[0]}`);
+  if (target.startsWith("!"))
+    return el("span", "mention", `@${label ?? target.slice(1).split("^")[0]}`);
   const url = unescapeSlack(target);
   if (label === undefined) return link(url);
   // A link label is mrkdwn too (e.g. `<url|`abc123`>` shows code).
@@ -116,7 +122,9 @@ function angle(inner, ctx) {
 function textObject(obj, parent, ctx) {
   if (!obj) return parent;
   if (obj.type === "mrkdwn") return renderMrkdwn(obj.text, parent, ctx);
-  parent.append(document.createTextNode(obj.emoji === false ? String(obj.text ?? "") : emoji(obj.text ?? "")));
+  parent.append(
+    document.createTextNode(obj.emoji === false ? String(obj.text ?? "") : emoji(obj.text ?? "")),
+  );
   return parent;
 }
 
@@ -147,7 +155,8 @@ export function renderBlocks(blocks, ctx = {}) {
         if (block.text) body.append(textObject(block.text, el("div", "sk-text"), ctx));
         if (Array.isArray(block.fields) && block.fields.length > 0) {
           const fields = el("div", "sk-fields");
-          for (const field of block.fields) fields.append(textObject(field, el("div", "sk-field"), ctx));
+          for (const field of block.fields)
+            fields.append(textObject(field, el("div", "sk-field"), ctx));
           body.append(fields);
         }
         section.append(body);
@@ -188,11 +197,17 @@ export function renderBlocks(blocks, ctx = {}) {
 /** Renders a Slack message payload: blocks, or the fallback text, plus legacy attachments. */
 export function renderSlackMessage(payload, ctx = {}) {
   const root = el("div", "slack-body");
-  if (Array.isArray(payload?.blocks) && payload.blocks.length > 0) root.append(renderBlocks(payload.blocks, ctx));
+  if (Array.isArray(payload?.blocks) && payload.blocks.length > 0)
+    root.append(renderBlocks(payload.blocks, ctx));
   else root.append(renderMrkdwn(payload?.text ?? "", el("div", "sk-text"), ctx));
   for (const attachment of payload?.attachments ?? []) {
     const box = el("div", "sk-attachment");
-    if (attachment.color) box.style.borderLeftColor = /^#?[0-9a-f]{3,8}$/i.test(attachment.color) ? (attachment.color.startsWith("#") ? attachment.color : `#${attachment.color}`) : "";
+    if (attachment.color)
+      box.style.borderLeftColor = /^#?[0-9a-f]{3,8}$/i.test(attachment.color)
+        ? attachment.color.startsWith("#")
+          ? attachment.color
+          : `#${attachment.color}`
+        : "";
     if (attachment.blocks) box.append(renderBlocks(attachment.blocks, ctx));
     if (attachment.text) box.append(renderMrkdwn(attachment.text, el("div", "sk-text"), ctx));
     root.append(box);
@@ -223,7 +238,13 @@ function adaptiveElements(items, parent) {
   for (const item of items ?? []) {
     switch (item.type) {
       case "TextBlock": {
-        const cls = ["ac-text", item.weight === "Bolder" ? "bold" : "", item.size ? `size-${String(item.size).toLowerCase()}` : "", item.color ? `color-${String(item.color).toLowerCase()}` : "", item.isSubtle ? "subtle" : ""].join(" ");
+        const cls = [
+          "ac-text",
+          item.weight === "Bolder" ? "bold" : "",
+          item.size ? `size-${String(item.size).toLowerCase()}` : "",
+          item.color ? `color-${String(item.color).toLowerCase()}` : "",
+          item.isSubtle ? "subtle" : "",
+        ].join(" ");
         parent.append(adaptiveText(item.text, el("div", cls)));
         break;
       }
@@ -239,12 +260,18 @@ function adaptiveElements(items, parent) {
       }
       case "ColumnSet": {
         const row = el("div", "ac-columns");
-        for (const column of item.columns ?? []) row.append(adaptiveElements(column.items, el("div", "ac-column")));
+        for (const column of item.columns ?? [])
+          row.append(adaptiveElements(column.items, el("div", "ac-column")));
         parent.append(row);
         break;
       }
       case "Container":
-        parent.append(adaptiveElements(item.items, el("div", `ac-container ${item.style ? `style-${item.style}` : ""}`)));
+        parent.append(
+          adaptiveElements(
+            item.items,
+            el("div", `ac-container ${item.style ? `style-${item.style}` : ""}`),
+          ),
+        );
         break;
       case "ActionSet":
         parent.append(adaptiveActions(item.actions));
@@ -287,8 +314,10 @@ export function renderDiscord(payload) {
   if (payload?.content) root.append(el("div", "sk-text", payload.content));
   for (const embed of payload?.embeds ?? []) {
     const box = el("div", "sk-attachment");
-    if (typeof embed.color === "number") box.style.borderLeftColor = `#${embed.color.toString(16).padStart(6, "0")}`;
-    if (embed.title) box.append(embed.url ? link(embed.url, embed.title) : el("strong", "", embed.title));
+    if (typeof embed.color === "number")
+      box.style.borderLeftColor = `#${embed.color.toString(16).padStart(6, "0")}`;
+    if (embed.title)
+      box.append(embed.url ? link(embed.url, embed.title) : el("strong", "", embed.title));
     if (embed.description) box.append(el("div", "sk-text", embed.description));
     if (embed.fields?.length) {
       const fields = el("div", "sk-fields");

@@ -4,11 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
-import { ROOT, readStackConfig } from "../../sandbox/program";
-
-/** The config namespace (config/index.ts PROJECT; not imported: that would load @pulumi/pulumi). */
-const PROJECT = "deploy-notifier";
+import { ROOT, readStackConfig, readStackFile } from "../../sandbox/program";
 
 /** The stacks that have a `Pulumi.<stack>.yaml` in the project root, sorted. */
 export function availableStacks(root: string = ROOT): string[] {
@@ -24,33 +20,7 @@ export function stackOfFile(file: string): string | undefined {
   return /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file))?.[1];
 }
 
-/**
- * Reads a stack file from any path, like `readStackConfig` reads `Pulumi.<stack>.yaml`: the
- * `deploy-notifier:*` keys without their namespace (`raw`), and every other key (`other`).
- */
-export function readStackFile(file: string): {
-  raw: Record<string, unknown>;
-  other: Record<string, unknown>;
-} {
-  let doc: unknown;
-  try {
-    doc = parseYaml(fs.readFileSync(file, "utf8"));
-  } catch (err: unknown) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(`stack file ${file}: ${message}`, { cause: err });
-  }
-  const config = (doc as { config?: unknown } | null)?.config;
-  if (config !== undefined && (typeof config !== "object" || config === null)) {
-    throw new Error(`stack file ${file}: "config" must be a map of keys to values`);
-  }
-  const raw: Record<string, unknown> = {};
-  const other: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(config ?? {})) {
-    if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = value;
-    else other[key] = value;
-  }
-  return { raw, other };
-}
+export { readStackFile };
 
 /**
  * A stack file's raw config with the pipelines replaced by `count` generated ones, spread over

@@ -13,10 +13,14 @@ const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve(__dirname, "..", "..", ".artifacts");
 const available = fs.existsSync(CHROMIUM);
 if (!available && process.env.CI) {
-  throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (apt-get install -y chromium)`);
+  throw new Error(
+    `${CHROMIUM} is missing: CI must install Debian's chromium (apt-get install -y chromium)`,
+  );
 }
 if (!available) {
-  console.warn(`browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium). In CI it runs.`);
+  console.warn(
+    `browser test skipped: ${CHROMIUM} is missing (apt-get install -y chromium). In CI it runs.`,
+  );
 }
 const describeBrowser = available ? describe : describe.skip;
 
@@ -28,7 +32,8 @@ describeBrowser("sandbox page (headless Chromium)", () => {
   beforeAll(async () => {
     sandbox = await startSandbox({ stack: "prod", port: 0 });
     const report = await sandbox.runScenario();
-    if (!report.ok) throw new Error(`prod scenario failed: ${JSON.stringify(report.steps.filter((s) => !s.ok))}`);
+    if (!report.ok)
+      throw new Error(`prod scenario failed: ${JSON.stringify(report.steps.filter((s) => !s.ok))}`);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -52,13 +57,17 @@ describeBrowser("sandbox page (headless Chromium)", () => {
 
   function approvalRequest(): Locator {
     return page
-      .locator('[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"]')
+      .locator(
+        '[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"]',
+      )
       .filter({ hasText: "approval needed" });
   }
 
   function approvalAction(): { status?: string; lastUpdatedBy?: string } | undefined {
     const pipeline = sandbox.standins.aws.state.codepipeline.pipelines["main-app-production-v3"];
-    return pipeline?.stages.find((s) => s.name === "Approve")?.actions.find((a) => a.name === "ManualApproval");
+    return pipeline?.stages
+      .find((s) => s.name === "Approve")
+      ?.actions.find((a) => a.name === "ManualApproval");
   }
 
   test("a non-approver's click changes nothing; an approver's click approves", async () => {
@@ -76,10 +85,17 @@ describeBrowser("sandbox page (headless Chromium)", () => {
     // Assess: only they are told; the message, the pipeline and the audit trail are unchanged.
     await request.locator('[data-testid="slack-ephemeral"]').waitFor();
     await expect(request.getAttribute("data-replaced")).resolves.toBe("false");
-    await expect(request.locator('button[data-action-id="deploy-notifier.approve"]').count()).resolves.toBe(1);
+    await expect(
+      request.locator('button[data-action-id="deploy-notifier.approve"]').count(),
+    ).resolves.toBe(1);
     expect(approvalAction()?.status).toBe("InProgress");
-    await page.locator('[data-testid="audit-row"][data-action="approval-denied"]').first().waitFor();
-    await expect(page.locator('[data-testid="audit-row"][data-action="approval-decided"]').count()).resolves.toBe(0);
+    await page
+      .locator('[data-testid="audit-row"][data-action="approval-denied"]')
+      .first()
+      .waitFor();
+    await expect(
+      page.locator('[data-testid="audit-row"][data-action="approval-decided"]').count(),
+    ).resolves.toBe(0);
 
     // Act: an approver clicks Approve.
     await page.selectOption('[data-testid="user-select"]', "U012ABCDEF");
@@ -87,10 +103,14 @@ describeBrowser("sandbox page (headless Chromium)", () => {
 
     // Assess: the message is replaced, the audit row appears, the pipeline continues.
     await page
-      .locator('[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"][data-replaced="true"]')
+      .locator(
+        '[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"][data-replaced="true"]',
+      )
       .waitFor();
     await expect(request.innerText()).resolves.toMatch(/Approved by @Approver 1/);
-    await expect(request.locator('button[data-action-id="deploy-notifier.approve"]').count()).resolves.toBe(0);
+    await expect(
+      request.locator('button[data-action-id="deploy-notifier.approve"]').count(),
+    ).resolves.toBe(0);
     const decided = page.locator('[data-testid="audit-row"][data-action="approval-decided"]');
     await decided.first().waitFor();
     await expect(decided.first().innerText()).resolves.toContain("Approved");

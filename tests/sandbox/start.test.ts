@@ -36,7 +36,8 @@ describe("npm start -- --no-serve", () => {
       // Assess
       expect(output).toContain(`steps: ${steps}/${steps} ended as expected`);
       expect(output).not.toMatch(/✗/);
-      for (const channel of channels as string[]) expect(output).toMatch(new RegExp(`^${channel}\\s`, "m"));
+      for (const channel of channels as string[])
+        expect(output).toMatch(new RegExp(`^${channel}\\s`, "m"));
       expect(output).toMatch(/queue: [1-9]\d* redeliveries \(retries\), 0 in the DLQ/);
       expect(code).toBe(0);
     },
@@ -48,7 +49,13 @@ describe("npm start -- --no-serve", () => {
     const scenario = path.join(ROOT, "tests", "events", "sandbox", "wrong-expectation.json");
 
     // Act
-    const { code, output } = await runStart(["--stack", "staging", "--no-serve", "--scenario", scenario]);
+    const { code, output } = await runStart([
+      "--stack",
+      "staging",
+      "--no-serve",
+      "--scenario",
+      scenario,
+    ]);
 
     // Assess
     expect(output).toContain("slack-staging: expected 2 delivered, got 1");
