@@ -5,12 +5,29 @@
  */
 import { findPipelineRule } from "./routing";
 import type { PipelineRule } from "./types";
-import { escapeSlackText } from "./slack-text";
+import { escapeSlackText, truncateText } from "./slack-text";
 
 /** `action_id` of the approve button posted by the fan-out. */
 export const APPROVE_ACTION_ID = "deploy-notifier.approve";
 /** `action_id` of the reject button posted by the fan-out. */
 export const REJECT_ACTION_ID = "deploy-notifier.reject";
+
+/** `callback_id` of the "reject with a reason" modal opened by a Reject click. */
+export const REJECT_REASON_CALLBACK_ID = "deploy-notifier.reject-reason";
+/** `block_id` and `action_id` of the reason input in that modal. */
+export const REJECT_REASON_INPUT_ID = "reason";
+/** The longest reason accepted; the modal's input enforces it too. */
+export const REJECT_REASON_MAX_CHARS = 500;
+/**
+ * Slack caps a view's `private_metadata` at 3000 characters
+ * (https://api.slack.com/reference/surfaces/views).
+ */
+export const PRIVATE_METADATA_MAX_CHARS = 3000;
+/**
+ * PutApprovalResult's `result.summary` is at most 512 characters
+ * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ApprovalResult.html).
+ */
+export const APPROVAL_SUMMARY_MAX_CHARS = 512;
 
 /** Approved or rejected, as CodePipeline's PutApprovalResult spells it. */
 export type ApprovalDecision = "Approved" | "Rejected";
@@ -47,6 +64,10 @@ export interface BlockActionsInteraction {
   responseUrl: string | undefined;
   message: SlackMessage | undefined;
   channelId: string | undefined;
+  /** Lets the app open a modal within 3 s of the click (`views.open`). */
+  triggerId: string | undefined;
+  /** `ts` of the message that holds the buttons. */
+  messageTs: string | undefined;
 }
 
 /** Any other interaction type (view_submission, shortcut, …), which this app ignores. */
@@ -102,6 +123,9 @@ export function parseInteraction(payloadJson: string): ParsedInteraction {
       }
     : undefined;
   const channel = isRecord(payload.channel) ? optionalString(payload.channel.id) : undefined;
+  const messageTs =
+    (isRecord(payload.container) ? optionalString(payload.container.message_ts) : undefined) ??
+    (isRecord(payload.message) ? optionalString(payload.message.ts) : undefined);
   return {
     ok: true,
     interaction: {
@@ -116,6 +140,8 @@ export function parseInteraction(payloadJson: string): ParsedInteraction {
       responseUrl: optionalString(payload.response_url),
       message,
       channelId: channel,
+      triggerId: optionalString(payload.trigger_id),
+      messageTs,
     },
   };
 }
@@ -152,7 +178,6 @@ export function parseApprovalTarget(value: string | undefined): ApprovalTarget |
   }
   return { pipeline, stage, action, executionId };
 }
-
 
 /** Whether a user may decide an approval, and if not, why (shown to them, and audited). */
 export type Authorization =
@@ -193,10 +218,20 @@ export function actorLabel(user: SlackActor): string {
   return name ? `${name} (${user.id})` : user.id;
 }
 
-/** The summary PutApprovalResult records, e.g. "Approved by Jane Doe (U012ABC) via Slack". */
-export function approvalSummary(decision: ApprovalDecision, user: SlackActor): string {
-  // CodePipeline caps the summary at 512 characters; a Slack display name is far shorter.
-  return `${decision} by ${actorLabel(user)} via Slack`.slice(0, 512);
+/**
+ * The summary PutApprovalResult records, e.g. "Approved by Jane Doe (U012ABC) via Slack", or
+ * "Rejected by Jane Doe (U012ABC) via Slack: <reason>". The reason is cut (marked with "…") so
+ * that the summary fits CodePipeline's {@link APPROVAL_SUMMARY_MAX_CHARS}.
+ */
+export function approvalSummary(
+  decision: ApprovalDecision,
+  user: SlackActor,
+  reason?: string,
+): string {
+  const base = `${decision} by ${actorLabel(user)} via Slack`;
+  const room = APPROVAL_SUMMARY_MAX_CHARS - base.length - 2;
+  if (!reason || room < 2) return base.slice(0, APPROVAL_SUMMARY_MAX_CHARS);
+  return `${base}: ${truncateText(reason, room).text}`;
 }
 
 /**
@@ -214,16 +249,34 @@ export function utcTime(iso: string): string {
   return `${date.toISOString().slice(11, 16)} UTC`;
 }
 
-/** The line that replaces the buttons once decided: "✅ Approved by <@U…> at 14:02 UTC". */
-export function decisionLine(decision: ApprovalDecision, userId: string, at: string): string {
+/**
+ * The line that replaces the buttons once decided: "✅ Approved by <@U…> at 14:02 UTC", or
+ * "❌ Rejected by <@U…> at 14:02 UTC: <reason>" with the reason escaped (it is user text).
+ */
+export function decisionLine(
+  decision: ApprovalDecision,
+  userId: string,
+  at: string,
+  reason?: string,
+): string {
   const icon = decision === "Approved" ? "✅" : "❌";
-  return `${icon} ${decision} by ${mentionOf(userId)} at ${utcTime(at)}`;
+  const line = `${icon} ${decision} by ${mentionOf(userId)} at ${utcTime(at)}`;
+  return reason ? `${line}: ${escapeSlackText(reason)}` : line;
 }
 
 /** What the loser of a double click is told: "Already approved by <@U…> at 14:02 UTC." */
 export function alreadyDecidedText(decision: string, userId: string, at: string): string {
   const verb = decision === "Rejected" ? "rejected" : "approved";
   return `Already ${verb} by ${mentionOf(userId)} at ${utcTime(at)}.`;
+}
+
+/**
+ * The plain-text variant of {@link alreadyDecidedText} for a modal's error, where mentions do not
+ * render: "Already approved by Jane Doe (U012ABC) at 14:02 UTC."
+ */
+export function alreadyDecidedPlain(decision: string, user: SlackActor, at: string): string {
+  const verb = decision === "Rejected" ? "rejected" : "approved";
+  return `Already ${verb} by ${actorLabel(user)} at ${utcTime(at)}.`;
 }
 
 /** A response_url body that shows `text` only to the clicking user and keeps the message. */
@@ -264,6 +317,170 @@ export function replaceButtons(
       ...blocks.slice(0, 49),
       { type: "context", elements: [{ type: "mrkdwn", text: line }] },
     ],
+  };
+}
+
+/**
+ * Trims a reason and caps it at {@link REJECT_REASON_MAX_CHARS}; undefined when nothing is left.
+ * Slack enforces the input's `max_length`, but the submission is re-validated all the same.
+ */
+export function normalizeReason(raw: unknown): string | undefined {
+  if (typeof raw !== "string") return undefined;
+  const trimmed = raw.trim();
+  if (trimmed === "") return undefined;
+  return truncateText(trimmed, REJECT_REASON_MAX_CHARS).text;
+}
+
+/**
+ * What the reject-reason modal carries in `private_metadata` to finish the rejection on submit.
+ * Not secret (though `responseUrl` is a capability URL: never log it), and only Slack can send it
+ * back, inside a signed request; it is re-validated on submission all the same.
+ */
+export interface RejectReasonMetadata extends ApprovalTarget {
+  /** The click's response_url, to replace the buttons once rejected. */
+  responseUrl: string;
+  channel?: string;
+  messageTs?: string;
+  /** The approval request without its buttons, when it fits; else only its text, or nothing. */
+  message?: SlackMessage;
+}
+
+/**
+ * Serializes the modal's `private_metadata`, keeping the original message (minus our buttons)
+ * when it fits in {@link PRIVATE_METADATA_MAX_CHARS}, else its text, else no message at all.
+ * Undefined when not even the essentials fit.
+ */
+export function rejectReasonMetadata(meta: RejectReasonMetadata): string | undefined {
+  const { message, ...essentials } = meta;
+  const kept = message?.blocks?.filter((block) => !isOurActionsBlock(block));
+  const candidates: (SlackMessage | undefined)[] = [
+    message && { text: message.text, blocks: kept && kept.length > 0 ? kept : undefined },
+    message?.text === undefined ? undefined : { text: message.text.slice(0, 1000) },
+    undefined,
+  ];
+  for (const candidate of candidates) {
+    const json = JSON.stringify(candidate ? { ...essentials, message: candidate } : essentials);
+    if (json.length <= PRIVATE_METADATA_MAX_CHARS) return json;
+  }
+  return undefined;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+/** Parses and re-validates `private_metadata` of a submitted modal; undefined when malformed. */
+export function parseRejectReasonMetadata(
+  json: string | undefined,
+): RejectReasonMetadata | undefined {
+  const target = parseApprovalTarget(json);
+  if (!target || json === undefined) return undefined;
+  const parsed = JSON.parse(json) as Record<string, unknown>;
+  const { responseUrl, channel, messageTs, message } = parsed;
+  if (typeof responseUrl !== "string" || !isHttpUrl(responseUrl)) return undefined;
+  const result: RejectReasonMetadata = { ...target, responseUrl };
+  if (typeof channel === "string" && channel !== "") result.channel = channel;
+  if (typeof messageTs === "string" && messageTs !== "") result.messageTs = messageTs;
+  if (isRecord(message)) {
+    result.message = {
+      text: optionalString(message.text),
+      blocks: Array.isArray(message.blocks) ? message.blocks.filter(isRecord) : undefined,
+    };
+  }
+  return result;
+}
+
+/**
+ * The "Reject deployment" modal: one required multi-line reason and a context line naming the
+ * approval (escaped: the names came back from a button value). `privateMetadata` comes from
+ * {@link rejectReasonMetadata}.
+ */
+export function rejectReasonModal(
+  target: ApprovalTarget,
+  privateMetadata: string,
+): Record<string, unknown> {
+  const e = escapeSlackText;
+  const what =
+    `Pipeline *${e(target.pipeline)}* · stage *${e(target.stage)}* · ` +
+    `action *${e(target.action)}* · execution ${e(target.executionId)}`;
+  return {
+    type: "modal",
+    callback_id: REJECT_REASON_CALLBACK_ID,
+    title: { type: "plain_text", text: "Reject deployment" },
+    submit: { type: "plain_text", text: "Reject" },
+    close: { type: "plain_text", text: "Cancel" },
+    private_metadata: privateMetadata,
+    blocks: [
+      { type: "context", elements: [{ type: "mrkdwn", text: what.slice(0, 3000) }] },
+      {
+        type: "input",
+        block_id: REJECT_REASON_INPUT_ID,
+        label: { type: "plain_text", text: "Reason" },
+        element: {
+          type: "plain_text_input",
+          action_id: REJECT_REASON_INPUT_ID,
+          multiline: true,
+          max_length: REJECT_REASON_MAX_CHARS,
+          placeholder: { type: "plain_text", text: "Why is this deployment rejected?" },
+        },
+      },
+    ],
+  };
+}
+
+/** A `view_submission` interaction, reduced to what the reject-reason flow needs. */
+export interface ViewSubmission {
+  user: SlackActor;
+  callbackId: string;
+  /** Raw `view.private_metadata`; parse it with {@link parseRejectReasonMetadata}. */
+  privateMetadata: string | undefined;
+  /** `view.state.values.reason.reason.value`, as typed (not yet normalized). */
+  reason: unknown;
+}
+
+/**
+ * Parses the payload JSON of a `view_submission` interaction: strict on the user id and the
+ * view's `callback_id`, lenient on the rest (checked by the caller).
+ */
+export function parseViewSubmission(
+  payloadJson: string,
+): { ok: true; submission: ViewSubmission } | { ok: false; reason: string } {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(payloadJson);
+  } catch {
+    return { ok: false, reason: "payload is not valid JSON" };
+  }
+  if (!isRecord(payload) || payload.type !== "view_submission") {
+    return { ok: false, reason: "payload is not a view_submission" };
+  }
+  const { user, view } = payload;
+  if (!isRecord(user) || typeof user.id !== "string" || user.id === "") {
+    return { ok: false, reason: "view_submission payload has no user id" };
+  }
+  if (!isRecord(view) || typeof view.callback_id !== "string") {
+    return { ok: false, reason: "view_submission payload has no view callback_id" };
+  }
+  const values = isRecord(view.state) ? view.state.values : undefined;
+  const block = isRecord(values) ? values[REJECT_REASON_INPUT_ID] : undefined;
+  const input = isRecord(block) ? block[REJECT_REASON_INPUT_ID] : undefined;
+  return {
+    ok: true,
+    submission: {
+      user: {
+        id: user.id,
+        username: optionalString(user.username),
+        name: optionalString(user.name),
+      },
+      callbackId: view.callback_id,
+      privateMetadata: optionalString(view.private_metadata),
+      reason: isRecord(input) ? input.value : undefined,
+    },
   };
 }
 

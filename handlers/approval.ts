@@ -20,8 +20,12 @@
  * the self-invoke failed, or CodePipeline timed out, throttled or failed; then the buttons stay
  * and anyone may click again.
  *
- * Rejecting with a reason (a `views.open` modal) is not implemented: a rejection records who
- * rejected, and the reason goes to the channel thread.
+ * Rejecting with a reason: when the Slack app secret has a `botToken`, a Reject click by an
+ * approver (while nobody decided yet) opens a modal with `views.open` instead of deciding. The
+ * `trigger_id` expires 3 s after the click, so the modal is opened before the ack, with a short
+ * timeout; if Slack refuses or is slow, the click rejects at once without a reason, as without a
+ * bot token. The modal's `view_submission` (same URL, same signature check) re-authorizes the
+ * user, claims the decision and hands the same work event, with the reason, to the async work.
  */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import {
@@ -34,6 +38,7 @@ import { codepipeline, ddb, lambda, requireEnv, secretJson } from "./aws";
 import { expiresAt, putAudit, UNKNOWN_PIPELINE, type AuditRecord } from "./audit";
 import {
   actorLabel,
+  alreadyDecidedPlain,
   alreadyDecidedText,
   approvalSummary,
   authorizeApprover,
@@ -41,15 +46,23 @@ import {
   decisionOf,
   ephemeral,
   mentionOf,
+  normalizeReason,
   parseApprovalTarget,
   parseInteraction,
+  parseRejectReasonMetadata,
+  parseViewSubmission,
+  rejectReasonMetadata,
+  rejectReasonModal,
   replaceButtons,
   utcTime,
+  REJECT_REASON_CALLBACK_ID,
+  REJECT_REASON_INPUT_ID,
   type ApprovalDecision,
   type ApprovalTarget,
   type BlockActionsInteraction,
   type SlackActor,
   type SlackMessage,
+  type ViewSubmission,
 } from "./approval-message";
 import { escapeSlackText } from "./slack-text";
 import { SLACK_SIGNATURE_MAX_SKEW_SECONDS, verifySlackSignature } from "./slack-signature";
@@ -61,6 +74,8 @@ export interface ApprovalHandlerConfig {
   stack: string;
   pipelines: PipelineRule[];
   auditRetentionDays: number;
+  /** Base of the Slack Web API (for `views.open`); default https://slack.com/api. */
+  slackApiUrl?: string;
 }
 
 /** A Lambda function URL request (payload format 2.0), reduced to the fields read here. */
@@ -87,6 +102,8 @@ export interface ApprovalClaim extends ApprovalTarget {
   user: SlackActor;
   /** When the click was claimed (ISO 8601). */
   at: string;
+  /** Why it was rejected, when given in the reject-reason modal (normalized, ≤ 500 chars). */
+  reason?: string;
 }
 
 /** The event the click sends to this same function (asynchronous invoke) to do the slow work. */
@@ -120,6 +137,12 @@ const WORK_MARKER = "approval-work";
 
 /** Outbound Slack posts from the click path share Slack's 3 s budget with everything else. */
 const CLICK_POST_TIMEOUT_MS = 2000;
+/**
+ * `views.open` must succeed before the trigger_id expires, 3 s after the click, and the ack must
+ * still reach Slack within its 3 s: beyond this, fall back to rejecting without a reason.
+ */
+const VIEWS_OPEN_TIMEOUT_MS = 2000;
+const DEFAULT_SLACK_API_URL = "https://slack.com/api";
 const WORK_POST_TIMEOUT_MS = 5000;
 
 /** A replay record must outlive the whole window in which the timestamp is accepted. */
@@ -323,14 +346,207 @@ function claimRecord(
 }
 
 function claimDetail(claim: ApprovalClaim): Record<string, unknown> {
-  return { stage: claim.stage, action: claim.action, decision: claim.decision, at: claim.at };
+  const detail: Record<string, unknown> = {
+    stage: claim.stage,
+    action: claim.action,
+    decision: claim.decision,
+    at: claim.at,
+  };
+  if (claim.reason !== undefined) detail.reason = claim.reason;
+  return detail;
 }
 
-/** Handles a verified `block_actions` click. Always answers 200: Slack only needs the ack. */
+/** The current claim of an approval, if anyone decided it. */
+async function readClaim(target: ApprovalTarget): Promise<ApprovalClaim | undefined> {
+  const got = await ddb().send(
+    new GetCommand({ TableName: tableName(), Key: claimKey(target), ConsistentRead: true }),
+  );
+  return got.Item as ApprovalClaim | undefined;
+}
+
+/** What became of an attempt to claim a decision and start its work. */
+type StartResult =
+  | { status: "started" }
+  | { status: "taken"; existing: ApprovalClaim | undefined }
+  | { status: "failed" };
+
+/**
+ * Claims the decision (first click wins) and invokes this function asynchronously to do the
+ * work. Audits the claim, or the failure to start (then the claim is released).
+ */
+async function startDecision(
+  config: ApprovalHandlerConfig,
+  work: ApprovalWorkEvent,
+  context: ApprovalContext | undefined,
+  note: Record<string, unknown> = {},
+): Promise<StartResult> {
+  const { claim } = work;
+  const claimed = await claimDecision(config, claim);
+  if (!claimed.won) return { status: "taken", existing: claimed.existing };
+  try {
+    const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || context?.functionName;
+    if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
+    await lambda().send(
+      new InvokeCommand({
+        FunctionName: functionName,
+        InvocationType: "Event",
+        Payload: Buffer.from(JSON.stringify(work)),
+      }),
+    );
+  } catch (err: unknown) {
+    // Nothing was decided: release the claim so that the click can be retried.
+    await releaseClaim(claim);
+    log("error", "approval self-invoke failed", {
+      pipeline: claim.pipeline,
+      executionId: claim.executionId,
+      error: errorMessage(err),
+    });
+    await audit(config, {
+      action: "approval-error",
+      ...claimRecord(claim),
+      result: `could not start the approval: ${errorName(err)}`,
+      detail: claimDetail(claim),
+    });
+    return { status: "failed" };
+  }
+  await audit(config, {
+    action: "approval-click",
+    ...claimRecord(claim),
+    result: "claimed",
+    detail: { ...claimDetail(claim), ...note },
+  });
+  return { status: "started" };
+}
+
+/** Audits a click or submission that came after someone else decided. */
+async function auditAlreadyDecided(
+  config: ApprovalHandlerConfig,
+  claim: ApprovalClaim,
+  first: ApprovalClaim | undefined,
+): Promise<void> {
+  await audit(config, {
+    action: "approval-click",
+    ...claimRecord(claim),
+    result: first
+      ? `already decided by ${actorLabel(first.user)} (${first.decision}) at ${first.at}`
+      : "already decided",
+    detail: claimDetail(claim),
+  });
+}
+
+/** Tells the clicker (ephemeral) who decided first, and audits the late click. */
+async function tellAlreadyDecided(
+  config: ApprovalHandlerConfig,
+  claim: ApprovalClaim,
+  first: ApprovalClaim | undefined,
+  responseUrl: string | undefined,
+): Promise<void> {
+  const text = first
+    ? alreadyDecidedText(first.decision, first.user.id, first.at)
+    : "This approval was already decided.";
+  await auditAlreadyDecided(config, claim, first);
+  await postToResponseUrl(responseUrl, ephemeral(text), CLICK_POST_TIMEOUT_MS);
+}
+
+/**
+ * Opens a view with Slack's `views.open`; resolves with the view id. Errors name the method and
+ * Slack's error code, never the token.
+ */
+async function openView(
+  config: ApprovalHandlerConfig,
+  botToken: string,
+  triggerId: string,
+  view: Record<string, unknown>,
+): Promise<string> {
+  const base = (config.slackApiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
+  let body: unknown;
+  try {
+    const res = await fetch(`${base}/views.open`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json; charset=utf-8",
+        authorization: `Bearer ${botToken}`,
+      },
+      body: JSON.stringify({ trigger_id: triggerId, view }),
+      signal: AbortSignal.timeout(VIEWS_OPEN_TIMEOUT_MS),
+    });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    body = await res.json();
+  } catch (err: unknown) {
+    throw new Error(`slack views.open: ${errorName(err)}: ${errorMessage(err).slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+  if (!isRecord(body) || body.ok !== true) {
+    const code =
+      isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
+    throw new Error(`slack views.open: ${code.slice(0, 100)}`);
+  }
+  return isRecord(body.view) && typeof body.view.id === "string" ? body.view.id : "";
+}
+
+/**
+ * A Reject click with a bot token: asks for a reason in a modal instead of deciding. Answers the
+ * request when it handled the click (modal opened, or already decided); undefined when the click
+ * should reject at once instead (the modal could not be opened), with the reason in `fallback`.
+ */
+async function askForReason(
+  config: ApprovalHandlerConfig,
+  click: BlockActionsInteraction,
+  claim: ApprovalClaim,
+  botToken: string,
+): Promise<{ answer: FunctionUrlResponse } | { fallback: string }> {
+  const first = await readClaim(claim);
+  if (first) {
+    await tellAlreadyDecided(config, claim, first, click.responseUrl);
+    return { answer: ok() };
+  }
+  if (!click.triggerId) return { fallback: "no trigger_id" };
+  if (!click.responseUrl) return { fallback: "no response_url" };
+  const metadata = rejectReasonMetadata({
+    pipeline: claim.pipeline,
+    stage: claim.stage,
+    action: claim.action,
+    executionId: claim.executionId,
+    responseUrl: click.responseUrl,
+    channel: click.channelId,
+    messageTs: click.messageTs,
+    message: click.message,
+  });
+  if (metadata === undefined) return { fallback: "private_metadata too long" };
+  try {
+    const viewId = await openView(
+      config,
+      botToken,
+      click.triggerId,
+      rejectReasonModal(claim, metadata),
+    );
+    await audit(config, {
+      action: "approval-click",
+      ...claimRecord(claim),
+      result: "reason requested",
+      detail: { ...claimDetail(claim), viewId },
+    });
+    return { answer: ok() };
+  } catch (err: unknown) {
+    log("warn", "reject reason modal failed: rejecting without a reason", {
+      pipeline: claim.pipeline,
+      executionId: claim.executionId,
+      error: errorMessage(err),
+    });
+    return { fallback: errorMessage(err) };
+  }
+}
+
+/**
+ * Handles a verified `block_actions` click. Always answers 200: Slack only needs the ack.
+ * `botToken` (from the Slack app secret) enables the reject-reason modal.
+ */
 async function handleClick(
   config: ApprovalHandlerConfig,
   click: BlockActionsInteraction,
   context: ApprovalContext | undefined,
+  botToken: string | undefined,
 ): Promise<FunctionUrlResponse> {
   const decision = decisionOf(click.actionId);
   const target = parseApprovalTarget(click.value);
@@ -382,68 +598,136 @@ async function handleClick(
     return ok();
   }
 
-  const claimed = await claimDecision(config, claim);
-  if (!claimed.won) {
-    const first = claimed.existing;
-    const text = first
-      ? alreadyDecidedText(first.decision, first.user.id, first.at)
-      : "This approval was already decided.";
-    await audit(config, {
-      action: "approval-click",
-      ...claimRecord(claim),
-      result: first
-        ? `already decided by ${actorLabel(first.user)} (${first.decision}) at ${first.at}`
-        : "already decided",
-      detail: claimDetail(claim),
-    });
-    await postToResponseUrl(click.responseUrl, ephemeral(text), CLICK_POST_TIMEOUT_MS);
-    return ok();
+  const note: Record<string, unknown> = {};
+  if (decision === "Rejected" && botToken) {
+    const asked = await askForReason(config, click, claim, botToken);
+    if ("answer" in asked) return asked.answer;
+    note.reasonPrompt = `failed: ${asked.fallback}`;
   }
 
-  const work: ApprovalWorkEvent = {
-    "deploy-notifier": WORK_MARKER,
-    claim,
-    responseUrl: click.responseUrl,
-    message: click.message,
-  };
-  try {
-    const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || context?.functionName;
-    if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
-    await lambda().send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: "Event",
-        Payload: Buffer.from(JSON.stringify(work)),
-      }),
-    );
-  } catch (err: unknown) {
-    // Nothing was decided: release the claim so that the click can be retried.
-    await releaseClaim(claim);
-    log("error", "approval self-invoke failed", {
-      pipeline: claim.pipeline,
-      executionId: claim.executionId,
-      error: errorMessage(err),
-    });
+  const started = await startDecision(
+    config,
+    {
+      "deploy-notifier": WORK_MARKER,
+      claim,
+      responseUrl: click.responseUrl,
+      message: click.message,
+    },
+    context,
+    note,
+  );
+  switch (started.status) {
+    case "started":
+      break;
+    case "taken":
+      await tellAlreadyDecided(config, claim, started.existing, click.responseUrl);
+      break;
+    case "failed":
+      await postToResponseUrl(
+        click.responseUrl,
+        ephemeral("⚠️ Could not start the approval; nothing was decided. Please try again."),
+        CLICK_POST_TIMEOUT_MS,
+      );
+      break;
+    default: {
+      const unreachable: never = started;
+      throw new Error(`approval: unhandled start result ${JSON.stringify(unreachable)}`);
+    }
+  }
+  return ok();
+}
+
+/** The answer to a view_submission that keeps the modal open with an error under the reason. */
+function modalError(message: string): FunctionUrlResponse {
+  return respond(
+    200,
+    JSON.stringify({ response_action: "errors", errors: { [REJECT_REASON_INPUT_ID]: message } }),
+    "application/json",
+  );
+}
+
+/**
+ * Handles the submitted reject-reason modal: re-validates the metadata, re-authorizes the user,
+ * claims the decision and starts the rejection with the reason. An empty 200 closes the modal.
+ */
+async function handleReasonSubmission(
+  config: ApprovalHandlerConfig,
+  submission: ViewSubmission,
+  context: ApprovalContext | undefined,
+): Promise<FunctionUrlResponse> {
+  if (submission.callbackId !== REJECT_REASON_CALLBACK_ID) {
     await audit(config, {
-      action: "approval-error",
-      ...claimRecord(claim),
-      result: `could not start the approval: ${errorName(err)}`,
-      detail: claimDetail(claim),
+      action: "ignored",
+      pipeline: UNKNOWN_PIPELINE,
+      actor: actorLabel(submission.user),
+      result: "unknown view callback_id",
+      detail: { callbackId: submission.callbackId.slice(0, 255) },
     });
-    await postToResponseUrl(
-      click.responseUrl,
-      ephemeral("⚠️ Could not start the approval; nothing was decided. Please try again."),
-      CLICK_POST_TIMEOUT_MS,
-    );
     return ok();
   }
-  await audit(config, {
-    action: "approval-click",
-    ...claimRecord(claim),
-    result: "claimed",
-    detail: claimDetail(claim),
-  });
-  return ok();
+  const meta = parseRejectReasonMetadata(submission.privateMetadata);
+  if (!meta) {
+    await audit(config, {
+      action: "rejected-input",
+      pipeline: UNKNOWN_PIPELINE,
+      actor: actorLabel(submission.user),
+      result: "malformed reject-reason private_metadata",
+    });
+    return modalError("This form is malformed; nothing was decided.");
+  }
+  const reason = normalizeReason(submission.reason);
+  if (reason === undefined) return modalError("Please give a reason.");
+  const claim: ApprovalClaim = {
+    pipeline: meta.pipeline,
+    stage: meta.stage,
+    action: meta.action,
+    executionId: meta.executionId,
+    decision: "Rejected",
+    user: submission.user,
+    at: new Date().toISOString(),
+    reason,
+  };
+
+  const authorization = authorizeApprover(config.pipelines, claim.pipeline, claim.user.id);
+  if (!authorization.allowed) {
+    await audit(config, {
+      action: "approval-denied",
+      ...claimRecord(claim),
+      result: authorization.reason === "not-an-approver" ? "not an approver" : "not configured",
+      detail: claimDetail(claim),
+    });
+    return modalError(authorization.message);
+  }
+
+  const started = await startDecision(
+    config,
+    {
+      "deploy-notifier": WORK_MARKER,
+      claim,
+      responseUrl: meta.responseUrl,
+      message: meta.message,
+    },
+    context,
+  );
+  switch (started.status) {
+    case "started":
+      return ok();
+    case "taken": {
+      const first = started.existing;
+      await auditAlreadyDecided(config, claim, first);
+      return modalError(
+        first
+          ? alreadyDecidedPlain(first.decision, first.user, first.at)
+          : "This approval was already decided.",
+      );
+    }
+    case "failed":
+      return modalError("Could not start the rejection; nothing was decided. Please try again.");
+    default: {
+      const unreachable: never = started;
+      throw new Error(`approval: unhandled start result ${JSON.stringify(unreachable)}`);
+    }
+  }
 }
 
 /** The approval token of the claimed action, or why there is none to use. */
@@ -476,6 +760,8 @@ async function handleWork(
     log("error", "malformed approval work event");
     return { outcome: "invalid", reason: "malformed approval work event" };
   }
+  // Only a rejection carries a reason; re-normalized because the event is only as good as its sender.
+  const reason = claim.decision === "Rejected" ? normalizeReason(claim.reason) : undefined;
   let result: ApprovalWorkOutcome;
   try {
     const state = await codepipeline().send(new GetPipelineStateCommand({ name: claim.pipeline }));
@@ -488,7 +774,10 @@ async function handleWork(
           pipelineName: claim.pipeline,
           stageName: claim.stage,
           actionName: claim.action,
-          result: { status: claim.decision, summary: approvalSummary(claim.decision, claim.user) },
+          result: {
+            status: claim.decision,
+            summary: approvalSummary(claim.decision, claim.user, reason),
+          },
           token: pending.token,
         }),
       );
@@ -513,7 +802,7 @@ async function handleWork(
     case "decided":
       await postToResponseUrl(
         work.responseUrl,
-        replaceButtons(work.message, decisionLine(claim.decision, claim.user.id, claim.at)),
+        replaceButtons(work.message, decisionLine(claim.decision, claim.user.id, claim.at, reason)),
         WORK_POST_TIMEOUT_MS,
       );
       await audit(config, {
@@ -647,6 +936,19 @@ async function handleRequest(
     });
     return respond(400, "bad request");
   }
+  if (parsed.interaction.type === "view_submission") {
+    const submission = parseViewSubmission(payload);
+    if (!submission.ok) {
+      log("warn", "slack interaction rejected", { reason: submission.reason });
+      await audit(config, {
+        action: "rejected-input",
+        pipeline: UNKNOWN_PIPELINE,
+        result: submission.reason,
+      });
+      return respond(400, "bad request");
+    }
+    return handleReasonSubmission(config, submission.submission, context);
+  }
   if (parsed.interaction.type !== "block_actions") {
     await audit(config, {
       action: "ignored",
@@ -655,7 +957,12 @@ async function handleRequest(
     });
     return ok();
   }
-  return handleClick(config, parsed.interaction as BlockActionsInteraction, context);
+  return handleClick(
+    config,
+    parsed.interaction as BlockActionsInteraction,
+    context,
+    secrets.botToken,
+  );
 }
 
 /**

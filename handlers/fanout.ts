@@ -349,7 +349,12 @@ export function createFanoutHandler(config: RuntimeConfig) {
     // One message per execution and outcome: the first FAILED event (action, stage or
     // pipeline) claims it; the others are folded into it.
     if (n.state === "FAILED") {
-      const owner = await claimOutcome(n.pipeline, n.executionId, "FAILED", n.id, retention);
+      // Both reads at once: a Slack rejection recorded by the approval handler is a rejection,
+      // whatever the event says.
+      const [owner, rejection] = await Promise.all([
+        claimOutcome(n.pipeline, n.executionId, "FAILED", n.id, retention),
+        n.kind === "failure" ? slackRejection(n.pipeline, n.executionId) : undefined,
+      ]);
       if (owner !== n.id) {
         await audit(
           {
@@ -363,15 +368,11 @@ export function createFanoutHandler(config: RuntimeConfig) {
         );
         return { status: "collapsed", notificationId: owner, channels: [] };
       }
-      // A Slack rejection recorded by the approval handler is a rejection, whatever the event says.
-      if (n.kind === "failure") {
-        const rejection = await slackRejection(n.pipeline, n.executionId);
-        if (rejection) {
-          n.kind = "rejection";
-          n.decidedBy = rejection.by;
-          n.stage ??= rejection.stage;
-          n.action ??= rejection.action;
-        }
+      if (rejection) {
+        n.kind = "rejection";
+        n.decidedBy = rejection.by;
+        n.stage ??= rejection.stage;
+        n.action ??= rejection.action;
       }
     }
 

@@ -43,7 +43,14 @@ describe("npm run bench", () => {
     // Assess
     expect(run.code === 0 ? 0 : run.stderr).toBe(0); // on failure, show why
     const report = JSON.parse(run.stdout); // the whole stdout: nothing else is printed there
-    expect(Object.keys(report).sort()).toEqual(["artifacts", "baseline", "program"]);
+    expect(Object.keys(report).sort()).toEqual([
+      "artifacts",
+      "baseline",
+      "fanout",
+      "program",
+      "sandbox",
+      "throughput",
+    ]);
 
     expect(report.artifacts.map((a: { name: string }) => a.name).sort()).toEqual([
       "approval",
@@ -70,6 +77,13 @@ describe("npm run bench", () => {
       expect(positiveInteger(report.program[key].resources)).toBe(true);
       expect(positive(report.program[key].evalMs)).toBe(true);
     }
+    expect(positive(report.fanout.ratio)).toBe(true);
+    expect(report.fanout.slowestMs).toBe(300);
+    expect(report.fanout.wallMs).toBeGreaterThanOrEqual(report.fanout.slowestMs);
+    expect(positive(report.throughput.eventsPerSec)).toBe(true);
+    expect(positive(report.throughput.cpuMsPerNotification)).toBe(true);
+    expect(positive(report.sandbox.startToReadyMs)).toBe(true);
+    expect(positive(report.sandbox.eventToLastDeliveryMs)).toBe(true);
     // The first invocations really ran against the stand-ins (no "invocation failed" warnings).
     expect(run.stderr).not.toMatch(/^warning: /m);
   });

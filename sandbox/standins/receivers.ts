@@ -205,7 +205,7 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
   const latencies: Partial<Record<ReceiverKind, number>> = {};
   const deliveryListeners: Array<(delivery: Delivery) => void> = [];
   const attemptListeners: Array<(attempt: Attempt) => void> = [];
-  const counters = { slackTs: 0 };
+  const counters = { slackTs: 0, viewId: 0 };
 
   /** Takes one use of the receiver's fault, if any. */
   function takeFault(receiver: ReceiverKind): ReceiverFault | undefined {
@@ -248,6 +248,7 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
     if (!bearer && typeof fields.token !== "string") {
       return json(200, { ok: false, error: "not_authed" });
     }
+    if (method === "views.open") return viewsOpen(fields);
     if (method !== "chat.postMessage" && method !== "chat.update") {
       return json(200, { ok: false, error: "unknown_method" });
     }
@@ -279,6 +280,30 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
     message.blocks = blocks ?? message.blocks;
     message.updates += 1;
     return json(200, { ok: true, channel, ts, text: message.text });
+  }
+
+  /**
+   * `views.open` (api.slack.com/methods/views.open): a trigger_id and a view are required; a
+   * modal's title is at most 24 characters and its private_metadata at most 3000.
+   */
+  function viewsOpen(fields: Record<string, unknown>): Answer {
+    const triggerId = typeof fields.trigger_id === "string" ? fields.trigger_id : "";
+    if (triggerId === "") return json(200, { ok: false, error: "invalid_trigger_id" });
+    const view = typeof fields.view === "string" ? safeJson(fields.view) : fields.view;
+    if (!isRecord(view) || typeof view.type !== "string" || !Array.isArray(view.blocks)) {
+      return json(200, { ok: false, error: "invalid_arguments" });
+    }
+    const title = isRecord(view.title) ? view.title.text : undefined;
+    const metadata = view.private_metadata;
+    if (
+      (view.type === "modal" && (typeof title !== "string" || title.length > 24)) ||
+      (metadata !== undefined && (typeof metadata !== "string" || metadata.length > 3000))
+    ) {
+      return json(200, { ok: false, error: "invalid_arguments" });
+    }
+    counters.viewId += 1;
+    const id = `V${String(counters.viewId).padStart(10, "0")}`;
+    return json(200, { ok: true, view: { ...view, id, hash: `${Date.now()}.${id}` } });
   }
 
   function pagerduty(name: string, body: unknown): Answer {
