@@ -152,6 +152,7 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
       "aws:iam/rolePolicy:RolePolicy",
       "aws:secretsmanager/secretVersion:SecretVersion",
       "aws:lambda/functionUrl:FunctionUrl",
+      "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
       "pulumi:pulumi:Stack",
     ]);
     const taggable = stacks[stack].resources.filter((r) => !untaggable.has(r.type));
