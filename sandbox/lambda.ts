@@ -4,6 +4,7 @@
  * it, so the archive does not ship it), and the environment the program declared.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,7 +16,9 @@ const ROOT = path.resolve(__dirname, "..");
  * Anything else an archive requires must be inside the archive, or loading fails — as on AWS.
  */
 export function runtimeModulesDir(): string {
-  const dir = path.join(os.tmpdir(), "deploy-notifier-lambda-runtime", "node_modules");
+  // One directory per checkout, so that two checkouts never share (or hide) each other's SDK.
+  const tag = createHash("sha256").update(ROOT).digest("hex").slice(0, 12);
+  const dir = path.join(os.tmpdir(), `deploy-notifier-lambda-runtime-${tag}`, "node_modules");
   const link = path.join(dir, "@aws-sdk");
   if (!fs.existsSync(link)) {
     fs.mkdirSync(dir, { recursive: true });
