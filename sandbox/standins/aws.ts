@@ -823,17 +823,35 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
         sendJson(
           res,
           400,
-          { __type: "com.amazonaws.sqs#InvalidParameterValue", message: `aws stand-in: unsupported sqs ${operation}` },
-          { "x-amzn-errortype": "InvalidParameterValue", "content-type": "application/x-amz-json-1.0" },
+          {
+            __type: "com.amazonaws.sqs#InvalidParameterValue",
+            message: `aws stand-in: unsupported sqs ${operation}`,
+          },
+          {
+            "x-amzn-errortype": "InvalidParameterValue",
+            "content-type": "application/x-amz-json-1.0",
+          },
         );
         return;
       }
       const messageId = randomUUID();
       const attributes: Record<string, string> = {};
-      for (const [k, v] of Object.entries(input.MessageAttributes ?? {})) attributes[k] = v.StringValue ?? "";
-      standins.state.sqs.sent.push({ queueUrl: input.QueueUrl, body: input.MessageBody, attributes, messageId, at: new Date() });
+      for (const [k, v] of Object.entries(input.MessageAttributes ?? {}))
+        attributes[k] = v.StringValue ?? "";
+      standins.state.sqs.sent.push({
+        queueUrl: input.QueueUrl,
+        body: input.MessageBody,
+        attributes,
+        messageId,
+        at: new Date(),
+      });
       const md5 = createHash("md5").update(input.MessageBody).digest("hex");
-      sendJson(res, 200, { MessageId: messageId, MD5OfMessageBody: md5 }, { "content-type": "application/x-amz-json-1.0" });
+      sendJson(
+        res,
+        200,
+        { MessageId: messageId, MD5OfMessageBody: md5 },
+        { "content-type": "application/x-amz-json-1.0" },
+      );
       return;
     }
     const lambdaPath = LAMBDA_INVOKE.exec(path);
