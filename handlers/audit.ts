@@ -21,6 +21,17 @@ import { ENV } from "./types";
 /** Name of the global secondary index keyed by execution id. */
 export const EXECUTION_INDEX = "byExecution";
 
+/**
+ * The table's keys, index and TTL attribute: the infrastructure declares the table from this, and
+ * the local stand-in creates it from this, so the two cannot drift apart.
+ */
+export const AUDIT_TABLE_SCHEMA = {
+  hashKey: "pk",
+  rangeKey: "sk",
+  index: { name: EXECUTION_INDEX, hashKey: "gsi1pk", rangeKey: "gsi1sk" },
+  ttlAttribute: "expiresAt",
+} as const;
+
 /** What an audit record says happened. */
 export type AuditAction =
   | "sent"

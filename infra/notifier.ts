@@ -9,7 +9,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { ENV } from "../handlers/types";
-import { EXECUTION_INDEX } from "../handlers/audit";
+import { AUDIT_TABLE_SCHEMA, EXECUTION_INDEX } from "../handlers/audit";
 import { buildRulePattern, pipelineArns } from "./patterns";
 import { policyDocument, type Statement } from "./policies";
 
@@ -125,20 +125,23 @@ export function declareNotifier(args: NotifierArgs) {
   }
 
   // --- Audit trail and ledger ---------------------------------------------------------------
+  const schema = AUDIT_TABLE_SCHEMA;
   const table = new aws.dynamodb.Table("audit", {
     billingMode: "PAY_PER_REQUEST",
-    hashKey: "pk",
-    rangeKey: "sk",
-    attributes: [
-      { name: "pk", type: "S" },
-      { name: "sk", type: "S" },
-      { name: "gsi1pk", type: "S" },
-      { name: "gsi1sk", type: "S" },
-    ],
+    hashKey: schema.hashKey,
+    rangeKey: schema.rangeKey,
+    attributes: [schema.hashKey, schema.rangeKey, schema.index.hashKey, schema.index.rangeKey].map(
+      (name) => ({ name, type: "S" }),
+    ),
     globalSecondaryIndexes: [
-      { name: EXECUTION_INDEX, hashKey: "gsi1pk", rangeKey: "gsi1sk", projectionType: "ALL" },
+      {
+        name: schema.index.name,
+        hashKey: schema.index.hashKey,
+        rangeKey: schema.index.rangeKey,
+        projectionType: "ALL",
+      },
     ],
-    ttl: { attributeName: "expiresAt", enabled: true },
+    ttl: { attributeName: schema.ttlAttribute, enabled: true },
     pointInTimeRecovery: { enabled: true },
     serverSideEncryption: { enabled: true },
     deletionProtectionEnabled: true,

@@ -2,35 +2,12 @@
  * `npm run bench -- --json --quick`: the report's shape, not its numbers (no timed tests: the
  * values belong to the benchmark, which prints PASS/FAIL against its targets).
  */
-import { execFile } from "node:child_process";
-import * as path from "node:path";
-import { ROOT } from "../sandbox/program";
+
+import { runScript } from "./support/scripts";
 
 jest.setTimeout(180_000);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function bench(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "bench.ts"), ...args],
-      {
-        cwd: ROOT,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const bench = (args: string[]) => runScript("bench", args);
 
 const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
 const positiveInteger = (n: unknown) => positive(n) && Number.isInteger(n);

@@ -2,42 +2,21 @@
  * `npm run preview`: the command runs as a child process, as a user runs it, for both stacks, a
  * broken stack file and an unknown stack.
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig } from "../config";
 import { buildRulePattern, EVENT_PATTERN_MAX_CHARS } from "../infra/patterns";
-import { placeholderSecrets, readStackConfig, ROOT } from "../sandbox/program";
+import { placeholderSecrets, readStackConfig } from "../sandbox/program";
+
+import { runScript, type ScriptRun as Run } from "./support/scripts";
 
 jest.setTimeout(120_000);
 
 /** A fixed "now" so that the next downtime occurrences are known: Wednesday 2024-11-20 00:00 UTC. */
 const NOW = "2024-11-20T00:00:00Z";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function preview(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "preview.ts"), ...args],
-      {
-        cwd: ROOT,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-      },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const preview = (args: string[]) => runScript("preview", args);
 
 /** The rule pattern the stack's config yields, computed in-process by the program's own code. */
 function expectedPattern(stack: string): string {

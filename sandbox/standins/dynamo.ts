@@ -12,14 +12,13 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 
+import { AUDIT_TABLE_SCHEMA } from "../../handlers/audit";
+
 // dynalite ships no types: it is a factory of http.Server.
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
 
-/** Name of the audit table's index by execution (mirrors handlers/audit.ts EXECUTION_INDEX). */
-export const AUDIT_EXECUTION_INDEX = "byExecution";
-
-/** The audit table's TTL attribute (epoch seconds). */
-export const AUDIT_TTL_ATTRIBUTE = "expiresAt";
+/** The audit table as the infrastructure declares it (handlers/audit.ts). */
+const S = AUDIT_TABLE_SCHEMA;
 
 /** Options of {@link startDynalite}. */
 export interface DynaliteOptions {
@@ -90,22 +89,19 @@ export async function createAuditTable(endpoint: string, tableName: string): Pro
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: "pk", AttributeType: "S" },
-          { AttributeName: "sk", AttributeType: "S" },
-          { AttributeName: "gsi1pk", AttributeType: "S" },
-          { AttributeName: "gsi1sk", AttributeType: "S" },
-        ],
+        AttributeDefinitions: [S.hashKey, S.rangeKey, S.index.hashKey, S.index.rangeKey].map(
+          (name) => ({ AttributeName: name, AttributeType: "S" as const }),
+        ),
         KeySchema: [
-          { AttributeName: "pk", KeyType: "HASH" },
-          { AttributeName: "sk", KeyType: "RANGE" },
+          { AttributeName: S.hashKey, KeyType: "HASH" },
+          { AttributeName: S.rangeKey, KeyType: "RANGE" },
         ],
         GlobalSecondaryIndexes: [
           {
-            IndexName: AUDIT_EXECUTION_INDEX,
+            IndexName: S.index.name,
             KeySchema: [
-              { AttributeName: "gsi1pk", KeyType: "HASH" },
-              { AttributeName: "gsi1sk", KeyType: "RANGE" },
+              { AttributeName: S.index.hashKey, KeyType: "HASH" },
+              { AttributeName: S.index.rangeKey, KeyType: "RANGE" },
             ],
             Projection: { ProjectionType: "ALL" },
           },
@@ -117,7 +113,7 @@ export async function createAuditTable(endpoint: string, tableName: string): Pro
       await client.send(
         new UpdateTimeToLiveCommand({
           TableName: tableName,
-          TimeToLiveSpecification: { AttributeName: AUDIT_TTL_ATTRIBUTE, Enabled: true },
+          TimeToLiveSpecification: { AttributeName: S.ttlAttribute, Enabled: true },
         }),
       );
     } catch (err: unknown) {

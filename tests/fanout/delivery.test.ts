@@ -11,13 +11,7 @@ beforeAll(async () => {
   world = await startFanoutWorld();
 });
 afterAll(() => world.close());
-beforeEach(() => {
-  world.standins.receivers.reset();
-  world.standins.aws.reset();
-  world.standins.aws.state.secrets[process.env.CHANNEL_SECRETS_ARN as string] = JSON.stringify(
-    world.config.channelSecrets,
-  );
-});
+beforeEach(() => world.reset());
 
 /** A prod failure of main-app-production-v3 in Deploy, with CodePipeline knowing the details. */
 function prodFailure(executionId = randomUUID()) {

@@ -43,13 +43,7 @@ beforeAll(async () => {
   });
 });
 afterAll(() => world.close());
-beforeEach(() => {
-  world.standins.receivers.reset();
-  world.standins.aws.reset();
-  world.standins.aws.state.secrets[process.env.CHANNEL_SECRETS_ARN as string] = JSON.stringify(
-    world.config.channelSecrets,
-  );
-});
+beforeEach(() => world.reset());
 
 const r = () => world.standins.receivers;
 const slack = (name = "slack-eng") => r().byReceiver("slack", name);

@@ -55,6 +55,8 @@ export interface FanoutWorld {
     events: unknown[],
     opts?: { maxReceives?: number; remainingMs?: number; between?: (attempt: number) => void },
   ): Promise<string[]>;
+  /** Clears the receivers and AWS stand-ins between tests and stores the channel secrets again. */
+  reset(): void;
   /** Every JSON line the handler wrote to stdout (logs and EMF metrics). */
   lines: Record<string, any>[];
   /** Audit items (not ledger / claims), oldest first. */
@@ -118,12 +120,17 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       { getRemainingTimeInMillis: () => remainingMs, awsRequestId: "test" },
     );
   let nextId = 1;
-  return {
+  const world: FanoutWorld = {
     standins,
     config,
     handler,
     invoke,
     lines,
+    reset() {
+      standins.receivers.reset();
+      standins.aws.reset();
+      standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(world.config.channelSecrets);
+    },
     async drain(events, opts = {}) {
       const max = opts.maxReceives ?? 4;
       let pending = events.map((e) => record(e, `m-${nextId++}`));
@@ -170,4 +177,5 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       await standins.close();
     },
   };
+  return world;
 }
