@@ -70,7 +70,7 @@ export interface BlockActionsInteraction {
   messageTs: string | undefined;
 }
 
-/** Any other interaction type (view_submission, shortcut, …), which this app ignores. */
+/** Any other interaction type (view_submission is parsed again with `parseViewSubmission`). */
 export interface OtherInteraction {
   type: string;
 }
