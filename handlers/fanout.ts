@@ -79,6 +79,8 @@ export interface RecordOutcome {
     | "dead-letter";
   notificationId?: string;
   channels: ChannelOutcome[];
+  /** Where the time went (ms), for the logs. */
+  timings?: Record<string, number>;
 }
 
 /** Safety margin kept from the Lambda's remaining time (ms). */
@@ -376,7 +378,9 @@ export function createFanoutHandler(config: RuntimeConfig) {
       }
     }
 
+    const t0 = Date.now();
     await enrich(n);
+    const t1 = Date.now();
     const deliveries = [...deliveriesFor(n, rule, config), ...(await resolvesFor(n, rule, config))];
     if (deliveries.length === 0) {
       log2.info("ignored: nothing to send for this state");
@@ -418,9 +422,11 @@ export function createFanoutHandler(config: RuntimeConfig) {
     }
 
     const channelSecrets = await secrets();
+    const t2 = Date.now();
     const outcomes = await Promise.all(
       toSend.map((d) => deliver(n, d, channelSecrets, deadline, log2)),
     );
+    const timings = { enrichMs: t1 - t0, prepareMs: t2 - t1, deliverMs: Date.now() - t2 };
     const latency = Date.now() - Date.parse(n.time);
     emitMetrics(
       outcomes.flatMap((o): MetricPoint[] => {
@@ -449,6 +455,7 @@ export function createFanoutHandler(config: RuntimeConfig) {
         status: window ? "suppressed" : "delivered",
         notificationId: n.id,
         channels: outcomes,
+        timings,
       };
     }
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? "1");
@@ -522,6 +529,7 @@ export function createFanoutHandler(config: RuntimeConfig) {
     await Promise.all(
       Object.values(byPipeline).map(async (items) => {
         for (const { record, ev } of items) {
+          const started = Date.now();
           try {
             const outcome = await processRecord(record, ev as CodePipelineEvent, secrets, deadline);
             log.info("record done", {
@@ -529,6 +537,8 @@ export function createFanoutHandler(config: RuntimeConfig) {
               eventId: ev?.id,
               status: outcome.status,
               channels: outcome.channels,
+              timings: outcome.timings,
+              ms: Date.now() - started,
             });
             if (outcome.status === "retry") failures.push(record.messageId);
           } catch (err: unknown) {
