@@ -35,6 +35,7 @@ import {
 } from "@aws-sdk/client-codepipeline";
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { codepipeline, ddb, lambda, requireEnv, secretJson } from "./aws";
+import { postJson } from "./http";
 import { expiresAt, putAudit, UNKNOWN_PIPELINE, type AuditRecord } from "./audit";
 import {
   actorLabel,
@@ -233,13 +234,13 @@ async function postToResponseUrl(
     return false;
   }
   try {
-    const res = await fetch(responseUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
+    const res = await postJson(responseUrl, body, {
+      channel: "slack",
+      label: "slack response_url",
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
     });
-    if (!res.ok) {
+    if (res.status < 200 || res.status >= 300) {
       log("warn", "slack response_url post failed", { status: res.status });
       return false;
     }
@@ -461,17 +462,20 @@ async function openView(
   const base = (config.slackApiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
   let body: unknown;
   try {
-    const res = await fetch(`${base}/views.open`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        authorization: `Bearer ${botToken}`,
+    const res = await postJson(
+      `${base}/views.open`,
+      { trigger_id: triggerId, view },
+      {
+        channel: "slack",
+        label: "slack views.open",
+        deadline: Date.now() + VIEWS_OPEN_TIMEOUT_MS,
+        timeoutMs: VIEWS_OPEN_TIMEOUT_MS,
+        headers: { authorization: `Bearer ${botToken}` },
+        secrets: [botToken],
       },
-      body: JSON.stringify({ trigger_id: triggerId, view }),
-      signal: AbortSignal.timeout(VIEWS_OPEN_TIMEOUT_MS),
-    });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    body = await res.json();
+    );
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+    body = JSON.parse(res.body);
   } catch (err: unknown) {
     throw new Error(`slack views.open: ${errorName(err)}: ${errorMessage(err).slice(0, 200)}`, {
       cause: err,

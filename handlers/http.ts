@@ -3,9 +3,12 @@
  * a response into success / retryable / permanent for every HTTP channel, the DeliveryError
  * factory, and redaction of secrets from anything that reaches an error or a log line.
  *
- * Global `fetch` with `AbortSignal.timeout` only: no HTTP library may ship in the Lambda archive
- * (handlers/README.md rule 5).
+ * Node's own `http`/`https` modules, with a timer that destroys the request: no HTTP library may
+ * ship in the Lambda archive (handlers/README.md rule 5), and the built-in `fetch` would cost
+ * every cold start about 40 ms to load undici, where `http` is already loaded by the AWS SDK.
  */
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { DeliveryError } from "./channels/types";
 import { DEFAULT_TIMEOUT_MS } from "./channels/types";
 
@@ -212,36 +215,73 @@ export function classifyResponse(
   return { outcome: "permanent", reason };
 }
 
-async function readCapped(res: Response): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-    if (size >= MAX_RESPONSE_BODY_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      break;
-    }
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BODY_BYTES).toString("utf8");
+/** Our timer's error, told apart from Node's network errors by its name. */
+function timeoutError(): Error {
+  return Object.assign(new Error("timed out"), { name: "TimeoutError" });
 }
 
-/** Names the failure of a `fetch` call without quoting it: undici's messages may carry the URL. */
-function describeFetchFailure(e: unknown, timeoutMs: number): string {
-  const name =
-    e instanceof Error || (typeof e === "object" && e !== null)
-      ? (e as { name?: unknown }).name
-      : undefined;
-  if (name === "TimeoutError") return `timed out after ${timeoutMs} ms`;
-  if (name === "AbortError") return "request aborted";
-  const cause = typeof e === "object" && e !== null ? (e as { cause?: unknown }).cause : undefined;
-  const code =
-    typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return `network error (${code})`;
+/**
+ * One POST with Node's http(s): resolves with the status, the capped body and the headers once
+ * the response ends (or breaks off: a body cut short by a reset or the timer does not change the
+ * outcome once the status has arrived); rejects on errors before a response.
+ */
+function post(
+  target: URL,
+  payload: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = request(target, {
+      method: "POST",
+      headers: { ...headers, "content-length": String(Buffer.byteLength(payload)) },
+    });
+    const timer = setTimeout(() => req.destroy(timeoutError()), timeoutMs);
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    req.on("response", (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        const flat: Record<string, string> = {};
+        for (const [key, value] of Object.entries(res.headers)) {
+          if (value !== undefined) {
+            flat[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+          }
+        }
+        const body = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BODY_BYTES).toString("utf8");
+        resolve({ status: res.statusCode ?? 0, body, headers: flat });
+      };
+      res.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= MAX_RESPONSE_BODY_BYTES) {
+          finish();
+          res.destroy();
+        }
+      });
+      res.on("end", finish);
+      res.on("close", finish);
+      res.on("error", finish);
+    });
+    req.end(payload);
+  });
+}
+
+/** Names a request failure without quoting it: Node's messages may carry the host or URL. */
+function describeFailure(e: unknown, timeoutMs: number): string {
+  const err = typeof e === "object" && e !== null ? (e as { name?: unknown; code?: unknown }) : {};
+  if (err.name === "TimeoutError") return `timed out after ${timeoutMs} ms`;
+  if (typeof err.code === "string" && /^[A-Z0-9_]+$/.test(err.code)) {
+    return `network error (${err.code})`;
+  }
   return "network error";
 }
 
@@ -275,27 +315,14 @@ export async function postJson(
   if (left <= 0) throw fail("deadline reached before sending", true);
   const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, left));
 
-  let res: Response;
   try {
-    res = await fetch(target, {
-      method: "POST",
-      headers: { "content-type": "application/json; charset=utf-8", ...opts.headers },
-      body: JSON.stringify(body),
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    return await post(
+      target,
+      JSON.stringify(body),
+      { "content-type": "application/json; charset=utf-8", ...opts.headers },
+      timeoutMs,
+    );
   } catch (e: unknown) {
-    throw fail(describeFetchFailure(e, timeoutMs), true);
+    throw fail(describeFailure(e, timeoutMs), true);
   }
-  let text = "";
-  try {
-    text = await readCapped(res);
-  } catch {
-    // The status has arrived; a body cut short (reset, timeout) does not change the outcome.
-  }
-  const headers: Record<string, string> = {};
-  res.headers.forEach((value, key) => {
-    headers[key.toLowerCase()] = value;
-  });
-  return { status: res.status, body: text, headers };
 }
