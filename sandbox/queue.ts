@@ -86,7 +86,7 @@ export function createQueue(options: QueueOptions): SandboxQueue {
   const messages: QueueMessage[] = [];
   const waiters: Array<() => void> = [];
   const timers = new Set<NodeJS.Timeout>();
-  const status = { busy: false, again: false, closed: false };
+  const status = { busy: false, closed: false };
 
   const changed = (message: QueueMessage): void => {
     options.onChange?.(message);
@@ -112,26 +112,32 @@ export function createQueue(options: QueueOptions): SandboxQueue {
 
   function pump(): void {
     if (status.closed) return;
-    if (status.busy) {
-      status.again = true;
-      return;
-    }
+    // A running batch calls pump() again when it ends.
+    if (status.busy) return;
     const now = Date.now();
     const batch: QueueMessage[] = [];
+    let nextVisible = Infinity;
     for (const message of messages) {
       if (batch.length >= options.batchSize) break;
-      if (message.state !== "waiting" || message.visibleAt > now) continue;
+      if (message.state !== "waiting") continue;
+      if (message.visibleAt > now) {
+        nextVisible = Math.min(nextVisible, message.visibleAt);
+        continue;
+      }
       if (message.receiveCount >= options.maxReceiveCount) {
         settle(message, "dlq");
         continue;
       }
       batch.push(message);
     }
-    if (batch.length === 0) return;
+    if (batch.length === 0) {
+      // A timer may fire a millisecond early: never leave a waiting message without a wake-up.
+      if (nextVisible !== Infinity) wakeAt(nextVisible + 1);
+      return;
+    }
     status.busy = true;
     void runBatch(batch).finally(() => {
       status.busy = false;
-      status.again = false;
       pump();
     });
   }
