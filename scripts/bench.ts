@@ -673,7 +673,7 @@ const sandboxSection: Section = {
           rows: [[formatMs(m.startToReadyMs), formatMs(m.eventToLastDeliveryMs)]],
           align: ["right", "right"],
           notes: [
-            "start = startSandbox() called (program evaluation, stand-ins, Lambda processes, page)",
+            "start = the npm start script spawned (ts-node, program evaluation, stand-ins, Lambdas, page)",
             "event = a prod FAILED routed by the rule, queued, fanned out to PagerDuty, Slack and SMS",
           ],
         },
