@@ -83,6 +83,8 @@ export async function startLambda(options: StartLambdaOptions): Promise<LambdaPr
     AWS_ACCESS_KEY_ID: "AKIDLOCAL",
     AWS_SECRET_ACCESS_KEY: "local-secret",
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+    // The runtime being emulated is nodejs22.x, where the SDK has nothing to warn about.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     TZ: "UTC",
     ...options.env,
   };

@@ -956,6 +956,8 @@ function parseArgs(argv: string[]): CliArgs {
 }
 
 async function main(): Promise<number> {
+  // The archives model nodejs22.x; on an older local Node the SDK would warn on every client.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   const args = parseArgs(process.argv.slice(2));
   const { loadScenario } = await import("./scenario");
   const scenario = args.scenario ? loadScenario(args.scenario) : builtInScenario(args.stack);

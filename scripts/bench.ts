@@ -740,6 +740,8 @@ export async function bench(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // The archives model nodejs22.x; on an older local Node the SDK would warn on every client.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   bench(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
