@@ -203,7 +203,11 @@ function redactSecrets(value: any, path: string, secrets: string[]): any {
   return value;
 }
 
-async function writeArchive(archive: any, dir: string): Promise<{ bytes: number; files: number }> {
+/** Writes a CallbackFunction's code archive (`__index.js` + node_modules) to `dir` and measures it. */
+export async function writeArchive(
+  archive: any,
+  dir: string,
+): Promise<{ bytes: number; files: number }> {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const assets: Record<string, any> = await archive.assets;

@@ -13,8 +13,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { archiveExcludes } from "../../infra/archives";
-
-const ROOT = path.resolve(__dirname, "..", "..");
+import { ROOT, writeArchive } from "../../sandbox/program";
 
 /** The baseline archive on disk. */
 export interface BaselineArchive {
@@ -44,37 +43,6 @@ export async function buildBaseline(outDir: string): Promise<BaselineArchive> {
     throw new Error(`baseline program exited ${code} without a result:\n${output}`);
   }
   return JSON.parse(fs.readFileSync(resultFile, "utf8")) as BaselineArchive;
-}
-
-/** Writes an archive's assets to `dir` (as sandbox/program.ts does) and measures it. */
-async function writeArchive(archive: any, dir: string): Promise<{ bytes: number; files: number }> {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  const assets: Record<string, any> = await archive.assets;
-  for (const [name, asset] of Object.entries(assets)) {
-    const target = path.join(dir, name);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    const text = await asset.text;
-    const assetPath = await asset.path;
-    if (typeof text === "string") fs.writeFileSync(target, text);
-    else if (typeof assetPath === "string") {
-      fs.cpSync(path.resolve(ROOT, assetPath), target, { recursive: true, dereference: true });
-    } else throw new Error(`baseline archive entry ${name}: unsupported asset`);
-  }
-  let bytes = 0;
-  let files = 0;
-  const walk = (p: string) => {
-    for (const entry of fs.readdirSync(p, { withFileTypes: true })) {
-      const full = path.join(p, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else {
-        files += 1;
-        bytes += fs.statSync(full).size;
-      }
-    }
-  };
-  walk(dir);
-  return { bytes, files };
 }
 
 async function main(outDir: string): Promise<void> {
