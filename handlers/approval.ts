@@ -28,11 +28,7 @@
  * user, claims the decision and hands the same work event, with the reason, to the async work.
  */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import {
-  GetPipelineStateCommand,
-  PutApprovalResultCommand,
-  type GetPipelineStateCommandOutput,
-} from "@aws-sdk/client-codepipeline";
+import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { codepipeline, ddb, lambda, requireEnv, secretJson } from "./aws";
 import { postJson } from "./http";
@@ -736,7 +732,7 @@ async function handleReasonSubmission(
 
 /** The approval token of the claimed action, or why there is none to use. */
 function pendingToken(
-  state: GetPipelineStateCommandOutput,
+  state: CodePipelineSdk.GetPipelineStateCommandOutput,
   claim: ApprovalClaim,
 ): { token: string } | { final: string } {
   const stage = state.stageStates?.find((s) => s.stageName === claim.stage);
@@ -767,6 +763,10 @@ async function handleWork(
   // Only a rejection carries a reason; re-normalized because the event is only as good as its sender.
   const reason = claim.decision === "Rejected" ? normalizeReason(claim.reason) : undefined;
   let result: ApprovalWorkOutcome;
+  // Required here, not at the top: only this asynchronous work calls CodePipeline, so the click
+  // that Slack waits for does not pay for loading the client.
+  const { GetPipelineStateCommand, PutApprovalResultCommand } =
+    require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
   try {
     const state = await codepipeline().send(new GetPipelineStateCommand({ name: claim.pipeline }));
     const pending = pendingToken(state, claim);

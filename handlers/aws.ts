@@ -4,7 +4,7 @@
  * Endpoints come from the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the
  * tests and the local sandbox point the real clients at local stand-ins.
  */
-import { CodePipelineClient } from "@aws-sdk/client-codepipeline";
+import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
@@ -16,7 +16,7 @@ const cache: {
   ddb?: DynamoDBDocumentClient;
   sns?: SNSClient;
   secrets?: SecretsManagerClient;
-  codepipeline?: CodePipelineClient;
+  codepipeline?: CodePipelineSdk.CodePipelineClient;
   lambda?: LambdaClient;
   secretValues: Record<string, Promise<unknown>>;
 } = { secretValues: {} };
@@ -48,8 +48,12 @@ export function sns(): SNSClient {
   return cache.sns;
 }
 
-/** CodePipeline client. */
-export function codepipeline(): CodePipelineClient {
+/**
+ * CodePipeline client. Required lazily: the approval handler's click path never calls CodePipeline
+ * (its async work does), and a client loaded at the top of an archive costs every cold start.
+ */
+export function codepipeline(): CodePipelineSdk.CodePipelineClient {
+  const { CodePipelineClient } = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
   cache.codepipeline ??= new CodePipelineClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
   return cache.codepipeline;
 }

@@ -9,7 +9,7 @@
  * On the last attempt, or when every failure is permanent, the event goes to the DLQ with the
  * reasons. Every decision is an audit item; nothing ends silently.
  */
-import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type * as Sqs from "@aws-sdk/client-sqs";
 import { putAudit, UNKNOWN_PIPELINE, type AuditAction, type AuditRecord } from "./audit";
 import { requireEnv, secretJson, sns } from "./aws";
 import { CHANNEL_DRIVERS } from "./channels/registry";
@@ -89,7 +89,7 @@ const DEADLINE_MARGIN_MS = 3000;
 const DEFAULT_MAX_RECEIVES = 4;
 
 /** Per-cold-start cache (see handlers/README.md rule 3). */
-const cache: { sqs?: SQSClient } = {};
+const cache: { sqs?: Sqs.SQSClient } = {};
 
 /** One delivery to do: a channel, plus the incident a PagerDuty resolve closes. */
 interface Delivery {
@@ -285,6 +285,9 @@ export function createFanoutHandler(config: RuntimeConfig) {
   ): Promise<boolean> {
     const url = process.env[ENV.deadLetterQueueUrl];
     if (!url) return false;
+    // Required here, not at the top: only an event that cannot be delivered needs SQS, and every
+    // client loaded at the top of the archive costs each cold start ~10 ms.
+    const { SQSClient, SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
     // useQueueUrlAsEndpoint: false — by default the client sends to the queue URL's host, which
     // would bypass the standard endpoint configuration (AWS_ENDPOINT_URL_SQS).
     cache.sqs ??= new SQSClient({

@@ -155,6 +155,24 @@ describe("the prod archives, end to end against local stand-ins", () => {
     );
   });
 
+  it("park an undeliverable event in the DLQ with the reason", async () => {
+    const body = JSON.stringify(event("pipeline-failed", { "execution-id": randomUUID() }));
+    standins.receivers.setFault("slack", { status: 404, body: "channel_not_found" });
+
+    const out = await fanout.invoke({
+      Records: [{ messageId: "m2", body, attributes: { ApproximateReceiveCount: "1" } }],
+    });
+    standins.receivers.setFault("slack", null);
+
+    expect(out).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
+    const [parked] = standins.aws.state.sqs.sent;
+    expect(parked.queueUrl).toBe(result.archives[0].environment.DEAD_LETTER_QUEUE_URL);
+    expect(parked.attributes).toMatchObject({
+      failedChannels: "slack-eng",
+      reason: expect.stringContaining("channel_not_found"),
+    });
+  });
+
   it("approve a pending approval end to end", async () => {
     const executionId = randomUUID();
     standins.aws.addPendingApproval({
