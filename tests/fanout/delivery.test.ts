@@ -118,7 +118,9 @@ describe("exactly once per channel", () => {
       };
 
     const left = await world.drain([ev], {
-      remainingMs: 5000,
+      // 3 s of the Lambda's time per receive (6 s minus the handler's 3 s margin): room for a
+      // 1 s Retry-After wait inside one receive, even on a busy machine.
+      remainingMs: 6000,
       between: (attempt) => r().setFault("slack", faults[attempt]),
     });
 

@@ -120,7 +120,15 @@ describe("sandbox HTTP API", () => {
         },
       ],
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Clear the fault once PagerDuty has refused the event at least once (however long that takes).
+    const faulted = () =>
+      sandbox.standins.receivers
+        .attemptsOf("pagerduty")
+        .slice(before)
+        .some((a) => a.outcome === "fault");
+    for (let waited = 0; !faulted() && waited < 30_000; waited += 25) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
     await api("POST", "/api/faults", { receiver: "pagerduty", fault: null });
     await sandbox.settle();
 
