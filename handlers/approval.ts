@@ -30,7 +30,7 @@
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { codepipeline, ddb, lambda, requireEnv, secretJson } from "./aws";
+import { codepipeline, ddb, isConditionFailed, lambda, requireEnv, secretJson } from "./aws";
 import { postJson } from "./http";
 import { expiresAt, putAudit, UNKNOWN_PIPELINE, type AuditRecord } from "./audit";
 import {
@@ -277,7 +277,7 @@ async function recordSignature(signature: string, now: Date): Promise<boolean> {
     );
     return true;
   } catch (err: unknown) {
-    if (errorName(err) === "ConditionalCheckFailedException") return false;
+    if (isConditionFailed(err)) return false;
     throw err;
   }
 }
@@ -303,7 +303,7 @@ async function claimDecision(
     );
     return { won: true };
   } catch (err: unknown) {
-    if (errorName(err) !== "ConditionalCheckFailedException") throw err;
+    if (!isConditionFailed(err)) throw err;
   }
   const got = await ddb().send(
     new GetCommand({ TableName: tableName(), Key: key, ConsistentRead: true }),
@@ -930,27 +930,16 @@ async function handleRequest(
     await audit(config, { action: "ignored", pipeline: UNKNOWN_PIPELINE, result: "no payload" });
     return ok();
   }
-  const parsed = parseInteraction(payload);
-  if (!parsed.ok) {
-    log("warn", "slack interaction rejected", { reason: parsed.reason });
-    await audit(config, {
-      action: "rejected-input",
-      pipeline: UNKNOWN_PIPELINE,
-      result: parsed.reason,
-    });
+  const rejectInput = async (reason: string): Promise<FunctionUrlResponse> => {
+    log("warn", "slack interaction rejected", { reason });
+    await audit(config, { action: "rejected-input", pipeline: UNKNOWN_PIPELINE, result: reason });
     return respond(400, "bad request");
-  }
+  };
+  const parsed = parseInteraction(payload);
+  if (!parsed.ok) return rejectInput(parsed.reason);
   if (parsed.interaction.type === "view_submission") {
     const submission = parseViewSubmission(payload);
-    if (!submission.ok) {
-      log("warn", "slack interaction rejected", { reason: submission.reason });
-      await audit(config, {
-        action: "rejected-input",
-        pipeline: UNKNOWN_PIPELINE,
-        result: submission.reason,
-      });
-      return respond(400, "bad request");
-    }
+    if (!submission.ok) return rejectInput(submission.reason);
     return handleReasonSubmission(config, submission.submission, context);
   }
   if (parsed.interaction.type !== "block_actions") {

@@ -167,6 +167,7 @@ export function createFanoutHandler(config: RuntimeConfig) {
     n: Notification,
     d: Delivery,
     secrets: ChannelSecrets,
+    topics: Record<string, string>,
     deadline: number,
     log: Logger,
   ): Promise<ChannelOutcome> {
@@ -193,7 +194,6 @@ export function createFanoutHandler(config: RuntimeConfig) {
       );
       return { channel: d.channel, status };
     }
-    const topics = JSON.parse(process.env[ENV.channelTopics] || "{}") as Record<string, string>;
     const secretValues = allSecretValues(secrets);
     const started = Date.now();
     let receipt: Awaited<ReturnType<typeof driver.send>>;
@@ -324,6 +324,7 @@ export function createFanoutHandler(config: RuntimeConfig) {
     record: SqsRecord,
     ev: CodePipelineEvent,
     secrets: () => Promise<ChannelSecrets>,
+    topics: Record<string, string>,
     deadline: number,
   ): Promise<RecordOutcome> {
     const log = createLogger({
@@ -427,7 +428,7 @@ export function createFanoutHandler(config: RuntimeConfig) {
     const channelSecrets = await secrets();
     const t2 = Date.now();
     const outcomes = await Promise.all(
-      toSend.map((d) => deliver(n, d, channelSecrets, deadline, log2)),
+      toSend.map((d) => deliver(n, d, channelSecrets, topics, deadline, log2)),
     );
     const timings = { enrichMs: t1 - t0, prepareMs: t2 - t1, deliverMs: Date.now() - t2 };
     const latency = Date.now() - Date.parse(n.time);
@@ -496,6 +497,8 @@ export function createFanoutHandler(config: RuntimeConfig) {
     let secretsPromise: Promise<ChannelSecrets> | undefined;
     const secrets = () =>
       (secretsPromise ??= secretJson<ChannelSecrets>(requireEnv(ENV.channelSecretsArn)));
+    // The SNS topic of each sms/email channel, read once per invocation.
+    const topics = JSON.parse(process.env[ENV.channelTopics] || "{}") as Record<string, string>;
     const failures: string[] = [];
 
     // Records of one pipeline run in order (a failure before its resolving success); different
@@ -534,7 +537,13 @@ export function createFanoutHandler(config: RuntimeConfig) {
         for (const { record, ev } of items) {
           const started = Date.now();
           try {
-            const outcome = await processRecord(record, ev as CodePipelineEvent, secrets, deadline);
+            const outcome = await processRecord(
+              record,
+              ev as CodePipelineEvent,
+              secrets,
+              topics,
+              deadline,
+            );
             log.info("record done", {
               messageId: record.messageId,
               eventId: ev?.id,

@@ -9,20 +9,12 @@
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { expiresAt } from "./audit";
-import { ddb, requireEnv } from "./aws";
+import { ddb, isConditionFailed, requireEnv } from "./aws";
 import { ENV } from "./types";
 
 function table(): string {
   return requireEnv(ENV.table);
 }
-
-function errorName(err: unknown): string | undefined {
-  return typeof err === "object" && err !== null && "name" in err
-    ? String((err as { name: unknown }).name)
-    : undefined;
-}
-
-const CONDITION_FAILED = "ConditionalCheckFailedException";
 
 /** Result of claiming a delivery. */
 export type DeliveryClaim =
@@ -65,7 +57,7 @@ export async function claimDelivery(
     );
     return { claimed: true, attempts: Number(out.Attributes?.attempts ?? 1) };
   } catch (err: unknown) {
-    if (errorName(err) !== CONDITION_FAILED) throw err;
+    if (!isConditionFailed(err)) throw err;
   }
   const existing = await ddb().send(
     new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }),
@@ -154,7 +146,7 @@ export async function claimOutcome(
     );
     return id;
   } catch (err: unknown) {
-    if (errorName(err) !== CONDITION_FAILED) throw err;
+    if (!isConditionFailed(err)) throw err;
   }
   const existing = await ddb().send(
     new GetCommand({ TableName: table(), Key: key, ConsistentRead: true }),
