@@ -8,13 +8,14 @@
  *   npm start -- [--stack staging|prod] [--scenario file.json] [--port 8787] [--no-serve]
  *                [--fault slack=500] [--fault pagerduty=timeout] [--no-scenario] [--verbose]
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { parseConfig } from "../config";
 import { isGsm7 } from "../handlers/channels/sms";
 import type { RuntimeConfig } from "../handlers/types";
 import { matchesPattern } from "./eventbridge";
+import { pointAtReceivers, provisionForArchives } from "./local";
 import { startLambda, type LambdaProcess } from "./lambda";
 import { readStackConfig, runProgram, type ProgramResult } from "./program";
 import { createQueue, type QueueMessage, type SandboxQueue } from "./queue";
@@ -28,7 +29,6 @@ import {
 } from "./scenario";
 import { startSandboxServer, type SandboxCore, type SandboxServer } from "./server";
 import {
-  createAuditTable,
   RECEIVER_KINDS,
   startAll,
   type AllStandins,
@@ -148,10 +148,6 @@ export function parseFault(spec: string): StepFault | null {
   return fault;
 }
 
-function sha(text: string): string {
-  return createHash("md5").update(text).digest("hex");
-}
-
 function find(program: ProgramResult, type: string, name: string): Record<string, any> {
   const resource = program.resources.find((r) => r.type === type && r.name === name);
   if (!resource) throw new Error(`sandbox: the program declared no ${type} "${name}"`);
@@ -205,37 +201,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     // ---- the program, with local receiver URLs as the secrets ----
     const tProgram = performance.now();
-    const { raw: fileRaw } = readStackConfig(stack);
-    const raw = structuredClone(fileRaw) as Record<string, any>;
-    const channels = (raw.channels ?? {}) as Record<string, { type: string; mode?: string }>;
-    const secrets: Record<string, Record<string, string>> = {};
-    const routingKeys: Record<string, string> = {};
-    for (const [name, channel] of Object.entries(channels)) {
-      switch (channel.type) {
-        case "slack":
-          secrets[name] = { webhookUrl: receivers.urlFor("slack", name) };
-          break;
-        case "pagerduty":
-          routingKeys[name] = sha(`sandbox:${name}`);
-          secrets[name] = { routingKey: routingKeys[name] };
-          raw.channels[name] = { ...channel, endpoint: receivers.pagerdutyEndpoint };
-          break;
-        case "teams":
-        case "discord":
-          secrets[name] = { webhookUrl: receivers.urlFor(channel.type, name) };
-          break;
-        case "webhook":
-          secrets[name] = { url: receivers.urlFor("webhook", name) };
-          break;
-        default:
-          break;
-      }
-    }
-    const hasApprovals = ((raw.pipelines ?? []) as Array<{ approvals?: unknown }>).some(
-      (p) => p.approvals,
-    );
     const signingSecret = randomBytes(16).toString("hex");
-    if (hasApprovals) secrets.slackApp = { signingSecret };
+    const { raw, secrets } = pointAtReceivers(readStackConfig(stack).raw, receivers, signingSecret);
+    const routingKeys = Object.fromEntries(
+      Object.entries(secrets).flatMap(([name, s]) => (s.routingKey ? [[name, s.routingKey]] : [])),
+    );
     const program = await runProgram({ stack, config: raw, secrets });
     if (!program.ok)
       throw new Error(
@@ -278,24 +248,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const fanoutArchive = archive("fanout");
     const approvalArchive = archive("approval");
-    const tables = new Set(
-      [fanoutArchive.environment.AUDIT_TABLE, approvalArchive.environment.AUDIT_TABLE].filter(
-        Boolean,
-      ),
-    );
-    for (const table of tables) await createAuditTable(all.dynamo.endpoint, table);
-    const channelSecrets = Object.fromEntries(
-      Object.entries(secrets).filter(([k]) => k !== "slackApp"),
-    );
-    if (fanoutArchive.environment.CHANNEL_SECRETS_ARN) {
-      aws.state.secrets[fanoutArchive.environment.CHANNEL_SECRETS_ARN] =
-        JSON.stringify(channelSecrets);
-    }
-    if (approvalArchive.environment.SLACK_APP_SECRET_ARN) {
-      aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] = JSON.stringify({
-        signingSecret,
-      });
-    }
+    await provisionForArchives(program, all, secrets);
+    const tables = new Set(program.archives.map((a) => a.environment.AUDIT_TABLE).filter(Boolean));
     const topics = JSON.parse(fanoutArchive.environment.CHANNEL_TOPICS ?? "{}") as Record<
       string,
       string

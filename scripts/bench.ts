@@ -22,9 +22,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { parseConfig } from "../config";
 import { computeSlackSignature } from "../handlers/slack-signature";
-import { ENV } from "../handlers/types";
 import { startLambda, type InvokeResult, type LambdaProcess } from "../sandbox/lambda";
 import {
   readStackConfig,
@@ -32,7 +30,8 @@ import {
   type ArchiveInfo,
   type ProgramResult,
 } from "../sandbox/program";
-import { createAuditTable, startAll, type AllStandins } from "../sandbox/standins";
+import { pointAtReceivers, provisionForArchives } from "../sandbox/local";
+import { startAll, type AllStandins } from "../sandbox/standins";
 import { buildBaseline } from "./lib/baseline-program";
 import {
   errorMessage,
@@ -57,7 +56,6 @@ const ROOT = path.resolve(__dirname, "..");
 const STACK = "prod";
 /** The benchmark's own Slack signing secret: only ever stored in the Secrets Manager stand-in. */
 const SIGNING_SECRET = "bench-signing-secret-0123456789abcdef";
-const PAGERDUTY_KEY = "BENCH0BENCH0BENCH0BENCH0BENCH012";
 
 /** Settings and shared results of one benchmark run. */
 export interface BenchContext {
@@ -176,39 +174,6 @@ const baselineSection: Section = {
 };
 
 // ---- artifacts --------------------------------------------------------------------------------
-
-/** The prod stack's config pointed at the local receivers, and its secrets. */
-function benchConfig(all: AllStandins): {
-  raw: Record<string, unknown>;
-  secrets: Record<string, Record<string, string>>;
-} {
-  const { raw } = readStackConfig(STACK);
-  const channels = { ...(raw.channels as Record<string, Record<string, unknown>>) };
-  const secrets: Record<string, Record<string, string>> = {
-    slackApp: { signingSecret: SIGNING_SECRET },
-  };
-  for (const [name, channel] of Object.entries(channels)) {
-    switch (channel.type) {
-      case "slack":
-        secrets[name] = { webhookUrl: all.receivers.urlFor("slack", name) };
-        break;
-      case "pagerduty":
-        channels[name] = { ...channel, endpoint: all.receivers.pagerdutyEndpoint };
-        secrets[name] = { routingKey: PAGERDUTY_KEY };
-        break;
-      case "teams":
-      case "discord":
-        secrets[name] = { webhookUrl: all.receivers.urlFor(channel.type, name) };
-        break;
-      case "webhook":
-        secrets[name] = { url: all.receivers.urlFor("webhook", name) };
-        break;
-      default:
-        break; // sms and email go through the SNS stand-in: no secret.
-    }
-  }
-  return { raw: { ...raw, channels }, secrets };
-}
 
 function readFixture(relative: string): any {
   return JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "events", relative), "utf8"));
@@ -368,7 +333,11 @@ export interface ArchiveWorld {
 export async function startArchiveWorld(ctx: BenchContext): Promise<ArchiveWorld> {
   const all = await startAll();
   try {
-    const { raw, secrets } = benchConfig(all);
+    const { raw, secrets } = pointAtReceivers(
+      readStackConfig(STACK).raw,
+      all.receivers,
+      SIGNING_SECRET,
+    );
     ctx.log(`evaluating the ${STACK} stack…`);
     const program = await runProgram({
       stack: STACK,
@@ -379,21 +348,7 @@ export async function startArchiveWorld(ctx: BenchContext): Promise<ArchiveWorld
     if (!program.ok) {
       throw new Error(`bench: the ${STACK} stack does not evaluate: ${program.message}`);
     }
-    // What the program stores in Secrets Manager, validated by the program's own parser.
-    const config = parseConfig({ ...raw, secrets }, { stack: STACK, secretKeys: ["secrets"] });
-    const fanoutEnv = program.archives.find((a) => a.name === "fanout")?.environment ?? {};
-    const approvalEnv = program.archives.find((a) => a.name === "approval")?.environment ?? {};
-    const table = fanoutEnv[ENV.table] ?? approvalEnv[ENV.table];
-    if (!table) throw new Error(`bench: no ${ENV.table} in the Lambda environments`);
-    await createAuditTable(all.dynamo.endpoint, table);
-    if (fanoutEnv[ENV.channelSecretsArn]) {
-      all.aws.state.secrets[fanoutEnv[ENV.channelSecretsArn]] = JSON.stringify(
-        config.channelSecrets,
-      );
-    }
-    if (approvalEnv[ENV.slackAppSecretArn]) {
-      all.aws.state.secrets[approvalEnv[ENV.slackAppSecretArn]] = JSON.stringify(config.slackApp);
-    }
+    await provisionForArchives(program, all, secrets);
     return { all, program };
   } catch (err: unknown) {
     await all.close();

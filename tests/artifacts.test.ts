@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { builtinModules } from "node:module";
 import { readStackConfig, type ArchiveInfo, type ProgramResult } from "../sandbox/program";
 import { startLambda, type LambdaProcess } from "../sandbox/lambda";
-import { createAuditTable, startAll, type AllStandins } from "../sandbox/standins";
+import { pointAtReceivers, provisionForArchives } from "../sandbox/local";
+import { startAll, type AllStandins } from "../sandbox/standins";
 import { clickPayload, formBody, signedEvent } from "./approval/harness";
 import { event } from "./support/fanout";
 import { evaluate } from "./support/program";
@@ -83,7 +84,7 @@ describe.each(["staging", "prod"])("the %s archives", (stack) => {
 
 describe("the prod archives, end to end against local stand-ins", () => {
   const SIGNING_SECRET = "artifact-test-signing-secret";
-  const ROUTING_KEY = "ARTIFACTARTIFACTARTIFACTARTIFACT";
+  let routingKey: string;
   let standins: AllStandins;
   let result: ProgramResult;
   let fanout: LambdaProcess;
@@ -91,26 +92,14 @@ describe("the prod archives, end to end against local stand-ins", () => {
 
   beforeAll(async () => {
     standins = await startAll();
-    const r = standins.receivers;
-    const raw = readStackConfig("prod").raw as Record<string, any>;
-    raw.channels["pagerduty-oncall"].endpoint = r.pagerdutyEndpoint;
-    const secrets = {
-      "slack-eng": { webhookUrl: r.urlFor("slack", "slack-eng") },
-      "slack-releases": { webhookUrl: r.urlFor("slack", "slack-releases") },
-      "pagerduty-oncall": { routingKey: ROUTING_KEY },
-      slackApp: { signingSecret: SIGNING_SECRET },
-    };
-    result = await evaluate({ stack: "prod", config: raw, secrets });
+    const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, SIGNING_SECRET);
+    routingKey = local.secrets["pagerduty-oncall"].routingKey;
+    result = await evaluate({ stack: "prod", config: local.raw, secrets: local.secrets });
     const [fanoutArchive, approvalArchive] = ["fanout", "approval"].map(
       (n) => result.archives.find((a) => a.name === n) as ArchiveInfo,
     );
     // The resources the program declared, made real in the stand-ins under the same names.
-    const env = fanoutArchive.environment;
-    await createAuditTable(standins.dynamo.endpoint, env.AUDIT_TABLE);
-    const { slackApp, ...channelSecrets } = secrets;
-    standins.aws.state.secrets[env.CHANNEL_SECRETS_ARN] = JSON.stringify(channelSecrets);
-    standins.aws.state.secrets[approvalArchive.environment.SLACK_APP_SECRET_ARN] =
-      JSON.stringify(slackApp);
+    await provisionForArchives(result, standins, local.secrets);
     fanout = await startLambda({
       dir: fanoutArchive.dir,
       functionName: result.outputs.fanoutFunctionName as string,
@@ -147,7 +136,7 @@ describe("the prod archives, end to end against local stand-ins", () => {
     expect(out).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
     const r = standins.receivers;
     expect(r.byReceiver("pagerduty")).toHaveLength(1);
-    expect((r.byReceiver("pagerduty")[0].body as any).routing_key).toBe(ROUTING_KEY);
+    expect((r.byReceiver("pagerduty")[0].body as any).routing_key).toBe(routingKey);
     expect(r.byReceiver("slack", "slack-eng")).toHaveLength(1);
     expect(standins.aws.state.sns.published).toHaveLength(1);
     expect(standins.aws.state.sns.published[0].topicArn).toBe(

@@ -8,6 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { parseConfig, type StackConfig } from "../../config";
 import { createFanoutHandler, type BatchResponse, type SqsRecord } from "../../handlers/fanout";
+import { localRoutingKey, pointAtReceivers } from "../../sandbox/local";
 import { readStackConfig } from "../../sandbox/program";
 import { createAuditTable, startAll, type AllStandins } from "../../sandbox/standins";
 
@@ -16,7 +17,8 @@ export const SECRET_ARN =
   "arn:aws:secretsmanager:us-east-1:123456789012:secret:channel-secrets-AbCdEf";
 export const SMS_TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-sms-oncall";
 export const DLQ_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/dlq";
-export const ROUTING_KEY = "R0UTINGKEYR0UTINGKEYR0UTINGKEY12";
+/** The routing key `pointAtReceivers` gives the prod stack's PagerDuty channel. */
+export const ROUTING_KEY = localRoutingKey("local:pagerduty-oncall");
 
 /** A CodePipeline fixture event (tests/events/codepipeline/<name>.json), with overrides. */
 export function event(
@@ -80,15 +82,12 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
   });
   await createAuditTable(standins.dynamo.endpoint, TABLE);
-  const raw = readStackConfig("prod").raw as Record<string, any>;
-  const r = standins.receivers;
-  raw.channels["pagerduty-oncall"].endpoint = r.pagerdutyEndpoint;
-  raw.secrets = {
-    "slack-eng": { webhookUrl: r.urlFor("slack", "slack-eng") },
-    "slack-releases": { webhookUrl: r.urlFor("slack", "slack-releases") },
-    "pagerduty-oncall": { routingKey: ROUTING_KEY },
-    slackApp: { signingSecret: "local-signing-secret" },
-  };
+  const local = pointAtReceivers(
+    readStackConfig("prod").raw,
+    standins.receivers,
+    "local-signing-secret",
+  );
+  const raw = { ...local.raw, secrets: local.secrets };
   edit?.(raw);
   const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
   standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(config.channelSecrets);

@@ -1,0 +1,76 @@
+/**
+ * Running the program's archives locally: a stack's config pointed at the local receivers, and
+ * the resources the archives name (audit table, secrets) made real in the stand-ins. Shared by
+ * `npm start`, the benchmark and the archive tests.
+ */
+import { createHash } from "node:crypto";
+import type { ProgramResult } from "./program";
+import { createAuditTable, type AllStandins, type Receivers } from "./standins";
+
+/** Secret settings by channel name (and `slackApp`), as in `deploy-notifier:secrets`. */
+export type Secrets = Record<string, Record<string, string>>;
+
+/** A 32-character PagerDuty routing key derived from a label (stable, and not a real key). */
+export function localRoutingKey(label: string): string {
+  return createHash("sha256").update(label).digest("hex").slice(0, 32);
+}
+
+/**
+ * A copy of a stack's raw config whose channels deliver to `receivers`: webhook URLs as secrets,
+ * PagerDuty's endpoint in its (non-secret) channel config, a routing key per PagerDuty channel,
+ * and the Slack app's signing secret. SMS and email need nothing: they go
+ * through the SNS stand-in.
+ */
+export function pointAtReceivers(
+  stackRaw: Record<string, unknown>,
+  receivers: Receivers,
+  signingSecret: string,
+): { raw: Record<string, any>; secrets: Secrets } {
+  const raw = structuredClone(stackRaw) as Record<string, any>;
+  const secrets: Secrets = {};
+  for (const [name, channel] of Object.entries((raw.channels ?? {}) as Record<string, any>)) {
+    switch (channel.type) {
+      case "slack":
+        secrets[name] = { webhookUrl: receivers.urlFor("slack", name) };
+        break;
+      case "pagerduty":
+        secrets[name] = { routingKey: localRoutingKey(`local:${name}`) };
+        raw.channels[name] = { ...channel, endpoint: receivers.pagerdutyEndpoint };
+        break;
+      case "teams":
+      case "discord":
+        secrets[name] = { webhookUrl: receivers.urlFor(channel.type, name) };
+        break;
+      case "webhook":
+        secrets[name] = { url: receivers.urlFor("webhook", name) };
+        break;
+      default:
+        break;
+    }
+  }
+  secrets.slackApp = { signingSecret };
+  return { raw, secrets };
+}
+
+/**
+ * Creates what the evaluated program's Lambdas name in their environment: the audit table, the
+ * channel secrets and the Slack app secret, in the stand-ins.
+ */
+export async function provisionForArchives(
+  program: ProgramResult,
+  standins: AllStandins,
+  secrets: Secrets,
+): Promise<void> {
+  const envs = program.archives.map((a) => a.environment);
+  const tables = new Set(envs.map((e) => e.AUDIT_TABLE).filter(Boolean));
+  for (const table of tables) await createAuditTable(standins.dynamo.endpoint, table);
+  const { slackApp, ...channelSecrets } = secrets;
+  for (const env of envs) {
+    if (env.CHANNEL_SECRETS_ARN) {
+      standins.aws.state.secrets[env.CHANNEL_SECRETS_ARN] = JSON.stringify(channelSecrets);
+    }
+    if (env.SLACK_APP_SECRET_ARN) {
+      standins.aws.state.secrets[env.SLACK_APP_SECRET_ARN] = JSON.stringify(slackApp ?? {});
+    }
+  }
+}
