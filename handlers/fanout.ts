@@ -382,10 +382,13 @@ export function createFanoutHandler(config: RuntimeConfig) {
       }
     }
 
+    // Nothing to send (e.g. a prod success with no open incident): no CodePipeline calls either.
+    // Enrichment can only narrow the channels (a failure found to be a rejection never pages).
+    const resolves = await resolvesFor(n, rule, config);
     const t0 = Date.now();
-    await enrich(n);
+    if (deliveriesFor(n, rule, config).length + resolves.length > 0) await enrich(n);
     const t1 = Date.now();
-    const deliveries = [...deliveriesFor(n, rule, config), ...(await resolvesFor(n, rule, config))];
+    const deliveries = [...deliveriesFor(n, rule, config), ...resolves];
     if (deliveries.length === 0) {
       log2.info("ignored: nothing to send for this state");
       return { status: "ignored", notificationId: n.id, channels: [] };

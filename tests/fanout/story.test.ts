@@ -221,6 +221,19 @@ describe("PagerDuty incidents", () => {
     expect(resolved.map((a) => a.detail.dedupKey)).toContain(trigger.dedup_key);
   });
 
+  it("asks CodePipeline nothing for a success with no open incident and nothing to say", async () => {
+    const pipeline = "main-app-production-v3";
+    const executionId = randomUUID();
+    // No incident is open for this pipeline, and prod says nothing about successes (FAILED only).
+    await world.drain([event("pipeline-succeeded", { pipeline, "execution-id": randomUUID() })]);
+    world.standins.aws.reset();
+
+    await world.drain([event("pipeline-succeeded", { pipeline, "execution-id": executionId })]);
+
+    expect(world.standins.aws.state.codepipeline.calls).toEqual([]);
+    expect(r().deliveries).toHaveLength(0);
+  });
+
   it("never pages for a superseded, canceled or stopped execution", async () => {
     const pipeline = "api-gateway-prod-cluster";
     world.config.runtime.pipelines[1].states = ["FAILED", "SUPERSEDED", "CANCELED", "STOPPED"];
