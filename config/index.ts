@@ -7,14 +7,14 @@ import {
   CHANNEL_SECRET_FIELDS,
   type ChannelConfig,
   type ChannelSecrets,
-  type DowntimeWindow,
   type PipelineRule,
   type RuntimeConfig,
   type Severity,
   type SlackAppSecrets,
   type TierRoute,
 } from "../handlers/types";
-import { validateWindow } from "../handlers/downtime";
+import { checkHttpUrl } from "../handlers/url";
+import { downtimeWindows } from "./downtime";
 import { stackConfigSchema, type RawStackConfig } from "./schema";
 
 export { LOG_RETENTION_DAYS } from "./schema";
@@ -129,16 +129,11 @@ function lenient(raw: Record<string, unknown>): RawStackConfig {
 
 /** https URLs, or http on the loopback interface (the local sandbox). */
 function urlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return "must be a URL";
-  }
+  const checked = checkHttpUrl(value);
+  if (!checked.ok) return checked.problem === "scheme" ? "must be an https URL" : "must be a URL";
+  const url = checked.url;
   if (url.protocol === "https:") return undefined;
-  if (url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost")) {
-    return undefined;
-  }
+  if (url.hostname === "127.0.0.1" || url.hostname === "localhost") return undefined;
   return "must be an https URL";
 }
 
@@ -148,57 +143,21 @@ function defaultSeverity(tier: string): Severity {
   return tier === "critical" ? "critical" : "warning";
 }
 
-function toWindow(w: RawStackConfig["downtime"][number]): DowntimeWindow {
-  const base = { name: w.name, pipelines: w.pipelines, allowCritical: w.allowCritical };
-  if (w.cron !== undefined) {
-    return {
-      ...base,
-      kind: "cron",
-      timeZone: w.timeZone ?? "UTC",
-      cron: w.cron,
-      durationMinutes: w.durationMinutes ?? 0,
-    };
+/** Builds `deploy-notifier:<path>` config keys for problem messages. */
+type KeyOf = (...path: (string | number)[]) => string;
+
+/** `secrets` holds credentials: Pulumi must hold it as a secret. */
+function secretsKeyProblems(c: RawStackConfig, secretKeys: string[] | undefined, key: KeyOf) {
+  if (secretKeys && Object.keys(c.secrets).length > 0 && !secretKeys.includes("secrets")) {
+    return [
+      `${key("secrets")}: must be set as a secret (pulumi config set --secret --path 'secrets.<channel>.<field>' …)`,
+    ];
   }
-  if (w.from !== undefined || w.to !== undefined) {
-    return { ...base, kind: "once", from: w.from ?? "", to: w.to ?? "" };
-  }
-  return {
-    ...base,
-    kind: "weekly",
-    timeZone: w.timeZone ?? "UTC",
-    days: w.days ?? [],
-    start: w.start ?? "",
-    end: w.end ?? "",
-  };
+  return [];
 }
 
-/**
- * Validates a raw stack config (keys without the `deploy-notifier:` namespace, values as parsed
- * from YAML) and returns the program's view of it. Throws a `ConfigError` listing every problem.
- *
- * `secretKeys` lists the keys that Pulumi holds as secrets; `secrets` must be one of them.
- */
-export function parseConfig(
-  raw: Record<string, unknown>,
-  options: { project?: string; stack: string; secretKeys?: string[] } = { stack: "dev" },
-): StackConfig {
-  const parsed = stackConfigSchema.safeParse(raw);
-  // Cross-field checks run even when some values are malformed, so that every problem is
-  // reported at once: on a schema failure they read a lenient view of the raw config.
-  const problems: string[] = parsed.success ? [] : zodProblems(parsed.error);
-  const c: RawStackConfig = parsed.success ? parsed.data : lenient(raw);
-  const key = (...path: (string | number)[]) => keyOf(path);
-
-  if (
-    options.secretKeys &&
-    Object.keys(c.secrets).length > 0 &&
-    !options.secretKeys.includes("secrets")
-  ) {
-    problems.push(
-      `${key("secrets")}: must be set as a secret (pulumi config set --secret --path 'secrets.<channel>.<field>' …)`,
-    );
-  }
-  // Routing: every tier's channels exist.
+/** Routing: every tier's channels exist; duplicates collapse; the severity defaults by tier. */
+function routingOf(c: RawStackConfig, problems: string[], key: KeyOf): Record<string, TierRoute> {
   const routing: Record<string, TierRoute> = {};
   for (const [tier, route] of Object.entries(c.routing)) {
     const channels = Array.isArray(route) ? route : route.channels;
@@ -215,10 +174,13 @@ export function parseConfig(
     });
     routing[tier] = { channels: [...new Set(channels)], severity };
   }
+  return routing;
+}
 
-  // Pipelines: tiers exist, no duplicates, approval channels are Slack.
+/** Pipelines: tiers exist, no duplicates, approval channels are Slack. */
+function pipelinesOf(c: RawStackConfig, problems: string[], key: KeyOf): PipelineRule[] {
   const seen = new Map<string, number>();
-  const pipelines: PipelineRule[] = c.pipelines.map((p, i) => {
+  return c.pipelines.map((p, i) => {
     if (typeof p.tier === "string" && !c.routing[p.tier]) {
       problems.push(
         `${key("pipelines", i, "tier")}: unknown tier "${p.tier}" (routing defines: ${Object.keys(c.routing).join(", ") || "none"})`,
@@ -252,8 +214,26 @@ export function parseConfig(
         : {}),
     };
   });
+}
 
-  // Secrets: each channel has what its type needs; nothing unknown; URLs are https.
+/** The problems of one secret field of a channel: unknown, or not the URL / key its type needs. */
+function secretFieldProblem(
+  channel: ChannelConfig,
+  field: string,
+  value: unknown,
+  allowed: Set<string>,
+): string | undefined {
+  if (!allowed.has(field)) return `unknown secret field for a ${channel.type} channel`;
+  if (typeof value !== "string") return undefined;
+  if (SECRET_URL_FIELDS.has(field)) return urlProblem(value);
+  if (channel.type === "pagerduty" && field === "routingKey" && !/^[A-Za-z0-9]{32}$/.test(value)) {
+    return "must be a 32-character PagerDuty integration key";
+  }
+  return undefined;
+}
+
+/** Secrets: each channel has what its type needs; nothing unknown; URLs are https. */
+function channelSecretsOf(c: RawStackConfig, problems: string[], key: KeyOf): ChannelSecrets {
   const channelSecrets: ChannelSecrets = {};
   for (const [name, channel] of Object.entries(c.channels)) {
     const secret = c.secrets[name] ?? {};
@@ -272,24 +252,8 @@ export function parseConfig(
       }
     }
     for (const [field, value] of Object.entries(secret)) {
-      if (!allowed.has(field)) {
-        problems.push(
-          `${key("secrets", name, field)}: unknown secret field for a ${channel.type} channel`,
-        );
-      } else if (typeof value !== "string") {
-        continue;
-      } else if (SECRET_URL_FIELDS.has(field)) {
-        const p = urlProblem(value);
-        if (p) problems.push(`${key("secrets", name, field)}: ${p}`);
-      } else if (
-        channel.type === "pagerduty" &&
-        field === "routingKey" &&
-        !/^[A-Za-z0-9]{32}$/.test(value)
-      ) {
-        problems.push(
-          `${key("secrets", name, field)}: must be a 32-character PagerDuty integration key`,
-        );
-      }
+      const problem = secretFieldProblem(channel, field, value, allowed);
+      if (problem) problems.push(`${key("secrets", name, field)}: ${problem}`);
     }
     if (Object.keys(secret).length > 0) channelSecrets[name] = { ...secret };
   }
@@ -298,60 +262,70 @@ export function parseConfig(
       problems.push(`${key("secrets", name)}: no channel named "${name}"`);
     }
   }
+  return channelSecrets;
+}
 
-  // Slack app: required for approvals.
-  let slackApp: SlackAppSecrets | undefined;
+/** Slack app secrets: required when a pipeline has approvals; only the known fields. */
+function slackAppOf(
+  c: RawStackConfig,
+  pipelines: PipelineRule[],
+  problems: string[],
+  key: KeyOf,
+): SlackAppSecrets | undefined {
   const app = c.secrets[SLACK_APP_SECRET_KEY];
-  if (pipelines.some((p) => p.approvals)) {
-    if (!app?.signingSecret) {
+  if (pipelines.some((p) => p.approvals) && !app?.signingSecret) {
+    problems.push(
+      `${key("secrets", SLACK_APP_SECRET_KEY, "signingSecret")}: is required because a pipeline has Slack approvals (pulumi config set --secret --path 'secrets.slackApp.signingSecret' …)`,
+    );
+  }
+  if (!app) return undefined;
+  for (const field of Object.keys(app)) {
+    if (field !== "signingSecret" && field !== "botToken") {
       problems.push(
-        `${key("secrets", SLACK_APP_SECRET_KEY, "signingSecret")}: is required because a pipeline has Slack approvals (pulumi config set --secret --path 'secrets.slackApp.signingSecret' …)`,
+        `${key("secrets", SLACK_APP_SECRET_KEY, field)}: unknown secret field (signingSecret, botToken)`,
       );
     }
   }
-  if (app) {
-    for (const field of Object.keys(app)) {
-      if (field !== "signingSecret" && field !== "botToken") {
-        problems.push(
-          `${key("secrets", SLACK_APP_SECRET_KEY, field)}: unknown secret field (signingSecret, botToken)`,
-        );
-      }
-    }
-    if (app.signingSecret) slackApp = { signingSecret: app.signingSecret, botToken: app.botToken };
-  }
+  return app.signingSecret
+    ? { signingSecret: app.signingSecret, botToken: app.botToken }
+    : undefined;
+}
 
-  // Downtime windows.
-  const names = new Set<string>();
-  const downtime = c.downtime.map((w, i) => {
-    if (names.has(w.name))
-      problems.push(`${key("downtime", i, "name")}: "${w.name}" is used twice`);
-    names.add(w.name);
-    const forms = [w.days || w.start || w.end, w.cron, w.from || w.to].filter(Boolean).length;
-    if (forms !== 1) {
-      problems.push(
-        `${key("downtime", i)}: set exactly one of days/start/end (weekly), cron/durationMinutes, or from/to (one-off)`,
-      );
-      return toWindow(w);
-    }
-    const window = toWindow(w);
-    for (const problem of validateWindow(window))
-      problems.push(`${key("downtime", i)}: ${problem}`);
-    return window;
-  });
+/**
+ * Validates a raw stack config (keys without the `deploy-notifier:` namespace, values as parsed
+ * from YAML) and returns the program's view of it. Throws a `ConfigError` listing every problem.
+ *
+ * `secretKeys` lists the keys that Pulumi holds as secrets; `secrets` must be one of them.
+ */
+export function parseConfig(
+  raw: Record<string, unknown>,
+  options: { project?: string; stack: string; secretKeys?: string[] } = { stack: "dev" },
+): StackConfig {
+  const parsed = stackConfigSchema.safeParse(raw);
+  // Cross-field checks run even when some values are malformed, so that every problem is
+  // reported at once: on a schema failure they read a lenient view of the raw config.
+  const problems: string[] = parsed.success ? [] : zodProblems(parsed.error);
+  const c: RawStackConfig = parsed.success ? parsed.data : lenient(raw);
+  const key: KeyOf = (...path) => keyOf(path);
+
+  problems.push(...secretsKeyProblems(c, options.secretKeys, key));
+  const routing = routingOf(c, problems, key);
+  const pipelines = pipelinesOf(c, problems, key);
+  const channelSecrets = channelSecretsOf(c, problems, key);
+  const slackApp = slackAppOf(c, pipelines, problems, key);
+  const downtime = downtimeWindows(c.downtime, key);
+  problems.push(...downtime.problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
-
-  const channels: Record<string, ChannelConfig> = {};
-  for (const [name, ch] of Object.entries(c.channels)) channels[name] = ch as ChannelConfig;
 
   return {
     runtime: {
       project: options.project ?? PROJECT,
       stack: options.stack,
       pipelines,
-      channels,
+      channels: { ...c.channels },
       routing,
-      downtime,
+      downtime: downtime.windows,
       auditRetentionDays: c.auditRetentionDays,
     },
     opsEmail: c.opsEmail,

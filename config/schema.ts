@@ -54,14 +54,20 @@ export const pipelineSchema = z
     }
   });
 
+/**
+ * Slack channel instance. `webhook` posts to an incoming webhook (secret `webhookUrl`); `bot`
+ * posts with `chat.postMessage` (secret `botToken`) to `channel`.
+ */
 const slackChannel = z
   .strictObject({
     type: z.literal("slack"),
     mode: z.enum(["webhook", "bot"]).default("webhook"),
+    /** Channel id for bot mode (C…). */
     channel: z
       .string()
       .regex(SLACK_CHANNEL_ID, "must be a Slack channel id like C012ABCDEF")
       .optional(),
+    /** Slack Web API base URL for bot mode (default https://slack.com/api). */
     apiUrl: z.url().optional(),
   })
   .superRefine((c, ctx) => {
@@ -70,32 +76,50 @@ const slackChannel = z
     }
   });
 
-/** A channel instance, by type. Secret settings are not here: see `deploy-notifier:secrets`. */
+const pagerdutyChannel = z.strictObject({
+  type: z.literal("pagerduty"),
+  source: z.string().optional(),
+  /** Events API v2 enqueue URL; EU accounts use https://events.eu.pagerduty.com/v2/enqueue. */
+  endpoint: z.url().optional(),
+});
+
+const smsChannel = z.strictObject({
+  type: z.literal("sms"),
+  phoneNumbers: z
+    .array(z.string().regex(E164, "must be an E.164 phone number like +15555550100"))
+    .min(1, "must list at least one phone number"),
+});
+
+const emailChannel = z.strictObject({
+  type: z.literal("email"),
+  addresses: z.array(email).min(1, "must list at least one address"),
+});
+
+/**
+ * A channel instance, by type. Secret settings are not here: see `deploy-notifier:secrets`.
+ *
+ * The one definition of a channel's settings: `ChannelConfig` below (and through it the runtime
+ * types in handlers/types.ts and the drivers' configs) is inferred from this schema.
+ */
 export const channelSchema = z.discriminatedUnion(
   "type",
   [
     slackChannel,
-    z.strictObject({
-      type: z.literal("pagerduty"),
-      source: z.string().optional(),
-      endpoint: z.url().optional(),
-    }),
-    z.strictObject({
-      type: z.literal("sms"),
-      phoneNumbers: z
-        .array(z.string().regex(E164, "must be an E.164 phone number like +15555550100"))
-        .min(1, "must list at least one phone number"),
-    }),
+    pagerdutyChannel,
+    smsChannel,
     z.strictObject({ type: z.literal("teams") }),
     z.strictObject({ type: z.literal("discord"), username: z.string().max(80).optional() }),
     z.strictObject({ type: z.literal("webhook") }),
-    z.strictObject({
-      type: z.literal("email"),
-      addresses: z.array(email).min(1, "must list at least one address"),
-    }),
+    emailChannel,
   ],
   { error: "type must be one of slack, pagerduty, sms, teams, discord, webhook, email" },
 );
+
+/**
+ * Non-secret settings of a channel instance as the handlers receive them (schema output: defaults
+ * applied). Handlers import it type-only (through handlers/types.ts), so zod never ships.
+ */
+export type ChannelConfig = z.infer<typeof channelSchema>;
 
 const tierRoute = z.union([
   z.array(z.string()),

@@ -33,15 +33,6 @@ export function requireEnv(name: string): string {
   return value;
 }
 
-/** Whether a DynamoDB write failed its condition (someone else claimed the item first). */
-export function isConditionFailed(err: unknown): boolean {
-  return (
-    typeof err === "object" &&
-    err !== null &&
-    (err as { name?: unknown }).name === "ConditionalCheckFailedException"
-  );
-}
-
 /** DynamoDB document client (marshalls plain JS values). */
 export function ddb(): DynamoDBDocumentClient {
   cache.ddb ??= DynamoDBDocumentClient.from(

@@ -9,8 +9,9 @@ import {
   ListActionExecutionsCommand,
 } from "@aws-sdk/client-codepipeline";
 import { codepipeline } from "./aws";
-import { describeTrigger, isRejectionSummary, rejectedBy, safeHttpUrl } from "./events";
+import { commitMessageOf, describeTrigger, isRejectionSummary, rejectedBy } from "./events";
 import type { Notification, SourceRevision } from "./types";
+import { safeHttpUrl } from "./url";
 
 /** How long enrichment may take in all, by default (ms). */
 export const ENRICH_TIMEOUT_MS = 2500;
@@ -24,20 +25,6 @@ function errorText(err: unknown): string {
     return `CodePipeline API error ${name}`;
   }
   return "CodePipeline API error";
-}
-
-/** A CodeStar connection's revision summary is JSON with the commit message inside. */
-function commitMessage(summary: string | undefined): string | undefined {
-  if (!summary) return undefined;
-  if (summary.startsWith("{")) {
-    try {
-      const parsed = JSON.parse(summary) as { CommitMessage?: unknown };
-      if (typeof parsed.CommitMessage === "string") return parsed.CommitMessage;
-    } catch {
-      // not JSON after all: use it as it is
-    }
-  }
-  return summary;
 }
 
 /** Fills the failing stage and action of a FAILED execution, and detects rejections. */
@@ -88,7 +75,8 @@ async function execution(n: Notification, signal: AbortSignal): Promise<void> {
   if (rev && !n.revision?.id) {
     const revision: SourceRevision = {
       id: rev.revisionId,
-      message: commitMessage(rev.revisionSummary),
+      // An empty summary is no message (the event parser drops empty strings the same way).
+      message: commitMessageOf(rev.revisionSummary || undefined),
       url: safeHttpUrl(rev.revisionUrl),
     };
     n.revision = { ...revision, ...(n.revision ?? {}) };

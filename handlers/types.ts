@@ -5,6 +5,7 @@
  * and hands the handlers a plain `RuntimeConfig`) and the handler code (which must stay free of
  * `@pulumi/*` and zod so that its serialized archive stays small).
  */
+import type { ChannelConfig } from "../config/schema";
 
 /** CodePipeline execution states (pipeline, stage and action level). */
 export const PIPELINE_STATES = [
@@ -140,33 +141,15 @@ export interface PipelineRule {
   approvals?: ApprovalConfig;
 }
 
-/** Non-secret settings of a channel instance. Secret settings live in Secrets Manager. */
-export type ChannelConfig =
-  | SlackChannelConfig
-  | {
-      type: "pagerduty";
-      source?: string;
-      /** Events API v2 enqueue URL; EU accounts use https://events.eu.pagerduty.com/v2/enqueue. */
-      endpoint?: string;
-    }
-  | { type: "sms"; phoneNumbers: string[] }
-  | { type: "teams" }
-  | { type: "discord"; username?: string }
-  | { type: "webhook" }
-  | { type: "email"; addresses: string[] };
-
 /**
- * Slack channel instance. `webhook` posts to an incoming webhook (secret `webhookUrl`); `bot`
- * posts with `chat.postMessage` (secret `botToken`) to `channel`.
+ * Non-secret settings of a channel instance (secret settings live in Secrets Manager), inferred
+ * from the stack config schema, the one definition (config/schema.ts `channelSchema`). A type-only
+ * import: erased at compile time, so zod never reaches an archive.
  */
-export interface SlackChannelConfig {
-  type: "slack";
-  mode: "webhook" | "bot";
-  /** Channel id for bot mode (C…). */
-  channel?: string;
-  /** Slack Web API base URL for bot mode (default https://slack.com/api). */
-  apiUrl?: string;
-}
+export type { ChannelConfig } from "../config/schema";
+
+/** The settings of one channel type, e.g. `ChannelConfigOf<"slack">` (what its driver receives). */
+export type ChannelConfigOf<T extends ChannelType> = Extract<ChannelConfig, { type: T }>;
 
 /** Routing of one tier. */
 export interface TierRoute {
@@ -194,8 +177,12 @@ export type DowntimeWindow = {
   | {
       kind: "cron";
       timeZone: string;
-      /** Five-field cron expression (minute hour day-of-month month day-of-week), local time. */
+      /**
+       * Five-field cron expression (minute hour day-of-month month day-of-week) in `timeZone`, read
+       * by croner with the options of handlers/downtime.ts; the window starts when it fires.
+       */
       cron: string;
+      /** Real minutes the window lasts from each fire time: 1 to 10080 (config/downtime.ts). */
       durationMinutes: number;
     }
   | {

@@ -6,16 +6,11 @@
  * folded into shared prefixes (and, as a last resort, the pipeline filter is dropped). The
  * fan-out Lambda routes precisely either way, so folding only costs a few ignored invocations.
  */
+import { CODEPIPELINE_SOURCE, DETAIL_TYPE } from "../handlers/contracts/codepipeline";
 import type { PipelineRule, PipelineState, RuntimeConfig } from "../handlers/types";
 
 /** Default EventBridge event pattern size quota, in characters (adjustable to 4096). */
 export const EVENT_PATTERN_MAX_CHARS = 2048;
-
-export const DETAIL_TYPES = {
-  pipeline: "CodePipeline Pipeline Execution State Change",
-  stage: "CodePipeline Stage Execution State Change",
-  action: "CodePipeline Action Execution State Change",
-} as const;
 
 /** An EventBridge string matcher: an exact value or `{ prefix }`. */
 export type Matcher = string | { prefix: string };
@@ -102,14 +97,14 @@ function branches(config: RuntimeConfig): Branch[] {
     byStates.set(k, group);
   }
   for (const group of byStates.values()) {
-    out.push({ detailTypes: [DETAIL_TYPES.pipeline], rules: group.rules, states: group.states });
+    out.push({ detailTypes: [DETAIL_TYPE.pipeline], rules: group.rules, states: group.states });
   }
   // Stage and action FAILED events carry the failing action and its summary: the fan-out folds
   // them with the pipeline FAILED into one message per execution and outcome.
   const failing = config.pipelines.filter((r) => r.states.includes("FAILED"));
   if (failing.length > 0) {
     out.push({
-      detailTypes: [DETAIL_TYPES.stage, DETAIL_TYPES.action],
+      detailTypes: [DETAIL_TYPE.stage, DETAIL_TYPE.action],
       rules: failing,
       states: ["FAILED"],
     });
@@ -118,7 +113,7 @@ function branches(config: RuntimeConfig): Branch[] {
   const approving = config.pipelines.filter((r) => r.approvals);
   if (approving.length > 0) {
     out.push({
-      detailTypes: [DETAIL_TYPES.action],
+      detailTypes: [DETAIL_TYPE.action],
       rules: approving,
       states: ["STARTED"],
       extra: { type: { category: ["Approval"] } },
@@ -144,8 +139,8 @@ function renderPattern(parts: Array<{ branch: Branch; matchers: Matcher[] | unde
   }));
   const pattern =
     or.length === 1
-      ? { source: ["aws.codepipeline"], ...or[0] }
-      : { source: ["aws.codepipeline"], $or: or };
+      ? { source: [CODEPIPELINE_SOURCE], ...or[0] }
+      : { source: [CODEPIPELINE_SOURCE], $or: or };
   return JSON.stringify(pattern);
 }
 

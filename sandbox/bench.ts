@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import * as path from "node:path";
-import { startSandbox } from "./start";
+import { startSandbox } from "./sandbox";
 
 /** A port that was free a moment ago. */
 function freePort(): Promise<number> {

@@ -5,12 +5,14 @@
  * runner plays the steps in order, waits for each to settle, and checks its expectations against
  * what the receivers, the queue and the audit trail actually recorded.
  */
-import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { activeWindow, isInWindow, nextWindows } from "../handlers/downtime";
-import type { DowntimeWindow, RuntimeConfig } from "../handlers/types";
-import type { ModelArtifactRevision, PendingApprovalInput, FailedExecutionInput } from "./standins";
+import type { RuntimeConfig } from "../handlers/types";
+import type { ModelArtifactRevision, PendingApprovalInput, FailedExecutionInput } from "../testing";
+import { checkExpectations, countBy } from "./expectations";
+import { buildEvent, substitute } from "./scenario-events";
+
+export { buildEvent, timeInWindow, timeOutsideWindows } from "./scenario-events";
 
 /** Where the built-in scenarios live (`<stack>.json`). */
 export const SCENARIO_DIR = path.join(__dirname, "scenarios");
@@ -178,112 +180,6 @@ export function builtInScenario(stack: string): Scenario {
   return loadScenario(file);
 }
 
-/** Replaces `$exec:<name>` strings, recursively, with the run's execution ids. */
-function substitute(value: unknown, ids: Record<string, string>): unknown {
-  if (typeof value === "string" && value.startsWith("$exec:")) {
-    ids[value] ??= randomUUID();
-    return ids[value];
-  }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, ids));
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, ids)]));
-  }
-  return value;
-}
-
-/**
- * An instant inside the latest past occurrence of a window (30 minutes after it started, or its
- * middle if shorter), checked with the same code the fan-out uses.
- */
-export function timeInWindow(window: DowntimeWindow, now: Date = new Date()): Date {
-  const periods = nextWindows(window, new Date(now.getTime() - 8 * 86400_000), 20).filter(
-    (p) => p.start.getTime() < now.getTime(),
-  );
-  const last = periods[periods.length - 1];
-  if (!last) throw new Error(`downtime window ${window.name}: no occurrence in the last 8 days`);
-  const span = last.end.getTime() - last.start.getTime();
-  const at = new Date(last.start.getTime() + Math.min(30 * 60_000, Math.floor(span / 2)));
-  if (!isInWindow(window, at))
-    throw new Error(`downtime window ${window.name}: cannot find an instant inside it`);
-  return at;
-}
-
-/**
- * "Now", unless now is inside a window that would suppress this pipeline: then just before that
- * window began, so that a scenario means the same whenever it runs.
- */
-export function timeOutsideWindows(
-  runtime: RuntimeConfig,
-  pipeline: string,
-  now: Date = new Date(),
-): Date {
-  let at = now;
-  for (let i = 0; i < 10; i++) {
-    const window = activeWindow(
-      runtime.downtime,
-      { pipeline, kind: "status", severity: "info" },
-      at,
-    );
-    if (!window) return at;
-    const current = nextWindows(window, at, 1)[0];
-    at = new Date((current?.start.getTime() ?? at.getTime()) - 60_000);
-  }
-  return at;
-}
-
-/** Builds the full EventBridge event of a scenario event. */
-export function buildEvent(
-  runtime: RuntimeConfig,
-  event: ScenarioEvent,
-  ids: Record<string, string>,
-  region = "us-east-1",
-  account = "123456789012",
-): Record<string, unknown> {
-  const detail = substitute(event.detail, ids) as Record<string, unknown>;
-  const pipeline = String(detail.pipeline ?? "");
-  let time: Date;
-  const spec = event.time ?? "now";
-  if (spec === "now") time = timeOutsideWindows(runtime, pipeline);
-  else if ("iso" in spec) time = new Date(spec.iso);
-  else {
-    const window = runtime.downtime.find((w) => w.name === spec.window);
-    if (!window) throw new Error(`scenario: the stack has no downtime window "${spec.window}"`);
-    time = timeInWindow(window);
-  }
-  const iso = time.toISOString().replace(/\.\d{3}Z$/, "Z");
-  return {
-    version: "0",
-    id: randomUUID(),
-    "detail-type": event.detailType,
-    source: event.source ?? "aws.codepipeline",
-    account,
-    time: iso,
-    region,
-    resources: pipeline ? [`arn:aws:codepipeline:${region}:${account}:${pipeline}`] : [],
-    detail: { region, version: 1, ...detail },
-  };
-}
-
-function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
-  return out;
-}
-
-function hasApprovalButtons(payload: unknown): boolean {
-  const blocks = (payload as { blocks?: unknown[] } | undefined)?.blocks;
-  return (
-    Array.isArray(blocks) &&
-    blocks.some((b) => {
-      const block = b as { type?: string; elements?: Array<{ action_id?: string }> };
-      return (
-        block.type === "actions" &&
-        (block.elements ?? []).some((e) => e.action_id === "deploy-notifier.approve")
-      );
-    })
-  );
-}
-
 /** Plays one step and checks its expectations. */
 export async function runStep(
   host: ScenarioHost,
@@ -340,74 +236,13 @@ export async function runStep(
   const suppressed = audit
     .filter((a) => a.action === "suppressed")
     .map((a) => `${String(a.result ?? "")} ${JSON.stringify(a.detail ?? {})}`);
-  const problems: string[] = [];
-  const expect = step.expect;
-
-  const wantMatched = expect.matched ?? true;
-  if (wantMatched && matched !== step.events.length) {
-    problems.push(`expected every event to match the rule, ${matched}/${step.events.length} did`);
-  }
-  if (!wantMatched && matched > 0)
-    problems.push(`expected no event to match the rule, ${matched} did`);
-  for (const [channel, want] of Object.entries(expect.delivered ?? {})) {
-    const got = delivered[channel] ?? 0;
-    if (got !== want) problems.push(`${channel}: expected ${want} delivered, got ${got}`);
-  }
-  if (expect.suppressed !== undefined) {
-    if (!suppressed.some((s) => s.includes(expect.suppressed as string))) {
-      problems.push(
-        `expected an audit record "suppressed" by ${expect.suppressed}, found ${suppressed.length === 0 ? "none" : suppressed.join("; ")}`,
-      );
-    }
-  }
-  if (expect.retried !== undefined) {
-    const min = typeof expect.retried === "number" ? expect.retried : expect.retried.min;
-    const exact = typeof expect.retried === "number";
-    if (exact ? retried !== min : retried < min) {
-      problems.push(
-        `expected ${exact ? "" : "at least "}${min} queue redeliveries, got ${retried}`,
-      );
-    }
-  }
-  if (expect.dlq !== undefined && dlq !== expect.dlq)
-    problems.push(`expected ${expect.dlq} in the DLQ, got ${dlq}`);
-  if (expect.duplicates !== undefined) {
-    const seen = countBy(
-      deliveries.filter((d) => d.delivered),
-      (d) => `${d.channel} ${JSON.stringify(d.body)}`,
-    );
-    const duplicates = Object.values(seen).reduce((n, c) => n + c - 1, 0);
-    if (duplicates !== expect.duplicates)
-      problems.push(`expected ${expect.duplicates} duplicate deliveries, got ${duplicates}`);
-  }
-  if (expect.approvalButtons !== undefined) {
-    const messages = host.slackMessagesSince(expect.approvalButtons, started);
-    if (!messages.some(hasApprovalButtons)) {
-      problems.push(`expected a message with Approve/Reject buttons in ${expect.approvalButtons}`);
-    }
-  }
-  if (expect.incident !== undefined) {
-    const { pipeline, status } = expect.incident;
-    const incidents = host
-      .incidents()
-      .filter((i) => i.summary.includes(pipeline) || i.dedupKey.includes(pipeline));
-    if (incidents.length === 0)
-      problems.push(`expected a PagerDuty incident for ${pipeline}, found none`);
-    else if (!incidents.every((i) => i.status === status)) {
-      problems.push(
-        `expected the ${pipeline} incident ${status}, got ${incidents.map((i) => i.status).join(", ")}`,
-      );
-    }
-  }
-  for (const action of expect.audit ?? []) {
-    if (!audit.some((a) => a.action === action))
-      problems.push(`expected an audit record "${action}"`);
-  }
+  const observed = { matched, delivered, failedAttempts, retried, dlq, suppressed };
+  const problems = checkExpectations(host, step, { observed, deliveries, audit, started });
   return {
     name: step.name,
     ok: problems.length === 0,
     problems,
-    observed: { matched, delivered, failedAttempts, retried, dlq, suppressed },
+    observed,
     ms: Date.now() - started,
   };
 }

@@ -16,7 +16,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sendJson, startServer, type ManagedServer } from "./standins/http";
+import { sendJson, startServer, type ManagedServer } from "../testing";
 
 /** What the server needs from the sandbox. */
 export interface SandboxCore {

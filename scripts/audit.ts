@@ -13,6 +13,7 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import { auditPartition } from "../handlers/store/keys";
 
 /** Parsed command line of the audit script. */
 export interface AuditArgs {
@@ -70,7 +71,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   return { pipeline: values.pipeline, table, since };
 }
 
-/** Turns audit items (as stored by handlers/audit.ts) into report rows, oldest first. */
+/** Turns audit items (as stored by handlers/store/audit.ts) into report rows, oldest first. */
 export function toRows(items: Record<string, unknown>[]): AuditRow[] {
   return items
     .filter((item) => typeof item.action === "string" && item.action in SHOWN)
@@ -121,8 +122,8 @@ export async function queryAudit(
       TableName: args.table,
       KeyConditionExpression: args.since ? "pk = :pk AND sk >= :since" : "pk = :pk",
       ExpressionAttributeValues: args.since
-        ? { ":pk": `PIPELINE#${args.pipeline}`, ":since": args.since }
-        : { ":pk": `PIPELINE#${args.pipeline}` },
+        ? { ":pk": auditPartition(args.pipeline), ":since": args.since }
+        : { ":pk": auditPartition(args.pipeline) },
       ExclusiveStartKey: start,
     };
     const page = await client.send(new QueryCommand(input));

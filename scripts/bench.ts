@@ -22,16 +22,20 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { computeSlackSignature } from "../handlers/slack-signature";
-import { startLambda, type InvokeResult, type LambdaProcess } from "../sandbox/lambda";
+import { computeSlackSignature } from "../handlers/approval/signature";
 import {
+  pointAtReceivers,
+  provisionForArchives,
   readStackConfig,
   runProgram,
+  startAll,
+  startLambda,
+  type AllStandins,
   type ArchiveInfo,
+  type InvokeResult,
+  type LambdaProcess,
   type ProgramResult,
-} from "../sandbox/program";
-import { pointAtReceivers, provisionForArchives } from "../sandbox/local";
-import { startAll, type AllStandins } from "../sandbox/standins";
+} from "../testing";
 import { buildBaseline } from "./lib/baseline-program";
 import {
   errorMessage,

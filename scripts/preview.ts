@@ -1,6 +1,6 @@
 /**
  * `npm run preview -- --stack <name>`: an offline `pulumi preview`. Evaluates the program for a
- * stack under Pulumi's mock engine (sandbox/program.ts) and prints what it would deploy: the
+ * stack under Pulumi's mock engine (testing/program.ts) and prints what it would deploy: the
  * resources, the EventBridge rule pattern, the routing table, the downtime windows with their next
  * occurrences, the Lambda archives and the stack outputs.
  *
@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parseConfig } from "../config";
-import { nextWindows } from "../handlers/downtime";
+import { nextWindows } from "./lib/downtime-occurrences";
 import type { DowntimeWindow } from "../handlers/types";
 import { EVENT_PATTERN_MAX_CHARS, type RoutingRow } from "../infra/patterns";
 import {
@@ -27,7 +27,7 @@ import {
   readStackConfig,
   runProgram,
   type ProgramResult,
-} from "../sandbox/program";
+} from "../testing";
 import { errorMessage, formatBytes, renderTable, type Table } from "./lib/format";
 import { availableStacks, readStackFile, stackOfFile } from "./lib/stacks";
 

@@ -12,12 +12,12 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 
-import { AUDIT_TABLE_SCHEMA } from "../../handlers/audit";
+import { AUDIT_TABLE_SCHEMA } from "../handlers/store/keys";
 
 // dynalite ships no types: it is a factory of http.Server.
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
 
-/** The audit table as the infrastructure declares it (handlers/audit.ts). */
+/** The audit table as the infrastructure declares it (handlers/store/keys.ts). */
 const S = AUDIT_TABLE_SCHEMA;
 
 /** Options of {@link startDynalite}. */

@@ -4,16 +4,15 @@
  * secrets, every resource recorded with its inputs, and every CallbackFunction's code archive
  * written out exactly as `pulumi up` would upload it.
  *
- * Run as a child process (`runProgram`) so that each evaluation starts from a clean Pulumi
- * runtime, like the CLI does: `node -r ts-node/register/transpile-only sandbox/program.ts …`.
+ * Run as a child process (`runProgram`, through fresh-process.ts) so that each evaluation starts
+ * from a clean Pulumi runtime, like the CLI does.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { evaluateInFreshProcess, ROOT, serveEvaluation } from "./fresh-process";
 
-export const ROOT = path.resolve(__dirname, "..");
 const PROJECT = "deploy-notifier";
 /** Pulumi's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts). */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -52,6 +51,7 @@ export interface ProgramResult {
   evalMs: number;
 }
 
+/** An evaluation that failed the way `pulumi preview` fails on a config error. */
 export interface ProgramFailure {
   ok: false;
   stack: string;
@@ -163,27 +163,10 @@ function mergeSecrets(
  */
 export async function runProgram(options: ProgramOptions): Promise<ProgramResult | ProgramFailure> {
   const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `dn-${options.stack}-`));
-  fs.mkdirSync(outDir, { recursive: true });
-  const request = path.join(outDir, "request.json");
-  fs.writeFileSync(request, JSON.stringify({ ...options, outDir }));
-  const child = spawn(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", path.join(__dirname, "program.ts"), request],
-    {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") },
-    },
+  return evaluateInFreshProcess<ProgramResult | ProgramFailure>(
+    { file: path.join(__dirname, "program.ts"), dir: outDir, label: "program evaluation" },
+    { ...options, outDir },
   );
-  let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
-  child.stdout.on("data", (d) => (stderr += d));
-  const code: number = await new Promise((resolve) => child.on("close", (c) => resolve(c ?? 1)));
-  const resultFile = path.join(outDir, "result.json");
-  if (fs.existsSync(resultFile)) {
-    return JSON.parse(fs.readFileSync(resultFile, "utf8")) as ProgramResult | ProgramFailure;
-  }
-  throw new Error(`program evaluation exited ${code} without a result:\n${stderr}`);
 }
 
 function redactSecrets(value: any, path: string, secrets: string[]): any {
@@ -237,12 +220,8 @@ export async function writeArchive(
   return { bytes, files };
 }
 
-async function main(requestFile: string): Promise<void> {
-  const options = JSON.parse(fs.readFileSync(requestFile, "utf8")) as ProgramOptions & {
-    outDir: string;
-  };
-  const resultFile = path.join(options.outDir, "result.json");
-  const started = Date.now();
+/** The Pulumi config of an evaluation: the stack file (or `options.config`) and the secrets. */
+function stackConfig(options: ProgramOptions): Record<string, string> {
   const { raw: fileRaw, other } = options.stackFile
     ? readStackFile(options.stackFile)
     : readStackConfig(options.stack);
@@ -257,67 +236,64 @@ async function main(requestFile: string): Promise<void> {
   for (const [k, v] of Object.entries(raw)) {
     config[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
   }
+  return config;
+}
 
-  const pulumi = await import("@pulumi/pulumi");
-  pulumi.runtime.setAllConfig(config, [`${PROJECT}:secrets`]);
-  const resources: DeclaredResource[] = [];
-  const region = config["aws:region"];
-  await pulumi.runtime.setMocks(
-    {
-      newResource(args) {
-        const secretInputs: string[] = [];
-        const inputs = redactSecrets(args.inputs, "", secretInputs);
-        resources.push({ type: args.type, name: args.name, inputs, secretInputs });
-        const name = args.inputs.name ?? `${args.name}-${resources.length}`;
-        const arnType = args.type.split(":")[1]?.split("/")[0] ?? "mock";
-        const state: Record<string, unknown> = {
-          ...args.inputs,
-          name,
-          arn: `arn:aws:${arnType}:${region}:123456789012:${name}`,
-        };
-        if (args.type === "aws:sqs/queue:Queue") {
-          state.url = `https://sqs.${region}.amazonaws.com/123456789012/${name}`;
-        }
-        if (args.type === "aws:lambda/functionUrl:FunctionUrl") {
-          state.functionUrl = `https://${args.name}.lambda-url.${region}.on.aws/`;
-        }
-        return { id: `${args.name}-id`, state };
-      },
-      call(args) {
-        switch (args.token) {
-          case "aws:index/getCallerIdentity:getCallerIdentity":
-            return {
-              accountId: "123456789012",
-              arn: "arn:aws:iam::123456789012:user/mock",
-              userId: "mock",
-            };
-          case "aws:index/getRegion:getRegion":
-            return { name: region, region, id: region };
-          case "aws:index/getPartition:getPartition":
-            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
-          default:
-            throw new Error(`mock call not implemented: ${args.token}`);
-        }
-      },
+/** Pulumi mocks that record every declared resource in `resources` and answer the provider calls. */
+function recordingMocks(
+  resources: DeclaredResource[],
+  region: string,
+): import("@pulumi/pulumi").runtime.Mocks {
+  return {
+    newResource(args) {
+      const secretInputs: string[] = [];
+      const inputs = redactSecrets(args.inputs, "", secretInputs);
+      resources.push({ type: args.type, name: args.name, inputs, secretInputs });
+      const name = args.inputs.name ?? `${args.name}-${resources.length}`;
+      const arnType = args.type.split(":")[1]?.split("/")[0] ?? "mock";
+      const state: Record<string, unknown> = {
+        ...args.inputs,
+        name,
+        arn: `arn:aws:${arnType}:${region}:123456789012:${name}`,
+      };
+      if (args.type === "aws:sqs/queue:Queue") {
+        state.url = `https://sqs.${region}.amazonaws.com/123456789012/${name}`;
+      }
+      if (args.type === "aws:lambda/functionUrl:FunctionUrl") {
+        state.functionUrl = `https://${args.name}.lambda-url.${region}.on.aws/`;
+      }
+      return { id: `${args.name}-id`, state };
     },
-    PROJECT,
-    options.stack,
-    true,
-  );
+    call(args) {
+      switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+          return {
+            accountId: "123456789012",
+            arn: "arn:aws:iam::123456789012:user/mock",
+            userId: "mock",
+          };
+        case "aws:index/getRegion:getRegion":
+          return { name: region, region, id: region };
+        case "aws:index/getPartition:getPartition":
+          return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+        default:
+          throw new Error(`mock call not implemented: ${args.token}`);
+      }
+    },
+  };
+}
 
-  let program: Record<string, unknown>;
-  try {
-    program = require(path.join(ROOT, "index.ts"));
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    fs.writeFileSync(resultFile, JSON.stringify({ ok: false, stack: options.stack, message }));
-    return;
-  }
-  const settle = (o: any): Promise<unknown> =>
-    new Promise((resolve) => (pulumi.Output.isInstance(o) ? o.apply(resolve) : resolve(o)));
-  const outputs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(program)) outputs[k] = await settle(v);
+/** Resolves an Output (or a plain value) to its value. */
+type Settle = (o: any) => Promise<unknown>;
 
+/** Writes the archive of every function of the notifier the program declared. */
+async function writeArchives(
+  outDir: string,
+  settle: Settle,
+): Promise<{
+  archives: ArchiveInfo[];
+  rulePattern: ProgramResult["rulePattern"];
+}> {
   const { lastNotifier } = require(
     path.join(ROOT, "infra", "notifier.ts"),
   ) as typeof import("../infra/notifier");
@@ -328,7 +304,7 @@ async function main(requestFile: string): Promise<void> {
     const code = await settle(fn.code);
     const env = (await settle(fn.environment)) as
       { variables?: Record<string, string> } | undefined;
-    const dir = path.join(options.outDir, name);
+    const dir = path.join(outDir, name);
     const { bytes, files } = await writeArchive(code, dir);
     archives.push({
       name,
@@ -339,6 +315,37 @@ async function main(requestFile: string): Promise<void> {
       handler: (await settle(fn.handler)) as string,
     });
   }
+  return { archives, rulePattern: notifier.rulePattern };
+}
+
+/** The child side of {@link runProgram}: evaluates `index.ts` under the mocks. */
+async function evaluateProgram(
+  options: ProgramOptions & { outDir: string },
+): Promise<ProgramResult | ProgramFailure> {
+  const started = Date.now();
+  const config = stackConfig(options);
+  const pulumi = await import("@pulumi/pulumi");
+  pulumi.runtime.setAllConfig(config, [`${PROJECT}:secrets`]);
+  const resources: DeclaredResource[] = [];
+  await pulumi.runtime.setMocks(
+    recordingMocks(resources, config["aws:region"]),
+    PROJECT,
+    options.stack,
+    true,
+  );
+
+  let program: Record<string, unknown>;
+  try {
+    program = require(path.join(ROOT, "index.ts"));
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, stack: options.stack, message };
+  }
+  const settle: Settle = (o) =>
+    new Promise((resolve) => (pulumi.Output.isInstance(o) ? o.apply(resolve) : resolve(o)));
+  const outputs: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(program)) outputs[k] = await settle(v);
+  const { archives, rulePattern } = await writeArchives(options.outDir, settle);
   // Let the mock monitor finish registering everything that is still in flight.
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 
@@ -348,25 +355,16 @@ async function main(requestFile: string): Promise<void> {
   const { loadConfig } = require(
     path.join(ROOT, "config", "index.ts"),
   ) as typeof import("../config");
-  const result: ProgramResult = {
+  return {
     ok: true,
     stack: options.stack,
     resources,
     outputs,
     archives,
-    rulePattern: notifier.rulePattern,
+    rulePattern,
     routing: routingTable(loadConfig().runtime),
     evalMs: Date.now() - started,
   };
-  fs.writeFileSync(resultFile, JSON.stringify(result, null, 1));
 }
 
-if (require.main === module) {
-  main(process.argv[2]).then(
-    () => process.exit(0),
-    (err) => {
-      console.error(err instanceof Error ? err.stack : err);
-      process.exit(1);
-    },
-  );
-}
+serveEvaluation(module, evaluateProgram);

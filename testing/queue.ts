@@ -10,24 +10,7 @@
  * would run up to `maximumConcurrency` batches at once).
  */
 import { createHash, randomUUID } from "node:crypto";
-
-/** One SQS record as the Lambda event source mapping passes it. */
-export interface SqsRecord {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
-  attributes: {
-    ApproximateReceiveCount: string;
-    SentTimestamp: string;
-    SenderId: string;
-    ApproximateFirstReceiveTimestamp: string;
-  };
-  messageAttributes: Record<string, unknown>;
-  md5OfBody: string;
-  eventSource: "aws:sqs";
-  eventSourceARN: string;
-  awsRegion: string;
-}
+import type { SQSEvent, SQSRecord } from "aws-lambda";
 
 /** What the consumer (the fan-out Lambda) answered for one batch. */
 export type BatchOutcome =
@@ -61,8 +44,8 @@ export interface QueueOptions {
   maxReceiveCount: number;
   /** From the event source mapping. */
   batchSize: number;
-  /** Invokes the consumer with one SQS batch event. */
-  consume(event: { Records: SqsRecord[] }): Promise<BatchOutcome>;
+  /** Invokes the consumer with one SQS batch event (the shape the event source mapping passes). */
+  consume(event: SQSEvent): Promise<BatchOutcome>;
   /** Called whenever a message changes state (progress lines, the page). */
   onChange?(message: QueueMessage): void;
 }
@@ -79,6 +62,97 @@ export interface SandboxQueue {
   idle(): Promise<void>;
   /** Stops processing; pending `settled`/`idle` promises stay unresolved. */
   close(): void;
+}
+
+/** Whether a message reached a final state (`deleted` or `dlq`). */
+function isSettled(message: QueueMessage): message is QueueMessage & { state: "deleted" | "dlq" } {
+  return message.state === "deleted" || message.state === "dlq";
+}
+
+/**
+ * Resolves with `check()`'s value once it is defined, checking again whenever a message changes
+ * (`waiters` are woken, and emptied, on every change).
+ */
+function waitUntil<T>(waiters: Array<() => void>, check: () => T | undefined): Promise<T> {
+  return new Promise((resolve) => {
+    const again = (): void => {
+      const value = check();
+      if (value !== undefined) resolve(value);
+      else waiters.push(again);
+    };
+    again();
+  });
+}
+
+/** The SQS record of one receive of `message`, as the event source mapping hands it over. */
+function toRecord(message: QueueMessage, receivedAt: number, options: QueueOptions): SQSRecord {
+  return {
+    messageId: message.messageId,
+    receiptHandle: `${message.messageId}#${message.receiveCount}`,
+    body: message.body,
+    attributes: {
+      ApproximateReceiveCount: String(message.receiveCount),
+      SentTimestamp: String(message.sentAt.getTime()),
+      SenderId: "AIDAIEVENTBRIDGE",
+      ApproximateFirstReceiveTimestamp: String(message.receives[0]?.at.getTime() ?? receivedAt),
+    },
+    messageAttributes: {},
+    md5OfBody: createHash("md5").update(message.body).digest("hex"),
+    eventSource: "aws:sqs",
+    eventSourceARN: options.arn,
+    awsRegion: options.region,
+  };
+}
+
+/** A message just sent: waiting, visible at once, never received. */
+function newMessage(body: string): QueueMessage {
+  return {
+    messageId: randomUUID(),
+    body,
+    sentAt: new Date(),
+    state: "waiting",
+    receiveCount: 0,
+    visibleAt: Date.now(),
+    receives: [],
+  };
+}
+
+/** The ids that failed: the reported `batchItemFailures`, or the whole batch when the invocation failed. */
+function failedIds(batch: QueueMessage[], outcome: BatchOutcome): Set<string> {
+  return new Set(
+    outcome.ok
+      ? outcome.batchItemFailures.map((f) => f.itemIdentifier)
+      : batch.map((m) => m.messageId),
+  );
+}
+
+/**
+ * Up to `batchSize` visible waiting messages, as the event source mapping receives them; a message
+ * already received `maxReceiveCount` times goes to `toDlq` instead (the redrive policy). Also the
+ * earliest time (epoch ms) a waiting message becomes visible, or Infinity.
+ */
+function takeBatch(
+  messages: QueueMessage[],
+  now: number,
+  options: Pick<QueueOptions, "batchSize" | "maxReceiveCount">,
+  toDlq: (message: QueueMessage) => void,
+): { batch: QueueMessage[]; nextVisible: number } {
+  const batch: QueueMessage[] = [];
+  let nextVisible = Infinity;
+  for (const message of messages) {
+    if (batch.length >= options.batchSize) break;
+    if (message.state !== "waiting") continue;
+    if (message.visibleAt > now) {
+      nextVisible = Math.min(nextVisible, message.visibleAt);
+      continue;
+    }
+    if (message.receiveCount >= options.maxReceiveCount) {
+      toDlq(message);
+      continue;
+    }
+    batch.push(message);
+  }
+  return { batch, nextVisible };
 }
 
 /** Creates the queue and its poller. */
@@ -114,22 +188,9 @@ export function createQueue(options: QueueOptions): SandboxQueue {
     if (status.closed) return;
     // A running batch calls pump() again when it ends.
     if (status.busy) return;
-    const now = Date.now();
-    const batch: QueueMessage[] = [];
-    let nextVisible = Infinity;
-    for (const message of messages) {
-      if (batch.length >= options.batchSize) break;
-      if (message.state !== "waiting") continue;
-      if (message.visibleAt > now) {
-        nextVisible = Math.min(nextVisible, message.visibleAt);
-        continue;
-      }
-      if (message.receiveCount >= options.maxReceiveCount) {
-        settle(message, "dlq");
-        continue;
-      }
-      batch.push(message);
-    }
+    const { batch, nextVisible } = takeBatch(messages, Date.now(), options, (m) =>
+      settle(m, "dlq"),
+    );
     if (batch.length === 0) {
       // A timer may fire a millisecond early: never leave a waiting message without a wake-up.
       if (nextVisible !== Infinity) wakeAt(nextVisible + 1);
@@ -144,27 +205,12 @@ export function createQueue(options: QueueOptions): SandboxQueue {
 
   async function runBatch(batch: QueueMessage[]): Promise<void> {
     const receivedAt = Date.now();
-    const records: SqsRecord[] = batch.map((message) => {
+    const records: SQSRecord[] = batch.map((message) => {
       message.receiveCount += 1;
       message.state = "in-flight";
       message.visibleAt = receivedAt + options.visibilityTimeoutMs;
       changed(message);
-      return {
-        messageId: message.messageId,
-        receiptHandle: `${message.messageId}#${message.receiveCount}`,
-        body: message.body,
-        attributes: {
-          ApproximateReceiveCount: String(message.receiveCount),
-          SentTimestamp: String(message.sentAt.getTime()),
-          SenderId: "AIDAIEVENTBRIDGE",
-          ApproximateFirstReceiveTimestamp: String(message.receives[0]?.at.getTime() ?? receivedAt),
-        },
-        messageAttributes: {},
-        md5OfBody: createHash("md5").update(message.body).digest("hex"),
-        eventSource: "aws:sqs",
-        eventSourceARN: options.arn,
-        awsRegion: options.region,
-      };
+      return toRecord(message, receivedAt, options);
     });
     let outcome: BatchOutcome;
     try {
@@ -173,11 +219,7 @@ export function createQueue(options: QueueOptions): SandboxQueue {
       outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
     }
     if (status.closed) return;
-    const failed = new Set(
-      outcome.ok
-        ? outcome.batchItemFailures.map((f) => f.itemIdentifier)
-        : batch.map((m) => m.messageId),
-    );
+    const failed = failedIds(batch, outcome);
     for (const message of batch) {
       const ok = !failed.has(message.messageId);
       const error = outcome.ok
@@ -198,15 +240,7 @@ export function createQueue(options: QueueOptions): SandboxQueue {
   return {
     messages,
     send(body: string): QueueMessage {
-      const message: QueueMessage = {
-        messageId: randomUUID(),
-        body,
-        sentAt: new Date(),
-        state: "waiting",
-        receiveCount: 0,
-        visibleAt: Date.now(),
-        receives: [],
-      };
+      const message = newMessage(body);
       messages.push(message);
       changed(message);
       // Like the event source mapping's short batching window: gather what arrives together.
@@ -216,22 +250,12 @@ export function createQueue(options: QueueOptions): SandboxQueue {
     settled(messageId: string): Promise<MessageState> {
       const message = messages.find((m) => m.messageId === messageId);
       if (!message) return Promise.reject(new Error(`queue: unknown message ${messageId}`));
-      return new Promise((resolve) => {
-        const check = (): void => {
-          if (message.state === "deleted" || message.state === "dlq") resolve(message.state);
-          else waiters.push(check);
-        };
-        check();
-      });
+      return waitUntil(waiters, () => (isSettled(message) ? message.state : undefined));
     },
     idle(): Promise<void> {
-      return new Promise((resolve) => {
-        const check = (): void => {
-          if (messages.every((m) => m.state === "deleted" || m.state === "dlq")) resolve();
-          else waiters.push(check);
-        };
-        check();
-      });
+      return waitUntil(waiters, () => (messages.every(isSettled) ? true : undefined)).then(
+        () => undefined,
+      );
     },
     close(): void {
       status.closed = true;

@@ -6,10 +6,6 @@ import { startAwsStandins, type AwsStandins, type AwsStandinsOptions } from "./a
 import { startDynalite, type Dynalite } from "./dynamo";
 import { startReceivers, type Receivers } from "./receivers";
 
-export * from "./aws";
-export * from "./dynamo";
-export * from "./receivers";
-
 /** Everything started by {@link startAll}. */
 export interface AllStandins {
   aws: AwsStandins;

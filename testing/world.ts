@@ -5,7 +5,9 @@
  */
 import { createHash } from "node:crypto";
 import type { ProgramResult } from "./program";
-import { createAuditTable, type AllStandins, type Receivers } from "./standins";
+import { createAuditTable } from "./dynamo";
+import type { Receivers } from "./receivers";
+import type { AllStandins } from "./standins";
 
 /** Secret settings by channel name (and `slackApp`), as in `deploy-notifier:secrets`. */
 export type Secrets = Record<string, Record<string, string>>;

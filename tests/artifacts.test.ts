@@ -8,15 +8,24 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { builtinModules } from "node:module";
-import { readStackConfig, type ArchiveInfo, type ProgramResult } from "../sandbox/program";
-import { startLambda, type LambdaProcess } from "../sandbox/lambda";
-import { pointAtReceivers, provisionForArchives } from "../sandbox/local";
-import { startAll, type AllStandins } from "../sandbox/standins";
+import {
+  pointAtReceivers,
+  provisionForArchives,
+  readStackConfig,
+  startAll,
+  startLambda,
+  type AllStandins,
+  type ArchiveInfo,
+  type LambdaProcess,
+  type ProgramResult,
+} from "../testing";
 import { clickPayload, formBody, signedEvent } from "./approval/harness";
 import { event } from "./support/fanout";
 import { evaluate } from "./support/program";
 
 const MAX_ARCHIVE_BYTES = 5 * 1024 * 1024;
+/** The one package handlers/ may require besides the SDK and Node built-ins (handlers/README.md). */
+const RUNTIME_PACKAGES = ["croner"];
 
 function requiresOf(archive: ArchiveInfo): string[] {
   const code = fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8");
@@ -32,11 +41,19 @@ describe.each(["staging", "prod"])("the %s archives", (stack) => {
   it("contain only the serialized handler: no devDependencies, no @pulumi, no zod, no SDK", () => {
     for (const archive of result.archives) {
       const files = fs.readdirSync(archive.dir);
-      expect({ name: archive.name, files }).toEqual({ name: archive.name, files: ["__index.js"] });
+      const modules = path.join(archive.dir, "node_modules");
+      const packages = fs.existsSync(modules) ? fs.readdirSync(modules) : [];
+      expect({
+        name: archive.name,
+        files: files.filter((f) => f !== "node_modules"),
+        packages: packages.filter((p) => !RUNTIME_PACKAGES.includes(p)),
+      }).toEqual({ name: archive.name, files: ["__index.js"], packages: [] });
       expect(archive.bytes).toBeLessThan(MAX_ARCHIVE_BYTES);
       for (const mod of requiresOf(archive)) {
         const ok =
-          builtinModules.includes(mod.replace(/^node:/, "")) || mod.startsWith("@aws-sdk/");
+          builtinModules.includes(mod.replace(/^node:/, "")) ||
+          mod.startsWith("@aws-sdk/") ||
+          RUNTIME_PACKAGES.includes(mod);
         expect({ archive: archive.name, require: mod, ok }).toEqual({
           archive: archive.name,
           require: mod,
@@ -84,6 +101,14 @@ describe.each(["staging", "prod"])("the %s archives", (stack) => {
 
 describe("the prod archives, end to end against local stand-ins", () => {
   const SIGNING_SECRET = "artifact-test-signing-secret";
+  /** A cron window, so that the fan-out runs croner from its archive's node_modules. */
+  const CRON_WINDOW = {
+    name: "cron-check",
+    timeZone: "Europe/Berlin",
+    cron: "0 12 * * *",
+    durationMinutes: 60,
+    pipelines: ["api-gateway-prod-cluster"],
+  };
   let routingKey: string;
   let standins: AllStandins;
   let result: ProgramResult;
@@ -94,7 +119,9 @@ describe("the prod archives, end to end against local stand-ins", () => {
     standins = await startAll();
     const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, SIGNING_SECRET);
     routingKey = local.secrets["pagerduty-oncall"].routingKey;
-    result = await evaluate({ stack: "prod", config: local.raw, secrets: local.secrets });
+    const downtime = [...((local.raw.downtime as unknown[] | undefined) ?? []), CRON_WINDOW];
+    const config = { ...local.raw, downtime };
+    result = await evaluate({ stack: "prod", config, secrets: local.secrets });
     const [fanoutArchive, approvalArchive] = ["fanout", "approval"].map(
       (n) => result.archives.find((a) => a.name === n) as ArchiveInfo,
     );
@@ -142,6 +169,38 @@ describe("the prod archives, end to end against local stand-ins", () => {
     expect(standins.aws.state.sns.published[0].topicArn).toBe(
       JSON.parse(result.archives[0].environment.CHANNEL_TOPICS)["sms-oncall"],
     );
+  });
+
+  it("suppress a failure inside a cron window (croner, required from the archive)", async () => {
+    const pages = () => standins.receivers.byReceiver("pagerduty").length;
+    const failedAt = (time: string) =>
+      fanout.invoke({
+        Records: [
+          {
+            messageId: randomUUID(),
+            body: JSON.stringify(
+              event(
+                "pipeline-failed",
+                { pipeline: "api-gateway-prod-cluster", "execution-id": randomUUID() },
+                { id: randomUUID(), time },
+              ),
+            ),
+            attributes: { ApproximateReceiveCount: "1" },
+          },
+        ],
+      });
+    const before = pages();
+
+    // 12:30 CEST is inside "0 12 * * *" for 60 minutes; 13:00 CEST is its end.
+    const inside = await failedAt("2026-03-29T10:30:00Z");
+    const suppressed = pages();
+    const after = await failedAt("2026-03-29T11:00:00Z");
+
+    expect([inside, after]).toMatchObject([
+      { ok: true, value: { batchItemFailures: [] } },
+      { ok: true, value: { batchItemFailures: [] } },
+    ]);
+    expect([suppressed, pages()]).toEqual([before, before + 1]);
   });
 
   it("park an undeliverable event in the DLQ with the reason", async () => {

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_KEYS, ConfigError, parseConfig } from "../config";
-import { placeholderSecrets, readStackConfig } from "../sandbox/program";
+import { placeholderSecrets, readStackConfig } from "../testing";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -162,6 +162,43 @@ describe("parseConfig", () => {
       "a downtime window with two forms",
       (c: any) => (c.downtime[0].cron = "0 2 * * 0"),
       "deploy-notifier:downtime[0]: set exactly one of days/start/end (weekly), cron/durationMinutes, or from/to (one-off)",
+    ],
+    [
+      "a cron downtime window that croner rejects",
+      (c: any) =>
+        (c.downtime[0] = {
+          name: "nightly",
+          timeZone: "UTC",
+          cron: "0 24 * * *",
+          durationMinutes: 60,
+        }),
+      'deploy-notifier:downtime[0]: cron "0 24 * * *": Invalid value for hour',
+    ],
+    [
+      "a cron downtime window longer than 7 days",
+      (c: any) =>
+        (c.downtime[0] = {
+          name: "nightly",
+          timeZone: "UTC",
+          cron: "0 2 * * *",
+          durationMinutes: 10081,
+        }),
+      "deploy-notifier:downtime[0]: durationMinutes must be a whole number from 1 to 10080 (7 days), got 10081",
+    ],
+    [
+      "two downtime windows with one name",
+      (c: any) => c.downtime.push({ ...c.downtime[0] }),
+      'deploy-notifier:downtime[1].name: "sunday-maintenance" is used twice',
+    ],
+    [
+      "an unknown Slack app secret field",
+      (c: any) => (c.secrets.slackApp.appToken = "xapp-1"),
+      "deploy-notifier:secrets.slackApp.appToken: unknown secret field (signingSecret, botToken)",
+    ],
+    [
+      "an unknown secret field for a channel",
+      (c: any) => (c.secrets["pagerduty-oncall"].apiKey = "k"),
+      "deploy-notifier:secrets.pagerduty-oncall.apiKey: unknown secret field for a pagerduty channel",
     ],
     [
       "an audit retention of zero days",

@@ -6,16 +6,19 @@
  *   02:00 CET).
  * - America/New_York: 8 March 07:00Z (02:00 EST -> 03:00 EDT), 1 November 06:00Z (02:00 EDT ->
  *   01:00 EST).
+ *
+ * Semantics at those changes (README "Downtime window"):
+ * - weekly `start`-`end` windows stay on the local wall clock: active whenever the local clock
+ *   reads a time inside them (a skipped time never happens, a repeated time is inside twice);
+ * - a cron window starts when cron would fire and lasts `durationMinutes` of real time: a start
+ *   time skipped by a spring-forward fires at the jump, a repeated (fall-back) start time fires
+ *   once, the first time. Expressions with `*` or a step in the minute or hour field fire by the
+ *   clock in real time (a skipped time is skipped, a repeated time fires twice).
  */
-import {
-  activeWindow,
-  isInWindow,
-  nextWindows,
-  parseCron,
-  validateWindow,
-  type DowntimeSubject,
-} from "../handlers/downtime";
+import { compileCron, activeWindow, isInWindow, type DowntimeSubject } from "../handlers/downtime";
 import type { DowntimeWindow } from "../handlers/types";
+import { MAX_DURATION_MINUTES, validateWindow } from "../config/downtime";
+import { nextWindows } from "../scripts/lib/downtime-occurrences";
 
 const BERLIN = "Europe/Berlin";
 const NEW_YORK = "America/New_York";
@@ -212,26 +215,49 @@ describe("isInWindow", () => {
     [cron(BERLIN, "0 22 * * SAT", 240), "2026-01-10T21:00:00Z", true, "sat 22:00 fire"],
     [cron(BERLIN, "0 22 * * SAT", 240), "2026-01-11T00:59:59Z", true, "sun 01:59:59"],
     [cron(BERLIN, "0 22 * * SAT", 240), "2026-01-11T01:00:00Z", false, "sun 02:00 end"],
-    // A fire time in the skipped hour: the window is what is left of 02:30-03:30 local.
+    // Berlin 2026-03-29 02:30 is skipped: cron fires at the jump (03:00 CEST = 01:00Z) and the
+    // window lasts 60 real minutes from there.
     [cron(BERLIN, "30 2 * * *", 60), "2026-03-28T01:30:00Z", true, "sat 02:30 CET, ordinary day"],
     [cron(BERLIN, "30 2 * * *", 60), "2026-03-28T02:30:00Z", false, "sat 03:30 CET end"],
     [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T00:59:59Z", false, "01:59:59 CET"],
-    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T01:00:00Z", true, "03:00 CEST"],
-    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T01:29:59Z", true, "03:29:59 CEST"],
-    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T01:30:00Z", false, "03:30 CEST end"],
-    // A fire time in the repeated hour: both passes inside.
+    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T01:00:00Z", true, "03:00 CEST, fired at the jump"],
+    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T01:30:00Z", true, "03:30 CEST, 30 min in"],
+    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T01:59:59Z", true, "03:59:59 CEST"],
+    [cron(BERLIN, "30 2 * * *", 60), "2026-03-29T02:00:00Z", false, "04:00 CEST: 60 min after"],
+    [cron(BERLIN, "30 2 * * *", 60), "2026-03-30T00:30:00Z", true, "mon 02:30 CEST, next day"],
+    // A list of start times in the skipped hour fires once, at the jump.
+    [cron(BERLIN, "15,45 2 * * *", 10), "2026-03-29T01:05:00Z", true, "03:05 CEST"],
+    [cron(BERLIN, "15,45 2 * * *", 10), "2026-03-29T01:10:00Z", false, "03:10 CEST end"],
+    [cron(BERLIN, "15,45 2 * * *", 10), "2026-03-29T01:45:00Z", false, "03:45 CEST: no 2nd fire"],
+    // Berlin 2026-10-25 02:00 happens twice: cron fires once, at 02:00 CEST (00:00Z).
     [cron(BERLIN, "0 2 * * *", 60), "2026-10-24T23:59:59Z", false, "01:59:59 CEST"],
-    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T00:00:00Z", true, "02:00 CEST"],
-    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T01:00:00Z", true, "02:00 CET"],
-    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T01:59:59Z", true, "02:59:59 CET"],
-    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T02:00:00Z", false, "03:00 CET end"],
+    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T00:00:00Z", true, "02:00 CEST fire"],
+    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T00:59:59Z", true, "02:59:59 CEST"],
+    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T01:00:00Z", false, "02:00 CET: no 2nd fire"],
+    [cron(BERLIN, "0 2 * * *", 60), "2026-10-25T01:30:00Z", false, "02:30 CET"],
+    // The duration is real time: 180 minutes from 01:00 CEST end at 03:00 CET, not 04:00 local.
+    [cron(BERLIN, "0 1 * * *", 180), "2026-10-24T23:00:00Z", true, "01:00 CEST fire"],
+    [cron(BERLIN, "0 1 * * *", 180), "2026-10-25T01:59:59Z", true, "02:59:59 CET"],
+    [cron(BERLIN, "0 1 * * *", 180), "2026-10-25T02:00:00Z", false, "03:00 CET: 180 min after"],
+    // New York 2026-03-08 02:00 is skipped: fires at 03:00 EDT (07:00Z), 120 real minutes.
     [cron(NEW_YORK, "0 2 * * 0", 120), "2026-03-08T06:59:59Z", false, "01:59:59 EST"],
-    [cron(NEW_YORK, "0 2 * * 0", 120), "2026-03-08T07:00:00Z", true, "03:00 EDT"],
-    [cron(NEW_YORK, "0 2 * * 0", 120), "2026-03-08T08:00:00Z", false, "04:00 EDT end"],
+    [cron(NEW_YORK, "0 2 * * 0", 120), "2026-03-08T07:00:00Z", true, "03:00 EDT, the jump"],
+    [cron(NEW_YORK, "0 2 * * 0", 120), "2026-03-08T08:59:59Z", true, "04:59:59 EDT"],
+    [cron(NEW_YORK, "0 2 * * 0", 120), "2026-03-08T09:00:00Z", false, "05:00 EDT: 120 min after"],
+    // New York 2026-11-01 01:30 happens twice: fires once, at 01:30 EDT (05:30Z).
+    [cron(NEW_YORK, "30 1 * * *", 60), "2026-11-01T05:29:59Z", false, "01:29:59 EDT"],
+    [cron(NEW_YORK, "30 1 * * *", 60), "2026-11-01T05:30:00Z", true, "01:30 EDT fire"],
+    [cron(NEW_YORK, "30 1 * * *", 60), "2026-11-01T06:29:59Z", true, "01:29:59 EST"],
+    [cron(NEW_YORK, "30 1 * * *", 60), "2026-11-01T06:30:00Z", false, "01:30 EST: no 2nd fire"],
+    [cron(NEW_YORK, "30 1 * * *", 60), "2026-11-01T07:00:00Z", false, "02:00 EST"],
     [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T04:59:59Z", false, "00:59:59 EDT"],
-    [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T05:00:00Z", true, "01:00 EDT"],
-    [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T06:30:00Z", true, "01:30 EST"],
-    [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T07:00:00Z", false, "02:00 EST end"],
+    [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T05:00:00Z", true, "01:00 EDT fire"],
+    [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T05:59:59Z", true, "01:59:59 EDT"],
+    [cron(NEW_YORK, "0 1 * * SUN", 60), "2026-11-01T06:30:00Z", false, "01:30 EST: ended 06:00Z"],
+    // A wildcard hour fires by the clock in real time: the repeated 01:00 fires twice.
+    [cron(NEW_YORK, "0 * * * *", 10), "2026-11-01T05:05:00Z", true, "01:05 EDT"],
+    [cron(NEW_YORK, "0 * * * *", 10), "2026-11-01T06:05:00Z", true, "01:05 EST, fired again"],
+    [cron(NEW_YORK, "0 * * * *", 10), "2026-11-01T06:10:00Z", false, "01:10 EST end"],
     // Vixie: day-of-month and day-of-week both restricted -> either matches.
     [cron("UTC", "0 12 1 * MON", 60), "2026-07-01T12:30:00Z", true, "wed the 1st"],
     [cron("UTC", "0 12 1 * MON", 60), "2026-07-06T12:30:00Z", true, "mon the 6th"],
@@ -242,10 +268,15 @@ describe("isInWindow", () => {
     [cron("UTC", "0 12 */2 * MON", 60), "2026-07-06T12:30:00Z", false, "mon the 6th (even)"],
     [cron("UTC", "0 12 */2 * MON", 60), "2026-07-03T12:30:00Z", false, "fri the 3rd (odd)"],
     // The longest duration, 7 days, reaching back across a year boundary.
-    [cron("UTC", "0 0 1 1 *", 10080), "2025-12-31T23:59:59Z", false, "before the fire time"],
-    [cron("UTC", "0 0 1 1 *", 10080), "2026-01-01T00:00:00Z", true, "fire time"],
-    [cron("UTC", "0 0 1 1 *", 10080), "2026-01-07T23:59:59Z", true, "last second"],
-    [cron("UTC", "0 0 1 1 *", 10080), "2026-01-08T00:00:00Z", false, "end"],
+    [
+      cron("UTC", "0 0 1 1 *", MAX_DURATION_MINUTES),
+      "2025-12-31T23:59:59Z",
+      false,
+      "before the fire time",
+    ],
+    [cron("UTC", "0 0 1 1 *", MAX_DURATION_MINUTES), "2026-01-01T00:00:00Z", true, "fire time"],
+    [cron("UTC", "0 0 1 1 *", MAX_DURATION_MINUTES), "2026-01-07T23:59:59Z", true, "last second"],
+    [cron("UTC", "0 0 1 1 *", MAX_DURATION_MINUTES), "2026-01-08T00:00:00Z", false, "end"],
     // Lists, ranges and steps.
     [cron("UTC", "*/15 9-17 * * mon-fri", 5), "2026-01-12T17:45:00Z", true, "mon 17:45 fire"],
     [cron("UTC", "*/15 9-17 * * mon-fri", 5), "2026-01-12T17:50:00Z", false, "mon 17:50 end"],
@@ -298,6 +329,30 @@ describe("isInWindow", () => {
   it("names the window when its time zone is not valid", () => {
     // Prepare
     const window = { ...weekly("Europe/Berln", ["sun"], "02:00", "04:00"), name: "patching" };
+
+    // Act
+    const act = () => isInWindow(window, new Date("2026-01-11T01:00:00Z"));
+
+    // Assess
+    expect(act).toThrow(
+      'downtime window "patching": timeZone "Europe/Berln" is not an IANA time zone',
+    );
+  });
+
+  it("names a cron window whose expression croner rejects", () => {
+    // Prepare
+    const window = { ...cron("UTC", "0 25 * * *", 60), name: "patching" };
+
+    // Act
+    const act = () => isInWindow(window, new Date("2026-01-11T01:00:00Z"));
+
+    // Assess
+    expect(act).toThrow('downtime window "patching": cron "0 25 * * *": Invalid value for hour');
+  });
+
+  it("names a cron window whose time zone is not valid, before croner sees it", () => {
+    // Prepare
+    const window = { ...cron("Europe/Berln", "0 2 * * *", 60), name: "patching" };
 
     // Act
     const act = () => isInWindow(window, new Date("2026-01-11T01:00:00Z"));
@@ -520,19 +575,19 @@ describe("validateWindow", () => {
     [
       "cron minute out of range",
       { ...validCron, cron: "61 * * * *" },
-      ['cron "61 * * * *": minute field "61": 61 is out of range 0-59'],
+      ['cron "61 * * * *": Invalid value for minute'],
     ],
     [
       "cron bad day name",
       { ...validCron, cron: "0 2 * * MON-FRX" },
-      [
-        'cron "0 2 * * MON-FRX": day-of-week field "MON-FRX": "FRX" is not a number or a name (sun, mon, tue, wed, thu, fri, sat)',
-      ],
+      ['cron "0 2 * * MON-FRX": configuration entry 5 (1-FRX) contains illegal characters.'],
     ],
     [
       "cron with four fields",
       { ...validCron, cron: "0 2 * *" },
-      ['cron "0 2 * *": expected 5 fields (minute hour day-of-month month day-of-week), got 4'],
+      [
+        "cron \"0 2 * *\": invalid configuration format ('0 2 * *'), exactly five, six, or seven space separated parts are required.",
+      ],
     ],
     [
       "zero duration",
@@ -581,74 +636,84 @@ describe("validateWindow", () => {
   });
 });
 
-describe("parseCron", () => {
-  const range = (from: number, to: number) =>
-    Array.from({ length: to - from + 1 }, (_, i) => from + i);
+describe("cron expressions (croner with cronOptions)", () => {
+  const fires = (expr: string, from: string, count: number): string[] => {
+    const schedule = compileCron(expr, "UTC");
+    if (typeof schedule === "string") throw new Error(schedule);
+    return schedule.nextRuns(count, new Date(from)).map((d) => d.toISOString().slice(0, 16));
+  };
 
-  it.each<[string, object]>([
+  it.each<[string, string, string[]]>([
     [
       "*/15 9-17 * JAN,mar mon-fri",
-      {
-        minutes: [0, 15, 30, 45],
-        hours: range(9, 17),
-        daysOfMonth: range(1, 31),
-        months: [1, 3],
-        daysOfWeek: [1, 2, 3, 4, 5],
-        daysOr: false,
-      },
+      "2026-03-01T00:00:00Z",
+      ["2026-03-02T09:00", "2026-03-02T09:15", "2026-03-02T09:30", "2026-03-02T09:45"],
     ],
     [
+      // Both day fields restricted: the 1st, the 15th and every sunday (7 is sunday).
       "0 0 1,15 * 7",
-      { minutes: [0], hours: [0], daysOfMonth: [1, 15], daysOfWeek: [0], daysOr: true },
+      "2026-03-01T00:00:00Z",
+      [
+        "2026-03-08T00:00",
+        "2026-03-15T00:00",
+        "2026-03-22T00:00",
+        "2026-03-29T00:00",
+        "2026-04-01T00:00",
+      ],
     ],
     [
+      // "5/20" is 5 through 59 every 20; friday (5) to sunday (7).
       "5/20 0-10/5 * * 5-7",
-      { minutes: [5, 25, 45], hours: [0, 5, 10], daysOfWeek: [0, 5, 6], daysOr: false },
+      "2026-03-05T23:00:00Z",
+      ["2026-03-06T00:05", "2026-03-06T00:25", "2026-03-06T00:45", "2026-03-06T05:05"],
     ],
     [
       "0 0 */10 * *",
-      {
-        daysOfMonth: [1, 11, 21, 31],
-        months: range(1, 12),
-        daysOfWeek: range(0, 6),
-        daysOr: false,
-      },
+      "2026-01-01T00:00:00Z",
+      ["2026-01-11T00:00", "2026-01-21T00:00", "2026-01-31T00:00", "2026-02-01T00:00"],
     ],
-  ])("parses %s", (expr, expected) => {
+  ])("%s from %s fires at %j", (expr, from, expected) => {
     // Prepare: the table row
 
     // Act
-    const parsed = parseCron(expr);
+    const times = fires(expr, from, expected.length);
 
     // Assess
-    expect(parsed).toMatchObject(expected);
+    expect(times).toEqual(expected);
   });
 
   it.each([
-    ["* * * *", "expected 5 fields (minute hour day-of-month month day-of-week), got 4"],
-    ["", "expected 5 fields (minute hour day-of-month month day-of-week), got 0"],
-    ["5-1 * * * *", 'minute field "5-1": range 5-1 is backwards'],
-    ["*/0 * * * *", 'minute field "*/0": step "0" must be a whole number of at least 1'],
-    ["1-2-3 * * * *", 'minute field "1-2-3": "1-2-3" is not a value or a range a-b'],
-    ["* 24 * * *", 'hour field "24": 24 is out of range 0-23'],
-    ["* * 0 * *", 'day-of-month field "0": 0 is out of range 1-31'],
-    ["* * * 13 *", 'month field "13": 13 is out of range 1-12'],
     [
-      "* * * foo *",
-      'month field "foo": "foo" is not a number or a name (jan, feb, mar, apr, may, jun, jul, aug, sep, oct, nov, dec)',
+      "* * * *",
+      "invalid configuration format ('* * * *'), exactly five, six, or seven space separated parts are required.",
     ],
-    ["* * * * 8", 'day-of-week field "8": 8 is out of range 0-7'],
-    ["* * * * 1,", 'day-of-week field "1,": empty list item'],
-    ["a * * * *", 'minute field "a": "a" is not a number'],
-    ["*/5/2 * * * *", 'minute field "*/5/2": "*/5/2" has more than one "/"'],
+    [
+      "",
+      "invalid configuration format (''), exactly five, six, or seven space separated parts are required.",
+    ],
+    [
+      "0 0 * * * *",
+      "mode '5-part' requires exactly 5 parts, but pattern '0 0 * * * *' has 6 parts.",
+    ],
+    ["5-1 * * * *", "From value is larger than to value: '5-1'"],
+    ["*/0 * * * *", "Syntax error, illegal stepping: 0"],
+    ["1-2-3 * * * *", "Syntax error, illegal range: '1-2-3'"],
+    ["* 24 * * *", "Invalid value for hour"],
+    ["* * 0 * *", "Invalid value for day"],
+    ["* * * 13 *", "Invalid value for month"],
+    ["* * * foo *", "configuration entry 4 (foo) contains illegal characters."],
+    ["* * * * 8", "Invalid value for dayOfWeek"],
+    ["* * * * 1,", "configuration entry dayOfWeek () is empty, check for trailing spaces."],
+    ["a * * * *", "configuration entry 1 (a) contains illegal characters."],
+    ["*/5/2 * * * *", "Syntax error, illegal stepping: '*/5/2'"],
   ])("rejects %j", (expr, expected) => {
     // Prepare: the table row
 
     // Act
-    const parsed = parseCron(expr);
+    const compiled = compileCron(expr);
 
     // Assess
-    expect(parsed).toBe(expected);
+    expect(compiled).toBe(expected);
   });
 });
 
@@ -708,14 +773,34 @@ describe("nextWindows", () => {
       [["2026-04-05T00:15:00.000Z", "2026-04-05T00:45:00.000Z"]],
     ],
     [
-      "cron across Berlin's spring forward",
+      "cron across Berlin's spring forward: fires at the jump, lasts 120 real minutes",
       cron(BERLIN, "0 2 * * *", 120),
       "2026-03-28T12:00:00Z",
       3,
       [
-        ["2026-03-29T01:00:00.000Z", "2026-03-29T02:00:00.000Z"],
+        ["2026-03-29T01:00:00.000Z", "2026-03-29T03:00:00.000Z"],
         ["2026-03-30T00:00:00.000Z", "2026-03-30T02:00:00.000Z"],
         ["2026-03-31T00:00:00.000Z", "2026-03-31T02:00:00.000Z"],
+      ],
+    ],
+    [
+      "cron in New York's repeated hour: 01:30 fires once, at 01:30 EDT",
+      cron(NEW_YORK, "30 1 * * *", 60),
+      "2026-10-31T12:00:00Z",
+      2,
+      [
+        ["2026-11-01T05:30:00.000Z", "2026-11-01T06:30:00.000Z"],
+        ["2026-11-02T06:30:00.000Z", "2026-11-02T07:30:00.000Z"],
+      ],
+    ],
+    [
+      "a cron period in progress comes first, with its real start",
+      cron("UTC", "0 22 * * SAT", 240),
+      "2026-01-10T23:00:00Z",
+      2,
+      [
+        ["2026-01-10T22:00:00.000Z", "2026-01-11T02:00:00.000Z"],
+        ["2026-01-17T22:00:00.000Z", "2026-01-18T02:00:00.000Z"],
       ],
     ],
     [
@@ -749,6 +834,25 @@ describe("nextWindows", () => {
 
     // Assess
     expect(iso(periods)).toEqual(expected);
+  });
+
+  it.each([
+    ["Berlin spring forward", cron(BERLIN, "30 2 * * *", 60), "2026-03-28T20:00:00Z"],
+    ["Berlin fall back", cron(BERLIN, "0 1,2 * * *", 90), "2026-10-24T20:00:00Z"],
+    ["New York fall back", cron(NEW_YORK, "*/20 1 * * *", 15), "2026-10-31T22:00:00Z"],
+  ])("cron periods agree with isInWindow minute by minute (%s)", (_case, window, night) => {
+    // Prepare
+    const from = new Date(night);
+
+    // Act
+    const periods = nextWindows(window, from, 10);
+
+    // Assess: the periods are exactly the minutes isInWindow calls inside
+    for (let minute = 0; minute < 10 * 60; minute++) {
+      const at = new Date(from.getTime() + minute * 60_000);
+      const inPeriod = periods.some(({ start, end }) => start <= at && at < end);
+      expect([at.toISOString(), inPeriod]).toEqual([at.toISOString(), isInWindow(window, at)]);
+    }
   });
 
   it("agrees with isInWindow minute by minute across both 2026 Berlin changes", () => {

@@ -5,7 +5,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  CODEPIPELINE_DETAIL_TYPES,
+  CODEPIPELINE_SOURCE,
+  DETAIL_TYPE,
+} from "../handlers/contracts/codepipeline";
+import {
   classify,
+  commitMessageOf,
   consoleUrl,
   describeTrigger,
   isRejectionSummary,
@@ -18,7 +24,14 @@ import {
   type CodePipelineEvent,
   type ParseResult,
 } from "../handlers/events";
-import type { EventLevel, NotificationKind, Severity } from "../handlers/types";
+import type {
+  EventLevel,
+  NotificationKind,
+  PipelineRule,
+  RuntimeConfig,
+  Severity,
+} from "../handlers/types";
+import { buildRulePattern } from "../infra/patterns";
 
 const FIXTURES = join(__dirname, "events", "codepipeline");
 
@@ -786,6 +799,71 @@ describe("describeTrigger", () => {
   ])("%j → %j", (trigger, words) => {
     // Act / Assess
     expect(describeTrigger(trigger)).toBe(words);
+  });
+});
+
+describe("commitMessageOf: the one source-revision summary parser", () => {
+  it.each([
+    ['{"ProviderType":"GitHub","CommitMessage":"Fix checkout\\n"}', "Fix checkout"],
+    [
+      '{"ProviderType":"GitHub","CommitMessage":""}',
+      '{"ProviderType":"GitHub","CommitMessage":""}',
+    ],
+    [
+      '{"ProviderType":"GitHub","CommitMessage":"cut by the ca',
+      '{"ProviderType":"GitHub","CommitMessage":"cut by the ca',
+    ],
+    ["Release 3.42: new checkout flow", "Release 3.42: new checkout flow"],
+    ["", ""],
+    [undefined, undefined],
+  ])("%j → %j", (summary, message) => {
+    // Act / Assess
+    expect(commitMessageOf(summary)).toBe(message);
+  });
+});
+
+describe("the CodePipeline contract (handlers/contracts/codepipeline.ts)", () => {
+  it("names each level's detail-type once, and the parser accepts exactly those", () => {
+    // Prepare
+    const levels = Object.keys(DETAIL_TYPE) as EventLevel[];
+    const template = JSON.parse(body("action-succeeded")) as Record<string, unknown>;
+
+    // Act
+    const accepted = levels.map((level) => {
+      const result = parseEventBridgeEvent(
+        JSON.stringify({ ...template, "detail-type": DETAIL_TYPE[level] }),
+      );
+      return result.ok ? result.event.level : result.reason;
+    });
+
+    // Assess
+    expect(accepted).toEqual(levels);
+    expect(Object.entries(CODEPIPELINE_DETAIL_TYPES)).toEqual(
+      levels.map((level) => [DETAIL_TYPE[level], level]),
+    );
+  });
+
+  it("is what the EventBridge rule matches: its source and only its detail-types", () => {
+    // Prepare: one pipeline that uses every branch of the rule (all states, approvals).
+    const pipelines: PipelineRule[] = [
+      {
+        match: { name: "web" },
+        tier: "critical",
+        states: ["STARTED", "SUCCEEDED", "FAILED"],
+        approvals: { channel: "slack-eng", approvers: ["U012ABC"] },
+      },
+    ];
+    // The rule reads the pipelines, and the routing only to see whether a tier pages.
+    const runtime = { pipelines, routing: {}, channels: {} } as unknown as RuntimeConfig;
+
+    // Act
+    const rule = buildRulePattern(runtime);
+
+    // Assess
+    expect(JSON.parse(rule.pattern)).toMatchObject({ source: [CODEPIPELINE_SOURCE] });
+    const matched = new Set(rule.branches.flatMap((b) => b.detailTypes));
+    expect([...matched].every((t) => t in CODEPIPELINE_DETAIL_TYPES)).toBe(true);
+    expect(matched.size).toBe(3);
   });
 });
 

@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig } from "../config";
 import { buildRulePattern, EVENT_PATTERN_MAX_CHARS } from "../infra/patterns";
-import { placeholderSecrets, readStackConfig } from "../sandbox/program";
+import { placeholderSecrets, readStackConfig } from "../testing";
 
 import { runScript, type ScriptRun as Run } from "./support/scripts";
 

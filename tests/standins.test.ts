@@ -26,6 +26,7 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import { InvalidParameterException, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import {
   createAuditTable,
@@ -37,7 +38,7 @@ import {
   type Delivery,
   type Dynalite,
   type Receivers,
-} from "../sandbox/standins";
+} from "../testing";
 
 /** A PagerDuty routing key has exactly 32 characters. */
 const ROUTING_KEY = "0123456789abcdef0123456789abcdef";
@@ -416,6 +417,59 @@ describe("AWS stand-ins with the real SDK clients", () => {
       });
       await expect(missing).rejects.toBeInstanceOf(LambdaNotFound);
     });
+
+    it("answers a DryRun without running the function, and fails with an injected fault", async () => {
+      // Prepare
+      const seen: unknown[] = [];
+      aws.registerFunction("approval", async (event) => seen.push(event));
+      aws.faults.lambda = { code: "TooManyRequestsException", status: 429, times: 1 };
+      const client = new LambdaClient({ maxAttempts: 1 });
+
+      // Act
+      const throttled = client.send(new InvokeCommand({ FunctionName: "approval" }));
+      await expect(throttled).rejects.toMatchObject({ name: "TooManyRequestsException" });
+      const dryRun = await client.send(
+        new InvokeCommand({ FunctionName: "approval", InvocationType: "DryRun" }),
+      );
+
+      // Assess
+      expect(dryRun.StatusCode).toBe(204);
+      expect(seen).toEqual([]);
+      expect(aws.faults.lambda).toBeNull();
+      expect(aws.state.lambda.invocations).toEqual([
+        expect.objectContaining({ functionName: "approval", invocationType: "DryRun", done: true }),
+      ]);
+      client.destroy();
+    });
+  });
+
+  describe("SQS", () => {
+    it("records a SendMessage with its string attributes and answers the body's MD5", async () => {
+      // Prepare
+      // The queue URL names AWS; the endpoint variable (not the URL's host) must win, as in the fan-out.
+      const client = new SQSClient({ useQueueUrlAsEndpoint: false });
+      const queueUrl = "https://sqs.us-east-1.amazonaws.com/123456789012/fanout-dlq";
+
+      // Act: the SDK checks MD5OfMessageBody against the body it sent.
+      const out = await client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: '{"detail":{}}',
+          MessageAttributes: { reason: { DataType: "String", StringValue: "channel_not_found" } },
+        }),
+      );
+
+      // Assess
+      expect(out.MessageId).toBe(aws.state.sqs.sent[0]?.messageId);
+      expect(aws.state.sqs.sent).toEqual([
+        expect.objectContaining({
+          queueUrl,
+          body: '{"detail":{}}',
+          attributes: { reason: "channel_not_found" },
+        }),
+      ]);
+      client.destroy();
+    });
   });
 
   it("answers a 400 naming an operation it does not stand in for", async () => {
@@ -660,6 +714,48 @@ describe("channel receivers", () => {
       "discord/dev",
       "webhook/audit-sink",
     ]);
+  });
+
+  it("opens a Slack modal only with a trigger_id and a title of at most 24 characters", async () => {
+    // Prepare
+    const auth = { authorization: "Bearer xoxb-test" };
+    const view = (title: string) => ({
+      type: "modal",
+      title: { type: "plain_text", text: title },
+      blocks: [],
+    });
+    const open = async (body: unknown) =>
+      (await post(`${receivers.slackApiUrl}/views.open`, body, auth)).json();
+
+    // Act
+    const opened = await open({ trigger_id: "1.2.abc", view: view("Reject deployment") });
+    const noTrigger = await open({ view: view("Reject deployment") });
+    const longTitle = await open({ trigger_id: "1.2.abc", view: view("x".repeat(25)) });
+
+    // Assess
+    expect(opened).toMatchObject({ ok: true, view: { type: "modal" } });
+    expect(opened.view.id).toMatch(/^V\d{10}$/);
+    expect(noTrigger).toEqual({ ok: false, error: "invalid_trigger_id" });
+    expect(longTitle).toEqual({ ok: false, error: "invalid_arguments" });
+    expect(receivers.attemptsOf("slack-api").map((a) => a.outcome)).toEqual([
+      "delivered",
+      "rejected",
+      "rejected",
+    ]);
+  });
+
+  it("accepts a PagerDuty change event without opening an incident", async () => {
+    // Act
+    const res = await post(receivers.urlFor("pagerduty", "change"), {
+      routing_key: ROUTING_KEY,
+      payload: { summary: "deployed main-app", source: "deploy-notifier" },
+    });
+
+    // Assess
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: "success" });
+    expect(receivers.incidents).toEqual([]);
+    expect(receivers.byReceiver("pagerduty", "change")).toHaveLength(1);
   });
 
   it("fails N times with the injected status and Retry-After, then recovers", async () => {

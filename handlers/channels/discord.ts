@@ -1,8 +1,10 @@
 /**
  * Discord through a channel webhook (secret `webhookUrl`): one embed, and
- * `allowed_mentions: { parse: [] }` so that `@everyone` or `<@id>` in a summary stays inert.
+ * `allowed_mentions: { parse: [] }` so that `@everyone` or `<@id>` in a summary pings nobody.
+ * Discord renders Markdown in the embed: every text that did not come from us goes through
+ * escapeDiscordMarkdown, and the only masked links are the ones built here from checked URLs.
  */
-import type { Notification } from "../types";
+import type { ChannelConfigOf, Notification } from "../types";
 import {
   deliverHttp,
   fitter,
@@ -12,10 +14,12 @@ import {
   requireSecret,
   whereOf,
 } from "./common";
+import { isHttpUrl } from "../url";
+import { escapeDiscordMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Discord channel settings. */
-export type DiscordConfig = { type: "discord"; username?: string };
+export type DiscordConfig = ChannelConfigOf<"discord">;
 
 /** Embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
 export const DISCORD_LIMITS = {
@@ -67,8 +71,9 @@ const KIND_COLOR: Record<Notification["kind"], number> = {
 
 const FOOTER = "deploy-notifier";
 
-function isHttpUrl(url: string | undefined): url is string {
-  return typeof url === "string" && /^https?:\/\/[^\s()]+$/.test(url);
+/** An http(s) URL that cannot break a Markdown link `[label](url)` (no space or parenthesis). */
+function isLinkable(url: string | undefined): url is string {
+  return isHttpUrl(url) && !/[\s()]/.test(url);
 }
 
 /** Builds the message and lists the fields that had to be cut. */
@@ -79,7 +84,7 @@ export function renderDiscord(
   const f = fitter();
   const where = whereOf(n);
   const rev = n.revision;
-  const raw: [string, string | undefined, boolean][] = [
+  const userText: [string, string | undefined, boolean][] = [
     ["Pipeline", n.pipeline, true],
     ["Stage / action", where, true],
     ["State", String(n.state), true],
@@ -105,13 +110,20 @@ export function renderDiscord(
     ],
     ["Expires", n.kind === "approval-request" ? n.approval?.expiresAt : undefined, true],
     ["Details", n.kind === "approval-request" ? n.approval?.customData : undefined, false],
+  ];
+  const raw: [string, string | undefined, boolean][] = [
+    ...userText.map(([name, value, inline]): [string, string | undefined, boolean] => [
+      name,
+      value === undefined ? undefined : esc(value),
+      inline,
+    ]),
     [
       "Review",
-      isHttpUrl(n.approval?.reviewUrl) ? `[Open review](${n.approval.reviewUrl})` : undefined,
+      isLinkable(n.approval?.reviewUrl) ? `[Open review](${n.approval.reviewUrl})` : undefined,
       true,
     ],
-    ["Logs", isHttpUrl(n.externalUrl) ? `[View logs](${n.externalUrl})` : undefined, true],
-    ...(n.notes ?? []).map((note): [string, string, boolean] => ["Note", note, false]),
+    ["Logs", isLinkable(n.externalUrl) ? `[View logs](${n.externalUrl})` : undefined, true],
+    ...(n.notes ?? []).map((note): [string, string, boolean] => ["Note", esc(note), false]),
   ];
   const present = raw.filter(
     (x): x is [string, string, boolean] => typeof x[1] === "string" && x[1] !== "",
@@ -119,16 +131,17 @@ export function renderDiscord(
   if (present.length > DISCORD_LIMITS.fields) f.truncated.push("fields");
   const fields = present.slice(0, DISCORD_LIMITS.fields).map(([name, value, inline]) => ({
     name: f.fit("fields", name, DISCORD_LIMITS.fieldName),
-    value: f.fit("fields", value, DISCORD_LIMITS.fieldValue),
+    value: fitEscaped(f, "fields", value, DISCORD_LIMITS.fieldValue),
     inline,
   }));
-  const title = f.fit("title", headline(n), DISCORD_LIMITS.title);
+  const title = fitEscaped(f, "title", esc(headline(n)), DISCORD_LIMITS.title);
   const used =
     title.length +
     FOOTER.length +
     fields.reduce((sum, x) => sum + x.name.length + x.value.length, 0);
   const budget = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.total - used);
-  const description = n.summary && budget > 1 ? f.fit("summary", n.summary, budget) : undefined;
+  const description =
+    n.summary && budget > 1 ? fitEscaped(f, "summary", esc(n.summary), budget) : undefined;
   if (n.summary && budget <= 1) f.truncated.push("summary");
   const timestamp = Number.isNaN(Date.parse(n.time)) ? undefined : new Date(n.time).toISOString();
   const message: DiscordMessage = {
@@ -136,7 +149,7 @@ export function renderDiscord(
     embeds: [
       {
         title,
-        ...(isHttpUrl(n.consoleUrl) && { url: n.consoleUrl }),
+        ...(isLinkable(n.consoleUrl) && { url: n.consoleUrl }),
         ...(description !== undefined && { description }),
         color: KIND_COLOR[n.kind] ?? KIND_COLOR.status,
         fields,

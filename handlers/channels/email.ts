@@ -2,7 +2,7 @@
  * Email through the channel's SNS topic (email subscriptions): a short ASCII subject and a
  * plain-text body with every detail and link.
  */
-import type { Notification } from "../types";
+import type { ChannelConfigOf, Notification } from "../types";
 import {
   fitter,
   headline,
@@ -15,7 +15,7 @@ import {
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Email channel settings (the addresses are subscribed to the topic by the program). */
-export type EmailConfig = { type: "email"; addresses: string[] };
+export type EmailConfig = ChannelConfigOf<"email">;
 
 /** Limits (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html). */
 export const EMAIL_LIMITS = {

@@ -5,16 +5,16 @@
  */
 import { createHash } from "node:crypto";
 import { deliveryError } from "../http";
-import type { Notification } from "../types";
+import type { ChannelConfigOf, Notification } from "../types";
 import { deliverHttp, fitter, oneLine, reportTruncation, requireSecret, whereOf } from "./common";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /**
- * PagerDuty channel settings. `endpoint` (non-secret) defaults to the US service; EU accounts use
+ * PagerDuty channel settings (config/schema.ts). `endpoint` (non-secret) defaults to the US service; EU accounts use
  * https://events.eu.pagerduty.com/v2/enqueue. `source` overrides `payload.source` (default: the
  * pipeline name).
  */
-export type PagerDutyConfig = { type: "pagerduty"; source?: string; endpoint?: string };
+export type PagerDutyConfig = ChannelConfigOf<"pagerduty">;
 
 /** Default Events API v2 endpoint. */
 export const PAGERDUTY_ENDPOINT = "https://events.pagerduty.com/v2/enqueue";

@@ -4,12 +4,12 @@
  * One character outside GSM-7 (an emoji, a curly quote) would switch the whole message to UCS-2
  * and its 70-character segments, each billed.
  */
-import type { Notification } from "../types";
+import type { ChannelConfigOf, Notification } from "../types";
 import { kindWord, publishSns, reportTruncation, whereOf } from "./common";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** SMS channel settings (the phone numbers are subscribed to the topic by the program). */
-export type SmsConfig = { type: "sms"; phoneNumbers: string[] };
+export type SmsConfig = ChannelConfigOf<"sms">;
 
 /**
  * The product promise: 140 characters. One SMS segment is 140 bytes = 160 GSM-7 characters

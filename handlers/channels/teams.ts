@@ -1,13 +1,17 @@
 /**
  * Microsoft Teams through a Workflows webhook, which accepts Adaptive Cards only (the Office 365
  * connectors are retired). The Workflows URL carries a signature: it is a secret.
+ * Teams renders Markdown in TextBlocks and facts: every text that did not come from us goes
+ * through escapeTeamsMarkdown, and the only links are the `Action.OpenUrl` buttons built here.
  */
-import type { Notification } from "../types";
+import type { ChannelConfigOf, Notification } from "../types";
 import { deliverHttp, fitter, headline, reportTruncation, requireSecret, whereOf } from "./common";
+import { isHttpUrl } from "../url";
+import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Teams channel settings (the webhook URL is secret `webhookUrl`). */
-export type TeamsConfig = { type: "teams" };
+export type TeamsConfig = ChannelConfigOf<"teams">;
 
 /** Payload limits. */
 export const TEAMS_LIMITS = {
@@ -63,8 +67,9 @@ const KIND_COLOR: Record<Notification["kind"], string> = {
   status: "Default",
 };
 
-function isHttpUrl(url: string | undefined): url is string {
-  return typeof url === "string" && /^https?:\/\/\S+$/.test(url);
+/** An http(s) URL without whitespace (a Markdown link or an `Action.OpenUrl` target). */
+function isLinkable(url: string | undefined): url is string {
+  return isHttpUrl(url) && !/\s/.test(url);
 }
 
 function build(
@@ -84,12 +89,15 @@ function build(
     ...(n.errorCode ? [{ title: "Error code", value: n.errorCode }] : []),
     ...(n.decidedBy ? [{ title: "Decided by", value: n.decidedBy }] : []),
     ...(n.trigger ? [{ title: "Trigger", value: n.trigger }] : []),
-  ].map((fact) => ({ title: fact.title, value: f.fit(fact.title, fact.value, TEAMS_LIMITS.text) }));
+  ].map((fact) => ({
+    title: fact.title,
+    value: fitEscaped(f, fact.title, esc(fact.value), TEAMS_LIMITS.text),
+  }));
 
   const body: AdaptiveElement[] = [
     {
       type: "TextBlock",
-      text: f.fit("title", headline(n), TEAMS_LIMITS.text),
+      text: fitEscaped(f, "title", esc(headline(n)), TEAMS_LIMITS.text),
       wrap: true,
       size: "Large",
       weight: "Bolder",
@@ -98,7 +106,11 @@ function build(
     { type: "FactSet", facts },
   ];
   if (n.summary)
-    body.push({ type: "TextBlock", text: f.fit("summary", n.summary, summaryMax), wrap: true });
+    body.push({
+      type: "TextBlock",
+      text: fitEscaped(f, "summary", esc(n.summary), summaryMax),
+      wrap: true,
+    });
   const rev = n.revision;
   if (rev && (rev.id || rev.message || rev.author)) {
     const line = [
@@ -109,7 +121,12 @@ function build(
       .join(" ");
     body.push({
       type: "TextBlock",
-      text: f.fit("revision", rev.message ? `${line}: ${rev.message}` : line, TEAMS_LIMITS.text),
+      text: fitEscaped(
+        f,
+        "revision",
+        esc(rev.message ? `${line}: ${rev.message}` : line),
+        TEAMS_LIMITS.text,
+      ),
       wrap: true,
       isSubtle: true,
     });
@@ -123,26 +140,26 @@ function build(
     ];
     body.push({
       type: "TextBlock",
-      text: f.fit("approval", lines.join("\n\n"), TEAMS_LIMITS.summary),
+      text: fitEscaped(f, "approval", lines.map(esc).join("\n\n"), TEAMS_LIMITS.summary),
       wrap: true,
     });
   }
   for (const note of n.notes ?? []) {
     body.push({
       type: "TextBlock",
-      text: f.fit("notes", note, TEAMS_LIMITS.text),
+      text: fitEscaped(f, "notes", esc(note), TEAMS_LIMITS.text),
       wrap: true,
       isSubtle: true,
     });
   }
   const actions = [
-    ...(isHttpUrl(n.consoleUrl)
+    ...(isLinkable(n.consoleUrl)
       ? [{ type: "Action.OpenUrl" as const, title: "View execution", url: n.consoleUrl }]
       : []),
-    ...(isHttpUrl(n.externalUrl)
+    ...(isLinkable(n.externalUrl)
       ? [{ type: "Action.OpenUrl" as const, title: "View logs", url: n.externalUrl }]
       : []),
-    ...(isHttpUrl(n.approval?.reviewUrl)
+    ...(isLinkable(n.approval?.reviewUrl)
       ? [{ type: "Action.OpenUrl" as const, title: "Review", url: n.approval.reviewUrl }]
       : []),
   ];

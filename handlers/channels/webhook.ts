@@ -23,12 +23,12 @@
  * within version "1"; a breaking change bumps `version`. Any 2xx is success; 408, 429 (with
  * `Retry-After`) and 5xx are retried; other statuses are not.
  */
-import type { Notification } from "../types";
+import type { ChannelConfigOf, Notification } from "../types";
 import { deliverHttp, requireSecret } from "./common";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Webhook channel settings (URL and token are secrets). */
-export type WebhookConfig = { type: "webhook" };
+export type WebhookConfig = ChannelConfigOf<"webhook">;
 
 /** The documented webhook body (see the module comment). */
 export interface WebhookPayload {

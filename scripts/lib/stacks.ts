@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT, readStackConfig, readStackFile } from "../../sandbox/program";
+import { ROOT, readStackConfig, readStackFile } from "../../testing";
 
 /** The stacks that have a `Pulumi.<stack>.yaml` in the project root, sorted. */
 export function availableStacks(root: string = ROOT): string[] {

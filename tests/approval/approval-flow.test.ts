@@ -1,4 +1,7 @@
-import type { ApprovalWorkEvent, FunctionUrlResponse } from "../../handlers/approval";
+import type {
+  ApprovalResponse as FunctionUrlResponse,
+  ApprovalWorkEvent,
+} from "../../handlers/approval";
 import {
   ACTION,
   APPROVER_1,

@@ -1,16 +1,18 @@
 import payloadFixture from "../events/slack/block-actions-approve.json";
+import { parseApprovalButtonValue as parseApprovalTarget } from "../../handlers/contracts/slack-approval";
+import { authorizeApprover } from "../../handlers/approval/decision";
+import {
+  parseInteraction,
+  type BlockActionsInteraction,
+} from "../../handlers/approval/interaction";
 import {
   alreadyDecidedText,
   approvalSummary,
-  authorizeApprover,
   decisionLine,
-  findPipelineRule,
   mentionOf,
-  parseApprovalTarget,
-  parseInteraction,
   replaceButtons,
-  type BlockActionsInteraction,
-} from "../../handlers/approval-message";
+} from "../../handlers/approval/messages";
+import { findPipelineRule } from "../../handlers/routing";
 import type { PipelineRule } from "../../handlers/types";
 
 const rules: PipelineRule[] = [

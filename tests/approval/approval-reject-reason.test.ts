@@ -7,15 +7,14 @@ import submissionFixture from "../events/slack/view-submission-reject-reason.jso
 import {
   createApprovalHandler,
   type ApprovalHandler,
-  type FunctionUrlResponse,
+  type ApprovalResponse as FunctionUrlResponse,
 } from "../../handlers/approval";
 import {
-  approvalSummary,
   normalizeReason,
   parseRejectReasonMetadata,
   rejectReasonMetadata,
-  REJECT_REASON_MAX_CHARS,
-} from "../../handlers/approval-message";
+} from "../../handlers/approval/interaction";
+import { approvalSummary, REJECT_REASON_MAX_CHARS } from "../../handlers/approval/messages";
 import {
   ACTION,
   APPROVER_1,
@@ -26,6 +25,7 @@ import {
   SIGNING_SECRET,
   STAGE,
   auditItems,
+  captureLogs,
   claimOf,
   clickPayload,
   config,
@@ -354,18 +354,13 @@ describe("falling back to an immediate reject", () => {
     ["views.open never answers (2 s timeout)", { kind: "timeout" as const }],
   ])("%s → rejected at once without a reason, no token in logs", async (_name, fault) => {
     // Prepare
-    const lines: string[] = [];
-    const spies = (["log", "warn", "error"] as const).map((level) =>
-      jest.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-        lines.push(args.map(String).join(" "));
-      }),
-    );
+    const { lines, restore } = captureLogs();
     h.all.receivers.setFault("slack-api", { ...fault, times: 1 });
     const { executionId } = pendingApproval(h);
     // Act
     const { res, responseId } = await click(APPROVER_2, executionId);
     await h.all.aws.idle();
-    spies.forEach((spy) => spy.mockRestore());
+    restore();
     // Assess
     expect(res).toMatchObject({ statusCode: 200, body: "" });
     expect(viewsOpenCalls()).toHaveLength(1);

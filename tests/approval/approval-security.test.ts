@@ -1,10 +1,11 @@
 import urlVerification from "../events/slack/url-verification.json";
-import type { FunctionUrlResponse } from "../../handlers/approval";
+import type { ApprovalResponse as FunctionUrlResponse } from "../../handlers/approval";
 import {
   APPROVER_1,
   OUTSIDER,
   SIGNING_SECRET,
   auditItems,
+  captureLogs,
   claimOf,
   clickPayload,
   formBody,
@@ -112,12 +113,7 @@ describe("unverified requests", () => {
 
   it("logs the reason of a rejection without the secret or the signature", async () => {
     // Prepare
-    const lines: string[] = [];
-    const spies = (["log", "warn", "error"] as const).map((level) =>
-      jest.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-        lines.push(args.map(String).join(" "));
-      }),
-    );
+    const { lines, restore } = captureLogs();
     const { executionId } = pendingApproval(h);
     const event = signedEvent(
       formBody(clickPayload({ user: APPROVER_1, executionId, responseUrl: "http://x" })),
@@ -125,7 +121,7 @@ describe("unverified requests", () => {
     const tampered = { ...event, body: `${event.body}x` };
     // Act
     await h.handler(tampered);
-    spies.forEach((spy) => spy.mockRestore());
+    restore();
     // Assess
     const output = lines.join("\n");
     expect(output).toContain("signature mismatch");

@@ -1,5 +1,5 @@
-import { createAuditTable, startDynalite, type Dynalite } from "../../sandbox/standins";
-import { putAudit } from "../../handlers/audit";
+import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+import { putAudit } from "../../handlers/store/audit";
 import { formatTable, main, parseArgs, toRows } from "../../scripts/audit";
 
 const TABLE = "audit-script-test";

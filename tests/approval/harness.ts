@@ -3,16 +3,16 @@
  * registered as the Lambda function it invokes, and helpers that sign requests like Slack does.
  */
 import { randomUUID } from "node:crypto";
+import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { createAuditTable, startAll, type AllStandins } from "../../sandbox/standins";
+import { createAuditTable, startAll, type AllStandins } from "../../testing";
 import {
   createApprovalHandler,
   type ApprovalHandler,
   type ApprovalHandlerConfig,
-  type FunctionUrlEvent,
 } from "../../handlers/approval";
-import { computeSlackSignature } from "../../handlers/slack-signature";
+import { computeSlackSignature } from "../../handlers/approval/signature";
 import payloadFixture from "../events/slack/block-actions-approve.json";
 
 export const SIGNING_SECRET = "test-signing-secret-0123456789abcdef";
@@ -126,12 +126,15 @@ export function signedEvent(
     headers?: Record<string, string | undefined>;
     base64?: boolean;
   } = {},
-): FunctionUrlEvent {
+): LambdaFunctionURLEvent {
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
   const signature = computeSlackSignature(opts.secret ?? SIGNING_SECRET, timestamp, body);
+  const now = Date.now();
   return {
     version: "2.0",
+    routeKey: "$default",
     rawPath: "/",
+    rawQueryString: "",
     headers: {
       "content-type": opts.contentType ?? "application/x-www-form-urlencoded",
       "x-slack-request-timestamp": timestamp,
@@ -140,7 +143,24 @@ export function signedEvent(
     },
     body: opts.base64 ? Buffer.from(body, "utf8").toString("base64") : body,
     isBase64Encoded: opts.base64 ?? false,
-    requestContext: { http: { method: "POST", path: "/" }, timeEpoch: Date.now() },
+    requestContext: {
+      accountId: "anonymous",
+      apiId: "standin",
+      domainName: "standin.lambda-url.us-east-1.on.aws",
+      domainPrefix: "standin",
+      http: {
+        method: "POST",
+        path: "/",
+        protocol: "HTTP/1.1",
+        sourceIp: "127.0.0.1",
+        userAgent: "Slackbot",
+      },
+      requestId: randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
   };
 }
 
@@ -191,4 +211,33 @@ export async function claimOf(
 /** Recorded CodePipeline calls of one operation. */
 export function cpCalls(h: Harness, operation: string) {
   return h.all.aws.state.codepipeline.calls.filter((c) => c.operation === operation);
+}
+
+/**
+ * Captures everything the handler logs (the telemetry logger writes JSON lines to stdout; console
+ * is captured too) at log level INFO, until `restore()`.
+ */
+export function captureLogs(): { lines: string[]; restore: () => void } {
+  const lines: string[] = [];
+  const level = process.env.POWERTOOLS_LOG_LEVEL;
+  process.env.POWERTOOLS_LOG_LEVEL = "INFO";
+  const spies = [
+    ...(["log", "warn", "error"] as const).map((method) =>
+      jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(" "));
+      }),
+    ),
+    jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    }),
+  ];
+  return {
+    lines,
+    restore: () => {
+      spies.forEach((spy) => spy.mockRestore());
+      if (level === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+      else process.env.POWERTOOLS_LOG_LEVEL = level;
+    },
+  };
 }

@@ -3,7 +3,7 @@ import {
   computeSlackSignature,
   verifySlackSignature,
   type SlackSignatureInput,
-} from "../../handlers/slack-signature";
+} from "../../handlers/approval/signature";
 
 const at = (epochSeconds: number) => new Date(epochSeconds * 1000);
 const published = (overrides: Partial<SlackSignatureInput> = {}): SlackSignatureInput => ({

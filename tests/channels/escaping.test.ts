@@ -1,5 +1,6 @@
 /**
- * Untrusted text stays inert (Slack mentions and links, Discord @everyone), and a 200 kB summary
+ * Untrusted text stays inert (Slack mentions and links; Teams and Discord Markdown: links, images,
+ * emphasis, code, mentions, with the exact escaped text per medium), and a 200 kB summary
  * is cut visibly, stays within each medium's limits and is still delivered.
  */
 import {
@@ -10,14 +11,24 @@ import {
 } from "../../handlers/channels/discord";
 import { pagerdutyDriver, PAGERDUTY_LIMITS } from "../../handlers/channels/pagerduty";
 import {
-  APPROVE_ACTION_ID,
   formatSlack,
-  REJECT_ACTION_ID,
   SLACK_LIMITS,
   slackDriver,
   type SlackMessage,
 } from "../../handlers/channels/slack";
-import { teamsDriver, TEAMS_LIMITS } from "../../handlers/channels/teams";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from "../../handlers/contracts/slack-approval";
+import { fitter } from "../../handlers/channels/common";
+import {
+  escapeDiscordMarkdown,
+  escapeTeamsMarkdown,
+  fitEscaped,
+} from "../../handlers/channels/markdown";
+import {
+  formatTeams,
+  teamsDriver,
+  TEAMS_LIMITS,
+  type TeamsMessage,
+} from "../../handlers/channels/teams";
 import type { ChannelDriver } from "../../handlers/channels/types";
 import type { ChannelConfig, Notification } from "../../handlers/types";
 import { FIXTURE_NAMES, fixture, makeContext, replyWith, startServer } from "./helpers";
@@ -167,6 +178,195 @@ describe("discord mentions", () => {
     );
     expect(m.allowed_mentions).toEqual({ parse: [] });
     expect(m).not.toHaveProperty("content");
+  });
+});
+
+/**
+ * Hostile texts and exactly what each medium receives. Teams: Adaptive Card TextBlock / FactSet
+ * Markdown; Discord: embed Markdown. A backslash makes the next character literal in both.
+ */
+const HOSTILE: { name: string; text: string; teams: string; discord: string }[] = [
+  {
+    name: "masked link",
+    text: "[click here](https://evil.example)",
+    teams: "\\[click here\\]\\(https://evil.example\\)",
+    discord: "\\[click here\\]\\(https://evil.example\\)",
+  },
+  {
+    name: "image",
+    text: "![img](https://evil.example/x.png)",
+    teams: "!\\[img\\]\\(https://evil.example/x.png\\)",
+    discord: "!\\[img\\]\\(https://evil.example/x.png\\)",
+  },
+  {
+    name: "mentions",
+    text: "@everyone @here <@123> <@&456> <#789>",
+    teams: "@everyone @here \\<@123\\> \\<@\\&456\\> \\<#789\\>",
+    discord: "\\@everyone \\@here \\<\\@123\\> \\<\\@&456\\> \\<#789\\>",
+  },
+  {
+    name: "bold",
+    text: "**bold**",
+    teams: "\\*\\*bold\\*\\*",
+    discord: "\\*\\*bold\\*\\*",
+  },
+  {
+    name: "italic",
+    text: "_italic_ *italic*",
+    teams: "\\_italic\\_ \\*italic\\*",
+    discord: "\\_italic\\_ \\*italic\\*",
+  },
+  {
+    name: "a CloudFormation status",
+    text: "UPDATE_ROLLBACK_COMPLETE",
+    teams: "UPDATE\\_ROLLBACK\\_COMPLETE",
+    discord: "UPDATE\\_ROLLBACK\\_COMPLETE",
+  },
+  {
+    name: "backticks",
+    text: "`rm -rf /`\n```\nblock\n```",
+    teams: "\\`rm -rf /\\`\n\\`\\`\\`\nblock\n\\`\\`\\`",
+    discord: "\\`rm -rf /\\`\n\\`\\`\\`\nblock\n\\`\\`\\`",
+  },
+  {
+    name: "autolink",
+    text: "<https://evil.example>",
+    teams: "\\<https://evil.example\\>",
+    discord: "\\<https://evil.example\\>",
+  },
+  {
+    // Kept readable and left to the client to auto-link: see handlers/channels/markdown.ts.
+    name: "bare URL",
+    text: "see https://docs.example/a_b#c_d now",
+    teams: "see https://docs.example/a\\_b#c\\_d now",
+    discord: "see https://docs.example/a_b#c_d now",
+  },
+  {
+    name: "Discord-only syntax",
+    text: "__under__ ~~strike~~ ||spoiler|| </cmd:1> <t:0:R> <:e:1>",
+    teams: "\\_\\_under\\_\\_ \\~\\~strike\\~\\~ ||spoiler|| \\</cmd:1\\> \\<t:0:R\\> \\<:e:1\\>",
+    discord:
+      "\\_\\_under\\_\\_ \\~\\~strike\\~\\~ \\|\\|spoiler\\|\\| \\</cmd:1\\> \\<t:0:R\\> \\<:e:1\\>",
+  },
+  {
+    name: "block markers at line starts",
+    text: "- item\n+ item\n  1. first\n# head\n## head\n-# subtext\n> quote\nnot - a list 2. x",
+    teams:
+      "\\- item\n\\+ item\n  1\\. first\n\\# head\n\\## head\n\\-# subtext\n\\> quote\nnot - a list 2. x",
+    discord:
+      "\\- item\n\\+ item\n  1\\. first\n\\# head\n\\## head\n\\-# subtext\n\\> quote\nnot - a list 2. x",
+  },
+  {
+    name: "backslashes and entities",
+    text: "C:\\temp\\_x &#91;a&#93;(https://evil.example)",
+    teams: "C:\\\\temp\\\\\\_x \\&#91;a\\&#93;\\(https://evil.example\\)",
+    discord: "C:\\\\temp\\\\\\_x &#91;a&#93;\\(https://evil.example\\)",
+  },
+];
+
+describe.each(HOSTILE)("$name", ({ text, teams, discord }) => {
+  it("is escaped for Teams", () => {
+    expect(escapeTeamsMarkdown(text)).toBe(teams);
+  });
+
+  it("is escaped for Discord", () => {
+    expect(escapeDiscordMarkdown(text)).toBe(discord);
+  });
+});
+
+/** A notification with `hostile` in every field that carries text we did not write. */
+function everywhere(hostile: string): Notification {
+  return {
+    ...fixture("approval-request"),
+    pipeline: hostile,
+    stage: hostile,
+    action: hostile,
+    state: hostile,
+    errorCode: hostile,
+    decidedBy: hostile,
+    trigger: hostile,
+    summary: hostile,
+    revision: { id: "abc", message: hostile, author: hostile },
+    approval: {
+      customData: hostile,
+      approvers: [hostile],
+      expiresAt: "2024-05-08T12:34:56Z",
+      reviewUrl: "https://grafana.example.com/d/canary?var-env=prod",
+    },
+    notes: [hostile],
+    externalUrl: "https://logs.example.com/run/1",
+  };
+}
+
+/** Every Markdown-rendered string of a Teams card: TextBlock texts and fact values. */
+function teamsTexts(m: TeamsMessage): string[] {
+  return m.attachments[0].content.body.flatMap((el) =>
+    el.type === "TextBlock" ? [el.text] : el.facts.map((fact) => fact.value),
+  );
+}
+
+/** Every Markdown-rendered string of a Discord message: title, description, field values. */
+function discordTexts(m: DiscordMessage): string[] {
+  const e = m.embeds[0];
+  return [e.title, e.description ?? "", ...e.fields.map((x) => x.value)];
+}
+
+/** A character that opens syntax and has no backslash before it (an even run of them). */
+const UNESCAPED = (chars: string): RegExp => new RegExp(`(^|[^\\\\])(\\\\\\\\)*[${chars}]`);
+
+describe("teams and discord payloads", () => {
+  const hostile =
+    "[click here](https://evil.example) <@123> **b** _i_ UPDATE_ROLLBACK_COMPLETE `c`";
+
+  it("teams: no field renders the sender's Markdown, and the only links are our buttons", () => {
+    // Act
+    const m = formatTeams(everywhere(hostile));
+    // Assess
+    const texts = teamsTexts(m);
+    expect(texts.join("\n")).toContain("\\[click here\\]\\(https://evil.example\\)");
+    for (const text of texts) expect(text).not.toMatch(UNESCAPED("\\[\\]()<>*_`"));
+    expect(m.attachments[0].content.actions.map((a) => [a.title, a.url])).toEqual([
+      ["View execution", fixture("approval-request").consoleUrl],
+      ["View logs", "https://logs.example.com/run/1"],
+      ["Review", "https://grafana.example.com/d/canary?var-env=prod"],
+    ]);
+  });
+
+  it("discord: no field renders the sender's Markdown, and the only links are ours", () => {
+    // Act
+    const m = formatDiscord(everywhere(hostile), { type: "discord" });
+    // Assess
+    const texts = discordTexts(m);
+    expect(texts.join("\n")).toContain("\\[click here\\]\\(https://evil.example\\)");
+    const ours = ["[Open review](https://grafana.example.com/d/canary?var-env=prod)"];
+    ours.push("[View logs](https://logs.example.com/run/1)");
+    for (const text of texts.filter((t) => !ours.includes(t)))
+      expect(text).not.toMatch(UNESCAPED("\\[\\]()<>*_`@"));
+    expect(m.embeds[0].fields.map((x) => x.value)).toEqual(expect.arrayContaining(ours));
+    expect(m.allowed_mentions).toEqual({ parse: [] });
+  });
+
+  it("a cut never leaves half an escape before the ellipsis", () => {
+    // Prepare
+    const n = { ...fixture("failure-hostile"), summary: "_".repeat(20_000) };
+    // Act
+    const description = formatDiscord(n, { type: "discord" }).embeds[0].description ?? "";
+    const teams = teamsTexts(formatTeams(n)).find((t) => t.startsWith("\\_")) ?? "";
+    // Assess
+    for (const text of [description, teams]) {
+      expect(text.endsWith("\\_…")).toBe(true);
+      expect(text).not.toMatch(UNESCAPED("_"));
+    }
+    expect(description.length).toBeLessThanOrEqual(DISCORD_LIMITS.description);
+    expect(teams.length).toBeLessThanOrEqual(TEAMS_LIMITS.summary);
+  });
+
+  it("fitEscaped drops the backslash of a pair the cut split", () => {
+    const f = fitter();
+    expect(fitEscaped(f, "x", "ab\\_cd", 4)).toBe("ab…");
+    expect(fitEscaped(f, "y", "a\\\\bcd", 4)).toBe("a\\\\…");
+    expect(fitEscaped(f, "z", "a\\_b", 4)).toBe("a\\_b");
+    expect(f.truncated).toEqual(["x", "y"]);
   });
 });
 

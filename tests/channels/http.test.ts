@@ -11,6 +11,7 @@ import {
   postJson,
   redact,
 } from "../../handlers/http";
+import { checkHttpUrl, isHttpUrl, parseHttpUrl } from "../../handlers/url";
 import { errorText, rejectionOf, replyWith, startServer } from "./helpers";
 
 describe("classifyResponse", () => {
@@ -228,5 +229,41 @@ describe("postJson", () => {
     );
     expect(error).toMatchObject({ name: "DeliveryError", retryable: false });
     expect((error as Error).message).not.toContain("files.example/x");
+  });
+});
+
+describe("checkHttpUrl: the one http(s) URL check", () => {
+  it.each([
+    ["https://hooks.slack.com/services/T/B/x", { ok: true }],
+    ["http://127.0.0.1:8080/hook", { ok: true }],
+    ["  https://example.com/x  ", { ok: true }],
+    ["HTTPS://EXAMPLE.com", { ok: true }],
+    ["ftp://files.example/x", { ok: false, problem: "scheme", protocol: "ftp:" }],
+    ["javascript:alert(1)", { ok: false, problem: "scheme", protocol: "javascript:" }],
+    ["mailto:ops@example.com", { ok: false, problem: "scheme", protocol: "mailto:" }],
+    ["not a url", { ok: false, problem: "unparsable" }],
+    ["/relative/path", { ok: false, problem: "unparsable" }],
+    ["", { ok: false, problem: "unparsable" }],
+  ])("%j → %j", (raw, expected) => {
+    // Act
+    const checked = checkHttpUrl(raw);
+
+    // Assess
+    expect(checked).toMatchObject(expected);
+    expect(parseHttpUrl(raw)?.href).toBe(checked.ok ? new URL(raw).href : undefined);
+    expect(isHttpUrl(raw)).toBe(checked.ok);
+  });
+
+  it("says no to what is not a string", () => {
+    expect([undefined, null, 42, {}].map(isHttpUrl)).toEqual([false, false, false, false]);
+  });
+
+  it("tells postJson's two refusals apart", async () => {
+    const opts = { channel: "webhook-ops", deadline: Date.now() + 10_000 };
+    const scheme = await rejectionOf(() => postJson("ftp://files.example/x", {}, opts));
+    const unparsable = await rejectionOf(() => postJson("not a url", {}, opts));
+
+    expect((scheme as Error).message).toBe("webhook-ops: unsupported URL scheme ftp:");
+    expect((unparsable as Error).message).toBe("webhook-ops: invalid URL");
   });
 });

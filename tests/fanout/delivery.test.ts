@@ -3,7 +3,7 @@
  * exactly once per channel, retries of the failed channel only, and the DLQ with reasons.
  */
 import { randomUUID } from "node:crypto";
-import { event, ROUTING_KEY, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { event, record, ROUTING_KEY, startFanoutWorld, type FanoutWorld } from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -168,13 +168,7 @@ describe("exactly once per channel", () => {
     const ev = prodFailure();
     r().setFault("slack", { status: 404, body: "channel_not_found" });
 
-    const out = await world.invoke([
-      {
-        messageId: "perm-1",
-        body: JSON.stringify(ev),
-        attributes: { ApproximateReceiveCount: "1" },
-      },
-    ]);
+    const out = await world.invoke([record(ev, "perm-1")]);
 
     expect(out.batchItemFailures).toEqual([]);
     expect(r().attemptsOf("slack", "slack-eng")).toHaveLength(1);
@@ -190,19 +184,7 @@ describe("intake", () => {
     r().setFault("pagerduty", { status: 500 });
 
     const out = await world.invoke(
-      [
-        {
-          messageId: "bad-1",
-          body: JSON.stringify(bad),
-          attributes: { ApproximateReceiveCount: "1" },
-        },
-        {
-          messageId: "good-1",
-          body: JSON.stringify(good),
-          attributes: { ApproximateReceiveCount: "1" },
-        },
-        { messageId: "bad-2", body: "{not json", attributes: { ApproximateReceiveCount: "1" } },
-      ],
+      [record(bad, "bad-1"), record(good, "good-1"), record("{not json", "bad-2")],
       5000,
     );
 
@@ -260,8 +242,10 @@ describe("secrets", () => {
       body: `{"status":"invalid event","errors":["bad key ${ROUTING_KEY}"]}`,
     });
 
-    await world.drain([ev], { remainingMs: 5000 });
+    world.lines.length = 0;
+    await world.withLogLevel("DEBUG", () => world.drain([ev], { remainingMs: 5000 }));
 
+    expect(world.lines.some((l) => l.message === "delivery failed")).toBe(true);
     const everything = JSON.stringify([
       world.lines,
       await world.audit(),
@@ -276,11 +260,16 @@ describe("telemetry", () => {
   it("logs JSON lines with the event id and emits per-channel metrics in CloudWatch EMF", async () => {
     const ev = prodFailure();
     world.lines.length = 0;
-
-    await world.drain([ev]);
+    await world.withLogLevel("INFO", () => world.drain([ev]));
 
     const done = world.lines.find((l) => l.message === "record done");
-    expect(done).toMatchObject({ level: "info", eventId: ev.id, status: "delivered" });
+    expect(done).toMatchObject({
+      level: "INFO",
+      service: "fanout",
+      function_request_id: "test",
+      eventId: ev.id,
+      status: "delivered",
+    });
     const emf = world.lines.filter((l) => l._aws && l.Sent === 1);
     expect(emf.map((l) => l.Channel).sort()).toEqual([
       "pagerduty-oncall",

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../../handlers/aws";
+import { approvalKey } from "../../handlers/store/keys";
 import { event, startFanoutWorld, TABLE, type FanoutWorld } from "../support/fanout";
 
 let world: FanoutWorld;
@@ -177,8 +178,12 @@ describe("rejected approvals", () => {
       new PutCommand({
         TableName: TABLE,
         Item: {
-          pk: `APPROVAL#main-app-production-v3#${executionId}`,
-          sk: "Approve#ManualApproval",
+          ...approvalKey({
+            pipeline: "main-app-production-v3",
+            executionId,
+            stage: "Approve",
+            action: "ManualApproval",
+          }),
           decision: "Rejected",
           user: { id: "U034GHIJKL", name: "Sam Roe" },
           stage: "Approve",

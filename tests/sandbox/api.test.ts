@@ -3,8 +3,8 @@
  * rule, deliveries and the audit trail are readable, faults switch per receiver, and the
  * approval endpoint verifies Slack signatures exactly like the deployed function URL.
  */
-import { computeSlackSignature } from "../../handlers/slack-signature";
-import { startSandbox, type Sandbox } from "../../sandbox/start";
+import { computeSlackSignature } from "../../handlers/approval/signature";
+import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
 
 let sandbox: Sandbox;
 

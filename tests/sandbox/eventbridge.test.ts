@@ -1,8 +1,7 @@
 /** EventBridge pattern matching, against the fixtures and the operators the rule uses. */
-import { matchesPattern } from "../../sandbox/eventbridge";
+import { matchesPattern, readStackConfig } from "../../testing";
 import { buildRulePattern } from "../../infra/patterns";
 import { parseConfig } from "../../config";
-import { readStackConfig } from "../../sandbox/program";
 import approvalStarted from "../events/codepipeline/action-approval-started.json";
 import pipelineFailed from "../events/codepipeline/pipeline-failed.json";
 import pipelineStarted from "../events/codepipeline/pipeline-started.json";

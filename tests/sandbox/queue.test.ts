@@ -1,8 +1,9 @@
 /** The sandbox queue: partial batch failures, redelivery with the receive count, redrive to the DLQ. */
 import { createHash } from "node:crypto";
-import { createQueue, type BatchOutcome, type SqsRecord } from "../../sandbox/queue";
+import type { SQSRecord } from "aws-lambda";
+import { createQueue, type BatchOutcome } from "../../testing";
 
-function queueWith(consume: (records: SqsRecord[]) => BatchOutcome) {
+function queueWith(consume: (records: SQSRecord[]) => BatchOutcome) {
   const seen: Array<{ body: string; count: string }> = [];
   const queue = createQueue({
     arn: "arn:aws:sqs:us-east-1:123456789012:events",
@@ -61,7 +62,7 @@ describe("sandbox queue", () => {
 
   test("records arrive in the SQS event shape", async () => {
     // Prepare
-    const records: SqsRecord[] = [];
+    const records: SQSRecord[] = [];
     const { queue } = queueWith((batch) => {
       records.push(...batch);
       return { ok: true, batchItemFailures: [] };

@@ -2,15 +2,18 @@
  * A world for fan-out tests: real local receivers, AWS stand-ins and dynalite, the SDK pointed at
  * them through the standard endpoint variables, and the prod stack config with local URLs.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { parseConfig, type StackConfig } from "../../config";
-import { createFanoutHandler, type BatchResponse, type SqsRecord } from "../../handlers/fanout";
-import { localRoutingKey, pointAtReceivers } from "../../sandbox/local";
-import { readStackConfig } from "../../sandbox/program";
-import { createAuditTable, startAll, type AllStandins } from "../../sandbox/standins";
+import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
+import { createFanoutHandler } from "../../handlers/fanout";
+import { auditPartition, executionPartition, EXECUTION_INDEX } from "../../handlers/store/keys";
+import { localRoutingKey, pointAtReceivers } from "../../testing";
+import { readStackConfig } from "../../testing";
+import { createAuditTable, startAll, type AllStandins } from "../../testing";
 
 export const TABLE = "audit-test";
 export const SECRET_ARN =
@@ -31,13 +34,37 @@ export function event(
   return { ...ev, ...top, detail: { ...ev.detail, ...detail } };
 }
 
+/** The events queue's ARN in the records (the handler does not read it). */
+export const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:events";
+
 /** The SQS record the event source mapping would deliver for `body`. */
-export function record(body: unknown, messageId: string, receiveCount = 1): SqsRecord {
+export function record(body: unknown, messageId: string, receiveCount = 1): SQSRecord {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const now = String(Date.now());
   return {
     messageId,
-    body: typeof body === "string" ? body : JSON.stringify(body),
-    attributes: { ApproximateReceiveCount: String(receiveCount) },
+    receiptHandle: `receipt-${messageId}-${receiveCount}`,
+    body: text,
+    attributes: {
+      ApproximateReceiveCount: String(receiveCount),
+      SentTimestamp: now,
+      SenderId: "AIDAEXAMPLE",
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes: {},
+    md5OfBody: createHash("md5").update(text).digest("hex"),
+    eventSource: "aws:sqs",
+    eventSourceARN: QUEUE_ARN,
+    awsRegion: "us-east-1",
   };
+}
+
+/** The parts of the Lambda context the fan-out reads, as a Context. */
+export function lambdaContext(remainingMs: number, awsRequestId = "test"): Context {
+  return {
+    getRemainingTimeInMillis: () => remainingMs,
+    awsRequestId,
+  } as Partial<Context> as Context;
 }
 
 /** Stack config variations for a test. */
@@ -46,9 +73,9 @@ export type ConfigEdit = (raw: Record<string, any>) => void;
 export interface FanoutWorld {
   standins: AllStandins;
   config: StackConfig;
-  handler: (event: { Records: SqsRecord[] }, ctx?: any) => Promise<BatchResponse>;
+  handler: ReturnType<typeof createFanoutHandler>;
   /** Invokes the handler once with these records. */
-  invoke(records: SqsRecord[], remainingMs?: number): Promise<BatchResponse>;
+  invoke(records: SQSRecord[], remainingMs?: number): Promise<SQSBatchResponse>;
   /**
    * Plays SQS: delivers the events, redelivers failed records with a higher receive count, up to
    * `maxReceives`; returns what was left failing at the end (SQS would redrive those to the DLQ).
@@ -61,6 +88,11 @@ export interface FanoutWorld {
   reset(): void;
   /** Every JSON line the handler wrote to stdout (logs and EMF metrics). */
   lines: Record<string, any>[];
+  /**
+   * Runs `run` with the handler's log level at `level` (tests/setup-env.ts silences it), so that
+   * its log lines reach {@link lines}.
+   */
+  withLogLevel<T>(level: string, run: () => Promise<T>): Promise<T>;
   /** Audit items (not ledger / claims), oldest first. */
   audit(filter?: (item: Record<string, any>) => boolean): Promise<Record<string, any>[]>;
   /** Query by pipeline (and time range) — the way the audit trail is meant to be read. */
@@ -113,11 +145,8 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       credentials: { accessKeyId: "a", secretAccessKey: "b" },
     }),
   );
-  const invoke = (records: SqsRecord[], remainingMs = 30_000) =>
-    handler(
-      { Records: records },
-      { getRemainingTimeInMillis: () => remainingMs, awsRequestId: "test" },
-    );
+  const invoke = (records: SQSRecord[], remainingMs = 30_000) =>
+    handler({ Records: records }, lambdaContext(remainingMs));
   let nextId = 1;
   const world: FanoutWorld = {
     standins,
@@ -125,6 +154,16 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     handler,
     invoke,
     lines,
+    async withLogLevel(level, run) {
+      const before = process.env.POWERTOOLS_LOG_LEVEL;
+      process.env.POWERTOOLS_LOG_LEVEL = level;
+      try {
+        return await run();
+      } finally {
+        if (before === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+        else process.env.POWERTOOLS_LOG_LEVEL = before;
+      }
+    },
     reset() {
       standins.receivers.reset();
       standins.aws.reset();
@@ -146,7 +185,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     async audit(filter = () => true) {
       const out = await doc.send(new ScanCommand({ TableName: TABLE }));
       return (out.Items ?? [])
-        .filter((i) => String(i.pk).startsWith("PIPELINE#"))
+        .filter((i) => String(i.pk).startsWith(auditPartition("")))
         .sort((a, b) => String(a.sk).localeCompare(String(b.sk)))
         .filter(filter);
     },
@@ -155,7 +194,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
         new QueryCommand({
           TableName: TABLE,
           KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: { ":pk": `PIPELINE#${pipeline}`, ":from": from, ":to": to },
+          ExpressionAttributeValues: { ":pk": auditPartition(pipeline), ":from": from, ":to": to },
         }),
       );
       return out.Items ?? [];
@@ -164,9 +203,9 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       const out = await doc.send(
         new QueryCommand({
           TableName: TABLE,
-          IndexName: "byExecution",
+          IndexName: EXECUTION_INDEX,
           KeyConditionExpression: "gsi1pk = :pk",
-          ExpressionAttributeValues: { ":pk": `EXEC#${executionId}` },
+          ExpressionAttributeValues: { ":pk": executionPartition(executionId) },
         }),
       );
       return out.Items ?? [];

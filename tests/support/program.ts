@@ -1,10 +1,10 @@
-/** Test helpers around the offline program evaluation (sandbox/program.ts). */
+/** Test helpers around the offline program evaluation (testing/program.ts). */
 import {
   runProgram,
   type DeclaredResource,
   type ProgramOptions,
   type ProgramResult,
-} from "../../sandbox/program";
+} from "../../testing";
 
 /** Evaluates the program and fails the test with Pulumi's message if the config is rejected. */
 export async function evaluate(options: ProgramOptions): Promise<ProgramResult> {

@@ -1,0 +1,211 @@
+/**
+ * Deploy-time checks of the downtime windows in stack config: the schema's loose window shape to a
+ * `DowntimeWindow`, and every problem of a window in words. Runs at `pulumi preview`, never in a
+ * Lambda; the run-time semantics are in handlers/downtime.ts.
+ */
+import {
+  DAY_NAMES,
+  MINUTES_PER_DAY,
+  WEEK_IN_WORDS,
+  clockMinutes,
+  compileCron,
+} from "../handlers/downtime";
+import type { DowntimeWindow } from "../handlers/types";
+import type { RawStackConfig } from "./schema";
+
+/**
+ * Longest allowed cron window duration: 7 days, in minutes. A product limit (a longer freeze is a
+ * `once` window), which also bounds how far back the fan-out looks for a fire time.
+ */
+export const MAX_DURATION_MINUTES = 7 * MINUTES_PER_DAY;
+
+/** ISO 8601 with an explicit offset: a bare local time would be read in the Lambda's zone (UTC). */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** A downtime window as the schema parsed it (one loose shape for all kinds). */
+export type RawDowntimeWindow = RawStackConfig["downtime"][number];
+
+/**
+ * The downtime windows of a stack config, checked, with the problems found, each prefixed with
+ * its config key (`key("downtime", i)` is that window's key). Never throws.
+ */
+export function downtimeWindows(
+  raw: RawDowntimeWindow[],
+  key: (...path: (string | number)[]) => string,
+): { windows: DowntimeWindow[]; problems: string[] } {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  const windows = raw.map((w, i) => {
+    if (names.has(w.name)) {
+      problems.push(`${key("downtime", i, "name")}: "${w.name}" is used twice`);
+    }
+    names.add(w.name);
+    const forms = [w.days || w.start || w.end, w.cron, w.from || w.to].filter(Boolean).length;
+    const window = toWindow(w);
+    if (forms !== 1) {
+      problems.push(
+        `${key("downtime", i)}: set exactly one of days/start/end (weekly), cron/durationMinutes, or from/to (one-off)`,
+      );
+      return window;
+    }
+    for (const problem of validateWindow(window)) {
+      problems.push(`${key("downtime", i)}: ${problem}`);
+    }
+    return window;
+  });
+  return { windows, problems };
+}
+
+/**
+ * The `DowntimeWindow` a raw window describes: cron when it has a cron expression, once when it has
+ * from or to, weekly otherwise. Missing fields become empty values that `validateWindow` reports.
+ */
+export function toWindow(w: RawDowntimeWindow): DowntimeWindow {
+  const base = { name: w.name, pipelines: w.pipelines, allowCritical: w.allowCritical };
+  if (w.cron !== undefined) {
+    return {
+      ...base,
+      kind: "cron",
+      timeZone: w.timeZone ?? "UTC",
+      cron: w.cron,
+      durationMinutes: w.durationMinutes ?? 0,
+    };
+  }
+  if (w.from !== undefined || w.to !== undefined) {
+    return { ...base, kind: "once", from: w.from ?? "", to: w.to ?? "" };
+  }
+  return {
+    ...base,
+    kind: "weekly",
+    timeZone: w.timeZone ?? "UTC",
+    days: w.days ?? [],
+    start: w.start ?? "",
+    end: w.end ?? "",
+  };
+}
+
+/**
+ * The problems of a downtime window from stack config, in words, for config validation (which
+ * prefixes the config key). Never throws; an empty list means the window is valid.
+ */
+export function validateWindow(window: unknown): string[] {
+  if (typeof window !== "object" || window === null || Array.isArray(window)) {
+    return ["a downtime window must be an object"];
+  }
+  const w = window as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof w.name !== "string" || w.name.trim() === "") {
+    problems.push("name must be a non-empty string");
+  }
+  problems.push(...pipelineProblems(w.pipelines));
+  if (w.allowCritical !== undefined && typeof w.allowCritical !== "boolean") {
+    problems.push("allowCritical must be true or false");
+  }
+  switch (w.kind) {
+    case "weekly":
+      problems.push(...timeZoneProblems(w.timeZone));
+      problems.push(...dayProblems(w.days));
+      problems.push(...clockProblems("start", w.start), ...clockProblems("end", w.end));
+      break;
+    case "cron":
+      problems.push(...timeZoneProblems(w.timeZone));
+      problems.push(...cronProblems(w.cron), ...durationProblems(w.durationMinutes));
+      break;
+    case "once":
+      problems.push(...onceProblems(w.from, w.to));
+      break;
+    default:
+      problems.push(`kind must be "weekly", "cron" or "once", got ${JSON.stringify(w.kind)}`);
+  }
+  return problems;
+}
+
+function pipelineProblems(pipelines: unknown): string[] {
+  if (pipelines === undefined) {
+    return [];
+  }
+  if (!Array.isArray(pipelines) || !pipelines.every((entry) => typeof entry === "string")) {
+    return ["pipelines must be a list of pipeline names"];
+  }
+  const problems: string[] = [];
+  for (const entry of pipelines as string[]) {
+    if (entry === "") {
+      problems.push("pipelines must not contain an empty name");
+    } else if (entry.indexOf("*") !== -1 && entry.indexOf("*") !== entry.length - 1) {
+      problems.push(`pipeline "${entry}": "*" is only allowed at the end (a name prefix)`);
+    }
+  }
+  return problems;
+}
+
+function timeZoneProblems(timeZone: unknown): string[] {
+  if (typeof timeZone !== "string" || timeZone === "") {
+    return ['timeZone is required (an IANA time zone such as "Europe/Berlin")'];
+  }
+  try {
+    // A throwaway formatter: validation must not fill the Lambda code's per-cold-start cache.
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return [];
+  } catch (error: unknown) {
+    if (error instanceof RangeError) {
+      return [`timeZone "${timeZone}" is not an IANA time zone`];
+    }
+    return [`timeZone "${timeZone}": ${error instanceof Error ? error.message : String(error)}`];
+  }
+}
+
+function dayProblems(days: unknown): string[] {
+  if (!Array.isArray(days) || days.length === 0) {
+    return [`days must be a non-empty list of ${WEEK_IN_WORDS}`];
+  }
+  return days
+    .filter((day) => typeof day !== "string" || !DAY_NAMES.includes(day))
+    .map((day) => `day ${JSON.stringify(day)} is not one of ${WEEK_IN_WORDS}`);
+}
+
+function clockProblems(key: string, value: unknown): string[] {
+  if (typeof value === "string" && clockMinutes(value) !== undefined) {
+    return [];
+  }
+  return [`${key} ${JSON.stringify(value)} is not a time HH:MM (00:00 to 23:59)`];
+}
+
+/** The expression as the Lambda compiles it (same croner options), without a time zone. */
+function cronProblems(cron: unknown): string[] {
+  if (typeof cron !== "string") {
+    return ["cron must be a five-field cron expression string"];
+  }
+  const compiled = compileCron(cron);
+  return typeof compiled === "string" ? [`cron "${cron}": ${compiled}`] : [];
+}
+
+function durationProblems(duration: unknown): string[] {
+  if (
+    typeof duration === "number" &&
+    Number.isInteger(duration) &&
+    duration > 0 &&
+    duration <= MAX_DURATION_MINUTES
+  ) {
+    return [];
+  }
+  return [
+    `durationMinutes must be a whole number from 1 to ${MAX_DURATION_MINUTES} (7 days), got ${JSON.stringify(duration)}`,
+  ];
+}
+
+function onceProblems(from: unknown, to: unknown): string[] {
+  const problems = [...instantProblems("from", from), ...instantProblems("to", to)];
+  if (problems.length === 0 && Date.parse(from as string) >= Date.parse(to as string)) {
+    problems.push(`from "${from as string}" must be before to "${to as string}"`);
+  }
+  return problems;
+}
+
+function instantProblems(key: string, value: unknown): string[] {
+  if (typeof value === "string" && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))) {
+    return [];
+  }
+  return [
+    `${key} ${JSON.stringify(value)} is not an ISO 8601 instant with an offset, such as "2026-05-01T22:00:00Z"`,
+  ];
+}

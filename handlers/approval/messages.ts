@@ -1,0 +1,172 @@
+/**
+ * Everything the approval flow says, to Slack and to CodePipeline: the message that replaces the
+ * buttons, ephemerals, the reject-reason modal (Block Kit, typed with `@slack/types`), and the
+ * PutApprovalResult summary. Pure: no I/O.
+ */
+import type { ContextBlock, KnownBlock, ModalView, SectionBlock } from "@slack/types";
+import {
+  ACTION_ID_PREFIX,
+  REJECT_REASON_CALLBACK_ID,
+  REJECT_REASON_INPUT_ID,
+  type ApprovalDecision,
+} from "../contracts/slack-approval";
+import { escapeSlackText, truncateText } from "../slack-text";
+import type { ApprovalTarget, SlackActor, SlackMessage } from "./types";
+import { isRecord } from "./util";
+
+/** The longest reason accepted; the modal's input enforces it too. */
+export const REJECT_REASON_MAX_CHARS = 500;
+/**
+ * PutApprovalResult's `result.summary` is at most 512 characters
+ * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_ApprovalResult.html).
+ */
+export const APPROVAL_SUMMARY_MAX_CHARS = 512;
+
+/** A response_url body: an ephemeral to the clicker, or the replacement of the original message. */
+export interface ResponseUrlBody {
+  response_type?: "ephemeral";
+  replace_original: boolean;
+  text: string;
+  /** Our blocks read back from Slack (untyped JSON) plus the ones built here. */
+  blocks?: (KnownBlock | Record<string, unknown>)[];
+}
+
+/** How a person is named in audit records and the CodePipeline summary: "Jane Doe (U012ABC)". */
+export function actorLabel(user: SlackActor): string {
+  const name = user.name ?? user.username;
+  return name ? `${name} (${user.id})` : user.id;
+}
+
+/**
+ * The summary PutApprovalResult records, e.g. "Approved by Jane Doe (U012ABC) via Slack", or
+ * "Rejected by Jane Doe (U012ABC) via Slack: <reason>". The reason is cut (marked with "…") so
+ * that the summary fits CodePipeline's {@link APPROVAL_SUMMARY_MAX_CHARS}.
+ */
+export function approvalSummary(
+  decision: ApprovalDecision,
+  user: SlackActor,
+  reason?: string,
+): string {
+  const base = `${decision} by ${actorLabel(user)} via Slack`;
+  const room = APPROVAL_SUMMARY_MAX_CHARS - base.length - 2;
+  if (!reason || room < 2) return base.slice(0, APPROVAL_SUMMARY_MAX_CHARS);
+  return `${base}: ${truncateText(reason, room).text}`;
+}
+
+/**
+ * A Slack mention of a user id; anything that is not a plain user id is escaped instead, so a
+ * forged id can never become a `<!channel>`.
+ */
+export function mentionOf(userId: string): string {
+  return /^[UW][A-Z0-9]{1,20}$/.test(userId) ? `<@${userId}>` : escapeSlackText(userId);
+}
+
+/** "14:02 UTC" for an ISO instant; an unparsable one is returned escaped. */
+export function utcTime(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return escapeSlackText(iso);
+  return `${date.toISOString().slice(11, 16)} UTC`;
+}
+
+/**
+ * The line that replaces the buttons once decided: "✅ Approved by <@U…> at 14:02 UTC", or
+ * "❌ Rejected by <@U…> at 14:02 UTC: <reason>" with the reason escaped (it is user text).
+ */
+export function decisionLine(
+  decision: ApprovalDecision,
+  userId: string,
+  at: string,
+  reason?: string,
+): string {
+  const icon = decision === "Approved" ? "✅" : "❌";
+  const line = `${icon} ${decision} by ${mentionOf(userId)} at ${utcTime(at)}`;
+  return reason ? `${line}: ${escapeSlackText(reason)}` : line;
+}
+
+/** What the loser of a double click is told: "Already approved by <@U…> at 14:02 UTC." */
+export function alreadyDecidedText(decision: string, userId: string, at: string): string {
+  const verb = decision === "Rejected" ? "rejected" : "approved";
+  return `Already ${verb} by ${mentionOf(userId)} at ${utcTime(at)}.`;
+}
+
+/**
+ * The plain-text variant of {@link alreadyDecidedText} for a modal's error, where mentions do not
+ * render: "Already approved by Jane Doe (U012ABC) at 14:02 UTC."
+ */
+export function alreadyDecidedPlain(decision: string, user: SlackActor, at: string): string {
+  const verb = decision === "Rejected" ? "rejected" : "approved";
+  return `Already ${verb} by ${actorLabel(user)} at ${utcTime(at)}.`;
+}
+
+/** A response_url body that shows `text` only to the clicking user and keeps the message. */
+export function ephemeral(text: string): ResponseUrlBody {
+  return { response_type: "ephemeral", replace_original: false, text };
+}
+
+/** Whether a block read back from Slack is the actions block that holds our buttons. */
+export function isOurActionsBlock(block: Record<string, unknown>): boolean {
+  if (block.type !== "actions" || !Array.isArray(block.elements)) return false;
+  return block.elements.some(
+    (element: unknown) =>
+      isRecord(element) &&
+      typeof element.action_id === "string" &&
+      element.action_id.startsWith(ACTION_ID_PREFIX),
+  );
+}
+
+/**
+ * A response_url body that replaces the original approval request: its blocks (our own, already
+ * escaped when the fan-out posted them) without the approve/reject buttons, plus a context line.
+ * `line` must already be safe mrkdwn. Text is cut at 3000 characters, blocks at Slack's 50.
+ */
+export function replaceButtons(original: SlackMessage | undefined, line: string): ResponseUrlBody {
+  const kept = (original?.blocks ?? []).filter((block) => !isOurActionsBlock(block));
+  const fallback = original?.text ?? "Deployment approval";
+  const section: SectionBlock = {
+    type: "section",
+    text: { type: "mrkdwn", text: fallback.slice(0, 3000) },
+  };
+  const blocks = kept.length > 0 ? kept : [section];
+  const decided: ContextBlock = { type: "context", elements: [{ type: "mrkdwn", text: line }] };
+  return {
+    replace_original: true,
+    text: `${fallback}\n${line}`.slice(0, 3000),
+    // Slack allows 50 blocks per message; keep room for the decision line.
+    blocks: [...blocks.slice(0, 49), decided],
+  };
+}
+
+/**
+ * The "Reject deployment" modal: one required multi-line reason and a context line naming the
+ * approval (escaped: the names came back from a button value). `privateMetadata` comes from
+ * `rejectReasonMetadata` in interaction.ts (at most 3000 characters).
+ */
+export function rejectReasonModal(target: ApprovalTarget, privateMetadata: string): ModalView {
+  const e = escapeSlackText;
+  const what =
+    `Pipeline *${e(target.pipeline)}* · stage *${e(target.stage)}* · ` +
+    `action *${e(target.action)}* · execution ${e(target.executionId)}`;
+  return {
+    type: "modal",
+    callback_id: REJECT_REASON_CALLBACK_ID,
+    title: { type: "plain_text", text: "Reject deployment" },
+    submit: { type: "plain_text", text: "Reject" },
+    close: { type: "plain_text", text: "Cancel" },
+    private_metadata: privateMetadata,
+    blocks: [
+      { type: "context", elements: [{ type: "mrkdwn", text: what.slice(0, 3000) }] },
+      {
+        type: "input",
+        block_id: REJECT_REASON_INPUT_ID,
+        label: { type: "plain_text", text: "Reason" },
+        element: {
+          type: "plain_text_input",
+          action_id: REJECT_REASON_INPUT_ID,
+          multiline: true,
+          max_length: REJECT_REASON_MAX_CHARS,
+          placeholder: { type: "plain_text", text: "Why is this deployment rejected?" },
+        },
+      },
+    ],
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The approval flow's calls to Slack: posts to an interaction's `response_url` (ephemerals and the
+ * message update) and `views.open` for the reject-reason modal. Everything goes through
+ * `postJson` (Node's http/https with a timeout); no URL, token or body is ever logged.
+ */
+import type { ModalView } from "@slack/types";
+import type { Logger } from "../channels/types";
+import { postJson } from "../http";
+import type { ResponseUrlBody } from "./messages";
+import { errorMessage, errorName, isRecord } from "./util";
+
+/** Outbound Slack posts from the click path share Slack's 3 s budget with everything else. */
+export const CLICK_POST_TIMEOUT_MS = 2000;
+/** The asynchronous work has no Slack deadline; this only bounds a hung response_url. */
+export const WORK_POST_TIMEOUT_MS = 5000;
+/**
+ * `views.open` must succeed before the trigger_id expires, 3 s after the click, and the ack must
+ * still reach Slack within its 3 s: beyond this, fall back to rejecting without a reason.
+ */
+const VIEWS_OPEN_TIMEOUT_MS = 2000;
+const DEFAULT_SLACK_API_URL = "https://slack.com/api";
+
+/**
+ * POSTs a message to a Slack response_url within `timeoutMs`; true when Slack answered 2xx.
+ * Never throws: failures are logged (status or error name, never the URL) and return false.
+ */
+export async function postToResponseUrl(
+  log: Logger,
+  responseUrl: string | undefined,
+  body: ResponseUrlBody,
+  timeoutMs: number,
+): Promise<boolean> {
+  if (!responseUrl) {
+    log.warn("slack response_url missing: cannot answer the user");
+    return false;
+  }
+  try {
+    const res = await postJson(responseUrl, body, {
+      channel: "slack",
+      label: "slack response_url",
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
+    });
+    if (res.status < 200 || res.status >= 300) {
+      log.warn("slack response_url post failed", { status: res.status });
+      return false;
+    }
+    return true;
+  } catch (err: unknown) {
+    log.warn("slack response_url post failed", { error: errorName(err) });
+    return false;
+  }
+}
+
+/**
+ * Opens a view with Slack's `views.open` on `apiUrl` (default https://slack.com/api) within 2 s;
+ * resolves with the view id ("" if Slack sent none). Throws when Slack is unreachable, slow,
+ * answers non-2xx or `ok: false`; the error names the method and Slack's error code, never the
+ * token.
+ */
+export async function openView(
+  apiUrl: string | undefined,
+  botToken: string,
+  triggerId: string,
+  view: ModalView,
+): Promise<string> {
+  const base = (apiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
+  let body: unknown;
+  try {
+    const res = await postJson(
+      `${base}/views.open`,
+      { trigger_id: triggerId, view },
+      {
+        channel: "slack",
+        label: "slack views.open",
+        deadline: Date.now() + VIEWS_OPEN_TIMEOUT_MS,
+        timeoutMs: VIEWS_OPEN_TIMEOUT_MS,
+        headers: { authorization: `Bearer ${botToken}` },
+        secrets: [botToken],
+      },
+    );
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+    body = JSON.parse(res.body);
+  } catch (err: unknown) {
+    throw new Error(`slack views.open: ${errorName(err)}: ${errorMessage(err).slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+  if (!isRecord(body) || body.ok !== true) {
+    const code =
+      isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
+    throw new Error(`slack views.open: ${code.slice(0, 100)}`);
+  }
+  return isRecord(body.view) && typeof body.view.id === "string" ? body.view.id : "";
+}

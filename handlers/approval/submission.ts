@@ -1,0 +1,123 @@
+/**
+ * The submitted reject-reason modal (`view_submission`): re-validates the metadata the modal
+ * carried through Slack, re-authorizes the user, claims the decision and starts the rejection
+ * with the reason. An empty 200 closes the modal; an `errors` answer keeps it open with a message
+ * under the reason.
+ */
+import { UNKNOWN_PIPELINE } from "../store/audit";
+import { REJECT_REASON_CALLBACK_ID, REJECT_REASON_INPUT_ID } from "../contracts/slack-approval";
+import {
+  audit,
+  auditAlreadyDecided,
+  auditDenied,
+  authorizeApprover,
+  startDecision,
+} from "./decision";
+import { normalizeReason, parseRejectReasonMetadata, type ViewSubmission } from "./interaction";
+import { actorLabel, alreadyDecidedPlain } from "./messages";
+import { ok, respond } from "./response";
+import {
+  WORK_MARKER,
+  type ApprovalClaim,
+  type ApprovalResponse,
+  type ApprovalRuntime,
+  type ApprovalWorkEvent,
+} from "./types";
+
+/** The answer to a view_submission that keeps the modal open with an error under the reason. */
+function modalError(message: string): ApprovalResponse {
+  return respond(
+    200,
+    JSON.stringify({ response_action: "errors", errors: { [REJECT_REASON_INPUT_ID]: message } }),
+    "application/json",
+  );
+}
+
+/**
+ * The rejection a submission asks for, or the answer to give when it asks for nothing that can
+ * be decided (a foreign modal, malformed metadata, no reason); those are audited where useful.
+ */
+async function claimOfSubmission(
+  rt: ApprovalRuntime,
+  submission: ViewSubmission,
+): Promise<{ work: ApprovalWorkEvent } | ApprovalResponse> {
+  if (submission.callbackId !== REJECT_REASON_CALLBACK_ID) {
+    await audit(rt, {
+      action: "ignored",
+      pipeline: UNKNOWN_PIPELINE,
+      actor: actorLabel(submission.user),
+      result: "unknown view callback_id",
+      detail: { callbackId: submission.callbackId.slice(0, 255) },
+    });
+    return ok();
+  }
+  const meta = parseRejectReasonMetadata(submission.privateMetadata);
+  if (!meta) {
+    await audit(rt, {
+      action: "rejected-input",
+      pipeline: UNKNOWN_PIPELINE,
+      actor: actorLabel(submission.user),
+      result: "malformed reject-reason private_metadata",
+    });
+    return modalError("This form is malformed; nothing was decided.");
+  }
+  const reason = normalizeReason(submission.reason);
+  if (reason === undefined) return modalError("Please give a reason.");
+  const claim: ApprovalClaim = {
+    pipeline: meta.pipeline,
+    stage: meta.stage,
+    action: meta.action,
+    executionId: meta.executionId,
+    decision: "Rejected",
+    user: submission.user,
+    at: new Date().toISOString(),
+    reason,
+  };
+  return {
+    work: {
+      "deploy-notifier": WORK_MARKER,
+      claim,
+      responseUrl: meta.responseUrl,
+      message: meta.message,
+    },
+  };
+}
+
+/**
+ * Handles a verified `view_submission` of the reject-reason modal. DynamoDB errors of the claim
+ * are thrown.
+ */
+export async function handleReasonSubmission(
+  rt: ApprovalRuntime,
+  submission: ViewSubmission,
+): Promise<ApprovalResponse> {
+  const asked = await claimOfSubmission(rt, submission);
+  if (!("work" in asked)) return asked;
+  const { claim } = asked.work;
+  const authorization = authorizeApprover(rt.config.pipelines, claim.pipeline, claim.user.id);
+  if (!authorization.allowed) {
+    await auditDenied(rt, claim, authorization.reason);
+    return modalError(authorization.message);
+  }
+
+  const started = await startDecision(rt, asked.work);
+  switch (started.status) {
+    case "started":
+      return ok();
+    case "taken": {
+      const first = started.existing;
+      await auditAlreadyDecided(rt, claim, first);
+      return modalError(
+        first
+          ? alreadyDecidedPlain(first.decision, first.user, first.at)
+          : "This approval was already decided.",
+      );
+    }
+    case "failed":
+      return modalError("Could not start the rejection; nothing was decided. Please try again.");
+    default: {
+      const unreachable: never = started;
+      throw new Error(`approval: unhandled start result ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The types shared by the approval Lambda's modules: its config, the claim of a decision, the
+ * asynchronous work event and what the handler answers.
+ */
+import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "aws-lambda";
+import type { Logger } from "../channels/types";
+import type { ApprovalButtonValue, ApprovalDecision } from "../contracts/slack-approval";
+import type { PipelineRule } from "../types";
+
+/** What the approval handler needs from stack config, none of it secret. */
+export interface ApprovalHandlerConfig {
+  project: string;
+  stack: string;
+  pipelines: PipelineRule[];
+  /** How long audit records and decision claims are kept, in days (the items' TTL). */
+  auditRetentionDays: number;
+  /** Base of the Slack Web API (for `views.open`); default https://slack.com/api. */
+  slackApiUrl?: string;
+}
+
+/** The approval a button stands for (the button value of the wire contract). */
+export type ApprovalTarget = ApprovalButtonValue;
+
+/** The Slack user who clicked or submitted. */
+export interface SlackActor {
+  id: string;
+  username?: string;
+  name?: string;
+}
+
+/**
+ * The subset of a Slack message that the flow reads back from the interaction payload. Its blocks
+ * are Slack's JSON as sent back (our own blocks, but unchecked), hence not typed further.
+ */
+export interface SlackMessage {
+  text?: string;
+  blocks?: Record<string, unknown>[];
+}
+
+/** A claimed decision: who decided what, and when. Stored in DynamoDB and passed to the work. */
+export interface ApprovalClaim extends ApprovalTarget {
+  decision: ApprovalDecision;
+  user: SlackActor;
+  /** When the click was claimed (ISO 8601). */
+  at: string;
+  /** Why it was rejected, when given in the reject-reason modal (normalized, ≤ 500 chars). */
+  reason?: string;
+}
+
+/** Discriminator of work events: the value of their `"deploy-notifier"` field. */
+export const WORK_MARKER = "approval-work";
+
+/** The event the click sends to this same function (asynchronous invoke) to do the slow work. */
+export interface ApprovalWorkEvent {
+  "deploy-notifier": typeof WORK_MARKER;
+  claim: ApprovalClaim;
+  /** The interaction's response_url: a capability URL, never logged. */
+  responseUrl?: string;
+  /** The approval request message as Slack sent it back, to rebuild it without buttons. */
+  message?: SlackMessage;
+}
+
+/** What the work did; returned by the handler for work events (logs and tests read it). */
+export type ApprovalWorkOutcome =
+  | { outcome: "decided" }
+  | { outcome: "final-error" | "transient-error" | "invalid"; reason: string };
+
+/** The answer to a function URL request: always the structured form, with a text body. */
+export type ApprovalResponse = Extract<LambdaFunctionURLResult, object> & {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+};
+
+/** The Lambda handler: function URL requests and this function's own work events. */
+export type ApprovalHandler = (
+  event: LambdaFunctionURLEvent | ApprovalWorkEvent,
+  context?: Context,
+) => Promise<ApprovalResponse | ApprovalWorkOutcome>;
+
+/** What every step of one invocation needs: the config, the logger and the Lambda context. */
+export interface ApprovalRuntime {
+  config: ApprovalHandlerConfig;
+  /** The invocation's logger; callers pass no secrets (signature, response_url, token, body). */
+  log: Logger;
+  /** Undefined when the caller gave no context (tests). */
+  context: Context | undefined;
+}

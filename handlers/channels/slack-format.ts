@@ -1,0 +1,266 @@
+/**
+ * Slack's pure formatter: a notification → a Block Kit message (`slack.ts` sends it).
+ *
+ * Every piece of text that did not come from us goes through escapeSlackText, so `<!channel>`,
+ * `<@U…>` or `<https://x|label>` in a summary or commit message stays inert. Approval requests
+ * carry Approve / Reject buttons whose `action_id`s and value are the contract in
+ * contracts/slack-approval.ts, which the approval handler parses.
+ */
+import type { ActionsBlock, Button, ContextBlock, KnownBlock } from "@slack/types";
+import {
+  APPROVE_ACTION_ID,
+  encodeApprovalButtonValue,
+  REJECT_ACTION_ID,
+  type ApprovalButtonValue,
+} from "../contracts/slack-approval";
+import { escapeSlackText } from "../slack-text";
+import type { ChannelConfigOf, Notification } from "../types";
+import { isHttpUrl } from "../url";
+import { fitter, headline, oneLine, whereOf, type Fitter } from "./common";
+
+/**
+ * Slack channel settings (config/schema.ts). `apiUrl` (non-secret, default https://slack.com/api) lets tests and the
+ * sandbox point bot mode at a local server.
+ */
+export type SlackConfig = ChannelConfigOf<"slack">;
+
+/** Block Kit limits (https://api.slack.com/reference/block-kit/blocks, …/block-elements#button). */
+export const SLACK_LIMITS = {
+  /** https://api.slack.com/reference/block-kit/blocks */
+  blocks: 50,
+  /** https://api.slack.com/reference/block-kit/blocks#section */
+  sectionText: 3000,
+  /** https://api.slack.com/reference/block-kit/blocks#section (each of `fields`) */
+  fieldText: 2000,
+  /** https://api.slack.com/reference/block-kit/blocks#section (at most 10 `fields`) */
+  fields: 10,
+  /** https://api.slack.com/reference/block-kit/blocks#header */
+  headerText: 150,
+  /** https://api.slack.com/reference/block-kit/blocks#context (at most 10 elements) */
+  contextElements: 10,
+  /** https://api.slack.com/reference/block-kit/composition-objects#text */
+  contextText: 3000,
+  /** https://api.slack.com/reference/block-kit/block-elements#button */
+  buttonText: 75,
+  buttonValue: 2000,
+  buttonUrl: 3000,
+  actionId: 255,
+  /** https://api.slack.com/reference/block-kit/blocks#actions */
+  actionsElements: 25,
+  /**
+   * Top-level `text` is the notification and screen-reader fallback
+   * (https://api.slack.com/methods/chat.postMessage#text_usage): one short line.
+   */
+  fallbackText: 300,
+} as const;
+
+/** The message body sent to Slack. */
+export interface SlackMessage {
+  text: string;
+  blocks: KnownBlock[];
+  unfurl_links: false;
+  unfurl_media: false;
+  /** Bot mode only. */
+  channel?: string;
+}
+
+const KIND_EMOJI: Record<Notification["kind"], string> = {
+  failure: ":red_circle:",
+  rejection: ":no_entry:",
+  success: ":large_green_circle:",
+  "approval-request": ":raised_hand:",
+  superseded: ":fast_forward:",
+  canceled: ":no_entry_sign:",
+  stopped: ":octagonal_sign:",
+  status: ":information_source:",
+};
+
+const esc = escapeSlackText;
+
+/** An http(s) URL that fits a button and cannot break `<url|label>` (no space, `<`, `>`, `|`). */
+function isLinkable(url: string | undefined): url is string {
+  return isHttpUrl(url) && url.length <= SLACK_LIMITS.buttonUrl && !/[\s<>|]/.test(url);
+}
+
+/** `<url|label>` for a safe http(s) URL, else the label alone. `label` must be escaped already. */
+function link(url: string | undefined, label: string): string {
+  return isLinkable(url) ? `<${url.replace(/&/g, "&amp;")}|${label}>` : label;
+}
+
+/** Slack renders `<!date^…>` in the reader's time zone; the ISO text is the fallback. */
+function slackDate(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return esc(iso);
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${esc(iso)}>`;
+}
+
+function mrkdwn(text: string): { type: "mrkdwn"; text: string } {
+  return { type: "mrkdwn", text };
+}
+
+function linkButton(actionId: string, text: string, url: string): Button {
+  return { type: "button", action_id: actionId, text: { type: "plain_text", text }, url };
+}
+
+type Fit = Fitter;
+
+function headerBlock(n: Notification, f: Fit, emoji: string): KnownBlock {
+  // plain_text is never parsed for mentions or links: no escaping, or "&amp;" would show.
+  return {
+    type: "header",
+    text: {
+      type: "plain_text",
+      emoji: true,
+      text: f.fit("header", `${emoji} ${headline(n)}`, SLACK_LIMITS.headerText),
+    },
+  };
+}
+
+function fieldsBlock(n: Notification, f: Fit): KnownBlock {
+  const where = whereOf(n);
+  const fields = [
+    `*Pipeline*\n${esc(n.pipeline)}`,
+    ...(where ? [`*Stage / action*\n${esc(where)}`] : []),
+    `*State*\n${esc(String(n.state))}`,
+    `*Execution*\n${link(n.consoleUrl, `\`${esc(n.executionId)}\``)}`,
+    `*Account / region*\n${esc(n.account)} / ${esc(n.region)}`,
+    `*Time*\n${slackDate(n.time)}`,
+    `*Tier*\n${esc(n.tier)}`,
+    ...(n.kind === "rejection" && n.decidedBy ? [`*Rejected by*\n${esc(n.decidedBy)}`] : []),
+  ]
+    .slice(0, SLACK_LIMITS.fields)
+    .map((text) => mrkdwn(f.fit("fields", text, SLACK_LIMITS.fieldText)));
+  return { type: "section", fields };
+}
+
+function summaryBlock(n: Notification, f: Fit): KnownBlock | undefined {
+  if (!n.summary) return undefined;
+  const title =
+    n.kind === "failure" ? "*Error*" : n.kind === "rejection" ? "*Reason*" : "*Summary*";
+  const code = n.errorCode ? ` \`${esc(n.errorCode)}\`` : "";
+  const head = `${title}${code}\n`;
+  const body = f.fit("summary", esc(n.summary), SLACK_LIMITS.sectionText - head.length);
+  return { type: "section", text: mrkdwn(head + body) };
+}
+
+function revisionBlock(n: Notification, f: Fit): KnownBlock | undefined {
+  const rev = n.revision;
+  if (!rev || !(rev.id || rev.message || rev.author)) return undefined;
+  const id = rev.id ? link(rev.url, `\`${esc(rev.id.slice(0, 12))}\``) : "";
+  const by = rev.author ? ` by ${esc(oneLine(rev.author))}` : "";
+  const head = `*Revision* ${id}${by}`.replace(/ {2,}/g, " ");
+  const msg = rev.message ? `\n${esc(rev.message)}` : "";
+  return { type: "section", text: mrkdwn(f.fit("revision", head + msg, SLACK_LIMITS.sectionText)) };
+}
+
+function approvalBlock(n: Notification, f: Fit): KnownBlock | undefined {
+  if (n.kind !== "approval-request" || !n.approval) return undefined;
+  const a = n.approval;
+  const lines: string[] = [];
+  if (a.approvers.length > 0) {
+    // Ids come from stack config; anything not shaped like a user id is shown as text.
+    const who = a.approvers.map((u) => (/^[UW][A-Z0-9]{2,}$/.test(u) ? `<@${u}>` : esc(u)));
+    lines.push(`*Approvers* ${who.join(", ")}`);
+  }
+  if (a.expiresAt) lines.push(`*Expires* ${slackDate(a.expiresAt)}`);
+  if (a.reviewUrl) lines.push(`*Review* ${link(a.reviewUrl, esc(a.reviewUrl.split("?")[0]))}`);
+  if (a.customData) lines.push(`*Details*\n${esc(a.customData)}`);
+  if (lines.length === 0) return undefined;
+  return {
+    type: "section",
+    text: mrkdwn(f.fit("approval", lines.join("\n"), SLACK_LIMITS.sectionText)),
+  };
+}
+
+function contextBlock(n: Notification, f: Fit): KnownBlock | undefined {
+  const context: ContextBlock["elements"] = [];
+  if (n.trigger) {
+    context.push(
+      mrkdwn(f.fit("trigger", `Triggered by ${esc(n.trigger)}`, SLACK_LIMITS.contextText)),
+    );
+  }
+  for (const note of n.notes ?? []) {
+    context.push(mrkdwn(f.fit("notes", `:warning: ${esc(note)}`, SLACK_LIMITS.contextText)));
+  }
+  if (context.length > SLACK_LIMITS.contextElements) f.truncated.push("notes");
+  if (context.length === 0) return undefined;
+  return { type: "context", elements: context.slice(0, SLACK_LIMITS.contextElements) };
+}
+
+/** Approve / Reject with the approval's button value; throws when the value cannot fit. */
+function decisionButtons(n: Notification): Button[] {
+  const decided: ApprovalButtonValue = {
+    pipeline: n.pipeline,
+    stage: n.stage ?? "",
+    action: n.action ?? "",
+    executionId: n.executionId,
+  };
+  const value = encodeApprovalButtonValue(decided);
+  if (value.length > SLACK_LIMITS.buttonValue) {
+    // Cutting would make the decision point at the wrong action: refuse instead.
+    throw new Error(
+      `slack: approval button value is ${value.length} chars, over ${SLACK_LIMITS.buttonValue}`,
+    );
+  }
+  const button = (action_id: string, text: string, style: "primary" | "danger"): Button => ({
+    type: "button",
+    action_id,
+    style,
+    text: { type: "plain_text", text },
+    value,
+  });
+  return [
+    button(APPROVE_ACTION_ID, "Approve", "primary"),
+    button(REJECT_ACTION_ID, "Reject", "danger"),
+  ];
+}
+
+function actionsBlock(n: Notification): ActionsBlock | undefined {
+  const buttons: Button[] = [];
+  if (n.kind === "approval-request") {
+    buttons.push(...decisionButtons(n));
+    if (isLinkable(n.approval?.reviewUrl)) {
+      buttons.push(linkButton("deploy-notifier.link.review", "Review", n.approval.reviewUrl));
+    }
+  }
+  if (isLinkable(n.consoleUrl))
+    buttons.push(linkButton("deploy-notifier.link.execution", "View execution", n.consoleUrl));
+  if (isLinkable(n.externalUrl))
+    buttons.push(linkButton("deploy-notifier.link.logs", "View logs", n.externalUrl));
+  if (buttons.length === 0) return undefined;
+  return { type: "actions", elements: buttons.slice(0, SLACK_LIMITS.actionsElements) };
+}
+
+/** Builds the message and lists the fields that had to be cut. */
+export function renderSlack(
+  n: Notification,
+  config: SlackConfig,
+): { message: SlackMessage; truncated: string[] } {
+  const f = fitter();
+  const emoji = KIND_EMOJI[n.kind] ?? KIND_EMOJI.status;
+  const blocks = [
+    headerBlock(n, f, emoji),
+    fieldsBlock(n, f),
+    summaryBlock(n, f),
+    revisionBlock(n, f),
+    approvalBlock(n, f),
+    contextBlock(n, f),
+    actionsBlock(n),
+  ].filter((b): b is KnownBlock => b !== undefined);
+
+  if (blocks.length > SLACK_LIMITS.blocks) f.truncated.push("blocks");
+  const fallback = `${emoji} ${esc(oneLine(headline(n)))}${n.summary ? `: ${esc(oneLine(n.summary))}` : ""}`;
+  const message: SlackMessage = {
+    text: f.fit("text", fallback, SLACK_LIMITS.fallbackText),
+    blocks: blocks.slice(0, SLACK_LIMITS.blocks),
+    unfurl_links: false,
+    unfurl_media: false,
+    ...(config.mode === "bot" && config.channel !== undefined && { channel: config.channel }),
+  };
+  return { message, truncated: f.truncated };
+}
+
+/** The Slack message for `n` (pure). */
+export function formatSlack(n: Notification, config: SlackConfig): SlackMessage {
+  return renderSlack(n, config).message;
+}

@@ -1,0 +1,79 @@
+/**
+ * The wire contract between the Slack approval request that the fan-out posts
+ * (`handlers/channels/slack.ts`) and the approval Lambda that receives the click
+ * (`handlers/approval/`): the `action_id`s of the buttons, the JSON `value` they carry, and the ids
+ * of the reject-reason modal. Both sides import this module; nothing else defines these values.
+ */
+
+/** Prefix of the `action_id` of every button we post (approve, reject and the link buttons). */
+export const ACTION_ID_PREFIX = "deploy-notifier.";
+/** `action_id` of the Approve button; the approval handler matches it exactly. */
+export const APPROVE_ACTION_ID = "deploy-notifier.approve";
+/** `action_id` of the Reject button; the approval handler matches it exactly. */
+export const REJECT_ACTION_ID = "deploy-notifier.reject";
+/** `callback_id` of the "reject with a reason" modal opened by a Reject click. */
+export const REJECT_REASON_CALLBACK_ID = "deploy-notifier.reject-reason";
+/** `block_id` and `action_id` of the reason input in that modal. */
+export const REJECT_REASON_INPUT_ID = "reason";
+
+/**
+ * The `value` of the Approve / Reject buttons (JSON): the manual approval action being decided,
+ * nothing secret. Every field is non-empty in a value the approval side accepts.
+ */
+export interface ApprovalButtonValue {
+  pipeline: string;
+  stage: string;
+  action: string;
+  executionId: string;
+}
+
+/** Approved or rejected, as CodePipeline's PutApprovalResult spells it. */
+export type ApprovalDecision = "Approved" | "Rejected";
+
+/**
+ * The button `value` for an approval: JSON with the keys in a fixed order (pipeline, stage,
+ * action, executionId). Slack caps a button value at 2000 characters; the caller checks that.
+ */
+export function encodeApprovalButtonValue(value: ApprovalButtonValue): string {
+  const { pipeline, stage, action, executionId } = value;
+  return JSON.stringify({ pipeline, stage, action, executionId });
+}
+
+/**
+ * Parses a button value (or any JSON that carries the same four fields) into the approval it
+ * stands for; undefined when it is not JSON or any field is missing, not a string or empty.
+ * Extra fields are ignored and dropped.
+ */
+export function parseApprovalButtonValue(
+  value: string | undefined,
+): ApprovalButtonValue | undefined {
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const { pipeline, stage, action, executionId } = parsed as Record<string, unknown>;
+  if (
+    typeof pipeline !== "string" ||
+    typeof stage !== "string" ||
+    typeof action !== "string" ||
+    typeof executionId !== "string" ||
+    !pipeline ||
+    !stage ||
+    !action ||
+    !executionId
+  ) {
+    return undefined;
+  }
+  return { pipeline, stage, action, executionId };
+}
+
+/** Maps a button's `action_id` to the decision it asks for; undefined for any other button. */
+export function decisionOf(actionId: string): ApprovalDecision | undefined {
+  if (actionId === APPROVE_ACTION_ID) return "Approved";
+  if (actionId === REJECT_ACTION_ID) return "Rejected";
+  return undefined;
+}

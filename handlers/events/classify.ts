@@ -1,0 +1,63 @@
+/**
+ * What an event means for people: its notification kind, and who rejected a manual approval.
+ */
+import type { NotificationKind } from "../types";
+import { cut } from "./fields";
+import type { CodePipelineEvent } from "./model";
+
+const REJECTED = /\bRejected\b/;
+
+/**
+ * True when an execution summary says a manual approval was rejected ("Rejected by …"). The
+ * enrichment step needs this too: pipeline-level FAILED events carry no summary of their own.
+ */
+export function isRejectionSummary(summary: string | undefined): boolean {
+  return summary !== undefined && REJECTED.test(summary);
+}
+
+/**
+ * Who rejected, from a summary like "Rejected by Jane Doe (U012ABC) via Slack" or
+ * "Rejected by arn:aws:sts::123456789012:assumed-role/Deployers/jane". Undefined when it does not
+ * say; at most 200 characters.
+ */
+export function rejectedBy(summary: string | undefined): string | undefined {
+  if (summary === undefined) return undefined;
+  const at = summary.indexOf("Rejected by ");
+  if (at < 0) return undefined;
+  let who = summary.slice(at + "Rejected by ".length).split("\n")[0];
+  // Stop at " via <tool>" and at sentence punctuation; ARNs contain ":" but never ": ".
+  who = who.split(" via ")[0].split(/[.;,]\s|:\s| - | — /)[0];
+  who = who.trim().replace(/[.;,]$/, "");
+  return who === "" ? undefined : cut(who, 200);
+}
+
+function isApprovalAction(ev: CodePipelineEvent): boolean {
+  return ev.level === "action" && ev.actionType?.category?.toLowerCase() === "approval";
+}
+
+/**
+ * What an event means for people. FAILED is a `failure` unless a manual approval was rejected
+ * (an Approval action FAILED, or a summary saying "Rejected"): a `rejection` never pages.
+ */
+export function classify(ev: CodePipelineEvent): NotificationKind {
+  switch (ev.state) {
+    case "FAILED":
+      return isApprovalAction(ev) || isRejectionSummary(ev.result?.externalExecutionSummary)
+        ? "rejection"
+        : "failure";
+    case "SUCCEEDED":
+      return "success";
+    case "SUPERSEDED":
+      return "superseded";
+    case "CANCELED":
+      return "canceled";
+    case "STOPPED":
+    case "STOPPING":
+      return "stopped";
+    case "STARTED":
+      return isApprovalAction(ev) ? "approval-request" : "status";
+    default:
+      // RESUMED, ABANDONED and any state CodePipeline adds later.
+      return "status";
+  }
+}

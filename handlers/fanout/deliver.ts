@@ -1,0 +1,180 @@
+/**
+ * One delivery of a notification to one channel, exactly once: claim the (notification, channel)
+ * slot in the ledger → send with in-invocation retries → mark it sent or failed → audit. A
+ * PagerDuty trigger is remembered as an open incident, and a resolve forgets it.
+ */
+import { sns } from "../aws";
+import { snsPublisher } from "../channels/common";
+import { pagerdutyDedupKey } from "../channels/pagerduty";
+import { CHANNEL_DRIVERS } from "../channels/registry";
+import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../channels/types";
+import { isDeliveryError, redact } from "../http";
+import { withRetries } from "../retry";
+import type { AuditRecord } from "../store/audit";
+import { forgetIncident, rememberIncident } from "../store/incidents";
+import { claimDelivery, markFailed, markSent } from "../store/ledger";
+import type { ChannelConfig, ChannelSecrets, Notification } from "../types";
+import { auditQuietly, describe, type Invocation } from "./invocation";
+import type { ChannelStatus, Delivery } from "./plan";
+
+/** What became of one channel delivery. */
+export interface ChannelOutcome {
+  channel: string;
+  status: ChannelStatus;
+  /** Redacted reason of a failure. */
+  reason?: string;
+}
+
+/** Audit fields shared by every record of one delivery. */
+type DeliveryBase = Pick<
+  AuditRecord,
+  "pipeline" | "executionId" | "channel" | "notificationId" | "eventId"
+>;
+
+/** Secrets of every channel, for redaction. */
+function allSecretValues(secrets: ChannelSecrets): string[] {
+  return Object.values(secrets).flatMap((s) => Object.values(s));
+}
+
+/**
+ * Delivers `n` to `d.channel` unless the ledger says it already went (or is going) there. Never
+ * throws for a channel's failure: that is the outcome `failed` (a redelivery may fix it) or
+ * `abandoned` (permanent). DynamoDB errors of the claim are thrown (the record is retried).
+ */
+export async function deliver(
+  inv: Invocation,
+  n: Notification,
+  d: Delivery,
+  secrets: ChannelSecrets,
+  log: Logger,
+): Promise<ChannelOutcome> {
+  const base: DeliveryBase = {
+    pipeline: n.pipeline,
+    executionId: n.executionId,
+    channel: d.channel,
+    notificationId: n.id,
+    eventId: n.eventId,
+  };
+  const retention = inv.config.auditRetentionDays;
+  const channelConfig = inv.config.channels[d.channel];
+  const driver = CHANNEL_DRIVERS[channelConfig.type];
+  const claim = await claimDelivery(n.id, d.slot, inv.deadline, retention);
+  if (!claim.claimed) {
+    const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
+    const result =
+      claim.status === "sent" ? `already sent at ${claim.sentAt}` : `already ${claim.status}`;
+    await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
+    return { channel: d.channel, status };
+  }
+  const started = Date.now();
+  let receipt: DeliveryReceipt;
+  try {
+    receipt = await send(inv, n, d, { driver, config: channelConfig, secrets }, base, log);
+  } catch (err: unknown) {
+    const permanent = isDeliveryError(err) ? !err.retryable : false;
+    const reason = redact(describe(err), allSecretValues(secrets));
+    await Promise.all([
+      markFailed(n.id, d.slot, reason, permanent),
+      auditQuietly(
+        inv,
+        {
+          ...base,
+          action: "failed",
+          result: reason,
+          detail: { permanent, attempt: claim.attempts },
+        },
+        log,
+      ),
+    ]);
+    log.error("delivery failed", { channel: d.channel, permanent, error: reason });
+    return { channel: d.channel, status: permanent ? "abandoned" : "failed", reason };
+  }
+  await recordSent(inv, n, d, receipt, base, { attempt: claim.attempts, started }, log);
+  return { channel: d.channel, status: "sent" };
+}
+
+/** Sends through the channel's driver, retrying what a retry can fix before the deadline. */
+function send(
+  inv: Invocation,
+  n: Notification,
+  d: Delivery,
+  channel: { driver: ChannelDriver; config: ChannelConfig; secrets: ChannelSecrets },
+  base: DeliveryBase,
+  log: Logger,
+): Promise<DeliveryReceipt> {
+  const { driver, config: channelConfig, secrets } = channel;
+  return withRetries(
+    () =>
+      driver.send(n, {
+        name: d.channel,
+        config: channelConfig,
+        secret: secrets[d.channel] ?? {},
+        deadline: inv.deadline,
+        sns: snsPublisher(sns()),
+        topicArn: inv.topics[d.channel],
+        resolveDedupKey: d.resolveDedupKey,
+        log,
+      }),
+    {
+      deadline: inv.deadline,
+      onRetry: (e: DeliveryError, attempt: number, delayMs: number) => {
+        log.warn("delivery retry", { channel: d.channel, attempt, delayMs, error: e.message });
+        void auditQuietly(
+          inv,
+          { ...base, action: "retried", result: e.message, detail: { attempt, delayMs } },
+          log,
+        );
+      },
+    },
+  );
+}
+
+/**
+ * The bookkeeping after a delivery: ledger, PagerDuty incident, audit. It runs concurrently, and
+ * its failures are logged, not thrown: retrying the record would send the message again.
+ */
+async function recordSent(
+  inv: Invocation,
+  n: Notification,
+  d: Delivery,
+  receipt: DeliveryReceipt,
+  base: DeliveryBase,
+  run: { attempt: number; started: number },
+  log: Logger,
+): Promise<void> {
+  const retention = inv.config.auditRetentionDays;
+  const incident =
+    inv.config.channels[d.channel].type !== "pagerduty"
+      ? undefined
+      : d.resolveDedupKey
+        ? forgetIncident(d.channel, n.pipeline, d.resolveDedupKey)
+        : rememberIncident(d.channel, n.pipeline, receipt.id ?? pagerdutyDedupKey(n), retention);
+  const settled = await Promise.allSettled([
+    markSent(n.id, d.slot, receipt.id),
+    incident,
+    auditQuietly(
+      inv,
+      {
+        ...base,
+        action: d.resolveDedupKey ? "incident-resolved" : "sent",
+        result: "sent",
+        detail: {
+          kind: n.kind,
+          attempt: run.attempt,
+          ms: Date.now() - run.started,
+          ...(receipt.truncated ? { truncated: true } : {}),
+          ...(d.resolveDedupKey ? { dedupKey: d.resolveDedupKey } : {}),
+        },
+      },
+      log,
+    ),
+  ]);
+  for (const s of settled) {
+    if (s.status === "rejected") {
+      log.error("bookkeeping after delivery failed", {
+        channel: d.channel,
+        error: describe(s.reason),
+      });
+    }
+  }
+}

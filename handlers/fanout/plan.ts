@@ -1,0 +1,172 @@
+/**
+ * The fan-out's decisions about one event, without I/O: which pipeline rule applies, whether the
+ * event is told at all, which channels it goes to, whether it collapses into an earlier message
+ * of the same outcome, what quiet hours hold back, and what becomes of the record once its
+ * deliveries are done. The I/O around them is in record.ts.
+ */
+import { activeWindow } from "../downtime";
+import { normalize, type CodePipelineEvent } from "../events";
+import { findPipelineRule } from "../routing";
+import { resolveSlot } from "../store/keys";
+import type { DowntimeWindow, Notification, PipelineRule, RuntimeConfig } from "../types";
+
+/** One delivery to do: a channel, plus the incident a PagerDuty resolve closes. */
+export interface Delivery {
+  channel: string;
+  /** Ledger slot (store/keys.ts): the channel name, or the resolve slot of an incident. */
+  slot: string;
+  /** Dedup key of the PagerDuty incident this delivery resolves. */
+  resolveDedupKey?: string;
+}
+
+/** What to do with a parsed event: nothing (with why, for the log), or notify under `rule`. */
+export type RecordPlan =
+  | { kind: "ignore"; notificationId?: string; logMessage?: string }
+  | { kind: "notify"; rule: PipelineRule; notification: Notification };
+
+/**
+ * Routes and normalizes an event: ignored when no pipeline rule matches (the rule pattern may be
+ * folded to prefixes, so foreign pipelines arrive), when it requests an approval of a pipeline
+ * without Slack approvals, and when it is a stage or action event other than a failure or an
+ * approval request (failures there are folded into one message per outcome).
+ */
+export function planRecord(ev: CodePipelineEvent, config: RuntimeConfig): RecordPlan {
+  const rule = findPipelineRule(config.pipelines, ev.pipeline);
+  if (!rule) return { kind: "ignore", logMessage: "ignored: pipeline not configured" };
+  const route = config.routing[rule.tier];
+  const n = normalize(ev, { tier: rule.tier, severity: route?.severity ?? "warning" });
+  if (n.kind === "approval-request") {
+    if (!rule.approvals) return { kind: "ignore" };
+    n.approval = { approvers: [...rule.approvals.approvers] };
+  }
+  if (n.level !== "pipeline" && n.state !== "FAILED" && n.kind !== "approval-request") {
+    return { kind: "ignore", notificationId: n.id };
+  }
+  return { kind: "notify", rule, notification: n };
+}
+
+/**
+ * Whether `n` takes part in the one-message-per-outcome claim: every FAILED event (action, stage
+ * or pipeline) does, and the first to claim it owns the message.
+ */
+export function claimsOutcome(n: Notification): boolean {
+  return n.state === "FAILED";
+}
+
+/** Whether a Slack rejection recorded by the approval handler could change what `n` says. */
+export function mayBeSlackRejection(n: Notification): boolean {
+  return n.kind === "failure";
+}
+
+/** The notification id `n` collapses into, given the `owner` of its outcome; undefined if none. */
+export function collapsesInto(n: Notification, owner: string): string | undefined {
+  return owner === n.id ? undefined : owner;
+}
+
+/**
+ * Turns a failure into the rejection it was, when someone rejected the execution in Slack: a
+ * rejection is reported as such, whatever the event says. Mutates `n`.
+ */
+export function applySlackRejection(
+  n: Notification,
+  rejection: { by: string; stage?: string; action?: string } | undefined,
+): void {
+  if (!rejection) return;
+  n.kind = "rejection";
+  n.decidedBy = rejection.by;
+  n.stage ??= rejection.stage;
+  n.action ??= rejection.action;
+}
+
+/**
+ * Channels `n` goes to, by kind: an approval request to the rule's approval channel; anything
+ * else to the tier's channels whose states include `n`'s, except that PagerDuty channels get
+ * failures only (rejections and non-failures never page).
+ */
+export function deliveriesFor(
+  n: Notification,
+  rule: PipelineRule,
+  config: RuntimeConfig,
+): Delivery[] {
+  if (n.kind === "approval-request") {
+    return rule.approvals
+      ? [{ channel: rule.approvals.channel, slot: rule.approvals.channel }]
+      : [];
+  }
+  const route = config.routing[rule.tier];
+  if (!route) return [];
+  const notifies = rule.states.includes(n.state as never);
+  return route.channels
+    .filter((c) => config.channels[c])
+    .filter((c) => {
+      const paging = config.channels[c].type === "pagerduty";
+      if (paging) return n.kind === "failure";
+      return notifies;
+    })
+    .map((channel) => ({ channel, slot: channel }));
+}
+
+/** PagerDuty channels whose open incidents of the pipeline a success of `n` resolves. */
+export function resolvingChannels(
+  n: Notification,
+  rule: PipelineRule,
+  config: RuntimeConfig,
+): string[] {
+  if (n.kind !== "success") return [];
+  const route = config.routing[rule.tier];
+  return (route?.channels ?? []).filter((c) => config.channels[c]?.type === "pagerduty");
+}
+
+/** The delivery that resolves the incident `dedupKey` on PagerDuty channel `channel`. */
+export function resolveDelivery(channel: string, dedupKey: string): Delivery {
+  return { channel, slot: resolveSlot(channel, dedupKey), resolveDedupKey: dedupKey };
+}
+
+/** What quiet hours do to a notification's deliveries. */
+export interface DowntimeDecision {
+  /** The window that holds `suppressed` back, if one is active. */
+  window?: DowntimeWindow;
+  /** What still goes out: everything, or in a window only the PagerDuty resolves. */
+  toSend: Delivery[];
+  /** What the window holds back. */
+  suppressed: Delivery[];
+}
+
+/**
+ * Applies quiet hours by the event's own time (so a redelivery decides the same way). PagerDuty
+ * resolves still go: they close incidents, they page no one.
+ */
+export function applyDowntime(
+  config: RuntimeConfig,
+  n: Notification,
+  deliveries: Delivery[],
+): DowntimeDecision {
+  const window = activeWindow(config.downtime, n, new Date(n.time));
+  if (!window) return { toSend: deliveries, suppressed: [] };
+  return {
+    window,
+    toSend: deliveries.filter((d) => d.resolveDedupKey),
+    suppressed: deliveries.filter((d) => !d.resolveDedupKey),
+  };
+}
+
+/** How one channel delivery ended. */
+export type ChannelStatus = "sent" | "deduplicated" | "failed" | "abandoned";
+
+/**
+ * What becomes of a record after its deliveries: `done` when nothing failed; `retry` (SQS
+ * redelivers it, and only the failed channels are tried again) when a channel failed in a way a
+ * retry can fix and SQS will deliver it again (`receives` < `maxReceives`); else `dead-letter`
+ * (the last attempt, or every failure permanent).
+ */
+export function settleRecord(
+  statuses: ChannelStatus[],
+  receives: number,
+  maxReceives: number,
+): "done" | "retry" | "dead-letter" {
+  const retryable = statuses.filter((s) => s === "failed").length;
+  const abandoned = statuses.filter((s) => s === "abandoned").length;
+  if (retryable === 0 && abandoned === 0) return "done";
+  if (retryable > 0 && receives < maxReceives) return "retry";
+  return "dead-letter";
+}

@@ -1,0 +1,221 @@
+/**
+ * One parsed event of a batch, end to end: plan (plan.ts) → collapse into the outcome's message →
+ * enrich (CodePipeline API, time-bounded) → quiet hours → deliver to every channel concurrently
+ * (deliver.ts) → settle: done, retry the failed channels on redelivery, or park in the DLQ.
+ * Every decision is an audit item; nothing ends silently.
+ */
+import type { SQSRecord } from "aws-lambda";
+import { enrich } from "../enrich";
+import type { CodePipelineEvent } from "../events";
+import { slackRejection } from "../store/approvals";
+import { openIncidents } from "../store/incidents";
+import { claimOutcome } from "../store/ledger";
+import type { TelemetryLogger } from "../telemetry";
+import { ENV, type Notification, type PipelineRule } from "../types";
+import { deadLetter } from "./dead-letter";
+import { deliver, type ChannelOutcome } from "./deliver";
+import { auditQuietly, type Invocation } from "./invocation";
+import { emitDelivered, emitSuppressed } from "./metrics";
+import {
+  applyDowntime,
+  applySlackRejection,
+  claimsOutcome,
+  collapsesInto,
+  deliveriesFor,
+  mayBeSlackRejection,
+  planRecord,
+  resolveDelivery,
+  resolvingChannels,
+  settleRecord,
+  type Delivery,
+} from "./plan";
+
+/** What became of one record. */
+export interface RecordOutcome {
+  status:
+    | "delivered"
+    | "suppressed"
+    | "collapsed"
+    | "rejected-input"
+    | "ignored"
+    | "retry"
+    | "dead-letter";
+  notificationId?: string;
+  channels: ChannelOutcome[];
+  /** Where the time went (ms), for the logs. */
+  timings?: Record<string, number>;
+}
+
+/** 1 delivery + 3 retries: the events queue's maxReceiveCount (infra/settings.ts). */
+const DEFAULT_MAX_RECEIVES = 4;
+
+/** Audit fields shared by every record about one event. */
+type EventBase = { pipeline: string; executionId: string; eventId: string };
+
+/**
+ * Processes one parsed event. Resolves with what became of it (`retry`: report the record as a
+ * batch item failure); throws on an unexpected error (DynamoDB down, a bug), which is retried too.
+ */
+export async function processRecord(
+  inv: Invocation,
+  record: SQSRecord,
+  ev: CodePipelineEvent,
+): Promise<RecordOutcome> {
+  const log = inv.log.child({
+    eventId: ev.id,
+    pipeline: ev.pipeline,
+    executionId: ev.executionId,
+    messageId: record.messageId,
+  });
+  const plan = planRecord(ev, inv.config);
+  if (plan.kind === "ignore") {
+    if (plan.logMessage) log.info(plan.logMessage);
+    return { status: "ignored", notificationId: plan.notificationId, channels: [] };
+  }
+  const { rule, notification: n } = plan;
+  const base: EventBase = { pipeline: ev.pipeline, executionId: ev.executionId, eventId: ev.id };
+  const nlog = log.child({ notificationId: n.id, kind: n.kind });
+  const owner = await collapse(inv, n, base, nlog);
+  if (owner !== undefined) return { status: "collapsed", notificationId: owner, channels: [] };
+
+  // Nothing to send (e.g. a prod success with no open incident): no CodePipeline calls either.
+  // Enrichment can only narrow the channels (a failure found to be a rejection never pages).
+  const resolves = await resolveDeliveries(n, rule, inv);
+  const t0 = Date.now();
+  if (deliveriesFor(n, rule, inv.config).length + resolves.length > 0) await enrich(n);
+  const t1 = Date.now();
+  const deliveries = [...deliveriesFor(n, rule, inv.config), ...resolves];
+  if (deliveries.length === 0) {
+    nlog.info("ignored: nothing to send for this state");
+    return { status: "ignored", notificationId: n.id, channels: [] };
+  }
+  const quiet = applyDowntime(inv.config, n, deliveries);
+  if (quiet.window) {
+    await auditQuietly(
+      inv,
+      {
+        ...base,
+        action: "suppressed",
+        notificationId: n.id,
+        result: `downtime window ${quiet.window.name}`,
+        detail: {
+          window: quiet.window.name,
+          kind: n.kind,
+          channels: quiet.suppressed.map((d) => d.channel),
+        },
+      },
+      nlog,
+    );
+    emitSuppressed(n, quiet.suppressed);
+    if (quiet.toSend.length === 0) {
+      return { status: "suppressed", notificationId: n.id, channels: [] };
+    }
+  }
+
+  const channelSecrets = await inv.secrets();
+  const t2 = Date.now();
+  const outcomes = await Promise.all(
+    quiet.toSend.map((d) => deliver(inv, n, d, channelSecrets, nlog)),
+  );
+  const timings = { enrichMs: t1 - t0, prepareMs: t2 - t1, deliverMs: Date.now() - t2 };
+  emitDelivered(n, outcomes);
+  const settled = await settle(inv, record, n, outcomes, base, nlog);
+  if (settled === "done") {
+    const status = quiet.window ? "suppressed" : "delivered";
+    return { status, notificationId: n.id, channels: outcomes, timings };
+  }
+  return { status: settled, notificationId: n.id, channels: outcomes };
+}
+
+/**
+ * One message per execution and outcome: the first FAILED event (action, stage or pipeline)
+ * claims it, and the others are folded into it. Returns the id this event collapsed into, or
+ * undefined when it goes on (turned into a rejection when someone rejected it in Slack).
+ */
+async function collapse(
+  inv: Invocation,
+  n: Notification,
+  base: EventBase,
+  log: TelemetryLogger,
+): Promise<string | undefined> {
+  if (!claimsOutcome(n)) return undefined;
+  // Both reads at once: a Slack rejection recorded by the approval handler is a rejection,
+  // whatever the event says.
+  const [owner, rejection] = await Promise.all([
+    claimOutcome(n.pipeline, n.executionId, "FAILED", n.id, inv.config.auditRetentionDays),
+    mayBeSlackRejection(n) ? slackRejection(n.pipeline, n.executionId) : undefined,
+  ]);
+  const into = collapsesInto(n, owner);
+  if (into !== undefined) {
+    await auditQuietly(
+      inv,
+      {
+        ...base,
+        action: "collapsed",
+        notificationId: n.id,
+        result: `collapsed into ${into}`,
+        detail: { level: n.level, stage: n.stage, action: n.action },
+      },
+      log,
+    );
+    return into;
+  }
+  applySlackRejection(n, rejection);
+  return undefined;
+}
+
+/** PagerDuty resolves for a success: one per open incident of the pipeline on each PD channel. */
+async function resolveDeliveries(
+  n: Notification,
+  rule: PipelineRule,
+  inv: Invocation,
+): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  for (const channel of resolvingChannels(n, rule, inv.config)) {
+    for (const key of await openIncidents(channel, n.pipeline)) {
+      out.push(resolveDelivery(channel, key));
+    }
+  }
+  return out;
+}
+
+/**
+ * After the deliveries: `done`, `retry` (SQS redelivers the record), or — on the last attempt,
+ * or when nothing a retry could fix failed — `dead-letter`: parked in the DLQ with the reasons
+ * and audited. Without a configured DLQ it stays `retry`, and SQS's redrive policy has the
+ * last word.
+ */
+async function settle(
+  inv: Invocation,
+  record: SQSRecord,
+  n: Notification,
+  outcomes: ChannelOutcome[],
+  base: EventBase,
+  log: TelemetryLogger,
+): Promise<"done" | "retry" | "dead-letter"> {
+  const receives = Number(record.attributes?.ApproximateReceiveCount ?? "1");
+  const maxReceives = Number(process.env[ENV.maxReceiveCount] ?? DEFAULT_MAX_RECEIVES);
+  const decision = settleRecord(
+    outcomes.map((o) => o.status),
+    receives,
+    maxReceives,
+  );
+  if (decision !== "dead-letter") return decision;
+  if (!(await deadLetter(record, n, outcomes))) return "retry";
+  const failed = [
+    ...outcomes.filter((o) => o.status === "failed"),
+    ...outcomes.filter((o) => o.status === "abandoned"),
+  ];
+  await auditQuietly(
+    inv,
+    {
+      ...base,
+      action: "failed",
+      notificationId: n.id,
+      result: "sent to the dead-letter queue",
+      detail: { receives, channels: failed.map((o) => `${o.channel}: ${o.reason}`) },
+    },
+    log,
+  );
+  return "dead-letter";
+}

@@ -1,0 +1,107 @@
+/**
+ * The one classifier that turns an HTTP response into success / retryable / permanent for every
+ * HTTP channel (after Prometheus Alertmanager's `notify/`), with `Retry-After` parsing.
+ */
+
+/** How a response is to be treated. */
+export type ResponseClass =
+  | { outcome: "success" }
+  | { outcome: "retryable"; retryAfterMs?: number; reason: string }
+  | { outcome: "permanent"; reason: string };
+
+/**
+ * Parses a `Retry-After` header value (delay seconds or an HTTP date) into milliseconds from
+ * `now`; undefined when absent or unreadable.
+ */
+export function parseRetryAfter(
+  value: string | undefined,
+  now: number = Date.now(),
+): number | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
+
+const SLACK_RETRYABLE_ERRORS = [
+  "ratelimited",
+  "rate_limited",
+  "internal_error",
+  "fatal_error",
+  "service_unavailable",
+  "request_timeout",
+];
+
+function bodySnippet(body: string): string {
+  const line = body.replace(/\s+/g, " ").trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+}
+
+function header(headers: Record<string, string> | Headers, name: string): string | undefined {
+  if (typeof (headers as Headers).get === "function") {
+    return (headers as Headers).get(name) ?? undefined;
+  }
+  const bag = headers as Record<string, string>;
+  return bag[name] ?? bag[Object.keys(bag).find((k) => k.toLowerCase() === name) ?? ""];
+}
+
+function parseJsonObject(body: string): Record<string, unknown> | undefined {
+  if (!body.trimStart().startsWith("{")) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed !== null && typeof parsed === "object"
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined; // a capped or non-JSON body: classify on the status alone
+  }
+}
+
+/** The wait a 429/503 asks for: `Retry-After` header, else Discord's JSON `retry_after` (seconds). */
+function retryAfterOf(
+  headers: Record<string, string> | Headers,
+  json: Record<string, unknown> | undefined,
+): number | undefined {
+  const fromHeader = parseRetryAfter(header(headers, "retry-after"));
+  if (fromHeader !== undefined) return fromHeader;
+  const fromBody = json?.retry_after;
+  return typeof fromBody === "number" && fromBody >= 0 ? Math.ceil(fromBody * 1000) : undefined;
+}
+
+/**
+ * Classifies an HTTP response for every HTTP channel: 2xx success (except Slack Web API
+ * `{"ok":false}`: `ratelimited` and server-side errors retryable, others permanent); 429, 408 and
+ * 5xx retryable, honouring `Retry-After` (seconds or HTTP date) or a JSON `retry_after`; any other
+ * status (other 4xx, unexpected 1xx/3xx) permanent. The reason quotes the body: redact it before
+ * it reaches an error.
+ */
+export function classifyResponse(
+  status: number,
+  bodyText: string,
+  headers: Record<string, string> | Headers = {},
+): ResponseClass {
+  const json = parseJsonObject(bodyText);
+  if (status >= 200 && status < 300) {
+    if (json && json.ok === false) {
+      const error = typeof json.error === "string" ? json.error : "unknown_error";
+      if (SLACK_RETRYABLE_ERRORS.includes(error)) {
+        const retryAfterMs = retryAfterOf(headers, json);
+        return {
+          outcome: "retryable",
+          reason: `ok:false ${error}`,
+          ...(retryAfterMs !== undefined && { retryAfterMs }),
+        };
+      }
+      return { outcome: "permanent", reason: `ok:false ${error}` };
+    }
+    return { outcome: "success" };
+  }
+  const reason = `HTTP ${status}${bodyText ? `: ${bodySnippet(bodyText)}` : ""}`;
+  if (status === 429 || status === 408 || (status >= 500 && status < 600)) {
+    const retryAfterMs = retryAfterOf(headers, json);
+    return { outcome: "retryable", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };
+  }
+  return { outcome: "permanent", reason };
+}

@@ -1,0 +1,67 @@
+/**
+ * The audit trail: one item per decision of either Lambda (key and index attributes in
+ * store/keys.ts), read by pipeline and time, or by execution through the `byExecution` index.
+ */
+import { randomUUID } from "node:crypto";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb } from "../aws";
+import { auditKey, executionIndexKey } from "./keys";
+import { expiresAt, tableName } from "./table";
+
+/** What an audit record says happened. */
+export type AuditAction =
+  | "sent"
+  | "failed"
+  | "retried"
+  | "suppressed"
+  | "deduplicated"
+  | "collapsed"
+  | "rejected-input"
+  | "ignored"
+  | "approval-requested"
+  | "approval-click"
+  | "approval-denied"
+  | "approval-decided"
+  | "approval-error"
+  | "incident-resolved";
+
+/** One audit record, as written to DynamoDB (minus keys). */
+export interface AuditRecord {
+  action: AuditAction;
+  pipeline: string;
+  executionId?: string;
+  /** Channel instance name, for delivery records. */
+  channel?: string;
+  notificationId?: string;
+  eventId?: string;
+  /** Who acted (Slack user id and name), for approval records. */
+  actor?: string;
+  /** Outcome or reason in words: "sent", "window weekly-maintenance", "not an approver", … */
+  result?: string;
+  /** Free-form details, never secrets. */
+  detail?: Record<string, unknown>;
+}
+
+/** Pipeline name used for records that cannot be tied to a pipeline (malformed input). */
+export const UNKNOWN_PIPELINE = "(unknown)";
+
+/**
+ * Writes one audit record at `now`, with a TTL of `retentionDays`, and the `byExecution` index
+ * attributes when it names an execution. Returns the item written; DynamoDB errors are thrown.
+ */
+export async function putAudit(
+  record: AuditRecord,
+  retentionDays: number,
+  now: Date = new Date(),
+): Promise<Record<string, unknown>> {
+  const at = now.toISOString();
+  const item: Record<string, unknown> = {
+    ...auditKey(record.pipeline || UNKNOWN_PIPELINE, at, randomUUID().slice(0, 8)),
+    at,
+    ...record,
+    expiresAt: expiresAt(retentionDays, now),
+  };
+  if (record.executionId) Object.assign(item, executionIndexKey(record.executionId, at));
+  await ddb().send(new PutCommand({ TableName: tableName(), Item: item }));
+  return item;
+}

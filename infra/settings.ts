@@ -1,0 +1,24 @@
+/** Timeouts and sizes of the deploy-notifier's resources, with the reason for each. */
+import type * as aws from "@pulumi/aws";
+
+/** Timeouts and sizes, with the reason for each. */
+export const SETTINGS = {
+  runtime: "nodejs22.x" as aws.lambda.Runtime,
+  /** The fan-out delivers to every channel concurrently; 5 s per HTTP call, 3 attempts. */
+  fanoutTimeoutSeconds: 60,
+  /** Acknowledges Slack in < 3 s; the slow CodePipeline part runs in an async self-invocation. */
+  approvalTimeoutSeconds: 30,
+  memoryMb: 256,
+  /** 1 delivery + 3 retries, then the DLQ (REFERENCE.md: Lambda). */
+  maxReceiveCount: 4,
+  /** Lambda developer guide: visibility timeout ≥ 6 × function timeout for SQS sources. */
+  visibilityTimeoutSeconds: 6 * 60,
+  batchSize: 10,
+  /** Slack allows about 1 message per second per channel: keep concurrency low. */
+  maxConcurrency: 5,
+  /** EventBridge → SQS retries before the event goes to the DLQ. */
+  targetMaxRetries: 185,
+  targetMaxEventAgeSeconds: 86400,
+  dlqRetentionSeconds: 14 * 86400,
+  queueRetentionSeconds: 4 * 86400,
+} as const;

@@ -1,0 +1,178 @@
+/**
+ * The event path of the sandbox, as AWS runs it: an event (or a PutEvents body) is matched
+ * against the rule pattern the program declared; a matched event becomes one SQS message whose
+ * body is the whole event; the queue hands batches to the fan-out archive with the declared
+ * batch size and redrive policy, and a scaled-down visibility timeout.
+ */
+import { randomUUID } from "node:crypto";
+import { createQueue, matchesPattern, type QueueMessage, type SandboxQueue } from "../testing";
+import { ACCOUNT, REGION, type Cleanups, type Log, type World } from "./wiring";
+
+/** What became of one posted event. */
+export interface PostedEvent {
+  eventId: string;
+  detailType: string;
+  pipeline: string;
+  state: string;
+  time: string;
+  matched: boolean;
+  /** The queue message, when the rule matched. */
+  messageId?: string;
+  /** Epoch ms. */
+  postedAt: number;
+}
+
+/** The event path of one sandbox. */
+export interface EventSource {
+  queue: SandboxQueue;
+  /** Every posted event, oldest first. */
+  posted: PostedEvent[];
+  /** Routes an EventBridge event (or a PutEvents `{Entries}` body) like the rule would. */
+  postEvent(input: unknown): Promise<PostedEvent[]>;
+  /** Calls `listener` each time the queue hands a message to the fan-out; returns an unsubscribe. */
+  onReceive(listener: (messageId: string, receiveCount: number) => void): () => void;
+  /** Waits until the queue and the asynchronous invocations are idle. */
+  settle(): Promise<void>;
+}
+
+/** EventBridge's `time`: ISO 8601 to the second. */
+function eventTime(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/**
+ * The EventBridge events of a request body: PutEvents' `{Entries:[…]}` (each `Detail` a JSON
+ * string) or one event, given an `id` and `version` when it has none.
+ * @throws when the body is neither, or an entry's `Detail` is not a JSON string.
+ */
+export function toEvents(input: unknown): Array<Record<string, unknown>> {
+  const body = input as { Entries?: unknown };
+  if (body && typeof body === "object" && Array.isArray(body.Entries)) {
+    return body.Entries.map((entry: Record<string, unknown>, i: number) => {
+      if (typeof entry.Detail !== "string")
+        throw new Error(`Entries[${i}].Detail must be a JSON string`);
+      return {
+        version: "0",
+        id: randomUUID(),
+        "detail-type": entry.DetailType,
+        source: entry.Source,
+        account: ACCOUNT,
+        time: eventTime(entry.Time ? new Date(String(entry.Time)) : new Date()),
+        region: REGION,
+        resources: Array.isArray(entry.Resources) ? entry.Resources : [],
+        detail: JSON.parse(entry.Detail) as unknown,
+      };
+    });
+  }
+  if (!input || typeof input !== "object" || Array.isArray(input)) {
+    throw new Error("expected an EventBridge event or {Entries:[…]}");
+  }
+  const event = { ...(input as Record<string, unknown>) };
+  event.id ??= randomUUID();
+  event.version ??= "0";
+  return [event];
+}
+
+/** The progress line of a queue message's state change, if it deserves one. */
+function queueChangeLine(
+  message: QueueMessage,
+  maxReceiveCount: number,
+  visibilityTimeoutMs: number,
+): string | undefined {
+  const short = message.messageId.slice(0, 8);
+  if (message.state === "in-flight" && message.receiveCount > 1)
+    return `    ↻ queue: message ${short} redelivered (receive ${message.receiveCount}/${maxReceiveCount})`;
+  if (message.state === "waiting" && message.receiveCount > 0)
+    return `    ⚠ fan-out reported message ${short} failed; visible again in ${visibilityTimeoutMs} ms`;
+  if (message.state === "dlq")
+    return `    ✗ queue: message ${short} moved to the DLQ after ${message.receiveCount} receives`;
+  return undefined;
+}
+
+/** The queue in front of the fan-out archive, with the program's declared semantics. */
+function startFanoutQueue(
+  world: World,
+  visibilityTimeoutMs: number,
+  log: Log,
+): Pick<EventSource, "queue" | "onReceive"> {
+  const { declared, fanout } = world;
+  const receiveListeners: Array<(id: string, count: number) => void> = [];
+  const queue = createQueue({
+    arn: declared.queueArn,
+    region: REGION,
+    visibilityTimeoutMs,
+    maxReceiveCount: declared.maxReceiveCount,
+    batchSize: declared.batchSize,
+    async consume(event) {
+      const result = await fanout.invoke<{
+        batchItemFailures?: Array<{ itemIdentifier: string }>;
+      }>(event);
+      if (!result.ok) return { ok: false, error: result.error?.message ?? "failed" };
+      return { ok: true, batchItemFailures: result.value?.batchItemFailures ?? [] };
+    },
+    onChange(message) {
+      if (message.state === "in-flight") {
+        for (const listener of [...receiveListeners])
+          listener(message.messageId, message.receiveCount);
+      }
+      const line = queueChangeLine(message, declared.maxReceiveCount, visibilityTimeoutMs);
+      if (line) log(line);
+    },
+  });
+  return {
+    queue,
+    onReceive(listener) {
+      receiveListeners.push(listener);
+      return () => void receiveListeners.splice(receiveListeners.indexOf(listener), 1);
+    },
+  };
+}
+
+/**
+ * Starts the queue → fan-out path and returns the event source in front of it. The queue is
+ * added to `cleanups`.
+ */
+export function startEventSource(options: {
+  world: World;
+  /** The visibility timeout the queue applies, in ms (the declared one, scaled down). */
+  visibilityTimeoutMs: number;
+  cleanups: Cleanups;
+  log: Log;
+}): EventSource {
+  const { world, log } = options;
+  const { queue, onReceive } = startFanoutQueue(world, options.visibilityTimeoutMs, log);
+  options.cleanups.add(() => queue.close());
+  const posted: PostedEvent[] = [];
+
+  async function postEvent(input: unknown): Promise<PostedEvent[]> {
+    return toEvents(input).map((event) => {
+      const detail = (event.detail ?? {}) as Record<string, unknown>;
+      const matched = matchesPattern(world.declared.rulePattern, event);
+      const entry: PostedEvent = {
+        eventId: String(event.id),
+        detailType: String(event["detail-type"] ?? ""),
+        pipeline: String(detail.pipeline ?? ""),
+        state: String(detail.state ?? ""),
+        time: String(event.time ?? ""),
+        matched,
+        postedAt: Date.now(),
+      };
+      // EventBridge delivers the whole event as the SQS message body.
+      if (matched) entry.messageId = queue.send(JSON.stringify(event)).messageId;
+      posted.push(entry);
+      const what = `${entry.pipeline} ${entry.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "")} ${entry.state}`;
+      log(`  ⇢ event ${what}${matched ? "" : " — not matched by the rule, dropped"}`);
+      return entry;
+    });
+  }
+
+  async function settle(): Promise<void> {
+    // Deliveries can start asynchronous work (the approval's self-invocation) and vice versa.
+    for (let i = 0; i < 3; i++) {
+      await queue.idle();
+      await world.standins.aws.idle();
+    }
+  }
+
+  return { queue, posted, postEvent, onReceive, settle };
+}

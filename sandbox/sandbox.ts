@@ -1,0 +1,159 @@
+/**
+ * The local sandbox behind `npm start`, as a function: evaluates the Pulumi program for a stack
+ * under the mock engine, takes the Lambda archives exactly as `pulumi up` would upload them, runs
+ * them in Node as Lambda would, wires them to local stand-ins (dynalite, SNS/SQS/Secrets
+ * Manager/CodePipeline/Lambda endpoints, channel receivers), routes events by the rule pattern
+ * the program declared through the queue semantics it declared, plays scenarios and serves the
+ * live page. Tests and the benchmark use it directly; `start.ts` is its command line.
+ */
+import type { AllStandins, SandboxQueue } from "../testing";
+import { createAuditReader } from "./audit-trail";
+import { startEventSource, type PostedEvent } from "./event-source";
+import { createFaultSwitch, parseFault } from "./faults";
+import { callApprovalUrl } from "./function-url";
+import { createPlayer, createScenarioHost, type ScenarioProgress } from "./run";
+import { builtInScenario, type Scenario, type ScenarioReport } from "./scenario";
+import { startSandboxServer, type SandboxCore, type SandboxServer } from "./server";
+import { summarizeChannels, type ChannelSummary } from "./summary";
+import { deliveriesByReceiver, dlqCount, pageState, sandboxInfo, type ViewSources } from "./views";
+import { createCleanups, startWorld } from "./wiring";
+
+/** Options of {@link startSandbox}. */
+export interface SandboxOptions {
+  /** Stack whose `Pulumi.<stack>.yaml` is evaluated (default "staging"). */
+  stack?: string;
+  /** Port of the page and API on 127.0.0.1 (default 8787; 0 = any free port). */
+  port?: number;
+  /** Serve the page and the HTTP API (default true). */
+  serve?: boolean;
+  /**
+   * Visibility timeout applied by the sandbox queue, in ms (default 1000). The declared one
+   * (minutes) is scaled down so that a retry is seen in a second; the page says so.
+   */
+  visibilityTimeoutMs?: number;
+  /** Receiver faults, as on the command line: `slack=500`, `slack=503x2`, `pagerduty=timeout`. */
+  faults?: string[];
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** Also log the Lambdas' own log lines. */
+  verbose?: boolean;
+}
+
+/** How long each start-up phase took, in ms. */
+export interface SandboxTimings {
+  programMs: number;
+  standinsMs: number;
+  lambdasMs: number;
+  serverMs: number;
+  /** From the call to the page (or, without serving, the event path) being ready. */
+  readyMs: number;
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+  stack: string;
+  /** The page, when serving. */
+  url?: string;
+  port?: number;
+  timings: SandboxTimings;
+  /** Routes an EventBridge event (or a PutEvents `{Entries}` body) like the rule would. */
+  postEvent(input: unknown): Promise<PostedEvent[]>;
+  /** Waits until the queue and the asynchronous invocations are idle. */
+  settle(): Promise<void>;
+  /** Plays a scenario (the stack's built-in one by default). */
+  runScenario(scenario?: Scenario): Promise<ScenarioReport>;
+  /** Totals per channel instance. */
+  summary(): Promise<ChannelSummary[]>;
+  /** Queue messages that ended in the DLQ plus the fan-out's own DLQ sends. */
+  dlqCount(): number;
+  /** The running pieces, for tests and benchmarks. */
+  standins: AllStandins;
+  queue: SandboxQueue;
+  core: SandboxCore;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts everything and resolves when the page (or, without serving, the event path) is ready.
+ * @throws when a piece cannot start (the stand-ins, the program as `pulumi preview` would
+ *   report it, an archive, the port) or a fault in `options.faults` does not parse; whatever had
+ *   started is closed again first.
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const t0 = performance.now();
+  // The SDK's Node version notice is noise here (the Lambda processes set the same variable).
+  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= "1";
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const stack = options.stack ?? "staging";
+  const log = options.log ?? (() => undefined);
+  const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 1000;
+  const cleanups = createCleanups(log);
+
+  try {
+    const world = await startWorld({ stack, cleanups, log, verbose: options.verbose ?? false });
+    const events = startEventSource({ world, visibilityTimeoutMs, cleanups, log });
+    const audit = createAuditReader(world.standins.dynamo.endpoint, world.declared.tables);
+    cleanups.add(() => audit.close());
+    const faults = createFaultSwitch(world.standins, log);
+    for (const spec of options.faults ?? []) faults.set(spec.split("=")[0], parseFault(spec));
+
+    let server: SandboxServer | undefined;
+    const progress: ScenarioProgress = { steps: [] };
+    const sources: ViewSources = {
+      world,
+      events,
+      faults,
+      audit,
+      progress,
+      visibilityTimeoutMs,
+      server: () => server,
+    };
+    const host = createScenarioHost(sources);
+    const play = createPlayer({ host, stack, progress, log });
+    const core: SandboxCore = {
+      info: () => sandboxInfo(sources),
+      state: () => pageState(sources),
+      deliveries: () => deliveriesByReceiver(world),
+      audit: () => audit.read(),
+      postEvent: events.postEvent,
+      interact: (rawBody, headers) => callApprovalUrl(world, rawBody, headers),
+      setFault(receiver, spec) {
+        faults.set(
+          receiver,
+          spec === null || spec === "off" ? null : parseFault(`${receiver}=${spec}`),
+        );
+      },
+      async replay() {
+        await play(builtInScenario(stack));
+      },
+    };
+
+    const tServer = performance.now();
+    if (options.serve ?? true) {
+      server = await startSandboxServer(core, options.port ?? 8787);
+      cleanups.add(() => server?.close());
+    }
+    const serverMs = performance.now() - tServer;
+    const readyMs = performance.now() - t0;
+
+    return {
+      stack,
+      url: server?.url,
+      port: server?.port,
+      timings: { ...world.timings, serverMs, readyMs },
+      postEvent: events.postEvent,
+      settle: events.settle,
+      runScenario: (scenario) => play(scenario ?? builtInScenario(stack)),
+      summary: async () =>
+        summarizeChannels(world.runtime, host.deliveriesSince(0), await audit.read()),
+      dlqCount: () => dlqCount(world, events),
+      standins: world.standins,
+      queue: events.queue,
+      core,
+      close: () => cleanups.closeAll(),
+    };
+  } catch (err: unknown) {
+    await cleanups.closeAll();
+    throw err;
+  }
+}

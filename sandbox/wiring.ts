@@ -1,0 +1,270 @@
+/**
+ * The world of `npm start`: the local stand-ins, the Pulumi program evaluated for a stack with
+ * their URLs as secrets, what the program declared (queue, event source mapping, function
+ * timeouts, archives), and the two Lambda archives running warm against the stand-ins.
+ */
+import { randomBytes } from "node:crypto";
+import { parseConfig } from "../config";
+import type { RuntimeConfig } from "../handlers/types";
+import {
+  pointAtReceivers,
+  provisionForArchives,
+  readStackConfig,
+  runProgram,
+  startAll,
+  startLambda,
+  type AllStandins,
+  type ArchiveInfo,
+  type LambdaProcess,
+  type ProgramResult,
+  type Secrets,
+} from "../testing";
+import { attributeChannels, type ChannelAttribution } from "./channels";
+
+/** The region the stand-ins and the built events use. */
+export const REGION = "us-east-1";
+/** The account id of the stand-ins (`STANDIN_ACCOUNT`) and the built events. */
+export const ACCOUNT = "123456789012";
+
+/** A progress line sink. */
+export type Log = (line: string) => void;
+
+/** Close steps, run last-added first. */
+export interface Cleanups {
+  add(...steps: Array<() => Promise<void> | void>): void;
+  /** Runs every step once; a failing step is logged and does not stop the others. */
+  closeAll(): Promise<void>;
+}
+
+/** Creates an empty list of close steps. */
+export function createCleanups(log: Log): Cleanups {
+  const steps: Array<() => Promise<void> | void> = [];
+  return {
+    add: (...more) => void steps.push(...more),
+    async closeAll() {
+      for (const step of steps.splice(0).reverse()) {
+        try {
+          await step();
+        } catch (err: unknown) {
+          log(`sandbox: close: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    },
+  };
+}
+
+/** What the evaluated program declared that the sandbox reproduces. */
+export interface Declared {
+  /** ARN of the events queue (the SQS event source of the fan-out). */
+  queueArn: string;
+  /** From the queue's redrive policy (default 4). */
+  maxReceiveCount: number;
+  /** The queue's visibility timeout as declared, in seconds (default 30). */
+  declaredVisibilitySeconds: number;
+  /** From the event source mapping (default 10). */
+  batchSize: number;
+  /** Function timeouts, in ms (defaults 60 s and 30 s). */
+  timeoutsMs: { fanout: number; approval: number };
+  /** The rule's event pattern, as JSON. */
+  rulePattern: string;
+  /** Function names, from the program's outputs. */
+  functions: { fanout: string; approval: string };
+  archives: { fanout: ArchiveInfo; approval: ArchiveInfo };
+  /** Audit tables named in the archives' environments. */
+  tables: string[];
+  /** Channel → SNS topic ARN (the fan-out's `CHANNEL_TOPICS`). */
+  topics: Record<string, string>;
+  /** The fan-out's own dead-letter queue (`DEAD_LETTER_QUEUE_URL`), if declared. */
+  fanoutDlqUrl?: string;
+}
+
+function inputsOf(program: ProgramResult, type: string, name: string): Record<string, any> {
+  const resource = program.resources.find((r) => r.type === type && r.name === name);
+  if (!resource) throw new Error(`sandbox: the program declared no ${type} "${name}"`);
+  return resource.inputs;
+}
+
+/**
+ * Reads what the sandbox needs from the evaluated program.
+ * @throws when the program lacks the events queue, the event source mapping, either function
+ *   or either archive (the message names it).
+ */
+export function readDeclared(program: ProgramResult, stack: string): Declared {
+  const queue = inputsOf(program, "aws:sqs/queue:Queue", "events");
+  const redrive = JSON.parse(String(queue.redrivePolicy ?? "{}")) as { maxReceiveCount?: number };
+  const mapping = inputsOf(
+    program,
+    "aws:lambda/eventSourceMapping:EventSourceMapping",
+    "fanout-from-queue",
+  );
+  const fn = (name: string) => inputsOf(program, "aws:lambda/function:Function", name);
+  const fanoutTimeoutMs = Number(fn("fanout").timeout ?? 60) * 1000;
+  const approvalTimeoutMs = Number(fn("approval").timeout ?? 30) * 1000;
+  const outputs = program.outputs as Record<string, string>;
+  const queueUrl = String(outputs.eventsQueueUrl);
+  const archive = (name: string): ArchiveInfo => {
+    const found = program.archives.find((a) => a.name === name);
+    if (!found) throw new Error(`sandbox: the program has no "${name}" archive`);
+    return found;
+  };
+  const fanout = archive("fanout");
+  return {
+    queueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueUrl.split("/").pop()}`,
+    maxReceiveCount: redrive.maxReceiveCount ?? 4,
+    declaredVisibilitySeconds: Number(queue.visibilityTimeoutSeconds ?? 30),
+    batchSize: Number(mapping.batchSize ?? 10),
+    timeoutsMs: { fanout: fanoutTimeoutMs, approval: approvalTimeoutMs },
+    rulePattern: program.rulePattern.pattern,
+    functions: {
+      fanout: String(outputs.fanoutFunctionName ?? `deploy-notifier-${stack}-fanout`),
+      approval: String(outputs.approvalFunctionName ?? `deploy-notifier-${stack}-approval`),
+    },
+    archives: { fanout, approval: archive("approval") },
+    tables: [...new Set(program.archives.map((a) => a.environment.AUDIT_TABLE).filter(Boolean))],
+    topics: JSON.parse(fanout.environment.CHANNEL_TOPICS ?? "{}") as Record<string, string>,
+    fanoutDlqUrl: fanout.environment.DEAD_LETTER_QUEUE_URL,
+  };
+}
+
+/** The program evaluated with local receiver URLs as its secrets. */
+interface EvaluatedStack {
+  program: ProgramResult;
+  runtime: RuntimeConfig;
+  secrets: Secrets;
+  /** Channel → PagerDuty routing key. */
+  routingKeys: Record<string, string>;
+  /** The Slack app signing secret the approval function verifies with (random per run). */
+  signingSecret: string;
+  programMs: number;
+}
+
+async function evaluateStack(
+  stack: string,
+  standins: AllStandins,
+  log: Log,
+): Promise<EvaluatedStack> {
+  const started = performance.now();
+  const signingSecret = randomBytes(16).toString("hex");
+  const { raw, secrets } = pointAtReceivers(
+    readStackConfig(stack).raw,
+    standins.receivers,
+    signingSecret,
+  );
+  const routingKeys = Object.fromEntries(
+    Object.entries(secrets).flatMap(([name, s]) => (s.routingKey ? [[name, s.routingKey]] : [])),
+  );
+  const program = await runProgram({ stack, config: raw, secrets });
+  if (!program.ok)
+    throw new Error(
+      `stack ${stack}: the program failed as pulumi preview would:\n${program.message}`,
+    );
+  const runtime: RuntimeConfig = parseConfig({ ...raw, secrets }, { stack }).runtime;
+  const programMs = performance.now() - started;
+  const archives = program.archives.map((a) => `${a.name} (${Math.round(a.bytes / 1024)} KB)`);
+  log(
+    `program evaluated for stack ${stack} in ${(programMs / 1000).toFixed(1)} s: ${program.resources.length} resources, archives ${archives.join(", ")}`,
+  );
+  return { program, runtime, secrets, routingKeys, signingSecret, programMs };
+}
+
+/** Starts both archives warm; the approval function is also invocable through Lambda Invoke. */
+async function startLambdas(
+  declared: Declared,
+  standins: AllStandins,
+  cleanups: Cleanups,
+  log: Log,
+  verbose: boolean,
+): Promise<{ fanout: LambdaProcess; approval: LambdaProcess }> {
+  const start = (which: "fanout" | "approval"): Promise<LambdaProcess> => {
+    const archive = declared.archives[which];
+    return startLambda({
+      dir: archive.dir,
+      handler: archive.handler,
+      functionName: declared.functions[which],
+      env: { ...archive.environment, ...standins.env },
+      timeoutMs: declared.timeoutsMs[which],
+      onLog: (line) => (verbose ? log(`    [${which}] ${line}`) : undefined),
+    });
+  };
+  const [fanout, approval] = await Promise.all([start("fanout"), start("approval")]);
+  cleanups.add(
+    () => fanout.close(),
+    () => approval.close(),
+  );
+  // The approval click invokes its own function asynchronously (Lambda Invoke, type Event).
+  const approvalName = declared.functions.approval;
+  standins.aws.registerFunction(approvalName, async (event) => {
+    const result = await approval.invoke(event);
+    if (!result.ok) throw new Error(`${approvalName}: ${result.error?.message ?? "failed"}`);
+    return result.value;
+  });
+  return { fanout, approval };
+}
+
+/** Logs every receiver attempt (Slack's `response_url` answers excepted) as a progress line. */
+function logAttempts(standins: AllStandins, channels: ChannelAttribution, log: Log): void {
+  standins.receivers.onAttempt((attempt) => {
+    if (attempt.receiver === "slack-response") return;
+    const channel = channels.ofDelivery(attempt);
+    const status = attempt.status ?? attempt.outcome;
+    log(
+      `    → ${attempt.receiver} ${channel}: ${attempt.outcome === "delivered" ? "delivered" : `${attempt.outcome} (${status})`}`,
+    );
+  });
+}
+
+/** The running world of one sandbox. */
+export interface World {
+  stack: string;
+  standins: AllStandins;
+  runtime: RuntimeConfig;
+  signingSecret: string;
+  declared: Declared;
+  channels: ChannelAttribution;
+  fanout: LambdaProcess;
+  approval: LambdaProcess;
+  /** How long each phase took, in ms. */
+  timings: { standinsMs: number; programMs: number; lambdasMs: number };
+}
+
+/**
+ * Starts the stand-ins, evaluates the program for `stack` against them, provisions the table
+ * and secrets its archives expect and starts both archives. Everything started is added to
+ * `cleanups` (the caller closes it, also when this throws).
+ * @throws when the stand-ins cannot start, the program fails as `pulumi preview` would, or it
+ *   lacks something the sandbox reproduces.
+ */
+export async function startWorld(options: {
+  stack: string;
+  cleanups: Cleanups;
+  log: Log;
+  verbose: boolean;
+}): Promise<World> {
+  const { stack, cleanups, log } = options;
+  // Stand-ins first: the program needs their URLs as secrets.
+  const tStandins = performance.now();
+  const standins = await startAll({ aws: { region: REGION } });
+  cleanups.add(() => standins.close());
+  const standinsMs = performance.now() - tStandins;
+
+  const evaluated = await evaluateStack(stack, standins, log);
+  const declared = readDeclared(evaluated.program, stack);
+
+  const tLambdas = performance.now();
+  await provisionForArchives(evaluated.program, standins, evaluated.secrets);
+  const lambdas = await startLambdas(declared, standins, cleanups, log, options.verbose);
+  const lambdasMs = performance.now() - tLambdas;
+
+  const channels = attributeChannels(evaluated.routingKeys, declared.topics);
+  logAttempts(standins, channels, log);
+  return {
+    stack,
+    standins,
+    runtime: evaluated.runtime,
+    signingSecret: evaluated.signingSecret,
+    declared,
+    channels,
+    ...lambdas,
+    timings: { standinsMs, programMs: evaluated.programMs, lambdasMs },
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * What the AWS stand-ins share: the mutable state tests prepare and assert on, fault and latency
+ * injection, and the awsJson protocol's request handling and error shape (AWS SDK v3
+ * `@smithy/core` protocols, awsJson1_0/1_1: errors are `{ "__type": code, "message" }` with the
+ * `x-amzn-ErrorType` header, see the "AWS JSON 1.1 protocol" page of the Smithy specification).
+ */
+import type { ServerResponse } from "node:http";
+import { sendJson } from "../http";
+import type { ModelPipeline, CodePipelineCall } from "./codepipeline";
+import type { LambdaInvocation } from "./lambda";
+import type { SnsPublish } from "./sns";
+import type { SqsMessage } from "./sqs";
+
+/** The stand-in's account id, used in ARNs it makes up. */
+export const STANDIN_ACCOUNT = "123456789012";
+
+/**
+ * An injected AWS API failure: answered in the service's error shape with `code` as the exception
+ * name. `operation` limits it to one operation; `times` = how many calls fail before the fault
+ * clears itself (undefined = until cleared).
+ */
+export interface AwsFault {
+  code: string;
+  status?: number;
+  message?: string;
+  operation?: string;
+  times?: number;
+}
+
+/** The mutable state of the AWS stand-ins; tests prepare it and assert on it. */
+export interface AwsState {
+  /** Secret values by ARN or name. */
+  secrets: Record<string, string>;
+  /** Number of GetSecretValue calls that returned a value. */
+  secretReads: number;
+  /** GetSecretValue calls per SecretId as sent. */
+  secretReadsById: Record<string, number>;
+  sns: { published: SnsPublish[] };
+  codepipeline: { pipelines: Record<string, ModelPipeline>; calls: CodePipelineCall[] };
+  lambda: { invocations: LambdaInvocation[] };
+  /** SQS SendMessage calls (the fan-out parks undeliverable events in the DLQ with reasons). */
+  sqs: { sent: SqsMessage[] };
+}
+
+/** Fault injection per service. */
+export interface AwsFaults {
+  secretsmanager: AwsFault | null;
+  sns: AwsFault | null;
+  codepipeline: AwsFault | null;
+  lambda: AwsFault | null;
+}
+
+/** Latency injection per service and operation, in ms. */
+export interface AwsDelays {
+  codepipeline: Record<string, number>;
+  secretsmanager: Record<string, number>;
+  sns: Record<string, number>;
+}
+
+/** A fresh, empty {@link AwsState}. */
+export function emptyState(): AwsState {
+  return {
+    secrets: {},
+    secretReads: 0,
+    secretReadsById: {},
+    sns: { published: [] },
+    codepipeline: { pipelines: {}, calls: [] },
+    lambda: { invocations: [] },
+    sqs: { sent: [] },
+  };
+}
+
+/** No fault anywhere. */
+export function noFaults(): AwsFaults {
+  return { secretsmanager: null, sns: null, codepipeline: null, lambda: null };
+}
+
+/** No added latency anywhere. */
+export function noDelays(): AwsDelays {
+  return { codepipeline: {}, secretsmanager: {}, sns: {} };
+}
+
+/**
+ * What every service module works on: one set of state, faults and delays per started stand-in
+ * (the objects are reset in place, so tests may hold references to them).
+ */
+export interface AwsContext {
+  region: string;
+  state: AwsState;
+  faults: AwsFaults;
+  delays: AwsDelays;
+  /** Sleeps `ms`; ends early when the server closes. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** An error answered in the protocol's error shape; service operations throw it. */
+export interface ServiceError {
+  code: string;
+  status: number;
+  message: string;
+}
+
+/** A {@link ServiceError} (status 400 unless given). */
+export function serviceError(code: string, message: string, status = 400): ServiceError {
+  return { code, message, status };
+}
+
+/** Whether a thrown value is a {@link ServiceError} (anything else is a stand-in bug). */
+export function isServiceError(value: unknown): value is ServiceError {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as ServiceError).code === "string" &&
+    typeof (value as ServiceError).status === "number"
+  );
+}
+
+/** Epoch seconds: the awsJson timestamp format. */
+export function epoch(date: Date | undefined): number | undefined {
+  return date === undefined ? undefined : date.getTime() / 1000;
+}
+
+/** Takes one use of the service's fault, if it applies to this operation. */
+export function takeFault(
+  ctx: AwsContext,
+  service: keyof AwsFaults,
+  operation: string,
+): ServiceError | undefined {
+  const fault = ctx.faults[service];
+  if (!fault || (fault.operation !== undefined && fault.operation !== operation)) {
+    return undefined;
+  }
+  if (fault.times !== undefined) {
+    if (fault.times <= 0) {
+      ctx.faults[service] = null;
+      return undefined;
+    }
+    fault.times -= 1;
+    if (fault.times === 0) ctx.faults[service] = null;
+  }
+  return serviceError(
+    fault.code,
+    fault.message ?? `injected ${service} fault: ${fault.code}`,
+    fault.status ?? 400,
+  );
+}
+
+/** One awsJson operation: the parsed JSON input → the JSON output; throws a {@link ServiceError}. */
+export type JsonOperation = (input: Record<string, unknown>) => unknown;
+
+function sendAwsJsonError(res: ServerResponse, error: ServiceError): void {
+  sendJson(
+    res,
+    error.status,
+    { __type: error.code, message: error.message },
+    { "content-type": "application/x-amz-json-1.1", "x-amzn-errortype": error.code },
+  );
+}
+
+/**
+ * Answers one awsJson1_1 request (`X-Amz-Target: <prefix>.<operation>`): parses the body, applies
+ * the injected delay and fault, runs the operation and answers its output or its error.
+ * `onInput` sees every parsed input first (CodePipeline records its calls).
+ */
+export async function handleJsonTarget(
+  ctx: AwsContext,
+  res: ServerResponse,
+  body: Buffer,
+  target: {
+    service: "secretsmanager" | "codepipeline";
+    operation: string;
+    ops: Record<string, JsonOperation>;
+    onInput?: (input: Record<string, unknown>) => void;
+  },
+): Promise<void> {
+  const { service, operation } = target;
+  let input: Record<string, unknown>;
+  try {
+    input = body.length > 0 ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
+  } catch {
+    sendAwsJsonError(res, serviceError("SerializationException", "request body is not JSON"));
+    return;
+  }
+  target.onInput?.(input);
+  await ctx.sleep(ctx.delays[service][operation] ?? 0);
+  if (res.destroyed) return;
+  const op = target.ops[operation];
+  try {
+    if (!op) {
+      throw serviceError(
+        "UnknownOperationException",
+        `aws stand-in: no stand-in for ${service} ${operation}`,
+      );
+    }
+    const fault = takeFault(ctx, service, operation);
+    if (fault) throw fault;
+    sendJson(res, 200, op(input), { "content-type": "application/x-amz-json-1.1" });
+  } catch (err: unknown) {
+    if (!isServiceError(err)) throw err;
+    sendAwsJsonError(res, err);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * What the tests, `npm run preview`, `npm run bench` and the local sandbox (`npm start`) share:
+ * the offline program evaluator, the Lambda runner for archives, the SQS and EventBridge models,
+ * and the local stand-ins for AWS and for the channel receivers. Import from here, not from the
+ * individual modules.
+ */
+export * from "./standins";
+export * from "./aws";
+export * from "./dynamo";
+export * from "./receivers";
+export * from "./http";
+export * from "./fresh-process";
+export * from "./program";
+export * from "./lambda";
+export * from "./world";
+export * from "./queue";
+export * from "./eventbridge";

@@ -1,0 +1,134 @@
+/**
+ * PagerDuty Events API v2, as PagerDuty's developer documentation describes it
+ * (https://developer.pagerduty.com/docs/events-api-v2/overview/, "Send Alert Events" and
+ * "Send Change Events"; summarized in ../shared/REFERENCE.md):
+ * - `POST /v2/enqueue`: `routing_key` of 32 characters, `event_action` trigger | acknowledge |
+ *   resolve, `dedup_key` at most 255 characters; a trigger needs `payload.summary` (≤ 1024),
+ *   `payload.source` and `payload.severity` (critical | error | warning | info). Accepted events
+ *   answer 202 `{ status: "success", message, dedup_key }`; invalid ones 400
+ *   `{ status: "invalid event", message, errors }`.
+ * - Without a `dedup_key` every trigger opens a new alert; a trigger with the key of an open
+ *   incident folds into it; acknowledge/resolve need the key, and of an unknown or resolved
+ *   incident are accepted and do nothing. After a resolve, the same key opens a new incident.
+ * - `POST /v2/change/enqueue`: change events never page anyone (accepted, no incident).
+ */
+import { randomUUID } from "node:crypto";
+import { isRecord, json, type Answer } from "./core";
+
+/** A PagerDuty incident, as the Events API v2 would open and change it. */
+export interface Incident {
+  routingKey: string;
+  dedupKey: string;
+  status: "triggered" | "acknowledged" | "resolved";
+  summary: string;
+  severity: string;
+  source: string;
+  /** Number of trigger events folded into this incident (deduplicated repeats count). */
+  triggers: number;
+  openedAt: Date;
+  updatedAt: Date;
+}
+
+/** PagerDuty Events v2 limits (PagerDuty developer docs, events-API-v2). */
+const PAGERDUTY = {
+  routingKeyLength: 32,
+  dedupKeyMax: 255,
+  summaryMax: 1024,
+  severities: ["critical", "error", "warning", "info"],
+  actions: ["trigger", "acknowledge", "resolve"],
+};
+
+function invalid(error: string): Answer {
+  return json(400, {
+    status: "invalid event",
+    message: "Event object is invalid",
+    errors: [error],
+  });
+}
+
+function openIncident(
+  incidents: Incident[],
+  routingKey: string,
+  dedupKey: string,
+): Incident | undefined {
+  return incidents.find(
+    (i) => i.routingKey === routingKey && i.dedupKey === dedupKey && i.status !== "resolved",
+  );
+}
+
+/** A trigger: validates the payload, then opens an incident or folds into the open one. */
+function trigger(incidents: Incident[], routingKey: string, body: Record<string, unknown>): Answer {
+  const payload = body.payload;
+  if (!isRecord(payload)) return invalid("'payload' is missing or not an object");
+  if (typeof payload.summary !== "string" || payload.summary === "") {
+    return invalid("'payload.summary' is missing or blank");
+  }
+  if (payload.summary.length > PAGERDUTY.summaryMax) {
+    return invalid("'payload.summary' is longer than 1024 characters");
+  }
+  if (typeof payload.source !== "string" || payload.source === "") {
+    return invalid("'payload.source' is missing or blank");
+  }
+  if (typeof payload.severity !== "string" || !PAGERDUTY.severities.includes(payload.severity)) {
+    return invalid("'payload.severity' is invalid (expected critical, error, warning or info)");
+  }
+  const now = new Date();
+  // Without a dedup_key every trigger opens a new alert.
+  const dedupKey = (body.dedup_key as string | undefined) ?? randomUUID().replace(/-/g, "");
+  const open = openIncident(incidents, routingKey, dedupKey);
+  if (open) {
+    open.triggers += 1;
+    open.updatedAt = now;
+  } else {
+    incidents.push({
+      routingKey,
+      dedupKey,
+      status: "triggered",
+      summary: payload.summary,
+      severity: payload.severity,
+      source: payload.source,
+      triggers: 1,
+      openedAt: now,
+      updatedAt: now,
+    });
+  }
+  return json(202, { status: "success", message: "Event processed", dedup_key: dedupKey });
+}
+
+/**
+ * Answers one event: `name` is "enqueue" (alert events) or "change" (change events); alert
+ * events open and change `incidents`.
+ */
+export function pagerduty(incidents: Incident[], name: string, body: unknown): Answer {
+  if (!isRecord(body)) return invalid("Event object is not valid JSON");
+  const routingKey = body.routing_key;
+  if (typeof routingKey !== "string" || routingKey.length !== PAGERDUTY.routingKeyLength) {
+    return invalid("Length of 'routing_key' is incorrect (should be 32 characters)");
+  }
+  if (name === "change") {
+    if (!isRecord(body.payload) || typeof body.payload.summary !== "string") {
+      return invalid("'payload.summary' is missing or blank");
+    }
+    return json(202, { status: "success", message: "Change event processed" });
+  }
+  const action = body.event_action;
+  if (typeof action !== "string" || !PAGERDUTY.actions.includes(action)) {
+    return invalid("'event_action' is missing or invalid");
+  }
+  if (body.dedup_key !== undefined) {
+    if (typeof body.dedup_key !== "string" || body.dedup_key.length > PAGERDUTY.dedupKeyMax) {
+      return invalid("'dedup_key' must be a string of at most 255 characters");
+    }
+  }
+  if (action === "trigger") return trigger(incidents, routingKey, body);
+  if (typeof body.dedup_key !== "string" || body.dedup_key === "") {
+    return invalid("'dedup_key' is required for acknowledge and resolve events");
+  }
+  // Acknowledge/resolve of an unknown or closed incident is accepted and does nothing.
+  const open = openIncident(incidents, routingKey, body.dedup_key);
+  if (open) {
+    open.status = action === "resolve" ? "resolved" : "acknowledged";
+    open.updatedAt = new Date();
+  }
+  return json(202, { status: "success", message: "Event processed", dedup_key: body.dedup_key });
+}

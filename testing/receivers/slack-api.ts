@@ -1,0 +1,123 @@
+/**
+ * The Slack Web API methods the approval flow calls, as api.slack.com documents them:
+ * - every method answers HTTP 200 with `ok: false` and an `error` code for application errors
+ *   ("Using the Slack Web API", https://api.slack.com/web#responses), `not_authed` when there is
+ *   no token (a `Bearer` Authorization header or a `token` field);
+ * - `chat.postMessage` (https://api.slack.com/methods/chat.postMessage): `channel` is required
+ *   (`channel_not_found`), one of `text`/`blocks`/`attachments` too (`no_text`), blocks must be an
+ *   array (`invalid_blocks`); the answer carries the new message's `ts`;
+ * - `chat.update` (https://api.slack.com/methods/chat.update): the message is named by `channel`
+ *   and `ts` (`message_not_found` otherwise);
+ * - `views.open` (https://api.slack.com/methods/views.open): a `trigger_id` and a view are required;
+ *   a modal's title is at most 24 characters and its `private_metadata` at most 3000.
+ * Any other method is `unknown_method`.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+import { isRecord, json, safeJson, type Answer } from "./core";
+
+/** A message posted through the Slack Web API stand-in, as chat.update leaves it. */
+export interface SlackApiMessage {
+  channel: string;
+  ts: string;
+  text?: string;
+  blocks?: unknown[];
+  /** How many times chat.update changed it. */
+  updates: number;
+}
+
+/** The Web API stand-in's state: messages by `<channel>:<ts>` and id counters. */
+export interface SlackApiState {
+  messages: Record<string, SlackApiMessage>;
+  /** Not reset between tests: a `ts` or view id is never handed out twice by one server. */
+  counters: { slackTs: number; viewId: number };
+}
+
+/** An empty {@link SlackApiState}. */
+export function createSlackApiState(): SlackApiState {
+  return { messages: {}, counters: { slackTs: 0, viewId: 0 } };
+}
+
+/** Answers one Web API call of `method` (the path segment after `/slack-api/`). */
+export function slackApi(
+  state: SlackApiState,
+  method: string,
+  headers: IncomingHttpHeaders,
+  body: unknown,
+): Answer {
+  const fields = isRecord(body) ? body : {};
+  const bearer = /^Bearer \S+/.test(String(headers.authorization ?? ""));
+  if (!bearer && typeof fields.token !== "string") {
+    return json(200, { ok: false, error: "not_authed" });
+  }
+  if (method === "views.open") return viewsOpen(state, fields);
+  if (method !== "chat.postMessage" && method !== "chat.update") {
+    return json(200, { ok: false, error: "unknown_method" });
+  }
+  const channel = typeof fields.channel === "string" ? fields.channel : "";
+  if (channel === "") return json(200, { ok: false, error: "channel_not_found" });
+  const blocks = typeof fields.blocks === "string" ? safeJson(fields.blocks) : fields.blocks;
+  if (blocks !== undefined && !Array.isArray(blocks)) {
+    return json(200, { ok: false, error: "invalid_blocks" });
+  }
+  const messageText = typeof fields.text === "string" ? fields.text : undefined;
+  return method === "chat.postMessage"
+    ? postMessage(state, fields, channel, messageText, blocks)
+    : updateMessage(state, fields, channel, messageText, blocks);
+}
+
+function postMessage(
+  state: SlackApiState,
+  fields: Record<string, unknown>,
+  channel: string,
+  messageText: string | undefined,
+  blocks: unknown[] | undefined,
+): Answer {
+  if (messageText === undefined && blocks === undefined && fields.attachments === undefined) {
+    return json(200, { ok: false, error: "no_text" });
+  }
+  state.counters.slackTs += 1;
+  const ts = `${Math.floor(Date.now() / 1000)}.${String(state.counters.slackTs).padStart(6, "0")}`;
+  state.messages[`${channel}:${ts}`] = { channel, ts, text: messageText, blocks, updates: 0 };
+  return json(200, {
+    ok: true,
+    channel,
+    ts,
+    message: { type: "message", text: messageText, blocks, ts },
+  });
+}
+
+function updateMessage(
+  state: SlackApiState,
+  fields: Record<string, unknown>,
+  channel: string,
+  messageText: string | undefined,
+  blocks: unknown[] | undefined,
+): Answer {
+  const ts = typeof fields.ts === "string" ? fields.ts : "";
+  const message = state.messages[`${channel}:${ts}`];
+  if (!message) return json(200, { ok: false, error: "message_not_found" });
+  message.text = messageText ?? message.text;
+  message.blocks = blocks ?? message.blocks;
+  message.updates += 1;
+  return json(200, { ok: true, channel, ts, text: message.text });
+}
+
+function viewsOpen(state: SlackApiState, fields: Record<string, unknown>): Answer {
+  const triggerId = typeof fields.trigger_id === "string" ? fields.trigger_id : "";
+  if (triggerId === "") return json(200, { ok: false, error: "invalid_trigger_id" });
+  const view = typeof fields.view === "string" ? safeJson(fields.view) : fields.view;
+  if (!isRecord(view) || typeof view.type !== "string" || !Array.isArray(view.blocks)) {
+    return json(200, { ok: false, error: "invalid_arguments" });
+  }
+  const title = isRecord(view.title) ? view.title.text : undefined;
+  const metadata = view.private_metadata;
+  if (
+    (view.type === "modal" && (typeof title !== "string" || title.length > 24)) ||
+    (metadata !== undefined && (typeof metadata !== "string" || metadata.length > 3000))
+  ) {
+    return json(200, { ok: false, error: "invalid_arguments" });
+  }
+  state.counters.viewId += 1;
+  const id = `V${String(state.counters.viewId).padStart(10, "0")}`;
+  return json(200, { ok: true, view: { ...view, id, hash: `${Date.now()}.${id}` } });
+}

@@ -1,0 +1,89 @@
+/**
+ * The whole composition in process, with trivial handlers: which resources it declares, under
+ * which components, and that every one keeps its URN on an existing stack (see infra/component.ts).
+ * tests/infra.test.ts evaluates the real program, handlers included, in a fresh Node process.
+ */
+import { parseConfig } from "../../config";
+import { declareNotifier } from "../../infra/notifier";
+import { placeholderSecrets, readStackConfig } from "../../testing";
+import { expectAliasedToStackTop, recordResources, settled, type Registered } from "./mocks";
+
+let registered: Registered[];
+
+/** Every resource of the prod stack before the components existed, as `<type> <name>`. */
+const PROD_RESOURCES = [
+  "aws:cloudwatch/eventRule:EventRule codepipeline",
+  "aws:cloudwatch/eventTarget:EventTarget codepipeline-to-queue",
+  "aws:cloudwatch/logGroup:LogGroup approval-logs",
+  "aws:cloudwatch/logGroup:LogGroup fanout-logs",
+  "aws:cloudwatch/metricAlarm:MetricAlarm approval-errors",
+  "aws:cloudwatch/metricAlarm:MetricAlarm dlq-depth",
+  "aws:cloudwatch/metricAlarm:MetricAlarm events-age",
+  "aws:cloudwatch/metricAlarm:MetricAlarm fanout-errors",
+  "aws:dynamodb/table:Table audit",
+  "aws:iam/role:Role approval-role",
+  "aws:iam/role:Role fanout-role",
+  "aws:iam/rolePolicy:RolePolicy approval-policy",
+  "aws:iam/rolePolicy:RolePolicy fanout-policy",
+  "aws:lambda/eventSourceMapping:EventSourceMapping fanout-from-queue",
+  "aws:lambda/function:Function approval",
+  "aws:lambda/function:Function fanout",
+  "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig approval-async",
+  "aws:lambda/functionUrl:FunctionUrl approval-url",
+  "aws:secretsmanager/secret:Secret channel-secrets",
+  "aws:secretsmanager/secret:Secret slack-app",
+  "aws:secretsmanager/secretVersion:SecretVersion channel-secrets",
+  "aws:secretsmanager/secretVersion:SecretVersion slack-app",
+  "aws:sns/topic:Topic channel-sms-oncall",
+  "aws:sns/topic:Topic ops",
+  "aws:sns/topicPolicy:TopicPolicy ops-from-cloudwatch",
+  "aws:sns/topicSubscription:TopicSubscription channel-sms-oncall-0",
+  "aws:sns/topicSubscription:TopicSubscription ops-email",
+  "aws:sqs/queue:Queue dlq",
+  "aws:sqs/queue:Queue events",
+  "aws:sqs/queuePolicy:QueuePolicy dlq-from-eventbridge",
+  "aws:sqs/queuePolicy:QueuePolicy events-from-eventbridge",
+];
+
+beforeAll(async () => {
+  registered = await recordResources();
+  const { raw } = readStackConfig("prod");
+  const config = parseConfig(
+    { ...raw, secrets: placeholderSecrets(raw) },
+    { stack: "prod", secretKeys: ["secrets"] },
+  );
+  declareNotifier({
+    config,
+    fanout: () => async () => undefined,
+    approval: () => async () => undefined,
+    excludePackages: [],
+  });
+  await settled();
+}, 120_000);
+
+it("declares the same resources as before, under the same logical names", () => {
+  const census = registered.filter((r) => r.custom).map((r) => `${r.type} ${r.name}`);
+  expect(census.sort()).toEqual(PROD_RESOURCES);
+});
+
+it("groups them into one component per concern, at the top of the stack", () => {
+  const components = registered.filter((r) => !r.custom);
+  expect(components.map((c) => `${c.type} ${c.name}`).sort()).toEqual([
+    "deploy-notifier:infra:ChannelTopics channels",
+    "deploy-notifier:infra:EventIntake intake",
+    "deploy-notifier:infra:NotifierAlarms alarms",
+    "deploy-notifier:infra:NotifierFunction approval",
+    "deploy-notifier:infra:NotifierFunction fanout",
+    "deploy-notifier:infra:NotifierSecrets secrets",
+    "deploy-notifier:infra:StateTable state",
+  ]);
+  for (const c of components)
+    expect({ c: c.name, parent: c.parent }).toEqual({ c: c.name, parent: "" });
+  for (const r of registered.filter((x) => x.custom)) {
+    expect(r.parent).toMatch(/::deploy-notifier:infra:[A-Za-z]+::/);
+  }
+});
+
+it("keeps every resource's URN on an existing stack: aliased to its old place", () => {
+  expectAliasedToStackTop(registered.filter((r) => r.custom));
+});
