@@ -175,8 +175,29 @@ function cronProblems(cron: unknown): string[] {
   if (typeof cron !== "string") {
     return ["cron must be a five-field cron expression string"];
   }
+  const count = cron.trim().split(/\s+/).length;
+  if (count !== CRON_FIELDS.length) {
+    return [`cron "${cron}": needs five fields (${CRON_FIELDS.join(" ")}), got ${count}`];
+  }
   const compiled = compileCron(cron);
-  return typeof compiled === "string" ? [`cron "${cron}": ${compiled}`] : [];
+  if (typeof compiled !== "string") return [];
+  const field = badCronField(cron);
+  // croner names a bad field by its index and a rewritten value ("configuration entry 5
+  // (1-FRX)"): name the field and quote what the user wrote instead.
+  const reason = compiled.replace(/^configuration entry \d+ \([^)]*\) /, "").replace(/\.$/, "");
+  return [`cron "${cron}": ${field ? `${field}: ${reason.toLowerCase()}` : reason}`];
+}
+
+const CRON_FIELDS = ["minute", "hour", "day-of-month", "month", "day-of-week"] as const;
+
+/** `<name> field "<text>"` of the first of five fields croner refuses on its own, if any. */
+function badCronField(cron: string): string | undefined {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== CRON_FIELDS.length) return undefined;
+  const index = fields.findIndex(
+    (_, i) => typeof compileCron(fields.map((f, j) => (j === i ? f : "*")).join(" ")) === "string",
+  );
+  return index < 0 ? undefined : `${CRON_FIELDS[index]} field "${fields[index]}"`;
 }
 
 function durationProblems(duration: unknown): string[] {

@@ -575,19 +575,17 @@ describe("validateWindow", () => {
     [
       "cron minute out of range",
       { ...validCron, cron: "61 * * * *" },
-      ['cron "61 * * * *": Invalid value for minute'],
+      ['cron "61 * * * *": minute field "61": invalid value for minute'],
     ],
     [
       "cron bad day name",
       { ...validCron, cron: "0 2 * * MON-FRX" },
-      ['cron "0 2 * * MON-FRX": configuration entry 5 (1-FRX) contains illegal characters.'],
+      ['cron "0 2 * * MON-FRX": day-of-week field "MON-FRX": contains illegal characters'],
     ],
     [
       "cron with four fields",
       { ...validCron, cron: "0 2 * *" },
-      [
-        "cron \"0 2 * *\": invalid configuration format ('0 2 * *'), exactly five, six, or seven space separated parts are required.",
-      ],
+      ['cron "0 2 * *": needs five fields (minute hour day-of-month month day-of-week), got 4'],
     ],
     [
       "zero duration",
