@@ -1,5 +1,6 @@
 /**
- * AWS SDK clients, created lazily once per cold start, and cached secret reads.
+ * AWS SDK clients, created lazily once per cold start, and secret reads cached for at most
+ * {@link SECRET_MAX_AGE_MS}.
  *
  * Endpoints come from the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the
  * tests and the local sandbox point the real clients at local stand-ins.
@@ -18,8 +19,16 @@ const cache: {
   secrets?: SecretsManagerClient;
   codepipeline?: CodePipelineSdk.CodePipelineClient;
   lambda?: LambdaClient;
-  secretValues: Record<string, Promise<unknown>>;
+  secretValues: Record<string, { value: Promise<unknown>; readAtMs: number }>;
 } = { secretValues: {} };
+
+/**
+ * How long a secret value read from Secrets Manager is used before it is read again: 5 minutes
+ * (ms). A rotated webhook URL or key then takes effect within 5 minutes on every warm
+ * environment, not at its next cold start, which may be hours away; a busy fan-out environment
+ * reads each secret at most 12 times an hour ($0.05 per 10,000 GetSecretValue calls).
+ */
+export const SECRET_MAX_AGE_MS = 5 * 60 * 1000;
 
 /** SDK calls are bounded: no call may hang a Lambda until its timeout. */
 const SDK_TIMEOUTS = { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true };
@@ -65,12 +74,14 @@ export function lambda(): LambdaClient {
 }
 
 /**
- * Reads a JSON secret from Secrets Manager once per cold start. A failed read is not cached, so
- * the next invocation tries again. The value is never logged; errors name only the ARN.
+ * Reads a JSON secret from Secrets Manager, reusing a value read less than
+ * {@link SECRET_MAX_AGE_MS} before `nowMs` (epoch ms; the clock, for tests). A failed read is not
+ * cached, so the next invocation tries again; an expired value is not served when its re-read
+ * fails. The value is never logged; errors name only the ARN.
  */
-export function secretJson<T>(arn: string): Promise<T> {
+export function secretJson<T>(arn: string, nowMs: number = Date.now()): Promise<T> {
   const cached = cache.secretValues[arn];
-  if (cached) return cached as Promise<T>;
+  if (cached && nowMs - cached.readAtMs < SECRET_MAX_AGE_MS) return cached.value as Promise<T>;
   cache.secrets ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: SDK_TIMEOUTS });
   const pending = cache.secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
     if (typeof out.SecretString !== "string") {
@@ -82,9 +93,10 @@ export function secretJson<T>(arn: string): Promise<T> {
       throw new Error(`secret ${arn} is not valid JSON`);
     }
   });
-  cache.secretValues[arn] = pending;
+  const entry = { value: pending as Promise<unknown>, readAtMs: nowMs };
+  cache.secretValues[arn] = entry;
   pending.catch(() => {
-    delete cache.secretValues[arn];
+    if (cache.secretValues[arn] === entry) delete cache.secretValues[arn];
   });
   return pending;
 }

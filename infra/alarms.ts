@@ -13,6 +13,11 @@ export interface NotifierAlarmsArgs {
   opsEmail: string;
   /** The AWS account whose CloudWatch may publish to the ops topic. */
   accountId: pulumi.Input<string>;
+  /**
+   * The customer managed key the ops topic is encrypted with; its policy must let
+   * `cloudwatch.amazonaws.com` use it (topic-key.ts), or no alarm is ever delivered.
+   */
+  kmsKeyArn: pulumi.Input<string>;
   deadLetterQueueName: pulumi.Input<string>;
   eventsQueueName: pulumi.Input<string>;
   /** Lambda function name by short name ("fanout" → `<short>-errors` alarm), in alarm order. */
@@ -37,7 +42,7 @@ export class NotifierAlarms extends pulumi.ComponentResource {
     super(componentType("NotifierAlarms"), name, {}, opts);
     const child = childOptions(this);
     const { tags } = args;
-    const opsTopic = new aws.sns.Topic("ops", { tags }, child);
+    const opsTopic = new aws.sns.Topic("ops", { kmsMasterKeyId: args.kmsKeyArn, tags }, child);
     new aws.sns.TopicSubscription(
       "ops-email",
       { topic: opsTopic.arn, protocol: "email", endpoint: args.opsEmail },

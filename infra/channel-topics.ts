@@ -8,6 +8,8 @@ import { childOptions, componentType, type Tags } from "./component";
 export interface ChannelTopicsArgs {
   /** Every configured channel; only `sms` and `email` ones get a topic. */
   channels: StackConfig["runtime"]["channels"];
+  /** The customer managed key every topic is encrypted with (topic-key.ts). */
+  kmsKeyArn: pulumi.Input<string>;
   tags: Tags;
 }
 
@@ -29,7 +31,11 @@ export class ChannelTopics extends pulumi.ComponentResource {
     const topics: Record<string, aws.sns.Topic> = {};
     for (const [channelName, channel] of Object.entries(args.channels)) {
       if (channel.type !== "sms" && channel.type !== "email") continue;
-      const topic = new aws.sns.Topic(`channel-${channelName}`, { tags: args.tags }, child);
+      const topic = new aws.sns.Topic(
+        `channel-${channelName}`,
+        { kmsMasterKeyId: args.kmsKeyArn, tags: args.tags },
+        child,
+      );
       topics[channelName] = topic;
       const endpoints = channel.type === "sms" ? channel.phoneNumbers : channel.addresses;
       endpoints.forEach((endpoint, i) => {

@@ -4,10 +4,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EXECUTION_INDEX } from "../handlers/store/keys";
 import type { PipelineRule } from "../handlers/types";
 import { pipelineArns } from "./patterns";
 import type { Statement } from "./policies";
+import { SNS_PUBLISH_KEY_ACTIONS } from "./topic-key";
 
 /** Inline policy size budget left for pipeline ARNs (IAM: 10,240 chars per role). */
 const PIPELINE_ARN_BUDGET = 6000;
@@ -15,6 +15,8 @@ const PIPELINE_ARN_BUDGET = 6000;
 /** The account the stack deploys to, and the ARN prefix of its CodePipeline pipelines. */
 export interface AwsAccount {
   accountId: pulumi.Output<string>;
+  /** `aws`, `aws-cn` or `aws-us-gov`. */
+  partition: pulumi.Output<string>;
   /** `arn:<partition>:codepipeline:<region>:<account>:` */
   codePipelineArnPrefix: pulumi.Output<string>;
 }
@@ -26,6 +28,7 @@ export function awsAccount(): AwsAccount {
   const partition = aws.getPartitionOutput().partition;
   return {
     accountId,
+    partition,
     codePipelineArnPrefix: pulumi.interpolate`arn:${partition}:codepipeline:${region}:${accountId}:`,
   };
 }
@@ -38,12 +41,66 @@ export interface FanoutResources {
   channelSecretsArn: pulumi.Input<string>;
   /** The SMS and email channel topics (may be empty). */
   topicArns: pulumi.Input<string[]>;
+  /** The customer managed key those topics are encrypted with (alarms.ts `TopicKey`). */
+  topicKeyArn: pulumi.Input<string>;
   codePipelineArnPrefix: pulumi.Input<string>;
   /** Every configured pipeline (enrichment reads any of them). */
   pipelines: PipelineRule[];
 }
 
-/** Consume the queue, dead-letter, ledger and audit, its secret, SNS, CodePipeline reads. */
+/**
+ * Item kinds by the partition-key prefix that `dynamodb:LeadingKeys` matches (handlers/store/keys.ts
+ * builds every key; a pattern here must match what it builds, or the call is denied in AWS).
+ */
+export const ITEM_KINDS = {
+  audit: "PIPELINE#*",
+  delivery: "DELIVERY#*",
+  outcome: "OUTCOME#*",
+  incident: "INCIDENT#*",
+  approval: "APPROVAL#*",
+  replay: "REPLAY#*",
+} as const;
+
+/**
+ * An Allow of DynamoDB `actions` on the table only (never its indexes), for items whose partition
+ * key matches one of `kinds`. `ForAllValues:StringLike` on `dynamodb:LeadingKeys` (DynamoDB
+ * developer guide, "Using IAM policy conditions for fine-grained access control"): every partition
+ * key the request touches must match. The operator is vacuously true for a request with no
+ * partition key (Scan), so no statement here may grant Scan or a batch action.
+ */
+export function tableItems(
+  sid: string,
+  tableArn: string,
+  actions: string[],
+  kinds: string[],
+): Statement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: actions,
+    Resource: [tableArn],
+    Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": kinds } },
+  };
+}
+
+/**
+ * Audit records are append-only for both Lambdas, as far as IAM can say it: PutItem on
+ * `PIPELINE#` items and nothing else there (no UpdateItem, DeleteItem or GetItem, and no other
+ * statement matches `PIPELINE#`). IAM cannot require a ConditionExpression, so a PutItem of an
+ * existing key would still replace that record: `putAudit` (handlers/store/audit.ts) writes with
+ * `attribute_not_exists(pk)` and a random sort-key suffix, which the code, not IAM, guarantees.
+ */
+export function auditAppend(tableArn: string): Statement {
+  return tableItems("AuditAppendOnly", tableArn, ["dynamodb:PutItem"], [ITEM_KINDS.audit]);
+}
+
+/**
+ * What the fan-out's code calls (handlers/fanout, handlers/store, handlers/enrich.ts): consume the
+ * queue; dead-letter with reasons; the delivery ledger (UpdateItem claims and marks, GetItem after
+ * a lost claim), outcome claims (conditional PutItem, GetItem), open incidents (UpdateItem ADD /
+ * DELETE, GetItem); Query of an execution's approval decisions (`slackRejection`, the table, not
+ * the index); append-only audit; its secret; SNS through the topics' key; CodePipeline reads.
+ */
 export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]> {
   return pulumi
     .all([
@@ -52,20 +109,16 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
       r.tableArn,
       r.channelSecretsArn,
       r.topicArns,
+      r.topicKeyArn,
       pulumi
         .output(r.codePipelineArnPrefix)
         .apply((p) => pipelineArns(r.pipelines, p, PIPELINE_ARN_BUDGET)),
     ])
-    .apply(([queueArn, dlqArn, tableArn, secretArn, topics, pipelines]): Statement[] => [
+    .apply(([queueArn, dlqArn, tableArn, secretArn, topics, keyArn, pipelines]): Statement[] => [
       {
         Sid: "ConsumeEvents",
         Effect: "Allow",
-        Action: [
-          "sqs:ReceiveMessage",
-          "sqs:DeleteMessage",
-          "sqs:GetQueueAttributes",
-          "sqs:ChangeMessageVisibility",
-        ],
+        Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         Resource: [queueArn],
       },
       {
@@ -74,18 +127,21 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
         Action: ["sqs:SendMessage"],
         Resource: [dlqArn],
       },
-      {
-        Sid: "LedgerAndAudit",
-        Effect: "Allow",
-        Action: [
-          "dynamodb:GetItem",
-          "dynamodb:PutItem",
-          "dynamodb:UpdateItem",
-          "dynamodb:DeleteItem",
-          "dynamodb:Query",
-        ],
-        Resource: [tableArn, `${tableArn}/index/${EXECUTION_INDEX}`],
-      },
+      tableItems(
+        "ReadOwnItems",
+        tableArn,
+        ["dynamodb:GetItem"],
+        [ITEM_KINDS.delivery, ITEM_KINDS.outcome, ITEM_KINDS.incident],
+      ),
+      tableItems(
+        "LedgerAndIncidents",
+        tableArn,
+        ["dynamodb:UpdateItem"],
+        [ITEM_KINDS.delivery, ITEM_KINDS.incident],
+      ),
+      tableItems("OutcomeClaims", tableArn, ["dynamodb:PutItem"], [ITEM_KINDS.outcome]),
+      tableItems("ReadDecisions", tableArn, ["dynamodb:Query"], [ITEM_KINDS.approval]),
+      auditAppend(tableArn),
       {
         Sid: "ChannelSecrets",
         Effect: "Allow",
@@ -99,6 +155,17 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
               Effect: "Allow" as const,
               Action: ["sns:Publish"],
               Resource: topics,
+            },
+            {
+              // SNS encrypts what a publisher sends with the topic's key, as the publisher (SNS
+              // developer guide, "Key management"); only through SNS (kms:ViaService).
+              Sid: "EncryptedTopics",
+              Effect: "Allow" as const,
+              Action: SNS_PUBLISH_KEY_ACTIONS,
+              Resource: [keyArn],
+              Condition: {
+                StringEquals: { "kms:ViaService": `sns.${arnRegion(keyArn)}.amazonaws.com` },
+              },
             },
           ]
         : []),
@@ -115,6 +182,11 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
     ]);
 }
 
+/** The region field of an ARN (`arn:partition:service:region:account:…`). */
+function arnRegion(arn: string): string {
+  return arn.split(":")[3] ?? "";
+}
+
 /** The ARNs the approval Lambda works on. */
 export interface ApprovalResources {
   tableArn: pulumi.Input<string>;
@@ -126,7 +198,13 @@ export interface ApprovalResources {
   functionArn: pulumi.Input<string>;
 }
 
-/** Decisions and audit, its secret, approvals on the approval pipelines, self-invocation. */
+/**
+ * What the approval's code calls (handlers/approval, handlers/store): decision claims (conditional
+ * PutItem, GetItem, the conditional DeleteItem that releases a claim whose CodePipeline call
+ * failed); the replay guard (conditional PutItem only: a lost claim is not read back); append-only
+ * audit; its secret; approvals on the approval pipelines; its async self-invocation. It may not
+ * touch the ledger, outcome claims or incidents of the fan-out.
+ */
 export function approvalStatements(r: ApprovalResources): pulumi.Output<Statement[]> {
   const approvalRules = r.pipelines.filter((p) => p.approvals);
   return pulumi
@@ -139,12 +217,14 @@ export function approvalStatements(r: ApprovalResources): pulumi.Output<Statemen
       r.functionArn,
     ])
     .apply(([tableArn, secretArn, pipelines, fnArn]): Statement[] => [
-      {
-        Sid: "DecisionsAndAudit",
-        Effect: "Allow",
-        Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
-        Resource: [tableArn],
-      },
+      tableItems(
+        "Decisions",
+        tableArn,
+        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+        [ITEM_KINDS.approval],
+      ),
+      tableItems("ReplayGuard", tableArn, ["dynamodb:PutItem"], [ITEM_KINDS.replay]),
+      auditAppend(tableArn),
       {
         Sid: "SlackAppSecret",
         Effect: "Allow",

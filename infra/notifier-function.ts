@@ -35,6 +35,11 @@ export interface NotifierFunctionArgs {
   tags: Tags;
   /** Consume this SQS queue (`<name>-from-queue`), reporting partial batch failures. */
   queueTrigger?: { queueArn: pulumi.Input<string>; batchSize: number; maximumConcurrency: number };
+  /**
+   * Executions reserved for (and the most allowed to) this function (Lambda
+   * `ReservedConcurrentExecutions`, 0 to the account quota minus 100). Unset: the unreserved pool.
+   */
+  reservedConcurrency?: number;
   /** A public function URL (`<name>-url`, no IAM auth: the handler verifies the caller). */
   publicUrl?: boolean;
   /** Settings for asynchronous invocations (`<name>-async`). */
@@ -97,6 +102,9 @@ export class NotifierFunction extends pulumi.ComponentResource {
         architectures: ["arm64"],
         memorySize: SETTINGS.memoryMb,
         timeout: args.timeoutSeconds,
+        ...(args.reservedConcurrency !== undefined
+          ? { reservedConcurrentExecutions: args.reservedConcurrency }
+          : {}),
         loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
         environment: { variables: args.environment },
         codePathOptions: {
@@ -158,6 +166,10 @@ function rejectBadArgs(args: NotifierFunctionArgs, resource: pulumi.Resource): v
     !(Number.isInteger(concurrency) && concurrency >= 2 && concurrency <= 1000)
   ) {
     problems.push(`queueTrigger.maximumConcurrency ${concurrency}: a whole number from 2 to 1000`);
+  }
+  const reserved = args.reservedConcurrency;
+  if (reserved !== undefined && !(Number.isInteger(reserved) && reserved >= 0)) {
+    problems.push(`reservedConcurrency ${reserved}: a whole number, 0 or more`);
   }
   if (problems.length > 0) {
     throw new pulumi.ResourceError(`NotifierFunction: ${problems.join("; ")}`, resource);

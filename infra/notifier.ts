@@ -19,6 +19,7 @@ import { buildRulePattern } from "./patterns";
 import { NotifierSecrets } from "./secrets";
 import { SETTINGS } from "./settings";
 import { StateTable } from "./state-table";
+import { TopicKey } from "./topic-key";
 
 export type { HandlerFactory } from "./notifier-function";
 export { SETTINGS } from "./settings";
@@ -31,6 +32,22 @@ export interface NotifierArgs {
   /** Packages to keep out of the archives (provided by the runtime, or deploy-time only). */
   excludePackages: string[];
 }
+
+/**
+ * The grants @pulumi/aws adds, undeclared, when it creates a function URL with
+ * `authorizationType: "NONE"` (lambda/functionUrl.d.ts): statements `FunctionURLAllowPublicAccess`
+ * (`lambda:InvokeFunctionUrl` to `*`, `lambda:FunctionUrlAuthType` = NONE) and
+ * `FunctionURLAllowInvokeAction` (`lambda:InvokeFunction` to `*`, `lambda:InvokedViaFunctionUrl`
+ * = true; terraform-provider-aws pull request 44858). They are not declared as
+ * `aws.lambda.Permission`: the provider adds them with those statement ids on create, so a
+ * Permission with the same id fails with ResourceConflictException (terraform-provider-aws issue
+ * 24152), and one with another id would be a duplicate whose removal revokes nothing. They stay
+ * on the function after `pulumi destroy` of the URL. A stack output, so that the preview shows it.
+ */
+export const IMPLICIT_URL_GRANTS =
+  "added by @pulumi/aws, not declared, not removed on destroy: " +
+  "FunctionURLAllowPublicAccess (lambda:InvokeFunctionUrl to *, FunctionUrlAuthType NONE), " +
+  "FunctionURLAllowInvokeAction (lambda:InvokeFunction to *, InvokedViaFunctionUrl true)";
 
 /** What `declareNotifier` returns. */
 export type Notifier = ReturnType<typeof declareNotifier>;
@@ -53,6 +70,8 @@ interface Wiring {
   table: aws.dynamodb.Table;
   secrets: NotifierSecrets;
   topics: ChannelTopics;
+  /** The customer managed key of every SNS topic (topic-key.ts). */
+  topicKey: TopicKey;
 }
 
 /** The fan-out: consumes the events queue and delivers to the channels. */
@@ -82,6 +101,7 @@ function fanoutFunction(w: Wiring): NotifierFunction {
         tableArn: table.arn,
         channelSecretsArn: secrets.channelSecrets.arn,
         topicArns: w.topics.arns,
+        topicKeyArn: w.topicKey.key.arn,
         codePipelineArnPrefix: w.account.codePipelineArnPrefix,
         pipelines: w.args.config.runtime.pipelines,
       }),
@@ -112,6 +132,7 @@ function approvalFunction(w: Wiring): NotifierFunction {
         pipelines: w.args.config.runtime.pipelines,
         functionArn,
       }),
+    reservedConcurrency: SETTINGS.approvalReservedConcurrency,
     publicUrl: true,
     // The async self-invocation does the CodePipeline work exactly once: a retry after a timeout
     // would find the approval completed and overwrite the success message in Slack.
@@ -133,11 +154,18 @@ export function declareNotifier(args: NotifierArgs) {
     description: `deploy-notifier ${rt.stack}: CodePipeline events that notify`,
     tags,
   });
+  const account = awsAccount();
+  const topicKey = new TopicKey("keys", {
+    accountId: account.accountId,
+    partition: account.partition,
+    aliasName: `${rt.project}-${rt.stack}-topics`,
+    tags,
+  });
   const wiring: Wiring = {
     args,
     prefix: `${rt.project}-${rt.stack}`,
     tags,
-    account: awsAccount(),
+    account,
     intake,
     table: new StateTable("state", { tags }).table,
     secrets: new NotifierSecrets("secrets", {
@@ -146,13 +174,20 @@ export function declareNotifier(args: NotifierArgs) {
       slackApp: config.slackApp ?? {},
       tags,
     }),
-    topics: new ChannelTopics("channels", { channels: rt.channels, tags }),
+    topics: new ChannelTopics("channels", {
+      channels: rt.channels,
+      kmsKeyArn: topicKey.key.arn,
+      tags,
+    }),
+    topicKey,
   };
   const fanout = fanoutFunction(wiring);
   const approval = approvalFunction(wiring);
+  intake.admitDeadLetterWriter(fanout.role.arn);
   const alarms = new NotifierAlarms("alarms", {
     opsEmail: config.opsEmail,
     accountId: wiring.account.accountId,
+    kmsKeyArn: topicKey.key.arn,
     deadLetterQueueName: intake.deadLetterQueue.name,
     eventsQueueName: intake.queue.name,
     functions: { fanout: fanout.function.name, approval: approval.function.name },
@@ -164,6 +199,7 @@ export function declareNotifier(args: NotifierArgs) {
     functions: { fanout: fanout.function, approval: approval.function },
     outputs: {
       slackInteractivityUrl: approval.url!.functionUrl,
+      slackInteractivityImplicitGrants: IMPLICIT_URL_GRANTS,
       auditTableName: wiring.table.name,
       eventsQueueUrl: intake.queue.url,
       deadLetterQueueUrl: intake.deadLetterQueue.url,

@@ -4,7 +4,8 @@
 export interface Statement {
   Sid?: string;
   Effect: "Allow" | "Deny";
-  Principal?: Record<string, string | string[]>;
+  /** Resource policies: `"*"` (everyone: only in a Deny here) or `{ Service | AWS: … }`. */
+  Principal?: "*" | Record<string, string | string[]>;
   Action: string[];
   Resource?: string[];
   Condition?: Record<string, Record<string, string | string[]>>;

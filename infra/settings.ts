@@ -9,6 +9,16 @@ export const SETTINGS = {
   /** Acknowledges Slack in < 3 s; the slow CodePipeline part runs in an async self-invocation. */
   approvalTimeoutSeconds: 30,
   memoryMb: 256,
+  /**
+   * Reserved concurrency of the approval function, which sits behind a public function URL: a
+   * flood of unsigned requests can hold at most this many of the account's executions (default
+   * quota 1,000), so the fan-out and everything else in the account keep theirs. A signed click
+   * takes one execution for under a second and its async self-invocation one more for a few
+   * seconds, so 10 serves five people clicking at once; an async invocation throttled by the
+   * reservation is retried by Lambda (within `maximumEventAgeInSeconds`), not lost. Lambda keeps
+   * 100 executions unreserved: an account whose quota is below 110 cannot deploy this.
+   */
+  approvalReservedConcurrency: 10,
   /** 1 delivery + 3 retries, then the DLQ (REFERENCE.md: Lambda). */
   maxReceiveCount: 4,
   /** Lambda developer guide: visibility timeout ≥ 6 × function timeout for SQS sources. */

@@ -3,7 +3,13 @@
  * awsJson1_0 protocol), and the audit table created through the real SDK exactly as the
  * infrastructure declares it.
  */
-import type { Server } from "node:http";
+import {
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import type { Socket } from "node:net";
 import {
   CreateTableCommand,
@@ -13,6 +19,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 
 import { AUDIT_TABLE_SCHEMA } from "../handlers/store/keys";
+import { sendDenial } from "./aws/core";
+import { accessKeyOf, type IamEnforcer } from "./iam/enforce";
+import { DYNAMODB_TARGET, dynamoCall } from "./iam/requests";
 
 // dynalite ships no types: it is a factory of http.Server.
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
@@ -24,6 +33,12 @@ const S = AUDIT_TABLE_SCHEMA;
 export interface DynaliteOptions {
   /** Port on 127.0.0.1; 0 (default) = random. */
   port?: number;
+  /**
+   * IAM enforcement: when given, a checking proxy stands in front of dynalite and answers a
+   * call the caller's role does not allow with DynamoDB's `AccessDeniedException` (400) before
+   * dynalite sees it (testing/iam/enforce.ts).
+   */
+  iam?: IamEnforcer;
 }
 
 /** A running dynalite. */
@@ -53,10 +68,12 @@ export async function startDynalite(opts: DynaliteOptions = {}): Promise<Dynalit
   if (address === null || typeof address === "string") {
     throw new Error("dynalite: server has no TCP address");
   }
+  const proxy = opts.iam ? await startIamProxy(opts.iam, address.port, sockets) : undefined;
+  const port = proxy ? (proxy.address() as { port: number }).port : address.port;
   let closed = false;
   return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
@@ -64,10 +81,73 @@ export async function startDynalite(opts: DynaliteOptions = {}): Promise<Dynalit
       const stopped = new Promise<void>((resolve, reject) =>
         server.close((err?: Error) => (err ? reject(err) : resolve())),
       );
+      const proxyStopped = proxy
+        ? new Promise<void>((resolve) => proxy.close(() => resolve()))
+        : Promise.resolve();
       for (const socket of sockets) socket.destroy();
-      await stopped;
+      await Promise.all([stopped, proxyStopped]);
     },
   };
+}
+
+/** Reads a request body. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * The checking proxy: authorizes each DynamoDB request (action from `X-Amz-Target`, resource =
+ * table or index ARN, `dynamodb:LeadingKeys` from the request's partition key) and forwards the
+ * allowed ones to dynalite unchanged.
+ */
+async function startIamProxy(
+  iam: IamEnforcer,
+  target: number,
+  sockets: Set<Socket>,
+): Promise<Server> {
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const upstream = request(
+      { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on("error", () => res.destroy());
+    upstream.end(body);
+  };
+  const server = createServer((req, res) => {
+    void readBody(req).then((body) => {
+      const declared = iam.loaded;
+      const operation = String(req.headers["x-amz-target"] ?? "");
+      if (declared && operation.startsWith(DYNAMODB_TARGET)) {
+        let input: Record<string, unknown> = {};
+        try {
+          input = JSON.parse(body.toString("utf8") || "{}") as Record<string, unknown>;
+        } catch {
+          // dynalite answers the SerializationException.
+        }
+        const call = dynamoCall(declared, operation.slice(DYNAMODB_TARGET.length), input);
+        const denial = iam.authorize(accessKeyOf(req.headers.authorization), [call]);
+        if (denial) return sendDenial(res, "awsJson1_0", denial);
+      }
+      forward(req, res, body);
+    });
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  return server;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 export * from "./standins";
 export * from "./aws";
+export { recordEvent } from "./aws/codepipeline";
 export * from "./dynamo";
 export * from "./receivers";
 export * from "./http";
@@ -15,3 +16,8 @@ export * from "./lambda";
 export * from "./world";
 export * from "./queue";
 export * from "./eventbridge";
+export * from "./iam/evaluate";
+export * from "./iam/declared";
+export * from "./iam/enforce";
+export * from "./iam/requests";
+export * from "./iam/deliveries";

@@ -7,6 +7,7 @@
  * Run as a child process (`runProgram`, through fresh-process.ts) so that each evaluation starts
  * from a clean Pulumi runtime, like the CLI does.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -25,6 +26,10 @@ export interface DeclaredResource {
   inputs: Record<string, any>;
   /** Input property names that Pulumi holds as secrets. */
   secretInputs: string[];
+  /** The id the mock engine gave it (`<logical name>-id`). */
+  id?: string;
+  /** The ARN the mock engine gave it, in the format AWS uses for its type ({@link mockArn}). */
+  arn?: string;
 }
 
 /** One Lambda code archive, written to disk. */
@@ -130,6 +135,9 @@ export function placeholderSecrets(
         out[name] = { routingKey: "PLACEHOLDER0PLACEHOLDER0PLACEHOL" };
         break;
       case "teams":
+        // A Workflows host: config/index.ts refuses any other host for Teams.
+        out[name] = { webhookUrl: `https://placeholder.logic.azure.com/workflows/${name}` };
+        break;
       case "discord":
         out[name] = { webhookUrl: `https://placeholder.invalid/${ch.type}/${name}` };
         break;
@@ -239,6 +247,41 @@ function stackConfig(options: ProgramOptions): Record<string, string> {
   return config;
 }
 
+/**
+ * The ARN AWS gives a resource of this Pulumi type and name, so that the declared policies name
+ * what the stand-ins check against (formats from the Service Authorization Reference's "Resource
+ * types" tables: DynamoDB `table/<name>`, Lambda `function:<name>`, Secrets Manager
+ * `secret:<name>-<6 random characters>`, EventBridge `rule/<name>`, CloudWatch `alarm:<name>`, CloudWatch Logs
+ * `log-group:<name>`, IAM `arn:aws:iam::<account>:role/<name>`, KMS `key/<id>`). Other types: the
+ * service's `arn:aws:<service>:<region>:<account>:<name>` (SNS topics, SQS queues).
+ */
+export function mockArn(type: string, name: string, region: string): string {
+  const account = "123456789012";
+  const suffix = createHash("sha256").update(name).digest("base64url").slice(0, 6);
+  switch (type) {
+    case "aws:dynamodb/table:Table":
+      return `arn:aws:dynamodb:${region}:${account}:table/${name}`;
+    case "aws:lambda/function:Function":
+      return `arn:aws:lambda:${region}:${account}:function:${name}`;
+    case "aws:secretsmanager/secret:Secret":
+      return `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${suffix}`;
+    case "aws:cloudwatch/eventRule:EventRule":
+      return `arn:aws:events:${region}:${account}:rule/${name}`;
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return `arn:aws:logs:${region}:${account}:log-group:${name}`;
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
+    case "aws:iam/role:Role":
+      return `arn:aws:iam::${account}:role/${name}`;
+    case "aws:kms/key:Key":
+      return `arn:aws:kms:${region}:${account}:key/${createHash("sha256").update(name).digest("hex").slice(0, 32)}`;
+    default: {
+      const service = type.split(":")[1]?.split("/")[0] ?? "mock";
+      return `arn:aws:${service}:${region}:${account}:${name}`;
+    }
+  }
+}
+
 /** Pulumi mocks that record every declared resource in `resources` and answer the provider calls. */
 function recordingMocks(
   resources: DeclaredResource[],
@@ -250,12 +293,10 @@ function recordingMocks(
       const inputs = redactSecrets(args.inputs, "", secretInputs);
       resources.push({ type: args.type, name: args.name, inputs, secretInputs });
       const name = args.inputs.name ?? `${args.name}-${resources.length}`;
-      const arnType = args.type.split(":")[1]?.split("/")[0] ?? "mock";
-      const state: Record<string, unknown> = {
-        ...args.inputs,
-        name,
-        arn: `arn:aws:${arnType}:${region}:123456789012:${name}`,
-      };
+      const arn = mockArn(args.type, name, region);
+      resources[resources.length - 1].id = `${args.name}-id`;
+      resources[resources.length - 1].arn = arn;
+      const state: Record<string, unknown> = { ...args.inputs, name, arn };
       if (args.type === "aws:sqs/queue:Queue") {
         state.url = `https://sqs.${region}.amazonaws.com/123456789012/${name}`;
       }

@@ -4,6 +4,7 @@
  */
 import { startAwsStandins, type AwsStandins, type AwsStandinsOptions } from "./aws";
 import { startDynalite, type Dynalite } from "./dynamo";
+import { createIamEnforcer, type IamEnforcer } from "./iam/enforce";
 import { startReceivers, type Receivers } from "./receivers";
 
 /** Everything started by {@link startAll}. */
@@ -13,6 +14,13 @@ export interface AllStandins {
   receivers: Receivers;
   /** `AWS_*` variables for every stand-in, `AWS_ENDPOINT_URL_DYNAMODB` included. */
   env: Record<string, string>;
+  /**
+   * IAM enforcement shared by the AWS stand-ins and DynamoDB; off until a program's IAM is loaded
+   * (`provisionForArchives` loads it). Give each function process `envFor(functionName)`.
+   */
+  iam: IamEnforcer;
+  /** `env` with the credentials of one function's role, for its process. */
+  envFor(functionName: string): Record<string, string>;
   /** Closes all three. */
   close(): Promise<void>;
 }
@@ -25,17 +33,21 @@ export interface AllStandins {
 export async function startAll(opts: { aws?: AwsStandinsOptions } = {}): Promise<AllStandins> {
   const started: Array<{ close(): Promise<void> }> = [];
   try {
-    const aws = await startAwsStandins(opts.aws);
+    const iam = opts.aws?.iam ?? createIamEnforcer();
+    const aws = await startAwsStandins({ ...opts.aws, iam });
     started.push(aws);
-    const dynamo = await startDynalite();
+    const dynamo = await startDynalite({ iam });
     started.push(dynamo);
     const receivers = await startReceivers();
     started.push(receivers);
+    const env = { ...aws.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint };
     return {
       aws,
       dynamo,
       receivers,
-      env: { ...aws.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint },
+      env,
+      iam,
+      envFor: (functionName) => ({ ...env, ...iam.envFor(functionName) }),
       async close(): Promise<void> {
         await Promise.all(started.map((s) => s.close()));
       },

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { ProgramResult } from "./program";
 import { createAuditTable } from "./dynamo";
+import { declaredIam } from "./iam/declared";
 import type { Receivers } from "./receivers";
 import type { AllStandins } from "./standins";
 
@@ -56,12 +57,15 @@ export function pointAtReceivers(
 
 /**
  * Creates what the evaluated program's Lambdas name in their environment: the audit table, the
- * channel secrets and the Slack app secret, in the stand-ins.
+ * channel secrets and the Slack app secret, in the stand-ins; and turns IAM enforcement on with
+ * the program's declared policies, so that a process started with `standins.envFor(name)` may do
+ * only what its role allows (`enforceIam: false` leaves the stand-ins permissive).
  */
 export async function provisionForArchives(
   program: ProgramResult,
   standins: AllStandins,
   secrets: Secrets,
+  options: { enforceIam?: boolean } = {},
 ): Promise<void> {
   const envs = program.archives.map((a) => a.environment);
   const tables = new Set(envs.map((e) => e.AUDIT_TABLE).filter(Boolean));
@@ -75,4 +79,6 @@ export async function provisionForArchives(
       standins.aws.state.secrets[env.SLACK_APP_SECRET_ARN] = JSON.stringify(slackApp ?? {});
     }
   }
+  if (options.enforceIam !== false)
+    standins.iam.load(declaredIam(program, standins.aws.env.AWS_REGION));
 }

@@ -127,16 +127,17 @@ describe("the prod archives, end to end against local stand-ins", () => {
     );
     // The resources the program declared, made real in the stand-ins under the same names.
     await provisionForArchives(result, standins, local.secrets);
+    const fanoutName = result.outputs.fanoutFunctionName as string;
     fanout = await startLambda({
       dir: fanoutArchive.dir,
-      functionName: result.outputs.fanoutFunctionName as string,
-      env: { ...fanoutArchive.environment, ...standins.env },
+      functionName: fanoutName,
+      env: { ...fanoutArchive.environment, ...standins.envFor(fanoutName) },
     });
     const approvalName = result.outputs.approvalFunctionName as string;
     approval = await startLambda({
       dir: approvalArchive.dir,
       functionName: approvalName,
-      env: { ...approvalArchive.environment, ...standins.env },
+      env: { ...approvalArchive.environment, ...standins.envFor(approvalName) },
     });
     standins.aws.registerFunction(approvalName, async (e) => (await approval.invoke(e)).value);
   }, 90_000);
@@ -254,5 +255,14 @@ describe("the prod archives, end to end against local stand-ins", () => {
     const update = standins.receivers.byReceiver("slack-response", responseId).at(-1)?.body as any;
     expect(update.replace_original).toBe(true);
     expect(JSON.stringify(update)).toContain("Approved by <@U012ABCDEF>");
+  });
+
+  it("made every AWS call as its own role, checked against the declared policy and allowed", () => {
+    // testing/iam: the processes hold credentials naming their roles (standins.envFor).
+    const callers = new Set(standins.iam.decisions.map((d) => d.caller.split("/").pop()));
+    expect([...callers].sort()).toEqual(
+      [result.outputs.approvalFunctionName, result.outputs.fanoutFunctionName].sort(),
+    );
+    expect(standins.iam.decisions.filter((d) => d.decision !== "Allow")).toEqual([]);
   });
 });

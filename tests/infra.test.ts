@@ -49,18 +49,65 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
     expect(dlq.inputs.messageRetentionSeconds).toBe(14 * 86400);
   });
 
-  it("lets only this rule send to the queues", () => {
+  it("lets only this rule send to the queues, and refuses every other sender", () => {
     const result = stacks[stack];
+    const [rule] = ofType(result, "aws:cloudwatch/eventRule:EventRule");
+    const ruleArn = expect.stringContaining(rule.name);
     for (const name of ["events-from-eventbridge", "dlq-from-eventbridge"]) {
-      const [statement] = JSON.parse(
+      const [allow, deny] = JSON.parse(
         resource(result, "aws:sqs/queuePolicy:QueuePolicy", name).inputs.policy,
       ).Statement;
-      expect(statement).toMatchObject({
+      expect(allow).toMatchObject({
         Principal: { Service: "events.amazonaws.com" },
         Action: ["sqs:SendMessage"],
-        Condition: { ArnEquals: { "aws:SourceArn": expect.stringContaining("codepipeline") } },
+        Condition: { ArnEquals: { "aws:SourceArn": ruleArn } },
+      });
+      expect(deny).toMatchObject({
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["sqs:SendMessage"],
+        Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn } },
       });
     }
+    const dlqDeny = JSON.parse(
+      resource(result, "aws:sqs/queuePolicy:QueuePolicy", "dlq-from-eventbridge").inputs.policy,
+    ).Statement[1];
+    expect(dlqDeny.Condition.ArnNotEquals["aws:PrincipalArn"]).toContain("fanout-role");
+  });
+
+  it("encrypts every topic with the customer managed key CloudWatch may use", () => {
+    const result = stacks[stack];
+    const [key] = ofType(result, "aws:kms/key:Key");
+    expect(key.inputs.enableKeyRotation).toBe(true);
+    const cloudwatch = JSON.parse(key.inputs.policy).Statement.find(
+      (s: any) => s.Principal?.Service === "cloudwatch.amazonaws.com",
+    );
+    expect(cloudwatch.Action).toEqual(["kms:GenerateDataKey*", "kms:Decrypt"]);
+    const topics = ofType(result, "aws:sns/topic:Topic");
+    expect(topics.length).toBeGreaterThan(0);
+    // One customer managed key (not alias/aws/sns, which CloudWatch cannot use) for all.
+    const keyArn = topics[0].inputs.kmsMasterKeyId;
+    expect(keyArn).toMatch(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\//);
+    for (const topic of topics) {
+      expect({ topic: topic.name, key: topic.inputs.kmsMasterKeyId }).toEqual({
+        topic: topic.name,
+        key: keyArn,
+      });
+    }
+    for (const queue of ofType(result, "aws:sqs/queue:Queue")) {
+      expect(queue.inputs.sqsManagedSseEnabled).toBe(true);
+    }
+    expect(
+      resource(result, "aws:dynamodb/table:Table", "audit").inputs.serverSideEncryption,
+    ).toEqual({ enabled: true });
+  });
+
+  it("reserves concurrency for the public approval function and names its implicit grants", () => {
+    const result = stacks[stack];
+    expect(resource(result, FN, "approval").inputs.reservedConcurrentExecutions).toBe(10);
+    expect(result.outputs.slackInteractivityImplicitGrants).toMatch(
+      /FunctionURLAllowPublicAccess .*lambda:InvokeFunctionUrl.*FunctionURLAllowInvokeAction .*lambda:InvokeFunction /,
+    );
   });
 
   it("consumes the queue with partial batch failure reporting", () => {
@@ -153,6 +200,7 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
       "aws:secretsmanager/secretVersion:SecretVersion",
       "aws:lambda/functionUrl:FunctionUrl",
       "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+      "aws:kms/alias:Alias",
       "pulumi:pulumi:Stack",
     ]);
     // Components (infra/component.ts) are Pulumi-only groupings, with nothing to tag in AWS.

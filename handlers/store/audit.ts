@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
+import { isConditionFailed } from "./claim";
 import { auditKey, executionIndexKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
@@ -45,9 +46,18 @@ export interface AuditRecord {
 /** Pipeline name used for records that cannot be tied to a pipeline (malformed input). */
 export const UNKNOWN_PIPELINE = "(unknown)";
 
+/** Attempts at a fresh random suffix when a record's key is taken (practically never). */
+const AUDIT_KEY_ATTEMPTS = 3;
+
 /**
  * Writes one audit record at `now`, with a TTL of `retentionDays`, and the `byExecution` index
  * attributes when it names an execution. Returns the item written; DynamoDB errors are thrown.
+ *
+ * Append-only: the put is conditional on `attribute_not_exists(pk)`, so it never replaces a record
+ * already written; IAM lets both Lambdas only PutItem `PIPELINE#` items (infra/grants.ts
+ * `auditAppend`) but cannot demand the condition. The key's sort part is the time plus 8 random
+ * hex characters; should it be taken, the write is retried with a new suffix, up to
+ * {@link AUDIT_KEY_ATTEMPTS} times, and then fails with ConditionalCheckFailedException.
  */
 export async function putAudit(
   record: AuditRecord,
@@ -55,13 +65,25 @@ export async function putAudit(
   now: Date = new Date(),
 ): Promise<Record<string, unknown>> {
   const at = now.toISOString();
-  const item: Record<string, unknown> = {
-    ...auditKey(record.pipeline || UNKNOWN_PIPELINE, at, randomUUID().slice(0, 8)),
-    at,
-    ...record,
-    expiresAt: expiresAt(retentionDays, now),
-  };
-  if (record.executionId) Object.assign(item, executionIndexKey(record.executionId, at));
-  await ddb().send(new PutCommand({ TableName: tableName(), Item: item }));
-  return item;
+  for (let attempt = 1; ; attempt++) {
+    const item: Record<string, unknown> = {
+      ...auditKey(record.pipeline || UNKNOWN_PIPELINE, at, randomUUID().slice(0, 8)),
+      at,
+      ...record,
+      expiresAt: expiresAt(retentionDays, now),
+    };
+    if (record.executionId) Object.assign(item, executionIndexKey(record.executionId, at));
+    try {
+      await ddb().send(
+        new PutCommand({
+          TableName: tableName(),
+          Item: item,
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return item;
+    } catch (err: unknown) {
+      if (!isConditionFailed(err) || attempt >= AUDIT_KEY_ATTEMPTS) throw err;
+    }
+  }
 }

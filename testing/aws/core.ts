@@ -6,6 +6,7 @@
  */
 import type { ServerResponse } from "node:http";
 import { sendJson } from "../http";
+import type { IamDenial, IamEnforcer } from "../iam/enforce";
 import type { ModelPipeline, CodePipelineCall } from "./codepipeline";
 import type { LambdaInvocation } from "./lambda";
 import type { SnsPublish } from "./sns";
@@ -89,6 +90,8 @@ export interface AwsContext {
   state: AwsState;
   faults: AwsFaults;
   delays: AwsDelays;
+  /** IAM enforcement (off until a program's declared IAM is loaded: testing/iam/enforce.ts). */
+  iam: IamEnforcer;
   /** Sleeps `ms`; ends early when the server closes. */
   sleep(ms: number): Promise<void>;
 }
@@ -199,4 +202,47 @@ export async function handleJsonTarget(
     if (!isServiceError(err)) throw err;
     sendAwsJsonError(res, err);
   }
+}
+
+/** The wire protocols of the stand-ins, for answering a denial in the right error shape. */
+export type AwsProtocol =
+  "awsJson1_0" | "awsJson1_0+awsQueryCompatible" | "awsJson1_1" | "awsQuery" | "restJson";
+
+/**
+ * Answers an IAM denial as the protocol's error (see index.ts for which service speaks which):
+ * awsJson `{ "__type", "message" }` with `x-amzn-ErrorType` (SQS, a query-compatible awsJson1_0
+ * service, also sends `x-amzn-query-error: <code>;Sender`, from which the SDK takes the code);
+ * awsQuery `<ErrorResponse><Error><Type>Sender</Type><Code>…`; restJson `{ "Type": "User",
+ * "Message" }` with `x-amzn-ErrorType`.
+ */
+export function sendDenial(res: ServerResponse, protocol: AwsProtocol, denial: IamDenial): void {
+  if (protocol === "awsQuery") {
+    const escape = (t: string) => t.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const xml =
+      `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>` +
+      `<Code>${escape(denial.code)}</Code><Message>${escape(denial.message)}</Message></Error>` +
+      `<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`;
+    res.writeHead(denial.status, {
+      "content-type": "text/xml",
+      "content-length": Buffer.byteLength(xml),
+    });
+    res.end(xml);
+    return;
+  }
+  if (protocol === "restJson") {
+    sendJson(
+      res,
+      denial.status,
+      { Type: "User", Message: denial.message },
+      { "x-amzn-errortype": denial.code },
+    );
+    return;
+  }
+  const headers: Record<string, string> = {
+    "content-type": `application/x-amz-json-${protocol === "awsJson1_1" ? "1.1" : "1.0"}`,
+    "x-amzn-errortype": denial.code,
+  };
+  if (protocol === "awsJson1_0+awsQueryCompatible")
+    headers["x-amzn-query-error"] = `${denial.code};Sender`;
+  sendJson(res, denial.status, { __type: denial.code, message: denial.message }, headers);
 }

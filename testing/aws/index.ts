@@ -24,9 +24,13 @@ import {
   type FailedExecutionInput,
   type PendingApprovalInput,
 } from "./codepipeline";
+import { createIamEnforcer, accessKeyOf, type IamEnforcer } from "../iam/enforce";
+import { standinCalls } from "../iam/requests";
 import {
   emptyState,
   handleJsonTarget,
+  sendDenial,
+  type AwsProtocol,
   noDelays,
   noFaults,
   type AwsContext,
@@ -68,6 +72,8 @@ export interface AwsStandinsOptions {
   /** Port on 127.0.0.1; 0 (default) = random. */
   port?: number;
   region?: string;
+  /** The IAM enforcement to use (default: a new one, off until loaded). */
+  iam?: IamEnforcer;
 }
 
 /** The running AWS stand-ins. */
@@ -79,6 +85,12 @@ export interface AwsStandins {
   state: AwsState;
   faults: AwsFaults;
   delays: AwsDelays;
+  /**
+   * IAM enforcement, shared with the DynamoDB proxy (testing/iam/enforce.ts): off until a
+   * program's declared IAM is loaded; then calls signed with `iam.envFor(fn)` credentials are
+   * checked against that function's role policy.
+   */
+  iam: IamEnforcer;
   /** Registers (or replaces) the function that `Invoke` of `name` runs. */
   registerFunction(name: string, fn: LambdaFunction): void;
   /** Resolves when no asynchronous (`Event`) invocation is running. */
@@ -90,6 +102,57 @@ export interface AwsStandins {
   /** Clears state, faults and delays; registered functions stay. */
   reset(): void;
   close(): Promise<void>;
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  try {
+    return body.length > 0 ? (JSON.parse(body.toString("utf8")) as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Checks the request against the caller's declared role policy (when enforcement is on); true
+ * when it was denied and the denial has been answered in the service's error shape.
+ */
+function denied(ctx: AwsContext, req: IncomingMessage, res: ServerResponse, body: Buffer): boolean {
+  const iam = ctx.iam.loaded;
+  if (!iam) return false;
+  const target = String(req.headers["x-amz-target"] ?? "");
+  const path = (req.url ?? "/").split("?")[0];
+  const json = (service: "codepipeline" | "secretsmanager" | "sqs", prefix: string) => ({
+    service,
+    operation: target.slice(prefix.length),
+    input: parseJson(body),
+    secrets: Object.keys(ctx.state.secrets),
+  });
+  let protocol: AwsProtocol;
+  let route: Parameters<typeof standinCalls>[1];
+  const lambdaPath = LAMBDA_INVOKE.exec(path);
+  if (target.startsWith(CODEPIPELINE_TARGET)) {
+    [protocol, route] = ["awsJson1_1", json("codepipeline", CODEPIPELINE_TARGET)];
+  } else if (target.startsWith(SECRETS_TARGET)) {
+    [protocol, route] = ["awsJson1_1", json("secretsmanager", SECRETS_TARGET)];
+  } else if (target.startsWith(SQS_TARGET)) {
+    [protocol, route] = ["awsJson1_0+awsQueryCompatible", json("sqs", SQS_TARGET)];
+  } else if (req.method === "POST" && lambdaPath) {
+    [protocol, route] = ["restJson", { service: "lambda", functionName: lambdaPath[1] }];
+  } else if (String(req.headers["content-type"] ?? "").includes("x-www-form-urlencoded")) {
+    [protocol, route] = [
+      "awsQuery",
+      { service: "sns", form: new URLSearchParams(body.toString()) },
+    ];
+  } else {
+    return false;
+  }
+  const denial = ctx.iam.authorize(
+    accessKeyOf(String(req.headers.authorization ?? "")),
+    standinCalls(iam, route),
+  );
+  if (!denial) return false;
+  sendDenial(res, protocol, denial);
+  return true;
 }
 
 /** Routes one request to the service that serves it. */
@@ -105,6 +168,7 @@ function router(
   };
   const secretsmanager = { service: "secretsmanager" as const, ops: secretsManagerOperations(ctx) };
   return async (req, res, body) => {
+    if (denied(ctx, req, res, body)) return;
     const target = String(req.headers["x-amz-target"] ?? "");
     const path = (req.url ?? "/").split("?")[0];
     const contentType = String(req.headers["content-type"] ?? "");
@@ -154,6 +218,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     state: emptyState(),
     faults: noFaults(),
     delays: noDelays(),
+    iam: opts.iam ?? createIamEnforcer(),
     sleep: (ms) => started.server?.sleep(ms) ?? Promise.resolve(),
   };
   const server = await startServer(router(ctx, lambda), opts.port ?? 0);
@@ -175,6 +240,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     state: ctx.state,
     faults: ctx.faults,
     delays: ctx.delays,
+    iam: ctx.iam,
     registerFunction(name: string, fn: LambdaFunction): void {
       lambda.functions[name] = fn;
     },

@@ -14,6 +14,7 @@ const COMPONENT = "deploy-notifier:infra:NotifierAlarms";
 const ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
 const tags = { team: "platform" };
 const OPS = `arn:aws:sns:${REGION}:${ACCOUNT}:ops-physical`;
+const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/topics`;
 let registered: Registered[];
 
 beforeAll(async () => {
@@ -21,6 +22,7 @@ beforeAll(async () => {
   new NotifierAlarms("alarms", {
     opsEmail: "ops@example.com",
     accountId: ACCOUNT,
+    kmsKeyArn: KEY,
     deadLetterQueueName: "dlq-1",
     eventsQueueName: "events-1",
     functions: { fanout: "p-fanout", approval: "p-approval" },
@@ -30,7 +32,11 @@ beforeAll(async () => {
 });
 
 it("emails the ops topic, which only this account's CloudWatch may publish to", () => {
-  expect(find(registered, "aws:sns/topic:Topic", "ops").inputs).toEqual({ tags });
+  // A customer managed key: CloudWatch cannot publish to a topic under alias/aws/sns.
+  expect(find(registered, "aws:sns/topic:Topic", "ops").inputs).toEqual({
+    kmsMasterKeyId: KEY,
+    tags,
+  });
   expect(
     find(registered, "aws:sns/topicSubscription:TopicSubscription", "ops-email").inputs,
   ).toEqual({

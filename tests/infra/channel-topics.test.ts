@@ -16,6 +16,7 @@ const TOPIC = "aws:sns/topic:Topic";
 const SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription";
 const tags = { team: "platform" };
 const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:channel-${name}-physical`;
+const KEY = `arn:aws:kms:${REGION}:${ACCOUNT}:key/topics`;
 let registered: Registered[];
 let withTopics: ChannelTopics;
 let without: ChannelTopics;
@@ -28,10 +29,12 @@ beforeAll(async () => {
       oncall: { type: "sms", phoneNumbers: ["+15550100", "+15550101"] },
       leads: { type: "email", addresses: ["lead@example.com"] },
     },
+    kmsKeyArn: KEY,
     tags,
   });
   without = new ChannelTopics("none", {
     channels: { "slack-eng": { type: "slack", mode: "webhook" } },
+    kmsKeyArn: KEY,
     tags,
   });
   await settled();
@@ -43,7 +46,9 @@ it("declares a topic per SMS or email channel, one subscription per endpoint", (
     expect.arrayContaining([`${TOPIC} channel-oncall`, `${TOPIC} channel-leads`]),
   );
   expect(children.filter((c) => c.type === TOPIC)).toHaveLength(2);
-  expect(find(registered, TOPIC, "channel-oncall").inputs).toEqual({ tags });
+  // Encrypted at rest with the notifier's customer managed key (topic-key.ts).
+  expect(find(registered, TOPIC, "channel-oncall").inputs).toEqual({ kmsMasterKeyId: KEY, tags });
+  expect(find(registered, TOPIC, "channel-leads").inputs).toEqual({ kmsMasterKeyId: KEY, tags });
   expect(find(registered, SUBSCRIPTION, "channel-oncall-0").inputs).toEqual({
     topic: topicArn("oncall"),
     protocol: "sms",

@@ -1,4 +1,5 @@
 import { EventIntake } from "../../infra/event-intake";
+import { evaluate, type AuthorizationRequest } from "../../testing/iam/evaluate";
 import {
   ACCOUNT,
   childrenOf,
@@ -14,6 +15,8 @@ const COMPONENT = "deploy-notifier:infra:EventIntake";
 const QUEUE = "aws:sqs/queue:Queue";
 const tags = { team: "platform" };
 const arn = (service: string, name: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
+const RULE = arn("cloudwatch", "codepipeline-physical");
+const FANOUT_ROLE = `arn:aws:iam::${ACCOUNT}:role/fanout-role-1234567`;
 let registered: Registered[];
 
 beforeAll(async () => {
@@ -22,7 +25,7 @@ beforeAll(async () => {
     eventPattern: '{"source":["aws.codepipeline"]}',
     description: "d",
     tags,
-  });
+  }).admitDeadLetterWriter(FANOUT_ROLE);
   await settled();
 });
 
@@ -60,26 +63,114 @@ it("redrives the events queue to the DLQ after 4 receives", () => {
   });
 });
 
-it("lets only this rule send to either queue", () => {
-  for (const queue of ["events", "dlq"]) {
-    const policy = find(registered, "aws:sqs/queuePolicy:QueuePolicy", `${queue}-from-eventbridge`);
-    expect(policy.inputs.queueUrl).toBe(
-      `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${queue}-physical`,
-    );
-    expect(JSON.parse(policy.inputs.policy)).toEqual({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "EventBridgeRule",
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Action: ["sqs:SendMessage"],
-          Resource: [arn("sqs", `${queue}-physical`)],
-          Condition: { ArnEquals: { "aws:SourceArn": arn("cloudwatch", "codepipeline-physical") } },
-        },
-      ],
+function queuePolicy(queue: string): any {
+  const policy = find(registered, "aws:sqs/queuePolicy:QueuePolicy", `${queue}-from-eventbridge`);
+  expect(policy.inputs.queueUrl).toBe(
+    `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${queue}-physical`,
+  );
+  return JSON.parse(policy.inputs.policy);
+}
+
+const allowRule = (queue: string) => ({
+  Sid: "EventBridgeRule",
+  Effect: "Allow",
+  Principal: { Service: "events.amazonaws.com" },
+  Action: ["sqs:SendMessage"],
+  Resource: [arn("sqs", `${queue}-physical`)],
+  Condition: { ArnEquals: { "aws:SourceArn": RULE } },
+});
+
+it("lets only this rule send to the events queue and denies every other sender", () => {
+  expect(queuePolicy("events")).toEqual({
+    Version: "2012-10-17",
+    Statement: [
+      allowRule("events"),
+      {
+        Sid: "OnlyTheRule",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["sqs:SendMessage"],
+        Resource: [arn("sqs", "events-physical")],
+        Condition: { ArnNotEquals: { "aws:SourceArn": RULE } },
+      },
+    ],
+  });
+});
+
+it("lets only the rule and the fan-out's role send to the DLQ", () => {
+  expect(queuePolicy("dlq")).toEqual({
+    Version: "2012-10-17",
+    Statement: [
+      allowRule("dlq"),
+      {
+        Sid: "OnlyTheRuleAndTheFanout",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["sqs:SendMessage"],
+        Resource: [arn("sqs", "dlq-physical")],
+        Condition: { ArnNotEquals: { "aws:SourceArn": RULE, "aws:PrincipalArn": FANOUT_ROLE } },
+      },
+    ],
+  });
+});
+
+describe("the queue policies, evaluated as IAM evaluates a resource policy", () => {
+  const someRole = `arn:aws:iam::${ACCOUNT}:role/ci-deployer`;
+  const otherRule = arn("events", "rule/someone-elses-rule");
+  const send = (queue: string, extra: Partial<AuthorizationRequest>): AuthorizationRequest => ({
+    action: "sqs:SendMessage",
+    resource: arn("sqs", `${queue}-physical`),
+    ...extra,
+  });
+  const byRule = (queue: string, sourceArn: string) =>
+    send(queue, {
+      principal: { Service: "events.amazonaws.com" },
+      context: { "aws:SourceArn": sourceArn, "aws:SourceAccount": ACCOUNT },
     });
-  }
+  const byRole = (queue: string, roleArn: string, action = "sqs:SendMessage") => ({
+    ...send(queue, { principal: { AWS: roleArn }, context: { "aws:PrincipalArn": roleArn } }),
+    action,
+  });
+
+  it("allows EventBridge for this rule, to both queues", () => {
+    for (const queue of ["events", "dlq"]) {
+      expect(evaluate([queuePolicy(queue)], byRule(queue, RULE)).decision).toBe("Allow");
+    }
+  });
+
+  it("refuses any other sender explicitly, whatever its own IAM policy allows", () => {
+    for (const queue of ["events", "dlq"]) {
+      expect(evaluate([queuePolicy(queue)], byRole(queue, someRole))).toEqual({
+        decision: "ExplicitDeny",
+        statement: queue === "events" ? "OnlyTheRule" : "OnlyTheRuleAndTheFanout",
+      });
+      // Another rule of the account is EventBridge too, but not this rule.
+      expect(evaluate([queuePolicy(queue)], byRule(queue, otherRule))).toEqual({
+        decision: "ExplicitDeny",
+        statement: queue === "events" ? "OnlyTheRule" : "OnlyTheRuleAndTheFanout",
+      });
+    }
+    // The fan-out's role may dead-letter, not fake an event.
+    expect(evaluate([queuePolicy("events")], byRole("events", FANOUT_ROLE)).decision).toBe(
+      "ExplicitDeny",
+    );
+  });
+
+  it("leaves the fan-out's dead-lettering and its event source mapping alone", () => {
+    // Not denied: the role's identity policy (grants.ts DeadLetterWithReasons) allows it.
+    expect(evaluate([queuePolicy("dlq")], byRole("dlq", FANOUT_ROLE)).decision).toBe(
+      "ImplicitDeny",
+    );
+    for (const action of [
+      "sqs:ReceiveMessage",
+      "sqs:DeleteMessage",
+      "sqs:ChangeMessageVisibility",
+    ]) {
+      expect(evaluate([queuePolicy("events")], byRole("events", FANOUT_ROLE, action))).toEqual({
+        decision: "ImplicitDeny",
+      });
+    }
+  });
 });
 
 it("keeps every URN: each child aliased to its old place at the top of the stack", () => {

@@ -46,6 +46,7 @@ beforeAll(async () => {
         { Sid: "Self", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [fnArn] },
       ]),
     queueTrigger: { queueArn: arn("sqs", "events-1"), batchSize: 10, maximumConcurrency: 5 },
+    reservedConcurrency: 10,
     publicUrl: true,
     asyncInvoke: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 300 },
   });
@@ -112,6 +113,11 @@ it("grants log writing first, then the caller's statements, which may name the f
   ]);
 });
 
+it("reserves concurrency only when asked", () => {
+  expect(find(registered, FN, "full").inputs.reservedConcurrentExecutions).toBe(10);
+  expect(find(registered, FN, "plain").inputs).not.toHaveProperty("reservedConcurrentExecutions");
+});
+
 it("adds the queue trigger, the public URL and the async settings only when asked", async () => {
   expect(plain.eventSourceMapping ?? plain.url ?? plain.invokeConfig).toBeUndefined();
   expect(
@@ -162,8 +168,9 @@ it("rejects what AWS would refuse only at deploy time, naming each argument", ()
       timeoutSeconds: 901,
       statements: () => [],
       queueTrigger: { queueArn: "arn:aws:sqs:::q", batchSize: 10, maximumConcurrency: 1 },
+      reservedConcurrency: -1,
     });
   expect(bad).toThrow(
-    /functionName "deploy-notifier-x+-fanout": 1 to 64 .*; timeoutSeconds 901: .* 1 to 900; queueTrigger\.maximumConcurrency 1: .* 2 to 1000/,
+    /functionName "deploy-notifier-x+-fanout": 1 to 64 .*; timeoutSeconds 901: .* 1 to 900; queueTrigger\.maximumConcurrency 1: .* 2 to 1000; reservedConcurrency -1: a whole number, 0 or more/,
   );
 });

@@ -1,0 +1,315 @@
+/**
+ * The local world enforces the IAM the program declares (testing/iam/): the prod archives run in
+ * fresh Node processes with credentials naming their roles, and every AWS call they make through
+ * the stand-ins is checked against that role's declared policy. Removing any one statement the
+ * code needs makes the flow fail with the error AWS would give. The statements are enumerated from
+ * the evaluated program, so the test follows the policies as infra/grants.ts changes them.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  alarmToTopic,
+  eventBridgeToQueue,
+  functionUrlInvoke,
+  queueArnOfUrl,
+  pointAtReceivers,
+  provisionForArchives,
+  readStackConfig,
+  startAll,
+  startLambda,
+  type AllStandins,
+  type ArchiveInfo,
+  type DeclaredIam,
+  type IamDecisionRecord,
+  type IamDenial,
+  type LambdaProcess,
+  type PolicyStatement,
+  type ProgramResult,
+} from "../../testing";
+import { clickPayload, formBody, signedEvent } from "../approval/harness";
+import { event } from "../support/fanout";
+import { evaluate } from "../support/program";
+
+const SIGNING_SECRET = "iam-test-signing-secret";
+const PIPELINE = "main-app-production-v3";
+
+/**
+ * Actions the Lambda service performs with the function's role, not the function's code: the
+ * log agent (logs:*) and the SQS event source mapping (Lambda developer guide, "Execution role"
+ * and "Using Lambda with Amazon SQS": ReceiveMessage, DeleteMessage, GetQueueAttributes). No
+ * code flow exercises them here.
+ */
+const SERVICE_ACTIONS = [
+  "logs:CreateLogStream",
+  "logs:PutLogEvents",
+  "logs:CreateLogGroup",
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+];
+
+/** What AWS answers per service prefix when the identity policy does not allow the action. */
+const AWS_ERROR: Record<string, string> = {
+  dynamodb: "AccessDeniedException",
+  secretsmanager: "AccessDeniedException",
+  codepipeline: "AccessDeniedException",
+  lambda: "AccessDeniedException",
+  kms: "AccessDeniedException",
+  sns: "AuthorizationError",
+  sqs: "AccessDenied",
+};
+
+const statementsOf = (iam: DeclaredIam, fn: string): PolicyStatement[] =>
+  iam.roles[fn].policies.flatMap((p) => [p.Statement].flat());
+const idOf = (s: PolicyStatement, i: number) => s.Sid ?? `#${i}`;
+const actionsOf = (s: PolicyStatement) => [s.Action ?? []].flat();
+
+/** The declared IAM without one statement of one function's role. */
+function without(iam: DeclaredIam, fn: string, sid: string): DeclaredIam {
+  const copy = structuredClone(iam);
+  const statements = statementsOf(copy, fn).filter((s, i) => idOf(s, i) !== sid);
+  copy.roles[fn].policies = [{ Version: "2012-10-17", Statement: statements }];
+  return copy;
+}
+
+interface FlowRun {
+  decisions: IamDecisionRecord[];
+  denials: IamDenial[];
+  /** Both functions' logs and results, and what the channels received. */
+  output: string;
+}
+
+describe("the sandbox enforces the declared IAM on the prod archives", () => {
+  let standins: AllStandins;
+  let program: ProgramResult;
+  let declared: DeclaredIam;
+  let names: { fanout: string; approval: string };
+  let baseline: FlowRun;
+
+  /**
+   * The fan-out's paths: a failure whose Slack delivery fails for good (pages, SMS, DLQ), the
+   * same record redelivered (claims lost: reads back), the pipeline's recovery (open incidents
+   * read and resolved), and a rejection clicked in Slack (the execution's decisions queried).
+   */
+  async function fanoutFlow(fanout: LambdaProcess): Promise<unknown[]> {
+    const record = (body: unknown, receiveCount = 1, messageId: string = randomUUID()) => ({
+      messageId,
+      body: JSON.stringify(body),
+      attributes: { ApproximateReceiveCount: String(receiveCount) },
+    });
+    const failed = event("pipeline-failed", { "execution-id": randomUUID() });
+    const failedId = randomUUID();
+    standins.receivers.setFault("slack", { status: 404, body: "channel_not_found" });
+    const first = await fanout.invoke({ Records: [record(failed, 1, failedId)] });
+    standins.receivers.setFault("slack", null);
+    const again = await fanout.invoke({ Records: [record(failed, 2, failedId)] });
+    const recovered = await fanout.invoke({
+      Records: [record(event("pipeline-succeeded", { "execution-id": randomUUID() }))],
+    });
+    const rejected = await fanout.invoke({
+      Records: [
+        record(event("action-approval-rejected-via-slack", { "execution-id": randomUUID() })),
+      ],
+    });
+    return [first, again, recovered, rejected];
+  }
+
+  /**
+   * The approval's paths: an approval, the same click again (the decision is read back), and a
+   * click whose PutApprovalResult fails (the claim is released).
+   */
+  async function approvalFlow(approval: LambdaProcess): Promise<unknown[]> {
+    const click = (executionId: string) => {
+      const payload = clickPayload({
+        user: { id: "U012ABCDEF", username: "jane", name: "Jane Doe" },
+        executionId,
+        pipeline: PIPELINE,
+        responseUrl: standins.receivers.urlFor("slack-response", randomUUID()),
+      });
+      return approval.invoke(signedEvent(formBody(payload), { secret: SIGNING_SECRET }));
+    };
+    const pending = () => {
+      const executionId = randomUUID();
+      standins.aws.addPendingApproval({
+        pipeline: PIPELINE,
+        stage: "Approve",
+        action: "ManualApproval",
+        executionId,
+      });
+      return executionId;
+    };
+    const approved = pending();
+    const results: unknown[] = [await click(approved)];
+    await standins.aws.idle();
+    results.push(await click(approved));
+    await standins.aws.idle();
+    standins.aws.faults.codepipeline = {
+      code: "ThrottlingException",
+      operation: "PutApprovalResult",
+      times: 1,
+    };
+    results.push(await click(pending()));
+    await standins.aws.idle();
+    standins.aws.faults.codepipeline = null;
+    return results;
+  }
+
+  /** Starts both archives fresh (no cached secrets), runs a failure and an approval, stops them. */
+  async function runFlow(iam: DeclaredIam): Promise<FlowRun> {
+    standins.iam.load(iam);
+    const archive = (n: string) => program.archives.find((a) => a.name === n) as ArchiveInfo;
+    const start = (which: "fanout" | "approval") =>
+      startLambda({
+        dir: archive(which).dir,
+        functionName: names[which],
+        env: { ...archive(which).environment, ...standins.envFor(names[which]) },
+      });
+    const [fanout, approval] = await Promise.all([start("fanout"), start("approval")]);
+    standins.aws.registerFunction(names.approval, async (e) => (await approval.invoke(e)).value);
+    const delivered = standins.receivers.deliveries.length;
+    try {
+      const outputs = [...(await fanoutFlow(fanout)), ...(await approvalFlow(approval))];
+      await standins.aws.idle();
+      const output = [
+        JSON.stringify(outputs),
+        fanout.logs(),
+        approval.logs(),
+        // What the channels received (enrichment reports its error there, by name).
+        JSON.stringify(standins.receivers.deliveries.slice(delivered)),
+      ].join("\n");
+      return { decisions: [...standins.iam.decisions], denials: [...standins.iam.denials], output };
+    } finally {
+      await Promise.all([fanout.close(), approval.close()]);
+    }
+  }
+
+  beforeAll(async () => {
+    standins = await startAll();
+    const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, SIGNING_SECRET);
+    program = await evaluate({ stack: "prod", config: local.raw, secrets: local.secrets });
+    await provisionForArchives(program, standins, local.secrets);
+    declared = standins.iam.loaded as DeclaredIam;
+    names = {
+      fanout: program.outputs.fanoutFunctionName as string,
+      approval: program.outputs.approvalFunctionName as string,
+    };
+    baseline = await runFlow(declared);
+  }, 180_000);
+  afterAll(async () => {
+    await standins?.close();
+  });
+
+  it("checks every call of both archives against their roles, and the declared IAM allows them", () => {
+    const byCaller = (fn: string) => baseline.decisions.filter((d) => d.caller.endsWith(`/${fn}`));
+    expect(byCaller(names.fanout).length).toBeGreaterThan(0);
+    expect(byCaller(names.approval).length).toBeGreaterThan(0);
+    expect(baseline.decisions.filter((d) => d.decision !== "Allow")).toEqual([]);
+    const services = new Set(baseline.decisions.map((d) => d.action.split(":")[0]));
+    expect([...services].sort()).toEqual(
+      expect.arrayContaining([
+        "codepipeline",
+        "dynamodb",
+        "lambda",
+        "secretsmanager",
+        "sns",
+        "sqs",
+      ]),
+    );
+    // The caller is named as AWS names an assumed role session of a Lambda function.
+    expect(byCaller(names.fanout)[0].caller).toBe(
+      `arn:aws:sts::123456789012:assumed-role/${declared.roles[names.fanout].roleName}/${names.fanout}`,
+    );
+  });
+
+  it("exercises every statement except those the Lambda service itself uses", () => {
+    const unexercised: unknown[] = [];
+    for (const fn of Object.values(names)) {
+      const used = new Set(
+        baseline.decisions.filter((d) => d.caller.endsWith(`/${fn}`)).map((d) => d.statement),
+      );
+      statementsOf(declared, fn).forEach((s, i) => {
+        const serviceOnly = actionsOf(s).every((a) => SERVICE_ACTIONS.includes(a));
+        if (!used.has(idOf(s, i)) && !serviceOnly) unexercised.push({ fn, sid: idOf(s, i) });
+      });
+    }
+    // A statement no flow needs is an unused grant, or a path this test does not run yet.
+    expect(unexercised).toEqual([]);
+  });
+
+  it("fails the way AWS fails when any one statement the code needs is removed", async () => {
+    for (const fn of Object.values(names)) {
+      const statements = statementsOf(declared, fn).map((s, i) => ({ s, sid: idOf(s, i) }));
+      for (const { s, sid } of statements) {
+        if (actionsOf(s).every((a) => SERVICE_ACTIONS.includes(a))) continue;
+        const run = await runFlow(without(declared, fn, sid));
+        const denied = run.decisions.filter(
+          (d) => d.decision !== "Allow" && d.caller.endsWith(`/${fn}`),
+        );
+        expect({ fn, sid, denied: denied.length > 0 }).toEqual({ fn, sid, denied: true });
+        const first = denied[0];
+        expect(actionsOf(s).map((a) => a.toLowerCase())).toContain(first.action.toLowerCase());
+        // Answered with AWS's exception and message, which reached the archive's code: its logs
+        // keep the first 200 characters of an SDK error's message, or (enrichment) its name.
+        const denial = run.denials.find((d) => d.action === first.action) as IamDenial;
+        const service = first.action.split(":")[0];
+        expect({ fn, sid, code: denial.code }).toEqual({ fn, sid, code: AWS_ERROR[service] });
+        expect(denial.message).toMatch(
+          new RegExp(
+            `^User: arn:aws:sts::123456789012:assumed-role/[^/]+/${fn} is not authorized to perform: ` +
+              `${service === "sns" ? "SNS" : service}:\\w+ on resource: arn:aws:\\S+ because no identity-based policy allows the`,
+            "i",
+          ),
+        );
+        expect({
+          fn,
+          sid,
+          reachedCode:
+            run.output.includes(denial.message.slice(0, 120)) || run.output.includes(denial.code),
+        }).toEqual({
+          fn,
+          sid,
+          reachedCode: true,
+        });
+      }
+    }
+  }, 600_000);
+
+  it("admits the program's own deliveries by its resource policies, and refuses others", () => {
+    const arnsOf = (type: string) =>
+      program.resources.filter((r) => r.type === type).map((r) => r.arn as string);
+    const [rule] = arnsOf("aws:cloudwatch/eventRule:EventRule");
+    const queues = ["eventsQueueUrl", "deadLetterQueueUrl"].map((o) =>
+      queueArnOfUrl(program.outputs[o] as string, "us-east-1"),
+    );
+    for (const queue of queues) {
+      expect({ queue, denial: eventBridgeToQueue(standins.iam, rule, queue) }).toEqual({
+        queue,
+        denial: undefined,
+      });
+    }
+    const otherRule = "arn:aws:events:us-east-1:123456789012:rule/someone-elses";
+    expect(eventBridgeToQueue(standins.iam, otherRule, queues[0])).toMatchObject({
+      code: "AccessDenied",
+      message: expect.stringMatching(
+        /^User: events\.amazonaws\.com is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:\S+ (because no resource-based policy allows|with an explicit deny in a resource-based policy)/,
+      ),
+    });
+    // Every alarm may publish to the ops topic (and use its key, if it is encrypted).
+    const ops = program.outputs.opsTopicArn as string;
+    const alarms = arnsOf("aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) {
+      expect({ alarm, denial: alarmToTopic(standins.iam, alarm, ops) }).toEqual({
+        alarm,
+        denial: undefined,
+      });
+    }
+    const foreign = "arn:aws:cloudwatch:us-east-1:999999999999:alarm:theirs";
+    expect(alarmToTopic(standins.iam, foreign, ops)).toMatchObject({ code: "AuthorizationError" });
+    // The function URL: public (NONE) through the grants @pulumi/aws adds; not as AWS_IAM.
+    const approvalArn = `arn:aws:lambda:us-east-1:123456789012:function:${names.approval}`;
+    expect(functionUrlInvoke(standins.iam, approvalArn, "NONE")).toBeUndefined();
+    expect(functionUrlInvoke(standins.iam, approvalArn, "AWS_IAM")).toMatchObject({
+      code: "AccessDeniedException",
+    });
+  });
+});
