@@ -7,6 +7,7 @@
 import { loadConfig } from "./config";
 import { createApprovalHandler } from "./handlers/approval";
 import { createFanoutHandler } from "./handlers/fanout";
+import { slackManifest } from "./config/slack-manifest";
 import { archiveExcludes } from "./infra/archives";
 import { declareNotifier } from "./infra/notifier";
 
@@ -31,6 +32,12 @@ const notifier = declareNotifier({
 
 /** Paste into the Slack app's "Interactivity & Shortcuts" request URL. */
 export const slackInteractivityUrl = notifier.outputs.slackInteractivityUrl;
+/** The public grants @pulumi/aws adds to the approval function, undeclared (README "Security"). */
+export const slackInteractivityImplicitGrants = notifier.outputs.slackInteractivityImplicitGrants;
+/** The Slack app manifest for this stack (`npm run slack-manifest -- --stack <name>` prints it). */
+export const slackAppManifest = notifier.outputs.slackInteractivityUrl.apply((url) =>
+  slackManifest({ runtime, interactivityUrl: url, rejectReasonModal: !!config.slackApp?.botToken }),
+);
 export const auditTableName = notifier.outputs.auditTableName;
 export const eventsQueueUrl = notifier.outputs.eventsQueueUrl;
 export const deadLetterQueueUrl = notifier.outputs.deadLetterQueueUrl;

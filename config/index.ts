@@ -13,11 +13,13 @@ import {
   type SlackAppSecrets,
   type TierRoute,
 } from "../handlers/types";
-import { checkHttpUrl } from "../handlers/url";
+import { parseHttpUrl } from "../handlers/url";
+import { didYouMean, malformedChannels } from "./advice";
 import { downtimeWindows } from "./downtime";
-import { stackConfigSchema, type RawStackConfig } from "./schema";
+import { stackConfigSchema, urlProblem, type RawStackConfig } from "./schema";
 
 export { LOG_RETENTION_DAYS } from "./schema";
+export { configAdvice, type ConfigAdvice } from "./advice";
 
 /** The config namespace (the Pulumi project name). */
 export const PROJECT = "deploy-notifier";
@@ -73,11 +75,36 @@ function keyOf(path: ReadonlyArray<PropertyKey>): string {
   return key;
 }
 
-function zodProblems(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
+/** A suggestion for an unknown top-level key, e.g. `pipeline` → `pipelines`. */
+function suggestion(k: string): string {
+  const near = didYouMean(k, CONFIG_KEYS);
+  return near ? ` (did you mean "${near}"?)` : ` (known keys: ${CONFIG_KEYS.join(", ")})`;
+}
+
+/**
+ * Messages for zod's issues, each naming its key. Issues under `skip` (channel entries reported
+ * by `malformedChannels`) are dropped, and so is "is required" for a key that an unknown key
+ * probably meant (reported as "did you mean").
+ */
+function zodProblems(error: z.ZodError, skip: Set<string>): string[] {
+  const meant = new Set<string>();
+  for (const issue of error.issues) {
+    if (issue.code === "unrecognized_keys" && issue.path.length === 0) {
+      for (const k of issue.keys) meant.add(didYouMean(k, CONFIG_KEYS) ?? "");
+    }
+  }
+  const kept = error.issues.filter((issue) => {
+    const [top, name] = issue.path;
+    if (top === "channels" && typeof name === "string" && skip.has(name)) return false;
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    return !(missing && issue.path.length === 1 && meant.has(String(top)));
+  });
+  return kept.map((issue) => {
     if (issue.code === "unrecognized_keys") {
       if (issue.path.length === 0) {
-        return issue.keys.map((k) => `${keyOf([k])}: unknown config key`).join("\n  - ");
+        return issue.keys
+          .map((k) => `${keyOf([k])}: unknown config key${suggestion(k)}`)
+          .join("\n  - ");
       }
       return `${keyOf(issue.path)}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys
         .map((k) => `"${k}"`)
@@ -127,14 +154,27 @@ function lenient(raw: Record<string, unknown>): RawStackConfig {
   } as unknown as RawStackConfig;
 }
 
-/** https URLs, or http on the loopback interface (the local sandbox). */
-function urlProblem(value: string): string | undefined {
-  const checked = checkHttpUrl(value);
-  if (!checked.ok) return checked.problem === "scheme" ? "must be an https URL" : "must be a URL";
-  const url = checked.url;
-  if (url.protocol === "https:") return undefined;
-  if (url.hostname === "127.0.0.1" || url.hostname === "localhost") return undefined;
-  return "must be an https URL";
+/**
+ * Teams Workflows webhook hosts. The "Post to a channel when a webhook request is received"
+ * workflow gives a URL on Azure Logic Apps (`prod-NN.<region>.logic.azure.com`) or, for newer
+ * flows, on the Power Platform API (`<env>.environment.api.powerplatform.com`) (Microsoft Learn,
+ * "Create incoming webhooks with Workflows for Microsoft Teams"; Logic Apps REST reference,
+ * "Workflows - List Callback Url"). The Office 365 connector URLs (`*.webhook.office.com`) are
+ * retired and answer with an error.
+ */
+const TEAMS_WORKFLOW_HOSTS = [".logic.azure.com", ".api.powerplatform.com"];
+
+function teamsUrlProblem(value: string): string | undefined {
+  const url = parseHttpUrl(value);
+  if (!url || url.hostname === "127.0.0.1" || url.hostname === "localhost") return undefined;
+  const host = url.hostname.toLowerCase();
+  if (host.endsWith(".webhook.office.com") || host === "outlook.office.com") {
+    return 'is an Office 365 connector URL, which Microsoft retired: create a Workflows webhook (Teams > channel > Workflows > "Post to a channel when a webhook request is received")';
+  }
+  if (!TEAMS_WORKFLOW_HOSTS.some((h) => host.endsWith(h))) {
+    return `must be a Teams Workflows URL (host *${TEAMS_WORKFLOW_HOSTS.join(" or *")}), got host ${host}`;
+  }
+  return undefined;
 }
 
 const SECRET_URL_FIELDS = new Set(["webhookUrl", "url"]);
@@ -199,7 +239,7 @@ function pipelinesOf(c: RawStackConfig, problems: string[], key: KeyOf): Pipelin
         problems.push(
           `${key("pipelines", i, "approvals", "channel")}: unknown channel "${p.approvals.channel}"`,
         );
-      } else if (ch && ch.type !== "slack") {
+      } else if (ch && ch.type !== "slack" && (ch.type as string) !== "malformed") {
         problems.push(
           `${key("pipelines", i, "approvals", "channel")}: "${p.approvals.channel}" is a ${ch.type} channel; approvals need a slack channel`,
         );
@@ -225,7 +265,12 @@ function secretFieldProblem(
 ): string | undefined {
   if (!allowed.has(field)) return `unknown secret field for a ${channel.type} channel`;
   if (typeof value !== "string") return undefined;
-  if (SECRET_URL_FIELDS.has(field)) return urlProblem(value);
+  if (SECRET_URL_FIELDS.has(field)) {
+    return urlProblem(value) ?? (channel.type === "teams" ? teamsUrlProblem(value) : undefined);
+  }
+  // PagerDuty Events API v2: `routing_key` is the 32-character integration key of an Events API
+  // v2 integration (PagerDuty developer docs, "Send an Alert Event": "routing_key … 32 character
+  // Integration Key"); anything else answers 400 "Invalid routing key".
   if (channel.type === "pagerduty" && field === "routingKey" && !/^[A-Za-z0-9]{32}$/.test(value)) {
     return "must be a 32-character PagerDuty integration key";
   }
@@ -291,6 +336,20 @@ function slackAppOf(
     : undefined;
 }
 
+/** Options of {@link parseConfig}. */
+export interface ParseOptions {
+  project?: string;
+  stack: string;
+  /** The keys that Pulumi holds as secrets; `secrets` must be one of them (deploy time). */
+  secretKeys?: string[];
+  /**
+   * Paths like `secrets.slack-eng.webhookUrl` whose value the stack file holds in plain text
+   * (offline readers only: at deploy time Pulumi has already decrypted every value, and only
+   * `secretKeys` tells a secret from plain text).
+   */
+  plainTextSecrets?: string[];
+}
+
 /**
  * Validates a raw stack config (keys without the `deploy-notifier:` namespace, values as parsed
  * from YAML) and returns the program's view of it. Throws a `ConfigError` listing every problem.
@@ -299,16 +358,30 @@ function slackAppOf(
  */
 export function parseConfig(
   raw: Record<string, unknown>,
-  options: { project?: string; stack: string; secretKeys?: string[] } = { stack: "dev" },
+  options: ParseOptions = { stack: "dev" },
 ): StackConfig {
   const parsed = stackConfigSchema.safeParse(raw);
+  const key: KeyOf = (...path) => keyOf(path);
   // Cross-field checks run even when some values are malformed, so that every problem is
   // reported at once: on a schema failure they read a lenient view of the raw config.
-  const problems: string[] = parsed.success ? [] : zodProblems(parsed.error);
+  const malformed = malformedChannels(raw.channels, key);
+  const problems: string[] = [
+    ...malformed.problems,
+    ...(parsed.success ? [] : zodProblems(parsed.error, malformed.names)),
+  ];
   const c: RawStackConfig = parsed.success ? parsed.data : lenient(raw);
-  const key: KeyOf = (...path) => keyOf(path);
+  for (const name of malformed.names) {
+    // A mis-indented channel is still declared: no "unknown channel" noise for its routes.
+    c.channels[name] ??= { type: "malformed" } as unknown as RawStackConfig["channels"][string];
+  }
 
   problems.push(...secretsKeyProblems(c, options.secretKeys, key));
+  problems.push(
+    ...(options.plainTextSecrets ?? []).map(
+      (path) =>
+        `${keyOf(["secrets", ...path.split(".").slice(1)])}: is in plain text in the stack file; a secret must be encrypted: pulumi config set --secret --path '${path}' …`,
+    ),
+  );
   const routing = routingOf(c, problems, key);
   const pipelines = pipelinesOf(c, problems, key);
   const channelSecrets = channelSecretsOf(c, problems, key);

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { PIPELINE_STATES, SEVERITIES } from "../handlers/types";
+import { checkHttpUrl } from "../handlers/url";
 
 /** CodePipeline pipeline names: 1–100 of `A-Za-z0-9.@-_` (CodePipeline API reference). */
 const PIPELINE_NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;
@@ -13,10 +14,59 @@ const PIPELINE_NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;
 const CHANNEL_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 /** Slack user ids (U…, or W… on Enterprise Grid). */
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
-/** Slack conversation ids (C… public, G… private, D… direct). */
-const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,20}$/;
-/** E.164 phone numbers, as SNS SMS subscriptions require them. */
+/**
+ * Slack conversation ids: C… public, G… private, D… direct; upper-case letters and digits, 8–16
+ * characters (Slack Web API OpenAPI spec `defs_channel` `^[CGD][A-Z0-9]{8}$`, since grown to 10–11
+ * characters; AWS API reference "SlackChannel": length 8–16, pattern `[CGD][A-Z0-9]+`).
+ * `chat.postMessage` answers `channel_not_found` for anything else.
+ */
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{7,15}$/;
+/**
+ * E.164 phone numbers, as SNS SMS requires them: a plus sign, the country code, at most 15 digits
+ * in all (Amazon SNS developer guide, "Publishing SMS messages to a mobile phone": "Phone numbers
+ * that follow this format can have a maximum of 15 digits along with the + prefix").
+ */
 const E164 = /^\+[1-9][0-9]{6,14}$/;
+/**
+ * Discord webhook names (the `username` we send with each message): 1–80 characters, and never
+ * containing "clyde" or "discord", case-insensitive (Discord developer docs, Webhook resource,
+ * "Create Webhook": "A webhook name is valid if it does not contain the substrings clyde or
+ * discord (case-insensitive)" and "webhook names can be up to 80 characters"). Discord answers
+ * 400 to an Execute Webhook whose `username` breaks these rules.
+ */
+export const DISCORD_USERNAME_MAX = 80;
+const DISCORD_RESERVED = ["clyde", "discord"] as const;
+
+/**
+ * https URLs, or http on the loopback interface (the local sandbox's receivers). Undefined when
+ * `value` is fine, else the problem.
+ */
+export function urlProblem(value: string): string | undefined {
+  const checked = checkHttpUrl(value);
+  if (!checked.ok) return checked.problem === "scheme" ? "must be an https URL" : "must be a URL";
+  const url = checked.url;
+  if (url.protocol === "https:") return undefined;
+  if (url.hostname === "127.0.0.1" || url.hostname === "localhost") return undefined;
+  return "must be an https URL";
+}
+
+/** A URL setting: https (or loopback http for the sandbox). */
+const httpsUrl = z.string().superRefine((v, ctx) => {
+  const problem = urlProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** Problems of a Discord `username`, or undefined. */
+export function discordUsernameProblem(name: string): string | undefined {
+  const trimmed = name.trim();
+  if (trimmed.length < 1 || trimmed.length > DISCORD_USERNAME_MAX) {
+    return `must be 1-${DISCORD_USERNAME_MAX} characters (Discord's webhook name limit)`;
+  }
+  const reserved = DISCORD_RESERVED.find((w) => trimmed.toLowerCase().includes(w));
+  return reserved
+    ? `must not contain "${reserved}" (Discord refuses webhook names containing "clyde" or "discord")`
+    : undefined;
+}
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
@@ -27,6 +77,11 @@ const pipelineName = z
   .string()
   .regex(PIPELINE_NAME, "must be 1-100 characters of A-Z a-z 0-9 . @ - _ (a CodePipeline name)");
 
+/**
+ * Email addresses for SNS email subscriptions and the ops topic: SNS needs a deliverable address
+ * (Amazon SNS API reference, `Subscribe`: for the `email` protocol the endpoint is "an email
+ * address"); the address must receive and confirm the subscription message.
+ */
 const email = z.email("must be an email address");
 
 const approvals = z.strictObject({
@@ -65,10 +120,11 @@ const slackChannel = z
     /** Channel id for bot mode (C…). */
     channel: z
       .string()
+      .refine((v) => !v.startsWith("#"), "must be the channel id (C…), not its name")
       .regex(SLACK_CHANNEL_ID, "must be a Slack channel id like C012ABCDEF")
       .optional(),
     /** Slack Web API base URL for bot mode (default https://slack.com/api). */
-    apiUrl: z.url().optional(),
+    apiUrl: httpsUrl.optional(),
   })
   .superRefine((c, ctx) => {
     if (c.mode === "bot" && !c.channel) {
@@ -80,7 +136,7 @@ const pagerdutyChannel = z.strictObject({
   type: z.literal("pagerduty"),
   source: z.string().optional(),
   /** Events API v2 enqueue URL; EU accounts use https://events.eu.pagerduty.com/v2/enqueue. */
-  endpoint: z.url().optional(),
+  endpoint: httpsUrl.optional(),
 });
 
 const smsChannel = z.strictObject({
@@ -108,7 +164,16 @@ export const channelSchema = z.discriminatedUnion(
     pagerdutyChannel,
     smsChannel,
     z.strictObject({ type: z.literal("teams") }),
-    z.strictObject({ type: z.literal("discord"), username: z.string().max(80).optional() }),
+    z.strictObject({
+      type: z.literal("discord"),
+      username: z
+        .string()
+        .superRefine((v, ctx) => {
+          const problem = discordUsernameProblem(v);
+          if (problem) ctx.addIssue({ code: "custom", message: problem });
+        })
+        .optional(),
+    }),
     z.strictObject({ type: z.literal("webhook") }),
     emailChannel,
   ],

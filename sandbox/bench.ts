@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import * as path from "node:path";
 import { startSandbox } from "./sandbox";
+import { CODEPIPELINE_SOURCE, DETAIL_TYPE } from "../handlers/contracts/codepipeline";
 
 /** A port that was free a moment ago. */
 function freePort(): Promise<number> {
@@ -90,8 +91,8 @@ export async function measureSandbox(): Promise<SandboxMeasurements> {
       body: JSON.stringify({
         Entries: [
           {
-            Source: "aws.codepipeline",
-            DetailType: "CodePipeline Pipeline Execution State Change",
+            Source: CODEPIPELINE_SOURCE,
+            DetailType: DETAIL_TYPE.pipeline,
             Detail: JSON.stringify({
               pipeline: "api-gateway-prod-cluster",
               "execution-id": crypto.randomUUID(),

@@ -5,7 +5,14 @@
  * batch size and redrive policy, and a scaled-down visibility timeout.
  */
 import { randomUUID } from "node:crypto";
-import { createQueue, matchesPattern, type QueueMessage, type SandboxQueue } from "../testing";
+import {
+  createQueue,
+  eventBridgeToQueue,
+  matchesPattern,
+  recordEvent,
+  type QueueMessage,
+  type SandboxQueue,
+} from "../testing";
 import { ACCOUNT, REGION, type Cleanups, type Log, type World } from "./wiring";
 
 /** What became of one posted event. */
@@ -42,7 +49,8 @@ function eventTime(at: Date): string {
 
 /**
  * The EventBridge events of a request body: PutEvents' `{Entries:[…]}` (each `Detail` a JSON
- * string) or one event, given an `id` and `version` when it has none.
+ * string) or one event, given the `id`, `version`, `account`, `region`, `time` and `resources`
+ * EventBridge would have stamped when it has none.
  * @throws when the body is neither, or an entry's `Detail` is not a JSON string.
  */
 export function toEvents(input: unknown): Array<Record<string, unknown>> {
@@ -68,8 +76,13 @@ export function toEvents(input: unknown): Array<Record<string, unknown>> {
     throw new Error("expected an EventBridge event or {Entries:[…]}");
   }
   const event = { ...(input as Record<string, unknown>) };
+  // EventBridge stamps these on every event it delivers; a hand-written event may leave them out.
   event.id ??= randomUUID();
   event.version ??= "0";
+  event.account ??= ACCOUNT;
+  event.region ??= REGION;
+  event.time ??= eventTime(new Date());
+  event.resources ??= [];
   return [event];
 }
 
@@ -84,8 +97,10 @@ function queueChangeLine(
     return `    ↻ queue: message ${short} redelivered (receive ${message.receiveCount}/${maxReceiveCount})`;
   if (message.state === "waiting" && message.receiveCount > 0)
     return `    ⚠ fan-out reported message ${short} failed; visible again in ${visibilityTimeoutMs} ms`;
-  if (message.state === "dlq")
-    return `    ✗ queue: message ${short} moved to the DLQ after ${message.receiveCount} receives`;
+  if (message.state === "dlq") {
+    const reason = message.receives.at(-1)?.error;
+    return `    ⚠ queue: message ${short} moved to the DLQ after ${message.receiveCount} receives${reason ? `: ${reason}` : ""}`;
+  }
   return undefined;
 }
 
@@ -147,6 +162,9 @@ export function startEventSource(options: {
   async function postEvent(input: unknown): Promise<PostedEvent[]> {
     return toEvents(input).map((event) => {
       const detail = (event.detail ?? {}) as Record<string, unknown>;
+      // An event posted here stands for one CodePipeline emitted: the CodePipeline stand-in
+      // learns the execution (and a pending approval's token) as the real service would know it.
+      recordEvent(world.standins.aws.state, event);
       const matched = matchesPattern(world.declared.rulePattern, event);
       const entry: PostedEvent = {
         eventId: String(event.id),
@@ -157,8 +175,13 @@ export function startEventSource(options: {
         matched,
         postedAt: Date.now(),
       };
-      // EventBridge delivers the whole event as the SQS message body.
-      if (matched) entry.messageId = queue.send(JSON.stringify(event)).messageId;
+      // EventBridge delivers the whole event as the SQS message body, if the queue's policy lets
+      // this rule send (testing/iam/deliveries.ts); else AWS retries and gives up, here at once.
+      const denied = matched
+        ? eventBridgeToQueue(world.standins.iam, world.declared.ruleArn, world.declared.queueArn)
+        : undefined;
+      if (denied) log(`  ✗ EventBridge could not deliver to the events queue: ${denied.message}`);
+      else if (matched) entry.messageId = queue.send(JSON.stringify(event)).messageId;
       posted.push(entry);
       const what = `${entry.pipeline} ${entry.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "")} ${entry.state}`;
       log(`  ⇢ event ${what}${matched ? "" : " — not matched by the rule, dropped"}`);

@@ -93,11 +93,13 @@ export function checkExpectations(
   }
   if (expect.incident !== undefined) {
     const { pipeline, status } = expect.incident;
+    // Only incidents this step opened or changed: a replay finds the earlier run's incidents.
     const incidents = host
       .incidents()
-      .filter((i) => i.summary.includes(pipeline) || i.dedupKey.includes(pipeline));
+      .filter((i) => i.summary.includes(pipeline) || i.dedupKey.includes(pipeline))
+      .filter((i) => i.updatedAt >= started);
     if (incidents.length === 0)
-      problems.push(`expected a PagerDuty incident for ${pipeline}, found none`);
+      problems.push(`expected a PagerDuty incident for ${pipeline} during the step, found none`);
     else if (!incidents.every((i) => i.status === status)) {
       problems.push(
         `expected the ${pipeline} incident ${status}, got ${incidents.map((i) => i.status).join(", ")}`,

@@ -6,6 +6,9 @@ import { RECEIVER_KINDS, type AllStandins, type ReceiverKind } from "../testing"
 import type { StepFault } from "./scenario";
 import type { Log } from "./wiring";
 
+/** The receivers `--fault` accepts (the receiver kinds and `sns`, for SMS and email). */
+export const FAULT_RECEIVERS: readonly string[] = [...RECEIVER_KINDS, "sns"];
+
 /** A fault as the sandbox applies it: a step's fault, optionally for the next `times` requests. */
 export type SandboxFault = StepFault & { times?: number };
 
@@ -18,9 +21,9 @@ export function parseFault(spec: string): SandboxFault | null {
   if (!match)
     throw new Error(`--fault ${spec}: expected <receiver>=<status|timeout|reset|off>[x<times>]`);
   const [, receiver, what, times] = match;
-  if (!(RECEIVER_KINDS as readonly string[]).includes(receiver) && receiver !== "sns") {
+  if (!FAULT_RECEIVERS.includes(receiver)) {
     throw new Error(
-      `--fault ${spec}: unknown receiver ${receiver} (one of ${RECEIVER_KINDS.join(", ")}, sns)`,
+      `--fault ${spec}: unknown receiver ${receiver} (one of ${FAULT_RECEIVERS.join(", ")})`,
     );
   }
   if (what === "off") return null;
@@ -31,16 +34,27 @@ export function parseFault(spec: string): SandboxFault | null {
   return fault;
 }
 
+/** Who set a fault: the user (`--fault`, the page) or a scenario step's own outage. */
+export type FaultOrigin = "user" | "scenario";
+
 /** The faults in force and the switch that changes them. */
 export interface FaultSwitch {
   /** Receiver → what it does now (`"503 ×2"`, `"timeout"`), for the page. */
   readonly active: Record<string, string>;
+  /** Receiver → the fault the user set (`--fault`, the page), as `receiver=spec` would say it. */
+  readonly user: Record<string, string>;
   /**
    * Sets or (with null, or a fault without status and kind) clears a receiver's fault; logs
-   * the change.
+   * the change. A scenario step's fault (`origin: "scenario"`) never replaces or clears a fault
+   * the user set on that receiver: the step's outage is skipped instead, and logged once.
    * @throws for a receiver that is neither a receiver kind nor `sns`.
    */
-  set(receiver: string, fault: SandboxFault | null): void;
+  set(receiver: string, fault: SandboxFault | null, origin?: FaultOrigin): void;
+}
+
+/** A fault as `--fault` spells it after the `=`: `500`, `503x2`, `timeout`. */
+function describe(fault: SandboxFault): string {
+  return `${fault.kind ?? fault.status}${fault.times ? `x${fault.times}` : ""}`;
 }
 
 /** Whether a fault actually does something (a step's lifted fault has neither). */
@@ -51,9 +65,26 @@ function isActive(fault: SandboxFault | null): fault is SandboxFault {
 /** Applies faults to the receivers and the SNS stand-in. */
 export function createFaultSwitch(standins: AllStandins, log: Log): FaultSwitch {
   const active: Record<string, string> = {};
+  const user: Record<string, string> = {};
+  const skipped = new Set<string>();
   return {
     active,
-    set(receiver, fault) {
+    user,
+    set(receiver, fault, origin = "user") {
+      if (origin === "scenario" && user[receiver] !== undefined) {
+        if (isActive(fault) && !skipped.has(receiver)) {
+          log(
+            `  ⚡ fault ${receiver}: your ${user[receiver]} stays; the step's own outage is skipped`,
+          );
+        }
+        skipped.add(receiver);
+        return;
+      }
+      if (origin === "user") {
+        skipped.delete(receiver);
+        if (isActive(fault)) user[receiver] = `${receiver}=${describe(fault)}`;
+        else delete user[receiver];
+      }
       if (receiver === "sns") {
         standins.aws.faults.sns = isActive(fault)
           ? { code: "InternalError", status: fault.status ?? 500, times: fault.times }
@@ -75,8 +106,7 @@ export function createFaultSwitch(standins: AllStandins, log: Log): FaultSwitch 
       }
       const before = active[receiver];
       if (!isActive(fault)) delete active[receiver];
-      else
-        active[receiver] = `${fault.kind ?? fault.status}${fault.times ? ` ×${fault.times}` : ""}`;
+      else active[receiver] = describe(fault).replace(/x(\d+)$/, " ×$1");
       if (before !== active[receiver])
         log(`  ⚡ fault ${receiver}: ${active[receiver] ?? "cleared"}`);
     },

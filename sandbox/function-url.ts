@@ -3,6 +3,7 @@
  * headers, as Slack sends them) becomes the function URL event Lambda would pass, payload 2.0.
  */
 import { randomUUID } from "node:crypto";
+import { functionUrlInvoke } from "../testing";
 import type { World } from "./wiring";
 
 /** What the function URL answers. */
@@ -52,6 +53,16 @@ export async function callApprovalUrl(
   rawBody: string,
   headers: Record<string, string>,
 ): Promise<FunctionUrlAnswer> {
+  // A function URL with auth type NONE calls the function only if its resource policy allows
+  // the public (testing/iam/deliveries.ts); otherwise it answers 403 Forbidden itself.
+  const denied = functionUrlInvoke(world.standins.iam, world.declared.approvalArn);
+  if (denied) {
+    return {
+      statusCode: 403,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ Message: "Forbidden" }),
+    };
+  }
   const result = await world.approval.invoke<Partial<FunctionUrlAnswer>>(
     functionUrlEvent(rawBody, headers),
   );

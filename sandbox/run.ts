@@ -66,12 +66,13 @@ export function createScenarioHost(
         dedupKey: i.dedupKey,
         summary: i.summary,
         status: i.status,
+        updatedAt: i.updatedAt.getTime(),
       })),
     slackMessagesSince: (channel, since) =>
       slackMessages(world)
         .filter((m) => m.channel === channel && Date.parse(m.at) >= since)
         .map((m) => m.payload),
-    setFault: (fault) => (fault ? faults.set(fault.receiver, fault) : undefined),
+    setFault: (fault) => (fault ? faults.set(fault.receiver, fault, "scenario") : undefined),
     addPendingApproval: (input) => void aws.addPendingApproval(input),
     addFailedExecution: (input) => aws.addFailedExecution(input),
     addExecution(input) {
@@ -93,20 +94,71 @@ function stepLine(report: StepReport): string {
     Object.entries(report.observed.delivered)
       .map(([c, n]) => `${c} ${n}`)
       .join(", ") || "nothing";
-  return `  ${report.ok ? "✓" : "✗"} delivered: ${delivered}; retried ${report.observed.retried}; DLQ ${report.observed.dlq}; ${report.ms} ms`;
+  const mark = report.ok ? "✓" : report.explainedBy ? "~" : "✗";
+  return `  ${mark} delivered: ${delivered}; retried ${report.observed.retried}; DLQ ${report.observed.dlq}; ${report.ms} ms`;
+}
+
+/**
+ * The lines a step adds after the receivers' live ones: SMS and email (published through SNS,
+ * whose stand-in has no live feed: accepted publishes from its log, refused ones from the
+ * fan-out's audit trail) and the reason of every message the fan-out parked in its DLQ.
+ */
+async function stepDetails(
+  sources: Pick<ViewSources, "world" | "audit">,
+  since: number,
+): Promise<string[]> {
+  const { world } = sources;
+  const snsChannels = Object.entries(world.runtime.channels)
+    .filter(([, c]) => c.type === "sms" || c.type === "email")
+    .map(([name]) => name);
+  const lines: string[] = [];
+  for (const p of world.standins.aws.state.sns.published) {
+    if (p.at.getTime() < since) continue;
+    const channel = world.channels.ofTopic(p.topicArn) ?? p.phoneNumber ?? "sns";
+    lines.push(`    → sns ${channel}: delivered`);
+  }
+  if (snsChannels.length > 0) {
+    for (const a of await sources.audit.read()) {
+      if (Date.parse(String(a.at)) < since - 1 || !snsChannels.includes(String(a.channel)))
+        continue;
+      if (a.action === "failed" || a.action === "retried")
+        lines.push(`    → sns ${String(a.channel)}: ${a.action} (${String(a.result ?? "")})`);
+    }
+  }
+  for (const m of fanoutDlq(world)) {
+    if (m.at.getTime() < since) continue;
+    lines.push(`    ⚠ DLQ (fan-out): ${m.attributes.reason ?? "no reason given"}`);
+  }
+  return lines;
+}
+
+/**
+ * Names the user's faults that explain a step that did not end as expected: the step met a
+ * failing receiver (failed attempts, redeliveries or the DLQ) while the user had faults set.
+ */
+function explainByUserFaults(
+  report: StepReport,
+  userFaults: Record<string, string>,
+): string | undefined {
+  const faults = Object.values(userFaults);
+  const { failedAttempts, retried, dlq } = report.observed;
+  const metFailure = Object.keys(failedAttempts).length > 0 || retried > 0 || dlq > 0;
+  return faults.length > 0 && metFailure ? faults.join(", ") : undefined;
 }
 
 /**
  * Returns a function that plays a scenario on the host, keeping `progress` current and logging
- * each step; a scenario written for another stack plays with a warning.
+ * each step; a scenario written for another stack plays with a warning. A step that fails
+ * because of a fault the user set is reported as explained (`~`), not as a failure.
  */
 export function createPlayer(options: {
   host: ScenarioHost;
   stack: string;
   progress: ScenarioProgress;
   log: Log;
+  sources: Pick<ViewSources, "world" | "audit" | "faults">;
 }): (scenario: Scenario) => Promise<ScenarioReport> {
-  const { host, stack, progress, log } = options;
+  const { host, stack, progress, log, sources } = options;
   return async (scenario) => {
     if (scenario.stack && scenario.stack !== stack)
       log(`  (scenario written for stack ${scenario.stack}, running on ${stack})`);
@@ -118,19 +170,27 @@ export function createPlayer(options: {
       problems: [],
     }));
     log(`scenario: ${scenario.name}`);
-    return runScenario(host, scenario, {
+    let stepStarted = Date.now();
+    const report = await runScenario(host, scenario, {
       onStepStart(step, i) {
+        stepStarted = Date.now();
         progress.steps[i].status = "running";
         log(
           `\n▶ ${i + 1}/${scenario.steps.length} ${step.name}${step.say ? ` — ${step.say}` : ""}`,
         );
       },
-      onStep(report, i) {
-        progress.steps[i].status = report.ok ? "ok" : "failed";
-        progress.steps[i].problems = report.problems;
-        log(stepLine(report));
-        for (const problem of report.problems) log(`    ✗ ${problem}`);
+      explain: (r) => explainByUserFaults(r, sources.faults.user),
+      async onStep(r, i) {
+        progress.steps[i].status = r.ok ? "ok" : r.explainedBy ? "explained" : "failed";
+        progress.steps[i].problems = r.problems;
+        for (const line of await stepDetails(sources, stepStarted)) log(line);
+        log(stepLine(r));
+        if (r.explainedBy) {
+          log(`    ~ not as the scenario expects, because of your fault ${r.explainedBy}:`);
+          for (const problem of r.problems) log(`      ${problem}`);
+        } else for (const problem of r.problems) log(`    ✗ ${problem}`);
       },
     });
+    return report;
   };
 }

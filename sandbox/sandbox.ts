@@ -8,20 +8,27 @@
  */
 import type { AllStandins, SandboxQueue } from "../testing";
 import { createAuditReader } from "./audit-trail";
+import { announceSandbox } from "./discovery";
 import { startEventSource, type PostedEvent } from "./event-source";
 import { createFaultSwitch, parseFault } from "./faults";
 import { callApprovalUrl } from "./function-url";
 import { createPlayer, createScenarioHost, type ScenarioProgress } from "./run";
 import { builtInScenario, type Scenario, type ScenarioReport } from "./scenario";
-import { startSandboxServer, type SandboxCore, type SandboxServer } from "./server";
+import { assertPortFree, startSandboxServer, type SandboxCore, type SandboxServer } from "./server";
+import { checkFaultReceivers, resolveStack } from "./stacks";
 import { summarizeChannels, type ChannelSummary } from "./summary";
 import { deliveriesByReceiver, dlqCount, pageState, sandboxInfo, type ViewSources } from "./views";
 import { createCleanups, startWorld } from "./wiring";
 
 /** Options of {@link startSandbox}. */
 export interface SandboxOptions {
-  /** Stack whose `Pulumi.<stack>.yaml` is evaluated (default "staging"). */
+  /**
+   * The stack: "demo" (default: `sandbox/stacks/Pulumi.demo.yaml`, every channel type) or one
+   * with a `Pulumi.<stack>.yaml` in the project root; with `configFile`, the name it runs under.
+   */
   stack?: string;
+  /** A stack file to evaluate instead (`Pulumi.<stack>.yaml` format). */
+  configFile?: string;
   /** Port of the page and API on 127.0.0.1 (default 8787; 0 = any free port). */
   port?: number;
   /** Serve the page and the HTTP API (default true). */
@@ -66,6 +73,8 @@ export interface Sandbox {
   summary(): Promise<ChannelSummary[]>;
   /** Queue messages that ended in the DLQ plus the fan-out's own DLQ sends. */
   dlqCount(): number;
+  /** Approval actions waiting for a decision in the CodePipeline stand-in. */
+  pendingApprovals(): number;
   /** The running pieces, for tests and benchmarks. */
   standins: AllStandins;
   queue: SandboxQueue;
@@ -75,27 +84,39 @@ export interface Sandbox {
 
 /**
  * Starts everything and resolves when the page (or, without serving, the event path) is ready.
- * @throws when a piece cannot start (the stand-ins, the program as `pulumi preview` would
- *   report it, an archive, the port) or a fault in `options.faults` does not parse; whatever had
- *   started is closed again first.
+ * The stack, the faults and the port are checked first, before the (slow) evaluation.
+ * @throws for an unknown stack or a missing config file, a fault that does not parse or names a
+ *   receiver the stack never calls, a port in use; when a piece cannot start (the stand-ins, the
+ *   program as `pulumi preview` would report it, an archive); whatever had started is closed
+ *   again first.
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const t0 = performance.now();
   // The SDK's Node version notice is noise here (the Lambda processes set the same variable).
   process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= "1";
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const stack = options.stack ?? "staging";
+  const resolved = resolveStack(options);
+  const stack = resolved.name;
+  const userFaults = (options.faults ?? []).map((spec) => ({ spec, fault: parseFault(spec) }));
+  checkFaultReceivers(resolved, userFaults);
+  if (options.serve ?? true) await assertPortFree(options.port ?? 8787);
   const log = options.log ?? (() => undefined);
   const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 1000;
   const cleanups = createCleanups(log);
 
   try {
-    const world = await startWorld({ stack, cleanups, log, verbose: options.verbose ?? false });
+    const world = await startWorld({
+      stack,
+      stackFile: resolved.file,
+      cleanups,
+      log,
+      verbose: options.verbose ?? false,
+    });
     const events = startEventSource({ world, visibilityTimeoutMs, cleanups, log });
     const audit = createAuditReader(world.standins.dynamo.endpoint, world.declared.tables);
     cleanups.add(() => audit.close());
     const faults = createFaultSwitch(world.standins, log);
-    for (const spec of options.faults ?? []) faults.set(spec.split("=")[0], parseFault(spec));
+    for (const { spec, fault } of userFaults) faults.set(spec.split("=")[0], fault);
 
     let server: SandboxServer | undefined;
     const progress: ScenarioProgress = { steps: [] };
@@ -109,7 +130,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server: () => server,
     };
     const host = createScenarioHost(sources);
-    const play = createPlayer({ host, stack, progress, log });
+    const playScenario = createPlayer({ host, stack, progress, log, sources });
+    let lastPlayed: Scenario | undefined;
+    const play = (scenario: Scenario) => {
+      lastPlayed = scenario;
+      return playScenario(scenario);
+    };
     const core: SandboxCore = {
       info: () => sandboxInfo(sources),
       state: () => pageState(sources),
@@ -124,7 +150,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         );
       },
       async replay() {
-        await play(builtInScenario(stack));
+        try {
+          await play(lastPlayed ?? builtInScenario(stack));
+        } catch (err: unknown) {
+          log(`sandbox: replay: ${err instanceof Error ? err.message : String(err)}`);
+        }
       },
     };
 
@@ -132,6 +162,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (options.serve ?? true) {
       server = await startSandboxServer(core, options.port ?? 8787);
       cleanups.add(() => server?.close());
+      // `npm run audit` finds this sandbox's table through the discovery file.
+      cleanups.add(announceSandbox(world, server.url, log));
     }
     const serverMs = performance.now() - tServer;
     const readyMs = performance.now() - t0;
@@ -147,6 +179,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       summary: async () =>
         summarizeChannels(world.runtime, host.deliveriesSince(0), await audit.read()),
       dlqCount: () => dlqCount(world, events),
+      pendingApprovals: () =>
+        Object.values(world.standins.aws.state.codepipeline.pipelines)
+          .flatMap((p) => p.stages.flatMap((st) => st.actions))
+          .filter((a) => a.category === "Approval" && a.status === "InProgress").length,
       standins: world.standins,
       queue: events.queue,
       core,

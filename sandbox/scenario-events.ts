@@ -8,6 +8,7 @@ import { activeWindow, isInWindow } from "../handlers/downtime";
 import type { DowntimeWindow, RuntimeConfig } from "../handlers/types";
 import { nextWindows } from "../scripts/lib/downtime-occurrences";
 import type { ScenarioEvent } from "./scenario";
+import { CODEPIPELINE_SOURCE } from "../handlers/contracts/codepipeline";
 
 /**
  * Replaces `$exec:<name>` strings, recursively, with the run's execution ids (one random id per
@@ -89,7 +90,7 @@ export function buildEvent(
     version: "0",
     id: randomUUID(),
     "detail-type": event.detailType,
-    source: event.source ?? "aws.codepipeline",
+    source: event.source ?? CODEPIPELINE_SOURCE,
     account,
     time: iso,
     region,

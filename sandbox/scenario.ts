@@ -111,8 +111,14 @@ export interface ScenarioHost {
   auditSince(sinceMs: number): Promise<Array<Record<string, unknown>>>;
   /** DLQ entries (redrive and fan-out) since a time. */
   dlqSince(sinceMs: number): number;
-  /** PagerDuty incidents, attributed to channels. */
-  incidents(): Array<{ channel: string; dedupKey: string; summary: string; status: string }>;
+  /** PagerDuty incidents, attributed to channels; `updatedAt` in epoch ms. */
+  incidents(): Array<{
+    channel: string;
+    dedupKey: string;
+    summary: string;
+    status: string;
+    updatedAt: number;
+  }>;
   /** Slack messages of a channel since a time (current payloads). */
   slackMessagesSince(channel: string, sinceMs: number): unknown[];
   setFault(fault: StepFault | null): void;
@@ -137,11 +143,17 @@ export interface StepReport {
     suppressed: string[];
   };
   ms: number;
+  /**
+   * Set when the step did not end as expected but a fault the user set explains it (the
+   * receiver that failed was failing on purpose): reported, not counted as a failure.
+   */
+  explainedBy?: string;
 }
 
 /** Outcome of a scenario. */
 export interface ScenarioReport {
   name: string;
+  /** Every step ended as expected, or a user's fault explains why not. */
   ok: boolean;
   steps: StepReport[];
 }
@@ -171,11 +183,21 @@ export function loadScenario(file: string): Scenario {
   return scenario;
 }
 
-/** The built-in scenario of a stack. */
+/** Whether a stack has a built-in scenario. */
+export function hasBuiltInScenario(stack: string): boolean {
+  return fs.existsSync(path.join(SCENARIO_DIR, `${stack}.json`));
+}
+
+/**
+ * The built-in scenario of a stack.
+ * @throws for a stack without one (`--scenario <file>` or `--no-scenario` then).
+ */
 export function builtInScenario(stack: string): Scenario {
   const file = path.join(SCENARIO_DIR, `${stack}.json`);
   if (!fs.existsSync(file)) {
-    throw new Error(`no built-in scenario for stack ${stack}: pass --scenario <file>`);
+    throw new Error(
+      `no built-in scenario for stack ${stack}: pass --scenario <file>, or --no-scenario`,
+    );
   }
   return loadScenario(file);
 }
@@ -253,7 +275,10 @@ export async function runScenario(
   scenario: Scenario,
   hooks: {
     onStepStart?(step: ScenarioStep, index: number): void;
-    onStep?(report: StepReport, index: number): void;
+    /** Names the user's fault that explains a step that did not end as expected, if one does. */
+    explain?(report: StepReport): string | undefined;
+    /** Awaited before the next step starts. */
+    onStep?(report: StepReport, index: number): void | Promise<void>;
   } = {},
 ): Promise<ScenarioReport> {
   const ids: Record<string, string> = {};
@@ -261,8 +286,13 @@ export async function runScenario(
   for (const [index, step] of scenario.steps.entries()) {
     hooks.onStepStart?.(step, index);
     const report = await runStep(host, step, ids);
+    if (!report.ok) report.explainedBy = hooks.explain?.(report);
     steps.push(report);
-    hooks.onStep?.(report, index);
+    await hooks.onStep?.(report, index);
   }
-  return { name: scenario.name, ok: steps.every((s) => s.ok), steps };
+  return {
+    name: scenario.name,
+    ok: steps.every((s) => s.ok || s.explainedBy !== undefined),
+    steps,
+  };
 }

@@ -15,6 +15,7 @@
  * | `POST /api/scenario`      | replays the stack's built-in scenario                           |
  */
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { sendJson, startServer, type ManagedServer } from "../testing";
 
@@ -59,6 +60,26 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 function problem(res: Parameters<typeof sendJson>[0], status: number, message: string): void {
   sendJson(res, status, { error: message });
+}
+
+/**
+ * Checks that `port` can be listened on at 127.0.0.1 (0 always can), so that a clash is reported
+ * before the sandbox spends seconds evaluating the program.
+ * @throws `port <port> is in use; pass --port <another>`.
+ */
+export async function assertPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "EADDRINUSE"
+          ? new Error(`port ${port} is in use; pass --port <another>`, { cause: err })
+          : err,
+      ),
+    );
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
 }
 
 /** Starts the page and API on 127.0.0.1:`port` (0 = any free port). */
@@ -135,7 +156,7 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
   } catch (err: unknown) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") {
-      throw new Error(`sandbox: port ${port} is in use; pass --port <another>`, { cause: err });
+      throw new Error(`port ${port} is in use; pass --port <another>`, { cause: err });
     }
     throw err;
   }

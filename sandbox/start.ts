@@ -1,17 +1,21 @@
 /**
  * `npm start`: the local sandbox's command line. Starts the sandbox for a stack (see
- * `sandbox.ts`), plays the stack's built-in scenario (or a given one), prints a summary, and
- * keeps serving the live page until Ctrl-C.
+ * `sandbox.ts`; by default the demo stack, which has a channel of every type and an approval),
+ * plays the stack's built-in scenario (or a given one), prints a summary, and keeps serving the
+ * live page until Ctrl-C.
  *
- *   npm start -- [--stack staging|prod] [--scenario file.json] [--port 8787] [--no-serve]
- *                [--fault slack=500] [--fault pagerduty=timeout] [--no-scenario] [--verbose]
+ *   npm start -- [--stack demo|staging|prod] [--config-file Pulumi.x.yaml] [--scenario file.json]
+ *                [--port 8787] [--no-serve] [--no-scenario] [--fault slack=500] [--verbose]
  *
- * Exit status: 0 when every scenario step ended as expected (or none was played), 1 otherwise
- * or on an error.
+ * Exit status: 0 when every scenario step ended as expected, or a fault the user set explains
+ * why not (or none was played); 1 otherwise or on an error; 130 after Ctrl-C during the run.
+ * The stack, the scenario, the faults and the port are checked before the program is evaluated.
  */
 import { parseArgs } from "node:util";
-import { startSandbox } from "./sandbox";
-import { builtInScenario, loadScenario } from "./scenario";
+import { FAULT_RECEIVERS, parseFault } from "./faults";
+import { startSandbox, type Sandbox } from "./sandbox";
+import { builtInScenario, loadScenario, type Scenario } from "./scenario";
+import { DEMO_STACK, resolveStack, sandboxStacks, type SandboxStack } from "./stacks";
 import { formatSummary } from "./summary";
 
 // The sandbox's API, for those who import it from here (tests, the benchmark).
@@ -23,12 +27,29 @@ export { formatSummary, type ChannelSummary } from "./summary";
 export { smsFacts, type SandboxUser } from "./views";
 
 /** What `--help` prints. */
-export const USAGE =
-  "npm start -- [--stack staging|prod] [--scenario file.json] [--port 8787] [--no-serve] [--no-scenario] [--fault receiver=500|timeout|reset[xN]] [--verbose]";
+export const USAGE = [
+  "npm start -- [--stack <name>] [--config-file <path>] [--scenario file.json] [--port 8787]",
+  "             [--no-serve] [--no-scenario] [--fault <receiver>=<fault>]... [--verbose]",
+  "",
+  `  --stack <name>        ${sandboxStacks().join(", ")} (default ${DEMO_STACK}: a channel of every type and an approval)`,
+  "  --config-file <path>  evaluate this stack file (Pulumi.<stack>.yaml format) instead",
+  "  --scenario <file>     play this scenario instead of the stack's built-in one (sandbox/scenarios)",
+  "  --no-scenario         play nothing; just serve the page",
+  "  --no-serve            play the scenario, print the summary and exit (0 = as expected)",
+  "  --port <n>            the page and API on 127.0.0.1:<n> (0 = any free port)",
+  "  --fault <r>=<f>       make a receiver fail: <f> is an HTTP status (500, 503x2 = the next two",
+  "                        requests, 429), timeout (never answers), reset (drops the connection)",
+  `                        or off; <r> is one of ${FAULT_RECEIVERS.join(", ")}`,
+  "                        (sns: SMS and email; slack-api: bot mode; slack-response: approval replies)",
+  "  --verbose             also print the Lambdas' own log lines",
+].join("\n");
 
 /** The command line, parsed. */
 export interface CliArgs {
-  stack: string;
+  /** Undefined: the demo stack (or, with `configFile`, the file's name). */
+  stack?: string;
+  /** A stack file to evaluate instead of `Pulumi.<stack>.yaml`. */
+  configFile?: string;
   /** A scenario file to play instead of the stack's built-in one. */
   scenario?: string;
   /** 0-65535 (0 = any free port). */
@@ -45,6 +66,7 @@ export interface CliArgs {
 
 const OPTIONS = {
   stack: { type: "string" },
+  "config-file": { type: "string" },
   scenario: { type: "string" },
   port: { type: "string" },
   "no-serve": { type: "boolean" },
@@ -70,7 +92,6 @@ export function parseCliArgs(argv: string[]): CliArgs {
     tokens: true,
   });
   const args: CliArgs = {
-    stack: "staging",
     port: 8787,
     serve: true,
     play: true,
@@ -89,7 +110,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
   }
   const text = (value: unknown): string | undefined =>
     typeof value === "string" ? value : undefined;
-  args.stack = text(values.stack) ?? args.stack;
+  args.stack = text(values.stack);
+  args.configFile = text(values["config-file"]);
   args.scenario = text(values.scenario);
   args.port = values.port === undefined ? args.port : Number(values.port);
   args.serve = !values["no-serve"];
@@ -98,7 +120,53 @@ export function parseCliArgs(argv: string[]): CliArgs {
   args.verbose = Boolean(values.verbose);
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535)
     throw new Error("--port must be 0-65535");
+  if (args.scenario && !args.play)
+    throw new Error("--scenario and --no-scenario exclude each other");
   return args;
+}
+
+/** An error that ends `npm start` with a given exit status (130: interrupted). */
+function exitError(message: string, exitCode: number): Error {
+  return Object.assign(new Error(message), { exitCode });
+}
+
+/** Resolves on the first Ctrl-C or SIGTERM; `dispose` removes the listeners. */
+function interruption(): { signal: Promise<void>; dispose(): void } {
+  let resolve = (): void => undefined;
+  const signal = new Promise<void>((r) => (resolve = r));
+  const on = () => resolve();
+  process.once("SIGINT", on);
+  process.once("SIGTERM", on);
+  return {
+    signal,
+    dispose() {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+    },
+  };
+}
+
+/**
+ * What the command line asks to run, checked before anything starts: the stack, the scenario
+ * (only when one is played) and the faults.
+ */
+function prepare(args: CliArgs): { stack: SandboxStack; scenario?: Scenario } {
+  const stack = resolveStack({ stack: args.stack, configFile: args.configFile });
+  for (const spec of args.faults) parseFault(spec);
+  if (!args.play) return { stack };
+  return {
+    stack,
+    scenario: args.scenario ? loadScenario(args.scenario) : builtInScenario(stack.name),
+  };
+}
+
+/** Plays the scenario and prints the summary; resolves with whether it went as expected. */
+async function play(sandbox: Sandbox, scenario: Scenario, log: (line: string) => void) {
+  const report = await sandbox.runScenario(scenario);
+  await sandbox.settle();
+  const retried = sandbox.queue.messages.reduce((n, m) => n + Math.max(0, m.receiveCount - 1), 0);
+  log(formatSummary(await sandbox.summary(), report, { retried, dlq: sandbox.dlqCount() }));
+  return report.ok;
 }
 
 /** Runs `npm start` with these arguments; resolves with the exit status. */
@@ -110,50 +178,54 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const scenario = args.scenario ? loadScenario(args.scenario) : builtInScenario(args.stack);
+  const { stack, scenario } = prepare(args);
   const log = (line: string) => console.log(line);
   log(
-    `deploy-notifier sandbox — stack ${args.stack} (no AWS account, no network: everything runs on 127.0.0.1)`,
+    `deploy-notifier sandbox — stack ${stack.name} (no AWS account, no network: everything runs on 127.0.0.1)`,
   );
-  const sandbox = await startSandbox({
-    stack: args.stack,
-    port: args.port,
-    serve: args.serve,
-    faults: args.faults,
-    log,
-    verbose: args.verbose,
+  // Ctrl-C at any point closes what started (a start-up cut short removes its files at exit).
+  const interrupt = interruption();
+  const interrupted = interrupt.signal.then(() => {
+    throw exitError("interrupted", 130);
   });
-  const q = sandbox.core.info().queue as {
-    declaredVisibilitySeconds: number;
-    visibilityTimeoutMs: number;
-    maxReceiveCount: number;
-    batchSize: number;
-  };
-  log(
-    `ready in ${(sandbox.timings.readyMs / 1000).toFixed(1)} s${sandbox.url ? ` — open ${sandbox.url}` : ""}`,
-  );
-  log(
-    `queue: visibility timeout ${q.declaredVisibilitySeconds} s declared, scaled to ${q.visibilityTimeoutMs} ms here; redrive after ${q.maxReceiveCount} receives; batch ${q.batchSize}`,
-  );
-  let ok = true;
-  if (args.play) {
-    const report = await sandbox.runScenario(scenario);
-    await sandbox.settle();
-    const retried = sandbox.queue.messages.reduce((n, m) => n + Math.max(0, m.receiveCount - 1), 0);
-    log(formatSummary(await sandbox.summary(), report, { retried, dlq: sandbox.dlqCount() }));
-    ok = report.ok;
+  try {
+    const starting = startSandbox({
+      stack: stack.name,
+      configFile: stack.file,
+      port: args.port,
+      serve: args.serve,
+      faults: args.faults,
+      log,
+      verbose: args.verbose,
+    });
+    const sandbox = await Promise.race([starting, interrupted]);
+    try {
+      const q = sandbox.core.info().queue as {
+        declaredVisibilitySeconds: number;
+        visibilityTimeoutMs: number;
+        maxReceiveCount: number;
+        batchSize: number;
+      };
+      log(
+        `ready in ${(sandbox.timings.readyMs / 1000).toFixed(1)} s${sandbox.url ? ` — open ${sandbox.url}` : ""}`,
+      );
+      log(
+        `queue: visibility timeout ${q.declaredVisibilitySeconds} s declared, scaled to ${q.visibilityTimeoutMs} ms here; redrive after ${q.maxReceiveCount} receives; batch ${q.batchSize}`,
+      );
+      const ok = scenario ? await Promise.race([play(sandbox, scenario, log), interrupted]) : true;
+      if (!args.serve) return ok ? 0 : 1;
+      const pending = sandbox.pendingApprovals();
+      log(
+        `\nthe page is live at ${sandbox.url}${pending > 0 ? ` — ${pending === 1 ? "a request waits" : `${pending} requests wait`} for approval: approve it there` : ""}. Ctrl-C to stop.`,
+      );
+      await interrupted.catch(() => undefined);
+      return ok ? 0 : 1;
+    } finally {
+      await sandbox.close();
+    }
+  } finally {
+    interrupt.dispose();
   }
-  if (!args.serve) {
-    await sandbox.close();
-    return ok ? 0 : 1;
-  }
-  log(`\nthe page is live at ${sandbox.url} — approve the pending request there. Ctrl-C to stop.`);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await sandbox.close();
-  return 0;
 }
 
 if (require.main === module) {
@@ -161,7 +233,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (err: unknown) => {
       console.error(`sandbox: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
+      process.exit((err as { exitCode?: number }).exitCode ?? 1);
     },
   );
 }

@@ -15,8 +15,20 @@ export interface ChannelSummary {
 }
 
 /**
+ * Refused SNS publishes of a channel, from the fan-out's audit trail: the SNS stand-in logs only
+ * accepted ones. A `retried` item is an attempt that failed and was retried within the
+ * invocation, a `failed` item the attempt that ended it.
+ */
+function snsFailures(audit: Array<Record<string, unknown>>, channel: string): number {
+  return audit.filter(
+    (a) => a.channel === channel && (a.action === "failed" || a.action === "retried"),
+  ).length;
+}
+
+/**
  * Totals per configured channel from every delivery attempt (attributed to channels) and the
- * audit trail (a `suppressed` item counts for its channel or each channel it lists).
+ * audit trail (a `suppressed` item counts for its channel or each channel it lists; SMS and
+ * email failures come from it too).
  */
 export function summarizeChannels(
   runtime: RuntimeConfig,
@@ -27,7 +39,9 @@ export function summarizeChannels(
     channel: name,
     type: c.type,
     delivered: attempts.filter((a) => a.channel === name && a.delivered).length,
-    failedAttempts: attempts.filter((a) => a.channel === name && !a.delivered).length,
+    failedAttempts:
+      attempts.filter((a) => a.channel === name && !a.delivered).length +
+      (c.type === "sms" || c.type === "email" ? snsFailures(audit, name) : 0),
     suppressed: audit.filter((a) => {
       if (a.action !== "suppressed") return false;
       const listed = (a.detail as { channels?: unknown } | undefined)?.channels;
@@ -52,7 +66,10 @@ export function formatSummary(
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
-  const failed = report.steps.filter((s) => !s.ok);
+  const failed = report.steps.filter((s) => !s.ok && !s.explainedBy);
+  const explained = report.steps.filter((s) => !s.ok && s.explainedBy);
+  const ok = report.steps.length - failed.length - explained.length;
+  const faults = [...new Set(explained.map((s) => s.explainedBy))].join(", ");
   return [
     "",
     `summary — ${report.name}`,
@@ -60,6 +77,10 @@ export function formatSummary(
     line(widths.map((w) => "─".repeat(w))),
     ...body.map(line),
     `queue: ${queueInfo.retried} redeliveries (retries), ${queueInfo.dlq} in the DLQ`,
-    `steps: ${report.steps.length - failed.length}/${report.steps.length} ended as expected${failed.length ? ` — failed: ${failed.map((s) => s.name).join("; ")}` : ""}`,
+    `steps: ${ok}/${report.steps.length} ended as expected` +
+      (explained.length
+        ? `; ${explained.length} did not because of your fault ${faults} (expected)`
+        : "") +
+      (failed.length ? ` — failed: ${failed.map((s) => s.name).join("; ")}` : ""),
   ].join("\n");
 }

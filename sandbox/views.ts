@@ -84,22 +84,41 @@ export function sandboxUsers(runtime: RuntimeConfig): {
 }
 
 /**
+ * Separates a message id from the user in a per-click `response_url` name (`msg-3~U012ABC`).
+ * Slack mints one `response_url` per interaction, so it knows whom an ephemeral reply is for
+ * (https://api.slack.com/interactivity/handling#message_responses); the page clicks with
+ * `responseUrls[user]` to model that.
+ */
+const RESPONSE_USER = "~";
+
+function responseTarget(name: string): { id: string; user?: string } {
+  const at = name.indexOf(RESPONSE_USER);
+  return at < 0 ? { id: name } : { id: name.slice(0, at), user: name.slice(at + 1) };
+}
+
+/**
  * Slack messages as a channel shows them: each incoming-webhook post (id `msg-<n>`) with what its
- * `response_url` later did to it (replaced, deleted, ephemeral replies).
+ * `response_url` later did to it (replaced, deleted, ephemeral replies, each with `for`: the user
+ * it is visible to, when the click came through `responseUrls[user]`).
  */
 export function slackMessages(world: World) {
   const { receivers } = world.standins;
+  const { users } = sandboxUsers(world.runtime);
   const responses = receivers.deliveries.filter((d) => d.receiver === "slack-response");
   const posts = receivers.deliveries.filter((d) => d.receiver === "slack");
   return posts.map((d, index) => {
     const id = `msg-${index + 1}`;
     let current = d.body as Record<string, unknown>;
     let replacedAt: string | undefined;
-    const ephemerals: Array<{ at: string; text: string }> = [];
-    for (const r of responses.filter((x) => x.name === id)) {
+    const ephemerals: Array<{ at: string; text: string; for?: string }> = [];
+    for (const r of responses.filter((x) => responseTarget(x.name).id === id)) {
       const body = r.body as Record<string, unknown>;
       if (body?.response_type === "ephemeral")
-        ephemerals.push({ at: r.at.toISOString(), text: String(body.text ?? "") });
+        ephemerals.push({
+          at: r.at.toISOString(),
+          text: String(body.text ?? ""),
+          for: responseTarget(r.name).user,
+        });
       else if (body?.delete_original) current = { text: "(message deleted)" };
       else {
         current = body;
@@ -116,6 +135,12 @@ export function slackMessages(world: World) {
       replacedAt,
       ephemerals,
       responseUrl: receivers.urlFor("slack-response", id),
+      responseUrls: Object.fromEntries(
+        users.map((u) => [
+          u.id,
+          receivers.urlFor("slack-response", `${id}${RESPONSE_USER}${u.id}`),
+        ]),
+      ),
     };
   });
 }
@@ -190,7 +215,11 @@ export function sandboxInfo(sources: ViewSources): Record<string, unknown> {
     signingSecret: world.signingSecret,
     approvers,
     users,
-    channels: Object.entries(world.runtime.channels).map(([name, c]) => ({ name, type: c.type })),
+    channels: Object.entries(world.runtime.channels).map(([name, c]) => ({
+      name,
+      type: c.type,
+      ...(c.type === "email" && { addresses: c.addresses }),
+    })),
     queue: {
       declaredVisibilitySeconds: declared.declaredVisibilitySeconds,
       visibilityTimeoutMs: sources.visibilityTimeoutMs,

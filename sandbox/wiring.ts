@@ -4,12 +4,15 @@
  * timeouts, archives), and the two Lambda archives running warm against the stand-ins.
  */
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { parseConfig } from "../config";
 import type { RuntimeConfig } from "../handlers/types";
 import {
   pointAtReceivers,
   provisionForArchives,
-  readStackConfig,
+  readStackFile,
   runProgram,
   startAll,
   startLambda,
@@ -57,6 +60,10 @@ export function createCleanups(log: Log): Cleanups {
 export interface Declared {
   /** ARN of the events queue (the SQS event source of the fan-out). */
   queueArn: string;
+  /** ARN of the EventBridge rule that sends to the events queue (its policy's aws:SourceArn). */
+  ruleArn: string;
+  /** ARN of the approval function, behind the function URL. */
+  approvalArn: string;
   /** From the queue's redrive policy (default 4). */
   maxReceiveCount: number;
   /** The queue's visibility timeout as declared, in seconds (default 30). */
@@ -78,10 +85,14 @@ export interface Declared {
   fanoutDlqUrl?: string;
 }
 
-function inputsOf(program: ProgramResult, type: string, name: string): Record<string, any> {
+function declaredResource(program: ProgramResult, type: string, name: string) {
   const resource = program.resources.find((r) => r.type === type && r.name === name);
   if (!resource) throw new Error(`sandbox: the program declared no ${type} "${name}"`);
-  return resource.inputs;
+  return resource;
+}
+
+function inputsOf(program: ProgramResult, type: string, name: string): Record<string, any> {
+  return declaredResource(program, type, name).inputs;
 }
 
 /**
@@ -110,6 +121,12 @@ export function readDeclared(program: ProgramResult, stack: string): Declared {
   const fanout = archive("fanout");
   return {
     queueArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queueUrl.split("/").pop()}`,
+    ruleArn: String(
+      declaredResource(program, "aws:cloudwatch/eventRule:EventRule", "codepipeline").arn ?? "",
+    ),
+    approvalArn: String(
+      declaredResource(program, "aws:lambda/function:Function", "approval").arn ?? "",
+    ),
     maxReceiveCount: redrive.maxReceiveCount ?? 4,
     declaredVisibilitySeconds: Number(queue.visibilityTimeoutSeconds ?? 30),
     batchSize: Number(mapping.batchSize ?? 10),
@@ -139,32 +156,57 @@ interface EvaluatedStack {
 }
 
 async function evaluateStack(
-  stack: string,
+  stack: { name: string; file: string },
   standins: AllStandins,
+  cleanups: Cleanups,
   log: Log,
 ): Promise<EvaluatedStack> {
   const started = performance.now();
   const signingSecret = randomBytes(16).toString("hex");
   const { raw, secrets } = pointAtReceivers(
-    readStackConfig(stack).raw,
+    readStackFile(stack.file).raw,
     standins.receivers,
     signingSecret,
   );
+  // The archives are written here and run from here: removed when the sandbox closes (after
+  // the Lambda processes, which are closed first).
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `dn-${stack.name}-`));
+  cleanups.add(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  removeOnExit(outDir);
   const routingKeys = Object.fromEntries(
     Object.entries(secrets).flatMap(([name, s]) => (s.routingKey ? [[name, s.routingKey]] : [])),
   );
-  const program = await runProgram({ stack, config: raw, secrets });
+  const program = await runProgram({
+    stack: stack.name,
+    stackFile: stack.file,
+    config: raw,
+    secrets,
+    outDir,
+  });
   if (!program.ok)
     throw new Error(
-      `stack ${stack}: the program failed as pulumi preview would:\n${program.message}`,
+      `stack ${stack.name}: the program failed as pulumi preview would:\n${program.message}`,
     );
-  const runtime: RuntimeConfig = parseConfig({ ...raw, secrets }, { stack }).runtime;
+  const runtime: RuntimeConfig = parseConfig({ ...raw, secrets }, { stack: stack.name }).runtime;
   const programMs = performance.now() - started;
   const archives = program.archives.map((a) => `${a.name} (${Math.round(a.bytes / 1024)} KB)`);
   log(
-    `program evaluated for stack ${stack} in ${(programMs / 1000).toFixed(1)} s: ${program.resources.length} resources, archives ${archives.join(", ")}`,
+    `program evaluated for stack ${stack.name} in ${(programMs / 1000).toFixed(1)} s: ${program.resources.length} resources, archives ${archives.join(", ")}`,
   );
   return { program, runtime, secrets, routingKeys, signingSecret, programMs };
+}
+
+/** Directories removed when the process exits without closing the sandbox (an error, Ctrl-C). */
+const leftBehind: string[] = [];
+
+/** Removes `dir` at process exit if it is still there (synchronously: `exit` allows no more). */
+function removeOnExit(dir: string): void {
+  if (leftBehind.length === 0) {
+    process.once("exit", () => {
+      for (const d of leftBehind) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  leftBehind.push(dir);
 }
 
 /** Starts both archives warm; the approval function is also invocable through Lambda Invoke. */
@@ -181,7 +223,8 @@ async function startLambdas(
       dir: archive.dir,
       handler: archive.handler,
       functionName: declared.functions[which],
-      env: { ...archive.environment, ...standins.env },
+      // Credentials naming the function's role: its calls are checked against the declared IAM.
+      env: { ...archive.environment, ...standins.envFor(declared.functions[which]) },
       timeoutMs: declared.timeoutsMs[which],
       onLog: (line) => (verbose ? log(`    [${which}] ${line}`) : undefined),
     });
@@ -236,6 +279,8 @@ export interface World {
  */
 export async function startWorld(options: {
   stack: string;
+  /** The stack file evaluated (`Pulumi.<stack>.yaml` format). */
+  stackFile: string;
   cleanups: Cleanups;
   log: Log;
   verbose: boolean;
@@ -247,7 +292,12 @@ export async function startWorld(options: {
   cleanups.add(() => standins.close());
   const standinsMs = performance.now() - tStandins;
 
-  const evaluated = await evaluateStack(stack, standins, log);
+  const evaluated = await evaluateStack(
+    { name: stack, file: options.stackFile },
+    standins,
+    cleanups,
+    log,
+  );
   const declared = readDeclared(evaluated.program, stack);
 
   const tLambdas = performance.now();

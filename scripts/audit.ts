@@ -4,8 +4,10 @@
  *
  *   npm run audit -- --pipeline <name> [--table <name>] [--since <iso>]
  *
- * The table defaults to `AUDIT_TABLE`. AWS credentials and region come from the usual SDK chain;
- * `AWS_ENDPOINT_URL_DYNAMODB` points it at a local table (the sandbox's dynalite).
+ * The table: `--table`, else `AUDIT_TABLE`, else the running sandbox's (`npm start` announces its
+ * DynamoDB stand-in, table and region in sandbox/discovery.ts's file; the stand-in takes any
+ * credentials). With `--table` or `AUDIT_TABLE`, AWS credentials and region come from the usual
+ * SDK chain (after `pulumi up`: `--table $(pulumi stack output auditTableName)`).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
@@ -14,12 +16,15 @@ import {
   type QueryCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { auditPartition } from "../handlers/store/keys";
+import { readDiscovery, type SandboxDiscovery } from "../sandbox/discovery";
 
 /** Parsed command line of the audit script. */
 export interface AuditArgs {
   pipeline: string;
   table: string;
   since?: string;
+  /** The running sandbox's DynamoDB stand-in, when the table came from there. */
+  sandbox?: { endpoint: string; region: string };
 }
 
 /** One printed row. */
@@ -47,8 +52,15 @@ function detail(item: Record<string, unknown>): Record<string, unknown> {
   return typeof d === "object" && d !== null ? (d as Record<string, unknown>) : {};
 }
 
-/** Parses `--pipeline`, `--table` (default `AUDIT_TABLE`) and `--since` (ISO 8601). */
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): AuditArgs {
+/**
+ * Parses `--pipeline`, `--table` (default `AUDIT_TABLE`, else the running sandbox's table, found
+ * by `discover`) and `--since` (ISO 8601).
+ */
+export function parseArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  discover: () => SandboxDiscovery | undefined = readDiscovery,
+): AuditArgs {
   const values: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -62,13 +74,23 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     i++;
   }
   if (!values.pipeline) throw new Error(`--pipeline is required\n${USAGE}`);
-  const table = values.table ?? env.AUDIT_TABLE;
-  if (!table) throw new Error(`--table is required when AUDIT_TABLE is not set\n${USAGE}`);
+  let table = values.table ?? env.AUDIT_TABLE;
+  let sandbox: AuditArgs["sandbox"];
+  if (!table) {
+    const running = discover();
+    if (!running || running.tables.length === 0) {
+      throw new Error(
+        `--table is required: AUDIT_TABLE is not set and no sandbox is running (npm start)\n${USAGE}`,
+      );
+    }
+    table = running.tables[0];
+    sandbox = { endpoint: running.endpoint, region: running.region };
+  }
   if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
     throw new Error(`--since must be an ISO 8601 time, got ${values.since}`);
   }
   const since = values.since === undefined ? undefined : new Date(values.since).toISOString();
-  return { pipeline: values.pipeline, table, since };
+  return { pipeline: values.pipeline, table, since, ...(sandbox ? { sandbox } : {}) };
 }
 
 /** Turns audit items (as stored by handlers/store/audit.ts) into report rows, oldest first. */
@@ -110,10 +132,22 @@ export function formatTable(rows: AuditRow[]): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
+/** The DynamoDB client's settings: the sandbox's stand-in (any credentials), else the SDK chain. */
+function clientConfig(args: AuditArgs) {
+  if (!args.sandbox) return {};
+  return {
+    endpoint: args.sandbox.endpoint,
+    region: args.sandbox.region,
+    credentials: { accessKeyId: "sandbox", secretAccessKey: "sandbox" },
+  };
+}
+
 /** Reads every audit item of the pipeline (since `since`), following pagination. */
 export async function queryAudit(
   args: AuditArgs,
-  client: DynamoDBDocumentClient = DynamoDBDocumentClient.from(new DynamoDBClient({})),
+  client: DynamoDBDocumentClient = DynamoDBDocumentClient.from(
+    new DynamoDBClient(clientConfig(args)),
+  ),
 ): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
@@ -133,11 +167,18 @@ export async function queryAudit(
   return items;
 }
 
-/** Runs the script: prints the table, or the error and the usage (exit code 1). */
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs the script: prints the table, or the error and the usage (exit code 1). `env` and
+ * `discover` (the running sandbox) are parameters for tests.
+ */
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  discover: () => SandboxDiscovery | undefined = readDiscovery,
+): Promise<number> {
   let args: AuditArgs;
   try {
-    args = parseArgs(argv);
+    args = parseArgs(argv, env, discover);
   } catch (err: unknown) {
     console.error(err instanceof Error ? err.message : String(err));
     return 1;

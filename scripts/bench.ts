@@ -277,8 +277,9 @@ async function measureArchive(
   program: ProgramResult,
   archive: ArchiveInfo,
 ): Promise<ColdStart> {
-  const env = { ...archive.environment, ...all.env };
   const functionName = String(program.outputs[`${archive.name}FunctionName`] ?? archive.name);
+  // Its own role's credentials: every AWS call is checked against the declared policy.
+  const env = { ...archive.environment, ...all.envFor(functionName) };
   const start = () => startLambda({ dir: archive.dir, functionName, env });
   switch (archive.name) {
     case "fanout":
@@ -491,10 +492,11 @@ export const FANOUT_LATENCIES = { pagerduty: 50, slack: 150, sms: 300 } as const
 async function warmFanout(ctx: BenchContext, world: ArchiveWorld): Promise<LambdaProcess> {
   const archive = world.program.archives.find((a) => a.name === "fanout");
   if (!archive) throw new Error("bench: the program has no fanout archive");
+  const functionName = String(world.program.outputs.fanoutFunctionName ?? "fanout");
   const lambda = await startLambda({
     dir: archive.dir,
-    functionName: String(world.program.outputs.fanoutFunctionName ?? "fanout"),
-    env: { ...archive.environment, ...world.all.env },
+    functionName,
+    env: { ...archive.environment, ...world.all.envFor(functionName) },
   });
   const warm = await lambda.invoke(fanoutEvent(world.all, "main-app-production-v3"));
   if (!warm.ok) throw new Error(`bench: fan-out warm-up failed: ${warm.error?.message}`);

@@ -10,32 +10,50 @@
  *                          defaults to the file's `Pulumi.<name>.yaml`, else "preview")
  *   --json                 print the whole result as one JSON object
  *   --now <ISO time>       compute the next downtime occurrences from this instant
+ *   --help                 print the usage
  *
- * A config error is printed like `pulumi preview` prints it (`error: …` on stderr), exit code 1.
+ * A config error is printed like `pulumi preview` prints it (`error: …` on stderr), exit code 1;
+ * a YAML syntax error as `error: <file>:<line>:<col>: <message>`. Secrets set the way the README
+ * says (`pulumi config set --secret --path …`, stored as `secure: v1:…`) count as set: they are
+ * encrypted, so the preview uses placeholders for them and says so. A secret in plain text in the
+ * stack file is refused, naming its key. Warnings (a channel nothing routes to) and notes (which
+ * of two overlapping pipeline rules wins) are printed, and do not fail the preview.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { parseConfig } from "../config";
+import { configAdvice, type ConfigAdvice } from "../config";
 import { nextWindows } from "./lib/downtime-occurrences";
 import type { DowntimeWindow } from "../handlers/types";
 import { EVENT_PATTERN_MAX_CHARS, type RoutingRow } from "../infra/patterns";
-import {
-  ROOT,
-  placeholderSecrets,
-  readStackConfig,
-  runProgram,
-  type ProgramResult,
-} from "../testing";
+import { ROOT, placeholderSecrets, runProgram, type ProgramResult } from "../testing";
 import { errorMessage, formatBytes, renderTable, type Table } from "./lib/format";
-import { availableStacks, readStackFile, stackOfFile } from "./lib/stacks";
+import {
+  availableStacks,
+  offlineSecrets,
+  readStackFileForCli,
+  stackOfFile,
+  validateOffline,
+  type OfflineSecrets,
+} from "./lib/stacks";
 
 /** How many upcoming occurrences of each downtime window the preview shows. */
 const NEXT_OCCURRENCES = 3;
 
+/** The preview's usage text. */
+export const USAGE =
+  "usage: npm run preview -- --stack <name> [--config-file <path>] [--json] [--now <ISO time>]\n" +
+  "  --stack <name>        a stack with a Pulumi.<name>.yaml in the project root\n" +
+  "  --config-file <path>  read this stack file (stack name from Pulumi.<name>.yaml, else preview)\n" +
+  "  --json                print the whole result as one JSON object\n" +
+  "  --now <ISO time>      compute the next downtime occurrences from this instant\n" +
+  "  --help                print this text";
+
 /** Parsed command line of the preview. */
 export interface PreviewOptions {
+  /** `--help`: print the usage and nothing else. */
+  help?: boolean;
   stack: string;
   /** A stack file outside the project root, or undefined for `Pulumi.<stack>.yaml`. */
   configFile?: string;
@@ -53,7 +71,13 @@ function usageError(message: string): Error {
 
 /** Parses and checks the command line (stack names, files) before anything is evaluated. */
 export function parsePreviewArgs(argv: string[]): PreviewOptions {
-  let values: { stack?: string; "config-file"?: string; json?: boolean; now?: string };
+  let values: {
+    stack?: string;
+    "config-file"?: string;
+    json?: boolean;
+    now?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -62,13 +86,15 @@ export function parsePreviewArgs(argv: string[]): PreviewOptions {
         "config-file": { type: "string" },
         json: { type: "boolean", default: false },
         now: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
       strict: true,
       allowPositionals: false,
     }));
   } catch (err: unknown) {
-    throw usageError(`${errorMessage(err)}\nusage: npm run preview -- --stack <name> [--json]`);
+    throw usageError(`${errorMessage(err)}\n${USAGE}`);
   }
+  if (values.help) return { help: true, stack: "", json: false, now: new Date() };
   const stacks = availableStacks();
   const available = `available stacks: ${stacks.join(", ") || "none"} (Pulumi.<stack>.yaml in ${ROOT})`;
   const configFile = values["config-file"] ? path.resolve(values["config-file"]) : undefined;
@@ -94,17 +120,32 @@ export function downtimePreview(
   stack: string,
   now: Date,
 ): WindowPreview[] {
-  const secrets: Record<string, Record<string, string>> = placeholderSecrets(raw);
-  for (const [k, v] of Object.entries(
-    (raw.secrets ?? {}) as Record<string, Record<string, string>>,
-  )) {
-    secrets[k] = { ...(secrets[k] ?? {}), ...v };
-  }
-  const config = parseConfig({ ...raw, secrets }, { stack, secretKeys: ["secrets"] });
+  const config = validateOffline(offlineSecrets(raw), stack);
   return config.runtime.downtime.map((w) => ({
     ...w,
     next: nextWindows(w, now, NEXT_OCCURRENCES),
   }));
+}
+
+/** What the preview says about the secrets: encrypted in the file, or local placeholders. */
+export function secretsSummary(offline: OfflineSecrets): string {
+  const filled = Object.entries(placeholderSecrets(offline.raw)).flatMap(([channel, fields]) =>
+    Object.keys(fields)
+      .map((f) => `secrets.${channel}.${f}`)
+      .filter((p) => !offline.encrypted.includes(p) && !offline.plainText.includes(p)),
+  );
+  const parts: string[] = [];
+  if (offline.encrypted.length > 0) {
+    parts.push(
+      `${offline.encrypted.length} encrypted in the stack file (set; not decrypted offline, placeholders used): ${offline.encrypted.join(", ")}`,
+    );
+  }
+  if (filled.length > 0) {
+    parts.push(
+      `${filled.length} not in the stack file (local placeholders; set them before pulumi up): ${filled.join(", ")}`,
+    );
+  }
+  return parts.length > 0 ? parts.join("\n           ") : "none needed";
 }
 
 // ---- rendering ------------------------------------------------------------------------------
@@ -269,11 +310,20 @@ export function renderPreview(
   result: ProgramResult,
   windows: WindowPreview[],
   options: PreviewOptions,
+  extra: { secrets: string; advice: ConfigAdvice } = {
+    secrets: "local placeholders",
+    advice: { warnings: [], notes: [] },
+  },
 ): string {
   const source = options.configFile ?? path.join(ROOT, `Pulumi.${options.stack}.yaml`);
+  const advice = [
+    ...extra.advice.warnings.map((w) => `warning: ${w}`),
+    ...extra.advice.notes.map((n) => `note: ${n}`),
+  ];
   return [
     `Previewing stack deploy-notifier/${result.stack} (offline, under Pulumi's mock engine)`,
-    `  config: ${source}; secrets: local placeholders; evaluated in ${result.evalMs} ms`,
+    `  config: ${source}; evaluated in ${result.evalMs} ms\n  secrets: ${extra.secrets}`,
+    ...(advice.length > 0 ? [advice.join("\n")] : []),
     renderTable(resourcesTable(result)),
     rulePatternText(result),
     renderTable(routingTableOf(result)),
@@ -294,14 +344,29 @@ export async function preview(argv: string[]): Promise<number> {
     process.stderr.write(`error: ${errorMessage(err)}\n`);
     return 1;
   }
-  const raw = options.configFile
-    ? readStackFile(options.configFile).raw
-    : readStackConfig(options.stack).raw;
+  if (options.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const file = options.configFile ?? path.join(ROOT, `Pulumi.${options.stack}.yaml`);
+  let raw: Record<string, unknown>;
+  let offline: OfflineSecrets;
+  let advice: ConfigAdvice;
+  try {
+    raw = readStackFileForCli(file).raw;
+    offline = offlineSecrets(raw);
+    advice = configAdvice(validateOffline(offline, options.stack).runtime);
+  } catch (err: unknown) {
+    // A config error, as `pulumi preview` prints the program's error; or a YAML syntax error.
+    process.stderr.write(`error: ${errorMessage(err)}\n`);
+    return 1;
+  }
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `dn-preview-${options.stack}-`));
   try {
     const result = await runProgram({
       stack: options.stack,
       ...(options.configFile ? { stackFile: options.configFile } : {}),
+      config: offline.raw,
       outDir,
     });
     if (!result.ok) {
@@ -312,9 +377,12 @@ export async function preview(argv: string[]): Promise<number> {
     }
     const windows = downtimePreview(raw, options.stack, options.now);
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ ...result, downtime: windows }, null, 2)}\n`);
+      const secrets = { encrypted: offline.encrypted, summary: secretsSummary(offline) };
+      const all = { ...result, downtime: windows, secrets, advice };
+      process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
     } else {
-      process.stdout.write(`${renderPreview(result, windows, options)}\n`);
+      const extra = { secrets: secretsSummary(offline), advice };
+      process.stdout.write(`${renderPreview(result, windows, options, extra)}\n`);
     }
     return 0;
   } finally {

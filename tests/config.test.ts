@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { CONFIG_KEYS, ConfigError, parseConfig } from "../config";
+import { CONFIG_KEYS, ConfigError, configAdvice, parseConfig } from "../config";
 import { placeholderSecrets, readStackConfig } from "../testing";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -87,7 +87,7 @@ describe("parseConfig", () => {
       "deploy-notifier:pipelines[1].states[0]: must be one of STARTED, SUCCEEDED, RESUMED, FAILED, CANCELED, STOPPED, STOPPING, SUPERSEDED",
       "deploy-notifier:channels.sms-oncall.phoneNumbers[0]: must be an E.164 phone number like +15555550100",
       "deploy-notifier:opsEmail: must be an email address",
-      "deploy-notifier:pipeline: unknown config key",
+      'deploy-notifier:pipeline: unknown config key (did you mean "pipelines"?)',
       'deploy-notifier:routing.critical[2]: unknown channel "sms-on-call" (defined: slack-eng, slack-releases, pagerduty-oncall, sms-oncall)',
       'deploy-notifier:pipelines[0].tier: unknown tier "gold" (routing defines: critical, standard)',
       "deploy-notifier:secrets.pagerduty-oncall.routingKey: is required for pagerduty channel \"pagerduty-oncall\" (pulumi config set --secret --path 'secrets.pagerduty-oncall.routingKey' …)",
@@ -172,7 +172,7 @@ describe("parseConfig", () => {
           cron: "0 24 * * *",
           durationMinutes: 60,
         }),
-      'deploy-notifier:downtime[0]: cron "0 24 * * *": Invalid value for hour',
+      'deploy-notifier:downtime[0]: cron "0 24 * * *": hour field "24": invalid value for hour',
     ],
     [
       "a cron downtime window longer than 7 days",
@@ -247,5 +247,205 @@ describe("Pulumi.yaml", () => {
     expect(described["deploy-notifier:secrets"].secret).toBe(true);
     expect(project.name).toBe("deploy-notifier");
     expect(project.runtime).toEqual({ name: "nodejs", options: { typescript: true } });
+  });
+});
+
+describe("config messages (issue 15)", () => {
+  it('suggests the key an unknown top-level key probably meant ("pipeline" → "pipelines")', () => {
+    const raw = prodConfig();
+    raw.pipeline = raw.pipelines;
+    delete raw.pipelines;
+
+    // Only the suggestion: "pipelines: is required" would send the user looking elsewhere.
+    expect(problemsOf(raw)).toEqual([
+      'deploy-notifier:pipeline: unknown config key (did you mean "pipelines"?)',
+    ]);
+  });
+
+  it('says "expected a channel object" for a mis-indented channel, not two "is required"', () => {
+    const doc = parseYaml(
+      ["channels:", "  slack-eng:", "  type: slack", "  slack-releases:", "    type: slack"].join(
+        "\n",
+      ),
+    ) as { channels: unknown };
+    const raw = {
+      ...prodConfig(),
+      channels: { ...prodConfig().channels, ...(doc.channels as object) },
+    };
+
+    expect(problemsOf(raw)).toEqual([
+      'deploy-notifier:channels.slack-eng: expected a channel object like { type: slack }, got nothing; "type" is at the same indentation as "slack-eng": indent it under "slack-eng"',
+    ]);
+  });
+
+  it("says which rule wins when a pipeline name is also matched by a prefix (the name)", () => {
+    const { raw } = readStackConfig("staging");
+    raw.pipelines = [
+      { name: "staging-payments", tier: "standard" },
+      { prefix: "staging-", tier: "standard" },
+      { prefix: "staging-pay", tier: "standard" },
+    ];
+    const config = parseConfig(
+      { ...raw, secrets: placeholderSecrets(raw) },
+      { stack: "staging", secretKeys: ["secrets"] },
+    );
+
+    expect(configAdvice(config.runtime).notes).toEqual([
+      "deploy-notifier:pipelines[0] (name staging-payments) is also matched by deploy-notifier:pipelines[1] (prefix staging-): the exact name wins, tier standard",
+      "deploy-notifier:pipelines[0] (name staging-payments) is also matched by deploy-notifier:pipelines[2] (prefix staging-pay): the exact name wins, tier standard",
+      "deploy-notifier:pipelines[2] (prefix staging-pay) refines deploy-notifier:pipelines[1] (prefix staging-): the longer prefix wins for its pipelines, tier standard",
+    ]);
+  });
+
+  it("warns about a channel no tier routes to, but not about an approvals-only channel", () => {
+    const raw = prodConfig();
+    raw.channels["slack-unused"] = { type: "slack" };
+    raw.secrets["slack-unused"] = { webhookUrl: "https://hooks.slack.com/services/T/B/x" };
+    const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
+
+    // slack-releases is routed by no tier either, but pipelines[0].approvals uses it.
+    expect(configAdvice(config.runtime).warnings).toEqual([
+      "deploy-notifier:channels.slack-unused: no tier in deploy-notifier:routing sends to this channel and no approval uses it; it will receive nothing",
+    ]);
+  });
+
+  it("refuses plain-text secrets that an offline reader found in the stack file, naming the key", () => {
+    expect(
+      problemsOf(prodConfig(), ["secrets"]).length === 0 &&
+        (() => {
+          try {
+            parseConfig(prodConfig(), {
+              stack: "prod",
+              secretKeys: ["secrets"],
+              plainTextSecrets: ["secrets.slack-eng.webhookUrl"],
+            });
+            return [];
+          } catch (err) {
+            return (err as ConfigError).problems;
+          }
+        })(),
+    ).toEqual([
+      "deploy-notifier:secrets.slack-eng.webhookUrl: is in plain text in the stack file; a secret must be encrypted: pulumi config set --secret --path 'secrets.slack-eng.webhookUrl' …",
+    ]);
+  });
+});
+
+describe("values the receiving service would refuse are refused at preview time", () => {
+  /** The problems of the prod config with one channel replaced. */
+  function channelProblems(name: string, channel: unknown, secret?: Record<string, string>) {
+    const raw = prodConfig();
+    raw.channels[name] = channel;
+    raw.routing.standard = [...raw.routing.standard, name];
+    if (secret) raw.secrets[name] = secret;
+    return problemsOf(raw);
+  }
+  const discordHook = { webhookUrl: "https://discord.com/api/webhooks/1/abc" };
+
+  it("Discord username: 1-80 characters, no clyde or discord in any case (Discord webhook docs)", () => {
+    const discord = (username: string) =>
+      channelProblems("discord-ops", { type: "discord", username }, discordHook);
+
+    expect(discord("x".repeat(80))).toEqual([]);
+    expect(discord("Deploy bot")).toEqual([]);
+    expect(discord("x".repeat(81))).toEqual([
+      "deploy-notifier:channels.discord-ops.username: must be 1-80 characters (Discord's webhook name limit)",
+    ]);
+    expect(discord("   ")).toEqual([
+      "deploy-notifier:channels.discord-ops.username: must be 1-80 characters (Discord's webhook name limit)",
+    ]);
+    expect(discord("ClydeBot")).toEqual([
+      'deploy-notifier:channels.discord-ops.username: must not contain "clyde" (Discord refuses webhook names containing "clyde" or "discord")',
+    ]);
+    expect(discord("Deploys via DISCORD")).toEqual([
+      'deploy-notifier:channels.discord-ops.username: must not contain "discord" (Discord refuses webhook names containing "clyde" or "discord")',
+    ]);
+  });
+
+  it("Slack bot channel: a conversation id of 8-16 characters, not a #name", () => {
+    const bot = (channel: string) =>
+      channelProblems("slack-bot", { type: "slack", mode: "bot", channel }, { botToken: "xoxb-1" });
+
+    expect(bot("C012AB3CD")).toEqual([]);
+    expect(bot("C0123456789")).toEqual([]);
+    expect(bot("G0123456789ABCDE")).toEqual([]);
+    expect(bot("#releases")).toContain(
+      "deploy-notifier:channels.slack-bot.channel: must be the channel id (C…), not its name",
+    );
+    expect(bot("C012AB")).toEqual([
+      "deploy-notifier:channels.slack-bot.channel: must be a Slack channel id like C012ABCDEF",
+    ]);
+    expect(bot("c012ab3cd")).toEqual([
+      "deploy-notifier:channels.slack-bot.channel: must be a Slack channel id like C012ABCDEF",
+    ]);
+  });
+
+  it("SMS: E.164, at most 15 digits after the + (Amazon SNS SMS docs)", () => {
+    const sms = (n: string) => channelProblems("sms-2", { type: "sms", phoneNumbers: [n] });
+
+    expect(sms("+" + "1".repeat(15))).toEqual([]);
+    expect(sms("+" + "1".repeat(16))).toEqual([
+      "deploy-notifier:channels.sms-2.phoneNumbers[0]: must be an E.164 phone number like +15555550100",
+    ]);
+    expect(sms("15555550100")).toHaveLength(1);
+    expect(sms("+0555550100")).toHaveLength(1);
+  });
+
+  it("PagerDuty: the routing key is the 32-character integration key", () => {
+    const pd = (routingKey: string) =>
+      channelProblems("pd-2", { type: "pagerduty" }, { routingKey });
+
+    expect(pd("a".repeat(32))).toEqual([]);
+    expect(pd("a".repeat(31))).toEqual([
+      "deploy-notifier:secrets.pd-2.routingKey: must be a 32-character PagerDuty integration key",
+    ]);
+  });
+
+  it("Teams: a Workflows URL on logic.azure.com or api.powerplatform.com; connector URLs are retired", () => {
+    const teams = (webhookUrl: string) =>
+      channelProblems("teams-ops", { type: "teams" }, { webhookUrl });
+
+    expect(
+      teams(
+        "https://prod-12.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?sig=x",
+      ),
+    ).toEqual([]);
+    expect(
+      teams(
+        "https://default1234.56.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/abc/triggers/manual/paths/invoke?sig=x",
+      ),
+    ).toEqual([]);
+    expect(teams("https://contoso.webhook.office.com/webhookb2/abc")[0]).toMatch(
+      /^deploy-notifier:secrets\.teams-ops\.webhookUrl: is an Office 365 connector URL, which Microsoft retired/,
+    );
+    expect(teams("https://example.com/hook")).toEqual([
+      "deploy-notifier:secrets.teams-ops.webhookUrl: must be a Teams Workflows URL (host *.logic.azure.com or *.api.powerplatform.com), got host example.com",
+    ]);
+  });
+
+  it("webhook and endpoint URLs must be https (loopback http only for the sandbox)", () => {
+    expect(
+      channelProblems("hook", { type: "webhook" }, { url: "http://hooks.example.com/x" }),
+    ).toEqual(["deploy-notifier:secrets.hook.url: must be an https URL"]);
+    expect(
+      channelProblems(
+        "pd-eu",
+        { type: "pagerduty", endpoint: "http://events.eu.pagerduty.com/v2/enqueue" },
+        { routingKey: "a".repeat(32) },
+      ),
+    ).toEqual(["deploy-notifier:channels.pd-eu.endpoint: must be an https URL"]);
+    expect(
+      channelProblems(
+        "pd-local",
+        { type: "pagerduty", endpoint: "http://127.0.0.1:9999/v2/enqueue" },
+        { routingKey: "a".repeat(32) },
+      ),
+    ).toEqual([]);
+  });
+
+  it("email: a well-formed address", () => {
+    expect(channelProblems("mail", { type: "email", addresses: ["ops@example.com"] })).toEqual([]);
+    expect(channelProblems("mail", { type: "email", addresses: ["ops at example.com"] })).toEqual([
+      "deploy-notifier:channels.mail.addresses[0]: must be an email address",
+    ]);
   });
 });

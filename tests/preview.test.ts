@@ -38,6 +38,49 @@ const BROKEN_STACK_FILE = `config:
   deploy-notifier:opsEmail: not-an-email
 `;
 
+/** Secrets as `pulumi config set --secret --path` stores them; a channel no tier routes to. */
+const ENCRYPTED_STACK_FILE = `config:
+  aws:region: us-east-1
+  deploy-notifier:pipelines:
+    - name: main-app-staging-v3
+      tier: standard
+    - prefix: main-app-
+      tier: standard
+  deploy-notifier:channels:
+    slack-staging:
+      type: slack
+    pd:
+      type: pagerduty
+    unrouted:
+      type: slack
+  deploy-notifier:routing:
+    standard: [slack-staging, pd]
+  deploy-notifier:opsEmail: platform-team@example.com
+  deploy-notifier:secrets:
+    slack-staging:
+      webhookUrl:
+        secure: v1:K2tCn7PlhWbgfnRR:8xq0cG3b0vT2xYm0Yb1s1XxZ2s3Y4Q==
+    pd:
+      routingKey:
+        secure: v1:Qm9vcmtleTEyMzQ1:Zm9vYmFyYmF6cXV4
+`;
+
+/** A webhook URL written in plain text: a leaked secret. */
+const PLAIN_TEXT_STACK_FILE = `config:
+  deploy-notifier:pipelines:
+    - name: main-app-staging-v3
+      tier: standard
+  deploy-notifier:channels:
+    slack-staging:
+      type: slack
+  deploy-notifier:routing:
+    standard: [slack-staging]
+  deploy-notifier:opsEmail: platform-team@example.com
+  deploy-notifier:secrets:
+    slack-staging:
+      webhookUrl: https://hooks.slack.com/services/T0/B0/plaintext
+`;
+
 describe("npm run preview", () => {
   // The evaluations are independent child processes: start them together.
   const runs: Record<string, Promise<Run>> = {};
@@ -112,6 +155,12 @@ describe("npm run preview", () => {
     ]);
     expect(result.outputs.approvalFunctionName).toBe("deploy-notifier-prod-approval");
     expect(result.outputs.slackInteractivityUrl).toMatch(/^https:\/\//);
+    // The Slack app manifest output: interactivity at that URL, only the scope prod needs.
+    expect(result.outputs.slackAppManifest.settings.interactivity).toEqual({
+      is_enabled: true,
+      request_url: result.outputs.slackInteractivityUrl,
+    });
+    expect(result.outputs.slackAppManifest.oauth_config.scopes.bot).toEqual(["incoming-webhook"]);
   });
 
   test("text for staging: every section, readable", async () => {
@@ -196,5 +245,73 @@ describe("npm run preview", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
     expect(run.stderr).toMatch(/^error: no stack named "qa"; available stacks: prod, staging /);
+  });
+
+  test("secrets set with --secret --path (secure: leaves) count as set: placeholders, said so", async () => {
+    // Prepare: started here, not with the others, so as not to slow the evaluations above.
+    fs.writeFileSync(path.join(brokenDir, "Pulumi.enc.yaml"), ENCRYPTED_STACK_FILE);
+
+    // Act
+    const run = await preview(["--config-file", path.join(brokenDir, "Pulumi.enc.yaml")]);
+
+    // Assess: no "is required"; the header says which secrets were encrypted.
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      "secrets: 2 encrypted in the stack file (set; not decrypted offline, placeholders used): secrets.slack-staging.webhookUrl, secrets.pd.routingKey",
+    );
+    // A channel nothing routes to is a warning, printed, not an error; an overlap says who wins.
+    expect(run.stdout).toContain(
+      "warning: deploy-notifier:channels.unrouted: no tier in deploy-notifier:routing sends to this channel and no approval uses it; it will receive nothing",
+    );
+    expect(run.stdout).toContain(
+      "note: deploy-notifier:pipelines[0] (name main-app-staging-v3) is also matched by deploy-notifier:pipelines[1] (prefix main-app-): the exact name wins, tier standard",
+    );
+  });
+
+  test("a secret in plain text in the stack file is refused, naming the key, exit 1", async () => {
+    // Prepare
+    const file = path.join(brokenDir, "Pulumi.plain.yaml");
+    fs.writeFileSync(file, PLAIN_TEXT_STACK_FILE);
+
+    // Act
+    const run = await preview(["--config-file", file]);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(
+      "error: 1 problem in stack config:\n" +
+        "  - deploy-notifier:secrets.slack-staging.webhookUrl: is in plain text in the stack file; a secret must be encrypted: pulumi config set --secret --path 'secrets.slack-staging.webhookUrl' …\n",
+    );
+  });
+
+  test("a YAML syntax error: error: <file>:<line>:<col>: <message>, no stack trace, exit 1", async () => {
+    // Prepare: the flow sequence on line 5 is never closed.
+    const file = path.join(brokenDir, "Pulumi.bad.yaml");
+    fs.writeFileSync(
+      file,
+      "config:\n  deploy-notifier:pipelines:\n    - name: a\n      tier: [standard\n  deploy-notifier:opsEmail: x\n",
+    );
+
+    // Act
+    const run = await preview(["--config-file", file]);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^error: ${file.replace(/[.]/g, "\\.")}:5:3: \\S.*\n$`));
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test("--help prints the usage with every option, exit 0", async () => {
+    // Act
+    const run = await preview(["--help"]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("");
+    expect(run.stdout.split("\n")[0]).toBe(
+      "usage: npm run preview -- --stack <name> [--config-file <path>] [--json] [--now <ISO time>]",
+    );
   });
 });

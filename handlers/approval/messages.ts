@@ -11,7 +11,7 @@ import {
   type ApprovalDecision,
 } from "../contracts/slack-approval";
 import { escapeSlackText, truncateText } from "../slack-text";
-import type { ApprovalTarget, SlackActor, SlackMessage } from "./types";
+import type { ApprovalClaim, ApprovalTarget, SlackActor, SlackMessage } from "./types";
 import { isRecord } from "./util";
 
 /** The longest reason accepted; the modal's input enforces it too. */
@@ -114,25 +114,81 @@ export function isOurActionsBlock(block: Record<string, unknown>): boolean {
   );
 }
 
+/** Slack's header block text limit (https://api.slack.com/reference/block-kit/blocks#header). */
+const HEADER_MAX_CHARS = 150;
+
+/**
+ * A request block rewritten once decided, so nothing still reads as pending: the header says who
+ * decided what and when ("✅ main-app: approved by Jane Doe at 14:02 UTC"), the State field
+ * becomes the decision, and the Expires line goes. Other blocks are returned unchanged.
+ */
+function decidedBlock(
+  block: Record<string, unknown>,
+  claim: ApprovalClaim,
+): Record<string, unknown> {
+  const verb = claim.decision === "Approved" ? "approved" : "rejected";
+  const icon = claim.decision === "Approved" ? "✅" : "❌";
+  const by = claim.user.name ?? claim.user.username ?? claim.user.id;
+  if (block.type === "header") {
+    const text = `${icon} ${claim.pipeline}: ${verb} by ${by} at ${utcTime(claim.at)}`;
+    return {
+      ...block,
+      text: { type: "plain_text", emoji: true, text: truncateText(text, HEADER_MAX_CHARS).text },
+    };
+  }
+  if (block.type !== "section") return block;
+  const decision = `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}`;
+  const fields = Array.isArray(block.fields)
+    ? block.fields.map((f: unknown) =>
+        isRecord(f) && typeof f.text === "string" && f.text.startsWith("*State*\n")
+          ? { ...f, text: decision }
+          : f,
+      )
+    : block.fields;
+  const text =
+    isRecord(block.text) && typeof block.text.text === "string"
+      ? {
+          ...block.text,
+          text: block.text.text
+            .split("\n")
+            .filter((l: string) => !l.startsWith("*Expires* "))
+            .join("\n"),
+        }
+      : block.text;
+  return {
+    ...block,
+    ...(block.fields !== undefined && { fields }),
+    ...(block.text !== undefined && { text }),
+  };
+}
+
 /**
  * A response_url body that replaces the original approval request: its blocks (our own, already
  * escaped when the fan-out posted them) without the approve/reject buttons, plus a context line.
- * `line` must already be safe mrkdwn. Text is cut at 3000 characters, blocks at Slack's 50.
+ * With `decided` (the claim that was decided), the header, State field and Expires line no longer
+ * read as pending (see `decidedBlock`). `line` must already be safe mrkdwn. Text is cut at 3000
+ * characters, blocks at Slack's 50.
  */
-export function replaceButtons(original: SlackMessage | undefined, line: string): ResponseUrlBody {
-  const kept = (original?.blocks ?? []).filter((block) => !isOurActionsBlock(block));
+export function replaceButtons(
+  original: SlackMessage | undefined,
+  line: string,
+  decided?: ApprovalClaim,
+): ResponseUrlBody {
+  const kept = (original?.blocks ?? [])
+    .filter((block) => !isOurActionsBlock(block))
+    .map((block) => (decided ? decidedBlock(block, decided) : block));
   const fallback = original?.text ?? "Deployment approval";
   const section: SectionBlock = {
     type: "section",
     text: { type: "mrkdwn", text: fallback.slice(0, 3000) },
   };
   const blocks = kept.length > 0 ? kept : [section];
-  const decided: ContextBlock = { type: "context", elements: [{ type: "mrkdwn", text: line }] };
+  const outcome: ContextBlock = { type: "context", elements: [{ type: "mrkdwn", text: line }] };
   return {
     replace_original: true,
     text: `${fallback}\n${line}`.slice(0, 3000),
     // Slack allows 50 blocks per message; keep room for the decision line.
-    blocks: [...blocks.slice(0, 49), decided],
+    blocks: [...blocks.slice(0, 49), outcome],
   };
 }
 

@@ -117,7 +117,11 @@ async function report(
   switch (result.outcome) {
     case "decided":
       await post(
-        replaceButtons(work.message, decisionLine(claim.decision, claim.user.id, claim.at, reason)),
+        replaceButtons(
+          work.message,
+          decisionLine(claim.decision, claim.user.id, claim.at, reason),
+          claim,
+        ),
       );
       await audit(rt, { action: "approval-decided", ...named, result: claim.decision, detail });
       break;

@@ -1,20 +1,27 @@
 // The sandbox page: polls /api/state and renders one inbox per channel, the audit trail, the
 // events and the DLQs. Approve / Reject send a Slack interaction payload, signed with the
 // sandbox's signing secret (as Slack would sign it), to POST /slack/interactions.
-import { el, renderDiscord, renderMrkdwn, renderSlackMessage, renderTeams } from "./blockkit.js";
+import {
+  el,
+  renderDiscord,
+  renderMrkdwn,
+  renderSlackMessage,
+  renderTeams,
+  utcDateTime,
+  utcTime,
+} from "./blockkit.js";
 
 const POLL_MS = 800;
-const view = { info: undefined, lastJson: "", busy: false };
+const view = { info: undefined, lastJson: "", lastState: undefined, busy: false };
 
 function $(id) {
   return document.getElementById(id);
 }
 
+// Every time on the page is 24-hour UTC with a "UTC" suffix, as the approval messages write it
+// ("Approved by … at 14:02 UTC"); Block Kit dates too (blockkit.js).
 function time(iso) {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? String(iso ?? "")
-    : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return utcTime(iso);
 }
 
 function toast(text) {
@@ -73,7 +80,8 @@ async function clickButton(message, element, block, node) {
       text: message.payload.text,
       blocks: message.payload.blocks,
     },
-    response_url: message.responseUrl,
+    // Slack mints a response_url per click, so an ephemeral reply reaches only the clicker.
+    response_url: message.responseUrls?.[user.id] ?? message.responseUrl,
     actions: [
       {
         type: "button",
@@ -151,17 +159,33 @@ function renderSlack(state) {
           onButton: (element, block, node) => clickButton(message, element, block, node),
         }),
       );
-      for (const eph of message.ephemerals) {
-        const note = el("div", "ephemeral");
-        note.dataset.testid = "slack-ephemeral";
-        note.append(el("span", "muted", "Only visible to you · "));
-        renderMrkdwn(eph.text, note, { userName });
-        item.append(note);
-      }
+      item.append(...ephemeralNotes(message));
       box.append(item);
     }
     return box;
   });
+}
+
+/**
+ * Ephemeral replies as Slack shows them: only to the user they were for (the "Clicking as" user),
+ * labelled with whom they are visible to. A reply whose user is unknown (a click that did not use
+ * a per-user response_url) is shown to everyone, labelled so.
+ */
+function ephemeralNotes(message) {
+  const me = $("user").value;
+  return message.ephemerals
+    .filter((eph) => !eph.for || eph.for === me)
+    .map((eph) => {
+      const note = el("div", "ephemeral");
+      note.dataset.testid = "slack-ephemeral";
+      if (eph.for) note.dataset.for = eph.for;
+      const label = eph.for
+        ? `Only visible to you (${userName(eph.for)}) · ${time(eph.at)} · `
+        : `Only visible to the user who clicked · ${time(eph.at)} · `;
+      note.append(el("span", "muted", label));
+      renderMrkdwn(eph.text, note, { userName });
+      return note;
+    });
 }
 
 function renderPagerDuty(state) {
@@ -190,11 +214,12 @@ function renderPagerDuty(state) {
   return box;
 }
 
-function renderSms(state, list, title) {
-  const box = card(title, "via SNS", title === "SMS" ? "sms-inbox" : "email-inbox");
+function renderSms(state, list) {
+  const box = card("SMS", "via SNS", "sms-inbox");
   if (list.length === 0) box.append(empty("Nothing yet."));
   for (const sms of [...list].reverse()) {
     const item = el("article", "message sms");
+    item.dataset.testid = "sms-message";
     item.append(el("div", "bubble", sms.message));
     item.append(
       el(
@@ -203,6 +228,30 @@ function renderSms(state, list, title) {
         `${sms.channel} · ${time(sms.at)} · ${sms.chars} chars · ${sms.encoding} · ${sms.segments} segment${sms.segments === 1 ? "" : "s"}`,
       ),
     );
+    box.append(item);
+  }
+  return box;
+}
+
+/** SNS email: the sender SNS uses, the channel's subscribed addresses, the subject and the body. */
+const SNS_EMAIL_FROM = "AWS Notifications <no-reply@sns.amazonaws.com>";
+/** The subject SNS puts on an email when Publish had no Subject. */
+const SNS_DEFAULT_SUBJECT = "AWS Notification Message";
+
+function renderEmail(state, list) {
+  const box = card("Email", "via SNS", "email-inbox");
+  if (list.length === 0) box.append(empty("Nothing yet."));
+  for (const mail of [...list].reverse()) {
+    const item = el("article", "message email");
+    item.dataset.testid = "email-message";
+    const channel = state.info.channels.find((c) => c.name === mail.channel);
+    item.append(el("div", "email-subject", mail.subject || SNS_DEFAULT_SUBJECT));
+    const head = el("dl", "email-head small");
+    const row = (label, value) => head.append(el("dt", "", label), el("dd", "", value));
+    row("From", SNS_EMAIL_FROM);
+    row("To", channel?.addresses?.join(", ") || `subscribers of ${mail.channel}`);
+    row("Date", time(mail.at));
+    item.append(head, el("pre", "email-body", mail.message));
     box.append(item);
   }
   return box;
@@ -234,6 +283,8 @@ function table(headers, rows, rowAttrs) {
   return t;
 }
 
+const ISO_INSTANT = /\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\b/g;
+
 function renderAudit(state) {
   const items = [...state.audit].reverse();
   return table(
@@ -244,7 +295,8 @@ function renderAudit(state) {
       a.action ?? "",
       a.channel ?? "",
       a.actor ?? "",
-      a.result ?? "",
+      // Results may quote instants ("already sent at 2024-…Z"): written like every other time.
+      String(a.result ?? "").replace(ISO_INSTANT, (iso) => utcDateTime(iso)),
     ]),
     (tr, i) => {
       tr.dataset.testid = "audit-row";
@@ -263,7 +315,7 @@ function renderEvents(state) {
       e.pipeline,
       e.detailType.replace("CodePipeline ", "").replace(" Execution State Change", ""),
       e.state,
-      e.time,
+      utcDateTime(e.time),
       e.matched ? "matched" : "not matched",
       e.queue ? `${e.queue.state} · ${e.queue.receiveCount} receive(s)` : "—",
     ]),
@@ -322,14 +374,15 @@ function render(state) {
       `visibility timeout ${q.declaredVisibilitySeconds} s → ${q.visibilityTimeoutMs} ms in the sandbox`,
     ),
     el("span", "chip", `DLQ after ${q.maxReceiveCount} receives`),
+    el("span", "chip", "times in UTC"),
     ...Object.entries(state.faults).map(([r, f]) => el("span", "chip bad", `fault ${r}: ${f}`)),
   );
   renderProgress(state);
   const types = new Set(state.info.channels.map((c) => c.type));
   const inboxes = [...renderSlack(state)];
   if (types.has("pagerduty")) inboxes.push(renderPagerDuty(state));
-  if (types.has("sms")) inboxes.push(renderSms(state, state.sms, "SMS"));
-  if (types.has("email")) inboxes.push(renderSms(state, state.email, "Email"));
+  if (types.has("sms")) inboxes.push(renderSms(state, state.sms));
+  if (types.has("email")) inboxes.push(renderEmail(state, state.email));
   if (types.has("teams"))
     inboxes.push(renderGeneric("Microsoft Teams", state.teams, renderTeams, "teams-inbox"));
   if (types.has("discord"))
@@ -358,7 +411,8 @@ async function refresh() {
     const text = await res.text();
     if (text !== view.lastJson) {
       view.lastJson = text;
-      render(JSON.parse(text));
+      view.lastState = JSON.parse(text);
+      render(view.lastState);
     }
   } catch (err) {
     toast(`sandbox unreachable: ${err.message}`);
@@ -379,6 +433,8 @@ async function start() {
     option.value = user.id;
     select.append(option);
   }
+  // Ephemeral replies depend on who is looking.
+  select.addEventListener("change", () => view.lastState && render(view.lastState));
   $("fault-apply").addEventListener("click", async () => {
     const receiver = $("fault-receiver").value;
     const fault = $("fault-kind").value;

@@ -10,6 +10,79 @@ export function el(tag, className, text) {
   return node;
 }
 
+const pad = (n) => String(n).padStart(2, "0");
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/** "14:02:59 UTC": how the page writes a time (24-hour UTC); an unparsable value is kept. */
+export function utcTime(iso) {
+  const d = new Date(iso);
+  if (iso === undefined || iso === null || Number.isNaN(d.getTime())) return String(iso ?? "");
+  return `${d.toISOString().slice(11, 19)} UTC`;
+}
+
+/** "2024-06-10 14:02:59 UTC": how the page writes an instant; an unparsable value is kept. */
+export function utcDateTime(iso) {
+  const d = new Date(iso);
+  if (iso === undefined || iso === null || Number.isNaN(d.getTime())) return String(iso ?? "");
+  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 19)} UTC`;
+}
+
+function ordinal(n) {
+  const teen = n % 100 >= 11 && n % 100 <= 13;
+  return `${n}${teen ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th")}`;
+}
+
+/**
+ * Slack's `<!date>` tokens (docs.slack.dev/messaging/formatting-message-text#date-formatting) for a
+ * reader in UTC who prefers 24-hour time; " UTC" is appended when the format shows a time.
+ */
+export function slackDateFormat(d, format) {
+  const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  const now = new Date();
+  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+  const relative = { [-1]: "yesterday", 0: "today", 1: "tomorrow" }[(day - today) / 86_400_000];
+  const month = MONTHS[d.getUTCMonth()];
+  const date = `${month} ${ordinal(d.getUTCDate())}, ${d.getUTCFullYear()}`;
+  const short = `${month.slice(0, 3)} ${d.getUTCDate()}, ${d.getUTCFullYear()}`;
+  const long = `${DAYS[d.getUTCDay()]}, ${date}`;
+  const hm = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  const tokens = {
+    date_num: d.toISOString().slice(0, 10),
+    date_slash: `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`,
+    date,
+    date_short: short,
+    date_long: long,
+    date_long_full: `${month} ${d.getUTCDate()}, ${d.getUTCFullYear()}`,
+    date_pretty: relative ?? date,
+    date_short_pretty: relative ?? short,
+    date_long_pretty: relative ?? long,
+    time: hm,
+    time_secs: `${hm}:${pad(d.getUTCSeconds())}`,
+  };
+  const text = format.replace(/\{([a-z_]+)\}/g, (whole, name, offset) => {
+    const value = tokens[name] ?? whole;
+    // "Today 14:02": a relative day that starts the text is capitalized.
+    return offset === 0 && relative && value === relative
+      ? value[0].toUpperCase() + value.slice(1)
+      : value;
+  });
+  return /\{time(_secs)?\}/.test(format) ? `${text} UTC` : text;
+}
+
 /** Only http(s) and mailto links become clickable. */
 export function safeHref(url) {
   try {
@@ -100,13 +173,19 @@ function angle(inner, ctx) {
   }
   if (target.startsWith("#")) return el("span", "mention", `#${label ?? target.slice(1)}`);
   if (target.startsWith("!date^")) {
-    // <!date^epoch^format|fallback>: shown in the reader's local time, as Slack does.
-    const epoch = Number(target.split("^")[1]);
-    return el(
+    // <!date^epoch^format[^link]|fallback>: Slack shows it in the reader's time zone and 12/24-hour
+    // preference; the page's reader reads 24-hour UTC, like every other time on the page.
+    const [, epochText, format] = target.split("^");
+    const epoch = Number(epochText);
+    const node = el(
       "time",
       "",
-      Number.isFinite(epoch) ? new Date(epoch * 1000).toLocaleString() : (label ?? ""),
+      Number.isFinite(epoch) && format
+        ? slackDateFormat(new Date(epoch * 1000), format)
+        : (label ?? ""),
     );
+    if (Number.isFinite(epoch)) node.dateTime = new Date(epoch * 1000).toISOString();
+    return node;
   }
   if (target.startsWith("!"))
     return el("span", "mention", `@${label ?? target.slice(1).split("^")[0]}`);

@@ -4,7 +4,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT, readStackConfig, readStackFile } from "../../testing";
+import { parseConfig, type StackConfig } from "../../config";
+import { ROOT, placeholderSecrets, readStackConfig, readStackFile } from "../../testing";
 
 /** The stacks that have a `Pulumi.<stack>.yaml` in the project root, sorted. */
 export function availableStacks(root: string = ROOT): string[] {
@@ -35,4 +36,107 @@ export function withPipelines(stack: string, count: number): Record<string, unkn
     states: i % 3 === 0 ? ["FAILED", "SUCCEEDED"] : ["FAILED"],
   }));
   return { ...raw, pipelines };
+}
+
+/** A stack file's secrets as an offline reader sees them (no Pulumi passphrase, no decryption). */
+export interface OfflineSecrets {
+  /** The raw config with every `secure:` leaf replaced by a local placeholder. */
+  raw: Record<string, unknown>;
+  /** Paths like `secrets.slack-eng.webhookUrl` that the stack file holds encrypted. */
+  encrypted: string[];
+  /** Paths that the stack file holds in plain text (a deploy-time secret leaked into the file). */
+  plainText: string[];
+}
+
+/** A local stand-in for an encrypted value, shaped so that the config's own checks accept it. */
+function encryptedPlaceholder(channelType: string | undefined, channel: string, field: string) {
+  if (field === "routingKey") return "ENCRYPTED0ENCRYPTED0ENCRYPTED012";
+  if (field === "webhookUrl" || field === "url") {
+    return channelType === "teams"
+      ? `https://placeholder.logic.azure.com/workflows/${channel}`
+      : `https://placeholder.invalid/encrypted/${channel}`;
+  }
+  return `encrypted-placeholder-${channel}-${field}`;
+}
+
+/**
+ * Reads `deploy-notifier:secrets` the way a stack file holds it. `pulumi config set --secret
+ * --path 'secrets.<channel>.<field>' <value>` stores `{ secure: "v1:…" }` at that leaf (Pulumi
+ * docs, "Configuration": structured config, `--path`, secrets); the Pulumi CLI decrypts it at
+ * deploy time. Offline there is no passphrase: such a leaf counts as set (encrypted) and gets a
+ * placeholder. A leaf that is a plain string was not set with `--secret` and is reported.
+ */
+export function offlineSecrets(raw: Record<string, unknown>): OfflineSecrets {
+  const secrets = raw.secrets;
+  if (typeof secrets !== "object" || secrets === null || Array.isArray(secrets)) {
+    return { raw, encrypted: [], plainText: [] };
+  }
+  const channels = (raw.channels ?? {}) as Record<string, { type?: string } | null>;
+  const encrypted: string[] = [];
+  const plainText: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [channel, fields] of Object.entries(secrets as Record<string, unknown>)) {
+    if (typeof fields !== "object" || fields === null || Array.isArray(fields)) {
+      out[channel] = fields;
+      continue;
+    }
+    const copy: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(fields as Record<string, unknown>)) {
+      const path = `secrets.${channel}.${field}`;
+      const secure = (value as { secure?: unknown } | null)?.secure;
+      if (typeof secure === "string") {
+        encrypted.push(path);
+        copy[field] = encryptedPlaceholder(channels[channel]?.type, channel, field);
+      } else {
+        if (typeof value === "string") plainText.push(path);
+        copy[field] = value;
+      }
+    }
+    out[channel] = copy;
+  }
+  return { raw: { ...raw, secrets: out }, encrypted, plainText };
+}
+
+/**
+ * A stack file's raw config for a command line: a YAML syntax error becomes
+ * `<file>:<line>:<col>: <message>` (as compilers print it), not a stack trace.
+ * @throws Error with that message.
+ */
+export function readStackFileForCli(file: string): ReturnType<typeof readStackFile> {
+  try {
+    return readStackFile(file);
+  } catch (err: unknown) {
+    const cause = (
+      err as { cause?: { linePos?: Array<{ line: number; col: number }>; message?: string } }
+    ).cause;
+    const pos = cause?.linePos?.[0];
+    if (pos && typeof cause?.message === "string") {
+      const message = cause.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
+      throw new Error(`${file}:${pos.line}:${pos.col}: ${message}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** The stack file's secrets merged over the local placeholders (what the evaluation uses). */
+function withPlaceholders(raw: Record<string, unknown>): Record<string, Record<string, string>> {
+  const secrets: Record<string, Record<string, string>> = placeholderSecrets(raw);
+  for (const [k, v] of Object.entries(
+    (raw.secrets ?? {}) as Record<string, Record<string, string>>,
+  )) {
+    secrets[k] = { ...(secrets[k] ?? {}), ...v };
+  }
+  return secrets;
+}
+
+/**
+ * Validates a stack file offline with the program's own `parseConfig`, as `pulumi preview` would
+ * after decrypting: encrypted leaves are placeholders, plain-text ones are refused.
+ * @throws ConfigError listing every problem.
+ */
+export function validateOffline(offline: OfflineSecrets, stack: string): StackConfig {
+  return parseConfig(
+    { ...offline.raw, secrets: withPlaceholders(offline.raw) },
+    { stack, secretKeys: ["secrets"], plainTextSecrets: offline.plainText },
+  );
 }

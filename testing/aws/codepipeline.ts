@@ -435,3 +435,111 @@ export function addFailedExecution(state: AwsState, input: FailedExecutionInput)
     artifactRevisions: input.revision ? [input.revision] : undefined,
   };
 }
+
+/**
+ * Event `state` → the pipeline execution status GetPipelineExecution reports
+ * (API_PipelineExecution.html: Cancelled | InProgress | Stopped | Stopping | Succeeded |
+ * Superseded | Failed; events say CANCELED, RESUMED, …: user guide, "Monitoring CodePipeline
+ * events").
+ */
+const EXECUTION_STATUS: Record<string, ExecutionStatus> = {
+  STARTED: "InProgress",
+  RESUMED: "InProgress",
+  SUCCEEDED: "Succeeded",
+  FAILED: "Failed",
+  CANCELED: "Cancelled",
+  STOPPED: "Stopped",
+  STOPPING: "Stopping",
+  SUPERSEDED: "Superseded",
+};
+
+/**
+ * Event `state` → an action's latest execution status (API_ActionExecution.html:
+ * InProgress | Abandoned | Succeeded | Failed). A canceled action run is abandoned.
+ */
+const ACTION_STATUS: Record<string, ActionStatus> = {
+  STARTED: "InProgress",
+  SUCCEEDED: "Succeeded",
+  FAILED: "Failed",
+  CANCELED: "Abandoned",
+  ABANDONED: "Abandoned",
+};
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" ? value : undefined;
+
+/** Applies one action event to the model; returns the approval token it issued, if any. */
+function recordActionEvent(
+  state: AwsState,
+  pipeline: string,
+  executionId: string,
+  detail: Record<string, unknown>,
+  at: Date,
+): string | undefined {
+  const status = ACTION_STATUS[String(detail.state)];
+  const stage = text(detail.stage);
+  const name = text(detail.action);
+  if (!status || !stage || !name) return undefined;
+  const type = (detail.type ?? {}) as Record<string, unknown>;
+  const category = text(type.category) ?? "Deploy";
+  const model = ensurePipeline(state, pipeline);
+  const action = ensureAction(model, stage, name, category);
+  const sameRun = action.executionId === executionId && action.status === status;
+  if (category === "Approval" && status === "InProgress") {
+    // Each run of an approval action has its own token (REFERENCE.md, CodePipeline's
+    // lifecycle): a STARTED event of a run the model does not already hold issues a new one.
+    if (sameRun && action.token) return undefined;
+    return addPendingApproval(state, { pipeline, stage, action: name, executionId });
+  }
+  if (sameRun) return undefined; // the scenario's setup already described this run in detail
+  const result = (detail["execution-result"] ?? {}) as Record<string, unknown>;
+  Object.assign(action, {
+    category,
+    provider: text(type.provider) ?? action.provider,
+    status,
+    // A decided approval keeps its token: a late PutApprovalResult with it is "already completed".
+    token: category === "Approval" ? action.token : undefined,
+    executionId,
+    lastUpdatedAt: at,
+    summary: text(result["external-execution-summary"]),
+    externalExecutionUrl: text(result["external-execution-url"]),
+    errorCode: status === "Failed" ? (text(result["error-code"]) ?? "JobFailed") : undefined,
+  } satisfies Partial<ModelAction>);
+  return undefined;
+}
+
+/**
+ * Makes the model consistent with a CodePipeline state-change event, as if CodePipeline had
+ * emitted it: the execution exists (an unknown id is added; a pipeline-level event sets its
+ * status), a stage or action event's action carries that run's status, and an approval action's
+ * STARTED event of a new run registers a pending approval with a fresh token. Details a test or
+ * scenario set up before (failed action summary, revisions, the token of that same run) are kept.
+ * Events of another `source` or without pipeline and execution id are ignored.
+ * @returns the approval token issued for the event, if it issued one.
+ */
+export function recordEvent(state: AwsState, event: Record<string, unknown>): string | undefined {
+  if (event.source !== "aws.codepipeline") return undefined;
+  const detail = (event.detail ?? {}) as Record<string, unknown>;
+  const pipeline = text(detail.pipeline);
+  const executionId = text(detail["execution-id"]);
+  if (!pipeline || !executionId) return undefined;
+  const parsed = Date.parse(String(event.time ?? ""));
+  const at = Number.isNaN(parsed) ? new Date() : new Date(parsed);
+  const model = ensurePipeline(state, pipeline);
+  const known = model.executions[executionId];
+  const level = String(event["detail-type"] ?? "");
+  const pipelineStatus = level.includes("Pipeline Execution")
+    ? EXECUTION_STATUS[String(detail.state)]
+    : undefined;
+  if (!known) {
+    model.executions[executionId] = { status: pipelineStatus ?? "InProgress", startTime: at };
+  } else if (
+    pipelineStatus &&
+    !(pipelineStatus === "InProgress" && known.status !== "InProgress")
+  ) {
+    known.status = pipelineStatus;
+  }
+  if (level.includes("Action Execution"))
+    return recordActionEvent(state, pipeline, executionId, detail, at);
+  return undefined;
+}

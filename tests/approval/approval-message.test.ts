@@ -13,7 +13,9 @@ import {
   replaceButtons,
 } from "../../handlers/approval/messages";
 import { findPipelineRule } from "../../handlers/routing";
-import type { PipelineRule } from "../../handlers/types";
+import { formatSlack } from "../../handlers/channels/slack-format";
+import type { Notification, PipelineRule } from "../../handlers/types";
+import approvalRequestFixture from "../fixtures/notifications/approval-request.json";
 
 const rules: PipelineRule[] = [
   { match: { prefix: "payments-" }, tier: "standard", states: ["FAILED"] },
@@ -156,6 +158,46 @@ describe("message building", () => {
     expect(blocks[1]).toBe(foreign);
     expect(blocks[2]).toEqual({ type: "context", elements: [{ type: "mrkdwn", text: "✅ done" }] });
     expect(body.text).toBe(`${message.text}\n✅ done`);
+  });
+
+  it("once decided, the header, State and Expires of the request no longer read as pending", () => {
+    // Prepare: the request exactly as the fan-out posts it.
+    const request = formatSlack(approvalRequestFixture as unknown as Notification, {
+      type: "slack",
+      mode: "webhook",
+    }) as unknown as { text: string; blocks: Record<string, unknown>[] };
+    expect(JSON.stringify(request.blocks)).toMatch(
+      /approval needed[\s\S]*STARTED[\s\S]*\*Expires\*/,
+    );
+    const claim = {
+      pipeline: "main-app-production-v3",
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId: "3f1c2b7e-9a4d-4e2b-8c6f-1d2e3f4a5b6c",
+      decision: "Approved" as const,
+      user: { id: "U012ABCDEF", name: "Jane Doe" },
+      at: "2024-05-01T12:40:07.000Z",
+    };
+    // Act
+    const body = replaceButtons(request, decisionLine("Approved", "U012ABCDEF", claim.at), claim);
+    // Assess: who decided what and when, in the header and in place of State; no expiry.
+    const blocks = body.blocks as Array<Record<string, any>>;
+    expect(blocks[0]).toEqual({
+      type: "header",
+      text: {
+        type: "plain_text",
+        emoji: true,
+        text: "✅ main-app-production-v3: approved by Jane Doe at 12:40 UTC",
+      },
+    });
+    const texts = JSON.stringify(blocks);
+    expect(texts).not.toContain("approval needed");
+    expect(texts).not.toContain("STARTED");
+    expect(texts).not.toContain("*Expires*");
+    expect(texts).toContain("*Decision*\\n✅ Approved by <@U012ABCDEF> at 12:40 UTC");
+    expect(texts).toContain("*Approvers*");
+    // Without a claim (an error line), the request is kept as it was.
+    expect(JSON.stringify(replaceButtons(request, "⚠️ x").blocks)).toContain("approval needed");
   });
 
   it("falls back to the message text when the message has no blocks", () => {

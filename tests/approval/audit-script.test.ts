@@ -1,6 +1,11 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
 import { putAudit } from "../../handlers/store/audit";
 import { formatTable, main, parseArgs, toRows } from "../../scripts/audit";
+import { announceSandbox, readDiscovery } from "../../sandbox/discovery";
 
 const TABLE = "audit-script-test";
 let dynamo: Dynalite;
@@ -21,7 +26,10 @@ afterAll(async () => {
 });
 
 /** Runs the script's main and returns what it printed. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(
+  argv: string[],
+  ...rest: [NodeJS.ProcessEnv?, Parameters<typeof main>[2]?]
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const log = jest
@@ -31,7 +39,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string; err: st
     .spyOn(console, "error")
     .mockImplementation((m: unknown) => void err.push(String(m)));
   try {
-    const code = await main(argv);
+    const code = await main(argv, ...rest);
     return { code, out: out.join("\n"), err: err.join("\n") };
   } finally {
     log.mockRestore();
@@ -119,7 +127,9 @@ describe("scripts/audit.ts", () => {
 
   it("fails with the usage on bad arguments", async () => {
     expect(() => parseArgs([], {})).toThrow(/--pipeline is required/);
-    expect(() => parseArgs(["--pipeline", "p"], {})).toThrow(/--table is required/);
+    expect(() => parseArgs(["--pipeline", "p"], {}, () => undefined)).toThrow(
+      "--table is required: AUDIT_TABLE is not set and no sandbox is running (npm start)",
+    );
     expect(() =>
       parseArgs(["--pipeline", "p", "--since", "yesterday"], { AUDIT_TABLE: "t" }),
     ).toThrow(/--since/);
@@ -145,5 +155,100 @@ describe("scripts/audit.ts", () => {
   it("formats an empty-cell row without trailing spaces", () => {
     const table = formatTable(toRows([{ action: "approval-error", at: "t", pipeline: "p" }]));
     expect(table.split("\n")[2]).toBe("t     error");
+  });
+
+  describe("against a running sandbox, with no --table (issue 15)", () => {
+    const AWS_VARS = [
+      "AWS_ENDPOINT_URL_DYNAMODB",
+      "AWS_REGION",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AUDIT_TABLE",
+    ];
+    let dir: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-discovery-test-"));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** A sandbox announcement for the test's dynalite, written by the sandbox's own code. */
+    function announce(file: string): () => void {
+      const runtime = {
+        stack: "prod",
+        pipelines: [{ match: { name: "pay" }, tier: "t", states: [], approvals: {} }],
+      } as unknown as Parameters<typeof announceSandbox>[0]["runtime"];
+      const logged: string[] = [];
+      const remove = announceSandbox(
+        {
+          standins: { dynamo: { endpoint: dynamo.endpoint } },
+          declared: { tables: [TABLE] },
+          runtime,
+        },
+        "http://127.0.0.1:8787",
+        (l) => logged.push(l),
+        file,
+      );
+      expect(logged).toEqual(["audit trail: npm run audit -- --pipeline pay"]);
+      return remove;
+    }
+
+    it("reads the sandbox's table with the announced endpoint, region and stand-in credentials", async () => {
+      // Prepare: no AWS settings at all in the environment, as on a fresh shell.
+      const file = path.join(dir, "sandbox.json");
+      const remove = announce(file);
+      await putAudit(
+        {
+          action: "approval-decided",
+          pipeline: "pay",
+          executionId: "exec-sbx",
+          actor: "Ann (U1)",
+          result: "Approved",
+        },
+        30,
+        new Date("2024-07-01T10:00:00.000Z"),
+      );
+      const saved = Object.fromEntries(AWS_VARS.map((k) => [k, process.env[k]]));
+      for (const k of AWS_VARS) delete process.env[k];
+
+      // Act
+      let result: Awaited<ReturnType<typeof run>>;
+      try {
+        result = await run(
+          ["--pipeline", "pay", "--since", "2024-07-01T00:00:00Z"],
+          process.env,
+          () => readDiscovery(file),
+        );
+      } finally {
+        Object.assign(process.env, saved);
+      }
+
+      // Assess
+      expect(result.err).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.out).toMatch(/2024-07-01T10:00:00.000Z\s+Approved\s+Ann \(U1\)\s+exec-sbx/);
+      remove();
+      expect(fs.existsSync(file)).toBe(false);
+    });
+
+    it("ignores the announcement of a sandbox whose process is gone", () => {
+      // Prepare: a pid that has exited.
+      const file = path.join(dir, "sandbox.json");
+      const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          endpoint: dynamo.endpoint,
+          tables: [TABLE],
+          region: "us-east-1",
+          pid: gone,
+        }),
+      );
+
+      // Act + Assess
+      expect(readDiscovery(file)).toBeUndefined();
+      expect(() => parseArgs(["--pipeline", "p"], {}, () => readDiscovery(file))).toThrow(
+        /no sandbox is running/,
+      );
+    });
   });
 });

@@ -7,10 +7,12 @@ import { computeSlackSignature } from "../../handlers/approval/signature";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
 
 let sandbox: Sandbox;
+/** The sandbox's progress lines, as the terminal would show them. */
+const lines: string[] = [];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ stack: "prod", port: 0 });
-}, 90_000);
+  sandbox = await startSandbox({ stack: "prod", port: 0, log: (l) => lines.push(l) });
+}, 120_000);
 
 afterAll(async () => {
   await sandbox?.close();
@@ -36,6 +38,130 @@ const failedDetail = (executionId: string) =>
     state: "FAILED",
     version: 1,
   });
+
+describe("the sandbox as CodePipeline's stand-in", () => {
+  const approvalStarted = (executionId: string) => ({
+    source: "aws.codepipeline",
+    "detail-type": "CodePipeline Action Execution State Change",
+    time: new Date().toISOString(),
+    detail: {
+      pipeline: "main-app-production-v3",
+      "execution-id": executionId,
+      stage: "Approve",
+      action: "ManualApproval",
+      state: "STARTED",
+      type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+    },
+  });
+  const approvalAction = () =>
+    sandbox.standins.aws.state.codepipeline.pipelines["main-app-production-v3"].stages
+      .find((s) => s.name === "Approve")
+      ?.actions.find((a) => a.name === "ManualApproval");
+
+  test("a hand-posted approval request is enriched without error and waits with a fresh token", async () => {
+    // Prepare: nothing set up in the CodePipeline stand-in for these executions.
+    const first = "22222222-aaaa-4bbb-8ccc-000000000001";
+    const second = "22222222-aaaa-4bbb-8ccc-000000000002";
+    const before = sandbox.standins.receivers.byReceiver("slack", "slack-releases").length;
+
+    // Act
+    await api("POST", "/events", approvalStarted(first));
+    await sandbox.settle();
+    const firstToken = approvalAction()?.token;
+    await api("POST", "/events", approvalStarted(second));
+    await sandbox.settle();
+
+    // Assess: both requests reached #releases with no "details are unavailable" note, and
+    // each run holds its own token, as GetPipelineState reports it while the approval waits.
+    const messages = sandbox.standins.receivers.byReceiver("slack", "slack-releases").slice(before);
+    expect(messages).toHaveLength(2);
+    for (const m of messages) expect(JSON.stringify(m.body)).not.toContain("unavailable");
+    expect(approvalAction()).toMatchObject({ status: "InProgress", executionId: second });
+    expect(firstToken).toMatch(/^[0-9a-f-]{36}$/);
+    expect(approvalAction()?.token).not.toBe(firstToken);
+    expect(sandbox.pendingApprovals()).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a hand-posted failure is enriched without error: the execution is known", async () => {
+    // Prepare
+    const executionId = "22222222-aaaa-4bbb-8ccc-000000000003";
+    const before = sandbox.standins.receivers.byReceiver("slack", "slack-eng").length;
+
+    // Act
+    await api("POST", "/events", {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: new Date().toISOString(),
+      detail: {
+        pipeline: "api-gateway-prod-cluster",
+        "execution-id": executionId,
+        state: "FAILED",
+      },
+    });
+    await sandbox.settle();
+
+    // Assess
+    const messages = sandbox.standins.receivers.byReceiver("slack", "slack-eng").slice(before);
+    expect(messages).toHaveLength(1);
+    expect(JSON.stringify(messages[0].body)).not.toContain("PipelineExecutionNotFoundException");
+    expect(JSON.stringify(messages[0].body)).not.toContain("unavailable");
+    expect(
+      sandbox.standins.aws.state.codepipeline.pipelines["api-gateway-prod-cluster"].executions[
+        executionId
+      ].status,
+    ).toBe("Failed");
+  });
+});
+
+describe("replaying the built-in scenario", () => {
+  test("ends as expected the second time too (the first run's resolved incident does not count)", async () => {
+    const first = await sandbox.runScenario();
+    const second = await sandbox.runScenario();
+    expect(first.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
+    expect(second.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
+    expect(second.ok).toBe(true);
+  }, 120_000);
+});
+
+describe("SMS under a user's SNS fault", () => {
+  test("failed SMS attempts are printed and counted in the summary", async () => {
+    // Prepare
+    await api("POST", "/api/faults", { receiver: "sns", fault: "500" });
+    const from = lines.length;
+
+    // Act: a critical failure; SMS cannot be published until the fault is cleared.
+    try {
+      await sandbox.runScenario({
+        name: "sms outage",
+        steps: [
+          {
+            name: "api-gateway-prod-cluster fails",
+            events: [
+              {
+                detailType: "CodePipeline Pipeline Execution State Change",
+                detail: {
+                  pipeline: "api-gateway-prod-cluster",
+                  "execution-id": "$exec:sms",
+                  state: "FAILED",
+                },
+              },
+            ],
+            expect: {},
+          },
+        ],
+      });
+    } finally {
+      await api("POST", "/api/faults", { receiver: "sns", fault: null });
+    }
+
+    // Assess
+    const printed = lines.slice(from).join("\n");
+    expect(printed).toMatch(/→ sns sms-oncall: (retried|failed) \(/);
+    expect(printed).toMatch(/DLQ[^\n]*sms-oncall/);
+    const sms = (await sandbox.summary()).find((c) => c.channel === "sms-oncall");
+    expect(sms?.failedAttempts).toBeGreaterThan(0);
+  }, 60_000);
+});
 
 describe("sandbox HTTP API", () => {
   test("GET /api/sandbox names the stack, the signing secret and the approvers", async () => {

@@ -24,6 +24,54 @@ function runStart(args: string[]): Promise<{ code: number; output: string }> {
 }
 
 describe("npm start -- --no-serve", () => {
+  test("no flags: the demo stack shows every channel type and leaves an approval waiting", async () => {
+    // Act: as the README's Quick Start runs it, minus the page.
+    const { code, output } = await runStart(["--no-serve"]);
+
+    // Assess: one channel of each type delivered something, and the last step left a request
+    // with Approve / Reject buttons in #releases.
+    expect(output).toContain("stack demo");
+    for (const [channel, type] of [
+      ["slack-eng", "slack"],
+      ["slack-releases", "slack"],
+      ["pagerduty-oncall", "pagerduty"],
+      ["sms-oncall", "sms"],
+      ["email-platform", "email"],
+      ["teams-platform", "teams"],
+      ["discord-web", "discord"],
+      ["webhook-audit", "webhook"],
+    ])
+      expect(output).toMatch(new RegExp(`^${channel}\\s+${type}\\s+[1-9]`, "m"));
+    expect(output).toMatch(
+      /approval request for main-app-production[^\n]*\n[^▶]*✓ delivered: slack-releases 1/,
+    );
+    expect(output).toContain("steps: 6/6 ended as expected");
+    expect(output).not.toMatch(/PipelineExecutionNotFoundException|✗/);
+    expect(code).toBe(0);
+  }, 300_000);
+
+  test("a user's --fault slack=500 stays on through the scenario's outage step; what it breaks is explained, exit 0", async () => {
+    // Act
+    const { code, output } = await runStart([
+      "--stack",
+      "staging",
+      "--no-serve",
+      "--fault",
+      "slack=500",
+    ]);
+
+    // Assess: the step's own 503 outage did not replace or clear the user's fault.
+    expect(output).toContain("your slack=500 stays; the step's own outage is skipped");
+    expect(output).not.toContain("fault slack: cleared");
+    expect(output).not.toContain("fault slack: 503");
+    // Every Slack delivery failed, each parked in the DLQ with its reason, and none is a ✗.
+    expect(output).toMatch(/DLQ[^\n]*slack-staging: [^\n]*500/);
+    expect(output).toMatch(/did not because of your fault slack=500 \(expected\)/);
+    expect(output).toMatch(/^slack-staging\s+slack\s+0\s+\d+\s+[1-9]/m);
+    expect(output).not.toMatch(/✗/);
+    expect(code).toBe(0);
+  }, 300_000);
+
   test.each([
     ["staging", 5, ["slack-staging"]],
     ["prod", 6, ["slack-eng", "slack-releases", "pagerduty-oncall", "sms-oncall"]],
@@ -41,7 +89,7 @@ describe("npm start -- --no-serve", () => {
       expect(output).toMatch(/queue: [1-9]\d* redeliveries \(retries\), 0 in the DLQ/);
       expect(code).toBe(0);
     },
-    90_000,
+    300_000,
   );
 
   test("a scenario whose expectation does not hold exits 1 and names the problem", async () => {
@@ -61,5 +109,5 @@ describe("npm start -- --no-serve", () => {
     expect(output).toContain("slack-staging: expected 2 delivered, got 1");
     expect(output).toContain("steps: 0/1 ended as expected");
     expect(code).toBe(1);
-  }, 90_000);
+  }, 300_000);
 });

@@ -1,0 +1,136 @@
+/**
+ * `npm start`'s command line: the stack is resolved (and refused with the list of stacks) before
+ * anything starts, `--no-scenario` needs no scenario, `--config-file` runs any stack file, a
+ * fault for a receiver the stack never calls and a port clash are refused before the (slow)
+ * evaluation, and no run leaves its `/tmp/dn-*` directory behind, Ctrl-C included.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startSandbox } from "../../sandbox/sandbox";
+import { main, parseCliArgs, USAGE } from "../../sandbox/start";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+
+/** Spawns the CLI the way `npm start` does, with its own TMPDIR so its files can be counted. */
+function spawnStart(args: string[], tmp: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(
+    process.execPath,
+    [require.resolve("ts-node/dist/bin.js"), "--transpile-only", "sandbox/start.ts", ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: "0", TMPDIR: tmp },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output };
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+
+const dnDirs = (tmp: string) => fs.readdirSync(tmp).filter((f) => f.startsWith("dn-"));
+
+describe("npm start: arguments", () => {
+  test("--no-scenario alone plays nothing and demands no --scenario", () => {
+    const args = parseCliArgs(["--no-scenario"]);
+    expect(args.play).toBe(false);
+    expect(args.scenario).toBeUndefined();
+  });
+
+  test("--config-file is an option; no --stack means the demo stack", () => {
+    expect(parseCliArgs(["--config-file", "x/Pulumi.mine.yaml"])).toMatchObject({
+      configFile: "x/Pulumi.mine.yaml",
+      stack: undefined,
+    });
+  });
+
+  test("--stack dev is refused as an unknown stack, naming the available ones", async () => {
+    const started = Date.now();
+    await expect(main(["--stack", "dev", "--no-serve"])).rejects.toThrow(
+      /^no stack named "dev"; available stacks: demo, prod, staging/,
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test("--help lists the stacks and every fault receiver", () => {
+    for (const receiver of ["slack", "slack-api", "slack-response", "pagerduty", "teams"])
+      expect(USAGE).toContain(receiver);
+    expect(USAGE).toMatch(/discord, webhook, sns/);
+    expect(USAGE).toContain("--config-file <path>");
+    expect(USAGE).toMatch(/demo, prod, staging/);
+  });
+});
+
+describe("npm start: refused before the evaluation", () => {
+  test("--fault teams=500 on a stack without Teams names the receivers the stack has", async () => {
+    const started = Date.now();
+    await expect(
+      startSandbox({ stack: "prod", serve: false, faults: ["teams=500"] }),
+    ).rejects.toThrow(
+      "--fault teams=500: stack prod has no channel that uses the teams receiver; its receivers: slack, pagerduty, sns, slack-response",
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test("a port in use is reported at once, with one prefix", async () => {
+    // Prepare
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const started = Date.now();
+
+    // Act / Assess
+    try {
+      await expect(startSandbox({ stack: "staging", port })).rejects.toThrow(
+        new RegExp(`^port ${port} is in use; pass --port <another>$`),
+      );
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe("npm start: files", () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "cli-test-"));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  test("--config-file with --no-scenario runs a stack that has no built-in scenario, and removes its files", async () => {
+    // Prepare: a stack file outside the project, named after its stack.
+    const file = path.join(tmp, "Pulumi.mine.yaml");
+    fs.copyFileSync(path.join(ROOT, "Pulumi.staging.yaml"), file);
+
+    // Act
+    const run = spawnStart(["--config-file", file, "--no-scenario", "--no-serve"], tmp);
+    const code = await exited(run.child);
+
+    // Assess
+    expect(run.output()).toContain("stack mine");
+    expect(run.output()).toMatch(/program evaluated for stack mine/);
+    expect(code).toBe(0);
+    expect(dnDirs(tmp)).toEqual([]);
+  }, 120_000);
+
+  test("Ctrl-C while the page is served closes the sandbox and removes its files", async () => {
+    // Act
+    const run = spawnStart(["--stack", "staging", "--no-scenario", "--port", "0"], tmp);
+    for (let waited = 0; !run.output().includes("Ctrl-C to stop") && waited < 110_000;)
+      await new Promise((r) => setTimeout(r, 200)).then(() => (waited += 200));
+    expect(dnDirs(tmp)).toHaveLength(1); // the archives, while running
+    run.child.kill("SIGINT");
+    const code = await exited(run.child);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(dnDirs(tmp)).toEqual([]);
+  }, 120_000);
+});
