@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { FAULT_RECEIVERS, parseFault } from "./faults";
 import { startSandbox, type Sandbox } from "./sandbox";
-import { builtInScenario, loadScenario, type Scenario } from "./scenario";
+import { builtInScenario, hasBuiltInScenario, loadScenario, type Scenario } from "./scenario";
 import { DEMO_STACK, resolveStack, sandboxStacks, type SandboxStack } from "./stacks";
 import { formatSummary } from "./summary";
 
@@ -154,10 +154,11 @@ function prepare(args: CliArgs): { stack: SandboxStack; scenario?: Scenario } {
   const stack = resolveStack({ stack: args.stack, configFile: args.configFile });
   for (const spec of args.faults) parseFault(spec);
   if (!args.play) return { stack };
-  return {
-    stack,
-    scenario: args.scenario ? loadScenario(args.scenario) : builtInScenario(stack.name),
-  };
+  if (args.scenario) return { stack, scenario: loadScenario(args.scenario) };
+  // A stack of the user's own (--config-file) has no built-in scenario: start it with none, so a
+  // problem in the file itself is what they see first.
+  if (args.configFile && !hasBuiltInScenario(stack.name)) return { stack };
+  return { stack, scenario: builtInScenario(stack.name) };
 }
 
 /** Plays the scenario and prints the summary; resolves with whether it went as expected. */
@@ -212,6 +213,8 @@ export async function main(argv: string[]): Promise<number> {
       log(
         `queue: visibility timeout ${q.declaredVisibilitySeconds} s declared, scaled to ${q.visibilityTimeoutMs} ms here; redrive after ${q.maxReceiveCount} receives; batch ${q.batchSize}`,
       );
+      if (!scenario)
+        log("no scenario played: post events to the page or its API, or pass --scenario <file>");
       const ok = scenario ? await Promise.race([play(sandbox, scenario, log), interrupted]) : true;
       if (!args.serve) return ok ? 0 : 1;
       const pending = sandbox.pendingApprovals();

@@ -295,21 +295,34 @@ export function renderSlackMessage(payload, ctx = {}) {
 }
 
 /** Teams Adaptive Card markdown subset: **bold**, _italic_, [label](url). */
+/** CommonMark backslash escapes: a backslash before ASCII punctuation is that character. */
+const MARKDOWN_ESCAPE = /\\([!-/:-@[-`{-~])/g;
+const ESCAPED_MARK = "\uE000";
+
 function adaptiveText(text, parent) {
+  // Teams renders `\(` as "(" (the handlers escape text that did not come from us): hide the
+  // escaped characters from the markdown pattern, then put them back, in order.
+  const escaped = [];
+  const source = String(text ?? "").replace(MARKDOWN_ESCAPE, (_, ch) => {
+    escaped.push(ch);
+    return ESCAPED_MARK;
+  });
+  const restore = (part) => part.replace(/\uE000/g, () => escaped.shift() ?? "");
   const pattern = /(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(_[^_]+_)/g;
   let last = 0;
-  const source = String(text ?? "");
   for (const match of source.matchAll(pattern)) {
-    if (match.index > last) parent.append(document.createTextNode(source.slice(last, match.index)));
+    if (match.index > last) {
+      parent.append(document.createTextNode(restore(source.slice(last, match.index))));
+    }
     const [token] = match;
-    if (match[1]) parent.append(el("strong", "", token.slice(2, -2)));
+    if (match[1]) parent.append(el("strong", "", restore(token.slice(2, -2))));
     else if (match[2]) {
       const [, label, url] = /^\[([^\]]+)\]\(([^)]+)\)$/.exec(token);
-      parent.append(link(url, label));
-    } else parent.append(el("em", "", token.slice(1, -1)));
+      parent.append(link(restore(url), restore(label)));
+    } else parent.append(el("em", "", restore(token.slice(1, -1))));
     last = match.index + token.length;
   }
-  if (last < source.length) parent.append(document.createTextNode(source.slice(last)));
+  if (last < source.length) parent.append(document.createTextNode(restore(source.slice(last))));
   return parent;
 }
 

@@ -120,6 +120,22 @@ describe("npm start: files", () => {
     expect(dnDirs(tmp)).toEqual([]);
   }, 120_000);
 
+  test("--config-file of a broken stack file reports the file's problem, not a missing scenario", async () => {
+    // Prepare: the user's own stack (no built-in scenario) with a YAML syntax error on line 2.
+    const file = path.join(tmp, "Pulumi.broken.yaml");
+    fs.writeFileSync(file, "config:\n  deploy-notifier:pipelines: [unclosed\n");
+
+    // Act: no --no-scenario, as a user would first try it.
+    const run = spawnStart(["--config-file", file, "--no-serve"], tmp);
+    const code = await exited(run.child);
+
+    // Assess
+    expect(run.output()).not.toContain("no built-in scenario");
+    expect(run.output()).toContain("Pulumi.broken.yaml");
+    expect(code).toBe(1);
+    expect(dnDirs(tmp)).toEqual([]);
+  }, 120_000);
+
   test("Ctrl-C while the page is served closes the sandbox and removes its files", async () => {
     // Act
     const run = spawnStart(["--stack", "staging", "--no-scenario", "--port", "0"], tmp);
