@@ -10,6 +10,7 @@ import { createFanoutHandler } from "./handlers/fanout";
 import { slackManifest } from "./config/slack-manifest";
 import { archiveExcludes } from "./infra/archives";
 import { declareNotifier } from "./infra/notifier";
+import { SETTINGS } from "./infra/settings";
 
 const config = loadConfig();
 const runtime = config.runtime;
@@ -21,6 +22,8 @@ const approvalConfig = JSON.stringify({
   stack: runtime.stack,
   pipelines: runtime.pipelines,
   auditRetentionDays: runtime.auditRetentionDays,
+  // A claim whose work has not settled within the function's timeout (+ margin) was lost.
+  workTimeoutSeconds: SETTINGS.approvalTimeoutSeconds,
 });
 
 const notifier = declareNotifier({

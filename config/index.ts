@@ -250,7 +250,15 @@ function pipelinesOf(c: RawStackConfig, problems: string[], key: KeyOf): Pipelin
       tier: p.tier,
       states: [...new Set(p.states)],
       ...(p.approvals
-        ? { approvals: { channel: p.approvals.channel, approvers: p.approvals.approvers } }
+        ? {
+            approvals: {
+              channel: p.approvals.channel,
+              approvers: p.approvals.approvers,
+              ...(p.approvals.reminderBeforeHours !== undefined && {
+                reminderBeforeHours: p.approvals.reminderBeforeHours,
+              }),
+            },
+          }
         : {}),
     };
   });

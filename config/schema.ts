@@ -84,11 +84,29 @@ const pipelineName = z
  */
 const email = z.email("must be an email address");
 
+const REMINDER_HOURS_PROBLEM =
+  "must be a number of hours from 0 (no reminder) to below 168 (an approval times out after 7 days)";
+
 const approvals = z.strictObject({
   channel: z.string().min(1, "must name a slack channel instance"),
   approvers: z
     .array(z.string().regex(SLACK_USER_ID, "must be a Slack user id like U012ABCDEF"))
     .min(1, "must list at least one approver"),
+  /**
+   * One reminder to the approvers this many hours before a pending request expires (0: none).
+   * Below 168: CodePipeline's default approval timeout is 7 days (user guide, "Manage approval
+   * actions"), so a longer lead would remind at once.
+   */
+  reminderBeforeHours: z
+    .unknown()
+    // A custom check, not z.number(): zod reports a wrong type without the input, which the
+    // config loader would word as "is required" for a value that is there ("24h").
+    .superRefine((v, ctx) => {
+      const ok = typeof v === "number" && Number.isFinite(v) && v >= 0 && v < 168;
+      if (v !== undefined && !ok) ctx.addIssue({ code: "custom", message: REMINDER_HOURS_PROBLEM });
+    })
+    .transform((v) => v as number | undefined)
+    .optional(),
 });
 
 /** One pipeline entry: an exact name or a name prefix. */

@@ -1,46 +1,65 @@
 /**
  * Enrichment: what the event does not say, asked of the CodePipeline API. A pipeline-level
- * FAILED says neither which action failed nor why; no event carries the commit. Every call is
+ * FAILED says neither which action failed nor why (nor whether an approval was rejected or
+ * expired); no event carries the commit, the execution mode or the rollback target. Every call is
  * time-bounded: on a timeout or an error, people get what is known and a note that says so.
  */
 import {
   GetPipelineCommand,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
+  type ActionExecutionDetail,
+  type PipelineExecution,
 } from "@aws-sdk/client-codepipeline";
 import { codepipeline } from "./aws";
-import { commitMessageOf, describeTrigger, isRejectionSummary, rejectedBy } from "./events";
-import type { Notification, SourceRevision } from "./types";
+import { DEFAULT_APPROVAL_TIMEOUT_MINUTES } from "./channels/lifecycle";
+import {
+  commitMessageOf,
+  describeTrigger,
+  failedApprovalKind,
+  isRejectionSummary,
+  rejectedBy,
+  rollbackOf,
+} from "./events";
+import type { ExecutionMode, Notification, SourceRevision } from "./types";
 import { safeHttpUrl } from "./url";
 
 /** How long enrichment may take in all, by default (ms). */
 export const ENRICH_TIMEOUT_MS = 2500;
-/** CodePipeline's default approval timeout (REFERENCE.md: approvals time out after 7 days). */
-const APPROVAL_TIMEOUT_MS = 7 * 86400 * 1000;
 
-function errorText(err: unknown): string {
+/**
+ * Errors that mean "CodePipeline does not know this execution/pipeline" rather than "the lookup
+ * failed": an event posted by hand to the sandbox, or a pipeline deleted since. People get what
+ * the event says, without an error note (API reference, GetPipelineExecution / GetPipeline /
+ * ListActionExecutions errors).
+ */
+const NOT_KNOWN: readonly string[] = [
+  "PipelineExecutionNotFoundException",
+  "PipelineNotFoundException",
+  "ActionNotFoundException",
+  "StageNotFoundException",
+];
+
+/** The note for a failed lookup; undefined when CodePipeline simply does not know the execution. */
+function errorText(err: unknown): string | undefined {
   if (typeof err === "object" && err !== null && "name" in err) {
     const name = String((err as { name: unknown }).name);
+    if (NOT_KNOWN.includes(name)) return undefined;
     if (name === "AbortError" || name === "TimeoutError") return "CodePipeline API timed out";
     return `CodePipeline API error ${name}`;
   }
   return "CodePipeline API error";
 }
 
-/** Fills the failing stage and action of a FAILED execution, and detects rejections. */
-async function failedAction(n: Notification, signal: AbortSignal): Promise<void> {
-  const out = await codepipeline().send(
-    new ListActionExecutionsCommand({
-      pipelineName: n.pipeline,
-      filter: { pipelineExecutionId: n.executionId },
-      maxResults: 100,
-    }),
-    { abortSignal: signal },
-  );
-  const failed = (out.actionExecutionDetails ?? [])
-    .filter((d) => d.status === "Failed" && (!n.stage || d.stageName === n.stage))
-    .sort((a, b) => (b.lastUpdateTime?.getTime() ?? 0) - (a.lastUpdateTime?.getTime() ?? 0))[0];
-  if (!failed) return;
+/**
+ * Completes `n` from the failed action that ListActionExecutions reported (pure; mutates `n`).
+ * The action decides what the FAILED execution was: a Failed Approval action is a `rejection`
+ * when its summary says "Rejected", else `approval-expired` (no decision within its timeout:
+ * user guide, "Manage approval actions"); any other failed action makes it a `failure`, even if
+ * an approval of this execution was rejected in Slack earlier (a retried stage that fails again
+ * is a failure: REFERENCE.md, CodePipeline's lifecycle).
+ */
+export function applyFailedAction(n: Notification, failed: ActionExecutionDetail): void {
   const result = failed.output?.executionResult as
     | {
         externalExecutionSummary?: string;
@@ -52,26 +71,54 @@ async function failedAction(n: Notification, signal: AbortSignal): Promise<void>
   n.action ??= failed.actionName;
   n.actionCategory ??= failed.input?.actionTypeId?.category;
   n.actionProvider ??= failed.input?.actionTypeId?.provider;
-  n.summary ??= result?.externalExecutionSummary ?? result?.errorDetails?.message;
+  // An empty summary or error message says nothing (the event parser drops empty strings too).
+  const summary = result?.externalExecutionSummary || result?.errorDetails?.message || undefined;
+  n.summary ??= summary;
   n.errorCode ??= result?.errorDetails?.code;
   n.externalUrl ??= safeHttpUrl(result?.externalExecutionUrl);
-  if (n.actionCategory === "Approval" || isRejectionSummary(n.summary)) {
+  if (failed.input?.actionTypeId?.category === "Approval") {
+    n.kind = failedApprovalKind(summary);
+  } else if (isRejectionSummary(summary)) {
     n.kind = "rejection";
-    n.decidedBy ??= rejectedBy(n.summary);
+  } else {
+    n.kind = "failure";
+    delete n.decidedBy;
+  }
+  if (n.kind === "rejection") n.decidedBy ??= rejectedBy(summary);
+  if (n.kind === "approval-expired") {
+    delete n.decidedBy;
+    n.approval ??= { approvers: [] };
   }
 }
 
-/** Fills the source revision and the trigger of the execution. */
-async function execution(n: Notification, signal: AbortSignal): Promise<void> {
+/** Fills the failing stage and action of a FAILED execution, and what kind of FAILED it was. */
+async function failedAction(n: Notification, signal: AbortSignal): Promise<void> {
   const out = await codepipeline().send(
-    new GetPipelineExecutionCommand({
+    new ListActionExecutionsCommand({
       pipelineName: n.pipeline,
-      pipelineExecutionId: n.executionId,
+      filter: { pipelineExecutionId: n.executionId },
+      maxResults: 100,
     }),
     { abortSignal: signal },
   );
-  const exec = out.pipelineExecution;
-  const rev = exec?.artifactRevisions?.[0];
+  const failed = (out.actionExecutionDetails ?? [])
+    .filter((d) => d.status === "Failed" && (!n.stage || d.stageName === n.stage))
+    .filter((d) => !n.action || d.actionName === n.action)
+    .sort((a, b) => (b.lastUpdateTime?.getTime() ?? 0) - (a.lastUpdateTime?.getTime() ?? 0))[0];
+  if (failed) applyFailedAction(n, failed);
+}
+
+const EXECUTION_MODES: readonly string[] = ["SUPERSEDED", "QUEUED", "PARALLEL"];
+
+/**
+ * Completes `n` from GetPipelineExecution's `pipelineExecution` (pure; mutates `n`): the source
+ * revision, the trigger, the execution mode, and for an execution of type `ROLLBACK` what it
+ * rolled back to (`rollbackMetadata.rollbackTargetPipelineExecutionId`; API reference,
+ * `PipelineExecution` and `PipelineRollbackMetadata`; user guide, "View rollback status details").
+ */
+export function applyExecution(n: Notification, exec: PipelineExecution | undefined): void {
+  if (!exec) return;
+  const rev = exec.artifactRevisions?.[0];
   if (rev && !n.revision?.id) {
     const revision: SourceRevision = {
       id: rev.revisionId,
@@ -81,16 +128,39 @@ async function execution(n: Notification, signal: AbortSignal): Promise<void> {
     };
     n.revision = { ...revision, ...(n.revision ?? {}) };
   }
-  if (exec?.trigger?.triggerType && !n.trigger) {
-    n.trigger = describeTrigger({
-      type: exec.trigger.triggerType,
-      detail: exec.trigger.triggerDetail,
-    });
+  const trigger = { type: exec.trigger?.triggerType, detail: exec.trigger?.triggerDetail };
+  if (trigger.type && !n.trigger) n.trigger = describeTrigger(trigger);
+  if (exec.executionMode && EXECUTION_MODES.includes(exec.executionMode)) {
+    n.executionMode = exec.executionMode as ExecutionMode;
+  }
+  const fromTrigger = rollbackOf(trigger);
+  const kind = fromTrigger?.trigger ?? n.rollback?.trigger;
+  if (kind && (exec.executionType === "ROLLBACK" || fromTrigger || n.rollback)) {
+    const target = exec.rollbackMetadata?.rollbackTargetPipelineExecutionId;
+    n.rollback = {
+      ...n.rollback,
+      ...fromTrigger,
+      trigger: kind,
+      ...(target && { targetExecutionId: target }),
+    };
   }
 }
 
-/** Fills an approval request's custom data, review link and expiry. */
+/** Fills the source revision, trigger, execution mode and rollback of the execution. */
+async function execution(n: Notification, signal: AbortSignal): Promise<void> {
+  const out = await codepipeline().send(
+    new GetPipelineExecutionCommand({
+      pipelineName: n.pipeline,
+      pipelineExecutionId: n.executionId,
+    }),
+    { abortSignal: signal },
+  );
+  applyExecution(n, out.pipelineExecution);
+}
+
+/** Fills an approval's custom data, review link and timeout (`timeoutInMinutes`). */
 async function approvalAction(n: Notification, signal: AbortSignal): Promise<void> {
+  if (!n.stage || !n.action) return;
   const out = await codepipeline().send(new GetPipelineCommand({ name: n.pipeline }), {
     abortSignal: signal,
   });
@@ -98,40 +168,69 @@ async function approvalAction(n: Notification, signal: AbortSignal): Promise<voi
     ?.find((s) => s.name === n.stage)
     ?.actions?.find((a) => a.name === n.action);
   const config = action?.configuration ?? {};
-  if (n.approval) {
-    n.approval.customData ??= config.CustomData;
-    n.approval.reviewUrl ??= safeHttpUrl(config.ExternalEntityLink);
+  if (!n.approval) return;
+  n.approval.customData ??= config.CustomData;
+  n.approval.reviewUrl ??= safeHttpUrl(config.ExternalEntityLink);
+  const minutes = action?.timeoutInMinutes;
+  if (typeof minutes === "number" && minutes > 0) {
+    n.approval.timeoutMinutes = minutes;
+    if (n.kind === "approval-request") {
+      n.approval.expiresAt = new Date(Date.parse(n.time) + minutes * 60_000).toISOString();
+    }
   }
+}
+
+type Lookup = (n: Notification, signal: AbortSignal) => Promise<void>;
+
+/** The first round of look-ups `n` needs (all run at once). */
+function lookupsFor(n: Notification): Lookup[] {
+  const lookups: Lookup[] = [];
+  const failing = n.kind === "failure" || n.kind === "rejection" || n.kind === "approval-expired";
+  if (failing && (n.level !== "action" || !n.summary)) lookups.push(failedAction);
+  const told = ["approval-request", "success", "superseded", "stopped", "canceled"];
+  if (failing || told.includes(n.kind)) lookups.push(execution);
+  if (n.kind === "approval-request" || (n.kind === "approval-expired" && n.level === "action")) {
+    lookups.push(approvalAction);
+  }
+  return lookups;
+}
+
+/** Runs `lookups` at once; the notes of those that failed. */
+async function run(n: Notification, lookups: Lookup[], signal: AbortSignal): Promise<string[]> {
+  const results = await Promise.allSettled(lookups.map((lookup) => lookup(n, signal)));
+  return results.flatMap((r) => {
+    const text = r.status === "rejected" ? errorText(r.reason) : undefined;
+    return text ? [text] : [];
+  });
 }
 
 /**
  * Completes `n` in place from the CodePipeline API, within `timeoutMs` in all. Never throws: a
- * failed or late look-up adds a note and leaves the rest as it was.
+ * failed or late look-up adds a note and leaves the rest as it was; a look-up CodePipeline
+ * answers with "not found" (a hand-posted event) adds nothing.
  */
 export async function enrich(
   n: Notification,
   timeoutMs = ENRICH_TIMEOUT_MS,
 ): Promise<Notification> {
-  const lookups: Array<(n: Notification, signal: AbortSignal) => Promise<void>> = [];
-  const failing = n.kind === "failure" || n.kind === "rejection";
-  if (failing && (n.level !== "action" || !n.summary)) lookups.push(failedAction);
-  if (failing || n.kind === "approval-request" || n.kind === "success") lookups.push(execution);
-  if (n.kind === "approval-request") {
-    lookups.push(approvalAction);
-    if (n.approval && !n.approval.expiresAt) {
-      n.approval.expiresAt = new Date(Date.parse(n.time) + APPROVAL_TIMEOUT_MS).toISOString();
-    }
+  if (n.kind === "approval-request" && n.approval && !n.approval.expiresAt) {
+    const ms = DEFAULT_APPROVAL_TIMEOUT_MINUTES * 60_000;
+    n.approval.expiresAt = new Date(Date.parse(n.time) + ms).toISOString();
   }
-  if (lookups.length === 0) return n;
+  const first = lookupsFor(n);
+  if (first.length === 0) return n;
+  const expiredBefore = n.kind === "approval-expired" && n.level === "action";
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const results = await Promise.allSettled(lookups.map((lookup) => lookup(n, controller.signal)));
-    const reasons = [
-      ...new Set(results.flatMap((r) => (r.status === "rejected" ? [errorText(r.reason)] : []))),
-    ];
-    if (reasons.length > 0) {
-      n.notes = [...(n.notes ?? []), `Some details are unavailable: ${reasons.join(", ")}.`];
+    const reasons = await run(n, first, controller.signal);
+    // A pipeline-level FAILED found to be an expired approval: its timeout, in the same budget.
+    if (n.kind === "approval-expired" && !expiredBefore && !controller.signal.aborted) {
+      reasons.push(...(await run(n, [approvalAction], controller.signal)));
+    }
+    const unique = [...new Set(reasons)];
+    if (unique.length > 0) {
+      n.notes = [...(n.notes ?? []), `Some details are unavailable: ${unique.join(", ")}.`];
     }
   } finally {
     clearTimeout(timer);

@@ -41,13 +41,17 @@ export type EventLevel = "pipeline" | "stage" | "action";
 
 /**
  * What a notification means for people. `rejection` is a FAILED execution caused by a rejected
- * manual approval: it is never reported as a failure and never pages.
+ * manual approval: it is never reported as a failure and never pages. `approval-expired` is a
+ * manual approval that nobody answered within its timeout (7 days by default): CodePipeline ends
+ * it as a FAILED Approval action with no "Rejected by" summary (REFERENCE.md, CodePipeline's
+ * lifecycle); it never pages either.
  */
 export type NotificationKind =
   | "failure"
   | "success"
   | "rejection"
   | "approval-request"
+  | "approval-expired"
   | "superseded"
   | "canceled"
   | "stopped"
@@ -65,6 +69,22 @@ export interface SourceRevision {
   url?: string;
 }
 
+/** CodePipeline execution modes (API reference, `PipelineExecution.executionMode`). */
+export type ExecutionMode = "SUPERSEDED" | "QUEUED" | "PARALLEL";
+
+/**
+ * What a rollback execution undid (pipeline type V2; API reference, `ExecutionTrigger` and
+ * `PipelineRollbackMetadata`): executions of type `ROLLBACK`, started by `AutomatedRollback` (a
+ * stage failed) or `ManualRollback` (RollbackStage).
+ */
+export interface RollbackInfo {
+  trigger: "AutomatedRollback" | "ManualRollback";
+  /** The execution the stage was rolled back to (`rollbackTargetPipelineExecutionId`). */
+  targetExecutionId?: string;
+  /** The execution whose failure caused an automated rollback, when CodePipeline says. */
+  failedExecutionId?: string;
+}
+
 /** Details of a pending manual approval (approval requests only). */
 export interface ApprovalDetails {
   /** The approval action's configured custom data (untrusted). */
@@ -73,6 +93,11 @@ export interface ApprovalDetails {
   reviewUrl?: string;
   /** When the approval times out (ISO 8601). */
   expiresAt?: string;
+  /**
+   * The approval action's `timeoutInMinutes` (API reference, `ActionDeclaration`: manual approval
+   * actions only), when GetPipeline said; absent means CodePipeline's default, 7 days.
+   */
+  timeoutMinutes?: number;
   /** Slack user ids allowed to decide. */
   approvers: string[];
 }
@@ -117,6 +142,20 @@ export interface Notification {
   /** What started the run, e.g. "Webhook", "StartPipelineExecution by arn:…". */
   trigger?: string;
   approval?: ApprovalDetails;
+  /**
+   * `pipeline-execution-attempt`: 1 for the first run of the execution, 2 after the first
+   * RetryStageExecution, … (REFERENCE.md, CodePipeline's lifecycle). Absent means 1.
+   */
+  attempt?: number;
+  /**
+   * `action-execution-id` of an action event: one run of one action. For an approval request it
+   * identifies the run (and so the token) that the request's buttons decide.
+   */
+  actionExecutionId?: string;
+  /** Set when this execution is a rollback (type `ROLLBACK`). */
+  rollback?: RollbackInfo;
+  /** The pipeline's execution mode, when the CodePipeline API said. */
+  executionMode?: ExecutionMode;
   /** Caveats shown to people, e.g. "details unavailable: CodePipeline API timed out". */
   notes?: string[];
 }
@@ -130,7 +169,15 @@ export interface ApprovalConfig {
   channel: string;
   /** Slack user ids (U…/W…) allowed to approve or reject. */
   approvers: string[];
+  /**
+   * Hours before a pending request expires at which its approvers get one reminder (default
+   * {@link DEFAULT_REMINDER_BEFORE_HOURS}; 0: no reminder). Read by handlers/reminders.
+   */
+  reminderBeforeHours?: number;
 }
+
+/** Default `reminderBeforeHours` of an approvals config: one day before the request expires. */
+export const DEFAULT_REMINDER_BEFORE_HOURS = 24;
 
 /** A configured pipeline (or pipeline family, by prefix). */
 export interface PipelineRule {

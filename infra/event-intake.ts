@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { REMINDER_SCAN_INPUT } from "../handlers/contracts/reminder-scan";
 import { childOptions, componentType, type Tags } from "./component";
 import { policyDocument, type Statement } from "./policies";
 import { SETTINGS } from "./settings";
@@ -15,6 +16,12 @@ export interface EventIntakeArgs {
   eventPattern: string;
   /** The rule's description. */
   description: string;
+  /**
+   * Minutes between two approval reminder scans; absent: no scan (no pipeline has approvals).
+   * A schedule rule `approval-reminders` then sends {@link REMINDER_SCAN_INPUT} to the events
+   * queue every this many minutes (handlers/reminders).
+   */
+  reminderScanMinutes?: number;
   tags: Tags;
 }
 
@@ -33,6 +40,9 @@ export class EventIntake extends pulumi.ComponentResource {
   readonly rule: aws.cloudwatch.EventRule;
   /** Rule → events queue, with EventBridge's retries and the DLQ. */
   readonly target: aws.cloudwatch.EventTarget;
+  /** The schedule rule of the approval reminder scan, and its target (the events queue). */
+  readonly reminderRule?: aws.cloudwatch.EventRule;
+  readonly reminderTarget?: aws.cloudwatch.EventTarget;
   /** `events-from-eventbridge`, then `dlq-from-eventbridge` once {@link admitDeadLetterWriter} ran. */
   readonly queuePolicies: aws.sqs.QueuePolicy[];
   private readonly child: pulumi.CustomResourceOptions;
@@ -82,15 +92,50 @@ export class EventIntake extends pulumi.ComponentResource {
       },
       child,
     );
+    if (args.reminderScanMinutes !== undefined) {
+      const minutes = args.reminderScanMinutes;
+      // New with issue 10: never declared at the stack's top, so nothing to alias.
+      const fresh: pulumi.CustomResourceOptions = { parent: this };
+      if (!Number.isInteger(minutes) || minutes < 1) {
+        throw new Error(`EventIntake ${name}: reminderScanMinutes must be a whole number >= 1`);
+      }
+      this.reminderRule = new aws.cloudwatch.EventRule(
+        "approval-reminders",
+        {
+          description: `${args.description}: approval reminder scan`,
+          // EventBridge rate expressions: "rate(1 minute)", "rate(15 minutes)" (singular for 1).
+          scheduleExpression: `rate(${minutes} minute${minutes === 1 ? "" : "s"})`,
+          tags,
+        },
+        fresh,
+      );
+      this.reminderTarget = new aws.cloudwatch.EventTarget(
+        "approval-reminders-to-queue",
+        {
+          rule: this.reminderRule.name,
+          arn: events.arn,
+          input: REMINDER_SCAN_INPUT,
+          // A scan older than one period is replaced by the next one; one that could not be
+          // delivered at all goes to the DLQ, whose alarm tells the ops email.
+          retryPolicy: {
+            maximumRetryAttempts: SETTINGS.reminderTargetMaxRetries,
+            maximumEventAgeInSeconds: Math.max(60, minutes * 60),
+          },
+          deadLetterConfig: { arn: dlq.arn },
+        },
+        fresh,
+      );
+    }
+    const senders = this.reminderRule ? [rule.arn, this.reminderRule.arn] : [rule.arn];
     this.queuePolicies = [
       new aws.sqs.QueuePolicy(
         "events-from-eventbridge",
         {
           queueUrl: events.url,
           policy: pulumi
-            .all([events.arn, rule.arn])
-            .apply(([queueArn, ruleArn]) =>
-              policyDocument(onlySenders(queueArn, ruleArn, undefined)),
+            .all([events.arn, pulumi.all(senders)])
+            .apply(([queueArn, ruleArns]) =>
+              policyDocument(onlySenders(queueArn, ruleArns, undefined)),
             ),
         },
         child,
@@ -113,14 +158,15 @@ export class EventIntake extends pulumi.ComponentResource {
    * once the fan-out's role exists, which is declared after this component.
    */
   admitDeadLetterWriter(roleArn: pulumi.Input<string>): aws.sqs.QueuePolicy {
+    const senders = this.reminderRule ? [this.rule.arn, this.reminderRule.arn] : [this.rule.arn];
     const policy = new aws.sqs.QueuePolicy(
       "dlq-from-eventbridge",
       {
         queueUrl: this.deadLetterQueue.url,
         policy: pulumi
-          .all([this.deadLetterQueue.arn, this.rule.arn, roleArn])
-          .apply(([queueArn, ruleArn, writer]) =>
-            policyDocument(onlySenders(queueArn, ruleArn, writer)),
+          .all([this.deadLetterQueue.arn, pulumi.all(senders), roleArn])
+          .apply(([queueArn, ruleArns, writer]) =>
+            policyDocument(onlySenders(queueArn, ruleArns, writer)),
           ),
       },
       this.child,
@@ -131,7 +177,8 @@ export class EventIntake extends pulumi.ComponentResource {
 }
 
 /**
- * A queue policy that lets EventBridge send for rule `ruleArn` and refuses every other sender,
+ * A queue policy that lets EventBridge send for the rule(s) `ruleArns` (the CodePipeline rule,
+ * and the reminder scan's schedule rule when there is one) and refuses every other sender,
  * including principals of this account whose own IAM policy allows `sqs:SendMessage` (an explicit
  * Deny wins over any Allow). The Deny names only `sqs:SendMessage`: the fan-out's event source
  * mapping receives and deletes, which it leaves alone. EventBridge's delivery carries
@@ -142,10 +189,15 @@ export class EventIntake extends pulumi.ComponentResource {
  */
 export function onlySenders(
   queueArn: string,
-  ruleArn: string,
+  ruleArns: string | string[],
   writerRoleArn: string | undefined,
 ): Statement[] {
-  const notAllowed: Record<string, Record<string, string>> = {
+  // Several values of one key are alternatives, also under a negated operator: ArnNotEquals with
+  // a list is true when the key matches none of them (IAM user guide, "Condition operators" /
+  // "Creating a condition with multiple keys or values").
+  const list = typeof ruleArns === "string" ? [ruleArns] : ruleArns;
+  const ruleArn: string | string[] = list.length === 1 ? list[0] : list;
+  const notAllowed: Record<string, Record<string, string | string[]>> = {
     ArnNotEquals: { "aws:SourceArn": ruleArn },
   };
   if (writerRoleArn) notAllowed.ArnNotEquals["aws:PrincipalArn"] = writerRoleArn;

@@ -59,7 +59,22 @@ export const ITEM_KINDS = {
   incident: "INCIDENT#*",
   approval: "APPROVAL#*",
   replay: "REPLAY#*",
+  /** Pending approval requests (`PENDING#APPROVAL`), for reminders and expiry. */
+  pending: "PENDING#*",
 } as const;
+
+/**
+ * What the fan-out does with pending approval requests (handlers/store/pending.ts): PutItem when
+ * it posted a request, Query of the pending partition (the table, not an index) by the reminder
+ * scan, UpdateItem to claim a reminder or an expiry (and give it back), DeleteItem when the
+ * request ended. Declared only when some pipeline has Slack approvals.
+ */
+export const PENDING_ACTIONS = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+];
 
 /**
  * An Allow of DynamoDB `actions` on the table only (never its indexes), for items whose partition
@@ -99,9 +114,12 @@ export function auditAppend(tableArn: string): Statement {
  * queue; dead-letter with reasons; the delivery ledger (UpdateItem claims and marks, GetItem after
  * a lost claim), outcome claims (conditional PutItem, GetItem), open incidents (UpdateItem ADD /
  * DELETE, GetItem); Query of an execution's approval decisions (`slackRejection`, the table, not
- * the index); append-only audit; its secret; SNS through the topics' key; CodePipeline reads.
+ * the index); pending approval requests ({@link PENDING_ACTIONS}, only with approvals);
+ * append-only audit; its secret; SNS through the topics' key; CodePipeline reads (the reminder
+ * scan's ListActionExecutions is one of them).
  */
 export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]> {
+  const approvals = r.pipelines.some((p) => p.approvals);
   return pulumi
     .all([
       r.queueArn,
@@ -141,6 +159,9 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
       ),
       tableItems("OutcomeClaims", tableArn, ["dynamodb:PutItem"], [ITEM_KINDS.outcome]),
       tableItems("ReadDecisions", tableArn, ["dynamodb:Query"], [ITEM_KINDS.approval]),
+      ...(approvals
+        ? [tableItems("PendingApprovals", tableArn, PENDING_ACTIONS, [ITEM_KINDS.pending])]
+        : []),
       auditAppend(tableArn),
       {
         Sid: "ChannelSecrets",
@@ -236,7 +257,13 @@ export function approvalStatements(r: ApprovalResources): pulumi.Output<Statemen
             {
               Sid: "Approvals",
               Effect: "Allow" as const,
-              Action: ["codepipeline:GetPipelineState", "codepipeline:PutApprovalResult"],
+              // ListActionExecutions: the token of a run in PARALLEL mode, and whether a run
+              // was replaced (API reference, PutApprovalResult `token`).
+              Action: [
+                "codepipeline:GetPipelineState",
+                "codepipeline:ListActionExecutions",
+                "codepipeline:PutApprovalResult",
+              ],
               Resource: pipelines.arns,
             },
           ]

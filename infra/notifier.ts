@@ -152,6 +152,9 @@ export function declareNotifier(args: NotifierArgs) {
   const intake = new EventIntake("intake", {
     eventPattern: rulePattern.pattern,
     description: `deploy-notifier ${rt.stack}: CodePipeline events that notify`,
+    ...(rt.pipelines.some((p) => p.approvals) && {
+      reminderScanMinutes: SETTINGS.reminderScanMinutes,
+    }),
     tags,
   });
   const account = awsAccount();

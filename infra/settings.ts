@@ -29,6 +29,13 @@ export const SETTINGS = {
   /** EventBridge → SQS retries before the event goes to the DLQ. */
   targetMaxRetries: 185,
   targetMaxEventAgeSeconds: 86400,
+  /**
+   * Minutes between approval reminder scans: a reminder or an expiry is seen at most this late.
+   * One scan is one SQS message and a Query of the few pending requests.
+   */
+  reminderScanMinutes: 15,
+  /** EventBridge → SQS retries of a scan; the next scan comes anyway. */
+  reminderTargetMaxRetries: 3,
   dlqRetentionSeconds: 14 * 86400,
   queueRetentionSeconds: 4 * 86400,
 } as const;

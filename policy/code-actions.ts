@@ -88,17 +88,26 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
     {
       action: "dynamodb:PutItem",
       command: "PutCommand",
-      usedBy: "handlers/store/claim.ts (outcome claim), handlers/store/audit.ts (audit records)",
+      usedBy:
+        "handlers/store/claim.ts (outcome claim), handlers/store/audit.ts (audit records), handlers/store/pending.ts recordPending (a posted approval request)",
     },
     {
       action: "dynamodb:UpdateItem",
       command: "UpdateCommand",
-      usedBy: "handlers/store/ledger.ts (delivery ledger), handlers/store/incidents.ts",
+      usedBy:
+        "handlers/store/ledger.ts (delivery ledger), handlers/store/incidents.ts, handlers/store/pending.ts claimStep / releaseStep (one reminder, one expiry)",
     },
     {
       action: "dynamodb:Query",
       command: "QueryCommand",
-      usedBy: "handlers/store/approvals.ts slackRejection (the execution's Slack decisions)",
+      usedBy:
+        "handlers/store/approvals.ts slackRejection (the execution's Slack decisions), handlers/store/pending.ts pendingUntil (the reminder scan)",
+    },
+    {
+      action: "dynamodb:DeleteItem",
+      command: "DeleteCommand",
+      usedBy:
+        "handlers/store/pending.ts deletePending (an approval request decided, expired or ended)",
     },
     {
       action: "secretsmanager:GetSecretValue",
@@ -134,7 +143,8 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
     {
       action: "codepipeline:ListActionExecutions",
       command: "ListActionExecutionsCommand",
-      usedBy: "handlers/enrich.ts: the failing action and its error",
+      usedBy:
+        "handlers/enrich.ts: the failing action and its error; handlers/reminders/decide.ts: how a pending approval run stands",
     },
   ],
   approval: [
@@ -162,7 +172,12 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
     {
       action: "codepipeline:GetPipelineState",
       command: "GetPipelineStateCommand",
-      usedBy: "handlers/approval/work.ts: the approval's current token",
+      usedBy: "handlers/approval/token.ts: the claimed run's token and status",
+    },
+    {
+      action: "codepipeline:ListActionExecutions",
+      command: "ListActionExecutionsCommand",
+      usedBy: "handlers/approval/token.ts: a run's token in PARALLEL mode, replaced runs",
     },
     {
       action: "codepipeline:PutApprovalResult",
@@ -184,10 +199,7 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
 export const REACHABLE_NOT_CALLED: Readonly<
   Record<NotifierFunctionName, Readonly<Record<string, string>>>
 > = {
-  fanout: {
-    DeleteCommand:
-      "handlers/store/approvals.ts releaseDecision: only the approval handler releases a decision",
-  },
+  fanout: {},
   approval: {
     QueryCommand: "handlers/store/approvals.ts slackRejection: only the fan-out reads rejections",
     UpdateCommand:

@@ -6,7 +6,21 @@
  */
 export * from "./standins";
 export * from "./aws";
-export { recordEvent } from "./aws/codepipeline";
+export {
+  codePipelineOutbox,
+  codePipelineView,
+  expireApprovals,
+  finishExecution,
+  onCodePipelineEvent,
+  putApprovalResult,
+  reachStage,
+  recordEvent,
+  retryStageExecution,
+  rollBackAutomatically,
+  rollbackStage,
+  setExecutionMode,
+  startExecution,
+} from "./aws/codepipeline";
 export * from "./dynamo";
 export * from "./receivers";
 export * from "./http";

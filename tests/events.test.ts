@@ -78,6 +78,12 @@ const VALID: Record<string, { level: EventLevel; state: string; kind: Notificati
   "action-approval-started": { level: "action", state: "STARTED", kind: "approval-request" },
   "action-approval-failed": { level: "action", state: "FAILED", kind: "rejection" },
   "action-approval-rejected-via-slack": { level: "action", state: "FAILED", kind: "rejection" },
+  "action-approval-expired": { level: "action", state: "FAILED", kind: "approval-expired" },
+  "pipeline-succeeded-automated-rollback": {
+    level: "pipeline",
+    state: "SUCCEEDED",
+    kind: "success",
+  },
   "action-codebuild-failed": { level: "action", state: "FAILED", kind: "failure" },
   "variant-version-string": { level: "pipeline", state: "STARTED", kind: "status" },
   "variant-account-number": { level: "stage", state: "STARTED", kind: "status" },
@@ -638,9 +644,30 @@ describe("classify", () => {
   const build = { owner: "AWS", category: "Build", provider: "CodeBuild", version: "1" };
   it.each<[string, Partial<CodePipelineEvent>, NotificationKind]>([
     ["build action FAILED", { state: "FAILED", actionType: build }, "failure"],
+    // Issue 10, item 3: an approval nobody answered within its timeout ends as a FAILED Approval
+    // action with no "Rejected by" summary (user guide, "Manage approval actions"; REFERENCE.md,
+    // CodePipeline's lifecycle). It used to be called a rejection here, which was wrong.
     [
-      "approval action FAILED",
+      "approval action FAILED without an execution-result: expired, not rejected",
       { state: "FAILED", actionType: approval, result: undefined },
+      "approval-expired",
+    ],
+    [
+      "approval action FAILED whose summary lacks 'Rejected': expired",
+      {
+        state: "FAILED",
+        actionType: approval,
+        result: { errorCode: "JobFailed", externalExecutionSummary: "Approval timed out" },
+      },
+      "approval-expired",
+    ],
+    [
+      "approval action FAILED 'Rejected by …': a rejection",
+      {
+        state: "FAILED",
+        actionType: approval,
+        result: { externalExecutionSummary: "Rejected by Jane Doe (U012ABC) via Slack" },
+      },
       "rejection",
     ],
     [

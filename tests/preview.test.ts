@@ -115,8 +115,10 @@ describe("npm run preview", () => {
     expect(run.code).toBe(0);
     expect(result.ok).toBe(true);
     expect(result.stack).toBe("prod");
+    // By name: the stack also has the approval reminder scan's schedule rule.
     const rule = result.resources.find(
-      (r: { type: string }) => r.type === "aws:cloudwatch/eventRule:EventRule",
+      (r: { type: string; name: string }) =>
+        r.type === "aws:cloudwatch/eventRule:EventRule" && r.name === "codepipeline",
     );
     expect(JSON.parse(result.rulePattern.pattern)).toEqual(JSON.parse(rule.inputs.eventPattern));
     expect(result.rulePattern.pattern).toBe(expectedPattern("prod"));

@@ -13,7 +13,9 @@ import {
   authorizeApprover,
   claimDetail,
   claimRecord,
+  isStaleClaim,
   startDecision,
+  takeOverText,
   tellAlreadyDecided,
 } from "./decision";
 import type { BlockActionsInteraction } from "./interaction";
@@ -41,7 +43,8 @@ async function askForReason(
   botToken: string,
 ): Promise<{ answer: ApprovalResponse } | { fallback: string }> {
   const first = await readDecision(claim);
-  if (first) {
+  // A claim whose work was lost does not stop a new decision: the submission takes it over.
+  if (first && !isStaleClaim(rt, first)) {
     await tellAlreadyDecided(rt, claim, first, click.responseUrl);
     return { answer: ok() };
   }
@@ -52,7 +55,9 @@ async function askForReason(
     stage: claim.stage,
     action: claim.action,
     executionId: claim.executionId,
+    actionExecutionId: claim.actionExecutionId,
     responseUrl: click.responseUrl,
+    clickedAt: claim.at,
     channel: click.channelId,
     messageTs: click.messageTs,
     message: click.message,
@@ -157,12 +162,23 @@ export async function handleClick(
       "deploy-notifier": WORK_MARKER,
       claim,
       responseUrl: click.responseUrl,
+      responseUrlAt: claim.at,
+      channel: click.channelId,
+      messageTs: click.messageTs,
       message: click.message,
     },
     note,
   );
   switch (started.status) {
     case "started":
+      if (started.tookOver) {
+        await postToResponseUrl(
+          rt.log,
+          click.responseUrl,
+          ephemeral(takeOverText(started.tookOver)),
+          CLICK_POST_TIMEOUT_MS,
+        );
+      }
       break;
     case "taken":
       await tellAlreadyDecided(rt, claim, started.existing, click.responseUrl);

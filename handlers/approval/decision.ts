@@ -7,10 +7,22 @@ import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { putAudit, type AuditRecord } from "../store/audit";
 import { lambda } from "../aws";
 import { findPipelineRule } from "../routing";
-import { claimDecision, releaseDecision } from "../store/approvals";
+import {
+  claimDecision,
+  releaseDecision,
+  takeOverDecision,
+  type StoredDecision,
+} from "../store/approvals";
 import { escapeSlackText } from "../slack-text";
 import type { PipelineRule } from "../types";
-import { actorLabel, alreadyDecidedText, ephemeral } from "./messages";
+import {
+  actorLabel,
+  alreadyDecidedPlain,
+  alreadyDecidedText,
+  ephemeral,
+  mentionOf,
+  utcTime,
+} from "./messages";
 import { CLICK_POST_TIMEOUT_MS, postToResponseUrl } from "./slack-api";
 import type { ApprovalClaim, ApprovalRuntime, ApprovalWorkEvent } from "./types";
 import { errorMessage, errorName } from "./util";
@@ -84,6 +96,7 @@ export function claimDetail(claim: ApprovalClaim): Record<string, unknown> {
     decision: claim.decision,
     at: claim.at,
   };
+  if (claim.actionExecutionId !== undefined) detail.actionExecutionId = claim.actionExecutionId;
   if (claim.reason !== undefined) detail.reason = claim.reason;
   return detail;
 }
@@ -115,16 +128,54 @@ export async function releaseClaim(rt: ApprovalRuntime, claim: ApprovalClaim): P
   }
 }
 
-/** What became of an attempt to claim a decision and start its work. */
-export type StartResult =
-  | { status: "started" }
-  | { status: "taken"; existing: ApprovalClaim | undefined }
-  | { status: "failed" };
+/**
+ * Margin added to the work's timeout before a claim that never settled counts as lost: the work
+ * invocation may start a little after the claim, and its last writes take a moment.
+ */
+export const CLAIM_MARGIN_MS = 30_000;
+/** Lambda's maximum function timeout (Lambda quotas): the bound when the config names none. */
+const MAX_WORK_TIMEOUT_SECONDS = 900;
 
 /**
- * Claims the decision (first click wins) and invokes this function asynchronously to do the
- * work. Audits the claim (with `note` in its detail), or the failure to start (then the claim is
- * released). DynamoDB errors of the claim itself are thrown.
+ * Whether `existing` is a claim whose work never settled within the bound: still `claimed` (or
+ * written before statuses, which says the same) and older than the function's timeout plus
+ * {@link CLAIM_MARGIN_MS}. Such work died (timeout, crash) or never ran.
+ */
+export function isStaleClaim(
+  rt: ApprovalRuntime,
+  existing: StoredDecision | undefined,
+  now: number = Date.now(),
+): existing is StoredDecision {
+  if (!existing || (existing.status ?? "claimed") !== "claimed") return false;
+  const at = Date.parse(existing.at);
+  const timeoutSeconds = rt.config.workTimeoutSeconds ?? MAX_WORK_TIMEOUT_SECONDS;
+  return !Number.isNaN(at) && now - at > timeoutSeconds * 1000 + CLAIM_MARGIN_MS;
+}
+
+/** What became of an attempt to claim a decision and start its work. */
+export type StartResult =
+  | { status: "started"; tookOver?: StoredDecision }
+  | { status: "taken"; existing: StoredDecision | undefined }
+  | { status: "failed" };
+
+/** Invokes this function asynchronously with `work`; throws when Lambda refuses. */
+async function invokeWork(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
+  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || rt.context?.functionName;
+  if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
+  await lambda().send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: "Event",
+      Payload: Buffer.from(JSON.stringify(work)),
+    }),
+  );
+}
+
+/**
+ * Claims the decision (first click wins), or takes over a claim whose work was lost
+ * ({@link isStaleClaim}), and invokes this function asynchronously to do the work. Audits the
+ * claim (with `note` in its detail), or the failure to start (then the claim is released).
+ * DynamoDB errors of the claim itself are thrown.
  */
 export async function startDecision(
   rt: ApprovalRuntime,
@@ -132,18 +183,17 @@ export async function startDecision(
   note: Record<string, unknown> = {},
 ): Promise<StartResult> {
   const { claim } = work;
-  const claimed = await claimDecision(claim, rt.config.auditRetentionDays);
-  if (!claimed.won) return { status: "taken", existing: claimed.existing };
+  const days = rt.config.auditRetentionDays;
+  let tookOver: StoredDecision | undefined;
+  const claimed = await claimDecision(claim, days);
+  if (!claimed.won) {
+    if (!isStaleClaim(rt, claimed.existing)) return { status: "taken", existing: claimed.existing };
+    const taken = await takeOverDecision(claim, claimed.existing, days);
+    if (!taken.won) return { status: "taken", existing: taken.existing };
+    tookOver = claimed.existing;
+  }
   try {
-    const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || rt.context?.functionName;
-    if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
-    await lambda().send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: "Event",
-        Payload: Buffer.from(JSON.stringify(work)),
-      }),
-    );
+    await invokeWork(rt, work);
   } catch (err: unknown) {
     // Nothing was decided: release the claim so that the click can be retried.
     await releaseClaim(rt, claim);
@@ -160,41 +210,83 @@ export async function startDecision(
     });
     return { status: "failed" };
   }
+  const lost = tookOver && {
+    tookOver: { by: actorLabel(tookOver.user), decision: tookOver.decision, at: tookOver.at },
+  };
   await audit(rt, {
     action: "approval-click",
     ...claimRecord(claim),
-    result: "claimed",
-    detail: { ...claimDetail(claim), ...note },
+    result: tookOver ? "claimed: took over a claim whose work did not finish" : "claimed",
+    detail: { ...claimDetail(claim), ...note, ...lost },
   });
-  return { status: "started" };
+  return tookOver ? { status: "started", tookOver } : { status: "started" };
+}
+
+/**
+ * What the clicker is told when the work of an earlier claim was lost and theirs restarts it:
+ * "The earlier approve by <@U…> at 14:02 UTC did not finish; trying again with your decision."
+ */
+export function takeOverText(stale: ApprovalClaim): string {
+  const verb = stale.decision === "Approved" ? "approval" : "rejection";
+  return (
+    `The earlier ${verb} by ${mentionOf(stale.user.id)} at ${utcTime(stale.at)} did not ` +
+    "finish; nothing was decided yet, so your decision is being sent to CodePipeline now."
+  );
 }
 
 /** Audits a click or submission that came after someone else (`first`) decided. */
 export async function auditAlreadyDecided(
   rt: ApprovalRuntime,
   claim: ApprovalClaim,
-  first: ApprovalClaim | undefined,
+  first: StoredDecision | undefined,
 ): Promise<void> {
+  const status = first?.status && first.status !== "decided" ? `, ${first.status}` : "";
   await audit(rt, {
     action: "approval-click",
     ...claimRecord(claim),
     result: first
-      ? `already decided by ${actorLabel(first.user)} (${first.decision}) at ${first.at}`
+      ? `already decided by ${actorLabel(first.user)} (${first.decision}${status}) at ${first.at}`
       : "already decided",
     detail: claimDetail(claim),
   });
 }
 
-/** Tells the clicker (ephemeral) who decided first, and audits the late click. */
+/** What the refused clicker of a run that was replaced by a newer one is told. */
+export const SUPERSEDED_TEXT = "This request was replaced by a newer one; use the newest message.";
+
+/**
+ * What a late clicker is told about the claim that is there: replaced by a newer run, settled
+ * without a decision (why), being decided right now (work not finished yet), or who decided.
+ * mrkdwn with mentions; `plain` for a modal's error, where mentions do not render.
+ */
+export function alreadyClaimedText(first: StoredDecision | undefined, plain = false): string {
+  if (!first) return "This approval was already decided.";
+  if (first.status === "final" && first.outcome === "superseded") return SUPERSEDED_TEXT;
+  if (first.status === "final" && first.outcome) {
+    const why = plain ? first.outcome : escapeSlackText(first.outcome);
+    return `This approval can no longer be decided from Slack: ${why}.`;
+  }
+  if (first.status === "claimed") {
+    const verb = first.decision === "Approved" ? "approved" : "rejected";
+    const who = plain ? actorLabel(first.user) : mentionOf(first.user.id);
+    return (
+      `Already being ${verb} by ${who} at ${utcTime(first.at)}; ` +
+      "the message updates once CodePipeline has the decision."
+    );
+  }
+  return plain
+    ? alreadyDecidedPlain(first.decision, first.user, first.at)
+    : alreadyDecidedText(first.decision, first.user.id, first.at);
+}
+
+/** Tells the clicker (ephemeral) about the claim that was first, and audits the late click. */
 export async function tellAlreadyDecided(
   rt: ApprovalRuntime,
   claim: ApprovalClaim,
-  first: ApprovalClaim | undefined,
+  first: StoredDecision | undefined,
   responseUrl: string | undefined,
 ): Promise<void> {
-  const text = first
-    ? alreadyDecidedText(first.decision, first.user.id, first.at)
-    : "This approval was already decided.";
+  const text = alreadyClaimedText(first);
   await auditAlreadyDecided(rt, claim, first);
   await postToResponseUrl(rt.log, responseUrl, ephemeral(text), CLICK_POST_TIMEOUT_MS);
 }

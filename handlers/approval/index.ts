@@ -6,8 +6,11 @@
  * - the **click** (handler.ts, click.ts, submission.ts): answers Slack within its 3 s budget. It
  *   verifies the signature, refuses replays, authorizes the clicker, claims the decision in
  *   DynamoDB (first click wins) and invokes itself asynchronously with an `approval-work` event;
- * - the **work** (work.ts): reads the current approval token with GetPipelineState, calls
- *   PutApprovalResult and replaces the buttons in the Slack message via `response_url`.
+ * - the **work** (work.ts): finds the token of exactly the run the request was posted for
+ *   (token.ts: GetPipelineState, or ListActionExecutions in PARALLEL mode), calls
+ *   PutApprovalResult, records how the claim settled and replaces the buttons in the Slack
+ *   message (update.ts: `response_url`, else `chat.update` with the bot token). A request whose
+ *   run was replaced by a newer one (a retried stage) is refused and its message says so.
  *
  * A work event can only come from the Lambda Invoke API (IAM-authorized): a function URL event
  * always carries `requestContext` and its body is a string, so a caller on the URL cannot forge
@@ -17,7 +20,9 @@
  * CodePipeline, expired token, no longer pending, not found. Nobody can decide those from Slack
  * any more, so later clicks are told who clicked first. A claim is released (deleted) only when
  * nothing was decided for a reason that may pass: the self-invoke failed, or CodePipeline timed
- * out, throttled or failed; then the buttons stay and anyone may click again.
+ * out, throttled or failed; then the buttons stay and anyone may click again. A claim whose work
+ * never settled (the work invocation died) is taken over by the next click once the function's
+ * timeout (`workTimeoutSeconds`) plus a margin has passed, and its work restarts.
  *
  * Rejecting with a reason: when the Slack app secret has a `botToken`, a Reject click by an
  * approver (while nobody decided yet) opens a modal with `views.open` instead of deciding. The

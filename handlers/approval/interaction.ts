@@ -62,6 +62,8 @@ export interface ViewSubmission {
 export interface RejectReasonMetadata extends ApprovalTarget {
   /** The click's response_url, to replace the buttons once rejected. */
   responseUrl: string;
+  /** When the Reject click issued `responseUrl` (ISO 8601): it works for 30 minutes. */
+  clickedAt?: string;
   channel?: string;
   messageTs?: string;
   /** The approval request without its buttons, when it fits; else only its text, or nothing. */
@@ -124,7 +126,9 @@ export function parseInteraction(payloadJson: string): ParsedInteraction {
       value: optionalString(first.value),
       responseUrl: optionalString(payload.response_url),
       message: messageOf(payload.message),
-      channelId: isRecord(payload.channel) ? optionalString(payload.channel.id) : undefined,
+      channelId:
+        (isRecord(payload.channel) ? optionalString(payload.channel.id) : undefined) ??
+        (isRecord(payload.container) ? optionalString(payload.container.channel_id) : undefined),
       triggerId: optionalString(payload.trigger_id),
       messageTs,
     },
@@ -203,9 +207,12 @@ export function parseRejectReasonMetadata(
   const target = parseApprovalButtonValue(json);
   if (!target || json === undefined) return undefined;
   const parsed = JSON.parse(json) as Record<string, unknown>;
-  const { responseUrl, channel, messageTs, message } = parsed;
+  const { responseUrl, clickedAt, channel, messageTs, message } = parsed;
   if (typeof responseUrl !== "string" || !isHttpUrl(responseUrl)) return undefined;
   const result: RejectReasonMetadata = { ...target, responseUrl };
+  if (typeof clickedAt === "string" && !Number.isNaN(Date.parse(clickedAt))) {
+    result.clickedAt = clickedAt;
+  }
   if (typeof channel === "string" && channel !== "") result.channel = channel;
   if (typeof messageTs === "string" && messageTs !== "") result.messageTs = messageTs;
   const kept = messageOf(message);

@@ -21,18 +21,20 @@ const VIEWS_OPEN_TIMEOUT_MS = 2000;
 const DEFAULT_SLACK_API_URL = "https://slack.com/api";
 
 /**
- * POSTs a message to a Slack response_url within `timeoutMs`; true when Slack answered 2xx.
- * Never throws: failures are logged (status or error name, never the URL) and return false.
+ * POSTs a message to a Slack response_url within `timeoutMs`: `{ ok: true }` when Slack answered
+ * 2xx, else why not (`missing`, `HTTP 404 expired_url`, an error name; never the URL). Never
+ * throws: failures are logged. Slack keeps a response_url for 30 minutes and 5 uses (REFERENCE.md,
+ * Slack) and answers an expired one with an error (`expired_url`).
  */
-export async function postToResponseUrl(
+export async function postResponse(
   log: Logger,
   responseUrl: string | undefined,
   body: ResponseUrlBody,
   timeoutMs: number,
-): Promise<boolean> {
+): Promise<{ ok: true } | { ok: false; why: string }> {
   if (!responseUrl) {
     log.warn("slack response_url missing: cannot answer the user");
-    return false;
+    return { ok: false, why: "missing" };
   }
   try {
     const res = await postJson(responseUrl, body, {
@@ -43,13 +45,23 @@ export async function postToResponseUrl(
     });
     if (res.status < 200 || res.status >= 300) {
       log.warn("slack response_url post failed", { status: res.status });
-      return false;
+      return { ok: false, why: `HTTP ${res.status} ${res.body.slice(0, 40)}`.trim() };
     }
-    return true;
+    return { ok: true };
   } catch (err: unknown) {
     log.warn("slack response_url post failed", { error: errorName(err) });
-    return false;
+    return { ok: false, why: errorName(err) };
   }
+}
+
+/** {@link postResponse} as a boolean: true when Slack answered 2xx. Never throws. */
+export async function postToResponseUrl(
+  log: Logger,
+  responseUrl: string | undefined,
+  body: ResponseUrlBody,
+  timeoutMs: number,
+): Promise<boolean> {
+  return (await postResponse(log, responseUrl, body, timeoutMs)).ok;
 }
 
 /**
@@ -92,4 +104,42 @@ export async function openView(
     throw new Error(`slack views.open: ${code.slice(0, 100)}`);
   }
   return isRecord(body.view) && typeof body.view.id === "string" ? body.view.id : "";
+}
+
+/**
+ * Replaces a message with Slack's `chat.update` (https://api.slack.com/methods/chat.update:
+ * `channel` and `ts` name the message; the answer is HTTP 200 with `ok: false` and an `error`
+ * code such as `message_not_found` or `invalid_auth` on failure) within `timeoutMs`. Throws when
+ * Slack is unreachable, slow, answers non-2xx or `ok: false`; the error names the method and
+ * Slack's error code, never the token.
+ */
+export async function updateChatMessage(
+  apiUrl: string | undefined,
+  botToken: string,
+  message: { channel: string; ts: string; text: string; blocks?: unknown[] },
+  timeoutMs: number,
+): Promise<void> {
+  const base = (apiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
+  let body: unknown;
+  try {
+    const res = await postJson(`${base}/chat.update`, message, {
+      channel: "slack",
+      label: "slack chat.update",
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
+      headers: { authorization: `Bearer ${botToken}` },
+      secrets: [botToken],
+    });
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+    body = JSON.parse(res.body);
+  } catch (err: unknown) {
+    throw new Error(`slack chat.update: ${errorName(err)}: ${errorMessage(err).slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+  if (!isRecord(body) || body.ok !== true) {
+    const code =
+      isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
+    throw new Error(`slack chat.update: ${code.slice(0, 100)}`);
+  }
 }

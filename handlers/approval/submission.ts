@@ -7,14 +7,17 @@
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { REJECT_REASON_CALLBACK_ID, REJECT_REASON_INPUT_ID } from "../contracts/slack-approval";
 import {
+  alreadyClaimedText,
   audit,
   auditAlreadyDecided,
   auditDenied,
   authorizeApprover,
   startDecision,
+  takeOverText,
 } from "./decision";
 import { normalizeReason, parseRejectReasonMetadata, type ViewSubmission } from "./interaction";
-import { actorLabel, alreadyDecidedPlain } from "./messages";
+import { actorLabel, ephemeral } from "./messages";
+import { CLICK_POST_TIMEOUT_MS, postToResponseUrl } from "./slack-api";
 import { ok, respond } from "./response";
 import {
   WORK_MARKER,
@@ -68,6 +71,7 @@ async function claimOfSubmission(
     stage: meta.stage,
     action: meta.action,
     executionId: meta.executionId,
+    ...(meta.actionExecutionId && { actionExecutionId: meta.actionExecutionId }),
     decision: "Rejected",
     user: submission.user,
     at: new Date().toISOString(),
@@ -78,6 +82,9 @@ async function claimOfSubmission(
       "deploy-notifier": WORK_MARKER,
       claim,
       responseUrl: meta.responseUrl,
+      responseUrlAt: meta.clickedAt,
+      channel: meta.channel,
+      messageTs: meta.messageTs,
       message: meta.message,
     },
   };
@@ -103,15 +110,21 @@ export async function handleReasonSubmission(
   const started = await startDecision(rt, asked.work);
   switch (started.status) {
     case "started":
+      if (started.tookOver) {
+        // The modal closes; the clicker learns in the channel why their rejection restarts.
+        const text = takeOverText(started.tookOver);
+        await postToResponseUrl(
+          rt.log,
+          asked.work.responseUrl,
+          ephemeral(text),
+          CLICK_POST_TIMEOUT_MS,
+        );
+      }
       return ok();
     case "taken": {
       const first = started.existing;
       await auditAlreadyDecided(rt, claim, first);
-      return modalError(
-        first
-          ? alreadyDecidedPlain(first.decision, first.user, first.at)
-          : "This approval was already decided.",
-      );
+      return modalError(alreadyClaimedText(first, true));
     }
     case "failed":
       return modalError("Could not start the rejection; nothing was decided. Please try again.");

@@ -14,8 +14,15 @@ export interface ApprovalHandlerConfig {
   pipelines: PipelineRule[];
   /** How long audit records and decision claims are kept, in days (the items' TTL). */
   auditRetentionDays: number;
-  /** Base of the Slack Web API (for `views.open`); default https://slack.com/api. */
+  /** Base of the Slack Web API (`views.open`, `chat.update`); default https://slack.com/api. */
   slackApiUrl?: string;
+  /**
+   * The approval function's timeout in seconds (infra's `SETTINGS.approvalTimeoutSeconds`): a claim
+   * whose work has not settled within this plus `CLAIM_MARGIN_MS` (decision.ts) is taken over by
+   * the next click. Default: Lambda's maximum timeout, 900 s (Lambda quotas), which never takes
+   * over a live work.
+   */
+  workTimeoutSeconds?: number;
 }
 
 /** The approval a button stands for (the button value of the wire contract). */
@@ -56,14 +63,26 @@ export interface ApprovalWorkEvent {
   claim: ApprovalClaim;
   /** The interaction's response_url: a capability URL, never logged. */
   responseUrl?: string;
+  /**
+   * When Slack issued `responseUrl` (ISO 8601; the click, which for a reject-with-reason is
+   * earlier than the claim). A response_url works for 30 minutes (REFERENCE.md, Slack); absent:
+   * the claim's `at`.
+   */
+  responseUrlAt?: string;
+  /** The channel id and `ts` of the request message, for `chat.update` when response_url fails. */
+  channel?: string;
+  messageTs?: string;
   /** The approval request message as Slack sent it back, to rebuild it without buttons. */
   message?: SlackMessage;
 }
 
-/** What the work did; returned by the handler for work events (logs and tests read it). */
+/**
+ * What the work did; returned by the handler for work events (logs and tests read it).
+ * `superseded`: the run the request was posted for was replaced by a newer run.
+ */
 export type ApprovalWorkOutcome =
   | { outcome: "decided" }
-  | { outcome: "final-error" | "transient-error" | "invalid"; reason: string };
+  | { outcome: "final-error" | "transient-error" | "invalid" | "superseded"; reason: string };
 
 /** The answer to a function URL request: always the structured form, with a text body. */
 export type ApprovalResponse = Extract<LambdaFunctionURLResult, object> & {

@@ -1,14 +1,17 @@
 /**
  * The asynchronous work of a claimed decision, in an invocation of its own (no Slack deadline):
- * GetPipelineState for the current approval token → PutApprovalResult → the Slack message
- * updated through `response_url` → audit. A claim is kept when the outcome is final and released
- * when nothing was decided for a reason that may pass (then the buttons stay).
+ * the token of exactly the claimed run (token.ts) → PutApprovalResult → the claim settled
+ * (`decided` / `final`) → the Slack message updated (update.ts: response_url, else chat.update)
+ * → audit. A claim is kept when the outcome is final and released when nothing was decided for a
+ * reason that may pass (then the buttons stay). A request whose run was replaced by a newer run
+ * is refused: the clicker is told, the old message says so, `approval-superseded` is audited.
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { codepipeline } from "../aws";
 import { parseApprovalButtonValue } from "../contracts/slack-approval";
 import { escapeSlackText } from "../slack-text";
-import { audit, claimDetail, claimRecord, releaseClaim } from "./decision";
+import { readDecision, settleDecision } from "../store/approvals";
+import { audit, claimDetail, claimRecord, releaseClaim, SUPERSEDED_TEXT } from "./decision";
 import { normalizeReason } from "./interaction";
 import {
   approvalSummary,
@@ -19,12 +22,14 @@ import {
   utcTime,
 } from "./messages";
 import { postToResponseUrl, WORK_POST_TIMEOUT_MS } from "./slack-api";
+import { findRunToken } from "./token";
 import type {
   ApprovalClaim,
   ApprovalRuntime,
   ApprovalWorkEvent,
   ApprovalWorkOutcome,
 } from "./types";
+import { updateRequestMessage } from "./update";
 import { errorMessage, errorName, isRecord } from "./util";
 
 /**
@@ -39,26 +44,6 @@ const FINAL_ERRORS: Record<string, string> = {
   ActionNotFoundException: "action not found",
 };
 
-/** The approval token of the claimed action, or why there is none to use. */
-function pendingToken(
-  state: CodePipelineSdk.GetPipelineStateCommandOutput,
-  claim: ApprovalClaim,
-): { token: string } | { final: string } {
-  const stage = state.stageStates?.find((s) => s.stageName === claim.stage);
-  if (!stage) return { final: "stage not found" };
-  const action = stage.actionStates?.find((a) => a.actionName === claim.action);
-  if (!action) return { final: "action not found" };
-  const execution = action.latestExecution;
-  if (
-    stage.latestExecution?.pipelineExecutionId !== claim.executionId ||
-    execution?.status !== "InProgress"
-  ) {
-    return { final: "this approval is no longer pending" };
-  }
-  if (!execution.token) return { final: "this approval has expired or was already handled" };
-  return { token: execution.token };
-}
-
 /** Puts the decision into CodePipeline; never throws (errors become final or transient). */
 async function decideInCodePipeline(
   rt: ApprovalRuntime,
@@ -67,12 +52,12 @@ async function decideInCodePipeline(
 ): Promise<ApprovalWorkOutcome> {
   // Required here, not at the top: only this asynchronous work calls CodePipeline, so the click
   // that Slack waits for does not pay for loading the client.
-  const { GetPipelineStateCommand, PutApprovalResultCommand } =
-    require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
+  const sdk = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
   try {
-    const state = await codepipeline().send(new GetPipelineStateCommand({ name: claim.pipeline }));
-    const pending = pendingToken(state, claim);
-    if ("final" in pending) return { outcome: "final-error", reason: pending.final };
+    const { PutApprovalResultCommand } = sdk;
+    const run = await findRunToken(sdk, claim);
+    if (run.status === "superseded") return { outcome: "superseded", reason: run.reason };
+    if (run.status === "final") return { outcome: "final-error", reason: run.reason };
     await codepipeline().send(
       new PutApprovalResultCommand({
         pipelineName: claim.pipeline,
@@ -82,7 +67,7 @@ async function decideInCodePipeline(
           status: claim.decision,
           summary: approvalSummary(claim.decision, claim.user, reason),
         },
-        token: pending.token,
+        token: run.token,
       }),
     );
     return { outcome: "decided" };
@@ -101,6 +86,47 @@ async function decideInCodePipeline(
   }
 }
 
+/** Records how the claim settled; a failure is logged (the decision itself is done). */
+async function settle(
+  rt: ApprovalRuntime,
+  claim: ApprovalClaim,
+  status: "decided" | "final",
+  outcome: string,
+): Promise<void> {
+  try {
+    const ours = await settleDecision(claim, rt.config.auditRetentionDays, status, outcome);
+    if (!ours) rt.log.warn("approval claim was taken over before it settled", { status });
+  } catch (err: unknown) {
+    rt.log.error("approval claim settle failed", { status, error: errorName(err) });
+  }
+}
+
+/** The refusal of a request whose run was replaced: clicker told, message updated, audited. */
+async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
+  const { claim } = work;
+  await settle(rt, claim, "final", "superseded");
+  await postToResponseUrl(
+    rt.log,
+    work.responseUrl,
+    ephemeral(SUPERSEDED_TEXT),
+    WORK_POST_TIMEOUT_MS,
+  );
+  await updateRequestMessage(
+    rt,
+    work,
+    replaceButtons(
+      work.message,
+      `⏭️ Replaced by a newer approval request; use the newest message (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+    ),
+  );
+  await audit(rt, {
+    action: "approval-superseded",
+    ...claimRecord(claim),
+    result: "refused: the request was replaced by a newer run of the approval",
+    detail: claimDetail(claim),
+  });
+}
+
 /** Tells Slack and the audit trail what came of the decision; releases the claim if it may pass. */
 async function report(
   rt: ApprovalRuntime,
@@ -109,14 +135,15 @@ async function report(
   reason: string | undefined,
 ): Promise<void> {
   const { claim } = work;
-  const post = (body: Parameters<typeof postToResponseUrl>[2]) =>
-    postToResponseUrl(rt.log, work.responseUrl, body, WORK_POST_TIMEOUT_MS);
   const named = claimRecord(claim);
   const detail = claimDetail(claim);
   const verb = claim.decision === "Approved" ? "approve" : "reject";
   switch (result.outcome) {
     case "decided":
-      await post(
+      await settle(rt, claim, "decided", claim.decision);
+      await updateRequestMessage(
+        rt,
+        work,
         replaceButtons(
           work.message,
           decisionLine(claim.decision, claim.user.id, claim.at, reason),
@@ -125,8 +152,14 @@ async function report(
       );
       await audit(rt, { action: "approval-decided", ...named, result: claim.decision, detail });
       break;
+    case "superseded":
+      await reportSuperseded(rt, work);
+      break;
     case "final-error":
-      await post(
+      await settle(rt, claim, "final", result.reason);
+      await updateRequestMessage(
+        rt,
+        work,
         replaceButtons(
           work.message,
           `⚠️ Could not ${verb}: ${escapeSlackText(result.reason)} (${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
@@ -138,10 +171,13 @@ async function report(
     case "invalid":
       // Nothing was decided and trying again may work: keep the buttons, release the claim.
       await releaseClaim(rt, claim);
-      await post(
+      await postToResponseUrl(
+        rt.log,
+        work.responseUrl,
         ephemeral(
           `⚠️ Could not ${verb} now (CodePipeline did not answer); nothing was decided. Please try again.`,
         ),
+        WORK_POST_TIMEOUT_MS,
       );
       await audit(rt, {
         action: "approval-error",
@@ -158,9 +194,30 @@ async function report(
 }
 
 /**
+ * Whether the claim in the table is still this work's, unsettled: a click may have taken over a
+ * claim whose work looked lost while this invocation waited in Lambda's queue; then the decision
+ * is the later clicker's. A failed read lets the work go on (CodePipeline refuses a second
+ * decision of the same run anyway).
+ */
+async function stillOurs(rt: ApprovalRuntime, claim: ApprovalClaim): Promise<boolean> {
+  try {
+    const current = await readDecision(claim);
+    return (
+      current?.user.id === claim.user.id &&
+      current.at === claim.at &&
+      (current.status ?? "claimed") === "claimed"
+    );
+  } catch (err: unknown) {
+    rt.log.warn("approval claim read failed; deciding anyway", { error: errorName(err) });
+    return true;
+  }
+}
+
+/**
  * Does the work of a claimed decision and returns what came of it. Never throws for CodePipeline
  * or Slack failures (a throw would make Lambda retry the asynchronous invocation); a malformed
- * event is refused as `invalid` without touching anything.
+ * event is refused as `invalid` without touching anything, and a claim that is no longer this
+ * work's (taken over, or already settled) is left alone.
  */
 export async function handleWork(
   rt: ApprovalRuntime,
@@ -170,6 +227,13 @@ export async function handleWork(
   if (!isRecord(claim) || !parseApprovalButtonValue(JSON.stringify(claim)) || !claim.user?.id) {
     rt.log.error("malformed approval work event");
     return { outcome: "invalid", reason: "malformed approval work event" };
+  }
+  if (!(await stillOurs(rt, claim))) {
+    rt.log.warn("approval work skipped: the claim was taken over or already settled", {
+      pipeline: claim.pipeline,
+      executionId: claim.executionId,
+    });
+    return { outcome: "final-error", reason: "the claim is no longer this work's" };
   }
   // Only a rejection carries a reason; re-normalized because the event is only as good as its sender.
   const reason = claim.decision === "Rejected" ? normalizeReason(claim.reason) : undefined;

@@ -6,19 +6,29 @@ import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { classifyResponse, deliveryError, postJson, redact, type HttpResponse } from "../http";
 import { truncateText } from "../slack-text";
 import type { ChannelConfig, ChannelType, Notification } from "../types";
+import { approvalTimeoutWords, retryAttempt, rollbackWords } from "./lifecycle";
 import type { ChannelContext, DeliveryError, DeliveryReceipt, SnsPublisher } from "./types";
 
-/** One upper-case word (or two) per kind, most important first: used by sms, email, PagerDuty. */
+/**
+ * One upper-case word (or a few) per kind, most important first: used by sms, email, PagerDuty.
+ * A retried stage that fails again says so ("FAILED AGAIN (attempt 2)"); a rollback says it is
+ * one.
+ */
 export function kindWord(n: Notification): string {
   switch (n.kind) {
-    case "failure":
-      return "FAILED";
+    case "failure": {
+      if (n.rollback) return "ROLLBACK FAILED";
+      const attempt = retryAttempt(n);
+      return attempt ? `FAILED AGAIN (attempt ${attempt})` : "FAILED";
+    }
     case "rejection":
       return "REJECTED";
     case "success":
-      return "SUCCEEDED";
+      return n.rollback ? "ROLLED BACK" : "SUCCEEDED";
     case "approval-request":
       return "APPROVAL NEEDED";
+    case "approval-expired":
+      return "APPROVAL EXPIRED";
     case "superseded":
       return "SUPERSEDED";
     case "canceled":
@@ -42,22 +52,34 @@ export function whereOf(n: Notification): string | undefined {
 
 /**
  * One human sentence saying what happened, in the kind's own words: a rejection is "Rejected
- * by …" and never "failed"; superseded/canceled/stopped are reported for what they are.
+ * by …" and never "failed"; an expired approval is "approval expired — no decision in 7 days";
+ * a retried stage that fails again "failed again (attempt 2)"; a rollback says what it rolled
+ * back to; superseded/canceled/stopped are reported for what they are.
  */
 export function headline(n: Notification): string {
   const where = whereOf(n);
   const at = where ? ` at ${where}` : "";
+  const rollback = rollbackWords(n, true);
   switch (n.kind) {
-    case "failure":
-      return `${n.pipeline} failed${at}`;
+    case "failure": {
+      if (rollback) return `${n.pipeline}: ${rollback} — the rollback failed${at}`;
+      const attempt = retryAttempt(n);
+      return attempt
+        ? `${n.pipeline} failed again (attempt ${attempt})${at}`
+        : `${n.pipeline} failed${at}`;
+    }
     case "rejection":
       return `${n.pipeline}: Rejected by ${n.decidedBy ?? "an approver"}${at}`;
     case "success":
-      return `${n.pipeline} succeeded`;
-    case "approval-request":
-      return `${n.pipeline}: approval needed${at}`;
+      return rollback ? `${n.pipeline}: ${rollback} (succeeded)` : `${n.pipeline} succeeded`;
+    case "approval-request": {
+      const attempt = retryAttempt(n);
+      return `${n.pipeline}: approval needed${at}${attempt ? ` (attempt ${attempt})` : ""}`;
+    }
+    case "approval-expired":
+      return `${n.pipeline}: approval expired — no decision in ${approvalTimeoutWords(n)}${at}`;
     case "superseded":
-      return `${n.pipeline}: superseded by a newer execution`;
+      return `${n.pipeline}: superseded — replaced by a newer execution`;
     case "canceled":
       return `${n.pipeline} canceled${at}`;
     case "stopped":

@@ -14,6 +14,7 @@ import {
   requireSecret,
   whereOf,
 } from "./common";
+import { lifecycleFacts } from "./lifecycle";
 import { isHttpUrl } from "../url";
 import { escapeDiscordMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -63,6 +64,8 @@ const KIND_COLOR: Record<Notification["kind"], number> = {
   rejection: 0xe99a00,
   success: 0x2eb67d,
   "approval-request": 0x1d9bd1,
+  // Amber like a rejection: a decision nobody made, not an outage.
+  "approval-expired": 0xe99a00,
   superseded: 0x9e9e9e,
   canceled: 0xe99a00,
   stopped: 0xe99a00,
@@ -103,6 +106,7 @@ export function renderDiscord(
       false,
     ],
     ["Trigger", n.trigger, false],
+    ...lifecycleFacts(n).map((fact): [string, string, boolean] => [fact.title, fact.value, false]),
     [
       "Approvers",
       n.kind === "approval-request" ? n.approval?.approvers.join(", ") || undefined : undefined,

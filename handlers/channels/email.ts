@@ -12,6 +12,7 @@ import {
   reportTruncation,
   whereOf,
 } from "./common";
+import { lifecycleFacts } from "./lifecycle";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Email channel settings (the addresses are subscribed to the topic by the program). */
@@ -71,6 +72,7 @@ function render(n: Notification): { subject: string; message: string; truncated:
     ...line("Author", rev?.author),
     ...line("Commit message", rev?.message),
     ...line("Commit", rev?.url),
+    ...lifecycleFacts(n).flatMap((fact) => line(fact.title, fact.value)),
   ];
   if (n.kind === "approval-request" && n.approval) {
     lines.push(

@@ -6,7 +6,16 @@
 import { createHash } from "node:crypto";
 import { deliveryError } from "../http";
 import type { ChannelConfigOf, Notification } from "../types";
-import { deliverHttp, fitter, oneLine, reportTruncation, requireSecret, whereOf } from "./common";
+import {
+  deliverHttp,
+  fitter,
+  kindWord,
+  oneLine,
+  reportTruncation,
+  requireSecret,
+  whereOf,
+} from "./common";
+import { lifecycleFacts } from "./lifecycle";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /**
@@ -44,7 +53,12 @@ export interface PagerDutyTrigger {
   client_url: string;
 }
 
-/** A resolve event, minus `routing_key`. */
+/**
+ * A resolve event, minus `routing_key`. Events API v2 documents `routing_key`, `event_action` and
+ * `dedup_key` for it; `payload`, `client` and `client_url` describe a trigger (PagerDuty's Events
+ * API v2 OpenAPI, `client`: "only used for trigger events"), so a resolve caused by a rollback
+ * cannot say so here: the audit record and the tier's other channels say it (fanout/deliver.ts).
+ */
 export interface PagerDutyResolve {
   event_action: "resolve";
   dedup_key: string;
@@ -92,7 +106,9 @@ function render(
   // Most important words first: a phone shows the start of the summary.
   const summary = f.fit(
     "summary",
-    oneLine(`FAILED ${n.pipeline}${where ? ` ${where}` : ""}${n.summary ? `: ${n.summary}` : ""}`),
+    oneLine(
+      `${kindWord(n)} ${n.pipeline}${where ? ` ${where}` : ""}${n.summary ? `: ${n.summary}` : ""}`,
+    ),
     PAGERDUTY_LIMITS.summary,
   );
   const details: Record<string, string> = {
@@ -104,6 +120,9 @@ function render(
   if (n.action) details.action = n.action;
   if (n.errorCode) details.errorCode = n.errorCode;
   if (n.revision?.id) details.revision = n.revision.id;
+  // A retried stage that fails again re-triggers the same incident (same dedup_key): the
+  // attempt tells the on-call person this is the retry failing, not a duplicate.
+  for (const fact of lifecycleFacts(n)) details[fact.title] = fact.value;
   const links = [{ href: n.consoleUrl, text: "View execution" }];
   if (n.externalUrl) links.push({ href: n.externalUrl, text: "View logs" });
   const event: PagerDutyTrigger = {

@@ -17,6 +17,7 @@ import { escapeSlackText } from "../slack-text";
 import type { ChannelConfigOf, Notification } from "../types";
 import { isHttpUrl } from "../url";
 import { fitter, headline, oneLine, whereOf, type Fitter } from "./common";
+import { lifecycleFacts } from "./lifecycle";
 
 /**
  * Slack channel settings (config/schema.ts). `apiUrl` (non-secret, default https://slack.com/api) lets tests and the
@@ -69,6 +70,7 @@ const KIND_EMOJI: Record<Notification["kind"], string> = {
   rejection: ":no_entry:",
   success: ":large_green_circle:",
   "approval-request": ":raised_hand:",
+  "approval-expired": ":hourglass:",
   superseded: ":fast_forward:",
   canceled: ":no_entry_sign:",
   stopped: ":octagonal_sign:",
@@ -127,6 +129,7 @@ function fieldsBlock(n: Notification, f: Fit): KnownBlock {
     `*Time*\n${slackDate(n.time)}`,
     `*Tier*\n${esc(n.tier)}`,
     ...(n.kind === "rejection" && n.decidedBy ? [`*Rejected by*\n${esc(n.decidedBy)}`] : []),
+    ...lifecycleFacts(n).map((fact) => `*${fact.title}*\n${esc(fact.value)}`),
   ]
     .slice(0, SLACK_LIMITS.fields)
     .map((text) => mrkdwn(f.fit("fields", text, SLACK_LIMITS.fieldText)));
@@ -194,6 +197,8 @@ function decisionButtons(n: Notification): Button[] {
     stage: n.stage ?? "",
     action: n.action ?? "",
     executionId: n.executionId,
+    // The run this request was posted for: its buttons decide that run only (issue 10, item 2).
+    ...(n.actionExecutionId && { actionExecutionId: n.actionExecutionId }),
   };
   const value = encodeApprovalButtonValue(decided);
   if (value.length > SLACK_LIMITS.buttonValue) {

@@ -6,6 +6,7 @@
  */
 import type { ChannelConfigOf, Notification } from "../types";
 import { deliverHttp, fitter, headline, reportTruncation, requireSecret, whereOf } from "./common";
+import { lifecycleFacts } from "./lifecycle";
 import { isHttpUrl } from "../url";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -61,6 +62,7 @@ const KIND_COLOR: Record<Notification["kind"], string> = {
   rejection: "Warning",
   success: "Good",
   "approval-request": "Accent",
+  "approval-expired": "Warning",
   superseded: "Default",
   canceled: "Warning",
   stopped: "Warning",
@@ -89,6 +91,7 @@ function build(
     ...(n.errorCode ? [{ title: "Error code", value: n.errorCode }] : []),
     ...(n.decidedBy ? [{ title: "Decided by", value: n.decidedBy }] : []),
     ...(n.trigger ? [{ title: "Trigger", value: n.trigger }] : []),
+    ...lifecycleFacts(n),
   ].map((fact) => ({
     title: fact.title,
     value: fitEscaped(f, fact.title, esc(fact.value), TEAMS_LIMITS.text),

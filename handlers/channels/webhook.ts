@@ -17,8 +17,10 @@
  * ```
  *
  * `notification` is the whole `Notification` (handlers/types.ts), which holds nothing secret:
- * `kind` is one of failure, success, rejection, approval-request, superseded, canceled, stopped,
- * status; `summary`, `revision.message`, `revision.author` and `approval.customData` are
+ * `kind` is one of failure, success, rejection, approval-request, approval-expired, superseded,
+ * canceled, stopped, status; `attempt` (a retried stage's `pipeline-execution-attempt`),
+ * `actionExecutionId`, `rollback` and `executionMode` say where the execution is in CodePipeline's
+ * lifecycle; `summary`, `revision.message`, `revision.author` and `approval.customData` are
  * untrusted text from the pipeline and must be escaped by the receiver. Fields may be added
  * within version "1"; a breaking change bumps `version`. Any 2xx is success; 408, 429 (with
  * `Retry-After`) and 5xx are retried; other statuses are not.

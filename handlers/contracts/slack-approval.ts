@@ -17,14 +17,19 @@ export const REJECT_REASON_CALLBACK_ID = "deploy-notifier.reject-reason";
 export const REJECT_REASON_INPUT_ID = "reason";
 
 /**
- * The `value` of the Approve / Reject buttons (JSON): the manual approval action being decided,
- * nothing secret. Every field is non-empty in a value the approval side accepts.
+ * The `value` of the Approve / Reject buttons (JSON): the one run of the manual approval action
+ * being decided, nothing secret. Every field is non-empty in a value the approval side accepts.
+ * `actionExecutionId` names the run the request was posted for (REFERENCE.md, CodePipeline's
+ * lifecycle: each run of an approval action has its own action execution id and token); buttons
+ * posted before it existed carry none, and decide only while their execution's current run is
+ * pending.
  */
 export interface ApprovalButtonValue {
   pipeline: string;
   stage: string;
   action: string;
   executionId: string;
+  actionExecutionId?: string;
 }
 
 /** Approved or rejected, as CodePipeline's PutApprovalResult spells it. */
@@ -35,14 +40,14 @@ export type ApprovalDecision = "Approved" | "Rejected";
  * action, executionId). Slack caps a button value at 2000 characters; the caller checks that.
  */
 export function encodeApprovalButtonValue(value: ApprovalButtonValue): string {
-  const { pipeline, stage, action, executionId } = value;
-  return JSON.stringify({ pipeline, stage, action, executionId });
+  const { pipeline, stage, action, executionId, actionExecutionId } = value;
+  return JSON.stringify({ pipeline, stage, action, executionId, actionExecutionId });
 }
 
 /**
  * Parses a button value (or any JSON that carries the same four fields) into the approval it
- * stands for; undefined when it is not JSON or any field is missing, not a string or empty.
- * Extra fields are ignored and dropped.
+ * stands for; undefined when it is not JSON or any required field is missing, not a string or
+ * empty, or `actionExecutionId` is present but not a non-empty string. Extra fields are dropped.
  */
 export function parseApprovalButtonValue(
   value: string | undefined,
@@ -55,7 +60,10 @@ export function parseApprovalButtonValue(
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const { pipeline, stage, action, executionId } = parsed as Record<string, unknown>;
+  const { pipeline, stage, action, executionId, actionExecutionId } = parsed as Record<
+    string,
+    unknown
+  >;
   if (
     typeof pipeline !== "string" ||
     typeof stage !== "string" ||
@@ -68,7 +76,9 @@ export function parseApprovalButtonValue(
   ) {
     return undefined;
   }
-  return { pipeline, stage, action, executionId };
+  if (actionExecutionId === undefined) return { pipeline, stage, action, executionId };
+  if (typeof actionExecutionId !== "string" || !actionExecutionId) return undefined;
+  return { pipeline, stage, action, executionId, actionExecutionId };
 }
 
 /** Maps a button's `action_id` to the decision it asks for; undefined for any other button. */

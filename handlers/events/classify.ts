@@ -36,15 +36,28 @@ function isApprovalAction(ev: CodePipelineEvent): boolean {
 }
 
 /**
+ * What a FAILED Approval action means: `rejection` when its summary says "Rejected" (what
+ * PutApprovalResult records, e.g. "Rejected by …"), else `approval-expired`: an approval nobody
+ * answered within its timeout ends as a FAILED action with no "Rejected by" summary (user guide,
+ * "Manage approval actions": approvals time out after 7 days by default; REFERENCE.md,
+ * CodePipeline's lifecycle). The API side (enrich.ts) decides the same way from
+ * ListActionExecutions.
+ */
+export function failedApprovalKind(summary: string | undefined): "rejection" | "approval-expired" {
+  return isRejectionSummary(summary) ? "rejection" : "approval-expired";
+}
+
+/**
  * What an event means for people. FAILED is a `failure` unless a manual approval was rejected
- * (an Approval action FAILED, or a summary saying "Rejected"): a `rejection` never pages.
+ * (a summary saying "Rejected") or expired (an Approval action FAILED without one): neither
+ * ever pages.
  */
 export function classify(ev: CodePipelineEvent): NotificationKind {
+  const summary = ev.result?.externalExecutionSummary;
   switch (ev.state) {
     case "FAILED":
-      return isApprovalAction(ev) || isRejectionSummary(ev.result?.externalExecutionSummary)
-        ? "rejection"
-        : "failure";
+      if (isApprovalAction(ev)) return failedApprovalKind(summary);
+      return isRejectionSummary(summary) ? "rejection" : "failure";
     case "SUCCEEDED":
       return "success";
     case "SUPERSEDED":

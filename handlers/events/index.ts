@@ -10,8 +10,8 @@ export {
   DETAIL_TYPE,
 } from "../contracts/codepipeline";
 export { MAX_URL_CHARS, safeHttpUrl } from "../url";
-export { classify, isRejectionSummary, rejectedBy } from "./classify";
+export { classify, failedApprovalKind, isRejectionSummary, rejectedBy } from "./classify";
 export { MAX_ID_CHARS, MAX_TEXT_CHARS, type CodePipelineEvent, type ParseResult } from "./model";
-export { consoleUrl, normalize, notificationId } from "./normalize";
+export { consoleUrl, normalize, notificationId, rollbackOf } from "./normalize";
 export { parseEventBridgeEvent } from "./parse";
 export { commitMessageOf, describeTrigger, revisionOf } from "./revision";

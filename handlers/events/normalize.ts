@@ -2,7 +2,7 @@
  * Turns a validated event into the one {@link Notification} model every channel formats.
  */
 import { createHash } from "node:crypto";
-import type { Notification, Severity } from "../types";
+import type { Notification, RollbackInfo, Severity } from "../types";
 import { safeHttpUrl } from "../url";
 import { classify, rejectedBy } from "./classify";
 import { compact } from "./fields";
@@ -24,13 +24,17 @@ export function consoleUrl(region: string, pipeline: string, executionId: string
 
 /**
  * Stable id of the notification an event produces, from its content: pipeline, execution id,
- * level, stage, action, state and execution attempt. Not the EventBridge id: CodePipeline events
- * are at-least-once, and a duplicate may carry a different event id. The attempt is part of it
- * because a retried stage that fails again is a new failure that people must hear about.
+ * level, stage, action, state, execution attempt and, for Approval action events that carry one,
+ * the `action-execution-id`. Not the EventBridge id: CodePipeline events are at-least-once, and a
+ * duplicate may carry a different event id (but the same action execution id: it names one run
+ * of the action). The attempt is part of it because a retried stage that fails again is a new
+ * failure that people must hear about; the action execution id because each run of an approval
+ * action is a request of its own, with its own token (REFERENCE.md, CodePipeline's lifecycle).
+ * Other events keep the id they always had.
  * 24 hex characters (96 bits) of SHA-256.
  */
 export function notificationId(ev: CodePipelineEvent): string {
-  const content = JSON.stringify([
+  const parts: unknown[] = [
     "v1",
     ev.pipeline,
     ev.executionId,
@@ -39,8 +43,28 @@ export function notificationId(ev: CodePipelineEvent): string {
     ev.action ?? "",
     ev.state,
     ev.attempt ?? 1,
-  ]);
-  return createHash("sha256").update(content).digest("hex").slice(0, 24);
+  ];
+  const approval = ev.actionType?.category?.toLowerCase() === "approval";
+  if (approval && ev.actionExecutionId !== undefined) parts.push(ev.actionExecutionId);
+  return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 24);
+}
+
+/**
+ * The rollback an execution is, from its trigger (`execution-trigger` of the event, or
+ * GetPipelineExecution's `trigger`): `AutomatedRollback` / `ManualRollback` (API reference,
+ * `ExecutionTrigger`); undefined for any other trigger. The rollback target is not in the trigger
+ * (GetPipelineExecution's `rollbackMetadata` has it: enrich.ts). `triggerDetail` is not read:
+ * AWS documents it only as "detail related to the event" (a caller ARN in the ManualRollback
+ * sample of the user guide, "View rollback status details") and says nothing of its content for
+ * AutomatedRollback, so the failed execution is taken from what we know instead (the incident the
+ * rollback resolves: fanout/plan.ts).
+ */
+export function rollbackOf(
+  trigger: { type?: string; detail?: string } | undefined,
+): RollbackInfo | undefined {
+  const type = trigger?.type;
+  if (type !== "AutomatedRollback" && type !== "ManualRollback") return undefined;
+  return { trigger: type };
 }
 
 /**
@@ -88,6 +112,9 @@ export function normalize(
     decidedBy: kind === "rejection" ? rejectedBy(summary) : undefined,
     revision: revisionOf(ev),
     trigger: describeTrigger(ev.trigger),
+    attempt: ev.attempt,
+    actionExecutionId: ev.actionExecutionId,
+    rollback: rollbackOf(ev.trigger),
     notes: notes.length > 0 ? notes : undefined,
   });
 }

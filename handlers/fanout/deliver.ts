@@ -9,6 +9,7 @@ import { pagerdutyDedupKey } from "../channels/pagerduty";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../channels/types";
 import { isDeliveryError, redact } from "../http";
+import { rememberRequest } from "../reminders/record";
 import { withRetries } from "../retry";
 import type { AuditRecord } from "../store/audit";
 import { forgetIncident, rememberIncident } from "../store/incidents";
@@ -132,6 +133,12 @@ function send(
 /**
  * The bookkeeping after a delivery: ledger, PagerDuty incident, audit. It runs concurrently, and
  * its failures are logged, not thrown: retrying the record would send the message again.
+ * `receipt` is the successful delivery's receipt (channels/types.ts `DeliveryReceipt`): for Slack
+ * in bot mode `receipt.id` is the posted message's `ts`, and the channel id is the channel
+ * config's `channel` (`inv.config.channels[d.channel]`). A PagerDuty resolve caused by a
+ * rollback is audited with the rollback: the Events API v2 resolve carries only `routing_key`,
+ * `event_action` and `dedup_key` (payload fields are for triggers), so the audit and the tier's
+ * other channels are where it is said.
  */
 async function recordSent(
   inv: Invocation,
@@ -152,6 +159,8 @@ async function recordSent(
   const settled = await Promise.allSettled([
     markSent(n.id, d.slot, receipt.id),
     incident,
+    // An approval request posted to Slack waits for a decision: the reminder scan's item.
+    rememberRequest(inv.config, n, d.channel, receipt),
     auditQuietly(
       inv,
       {
@@ -164,6 +173,8 @@ async function recordSent(
           ms: Date.now() - run.started,
           ...(receipt.truncated ? { truncated: true } : {}),
           ...(d.resolveDedupKey ? { dedupKey: d.resolveDedupKey } : {}),
+          ...(n.attempt !== undefined && n.attempt > 1 ? { executionAttempt: n.attempt } : {}),
+          ...(n.rollback ? { rollback: { ...n.rollback } } : {}),
         },
       },
       log,

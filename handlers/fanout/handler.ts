@@ -12,6 +12,7 @@ import { ENV, type ChannelSecrets, type RuntimeConfig } from "../types";
 import { auditQuietly, describe, type Invocation } from "./invocation";
 import { emitRejected } from "./metrics";
 import { processRecord } from "./record";
+import { isReminderScan, scanRecord } from "../reminders";
 
 /** Safety margin kept from the Lambda's remaining time (ms). */
 const DEADLINE_MARGIN_MS = 3000;
@@ -37,18 +38,27 @@ export async function handleBatch(
 ): Promise<SQSBatchResponse> {
   const inv = startInvocation(config, context);
   const byPipeline: Record<string, Parsed[]> = {};
+  const scans: SQSRecord[] = [];
   for (const record of event.Records ?? []) {
+    // The schedule rule's approval reminder scan (handlers/reminders), not a CodePipeline event.
+    if (isReminderScan(record.body)) {
+      scans.push(record);
+      continue;
+    }
     const ev = await parseOrReject(inv, record);
     if (ev) (byPipeline[ev.pipeline] ??= []).push({ record, ev });
   }
   const failures: string[] = [];
-  await Promise.all(
-    Object.values(byPipeline).map(async (items) => {
+  await Promise.all([
+    ...scans.map(async (record) => {
+      if (!(await scanRecord(inv, record))) failures.push(record.messageId);
+    }),
+    ...Object.values(byPipeline).map(async (items) => {
       for (const { record, ev } of items) {
         if (!(await runRecord(inv, record, ev))) failures.push(record.messageId);
       }
     }),
-  );
+  ]);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 

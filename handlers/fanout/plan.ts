@@ -39,6 +39,8 @@ export function planRecord(ev: CodePipelineEvent, config: RuntimeConfig): Record
     if (!rule.approvals) return { kind: "ignore" };
     n.approval = { approvers: [...rule.approvals.approvers] };
   }
+  if (n.kind === "approval-expired")
+    n.approval = { approvers: [...(rule.approvals?.approvers ?? [])] };
   if (n.level !== "pipeline" && n.state !== "FAILED" && n.kind !== "approval-request") {
     return { kind: "ignore", notificationId: n.id };
   }
@@ -47,15 +49,27 @@ export function planRecord(ev: CodePipelineEvent, config: RuntimeConfig): Record
 
 /**
  * Whether `n` takes part in the one-message-per-outcome claim: every FAILED event (action, stage
- * or pipeline) does, and the first to claim it owns the message.
+ * or pipeline) does, and the first to claim it owns the message of its attempt
+ * (`outcomeKey(…, attempt)`): a retried stage that fails again is a new failure with a message
+ * of its own (REFERENCE.md, CodePipeline's lifecycle), while the action, stage and pipeline
+ * FAILED events of one attempt still make one message.
  */
 export function claimsOutcome(n: Notification): boolean {
   return n.state === "FAILED";
 }
 
-/** Whether a Slack rejection recorded by the approval handler could change what `n` says. */
+/** The attempt whose outcome `n` claims: `pipeline-execution-attempt`, 1 when absent. */
+export function outcomeAttempt(n: Notification): number {
+  return n.attempt !== undefined && Number.isInteger(n.attempt) && n.attempt > 1 ? n.attempt : 1;
+}
+
+/**
+ * Whether a Slack rejection recorded by the approval handler could change what `n` says: a
+ * failure whose event does not name its failed action (a stage or pipeline FAILED). An action
+ * event says itself what failed, and an Approval action's FAILED is never a `failure`.
+ */
 export function mayBeSlackRejection(n: Notification): boolean {
-  return n.kind === "failure";
+  return n.kind === "failure" && n.level !== "action";
 }
 
 /** The notification id `n` collapses into, given the `owner` of its outcome; undefined if none. */
@@ -72,6 +86,8 @@ export function applySlackRejection(
   rejection: { by: string; stage?: string; action?: string } | undefined,
 ): void {
   if (!rejection) return;
+  // A stage event of another stage failed on its own (e.g. a later attempt's build).
+  if (n.stage && rejection.stage && n.stage !== rejection.stage) return;
   n.kind = "rejection";
   n.decidedBy = rejection.by;
   n.stage ??= rejection.stage;
@@ -79,9 +95,30 @@ export function applySlackRejection(
 }
 
 /**
+ * Paging channels reach the on-call person: PagerDuty, and SMS (the on-call phone). Only failures
+ * ever reach them: a rejection is a decision, an expired approval nobody's emergency (issue 10,
+ * item 3), and a success only resolves (PagerDuty) or says nothing (SMS).
+ */
+export function isPagingChannel(config: RuntimeConfig, channel: string): boolean {
+  const type = config.channels[channel]?.type;
+  return type === "pagerduty" || type === "sms";
+}
+
+/**
+ * Whether the tier's non-paging channels hear about `n`: when the rule's `states` include its
+ * state, and always for the outcome of a rollback (an execution of type ROLLBACK, API
+ * reference `PipelineExecution`): its SUCCEEDED closes the page of the failure it undid, and
+ * must not read as a fix where nobody is told it was a rollback.
+ */
+export function notifiesTier(n: Notification, rule: PipelineRule): boolean {
+  if (rule.states.includes(n.state as never)) return true;
+  return n.rollback !== undefined && (n.kind === "success" || n.kind === "failure");
+}
+
+/**
  * Channels `n` goes to, by kind: an approval request to the rule's approval channel; anything
- * else to the tier's channels whose states include `n`'s, except that PagerDuty channels get
- * failures only (rejections and non-failures never page).
+ * else to the tier's channels: paging channels (PagerDuty, SMS) get failures only; the others
+ * get what {@link notifiesTier} says.
  */
 export function deliveriesFor(
   n: Notification,
@@ -95,14 +132,10 @@ export function deliveriesFor(
   }
   const route = config.routing[rule.tier];
   if (!route) return [];
-  const notifies = rule.states.includes(n.state as never);
+  const notifies = notifiesTier(n, rule);
   return route.channels
     .filter((c) => config.channels[c])
-    .filter((c) => {
-      const paging = config.channels[c].type === "pagerduty";
-      if (paging) return n.kind === "failure";
-      return notifies;
-    })
+    .filter((c) => (isPagingChannel(config, c) ? n.kind === "failure" : notifies))
     .map((channel) => ({ channel, slot: channel }));
 }
 
@@ -115,6 +148,28 @@ export function resolvingChannels(
   if (n.kind !== "success") return [];
   const route = config.routing[rule.tier];
   return (route?.channels ?? []).filter((c) => config.channels[c]?.type === "pagerduty");
+}
+
+/**
+ * The failed execution a rollback undid, when it is what the rollback's success resolves: the
+ * one execution whose open PagerDuty incident (`deploy-notifier/<pipeline>/<execution id>`,
+ * channels/pagerduty.ts) `resolves` closes. Undefined when there is no such incident, or several.
+ * Mutates `n.rollback` (a rollback only) and returns the id it set.
+ */
+export function noteRolledBackFailure(n: Notification, resolves: Delivery[]): string | undefined {
+  if (!n.rollback || n.rollback.failedExecutionId) return undefined;
+  const prefix = `deploy-notifier/${n.pipeline}/`;
+  const ids = new Set(
+    resolves
+      .map((d) => d.resolveDedupKey)
+      .filter((k): k is string => k !== undefined && k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length))
+      .filter((id) => id !== "" && !id.includes("/") && !id.includes("#")),
+  );
+  if (ids.size !== 1) return undefined;
+  const [id] = [...ids];
+  n.rollback.failedExecutionId = id;
+  return id;
 }
 
 /** The delivery that resolves the incident `dedupKey` on PagerDuty channel `channel`. */

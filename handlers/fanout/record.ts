@@ -23,6 +23,8 @@ import {
   collapsesInto,
   deliveriesFor,
   mayBeSlackRejection,
+  noteRolledBackFailure,
+  outcomeAttempt,
   planRecord,
   resolveDelivery,
   resolvingChannels,
@@ -83,6 +85,7 @@ export async function processRecord(
   const resolves = await resolveDeliveries(n, rule, inv);
   const t0 = Date.now();
   if (deliveriesFor(n, rule, inv.config).length + resolves.length > 0) await enrich(n);
+  noteRolledBackFailure(n, resolves);
   const t1 = Date.now();
   const deliveries = [...deliveriesFor(n, rule, inv.config), ...resolves];
   if (deliveries.length === 0) {
@@ -128,8 +131,9 @@ export async function processRecord(
 }
 
 /**
- * One message per execution and outcome: the first FAILED event (action, stage or pipeline)
- * claims it, and the others are folded into it. Returns the id this event collapsed into, or
+ * One message per execution, attempt and outcome: the first FAILED event (action, stage or
+ * pipeline) of an attempt claims it, and the others of that attempt are folded into it; a later
+ * attempt's failure is a message of its own. Returns the id this event collapsed into, or
  * undefined when it goes on (turned into a rejection when someone rejected it in Slack).
  */
 async function collapse(
@@ -142,7 +146,14 @@ async function collapse(
   // Both reads at once: a Slack rejection recorded by the approval handler is a rejection,
   // whatever the event says.
   const [owner, rejection] = await Promise.all([
-    claimOutcome(n.pipeline, n.executionId, "FAILED", n.id, inv.config.auditRetentionDays),
+    claimOutcome(
+      n.pipeline,
+      n.executionId,
+      "FAILED",
+      n.id,
+      inv.config.auditRetentionDays,
+      outcomeAttempt(n),
+    ),
     mayBeSlackRejection(n) ? slackRejection(n.pipeline, n.executionId) : undefined,
   ]);
   const into = collapsesInto(n, owner);
@@ -154,7 +165,7 @@ async function collapse(
         action: "collapsed",
         notificationId: n.id,
         result: `collapsed into ${into}`,
-        detail: { level: n.level, stage: n.stage, action: n.action },
+        detail: { level: n.level, stage: n.stage, action: n.action, attempt: outcomeAttempt(n) },
       },
       log,
     );

@@ -1,7 +1,9 @@
 /**
  * The approval Lambda's items (keys in store/keys.ts):
- * - the decision claim of a manual approval action: first click wins; kept once the outcome is
- *   final, released (deleted) when nothing was decided for a reason that may pass;
+ * - the decision claim of one run of a manual approval action: first click wins; its `status`
+ *   records how far the work got (`claimed` → `decided` or `final`, with `settledAt`); kept once
+ *   the outcome is final, released (deleted) when nothing was decided for a reason that may pass;
+ *   a claim still `claimed` after its work's time bound is taken over by the next click;
  * - the replay guard: one item per verified Slack request signature, so a byte-identical resend
  *   within the accepted timestamp window is refused.
  * The fan-out reads the decisions too ({@link slackRejection}) to report a rejection as such.
@@ -14,9 +16,41 @@ import { claimOrRead } from "./claim";
 import { approvalKey, approvalPartition, replayKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
+/**
+ * How far the work of a claim got: `claimed` (work started, not finished: it may be running, or
+ * its invocation died), `decided` (PutApprovalResult succeeded), `final` (nothing can be decided
+ * from Slack any more: already decided in CodePipeline, expired, replaced by a newer run, …).
+ * Items written before statuses were recorded say `claimed` whatever became of them.
+ */
+export type DecisionStatus = "claimed" | "decided" | "final";
+
+/** A decision claim as stored: the claim, how far its work got, and when and why it settled. */
+export type StoredDecision = ApprovalClaim & {
+  status?: DecisionStatus;
+  /** When the work settled it (ISO 8601); absent while `claimed`. */
+  settledAt?: string;
+  /** Why a `final` claim is final, in words (e.g. "superseded", "already decided in CodePipeline"). */
+  outcome?: string;
+};
+
 /** What came of claiming a decision: won, or lost to `existing` (undefined if it vanished). */
 export type DecisionClaimResult =
-  { won: true } | { won: false; existing: ApprovalClaim | undefined };
+  { won: true } | { won: false; existing: StoredDecision | undefined };
+
+/** The item of a claim in `status`, with the table's TTL. */
+function decisionItem(
+  claim: ApprovalClaim,
+  retentionDays: number,
+  extra: { status: DecisionStatus; settledAt?: string; outcome?: string },
+): Record<string, unknown> {
+  return { ...approvalKey(claim), ...claim, ...extra, expiresAt: expiresAt(retentionDays) };
+}
+
+/** The condition "the item is still `claim` (same user and time)" and its names and values. */
+const STILL_THIS_CLAIM = {
+  ConditionExpression: "#user.#id = :user AND #at = :at",
+  ExpressionAttributeNames: { "#user": "user", "#id": "id", "#at": "at" },
+};
 
 /**
  * Claims the decision of `claim`'s approval action (first click wins): the item holds the whole
@@ -30,26 +64,68 @@ export async function claimDecision(
   const result = await claimOrRead({
     kind: "put",
     TableName: tableName(),
-    Item: {
-      ...approvalKey(claim),
-      ...claim,
-      status: "claimed",
-      expiresAt: expiresAt(retentionDays),
-    },
+    Item: decisionItem(claim, retentionDays, { status: "claimed" }),
     ConditionExpression: "attribute_not_exists(pk)",
   });
   if (result.claimed) return { won: true };
-  return { won: false, existing: result.existing as ApprovalClaim | undefined };
+  return { won: false, existing: result.existing as StoredDecision | undefined };
 }
 
-/** The current claim of an approval action, if anyone decided it (strongly consistent read). */
+/**
+ * Takes over `stale`, a claim whose work never settled, for `claim` (a conditional PutItem: only
+ * while the item is still `stale` and still `claimed`, so of two clicks taking over at once one
+ * wins). Returns the claim that is there when someone else changed it first.
+ */
+export async function takeOverDecision(
+  claim: ApprovalClaim,
+  stale: ApprovalClaim,
+  retentionDays: number,
+): Promise<DecisionClaimResult> {
+  const result = await claimOrRead({
+    kind: "put",
+    TableName: tableName(),
+    Item: decisionItem(claim, retentionDays, { status: "claimed" }),
+    ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND #status = :claimed`,
+    ExpressionAttributeNames: { ...STILL_THIS_CLAIM.ExpressionAttributeNames, "#status": "status" },
+    ExpressionAttributeValues: { ":user": stale.user.id, ":at": stale.at, ":claimed": "claimed" },
+  });
+  if (result.claimed) return { won: true };
+  return { won: false, existing: result.existing as StoredDecision | undefined };
+}
+
+/**
+ * Records that the work of `claim` settled (`decided` or `final`, with `outcome` in words), only
+ * while the item is still this claim; false when someone took it over meanwhile. Other DynamoDB
+ * errors are thrown.
+ */
+export async function settleDecision(
+  claim: ApprovalClaim,
+  retentionDays: number,
+  status: "decided" | "final",
+  outcome: string,
+  now: Date = new Date(),
+): Promise<boolean> {
+  const result = await claimOrRead(
+    {
+      kind: "put",
+      TableName: tableName(),
+      Item: decisionItem(claim, retentionDays, { status, settledAt: now.toISOString(), outcome }),
+      ...STILL_THIS_CLAIM,
+      ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
+    },
+    { read: false },
+  );
+  return result.claimed;
+}
+
+/** The current claim of an approval run, if anyone decided it (strongly consistent read). */
 export async function readDecision(
   target: ApprovalButtonValue,
-): Promise<ApprovalClaim | undefined> {
+): Promise<StoredDecision | undefined> {
   const got = await ddb().send(
     new GetCommand({ TableName: tableName(), Key: approvalKey(target), ConsistentRead: true }),
   );
-  return got.Item as ApprovalClaim | undefined;
+  return got.Item as StoredDecision | undefined;
 }
 
 /**
@@ -61,8 +137,7 @@ export async function releaseDecision(claim: ApprovalClaim): Promise<void> {
     new DeleteCommand({
       TableName: tableName(),
       Key: approvalKey(claim),
-      ConditionExpression: "#user.#id = :user AND #at = :at",
-      ExpressionAttributeNames: { "#user": "user", "#id": "id", "#at": "at" },
+      ...STILL_THIS_CLAIM,
       ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
     }),
   );
@@ -105,7 +180,8 @@ export async function slackRejection(
       ConsistentRead: true,
     }),
   );
-  const rejected = (out.Items ?? []).find((i) => i.decision === "Rejected");
+  // A `final` claim decided nothing (replaced by a newer run, expired, decided elsewhere).
+  const rejected = (out.Items ?? []).find((i) => i.decision === "Rejected" && i.status !== "final");
   if (!rejected) return undefined;
   const user = (rejected.user ?? {}) as { id?: string; name?: string; username?: string };
   const who = user.name || user.username || "someone";

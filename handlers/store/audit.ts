@@ -24,6 +24,14 @@ export type AuditAction =
   | "approval-denied"
   | "approval-decided"
   | "approval-error"
+  /** A click on a request whose approval run was replaced by a newer run (refused). */
+  | "approval-superseded"
+  /** A pending approval's reminder was posted to its approvers. */
+  | "approval-reminder"
+  /** A pending approval reached its timeout with no decision; its request was marked expired. */
+  | "approval-expired"
+  /** A decided or expired request's Slack message could not be updated (reason in `result`). */
+  | "message-not-updated"
   | "incident-resolved";
 
 /** One audit record, as written to DynamoDB (minus keys). */

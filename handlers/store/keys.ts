@@ -6,8 +6,9 @@
  * |----------------------------|---------------------------------|------------------------------|---------------------------|
  * | audit record               | `PIPELINE#<pipeline>`           | `<iso time>#<8 hex suffix>`  | store/audit.ts            |
  * | delivery ledger entry      | `DELIVERY#<notification id>`    | `CHANNEL#<slot>` (see below) | store/ledger.ts           |
- * | outcome (collapse) claim   | `OUTCOME#<pipeline>#<exec id>`  | `<outcome>` (e.g. `FAILED`)  | store/ledger.ts           |
- * | approval decision claim    | `APPROVAL#<pipeline>#<exec id>` | `<stage>#<action>`           | store/approvals.ts        |
+ * | outcome (collapse) claim   | `OUTCOME#<pipeline>#<exec id>`  | `<outcome>[#<attempt>]`      | store/ledger.ts           |
+ * | approval decision claim    | `APPROVAL#<pipeline>#<exec id>` | `<stage>#<action>[#<run>]`   | store/approvals.ts        |
+ * | pending approval request   | `PENDING#APPROVAL`              | `<expires iso>#<run key>`    | store/pending.ts          |
  * | Slack replay guard         | `REPLAY#<request signature>`    | `REPLAY`                     | store/approvals.ts        |
  * | open PagerDuty incident(s) | `INCIDENT#<channel name>`       | `<pipeline>`                 | store/incidents.ts        |
  *
@@ -97,9 +98,22 @@ export function resolveSlot(channel: string, dedupKey: string): string {
   return `${channel}/resolve/${dedupKey}`;
 }
 
-/** Key of the claim on the one message of an execution's `outcome` (e.g. `FAILED`). */
-export function outcomeKey(pipeline: string, executionId: string, outcome: string): ItemKey {
-  return { pk: `OUTCOME#${pipeline}#${executionId}`, sk: outcome };
+/**
+ * Key of the claim on the one message of an execution's `outcome` (e.g. `FAILED`) in its
+ * `attempt` (`pipeline-execution-attempt`, 1 when absent): a retried stage that fails again is a
+ * new failure with a message of its own (REFERENCE.md, CodePipeline's lifecycle). Attempt 1 keeps
+ * the sort key it had before attempts were told apart, so items already written stay valid.
+ */
+export function outcomeKey(
+  pipeline: string,
+  executionId: string,
+  outcome: string,
+  attempt = 1,
+): ItemKey {
+  return {
+    pk: `OUTCOME#${pipeline}#${executionId}`,
+    sk: attempt > 1 ? `${outcome}#${attempt}` : outcome,
+  };
 }
 
 /** Key of the open PagerDuty incidents of `pipeline` on channel instance `channel`. */
@@ -112,17 +126,50 @@ export function approvalPartition(pipeline: string, executionId: string): string
   return `APPROVAL#${pipeline}#${executionId}`;
 }
 
-/** Key of the decision claim of one manual approval action. */
+/**
+ * Key of the decision claim of one run of a manual approval action: a decision belongs to exactly
+ * one run (`actionExecutionId`; each run has its own token, REFERENCE.md, CodePipeline's
+ * lifecycle). A target without a run (buttons posted before runs were told apart) keeps the old
+ * sort key `<stage>#<action>`.
+ */
 export function approvalKey(target: {
   pipeline: string;
   executionId: string;
   stage: string;
   action: string;
+  actionExecutionId?: string;
 }): ItemKey {
+  const run = target.actionExecutionId ? `#${target.actionExecutionId}` : "";
   return {
     pk: approvalPartition(target.pipeline, target.executionId),
-    sk: `${target.stage}#${target.action}`,
+    sk: `${target.stage}#${target.action}${run}`,
   };
+}
+
+/**
+ * Partition of the pending approval requests (one item per posted request, until it is decided
+ * or expires): the reminder scan queries it by expiry time. Few items at any time (one per
+ * approval waiting on people), so one partition is enough.
+ */
+export const PENDING_APPROVALS_PARTITION = "PENDING#APPROVAL";
+
+/**
+ * Key of the pending approval request of one approval run, sorted by when it expires (`expiresAt`,
+ * ISO 8601 UTC, so that string order is time order). The rest of the sort key is the run:
+ * `<pipeline>#<execution id>#<stage>#<action>#<action execution id or ->`.
+ */
+export function pendingApprovalKey(
+  expiresAtIso: string,
+  run: {
+    pipeline: string;
+    executionId: string;
+    stage: string;
+    action: string;
+    actionExecutionId?: string;
+  },
+): ItemKey {
+  const id = [run.pipeline, run.executionId, run.stage, run.action, run.actionExecutionId ?? "-"];
+  return { pk: PENDING_APPROVALS_PARTITION, sk: `${expiresAtIso}#${id.join("#")}` };
 }
 
 /** Key of the replay guard of one verified Slack request signature (`v0=<hex>`). */

@@ -3,8 +3,9 @@
  * - the delivery ledger: one item per (notification, channel), claimed with a conditional write
  *   before sending, so a duplicated or redelivered event never sends twice to a channel that
  *   already got it, and a failed channel is retried alone;
- * - outcome claims: the first of an execution's action / stage / pipeline FAILED events claims
- *   the message for that outcome; the others are collapsed into it.
+ * - outcome claims: the first of an execution's action / stage / pipeline FAILED events of one
+ *   attempt claims the message for that outcome; the others are collapsed into it. A later
+ *   attempt (RetryStageExecution) claims anew: its failure is a new failure.
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
@@ -105,9 +106,10 @@ export async function markFailed(
 }
 
 /**
- * Claims the one message of an execution's outcome (e.g. FAILED) for notification `id`. Returns
- * the id that owns the outcome: `id` itself when it won (or already owned it), another id when
- * this event is to be collapsed into that one.
+ * Claims the one message of an execution's outcome (e.g. FAILED) in `attempt`
+ * (`pipeline-execution-attempt`, default 1) for notification `id`. Returns the id that owns the
+ * outcome: `id` itself when it won (or already owned it), another id when this event is to be
+ * collapsed into that one.
  */
 export async function claimOutcome(
   pipeline: string,
@@ -115,12 +117,13 @@ export async function claimOutcome(
   outcome: string,
   id: string,
   retentionDays: number,
+  attempt = 1,
 ): Promise<string> {
   const result = await claimOrRead({
     kind: "put",
     TableName: tableName(),
     Item: {
-      ...outcomeKey(pipeline, executionId, outcome),
+      ...outcomeKey(pipeline, executionId, outcome, attempt),
       notificationId: id,
       at: new Date().toISOString(),
       expiresAt: expiresAt(retentionDays),

@@ -7,7 +7,7 @@
 import type { ServerResponse } from "node:http";
 import { sendJson } from "../http";
 import type { IamDenial, IamEnforcer } from "../iam/enforce";
-import type { ModelPipeline, CodePipelineCall } from "./codepipeline";
+import type { CodePipelineCall, CodePipelineEvent, ModelPipeline } from "./codepipeline";
 import type { LambdaInvocation } from "./lambda";
 import type { SnsPublish } from "./sns";
 import type { SqsMessage } from "./sqs";
@@ -37,7 +37,14 @@ export interface AwsState {
   /** GetSecretValue calls per SecretId as sent. */
   secretReadsById: Record<string, number>;
   sns: { published: SnsPublish[] };
-  codepipeline: { pipelines: Record<string, ModelPipeline>; calls: CodePipelineCall[] };
+  codepipeline: {
+    pipelines: Record<string, ModelPipeline>;
+    calls: CodePipelineCall[];
+    /** Every event the CodePipeline model emitted, oldest first (codepipeline/outbox.ts). */
+    outbox?: CodePipelineEvent[];
+    /** The region in emitted events (default us-east-1). */
+    region?: string;
+  };
   lambda: { invocations: LambdaInvocation[] };
   /** SQS SendMessage calls (the fan-out parks undeliverable events in the DLQ with reasons). */
   sqs: { sent: SqsMessage[] };
@@ -65,7 +72,7 @@ export function emptyState(): AwsState {
     secretReads: 0,
     secretReadsById: {},
     sns: { published: [] },
-    codepipeline: { pipelines: {}, calls: [] },
+    codepipeline: { pipelines: {}, calls: [], outbox: [] },
     lambda: { invocations: [] },
     sqs: { sent: [] },
   };

@@ -5,7 +5,7 @@
  * | service         | module             | protocol (in client dist-cjs) | routed by                                     |
  * |-----------------|--------------------|-------------------------------|-----------------------------------------------|
  * | Secrets Manager | secrets-manager.ts | awsJson1_1                    | `X-Amz-Target: secretsmanager.<Op>`           |
- * | CodePipeline    | codepipeline.ts    | awsJson1_1                    | `X-Amz-Target: CodePipeline_20150709.<Op>`    |
+ * | CodePipeline    | codepipeline/      | awsJson1_1                    | `X-Amz-Target: CodePipeline_20150709.<Op>`    |
  * | SQS             | sqs.ts             | awsJson1_0                    | `X-Amz-Target: AmazonSQS.<Op>`                |
  * | SNS             | sns.ts             | awsQuery (form in, XML out)   | form field `Action`                           |
  * | Lambda          | lambda.ts          | restJson                      | `POST /2015-03-31/functions/<fn>/invocations` |
@@ -52,16 +52,30 @@ import { SQS_TARGET, handleSqs } from "./sqs";
 export { STANDIN_ACCOUNT } from "./core";
 export type { AwsDelays, AwsFault, AwsFaults, AwsState } from "./core";
 export type {
+  ActionRun,
   ActionStatus,
+  ApprovalDecision,
+  ApprovalView,
+  AutomatedRollbackInput,
   CodePipelineCall,
+  CodePipelineEvent,
+  CodePipelineEventListener,
+  CodePipelineView,
+  ExecutionMode,
   ExecutionStatus,
+  ExecutionType,
+  ExecutionView,
+  ExpiredApproval,
   FailedExecutionInput,
   ModelAction,
   ModelArtifactRevision,
   ModelExecution,
   ModelPipeline,
   ModelStage,
+  ModelTrigger,
   PendingApprovalInput,
+  ReachStageInput,
+  StartExecutionInput,
 } from "./codepipeline";
 export type { LambdaFunction, LambdaInvocation } from "./lambda";
 export type { SnsPublish } from "./sns";
@@ -221,6 +235,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     iam: opts.iam ?? createIamEnforcer(),
     sleep: (ms) => started.server?.sleep(ms) ?? Promise.resolve(),
   };
+  ctx.state.codepipeline.region = region;
   const server = await startServer(router(ctx, lambda), opts.port ?? 0);
   started.server = server;
   const base = server.url;
@@ -250,6 +265,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     reset(): void {
       // In place: tests may hold references to these objects.
       Object.assign(ctx.state, emptyState());
+      ctx.state.codepipeline.region = region;
       Object.assign(ctx.faults, noFaults());
       Object.assign(ctx.delays, noDelays());
     },

@@ -49,6 +49,9 @@ describe("Slack approval contract", () => {
       stage: notification.stage,
       action: notification.action,
       executionId: notification.executionId,
+      // The run the request was posted for (REFERENCE.md, CodePipeline's lifecycle: each run of
+      // an approval action has its own action execution id): the click decides only that run.
+      actionExecutionId: notification.actionExecutionId,
     };
     // Act
     const clicks = renderedButtons()
@@ -76,11 +79,13 @@ describe("Slack approval contract", () => {
       stage: notification.stage ?? "",
       action: notification.action ?? "",
       executionId: notification.executionId,
+      actionExecutionId: notification.actionExecutionId,
     });
     expect(values).toEqual([encoded, encoded]);
     expect(encoded).toBe(
       '{"pipeline":"main-app-production-v3","stage":"Approve","action":"ManualApproval",' +
-        '"executionId":"3f1c2b7e-9a4d-4e2b-8c6f-1d2e3f4a5b6c"}',
+        '"executionId":"3f1c2b7e-9a4d-4e2b-8c6f-1d2e3f4a5b6c",' +
+        '"actionExecutionId":"6c1f0e2d-3a4b-4c5d-9e6f-7a8b9c0d1e2f"}',
     );
   });
 

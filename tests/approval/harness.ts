@@ -31,6 +31,8 @@ export const config: ApprovalHandlerConfig = {
   project: "deploy-notifier",
   stack: "test",
   auditRetentionDays: 30,
+  // What index.ts passes: infra SETTINGS.approvalTimeoutSeconds.
+  workTimeoutSeconds: 30,
   pipelines: [
     { match: { prefix: "payments-" }, tier: "standard", states: ["FAILED"] },
     {
@@ -58,7 +60,8 @@ export async function startHarness(): Promise<Harness> {
     AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
   });
   await createAuditTable(all.dynamo.endpoint, TABLE);
-  const handler = createApprovalHandler(config);
+  // The Web API stand-in answers chat.update (the work's fallback when response_url fails).
+  const handler = createApprovalHandler({ ...config, slackApiUrl: all.receivers.slackApiUrl });
   all.aws.registerFunction(FUNCTION_NAME, (event) => handler(event as never));
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: all.dynamo.endpoint }));
   return { all, handler, doc };
@@ -90,15 +93,28 @@ export function clickPayload(opts: {
   actionId?: string;
   pipeline?: string;
   responseUrl: string;
+  /** The approval run the request was posted for (absent: a button posted before runs). */
+  actionExecutionId?: string;
+  /** The message's channel and ts (`container`), e.g. of a message on the Web API stand-in. */
+  channel?: string;
+  messageTs?: string;
 }): Record<string, unknown> {
   const value = JSON.stringify({
     pipeline: opts.pipeline ?? PIPELINE,
     stage: STAGE,
     action: ACTION,
     executionId: opts.executionId,
+    actionExecutionId: opts.actionExecutionId,
   });
+  const channel = opts.channel ?? payloadFixture.container.channel_id;
   return {
     ...payloadFixture,
+    container: {
+      ...payloadFixture.container,
+      channel_id: channel,
+      message_ts: opts.messageTs ?? payloadFixture.container.message_ts,
+    },
+    channel: { ...payloadFixture.channel, id: channel },
     user: { ...opts.user, team_id: "T0TEAM" },
     response_url: opts.responseUrl,
     actions: [
@@ -193,15 +209,19 @@ export async function auditItems(
   return (out.Items ?? []).filter((item) => item.executionId === executionId);
 }
 
-/** The decision claim of an execution, if any. */
+/** The decision claim of an execution (of one approval run with `run`), if any. */
 export async function claimOf(
   h: Harness,
   executionId: string,
+  run?: string,
 ): Promise<Record<string, unknown> | undefined> {
   const out = await h.doc.send(
     new GetCommand({
       TableName: TABLE,
-      Key: { pk: `APPROVAL#${PIPELINE}#${executionId}`, sk: `${STAGE}#${ACTION}` },
+      Key: {
+        pk: `APPROVAL#${PIPELINE}#${executionId}`,
+        sk: run ? `${STAGE}#${ACTION}#${run}` : `${STAGE}#${ACTION}`,
+      },
       ConsistentRead: true,
     }),
   );

@@ -151,11 +151,14 @@ describe("slack escaping", () => {
     const reject = actions.elements.find((b: any) => b.action_id === REJECT_ACTION_ID);
     expect(approve).toMatchObject({ style: "primary", text: { text: "Approve" } });
     expect(reject).toMatchObject({ style: "danger", text: { text: "Reject" } });
+    // The run the request was posted for (`action-execution-id`): a button decides that run
+    // only (issue 10, item 2; contracts/slack-approval.ts).
     const expected = {
       pipeline: n.pipeline,
       stage: "Approve",
       action: "ManualApproval",
       executionId: n.executionId,
+      actionExecutionId: "6c1f0e2d-3a4b-4c5d-9e6f-7a8b9c0d1e2f",
     };
     expect(JSON.parse(approve.value)).toEqual(expected);
     expect(JSON.parse(reject.value)).toEqual(expected);

@@ -127,7 +127,7 @@ describe("sms text", () => {
     expect(message.length).toBeLessThanOrEqual(SMS_MAX_CHARS);
     expect(isGsm7(message)).toBe(true);
     expect(message).toMatch(
-      /^(FAILED|REJECTED|SUCCEEDED|APPROVAL NEEDED|SUPERSEDED|CANCELED|STOPPED) main-app-production-v3/,
+      /^(FAILED|FAILED AGAIN \(attempt \d+\)|REJECTED|SUCCEEDED|ROLLED BACK|APPROVAL NEEDED|APPROVAL EXPIRED|SUPERSEDED|CANCELED|STOPPED) main-app-production-v3/,
     );
   });
 

@@ -12,6 +12,9 @@ import {
   collapsesInto,
   deliveriesFor,
   mayBeSlackRejection,
+  noteRolledBackFailure,
+  notifiesTier,
+  outcomeAttempt,
   planRecord,
   resolveDelivery,
   resolvingChannels,
@@ -175,17 +178,27 @@ describe("collapsing and Slack rejections", () => {
   });
 
   it("turns a failure into a rejection, keeping what the event already named", () => {
-    const n: Notification = of("stage-failed");
+    const n: Notification = { ...of("stage-failed"), stage: "Approve" };
     applySlackRejection(n, { by: "Jane Doe (U012ABC)", stage: "Approve", action: "Manual" });
     expect(n).toMatchObject({
       kind: "rejection",
       decidedBy: "Jane Doe (U012ABC)",
-      stage: "Deploy",
+      stage: "Approve",
     });
     expect(n.action).toBe("Manual");
     const untouched = of("pipeline-failed");
     applySlackRejection(untouched, undefined);
     expect(untouched.kind).toBe("failure");
+  });
+
+  // Issue 10, item 1: after a rejection in Slack and a RetryStageExecution (same execution id,
+  // pipeline-execution-attempt 2: REFERENCE.md, CodePipeline's lifecycle), another stage that
+  // fails is a failure of its own. It used to be turned into the old rejection, which hid it.
+  it("leaves a failure of another stage alone: a later attempt's failure is a failure", () => {
+    const n: Notification = { ...of("stage-failed"), stage: "Deploy", attempt: 2 };
+    applySlackRejection(n, { by: "Jane Doe (U012ABC)", stage: "Approve", action: "Manual" });
+    expect(n.kind).toBe("failure");
+    expect(n.decidedBy).toBeUndefined();
   });
 });
 
@@ -232,5 +245,96 @@ describe("settleRecord", () => {
   it("dead-letters at once when every failure is permanent", () => {
     expect(settleRecord(["abandoned", "sent"], 1, 4)).toBe("dead-letter");
     expect(settleRecord(["abandoned", "failed"], 1, 4)).toBe("retry");
+  });
+});
+
+describe("CodePipeline's lifecycle (issue 10)", () => {
+  // The on-call phone is a pager too: prod routes to PagerDuty, SMS and Slack.
+  const c = config((x) => {
+    x.channels["sms-oncall"] = { type: "sms", phoneNumbers: ["+15555550100"] } as ChannelConfig;
+    x.routing.prod.channels = ["pagerduty-oncall", "sms-oncall", "slack-eng"];
+  });
+  const rule = c.pipelines[1];
+  const of = (name: string, detail: Record<string, unknown> = {}) =>
+    notify(planRecord(parsed(name, detail), c)).notification;
+  const channels = (n: Notification) => deliveriesFor(n, rule, c).map((d) => d.channel);
+
+  it("pages PagerDuty and SMS for a failure, and neither for a rejection or an expired approval", () => {
+    expect(channels(of("pipeline-failed"))).toEqual([
+      "pagerduty-oncall",
+      "sms-oncall",
+      "slack-eng",
+    ]);
+    // action-approval-failed: "Rejected by …" (user guide, "Manage approval actions").
+    expect(channels(of("action-approval-failed"))).toEqual(["slack-eng"]);
+    // No execution-result: the approval timed out (7 days by default; REFERENCE.md).
+    const expired = of("action-approval-expired");
+    expect(expired.kind).toBe("approval-expired");
+    expect(channels(expired)).toEqual(["slack-eng"]);
+    // The approvers are known to the message (the expiry names whom nobody heard from).
+    expect(expired.approval).toEqual({ approvers: ["U012ABC"] });
+  });
+
+  it("keeps `states` for the non-paging channels: an expiry is a FAILED state", () => {
+    const quiet = config((x) => (x.pipelines[1].states = ["SUCCEEDED"]));
+    const n = notify(planRecord(parsed("action-approval-expired"), quiet)).notification;
+    expect(deliveriesFor(n, quiet.pipelines[1], quiet)).toEqual([]);
+  });
+
+  it("SMS gets failures only: no success, superseded or stopped reaches the on-call phone", () => {
+    const all = config((x) => {
+      x.channels["sms-oncall"] = { type: "sms", phoneNumbers: ["+15555550100"] } as ChannelConfig;
+      x.routing.prod.channels = ["sms-oncall", "slack-eng"];
+      x.pipelines[1].states = ["FAILED", "SUCCEEDED", "SUPERSEDED", "STOPPED"];
+    });
+    for (const name of ["pipeline-succeeded", "pipeline-superseded", "pipeline-stopped"]) {
+      const n = notify(planRecord(parsed(name, { pipeline: PIPELINE }), all)).notification;
+      expect(deliveriesFor(n, all.pipelines[1], all).map((d) => d.channel)).toEqual(["slack-eng"]);
+    }
+  });
+
+  it("claims the outcome of its own attempt (pipeline-execution-attempt; 1 when absent)", () => {
+    expect(outcomeAttempt(of("action-codebuild-failed", { pipeline: PIPELINE }))).toBe(1);
+    expect(
+      outcomeAttempt(
+        of("action-codebuild-failed", { pipeline: PIPELINE, "pipeline-execution-attempt": 2 }),
+      ),
+    ).toBe(2);
+    expect(outcomeAttempt(of("pipeline-failed", { "pipeline-execution-attempt": "3.0" }))).toBe(3);
+  });
+
+  it("tells the tier about a rollback's outcome even when its `states` leave successes out", () => {
+    const failedOnly = config((x) => (x.pipelines[1].states = ["FAILED"]));
+    // ExecutionTrigger.triggerType AutomatedRollback (API reference, ExecutionTrigger).
+    const n = notify(
+      planRecord(parsed("pipeline-succeeded-automated-rollback"), failedOnly),
+    ).notification;
+    expect(n.rollback).toEqual({ trigger: "AutomatedRollback" });
+    expect(notifiesTier(n, failedOnly.pipelines[1])).toBe(true);
+    expect(deliveriesFor(n, failedOnly.pipelines[1], failedOnly)).toEqual([
+      { channel: "slack-eng", slot: "slack-eng" },
+    ]);
+    const plain = notify(planRecord(parsed("pipeline-succeeded"), failedOnly)).notification;
+    expect(deliveriesFor(plain, failedOnly.pipelines[1], failedOnly)).toEqual([]);
+  });
+
+  it("names the failed execution a rollback undid from the one incident its success resolves", () => {
+    const n = notify(planRecord(parsed("pipeline-succeeded-automated-rollback"), c)).notification;
+    const failed = "3f2b8c1e-7d4a-4e9b-9c61-2a5d8e0f4b17";
+    const other = "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e";
+    const resolve = (id: string, p = PIPELINE) =>
+      resolveDelivery("pagerduty-oncall", `deploy-notifier/${p}/${id}`);
+    expect(
+      noteRolledBackFailure({ ...n, rollback: { ...n.rollback! } }, [
+        resolve(failed),
+        resolve(other),
+      ]),
+    ).toBeUndefined();
+    expect(noteRolledBackFailure(n, [])).toBeUndefined();
+    expect(noteRolledBackFailure(n, [resolve(failed), resolve(failed)])).toBe(failed);
+    expect(n.rollback).toEqual({ trigger: "AutomatedRollback", failedExecutionId: failed });
+    const plain = notify(planRecord(parsed("pipeline-succeeded"), c)).notification;
+    expect(noteRolledBackFailure(plain, [resolve(failed)])).toBeUndefined();
+    expect(plain.rollback).toBeUndefined();
   });
 });

@@ -136,11 +136,13 @@ describe("rejected approvals", () => {
       (b: any) => b.type === "actions",
     );
     const approve = actions.elements.find((e: any) => e.action_id === "deploy-notifier.approve");
+    // The run it was posted for (the fixture's action-execution-id): issue 10, item 2.
     expect(JSON.parse(approve.value)).toEqual({
       pipeline: "main-app-production-v3",
       stage: "Approve",
       action: "ManualApproval",
       executionId,
+      actionExecutionId: "6c1f0e2d-3a4b-4c5d-9e6f-7a8b9c0d1e2f",
     });
   });
 

@@ -68,6 +68,7 @@ describe("the fan-out's role", () => {
       "LedgerAndIncidents",
       "OutcomeClaims",
       "ReadDecisions",
+      "PendingApprovals",
       "AuditAppendOnly",
       "ChannelSecrets",
       "SmsAndEmail",
@@ -89,6 +90,13 @@ describe("the fan-out's role", () => {
     table("LedgerAndIncidents", ["dynamodb:UpdateItem"], "DELIVERY#*", "INCIDENT#*");
     table("OutcomeClaims", ["dynamodb:PutItem"], "OUTCOME#*");
     table("ReadDecisions", ["dynamodb:Query"], "APPROVAL#*");
+    // Pending approval requests (handlers/store/pending.ts): recorded after a request was posted,
+    // queried by the reminder scan (the table, not an index), claimed and removed by it.
+    table(
+      "PendingApprovals",
+      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+      "PENDING#*",
+    );
     table("AuditAppendOnly", ["dynamodb:PutItem"], "PIPELINE#*");
   });
 
@@ -144,7 +152,11 @@ describe("the approval's role", () => {
       {
         Sid: "Approvals",
         Effect: "Allow",
-        Action: ["codepipeline:GetPipelineState", "codepipeline:PutApprovalResult"],
+        Action: [
+          "codepipeline:GetPipelineState",
+          "codepipeline:ListActionExecutions",
+          "codepipeline:PutApprovalResult",
+        ],
         Resource: [
           arn("codepipeline", "main-app-production-v3"),
           arn("codepipeline", "main-app-production-v3/*"),

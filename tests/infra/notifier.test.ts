@@ -11,7 +11,13 @@ import { expectAliasedToStackTop, recordResources, settled, type Registered } fr
 let registered: Registered[];
 
 /** Resources added since the components existed (issue 13): new, so nothing to alias. */
-const NEW_RESOURCES = ["aws:kms/alias:Alias topics-key", "aws:kms/key:Key topics-key"];
+const NEW_RESOURCES = [
+  "aws:kms/alias:Alias topics-key",
+  "aws:kms/key:Key topics-key",
+  // The approval reminder scan (issue 10): a schedule rule that sends to the events queue.
+  "aws:cloudwatch/eventRule:EventRule approval-reminders",
+  "aws:cloudwatch/eventTarget:EventTarget approval-reminders-to-queue",
+];
 
 /** Every resource of the prod stack before the components existed, as `<type> <name>`. */
 const PROD_RESOURCES = [

@@ -95,9 +95,15 @@ describe.each(Object.keys(FUNCTION_ENTRY_POINTS) as NotifierFunctionName[])(
 );
 
 describe("the fan-out and the approval stay apart", () => {
-  it("the fan-out may not delete items and the approval may not query or update them", () => {
+  it("the fan-out deletes only pending approval requests; the approval may not query or update", () => {
     const actions = (fn: NotifierFunctionName) => CODE_ACTIONS[fn].map((u) => u.action);
-    expect(actions("fanout")).not.toContain("dynamodb:DeleteItem");
+    // Issue 10 (reminders and expiry): the reminder scan removes a pending request once it was
+    // decided, expired or ended; infra/grants.ts scopes that DeleteItem to `PENDING#*` items
+    // (tests/infra/grants.test.ts), so the ledger, claims and audit stay out of its reach.
+    const deletes = CODE_ACTIONS.fanout.filter((u) => u.action === "dynamodb:DeleteItem");
+    expect(deletes.map((u) => u.usedBy)).toEqual([
+      expect.stringMatching(/^handlers\/store\/pending\.ts deletePending/),
+    ]);
     expect(actions("approval")).not.toContain("dynamodb:Query");
     expect(actions("approval")).not.toContain("dynamodb:UpdateItem");
     // Lambda's SQS poller needs these three only (Lambda developer guide, "Using Lambda with

@@ -105,7 +105,7 @@ describe("the policy pack on a deliberately bad stack", () => {
         policy: doc(
           { Sid: "Everything", Effect: "Allow", Action: "*", Resource: "*" },
           { Sid: "Table", Effect: "Allow", Action: ["dynamodb:*"], Resource: ["arn:t"] },
-          { Sid: "Extra", Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: ["arn:t"] },
+          { Sid: "Extra", Effect: "Allow", Action: ["dynamodb:DeleteTable"], Resource: ["arn:t"] },
         ),
       }),
       res(TYPES.topic, "sms", {}),
@@ -136,7 +136,7 @@ describe("the policy pack on a deliberately bad stack", () => {
         'iam-no-wildcard-actions: RolePolicy "fanout-policy" policy: statement Table allows the wildcard action "dynamodb:*"',
         'iam-no-unused-grants: RolePolicy "fanout-policy": statement Everything grants *, which the fanout function\'s code never calls (policy/code-actions.ts)',
         'iam-no-unused-grants: RolePolicy "fanout-policy": statement Table grants dynamodb:*, which the fanout function\'s code never calls (policy/code-actions.ts)',
-        'iam-no-unused-grants: RolePolicy "fanout-policy": statement Extra grants dynamodb:DeleteItem, which the fanout function\'s code never calls (policy/code-actions.ts)',
+        'iam-no-unused-grants: RolePolicy "fanout-policy": statement Extra grants dynamodb:DeleteTable, which the fanout function\'s code never calls (policy/code-actions.ts)',
         'sqs-queue-encrypted: Queue "events": no server-side encryption (set sqsManagedSseEnabled: true or kmsMasterKeyId)',
         'sns-topic-encrypted: Topic "sms": no server-side encryption (set kmsMasterKeyId)',
         'dynamodb-table-encryption-enabled: Table "audit": serverSideEncryption.enabled is not true',
@@ -198,13 +198,13 @@ describe("the policy pack on a deliberately bad stack", () => {
       policy.Statement.push({
         Sid: "Rewrite",
         Effect: "Allow",
-        Action: ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+        Action: ["dynamodb:DeleteTable", "dynamodb:BatchWriteItem"],
         Resource: ["arn:aws:dynamodb:us-east-1:123456789012:table/audit"],
       });
       inputs.policy = JSON.stringify(policy);
     });
     expect(messages(await runPack(resources, { stack: "prod" }))).toContain(
-      'iam-no-unused-grants: RolePolicy "fanout-policy": statement Rewrite grants dynamodb:DeleteItem, dynamodb:BatchWriteItem, which the fanout function\'s code never calls (policy/code-actions.ts)',
+      'iam-no-unused-grants: RolePolicy "fanout-policy": statement Rewrite grants dynamodb:DeleteTable, dynamodb:BatchWriteItem, which the fanout function\'s code never calls (policy/code-actions.ts)',
     );
   });
 

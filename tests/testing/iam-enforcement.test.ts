@@ -25,6 +25,7 @@ import {
   type PolicyStatement,
   type ProgramResult,
 } from "../../testing";
+import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { clickPayload, formBody, signedEvent } from "../approval/harness";
 import { event } from "../support/fanout";
 import { evaluate } from "../support/program";
@@ -88,7 +89,8 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   /**
    * The fan-out's paths: a failure whose Slack delivery fails for good (pages, SMS, DLQ), the
    * same record redelivered (claims lost: reads back), the pipeline's recovery (open incidents
-   * read and resolved), and a rejection clicked in Slack (the execution's decisions queried).
+   * read and resolved), a rejection clicked in Slack (the execution's decisions queried), and an
+   * approval request reminded by the reminder scan (pending requests recorded, queried, claimed).
    */
   async function fanoutFlow(fanout: LambdaProcess): Promise<unknown[]> {
     const record = (body: unknown, receiveCount = 1, messageId: string = randomUUID()) => ({
@@ -110,7 +112,29 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
         record(event("action-approval-rejected-via-slack", { "execution-id": randomUUID() })),
       ],
     });
-    return [first, again, recovered, rejected];
+    // Approval reminders (issue 10): a request posted 6.5 days into its 7-day timeout is recorded
+    // as pending (PENDING# items), and the schedule rule's scan message reminds its approvers.
+    const day = 86_400_000;
+    const executionId = randomUUID();
+    const at = new Date(Date.now() - 6.5 * day);
+    standins.aws.addPendingApproval({
+      pipeline: PIPELINE,
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId,
+      at,
+      expiresAt: new Date(at.getTime() + 7 * day),
+    });
+    const started = event(
+      "action-approval-started",
+      { "execution-id": executionId },
+      { id: randomUUID(), time: at.toISOString() },
+    );
+    const requested = await fanout.invoke({ Records: [record(started)] });
+    const scanned = await fanout.invoke({
+      Records: [{ ...record(null), body: REMINDER_SCAN_INPUT }],
+    });
+    return [first, again, recovered, rejected, requested, scanned];
   }
 
   /**

@@ -1,0 +1,143 @@
+/**
+ * Finds the approval token of exactly the run a decision was claimed for, or why there is none.
+ *
+ * - `GetPipelineState` shows each action's `latestExecution` (its `actionExecutionId`, `status`
+ *   and, while `InProgress`, the approval `token`): enough when the claimed run is that one
+ *   (API reference, GetPipelineState / ActionExecution).
+ * - In `PARALLEL` execution mode GetPipelineState does not show the token of every execution;
+ *   AWS says to use `output.executionResult.externalExecutionId` from `ListActionExecutions` as
+ *   the token instead (API reference, PutApprovalResult, `token`). The same list, filtered by the
+ *   pipeline execution, tells a run that was replaced by a newer one (a retried stage runs the
+ *   action again with a new action execution id and token: REFERENCE.md, CodePipeline's
+ *   lifecycle).
+ *
+ * SDK errors are thrown (work.ts sorts them into final and transient).
+ */
+import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import { codepipeline } from "../aws";
+import type { ApprovalTarget } from "./types";
+
+/** What the lookup found for the claimed run. */
+export type RunToken =
+  | { status: "pending"; token: string }
+  | { status: "superseded"; reason: string }
+  | { status: "final"; reason: string };
+
+/** ListActionExecutions pages read at most (100 runs each: an execution has far fewer). */
+const MAX_PAGES = 5;
+const NOT_PENDING = "this approval is no longer pending";
+const NO_TOKEN = "this approval has expired or was already handled";
+const SUPERSEDED = "this request was replaced by a newer run of the approval";
+
+type Sdk = typeof CodePipelineSdk;
+type ActionRun = CodePipelineSdk.ActionExecutionDetail;
+
+/** The runs of the claimed stage and action within the claimed pipeline execution. */
+async function runsOf(sdk: Sdk, target: ApprovalTarget): Promise<ActionRun[]> {
+  const runs: ActionRun[] = [];
+  const { ListActionExecutionsCommand } = sdk;
+  let nextToken: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
+    const out = await codepipeline().send(
+      new ListActionExecutionsCommand({
+        pipelineName: target.pipeline,
+        filter: { pipelineExecutionId: target.executionId },
+        maxResults: 100,
+        nextToken,
+      }),
+    );
+    for (const run of out.actionExecutionDetails ?? []) {
+      if (run.stageName === target.stage && run.actionName === target.action) runs.push(run);
+    }
+    nextToken = out.nextToken;
+    if (!nextToken) break;
+  }
+  return runs;
+}
+
+/**
+ * Why a run that is no longer InProgress cannot be decided: "already decided in CodePipeline:
+ * <its summary>" when it has one (PutApprovalResult's summary, e.g. an earlier work of ours that
+ * decided and then died), else "no longer pending" (expired, stopped).
+ */
+function notPending(run: { status?: string; summary?: string }): RunToken {
+  const decided = run.status === "Succeeded" || run.status === "Failed";
+  return decided && run.summary
+    ? { status: "final", reason: `already decided in CodePipeline: ${run.summary.slice(0, 200)}` }
+    : { status: "final", reason: NOT_PENDING };
+}
+
+/** The token of an InProgress run in ListActionExecutions (PARALLEL mode), or why there is none. */
+function tokenOfRun(run: ActionRun): RunToken {
+  const token = run.output?.executionResult?.externalExecutionId;
+  return token ? { status: "pending", token } : { status: "final", reason: NO_TOKEN };
+}
+
+/** Whether `other` started after `run` (a later run of the same action). */
+function startedAfter(other: ActionRun, run: ActionRun | undefined): boolean {
+  if (!run?.startTime || !other.startTime) return run === undefined;
+  return other.startTime.getTime() > run.startTime.getTime();
+}
+
+/** The claimed run named by its action execution id (buttons posted with a run). */
+async function findNamedRun(
+  sdk: Sdk,
+  target: ApprovalTarget & { actionExecutionId: string },
+  latest: CodePipelineSdk.ActionExecution | undefined,
+): Promise<RunToken> {
+  const id = target.actionExecutionId;
+  if (latest?.actionExecutionId === id) {
+    if (latest.status !== "InProgress") return notPending(latest);
+    if (latest.token) return { status: "pending", token: latest.token };
+    // InProgress without a token: PARALLEL mode, read it from the run's details below.
+  }
+  const runs = await runsOf(sdk, target);
+  const run = runs.find((r) => r.actionExecutionId === id);
+  if (run?.status === "InProgress") return tokenOfRun(run);
+  const newer =
+    (latest?.actionExecutionId !== undefined && latest.actionExecutionId !== id) ||
+    runs.some((r) => r.actionExecutionId !== id && startedAfter(r, run));
+  return newer
+    ? { status: "superseded", reason: SUPERSEDED }
+    : { status: "final", reason: NOT_PENDING };
+}
+
+/**
+ * The pending run of a button posted before runs were told apart: only while GetPipelineState
+ * shows its execution in the stage with the action InProgress (the current run). Without a run
+ * id nothing tells which run the button was posted for, so a stage showing another execution is
+ * "no longer pending"; a token hidden by PARALLEL mode is read from the execution's one
+ * InProgress run in ListActionExecutions.
+ */
+async function findCurrentRun(
+  sdk: Sdk,
+  target: ApprovalTarget,
+  stage: CodePipelineSdk.StageState,
+  latest: CodePipelineSdk.ActionExecution | undefined,
+): Promise<RunToken> {
+  if (stage.latestExecution?.pipelineExecutionId !== target.executionId || !latest) {
+    return { status: "final", reason: NOT_PENDING };
+  }
+  if (latest.status !== "InProgress") return notPending(latest);
+  if (latest.token) return { status: "pending", token: latest.token };
+  const pending = (await runsOf(sdk, target)).filter((r) => r.status === "InProgress");
+  return pending.length === 1 ? tokenOfRun(pending[0]) : { status: "final", reason: NO_TOKEN };
+}
+
+/**
+ * The approval token of the run `target` names (its `actionExecutionId`), or of its execution's
+ * current run for a target without one; else whether the run was superseded or is final, with
+ * why in words. Throws CodePipeline's errors.
+ */
+export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<RunToken> {
+  const { GetPipelineStateCommand } = sdk;
+  const state = await codepipeline().send(new GetPipelineStateCommand({ name: target.pipeline }));
+  const stage = state.stageStates?.find((s) => s.stageName === target.stage);
+  if (!stage) return { status: "final", reason: "stage not found" };
+  const action = stage.actionStates?.find((a) => a.actionName === target.action);
+  if (!action) return { status: "final", reason: "action not found" };
+  const { actionExecutionId } = target;
+  return actionExecutionId
+    ? findNamedRun(sdk, { ...target, actionExecutionId }, action.latestExecution)
+    : findCurrentRun(sdk, target, stage, action.latestExecution);
+}

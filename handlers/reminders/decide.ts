@@ -1,0 +1,138 @@
+/**
+ * What a scan does with one pending request, and how the request's approval run stands in
+ * CodePipeline. The run's state comes from `ListActionExecutions` filtered by the pipeline
+ * execution (API reference, API_ListActionExecutions.html): unlike `GetPipelineState`, which shows
+ * only each action's latest execution, it lists every run of every action of the execution, so
+ * it answers in all three execution modes (in `PARALLEL` mode GetPipelineState does not show every
+ * execution; REFERENCE.md, CodePipeline's lifecycle). The fan-out already may call it
+ * (enrichment), so the scan needs no further CodePipeline grant.
+ */
+import {
+  ListActionExecutionsCommand,
+  type ActionExecutionDetail,
+} from "@aws-sdk/client-codepipeline";
+import { codepipeline } from "../aws";
+import type { StoredPending } from "../store/pending";
+
+/** How the approval run of a request stands. */
+export type RunStatus =
+  /** Still waiting for a decision (`InProgress`). */
+  | { kind: "pending" }
+  /**
+   * Ended as a FAILED approval with no summary: nobody answered within its timeout (an approval
+   * decided by PutApprovalResult always carries the reviewer's summary; REFERENCE.md,
+   * CodePipeline's lifecycle: an expired approval has no "Rejected by" summary). `endedAt` is
+   * when CodePipeline ended it.
+   */
+  | { kind: "expired"; endedAt?: Date }
+  /** Approved, rejected (in Slack or the console) or abandoned (superseded, stopped). */
+  | { kind: "ended"; status: string }
+  /** CodePipeline does not list the run (the execution is unknown, or it never recorded it). */
+  | { kind: "unknown" };
+
+/** Pages of ListActionExecutions read at most for one execution (100 actions each). */
+const MAX_PAGES = 5;
+
+/** The run of `p` among an execution's action executions: by its id, else its latest. */
+export function findRun(
+  p: Pick<StoredPending, "stage" | "action" | "actionExecutionId">,
+  details: ActionExecutionDetail[],
+): ActionExecutionDetail | undefined {
+  if (p.actionExecutionId) {
+    const exact = details.find((d) => d.actionExecutionId === p.actionExecutionId);
+    if (exact) return exact;
+  }
+  return details
+    .filter((d) => d.stageName === p.stage && d.actionName === p.action)
+    .sort((a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0))[0];
+}
+
+/** The {@link RunStatus} of one listed run (undefined: not listed). */
+export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
+  if (!run) return { kind: "unknown" };
+  if (run.status === "InProgress") return { kind: "pending" };
+  const summary = run.output?.executionResult?.externalExecutionSummary;
+  if (run.status === "Failed" && !summary) return { kind: "expired", endedAt: run.lastUpdateTime };
+  return { kind: "ended", status: String(run.status) };
+}
+
+/**
+ * Asks CodePipeline how the approval run of `p` stands. Throws the SDK's error (throttling, a
+ * denied call, PipelineNotFoundException) for the caller to log; the request stays for the next
+ * scan.
+ */
+export async function lookUpRun(p: StoredPending, signal?: AbortSignal): Promise<RunStatus> {
+  const details: ActionExecutionDetail[] = [];
+  let nextToken: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const out = await codepipeline().send(
+      new ListActionExecutionsCommand({
+        pipelineName: p.pipeline,
+        filter: { pipelineExecutionId: p.executionId },
+        maxResults: 100,
+        nextToken,
+      }),
+      { abortSignal: signal },
+    );
+    details.push(...(out.actionExecutionDetails ?? []));
+    nextToken = out.nextToken;
+    if (!nextToken) break;
+  }
+  return runStatus(findRun(p, details));
+}
+
+/** What a scan does with one request. */
+export type ScanStep = "remind" | "expire" | "forget" | "wait";
+
+/**
+ * How long a request CodePipeline does not know is kept after its expiry before it is forgotten
+ * (ms): the execution may simply not be listed yet by an eventually consistent read.
+ */
+export const UNKNOWN_GRACE_MS = 86_400_000;
+
+/**
+ * Whether the scan must ask CodePipeline about `p` at all at `now`: only when it may be reminded
+ * (lead window open, not reminded yet) or may have expired. A reminded request waits for its
+ * expiry without calls.
+ */
+export function needsLookUp(p: StoredPending, now: Date, leadMs: number): boolean {
+  if (p.expiredAt) return false;
+  const expires = Date.parse(p.approvalExpiresAt);
+  if (now.getTime() >= expires) return true;
+  return leadMs > 0 && !p.remindedAt && now.getTime() >= expires - leadMs;
+}
+
+/**
+ * The step for `p` at `now`, given its run's status and the reminder lead (ms; 0: no reminder):
+ * - `remind` once, while the run is pending, within `leadMs` before the expiry and not after it;
+ * - `expire` when CodePipeline ended the run as expired;
+ * - `forget` when it ended otherwise (decided in Slack or the console, abandoned), or when
+ *   CodePipeline has not known it for {@link UNKNOWN_GRACE_MS} after the expiry;
+ * - `wait` otherwise (including a run still pending after the expected expiry: a timeout longer
+ *   than the default, or CodePipeline's clock; the run's own end decides).
+ */
+export function decideStep(
+  p: StoredPending,
+  status: RunStatus,
+  now: Date,
+  leadMs: number,
+): ScanStep {
+  const expires = Date.parse(p.approvalExpiresAt);
+  const t = now.getTime();
+  switch (status.kind) {
+    case "pending":
+      return leadMs > 0 && !p.remindedAt && t >= expires - leadMs && t < expires
+        ? "remind"
+        : "wait";
+    case "expired":
+      return p.expiredAt ? "wait" : "expire";
+    case "ended":
+      return "forget";
+    case "unknown":
+      return t >= expires + UNKNOWN_GRACE_MS ? "forget" : "wait";
+    default: {
+      const never: never = status;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The reminder scan, run by the fan-out when the schedule rule's message arrives: every pending
+ * request whose reminder lead window is open, or whose expiry has passed, is checked against
+ * CodePipeline and then reminded once, marked expired, forgotten (decided or ended elsewhere), or
+ * left for the next scan. Each one-time step is claimed with a conditional write first, so
+ * concurrent scans (an overlap, a redelivered scan message) send one reminder and one expiry.
+ */
+import type { SQSRecord } from "aws-lambda";
+import type { Logger } from "../channels/types";
+import { describe, auditQuietly, type Invocation } from "../fanout/invocation";
+import { isDeliveryError } from "../http";
+import { withRetries } from "../retry";
+import { findPipelineRule } from "../routing";
+import type { AuditRecord } from "../store/audit";
+import {
+  claimStep,
+  deletePending,
+  pendingUntil,
+  releaseStep,
+  type StoredPending,
+} from "../store/pending";
+import { DEFAULT_REMINDER_BEFORE_HOURS, type ChannelSecrets, type RuntimeConfig } from "../types";
+import { decideStep, lookUpRun, needsLookUp, type RunStatus, type ScanStep } from "./decide";
+import { expiredMessage, reminderMessage } from "./messages";
+import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
+
+/** A scan stops starting new requests this long before the invocation's deadline (ms). */
+const SCAN_MARGIN_MS = 5000;
+
+/** What one scan did, by step, for the log. */
+export type ScanCounts = Record<ScanStep | "skipped" | "errors", number>;
+
+/** The reminder lead of `pipeline`'s approvals, in ms (0: no reminder). */
+export function reminderLeadMs(config: RuntimeConfig, pipeline: string): number {
+  const approvals = findPipelineRule(config.pipelines, pipeline)?.approvals;
+  if (!approvals) return 0;
+  return (approvals.reminderBeforeHours ?? DEFAULT_REMINDER_BEFORE_HOURS) * 3_600_000;
+}
+
+/** The longest reminder lead of any pipeline with approvals (ms). */
+function longestLeadMs(config: RuntimeConfig): number {
+  return Math.max(
+    0,
+    ...config.pipelines
+      .filter((r) => r.approvals)
+      .map((r) => (r.approvals?.reminderBeforeHours ?? DEFAULT_REMINDER_BEFORE_HOURS) * 3_600_000),
+  );
+}
+
+/**
+ * Runs one scan at `now`. Throws when the pending requests cannot be read (the scan message is
+ * then redelivered); a failure with one request is logged and leaves it for the next scan.
+ */
+export async function runReminderScan(
+  inv: Invocation,
+  log: Logger,
+  now: Date = new Date(),
+): Promise<ScanCounts> {
+  const counts: ScanCounts = { remind: 0, expire: 0, forget: 0, wait: 0, skipped: 0, errors: 0 };
+  if (!inv.config.pipelines.some((r) => r.approvals)) return counts;
+  const due = await pendingUntil(new Date(now.getTime() + longestLeadMs(inv.config)));
+  for (const p of due) {
+    if (Date.now() >= inv.deadline - SCAN_MARGIN_MS) {
+      counts.skipped += 1;
+      continue;
+    }
+    try {
+      counts[await scanOne(inv, p, now, log)] += 1;
+    } catch (err: unknown) {
+      counts.errors += 1;
+      log.error("reminder scan: request failed", { request: p.sk, error: describe(err) });
+    }
+  }
+  return counts;
+}
+
+/** Checks one request and carries out its step; resolves with the step taken. */
+async function scanOne(
+  inv: Invocation,
+  p: StoredPending,
+  now: Date,
+  log: Logger,
+): Promise<ScanStep> {
+  const leadMs = reminderLeadMs(inv.config, p.pipeline);
+  if (!needsLookUp(p, now, leadMs)) return "wait";
+  const status = await lookUpRun(p);
+  const step = decideStep(p, status, now, leadMs);
+  if (step === "remind") return (await remind(inv, p, now, log)) ? "remind" : "wait";
+  if (step === "expire") return (await expire(inv, p, status, now, log)) ? "expire" : "wait";
+  if (step === "forget") {
+    await deletePending(p);
+    log.info("reminder scan: request ended", { request: p.sk, status: status.kind });
+  }
+  return step;
+}
+
+/** The channel instance of `p` with its secret, or undefined when it is no Slack channel now. */
+async function targetOf(inv: Invocation, p: StoredPending, log: Logger) {
+  const config = inv.config.channels[p.channel];
+  if (!config || config.type !== "slack") return undefined;
+  const secrets: ChannelSecrets = await inv.secrets();
+  const target: SlackTarget = {
+    name: p.channel,
+    config,
+    secret: secrets[p.channel] ?? {},
+    deadline: inv.deadline,
+    log,
+  };
+  return target;
+}
+
+/** Audit fields of every record about `p`. */
+function auditBase(p: StoredPending): Pick<AuditRecord, "pipeline" | "executionId" | "channel"> {
+  return { pipeline: p.pipeline, executionId: p.executionId, channel: p.channel };
+}
+
+/** What an audit record says about the run of `p`. */
+function runDetail(p: StoredPending): Record<string, unknown> {
+  return {
+    stage: p.stage,
+    action: p.action,
+    actionExecutionId: p.actionExecutionId,
+    expiresAt: p.approvalExpiresAt,
+  };
+}
+
+/**
+ * Claims and posts the one reminder of `p`. A failure a later scan may fix gives the claim back;
+ * a permanent one keeps it (one reminder at most, never a loop). True when it was posted.
+ */
+async function remind(inv: Invocation, p: StoredPending, now: Date, log: Logger): Promise<boolean> {
+  const at = now.toISOString();
+  if (!(await claimStep(p, "remindedAt", at))) return false;
+  const target = await targetOf(inv, p, log);
+  try {
+    if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
+    const threaded = target.config.mode === "bot" && !!p.messageTs && !!p.slackChannelId;
+    const where = await withRetries(() => postReminder(target, p, reminderMessage(p, threaded)), {
+      deadline: inv.deadline,
+    });
+    const result = where === "thread" ? "sent in the request's thread" : "sent as a new message";
+    const detail = { ...runDetail(p), approvers: p.approvers };
+    await auditQuietly(inv, { ...auditBase(p), action: "approval-reminder", result, detail }, log);
+    return true;
+  } catch (err: unknown) {
+    const retryable = isDeliveryError(err) && err.retryable;
+    if (retryable) await releaseStep(p, "remindedAt", at);
+    const result = `reminder not sent: ${describe(err)}`;
+    const detail = { ...runDetail(p), retryable };
+    await auditQuietly(inv, { ...auditBase(p), action: "failed", result, detail }, log);
+    return false;
+  }
+}
+
+/**
+ * Claims the expiry of `p`, marks its request expired (chat.update in bot mode; else, or when
+ * Slack refuses the update for good, a new message), removes the item and audits. A failure a
+ * later scan may fix gives the claim back. True when done.
+ */
+async function expire(
+  inv: Invocation,
+  p: StoredPending,
+  status: RunStatus,
+  now: Date,
+  log: Logger,
+): Promise<boolean> {
+  const at = now.toISOString();
+  if (!(await claimStep(p, "expiredAt", at))) return false;
+  const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
+  const target = await targetOf(inv, p, log);
+  let result: string;
+  try {
+    if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
+    result = await showExpired(inv, target, p, message, log);
+  } catch (err: unknown) {
+    const retryable = isDeliveryError(err) && err.retryable;
+    if (retryable) {
+      await releaseStep(p, "expiredAt", at);
+      return false;
+    }
+    result = `not shown: ${describe(err)}`;
+  }
+  await deletePending(p);
+  const detail = { ...runDetail(p), text: message.text };
+  await auditQuietly(inv, { ...auditBase(p), action: "approval-expired", result, detail }, log);
+  return true;
+}
+
+/** Updates the request to "expired", or posts the notice anew; resolves with what was done. */
+async function showExpired(
+  inv: Invocation,
+  target: SlackTarget,
+  p: StoredPending,
+  message: ReturnType<typeof expiredMessage>,
+  log: Logger,
+): Promise<string> {
+  const retrying = { deadline: inv.deadline };
+  if (!canUpdate(target, p)) {
+    await withRetries(() => postMessage(target, p, message), retrying);
+    return "posted as a new message (the request cannot be updated: webhook)";
+  }
+  try {
+    await withRetries(() => updateRequest(target, p, message), retrying);
+    return "request message updated";
+  } catch (err: unknown) {
+    if (!isDeliveryError(err) || err.retryable) throw err;
+    // message_not_found, cant_update_message, edit_window_closed, …: say it anew instead.
+    const reason = describe(err);
+    const detail = { ...runDetail(p), ts: p.messageTs, slackChannel: p.slackChannelId };
+    await auditQuietly(
+      inv,
+      { ...auditBase(p), action: "message-not-updated", result: reason, detail },
+      log,
+    );
+    await withRetries(() => postMessage(target, p, message), retrying);
+    return `posted as a new message (update refused: ${reason})`;
+  }
+}
+
+/**
+ * The fan-out's entry for a scan message: runs the scan, logs what it did, and resolves false
+ * (redeliver) only when the pending requests could not be read at all.
+ */
+export async function scanRecord(inv: Invocation, record: SQSRecord): Promise<boolean> {
+  const log = inv.log.child({ messageId: record.messageId, scan: "approval-reminders" });
+  try {
+    const counts = await runReminderScan(inv, log);
+    log.info("reminder scan done", { counts });
+    return true;
+  } catch (err: unknown) {
+    log.error("reminder scan failed", { error: describe(err) });
+    return false;
+  }
+}

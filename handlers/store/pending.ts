@@ -1,0 +1,173 @@
+/**
+ * Pending approval requests (key in store/keys.ts, `PENDING#APPROVAL` / `<expires iso>#<run>`):
+ * one item per request posted to Slack, so that the reminder scan (handlers/reminders) can remind
+ * its approvers once before it expires and mark its message expired. Written by the fan-out after
+ * it delivered a request; read and removed by the scan.
+ *
+ * The item's TTL (`expiresAt`, epoch seconds) is {@link PENDING_TTL_DAYS} after the approval's
+ * own expiry, so that an item a scan could not finish never outlives its use by much.
+ */
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb } from "../aws";
+import { isConditionFailed } from "./claim";
+import { PENDING_APPROVALS_PARTITION, pendingApprovalKey, type ItemKey } from "./keys";
+import { expiresAt, tableName } from "./table";
+
+/** Days an item is kept (TTL) after its approval's expiry. */
+export const PENDING_TTL_DAYS = 7;
+/** Items read by one scan at most (pages of DynamoDB's 1 MB each): bounded work per invocation. */
+export const MAX_PENDING_PER_SCAN = 500;
+
+/** One posted approval request waiting for a decision. */
+export interface PendingApproval {
+  pipeline: string;
+  executionId: string;
+  stage: string;
+  action: string;
+  /** The approval run the request's buttons decide (absent on requests of old events). */
+  actionExecutionId?: string;
+  /** Slack user ids (U…/W…) who may decide, mentioned by the reminder. */
+  approvers: string[];
+  /** When the approval started (the event's time), ISO 8601 UTC. */
+  requestedAt: string;
+  /** When the approval times out, ISO 8601 UTC (the sort key starts with it). */
+  approvalExpiresAt: string;
+  /** The Slack channel instance (stack config name) the request was posted to. */
+  channel: string;
+  /** Bot mode: the conversation id (C…/G…/D…) and `ts` of the request message. */
+  slackChannelId?: string;
+  messageTs?: string;
+  /** CodePipeline console link of the execution. */
+  consoleUrl: string;
+  /** When the one reminder was claimed (ISO), once it was. */
+  remindedAt?: string;
+  /** When the expiry was claimed (ISO), once it was. */
+  expiredAt?: string;
+}
+
+/** A stored request with its key. */
+export type StoredPending = PendingApproval & ItemKey;
+
+/** The two one-time steps of a request, each claimed with a conditional write. */
+export type PendingStep = "remindedAt" | "expiredAt";
+
+const PENDING_FIELDS: Array<keyof PendingApproval> = [
+  "pipeline",
+  "executionId",
+  "stage",
+  "action",
+  "actionExecutionId",
+  "approvers",
+  "requestedAt",
+  "approvalExpiresAt",
+  "channel",
+  "slackChannelId",
+  "messageTs",
+  "consoleUrl",
+  "remindedAt",
+  "expiredAt",
+];
+
+/**
+ * Records a posted request. Conditional on the key being new, so that a redelivered event never
+ * resets a reminder already sent; returns false when the item was already there. DynamoDB errors
+ * other than the lost condition are thrown.
+ */
+export async function recordPending(p: PendingApproval): Promise<boolean> {
+  const ttlFrom = new Date(Date.parse(p.approvalExpiresAt));
+  const item: Record<string, unknown> = {
+    ...pendingApprovalKey(p.approvalExpiresAt, p),
+    expiresAt: expiresAt(PENDING_TTL_DAYS, ttlFrom),
+  };
+  for (const field of PENDING_FIELDS) if (p[field] !== undefined) item[field] = p[field];
+  try {
+    await ddb().send(
+      new PutCommand({
+        TableName: tableName(),
+        Item: item,
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return true;
+  } catch (err: unknown) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * The requests that expire at or before `until` (ISO order is time order), oldest first, at most
+ * {@link MAX_PENDING_PER_SCAN}: one Query of the pending partition, paged. Strongly consistent, so
+ * a step claimed by an earlier scan is seen.
+ */
+export async function pendingUntil(until: Date): Promise<StoredPending[]> {
+  // Every sort key of an expiry <= until starts with `<iso>#`; `$` sorts right after `#`.
+  const upper = `${until.toISOString()}$`;
+  const out: StoredPending[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await ddb().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: "pk = :pk AND sk < :upper",
+        ExpressionAttributeValues: { ":pk": PENDING_APPROVALS_PARTITION, ":upper": upper },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+        Limit: MAX_PENDING_PER_SCAN - out.length,
+      }),
+    );
+    out.push(...((page.Items ?? []) as StoredPending[]));
+    start = page.LastEvaluatedKey;
+  } while (start && out.length < MAX_PENDING_PER_SCAN);
+  return out;
+}
+
+/**
+ * Claims one step of a request (`SET <step> = at` if the item exists and the step is unset):
+ * true for exactly one of any number of concurrent scans. False when another scan claimed it or
+ * the item is gone; other DynamoDB errors are thrown.
+ */
+export async function claimStep(key: ItemKey, step: PendingStep, at: string): Promise<boolean> {
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: "SET #step = :at",
+        ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#step)",
+        ExpressionAttributeNames: { "#step": step },
+        ExpressionAttributeValues: { ":at": at },
+      }),
+    );
+    return true;
+  } catch (err: unknown) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Gives a claimed step back (its Slack post failed in a way a later scan may fix), but only while
+ * it is still this claim (`<step> = at`). A lost condition is ignored; other errors are thrown.
+ */
+export async function releaseStep(key: ItemKey, step: PendingStep, at: string): Promise<void> {
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tableName(),
+        Key: { pk: key.pk, sk: key.sk },
+        UpdateExpression: "REMOVE #step",
+        ConditionExpression: "#step = :at",
+        ExpressionAttributeNames: { "#step": step },
+        ExpressionAttributeValues: { ":at": at },
+      }),
+    );
+  } catch (err: unknown) {
+    if (!isConditionFailed(err)) throw err;
+  }
+}
+
+/** Removes a request that was decided, expired or ended (idempotent). */
+export async function deletePending(key: ItemKey): Promise<void> {
+  await ddb().send(new DeleteCommand({ TableName: tableName(), Key: { pk: key.pk, sk: key.sk } }));
+}

@@ -1,0 +1,232 @@
+/**
+ * The CodePipeline operations (awsJson1_1, `X-Amz-Target: CodePipeline_20150709.<Op>`) over the
+ * model, shaped as the API reference documents them
+ * (https://docs.aws.amazon.com/codepipeline/latest/APIReference/):
+ * - `GetPipelineState` (API_GetPipelineState.html): per stage the latest execution (in PARALLEL
+ *   mode only the latest one) and each action's latest run with its `actionExecutionId`; the
+ *   approval `token` only while the run is InProgress and never in PARALLEL mode
+ *   (API_PutApprovalResult.html, `token`).
+ * - `PutApprovalResult`, `RetryStageExecution`, `RollbackStage`: approvals.ts, executions.ts.
+ * - `GetPipelineExecution` (API_PipelineExecution.html): status, attempt-independent id, artifact
+ *   revisions, trigger, `executionMode`, `executionType`, `rollbackMetadata`.
+ * - `ListActionExecutions` (API_ListActionExecutions.html): every run, newest first, optionally
+ *   filtered by `pipelineExecutionId`; an approval run's token is its
+ *   `output.executionResult.externalExecutionId`.
+ * - `GetPipeline` (API_GetPipeline.html): the declaration with `executionMode`, an approval's
+ *   `CustomData` / `ExternalEntityLink` and `timeoutInMinutes`.
+ * An unknown pipeline is `PipelineNotFoundException` everywhere.
+ */
+import { epoch, STANDIN_ACCOUNT, serviceError, type AwsContext, type JsonOperation } from "../core";
+import { putApprovalResult } from "./approvals";
+import { retryStageExecution, stageLatestExecution } from "./executions";
+import { rollbackStage } from "./rollbacks";
+import {
+  modeOf,
+  pipelineOf,
+  runsOf,
+  type ActionRun,
+  type ModelAction,
+  type ModelStage,
+} from "./model";
+import { PIPELINE_VERSION } from "./outbox";
+
+/** A stage's status is derived from its actions' latest runs, as the console shows it. */
+function stageStatus(stage: ModelStage): string | undefined {
+  const statuses = stage.actions.map((a) => a.status).filter((s) => s !== undefined);
+  if (statuses.length === 0) return undefined;
+  if (statuses.includes("Failed")) return "Failed";
+  if (statuses.includes("InProgress")) return "InProgress";
+  return "Succeeded";
+}
+
+function errorDetails(run: ActionRun): Record<string, unknown> | undefined {
+  if (run.status !== "Failed") return undefined;
+  return { code: run.errorCode ?? "JobFailed", message: run.summary ?? "" };
+}
+
+function latestExecution(
+  action: ModelAction,
+  parallel: boolean,
+): Record<string, unknown> | undefined {
+  const run = runsOf(action).at(-1);
+  if (!run) return undefined;
+  return {
+    actionExecutionId: run.actionExecutionId,
+    status: run.status,
+    summary: run.summary,
+    lastStatusChange: epoch(run.lastUpdateTime),
+    token: run.status === "InProgress" && !parallel ? run.token : undefined,
+    lastUpdatedBy: run.lastUpdatedBy,
+    externalExecutionId: run.token,
+    externalExecutionUrl: run.externalExecutionUrl,
+    errorDetails: errorDetails(run),
+  };
+}
+
+function getPipelineState(
+  ctx: AwsContext,
+  input: Record<string, unknown>,
+): Record<string, unknown> {
+  const pipeline = pipelineOf(ctx.state, input.name);
+  const parallel = modeOf(pipeline) === "PARALLEL";
+  return {
+    pipelineName: input.name,
+    pipelineVersion: PIPELINE_VERSION,
+    stageStates: pipeline.stages.map((stage) => {
+      const actionStates = stage.actions.map((action) => ({
+        actionName: action.name,
+        latestExecution: latestExecution(action, parallel),
+        entityUrl: action.externalEntityLink,
+      }));
+      const executionId = stageLatestExecution(stage);
+      const status = stageStatus(stage);
+      return {
+        stageName: stage.name,
+        inboundTransitionState: { enabled: true },
+        actionStates,
+        latestExecution:
+          executionId && status ? { pipelineExecutionId: executionId, status } : undefined,
+      };
+    }),
+    created: 1700000000,
+    updated: 1700000000,
+  };
+}
+
+function getPipelineExecution(
+  ctx: AwsContext,
+  input: Record<string, unknown>,
+): Record<string, unknown> {
+  const pipeline = pipelineOf(ctx.state, input.pipelineName);
+  const id = String(input.pipelineExecutionId);
+  const execution = pipeline.executions[id];
+  if (!execution) {
+    throw serviceError("PipelineExecutionNotFoundException", `Execution ${id} not found`);
+  }
+  return {
+    pipelineExecution: {
+      pipelineName: input.pipelineName,
+      pipelineVersion: PIPELINE_VERSION,
+      pipelineExecutionId: id,
+      status: execution.status,
+      statusSummary: execution.statusSummary,
+      artifactRevisions: (execution.artifactRevisions ?? []).map((r) => ({
+        name: r.name,
+        revisionId: r.revisionId,
+        revisionSummary: r.revisionSummary,
+        revisionUrl: r.revisionUrl,
+        created: epoch(execution.startTime),
+      })),
+      trigger: execution.trigger,
+      executionMode: execution.executionMode ?? modeOf(pipeline),
+      executionType: execution.executionType ?? "STANDARD",
+      rollbackMetadata: execution.rollbackTargetExecutionId
+        ? { rollbackTargetPipelineExecutionId: execution.rollbackTargetExecutionId }
+        : undefined,
+    },
+  };
+}
+
+function actionTypeId(action: ModelAction): Record<string, string> {
+  return {
+    category: action.category,
+    owner: "AWS",
+    provider: action.provider ?? "Manual",
+    version: "1",
+  };
+}
+
+function listActionExecutions(
+  ctx: AwsContext,
+  input: Record<string, unknown>,
+): Record<string, unknown> {
+  const pipeline = pipelineOf(ctx.state, input.pipelineName);
+  const filter = (input.filter ?? {}) as { pipelineExecutionId?: unknown };
+  const details = pipeline.stages
+    .flatMap((stage) =>
+      stage.actions.flatMap((action) => runsOf(action).map((run) => ({ stage, action, run }))),
+    )
+    .map((entry, index) => ({ ...entry, index }))
+    .filter(
+      ({ run }) =>
+        filter.pipelineExecutionId === undefined ||
+        run.pipelineExecutionId === filter.pipelineExecutionId,
+    )
+    .sort((a, b) => b.run.startTime.getTime() - a.run.startTime.getTime() || b.index - a.index)
+    .map(({ stage, action, run }) => ({
+      pipelineExecutionId: run.pipelineExecutionId,
+      actionExecutionId: run.actionExecutionId,
+      pipelineVersion: PIPELINE_VERSION,
+      stageName: stage.name,
+      actionName: action.name,
+      startTime: epoch(run.startTime),
+      lastUpdateTime: epoch(run.lastUpdateTime),
+      updatedBy: run.lastUpdatedBy,
+      status: run.status,
+      input: {
+        actionTypeId: actionTypeId(action),
+        configuration:
+          action.customData !== undefined ? { CustomData: action.customData } : undefined,
+      },
+      output: {
+        executionResult: {
+          externalExecutionId: run.token,
+          externalExecutionSummary: run.summary,
+          externalExecutionUrl: run.externalExecutionUrl,
+          errorDetails: errorDetails(run),
+        },
+      },
+    }));
+  return { actionExecutionDetails: details };
+}
+
+function getPipeline(ctx: AwsContext, input: Record<string, unknown>): Record<string, unknown> {
+  const pipeline = pipelineOf(ctx.state, input.name);
+  return {
+    pipeline: {
+      name: input.name,
+      roleArn: `arn:aws:iam::${STANDIN_ACCOUNT}:role/pipeline`,
+      version: PIPELINE_VERSION,
+      pipelineType: "V2",
+      executionMode: modeOf(pipeline),
+      stages: pipeline.stages.map((stage) => ({
+        name: stage.name,
+        actions: stage.actions.map((action) => {
+          const configuration: Record<string, string> = {};
+          if (action.customData !== undefined) configuration.CustomData = action.customData;
+          if (action.externalEntityLink !== undefined) {
+            configuration.ExternalEntityLink = action.externalEntityLink;
+          }
+          return {
+            name: action.name,
+            actionTypeId: actionTypeId(action),
+            configuration,
+            runOrder: 1,
+            timeoutInMinutes: action.timeoutInMinutes,
+          };
+        }),
+      })),
+    },
+    metadata: {
+      pipelineArn: `arn:aws:codepipeline:${ctx.region}:${STANDIN_ACCOUNT}:${String(input.name)}`,
+    },
+  };
+}
+
+/**
+ * The CodePipeline operations over `ctx.state.codepipeline.pipelines`. Each throws a
+ * ServiceError (core.ts) that is answered in the awsJson error shape.
+ */
+export function codePipelineOperations(ctx: AwsContext): Record<string, JsonOperation> {
+  return {
+    GetPipelineState: (input) => getPipelineState(ctx, input),
+    PutApprovalResult: (input) => ({
+      approvedAt: epoch(putApprovalResult(ctx.state, input).approvedAt),
+    }),
+    GetPipelineExecution: (input) => getPipelineExecution(ctx, input),
+    ListActionExecutions: (input) => listActionExecutions(ctx, input),
+    GetPipeline: (input) => getPipeline(ctx, input),
+    RetryStageExecution: (input) => retryStageExecution(ctx.state, input),
+    RollbackStage: (input) => rollbackStage(ctx.state, input),
+  };
+}

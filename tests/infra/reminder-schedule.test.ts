@@ -1,0 +1,129 @@
+/**
+ * The approval reminder scan's schedule (issue 10) under Pulumi mocks: a schedule rule sends the
+ * constant scan message to the events queue, and both queue policies admit it next to the
+ * CodePipeline rule, still refusing every other sender (evaluated as IAM evaluates a resource
+ * policy: values of one condition key are alternatives, also under ArnNotEquals — IAM user
+ * guide, "Condition operators").
+ */
+import { EventIntake } from "../../infra/event-intake";
+import { REMINDER_SCAN_INPUT, isReminderScan } from "../../handlers/contracts/reminder-scan";
+import { evaluate, type AuthorizationRequest } from "../../testing/iam/evaluate";
+import {
+  ACCOUNT,
+  childrenOf,
+  find,
+  recordResources,
+  REGION,
+  settled,
+  type Registered,
+} from "./mocks";
+
+const tags = { team: "platform" };
+const arn = (service: string, name: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
+const RULE = arn("cloudwatch", "codepipeline-physical");
+const SCHEDULE = arn("cloudwatch", "approval-reminders-physical");
+const FANOUT_ROLE = `arn:aws:iam::${ACCOUNT}:role/fanout-role-1234567`;
+let registered: Registered[];
+
+beforeAll(async () => {
+  registered = await recordResources();
+  new EventIntake("intake", {
+    eventPattern: '{"source":["aws.codepipeline"]}',
+    description: "d",
+    reminderScanMinutes: 15,
+    tags,
+  }).admitDeadLetterWriter(FANOUT_ROLE);
+  await settled();
+});
+
+it("declares a schedule rule every 15 minutes (EventBridge rate expression)", () => {
+  expect(
+    find(registered, "aws:cloudwatch/eventRule:EventRule", "approval-reminders").inputs,
+  ).toEqual({
+    description: "d: approval reminder scan",
+    scheduleExpression: "rate(15 minutes)",
+    tags,
+  });
+});
+
+it("sends the constant scan message to the events queue, the DLQ behind it", () => {
+  const target = find(
+    registered,
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "approval-reminders-to-queue",
+  ).inputs;
+  expect(target).toEqual({
+    rule: "approval-reminders-physical",
+    arn: arn("sqs", "events-physical"),
+    // Target.Input: this JSON text is what the queue receives, instead of the event.
+    input: REMINDER_SCAN_INPUT,
+    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 900 },
+    deadLetterConfig: { arn: arn("sqs", "dlq-physical") },
+  });
+  expect(isReminderScan(target.input)).toBe(true);
+});
+
+it("declares the new rule and target without aliases (they never lived at the stack's top)", () => {
+  const fresh = childrenOf(registered, "deploy-notifier:infra:EventIntake").filter((c) =>
+    c.name.startsWith("approval-reminders"),
+  );
+  expect(fresh.map((c) => ({ name: c.name, aliases: c.aliases }))).toEqual([
+    { name: "approval-reminders", aliases: [] },
+    { name: "approval-reminders-to-queue", aliases: [] },
+  ]);
+});
+
+function queuePolicy(queue: string): any {
+  const policy = find(registered, "aws:sqs/queuePolicy:QueuePolicy", `${queue}-from-eventbridge`);
+  return JSON.parse(policy.inputs.policy);
+}
+
+describe("the queue policies with the schedule rule", () => {
+  const byRule = (queue: string, sourceArn: string): AuthorizationRequest => ({
+    action: "sqs:SendMessage",
+    resource: arn("sqs", `${queue}-physical`),
+    principal: { Service: "events.amazonaws.com" },
+    context: { "aws:SourceArn": sourceArn, "aws:SourceAccount": ACCOUNT },
+  });
+
+  it("name both rules in the Allow and in the Deny's exception", () => {
+    for (const queue of ["events", "dlq"]) {
+      const [allow, deny] = queuePolicy(queue).Statement;
+      expect(allow.Condition).toEqual({ ArnEquals: { "aws:SourceArn": [RULE, SCHEDULE] } });
+      expect(deny.Condition.ArnNotEquals["aws:SourceArn"]).toEqual([RULE, SCHEDULE]);
+    }
+  });
+
+  it("admit the CodePipeline rule and the schedule rule, and refuse any other rule", () => {
+    const otherRule = arn("events", "rule/someone-elses-rule");
+    for (const queue of ["events", "dlq"]) {
+      expect(evaluate([queuePolicy(queue)], byRule(queue, RULE)).decision).toBe("Allow");
+      expect(evaluate([queuePolicy(queue)], byRule(queue, SCHEDULE)).decision).toBe("Allow");
+      expect(evaluate([queuePolicy(queue)], byRule(queue, otherRule)).decision).toBe(
+        "ExplicitDeny",
+      );
+    }
+  });
+
+  it("still refuses a role that sends directly, the fan-out's included (to the events queue)", () => {
+    const direct = {
+      action: "sqs:SendMessage",
+      resource: arn("sqs", "events-physical"),
+      principal: { AWS: FANOUT_ROLE },
+      context: { "aws:PrincipalArn": FANOUT_ROLE },
+    };
+    expect(evaluate([queuePolicy("events")], direct).decision).toBe("ExplicitDeny");
+  });
+});
+
+it("refuses a scan period that is not a whole number of minutes, naming the argument", () => {
+  expect(
+    () =>
+      new EventIntake("bad", {
+        eventPattern: "{}",
+        description: "d",
+        reminderScanMinutes: 0.5,
+        tags,
+      }),
+  ).toThrow(/reminderScanMinutes must be a whole number >= 1/);
+});

@@ -1,0 +1,294 @@
+/**
+ * Approval reminders and expiry (issue 10), in process against real local receivers, the AWS
+ * stand-ins and dynalite: the fan-out records a posted approval request; the schedule rule's scan
+ * message (handlers/contracts/reminder-scan.ts) makes it remind the approvers once, within the
+ * lead window, and mark the request expired when CodePipeline expired it.
+ *
+ * Right values from the services' documentation:
+ * - CodePipeline: an approval with no answer within its timeout (7 days by default) ends as a
+ *   FAILED approval action with no summary (user guide, "Manage approval actions"; REFERENCE.md);
+ *   ListActionExecutions lists every run of an execution (API_ListActionExecutions.html).
+ * - Slack: a reply goes in a thread by `thread_ts` = the parent's `ts`
+ *   (https://api.slack.com/methods/chat.postMessage); chat.update names the message by `channel`
+ *   and `ts` and answers `message_not_found` otherwise (https://api.slack.com/methods/chat.update);
+ *   an incoming webhook can only post new messages.
+ */
+import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
+import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
+import type { SlackConfig } from "../../handlers/channels/slack";
+import { expireApprovals, putApprovalResult } from "../../testing/aws/codepipeline";
+import { event, record, TABLE, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+
+const PIPELINE = "main-app-production-v3";
+const CHANNEL_ID = "C0123456789";
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+let world: FanoutWorld;
+let doc: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  world = await startFanoutWorld((raw) => {
+    // Both secrets, so that a test can switch the channel between webhook and bot mode.
+    raw.secrets["slack-releases"] = { ...raw.secrets["slack-releases"], botToken: "xoxb-local" };
+    raw.channels["slack-releases"] = { type: "slack", channel: CHANNEL_ID };
+  });
+  doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: world.standins.dynamo.endpoint,
+      region: "us-east-1",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
+    }),
+  );
+}, 60_000);
+afterAll(() => world.close());
+beforeEach(() => {
+  world.reset();
+  setMode("bot");
+  approvals().reminderBeforeHours = undefined;
+});
+
+/** The approvals channel's runtime config (the handler reads it per invocation). */
+function releases(): SlackConfig {
+  return world.config.runtime.channels["slack-releases"] as SlackConfig;
+}
+function setMode(mode: "bot" | "webhook"): void {
+  Object.assign(releases(), { mode, apiUrl: world.standins.receivers.slackApiUrl });
+}
+function approvals() {
+  const rule = world.config.runtime.pipelines.find(
+    (p) => "name" in p.match && p.match.name === PIPELINE,
+  );
+  return rule!.approvals!;
+}
+
+const r = () => world.standins.receivers;
+const apiCalls = (method: string) => r().byReceiver("slack-api", method);
+const webhookPosts = () => r().byReceiver("slack", "slack-releases");
+
+/**
+ * A pending approval run in CodePipeline that started `ago` ms before now (7-day timeout), and
+ * its STARTED event through the fan-out (which posts the request and records it as pending).
+ */
+async function requestPosted(ago: number) {
+  const executionId = randomUUID();
+  const actionExecutionId = randomUUID();
+  const at = new Date(Date.now() - ago);
+  world.standins.aws.addPendingApproval({
+    pipeline: PIPELINE,
+    stage: "Approve",
+    action: "ManualApproval",
+    executionId,
+    actionExecutionId,
+    at,
+    expiresAt: new Date(at.getTime() + 7 * DAY),
+  });
+  const started = event(
+    "action-approval-started",
+    { "execution-id": executionId, "action-execution-id": actionExecutionId },
+    { id: randomUUID(), time: at.toISOString() },
+  );
+  expect(await world.drain([started])).toEqual([]);
+  return { executionId, actionExecutionId, at };
+}
+
+/** One scan message, as the schedule rule sends it to the events queue. */
+function scanRecord() {
+  return record(REMINDER_SCAN_INPUT, `scan-${randomUUID()}`);
+}
+async function scan() {
+  expect(await world.invoke([scanRecord()])).toEqual({ batchItemFailures: [] });
+}
+
+async function pendingItems(executionId: string) {
+  const out = await doc.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": PENDING_APPROVALS_PARTITION },
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items ?? []).filter((i) => i.executionId === executionId);
+}
+
+const reminders = () =>
+  apiCalls("chat.postMessage").filter((d: any) => /reminder/.test(String(d.body.text)));
+
+describe("a pending request in bot mode", () => {
+  it("is recorded with the message's channel id and ts once posted", async () => {
+    const { executionId, actionExecutionId } = await requestPosted(HOUR);
+    const [posted] = apiCalls("chat.postMessage");
+    const [item] = await pendingItems(executionId);
+    expect(item).toMatchObject({
+      pipeline: PIPELINE,
+      stage: "Approve",
+      action: "ManualApproval",
+      actionExecutionId,
+      approvers: ["U012ABCDEF", "U034GHIJKL"],
+      channel: "slack-releases",
+      slackChannelId: CHANNEL_ID,
+      messageTs: (posted.body as any).ts ?? expect.any(String),
+    });
+    const ts = Object.values(r().slackMessages).find((m) => m.channel === CHANNEL_ID)?.ts;
+    expect(item.messageTs).toBe(ts);
+  });
+
+  it("gets one reminder in the request's thread (thread_ts = the request's ts), to its approvers", async () => {
+    // 6.5 days into a 7-day timeout: inside the default 24 h lead window.
+    const { executionId, at } = await requestPosted(6.5 * DAY);
+    const [item] = await pendingItems(executionId);
+
+    await scan();
+    await scan();
+
+    expect(reminders()).toHaveLength(1);
+    const body = reminders()[0].body as any;
+    expect(body.channel).toBe(CHANNEL_ID);
+    expect(body.thread_ts).toBe(item.messageTs);
+    expect(body.text).toContain("<@U012ABCDEF> <@U034GHIJKL>");
+    const expires = new Date(at.getTime() + 7 * DAY).toISOString();
+    expect(body.text).toContain(`expires ${expires.slice(0, 16).replace("T", " ")} UTC`);
+    // Links the request's execution in the CodePipeline console.
+    expect(JSON.stringify(body.blocks)).toContain(
+      `/codepipeline/pipelines/${PIPELINE}/executions/${executionId}/`,
+    );
+    const audited = await world.audit((a) => a.action === "approval-reminder");
+    expect(audited.filter((a) => a.executionId === executionId)).toEqual([
+      expect.objectContaining({
+        result: "sent in the request's thread",
+        channel: "slack-releases",
+      }),
+    ]);
+  });
+
+  it("gets no reminder before the lead window opens, and one once a longer lead includes it", async () => {
+    // Expires in 2 days: outside the default 24 h lead.
+    await requestPosted(5 * DAY);
+    await scan();
+    expect(reminders()).toHaveLength(0);
+
+    approvals().reminderBeforeHours = 72;
+    await scan();
+    expect(reminders()).toHaveLength(1);
+  });
+
+  it("gets one reminder from concurrent scans (a conditional claim per request)", async () => {
+    await requestPosted(6.5 * DAY);
+    await Promise.all([
+      world.invoke([scanRecord(), scanRecord()]),
+      world.invoke([scanRecord()]),
+      world.invoke([scanRecord()]),
+    ]);
+    expect(reminders()).toHaveLength(1);
+  });
+
+  it("gets no reminder when it was decided elsewhere, and is forgotten", async () => {
+    const { executionId } = await requestPosted(6.5 * DAY);
+    const token = world.standins.aws.state.codepipeline.pipelines[PIPELINE].stages
+      .flatMap((s) => s.actions)
+      .find((a) => a.name === "ManualApproval")?.token;
+    putApprovalResult(world.standins.aws.state, {
+      pipelineName: PIPELINE,
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      token,
+      result: { status: "Approved", summary: "Approved in the console" },
+    });
+
+    await scan();
+
+    expect(reminders()).toHaveLength(0);
+    expect(await pendingItems(executionId)).toEqual([]);
+  });
+
+  it("is updated to expired in place when CodePipeline expires it (chat.update, buttons gone)", async () => {
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+    const [item] = await pendingItems(executionId);
+
+    await scan();
+    await scan();
+
+    const updates = apiCalls("chat.update");
+    expect(updates).toHaveLength(1);
+    const body = updates[0].body as any;
+    expect({ channel: body.channel, ts: body.ts }).toEqual({
+      channel: CHANNEL_ID,
+      ts: item.messageTs,
+    });
+    expect(body.text).toContain("expired — no decision in 7 days");
+    const message = r().slackMessages[`${CHANNEL_ID}:${item.messageTs}`];
+    expect(message.updates).toBe(1);
+    expect(JSON.stringify(message.blocks)).not.toContain('"actions"');
+    expect(reminders()).toHaveLength(0);
+    expect(await pendingItems(executionId)).toEqual([]);
+    const audited = await world.audit((a) => a.action === "approval-expired");
+    expect(audited.filter((a) => a.executionId === executionId)).toEqual([
+      expect.objectContaining({ result: "request message updated" }),
+    ]);
+  });
+
+  it("says so anew and audits message-not-updated when Slack answers message_not_found", async () => {
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+    const [item] = await pendingItems(executionId);
+    delete r().slackMessages[`${CHANNEL_ID}:${item.messageTs}`];
+
+    await scan();
+
+    const notUpdated = await world.audit((a) => a.action === "message-not-updated");
+    expect(notUpdated.filter((a) => a.executionId === executionId)).toEqual([
+      expect.objectContaining({ result: expect.stringContaining("message_not_found") }),
+    ]);
+    const expired = apiCalls("chat.postMessage").filter((d: any) =>
+      /expired — no decision/.test(String(d.body.text)),
+    );
+    expect(expired).toHaveLength(1);
+    expect((expired[0].body as any).thread_ts).toBeUndefined();
+    expect(await pendingItems(executionId)).toEqual([]);
+  });
+});
+
+describe("a pending request posted by webhook", () => {
+  beforeEach(() => setMode("webhook"));
+
+  it("gets its one reminder as a new message (a webhook cannot reply in a thread)", async () => {
+    const { executionId } = await requestPosted(6.5 * DAY);
+    const [item] = await pendingItems(executionId);
+    expect(item.messageTs).toBeUndefined();
+
+    await scan();
+    await scan();
+
+    const posted = webhookPosts().filter((d: any) => /reminder/.test(String(d.body.text)));
+    expect(posted).toHaveLength(1);
+    expect((posted[0].body as any).thread_ts).toBeUndefined();
+    expect((posted[0].body as any).text).toContain("<@U012ABCDEF> <@U034GHIJKL>");
+    expect(apiCalls("chat.postMessage")).toHaveLength(0);
+  });
+
+  it("is announced expired in a new message (a webhook cannot update), and forgotten", async () => {
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+
+    await scan();
+
+    const expired = webhookPosts().filter((d: any) =>
+      /expired — no decision in 7 days/.test(String(d.body.text)),
+    );
+    expect(expired).toHaveLength(1);
+    expect(apiCalls("chat.update")).toHaveLength(0);
+    expect(await pendingItems(executionId)).toEqual([]);
+  });
+});
+
+describe("the scan message", () => {
+  it("is not audited as malformed input", async () => {
+    await scan();
+    expect(await world.audit((a) => a.action === "rejected-input")).toEqual([]);
+  });
+});

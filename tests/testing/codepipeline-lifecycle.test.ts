@@ -1,0 +1,633 @@
+/**
+ * The CodePipeline stand-in models an execution's lifecycle as AWS documents it: attempts and new
+ * action runs on RetryStageExecution, a token per approval run, approval timeouts, rejections that
+ * fail the action and then the execution, rollbacks, and the three execution modes — and it emits
+ * the EventBridge events CodePipeline would. Driven through the real SDK v3 client.
+ *
+ * Sources: CodePipeline API reference (https://docs.aws.amazon.com/codepipeline/latest/APIReference/
+ * API_<Operation>.html) and user guide (https://docs.aws.amazon.com/codepipeline/latest/userguide/).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  ApprovalAlreadyCompletedException,
+  CodePipelineClient,
+  GetPipelineCommand,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  InvalidApprovalTokenException,
+  ListActionExecutionsCommand,
+  NotLatestPipelineExecutionException,
+  PipelineExecutionNotFoundException,
+  PutApprovalResultCommand,
+  RetryStageExecutionCommand,
+  RollbackStageCommand,
+  StageNotFoundException,
+  StageNotRetryableException,
+  UnableToRollbackStageException,
+  ValidationException,
+} from "@aws-sdk/client-codepipeline";
+import {
+  codePipelineOutbox,
+  codePipelineView,
+  expireApprovals,
+  finishExecution,
+  onCodePipelineEvent,
+  reachStage,
+  recordEvent,
+  rollBackAutomatically,
+  setExecutionMode,
+  startAwsStandins,
+  startExecution,
+  type AwsStandins,
+  type CodePipelineEvent,
+} from "../../testing";
+import { ensureAction, ensurePipeline } from "../../testing/aws/codepipeline";
+
+const PIPELINE = "main-app-production-v3";
+const DAY_MS = 86_400_000;
+
+let aws: AwsStandins;
+let client: CodePipelineClient;
+
+beforeAll(async () => {
+  aws = await startAwsStandins();
+  client = new CodePipelineClient({
+    endpoint: aws.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "standin", secretAccessKey: "standin" },
+  });
+});
+afterAll(async () => {
+  client.destroy();
+  await aws.close();
+});
+beforeEach(() => aws.reset());
+
+/** The events emitted since the test started, as [detail-type level, state, attempt]. */
+const emitted = () =>
+  codePipelineOutbox(aws.state).map((e) => [
+    e["detail-type"].split(" ")[1],
+    e.detail.state,
+    e.detail["pipeline-execution-attempt"],
+  ]);
+
+const decide = (token: string, status: "Approved" | "Rejected", summary: string) =>
+  client.send(
+    new PutApprovalResultCommand({
+      pipelineName: PIPELINE,
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      token,
+      result: { status, summary },
+    }),
+  );
+
+const pending = (executionId: string, extra: Record<string, unknown> = {}) =>
+  aws.addPendingApproval({
+    pipeline: PIPELINE,
+    stage: "Approve",
+    action: "ManualApproval",
+    executionId,
+    ...extra,
+  });
+
+const retry = (executionId: string, retryMode = "FAILED_ACTIONS", stageName = "Approve") =>
+  client.send(
+    new RetryStageExecutionCommand({
+      pipelineName: PIPELINE,
+      stageName,
+      pipelineExecutionId: executionId,
+      retryMode: retryMode as "FAILED_ACTIONS",
+    }),
+  );
+
+const stateOf = async () => {
+  const out = await client.send(new GetPipelineStateCommand({ name: PIPELINE }));
+  return out.stageStates?.find((s) => s.stageName === "Approve");
+};
+
+describe("rejections and approvals (API_PutApprovalResult.html; REFERENCE.md: a rejection fails the action, then the execution)", () => {
+  it("a rejection emits the Approval action's FAILED event (summary, error code) and the pipeline's FAILED event", async () => {
+    // Prepare
+    const exec = randomUUID();
+    const token = pending(exec);
+    // Act
+    await decide(token, "Rejected", "Rejected by Jane Doe (U012ABC) via Slack: not yet");
+    // Assess
+    const [action, stage, pipeline] = codePipelineOutbox(aws.state);
+    expect(action).toEqual({
+      version: "0",
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      "detail-type": "CodePipeline Action Execution State Change",
+      source: "aws.codepipeline",
+      account: "123456789012",
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      region: "us-east-1",
+      resources: [`arn:aws:codepipeline:us-east-1:123456789012:${PIPELINE}`],
+      detail: expect.objectContaining({
+        pipeline: PIPELINE,
+        "execution-id": exec,
+        stage: "Approve",
+        action: "ManualApproval",
+        state: "FAILED",
+        "action-execution-id": expect.any(String),
+        "pipeline-execution-attempt": 1,
+        type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+        "execution-result": {
+          "external-execution-summary": "Rejected by Jane Doe (U012ABC) via Slack: not yet",
+          "error-code": "JobFailed",
+        },
+      }),
+    });
+    expect(pipeline["detail-type"]).toBe("CodePipeline Pipeline Execution State Change");
+    expect(stage["detail-type"]).toBe("CodePipeline Stage Execution State Change");
+    expect(stage.detail).toMatchObject({ stage: "Approve", state: "FAILED" });
+    expect(pipeline.detail).toMatchObject({ "execution-id": exec, state: "FAILED" });
+    expect(emitted()).toHaveLength(3);
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: exec }),
+    );
+    expect(execution.pipelineExecution?.status).toBe("Failed");
+  });
+
+  it("an approval emits the action's SUCCEEDED event, and the execution goes on", async () => {
+    const exec = randomUUID();
+    const token = pending(exec);
+    await decide(token, "Approved", "Approved by Jane");
+    expect(emitted()).toEqual([
+      ["Action", "SUCCEEDED", 1],
+      ["Stage", "SUCCEEDED", 1],
+    ]);
+    expect(codePipelineOutbox(aws.state)[0].detail["execution-result"]).toEqual({
+      "external-execution-summary": "Approved by Jane",
+    });
+    expect(aws.state.codepipeline.pipelines[PIPELINE].executions[exec].status).toBe("InProgress");
+  });
+
+  it("announces every emitted event to listeners until they unsubscribe, also after a reset", async () => {
+    const seen: CodePipelineEvent[] = [];
+    const unsubscribe = onCodePipelineEvent(aws.state, (e) => seen.push(e));
+    aws.reset(); // the state is reset in place; the subscription stays
+    await decide(pending(randomUUID()), "Approved", "ok");
+    unsubscribe();
+    await decide(pending(randomUUID()), "Approved", "ok");
+    expect(seen.map((e) => e.detail.state)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+    expect(codePipelineOutbox(aws.state)).toHaveLength(4);
+  });
+});
+
+describe("RetryStageExecution (API_RetryStageExecution.html; userguide detect-state-changes-cloudwatch-events.html: pipeline-execution-attempt)", () => {
+  it("keeps the execution id, raises the attempt, and runs the approval again with a new run id and a new token; the old token is invalid", async () => {
+    // Prepare: attempt 1's approval is rejected
+    const exec = randomUUID();
+    const oldToken = pending(exec);
+    const oldRun = (await stateOf())?.actionStates?.[0]?.latestExecution?.actionExecutionId;
+    await decide(oldToken, "Rejected", "Rejected by Bob");
+
+    // Act
+    const out = await retry(exec);
+
+    // Assess
+    expect(out.pipelineExecutionId).toBe(exec);
+    expect(emitted()).toEqual([
+      ["Action", "FAILED", 1],
+      ["Stage", "FAILED", 1],
+      ["Pipeline", "FAILED", 1],
+      ["Pipeline", "RESUMED", 2],
+      ["Stage", "RESUMED", 2],
+      ["Action", "STARTED", 2],
+    ]);
+    const resumed = codePipelineOutbox(aws.state)[3];
+    expect(resumed.detail["last-retry-attempt-time"]).toEqual(expect.any(String));
+    const started = codePipelineOutbox(aws.state)[5];
+    const stage = await stateOf();
+    const latest = stage?.actionStates?.[0]?.latestExecution;
+    expect(latest?.status).toBe("InProgress");
+    expect(latest?.actionExecutionId).toBe(started.detail["action-execution-id"]);
+    expect(latest?.actionExecutionId).not.toBe(oldRun);
+    expect(latest?.token).toEqual(expect.any(String));
+    expect(latest?.token).not.toBe(oldToken);
+    expect(stage?.latestExecution).toEqual({ pipelineExecutionId: exec, status: "InProgress" });
+    // REFERENCE.md: a token from an earlier run answers InvalidApprovalTokenException.
+    await expect(decide(oldToken, "Approved", "late")).rejects.toBeInstanceOf(
+      InvalidApprovalTokenException,
+    );
+    await decide(latest?.token ?? "", "Approved", "Approved by Jane");
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: exec }),
+    );
+    expect(execution.pipelineExecution?.status).toBe("InProgress");
+  });
+
+  it("FAILED_ACTIONS re-runs only the failed actions; ALL_ACTIONS re-runs every action of the stage", async () => {
+    // Prepare: a stage with one succeeded and one failed action, in two executions' worth.
+    const runStage = (exec: string) => {
+      for (const [action, state] of [
+        ["Migrate", "SUCCEEDED"],
+        ["Deploy", "FAILED"],
+      ]) {
+        recordEvent(aws.state, {
+          source: "aws.codepipeline",
+          "detail-type": "CodePipeline Action Execution State Change",
+          time: new Date().toISOString(),
+          detail: {
+            pipeline: PIPELINE,
+            "execution-id": exec,
+            stage: "Prod",
+            action,
+            state,
+            "action-execution-id": randomUUID(),
+            type: { category: "Deploy", provider: "CodeDeploy", owner: "AWS", version: "1" },
+          },
+        });
+      }
+    };
+    const a = randomUUID();
+    runStage(a);
+    // Act
+    await retry(a, "FAILED_ACTIONS", "Prod");
+    const failedOnly = codePipelineOutbox(aws.state)
+      .filter((e) => e.detail.state === "STARTED")
+      .map((e) => e.detail.action);
+    aws.reset();
+    const b = randomUUID();
+    runStage(b);
+    await retry(b, "ALL_ACTIONS", "Prod");
+    const all = codePipelineOutbox(aws.state)
+      .filter((e) => e.detail.state === "STARTED")
+      .map((e) => e.detail.action);
+    // Assess
+    expect(failedOnly).toEqual(["Deploy"]);
+    expect(all).toEqual(["Migrate", "Deploy"]);
+  });
+
+  it("refuses a stage that has not failed, an out-of-date execution, an unknown stage and a bad retryMode with the documented errors", async () => {
+    const first = randomUUID();
+    const second = randomUUID();
+    pending(first);
+    const notFailed = await retry(first).catch((e: unknown) => e);
+    await decide(pending(second), "Rejected", "Rejected by Bob"); // a later run of the stage
+    const outdated = await retry(first).catch((e: unknown) => e);
+    const unknownStage = await retry(second, "FAILED_ACTIONS", "Nope").catch((e: unknown) => e);
+    const badMode = await retry(second, "SOME_ACTIONS").catch((e: unknown) => e);
+    expect(notFailed).toBeInstanceOf(StageNotRetryableException);
+    expect(outdated).toBeInstanceOf(NotLatestPipelineExecutionException);
+    expect(unknownStage).toBeInstanceOf(StageNotFoundException);
+    expect(badMode).toBeInstanceOf(ValidationException);
+  });
+});
+
+describe("action-run history (API_ListActionExecutions.html, API_ActionExecution.html)", () => {
+  it("ListActionExecutions returns every run, newest first, filtered by pipelineExecutionId", async () => {
+    const exec = randomUUID();
+    const other = randomUUID();
+    const t0 = new Date(Date.now() - 60_000);
+    await decide(pending(exec, { at: t0 }), "Rejected", "Rejected by Bob");
+    await retry(exec);
+    pending(other);
+    const out = await client.send(
+      new ListActionExecutionsCommand({
+        pipelineName: PIPELINE,
+        filter: { pipelineExecutionId: exec },
+      }),
+    );
+    const runs = out.actionExecutionDetails ?? [];
+    expect(runs.map((r) => r.status)).toEqual(["InProgress", "Failed"]);
+    expect(runs.every((r) => r.pipelineExecutionId === exec)).toBe(true);
+    expect(new Set(runs.map((r) => r.actionExecutionId)).size).toBe(2);
+    expect(runs[1].output?.executionResult?.externalExecutionSummary).toBe("Rejected by Bob");
+    const everything = await client.send(
+      new ListActionExecutionsCommand({ pipelineName: PIPELINE }),
+    );
+    expect(everything.actionExecutionDetails).toHaveLength(3);
+  });
+});
+
+describe("PARALLEL execution mode (API_PutApprovalResult.html `token`; userguide concepts-how-it-works.html)", () => {
+  it("GetPipelineState shows no token and only the latest execution; each execution's run is decided with ListActionExecutions' externalExecutionId", async () => {
+    // Prepare
+    setExecutionMode(aws.state, PIPELINE, "PARALLEL");
+    const older = randomUUID();
+    const newer = randomUUID();
+    pending(older, { at: new Date(Date.now() - 1000) });
+    pending(newer);
+    // Act
+    const stage = await stateOf();
+    const list = await client.send(
+      new ListActionExecutionsCommand({
+        pipelineName: PIPELINE,
+        filter: { pipelineExecutionId: older },
+      }),
+    );
+    const olderToken =
+      list.actionExecutionDetails?.[0]?.output?.executionResult?.externalExecutionId;
+    await decide(olderToken ?? "", "Approved", "Approved by Jane");
+    // Assess
+    expect(stage?.latestExecution?.pipelineExecutionId).toBe(newer);
+    expect(stage?.actionStates?.[0]?.latestExecution?.status).toBe("InProgress");
+    expect(stage?.actionStates?.[0]?.latestExecution?.token).toBeUndefined();
+    expect(olderToken).toEqual(expect.any(String));
+    expect(codePipelineOutbox(aws.state)[0].detail["execution-id"]).toBe(older);
+    const pipeline = await client.send(new GetPipelineCommand({ name: PIPELINE }));
+    expect(pipeline.pipeline?.executionMode).toBe("PARALLEL");
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: newer }),
+    );
+    expect(execution.pipelineExecution?.executionMode).toBe("PARALLEL");
+  });
+});
+
+describe("approval timeouts (userguide approvals-approve-or-reject.html: no response within seven days → Failed; ActionDeclaration timeoutInMinutes)", () => {
+  it("a pending approval past 7 days fails with no summary and no execution-result, then the pipeline fails; its token is then already completed", async () => {
+    const exec = randomUUID();
+    const start = new Date("2026-01-01T00:00:00Z");
+    const token = pending(exec, { at: start });
+    expect(expireApprovals(aws.state, new Date(start.getTime() + 7 * DAY_MS - 1000))).toEqual([]);
+    const expired = expireApprovals(aws.state, new Date(start.getTime() + 7 * DAY_MS));
+    expect(expired).toEqual([
+      expect.objectContaining({
+        executionId: exec,
+        token,
+        expiresAt: new Date(start.getTime() + 7 * DAY_MS),
+      }),
+    ]);
+    const [action, stage, pipeline] = codePipelineOutbox(aws.state);
+    expect(action.detail).toMatchObject({ state: "FAILED", action: "ManualApproval" });
+    expect(stage.detail).toMatchObject({ state: "FAILED", stage: "Approve" });
+    expect(action.detail).not.toHaveProperty("execution-result");
+    expect(pipeline.detail).toMatchObject({ "execution-id": exec, state: "FAILED" });
+    const latest = (await stateOf())?.actionStates?.[0]?.latestExecution;
+    expect(latest?.status).toBe("Failed");
+    expect(latest?.summary).toBeUndefined();
+    await expect(decide(token, "Approved", "late")).rejects.toBeInstanceOf(
+      ApprovalAlreadyCompletedException,
+    );
+    const view = codePipelineView(aws.state)[PIPELINE];
+    expect(view.approvals.decided).toEqual([
+      expect.objectContaining({ outcome: "Expired", token }),
+    ]);
+  });
+
+  it("a per-action timeout (timeoutInMinutes) shortens the expiry, and GetPipeline shows it", async () => {
+    const start = new Date("2026-01-01T00:00:00Z");
+    pending(randomUUID(), { at: start, timeoutInMinutes: 60 });
+    expect(expireApprovals(aws.state, new Date(start.getTime() + 3_600_000))).toHaveLength(1);
+    const pipeline = await client.send(new GetPipelineCommand({ name: PIPELINE }));
+    expect(pipeline.pipeline?.stages?.[0]?.actions?.[0]?.timeoutInMinutes).toBe(60);
+  });
+});
+
+describe("rollbacks (API_RollbackStage.html, API_PipelineExecution.html, API_ExecutionTrigger.html; userguide stage-rollback*.html)", () => {
+  /** A succeeded execution and a later failed one in stage Prod. */
+  const history = () => {
+    const good = randomUUID();
+    const bad = randomUUID();
+    const revision = { name: "Source", revisionId: "good-sha", revisionSummary: "feat: x" };
+    const t = Date.now();
+    const deploy = (exec: string, state: string, at: number) =>
+      recordEvent(aws.state, {
+        source: "aws.codepipeline",
+        "detail-type": "CodePipeline Action Execution State Change",
+        time: new Date(at).toISOString(),
+        detail: {
+          pipeline: PIPELINE,
+          "execution-id": exec,
+          stage: "Prod",
+          action: "Deploy",
+          state,
+          "action-execution-id": randomUUID(),
+          type: { category: "Deploy", provider: "CodeDeploy" },
+        },
+      });
+    deploy(good, "SUCCEEDED", t - 60_000);
+    const model = aws.state.codepipeline.pipelines[PIPELINE];
+    model.executions[good].status = "Succeeded";
+    model.executions[good].artifactRevisions = [revision];
+    model.executions[good].startTime = new Date(t - 60_000);
+    aws.addFailedExecution({
+      pipeline: PIPELINE,
+      executionId: bad,
+      stage: "Prod",
+      action: "Deploy",
+      category: "Deploy",
+    });
+    void deploy;
+    return { good, bad };
+  };
+
+  it("RollbackStage starts a new ROLLBACK execution, trigger ManualRollback, with the target's revisions and rollbackMetadata", async () => {
+    const { good } = history();
+    const out = await client.send(
+      new RollbackStageCommand({
+        pipelineName: PIPELINE,
+        stageName: "Prod",
+        targetPipelineExecutionId: good,
+      }),
+    );
+    const id = out.pipelineExecutionId ?? "";
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: id }),
+    );
+    expect(id).not.toBe(good);
+    expect(execution.pipelineExecution).toMatchObject({
+      status: "InProgress",
+      executionType: "ROLLBACK",
+      executionMode: "SUPERSEDED",
+      rollbackMetadata: { rollbackTargetPipelineExecutionId: good },
+      trigger: {
+        triggerType: "ManualRollback",
+        triggerDetail: expect.stringMatching(/^arn:aws:sts::123456789012:assumed-role\//),
+      },
+      artifactRevisions: [expect.objectContaining({ revisionId: "good-sha" })],
+    });
+    expect(codePipelineOutbox(aws.state).at(-1)?.detail).toMatchObject({
+      "execution-id": id,
+      state: "STARTED",
+      "execution-trigger": { "trigger-type": "ManualRollback" },
+    });
+    finishExecution(aws.state, { pipeline: PIPELINE, executionId: id, status: "Succeeded" });
+    expect(codePipelineOutbox(aws.state).at(-1)?.detail).toMatchObject({
+      "execution-id": id,
+      state: "SUCCEEDED",
+    });
+  });
+
+  it("refuses an unknown target, a ROLLBACK target and a PARALLEL pipeline with the documented errors", async () => {
+    const { good } = history();
+    const rollback = (target: string) =>
+      client
+        .send(
+          new RollbackStageCommand({
+            pipelineName: PIPELINE,
+            stageName: "Prod",
+            targetPipelineExecutionId: target,
+          }),
+        )
+        .catch((e: unknown) => e);
+    const unknown = await rollback(randomUUID());
+    const first = (await rollback(good)) as { pipelineExecutionId: string };
+    finishExecution(aws.state, {
+      pipeline: PIPELINE,
+      executionId: first.pipelineExecutionId,
+      status: "Succeeded",
+    });
+    const ofRollback = await rollback(first.pipelineExecutionId);
+    setExecutionMode(aws.state, PIPELINE, "PARALLEL");
+    const parallel = await rollback(good);
+    expect(unknown).toBeInstanceOf(PipelineExecutionNotFoundException);
+    expect(ofRollback).toBeInstanceOf(UnableToRollbackStageException);
+    expect(parallel).toBeInstanceOf(UnableToRollbackStageException);
+  });
+
+  it("an automated rollback rolls back to the most recent successful execution, trigger AutomatedRollback", async () => {
+    const { good, bad } = history();
+    const id = rollBackAutomatically(aws.state, {
+      pipeline: PIPELINE,
+      stage: "Prod",
+      failedExecutionId: bad,
+    });
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: id }),
+    );
+    expect(execution.pipelineExecution).toMatchObject({
+      executionType: "ROLLBACK",
+      rollbackMetadata: { rollbackTargetPipelineExecutionId: good },
+      trigger: { triggerType: "AutomatedRollback" },
+    });
+  });
+});
+
+describe("SUPERSEDED and QUEUED modes (userguide concepts-how-it-works.html; API_PipelineExecution.html `Superseded`)", () => {
+  const declareStage = () => {
+    const pipeline = ensurePipeline(aws.state, PIPELINE);
+    ensureAction(pipeline, "Approve", "ManualApproval", "Approval").provider = "Manual";
+  };
+
+  it("SUPERSEDED (the default): a newer execution reaching a busy stage supersedes the older one waiting there; the stage's next execution enters when it frees", async () => {
+    declareStage();
+    const [a, b, c] = [0, 1, 2].map(() => startExecution(aws.state, { pipeline: PIPELINE }));
+    expect(reachStage(aws.state, { pipeline: PIPELINE, executionId: a, stage: "Approve" })).toBe(
+      "entered",
+    );
+    expect(reachStage(aws.state, { pipeline: PIPELINE, executionId: b, stage: "Approve" })).toBe(
+      "waiting",
+    );
+    expect(reachStage(aws.state, { pipeline: PIPELINE, executionId: c, stage: "Approve" })).toBe(
+      "waiting",
+    );
+    const model = aws.state.codepipeline.pipelines[PIPELINE];
+    expect(model.executions[b].status).toBe("Superseded");
+    expect(
+      codePipelineOutbox(aws.state)
+        .filter((e) => e.detail.state === "SUPERSEDED")
+        .map((e) => e.detail["execution-id"]),
+    ).toEqual([b]);
+    const tokenA = (await stateOf())?.actionStates?.[0]?.latestExecution?.token ?? "";
+    await decide(tokenA, "Approved", "ok");
+    const stage = await stateOf();
+    expect(stage?.latestExecution?.pipelineExecutionId).toBe(c);
+    expect(stage?.actionStates?.[0]?.latestExecution?.token).not.toBe(tokenA);
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: b }),
+    );
+    expect(execution.pipelineExecution?.status).toBe("Superseded");
+  });
+
+  it("QUEUED: executions wait their turn in order; none is superseded", async () => {
+    setExecutionMode(aws.state, PIPELINE, "QUEUED");
+    declareStage();
+    const [a, b, c] = [0, 1, 2].map(() => startExecution(aws.state, { pipeline: PIPELINE }));
+    for (const id of [a, b, c])
+      reachStage(aws.state, { pipeline: PIPELINE, executionId: id, stage: "Approve" });
+    await decide(
+      (await stateOf())?.actionStates?.[0]?.latestExecution?.token ?? "",
+      "Approved",
+      "ok",
+    );
+    const afterA = (await stateOf())?.latestExecution?.pipelineExecutionId;
+    await decide(
+      (await stateOf())?.actionStates?.[0]?.latestExecution?.token ?? "",
+      "Approved",
+      "ok",
+    );
+    const afterB = (await stateOf())?.latestExecution?.pipelineExecutionId;
+    expect([afterA, afterB]).toEqual([b, c]);
+    expect(codePipelineOutbox(aws.state).some((e) => e.detail.state === "SUPERSEDED")).toBe(false);
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: c }),
+    );
+    expect(execution.pipelineExecution?.executionMode).toBe("QUEUED");
+  });
+});
+
+describe("recordEvent: a posted event stands for CodePipeline's own", () => {
+  const approvalStarted = (exec: string, extra: Record<string, unknown> = {}) => ({
+    source: "aws.codepipeline",
+    "detail-type": "CodePipeline Action Execution State Change",
+    time: new Date().toISOString(),
+    detail: {
+      pipeline: PIPELINE,
+      "execution-id": exec,
+      stage: "Approve",
+      action: "ManualApproval",
+      state: "STARTED",
+      type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+      ...extra,
+    },
+  });
+
+  it("adopts a set-up run's id from the event (the token stays) and issues a new token for a new run of a later attempt", async () => {
+    const exec = randomUUID();
+    const setupToken = pending(exec);
+    const first = randomUUID();
+    expect(
+      recordEvent(aws.state, approvalStarted(exec, { "action-execution-id": first })),
+    ).toBeUndefined();
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution).toMatchObject({
+      actionExecutionId: first,
+      token: setupToken,
+    });
+    const second = randomUUID();
+    const issued = recordEvent(
+      aws.state,
+      approvalStarted(exec, { "action-execution-id": second, "pipeline-execution-attempt": 2.0 }),
+    );
+    expect(issued).toEqual(expect.any(String));
+    expect(issued).not.toBe(setupToken);
+    expect(aws.state.codepipeline.pipelines[PIPELINE].executions[exec].attempt).toBe(2);
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution).toMatchObject({
+      actionExecutionId: second,
+      token: issued,
+    });
+    await expect(decide(setupToken, "Approved", "old")).rejects.toBeInstanceOf(
+      InvalidApprovalTokenException,
+    );
+    expect(codePipelineOutbox(aws.state)).toEqual([]); // recording emits nothing
+  });
+
+  it("learns an unknown execution's trigger and a rollback's type from a Pipeline STARTED event", async () => {
+    const exec = randomUUID();
+    recordEvent(aws.state, {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: new Date().toISOString(),
+      detail: {
+        pipeline: PIPELINE,
+        "execution-id": exec,
+        state: "STARTED",
+        "execution-trigger": {
+          "trigger-type": "ManualRollback",
+          "trigger-detail": "arn:aws:sts::1:assumed-role/x",
+        },
+      },
+    });
+    const execution = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: exec }),
+    );
+    expect(execution.pipelineExecution).toMatchObject({
+      status: "InProgress",
+      executionType: "ROLLBACK",
+      trigger: { triggerType: "ManualRollback" },
+    });
+  });
+});
