@@ -4,13 +4,8 @@
  * expired); no event carries the commit, the execution mode or the rollback target. Every call is
  * time-bounded: on a timeout or an error, people get what is known and a note that says so.
  */
-import {
-  GetPipelineCommand,
-  GetPipelineExecutionCommand,
-  ListActionExecutionsCommand,
-  type ActionExecutionDetail,
-  type PipelineExecution,
-} from "@aws-sdk/client-codepipeline";
+import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import type { ActionExecutionDetail, PipelineExecution } from "@aws-sdk/client-codepipeline";
 import { codepipeline } from "./aws";
 import { DEFAULT_APPROVAL_TIMEOUT_MINUTES } from "./channels/lifecycle";
 import {
@@ -21,8 +16,19 @@ import {
   rejectedBy,
   rollbackOf,
 } from "./events";
+import { wellFormInPlace } from "./events/fields";
 import type { ExecutionMode, Notification, SourceRevision } from "./types";
 import { safeHttpUrl } from "./url";
+
+/**
+ * The CodePipeline SDK's commands, required on first use, not at the top: an import at the top of
+ * the archive loads the client on every cold start (about 10 ms and its share of memory), even
+ * for a batch that never enriches (a success with nothing to resolve, a duplicate, a collapsed
+ * failure). Type-only imports above are erased at compile time.
+ */
+function sdk(): typeof CodePipelineSdk {
+  return require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
+}
 
 /** How long enrichment may take in all, by default (ms). */
 export const ENRICH_TIMEOUT_MS = 2500;
@@ -54,7 +60,7 @@ function errorText(err: unknown): string | undefined {
 /**
  * Completes `n` from the failed action that ListActionExecutions reported (pure; mutates `n`).
  * The action decides what the FAILED execution was: a Failed Approval action is a `rejection`
- * when its summary says "Rejected", else `approval-expired` (no decision within its timeout:
+ * when it has a summary (every decision has one), else `approval-expired` (no decision within its timeout:
  * user guide, "Manage approval actions"); any other failed action makes it a `failure`, even if
  * an approval of this execution was rejected in Slack earlier (a retried stage that fails again
  * is a failure: REFERENCE.md, CodePipeline's lifecycle).
@@ -77,7 +83,8 @@ export function applyFailedAction(n: Notification, failed: ActionExecutionDetail
   n.errorCode ??= result?.errorDetails?.code;
   n.externalUrl ??= safeHttpUrl(result?.externalExecutionUrl);
   if (failed.input?.actionTypeId?.category === "Approval") {
-    n.kind = failedApprovalKind(summary);
+    // Only PutApprovalResult's summary tells a decision from a timeout, not the error message.
+    n.kind = failedApprovalKind(result?.externalExecutionSummary);
   } else if (isRejectionSummary(summary)) {
     n.kind = "rejection";
   } else {
@@ -94,7 +101,7 @@ export function applyFailedAction(n: Notification, failed: ActionExecutionDetail
 /** Fills the failing stage and action of a FAILED execution, and what kind of FAILED it was. */
 async function failedAction(n: Notification, signal: AbortSignal): Promise<void> {
   const out = await codepipeline().send(
-    new ListActionExecutionsCommand({
+    new (sdk().ListActionExecutionsCommand)({
       pipelineName: n.pipeline,
       filter: { pipelineExecutionId: n.executionId },
       maxResults: 100,
@@ -149,7 +156,7 @@ export function applyExecution(n: Notification, exec: PipelineExecution | undefi
 /** Fills the source revision, trigger, execution mode and rollback of the execution. */
 async function execution(n: Notification, signal: AbortSignal): Promise<void> {
   const out = await codepipeline().send(
-    new GetPipelineExecutionCommand({
+    new (sdk().GetPipelineExecutionCommand)({
       pipelineName: n.pipeline,
       pipelineExecutionId: n.executionId,
     }),
@@ -161,7 +168,7 @@ async function execution(n: Notification, signal: AbortSignal): Promise<void> {
 /** Fills an approval's custom data, review link and timeout (`timeoutInMinutes`). */
 async function approvalAction(n: Notification, signal: AbortSignal): Promise<void> {
   if (!n.stage || !n.action) return;
-  const out = await codepipeline().send(new GetPipelineCommand({ name: n.pipeline }), {
+  const out = await codepipeline().send(new (sdk().GetPipelineCommand)({ name: n.pipeline }), {
     abortSignal: signal,
   });
   const action = out.pipeline?.stages
@@ -235,5 +242,6 @@ export async function enrich(
   } finally {
     clearTimeout(timer);
   }
-  return n;
+  // The API's text is as untrusted as the event's: no lone surrogate reaches a channel (issue 12).
+  return wellFormInPlace(n);
 }

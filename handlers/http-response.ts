@@ -2,6 +2,7 @@
  * The one classifier that turns an HTTP response into success / retryable / permanent for every
  * HTTP channel (after Prometheus Alertmanager's `notify/`), with `Retry-After` parsing.
  */
+import { redactAndCut } from "./redact";
 
 /** How a response is to be treated. */
 export type ResponseClass =
@@ -34,10 +35,8 @@ const SLACK_RETRYABLE_ERRORS = [
   "request_timeout",
 ];
 
-function bodySnippet(body: string): string {
-  const line = body.replace(/\s+/g, " ").trim();
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
-}
+/** Longest body quote in a reason (characters, "…" included). */
+const MAX_BODY_SNIPPET_CHARS = 200;
 
 function header(headers: Record<string, string> | Headers, name: string): string | undefined {
   if (typeof (headers as Headers).get === "function") {
@@ -74,13 +73,15 @@ function retryAfterOf(
  * Classifies an HTTP response for every HTTP channel: 2xx success (except Slack Web API
  * `{"ok":false}`: `ratelimited` and server-side errors retryable, others permanent); 429, 408 and
  * 5xx retryable, honouring `Retry-After` (seconds or HTTP date) or a JSON `retry_after`; any other
- * status (other 4xx, unexpected 1xx/3xx) permanent. The reason quotes the body: redact it before
- * it reaches an error.
+ * status (other 4xx, unexpected 1xx/3xx) permanent. The reason quotes at most 200 characters of
+ * the body, redacted of `secrets` (and of every URL's path and query) before it is cut
+ * ({@link redactAndCut}): a secret echoed across the cut would otherwise leave its beginning.
  */
 export function classifyResponse(
   status: number,
   bodyText: string,
   headers: Record<string, string> | Headers = {},
+  secrets: readonly (string | undefined)[] = [],
 ): ResponseClass {
   const json = parseJsonObject(bodyText);
   if (status >= 200 && status < 300) {
@@ -98,7 +99,8 @@ export function classifyResponse(
     }
     return { outcome: "success" };
   }
-  const reason = `HTTP ${status}${bodyText ? `: ${bodySnippet(bodyText)}` : ""}`;
+  const snippet = bodyText ? redactAndCut(bodyText, secrets, MAX_BODY_SNIPPET_CHARS) : "";
+  const reason = `HTTP ${status}${snippet ? `: ${snippet}` : ""}`;
   if (status === 429 || status === 408 || (status >= 500 && status < 600)) {
     const retryAfterMs = retryAfterOf(headers, json);
     return { outcome: "retryable", reason, ...(retryAfterMs !== undefined && { retryAfterMs }) };

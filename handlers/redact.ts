@@ -38,14 +38,65 @@ function secretForms(secret: string): string[] {
  * to anything that goes into an error message or a log line.
  */
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
-  const forms = secrets
-    .filter((s): s is string => typeof s === "string" && s.length >= 4)
-    .flatMap(secretForms)
-    // Longest first, so a form that contains another is removed whole.
-    .sort((a, b) => b.length - a.length);
+  const forms = formsOf(secrets);
   let out = text;
-  for (const form of forms) out = out.split(form).join("[redacted]");
+  for (const form of forms) out = out.split(form).join(REDACTED);
   return out.replace(URL_PATTERN, (_m, scheme: string, host: string, rest: string) =>
-    rest.length > 0 ? `${scheme}${host}/[redacted]` : `${scheme}${host}`,
+    rest.length > 0 ? `${scheme}${host}/${REDACTED}` : `${scheme}${host}`,
   );
+}
+
+/** What a secret becomes in redacted text. */
+const REDACTED = "[redacted]";
+
+/** Shortest secret prefix worth hiding: shorter ones match ordinary words. */
+const MIN_SECRET_CHARS = 4;
+
+/** Every form of every secret, longest first, so a form that contains another is removed whole. */
+function formsOf(secrets: readonly (string | undefined)[]): string[] {
+  return secrets
+    .filter((s): s is string => typeof s === "string" && s.length >= MIN_SECRET_CHARS)
+    .flatMap(secretForms)
+    .sort((a, b) => b.length - a.length);
+}
+
+/**
+ * `text` without a trailing beginning of a secret form (at least {@link MIN_SECRET_CHARS} long):
+ * text that was cut before it reached us (a capped response body, an SDK message) can end in the
+ * first characters of a secret that {@link redact} cannot recognize whole.
+ */
+function withoutSecretTail(text: string, forms: readonly string[]): string {
+  for (const form of forms) {
+    for (let k = Math.min(form.length - 1, text.length); k >= MIN_SECRET_CHARS; k--) {
+      if (text.endsWith(form.slice(0, k))) return `${text.slice(0, text.length - k)}${REDACTED}`;
+    }
+  }
+  return text;
+}
+
+/** Cuts at `max` UTF-16 code units without splitting a surrogate pair (a lone half is not text). */
+function cutCodeUnits(text: string, max: number): string {
+  let end = Math.max(0, max);
+  const code = text.charCodeAt(end - 1);
+  if (end < text.length && code >= 0xd800 && code <= 0xdbff) end -= 1;
+  return text.slice(0, end);
+}
+
+/**
+ * The one way error text is shortened for logs, the audit trail, the ledger and DLQ reasons:
+ * redact first ({@link redact}, plus any beginning of a secret that the text already ends in),
+ * then collapse whitespace to single spaces, then cut to at most `max` characters (the cut
+ * marked with "…", counted in `max`; never inside a surrogate pair). Cutting first would let the
+ * beginning of a secret that straddles the cut through, since only whole secrets are recognized:
+ * a 32-character key starting 21 characters before a 200-character cut kept its first 21.
+ */
+export function redactAndCut(
+  text: string,
+  secrets: readonly (string | undefined)[],
+  max: number,
+): string {
+  const forms = formsOf(secrets);
+  const clean = withoutSecretTail(redact(text, secrets), forms).replace(/\s+/g, " ").trim();
+  if (clean.length <= max) return clean;
+  return `${cutCodeUnits(clean, max - 1)}…`;
 }

@@ -12,9 +12,10 @@
  */
 import type { Context } from "aws-lambda";
 import type { Logger } from "./channels/types";
+import { METRICS_NAMESPACE, type MetricName } from "./contracts/metrics";
 
-/** The EMF namespace of the notifier's metrics. */
-export const METRICS_NAMESPACE = "DeployNotifier";
+/** The EMF namespace of the notifier's metrics (contracts/metrics.ts, read by the alarms too). */
+export { METRICS_NAMESPACE };
 
 /** Powertools' log levels; `SILENT` writes nothing. */
 export type LogLevel = "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR" | "CRITICAL" | "SILENT";
@@ -124,8 +125,8 @@ export function createLogger(fields: Record<string, unknown> = {}): TelemetryLog
 
 /** One metric data point with its dimensions. */
 export interface MetricPoint {
-  name:
-    "Sent" | "Failed" | "Retried" | "Suppressed" | "Deduplicated" | "Rejected" | "DispatchLatency";
+  /** A name of contracts/metrics.ts `METRIC`. */
+  name: MetricName;
   value: number;
   unit: "Count" | "Milliseconds";
   dimensions: Record<string, string>;

@@ -5,6 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { HEARTBEAT_INPUT } from "../handlers/contracts/heartbeat";
 import { REMINDER_SCAN_INPUT } from "../handlers/contracts/reminder-scan";
 import { childOptions, componentType, type Tags } from "./component";
 import { policyDocument, type Statement } from "./policies";
@@ -22,6 +23,12 @@ export interface EventIntakeArgs {
    * queue every this many minutes (handlers/reminders).
    */
   reminderScanMinutes?: number;
+  /**
+   * Minutes between two heartbeats; absent: no heartbeat. A schedule rule `heartbeat` then sends
+   * {@link HEARTBEAT_INPUT} to the events queue every this many minutes, and the fan-out answers
+   * it with a `Heartbeat` metric (infra/alarms.ts watches it).
+   */
+  heartbeatMinutes?: number;
   tags: Tags;
 }
 
@@ -43,6 +50,9 @@ export class EventIntake extends pulumi.ComponentResource {
   /** The schedule rule of the approval reminder scan, and its target (the events queue). */
   readonly reminderRule?: aws.cloudwatch.EventRule;
   readonly reminderTarget?: aws.cloudwatch.EventTarget;
+  /** The heartbeat's schedule rule, and its target (the events queue). */
+  readonly heartbeatRule?: aws.cloudwatch.EventRule;
+  readonly heartbeatTarget?: aws.cloudwatch.EventTarget;
   /** `events-from-eventbridge`, then `dlq-from-eventbridge` once {@link admitDeadLetterWriter} ran. */
   readonly queuePolicies: aws.sqs.QueuePolicy[];
   private readonly child: pulumi.CustomResourceOptions;
@@ -126,7 +136,16 @@ export class EventIntake extends pulumi.ComponentResource {
         fresh,
       );
     }
-    const senders = this.reminderRule ? [rule.arn, this.reminderRule.arn] : [rule.arn];
+    if (args.heartbeatMinutes !== undefined) {
+      [this.heartbeatRule, this.heartbeatTarget] = this.heartbeat(
+        name,
+        args,
+        args.heartbeatMinutes,
+        events.arn,
+        dlq.arn,
+      );
+    }
+    const senders = this.senders(rule);
     this.queuePolicies = [
       new aws.sqs.QueuePolicy(
         "events-from-eventbridge",
@@ -158,7 +177,7 @@ export class EventIntake extends pulumi.ComponentResource {
    * once the fan-out's role exists, which is declared after this component.
    */
   admitDeadLetterWriter(roleArn: pulumi.Input<string>): aws.sqs.QueuePolicy {
-    const senders = this.reminderRule ? [this.rule.arn, this.reminderRule.arn] : [this.rule.arn];
+    const senders = this.senders(this.rule);
     const policy = new aws.sqs.QueuePolicy(
       "dlq-from-eventbridge",
       {
@@ -173,6 +192,57 @@ export class EventIntake extends pulumi.ComponentResource {
     );
     this.queuePolicies.push(policy);
     return policy;
+  }
+
+  /** Every rule that may send to the queues: CodePipeline's, then the schedules that exist. */
+  private senders(rule: aws.cloudwatch.EventRule): pulumi.Output<string>[] {
+    return [rule, this.reminderRule, this.heartbeatRule]
+      .filter((r): r is aws.cloudwatch.EventRule => r !== undefined)
+      .map((r) => r.arn);
+  }
+
+  /**
+   * The heartbeat's schedule rule `heartbeat` and its target `heartbeat-to-queue`: the constant
+   * {@link HEARTBEAT_INPUT} every `minutes`, to the events queue, the DLQ behind it.
+   */
+  private heartbeat(
+    name: string,
+    args: EventIntakeArgs,
+    minutes: number,
+    queueArn: pulumi.Output<string>,
+    dlqArn: pulumi.Output<string>,
+  ): [aws.cloudwatch.EventRule, aws.cloudwatch.EventTarget] {
+    if (!Number.isInteger(minutes) || minutes < 1) {
+      throw new Error(`EventIntake ${name}: heartbeatMinutes must be a whole number >= 1`);
+    }
+    // New with issue 12: never declared at the stack's top, so nothing to alias.
+    const fresh: pulumi.CustomResourceOptions = { parent: this };
+    const rule = new aws.cloudwatch.EventRule(
+      "heartbeat",
+      {
+        description: `${args.description}: heartbeat`,
+        scheduleExpression: `rate(${minutes} minute${minutes === 1 ? "" : "s"})`,
+        tags: args.tags,
+      },
+      fresh,
+    );
+    const target = new aws.cloudwatch.EventTarget(
+      "heartbeat-to-queue",
+      {
+        rule: rule.name,
+        arn: queueArn,
+        input: HEARTBEAT_INPUT,
+        // A heartbeat older than one period is useless (the next one comes); one EventBridge could
+        // not deliver at all goes to the DLQ, whose alarm tells the ops email.
+        retryPolicy: {
+          maximumRetryAttempts: SETTINGS.heartbeatTargetMaxRetries,
+          maximumEventAgeInSeconds: Math.max(60, minutes * 60),
+        },
+        deadLetterConfig: { arn: dlqArn },
+      },
+      fresh,
+    );
+    return [rule, target];
   }
 }
 

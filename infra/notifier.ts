@@ -155,6 +155,7 @@ export function declareNotifier(args: NotifierArgs) {
     ...(rt.pipelines.some((p) => p.approvals) && {
       reminderScanMinutes: SETTINGS.reminderScanMinutes,
     }),
+    heartbeatMinutes: SETTINGS.heartbeatMinutes,
     tags,
   });
   const account = awsAccount();
@@ -194,6 +195,9 @@ export function declareNotifier(args: NotifierArgs) {
     deadLetterQueueName: intake.deadLetterQueue.name,
     eventsQueueName: intake.queue.name,
     functions: { fanout: fanout.function.name, approval: approval.function.name },
+    channels: Object.keys(rt.channels),
+    heartbeatMinutes: SETTINGS.heartbeatMinutes,
+    heartbeatMissedPeriods: SETTINGS.heartbeatMissedPeriods,
     tags,
   });
 

@@ -36,6 +36,21 @@ export const SETTINGS = {
   reminderScanMinutes: 15,
   /** EventBridge → SQS retries of a scan; the next scan comes anyway. */
   reminderTargetMaxRetries: 3,
+  /**
+   * Minutes between two heartbeats (rule → events queue → fan-out → `Heartbeat` metric). The
+   * heartbeat alarm fires after {@link SETTINGS.heartbeatMissedPeriods} periods without one;
+   * 8,640 SQS messages and fan-out invocations a month, well inside the free tiers.
+   */
+  heartbeatMinutes: 5,
+  /**
+   * Heartbeat periods that must all be empty before the heartbeat alarm fires: 3 × 5 = 15
+   * minutes. One late heartbeat (EventBridge delivers scheduled events within about a minute, EMF
+   * metrics reach CloudWatch a minute or two after the log line) must not page; three in a row
+   * mean the chain is broken.
+   */
+  heartbeatMissedPeriods: 3,
+  /** EventBridge → SQS retries of a heartbeat; the next one comes anyway. */
+  heartbeatTargetMaxRetries: 3,
   dlqRetentionSeconds: 14 * 86400,
   queueRetentionSeconds: 4 * 86400,
 } as const;

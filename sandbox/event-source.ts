@@ -9,6 +9,7 @@ import {
   createQueue,
   eventBridgeToQueue,
   matchesPattern,
+  onCodePipelineEvent,
   recordEvent,
   type QueueMessage,
   type SandboxQueue,
@@ -27,6 +28,11 @@ export interface PostedEvent {
   messageId?: string;
   /** Epoch ms. */
   postedAt: number;
+  /**
+   * Emitted by the CodePipeline stand-in itself (a decision, retry, expiry or rollback made
+   * there), rather than posted to `POST /events`.
+   */
+  emitted?: boolean;
 }
 
 /** The event path of one sandbox. */
@@ -159,35 +165,49 @@ export function startEventSource(options: {
   options.cleanups.add(() => queue.close());
   const posted: PostedEvent[] = [];
 
-  async function postEvent(input: unknown): Promise<PostedEvent[]> {
-    return toEvents(input).map((event) => {
-      const detail = (event.detail ?? {}) as Record<string, unknown>;
-      // An event posted here stands for one CodePipeline emitted: the CodePipeline stand-in
-      // learns the execution (and a pending approval's token) as the real service would know it.
-      recordEvent(world.standins.aws.state, event);
-      const matched = matchesPattern(world.declared.rulePattern, event);
-      const entry: PostedEvent = {
-        eventId: String(event.id),
-        detailType: String(event["detail-type"] ?? ""),
-        pipeline: String(detail.pipeline ?? ""),
-        state: String(detail.state ?? ""),
-        time: String(event.time ?? ""),
-        matched,
-        postedAt: Date.now(),
-      };
-      // EventBridge delivers the whole event as the SQS message body, if the queue's policy lets
-      // this rule send (testing/iam/deliveries.ts); else AWS retries and gives up, here at once.
-      const denied = matched
-        ? eventBridgeToQueue(world.standins.iam, world.declared.ruleArn, world.declared.queueArn)
-        : undefined;
-      if (denied) log(`  ✗ EventBridge could not deliver to the events queue: ${denied.message}`);
-      else if (matched) entry.messageId = queue.send(JSON.stringify(event)).messageId;
-      posted.push(entry);
-      const what = `${entry.pipeline} ${entry.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "")} ${entry.state}`;
-      log(`  ⇢ event ${what}${matched ? "" : " — not matched by the rule, dropped"}`);
-      return entry;
-    });
+  /**
+   * Routes one event like the rule would. A posted event stands for one CodePipeline emitted, so
+   * the CodePipeline stand-in first learns the execution (and a pending approval's token) as the
+   * real service would know it; an event the stand-in emitted is already known there.
+   */
+  function route(event: Record<string, unknown>, emitted: boolean): PostedEvent {
+    const detail = (event.detail ?? {}) as Record<string, unknown>;
+    if (!emitted) recordEvent(world.standins.aws.state, event);
+    const matched = matchesPattern(world.declared.rulePattern, event);
+    const entry: PostedEvent = {
+      eventId: String(event.id),
+      detailType: String(event["detail-type"] ?? ""),
+      pipeline: String(detail.pipeline ?? ""),
+      state: String(detail.state ?? ""),
+      time: String(event.time ?? ""),
+      matched,
+      postedAt: Date.now(),
+      ...(emitted ? { emitted } : {}),
+    };
+    // EventBridge delivers the whole event as the SQS message body, if the queue's policy lets
+    // this rule send (testing/iam/deliveries.ts); else AWS retries and gives up, here at once.
+    const denied = matched
+      ? eventBridgeToQueue(world.standins.iam, world.declared.ruleArn, world.declared.queueArn)
+      : undefined;
+    if (denied) log(`  ✗ EventBridge could not deliver to the events queue: ${denied.message}`);
+    else if (matched) entry.messageId = queue.send(JSON.stringify(event)).messageId;
+    posted.push(entry);
+    const what = `${entry.pipeline} ${entry.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "")} ${entry.state}`;
+    const from = emitted ? "CodePipeline emitted " : "";
+    log(`  ⇢ event ${from}${what}${matched ? "" : " — not matched by the rule, dropped"}`);
+    return entry;
   }
+
+  async function postEvent(input: unknown): Promise<PostedEvent[]> {
+    return toEvents(input).map((event) => route(event, false));
+  }
+
+  // What the CodePipeline stand-in emits (an approval decided from Slack, a retry, an expiry, a
+  // rollback) takes the same path as a posted event: rule match → queue → fan-out.
+  const unsubscribe = onCodePipelineEvent(world.standins.aws.state, (event) => {
+    route({ ...event }, true);
+  });
+  options.cleanups.add(unsubscribe);
 
   async function settle(): Promise<void> {
     // Deliveries can start asynchronous work (the approval's self-invocation) and vice versa.

@@ -1,29 +1,17 @@
 /**
- * A scenario step's expectations checked against what the step observed (deliveries per channel,
- * redeliveries, DLQ entries, duplicates, approval buttons, the PagerDuty incident, audit actions).
+ * A scenario step's expectations checked against what the step observed (deliveries per channel
+ * and what they say, redeliveries, DLQ entries, duplicates, approval buttons, the PagerDuty
+ * incident, audit actions, the click's ephemeral reply, what an earlier approval request reads
+ * now, and the PutApprovalResult calls CodePipeline received).
  */
-import { APPROVE_ACTION_ID } from "../handlers/contracts/slack-approval";
 import type { ScenarioHost, ScenarioStep, StepReport } from "./scenario";
+import { DEFAULT_CLICKER, hasButton, isClick, says, type ScenarioRun } from "./scenario-actions";
 
 /** Counts items by key. */
 export function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + 1;
   return out;
-}
-
-function hasApprovalButtons(payload: unknown): boolean {
-  const blocks = (payload as { blocks?: unknown[] } | undefined)?.blocks;
-  return (
-    Array.isArray(blocks) &&
-    blocks.some((b) => {
-      const block = b as { type?: string; elements?: Array<{ action_id?: string }> };
-      return (
-        block.type === "actions" &&
-        (block.elements ?? []).some((e) => e.action_id === APPROVE_ACTION_ID)
-      );
-    })
-  );
 }
 
 /** What a step observed, for checking its expectations. */
@@ -35,24 +23,25 @@ export interface StepObservation {
   audit: Array<Record<string, unknown>>;
   /** When the step started (epoch ms). */
   started: number;
+  /** What earlier steps posted and which tokens they were issued (absent: no references). */
+  run?: ScenarioRun;
 }
 
-/** One line per expectation of `step` that the observation does not meet. */
-export function checkExpectations(
-  host: ScenarioHost,
-  step: ScenarioStep,
-  seen: StepObservation,
-): string[] {
+const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+const quote = (texts: string[]) => texts.map((t) => `"${t}"`).join(", ");
+
+/** Deliveries, redeliveries, DLQ, duplicates and suppression. */
+function checkCounts(step: ScenarioStep, seen: StepObservation): string[] {
   const { matched, delivered, retried, dlq, suppressed } = seen.observed;
-  const { deliveries, audit, started } = seen;
   const problems: string[] = [];
   const expect = step.expect;
-
+  const sent = step.events.filter((e) => !e.emitted).length;
   const wantMatched = expect.matched ?? true;
-  if (wantMatched && matched !== step.events.length) {
-    problems.push(`expected every event to match the rule, ${matched}/${step.events.length} did`);
-  }
-  if (!wantMatched && matched > 0)
+  if (typeof wantMatched === "number" && matched !== wantMatched)
+    problems.push(`expected ${wantMatched} of the events to match the rule, ${matched} did`);
+  if (wantMatched === true && matched !== sent)
+    problems.push(`expected every event to match the rule, ${matched}/${sent} did`);
+  if (wantMatched === false && matched > 0)
     problems.push(`expected no event to match the rule, ${matched} did`);
   for (const [channel, want] of Object.entries(expect.delivered ?? {})) {
     const got = delivered[channel] ?? 0;
@@ -78,21 +67,114 @@ export function checkExpectations(
     problems.push(`expected ${expect.dlq} in the DLQ, got ${dlq}`);
   if (expect.duplicates !== undefined) {
     const payloads = countBy(
-      deliveries.filter((d) => d.delivered),
+      seen.deliveries.filter((d) => d.delivered),
       (d) => `${d.channel} ${JSON.stringify(d.body)}`,
     );
     const duplicates = Object.values(payloads).reduce((n, c) => n + c - 1, 0);
     if (duplicates !== expect.duplicates)
       problems.push(`expected ${expect.duplicates} duplicate deliveries, got ${duplicates}`);
   }
+  return problems;
+}
+
+/** What the messages delivered during the step say (and do not say), per channel. */
+function checkTexts(step: ScenarioStep, seen: StepObservation): string[] {
+  const problems: string[] = [];
+  const bodiesOf = (channel: string) =>
+    seen.deliveries.filter((d) => d.delivered && d.channel === channel).map((d) => d.body);
+  for (const [channel, want] of Object.entries(step.expect.says ?? {})) {
+    const bodies = bodiesOf(channel);
+    const missing = list(want).filter((text) => !bodies.some((b) => says(b, text)));
+    if (missing.length > 0)
+      problems.push(
+        `${channel}: expected a message that says ${quote(missing)}, got ${bodies.length === 0 ? "no message" : quote(bodies.map((b) => excerpt(b)))}`,
+      );
+  }
+  for (const [channel, unwanted] of Object.entries(step.expect.saysNot ?? {})) {
+    const found = list(unwanted).filter((text) => bodiesOf(channel).some((b) => says(b, text)));
+    if (found.length > 0)
+      problems.push(`${channel}: expected no message that says ${quote(found)}`);
+  }
+  return problems;
+}
+
+/** The first 160 characters a person reads in a payload. */
+function excerpt(body: unknown): string {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return text.length > 160 ? `${text.slice(0, 157)}…` : text;
+}
+
+/** The click's ephemeral reply, the earlier request's current text, and PutApprovalResult. */
+function checkApproval(host: ScenarioHost, step: ScenarioStep, seen: StepObservation): string[] {
+  const problems: string[] = [];
+  const { expect } = step;
+  const messages = host.slackMessages();
+  if (expect.reply !== undefined) {
+    const clickers = new Set((step.do ?? []).filter(isClick).map((a) => a.as ?? DEFAULT_CLICKER));
+    const replies = messages
+      .flatMap((m) => m.ephemerals)
+      .filter((e) => Date.parse(e.at) >= seen.started && (!e.for || clickers.has(e.for)));
+    if (!replies.some((r) => says(r.text, expect.reply as string)))
+      problems.push(
+        `expected the clicker to be told "${expect.reply}", got ${replies.length === 0 ? "no reply" : quote(replies.map((r) => r.text))}`,
+      );
+  }
+  if (expect.request !== undefined) {
+    const { of, says: text, buttons } = expect.request;
+    const id = seen.run?.requests[of]?.at(-1);
+    const message = messages.find((m) => m.id === id);
+    if (!message) problems.push(`expected the approval request of step "${of}", found none`);
+    else {
+      if (text !== undefined && !says(message.payload, text))
+        problems.push(
+          `expected the request of step "${of}" to say "${text}", it says ${quote([excerpt(message.payload)])}`,
+        );
+      if (buttons !== undefined && hasButton(message.payload) !== buttons)
+        problems.push(
+          `expected the request of step "${of}" ${buttons ? "to keep" : "to have lost"} its Approve / Reject buttons`,
+        );
+    }
+  }
+  if (expect.putApprovalResult !== undefined) {
+    const { calls: want, status, tokenOf } = expect.putApprovalResult;
+    const calls = host
+      .codePipelineCallsSince(seen.started)
+      .filter((c) => c.operation === "PutApprovalResult");
+    if (calls.length !== want)
+      problems.push(
+        `expected ${want} PutApprovalResult call(s) to CodePipeline, got ${calls.length}`,
+      );
+    const statuses = calls.map((c) => (c.input.result as { status?: string } | undefined)?.status);
+    if (status !== undefined && statuses.some((s) => s !== status))
+      problems.push(`expected PutApprovalResult with status ${status}, got ${statuses.join(", ")}`);
+    if (tokenOf !== undefined) {
+      const tokens = (seen.run?.tokens[tokenOf] ?? []).map((t) => t.token);
+      if (tokens.length === 0)
+        problems.push(
+          `expected step "${tokenOf}" to have been issued an approval token, it was not`,
+        );
+      else if (calls.some((c) => !tokens.includes(String(c.input.token))))
+        problems.push(
+          `expected PutApprovalResult with the token of the run requested in step "${tokenOf}"`,
+        );
+    }
+  }
+  return problems;
+}
+
+/** Approval buttons, the PagerDuty incident and the audit trail. */
+function checkState(host: ScenarioHost, step: ScenarioStep, seen: StepObservation): string[] {
+  const problems: string[] = [];
+  const { expect } = step;
+  const { audit, started } = seen;
   if (expect.approvalButtons !== undefined) {
     const messages = host.slackMessagesSince(expect.approvalButtons, started);
-    if (!messages.some(hasApprovalButtons)) {
+    if (!messages.some((m) => hasButton(m))) {
       problems.push(`expected a message with Approve/Reject buttons in ${expect.approvalButtons}`);
     }
   }
   if (expect.incident !== undefined) {
-    const { pipeline, status } = expect.incident;
+    const { pipeline, status, triggers } = expect.incident;
     // Only incidents this step opened or changed: a replay finds the earlier run's incidents.
     const incidents = host
       .incidents()
@@ -105,10 +187,38 @@ export function checkExpectations(
         `expected the ${pipeline} incident ${status}, got ${incidents.map((i) => i.status).join(", ")}`,
       );
     }
+    if (triggers !== undefined && !incidents.every((i) => i.triggers === triggers)) {
+      problems.push(
+        `expected the ${pipeline} incident to have received ${triggers} trigger(s) (one dedup_key), got ${incidents.map((i) => i.triggers).join(", ") || "none"}`,
+      );
+    }
   }
   for (const action of expect.audit ?? []) {
     if (!audit.some((a) => a.action === action))
       problems.push(`expected an audit record "${action}"`);
   }
+  for (const [action, text] of Object.entries(expect.auditSays ?? {})) {
+    const records = audit.filter((a) => a.action === action).map((a) => JSON.stringify(a));
+    if (!records.some((r) => r.includes(text)))
+      problems.push(`expected an audit record "${action}" that says "${text}"`);
+  }
+  for (const action of expect.noAudit ?? []) {
+    if (audit.some((a) => a.action === action))
+      problems.push(`expected no audit record "${action}"`);
+  }
   return problems;
+}
+
+/** One line per expectation of `step` that the observation does not meet. */
+export function checkExpectations(
+  host: ScenarioHost,
+  step: ScenarioStep,
+  seen: StepObservation,
+): string[] {
+  return [
+    ...checkCounts(step, seen),
+    ...checkTexts(step, seen),
+    ...checkApproval(host, step, seen),
+    ...checkState(host, step, seen),
+  ];
 }

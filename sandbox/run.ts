@@ -11,6 +11,8 @@ import {
   type ScenarioReport,
   type StepReport,
 } from "./scenario";
+import { expireApprovals, retryStageExecution } from "../testing";
+import { approvalTokens, clickSlackButton, emittedCount } from "./scenario-host";
 import { fanoutDlq, slackMessages, type ViewSources } from "./views";
 import type { Log } from "./wiring";
 
@@ -67,11 +69,29 @@ export function createScenarioHost(
         summary: i.summary,
         status: i.status,
         updatedAt: i.updatedAt.getTime(),
+        triggers: i.triggers,
       })),
     slackMessagesSince: (channel, since) =>
       slackMessages(world)
         .filter((m) => m.channel === channel && Date.parse(m.at) >= since)
         .map((m) => m.payload),
+    slackMessages: () => slackMessages(world),
+    async click(messageId, actionId, user) {
+      const answer = await clickSlackButton(world, messageId, actionId, user);
+      return { statusCode: answer.statusCode };
+    },
+    codePipelineCallsSince: (since) =>
+      aws.state.codepipeline.calls.filter((c) => c.at.getTime() >= since),
+    approvalTokens: () => approvalTokens(world),
+    retryStage: (input) =>
+      void retryStageExecution(aws.state, {
+        pipelineName: input.pipeline,
+        stageName: input.stage,
+        pipelineExecutionId: input.executionId,
+        retryMode: input.retryMode ?? "FAILED_ACTIONS",
+      }),
+    advanceClock: (ms) => expireApprovals(aws.state, new Date(Date.now() + ms)).length,
+    emittedCount: () => emittedCount(world),
     setFault: (fault) => (fault ? faults.set(fault.receiver, fault, "scenario") : undefined),
     addPendingApproval: (input) => void aws.addPendingApproval(input),
     addFailedExecution: (input) => aws.addFailedExecution(input),
@@ -83,6 +103,10 @@ export function createScenarioHost(
         startTime: new Date(),
         trigger: input.trigger,
         artifactRevisions: input.revision ? [input.revision] : undefined,
+        ...(input.executionType && { executionType: input.executionType }),
+        ...(input.rollbackTargetExecutionId && {
+          rollbackTargetExecutionId: input.rollbackTargetExecutionId,
+        }),
       };
     },
   };

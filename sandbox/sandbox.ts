@@ -6,7 +6,7 @@
  * the program declared through the queue semantics it declared, plays scenarios and serves the
  * live page. Tests and the benchmark use it directly; `start.ts` is its command line.
  */
-import type { AllStandins, SandboxQueue } from "../testing";
+import { codePipelineView, type AllStandins, type SandboxQueue } from "../testing";
 import { createAuditReader } from "./audit-trail";
 import { announceSandbox } from "./discovery";
 import { startEventSource, type PostedEvent } from "./event-source";
@@ -141,6 +141,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       state: () => pageState(sources),
       deliveries: () => deliveriesByReceiver(world),
       audit: () => audit.read(),
+      codepipeline: () => codePipelineView(world.standins.aws.state),
       postEvent: events.postEvent,
       interact: (rawBody, headers) => callApprovalUrl(world, rawBody, headers),
       setFault(receiver, spec) {

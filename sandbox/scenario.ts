@@ -10,7 +10,29 @@ import * as path from "node:path";
 import type { RuntimeConfig } from "../handlers/types";
 import type { ModelArtifactRevision, PendingApprovalInput, FailedExecutionInput } from "../testing";
 import { checkExpectations, countBy } from "./expectations";
+import {
+  DEFAULT_CLICKER,
+  actionIdOf,
+  actionProblem,
+  describeAction,
+  isClick,
+  newRun,
+  rememberStep,
+  requestMessageId,
+  type IssuedToken,
+  type RetryStageAction,
+  type ScenarioAction,
+  type ScenarioRun,
+  type ScenarioSlackMessage,
+} from "./scenario-actions";
 import { buildEvent, substitute } from "./scenario-events";
+
+export type {
+  AdvanceClockAction,
+  ClickAction,
+  RetryStageAction,
+  ScenarioAction,
+} from "./scenario-actions";
 
 export { buildEvent, timeInWindow, timeOutsideWindows } from "./scenario-events";
 
@@ -29,6 +51,14 @@ export interface ScenarioEvent {
   source?: string;
   time?: EventTime;
   detail: Record<string, unknown>;
+  /**
+   * CodePipeline emits this event itself in answer to the step's `do` (a Reject click makes
+   * PutApprovalResult fail the approval action, and CodePipeline then emits the action's and the
+   * pipeline's FAILED events). The runner posts it only when the CodePipeline stand-in emitted
+   * no events of its own during the step's `do` ({@link ScenarioHost.emittedCount}); it does not
+   * count for `matched`.
+   */
+  emitted?: boolean;
 }
 
 /** A receiver fault for one step; `untilReceive` lifts it when the queue receives a step message that often. */
@@ -43,21 +73,28 @@ export interface StepFault {
 export interface StepSetup {
   pendingApproval?: PendingApprovalInput;
   failedExecution?: FailedExecutionInput;
-  /** An execution CodePipeline knows about (for enrichment of successes). */
+  /** An execution CodePipeline knows about (for enrichment of successes and rollbacks). */
   execution?: {
     pipeline: string;
     executionId: string;
     status: "InProgress" | "Succeeded" | "Failed";
     revision?: ModelArtifactRevision;
     trigger?: { triggerType: string; triggerDetail?: string };
+    /** `ROLLBACK` for a rollback execution (GetPipelineExecution `executionType`). */
+    executionType?: "STANDARD" | "ROLLBACK";
+    /** A rollback's `rollbackMetadata.rollbackTargetPipelineExecutionId`. */
+    rollbackTargetExecutionId?: string;
   };
   fault?: StepFault;
 }
 
 /** What a step expects. Every listed expectation is checked; unlisted ones are not. */
 export interface StepExpectation {
-  /** Whether the rule pattern matches the events (default true). */
-  matched?: boolean;
+  /**
+   * Whether the rule pattern matches the step's events (default true: every one), or how many
+   * of them it matches (a CodePipeline sequence has events the rule does not ask for).
+   */
+  matched?: boolean | number;
   /** Accepted deliveries per channel during the step (exact). */
   delivered?: Record<string, number>;
   /** Name of the downtime window that suppressed the step's notifications (from the audit trail). */
@@ -70,18 +107,54 @@ export interface StepExpectation {
   duplicates?: number;
   /** The channel whose message must carry Approve/Reject buttons. */
   approvalButtons?: string;
-  /** A PagerDuty incident of this pipeline and its expected status. */
-  incident?: { pipeline: string; status: "triggered" | "acknowledged" | "resolved" };
+  /**
+   * The PagerDuty incidents of this pipeline the step opened or changed, their expected status
+   * and, optionally, how many trigger events each has received (a retried execution that fails
+   * again pages with the same `dedup_key`: one incident, two triggers).
+   */
+  incident?: {
+    pipeline: string;
+    status: "triggered" | "acknowledged" | "resolved";
+    triggers?: number;
+  };
   /** Audit actions that must appear during the step. */
   audit?: string[];
+  /** Per audit action, text that one record of it written during the step contains (its JSON). */
+  auditSays?: Record<string, string>;
+  /** Audit actions that must not appear during the step. */
+  noAudit?: string[];
+  /**
+   * Per channel, text (or texts) that a message delivered to it during the step reads
+   * (case-insensitive, mrkdwn emphasis ignored).
+   */
+  says?: Record<string, string | string[]>;
+  /** Per channel, text that no message delivered to it during the step reads. */
+  saysNot?: Record<string, string | string[]>;
+  /** Text of the ephemeral reply the step's click got, visible only to the clicker. */
+  reply?: string;
+  /**
+   * The approval request posted in the step whose `id` is `of`, as it reads after this step:
+   * text it says, and whether it still has Approve / Reject buttons.
+   */
+  request?: { of: string; says?: string; buttons?: boolean };
+  /**
+   * PutApprovalResult calls CodePipeline received during the step: how many, and (when there
+   * were any) the status they carried and that they carried the token CodePipeline issued for the
+   * approval run requested in the step whose `id` is `tokenOf`.
+   */
+  putApprovalResult?: { calls: number; status?: "Approved" | "Rejected"; tokenOf?: string };
 }
 
 /** One step of a scenario. */
 export interface ScenarioStep {
+  /** How later steps refer to this one (`"on"` of a click, `"of"` / `"tokenOf"` of expectations). */
+  id?: string;
   name: string;
   /** One sentence shown in the terminal and on the page. */
   say?: string;
   setup?: StepSetup;
+  /** What people do, in order, after the setup and before the events are sent. */
+  do?: ScenarioAction[];
   events: ScenarioEvent[];
   expect: StepExpectation;
 }
@@ -118,9 +191,42 @@ export interface ScenarioHost {
     summary: string;
     status: string;
     updatedAt: number;
+    /** Trigger events folded into the incident. */
+    triggers: number;
   }>;
   /** Slack messages of a channel since a time (current payloads). */
   slackMessagesSince(channel: string, sinceMs: number): unknown[];
+  /** Every Slack message posted so far, any channel, as it reads now, with its ephemeral replies. */
+  slackMessages(): ScenarioSlackMessage[];
+  /**
+   * Clicks the button `actionId` of Slack message `messageId` as Slack user `user`: the
+   * `block_actions` payload Slack would send, signed with the app's signing secret, to the
+   * approval function's URL. Resolves with its HTTP status.
+   * @throws when the message has no such button (any more).
+   */
+  click(messageId: string, actionId: string, user: string): Promise<{ statusCode: number }>;
+  /**
+   * RetryStageExecution on the CodePipeline stand-in, which emits the retry's events.
+   * @throws CodePipeline's error (StageNotRetryableException, …).
+   */
+  retryStage(input: RetryStageAction["retryStage"]): void;
+  /**
+   * Lets `ms` pass for CodePipeline: pending approvals whose timeout ends within it fail, and
+   * the stand-in emits their events. Resolves with how many expired.
+   */
+  advanceClock(ms: number): number;
+  /** CodePipeline API calls (operation and input) since a time. */
+  codePipelineCallsSince(
+    sinceMs: number,
+  ): Array<{ operation: string; input: Record<string, unknown> }>;
+  /** Every approval token the CodePipeline stand-in has issued that it still knows. */
+  approvalTokens(): IssuedToken[];
+  /**
+   * How many events the CodePipeline stand-in has emitted itself (into the sandbox's event path)
+   * in answer to what was done to it (a rejection's FAILED events). When it emitted any during a
+   * step's `do`, the runner does not post the step's `emitted` events.
+   */
+  emittedCount(): number;
   setFault(fault: StepFault | null): void;
   addPendingApproval(input: PendingApprovalInput): void;
   addFailedExecution(input: FailedExecutionInput): void;
@@ -171,6 +277,7 @@ export function loadScenario(file: string): Scenario {
   if (typeof scenario?.name !== "string" || !Array.isArray(scenario.steps)) {
     throw new Error(`scenario ${file}: needs "name" and "steps"`);
   }
+  const ids = new Set<string>();
   scenario.steps.forEach((step, i) => {
     if (
       typeof step?.name !== "string" ||
@@ -178,6 +285,15 @@ export function loadScenario(file: string): Scenario {
       typeof step.expect !== "object"
     ) {
       throw new Error(`scenario ${file}: step ${i + 1} needs "name", "events" and "expect"`);
+    }
+    for (const action of step.do ?? []) {
+      const problem = actionProblem(action, ids);
+      if (problem) throw new Error(`scenario ${file}: step ${i + 1}: "do" takes ${problem}`);
+    }
+    if (step.id !== undefined) {
+      if (typeof step.id !== "string" || ids.has(step.id))
+        throw new Error(`scenario ${file}: step ${i + 1}: "id" must be a string no other step has`);
+      ids.add(step.id);
     }
   });
   return scenario;
@@ -202,44 +318,70 @@ export function builtInScenario(stack: string): Scenario {
   return loadScenario(file);
 }
 
-/** Plays one step and checks its expectations. */
-export async function runStep(
-  host: ScenarioHost,
-  step: ScenarioStep,
-  ids: Record<string, string>,
-): Promise<StepReport> {
-  const started = Date.now();
-  const setup = (substitute(step.setup ?? {}, ids) ?? {}) as StepSetup;
+/** Applies a step's setup; returns how to end its fault (a no-op without one). */
+function applySetup(host: ScenarioHost, setup: StepSetup, messageIds: string[]): () => void {
   if (setup.pendingApproval) host.addPendingApproval(setup.pendingApproval);
   if (setup.failedExecution) host.addFailedExecution(setup.failedExecution);
   if (setup.execution) host.addExecution(setup.execution);
-  const messageIds: string[] = [];
+  if (!setup.fault) return () => undefined;
+  const fault = setup.fault;
+  host.setFault(fault);
   let unsubscribe = (): void => undefined;
-  if (setup.fault) {
-    const fault = setup.fault;
-    host.setFault(fault);
-    if (fault.untilReceive !== undefined) {
-      const until = fault.untilReceive;
-      // The outage ends when the queue redelivers: the retry finds the receiver back up.
-      unsubscribe = host.onReceive((id, count) => {
-        if (messageIds.includes(id) && count >= until)
-          host.setFault({ ...fault, status: undefined, kind: undefined });
-      });
-    }
+  if (fault.untilReceive !== undefined) {
+    const until = fault.untilReceive;
+    // The outage ends when the queue redelivers: the retry finds the receiver back up.
+    unsubscribe = host.onReceive((id, count) => {
+      if (messageIds.includes(id) && count >= until)
+        host.setFault({ ...fault, status: undefined, kind: undefined });
+    });
   }
-  let matched = 0;
-  try {
-    for (const event of step.events) {
-      const routed = await host.postEvent(buildEvent(host.runtime, event, ids));
-      if (routed.matched) matched += 1;
-      if (routed.messageId) messageIds.push(routed.messageId);
-    }
-    await host.settle();
-  } finally {
+  return () => {
     unsubscribe();
-    if (setup.fault) host.setFault({ ...setup.fault, status: undefined, kind: undefined });
-  }
+    host.setFault({ ...fault, status: undefined, kind: undefined });
+  };
+}
 
+/**
+ * Does what people do in a step (clicks), each after the previous one settled. A click that
+ * cannot be made (no such step, no button) is a problem of the step, not an error of the run.
+ */
+async function doActions(
+  host: ScenarioHost,
+  step: ScenarioStep,
+  run: ScenarioRun,
+): Promise<string[]> {
+  const problems: string[] = [];
+  for (const raw of step.do ?? []) {
+    const action = substitute(raw, run.ids) as ScenarioAction;
+    try {
+      if (isClick(action)) {
+        const messageId = requestMessageId(run, action);
+        const answer = await host.click(
+          messageId,
+          actionIdOf(action),
+          action.as ?? DEFAULT_CLICKER,
+        );
+        if (answer.statusCode !== 200)
+          problems.push(
+            `${describeAction(action)}: the approval URL answered ${answer.statusCode}`,
+          );
+      } else if ("retryStage" in action) host.retryStage(action.retryStage);
+      else {
+        const expired = host.advanceClock(action.advanceClock.days * 86_400_000);
+        if (expired === 0) problems.push(`${describeAction(action)}: no approval expired`);
+      }
+      await host.settle();
+    } catch (err: unknown) {
+      problems.push(
+        `${describeAction(action)}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** What a step observed once it settled. */
+async function observe(host: ScenarioHost, started: number, matched: number, messageIds: string[]) {
   const deliveries = host.deliveriesSince(started);
   const delivered = countBy(
     deliveries.filter((d) => d.delivered),
@@ -259,12 +401,50 @@ export async function runStep(
     .filter((a) => a.action === "suppressed")
     .map((a) => `${String(a.result ?? "")} ${JSON.stringify(a.detail ?? {})}`);
   const observed = { matched, delivered, failedAttempts, retried, dlq, suppressed };
-  const problems = checkExpectations(host, step, { observed, deliveries, audit, started });
+  return { observed, deliveries, audit };
+}
+
+/**
+ * Plays one step (setup, what people do, the events) and checks its expectations. `run` carries
+ * the execution ids and what earlier steps posted; a bare id map is accepted for callers that
+ * play single steps.
+ */
+export async function runStep(
+  host: ScenarioHost,
+  step: ScenarioStep,
+  runOrIds: ScenarioRun | Record<string, string>,
+): Promise<StepReport> {
+  const run: ScenarioRun =
+    "seenTokens" in runOrIds ? (runOrIds as ScenarioRun) : { ...newRun(), ids: runOrIds };
+  const started = Date.now();
+  const setup = (substitute(step.setup ?? {}, run.ids) ?? {}) as StepSetup;
+  const messageIds: string[] = [];
+  const endFault = applySetup(host, setup, messageIds);
+  let matched = 0;
+  const problems: string[] = [];
+  try {
+    const emittedBefore = host.emittedCount();
+    problems.push(...(await doActions(host, step, run)));
+    const emittedByStandin = host.emittedCount() > emittedBefore;
+    for (const event of step.events) {
+      if (event.emitted && emittedByStandin) continue;
+      const routed = await host.postEvent(buildEvent(host.runtime, event, run.ids));
+      if (routed.matched && !event.emitted) matched += 1;
+      if (routed.messageId) messageIds.push(routed.messageId);
+    }
+    await host.settle();
+  } finally {
+    endFault();
+  }
+  const seen = await observe(host, started, matched, messageIds);
+  const posted = host.slackMessages().filter((m) => Date.parse(m.at) >= started);
+  rememberStep(run, step.id, posted, host.approvalTokens());
+  problems.push(...checkExpectations(host, step, { ...seen, started, run }));
   return {
     name: step.name,
     ok: problems.length === 0,
     problems,
-    observed,
+    observed: seen.observed,
     ms: Date.now() - started,
   };
 }
@@ -281,11 +461,13 @@ export async function runScenario(
     onStep?(report: StepReport, index: number): void | Promise<void>;
   } = {},
 ): Promise<ScenarioReport> {
-  const ids: Record<string, string> = {};
+  const run = newRun();
+  // Tokens of earlier runs (a replay) are not this run's.
+  rememberStep(run, undefined, [], host.approvalTokens());
   const steps: StepReport[] = [];
   for (const [index, step] of scenario.steps.entries()) {
     hooks.onStepStart?.(step, index);
-    const report = await runStep(host, step, ids);
+    const report = await runStep(host, step, run);
     if (!report.ok) report.explainedBy = hooks.explain?.(report);
     steps.push(report);
     await hooks.onStep?.(report, index);

@@ -9,6 +9,7 @@
  * | `GET /api/sandbox`        | port, stack, the local signing secret, approvers per pipeline   |
  * | `GET /api/deliveries`     | everything each receiver got                                    |
  * | `GET /api/audit`          | the audit trail                                                 |
+ * | `GET /api/codepipeline`   | the CodePipeline stand-in: executions, approval runs and tokens |
  * | `POST /events`            | an EventBridge event or PutEvents' `{Entries:[…]}`: routed       |
  * | `POST /slack/interactions`| as Slack calls it: raw body + signature headers → approval Lambda |
  * | `POST /api/faults`        | `{receiver, fault}`: `"500"`, `"503x2"`, `"timeout"`, `null`     |
@@ -25,6 +26,12 @@ export interface SandboxCore {
   state(): Promise<Record<string, unknown>>;
   deliveries(): Record<string, unknown[]>;
   audit(): Promise<Array<Record<string, unknown>>>;
+  /**
+   * The CodePipeline stand-in's state (testing/aws/codepipeline/view.ts): per pipeline its
+   * execution mode, executions (attempt, mode, type, status) and pending / decided approval runs
+   * with who decided, when and which token. Absent: `GET /api/codepipeline` answers 404.
+   */
+  codepipeline?(): Record<string, unknown>;
   postEvent(input: unknown): Promise<unknown[]>;
   /** Forwards a Slack request to the approval function as a function URL event. */
   interact(
@@ -121,6 +128,9 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
             return sendJson(res, 200, core.deliveries());
           case "GET /api/audit":
             return sendJson(res, 200, await core.audit());
+          case "GET /api/codepipeline":
+            if (!core.codepipeline) return problem(res, 404, `no route ${route}`);
+            return sendJson(res, 200, core.codepipeline(), { "cache-control": "no-store" });
           case "POST /events":
             return sendJson(res, 200, { events: await core.postEvent(json()) });
           case "POST /slack/interactions": {

@@ -1,11 +1,18 @@
 /**
  * What the page and the HTTP API show, as JSON: the sandbox's facts (`GET /api/sandbox`), the
- * inboxes, incidents, events, DLQs and audit trail (`GET /api/state`) and the raw deliveries per
- * receiver (`GET /api/deliveries`). The page (`page/app.js`) reads these shapes; keep them.
+ * inboxes, incidents, events (with their attempt and trigger), DLQs, audit trail and the
+ * CodePipeline stand-in's executions and approval runs (`GET /api/state`) and the raw deliveries
+ * per receiver (`GET /api/deliveries`). The page (`page/app.js`) reads these shapes; keep them.
  */
 import { isGsm7 } from "../handlers/channels/sms";
 import type { RuntimeConfig } from "../handlers/types";
-import type { QueueMessage, ReceiverKind, SqsMessage } from "../testing";
+import {
+  codePipelineOutbox,
+  codePipelineView,
+  type QueueMessage,
+  type ReceiverKind,
+  type SqsMessage,
+} from "../testing";
 import type { AuditReader } from "./audit-trail";
 import type { EventSource } from "./event-source";
 import type { FaultSwitch } from "./faults";
@@ -193,6 +200,29 @@ export function dlqCount(world: World, events: EventSource): number {
   return events.queue.messages.filter((m) => m.state === "dlq").length + fanoutDlq(world).length;
 }
 
+/**
+ * What an event says about its run: `pipeline-execution-attempt` (1 when absent) and the trigger
+ * type of a STARTED pipeline event (`AutomatedRollback`, …). Read from the queue message body
+ * (EventBridge delivers the whole event) or, for an event the CodePipeline stand-in emitted, from
+ * its outbox; unknown for a hand-posted event the rule did not match.
+ */
+function runFacts(body: string | undefined): { attempt?: number; trigger?: string } {
+  if (!body) return {};
+  try {
+    const detail = (JSON.parse(body) as { detail?: Record<string, unknown> }).detail ?? {};
+    const attempt = Number(detail["pipeline-execution-attempt"] ?? 1);
+    const trigger = (detail["execution-trigger"] as { "trigger-type"?: unknown } | undefined)?.[
+      "trigger-type"
+    ];
+    return {
+      attempt: Number.isFinite(attempt) ? attempt : undefined,
+      trigger: typeof trigger === "string" ? trigger : undefined,
+    };
+  } catch {
+    return {};
+  }
+}
+
 function queueView(m: QueueMessage | undefined) {
   if (!m) return undefined;
   return {
@@ -237,6 +267,7 @@ export async function pageState(sources: ViewSources): Promise<Record<string, un
   const typeOf = (channel: string) => world.runtime.channels[channel]?.type ?? "unknown";
   const sns = snsMessages(world);
   const messageOf = (id: string) => events.queue.messages.find((m) => m.messageId === id);
+  const emitted = new Map(codePipelineOutbox(world.standins.aws.state).map((e) => [e.id, e]));
   return {
     info: sandboxInfo(sources),
     progress: sources.progress,
@@ -250,8 +281,15 @@ export async function pageState(sources: ViewSources): Promise<Record<string, un
     webhook: receiverMessages(world, "webhook"),
     events: events.posted.map((p) => ({
       ...p,
+      ...runFacts(
+        (p.messageId ? messageOf(p.messageId)?.body : undefined) ??
+          (p.emitted ? JSON.stringify(emitted.get(p.eventId)) : undefined),
+      ),
       queue: p.messageId ? queueView(messageOf(p.messageId)) : undefined,
     })),
+    // Executions (attempt, mode, type, rollback target) and approval runs (pending, decided,
+    // replaced by a newer run, expired), as `GET /api/codepipeline` shows them.
+    codepipeline: codePipelineView(world.standins.aws.state),
     dlq: {
       redrive: events.queue.messages
         .filter((m) => m.state === "dlq")

@@ -11,7 +11,10 @@
  * Targets (printed PASS/FAIL): every archive < 5 MB unpacked; cold start ≤ baseline + 150 ms.
  *
  * Options: `--json` prints exactly one JSON object on stdout (progress goes to stderr);
- * `--quick` takes 1 run per cold start instead of 5.
+ * `--quick` takes 1 run per cold start instead of 5; `--chaos` runs the chaos benchmark instead
+ * (scripts/lib/chaos.ts: exactly once under receiver faults, DynamoDB throttling and a Secrets
+ * Manager blip, and the cost per million events; `"chaos"` in the JSON), with `--quick` on
+ * fewer events.
  *
  * The report is a list of sections, each contributing tables and a JSON fragment: add a section
  * to `SECTIONS` to extend it.
@@ -47,6 +50,7 @@ import {
   type Table,
 } from "./lib/format";
 import { withPipelines } from "./lib/stacks";
+import { runChaos } from "./lib/chaos";
 
 /** Unpacked archive size target (decimal megabytes: the stricter reading of "5 MB"). */
 export const ARCHIVE_MAX_BYTES = 5 * 1000 * 1000;
@@ -69,6 +73,8 @@ export interface BenchContext {
   workDir: string;
   /** Progress, to stderr. */
   log(message: string): void;
+  /** `--events <n>`: the chaos run's event count instead of its default. */
+  events?: number;
   /** JSON fragments of the sections that already ran, for later sections to build on. */
   results: Record<string, unknown>;
 }
@@ -183,10 +189,14 @@ function readFixture(relative: string): any {
   return JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "events", relative), "utf8"));
 }
 
-/** An SQS batch with one prod FAILED pipeline event, with fresh ids (no ledger replay). */
+/**
+ * An SQS batch with one prod FAILED pipeline event, with fresh ids (no ledger replay); `summary`
+ * replaces the failed action's error summary (the chaos bench marks each event's with a token).
+ */
 export function fanoutEvent(
   all: AllStandins,
   pipeline: string,
+  summary = "Deployment failed: health checks did not pass on 2 of 4 instances",
 ): { Records: Array<Record<string, unknown>> } {
   const event = readFixture("codepipeline/pipeline-failed.json");
   const executionId = randomUUID();
@@ -202,7 +212,7 @@ export function fanoutEvent(
     category: "Deploy",
     provider: "CodeDeploy",
     errorCode: "JobFailed",
-    summary: "Deployment failed: health checks did not pass on 2 of 4 instances",
+    summary,
     revision: {
       name: "SourceArtifact",
       revisionId: "9f1c2ab",
@@ -333,16 +343,18 @@ export interface ArchiveWorld {
 
 /**
  * Evaluates the prod stack with its channels pointed at fresh local stand-ins, and makes the
- * resources its Lambdas name real there: the audit table and the two secrets.
+ * resources its Lambdas name real there: the audit table and the two secrets. `patchConfig`
+ * may change the stack's raw config first (e.g. add a channel).
  */
-export async function startArchiveWorld(ctx: BenchContext): Promise<ArchiveWorld> {
+export async function startArchiveWorld(
+  ctx: BenchContext,
+  patchConfig?: (raw: Record<string, any>) => void,
+): Promise<ArchiveWorld> {
   const all = await startAll();
   try {
-    const { raw, secrets } = pointAtReceivers(
-      readStackConfig(STACK).raw,
-      all.receivers,
-      SIGNING_SECRET,
-    );
+    const stackRaw = structuredClone(readStackConfig(STACK).raw) as Record<string, any>;
+    patchConfig?.(stackRaw);
+    const { raw, secrets } = pointAtReceivers(stackRaw, all.receivers, SIGNING_SECRET);
     ctx.log(`evaluating the ${STACK} stack…`);
     const program = await runProgram({
       stack: STACK,
@@ -649,6 +661,12 @@ const sandboxSection: Section = {
   },
 };
 
+/** The chaos benchmark (`--chaos`), on its own: it takes minutes. */
+export const chaosSection: Section = {
+  name: "chaos",
+  run: (ctx) => runChaos(ctx, { startWorld: startArchiveWorld, fanoutEvent }),
+};
+
 export const SECTIONS: Section[] = [
   baselineSection,
   artifactsSection,
@@ -660,29 +678,43 @@ export const SECTIONS: Section[] = [
 
 /** Runs every section; resolves with the process exit code. */
 export async function bench(argv: string[]): Promise<number> {
-  let values: { json?: boolean; quick?: boolean };
+  let values: { json?: boolean; quick?: boolean; chaos?: boolean; events?: string };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { json: { type: "boolean" }, quick: { type: "boolean" } },
+      options: {
+        json: { type: "boolean" },
+        quick: { type: "boolean" },
+        chaos: { type: "boolean" },
+        events: { type: "string" },
+      },
       strict: true,
     }));
   } catch (err: unknown) {
     process.stderr.write(
-      `error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick]\n`,
+      `error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick] [--chaos [--events <n>]]\n`,
+    );
+    return 1;
+  }
+  const events = values.events === undefined ? undefined : Number(values.events);
+  if (events !== undefined && !(Number.isInteger(events) && events > 0 && values.chaos)) {
+    process.stderr.write(
+      `error: --events must be a positive integer, with --chaos (got ${values.events})\n` +
+        `usage: npm run bench -- [--json] [--quick] [--chaos [--events <n>]]\n`,
     );
     return 1;
   }
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-bench-"));
   const ctx: BenchContext = {
     runs: values.quick ? 1 : 5,
+    events,
     workDir,
     log: (message) => process.stderr.write(`${message}\n`),
     results: {},
   };
   const tables: Table[] = [];
   try {
-    for (const section of SECTIONS) {
+    for (const section of values.chaos ? [chaosSection] : SECTIONS) {
       let result: SectionResult;
       try {
         result = await section.run(ctx);

@@ -20,6 +20,7 @@ import {
 
 import { AUDIT_TABLE_SCHEMA } from "../handlers/store/keys";
 import { sendDenial } from "./aws/core";
+import { createDynamoFaults, sendThrottled, type DynamoFaults } from "./dynamo-faults";
 import { accessKeyOf, type IamEnforcer } from "./iam/enforce";
 import { DYNAMODB_TARGET, dynamoCall } from "./iam/requests";
 
@@ -41,11 +42,24 @@ export interface DynaliteOptions {
   iam?: IamEnforcer;
 }
 
+export type {
+  DynamoFaults,
+  DynamoOperationCount,
+  DynamoThrottleCode,
+  DynamoThrottling,
+} from "./dynamo-faults";
+export { DYNAMODB_DATA_OPERATIONS, DYNAMODB_THROTTLE_CODES } from "./dynamo-faults";
+
 /** A running dynalite. */
 export interface Dynalite {
   /** `http://127.0.0.1:<port>`: the `endpoint` option or `AWS_ENDPOINT_URL_DYNAMODB`. */
   endpoint: string;
   port: number;
+  /**
+   * Throttling injection and per-operation call counts (testing/dynamo-faults.ts): every
+   * request passes the proxy, whether IAM is enforced or not.
+   */
+  faults: DynamoFaults;
   close(): Promise<void>;
 }
 
@@ -68,12 +82,14 @@ export async function startDynalite(opts: DynaliteOptions = {}): Promise<Dynalit
   if (address === null || typeof address === "string") {
     throw new Error("dynalite: server has no TCP address");
   }
-  const proxy = opts.iam ? await startIamProxy(opts.iam, address.port, sockets) : undefined;
-  const port = proxy ? (proxy.address() as { port: number }).port : address.port;
+  const faults = createDynamoFaults(S.index.hashKey);
+  const proxy = await startProxy(opts.iam, faults, address.port, sockets);
+  const port = (proxy.address() as { port: number }).port;
   let closed = false;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    faults,
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
@@ -81,9 +97,7 @@ export async function startDynalite(opts: DynaliteOptions = {}): Promise<Dynalit
       const stopped = new Promise<void>((resolve, reject) =>
         server.close((err?: Error) => (err ? reject(err) : resolve())),
       );
-      const proxyStopped = proxy
-        ? new Promise<void>((resolve) => proxy.close(() => resolve()))
-        : Promise.resolve();
+      const proxyStopped = new Promise<void>((resolve) => proxy.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await Promise.all([stopped, proxyStopped]);
     },
@@ -101,12 +115,14 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * The checking proxy: authorizes each DynamoDB request (action from `X-Amz-Target`, resource =
- * table or index ARN, `dynamodb:LeadingKeys` from the request's partition key) and forwards the
- * allowed ones to dynalite unchanged.
+ * The proxy in front of dynalite: when a program's IAM is loaded, authorizes each DynamoDB
+ * request (action from `X-Amz-Target`, resource = table or index ARN, `dynamodb:LeadingKeys` from
+ * the request's partition key); then counts it and applies the injected throttling (after
+ * authorization, as in AWS), and forwards the rest to dynalite unchanged.
  */
-async function startIamProxy(
-  iam: IamEnforcer,
+async function startProxy(
+  iam: IamEnforcer | undefined,
+  faults: DynamoFaults,
   target: number,
   sockets: Set<Socket>,
 ): Promise<Server> {
@@ -123,9 +139,9 @@ async function startIamProxy(
   };
   const server = createServer((req, res) => {
     void readBody(req).then((body) => {
-      const declared = iam.loaded;
+      const declared = iam?.loaded;
       const operation = String(req.headers["x-amz-target"] ?? "");
-      if (declared && operation.startsWith(DYNAMODB_TARGET)) {
+      if (iam && declared && operation.startsWith(DYNAMODB_TARGET)) {
         let input: Record<string, unknown> = {};
         try {
           input = JSON.parse(body.toString("utf8") || "{}") as Record<string, unknown>;
@@ -135,6 +151,13 @@ async function startIamProxy(
         const call = dynamoCall(declared, operation.slice(DYNAMODB_TARGET.length), input);
         const denial = iam.authorize(accessKeyOf(req.headers.authorization), [call]);
         if (denial) return sendDenial(res, "awsJson1_0", denial);
+      }
+      if (operation.startsWith(DYNAMODB_TARGET)) {
+        const throttled = faults.decide(
+          operation.slice(DYNAMODB_TARGET.length),
+          body.toString("utf8"),
+        );
+        if (throttled) return sendThrottled(res, throttled);
       }
       forward(req, res, body);
     });

@@ -65,6 +65,54 @@ describe("npm run bench", () => {
     expect(run.stderr).not.toMatch(/^warning: /m);
   });
 
+  test("--chaos --json prints the chaos report: per channel, cost (shape only)", async () => {
+    // Act: a handful of events (the figures belong to the benchmark; this checks the shape)
+    const run = await bench(["--chaos", "--json", "--quick", "--events", "4"]);
+
+    // Assess
+    expect(run.code === 0 ? 0 : run.stderr).toBe(0);
+    const { chaos, ...rest } = JSON.parse(run.stdout);
+    expect(rest).toEqual({}); // --chaos runs the chaos benchmark only
+    expect(chaos.events).toBe(4);
+    // The prod critical route, plus the generic webhook the run adds.
+    expect(Object.keys(chaos.channels).sort()).toEqual([
+      "pagerduty-oncall",
+      "slack-eng",
+      "sms-oncall",
+      "webhook-ops",
+    ]);
+    for (const tally of Object.values<Record<string, number>>(chaos.channels)) {
+      expect(Object.keys(tally).sort()).toEqual([
+        "ambiguousSends",
+        "dlqWithReason",
+        "dlqWithoutReason",
+        "duplicates",
+        "lost",
+        "lostReplies",
+        "once",
+        "unattributed",
+      ]);
+      for (const n of Object.values(tally)) expect(Number.isInteger(n) && n >= 0).toBe(true);
+      // Every (event, channel) ends somewhere: once, duplicated (also delivered), DLQ or lost.
+      const delivered = tally.once + (tally.duplicates > 0 ? 1 : 0);
+      expect(
+        delivered + tally.lost + tally.dlqWithReason + tally.dlqWithoutReason,
+      ).toBeGreaterThanOrEqual(1);
+    }
+    // Receivers with idempotency never count a lost reply as ambiguous.
+    expect(chaos.channels["pagerduty-oncall"].ambiguousSends).toBe(0);
+    expect(chaos.channels["webhook-ops"].ambiguousSends).toBe(0);
+    expect(positive(chaos.cost.ddbCallsPerNotification)).toBe(true);
+    expect(positive(chaos.cost.ddbWritesPerEvent)).toBe(true);
+    expect(positive(chaos.cost.usdPerMillionEvents)).toBe(true);
+  }, 400_000);
+
+  test("--events without --chaos is a usage error naming the option", async () => {
+    const run = await bench(["--events", "5"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: --events/);
+  });
+
   test("an unknown option is a usage error, exit 1", async () => {
     // Act
     const run = await bench(["--fast"]);

@@ -102,6 +102,30 @@ describe("expired approvals", () => {
     expect(n).toMatchObject({ kind: "rejection", decidedBy: "Jane Doe (U012ABC)" });
   });
 
+  it("a console rejection is a rejection: its summary is the reviewer's comment, not 'Rejected by …'", () => {
+    // PutApprovalResult requires result.summary (API reference, ApprovalResult); the console sends
+    // the reviewer's comment (user guide, "Approve or reject an approval action in CodePipeline").
+    const n = pipelineFailed();
+    applyFailedAction(n, approvalFailed("Wrong build, redo from main"));
+    expect(n.kind).toBe("rejection");
+    const action = normalize(
+      parsed("action-approval-expired", {
+        "execution-result": { "external-execution-summary": "Wrong build, redo from main" },
+      }),
+      ROUTE,
+    );
+    expect(action.kind).toBe("rejection");
+  });
+
+  it("an expired approval stays expired when the API's error message says something", () => {
+    const n = pipelineFailed();
+    applyFailedAction(n, {
+      ...approvalFailed(undefined),
+      output: { executionResult: { errorDetails: { code: "JobFailed", message: "timed out" } } },
+    } as ActionExecutionDetail);
+    expect(n.kind).toBe("approval-expired");
+  });
+
   it("a build that failed after an earlier Slack rejection is a failure again", () => {
     const n: Notification = { ...pipelineFailed(), kind: "rejection", decidedBy: "Sam (U1)" };
     applyFailedAction(n, {

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { runProgram, type ProgramResult } from "../testing";
+import { readStackConfig, runProgram, type ProgramResult } from "../testing";
 import { EVENT_PATTERN_MAX_CHARS } from "../infra/patterns";
 import { evaluate, ofType, resource, withPipelines } from "./support/program";
 
@@ -57,13 +57,12 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
   it("lets only this stack's rules send to the queues, and refuses every other sender", () => {
     const result = stacks[stack];
     const rules = ofType(result, "aws:cloudwatch/eventRule:EventRule");
-    // The CodePipeline rule, and with Slack approvals (both stacks) the reminder scan's schedule
-    // rule: one value, or the list of both (alternatives, also under ArnNotEquals).
+    // The CodePipeline rule, with Slack approvals the reminder scan's schedule rule, and (issue
+    // 12) the heartbeat's schedule rule: the list of them (alternatives, also under ArnNotEquals).
     const byName = (name: string) => rules.find((r) => r.name === name);
-    const ruleArn =
-      rules.length === 1
-        ? expect.stringContaining(rules[0].name)
-        : ["codepipeline", "approval-reminders"].map((n) => byName(n)?.arn);
+    const names = ["codepipeline", "approval-reminders", "heartbeat"].filter(byName);
+    expect(names).toContain("heartbeat");
+    const ruleArn = names.map((n) => byName(n)?.arn);
     for (const name of ["events-from-eventbridge", "dlq-from-eventbridge"]) {
       const [allow, deny] = JSON.parse(
         resource(result, "aws:sqs/queuePolicy:QueuePolicy", name).inputs.policy,
@@ -186,12 +185,26 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
       endpoint: expect.stringContaining("@example.com"),
     });
     const alarms = ofType(result, "aws:cloudwatch/metricAlarm:MetricAlarm");
-    expect(alarms.map((a) => a.name).sort()).toEqual([
-      "approval-errors",
-      "dlq-depth",
-      "events-age",
-      "fanout-errors",
-    ]);
+    // Issue 12 added alarms on the product's own metrics (tests/infra/alarms.test.ts): one
+    // failure alarm per configured channel, and the bookkeeping, DLQ-send, rejected-input and
+    // heartbeat alarms.
+    const channels = readStackConfig(stack).raw.channels as Record<string, unknown>;
+    const channelAlarms = Object.keys(channels).map((c) => `channel-${c}-failed`);
+    expect(alarms.map((a) => a.name).sort()).toEqual(
+      [
+        "approval-errors",
+        "dlq-depth",
+        "events-age",
+        "fanout-errors",
+        "bookkeeping-dynamodb",
+        "bookkeeping-other",
+        "bookkeeping-secretsmanager",
+        "dlq-sends",
+        "heartbeat",
+        "rejected-inputs",
+        ...channelAlarms,
+      ].sort(),
+    );
     const dlqAlarm = alarms.find((a) => a.name === "dlq-depth");
     expect(dlqAlarm?.inputs).toMatchObject({
       metricName: "ApproximateNumberOfMessagesVisible",
@@ -331,7 +344,9 @@ describe("scale", () => {
     expect(two.rulePattern.pattern.length).toBeLessThanOrEqual(EVENT_PATTERN_MAX_CHARS);
     expect(many.rulePattern.pattern.length).toBeLessThanOrEqual(EVENT_PATTERN_MAX_CHARS);
     expect(
-      JSON.parse(ofType(many, "aws:cloudwatch/eventRule:EventRule")[0].inputs.eventPattern),
+      JSON.parse(
+        resource(many, "aws:cloudwatch/eventRule:EventRule", "codepipeline").inputs.eventPattern,
+      ),
     ).toEqual(JSON.parse(many.rulePattern.pattern));
     // Folded, but still a filter on pipeline names, not "everything".
     expect(many.rulePattern.branches.map((b: any) => b.precision)).not.toContain("all");

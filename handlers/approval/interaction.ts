@@ -5,6 +5,7 @@
  * ones it does. Pure: no I/O.
  */
 import { parseApprovalButtonValue, REJECT_REASON_INPUT_ID } from "../contracts/slack-approval";
+import { cut, wellFormed, wellFormedReviver } from "../events/fields";
 import { truncateText } from "../slack-text";
 import { isHttpUrl } from "../url";
 import { isOurActionsBlock, REJECT_REASON_MAX_CHARS } from "./messages";
@@ -70,10 +71,13 @@ export interface RejectReasonMetadata extends ApprovalTarget {
   message?: SlackMessage;
 }
 
-/** The parsed JSON of a payload; undefined when it is not valid JSON. */
+/**
+ * The parsed JSON of a payload, every string well-formed Unicode (a lone surrogate in a reason or
+ * a user name becomes U+FFFD: `wellFormedReviver`); undefined when it is not valid JSON.
+ */
 function parseJson(text: string): { value: unknown } | undefined {
   try {
-    return { value: JSON.parse(text) };
+    return { value: JSON.parse(text, wellFormedReviver) };
   } catch {
     return undefined;
   }
@@ -175,7 +179,7 @@ export function parseViewSubmission(
  */
 export function normalizeReason(raw: unknown): string | undefined {
   if (typeof raw !== "string") return undefined;
-  const trimmed = raw.trim();
+  const trimmed = wellFormed(raw).trim();
   if (trimmed === "") return undefined;
   return truncateText(trimmed, REJECT_REASON_MAX_CHARS).text;
 }
@@ -190,7 +194,7 @@ export function rejectReasonMetadata(meta: RejectReasonMetadata): string | undef
   const kept = message?.blocks?.filter((block) => !isOurActionsBlock(block));
   const candidates: (SlackMessage | undefined)[] = [
     message && { text: message.text, blocks: kept && kept.length > 0 ? kept : undefined },
-    message?.text === undefined ? undefined : { text: message.text.slice(0, 1000) },
+    message?.text === undefined ? undefined : { text: cut(message.text, 1000) },
     undefined,
   ];
   for (const candidate of candidates) {
@@ -206,7 +210,7 @@ export function parseRejectReasonMetadata(
 ): RejectReasonMetadata | undefined {
   const target = parseApprovalButtonValue(json);
   if (!target || json === undefined) return undefined;
-  const parsed = JSON.parse(json) as Record<string, unknown>;
+  const parsed = JSON.parse(json, wellFormedReviver) as Record<string, unknown>;
   const { responseUrl, clickedAt, channel, messageTs, message } = parsed;
   if (typeof responseUrl !== "string" || !isHttpUrl(responseUrl)) return undefined;
   const result: RejectReasonMetadata = { ...target, responseUrl };

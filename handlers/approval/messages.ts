@@ -118,30 +118,57 @@ export function isOurActionsBlock(block: Record<string, unknown>): boolean {
 const HEADER_MAX_CHARS = 150;
 
 /**
- * A request block rewritten once decided, so nothing still reads as pending: the header says who
- * decided what and when ("✅ main-app: approved by Jane Doe at 14:02 UTC"), the State field
- * becomes the decision, and the Expires line goes. Other blocks are returned unchanged.
+ * How a request ended, as its rewritten blocks say it: the header line (plain text) and the
+ * State field (mrkdwn). See {@link decidedEnding} and {@link replacedEnding}.
  */
-function decidedBlock(
-  block: Record<string, unknown>,
-  claim: ApprovalClaim,
-): Record<string, unknown> {
+export interface RequestEnding {
+  header: string;
+  state: string;
+}
+
+/** The ending of a decided request: "✅ main-app: approved by Jane Doe at 14:02 UTC". */
+export function decidedEnding(claim: ApprovalClaim): RequestEnding {
   const verb = claim.decision === "Approved" ? "approved" : "rejected";
   const icon = claim.decision === "Approved" ? "✅" : "❌";
   const by = claim.user.name ?? claim.user.username ?? claim.user.id;
+  return {
+    header: `${icon} ${claim.pipeline}: ${verb} by ${by} at ${utcTime(claim.at)}`,
+    state: `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}`,
+  };
+}
+
+/** The ending of a request whose approval run was replaced by a newer run (nothing decided). */
+export function replacedEnding(target: ApprovalTarget): RequestEnding {
+  return {
+    header: `⏭️ ${target.pipeline}: replaced by a newer request`,
+    state: "*State*\n⏭️ Replaced by a newer run; use the newest message",
+  };
+}
+
+/**
+ * A request block rewritten once it ended, so nothing still reads as pending: the header says
+ * how it ended, the State field becomes the ending's, and the Expires line goes. Other blocks are
+ * returned unchanged.
+ */
+function endedBlock(
+  block: Record<string, unknown>,
+  ending: RequestEnding,
+): Record<string, unknown> {
   if (block.type === "header") {
-    const text = `${icon} ${claim.pipeline}: ${verb} by ${by} at ${utcTime(claim.at)}`;
     return {
       ...block,
-      text: { type: "plain_text", emoji: true, text: truncateText(text, HEADER_MAX_CHARS).text },
+      text: {
+        type: "plain_text",
+        emoji: true,
+        text: truncateText(ending.header, HEADER_MAX_CHARS).text,
+      },
     };
   }
   if (block.type !== "section") return block;
-  const decision = `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}`;
   const fields = Array.isArray(block.fields)
     ? block.fields.map((f: unknown) =>
         isRecord(f) && typeof f.text === "string" && f.text.startsWith("*State*\n")
-          ? { ...f, text: decision }
+          ? { ...f, text: ending.state }
           : f,
       )
     : block.fields;
@@ -165,18 +192,18 @@ function decidedBlock(
 /**
  * A response_url body that replaces the original approval request: its blocks (our own, already
  * escaped when the fan-out posted them) without the approve/reject buttons, plus a context line.
- * With `decided` (the claim that was decided), the header, State field and Expires line no longer
- * read as pending (see `decidedBlock`). `line` must already be safe mrkdwn. Text is cut at 3000
+ * With an `ending` ({@link decidedEnding}, {@link replacedEnding}), the header, State field and
+ * Expires line no longer read as pending (see `endedBlock`). `line` must already be safe mrkdwn. Text is cut at 3000
  * characters, blocks at Slack's 50.
  */
 export function replaceButtons(
   original: SlackMessage | undefined,
   line: string,
-  decided?: ApprovalClaim,
+  ending?: RequestEnding,
 ): ResponseUrlBody {
   const kept = (original?.blocks ?? [])
     .filter((block) => !isOurActionsBlock(block))
-    .map((block) => (decided ? decidedBlock(block, decided) : block));
+    .map((block) => (ending ? endedBlock(block, ending) : block));
   const fallback = original?.text ?? "Deployment approval";
   const section: SectionBlock = {
     type: "section",

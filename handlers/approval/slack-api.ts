@@ -8,6 +8,7 @@ import type { Logger } from "../channels/types";
 import { postJson } from "../http";
 import type { ResponseUrlBody } from "./messages";
 import { errorMessage, errorName, isRecord } from "./util";
+import { redactAndCut } from "../redact";
 
 /** Outbound Slack posts from the click path share Slack's 3 s budget with everything else. */
 export const CLICK_POST_TIMEOUT_MS = 2000;
@@ -45,7 +46,10 @@ export async function postResponse(
     });
     if (res.status < 200 || res.status >= 300) {
       log.warn("slack response_url post failed", { status: res.status });
-      return { ok: false, why: `HTTP ${res.status} ${res.body.slice(0, 40)}`.trim() };
+      return {
+        ok: false,
+        why: `HTTP ${res.status} ${redactAndCut(res.body, [responseUrl], 40)}`.trim(),
+      };
     }
     return { ok: true };
   } catch (err: unknown) {
@@ -94,14 +98,15 @@ export async function openView(
     if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
     body = JSON.parse(res.body);
   } catch (err: unknown) {
-    throw new Error(`slack views.open: ${errorName(err)}: ${errorMessage(err).slice(0, 200)}`, {
+    const why = redactAndCut(errorMessage(err), [botToken], 200);
+    throw new Error(`slack views.open: ${errorName(err)}: ${why}`, {
       cause: err,
     });
   }
   if (!isRecord(body) || body.ok !== true) {
     const code =
       isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
-    throw new Error(`slack views.open: ${code.slice(0, 100)}`);
+    throw new Error(`slack views.open: ${redactAndCut(code, [botToken], 100)}`);
   }
   return isRecord(body.view) && typeof body.view.id === "string" ? body.view.id : "";
 }
@@ -133,13 +138,14 @@ export async function updateChatMessage(
     if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
     body = JSON.parse(res.body);
   } catch (err: unknown) {
-    throw new Error(`slack chat.update: ${errorName(err)}: ${errorMessage(err).slice(0, 200)}`, {
+    const why = redactAndCut(errorMessage(err), [botToken], 200);
+    throw new Error(`slack chat.update: ${errorName(err)}: ${why}`, {
       cause: err,
     });
   }
   if (!isRecord(body) || body.ok !== true) {
     const code =
       isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
-    throw new Error(`slack chat.update: ${code.slice(0, 100)}`);
+    throw new Error(`slack chat.update: ${redactAndCut(code, [botToken], 100)}`);
   }
 }

@@ -16,6 +16,7 @@
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { codepipeline } from "../aws";
 import type { ApprovalTarget } from "./types";
+import { redactAndCut } from "../redact";
 
 /** What the lookup found for the claimed run. */
 export type RunToken =
@@ -63,7 +64,10 @@ async function runsOf(sdk: Sdk, target: ApprovalTarget): Promise<ActionRun[]> {
 function notPending(run: { status?: string; summary?: string }): RunToken {
   const decided = run.status === "Succeeded" || run.status === "Failed";
   return decided && run.summary
-    ? { status: "final", reason: `already decided in CodePipeline: ${run.summary.slice(0, 200)}` }
+    ? {
+        status: "final",
+        reason: `already decided in CodePipeline: ${redactAndCut(run.summary, [], 200)}`,
+      }
     : { status: "final", reason: NOT_PENDING };
 }
 

@@ -12,6 +12,7 @@ import type { ResponseUrlBody } from "./messages";
 import { postResponse, updateChatMessage, WORK_POST_TIMEOUT_MS } from "./slack-api";
 import type { ApprovalRuntime, ApprovalWorkEvent } from "./types";
 import { errorMessage } from "./util";
+import { redactAndCut } from "../redact";
 
 /** How long Slack accepts posts to a response_url: 30 minutes (REFERENCE.md, Slack). */
 export const RESPONSE_URL_MAX_AGE_MS = 30 * 60 * 1000;
@@ -59,7 +60,7 @@ async function updateWithBot(
     return undefined;
   } catch (err: unknown) {
     rt.log.warn("slack chat.update failed", { error: errorMessage(err) });
-    return errorMessage(err).slice(0, 200);
+    return redactAndCut(errorMessage(err), [bot.token], 200);
   }
 }
 

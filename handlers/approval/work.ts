@@ -18,6 +18,8 @@ import {
   decisionLine,
   ephemeral,
   mentionOf,
+  decidedEnding,
+  replacedEnding,
   replaceButtons,
   utcTime,
 } from "./messages";
@@ -117,6 +119,7 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
     replaceButtons(
       work.message,
       `⏭️ Replaced by a newer approval request; use the newest message (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+      replacedEnding(claim),
     ),
   );
   await audit(rt, {
@@ -147,7 +150,7 @@ async function report(
         replaceButtons(
           work.message,
           decisionLine(claim.decision, claim.user.id, claim.at, reason),
-          claim,
+          decidedEnding(claim),
         ),
       );
       await audit(rt, { action: "approval-decided", ...named, result: claim.decision, detail });

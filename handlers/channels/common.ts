@@ -4,6 +4,8 @@
  */
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { classifyResponse, deliveryError, postJson, redact, type HttpResponse } from "../http";
+import { wellFormed } from "../events/fields";
+import { redactAndCut } from "../redact";
 import { truncateText } from "../slack-text";
 import type { ChannelConfig, ChannelType, Notification } from "../types";
 import { approvalTimeoutWords, retryAttempt, rollbackWords } from "./lifecycle";
@@ -197,7 +199,7 @@ export async function deliverHttp(
     if (e instanceof Error && e.name === "DeliveryError") logFailure(ctx, type, e as DeliveryError);
     throw e;
   }
-  const verdict = classifyResponse(res.status, res.body, res.headers);
+  const verdict = classifyResponse(res.status, res.body, res.headers, [url, ...secrets]);
   if (verdict.outcome === "success") return res;
   const err = deliveryError(ctx.name, redact(`${label}: ${verdict.reason}`, [url, ...secrets]), {
     retryable: verdict.outcome === "retryable",
@@ -255,14 +257,19 @@ export function snsDeliveryError(
   const status =
     typeof err.$metadata?.httpStatusCode === "number" ? err.$metadata.httpStatusCode : undefined;
   let retryable: boolean;
-  if (SNS_RETRYABLE_ERRORS.includes(name)) retryable = true;
+  // The SDK could not even serialize the request (a lone surrogate): no retry can fix that.
+  if (name === "URIError") retryable = false;
+  else if (SNS_RETRYABLE_ERRORS.includes(name)) retryable = true;
   else if (status !== undefined) retryable = status >= 500 || status === 429;
   else if (err.$fault === "client") retryable = false;
   else retryable = true; // no response at all: a network error
-  const detail = typeof err.message === "string" ? oneLine(err.message).slice(0, 200) : "";
+  // Redact, then cut (redactAndCut): a secret the SDK echoes across the cut must not leave its start.
+  const secrets = secretValues(ctx);
+  const detail =
+    typeof err.message === "string" ? redactAndCut(oneLine(err.message), secrets, 200) : "";
   const message = redact(
     `${type} ${ctx.name}: SNS ${name}${status !== undefined ? ` (HTTP ${status})` : ""}${detail ? `: ${detail}` : ""}`,
-    secretValues(ctx),
+    secrets,
   );
   return deliveryError(ctx.name, message, { retryable, ...(status !== undefined && { status }) });
 }
@@ -285,7 +292,13 @@ export async function publishSns(
   }
   let out: { MessageId?: string };
   try {
-    out = await ctx.sns.publish({ TopicArn: ctx.topicArn, ...input });
+    // Well-formed text only: the SDK's Query serializer throws `URIError: URI malformed` on a lone
+    // surrogate (half an emoji) before anything is sent (issue 12).
+    const text = {
+      Message: wellFormed(input.Message),
+      ...(input.Subject !== undefined && { Subject: wellFormed(input.Subject) }),
+    };
+    out = await ctx.sns.publish({ TopicArn: ctx.topicArn, ...input, ...text });
   } catch (e: unknown) {
     const err = snsDeliveryError(type, ctx, e);
     logFailure(ctx, type, err);

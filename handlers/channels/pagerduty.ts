@@ -4,6 +4,7 @@
  * else ever reaches a pager: a rejection is a decision, not an incident.
  */
 import { createHash } from "node:crypto";
+import { cut } from "../events/fields";
 import { deliveryError } from "../http";
 import type { ChannelConfigOf, Notification } from "../types";
 import {
@@ -82,7 +83,8 @@ export function pagerdutyDedupKey(n: Pick<Notification, "pipeline" | "executionI
   const key = `deploy-notifier/${n.pipeline}/${n.executionId}`;
   if (key.length <= PAGERDUTY_LIMITS.dedupKey) return key;
   const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
-  return `${key.slice(0, PAGERDUTY_LIMITS.dedupKey - hash.length - 1)}#${hash}`;
+  // Cut without leaving half a surrogate pair (an emoji in the execution id): not text (issue 12).
+  return `${cut(key, PAGERDUTY_LIMITS.dedupKey - hash.length - 1)}#${hash}`;
 }
 
 function render(

@@ -2,6 +2,12 @@
  * Slack: a Block Kit message (formatted in slack-format.ts), posted to an incoming webhook
  * (`mode: "webhook"`, secret `webhookUrl`) or with `chat.postMessage` (`mode: "bot"`, secret
  * `botToken`, config `channel`).
+ *
+ * In bot mode the message carries Slack message metadata (Slack, "Using message metadata",
+ * https://docs.slack.dev/messaging/message-metadata): `event_type` {@link SLACK_METADATA_EVENT_TYPE}
+ * and an `event_payload` with the notification id and the channel name, so a re-send of the same
+ * notification can be recognized in the channel's history (`conversations.history` with
+ * `include_all_metadata`). Incoming webhooks carry no metadata.
  */
 import { deliveryError } from "../http";
 import type { Notification } from "../types";
@@ -13,6 +19,26 @@ export { formatSlack, renderSlack, SLACK_LIMITS } from "./slack-format";
 export type { SlackConfig, SlackMessage } from "./slack-format";
 
 const DEFAULT_API_URL = "https://slack.com/api";
+
+/** The `event_type` of the message metadata of every notification posted in bot mode. */
+export const SLACK_METADATA_EVENT_TYPE = "deploy_notification";
+
+/** The message metadata of `n` posted to channel instance `channel` (bot mode). */
+export function slackMetadata(
+  n: Notification,
+  channel: string,
+): { event_type: string; event_payload: Record<string, string> } {
+  return {
+    event_type: SLACK_METADATA_EVENT_TYPE,
+    event_payload: {
+      notification_id: n.id,
+      channel,
+      kind: n.kind,
+      pipeline: n.pipeline,
+      execution_id: n.executionId,
+    },
+  };
+}
 
 /** Posts `n` to Slack by webhook or bot token; the receipt's `id` is the message `ts` in bot mode. */
 export async function sendSlack(
@@ -29,7 +55,8 @@ export async function sendSlack(
       });
     }
     const base = (ctx.config.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
-    const res = await deliverHttp("slack", ctx, `${base}/chat.postMessage`, message, {
+    const body = { ...message, metadata: slackMetadata(n, ctx.name) };
+    const res = await deliverHttp("slack", ctx, `${base}/chat.postMessage`, body, {
       authorization: `Bearer ${token}`,
     });
     let ts: string | undefined;

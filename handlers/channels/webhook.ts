@@ -5,8 +5,11 @@
  *
  * `POST <url>` with `Content-Type: application/json; charset=utf-8`,
  * `Authorization: Bearer <bearerToken>` when one is configured, and
- * `Idempotency-Key: <notification.id>` (the same for every retry and redelivery of one
- * notification, so a receiver can drop duplicates):
+ * `Idempotency-Key: "<notification.id>:<channel name>"` — a Structured Field String as the IETF
+ * draft "The Idempotency-Key HTTP Header Field" (draft-ietf-httpapi-idempotency-key-header,
+ * section 2) specifies it, the same for every retry and redelivery of one notification to one
+ * channel, so a receiver that honours it processes a repeat once and answers it with the first
+ * answer (the body's `notification.id` carries the notification id too):
  *
  * ```json
  * {
@@ -48,6 +51,14 @@ export function formatWebhook(
   return { version: "1", notification: n, sentAt: (opts.now ?? new Date()).toISOString() };
 }
 
+/**
+ * The `Idempotency-Key` header value for `n` sent to channel instance `channel`: an sf-string
+ * (quotes; `\` and `"` escaped, RFC 8941 section 3.3.3).
+ */
+export function webhookIdempotencyKey(n: Notification, channel: string): string {
+  return `"${`${n.id}:${channel}`.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
 /** Posts the payload. */
 export async function sendWebhook(
   n: Notification,
@@ -56,7 +67,7 @@ export async function sendWebhook(
   const url = requireSecret("webhook", ctx, "url");
   const token = ctx.secret.bearerToken;
   const headers: Record<string, string> = {
-    "idempotency-key": n.id,
+    "idempotency-key": webhookIdempotencyKey(n, ctx.name),
     "user-agent": "deploy-notifier",
     ...(token && { authorization: `Bearer ${token}` }),
   };

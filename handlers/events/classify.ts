@@ -36,16 +36,25 @@ function isApprovalAction(ev: CodePipelineEvent): boolean {
 }
 
 /**
- * What a FAILED Approval action means: `rejection` when its summary says "Rejected" (what
- * PutApprovalResult records, e.g. "Rejected by …"), else `approval-expired`: an approval nobody
- * answered within its timeout ends as a FAILED action with no "Rejected by" summary (user guide,
- * "Manage approval actions": approvals time out after 7 days by default; REFERENCE.md,
- * CodePipeline's lifecycle). The API side (enrich.ts) decides the same way from
- * ListActionExecutions.
+ * What a FAILED Approval action means, from its result summary: `rejection` when it has one,
+ * `approval-expired` when it has none. Every human decision carries a summary, because
+ * PutApprovalResult requires `result.summary` (API reference, PutApprovalResult / ApprovalResult):
+ * "Rejected by …" from Slack, or the reviewer's own comment from the console ("Wrong build"), which
+ * need not say "Rejected". An approval nobody answered within its timeout ends as a FAILED action
+ * with no summary, or defensively one that speaks of a timeout (user guide, "Manage approval
+ * actions": approvals time out after 7 days by default; REFERENCE.md, CodePipeline's lifecycle). The API side (enrich.ts) decides the same way
+ * from ListActionExecutions.
  */
 export function failedApprovalKind(summary: string | undefined): "rejection" | "approval-expired" {
-  return isRejectionSummary(summary) ? "rejection" : "approval-expired";
+  if (isRejectionSummary(summary)) return "rejection";
+  if (summary === undefined || summary.trim() === "" || TIMED_OUT.test(summary)) {
+    return "approval-expired";
+  }
+  return "rejection";
 }
+
+/** A summary that speaks of a timeout rather than a decision ("Approval timed out", "expired"). */
+const TIMED_OUT = /\b(timed?[ -]?out|time-?out|expired?)\b/i;
 
 /**
  * What an event means for people. FAILED is a `failure` unless a manual approval was rejected

@@ -35,7 +35,49 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Quotes a value for a reason, short enough to never flood a log line. */
 export function quote(value: string): string {
-  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+  return JSON.stringify(value.length > 64 ? `${cut(value, 64)}…` : value);
+}
+
+/** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one without a high. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `text` as well-formed Unicode: every lone surrogate (half an emoji, e.g. `"\uD83D"` cut from
+ * 😀) replaced by U+FFFD, as `String.prototype.toWellFormed` does (Node 20+, the nodejs22.x
+ * runtime); the regular expression stands in where it is missing. Text with a lone surrogate is
+ * not Unicode: it cannot be encoded as UTF-8, and SNS, DynamoDB and the receivers reject it or
+ * fail on it. Well-formed text comes back unchanged (the same string).
+ */
+export function wellFormed(text: string): string {
+  const s = text as string & { toWellFormed?: () => string };
+  return typeof s.toWellFormed === "function"
+    ? s.toWellFormed()
+    : text.replace(LONE_SURROGATE, "\uFFFD");
+}
+
+/**
+ * A `JSON.parse` reviver that makes every string value well-formed ({@link wellFormed}): a JSON
+ * escape such as `"\ud83d"` parses to a lone surrogate even when the JSON text itself is ASCII.
+ * Use it wherever untrusted JSON enters (the event body, Slack's payloads).
+ */
+export function wellFormedReviver(_key: string, value: unknown): unknown {
+  return typeof value === "string" ? wellFormed(value) : value;
+}
+
+/**
+ * Makes every string inside `value` (object values, array items, nested) well-formed, in place
+ * ({@link wellFormed}); returns `value`. For text that arrives through an SDK rather than the
+ * parser: the CodePipeline API's summaries and error messages (enrich.ts).
+ */
+export function wellFormInPlace<T>(value: T): T {
+  if (value === null || typeof value !== "object") return value;
+  const bag = value as Record<string, unknown>;
+  for (const key of Object.keys(bag)) {
+    const v = bag[key];
+    if (typeof v === "string") bag[key] = wellFormed(v);
+    else if (v !== null && typeof v === "object") wellFormInPlace(v);
+  }
+  return value;
 }
 
 /** Cuts at `max` code units without splitting a surrogate pair. */

@@ -14,7 +14,10 @@ export const MAX_TEXT_CHARS = 64 * 1024;
 /**
  * Longest accepted identifier (pipeline, execution id, stage, action, event id, …). CodePipeline
  * names are at most 100 characters; anything near this cap is not a CodePipeline event, and an
- * identifier must never be truncated (it keys the ledger and the approval calls).
+ * identifier must never be truncated (it keys the ledger and the approval calls). A longer one
+ * rejects the event (audited with the reason `<field>: longer than 1024 characters`). Within the
+ * cap, every key fits DynamoDB whatever the characters: handlers/store/keys.ts hashes the end of
+ * a key that would pass DynamoDB's byte limits (1024 characters can be 4096 UTF-8 bytes).
  */
 export const MAX_ID_CHARS = 1024;
 

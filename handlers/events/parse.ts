@@ -9,6 +9,10 @@
  * It is strict where a wrong value would do harm: the identifiers that key the delivery ledger and
  * the approval calls, and the region, which becomes part of a console hostname.
  *
+ * Every string is made well-formed Unicode as the JSON is parsed (`wellFormedReviver`: a lone
+ * UTF-16 surrogate, half an emoji, becomes U+FFFD), so no field can carry text that SNS, DynamoDB
+ * or a receiver would choke on.
+ *
  * Everything here is pure and never throws to its caller, so the fan-out can record a malformed
  * or foreign event with its reason instead of retrying it in a loop.
  */
@@ -20,6 +24,7 @@ import {
 import { readActionType, readResult, readTrigger, type RawDetail } from "./detail";
 import {
   compact,
+  cut,
   fail,
   isObject,
   isParseFailure,
@@ -29,6 +34,8 @@ import {
   requiredId,
   typeName,
   type Unchecked,
+  wellFormed,
+  wellFormedReviver,
 } from "./fields";
 import { MAX_ID_CHARS, MAX_TEXT_CHARS, type CodePipelineEvent, type ParseResult } from "./model";
 
@@ -44,8 +51,10 @@ const MAX_REASON_CHARS = 300;
 /** Region names go into the console hostname, so only real-looking ones pass. */
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
+/** The reason cut to {@link MAX_REASON_CHARS}, well-formed (a JSON error message quotes the body). */
 function capReason(reason: string): string {
-  return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
+  const text = wellFormed(reason);
+  return text.length > MAX_REASON_CHARS ? `${cut(text, MAX_REASON_CHARS - 1)}…` : text;
 }
 
 function readRegion(o: RawEnvelope, detail: RawDetail | undefined): string {
@@ -60,7 +69,7 @@ function readRegion(o: RawEnvelope, detail: RawDetail | undefined): string {
 /** Some documented samples carry the account id as a JSON number; leading zeros are restored. */
 function readAccount(o: RawEnvelope): string {
   const raw = o.account;
-  if (typeof raw === "string" && raw.trim() !== "") return raw.trim().slice(0, MAX_ID_CHARS);
+  if (typeof raw === "string" && raw.trim() !== "") return cut(raw.trim(), MAX_ID_CHARS);
   if (typeof raw === "number" && Number.isSafeInteger(raw) && raw >= 0) {
     return String(raw).padStart(12, "0");
   }
@@ -82,14 +91,15 @@ function decodeBody(body: unknown): unknown {
   if (body.trim() === "") fail("body: empty");
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
+    // Every string well-formed from here on: the reviver replaces lone surrogates by U+FFFD.
+    parsed = JSON.parse(body, wellFormedReviver);
   } catch (err: unknown) {
     fail(`body: not JSON (${err instanceof Error ? err.message : String(err)})`);
   }
   // Some forwarders JSON-encode the event a second time; unwrap exactly once.
   if (typeof parsed === "string") {
     try {
-      parsed = JSON.parse(parsed);
+      parsed = JSON.parse(parsed, wellFormedReviver);
     } catch (err: unknown) {
       fail(
         `body: double-encoded string is not JSON (${err instanceof Error ? err.message : String(err)})`,
@@ -102,7 +112,7 @@ function decodeBody(body: unknown): unknown {
 /** Best effort, before any check can fail: lets the audit record of a rejected event name it. */
 function peek(o: RawEnvelope, detail: RawDetail | undefined, into: Peeked): void {
   const text = (v: unknown): string | undefined =>
-    typeof v === "string" && v.trim() !== "" ? v.trim().slice(0, MAX_ID_CHARS) : undefined;
+    typeof v === "string" && v.trim() !== "" ? cut(v.trim(), MAX_ID_CHARS) : undefined;
   into.eventId = text(o.id);
   into.pipeline = text(detail?.pipeline);
   into.executionId = text(detail?.["execution-id"]);

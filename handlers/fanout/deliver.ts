@@ -1,7 +1,8 @@
 /**
  * One delivery of a notification to one channel, exactly once: claim the (notification, channel)
- * slot in the ledger → send with in-invocation retries → mark it sent or failed → audit. A
- * PagerDuty trigger is remembered as an open incident, and a resolve forgets it.
+ * slot in the ledger → send with in-invocation retries → mark it sent (the ledger item is the
+ * delivery's audit record: two DynamoDB writes in all) or failed (plus an append-only failure
+ * record). A PagerDuty trigger is remembered as an open incident, and a resolve forgets it.
  */
 import { sns } from "../aws";
 import { snsPublisher } from "../channels/common";
@@ -13,10 +14,10 @@ import { rememberRequest } from "../reminders/record";
 import { withRetries } from "../retry";
 import type { AuditRecord } from "../store/audit";
 import { forgetIncident, rememberIncident } from "../store/incidents";
-import { claimDelivery, markFailed, markSent } from "../store/ledger";
+import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
 import type { ChannelConfig, ChannelSecrets, Notification } from "../types";
 import { auditQuietly, describe, type Invocation } from "./invocation";
-import type { ChannelStatus, Delivery } from "./plan";
+import { receiverIsIdempotent, type ChannelStatus, type Delivery } from "./plan";
 
 /** What became of one channel delivery. */
 export interface ChannelOutcome {
@@ -59,7 +60,16 @@ export async function deliver(
   const retention = inv.config.auditRetentionDays;
   const channelConfig = inv.config.channels[d.channel];
   const driver = CHANNEL_DRIVERS[channelConfig.type];
-  const claim = await claimDelivery(n.id, d.slot, inv.deadline, retention);
+  const ref: DeliveryRef = {
+    pipeline: n.pipeline,
+    eventTime: n.time,
+    notificationId: n.id,
+    slot: d.slot,
+    channel: d.channel,
+    executionId: n.executionId,
+    eventId: n.eventId,
+  };
+  const claim = await claimDelivery(ref, inv.deadline, retention);
   if (!claim.claimed) {
     const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
     const result =
@@ -75,7 +85,7 @@ export async function deliver(
     const permanent = isDeliveryError(err) ? !err.retryable : false;
     const reason = redact(describe(err), allSecretValues(secrets));
     await Promise.all([
-      markFailed(n.id, d.slot, reason, permanent),
+      markFailed(ref, reason, permanent, inv.deadline),
       auditQuietly(
         inv,
         {
@@ -90,7 +100,18 @@ export async function deliver(
     log.error("delivery failed", { channel: d.channel, permanent, error: reason });
     return { channel: d.channel, status: permanent ? "abandoned" : "failed", reason };
   }
-  await recordSent(inv, n, d, receipt, base, { attempt: claim.attempts, started }, log);
+  // A slot claimed before and never confirmed (lease expired): the earlier attempt may have
+  // reached the receiver. Safe to send again where the receiver deduplicates; elsewhere the
+  // send is recorded as ambiguous (a possible duplicate), never as a clean first send.
+  const idempotent = receiverIsIdempotent(channelConfig);
+  const run = {
+    attempt: claim.attempts,
+    started,
+    ambiguous: claim.unconfirmed && !idempotent,
+    resent: claim.unconfirmed && idempotent,
+  };
+  if (run.ambiguous) log.warn("ambiguous delivery", { channel: d.channel, attempt: run.attempt });
+  await recordSent(inv, n, d, receipt, ref, run, log);
   return { channel: d.channel, status: "sent" };
 }
 
@@ -131,22 +152,23 @@ function send(
 }
 
 /**
- * The bookkeeping after a delivery: ledger, PagerDuty incident, audit. It runs concurrently, and
- * its failures are logged, not thrown: retrying the record would send the message again.
- * `receipt` is the successful delivery's receipt (channels/types.ts `DeliveryReceipt`): for Slack
- * in bot mode `receipt.id` is the posted message's `ts`, and the channel id is the channel
- * config's `channel` (`inv.config.channels[d.channel]`). A PagerDuty resolve caused by a
- * rollback is audited with the rollback: the Events API v2 resolve carries only `routing_key`,
- * `event_action` and `dedup_key` (payload fields are for triggers), so the audit and the tier's
- * other channels are where it is said.
+ * The bookkeeping after a delivery: the ledger's mark-sent, which is also the delivery's audit
+ * record (retried until the deadline: store/ledger.ts `markSent`), and the PagerDuty incident.
+ * It runs concurrently, and its failures are logged, not thrown: retrying the record would send
+ * the message again. `receipt` is the successful delivery's receipt (channels/types.ts
+ * `DeliveryReceipt`): for Slack in bot mode `receipt.id` is the posted message's `ts`, and the
+ * channel id is the channel config's `channel` (`inv.config.channels[d.channel]`). A PagerDuty
+ * resolve caused by a rollback is recorded with the rollback: the Events API v2 resolve carries
+ * only `routing_key`, `event_action` and `dedup_key` (payload fields are for triggers), so the
+ * record and the tier's other channels are where it is said.
  */
 async function recordSent(
   inv: Invocation,
   n: Notification,
   d: Delivery,
   receipt: DeliveryReceipt,
-  base: DeliveryBase,
-  run: { attempt: number; started: number },
+  ref: DeliveryRef,
+  run: { attempt: number; started: number; ambiguous: boolean; resent: boolean },
   log: Logger,
 ): Promise<void> {
   const retention = inv.config.auditRetentionDays;
@@ -156,29 +178,30 @@ async function recordSent(
       : d.resolveDedupKey
         ? forgetIncident(d.channel, n.pipeline, d.resolveDedupKey)
         : rememberIncident(d.channel, n.pipeline, receipt.id ?? pagerdutyDedupKey(n), retention);
+  const detail = {
+    kind: n.kind,
+    attempt: run.attempt,
+    ms: Date.now() - run.started,
+    ...(run.resent ? { resentIdempotent: true } : {}),
+    ...(receipt.truncated ? { truncated: true } : {}),
+    ...(d.resolveDedupKey ? { dedupKey: d.resolveDedupKey } : {}),
+    ...(n.attempt !== undefined && n.attempt > 1 ? { executionAttempt: n.attempt } : {}),
+    ...(n.rollback ? { rollback: { ...n.rollback } } : {}),
+  };
   const settled = await Promise.allSettled([
-    markSent(n.id, d.slot, receipt.id),
+    markSent(
+      ref,
+      {
+        action: d.resolveDedupKey ? "incident-resolved" : "sent",
+        receiptId: receipt.id,
+        ambiguous: run.ambiguous,
+        detail,
+      },
+      inv.deadline,
+    ),
     incident,
     // An approval request posted to Slack waits for a decision: the reminder scan's item.
     rememberRequest(inv.config, n, d.channel, receipt),
-    auditQuietly(
-      inv,
-      {
-        ...base,
-        action: d.resolveDedupKey ? "incident-resolved" : "sent",
-        result: "sent",
-        detail: {
-          kind: n.kind,
-          attempt: run.attempt,
-          ms: Date.now() - run.started,
-          ...(receipt.truncated ? { truncated: true } : {}),
-          ...(d.resolveDedupKey ? { dedupKey: d.resolveDedupKey } : {}),
-          ...(n.attempt !== undefined && n.attempt > 1 ? { executionAttempt: n.attempt } : {}),
-          ...(n.rollback ? { rollback: { ...n.rollback } } : {}),
-        },
-      },
-      log,
-    ),
   ]);
   for (const s of settled) {
     if (s.status === "rejected") {

@@ -1,16 +1,28 @@
 /**
  * The fan-out's batch loop: parse every record of an SQS batch, record what cannot be parsed,
  * process the rest (record.ts) and report the records to retry as partial batch failures
- * (ReportBatchItemFailures), so SQS redelivers only those.
+ * (ReportBatchItemFailures), so SQS redelivers only those. A record that fails on its last receive
+ * is dead-lettered here with the reason (the failing dependency named), so that SQS's native
+ * redrive, which attaches no reason, never has to move it; and the scheduled heartbeat is
+ * answered with a `Heartbeat` metric.
  */
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { requireEnv, secretJson } from "../aws";
+import { ddb, requireEnv, secretJson } from "../aws";
+import { isHeartbeat } from "../contracts/heartbeat";
+import { FAILING_SERVICES } from "../contracts/metrics";
 import { parseEventBridgeEvent, type CodePipelineEvent } from "../events";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { createLogger, invocationFields } from "../telemetry";
 import { ENV, type ChannelSecrets, type RuntimeConfig } from "../types";
-import { auditQuietly, describe, type Invocation } from "./invocation";
-import { emitRejected } from "./metrics";
+import {
+  deadLetterFailure,
+  failureOf,
+  isLastReceive,
+  secretValues,
+  tagService,
+} from "./dead-letter";
+import { auditQuietly, type Invocation } from "./invocation";
+import { emitBookkeepingFailed, emitHeartbeat, emitRejected } from "./metrics";
 import { processRecord } from "./record";
 import { isReminderScan, scanRecord } from "../reminders";
 
@@ -18,6 +30,15 @@ import { isReminderScan, scanRecord } from "../reminders";
 const DEADLINE_MARGIN_MS = 3000;
 /** Remaining time assumed when the context does not tell (ms). */
 const DEFAULT_REMAINING_MS = 60_000;
+
+/** Per-cold-start state (handlers/README.md rule 3): whether DynamoDB errors are marked yet. */
+const marks = { dynamo: false };
+
+/** An invocation, and the channel secrets once read (for redacting a dependency's error). */
+interface Run {
+  inv: Invocation;
+  knownSecrets: () => string[];
+}
 
 /** A parsed record, queued behind the earlier records of its pipeline. */
 interface Parsed {
@@ -36,10 +57,16 @@ export async function handleBatch(
   event: SQSEvent,
   context?: Context,
 ): Promise<SQSBatchResponse> {
-  const inv = startInvocation(config, context);
+  const run = startInvocation(config, context);
+  const { inv } = run;
   const byPipeline: Record<string, Parsed[]> = {};
   const scans: SQSRecord[] = [];
   for (const record of event.Records ?? []) {
+    // The heartbeat rule's message (contracts/heartbeat.ts): it made it rule → queue → here.
+    if (isHeartbeat(record.body)) {
+      beat(inv, record);
+      continue;
+    }
     // The schedule rule's approval reminder scan (handlers/reminders), not a CodePipeline event.
     if (isReminderScan(record.body)) {
       scans.push(record);
@@ -51,30 +78,67 @@ export async function handleBatch(
   const failures: string[] = [];
   await Promise.all([
     ...scans.map(async (record) => {
-      if (!(await scanRecord(inv, record))) failures.push(record.messageId);
+      if (!(await runScan(inv, record))) failures.push(record.messageId);
     }),
     ...Object.values(byPipeline).map(async (items) => {
       for (const { record, ev } of items) {
-        if (!(await runRecord(inv, record, ev))) failures.push(record.messageId);
+        if (!(await runRecord(run, record, ev))) failures.push(record.messageId);
       }
     }),
   ]);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
-/** The invocation's deadline, logger, secrets (read once, on first need) and SNS topics. */
-function startInvocation(config: RuntimeConfig, context: Context | undefined): Invocation {
+/**
+ * The invocation's deadline, logger, secrets (read once, on first need; a failed read is marked
+ * as Secrets Manager's) and SNS topics.
+ */
+function startInvocation(config: RuntimeConfig, context: Context | undefined): Run {
   const remaining = context?.getRemainingTimeInMillis?.() ?? DEFAULT_REMAINING_MS;
-  const pending: { secrets?: Promise<ChannelSecrets> } = {};
-  return {
+  const pending: { secrets?: Promise<ChannelSecrets>; read?: ChannelSecrets } = {};
+  const inv: Invocation = {
     config,
     deadline: Date.now() + remaining - DEADLINE_MARGIN_MS,
     log: createLogger({ service: "fanout", ...invocationFields(context) }),
     secrets: () =>
-      (pending.secrets ??= secretJson<ChannelSecrets>(requireEnv(ENV.channelSecretsArn))),
+      (pending.secrets ??= secretJson<ChannelSecrets>(requireEnv(ENV.channelSecretsArn)).then(
+        (value) => (pending.read = value),
+        (err: unknown) => {
+          throw tagService(err, FAILING_SERVICES.secretsManager);
+        },
+      )),
     // The SNS topic of each sms/email channel, read once per invocation.
     topics: JSON.parse(process.env[ENV.channelTopics] || "{}") as Record<string, string>,
   };
+  return { inv, knownSecrets: () => secretValues(pending.read) };
+}
+
+/**
+ * Marks every error of the DynamoDB client as DynamoDB's, network errors included (a refused
+ * connection names no service), once per cold start: a middleware at the start of the client's
+ * stack, so it sees the error after the SDK's retries.
+ */
+function markDynamoErrors(): void {
+  if (marks.dynamo) return;
+  marks.dynamo = true;
+  ddb().middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err: unknown) {
+        throw tagService(err, FAILING_SERVICES.dynamodb);
+      }
+    },
+    { step: "initialize", name: "deployNotifierFailingService", priority: "high" },
+  );
+}
+
+/** The heartbeat: one `Heartbeat` count, with how long it took from the rule to here (ms). */
+function beat(inv: Invocation, record: SQSRecord): void {
+  const sent = Number(record.attributes?.SentTimestamp);
+  const lagMs = Number.isFinite(sent) ? Date.now() - sent : undefined;
+  inv.log.info("heartbeat", { messageId: record.messageId, lagMs });
+  emitHeartbeat({ messageId: record.messageId, lagMs });
 }
 
 /** The record's event; undefined (after logging, auditing and counting why) when it is unusable. */
@@ -105,14 +169,35 @@ async function parseOrReject(
   return undefined;
 }
 
+/**
+ * Runs a reminder scan; false when SQS should deliver it again. A scan that fails on its last
+ * receive is dead-lettered with a reason too (the scan logs its error; the next scheduled scan
+ * runs anyway), so that no DLQ message ever arrives without one.
+ */
+async function runScan(inv: Invocation, record: SQSRecord): Promise<boolean> {
+  if (await scanRecord(inv, record)) return true;
+  if (!isLastReceive(record)) return false;
+  const reason =
+    "approval reminder scan: failed on every receive (its error is in the fan-out's " +
+    '"reminder scan failed" log lines); the next scheduled scan runs anyway';
+  try {
+    return await deadLetterFailure(record, { service: FAILING_SERVICES.other, reason });
+  } catch (err: unknown) {
+    inv.log.error("dead-letter failed", {
+      messageId: record.messageId,
+      error: failureOf(err).reason,
+    });
+    return false;
+  }
+}
+
 /** Processes one record and logs how it ended; false when SQS should deliver it again. */
-async function runRecord(
-  inv: Invocation,
-  record: SQSRecord,
-  ev: CodePipelineEvent,
-): Promise<boolean> {
+async function runRecord(run: Run, record: SQSRecord, ev: CodePipelineEvent): Promise<boolean> {
+  const { inv } = run;
   const started = Date.now();
   try {
+    // Inside the try: nothing about one record may throw out of the batch loop (issue 12).
+    markDynamoErrors();
     const outcome = await processRecord(inv, record, ev);
     inv.log.info("record done", {
       messageId: record.messageId,
@@ -124,13 +209,47 @@ async function runRecord(
     });
     return outcome.status !== "retry";
   } catch (err: unknown) {
-    // An unexpected error (DynamoDB down, a bug): let SQS redeliver; the DLQ catches what keeps
-    // failing, and its alarm pages the ops email.
-    inv.log.error("record failed", {
-      messageId: record.messageId,
-      eventId: ev.id,
-      error: describe(err),
-    });
+    return failed(run, record, ev, err);
+  }
+}
+
+/**
+ * A record that threw (DynamoDB or Secrets Manager down, a bug): counted under the failing
+ * service, and redelivered — except on its last receive, when it is dead-lettered here with the
+ * reason and reported processed. Only if that SendMessage fails too does it go back to SQS (whose
+ * redrive then moves it without a reason: the DLQ alarm still sees it).
+ */
+async function failed(
+  run: Run,
+  record: SQSRecord,
+  ev: CodePipelineEvent,
+  err: unknown,
+): Promise<boolean> {
+  const { inv } = run;
+  const failure = failureOf(err, run.knownSecrets());
+  // Not `service`: that is the logger's own field (the function, "fanout").
+  const fields = { messageId: record.messageId, eventId: ev.id, failedService: failure.service };
+  inv.log.error("record failed", { ...fields, error: failure.reason });
+  emitBookkeepingFailed(failure.service, { messageId: record.messageId, eventId: ev.id });
+  if (!isLastReceive(record)) return false;
+  try {
+    if (!(await deadLetterFailure(record, failure))) return false;
+  } catch (sqsErr: unknown) {
+    inv.log.error("dead-letter failed", { ...fields, error: failureOf(sqsErr).reason });
     return false;
   }
+  inv.log.warn("record dead-lettered", { ...fields, reason: failure.reason });
+  await auditQuietly(
+    inv,
+    {
+      pipeline: ev.pipeline,
+      executionId: ev.executionId,
+      eventId: ev.id,
+      action: "failed",
+      result: "sent to the dead-letter queue",
+      detail: { receives: record.attributes?.ApproximateReceiveCount, reason: failure.reason },
+    },
+    inv.log,
+  );
+  return true;
 }

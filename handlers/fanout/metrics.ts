@@ -1,21 +1,70 @@
-/** The fan-out's CloudWatch metrics (EMF lines; names and dimensions in ../telemetry.ts). */
+/**
+ * The fan-out's CloudWatch metrics (EMF lines, ../telemetry.ts). Names, dimensions and the
+ * namespace come from ../contracts/metrics.ts, which infra/alarms.ts reads too.
+ */
+import { DIMENSION, FANOUT_DIMENSIONS, METRIC, type FailingService } from "../contracts/metrics";
 import { emitMetrics, type MetricPoint } from "../telemetry";
 import type { Notification } from "../types";
 import type { ChannelStatus, Delivery } from "./plan";
 
-/** One `Rejected` count for an event that could not be parsed, by reason kind. */
+/**
+ * One `Rejected` count for an event that could not be parsed: by reason kind, and once more
+ * under the fan-out's own dimension (the total the rejected-inputs alarm watches).
+ */
 export function emitRejected(reasonKind: string): void {
-  emitMetrics([{ name: "Rejected", value: 1, unit: "Count", dimensions: { Reason: reasonKind } }]);
+  emitMetrics([
+    {
+      name: METRIC.rejected,
+      value: 1,
+      unit: "Count",
+      dimensions: { [DIMENSION.reason]: reasonKind },
+    },
+    { name: METRIC.rejected, value: 1, unit: "Count", dimensions: { ...FANOUT_DIMENSIONS } },
+  ]);
+}
+
+/** One `DeadLettered` count: the fan-out parked a record in the DLQ itself, with its reason. */
+export function emitDeadLettered(properties: Record<string, unknown> = {}): void {
+  emitMetrics(
+    [{ name: METRIC.deadLettered, value: 1, unit: "Count", dimensions: { ...FANOUT_DIMENSIONS } }],
+    properties,
+  );
+}
+
+/** One `BookkeepingFailed` count: a record failed on `service` (DynamoDB, Secrets Manager, …). */
+export function emitBookkeepingFailed(
+  service: FailingService,
+  properties: Record<string, unknown> = {},
+): void {
+  emitMetrics(
+    [
+      {
+        name: METRIC.bookkeepingFailed,
+        value: 1,
+        unit: "Count",
+        dimensions: { [DIMENSION.service]: service },
+      },
+    ],
+    properties,
+  );
+}
+
+/** One `Heartbeat` count: the scheduled heartbeat travelled rule → queue → fan-out. */
+export function emitHeartbeat(properties: Record<string, unknown> = {}): void {
+  emitMetrics(
+    [{ name: METRIC.heartbeat, value: 1, unit: "Count", dimensions: { ...FANOUT_DIMENSIONS } }],
+    properties,
+  );
 }
 
 /** One `Suppressed` count per channel a downtime window held back. */
 export function emitSuppressed(n: Notification, suppressed: Delivery[]): void {
   emitMetrics(
     suppressed.map((d) => ({
-      name: "Suppressed",
+      name: METRIC.suppressed,
       value: 1,
       unit: "Count",
-      dimensions: { Channel: d.channel },
+      dimensions: { [DIMENSION.channel]: d.channel },
     })),
     { eventId: n.eventId },
   );
@@ -31,16 +80,21 @@ export function deliveryMetrics(
 ): MetricPoint[] {
   return outcomes.flatMap((o): MetricPoint[] => {
     const name =
-      o.status === "sent" ? "Sent" : o.status === "deduplicated" ? "Deduplicated" : "Failed";
+      o.status === "sent"
+        ? METRIC.sent
+        : o.status === "deduplicated"
+          ? METRIC.deduplicated
+          : METRIC.failed;
+    const dimensions = { [DIMENSION.channel]: o.channel };
     return [
-      { name, value: 1, unit: "Count", dimensions: { Channel: o.channel } },
+      { name, value: 1, unit: "Count", dimensions },
       ...(o.status === "sent" && Number.isFinite(latencyMs)
         ? [
             {
-              name: "DispatchLatency" as const,
+              name: METRIC.dispatchLatency,
               value: latencyMs,
               unit: "Milliseconds" as const,
-              dimensions: { Channel: o.channel },
+              dimensions,
             },
           ]
         : []),

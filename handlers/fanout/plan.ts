@@ -205,6 +205,21 @@ export function applyDowntime(
   };
 }
 
+/**
+ * Whether the receiver of a channel recognizes a repeat of one notification, so that sending
+ * again a slot whose earlier attempt's outcome is unknown cannot duplicate it:
+ * - PagerDuty: the Events API v2 `dedup_key` (`deploy-notifier/<pipeline>/<execution id>`;
+ *   a trigger with the key of an open alert is folded into it, and a resolve is by key);
+ * - webhooks: the `Idempotency-Key` header (channels/webhook.ts), for receivers that honour it.
+ * Everything else has no idempotency at the receiver: Slack incoming webhooks, Teams, Discord,
+ * SMS and email. Slack in bot mode carries message metadata (channels/slack.ts) by which a
+ * repeat can be found in the channel's history, but `chat.postMessage` itself posts it again,
+ * so it counts as not idempotent here.
+ */
+export function receiverIsIdempotent(config: { type: string } | undefined): boolean {
+  return config?.type === "pagerduty" || config?.type === "webhook";
+}
+
 /** How one channel delivery ended. */
 export type ChannelStatus = "sent" | "deduplicated" | "failed" | "abandoned";
 

@@ -77,16 +77,35 @@ export async function processRecord(
   const { rule, notification: n } = plan;
   const base: EventBase = { pipeline: ev.pipeline, executionId: ev.executionId, eventId: ev.id };
   const nlog = log.child({ notificationId: n.id, kind: n.kind });
-  const owner = await collapse(inv, n, base, nlog);
-  if (owner !== undefined) return { status: "collapsed", notificationId: owner, channels: [] };
-
-  // Nothing to send (e.g. a prod success with no open incident): no CodePipeline calls either.
-  // Enrichment can only narrow the channels (a failure found to be a rejection never pages).
-  const resolves = await resolveDeliveries(n, rule, inv);
-  const t0 = Date.now();
-  if (deliveriesFor(n, rule, inv.config).length + resolves.length > 0) await enrich(n);
-  noteRolledBackFailure(n, resolves);
+  // Started at once, not as sequential round trips before the first send (issue 12): the outcome
+  // claim, the enrichment, the open PagerDuty incidents a success resolves, and the channel
+  // secrets (see prepare for the Slack rejection). Enrichment can only narrow the channels (a
+  // failure found to be a rejection never pages), so nothing to send before it means no
+  // CodePipeline calls and no secret read (e.g. a prod success with no open incident). A
+  // collapsed event's enrichment is wasted: at most two extra CodePipeline reads per failure.
+  const sends = deliveriesFor(n, rule, inv.config).length > 0;
+  const owner = claimsOutcome(n)
+    ? claimOutcome(
+        n.pipeline,
+        n.executionId,
+        "FAILED",
+        n.id,
+        inv.config.auditRetentionDays,
+        outcomeAttempt(n),
+      )
+    : undefined;
+  const secrets = sends ? inv.secrets() : undefined;
+  const prepared = prepare(n, rule, inv, sends);
+  // Settled below or dropped with the record; never an unhandled rejection.
+  secrets?.catch(() => undefined);
+  prepared.catch(() => undefined);
+  const into = owner === undefined ? undefined : collapsesInto(n, await owner);
+  if (into !== undefined) {
+    await collapsed(inv, n, into, base, nlog);
+    return { status: "collapsed", notificationId: into, channels: [] };
+  }
   const t1 = Date.now();
+  const { resolves, enrichMs } = await prepared;
   const deliveries = [...deliveriesFor(n, rule, inv.config), ...resolves];
   if (deliveries.length === 0) {
     nlog.info("ignored: nothing to send for this state");
@@ -115,12 +134,12 @@ export async function processRecord(
     }
   }
 
-  const channelSecrets = await inv.secrets();
+  const channelSecrets = await (secrets ?? inv.secrets());
   const t2 = Date.now();
   const outcomes = await Promise.all(
     quiet.toSend.map((d) => deliver(inv, n, d, channelSecrets, nlog)),
   );
-  const timings = { enrichMs: t1 - t0, prepareMs: t2 - t1, deliverMs: Date.now() - t2 };
+  const timings = { enrichMs, prepareMs: t2 - t1, deliverMs: Date.now() - t2 };
   emitDelivered(n, outcomes);
   const settled = await settle(inv, record, n, outcomes, base, nlog);
   if (settled === "done") {
@@ -131,48 +150,60 @@ export async function processRecord(
 }
 
 /**
- * One message per execution, attempt and outcome: the first FAILED event (action, stage or
- * pipeline) of an attempt claims it, and the others of that attempt are folded into it; a later
- * attempt's failure is a message of its own. Returns the id this event collapsed into, or
- * undefined when it goes on (turned into a rejection when someone rejected it in Slack).
+ * What a notification needs before its first send, besides the claims: the enrichment, the
+ * PagerDuty resolves of a success, and the Slack rejection it may be. The failed action that
+ * enrichment finds decides what a FAILED was (enrich.ts `applyFailedAction`: a rejected
+ * approval says so itself); only when it found none (CodePipeline down or slow, nothing listed)
+ * is the approval handler's record of a Slack rejection asked for — a Query of the execution's
+ * decisions, and only for a stage or pipeline FAILED of a pipeline with Slack approvals (no
+ * other can have one). DynamoDB errors are thrown.
  */
-async function collapse(
+async function prepare(
+  n: Notification,
+  rule: PipelineRule,
+  inv: Invocation,
+  sends: boolean,
+): Promise<{ resolves: Delivery[]; enrichMs: number }> {
+  const incidents = resolveDeliveries(n, rule, inv);
+  incidents.catch(() => undefined);
+  const t0 = Date.now();
+  let resolves: Delivery[];
+  if (sends) {
+    [, resolves] = await Promise.all([enrich(n), incidents]);
+  } else {
+    resolves = await incidents;
+    if (resolves.length > 0) await enrich(n);
+  }
+  if (mayBeSlackRejection(n) && rule.approvals && n.action === undefined) {
+    applySlackRejection(n, await slackRejection(n.pipeline, n.executionId));
+  }
+  noteRolledBackFailure(n, resolves);
+  return { resolves, enrichMs: Date.now() - t0 };
+}
+
+/**
+ * One message per execution, attempt and outcome: the first FAILED event (action, stage or
+ * pipeline) of an attempt claims it, and the others of that attempt are folded into it (audited
+ * here); a later attempt's failure is a message of its own.
+ */
+async function collapsed(
   inv: Invocation,
   n: Notification,
+  into: string,
   base: EventBase,
   log: TelemetryLogger,
-): Promise<string | undefined> {
-  if (!claimsOutcome(n)) return undefined;
-  // Both reads at once: a Slack rejection recorded by the approval handler is a rejection,
-  // whatever the event says.
-  const [owner, rejection] = await Promise.all([
-    claimOutcome(
-      n.pipeline,
-      n.executionId,
-      "FAILED",
-      n.id,
-      inv.config.auditRetentionDays,
-      outcomeAttempt(n),
-    ),
-    mayBeSlackRejection(n) ? slackRejection(n.pipeline, n.executionId) : undefined,
-  ]);
-  const into = collapsesInto(n, owner);
-  if (into !== undefined) {
-    await auditQuietly(
-      inv,
-      {
-        ...base,
-        action: "collapsed",
-        notificationId: n.id,
-        result: `collapsed into ${into}`,
-        detail: { level: n.level, stage: n.stage, action: n.action, attempt: outcomeAttempt(n) },
-      },
-      log,
-    );
-    return into;
-  }
-  applySlackRejection(n, rejection);
-  return undefined;
+): Promise<void> {
+  await auditQuietly(
+    inv,
+    {
+      ...base,
+      action: "collapsed",
+      notificationId: n.id,
+      result: `collapsed into ${into}`,
+      detail: { level: n.level, stage: n.stage, action: n.action, attempt: outcomeAttempt(n) },
+    },
+    log,
+  );
 }
 
 /** PagerDuty resolves for a success: one per open incident of the pipeline on each PD channel. */
@@ -181,13 +212,9 @@ async function resolveDeliveries(
   rule: PipelineRule,
   inv: Invocation,
 ): Promise<Delivery[]> {
-  const out: Delivery[] = [];
-  for (const channel of resolvingChannels(n, rule, inv.config)) {
-    for (const key of await openIncidents(channel, n.pipeline)) {
-      out.push(resolveDelivery(channel, key));
-    }
-  }
-  return out;
+  const channels = resolvingChannels(n, rule, inv.config);
+  const keys = await Promise.all(channels.map((c) => openIncidents(c, n.pipeline)));
+  return channels.flatMap((channel, i) => keys[i].map((key) => resolveDelivery(channel, key)));
 }
 
 /**

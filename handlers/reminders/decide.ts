@@ -7,11 +7,11 @@
  * execution; REFERENCE.md, CodePipeline's lifecycle). The fan-out already may call it
  * (enrichment), so the scan needs no further CodePipeline grant.
  */
-import {
-  ListActionExecutionsCommand,
-  type ActionExecutionDetail,
-} from "@aws-sdk/client-codepipeline";
+// Types only: the SDK is required where a scan asks (see lookUpRun), not at the archive's top.
+import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import type { ActionExecutionDetail } from "@aws-sdk/client-codepipeline";
 import { codepipeline } from "../aws";
+import { failedApprovalKind } from "../events";
 import type { StoredPending } from "../store/pending";
 
 /** How the approval run of a request stands. */
@@ -52,7 +52,9 @@ export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
   if (!run) return { kind: "unknown" };
   if (run.status === "InProgress") return { kind: "pending" };
   const summary = run.output?.executionResult?.externalExecutionSummary;
-  if (run.status === "Failed" && !summary) return { kind: "expired", endedAt: run.lastUpdateTime };
+  if (run.status === "Failed" && failedApprovalKind(summary) === "approval-expired") {
+    return { kind: "expired", endedAt: run.lastUpdateTime };
+  }
   return { kind: "ended", status: String(run.status) };
 }
 
@@ -62,6 +64,9 @@ export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
  * scan.
  */
 export async function lookUpRun(p: StoredPending, signal?: AbortSignal): Promise<RunStatus> {
+  // Required here: a fan-out cold start that scans nothing must not load the CodePipeline client.
+  const { ListActionExecutionsCommand } =
+    require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
   const details: ActionExecutionDetail[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {

@@ -9,6 +9,7 @@ import {
   type PutCommandInput,
   type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ddb } from "../aws";
 
 /** A claim to make: a conditional PutItem or UpdateItem, with its TableName and condition. */
@@ -49,26 +50,46 @@ function claimedKey(write: ClaimWrite): Record<string, unknown> {
 }
 
 /**
- * Makes the conditional write; when its condition fails (ConditionalCheckFailedException), reads
- * the item that is there with a strongly consistent GetItem on the same table and key. Any other
- * error of the write or the read is rethrown.
+ * The item DynamoDB returned with a failed condition (`ReturnValuesOnConditionCheckFailure:
+ * ALL_OLD`: the ConditionalCheckFailedException carries `Item`, in DynamoDB's attribute-value
+ * form, which the document client does not unmarshall for errors; API reference, PutItem /
+ * UpdateItem "ReturnValuesOnConditionCheckFailure"). Undefined when it carries none (a stand-in
+ * that does not implement the parameter).
+ */
+function itemOfConditionFailure(err: unknown): Record<string, unknown> | undefined {
+  const item = (err as { Item?: unknown }).Item;
+  if (typeof item !== "object" || item === null) return undefined;
+  return unmarshall(item as Parameters<typeof unmarshall>[0]);
+}
+
+/**
+ * Makes the conditional write, asking DynamoDB to return the item that made its condition fail
+ * (no read, no second round trip); when the condition fails (ConditionalCheckFailedException)
+ * and no item came back, reads the item that is there with a strongly consistent GetItem on the
+ * same table and key. Any other error of the write or the read is rethrown.
  */
 export async function claimOrRead(
   write: ClaimWrite,
   options: ClaimOptions = {},
 ): Promise<ClaimResult> {
   const { kind, ...input } = write;
+  const returnOld =
+    options.read === false ? {} : { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const };
   try {
     if (kind === "put") {
-      await ddb().send(new PutCommand(input as PutCommandInput));
+      await ddb().send(new PutCommand({ ...(input as PutCommandInput), ...returnOld }));
       return { claimed: true, item: undefined };
     }
-    const out = await ddb().send(new UpdateCommand(input as UpdateCommandInput));
+    const out = await ddb().send(
+      new UpdateCommand({ ...(input as UpdateCommandInput), ...returnOld }),
+    );
     return { claimed: true, item: out.Attributes };
   } catch (err: unknown) {
     if (!isConditionFailed(err)) throw err;
+    if (options.read === false) return { claimed: false, existing: undefined };
+    const returned = itemOfConditionFailure(err);
+    if (returned) return { claimed: false, existing: returned };
   }
-  if (options.read === false) return { claimed: false, existing: undefined };
   const got = await ddb().send(
     new GetCommand({ TableName: write.TableName, Key: claimedKey(write), ConsistentRead: true }),
   );

@@ -5,7 +5,8 @@
  * | item                       | pk                              | sk                           | written by                |
  * |----------------------------|---------------------------------|------------------------------|---------------------------|
  * | audit record               | `PIPELINE#<pipeline>`           | `<iso time>#<8 hex suffix>`  | store/audit.ts            |
- * | delivery ledger entry      | `DELIVERY#<notification id>`    | `CHANNEL#<slot>` (see below) | store/ledger.ts           |
+ * | delivery record (ledger)   | `DELIVERY#PIPELINE#<pipeline>`  | `<event time>#<notif id>#<slot>` | store/ledger.ts       |
+ * | (old ledger entry, read-only) | `DELIVERY#<notification id>` | `CHANNEL#<slot>`             | before issue 12           |
  * | outcome (collapse) claim   | `OUTCOME#<pipeline>#<exec id>`  | `<outcome>[#<attempt>]`      | store/ledger.ts           |
  * | approval decision claim    | `APPROVAL#<pipeline>#<exec id>` | `<stage>#<action>[#<run>]`   | store/approvals.ts        |
  * | pending approval request   | `PENDING#APPROVAL`              | `<expires iso>#<run key>`    | store/pending.ts          |
@@ -13,8 +14,11 @@
  * | open PagerDuty incident(s) | `INCIDENT#<channel name>`       | `<pipeline>`                 | store/incidents.ts        |
  *
  * Their other attributes: an audit record `at` (ISO time) and the AuditRecord fields; a delivery
- * `status` (sending | sent | failed | abandoned), `attempts`, `leaseUntil` (epoch ms), `sentAt`,
- * `receiptId`, `lastError`; an outcome claim `notificationId` (the owner) and `at`; a decision
+ * record `status` (sending | sent | failed | abandoned), `attempts`, `leaseUntil` (epoch ms),
+ * `sentAt`, `receiptId`, `lastError`, `ambiguous` (true when an earlier attempt's outcome was
+ * unknown, store/ledger.ts), the AuditRecord fields `pipeline`, `executionId`, `channel`,
+ * `notificationId`, `eventId`, and once it is settled `at`, `action`, `result`, `detail`;
+ * an outcome claim `notificationId` (the owner) and `at`; a decision
  * claim the whole claim (user, decision, at, reason, …) and `status: "claimed"`; an incident item
  * `dedupKeys` (a string set); the replay guard nothing else.
  *
@@ -24,14 +28,81 @@
  *
  * Audit records with an execution id also carry `gsi1pk = EXEC#<execution id>` and
  * `gsi1sk = <iso time>` (the same time as in their sk), so that the `byExecution` global secondary
- * index answers "everything about this execution" in time order. No other item kind has them.
+ * index answers "everything about this execution" in time order. A delivery record gets them
+ * (with the time it was settled) when it is marked sent or ambiguous, not at its claim: an index
+ * write costs a write unit, and a slot still being sent is no record yet. No other item kind has
+ * them.
+ *
+ * The audit trail of a pipeline is two partitions, both ordered by time: `PIPELINE#<pipeline>`
+ * (decisions: append-only, IAM grants PutItem only, `putAudit` writes with
+ * `attribute_not_exists`) and `DELIVERY#PIPELINE#<pipeline>` (one record per delivered
+ * (notification, slot): the exactly-once ledger itself, so it is claimed and then updated —
+ * `sending` → `sent` / `failed` / `abandoned` — by UpdateItem; a delivery needs no separate audit
+ * write). What a delivery record says once `sent` is final: nothing updates a sent slot again (the
+ * claim's condition refuses it). Failures, retries, duplicates and collapses stay append-only
+ * audit records.
  *
  * Every item carries `expiresAt` (epoch seconds), the table's TTL attribute: `auditRetentionDays`
  * from now for all but the replay guard, which lives only as long as a signature's timestamp is
  * accepted (see store/approvals.ts).
  *
+ * Every key is at most DynamoDB's limit (partition key 2048 bytes, sort key 1024 bytes, UTF-8;
+ * the same for the index's keys): a key built from input that would be longer keeps its beginning
+ * and ends in a SHA-256 of the whole ({@link fitKey}). Keys within the limit are unchanged.
+ *
  * The values are stored data: changing any of these formats orphans the items already written.
  */
+import { createHash } from "node:crypto";
+
+/**
+ * Longest partition key value, in bytes of its UTF-8 encoding (DynamoDB Developer Guide,
+ * "Constraints in Amazon DynamoDB" (formerly the quotas' "Partition keys and sort keys"):
+ * "The maximum length of a partition key value is 2048 bytes";
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html#limits-partition-sort-keys).
+ * Global secondary index keys have the same limits.
+ */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+
+/** Longest sort key value, in UTF-8 bytes (same page: "maximum length … is 1024 bytes"). */
+export const MAX_SORT_KEY_BYTES = 1024;
+
+/** What replaces the end of a key over its budget: this marker and 64 hex digits of SHA-256. */
+const HASH_MARK = "#sha256:";
+const HASHED_TAIL_BYTES = HASH_MARK.length + 64;
+
+/**
+ * `key` when its UTF-8 encoding is at most `maxBytes`, byte for byte; else its longest beginning
+ * (whole code points) that leaves room for `#sha256:<64 hex digits of SHA-256 of the whole key>`,
+ * followed by that. Distinct keys stay distinct (the hash is of the whole), the same input always
+ * gives the same key, and a prefix query (`sk < :upper`, `begins_with`) still finds the item by
+ * its beginning. Lone surrogates (not text; intake replaces them) are made U+FFFD first, since
+ * they cannot be encoded. Use {@link MAX_PARTITION_KEY_BYTES} or {@link MAX_SORT_KEY_BYTES}.
+ */
+export function fitKey(key: string, maxBytes: number): string {
+  const text = wellFormedKey(key);
+  if (Buffer.byteLength(text, "utf8") <= maxBytes) return text;
+  const hash = createHash("sha256").update(text, "utf8").digest("hex");
+  const budget = maxBytes - HASHED_TAIL_BYTES;
+  let used = 0;
+  let end = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch, "utf8");
+    if (used + size > budget) break;
+    used += size;
+    end += ch.length;
+  }
+  return `${text.slice(0, end)}${HASH_MARK}${hash}`;
+}
+
+function wellFormedKey(key: string): string {
+  const s = key as string & { toWellFormed?: () => string };
+  return typeof s.toWellFormed === "function" ? s.toWellFormed() : key;
+}
+
+/** A primary key whose pk and sk fit DynamoDB's limits ({@link fitKey}). */
+function fitted(pk: string, sk: string): ItemKey {
+  return { pk: fitKey(pk, MAX_PARTITION_KEY_BYTES), sk: fitKey(sk, MAX_SORT_KEY_BYTES) };
+}
 
 /** The primary key of one item. */
 export interface ItemKey {
@@ -64,7 +135,7 @@ export const AUDIT_TABLE_SCHEMA = TABLE_SCHEMA;
 
 /** Partition of the audit records of `pipeline` (query it for a pipeline's history). */
 export function auditPartition(pipeline: string): string {
-  return `PIPELINE#${pipeline}`;
+  return fitKey(`PIPELINE#${pipeline}`, MAX_PARTITION_KEY_BYTES);
 }
 
 /**
@@ -72,17 +143,17 @@ export function auditPartition(pipeline: string): string {
  * the same millisecond distinct (8 hex characters in practice).
  */
 export function auditKey(pipeline: string, at: string, suffix: string): ItemKey {
-  return { pk: auditPartition(pipeline), sk: `${at}#${suffix}` };
+  return { pk: auditPartition(pipeline), sk: fitKey(`${at}#${suffix}`, MAX_SORT_KEY_BYTES) };
 }
 
 /** Hash key of the `byExecution` index for `executionId` (query it for an execution's records). */
 export function executionPartition(executionId: string): string {
-  return `EXEC#${executionId}`;
+  return fitKey(`EXEC#${executionId}`, MAX_PARTITION_KEY_BYTES);
 }
 
 /** The `byExecution` index attributes of an audit record of `executionId` written at ISO time `at`. */
 export function executionIndexKey(executionId: string, at: string): ExecutionIndexKey {
-  return { gsi1pk: executionPartition(executionId), gsi1sk: at };
+  return { gsi1pk: executionPartition(executionId), gsi1sk: fitKey(at, MAX_SORT_KEY_BYTES) };
 }
 
 /**
@@ -90,12 +161,38 @@ export function executionIndexKey(executionId: string, at: string): ExecutionInd
  * channel instance name, or a {@link resolveSlot}.
  */
 export function deliveryKey(notificationId: string, slot: string): ItemKey {
-  return { pk: `DELIVERY#${notificationId}`, sk: `CHANNEL#${slot}` };
+  return fitted(`DELIVERY#${notificationId}`, `CHANNEL#${slot}`);
 }
 
 /** The ledger slot of resolving PagerDuty incident `dedupKey` on channel instance `channel`. */
 export function resolveSlot(channel: string, dedupKey: string): string {
   return `${channel}/resolve/${dedupKey}`;
+}
+
+/**
+ * Partition of the delivery records of `pipeline`: the ledger entries the fan-out writes since
+ * the ledger became the audit record of a delivery (query it, with the `PIPELINE#` partition, for
+ * a pipeline's history). Under the `DELIVERY#` prefix, so that IAM's `dynamodb:LeadingKeys` tells
+ * these mutable items from the append-only audit records (infra/grants.ts `ITEM_KINDS`).
+ */
+export function deliveryPartition(pipeline: string): string {
+  return fitKey(`DELIVERY#PIPELINE#${pipeline}`, MAX_PARTITION_KEY_BYTES);
+}
+
+/**
+ * Key of the delivery record (ledger entry and audit record in one item) of notification
+ * `notificationId` in ledger `slot`: `eventTime` is the event's own time (ISO 8601 UTC, the same
+ * for every redelivery and duplicate of the event), so the sort key is deterministic — the
+ * condition of the claim needs that — and a pipeline's delivery records sort by time like its
+ * audit records.
+ */
+export function deliveryRecordKey(
+  pipeline: string,
+  eventTime: string,
+  notificationId: string,
+  slot: string,
+): ItemKey {
+  return fitted(deliveryPartition(pipeline), `${eventTime}#${notificationId}#${slot}`);
 }
 
 /**
@@ -110,20 +207,20 @@ export function outcomeKey(
   outcome: string,
   attempt = 1,
 ): ItemKey {
-  return {
-    pk: `OUTCOME#${pipeline}#${executionId}`,
-    sk: attempt > 1 ? `${outcome}#${attempt}` : outcome,
-  };
+  return fitted(
+    `OUTCOME#${pipeline}#${executionId}`,
+    attempt > 1 ? `${outcome}#${attempt}` : outcome,
+  );
 }
 
 /** Key of the open PagerDuty incidents of `pipeline` on channel instance `channel`. */
 export function incidentKey(channel: string, pipeline: string): ItemKey {
-  return { pk: `INCIDENT#${channel}`, sk: pipeline };
+  return fitted(`INCIDENT#${channel}`, pipeline);
 }
 
 /** Partition of all approval decision claims of one execution (query it for its decisions). */
 export function approvalPartition(pipeline: string, executionId: string): string {
-  return `APPROVAL#${pipeline}#${executionId}`;
+  return fitKey(`APPROVAL#${pipeline}#${executionId}`, MAX_PARTITION_KEY_BYTES);
 }
 
 /**
@@ -142,7 +239,7 @@ export function approvalKey(target: {
   const run = target.actionExecutionId ? `#${target.actionExecutionId}` : "";
   return {
     pk: approvalPartition(target.pipeline, target.executionId),
-    sk: `${target.stage}#${target.action}${run}`,
+    sk: fitKey(`${target.stage}#${target.action}${run}`, MAX_SORT_KEY_BYTES),
   };
 }
 
@@ -169,10 +266,10 @@ export function pendingApprovalKey(
   },
 ): ItemKey {
   const id = [run.pipeline, run.executionId, run.stage, run.action, run.actionExecutionId ?? "-"];
-  return { pk: PENDING_APPROVALS_PARTITION, sk: `${expiresAtIso}#${id.join("#")}` };
+  return fitted(PENDING_APPROVALS_PARTITION, `${expiresAtIso}#${id.join("#")}`);
 }
 
 /** Key of the replay guard of one verified Slack request signature (`v0=<hex>`). */
 export function replayKey(signature: string): ItemKey {
-  return { pk: `REPLAY#${signature}`, sk: "REPLAY" };
+  return fitted(`REPLAY#${signature}`, "REPLAY");
 }

@@ -1,32 +1,57 @@
 /**
  * The fan-out's exactly-once bookkeeping (keys in store/keys.ts):
- * - the delivery ledger: one item per (notification, channel), claimed with a conditional write
+ * - the delivery ledger: one item per (notification, slot), claimed with a conditional write
  *   before sending, so a duplicated or redelivered event never sends twice to a channel that
- *   already got it, and a failed channel is retried alone;
+ *   already got it, and a failed channel is retried alone. The item is also the delivery's audit
+ *   record (same TTL, in the pipeline's `DELIVERY#PIPELINE#` partition by time, and in the
+ *   `byExecution` index once settled): a delivery costs two writes, the claim and the mark;
  * - outcome claims: the first of an execution's action / stage / pipeline FAILED events of one
  *   attempt claims the message for that outcome; the others are collapsed into it. A later
  *   attempt (RetryStageExecution) claims anew: its failure is a new failure.
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
-import { claimOrRead } from "./claim";
-import { deliveryKey, outcomeKey } from "./keys";
+import { backoffDelay } from "../retry";
+import { claimOrRead, isConditionFailed } from "./claim";
+import { deliveryRecordKey, executionIndexKey, outcomeKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
-/** Result of claiming a delivery. */
-export type DeliveryClaim =
-  | { claimed: true; attempts: number }
-  | { claimed: false; status: "sent" | "sending" | "abandoned"; sentAt?: string };
+/** Which delivery record: the event's pipeline and own time, the notification and the slot. */
+export interface DeliveryRef {
+  pipeline: string;
+  /** The event's time (ISO 8601 UTC): the same for every redelivery of the event. */
+  eventTime: string;
+  notificationId: string;
+  /** Ledger slot (store/keys.ts): the channel name, or the resolve slot of an incident. */
+  slot: string;
+  /** Audit fields of the record. */
+  channel: string;
+  executionId?: string;
+  eventId?: string;
+}
 
 /**
- * Claims the right to send notification `id` in ledger `slot` (a channel, or a PagerDuty resolve:
- * store/keys.ts) until `leaseUntil` (epoch ms). Fails when the slot was already sent, was given up
- * for good, or another invocation holds a live lease (a concurrent duplicate of the same event).
- * DynamoDB errors are thrown.
+ * Result of claiming a delivery. `unconfirmed`: the slot was `sending` under a lease that expired
+ * — an earlier attempt claimed it and never said how its send ended (the invocation timed out or
+ * crashed after or during the request, or its mark-sent write failed for good), so this send may
+ * repeat a message the receiver already has.
+ */
+export type DeliveryClaim =
+  | { claimed: true; attempts: number; unconfirmed: boolean }
+  | { claimed: false; status: "sent" | "sending" | "abandoned"; sentAt?: string };
+
+function key(ref: DeliveryRef) {
+  return deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot);
+}
+
+/**
+ * Claims the right to send `ref` until `leaseUntil` (epoch ms). Fails when the slot was already
+ * sent, was given up for good, or another invocation holds a live lease (a concurrent duplicate
+ * of the same event). One UpdateItem (ReturnValues ALL_OLD: what the slot was before), plus a
+ * consistent GetItem only when the claim fails. DynamoDB errors are thrown.
  */
 export async function claimDelivery(
-  id: string,
-  slot: string,
+  ref: DeliveryRef,
   leaseUntil: number,
   retentionDays: number,
   now = Date.now(),
@@ -34,11 +59,24 @@ export async function claimDelivery(
   const result = await claimOrRead({
     kind: "update",
     TableName: tableName(),
-    Key: deliveryKey(id, slot),
-    UpdateExpression: "SET #s = :sending, leaseUntil = :lease, expiresAt = :exp ADD attempts :one",
+    Key: key(ref),
+    UpdateExpression:
+      "SET #s = :sending, #lease = :lease, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e," +
+      " #ev = :ev ADD #att :one",
     ConditionExpression:
-      "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND leaseUntil < :now)",
-    ExpressionAttributeNames: { "#s": "status" },
+      "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
+    // Every name through a placeholder: several are DynamoDB reserved words (STATUS, …).
+    ExpressionAttributeNames: {
+      "#s": "status",
+      "#lease": "leaseUntil",
+      "#exp": "expiresAt",
+      "#p": "pipeline",
+      "#c": "channel",
+      "#n": "notificationId",
+      "#e": "executionId",
+      "#ev": "eventId",
+      "#att": "attempts",
+    },
     ExpressionAttributeValues: {
       ":sending": "sending",
       ":failed": "failed",
@@ -46,10 +84,22 @@ export async function claimDelivery(
       ":now": now,
       ":one": 1,
       ":exp": expiresAt(retentionDays),
+      ":p": ref.pipeline,
+      ":c": ref.channel,
+      ":n": ref.notificationId,
+      ":e": ref.executionId ?? "-",
+      ":ev": ref.eventId ?? "-",
     },
-    ReturnValues: "ALL_NEW",
+    ReturnValues: "ALL_OLD",
   });
-  if (result.claimed) return { claimed: true, attempts: Number(result.item?.attempts ?? 1) };
+  if (result.claimed) {
+    const old = result.item;
+    return {
+      claimed: true,
+      attempts: Number(old?.attempts ?? 0) + 1,
+      unconfirmed: old?.status === "sending",
+    };
+  }
   const status = result.existing?.status;
   return {
     claimed: false,
@@ -58,50 +108,140 @@ export async function claimDelivery(
   };
 }
 
-/** Records a successful delivery, with the provider's receipt id (`-` when it gave none). */
-export async function markSent(
-  id: string,
-  slot: string,
-  receiptId: string | undefined,
+/** Attempts in all of a mark write (the SDK's own 3 attempts are inside each). */
+const MARK_ATTEMPTS = 5;
+/** First backoff window of a mark write, ms (full jitter, doubling: 50, 100, 200, 400). */
+const MARK_BASE_DELAY_MS = 50;
+
+/** Errors a repeated write cannot fix: a failed condition, an invalid request, a denial. */
+const NOT_RETRYABLE = [
+  "ConditionalCheckFailedException",
+  "ValidationException",
+  "AccessDeniedException",
+  "ResourceNotFoundException",
+];
+
+/**
+ * Runs `write` until it succeeds, up to {@link MARK_ATTEMPTS} times with full-jitter backoff,
+ * never waiting past `deadline` (epoch ms): a throttled (`ProvisionedThroughputExceededException`,
+ * `ThrottlingException`) or failed mark-sent would otherwise leave a delivered slot `sending`,
+ * and the event's redelivery would send it again. Errors a retry cannot fix, and the last error,
+ * are thrown.
+ */
+export async function writeWithRetries(
+  write: () => Promise<unknown>,
+  deadline: number,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
 ): Promise<void> {
-  await ddb().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: deliveryKey(id, slot),
-      UpdateExpression:
-        "SET #s = :sent, sentAt = :at, receiptId = :rid REMOVE leaseUntil, lastError",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: {
-        ":sent": "sent",
-        ":at": new Date().toISOString(),
-        ":rid": receiptId ?? "-",
-      },
-    }),
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (err: unknown) {
+      const name = (err as { name?: unknown } | null)?.name;
+      if (isConditionFailed(err) || NOT_RETRYABLE.includes(String(name))) throw err;
+      const delay = backoffDelay(attempt, {
+        baseDelayMs: MARK_BASE_DELAY_MS,
+        maxDelayMs: 1000,
+        random: Math.random,
+      });
+      if (attempt >= MARK_ATTEMPTS || Date.now() + delay >= deadline) throw err;
+      await sleep(delay);
+    }
+  }
+}
+
+/** What a sent delivery's record says (its audit fields). */
+export interface SentRecord {
+  /** `sent`, or `incident-resolved` for a PagerDuty resolve. */
+  action: "sent" | "incident-resolved";
+  /** The provider's receipt id (`-` when it gave none). */
+  receiptId?: string;
+  /** An earlier attempt's outcome was unknown and the receiver has no idempotency. */
+  ambiguous: boolean;
+  /** Details for the audit trail, never secrets. */
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Records a successful delivery: the ledger's `sent` and the delivery's audit record in one
+ * UpdateItem, with the `byExecution` index attributes; retried until `deadline`
+ * ({@link writeWithRetries}). An ambiguous send says so in `result` and `ambiguous`.
+ */
+export async function markSent(
+  ref: DeliveryRef,
+  sent: SentRecord,
+  deadline: number,
+  now: Date = new Date(),
+): Promise<void> {
+  const at = now.toISOString();
+  const index = ref.executionId ? executionIndexKey(ref.executionId, at) : undefined;
+  const result = sent.ambiguous
+    ? "sent; possibly a duplicate: an earlier attempt's outcome is unknown"
+    : "sent";
+  await writeWithRetries(
+    () =>
+      ddb().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: key(ref),
+          UpdateExpression:
+            "SET #s = :sent, sentAt = :at, receiptId = :rid, #at = :at, #a = :a, #r = :r," +
+            " #d = :d, #amb = :amb" +
+            (index ? ", gsi1pk = :g1, gsi1sk = :g2" : "") +
+            " REMOVE leaseUntil, lastError",
+          ExpressionAttributeNames: {
+            "#s": "status",
+            "#at": "at",
+            "#a": "action",
+            "#r": "result",
+            "#d": "detail",
+            "#amb": "ambiguous",
+          },
+          ExpressionAttributeValues: {
+            ":sent": "sent",
+            ":at": at,
+            ":rid": sent.receiptId ?? "-",
+            ":a": sent.action,
+            ":r": result,
+            ":d": sent.detail,
+            ":amb": sent.ambiguous,
+            ...(index ? { ":g1": index.gsi1pk, ":g2": index.gsi1sk } : {}),
+          },
+        }),
+      ),
+    deadline,
   );
 }
 
 /**
  * Records a failed delivery: `failed` may be retried by a redelivery of the event; `abandoned`
- * (a permanent error) is not tried again. `error` must already be redacted.
+ * (a permanent error) is not tried again. `error` must already be redacted. Retried until
+ * `deadline`: a lost mark leaves the slot `sending`, and its retry would count as ambiguous.
+ * The failure's audit record is written apart (append-only), so that a later success keeps it.
  */
 export async function markFailed(
-  id: string,
-  slot: string,
+  ref: DeliveryRef,
   error: string,
   permanent: boolean,
+  deadline: number,
 ): Promise<void> {
-  await ddb().send(
-    new UpdateCommand({
-      TableName: tableName(),
-      Key: deliveryKey(id, slot),
-      UpdateExpression: "SET #s = :s, lastError = :e, leaseUntil = :zero",
-      ExpressionAttributeNames: { "#s": "status" },
-      ExpressionAttributeValues: {
-        ":s": permanent ? "abandoned" : "failed",
-        ":e": error,
-        ":zero": 0,
-      },
-    }),
+  await writeWithRetries(
+    () =>
+      ddb().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: key(ref),
+          UpdateExpression: "SET #s = :s, lastError = :e, leaseUntil = :zero",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":s": permanent ? "abandoned" : "failed",
+            ":e": error,
+            ":zero": 0,
+          },
+        }),
+      ),
+    deadline,
   );
 }
 

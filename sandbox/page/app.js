@@ -132,6 +132,61 @@ function empty(text) {
   return el("p", "empty", text);
 }
 
+/** The approval run a Slack request was posted for, from its Approve button's value. */
+function requestRun(state, message) {
+  const blocks = message.original?.blocks ?? [];
+  for (const block of blocks) {
+    if (block.type !== "actions") continue;
+    const button = (block.elements ?? []).find((e) => e.action_id === "deploy-notifier.approve");
+    if (!button) continue;
+    let value;
+    try {
+      value = JSON.parse(button.value);
+    } catch {
+      return undefined;
+    }
+    const approvals = state.codepipeline?.[value.pipeline]?.approvals;
+    if (!approvals) return undefined;
+    const runs = [...approvals.pending, ...approvals.decided];
+    const run = value.actionExecutionId
+      ? runs.find((r) => r.actionExecutionId === value.actionExecutionId)
+      : runs.find((r) => r.executionId === value.executionId);
+    return run && { ...run, replaced: wasReplaced(run, runs) };
+  }
+  return undefined;
+}
+
+/**
+ * Whether a request's buttons were made void by a newer run: a retry of the same execution ran
+ * the approval again (a new token), or the run was still pending when another execution's run
+ * replaced it. A run decided by someone and then followed by another execution is not
+ * "replaced": it was decided.
+ */
+function wasReplaced(run, runs) {
+  if (!run.replaced) return false;
+  const retried = runs.some((r) => r.executionId === run.executionId && r.attempt > run.attempt);
+  return retried || run.status === "InProgress";
+}
+
+/**
+ * Badges for an approval request, from the CodePipeline stand-in: its run was replaced by a
+ * newer run (a retried stage; its buttons no longer decide anything), or it expired unanswered.
+ */
+function requestBadges(state, message, item) {
+  const run = requestRun(state, message);
+  if (!run) return [];
+  const badges = [];
+  if (run.attempt > 1) badges.push(el("span", "badge", `attempt ${run.attempt}`));
+  if (run.replaced) {
+    item.dataset.runState = "replaced";
+    badges.push(el("span", "badge warn", "replaced by a newer request"));
+  } else if (run.outcome === "Expired") {
+    item.dataset.runState = "expired";
+    badges.push(el("span", "badge warn", "expired"));
+  } else item.dataset.runState = run.status === "InProgress" ? "pending" : "decided";
+  return badges;
+}
+
 function renderSlack(state) {
   const channels = state.info.channels.filter((c) => c.type === "slack");
   return channels.map((channel) => {
@@ -152,6 +207,7 @@ function renderSlack(state) {
       );
       if (message.replacedAt)
         meta.append(el("span", "badge ok", `updated ${time(message.replacedAt)}`));
+      meta.append(...requestBadges(state, message, item));
       item.append(meta);
       item.append(
         renderSlackMessage(message.payload, {
@@ -309,17 +365,101 @@ function renderAudit(state) {
 function renderEvents(state) {
   const events = [...state.events].reverse();
   return table(
-    ["posted", "pipeline", "event", "state", "event time", "rule", "queue"],
+    ["posted", "pipeline", "event", "state", "event time", "attempt", "rule", "queue"],
     events.map((e) => [
       time(new Date(e.postedAt).toISOString()),
       e.pipeline,
-      e.detailType.replace("CodePipeline ", "").replace(" Execution State Change", ""),
+      e.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "") +
+        (e.trigger ? ` (${e.trigger})` : "") +
+        (e.emitted ? " · emitted by CodePipeline" : ""),
       e.state,
       utcDateTime(e.time),
+      e.attempt ? String(e.attempt) : "—",
       e.matched ? "matched" : "not matched",
       e.queue ? `${e.queue.state} · ${e.queue.receiveCount} receive(s)` : "—",
     ]),
   );
+}
+
+const short = (id) => (id ? String(id).slice(0, 8) : "");
+
+/** What became of an approval run, in words. */
+function runOutcome(run) {
+  if (run.status === "InProgress" && !run.replaced) return "pending";
+  const by = run.decidedBy ? ` by ${run.decidedBy.split("/").pop()}` : "";
+  const what =
+    run.outcome === "Expired"
+      ? "expired — no decision in time"
+      : run.outcome
+        ? `${run.outcome.toLowerCase()}${by}`
+        : run.status;
+  return run.replaced ? `${what}; replaced by a newer request` : what;
+}
+
+/**
+ * The CodePipeline stand-in as `GET /api/codepipeline` shows it: per pipeline its executions
+ * (attempt, mode, type: a rollback names its target) and its approval runs with their tokens.
+ */
+function renderCodePipeline(state) {
+  const root = el("div");
+  const pipelines = Object.entries(state.codepipeline ?? {});
+  if (pipelines.length === 0) return empty("Nothing yet.");
+  for (const [name, p] of pipelines) {
+    const section = el("div", "cp-pipeline");
+    section.dataset.testid = "cp-pipeline";
+    section.dataset.pipeline = name;
+    section.append(el("h3", "", `${name} `), el("span", "chip", `mode ${p.executionMode}`));
+    const executions = [...p.executions].reverse();
+    section.append(
+      table(
+        ["execution", "started", "type", "trigger", "attempt", "mode", "status"],
+        executions.map((e) => [
+          short(e.executionId),
+          e.startTime ? time(e.startTime) : "",
+          e.executionType === "ROLLBACK"
+            ? `rollback to ${short(e.rollbackTargetExecutionId) || "?"}`
+            : "standard",
+          e.trigger?.triggerType ?? "",
+          String(e.attempt),
+          e.executionMode,
+          e.status + (e.statusSummary ? ` (${e.statusSummary})` : ""),
+        ]),
+        (tr, i) => {
+          tr.dataset.testid = "cp-execution";
+          tr.dataset.type = executions[i].executionType;
+        },
+      ),
+    );
+    const all = [...p.approvals.pending, ...p.approvals.decided];
+    const runs = all
+      .map((r) => ({ ...r, replaced: wasReplaced(r, all) }))
+      .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    if (runs.length > 0)
+      section.append(
+        table(
+          ["approval run", "execution", "attempt", "started", "outcome", "decided", "token"],
+          runs.map((r) => [
+            short(r.actionExecutionId),
+            short(r.executionId),
+            String(r.attempt),
+            time(r.startedAt),
+            runOutcome(r),
+            r.decidedAt
+              ? time(r.decidedAt)
+              : r.expiresAt
+                ? `expires ${utcDateTime(r.expiresAt)}`
+                : "",
+            short(r.token),
+          ]),
+          (tr, i) => {
+            tr.dataset.testid = "cp-approval";
+            tr.dataset.outcome = runs[i].replaced ? "replaced" : (runs[i].outcome ?? "pending");
+          },
+        ),
+      );
+    root.append(section);
+  }
+  return root;
 }
 
 function renderDlq(state) {
@@ -399,6 +539,7 @@ function render(state) {
   $("inboxes").replaceChildren(...inboxes);
   $("audit").replaceChildren(renderAudit(state));
   $("events").replaceChildren(renderEvents(state));
+  $("codepipeline").replaceChildren(renderCodePipeline(state));
   $("dlq").replaceChildren(renderDlq(state));
   document.body.dataset.ready = "true";
 }

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { sendJson } from "../http";
+import { seededRandom } from "../random";
 
 /** The kinds of receiver this server stands in for. */
 export const RECEIVER_KINDS = [
@@ -35,8 +36,16 @@ export interface Delivery {
   at: Date;
 }
 
-/** What became of one request. */
-export type AttemptOutcome = "delivered" | "rejected" | "fault" | "timeout" | "reset";
+/**
+ * What became of one request. `lost-reply`: accepted (the channel acted on it, it is in
+ * `deliveries`) but the connection was reset before the answer; `replayed`: a repeat the receiver
+ * recognized by its idempotency key and answered with the first answer, not delivered again.
+ */
+export type AttemptOutcome =
+  "delivered" | "lost-reply" | "replayed" | "rejected" | "fault" | "timeout" | "reset";
+
+/** Outcomes where the channel acted on the message (it is in `deliveries`). */
+export const ACCEPTED_OUTCOMES: readonly AttemptOutcome[] = ["delivered", "lost-reply"];
 
 /** One request, whatever became of it. */
 export interface Attempt extends Delivery {
@@ -47,12 +56,32 @@ export interface Attempt extends Delivery {
 
 /**
  * An injected failure. `times` = how many requests fail before the receiver recovers (undefined
- * = until cleared). `timeout` accepts the request and never answers; `reset` destroys the socket.
+ * = until cleared).
+ * - a status (500, 429 with `retryAfter` seconds, …): answered instead of the channel's answer;
+ * - `timeout`: the request is read and never answered (the client's timeout ends it);
+ * - `reset`: the request is read and the connection reset, the message NOT accepted;
+ * - `lost-reply`: the message IS accepted (the channel acts on it: a Slack message posted, a page
+ *   opened) and then the connection is reset before the answer — the client cannot tell this from
+ *   `reset` (TCP RST after the request was read: Node's `ECONNRESET`, "socket hang up");
+ * - `slow`: answered normally after `ms` more milliseconds.
  */
 export type ReceiverFault =
   | { status: number; body?: unknown; retryAfter?: number; times?: number }
   | { kind: "timeout"; times?: number }
-  | { kind: "reset"; times?: number };
+  | { kind: "reset"; times?: number }
+  | { kind: "lost-reply"; times?: number }
+  | { kind: "slow"; ms: number; times?: number };
+
+/**
+ * Random faults: each request of the receivers it is set for fails with probability `fraction`,
+ * with one of `faults` picked at random (their `times` is ignored); deterministic under `seed`
+ * (default 1) for a given order of requests. An explicit `setFault` takes precedence.
+ */
+export interface ReceiverChaos {
+  fraction: number;
+  faults: ReceiverFault[];
+  seed?: number;
+}
 
 /** A receiver's answer. */
 export interface Answer {
@@ -126,6 +155,8 @@ export interface Recorder {
   /** Every request, accepted or not. */
   attempts: Attempt[];
   faults: Partial<Record<ReceiverKind, ReceiverFault>>;
+  /** Random faults per receiver kind, with their generator. */
+  chaos: Partial<Record<ReceiverKind, ReceiverChaos & { random: () => number }>>;
   latencies: Partial<Record<ReceiverKind, number>>;
   deliveryListeners: Array<(delivery: Delivery) => void>;
   attemptListeners: Array<(attempt: Attempt) => void>;
@@ -137,16 +168,41 @@ export function createRecorder(): Recorder {
     deliveries: [],
     attempts: [],
     faults: {},
+    chaos: {},
     latencies: {},
     deliveryListeners: [],
     attemptListeners: [],
   };
 }
 
-/** Takes one use of the receiver's fault, if any. */
+/** Validates and installs random faults for `receivers`; the error names the setting. */
+export function setChaos(
+  recorder: Recorder,
+  chaos: ReceiverChaos | null,
+  receivers: readonly ReceiverKind[],
+): void {
+  if (chaos && !(chaos.fraction >= 0 && chaos.fraction <= 1)) {
+    throw new Error(`receivers chaos: fraction must be within 0..1, got ${chaos.fraction}`);
+  }
+  if (chaos && chaos.faults.length === 0) {
+    throw new Error("receivers chaos: faults must name at least one fault");
+  }
+  // One generator for all the receivers named together: one seed, one sequence.
+  const random = seededRandom(chaos?.seed ?? 1);
+  for (const receiver of receivers) {
+    if (chaos === null) delete recorder.chaos[receiver];
+    else recorder.chaos[receiver] = { ...chaos, random };
+  }
+}
+
+/** Takes one use of the receiver's fault (explicit first, then random), if any. */
 export function takeFault(recorder: Recorder, receiver: ReceiverKind): ReceiverFault | undefined {
   const fault = recorder.faults[receiver];
-  if (!fault) return undefined;
+  if (!fault) {
+    const chaos = recorder.chaos[receiver];
+    if (!chaos || chaos.random() >= chaos.fraction) return undefined;
+    return chaos.faults[Math.floor(chaos.random() * chaos.faults.length)];
+  }
   if (fault.times !== undefined) {
     fault.times -= 1;
     if (fault.times <= 0) delete recorder.faults[receiver];
@@ -164,7 +220,7 @@ export function record(
   const attempt: Attempt = { ...delivery, outcome, status };
   recorder.attempts.push(attempt);
   for (const listener of [...recorder.attemptListeners]) listener(attempt);
-  if (outcome !== "delivered") return;
+  if (!ACCEPTED_OUTCOMES.includes(outcome)) return;
   recorder.deliveries.push(delivery);
   for (const listener of [...recorder.deliveryListeners]) listener(delivery);
 }
@@ -187,6 +243,28 @@ export function resetRecorder(recorder: Recorder): void {
   recorder.attempts.length = 0;
   for (const key of RECEIVER_KINDS) {
     delete recorder.faults[key];
+    delete recorder.chaos[key];
     delete recorder.latencies[key];
   }
+}
+
+/** Requests per outcome (every outcome present, 0 when none). */
+export type OutcomeCounts = Record<AttemptOutcome, number>;
+
+/**
+ * Counts `attempts` by outcome, so a test can tell "delivered but the reply was lost"
+ * (`lost-reply`) from "not delivered" (`reset`, `timeout`, `fault`, `rejected`).
+ */
+export function countOutcomes(attempts: readonly Attempt[]): OutcomeCounts {
+  const counts: OutcomeCounts = {
+    delivered: 0,
+    "lost-reply": 0,
+    replayed: 0,
+    rejected: 0,
+    fault: 0,
+    timeout: 0,
+    reset: 0,
+  };
+  for (const attempt of attempts) counts[attempt.outcome] += 1;
+  return counts;
 }

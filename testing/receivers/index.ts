@@ -5,25 +5,32 @@
  *
  * Each answers like the real service, including its validation errors, so a formatter bug shows
  * up as the same 400 that production would give. Every request is recorded in `attempts`; the
- * ones the receiver accepted are also in `deliveries`. Faults (`setFault`) and latency
- * (`setLatency`) are injected per receiver.
+ * ones the receiver accepted are also in `deliveries`. Faults (`setFault`, or random ones with
+ * `setChaos`: statuses, timeouts, resets, lost replies, slow answers) and latency (`setLatency`)
+ * are injected per receiver; `outcomes()` tells "delivered but the reply was lost" from "not
+ * delivered".
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { startServer, type ManagedServer } from "../http";
 import {
+  countOutcomes,
   createRecorder,
   isRecord,
   json,
   parseBody,
+  RECEIVER_KINDS,
   record,
   resetRecorder,
   send,
+  setChaos,
   subscribe,
   takeFault,
   text,
   type Answer,
   type Attempt,
   type Delivery,
+  type OutcomeCounts,
+  type ReceiverChaos,
   type ReceiverFault,
   type ReceiverKind,
   type Recorder,
@@ -38,10 +45,19 @@ import {
 } from "./slack-api";
 import { slackResponse, slackWebhook } from "./slack-webhook";
 import { teams } from "./teams";
-import { webhook } from "./webhook";
+import { createWebhookState, webhook, type WebhookState } from "./webhook";
 
-export { RECEIVER_KINDS } from "./core";
-export type { Attempt, AttemptOutcome, Delivery, ReceiverFault, ReceiverKind } from "./core";
+export { ACCEPTED_OUTCOMES, countOutcomes, RECEIVER_KINDS } from "./core";
+export type {
+  Attempt,
+  AttemptOutcome,
+  Delivery,
+  OutcomeCounts,
+  ReceiverChaos,
+  ReceiverFault,
+  ReceiverKind,
+} from "./core";
+export { idempotencyKeyOf } from "./webhook";
 export type { Incident } from "./pagerduty";
 export type { SlackApiMessage } from "./slack-api";
 
@@ -72,6 +88,13 @@ export interface Receivers {
   /** Calls `listener` for every request; returns an unsubscribe function. */
   onAttempt(listener: (attempt: Attempt) => void): () => void;
   setFault(receiver: ReceiverKind, fault: ReceiverFault | null): void;
+  /**
+   * Random faults for `receivers` (default: every kind), deterministic under `chaos.seed`; null
+   * stops them. Throws when `fraction` is outside 0..1 or `faults` is empty.
+   */
+  setChaos(chaos: ReceiverChaos | null, receivers?: readonly ReceiverKind[]): void;
+  /** Requests per outcome of one receiver kind (optionally one instance), or of all. */
+  outcomes(receiver?: ReceiverKind, name?: string): OutcomeCounts;
   setLatency(receiver: ReceiverKind, ms: number): void;
   /** URL of one receiver instance, e.g. `urlFor("slack", "slack-eng")`. */
   urlFor(receiver: ReceiverKind, name: string): string;
@@ -89,6 +112,7 @@ export interface Receivers {
 interface ChannelState {
   incidents: Incident[];
   slack: SlackApiState;
+  webhooks: WebhookState;
 }
 
 /** Maps a path to its receiver, or undefined for an unknown path. */
@@ -120,8 +144,22 @@ function route(path: string): { receiver: ReceiverKind; name: string } | undefin
   return undefined;
 }
 
-/** The channel's answer to an accepted (not faulted) request. */
+/**
+ * The channel's answer to a request that reached it (not faulted); `replayed` when the channel
+ * recognized a repeat by its idempotency key and did not act on it again.
+ */
 function answerFor(
+  channels: ChannelState,
+  target: { receiver: ReceiverKind; name: string },
+  headers: IncomingHttpHeaders,
+  body: unknown,
+): { answer: Answer; replayed?: boolean } {
+  if (target.receiver === "webhook") return webhook(channels.webhooks, target.name, headers);
+  return { answer: channelAnswer(channels, target, headers, body) };
+}
+
+/** The answer of the channels without idempotency keys. */
+function channelAnswer(
   channels: ChannelState,
   target: { receiver: ReceiverKind; name: string },
   headers: IncomingHttpHeaders,
@@ -142,7 +180,7 @@ function answerFor(
     case "discord":
       return discord(body);
     case "webhook":
-      return webhook();
+      return webhook(channels.webhooks, name, headers).answer;
     default: {
       const unreachable: never = receiver;
       throw new Error(`receivers: unknown receiver ${String(unreachable)}`);
@@ -150,16 +188,54 @@ function answerFor(
   }
 }
 
-/** Answers an injected fault; returns false when there is none for this receiver. */
-function answerFault(
+/**
+ * Lets the channel answer; records what became of the request. With `loseReply` the channel acts
+ * on the request, and then the connection is reset instead of answering.
+ */
+function answerChannel(
   recorder: Recorder,
+  channels: ChannelState,
   delivery: Delivery,
   req: IncomingMessage,
   res: ServerResponse,
-): boolean {
+  loseReply = false,
+): void {
+  const { answer, replayed } = answerFor(channels, delivery, req.headers, delivery.body);
+  const accepted = answer.status < 300 && !(isRecord(answer.body) && answer.body.ok === false);
+  const outcome = replayed
+    ? "replayed"
+    : !accepted
+      ? "rejected"
+      : loseReply
+        ? "lost-reply"
+        : "delivered";
+  record(recorder, delivery, outcome, loseReply ? undefined : answer.status);
+  if (loseReply) req.socket.destroy();
+  else send(res, answer);
+}
+
+/**
+ * Answers an injected fault; returns false when there is none for this receiver (or when it was
+ * a `slow` one that has passed: the channel answers then).
+ */
+async function answerFault(
+  recorder: Recorder,
+  channels: ChannelState,
+  delivery: Delivery,
+  io: { req: IncomingMessage; res: ServerResponse; sleep: (ms: number) => Promise<void> },
+): Promise<boolean> {
+  const { req, res } = io;
   const fault = takeFault(recorder, delivery.receiver);
   if (!fault) return false;
   if ("kind" in fault) {
+    if (fault.kind === "slow") {
+      await io.sleep(fault.ms);
+      return res.destroyed;
+    }
+    if (fault.kind === "lost-reply") {
+      answerChannel(recorder, channels, delivery, req, res, true);
+      return true;
+    }
     record(recorder, delivery, fault.kind);
     // "timeout": keep the request open until the client gives up or close() ends it.
     if (fault.kind === "reset") req.socket.destroy();
@@ -203,11 +279,8 @@ function handler(
     };
     await sleep(recorder.latencies[target.receiver] ?? 0);
     if (res.destroyed) return;
-    if (answerFault(recorder, delivery, req, res)) return;
-    const answer = answerFor(channels, target, req.headers, delivery.body);
-    const accepted = answer.status < 300 && !(isRecord(answer.body) && answer.body.ok === false);
-    record(recorder, delivery, accepted ? "delivered" : "rejected", answer.status);
-    send(res, answer);
+    if (await answerFault(recorder, channels, delivery, { req, res, sleep })) return;
+    answerChannel(recorder, channels, delivery, req, res);
   };
 }
 
@@ -229,7 +302,11 @@ function receiverUrl(base: string, receiver: ReceiverKind, name: string): string
 /** Starts the channel receivers on 127.0.0.1. */
 export async function startReceivers(opts: ReceiversOptions = {}): Promise<Receivers> {
   const recorder = createRecorder();
-  const channels: ChannelState = { incidents: [], slack: createSlackApiState() };
+  const channels: ChannelState = {
+    incidents: [],
+    slack: createSlackApiState(),
+    webhooks: createWebhookState(),
+  };
   // The server is started after the handler exists; latencies sleep on it.
   const started: { server?: ManagedServer } = {};
   const sleep = (ms: number) => started.server?.sleep(ms) ?? Promise.resolve();
@@ -254,6 +331,17 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
       if (fault === null) delete recorder.faults[receiver];
       else recorder.faults[receiver] = { ...fault };
     },
+    setChaos(chaos, receivers = RECEIVER_KINDS): void {
+      setChaos(recorder, chaos, receivers);
+    },
+    outcomes: (receiver, name) =>
+      countOutcomes(
+        attempts.filter(
+          (a) =>
+            (receiver === undefined || a.receiver === receiver) &&
+            (name === undefined || a.name === name),
+        ),
+      ),
     setLatency(receiver, ms): void {
       recorder.latencies[receiver] = ms;
     },
@@ -264,6 +352,8 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
       resetRecorder(recorder);
       channels.incidents.length = 0;
       for (const key of Object.keys(channels.slack.messages)) delete channels.slack.messages[key];
+      for (const key of Object.keys(channels.webhooks.answers))
+        delete channels.webhooks.answers[key];
     },
     close: () => server.close(),
   };

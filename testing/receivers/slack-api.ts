@@ -5,7 +5,14 @@
  *   no token (a `Bearer` Authorization header or a `token` field);
  * - `chat.postMessage` (https://api.slack.com/methods/chat.postMessage): `channel` is required
  *   (`channel_not_found`), one of `text`/`blocks`/`attachments` too (`no_text`), blocks must be an
- *   array (`invalid_blocks`); the answer carries the new message's `ts`;
+ *   array (`invalid_blocks`); the answer carries the new message's `ts`; optional `metadata`
+ *   `{ event_type, event_payload }` (Slack, "Using message metadata",
+ *   https://docs.slack.dev/messaging/message-metadata; JSON text in a form post) is kept with the
+ *   message, `invalid_metadata_format` when it is not an object with a string `event_type` and
+ *   an object `event_payload`;
+ * - `conversations.history` (https://api.slack.com/methods/conversations.history): a channel's
+ *   messages newest first, `oldest` (exclusive) and `limit` (default 100) honoured; `metadata`
+ *   only with `include_all_metadata` true;
  * - `chat.update` (https://api.slack.com/methods/chat.update): the message is named by `channel`
  *   and `ts` (`message_not_found` otherwise);
  * - `views.open` (https://api.slack.com/methods/views.open): a `trigger_id` and a view are required;
@@ -21,6 +28,8 @@ export interface SlackApiMessage {
   ts: string;
   text?: string;
   blocks?: unknown[];
+  /** Message metadata as posted (`event_type`, `event_payload`), if any. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** How many times chat.update changed it. */
   updates: number;
 }
@@ -50,6 +59,7 @@ export function slackApi(
     return json(200, { ok: false, error: "not_authed" });
   }
   if (method === "views.open") return viewsOpen(state, fields);
+  if (method === "conversations.history") return history(state, fields);
   if (method !== "chat.postMessage" && method !== "chat.update") {
     return json(200, { ok: false, error: "unknown_method" });
   }
@@ -75,14 +85,34 @@ function postMessage(
   if (messageText === undefined && blocks === undefined && fields.attachments === undefined) {
     return json(200, { ok: false, error: "no_text" });
   }
+  const metadata =
+    typeof fields.metadata === "string" ? safeJson(fields.metadata) : fields.metadata;
+  if (
+    metadata !== undefined &&
+    !(
+      isRecord(metadata) &&
+      typeof metadata.event_type === "string" &&
+      isRecord(metadata.event_payload)
+    )
+  ) {
+    return json(200, { ok: false, error: "invalid_metadata_format" });
+  }
   state.counters.slackTs += 1;
   const ts = `${Math.floor(Date.now() / 1000)}.${String(state.counters.slackTs).padStart(6, "0")}`;
-  state.messages[`${channel}:${ts}`] = { channel, ts, text: messageText, blocks, updates: 0 };
+  const kept = metadata as SlackApiMessage["metadata"];
+  state.messages[`${channel}:${ts}`] = {
+    channel,
+    ts,
+    text: messageText,
+    blocks,
+    ...(kept && { metadata: kept }),
+    updates: 0,
+  };
   return json(200, {
     ok: true,
     channel,
     ts,
-    message: { type: "message", text: messageText, blocks, ts },
+    message: { type: "message", text: messageText, blocks, ts, ...(kept && { metadata: kept }) },
   });
 }
 
@@ -120,4 +150,26 @@ function viewsOpen(state: SlackApiState, fields: Record<string, unknown>): Answe
   state.counters.viewId += 1;
   const id = `V${String(state.counters.viewId).padStart(10, "0")}`;
   return json(200, { ok: true, view: { ...view, id, hash: `${Date.now()}.${id}` } });
+}
+
+/** `conversations.history`: the channel's messages, newest first. */
+function history(state: SlackApiState, fields: Record<string, unknown>): Answer {
+  const channel = typeof fields.channel === "string" ? fields.channel : "";
+  if (channel === "") return json(200, { ok: false, error: "channel_not_found" });
+  const oldest = Number(fields.oldest ?? 0);
+  const limit = Number(fields.limit ?? 100) || 100;
+  const withMetadata =
+    fields.include_all_metadata === true || fields.include_all_metadata === "true";
+  const messages = Object.values(state.messages)
+    .filter((m) => m.channel === channel && Number(m.ts) > oldest)
+    .sort((a, b) => Number(b.ts) - Number(a.ts))
+    .slice(0, limit)
+    .map((m) => ({
+      type: "message",
+      ts: m.ts,
+      text: m.text,
+      ...(m.blocks && { blocks: m.blocks }),
+      ...(withMetadata && m.metadata && { metadata: m.metadata }),
+    }));
+  return json(200, { ok: true, messages, has_more: false });
 }

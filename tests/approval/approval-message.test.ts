@@ -8,8 +8,10 @@ import {
 import {
   alreadyDecidedText,
   approvalSummary,
+  decidedEnding,
   decisionLine,
   mentionOf,
+  replacedEnding,
   replaceButtons,
 } from "../../handlers/approval/messages";
 import { findPipelineRule } from "../../handlers/routing";
@@ -179,7 +181,11 @@ describe("message building", () => {
       at: "2024-05-01T12:40:07.000Z",
     };
     // Act
-    const body = replaceButtons(request, decisionLine("Approved", "U012ABCDEF", claim.at), claim);
+    const body = replaceButtons(
+      request,
+      decisionLine("Approved", "U012ABCDEF", claim.at),
+      decidedEnding(claim),
+    );
     // Assess: who decided what and when, in the header and in place of State; no expiry.
     const blocks = body.blocks as Array<Record<string, any>>;
     expect(blocks[0]).toEqual({
@@ -196,8 +202,15 @@ describe("message building", () => {
     expect(texts).not.toContain("*Expires*");
     expect(texts).toContain("*Decision*\\n✅ Approved by <@U012ABCDEF> at 12:40 UTC");
     expect(texts).toContain("*Approvers*");
-    // Without a claim (an error line), the request is kept as it was.
+    // Without an ending (an error line), the request is kept as it was.
     expect(JSON.stringify(replaceButtons(request, "⚠️ x").blocks)).toContain("approval needed");
+    // A replaced request no longer reads as pending either (issue 10 item 2: the old message is
+    // updated to say it was replaced).
+    const replaced = JSON.stringify(replaceButtons(request, "⏭️ x", replacedEnding(claim)).blocks);
+    expect(replaced).toContain("main-app-production-v3: replaced by a newer request");
+    expect(replaced).not.toContain("approval needed");
+    expect(replaced).not.toContain("STARTED");
+    expect(replaced).not.toContain("*Expires*");
   });
 
   it("falls back to the message text when the message has no blocks", () => {

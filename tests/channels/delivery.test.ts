@@ -439,7 +439,16 @@ describe("channel specifics", () => {
     const receipt = await slackDriver.send(fixture("success"), ctx);
     // Assess
     expect(server.requests[0].path).toBe("/api/chat.postMessage");
-    expect(JSON.parse(server.requests[0].body)).toMatchObject({ channel: "C0DEPLOYS" });
+    const n = fixture("success");
+    // Slack "Using message metadata": event_type + event_payload, here with the notification id,
+    // so a re-send can be recognized in the channel's history.
+    expect(JSON.parse(server.requests[0].body)).toMatchObject({
+      channel: "C0DEPLOYS",
+      metadata: {
+        event_type: "deploy_notification",
+        event_payload: { notification_id: n.id, channel: ctx.name },
+      },
+    });
     expect(receipt).toEqual({
       channel: ctx.name,
       type: "slack",
@@ -553,7 +562,11 @@ describe("channel specifics", () => {
     const body = JSON.parse(req.body);
     expect(body).toEqual({ version: "1", notification: n, sentAt: expect.any(String) });
     expect(Number.isNaN(Date.parse(body.sentAt))).toBe(false);
-    expect(req.headers["idempotency-key"]).toBe(n.id);
+    // One key per (notification, channel), as a Structured Field String: the IETF draft "The
+    // Idempotency-Key HTTP Header Field" (section 2) makes the value an sf-string (was the bare
+    // notification id, which two webhook channels of one notification shared).
+    expect(req.headers["idempotency-key"]).toBe(`"${n.id}:${ctx.name}"`);
+    expect(body.notification.id).toBe(n.id);
     expect(req.headers.authorization).toBeUndefined();
   });
 

@@ -87,10 +87,13 @@ function failureEvents(pipeline: string, executionId: string) {
     },
   } as any);
   const d = { pipeline, "execution-id": executionId };
+  // Events of now, as EventBridge stamps them: a delivery record is filed under its event's
+  // time (handlers/store/keys.ts), so the by-time query finds it in the window it happened.
+  const time = new Date().toISOString();
   return [
-    event("action-codebuild-failed", d, { id: randomUUID() }),
-    event("stage-failed", { ...d, stage: "Build" }, { id: randomUUID() }),
-    event("pipeline-failed", d, { id: randomUUID() }),
+    event("action-codebuild-failed", d, { id: randomUUID(), time }),
+    event("stage-failed", { ...d, stage: "Build" }, { id: randomUUID(), time }),
+    event("pipeline-failed", d, { id: randomUUID(), time }),
   ];
 }
 

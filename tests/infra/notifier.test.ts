@@ -17,6 +17,23 @@ const NEW_RESOURCES = [
   // The approval reminder scan (issue 10): a schedule rule that sends to the events queue.
   "aws:cloudwatch/eventRule:EventRule approval-reminders",
   "aws:cloudwatch/eventTarget:EventTarget approval-reminders-to-queue",
+  // Issue 12: the heartbeat's schedule rule, and the alarms on the product's own metrics (one
+  // per configured channel of the prod stack: pagerduty-oncall, slack-eng, slack-releases,
+  // sms-oncall).
+  "aws:cloudwatch/eventRule:EventRule heartbeat",
+  "aws:cloudwatch/eventTarget:EventTarget heartbeat-to-queue",
+  ...[
+    "bookkeeping-dynamodb",
+    "bookkeeping-other",
+    "bookkeeping-secretsmanager",
+    "channel-pagerduty-oncall-failed",
+    "channel-slack-eng-failed",
+    "channel-slack-releases-failed",
+    "channel-sms-oncall-failed",
+    "dlq-sends",
+    "heartbeat",
+    "rejected-inputs",
+  ].map((name) => `aws:cloudwatch/metricAlarm:MetricAlarm ${name}`),
 ];
 
 /** Every resource of the prod stack before the components existed, as `<type> <name>`. */

@@ -45,7 +45,8 @@ function commandsSent(fn: NotifierFunctionName): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const file of reachableModules(FUNCTION_ENTRY_POINTS[fn])) {
     const source = fs.readFileSync(path.join(ROOT, file), "utf8");
-    for (const m of source.matchAll(/new\s+([A-Z]\w*Command)\s*\(/g)) {
+    // `new XCommand(` and a lazily required one, `new (sdk().XCommand)(` (handlers/enrich.ts).
+    for (const m of source.matchAll(/new\s+(?:\(\s*\w+\(\)\.)?([A-Z]\w*Command)\)?\s*\(/g)) {
       (out[m[1]] ??= []).push(file);
     }
   }

@@ -3,8 +3,11 @@
  * rule, deliveries and the audit trail are readable, faults switch per receiver, and the
  * approval endpoint verifies Slack signatures exactly like the deployed function URL.
  */
+import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../../handlers/approval/signature";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
+import { codePipelineOutbox, expireApprovals } from "../../testing";
+import { putApprovalResult } from "../../testing/aws/codepipeline";
 
 let sandbox: Sandbox;
 /** The sandbox's progress lines, as the terminal would show them. */
@@ -110,6 +113,20 @@ describe("the sandbox as CodePipeline's stand-in", () => {
         executionId
       ].status,
     ).toBe("Failed");
+
+    // Clean up: the execution succeeds after all, so no incident of it stays open for the
+    // scenario below (whose rollback step resolves the pipeline's open incidents).
+    await api("POST", "/events", {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: new Date().toISOString(),
+      detail: {
+        pipeline: "api-gateway-prod-cluster",
+        "execution-id": executionId,
+        state: "SUCCEEDED",
+      },
+    });
+    await sandbox.settle();
   });
 });
 
@@ -292,5 +309,143 @@ describe("sandbox HTTP API", () => {
     // Assess
     expect(forged.status).toBe(401);
     expect(signed.status).toBe(200);
+  });
+});
+
+// Last in the file: an expiry fails every pending approval the earlier tests left behind.
+describe("the CodePipeline stand-in's own events and GET /api/codepipeline", () => {
+  const PIPELINE = "main-app-production-v3";
+  const requestFor = (executionId: string) => ({
+    source: "aws.codepipeline",
+    "detail-type": "CodePipeline Action Execution State Change",
+    time: new Date().toISOString(),
+    detail: {
+      pipeline: PIPELINE,
+      "execution-id": executionId,
+      stage: "Approve",
+      action: "ManualApproval",
+      "action-execution-id": randomUUID(),
+      state: "STARTED",
+      type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+    },
+  });
+  const tokenOf = (executionId: string) =>
+    sandbox.standins.aws.state.codepipeline.pipelines[PIPELINE].stages
+      .find((s) => s.name === "Approve")
+      ?.actions.find((a) => a.name === "ManualApproval")
+      ?.runs?.find((r) => r.pipelineExecutionId === executionId)?.token ?? "";
+
+  test("a rejection in the stand-in emits CodePipeline's FAILED events, routed like POST /events (rule → queue → fan-out)", async () => {
+    // Prepare: a hand-posted approval request, registered with a fresh token.
+    const executionId = "33333333-aaaa-4bbb-8ccc-000000000001";
+    await api("POST", "/events", requestFor(executionId));
+    await sandbox.settle();
+    const outboxBefore = codePipelineOutbox(sandbox.standins.aws.state).length;
+
+    // Act: what the approval Lambda's PutApprovalResult does (REFERENCE.md: a rejection fails the
+    // Approval action, then the execution).
+    putApprovalResult(sandbox.standins.aws.state, {
+      pipelineName: PIPELINE,
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      token: tokenOf(executionId),
+      result: { status: "Rejected", summary: "Rejected by Jane Doe (U012ABCDEF) via Slack" },
+    });
+    await sandbox.settle();
+
+    // Assess: every emitted event took the event path; the matched ones reached the queue whole.
+    const emitted = codePipelineOutbox(sandbox.standins.aws.state).slice(outboxBefore);
+    expect(emitted.map((e) => [e["detail-type"], e.detail.state])).toEqual([
+      ["CodePipeline Action Execution State Change", "FAILED"],
+      ["CodePipeline Stage Execution State Change", "FAILED"],
+      ["CodePipeline Pipeline Execution State Change", "FAILED"],
+    ]);
+    const { json } = await api<{
+      events: Array<{ eventId: string; emitted?: boolean; matched: boolean; messageId?: string }>;
+    }>("GET", "/api/state");
+    const routed = json.events.filter((e) => emitted.some((x) => x.id === e.eventId));
+    expect(routed.map((e) => [e.emitted, e.matched, typeof e.messageId])).toEqual([
+      [true, true, "string"],
+      [true, true, "string"],
+      [true, true, "string"],
+    ]);
+    const bodies = sandbox.queue.messages.map((m) => JSON.parse(m.body) as { id: string });
+    const queuedIds = new Set(bodies.map((b) => b.id));
+    // The declared rule matches action and stage FAILED and the pipeline FAILED of this tier.
+    for (const event of emitted) expect(queuedIds.has(event.id)).toBe(true);
+    const queued = bodies.find((b) => b.id === emitted[0].id);
+    expect(queued).toEqual(emitted[0]);
+    const slack = sandbox.standins.receivers.byReceiver("slack", "slack-eng");
+    expect(JSON.stringify(slack.at(-1)?.body)).toContain(executionId.slice(0, 8));
+  });
+
+  test("GET /api/codepipeline shows each pipeline's mode, executions with attempt, mode, type and status, and approval runs with who decided, when and which token", async () => {
+    // Prepare: one decided (above) and one pending request, and one that expires.
+    const pendingId = "33333333-aaaa-4bbb-8ccc-000000000002";
+    await api("POST", "/events", requestFor(pendingId));
+    await sandbox.settle();
+
+    // Act
+    const { status, json } = await api<
+      Record<
+        string,
+        {
+          executionMode: string;
+          executions: Array<Record<string, unknown>>;
+          approvals: {
+            pending: Array<Record<string, unknown>>;
+            decided: Array<Record<string, unknown>>;
+          };
+        }
+      >
+    >("GET", "/api/codepipeline");
+
+    // Assess
+    expect(status).toBe(200);
+    const pipeline = json[PIPELINE];
+    expect(pipeline.executionMode).toBe("SUPERSEDED");
+    expect(pipeline.executions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          executionId: "33333333-aaaa-4bbb-8ccc-000000000001",
+          status: "Failed",
+          attempt: 1,
+          executionMode: "SUPERSEDED",
+          executionType: "STANDARD",
+        }),
+        expect.objectContaining({ executionId: pendingId, status: "InProgress" }),
+      ]),
+    );
+    expect(pipeline.approvals.pending).toEqual([
+      expect.objectContaining({
+        executionId: pendingId,
+        token: tokenOf(pendingId),
+        status: "InProgress",
+      }),
+    ]);
+    expect(pipeline.approvals.decided).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          executionId: "33333333-aaaa-4bbb-8ccc-000000000001",
+          outcome: "Rejected",
+          decidedBy: "arn:aws:iam::123456789012:role/approver",
+          decidedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          token: tokenOf("33333333-aaaa-4bbb-8ccc-000000000001"),
+          summary: "Rejected by Jane Doe (U012ABCDEF) via Slack",
+        }),
+      ]),
+    );
+
+    // Act: the model's clock passes the 7-day timeout (user guide, approvals-approve-or-reject).
+    expireApprovals(sandbox.standins.aws.state, new Date(Date.now() + 8 * 86_400_000));
+    await sandbox.settle();
+    const after = (await api<typeof json>("GET", "/api/codepipeline")).json[PIPELINE];
+
+    // Assess: expired, decided by nobody, no page-worthy rejection summary.
+    expect(after.approvals.pending).toEqual([]);
+    const expired = after.approvals.decided.find((r) => r.executionId === pendingId);
+    expect(expired).toMatchObject({ outcome: "Expired", status: "Failed" });
+    expect(expired).not.toHaveProperty("decidedBy");
+    expect(expired).not.toHaveProperty("summary");
   });
 });

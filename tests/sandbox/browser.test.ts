@@ -1,11 +1,15 @@
 /**
- * The sandbox page in a real browser: headless Chromium (driven by playwright-core) finds the prod
- * approval request in the Slack inbox, a non-approver's click changes nothing and only they see the
- * ephemeral refusal, an approver's click approves: the message's header says who approved and when
- * (nothing pending is left), the audit trail shows it and the CodePipeline stand-in received
- * PutApprovalResult. Also: every time on the page is 24-hour UTC; email is drawn as an email; cards
+ * The sandbox page in a real browser: headless Chromium (driven by playwright-core) after the prod
+ * scenario. A release's approval request: a non-approver's click changes nothing and only they see
+ * the ephemeral refusal, an approver's click approves (the header says who and when, the audit
+ * trail shows it, the CodePipeline stand-in received PutApprovalResult). Reject: the request says
+ * who rejected it, #eng is told, and nothing pages (no PagerDuty event, no SMS: issue 10 item 3).
+ * A retried approval (a new run with a new token, REFERENCE.md "CodePipeline's lifecycle"): Approve
+ * on the old request is refused with an ephemeral "replaced by a newer …", the old message says so
+ * and CodePipeline is not called; Approve on the new request approves with the new run's token
+ * (issue 10 item 2). Also: every time on the page is 24-hour UTC; email is drawn as an email; cards
  * show their whole content and nothing overflows a 390 px window. Screenshots at 1280 and 390 px go
- * to `.artifacts/`.
+ * to `.artifacts/`, those of the lifecycle flows to `/tmp/sandbox-*.png`.
  *
  * The Chromium is `CHROMIUM_PATH` when set, else Debian's /usr/bin/chromium when installed, else the
  * Linux x64 build shipped inside the `@sparticuz/chromium` devDependency, so `npm ci && npm test`
@@ -16,8 +20,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { randomUUID } from "node:crypto";
 import { startSandbox, type Sandbox } from "../../sandbox/start";
+import { codePipelineView } from "../../testing";
 
 const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve(__dirname, "..", "..", ".artifacts");
@@ -108,14 +114,6 @@ describe("sandbox page (headless Chromium)", () => {
     await sandbox?.close();
   });
 
-  function approvalRequest(): Locator {
-    return page
-      .locator(
-        '[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"]',
-      )
-      .filter({ hasText: "approval needed" });
-  }
-
   function screenshot(name: string): Promise<Buffer> {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     return page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
@@ -138,14 +136,18 @@ describe("sandbox page (headless Chromium)", () => {
   }
 
   test("a non-approver's click changes nothing; an approver's click approves", async () => {
-    // Prepare: the page shows the pending approval request with its buttons.
+    // Prepare: a release waits in the Approve stage; the page shows its request with buttons
+    // (the scenario decided or let expire every request it posted).
+    await approvalStarted(randomUUID(), randomUUID(), 1);
+    const id = await newestMessage("slack-releases");
     await page.goto(sandbox.url as string);
-    await approvalRequest().waitFor();
     // The request changes its text once decided: follow it by its message id.
-    const id = await approvalRequest().getAttribute("data-message-id");
     const request = page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
     await request.locator('button[data-action-id="deploy-notifier.approve"]').waitFor();
     expect(approvalAction()?.status).toBe("InProgress");
+    const decisionsBefore = await page
+      .locator('[data-testid="audit-row"][data-action="approval-decided"]')
+      .count();
 
     // Act: the non-approver clicks Approve.
     await page.selectOption('[data-testid="user-select"]', "U0SANDBOX00");
@@ -168,7 +170,7 @@ describe("sandbox page (headless Chromium)", () => {
       .waitFor();
     await expect(
       page.locator('[data-testid="audit-row"][data-action="approval-decided"]').count(),
-    ).resolves.toBe(0);
+    ).resolves.toBe(decisionsBefore);
 
     // Act: an approver clicks Approve.
     await page.selectOption('[data-testid="user-select"]', "U012ABCDEF");
@@ -178,9 +180,7 @@ describe("sandbox page (headless Chromium)", () => {
 
     // Assess: the message is replaced, the audit row appears, the pipeline continues.
     await page
-      .locator(
-        '[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"][data-replaced="true"]',
-      )
+      .locator(`[data-testid="slack-message"][data-message-id="${id}"][data-replaced="true"]`)
       .waitFor();
     await expect(request.innerText()).resolves.toMatch(/Approved by @Approver 1/);
     // The header says who decided what and when; nothing reads as pending any more.
@@ -199,6 +199,230 @@ describe("sandbox page (headless Chromium)", () => {
     expect(approvalAction()?.status).toBe("Succeeded");
     expect((await screenshot("sandbox-approval.png")).length).toBeGreaterThan(10_000);
   }, 60_000);
+
+  /** Posts one CodePipeline event to the sandbox, as CodePipeline would emit it, and settles. */
+  async function emit(detailType: string, detail: Record<string, unknown>): Promise<void> {
+    await sandbox.postEvent({
+      "detail-type": `CodePipeline ${detailType} Execution State Change`,
+      source: "aws.codepipeline",
+      resources: [`arn:aws:codepipeline:us-east-1:123456789012:${String(detail.pipeline)}`],
+      detail: { region: "us-east-1", version: 1, ...detail },
+    });
+    await sandbox.settle();
+  }
+
+  /** An approval action's STARTED event: one run of ManualApproval (REFERENCE.md lifecycle). */
+  function approvalStarted(executionId: string, runId: string, attempt: number) {
+    return emit("Action", {
+      pipeline: "main-app-production-v3",
+      "execution-id": executionId,
+      stage: "Approve",
+      action: "ManualApproval",
+      "action-execution-id": runId,
+      state: "STARTED",
+      "pipeline-execution-attempt": attempt,
+      type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+    });
+  }
+
+  /** The id of the newest Slack message of a channel, as the page names it. */
+  async function newestMessage(channel: string): Promise<string> {
+    const state = (await sandbox.core.state()) as { slack: Array<{ id: string; channel: string }> };
+    const id = state.slack.filter((m) => m.channel === channel).at(-1)?.id;
+    if (!id) throw new Error(`no Slack message in ${channel}`);
+    return id;
+  }
+
+  /** Everything the on-call's paging channels (PagerDuty, SMS) have received so far. */
+  function pages(): number {
+    const { receivers, aws } = sandbox.standins;
+    return (
+      receivers.deliveries.filter((d) => d.receiver === "pagerduty").length +
+      aws.state.sns.published.length
+    );
+  }
+
+  test("Reject in Slack: the request says who rejected it, #eng is told, nothing pages", async () => {
+    // Prepare: a new release waits in the Approve stage.
+    const executionId = randomUUID();
+    await approvalStarted(executionId, randomUUID(), 1);
+    const id = await newestMessage("slack-releases");
+    await page.goto(sandbox.url as string);
+    const request = page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
+    await request.locator('button[data-action-id="deploy-notifier.reject"]').waitFor();
+    const pagesBefore = pages();
+    const engBefore = sandbox.standins.receivers.byReceiver("slack", "slack-eng").length;
+
+    // Act: an approver clicks Reject (the prod Slack app has no bot token: no reason modal).
+    await page.selectOption('[data-testid="user-select"]', "U012ABCDEF");
+    await request.locator('button[data-action-id="deploy-notifier.reject"]').click();
+
+    // Assess: the request is replaced by the decision, without buttons.
+    await request.locator(".sk-header", { hasText: /rejected by Approver 1/i }).waitFor();
+    await expect(
+      request.locator('button[data-action-id="deploy-notifier.approve"]').count(),
+    ).resolves.toBe(0);
+    // CodePipeline fails the approval action and the execution (its own FAILED events): #eng is
+    // told it was rejected, and a rejection never pages: no PagerDuty event, no SMS (issue 10.3).
+    await sandbox.settle();
+    const eng = sandbox.standins.receivers.byReceiver("slack", "slack-eng").slice(engBefore);
+    expect(eng.map((d) => JSON.stringify(d.body))).toEqual([expect.stringMatching(/rejected by/i)]);
+    expect(pages()).toBe(pagesBefore);
+    await page.reload();
+    await request.locator(".sk-header").waitFor();
+    await page.screenshot({ path: "/tmp/sandbox-rejected.png", fullPage: true });
+    await request.screenshot({ path: "/tmp/sandbox-rejected-request.png" });
+    await page
+      .locator(
+        '[data-testid="slack-inbox"][data-channel="slack-eng"] [data-testid="slack-message"]',
+      )
+      .first()
+      .screenshot({ path: "/tmp/sandbox-rejected-eng.png" });
+  }, 60_000);
+
+  test("a retried approval: the old request's Approve is refused as replaced, the new one approves with the new token", async () => {
+    // Prepare: run 1 of the approval is rejected in the CodePipeline console (not in Slack, so
+    // its request keeps live buttons); RetryStageExecution runs the action again: attempt 2, a
+    // new action execution id and a new token (REFERENCE.md, CodePipeline's lifecycle).
+    const executionId = randomUUID();
+    const [run1, run2] = [randomUUID(), randomUUID()];
+    await approvalStarted(executionId, run1, 1);
+    const oldId = await newestMessage("slack-releases");
+    await emit("Action", {
+      pipeline: "main-app-production-v3",
+      "execution-id": executionId,
+      stage: "Approve",
+      action: "ManualApproval",
+      "action-execution-id": run1,
+      state: "FAILED",
+      "pipeline-execution-attempt": 1,
+      type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+      "execution-result": {
+        "external-execution-summary": "Wrong build",
+        "error-code": "JobFailed",
+      },
+    });
+    await emit("Pipeline", {
+      pipeline: "main-app-production-v3",
+      "execution-id": executionId,
+      state: "FAILED",
+      "pipeline-execution-attempt": 1,
+    });
+    await emit("Pipeline", {
+      pipeline: "main-app-production-v3",
+      "execution-id": executionId,
+      state: "RESUMED",
+      "pipeline-execution-attempt": 2,
+    });
+    await approvalStarted(executionId, run2, 2);
+    const newId = await newestMessage("slack-releases");
+    expect(newId).not.toBe(oldId);
+    await page.goto(sandbox.url as string);
+    await page.selectOption('[data-testid="user-select"]', "U012ABCDEF");
+    const old = page.locator(`[data-testid="slack-message"][data-message-id="${oldId}"]`);
+    const fresh = page.locator(`[data-testid="slack-message"][data-message-id="${newId}"]`);
+    await fresh.locator('button[data-action-id="deploy-notifier.approve"]').waitFor();
+    // The page marks the old request: its run was replaced by a newer one.
+    await expect(old.getAttribute("data-run-state")).resolves.toBe("replaced");
+    await expect(fresh.locator(".badge", { hasText: "attempt 2" }).count()).resolves.toBe(1);
+    const calls = () =>
+      sandbox.standins.aws.state.codepipeline.calls.filter(
+        (c) => c.operation === "PutApprovalResult",
+      );
+    const callsBefore = calls().length;
+
+    // Act: Approve on the OLD request, whose buttons Slack still shows.
+    await old.locator('button[data-action-id="deploy-notifier.approve"]').click();
+
+    // Assess: refused: only the clicker is told it was replaced, the old message says so and
+    // loses its buttons, CodePipeline is not called, the new request keeps its buttons.
+    const reply = old.locator('[data-testid="slack-ephemeral"]');
+    await reply.waitFor();
+    await expect(reply.innerText()).resolves.toMatch(/replaced by a newer/i);
+    await old.locator('button[data-action-id="deploy-notifier.approve"]').waitFor({
+      state: "detached",
+    });
+    await expect(old.innerText()).resolves.toMatch(/replaced/i);
+    expect(calls().length).toBe(callsBefore);
+    await expect(
+      fresh.locator('button[data-action-id="deploy-notifier.approve"]').count(),
+    ).resolves.toBe(1);
+    await page.screenshot({ path: "/tmp/sandbox-superseded.png", fullPage: true });
+    await old.screenshot({ path: "/tmp/sandbox-superseded-old-request.png" });
+
+    // Act: Approve on the NEW request.
+    await fresh.locator('button[data-action-id="deploy-notifier.approve"]').click();
+
+    // Assess: approved, and CodePipeline got PutApprovalResult with run 2's token.
+    await fresh
+      .locator(".sk-header", { hasText: /approved by Approver 1 at \d\d:\d\d UTC$/ })
+      .waitFor();
+    await sandbox.settle();
+    const approvals = codePipelineView(sandbox.standins.aws.state)["main-app-production-v3"]
+      .approvals;
+    const runs = [...approvals.pending, ...approvals.decided];
+    const token1 = runs.find((r) => r.actionExecutionId === run1)?.token;
+    const token2 = runs.find((r) => r.actionExecutionId === run2)?.token;
+    expect(token2).toBeDefined();
+    expect(token2).not.toBe(token1);
+    expect(
+      calls()
+        .slice(callsBefore)
+        .map((c) => [c.input.token, (c.input.result as { status: string }).status]),
+    ).toEqual([[token2, "Approved"]]);
+    await page.reload();
+    await fresh.locator(".sk-header").waitFor();
+    await page.screenshot({ path: "/tmp/sandbox-approved-run2.png", fullPage: true });
+    await fresh.screenshot({ path: "/tmp/sandbox-approved-run2-request.png" });
+    await page
+      .locator('[data-testid="cp-pipeline"][data-pipeline="main-app-production-v3"]')
+      .screenshot({ path: "/tmp/sandbox-codepipeline.png" });
+  }, 90_000);
+
+  test("the page shows the scenario's lifecycle: attempt 2, a rollback with its target, an expired request", async () => {
+    await page.goto(sandbox.url as string);
+    await page.locator('[data-testid="cp-pipeline"]').first().waitFor();
+
+    // The rollback: an execution of type ROLLBACK, named with the execution it went back to.
+    const gateway = page.locator(
+      '[data-testid="cp-pipeline"][data-pipeline="api-gateway-prod-cluster"]',
+    );
+    const rollback = gateway.locator('[data-testid="cp-execution"][data-type="ROLLBACK"]');
+    await expect(rollback.count()).resolves.toBe(1);
+    await expect(rollback.innerText()).resolves.toMatch(
+      /rollback to [0-9a-f]{8}\s+AutomatedRollback\s+1/,
+    );
+    // #eng was told in words (the PagerDuty resolve carries none).
+    await expect(
+      page
+        .locator(
+          '[data-testid="slack-inbox"][data-channel="slack-eng"] [data-testid="slack-message"]',
+        )
+        .filter({ hasText: /automatic rollback to execution/ })
+        .count(),
+    ).resolves.toBe(1);
+
+    // Attempt 2: the retried Deploy's events and the retried approval's request.
+    await expect(page.locator("#events td", { hasText: /^2$/ }).count()).resolves.toBeGreaterThan(
+      0,
+    );
+    const releases = '[data-testid="slack-inbox"][data-channel="slack-releases"]';
+    await expect(
+      page.locator(`${releases} .badge`, { hasText: "attempt 2" }).count(),
+    ).resolves.toBeGreaterThan(0);
+
+    // The request nobody answered: its run expired (the stand-in's view), marked on the page.
+    const expired = page.locator(
+      `${releases} [data-testid="slack-message"][data-run-state="expired"]`,
+    );
+    await expect(expired.count()).resolves.toBe(1);
+    await expect(expired.locator(".badge", { hasText: "expired" }).count()).resolves.toBe(1);
+    await expect(
+      page.locator('[data-testid="cp-approval"][data-outcome="Expired"]').count(),
+    ).resolves.toBe(1);
+    await gateway.screenshot({ path: "/tmp/sandbox-rollback.png" });
+    await expired.screenshot({ path: "/tmp/sandbox-expired-request.png" });
+  }, 30_000);
 
   test("every time on the page, Block Kit dates included, is 24-hour UTC", async () => {
     await page.goto(sandbox.url as string);

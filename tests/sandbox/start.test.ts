@@ -1,7 +1,9 @@
 /**
  * `npm start -- --no-serve` for both stacks, as a newcomer would run it: a real process that
- * evaluates the program, runs the archives and plays the built-in scenario; exit status 0 only
- * when every scenario event ended where it should.
+ * evaluates the program, runs the archives and plays the built-in scenario (CodePipeline's
+ * lifecycle included: a retried stage failing again, a rollback, a rejection in Slack, a retried
+ * approval decided from Slack while the old request is refused, an approval that expires); exit
+ * status 0 only when every scenario event ended where it should.
  */
 import { spawn } from "node:child_process";
 import * as path from "node:path";
@@ -21,6 +23,11 @@ function runStart(args: string[]): Promise<{ code: number; output: string }> {
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
     child.on("close", (code) => resolve({ code: code ?? 1, output }));
   });
+}
+
+/** `text` with the characters a regular expression gives meaning to escaped. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 describe("npm start -- --no-serve", () => {
@@ -45,7 +52,21 @@ describe("npm start -- --no-serve", () => {
     expect(output).toMatch(
       /approval request for main-app-production[^\n]*\n[^▶]*✓ delivered: slack-releases 1/,
     );
-    expect(output).toContain("steps: 6/6 ended as expected");
+    // Issue 10: CodePipeline's lifecycle is part of what a newcomer sees, each step ending ✓.
+    for (const step of [
+      "the retried Deploy stage fails again (attempt 2)",
+      "main-app-production rolls back automatically",
+      "an approver rejects the release in Slack",
+      "Approve on the new request approves the new run",
+      "Approve on the hotfix's old request is refused: it was replaced",
+      "nobody decides within 7 days: the approval expires",
+    ])
+      expect(output).toMatch(
+        new RegExp(`▶ \\d+/\\d+ ${escapeRegExp(step)}[^\\n]*\\n[^▶]*✓ delivered`),
+      );
+    // The rejection's FAILED events come from the CodePipeline stand-in, as from CodePipeline.
+    expect(output).toMatch(/⇢ event CodePipeline emitted main-app-production Action FAILED/);
+    expect(output).toContain("steps: 18/18 ended as expected");
     expect(output).not.toMatch(/PipelineExecutionNotFoundException|✗/);
     expect(code).toBe(0);
   }, 300_000);
@@ -74,7 +95,7 @@ describe("npm start -- --no-serve", () => {
 
   test.each([
     ["staging", 5, ["slack-staging"]],
-    ["prod", 6, ["slack-eng", "slack-releases", "pagerduty-oncall", "sms-oncall"]],
+    ["prod", 18, ["slack-eng", "slack-releases", "pagerduty-oncall", "sms-oncall"]],
   ])(
     "stack %s: every scenario event ends as expected and the summary lists each channel",
     async (stack, steps, channels) => {

@@ -10,7 +10,12 @@ import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from "@aws-sdk/lib-
 import { parseConfig, type StackConfig } from "../../config";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { createFanoutHandler } from "../../handlers/fanout";
-import { auditPartition, executionPartition, EXECUTION_INDEX } from "../../handlers/store/keys";
+import {
+  auditPartition,
+  deliveryPartition,
+  executionPartition,
+  EXECUTION_INDEX,
+} from "../../handlers/store/keys";
 import { localRoutingKey, pointAtReceivers } from "../../testing";
 import { readStackConfig } from "../../testing";
 import { createAuditTable, startAll, type AllStandins } from "../../testing";
@@ -184,20 +189,30 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     },
     async audit(filter = () => true) {
       const out = await doc.send(new ScanCommand({ TableName: TABLE }));
+      // The audit records, and the delivery records (ledger items) once settled (an `action`).
       return (out.Items ?? [])
-        .filter((i) => String(i.pk).startsWith(auditPartition("")))
-        .sort((a, b) => String(a.sk).localeCompare(String(b.sk)))
+        .filter(
+          (i) =>
+            String(i.pk).startsWith(auditPartition("")) ||
+            (String(i.pk).startsWith(deliveryPartition("")) && typeof i.action === "string"),
+        )
+        .sort((a, b) => String(a.at ?? a.sk).localeCompare(String(b.at ?? b.sk)))
         .filter(filter);
     },
     async auditByPipeline(pipeline, from = "0", to = "9") {
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: TABLE,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: { ":pk": auditPartition(pipeline), ":from": from, ":to": to },
-        }),
+      // Two partitions, both by time: the audit records and the delivery records (keys.ts).
+      const pages = await Promise.all(
+        [auditPartition(pipeline), deliveryPartition(pipeline)].map((pk) =>
+          doc.send(
+            new QueryCommand({
+              TableName: TABLE,
+              KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+              ExpressionAttributeValues: { ":pk": pk, ":from": from, ":to": to },
+            }),
+          ),
+        ),
       );
-      return out.Items ?? [];
+      return pages.flatMap((p) => p.Items ?? []).filter((i) => typeof i.action === "string");
     },
     async auditByExecution(executionId) {
       const out = await doc.send(

@@ -1,0 +1,370 @@
+/**
+ * `npm run bench -- --chaos`: exactly once when AWS has a bad day, measured (issue 12).
+ *
+ * FAILED events for the prod stack's critical pipelines go through the real fan-out archive, fed
+ * by the local SQS queue with the declared redrive policy (testing/queue.ts), while
+ * - 30 % of the receivers' requests fail at random: 500, 429 with `Retry-After: 1`, a timeout, a
+ *   reset before the message was accepted, and a reply lost after it was (testing/receivers);
+ * - 30 % of DynamoDB's data calls are throttled (`ProvisionedThroughputExceededException` /
+ *   `ThrottlingException`, HTTP 400; testing/dynamo-faults.ts);
+ * - Secrets Manager fails the first reads at cold start (HTTP 500 `InternalServiceError`).
+ * The critical route is the stack's (PagerDuty, Slack by webhook, SMS) plus one generic webhook
+ * channel (`webhook-ops`), so every kind of receiver idempotency is measured.
+ *
+ * Time is scaled keeping AWS's ratios: the fan-out runs with a {@link CHAOS}`.lambdaTimeoutMs`
+ * timeout and the queue's visibility timeout is that times the declared ratio (visibility /
+ * function timeout, 6 in this program). Several queues with one warm fan-out each stand for the
+ * event source mapping's concurrency (AWS runs batches in parallel).
+ *
+ * Per channel: `once` (delivered exactly once), `duplicates` (extra deliveries), `lost` (never
+ * delivered and in no DLQ), `dlqWithReason` (in the fan-out's own DLQ naming the channel),
+ * `dlqWithoutReason` (moved by SQS's redrive with no reason), `ambiguousSends` (lost replies on a
+ * receiver with no idempotency: the window where a duplicate is still possible) and `lostReplies`
+ * (all lost replies, de-duplicated or not).
+ */
+import type { SQSEvent } from "aws-lambda";
+import { readDeclared } from "../../sandbox/wiring";
+import {
+  createQueue,
+  readStackConfig,
+  startLambda,
+  type AllStandins,
+  type BatchOutcome,
+  type LambdaProcess,
+  type ReceiverFault,
+  type SandboxQueue,
+} from "../../testing";
+import type { BenchContext, SectionResult } from "../bench";
+import { chaosCost, type ChaosCost, type CostInputs } from "./chaos-cost";
+import { writeFileSync } from "node:fs";
+import {
+  dlqReasons,
+  tallyChannels,
+  type ChannelTally,
+  type EventSent,
+  type RouteChannel,
+} from "./chaos-tally";
+
+/** The chaos run's settings. */
+export const CHAOS = {
+  /** FAILED events of a full run, and of `--quick`. */
+  events: 1000,
+  quickEvents: 40,
+  /** Fraction of receiver requests that fail, and of DynamoDB data calls throttled. */
+  receiverFaultFraction: 0.3,
+  ddbThrottleFraction: 0.3,
+  /** Secrets Manager calls failing at cold start (the SDK tries each read 3 times). */
+  secretsBlipCalls: 4,
+  /** Queues (each with its own warm fan-out): the event source mapping's concurrency. */
+  shards: 8,
+  /**
+   * The fan-out's scaled timeout, full run and `--quick` (declared: 60 s). The handler keeps a
+   * fixed 3 s margin and the AWS SDK's backoff is not scaled (throttling: 500 ms base,
+   * exponential), so below ~20 s a throttled claim eats the whole deadline ("deadline reached
+   * before sending"), which AWS with 60 s would not do; `--quick` only checks the report's shape.
+   */
+  lambdaTimeoutMs: 20_000,
+  quickLambdaTimeoutMs: 6000,
+  seed: 12,
+  /** Events of the clean (fault-free) pass that measures the cost of a normal day. */
+  cleanEvents: 30,
+  /** …and of `--quick`, which only checks the report's shape (tests/bench.test.ts). */
+  quickCleanEvents: 5,
+  /** Fan-outs of `--quick`: a few events need no more. */
+  quickShards: 2,
+} as const;
+
+/** The generic webhook channel added to the critical route for the run. */
+export const CHAOS_WEBHOOK = "webhook-ops";
+
+/** The receiver faults, picked at random for 30 % of the requests. */
+export const CHAOS_FAULTS: ReceiverFault[] = [
+  { status: 500 },
+  { status: 429, retryAfter: 1 },
+  { kind: "timeout" },
+  { kind: "reset" },
+  { kind: "lost-reply" },
+];
+
+/** The `chaos` fragment of the report. */
+export interface ChaosJson {
+  events: number;
+  settings: Record<string, unknown>;
+  channels: Record<string, ChannelTally>;
+  /** The fan-out DLQ's most frequent reasons. */
+  dlqReasons: Array<{ reason: string; count: number }>;
+  /** Events whose deliveries could not be told apart (should be 0). */
+  unattributed: number;
+  cost: ChaosCost;
+  wallMs: number;
+}
+
+/** What the caller provides (scripts/bench.ts). */
+export interface ChaosDeps {
+  /** The prod stack's world, with `patchConfig` applied to its raw config before evaluation. */
+  startWorld(
+    ctx: BenchContext,
+    patchConfig: (raw: Record<string, any>) => void,
+  ): Promise<{ all: AllStandins; program: import("../../testing").ProgramResult }>;
+  /** One FAILED event (an SQS batch of one record) with the given error summary. */
+  fanoutEvent(
+    all: AllStandins,
+    pipeline: string,
+    summary: string,
+  ): { Records: Array<Record<string, unknown>> };
+}
+
+/** Adds {@link CHAOS_WEBHOOK} to the critical route. */
+export function addWebhookChannel(raw: Record<string, any>): void {
+  raw.channels = { ...raw.channels, [CHAOS_WEBHOOK]: { type: "webhook" } };
+  const critical = (raw.routing?.critical ?? []) as string[];
+  raw.routing = { ...raw.routing, critical: [...critical, CHAOS_WEBHOOK] };
+}
+
+/** The critical route of the prod stack with {@link CHAOS_WEBHOOK}: who should get each event. */
+function criticalRoute(): RouteChannel[] {
+  const raw = structuredClone(readStackConfig("prod").raw) as Record<string, any>;
+  addWebhookChannel(raw);
+  return (raw.routing.critical as string[]).map((name) => ({
+    name,
+    type: String(raw.channels[name]?.type),
+  }));
+}
+
+/** The fan-out's SNS topic per sms/email channel (its `CHANNEL_TOPICS`). */
+function channelTopics(program: import("../../testing").ProgramResult): Record<string, string> {
+  const fanout = program.archives.find((a) => a.name === "fanout");
+  return JSON.parse(fanout?.environment.CHANNEL_TOPICS ?? "{}") as Record<string, string>;
+}
+
+/** Tallies a run's events over the critical route. */
+function tally(
+  world: { all: AllStandins; program: import("../../testing").ProgramResult },
+  sent: EventSent[],
+): Record<string, ChannelTally> {
+  return tallyChannels(world.all, criticalRoute(), channelTopics(world.program), sent);
+}
+
+/** The fan-out processes and queues of one run. */
+interface Fleet {
+  lambdas: LambdaProcess[];
+  queues: SandboxQueue[];
+  invocations: Array<{ ms: number }>;
+}
+
+/** Starts `shards` fan-out processes, each behind its own queue with the declared semantics. */
+async function startFleet(
+  world: { all: AllStandins; program: import("../../testing").ProgramResult },
+  shards: number,
+  timeoutMs: number,
+): Promise<Fleet> {
+  const declared = readDeclared(world.program, "prod");
+  const ratio = declared.declaredVisibilitySeconds / (declared.timeoutsMs.fanout / 1000);
+  const fleet: Fleet = { lambdas: [], queues: [], invocations: [] };
+  for (let i = 0; i < shards; i++) {
+    const lambda = await startLambda({
+      dir: declared.archives.fanout.dir,
+      functionName: declared.functions.fanout,
+      env: {
+        ...declared.archives.fanout.environment,
+        ...world.all.envFor(declared.functions.fanout),
+      },
+    });
+    fleet.lambdas.push(lambda);
+    fleet.queues.push(
+      createQueue({
+        arn: declared.queueArn,
+        region: "us-east-1",
+        visibilityTimeoutMs: Math.round(timeoutMs * ratio),
+        maxReceiveCount: declared.maxReceiveCount,
+        batchSize: declared.batchSize,
+        consume: async (event: SQSEvent): Promise<BatchOutcome> => {
+          const r = await lambda.invoke<{ batchItemFailures?: Array<{ itemIdentifier: string }> }>(
+            event,
+            timeoutMs,
+          );
+          fleet.invocations.push({ ms: r.ms });
+          if (!r.ok) return { ok: false, error: r.error?.message ?? "invocation failed" };
+          return { ok: true, batchItemFailures: r.value?.batchItemFailures ?? [] };
+        },
+      }),
+    );
+  }
+  return fleet;
+}
+
+async function closeFleet(fleet: Fleet): Promise<void> {
+  for (const queue of fleet.queues) queue.close();
+  // CHAOS_LOGS=<dir>: keep each fan-out's log, to see why an event was not delivered.
+  const dir = process.env.CHAOS_LOGS;
+  if (dir) {
+    fleet.lambdas.forEach((l, i) =>
+      writeFileSync(`${dir}/fanout-${Date.now()}-${i}.log`, l.logs()),
+    );
+  }
+  await Promise.allSettled(fleet.lambdas.map((l) => l.close()));
+}
+
+/** Sends `count` events round-robin over the fleet's queues and waits until all settled. */
+async function play(
+  deps: ChaosDeps,
+  all: AllStandins,
+  fleet: Fleet,
+  count: number,
+  prefix: string,
+): Promise<EventSent[]> {
+  const pipelines = ["main-app-production-v3", "api-gateway-prod-cluster"];
+  const sent: EventSent[] = [];
+  for (let i = 0; i < count; i++) {
+    const token = `${prefix}${String(i).padStart(4, "0")}`;
+    const batch = deps.fanoutEvent(all, pipelines[i % 2], `${token} health checks failed`);
+    const body = String(batch.Records[0].body);
+    const executionId = String((JSON.parse(body) as any).detail["execution-id"]);
+    const message = fleet.queues[i % fleet.queues.length].send(body);
+    sent.push({ token, executionId, message });
+  }
+  await Promise.all(fleet.queues.map((q) => q.idle()));
+  return sent;
+}
+
+/** Turns the faults on: receivers, DynamoDB, the Secrets Manager blip. */
+function startFaults(all: AllStandins): void {
+  all.receivers.setChaos(
+    { fraction: CHAOS.receiverFaultFraction, faults: CHAOS_FAULTS, seed: CHAOS.seed },
+    ["slack", "pagerduty", "webhook"],
+  );
+  all.dynamo.faults.setThrottling({
+    fraction: CHAOS.ddbThrottleFraction,
+    code: "mixed",
+    seed: CHAOS.seed,
+  });
+  all.aws.faults.secretsmanager = {
+    code: "InternalServiceError",
+    status: 500,
+    message: "An error occurred on the server side.",
+    times: CHAOS.secretsBlipCalls,
+  };
+}
+
+/** The clean pass: the same traffic without faults, for the cost of a normal day. */
+async function cleanPass(
+  deps: ChaosDeps,
+  world: { all: AllStandins; program: import("../../testing").ProgramResult },
+  events: number,
+  timeoutMs: number,
+): Promise<CostInputs> {
+  const fleet = await startFleet(world, 1, timeoutMs);
+  try {
+    // The cold start's reads are not part of the steady state.
+    await play(deps, world.all, fleet, 1, "warm");
+    world.all.dynamo.faults.resetCounts();
+    fleet.invocations.length = 0;
+    const sent = await play(deps, world.all, fleet, events, "clean");
+    const channels = tally(world, sent);
+    const notifications = Object.values(channels).reduce((n, c) => n + c.once + c.duplicates, 0);
+    return {
+      events: sent.length,
+      notifications,
+      counts: structuredClone(world.all.dynamo.faults.counts),
+      invocationMs: fleet.invocations.map((i) => i.ms),
+      memoryMb: fanoutMemoryMb(world.program),
+    };
+  } finally {
+    await closeFleet(fleet);
+  }
+}
+
+/** The fan-out's declared memory (MB). */
+function fanoutMemoryMb(program: import("../../testing").ProgramResult): number {
+  const fn = program.resources.find(
+    (r) => r.type === "aws:lambda/function:Function" && r.name === "fanout",
+  );
+  return Number(fn?.inputs.memorySize ?? 128);
+}
+
+/** Runs the chaos benchmark; resolves with its report fragment and table. */
+export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<SectionResult> {
+  const quick = ctx.runs === 1;
+  const events = ctx.events ?? (quick ? CHAOS.quickEvents : CHAOS.events);
+  const timeoutMs = quick ? CHAOS.quickLambdaTimeoutMs : CHAOS.lambdaTimeoutMs;
+  const world = await deps.startWorld(ctx, addWebhookChannel);
+  try {
+    const cleanEvents = quick ? CHAOS.quickCleanEvents : CHAOS.cleanEvents;
+    const shards = quick ? CHAOS.quickShards : CHAOS.shards;
+    ctx.log(`chaos: clean pass, ${cleanEvents} events…`);
+    const clean = await cleanPass(deps, world, cleanEvents, timeoutMs);
+    world.all.receivers.reset();
+    world.all.aws.state.sns.published.length = 0;
+    world.all.aws.state.sqs.sent.length = 0;
+    world.all.dynamo.faults.resetCounts();
+    ctx.log(`chaos: ${events} events under faults, ${shards} fan-outs…`);
+    startFaults(world.all);
+    const started = performance.now();
+    const fleet = await startFleet(world, shards, timeoutMs);
+    let sent: EventSent[];
+    try {
+      sent = await play(deps, world.all, fleet, events, "chaos");
+    } finally {
+      await closeFleet(fleet);
+    }
+    const wallMs = performance.now() - started;
+    const chaosCounts = structuredClone(world.all.dynamo.faults.counts);
+    const channels = tally(world, sent);
+    const json: ChaosJson = {
+      events,
+      settings: {
+        receiverFaultFraction: CHAOS.receiverFaultFraction,
+        receiverFaults: CHAOS_FAULTS,
+        ddbThrottleFraction: CHAOS.ddbThrottleFraction,
+        secretsBlipCalls: CHAOS.secretsBlipCalls,
+        shards,
+        lambdaTimeoutMs: timeoutMs,
+        seed: CHAOS.seed,
+      },
+      channels,
+      dlqReasons: dlqReasons(world.all),
+      unattributed: Object.values(channels).reduce((n, c) => n + c.unattributed, 0),
+      cost: chaosCost(clean, { events, counts: chaosCounts }),
+      wallMs: Math.round(wallMs),
+    };
+    return { tables: [chaosTable(json)], json: { chaos: json } };
+  } finally {
+    await world.all.close();
+  }
+}
+
+/** The printed table of the chaos run. */
+function chaosTable(json: ChaosJson): SectionResult["tables"][number] {
+  const columns = [
+    "CHANNEL",
+    "ONCE",
+    "DUPLICATES",
+    "LOST",
+    "DLQ+REASON",
+    "DLQ NO REASON",
+    "AMBIGUOUS",
+    "LOST REPLIES",
+  ];
+  const rows = Object.entries(json.channels).map(([name, c]) => [
+    name,
+    String(c.once),
+    String(c.duplicates),
+    String(c.lost),
+    String(c.dlqWithReason),
+    String(c.dlqWithoutReason),
+    String(c.ambiguousSends),
+    String(c.lostReplies),
+  ]);
+  const { cost } = json;
+  return {
+    title: `Chaos: ${json.events} FAILED events, 30 % receiver faults, 30 % DynamoDB throttling, a Secrets Manager blip`,
+    columns,
+    rows,
+    align: ["left", "right", "right", "right", "right", "right", "right", "right"],
+    notes: [
+      "targets: lost 0, dlq without reason 0, duplicates <= ambiguous, 0 where the receiver de-duplicates",
+      `cost (clean pass): ${cost.ddbCallsPerNotification} DynamoDB calls per notification, ${cost.ddbWritesPerEvent} write units per event, $${cost.usdPerMillionEvents} per million events`,
+      `wall ${Math.round(json.wallMs / 1000)} s; unattributed deliveries: ${json.unattributed}`,
+    ],
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * DynamoDB misbehaving the way DynamoDB does, in the proxy in front of dynalite (testing/dynamo.ts):
+ * a configurable fraction of data-plane calls (all, or some operations) is answered with a
+ * throttling error, deterministically under a seed, and every call is counted per operation so a
+ * benchmark can price what the code really does.
+ *
+ * The error is DynamoDB's (developer guide, "Error handling with DynamoDB", "Error messages and
+ * codes"; API reference, "Common Errors"): HTTP 400, awsJson 1.0 body
+ * `{ "__type": "com.amazonaws.dynamodb.v20120810#<Code>", "message": … }`, code
+ * `ProvisionedThroughputExceededException` ("The level of configured provisioned throughput for
+ * the table was exceeded…", retryable: "The AWS SDKs for DynamoDB automatically retry requests
+ * that receive this exception") or `ThrottlingException` ("Rate of requests exceeds the allowed
+ * throughput", retryable). A throttled request consumes no capacity and is not billed.
+ */
+import type { ServerResponse } from "node:http";
+import { seededRandom } from "./random";
+
+/** The throttling exceptions DynamoDB answers (both HTTP 400, both retryable). */
+export const DYNAMODB_THROTTLE_CODES = [
+  "ProvisionedThroughputExceededException",
+  "ThrottlingException",
+] as const;
+/** One of {@link DYNAMODB_THROTTLE_CODES}. */
+export type DynamoThrottleCode = (typeof DYNAMODB_THROTTLE_CODES)[number];
+
+/** DynamoDB's messages for the two codes ("Error messages and codes"). */
+const MESSAGES: Record<DynamoThrottleCode, string> = {
+  ProvisionedThroughputExceededException:
+    "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.",
+  ThrottlingException: "Rate of requests exceeds the allowed throughput.",
+};
+
+/**
+ * The data-plane operations throttling applies to by default (the control plane, e.g.
+ * CreateTable, has its own limits and is never throttled here, so test setup is not disturbed).
+ */
+export const DYNAMODB_DATA_OPERATIONS = [
+  "GetItem",
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "Query",
+  "Scan",
+  "BatchGetItem",
+  "BatchWriteItem",
+  "TransactGetItems",
+  "TransactWriteItems",
+] as const;
+
+/** Operations that write (billed in write request units). */
+const WRITES = new Set([
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "BatchWriteItem",
+  "TransactWriteItems",
+]);
+
+/** Throttling settings of {@link DynamoFaults.setThrottling}. */
+export interface DynamoThrottling {
+  /** Fraction of matching calls answered with a throttling error, 0..1. */
+  fraction: number;
+  /** Only these operations (e.g. `["UpdateItem"]`); default {@link DYNAMODB_DATA_OPERATIONS}. */
+  operations?: readonly string[];
+  /** Which exception; "mixed" alternates at random between both. Default the provisioned one. */
+  code?: DynamoThrottleCode | "mixed";
+  /** Seed of the random choice (default 1): the same seed throttles the same calls. */
+  seed?: number;
+}
+
+/** Calls seen for one operation. */
+export interface DynamoOperationCount {
+  /** Every request, throttled or not. */
+  calls: number;
+  /** Of which answered with a throttling error (not billed). */
+  throttled: number;
+  /**
+   * Estimated request units billed for the calls that got through: 1 per call (items under 1 KB)
+   * plus 1 per write that also writes the GSI (`gsiKey` in the request), a failed conditional
+   * write included (DynamoDB pricing: it is still billed). Reads are counted as 1 RRU per call.
+   */
+  units: number;
+}
+
+/** The throttling injection and call counting of one DynamoDB proxy. */
+export interface DynamoFaults {
+  /** Starts (or with null stops) throttling. */
+  setThrottling(throttling: DynamoThrottling | null): void;
+  /** Calls per operation since the last {@link DynamoFaults.resetCounts}. */
+  readonly counts: Record<string, DynamoOperationCount>;
+  resetCounts(): void;
+  /**
+   * Counts one call and decides its fate: the throttling error to answer, or undefined to let
+   * it through. `body` is the request's JSON text (for the GSI write estimate).
+   */
+  decide(operation: string, body: string): DynamoThrottleCode | undefined;
+}
+
+/** Validates a {@link DynamoThrottling}; the error names the setting. */
+function checkThrottling(t: DynamoThrottling): void {
+  if (!(t.fraction >= 0 && t.fraction <= 1)) {
+    throw new Error(`dynamo throttling: fraction must be within 0..1, got ${t.fraction}`);
+  }
+  const code = t.code ?? DYNAMODB_THROTTLE_CODES[0];
+  if (code !== "mixed" && !DYNAMODB_THROTTLE_CODES.includes(code)) {
+    throw new Error(`dynamo throttling: code ${String(code)} is not a DynamoDB throttling error`);
+  }
+}
+
+/**
+ * A new counter and throttle, off until {@link DynamoFaults.setThrottling}. `gsiKey` is the
+ * attribute that puts an item into the GSI (e.g. `gsi1pk`).
+ */
+export function createDynamoFaults(gsiKey: string): DynamoFaults {
+  const counts: Record<string, DynamoOperationCount> = {};
+  let throttling: (DynamoThrottling & { random: () => number }) | undefined;
+  return {
+    counts,
+    setThrottling(t) {
+      if (t === null) {
+        throttling = undefined;
+        return;
+      }
+      checkThrottling(t);
+      throttling = { ...t, random: seededRandom(t.seed ?? 1) };
+    },
+    resetCounts() {
+      for (const key of Object.keys(counts)) delete counts[key];
+    },
+    decide(operation, body) {
+      const count = (counts[operation] ??= { calls: 0, throttled: 0, units: 0 });
+      count.calls += 1;
+      const ops = throttling?.operations ?? DYNAMODB_DATA_OPERATIONS;
+      if (throttling && ops.includes(operation) && throttling.random() < throttling.fraction) {
+        count.throttled += 1;
+        const code = throttling.code ?? DYNAMODB_THROTTLE_CODES[0];
+        if (code !== "mixed") return code;
+        return DYNAMODB_THROTTLE_CODES[throttling.random() < 0.5 ? 0 : 1];
+      }
+      count.units += 1 + (WRITES.has(operation) && body.includes(`"${gsiKey}"`) ? 1 : 0);
+      return undefined;
+    },
+  };
+}
+
+/** Answers a throttling error exactly as DynamoDB does (HTTP 400, awsJson 1.0 error body). */
+export function sendThrottled(res: ServerResponse, code: DynamoThrottleCode): void {
+  const body = JSON.stringify({
+    __type: `com.amazonaws.dynamodb.v20120810#${code}`,
+    message: MESSAGES[code],
+  });
+  res.writeHead(400, {
+    "content-type": "application/x-amz-json-1.0",
+    "content-length": Buffer.byteLength(body),
+    "x-amzn-requestid": `THROTTLED${Date.now().toString(36).toUpperCase()}`,
+  });
+  res.end(body);
+}

@@ -1,0 +1,138 @@
+/**
+ * The heartbeat's schedule (issue 12) under Pulumi mocks: a schedule rule sends the constant
+ * heartbeat message to the events queue, and both queue policies admit it next to the
+ * CodePipeline rule and the reminder scan's rule, still refusing every other sender (evaluated as
+ * IAM evaluates a resource policy: values of one condition key are alternatives, also under
+ * ArnNotEquals — IAM user guide, "Condition operators").
+ */
+import { EventIntake } from "../../infra/event-intake";
+import { HEARTBEAT_INPUT, isHeartbeat } from "../../handlers/contracts/heartbeat";
+import { isReminderScan } from "../../handlers/contracts/reminder-scan";
+import { parseEventBridgeEvent } from "../../handlers/events";
+import { evaluate, type AuthorizationRequest } from "../../testing/iam/evaluate";
+import {
+  ACCOUNT,
+  childrenOf,
+  find,
+  recordResources,
+  REGION,
+  settled,
+  type Registered,
+} from "./mocks";
+
+const tags = { team: "platform" };
+const arn = (service: string, name: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
+const RULE = arn("cloudwatch", "codepipeline-physical");
+const SCHEDULE = arn("cloudwatch", "approval-reminders-physical");
+const HEARTBEAT = arn("cloudwatch", "heartbeat-physical");
+const FANOUT_ROLE = `arn:aws:iam::${ACCOUNT}:role/fanout-role-1234567`;
+let registered: Registered[];
+
+beforeAll(async () => {
+  registered = await recordResources();
+  new EventIntake("intake", {
+    eventPattern: '{"source":["aws.codepipeline"]}',
+    description: "d",
+    reminderScanMinutes: 15,
+    heartbeatMinutes: 5,
+    tags,
+  }).admitDeadLetterWriter(FANOUT_ROLE);
+  await settled();
+});
+
+it("declares a schedule rule every 5 minutes (EventBridge rate expression)", () => {
+  expect(find(registered, "aws:cloudwatch/eventRule:EventRule", "heartbeat").inputs).toEqual({
+    description: "d: heartbeat",
+    scheduleExpression: "rate(5 minutes)",
+    tags,
+  });
+});
+
+it("sends the constant heartbeat message to the events queue, the DLQ behind it", () => {
+  const target = find(
+    registered,
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "heartbeat-to-queue",
+  ).inputs;
+  expect(target).toEqual({
+    rule: "heartbeat-physical",
+    arn: arn("sqs", "events-physical"),
+    // Target.Input: this JSON text is what the queue receives, instead of the event.
+    input: HEARTBEAT_INPUT,
+    // A heartbeat older than one period is replaced by the next one.
+    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 300 },
+    deadLetterConfig: { arn: arn("sqs", "dlq-physical") },
+  });
+  // The fan-out recognizes it, and takes it for neither a scan nor a CodePipeline event.
+  expect(isHeartbeat(target.input)).toBe(true);
+  expect(isReminderScan(target.input)).toBe(false);
+  expect(parseEventBridgeEvent(target.input).ok).toBe(false);
+});
+
+it("declares the new rule and target without aliases (they never lived at the stack's top)", () => {
+  const fresh = childrenOf(registered, "deploy-notifier:infra:EventIntake").filter((c) =>
+    c.name.startsWith("heartbeat"),
+  );
+  expect(fresh.map((c) => ({ name: c.name, aliases: c.aliases }))).toEqual([
+    { name: "heartbeat", aliases: [] },
+    { name: "heartbeat-to-queue", aliases: [] },
+  ]);
+});
+
+function queuePolicy(queue: string): any {
+  const policy = find(registered, "aws:sqs/queuePolicy:QueuePolicy", `${queue}-from-eventbridge`);
+  return JSON.parse(policy.inputs.policy);
+}
+
+describe("the queue policies with the heartbeat rule", () => {
+  const byRule = (queue: string, sourceArn: string): AuthorizationRequest => ({
+    action: "sqs:SendMessage",
+    resource: arn("sqs", `${queue}-physical`),
+    principal: { Service: "events.amazonaws.com" },
+    context: { "aws:SourceArn": sourceArn, "aws:SourceAccount": ACCOUNT },
+  });
+
+  it("name the three rules in the Allow and in the Deny's exception", () => {
+    for (const queue of ["events", "dlq"]) {
+      const [allow, deny] = queuePolicy(queue).Statement;
+      expect(allow.Condition).toEqual({
+        ArnEquals: { "aws:SourceArn": [RULE, SCHEDULE, HEARTBEAT] },
+      });
+      expect(deny.Condition.ArnNotEquals["aws:SourceArn"]).toEqual([RULE, SCHEDULE, HEARTBEAT]);
+    }
+  });
+
+  it("admit the heartbeat rule like the others, and refuse any other rule", () => {
+    const otherRule = arn("events", "rule/someone-elses-rule");
+    for (const queue of ["events", "dlq"]) {
+      for (const rule of [RULE, SCHEDULE, HEARTBEAT]) {
+        expect(evaluate([queuePolicy(queue)], byRule(queue, rule)).decision).toBe("Allow");
+      }
+      expect(evaluate([queuePolicy(queue)], byRule(queue, otherRule)).decision).toBe(
+        "ExplicitDeny",
+      );
+    }
+  });
+
+  it("still refuse a role that sends directly to the events queue, the fan-out's included", () => {
+    const direct = {
+      action: "sqs:SendMessage",
+      resource: arn("sqs", "events-physical"),
+      principal: { AWS: FANOUT_ROLE },
+      context: { "aws:PrincipalArn": FANOUT_ROLE },
+    };
+    expect(evaluate([queuePolicy("events")], direct).decision).toBe("ExplicitDeny");
+  });
+});
+
+it("refuses a heartbeat period that is not a whole number of minutes, naming the argument", () => {
+  expect(
+    () =>
+      new EventIntake("bad", {
+        eventPattern: "{}",
+        description: "d",
+        heartbeatMinutes: 0,
+        tags,
+      }),
+  ).toThrow(/heartbeatMinutes must be a whole number >= 1/);
+});

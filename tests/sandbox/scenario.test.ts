@@ -1,0 +1,389 @@
+/**
+ * The scenario runner's lifecycle steps against a fake host (no sandbox): a click on the request
+ * an earlier step posted, CodePipeline's own events posted only when the stand-in did not emit
+ * them, and the expectations that prove issue 10's user-visible side: what a message says, the
+ * PagerDuty incident's triggers (a retried failure pages again with the same dedup_key), the
+ * clicker's ephemeral, and PutApprovalResult carrying the token of the run the request was posted
+ * for (each run of an approval action has its own token: REFERENCE.md, CodePipeline's lifecycle).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { RuntimeConfig } from "../../handlers/types";
+import {
+  loadScenario,
+  runScenario,
+  type ScenarioHost,
+  type ScenarioStep,
+} from "../../sandbox/scenario";
+import type { IssuedToken, ScenarioSlackMessage } from "../../sandbox/scenario-actions";
+
+const APPROVE = "deploy-notifier.approve";
+
+/** A Slack approval request with Approve / Reject buttons, as the fan-out posts it. */
+function request(id: string, text: string, at = new Date()): ScenarioSlackMessage {
+  const payload = {
+    text,
+    blocks: [
+      { type: "section", text: { type: "mrkdwn", text } },
+      { type: "actions", elements: [{ type: "button", action_id: APPROVE, value: "{}" }] },
+    ],
+  };
+  return {
+    id,
+    channel: "slack-releases",
+    at: at.toISOString(),
+    payload,
+    original: payload,
+    ephemerals: [],
+  };
+}
+
+/** A fake host: records posted events and clicks; the test decides what each does. */
+function fakeHost(overrides: Partial<ScenarioHost> = {}) {
+  const posted: Array<Record<string, unknown>> = [];
+  const clicks: Array<{ messageId: string; actionId: string; user: string }> = [];
+  const messages: ScenarioSlackMessage[] = [];
+  const tokens: IssuedToken[] = [];
+  const calls: Array<{ operation: string; input: Record<string, unknown>; at: number }> = [];
+  const deliveries: Array<{ channel: string; delivered: boolean; body: unknown; at: number }> = [];
+  const incidents: ReturnType<ScenarioHost["incidents"]> = [];
+  let emitted = 0;
+  const host: ScenarioHost = {
+    runtime: { downtime: [] } as unknown as RuntimeConfig,
+    postEvent: async (event) => {
+      posted.push(event);
+      return { matched: true };
+    },
+    settle: async () => undefined,
+    message: () => undefined,
+    onReceive: () => () => undefined,
+    deliveriesSince: (since) => deliveries.filter((d) => d.at >= since),
+    auditSince: async () => [],
+    dlqSince: () => 0,
+    incidents: () => incidents,
+    slackMessagesSince: (channel, since) =>
+      messages
+        .filter((m) => m.channel === channel && Date.parse(m.at) >= since)
+        .map((m) => m.payload),
+    slackMessages: () => messages,
+    click: async (messageId, actionId, user) => {
+      clicks.push({ messageId, actionId, user });
+      return { statusCode: 200 };
+    },
+    codePipelineCallsSince: (since) => calls.filter((c) => c.at >= since),
+    approvalTokens: () => tokens,
+    emittedCount: () => emitted,
+    retryStage: () => undefined,
+    advanceClock: () => 0,
+    setFault: () => undefined,
+    addPendingApproval: () => undefined,
+    addFailedExecution: () => undefined,
+    addExecution: () => undefined,
+    ...overrides,
+  };
+  return {
+    host,
+    posted,
+    clicks,
+    messages,
+    tokens,
+    calls,
+    deliveries,
+    incidents,
+    emit: () => (emitted += 1),
+  };
+}
+
+const approvalStarted = (run: string) => ({
+  detailType: "CodePipeline Action Execution State Change",
+  detail: {
+    pipeline: "main-app-production-v3",
+    "execution-id": "$exec:release",
+    stage: "Approve",
+    action: "ManualApproval",
+    "action-execution-id": run,
+    state: "STARTED",
+    type: { owner: "AWS", provider: "Manual", category: "Approval", version: "1" },
+  },
+});
+
+/** Two steps: a request posted (run 1 or 2), then Approve clicked on the request of `on`. */
+function approveSteps(on: string, tokenOf: string): ScenarioStep[] {
+  return [
+    { id: "first", name: "run 1 requested", events: [approvalStarted("$exec:run-1")], expect: {} },
+    { id: "second", name: "run 2 requested", events: [approvalStarted("$exec:run-2")], expect: {} },
+    {
+      name: "approve",
+      do: [{ click: "approve", on }],
+      events: [],
+      expect: { putApprovalResult: { calls: 1, status: "Approved", tokenOf } },
+    },
+  ];
+}
+
+describe("scenario steps that click", () => {
+  test("a click presses the request its step posted; PutApprovalResult must carry that run's token", async () => {
+    // Prepare: each STARTED posts a request and issues a token; the click calls CodePipeline
+    // with the token of the run whose request was clicked.
+    const f = fakeHost();
+    const tokenOfMessage: Record<string, string> = {};
+    let n = 0;
+    f.host.postEvent = async (event) => {
+      const run = String((event.detail as Record<string, unknown>)["action-execution-id"]);
+      n += 1;
+      f.messages.push(request(`msg-${n}`, `approval needed (run ${run})`));
+      tokenOfMessage[`msg-${n}`] = `token-${run}`;
+      f.tokens.push({
+        pipeline: "p",
+        stage: "Approve",
+        action: "ManualApproval",
+        token: `token-${run}`,
+      });
+      return { matched: true };
+    };
+    f.host.click = async (messageId, actionId, user) => {
+      f.clicks.push({ messageId, actionId, user });
+      f.calls.push({
+        operation: "PutApprovalResult",
+        input: { token: tokenOfMessage[messageId], result: { status: "Approved" } },
+        at: Date.now(),
+      });
+      return { statusCode: 200 };
+    };
+
+    // Act: Approve on run 2's request, expecting run 2's token; then on run 1's, expecting run 2's.
+    const right = await runScenario(f.host, {
+      name: "right",
+      steps: approveSteps("second", "second"),
+    });
+    f.messages.length = 0;
+    f.calls.length = 0;
+    const wrong = await runScenario(f.host, {
+      name: "wrong",
+      steps: approveSteps("first", "second"),
+    });
+
+    // Assess
+    expect(right.steps.map((s) => s.problems)).toEqual([[], [], []]);
+    expect(f.clicks).toEqual([
+      { messageId: "msg-2", actionId: APPROVE, user: "U012ABCDEF" },
+      { messageId: "msg-3", actionId: APPROVE, user: "U012ABCDEF" },
+    ]);
+    expect(wrong.ok).toBe(false);
+    expect(wrong.steps[2].problems).toEqual([
+      'expected PutApprovalResult with the token of the run requested in step "second"',
+    ]);
+  });
+
+  test("CodePipeline's own events are posted only when the stand-in did not emit them", async () => {
+    // Prepare: a Reject whose FAILED events CodePipeline emits (REFERENCE.md: a rejection fails
+    // the approval action and the execution).
+    const steps = (): ScenarioStep[] => [
+      { id: "request", name: "requested", events: [approvalStarted("$exec:run-1")], expect: {} },
+      {
+        name: "rejected",
+        do: [{ click: "reject", on: "request" }],
+        events: [
+          {
+            detailType: "CodePipeline Pipeline Execution State Change",
+            detail: {
+              pipeline: "main-app-production-v3",
+              "execution-id": "$exec:release",
+              state: "FAILED",
+            },
+            emitted: true,
+          },
+        ],
+        expect: { matched: 0 },
+      },
+    ];
+    const withoutOutbox = fakeHost();
+    withoutOutbox.host.postEvent = async (event) => {
+      withoutOutbox.posted.push(event);
+      withoutOutbox.messages.push(request("msg-1", "approval needed"));
+      return { matched: true };
+    };
+    const withOutbox = fakeHost();
+    withOutbox.host.postEvent = async (event) => {
+      withOutbox.posted.push(event);
+      withOutbox.messages.push(request("msg-1", "approval needed"));
+      return { matched: true };
+    };
+    withOutbox.host.click = async () => {
+      withOutbox.emit();
+      return { statusCode: 200 };
+    };
+
+    // Act
+    await runScenario(withoutOutbox.host, { name: "no outbox", steps: steps() });
+    await runScenario(withOutbox.host, { name: "outbox", steps: steps() });
+
+    // Assess: the FAILED event is posted once without an outbox, never twice with one.
+    const states = (posted: Array<Record<string, unknown>>) =>
+      posted.map((e) => (e.detail as { state: string }).state);
+    expect(states(withoutOutbox.posted)).toEqual(["STARTED", "FAILED"]);
+    expect(states(withOutbox.posted)).toEqual(["STARTED"]);
+  });
+});
+
+describe("scenario steps where CodePipeline acts", () => {
+  test("retryStage names the run's execution id; advanceClock that expires nothing is a problem", async () => {
+    const f = fakeHost();
+    const retried: unknown[] = [];
+    f.host.retryStage = (input) => void retried.push(input);
+    let expire = 1;
+    f.host.advanceClock = (ms) => (ms === 7 * 86_400_000 ? expire : -1);
+    const steps: ScenarioStep[] = [
+      { name: "started", events: [approvalStarted("$exec:a")], expect: {} },
+      {
+        name: "retried",
+        do: [{ retryStage: { pipeline: "p", executionId: "$exec:release", stage: "Approve" } }],
+        events: [],
+        expect: {},
+      },
+      { name: "7 days", do: [{ advanceClock: { days: 7 } }], events: [], expect: {} },
+    ];
+
+    const first = await runScenario(f.host, { name: "a", steps });
+    expire = 0;
+    const second = await runScenario(f.host, { name: "b", steps });
+
+    const executionId = (f.posted[0].detail as Record<string, unknown>)["execution-id"];
+    expect(retried[0]).toEqual({ pipeline: "p", executionId, stage: "Approve" });
+    expect(first.ok).toBe(true);
+    expect(second.steps[2].problems).toEqual(["7 days later: no approval expired"]);
+  });
+});
+
+describe("lifecycle expectations", () => {
+  test("says / saysNot read the text people read, mrkdwn emphasis and case aside", async () => {
+    const f = fakeHost();
+    f.host.postEvent = async () => {
+      f.deliveries.push({
+        channel: "slack-eng",
+        delivered: true,
+        body: { text: "main-app-production-v3 *failed again* (attempt 2)" },
+        at: Date.now(),
+      });
+      return { matched: true };
+    };
+    const step = (expect: ScenarioStep["expect"]): ScenarioStep => ({
+      name: "retry fails",
+      events: [approvalStarted("$exec:x")],
+      expect,
+    });
+
+    const report = await runScenario(f.host, {
+      name: "texts",
+      steps: [
+        step({
+          says: { "slack-eng": ["Failed again", "attempt 2"] },
+          saysNot: { "slack-eng": "rejected" },
+        }),
+        step({ says: { "slack-eng": "approval expired" }, saysNot: { "slack-eng": "attempt 2" } }),
+      ],
+    });
+
+    expect(report.steps[0].problems).toEqual([]);
+    expect(report.steps[1].problems).toEqual([
+      expect.stringMatching(/^slack-eng: expected a message that says "approval expired", got /),
+      'slack-eng: expected no message that says "attempt 2"',
+    ]);
+  });
+
+  test("a retried failure is one incident with two triggers (same dedup_key); two incidents fail", async () => {
+    const f = fakeHost();
+    const step: ScenarioStep = {
+      name: "attempt 2 fails",
+      events: [approvalStarted("$exec:x")],
+      expect: {
+        incident: { pipeline: "main-app-production-v3", status: "triggered", triggers: 2 },
+      },
+    };
+    const incident = (triggers: number) => ({
+      channel: "pagerduty-oncall",
+      dedupKey: "deploy-notifier/main-app-production-v3/e1",
+      summary: "main-app-production-v3 failed",
+      status: "triggered",
+      updatedAt: Date.now() + 1000,
+      triggers,
+    });
+
+    f.incidents.push(incident(2));
+    const one = await runScenario(f.host, { name: "one", steps: [step] });
+    f.incidents.splice(0, 1, incident(1), incident(1));
+    const two = await runScenario(f.host, { name: "two", steps: [step] });
+
+    expect(one.steps[0].problems).toEqual([]);
+    expect(two.steps[0].problems).toEqual([
+      "expected the main-app-production-v3 incident to have received 2 trigger(s) (one dedup_key), got 1, 1",
+    ]);
+  });
+
+  test("reply: only an ephemeral for the clicker counts", async () => {
+    const f = fakeHost();
+    f.host.postEvent = async () => {
+      f.messages.push(request("msg-1", "approval needed"));
+      return { matched: true };
+    };
+    f.host.click = async (_id, _action, user) => {
+      const at = new Date(Date.now() + 5).toISOString();
+      f.messages[0].ephemerals.push({ at, text: "You are not an approver", for: "U0SOMEONE" });
+      f.messages[0].ephemerals.push({
+        at,
+        text: "This request was replaced by a newer one",
+        for: user,
+      });
+      return { statusCode: 200 };
+    };
+    const steps = (reply: string): ScenarioStep[] => [
+      { id: "r", name: "requested", events: [approvalStarted("$exec:r")], expect: {} },
+      { name: "old approve", do: [{ click: "approve", on: "r" }], events: [], expect: { reply } },
+    ];
+
+    const replaced = await runScenario(f.host, {
+      name: "a",
+      steps: steps("replaced by a newer one"),
+    });
+    f.messages.length = 0;
+    const other = await runScenario(f.host, { name: "b", steps: steps("not an approver") });
+
+    expect(replaced.ok).toBe(true);
+    expect(other.steps[1].problems).toEqual([
+      expect.stringMatching(/^expected the clicker to be told "not an approver", got /),
+    ]);
+  });
+});
+
+describe("loadScenario", () => {
+  test("a click on a step that is not an earlier one is refused, naming file and step", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "scenario-")), "s.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        name: "x",
+        steps: [
+          { name: "click first", do: [{ click: "approve", on: "later" }], events: [], expect: {} },
+          { id: "later", name: "requested", events: [], expect: {} },
+        ],
+      }),
+    );
+    try {
+      expect(() => loadScenario(file)).toThrow(
+        `scenario ${file}: step 1: "do" takes {"click": "approve" | "reject", "on": <the id of an earlier step>}`,
+      );
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  test("the built-in prod and demo scenarios load", () => {
+    for (const stack of ["prod", "demo"]) {
+      const scenario = loadScenario(
+        path.join(__dirname, "..", "..", "sandbox", "scenarios", `${stack}.json`),
+      );
+      expect(scenario.steps.some((s) => s.do?.length)).toBe(true);
+    }
+  });
+});
