@@ -8,26 +8,15 @@
  * (EventBridge API reference, `Target.Input`).
  */
 
-/** The marker field and value of a heartbeat message. */
-export const HEARTBEAT = { field: "deploy-notifier", value: "heartbeat" } as const;
+import { isScheduled, SCHEDULED_FIELD, scheduledInput } from "./scheduled";
 
-/** The JSON text the heartbeat rule sends: `{"deploy-notifier":"heartbeat"}`. */
-export const HEARTBEAT_INPUT = JSON.stringify({ [HEARTBEAT.field]: HEARTBEAT.value });
+/** The marker field and value of this message. */
+export const HEARTBEAT = { field: SCHEDULED_FIELD, value: "heartbeat" } as const;
 
-/**
- * Whether an SQS message body is a heartbeat. Only the exact marker counts: a CodePipeline event
- * never has the field, and the queue's policy lets only this stack's rules send.
- */
+/** The JSON text the schedule rule sends: `{"deploy-notifier":"heartbeat"}`. */
+export const HEARTBEAT_INPUT = scheduledInput(HEARTBEAT.value);
+
+/** Whether an SQS message body is this message (./scheduled.ts, `isScheduled`). */
 export function isHeartbeat(body: string | undefined): boolean {
-  if (!body || body.length > 200) return false;
-  try {
-    const parsed = JSON.parse(body) as unknown;
-    return (
-      typeof parsed === "object" &&
-      parsed !== null &&
-      (parsed as Record<string, unknown>)[HEARTBEAT.field] === HEARTBEAT.value
-    );
-  } catch {
-    return false;
-  }
+  return isScheduled(body, HEARTBEAT.value);
 }
