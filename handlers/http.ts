@@ -17,6 +17,26 @@ import { checkHttpUrl } from "./url";
 export { classifyResponse, parseRetryAfter, type ResponseClass } from "./http-response";
 export { redact } from "./redact";
 
+/**
+ * Environment variable: how many times faster than AWS the sandbox runs its clock (a positive
+ * number; unset or invalid means 1, so on AWS nothing changes). `npm start` sets it on the fan-out
+ * together with a function timeout and a queue visibility divided by the same number
+ * (sandbox/wiring.ts `scaleTimes`), so that the fan-out's own durations (the HTTP timeout, the
+ * deadline margin, the retry backoff) keep AWS's ratios to them.
+ */
+export const TIME_SCALE_ENV = "TIME_SCALE";
+
+/** The divisor of {@link TIME_SCALE_ENV} (1 when unset or not a positive finite number). */
+export function timeScale(): number {
+  const factor = Number(process.env[TIME_SCALE_ENV]);
+  return Number.isFinite(factor) && factor > 0 ? factor : 1;
+}
+
+/** `ms` of AWS time on this clock: `ms / timeScale()`, rounded, at least 1. */
+export function scaledMs(ms: number): number {
+  return Math.max(1, Math.round(ms / timeScale()));
+}
+
 /** Response bodies are read up to this many bytes: enough for any error text, bounded memory. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024;
 
@@ -35,7 +55,10 @@ export interface PostOptions {
   label?: string;
   /** Epoch ms the call must settle before. */
   deadline: number;
-  /** Per call; default 5000 ms, always cut to the time left before `deadline`. */
+  /**
+   * Per call; default 5000 ms (`DEFAULT_TIMEOUT_MS`, divided by {@link timeScale}), always cut to
+   * the time left before `deadline`.
+   */
   timeoutMs?: number;
   headers?: Record<string, string>;
   /** Secret values to redact from error messages, besides every URL path and query. */
@@ -166,7 +189,7 @@ export async function postJson(
   const target = checked.url;
   const left = opts.deadline - Date.now();
   if (left <= 0) throw fail("deadline reached before sending", true);
-  const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, left));
+  const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? scaledMs(DEFAULT_TIMEOUT_MS), left));
 
   try {
     return await post(

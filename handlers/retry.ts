@@ -4,7 +4,7 @@
  * as the provider's `Retry-After`, and never past the Lambda's deadline: when the next wait would
  * cross it, the last error is rethrown at once so the SQS message can be redelivered later.
  */
-import { isDeliveryError } from "./http";
+import { isDeliveryError, scaledMs } from "./http";
 import type { DeliveryError } from "./channels/types";
 
 /** Options of {@link withRetries}. */
@@ -13,9 +13,9 @@ export interface RetryOptions {
   deadline: number;
   /** Attempts in all, the first included. Default 3. */
   maxAttempts?: number;
-  /** Cap of the first backoff window, ms. Default 200. */
+  /** Cap of the first backoff window, ms. Default 200 (divided by `timeScale()`, http.ts). */
   baseDelayMs?: number;
-  /** Largest backoff window, ms (a longer `Retry-After` still wins). Default 5000. */
+  /** Largest backoff window, ms (a longer `Retry-After` still wins). Default 5000 (scaled too). */
   maxDelayMs?: number;
   /** Injected for tests; default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
@@ -59,8 +59,8 @@ export async function withRetries<T>(
     } catch (e: unknown) {
       if (!isDeliveryError(e) || !e.retryable || n >= maxAttempts) throw e;
       const delay = backoffDelay(n, {
-        baseDelayMs: options.baseDelayMs ?? 200,
-        maxDelayMs: options.maxDelayMs ?? 5000,
+        baseDelayMs: options.baseDelayMs ?? scaledMs(200),
+        maxDelayMs: options.maxDelayMs ?? scaledMs(5000),
         retryAfterMs: e.retryAfterMs,
         random,
       });

@@ -18,7 +18,7 @@ import { assertPortFree, startSandboxServer, type SandboxCore, type SandboxServe
 import { checkFaultReceivers, resolveStack } from "./stacks";
 import { summarizeChannels, type ChannelSummary } from "./summary";
 import { deliveriesByReceiver, dlqCount, pageState, sandboxInfo, type ViewSources } from "./views";
-import { createCleanups, startWorld } from "./wiring";
+import { createCleanups, startWorld, type Declared, type ScaledTimes } from "./wiring";
 
 /** Options of {@link startSandbox}. */
 export interface SandboxOptions {
@@ -34,10 +34,11 @@ export interface SandboxOptions {
   /** Serve the page and the HTTP API (default true). */
   serve?: boolean;
   /**
-   * Visibility timeout applied by the sandbox queue, in ms (default 1000). The declared one
-   * (minutes) is scaled down so that a retry is seen in a second; the page says so.
+   * How many times faster than AWS the sandbox's clock runs (default `DEFAULT_TIME_SCALE`, 50):
+   * the queue's visibility, the fan-out's function timeout and its HTTP timeout, deadline margin
+   * and retry backoff are all divided by it, so their ratios stay AWS's (wiring.ts `scaleTimes`).
    */
-  visibilityTimeoutMs?: number;
+  timeScale?: number;
   /** Receiver faults, as on the command line: `slack=500`, `slack=503x2`, `pagerduty=timeout`. */
   faults?: string[];
   /** Progress lines (default: none). */
@@ -63,6 +64,10 @@ export interface Sandbox {
   url?: string;
   port?: number;
   timings: SandboxTimings;
+  /** What the program declared (queue, function timeouts) for this stack. */
+  declared: Declared;
+  /** The declared durations on the sandbox's clock (wiring.ts `scaleTimes`). */
+  times: ScaledTimes;
   /** Routes an EventBridge event (or a PutEvents `{Entries}` body) like the rule would. */
   postEvent(input: unknown): Promise<PostedEvent[]>;
   /** Waits until the queue and the asynchronous invocations are idle. */
@@ -101,7 +106,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   checkFaultReceivers(resolved, userFaults);
   if (options.serve ?? true) await assertPortFree(options.port ?? 8787);
   const log = options.log ?? (() => undefined);
-  const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 1000;
   const cleanups = createCleanups(log);
 
   try {
@@ -111,7 +115,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       cleanups,
       log,
       verbose: options.verbose ?? false,
+      timeScale: options.timeScale,
     });
+    const { visibilityTimeoutMs } = world.times;
     const events = startEventSource({ world, visibilityTimeoutMs, cleanups, log });
     const audit = createAuditReader(world.standins.dynamo.endpoint, world.declared.tables);
     cleanups.add(() => audit.close());
@@ -174,6 +180,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       url: server?.url,
       port: server?.port,
       timings: { ...world.timings, serverMs, readyMs },
+      declared: world.declared,
+      times: world.times,
       postEvent: events.postEvent,
       settle: events.settle,
       runScenario: (scenario) => play(scenario ?? builtInScenario(stack)),

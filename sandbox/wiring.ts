@@ -8,6 +8,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig } from "../config";
+import { DEFAULT_TIMEOUT_MS } from "../handlers/channels/types";
+import { DEADLINE_MARGIN_MS } from "../handlers/fanout/handler";
+import { TIME_SCALE_ENV } from "../handlers/http";
 import type { RuntimeConfig } from "../handlers/types";
 import {
   pointAtReceivers,
@@ -28,6 +31,60 @@ import { attributeChannels, type ChannelAttribution } from "./channels";
 export const REGION = "us-east-1";
 /** The account id of the stand-ins (`STANDIN_ACCOUNT`) and the built events. */
 export const ACCOUNT = "123456789012";
+
+/**
+ * How many times faster than AWS the sandbox's clock runs by default: 360 s of visibility are
+ * 7.2 s here, the fan-out's 60 s are 1.2 s, its 5 s HTTP timeout 100 ms. Every duration is
+ * divided by this one number, so their ratios stay AWS's, and 50 keeps all of them whole ms.
+ * What does not scale is the machine: a cold fan-out spends about 0.6 s loading SDK clients and
+ * a local receiver answers in 5–40 ms on a loaded machine, so at 100 (HTTP timeout 50 ms) the
+ * first receive ran out of its deadline and a Slack answer arrived after the timeout (a duplicate
+ * that AWS would not see).
+ */
+export const DEFAULT_TIME_SCALE = 50;
+
+/** The fan-out's durations on the sandbox's clock, in ms (AWS's divided by `scale`). */
+export interface ScaledTimes {
+  /** The divisor (the fan-out's `TIME_SCALE`, handlers/http.ts). */
+  scale: number;
+  /** The fan-out's function timeout (its `context.getRemainingTimeInMillis()` at the start). */
+  fanoutTimeoutMs: number;
+  /** The events queue's visibility timeout. */
+  visibilityTimeoutMs: number;
+  /** The fan-out's per-call HTTP timeout (`DEFAULT_TIMEOUT_MS`, handlers/channels/types.ts). */
+  httpTimeoutMs: number;
+  /** What the fan-out keeps back from its remaining time (`DEADLINE_MARGIN_MS`). */
+  deadlineMarginMs: number;
+}
+
+/**
+ * The declared durations divided by `scale`: visibility / function timeout and function timeout
+ * / HTTP timeout stay as the program and the handler declare them (the Lambda developer guide
+ * asks for a visibility of at least 6 × the function timeout for an SQS source).
+ * @throws when `scale` is not a number ≥ 1 (the message names `timeScale`).
+ */
+export function scaleTimes(declared: Declared, scale: number): ScaledTimes {
+  if (!Number.isFinite(scale) || scale < 1)
+    throw new Error(`sandbox: timeScale ${scale}: expected a number ≥ 1 (AWS time / sandbox time)`);
+  const ms = (awsMs: number) => Math.max(1, Math.round(awsMs / scale));
+  return {
+    scale,
+    fanoutTimeoutMs: ms(declared.timeoutsMs.fanout),
+    visibilityTimeoutMs: ms(declared.declaredVisibilitySeconds * 1000),
+    httpTimeoutMs: ms(DEFAULT_TIMEOUT_MS),
+    deadlineMarginMs: ms(DEADLINE_MARGIN_MS),
+  };
+}
+
+/** The one line `npm start` prints about its clock. */
+export function describeTimes(declared: Declared, times: ScaledTimes): string {
+  const s = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
+  return (
+    `time: 1/${times.scale} of AWS's — fan-out timeout ${s(declared.timeoutsMs.fanout)} → ${s(times.fanoutTimeoutMs)}, ` +
+    `HTTP timeout ${s(DEFAULT_TIMEOUT_MS)} → ${s(times.httpTimeoutMs)}, deadline margin ${s(DEADLINE_MARGIN_MS)} → ${s(times.deadlineMarginMs)}, ` +
+    `queue visibility ${s(declared.declaredVisibilitySeconds * 1000)} → ${s(times.visibilityTimeoutMs)}`
+  );
+}
 
 /** A progress line sink. */
 export type Log = (line: string) => void;
@@ -215,17 +272,25 @@ async function startLambdas(
   standins: AllStandins,
   cleanups: Cleanups,
   log: Log,
-  verbose: boolean,
+  options: { verbose: boolean; times: ScaledTimes },
 ): Promise<{ fanout: LambdaProcess; approval: LambdaProcess }> {
+  const { verbose, times } = options;
   const start = (which: "fanout" | "approval"): Promise<LambdaProcess> => {
     const archive = declared.archives[which];
+    // The fan-out runs on the scaled clock (the queue's side of it is event-source.ts); the
+    // approval function answers people and Slack, in real time.
+    const scaled = which === "fanout";
     return startLambda({
       dir: archive.dir,
       handler: archive.handler,
       functionName: declared.functions[which],
       // Credentials naming the function's role: its calls are checked against the declared IAM.
-      env: { ...archive.environment, ...standins.envFor(declared.functions[which]) },
-      timeoutMs: declared.timeoutsMs[which],
+      env: {
+        ...archive.environment,
+        ...standins.envFor(declared.functions[which]),
+        ...(scaled && { [TIME_SCALE_ENV]: String(times.scale) }),
+      },
+      timeoutMs: scaled ? times.fanoutTimeoutMs : declared.timeoutsMs[which],
       onLog: (line) => (verbose ? log(`    [${which}] ${line}`) : undefined),
     });
   };
@@ -266,6 +331,8 @@ export interface World {
   channels: ChannelAttribution;
   fanout: LambdaProcess;
   approval: LambdaProcess;
+  /** The fan-out's durations and the queue's visibility on the sandbox's clock. */
+  times: ScaledTimes;
   /** How long each phase took, in ms. */
   timings: { standinsMs: number; programMs: number; lambdasMs: number };
 }
@@ -284,6 +351,8 @@ export async function startWorld(options: {
   cleanups: Cleanups;
   log: Log;
   verbose: boolean;
+  /** AWS time / sandbox time (default {@link DEFAULT_TIME_SCALE}). */
+  timeScale?: number;
 }): Promise<World> {
   const { stack, cleanups, log } = options;
   // Stand-ins first: the program needs their URLs as secrets.
@@ -299,10 +368,15 @@ export async function startWorld(options: {
     log,
   );
   const declared = readDeclared(evaluated.program, stack);
+  const times = scaleTimes(declared, options.timeScale ?? DEFAULT_TIME_SCALE);
+  log(describeTimes(declared, times));
 
   const tLambdas = performance.now();
   await provisionForArchives(evaluated.program, standins, evaluated.secrets);
-  const lambdas = await startLambdas(declared, standins, cleanups, log, options.verbose);
+  const lambdas = await startLambdas(declared, standins, cleanups, log, {
+    verbose: options.verbose,
+    times,
+  });
   const lambdasMs = performance.now() - tLambdas;
 
   const channels = attributeChannels(evaluated.routingKeys, declared.topics);
@@ -315,6 +389,7 @@ export async function startWorld(options: {
     declared,
     channels,
     ...lambdas,
+    times,
     timings: { standinsMs, programMs: evaluated.programMs, lambdasMs },
   };
 }

@@ -9,10 +9,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { builtinModules } from "node:module";
 import {
-  pointAtReceivers,
-  provisionForArchives,
-  readStackConfig,
-  startAll,
   startLambda,
   type AllStandins,
   type ArchiveInfo,
@@ -21,6 +17,7 @@ import {
 } from "../testing";
 import { clickPayload, formBody, signedEvent } from "./approval/harness";
 import { event } from "./support/fanout";
+import { startArchive, startArchiveWorld } from "./support/archive";
 import { evaluate } from "./support/program";
 
 const MAX_ARCHIVE_BYTES = 5 * 1024 * 1024;
@@ -116,29 +113,20 @@ describe("the prod archives, end to end against local stand-ins", () => {
   let approval: LambdaProcess;
 
   beforeAll(async () => {
-    standins = await startAll();
-    const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, SIGNING_SECRET);
-    routingKey = local.secrets["pagerduty-oncall"].routingKey;
-    const downtime = [...((local.raw.downtime as unknown[] | undefined) ?? []), CRON_WINDOW];
-    const config = { ...local.raw, downtime };
-    result = await evaluate({ stack: "prod", config, secrets: local.secrets });
-    const [fanoutArchive, approvalArchive] = ["fanout", "approval"].map(
-      (n) => result.archives.find((a) => a.name === n) as ArchiveInfo,
-    );
     // The resources the program declared, made real in the stand-ins under the same names.
-    await provisionForArchives(result, standins, local.secrets);
-    const fanoutName = result.outputs.fanoutFunctionName as string;
-    fanout = await startLambda({
-      dir: fanoutArchive.dir,
-      functionName: fanoutName,
-      env: { ...fanoutArchive.environment, ...standins.envFor(fanoutName) },
+    const world = await startArchiveWorld({
+      signingSecret: SIGNING_SECRET,
+      edit: (raw) => ({
+        ...raw,
+        downtime: [...((raw.downtime as unknown[] | undefined) ?? []), CRON_WINDOW],
+      }),
     });
-    const approvalName = result.outputs.approvalFunctionName as string;
-    approval = await startLambda({
-      dir: approvalArchive.dir,
-      functionName: approvalName,
-      env: { ...approvalArchive.environment, ...standins.envFor(approvalName) },
-    });
+    ({ standins, result } = world);
+    routingKey = world.local.secrets["pagerduty-oncall"].routingKey;
+    fanout = (await startArchive(world, "fanout")).lambda;
+    const started = await startArchive(world, "approval");
+    const approvalName = started.functionName;
+    approval = started.lambda;
     standins.aws.registerFunction(approvalName, async (e) => (await approval.invoke(e)).value);
   }, 90_000);
   afterAll(async () => {

@@ -4,11 +4,9 @@
  * to others. Issue 12, "Poison input".
  */
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import * as keys from "../handlers/store/keys";
 import * as ledgerStore from "../handlers/store/ledger";
-import { event, record, startFanoutWorld, TABLE, type FanoutWorld } from "./support/fanout";
+import { event, record, startFanoutWorld, type FanoutWorld } from "./support/fanout";
 
 const EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-email-ops";
 const PIPELINE = "main-app-production-v3";
@@ -175,17 +173,7 @@ describe("a lone UTF-16 surrogate (issue 12: half an emoji in a build summary)",
 });
 
 /** Every item in the table (audit, ledger, claims). */
-async function allItems(): Promise<Record<string, unknown>[]> {
-  const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: world.standins.dynamo.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "a", secretAccessKey: "b" },
-    }),
-  );
-  const out = await doc.send(new ScanCommand({ TableName: TABLE }));
-  return out.Items ?? [];
-}
+const allItems = (): Promise<Record<string, unknown>[]> => world.items();
 
 const bytes = (v: unknown) => Buffer.byteLength(String(v), "utf8");
 

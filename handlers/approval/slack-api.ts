@@ -69,6 +69,47 @@ export async function postToResponseUrl(
 }
 
 /**
+ * POSTs `payload` to Slack Web API `method` on `apiUrl` (default https://slack.com/api) with the
+ * bot token within `timeoutMs`, and resolves with Slack's answer. Slack answers HTTP 200 with
+ * `ok: false` and an `error` code on failure (https://api.slack.com/web#responses). Throws when
+ * Slack is unreachable, slow, answers non-2xx or `ok: false`; the error names the method and
+ * Slack's error code, never the token.
+ */
+async function callSlackApi(
+  apiUrl: string | undefined,
+  botToken: string,
+  method: "views.open" | "chat.update",
+  payload: unknown,
+  timeoutMs: number,
+): Promise<Record<string, unknown>> {
+  const base = (apiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
+  let body: unknown;
+  try {
+    const res = await postJson(`${base}/${method}`, payload, {
+      channel: "slack",
+      label: `slack ${method}`,
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
+      headers: { authorization: `Bearer ${botToken}` },
+      secrets: [botToken],
+    });
+    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+    body = JSON.parse(res.body);
+  } catch (err: unknown) {
+    const why = redactAndCut(errorMessage(err), [botToken], 200);
+    throw new Error(`slack ${method}: ${errorName(err)}: ${why}`, {
+      cause: err,
+    });
+  }
+  if (!isRecord(body) || body.ok !== true) {
+    const code =
+      isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
+    throw new Error(`slack ${method}: ${redactAndCut(code, [botToken], 100)}`);
+  }
+  return body;
+}
+
+/**
  * Opens a view with Slack's `views.open` on `apiUrl` (default https://slack.com/api) within 2 s;
  * resolves with the view id ("" if Slack sent none). Throws when Slack is unreachable, slow,
  * answers non-2xx or `ok: false`; the error names the method and Slack's error code, never the
@@ -80,34 +121,13 @@ export async function openView(
   triggerId: string,
   view: ModalView,
 ): Promise<string> {
-  const base = (apiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
-  let body: unknown;
-  try {
-    const res = await postJson(
-      `${base}/views.open`,
-      { trigger_id: triggerId, view },
-      {
-        channel: "slack",
-        label: "slack views.open",
-        deadline: Date.now() + VIEWS_OPEN_TIMEOUT_MS,
-        timeoutMs: VIEWS_OPEN_TIMEOUT_MS,
-        headers: { authorization: `Bearer ${botToken}` },
-        secrets: [botToken],
-      },
-    );
-    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
-    body = JSON.parse(res.body);
-  } catch (err: unknown) {
-    const why = redactAndCut(errorMessage(err), [botToken], 200);
-    throw new Error(`slack views.open: ${errorName(err)}: ${why}`, {
-      cause: err,
-    });
-  }
-  if (!isRecord(body) || body.ok !== true) {
-    const code =
-      isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
-    throw new Error(`slack views.open: ${redactAndCut(code, [botToken], 100)}`);
-  }
+  const body = await callSlackApi(
+    apiUrl,
+    botToken,
+    "views.open",
+    { trigger_id: triggerId, view },
+    VIEWS_OPEN_TIMEOUT_MS,
+  );
   return isRecord(body.view) && typeof body.view.id === "string" ? body.view.id : "";
 }
 
@@ -124,28 +144,5 @@ export async function updateChatMessage(
   message: { channel: string; ts: string; text: string; blocks?: unknown[] },
   timeoutMs: number,
 ): Promise<void> {
-  const base = (apiUrl ?? DEFAULT_SLACK_API_URL).replace(/\/+$/, "");
-  let body: unknown;
-  try {
-    const res = await postJson(`${base}/chat.update`, message, {
-      channel: "slack",
-      label: "slack chat.update",
-      deadline: Date.now() + timeoutMs,
-      timeoutMs,
-      headers: { authorization: `Bearer ${botToken}` },
-      secrets: [botToken],
-    });
-    if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
-    body = JSON.parse(res.body);
-  } catch (err: unknown) {
-    const why = redactAndCut(errorMessage(err), [botToken], 200);
-    throw new Error(`slack chat.update: ${errorName(err)}: ${why}`, {
-      cause: err,
-    });
-  }
-  if (!isRecord(body) || body.ok !== true) {
-    const code =
-      isRecord(body) && typeof body.error === "string" ? body.error : "unexpected answer";
-    throw new Error(`slack chat.update: ${redactAndCut(code, [botToken], 100)}`);
-  }
+  await callSlackApi(apiUrl, botToken, "chat.update", message, timeoutMs);
 }

@@ -16,7 +16,7 @@ import type { AuditRecord } from "../store/audit";
 import { forgetIncident, rememberIncident } from "../store/incidents";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
 import type { ChannelConfig, ChannelSecrets, Notification } from "../types";
-import { auditQuietly, describe, type Invocation } from "./invocation";
+import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { receiverIsIdempotent, type ChannelStatus, type Delivery } from "./plan";
 
 /** What became of one channel delivery. */
@@ -69,7 +69,15 @@ export async function deliver(
     executionId: n.executionId,
     eventId: n.eventId,
   };
-  const claim = await claimDelivery(ref, inv.deadline, retention);
+  // Past the deadline nothing new is claimed or sent (issue 12): the records of a batch run one
+  // after another, and a claim made now would hold the slot for an invocation that Lambda is
+  // about to stop; the next receive delivers it. No DynamoDB call.
+  if (Date.now() >= inv.deadline) {
+    const reason = "deadline reached before claiming: left to the next receive";
+    log.warn("delivery deferred", { channel: d.channel, reason });
+    return { channel: d.channel, status: "failed", reason };
+  }
+  const claim = await claimDelivery(ref, claimLease(inv), retention);
   if (!claim.claimed) {
     const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
     const result =
@@ -85,7 +93,7 @@ export async function deliver(
     const permanent = isDeliveryError(err) ? !err.retryable : false;
     const reason = redact(describe(err), allSecretValues(secrets));
     await Promise.all([
-      markFailed(ref, reason, permanent, inv.deadline),
+      markFailed(ref, reason, permanent, markDeadline(inv)),
       auditQuietly(
         inv,
         {
@@ -197,7 +205,7 @@ async function recordSent(
         ambiguous: run.ambiguous,
         detail,
       },
-      inv.deadline,
+      markDeadline(inv),
     ),
     incident,
     // An approval request posted to Slack waits for a decision: the reminder scan's item.

@@ -11,6 +11,7 @@ import { ddb, requireEnv, secretJson } from "../aws";
 import { isHeartbeat } from "../contracts/heartbeat";
 import { FAILING_SERVICES } from "../contracts/metrics";
 import { parseEventBridgeEvent, type CodePipelineEvent } from "../events";
+import { scaledMs } from "../http";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { createLogger, invocationFields } from "../telemetry";
 import { ENV, type ChannelSecrets, type RuntimeConfig } from "../types";
@@ -26,8 +27,8 @@ import { emitBookkeepingFailed, emitHeartbeat, emitRejected } from "./metrics";
 import { processRecord } from "./record";
 import { isReminderScan, scanRecord } from "../reminders";
 
-/** Safety margin kept from the Lambda's remaining time (ms). */
-const DEADLINE_MARGIN_MS = 3000;
+/** Safety margin kept from the Lambda's remaining time (ms of AWS time: see `scaledMs`). */
+export const DEADLINE_MARGIN_MS = 3000;
 /** Remaining time assumed when the context does not tell (ms). */
 const DEFAULT_REMAINING_MS = 60_000;
 
@@ -98,7 +99,7 @@ function startInvocation(config: RuntimeConfig, context: Context | undefined): R
   const pending: { secrets?: Promise<ChannelSecrets>; read?: ChannelSecrets } = {};
   const inv: Invocation = {
     config,
-    deadline: Date.now() + remaining - DEADLINE_MARGIN_MS,
+    deadline: Date.now() + remaining - scaledMs(DEADLINE_MARGIN_MS),
     log: createLogger({ service: "fanout", ...invocationFields(context) }),
     secrets: () =>
       (pending.secrets ??= secretJson<ChannelSecrets>(requireEnv(ENV.channelSecretsArn)).then(

@@ -1,5 +1,6 @@
 /** What one invocation of the fan-out shares among its records, and its safe audit write. */
 import type { Logger } from "../channels/types";
+import { scaledMs } from "../http";
 import { putAudit, type AuditRecord } from "../store/audit";
 import type { TelemetryLogger } from "../telemetry";
 import type { ChannelSecrets, RuntimeConfig } from "../types";
@@ -16,6 +17,34 @@ export interface Invocation {
   topics: Record<string, string>;
   /** The invocation's logger (service, cold start, request id). */
   log: TelemetryLogger;
+}
+
+/**
+ * How long after {@link Invocation.deadline} the ledger's marks (mark-sent, mark-failed) may still
+ * be retried, ms (scaled with the sandbox's time): part of the handler's 3 s margin
+ * (handler.ts `DEADLINE_MARGIN_MS`), which exists for this bookkeeping. A mark-sent cut short
+ * leaves a delivered slot `sending`, and the next receive would send it again (issue 12).
+ */
+export const MARK_GRACE_MS = 2000;
+
+/**
+ * How long after {@link Invocation.deadline} a delivery claim's lease lasts, ms (scaled): the
+ * handler's 3 s margin, after which Lambda has stopped the invocation (its timeout), plus 2 s for
+ * clock skew between execution environments. Until then no other receive may take the slot over:
+ * the invocation that holds it may still be sending or marking it. SQS redelivers a failed record
+ * only after the visibility timeout (at least the function timeout), so the lease never delays a
+ * retry; it only stops a concurrent or overrunning receive from sending a second time.
+ */
+export const LEASE_AFTER_DEADLINE_MS = 5000;
+
+/** Epoch ms until which the ledger's marks are retried ({@link MARK_GRACE_MS}). */
+export function markDeadline(inv: Pick<Invocation, "deadline">): number {
+  return inv.deadline + scaledMs(MARK_GRACE_MS);
+}
+
+/** Epoch ms until which a delivery claim made by `inv` holds ({@link LEASE_AFTER_DEADLINE_MS}). */
+export function claimLease(inv: Pick<Invocation, "deadline">): number {
+  return inv.deadline + scaledMs(LEASE_AFTER_DEADLINE_MS);
 }
 
 /** An error's message, or the thrown value as text. */

@@ -136,9 +136,16 @@ export async function processRecord(
 
   const channelSecrets = await (secrets ?? inv.secrets());
   const t2 = Date.now();
-  const outcomes = await Promise.all(
+  // Every delivery settles (sent and marked, or failed) before the record ends, even when one
+  // channel's claim threw: returning early would leave a sibling's send in flight, its slot
+  // `sending`, and Lambda freezes what is unfinished when the handler returns (issue 12).
+  const settledDeliveries = await Promise.allSettled(
     quiet.toSend.map((d) => deliver(inv, n, d, channelSecrets, nlog)),
   );
+  const outcomes = settledDeliveries.map((s) => {
+    if (s.status === "rejected") throw s.reason;
+    return s.value;
+  });
   const timings = { enrichMs, prepareMs: t2 - t1, deliverMs: Date.now() - t2 };
   emitDelivered(n, outcomes);
   const settled = await settle(inv, record, n, outcomes, base, nlog);

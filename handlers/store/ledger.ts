@@ -8,6 +8,18 @@
  * - outcome claims: the first of an execution's action / stage / pipeline FAILED events of one
  *   attempt claims the message for that outcome; the others are collapsed into it. A later
  *   attempt (RetryStageExecution) claims anew: its failure is a new failure.
+ *
+ * When a slot may be taken again (issue 12: DynamoDB throttling alone never causes a second
+ * send). A claim holds the slot `sending` under a lease that lasts until the claiming Lambda has
+ * certainly stopped (fanout/invocation.ts `claimLease`: its deadline plus the handler's margin
+ * plus clock skew), so no concurrent or overrunning receive takes a slot whose invocation may
+ * still be sending or marking it; nothing is claimed after the deadline. Every delivery of a
+ * record settles before the record ends (a sibling's failed claim does not cut a send short).
+ * The marks are retried through throttling into the margin (fanout/invocation.ts
+ * `markDeadline`), so a throttled mark-sent of a delivered message ends `sent`. Only when
+ * DynamoDB refuses every mark write until the Lambda stops (an outage, not throttling) does a
+ * delivered slot stay `sending`; its next claim is `unconfirmed`, sent again and recorded as
+ * ambiguous where the receiver has no idempotency (deduplicated by the receiver where it has).
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";

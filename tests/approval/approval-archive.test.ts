@@ -14,21 +14,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import {
-  pointAtReceivers,
-  provisionForArchives,
-  readStackConfig,
-  startAll,
-  startLambda,
-  type AllStandins,
-  type ArchiveInfo,
-  type LambdaProcess,
-  type ProgramResult,
-} from "../../testing";
+import type { AllStandins, LambdaProcess } from "../../testing";
 import { putApprovalResult, retryStageExecution } from "../../testing/aws/codepipeline";
 import { CLAIM_MARGIN_MS } from "../../handlers/approval/decision";
 import { SETTINGS } from "../../infra/settings";
-import { evaluate } from "../support/program";
+import { startArchive, startArchiveWorld } from "../support/archive";
 import { clickPayload, formBody, signedEvent } from "./harness";
 
 const SIGNING_SECRET = "approval-archive-signing-secret";
@@ -39,7 +29,6 @@ const JANE = { id: "U012ABCDEF", username: "jane", name: "Jane Doe" };
 const RAJ = { id: "U0RAJ00001", username: "raj", name: "Raj Patel" };
 
 let standins: AllStandins;
-let result: ProgramResult;
 let approval: LambdaProcess;
 let approvalName: string;
 let table: string;
@@ -61,18 +50,11 @@ function registerRealWork(): void {
 }
 
 beforeAll(async () => {
-  standins = await startAll();
-  const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, SIGNING_SECRET);
-  result = await evaluate({ stack: "prod", config: prodConfig(local.raw), secrets: local.secrets });
-  const archive = result.archives.find((a) => a.name === "approval") as ArchiveInfo;
-  await provisionForArchives(result, standins, local.secrets);
-  approvalName = result.outputs.approvalFunctionName as string;
-  table = archive.environment.AUDIT_TABLE;
-  approval = await startLambda({
-    dir: archive.dir,
-    functionName: approvalName,
-    env: { ...archive.environment, ...standins.envFor(approvalName) },
-  });
+  const world = await startArchiveWorld({ signingSecret: SIGNING_SECRET, edit: prodConfig });
+  standins = world.standins;
+  const started = await startArchive(world, "approval");
+  ({ functionName: approvalName, lambda: approval } = started);
+  table = started.archive.environment.AUDIT_TABLE;
   registerRealWork();
   // The test's own reads: not one of the functions' credentials, so IAM does not check them.
   const client = new DynamoDBClient({

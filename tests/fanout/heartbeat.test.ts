@@ -6,38 +6,23 @@
  * name and dimensions are exactly those the declared `heartbeat` alarm watches, and reports no
  * failure. Pattern of tests/reminders/archive.test.ts.
  */
-import { randomUUID } from "node:crypto";
 import {
   eventBridgeToQueue,
-  pointAtReceivers,
-  provisionForArchives,
   queueArnOfUrl,
-  readStackConfig,
-  startAll,
-  startLambda,
   type AllStandins,
-  type ArchiveInfo,
   type LambdaProcess,
   type ProgramResult,
 } from "../../testing";
-import { evaluate, resource } from "../support/program";
+import { sqsEvent, startArchive, startArchiveWorld } from "../support/archive";
+import { resource } from "../support/program";
 
 let standins: AllStandins;
 let result: ProgramResult;
 let fanout: LambdaProcess;
 
 beforeAll(async () => {
-  standins = await startAll();
-  const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, "signing");
-  result = await evaluate({ stack: "prod", config: local.raw, secrets: local.secrets });
-  const archive = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
-  await provisionForArchives(result, standins, local.secrets);
-  const name = result.outputs.fanoutFunctionName as string;
-  fanout = await startLambda({
-    dir: archive.dir,
-    functionName: name,
-    env: { ...archive.environment, ...standins.envFor(name) },
-  });
+  ({ standins, result } = await startArchiveWorld({ signingSecret: "signing" }));
+  fanout = (await startArchive({ standins, result }, "fanout")).lambda;
 }, 120_000);
 afterAll(async () => {
   await fanout?.close();
@@ -67,16 +52,9 @@ it("travels rule → events queue → archived fan-out, and is counted as the al
 
   // What the queue holds is the target's Input (EventBridge API reference, Target.Input).
   const before = fanout.logs().length;
-  const out = await fanout.invoke({
-    Records: [
-      {
-        messageId: randomUUID(),
-        body: target.inputs.input,
-        attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now() - 1500) },
-        eventSource: "aws:sqs",
-      },
-    ],
-  });
+  const out = await fanout.invoke(
+    sqsEvent(target.inputs.input, { SentTimestamp: String(Date.now() - 1500) }),
+  );
   expect(out).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
 
   const docs = emfWith(fanout.logs().slice(before), "Heartbeat");

@@ -1,32 +1,20 @@
-import { EventIntake } from "../../infra/event-intake";
 import { evaluate, type AuthorizationRequest } from "../../testing/iam/evaluate";
 import {
   ACCOUNT,
   childrenOf,
   expectAliasedToStackTop,
   find,
-  recordResources,
   REGION,
-  settled,
   type Registered,
 } from "./mocks";
+import { arn, declareIntake, FANOUT_ROLE, RULE, tags } from "./intake";
 
 const COMPONENT = "deploy-notifier:infra:EventIntake";
 const QUEUE = "aws:sqs/queue:Queue";
-const tags = { team: "platform" };
-const arn = (service: string, name: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
-const RULE = arn("cloudwatch", "codepipeline-physical");
-const FANOUT_ROLE = `arn:aws:iam::${ACCOUNT}:role/fanout-role-1234567`;
 let registered: Registered[];
 
 beforeAll(async () => {
-  registered = await recordResources();
-  new EventIntake("intake", {
-    eventPattern: '{"source":["aws.codepipeline"]}',
-    description: "d",
-    tags,
-  }).admitDeadLetterWriter(FANOUT_ROLE);
-  await settled();
+  registered = await declareIntake();
 });
 
 it("routes the rule to the events queue, with retries and the DLQ behind it", () => {

@@ -9,35 +9,25 @@ import { EventIntake } from "../../infra/event-intake";
 import { HEARTBEAT_INPUT, isHeartbeat } from "../../handlers/contracts/heartbeat";
 import { isReminderScan } from "../../handlers/contracts/reminder-scan";
 import { parseEventBridgeEvent } from "../../handlers/events";
-import { evaluate, type AuthorizationRequest } from "../../testing/iam/evaluate";
+import { evaluate } from "../../testing/iam/evaluate";
+import { find, type Registered } from "./mocks";
 import {
-  ACCOUNT,
-  childrenOf,
-  find,
-  recordResources,
-  REGION,
-  settled,
-  type Registered,
-} from "./mocks";
+  arn,
+  byRule,
+  childAliases,
+  declareIntake,
+  directFromFanout,
+  HEARTBEAT,
+  queuePolicy,
+  RULE,
+  SCHEDULE,
+  tags,
+} from "./intake";
 
-const tags = { team: "platform" };
-const arn = (service: string, name: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
-const RULE = arn("cloudwatch", "codepipeline-physical");
-const SCHEDULE = arn("cloudwatch", "approval-reminders-physical");
-const HEARTBEAT = arn("cloudwatch", "heartbeat-physical");
-const FANOUT_ROLE = `arn:aws:iam::${ACCOUNT}:role/fanout-role-1234567`;
 let registered: Registered[];
 
 beforeAll(async () => {
-  registered = await recordResources();
-  new EventIntake("intake", {
-    eventPattern: '{"source":["aws.codepipeline"]}',
-    description: "d",
-    reminderScanMinutes: 15,
-    heartbeatMinutes: 5,
-    tags,
-  }).admitDeadLetterWriter(FANOUT_ROLE);
-  await settled();
+  registered = await declareIntake({ reminderScanMinutes: 15, heartbeatMinutes: 5 });
 });
 
 it("declares a schedule rule every 5 minutes (EventBridge rate expression)", () => {
@@ -70,31 +60,18 @@ it("sends the constant heartbeat message to the events queue, the DLQ behind it"
 });
 
 it("declares the new rule and target without aliases (they never lived at the stack's top)", () => {
-  const fresh = childrenOf(registered, "deploy-notifier:infra:EventIntake").filter((c) =>
-    c.name.startsWith("heartbeat"),
-  );
-  expect(fresh.map((c) => ({ name: c.name, aliases: c.aliases }))).toEqual([
+  expect(childAliases(registered, "heartbeat")).toEqual([
     { name: "heartbeat", aliases: [] },
     { name: "heartbeat-to-queue", aliases: [] },
   ]);
 });
 
-function queuePolicy(queue: string): any {
-  const policy = find(registered, "aws:sqs/queuePolicy:QueuePolicy", `${queue}-from-eventbridge`);
-  return JSON.parse(policy.inputs.policy);
-}
-
 describe("the queue policies with the heartbeat rule", () => {
-  const byRule = (queue: string, sourceArn: string): AuthorizationRequest => ({
-    action: "sqs:SendMessage",
-    resource: arn("sqs", `${queue}-physical`),
-    principal: { Service: "events.amazonaws.com" },
-    context: { "aws:SourceArn": sourceArn, "aws:SourceAccount": ACCOUNT },
-  });
+  const policyOf = (queue: string) => queuePolicy(registered, queue);
 
   it("name the three rules in the Allow and in the Deny's exception", () => {
     for (const queue of ["events", "dlq"]) {
-      const [allow, deny] = queuePolicy(queue).Statement;
+      const [allow, deny] = policyOf(queue).Statement;
       expect(allow.Condition).toEqual({
         ArnEquals: { "aws:SourceArn": [RULE, SCHEDULE, HEARTBEAT] },
       });
@@ -106,22 +83,14 @@ describe("the queue policies with the heartbeat rule", () => {
     const otherRule = arn("events", "rule/someone-elses-rule");
     for (const queue of ["events", "dlq"]) {
       for (const rule of [RULE, SCHEDULE, HEARTBEAT]) {
-        expect(evaluate([queuePolicy(queue)], byRule(queue, rule)).decision).toBe("Allow");
+        expect(evaluate([policyOf(queue)], byRule(queue, rule)).decision).toBe("Allow");
       }
-      expect(evaluate([queuePolicy(queue)], byRule(queue, otherRule)).decision).toBe(
-        "ExplicitDeny",
-      );
+      expect(evaluate([policyOf(queue)], byRule(queue, otherRule)).decision).toBe("ExplicitDeny");
     }
   });
 
   it("still refuse a role that sends directly to the events queue, the fan-out's included", () => {
-    const direct = {
-      action: "sqs:SendMessage",
-      resource: arn("sqs", "events-physical"),
-      principal: { AWS: FANOUT_ROLE },
-      context: { "aws:PrincipalArn": FANOUT_ROLE },
-    };
-    expect(evaluate([queuePolicy("events")], direct).decision).toBe("ExplicitDeny");
+    expect(evaluate([policyOf("events")], directFromFanout()).decision).toBe("ExplicitDeny");
   });
 });
 

@@ -7,22 +7,11 @@
  * Query, UpdateItem, DeleteItem on `PENDING#` items; ListActionExecutions) must be allowed by the
  * fan-out's declared role policy (infra/grants.ts `PendingApprovals`).
  */
-import { randomUUID } from "node:crypto";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
-import {
-  pointAtReceivers,
-  provisionForArchives,
-  readStackConfig,
-  startAll,
-  startLambda,
-  type AllStandins,
-  type ArchiveInfo,
-  type LambdaProcess,
-  type ProgramResult,
-} from "../../testing";
 import { expireApprovals } from "../../testing/aws/codepipeline";
-import { event } from "../support/fanout";
-import { evaluate } from "../support/program";
+import type { AllStandins, LambdaProcess, ProgramResult } from "../../testing";
+import { sqsEvent as sqs, startArchive, startArchiveWorld } from "../support/archive";
+import { pendingApprovalStarted } from "../support/fanout";
 
 const PIPELINE = "main-app-production-v3";
 const DAY = 86_400_000;
@@ -32,36 +21,13 @@ let result: ProgramResult;
 let fanout: LambdaProcess;
 
 beforeAll(async () => {
-  standins = await startAll();
-  const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, "signing");
-  result = await evaluate({ stack: "prod", config: local.raw, secrets: local.secrets });
-  const archive = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
-  await provisionForArchives(result, standins, local.secrets);
-  const name = result.outputs.fanoutFunctionName as string;
-  fanout = await startLambda({
-    dir: archive.dir,
-    functionName: name,
-    env: { ...archive.environment, ...standins.envFor(name) },
-  });
+  ({ standins, result } = await startArchiveWorld({ signingSecret: "signing" }));
+  fanout = (await startArchive({ standins, result }, "fanout")).lambda;
 }, 120_000);
 afterAll(async () => {
   await fanout?.close();
   await standins?.close();
 });
-
-/** The SQS event the event source mapping would deliver for one message body. */
-function sqs(body: string) {
-  return {
-    Records: [
-      {
-        messageId: randomUUID(),
-        body,
-        attributes: { ApproximateReceiveCount: "1" },
-        eventSource: "aws:sqs",
-      },
-    ],
-  };
-}
 
 const posts = (pattern: RegExp) =>
   standins.receivers
@@ -70,23 +36,7 @@ const posts = (pattern: RegExp) =>
 
 /** A pending approval run that started `ago` ms ago (7-day timeout), posted by the archive. */
 async function requestPosted(ago: number): Promise<void> {
-  const executionId = randomUUID();
-  const actionExecutionId = randomUUID();
-  const at = new Date(Date.now() - ago);
-  standins.aws.addPendingApproval({
-    pipeline: PIPELINE,
-    stage: "Approve",
-    action: "ManualApproval",
-    executionId,
-    actionExecutionId,
-    at,
-    expiresAt: new Date(at.getTime() + 7 * DAY),
-  });
-  const started = event(
-    "action-approval-started",
-    { "execution-id": executionId, "action-execution-id": actionExecutionId },
-    { id: randomUUID(), time: at.toISOString() },
-  );
+  const { started } = pendingApprovalStarted(standins.aws, PIPELINE, ago);
   expect(await fanout.invoke(sqs(JSON.stringify(started)))).toMatchObject({
     ok: true,
     value: { batchItemFailures: [] },

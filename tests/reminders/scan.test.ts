@@ -20,7 +20,13 @@ import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
 import type { SlackConfig } from "../../handlers/channels/slack";
 import { expireApprovals, putApprovalResult } from "../../testing/aws/codepipeline";
-import { event, record, TABLE, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  pendingApprovalStarted,
+  record,
+  TABLE,
+  startFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
 
 const PIPELINE = "main-app-production-v3";
 const CHANNEL_ID = "C0123456789";
@@ -74,22 +80,10 @@ const webhookPosts = () => r().byReceiver("slack", "slack-releases");
  * its STARTED event through the fan-out (which posts the request and records it as pending).
  */
 async function requestPosted(ago: number) {
-  const executionId = randomUUID();
-  const actionExecutionId = randomUUID();
-  const at = new Date(Date.now() - ago);
-  world.standins.aws.addPendingApproval({
-    pipeline: PIPELINE,
-    stage: "Approve",
-    action: "ManualApproval",
-    executionId,
-    actionExecutionId,
-    at,
-    expiresAt: new Date(at.getTime() + 7 * DAY),
-  });
-  const started = event(
-    "action-approval-started",
-    { "execution-id": executionId, "action-execution-id": actionExecutionId },
-    { id: randomUUID(), time: at.toISOString() },
+  const { executionId, actionExecutionId, at, started } = pendingApprovalStarted(
+    world.standins.aws,
+    PIPELINE,
+    ago,
   );
   expect(await world.drain([started])).toEqual([]);
   return { executionId, actionExecutionId, at };

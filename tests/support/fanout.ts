@@ -2,7 +2,7 @@
  * A world for fan-out tests: real local receivers, AWS stand-ins and dynalite, the SDK pointed at
  * them through the standard endpoint variables, and the prod stack config with local URLs.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -18,7 +18,7 @@ import {
 } from "../../handlers/store/keys";
 import { localRoutingKey, pointAtReceivers } from "../../testing";
 import { readStackConfig } from "../../testing";
-import { createAuditTable, startAll, type AllStandins } from "../../testing";
+import { createAuditTable, startAll, type AllStandins, type AwsStandins } from "../../testing";
 
 export const TABLE = "audit-test";
 export const SECRET_ARN =
@@ -37,6 +37,39 @@ export function event(
   const file = path.join(__dirname, "..", "events", "codepipeline", `${name}.json`);
   const ev = JSON.parse(fs.readFileSync(file, "utf8"));
   return { ...ev, ...top, detail: { ...ev.detail, ...detail } };
+}
+
+/** CodePipeline's manual approval timeout: 7 days (CodePipeline user guide, "Manual approval"). */
+const APPROVAL_TIMEOUT_MS = 7 * 86_400_000;
+
+/**
+ * A pending run of `pipeline`'s Approve/ManualApproval action in the CodePipeline stand-in that
+ * started `ago` ms before now and expires after the 7-day timeout, and the
+ * `action-approval-started` event (fixture) CodePipeline emits for it.
+ */
+export function pendingApprovalStarted(
+  aws: Pick<AwsStandins, "addPendingApproval">,
+  pipeline: string,
+  ago: number,
+): { executionId: string; actionExecutionId: string; at: Date; started: any } {
+  const executionId = randomUUID();
+  const actionExecutionId = randomUUID();
+  const at = new Date(Date.now() - ago);
+  aws.addPendingApproval({
+    pipeline,
+    stage: "Approve",
+    action: "ManualApproval",
+    executionId,
+    actionExecutionId,
+    at,
+    expiresAt: new Date(at.getTime() + APPROVAL_TIMEOUT_MS),
+  });
+  const started = event(
+    "action-approval-started",
+    { "execution-id": executionId, "action-execution-id": actionExecutionId },
+    { id: randomUUID(), time: at.toISOString() },
+  );
+  return { executionId, actionExecutionId, at, started };
 }
 
 /** The events queue's ARN in the records (the handler does not read it). */
@@ -100,6 +133,8 @@ export interface FanoutWorld {
   withLogLevel<T>(level: string, run: () => Promise<T>): Promise<T>;
   /** Audit items (not ledger / claims), oldest first. */
   audit(filter?: (item: Record<string, any>) => boolean): Promise<Record<string, any>[]>;
+  /** Every item in the table, as stored (audit, ledger, claims, pending approvals). */
+  items(): Promise<Record<string, any>[]>;
   /** Query by pipeline (and time range) — the way the audit trail is meant to be read. */
   auditByPipeline(pipeline: string, from?: string, to?: string): Promise<Record<string, any>[]>;
   /** Query the byExecution index. */
@@ -187,10 +222,13 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       }
       return pending.map((p) => p.messageId);
     },
-    async audit(filter = () => true) {
+    async items() {
       const out = await doc.send(new ScanCommand({ TableName: TABLE }));
+      return out.Items ?? [];
+    },
+    async audit(filter = () => true) {
       // The audit records, and the delivery records (ledger items) once settled (an `action`).
-      return (out.Items ?? [])
+      return (await world.items())
         .filter(
           (i) =>
             String(i.pk).startsWith(auditPartition("")) ||

@@ -71,6 +71,12 @@ const emitted = () =>
     e.detail["pipeline-execution-attempt"],
   ]);
 
+/** The actions whose STARTED event was emitted since the test started, in order. */
+const startedActions = () =>
+  codePipelineOutbox(aws.state)
+    .filter((e) => e.detail.state === "STARTED")
+    .map((e) => e.detail.action);
+
 const decide = (token: string, status: "Approved" | "Rejected", summary: string) =>
   client.send(
     new PutApprovalResultCommand({
@@ -246,16 +252,12 @@ describe("RetryStageExecution (API_RetryStageExecution.html; userguide detect-st
     runStage(a);
     // Act
     await retry(a, "FAILED_ACTIONS", "Prod");
-    const failedOnly = codePipelineOutbox(aws.state)
-      .filter((e) => e.detail.state === "STARTED")
-      .map((e) => e.detail.action);
+    const failedOnly = startedActions();
     aws.reset();
     const b = randomUUID();
     runStage(b);
     await retry(b, "ALL_ACTIONS", "Prod");
-    const all = codePipelineOutbox(aws.state)
-      .filter((e) => e.detail.state === "STARTED")
-      .map((e) => e.detail.action);
+    const all = startedActions();
     // Assess
     expect(failedOnly).toEqual(["Deploy"]);
     expect(all).toEqual(["Migrate", "Deploy"]);

@@ -11,13 +11,7 @@ import {
   eventBridgeToQueue,
   functionUrlInvoke,
   queueArnOfUrl,
-  pointAtReceivers,
-  provisionForArchives,
-  readStackConfig,
-  startAll,
-  startLambda,
   type AllStandins,
-  type ArchiveInfo,
   type DeclaredIam,
   type IamDecisionRecord,
   type IamDenial,
@@ -28,7 +22,7 @@ import {
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { clickPayload, formBody, signedEvent } from "../approval/harness";
 import { event } from "../support/fanout";
-import { evaluate } from "../support/program";
+import { startArchive, startArchiveWorld } from "../support/archive";
 
 const SIGNING_SECRET = "iam-test-signing-secret";
 const PIPELINE = "main-app-production-v3";
@@ -180,13 +174,8 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   /** Starts both archives fresh (no cached secrets), runs a failure and an approval, stops them. */
   async function runFlow(iam: DeclaredIam): Promise<FlowRun> {
     standins.iam.load(iam);
-    const archive = (n: string) => program.archives.find((a) => a.name === n) as ArchiveInfo;
-    const start = (which: "fanout" | "approval") =>
-      startLambda({
-        dir: archive(which).dir,
-        functionName: names[which],
-        env: { ...archive(which).environment, ...standins.envFor(names[which]) },
-      });
+    const start = async (which: "fanout" | "approval") =>
+      (await startArchive({ standins, result: program }, which)).lambda;
     const [fanout, approval] = await Promise.all([start("fanout"), start("approval")]);
     standins.aws.registerFunction(names.approval, async (e) => (await approval.invoke(e)).value);
     const delivered = standins.receivers.deliveries.length;
@@ -207,10 +196,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   }
 
   beforeAll(async () => {
-    standins = await startAll();
-    const local = pointAtReceivers(readStackConfig("prod").raw, standins.receivers, SIGNING_SECRET);
-    program = await evaluate({ stack: "prod", config: local.raw, secrets: local.secrets });
-    await provisionForArchives(program, standins, local.secrets);
+    ({ standins, result: program } = await startArchiveWorld({ signingSecret: SIGNING_SECRET }));
     declared = standins.iam.loaded as DeclaredIam;
     names = {
       fanout: program.outputs.fanoutFunctionName as string,

@@ -1,0 +1,135 @@
+/**
+ * The sandbox's clock keeps AWS's ratios (issue 12; issue 15's `--fault slack=timeout` that took a
+ * minute per step): one divisor drives the queue's visibility, the fan-out's function timeout
+ * (its `context.getRemainingTimeInMillis()`) and the fan-out's own HTTP timeout, deadline margin
+ * and retry backoff (`TIME_SCALE`, handlers/http.ts).
+ */
+import { DEFAULT_TIMEOUT_MS } from "../../handlers/channels/types";
+import { DEADLINE_MARGIN_MS } from "../../handlers/fanout/handler";
+import { scaledMs, TIME_SCALE_ENV } from "../../handlers/http";
+import { SETTINGS } from "../../infra/settings";
+import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
+import { DEFAULT_TIME_SCALE, scaleTimes, type Declared } from "../../sandbox/wiring";
+
+let sandbox: Sandbox;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  sandbox = await startSandbox({
+    stack: "staging",
+    serve: false,
+    faults: ["slack=timeout"],
+    log: (l) => lines.push(l),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.close();
+});
+
+describe("one time scale for the queue, the function and its HTTP calls", () => {
+  it("keeps the declared ratios: visibility = 6 × function timeout (Lambda developer guide, SQS), function timeout = 12 × HTTP timeout", () => {
+    const { declared, times } = sandbox;
+    // Read from the evaluated program and the handler's constants, not restated here.
+    const declaredVisibilityMs = declared.declaredVisibilitySeconds * 1000;
+    expect(declaredVisibilityMs).toBe(SETTINGS.visibilityTimeoutSeconds * 1000);
+    expect(declared.timeoutsMs.fanout).toBe(SETTINGS.fanoutTimeoutSeconds * 1000);
+    expect(times.scale).toBe(DEFAULT_TIME_SCALE);
+    expect(times.visibilityTimeoutMs / times.fanoutTimeoutMs).toBe(
+      declaredVisibilityMs / declared.timeoutsMs.fanout,
+    );
+    expect(times.fanoutTimeoutMs / times.httpTimeoutMs).toBe(
+      declared.timeoutsMs.fanout / DEFAULT_TIMEOUT_MS,
+    );
+    expect(times.fanoutTimeoutMs / times.deadlineMarginMs).toBe(
+      declared.timeoutsMs.fanout / DEADLINE_MARGIN_MS,
+    );
+    // The Lambda guide's rule holds on the scaled clock too.
+    expect(times.visibilityTimeoutMs).toBeGreaterThanOrEqual(6 * times.fanoutTimeoutMs);
+    expect(times.fanoutTimeoutMs).toBe(declared.timeoutsMs.fanout / DEFAULT_TIME_SCALE);
+  });
+
+  it("prints the scale and the resulting timings once at start", () => {
+    const timeLines = lines.filter((l) => l.startsWith("time: "));
+    expect(timeLines).toHaveLength(1);
+    const { times } = sandbox;
+    expect(timeLines[0]).toContain(`1/${times.scale}`);
+    const shown = (ms: number) => (ms >= 1000 ? `→ ${ms / 1000} s` : `→ ${ms} ms`);
+    for (const ms of [
+      times.fanoutTimeoutMs,
+      times.httpTimeoutMs,
+      times.deadlineMarginMs,
+      times.visibilityTimeoutMs,
+    ])
+      expect(timeLines[0]).toContain(shown(ms));
+  });
+
+  it("refuses a scale below 1, naming timeScale", () => {
+    const declared = { timeoutsMs: { fanout: 60_000 }, declaredVisibilitySeconds: 360 } as Declared;
+    expect(() => scaleTimes(declared, 0.5)).toThrow(/timeScale 0\.5/);
+  });
+
+  it("the handler divides its own durations by TIME_SCALE, and leaves them as they are without it (AWS)", () => {
+    const before = process.env[TIME_SCALE_ENV];
+    try {
+      delete process.env[TIME_SCALE_ENV];
+      expect(scaledMs(DEFAULT_TIMEOUT_MS)).toBe(DEFAULT_TIMEOUT_MS);
+      process.env[TIME_SCALE_ENV] = "not a number";
+      expect(scaledMs(DEFAULT_TIMEOUT_MS)).toBe(DEFAULT_TIMEOUT_MS);
+      process.env[TIME_SCALE_ENV] = String(sandbox.times.scale);
+      expect(scaledMs(DEFAULT_TIMEOUT_MS)).toBe(sandbox.times.httpTimeoutMs);
+      expect(scaledMs(DEADLINE_MARGIN_MS)).toBe(sandbox.times.deadlineMarginMs);
+    } finally {
+      if (before === undefined) delete process.env[TIME_SCALE_ENV];
+      else process.env[TIME_SCALE_ENV] = before;
+    }
+  });
+
+  it("--fault slack=timeout: each receive times out on the scaled HTTP timeout, and the event reaches the DLQ after maxReceiveCount receives within the scaled bound", async () => {
+    const { declared, times } = sandbox;
+    const started = Date.now();
+    const [posted] = await sandbox.postEvent({
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: new Date().toISOString(),
+      detail: {
+        pipeline: "main-app-staging-v3",
+        "execution-id": "time-scale-1",
+        state: "FAILED",
+        version: 1,
+      },
+    });
+    expect(posted.messageId).toBeDefined();
+    // The fan-out dead-letters a record that fails on its last receive itself, with the reason,
+    // and reports it done (handlers/fanout/handler.ts): SQS deletes it.
+    const dlqBefore = sandbox.dlqCount();
+    expect(await sandbox.queue.settled(posted.messageId!)).toBe("deleted");
+    const elapsed = Date.now() - started;
+    const message = sandbox.queue.messages.find((m) => m.messageId === posted.messageId)!;
+    // 1 delivery + 3 retries (SETTINGS.maxReceiveCount), each after the scaled visibility.
+    expect(message.receives).toHaveLength(declared.maxReceiveCount);
+    expect(message.receives.slice(0, -1).every((r) => !r.ok)).toBe(true);
+    expect(sandbox.dlqCount()).toBe(dlqBefore + 1);
+    for (let i = 1; i < message.receives.length; i++) {
+      const gap = message.receives[i].at.getTime() - message.receives[i - 1].at.getTime();
+      expect(gap).toBeGreaterThanOrEqual(times.visibilityTimeoutMs);
+    }
+    const slack = sandbox.standins.receivers.outcomes("slack");
+    // Every request to Slack timed out, and every receive made all 3 attempts (withRetries'
+    // default): 3 scaled HTTP timeouts and the scaled backoff fit in the scaled function timeout,
+    // as 3 × 5 s fit in 60 s on AWS. With the HTTP timeout unscaled, the first attempt alone
+    // would run into the deadline and each receive would make one.
+    expect(slack.timeout).toBe(3 * declared.maxReceiveCount);
+    expect(slack.delivered).toBe(0);
+    // The bound derived from the scaled timeouts: the visibility waits between receives plus
+    // each receive's function timeout; before the fix one receive alone took 3 × 5 s of HTTP.
+    const bound =
+      (declared.maxReceiveCount - 1) * times.visibilityTimeoutMs +
+      declared.maxReceiveCount * times.fanoutTimeoutMs;
+    expect(elapsed).toBeGreaterThanOrEqual(
+      (declared.maxReceiveCount - 1) * times.visibilityTimeoutMs,
+    );
+    // Generous sanity cap for a loaded 2-core machine: twice the derived bound.
+    expect(elapsed).toBeLessThan(2 * bound);
+  }, 60_000);
+});
