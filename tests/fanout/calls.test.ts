@@ -14,7 +14,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-sec
 import { ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { codepipeline, ddb } from "../../handlers/aws";
 import { deliveryPartition } from "../../handlers/store/keys";
-import { event, record, startFanoutWorld, TABLE, type FanoutWorld } from "../support/fanout";
+import {
+  addDeployFailure,
+  event,
+  record,
+  startFanoutWorld,
+  TABLE,
+  type FanoutWorld,
+} from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -33,16 +40,7 @@ const CHANNELS = ["pagerduty-oncall", "slack-eng", "sms-oncall"];
  * its failed action, so no Slack rejection can change it (fanout/plan.ts `mayBeSlackRejection`).
  */
 function prodFailure(executionId = randomUUID(), level: "action" | "pipeline" = "action") {
-  world.standins.aws.addFailedExecution({
-    pipeline: "main-app-production-v3",
-    executionId,
-    stage: "Deploy",
-    action: "DeployECS",
-    category: "Deploy",
-    provider: "ECS",
-    errorCode: "JobFailed",
-    summary: "ECS deployment circuit breaker: tasks failed health checks",
-  } as any);
+  addDeployFailure(world.standins.aws, executionId);
   const name = level === "action" ? "action-codebuild-failed" : "pipeline-failed";
   const detail =
     level === "action"

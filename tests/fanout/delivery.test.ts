@@ -3,7 +3,14 @@
  * exactly once per channel, retries of the failed channel only, and the DLQ with reasons.
  */
 import { randomUUID } from "node:crypto";
-import { event, record, ROUTING_KEY, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  addDeployFailure,
+  event,
+  record,
+  ROUTING_KEY,
+  startFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -15,22 +22,12 @@ beforeEach(() => world.reset());
 
 /** A prod failure of main-app-production-v3 in Deploy, with CodePipeline knowing the details. */
 function prodFailure(executionId = randomUUID()) {
-  world.standins.aws.addFailedExecution({
-    pipeline: "main-app-production-v3",
-    executionId,
-    stage: "Deploy",
-    action: "DeployECS",
-    category: "Deploy",
-    provider: "ECS",
-    errorCode: "JobFailed",
-    summary: "ECS deployment circuit breaker: tasks failed health checks",
-    revision: {
-      name: "SourceArtifact",
-      revisionId: "9f8e7d6c5b4a",
-      revisionSummary: "Bump payment client to 4.2",
-      revisionUrl: "https://github.com/acme/main-app/commit/9f8e7d6c5b4a",
-    },
-  } as any);
+  addDeployFailure(world.standins.aws, executionId, {
+    name: "SourceArtifact",
+    revisionId: "9f8e7d6c5b4a",
+    revisionSummary: "Bump payment client to 4.2",
+    revisionUrl: "https://github.com/acme/main-app/commit/9f8e7d6c5b4a",
+  });
   return event("pipeline-failed", { "execution-id": executionId }, { id: randomUUID() });
 }
 

@@ -8,7 +8,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { type DynamoThrottleCode } from "../../testing/dynamo-faults";
-import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  addDeployFailure,
+  event,
+  record,
+  startFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -53,16 +59,7 @@ function throttleWhere(pick: (operation: string, body: string) => boolean): { co
 /** A prod action failure of main-app-production-v3: PagerDuty, Slack and SMS. */
 function prodFailure() {
   const executionId = randomUUID();
-  world.standins.aws.addFailedExecution({
-    pipeline: "main-app-production-v3",
-    executionId,
-    stage: "Deploy",
-    action: "DeployECS",
-    category: "Deploy",
-    provider: "ECS",
-    errorCode: "JobFailed",
-    summary: "ECS deployment circuit breaker: tasks failed health checks",
-  } as any);
+  addDeployFailure(world.standins.aws, executionId);
   const ev = event(
     "action-codebuild-failed",
     {

@@ -43,6 +43,29 @@ export function event(
 const APPROVAL_TIMEOUT_MS = 7 * 86_400_000;
 
 /**
+ * Teaches the CodePipeline stand-in that `executionId` of main-app-production-v3 failed in
+ * Deploy / DeployECS (an ECS deployment that failed its health checks), as enrichment will read
+ * it; `revision` adds the execution's source revision.
+ */
+export function addDeployFailure(
+  aws: AwsStandins,
+  executionId: string,
+  revision?: { name: string; revisionId: string; revisionSummary: string; revisionUrl: string },
+): void {
+  aws.addFailedExecution({
+    pipeline: "main-app-production-v3",
+    executionId,
+    stage: "Deploy",
+    action: "DeployECS",
+    category: "Deploy",
+    provider: "ECS",
+    errorCode: "JobFailed",
+    summary: "ECS deployment circuit breaker: tasks failed health checks",
+    ...(revision && { revision }),
+  });
+}
+
+/**
  * A pending run of `pipeline`'s Approve/ManualApproval action in the CodePipeline stand-in that
  * started `ago` ms before now and expires after the 7-day timeout, and the
  * `action-approval-started` event (fixture) CodePipeline emits for it.
