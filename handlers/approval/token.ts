@@ -14,6 +14,7 @@
  * SDK errors are thrown (work.ts sorts them into final and transient).
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import { listActionRuns } from "../action-runs";
 import { codepipeline } from "../aws";
 import type { ApprovalTarget } from "./types";
 import { redactAndCut } from "../redact";
@@ -24,8 +25,6 @@ export type RunToken =
   | { status: "superseded"; reason: string }
   | { status: "final"; reason: string };
 
-/** ListActionExecutions pages read at most (100 runs each: an execution has far fewer). */
-const MAX_PAGES = 5;
 const NOT_PENDING = "this approval is no longer pending";
 const NO_TOKEN = "this approval has expired or was already handled";
 const SUPERSEDED = "this request was replaced by a newer run of the approval";
@@ -34,26 +33,9 @@ type Sdk = typeof CodePipelineSdk;
 type ActionRun = CodePipelineSdk.ActionExecutionDetail;
 
 /** The runs of the claimed stage and action within the claimed pipeline execution. */
-async function runsOf(sdk: Sdk, target: ApprovalTarget): Promise<ActionRun[]> {
-  const runs: ActionRun[] = [];
-  const { ListActionExecutionsCommand } = sdk;
-  let nextToken: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page += 1) {
-    const out = await codepipeline().send(
-      new ListActionExecutionsCommand({
-        pipelineName: target.pipeline,
-        filter: { pipelineExecutionId: target.executionId },
-        maxResults: 100,
-        nextToken,
-      }),
-    );
-    for (const run of out.actionExecutionDetails ?? []) {
-      if (run.stageName === target.stage && run.actionName === target.action) runs.push(run);
-    }
-    nextToken = out.nextToken;
-    if (!nextToken) break;
-  }
-  return runs;
+async function runsOf(target: ApprovalTarget): Promise<ActionRun[]> {
+  const runs = await listActionRuns(target.pipeline, target.executionId);
+  return runs.filter((r) => r.stageName === target.stage && r.actionName === target.action);
 }
 
 /**
@@ -85,7 +67,6 @@ function startedAfter(other: ActionRun, run: ActionRun | undefined): boolean {
 
 /** The claimed run named by its action execution id (buttons posted with a run). */
 async function findNamedRun(
-  sdk: Sdk,
   target: ApprovalTarget & { actionExecutionId: string },
   latest: CodePipelineSdk.ActionExecution | undefined,
 ): Promise<RunToken> {
@@ -95,7 +76,7 @@ async function findNamedRun(
     if (latest.token) return { status: "pending", token: latest.token };
     // InProgress without a token: PARALLEL mode, read it from the run's details below.
   }
-  const runs = await runsOf(sdk, target);
+  const runs = await runsOf(target);
   const run = runs.find((r) => r.actionExecutionId === id);
   if (run?.status === "InProgress") return tokenOfRun(run);
   const newer =
@@ -114,7 +95,6 @@ async function findNamedRun(
  * InProgress run in ListActionExecutions.
  */
 async function findCurrentRun(
-  sdk: Sdk,
   target: ApprovalTarget,
   stage: CodePipelineSdk.StageState,
   latest: CodePipelineSdk.ActionExecution | undefined,
@@ -124,7 +104,7 @@ async function findCurrentRun(
   }
   if (latest.status !== "InProgress") return notPending(latest);
   if (latest.token) return { status: "pending", token: latest.token };
-  const pending = (await runsOf(sdk, target)).filter((r) => r.status === "InProgress");
+  const pending = (await runsOf(target)).filter((r) => r.status === "InProgress");
   return pending.length === 1 ? tokenOfRun(pending[0]) : { status: "final", reason: NO_TOKEN };
 }
 
@@ -142,6 +122,6 @@ export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<Ru
   if (!action) return { status: "final", reason: "action not found" };
   const { actionExecutionId } = target;
   return actionExecutionId
-    ? findNamedRun(sdk, { ...target, actionExecutionId }, action.latestExecution)
-    : findCurrentRun(sdk, target, stage, action.latestExecution);
+    ? findNamedRun({ ...target, actionExecutionId }, action.latestExecution)
+    : findCurrentRun(target, stage, action.latestExecution);
 }

@@ -7,10 +7,9 @@
  * execution; REFERENCE.md, CodePipeline's lifecycle). The fan-out already may call it
  * (enrichment), so the scan needs no further CodePipeline grant.
  */
-// Types only: the SDK is required where a scan asks (see lookUpRun), not at the archive's top.
-import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+// Types only: ../action-runs.ts requires the SDK when a scan asks, not at the archive's top.
 import type { ActionExecutionDetail } from "@aws-sdk/client-codepipeline";
-import { codepipeline } from "../aws";
+import { listActionRuns } from "../action-runs";
 import { failedApprovalKind } from "../events";
 import type { StoredPending } from "../store/pending";
 
@@ -29,9 +28,6 @@ export type RunStatus =
   | { kind: "ended"; status: string }
   /** CodePipeline does not list the run (the execution is unknown, or it never recorded it). */
   | { kind: "unknown" };
-
-/** Pages of ListActionExecutions read at most for one execution (100 actions each). */
-const MAX_PAGES = 5;
 
 /** The run of `p` among an execution's action executions: by its id, else its latest. */
 export function findRun(
@@ -64,26 +60,7 @@ export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
  * scan.
  */
 export async function lookUpRun(p: StoredPending, signal?: AbortSignal): Promise<RunStatus> {
-  // Required here: a fan-out cold start that scans nothing must not load the CodePipeline client.
-  const { ListActionExecutionsCommand } =
-    require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
-  const details: ActionExecutionDetail[] = [];
-  let nextToken: string | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const out = await codepipeline().send(
-      new ListActionExecutionsCommand({
-        pipelineName: p.pipeline,
-        filter: { pipelineExecutionId: p.executionId },
-        maxResults: 100,
-        nextToken,
-      }),
-      { abortSignal: signal },
-    );
-    details.push(...(out.actionExecutionDetails ?? []));
-    nextToken = out.nextToken;
-    if (!nextToken) break;
-  }
-  return runStatus(findRun(p, details));
+  return runStatus(findRun(p, await listActionRuns(p.pipeline, p.executionId, signal)));
 }
 
 /** What a scan does with one request. */
