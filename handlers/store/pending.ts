@@ -7,9 +7,9 @@
  * The item's TTL (`expiresAt`, epoch seconds) is {@link PENDING_TTL_DAYS} after the approval's
  * own expiry, so that an item a scan could not finish never outlives its use by much.
  */
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
-import { isConditionFailed } from "./claim";
+import { claimOrRead, isConditionFailed } from "./claim";
 import { PENDING_APPROVALS_PARTITION, pendingApprovalKey, type ItemKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
@@ -80,19 +80,16 @@ export async function recordPending(p: PendingApproval): Promise<boolean> {
     expiresAt: expiresAt(PENDING_TTL_DAYS, ttlFrom),
   };
   for (const field of PENDING_FIELDS) if (p[field] !== undefined) item[field] = p[field];
-  try {
-    await ddb().send(
-      new PutCommand({
-        TableName: tableName(),
-        Item: item,
-        ConditionExpression: "attribute_not_exists(pk)",
-      }),
-    );
-    return true;
-  } catch (err: unknown) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+  const result = await claimOrRead(
+    {
+      kind: "put",
+      TableName: tableName(),
+      Item: item,
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+    { read: false },
+  );
+  return result.claimed;
 }
 
 /**
