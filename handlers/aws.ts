@@ -6,6 +6,7 @@
  * tests and the local sandbox point the real clients at local stand-ins.
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import type * as SqsSdk from "@aws-sdk/client-sqs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
@@ -19,6 +20,7 @@ const cache: {
   secrets?: SecretsManagerClient;
   codepipeline?: CodePipelineSdk.CodePipelineClient;
   lambda?: LambdaClient;
+  sqs?: SqsSdk.SQSClient;
   secretValues: Record<string, { value: Promise<unknown>; readAtMs: number }>;
 } = { secretValues: {} };
 
@@ -65,6 +67,22 @@ export function codepipeline(): CodePipelineSdk.CodePipelineClient {
   const { CodePipelineClient } = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
   cache.codepipeline ??= new CodePipelineClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
   return cache.codepipeline;
+}
+
+/**
+ * SQS client (the fan-out's dead-lettering with reasons and its re-sends to the events queue).
+ * Required lazily: most invocations never send to a queue, and a client loaded at the top of the
+ * archive costs every cold start ~10 ms. `useQueueUrlAsEndpoint: false`: by default the client
+ * sends to the queue URL's host, which would bypass `AWS_ENDPOINT_URL_SQS`.
+ */
+export function sqs(): SqsSdk.SQSClient {
+  const { SQSClient } = require("@aws-sdk/client-sqs") as typeof SqsSdk;
+  cache.sqs ??= new SQSClient({
+    maxAttempts: 3,
+    useQueueUrlAsEndpoint: false,
+    requestHandler: SDK_TIMEOUTS,
+  });
+  return cache.sqs;
 }
 
 /** Lambda client (the approval handler invokes itself asynchronously). */

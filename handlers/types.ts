@@ -160,8 +160,16 @@ export interface Notification {
   notes?: string[];
 }
 
-/** A pipeline selector from stack config: exact name or name prefix. */
-export type PipelineMatch = { name: string } | { prefix: string };
+/**
+ * A pipeline selector from stack config: exact name or name prefix, optionally only in one source
+ * account and/or region (issue 14; absent: any account / region the stack admits).
+ */
+export type PipelineMatch = ({ name: string } | { prefix: string }) & {
+  /** 12-digit AWS account id. */
+  account?: string;
+  /** AWS region, e.g. `eu-west-1`. */
+  region?: string;
+};
 
 /** Slack approvals for a pipeline. */
 export interface ApprovalConfig {
@@ -249,6 +257,21 @@ export interface RuntimeConfig {
   routing: Record<string, TierRoute>;
   downtime: DowntimeWindow[];
   auditRetentionDays: number;
+  /**
+   * The source accounts whose CodePipeline events the central bus admits (issue 14). Absent or
+   * empty: only the notifier's own account and region (`HOME_ACCOUNT`, `AWS_REGION`).
+   */
+  sources?: SourceAccount[];
+}
+
+/** One source account of a multi-account stack (config key `sources[]`), none of it secret. */
+export interface SourceAccount {
+  /** 12-digit AWS account id. */
+  account: string;
+  /** Regions whose CodePipeline events are forwarded to the central bus. */
+  regions: string[];
+  /** Human name shown in messages instead of the account id (e.g. `payments-prod`). */
+  alias?: string;
 }
 
 /**
@@ -291,4 +314,21 @@ export const ENV = {
   deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
   /** The events queue's maxReceiveCount: the attempt after which an event goes to the DLQ. */
   maxReceiveCount: "MAX_RECEIVE_COUNT",
+  /**
+   * URL of the events queue itself: the fan-out re-sends a deferred record there with a delay
+   * (fanout/requeue.ts: rate-limited channels, digest flushes), as a new message whose receive
+   * count starts again, so waiting for a receiver never counts toward the DLQ.
+   */
+  eventsQueueUrl: "EVENTS_QUEUE_URL",
+  /**
+   * The notifier's own 12-digit account id (issue 14). With `AWS_REGION`, what "home" means in
+   * contracts/pipeline-id.ts; unset: every event counts as home.
+   */
+  homeAccount: "HOME_ACCOUNT",
+  /**
+   * JSON map: source account id → ARN of the role the notifier's Lambdas assume there for
+   * CodePipeline calls (GetPipelineState, ListActionExecutions, GetPipelineExecution,
+   * PutApprovalResult). Absent for the home account, whose calls use the function's own role.
+   */
+  sourceRoles: "SOURCE_ROLES",
 } as const;

@@ -91,6 +91,7 @@ function fanoutFunction(w: Wiring): NotifierFunction {
       [ENV.table]: table.name,
       [ENV.channelSecretsArn]: secrets.channelSecrets.arn,
       [ENV.deadLetterQueueUrl]: intake.deadLetterQueue.url,
+      [ENV.eventsQueueUrl]: intake.queue.url,
       [ENV.maxReceiveCount]: String(SETTINGS.maxReceiveCount),
       [ENV.channelTopics]: w.topics.arnsByChannel,
     },

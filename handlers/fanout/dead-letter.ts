@@ -6,14 +6,12 @@
  */
 import type * as Sqs from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
+import { sqs } from "../aws";
 import { FAILING_SERVICES, type FailingService } from "../contracts/metrics";
 import { ENV, type ChannelSecrets, type Notification } from "../types";
 import { redactAndCut } from "../redact";
 import { emitDeadLettered } from "./metrics";
 import type { ChannelStatus } from "./plan";
-
-/** Per-cold-start cache (see handlers/README.md rule 3). */
-const cache: { sqs?: Sqs.SQSClient } = {};
 
 /** Longest `reason` attribute written (characters): a longer list of reasons is cut. */
 const MAX_REASON_CHARS = 4000;
@@ -154,24 +152,12 @@ async function send(
   record: SQSRecord,
   attributes: Record<string, string>,
 ): Promise<boolean> {
-  // Required here, not at the top: only an event that cannot be delivered needs SQS, and every
-  // client loaded at the top of the archive costs each cold start ~10 ms.
-  const { SQSClient, SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
-  // useQueueUrlAsEndpoint: false — by default the client sends to the queue URL's host, which
-  // would bypass the standard endpoint configuration (AWS_ENDPOINT_URL_SQS).
-  cache.sqs ??= new SQSClient({
-    maxAttempts: 3,
-    useQueueUrlAsEndpoint: false,
-    requestHandler: {
-      connectionTimeout: 2000,
-      requestTimeout: 5000,
-      throwOnRequestTimeout: true,
-    },
-  });
+  // Required here, not at the top: only an event that cannot be delivered needs SQS (aws.ts).
+  const { SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
   // An empty String attribute value is invalid for SQS: "-" stands for none.
   const attr = (v: string) => ({ DataType: "String", StringValue: v || "-" });
   const all = { ...attributes, receiveCount: record.attributes?.ApproximateReceiveCount ?? "1" };
-  await cache.sqs.send(
+  await sqs().send(
     new SendMessageCommand({
       QueueUrl: url,
       MessageBody: record.body,

@@ -1,0 +1,55 @@
+/**
+ * Re-sends a message to the events queue (`EVENTS_QUEUE_URL`) with a delay: how the fan-out waits
+ * for something without holding an invocation and without counting toward the DLQ — a channel's
+ * turn under its rate limit or its `Retry-After` (issue 11, pacing), a digest window's end
+ * (issue 11, grouping). The copy is a new SQS message: its `ApproximateReceiveCount` starts at 1,
+ * so a receiver that asks us to come back later never pushes the event toward `maxReceiveCount`
+ * (SQS developer guide, "Using dead-letter queues": the count is per message). The original record
+ * is then reported processed by its caller. Exactly once still holds: the ledger's slots tell the
+ * copy which channels were already delivered.
+ */
+import type * as Sqs from "@aws-sdk/client-sqs";
+import { sqs, requireEnv } from "../aws";
+import { ENV } from "../types";
+
+/**
+ * Longest delay SQS accepts on one message, seconds (SQS API reference, SendMessage
+ * `DelaySeconds`: "Valid values: 0 to 900. Maximum: 15 minutes").
+ */
+export const MAX_DELAY_SECONDS = 900;
+
+/** A message to put back on the events queue. */
+export interface Requeue {
+  /** The message body (the original record's body, or a fan-out message such as a digest flush). */
+  body: string;
+  /** Seconds before SQS delivers it, rounded up and clamped to 0..{@link MAX_DELAY_SECONDS}. */
+  delaySeconds: number;
+  /**
+   * String message attributes (e.g. `deferrals: "2"`, `deferredFor: "slack: HTTP 429"`); an empty
+   * value is sent as `-` (SQS refuses empty String attributes). At most 10 attributes in all
+   * (SQS: "up to 10 metadata attributes").
+   */
+  attributes?: Record<string, string>;
+}
+
+/**
+ * Sends `m` to the events queue. Resolves with the new message's id; SQS errors are thrown (the
+ * caller keeps the original record for redelivery then, so nothing is lost).
+ */
+export async function requeue(m: Requeue): Promise<string | undefined> {
+  const { SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
+  const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds)));
+  const attrs = Object.entries(m.attributes ?? {}).map(([k, v]) => [
+    k,
+    { DataType: "String", StringValue: v || "-" },
+  ]);
+  const out = await sqs().send(
+    new SendMessageCommand({
+      QueueUrl: requireEnv(ENV.eventsQueueUrl),
+      MessageBody: m.body,
+      DelaySeconds: delay,
+      ...(attrs.length > 0 ? { MessageAttributes: Object.fromEntries(attrs) } : {}),
+    }),
+  );
+  return out.MessageId;
+}
