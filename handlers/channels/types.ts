@@ -4,7 +4,7 @@
  * a pure formatter and a sender that resolves with a receipt or throws a {@link DeliveryError}
  * that says whether a retry can help.
  */
-import type { ChannelConfig, ChannelType, Notification } from "../types";
+import type { ChannelConfig, ChannelType, Digest, Notification } from "../types";
 
 /** What a successful delivery returns. */
 export interface DeliveryReceipt {
@@ -86,6 +86,13 @@ export interface ChannelDriver<C extends ChannelConfig = ChannelConfig> {
   format(n: Notification, config: C): unknown;
   /** Delivers `n`; resolves with a receipt, or throws a {@link DeliveryError}. */
   send(n: Notification, ctx: ChannelContext<C>): Promise<DeliveryReceipt>;
+  /**
+   * The payload of a digest (issue 11 grouping): pure, like {@link format}. Absent on channel types
+   * that are never grouped into digests (PagerDuty: one open incident per pipeline instead).
+   */
+  formatDigest?(d: Digest, config: C): unknown;
+  /** Delivers a digest; as {@link send}. Present exactly when {@link formatDigest} is. */
+  sendDigest?(d: Digest, ctx: ChannelContext<C>): Promise<DeliveryReceipt>;
 }
 
 /** Default timeout of one HTTP call, in ms. */
