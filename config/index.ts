@@ -11,12 +11,14 @@ import {
   type RuntimeConfig,
   type Severity,
   type SlackAppSecrets,
+  type SourceAccount,
   type TierRoute,
 } from "../handlers/types";
 import { parseHttpUrl } from "../handlers/url";
 import { didYouMean, malformedChannels } from "./advice";
 import { downtimeWindows } from "./downtime";
-import { stackConfigSchema, urlProblem, type RawStackConfig } from "./schema";
+import { groupingOf, lenientGrouping } from "./grouping";
+import { ACCOUNT_ID, stackConfigSchema, urlProblem, type RawStackConfig } from "./schema";
 
 export { LOG_RETENTION_DAYS } from "./schema";
 export { configAdvice, type ConfigAdvice } from "./advice";
@@ -35,6 +37,9 @@ export const CONFIG_KEYS = [
   "logRetentionDays",
   "tags",
   "secrets",
+  "sources",
+  "organizationId",
+  "grouping",
 ] as const;
 
 /** The secrets entry that holds the Slack app's settings (not a channel). */
@@ -51,6 +56,19 @@ export interface StackConfig {
   channelSecrets: ChannelSecrets;
   /** Secret: present when any pipeline has Slack approvals. */
   slackApp?: SlackAppSecrets;
+  /** Source accounts (config `sources`), with the role the deploy assumes there; [] if none. */
+  sources: SourceDeploy[];
+  /** Admit this AWS Organization on the central bus instead of listing the accounts. */
+  organizationId?: string;
+}
+
+/** A source account as the program declares it: the runtime's view plus the deploy role. */
+export interface SourceDeploy extends SourceAccount {
+  /**
+   * The role `pulumi up` assumes in the account to declare the forwarding and the source-access
+   * role there; absent: the account's team deploys infra/forwarding.ts itself.
+   */
+  deployRoleArn?: string;
 }
 
 /** All problems found in a stack config, each naming its config key. */
@@ -151,6 +169,12 @@ function lenient(raw: Record<string, unknown>): RawStackConfig {
     ),
     downtime: objects(raw.downtime).map((w) => ({ allowCritical: false, ...w })),
     secrets,
+    sources: objects(raw.sources).map((src) => ({
+      ...src,
+      regions: Array.isArray(src.regions) ? src.regions : [],
+    })),
+    organizationId: typeof raw.organizationId === "string" ? raw.organizationId : undefined,
+    grouping: lenientGrouping(raw.grouping),
   } as unknown as RawStackConfig;
 }
 
@@ -226,7 +250,10 @@ function pipelinesOf(c: RawStackConfig, problems: string[], key: KeyOf): Pipelin
         `${key("pipelines", i, "tier")}: unknown tier "${p.tier}" (routing defines: ${Object.keys(c.routing).join(", ") || "none"})`,
       );
     }
-    const id = p.name !== undefined ? `name ${p.name}` : `prefix ${p.prefix}`;
+    const where = [p.account && `account ${p.account}`, p.region && `region ${p.region}`];
+    const id = [p.name !== undefined ? `name ${p.name}` : `prefix ${p.prefix}`, ...where]
+      .filter(Boolean)
+      .join(" in ");
     const first = seen.get(id);
     if (first !== undefined) {
       problems.push(
@@ -246,7 +273,11 @@ function pipelinesOf(c: RawStackConfig, problems: string[], key: KeyOf): Pipelin
       }
     }
     return {
-      match: p.name !== undefined ? { name: p.name } : { prefix: p.prefix as string },
+      match: {
+        ...(p.name !== undefined ? { name: p.name } : { prefix: p.prefix as string }),
+        ...(p.account !== undefined && { account: p.account }),
+        ...(p.region !== undefined && { region: p.region }),
+      },
       tier: p.tier,
       states: [...new Set(p.states)],
       ...(p.approvals
@@ -344,6 +375,75 @@ function slackAppOf(
     : undefined;
 }
 
+/** The account of a role ARN (`arn:aws:iam::<account>:role/…`), or undefined. */
+function roleAccount(arn: unknown): string | undefined {
+  return typeof arn === "string" ? /^arn:[^:]+:iam::([0-9]{12}):role\//.exec(arn)?.[1] : undefined;
+}
+
+/**
+ * Sources (issue 14): each account once, each region once per account, each alias once, the
+ * deploy role in the account it deploys to, an organization only with sources; pipeline
+ * selectors name configured accounts and, with an account, one of its regions.
+ */
+function sourcesOf(c: RawStackConfig, problems: string[], key: KeyOf): SourceDeploy[] {
+  const byAccount = new Map<string, number>();
+  const byAlias = new Map<string, number>();
+  c.sources.forEach((src, i) => {
+    if (typeof src.account !== "string") return;
+    const first = byAccount.get(src.account);
+    if (first !== undefined) {
+      problems.push(
+        `${key("sources", i, "account")}: ${src.account} is already configured at ${key("sources", first)}`,
+      );
+    } else byAccount.set(src.account, i);
+    src.regions.forEach((region, j) => {
+      if (src.regions.indexOf(region) !== j) {
+        problems.push(`${key("sources", i, "regions", j)}: ${region} is listed twice`);
+      }
+    });
+    const roleIn = roleAccount(src.deployRoleArn);
+    if (roleIn !== undefined && roleIn !== src.account) {
+      problems.push(
+        `${key("sources", i, "deployRoleArn")}: is a role in account ${roleIn}, not in ${src.account} (the deploy declares the forwarding in the source account through this role)`,
+      );
+    }
+    if (typeof src.alias === "string") {
+      const other = byAlias.get(src.alias);
+      if (other !== undefined) {
+        problems.push(
+          `${key("sources", i, "alias")}: "${src.alias}" is already the alias of ${key("sources", other)}`,
+        );
+      } else byAlias.set(src.alias, i);
+    }
+  });
+  if (c.organizationId !== undefined && c.sources.length === 0) {
+    problems.push(
+      `${key("organizationId")}: admits an organization's accounts to the central bus, but no sources are configured (list them under ${key("sources")})`,
+    );
+  }
+  const known = [...byAccount.keys()];
+  c.pipelines.forEach((p, i) => {
+    // A malformed id is already reported by the schema: once is enough.
+    if (typeof p.account !== "string" || !ACCOUNT_ID.test(p.account)) return;
+    const at = byAccount.get(p.account);
+    if (at === undefined) {
+      problems.push(
+        `${key("pipelines", i, "account")}: ${p.account} is not a configured source (sources: ${known.join(", ") || "none"})`,
+      );
+    } else if (typeof p.region === "string" && !c.sources[at].regions.includes(p.region)) {
+      problems.push(
+        `${key("pipelines", i, "region")}: ${p.region} is not a region of ${key("sources", at)} (regions: ${c.sources[at].regions.join(", ")})`,
+      );
+    }
+  });
+  return c.sources.map((src) => ({
+    account: src.account,
+    regions: [...new Set(src.regions)],
+    ...(src.alias !== undefined && { alias: src.alias }),
+    ...(src.deployRoleArn !== undefined && { deployRoleArn: src.deployRoleArn }),
+  }));
+}
+
 /** Options of {@link parseConfig}. */
 export interface ParseOptions {
   project?: string;
@@ -396,6 +496,8 @@ export function parseConfig(
   const slackApp = slackAppOf(c, pipelines, problems, key);
   const downtime = downtimeWindows(c.downtime, key);
   problems.push(...downtime.problems);
+  const sources = sourcesOf(c, problems, key);
+  const grouping = groupingOf(c, problems, key);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -408,12 +510,24 @@ export function parseConfig(
       routing,
       downtime: downtime.windows,
       auditRetentionDays: c.auditRetentionDays,
+      // Only when configured: without the key the handler applies each type's default (issue 11).
+      ...(grouping !== undefined && { grouping }),
+      // Only with sources: a single-account stack's runtime config (and archives) stay as they were.
+      ...(sources.length > 0 && {
+        sources: sources.map(({ account, regions, alias }) => ({
+          account,
+          regions,
+          ...(alias !== undefined && { alias }),
+        })),
+      }),
     },
     opsEmail: c.opsEmail,
     logRetentionDays: c.logRetentionDays,
     tags: c.tags,
     channelSecrets,
     slackApp,
+    sources,
+    ...(c.organizationId !== undefined && { organizationId: c.organizationId }),
   };
 }
 

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { PIPELINE_STATES, SEVERITIES } from "../handlers/types";
 import { checkHttpUrl } from "../handlers/url";
+import { MAX_INDIVIDUAL, MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS } from "../handlers/contracts/grouping";
 
 /** CodePipeline pipeline names: 1–100 of `A-Za-z0-9.@-_` (CodePipeline API reference). */
 const PIPELINE_NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;
@@ -109,11 +110,50 @@ const approvals = z.strictObject({
     .optional(),
 });
 
-/** One pipeline entry: an exact name or a name prefix. */
+/** 12-digit AWS account ids (IAM user guide, "Your AWS account ID and its alias"). */
+export const ACCOUNT_ID = /^[0-9]{12}$/;
+/**
+ * AWS region codes: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-5`
+ * (AWS general reference, "Regions and endpoints").
+ */
+export const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$/;
+/**
+ * IAM role ARNs, optionally with a path: `arn:<partition>:iam::<account>:role/<path/><name>`
+ * (IAM user guide, "IAM identifiers": role names are 1-64 of `[\w+=,.@-]`).
+ */
+export const ROLE_ARN =
+  /^arn:aws(-cn|-us-gov)?:iam::([0-9]{12}):role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+/** AWS Organizations ids: `o-` and 10-32 lower-case letters or digits (Organizations API, `Organization.Id`). */
+export const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+
+const accountId = z.string().regex(ACCOUNT_ID, "must be 12 digits (an AWS account id)");
+const regionCode = z.string().regex(REGION, "must be an AWS region code like eu-west-1");
+
+/**
+ * One source account (issue 14): whose CodePipeline events the central bus admits, from which
+ * regions, shown as `alias` in messages, and the role `pulumi up` assumes there to declare the
+ * forwarding (absent: the account's team deploys infra/forwarding.ts itself).
+ */
+export const sourceSchema = z.strictObject({
+  account: accountId,
+  regions: z.array(regionCode).min(1, "must list at least one region"),
+  alias: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must be 1-64 of A-Z a-z 0-9 space . _ -")
+    .optional(),
+  deployRoleArn: z
+    .string()
+    .regex(ROLE_ARN, "must be an IAM role ARN like arn:aws:iam::111122223333:role/deployer")
+    .optional(),
+});
+
+/** One pipeline entry: an exact name or a name prefix, optionally in one account / region. */
 export const pipelineSchema = z
   .strictObject({
     name: pipelineName.optional(),
     prefix: pipelineName.optional(),
+    account: accountId.optional(),
+    region: regionCode.optional(),
     tier: z.string().min(1, "must name a tier from deploy-notifier:routing"),
     states: z
       .array(z.enum(PIPELINE_STATES, { error: `must be one of ${PIPELINE_STATES.join(", ")}` }))
@@ -212,6 +252,37 @@ const tierRoute = z.union([
   }),
 ]);
 
+const windowWords = `must be a whole number of seconds from ${MIN_WINDOW_SECONDS} to ${MAX_WINDOW_SECONDS}`;
+const individualWords = `must be a whole number from 1 to ${MAX_INDIVIDUAL}`;
+
+/** One grouping rule (issue 11) of config key `grouping`: any field left out keeps the default. */
+export const groupingRuleSchema = z.strictObject({
+  /** false: never grouped. */
+  enabled: z.boolean().optional(),
+  /** Length of a grouping window, seconds. */
+  windowSeconds: z
+    .number({ error: windowWords })
+    .int(windowWords)
+    .min(MIN_WINDOW_SECONDS, windowWords)
+    .max(MAX_WINDOW_SECONDS, windowWords)
+    .optional(),
+  /** Notifications sent on their own per window; the rest go in the window's digest. */
+  maxIndividual: z
+    .number({ error: individualWords })
+    .int(individualWords)
+    .min(1, individualWords)
+    .max(MAX_INDIVIDUAL, individualWords)
+    .optional(),
+});
+
+/** Config key `grouping` (issue 11): per tier and/or per channel, over each type's defaults. */
+export const groupingSchema = z.strictObject({
+  /** false: nothing is grouped. */
+  enabled: z.boolean().default(true),
+  tiers: z.record(z.string(), groupingRuleSchema).default({}),
+  channels: z.record(z.string(), groupingRuleSchema).default({}),
+});
+
 /** A downtime window as written in stack config (checked further by `validateWindow`). */
 export const downtimeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/, "must be a short name"),
@@ -256,6 +327,15 @@ export const stackConfigSchema = z.strictObject({
     .default(30),
   tags: z.record(z.string(), z.string()).default({}),
   secrets: secretsSchema.default({}),
+  /** Source accounts forwarding CodePipeline events to the central bus (issue 14). */
+  sources: z.array(sourceSchema).default([]),
+  /** Grouping into digests (issue 11); absent: each channel type's default. */
+  grouping: groupingSchema.optional(),
+  /** Admit the whole AWS Organization on the central bus (`aws:PrincipalOrgID`), not each account. */
+  organizationId: z
+    .string()
+    .regex(ORGANIZATION_ID, "must be an AWS Organizations id like o-a1b2c3d4e5")
+    .optional(),
 });
 
 /** The stack config as zod parsed it, before cross-field checks. */

@@ -7,11 +7,15 @@
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import type * as SqsSdk from "@aws-sdk/client-sqs";
+import type * as StsSdk from "@aws-sdk/client-sts";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
+import { scaledMs } from "./http";
+import { homeOf, isHome, type PipelineRef } from "./contracts/pipeline-id";
+import { ENV } from "./types";
 
 /** Per-cold-start cache. A `const` object: see handlers/README.md rule 3. */
 const cache: {
@@ -32,8 +36,22 @@ const cache: {
  */
 export const SECRET_MAX_AGE_MS = 5 * 60 * 1000;
 
-/** SDK calls are bounded: no call may hang a Lambda until its timeout. */
-const SDK_TIMEOUTS = { connectionTimeout: 2000, requestTimeout: 5000, throwOnRequestTimeout: true };
+/**
+ * SDK calls are bounded: no call may hang a Lambda until its timeout. 2 s to connect, 5 s per
+ * request (ms of AWS time), divided by the sandbox's `TIME_SCALE` (`scaledMs`, http.ts) when a
+ * client is created, so they keep their ratio to the function timeout there too.
+ */
+function sdkTimeouts(): {
+  connectionTimeout: number;
+  requestTimeout: number;
+  throwOnRequestTimeout: boolean;
+} {
+  return {
+    connectionTimeout: scaledMs(2000),
+    requestTimeout: scaledMs(5000),
+    throwOnRequestTimeout: true,
+  };
+}
 
 /** Reads a required environment variable, failing with its name. */
 export function requireEnv(name: string): string {
@@ -47,7 +65,7 @@ export function requireEnv(name: string): string {
 /** DynamoDB document client (marshalls plain JS values). */
 export function ddb(): DynamoDBDocumentClient {
   cache.ddb ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({ maxAttempts: 3, requestHandler: SDK_TIMEOUTS }),
+    new DynamoDBClient({ maxAttempts: 3, requestHandler: sdkTimeouts() }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
   return cache.ddb;
@@ -55,7 +73,7 @@ export function ddb(): DynamoDBDocumentClient {
 
 /** SNS client. */
 export function sns(): SNSClient {
-  cache.sns ??= new SNSClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
+  cache.sns ??= new SNSClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
   return cache.sns;
 }
 
@@ -65,7 +83,7 @@ export function sns(): SNSClient {
  */
 export function codepipeline(): CodePipelineSdk.CodePipelineClient {
   const { CodePipelineClient } = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
-  cache.codepipeline ??= new CodePipelineClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
+  cache.codepipeline ??= new CodePipelineClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
   return cache.codepipeline;
 }
 
@@ -80,14 +98,14 @@ export function sqs(): SqsSdk.SQSClient {
   cache.sqs ??= new SQSClient({
     maxAttempts: 3,
     useQueueUrlAsEndpoint: false,
-    requestHandler: SDK_TIMEOUTS,
+    requestHandler: sdkTimeouts(),
   });
   return cache.sqs;
 }
 
 /** Lambda client (the approval handler invokes itself asynchronously). */
 export function lambda(): LambdaClient {
-  cache.lambda ??= new LambdaClient({ maxAttempts: 2, requestHandler: SDK_TIMEOUTS });
+  cache.lambda ??= new LambdaClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
   return cache.lambda;
 }
 
@@ -100,7 +118,7 @@ export function lambda(): LambdaClient {
 export function secretJson<T>(arn: string, nowMs: number = Date.now()): Promise<T> {
   const cached = cache.secretValues[arn];
   if (cached && nowMs - cached.readAtMs < SECRET_MAX_AGE_MS) return cached.value as Promise<T>;
-  cache.secrets ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: SDK_TIMEOUTS });
+  cache.secrets ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: sdkTimeouts() });
   const pending = cache.secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
     if (typeof out.SecretString !== "string") {
       throw new Error(`secret ${arn} has no SecretString`);
@@ -117,4 +135,125 @@ export function secretJson<T>(arn: string, nowMs: number = Date.now()): Promise<
     if (cache.secretValues[arn] === entry) delete cache.secretValues[arn];
   });
   return pending;
+}
+
+/**
+ * Per-cold-start cache of the source-account access (issue 14): the STS client, the assumed
+ * roles' credentials by role ARN, one CodePipeline client per (account, region). A `const`
+ * object (handlers/README.md rule 3).
+ */
+const sourceCache: {
+  sts?: StsSdk.STSClient;
+  roles: Record<string, { value: Promise<RoleCredentials>; expiresAtMs: number }>;
+  clients: Record<string, CodePipelineSdk.CodePipelineClient>;
+} = { roles: {}, clients: {} };
+
+/** Temporary credentials of an assumed role (STS AssumeRole `Credentials`). */
+interface RoleCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+/**
+ * Assumed-role credentials are used until this long before their `Expiration` (ms of AWS time,
+ * divided by `TIME_SCALE`): the SDK's own refresh window for expiring credentials, 5 minutes
+ * (`@smithy/core` `EXPIRATION_MS`), so a call never starts with keys about to expire.
+ */
+export const ROLE_REFRESH_MARGIN_MS = 5 * 60 * 1000;
+
+/** The role to assume for `account`, from `SOURCE_ROLES`; undefined when none is configured. */
+export function sourceRoleOf(account: string): string | undefined {
+  const raw = process.env[ENV.sourceRoles];
+  if (!raw) return undefined;
+  let roles: unknown;
+  try {
+    roles = JSON.parse(raw);
+  } catch {
+    throw new Error(`environment variable ${ENV.sourceRoles} is not JSON`);
+  }
+  const role = (roles as Record<string, unknown> | null)?.[account];
+  return typeof role === "string" && role ? role : undefined;
+}
+
+/**
+ * Why CodePipeline of `ref` cannot be reached, or undefined when it can: a pipeline outside the
+ * home account needs a role in `SOURCE_ROLES`. The message names the account.
+ */
+export function sourceAccessProblem(
+  ref: Pick<PipelineRef, "account" | "region">,
+): string | undefined {
+  if (isHome(ref) || ref.account === homeOf().account) return undefined;
+  try {
+    if (sourceRoleOf(ref.account)) return undefined;
+  } catch (err: unknown) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  return `no role to assume in account ${ref.account}: ${ENV.sourceRoles} has no entry for it (list the account in config key sources)`;
+}
+
+/** The credentials of `roleArn`, assumed through STS and reused until shortly before expiry. */
+function roleCredentials(roleArn: string): Promise<RoleCredentials> {
+  const now = Date.now();
+  const cached = sourceCache.roles[roleArn];
+  if (cached && now < cached.expiresAtMs) return cached.value;
+  const sdk = require("@aws-sdk/client-sts") as typeof StsSdk;
+  sourceCache.sts ??= new sdk.STSClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
+  const session = (process.env.AWS_LAMBDA_FUNCTION_NAME || "deploy-notifier")
+    .replace(/[^\w+=,.@-]/g, "-")
+    .slice(0, 64);
+  // Until the answer says when they expire, callers share this one request.
+  const entry: { value?: Promise<RoleCredentials>; expiresAtMs: number } = {
+    expiresAtMs: Number.POSITIVE_INFINITY,
+  };
+  const value = sourceCache.sts
+    .send(new sdk.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: session }))
+    .then((out) => {
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration)
+        throw new Error(`sts: AssumeRole of ${roleArn} returned no credentials`);
+      entry.expiresAtMs = c.Expiration.getTime() - scaledMs(ROLE_REFRESH_MARGIN_MS);
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+      };
+    });
+  entry.value = value;
+  sourceCache.roles[roleArn] = entry as { value: Promise<RoleCredentials>; expiresAtMs: number };
+  value.catch(() => {
+    if (sourceCache.roles[roleArn] === entry) delete sourceCache.roles[roleArn];
+  });
+  return value;
+}
+
+/**
+ * The CodePipeline client for pipelines of `ref`'s account and region (issue 14): the home
+ * account and region ({@link isHome}) → {@link codepipeline}; the home account in another region
+ * → the function's own credentials there; any other account → the role `SOURCE_ROLES` names for
+ * it, assumed through STS (required lazily; credentials cached per role until
+ * {@link ROLE_REFRESH_MARGIN_MS} before they expire). One client per (account, region).
+ * Throws, naming the account, when that account has no role ({@link sourceAccessProblem}).
+ */
+export function codepipelineFor(
+  ref: Pick<PipelineRef, "account" | "region">,
+): CodePipelineSdk.CodePipelineClient {
+  if (isHome(ref)) return codepipeline();
+  const problem = sourceAccessProblem(ref);
+  if (problem) throw Object.assign(new Error(problem), { name: "SourceRoleMissing" });
+  const key = `${ref.account}:${ref.region}`;
+  const existing = sourceCache.clients[key];
+  if (existing) return existing;
+  const { CodePipelineClient } = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
+  const roleArn = ref.account === homeOf().account ? undefined : sourceRoleOf(ref.account);
+  const client = new CodePipelineClient({
+    region: ref.region,
+    maxAttempts: 2,
+    requestHandler: sdkTimeouts(),
+    ...(roleArn && { credentials: () => roleCredentials(roleArn) }),
+  });
+  sourceCache.clients[key] = client;
+  return client;
 }

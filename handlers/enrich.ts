@@ -6,7 +6,8 @@
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import type { ActionExecutionDetail, PipelineExecution } from "@aws-sdk/client-codepipeline";
-import { codepipeline } from "./aws";
+// The pipeline's own account and region: an assumed role outside home (issue 14).
+import { codepipelineFor } from "./aws";
 import { DEFAULT_APPROVAL_TIMEOUT_MINUTES } from "./channels/lifecycle";
 import {
   commitMessageOf,
@@ -18,6 +19,7 @@ import {
 } from "./events";
 import { wellFormInPlace } from "./events/fields";
 import type { ExecutionMode, Notification, SourceRevision } from "./types";
+import { scaledMs } from "./http";
 import { safeHttpUrl } from "./url";
 
 /**
@@ -30,7 +32,10 @@ function sdk(): typeof CodePipelineSdk {
   return require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
 }
 
-/** How long enrichment may take in all, by default (ms). */
+/**
+ * How long enrichment may take in all, by default (ms of AWS time; `enrich` divides it by the
+ * sandbox's `TIME_SCALE` through `scaledMs`, http.ts, so it keeps its ratio to the deadline).
+ */
 export const ENRICH_TIMEOUT_MS = 2500;
 
 /**
@@ -100,7 +105,7 @@ export function applyFailedAction(n: Notification, failed: ActionExecutionDetail
 
 /** Fills the failing stage and action of a FAILED execution, and what kind of FAILED it was. */
 async function failedAction(n: Notification, signal: AbortSignal): Promise<void> {
-  const out = await codepipeline().send(
+  const out = await codepipelineFor(n).send(
     new (sdk().ListActionExecutionsCommand)({
       pipelineName: n.pipeline,
       filter: { pipelineExecutionId: n.executionId },
@@ -155,7 +160,7 @@ export function applyExecution(n: Notification, exec: PipelineExecution | undefi
 
 /** Fills the source revision, trigger, execution mode and rollback of the execution. */
 async function execution(n: Notification, signal: AbortSignal): Promise<void> {
-  const out = await codepipeline().send(
+  const out = await codepipelineFor(n).send(
     new (sdk().GetPipelineExecutionCommand)({
       pipelineName: n.pipeline,
       pipelineExecutionId: n.executionId,
@@ -168,7 +173,7 @@ async function execution(n: Notification, signal: AbortSignal): Promise<void> {
 /** Fills an approval's custom data, review link and timeout (`timeoutInMinutes`). */
 async function approvalAction(n: Notification, signal: AbortSignal): Promise<void> {
   if (!n.stage || !n.action) return;
-  const out = await codepipeline().send(new (sdk().GetPipelineCommand)({ name: n.pipeline }), {
+  const out = await codepipelineFor(n).send(new (sdk().GetPipelineCommand)({ name: n.pipeline }), {
     abortSignal: signal,
   });
   const action = out.pipeline?.stages
@@ -218,7 +223,7 @@ async function run(n: Notification, lookups: Lookup[], signal: AbortSignal): Pro
  */
 export async function enrich(
   n: Notification,
-  timeoutMs = ENRICH_TIMEOUT_MS,
+  timeoutMs = scaledMs(ENRICH_TIMEOUT_MS),
 ): Promise<Notification> {
   if (n.kind === "approval-request" && n.approval && !n.approval.expiresAt) {
     const ms = DEFAULT_APPROVAL_TIMEOUT_MINUTES * 60_000;

@@ -61,7 +61,8 @@ export async function withRetries<T>(
       const delay = backoffDelay(n, {
         baseDelayMs: options.baseDelayMs ?? scaledMs(200),
         maxDelayMs: options.maxDelayMs ?? scaledMs(5000),
-        retryAfterMs: e.retryAfterMs,
+        // Retry-After is AWS time: waited scaled, like every other wait (http.ts scaledMs).
+        retryAfterMs: e.retryAfterMs === undefined ? undefined : scaledMs(e.retryAfterMs),
         random,
       });
       if (now() + delay >= options.deadline) throw e;

@@ -129,6 +129,13 @@ export interface Notification {
   externalUrl?: string;
   account: string;
   region: string;
+  /** The account's alias from config `sources[].alias` (issue 14), when configured. */
+  accountAlias?: string;
+  /**
+   * Messages name the account and region (issue 14, channels/common.ts `originOf`): set when the
+   * pipeline is not in the notifier's own account and region, or the stack has `sources`.
+   */
+  showOrigin?: boolean;
   /** Event time, ISO 8601. */
   time: string;
   /** CodePipeline console link of the execution. */
@@ -160,52 +167,7 @@ export interface Notification {
   notes?: string[];
 }
 
-/**
- * One notification that went into a digest instead of its own message (issue 11 grouping): what
- * a person needs to act on it — which pipeline, what happened, and the link.
- */
-export interface DigestEntry {
-  notificationId: string;
-  kind: NotificationKind;
-  pipeline: string;
-  /** Source account and region (issue 14), and the account's alias when configured. */
-  account: string;
-  region: string;
-  accountAlias?: string;
-  executionId: string;
-  stage?: string;
-  /** ISO 8601 time of the event. */
-  time: string;
-  /** Console link of the execution. */
-  consoleUrl: string;
-  /** The error summary, already redacted and cut (at most 200 characters). */
-  summary?: string;
-}
-
-/**
- * Several notifications for one channel within one grouping window, sent as one message
- * ("37 pipelines failed in the last 2 minutes", each with its link). `count` may exceed
- * `entries.length`: a medium's limits cut the list, and the message says how many are not shown.
- */
-export interface Digest {
-  /** Stable id of the digest: channel name and window start (the ledger slot of its delivery). */
-  id: string;
-  /** Channel instance name. */
-  channel: string;
-  /** ISO 8601 bounds of the grouping window. */
-  windowStart: string;
-  windowEnd: string;
-  /** How many notifications the digest stands for. */
-  count: number;
-  /** Distinct pipelines among them. */
-  pipelines: number;
-  /** The grouped notifications, oldest first. */
-  entries: DigestEntry[];
-  /** The highest severity among them. */
-  severity: Severity;
-  /** Only for paging channels (SMS): the channel where the full list is, e.g. `slack-oncall`. */
-  seeChannel?: string;
-}
+export type { Digest, DigestEntry } from "./digest-model";
 
 /**
  * A pipeline selector from stack config: exact name or name prefix, optionally only in one source
@@ -309,6 +271,28 @@ export interface RuntimeConfig {
    * empty: only the notifier's own account and region (`HOME_ACCOUNT`, `AWS_REGION`).
    */
   sources?: SourceAccount[];
+  /**
+   * Grouping into digests (issue 11, config key `grouping`, fanout/grouping.ts), resolved per
+   * channel instance. Absent: each channel type's default (fanout/grouping.ts
+   * `DEFAULT_GROUPING`).
+   */
+  grouping?: GroupingConfig;
+}
+
+/** How one channel instance groups: at most `maxIndividual` messages per window, then a digest. */
+export interface GroupingRule {
+  /** Length of a grouping window, seconds (AWS time). */
+  windowSeconds: number;
+  /** Notifications sent on their own per window (≥ 1); the rest go in the window's digest. */
+  maxIndividual: number;
+}
+
+/** The runtime view of config key `grouping`. */
+export interface GroupingConfig {
+  /** false: nothing is grouped (every notification is a message of its own). */
+  enabled: boolean;
+  /** Per channel instance: its rule, or false (never grouped); absent: its type's default. */
+  channels: Record<string, GroupingRule | false>;
 }
 
 /** One source account of a multi-account stack (config key `sources[]`), none of it secret. */
@@ -321,61 +305,6 @@ export interface SourceAccount {
   alias?: string;
 }
 
-/**
- * Secret settings, as stored (JSON) in the Secrets Manager secret the fan-out reads:
- * `{ "<channel name>": { "<field>": "<value>" } }`.
- */
-export type ChannelSecrets = Record<string, Record<string, string>>;
-
-/** Secret settings of the Slack app, stored in the secret the approval handler reads. */
-export interface SlackAppSecrets {
-  signingSecret: string;
-  botToken?: string;
-}
-
-/** Secret fields each channel type requires (all but `optional`). */
-export const CHANNEL_SECRET_FIELDS: Record<
-  ChannelType,
-  { required: string[]; optional: string[] }
-> = {
-  slack: { required: [], optional: ["webhookUrl", "botToken"] },
-  pagerduty: { required: ["routingKey"], optional: [] },
-  sms: { required: [], optional: [] },
-  teams: { required: ["webhookUrl"], optional: [] },
-  discord: { required: ["webhookUrl"], optional: [] },
-  webhook: { required: ["url"], optional: ["bearerToken"] },
-  email: { required: [], optional: [] },
-};
-
-/** Names of the environment variables the program sets on the Lambdas. */
-export const ENV = {
-  /** DynamoDB table for the delivery ledger and the audit trail. */
-  table: "AUDIT_TABLE",
-  /** ARN of the Secrets Manager secret with the channel secrets (fan-out). */
-  channelSecretsArn: "CHANNEL_SECRETS_ARN",
-  /** ARN of the Secrets Manager secret with the Slack app secrets (approval). */
-  slackAppSecretArn: "SLACK_APP_SECRET_ARN",
-  /** JSON map: channel name → SNS topic ARN (sms and email channels). */
-  channelTopics: "CHANNEL_TOPICS",
-  /** URL of the DLQ, where the fan-out parks undeliverable events with the reasons. */
-  deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
-  /** The events queue's maxReceiveCount: the attempt after which an event goes to the DLQ. */
-  maxReceiveCount: "MAX_RECEIVE_COUNT",
-  /**
-   * URL of the events queue itself: the fan-out re-sends a deferred record there with a delay
-   * (fanout/requeue.ts: rate-limited channels, digest flushes), as a new message whose receive
-   * count starts again, so waiting for a receiver never counts toward the DLQ.
-   */
-  eventsQueueUrl: "EVENTS_QUEUE_URL",
-  /**
-   * The notifier's own 12-digit account id (issue 14). With `AWS_REGION`, what "home" means in
-   * contracts/pipeline-id.ts; unset: every event counts as home.
-   */
-  homeAccount: "HOME_ACCOUNT",
-  /**
-   * JSON map: source account id → ARN of the role the notifier's Lambdas assume there for
-   * CodePipeline calls (GetPipelineState, ListActionExecutions, GetPipelineExecution,
-   * PutApprovalResult). Absent for the home account, whose calls use the function's own role.
-   */
-  sourceRoles: "SOURCE_ROLES",
-} as const;
+export { CHANNEL_SECRET_FIELDS } from "./secrets-model";
+export type { ChannelSecrets, SlackAppSecrets } from "./secrets-model";
+export { ENV } from "./env";

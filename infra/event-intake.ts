@@ -29,6 +29,11 @@ export interface EventIntakeArgs {
    * it with a `Heartbeat` metric (infra/alarms.ts watches it).
    */
   heartbeatMinutes?: number;
+  /**
+   * The central event bus of a multi-account stack (issue 14, infra/central-bus.ts); absent: none.
+   * A rule `codepipeline-central` with the same pattern then reads it too, to the events queue.
+   */
+  centralBusName?: pulumi.Input<string>;
   tags: Tags;
 }
 
@@ -50,6 +55,9 @@ export class EventIntake extends pulumi.ComponentResource {
   /** The schedule rule of the approval reminder scan, and its target (the events queue). */
   readonly reminderRule?: aws.cloudwatch.EventRule;
   readonly reminderTarget?: aws.cloudwatch.EventTarget;
+  /** The central bus's rule (issue 14), and its target (the events queue). */
+  readonly centralRule?: aws.cloudwatch.EventRule;
+  readonly centralTarget?: aws.cloudwatch.EventTarget;
   /** The heartbeat's schedule rule, and its target (the events queue). */
   readonly heartbeatRule?: aws.cloudwatch.EventRule;
   readonly heartbeatTarget?: aws.cloudwatch.EventTarget;
@@ -145,21 +153,13 @@ export class EventIntake extends pulumi.ComponentResource {
         dlq.arn,
       );
     }
-    const senders = this.senders(rule);
-    this.queuePolicies = [
-      new aws.sqs.QueuePolicy(
-        "events-from-eventbridge",
-        {
-          queueUrl: events.url,
-          policy: pulumi
-            .all([events.arn, pulumi.all(senders)])
-            .apply(([queueArn, ruleArns]) =>
-              policyDocument(onlySenders(queueArn, ruleArns, undefined)),
-            ),
-        },
-        child,
-      ),
-    ];
+    if (args.centralBusName !== undefined) {
+      [this.centralRule, this.centralTarget] = centralIntake(this, args, events.arn, dlq.arn);
+    }
+    // Both queue policies are declared by admitDeadLetterWriter, once the fan-out's role exists:
+    // the events queue admits it too (issue 11: a rate-limited record is deferred as a delayed
+    // copy, fanout/requeue.ts). Same names and parent as before: the URNs are unchanged.
+    this.queuePolicies = [];
     this.child = child;
     this.deadLetterQueue = dlq;
     this.queue = events;
@@ -172,12 +172,28 @@ export class EventIntake extends pulumi.ComponentResource {
   }
 
   /**
-   * Declares the DLQ's policy `dlq-from-eventbridge`: the rule (events it could not deliver) and
-   * the role `roleArn` (the fan-out's dead-lettering with reasons) may send, nobody else. Called
-   * once the fan-out's role exists, which is declared after this component.
+   * Declares both queue policies, `events-from-eventbridge` then `dlq-from-eventbridge`: the
+   * rules and the role `roleArn` may send, nobody else — to the events queue the fan-out's
+   * deferred copies and digest flushes (issue 11, fanout/requeue.ts), to the DLQ its
+   * dead-lettering with reasons. Must be called once the fan-out's role exists, which is
+   * declared after this component (infra/notifier.ts does). Returns the DLQ's policy.
    */
   admitDeadLetterWriter(roleArn: pulumi.Input<string>): aws.sqs.QueuePolicy {
     const senders = this.senders(this.rule);
+    this.queuePolicies.push(
+      new aws.sqs.QueuePolicy(
+        "events-from-eventbridge",
+        {
+          queueUrl: this.queue.url,
+          policy: pulumi
+            .all([this.queue.arn, pulumi.all(senders), roleArn])
+            .apply(([queueArn, ruleArns, writer]) =>
+              policyDocument(onlySenders(queueArn, ruleArns, writer)),
+            ),
+        },
+        this.child,
+      ),
+    );
     const policy = new aws.sqs.QueuePolicy(
       "dlq-from-eventbridge",
       {
@@ -196,7 +212,7 @@ export class EventIntake extends pulumi.ComponentResource {
 
   /** Every rule that may send to the queues: CodePipeline's, then the schedules that exist. */
   private senders(rule: aws.cloudwatch.EventRule): pulumi.Output<string>[] {
-    return [rule, this.reminderRule, this.heartbeatRule]
+    return [rule, this.centralRule, this.reminderRule, this.heartbeatRule]
       .filter((r): r is aws.cloudwatch.EventRule => r !== undefined)
       .map((r) => r.arn);
   }
@@ -244,6 +260,46 @@ export class EventIntake extends pulumi.ComponentResource {
     );
     return [rule, target];
   }
+}
+
+/**
+ * The central bus's rule `codepipeline-central` (issue 14) and its target
+ * `codepipeline-central-to-queue`: the CodePipeline pattern on the central bus, to the events
+ * queue with the same retries and DLQ as the default bus's rule.
+ */
+function centralIntake(
+  parent: pulumi.Resource,
+  args: EventIntakeArgs,
+  queueArn: pulumi.Output<string>,
+  dlqArn: pulumi.Output<string>,
+): [aws.cloudwatch.EventRule, aws.cloudwatch.EventTarget] {
+  // New with issue 14: never declared at the stack's top, so nothing to alias.
+  const fresh: pulumi.CustomResourceOptions = { parent };
+  const rule = new aws.cloudwatch.EventRule(
+    "codepipeline-central",
+    {
+      description: `${args.description} (forwarded from the source accounts)`,
+      eventBusName: args.centralBusName,
+      eventPattern: args.eventPattern,
+      tags: args.tags,
+    },
+    fresh,
+  );
+  const target = new aws.cloudwatch.EventTarget(
+    "codepipeline-central-to-queue",
+    {
+      rule: rule.name,
+      eventBusName: args.centralBusName,
+      arn: queueArn,
+      retryPolicy: {
+        maximumRetryAttempts: SETTINGS.targetMaxRetries,
+        maximumEventAgeInSeconds: SETTINGS.targetMaxEventAgeSeconds,
+      },
+      deadLetterConfig: { arn: dlqArn },
+    },
+    fresh,
+  );
+  return [rule, target];
 }
 
 /**

@@ -5,6 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PipelineRule } from "../handlers/types";
+import { EXECUTION_INDEX } from "../handlers/store/keys";
 import { pipelineArns } from "./patterns";
 import type { Statement } from "./policies";
 import { SNS_PUBLISH_KEY_ACTIONS } from "./topic-key";
@@ -46,6 +47,24 @@ export interface FanoutResources {
   codePipelineArnPrefix: pulumi.Input<string>;
   /** Every configured pipeline (enrichment reads any of them). */
   pipelines: PipelineRule[];
+  /** The source-access roles (issue 14, infra/source-access.ts); absent or empty: none. */
+  sourceRoleArns?: string[];
+}
+
+/**
+ * `sts:AssumeRole` on exactly the source-access roles (issue 14): how both Lambdas reach
+ * CodePipeline in a source account (`SOURCE_ROLES`). No statement without source accounts.
+ */
+export function assumeSourceRoles(roleArns: string[] | undefined): Statement[] {
+  if (!roleArns || roleArns.length === 0) return [];
+  return [
+    {
+      Sid: "AssumeSourceRoles",
+      Effect: "Allow",
+      Action: ["sts:AssumeRole"],
+      Resource: [...new Set(roleArns)].sort(),
+    },
+  ];
 }
 
 /**
@@ -61,7 +80,20 @@ export const ITEM_KINDS = {
   replay: "REPLAY#*",
   /** Pending approval requests (`PENDING#APPROVAL`), for reminders and expiry. */
   pending: "PENDING#*",
+  /** Slack threads of executions (`THREAD#<channel>#<pipeline key>#<exec id>`), bot mode (issue 11). */
+  thread: "THREAD#*",
+  /** Send pacing of a channel instance (`PACE#<channel>`, issue 11, store/pacing.ts). */
+  pace: "PACE#*",
+  /**
+   * A digest's grouped entries: the `byExecution` index's hash key `DIGEST#<channel>#<window
+   * start>` of delivery records marked grouped (issue 11, store/digest.ts); read by Query of the
+   * index only, never an item's own pk.
+   */
+  digest: "DIGEST#*",
 } as const;
+
+/** What the fan-out does with Slack thread items (handlers/store/threads.ts). */
+export const THREAD_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"];
 
 /**
  * What the fan-out does with pending approval requests (handlers/store/pending.ts): PutItem when
@@ -140,6 +172,14 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
         Resource: [queueArn],
       },
       {
+        // Deferral of a rate-limited record (issue 11, fanout/requeue.ts): a delayed copy on the
+        // events queue, whose policy admits the fan-out's role (event-intake.ts).
+        Sid: "RequeueEvents",
+        Effect: "Allow",
+        Action: ["sqs:SendMessage"],
+        Resource: [queueArn],
+      },
+      {
         Sid: "DeadLetterWithReasons",
         Effect: "Allow",
         Action: ["sqs:SendMessage"],
@@ -158,7 +198,22 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
         [ITEM_KINDS.delivery, ITEM_KINDS.incident],
       ),
       tableItems("OutcomeClaims", tableArn, ["dynamodb:PutItem"], [ITEM_KINDS.outcome]),
+      // One conditional UpdateItem reserves a channel's next send slot (store/pacing.ts).
+      tableItems("SendPacing", tableArn, ["dynamodb:UpdateItem"], [ITEM_KINDS.pace]),
       tableItems("ReadDecisions", tableArn, ["dynamodb:Query"], [ITEM_KINDS.approval]),
+      {
+        // A digest's flush reads its window's grouped entries (issue 11, store/digest.ts): Query
+        // of the byExecution index, only under `DIGEST#` hash keys (dynamodb:LeadingKeys is the
+        // index's partition key on an index Query).
+        Sid: "DigestEntries",
+        Effect: "Allow",
+        Action: ["dynamodb:Query"],
+        Resource: [`${tableArn}/index/${EXECUTION_INDEX}`],
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [ITEM_KINDS.digest] } },
+      },
+      // Slack thread per execution (handlers/store/threads.ts): the parent claim (conditional
+      // PutItem), its ts and newest state (UpdateItem), a wait for a parent being posted (GetItem).
+      tableItems("SlackThreads", tableArn, THREAD_ACTIONS, [ITEM_KINDS.thread]),
       ...(approvals
         ? [tableItems("PendingApprovals", tableArn, PENDING_ACTIONS, [ITEM_KINDS.pending])]
         : []),
@@ -200,6 +255,7 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
         ],
         Resource: pipelines.arns,
       },
+      ...assumeSourceRoles(r.sourceRoleArns),
     ]);
 }
 
@@ -217,6 +273,8 @@ export interface ApprovalResources {
   pipelines: PipelineRule[];
   /** The approval function itself (for its async self-invocation). */
   functionArn: pulumi.Input<string>;
+  /** The source-access roles (issue 14, infra/source-access.ts); absent or empty: none. */
+  sourceRoleArns?: string[];
 }
 
 /**
@@ -274,5 +332,6 @@ export function approvalStatements(r: ApprovalResources): pulumi.Output<Statemen
         Action: ["lambda:InvokeFunction"],
         Resource: [fnArn],
       },
+      ...assumeSourceRoles(r.sourceRoleArns),
     ]);
 }

@@ -6,7 +6,8 @@
  * are redelivered by SQS (3 retries) and then parked in the DLQ, whose depth alarms the ops
  * topic. Slack button clicks reach the approval Lambda through its function URL.
  */
-import type * as aws from "@pulumi/aws";
+import * as aws from "@pulumi/aws";
+import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { ENV } from "../handlers/types";
 import { archiveIncludes } from "./archives";
@@ -19,6 +20,7 @@ import { buildRulePattern } from "./patterns";
 import { NotifierSecrets } from "./secrets";
 import { SETTINGS } from "./settings";
 import { StateTable } from "./state-table";
+import { declareCentralBus, declareSources, sourceWiring, type SourceWiring } from "./sources";
 import { TopicKey } from "./topic-key";
 
 export type { HandlerFactory } from "./notifier-function";
@@ -72,6 +74,25 @@ interface Wiring {
   topics: ChannelTopics;
   /** The customer managed key of every SNS topic (topic-key.ts). */
   topicKey: TopicKey;
+  /** Source-access roles by account (issue 14); `undefined` for a single-account stack. */
+  sources?: SourceWiring;
+}
+
+/**
+ * `HOME_ACCOUNT` and `SOURCE_ROLES` (issue 14), only with source accounts: a single-account
+ * stack's functions keep the environment they had.
+ */
+function sourceEnvironment(w: Wiring): Record<string, pulumi.Input<string>> {
+  if (!w.sources) return {};
+  return {
+    [ENV.homeAccount]: w.account.accountId,
+    [ENV.sourceRoles]: JSON.stringify(w.sources.roles),
+  };
+}
+
+/** The source-access role ARNs both functions may assume (none without sources). */
+function sourceRoleArns(w: Wiring): string[] {
+  return Object.values(w.sources?.roles ?? {});
 }
 
 /** The fan-out: consumes the events queue and delivers to the channels. */
@@ -92,8 +113,9 @@ function fanoutFunction(w: Wiring): NotifierFunction {
       [ENV.channelSecretsArn]: secrets.channelSecrets.arn,
       [ENV.deadLetterQueueUrl]: intake.deadLetterQueue.url,
       [ENV.eventsQueueUrl]: intake.queue.url,
-      [ENV.maxReceiveCount]: String(SETTINGS.maxReceiveCount),
+      [ENV.maxReceiveCount]: String(SETTINGS.fanoutLastReceive),
       [ENV.channelTopics]: w.topics.arnsByChannel,
+      ...sourceEnvironment(w),
     },
     statements: () =>
       fanoutStatements({
@@ -105,6 +127,7 @@ function fanoutFunction(w: Wiring): NotifierFunction {
         topicKeyArn: w.topicKey.key.arn,
         codePipelineArnPrefix: w.account.codePipelineArnPrefix,
         pipelines: w.args.config.runtime.pipelines,
+        sourceRoleArns: sourceRoleArns(w),
       }),
     queueTrigger: {
       queueArn: intake.queue.arn,
@@ -124,7 +147,11 @@ function approvalFunction(w: Wiring): NotifierFunction {
     logRetentionDays: w.args.config.logRetentionDays,
     excludePackages: w.args.excludePackages,
     tags: w.tags,
-    environment: { [ENV.table]: w.table.name, [ENV.slackAppSecretArn]: w.secrets.slackApp.arn },
+    environment: {
+      [ENV.table]: w.table.name,
+      [ENV.slackAppSecretArn]: w.secrets.slackApp.arn,
+      ...sourceEnvironment(w),
+    },
     statements: (functionArn) =>
       approvalStatements({
         tableArn: w.table.arn,
@@ -132,6 +159,7 @@ function approvalFunction(w: Wiring): NotifierFunction {
         codePipelineArnPrefix: w.account.codePipelineArnPrefix,
         pipelines: w.args.config.runtime.pipelines,
         functionArn,
+        sourceRoleArns: sourceRoleArns(w),
       }),
     reservedConcurrency: SETTINGS.approvalReservedConcurrency,
     publicUrl: true,
@@ -150,6 +178,9 @@ export function declareNotifier(args: NotifierArgs) {
   const rt = config.runtime;
   const tags = { project: rt.project, stack: rt.stack, "managed-by": "pulumi", ...config.tags };
   const rulePattern = buildRulePattern(rt);
+  const account = awsAccount();
+  const multi = config.sources.length > 0;
+  const centralBus = multi ? declareCentralBus(config, account.partition, tags) : undefined;
   const intake = new EventIntake("intake", {
     eventPattern: rulePattern.pattern,
     description: `deploy-notifier ${rt.stack}: CodePipeline events that notify`,
@@ -157,9 +188,9 @@ export function declareNotifier(args: NotifierArgs) {
       reminderScanMinutes: SETTINGS.reminderScanMinutes,
     }),
     heartbeatMinutes: SETTINGS.heartbeatMinutes,
+    ...(centralBus && { centralBusName: centralBus.bus.name }),
     tags,
   });
-  const account = awsAccount();
   const topicKey = new TopicKey("keys", {
     accountId: account.accountId,
     partition: account.partition,
@@ -185,9 +216,19 @@ export function declareNotifier(args: NotifierArgs) {
       tags,
     }),
     topicKey,
+    ...(multi && { sources: sourceWiring(config) }),
   };
   const fanout = fanoutFunction(wiring);
   const approval = approvalFunction(wiring);
+  const sources = centralBus
+    ? declareSources({
+        config,
+        centralBusArn: centralBus.bus.arn,
+        trustedRoleArns: [fanout.role.arn, approval.role.arn],
+        home: { account: account.accountId, region: aws.getRegionOutput().name },
+        tags,
+      })
+    : undefined;
   intake.admitDeadLetterWriter(fanout.role.arn);
   const alarms = new NotifierAlarms("alarms", {
     opsEmail: config.opsEmail,
@@ -204,6 +245,8 @@ export function declareNotifier(args: NotifierArgs) {
 
   const notifier = {
     rulePattern,
+    centralBus,
+    sources,
     functions: { fanout: fanout.function, approval: approval.function },
     outputs: {
       slackInteractivityUrl: approval.url!.functionUrl,

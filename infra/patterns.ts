@@ -226,6 +226,29 @@ export function pipelineArns(
   return { arns: toArns(folded.matchers), precision: folded.precision };
 }
 
+/**
+ * Whether `rule` can select pipelines of `account` in `region`: a selector without `account`
+ * (or `region`) matches every account (region) the stack admits (issue 14).
+ */
+export function ruleAppliesTo(rule: PipelineRule, account: string, region: string): boolean {
+  return (
+    (rule.match.account === undefined || rule.match.account === account) &&
+    (rule.match.region === undefined || rule.match.region === region)
+  );
+}
+
+/**
+ * The config narrowed to the rules that can select pipelines of (`account`, `region`): what a
+ * forwarding rule there matches ({@link buildRulePattern} of it) and what that account's
+ * source-access role may touch (its pipeline ARNs), by the same selection logic as the intake.
+ */
+export function configAt(config: RuntimeConfig, account: string, region: string): RuntimeConfig {
+  return {
+    ...config,
+    pipelines: config.pipelines.filter((r) => ruleAppliesTo(r, account, region)),
+  };
+}
+
 /** A row of the routing table: which pipelines, in which states, reach which channels. */
 export interface RoutingRow {
   pipeline: string;
@@ -240,8 +263,10 @@ export interface RoutingRow {
 export function routingTable(config: RuntimeConfig): RoutingRow[] {
   return config.pipelines.map((rule) => {
     const route = config.routing[rule.tier];
+    const where = [rule.match.account, rule.match.region].filter(Boolean).join("/");
+    const name = "name" in rule.match ? rule.match.name : `${rule.match.prefix}*`;
     return {
-      pipeline: "name" in rule.match ? rule.match.name : `${rule.match.prefix}*`,
+      pipeline: where ? `${name} @ ${where}` : name,
       tier: rule.tier,
       severity: route?.severity ?? "",
       states: rule.states,

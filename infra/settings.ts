@@ -19,8 +19,21 @@ export const SETTINGS = {
    * 100 executions unreserved: an account whose quota is below 110 cannot deploy this.
    */
   approvalReservedConcurrency: 10,
-  /** 1 delivery + 3 retries, then the DLQ (REFERENCE.md: Lambda). */
-  maxReceiveCount: 4,
+  /**
+   * The fan-out's own last receive (its `MAX_RECEIVE_COUNT`): 1 delivery + 3 retries, then the
+   * fan-out itself parks the event in the DLQ with the reason (REFERENCE.md: Lambda). This is
+   * the "3 retries" the README promises.
+   */
+  fanoutLastReceive: 4,
+  /**
+   * The events queue's redrive `maxReceiveCount`: one more than {@link SETTINGS.fanoutLastReceive}.
+   * SQS moves a message to the DLQ when a receive would exceed it, with no reason attached (SQS
+   * developer guide, "Using dead-letter queues"); the extra receive happens only when the
+   * fan-out's last receive ended without a result (the function crashed or timed out, or its DLQ
+   * send failed), and the fan-out then dead-letters the message at once with that reason
+   * (handlers/fanout/dead-letter.ts `isBeyondLastReceive`), so no DLQ message lacks one.
+   */
+  maxReceiveCount: 5,
   /** Lambda developer guide: visibility timeout ≥ 6 × function timeout for SQS sources. */
   visibilityTimeoutSeconds: 6 * 60,
   batchSize: 10,

@@ -52,6 +52,7 @@ export const COMMAND_ACTIONS: Readonly<Record<string, string>> = {
   ListActionExecutionsCommand: "codepipeline:ListActionExecutions",
   GetPipelineStateCommand: "codepipeline:GetPipelineState",
   PutApprovalResultCommand: "codepipeline:PutApprovalResult",
+  AssumeRoleCommand: "sts:AssumeRole",
 };
 
 /**
@@ -63,6 +64,16 @@ const LOGS: ActionUse[] = [
   { action: "logs:CreateLogStream", usedBy: "the Lambda runtime, writing the function's logs" },
   { action: "logs:PutLogEvents", usedBy: "the Lambda runtime, writing the function's logs" },
 ];
+
+/**
+ * Issue 14: both functions reach CodePipeline in a source account through that account's
+ * source-access role (infra/source-access.ts), granted only on those roles (infra/grants.ts).
+ */
+const ASSUME_SOURCE_ROLE: ActionUse = {
+  action: "sts:AssumeRole",
+  command: "AssumeRoleCommand",
+  usedBy: "handlers/aws.ts: CodePipeline calls in a source account (SOURCE_ROLES)",
+};
 
 /** Every action each function may be granted, with who uses it. */
 export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly ActionUse[]>> = {
@@ -146,6 +157,7 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       usedBy:
         "handlers/enrich.ts: the failing action and its error; handlers/reminders/decide.ts: how a pending approval run stands",
     },
+    ASSUME_SOURCE_ROLE,
   ],
   approval: [
     ...LOGS,
@@ -189,8 +201,21 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       command: "InvokeCommand",
       usedBy: "handlers/approval/decision.ts: its own asynchronous work",
     },
+    ASSUME_SOURCE_ROLE,
   ],
 };
+
+/**
+ * What a source-access role may be granted (infra/source-access.ts): the CodePipeline actions
+ * the two functions send, because they send them through that role in a source account.
+ */
+export const SOURCE_ACCESS_ACTIONS: readonly string[] = [
+  ...new Set(
+    [...CODE_ACTIONS.fanout, ...CODE_ACTIONS.approval]
+      .map((u) => u.action)
+      .filter((a) => a.startsWith("codepipeline:")),
+  ),
+].sort();
 
 /**
  * SDK commands that a function's code can reach through a shared module but never sends, with the

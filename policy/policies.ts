@@ -12,7 +12,12 @@ import type {
   ResourceValidationArgs,
   ResourceValidationPolicy,
 } from "@pulumi/policy";
-import { allowedActions, FUNCTION_ENTRY_POINTS, type NotifierFunctionName } from "./code-actions";
+import {
+  allowedActions,
+  FUNCTION_ENTRY_POINTS,
+  SOURCE_ACCESS_ACTIONS,
+  type NotifierFunctionName,
+} from "./code-actions";
 import {
   isWildcardAction,
   PolicyDocumentError,
@@ -38,7 +43,19 @@ export const TYPES = {
   kmsKey: "aws:kms/key:Key",
   kmsAlias: "aws:kms/alias:Alias",
   kmsKeyPolicy: "aws:kms/keyPolicy:KeyPolicy",
+  eventBusPolicy: "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
 } as const;
+
+/**
+ * Role policies that belong to no Lambda function (issue 14), by the type of their component:
+ * what each may grant. The forwarding role only puts events on the central bus (EventBridge user
+ * guide, "Sending and receiving events between AWS accounts"); the source-access role only the
+ * CodePipeline calls the functions send through it.
+ */
+const NON_FUNCTION_ROLES: Readonly<Record<string, readonly string[]>> = {
+  "deploy-notifier:infra:CodePipelineForwarding": ["events:PutEvents"],
+  "deploy-notifier:infra:SourceAccess": SOURCE_ACCESS_ACTIONS,
+};
 
 /**
  * The environment variable that marks a function as one that verifies Slack request signatures:
@@ -67,6 +84,7 @@ function documentsOf(type: string, props: Record<string, any>): Array<[string, u
       ];
     case TYPES.queuePolicy:
     case TYPES.topicPolicy:
+    case TYPES.eventBusPolicy:
       return [["policy", props.policy, false]];
     default:
       return [];
@@ -137,8 +155,10 @@ export const noUnusedGrants: ResourceValidationPolicy = {
   validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
     if (args.type !== TYPES.rolePolicy) return;
     const prefix = label("iam-no-unused-grants", args.type, args.name);
-    const fn = functionOfRolePolicy(args);
-    if (!fn) {
+    const parentType = args.opts?.parent?.split("::")[2]?.split("$").pop() ?? "";
+    const fixed = NON_FUNCTION_ROLES[parentType];
+    const fn = fixed ? undefined : functionOfRolePolicy(args);
+    if (!fn && !fixed) {
       report(
         `${prefix}: belongs to no notifier function (${Object.keys(FUNCTION_ENTRY_POINTS).join(", ")}), so its grants cannot be checked against code`,
       );
@@ -152,15 +172,48 @@ export const noUnusedGrants: ResourceValidationPolicy = {
       report(`${prefix}: ${err.message}`);
       return;
     }
-    const allowed = allowedActions(fn);
+    const allowed = fn ? allowedActions(fn) : new Set(fixed);
+    const whose = fn ? `the ${fn} function's code` : `a ${parentType.split(":").pop()} role`;
     for (const s of statements.filter((st) => st.effect === "Allow")) {
       const unused = s.actions.filter((a) => !allowed.has(a));
       if (unused.length > 0) {
         report(
-          `${prefix}: statement ${s.sid} grants ${unused.join(", ")}, which the ${fn} function's code never calls (policy/code-actions.ts)`,
+          `${prefix}: statement ${s.sid} grants ${unused.join(", ")}, which ${whose} never calls (policy/code-actions.ts)`,
         );
       }
     }
+  },
+};
+
+/**
+ * An event bus policy that lets anyone (`*`) put events must restrict them to one organization
+ * by `aws:PrincipalOrgID` (EventBridge PutPermission: Principal "*" is for an organization, with
+ * its id as the condition); else any AWS account could put events on the bus.
+ */
+export const eventBusNotPublic: ResourceValidationPolicy = {
+  name: "event-bus-not-public",
+  description: "Event bus policies admit named accounts, or everyone only within an organization.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== TYPES.eventBusPolicy) return;
+    let doc: any = args.props.policy;
+    try {
+      if (typeof doc === "string") doc = JSON.parse(doc);
+    } catch {
+      return; // iam-no-wildcard-actions reports an unreadable document
+    }
+    const list = Array.isArray(doc?.Statement) ? doc.Statement : [doc?.Statement];
+    list.forEach((s: any, i: number) => {
+      const anyone = s?.Principal === "*" || [s?.Principal?.AWS].flat().includes("*");
+      const org = Object.values(s?.Condition ?? {}).some(
+        (c: any) => c && typeof c === "object" && "aws:PrincipalOrgID" in c,
+      );
+      if (s?.Effect === "Allow" && anyone && !org) {
+        report(
+          `${label("event-bus-not-public", args.type, args.name)}: statement ${s.Sid ?? `#${i}`} lets any AWS account put events (add an aws:PrincipalOrgID condition or name the accounts)`,
+        );
+      }
+    });
   },
 };
 

@@ -4,6 +4,7 @@ import {
   encryptedQueues,
   encryptedTables,
   encryptedTopics,
+  eventBusNotPublic,
   keyRotation,
   logRetention,
   noUnusedGrants,
@@ -20,6 +21,7 @@ import {
 export const POLICIES: Policies = [
   noWildcardActions,
   noUnusedGrants,
+  eventBusNotPublic,
   rolePolicyConflicts,
   encryptedQueues,
   encryptedTopics,

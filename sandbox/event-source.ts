@@ -140,6 +140,13 @@ function startFanoutQueue(
       if (line) log(line);
     },
   });
+  // The fan-out's SendMessage to the events queue (issue 11: deferred copies, with DelaySeconds)
+  // lands in this queue, as in AWS.
+  const eventsQueueUrl = declared.archives.fanout.environment.EVENTS_QUEUE_URL;
+  if (eventsQueueUrl) {
+    const sqs = world.standins.aws.state.sqs;
+    sqs.queues = { ...sqs.queues, [eventsQueueUrl]: (body, o) => void queue.send(body, o) };
+  }
   return {
     queue,
     onReceive(listener) {

@@ -74,6 +74,9 @@ export function buildEvent(
   region = "us-east-1",
   account = "123456789012",
 ): Record<string, unknown> {
+  // A source account's event (issue 14) says where its pipeline lives.
+  region = event.region ?? region;
+  account = event.account ?? account;
   const detail = substitute(event.detail, ids) as Record<string, unknown>;
   const pipeline = String(detail.pipeline ?? "");
   let time: Date;

@@ -49,6 +49,10 @@ export type EventTime = "now" | { window: string } | { iso: string };
 export interface ScenarioEvent {
   detailType: string;
   source?: string;
+  /** The event's account (issue 14: a source account's pipeline); default the stand-ins' own. */
+  account?: string;
+  /** The event's region; default us-east-1, the stand-ins' own. */
+  region?: string;
   time?: EventTime;
   detail: Record<string, unknown>;
   /**

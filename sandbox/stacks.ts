@@ -14,6 +14,11 @@ import type { SandboxFault } from "./faults";
 export const DEMO_STACK = "demo";
 /** The demo stack's file. */
 export const DEMO_STACK_FILE = path.join(__dirname, "stacks", `Pulumi.${DEMO_STACK}.yaml`);
+/**
+ * The sandbox's own stacks (`sandbox/stacks/Pulumi.<name>.yaml`): the demo, and `multi-account`
+ * (issue 14: two source accounts in two regions, one pipeline name tiered per account).
+ */
+export const SANDBOX_STACKS = [DEMO_STACK, "multi-account"];
 
 /** A stack to run: its name and the stack file that is evaluated. */
 export interface SandboxStack {
@@ -23,7 +28,7 @@ export interface SandboxStack {
 
 /** The stacks `--stack` accepts: the demo stack and the project's `Pulumi.<stack>.yaml` files. */
 export function sandboxStacks(): string[] {
-  return [DEMO_STACK, ...availableStacks().filter((s) => s !== DEMO_STACK)];
+  return [...SANDBOX_STACKS, ...availableStacks().filter((s) => !SANDBOX_STACKS.includes(s))];
 }
 
 /**
@@ -39,7 +44,9 @@ export function resolveStack(options: { stack?: string; configFile?: string }): 
     return { name: options.stack ?? stackOfFile(file) ?? "sandbox", file };
   }
   const name = options.stack ?? DEMO_STACK;
-  if (name === DEMO_STACK) return { name, file: DEMO_STACK_FILE };
+  if (SANDBOX_STACKS.includes(name)) {
+    return { name, file: path.join(__dirname, "stacks", `Pulumi.${name}.yaml`) };
+  }
   if (!availableStacks().includes(name)) {
     throw new Error(
       `no stack named "${name}"; available stacks: ${sandboxStacks().join(", ")} ` +

@@ -17,6 +17,7 @@ import {
   provisionForArchives,
   readStackFile,
   runProgram,
+  setSmsTimeScale,
   startAll,
   startLambda,
   type AllStandins,
@@ -370,6 +371,9 @@ export async function startWorld(options: {
   const declared = readDeclared(evaluated.program, stack);
   const times = scaleTimes(declared, options.timeScale ?? DEFAULT_TIME_SCALE);
   log(describeTimes(declared, times));
+  // The receivers' and SMS's documented rate limits run on the same clock (issue 11).
+  standins.receivers.setTimeScale(times.scale);
+  setSmsTimeScale(standins.aws.state, times.scale);
 
   const tLambdas = performance.now();
   await provisionForArchives(evaluated.program, standins, evaluated.secrets);

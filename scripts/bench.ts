@@ -14,7 +14,10 @@
  * `--quick` takes 1 run per cold start instead of 5; `--chaos` runs the chaos benchmark instead
  * (scripts/lib/chaos.ts: exactly once under receiver faults, DynamoDB throttling and a Secrets
  * Manager blip, and the cost per million events; `"chaos"` in the JSON), with `--quick` on
- * fewer events.
+ * fewer events; `--latency` runs only the latency section (scripts/lib/latency.ts); `--storm`
+ * runs only the storm benchmark (scripts/lib/storm.ts: 1000 FAILED events for 100 critical
+ * pipelines in 60 s against rate-limited receivers; `"storm"` in the JSON; `--events <n>` for a
+ * smaller run).
  *
  * The report is a list of sections, each contributing tables and a JSON fragment: add a section
  * to `SECTIONS` to extend it.
@@ -49,8 +52,10 @@ import {
   verdict,
   type Table,
 } from "./lib/format";
-import { withPipelines } from "./lib/stacks";
+import { withAccounts, withPipelines } from "./lib/stacks";
 import { runChaos } from "./lib/chaos";
+import { runStorm } from "./lib/storm";
+import { runLatency } from "./lib/latency";
 
 /** Unpacked archive size target (decimal megabytes: the stricter reading of "5 MB"). */
 export const ARCHIVE_MAX_BYTES = 5 * 1000 * 1000;
@@ -58,6 +63,8 @@ export const ARCHIVE_MAX_BYTES = 5 * 1000 * 1000;
 export const COLD_START_BUDGET_MS = 150;
 /** Pipeline counts of the program evaluation rows. */
 export const PROGRAM_SIZES = [2, 500] as const;
+/** The multi-account row (issue 14): pipelines over accounts × regions. */
+export const ACCOUNTS_ROW = { pipelines: 500, accounts: 50, regions: 3 } as const;
 
 const ROOT = path.resolve(__dirname, "..");
 /** The stack whose config the artifacts are built from (it has approvals and every kind of tier). */
@@ -73,7 +80,7 @@ export interface BenchContext {
   workDir: string;
   /** Progress, to stderr. */
   log(message: string): void;
-  /** `--events <n>`: the chaos run's event count instead of its default. */
+  /** `--events <n>`: the chaos or storm run's event count instead of its default. */
   events?: number;
   /** JSON fragments of the sections that already ran, for later sections to build on. */
   results: Record<string, unknown>;
@@ -457,23 +464,39 @@ const artifactsSection: Section = {
 const programSection: Section = {
   name: "program",
   async run(ctx) {
-    const json: Record<string, { resources: number; evalMs: number }> = {};
+    const json: Record<string, { resources: number; evalMs: number; patternChars?: number }> = {};
     const rows: string[][] = [];
-    for (const count of PROGRAM_SIZES) {
-      ctx.log(`program: evaluating with ${count} pipelines…`);
+    const { accounts, regions } = ACCOUNTS_ROW;
+    const runs = [
+      ...PROGRAM_SIZES.map((count) => ({
+        key: `pipelines${count}`,
+        label: String(count),
+        config: withPipelines(STACK, count),
+      })),
+      {
+        key: `accounts${accounts * regions}`,
+        label: `${ACCOUNTS_ROW.pipelines} (${accounts} accounts × ${regions} regions)`,
+        config: withAccounts(STACK, ACCOUNTS_ROW.pipelines, accounts, regions),
+      },
+    ];
+    for (const run of runs) {
+      ctx.log(`program: evaluating with ${run.label} pipelines…`);
       const result = await runProgram({
         stack: STACK,
-        config: withPipelines(STACK, count),
-        outDir: path.join(ctx.workDir, `program-${count}`),
+        config: run.config,
+        outDir: path.join(ctx.workDir, `program-${run.key}`),
       });
       if (!result.ok)
-        throw new Error(`bench: ${count} pipelines do not evaluate: ${result.message}`);
-      json[`pipelines${count}`] = { resources: result.resources.length, evalMs: result.evalMs };
+        throw new Error(`bench: ${run.label} pipelines do not evaluate: ${result.message}`);
+      json[run.key] = { resources: result.resources.length, evalMs: result.evalMs };
+      if (run.key.startsWith("accounts")) {
+        json[run.key].patternChars = result.rulePattern.pattern.length;
+      }
       const precision = (result.rulePattern.branches as Array<{ precision: string }>)
         .map((b) => b.precision)
         .join(", ");
       rows.push([
-        String(count),
+        run.label,
         String(result.resources.length),
         formatMs(result.evalMs),
         `${result.rulePattern.pattern.length}`,
@@ -667,18 +690,42 @@ export const chaosSection: Section = {
   run: (ctx) => runChaos(ctx, { startWorld: startArchiveWorld, fanoutEvent }),
 };
 
+/** The storm benchmark (`--storm`, issue 11), on its own: it takes minutes. */
+export const stormSection: Section = {
+  name: "storm",
+  run: (ctx) => runStorm(ctx, { startWorld: startArchiveWorld, fanoutEvent }),
+};
+
+/**
+ * Issue 12's latency: the last receiver's request vs the slowest channel, locally and with
+ * prod-like round trips, and the fan-out's cold start vs the SDK floor (scripts/lib/latency.ts).
+ * Also on its own with `--latency`.
+ */
+export const latencySection: Section = {
+  name: "latency",
+  run: (ctx) => runLatency(ctx, { startWorld: startArchiveWorld, fanoutEvent, measureColdStarts }),
+};
+
 export const SECTIONS: Section[] = [
   baselineSection,
   artifactsSection,
   programSection,
   fanoutSection,
+  latencySection,
   throughputSection,
   sandboxSection,
 ];
 
 /** Runs every section; resolves with the process exit code. */
 export async function bench(argv: string[]): Promise<number> {
-  let values: { json?: boolean; quick?: boolean; chaos?: boolean; events?: string };
+  let values: {
+    json?: boolean;
+    quick?: boolean;
+    chaos?: boolean;
+    storm?: boolean;
+    latency?: boolean;
+    events?: string;
+  };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -686,21 +733,26 @@ export async function bench(argv: string[]): Promise<number> {
         json: { type: "boolean" },
         quick: { type: "boolean" },
         chaos: { type: "boolean" },
+        storm: { type: "boolean" },
+        latency: { type: "boolean" },
         events: { type: "string" },
       },
       strict: true,
     }));
   } catch (err: unknown) {
     process.stderr.write(
-      `error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick] [--chaos [--events <n>]]\n`,
+      `error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick] [--chaos | --storm [--events <n>]] [--latency]\n`,
     );
     return 1;
   }
   const events = values.events === undefined ? undefined : Number(values.events);
-  if (events !== undefined && !(Number.isInteger(events) && events > 0 && values.chaos)) {
+  if (
+    events !== undefined &&
+    !(Number.isInteger(events) && events > 0 && (values.chaos || values.storm))
+  ) {
     process.stderr.write(
-      `error: --events must be a positive integer, with --chaos (got ${values.events})\n` +
-        `usage: npm run bench -- [--json] [--quick] [--chaos [--events <n>]]\n`,
+      `error: --events must be a positive integer, with --chaos or --storm (got ${values.events})\n` +
+        `usage: npm run bench -- [--json] [--quick] [--chaos | --storm [--events <n>]] [--latency]\n`,
     );
     return 1;
   }
@@ -714,7 +766,14 @@ export async function bench(argv: string[]): Promise<number> {
   };
   const tables: Table[] = [];
   try {
-    for (const section of values.chaos ? [chaosSection] : SECTIONS) {
+    const only = values.chaos
+      ? [chaosSection]
+      : values.storm
+        ? [stormSection]
+        : values.latency
+          ? [latencySection]
+          : undefined;
+    for (const section of only ?? SECTIONS) {
       let result: SectionResult;
       try {
         result = await section.run(ctx);

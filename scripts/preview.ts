@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { configAdvice, type ConfigAdvice } from "../config";
+import { configAdvice, type ConfigAdvice, type SourceDeploy } from "../config";
 import { nextWindows } from "./lib/downtime-occurrences";
 import type { DowntimeWindow } from "../handlers/types";
 import { EVENT_PATTERN_MAX_CHARS, type RoutingRow } from "../infra/patterns";
@@ -294,6 +294,56 @@ function archivesTable(result: ProgramResult): Table {
   };
 }
 
+/**
+ * The multi-account wiring (issue 14), per source account and region: who declares the
+ * forwarding (this deploy through the account's role, or the account's team), the forwarding
+ * rule's pattern size, and the source-access role; `undefined` for a single-account stack.
+ */
+export function wiringTable(result: ProgramResult, sources: SourceDeploy[]): Table | undefined {
+  if (sources.length === 0) return undefined;
+  const byName = new Map(result.resources.map((r) => [`${r.type} ${r.name}`, r]));
+  const busPolicy = result.resources.find(
+    (r) => r.type === "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
+  );
+  const admits = String(busPolicy?.inputs.policy ?? "").includes("aws:PrincipalOrgID")
+    ? "the organization (aws:PrincipalOrgID)"
+    : `${sources.length} account${sources.length === 1 ? "" : "s"}`;
+  const rows = sources.flatMap((src) =>
+    src.regions.map((region, i) => {
+      const name = `source-${src.account}-${region}`;
+      const rule = byName.get(`aws:cloudwatch/eventRule:EventRule ${name}`);
+      const access = byName.get(`aws:iam/role:Role source-access-${src.account}`);
+      const declared = src.deployRoleArn ? `this deploy, as ${src.deployRoleArn}` : "its team";
+      return [
+        i === 0 ? `${src.account}${src.alias ? ` (${src.alias})` : ""}` : "",
+        region,
+        declared,
+        rule
+          ? `${String(rule.inputs.eventPattern).length} chars`
+          : src.deployRoleArn
+            ? "none (no pipeline selected)"
+            : "-",
+        i === 0
+          ? access
+            ? String(access.inputs.name)
+            : src.deployRoleArn
+              ? "none"
+              : "its team"
+          : "",
+      ];
+    }),
+  );
+  return {
+    title: `Accounts and regions: central bus admits ${admits}; forwarding rule → central bus per (account, region)`,
+    columns: ["ACCOUNT", "REGION", "FORWARDING DECLARED BY", "RULE PATTERN", "SOURCE-ACCESS ROLE"],
+    rows,
+    notes: [
+      "the notifier's own account and region are read by the default-bus rule (no forwarding)",
+      "teams that deploy their own forwarding: infra/forwarding.ts CodePipelineForwarding (README)",
+    ],
+  };
+}
+
 function outputsTable(result: ProgramResult): Table {
   return {
     title: "Outputs",
@@ -310,7 +360,7 @@ export function renderPreview(
   result: ProgramResult,
   windows: WindowPreview[],
   options: PreviewOptions,
-  extra: { secrets: string; advice: ConfigAdvice } = {
+  extra: { secrets: string; advice: ConfigAdvice; sources?: SourceDeploy[] } = {
     secrets: "local placeholders",
     advice: { warnings: [], notes: [] },
   },
@@ -327,6 +377,7 @@ export function renderPreview(
     renderTable(resourcesTable(result)),
     rulePatternText(result),
     renderTable(routingTableOf(result)),
+    ...[wiringTable(result, extra.sources ?? [])].flatMap((t) => (t ? [renderTable(t)] : [])),
     renderTable(downtimeTable(windows, options.now)),
     renderTable(archivesTable(result)),
     renderTable(outputsTable(result)),
@@ -352,10 +403,13 @@ export async function preview(argv: string[]): Promise<number> {
   let raw: Record<string, unknown>;
   let offline: OfflineSecrets;
   let advice: ConfigAdvice;
+  let sources: SourceDeploy[];
   try {
     raw = readStackFileForCli(file).raw;
     offline = offlineSecrets(raw);
-    advice = configAdvice(validateOffline(offline, options.stack).runtime);
+    const validated = validateOffline(offline, options.stack);
+    advice = configAdvice(validated.runtime);
+    sources = validated.sources;
   } catch (err: unknown) {
     // A config error, as `pulumi preview` prints the program's error; or a YAML syntax error.
     process.stderr.write(`error: ${errorMessage(err)}\n`);
@@ -378,10 +432,11 @@ export async function preview(argv: string[]): Promise<number> {
     const windows = downtimePreview(raw, options.stack, options.now);
     if (options.json) {
       const secrets = { encrypted: offline.encrypted, summary: secretsSummary(offline) };
-      const all = { ...result, downtime: windows, secrets, advice };
+      const wiring = wiringTable(result, sources);
+      const all = { ...result, downtime: windows, secrets, advice, ...(wiring && { wiring }) };
       process.stdout.write(`${JSON.stringify(all, null, 2)}\n`);
     } else {
-      const extra = { secrets: secretsSummary(offline), advice };
+      const extra = { secrets: secretsSummary(offline), advice, sources };
       process.stdout.write(`${renderPreview(result, windows, options, extra)}\n`);
     }
     return 0;

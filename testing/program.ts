@@ -251,7 +251,7 @@ function stackConfig(options: ProgramOptions): Record<string, string> {
  * The ARN AWS gives a resource of this Pulumi type and name, so that the declared policies name
  * what the stand-ins check against (formats from the Service Authorization Reference's "Resource
  * types" tables: DynamoDB `table/<name>`, Lambda `function:<name>`, Secrets Manager
- * `secret:<name>-<6 random characters>`, EventBridge `rule/<name>`, CloudWatch `alarm:<name>`, CloudWatch Logs
+ * `secret:<name>-<6 random characters>`, EventBridge `rule/<name>` and `event-bus/<name>`, CloudWatch `alarm:<name>`, CloudWatch Logs
  * `log-group:<name>`, IAM `arn:aws:iam::<account>:role/<name>`, KMS `key/<id>`). Other types: the
  * service's `arn:aws:<service>:<region>:<account>:<name>` (SNS topics, SQS queues).
  */
@@ -267,6 +267,8 @@ export function mockArn(type: string, name: string, region: string): string {
       return `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${suffix}`;
     case "aws:cloudwatch/eventRule:EventRule":
       return `arn:aws:events:${region}:${account}:rule/${name}`;
+    case "aws:cloudwatch/eventBus:EventBus":
+      return `arn:aws:events:${region}:${account}:event-bus/${name}`;
     case "aws:cloudwatch/logGroup:LogGroup":
       return `arn:aws:logs:${region}:${account}:log-group:${name}`;
     case "aws:cloudwatch/metricAlarm:MetricAlarm":

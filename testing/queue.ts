@@ -8,9 +8,15 @@
  *
  * Batches are handed to the consumer one at a time, so a scenario plays in a stable order (AWS
  * would run up to `maximumConcurrency` batches at once).
+ *
+ * A message may be sent with `DelaySeconds` (SQS API reference, SendMessage: "Valid values: 0 to
+ * 900"; it stays invisible that long, in scaled time) and string message attributes, which the
+ * event source mapping passes on as `messageAttributes` — how the fan-out's deferred copies
+ * (issue 11, handlers/fanout/requeue.ts) arrive.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { scaledMs } from "../handlers/http";
 
 /** What the consumer (the fan-out Lambda) answered for one batch. */
 export type BatchOutcome =
@@ -26,6 +32,8 @@ export interface QueueMessage {
   sentAt: Date;
   state: MessageState;
   receiveCount: number;
+  /** String message attributes sent with it. */
+  attributes: Record<string, string>;
   /** When the message becomes visible again (epoch ms). */
   visibleAt: number;
   /** One entry per receive: whether the consumer reported it failed, and why. */
@@ -50,12 +58,26 @@ export interface QueueOptions {
   onChange?(message: QueueMessage): void;
 }
 
+/** What SendMessage may add to a body. */
+export interface SendOptions {
+  /** SQS `DelaySeconds`, AWS seconds, 0–900 (applied scaled: handlers/http.ts `scaledMs`). */
+  delaySeconds?: number;
+  /** String message attributes. */
+  attributes?: Record<string, string>;
+}
+
+/** SQS's largest `DelaySeconds` (SendMessage: "Valid values: 0 to 900. Maximum: 15 minutes"). */
+export const MAX_DELAY_SECONDS = 900;
+
 /** The running queue. */
 export interface SandboxQueue {
   /** Every message ever sent, in order. */
   readonly messages: QueueMessage[];
-  /** Sends a message (EventBridge's target delivery); processing starts at once. */
-  send(body: string): QueueMessage;
+  /**
+   * Sends a message (EventBridge's target delivery, or the fan-out's SendMessage): processing
+   * starts at once, or after `delaySeconds` of AWS time (0–900, scaled by `TIME_SCALE`).
+   */
+  send(body: string, options?: SendOptions): QueueMessage;
   /** Resolves with the final state of a message: `deleted` or `dlq`. */
   settled(messageId: string): Promise<MessageState>;
   /** Resolves when no message is waiting or in flight. */
@@ -96,7 +118,12 @@ function toRecord(message: QueueMessage, receivedAt: number, options: QueueOptio
       SenderId: "AIDAIEVENTBRIDGE",
       ApproximateFirstReceiveTimestamp: String(message.receives[0]?.at.getTime() ?? receivedAt),
     },
-    messageAttributes: {},
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.attributes).map(([k, v]) => [
+        k,
+        { stringValue: v, dataType: "String", stringListValues: [], binaryListValues: [] },
+      ]),
+    ),
     md5OfBody: createHash("md5").update(message.body).digest("hex"),
     eventSource: "aws:sqs",
     eventSourceARN: options.arn,
@@ -104,15 +131,23 @@ function toRecord(message: QueueMessage, receivedAt: number, options: QueueOptio
   };
 }
 
-/** A message just sent: waiting, visible at once, never received. */
-function newMessage(body: string): QueueMessage {
+/**
+ * A message just sent: waiting, visible at once (or after its delay), never received.
+ * @throws when `delaySeconds` is not a whole number in 0..900, as SQS refuses it.
+ */
+function newMessage(body: string, options: SendOptions = {}): QueueMessage {
+  const delay = options.delaySeconds ?? 0;
+  if (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+    throw new Error(`queue: DelaySeconds must be a whole number from 0 to 900, not ${delay}`);
+  }
   return {
     messageId: randomUUID(),
     body,
     sentAt: new Date(),
     state: "waiting",
     receiveCount: 0,
-    visibleAt: Date.now(),
+    attributes: { ...(options.attributes ?? {}) },
+    visibleAt: Date.now() + (delay > 0 ? scaledMs(delay * 1000) : 0),
     receives: [],
   };
 }
@@ -239,12 +274,12 @@ export function createQueue(options: QueueOptions): SandboxQueue {
 
   return {
     messages,
-    send(body: string): QueueMessage {
-      const message = newMessage(body);
+    send(body: string, sendOptions?: SendOptions): QueueMessage {
+      const message = newMessage(body, sendOptions);
       messages.push(message);
       changed(message);
       // Like the event source mapping's short batching window: gather what arrives together.
-      wakeAt(Date.now() + 5);
+      wakeAt(Math.max(Date.now() + 5, message.visibleAt + 1));
       return message;
     },
     settled(messageId: string): Promise<MessageState> {

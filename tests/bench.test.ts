@@ -13,6 +13,31 @@ const bench = (args: string[]) => runScript("bench", args);
 const positive = (n: unknown) => typeof n === "number" && Number.isFinite(n) && n > 0;
 const positiveInteger = (n: unknown) => positive(n) && Number.isInteger(n);
 
+/**
+ * The `latency` fragment (issue 12, scripts/lib/latency.ts): every key, a finite positive number.
+ * Shape only: the values are the benchmark's, judged by its PASS/FAIL lines, not by a timed test.
+ */
+function expectLatencyShape(latency: Record<string, unknown>): void {
+  expect(Object.keys(latency).sort()).toEqual([
+    "coldStartMs",
+    "handlerRatio",
+    "lastReceiverRatio",
+    "lastReceiverRatioProdLike",
+    "lastRequestMs",
+    "lastRequestMsProdLike",
+    "sdkFloorColdStartMs",
+    "slowestMs",
+  ]);
+  for (const [key, value] of Object.entries(latency)) {
+    expect({ key, positive: positive(value) }).toEqual({ key, positive: true });
+  }
+  // A ratio is (time to the last request + slowest) / slowest: never below 1 by definition.
+  for (const key of ["lastReceiverRatio", "lastReceiverRatioProdLike", "handlerRatio"]) {
+    expect({ key, atLeastOne: (latency[key] as number) >= 1 }).toEqual({ key, atLeastOne: true });
+  }
+  expect(latency.slowestMs).toBe(300);
+}
+
 describe("npm run bench", () => {
   test("--json --quick prints exactly one JSON object with every section", async () => {
     // Act
@@ -25,6 +50,7 @@ describe("npm run bench", () => {
       "artifacts",
       "baseline",
       "fanout",
+      "latency",
       "program",
       "sandbox",
       "throughput",
@@ -58,6 +84,7 @@ describe("npm run bench", () => {
     expect(positive(report.fanout.ratio)).toBe(true);
     expect(report.fanout.slowestMs).toBe(300);
     expect(report.fanout.wallMs).toBeGreaterThanOrEqual(report.fanout.slowestMs);
+    expectLatencyShape(report.latency);
     expect(positive(report.throughput.eventsPerSec)).toBe(true);
     expect(positive(report.throughput.cpuMsPerNotification)).toBe(true);
     expect(positive(report.sandbox.startToReadyMs)).toBe(true);
@@ -106,6 +133,52 @@ describe("npm run bench", () => {
     expect(positive(chaos.cost.ddbCallsPerNotification)).toBe(true);
     expect(positive(chaos.cost.ddbWritesPerEvent)).toBe(true);
     expect(positive(chaos.cost.usdPerMillionEvents)).toBe(true);
+  }, 400_000);
+
+  test("--storm --json prints the storm report: every key with its type (shape, not targets)", async () => {
+    // Act: a short storm (the targets belong to the benchmark; this checks the keys and types)
+    const run = await bench(["--storm", "--json", "--events", "20"]);
+
+    // Assess
+    expect(run.code === 0 ? 0 : run.stderr).toBe(0);
+    const { storm, ...rest } = JSON.parse(run.stdout);
+    expect(rest).toEqual({}); // --storm runs the storm benchmark only, like --chaos
+    expect(storm.events).toBe(20);
+    const counts = [
+      "lost",
+      "duplicates",
+      "dlq",
+      "slackAttemptsPerSecMax",
+      "http429",
+      "pages",
+      "sms",
+    ];
+    for (const key of counts) {
+      expect([key, Number.isInteger(storm[key]) && storm[key] >= 0]).toEqual([key, true]);
+    }
+    expect(storm.attempts).toBeGreaterThanOrEqual(storm.http429);
+    // What a person sees, per channel of the prod critical route.
+    expect(Object.keys(storm.messagesPerChannel).sort()).toEqual([
+      "pagerduty-oncall",
+      "slack-eng",
+      "sms-oncall",
+    ]);
+    for (const n of Object.values(storm.messagesPerChannel)) expect(Number.isInteger(n)).toBe(true);
+    expect(positive(storm.drainSeconds)).toBe(true);
+    expect(positive(storm.ddbCallsPerEvent)).toBe(true);
+    expect(storm.attemptsPerSecMax.slack).toEqual({
+      max: expect.any(Number),
+      limitPerSec: 1,
+      burst: 3,
+    });
+  }, 400_000);
+
+  test("--latency --json prints the latency report only: every key with its type (shape, not targets)", async () => {
+    const run = await bench(["--latency", "--json", "--quick"]);
+    expect(run.code === 0 ? 0 : run.stderr).toBe(0);
+    const { latency, ...rest } = JSON.parse(run.stdout);
+    expect(rest).toEqual({}); // --latency runs the latency section only
+    expectLatencyShape(latency);
   }, 400_000);
 
   test("--events without --chaos is a usage error naming the option", async () => {

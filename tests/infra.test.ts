@@ -42,10 +42,15 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
       maximumEventAgeInSeconds: 86400,
     });
     expect(target.inputs.deadLetterConfig.arn).toContain(":dlq");
+    // One receive more than the fan-out's last (4: 1 delivery + 3 retries), so a crash on that
+    // receive still ends in the DLQ with a reason, parked by the fan-out (issue 12).
     expect(JSON.parse(events.inputs.redrivePolicy)).toEqual({
       deadLetterTargetArn: expect.stringContaining(":dlq"),
-      maxReceiveCount: 4,
+      maxReceiveCount: 5,
     });
+    // …and the fan-out is told its own last receive: the queue's count minus the crash receive.
+    const fanoutArchive = result.archives.find((a) => a.name === "fanout");
+    expect(fanoutArchive?.environment.MAX_RECEIVE_COUNT).toBe("4");
     // Lambda developer guide: visibility timeout ≥ 6 × the function timeout.
     const fanout = resource(result, FN, "fanout");
     expect(events.inputs.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(

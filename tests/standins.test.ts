@@ -864,6 +864,8 @@ describe("close()", () => {
       "AWS_ENDPOINT_URL_SECRETS_MANAGER",
       "AWS_ENDPOINT_URL_SNS",
       "AWS_ENDPOINT_URL_SQS",
+      // Issue 14: the Lambdas assume roles in source accounts through the local STS.
+      "AWS_ENDPOINT_URL_STS",
       "AWS_REGION",
       "AWS_SECRET_ACCESS_KEY",
     ]);

@@ -56,6 +56,8 @@ async function askForReason(
     action: claim.action,
     executionId: claim.executionId,
     actionExecutionId: claim.actionExecutionId,
+    account: claim.account,
+    region: claim.region,
     responseUrl: click.responseUrl,
     clickedAt: claim.at,
     channel: click.channelId,
@@ -137,9 +139,9 @@ export async function handleClick(
 ): Promise<ApprovalResponse> {
   const claim = await claimOfClick(rt, click);
   if (!claim) return ok();
-  const authorization = authorizeApprover(rt.config.pipelines, claim.pipeline, click.user.id);
+  const authorization = authorizeApprover(rt.config.pipelines, claim, click.user.id);
   if (!authorization.allowed) {
-    await auditDenied(rt, claim, authorization.reason);
+    await auditDenied(rt, claim, authorization.reason, authorization.detail);
     await postToResponseUrl(
       rt.log,
       click.responseUrl,

@@ -6,7 +6,8 @@
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { putAudit, type AuditRecord } from "../store/audit";
 import { lambda } from "../aws";
-import { findPipelineRule } from "../routing";
+import { approvalPipelineRef } from "../contracts/slack-approval";
+import { pipelineKey } from "../contracts/pipeline-id";
 import {
   claimDecision,
   releaseDecision,
@@ -14,7 +15,6 @@ import {
   type StoredDecision,
 } from "../store/approvals";
 import { escapeSlackText } from "../slack-text";
-import type { PipelineRule } from "../types";
 import {
   actorLabel,
   alreadyDecidedPlain,
@@ -25,40 +25,10 @@ import {
 } from "./messages";
 import { CLICK_POST_TIMEOUT_MS, postToResponseUrl } from "./slack-api";
 import type { ApprovalClaim, ApprovalRuntime, ApprovalWorkEvent } from "./types";
+import type { DenialReason } from "./authorize";
 import { errorMessage, errorName } from "./util";
 
-/** Whether a user may decide an approval, and if not, why (shown to them, and audited). */
-export type Authorization =
-  | { allowed: true }
-  | { allowed: false; reason: "not-configured" | "not-an-approver"; message: string };
-
-/**
- * Decides whether `userId` may approve or reject `pipeline`: the pipeline must match a configured
- * rule with Slack approvals, and the user must be one of its approvers. `message` is safe mrkdwn.
- */
-export function authorizeApprover(
-  pipelines: PipelineRule[],
-  pipeline: string,
-  userId: string,
-): Authorization {
-  const rule = findPipelineRule(pipelines, pipeline);
-  const name = escapeSlackText(pipeline);
-  if (!rule?.approvals) {
-    return {
-      allowed: false,
-      reason: "not-configured",
-      message: `${name} is not configured for Slack approvals.`,
-    };
-  }
-  if (!rule.approvals.approvers.includes(userId)) {
-    return {
-      allowed: false,
-      reason: "not-an-approver",
-      message: `You are not an approver for ${name}.`,
-    };
-  }
-  return { allowed: true };
-}
+export { authorizeApprover, type Authorization, type DenialReason } from "./authorize";
 
 /**
  * Writes an audit record without failing the flow: the decision in CodePipeline (which records
@@ -77,12 +47,18 @@ export async function audit(rt: ApprovalRuntime, record: AuditRecord): Promise<v
   }
 }
 
-/** The audit record fields that name a claim: pipeline, execution and who. */
+/**
+ * The audit record fields that name a claim: the pipeline (its key, contracts/pipeline-id.ts:
+ * the name at home, else its ARN), its account and region when known, execution and who.
+ */
 export function claimRecord(
   claim: ApprovalClaim,
-): Pick<AuditRecord, "pipeline" | "executionId" | "actor"> {
+): Pick<AuditRecord, "pipeline" | "account" | "region" | "executionId" | "actor"> {
+  const ref = approvalPipelineRef(claim);
   return {
-    pipeline: claim.pipeline,
+    pipeline: pipelineKey(ref),
+    ...(ref.account && { account: ref.account }),
+    ...(ref.region && { region: ref.region }),
     executionId: claim.executionId,
     actor: actorLabel(claim.user),
   };
@@ -105,12 +81,18 @@ export function claimDetail(claim: ApprovalClaim): Record<string, unknown> {
 export async function auditDenied(
   rt: ApprovalRuntime,
   claim: ApprovalClaim,
-  reason: "not-configured" | "not-an-approver",
+  reason: DenialReason,
+  why?: string,
 ): Promise<void> {
+  const results: Record<DenialReason, string> = {
+    "not-an-approver": "not an approver",
+    "not-configured": "not configured",
+    "no-source-access": `no access to the pipeline's account: ${why ?? "no role"}`,
+  };
   await audit(rt, {
     action: "approval-denied",
     ...claimRecord(claim),
-    result: reason === "not-an-approver" ? "not an approver" : "not configured",
+    result: results[reason],
     detail: claimDetail(claim),
   });
 }

@@ -101,9 +101,9 @@ export async function handleReasonSubmission(
   const asked = await claimOfSubmission(rt, submission);
   if (!("work" in asked)) return asked;
   const { claim } = asked.work;
-  const authorization = authorizeApprover(rt.config.pipelines, claim.pipeline, claim.user.id);
+  const authorization = authorizeApprover(rt.config.pipelines, claim, claim.user.id);
   if (!authorization.allowed) {
-    await auditDenied(rt, claim, authorization.reason);
+    await auditDenied(rt, claim, authorization.reason, authorization.detail);
     return modalError(authorization.message);
   }
 

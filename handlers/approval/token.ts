@@ -15,7 +15,8 @@
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { listActionRuns } from "../action-runs";
-import { codepipeline } from "../aws";
+import { codepipelineFor } from "../aws";
+import { approvalPipelineRef } from "../contracts/slack-approval";
 import type { ApprovalTarget } from "./types";
 import { redactAndCut } from "../redact";
 
@@ -34,7 +35,7 @@ type ActionRun = CodePipelineSdk.ActionExecutionDetail;
 
 /** The runs of the claimed stage and action within the claimed pipeline execution. */
 async function runsOf(target: ApprovalTarget): Promise<ActionRun[]> {
-  const runs = await listActionRuns(target.pipeline, target.executionId);
+  const runs = await listActionRuns(approvalPipelineRef(target), target.executionId);
   return runs.filter((r) => r.stageName === target.stage && r.actionName === target.action);
 }
 
@@ -115,7 +116,9 @@ async function findCurrentRun(
  */
 export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<RunToken> {
   const { GetPipelineStateCommand } = sdk;
-  const state = await codepipeline().send(new GetPipelineStateCommand({ name: target.pipeline }));
+  const state = await codepipelineFor(approvalPipelineRef(target)).send(
+    new GetPipelineStateCommand({ name: target.pipeline }),
+  );
   const stage = state.stageStates?.find((s) => s.stageName === target.stage);
   if (!stage) return { status: "final", reason: "stage not found" };
   const action = stage.actionStates?.find((a) => a.actionName === target.action);

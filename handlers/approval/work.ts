@@ -7,8 +7,8 @@
  * is refused: the clicker is told, the old message says so, `approval-superseded` is audited.
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
-import { codepipeline } from "../aws";
-import { parseApprovalButtonValue } from "../contracts/slack-approval";
+import { codepipelineFor } from "../aws";
+import { approvalPipelineRef, parseApprovalButtonValue } from "../contracts/slack-approval";
 import { escapeSlackText } from "../slack-text";
 import { readDecision, settleDecision } from "../store/approvals";
 import { audit, claimDetail, claimRecord, releaseClaim, SUPERSEDED_TEXT } from "./decision";
@@ -60,7 +60,8 @@ async function decideInCodePipeline(
     const run = await findRunToken(sdk, claim);
     if (run.status === "superseded") return { outcome: "superseded", reason: run.reason };
     if (run.status === "final") return { outcome: "final-error", reason: run.reason };
-    await codepipeline().send(
+    // In the pipeline's account and region: through the role assumed there (issue 14).
+    await codepipelineFor(approvalPipelineRef(claim)).send(
       new PutApprovalResultCommand({
         pipelineName: claim.pipeline,
         stageName: claim.stage,

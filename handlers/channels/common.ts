@@ -9,6 +9,7 @@ import { redactAndCut } from "../redact";
 import { truncateText } from "../slack-text";
 import type { ChannelConfig, ChannelType, Notification } from "../types";
 import { approvalTimeoutWords, retryAttempt, rollbackWords } from "./lifecycle";
+import { pipelineLabel } from "./origin";
 import type { ChannelContext, DeliveryError, DeliveryReceipt, SnsPublisher } from "./types";
 
 /**
@@ -46,6 +47,8 @@ export function kindWord(n: Notification): string {
   }
 }
 
+export { accountRegion, accountWords, originOf, pipelineLabel } from "./origin";
+
 /** "Stage/Action", "Stage", or undefined for pipeline-level notifications. */
 export function whereOf(n: Notification): string | undefined {
   if (n.stage && n.action) return `${n.stage}/${n.action}`;
@@ -56,41 +59,41 @@ export function whereOf(n: Notification): string | undefined {
  * One human sentence saying what happened, in the kind's own words: a rejection is "Rejected
  * by …" and never "failed"; an expired approval is "approval expired — no decision in 7 days";
  * a retried stage that fails again "failed again (attempt 2)"; a rollback says what it rolled
- * back to; superseded/canceled/stopped are reported for what they are.
+ * back to; superseded/canceled/stopped are reported for what they are. The pipeline is named
+ * with its account and region when messages name them ({@link pipelineLabel}).
  */
 export function headline(n: Notification): string {
   const where = whereOf(n);
+  const p = pipelineLabel(n);
   const at = where ? ` at ${where}` : "";
   const rollback = rollbackWords(n, true);
   switch (n.kind) {
     case "failure": {
-      if (rollback) return `${n.pipeline}: ${rollback} — the rollback failed${at}`;
+      if (rollback) return `${p}: ${rollback} — the rollback failed${at}`;
       const attempt = retryAttempt(n);
-      return attempt
-        ? `${n.pipeline} failed again (attempt ${attempt})${at}`
-        : `${n.pipeline} failed${at}`;
+      return attempt ? `${p} failed again (attempt ${attempt})${at}` : `${p} failed${at}`;
     }
     case "rejection":
-      return `${n.pipeline}: Rejected by ${n.decidedBy ?? "an approver"}${at}`;
+      return `${p}: Rejected by ${n.decidedBy ?? "an approver"}${at}`;
     case "success":
-      return rollback ? `${n.pipeline}: ${rollback} (succeeded)` : `${n.pipeline} succeeded`;
+      return rollback ? `${p}: ${rollback} (succeeded)` : `${p} succeeded`;
     case "approval-request": {
       const attempt = retryAttempt(n);
-      return `${n.pipeline}: approval needed${at}${attempt ? ` (attempt ${attempt})` : ""}`;
+      return `${p}: approval needed${at}${attempt ? ` (attempt ${attempt})` : ""}`;
     }
     case "approval-expired":
-      return `${n.pipeline}: approval expired — no decision in ${approvalTimeoutWords(n)}${at}`;
+      return `${p}: approval expired — no decision in ${approvalTimeoutWords(n)}${at}`;
     case "superseded":
-      return `${n.pipeline}: superseded — replaced by a newer execution`;
+      return `${p}: superseded — replaced by a newer execution`;
     case "canceled":
-      return `${n.pipeline} canceled${at}`;
+      return `${p} canceled${at}`;
     case "stopped":
-      return `${n.pipeline} stopped${at}`;
+      return `${p} stopped${at}`;
     case "status":
-      return `${n.pipeline}: ${String(n.state).toLowerCase()}${at}`;
+      return `${p}: ${String(n.state).toLowerCase()}${at}`;
     default: {
       const never: never = n.kind;
-      return `${n.pipeline}: ${String(never)}`;
+      return `${p}: ${String(never)}`;
     }
   }
 }

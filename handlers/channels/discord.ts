@@ -4,8 +4,9 @@
  * Discord renders Markdown in the embed: every text that did not come from us goes through
  * escapeDiscordMarkdown, and the only masked links are the ones built here from checked URLs.
  */
-import type { ChannelConfigOf, Notification } from "../types";
+import type { ChannelConfigOf, Digest, Notification } from "../types";
 import {
+  accountRegion,
   deliverHttp,
   fitter,
   headline,
@@ -14,6 +15,12 @@ import {
   requireSecret,
   whereOf,
 } from "./common";
+import { reportDigestCut } from "./digest";
+import {
+  renderDiscordDigest,
+  type DiscordDigestFrame,
+  type DiscordDigestMessage,
+} from "./discord-digest";
 import { lifecycleFacts } from "./lifecycle";
 import { isHttpUrl } from "../url";
 import { escapeDiscordMarkdown as esc, fitEscaped } from "./markdown";
@@ -92,7 +99,7 @@ export function renderDiscord(
     ["Stage / action", where, true],
     ["State", String(n.state), true],
     ["Execution", n.executionId, false],
-    ["Account / region", `${n.account} / ${n.region}`, true],
+    ["Account / region", accountRegion(n), true],
     ["Tier", n.tier, true],
     ["Error code", n.errorCode, true],
     ["Decided by", n.decidedBy, true],
@@ -179,9 +186,18 @@ export async function sendDiscord(
   n: Notification,
   ctx: ChannelContext<DiscordConfig>,
 ): Promise<DeliveryReceipt> {
-  const webhookUrl = requireSecret("discord", ctx, "webhookUrl");
   const { message, truncated } = renderDiscord(n, ctx.config);
   const wasCut = reportTruncation(ctx, "discord", n, truncated);
+  return postDiscord(ctx, message, wasCut);
+}
+
+/** Posts `message` to the webhook with `?wait=true`; the receipt carries the message id. */
+async function postDiscord(
+  ctx: ChannelContext<DiscordConfig>,
+  message: DiscordMessage | DiscordDigestMessage,
+  wasCut: boolean,
+): Promise<DeliveryReceipt> {
+  const webhookUrl = requireSecret("discord", ctx, "webhookUrl");
   let url: string;
   try {
     const u = new URL(webhookUrl);
@@ -212,4 +228,29 @@ export const discordDriver: ChannelDriver<DiscordConfig> = {
   type: "discord",
   format: formatDiscord,
   send: sendDiscord,
+  formatDigest: formatDiscordDigest,
+  sendDigest: sendDiscordDigest,
 };
+
+/** What the digest shares with a single notification's message. */
+const DIGEST_FRAME: DiscordDigestFrame = {
+  limits: DISCORD_LIMITS,
+  footer: FOOTER,
+  urgentColor: KIND_COLOR.failure,
+  calmColor: KIND_COLOR.status,
+};
+
+/** The digest message for `d` (pure). */
+export function formatDiscordDigest(d: Digest, config: DiscordConfig): DiscordDigestMessage {
+  return renderDiscordDigest(d, config, DIGEST_FRAME).message;
+}
+
+/** Posts the digest (`?wait=true`, like {@link sendDiscord}). */
+export async function sendDiscordDigest(
+  d: Digest,
+  ctx: ChannelContext<DiscordConfig>,
+): Promise<DeliveryReceipt> {
+  const { message, truncated } = renderDiscordDigest(d, ctx.config, DIGEST_FRAME);
+  const wasCut = reportDigestCut(ctx, "discord", d, truncated);
+  return postDiscord(ctx, message, wasCut);
+}

@@ -2,16 +2,26 @@
  * Email through the channel's SNS topic (email subscriptions): a short ASCII subject and a
  * plain-text body with every detail and link.
  */
-import type { ChannelConfigOf, Notification } from "../types";
+import type { ChannelConfigOf, Digest, Notification } from "../types";
 import {
+  accountRegion,
   fitter,
   headline,
   kindWord,
   oneLine,
+  pipelineLabel,
   publishSns,
   reportTruncation,
   whereOf,
 } from "./common";
+import {
+  digestTitle,
+  entryWhere,
+  moreWords,
+  reportDigestCut,
+  sortedEntries,
+  takeWhileFits,
+} from "./digest";
 import { lifecycleFacts } from "./lifecycle";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
@@ -46,7 +56,7 @@ function render(n: Notification): { subject: string; message: string; truncated:
   const f = fitter();
   const where = whereOf(n);
   let subject = toAsciiLine(
-    `[deploy-notifier] ${kindWord(n)} ${n.pipeline}${where ? ` ${where}` : ""}`,
+    `[deploy-notifier] ${kindWord(n)} ${pipelineLabel(n)}${where ? ` ${where}` : ""}`,
   );
   if (subject.length > EMAIL_LIMITS.subject) {
     subject = `${subject.slice(0, EMAIL_LIMITS.subject - 3)}...`;
@@ -62,7 +72,7 @@ function render(n: Notification): { subject: string; message: string; truncated:
     ...line("Stage / action", where),
     ...line("State", String(n.state)),
     ...line("Execution", n.executionId),
-    ...line("Account / region", `${n.account} / ${n.region}`),
+    ...line("Account / region", accountRegion(n)),
     ...line("Time", n.time),
     ...line("Tier", n.tier),
     ...line("Error code", n.errorCode),
@@ -109,9 +119,63 @@ export async function sendEmail(
   return publishSns("email", ctx, { Subject: subject, Message: message }, wasCut);
 }
 
+/**
+ * A digest's email body is kept well below SNS's 256 KB message limit
+ * (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html): entries stop at this many bytes.
+ */
+export const EMAIL_DIGEST_BODY_BYTES = 200 * 1024;
+
+function renderDigest(d: Digest): { subject: string; message: string; truncated: string[] } {
+  const f = fitter();
+  let subject = toAsciiLine(`[deploy-notifier] ${digestTitle(d)}`);
+  if (subject.length > EMAIL_LIMITS.subject) {
+    subject = `${subject.slice(0, EMAIL_LIMITS.subject - 3)}...`;
+    f.truncated.push("subject");
+  }
+  const head = [digestTitle(d), `Window: ${d.windowStart} to ${d.windowEnd}`, ""].join("\n");
+  const blocks = sortedEntries(d).map((e) => {
+    const where = entryWhere(e);
+    const line = [e.pipeline, ...(where ? [where] : []), ...(e.stage ? [e.stage] : []), e.time];
+    return [
+      `- ${f.fit("entries", oneLine(line.join(" | ")), EMAIL_LIMITS.text)}`,
+      ...(e.summary ? [`  ${f.fit("summary", oneLine(e.summary), EMAIL_LIMITS.text)}`] : []),
+      `  ${e.consoleUrl}`,
+    ].join("\n");
+  });
+  let bytes = Buffer.byteLength(head) + 64;
+  const { shown, hidden } = takeWhileFits(d, blocks, (_taken, next) => {
+    bytes += Buffer.byteLength(next) + 1;
+    return bytes <= EMAIL_DIGEST_BODY_BYTES;
+  });
+  if (shown.length < d.entries.length) f.truncated.push("entries");
+  const body = [head, ...shown, ...(hidden > 0 ? ["", moreWords(hidden)] : [])].join("\n");
+  return { subject, message: body, truncated: f.truncated };
+}
+
+/** The digest email for `d` (pure): `{ subject, message }` (plain text, one block per entry). */
+export function formatEmailDigest(
+  d: Digest,
+  _config?: EmailConfig,
+): { subject: string; message: string } {
+  const { subject, message } = renderDigest(d);
+  return { subject, message };
+}
+
+/** Publishes the digest email to the channel's topic. */
+export async function sendEmailDigest(
+  d: Digest,
+  ctx: ChannelContext<EmailConfig>,
+): Promise<DeliveryReceipt> {
+  const { subject, message, truncated } = renderDigest(d);
+  const wasCut = reportDigestCut(ctx, "email", d, truncated);
+  return publishSns("email", ctx, { Subject: subject, Message: message }, wasCut);
+}
+
 /** The email channel driver. */
 export const emailDriver: ChannelDriver<EmailConfig> = {
   type: "email",
   format: formatEmail,
   send: sendEmail,
+  formatDigest: formatEmailDigest,
+  sendDigest: sendEmailDigest,
 };

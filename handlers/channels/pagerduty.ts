@@ -1,9 +1,17 @@
 /**
  * PagerDuty Events API v2 (https://developer.pagerduty.com/docs/events-api-v2/trigger-events/):
- * a `trigger` for failures, a `resolve` of the failure's incident for a later success. Nothing
- * else ever reaches a pager: a rejection is a decision, not an incident.
+ * a `trigger` for failures, a `resolve` of the pipeline's open incident for a later success.
+ * Nothing else ever reaches a pager: a rejection is a decision, not an incident.
+ *
+ * One open incident per pipeline (issue 11, store/incidents.ts): the first failure opens it with
+ * its own key ({@link pagerdutyDedupKey}); every later failure of the pipeline while it is open is
+ * a trigger with THE SAME `dedup_key` (ctx.dedupKey), which PagerDuty appends to the open
+ * incident's alert log instead of paging again ("Subsequent alerts with a matching dedup_key
+ * deduplicate into the same incident", support.pagerduty.com/docs/event-management). Each such
+ * trigger carries its own execution, summary and links in `custom_details` and `links`.
  */
 import { createHash } from "node:crypto";
+import { pipelineKeyOf } from "../contracts/pipeline-id";
 import { cut } from "../events/fields";
 import { deliveryError } from "../http";
 import type { ChannelConfigOf, Notification } from "../types";
@@ -12,6 +20,7 @@ import {
   fitter,
   kindWord,
   oneLine,
+  pipelineLabel,
   reportTruncation,
   requireSecret,
   whereOf,
@@ -72,15 +81,30 @@ export interface PagerDutyFormatOptions {
    * `pagerdutyDedupKey`, kept by the engine). Without it a success is refused.
    */
   resolveDedupKey?: string;
+  /**
+   * For a `failure`: the dedup key of the pipeline's open incident (store/incidents.ts
+   * `claimIncident`), so the trigger is added to it. Absent: {@link pagerdutyDedupKey}.
+   */
+  dedupKey?: string;
 }
 
 /**
- * `deploy-notifier/<pipeline>/<executionId>`: one incident per failing execution, so a
- * redelivered event never opens a second one. Over 255 characters, the end is replaced by a hash
- * of the whole key, so two long keys never collide.
+ * `deploy-notifier/<pipeline key>/<executionId>`: the key of the incident a failure opens when
+ * none of its pipeline is open; later failures reuse the open incident's key (store/incidents.ts).
+ * The pipeline key is `pipelineKeyOf(n)` (contracts/pipeline-id.ts: the bare name at home, else
+ * the pipeline's ARN), so two same-named pipelines in two accounts never share an incident; with
+ * no account/region given, the bare name. Over 255 characters, the end is replaced by a hash of
+ * the whole key, so two long keys never collide.
  */
-export function pagerdutyDedupKey(n: Pick<Notification, "pipeline" | "executionId">): string {
-  const key = `deploy-notifier/${n.pipeline}/${n.executionId}`;
+export function pagerdutyDedupKey(
+  n: Pick<Notification, "pipeline" | "executionId"> &
+    Partial<Pick<Notification, "account" | "region">>,
+): string {
+  const pipeline =
+    n.account !== undefined && n.region !== undefined
+      ? pipelineKeyOf({ account: n.account, region: n.region, pipeline: n.pipeline })
+      : n.pipeline;
+  const key = `deploy-notifier/${pipeline}/${n.executionId}`;
   if (key.length <= PAGERDUTY_LIMITS.dedupKey) return key;
   const hash = createHash("sha256").update(key).digest("hex").slice(0, 16);
   // Cut without leaving half a surrogate pair (an emoji in the execution id): not text (issue 12).
@@ -109,7 +133,7 @@ function render(
   const summary = f.fit(
     "summary",
     oneLine(
-      `${kindWord(n)} ${n.pipeline}${where ? ` ${where}` : ""}${n.summary ? `: ${n.summary}` : ""}`,
+      `${kindWord(n)} ${pipelineLabel(n)}${where ? ` ${where}` : ""}${n.summary ? `: ${n.summary}` : ""}`,
     ),
     PAGERDUTY_LIMITS.summary,
   );
@@ -122,6 +146,9 @@ function render(
   if (n.action) details.action = n.action;
   if (n.errorCode) details.errorCode = n.errorCode;
   if (n.revision?.id) details.revision = n.revision.id;
+  // Added to an open incident, this trigger's alert-log entry must say which failure it is.
+  if (n.summary) details.summary = n.summary;
+  details.executionUrl = n.consoleUrl;
   // A retried stage that fails again re-triggers the same incident (same dedup_key): the
   // attempt tells the on-call person this is the retry failing, not a duplicate.
   for (const fact of lifecycleFacts(n)) details[fact.title] = fact.value;
@@ -129,7 +156,7 @@ function render(
   if (n.externalUrl) links.push({ href: n.externalUrl, text: "View logs" });
   const event: PagerDutyTrigger = {
     event_action: "trigger",
-    dedup_key: pagerdutyDedupKey(n),
+    dedup_key: opts.dedupKey ?? pagerdutyDedupKey(n),
     payload: {
       summary,
       source: config.source ?? n.pipeline,
@@ -148,8 +175,9 @@ function render(
 }
 
 /**
- * The Events API v2 event for `n` without `routing_key` (pure). Failures trigger; a success
- * resolves `opts.resolveDedupKey`; every other kind throws, since it must never page.
+ * The Events API v2 event for `n` without `routing_key` (pure). Failures trigger (with
+ * `opts.dedupKey`, the open incident's key, when given); a success resolves
+ * `opts.resolveDedupKey`; every other kind throws, since it must never page.
  */
 export function formatPagerDuty(
   n: Notification,
@@ -167,7 +195,10 @@ export async function sendPagerDuty(
   const routingKey = requireSecret("pagerduty", ctx, "routingKey");
   let rendered: ReturnType<typeof render>;
   try {
-    rendered = render(n, ctx.config, { resolveDedupKey: ctx.resolveDedupKey });
+    rendered = render(n, ctx.config, {
+      resolveDedupKey: ctx.resolveDedupKey,
+      dedupKey: ctx.dedupKey,
+    });
   } catch (e: unknown) {
     const reason = e instanceof Error ? e.message : String(e);
     throw deliveryError(ctx.name, `pagerduty ${ctx.name}: ${reason}`, { retryable: false });

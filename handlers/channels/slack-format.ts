@@ -13,10 +13,11 @@ import {
   REJECT_ACTION_ID,
   type ApprovalButtonValue,
 } from "../contracts/slack-approval";
+import { isHome } from "../contracts/pipeline-id";
 import { escapeSlackText } from "../slack-text";
 import type { ChannelConfigOf, Notification } from "../types";
 import { isHttpUrl } from "../url";
-import { fitter, headline, oneLine, whereOf, type Fitter } from "./common";
+import { accountRegion, fitter, headline, oneLine, whereOf, type Fitter } from "./common";
 import { lifecycleFacts } from "./lifecycle";
 
 /**
@@ -65,7 +66,8 @@ export interface SlackMessage {
   channel?: string;
 }
 
-const KIND_EMOJI: Record<Notification["kind"], string> = {
+/** The emoji that starts a message of each kind. */
+export const KIND_EMOJI: Record<Notification["kind"], string> = {
   failure: ":red_circle:",
   rejection: ":no_entry:",
   success: ":large_green_circle:",
@@ -80,17 +82,17 @@ const KIND_EMOJI: Record<Notification["kind"], string> = {
 const esc = escapeSlackText;
 
 /** An http(s) URL that fits a button and cannot break `<url|label>` (no space, `<`, `>`, `|`). */
-function isLinkable(url: string | undefined): url is string {
+export function isLinkable(url: string | undefined): url is string {
   return isHttpUrl(url) && url.length <= SLACK_LIMITS.buttonUrl && !/[\s<>|]/.test(url);
 }
 
 /** `<url|label>` for a safe http(s) URL, else the label alone. `label` must be escaped already. */
-function link(url: string | undefined, label: string): string {
+export function link(url: string | undefined, label: string): string {
   return isLinkable(url) ? `<${url.replace(/&/g, "&amp;")}|${label}>` : label;
 }
 
 /** Slack renders `<!date^…>` in the reader's time zone; the ISO text is the fallback. */
-function slackDate(iso: string): string {
+export function slackDate(iso: string): string {
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) return esc(iso);
   return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${esc(iso)}>`;
@@ -125,7 +127,7 @@ function fieldsBlock(n: Notification, f: Fit): KnownBlock {
     ...(where ? [`*Stage / action*\n${esc(where)}`] : []),
     `*State*\n${esc(String(n.state))}`,
     `*Execution*\n${link(n.consoleUrl, `\`${esc(n.executionId)}\``)}`,
-    `*Account / region*\n${esc(n.account)} / ${esc(n.region)}`,
+    `*Account / region*\n${esc(accountRegion(n))}`,
     `*Time*\n${slackDate(n.time)}`,
     `*Tier*\n${esc(n.tier)}`,
     ...(n.kind === "rejection" && n.decidedBy ? [`*Rejected by*\n${esc(n.decidedBy)}`] : []),
@@ -199,6 +201,8 @@ function decisionButtons(n: Notification): Button[] {
     executionId: n.executionId,
     // The run this request was posted for: its buttons decide that run only (issue 10, item 2).
     ...(n.actionExecutionId && { actionExecutionId: n.actionExecutionId }),
+    // Where the pipeline lives (issue 14), outside the home account/region only: none = home.
+    ...(!isHome(n) && { account: n.account, region: n.region }),
   };
   const value = encodeApprovalButtonValue(decided);
   if (value.length > SLACK_LIMITS.buttonValue) {

@@ -10,15 +10,17 @@
  * `include_all_metadata`). Incoming webhooks carry no metadata.
  */
 import { deliveryError } from "../http";
-import type { Notification } from "../types";
+import type { Digest, Notification } from "../types";
 import { deliverHttp, reportTruncation, requireSecret } from "./common";
+import { reportDigestCut } from "./digest";
+import { formatSlackDigest, renderSlackDigest } from "./slack-digest";
 import { formatSlack, renderSlack, type SlackConfig } from "./slack-format";
+import { postThreaded, slackWebApi } from "./slack-thread";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 export { formatSlack, renderSlack, SLACK_LIMITS } from "./slack-format";
+export { formatSlackDigest, renderSlackDigest } from "./slack-digest";
 export type { SlackConfig, SlackMessage } from "./slack-format";
-
-const DEFAULT_API_URL = "https://slack.com/api";
 
 /** The `event_type` of the message metadata of every notification posted in bot mode. */
 export const SLACK_METADATA_EVENT_TYPE = "deploy_notification";
@@ -48,24 +50,13 @@ export async function sendSlack(
   const { message, truncated } = renderSlack(n, ctx.config);
   const wasCut = reportTruncation(ctx, "slack", n, truncated);
   if (ctx.config.mode === "bot") {
-    const token = requireSecret("slack", ctx, "botToken");
-    if (!ctx.config.channel) {
-      throw deliveryError(ctx.name, `slack ${ctx.name}: bot mode needs a channel id`, {
-        retryable: false,
-      });
-    }
-    const base = (ctx.config.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
+    requireChannel(ctx);
     const body = { ...message, metadata: slackMetadata(n, ctx.name) };
-    const res = await deliverHttp("slack", ctx, `${base}/chat.postMessage`, body, {
-      authorization: `Bearer ${token}`,
-    });
-    let ts: string | undefined;
-    try {
-      const parsed = JSON.parse(res.body) as { ts?: unknown };
-      ts = typeof parsed.ts === "string" ? parsed.ts : undefined;
-    } catch {
-      ts = undefined; // delivered (status says so); the ts is only a convenience
-    }
+    // With a thread store, one thread per execution (slack-thread.ts); else a message of its own.
+    const res = ctx.threads
+      ? await postThreaded(n, ctx, ctx.threads, body)
+      : await slackWebApi(ctx, "chat.postMessage", body);
+    const ts = res.ts;
     return {
       channel: ctx.name,
       type: "slack",
@@ -84,9 +75,53 @@ export async function sendSlack(
   };
 }
 
+/**
+ * Posts digest `d` (slack-digest.ts) by webhook or bot token, as a message of its own (never in a
+ * thread: it spans executions). In bot mode its metadata carries the digest id.
+ */
+export async function sendSlackDigest(
+  d: Digest,
+  ctx: ChannelContext<SlackConfig>,
+): Promise<DeliveryReceipt> {
+  const { message, truncated } = renderSlackDigest(d, ctx.config);
+  const cut = reportDigestCut(ctx, "slack", d, truncated) ? { truncated: true } : {};
+  if (ctx.config.mode === "bot") {
+    requireChannel(ctx);
+    const metadata = {
+      event_type: SLACK_DIGEST_EVENT_TYPE,
+      event_payload: { digest_id: d.id, channel: ctx.name, count: d.count },
+    };
+    const res = await slackWebApi(ctx, "chat.postMessage", { ...message, metadata });
+    return {
+      channel: ctx.name,
+      type: "slack",
+      status: res.status,
+      ...(res.ts && { id: res.ts }),
+      ...cut,
+    };
+  }
+  const res = await deliverHttp("slack", ctx, requireSecret("slack", ctx, "webhookUrl"), message);
+  return { channel: ctx.name, type: "slack", status: res.status, ...cut };
+}
+
+/** The `event_type` of the message metadata of a digest posted in bot mode. */
+export const SLACK_DIGEST_EVENT_TYPE = "deploy_digest";
+
+/** Bot mode needs the conversation id in config: a permanent failure without it. */
+function requireChannel(ctx: ChannelContext<SlackConfig>): void {
+  requireSecret("slack", ctx, "botToken");
+  if (!ctx.config.channel) {
+    throw deliveryError(ctx.name, `slack ${ctx.name}: bot mode needs a channel id`, {
+      retryable: false,
+    });
+  }
+}
+
 /** The Slack channel driver. */
 export const slackDriver: ChannelDriver<SlackConfig> = {
   type: "slack",
   format: formatSlack,
   send: sendSlack,
+  formatDigest: formatSlackDigest,
+  sendDigest: sendSlackDigest,
 };

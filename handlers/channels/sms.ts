@@ -4,8 +4,9 @@
  * One character outside GSM-7 (an emoji, a curly quote) would switch the whole message to UCS-2
  * and its 70-character segments, each billed.
  */
-import type { ChannelConfigOf, Notification } from "../types";
-import { kindWord, publishSns, reportTruncation, whereOf } from "./common";
+import type { ChannelConfigOf, Digest, Notification } from "../types";
+import { kindWord, pipelineLabel, publishSns, reportTruncation, whereOf } from "./common";
+import { digestWhat, reportDigestCut, sortedEntries, windowWords } from "./digest";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** SMS channel settings (the phone numbers are subscribed to the topic by the program). */
@@ -105,7 +106,7 @@ export function toGsm7(text: string): string {
 
 function render(n: Notification): { message: string; truncated: string[] } {
   const where = whereOf(n);
-  const parts = [kindWord(n), n.pipeline];
+  const parts = [kindWord(n), pipelineLabel(n)];
   if (where) parts.push(`@${where}`);
   if (n.kind === "rejection" && n.decidedBy) parts.push(`by ${n.decidedBy}`);
   const text = toGsm7(`${parts.join(" ")}${n.summary ? `: ${n.summary}` : ""}`);
@@ -140,9 +141,58 @@ export async function sendSms(
   );
 }
 
+/**
+ * The one text of a digest (issue 11: a storm texts once, then "N more"), at most
+ * {@link SMS_MAX_CHARS} GSM-7 characters: "37 more pipelines failed in 2 min - see slack-oncall",
+ * with as many of the pipelines' names as fit before " - see …" (`d.seeChannel`, the channel
+ * instance where the full list is; without one, "see the console").
+ */
+function renderDigest(d: Digest): { message: string; truncated: string[] } {
+  const what = toGsm7(`${digestWhat(d, true)} in ${windowWords(d, true)}`);
+  // toGsm7 trims: the separating space is added after.
+  const see = ` ${toGsm7(`- see ${d.seeChannel ?? "the console"}`)}`;
+  const names = [...new Set(sortedEntries(d).map((e) => toGsm7(e.pipeline)))];
+  let list = "";
+  for (const name of names) {
+    const next = list === "" ? `: ${name}` : `${list}, ${name}`;
+    if (what.length + next.length + see.length > SMS_MAX_CHARS) break;
+    list = next;
+  }
+  const text = `${what}${list}${see}`;
+  if (text.length <= SMS_MAX_CHARS) return { message: text, truncated: [] };
+  return { message: `${text.slice(0, SMS_MAX_CHARS - 3).trimEnd()}...`, truncated: ["message"] };
+}
+
+/** The SMS text of digest `d` (pure): `{ message }`, ≤ 140 GSM-7 characters. */
+export function formatSmsDigest(d: Digest, _config?: SmsConfig): { message: string } {
+  return { message: renderDigest(d).message };
+}
+
+/** Publishes the digest's one text to the channel's topic, as a transactional message. */
+export async function sendSmsDigest(
+  d: Digest,
+  ctx: ChannelContext<SmsConfig>,
+): Promise<DeliveryReceipt> {
+  const { message, truncated } = renderDigest(d);
+  const wasCut = reportDigestCut(ctx, "sms", d, truncated);
+  return publishSns(
+    "sms",
+    ctx,
+    {
+      Message: message,
+      MessageAttributes: {
+        "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" },
+      },
+    },
+    wasCut,
+  );
+}
+
 /** The SMS channel driver. */
 export const smsDriver: ChannelDriver<SmsConfig> = {
   type: "sms",
   format: formatSms,
   send: sendSms,
+  formatDigest: formatSmsDigest,
+  sendDigest: sendSmsDigest,
 };

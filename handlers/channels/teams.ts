@@ -4,9 +4,19 @@
  * Teams renders Markdown in TextBlocks and facts: every text that did not come from us goes
  * through escapeTeamsMarkdown, and the only links are the `Action.OpenUrl` buttons built here.
  */
-import type { ChannelConfigOf, Notification } from "../types";
-import { deliverHttp, fitter, headline, reportTruncation, requireSecret, whereOf } from "./common";
+import type { ChannelConfigOf, Digest, Notification } from "../types";
+import {
+  accountRegion,
+  deliverHttp,
+  fitter,
+  headline,
+  reportTruncation,
+  requireSecret,
+  whereOf,
+} from "./common";
+import { reportDigestCut } from "./digest";
 import { lifecycleFacts } from "./lifecycle";
+import { renderTeamsDigest } from "./teams-digest";
 import { isHttpUrl } from "../url";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -85,7 +95,7 @@ function build(
     ...(where ? [{ title: "Stage / action", value: where }] : []),
     { title: "State", value: String(n.state) },
     { title: "Execution", value: n.executionId },
-    { title: "Account / region", value: `${n.account} / ${n.region}` },
+    { title: "Account / region", value: accountRegion(n) },
     { title: "Time", value: n.time },
     { title: "Tier", value: n.tier },
     ...(n.errorCode ? [{ title: "Error code", value: n.errorCode }] : []),
@@ -227,4 +237,28 @@ export const teamsDriver: ChannelDriver<TeamsConfig> = {
   type: "teams",
   format: formatTeams,
   send: sendTeams,
+  formatDigest: formatTeamsDigest,
+  sendDigest: sendTeamsDigest,
 };
+
+/** The digest card for `d` (pure). */
+export function formatTeamsDigest(d: Digest, _config?: TeamsConfig): TeamsMessage {
+  return renderTeamsDigest(d, TEAMS_LIMITS).message;
+}
+
+/** Posts the digest card. */
+export async function sendTeamsDigest(
+  d: Digest,
+  ctx: ChannelContext<TeamsConfig>,
+): Promise<DeliveryReceipt> {
+  const url = requireSecret("teams", ctx, "webhookUrl");
+  const { message, truncated } = renderTeamsDigest(d, TEAMS_LIMITS);
+  const wasCut = reportDigestCut(ctx, "teams", d, truncated);
+  const res = await deliverHttp("teams", ctx, url, message);
+  return {
+    channel: ctx.name,
+    type: "teams",
+    status: res.status,
+    ...(wasCut && { truncated: true }),
+  };
+}

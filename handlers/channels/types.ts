@@ -4,6 +4,7 @@
  * a pure formatter and a sender that resolves with a receipt or throws a {@link DeliveryError}
  * that says whether a retry can help.
  */
+import type { ThreadStore } from "../store/threads";
 import type { ChannelConfig, ChannelType, Digest, Notification } from "../types";
 
 /** What a successful delivery returns. */
@@ -73,6 +74,16 @@ export interface ChannelContext<C extends ChannelConfig = ChannelConfig> {
    * (kept by the engine in the ledger). Without it, PagerDuty refuses a success.
    */
   resolveDedupKey?: string;
+  /**
+   * PagerDuty only: the dedup key of the pipeline's open incident a failure's trigger is added to
+   * (store/incidents.ts `claimIncident`, issue 11). Absent: the failure's own key.
+   */
+  dedupKey?: string;
+  /**
+   * Slack in bot mode only (issue 11): where each execution's thread is kept
+   * (handlers/store/threads.ts). Absent: every notification is a message of its own, as before.
+   */
+  threads?: ThreadStore;
   log: Logger;
 }
 

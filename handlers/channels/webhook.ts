@@ -27,9 +27,33 @@
  * untrusted text from the pipeline and must be escaped by the receiver. Fields may be added
  * within version "1"; a breaking change bumps `version`. Any 2xx is success; 408, 429 (with
  * `Retry-After`) and 5xx are retried; other statuses are not.
+ *
+ * ## Digest payload (version "1", issue 11 grouping)
+ *
+ * When notifications for the channel are grouped, one POST carries them all, told apart from a
+ * single notification by `type: "digest"` (a single notification's body has no `type`), with
+ * `Idempotency-Key: "<digest.id>:<channel name>"`:
+ *
+ * ```json
+ * {
+ *   "version": "1",
+ *   "type": "digest",
+ *   "title": "37 pipelines failed in the last 2 minutes",
+ *   "digest": { "id": "…", "channel": "…", "windowStart": "…", "windowEnd": "…", "count": 37,
+ *               "pipelines": 37, "severity": "critical",
+ *               "entries": [{ "notificationId": "…", "kind": "failure", "pipeline": "…",
+ *                             "account": "…", "region": "…", "executionId": "…", "stage": "…",
+ *                             "time": "…", "consoleUrl": "…", "summary": "…" }] },
+ *   "sentAt": "2024-05-01T12:00:00.000Z"
+ * }
+ * ```
+ *
+ * `digest` is the whole `Digest` (handlers/types.ts), entries oldest first; `count` may exceed
+ * `entries.length` when the grouping kept only some of them. `summary` is untrusted text.
  */
-import type { ChannelConfigOf, Notification } from "../types";
+import type { ChannelConfigOf, Digest, Notification } from "../types";
 import { deliverHttp, requireSecret } from "./common";
+import { digestTitle, sortedEntries } from "./digest";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Webhook channel settings (URL and token are secrets). */
@@ -75,9 +99,53 @@ export async function sendWebhook(
   return { channel: ctx.name, type: "webhook", status: res.status };
 }
 
+/** The documented digest body (see the module comment). */
+export interface WebhookDigestPayload {
+  version: "1";
+  type: "digest";
+  /** The title sentence, e.g. "37 pipelines failed in the last 2 minutes". */
+  title: string;
+  digest: Digest;
+  sentAt: string;
+}
+
+/** The digest body for `d`; `opts.now` fixes `sentAt` (default: now). */
+export function formatWebhookDigest(
+  d: Digest,
+  _config?: WebhookConfig,
+  opts: { now?: Date } = {},
+): WebhookDigestPayload {
+  const digest: Digest = { ...d, entries: sortedEntries(d) };
+  const sentAt = (opts.now ?? new Date()).toISOString();
+  return { version: "1", type: "digest", title: digestTitle(d), digest, sentAt };
+}
+
+/** Posts the digest body, with the digest's own `Idempotency-Key`. */
+export async function sendWebhookDigest(
+  d: Digest,
+  ctx: ChannelContext<WebhookConfig>,
+): Promise<DeliveryReceipt> {
+  const url = requireSecret("webhook", ctx, "url");
+  const token = ctx.secret.bearerToken;
+  const headers: Record<string, string> = {
+    "idempotency-key": sfString(`${d.id}:${ctx.name}`),
+    "user-agent": "deploy-notifier",
+    ...(token && { authorization: `Bearer ${token}` }),
+  };
+  const res = await deliverHttp("webhook", ctx, url, formatWebhookDigest(d, ctx.config), headers);
+  return { channel: ctx.name, type: "webhook", status: res.status };
+}
+
+/** An RFC 8941 sf-string: quotes, with `\` and `"` escaped (section 3.3.3). */
+function sfString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
 /** The generic webhook channel driver. */
 export const webhookDriver: ChannelDriver<WebhookConfig> = {
   type: "webhook",
   format: formatWebhook,
   send: sendWebhook,
+  formatDigest: formatWebhookDigest,
+  sendDigest: sendWebhookDigest,
 };

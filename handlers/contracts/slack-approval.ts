@@ -4,6 +4,7 @@
  * (`handlers/approval/`): the `action_id`s of the buttons, the JSON `value` they carry, and the ids
  * of the reject-reason modal. Both sides import this module; nothing else defines these values.
  */
+import { homeOf, type PipelineRef } from "./pipeline-id";
 
 /** Prefix of the `action_id` of every button we post (approve, reject and the link buttons). */
 export const ACTION_ID_PREFIX = "deploy-notifier.";
@@ -22,7 +23,9 @@ export const REJECT_REASON_INPUT_ID = "reason";
  * `actionExecutionId` names the run the request was posted for (REFERENCE.md, CodePipeline's
  * lifecycle: each run of an approval action has its own action execution id and token); buttons
  * posted before it existed carry none, and decide only while their execution's current run is
- * pending.
+ * pending. `account` and `region` (issue 14) name where the pipeline lives; they are set
+ * together, and only for a pipeline outside the notifier's own account and region: a value
+ * without them (every button posted before issue 14) means the home account and region.
  */
 export interface ApprovalButtonValue {
   pipeline: string;
@@ -30,6 +33,31 @@ export interface ApprovalButtonValue {
   action: string;
   executionId: string;
   actionExecutionId?: string;
+  /** 12-digit AWS account id of the pipeline; absent = the home account (`HOME_ACCOUNT`). */
+  account?: string;
+  /** AWS region of the pipeline; absent = the home region (`AWS_REGION`). */
+  region?: string;
+}
+
+/** An AWS account id: 12 digits. */
+const ACCOUNT_ID = /^\d{12}$/;
+/** An AWS region name (`us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`). */
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+/**
+ * The pipeline an approval stands for: its account and region, the home ones when the value
+ * carries none (`homeOf()`, contracts/pipeline-id.ts).
+ */
+export function approvalPipelineRef(
+  value: Pick<ApprovalButtonValue, "pipeline" | "account" | "region">,
+  env: NodeJS.ProcessEnv = process.env,
+): PipelineRef {
+  const home = homeOf(env);
+  return {
+    account: value.account ?? home.account ?? "",
+    region: value.region ?? home.region ?? "",
+    name: value.pipeline,
+  };
 }
 
 /** Approved or rejected, as CodePipeline's PutApprovalResult spells it. */
@@ -40,14 +68,23 @@ export type ApprovalDecision = "Approved" | "Rejected";
  * action, executionId). Slack caps a button value at 2000 characters; the caller checks that.
  */
 export function encodeApprovalButtonValue(value: ApprovalButtonValue): string {
-  const { pipeline, stage, action, executionId, actionExecutionId } = value;
-  return JSON.stringify({ pipeline, stage, action, executionId, actionExecutionId });
+  const { pipeline, stage, action, executionId, actionExecutionId, account, region } = value;
+  return JSON.stringify({
+    pipeline,
+    stage,
+    action,
+    executionId,
+    actionExecutionId,
+    account,
+    region,
+  });
 }
 
 /**
  * Parses a button value (or any JSON that carries the same four fields) into the approval it
  * stands for; undefined when it is not JSON or any required field is missing, not a string or
- * empty, or `actionExecutionId` is present but not a non-empty string. Extra fields are dropped.
+ * empty, `actionExecutionId` is present but not a non-empty string, or `account` / `region` are
+ * not both absent or both valid (12 digits; a region name). Extra fields are dropped.
  */
 export function parseApprovalButtonValue(
   value: string | undefined,
@@ -60,10 +97,8 @@ export function parseApprovalButtonValue(
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const { pipeline, stage, action, executionId, actionExecutionId } = parsed as Record<
-    string,
-    unknown
-  >;
+  const { pipeline, stage, action, executionId, actionExecutionId, account, region } =
+    parsed as Record<string, unknown>;
   if (
     typeof pipeline !== "string" ||
     typeof stage !== "string" ||
@@ -76,9 +111,22 @@ export function parseApprovalButtonValue(
   ) {
     return undefined;
   }
-  if (actionExecutionId === undefined) return { pipeline, stage, action, executionId };
+  const where = whereOfValue(account, region);
+  if (where === null) return undefined;
+  if (actionExecutionId === undefined) return { pipeline, stage, action, executionId, ...where };
   if (typeof actionExecutionId !== "string" || !actionExecutionId) return undefined;
-  return { pipeline, stage, action, executionId, actionExecutionId };
+  return { pipeline, stage, action, executionId, actionExecutionId, ...where };
+}
+
+/** `{ account, region }` of a value (both or neither); null when malformed. */
+function whereOfValue(
+  account: unknown,
+  region: unknown,
+): { account?: string; region?: string } | null {
+  if (account === undefined && region === undefined) return {};
+  if (typeof account !== "string" || !ACCOUNT_ID.test(account)) return null;
+  if (typeof region !== "string" || !REGION.test(region)) return null;
+  return { account, region };
 }
 
 /** Maps a button's `action_id` to the decision it asks for; undefined for any other button. */

@@ -14,4 +14,5 @@ export { classify, failedApprovalKind, isRejectionSummary, rejectedBy } from "./
 export { MAX_ID_CHARS, MAX_TEXT_CHARS, type CodePipelineEvent, type ParseResult } from "./model";
 export { consoleUrl, normalize, notificationId, rollbackOf } from "./normalize";
 export { parseEventBridgeEvent } from "./parse";
+export { admitSource, originFields, sourceRefusal } from "./sources";
 export { commitMessageOf, describeTrigger, revisionOf } from "./revision";

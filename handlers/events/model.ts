@@ -81,14 +81,19 @@ export interface CodePipelineEvent {
  * Outcome of `parseEventBridgeEvent`. A failure is `malformed` (broken or incomplete input) or
  * `foreign` (a well-formed event that is not a CodePipeline execution state change); the
  * identifiers are filled in when they could be read, so the audit record can name the pipeline.
+ * `unconfigured-source` (issue 14, events/sources.ts `admitSource`): a valid event from an account
+ * or region that is neither the notifier's own nor a configured source; it carries the event's
+ * `account` and `region`, and `pipeline` is its pipeline key (contracts/pipeline-id.ts).
  */
 export type ParseResult =
   | { ok: true; event: CodePipelineEvent }
   | {
       ok: false;
-      kind: "malformed" | "foreign";
+      kind: "malformed" | "foreign" | "unconfigured-source";
       reason: string;
       pipeline?: string;
       executionId?: string;
       eventId?: string;
+      account?: string;
+      region?: string;
     };

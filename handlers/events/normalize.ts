@@ -2,6 +2,7 @@
  * Turns a validated event into the one {@link Notification} model every channel formats.
  */
 import { createHash } from "node:crypto";
+import { pipelineKeyOf } from "../contracts/pipeline-id";
 import type { Notification, RollbackInfo, Severity } from "../types";
 import { safeHttpUrl } from "../url";
 import { classify, rejectedBy } from "./classify";
@@ -23,7 +24,8 @@ export function consoleUrl(region: string, pipeline: string, executionId: string
 }
 
 /**
- * Stable id of the notification an event produces, from its content: pipeline, execution id,
+ * Stable id of the notification an event produces, from its content: pipeline (its key across
+ * accounts, contracts/pipeline-id.ts: the bare name at home, else its ARN), execution id,
  * level, stage, action, state, execution attempt and, for Approval action events that carry one,
  * the `action-execution-id`. Not the EventBridge id: CodePipeline events are at-least-once, and a
  * duplicate may carry a different event id (but the same action execution id: it names one run
@@ -36,7 +38,8 @@ export function consoleUrl(region: string, pipeline: string, executionId: string
 export function notificationId(ev: CodePipelineEvent): string {
   const parts: unknown[] = [
     "v1",
-    ev.pipeline,
+    // The pipeline key (issue 14): the bare name at home, so home ids are what they were.
+    pipelineKeyOf(ev),
     ev.executionId,
     ev.level,
     ev.stage ?? "",

@@ -16,11 +16,15 @@ import type { ChannelStatus } from "./plan";
 /** Longest `reason` attribute written (characters): a longer list of reasons is cut. */
 const MAX_REASON_CHARS = 4000;
 
-/** 1 delivery + 3 retries: the events queue's maxReceiveCount (infra/settings.ts), as record.ts. */
+/**
+ * 1 delivery + 3 retries: the fan-out's last receive (infra/settings.ts `fanoutLastReceive`, one
+ * less than the queue's maxReceiveCount), as record.ts.
+ */
 const DEFAULT_MAX_RECEIVES = 4;
 
 /**
- * The events queue's `maxReceiveCount` (`MAX_RECEIVE_COUNT`, set from infra/settings.ts), else 4.
+ * The fan-out's last receive (`MAX_RECEIVE_COUNT`, set from infra/settings.ts
+ * `fanoutLastReceive`; the events queue's `maxReceiveCount` is one more), else 4.
  * A value that is not a whole number >= 1 is ignored (the default applies).
  */
 export function maxReceives(env: NodeJS.ProcessEnv = process.env): number {
@@ -29,13 +33,27 @@ export function maxReceives(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * Whether this is the record's last receive: SQS moves it to the DLQ when it fails now
- * (`ApproximateReceiveCount` >= `maxReceiveCount`; SQS developer guide, "Using dead-letter
- * queues": a message goes to the DLQ once its ReceiveCount exceeds maxReceiveCount).
+ * Whether this is the record's last receive by the fan-out (`ApproximateReceiveCount` >=
+ * {@link maxReceives}): one that fails now is dead-lettered by the fan-out with its reason.
  */
 export function isLastReceive(record: SQSRecord): boolean {
   return Number(record.attributes?.ApproximateReceiveCount ?? "1") >= maxReceives();
 }
+
+/**
+ * Whether this receive comes after the fan-out's last one: the events queue's `maxReceiveCount`
+ * is one higher than `MAX_RECEIVE_COUNT` (infra/settings.ts), so SQS only delivers a message
+ * again after the fan-out's last receive when that receive ended without a result — the
+ * function crashed or timed out (or its own dead-lettering failed). Such a record is
+ * dead-lettered at once with {@link NO_RESULT_REASON}, not processed again.
+ */
+export function isBeyondLastReceive(record: SQSRecord): boolean {
+  return Number(record.attributes?.ApproximateReceiveCount ?? "1") > maxReceives();
+}
+
+/** The DLQ reason of a record received after the fan-out's last receive. */
+export const NO_RESULT_REASON =
+  "the previous receive ended without a result (function crashed or timed out)";
 
 /** The property a wrapper sets on an error to say which dependency threw it. */
 const SERVICE_TAG = "deployNotifierService";

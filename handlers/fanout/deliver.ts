@@ -2,35 +2,41 @@
  * One delivery of a notification to one channel, exactly once: claim the (notification, channel)
  * slot in the ledger → send with in-invocation retries → mark it sent (the ledger item is the
  * delivery's audit record: two DynamoDB writes in all) or failed (plus an append-only failure
- * record). A PagerDuty trigger is remembered as an open incident, and a resolve forgets it.
+ * record). A PagerDuty trigger is first given the pipeline's open incident (fanout/incident.ts).
  */
 import { sns } from "../aws";
 import { snsPublisher } from "../channels/common";
-import { pagerdutyDedupKey } from "../channels/pagerduty";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../channels/types";
-import { isDeliveryError, redact } from "../http";
+import { isDeliveryError, redact, scaledMs } from "../http";
 import { rememberRequest } from "../reminders/record";
 import { withRetries } from "../retry";
-import type { AuditRecord } from "../store/audit";
-import { forgetIncident, rememberIncident } from "../store/incidents";
+import { pipelineFields, type AuditRecord } from "../store/audit";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
-import type { ChannelConfig, ChannelSecrets, Notification } from "../types";
+import { threadStore } from "../store/threads";
+import type { ChannelConfig, ChannelSecrets, ChannelType, Notification } from "../types";
+import { claimIncidentFor } from "./incident";
 import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
+import { allowanceFor, groupable, groupDelivery } from "./grouping";
+import { paceDelivery, type PaceDecision } from "./pace";
 import { receiverIsIdempotent, type ChannelStatus, type Delivery } from "./plan";
 
 /** What became of one channel delivery. */
 export interface ChannelOutcome {
   channel: string;
   status: ChannelStatus;
-  /** Redacted reason of a failure. */
+  /** Redacted reason of a failure or a deferral. */
   reason?: string;
+  /** `deferred`: ms (this clock) after which the record's copy should arrive (issue 11). */
+  deferMs?: number;
+  /** `deferred` by pacing: the send slot reserved for the copy (epoch ms). */
+  slotAt?: number;
 }
 
 /** Audit fields shared by every record of one delivery. */
 type DeliveryBase = Pick<
   AuditRecord,
-  "pipeline" | "executionId" | "channel" | "notificationId" | "eventId"
+  "pipeline" | "account" | "region" | "executionId" | "channel" | "notificationId" | "eventId"
 >;
 
 /** Secrets of every channel, for redaction. */
@@ -39,9 +45,13 @@ function allSecretValues(secrets: ChannelSecrets): string[] {
 }
 
 /**
- * Delivers `n` to `d.channel` unless the ledger says it already went (or is going) there. Never
- * throws for a channel's failure: that is the outcome `failed` (a redelivery may fix it) or
- * `abandoned` (permanent). DynamoDB errors of the claim are thrown (the record is retried).
+ * Delivers `n` to `d.channel` unless the ledger says it already went (or is going) there, paced
+ * at the channel's documented rate (fanout/pace.ts). Never throws for a channel's failure: that
+ * is the outcome `failed` (a redelivery may fix it) or `abandoned` (permanent). A rate limit is
+ * no failure (issue 11): a send slot after the deadline, or a 429 / throttling whose
+ * `Retry-After` does not fit before it, is `deferred` (record.ts requeues the record), its
+ * ledger slot left `failed` so the copy claims it cleanly. `reserved`: the slot a deferred copy
+ * carries. DynamoDB errors of the claim are thrown (the record is retried).
  */
 export async function deliver(
   inv: Invocation,
@@ -49,9 +59,10 @@ export async function deliver(
   d: Delivery,
   secrets: ChannelSecrets,
   log: Logger,
+  reserved?: number,
 ): Promise<ChannelOutcome> {
   const base: DeliveryBase = {
-    pipeline: n.pipeline,
+    ...pipelineFields(n),
     executionId: n.executionId,
     channel: d.channel,
     notificationId: n.id,
@@ -61,7 +72,7 @@ export async function deliver(
   const channelConfig = inv.config.channels[d.channel];
   const driver = CHANNEL_DRIVERS[channelConfig.type];
   const ref: DeliveryRef = {
-    pipeline: n.pipeline,
+    ...pipelineFields(n),
     eventTime: n.time,
     notificationId: n.id,
     slot: d.slot,
@@ -85,13 +96,19 @@ export async function deliver(
     await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
     return { channel: d.channel, status };
   }
+  const paced = await paceOrRelease(inv, ref, d, channelConfig.type, reserved, log, n);
+  if (paced.status !== "sent") return paced;
+  // A PagerDuty trigger goes to the pipeline's open incident: its key, claimed now (issue 11).
+  const noIncident = await claimIncidentFor(inv, n, d, ref, log);
+  if (noIncident) return noIncident;
   const started = Date.now();
   let receipt: DeliveryReceipt;
   try {
     receipt = await send(inv, n, d, { driver, config: channelConfig, secrets }, base, log);
   } catch (err: unknown) {
-    const permanent = isDeliveryError(err) ? !err.retryable : false;
     const reason = redact(describe(err), allSecretValues(secrets));
+    if (isRateLimited(err)) return release(inv, ref, d, reason, rateLimitDelay(err), log);
+    const permanent = isDeliveryError(err) ? !err.retryable : false;
     await Promise.all([
       markFailed(ref, reason, permanent, markDeadline(inv)),
       auditQuietly(
@@ -123,6 +140,84 @@ export async function deliver(
   return { channel: d.channel, status: "sent" };
 }
 
+/**
+ * Whether a send failed only because the receiver limits its rate: HTTP 429, a `Retry-After`,
+ * or an AWS throttling error (SNS `Throttling`, `ThrottlingException`, …). Not a failure.
+ */
+export function isRateLimited(err: unknown): err is DeliveryError {
+  if (!isDeliveryError(err) || !err.retryable) return false;
+  return err.status === 429 || err.retryAfterMs !== undefined || /Throttl/.test(err.message);
+}
+
+/**
+ * How long (this clock's ms) to defer a rate-limited delivery: the receiver's Retry-After (AWS
+ * time, scaled), at least 1 s.
+ */
+function rateLimitDelay(err: DeliveryError): number {
+  return scaledMs(Math.max(err.retryAfterMs ?? 0, 1000));
+}
+
+/**
+ * Paces a claimed delivery: waits for its slot when it fits before the deadline (`sent` here
+ * means "go on and send"); else releases the claim as a deferral. A pacing store error releases
+ * the claim as a plain failure (never a `sending` slot left behind). Over the grouping window's
+ * individual allowance (issue 11, fanout/grouping.ts) the slot is marked `grouped` instead (the
+ * outcome `grouped`); a grouping write that fails releases it as a failure.
+ */
+async function paceOrRelease(
+  inv: Invocation,
+  ref: DeliveryRef,
+  d: Delivery,
+  type: ChannelType,
+  reserved: number | undefined,
+  log: Logger,
+  n: Notification,
+): Promise<ChannelOutcome> {
+  let pace: PaceDecision;
+  try {
+    const allowance = groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
+    pace = await paceDelivery(d.channel, type, inv.deadline, reserved, Date.now, allowance);
+    if (pace.kind === "group") {
+      const grouped = await groupDelivery(inv, n, ref, pace.allowance, log);
+      if ("status" in grouped) return grouped;
+      throw new Error(grouped.error);
+    }
+  } catch (err: unknown) {
+    const reason = `pacing unavailable: ${describe(err)}`;
+    await markFailed(ref, reason, false, markDeadline(inv));
+    log.error("delivery failed", { channel: d.channel, permanent: false, error: reason });
+    return { channel: d.channel, status: "failed", reason };
+  }
+  if (pace.kind === "defer") return release(inv, ref, d, pace.reason, pace.delayMs, log, pace);
+  if (pace.waitMs > 0) await new Promise<void>((r) => setTimeout(r, pace.waitMs));
+  return { channel: d.channel, status: "sent" };
+}
+
+/**
+ * Gives a claimed slot back as `failed` with the deferral's reason (the record's copy claims it
+ * cleanly, not as an unconfirmed slot) and reports the delivery `deferred`.
+ */
+async function release(
+  inv: Invocation,
+  ref: DeliveryRef,
+  d: Delivery,
+  reason: string,
+  deferMs: number,
+  log: Logger,
+  pace?: { slotAt: number },
+): Promise<ChannelOutcome> {
+  const why = `deferred: ${reason}`;
+  await markFailed(ref, why, false, markDeadline(inv));
+  log.warn("delivery deferred", { channel: d.channel, deferMs, reason });
+  return {
+    channel: d.channel,
+    status: "deferred",
+    reason: why,
+    deferMs,
+    ...(pace ? { slotAt: pace.slotAt } : {}),
+  };
+}
+
 /** Sends through the channel's driver, retrying what a retry can fix before the deadline. */
 function send(
   inv: Invocation,
@@ -143,6 +238,9 @@ function send(
         sns: snsPublisher(sns()),
         topicArn: inv.topics[d.channel],
         resolveDedupKey: d.resolveDedupKey,
+        dedupKey: d.dedupKey,
+        // Slack bot mode: one thread per execution (issue 11, handlers/channels/slack-thread.ts).
+        threads: threadStore(inv.config.auditRetentionDays),
         log,
       }),
     {
@@ -161,7 +259,7 @@ function send(
 
 /**
  * The bookkeeping after a delivery: the ledger's mark-sent, which is also the delivery's audit
- * record (retried until the deadline: store/ledger.ts `markSent`), and the PagerDuty incident.
+ * record (retried until the deadline: store/ledger.ts `markSent`); no PagerDuty incident write.
  * It runs concurrently, and its failures are logged, not thrown: retrying the record would send
  * the message again. `receipt` is the successful delivery's receipt (channels/types.ts
  * `DeliveryReceipt`): for Slack in bot mode `receipt.id` is the posted message's `ts`, and the
@@ -179,20 +277,15 @@ async function recordSent(
   run: { attempt: number; started: number; ambiguous: boolean; resent: boolean },
   log: Logger,
 ): Promise<void> {
-  const retention = inv.config.auditRetentionDays;
-  const incident =
-    inv.config.channels[d.channel].type !== "pagerduty"
-      ? undefined
-      : d.resolveDedupKey
-        ? forgetIncident(d.channel, n.pipeline, d.resolveDedupKey)
-        : rememberIncident(d.channel, n.pipeline, receipt.id ?? pagerdutyDedupKey(n), retention);
+  // No incident write here (issue 11/12): the trigger's incident was claimed before the send
+  // (fanout/incident.ts), and a success took the incident it resolves when it found it.
   const detail = {
     kind: n.kind,
     attempt: run.attempt,
     ms: Date.now() - run.started,
     ...(run.resent ? { resentIdempotent: true } : {}),
     ...(receipt.truncated ? { truncated: true } : {}),
-    ...(d.resolveDedupKey ? { dedupKey: d.resolveDedupKey } : {}),
+    ...((d.resolveDedupKey ?? d.dedupKey) ? { dedupKey: d.resolveDedupKey ?? d.dedupKey } : {}),
     ...(n.attempt !== undefined && n.attempt > 1 ? { executionAttempt: n.attempt } : {}),
     ...(n.rollback ? { rollback: { ...n.rollback } } : {}),
   };
@@ -207,7 +300,6 @@ async function recordSent(
       },
       markDeadline(inv),
     ),
-    incident,
     // An approval request posted to Slack waits for a decision: the reminder scan's item.
     rememberRequest(inv.config, n, d.channel, receipt),
   ]);

@@ -10,22 +10,33 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { ddb, requireEnv, secretJson } from "../aws";
 import { isHeartbeat } from "../contracts/heartbeat";
 import { FAILING_SERVICES } from "../contracts/metrics";
-import { parseEventBridgeEvent, type CodePipelineEvent } from "../events";
+import { admitSource, parseEventBridgeEvent, type CodePipelineEvent } from "../events";
 import { scaledMs } from "../http";
-import { UNKNOWN_PIPELINE } from "../store/audit";
+import { pipelineFields, UNKNOWN_PIPELINE } from "../store/audit";
 import { createLogger, invocationFields } from "../telemetry";
 import { ENV, type ChannelSecrets, type RuntimeConfig } from "../types";
 import {
   deadLetterFailure,
   failureOf,
+  isBeyondLastReceive,
   isLastReceive,
   secretValues,
   tagService,
 } from "./dead-letter";
 import { auditQuietly, type Invocation } from "./invocation";
 import { emitBookkeepingFailed, emitHeartbeat, emitRejected } from "./metrics";
+import {
+  pipelineOrder,
+  RECORD_CONCURRENCY,
+  runBounded,
+  type ChannelTurns,
+  type PipelineOrder,
+} from "./order";
 import { processRecord } from "./record";
+import { deadLetterQuietly, parkUnfinished } from "./unfinished";
 import { isReminderScan, scanRecord } from "../reminders";
+import { isDigestFlush } from "../contracts/digest-flush";
+import { flushDigestRecord } from "./digest-flush";
 
 /** Safety margin kept from the Lambda's remaining time (ms of AWS time: see `scaledMs`). */
 export const DEADLINE_MARGIN_MS = 3000;
@@ -41,15 +52,16 @@ interface Run {
   knownSecrets: () => string[];
 }
 
-/** A parsed record, queued behind the earlier records of its pipeline. */
+/** A parsed record of the batch. */
 interface Parsed {
   record: SQSRecord;
   ev: CodePipelineEvent;
 }
 
 /**
- * Handles one SQS batch for the stack's `config`. Records of one pipeline run in order (a failure
- * before its resolving success); different pipelines run concurrently. Malformed or foreign
+ * Handles one SQS batch for the stack's `config`. Records run concurrently (at most
+ * {@link RECORD_CONCURRENCY} at once); per pipeline and channel they keep batch order (a failure
+ * is announced on a channel before its resolving success there: order.ts). Malformed or foreign
  * records are audited and dropped, never retried in a loop. Never throws: a record that fails
  * unexpectedly is reported for redelivery, and the DLQ catches what keeps failing.
  */
@@ -60,12 +72,19 @@ export async function handleBatch(
 ): Promise<SQSBatchResponse> {
   const run = startInvocation(config, context);
   const { inv } = run;
-  const byPipeline: Record<string, Parsed[]> = {};
+  const parsed: Parsed[] = [];
   const scans: SQSRecord[] = [];
+  const unfinished: SQSRecord[] = [];
   for (const record of event.Records ?? []) {
     // The heartbeat rule's message (contracts/heartbeat.ts): it made it rule → queue → here.
     if (isHeartbeat(record.body)) {
       beat(inv, record);
+      continue;
+    }
+    // Its previous receive was the fan-out's last and ended without a result (a crash or a
+    // timeout): parked with that reason now, before SQS's redrive could move it without one.
+    if (isBeyondLastReceive(record)) {
+      unfinished.push(record);
       continue;
     }
     // The schedule rule's approval reminder scan (handlers/reminders), not a CodePipeline event.
@@ -73,19 +92,35 @@ export async function handleBatch(
       scans.push(record);
       continue;
     }
+    // A digest's flush (issue 11 grouping, digest-flush.ts), due at its window's end.
+    if (isDigestFlush(record.body)) {
+      scans.push(record);
+      continue;
+    }
     const ev = await parseOrReject(inv, record);
-    if (ev) (byPipeline[ev.pipeline] ??= []).push({ record, ev });
+    if (ev) parsed.push({ record, ev });
   }
   const failures: string[] = [];
+  // Every record at once (bounded), in batch order; only (pipeline, channel) stays in order
+  // (order.ts): a hanging channel of one event never holds another event's page (issue 11).
+  const orders: Record<string, PipelineOrder> = {};
+  const tasks = parsed.map(({ record, ev }) => {
+    const turns = (orders[ev.pipeline] ??= pipelineOrder()).next();
+    return async () => {
+      if (!(await runRecord(run, record, ev, turns))) failures.push(record.messageId);
+    };
+  });
   await Promise.all([
+    ...unfinished.map(async (record) => {
+      if (!(await parkUnfinished(inv, record))) failures.push(record.messageId);
+    }),
     ...scans.map(async (record) => {
-      if (!(await runScan(inv, record))) failures.push(record.messageId);
+      const ok = isDigestFlush(record.body)
+        ? await flushDigestRecord(inv, record)
+        : await runScan(inv, record);
+      if (!ok) failures.push(record.messageId);
     }),
-    ...Object.values(byPipeline).map(async (items) => {
-      for (const { record, ev } of items) {
-        if (!(await runRecord(run, record, ev))) failures.push(record.messageId);
-      }
-    }),
+    runBounded(tasks, RECORD_CONCURRENCY),
   ]);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
@@ -147,7 +182,7 @@ async function parseOrReject(
   inv: Invocation,
   record: SQSRecord,
 ): Promise<CodePipelineEvent | undefined> {
-  const parsed = parseEventBridgeEvent(record.body);
+  const parsed = admitSource(parseEventBridgeEvent(record.body), inv.config);
   if (parsed.ok) return parsed.event;
   inv.log.warn("rejected input", {
     messageId: record.messageId,
@@ -159,6 +194,7 @@ async function parseOrReject(
     {
       action: "rejected-input",
       pipeline: parsed.pipeline ?? UNKNOWN_PIPELINE,
+      ...(parsed.account !== undefined && { account: parsed.account, region: parsed.region }),
       executionId: parsed.executionId,
       eventId: parsed.eventId,
       result: parsed.reason,
@@ -181,25 +217,22 @@ async function runScan(inv: Invocation, record: SQSRecord): Promise<boolean> {
   const reason =
     "approval reminder scan: failed on every receive (its error is in the fan-out's " +
     '"reminder scan failed" log lines); the next scheduled scan runs anyway';
-  try {
-    return await deadLetterFailure(record, { service: FAILING_SERVICES.other, reason });
-  } catch (err: unknown) {
-    inv.log.error("dead-letter failed", {
-      messageId: record.messageId,
-      error: failureOf(err).reason,
-    });
-    return false;
-  }
+  return deadLetterQuietly(inv, record, reason);
 }
 
 /** Processes one record and logs how it ended; false when SQS should deliver it again. */
-async function runRecord(run: Run, record: SQSRecord, ev: CodePipelineEvent): Promise<boolean> {
+async function runRecord(
+  run: Run,
+  record: SQSRecord,
+  ev: CodePipelineEvent,
+  turns: ChannelTurns,
+): Promise<boolean> {
   const { inv } = run;
   const started = Date.now();
   try {
     // Inside the try: nothing about one record may throw out of the batch loop (issue 12).
     markDynamoErrors();
-    const outcome = await processRecord(inv, record, ev);
+    const outcome = await processRecord(inv, record, ev, turns).finally(() => turns.releaseAll());
     inv.log.info("record done", {
       messageId: record.messageId,
       eventId: ev.id,
@@ -243,7 +276,7 @@ async function failed(
   await auditQuietly(
     inv,
     {
-      pipeline: ev.pipeline,
+      ...pipelineFields(ev),
       executionId: ev.executionId,
       eventId: ev.id,
       action: "failed",

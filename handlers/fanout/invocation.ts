@@ -17,6 +17,11 @@ export interface Invocation {
   topics: Record<string, string>;
   /** The invocation's logger (service, cold start, request id). */
   log: TelemetryLogger;
+  /**
+   * Digest flushes this invocation has queued, by digest id (issue 11, fanout/grouping.ts): one
+   * flush message per (channel, window) per invocation. Set on first use.
+   */
+  digestFlushes?: Record<string, Promise<void>>;
 }
 
 /**

@@ -79,6 +79,8 @@ export function deliveryMetrics(
   latencyMs: number,
 ): MetricPoint[] {
   return outcomes.flatMap((o): MetricPoint[] => {
+    // Deferred (rate-limited) and grouped deliveries are no failures (issue 11): no metric yet.
+    if (o.status === "deferred" || o.status === "grouped") return [];
     const name =
       o.status === "sent"
         ? METRIC.sent

@@ -4,8 +4,9 @@
  * of the same outcome, what quiet hours hold back, and what becomes of the record once its
  * deliveries are done. The I/O around them is in record.ts.
  */
+import { pipelineKeyOf } from "../contracts/pipeline-id";
 import { activeWindow } from "../downtime";
-import { normalize, type CodePipelineEvent } from "../events";
+import { normalize, originFields, type CodePipelineEvent } from "../events";
 import { findPipelineRule } from "../routing";
 import { resolveSlot } from "../store/keys";
 import type { DowntimeWindow, Notification, PipelineRule, RuntimeConfig } from "../types";
@@ -17,6 +18,16 @@ export interface Delivery {
   slot: string;
   /** Dedup key of the PagerDuty incident this delivery resolves. */
   resolveDedupKey?: string;
+  /**
+   * A PagerDuty resolve: the last failing execution added to the incident it resolves
+   * (store/incidents.ts), when known.
+   */
+  lastExecution?: string;
+  /**
+   * A PagerDuty trigger: the dedup key of the pipeline's open incident it is added to (set by
+   * fanout/deliver.ts from store/incidents.ts `claimIncident` before the send).
+   */
+  dedupKey?: string;
 }
 
 /** What to do with a parsed event: nothing (with why, for the log), or notify under `rule`. */
@@ -31,10 +42,11 @@ export type RecordPlan =
  * approval request (failures there are folded into one message per outcome).
  */
 export function planRecord(ev: CodePipelineEvent, config: RuntimeConfig): RecordPlan {
-  const rule = findPipelineRule(config.pipelines, ev.pipeline);
+  const rule = findPipelineRule(config.pipelines, ev);
   if (!rule) return { kind: "ignore", logMessage: "ignored: pipeline not configured" };
   const route = config.routing[rule.tier];
   const n = normalize(ev, { tier: rule.tier, severity: route?.severity ?? "warning" });
+  Object.assign(n, originFields(ev, config));
   if (n.kind === "approval-request") {
     if (!rule.approvals) return { kind: "ignore" };
     n.approval = { approvers: [...rule.approvals.approvers] };
@@ -152,18 +164,23 @@ export function resolvingChannels(
 
 /**
  * The failed execution a rollback undid, when it is what the rollback's success resolves: the
- * one execution whose open PagerDuty incident (`deploy-notifier/<pipeline>/<execution id>`,
- * channels/pagerduty.ts) `resolves` closes. Undefined when there is no such incident, or several.
- * Mutates `n.rollback` (a rollback only) and returns the id it set.
+ * last failing execution of the one open PagerDuty incident `resolves` closes (store/incidents.ts
+ * `lastExecution`), or for an incident without it the execution its key names
+ * (`deploy-notifier/<pipeline key>/<execution id>`, channels/pagerduty.ts). Undefined when there
+ * is no such incident, or several executions. Mutates `n.rollback` (a rollback only) and returns
+ * the id it set.
  */
 export function noteRolledBackFailure(n: Notification, resolves: Delivery[]): string | undefined {
   if (!n.rollback || n.rollback.failedExecutionId) return undefined;
-  const prefix = `deploy-notifier/${n.pipeline}/`;
+  const prefixes = [`deploy-notifier/${pipelineKeyOf(n)}/`, `deploy-notifier/${n.pipeline}/`];
+  const fromKey = (k: string | undefined) => {
+    const prefix = prefixes.find((p) => k?.startsWith(p));
+    return k === undefined || prefix === undefined ? undefined : k.slice(prefix.length);
+  };
   const ids = new Set(
     resolves
-      .map((d) => d.resolveDedupKey)
-      .filter((k): k is string => k !== undefined && k.startsWith(prefix))
-      .map((k) => k.slice(prefix.length))
+      .map((d) => d.lastExecution ?? fromKey(d.resolveDedupKey))
+      .filter((id): id is string => id !== undefined)
       .filter((id) => id !== "" && !id.includes("/") && !id.includes("#")),
   );
   if (ids.size !== 1) return undefined;
@@ -172,9 +189,21 @@ export function noteRolledBackFailure(n: Notification, resolves: Delivery[]): st
   return id;
 }
 
-/** The delivery that resolves the incident `dedupKey` on PagerDuty channel `channel`. */
-export function resolveDelivery(channel: string, dedupKey: string): Delivery {
-  return { channel, slot: resolveSlot(channel, dedupKey), resolveDedupKey: dedupKey };
+/**
+ * The delivery that resolves the incident `dedupKey` on PagerDuty channel `channel`;
+ * `lastExecution` is the last failing execution added to it, when known.
+ */
+export function resolveDelivery(
+  channel: string,
+  dedupKey: string,
+  lastExecution?: string,
+): Delivery {
+  return {
+    channel,
+    slot: resolveSlot(channel, dedupKey),
+    resolveDedupKey: dedupKey,
+    ...(lastExecution !== undefined && { lastExecution }),
+  };
 }
 
 /** What quiet hours do to a notification's deliveries. */
@@ -208,8 +237,9 @@ export function applyDowntime(
 /**
  * Whether the receiver of a channel recognizes a repeat of one notification, so that sending
  * again a slot whose earlier attempt's outcome is unknown cannot duplicate it:
- * - PagerDuty: the Events API v2 `dedup_key` (`deploy-notifier/<pipeline>/<execution id>`;
- *   a trigger with the key of an open alert is folded into it, and a resolve is by key);
+ * - PagerDuty: the Events API v2 `dedup_key` (the pipeline's open incident's key, which a resent
+ *   trigger claims again, store/incidents.ts; a trigger with the key of an open alert is folded
+ *   into it, and a resolve is by key);
  * - webhooks: the `Idempotency-Key` header (channels/webhook.ts), for receivers that honour it.
  * Everything else has no idempotency at the receiver: Slack incoming webhooks, Teams, Discord,
  * SMS and email. Slack in bot mode carries message metadata (channels/slack.ts) by which a
@@ -220,11 +250,17 @@ export function receiverIsIdempotent(config: { type: string } | undefined): bool
   return config?.type === "pagerduty" || config?.type === "webhook";
 }
 
-/** How one channel delivery ended. */
-export type ChannelStatus = "sent" | "deduplicated" | "failed" | "abandoned";
+/**
+ * How one channel delivery ended. `deferred` (issue 11): the receiver limits its rate and the
+ * send waits for a copy of the record (record.ts requeues it) — never a failure. `grouped`: held
+ * for a channel's digest.
+ */
+export type ChannelStatus =
+  "sent" | "deduplicated" | "failed" | "abandoned" | "deferred" | "grouped";
 
 /**
- * What becomes of a record after its deliveries: `done` when nothing failed; `retry` (SQS
+ * What becomes of a record after its deliveries (`deferred` and `grouped` are not failures: the
+ * caller requeues deferred ones): `done` when nothing failed; `retry` (SQS
  * redelivers it, and only the failed channels are tried again) when a channel failed in a way a
  * retry can fix and SQS will deliver it again (`receives` < `maxReceives`); else `dead-letter`
  * (the last attempt, or every failure permanent).

@@ -7,13 +7,17 @@
 import type { SQSRecord } from "aws-lambda";
 import { enrich } from "../enrich";
 import type { CodePipelineEvent } from "../events";
+import { pipelineKeyOf } from "../contracts/pipeline-id";
 import { slackRejection } from "../store/approvals";
-import { openIncidents } from "../store/incidents";
+import { pipelineFields, type AuditRecord } from "../store/audit";
 import { claimOutcome } from "../store/ledger";
 import type { TelemetryLogger } from "../telemetry";
 import { ENV, type Notification, type PipelineRule } from "../types";
 import { deadLetter } from "./dead-letter";
 import { deliver, type ChannelOutcome } from "./deliver";
+import { mayHaveTakenIncidents, resolveDeliveries } from "./incident";
+import { defer, RATE_LIMITED_REASON, slotsOf } from "./deferral";
+import { deliverInTurn, OUTCOME_TURN, UNORDERED, type ChannelTurns } from "./order";
 import { auditQuietly, type Invocation } from "./invocation";
 import { emitDelivered, emitSuppressed } from "./metrics";
 import {
@@ -26,7 +30,6 @@ import {
   noteRolledBackFailure,
   outcomeAttempt,
   planRecord,
-  resolveDelivery,
   resolvingChannels,
   settleRecord,
   type Delivery,
@@ -52,7 +55,10 @@ export interface RecordOutcome {
 const DEFAULT_MAX_RECEIVES = 4;
 
 /** Audit fields shared by every record about one event. */
-type EventBase = { pipeline: string; executionId: string; eventId: string };
+type EventBase = Pick<AuditRecord, "pipeline" | "account" | "region"> & {
+  executionId: string;
+  eventId: string;
+};
 
 /**
  * Processes one parsed event. Resolves with what became of it (`retry`: report the record as a
@@ -62,6 +68,7 @@ export async function processRecord(
   inv: Invocation,
   record: SQSRecord,
   ev: CodePipelineEvent,
+  turns: ChannelTurns = UNORDERED,
 ): Promise<RecordOutcome> {
   const log = inv.log.child({
     eventId: ev.id,
@@ -75,7 +82,7 @@ export async function processRecord(
     return { status: "ignored", notificationId: plan.notificationId, channels: [] };
   }
   const { rule, notification: n } = plan;
-  const base: EventBase = { pipeline: ev.pipeline, executionId: ev.executionId, eventId: ev.id };
+  const base: EventBase = { ...pipelineFields(ev), executionId: ev.executionId, eventId: ev.id };
   const nlog = log.child({ notificationId: n.id, kind: n.kind });
   // Started at once, not as sequential round trips before the first send (issue 12): the outcome
   // claim, the enrichment, the open PagerDuty incidents a success resolves, and the channel
@@ -84,18 +91,23 @@ export async function processRecord(
   // CodePipeline calls and no secret read (e.g. a prod success with no open incident). A
   // collapsed event's enrichment is wasted: at most two extra CodePipeline reads per failure.
   const sends = deliveriesFor(n, rule, inv.config).length > 0;
+  // In batch order per pipeline (order.ts): the first failure of an execution owns its message.
   const owner = claimsOutcome(n)
-    ? claimOutcome(
-        n.pipeline,
-        n.executionId,
-        "FAILED",
-        n.id,
-        inv.config.auditRetentionDays,
-        outcomeAttempt(n),
-      )
+    ? turns
+        .turn(OUTCOME_TURN)
+        .then(() =>
+          claimOutcome(
+            pipelineKeyOf(n),
+            n.executionId,
+            "FAILED",
+            n.id,
+            inv.config.auditRetentionDays,
+            outcomeAttempt(n),
+          ).finally(() => turns.release(OUTCOME_TURN)),
+        )
     : undefined;
   const secrets = sends ? inv.secrets() : undefined;
-  const prepared = prepare(n, rule, inv, sends);
+  const prepared = prepare(n, rule, inv, sends, turns, mayHaveTakenIncidents(record));
   // Settled below or dropped with the record; never an unhandled rejection.
   secrets?.catch(() => undefined);
   prepared.catch(() => undefined);
@@ -112,6 +124,8 @@ export async function processRecord(
     return { status: "ignored", notificationId: n.id, channels: [] };
   }
   const quiet = applyDowntime(inv.config, n, deliveries);
+  // Later events of the pipeline need not wait for channels this one will not deliver to.
+  turns.releaseExcept(quiet.toSend.map((d) => d.channel));
   if (quiet.window) {
     await auditQuietly(
       inv,
@@ -139,8 +153,10 @@ export async function processRecord(
   // Every delivery settles (sent and marked, or failed) before the record ends, even when one
   // channel's claim threw: returning early would leave a sibling's send in flight, its slot
   // `sending`, and Lambda freezes what is unfinished when the handler returns (issue 12).
-  const settledDeliveries = await Promise.allSettled(
-    quiet.toSend.map((d) => deliver(inv, n, d, channelSecrets, nlog)),
+  // Each channel in its turn (order.ts): after this pipeline's earlier events there, and
+  // without waiting for their other channels (no head-of-line blocking, issue 11).
+  const settledDeliveries = await deliverInTurn(turns, quiet.toSend, (d) =>
+    deliver(inv, n, d, channelSecrets, nlog, slotsOf(record)[d.channel]),
   );
   const outcomes = settledDeliveries.map((s) => {
     if (s.status === "rejected") throw s.reason;
@@ -170,8 +186,15 @@ async function prepare(
   rule: PipelineRule,
   inv: Invocation,
   sends: boolean,
+  turns: ChannelTurns,
+  redelivered = false,
 ): Promise<{ resolves: Delivery[]; enrichMs: number }> {
-  const incidents = resolveDeliveries(n, rule, inv);
+  // The open incidents are read in the PagerDuty channels' turn: after the pipeline's earlier
+  // failures in this batch have opened theirs (order.ts).
+  const resolving = resolvingChannels(n, rule, inv.config);
+  const incidents = Promise.all(resolving.map((c) => turns.turn(c))).then(() =>
+    resolveDeliveries(n, rule, inv, redelivered),
+  );
   incidents.catch(() => undefined);
   const t0 = Date.now();
   let resolves: Delivery[];
@@ -182,7 +205,7 @@ async function prepare(
     if (resolves.length > 0) await enrich(n);
   }
   if (mayBeSlackRejection(n) && rule.approvals && n.action === undefined) {
-    applySlackRejection(n, await slackRejection(n.pipeline, n.executionId));
+    applySlackRejection(n, await slackRejection(pipelineKeyOf(n), n.executionId));
   }
   noteRolledBackFailure(n, resolves);
   return { resolves, enrichMs: Date.now() - t0 };
@@ -213,17 +236,6 @@ async function collapsed(
   );
 }
 
-/** PagerDuty resolves for a success: one per open incident of the pipeline on each PD channel. */
-async function resolveDeliveries(
-  n: Notification,
-  rule: PipelineRule,
-  inv: Invocation,
-): Promise<Delivery[]> {
-  const channels = resolvingChannels(n, rule, inv.config);
-  const keys = await Promise.all(channels.map((c) => openIncidents(c, n.pipeline)));
-  return channels.flatMap((channel, i) => keys[i].map((key) => resolveDelivery(channel, key)));
-}
-
 /**
  * After the deliveries: `done`, `retry` (SQS redelivers the record), or — on the last attempt,
  * or when nothing a retry could fix failed — `dead-letter`: parked in the DLQ with the reasons
@@ -234,10 +246,11 @@ async function settle(
   inv: Invocation,
   record: SQSRecord,
   n: Notification,
-  outcomes: ChannelOutcome[],
+  outcomesIn: ChannelOutcome[],
   base: EventBase,
   log: TelemetryLogger,
 ): Promise<"done" | "retry" | "dead-letter"> {
+  let outcomes = outcomesIn;
   const receives = Number(record.attributes?.ApproximateReceiveCount ?? "1");
   const maxReceives = Number(process.env[ENV.maxReceiveCount] ?? DEFAULT_MAX_RECEIVES);
   const decision = settleRecord(
@@ -245,7 +258,17 @@ async function settle(
     receives,
     maxReceives,
   );
-  if (decision !== "dead-letter") return decision;
+  // Rate-limited deliveries wait for a delayed copy of the record (deferral.ts), never toward
+  // the DLQ; past the deferral bound they are parked with "receiver kept rate-limiting".
+  if (decision === "done" && outcomes.some((o) => o.status === "deferred")) {
+    const deferred = await defer(record, outcomes, log);
+    if (deferred !== "dead-letter") return deferred;
+    outcomes = outcomes.map((o) =>
+      o.status === "deferred"
+        ? { ...o, status: "abandoned", reason: `${RATE_LIMITED_REASON} (${o.reason ?? ""})` }
+        : o,
+    );
+  } else if (decision !== "dead-letter") return decision;
   if (!(await deadLetter(record, n, outcomes))) return "retry";
   const failed = [
     ...outcomes.filter((o) => o.status === "failed"),

@@ -10,6 +10,7 @@
 // Types only: ../action-runs.ts requires the SDK when a scan asks, not at the archive's top.
 import type { ActionExecutionDetail } from "@aws-sdk/client-codepipeline";
 import { listActionRuns } from "../action-runs";
+import { approvalPipelineRef } from "../contracts/slack-approval";
 import { failedApprovalKind } from "../events";
 import type { StoredPending } from "../store/pending";
 
@@ -60,7 +61,7 @@ export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
  * scan.
  */
 export async function lookUpRun(p: StoredPending, signal?: AbortSignal): Promise<RunStatus> {
-  return runStatus(findRun(p, await listActionRuns(p.pipeline, p.executionId, signal)));
+  return runStatus(findRun(p, await listActionRuns(approvalPipelineRef(p), p.executionId, signal)));
 }
 
 /** What a scan does with one request. */

@@ -3,6 +3,7 @@
  * (store/pending.ts): the run, its approvers and expiry, and where the message is.
  */
 import type { DeliveryReceipt } from "../channels/types";
+import { isHome } from "../contracts/pipeline-id";
 import { recordPending, type PendingApproval } from "../store/pending";
 import type { Notification, RuntimeConfig } from "../types";
 
@@ -36,6 +37,8 @@ export function pendingOf(
     stage: n.stage,
     action: n.action,
     ...(n.actionExecutionId && { actionExecutionId: n.actionExecutionId }),
+    // Where it lives (issue 14), outside the home account/region only (none = home).
+    ...(!isHome(n) && { account: n.account, region: n.region }),
     approvers: [...(n.approval?.approvers ?? [])],
     requestedAt: new Date(Date.parse(n.time)).toISOString(),
     approvalExpiresAt: new Date(Date.parse(expires)).toISOString(),

@@ -8,8 +8,10 @@
 import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";
 import { describe, auditQuietly, type Invocation } from "../fanout/invocation";
-import { isDeliveryError } from "../http";
+import { isDeliveryError, scaledMs } from "../http";
 import { withRetries } from "../retry";
+import { pipelineKey } from "../contracts/pipeline-id";
+import { approvalPipelineRef } from "../contracts/slack-approval";
 import { findPipelineRule } from "../routing";
 import type { AuditRecord } from "../store/audit";
 import {
@@ -24,15 +26,30 @@ import { decideStep, lookUpRun, needsLookUp, type RunStatus, type ScanStep } fro
 import { expiredMessage, reminderMessage } from "./messages";
 import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
 
-/** A scan stops starting new requests this long before the invocation's deadline (ms). */
+/**
+ * A scan stops starting new requests this long before the invocation's deadline (ms of AWS time,
+ * divided by the sandbox's `TIME_SCALE` through `scaledMs`, so its ratio to the deadline holds).
+ */
 const SCAN_MARGIN_MS = 5000;
 
 /** What one scan did, by step, for the log. */
 export type ScanCounts = Record<ScanStep | "skipped" | "errors", number>;
 
-/** The reminder lead of `pipeline`'s approvals, in ms (0: no reminder). */
-export function reminderLeadMs(config: RuntimeConfig, pipeline: string): number {
-  const approvals = findPipelineRule(config.pipelines, pipeline)?.approvals;
+/**
+ * The reminder lead of `pipeline`'s approvals, in ms (0: no reminder). `pipeline` is a name (the
+ * home account's) or a stored request, whose account and region select the rule (issue 14).
+ */
+export function reminderLeadMs(
+  config: RuntimeConfig,
+  pipeline: string | Pick<StoredPending, "pipeline" | "account" | "region">,
+): number {
+  const ref = approvalPipelineRef(typeof pipeline === "string" ? { pipeline } : pipeline);
+  const lookup = {
+    pipeline: ref.name,
+    account: ref.account || undefined,
+    region: ref.region || undefined,
+  };
+  const approvals = findPipelineRule(config.pipelines, lookup)?.approvals;
   if (!approvals) return 0;
   return (approvals.reminderBeforeHours ?? DEFAULT_REMINDER_BEFORE_HOURS) * 3_600_000;
 }
@@ -60,7 +77,7 @@ export async function runReminderScan(
   if (!inv.config.pipelines.some((r) => r.approvals)) return counts;
   const due = await pendingUntil(new Date(now.getTime() + longestLeadMs(inv.config)));
   for (const p of due) {
-    if (Date.now() >= inv.deadline - SCAN_MARGIN_MS) {
+    if (Date.now() >= inv.deadline - scaledMs(SCAN_MARGIN_MS)) {
       counts.skipped += 1;
       continue;
     }
@@ -81,7 +98,7 @@ async function scanOne(
   now: Date,
   log: Logger,
 ): Promise<ScanStep> {
-  const leadMs = reminderLeadMs(inv.config, p.pipeline);
+  const leadMs = reminderLeadMs(inv.config, p);
   if (!needsLookUp(p, now, leadMs)) return "wait";
   const status = await lookUpRun(p);
   const step = decideStep(p, status, now, leadMs);
@@ -109,9 +126,18 @@ async function targetOf(inv: Invocation, p: StoredPending, log: Logger) {
   return target;
 }
 
-/** Audit fields of every record about `p`. */
-function auditBase(p: StoredPending): Pick<AuditRecord, "pipeline" | "executionId" | "channel"> {
-  return { pipeline: p.pipeline, executionId: p.executionId, channel: p.channel };
+/** Audit fields of every record about `p`: its pipeline's key, account and region (issue 14). */
+function auditBase(
+  p: StoredPending,
+): Pick<AuditRecord, "pipeline" | "account" | "region" | "executionId" | "channel"> {
+  const ref = approvalPipelineRef(p);
+  return {
+    pipeline: pipelineKey(ref),
+    ...(ref.account && { account: ref.account }),
+    ...(ref.region && { region: ref.region }),
+    executionId: p.executionId,
+    channel: p.channel,
+  };
 }
 
 /** What an audit record says about the run of `p`. */

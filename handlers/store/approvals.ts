@@ -12,6 +12,8 @@ import { DeleteCommand, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { ApprovalButtonValue } from "../contracts/slack-approval";
 import { ddb } from "../aws";
 import type { ApprovalClaim } from "../approval/types";
+import { approvalPipelineRef } from "../contracts/slack-approval";
+import { pipelineKey } from "../contracts/pipeline-id";
 import { claimOrRead } from "./claim";
 import { approvalKey, approvalPartition, replayKey } from "./keys";
 import { expiresAt, tableName } from "./table";
@@ -37,13 +39,23 @@ export type StoredDecision = ApprovalClaim & {
 export type DecisionClaimResult =
   { won: true } | { won: false; existing: StoredDecision | undefined };
 
+/**
+ * The key of a decision: the run's key (store/keys.ts `approvalKey`) under the pipeline's key
+ * (contracts/pipeline-id.ts: the name at home, else the pipeline's ARN), so that same-named
+ * pipelines of two accounts never share a decision (issue 14). A value without account and
+ * region is the home pipeline's: its key is what it was before.
+ */
+function decisionKey(target: ApprovalButtonValue): ReturnType<typeof approvalKey> {
+  return approvalKey({ ...target, pipeline: pipelineKey(approvalPipelineRef(target)) });
+}
+
 /** The item of a claim in `status`, with the table's TTL. */
 function decisionItem(
   claim: ApprovalClaim,
   retentionDays: number,
   extra: { status: DecisionStatus; settledAt?: string; outcome?: string },
 ): Record<string, unknown> {
-  return { ...approvalKey(claim), ...claim, ...extra, expiresAt: expiresAt(retentionDays) };
+  return { ...decisionKey(claim), ...claim, ...extra, expiresAt: expiresAt(retentionDays) };
 }
 
 /** The condition "the item is still `claim` (same user and time)" and its names and values. */
@@ -123,7 +135,7 @@ export async function readDecision(
   target: ApprovalButtonValue,
 ): Promise<StoredDecision | undefined> {
   const got = await ddb().send(
-    new GetCommand({ TableName: tableName(), Key: approvalKey(target), ConsistentRead: true }),
+    new GetCommand({ TableName: tableName(), Key: decisionKey(target), ConsistentRead: true }),
   );
   return got.Item as StoredDecision | undefined;
 }
@@ -136,7 +148,7 @@ export async function releaseDecision(claim: ApprovalClaim): Promise<void> {
   await ddb().send(
     new DeleteCommand({
       TableName: tableName(),
-      Key: approvalKey(claim),
+      Key: decisionKey(claim),
       ...STILL_THIS_CLAIM,
       ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
     }),

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
+import { pipelineKeyOf } from "../contracts/pipeline-id";
 import { isConditionFailed } from "./claim";
 import { auditKey, executionIndexKey } from "./keys";
 import { expiresAt, tableName } from "./table";
@@ -37,7 +38,14 @@ export type AuditAction =
 /** One audit record, as written to DynamoDB (minus keys). */
 export interface AuditRecord {
   action: AuditAction;
+  /**
+   * The pipeline's key (contracts/pipeline-id.ts `pipelineKeyOf`): its name in the notifier's own
+   * account and region, else its ARN, so that same-named pipelines of two accounts keep two trails.
+   */
   pipeline: string;
+  /** The pipeline's 12-digit account id and region (issue 14), when known. */
+  account?: string;
+  region?: string;
   executionId?: string;
   /** Channel instance name, for delivery records. */
   channel?: string;
@@ -49,6 +57,19 @@ export interface AuditRecord {
   result?: string;
   /** Free-form details, never secrets. */
   detail?: Record<string, unknown>;
+}
+
+/**
+ * The audit fields that say which pipeline a record is about: `pipeline` is its key
+ * ({@link pipelineKeyOf}: the bare name at home, so a single-account stack's records and their
+ * keys are what they were), plus its `account` and `region`.
+ */
+export function pipelineFields(n: {
+  pipeline: string;
+  account: string;
+  region: string;
+}): Pick<AuditRecord, "pipeline" | "account" | "region"> {
+  return { pipeline: pipelineKeyOf(n), account: n.account, region: n.region };
 }
 
 /** Pipeline name used for records that cannot be tied to a pipeline (malformed input). */

@@ -4,23 +4,38 @@
  *
  * | item                       | pk                              | sk                           | written by                |
  * |----------------------------|---------------------------------|------------------------------|---------------------------|
- * | audit record               | `PIPELINE#<pipeline>`           | `<iso time>#<8 hex suffix>`  | store/audit.ts            |
- * | delivery record (ledger)   | `DELIVERY#PIPELINE#<pipeline>`  | `<event time>#<notif id>#<slot>` | store/ledger.ts       |
+ * | audit record               | `PIPELINE#<pipeline key>`       | `<iso time>#<8 hex suffix>`  | store/audit.ts            |
+ * | delivery record (ledger)   | `DELIVERY#PIPELINE#<pipeline key>` | `<event time>#<notif id>#<slot>` | store/ledger.ts       |
  * | (old ledger entry, read-only) | `DELIVERY#<notification id>` | `CHANNEL#<slot>`             | before issue 12           |
- * | outcome (collapse) claim   | `OUTCOME#<pipeline>#<exec id>`  | `<outcome>[#<attempt>]`      | store/ledger.ts           |
- * | approval decision claim    | `APPROVAL#<pipeline>#<exec id>` | `<stage>#<action>[#<run>]`   | store/approvals.ts        |
+ * | outcome (collapse) claim   | `OUTCOME#<pipeline key>#<exec id>` | `<outcome>[#<attempt>]`      | store/ledger.ts           |
+ * | approval decision claim    | `APPROVAL#<pipeline key>#<exec id>` | `<stage>#<action>[#<run>]`   | store/approvals.ts        |
  * | pending approval request   | `PENDING#APPROVAL`              | `<expires iso>#<run key>`    | store/pending.ts          |
  * | Slack replay guard         | `REPLAY#<request signature>`    | `REPLAY`                     | store/approvals.ts        |
- * | open PagerDuty incident(s) | `INCIDENT#<channel name>`       | `<pipeline>`                 | store/incidents.ts        |
+ * | open PagerDuty incident    | `INCIDENT#<channel name>`       | `<pipeline key>`             | store/incidents.ts        |
+ * | Slack thread of an execution | `THREAD#<channel name>#<pipeline key>#<exec id>` | `THREAD` | store/threads.ts |
+ * | send pacing of a channel   | `PACE#<channel name>`           | `PACE`                       | store/pacing.ts           |
+ * | digest delivery (ledger)   | `DELIVERY#PIPELINE#DIGEST#<channel>` | `<window start iso>#digest/<channel>/<window start ms>#digest/<window start ms>` | fanout/digest-flush.ts |
  *
- * Their other attributes: an audit record `at` (ISO time) and the AuditRecord fields; a delivery
- * record `status` (sending | sent | failed | abandoned), `attempts`, `leaseUntil` (epoch ms),
- * `sentAt`, `receiptId`, `lastError`, `ambiguous` (true when an earlier attempt's outcome was
- * unknown, store/ledger.ts), the AuditRecord fields `pipeline`, `executionId`, `channel`,
+ * `<pipeline key>` is contracts/pipeline-id.ts `pipelineKeyOf` (issue 14): a pipeline is
+ * (account, region, name), and its key is the bare name in the notifier's own account and region
+ * (`HOME_ACCOUNT`, `AWS_REGION`; every account when `HOME_ACCOUNT` is unset, as in a stack without
+ * sources), else the pipeline's ARN (`arn:aws:codepipeline:<region>:<account>:<name>`). So a
+ * single-account stack's keys are what they were before issue 14, and same-named pipelines of two
+ * accounts or regions never share an item. The notification id (events/normalize.ts) is made from
+ * the same key, so the ledger's sort keys differ too.
+ *
+ * Their other attributes: an audit record `at` (ISO time) and the AuditRecord fields (with
+ * `account` and `region` since issue 14); a delivery record `status` (sending | sent | failed |
+ * abandoned), `attempts`, `leaseUntil` (epoch ms), `sentAt`, `receiptId`, `lastError`,
+ * `ambiguous` (true when an earlier attempt's outcome was unknown, store/ledger.ts), the
+ * AuditRecord fields `pipeline`, `account`, `region`, `executionId`, `channel`,
  * `notificationId`, `eventId`, and once it is settled `at`, `action`, `result`, `detail`;
  * an outcome claim `notificationId` (the owner) and `at`; a decision
  * claim the whole claim (user, decision, at, reason, …) and `status: "claimed"`; an incident item
- * `dedupKeys` (a string set); the replay guard nothing else.
+ * the open incident's `dedupKey`, `failures`, `openedAt`, `openedBy`, `lastExecution`,
+ * `lastNotification` and what the last success resolved (`resolving`, `resolvedBy`; bounded, see
+ * store/incidents.ts; items from before issue 11 hold a `dedupKeys` string set instead); the
+ * replay guard nothing else.
  *
  * A delivery's slot is the channel name, or `<channel name>/resolve/<dedup key>` for the resolve
  * of one PagerDuty incident ({@link resolveSlot}), so that a success resolving several incidents
@@ -30,8 +45,12 @@
  * `gsi1sk = <iso time>` (the same time as in their sk), so that the `byExecution` global secondary
  * index answers "everything about this execution" in time order. A delivery record gets them
  * (with the time it was settled) when it is marked sent or ambiguous, not at its claim: an index
- * write costs a write unit, and a slot still being sent is no record yet. No other item kind has
- * them.
+ * write costs a write unit, and a slot still being sent is no record yet. A delivery record
+ * grouped into a digest (issue 11, store/digest.ts `markGrouped`, `status: "grouped"`) carries
+ * `gsi1pk = DIGEST#<channel>#<window start ms>` ({@link digestPartition}) and
+ * `gsi1sk = <event time>#<notification id>` instead, so that the digest's flush finds the
+ * window's entries with one (paginated) Query of the same index, without a write of its own. No
+ * other item kind has them.
  *
  * The audit trail of a pipeline is two partitions, both ordered by time: `PIPELINE#<pipeline>`
  * (decisions: append-only, IAM grants PutItem only, `putAudit` writes with
@@ -213,9 +232,30 @@ export function outcomeKey(
   );
 }
 
-/** Key of the open PagerDuty incidents of `pipeline` on channel instance `channel`. */
+/**
+ * Key of the one open PagerDuty incident of a pipeline on channel instance `channel` (issue 11):
+ * `pipeline` is its `pipelineKeyOf` key (contracts/pipeline-id.ts), so same-named pipelines of
+ * two accounts have two items.
+ */
 export function incidentKey(channel: string, pipeline: string): ItemKey {
   return fitted(`INCIDENT#${channel}`, pipeline);
+}
+
+/**
+ * Key of a channel instance's send pacing (issue 11, store/pacing.ts): one item per channel,
+ * `PACE#<channel>` / `PACE`, shared by every concurrent invocation.
+ */
+export function paceKey(channel: string): ItemKey {
+  return fitted(`PACE#${channel}`, "PACE");
+}
+
+/**
+ * `byExecution` hash key of the delivery records grouped into the digest of channel instance
+ * `channel` for the grouping window starting at `windowStart` (epoch ms): `DIGEST#<channel>#<ms>`
+ * (issue 11). Never an execution's key (`EXEC#…`).
+ */
+export function digestPartition(channel: string, windowStart: number): string {
+  return fitKey(`DIGEST#${channel}#${Math.round(windowStart)}`, MAX_PARTITION_KEY_BYTES);
 }
 
 /** Partition of all approval decision claims of one execution (query it for its decisions). */
@@ -267,6 +307,15 @@ export function pendingApprovalKey(
 ): ItemKey {
   const id = [run.pipeline, run.executionId, run.stage, run.action, run.actionExecutionId ?? "-"];
   return fitted(PENDING_APPROVALS_PARTITION, `${expiresAtIso}#${id.join("#")}`);
+}
+
+/**
+ * Key of the Slack thread of one execution on channel instance `channel` (bot mode, issue 11): the
+ * parent message's `ts` and channel id. `pipeline` is the pipeline's key
+ * (contracts/pipeline-id.ts `pipelineKeyOf`: the bare name at home, else the ARN).
+ */
+export function threadKey(channel: string, pipeline: string, executionId: string): ItemKey {
+  return fitted(`THREAD#${channel}#${pipeline}#${executionId}`, "THREAD");
 }
 
 /** Key of the replay guard of one verified Slack request signature (`v0=<hex>`). */

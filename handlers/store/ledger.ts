@@ -30,7 +30,14 @@ import { expiresAt, tableName } from "./table";
 
 /** Which delivery record: the event's pipeline and own time, the notification and the slot. */
 export interface DeliveryRef {
+  /**
+   * The pipeline's key (contracts/pipeline-id.ts `pipelineKeyOf`: its name at home, else its
+   * ARN): the record's partition, so same-named pipelines of two accounts keep two ledgers.
+   */
   pipeline: string;
+  /** The pipeline's account and region (issue 14): audit fields of the record, when known. */
+  account?: string;
+  region?: string;
   /** The event's time (ISO 8601 UTC): the same for every redelivery of the event. */
   eventTime: string;
   notificationId: string;
@@ -68,13 +75,14 @@ export async function claimDelivery(
   retentionDays: number,
   now = Date.now(),
 ): Promise<DeliveryClaim> {
+  const place = ref.account !== undefined && ref.region !== undefined;
   const result = await claimOrRead({
     kind: "update",
     TableName: tableName(),
     Key: key(ref),
     UpdateExpression:
       "SET #s = :sending, #lease = :lease, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e," +
-      " #ev = :ev ADD #att :one",
+      ` #ev = :ev${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
     ConditionExpression:
       "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
     // Every name through a placeholder: several are DynamoDB reserved words (STATUS, …).
@@ -88,6 +96,7 @@ export async function claimDelivery(
       "#e": "executionId",
       "#ev": "eventId",
       "#att": "attempts",
+      ...(place ? { "#acct": "account", "#reg": "region" } : {}),
     },
     ExpressionAttributeValues: {
       ":sending": "sending",
@@ -101,6 +110,7 @@ export async function claimDelivery(
       ":n": ref.notificationId,
       ":e": ref.executionId ?? "-",
       ":ev": ref.eventId ?? "-",
+      ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
     },
     ReturnValues: "ALL_OLD",
   });

@@ -10,6 +10,8 @@
 import { DeleteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { claimOrRead, isConditionFailed } from "./claim";
+import { approvalPipelineRef } from "../contracts/slack-approval";
+import { pipelineKey } from "../contracts/pipeline-id";
 import { PENDING_APPROVALS_PARTITION, pendingApprovalKey, type ItemKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
@@ -21,6 +23,9 @@ export const MAX_PENDING_PER_SCAN = 500;
 /** One posted approval request waiting for a decision. */
 export interface PendingApproval {
   pipeline: string;
+  /** Where the pipeline lives (issue 14), outside the home account and region only. */
+  account?: string;
+  region?: string;
   executionId: string;
   stage: string;
   action: string;
@@ -53,6 +58,8 @@ export type PendingStep = "remindedAt" | "expiredAt";
 
 const PENDING_FIELDS: Array<keyof PendingApproval> = [
   "pipeline",
+  "account",
+  "region",
   "executionId",
   "stage",
   "action",
@@ -76,7 +83,11 @@ const PENDING_FIELDS: Array<keyof PendingApproval> = [
 export async function recordPending(p: PendingApproval): Promise<boolean> {
   const ttlFrom = new Date(Date.parse(p.approvalExpiresAt));
   const item: Record<string, unknown> = {
-    ...pendingApprovalKey(p.approvalExpiresAt, p),
+    // Keyed by the pipeline's key (the name at home, else its ARN): two accounts, two requests.
+    ...pendingApprovalKey(p.approvalExpiresAt, {
+      ...p,
+      pipeline: pipelineKey(approvalPipelineRef(p)),
+    }),
     expiresAt: expiresAt(PENDING_TTL_DAYS, ttlFrom),
   };
   for (const field of PENDING_FIELDS) if (p[field] !== undefined) item[field] = p[field];

@@ -11,9 +11,9 @@
  * The critical route is the stack's (PagerDuty, Slack by webhook, SMS) plus one generic webhook
  * channel (`webhook-ops`), so every kind of receiver idempotency is measured.
  *
- * Time is scaled keeping AWS's ratios: the fan-out runs with a {@link CHAOS}`.lambdaTimeoutMs`
- * timeout and the queue's visibility timeout is that times the declared ratio (visibility /
- * function timeout, 6 in this program). Several queues with one warm fan-out each stand for the
+ * Time is scaled keeping AWS's ratios, as the sandbox does: the fan-out runs with `TIME_SCALE` =
+ * {@link CHAOS}`.timeScale`, and its timeout and the queue's visibility are the declared ones
+ * divided by it (sandbox/wiring.ts `scaleTimes`: visibility / function timeout stays 6). Several queues with one warm fan-out each stand for the
  * event source mapping's concurrency (AWS runs batches in parallel).
  *
  * Per channel: `once` (delivered exactly once), `duplicates` (extra deliveries), `lost` (never
@@ -23,10 +23,12 @@
  * (all lost replies, de-duplicated or not).
  */
 import type { SQSEvent } from "aws-lambda";
-import { readDeclared } from "../../sandbox/wiring";
+import { readDeclared, scaleTimes, type ScaledTimes } from "../../sandbox/wiring";
+import { TIME_SCALE_ENV } from "../../handlers/http";
 import {
   createQueue,
   readStackConfig,
+  setSmsTimeScale,
   startLambda,
   type AllStandins,
   type BatchOutcome,
@@ -58,13 +60,17 @@ export const CHAOS = {
   /** Queues (each with its own warm fan-out): the event source mapping's concurrency. */
   shards: 8,
   /**
-   * The fan-out's scaled timeout, full run and `--quick` (declared: 60 s). The handler keeps a
-   * fixed 3 s margin and the AWS SDK's backoff is not scaled (throttling: 500 ms base,
-   * exponential), so below ~20 s a throttled claim eats the whole deadline ("deadline reached
-   * before sending"), which AWS with 60 s would not do; `--quick` only checks the report's shape.
+   * AWS time / chaos time, full run and `--quick`: the fan-out runs with `TIME_SCALE` set to it
+   * and its timeout and the queue's visibility come from the sandbox's `scaleTimes`
+   * (sandbox/wiring.ts), as in `npm start`, so the HTTP timeout, the deadline margin, the retry
+   * backoff, the enrichment budget and the SDK's own timeouts keep their ratios to the function
+   * timeout (60 s declared → 20 s here). Not the sandbox's 50: the AWS SDK's retry backoff is not
+   * scaled (throttling: 500 ms base, exponential, jittered), and at 1/50 one throttled DynamoDB
+   * call would wait the equivalent of 12 s of a 60 s invocation, which AWS does not do; at 1/3 it
+   * is about 0.75 s. `--quick` only checks the report's shape.
    */
-  lambdaTimeoutMs: 20_000,
-  quickLambdaTimeoutMs: 6000,
+  timeScale: 3,
+  quickTimeScale: 10,
   seed: 12,
   /** Events of the clean (fault-free) pass that measures the cost of a normal day. */
   cleanEvents: 30,
@@ -132,7 +138,9 @@ function criticalRoute(): RouteChannel[] {
 }
 
 /** The fan-out's SNS topic per sms/email channel (its `CHANNEL_TOPICS`). */
-function channelTopics(program: import("../../testing").ProgramResult): Record<string, string> {
+export function channelTopics(
+  program: import("../../testing").ProgramResult,
+): Record<string, string> {
   const fanout = program.archives.find((a) => a.name === "fanout");
   return JSON.parse(fanout?.environment.CHANNEL_TOPICS ?? "{}") as Record<string, string>;
 }
@@ -146,20 +154,21 @@ function tally(
 }
 
 /** The fan-out processes and queues of one run. */
-interface Fleet {
+export interface Fleet {
   lambdas: LambdaProcess[];
   queues: SandboxQueue[];
   invocations: Array<{ ms: number }>;
 }
 
 /** Starts `shards` fan-out processes, each behind its own queue with the declared semantics. */
-async function startFleet(
+export async function startFleet(
   world: { all: AllStandins; program: import("../../testing").ProgramResult },
   shards: number,
-  timeoutMs: number,
+  scale: number,
 ): Promise<Fleet> {
   const declared = readDeclared(world.program, "prod");
-  const ratio = declared.declaredVisibilitySeconds / (declared.timeoutsMs.fanout / 1000);
+  const times: ScaledTimes = scaleTimes(declared, scale);
+  const timeoutMs = times.fanoutTimeoutMs;
   const fleet: Fleet = { lambdas: [], queues: [], invocations: [] };
   for (let i = 0; i < shards; i++) {
     const lambda = await startLambda({
@@ -168,6 +177,7 @@ async function startFleet(
       env: {
         ...declared.archives.fanout.environment,
         ...world.all.envFor(declared.functions.fanout),
+        [TIME_SCALE_ENV]: String(times.scale),
       },
     });
     fleet.lambdas.push(lambda);
@@ -175,7 +185,7 @@ async function startFleet(
       createQueue({
         arn: declared.queueArn,
         region: "us-east-1",
-        visibilityTimeoutMs: Math.round(timeoutMs * ratio),
+        visibilityTimeoutMs: times.visibilityTimeoutMs,
         maxReceiveCount: declared.maxReceiveCount,
         batchSize: declared.batchSize,
         consume: async (event: SQSEvent): Promise<BatchOutcome> => {
@@ -190,10 +200,39 @@ async function startFleet(
       }),
     );
   }
+  // The fan-out's SendMessage to the events queue (issue 11: a deferred copy, with DelaySeconds)
+  // lands in the fleet's queues, as in AWS and in the sandbox (sandbox/event-source.ts); without
+  // this it would stay in the SQS stand-in and its event would count as lost.
+  const url = declared.archives.fanout.environment.EVENTS_QUEUE_URL;
+  if (url) {
+    const sqs = world.all.aws.state.sqs;
+    let next = 0;
+    sqs.queues = {
+      ...sqs.queues,
+      [url]: (body, o) => void fleet.queues[next++ % fleet.queues.length].send(body, o),
+    };
+  }
   return fleet;
 }
 
-async function closeFleet(fleet: Fleet): Promise<void> {
+/** Messages sent to the fleet's queues so far (events and deferred copies). */
+function sentCount(fleet: Fleet): number {
+  return fleet.queues.reduce((n, q) => n + q.messages.length, 0);
+}
+
+/**
+ * Resolves when every queue is idle at once: a fan-out of one queue may requeue a deferred copy
+ * into another queue that was already idle, so wait again until no message was added meanwhile.
+ */
+async function allIdle(fleet: Fleet): Promise<void> {
+  for (;;) {
+    const before = sentCount(fleet);
+    await Promise.all(fleet.queues.map((q) => q.idle()));
+    if (sentCount(fleet) === before) return;
+  }
+}
+
+export async function closeFleet(fleet: Fleet): Promise<void> {
   for (const queue of fleet.queues) queue.close();
   // CHAOS_LOGS=<dir>: keep each fan-out's log, to see why an event was not delivered.
   const dir = process.env.CHAOS_LOGS;
@@ -223,7 +262,7 @@ async function play(
     const message = fleet.queues[i % fleet.queues.length].send(body);
     sent.push({ token, executionId, message });
   }
-  await Promise.all(fleet.queues.map((q) => q.idle()));
+  await allIdle(fleet);
   return sent;
 }
 
@@ -251,9 +290,9 @@ async function cleanPass(
   deps: ChaosDeps,
   world: { all: AllStandins; program: import("../../testing").ProgramResult },
   events: number,
-  timeoutMs: number,
+  scale: number,
 ): Promise<CostInputs> {
-  const fleet = await startFleet(world, 1, timeoutMs);
+  const fleet = await startFleet(world, 1, scale);
   try {
     // The cold start's reads are not part of the steady state.
     await play(deps, world.all, fleet, 1, "warm");
@@ -286,21 +325,27 @@ function fanoutMemoryMb(program: import("../../testing").ProgramResult): number 
 export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<SectionResult> {
   const quick = ctx.runs === 1;
   const events = ctx.events ?? (quick ? CHAOS.quickEvents : CHAOS.events);
-  const timeoutMs = quick ? CHAOS.quickLambdaTimeoutMs : CHAOS.lambdaTimeoutMs;
+  const scale = quick ? CHAOS.quickTimeScale : CHAOS.timeScale;
   const world = await deps.startWorld(ctx, addWebhookChannel);
+  // This process's clock too, as `npm start` (sandbox/wiring.ts): the receivers' and SNS's rate
+  // limits run on AWS time, and a deferred copy's DelaySeconds is scaled (testing/queue.ts).
+  const scaleBefore = process.env[TIME_SCALE_ENV];
+  process.env[TIME_SCALE_ENV] = String(scale);
+  applyTimeScale(world.all, scale);
   try {
     const cleanEvents = quick ? CHAOS.quickCleanEvents : CHAOS.cleanEvents;
     const shards = quick ? CHAOS.quickShards : CHAOS.shards;
     ctx.log(`chaos: clean pass, ${cleanEvents} events…`);
-    const clean = await cleanPass(deps, world, cleanEvents, timeoutMs);
+    const clean = await cleanPass(deps, world, cleanEvents, scale);
     world.all.receivers.reset();
     world.all.aws.state.sns.published.length = 0;
     world.all.aws.state.sqs.sent.length = 0;
     world.all.dynamo.faults.resetCounts();
+    applyTimeScale(world.all, scale);
     ctx.log(`chaos: ${events} events under faults, ${shards} fan-outs…`);
     startFaults(world.all);
     const started = performance.now();
-    const fleet = await startFleet(world, shards, timeoutMs);
+    const fleet = await startFleet(world, shards, scale);
     let sent: EventSent[];
     try {
       sent = await play(deps, world.all, fleet, events, "chaos");
@@ -318,7 +363,8 @@ export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<Sect
         ddbThrottleFraction: CHAOS.ddbThrottleFraction,
         secretsBlipCalls: CHAOS.secretsBlipCalls,
         shards,
-        lambdaTimeoutMs: timeoutMs,
+        timeScale: scale,
+        lambdaTimeoutMs: scaleTimes(readDeclared(world.program, "prod"), scale).fanoutTimeoutMs,
         seed: CHAOS.seed,
       },
       channels,
@@ -329,8 +375,16 @@ export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<Sect
     };
     return { tables: [chaosTable(json)], json: { chaos: json } };
   } finally {
+    if (scaleBefore === undefined) delete process.env[TIME_SCALE_ENV];
+    else process.env[TIME_SCALE_ENV] = scaleBefore;
     await world.all.close();
   }
+}
+
+/** The stand-ins' rate limits on the run's clock (AWS time / local time = `scale`). */
+function applyTimeScale(all: AllStandins, scale: number): void {
+  all.receivers.setTimeScale(scale);
+  setSmsTimeScale(all.aws.state, scale);
 }
 
 /** The printed table of the chaos run. */

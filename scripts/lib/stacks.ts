@@ -38,6 +38,49 @@ export function withPipelines(stack: string, count: number): Record<string, unkn
   return { ...raw, pipelines };
 }
 
+/** The regions of the generated multi-account stacks ({@link withAccounts}). */
+export const GENERATED_REGIONS = ["us-east-2", "eu-west-1", "ap-southeast-2"] as const;
+
+/** The `index`-th generated source account id (12 digits, never the mock home 123456789012). */
+export function generatedAccount(index: number): string {
+  return String(400000000000 + index * 1001);
+}
+
+/**
+ * A stack file's raw config with `count` generated pipelines spread over `accounts` source
+ * accounts × `regions` regions (issue 14 scale runs): each pipeline selected by name, account and
+ * region; even accounts route to the stack's first tier (a prod account: critical), odd ones to
+ * its last (a sandbox account: quiet). Every source has a deploy role, so the program declares
+ * the forwarding and source-access roles itself.
+ */
+export function withAccounts(
+  stack: string,
+  count: number,
+  accounts: number,
+  regions: number = GENERATED_REGIONS.length,
+): Record<string, unknown> {
+  const { raw } = readStackConfig(stack);
+  const tiers = Object.keys(raw.routing as Record<string, unknown>);
+  const used = GENERATED_REGIONS.slice(0, regions);
+  const sources = Array.from({ length: accounts }, (_, a) => ({
+    account: generatedAccount(a),
+    regions: [...used],
+    alias: `team-${String(a).padStart(2, "0")}-${a % 2 ? "sandbox" : "prod"}`,
+    deployRoleArn: `arn:aws:iam::${generatedAccount(a)}:role/deploy-notifier-deployer`,
+  }));
+  const pipelines = Array.from({ length: count }, (_, i) => {
+    const a = i % accounts;
+    return {
+      name: `service-${String(i).padStart(3, "0")}-${i % 2 ? "api" : "web"}-production`,
+      account: generatedAccount(a),
+      region: used[Math.floor(i / accounts) % used.length],
+      tier: a % 2 ? tiers[tiers.length - 1] : tiers[0],
+      states: i % 3 === 0 ? ["FAILED", "SUCCEEDED"] : ["FAILED"],
+    };
+  });
+  return { ...raw, pipelines, sources };
+}
+
 /** A stack file's secrets as an offline reader sees them (no Pulumi passphrase, no decryption). */
 export interface OfflineSecrets {
   /** The raw config with every `secure:` leaf replaced by a local placeholder. */

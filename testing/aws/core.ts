@@ -10,7 +10,7 @@ import type { IamDenial, IamEnforcer } from "../iam/enforce";
 import type { CodePipelineCall, CodePipelineEvent, ModelPipeline } from "./codepipeline";
 import type { LambdaInvocation } from "./lambda";
 import type { SnsPublish } from "./sns";
-import type { SqsMessage } from "./sqs";
+import type { SqsMessage, SqsQueueSink } from "./sqs";
 
 /** The stand-in's account id, used in ARNs it makes up. */
 export const STANDIN_ACCOUNT = "123456789012";
@@ -44,10 +44,21 @@ export interface AwsState {
     outbox?: CodePipelineEvent[];
     /** The region in emitted events (default us-east-1). */
     region?: string;
+    /** The account in emitted events and ARNs (default `STANDIN_ACCOUNT`; set in scope views). */
+    account?: string;
+    /**
+     * Pipelines of other (account, region) scopes, by `"<account>:<region>"` (issue 14; see
+     * codepipeline/accounts.ts). The home scope's are `pipelines`.
+     */
+    scopes?: Record<string, Record<string, ModelPipeline>>;
   };
   lambda: { invocations: LambdaInvocation[] };
   /** SQS SendMessage calls (the fan-out parks undeliverable events in the DLQ with reasons). */
-  sqs: { sent: SqsMessage[] };
+  sqs: {
+    sent: SqsMessage[];
+    /** Local queues by URL that receive what is sent to them (issue 11: deferred copies). */
+    queues?: Record<string, SqsQueueSink>;
+  };
 }
 
 /** Fault injection per service. */

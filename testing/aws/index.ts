@@ -9,6 +9,13 @@
  * | SQS             | sqs.ts             | awsJson1_0                    | `X-Amz-Target: AmazonSQS.<Op>`                |
  * | SNS             | sns.ts             | awsQuery (form in, XML out)   | form field `Action`                           |
  * | Lambda          | lambda.ts          | restJson                      | `POST /2015-03-31/functions/<fn>/invocations` |
+ * | STS             | sts.ts             | awsQuery (form in, XML out)   | SigV4 credential scope service `sts`          |
+ *
+ * CodePipeline is keyed by (account, region) (codepipeline/accounts.ts): the account is the
+ * caller's (a local STS session's keys act in the assumed role's account; every other key in the
+ * stand-ins' account), the region the SigV4 credential scope's. Keys of an expired STS session
+ * are refused with `ExpiredTokenException` ("The security token included in the request is
+ * expired"), as AWS refuses them.
  *
  * Errors are answered in each protocol's error shape, so the SDK raises the named exception
  * (`ApprovalAlreadyCompletedException`, `ResourceNotFoundException`, …). Anything else gets a 400
@@ -27,6 +34,7 @@ import {
 import { createIamEnforcer, accessKeyOf, type IamEnforcer } from "../iam/enforce";
 import { standinCalls } from "../iam/requests";
 import {
+  STANDIN_ACCOUNT,
   emptyState,
   handleJsonTarget,
   sendDenial,
@@ -45,11 +53,14 @@ import {
   type LambdaFunction,
   type LambdaRegistry,
 } from "./lambda";
+import { codePipelineScope, type CodePipelineScope } from "./codepipeline/accounts";
 import { SECRETS_TARGET, secretsManagerOperations } from "./secrets-manager";
+import { handleStsQuery, signingScopeOf } from "./sts";
 import { handleSnsQuery } from "./sns";
 import { SQS_TARGET, handleSqs } from "./sqs";
 
 export { STANDIN_ACCOUNT } from "./core";
+export { codePipelineScope, scopesOf, type CodePipelineScope } from "./codepipeline/accounts";
 export type { AwsDelays, AwsFault, AwsFaults, AwsState } from "./core";
 export type {
   ActionRun,
@@ -79,6 +90,7 @@ export type {
 } from "./codepipeline";
 export type { LambdaFunction, LambdaInvocation } from "./lambda";
 export type { SnsPublish } from "./sns";
+export { setSmsRateLimit, setSmsTimeScale, smsRateStats, SNS_SMS_RATE_LIMIT } from "./sns";
 export type { SqsMessage } from "./sqs";
 
 /** Options of {@link startAwsStandins}. */
@@ -88,6 +100,8 @@ export interface AwsStandinsOptions {
   region?: string;
   /** The IAM enforcement to use (default: a new one, off until loaded). */
   iam?: IamEnforcer;
+  /** How many times faster than AWS the local clock runs (STS session lifetimes); default 1. */
+  timeScale?: number;
 }
 
 /** The running AWS stand-ins. */
@@ -113,6 +127,11 @@ export interface AwsStandins {
   addPendingApproval(input: PendingApprovalInput): string;
   /** Adds a failed execution with its failed action. */
   addFailedExecution(input: FailedExecutionInput): void;
+  /**
+   * The CodePipeline state of another (account, region) (codepipeline/accounts.ts): pass it to
+   * any model helper (`addPendingApproval`, `startExecution`, …) to create pipelines there.
+   */
+  scope(scope: CodePipelineScope): AwsState;
   /** Clears state, faults and delays; registered functions stay. */
   reset(): void;
   close(): Promise<void>;
@@ -130,6 +149,39 @@ function parseJson(body: Buffer): Record<string, unknown> {
  * Checks the request against the caller's declared role policy (when enforcement is on); true
  * when it was denied and the denial has been answered in the service's error shape.
  */
+/**
+ * Where a request acts and who signed it: the account of its keys (an STS session's role account,
+ * else the stand-ins'), the region of its credential scope (else the stand-ins').
+ */
+function callerOf(ctx: AwsContext, req: IncomingMessage) {
+  const signing = signingScopeOf(String(req.headers.authorization ?? ""));
+  const accessKey = signing?.accessKey;
+  const session = ctx.iam.sessionOf(accessKey);
+  const scope: CodePipelineScope = {
+    account: session?.account ?? STANDIN_ACCOUNT,
+    region: signing?.region ?? ctx.region,
+  };
+  return { accessKey, session, scope, service: signing?.service };
+}
+
+/** Refuses keys of an expired local STS session (true when answered). */
+function expired(ctx: AwsContext, req: IncomingMessage, res: ServerResponse): boolean {
+  const { session } = callerOf(ctx, req);
+  if (!session || session.expiration.getTime() > Date.now()) return false;
+  const message = "The security token included in the request is expired";
+  const protocol: AwsProtocol = String(req.headers["x-amz-target"] ?? "")
+    ? "awsJson1_1"
+    : "awsQuery";
+  sendDenial(res, protocol, {
+    code: "ExpiredTokenException",
+    status: 400,
+    message,
+    action: "",
+    resource: "",
+  });
+  return true;
+}
+
 function denied(ctx: AwsContext, req: IncomingMessage, res: ServerResponse, body: Buffer): boolean {
   const iam = ctx.iam.loaded;
   if (!iam) return false;
@@ -140,6 +192,7 @@ function denied(ctx: AwsContext, req: IncomingMessage, res: ServerResponse, body
     operation: target.slice(prefix.length),
     input: parseJson(body),
     secrets: Object.keys(ctx.state.secrets),
+    scope: callerOf(ctx, req).scope,
   });
   let protocol: AwsProtocol;
   let route: Parameters<typeof standinCalls>[1];
@@ -173,25 +226,40 @@ function denied(ctx: AwsContext, req: IncomingMessage, res: ServerResponse, body
 function router(
   ctx: AwsContext,
   lambda: LambdaRegistry,
+  timeScale: number,
 ): (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> {
-  const codepipeline = {
-    service: "codepipeline" as const,
-    ops: codePipelineOperations(ctx),
-    onInput: (operation: string) => (input: Record<string, unknown>) =>
-      ctx.state.codepipeline.calls.push({ operation, input, at: new Date() }),
-  };
+  const sts = { iam: ctx.iam, timeScale };
   const secretsmanager = { service: "secretsmanager" as const, ops: secretsManagerOperations(ctx) };
   return async (req, res, body) => {
+    if (expired(ctx, req, res)) return;
+    const caller = callerOf(ctx, req);
+    // STS authorizes AssumeRole itself (trust policy + the caller's permission: iam/assume.ts).
+    if (caller.service === "sts") return handleStsQuery(sts, res, body, caller.accessKey);
     if (denied(ctx, req, res, body)) return;
     const target = String(req.headers["x-amz-target"] ?? "");
     const path = (req.url ?? "/").split("?")[0];
     const contentType = String(req.headers["content-type"] ?? "");
     if (target.startsWith(CODEPIPELINE_TARGET)) {
       const operation = target.slice(CODEPIPELINE_TARGET.length);
-      return handleJsonTarget(ctx, res, body, {
-        ...codepipeline,
+      // The pipelines of the caller's account in the endpoint's region (codepipeline/accounts.ts).
+      const scoped: AwsContext = {
+        ...ctx,
+        region: caller.scope.region,
+        state: codePipelineScope(ctx.state, caller.scope),
+      };
+      return handleJsonTarget(scoped, res, body, {
+        service: "codepipeline",
+        ops: codePipelineOperations(scoped),
         operation,
-        onInput: codepipeline.onInput(operation),
+        onInput: (input) =>
+          ctx.state.codepipeline.calls.push({
+            operation,
+            input,
+            at: new Date(),
+            ...caller.scope,
+            accessKey: caller.accessKey,
+            caller: caller.session?.arn,
+          }),
       });
     }
     if (target.startsWith(SECRETS_TARGET)) {
@@ -236,7 +304,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     sleep: (ms) => started.server?.sleep(ms) ?? Promise.resolve(),
   };
   ctx.state.codepipeline.region = region;
-  const server = await startServer(router(ctx, lambda), opts.port ?? 0);
+  const server = await startServer(router(ctx, lambda, opts.timeScale ?? 1), opts.port ?? 0);
   started.server = server;
   const base = server.url;
   return {
@@ -251,6 +319,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
       AWS_ENDPOINT_URL_CODEPIPELINE: base,
       AWS_ENDPOINT_URL_LAMBDA: base,
       AWS_ENDPOINT_URL_SQS: base,
+      AWS_ENDPOINT_URL_STS: base,
     },
     state: ctx.state,
     faults: ctx.faults,
@@ -262,6 +331,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     idle: () => lambdaIdle(lambda),
     addPendingApproval: (input) => addPendingApproval(ctx.state, input),
     addFailedExecution: (input) => addFailedExecution(ctx.state, input),
+    scope: (scope) => codePipelineScope(ctx.state, scope),
     reset(): void {
       // In place: tests may hold references to these objects.
       Object.assign(ctx.state, emptyState());

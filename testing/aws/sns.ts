@@ -5,10 +5,99 @@
  * otherwise); message attributes arrive as `MessageAttributes.entry.N.*`; the answer is
  * `<PublishResponse><PublishResult><MessageId>`; errors are the awsQuery `<ErrorResponse>` with
  * `Type` `Sender` (4xx) or `Receiver` (5xx).
+ *
+ * SMS throughput: the account's SMS messages per second ({@link SNS_SMS_RATE_LIMIT}) apply to
+ * every Publish that sends SMS (to a `PhoneNumber`, or carrying the `AWS.SNS.SMS.*` attributes
+ * of an SMS topic publish); over it Publish fails with the awsQuery common error `Throttling`
+ * (HTTP 400, "Rate exceeded"; https://docs.aws.amazon.com/sns/latest/api/CommonErrors.html, and
+ * AWS re:Post "sns-throttling-exception-errors": "An error occurred (ThrottlingException) when
+ * calling the publish operation: Rate exceeded"). Real SNS would accept a topic publish and
+ * throttle its SMS deliveries; the stand-in refuses the publish, the less friendly case. Time is
+ * scaled like the receivers' ({@link setSmsTimeScale}).
  */
 import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { isServiceError, serviceError, takeFault, type AwsContext } from "./core";
+import {
+  admit,
+  createLimiter,
+  limiterStats,
+  setLimit,
+  setLimiterTimeScale,
+  type Limiter,
+  type RateLimit,
+  type RateScopeStats,
+} from "../receivers/core";
+import {
+  isServiceError,
+  serviceError,
+  STANDIN_ACCOUNT,
+  takeFault,
+  type AwsContext,
+  type AwsState,
+} from "./core";
+
+/**
+ * The account's SMS throughput: 20 SMS messages per second by default ("Amazon SNS endpoints and
+ * quotas", https://docs.aws.amazon.com/general/latest/gr/sns.html, SMS transactions per second;
+ * raised through a quota request), per account and Region.
+ */
+export const SNS_SMS_RATE_LIMIT: RateLimit = {
+  limit: 20,
+  perSeconds: 1,
+  burst: 20,
+  source:
+    "Amazon SNS endpoints and quotas (https://docs.aws.amazon.com/general/latest/gr/sns.html): SMS messages per second, 20 per account and Region; Publish fails with Throttling",
+};
+
+/** The limit name of the SMS limiter (in {@link smsRateStats}). */
+const SMS = "sns-sms";
+
+/**
+ * The SMS limiter of one stand-in: kept per `state.sns` (replaced by `reset()`, which thus
+ * restores the documented limit), with the time scale per `state` (kept across resets).
+ */
+const smsLimiters = new WeakMap<object, Limiter>();
+const smsTimeScales = new WeakMap<object, number>();
+
+function smsLimiter(state: AwsState): Limiter {
+  let limiter = smsLimiters.get(state.sns);
+  if (!limiter) {
+    limiter = createLimiter({ [SMS]: SNS_SMS_RATE_LIMIT });
+    const scale = smsTimeScales.get(state);
+    if (scale !== undefined) setLimiterTimeScale(limiter, scale);
+    smsLimiters.set(state.sns, limiter);
+  }
+  return limiter;
+}
+
+/**
+ * Changes the SMS limit of the stand-in whose `state` this is, or turns it off with null (a test
+ * about something else, saying why); `reset()` restores the documented one.
+ */
+export function setSmsRateLimit(state: AwsState, limit: RateLimit | null): void {
+  setLimit(smsLimiter(state), SMS, limit);
+}
+
+/** AWS time / local time for the SMS limit (sandbox/wiring.ts `scaleTimes`); default `TIME_SCALE` or 1. */
+export function setSmsTimeScale(state: AwsState, scale: number): void {
+  setLimiterTimeScale(smsLimiter(state), scale);
+  smsTimeScales.set(state, scale);
+}
+
+/** SMS publishes per AWS second (max) and throttled ones, for the account. */
+export function smsRateStats(state: AwsState): RateScopeStats[] {
+  return limiterStats(smsLimiter(state), SMS);
+}
+
+/** Whether a Publish sends SMS: to a phone number, or with the SMS message attributes. */
+function sendsSms(form: URLSearchParams): boolean {
+  if (form.get("PhoneNumber")) return true;
+  for (let n = 1; form.has(`MessageAttributes.entry.${n}.Name`); n++) {
+    if (String(form.get(`MessageAttributes.entry.${n}.Name`)).startsWith("AWS.SNS.SMS."))
+      return true;
+  }
+  return false;
+}
 
 /** One SNS Publish the stand-in accepted. */
 export interface SnsPublish {
@@ -114,6 +203,10 @@ export async function handleSnsQuery(
     }
     const fault = takeFault(ctx, "sns", action);
     if (fault) throw fault;
+    if (sendsSms(form)) {
+      const admission = admit(smsLimiter(ctx.state), SMS, `${STANDIN_ACCOUNT}:${ctx.region}`);
+      if (admission && !admission.allowed) throw serviceError("Throttling", "Rate exceeded", 400);
+    }
     const result = publish(ctx, form);
     sendQueryXml(
       res,

@@ -17,6 +17,23 @@ export interface DeclaredRole {
   policies: PolicyDocument[];
 }
 
+/**
+ * Any declared IAM role, by ARN: what AssumeRole checks (its trust policy, the role's
+ * `assumeRolePolicy`) and what a session of it may do (its inline and attached inline policies).
+ * The roles the program declares in source accounts (issue 14) are here, with their own account.
+ */
+export interface AssumableRole {
+  roleArn: string;
+  roleName: string;
+  /** The account in the role's ARN (`arn:aws:iam::<account>:role/<name>`). */
+  account: string;
+  /** The trust policy (`assumeRolePolicy`), parsed; undefined when none was declared. */
+  trust?: PolicyDocument;
+  policies: PolicyDocument[];
+  /** `maxSessionDuration` in seconds (IAM CreateRole: 3600 to 43200, default 3600). */
+  maxSessionSeconds: number;
+}
+
 /** A DynamoDB table's key schema, for `dynamodb:LeadingKeys`. */
 export interface DeclaredTable {
   arn: string;
@@ -33,6 +50,8 @@ export interface DeclaredIam {
   roles: Record<string, DeclaredRole>;
   /** By table name. */
   tables: Record<string, DeclaredTable>;
+  /** Every declared role by ARN (AssumeRole targets); absent in hand-built fixtures. */
+  assumableRoles?: Record<string, AssumableRole>;
   /** Resource-based policies by the ARN of the resource they protect. */
   resourcePolicies: Record<string, PolicyDocument>;
   /** SNS topic ARN → the KMS key (ARN, id or alias) that encrypts it. */
@@ -81,6 +100,66 @@ function declaredRoles(resources: DeclaredResource[]): Record<string, DeclaredRo
     };
   }
   return roles;
+}
+
+/** The inline policies of a declared role: `inlinePolicies` and `RolePolicy` resources. */
+function policiesOf(resources: DeclaredResource[], role: DeclaredResource): PolicyDocument[] {
+  return [
+    ...(role.inputs.inlinePolicies ?? []).map((p: { policy?: unknown }) =>
+      parsePolicy(`role ${role.name}`, p.policy),
+    ),
+    ...byType(resources, "aws:iam/rolePolicy:RolePolicy")
+      .filter((p) => namesRole(p.inputs.role, role))
+      .map((p) => parsePolicy(`role policy ${p.name}`, p.inputs.policy)),
+  ];
+}
+
+/** A declared role as an {@link AssumableRole} under `arn`. */
+function assumable(resources: DeclaredResource[], role: DeclaredResource, arn: string) {
+  const trust = role.inputs.assumeRolePolicy;
+  return {
+    roleArn: arn,
+    roleName: arn.split("/").pop() as string,
+    account: arn.split(":")[4],
+    trust: trust === undefined ? undefined : parsePolicy(`role ${role.name} trust`, trust),
+    policies: policiesOf(resources, role),
+    maxSessionSeconds: Number(role.inputs.maxSessionDuration ?? 3600),
+  };
+}
+
+/** Every ARN the functions' `SOURCE_ROLES` name, with its account (issue 14). */
+function sourceRoleArns(resources: DeclaredResource[]): Array<{ account: string; arn: string }> {
+  const out: Array<{ account: string; arn: string }> = [];
+  for (const fn of byType(resources, "aws:lambda/function:Function")) {
+    const raw = fn.inputs.environment?.variables?.SOURCE_ROLES;
+    if (typeof raw !== "string") continue;
+    for (const [account, arn] of Object.entries(JSON.parse(raw) as Record<string, string>))
+      if (!out.some((o) => o.arn === arn)) out.push({ account, arn });
+  }
+  return out;
+}
+
+/**
+ * Every declared role by its ARN, with its trust policy (AssumeRole's checks). The mock engine
+ * gives every role an ARN in the stand-ins' account, whatever provider declared it; a role the
+ * program declares in a source account (same name in each, a policy on that account's pipelines)
+ * is therefore also filed under the ARN `SOURCE_ROLES` names for it: the role of that name whose
+ * policies name resources of that account.
+ */
+function assumableRoles(resources: DeclaredResource[]): Record<string, AssumableRole> {
+  const out: Record<string, AssumableRole> = {};
+  const roles = byType(resources, "aws:iam/role:Role").filter((r) => r.arn);
+  for (const role of roles)
+    out[role.arn as string] = assumable(resources, role, role.arn as string);
+  for (const { account, arn } of sourceRoleArns(resources)) {
+    const name = arn.split("/").pop();
+    const candidates = roles.filter(
+      (r) =>
+        r.inputs.name === name && JSON.stringify(policiesOf(resources, r)).includes(`:${account}:`),
+    );
+    if (candidates.length === 1) out[arn] = assumable(resources, candidates[0], arn);
+  }
+  return out;
 }
 
 function declaredTables(resources: DeclaredResource[]): Record<string, DeclaredTable> {
@@ -209,6 +288,7 @@ export function declaredIam(program: ProgramResult, region = "us-east-1"): Decla
     account,
     roles: declaredRoles(program.resources),
     tables: declaredTables(program.resources),
+    assumableRoles: assumableRoles(program.resources),
     resourcePolicies: declaredResourcePolicies(program.resources, region, account),
     topicKeys,
   };

@@ -11,6 +11,12 @@
  * IAM: tests that never load one (every test that starts the stand-ins without a program) see
  * the permissive stand-ins they always had.
  *
+ * Sessions of the local STS (testing/aws/sts.ts, issue 14) are registered here
+ * ({@link IamEnforcer.registerSession}): a call signed with a session's key is checked against
+ * the assumed role's declared policies (`DeclaredIam.assumableRoles`) with the caller
+ * `arn:aws:sts::<role account>:assumed-role/<role>/<session>`; a session of a role the program
+ * never declared may do nothing. AssumeRole itself is authorized by iam/assume.ts.
+ *
  * The message is AWS's, e.g. (DynamoDB) "User: arn:aws:sts::123456789012:assumed-role/<role>/
  * <function> is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:…:
  * table/<t> because no identity-based policy allows the dynamodb:PutItem action" — the wording
@@ -20,7 +26,7 @@
  * `AuthorizationError`). A Lambda's session name is its function name.
  */
 import { createHash } from "node:crypto";
-import type { DeclaredIam, DeclaredRole } from "./declared";
+import type { AssumableRole, DeclaredIam, DeclaredRole } from "./declared";
 import {
   evaluatePolicies,
   type AuthorizationRequest,
@@ -43,6 +49,21 @@ export interface IamDenial {
   /** The denied action and resource, for tests. */
   action: string;
   resource: string;
+}
+
+/**
+ * A session issued by the local STS (testing/aws/sts.ts): its keys stand for the assumed role,
+ * in the role's account, until `expiration`.
+ */
+export interface AssumedSession {
+  accessKeyId: string;
+  roleArn: string;
+  /** The account in the role's ARN: the account a call with these keys acts in. */
+  account: string;
+  sessionName: string;
+  /** `arn:aws:sts::<account>:assumed-role/<role name>/<session name>`. */
+  arn: string;
+  expiration: Date;
 }
 
 /** One decision, recorded for tests and the sandbox log. */
@@ -110,6 +131,13 @@ export interface IamEnforcer {
     principal: { Service?: string; AWS?: string },
     call: IamCall,
   ): IamDenial | undefined;
+  /**
+   * Records a session the local STS issued; calls signed with its key are then checked against
+   * the assumed role's declared policies (`assumableRoles`), not a function's. Kept across loads.
+   */
+  registerSession(session: AssumedSession): void;
+  /** The session a key belongs to, if the local STS issued it. */
+  sessionOf(accessKey: string | undefined): AssumedSession | undefined;
   /** Every decision taken since the last load (tests read it). */
   readonly decisions: IamDecisionRecord[];
   /** Every denial answered since the last load. */
@@ -118,6 +146,11 @@ export interface IamEnforcer {
 
 function callerArn(iam: DeclaredIam, role: DeclaredRole): string {
   return `arn:aws:sts::${iam.account}:assumed-role/${role.roleName}/${role.functionName}`;
+}
+
+/** The declared role of a session (undefined when the program declared no such role). */
+function sessionRole(iam: DeclaredIam, session: AssumedSession): AssumableRole | undefined {
+  return iam.assumableRoles?.[session.roleArn];
 }
 
 function denial(service: string, caller: string, call: IamCall, decision: Decision, kind: string) {
@@ -140,6 +173,7 @@ function denial(service: string, caller: string, call: IamCall, decision: Decisi
 export function createIamEnforcer(): IamEnforcer {
   let iam: DeclaredIam | undefined;
   let byKey: Record<string, DeclaredRole> = {};
+  const sessions: Record<string, AssumedSession> = {};
   const decisions: IamDecisionRecord[] = [];
   const denials: IamDenial[] = [];
   const deny = (d: IamDenial) => (denials.push(d), d);
@@ -169,16 +203,26 @@ export function createIamEnforcer(): IamEnforcer {
         AWS_SECRET_ACCESS_KEY: "local-secret",
       };
     },
+    registerSession(session) {
+      sessions[session.accessKeyId] = session;
+    },
+    sessionOf(accessKey) {
+      return accessKey === undefined ? undefined : sessions[accessKey];
+    },
     authorize(accessKey, calls) {
-      const role = accessKey === undefined ? undefined : byKey[accessKey];
-      if (!iam || !role) return undefined;
-      const caller = callerArn(iam, role);
+      if (!iam || accessKey === undefined) return undefined;
+      const session = sessions[accessKey];
+      const role = session ? undefined : byKey[accessKey];
+      if (!session && !role) return undefined;
+      // A session of a role the program never declared has no permissions at all.
+      const policies = session ? (sessionRole(iam, session)?.policies ?? []) : role!.policies;
+      const caller = session ? session.arn : callerArn(iam, role!);
       for (const call of calls) {
         const request: AuthorizationRequest = {
           ...call,
           context: { ...baseContext(iam), ...call.context },
         };
-        const decision = evaluatePolicies(role.policies, request);
+        const decision = evaluatePolicies(policies, request);
         record(caller, call, decision);
         if (decision.decision !== "Allow")
           return deny(denial(call.action.split(":")[0], caller, call, decision, "identity-based"));

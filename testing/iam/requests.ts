@@ -71,9 +71,17 @@ function secretArn(iam: DeclaredIam, id: string, known: string[]): string {
   return arn ?? `arn:aws:secretsmanager:${iam.region}:${iam.account}:secret:${id}`;
 }
 
-/** The call a CodePipeline request makes. */
-export function codePipelineCall(iam: DeclaredIam, operation: string, input: Json): IamCall {
-  const prefix = `arn:aws:codepipeline:${iam.region}:${iam.account}:`;
+/**
+ * The call a CodePipeline request makes, on the pipeline of `scope` (the caller's account and the
+ * endpoint's region; default the program's own).
+ */
+export function codePipelineCall(
+  iam: DeclaredIam,
+  operation: string,
+  input: Json,
+  scope: { account: string; region: string } = iam,
+): IamCall {
+  const prefix = `arn:aws:codepipeline:${scope.region}:${scope.account}:`;
   const pipeline = String(input.pipelineName ?? input.name ?? "*");
   const resource =
     operation === "PutApprovalResult"
@@ -109,13 +117,15 @@ export function standinCalls(
         operation: string;
         input: Json;
         secrets?: string[];
+        /** CodePipeline: the (account, region) the call acts in. */
+        scope?: { account: string; region: string };
       }
     | { service: "sns"; form: URLSearchParams }
     | { service: "lambda"; functionName: string },
 ): IamCall[] {
   switch (route.service) {
     case "codepipeline":
-      return [codePipelineCall(iam, route.operation, route.input)];
+      return [codePipelineCall(iam, route.operation, route.input, route.scope)];
     case "secretsmanager":
       return [
         {

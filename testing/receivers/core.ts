@@ -160,11 +160,14 @@ export interface Recorder {
   latencies: Partial<Record<ReceiverKind, number>>;
   deliveryListeners: Array<(delivery: Delivery) => void>;
   attemptListeners: Array<(attempt: Attempt) => void>;
+  /** The documented rate limits, enforced per scope (on by default). */
+  limiter: Limiter;
 }
 
-/** An empty {@link Recorder}. */
-export function createRecorder(): Recorder {
+/** An empty {@link Recorder} enforcing the rate limits `defaults` (per receiver kind). */
+export function createRecorder(defaults: Record<string, RateLimit> = {}): Recorder {
   return {
+    limiter: createLimiter(defaults),
     deliveries: [],
     attempts: [],
     faults: {},
@@ -237,8 +240,12 @@ export function subscribe<T>(
   };
 }
 
-/** Clears recordings, faults and latencies in place (listeners stay). */
+/**
+ * Clears recordings, faults and latencies in place and restores the documented rate limits
+ * (listeners and the time scale stay).
+ */
 export function resetRecorder(recorder: Recorder): void {
+  resetLimiter(recorder.limiter);
   recorder.deliveries.length = 0;
   recorder.attempts.length = 0;
   for (const key of RECEIVER_KINDS) {
@@ -267,4 +274,243 @@ export function countOutcomes(attempts: readonly Attempt[]): OutcomeCounts {
   };
   for (const attempt of attempts) counts[attempt.outcome] += 1;
   return counts;
+}
+
+// ---- documented rate limits ---------------------------------------------------------------------
+
+/**
+ * A rate limit a service documents, in AWS (real) time. Each receiver module names its own with
+ * the documentation it comes from; the receivers enforce them per scope (a Slack channel, a
+ * PagerDuty routing key, a Discord or Teams webhook, the SNS account) by default.
+ */
+export interface RateLimit {
+  /** Requests per `perSeconds` once a burst is spent (the sustained rate). */
+  limit: number;
+  /** The interval of `limit`, in seconds of AWS time. */
+  perSeconds: number;
+  /**
+   * `bucket` (default): a token bucket of `burst` tokens refilled at `limit / perSeconds` per
+   * second; `window`: a fixed window of `limit` requests that resets `perSeconds` after its
+   * first request (Discord's buckets, whose `X-RateLimit-Reset-After` counts down to that reset).
+   */
+  algorithm?: "bucket" | "window";
+  /** Requests accepted at once from idle (the bucket's capacity); ignored by `window`. */
+  burst: number;
+  /** Where the numbers come from (a URL and the sentence), for the reader of a 429. */
+  source: string;
+}
+
+/** What the receivers measured on one scope. */
+export interface RateScopeStats {
+  /** Receiver kind (or "sns-sms"). */
+  receiver: string;
+  /** The scope: channel, webhook name, routing key, account. */
+  scope: string;
+  /** Requests that reached the limiter (accepted or answered 429). */
+  attempts: number;
+  /** Requests answered 429 (or Throttling) by the limiter. */
+  http429: number;
+  /** The most requests in any one second of AWS time (scaled: see {@link Limiter.timeScale}). */
+  maxPerSecond: number;
+  /** Requests per AWS second since the limiter started (index = second). */
+  perSecond: Record<number, number>;
+}
+
+/** One scope's bucket or window and its statistics. */
+interface ScopeState {
+  /** Token bucket: tokens left; window: requests used in the current window. */
+  level: number;
+  /** AWS-clock ms of the last refill (bucket) or of the window's start (window). */
+  atMs: number;
+  stats: RateScopeStats;
+}
+
+/**
+ * The limiter of one receivers server (or of the SNS stand-in). Time is the world's: with
+ * `timeScale` 50 (sandbox/wiring.ts `DEFAULT_TIME_SCALE`) one second of AWS time passes in 20 ms,
+ * so a bucket refills 50 times faster and the receiver accepts 50 times the real-time rate, while
+ * every number it answers (`Retry-After`, Discord's `X-RateLimit-Reset-After`) stays in AWS
+ * seconds, as the service would say it (the fan-out divides its waits by its `TIME_SCALE`).
+ */
+export interface Limiter {
+  /** The limit per receiver kind; absent or null = not limited. */
+  limits: Record<string, RateLimit | null | undefined>;
+  /** The documented defaults that {@link resetLimiter} restores. */
+  defaults: Record<string, RateLimit>;
+  /** AWS time / local time (1 = real time). */
+  timeScale: number;
+  /** The AWS clock: `awsBaseMs + (Date.now() - realBaseMs) * timeScale`. */
+  awsBaseMs: number;
+  realBaseMs: number;
+  scopes: Record<string, ScopeState>;
+}
+
+/** The default time scale: `TIME_SCALE` of this process when set (≥ 1), else 1 (real time). */
+export function defaultTimeScale(): number {
+  const scale = Number(process.env.TIME_SCALE);
+  return Number.isFinite(scale) && scale >= 1 ? scale : 1;
+}
+
+/** A limiter enforcing `defaults` (copied) on the default time scale. */
+export function createLimiter(defaults: Record<string, RateLimit>): Limiter {
+  return {
+    limits: { ...defaults },
+    defaults,
+    timeScale: defaultTimeScale(),
+    awsBaseMs: 0,
+    realBaseMs: Date.now(),
+    scopes: {},
+  };
+}
+
+/** Now on the limiter's AWS clock, in ms. */
+export function awsNowMs(limiter: Limiter, nowMs = Date.now()): number {
+  return limiter.awsBaseMs + (nowMs - limiter.realBaseMs) * limiter.timeScale;
+}
+
+/**
+ * Changes the time scale (AWS time / local time) from now on.
+ * @throws when `scale` is not a number ≥ 1 (the message names `timeScale`).
+ */
+export function setLimiterTimeScale(limiter: Limiter, scale: number): void {
+  if (!Number.isFinite(scale) || scale < 1) {
+    throw new Error(
+      `rate limits: timeScale ${scale}: expected a number ≥ 1 (AWS time / local time)`,
+    );
+  }
+  const now = Date.now();
+  limiter.awsBaseMs = awsNowMs(limiter, now);
+  limiter.realBaseMs = now;
+  limiter.timeScale = scale;
+}
+
+/**
+ * Sets (or with null, turns off) the limit of one receiver kind; its scopes start afresh.
+ * @throws when a number of `limit` is not positive (the message names the field).
+ */
+export function setLimit(limiter: Limiter, receiver: string, limit: RateLimit | null): void {
+  if (limit) {
+    const bad = (["limit", "perSeconds", "burst"] as const).filter(
+      (k) => !(Number.isFinite(limit[k]) && limit[k] > 0),
+    );
+    if (bad.length > 0) {
+      throw new Error(`rate limits: ${receiver}: ${bad.join(", ")} must be positive numbers`);
+    }
+  }
+  limiter.limits[receiver] = limit;
+  for (const key of Object.keys(limiter.scopes)) {
+    if (key.startsWith(`${receiver}\n`)) delete limiter.scopes[key];
+  }
+}
+
+/** Restores the documented defaults and forgets every scope (the time scale stays). */
+export function resetLimiter(limiter: Limiter): void {
+  for (const key of Object.keys(limiter.limits)) delete limiter.limits[key];
+  Object.assign(limiter.limits, limiter.defaults);
+  for (const key of Object.keys(limiter.scopes)) delete limiter.scopes[key];
+}
+
+/** The verdict on one request. All durations are seconds of AWS time. */
+export interface Admission {
+  allowed: boolean;
+  limit: RateLimit;
+  /** Requests left right now (after this one when allowed). */
+  remaining: number;
+  /** When a request would be accepted again (0 when allowed). */
+  retryAfterSeconds: number;
+  /** Until the bucket is full again (bucket) or the window resets (window). */
+  resetAfterSeconds: number;
+  /** Local epoch seconds of that reset (Discord's `X-RateLimit-Reset`). */
+  resetAtEpochSeconds: number;
+}
+
+/** The scope's state, created on first use. */
+function scopeState(limiter: Limiter, receiver: string, scope: string, nowAws: number): ScopeState {
+  const key = `${receiver}\n${scope}`;
+  limiter.scopes[key] ??= {
+    level: Number.NaN,
+    atMs: nowAws,
+    stats: { receiver, scope, attempts: 0, http429: 0, maxPerSecond: 0, perSecond: {} },
+  };
+  return limiter.scopes[key];
+}
+
+/** Counts one attempt in its AWS second. */
+function countAttempt(stats: RateScopeStats, nowAws: number): void {
+  const second = Math.floor(nowAws / 1000);
+  stats.attempts += 1;
+  stats.perSecond[second] = (stats.perSecond[second] ?? 0) + 1;
+  stats.maxPerSecond = Math.max(stats.maxPerSecond, stats.perSecond[second]);
+}
+
+/**
+ * Takes one request of `receiver` on `scope` through its limit; undefined when the receiver is
+ * not limited (or the request has no scope). Counts it either way in the scope's statistics.
+ */
+export function admit(
+  limiter: Limiter,
+  receiver: string,
+  scope: string | undefined,
+  nowMs = Date.now(),
+): Admission | undefined {
+  const limit = limiter.limits[receiver];
+  if (!limit || scope === undefined) return undefined;
+  const nowAws = awsNowMs(limiter, nowMs);
+  const state = scopeState(limiter, receiver, scope, nowAws);
+  countAttempt(state.stats, nowAws);
+  const verdict =
+    limit.algorithm === "window"
+      ? windowAdmit(state, limit, nowAws)
+      : bucketAdmit(state, limit, nowAws);
+  if (!verdict.allowed) state.stats.http429 += 1;
+  const resetAtEpochSeconds =
+    (nowMs + (verdict.resetAfterSeconds * 1000) / limiter.timeScale) / 1000;
+  return { ...verdict, limit, resetAtEpochSeconds };
+}
+
+type Verdict = Omit<Admission, "limit" | "resetAtEpochSeconds">;
+
+function bucketAdmit(state: ScopeState, limit: RateLimit, nowAws: number): Verdict {
+  const perMs = limit.limit / (limit.perSeconds * 1000);
+  const level = Number.isNaN(state.level)
+    ? limit.burst
+    : Math.min(limit.burst, state.level + (nowAws - state.atMs) * perMs);
+  state.atMs = nowAws;
+  const allowed = level >= 1;
+  state.level = allowed ? level - 1 : level;
+  return {
+    allowed,
+    remaining: Math.floor(state.level),
+    retryAfterSeconds: allowed ? 0 : (1 - state.level) / perMs / 1000,
+    resetAfterSeconds: (limit.burst - state.level) / perMs / 1000,
+  };
+}
+
+function windowAdmit(state: ScopeState, limit: RateLimit, nowAws: number): Verdict {
+  const windowMs = limit.perSeconds * 1000;
+  if (Number.isNaN(state.level) || nowAws - state.atMs >= windowMs) {
+    state.level = 0;
+    state.atMs = nowAws;
+  }
+  const allowed = state.level < limit.limit;
+  if (allowed) state.level += 1;
+  const resetAfterSeconds = (windowMs - (nowAws - state.atMs)) / 1000;
+  return {
+    allowed,
+    remaining: limit.limit - state.level,
+    retryAfterSeconds: allowed ? 0 : resetAfterSeconds,
+    resetAfterSeconds,
+  };
+}
+
+/** The statistics of every scope seen (optionally of one receiver kind), copies. */
+export function limiterStats(limiter: Limiter, receiver?: string): RateScopeStats[] {
+  return Object.values(limiter.scopes)
+    .filter((s) => receiver === undefined || s.stats.receiver === receiver)
+    .map((s) => structuredClone(s.stats));
+}
+
+/** `Retry-After` as HTTP gives it: whole seconds, rounded up, at least 1 (RFC 9110 §10.2.3). */
+export function retryAfterHeader(admission: Admission): string {
+  return String(Math.max(1, Math.ceil(admission.retryAfterSeconds)));
 }

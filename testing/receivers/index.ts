@@ -9,12 +9,23 @@
  * `setChaos`: statuses, timeouts, resets, lost replies, slow answers) and latency (`setLatency`)
  * are injected per receiver; `outcomes()` tells "delivered but the reply was lost" from "not
  * delivered".
+ *
+ * Each enforces its service's documented rate limit by default ({@link DEFAULT_RATE_LIMITS}, per
+ * channel / routing key / webhook, on the world's time scale: `setTimeScale`), answering 429 in
+ * the service's own shape; `rateStats()` gives attempts per second and 429s per scope. A test
+ * about something else may turn a limit off (`setRateLimit(name, null)`) or change it, saying why;
+ * `reset()` restores the documented limits.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { startServer, type ManagedServer } from "../http";
 import {
+  admit,
   countOutcomes,
   createRecorder,
+  limiterStats,
+  retryAfterHeader,
+  setLimit,
+  setLimiterTimeScale,
   isRecord,
   json,
   parseBody,
@@ -30,27 +41,51 @@ import {
   type Attempt,
   type Delivery,
   type OutcomeCounts,
+  type RateLimit,
+  type RateScopeStats,
   type ReceiverChaos,
   type ReceiverFault,
   type ReceiverKind,
   type Recorder,
 } from "./core";
-import { discord } from "./discord";
-import { pagerduty, type Incident } from "./pagerduty";
+import {
+  discord,
+  DISCORD_WEBHOOK_RATE_LIMIT,
+  discordRateHeaders,
+  discordRateLimited,
+} from "./discord";
+import {
+  pagerduty,
+  PAGERDUTY_EVENTS_RATE_LIMIT,
+  pagerdutyRateLimited,
+  pagerdutyRateScope,
+  type Incident,
+} from "./pagerduty";
 import {
   createSlackApiState,
+  SLACK_POST_MESSAGE_RATE_LIMIT,
+  SLACK_TIER3_RATE_LIMIT,
   slackApi,
+  slackApiRateLimited,
+  slackApiRateScope,
   type SlackApiMessage,
   type SlackApiState,
 } from "./slack-api";
-import { slackResponse, slackWebhook } from "./slack-webhook";
-import { teams } from "./teams";
+import {
+  SLACK_WEBHOOK_RATE_LIMIT,
+  slackResponse,
+  slackWebhook,
+  slackWebhookRateLimited,
+} from "./slack-webhook";
+import { teams, TEAMS_WEBHOOK_RATE_LIMIT, teamsRateLimited } from "./teams";
 import { createWebhookState, webhook, type WebhookState } from "./webhook";
 
 export { ACCEPTED_OUTCOMES, countOutcomes, RECEIVER_KINDS } from "./core";
 export type {
   Attempt,
   AttemptOutcome,
+  RateLimit,
+  RateScopeStats,
   Delivery,
   OutcomeCounts,
   ReceiverChaos,
@@ -58,8 +93,26 @@ export type {
   ReceiverKind,
 } from "./core";
 export { idempotencyKeyOf } from "./webhook";
-export type { Incident } from "./pagerduty";
+export type { Incident, PagerDutyCounts } from "./pagerduty";
+export { pagerdutyCounts } from "./pagerduty";
 export type { SlackApiMessage } from "./slack-api";
+
+/**
+ * The limits the receivers enforce, by name: `slack` (incoming webhooks, per webhook = channel),
+ * `slack-api` (`chat.postMessage`, per channel), `slack-api:chat.update` (Tier 3, per workspace),
+ * `pagerduty` (per routing key), `teams` and `discord` (per webhook). Each constant names its
+ * documentation in its module.
+ */
+export const DEFAULT_RATE_LIMITS = {
+  slack: SLACK_WEBHOOK_RATE_LIMIT,
+  "slack-api": SLACK_POST_MESSAGE_RATE_LIMIT,
+  "slack-api:chat.update": SLACK_TIER3_RATE_LIMIT,
+  pagerduty: PAGERDUTY_EVENTS_RATE_LIMIT,
+  teams: TEAMS_WEBHOOK_RATE_LIMIT,
+  discord: DISCORD_WEBHOOK_RATE_LIMIT,
+} as const satisfies Record<string, RateLimit>;
+/** A name of {@link DEFAULT_RATE_LIMITS}. */
+export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
 
 /** Options of {@link startReceivers}. */
 export interface ReceiversOptions {
@@ -96,13 +149,29 @@ export interface Receivers {
   /** Requests per outcome of one receiver kind (optionally one instance), or of all. */
   outcomes(receiver?: ReceiverKind, name?: string): OutcomeCounts;
   setLatency(receiver: ReceiverKind, ms: number): void;
+  /**
+   * Changes one documented limit (its scopes start afresh), or turns it off with null: for a test
+   * about something else, which says why. `reset()` restores the documented limits.
+   * @throws when a number of `limit` is not positive.
+   */
+  setRateLimit(name: RateLimitName, limit: RateLimit | null): void;
+  /** Turns every rate limit off (until `reset()`); for tests about something else. */
+  disableRateLimits(): void;
+  /**
+   * AWS time / local time (sandbox/wiring.ts `scaleTimes`): at 50 a bucket refills 50 times
+   * faster; answers stay in AWS seconds. Default: this process's `TIME_SCALE`, else 1.
+   * @throws when `scale` is not a number ≥ 1.
+   */
+  setTimeScale(scale: number): void;
+  /** Attempts, most attempts in one AWS second, and 429s per limited scope (optionally of one limit). */
+  rateStats(name?: RateLimitName): RateScopeStats[];
   /** URL of one receiver instance, e.g. `urlFor("slack", "slack-eng")`. */
   urlFor(receiver: ReceiverKind, name: string): string;
   /** PagerDuty Events v2 enqueue URL. */
   pagerdutyEndpoint: string;
   /** Base of the Slack Web API (append `/chat.postMessage`). */
   slackApiUrl: string;
-  /** Clears recordings, incidents, messages, faults and latencies (in place). */
+  /** Clears recordings, incidents, messages, faults and latencies (in place) and restores the documented rate limits. */
   reset(): void;
   /** Closes the server, including requests held open by a `timeout` fault. */
   close(): Promise<void>;
@@ -188,9 +257,61 @@ function channelAnswer(
   }
 }
 
+/** Which limit, and which of its scopes, a request counts against (undefined: not limited). */
+function rateScope(delivery: Delivery): { name: RateLimitName; scope: string } | undefined {
+  const { receiver, name, body } = delivery;
+  switch (receiver) {
+    case "slack":
+    case "teams":
+    case "discord":
+      return { name: receiver, scope: name };
+    case "pagerduty":
+      return { name: receiver, scope: pagerdutyRateScope(body) };
+    case "slack-api": {
+      const scope = slackApiRateScope(name, body);
+      if (scope === undefined) return undefined;
+      return { name: name === "chat.update" ? "slack-api:chat.update" : "slack-api", scope };
+    }
+    default:
+      return undefined;
+  }
+}
+
 /**
- * Lets the channel answer; records what became of the request. With `loseReply` the channel acts
- * on the request, and then the connection is reset instead of answering.
+ * Takes the request through its documented limit: the 429 to answer when it is over, and the
+ * headers every answer carries (Discord's `X-RateLimit-*`).
+ */
+function rateGate(
+  recorder: Recorder,
+  delivery: Delivery,
+): { limited?: Answer; headers: Record<string, string> } {
+  const target = rateScope(delivery);
+  const admission = target && admit(recorder.limiter, target.name, target.scope);
+  if (!target || !admission) return { headers: {} };
+  if (target.name === "discord") {
+    const headers = discordRateHeaders(delivery.name, admission);
+    if (admission.allowed) return { headers };
+    const limited = discordRateLimited(admission);
+    return { limited: limited.answer, headers: { ...headers, ...limited.headers } };
+  }
+  if (admission.allowed) return { headers: {} };
+  const limited: Record<Exclude<RateLimitName, "discord">, () => Answer> = {
+    slack: slackWebhookRateLimited,
+    "slack-api": slackApiRateLimited,
+    "slack-api:chat.update": slackApiRateLimited,
+    pagerduty: pagerdutyRateLimited,
+    teams: teamsRateLimited,
+  };
+  // PagerDuty documents no Retry-After for the Events API: the sender backs off on its own.
+  const headers: Record<string, string> =
+    target.name === "pagerduty" ? {} : { "retry-after": retryAfterHeader(admission) };
+  return { limited: limited[target.name](), headers };
+}
+
+/**
+ * Lets the channel answer (unless its rate limit answers 429 first); records what became of the
+ * request. With `loseReply` the channel acts on the request, and then the connection is reset
+ * instead of answering.
  */
 function answerChannel(
   recorder: Recorder,
@@ -200,6 +321,13 @@ function answerChannel(
   res: ServerResponse,
   loseReply = false,
 ): void {
+  const gate = rateGate(recorder, delivery);
+  if (gate.limited) {
+    record(recorder, delivery, "rejected", loseReply ? undefined : gate.limited.status);
+    if (loseReply) req.socket.destroy();
+    else send(res, gate.limited, gate.headers);
+    return;
+  }
   const { answer, replayed } = answerFor(channels, delivery, req.headers, delivery.body);
   const accepted = answer.status < 300 && !(isRecord(answer.body) && answer.body.ok === false);
   const outcome = replayed
@@ -211,7 +339,7 @@ function answerChannel(
         : "delivered";
   record(recorder, delivery, outcome, loseReply ? undefined : answer.status);
   if (loseReply) req.socket.destroy();
-  else send(res, answer);
+  else send(res, answer, gate.headers);
 }
 
 /**
@@ -301,7 +429,7 @@ function receiverUrl(base: string, receiver: ReceiverKind, name: string): string
 
 /** Starts the channel receivers on 127.0.0.1. */
 export async function startReceivers(opts: ReceiversOptions = {}): Promise<Receivers> {
-  const recorder = createRecorder();
+  const recorder = createRecorder(DEFAULT_RATE_LIMITS);
   const channels: ChannelState = {
     incidents: [],
     slack: createSlackApiState(),
@@ -345,6 +473,16 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
     setLatency(receiver, ms): void {
       recorder.latencies[receiver] = ms;
     },
+    setRateLimit(name, limit): void {
+      setLimit(recorder.limiter, name, limit);
+    },
+    disableRateLimits(): void {
+      for (const name of Object.keys(DEFAULT_RATE_LIMITS)) setLimit(recorder.limiter, name, null);
+    },
+    setTimeScale(scale): void {
+      setLimiterTimeScale(recorder.limiter, scale);
+    },
+    rateStats: (name) => limiterStats(recorder.limiter, name),
     urlFor: (receiver, name) => receiverUrl(base, receiver, name),
     pagerdutyEndpoint: `${base}/pagerduty/v2/enqueue`,
     slackApiUrl: `${base}/slack-api`,

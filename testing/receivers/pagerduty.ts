@@ -11,9 +11,39 @@
  *   incident folds into it; acknowledge/resolve need the key, and of an unknown or resolved
  *   incident are accepted and do nothing. After a resolve, the same key opens a new incident.
  * - `POST /v2/change/enqueue`: change events never page anyone (accepted, no incident).
+ * - Rate limit: {@link PAGERDUTY_EVENTS_RATE_LIMIT} per routing key (integration key), over it
+ *   HTTP 429 ({@link pagerdutyRateLimited}); PagerDuty documents no `Retry-After` for the Events
+ *   API, so none is sent and the sender must back off on its own.
  */
 import { randomUUID } from "node:crypto";
-import { isRecord, json, type Answer } from "./core";
+import { isRecord, json, type Answer, type RateLimit } from "./core";
+
+/**
+ * Events API v2: 120 events per minute per integration (routing) key (PagerDuty's answer on its
+ * community forum, "Which rate limit of REST API is correct": "Events - 120/min (enforced
+ * per-integration-key)"; the Events API v2 overview lists "429 Too Many Requests"). Modelled as
+ * a bucket of 120 refilled at 2 per second.
+ */
+export const PAGERDUTY_EVENTS_RATE_LIMIT: RateLimit = {
+  limit: 120,
+  perSeconds: 60,
+  burst: 120,
+  source:
+    "PagerDuty Events API v2: 120 events/min per integration key; 429 Too Many Requests (https://developer.pagerduty.com/docs/events-api-v2/overview/)",
+};
+
+/** The rate-limit scope of an event: its `routing_key` (whatever it is; invalid ones too). */
+export function pagerdutyRateScope(body: unknown): string {
+  return isRecord(body) && typeof body.routing_key === "string" ? body.routing_key : "";
+}
+
+/** The Events API's 429 (no `Retry-After`: not documented for the Events API). */
+export function pagerdutyRateLimited(): Answer {
+  return json(429, {
+    status: "throttle exceeded",
+    message: "Requests for this service are arriving too quickly. Please retry later.",
+  });
+}
 
 /** A PagerDuty incident, as the Events API v2 would open and change it. */
 export interface Incident {
@@ -131,4 +161,39 @@ export function pagerduty(incidents: Incident[], name: string, body: unknown): A
     open.updatedAt = new Date();
   }
   return json(202, { status: "success", message: "Event processed", dedup_key: body.dedup_key });
+}
+
+/** What the on-call person saw of the Events API v2 (issue 11), from {@link pagerduty}'s incidents. */
+export interface PagerDutyCounts {
+  /** Incidents opened: each one paged someone (the storm bench's `pages`). */
+  opened: number;
+  /** Incidents still open (triggered or acknowledged). */
+  open: number;
+  /** Incidents resolved. */
+  resolved: number;
+  /** Trigger events in all (the first of each incident included). */
+  alerts: number;
+  /** Triggers added to an incident that was already open (same `dedup_key`): no page. */
+  added: number;
+}
+
+/**
+ * Counts `incidents` (optionally only those whose dedup key passes `keep`): PagerDuty opens an
+ * incident for a trigger whose `dedup_key` has no open incident, appends a trigger with the key
+ * of an open one to its alert log, and after a resolve opens a new incident for the same key
+ * (support.pagerduty.com/docs/event-management, "Deduplicate Alerts").
+ */
+export function pagerdutyCounts(
+  incidents: readonly Incident[],
+  keep: (dedupKey: string) => boolean = () => true,
+): PagerDutyCounts {
+  const mine = incidents.filter((i) => keep(i.dedupKey));
+  const alerts = mine.reduce((sum, i) => sum + i.triggers, 0);
+  return {
+    opened: mine.length,
+    open: mine.filter((i) => i.status !== "resolved").length,
+    resolved: mine.filter((i) => i.status === "resolved").length,
+    alerts,
+    added: alerts - mine.length,
+  };
 }

@@ -18,9 +18,49 @@
  * - `views.open` (https://api.slack.com/methods/views.open): a `trigger_id` and a view are required;
  *   a modal's title is at most 24 characters and its `private_metadata` at most 3000.
  * Any other method is `unknown_method`.
+ *
+ * Rate limits ("Rate limits", https://api.slack.com/docs/rate-limits): `chat.postMessage` is
+ * "Special" — "generally allows posting one message per second per channel" with short bursts
+ * ({@link SLACK_POST_MESSAGE_RATE_LIMIT}, per channel); `chat.update` is Tier 3, "50+ per minute"
+ * per method per workspace per app ({@link SLACK_TIER3_RATE_LIMIT}). Over a limit the Web API
+ * answers HTTP 429 with `Retry-After` seconds and `{"ok":false,"error":"ratelimited"}`
+ * ({@link slackApiRateLimited}).
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { isRecord, json, safeJson, type Answer } from "./core";
+import { isRecord, json, safeJson, type Answer, type RateLimit } from "./core";
+
+/** `chat.postMessage`: 1 per second per channel, short bursts allowed (3 here, as for webhooks). */
+export const SLACK_POST_MESSAGE_RATE_LIMIT: RateLimit = {
+  limit: 1,
+  perSeconds: 1,
+  burst: 3,
+  source:
+    "https://api.slack.com/methods/chat.postMessage (Special rate limit) and https://api.slack.com/docs/rate-limits: one message per second per channel, short bursts allowed",
+};
+
+/** Web API Tier 3 (`chat.update`): 50 per minute per workspace, "sporadic bursts are welcome". */
+export const SLACK_TIER3_RATE_LIMIT: RateLimit = {
+  limit: 50,
+  perSeconds: 60,
+  burst: 50,
+  source: "https://api.slack.com/docs/rate-limits: Web API Tier 3, 50+ per minute",
+};
+
+/**
+ * The rate-limit scope of a Web API call: `chat.postMessage:<channel>` (per channel),
+ * `chat.update` (per workspace: the stand-in is one workspace), undefined for unlimited methods.
+ */
+export function slackApiRateScope(method: string, body: unknown): string | undefined {
+  if (method === "chat.update") return method;
+  if (method !== "chat.postMessage") return undefined;
+  const channel = isRecord(body) && typeof body.channel === "string" ? body.channel : "";
+  return `${method}:${channel}`;
+}
+
+/** The Web API's 429: `{"ok":false,"error":"ratelimited"}` (+ `Retry-After`). */
+export function slackApiRateLimited(): Answer {
+  return json(429, { ok: false, error: "ratelimited" });
+}
 
 /** A message posted through the Slack Web API stand-in, as chat.update leaves it. */
 export interface SlackApiMessage {
@@ -32,6 +72,8 @@ export interface SlackApiMessage {
   metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** How many times chat.update changed it. */
   updates: number;
+  /** A reply: the `ts` of its thread's parent (a reply's own `ts` given as `thread_ts` is its parent's). */
+  threadTs?: string;
 }
 
 /** The Web API stand-in's state: messages by `<channel>:<ts>` and id counters. */
@@ -97,6 +139,8 @@ function postMessage(
   ) {
     return json(200, { ok: false, error: "invalid_metadata_format" });
   }
+  const thread = threadOf(state, channel, fields.thread_ts);
+  if (thread === null) return json(200, { ok: false, error: "message_not_found" });
   state.counters.slackTs += 1;
   const ts = `${Math.floor(Date.now() / 1000)}.${String(state.counters.slackTs).padStart(6, "0")}`;
   const kept = metadata as SlackApiMessage["metadata"];
@@ -107,13 +151,42 @@ function postMessage(
     blocks,
     ...(kept && { metadata: kept }),
     updates: 0,
+    ...(thread !== undefined && { threadTs: thread }),
   };
   return json(200, {
     ok: true,
     channel,
     ts,
-    message: { type: "message", text: messageText, blocks, ts, ...(kept && { metadata: kept }) },
+    message: {
+      type: "message",
+      text: messageText,
+      blocks,
+      ts,
+      ...(thread !== undefined && { thread_ts: thread }),
+      ...(kept && { metadata: kept }),
+    },
   });
+}
+
+/**
+ * The parent `ts` a `thread_ts` names: undefined when there is none (a top-level message), null
+ * when it names no message of `channel`. chat.postMessage's `thread_ts`: "Provide another
+ * message's ts value to make this message a reply. Avoid using a reply's ts value; use its
+ * parent instead" (https://api.slack.com/methods/chat.postMessage#arg_thread_ts): a reply's `ts`
+ * joins its parent's thread. The stand-in is strict where Slack's documentation is silent: a
+ * `thread_ts` that matches no message in that channel is refused with `message_not_found`, so that
+ * a lost or mixed-up parent shows up in tests instead of becoming a stray top-level message.
+ */
+function threadOf(
+  state: SlackApiState,
+  channel: string,
+  threadTs: unknown,
+): string | undefined | null {
+  if (threadTs === undefined || threadTs === "") return undefined;
+  const parent =
+    typeof threadTs === "string" ? state.messages[`${channel}:${threadTs}`] : undefined;
+  if (!parent) return null;
+  return parent.threadTs ?? parent.ts;
 }
 
 function updateMessage(
@@ -161,7 +234,9 @@ function history(state: SlackApiState, fields: Record<string, unknown>): Answer 
   const withMetadata =
     fields.include_all_metadata === true || fields.include_all_metadata === "true";
   const messages = Object.values(state.messages)
-    .filter((m) => m.channel === channel && Number(m.ts) > oldest)
+    // Only parents and top-level messages: "conversations.history … returns only parent messages"
+    // (replies are read with conversations.replies; https://api.slack.com/methods/conversations.replies).
+    .filter((m) => m.channel === channel && Number(m.ts) > oldest && m.threadTs === undefined)
     .sort((a, b) => Number(b.ts) - Number(a.ts))
     .slice(0, limit)
     .map((m) => ({

@@ -10,8 +10,31 @@
  * `response_url` ("Handling user interaction", https://api.slack.com/interactivity/handling#message_responses):
  * accepts a message (optionally `replace_original`) and answers `ok`; the stand-in records it and
  * does not validate it.
+ *
+ * Rate limit ("Rate limits", https://api.slack.com/docs/rate-limits, "Posting messages: 1 per
+ * second, short bursts >1 allowed"; incoming webhooks are named there among "our HTTP based APIs":
+ * over the limit Slack answers "HTTP 429 Too Many Requests" with "a Retry-After header containing
+ * the number of seconds until you can retry"): {@link SLACK_WEBHOOK_RATE_LIMIT} per webhook (one
+ * webhook posts to one channel), answered with {@link slackWebhookRateLimited}.
  */
-import { isRecord, text, type Answer } from "./core";
+import { isRecord, text, type Answer, type RateLimit } from "./core";
+
+/**
+ * 1 message per second per channel, short bursts allowed. Slack gives no burst size; 3 is what the
+ * storm measurement of issue 11 observed and what this stand-in allows from idle.
+ */
+export const SLACK_WEBHOOK_RATE_LIMIT: RateLimit = {
+  limit: 1,
+  perSeconds: 1,
+  burst: 3,
+  source:
+    "https://api.slack.com/docs/rate-limits: posting messages 1 per second (per channel), short bursts >1 allowed; HTTP 429 with Retry-After",
+};
+
+/** The 429 of an incoming webhook over its limit: text/plain `rate_limited` (+ `Retry-After`). */
+export function slackWebhookRateLimited(): Answer {
+  return text(429, "rate_limited");
+}
 
 /** Answers one incoming-webhook post. */
 export function slackWebhook(body: unknown): Answer {

@@ -86,7 +86,9 @@ function describeCall(command: string, input: any): Call {
         ? "incident"
         : pk.startsWith("PIPELINE#")
           ? "audit"
-          : `${command} ${pk.split("#")[0]}`;
+          : pk.startsWith("PACE#")
+            ? "pace"
+            : `${command} ${pk.split("#")[0]}`;
   return { command, pk, what, writeUnits: 0, readUnits: 0 };
 }
 
@@ -196,14 +198,20 @@ describe("DynamoDB calls per notification", () => {
       `ddb calls per 3-channel event: ${calls.length} ${JSON.stringify(tally(calls))}; ` +
         `write units ${writeUnits}; read units ${readUnits}\n`,
     );
-    expect(tally(calls)).toEqual({
+    const { pace = 0, ...rest } = tally(calls);
+    expect(rest).toEqual({
       "outcome-claim": 1,
       "delivery-claim": CHANNELS.length,
       "mark-sent": CHANNELS.length,
       incident: 1,
     });
-    // The per-notification target: 2 per delivery + 1 per event (+ the PagerDuty incident).
-    expect(calls.length).toBeLessThanOrEqual(2 * CHANNELS.length + 1 + 1);
+    // Issue 11 adds the channel's send slot (store/pacing.ts): one UpdateItem when the channel is
+    // idle, two when it is busy (an earlier test of this file sent to the same channels).
+    expect(pace).toBeGreaterThanOrEqual(CHANNELS.length);
+    expect(pace).toBeLessThanOrEqual(2 * CHANNELS.length);
+    // Issue 12's target was 2 per delivery + 1 per event (+ the PagerDuty incident); pacing makes
+    // it 3 per delivery on an idle channel (4 on a busy one).
+    expect(calls.length - pace).toBeLessThanOrEqual(2 * CHANNELS.length + 1 + 1);
     expect(world.standins.receivers.byReceiver("pagerduty")).toHaveLength(1);
   });
 

@@ -26,6 +26,18 @@ const sms = () =>
   world.standins.aws.state.sns.published.filter((m: any) => m.topicArn === SMS_TOPIC);
 const dedupKey = (executionId: string) => `deploy-notifier/${PIPELINE}/${executionId}`;
 
+/**
+ * Resolves the incident of PIPELINE that earlier tests left open (dynalite outlives a test), then
+ * clears the receivers: PagerDuty keeps ONE open incident per pipeline (issue 11), so a failure
+ * would otherwise be added to that incident under its key instead of opening one of its own.
+ */
+async function startWithNoOpenIncident(): Promise<void> {
+  await world.drain([
+    event("pipeline-succeeded", { "execution-id": randomUUID() }, { id: randomUUID() }),
+  ]);
+  world.reset();
+}
+
 /** The Action Execution State Change FAILED of one attempt (the issue's small input). */
 function buildFailed(executionId: string, attempt: number, time: string) {
   return event(
@@ -39,6 +51,7 @@ describe("item 1: a retried stage that fails again is a new failure", () => {
   // RetryStageExecution keeps the execution id and raises pipeline-execution-attempt (user
   // guide, "Monitoring CodePipeline events"; API reference, RetryStageExecution).
   it("two FAILED events of one execution, attempt 1 then 2: two notifications per channel", async () => {
+    await startWithNoOpenIncident();
     const executionId = randomUUID();
 
     await world.drain([buildFailed(executionId, 1, "2026-11-30T06:00:00Z")]);
@@ -47,7 +60,10 @@ describe("item 1: a retried stage that fails again is a new failure", () => {
     expect(slack()).toHaveLength(2);
     expect(sms()).toHaveLength(2);
     expect(pages()).toHaveLength(2);
-    // PagerDuty: the SAME dedup_key re-triggers the incident (Events API v2).
+    // Still announced on every channel. PagerDuty: the retry's failure is a trigger with the SAME
+    // dedup_key, added to the pipeline's open incident (one open incident per pipeline, issue 11;
+    // "Subsequent alerts with a matching dedup_key deduplicate into the same incident",
+    // support.pagerduty.com/docs/event-management): two triggers, one incident, one page.
     expect(pages().map((p) => [p.event_action, p.dedup_key])).toEqual([
       ["trigger", dedupKey(executionId)],
       ["trigger", dedupKey(executionId)],
@@ -96,6 +112,7 @@ describe("item 1: a retried stage that fails again is a new failure", () => {
   });
 
   it("reopens a resolved incident, and a later success resolves it once", async () => {
+    await startWithNoOpenIncident();
     const executionId = randomUUID();
     const succeeded = (id: string, attempt: number) =>
       event(
@@ -168,6 +185,7 @@ describe("rollbacks (pipeline type V2)", () => {
   // ExecutionTrigger.triggerType AutomatedRollback (API reference, ExecutionTrigger); the
   // rollback is a new execution (user guide, "Configuring stage rollback").
   it("a rollback's SUCCEEDED resolves the page and says it was a rollback, not a fix", async () => {
+    await startWithNoOpenIncident();
     const failedId = randomUUID();
     const rollbackId = randomUUID();
     await world.drain([buildFailed(failedId, 1, "2026-11-30T06:00:00Z")]);

@@ -63,11 +63,17 @@ describe("the fan-out's role", () => {
     expect(policy("fanout").Statement.map((s) => s.Sid)).toEqual([
       "Logs",
       "ConsumeEvents",
+      // Issue 11: deferral of rate-limited records to the events queue (fanout/requeue.ts).
+      "RequeueEvents",
       "DeadLetterWithReasons",
       "ReadOwnItems",
       "LedgerAndIncidents",
       "OutcomeClaims",
+      // Issue 11: the channel's send slot (store/pacing.ts), PACE# items only.
+      "SendPacing",
       "ReadDecisions",
+      // Issue 11: one Slack thread per execution in bot mode (store/threads.ts), THREAD# items only.
+      "SlackThreads",
       "PendingApprovals",
       "AuditAppendOnly",
       "ChannelSecrets",
@@ -89,7 +95,15 @@ describe("the fan-out's role", () => {
     table("ReadOwnItems", ["dynamodb:GetItem"], "DELIVERY#*", "OUTCOME#*", "INCIDENT#*");
     table("LedgerAndIncidents", ["dynamodb:UpdateItem"], "DELIVERY#*", "INCIDENT#*");
     table("OutcomeClaims", ["dynamodb:PutItem"], "OUTCOME#*");
+    table("SendPacing", ["dynamodb:UpdateItem"], "PACE#*");
     table("ReadDecisions", ["dynamodb:Query"], "APPROVAL#*");
+    // The parent claim (conditional PutItem), its ts and newest state (UpdateItem), a wait for a
+    // parent another delivery is posting (GetItem): store/threads.ts.
+    table(
+      "SlackThreads",
+      ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
+      "THREAD#*",
+    );
     // Pending approval requests (handlers/store/pending.ts): recorded after a request was posted,
     // queried by the reminder scan (the table, not an index), claimed and removed by it.
     table(

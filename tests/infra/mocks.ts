@@ -31,6 +31,8 @@ export interface Registered {
   /** The parent's URN, or "" for a resource at the top of the stack. */
   parent: string;
   aliases: AliasRecord[];
+  /** The provider reference (`<provider URN>::<id>`) it was registered with, or "" (default). */
+  provider: string;
 }
 
 /** The invokes the notifier makes (infra/grants.ts), answered like the offline evaluator does. */
@@ -120,6 +122,7 @@ export async function recordResources(): Promise<Registered[]> {
           ...unwrapSecrets(args.inputs),
           parent: request?.getParent() ?? "",
           aliases: request?.getAliasesList().map(aliasRecord) ?? [],
+          provider: args.provider ?? "",
         });
         const name = args.inputs.name ?? `${args.name}-physical`;
         const service = args.type.split(":")[1]?.split("/")[0] ?? "mock";
@@ -128,6 +131,10 @@ export async function recordResources(): Promise<Registered[]> {
           name,
           arn: `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`,
         };
+        if (args.type === "aws:cloudwatch/eventBus:EventBus") {
+          // EventBridge's format (Service Authorization Reference, "event-bus" resource type).
+          state.arn = `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${name}`;
+        }
         if (args.type === "aws:sqs/queue:Queue") {
           state.url = `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}`;
         }

@@ -45,8 +45,9 @@ function commandsSent(fn: NotifierFunctionName): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const file of reachableModules(FUNCTION_ENTRY_POINTS[fn])) {
     const source = fs.readFileSync(path.join(ROOT, file), "utf8");
-    // `new XCommand(` and a lazily required one, `new (sdk().XCommand)(` (handlers/enrich.ts).
-    for (const m of source.matchAll(/new\s+(?:\(\s*\w+\(\)\.)?([A-Z]\w*Command)\)?\s*\(/g)) {
+    // `new XCommand(`, a lazily required one, `new (sdk().XCommand)(` (handlers/enrich.ts), and
+    // one from a required module object, `new sdk.XCommand(` (handlers/aws.ts: STS AssumeRole).
+    for (const m of source.matchAll(/new\s+(?:\(\s*\w+\(\)\.|\w+\.)?([A-Z]\w*Command)\)?\s*\(/g)) {
       (out[m[1]] ??= []).push(file);
     }
   }

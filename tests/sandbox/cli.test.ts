@@ -53,7 +53,8 @@ describe("npm start: arguments", () => {
   test("--stack dev is refused as an unknown stack, naming the available ones", async () => {
     const started = Date.now();
     await expect(main(["--stack", "dev", "--no-serve"])).rejects.toThrow(
-      /^no stack named "dev"; available stacks: demo, prod, staging/,
+      // The sandbox's own stacks first (demo, and multi-account since issue 14), then the project's.
+      /^no stack named "dev"; available stacks: demo, multi-account, prod, staging/,
     );
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -63,7 +64,7 @@ describe("npm start: arguments", () => {
       expect(USAGE).toContain(receiver);
     expect(USAGE).toMatch(/discord, webhook, sns/);
     expect(USAGE).toContain("--config-file <path>");
-    expect(USAGE).toMatch(/demo, prod, staging/);
+    expect(USAGE).toMatch(/demo, multi-account, prod, staging/);
   });
 });
 

@@ -386,4 +386,15 @@ describe("loadScenario", () => {
       expect(scenario.steps.some((s) => s.do?.length)).toBe(true);
     }
   });
+
+  test("the built-in multi-account scenario loads, with events from two accounts and two regions (issue 14)", () => {
+    const scenario = loadScenario(
+      path.join(__dirname, "..", "..", "sandbox", "scenarios", "multi-account.json"),
+    );
+    const events = scenario.steps.flatMap((s) => s.events);
+    expect(new Set(events.map((e) => e.account))).toEqual(
+      new Set(["111111111111", "222222222222", "123456789012"]),
+    );
+    expect(new Set(events.map((e) => e.region))).toEqual(new Set(["us-east-1", "eu-west-1"]));
+  });
 });

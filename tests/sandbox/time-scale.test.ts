@@ -85,7 +85,7 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
     }
   });
 
-  it("--fault slack=timeout: each receive times out on the scaled HTTP timeout, and the event reaches the DLQ after maxReceiveCount receives within the scaled bound", async () => {
+  it("--fault slack=timeout: each receive times out on the scaled HTTP timeout, and the event reaches the DLQ after the fan-out's last receive (4) within the scaled bound", async () => {
     const { declared, times } = sandbox;
     const started = Date.now();
     const [posted] = await sandbox.postEvent({
@@ -106,8 +106,12 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
     expect(await sandbox.queue.settled(posted.messageId!)).toBe("deleted");
     const elapsed = Date.now() - started;
     const message = sandbox.queue.messages.find((m) => m.messageId === posted.messageId)!;
-    // 1 delivery + 3 retries (SETTINGS.maxReceiveCount), each after the scaled visibility.
-    expect(message.receives).toHaveLength(declared.maxReceiveCount);
+    // 1 delivery + 3 retries: the fan-out's own last receive (its MAX_RECEIVE_COUNT, 4), each
+    // after the scaled visibility. The queue's maxReceiveCount is one more (5, issue 12: the
+    // extra receive only follows a crash), so it is not the number of receives here.
+    const receives = Number(declared.archives.fanout.environment.MAX_RECEIVE_COUNT);
+    expect(receives).toBe(declared.maxReceiveCount - 1);
+    expect(message.receives).toHaveLength(receives);
     expect(message.receives.slice(0, -1).every((r) => !r.ok)).toBe(true);
     expect(sandbox.dlqCount()).toBe(dlqBefore + 1);
     for (let i = 1; i < message.receives.length; i++) {
@@ -119,16 +123,12 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
     // default): 3 scaled HTTP timeouts and the scaled backoff fit in the scaled function timeout,
     // as 3 × 5 s fit in 60 s on AWS. With the HTTP timeout unscaled, the first attempt alone
     // would run into the deadline and each receive would make one.
-    expect(slack.timeout).toBe(3 * declared.maxReceiveCount);
+    expect(slack.timeout).toBe(3 * receives);
     expect(slack.delivered).toBe(0);
     // The bound derived from the scaled timeouts: the visibility waits between receives plus
     // each receive's function timeout; before the fix one receive alone took 3 × 5 s of HTTP.
-    const bound =
-      (declared.maxReceiveCount - 1) * times.visibilityTimeoutMs +
-      declared.maxReceiveCount * times.fanoutTimeoutMs;
-    expect(elapsed).toBeGreaterThanOrEqual(
-      (declared.maxReceiveCount - 1) * times.visibilityTimeoutMs,
-    );
+    const bound = (receives - 1) * times.visibilityTimeoutMs + receives * times.fanoutTimeoutMs;
+    expect(elapsed).toBeGreaterThanOrEqual((receives - 1) * times.visibilityTimeoutMs);
     // Generous sanity cap for a loaded 2-core machine: twice the derived bound.
     expect(elapsed).toBeLessThan(2 * bound);
   }, 60_000);

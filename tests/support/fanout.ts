@@ -182,7 +182,14 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     standins.receivers,
     "local-signing-secret",
   );
-  const raw = { ...local.raw, secrets: local.secrets };
+  // Grouping into digests (issue 11) is on by default in a stack; these worlds send many
+  // notifications to one channel within a minute to test each one's delivery, so they opt out
+  // unless a test sets `grouping` itself (tests/fanout/grouping*.test.ts).
+  const raw: Record<string, any> = {
+    ...local.raw,
+    secrets: local.secrets,
+    grouping: { enabled: false },
+  };
   edit?.(raw);
   const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
   standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(config.channelSecrets);

@@ -6,6 +6,8 @@
  * the evaluated program, so the test follows the policies as infra/grants.ts changes them.
  */
 import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import {
   alarmToTopic,
   eventBridgeToQueue,
@@ -20,6 +22,7 @@ import {
   type ProgramResult,
 } from "../../testing";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
+import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { clickPayload, formBody, signedEvent } from "../approval/harness";
 import { event } from "../support/fanout";
 import { startArchive, startArchiveWorld } from "../support/archive";
@@ -98,6 +101,11 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     const first = await fanout.invoke({ Records: [record(failed, 1, failedId)] });
     standins.receivers.setFault("slack", null);
     const again = await fanout.invoke({ Records: [record(failed, 2, failedId)] });
+    // Grouping (issue 11): a second failure within the window spends the SMS channel's 1 text
+    // per window: it is grouped, and its digest's flush is queued on the events queue.
+    const grouped = await fanout.invoke({
+      Records: [record(event("pipeline-failed", { "execution-id": randomUUID() }))],
+    });
     const recovered = await fanout.invoke({
       Records: [record(event("pipeline-succeeded", { "execution-id": randomUUID() }))],
     });
@@ -128,7 +136,17 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     const scanned = await fanout.invoke({
       Records: [{ ...record(null), body: REMINDER_SCAN_INPUT }],
     });
-    return [first, again, recovered, rejected, requested, scanned];
+    // Grouping (issue 11): a digest's flush queries its window's entries (`DIGEST#` hash keys of
+    // the byExecution index); a window with nothing grouped sends nothing.
+    const flushed = await fanout.invoke({
+      Records: [
+        {
+          ...record(null),
+          body: digestFlushBody({ channel: "slack-eng", windowStart: 60_000, windowMs: 60_000 }),
+        },
+      ],
+    });
+    return [first, again, grouped, recovered, rejected, requested, scanned, flushed];
   }
 
   /**
@@ -171,8 +189,37 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     return results;
   }
 
+  /**
+   * Deletes the channels' pacing items (`PACE#`, issue 11) between runs, with the test's own
+   * credentials (not a function's: not checked): every run starts with fresh grouping windows, so
+   * its first failure reaches Slack (and fails there) as the first run's did, however many runs
+   * fall into one window.
+   */
+  async function forgetPacing(iam: DeclaredIam): Promise<void> {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: standins.dynamo.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      }),
+    );
+    for (const TableName of Object.keys(iam.tables)) {
+      const out = await doc.send(
+        new ScanCommand({
+          TableName,
+          FilterExpression: "begins_with(pk, :p)",
+          ExpressionAttributeValues: { ":p": "PACE#" },
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        await doc.send(new DeleteCommand({ TableName, Key: { pk: item.pk, sk: item.sk } }));
+      }
+    }
+  }
+
   /** Starts both archives fresh (no cached secrets), runs a failure and an approval, stops them. */
   async function runFlow(iam: DeclaredIam): Promise<FlowRun> {
+    await forgetPacing(iam);
     standins.iam.load(iam);
     const start = async (which: "fanout" | "approval") =>
       (await startArchive({ standins, result: program }, which)).lambda;

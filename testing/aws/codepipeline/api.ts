@@ -208,7 +208,7 @@ function getPipeline(ctx: AwsContext, input: Record<string, unknown>): Record<st
       })),
     },
     metadata: {
-      pipelineArn: `arn:aws:codepipeline:${ctx.region}:${STANDIN_ACCOUNT}:${String(input.name)}`,
+      pipelineArn: `arn:aws:codepipeline:${ctx.region}:${ctx.state.codepipeline.account ?? STANDIN_ACCOUNT}:${String(input.name)}`,
     },
   };
 }

@@ -158,6 +158,13 @@ export interface CodePipelineCall {
   operation: string;
   input: Record<string, unknown>;
   at: Date;
+  /** The account and region the call acted in (its credentials' account, its endpoint's region). */
+  account?: string;
+  region?: string;
+  /** The access key that signed it (a function's, a local STS session's, or `standin`). */
+  accessKey?: string;
+  /** The assumed-role session ARN when the call was signed with local STS session keys. */
+  caller?: string;
 }
 
 /** Default approval timeout: 7 days (userguide/approvals-approve-or-reject.html). */

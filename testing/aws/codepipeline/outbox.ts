@@ -77,19 +77,22 @@ function emit(
   at: Date,
 ): CodePipelineEvent {
   const region = state.codepipeline.region ?? "us-east-1";
+  const account = state.codepipeline.account ?? STANDIN_ACCOUNT;
   const event: CodePipelineEvent = {
     version: "0",
     id: randomUUID(),
     "detail-type": DETAIL_TYPES[level],
     source: "aws.codepipeline",
-    account: STANDIN_ACCOUNT,
+    account,
     time: eventTime(at),
     region,
-    resources: [`arn:aws:codepipeline:${region}:${STANDIN_ACCOUNT}:${pipeline}`],
+    resources: [`arn:aws:codepipeline:${region}:${account}:${pipeline}`],
     detail: { pipeline, ...detail, version: PIPELINE_VERSION },
   };
   codePipelineOutbox(state).push(event);
-  for (const listener of [...(listeners.get(state) ?? [])]) {
+  // A scope view (accounts.ts) announces to the listeners of the state it was made from.
+  const root = (state as { root?: AwsState }).root ?? state;
+  for (const listener of [...(listeners.get(root) ?? [])]) {
     try {
       listener(event);
     } catch {

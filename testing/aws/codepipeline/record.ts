@@ -7,6 +7,7 @@
  * emitted: the event already happened. Enrichment of the event then finds everything it asks
  * GetPipelineExecution, ListActionExecutions and GetPipeline for.
  */
+import { codePipelineScope, homeScope, rootState } from "./accounts";
 import type { AwsState } from "../core";
 import {
   ensureAction,
@@ -162,7 +163,8 @@ function recordExecution(
  * Makes the model consistent with a CodePipeline state-change event, as if CodePipeline had
  * emitted it (see the module comment). Details a test or scenario set up before (a failed
  * action's summary, revisions, the token of that same run) are kept. Events of another `source`
- * or without pipeline and execution id are ignored.
+ * or without pipeline and execution id are ignored. The pipeline is the one of the event's
+ * `account` and `region` (accounts.ts: the home one when they name the stand-ins' own).
  * @returns the approval token issued for the event, if it issued one.
  */
 export function recordEvent(state: AwsState, event: Record<string, unknown>): string | undefined {
@@ -172,7 +174,13 @@ export function recordEvent(state: AwsState, event: Record<string, unknown>): st
   const executionId = text(detail["execution-id"]);
   if (!pipelineName || !executionId) return undefined;
   const at = dateOf(event.time) ?? new Date();
-  const pipeline = ensurePipeline(state, pipelineName);
+  // The pipeline of the event's account and region (accounts.ts); absent = the home one.
+  const home = homeScope(rootState(state));
+  const scope = {
+    account: text(event.account) ?? home.account,
+    region: text(event.region) ?? home.region,
+  };
+  const pipeline = ensurePipeline(codePipelineScope(state, scope), pipelineName);
   const known = pipeline.executions[executionId] !== undefined;
   const execution = ensureExecution(pipeline, executionId, dateOf(detail["start-time"]) ?? at);
   const trigger = (detail["execution-trigger"] ?? {}) as Record<string, unknown>;

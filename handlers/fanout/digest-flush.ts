@@ -1,0 +1,218 @@
+/**
+ * The flush of one channel's digest (issue 11 grouping): when a digest-flush message arrives
+ * (contracts/digest-flush.ts, queued by fanout/grouping.ts for the window's end plus a few
+ * seconds), the window's grouped entries are read with a Query of the index (store/digest.ts),
+ * the `Digest` is built (count, distinct pipelines, entries oldest first, highest severity,
+ * window bounds, for SMS the Slack channel to see), and sent exactly once through its own ledger
+ * slot (`digest/<window start>` on the channel: a duplicated flush, or two invocations flushing
+ * at once, find it claimed or sent), paced like any send (it may take a send slot even when the
+ * channel is backlogged: the digest is what keeps the backlog short). A channel driver without
+ * `sendDigest` gets the digest as one plain-text notification, so nothing is lost.
+ */
+import type { SQSRecord } from "aws-lambda";
+import { sns } from "../aws";
+import { digestTitle, entryWhere, sortedEntries } from "../channels/digest";
+import { snsPublisher } from "../channels/common";
+import { CHANNEL_DRIVERS } from "../channels/registry";
+import type { ChannelContext, DeliveryReceipt, Logger } from "../channels/types";
+import { parseDigestFlush, digestFlushBody, type DigestFlush } from "../contracts/digest-flush";
+import { isDeliveryError, redact, scaledMs, timeScale } from "../http";
+import { withRetries } from "../retry";
+import { digestEntries, type GroupedEntry } from "../store/digest";
+import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
+import { SEVERITIES, type Digest, type Notification, type RuntimeConfig } from "../types";
+import { isRateLimited } from "./deliver";
+import { digestSlot, seeChannelFor } from "./grouping";
+import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
+import { paceDelivery } from "./pace";
+import { requeue } from "./requeue";
+
+/** The ledger slot of `f`'s digest (its own delivery record, never a notification's). */
+export function digestRef(f: Pick<DigestFlush, "channel" | "windowStart">): DeliveryRef {
+  return {
+    pipeline: `DIGEST#${f.channel}`,
+    eventTime: new Date(f.windowStart).toISOString(),
+    notificationId: digestSlot(f.channel, f).digestId,
+    slot: `digest/${Math.round(f.windowStart)}`,
+    channel: f.channel,
+  };
+}
+
+/**
+ * The digest of `entries` (each once, oldest first) for `f`. `windowEnd` is the window's length
+ * in AWS time after its start (the sandbox's clock runs faster: TIME_SCALE).
+ */
+export function buildDigest(
+  config: RuntimeConfig,
+  f: DigestFlush,
+  entries: GroupedEntry[],
+): Digest {
+  const unique = Object.values(Object.fromEntries(entries.map((e) => [e.notificationId, e])));
+  const byTime = [...unique].sort(
+    (a, b) => Date.parse(a.time) - Date.parse(b.time) || a.pipeline.localeCompare(b.pipeline),
+  );
+  const pipelines = new Set(byTime.map((e) => `${e.account}/${e.region}/${e.pipeline}`));
+  const rank = (s: string) => {
+    const i = (SEVERITIES as readonly string[]).indexOf(s);
+    return i < 0 ? SEVERITIES.length : i;
+  };
+  const severity = byTime.reduce(
+    (top, e) => (rank(e.severity) < rank(top) ? e.severity : top),
+    byTime[0]?.severity ?? "info",
+  );
+  const see =
+    config.channels[f.channel]?.type === "sms" ? seeChannelFor(config, f.channel) : undefined;
+  return {
+    id: digestSlot(f.channel, f).digestId,
+    channel: f.channel,
+    windowStart: new Date(f.windowStart).toISOString(),
+    windowEnd: new Date(f.windowStart + f.windowMs * timeScale()).toISOString(),
+    count: byTime.length,
+    pipelines: pipelines.size,
+    entries: byTime.map(({ severity: _s, ...e }) => e),
+    severity,
+    ...(see !== undefined && { seeChannel: see }),
+  };
+}
+
+/** The digest as one plain-text notification, for a driver without `sendDigest`. */
+export function digestAsNotification(d: Digest): Notification {
+  const first = sortedEntries(d)[0];
+  const lines = sortedEntries(d).map(
+    (e) => `${e.pipeline}${entryWhere(e) ? ` (${entryWhere(e)})` : ""}: ${e.consoleUrl}`,
+  );
+  return {
+    id: d.id,
+    eventId: d.id,
+    kind: "status",
+    level: "pipeline",
+    pipeline: first?.pipeline ?? d.channel,
+    executionId: first?.executionId ?? d.id,
+    state: "FAILED",
+    summary: [digestTitle(d), ...lines].join("\n"),
+    account: first?.account ?? "",
+    region: first?.region ?? "",
+    time: d.windowEnd,
+    consoleUrl: first?.consoleUrl ?? "",
+    tier: "",
+    severity: d.severity,
+  } as Notification;
+}
+
+/** Puts `f` back on the queue after `delayMs` (this clock). SQS errors are thrown. */
+async function requeueFlush(f: DigestFlush, delayMs: number): Promise<void> {
+  await requeue({ body: digestFlushBody(f), delaySeconds: (delayMs * timeScale()) / 1000 });
+}
+
+/**
+ * Handles one digest-flush record. Resolves true when the record is done (sent, already sent,
+ * nothing to send, or re-queued to wait for the channel's rate limit), false when SQS should
+ * deliver it again (a store or send failure a retry can fix, or another flush holds the slot).
+ */
+export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Promise<boolean> {
+  const f = parseDigestFlush(record.body);
+  const log = inv.log.child({
+    messageId: record.messageId,
+    digest: f && digestRef(f).notificationId,
+  });
+  const channelConfig = f && inv.config.channels[f.channel];
+  if (!f || !channelConfig) {
+    log.warn("digest flush for an unknown channel: dropped");
+    return true;
+  }
+  try {
+    return await flush(inv, f, log);
+  } catch (err: unknown) {
+    log.error("digest flush failed", { error: describe(err) });
+    return false;
+  }
+}
+
+/** {@link flushDigestRecord}'s work; DynamoDB errors are thrown. */
+async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<boolean> {
+  const { entries, calls } = await digestEntries(f.channel, f.windowStart);
+  if (entries.length === 0) {
+    log.info("digest flush: nothing grouped in this window", { calls });
+    return true;
+  }
+  const ref = digestRef(f);
+  const claim = await claimDelivery(ref, claimLease(inv), inv.config.auditRetentionDays);
+  if (!claim.claimed) {
+    log.info("digest already handled", { status: claim.status });
+    // Another flush holds it now: come back when its lease may have run out.
+    return claim.status !== "sending";
+  }
+  const channelConfig = inv.config.channels[f.channel];
+  const pace = await paceDelivery(f.channel, channelConfig.type, inv.deadline);
+  if (pace.kind === "defer") return release(inv, f, ref, pace.reason, pace.delayMs, log);
+  if (pace.kind === "send" && pace.waitMs > 0) await new Promise((r) => setTimeout(r, pace.waitMs));
+  const digest = buildDigest(inv.config, f, entries);
+  const secrets = await inv.secrets();
+  const driver = CHANNEL_DRIVERS[channelConfig.type];
+  const ctx: ChannelContext = {
+    name: f.channel,
+    config: channelConfig,
+    secret: secrets[f.channel] ?? {},
+    deadline: inv.deadline,
+    sns: snsPublisher(sns()),
+    topicArn: inv.topics[f.channel],
+    log,
+  };
+  let receipt: DeliveryReceipt;
+  try {
+    receipt = await withRetries(
+      () =>
+        driver.sendDigest
+          ? driver.sendDigest(digest, ctx)
+          : driver.send(digestAsNotification(digest), ctx),
+      { deadline: inv.deadline },
+    );
+  } catch (err: unknown) {
+    const reason = redact(describe(err), Object.values(secrets[f.channel] ?? {}));
+    if (isRateLimited(err)) {
+      return release(inv, f, ref, reason, scaledMs(Math.max(err.retryAfterMs ?? 0, 1000)), log);
+    }
+    const permanent = isDeliveryError(err) ? !err.retryable : false;
+    await markFailed(ref, reason, permanent, markDeadline(inv));
+    log.error("digest delivery failed", { channel: f.channel, permanent, error: reason });
+    return permanent;
+  }
+  await markSent(
+    ref,
+    {
+      action: "sent",
+      receiptId: receipt.id,
+      ambiguous: claim.unconfirmed,
+      detail: {
+        kind: "digest",
+        count: digest.count,
+        pipelines: digest.pipelines,
+        windowStart: digest.windowStart,
+        notifications: digest.entries.slice(0, 50).map((e) => e.notificationId),
+      },
+    },
+    markDeadline(inv),
+  ).catch((err: unknown) => log.error("bookkeeping after digest failed", { error: describe(err) }));
+  log.info("digest sent", { channel: f.channel, count: digest.count, queryCalls: calls });
+  return true;
+}
+
+/** Gives the digest's slot back and re-queues its flush after `delayMs` (a rate limit). */
+async function release(
+  inv: Invocation,
+  f: DigestFlush,
+  ref: DeliveryRef,
+  reason: string,
+  delayMs: number,
+  log: Logger,
+): Promise<boolean> {
+  await markFailed(ref, `deferred: ${reason}`, false, markDeadline(inv));
+  try {
+    await requeueFlush(f, delayMs);
+  } catch (err: unknown) {
+    log.error("digest flush requeue failed: retried instead", { error: describe(err) });
+    return false;
+  }
+  log.warn("digest deferred", { channel: f.channel, delayMs, reason });
+  return true;
+}

@@ -1,0 +1,146 @@
+/**
+ * Grouping into digests (issue 11; Alertmanager's group_wait / group_interval idea, adapted):
+ * per channel instance, fixed windows of `windowSeconds`; the first `maxIndividual` notifications
+ * of a window are sent on their own (a lone failure goes at once), the rest of the window goes in
+ * ONE digest sent at the window's end (fanout/digest-flush.ts). The decision is folded into the
+ * channel's pacing call (store/pacing.ts `Allowance`), shared by every concurrent invocation: a
+ * notification over the allowance costs no send slot and no extra DynamoDB call; its ledger slot
+ * is marked `grouped` and indexed for the flush (store/digest.ts) in the write that would have
+ * marked it sent. The first grouped notification of a (channel, window) an invocation sees
+ * queues a delayed digest-flush message (contracts/digest-flush.ts); duplicates are harmless.
+ *
+ * Defaults per channel type ({@link DEFAULT_GROUPING}): chat, webhook and email 3 messages per
+ * 60 s window; SMS 1 text per 120 s window, then "N more — see <slack channel>"; PagerDuty never
+ * (one open incident per pipeline already bounds its pages).
+ */
+import type { Logger } from "../channels/types";
+import { digestFlushBody } from "../contracts/digest-flush";
+import { DEFAULT_GROUPING } from "../contracts/grouping";
+import { scaledMs, timeScale } from "../http";
+import { markGrouped, type DigestSlot, type GroupedEntry } from "../store/digest";
+import type { DeliveryRef } from "../store/ledger";
+import type { Allowance } from "../store/pacing";
+import type { GroupingRule, Notification, RuntimeConfig } from "../types";
+import type { ChannelOutcome } from "./deliver";
+import { describe, markDeadline, type Invocation } from "./invocation";
+import type { Delivery } from "./plan";
+import { requeue } from "./requeue";
+
+export { DEFAULT_GROUPING };
+
+/**
+ * How long after a window's end its flush arrives, ms of AWS time: the `byExecution` index is
+ * eventually consistent (DynamoDB developer guide, "Global secondary indexes": "changes to the
+ * table data are propagated to the global secondary indexes within a fraction of a second"), and
+ * a notification decided in the window's last milliseconds is marked just after it.
+ */
+export const FLUSH_GRACE_MS = 5000;
+
+/** The grouping rule of `channel`; undefined when it is never grouped. */
+export function groupingRule(config: RuntimeConfig, channel: string): GroupingRule | undefined {
+  const type = config.channels[channel]?.type;
+  if (type === undefined || type === "pagerduty") return undefined;
+  if (config.grouping?.enabled === false) return undefined;
+  const own = config.grouping?.channels[channel];
+  if (own === false) return undefined;
+  return own ?? DEFAULT_GROUPING[type];
+}
+
+/** Whether `n`'s delivery `d` may be grouped at all: never an approval request or a resolve. */
+export function groupable(n: Notification, d: Delivery): boolean {
+  return n.kind !== "approval-request" && d.resolveDedupKey === undefined;
+}
+
+/** The allowance of `channel`'s current window (this clock), or undefined when never grouped. */
+export function allowanceFor(
+  config: RuntimeConfig,
+  channel: string,
+  now: number = Date.now(),
+): Allowance | undefined {
+  const rule = groupingRule(config, channel);
+  if (!rule) return undefined;
+  const windowMs = scaledMs(rule.windowSeconds * 1000);
+  return { windowStart: Math.floor(now / windowMs) * windowMs, windowMs, max: rule.maxIndividual };
+}
+
+/** The digest of `channel` for the window of `a`. */
+export function digestSlot(channel: string, a: Pick<Allowance, "windowStart">): DigestSlot {
+  return { digestId: `digest/${channel}/${a.windowStart}`, channel, windowStart: a.windowStart };
+}
+
+/**
+ * Where an SMS digest sends people for the list: the first Slack channel of a tier the SMS
+ * channel is in (`Digest.seeChannel`); undefined when no such tier has one.
+ */
+export function seeChannelFor(config: RuntimeConfig, channel: string): string | undefined {
+  for (const route of Object.values(config.routing)) {
+    if (!route.channels.includes(channel)) continue;
+    const slack = route.channels.find((c) => config.channels[c]?.type === "slack");
+    if (slack) return slack;
+  }
+  return undefined;
+}
+
+/** What a digest shows of `n`. */
+export function entryOf(n: Notification): GroupedEntry {
+  return {
+    notificationId: n.id,
+    kind: n.kind,
+    pipeline: n.pipeline,
+    account: n.account,
+    region: n.region,
+    accountAlias: n.accountAlias,
+    executionId: n.executionId,
+    stage: n.stage,
+    time: n.time,
+    consoleUrl: n.consoleUrl,
+    summary: n.summary === undefined ? undefined : n.summary.slice(0, 200),
+    severity: n.severity,
+  };
+}
+
+/**
+ * Queues the flush of `slot`'s digest, delayed to the window's end plus {@link FLUSH_GRACE_MS},
+ * once per invocation (the same promise for every grouped notification of the window). SQS
+ * errors are thrown.
+ */
+function queueFlush(inv: Invocation, slot: DigestSlot, windowMs: number): Promise<void> {
+  const flushes = (inv.digestFlushes ??= {});
+  const pending = (flushes[slot.digestId] ??= (async () => {
+    const dueMs = slot.windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) - Date.now();
+    await requeue({
+      body: digestFlushBody({ channel: slot.channel, windowStart: slot.windowStart, windowMs }),
+      // This clock's ms → AWS seconds (the local queue scales them back).
+      delaySeconds: (Math.max(0, dueMs) * timeScale()) / 1000,
+    });
+  })());
+  // A failed requeue is not remembered: the next grouped notification tries again.
+  pending.catch(() => {
+    if (flushes[slot.digestId] === pending) delete flushes[slot.digestId];
+  });
+  return pending;
+}
+
+/**
+ * Groups the claimed delivery `ref` of `n` into its channel's digest of window `a`: queues the
+ * flush (first, so that a grouped entry never lacks one), then marks the slot `grouped`. When
+ * either fails the slot is left to the caller to release (`failed`: the record is retried, and
+ * its copy decides again).
+ */
+export async function groupDelivery(
+  inv: Invocation,
+  n: Notification,
+  ref: DeliveryRef,
+  a: Allowance,
+  log: Logger,
+): Promise<ChannelOutcome | { channel: string; error: string }> {
+  const slot = digestSlot(ref.channel, a);
+  try {
+    await queueFlush(inv, slot, a.windowMs);
+    await markGrouped(ref, slot, entryOf(n), markDeadline(inv));
+  } catch (err: unknown) {
+    return { channel: ref.channel, error: `grouping failed: ${describe(err)}` };
+  }
+  log.info("delivery grouped", { channel: ref.channel, digestId: slot.digestId });
+  return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
+}

@@ -1,0 +1,91 @@
+/**
+ * When one delivery may go (issue 11): each channel instance is paced at its type's documented
+ * rate (contracts/rate-limits.ts) through a slot reserved in the table (store/pacing.ts), shared
+ * by every concurrent invocation. A slot that leaves time for the call before the invocation's
+ * deadline is waited for here; a later one defers the record (record.ts requeues it to the slot,
+ * and the copy carries the slot so it does not reserve again).
+ */
+import { DEFAULT_TIMEOUT_MS } from "../channels/types";
+import { RATE_LIMITS, emissionIntervalMs } from "../contracts/rate-limits";
+import { scaledMs } from "../http";
+import { reserveSlot, type Allowance } from "../store/pacing";
+import type { ChannelType } from "../types";
+
+/** The message attribute that carries slots reserved for a deferred copy: JSON channel → ms. */
+export const PACED_ATTRIBUTE = "paced";
+
+/** Send now after `waitMs`, or defer the record by `delayMs` (the slot is `slotAt`). */
+export type PaceDecision =
+  | { kind: "send"; waitMs: number }
+  | { kind: "group"; allowance: Allowance }
+  | { kind: "defer"; delayMs: number; slotAt: number; reason: string };
+
+/**
+ * The burst the fan-out paces with: one token under the receiver's, so that a send that leaves
+ * late (network, a busy CPU) never finds the receiver's bucket empty when the next one arrives on
+ * time (a token bucket refills nothing while it is full: a late request costs the next one).
+ */
+export function pacedBurst(receiverBurst: number): number {
+  return Math.max(1, receiverBurst - 1);
+}
+
+/** A reserved slot still counts when the copy arrives at most this late (AWS ms, scaled). */
+const RESERVED_SLOT_GRACE_MS = 60_000;
+
+/**
+ * Decides when `channel` (of `type`) may send: at once when its slot has come; after waiting
+ * when the slot leaves one call's timeout before `deadline` (epoch ms); else deferred. `reserved`: the slot a deferred copy carries (not reserved again while still near).
+ * `allowance`: the grouping window's individual messages (fanout/grouping.ts); over it, `group`
+ * (no send slot taken; a copy's reserved slot was already allowed). DynamoDB errors are thrown.
+ */
+export async function paceDelivery(
+  channel: string,
+  type: ChannelType,
+  deadline: number,
+  reserved?: number,
+  now: () => number = Date.now,
+  allowance?: Allowance,
+): Promise<PaceDecision> {
+  const latest = deadline - scaledMs(DEFAULT_TIMEOUT_MS);
+  const t = now();
+  let at: number;
+  if (reserved !== undefined && reserved >= t - scaledMs(RESERVED_SLOT_GRACE_MS)) {
+    at = reserved;
+  } else {
+    const limit = RATE_LIMITS[type];
+    const slot = await reserveSlot(
+      channel,
+      { intervalMs: scaledMs(emissionIntervalMs(limit)), burst: pacedBurst(limit.burst) },
+      now,
+      allowance,
+    );
+    if (slot.grouped && allowance) return { kind: "group", allowance };
+    at = slot.at;
+  }
+  // A slot that has come goes now (the driver's call is capped at the deadline, as before issue
+  // 11); a later one is waited for only when the call still fits before the deadline.
+  const waitMs = Math.max(0, at - now());
+  if (waitMs === 0 || at <= latest) return { kind: "send", waitMs };
+  return {
+    kind: "defer",
+    delayMs: Math.max(0, at - now()),
+    slotAt: at,
+    reason: `paced: ${channel}'s next send slot is after this invocation's deadline`,
+  };
+}
+
+/** The slots a record's copy carries (`paced` attribute), by channel; {} when none or garbled. */
+export function reservedSlots(attribute: string | undefined): Record<string, number> {
+  if (!attribute) return {};
+  try {
+    const parsed = JSON.parse(attribute) as unknown;
+    if (!parsed || typeof parsed !== "object") return {};
+    return Object.fromEntries(
+      Object.entries(parsed as Record<string, unknown>).filter(
+        (e): e is [string, number] => typeof e[1] === "number" && Number.isFinite(e[1]),
+      ),
+    );
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The entries of a channel's digest (issue 11 grouping), kept on the delivery records themselves:
+ * a grouped notification's ledger item is marked `grouped` (final: the claim's condition never
+ * takes it again, so nothing re-sends it) with the digest's id and what the digest shows of it,
+ * and indexed under `DIGEST#<channel>#<window start>` in the `byExecution` index
+ * (store/keys.ts `digestPartition`) — the same one UpdateItem a sent delivery's mark costs.
+ * The flush finds them with a Query of that index (eventually consistent: the flush waits a few
+ * seconds past the window's end).
+ */
+import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb } from "../aws";
+import type { DigestEntry, Severity } from "../types";
+import {
+  deliveryRecordKey,
+  digestPartition,
+  EXECUTION_INDEX,
+  fitKey,
+  MAX_SORT_KEY_BYTES,
+} from "./keys";
+import { writeWithRetries, type DeliveryRef } from "./ledger";
+import { tableName } from "./table";
+
+/** One grouped notification as stored: the digest's entry and its severity. */
+export interface GroupedEntry extends DigestEntry {
+  severity: Severity;
+}
+
+/** Where a grouped notification goes: its digest's id and window. */
+export interface DigestSlot {
+  /** The digest's id (`digest/<channel>/<window start ms>`). */
+  digestId: string;
+  channel: string;
+  windowStart: number;
+}
+
+/**
+ * Marks the delivery `ref` as grouped into `slot`'s digest, with `entry`, and indexes it for the
+ * flush; retried until `deadline` (store/ledger.ts `writeWithRetries`). Errors are thrown.
+ */
+export async function markGrouped(
+  ref: DeliveryRef,
+  slot: DigestSlot,
+  entry: GroupedEntry,
+  deadline: number,
+  now: Date = new Date(),
+): Promise<void> {
+  const at = now.toISOString();
+  await writeWithRetries(
+    () =>
+      ddb().send(
+        new UpdateCommand({
+          TableName: tableName(),
+          Key: deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot),
+          UpdateExpression:
+            "SET #s = :g, #a = :g, #r = :r, #at = :at, digestId = :d, #entry = :entry," +
+            " gsi1pk = :g1, gsi1sk = :g2 REMOVE leaseUntil, lastError",
+          ExpressionAttributeNames: {
+            "#s": "status",
+            "#a": "action",
+            "#r": "result",
+            "#at": "at",
+            "#entry": "entry",
+          },
+          ExpressionAttributeValues: {
+            ":g": "grouped",
+            ":r": `grouped into digest ${slot.digestId}`,
+            ":at": at,
+            ":d": slot.digestId,
+            ":entry": withoutUndefined(entry),
+            ":g1": digestPartition(slot.channel, slot.windowStart),
+            ":g2": fitKey(`${entry.time}#${entry.notificationId}`, MAX_SORT_KEY_BYTES),
+          },
+        }),
+      ),
+    deadline,
+  );
+}
+
+/** What {@link digestEntries} found. */
+export interface DigestPage {
+  entries: GroupedEntry[];
+  /** DynamoDB calls it took (one Query per page of 1 MB). */
+  calls: number;
+}
+
+/**
+ * Every entry grouped into `channel`'s digest of the window starting at `windowStart`, oldest
+ * first (the index's sort key is the event time): one Query of the `byExecution` index per page
+ * (DynamoDB returns at most 1 MB per call, with `LastEvaluatedKey` to go on). DynamoDB errors are
+ * thrown.
+ */
+export async function digestEntries(channel: string, windowStart: number): Promise<DigestPage> {
+  const entries: GroupedEntry[] = [];
+  let calls = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    calls++;
+    const out = await ddb().send(
+      new QueryCommand({
+        TableName: tableName(),
+        IndexName: EXECUTION_INDEX,
+        KeyConditionExpression: "gsi1pk = :pk",
+        ExpressionAttributeValues: { ":pk": digestPartition(channel, windowStart) },
+        ...(start && { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      if (item.entry && typeof item.entry === "object") entries.push(item.entry as GroupedEntry);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return { entries, calls };
+}
+
+/** `o` without its undefined fields (the document client refuses them by default). */
+function withoutUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,212 @@
+/**
+ * Grouping into digests (issue 11; Alertmanager's group_wait / group_interval idea, adapted): per
+ * channel instance, the first `maxIndividual` notifications of a fixed window go on their own, the
+ * rest of the window in ONE digest at its end; a lone failure is sent at once; SMS sends 1 text and
+ * then "N more — see <slack channel>"; PagerDuty is never grouped. Real fan-out, dynalite (the
+ * decision is one conditional UpdateItem shared by every invocation, store/pacing.ts), HTTP
+ * receivers on 127.0.0.1 enforcing their documented limits, the SQS and SNS stand-ins.
+ *
+ * AWS time runs 20 times faster here (TIME_SCALE 20, http.ts `scaledMs`): a 60 s window lasts
+ * 3 s, Slack's 1 message per second per channel is one per 50 ms, and SQS DelaySeconds stay in
+ * AWS seconds (SendMessage: "Valid values: 0 to 900").
+ */
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { SQSRecord } from "aws-lambda";
+import { isDigestFlush, parseDigestFlush } from "../../handlers/contracts/digest-flush";
+import { runTsFile } from "../../testing";
+import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+
+const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
+const SCALE = 20;
+/** A 60 s window in this test's clock (ms). */
+const WINDOW_MS = (60 * 1000) / SCALE;
+
+let world: FanoutWorld;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
+  process.env.TIME_SCALE = String(SCALE);
+  world = await startFanoutWorld((raw) => {
+    raw.pipelines.push({ prefix: "storm-", tier: "critical", states: ["FAILED"] });
+    raw.grouping = {
+      channels: {
+        "slack-eng": { windowSeconds: 60, maxIndividual: 3 },
+        "sms-oncall": { windowSeconds: 60, maxIndividual: 1 },
+      },
+    };
+  });
+});
+afterAll(async () => {
+  await world.close();
+  process.env = saved;
+});
+beforeEach(() => world.reset());
+
+/** A FAILED pipeline event of pipeline `name` (critical: PagerDuty, Slack, SMS). */
+function failure(name: string) {
+  return event(
+    "pipeline-failed",
+    { pipeline: name, "execution-id": randomUUID() },
+    { id: randomUUID(), time: new Date().toISOString().replace(/\.\d+Z$/, "Z") },
+  );
+}
+
+const slack = () => world.standins.receivers.byReceiver("slack", "slack-eng");
+const pages = () => world.standins.receivers.byReceiver("pagerduty");
+const texts = () => world.standins.aws.state.sns.published;
+const flushes = () =>
+  world.standins.aws.state.sqs.sent.filter(
+    (m) => m.queueUrl === EVENTS_QUEUE_URL && isDigestFlush(m.body),
+  );
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `offsetMs` after the start of the next window (this clock). */
+async function nextWindow(offsetMs = 30): Promise<number> {
+  const start = (Math.floor(Date.now() / WINDOW_MS) + 1) * WINDOW_MS;
+  await sleep(start + offsetMs - Date.now());
+  return start;
+}
+
+/** Plays SQS delivering each queued flush once its delay is over (the window's end + grace). */
+async function deliverFlushes(): Promise<SQSRecord[]> {
+  const due = flushes().map((m, i) => ({
+    r: record(m.body, `flush-${i}`),
+    f: parseDigestFlush(m.body)!,
+  }));
+  const last = Math.max(...due.map((d) => d.f.windowStart + d.f.windowMs));
+  await sleep(last + 5000 / SCALE + 20 - Date.now());
+  return due.map((d) => d.r);
+}
+
+/** Ledger items of `channel` by status, of pipelines named `prefix…` (the table is not reset). */
+async function slots(channel: string, status: string, prefix = "storm-") {
+  return (await world.items()).filter(
+    (i) =>
+      String(i.pk).startsWith(`DELIVERY#PIPELINE#${prefix}`) &&
+      i.channel === channel &&
+      i.status === status,
+  );
+}
+
+describe("grouping into digests (issue 11)", () => {
+  it("a lone failure is sent at once on every channel, and no digest is queued", async () => {
+    await nextWindow();
+    const out = await world.invoke([record(failure("storm-lone"), "m-lone")]);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(slack()).toHaveLength(1);
+    expect(texts()).toHaveLength(1);
+    expect(pages()).toHaveLength(1);
+    expect(flushes()).toEqual([]);
+    expect(await slots("slack-eng", "grouped", "storm-lone")).toEqual([]);
+  });
+
+  it('over the allowance: 3 Slack messages + ONE digest with the right count and each entry\'s console link; SMS 1 text + "5 more — see slack-eng"; PagerDuty never grouped', async () => {
+    const start = await nextWindow();
+    const events = Array.from({ length: 6 }, (_, i) =>
+      failure(`storm-${String(i).padStart(2, "0")}`),
+    );
+    const out = await world.invoke(events.map((e, i) => record(e, `m-${i}`)));
+    expect(out.batchItemFailures).toEqual([]);
+    expect(Date.now()).toBeLessThan(start + WINDOW_MS); // all decided in one window
+
+    expect(slack()).toHaveLength(3);
+    expect(texts()).toHaveLength(1);
+    // PagerDuty is never grouped: one incident per failing pipeline.
+    expect(pages()).toHaveLength(6);
+    const groupedSlack = await slots("slack-eng", "grouped", "storm-0");
+    const groupedSms = await slots("sms-oncall", "grouped", "storm-0");
+    expect(groupedSlack).toHaveLength(3);
+    expect(groupedSms).toHaveLength(5);
+    // Found by the flush through the byExecution index, not under an execution's key.
+    for (const g of [...groupedSlack, ...groupedSms]) expect(g.gsi1pk).toMatch(/^DIGEST#/);
+    // One flush per (channel, window) per invocation, due after the window's end (AWS seconds).
+    const queued = flushes();
+    expect(queued.map((m) => parseDigestFlush(m.body)!.channel).sort()).toEqual([
+      "slack-eng",
+      "sms-oncall",
+    ]);
+    for (const m of queued) {
+      expect(m.delaySeconds).toBeGreaterThan(0);
+      expect(m.delaySeconds).toBeLessThanOrEqual(60 + 5 + 1);
+    }
+
+    const records = await deliverFlushes();
+    const flushed = await world.invoke(records);
+    expect(flushed.batchItemFailures).toEqual([]);
+
+    expect(slack()).toHaveLength(4);
+    const digest = JSON.stringify(slack()[3].body);
+    expect(digest).toMatch(/3 pipelines failed/);
+    for (const g of groupedSlack) expect(digest).toContain(String(g.entry.consoleUrl));
+    expect(texts()).toHaveLength(2);
+    expect(String(texts()[1].message)).toMatch(/^5 more pipelines failed.*see slack-eng/);
+    // The digest's own ledger slot is sent, with what it stood for.
+    const digests = (await world.items()).filter(
+      (i) => String(i.pk).startsWith("DELIVERY#PIPELINE#DIGEST#") && i.status === "sent",
+    );
+    expect(digests.map((d) => d.detail.count).sort()).toEqual([3, 5]);
+    expect(pages()).toHaveLength(6);
+  });
+
+  it("a duplicated flush message, and two invocations flushing at once, deliver the digest exactly once", async () => {
+    await nextWindow();
+    const events = Array.from({ length: 5 }, (_, i) => failure(`storm-dup-${i}`));
+    await world.invoke(events.map((e, i) => record(e, `d-${i}`)));
+    expect(slack()).toHaveLength(3);
+    const [r] = (await deliverFlushes()).filter(
+      (x) => parseDigestFlush(x.body)!.channel === "slack-eng",
+    );
+
+    const both = await Promise.all([
+      world.invoke([r]),
+      world.invoke([{ ...r, messageId: "copy" }]),
+    ]);
+    await world.invoke([{ ...r, messageId: "again" }]);
+
+    expect(slack()).toHaveLength(4);
+    // The invocation that found the slot claimed by the other one asks SQS for it again, or is done.
+    expect(both.flatMap((b) => b.batchItemFailures).length).toBeLessThanOrEqual(1);
+  });
+
+  it("window boundaries: 3 just before a boundary and 3 just after are all sent on their own; a 4th after is grouped", async () => {
+    const start = await nextWindow(WINDOW_MS - 900);
+    // The 3 go in the last ~0.9 s of a window (this clock)…
+    await world.invoke([0, 1, 2].map((i) => record(failure(`storm-b-${i}`), `b-${i}`)));
+    expect(Date.now()).toBeLessThan(start + WINDOW_MS);
+    expect(slack()).toHaveLength(3);
+    // …and the next 3 just after the boundary: a new window, a new allowance.
+    await sleep(start + WINDOW_MS + 30 - Date.now());
+    await world.invoke([3, 4, 5].map((i) => record(failure(`storm-b-${i}`), `b-${i}`)));
+    expect(slack()).toHaveLength(6);
+    expect(await slots("slack-eng", "grouped", "storm-b-")).toHaveLength(0);
+    await world.invoke([record(failure("storm-b-6"), "b-6")]);
+    expect(slack()).toHaveLength(6);
+    expect(await slots("slack-eng", "grouped", "storm-b-")).toHaveLength(1);
+  });
+
+  it("two processes flushing the same digest at the same moment deliver it exactly once (its ledger slot)", async () => {
+    await nextWindow();
+    const events = Array.from({ length: 4 }, (_, i) => failure(`storm-proc-${i}`));
+    await world.invoke(events.map((e, i) => record(e, `p-${i}`)));
+    expect(slack()).toHaveLength(3);
+    const [r] = (await deliverFlushes()).filter(
+      (x) => parseDigestFlush(x.body)!.channel === "slack-eng",
+    );
+    const file = path.join(os.tmpdir(), `grouping-${process.pid}.json`);
+    fs.writeFileSync(file, JSON.stringify({ runtime: world.config.runtime, records: [r] }));
+    const worker = path.join(__dirname, "..", "support", "digest-flush-worker.ts");
+    // Late enough for both processes to start (2 shared cores, ts-node).
+    const startAt = Date.now() + 20_000;
+    const runs = await Promise.all([0, 1].map(() => runTsFile(worker, [file, String(startAt)])));
+    fs.unlinkSync(file);
+
+    for (const run of runs) expect(run.stderr).not.toMatch(/Error/);
+    expect(slack()).toHaveLength(4);
+    expect(JSON.stringify(slack()[3].body)).toMatch(/1 pipeline failed/);
+  }, 120_000);
+});

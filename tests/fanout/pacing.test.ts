@@ -1,0 +1,133 @@
+/**
+ * Pacing per channel instance, shared by every concurrent invocation (issue 11). The event
+ * source mapping runs up to 5 invocations at once, each in its own process: the send slot is
+ * reserved in the one table (store/pacing.ts, a GCRA in one conditional UpdateItem), against real
+ * dynalite, and the sends go to a real HTTP receiver on 127.0.0.1 that enforces Slack's
+ * documented limit: "Posting messages: 1 per second per channel. Short bursts >1 allowed"
+ * (https://api.slack.com/docs/rate-limits; burst 3 as issue 11 measured), 429 over it.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { SLACK_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
+import { pacedBurst } from "../../handlers/fanout/pace";
+import { reserveSlot } from "../../handlers/store/pacing";
+import { createAuditTable, runTsFile, startDynalite, type Dynalite } from "../../testing";
+
+const TABLE = "pacing-test";
+/**
+ * AWS time / local time in this test: 0.25 (one AWS second lasts 4 s here). Pacing holds when a
+ * reservation's round trip is well under the emission interval (DynamoDB answers in
+ * milliseconds); here dynalite and the receiver share a busy machine with 5 fresh Node processes
+ * and a reservation took up to 4 s, so the test slows AWS time down instead of weakening the
+ * assertion (http.ts `scaledMs`: every wait keeps AWS's ratios).
+ */
+const SCALE = 0.25;
+
+let dynamo: Dynalite;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createAuditTable(dynamo.endpoint, TABLE);
+  Object.assign(process.env, {
+    AUDIT_TABLE: TABLE,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    TIME_SCALE: String(SCALE),
+  });
+});
+afterAll(async () => {
+  process.env = saved;
+  await dynamo.close();
+});
+
+/**
+ * A receiver that enforces a token bucket per channel: `perSecond` tokens per second of AWS time
+ * (scaled), at most `burst`; a request finding no token is answered 429 with Retry-After.
+ */
+async function limitedReceiver(perSecond: number, burst: number) {
+  const bucket = { tokens: burst, at: Date.now() };
+  const perMs = (perSecond * SCALE) / 1000;
+  const seen: Array<{ at: number; status: number }> = [];
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.url?.endsWith("-warm")) return void res.end("ok");
+      const now = Date.now();
+      bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * perMs);
+      bucket.at = now;
+      const status = bucket.tokens >= 1 ? 200 : 429;
+      if (status === 200) bucket.tokens -= 1;
+      seen.push({ at: now, status });
+      res.writeHead(status, status === 429 ? { "retry-after": "1" } : {});
+      res.end(status === 200 ? "ok" : "rate_limited");
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  return { url, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe("the send slot (store/pacing.ts)", () => {
+  it("gives a burst, then one slot per emission interval, in one UpdateItem when idle and two when busy", async () => {
+    const bucket = { intervalMs: 100, burst: 2 };
+    const t0 = Date.now();
+    const clock = () => t0;
+    const slots = [];
+    for (let i = 0; i < 5; i++) slots.push(await reserveSlot("slack-burst", bucket, clock));
+    // GCRA: burst 2 at once, then every 100 ms.
+    expect(slots.map((s) => s.at - t0)).toEqual([0, 0, 100, 200, 300]);
+    // Cost: the idle channel's first reservation is one UpdateItem, a busy one two.
+    expect(slots.map((s) => s.calls)).toEqual([1, 2, 2, 2, 2]);
+    // Long idle: the bucket is full again, and a reservation is one call.
+    const later = await reserveSlot("slack-burst", bucket, () => t0 + 10_000);
+    expect(later).toEqual({ at: t0 + 10_000, calls: 1 });
+  });
+
+  it("paces with one token under the receiver's burst (Slack: 3 → 2)", () => {
+    expect(pacedBurst(SLACK_RATE_LIMIT.burst)).toBe(2);
+    expect(pacedBurst(1)).toBe(1);
+  });
+});
+
+describe("5 concurrent invocations in separate processes share the channel's pace", () => {
+  it("a receiver enforcing 1/s with burst 3 answers no 429 when paced (and 12 of 15 unpaced)", async () => {
+    const control = await limitedReceiver(SLACK_RATE_LIMIT.perSecond, 3);
+    const receiver = await limitedReceiver(SLACK_RATE_LIMIT.perSecond, 3);
+    try {
+      // The control: 15 sends at once, as the fan-out did before issue 11.
+      const unpaced = await Promise.all(
+        Array.from({ length: 15 }, () => fetch(control.url, { method: "POST", body: "{}" })),
+      );
+      expect(unpaced.filter((r) => r.status === 429)).toHaveLength(12);
+
+      const worker = path.join(__dirname, "..", "support", "pace-worker.ts");
+      // Late enough for every process to start and warm up (2 shared cores, ts-node).
+      const startAt = Date.now() + 25_000;
+      const runs = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          runTsFile(worker, ["slack-shared", "3", receiver.url, String(startAt), "paced"]),
+        ),
+      );
+      for (const run of runs) expect(run.output).not.toMatch(/Error/);
+      const statuses = runs.flatMap((r) => JSON.parse(r.stdout.trim()).statuses as number[]);
+      expect(statuses).toHaveLength(15);
+      const t0 = receiver.seen[0].at;
+      const timeline = receiver.seen.map((s) => `${s.at - t0}:${s.status}`).join(" ");
+      expect({ timeline, refused: statuses.filter((s) => s !== 200) }).toEqual({
+        timeline,
+        refused: [],
+      });
+      expect(receiver.seen.filter((s) => s.status === 429)).toHaveLength(0);
+      // Spread over time at the documented rate: 15 sends at 1 per second after a burst of 2
+      // take at least 13 AWS seconds.
+      const span = receiver.seen.at(-1)!.at - receiver.seen[0].at;
+      expect(span * SCALE).toBeGreaterThanOrEqual(12_500);
+    } finally {
+      await Promise.all([receiver.close(), control.close()]);
+    }
+  }, 180_000);
+});
