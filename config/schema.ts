@@ -7,7 +7,11 @@
 import { z } from "zod";
 import { PIPELINE_STATES, SEVERITIES } from "../handlers/types";
 import { checkHttpUrl } from "../handlers/url";
-import { MAX_INDIVIDUAL, MAX_WINDOW_SECONDS, MIN_WINDOW_SECONDS } from "../handlers/contracts/grouping";
+import {
+  MAX_INDIVIDUAL,
+  MAX_WINDOW_SECONDS,
+  MIN_WINDOW_SECONDS,
+} from "../handlers/contracts/grouping";
 
 /** CodePipeline pipeline names: 1–100 of `A-Za-z0-9.@-_` (CodePipeline API reference). */
 const PIPELINE_NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;

@@ -13,7 +13,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { scaledMs } from "./http";
+import { roundTripTimeoutMs, scaledMs } from "./http";
 import { homeOf, isHome, type PipelineRef } from "./contracts/pipeline-id";
 import { ENV } from "./types";
 
@@ -38,8 +38,10 @@ export const SECRET_MAX_AGE_MS = 5 * 60 * 1000;
 
 /**
  * SDK calls are bounded: no call may hang a Lambda until its timeout. 2 s to connect, 5 s per
- * request (ms of AWS time), divided by the sandbox's `TIME_SCALE` (`scaledMs`, http.ts) when a
- * client is created, so they keep their ratio to the function timeout there too.
+ * request (ms of AWS time), divided by the sandbox's `TIME_SCALE` when a client is created, so they
+ * keep their ratio to the function timeout there too — but never under 1 s / 2 s of real time
+ * (`roundTripTimeoutMs`, http.ts): the local stand-ins answer at the machine's speed, not 50 times
+ * faster.
  */
 function sdkTimeouts(): {
   connectionTimeout: number;
@@ -47,8 +49,8 @@ function sdkTimeouts(): {
   throwOnRequestTimeout: boolean;
 } {
   return {
-    connectionTimeout: scaledMs(2000),
-    requestTimeout: scaledMs(5000),
+    connectionTimeout: roundTripTimeoutMs(2000, 1000),
+    requestTimeout: roundTripTimeoutMs(5000, 2000),
     throwOnRequestTimeout: true,
   };
 }

@@ -19,7 +19,7 @@ import {
 } from "./events";
 import { wellFormInPlace } from "./events/fields";
 import type { ExecutionMode, Notification, SourceRevision } from "./types";
-import { scaledMs } from "./http";
+import { roundTripTimeoutMs } from "./http";
 import { safeHttpUrl } from "./url";
 
 /**
@@ -34,7 +34,7 @@ function sdk(): typeof CodePipelineSdk {
 
 /**
  * How long enrichment may take in all, by default (ms of AWS time; `enrich` divides it by the
- * sandbox's `TIME_SCALE` through `scaledMs`, http.ts, so it keeps its ratio to the deadline).
+ * sandbox's `TIME_SCALE`, at least 1 s of real time: `roundTripTimeoutMs`, http.ts).
  */
 export const ENRICH_TIMEOUT_MS = 2500;
 
@@ -223,7 +223,7 @@ async function run(n: Notification, lookups: Lookup[], signal: AbortSignal): Pro
  */
 export async function enrich(
   n: Notification,
-  timeoutMs = scaledMs(ENRICH_TIMEOUT_MS),
+  timeoutMs = roundTripTimeoutMs(ENRICH_TIMEOUT_MS, 1000),
 ): Promise<Notification> {
   if (n.kind === "approval-request" && n.approval && !n.approval.expiresAt) {
     const ms = DEFAULT_APPROVAL_TIMEOUT_MINUTES * 60_000;

@@ -37,6 +37,18 @@ export function scaledMs(ms: number): number {
   return Math.max(1, Math.round(ms / timeScale()));
 }
 
+/**
+ * A timeout for one round trip to a LOCAL stand-in (DynamoDB, CodePipeline, SNS…) when time is
+ * scaled: {@link scaledMs} of `ms`, but never under `floorMs` real milliseconds (nor over `ms`).
+ * The sandbox divides AWS's durations by its time scale, but the machine does not get faster: at
+ * 1/50 a 5 s SDK request timeout would be 100 ms, which a local dynalite on a busy 2-core machine
+ * exceeds, turning the machine's load into DynamoDB "timeouts" AWS would never produce. On AWS
+ * (scale 1) this is `ms`.
+ */
+export function roundTripTimeoutMs(ms: number, floorMs: number): number {
+  return Math.max(scaledMs(ms), Math.min(ms, floorMs));
+}
+
 /** Response bodies are read up to this many bytes: enough for any error text, bounded memory. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024;
 

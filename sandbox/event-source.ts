@@ -14,6 +14,7 @@ import {
   type QueueMessage,
   type SandboxQueue,
 } from "../testing";
+import { centralBusRefusal } from "./central-bus";
 import { ACCOUNT, REGION, type Cleanups, type Log, type World } from "./wiring";
 
 /** What became of one posted event. */
@@ -28,6 +29,11 @@ export interface PostedEvent {
   messageId?: string;
   /** Epoch ms. */
   postedAt: number;
+  /**
+   * Why it never reached the rule: a pipeline outside the notifier's account whose account the
+   * central bus policy does not admit (central-bus.ts).
+   */
+  refused?: string;
   /**
    * Emitted by the CodePipeline stand-in itself (a decision, retry, expiry or rollback made
    * there), rather than posted to `POST /events`.
@@ -179,8 +185,12 @@ export function startEventSource(options: {
    */
   function route(event: Record<string, unknown>, emitted: boolean): PostedEvent {
     const detail = (event.detail ?? {}) as Record<string, unknown>;
-    if (!emitted) recordEvent(world.standins.aws.state, event);
-    const matched = matchesPattern(world.declared.rulePattern, event);
+    // Another account's event comes through the central bus, if its policy admits that account.
+    const account = String(event.account ?? ACCOUNT);
+    const refused =
+      account === ACCOUNT ? undefined : centralBusRefusal(world.declared.centralBusPolicy, account);
+    if (!emitted && !refused) recordEvent(world.standins.aws.state, event);
+    const matched = !refused && matchesPattern(world.declared.rulePattern, event);
     const entry: PostedEvent = {
       eventId: String(event.id),
       detailType: String(event["detail-type"] ?? ""),
@@ -190,6 +200,7 @@ export function startEventSource(options: {
       matched,
       postedAt: Date.now(),
       ...(emitted ? { emitted } : {}),
+      ...(refused && { refused }),
     };
     // EventBridge delivers the whole event as the SQS message body, if the queue's policy lets
     // this rule send (testing/iam/deliveries.ts); else AWS retries and gives up, here at once.
@@ -201,7 +212,8 @@ export function startEventSource(options: {
     posted.push(entry);
     const what = `${entry.pipeline} ${entry.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "")} ${entry.state}`;
     const from = emitted ? "CodePipeline emitted " : "";
-    log(`  ⇢ event ${from}${what}${matched ? "" : " — not matched by the rule, dropped"}`);
+    const fate = refused ? ` — ${refused}` : matched ? "" : " — not matched by the rule, dropped";
+    log(`  ⇢ event ${from}${what}${fate}`);
     return entry;
   }
 

@@ -6,6 +6,7 @@
  */
 import type { ScenarioHost, ScenarioStep, StepReport } from "./scenario";
 import { DEFAULT_CLICKER, hasButton, isClick, says, type ScenarioRun } from "./scenario-actions";
+import { isDigest } from "./traffic";
 
 /** Counts items by key. */
 export function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
@@ -18,7 +19,7 @@ export function countBy<T>(items: T[], key: (item: T) => string): Record<string,
 export interface StepObservation {
   observed: StepReport["observed"];
   /** Delivery attempts during the step, attributed to channels. */
-  deliveries: Array<{ channel: string; delivered: boolean; body: unknown }>;
+  deliveries: Array<{ channel: string; delivered: boolean; body: unknown; status?: number }>;
   /** Audit items written during the step. */
   audit: Array<Record<string, unknown>>;
   /** When the step started (epoch ms). */
@@ -209,6 +210,43 @@ function checkState(host: ScenarioHost, step: ScenarioStep, seen: StepObservatio
   return problems;
 }
 
+/**
+ * What a storm shows a person (issue 11) and what the central bus refused (issue 14): messages
+ * per channel at most, digests per channel, 429s answered, PagerDuty incidents opened.
+ */
+function checkStorm(host: ScenarioHost, step: ScenarioStep, seen: StepObservation): string[] {
+  const problems: string[] = [];
+  const { expect } = step;
+  const accepted = seen.deliveries.filter((d) => d.delivered);
+  if (expect.refused !== undefined && seen.observed.refused !== expect.refused)
+    problems.push(
+      `expected the central bus to refuse ${expect.refused} event(s), it refused ${seen.observed.refused}`,
+    );
+  for (const [channel, most] of Object.entries(expect.atMost ?? {})) {
+    const got = accepted.filter((d) => d.channel === channel).length;
+    if (got > most) problems.push(`${channel}: expected at most ${most} delivered, got ${got}`);
+  }
+  for (const [channel, want] of Object.entries(expect.digests ?? {})) {
+    const got = accepted.filter((d) => d.channel === channel && isDigest(d.body)).length;
+    if (got !== want) problems.push(`${channel}: expected ${want} digest(s), got ${got}`);
+  }
+  if (expect.http429 !== undefined) {
+    const limited = seen.deliveries.filter((d) => d.status === 429);
+    if (limited.length !== expect.http429) {
+      const per = countBy(limited, (d) => d.channel);
+      problems.push(
+        `expected ${expect.http429} request(s) answered 429, got ${limited.length} (${JSON.stringify(per)})`,
+      );
+    }
+  }
+  if (expect.pagesOpened !== undefined) {
+    const opened = host.incidents().filter((i) => i.openedAt >= seen.started).length;
+    if (opened !== expect.pagesOpened)
+      problems.push(`expected ${expect.pagesOpened} PagerDuty incident(s) opened, got ${opened}`);
+  }
+  return problems;
+}
+
 /** One line per expectation of `step` that the observation does not meet. */
 export function checkExpectations(
   host: ScenarioHost,
@@ -220,5 +258,6 @@ export function checkExpectations(
     ...checkTexts(step, seen),
     ...checkApproval(host, step, seen),
     ...checkState(host, step, seen),
+    ...checkStorm(host, step, seen),
   ];
 }

@@ -50,6 +50,22 @@ export interface FaultSwitch {
    * @throws for a receiver that is neither a receiver kind nor `sns`.
    */
   set(receiver: string, fault: SandboxFault | null, origin?: FaultOrigin): void;
+  /**
+   * Every change of a receiver's fault, oldest first: when it started failing (`fault` set) and
+   * when it stopped (`fault` null); `atMs` is epoch ms of the sandbox's clock. Read by the ops
+   * alarm view (ops-alarms.ts: time from "Slack starts failing" to the alarm).
+   */
+  readonly history: FaultChange[];
+}
+
+/** One change in {@link FaultSwitch.history}. */
+export interface FaultChange {
+  receiver: string;
+  /** What it does from now on (`"503"`, `"timeout"`), or null: it answers normally again. */
+  fault: string | null;
+  origin: FaultOrigin;
+  /** Epoch ms (real time). */
+  atMs: number;
 }
 
 /** A fault as `--fault` spells it after the `=`: `500`, `503x2`, `timeout`. */
@@ -67,9 +83,11 @@ export function createFaultSwitch(standins: AllStandins, log: Log): FaultSwitch 
   const active: Record<string, string> = {};
   const user: Record<string, string> = {};
   const skipped = new Set<string>();
+  const history: FaultChange[] = [];
   return {
     active,
     user,
+    history,
     set(receiver, fault, origin = "user") {
       if (origin === "scenario" && user[receiver] !== undefined) {
         if (isActive(fault) && !skipped.has(receiver)) {
@@ -107,8 +125,10 @@ export function createFaultSwitch(standins: AllStandins, log: Log): FaultSwitch 
       const before = active[receiver];
       if (!isActive(fault)) delete active[receiver];
       else active[receiver] = describe(fault).replace(/x(\d+)$/, " ×$1");
-      if (before !== active[receiver])
+      if (before !== active[receiver]) {
         log(`  ⚡ fault ${receiver}: ${active[receiver] ?? "cleared"}`);
+        history.push({ receiver, fault: active[receiver] ?? null, origin, atMs: Date.now() });
+      }
     },
   };
 }

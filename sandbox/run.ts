@@ -46,6 +46,7 @@ export function createScenarioHost(
           channel: world.channels.ofDelivery(a),
           delivered: a.outcome === "delivered",
           body: a.body,
+          status: a.status,
         }));
       const fromSns = aws.state.sns.published
         .filter((p) => p.at.getTime() >= since)
@@ -69,6 +70,7 @@ export function createScenarioHost(
         summary: i.summary,
         status: i.status,
         updatedAt: i.updatedAt.getTime(),
+        openedAt: i.openedAt.getTime(),
         triggers: i.triggers,
       })),
     slackMessagesSince: (channel, since) =>

@@ -6,7 +6,7 @@
  * the program declared through the queue semantics it declared, plays scenarios and serves the
  * live page. Tests and the benchmark use it directly; `start.ts` is its command line.
  */
-import { codePipelineView, type AllStandins, type SandboxQueue } from "../testing";
+import { codePipelineViewOfScopes, type AllStandins, type SandboxQueue } from "../testing";
 import { createAuditReader } from "./audit-trail";
 import { announceSandbox } from "./discovery";
 import { startEventSource, type PostedEvent } from "./event-source";
@@ -17,7 +17,15 @@ import { builtInScenario, type Scenario, type ScenarioReport } from "./scenario"
 import { assertPortFree, startSandboxServer, type SandboxCore, type SandboxServer } from "./server";
 import { checkFaultReceivers, resolveStack } from "./stacks";
 import { summarizeChannels, type ChannelSummary } from "./summary";
-import { deliveriesByReceiver, dlqCount, pageState, sandboxInfo, type ViewSources } from "./views";
+import {
+  alarms,
+  deliveriesByReceiver,
+  dlqCount,
+  pageState,
+  sandboxInfo,
+  traffic,
+  type ViewSources,
+} from "./views";
 import { createCleanups, startWorld, type Declared, type ScaledTimes } from "./wiring";
 
 /** Options of {@link startSandbox}. */
@@ -147,7 +155,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       state: () => pageState(sources),
       deliveries: () => deliveriesByReceiver(world),
       audit: () => audit.read(),
-      codepipeline: () => codePipelineView(world.standins.aws.state),
+      codepipeline: () => codePipelineViewOfScopes(world.standins.aws.state),
+      traffic: () => traffic(sources),
+      alarms: () => alarms(sources),
       postEvent: events.postEvent,
       interact: (rawBody, headers) => callApprovalUrl(world, rawBody, headers),
       setFault(receiver, spec) {

@@ -121,6 +121,19 @@ export interface StepExpectation {
     status: "triggered" | "acknowledged" | "resolved";
     triggers?: number;
   };
+  /** Events the central bus refused during the step (issue 14), exact. */
+  refused?: number;
+  /** Accepted deliveries per channel during the step, at most (a storm: what a person sees). */
+  atMost?: Record<string, number>;
+  /**
+   * Digests delivered per channel during the step, exact (issue 11: "37 pipelines failed in the
+   * last 2 minutes"; SMS "N more … - see <channel>"; traffic.ts `isDigest`).
+   */
+  digests?: Record<string, number>;
+  /** Requests the receivers answered 429 during the step (issue 11: paced sends get none). */
+  http429?: number;
+  /** PagerDuty incidents the step opened, exact (issue 11: one per failing pipeline). */
+  pagesOpened?: number;
   /** Audit actions that must appear during the step. */
   audit?: string[];
   /** Per audit action, text that one record of it written during the step contains (its JSON). */
@@ -175,7 +188,9 @@ export interface Scenario {
 export interface ScenarioHost {
   runtime: RuntimeConfig;
   /** Routes one event like EventBridge; resolves with what happened once it is queued. */
-  postEvent(event: Record<string, unknown>): Promise<{ matched: boolean; messageId?: string }>;
+  postEvent(
+    event: Record<string, unknown>,
+  ): Promise<{ matched: boolean; messageId?: string; refused?: string }>;
   /** Waits until the queue and the asynchronous invocations are idle. */
   settle(): Promise<void>;
   /** Receive count and final state of a queue message. */
@@ -183,7 +198,9 @@ export interface ScenarioHost {
   /** Called (with the message id and its receive count) each time the queue hands a message to the fan-out. */
   onReceive(listener: (messageId: string, receiveCount: number) => void): () => void;
   /** Deliveries (accepted or not) since a time, attributed to channel instances. */
-  deliveriesSince(sinceMs: number): Array<{ channel: string; delivered: boolean; body: unknown }>;
+  deliveriesSince(
+    sinceMs: number,
+  ): Array<{ channel: string; delivered: boolean; body: unknown; status?: number }>;
   /** Audit items written since a time. */
   auditSince(sinceMs: number): Promise<Array<Record<string, unknown>>>;
   /** DLQ entries (redrive and fan-out) since a time. */
@@ -195,6 +212,8 @@ export interface ScenarioHost {
     summary: string;
     status: string;
     updatedAt: number;
+    /** When its first trigger opened it, epoch ms. */
+    openedAt: number;
     /** Trigger events folded into the incident. */
     triggers: number;
   }>;
@@ -251,6 +270,8 @@ export interface StepReport {
     retried: number;
     dlq: number;
     suppressed: string[];
+    /** Events the central bus refused (issue 14: an account its policy does not admit). */
+    refused: number;
   };
   ms: number;
   /**
@@ -385,7 +406,13 @@ async function doActions(
 }
 
 /** What a step observed once it settled. */
-async function observe(host: ScenarioHost, started: number, matched: number, messageIds: string[]) {
+async function observe(
+  host: ScenarioHost,
+  started: number,
+  routed: { matched: number; refused: number },
+  messageIds: string[],
+) {
+  const { matched, refused } = routed;
   const deliveries = host.deliveriesSince(started);
   const delivered = countBy(
     deliveries.filter((d) => d.delivered),
@@ -404,7 +431,7 @@ async function observe(host: ScenarioHost, started: number, matched: number, mes
   const suppressed = audit
     .filter((a) => a.action === "suppressed")
     .map((a) => `${String(a.result ?? "")} ${JSON.stringify(a.detail ?? {})}`);
-  const observed = { matched, delivered, failedAttempts, retried, dlq, suppressed };
+  const observed = { matched, delivered, failedAttempts, retried, dlq, suppressed, refused };
   return { observed, deliveries, audit };
 }
 
@@ -425,6 +452,7 @@ export async function runStep(
   const messageIds: string[] = [];
   const endFault = applySetup(host, setup, messageIds);
   let matched = 0;
+  let refused = 0;
   const problems: string[] = [];
   try {
     const emittedBefore = host.emittedCount();
@@ -434,13 +462,14 @@ export async function runStep(
       if (event.emitted && emittedByStandin) continue;
       const routed = await host.postEvent(buildEvent(host.runtime, event, run.ids));
       if (routed.matched && !event.emitted) matched += 1;
+      if (routed.refused) refused += 1;
       if (routed.messageId) messageIds.push(routed.messageId);
     }
     await host.settle();
   } finally {
     endFault();
   }
-  const seen = await observe(host, started, matched, messageIds);
+  const seen = await observe(host, started, { matched, refused }, messageIds);
   const posted = host.slackMessages().filter((m) => Date.parse(m.at) >= started);
   rememberStep(run, step.id, posted, host.approvalTokens());
   problems.push(...checkExpectations(host, step, { ...seen, started, run }));

@@ -9,7 +9,9 @@
  * | `GET /api/sandbox`        | port, stack, the local signing secret, approvers per pipeline   |
  * | `GET /api/deliveries`     | everything each receiver got                                    |
  * | `GET /api/audit`          | the audit trail                                                 |
- * | `GET /api/codepipeline`   | the CodePipeline stand-in: executions, approval runs and tokens |
+ * | `GET /api/codepipeline`   | the CodePipeline stand-in, every (account, region): executions, approval runs, tokens |
+ * | `GET /api/traffic`        | per channel: messages, digests, 429s, most per second, deferrals; pages; DLQ |
+ * | `GET /api/alarms`         | per fault set: AWS seconds from "starts failing" to the first ops alarm |
  * | `POST /events`            | an EventBridge event or PutEvents' `{Entries:[…]}`: routed       |
  * | `POST /slack/interactions`| as Slack calls it: raw body + signature headers → approval Lambda |
  * | `POST /api/faults`        | `{receiver, fault}`: `"500"`, `"503x2"`, `"timeout"`, `null`     |
@@ -32,6 +34,10 @@ export interface SandboxCore {
    * with who decided, when and which token. Absent: `GET /api/codepipeline` answers 404.
    */
   codepipeline?(): Record<string, unknown>;
+  /** Per channel traffic of a storm (traffic.ts); absent: `GET /api/traffic` answers 404. */
+  traffic?(): unknown;
+  /** Time to the ops alarm per fault (ops-alarms.ts); absent: `GET /api/alarms` answers 404. */
+  alarms?(): unknown;
   postEvent(input: unknown): Promise<unknown[]>;
   /** Forwards a Slack request to the approval function as a function URL event. */
   interact(
@@ -131,6 +137,12 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
           case "GET /api/codepipeline":
             if (!core.codepipeline) return problem(res, 404, `no route ${route}`);
             return sendJson(res, 200, core.codepipeline(), { "cache-control": "no-store" });
+          case "GET /api/traffic":
+            if (!core.traffic) return problem(res, 404, `no route ${route}`);
+            return sendJson(res, 200, core.traffic(), { "cache-control": "no-store" });
+          case "GET /api/alarms":
+            if (!core.alarms) return problem(res, 404, `no route ${route}`);
+            return sendJson(res, 200, core.alarms(), { "cache-control": "no-store" });
           case "POST /events":
             return sendJson(res, 200, { events: await core.postEvent(json()) });
           case "POST /slack/interactions": {

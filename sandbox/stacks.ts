@@ -16,9 +16,10 @@ export const DEMO_STACK = "demo";
 export const DEMO_STACK_FILE = path.join(__dirname, "stacks", `Pulumi.${DEMO_STACK}.yaml`);
 /**
  * The sandbox's own stacks (`sandbox/stacks/Pulumi.<name>.yaml`): the demo, and `multi-account`
- * (issue 14: two source accounts in two regions, one pipeline name tiered per account).
+ * (issue 14: two source accounts in two regions, one pipeline name tiered per account), and
+ * `storm` (issue 11: twenty critical services failing at once, with the grouping defaults).
  */
-export const SANDBOX_STACKS = [DEMO_STACK, "multi-account"];
+export const SANDBOX_STACKS = [DEMO_STACK, "multi-account", "storm"];
 
 /** A stack to run: its name and the stack file that is evaluated. */
 export interface SandboxStack {

@@ -8,7 +8,7 @@ import { isGsm7 } from "../handlers/channels/sms";
 import type { RuntimeConfig } from "../handlers/types";
 import {
   codePipelineOutbox,
-  codePipelineView,
+  codePipelineViewOfScopes,
   type QueueMessage,
   type ReceiverKind,
   type SqsMessage,
@@ -16,8 +16,10 @@ import {
 import type { AuditReader } from "./audit-trail";
 import type { EventSource } from "./event-source";
 import type { FaultSwitch } from "./faults";
+import { timesToAlarm, type TimeToAlarm } from "./ops-alarms";
 import type { ScenarioProgress } from "./run";
 import type { SandboxServer } from "./server";
+import { trafficView, type TrafficView } from "./traffic";
 import type { World } from "./wiring";
 
 /** A Slack user of the page's user selector. */
@@ -261,6 +263,26 @@ export function sandboxInfo(sources: ViewSources): Record<string, unknown> {
   };
 }
 
+/** `GET /api/traffic`: per channel messages, digests, 429s, rate and deferrals; pages; DLQ. */
+export function traffic(sources: ViewSources): TrafficView {
+  return trafficView(sources.world, dlqCount(sources.world, sources.events));
+}
+
+/**
+ * `GET /api/alarms`: for every fault set (newest first), AWS seconds from "it starts failing"
+ * to the first ops alarm (ops-alarms.ts).
+ */
+export function alarms(sources: ViewSources): TimeToAlarm[] {
+  const { world } = sources;
+  return timesToAlarm({
+    history: sources.faults.history,
+    samples: world.metrics.samples,
+    runtime: world.runtime,
+    originMs: world.startedAtMs,
+    scale: world.times.scale,
+  });
+}
+
 /** `GET /api/state`: everything the page shows. */
 export async function pageState(sources: ViewSources): Promise<Record<string, unknown>> {
   const { world, events } = sources;
@@ -288,8 +310,10 @@ export async function pageState(sources: ViewSources): Promise<Record<string, un
       queue: p.messageId ? queueView(messageOf(p.messageId)) : undefined,
     })),
     // Executions (attempt, mode, type, rollback target) and approval runs (pending, decided,
-    // replaced by a newer run, expired), as `GET /api/codepipeline` shows them.
-    codepipeline: codePipelineView(world.standins.aws.state),
+    // replaced by a newer run, expired) of every (account, region), as `GET /api/codepipeline`.
+    codepipeline: codePipelineViewOfScopes(world.standins.aws.state),
+    traffic: traffic(sources),
+    alarms: alarms(sources),
     dlq: {
       redrive: events.queue.messages
         .filter((m) => m.state === "dlq")

@@ -27,6 +27,7 @@ import {
   type Secrets,
 } from "../testing";
 import { attributeChannels, type ChannelAttribution } from "./channels";
+import { createMetricLog, type MetricLog } from "./ops-alarms";
 
 /** The region the stand-ins and the built events use. */
 export const REGION = "us-east-1";
@@ -43,6 +44,14 @@ export const ACCOUNT = "123456789012";
  * that AWS would not see).
  */
 export const DEFAULT_TIME_SCALE = 50;
+
+/**
+ * Stacks that run slower by default. `storm`: 60 events at once make dynalite (one local process
+ * on a shared machine) answer in hundreds of ms, beyond the fan-out's SDK timeouts at 1/50 (100 ms
+ * per request, 40 ms to connect) — a machine limit AWS does not have, so those records failed and
+ * reached the DLQ. At 1/10 the timeouts are 500 ms / 200 ms and the ratios stay AWS's.
+ */
+export const STACK_TIME_SCALES: Readonly<Record<string, number>> = { storm: 10 };
 
 /** The fan-out's durations on the sandbox's clock, in ms (AWS's divided by `scale`). */
 export interface ScaledTimes {
@@ -65,8 +74,7 @@ export interface ScaledTimes {
  * @throws when `scale` is not a number ≥ 1 (the message names `timeScale`).
  */
 export function scaleTimes(declared: Declared, scale: number): ScaledTimes {
-  if (!Number.isFinite(scale) || scale < 1)
-    throw new Error(`sandbox: timeScale ${scale}: expected a number ≥ 1 (AWS time / sandbox time)`);
+  assertTimeScale(scale);
   const ms = (awsMs: number) => Math.max(1, Math.round(awsMs / scale));
   return {
     scale,
@@ -75,6 +83,12 @@ export function scaleTimes(declared: Declared, scale: number): ScaledTimes {
     httpTimeoutMs: ms(DEFAULT_TIMEOUT_MS),
     deadlineMarginMs: ms(DEADLINE_MARGIN_MS),
   };
+}
+
+/** @throws when `scale` is not a number ≥ 1 (the message names `timeScale`). */
+export function assertTimeScale(scale: number): void {
+  if (!Number.isFinite(scale) || scale < 1)
+    throw new Error(`sandbox: timeScale ${scale}: expected a number ≥ 1 (AWS time / sandbox time)`);
 }
 
 /** The one line `npm start` prints about its clock. */
@@ -141,6 +155,8 @@ export interface Declared {
   topics: Record<string, string>;
   /** The fan-out's own dead-letter queue (`DEAD_LETTER_QUEUE_URL`), if declared. */
   fanoutDlqUrl?: string;
+  /** The central bus's policy document (JSON), when the stack has sources (issue 14). */
+  centralBusPolicy?: string;
 }
 
 function declaredResource(program: ProgramResult, type: string, name: string) {
@@ -151,6 +167,16 @@ function declaredResource(program: ProgramResult, type: string, name: string) {
 
 function inputsOf(program: ProgramResult, type: string, name: string): Record<string, any> {
   return declaredResource(program, type, name).inputs;
+}
+
+/** The declared `EventBusPolicy`'s document, if any (a string once the mocks resolved it). */
+function busPolicyOf(program: ProgramResult): string | undefined {
+  const found = program.resources.find(
+    (r) => r.type === "aws:cloudwatch/eventBusPolicy:EventBusPolicy",
+  );
+  const policy = found?.inputs.policy as unknown;
+  if (policy === undefined) return undefined;
+  return typeof policy === "string" ? policy : JSON.stringify(policy);
 }
 
 /**
@@ -198,6 +224,7 @@ export function readDeclared(program: ProgramResult, stack: string): Declared {
     tables: [...new Set(program.archives.map((a) => a.environment.AUDIT_TABLE).filter(Boolean))],
     topics: JSON.parse(fanout.environment.CHANNEL_TOPICS ?? "{}") as Record<string, string>,
     fanoutDlqUrl: fanout.environment.DEAD_LETTER_QUEUE_URL,
+    centralBusPolicy: busPolicyOf(program),
   };
 }
 
@@ -273,9 +300,9 @@ async function startLambdas(
   standins: AllStandins,
   cleanups: Cleanups,
   log: Log,
-  options: { verbose: boolean; times: ScaledTimes },
+  options: { verbose: boolean; times: ScaledTimes; metrics: MetricLog },
 ): Promise<{ fanout: LambdaProcess; approval: LambdaProcess }> {
-  const { verbose, times } = options;
+  const { verbose, times, metrics } = options;
   const start = (which: "fanout" | "approval"): Promise<LambdaProcess> => {
     const archive = declared.archives[which];
     // The fan-out runs on the scaled clock (the queue's side of it is event-source.ts); the
@@ -292,7 +319,11 @@ async function startLambdas(
         ...(scaled && { [TIME_SCALE_ENV]: String(times.scale) }),
       },
       timeoutMs: scaled ? times.fanoutTimeoutMs : declared.timeoutsMs[which],
-      onLog: (line) => (verbose ? log(`    [${which}] ${line}`) : undefined),
+      // The fan-out's EMF lines are its metrics, as CloudWatch Logs reads them (ops-alarms.ts).
+      onLog: (line) => {
+        if (scaled) metrics.read(line);
+        if (verbose) log(`    [${which}] ${line}`);
+      },
     });
   };
   const [fanout, approval] = await Promise.all([start("fanout"), start("approval")]);
@@ -336,6 +367,10 @@ export interface World {
   times: ScaledTimes;
   /** How long each phase took, in ms. */
   timings: { standinsMs: number; programMs: number; lambdasMs: number };
+  /** The fan-out's EMF metrics, read from its output (ops-alarms.ts). */
+  metrics: MetricLog;
+  /** Epoch ms when the world's clock started (AWS time 0 of the alarm periods). */
+  startedAtMs: number;
 }
 
 /**
@@ -356,9 +391,13 @@ export async function startWorld(options: {
   timeScale?: number;
 }): Promise<World> {
   const { stack, cleanups, log } = options;
-  // Stand-ins first: the program needs their URLs as secrets.
+  const scale = options.timeScale ?? STACK_TIME_SCALES[stack] ?? DEFAULT_TIME_SCALE;
+  assertTimeScale(scale);
+  const startedAtMs = Date.now();
+  // Stand-ins first: the program needs their URLs as secrets. STS sessions last one hour of the
+  // world's time (3600 s / scale), so a role's refresh margin keeps AWS's ratio.
   const tStandins = performance.now();
-  const standins = await startAll({ aws: { region: REGION } });
+  const standins = await startAll({ aws: { region: REGION, timeScale: scale } });
   cleanups.add(() => standins.close());
   const standinsMs = performance.now() - tStandins;
 
@@ -369,7 +408,7 @@ export async function startWorld(options: {
     log,
   );
   const declared = readDeclared(evaluated.program, stack);
-  const times = scaleTimes(declared, options.timeScale ?? DEFAULT_TIME_SCALE);
+  const times = scaleTimes(declared, scale);
   log(describeTimes(declared, times));
   // The receivers' and SMS's documented rate limits run on the same clock (issue 11).
   standins.receivers.setTimeScale(times.scale);
@@ -377,9 +416,11 @@ export async function startWorld(options: {
 
   const tLambdas = performance.now();
   await provisionForArchives(evaluated.program, standins, evaluated.secrets);
+  const metrics = createMetricLog();
   const lambdas = await startLambdas(declared, standins, cleanups, log, {
     verbose: options.verbose,
     times,
+    metrics,
   });
   const lambdasMs = performance.now() - tLambdas;
 
@@ -395,5 +436,7 @@ export async function startWorld(options: {
     ...lambdas,
     times,
     timings: { standinsMs, programMs: evaluated.programMs, lambdasMs },
+    metrics,
+    startedAtMs,
   };
 }

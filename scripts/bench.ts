@@ -716,6 +716,21 @@ export const SECTIONS: Section[] = [
   sandboxSection,
 ];
 
+/**
+ * The sections one run takes: `--chaos`, `--storm` or `--latency` alone (in that precedence),
+ * else every section of {@link SECTIONS}.
+ */
+export function sectionsFor(options: {
+  chaos?: boolean;
+  storm?: boolean;
+  latency?: boolean;
+}): Section[] {
+  if (options.chaos) return [chaosSection];
+  if (options.storm) return [stormSection];
+  if (options.latency) return [latencySection];
+  return SECTIONS;
+}
+
 /** Runs every section; resolves with the process exit code. */
 export async function bench(argv: string[]): Promise<number> {
   let values: {
@@ -766,14 +781,7 @@ export async function bench(argv: string[]): Promise<number> {
   };
   const tables: Table[] = [];
   try {
-    const only = values.chaos
-      ? [chaosSection]
-      : values.storm
-        ? [stormSection]
-        : values.latency
-          ? [latencySection]
-          : undefined;
-    for (const section of only ?? SECTIONS) {
+    for (const section of sectionsFor(values)) {
       let result: SectionResult;
       try {
         result = await section.run(ctx);

@@ -9,6 +9,7 @@ export * from "./aws";
 export {
   codePipelineOutbox,
   codePipelineView,
+  codePipelineViewOfScopes,
   expireApprovals,
   finishExecution,
   onCodePipelineEvent,

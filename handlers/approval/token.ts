@@ -66,13 +66,21 @@ function startedAfter(other: ActionRun, run: ActionRun | undefined): boolean {
   return other.startTime.getTime() > run.startTime.getTime();
 }
 
-/** The claimed run named by its action execution id (buttons posted with a run). */
+/**
+ * The claimed run named by its action execution id (buttons posted with a run). The run must
+ * belong to the claimed execution: GetPipelineState's action run is taken only while the stage
+ * shows that execution (`stage.latestExecution.pipelineExecutionId`); otherwise the run is looked
+ * up among the claimed execution's own runs (ListActionExecutions filtered by it), so a value
+ * that pairs one execution with another execution's run decides nothing.
+ */
 async function findNamedRun(
   target: ApprovalTarget & { actionExecutionId: string },
+  stage: CodePipelineSdk.StageState,
   latest: CodePipelineSdk.ActionExecution | undefined,
 ): Promise<RunToken> {
   const id = target.actionExecutionId;
-  if (latest?.actionExecutionId === id) {
+  const inStage = stage.latestExecution?.pipelineExecutionId === target.executionId;
+  if (inStage && latest?.actionExecutionId === id) {
     if (latest.status !== "InProgress") return notPending(latest);
     if (latest.token) return { status: "pending", token: latest.token };
     // InProgress without a token: PARALLEL mode, read it from the run's details below.
@@ -125,6 +133,6 @@ export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<Ru
   if (!action) return { status: "final", reason: "action not found" };
   const { actionExecutionId } = target;
   return actionExecutionId
-    ? findNamedRun({ ...target, actionExecutionId }, action.latestExecution)
+    ? findNamedRun({ ...target, actionExecutionId }, stage, action.latestExecution)
     : findCurrentRun(target, stage, action.latestExecution);
 }

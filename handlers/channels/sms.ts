@@ -109,10 +109,33 @@ function render(n: Notification): { message: string; truncated: string[] } {
   const parts = [kindWord(n), pipelineLabel(n)];
   if (where) parts.push(`@${where}`);
   if (n.kind === "rejection" && n.decidedBy) parts.push(`by ${n.decidedBy}`);
-  const text = toGsm7(`${parts.join(" ")}${n.summary ? `: ${n.summary}` : ""}`);
+  return fitSms(toGsm7(`${parts.join(" ")}${n.summary ? `: ${n.summary}` : ""}`));
+}
+
+/** GSM-7 `text` cut to {@link SMS_MAX_CHARS} ("…" is not GSM-7: the visible cut is "..."). */
+function fitSms(text: string): { message: string; truncated: string[] } {
   if (text.length <= SMS_MAX_CHARS) return { message: text, truncated: [] };
-  // "…" is not GSM-7: the visible cut is "...".
   return { message: `${text.slice(0, SMS_MAX_CHARS - 3).trimEnd()}...`, truncated: ["message"] };
+}
+
+/** Publishes `message` to the channel's topic as a transactional SMS. */
+function publishText(
+  ctx: ChannelContext<SmsConfig>,
+  message: string,
+  wasCut: boolean,
+): Promise<DeliveryReceipt> {
+  return publishSns(
+    "sms",
+    ctx,
+    {
+      Message: message,
+      // Transactional: higher delivery priority (https://docs.aws.amazon.com/sns/latest/dg/sms_publish-to-topic.html).
+      MessageAttributes: {
+        "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" },
+      },
+    },
+    wasCut,
+  );
 }
 
 /** The SMS text for `n` (pure): `{ message }`, ≤ 140 GSM-7 characters. */
@@ -126,19 +149,7 @@ export async function sendSms(
   ctx: ChannelContext<SmsConfig>,
 ): Promise<DeliveryReceipt> {
   const { message, truncated } = render(n);
-  const wasCut = reportTruncation(ctx, "sms", n, truncated);
-  return publishSns(
-    "sms",
-    ctx,
-    {
-      Message: message,
-      // Transactional: higher delivery priority (https://docs.aws.amazon.com/sns/latest/dg/sms_publish-to-topic.html).
-      MessageAttributes: {
-        "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" },
-      },
-    },
-    wasCut,
-  );
+  return publishText(ctx, message, reportTruncation(ctx, "sms", n, truncated));
 }
 
 /**
@@ -158,9 +169,7 @@ function renderDigest(d: Digest): { message: string; truncated: string[] } {
     if (what.length + next.length + see.length > SMS_MAX_CHARS) break;
     list = next;
   }
-  const text = `${what}${list}${see}`;
-  if (text.length <= SMS_MAX_CHARS) return { message: text, truncated: [] };
-  return { message: `${text.slice(0, SMS_MAX_CHARS - 3).trimEnd()}...`, truncated: ["message"] };
+  return fitSms(`${what}${list}${see}`);
 }
 
 /** The SMS text of digest `d` (pure): `{ message }`, ≤ 140 GSM-7 characters. */
@@ -174,18 +183,7 @@ export async function sendSmsDigest(
   ctx: ChannelContext<SmsConfig>,
 ): Promise<DeliveryReceipt> {
   const { message, truncated } = renderDigest(d);
-  const wasCut = reportDigestCut(ctx, "sms", d, truncated);
-  return publishSns(
-    "sms",
-    ctx,
-    {
-      Message: message,
-      MessageAttributes: {
-        "AWS.SNS.SMS.SMSType": { DataType: "String", StringValue: "Transactional" },
-      },
-    },
-    wasCut,
-  );
+  return publishText(ctx, message, reportDigestCut(ctx, "sms", d, truncated));
 }
 
 /** The SMS channel driver. */

@@ -17,6 +17,7 @@ import {
   takeWhileFits,
 } from "./digest";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
+import { adaptiveCardMessage } from "./adaptive-card";
 import type { AdaptiveElement, TeamsMessage } from "./teams";
 
 /** The limits the card is built to (teams.ts `TEAMS_LIMITS`). */
@@ -85,20 +86,6 @@ export function renderTeamsDigest(
   });
   const more: AdaptiveElement[] =
     hidden > 0 ? [{ type: "TextBlock", text: moreWords(hidden), wrap: true, isSubtle: true }] : [];
-  const message: TeamsMessage = {
-    type: "message",
-    attachments: [
-      {
-        contentType: "application/vnd.microsoft.card.adaptive",
-        content: {
-          $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
-          type: "AdaptiveCard",
-          version: "1.4",
-          body: [...head, ...shown, ...more],
-          actions: [],
-        },
-      },
-    ],
-  };
+  const message = adaptiveCardMessage([...head, ...shown, ...more], []);
   return { message, truncated: shown.length < d.entries.length ? ["entries"] : [] };
 }

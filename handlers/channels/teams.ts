@@ -16,6 +16,7 @@ import {
 } from "./common";
 import { reportDigestCut } from "./digest";
 import { lifecycleFacts } from "./lifecycle";
+import { adaptiveCardMessage } from "./adaptive-card";
 import { renderTeamsDigest } from "./teams-digest";
 import { isHttpUrl } from "../url";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
@@ -176,22 +177,7 @@ function build(
       ? [{ type: "Action.OpenUrl" as const, title: "Review", url: n.approval.reviewUrl }]
       : []),
   ];
-  const message: TeamsMessage = {
-    type: "message",
-    attachments: [
-      {
-        contentType: "application/vnd.microsoft.card.adaptive",
-        content: {
-          $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
-          type: "AdaptiveCard",
-          version: "1.4",
-          body,
-          actions,
-        },
-      },
-    ],
-  };
-  return { message, truncated: f.truncated };
+  return { message: adaptiveCardMessage(body, actions), truncated: f.truncated };
 }
 
 /** Builds the card, cutting the summary further until the payload fits Teams' size limit. */

@@ -19,11 +19,21 @@ import { requeue } from "./requeue";
 import type { ChannelStatus } from "./plan";
 
 /**
- * Deferrals of one event before it is dead-lettered: 12 (each copy waits at most 900 s, SQS's
- * longest `DelaySeconds`; a receiver that asks us to wait beyond about 3 hours in all is not
- * rate-limiting any more, it is refusing).
+ * Deferrals of one event before it is dead-lettered: 12. Each copy waits at least
+ * {@link deferralFloorMs} (1 s, doubling with every deferral, up to SQS's longest `DelaySeconds`,
+ * 900 s), so 12 deferrals span at least about 47 minutes however short the receiver's
+ * `Retry-After` — a receiver that still answers 429 after that is not rate-limiting any more, it
+ * is refusing.
  */
 export const MAX_DEFERRALS = 12;
+
+/**
+ * The shortest wait of the copy after `deferrals` earlier deferrals, ms of AWS time: 1 s × 2^n,
+ * at most 900 s (SQS API reference, SendMessage `DelaySeconds`: 0 to 900).
+ */
+export function deferralFloorMs(deferrals: number): number {
+  return Math.min(900_000, 1000 * 2 ** Math.min(deferrals, 10));
+}
 
 /** The DLQ reason of an event whose receiver never stopped answering 429. */
 export const RATE_LIMITED_REASON = "receiver kept rate-limiting";
@@ -75,7 +85,12 @@ export async function defer(
     log.error("deferral bound reached", { deferrals, channels: deferred.map((o) => o.channel) });
     return "dead-letter";
   }
-  const delayMs = Math.min(...deferred.map((o) => o.deferMs ?? 0));
+  // The receivers' earliest wait, but never less than the floor: a short Retry-After repeated 12
+  // times must not reach the DLQ within a minute (deferralFloorMs).
+  const delayMs = Math.max(
+    Math.min(...deferred.map((o) => o.deferMs ?? 0)),
+    deferralFloorMs(deferrals) / timeScale(),
+  );
   const slots = { ...slotsOf(record) };
   for (const o of deferred) {
     if (o.slotAt !== undefined) slots[o.channel] = o.slotAt;

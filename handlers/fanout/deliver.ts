@@ -96,7 +96,10 @@ export async function deliver(
     await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
     return { channel: d.channel, status };
   }
-  const paced = await paceOrRelease(inv, ref, d, channelConfig.type, reserved, log, n);
+  // A retry of this delivery (its slot claimed before) already had its turn in the window: it
+  // is never demoted to a digest by its own earlier, failed attempt (red-team finding).
+  const retry = claim.attempts > 1;
+  const paced = await paceOrRelease(inv, ref, d, channelConfig.type, reserved, log, n, retry);
   if (paced.status !== "sent") return paced;
   // A PagerDuty trigger goes to the pipeline's open incident: its key, claimed now (issue 11).
   const noIncident = await claimIncidentFor(inv, n, d, ref, log);
@@ -172,10 +175,11 @@ async function paceOrRelease(
   reserved: number | undefined,
   log: Logger,
   n: Notification,
+  retry = false,
 ): Promise<ChannelOutcome> {
   let pace: PaceDecision;
   try {
-    const allowance = groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
+    const allowance = !retry && groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
     pace = await paceDelivery(d.channel, type, inv.deadline, reserved, Date.now, allowance);
     if (pace.kind === "group") {
       const grouped = await groupDelivery(inv, n, ref, pace.allowance, log);

@@ -27,6 +27,13 @@ import { claimLease, describe, markDeadline, type Invocation } from "./invocatio
 import { paceDelivery } from "./pace";
 import { requeue } from "./requeue";
 
+/**
+ * When a flush finds the digest's slot held by another flush, it looks again this much later (ms
+ * of AWS time): by then the other has sent it (the copy is deduplicated) or its lease has run out
+ * (the copy claims and sends it).
+ */
+export const HELD_RECHECK_MS = 30_000;
+
 /** The ledger slot of `f`'s digest (its own delivery record, never a notification's). */
 export function digestRef(f: Pick<DigestFlush, "channel" | "windowStart">): DeliveryRef {
   return {
@@ -139,8 +146,13 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
   const claim = await claimDelivery(ref, claimLease(inv), inv.config.auditRetentionDays);
   if (!claim.claimed) {
     log.info("digest already handled", { status: claim.status });
-    // Another flush holds it now: come back when its lease may have run out.
-    return claim.status !== "sending";
+    if (claim.status !== "sending") return true;
+    // Another flush holds it now (a duplicate running at the same time): look again later, by a
+    // delayed copy rather than SQS's visibility timeout (minutes), in case that one never ends.
+    return requeueFlush(f, scaledMs(HELD_RECHECK_MS)).then(
+      () => true,
+      () => false,
+    );
   }
   const channelConfig = inv.config.channels[f.channel];
   const pace = await paceDelivery(f.channel, channelConfig.type, inv.deadline);

@@ -46,9 +46,18 @@ export function groupingRule(config: RuntimeConfig, channel: string): GroupingRu
   return own ?? DEFAULT_GROUPING[type];
 }
 
-/** Whether `n`'s delivery `d` may be grouped at all: never an approval request or a resolve. */
+/**
+ * Kinds that are always sent on their own: each is about one approval someone acted on or must act
+ * on (a request, its expiry, a rejection), never one of many alike in a storm.
+ */
+const NEVER_GROUPED: readonly string[] = ["approval-request", "approval-expired", "rejection"];
+
+/**
+ * Whether `n`'s delivery `d` may be grouped at all: never an approval's own message
+ * ({@link NEVER_GROUPED}) or a PagerDuty resolve.
+ */
 export function groupable(n: Notification, d: Delivery): boolean {
-  return n.kind !== "approval-request" && d.resolveDedupKey === undefined;
+  return !NEVER_GROUPED.includes(n.kind) && d.resolveDedupKey === undefined;
 }
 
 /** The allowance of `channel`'s current window (this clock), or undefined when never grouped. */
@@ -137,7 +146,12 @@ export async function groupDelivery(
   const slot = digestSlot(ref.channel, a);
   try {
     await queueFlush(inv, slot, a.windowMs);
-    await markGrouped(ref, slot, entryOf(n), markDeadline(inv));
+    // Marked before the flush reads the window (its end + FLUSH_GRACE_MS), or not at all: a mark
+    // retried past that (DynamoDB throttling) would land in a digest already sent and the entry
+    // would never reach anyone. Too late, the slot is released and the record decided again.
+    const flushAt = slot.windowStart + a.windowMs + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
+    if (Date.now() >= flushAt) throw new Error(`window ${slot.digestId} is being flushed`);
+    await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), flushAt));
   } catch (err: unknown) {
     return { channel: ref.channel, error: `grouping failed: ${describe(err)}` };
   }

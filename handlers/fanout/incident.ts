@@ -13,8 +13,8 @@ import type { SQSRecord } from "aws-lambda";
 import { pagerdutyDedupKey } from "../channels/pagerduty";
 import type { Logger } from "../channels/types";
 import { pipelineKeyOf } from "../contracts/pipeline-id";
-import { claimIncident, takeIncidents } from "../store/incidents";
-import { markFailed, type DeliveryRef } from "../store/ledger";
+import { claimIncident, takeIncidents, type IncidentClaim } from "../store/incidents";
+import { markFailed, writeWithRetries, type DeliveryRef } from "../store/ledger";
 import type { Notification, PipelineRule } from "../types";
 import { deferralsOf } from "./deferral";
 import type { ChannelOutcome } from "./deliver";
@@ -33,9 +33,15 @@ export function isPagerDutyTrigger(inv: Invocation, n: Notification, d: Delivery
 /**
  * For a claimed PagerDuty trigger slot: claims the pipeline's open incident on `d.channel` (one
  * UpdateItem, store/incidents.ts `claimIncident`) and sets `d.dedupKey` to its key, which the
- * send carries. Anything else: nothing (no DynamoDB call). When DynamoDB fails, the slot is given
- * back `failed` (a redelivery retries it) and that outcome is returned: a trigger without the open
- * incident's key could open a second incident.
+ * send carries. Anything else: nothing (no DynamoDB call). A throttled or failed claim is retried
+ * like the ledger's marks (store/ledger.ts `writeWithRetries`: up to 5 writes, full-jitter
+ * backoff), but only until the invocation's deadline (`inv.deadline`, not the marks' grace: the
+ * page still has to be sent after it): DynamoDB throttling (`ProvisionedThroughputExceededException`,
+ * `ThrottlingException`, both retryable) must not turn a page into a channel failure (issue 12).
+ * The claim is idempotent per notification, so a retry after a write that did land counts
+ * nothing twice. When DynamoDB still fails, the slot is given back `failed` (a redelivery retries
+ * it) and that outcome is returned: a trigger without the open incident's key could open a
+ * second incident.
  */
 export async function claimIncidentFor(
   inv: Invocation,
@@ -46,12 +52,16 @@ export async function claimIncidentFor(
 ): Promise<ChannelOutcome | undefined> {
   if (!isPagerDutyTrigger(inv, n, d)) return undefined;
   try {
-    const claim = await claimIncident(
-      d.channel,
-      pipelineKeyOf(n),
-      { candidateKey: pagerdutyDedupKey(n), executionId: n.executionId, notificationId: n.id },
-      inv.config.auditRetentionDays,
-    );
+    const got: { claim?: IncidentClaim } = {};
+    await writeWithRetries(async () => {
+      got.claim = await claimIncident(
+        d.channel,
+        pipelineKeyOf(n),
+        { candidateKey: pagerdutyDedupKey(n), executionId: n.executionId, notificationId: n.id },
+        inv.config.auditRetentionDays,
+      );
+    }, inv.deadline);
+    const claim = got.claim as IncidentClaim;
     d.dedupKey = claim.dedupKey;
     log.info(claim.opened ? "incident opened" : "added to the open incident", {
       channel: d.channel,

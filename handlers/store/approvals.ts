@@ -80,7 +80,22 @@ export async function claimDecision(
     ConditionExpression: "attribute_not_exists(pk)",
   });
   if (result.claimed) return { won: true };
-  return { won: false, existing: result.existing as StoredDecision | undefined };
+  const existing = result.existing as StoredDecision | undefined;
+  // Our own claim, written by an attempt whose reply was lost (the SDK retried the PutItem):
+  // same clicker, same click time, still only claimed. Not someone else's decision.
+  if (isOwnClaim(existing, claim)) return { won: true };
+  return { won: false, existing };
+}
+
+/** Whether `existing` is the item `claim` itself wrote (same user, click time and decision). */
+function isOwnClaim(existing: StoredDecision | undefined, claim: ApprovalClaim): boolean {
+  return (
+    existing !== undefined &&
+    (existing.status ?? "claimed") === "claimed" &&
+    existing.user?.id === claim.user.id &&
+    existing.at === claim.at &&
+    existing.decision === claim.decision
+  );
 }
 
 /**

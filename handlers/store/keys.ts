@@ -45,12 +45,9 @@
  * `gsi1sk = <iso time>` (the same time as in their sk), so that the `byExecution` global secondary
  * index answers "everything about this execution" in time order. A delivery record gets them
  * (with the time it was settled) when it is marked sent or ambiguous, not at its claim: an index
- * write costs a write unit, and a slot still being sent is no record yet. A delivery record
- * grouped into a digest (issue 11, store/digest.ts `markGrouped`, `status: "grouped"`) carries
- * `gsi1pk = DIGEST#<channel>#<window start ms>` ({@link digestPartition}) and
- * `gsi1sk = <event time>#<notification id>` instead, so that the digest's flush finds the
- * window's entries with one (paginated) Query of the same index, without a write of its own. No
- * other item kind has them.
+ * write costs a write unit, and a slot still being sent is no record yet. One grouped into a
+ * digest (issue 11, store/digest.ts) has `gsi1pk = DIGEST#<channel>#<window start ms>`,
+ * `gsi1sk = <event time>#<notification id>` instead: its flush Queries them. No other item has them.
  *
  * The audit trail of a pipeline is two partitions, both ordered by time: `PIPELINE#<pipeline>`
  * (decisions: append-only, IAM grants PutItem only, `putAudit` writes with
@@ -249,11 +246,7 @@ export function paceKey(channel: string): ItemKey {
   return fitted(`PACE#${channel}`, "PACE");
 }
 
-/**
- * `byExecution` hash key of the delivery records grouped into the digest of channel instance
- * `channel` for the grouping window starting at `windowStart` (epoch ms): `DIGEST#<channel>#<ms>`
- * (issue 11). Never an execution's key (`EXEC#…`).
- */
+/** `byExecution` hash key of `channel`'s digest of the window from `windowStart` (epoch ms). */
 export function digestPartition(channel: string, windowStart: number): string {
   return fitKey(`DIGEST#${channel}#${Math.round(windowStart)}`, MAX_PARTITION_KEY_BYTES);
 }

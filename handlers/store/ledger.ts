@@ -21,6 +21,7 @@
  * delivered slot stay `sending`; its next claim is `unconfirmed`, sent again and recorded as
  * ambiguous where the receiver has no idempotency (deduplicated by the receiver where it has).
  */
+import { randomUUID } from "node:crypto";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { backoffDelay } from "../retry";
@@ -76,13 +77,16 @@ export async function claimDelivery(
   now = Date.now(),
 ): Promise<DeliveryClaim> {
   const place = ref.account !== undefined && ref.region !== undefined;
+  // Names this claim in the item, so that a retry of it by the SDK (its first attempt applied,
+  // the reply lost) recognizes its own live lease instead of taking it for another invocation's.
+  const claimId = randomUUID();
   const result = await claimOrRead({
     kind: "update",
     TableName: tableName(),
     Key: key(ref),
     UpdateExpression:
       "SET #s = :sending, #lease = :lease, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e," +
-      ` #ev = :ev${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
+      ` #ev = :ev, #cid = :cid${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
     ConditionExpression:
       "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
     // Every name through a placeholder: several are DynamoDB reserved words (STATUS, …).
@@ -96,6 +100,7 @@ export async function claimDelivery(
       "#e": "executionId",
       "#ev": "eventId",
       "#att": "attempts",
+      "#cid": "claimId",
       ...(place ? { "#acct": "account", "#reg": "region" } : {}),
     },
     ExpressionAttributeValues: {
@@ -110,6 +115,7 @@ export async function claimDelivery(
       ":n": ref.notificationId,
       ":e": ref.executionId ?? "-",
       ":ev": ref.eventId ?? "-",
+      ":cid": claimId,
       ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
     },
     ReturnValues: "ALL_OLD",
@@ -123,6 +129,11 @@ export async function claimDelivery(
     };
   }
   const status = result.existing?.status;
+  if (status === "sending" && result.existing?.claimId === claimId) {
+    // Our own claim, applied by an attempt whose reply was lost. What the slot was before is
+    // lost with that reply: counted as unconfirmed (a possible repeat is recorded, never a loss).
+    return { claimed: true, attempts: Number(result.existing.attempts ?? 1), unconfirmed: true };
+  }
   return {
     claimed: false,
     status: status === "sent" || status === "abandoned" ? status : "sending",

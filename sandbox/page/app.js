@@ -375,10 +375,89 @@ function renderEvents(state) {
       e.state,
       utcDateTime(e.time),
       e.attempt ? String(e.attempt) : "—",
-      e.matched ? "matched" : "not matched",
+      e.refused ? "refused by the central bus" : e.matched ? "matched" : "not matched",
       e.queue ? `${e.queue.state} · ${e.queue.receiveCount} receive(s)` : "—",
     ]),
   );
+}
+
+/** AWS seconds as people say them: "6 min 12 s". */
+function awsDuration(seconds) {
+  if (seconds === undefined) return "—";
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${seconds} s`;
+}
+
+/** Per channel: messages (digests), requests, 429s, most per AWS second, deferrals; pages; DLQ. */
+function renderTraffic(state) {
+  const t = state.traffic;
+  const box = el("div", "");
+  if (!t) return box;
+  box.append(
+    table(
+      [
+        "channel",
+        "type",
+        "messages",
+        "of which digests",
+        "requests",
+        "answered 429",
+        "most in one AWS second",
+        "deferred",
+      ],
+      t.channels.map((c) => [
+        c.channel,
+        c.type,
+        String(c.messages),
+        String(c.digests),
+        String(c.attempts),
+        String(c.http429),
+        String(c.maxPerSecond),
+        String(c.deferrals),
+      ]),
+      (tr, i) => {
+        tr.dataset.testid = `traffic-${t.channels[i].channel}`;
+        if (t.channels[i].http429 > 0) tr.classList.add("bad");
+      },
+    ),
+  );
+  const pd = t.pagerduty;
+  box.append(
+    el(
+      "p",
+      "muted",
+      `PagerDuty: ${pd.opened} incident(s) opened (${pd.open} open, ${pd.resolved} resolved) from ${pd.alerts} trigger(s), ${pd.added} added to an open incident · DLQ: ${t.dlq} · clock 1/${t.timeScale} of AWS's`,
+    ),
+  );
+  return box;
+}
+
+/** Per fault set: when it started, the first failure, the first alarm and the time to it. */
+function renderAlarms(state) {
+  const list = state.alarms ?? [];
+  if (list.length === 0)
+    return empty(
+      "No fault set yet: pick a receiver and a fault above (or run with --fault slack=500), then post events or replay the scenario.",
+    );
+  const box = el("div", "");
+  box.append(
+    table(
+      ["receiver", "channels", "failing since", "first failure", "first alarm", "time to alarm"],
+      list.map((a) => [
+        `${a.receiver}: ${a.fault}${a.endedAt ? ` (until ${time(a.endedAt)})` : ""}`,
+        a.channels.join(", ") || "—",
+        time(a.startedAt),
+        a.firstFailureSeconds === undefined ? "—" : `+${awsDuration(a.firstFailureSeconds)}`,
+        a.alarm ?? "none yet",
+        a.alarm
+          ? `${awsDuration(a.alarmSeconds)}${a.pending ? " (when this minute ends)" : ""} · ${a.alarmSandboxMs} ms here`
+          : "—",
+      ]),
+      (tr, i) => (tr.dataset.testid = `alarm-${i}`),
+    ),
+  );
+  box.append(el("p", "muted", list[0].rule));
+  return box;
 }
 
 const short = (id) => (id ? String(id).slice(0, 8) : "");
@@ -539,6 +618,8 @@ function render(state) {
   $("inboxes").replaceChildren(...inboxes);
   $("audit").replaceChildren(renderAudit(state));
   $("events").replaceChildren(renderEvents(state));
+  $("traffic").replaceChildren(renderTraffic(state));
+  $("alarms").replaceChildren(renderAlarms(state));
   $("codepipeline").replaceChildren(renderCodePipeline(state));
   $("dlq").replaceChildren(renderDlq(state));
   document.body.dataset.ready = "true";

@@ -27,8 +27,18 @@ export async function buildBaseline(outDir: string): Promise<BaselineArchive> {
   );
 }
 
-/** The child side of {@link buildBaseline}. */
-async function evaluateBaseline({ outDir }: { outDir: string }): Promise<BaselineArchive> {
+/**
+ * Serializes `callback` as the Lambda `name` of a one-function program under Pulumi's mock engine,
+ * exactly as the real program serializes its functions (an explicit role — the default role
+ * attaches FullAccess policies —, nodejs22.x, the same `extraExcludePackages`), and writes its
+ * archive to `<outDir>/<name>`. Runs in a fresh process (a fresh Pulumi runtime each time): the
+ * child side of {@link buildBaseline} and of scripts/lib/sdk-floor-program.ts.
+ */
+export async function archiveCallback(
+  name: string,
+  callback: () => Promise<unknown>,
+  outDir: string,
+): Promise<BaselineArchive> {
   const pulumi = await import("@pulumi/pulumi");
   pulumi.runtime.setAllConfig({ "aws:region": "us-east-1" });
   await pulumi.runtime.setMocks(
@@ -42,21 +52,25 @@ async function evaluateBaseline({ outDir }: { outDir: string }): Promise<Baselin
       },
     },
     "deploy-notifier",
-    "baseline",
+    name,
     true,
   );
   const aws = await import("@pulumi/aws");
-  const fn = new aws.lambda.CallbackFunction("baseline", {
-    callback: async () => ({}),
-    // An explicit role, as the program passes one (the default role attaches FullAccess policies).
-    role: "arn:aws:iam::123456789012:role/baseline",
+  const fn = new aws.lambda.CallbackFunction(name, {
+    callback,
+    role: `arn:aws:iam::123456789012:role/${name}`,
     runtime: "nodejs22.x",
     codePathOptions: { extraExcludePackages: archiveExcludes() },
   });
   const code = await new Promise<unknown>((resolve) => fn.code.apply(resolve));
-  const dir = path.join(outDir, "baseline");
+  const dir = path.join(outDir, name);
   const { bytes, files } = await writeArchive(code, dir);
   return { dir, bytes, files };
+}
+
+/** The child side of {@link buildBaseline}. */
+function evaluateBaseline({ outDir }: { outDir: string }): Promise<BaselineArchive> {
+  return archiveCallback("baseline", async () => ({}), outDir);
 }
 
 serveEvaluation(module, evaluateBaseline);

@@ -3,6 +3,14 @@
  * in a DLQ with or without a reason, or lost; and the lost replies, ambiguous where the receiver
  * has no idempotency. Deliveries are attributed to events by the execution id or the event's
  * token (both unique per event) found in what the receiver got.
+ *
+ * Digests (issue 11 grouping: by default 3 messages per 60 s per chat/webhook channel, 1 text
+ * per 120 s per SMS channel, then one digest at the window's end) are not one event's delivery:
+ * a Slack or webhook digest names many events, an SMS digest none ("37 more pipelines failed in
+ * 2 min - see slack-eng"). A digest received is therefore never counted as an event's message;
+ * an event counts as delivered in a digest when its ledger slot is `grouped` into a digest whose
+ * own ledger slot is `sent` (store/digest.ts, fanout/digest-flush.ts), and the digests the
+ * receiver got are counted apart (`digests`) against the digests the ledger says were sent.
  */
 import {
   localRoutingKey,
@@ -38,8 +46,73 @@ export interface ChannelTally {
   ambiguousSends: number;
   /** Every lost reply on this channel's receiver (de-duplicated by the receiver or not). */
   lostReplies: number;
-  /** Deliveries no event could be found for. */
+  /** Deliveries no event could be found for (digests excluded: they are counted apart). */
   unattributed: number;
+}
+
+/** The digests of one channel (the `digests` fragment of the chaos report). */
+export interface DigestTally {
+  /** Of the channel's `once`: events delivered as an entry of a digest (none sent on their own). */
+  inDigest: number;
+  /** Digest messages the receiver accepted. */
+  received: number;
+  /** Digests the ledger says were sent (their own slot `sent`). */
+  sent: number;
+}
+
+/** What {@link tallyRun} counts: per channel, the events' fate and the digests. */
+export interface RunTally {
+  channels: Record<string, ChannelTally>;
+  digests: Record<string, DigestTally>;
+  /** Per channel, the execution ids of the events counted `lost` (to look them up in the logs). */
+  lostExecutions: Record<string, string[]>;
+}
+
+/** What the ledger says about grouping: per channel, event (execution id) → digest id. */
+export interface GroupingLedger {
+  /** channel → execution id → the digest id its slot was grouped into. */
+  grouped: Map<string, Map<string, string>>;
+  /** Digest ids whose own ledger slot is `sent`. */
+  sentDigests: Set<string>;
+}
+
+/** No grouping at all (a run with grouping off, or no ledger read). */
+export const NO_GROUPING: GroupingLedger = { grouped: new Map(), sentDigests: new Set() };
+
+/**
+ * Reads the grouping state from the ledger's items (a Scan's items, as stored): `grouped`
+ * delivery records (`digestId`, `channel`, `executionId`) and the digests' own records
+ * (`notificationId` = the digest id, `status` `sent`).
+ */
+export function groupingLedger(items: Array<Record<string, unknown>>): GroupingLedger {
+  const ledger: GroupingLedger = { grouped: new Map(), sentDigests: new Set() };
+  for (const item of items) {
+    if (item.status === "grouped" && typeof item.digestId === "string") {
+      const channel = String(item.channel);
+      const byExecution = ledger.grouped.get(channel) ?? new Map<string, string>();
+      byExecution.set(String(item.executionId), item.digestId);
+      ledger.grouped.set(channel, byExecution);
+    } else if (
+      item.status === "sent" &&
+      typeof item.notificationId === "string" &&
+      item.notificationId.startsWith("digest/")
+    ) {
+      ledger.sentDigests.add(item.notificationId);
+    }
+  }
+  return ledger;
+}
+
+/**
+ * Whether a received message is a digest: a webhook body `type: "digest"` (channels/webhook.ts),
+ * a Slack digest's window line "… · 37 notifications, 2 pipelines" (channels/slack-digest.ts),
+ * an SMS digest's "- see <channel>" (channels/sms.ts `renderDigest`).
+ */
+export function isDigest(type: string, body: unknown): boolean {
+  if (type === "webhook") return (body as { type?: unknown } | null)?.type === "digest";
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  if (type === "sms") return / - see .+$/.test(text);
+  return /\d+ notifications?, \d+ pipelines?/.test(text);
 }
 
 /** Receivers that recognize a repeat: PagerDuty (dedup_key), the webhook (Idempotency-Key). */
@@ -62,6 +135,7 @@ interface Received {
   counts: number[];
   lostReplies: number[];
   unattributed: number;
+  digests: number;
 }
 
 function receivedOverHttp(
@@ -74,6 +148,7 @@ function receivedOverHttp(
     counts: new Array<number>(events).fill(0),
     lostReplies: new Array<number>(events).fill(0),
     unattributed: 0,
+    digests: 0,
   };
   const isPagerDuty = channel.type === "pagerduty";
   const attempts: Attempt[] = isPagerDuty
@@ -89,6 +164,10 @@ function receivedOverHttp(
   const dedupKeys = new Map<number, Set<string>>();
   for (const attempt of attempts) {
     if (attempt.outcome !== "delivered" && attempt.outcome !== "lost-reply") continue;
+    if (!isPagerDuty && isDigest(channel.type, attempt.body)) {
+      got.digests += 1;
+      continue;
+    }
     const at = eventOf(JSON.stringify(attempt.body), index);
     if (at === undefined) {
       got.unattributed += 1;
@@ -110,6 +189,7 @@ function receivedOverHttp(
 
 function receivedOverSns(
   all: AllStandins,
+  type: string,
   topicArn: string | undefined,
   index: Map<string, number>,
   events: number,
@@ -118,9 +198,14 @@ function receivedOverSns(
     counts: new Array<number>(events).fill(0),
     lostReplies: new Array<number>(events).fill(0),
     unattributed: 0,
+    digests: 0,
   };
   for (const p of all.aws.state.sns.published) {
     if (p.topicArn !== topicArn) continue;
+    if (isDigest(type, p.message)) {
+      got.digests += 1;
+      continue;
+    }
     const at = eventOf(p.message, index);
     if (at === undefined) got.unattributed += 1;
     else got.counts[at] += 1;
@@ -162,18 +247,33 @@ export function tallyChannels(
   route: RouteChannel[],
   topics: Record<string, string>,
   sent: EventSent[],
+  grouping: GroupingLedger = NO_GROUPING,
 ): Record<string, ChannelTally> {
+  return tallyRun(all, route, topics, sent, grouping).channels;
+}
+
+/**
+ * Tallies every channel of the route over the events sent, with the digests: an event whose
+ * slot the ledger says was grouped into a digest that was sent counts as delivered once.
+ */
+export function tallyRun(
+  all: AllStandins,
+  route: RouteChannel[],
+  topics: Record<string, string>,
+  sent: EventSent[],
+  grouping: GroupingLedger = NO_GROUPING,
+): RunTally {
   const index = new Map<string, number>();
   sent.forEach((e, i) => {
     index.set(e.executionId, i);
     index.set(e.token, i);
   });
   const dlq = deadLettered(all);
-  const result: Record<string, ChannelTally> = {};
+  const result: RunTally = { channels: {}, digests: {}, lostExecutions: {} };
   for (const channel of route) {
     const got =
       channel.type === "sms" || channel.type === "email"
-        ? receivedOverSns(all, topics[channel.name], index, sent.length)
+        ? receivedOverSns(all, channel.type, topics[channel.name], index, sent.length)
         : receivedOverHttp(all, channel, index, sent.length);
     const tally: ChannelTally = {
       once: 0,
@@ -185,17 +285,36 @@ export function tallyChannels(
       lostReplies: 0,
       unattributed: got.unattributed,
     };
+    const grouped = grouping.grouped.get(channel.name);
+    // The digests of this run's events only (the ledger also holds earlier passes').
+    const digestIds = new Set(
+      sent.map((e) => grouped?.get(e.executionId)).filter((d) => d !== undefined),
+    );
+    const lost: string[] = [];
+    const digests: DigestTally = {
+      inDigest: 0,
+      received: got.digests,
+      sent: [...digestIds].filter((d) => grouping.sentDigests.has(d)).length,
+    };
     sent.forEach((event, i) => {
-      const n = got.counts[i];
+      const digest = grouped?.get(event.executionId);
+      const viaDigest = digest !== undefined && grouping.sentDigests.has(digest) ? 1 : 0;
+      if (viaDigest && got.counts[i] === 0) digests.inDigest += 1;
+      const n = got.counts[i] + viaDigest;
       tally.lostReplies += got.lostReplies[i];
       if (!IDEMPOTENT.has(channel.type)) tally.ambiguousSends += got.lostReplies[i];
       if (n === 1) tally.once += 1;
       else if (n > 1) tally.duplicates += n - 1;
       else if (namedIn(dlq.get(event.executionId), channel.name)) tally.dlqWithReason += 1;
       else if (event.message.state === "dlq") tally.dlqWithoutReason += 1;
-      else tally.lost += 1;
+      else {
+        tally.lost += 1;
+        lost.push(event.executionId);
+      }
     });
-    result[channel.name] = tally;
+    result.lostExecutions[channel.name] = lost;
+    result.channels[channel.name] = tally;
+    result.digests[channel.name] = digests;
   }
   return result;
 }

@@ -39,10 +39,17 @@ import {
 import type { BenchContext, SectionResult } from "../bench";
 import { chaosCost, type ChaosCost, type CostInputs } from "./chaos-cost";
 import { writeFileSync } from "node:fs";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import {
   dlqReasons,
-  tallyChannels,
+  groupingLedger,
+  NO_GROUPING,
+  tallyRun,
   type ChannelTally,
+  type DigestTally,
+  type GroupingLedger,
+  type RunTally,
   type EventSent,
   type RouteChannel,
 } from "./chaos-tally";
@@ -97,6 +104,11 @@ export interface ChaosJson {
   events: number;
   settings: Record<string, unknown>;
   channels: Record<string, ChannelTally>;
+  /**
+   * Per channel, the digests (issue 11 grouping): events delivered as a digest's entry (counted
+   * in the channel's `once`), digests the receiver got, digests the ledger says were sent.
+   */
+  digests: Record<string, DigestTally>;
   /** The fan-out DLQ's most frequent reasons. */
   dlqReasons: Array<{ reason: string; count: number }>;
   /** Events whose deliveries could not be told apart (should be 0). */
@@ -145,12 +157,49 @@ export function channelTopics(
   return JSON.parse(fanout?.environment.CHANNEL_TOPICS ?? "{}") as Record<string, string>;
 }
 
-/** Tallies a run's events over the critical route. */
-function tally(
+/**
+ * The ledger's grouping state after a run (chaos-tally.ts `groupingLedger`): one Scan of the
+ * fan-out's table, with the throttling off (the run is over; its calls were counted before).
+ */
+async function readGrouping(world: {
+  all: AllStandins;
+  program: import("../../testing").ProgramResult;
+}): Promise<GroupingLedger> {
+  const fanout = world.program.archives.find((a) => a.name === "fanout");
+  const table = fanout?.environment.AUDIT_TABLE;
+  if (!table) return NO_GROUPING;
+  world.all.dynamo.faults.setThrottling(null);
+  const client = new DynamoDBClient({
+    endpoint: world.all.dynamo.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+  });
+  const doc = DynamoDBDocumentClient.from(client);
+  const items: Array<Record<string, unknown>> = [];
+  try {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await doc.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+  } catch (err: unknown) {
+    // Without the ledger, events delivered in a digest show as lost: say so, do not fail the run.
+    process.stderr.write(`chaos: reading the ledger for digests failed: ${String(err)}\n`);
+    return NO_GROUPING;
+  } finally {
+    client.destroy();
+  }
+  return groupingLedger(items);
+}
+
+/** Tallies a run's events over the critical route (digests: see chaos-tally.ts). */
+async function tally(
   world: { all: AllStandins; program: import("../../testing").ProgramResult },
   sent: EventSent[],
-): Record<string, ChannelTally> {
-  return tallyChannels(world.all, criticalRoute(), channelTopics(world.program), sent);
+): Promise<RunTally> {
+  const grouping = await readGrouping(world);
+  return tallyRun(world.all, criticalRoute(), channelTopics(world.program), sent, grouping);
 }
 
 /** The fan-out processes and queues of one run. */
@@ -299,12 +348,13 @@ async function cleanPass(
     world.all.dynamo.faults.resetCounts();
     fleet.invocations.length = 0;
     const sent = await play(deps, world.all, fleet, events, "clean");
-    const channels = tally(world, sent);
+    const counts = structuredClone(world.all.dynamo.faults.counts);
+    const { channels } = await tally(world, sent);
     const notifications = Object.values(channels).reduce((n, c) => n + c.once + c.duplicates, 0);
     return {
       events: sent.length,
       notifications,
-      counts: structuredClone(world.all.dynamo.faults.counts),
+      counts,
       invocationMs: fleet.invocations.map((i) => i.ms),
       memoryMb: fanoutMemoryMb(world.program),
     };
@@ -354,7 +404,10 @@ export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<Sect
     }
     const wallMs = performance.now() - started;
     const chaosCounts = structuredClone(world.all.dynamo.faults.counts);
-    const channels = tally(world, sent);
+    const { channels, digests, lostExecutions } = await tally(world, sent);
+    for (const [channel, ids] of Object.entries(lostExecutions)) {
+      if (ids.length > 0) ctx.log(`chaos: lost on ${channel}: ${ids.join(", ")}`);
+    }
     const json: ChaosJson = {
       events,
       settings: {
@@ -368,6 +421,7 @@ export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<Sect
         seed: CHAOS.seed,
       },
       channels,
+      digests,
       dlqReasons: dlqReasons(world.all),
       unattributed: Object.values(channels).reduce((n, c) => n + c.unattributed, 0),
       cost: chaosCost(clean, { events, counts: chaosCounts }),
@@ -398,6 +452,8 @@ function chaosTable(json: ChaosJson): SectionResult["tables"][number] {
     "DLQ NO REASON",
     "AMBIGUOUS",
     "LOST REPLIES",
+    "IN DIGEST",
+    "DIGESTS GOT/SENT",
   ];
   const rows = Object.entries(json.channels).map(([name, c]) => [
     name,
@@ -408,13 +464,26 @@ function chaosTable(json: ChaosJson): SectionResult["tables"][number] {
     String(c.dlqWithoutReason),
     String(c.ambiguousSends),
     String(c.lostReplies),
+    String(json.digests[name]?.inDigest ?? 0),
+    `${json.digests[name]?.received ?? 0}/${json.digests[name]?.sent ?? 0}`,
   ]);
   const { cost } = json;
   return {
     title: `Chaos: ${json.events} FAILED events, 30 % receiver faults, 30 % DynamoDB throttling, a Secrets Manager blip`,
     columns,
     rows,
-    align: ["left", "right", "right", "right", "right", "right", "right", "right"],
+    align: [
+      "left",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+      "right",
+    ],
     notes: [
       "targets: lost 0, dlq without reason 0, duplicates <= ambiguous, 0 where the receiver de-duplicates",
       `cost (clean pass): ${cost.ddbCallsPerNotification} DynamoDB calls per notification, ${cost.ddbWritesPerEvent} write units per event, $${cost.usdPerMillionEvents} per million events`,

@@ -13,7 +13,7 @@ import { isDigestFlush } from "../../handlers/contracts/digest-flush";
 import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
-const SCALE = 20;
+const SCALE = 6;
 const WINDOW_MS = (60 * 1000) / SCALE;
 
 let world: FanoutWorld;

@@ -7,6 +7,7 @@
  * format and a grant cannot drift apart unnoticed.
  */
 import { parseConfig } from "../../config";
+import { EXECUTION_INDEX } from "../../handlers/store/keys";
 import {
   approvalKey,
   auditKey,
@@ -72,6 +73,9 @@ describe("the fan-out's role", () => {
       // Issue 11: the channel's send slot (store/pacing.ts), PACE# items only.
       "SendPacing",
       "ReadDecisions",
+      // Issue 11: a digest's flush queries its window's grouped entries (store/digest.ts), on the
+      // byExecution index under DIGEST# hash keys only (dynamodb:LeadingKeys).
+      "DigestEntries",
       // Issue 11: one Slack thread per execution in bot mode (store/threads.ts), THREAD# items only.
       "SlackThreads",
       "PendingApprovals",
@@ -83,7 +87,7 @@ describe("the fan-out's role", () => {
     ]);
   });
 
-  it("reaches only the table (no index), each action on its own item kinds", () => {
+  it("reaches the table with each action on its own item kinds, and its index only for DIGEST# entries", () => {
     const table = (sid: string, actions: string[], ...kinds: string[]) =>
       expect(statement("fanout", sid)).toEqual({
         Sid: sid,
@@ -112,6 +116,15 @@ describe("the fan-out's role", () => {
       "PENDING#*",
     );
     table("AuditAppendOnly", ["dynamodb:PutItem"], "PIPELINE#*");
+    // Issue 11: the one index statement, a digest flush's Query of its window's entries
+    // (store/digest.ts); on an index Query, dynamodb:LeadingKeys is the index's partition key.
+    expect(statement("fanout", "DigestEntries")).toEqual({
+      Sid: "DigestEntries",
+      Effect: "Allow",
+      Action: ["dynamodb:Query"],
+      Resource: [`${TABLE}/index/${EXECUTION_INDEX}`],
+      Condition: leadingKeys("DIGEST#*"),
+    });
   });
 
   it("publishes to the SMS topic through its key, via SNS only", () => {

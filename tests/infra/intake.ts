@@ -63,13 +63,19 @@ export const byRule = (queue: string, sourceArn: string): AuthorizationRequest =
   context: { "aws:SourceArn": sourceArn, "aws:SourceAccount": ACCOUNT },
 });
 
-/** An SQS SendMessage straight to the events queue by {@link FANOUT_ROLE}. */
-export const directFromFanout = (): AuthorizationRequest => ({
+/** A role of the account that is neither a rule nor the fan-out (a CI deployer). */
+export const OTHER_ROLE = `arn:aws:iam::${ACCOUNT}:role/ci-deployer`;
+
+/** An SQS SendMessage straight to the events queue by `roleArn`. */
+export const directFrom = (roleArn: string): AuthorizationRequest => ({
   action: "sqs:SendMessage",
   resource: arn("sqs", "events-physical"),
-  principal: { AWS: FANOUT_ROLE },
-  context: { "aws:PrincipalArn": FANOUT_ROLE },
+  principal: { AWS: roleArn },
+  context: { "aws:PrincipalArn": roleArn },
 });
+
+/** An SQS SendMessage straight to the events queue by {@link FANOUT_ROLE}. */
+export const directFromFanout = (): AuthorizationRequest => directFrom(FANOUT_ROLE);
 
 /** Name and aliases of the EventIntake's children whose name starts with `prefix`. */
 export function childAliases(

@@ -221,8 +221,12 @@ describe("sandbox HTTP API", () => {
     expect(deliveries.json.slack.map((d) => d.channel)).toContain("slack-eng");
     expect(deliveries.json.pagerduty.map((d) => d.channel)).toContain("pagerduty-oncall");
     expect(deliveries.json.sns.map((d) => d.channel)).toContain("sms-oncall");
+    // Routed to every channel: sent, or grouped into the window's digest (issue 11: SMS sends 1
+    // text per 120 s window, and an earlier test's failure may have spent this window's).
     const sent = audit.json.filter(
-      (a) => a.executionId === "11111111-aaaa-4bbb-8ccc-000000000001" && a.action === "sent",
+      (a) =>
+        a.executionId === "11111111-aaaa-4bbb-8ccc-000000000001" &&
+        (a.action === "sent" || a.action === "grouped"),
     );
     expect(sent.map((a) => a.channel).sort()).toEqual([
       "pagerduty-oncall",
@@ -448,4 +452,53 @@ describe("the CodePipeline stand-in's own events and GET /api/codepipeline", () 
     expect(expired).not.toHaveProperty("decidedBy");
     expect(expired).not.toHaveProperty("summary");
   });
+});
+
+describe("GET /api/alarms and GET /api/traffic (issues 12 and 11)", () => {
+  test("Slack failing from the page: the time to channel-slack-eng-failed holds AWS's redelivery (360 s visibility), in AWS seconds", async () => {
+    // Prepare: Slack answers 500 from now on, as the page's fault selector sets it.
+    expect((await api("POST", "/api/faults", { receiver: "slack", fault: "500" })).status).toBe(
+      200,
+    );
+
+    // Act: a critical failure; its Slack delivery fails, is redelivered after the queue's
+    // visibility timeout, fails again: two failing minutes (infra/alarms.ts FAILURES).
+    await api("POST", "/events", {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      detail: { pipeline: "main-app-production-v3", "execution-id": randomUUID(), state: "FAILED" },
+    });
+    type Row = { alarm?: string; alarmSeconds?: number; firstFailureSeconds?: number };
+    let rows: Row[] = [];
+    for (let waited = 0; waited < 40_000 && !rows[0]?.alarm; waited += 500) {
+      await new Promise((r) => setTimeout(r, 500));
+      rows = (await api<Row[]>("GET", "/api/alarms")).json;
+    }
+    const traffic = (await api<{ channels: Array<Record<string, unknown>> }>("GET", "/api/traffic"))
+      .json;
+    await api("POST", "/api/faults", { receiver: "slack", fault: null });
+    await sandbox.settle();
+
+    // Assess: the alarm is the Slack channel's. It needs a second failing minute, which only the
+    // redelivery brings: one visibility timeout (360 s of AWS time, the sandbox's 7.2 s) after the
+    // first receive, so at least 360 AWS s after the fault, and at most the minute it ends in
+    // (plus the first receive's own processing) after the first failure.
+    const [row] = rows;
+    expect(row).toMatchObject({
+      receiver: "slack",
+      fault: "500",
+      channels: ["slack-eng", "slack-releases"],
+    });
+    expect(row.alarm).toBe("channel-slack-eng-failed");
+    expect(row.alarmSeconds).toBeGreaterThanOrEqual(360);
+    expect((row.alarmSeconds ?? 0) - (row.firstFailureSeconds ?? 0)).toBeLessThanOrEqual(480);
+    // The failures were attempts, none accepted, none a 429 (pacing is not the problem here).
+    expect(traffic.channels.find((c) => c.channel === "slack-eng")).toMatchObject({
+      messages: expect.any(Number),
+      http429: 0,
+    });
+    expect(
+      Number(traffic.channels.find((c) => c.channel === "slack-eng")?.attempts),
+    ).toBeGreaterThanOrEqual(6);
+  }, 60_000);
 });

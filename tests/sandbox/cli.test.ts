@@ -53,8 +53,9 @@ describe("npm start: arguments", () => {
   test("--stack dev is refused as an unknown stack, naming the available ones", async () => {
     const started = Date.now();
     await expect(main(["--stack", "dev", "--no-serve"])).rejects.toThrow(
-      // The sandbox's own stacks first (demo, and multi-account since issue 14), then the project's.
-      /^no stack named "dev"; available stacks: demo, multi-account, prod, staging/,
+      // The sandbox's own stacks first (demo, multi-account since issue 14, storm since issue
+      // 11), then the project's.
+      /^no stack named "dev"; available stacks: demo, multi-account, storm, prod, staging/,
     );
     expect(Date.now() - started).toBeLessThan(2000);
   });
@@ -64,7 +65,7 @@ describe("npm start: arguments", () => {
       expect(USAGE).toContain(receiver);
     expect(USAGE).toMatch(/discord, webhook, sns/);
     expect(USAGE).toContain("--config-file <path>");
-    expect(USAGE).toMatch(/demo, multi-account, prod, staging/);
+    expect(USAGE).toMatch(/demo, multi-account, storm, prod, staging/);
   });
 });
 

@@ -307,6 +307,7 @@ describe("lifecycle expectations", () => {
       summary: "main-app-production-v3 failed",
       status: "triggered",
       updatedAt: Date.now() + 1000,
+      openedAt: Date.now(),
       triggers,
     });
 
@@ -391,10 +392,125 @@ describe("loadScenario", () => {
     const scenario = loadScenario(
       path.join(__dirname, "..", "..", "sandbox", "scenarios", "multi-account.json"),
     );
-    const events = scenario.steps.flatMap((s) => s.events);
+    // The last step is the refusals (an account and a region nobody configured): apart.
+    const refusals = scenario.steps.at(-1) as ScenarioStep;
+    const events = scenario.steps.slice(0, -1).flatMap((s) => s.events);
     expect(new Set(events.map((e) => e.account))).toEqual(
       new Set(["111111111111", "222222222222", "123456789012"]),
     );
     expect(new Set(events.map((e) => e.region))).toEqual(new Set(["us-east-1", "eu-west-1"]));
+    // Issue 14: "an event from an account not in config is refused and audited". The central
+    // bus policy refuses account 999999999999 (it never reaches the queue); a configured
+    // account's event from an unconfigured region reaches it and the fan-out audits the refusal.
+    expect(refusals.events.map((e) => [e.account, e.region])).toEqual([
+      ["999999999999", "us-east-1"],
+      ["111111111111", "ap-southeast-2"],
+    ]);
+    expect(refusals.expect).toMatchObject({
+      matched: 1,
+      refused: 1,
+      audit: ["rejected-input"],
+      delivered: { "pagerduty-oncall": 0, "slack-eng": 0 },
+    });
+  });
+
+  test("the built-in storm scenario: a lone failure, then 60 failures of 20 critical pipelines (issue 11)", () => {
+    const scenario = loadScenario(
+      path.join(__dirname, "..", "..", "sandbox", "scenarios", "storm.json"),
+    );
+    expect(scenario.stack).toBe("storm");
+    const [lone, storm] = scenario.steps;
+    expect(lone.events).toHaveLength(1);
+    expect(lone.expect.delivered).toEqual({
+      "slack-oncall": 1,
+      "sms-oncall": 1,
+      "pagerduty-oncall": 1,
+    });
+    expect(storm.events).toHaveLength(60);
+    expect(new Set(storm.events.map((e) => e.detail.pipeline)).size).toBe(20);
+    // What a person sees, as documented (handlers/contracts/grouping.ts DEFAULT_GROUPING: Slack
+    // 3 per window then one digest; SMS one text then "N more"; PagerDuty one incident per
+    // pipeline), paced without a 429, nothing in the DLQ.
+    expect(storm.expect).toMatchObject({
+      atMost: { "slack-oncall": 4, "sms-oncall": 2 },
+      digests: { "slack-oncall": 1, "sms-oncall": 1 },
+      pagesOpened: 20,
+      http429: 0,
+      dlq: 0,
+    });
+  });
+});
+
+describe("storm and refusal expectations (issues 11 and 14)", () => {
+  const step: ScenarioStep = {
+    name: "storm",
+    events: [{ detailType: "CodePipeline Pipeline Execution State Change", detail: {} }],
+    expect: {
+      atMost: { "slack-oncall": 2 },
+      digests: { "slack-oncall": 1 },
+      http429: 0,
+      pagesOpened: 2,
+      refused: 0,
+    },
+  };
+  const digest = { text: "37 pipelines failed in the last 2 minutes" };
+  const single = { text: ":red_circle: svc-01 failed" };
+
+  test("met: a message and a digest, no 429, one incident per pipeline", async () => {
+    const f = fakeHost();
+    const at = Date.now() + 1000;
+    f.deliveries.push(
+      { channel: "slack-oncall", delivered: true, body: single, at },
+      { channel: "slack-oncall", delivered: true, body: digest, at },
+    );
+    for (const key of ["svc-01", "svc-02"])
+      f.incidents.push({
+        channel: "pagerduty-oncall",
+        dedupKey: key,
+        summary: `${key} failed`,
+        status: "triggered",
+        updatedAt: at,
+        openedAt: at,
+        triggers: 3,
+      });
+    const report = await runScenario(f.host, { name: "storm", steps: [step] });
+    expect(report.steps[0].problems).toEqual([]);
+  });
+
+  test("unmet: a flood without a digest, a 429, a page per failure, an event refused", async () => {
+    const f = fakeHost({
+      postEvent: async () => ({ matched: false, refused: "not admitted" }),
+    });
+    const at = Date.now() + 1000;
+    for (let i = 0; i < 3; i++)
+      f.deliveries.push({ channel: "slack-oncall", delivered: true, body: single, at });
+    f.deliveries.push({
+      channel: "slack-oncall",
+      delivered: false,
+      body: single,
+      at,
+      status: 429,
+    } as never);
+    for (let i = 0; i < 3; i++)
+      f.incidents.push({
+        channel: "pagerduty-oncall",
+        dedupKey: `k${i}`,
+        summary: "svc-01 failed",
+        status: "triggered",
+        updatedAt: at,
+        openedAt: at,
+        triggers: 1,
+      });
+    const report = await runScenario(f.host, {
+      name: "storm",
+      steps: [{ ...step, expect: { ...step.expect, matched: false } }],
+    });
+    expect(report.steps[0].problems).toEqual([
+      "expected the central bus to refuse 0 event(s), it refused 1",
+      "slack-oncall: expected at most 2 delivered, got 3",
+      "slack-oncall: expected 1 digest(s), got 0",
+      'expected 0 request(s) answered 429, got 1 ({"slack-oncall":1})',
+      "expected 2 PagerDuty incident(s) opened, got 3",
+    ]);
   });
 });

@@ -29,17 +29,24 @@ export interface ArchiveWorld {
 
 /**
  * Starts the stand-ins, evaluates the prod program with the local config (`edit` may change the
- * raw config first) and provisions what it declares. Closes the stand-ins again if that fails.
+ * raw config first, and add channel secrets to `world.secrets`, e.g. a bot-mode Slack channel's
+ * token with `apiUrl: world.standins.receivers.slackApiUrl`) and provisions what it declares.
+ * Closes the stand-ins again if that fails.
  */
 export async function startArchiveWorld(options: {
   signingSecret: string;
-  edit?: (raw: Record<string, any>) => Record<string, any>;
+  edit?: (
+    raw: Record<string, any>,
+    world: { standins: AllStandins; secrets: ArchiveWorld["local"]["secrets"] },
+  ) => Record<string, any>;
 }): Promise<ArchiveWorld> {
   const standins = await startAll();
   try {
     const raw = readStackConfig("prod").raw;
     const local = pointAtReceivers(raw, standins.receivers, options.signingSecret);
-    const config = options.edit ? options.edit(local.raw) : local.raw;
+    const config = options.edit
+      ? options.edit(local.raw, { standins, secrets: local.secrets })
+      : local.raw;
     const result = await evaluate({ stack: "prod", config, secrets: local.secrets });
     await provisionForArchives(result, standins, local.secrets);
     return { standins, result, local };

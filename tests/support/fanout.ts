@@ -6,7 +6,12 @@ import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  QueryCommand,
+  ScanCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { parseConfig, type StackConfig } from "../../config";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { createFanoutHandler } from "../../handlers/fanout";
@@ -147,6 +152,12 @@ export interface FanoutWorld {
   ): Promise<string[]>;
   /** Clears the receivers and AWS stand-ins between tests and stores the channel secrets again. */
   reset(): void;
+  /**
+   * Deletes the channels' send pacing items (`PACE#`, store/pacing.ts), for a test that must
+   * start with every channel's burst available (the slots earlier tests booked are shared state,
+   * as in AWS: one table for every invocation).
+   */
+  forgetPacing(): Promise<void>;
   /** Every JSON line the handler wrote to stdout (logs and EMF metrics). */
   lines: Record<string, any>[];
   /**
@@ -251,6 +262,12 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
           .map((p) => record(p.body, p.messageId, attempt + 1));
       }
       return pending.map((p) => p.messageId);
+    },
+    async forgetPacing() {
+      const paced = (await world.items()).filter((i) => String(i.pk).startsWith("PACE#"));
+      for (const { pk, sk } of paced) {
+        await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk } }));
+      }
     },
     async items() {
       const out = await doc.send(new ScanCommand({ TableName: TABLE }));

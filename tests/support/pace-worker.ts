@@ -13,7 +13,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0,
 async function one(channel: string, url: string, paced: boolean): Promise<number> {
   if (paced) {
     const d = await paceDelivery(channel, "slack", Date.now() + 600_000);
-    if (d.kind === "defer") throw new Error("unexpected deferral");
+    if (d.kind !== "send") throw new Error(`unexpected ${d.kind}`);
     await sleep(d.waitMs);
   }
   const res = await fetch(url, { method: "POST", body: "{}" });

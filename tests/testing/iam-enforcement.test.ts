@@ -69,6 +69,29 @@ function without(iam: DeclaredIam, fn: string, sid: string): DeclaredIam {
   return copy;
 }
 
+/** A bot-mode Slack channel on the critical route (see {@link withThreadChannel}). */
+const THREAD_CHANNEL = "slack-threads";
+
+/**
+ * The prod config plus a bot-mode Slack channel on the critical route: each failure of an
+ * execution claims its Slack thread (`THREAD#` items, issue 11, store/threads.ts: the
+ * SlackThreads statement), which a webhook-mode channel never does.
+ */
+function withThreadChannel(
+  raw: Record<string, any>,
+  world: { standins: AllStandins; secrets: Record<string, Record<string, string>> },
+): Record<string, any> {
+  world.secrets[THREAD_CHANNEL] = { botToken: "xoxb-local-threads" };
+  raw.channels[THREAD_CHANNEL] = {
+    type: "slack",
+    mode: "bot",
+    channel: "C0IAMTHREAD",
+    apiUrl: world.standins.receivers.slackApiUrl,
+  };
+  raw.routing.critical = [...raw.routing.critical, THREAD_CHANNEL];
+  return raw;
+}
+
 interface FlowRun {
   decisions: IamDecisionRecord[];
   denials: IamDenial[];
@@ -102,10 +125,15 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     standins.receivers.setFault("slack", null);
     const again = await fanout.invoke({ Records: [record(failed, 2, failedId)] });
     // Grouping (issue 11): a second failure within the window spends the SMS channel's 1 text
-    // per window: it is grouped, and its digest's flush is queued on the events queue.
+    // per window: it is grouped, and its digest's flush is queued on the events queue. Its Slack
+    // webhook answers 429 with a Retry-After (120 s) beyond the invocation's deadline: the record
+    // is deferred as a delayed copy on the events queue (issue 11, fanout/requeue.ts: the
+    // RequeueEvents statement), not failed toward the DLQ.
+    standins.receivers.setFault("slack", { status: 429, retryAfter: 120, times: 1 });
     const grouped = await fanout.invoke({
       Records: [record(event("pipeline-failed", { "execution-id": randomUUID() }))],
     });
+    standins.receivers.setFault("slack", null);
     const recovered = await fanout.invoke({
       Records: [record(event("pipeline-succeeded", { "execution-id": randomUUID() }))],
     });
@@ -243,7 +271,10 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   }
 
   beforeAll(async () => {
-    ({ standins, result: program } = await startArchiveWorld({ signingSecret: SIGNING_SECRET }));
+    ({ standins, result: program } = await startArchiveWorld({
+      signingSecret: SIGNING_SECRET,
+      edit: withThreadChannel,
+    }));
     declared = standins.iam.loaded as DeclaredIam;
     names = {
       fanout: program.outputs.fanoutFunctionName as string,

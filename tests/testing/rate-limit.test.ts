@@ -67,15 +67,23 @@ beforeEach(() => {
 
 describe("Slack incoming webhooks (api.slack.com/docs/rate-limits: 1 per second per channel, short bursts)", () => {
   it("accepts a burst of 3, then answers HTTP 429 text/plain rate_limited with Retry-After seconds", async () => {
-    // Act
-    const answers = await posts(4, receivers.urlFor("slack", "ops"), slackMessage);
+    // Prepare: the first fetch of a process takes long (connection, JIT) on a busy machine; a
+    // burst is 4 requests within one AWS second (1 s here), so it must not pay that inside.
+    await post(receivers.urlFor("slack", "warm-up"), slackMessage);
+
+    // Act: 4 at once (one after the other, a loaded 2-core machine spread them over > 1 s, and
+    // the 4th found a refilled token: 4 × 200, an answer right by the limit, not by the test)
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => post(receivers.urlFor("slack", "ops"), slackMessage)),
+    );
 
     // Assess
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429]);
-    expect(answers[3].text).toBe("rate_limited");
-    expect(answers[3].headers.get("retry-after")).toBe("1");
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 429]);
+    const limited = answers.find((a) => a.status === 429)!;
+    expect(limited.text).toBe("rate_limited");
+    expect(limited.headers.get("retry-after")).toBe("1");
     expect(receivers.byReceiver("slack", "ops")).toHaveLength(3);
-    expect(receivers.outcomes("slack")).toMatchObject({ delivered: 3, rejected: 1 });
+    expect(receivers.outcomes("slack", "ops")).toMatchObject({ delivered: 3, rejected: 1 });
   });
 
   it("limits each webhook (channel) on its own", async () => {
@@ -87,19 +95,21 @@ describe("Slack incoming webhooks (api.slack.com/docs/rate-limits: 1 per second 
     expect(other.status).toBe(200);
   });
 
-  it("refills 1 per AWS second on the world's time scale (1/4: one AWS second is 250 ms)", async () => {
-    // Prepare: a scale this machine keeps up with (requests take ~20 ms here).
-    receivers.setTimeScale(4);
+  it("refills 1 per AWS second on the world's time scale (1/2: one AWS second is 500 ms)", async () => {
+    // Prepare: 1/2, not faster: on a loaded 2-core machine (load 13 measured) a timer or a request
+    // can run 250 ms late, which at 1/4 refilled a second token and made the check flaky.
+    receivers.setTimeScale(2);
     const url = receivers.urlFor("slack", "ops");
     await posts(3, url, slackMessage);
     expect((await post(url, slackMessage)).status).toBe(429);
 
-    // Act: 1 AWS second later, one more message is due (and only one).
-    await sleep(250);
-    const after = await posts(2, url, slackMessage);
+    // Act: 1 AWS second later, one more message is due (and only one); both at once, so that
+    // the second does not come a refill later than the first.
+    await sleep(500);
+    const after = await Promise.all([post(url, slackMessage), post(url, slackMessage)]);
 
     // Assess
-    expect(after.map((a) => a.status)).toEqual([200, 429]);
+    expect(after.map((a) => a.status).sort()).toEqual([200, 429]);
   });
 
   it("records attempts per AWS second and 429s per channel", async () => {

@@ -93,6 +93,7 @@ export {
 export { recordEvent } from "./record";
 export {
   codePipelineView,
+  codePipelineViewOfScopes,
   type ApprovalView,
   type CodePipelineView,
   type ExecutionView,

@@ -4,6 +4,7 @@
  * its approval runs, pending and decided (who, when, which token — a local fake shows its tokens).
  */
 import type { AwsState } from "../core";
+import { scopesOf } from "./accounts";
 import { actionsOf, modeOf, runsOf, type ExecutionMode } from "./model";
 
 /** One execution in {@link CodePipelineView}. */
@@ -48,6 +49,9 @@ export interface ApprovalView {
 export type CodePipelineView = Record<
   string,
   {
+    /** Where the pipeline lives (set by {@link codePipelineViewOfScopes}). */
+    account?: string;
+    region?: string;
     executionMode: ExecutionMode;
     executions: ExecutionView[];
     approvals: { pending: ApprovalView[]; decided: ApprovalView[] };
@@ -122,4 +126,21 @@ export function codePipelineView(state: AwsState): CodePipelineView {
     };
   }
   return view;
+}
+
+/**
+ * Every (account, region) scope's pipelines (accounts.ts `scopesOf`), keyed as the notifier keys
+ * them (handlers/contracts/pipeline-id.ts `pipelineKeyOf`): the bare name in the home scope, the
+ * pipeline's ARN `arn:aws:codepipeline:<region>:<account>:<name>` elsewhere, so same-named
+ * pipelines of two accounts stay apart; each entry names its `account` and `region`.
+ */
+export function codePipelineViewOfScopes(state: AwsState): CodePipelineView {
+  const out: CodePipelineView = {};
+  scopesOf(state).forEach((scope, i) => {
+    for (const [name, view] of Object.entries(codePipelineView(scope.state))) {
+      const key = i === 0 ? name : `arn:aws:codepipeline:${scope.region}:${scope.account}:${name}`;
+      out[key] = { account: scope.account, region: scope.region, ...view };
+    }
+  });
+  return out;
 }

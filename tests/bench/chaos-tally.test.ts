@@ -1,0 +1,116 @@
+/**
+ * The chaos bench's tally (scripts/lib/chaos-tally.ts) with grouping on (issue 11 defaults: SMS
+ * 1 text per 120 s window then one "N more - see <slack channel>" digest; chat and webhooks 3 per
+ * 60 s then a digest). Before this, an event grouped into a digest was counted `lost` (SMS: 28
+ * of 200 in the 10:46 run) and a digest was counted as a delivery of the first event it named.
+ * What the receivers got is given as the stand-ins record it; the ledger as a Scan returns it.
+ */
+import {
+  groupingLedger,
+  isDigest,
+  tallyChannels,
+  tallyRun,
+  type EventSent,
+} from "../../scripts/lib/chaos-tally";
+
+const TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-sms-oncall";
+const exec = (i: number) => `0000000${i}-0000-4000-8000-000000000000`;
+const events: EventSent[] = [0, 1, 2].map((i) => ({
+  token: `chaos000${i}`,
+  executionId: exec(i),
+  message: { state: "deleted" } as unknown as EventSent["message"],
+}));
+
+/** A minimal stand-in world: SNS publishes and webhook attempts, no DLQ. */
+function world(sms: string[], webhook: unknown[]): any {
+  return {
+    aws: {
+      state: {
+        sns: { published: sms.map((message) => ({ topicArn: TOPIC, message })) },
+        sqs: { sent: [] },
+      },
+    },
+    receivers: {
+      incidents: [],
+      attemptsOf: (kind: string) =>
+        kind === "webhook" ? webhook.map((body) => ({ outcome: "delivered", body })) : [],
+    },
+  };
+}
+
+const route = [
+  { name: "sms-oncall", type: "sms" },
+  { name: "webhook-ops", type: "webhook" },
+];
+
+describe("chaos tally with digests", () => {
+  it("recognizes each medium's digest (channels/sms.ts, slack-digest.ts, webhook.ts)", () => {
+    expect(isDigest("sms", "2 more pipelines failed in 2 min: a, b - see slack-eng")).toBe(true);
+    expect(isDigest("sms", "FAILED main-app @Deploy/X: chaos0001 health checks failed")).toBe(
+      false,
+    );
+    expect(isDigest("webhook", { type: "digest", digest: {} })).toBe(true);
+    expect(isDigest("webhook", { notificationId: "x" })).toBe(false);
+    expect(
+      isDigest("slack", {
+        blocks: [{ type: "context", text: "… · 37 notifications, 2 pipelines" }],
+      }),
+    ).toBe(true);
+    expect(isDigest("slack", { text: "main-app failed: chaos0001" })).toBe(false);
+  });
+
+  it("an event grouped into a digest the ledger says was sent is delivered once, not lost; the digest is no event's delivery", () => {
+    // SMS: event 0 texted on its own; 1 and 2 grouped into one digest, sent.
+    // Webhook: event 0 on its own; 1 and 2 in a digest body that names both (not a delivery of 1).
+    const sms = [
+      "FAILED main-app-production-v3 @Deploy/DeployToProduction: chaos0000 health checks failed",
+      "2 more pipelines failed in 2 min: main-app-production-v3 - see slack-eng",
+    ];
+    const webhook = [
+      { notificationId: "n0", executionId: exec(0) },
+      { type: "digest", digest: { entries: [{ executionId: exec(1) }, { executionId: exec(2) }] } },
+    ];
+    const ledger = groupingLedger([
+      { status: "grouped", channel: "sms-oncall", executionId: exec(1), digestId: "digest/sms/1" },
+      { status: "grouped", channel: "sms-oncall", executionId: exec(2), digestId: "digest/sms/1" },
+      { status: "sent", notificationId: "digest/sms/1", channel: "sms-oncall" },
+      { status: "grouped", channel: "webhook-ops", executionId: exec(1), digestId: "digest/w/1" },
+      { status: "grouped", channel: "webhook-ops", executionId: exec(2), digestId: "digest/w/1" },
+      { status: "sent", notificationId: "digest/w/1", channel: "webhook-ops" },
+    ]);
+
+    const tally = tallyRun(world(sms, webhook), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    for (const name of ["sms-oncall", "webhook-ops"]) {
+      expect(tally.channels[name]).toMatchObject({
+        once: 3,
+        duplicates: 0,
+        lost: 0,
+        unattributed: 0,
+      });
+      expect(tally.digests[name]).toEqual({ inDigest: 2, received: 1, sent: 1 });
+    }
+  });
+
+  it("an event grouped into a digest that was never sent is lost (the tally does not trust the grouping alone)", () => {
+    const ledger = groupingLedger([
+      { status: "grouped", channel: "sms-oncall", executionId: exec(1), digestId: "digest/sms/9" },
+    ]);
+
+    const tally = tallyChannels(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally["sms-oncall"]).toMatchObject({ once: 0, lost: 3 });
+  });
+
+  it("an event sent on its own AND grouped into a sent digest counts as a duplicate", () => {
+    const sms = ["FAILED main-app @Deploy/X: chaos0001 health checks failed"];
+    const ledger = groupingLedger([
+      { status: "grouped", channel: "sms-oncall", executionId: exec(1), digestId: "digest/sms/1" },
+      { status: "sent", notificationId: "digest/sms/1" },
+    ]);
+
+    const tally = tallyChannels(world(sms, []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1, lost: 2 });
+  });
+});
