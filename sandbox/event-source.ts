@@ -128,6 +128,7 @@ function startFanoutQueue(
     arn: declared.queueArn,
     region: REGION,
     visibilityTimeoutMs,
+    timeScale: world.times.scale,
     maxReceiveCount: declared.maxReceiveCount,
     batchSize: declared.batchSize,
     async consume(event) {

@@ -30,6 +30,7 @@ export function createScenarioHost(
   const { aws, receivers } = world.standins;
   return {
     runtime: world.runtime,
+    timeScale: world.times.scale,
     postEvent: async (event) => (await events.postEvent(event))[0],
     settle: events.settle,
     message: (id) => events.queue.messages.find((m) => m.messageId === id),

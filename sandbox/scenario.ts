@@ -169,6 +169,13 @@ export interface ScenarioStep {
   name: string;
   /** One sentence shown in the terminal and on the page. */
   say?: string;
+  /**
+   * Seconds of AWS time that pass before the step begins (0–3600), divided by the sandbox's time
+   * scale like every other wait ({@link ScenarioHost.timeScale}): a retried stage fails again
+   * minutes after the first failure, not milliseconds, so the grouping windows (issue 11: SMS 1
+   * text per 120 s, chat 3 messages per 60 s) see the real gap.
+   */
+  pauseSeconds?: number;
   setup?: StepSetup;
   /** What people do, in order, after the setup and before the events are sent. */
   do?: ScenarioAction[];
@@ -187,6 +194,8 @@ export interface Scenario {
 /** Everything the runner needs from the sandbox. */
 export interface ScenarioHost {
   runtime: RuntimeConfig;
+  /** AWS time / sandbox time (wiring.ts `ScaledTimes.scale`); 1 when absent. */
+  timeScale?: number;
   /** Routes one event like EventBridge; resolves with what happened once it is queued. */
   postEvent(
     event: Record<string, unknown>,
@@ -315,6 +324,9 @@ export function loadScenario(file: string): Scenario {
       const problem = actionProblem(action, ids);
       if (problem) throw new Error(`scenario ${file}: step ${i + 1}: "do" takes ${problem}`);
     }
+    const pause = step.pauseSeconds;
+    if (pause !== undefined && !(typeof pause === "number" && pause >= 0 && pause <= 3600))
+      throw new Error(`scenario ${file}: step ${i + 1}: "pauseSeconds" must be 0 to 3600 seconds`);
     if (step.id !== undefined) {
       if (typeof step.id !== "string" || ids.has(step.id))
         throw new Error(`scenario ${file}: step ${i + 1}: "id" must be a string no other step has`);
@@ -447,6 +459,8 @@ export async function runStep(
 ): Promise<StepReport> {
   const run: ScenarioRun =
     "seenTokens" in runOrIds ? (runOrIds as ScenarioRun) : { ...newRun(), ids: runOrIds };
+  if (step.pauseSeconds)
+    await new Promise((r) => setTimeout(r, (step.pauseSeconds! * 1000) / (host.timeScale ?? 1)));
   const started = Date.now();
   const setup = (substitute(step.setup ?? {}, run.ids) ?? {}) as StepSetup;
   const messageIds: string[] = [];

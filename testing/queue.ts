@@ -48,6 +48,11 @@ export interface QueueOptions {
   region: string;
   /** Visibility timeout as the sandbox applies it (scaled down from the declared one). */
   visibilityTimeoutMs: number;
+  /**
+   * AWS time / this clock, for `DelaySeconds` (the sandbox's `TIME_SCALE`, which is set on the
+   * fan-out's environment, not this process's); absent: handlers/http.ts `scaledMs`.
+   */
+  timeScale?: number;
   /** From the queue's redrive policy. */
   maxReceiveCount: number;
   /** From the event source mapping. */
@@ -135,7 +140,7 @@ function toRecord(message: QueueMessage, receivedAt: number, options: QueueOptio
  * A message just sent: waiting, visible at once (or after its delay), never received.
  * @throws when `delaySeconds` is not a whole number in 0..900, as SQS refuses it.
  */
-function newMessage(body: string, options: SendOptions = {}): QueueMessage {
+function newMessage(body: string, options: SendOptions = {}, timeScale?: number): QueueMessage {
   const delay = options.delaySeconds ?? 0;
   if (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
     throw new Error(`queue: DelaySeconds must be a whole number from 0 to 900, not ${delay}`);
@@ -147,9 +152,16 @@ function newMessage(body: string, options: SendOptions = {}): QueueMessage {
     state: "waiting",
     receiveCount: 0,
     attributes: { ...(options.attributes ?? {}) },
-    visibleAt: Date.now() + (delay > 0 ? scaledMs(delay * 1000) : 0),
+    visibleAt: Date.now() + (delay > 0 ? delayMs(delay, timeScale) : 0),
     receives: [],
   };
+}
+
+/** `delaySeconds` of AWS time on this clock, ms: divided by `timeScale` when given. */
+function delayMs(delaySeconds: number, timeScale?: number): number {
+  return timeScale
+    ? Math.max(1, Math.round((delaySeconds * 1000) / timeScale))
+    : scaledMs(delaySeconds * 1000);
 }
 
 /** The ids that failed: the reported `batchItemFailures`, or the whole batch when the invocation failed. */
@@ -275,7 +287,7 @@ export function createQueue(options: QueueOptions): SandboxQueue {
   return {
     messages,
     send(body: string, sendOptions?: SendOptions): QueueMessage {
-      const message = newMessage(body, sendOptions);
+      const message = newMessage(body, sendOptions, options.timeScale);
       messages.push(message);
       changed(message);
       // Like the event source mapping's short batching window: gather what arrives together.

@@ -148,7 +148,11 @@ export interface FanoutWorld {
    */
   drain(
     events: unknown[],
-    opts?: { maxReceives?: number; remainingMs?: number; between?: (attempt: number) => void },
+    opts?: {
+      maxReceives?: number;
+      remainingMs?: number;
+      between?: (attempt: number) => void | Promise<void>;
+    },
   ): Promise<string[]>;
   /** Clears the receivers and AWS stand-ins between tests and stores the channel secrets again. */
   reset(): void;
@@ -254,7 +258,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       const max = opts.maxReceives ?? 4;
       let pending = events.map((e) => record(e, `m-${nextId++}`));
       for (let attempt = 1; pending.length > 0 && attempt <= max; attempt++) {
-        opts.between?.(attempt);
+        await opts.between?.(attempt);
         const out = await invoke(pending, opts.remainingMs);
         const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
         pending = pending
