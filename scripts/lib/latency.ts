@@ -27,6 +27,8 @@
  * and of the SDK floor (scripts/lib/sdk-floor-program.ts: one DynamoDBClient, one GetItem,
  * serialized the same way). Target: fan-out ≤ floor + {@link LATENCY}`.coldStartBudgetMs`.
  */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { createServer, request, type Server } from "node:http";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -142,12 +144,44 @@ function fanoutArchive(program: ProgramResult): {
   return { dir: archive.dir, env: archive.environment, name };
 }
 
+/**
+ * Deletes the channels' pacing items (`PACE#`): each measured event is a lone failure, the first
+ * of its grouping window with every send slot free, as in production between storms. Without
+ * this, the runs of one pipeline a few hundred ms apart spend SMS's one text per window (issue 11
+ * grouping) and Slack's burst, and what is measured is the pacing, not the fan-out's latency.
+ */
+async function forgetPacing(all: AllStandins, table: string | undefined): Promise<void> {
+  if (!table) return;
+  const client = new DynamoDBClient({
+    endpoint: all.dynamo.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+  });
+  const doc = DynamoDBDocumentClient.from(client);
+  try {
+    const out = await doc.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: "begins_with(pk, :p)",
+        ExpressionAttributeValues: { ":p": "PACE#" },
+      }),
+    );
+    for (const { pk, sk } of out.Items ?? []) {
+      await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk } }));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
 /** One measured event: ms until the last receiver got its request, and the handler's ms. */
 async function oneEvent(
   deps: LatencyDeps,
   all: AllStandins,
   lambda: LambdaProcess,
+  table: string | undefined,
 ): Promise<{ lastMs: number; handlerMs: number; byChannel: Record<string, number> }> {
+  await forgetPacing(all, table);
   const batch = deps.fanoutEvent(all, PIPELINE);
   const executionId = String(JSON.parse(String(batch.Records[0].body)).detail["execution-id"]);
   const t0 = Date.now();
@@ -190,12 +224,12 @@ async function measureWarm(
     env: { ...fanout.env, ...all.envFor(fanout.name), ...env },
   });
   try {
-    await oneEvent(deps, all, lambda); // warm-up: cold start, secret read, clients
+    await oneEvent(deps, all, lambda, fanout.env.AUDIT_TABLE); // warm-up: cold start, secret read, clients
     const last: number[] = [];
     const handler: number[] = [];
     for (let i = 0; i < LATENCY.runs; i++) {
       await new Promise((resolve) => setTimeout(resolve, LATENCY.pauseMs));
-      const m = await oneEvent(deps, all, lambda);
+      const m = await oneEvent(deps, all, lambda, fanout.env.AUDIT_TABLE);
       last.push(m.lastMs);
       handler.push(m.handlerMs);
       const each = Object.entries(m.byChannel).map(([c, ms]) => `${c} ${Math.round(ms)}`);
