@@ -150,7 +150,7 @@ function fanoutArchive(program: ProgramResult): {
  * this, the runs of one pipeline a few hundred ms apart spend SMS's one text per window (issue 11
  * grouping) and Slack's burst, and what is measured is the pacing, not the fan-out's latency.
  */
-async function forgetPacing(all: AllStandins, table: string | undefined): Promise<void> {
+export async function forgetPacing(all: AllStandins, table: string | undefined): Promise<void> {
   if (!table) return;
   const client = new DynamoDBClient({
     endpoint: all.dynamo.endpoint,
