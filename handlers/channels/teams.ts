@@ -206,9 +206,17 @@ export async function sendTeams(
   n: Notification,
   ctx: ChannelContext<TeamsConfig>,
 ): Promise<DeliveryReceipt> {
-  const url = requireSecret("teams", ctx, "webhookUrl");
   const { message, truncated } = renderTeams(n);
-  const wasCut = reportTruncation(ctx, "teams", n, truncated);
+  return postTeams(ctx, message, reportTruncation(ctx, "teams", n, truncated));
+}
+
+/** Posts a card to the channel's Workflows URL; `wasCut` marks the receipt `truncated`. */
+async function postTeams(
+  ctx: ChannelContext<TeamsConfig>,
+  message: TeamsMessage,
+  wasCut: boolean,
+): Promise<DeliveryReceipt> {
+  const url = requireSecret("teams", ctx, "webhookUrl");
   const res = await deliverHttp("teams", ctx, url, message);
   return {
     channel: ctx.name,
@@ -237,14 +245,6 @@ export async function sendTeamsDigest(
   d: Digest,
   ctx: ChannelContext<TeamsConfig>,
 ): Promise<DeliveryReceipt> {
-  const url = requireSecret("teams", ctx, "webhookUrl");
   const { message, truncated } = renderTeamsDigest(d, TEAMS_LIMITS);
-  const wasCut = reportDigestCut(ctx, "teams", d, truncated);
-  const res = await deliverHttp("teams", ctx, url, message);
-  return {
-    channel: ctx.name,
-    type: "teams",
-    status: res.status,
-    ...(wasCut && { truncated: true }),
-  };
+  return postTeams(ctx, message, reportDigestCut(ctx, "teams", d, truncated));
 }

@@ -80,7 +80,7 @@ export function formatWebhook(
  * (quotes; `\` and `"` escaped, RFC 8941 section 3.3.3).
  */
 export function webhookIdempotencyKey(n: Notification, channel: string): string {
-  return `"${`${n.id}:${channel}`.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return sfString(`${n.id}:${channel}`);
 }
 
 /** Posts the payload. */
@@ -88,14 +88,27 @@ export async function sendWebhook(
   n: Notification,
   ctx: ChannelContext<WebhookConfig>,
 ): Promise<DeliveryReceipt> {
+  return postWebhook(ctx, formatWebhook(n, ctx.config), webhookIdempotencyKey(n, ctx.name));
+}
+
+/**
+ * POSTs `body` to the channel's URL with its `Idempotency-Key` (an sf-string), the bearer token
+ * when the secret has one, and our user agent. HTTP errors are thrown as DeliveryErrors
+ * (common.ts `deliverHttp`).
+ */
+async function postWebhook(
+  ctx: ChannelContext<WebhookConfig>,
+  body: unknown,
+  idempotencyKey: string,
+): Promise<DeliveryReceipt> {
   const url = requireSecret("webhook", ctx, "url");
   const token = ctx.secret.bearerToken;
   const headers: Record<string, string> = {
-    "idempotency-key": webhookIdempotencyKey(n, ctx.name),
+    "idempotency-key": idempotencyKey,
     "user-agent": "deploy-notifier",
     ...(token && { authorization: `Bearer ${token}` }),
   };
-  const res = await deliverHttp("webhook", ctx, url, formatWebhook(n, ctx.config), headers);
+  const res = await deliverHttp("webhook", ctx, url, body, headers);
   return { channel: ctx.name, type: "webhook", status: res.status };
 }
 
@@ -125,15 +138,7 @@ export async function sendWebhookDigest(
   d: Digest,
   ctx: ChannelContext<WebhookConfig>,
 ): Promise<DeliveryReceipt> {
-  const url = requireSecret("webhook", ctx, "url");
-  const token = ctx.secret.bearerToken;
-  const headers: Record<string, string> = {
-    "idempotency-key": sfString(`${d.id}:${ctx.name}`),
-    "user-agent": "deploy-notifier",
-    ...(token && { authorization: `Bearer ${token}` }),
-  };
-  const res = await deliverHttp("webhook", ctx, url, formatWebhookDigest(d, ctx.config), headers);
-  return { channel: ctx.name, type: "webhook", status: res.status };
+  return postWebhook(ctx, formatWebhookDigest(d, ctx.config), sfString(`${d.id}:${ctx.name}`));
 }
 
 /** An RFC 8941 sf-string: quotes, with `\` and `"` escaped (section 3.3.3). */

@@ -6,7 +6,6 @@
  * evaluate the declared policy with the sandbox's evaluator (testing/iam/evaluate.ts), so a key
  * format and a grant cannot drift apart unnoticed.
  */
-import { parseConfig } from "../../config";
 import { EXECUTION_INDEX } from "../../handlers/store/keys";
 import {
   approvalKey,
@@ -17,10 +16,18 @@ import {
   replayKey,
   type ItemKey,
 } from "../../handlers/store/keys";
-import { IMPLICIT_URL_GRANTS, declareNotifier } from "../../infra/notifier";
-import { placeholderSecrets, readStackConfig } from "../../testing";
+import { IMPLICIT_URL_GRANTS } from "../../infra/notifier";
+import { readStackConfig } from "../../testing";
 import { evaluate, type PolicyDocument } from "../../testing/iam/evaluate";
-import { ACCOUNT, find, recordResources, REGION, settled, valueOf, type Registered } from "./mocks";
+import {
+  ACCOUNT,
+  find,
+  declareForTest,
+  recordResources,
+  REGION,
+  valueOf,
+  type Registered,
+} from "./mocks";
 
 const arn = (service: string, name: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}:${name}`;
 const TABLE = arn("dynamodb", "audit-physical");
@@ -33,18 +40,7 @@ let outputs: Record<string, unknown>;
 
 beforeAll(async () => {
   registered = await recordResources();
-  const { raw } = readStackConfig("prod");
-  const config = parseConfig(
-    { ...raw, secrets: placeholderSecrets(raw) },
-    { stack: "prod", secretKeys: ["secrets"] },
-  );
-  outputs = declareNotifier({
-    config,
-    fanout: () => async () => undefined,
-    approval: () => async () => undefined,
-    excludePackages: [],
-  }).outputs;
-  await settled();
+  outputs = (await declareForTest(readStackConfig("prod").raw)).outputs;
 }, 120_000);
 
 function policy(fn: "fanout" | "approval"): PolicyDocument & { Statement: any[] } {

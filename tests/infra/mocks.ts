@@ -5,6 +5,9 @@
  * other token so that a new data-source lookup cannot slip in unnoticed.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { parseConfig } from "../../config";
+import { declareNotifier } from "../../infra/notifier";
+import { placeholderSecrets } from "../../testing";
 
 export const PROJECT = "deploy-notifier";
 export const STACK = "prod";
@@ -226,4 +229,27 @@ export function expectAliasedToStackTop(children: Registered[]): void {
       aliases: [topLevelUrn(child.type, child.name)],
     });
   }
+}
+
+/**
+ * Declares the whole notifier for the stack config `raw` (secrets replaced by placeholders, as
+ * in a preview) with stub handler closures, and waits until every registration has finished.
+ * Returns what `declareNotifier` returned.
+ */
+export async function declareForTest(
+  raw: Record<string, unknown>,
+  stack = STACK,
+): Promise<ReturnType<typeof declareNotifier>> {
+  const config = parseConfig(
+    { ...raw, secrets: placeholderSecrets(raw) },
+    { stack, secretKeys: ["secrets"] },
+  );
+  const declared = declareNotifier({
+    config,
+    fanout: () => async () => undefined,
+    approval: () => async () => undefined,
+    excludePackages: [],
+  });
+  await settled();
+  return declared;
 }

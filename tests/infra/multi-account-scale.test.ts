@@ -4,29 +4,15 @@
  * resources in the notifier's own account (default provider) and those per (account, region)
  * are the same in number; only the pattern and policy contents change.
  */
-import { parseConfig } from "../../config";
-import { declareNotifier } from "../../infra/notifier";
 import { withAccounts } from "../../scripts/lib/stacks";
-import { placeholderSecrets } from "../../testing";
-import { recordResources, settled, type Registered } from "./mocks";
+import { declareForTest, recordResources, type Registered } from "./mocks";
 
 let registered: Registered[];
 
 /** Declares the notifier for `count` pipelines over 50 accounts × 3 regions; returns its census. */
 async function census(count: number) {
   registered.length = 0;
-  const raw = withAccounts("prod", count, 50, 3);
-  const config = parseConfig(
-    { ...raw, secrets: placeholderSecrets(raw) },
-    { stack: "prod", secretKeys: ["secrets"] },
-  );
-  declareNotifier({
-    config,
-    fanout: () => async () => undefined,
-    approval: () => async () => undefined,
-    excludePackages: [],
-  });
-  await settled();
+  await declareForTest(withAccounts("prod", count, 50, 3));
   const custom = registered.filter((r) => r.custom);
   return {
     central: custom.filter((r) => r.provider === "" && r.type !== "pulumi:providers:aws").length,

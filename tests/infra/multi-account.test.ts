@@ -5,10 +5,8 @@
  * that provider; each account one source-access role scoped to its own pipelines; the Lambdas may
  * assume exactly those roles and know them through SOURCE_ROLES.
  */
-import { parseConfig } from "../../config";
-import { declareNotifier } from "../../infra/notifier";
-import { placeholderSecrets, readStackConfig } from "../../testing";
-import { ACCOUNT, find, recordResources, REGION, settled, type Registered } from "./mocks";
+import { readStackConfig } from "../../testing";
+import { ACCOUNT, find, declareForTest, recordResources, REGION, type Registered } from "./mocks";
 
 const PAYMENTS = "111111111111";
 const SANDBOX = "222222222222";
@@ -47,18 +45,7 @@ function multiAccountConfig() {
 
 beforeAll(async () => {
   registered = await recordResources();
-  const raw = multiAccountConfig();
-  const config = parseConfig(
-    { ...raw, secrets: placeholderSecrets(raw) },
-    { stack: "prod", secretKeys: ["secrets"] },
-  );
-  declareNotifier({
-    config,
-    fanout: () => async () => undefined,
-    approval: () => async () => undefined,
-    excludePackages: [],
-  });
-  await settled();
+  await declareForTest(multiAccountConfig());
   statements = (name) => {
     const policy = find(registered, "aws:iam/rolePolicy:RolePolicy", name).inputs.policy;
     return JSON.parse(policy).Statement;

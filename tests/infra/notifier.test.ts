@@ -3,10 +3,8 @@
  * which components, and that every one keeps its URN on an existing stack (see infra/component.ts).
  * tests/infra.test.ts evaluates the real program, handlers included, in a fresh Node process.
  */
-import { parseConfig } from "../../config";
-import { declareNotifier } from "../../infra/notifier";
-import { placeholderSecrets, readStackConfig } from "../../testing";
-import { expectAliasedToStackTop, recordResources, settled, type Registered } from "./mocks";
+import { readStackConfig } from "../../testing";
+import { expectAliasedToStackTop, declareForTest, recordResources, type Registered } from "./mocks";
 
 let registered: Registered[];
 
@@ -73,18 +71,7 @@ const PROD_RESOURCES = [
 
 beforeAll(async () => {
   registered = await recordResources();
-  const { raw } = readStackConfig("prod");
-  const config = parseConfig(
-    { ...raw, secrets: placeholderSecrets(raw) },
-    { stack: "prod", secretKeys: ["secrets"] },
-  );
-  declareNotifier({
-    config,
-    fanout: () => async () => undefined,
-    approval: () => async () => undefined,
-    excludePackages: [],
-  });
-  await settled();
+  await declareForTest(readStackConfig("prod").raw);
 }, 120_000);
 
 it("declares the same resources as before, under the same logical names", () => {
