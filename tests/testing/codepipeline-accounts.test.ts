@@ -24,6 +24,7 @@ import {
   SOURCE_ROLE,
   twoAccountIam,
 } from "./sts-fixture";
+import { rejectionOf } from "../channels/helpers";
 
 const APPROVAL = { pipeline: "deploy-api", stage: "Prod", action: "Approve", executionId: "e-1" };
 
@@ -71,14 +72,9 @@ describe("CodePipeline stand-in keyed by (account, region)", () => {
     };
   }
 
-  async function failure(call: Promise<unknown>): Promise<Record<string, any>> {
-    try {
-      await call;
-    } catch (err: unknown) {
-      return err as Record<string, any>;
-    }
-    throw new Error("expected the call to fail");
-  }
+  /** The SDK error of a call that must fail. */
+  const failure = async (call: Promise<unknown>) =>
+    (await rejectionOf(() => call)) as Record<string, any>;
 
   it("answers each (account, region) from its own pipelines: same name, two pipelines", async () => {
     const homeToken = standins.aws.addPendingApproval(APPROVAL);

@@ -10,6 +10,7 @@
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { startAll, type AllStandins } from "../../testing";
 import { FN, OTHER_ROLE, SOURCE, SOURCE_ROLE, UNTRUSTING_ROLE, twoAccountIam } from "./sts-fixture";
+import { rejectionOf } from "../channels/helpers";
 
 describe("local STS AssumeRole (API_AssumeRole.html)", () => {
   let standins: AllStandins;
@@ -33,14 +34,9 @@ describe("local STS AssumeRole (API_AssumeRole.html)", () => {
   }
   const fnKey = () => standins.iam.envFor(FN).AWS_ACCESS_KEY_ID;
 
-  async function failure(call: Promise<unknown>): Promise<Record<string, any>> {
-    try {
-      await call;
-    } catch (err: unknown) {
-      return err as Record<string, any>;
-    }
-    throw new Error("expected the call to fail");
-  }
+  /** The SDK error of a call that must fail. */
+  const failure = async (call: Promise<unknown>) =>
+    (await rejectionOf(() => call)) as Record<string, any>;
 
   it("returns Credentials and AssumedRoleUser as documented, expiring after the default 3600 s", async () => {
     standins.iam.load(twoAccountIam());
