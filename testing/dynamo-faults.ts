@@ -75,9 +75,14 @@ export interface DynamoOperationCount {
   /** Of which answered with a throttling error (not billed). */
   throttled: number;
   /**
-   * Estimated request units billed for the calls that got through: 1 per call (items under 1 KB)
-   * plus 1 per write that also writes the GSI (`gsiKey` in the request), a failed conditional
-   * write included (DynamoDB pricing: it is still billed). Reads are counted as 1 RRU per call.
+   * Request units billed for the calls that got through, by DynamoDB's rules (developer guide,
+   * "Read/write capacity mode": a write is ceil(size / 1 KB) WRU of the larger of the item
+   * before and after it, a failed conditional write included; "Global secondary indexes",
+   * provisioned throughput considerations: each write that puts, updates or removes an item of
+   * the index is one more write of the projected item, ALL here). A single-item write's table
+   * units are dynalite's `ConsumedCapacity` (see {@link DynamoFaults.bill}); batch and
+   * transaction writes count 1 per call plus 1 when they name the index key. Reads are counted
+   * as 1 RRU per call (an upper bound: an eventually consistent read of up to 4 KB is 0.5).
    */
   units: number;
 }
@@ -94,7 +99,17 @@ export interface DynamoFaults {
    * it through. `body` is the request's JSON text (for the GSI write estimate).
    */
   decide(operation: string, body: string): DynamoThrottleCode | undefined;
+  /**
+   * Bills a single-item write (PutItem, UpdateItem, DeleteItem) that got through: `tableUnits`
+   * as dynalite computed them (1 when its answer had none, e.g. a failed condition), plus as
+   * many index units when the write names the index key or touches an item already in the
+   * index. `input` is the request's JSON.
+   */
+  bill(operation: string, input: Record<string, any>, tableUnits: number): void;
 }
+
+/** The single-item writes whose table units come from dynalite's ConsumedCapacity. */
+export const SINGLE_ITEM_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 
 /** Validates a {@link DynamoThrottling}; the error names the setting. */
 function checkThrottling(t: DynamoThrottling): void {
@@ -113,6 +128,9 @@ function checkThrottling(t: DynamoThrottling): void {
  */
 export function createDynamoFaults(gsiKey: string): DynamoFaults {
   const counts: Record<string, DynamoOperationCount> = {};
+  // Keys of the items in the index (a write naming the index key put them there).
+  const indexed = new Set<string>();
+  const namesIndexKey = (body: string) => new RegExp(`\\b${gsiKey}\\b`).test(body);
   let throttling: (DynamoThrottling & { random: () => number }) | undefined;
   return {
     counts,
@@ -137,10 +155,26 @@ export function createDynamoFaults(gsiKey: string): DynamoFaults {
         if (code !== "mixed") return code;
         return DYNAMODB_THROTTLE_CODES[throttling.random() < 0.5 ? 0 : 1];
       }
-      count.units += 1 + (WRITES.has(operation) && body.includes(`"${gsiKey}"`) ? 1 : 0);
+      if (SINGLE_ITEM_WRITES.has(operation)) return undefined; // billed by bill()
+      count.units += 1 + (WRITES.has(operation) && namesIndexKey(body) ? 1 : 0);
       return undefined;
     },
+    bill(operation, input, tableUnits) {
+      const count = (counts[operation] ??= { calls: 0, throttled: 0, units: 0 });
+      const key = JSON.stringify(input.Key ?? pick(input.Item, ["pk", "sk"]));
+      const names = namesIndexKey(JSON.stringify(input));
+      const inIndex = indexed.has(key) || (names && operation !== "DeleteItem");
+      if (names && operation !== "DeleteItem") indexed.add(key);
+      if (operation === "DeleteItem") indexed.delete(key);
+      count.units += tableUnits * (inIndex || (names && operation === "DeleteItem") ? 2 : 1);
+    },
   };
+}
+
+/** The `names` attributes of `item` (a marshalled item), or undefined. */
+function pick(item: Record<string, unknown> | undefined, names: string[]) {
+  if (!item) return undefined;
+  return Object.fromEntries(names.map((n) => [n, item[n]]));
 }
 
 /** Answers a throttling error exactly as DynamoDB does (HTTP 400, awsJson 1.0 error body). */

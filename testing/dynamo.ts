@@ -11,6 +11,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { Socket } from "node:net";
+import { crc32 } from "node:zlib";
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -20,7 +21,12 @@ import {
 
 import { AUDIT_TABLE_SCHEMA } from "../handlers/store/keys";
 import { sendDenial } from "./aws/core";
-import { createDynamoFaults, sendThrottled, type DynamoFaults } from "./dynamo-faults";
+import {
+  createDynamoFaults,
+  sendThrottled,
+  SINGLE_ITEM_WRITES,
+  type DynamoFaults,
+} from "./dynamo-faults";
 import { accessKeyOf, type IamEnforcer } from "./iam/enforce";
 import { DYNAMODB_TARGET, dynamoCall } from "./iam/requests";
 
@@ -153,11 +159,11 @@ async function startProxy(
         if (denial) return sendDenial(res, "awsJson1_0", denial);
       }
       if (operation.startsWith(DYNAMODB_TARGET)) {
-        const throttled = faults.decide(
-          operation.slice(DYNAMODB_TARGET.length),
-          body.toString("utf8"),
-        );
+        const op = operation.slice(DYNAMODB_TARGET.length);
+        const throttled = faults.decide(op, body.toString("utf8"));
         if (throttled) return sendThrottled(res, throttled);
+        if (SINGLE_ITEM_WRITES.has(op))
+          return forwardBilled(req, res, body, target, (i, u) => faults.bill(op, i, u));
       }
       forward(req, res, body);
     });
@@ -171,6 +177,59 @@ async function startProxy(
     server.listen(0, "127.0.0.1", () => resolve());
   });
   return server;
+}
+
+/**
+ * Forwards a single-item write asking dynalite for its `ConsumedCapacity` (TOTAL: the write
+ * units of the larger of the item before and after), hands the units to `bill`, and answers the
+ * caller what DynamoDB would have: without `ConsumedCapacity` unless it asked for it, with
+ * `content-length` and `x-amz-crc32` (DynamoDB's CRC32 of the body) recomputed. An answer that
+ * is not JSON, or has no capacity (a failed condition), bills 1 unit.
+ */
+function forwardBilled(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  target: number,
+  bill: (input: Record<string, any>, tableUnits: number) => void,
+): void {
+  let input: Record<string, any>;
+  try {
+    input = JSON.parse(body.toString("utf8")) as Record<string, any>;
+  } catch {
+    input = {};
+  }
+  const asked = input.ReturnConsumedCapacity;
+  const sent = Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: "TOTAL" }));
+  const headers = { ...req.headers, "content-length": String(sent.length) };
+  const upstream = request(
+    { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers },
+    (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on("data", (c: Buffer) => chunks.push(c));
+      answer.on("end", () => {
+        let out = Buffer.concat(chunks);
+        let units = 1;
+        try {
+          const parsed = JSON.parse(out.toString("utf8") || "{}") as Record<string, any>;
+          units = Number(parsed.ConsumedCapacity?.CapacityUnits ?? 1) || 1;
+          if (asked === undefined || asked === "NONE") delete parsed.ConsumedCapacity;
+          out = Buffer.from(JSON.stringify(parsed));
+        } catch {
+          // Not JSON: passed on as it came.
+        }
+        bill(input, units);
+        res.writeHead(answer.statusCode ?? 500, {
+          ...answer.headers,
+          "content-length": String(out.length),
+          "x-amz-crc32": String(crc32(out)),
+        });
+        res.end(out);
+      });
+    },
+  );
+  upstream.on("error", () => res.destroy());
+  upstream.end(sent);
 }
 
 /**

@@ -8,7 +8,9 @@ import {
   CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
+  DeleteItemCommand,
   PutItemCommand,
+  UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { startDynalite, type Dynalite } from "../../testing/dynamo";
 
@@ -115,5 +117,62 @@ describe("DynamoDB throttling", () => {
 
   it("refuses a fraction outside 0..1, naming it", () => {
     expect(() => dynamo.faults.setThrottling({ fraction: -0.1 })).toThrow(/fraction/);
+  });
+});
+
+describe("write units, billed as DynamoDB bills them", () => {
+  // Developer guide, "Read/write capacity mode": a write is ceil(size / 1 KB) units of the larger
+  // of the item before and after; "Global secondary indexes": each write that puts, updates or
+  // removes an item of the index is one more write of the projected item (here the index key
+  // is `gsi1pk`, as the proxy counts for the audit table).
+  const units = (op: string) => dynamo.faults.counts[op]?.units ?? 0;
+  const big = "x".repeat(2500); // with its name and key: 3 KB
+
+  it("a 2.5 KB item with the index key: 3 table + 3 index units; its update and delete too", async () => {
+    const client = clientFor(1);
+    await client.send(
+      new PutItemCommand({
+        TableName: TABLE,
+        Item: { pk: { S: "big" }, gsi1pk: { S: "EXEC#1" }, body: { S: big } },
+      }),
+    );
+    // The update does not name the index key: the item is in the index all the same.
+    const updated = await client.send(
+      new UpdateItemCommand({
+        TableName: TABLE,
+        Key: { pk: { S: "big" } },
+        UpdateExpression: "SET #s = :s",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":s": { S: "sent" } },
+      }),
+    );
+    await client.send(new DeleteItemCommand({ TableName: TABLE, Key: { pk: { S: "big" } } }));
+    client.destroy();
+
+    expect(units("PutItem")).toBe(6);
+    expect(units("UpdateItem")).toBe(6);
+    expect(units("DeleteItem")).toBe(6);
+    // The caller did not ask for ConsumedCapacity, so it gets none, as from DynamoDB.
+    expect(updated.ConsumedCapacity).toBeUndefined();
+  });
+
+  it("a small item outside the index: 1 unit; a failed condition is billed too", async () => {
+    const client = clientFor(1);
+    const put = () =>
+      client.send(
+        new PutItemCommand({
+          TableName: TABLE,
+          Item: { pk: { S: "small" } },
+          ConditionExpression: "attribute_not_exists(pk)",
+          ReturnConsumedCapacity: "TOTAL",
+        }),
+      );
+    const first = await put();
+    const second = await put().catch((e: unknown) => e);
+    client.destroy();
+
+    expect(first.ConsumedCapacity).toMatchObject({ CapacityUnits: 1 });
+    expect(second).toMatchObject({ name: "ConditionalCheckFailedException" });
+    expect(units("PutItem")).toBe(2);
   });
 });
