@@ -21,6 +21,8 @@ const approvalConfig = JSON.stringify({
   project: runtime.project,
   stack: runtime.stack,
   pipelines: runtime.pipelines,
+  // Approvals are refused outside the configured (account, region) pairs, as events are.
+  sources: runtime.sources,
   auditRetentionDays: runtime.auditRetentionDays,
   // A claim whose work has not settled within the function's timeout (+ margin) was lost.
   workTimeoutSeconds: SETTINGS.approvalTimeoutSeconds,

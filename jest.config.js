@@ -4,6 +4,10 @@ module.exports = {
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
   setupFiles: ["<rootDir>/tests/setup-env.ts"],
+  // Processes the tests start under ts-node share one transpilation cache (tests/support/ts-node-cache.js).
+  globalSetup: "<rootDir>/tests/support/global-setup.js",
+  // The slowest files first, also where jest has no timings yet (CI): tests/support/sequencer.js.
+  testSequencer: "<rootDir>/tests/support/sequencer.js",
   transform: {
     // Compiler options on top of tsconfig.json, for the tests only: each file transpiled on its own
     // (ts-jest 29.4 deprecates its own `isolatedModules` option for this one), and source maps so
@@ -16,5 +20,7 @@ module.exports = {
   // Coverage instrumentation would leak into serialized closures (see REFERENCE.md: Pulumi).
   coverageProvider: "v8",
   testTimeout: 60000,
+  // One worker per core of the 2-core CI machine (jest's default would be cores − 1 = 1); each
+  // file's own child processes (program evaluations, Lambdas, dynalite) take the rest.
   maxWorkers: 2,
 };

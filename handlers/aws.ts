@@ -4,15 +4,23 @@
  *
  * Endpoints come from the SDK's standard `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the
  * tests and the local sandbox point the real clients at local stand-ins.
+ *
+ * Only DynamoDB is imported at the top (every invocation of both Lambdas uses it). Every other
+ * client's package is `require`d inside its function, on first use (issue 12): the closure
+ * serializer turns a top-level import into a `require` at the top of `__index.js`, which every
+ * cold start pays (about 15–35 ms per client package, even after DynamoDB loaded the shared
+ * `@smithy` core), and a type-only import is erased. So a fan-out batch that sends no SMS or
+ * email never loads SNS, one that sends nothing never loads Secrets Manager, and the fan-out never
+ * loads Lambda (tests/cold-start.test.ts checks the archive).
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import type * as LambdaSdk from "@aws-sdk/client-lambda";
+import type * as SecretsSdk from "@aws-sdk/client-secrets-manager";
+import type * as SnsSdk from "@aws-sdk/client-sns";
 import type * as SqsSdk from "@aws-sdk/client-sqs";
 import type * as StsSdk from "@aws-sdk/client-sts";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { LambdaClient } from "@aws-sdk/client-lambda";
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SNSClient } from "@aws-sdk/client-sns";
 import { roundTripTimeoutMs, scaledMs } from "./http";
 import { homeOf, isHome, type PipelineRef } from "./contracts/pipeline-id";
 import { ENV } from "./types";
@@ -20,10 +28,10 @@ import { ENV } from "./types";
 /** Per-cold-start cache. A `const` object: see handlers/README.md rule 3. */
 const cache: {
   ddb?: DynamoDBDocumentClient;
-  sns?: SNSClient;
-  secrets?: SecretsManagerClient;
+  sns?: SnsSdk.SNSClient;
+  secrets?: SecretsSdk.SecretsManagerClient;
   codepipeline?: CodePipelineSdk.CodePipelineClient;
-  lambda?: LambdaClient;
+  lambda?: LambdaSdk.LambdaClient;
   sqs?: SqsSdk.SQSClient;
   secretValues: Record<string, { value: Promise<unknown>; readAtMs: number }>;
 } = { secretValues: {} };
@@ -73,8 +81,9 @@ export function ddb(): DynamoDBDocumentClient {
   return cache.ddb;
 }
 
-/** SNS client. */
-export function sns(): SNSClient {
+/** SNS client (sms and email channels). Required lazily: see the file's comment. */
+export function sns(): SnsSdk.SNSClient {
+  const { SNSClient } = require("@aws-sdk/client-sns") as typeof SnsSdk;
   cache.sns ??= new SNSClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
   return cache.sns;
 }
@@ -105,8 +114,9 @@ export function sqs(): SqsSdk.SQSClient {
   return cache.sqs;
 }
 
-/** Lambda client (the approval handler invokes itself asynchronously). */
-export function lambda(): LambdaClient {
+/** Lambda client (the approval handler invokes itself asynchronously). Required lazily. */
+export function lambda(): LambdaSdk.LambdaClient {
+  const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof LambdaSdk;
   cache.lambda ??= new LambdaClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
   return cache.lambda;
 }
@@ -120,17 +130,20 @@ export function lambda(): LambdaClient {
 export function secretJson<T>(arn: string, nowMs: number = Date.now()): Promise<T> {
   const cached = cache.secretValues[arn];
   if (cached && nowMs - cached.readAtMs < SECRET_MAX_AGE_MS) return cached.value as Promise<T>;
-  cache.secrets ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: sdkTimeouts() });
-  const pending = cache.secrets.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
-    if (typeof out.SecretString !== "string") {
-      throw new Error(`secret ${arn} has no SecretString`);
-    }
-    try {
-      return JSON.parse(out.SecretString) as T;
-    } catch {
-      throw new Error(`secret ${arn} is not valid JSON`);
-    }
-  });
+  const sdk = require("@aws-sdk/client-secrets-manager") as typeof SecretsSdk;
+  cache.secrets ??= new sdk.SecretsManagerClient({ maxAttempts: 3, requestHandler: sdkTimeouts() });
+  const pending = cache.secrets
+    .send(new sdk.GetSecretValueCommand({ SecretId: arn }))
+    .then((out) => {
+      if (typeof out.SecretString !== "string") {
+        throw new Error(`secret ${arn} has no SecretString`);
+      }
+      try {
+        return JSON.parse(out.SecretString) as T;
+      } catch {
+        throw new Error(`secret ${arn} is not valid JSON`);
+      }
+    });
   const entry = { value: pending as Promise<unknown>, readAtMs: nowMs };
   cache.secretValues[arn] = entry;
   pending.catch(() => {

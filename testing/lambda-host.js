@@ -19,12 +19,19 @@ try {
 const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
 process.send({ type: "ready", loadMs });
 
+// Exit code of an invocation ended by its timeout (testing/lambda.ts TIMED_OUT_EXIT).
+const TIMED_OUT_EXIT = 124;
+
 process.on("message", async (msg) => {
   if (!msg || msg.type !== "invoke") return;
   const started = Date.now();
   const deadline = started + msg.timeoutMs;
+  // Lambda resets the execution environment when an invocation times out: nothing the handler
+  // still has scheduled may run after the deadline. The parent kills this process too (a handler
+  // stuck in synchronous code never lets this timer fire); this timer is the exact deadline.
+  const timeout = setTimeout(() => process.exit(TIMED_OUT_EXIT), msg.killMs || msg.timeoutMs);
   const context = {
-    awsRequestId: randomUUID(),
+    awsRequestId: msg.requestId || randomUUID(),
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
     functionVersion: "$LATEST",
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
@@ -34,6 +41,7 @@ process.on("message", async (msg) => {
   const cpu0 = process.cpuUsage();
   try {
     const value = await handler(msg.event, context);
+    clearTimeout(timeout);
     const cpu = process.cpuUsage(cpu0);
     process.send({
       type: "result",
@@ -44,6 +52,7 @@ process.on("message", async (msg) => {
       cpuMs: (cpu.user + cpu.system) / 1000,
     });
   } catch (err) {
+    clearTimeout(timeout);
     process.send({
       type: "result",
       id: msg.id,

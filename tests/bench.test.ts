@@ -1,10 +1,19 @@
 /**
  * `npm run bench -- --json --quick`: the report's shape, not its numbers (no timed tests: the
  * values belong to the benchmark, which prints PASS/FAIL against its targets).
+ *
+ * The run of every section is in this process, on the smallest sizes that still exercise each
+ * section's code (2 and 3 generated pipelines instead of 2 and 500, one latency event per variant
+ * instead of 5): the sizes change the numbers, not the keys or the code path, and the numbers are
+ * the benchmark's. `--chaos` and `--storm` run as real processes, so a stray line on stdout (the
+ * report must be the whole of it) is still caught where nothing stands between.
  */
 
 import { runScript } from "./support/scripts";
-import { bench as runBench, sectionsFor } from "../scripts/bench";
+import * as benchScript from "../scripts/bench";
+import * as latencyScript from "../scripts/lib/latency";
+
+const { bench: runBench, sectionsFor } = benchScript;
 
 // Each run evaluates the program and starts archives in fresh processes: minutes on a busy 2-core machine.
 jest.setTimeout(420_000);
@@ -39,13 +48,64 @@ function expectLatencyShape(latency: Record<string, unknown>): void {
   expect(latency.slowestMs).toBe(300);
 }
 
+/**
+ * Runs the bench in this process: `bench` resolves with the exit code that scripts/bench.ts sets
+ * and writes what it prints to process.stdout / stderr, captured here. `console` holds what the
+ * run printed through console methods that write to stdout in a real process (jest shows
+ * console output elsewhere, so it is collected and checked apart).
+ */
+async function benchInProcess(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const printed: string[] = [];
+  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
+    into.push(String(chunk));
+    return true;
+  };
+  const spies = [
+    jest.spyOn(process.stdout, "write").mockImplementation(capture(out)),
+    jest.spyOn(process.stderr, "write").mockImplementation(capture(err)),
+    ...(["log", "info", "debug", "dir", "table"] as const).map((method) =>
+      jest.spyOn(console, method).mockImplementation((...values: unknown[]) => {
+        printed.push(`console.${method}: ${values.map(String).join(" ")}`);
+      }),
+    ),
+  ];
+  try {
+    const code = await runBench(args);
+    return { code, stdout: out.join(""), stderr: err.join(""), console: printed };
+  } finally {
+    for (const spy of spies) spy.mockRestore();
+  }
+}
+
 describe("npm run bench", () => {
+  afterEach(() => jest.restoreAllMocks()); // the replaced sizes too (jest 29.4+)
+
   test("--json --quick prints exactly one JSON object with every section", async () => {
+    // Prepare: what `npm run bench` evaluates (2 and 500 pipelines; the multi-account row), then
+    // the smallest sizes of the same code path (scripts/bench.ts reads them at run time).
+    expect(benchScript.PROGRAM_SIZES).toEqual([2, 500]);
+    jest.replaceProperty(benchScript, "PROGRAM_SIZES", [2, 3] as unknown as [2, 500]);
+    const accountsRow = { pipelines: 6, accounts: 2, regions: 3 };
+    jest.replaceProperty(
+      benchScript,
+      "ACCOUNTS_ROW",
+      accountsRow as unknown as typeof benchScript.ACCOUNTS_ROW,
+    );
+    const oneRun = { ...latencyScript.LATENCY, runs: 1 };
+    jest.replaceProperty(
+      latencyScript,
+      "LATENCY",
+      oneRun as unknown as typeof latencyScript.LATENCY,
+    );
+
     // Act
-    const run = await bench(["--json", "--quick"]);
+    const run = await benchInProcess(["--json", "--quick"]);
 
     // Assess
     expect(run.code === 0 ? 0 : run.stderr).toBe(0); // on failure, show why
+    expect(run.console).toEqual([]); // console.log & co. would print on the report's stdout
     const report = JSON.parse(run.stdout); // the whole stdout: nothing else is printed there
     expect(Object.keys(report).sort()).toEqual([
       "artifacts",
@@ -78,10 +138,13 @@ describe("npm run bench", () => {
     }
     expect(positiveInteger(report.baseline.bytes)).toBe(true);
     expect(positive(report.baseline.coldStartMs)).toBe(true);
-    for (const key of ["pipelines2", "pipelines500"]) {
+    const accountsKey = `accounts${accountsRow.accounts * accountsRow.regions}`;
+    expect(Object.keys(report.program).sort()).toEqual([accountsKey, "pipelines2", "pipelines3"]);
+    for (const key of Object.keys(report.program)) {
       expect(positiveInteger(report.program[key].resources)).toBe(true);
       expect(positive(report.program[key].evalMs)).toBe(true);
     }
+    expect(positiveInteger(report.program[accountsKey].patternChars)).toBe(true);
     expect(positive(report.fanout.ratio)).toBe(true);
     expect(report.fanout.slowestMs).toBe(300);
     expect(report.fanout.wallMs).toBeGreaterThanOrEqual(report.fanout.slowestMs);
@@ -92,7 +155,7 @@ describe("npm run bench", () => {
     expect(positive(report.sandbox.eventToLastDeliveryMs)).toBe(true);
     // The first invocations really ran against the stand-ins (no "invocation failed" warnings).
     expect(run.stderr).not.toMatch(/^warning: /m);
-  });
+  }, 900_000);
 
   test("--chaos --json prints the chaos report: per channel, cost (shape only)", async () => {
     // Act: a handful of events (the figures belong to the benchmark; this checks the shape)
@@ -195,25 +258,7 @@ describe("npm run bench", () => {
   });
 
   // The usage errors, in this process: a spawned run loads every section's imports under ts-node
-  // first (45 s each on a busy 2-core machine) to print one line. `bench` resolves with the exit
-  // code that scripts/bench.ts sets, and writes what it prints to process.stdout / stderr.
-  async function benchInProcess(args: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const capture = (into: string[]) => (chunk: string | Uint8Array) => {
-      into.push(String(chunk));
-      return true;
-    };
-    const stdout = jest.spyOn(process.stdout, "write").mockImplementation(capture(out));
-    const stderr = jest.spyOn(process.stderr, "write").mockImplementation(capture(err));
-    try {
-      const code = await runBench(args);
-      return { code, stdout: out.join(""), stderr: err.join("") };
-    } finally {
-      stdout.mockRestore();
-      stderr.mockRestore();
-    }
-  }
+  // first (45 s each on a busy 2-core machine) to print one line.
 
   test("--events without --chaos is a usage error naming the option", async () => {
     const run = await benchInProcess(["--events", "5"]);

@@ -139,7 +139,12 @@ export async function handleClick(
 ): Promise<ApprovalResponse> {
   const claim = await claimOfClick(rt, click);
   if (!claim) return ok();
-  const authorization = authorizeApprover(rt.config.pipelines, claim, click.user.id);
+  const authorization = authorizeApprover(
+    rt.config.pipelines,
+    claim,
+    click.user.id,
+    rt.config.sources,
+  );
   if (!authorization.allowed) {
     await auditDenied(rt, claim, authorization.reason, authorization.detail);
     await postToResponseUrl(

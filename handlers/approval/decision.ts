@@ -88,6 +88,7 @@ export async function auditDenied(
     "not-an-approver": "not an approver",
     "not-configured": "not configured",
     "no-source-access": `no access to the pipeline's account: ${why ?? "no role"}`,
+    "unconfigured-source": `not a configured source: ${why ?? "account or region not configured"}`,
   };
   await audit(rt, {
     action: "approval-denied",

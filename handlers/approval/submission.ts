@@ -101,7 +101,12 @@ export async function handleReasonSubmission(
   const asked = await claimOfSubmission(rt, submission);
   if (!("work" in asked)) return asked;
   const { claim } = asked.work;
-  const authorization = authorizeApprover(rt.config.pipelines, claim, claim.user.id);
+  const authorization = authorizeApprover(
+    rt.config.pipelines,
+    claim,
+    claim.user.id,
+    rt.config.sources,
+  );
   if (!authorization.allowed) {
     await auditDenied(rt, claim, authorization.reason, authorization.detail);
     return modalError(authorization.message);

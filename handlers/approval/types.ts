@@ -5,13 +5,19 @@
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "aws-lambda";
 import type { Logger } from "../channels/types";
 import type { ApprovalButtonValue, ApprovalDecision } from "../contracts/slack-approval";
-import type { PipelineRule } from "../types";
+import type { PipelineRule, SourceAccount } from "../types";
 
 /** What the approval handler needs from stack config, none of it secret. */
 export interface ApprovalHandlerConfig {
   project: string;
   stack: string;
   pipelines: PipelineRule[];
+  /**
+   * The configured source accounts and their regions (config key `sources`, issue 14): an
+   * approval for a pipeline in any other (account, region) than these and the notifier's own is
+   * refused and audited (authorize.ts). Absent or empty: the home account and region only.
+   */
+  sources?: SourceAccount[];
   /** How long audit records and decision claims are kept, in days (the items' TTL). */
   auditRetentionDays: number;
   /** Base of the Slack Web API (`views.open`, `chat.update`); default https://slack.com/api. */

@@ -2,7 +2,6 @@
  * Helpers shared by the channel drivers: kind wording, text fitting with truncation tracking,
  * HTTP delivery with classification, SNS delivery with error classification.
  */
-import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { classifyResponse, deliveryError, postJson, redact, type HttpResponse } from "../http";
 import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
@@ -10,7 +9,7 @@ import { truncateText } from "../slack-text";
 import type { ChannelConfig, ChannelType, Notification } from "../types";
 import { approvalTimeoutWords, retryAttempt, rollbackWords } from "./lifecycle";
 import { pipelineLabel } from "./origin";
-import type { ChannelContext, DeliveryError, DeliveryReceipt, SnsPublisher } from "./types";
+import type { ChannelContext, DeliveryError, DeliveryReceipt } from "./types";
 
 /**
  * One upper-case word (or a few) per kind, most important first: used by sms, email, PagerDuty.
@@ -214,15 +213,7 @@ export async function deliverHttp(
   throw err;
 }
 
-/** Adapts an SDK v3 SNS client to {@link SnsPublisher}. */
-export function snsPublisher(client: SNSClient): SnsPublisher {
-  return {
-    async publish(input) {
-      const out = await client.send(new PublishCommand(input));
-      return { MessageId: out.MessageId };
-    },
-  };
-}
+export { snsPublisher } from "./sns-publisher";
 
 // SNS error codes (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors)
 // and SDK names that a later attempt can get past.

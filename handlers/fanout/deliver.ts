@@ -4,21 +4,21 @@
  * delivery's audit record: two DynamoDB writes in all) or failed (plus an append-only failure
  * record). A PagerDuty trigger is first given the pipeline's open incident (fanout/incident.ts).
  */
-import { sns } from "../aws";
 import { snsPublisher } from "../channels/common";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../channels/types";
 import { isDeliveryError, redact, scaledMs } from "../http";
-import { rememberRequest } from "../reminders/record";
 import { withRetries } from "../retry";
 import { pipelineFields, type AuditRecord } from "../store/audit";
-import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
+import { claimDelivery, markFailed, type DeliveryRef } from "../store/ledger";
 import { threadStore } from "../store/threads";
 import type { ChannelConfig, ChannelSecrets, ChannelType, Notification } from "../types";
 import { claimIncidentFor } from "./incident";
 import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { allowanceFor, groupable, groupDelivery } from "./grouping";
 import { paceDelivery, type PaceDecision } from "./pace";
+import { releaseUnsent, verdictOf, type GateVerdict, type SendGate } from "./gate";
+import { recordSent } from "./sent";
 import { receiverIsIdempotent, type ChannelStatus, type Delivery } from "./plan";
 
 /** What became of one channel delivery. */
@@ -51,13 +51,16 @@ function allSecretValues(secrets: ChannelSecrets): string[] {
  * no failure (issue 11): a send slot after the deadline, or a 429 / throttling whose
  * `Retry-After` does not fit before it, is `deferred` (record.ts requeues the record), its
  * ledger slot left `failed` so the copy claims it cleanly. `reserved`: the slot a deferred copy
- * carries. DynamoDB errors of the claim are thrown (the record is retried).
+ * carries. `gate` (fanout/gate.ts): what the send waits for — the enrichment's verdict and the
+ * channel secrets — while the claim (and, where `gate.paceEarly`, the pacing) runs before it;
+ * a verdict not to send releases the slot (outcome `released`). DynamoDB errors of the claim are
+ * thrown (the record is retried).
  */
 export async function deliver(
   inv: Invocation,
   n: Notification,
   d: Delivery,
-  secrets: ChannelSecrets,
+  gate: SendGate,
   log: Logger,
   reserved?: number,
 ): Promise<ChannelOutcome> {
@@ -99,8 +102,14 @@ export async function deliver(
   // A retry of this delivery (its slot claimed before) already had its turn in the window: it
   // is never demoted to a digest by its own earlier, failed attempt (red-team finding).
   const retry = claim.attempts > 1;
-  const paced = await paceOrRelease(inv, ref, d, channelConfig.type, reserved, log, n, retry);
+  // A channel the verdict may drop reserves no send slot before it (fanout/gate.ts).
+  let verdict: GateVerdict | undefined = gate.paceEarly ? undefined : await verdictOf(gate);
+  if (verdict && !verdict.send) return releaseUnsent(inv, ref, d, verdict.reason, log);
+  const paced = await paceOrRelease(inv, ref, d, channelConfig.type, reserved, log, n, retry, gate);
   if (paced.status !== "sent") return paced;
+  verdict ??= await verdictOf(gate);
+  if (!verdict.send) return releaseUnsent(inv, ref, d, verdict.reason, log);
+  const { secrets } = verdict;
   // A PagerDuty trigger goes to the pipeline's open incident: its key, claimed now (issue 11).
   const noIncident = await claimIncidentFor(inv, n, d, ref, log);
   if (noIncident) return noIncident;
@@ -165,7 +174,8 @@ function rateLimitDelay(err: DeliveryError): number {
  * means "go on and send"); else releases the claim as a deferral. A pacing store error releases
  * the claim as a plain failure (never a `sending` slot left behind). Over the grouping window's
  * individual allowance (issue 11, fanout/grouping.ts) the slot is marked `grouped` instead (the
- * outcome `grouped`); a grouping write that fails releases it as a failure.
+ * outcome `grouped`); a grouping write that fails releases it as a failure. A digest entry says
+ * what the message says: it is written only after `gate`'s verdict (the enrichment).
  */
 async function paceOrRelease(
   inv: Invocation,
@@ -175,13 +185,16 @@ async function paceOrRelease(
   reserved: number | undefined,
   log: Logger,
   n: Notification,
-  retry = false,
+  retry: boolean,
+  gate: SendGate,
 ): Promise<ChannelOutcome> {
   let pace: PaceDecision;
   try {
     const allowance = !retry && groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
     pace = await paceDelivery(d.channel, type, inv.deadline, reserved, Date.now, allowance);
     if (pace.kind === "group") {
+      const verdict = await verdictOf(gate);
+      if (!verdict.send) return releaseUnsent(inv, ref, d, verdict.reason, log);
       const grouped = await groupDelivery(inv, n, ref, pace.allowance, log);
       if ("status" in grouped) return grouped;
       throw new Error(grouped.error);
@@ -239,7 +252,8 @@ function send(
         config: channelConfig,
         secret: secrets[d.channel] ?? {},
         deadline: inv.deadline,
-        sns: snsPublisher(sns()),
+        // The SNS client is created on the first publish (sms, email), not per send: issue 12.
+        sns: snsPublisher(),
         topicArn: inv.topics[d.channel],
         resolveDedupKey: d.resolveDedupKey,
         dedupKey: d.dedupKey,
@@ -259,60 +273,4 @@ function send(
       },
     },
   );
-}
-
-/**
- * The bookkeeping after a delivery: the ledger's mark-sent, which is also the delivery's audit
- * record (retried until the deadline: store/ledger.ts `markSent`); no PagerDuty incident write.
- * It runs concurrently, and its failures are logged, not thrown: retrying the record would send
- * the message again. `receipt` is the successful delivery's receipt (channels/types.ts
- * `DeliveryReceipt`): for Slack in bot mode `receipt.id` is the posted message's `ts`, and the
- * channel id is the channel config's `channel` (`inv.config.channels[d.channel]`). A PagerDuty
- * resolve caused by a rollback is recorded with the rollback: the Events API v2 resolve carries
- * only `routing_key`, `event_action` and `dedup_key` (payload fields are for triggers), so the
- * record and the tier's other channels are where it is said.
- */
-async function recordSent(
-  inv: Invocation,
-  n: Notification,
-  d: Delivery,
-  receipt: DeliveryReceipt,
-  ref: DeliveryRef,
-  run: { attempt: number; started: number; ambiguous: boolean; resent: boolean },
-  log: Logger,
-): Promise<void> {
-  // No incident write here (issue 11/12): the trigger's incident was claimed before the send
-  // (fanout/incident.ts), and a success took the incident it resolves when it found it.
-  const detail = {
-    kind: n.kind,
-    attempt: run.attempt,
-    ms: Date.now() - run.started,
-    ...(run.resent ? { resentIdempotent: true } : {}),
-    ...(receipt.truncated ? { truncated: true } : {}),
-    ...((d.resolveDedupKey ?? d.dedupKey) ? { dedupKey: d.resolveDedupKey ?? d.dedupKey } : {}),
-    ...(n.attempt !== undefined && n.attempt > 1 ? { executionAttempt: n.attempt } : {}),
-    ...(n.rollback ? { rollback: { ...n.rollback } } : {}),
-  };
-  const settled = await Promise.allSettled([
-    markSent(
-      ref,
-      {
-        action: d.resolveDedupKey ? "incident-resolved" : "sent",
-        receiptId: receipt.id,
-        ambiguous: run.ambiguous,
-        detail,
-      },
-      markDeadline(inv),
-    ),
-    // An approval request posted to Slack waits for a decision: the reminder scan's item.
-    rememberRequest(inv.config, n, d.channel, receipt),
-  ]);
-  for (const s of settled) {
-    if (s.status === "rejected") {
-      log.error("bookkeeping after delivery failed", {
-        channel: d.channel,
-        error: describe(s.reason),
-      });
-    }
-  }
 }

@@ -25,6 +25,7 @@ import { isRateLimited } from "./deliver";
 import { digestSlot, seeChannelFor } from "./grouping";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { paceDelivery } from "./pace";
+import { retryLater } from "./flush-retry";
 import { requeue } from "./requeue";
 
 /**
@@ -113,8 +114,9 @@ async function requeueFlush(f: DigestFlush, delayMs: number): Promise<void> {
 
 /**
  * Handles one digest-flush record. Resolves true when the record is done (sent, already sent,
- * nothing to send, or re-queued to wait for the channel's rate limit), false when SQS should
- * deliver it again (a store or send failure a retry can fix, or another flush holds the slot).
+ * nothing to send, given up on a permanent error, re-queued to wait for the channel's rate limit
+ * or after a failure a retry can fix, or dead-lettered with its reason), false when SQS should
+ * deliver it again (the queue refused the copy).
  */
 export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Promise<boolean> {
   const f = parseDigestFlush(record.body);
@@ -131,13 +133,18 @@ export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Pro
     return await flush(inv, f, log);
   } catch (err: unknown) {
     log.error("digest flush failed", { error: describe(err) });
-    return false;
+    return retryLater(record, f, err, log);
   }
 }
 
-/** {@link flushDigestRecord}'s work; DynamoDB errors are thrown. */
+/**
+ * {@link flushDigestRecord}'s work; DynamoDB errors are thrown. A throttled read or claim is
+ * retried within the invocation (store/claim.ts `withStoreRetries`); an error after the claim
+ * gives the digest's slot back (`failed`), so the flush's copy claims it at once instead of
+ * waiting for a lease that only a crash should leave behind.
+ */
 async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<boolean> {
-  const { entries, calls } = await digestEntries(f.channel, f.windowStart);
+  const { entries, calls } = await digestEntries(f.channel, f.windowStart, inv.deadline);
   if (entries.length === 0) {
     log.info("digest flush: nothing grouped in this window", { calls });
     return true;
@@ -154,6 +161,27 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
       () => false,
     );
   }
+  try {
+    return await sendClaimed(inv, f, ref, { unconfirmed: claim.unconfirmed, entries, calls }, log);
+  } catch (err: unknown) {
+    if (!(err as { released?: boolean }).released) {
+      await markFailed(ref, `flush failed: ${describe(err)}`, false, markDeadline(inv)).catch(
+        () => undefined,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Paces, builds and sends the claimed digest of `f`, and records it. Store errors are thrown. */
+async function sendClaimed(
+  inv: Invocation,
+  f: DigestFlush,
+  ref: DeliveryRef,
+  found: { unconfirmed: boolean; entries: GroupedEntry[]; calls: number },
+  log: Logger,
+): Promise<boolean> {
+  const { entries, calls } = found;
   const channelConfig = inv.config.channels[f.channel];
   const pace = await paceDelivery(f.channel, channelConfig.type, inv.deadline);
   if (pace.kind === "defer") return release(inv, f, ref, pace.reason, pace.delayMs, log);
@@ -187,20 +215,23 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
     const permanent = isDeliveryError(err) ? !err.retryable : false;
     await markFailed(ref, reason, permanent, markDeadline(inv));
     log.error("digest delivery failed", { channel: f.channel, permanent, error: reason });
-    return permanent;
+    if (permanent) return true;
+    // Retried like any failed flush (flush-retry.ts), never by SQS's redrive; the slot is released.
+    throw Object.assign(new Error(reason), { name: "DigestDeliveryFailed", released: true });
   }
   await markSent(
     ref,
     {
       action: "sent",
       receiptId: receipt.id,
-      ambiguous: claim.unconfirmed,
+      ambiguous: found.unconfirmed,
       detail: {
         kind: "digest",
         count: digest.count,
         pipelines: digest.pipelines,
         windowStart: digest.windowStart,
-        notifications: digest.entries.slice(0, 50).map((e) => e.notificationId),
+        // Every id up to 200 (about 5 KB): the record says which notifications the digest had.
+        notifications: digest.entries.slice(0, 200).map((e) => e.notificationId),
       },
     },
     markDeadline(inv),

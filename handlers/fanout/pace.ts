@@ -8,7 +8,8 @@
 import { DEFAULT_TIMEOUT_MS } from "../channels/types";
 import { RATE_LIMITS, emissionIntervalMs } from "../contracts/rate-limits";
 import { scaledMs } from "../http";
-import { reserveSlot, type Allowance } from "../store/pacing";
+import { writeWithRetries } from "../store/ledger";
+import { reserveSlot, type Allowance, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";
 
 /** The message attribute that carries slots reserved for a deferred copy: JSON channel → ms. */
@@ -36,7 +37,8 @@ const RESERVED_SLOT_GRACE_MS = 60_000;
  * Decides when `channel` (of `type`) may send: at once when its slot has come; after waiting
  * when the slot leaves one call's timeout before `deadline` (epoch ms); else deferred. `reserved`: the slot a deferred copy carries (not reserved again while still near).
  * `allowance`: the grouping window's individual messages (fanout/grouping.ts); over it, `group`
- * (no send slot taken; a copy's reserved slot was already allowed). DynamoDB errors are thrown.
+ * (no send slot taken; a copy's reserved slot was already allowed). DynamoDB errors are thrown
+ * once retrying them no longer fits before `deadline` (throttling is retried, a denial is not).
  */
 export async function paceDelivery(
   channel: string,
@@ -53,12 +55,20 @@ export async function paceDelivery(
     at = reserved;
   } else {
     const limit = RATE_LIMITS[type];
-    const slot = await reserveSlot(
-      channel,
-      { intervalMs: scaledMs(emissionIntervalMs(limit)), burst: pacedBurst(limit.burst) },
-      now,
-      allowance,
-    );
+    const bucket = {
+      intervalMs: scaledMs(emissionIntervalMs(limit)),
+      burst: pacedBurst(limit.burst),
+    };
+    // A pacing call throttled past the SDK's own retries is tried again until the deadline, like
+    // the ledger's marks (store/ledger.ts `writeWithRetries`; issue 12: DynamoDB throttling alone
+    // never fails a delivery). A throttled request is not applied; a repeat after a lost reply
+    // spends one more slot or window count than needed: a later send, never a second one.
+    const got: { slot?: PaceSlot } = {};
+    await writeWithRetries(async () => {
+      // One invocation's reservations learn from each other (store/pacing.ts): its deadline.
+      got.slot = await reserveSlot(channel, bucket, now, allowance, deadline);
+    }, deadline);
+    const slot = got.slot as PaceSlot;
     if (slot.grouped && allowance) return { kind: "group", allowance };
     at = slot.at;
   }

@@ -253,10 +253,11 @@ export function receiverIsIdempotent(config: { type: string } | undefined): bool
 /**
  * How one channel delivery ended. `deferred` (issue 11): the receiver limits its rate and the
  * send waits for a copy of the record (record.ts requeues it) — never a failure. `grouped`: held
- * for a channel's digest.
+ * for a channel's digest. `released` (issue 12): claimed while the enrichment ran, then not due
+ * (fanout/gate.ts); the slot was given back and record.ts drops the outcome.
  */
 export type ChannelStatus =
-  "sent" | "deduplicated" | "failed" | "abandoned" | "deferred" | "grouped";
+  "sent" | "deduplicated" | "failed" | "abandoned" | "deferred" | "grouped" | "released";
 
 /**
  * What becomes of a record after its deliveries (`deferred` and `grouped` are not failures: the

@@ -1,7 +1,8 @@
 /**
  * One parsed event of a batch, end to end: plan (plan.ts) → collapse into the outcome's message →
- * enrich (CodePipeline API, time-bounded) → quiet hours → deliver to every channel concurrently
- * (deliver.ts) → settle: done, retry the failed channels on redelivery, or park in the DLQ.
+ * enrich (CodePipeline API, time-bounded; the delivery claims run meanwhile: early.ts) → quiet
+ * hours → deliver to every channel concurrently (deliver.ts) → settle: done, retry the failed
+ * channels on redelivery, or park in the DLQ.
  * Every decision is an audit item; nothing ends silently.
  */
 import type { SQSRecord } from "aws-lambda";
@@ -17,7 +18,8 @@ import { deadLetter } from "./dead-letter";
 import { deliver, type ChannelOutcome } from "./deliver";
 import { mayHaveTakenIncidents, resolveDeliveries } from "./incident";
 import { defer, RATE_LIMITED_REASON, slotsOf } from "./deferral";
-import { deliverInTurn, OUTCOME_TURN, UNORDERED, type ChannelTurns } from "./order";
+import { startEarly } from "./early";
+import { OUTCOME_TURN, UNORDERED, type ChannelTurns } from "./order";
 import { auditQuietly, type Invocation } from "./invocation";
 import { emitDelivered, emitSuppressed } from "./metrics";
 import {
@@ -116,10 +118,22 @@ export async function processRecord(
     await collapsed(inv, n, into, base, nlog);
     return { status: "collapsed", notificationId: into, channels: [] };
   }
+  // The deliveries known now claim their slots while the enrichment runs (fanout/early.ts); none
+  // sends before it: it decides what a page says, and whether a FAILED pages at all.
   const t1 = Date.now();
-  const { resolves, enrichMs } = await prepared;
+  const early = startEarly(
+    inv.config,
+    turns,
+    sends ? applyDowntime(inv.config, n, deliveriesFor(n, rule, inv.config)).toSend : [],
+    (d, gate) => deliver(inv, n, d, gate, nlog, slotsOf(record)[d.channel]),
+  );
+  const { resolves, enrichMs } = await prepared.catch(async (err: unknown) => {
+    await early.abandon("the record failed before its enrichment was done", err);
+    throw err;
+  });
   const deliveries = [...deliveriesFor(n, rule, inv.config), ...resolves];
   if (deliveries.length === 0) {
+    await early.abandon(`not due once enriched (${n.kind})`);
     nlog.info("ignored: nothing to send for this state");
     return { status: "ignored", notificationId: n.id, channels: [] };
   }
@@ -144,20 +158,19 @@ export async function processRecord(
     );
     emitSuppressed(n, quiet.suppressed);
     if (quiet.toSend.length === 0) {
+      await early.abandon(`downtime window ${quiet.window.name}`);
       return { status: "suppressed", notificationId: n.id, channels: [] };
     }
   }
-
-  const channelSecrets = await (secrets ?? inv.secrets());
   const t2 = Date.now();
   // Every delivery settles (sent and marked, or failed) before the record ends, even when one
   // channel's claim threw: returning early would leave a sibling's send in flight, its slot
   // `sending`, and Lambda freezes what is unfinished when the handler returns (issue 12).
   // Each channel in its turn (order.ts): after this pipeline's earlier events there, and
   // without waiting for their other channels (no head-of-line blocking, issue 11).
-  const settledDeliveries = await deliverInTurn(turns, quiet.toSend, (d) =>
-    deliver(inv, n, d, channelSecrets, nlog, slotsOf(record)[d.channel]),
-  );
+  const why = quiet.window ? `downtime window ${quiet.window.name}` : `not due once enriched`;
+  const secretsRead = secrets ?? inv.secrets();
+  const settledDeliveries = await early.finish(quiet.toSend, secretsRead, `${why} (${n.kind})`);
   const outcomes = settledDeliveries.map((s) => {
     if (s.status === "rejected") throw s.reason;
     return s.value;

@@ -9,6 +9,8 @@
  */
 import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
+import { consoleUrl } from "../events/normalize";
+import { withStoreRetries } from "./claim";
 import type { DigestEntry, Severity } from "../types";
 import {
   deliveryRecordKey,
@@ -66,7 +68,7 @@ export async function markGrouped(
             ":r": `grouped into digest ${slot.digestId}`,
             ":at": at,
             ":d": slot.digestId,
-            ":entry": withoutUndefined(entry),
+            ":entry": storedEntry(entry),
             ":g1": digestPartition(slot.channel, slot.windowStart),
             ":g2": fitKey(`${entry.time}#${entry.notificationId}`, MAX_SORT_KEY_BYTES),
           },
@@ -86,30 +88,68 @@ export interface DigestPage {
 /**
  * Every entry grouped into `channel`'s digest of the window starting at `windowStart`, oldest
  * first (the index's sort key is the event time): one Query of the `byExecution` index per page
- * (DynamoDB returns at most 1 MB per call, with `LastEvaluatedKey` to go on). DynamoDB errors are
- * thrown.
+ * (DynamoDB returns at most 1 MB per call, with `LastEvaluatedKey` to go on). A throttled page is
+ * read again until `deadline` (epoch ms; store/claim.ts `withStoreRetries`, issue 12: a flush that
+ * fails its read goes back to the queue, and the digest waits). DynamoDB errors are thrown.
  */
-export async function digestEntries(channel: string, windowStart: number): Promise<DigestPage> {
+export async function digestEntries(
+  channel: string,
+  windowStart: number,
+  deadline?: number,
+): Promise<DigestPage> {
   const entries: GroupedEntry[] = [];
   let calls = 0;
   let start: Record<string, unknown> | undefined;
   do {
     calls++;
-    const out = await ddb().send(
-      new QueryCommand({
-        TableName: tableName(),
-        IndexName: EXECUTION_INDEX,
-        KeyConditionExpression: "gsi1pk = :pk",
-        ExpressionAttributeValues: { ":pk": digestPartition(channel, windowStart) },
-        ...(start && { ExclusiveStartKey: start }),
-      }),
+    const from = start;
+    const out = await withStoreRetries(
+      () =>
+        ddb().send(
+          new QueryCommand({
+            TableName: tableName(),
+            IndexName: EXECUTION_INDEX,
+            KeyConditionExpression: "gsi1pk = :pk",
+            ExpressionAttributeValues: { ":pk": digestPartition(channel, windowStart) },
+            ...(from && { ExclusiveStartKey: from }),
+          }),
+        ),
+      { deadline },
     );
     for (const item of out.Items ?? []) {
-      if (item.entry && typeof item.entry === "object") entries.push(item.entry as GroupedEntry);
+      if (item.entry && typeof item.entry === "object") entries.push(entryOf(item));
     }
     start = out.LastEvaluatedKey;
   } while (start);
   return { entries, calls };
+}
+
+/**
+ * What the ledger item keeps of `entry` (issue 12, cost): not the fields the item has already
+ * (notification id, account, region, execution id) nor the console link when it is the one
+ * `consoleUrl` builds, so that a grouped item stays under 1 KB — one write unit for the mark and
+ * one for its index write instead of two each (DynamoDB bills per started KB).
+ */
+function storedEntry(entry: GroupedEntry): Partial<GroupedEntry> {
+  const { notificationId, account, region, executionId, consoleUrl: url, ...rest } = entry;
+  void notificationId;
+  void account;
+  const own = url === consoleUrl(region, entry.pipeline, executionId) ? {} : { consoleUrl: url };
+  return withoutUndefined({ ...rest, ...own });
+}
+
+/** The whole entry of a grouped ledger item: its stored entry completed from the item. */
+function entryOf(item: Record<string, any>): GroupedEntry {
+  const stored = item.entry as Partial<GroupedEntry>;
+  const whole = {
+    notificationId: String(item.notificationId),
+    account: String(item.account),
+    region: String(item.region),
+    executionId: String(item.executionId),
+    ...stored,
+  } as GroupedEntry;
+  whole.consoleUrl ??= consoleUrl(whole.region, whole.pipeline, whole.executionId);
+  return whole;
 }
 
 /** `o` without its undefined fields (the document client refuses them by default). */

@@ -11,6 +11,14 @@
  * an event counts as delivered in a digest when its ledger slot is `grouped` into a digest whose
  * own ledger slot is `sent` (store/digest.ts, fanout/digest-flush.ts), and the digests the
  * receiver got are counted apart (`digests`) against the digests the ledger says were sent.
+ *
+ * SNS (SMS, email) has no idempotency for a standard topic's Publish, and its stand-in cannot see
+ * a reply that never reached the fan-out. What the fan-out learned is in the ledger: a delivered
+ * slot keeps the accepted publish's `MessageId` as `receiptId`. So a publish the stand-in accepted
+ * whose MessageId no ledger record holds is one whose answer the fan-out never got (the SDK's
+ * request timeout, then its retry or the fan-out's): an ambiguous send, the window where SNS can
+ * repeat a text. And a text that names no event (enrichment timed out, so no error summary) is
+ * still attributed, through its MessageId, to the event whose slot recorded it.
  */
 import {
   localRoutingKey,
@@ -74,6 +82,19 @@ export interface GroupingLedger {
   grouped: Map<string, Map<string, string>>;
   /** Digest ids whose own ledger slot is `sent`. */
   sentDigests: Set<string>;
+  /**
+   * Receipt ids (`receiptId`: an SNS MessageId, …) of sent delivery records → their execution id;
+   * undefined when the ledger was not read.
+   */
+  receipts?: Map<string, string>;
+  /**
+   * Per sent digest, the notification ids it listed (its record's `detail.notifications`), when
+   * that list is complete (`detail.count` ids at most): a notification marked `grouped` after the
+   * flush read its window is in no digest, though its slot says grouped.
+   */
+  digestMembers?: Map<string, Set<string>>;
+  /** channel → execution id → the grouped slot's notification id. */
+  groupedIds?: Map<string, Map<string, string>>;
 }
 
 /** No grouping at all (a run with grouping off, or no ledger read). */
@@ -85,19 +106,36 @@ export const NO_GROUPING: GroupingLedger = { grouped: new Map(), sentDigests: ne
  * (`notificationId` = the digest id, `status` `sent`).
  */
 export function groupingLedger(items: Array<Record<string, unknown>>): GroupingLedger {
-  const ledger: GroupingLedger = { grouped: new Map(), sentDigests: new Set() };
+  const ledger: GroupingLedger = {
+    grouped: new Map(),
+    sentDigests: new Set(),
+    digestMembers: new Map(),
+    groupedIds: new Map(),
+    receipts: new Map(),
+  };
   for (const item of items) {
+    if (item.status === "sent" && typeof item.receiptId === "string" && item.receiptId !== "-") {
+      ledger.receipts?.set(item.receiptId, String(item.executionId ?? ""));
+    }
     if (item.status === "grouped" && typeof item.digestId === "string") {
       const channel = String(item.channel);
       const byExecution = ledger.grouped.get(channel) ?? new Map<string, string>();
       byExecution.set(String(item.executionId), item.digestId);
       ledger.grouped.set(channel, byExecution);
+      const ids = ledger.groupedIds?.get(channel) ?? new Map<string, string>();
+      ids.set(String(item.executionId), String(item.notificationId));
+      ledger.groupedIds?.set(channel, ids);
     } else if (
       item.status === "sent" &&
       typeof item.notificationId === "string" &&
       item.notificationId.startsWith("digest/")
     ) {
       ledger.sentDigests.add(item.notificationId);
+      const detail = item.detail as { count?: unknown; notifications?: unknown } | undefined;
+      const listed = Array.isArray(detail?.notifications) ? detail.notifications.map(String) : [];
+      if (typeof detail?.count === "number" && listed.length >= detail.count) {
+        ledger.digestMembers?.set(item.notificationId, new Set(listed));
+      }
     }
   }
   return ledger;
@@ -187,12 +225,18 @@ function receivedOverHttp(
   return got;
 }
 
+/**
+ * What an SNS topic's subscribers got, per event: by the marker in the text, else by the
+ * publish's MessageId kept as a sent record's `receiptId`. A publish whose MessageId no record
+ * holds is a lost reply (see the file's comment), counted when the ledger was read.
+ */
 function receivedOverSns(
   all: AllStandins,
   type: string,
   topicArn: string | undefined,
   index: Map<string, number>,
   events: number,
+  receipts: Map<string, string> | undefined,
 ): Received {
   const got: Received = {
     counts: new Array<number>(events).fill(0),
@@ -206,9 +250,18 @@ function receivedOverSns(
       got.digests += 1;
       continue;
     }
-    const at = eventOf(p.message, index);
-    if (at === undefined) got.unattributed += 1;
-    else got.counts[at] += 1;
+    const messageId = (p as { messageId?: string }).messageId;
+    const byReceipt = messageId === undefined ? undefined : receipts?.get(messageId);
+    const at =
+      eventOf(p.message, index) ?? (byReceipt === undefined ? undefined : index.get(byReceipt));
+    if (at === undefined) {
+      got.unattributed += 1;
+      continue;
+    }
+    got.counts[at] += 1;
+    if (messageId !== undefined && receipts !== undefined && !receipts.has(messageId)) {
+      got.lostReplies[at] += 1;
+    }
   }
   return got;
 }
@@ -273,7 +326,14 @@ export function tallyRun(
   for (const channel of route) {
     const got =
       channel.type === "sms" || channel.type === "email"
-        ? receivedOverSns(all, channel.type, topics[channel.name], index, sent.length)
+        ? receivedOverSns(
+            all,
+            channel.type,
+            topics[channel.name],
+            index,
+            sent.length,
+            grouping.receipts,
+          )
         : receivedOverHttp(all, channel, index, sent.length);
     const tally: ChannelTally = {
       once: 0,
@@ -298,7 +358,10 @@ export function tallyRun(
     };
     sent.forEach((event, i) => {
       const digest = grouped?.get(event.executionId);
-      const viaDigest = digest !== undefined && grouping.sentDigests.has(digest) ? 1 : 0;
+      const members = digest === undefined ? undefined : grouping.digestMembers?.get(digest);
+      const id = grouping.groupedIds?.get(channel.name)?.get(event.executionId);
+      const listed = members === undefined || id === undefined || members.has(id);
+      const viaDigest = digest !== undefined && grouping.sentDigests.has(digest) && listed ? 1 : 0;
       if (viaDigest && got.counts[i] === 0) digests.inDigest += 1;
       const n = got.counts[i] + viaDigest;
       tally.lostReplies += got.lostReplies[i];

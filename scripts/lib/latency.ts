@@ -23,9 +23,10 @@
  * answer in about a millisecond, which would hide sequential round trips. `handlerRatio` is the
  * handler's whole invocation (the bookkeeping after the sends included) / slowest channel.
  *
- * Cold start: fresh process → archive loaded → first invocation done (median), of the fan-out
- * and of the SDK floor (scripts/lib/sdk-floor-program.ts: one DynamoDBClient, one GetItem,
- * serialized the same way). Target: fan-out ≤ floor + {@link LATENCY}`.coldStartBudgetMs`.
+ * Cold start: fresh process → archive loaded → first invocation done (median), with receivers
+ * that answer at once (their answer time is not start-up cost), of the fan-out and of the SDK
+ * floor (scripts/lib/sdk-floor-program.ts: one DynamoDBClient, one GetItem, serialized the same
+ * way). Target: fan-out ≤ floor + {@link LATENCY}`.coldStartBudgetMs`.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
@@ -305,6 +306,11 @@ export async function runLatency(ctx: BenchContext, deps: LatencyDeps): Promise<
       AWS_ENDPOINT_URL_DYNAMODB: proxy.endpoint,
     });
     all.aws.delays.codepipeline = {};
+    // Cold starts against receivers that answer at once: a receiver's answer time (300 ms for the
+    // SMS stand-in's Publish) is not start-up cost, and the SDK floor has no receiver to wait for.
+    all.receivers.setLatency("pagerduty", 0);
+    all.receivers.setLatency("slack", 0);
+    all.aws.delays.sns.Publish = 0;
     ctx.log("latency: cold starts…");
     const cold = await coldStarts(ctx, deps, all, program);
     const ratio = (lastMs: number) => (lastMs + slowestMs) / slowestMs;

@@ -117,6 +117,53 @@ describe("findPipelineRule / authorizeApprover", () => {
   });
 });
 
+describe("authorizeApprover: configured sources (issue 14)", () => {
+  const env = { HOME_ACCOUNT: process.env.HOME_ACCOUNT, AWS_REGION: process.env.AWS_REGION };
+  const sources = [{ account: "222233334444", regions: ["eu-west-1"] }];
+  const target = (account: string, region: string) => ({
+    pipeline: "payments-prod",
+    account,
+    region,
+  });
+  beforeAll(() =>
+    Object.assign(process.env, { HOME_ACCOUNT: "123456789012", AWS_REGION: "us-east-1" }),
+  );
+  afterAll(() => {
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it("refuses a configured account's region outside sources[].regions, before the approvers, with the fan-out's reason", () => {
+    expect(
+      authorizeApprover(rules, target("222233334444", "us-west-2"), "U0APPROVER1", sources),
+    ).toEqual({
+      allowed: false,
+      reason: "unconfigured-source",
+      message:
+        "payments-prod runs in account 222233334444, region us-west-2, which this notifier does not take approvals from; nothing was decided.",
+      detail:
+        "region us-west-2 of account 222233334444 is not a configured source region (config key sources[0].regions)",
+    });
+  });
+
+  it("without sources only the home account and region are admitted; home needs no sources", () => {
+    expect(
+      authorizeApprover(rules, target("222233334444", "eu-west-1"), "U0APPROVER1"),
+    ).toMatchObject({
+      reason: "unconfigured-source",
+      detail: "account 222233334444 is not a configured source (config key sources)",
+    });
+    expect(authorizeApprover(rules, "payments-prod", "U0APPROVER1")).toEqual({ allowed: true });
+    expect(
+      authorizeApprover(rules, target("123456789012", "us-east-1"), "U0APPROVER1", sources),
+    ).toEqual({
+      allowed: true,
+    });
+  });
+});
+
 describe("message building", () => {
   it("names the decider in the CodePipeline summary", () => {
     expect(approvalSummary("Approved", { id: "U1", name: "Jane Doe", username: "jane" })).toBe(

@@ -109,3 +109,43 @@ it("approves a source account's pipeline through the declared source-access role
   expect(decided).toContain("sts:AssumeRole Allow");
   expect(decided).toContain("codepipeline:PutApprovalResult Allow");
 }, 60_000);
+
+it("refuses a click for the source account in a region outside sources[].regions: the program hands its sources to the approval function", async () => {
+  // Arrange: the pipeline really is pending in us-west-2 of the configured account, and the rule
+  // (account SOURCE, no region) would match it.
+  const other = "us-west-2";
+  const executionId = randomUUID();
+  const scope = standins.aws.scope({ account: SOURCE, region: other });
+  addPendingApproval(scope, { pipeline: PIPELINE, stage: STAGE, action: ACTION, executionId });
+  const responseId = randomUUID();
+  const payload = clickPayload({
+    user: JANE,
+    executionId,
+    pipeline: PIPELINE,
+    responseUrl: standins.receivers.urlFor("slack-response", responseId),
+  });
+  const value = encodeApprovalButtonValue({
+    pipeline: PIPELINE,
+    stage: STAGE,
+    action: ACTION,
+    executionId,
+    account: SOURCE,
+    region: other,
+  });
+  const actions = payload.actions as Array<Record<string, unknown>>;
+  payload.actions = [{ ...actions[0], value }];
+  const callsBefore = standins.aws.state.codepipeline.calls.length;
+
+  // Act
+  const ack = await approval.invoke(signedEvent(formBody(payload), { secret: SIGNING_SECRET }));
+  await standins.aws.idle();
+
+  // Assert: answered, nothing called in that account, the clicker told why.
+  expect(ack).toMatchObject({ ok: true, value: { statusCode: 200 } });
+  expect(standins.aws.state.codepipeline.calls.slice(callsBefore)).toEqual([]);
+  expect(scope.codepipeline.pipelines[PIPELINE].stages[0].actions[0].status).toBe("InProgress");
+  const told = standins.receivers
+    .byReceiver("slack-response", responseId)
+    .map((d) => String((d.body as { text?: unknown }).text));
+  expect(told).toEqual([expect.stringContaining("does not take approvals from")]);
+}, 60_000);

@@ -100,6 +100,12 @@ describe("approvals in source accounts (issue 14)", () => {
       auditRetentionDays: 30,
       workTimeoutSeconds: 30,
       slackApiUrl: all.receivers.slackApiUrl,
+      // Both accounts are configured sources in SOURCE_REGION (OTHER without a role in
+      // SOURCE_ROLES: the no-access case); any other (account, region) is refused.
+      sources: [
+        { account: SOURCE, regions: [SOURCE_REGION] },
+        { account: OTHER, regions: [SOURCE_REGION] },
+      ],
       pipelines: [
         { match: { name: NAME }, tier: "critical", states: ["FAILED"], approvals },
         { match: { name: NAME, account: SOURCE }, tier: "critical", states: ["FAILED"], approvals },
@@ -210,6 +216,56 @@ describe("approvals in source accounts (issue 14)", () => {
     expect(all.aws.state.codepipeline.calls).toEqual([]);
     expect(all.aws.state.lambda.invocations).toEqual([]);
   });
+
+  it.each([
+    {
+      what: "a configured source account in a region not among its configured regions",
+      where: { account: SOURCE, region: "ap-southeast-2" },
+      reason: `region ap-southeast-2 of account ${SOURCE} is not a configured source region (config key sources[0].regions)`,
+    },
+    {
+      what: "an account that is not a configured source",
+      where: { account: "999988887777", region: SOURCE_REGION },
+      reason: "account 999988887777 is not a configured source (config key sources)",
+    },
+  ])(
+    "refuses an approval for $what, even from an approver of a rule matching it: told, audited with the reason, nothing claimed, assumed or called",
+    async ({ where, reason }) => {
+      // Arrange: the pipeline really is pending there, and the rule for NAME names no region.
+      const executionId = `e-unconfigured-${where.account}-${where.region}`;
+      const assumed = () => all.iam.decisions.filter((d) => d.action === "sts:AssumeRole").length;
+      const assumedBefore = assumed();
+      addPendingApproval(all.aws.scope(where), {
+        pipeline: NAME,
+        stage: STAGE,
+        action: ACTION,
+        executionId,
+      });
+
+      // Act
+      const id = await click(APPROVER_1, executionId, where);
+
+      // Assert: the same refusal the fan-out gives such an event (events/sources.ts).
+      const told = postsTo(h(), id).map((p) => String(p.text));
+      expect(told).toEqual([
+        expect.stringContaining("which this notifier does not take approvals from"),
+      ]);
+      const ref = { ...where, name: NAME };
+      const records = await auditItems(h(), executionId, pipelineArn(ref));
+      expect(records).toEqual([
+        expect.objectContaining({
+          action: "approval-denied",
+          account: where.account,
+          region: where.region,
+          result: `not a configured source: ${reason}`,
+        }),
+      ]);
+      expect(await decisionOf(pipelineArn(ref), executionId)).toBeUndefined();
+      expect(assumed()).toBe(assumedBefore);
+      expect(all.aws.state.codepipeline.calls).toEqual([]);
+      expect(all.aws.state.lambda.invocations).toEqual([]);
+    },
+  );
 
   it("assumes the role once and reuses its credentials for later approvals in that account", async () => {
     const assumed = () => all.iam.decisions.filter((d) => d.action === "sts:AssumeRole").length;

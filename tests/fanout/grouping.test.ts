@@ -16,7 +16,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { SQSRecord } from "aws-lambda";
 import { isDigestFlush, parseDigestFlush } from "../../handlers/contracts/digest-flush";
+import { consoleUrl } from "../../handlers/events/normalize";
 import { runTsFile } from "../../testing";
+import { marshall } from "@aws-sdk/util-dynamodb";
+
+// dynalite's own item size (DynamoDB's rules for attribute names and values).
+const { itemSize: sizeOf } = require("dynalite/db") as { itemSize: (item: unknown) => number };
+const itemSize = (item: Record<string, unknown>) => sizeOf(marshall(item));
 import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
@@ -122,6 +128,9 @@ describe("grouping into digests (issue 11)", () => {
     const groupedSms = await slots("sms-oncall", "grouped", "storm-0");
     expect(groupedSlack).toHaveLength(3);
     expect(groupedSms).toHaveLength(5);
+    // Under 1 KB (dynalite's item size, DynamoDB's rules): the mark is one write unit and one
+    // index write unit, not two each (issue 12, cost).
+    for (const g of [...groupedSlack, ...groupedSms]) expect(itemSize(g)).toBeLessThan(1024);
     // Found by the flush through the byExecution index, not under an execution's key.
     for (const g of [...groupedSlack, ...groupedSms]) expect(g.gsi1pk).toMatch(/^DIGEST#/);
     // One flush per (channel, window) per invocation, due after the window's end (AWS seconds).
@@ -142,7 +151,12 @@ describe("grouping into digests (issue 11)", () => {
     expect(slack()).toHaveLength(4);
     const digest = JSON.stringify(slack()[3].body);
     expect(digest).toMatch(/3 pipelines failed/);
-    for (const g of groupedSlack) expect(digest).toContain(String(g.entry.consoleUrl));
+    // Each entry's console link: the grouped item keeps only what it does not have already
+    // (store/digest.ts, under 1 KB), and the link is its execution's in its region.
+    for (const g of groupedSlack) {
+      expect(g.entry.consoleUrl).toBeUndefined();
+      expect(digest).toContain(consoleUrl(g.region, g.entry.pipeline, g.executionId));
+    }
     expect(texts()).toHaveLength(2);
     expect(String(texts()[1].message)).toMatch(/^5 more pipelines failed.*see slack-eng/);
     // The digest's own ledger slot is sent, with what it stood for.

@@ -87,6 +87,44 @@ describe("the send slot (store/pacing.ts)", () => {
     expect(later).toEqual({ at: t0 + 10_000, calls: 1 });
   });
 
+  it("within one invocation (scope): a busy channel costs one UpdateItem per slot, a window seen spent no call (issue 12), with the same slots", async () => {
+    const bucket = { intervalMs: 100, burst: 2 };
+    const t0 = Date.now();
+    const clock = () => t0;
+    const scope = t0 + 60_000;
+    const slots = [];
+    for (let i = 0; i < 5; i++) {
+      slots.push(await reserveSlot("slack-memo", bucket, clock, undefined, scope));
+    }
+    // The same GCRA slots as without a scope (previous test)…
+    expect(slots.map((s) => s.at - t0)).toEqual([0, 0, 100, 200, 300]);
+    // …but the busy form is tried first once the invocation has seen the channel busy.
+    expect(slots.map((s) => s.calls)).toEqual([1, 1, 1, 1, 1]);
+    // Another invocation knows nothing: idle form refused, then busy (two calls, as before).
+    const other = await reserveSlot("slack-memo", bucket, clock, undefined, scope + 1);
+    expect(other).toEqual({ at: t0 + 400, calls: 2 });
+
+    // Grouping: 2 individual messages per window. The second reservation takes the last one, so
+    // the third of this invocation is grouped with no DynamoDB call; another invocation finds the
+    // window spent by two refused calls, no slot taken; the next window is not affected.
+    const allowance = { windowStart: t0 - (t0 % 60_000), windowMs: 60_000, max: 2 };
+    const a = [];
+    for (let i = 0; i < 3; i++) {
+      a.push(await reserveSlot("sms-memo", bucket, clock, allowance, scope));
+    }
+    expect(a).toEqual([
+      { at: t0, calls: 1 },
+      { at: t0, calls: 1 },
+      { at: t0, calls: 0, grouped: true },
+    ]);
+    const fresh = await reserveSlot("sms-memo", bucket, clock, allowance, scope + 1);
+    expect(fresh).toEqual({ at: t0, calls: 2, grouped: true });
+    const next = { ...allowance, windowStart: allowance.windowStart + 60_000 };
+    const later = await reserveSlot("sms-memo", bucket, clock, next, scope);
+    expect(later.grouped).toBeUndefined();
+    expect(later.at).toBe(t0 + 100);
+  });
+
   it("paces with one token under the receiver's burst (Slack: 3 → 2)", () => {
     expect(pacedBurst(SLACK_RATE_LIMIT.burst)).toBe(2);
     expect(pacedBurst(1)).toBe(1);

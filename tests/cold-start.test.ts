@@ -1,0 +1,93 @@
+/**
+ * Issue 12: the SDK clients a first invocation does not need are really loaded lazily. The
+ * fan-out archive as it ships (serialized by the program, run in a fresh Node process with only
+ * the runtime's SDK on NODE_PATH) is asked after each step which `@aws-sdk/client-*` packages are
+ * in its module cache. The closure serializer turns a top-level import into a `require` at the
+ * top of `__index.js` (handlers/README.md), so only DynamoDB — which every invocation uses — may
+ * be there after the load; SNS (sms and email channels) used to be, through
+ * handlers/channels/common.ts and handlers/aws.ts, and Secrets Manager through handlers/aws.ts.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runtimeModulesDir, type ArchiveInfo } from "../testing";
+import { event } from "./support/fanout";
+import { evaluate } from "./support/program";
+
+/**
+ * Loads the archive, invokes it with an empty batch, then with one prod FAILED event while every
+ * AWS endpoint is a closed port (the outcome claim fails, so nothing is sent; the enrichment and
+ * the secret read have started by then, alongside the claim), and prints the client packages
+ * loaded after each step.
+ */
+const CHILD = `
+"use strict";
+const clients = () =>
+  [...new Set(Object.keys(require.cache).map((k) => (k.match(/@aws-sdk[\\\\/](client-[a-z0-9-]+)/) || [])[1]).filter(Boolean))].sort();
+const [dir, body] = process.argv.slice(2);
+const { handler } = require(require("node:path").join(dir, "__index.js"));
+const ctx = { getRemainingTimeInMillis: () => 6000, awsRequestId: "cold" };
+const record = {
+  messageId: "m-1",
+  receiptHandle: "r-1",
+  body,
+  attributes: { ApproximateReceiveCount: "1" },
+  messageAttributes: {},
+  eventSource: "aws:sqs",
+};
+(async () => {
+  const out = { afterLoad: clients() };
+  await handler({ Records: [] }, ctx);
+  out.afterEmptyBatch = clients();
+  await handler({ Records: [record] }, ctx);
+  out.afterFailure = clients();
+  process.stdout.write("RESULT " + JSON.stringify(out) + "\\n");
+})().catch((err) => process.stdout.write("ERROR " + String(err && err.stack) + "\\n"));
+`;
+
+function run(dir: string, env: Record<string, string>, body: string): Promise<string> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cold-start-")), "child.js");
+  fs.writeFileSync(file, CHILD);
+  const closed = "http://127.0.0.1:9";
+  const child = spawn(process.execPath, [file, dir, body], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      NODE_PATH: runtimeModulesDir(),
+      ...env,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "cold",
+      AWS_SECRET_ACCESS_KEY: "cold",
+      AWS_ENDPOINT_URL: closed,
+      AWS_ENDPOINT_URL_DYNAMODB: closed,
+      AWS_ENDPOINT_URL_CODEPIPELINE: closed,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: closed,
+      AWS_ENDPOINT_URL_SQS: closed,
+      AWS_ENDPOINT_URL_SNS: closed,
+      POWERTOOLS_LOG_LEVEL: "SILENT",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout.on("data", (c) => (out += String(c)));
+  child.stderr.on("data", (c) => (out += String(c)));
+  return new Promise((resolve) => child.on("close", () => resolve(out)));
+}
+
+describe("the fan-out archive's cold start", () => {
+  it("loads only the DynamoDB client at load; Secrets Manager and CodePipeline when a record needs them; never SNS, SQS, STS or Lambda for a record that sends nothing", async () => {
+    const result = await evaluate({ stack: "prod" });
+    const fanout = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
+    const body = JSON.stringify(event("pipeline-failed", { pipeline: "main-app-production-v3" }));
+
+    const out = await run(fanout.dir, fanout.environment, body);
+
+    const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+    expect({ line: line ?? out }).toEqual({ line: expect.stringMatching(/^RESULT /) });
+    expect(JSON.parse((line as string).slice("RESULT ".length))).toEqual({
+      afterLoad: ["client-dynamodb"],
+      afterEmptyBatch: ["client-dynamodb"],
+      afterFailure: ["client-codepipeline", "client-dynamodb", "client-secrets-manager"],
+    });
+  }, 180_000);
+});

@@ -1,0 +1,135 @@
+/**
+ * Issue 12, latency: the delivery claims run while the enrichment runs, not after it; no message
+ * goes out before the enrichment (it says which action failed and why, and whether a FAILED pages
+ * at all); a slot claimed early for a channel the enrichment then drops is released — `failed`
+ * with the reason, never left `sending` — and a grouped paging channel's send slot (SMS's one
+ * text per grouping window) is not spent on it (handlers/fanout/gate.ts, early.ts).
+ */
+import { randomUUID } from "node:crypto";
+import {
+  addDeployFailure,
+  event,
+  record,
+  startFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
+
+let world: FanoutWorld;
+
+beforeAll(async () => {
+  // Grouping on, as in a deployed stack (the shared world turns it off): SMS is then a grouped
+  // paging channel, whose window allowance an early reservation would spend.
+  world = await startFanoutWorld((raw) => {
+    raw.grouping = { enabled: true };
+  });
+});
+afterAll(() => world.close());
+beforeEach(async () => {
+  world.reset();
+  await world.forgetPacing();
+});
+
+const PIPELINE = "main-app-production-v3";
+const CHANNELS = ["pagerduty-oncall", "slack-eng", "sms-oncall"];
+/** How long each CodePipeline call of the enrichment takes here, ms. */
+const ENRICH_DELAY_MS = 600;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The ledger items (delivery records) of one execution, by channel. */
+async function ledgerOf(executionId: string): Promise<Record<string, Record<string, any>>> {
+  const items = (await world.items()).filter(
+    (i) => String(i.pk).startsWith("DELIVERY#PIPELINE#") && i.executionId === executionId,
+  );
+  return Object.fromEntries(items.map((i) => [String(i.channel), i]));
+}
+
+const requests = () => [
+  ...world.standins.receivers.byReceiver("pagerduty"),
+  ...world.standins.receivers.byReceiver("slack", "slack-eng"),
+  ...world.standins.aws.state.sns.published,
+];
+
+describe("the delivery claims and the enrichment", () => {
+  it("every channel's slot is claimed while CodePipeline has not answered yet; nothing is sent before it has", async () => {
+    const executionId = randomUUID();
+    addDeployFailure(world.standins.aws, executionId);
+    world.standins.aws.delays.codepipeline = {
+      ListActionExecutions: ENRICH_DELAY_MS,
+      GetPipelineExecution: ENRICH_DELAY_MS,
+    };
+    const ev = event("pipeline-failed", { "execution-id": executionId }, { id: randomUUID() });
+
+    const done = world.invoke([record(ev, "m-early")]);
+    // Half-way through the enrichment: every slot is claimed, no receiver has heard anything.
+    await sleep(ENRICH_DELAY_MS / 2);
+    const during = await ledgerOf(executionId);
+    const pacedDuring = (await world.items()).filter((i) => String(i.pk).startsWith("PACE#"));
+    const sentDuring = requests().length;
+    const answered = world.standins.aws.state.codepipeline.calls.length;
+    const result = await done;
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(Object.keys(during).sort()).toEqual(CHANNELS);
+    expect(Object.values(during).map((i) => i.status)).toEqual(["sending", "sending", "sending"]);
+    expect(sentDuring).toBe(0);
+    // Send slots reserved meanwhile too, except SMS's: a grouped paging channel paces after the
+    // verdict (its window's one text is not spent on a FAILED that may turn out a rejection).
+    expect(pacedDuring.map((i) => String(i.pk)).sort()).toEqual([
+      "PACE#pagerduty-oncall",
+      "PACE#slack-eng",
+    ]);
+    expect(answered).toBeGreaterThan(0); // the look-ups were under way (received, not answered)
+    // What went out carries what the enrichment found (the failed action and its error).
+    const slack = world.standins.receivers.byReceiver("slack", "slack-eng");
+    expect(slack).toHaveLength(1);
+    expect(JSON.stringify(slack[0].body)).toContain("DeployECS");
+    expect(world.standins.aws.state.sns.published).toHaveLength(1);
+    expect(world.standins.receivers.byReceiver("pagerduty")).toHaveLength(1);
+    const after = await ledgerOf(executionId);
+    expect(Object.values(after).map((i) => i.status)).toEqual(["sent", "sent", "sent"]);
+  });
+});
+
+describe("a FAILED the enrichment finds to be an expired approval", () => {
+  // No decision within the approval's timeout: the Approval action ends Failed with no summary
+  // (user guide, "Manage approval actions"), which pages no one (plan.ts deliveriesFor).
+  it("releases the early claims of PagerDuty and SMS (failed with the reason, never sending) and spends none of SMS's window", async () => {
+    const executionId = randomUUID();
+    world.standins.aws.addFailedExecution({
+      pipeline: PIPELINE,
+      executionId,
+      stage: "Approve",
+      action: "ManualApproval",
+      category: "Approval",
+      provider: "Manual",
+    } as any);
+    world.standins.aws.delays.codepipeline = { ListActionExecutions: 200 };
+
+    const left = await world.drain([
+      event("pipeline-failed", { "execution-id": executionId }, { id: randomUUID() }),
+    ]);
+
+    expect(left).toEqual([]);
+    expect(world.standins.receivers.byReceiver("pagerduty")).toHaveLength(0);
+    expect(world.standins.aws.state.sns.published).toHaveLength(0);
+    expect(world.standins.receivers.byReceiver("slack", "slack-eng")).toHaveLength(1);
+    const ledger = await ledgerOf(executionId);
+    expect(ledger["slack-eng"].status).toBe("sent");
+    for (const channel of ["pagerduty-oncall", "sms-oncall"]) {
+      expect({ channel, status: ledger[channel]?.status }).toEqual({ channel, status: "failed" });
+      expect(ledger[channel].lastError).toMatch(/^released unsent: not due once enriched/);
+      expect(ledger[channel].leaseUntil).toBe(0);
+    }
+    // SMS's pacing item (store/pacing.ts, PACE#<channel>: its slots and window allowance) was
+    // never written; PagerDuty (never grouped) reserved its slot while the enrichment ran.
+    const paced = (await world.items()).filter((i) => String(i.pk).startsWith("PACE#"));
+    expect(paced.map((i) => String(i.pk)).sort()).toEqual([
+      "PACE#pagerduty-oncall",
+      "PACE#slack-eng",
+    ]);
+    // Not reported as a delivery failure: no Failed metric for the released channels.
+    const failedMetrics = world.lines.filter((l) => l.Failed !== undefined);
+    expect(failedMetrics).toEqual([]);
+  });
+});
