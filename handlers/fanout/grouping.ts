@@ -152,9 +152,37 @@ export async function groupDelivery(
     const flushAt = slot.windowStart + a.windowMs + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
     if (Date.now() >= flushAt) throw new Error(`window ${slot.digestId} is being flushed`);
     await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), flushAt));
+    // Only the write's start is bounded by the cutoff: one SDK call under throttling can complete
+    // after the flush read the window, and the entry would be in no digest. Completed late, it
+    // moves to the current window's digest: at worst listed twice, never lost (issue 12).
+    if (Date.now() >= flushAt) return await regroupLate(inv, n, ref, a, log);
   } catch (err: unknown) {
     return { channel: ref.channel, error: `grouping failed: ${describe(err)}` };
   }
   log.info("delivery grouped", { channel: ref.channel, digestId: slot.digestId });
+  return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
+}
+
+/**
+ * Moves the grouped delivery `ref` of `n`, whose mark into window `a` completed after that
+ * window's flush may have read it, into the digest of the window now open: queues that flush, then
+ * marks the slot again (its index key now names the new window). Store and SQS errors are thrown.
+ */
+async function regroupLate(
+  inv: Invocation,
+  n: Notification,
+  ref: DeliveryRef,
+  a: Allowance,
+  log: Logger,
+): Promise<ChannelOutcome> {
+  const now: Allowance = { ...a, windowStart: Math.floor(Date.now() / a.windowMs) * a.windowMs };
+  const slot = digestSlot(ref.channel, now);
+  await queueFlush(inv, slot, a.windowMs);
+  await markGrouped(ref, slot, entryOf(n), markDeadline(inv));
+  log.warn("delivery grouped late: moved to the next digest", {
+    channel: ref.channel,
+    from: digestSlot(ref.channel, a).digestId,
+    digestId: slot.digestId,
+  });
   return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
 }
