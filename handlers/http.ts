@@ -49,6 +49,23 @@ export function roundTripTimeoutMs(ms: number, floorMs: number): number {
   return Math.max(scaledMs(ms), Math.min(ms, floorMs));
 }
 
+/**
+ * The real-time floor of a receiver's HTTP timeout under scaled time (ms): at 1/50 the 5 s
+ * timeout would be 100 ms, which a local receiver in the sandbox's busy process misses on a cold
+ * start (the sandbox demo then saw Slack's first message twice: a reply later than 100 ms, retried).
+ * 250 ms still lets withRetries' 3 attempts fit in the scaled 60 s function timeout (1.2 s), as
+ * 3 × 5 s fit in 60 s on AWS.
+ */
+export const RECEIVER_TIMEOUT_FLOOR_MS = 250;
+
+/**
+ * A channel's per-call HTTP timeout (ms, this clock): `DEFAULT_TIMEOUT_MS` (5 s) on AWS; under
+ * scaled time {@link roundTripTimeoutMs} with {@link RECEIVER_TIMEOUT_FLOOR_MS}.
+ */
+export function receiverTimeoutMs(): number {
+  return roundTripTimeoutMs(DEFAULT_TIMEOUT_MS, RECEIVER_TIMEOUT_FLOOR_MS);
+}
+
 /** Response bodies are read up to this many bytes: enough for any error text, bounded memory. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024;
 
@@ -68,7 +85,7 @@ export interface PostOptions {
   /** Epoch ms the call must settle before. */
   deadline: number;
   /**
-   * Per call; default 5000 ms (`DEFAULT_TIMEOUT_MS`, divided by {@link timeScale}), always cut to
+   * Per call; default 5000 ms (`DEFAULT_TIMEOUT_MS`; under scaled time {@link receiverTimeoutMs}), always cut to
    * the time left before `deadline`.
    */
   timeoutMs?: number;
@@ -201,7 +218,7 @@ export async function postJson(
   const target = checked.url;
   const left = opts.deadline - Date.now();
   if (left <= 0) throw fail("deadline reached before sending", true);
-  const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? scaledMs(DEFAULT_TIMEOUT_MS), left));
+  const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? receiverTimeoutMs(), left));
 
   try {
     return await post(

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { parseConfig } from "../config";
 import { DEFAULT_TIMEOUT_MS } from "../handlers/channels/types";
 import { DEADLINE_MARGIN_MS } from "../handlers/fanout/handler";
-import { TIME_SCALE_ENV } from "../handlers/http";
+import { RECEIVER_TIMEOUT_FLOOR_MS, TIME_SCALE_ENV } from "../handlers/http";
 import type { RuntimeConfig } from "../handlers/types";
 import {
   pointAtReceivers,
@@ -80,7 +80,11 @@ export function scaleTimes(declared: Declared, scale: number): ScaledTimes {
     scale,
     fanoutTimeoutMs: ms(declared.timeoutsMs.fanout),
     visibilityTimeoutMs: ms(declared.declaredVisibilitySeconds * 1000),
-    httpTimeoutMs: ms(DEFAULT_TIMEOUT_MS),
+    // With the real-time floor the handler applies (handlers/http.ts receiverTimeoutMs).
+    httpTimeoutMs: Math.max(
+      ms(DEFAULT_TIMEOUT_MS),
+      Math.min(DEFAULT_TIMEOUT_MS, RECEIVER_TIMEOUT_FLOOR_MS),
+    ),
     deadlineMarginMs: ms(DEADLINE_MARGIN_MS),
   };
 }

@@ -91,13 +91,23 @@ export async function deliver(
     log.warn("delivery deferred", { channel: d.channel, reason });
     return { channel: d.channel, status: "failed", reason };
   }
-  const claim = await claimDelivery(ref, claimLease(inv), retention);
+  // Throttled claims are retried until the deadline (store/claim.ts), never past it.
+  const claim = await claimDelivery(ref, claimLease(inv), retention, Date.now(), inv.deadline);
   if (!claim.claimed) {
     const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
     const result =
       claim.status === "sent" ? `already sent at ${claim.sentAt}` : `already ${claim.status}`;
     await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
     return { channel: d.channel, status };
+  }
+  // A claim that completed at or past the deadline (its retries, or one slow call) sends
+  // nothing: Lambda is about to stop this invocation. The slot is given back (`failed`), and the
+  // record is retried: the next receive delivers it.
+  if (Date.now() >= inv.deadline) {
+    const reason = "deadline reached while claiming: left to the next receive";
+    await markFailed(ref, reason, false, markDeadline(inv));
+    log.warn("delivery deferred", { channel: d.channel, reason });
+    return { channel: d.channel, status: "failed", reason };
   }
   // A retry of this delivery (its slot claimed before) already had its turn in the window: it
   // is never demoted to a digest by its own earlier, failed attempt (red-team finding).

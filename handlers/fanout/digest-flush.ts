@@ -150,7 +150,13 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
     return true;
   }
   const ref = digestRef(f);
-  const claim = await claimDelivery(ref, claimLease(inv), inv.config.auditRetentionDays);
+  const claim = await claimDelivery(
+    ref,
+    claimLease(inv),
+    inv.config.auditRetentionDays,
+    Date.now(),
+    inv.deadline,
+  );
   if (!claim.claimed) {
     log.info("digest already handled", { status: claim.status });
     if (claim.status !== "sending") return true;

@@ -149,7 +149,7 @@ export async function groupDelivery(
     // Marked before the flush reads the window (its end + FLUSH_GRACE_MS), or not at all: a mark
     // retried past that (DynamoDB throttling) would land in a digest already sent and the entry
     // would never reach anyone. Too late, the slot is released and the record decided again.
-    const flushAt = slot.windowStart + a.windowMs + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
+    const flushAt = flushCutoff(slot, a.windowMs);
     if (Date.now() >= flushAt) throw new Error(`window ${slot.digestId} is being flushed`);
     await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), flushAt));
     // Only the write's start is bounded by the cutoff: one SDK call under throttling can complete
@@ -166,7 +166,9 @@ export async function groupDelivery(
 /**
  * Moves the grouped delivery `ref` of `n`, whose mark into window `a` completed after that
  * window's flush may have read it, into the digest of the window now open: queues that flush, then
- * marks the slot again (its index key now names the new window). Store and SQS errors are thrown.
+ * marks the slot again (its index key now names the new window) before that window's cutoff. A
+ * mark late again moves on to the next window; at the invocation's deadline it throws, and the
+ * caller releases the slot (`failed`: the record is retried). Store and SQS errors are thrown.
  */
 async function regroupLate(
   inv: Invocation,
@@ -175,14 +177,30 @@ async function regroupLate(
   a: Allowance,
   log: Logger,
 ): Promise<ChannelOutcome> {
-  const now: Allowance = { ...a, windowStart: Math.floor(Date.now() / a.windowMs) * a.windowMs };
-  const slot = digestSlot(ref.channel, now);
-  await queueFlush(inv, slot, a.windowMs);
-  await markGrouped(ref, slot, entryOf(n), markDeadline(inv));
-  log.warn("delivery grouped late: moved to the next digest", {
-    channel: ref.channel,
-    from: digestSlot(ref.channel, a).digestId,
-    digestId: slot.digestId,
-  });
-  return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
+  const from = digestSlot(ref.channel, a).digestId;
+  for (;;) {
+    if (Date.now() >= inv.deadline) throw new Error(`late for ${from}, and the deadline came`);
+    const now: Allowance = { ...a, windowStart: Math.floor(Date.now() / a.windowMs) * a.windowMs };
+    const slot = digestSlot(ref.channel, now);
+    const cutoff = flushCutoff(slot, a.windowMs);
+    await queueFlush(inv, slot, a.windowMs);
+    await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), cutoff));
+    if (Date.now() < cutoff) {
+      log.warn("delivery grouped late: moved to a later digest", {
+        channel: ref.channel,
+        from,
+        digestId: slot.digestId,
+      });
+      return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
+    }
+  }
+}
+
+/**
+ * The last moment (this clock's epoch ms) a grouped mark may complete and still be read by its
+ * window's flush: the window's end plus {@link FLUSH_GRACE_MS}, less 1 s for the index to catch
+ * up (all AWS time, scaled).
+ */
+function flushCutoff(slot: DigestSlot, windowMs: number): number {
+  return slot.windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
 }

@@ -5,9 +5,8 @@
  * deadline is waited for here; a later one defers the record (record.ts requeues it to the slot,
  * and the copy carries the slot so it does not reserve again).
  */
-import { DEFAULT_TIMEOUT_MS } from "../channels/types";
 import { RATE_LIMITS, emissionIntervalMs } from "../contracts/rate-limits";
-import { scaledMs } from "../http";
+import { receiverTimeoutMs, scaledMs } from "../http";
 import { writeWithRetries } from "../store/ledger";
 import { reserveSlot, type Allowance, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";
@@ -48,7 +47,7 @@ export async function paceDelivery(
   now: () => number = Date.now,
   allowance?: Allowance,
 ): Promise<PaceDecision> {
-  const latest = deadline - scaledMs(DEFAULT_TIMEOUT_MS);
+  const latest = deadline - receiverTimeoutMs();
   const t = now();
   let at: number;
   if (reserved !== undefined && reserved >= t - scaledMs(RESERVED_SLOT_GRACE_MS)) {

@@ -53,7 +53,7 @@ export interface RecordOutcome {
   timings?: Record<string, number>;
 }
 
-/** 1 delivery + 3 retries: the events queue's maxReceiveCount (infra/settings.ts). */
+/** 1 delivery + 3 retries: the fan-out's own last receive (MAX_RECEIVE_COUNT; the queue's maxReceiveCount is one more, infra/settings.ts). */
 const DEFAULT_MAX_RECEIVES = 4;
 
 /** Audit fields shared by every record about one event. */
@@ -105,6 +105,7 @@ export async function processRecord(
             n.id,
             inv.config.auditRetentionDays,
             outcomeAttempt(n),
+            inv.deadline,
           ).finally(() => turns.release(OUTCOME_TURN)),
         )
     : undefined;

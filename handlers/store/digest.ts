@@ -110,7 +110,14 @@ export async function digestEntries(
             TableName: tableName(),
             IndexName: EXECUTION_INDEX,
             KeyConditionExpression: "gsi1pk = :pk",
-            ExpressionAttributeValues: { ":pk": digestPartition(channel, windowStart) },
+            // Only slots still grouped: one released since (`failed`, its retry sends it on its
+            // own) keeps its index keys but is not the digest's (red-team finding).
+            FilterExpression: "#s = :grouped",
+            ExpressionAttributeNames: { "#s": "status" },
+            ExpressionAttributeValues: {
+              ":pk": digestPartition(channel, windowStart),
+              ":grouped": "grouped",
+            },
             ...(from && { ExclusiveStartKey: from }),
           }),
         ),

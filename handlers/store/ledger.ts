@@ -75,51 +75,55 @@ export async function claimDelivery(
   leaseUntil: number,
   retentionDays: number,
   now = Date.now(),
+  deadline?: number,
 ): Promise<DeliveryClaim> {
   const place = ref.account !== undefined && ref.region !== undefined;
   // Names this claim in the item, so that a retry of it by the SDK (its first attempt applied,
   // the reply lost) recognizes its own live lease instead of taking it for another invocation's.
   const claimId = randomUUID();
-  const result = await claimOrRead({
-    kind: "update",
-    TableName: tableName(),
-    Key: key(ref),
-    UpdateExpression:
-      "SET #s = :sending, #lease = :lease, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e," +
-      ` #ev = :ev, #cid = :cid${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
-    ConditionExpression:
-      "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
-    // Every name through a placeholder: several are DynamoDB reserved words (STATUS, …).
-    ExpressionAttributeNames: {
-      "#s": "status",
-      "#lease": "leaseUntil",
-      "#exp": "expiresAt",
-      "#p": "pipeline",
-      "#c": "channel",
-      "#n": "notificationId",
-      "#e": "executionId",
-      "#ev": "eventId",
-      "#att": "attempts",
-      "#cid": "claimId",
-      ...(place ? { "#acct": "account", "#reg": "region" } : {}),
+  const result = await claimOrRead(
+    {
+      kind: "update",
+      TableName: tableName(),
+      Key: key(ref),
+      UpdateExpression:
+        "SET #s = :sending, #lease = :lease, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e," +
+        ` #ev = :ev, #cid = :cid${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
+      ConditionExpression:
+        "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
+      // Every name through a placeholder: several are DynamoDB reserved words (STATUS, …).
+      ExpressionAttributeNames: {
+        "#s": "status",
+        "#lease": "leaseUntil",
+        "#exp": "expiresAt",
+        "#p": "pipeline",
+        "#c": "channel",
+        "#n": "notificationId",
+        "#e": "executionId",
+        "#ev": "eventId",
+        "#att": "attempts",
+        "#cid": "claimId",
+        ...(place ? { "#acct": "account", "#reg": "region" } : {}),
+      },
+      ExpressionAttributeValues: {
+        ":sending": "sending",
+        ":failed": "failed",
+        ":lease": leaseUntil,
+        ":now": now,
+        ":one": 1,
+        ":exp": expiresAt(retentionDays),
+        ":p": ref.pipeline,
+        ":c": ref.channel,
+        ":n": ref.notificationId,
+        ":e": ref.executionId ?? "-",
+        ":ev": ref.eventId ?? "-",
+        ":cid": claimId,
+        ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
+      },
+      ReturnValues: "ALL_OLD",
     },
-    ExpressionAttributeValues: {
-      ":sending": "sending",
-      ":failed": "failed",
-      ":lease": leaseUntil,
-      ":now": now,
-      ":one": 1,
-      ":exp": expiresAt(retentionDays),
-      ":p": ref.pipeline,
-      ":c": ref.channel,
-      ":n": ref.notificationId,
-      ":e": ref.executionId ?? "-",
-      ":ev": ref.eventId ?? "-",
-      ":cid": claimId,
-      ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
-    },
-    ReturnValues: "ALL_OLD",
-  });
+    { deadline },
+  );
   if (result.claimed) {
     const old = result.item;
     return {
@@ -291,19 +295,23 @@ export async function claimOutcome(
   id: string,
   retentionDays: number,
   attempt = 1,
+  deadline?: number,
 ): Promise<string> {
-  const result = await claimOrRead({
-    kind: "put",
-    TableName: tableName(),
-    Item: {
-      ...outcomeKey(pipeline, executionId, outcome, attempt),
-      notificationId: id,
-      at: new Date().toISOString(),
-      expiresAt: expiresAt(retentionDays),
+  const result = await claimOrRead(
+    {
+      kind: "put",
+      TableName: tableName(),
+      Item: {
+        ...outcomeKey(pipeline, executionId, outcome, attempt),
+        notificationId: id,
+        at: new Date().toISOString(),
+        expiresAt: expiresAt(retentionDays),
+      },
+      ConditionExpression: "attribute_not_exists(pk) OR notificationId = :id",
+      ExpressionAttributeValues: { ":id": id },
     },
-    ConditionExpression: "attribute_not_exists(pk) OR notificationId = :id",
-    ExpressionAttributeValues: { ":id": id },
-  });
+    { deadline },
+  );
   if (result.claimed) return id;
   return String(result.existing?.notificationId ?? id);
 }

@@ -106,6 +106,7 @@ function link(url, label) {
 /** The emoji shortcodes the formatters use; others stay as `:name:`. */
 const EMOJI = {
   fast_forward: "⏩",
+  hourglass: "⌛",
   information_source: "ℹ️",
   large_green_circle: "🟢",
   no_entry: "⛔",
@@ -113,6 +114,7 @@ const EMOJI = {
   octagonal_sign: "🛑",
   raised_hand: "✋",
   red_circle: "🔴",
+  rotating_light: "🚨",
   warning: "⚠️",
   white_check_mark: "✅",
   x: "❌",

@@ -34,10 +34,10 @@ afterEach(() => jest.restoreAllMocks());
 
 const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
 
-function invocation(): Invocation {
+function invocation(deadline = Date.now() + 30_000): Invocation {
   return {
     config: world.config.runtime,
-    deadline: Date.now() + 30_000,
+    deadline,
     secrets: async () => ({}),
     topics: {},
     log: quiet as Invocation["log"],
@@ -109,7 +109,8 @@ it("a mark that completes after the window's flush cutoff moves the entry to the
   const ref = await claimed("late-1");
   slowFirstMark(cutoff - Date.now() + 10_000);
 
-  const out = await groupDelivery(invocation(), n, ref, allowance, quiet);
+  // The invocation has time left after the jump (a minute past the cutoff).
+  const out = await groupDelivery(invocation(cutoff + 60_000), n, ref, allowance, quiet);
 
   const next = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
   expect(next).toBeGreaterThan(windowStart);
@@ -136,4 +137,24 @@ it("a mark completed before the cutoff stays in its window", async () => {
   const { item, flushes } = await outcome(ref);
   expect(item?.gsi1pk).toBe(digestPartition(CHANNEL, windowStart));
   expect(flushes.map((f) => f?.windowStart)).toEqual([windowStart]);
+});
+
+it("a mark late for every window until the deadline gives up (the caller releases the slot), never reports grouped", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const allowance = { windowStart, windowMs: WINDOW_MS, max: 3 };
+  const ref = await claimed("late-always");
+  // Every grouped mark completes 2 windows later than it started.
+  const realNow = Date.now.bind(Date);
+  let offset = 0;
+  jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
+  const faults = world.standins.dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    if (op === "UpdateItem" && body.includes(`DIGEST#${CHANNEL}#`)) offset += 2 * WINDOW_MS;
+    return decide(op, body);
+  });
+
+  const out = await groupDelivery(invocation(realNow() + 5 * WINDOW_MS), n, ref, allowance, quiet);
+
+  expect(out).toMatchObject({ channel: CHANNEL, error: expect.stringMatching(/deadline/) });
 });
