@@ -6,7 +6,13 @@
  * The slot is given back (`failed`) and the record is retried, so the next receive delivers it.
  */
 import { randomUUID } from "node:crypto";
-import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  event,
+  jumpClockOnWrite,
+  record,
+  startFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -20,20 +26,6 @@ beforeEach(async () => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-/** Makes the clock jump `byMs` forward once the first claim of `channel` is on the wire. */
-function slowClaimOf(channel: string, byMs: number): void {
-  const realNow = Date.now.bind(Date);
-  let offset = 0;
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    const claim = op === "UpdateItem" && body.includes('":sending"') && body.includes(channel);
-    if (claim && offset === 0) offset = byMs;
-    return decide(op, body);
-  });
-}
-
 it("a slot claimed past the deadline is given back unsent, and the record is retried", async () => {
   const executionId = randomUUID();
   const ev = event(
@@ -42,7 +34,11 @@ it("a slot claimed past the deadline is given back unsent, and the record is ret
     { id: randomUUID() },
   );
   // 10 s left; the Slack claim completes 20 s later.
-  slowClaimOf("slack-eng", 20_000);
+  jumpClockOnWrite(
+    world,
+    (op, body) => op === "UpdateItem" && body.includes('":sending"') && body.includes("slack-eng"),
+    20_000,
+  );
 
   const out = await world.invoke([record(ev, "m-late-claim")], 10_000);
 

@@ -13,7 +13,7 @@ import type { Invocation } from "../../handlers/fanout/invocation";
 import { digestPartition } from "../../handlers/store/keys";
 import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import { startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { jumpClockOnWrite, startFanoutWorld, type FanoutWorld } from "../support/fanout";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "webhook-late";
@@ -77,18 +77,14 @@ async function claimed(slot: string): Promise<DeliveryRef> {
   return ref;
 }
 
-/** Makes the clock jump `byMs` forward while the first grouped mark is on the wire. */
-function slowFirstMark(byMs: number): void {
-  const realNow = Date.now.bind(Date);
-  let offset = 0;
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    if (op === "UpdateItem" && body.includes(`DIGEST#${CHANNEL}#`) && offset === 0) offset = byMs;
-    return decide(op, body);
-  });
-}
+/** Makes the clock jump `byMs` forward while a grouped mark of the channel is on the wire. */
+const slowMarks = (byMs: number, every = false) =>
+  jumpClockOnWrite(
+    world,
+    (op, body) => op === "UpdateItem" && body.includes(`DIGEST#${CHANNEL}#`),
+    byMs,
+    every,
+  );
 
 /** The item's digest partition in the index, and the flushes queued for the channel. */
 async function outcome(ref: DeliveryRef) {
@@ -107,7 +103,7 @@ it("a mark that completes after the window's flush cutoff moves the entry to the
   const cutoff = windowStart + WINDOW_MS + FLUSH_GRACE_MS - 1000;
   // The first mark is slow: it completes 10 s after the cutoff (an SDK call under throttling).
   const ref = await claimed("late-1");
-  slowFirstMark(cutoff - Date.now() + 10_000);
+  slowMarks(cutoff - Date.now() + 10_000);
 
   // The invocation has time left after the jump (a minute past the cutoff).
   const out = await groupDelivery(invocation(cutoff + 60_000), n, ref, allowance, quiet);
@@ -144,17 +140,10 @@ it("a mark late for every window until the deadline gives up (the caller release
   const allowance = { windowStart, windowMs: WINDOW_MS, max: 3 };
   const ref = await claimed("late-always");
   // Every grouped mark completes 2 windows later than it started.
-  const realNow = Date.now.bind(Date);
-  let offset = 0;
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    if (op === "UpdateItem" && body.includes(`DIGEST#${CHANNEL}#`)) offset += 2 * WINDOW_MS;
-    return decide(op, body);
-  });
+  const deadline = Date.now() + 5 * WINDOW_MS;
+  slowMarks(2 * WINDOW_MS, true);
 
-  const out = await groupDelivery(invocation(realNow() + 5 * WINDOW_MS), n, ref, allowance, quiet);
+  const out = await groupDelivery(invocation(deadline), n, ref, allowance, quiet);
 
   expect(out).toMatchObject({ channel: CHANNEL, error: expect.stringMatching(/deadline/) });
 });

@@ -321,3 +321,30 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
   };
   return world;
 }
+
+/**
+ * Makes the handler's clock (`Date.now`) jump `byMs` forward when a DynamoDB request that
+ * `matches` (operation, JSON body) reaches the local DynamoDB: the write completes that much later
+ * than it started, as one SDK call can under throttling. Once, or on every match with `every`.
+ * Undone by `jest.restoreAllMocks()`.
+ */
+export function jumpClockOnWrite(
+  world: FanoutWorld,
+  matches: (operation: string, body: string) => boolean,
+  byMs: number,
+  every = false,
+): void {
+  const realNow = Date.now.bind(Date);
+  let offset = 0;
+  let jumped = false;
+  jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
+  const faults = world.standins.dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    if (matches(op, body) && (every || !jumped)) {
+      offset += byMs;
+      jumped = true;
+    }
+    return decide(op, body);
+  });
+}
