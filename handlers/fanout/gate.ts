@@ -105,7 +105,7 @@ export async function releaseUnsent(
   log: Logger,
 ): Promise<{ channel: string; status: "released"; reason: string }> {
   const why = `released unsent: ${reason}`;
-  await markFailed(ref, why, false, markDeadline(inv));
+  await markFailed(ref, why, false, markDeadline(inv), { unsent: true });
   log.info("delivery released", { channel: d.channel, reason: why });
   return { channel: d.channel, status: "released", reason: why };
 }

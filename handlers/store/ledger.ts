@@ -256,12 +256,15 @@ export async function markSent(
  * (a permanent error) is not tried again. `error` must already be redacted. Retried until
  * `deadline`: a lost mark leaves the slot `sending`, and its retry would count as ambiguous.
  * The failure's audit record is written apart (append-only), so that a later success keeps it.
+ * `opts.unsent`: nothing was sent in this attempt (a slot claimed early and released, fanout/gate.ts),
+ * so the claim's attempt is taken back: the next claim is not counted as a retry.
  */
 export async function markFailed(
   ref: DeliveryRef,
   error: string,
   permanent: boolean,
   deadline: number,
+  opts: { unsent?: boolean } = {},
 ): Promise<void> {
   await writeWithRetries(
     () =>
@@ -269,12 +272,15 @@ export async function markFailed(
         new UpdateCommand({
           TableName: tableName(),
           Key: key(ref),
-          UpdateExpression: "SET #s = :s, lastError = :e, leaseUntil = :zero",
+          UpdateExpression:
+            "SET #s = :s, lastError = :e, leaseUntil = :zero" +
+            (opts.unsent ? " ADD attempts :back" : ""),
           ExpressionAttributeNames: { "#s": "status" },
           ExpressionAttributeValues: {
             ":s": permanent ? "abandoned" : "failed",
             ":e": error,
             ":zero": 0,
+            ...(opts.unsent ? { ":back": -1 } : {}),
           },
         }),
       ),

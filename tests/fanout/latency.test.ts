@@ -120,6 +120,9 @@ describe("a FAILED the enrichment finds to be an expired approval", () => {
       expect({ channel, status: ledger[channel]?.status }).toEqual({ channel, status: "failed" });
       expect(ledger[channel].lastError).toMatch(/^released unsent: not due once enriched/);
       expect(ledger[channel].leaseUntil).toBe(0);
+      // Nothing was sent: the claim's attempt is taken back, so a later claim of the slot is not
+      // a retry that skips grouping (red-team finding).
+      expect(ledger[channel].attempts).toBe(0);
     }
     // SMS's pacing item (store/pacing.ts, PACE#<channel>: its slots and window allowance) was
     // never written; PagerDuty (never grouped) reserved its slot while the enrichment ran.
