@@ -5,7 +5,9 @@
  * in its module cache. The closure serializer turns a top-level import into a `require` at the
  * top of `__index.js` (handlers/README.md), so only DynamoDB — which every invocation uses — may
  * be there after the load; SNS (sms and email channels) used to be, through
- * handlers/channels/common.ts and handlers/aws.ts, and Secrets Manager through handlers/aws.ts.
+ * handlers/channels/common.ts and handlers/aws.ts, Secrets Manager through handlers/aws.ts, and
+ * CodePipeline through handlers/enrich.ts and handlers/reminders/decide.ts (this test replaces
+ * tests/fanout/lazy-clients.test.ts, which checked CodePipeline alone).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
