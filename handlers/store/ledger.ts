@@ -252,12 +252,10 @@ export async function markSent(
 }
 
 /**
- * Records a failed delivery: `failed` may be retried by a redelivery of the event; `abandoned`
- * (a permanent error) is not tried again. `error` must already be redacted. Retried until
- * `deadline`: a lost mark leaves the slot `sending`, and its retry would count as ambiguous.
- * The failure's audit record is written apart (append-only), so that a later success keeps it.
- * `opts.unsent`: nothing was sent in this attempt (a slot claimed early and released, fanout/gate.ts),
- * so the claim's attempt is taken back: the next claim is not counted as a retry.
+ * Records a failed delivery: `failed` may be retried by a redelivery; `abandoned` (permanent) is
+ * not. `error` must already be redacted. Retried until `deadline` (a lost mark leaves the slot
+ * `sending`). The failure's audit record is written apart. `opts.unsent`: nothing was sent (a slot
+ * released, fanout/gate.ts), so the claim's attempt is taken back: the next claim is no retry.
  */
 export async function markFailed(
   ref: DeliveryRef,
@@ -272,15 +270,13 @@ export async function markFailed(
         new UpdateCommand({
           TableName: tableName(),
           Key: key(ref),
-          UpdateExpression:
-            "SET #s = :s, lastError = :e, leaseUntil = :zero" +
-            (opts.unsent ? " ADD attempts :back" : ""),
+          UpdateExpression: "SET #s = :s, lastError = :e, leaseUntil = :zero ADD attempts :back",
           ExpressionAttributeNames: { "#s": "status" },
           ExpressionAttributeValues: {
             ":s": permanent ? "abandoned" : "failed",
             ":e": error,
             ":zero": 0,
-            ...(opts.unsent ? { ":back": -1 } : {}),
+            ":back": opts.unsent ? -1 : 0,
           },
         }),
       ),
