@@ -53,10 +53,10 @@ export function roundTripTimeoutMs(ms: number, floorMs: number): number {
  * The real-time floor of a receiver's HTTP timeout under scaled time (ms): at 1/50 the 5 s
  * timeout would be 100 ms, which a local receiver in the sandbox's busy process misses on a cold
  * start (the sandbox demo then saw Slack's first message twice: a reply later than 100 ms, retried).
- * 250 ms still lets withRetries' 3 attempts fit in the scaled 60 s function timeout (1.2 s), as
+ * 200 ms still lets withRetries' 3 attempts fit in the scaled 60 s function timeout (1.2 s), as
  * 3 × 5 s fit in 60 s on AWS.
  */
-export const RECEIVER_TIMEOUT_FLOOR_MS = 250;
+export const RECEIVER_TIMEOUT_FLOOR_MS = 200;
 
 /**
  * A channel's per-call HTTP timeout (ms, this clock): `DEFAULT_TIMEOUT_MS` (5 s) on AWS; under

@@ -57,7 +57,13 @@ it("travels rule → events queue → archived fan-out, and is counted as the al
   );
   expect(out).toMatchObject({ ok: true, value: { batchItemFailures: [] } });
 
-  const docs = emfWith(fanout.logs().slice(before), "Heartbeat");
+  // The function's stdout reaches this process through a pipe, apart from the invocation's
+  // result (IPC): on a busy machine its last lines can arrive just after the result.
+  let docs = emfWith(fanout.logs().slice(before), "Heartbeat");
+  for (let waited = 0; docs.length === 0 && waited < 5000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+    docs = emfWith(fanout.logs().slice(before), "Heartbeat");
+  }
   expect(docs).toHaveLength(1);
   const [directive] = docs[0]._aws.CloudWatchMetrics;
   const dims = Object.fromEntries(directive.Dimensions[0].map((k: string) => [k, docs[0][k]]));
