@@ -128,11 +128,14 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
       expect(gap).toBeGreaterThanOrEqual(times.visibilityTimeoutMs);
     }
     const slack = sandbox.standins.receivers.outcomes("slack");
-    // Every request to Slack timed out, and every receive made all 3 attempts (withRetries'
-    // default): 3 scaled HTTP timeouts and the scaled backoff fit in the scaled function timeout,
-    // as 3 × 5 s fit in 60 s on AWS. With the HTTP timeout unscaled, the first attempt alone
-    // would run into the deadline and each receive would make one.
-    expect(slack.timeout).toBe(3 * receives);
+    // Every request to Slack timed out. 3 scaled HTTP timeouts and the scaled backoff fit in the
+    // scaled function timeout, as 3 × 5 s fit in 60 s on AWS, so a receive makes up to 3 attempts
+    // (withRetries' default). What is not scaled (a fresh process's start, the local DynamoDB
+    // round trips) costs real time, so on a loaded machine a receive's last attempt can be
+    // skipped by the deadline check: the count is not exact. With the HTTP timeout unscaled, the
+    // first attempt alone would run into the deadline and each receive would make only one.
+    expect(slack.timeout).toBeGreaterThan(receives);
+    expect(slack.timeout).toBeLessThanOrEqual(3 * receives);
     expect(slack.delivered).toBe(0);
     // The bound derived from the scaled timeouts: the visibility waits between receives plus
     // each receive's function timeout; before the fix one receive alone took 3 × 5 s of HTTP.
