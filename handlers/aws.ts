@@ -81,10 +81,16 @@ export function ddb(): DynamoDBDocumentClient {
   return cache.ddb;
 }
 
-/** SNS client (sms and email channels). Required lazily: see the file's comment. */
+/**
+ * SNS client (sms and email channels). Required lazily: see the file's comment. One attempt per
+ * call: a standard topic's Publish has no idempotency, so a repeat after a timeout may be a
+ * second text; the fan-out's own retries repeat it instead (handlers/retry.ts), where a repeat
+ * after an unanswered attempt is recorded `ambiguous` (fanout/deliver.ts), and a throttled
+ * Publish is deferred (a rate limit), not retried at once.
+ */
 export function sns(): SnsSdk.SNSClient {
   const { SNSClient } = require("@aws-sdk/client-sns") as typeof SnsSdk;
-  cache.sns ??= new SNSClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
+  cache.sns ??= new SNSClient({ maxAttempts: 1, requestHandler: sdkTimeouts() });
   return cache.sns;
 }
 

@@ -101,7 +101,7 @@ export interface PostOptions {
 export function deliveryError(
   channel: string,
   message: string,
-  opts: { retryable: boolean; retryAfterMs?: number; status?: number },
+  opts: { retryable: boolean; retryAfterMs?: number; status?: number; mayHaveArrived?: boolean },
 ): DeliveryError {
   const props: Partial<DeliveryError> = {
     name: "DeliveryError",
@@ -110,6 +110,7 @@ export function deliveryError(
   };
   if (opts.retryAfterMs !== undefined) props.retryAfterMs = opts.retryAfterMs;
   if (opts.status !== undefined) props.status = opts.status;
+  if (opts.mayHaveArrived) props.mayHaveArrived = true;
   return Object.assign(new Error(message), props) as DeliveryError;
 }
 
@@ -145,9 +146,12 @@ function post(
       headers: { ...headers, "content-length": String(Buffer.byteLength(payload)) },
     });
     const timer = setTimeout(() => req.destroy(timeoutError()), timeoutMs);
+    // Once the whole request is written, a failure without an answer leaves its fate unknown.
+    let written = false;
+    req.on("finish", () => (written = true));
     req.on("error", (e) => {
       clearTimeout(timer);
-      reject(e);
+      reject(Object.assign(e, { written }));
     });
     req.on("response", (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
@@ -195,7 +199,8 @@ function describeFailure(e: unknown, timeoutMs: number): string {
 /**
  * POSTs `body` as JSON with a timeout bounded by the deadline. Resolves with any HTTP response
  * (classify it with {@link classifyResponse}); throws a retryable DeliveryError on network
- * errors, timeouts and connection resets, and a permanent one on an unusable URL. Redirects are
+ * errors, timeouts and connection resets (`mayHaveArrived` when the request had been written
+ * in full: the receiver may have taken it), and a permanent one on an unusable URL. Redirects are
  * not followed (a 3xx is returned and classified permanent): a webhook that moved is a config
  * error, and following it could carry the Authorization header elsewhere.
  */
@@ -206,8 +211,11 @@ export async function postJson(
 ): Promise<HttpResponse> {
   const label = opts.label ?? opts.channel;
   const secrets = [url, ...(opts.secrets ?? [])];
-  const fail = (message: string, retryable: boolean): DeliveryError =>
-    deliveryError(opts.channel, redact(`${label}: ${message}`, secrets), { retryable });
+  const fail = (message: string, retryable: boolean, mayHaveArrived = false): DeliveryError =>
+    deliveryError(opts.channel, redact(`${label}: ${message}`, secrets), {
+      retryable,
+      mayHaveArrived,
+    });
 
   const checked = checkHttpUrl(url);
   if (!checked.ok) {
@@ -228,6 +236,6 @@ export async function postJson(
       timeoutMs,
     );
   } catch (e: unknown) {
-    throw fail(describeFailure(e, timeoutMs), true);
+    throw fail(describeFailure(e, timeoutMs), true, (e as { written?: boolean }).written === true);
   }
 }

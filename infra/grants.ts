@@ -185,12 +185,8 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
         Action: ["sqs:SendMessage"],
         Resource: [dlqArn],
       },
-      tableItems(
-        "ReadOwnItems",
-        tableArn,
-        ["dynamodb:GetItem"],
-        [ITEM_KINDS.delivery, ITEM_KINDS.outcome, ITEM_KINDS.incident],
-      ),
+      // No GetItem on the ledger, outcome or incident items: a refused claim returns the item
+      // that refused it (store/claim.ts, ReturnValuesOnConditionCheckFailure; no read).
       tableItems(
         "LedgerAndIncidents",
         tableArn,

@@ -27,6 +27,11 @@ import {
   SINGLE_ITEM_WRITES,
   type DynamoFaults,
 } from "./dynamo-faults";
+import {
+  invalidReturnOnCondition,
+  refusingItem,
+  wantsRefusingItem,
+} from "./dynamo-return-on-condition";
 import { accessKeyOf, type IamEnforcer } from "./iam/enforce";
 import { DYNAMODB_TARGET, dynamoCall } from "./iam/requests";
 
@@ -124,7 +129,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
  * The proxy in front of dynalite: when a program's IAM is loaded, authorizes each DynamoDB
  * request (action from `X-Amz-Target`, resource = table or index ARN, `dynamodb:LeadingKeys` from
  * the request's partition key); then counts it and applies the injected throttling (after
- * authorization, as in AWS), and forwards the rest to dynalite unchanged.
+ * authorization, as in AWS), and forwards the rest to dynalite — single-item writes through
+ * {@link forwardBilled}, which also answers `ReturnValuesOnConditionCheckFailure` (dynalite
+ * ignores it), everything else unchanged.
  */
 async function startProxy(
   iam: IamEnforcer | undefined,
@@ -163,7 +170,7 @@ async function startProxy(
         const throttled = faults.decide(op, body.toString("utf8"));
         if (throttled) return sendThrottled(res, throttled);
         if (SINGLE_ITEM_WRITES.has(op))
-          return forwardBilled(req, res, body, target, (i, u) => faults.bill(op, i, u));
+          return forwardBilled(req, res, body, target, op, (i, u) => faults.bill(op, i, u));
       }
       forward(req, res, body);
     });
@@ -184,13 +191,17 @@ async function startProxy(
  * units of the larger of the item before and after), hands the units to `bill`, and answers the
  * caller what DynamoDB would have: without `ConsumedCapacity` unless it asked for it, with
  * `content-length` and `x-amz-crc32` (DynamoDB's CRC32 of the body) recomputed. An answer that
- * is not JSON, or has no capacity (a failed condition), bills 1 unit.
+ * is not JSON, or has no capacity (a failed condition), bills 1 unit. A write refused by its
+ * condition that asked `ReturnValuesOnConditionCheckFailure: ALL_OLD` gets the stored item as the
+ * error's `Item`, read behind the proxy (unbilled, uncounted: testing/dynamo-return-on-condition.ts);
+ * an invalid value of that parameter is answered with DynamoDB's ValidationException, unbilled.
  */
 function forwardBilled(
   req: IncomingMessage,
   res: ServerResponse,
   body: Buffer,
   target: number,
+  operation: string,
   bill: (input: Record<string, any>, tableUnits: number) => void,
 ): void {
   let input: Record<string, any>;
@@ -199,6 +210,8 @@ function forwardBilled(
   } catch {
     input = {};
   }
+  const invalid = invalidReturnOnCondition(input);
+  if (invalid) return sendValidationError(res, invalid);
   const asked = input.ReturnConsumedCapacity;
   const sent = Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: "TOTAL" }));
   const headers = { ...req.headers, "content-length": String(sent.length) };
@@ -207,13 +220,17 @@ function forwardBilled(
     (answer) => {
       const chunks: Buffer[] = [];
       answer.on("data", (c: Buffer) => chunks.push(c));
-      answer.on("end", () => {
+      answer.on("end", async () => {
         let out = Buffer.concat(chunks);
         let units = 1;
         try {
           const parsed = JSON.parse(out.toString("utf8") || "{}") as Record<string, any>;
           units = Number(parsed.ConsumedCapacity?.CapacityUnits ?? 1) || 1;
           if (asked === undefined || asked === "NONE") delete parsed.ConsumedCapacity;
+          if (wantsRefusingItem(input, parsed)) {
+            const item = await refusingItem(target, req.headers, operation, input);
+            if (item) parsed.Item = item;
+          }
           out = Buffer.from(JSON.stringify(parsed));
         } catch {
           // Not JSON: passed on as it came.
@@ -230,6 +247,19 @@ function forwardBilled(
   );
   upstream.on("error", () => res.destroy());
   upstream.end(sent);
+}
+
+/** Answers DynamoDB's ValidationException (HTTP 400, awsJson 1.0 error body). */
+function sendValidationError(res: ServerResponse, message: string): void {
+  const out = Buffer.from(
+    JSON.stringify({ __type: "com.amazon.coral.validate#ValidationException", message }),
+  );
+  res.writeHead(400, {
+    "content-type": "application/x-amz-json-1.0",
+    "content-length": String(out.length),
+    "x-amz-crc32": String(crc32(out)),
+  });
+  res.end(out);
 }
 
 /**

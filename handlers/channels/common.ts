@@ -265,7 +265,13 @@ export function snsDeliveryError(
     `${type} ${ctx.name}: SNS ${name}${status !== undefined ? ` (HTTP ${status})` : ""}${detail ? `: ${detail}` : ""}`,
     secrets,
   );
-  return deliveryError(ctx.name, message, { retryable, ...(status !== undefined && { status }) });
+  // No answer at all (a timeout, a reset): SNS may have accepted the Publish.
+  const mayHaveArrived = status === undefined && retryable;
+  return deliveryError(ctx.name, message, {
+    retryable,
+    ...(status !== undefined && { status }),
+    mayHaveArrived,
+  });
 }
 
 /** Publishes to the channel's SNS topic and makes the receipt; failures become DeliveryErrors. */

@@ -34,6 +34,12 @@ export interface DeliveryError extends Error {
   retryAfterMs?: number;
   /** HTTP status of the failing response, when there was one. */
   status?: number;
+  /**
+   * The request was sent and no answer came (a timeout, or the connection broken after the
+   * request was written): the receiver may have taken the message, so a repeat may be a
+   * duplicate where the receiver has no idempotency (fanout/deliver.ts records it `ambiguous`).
+   */
+  mayHaveArrived?: boolean;
 }
 
 /** The one SNS call the sms and email channels need; satisfied by `snsPublisher(client)`. */

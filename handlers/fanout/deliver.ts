@@ -100,6 +100,8 @@ export async function deliver(
     await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
     return { channel: d.channel, status };
   }
+  // Every release from here on changes the slot only while this claim holds it (store/ledger.ts).
+  ref.claimId = claim.claimId;
   // A claim that completed at or past the deadline (its retries, or one slow call) sends
   // nothing: Lambda is about to stop this invocation. The slot is given back (`failed`), and the
   // record is retried: the next receive delivers it.
@@ -124,15 +126,17 @@ export async function deliver(
   const noIncident = await claimIncidentFor(inv, n, d, ref, log);
   if (noIncident) return noIncident;
   const started = Date.now();
+  const outcome = { mayHaveArrived: false };
   let receipt: DeliveryReceipt;
   try {
-    receipt = await send(inv, n, d, { driver, config: channelConfig, secrets }, base, log);
+    receipt = await send(inv, n, d, { driver, config: channelConfig, secrets }, base, log, outcome);
   } catch (err: unknown) {
     const reason = redact(describe(err), allSecretValues(secrets));
     if (isRateLimited(err)) return release(inv, ref, d, reason, rateLimitDelay(err), log);
     const permanent = isDeliveryError(err) ? !err.retryable : false;
+    const mayHaveArrived = outcome.mayHaveArrived || (isDeliveryError(err) && !!err.mayHaveArrived);
     await Promise.all([
-      markFailed(ref, reason, permanent, markDeadline(inv)),
+      markFailed(ref, reason, permanent, markDeadline(inv), { mayHaveArrived }),
       auditQuietly(
         inv,
         {
@@ -147,15 +151,17 @@ export async function deliver(
     log.error("delivery failed", { channel: d.channel, permanent, error: reason });
     return { channel: d.channel, status: permanent ? "abandoned" : "failed", reason };
   }
-  // A slot claimed before and never confirmed (lease expired): the earlier attempt may have
-  // reached the receiver. Safe to send again where the receiver deduplicates; elsewhere the
-  // send is recorded as ambiguous (a possible duplicate), never as a clean first send.
+  // A slot claimed before and never confirmed (lease expired), or an attempt of this send that
+  // got no answer: the earlier attempt may have reached the receiver. Safe to send again where
+  // the receiver deduplicates; elsewhere the send is recorded as ambiguous (a possible
+  // duplicate), never as a clean first send.
   const idempotent = receiverIsIdempotent(channelConfig);
+  const repeated = claim.unconfirmed || outcome.mayHaveArrived;
   const run = {
     attempt: claim.attempts,
     started,
-    ambiguous: claim.unconfirmed && !idempotent,
-    resent: claim.unconfirmed && idempotent,
+    ambiguous: repeated && !idempotent,
+    resent: repeated && idempotent,
   };
   if (run.ambiguous) log.warn("ambiguous delivery", { channel: d.channel, attempt: run.attempt });
   await recordSent(inv, n, d, receipt, ref, run, log);
@@ -245,7 +251,11 @@ async function release(
   };
 }
 
-/** Sends through the channel's driver, retrying what a retry can fix before the deadline. */
+/**
+ * Sends through the channel's driver, retrying what a retry can fix before the deadline.
+ * `outcome.mayHaveArrived` is set when a retried attempt got no answer after its request was
+ * sent (DeliveryError `mayHaveArrived`): the success that follows may repeat it.
+ */
 function send(
   inv: Invocation,
   n: Notification,
@@ -253,6 +263,7 @@ function send(
   channel: { driver: ChannelDriver; config: ChannelConfig; secrets: ChannelSecrets },
   base: DeliveryBase,
   log: Logger,
+  outcome: { mayHaveArrived: boolean },
 ): Promise<DeliveryReceipt> {
   const { driver, config: channelConfig, secrets } = channel;
   return withRetries(
@@ -274,6 +285,7 @@ function send(
     {
       deadline: inv.deadline,
       onRetry: (e: DeliveryError, attempt: number, delayMs: number) => {
+        if (e.mayHaveArrived) outcome.mayHaveArrived = true;
         log.warn("delivery retry", { channel: d.channel, attempt, delayMs, error: e.message });
         void auditQuietly(
           inv,

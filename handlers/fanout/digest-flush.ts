@@ -167,6 +167,7 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
       () => false,
     );
   }
+  ref.claimId = claim.claimId;
   try {
     return await sendClaimed(inv, f, ref, { unconfirmed: claim.unconfirmed, entries, calls }, log);
   } catch (err: unknown) {

@@ -1,9 +1,9 @@
 /**
- * The one "conditional write, else consistent read" that every claim in the table is made of: the
- * delivery ledger, outcome (collapse) claims, approval decision claims and the Slack replay guard.
+ * The one conditional write that every claim in the table is made of — the delivery ledger,
+ * outcome (collapse) claims, approval decision claims and the Slack replay guard — which, when
+ * refused, says who holds the item (`ReturnValuesOnConditionCheckFailure`), without a read.
  */
 import {
-  GetCommand,
   PutCommand,
   UpdateCommand,
   type PutCommandInput,
@@ -20,8 +20,9 @@ export type ClaimWrite =
 
 /**
  * What came of a claim. `item` is the item after an update claim when the input asked for
- * `ReturnValues: "ALL_NEW"` (undefined for puts); `existing` is a consistent read of the item that
- * made the condition fail (undefined when it vanished in between, or when the read was skipped).
+ * `ReturnValues: "ALL_NEW"` (undefined for puts); `existing` is the item that made the condition
+ * fail, as DynamoDB returned it with the refusal (undefined when there is none — the condition
+ * failed on a missing item — or when the caller did not ask for it).
  */
 export type ClaimResult =
   | { claimed: true; item: Record<string, unknown> | undefined }
@@ -30,8 +31,8 @@ export type ClaimResult =
 /** Options of {@link claimOrRead}. */
 export interface ClaimOptions {
   /**
-   * Read the item when the claim fails. Default true; false when the caller only needs to know
-   * that it lost (the replay guard), which saves a read.
+   * Ask for the item when the claim fails. Default true; false when the caller only needs to
+   * know that it lost (the replay guard).
    */
   read?: boolean;
   /**
@@ -43,6 +44,11 @@ export interface ClaimOptions {
   deadline?: number;
   /** Injected for tests; default setTimeout. */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * At most this many attempts even with a `deadline` (default: {@link CLAIM_ATTEMPTS} without a
+   * deadline, no cap with one).
+   */
+  attempts?: number;
 }
 
 /**
@@ -82,12 +88,13 @@ export function isRetryableStoreError(err: unknown): boolean {
  * Runs `call` until it resolves, retrying what {@link isRetryableStoreError} allows with
  * full-jitter backoff (windows of 50 ms doubling to 1 s, AWS time: `scaledMs`), until
  * `options.deadline` (no wait may end at or after it) or, without one, for
- * {@link CLAIM_ATTEMPTS} attempts. The last error, and any error a repeat cannot fix, is thrown.
+ * {@link CLAIM_ATTEMPTS} attempts; never more than `options.attempts`. The last error, and any error a repeat cannot fix, is thrown.
  */
 export async function withStoreRetries<T>(
   call: () => Promise<T>,
-  options: Pick<ClaimOptions, "deadline" | "sleep"> = {},
+  options: Pick<ClaimOptions, "deadline" | "sleep" | "attempts"> = {},
 ): Promise<T> {
+  const cap = options.attempts ?? (options.deadline === undefined ? CLAIM_ATTEMPTS : Infinity);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let attempt = 1; ; attempt++) {
     try {
@@ -99,13 +106,8 @@ export async function withStoreRetries<T>(
         maxDelayMs: scaledMs(CLAIM_MAX_DELAY_MS),
         random: Math.random,
       });
-      if (
-        options.deadline === undefined
-          ? attempt >= CLAIM_ATTEMPTS
-          : Date.now() + delay >= options.deadline
-      ) {
-        throw err;
-      }
+      if (attempt >= cap) throw err;
+      if (options.deadline !== undefined && Date.now() + delay >= options.deadline) throw err;
       await sleep(delay);
     }
   }
@@ -120,18 +122,12 @@ export function isConditionFailed(err: unknown): boolean {
   );
 }
 
-/** The key of the item a claim writes: an update's Key, or the pk and sk of a put's Item. */
-function claimedKey(write: ClaimWrite): Record<string, unknown> {
-  if (write.kind === "update") return write.Key ?? {};
-  return { pk: write.Item?.pk, sk: write.Item?.sk };
-}
-
 /**
  * The item DynamoDB returned with a failed condition (`ReturnValuesOnConditionCheckFailure:
  * ALL_OLD`: the ConditionalCheckFailedException carries `Item`, in DynamoDB's attribute-value
  * form, which the document client does not unmarshall for errors; API reference, PutItem /
- * UpdateItem "ReturnValuesOnConditionCheckFailure"). Undefined when it carries none (a stand-in
- * that does not implement the parameter).
+ * UpdateItem "ReturnValuesOnConditionCheckFailure"). Undefined when it carries none: no item
+ * exists under the key.
  */
 function itemOfConditionFailure(err: unknown): Record<string, unknown> | undefined {
   const item = (err as { Item?: unknown }).Item;
@@ -141,15 +137,15 @@ function itemOfConditionFailure(err: unknown): Record<string, unknown> | undefin
 
 /**
  * Makes the conditional write, asking DynamoDB to return the item that made its condition fail
- * (no read, no second round trip); when the condition fails (ConditionalCheckFailedException)
- * and no item came back, reads the item that is there with a strongly consistent GetItem on the
- * same table and key. A throttled (or otherwise retryable) write or read is tried again until
- * `options.deadline` ({@link withStoreRetries}; issue 12: one throttled claim must not send a
- * record back to SQS, and at the last receive into the DLQ). The write is repeated as it was: a
- * repeat of a write that DynamoDB applied but whose reply was lost fails its condition against
- * the caller's own item, which comes back as `existing` (store/ledger.ts `claimDelivery`
- * recognizes its `claimId`; an outcome claim's condition accepts its own id). Errors a repeat
- * cannot fix, and the last error, are thrown.
+ * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`: no read, no second round trip, no read
+ * capacity; the local DynamoDB answers it too, testing/dynamo-return-on-condition.ts). When the
+ * refusal carries no item, none exists: `existing` is undefined. A throttled (or otherwise
+ * retryable) write is tried again until `options.deadline` ({@link withStoreRetries}; issue 12:
+ * one throttled claim must not send a record back to SQS, and at the last receive into the DLQ).
+ * The write is repeated as it was: a repeat of a write that DynamoDB applied but whose reply was
+ * lost fails its condition against the caller's own item, which comes back as `existing`
+ * (store/ledger.ts `claimDelivery` recognizes its `claimId`; an outcome claim's condition accepts
+ * its own id). Errors a repeat cannot fix, and the last error, are thrown.
  */
 export async function claimOrRead(
   write: ClaimWrite,
@@ -174,20 +170,9 @@ export async function claimOrRead(
     return { claimed: true, item: out.Attributes };
   } catch (err: unknown) {
     if (!isConditionFailed(err)) throw err;
-    if (options.read === false) return { claimed: false, existing: undefined };
-    const returned = itemOfConditionFailure(err);
-    if (returned) return { claimed: false, existing: returned };
+    return {
+      claimed: false,
+      existing: options.read === false ? undefined : itemOfConditionFailure(err),
+    };
   }
-  const got = await withStoreRetries(
-    () =>
-      ddb().send(
-        new GetCommand({
-          TableName: write.TableName,
-          Key: claimedKey(write),
-          ConsistentRead: true,
-        }),
-      ),
-    retry,
-  );
-  return { claimed: false, existing: got.Item };
 }

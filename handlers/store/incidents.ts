@@ -121,7 +121,7 @@ function keysOf(value: unknown): string[] {
  * (condition: an incident is open and this success has not taken it yet), also when nothing is
  * open. Only a `redelivered` success (an SQS redelivery or a deferred copy: an earlier receive may
  * have taken the incident) reads the item back when the condition fails (store/claim.ts
- * `claimOrRead`: free when DynamoDB returns the item with the failure, else a consistent GetItem);
+ * `claimOrRead`: DynamoDB returns the item with the refusal, no read);
  * a first receive that loses the condition has nothing to resolve (nothing open, or a concurrent
  * duplicate of the same event took it and resolves it). Returns the keys, a pre-issue-11
  * `dedupKeys` set's included (migration), sorted; [] when nothing is open.

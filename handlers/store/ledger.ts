@@ -22,11 +22,12 @@
  * ambiguous where the receiver has no idempotency (deduplicated by the receiver where it has).
  */
 import { randomUUID } from "node:crypto";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
-import { backoffDelay } from "../retry";
-import { claimOrRead, isConditionFailed } from "./claim";
-import { deliveryRecordKey, executionIndexKey, outcomeKey } from "./keys";
+import { claimOrRead, isConditionFailed, withStoreRetries } from "./claim";
+
+export { claimOutcome } from "./outcome";
+import { deliveryRecordKey, executionIndexKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
 /** Which delivery record: the event's pipeline and own time, the notification and the slot. */
@@ -48,6 +49,12 @@ export interface DeliveryRef {
   channel: string;
   executionId?: string;
   eventId?: string;
+  /**
+   * The claim this invocation holds on the slot (`claimId` of a successful
+   * {@link claimDelivery}; the caller sets it): {@link markFailed} then changes the slot only
+   * while it is still `sending` under this very claim.
+   */
+  claimId?: string;
 }
 
 /**
@@ -57,7 +64,7 @@ export interface DeliveryRef {
  * repeat a message the receiver already has.
  */
 export type DeliveryClaim =
-  | { claimed: true; attempts: number; unconfirmed: boolean }
+  | { claimed: true; attempts: number; unconfirmed: boolean; claimId: string }
   | { claimed: false; status: "sent" | "sending" | "abandoned"; sentAt?: string };
 
 function key(ref: DeliveryRef) {
@@ -67,8 +74,8 @@ function key(ref: DeliveryRef) {
 /**
  * Claims the right to send `ref` until `leaseUntil` (epoch ms). Fails when the slot was already
  * sent, was given up for good, or another invocation holds a live lease (a concurrent duplicate
- * of the same event). One UpdateItem (ReturnValues ALL_OLD: what the slot was before), plus a
- * consistent GetItem only when the claim fails. DynamoDB errors are thrown.
+ * of the same event). One UpdateItem (ReturnValues ALL_OLD: what the slot was before; a refusal
+ * returns the item that refused it, store/claim.ts). DynamoDB errors are thrown.
  */
 export async function claimDelivery(
   ref: DeliveryRef,
@@ -129,14 +136,16 @@ export async function claimDelivery(
     return {
       claimed: true,
       attempts: Number(old?.attempts ?? 0) + 1,
-      unconfirmed: old?.status === "sending",
+      unconfirmed: old?.status === "sending" || old?.mayHaveArrived === true,
+      claimId,
     };
   }
   const status = result.existing?.status;
   if (status === "sending" && result.existing?.claimId === claimId) {
     // Our own claim, applied by an attempt whose reply was lost. What the slot was before is
     // lost with that reply: counted as unconfirmed (a possible repeat is recorded, never a loss).
-    return { claimed: true, attempts: Number(result.existing.attempts ?? 1), unconfirmed: true };
+    const attempts = Number(result.existing.attempts ?? 1);
+    return { claimed: true, attempts, unconfirmed: true, claimId };
   }
   return {
     claimed: false,
@@ -147,45 +156,21 @@ export async function claimDelivery(
 
 /** Attempts in all of a mark write (the SDK's own 3 attempts are inside each). */
 const MARK_ATTEMPTS = 5;
-/** First backoff window of a mark write, ms (full jitter, doubling: 50, 100, 200, 400). */
-const MARK_BASE_DELAY_MS = 50;
-
-/** Errors a repeated write cannot fix: a failed condition, an invalid request, a denial. */
-const NOT_RETRYABLE = [
-  "ConditionalCheckFailedException",
-  "ValidationException",
-  "AccessDeniedException",
-  "ResourceNotFoundException",
-];
 
 /**
- * Runs `write` until it succeeds, up to {@link MARK_ATTEMPTS} times with full-jitter backoff,
- * never waiting past `deadline` (epoch ms): a throttled (`ProvisionedThroughputExceededException`,
- * `ThrottlingException`) or failed mark-sent would otherwise leave a delivered slot `sending`,
- * and the event's redelivery would send it again. Errors a retry cannot fix, and the last error,
- * are thrown.
+ * Runs `write` until it succeeds, up to {@link MARK_ATTEMPTS} times, with store/claim.ts
+ * `withStoreRetries`' full-jitter backoff, never waiting past `deadline` (epoch ms): a throttled
+ * (`ProvisionedThroughputExceededException`, `ThrottlingException`) or failed mark-sent would
+ * otherwise leave a delivered slot `sending`, and the event's redelivery would send it again.
+ * Errors a retry cannot fix (a failed condition, an invalid request, a denial), and the last
+ * error, are thrown.
  */
 export async function writeWithRetries(
   write: () => Promise<unknown>,
   deadline: number,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep?: (ms: number) => Promise<void>,
 ): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await write();
-      return;
-    } catch (err: unknown) {
-      const name = (err as { name?: unknown } | null)?.name;
-      if (isConditionFailed(err) || NOT_RETRYABLE.includes(String(name))) throw err;
-      const delay = backoffDelay(attempt, {
-        baseDelayMs: MARK_BASE_DELAY_MS,
-        maxDelayMs: 1000,
-        random: Math.random,
-      });
-      if (attempt >= MARK_ATTEMPTS || Date.now() + delay >= deadline) throw err;
-      await sleep(delay);
-    }
-  }
+  await withStoreRetries(write, { deadline, sleep, attempts: MARK_ATTEMPTS });
 }
 
 /** What a sent delivery's record says (its audit fields). */
@@ -216,39 +201,45 @@ export async function markSent(
   const result = sent.ambiguous
     ? "sent; possibly a duplicate: an earlier attempt's outcome is unknown"
     : "sent";
-  await writeWithRetries(
-    () =>
-      ddb().send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: key(ref),
-          UpdateExpression:
-            "SET #s = :sent, sentAt = :at, receiptId = :rid, #at = :at, #a = :a, #r = :r," +
-            " #d = :d, #amb = :amb" +
-            (index ? ", gsi1pk = :g1, gsi1sk = :g2" : "") +
-            " REMOVE leaseUntil, lastError",
-          ExpressionAttributeNames: {
-            "#s": "status",
-            "#at": "at",
-            "#a": "action",
-            "#r": "result",
-            "#d": "detail",
-            "#amb": "ambiguous",
-          },
-          ExpressionAttributeValues: {
-            ":sent": "sent",
-            ":at": at,
-            ":rid": sent.receiptId ?? "-",
-            ":a": sent.action,
-            ":r": result,
-            ":d": sent.detail,
-            ":amb": sent.ambiguous,
-            ...(index ? { ":g1": index.gsi1pk, ":g2": index.gsi1sk } : {}),
-          },
-        }),
-      ),
+  await updateRecord(
+    ref,
+    {
+      UpdateExpression:
+        "SET #s = :sent, sentAt = :at, receiptId = :rid, #at = :at, #a = :a, #r = :r," +
+        " #d = :d, #amb = :amb" +
+        (index ? ", gsi1pk = :g1, gsi1sk = :g2" : "") +
+        " REMOVE leaseUntil, lastError",
+      ExpressionAttributeNames: {
+        "#s": "status",
+        "#at": "at",
+        "#a": "action",
+        "#r": "result",
+        "#d": "detail",
+        "#amb": "ambiguous",
+      },
+      ExpressionAttributeValues: {
+        ":sent": "sent",
+        ":at": at,
+        ":rid": sent.receiptId ?? "-",
+        ":a": sent.action,
+        ":r": result,
+        ":d": sent.detail,
+        ":amb": sent.ambiguous,
+        ...(index ? { ":g1": index.gsi1pk, ":g2": index.gsi1sk } : {}),
+      },
+    },
     deadline,
   );
+}
+
+/** One UpdateItem of `ref`'s record, retried until `deadline` ({@link writeWithRetries}). */
+function updateRecord(
+  ref: DeliveryRef,
+  update: Omit<UpdateCommandInput, "TableName" | "Key">,
+  deadline: number,
+): Promise<void> {
+  const input = { TableName: tableName(), Key: key(ref), ...update };
+  return writeWithRetries(() => ddb().send(new UpdateCommand(input)), deadline);
 }
 
 /**
@@ -256,64 +247,46 @@ export async function markSent(
  * not. `error` must already be redacted. Retried until `deadline` (a lost mark leaves the slot
  * `sending`). The failure's audit record is written apart. `opts.unsent`: nothing was sent (a slot
  * released, fanout/gate.ts), so the claim's attempt is taken back: the next claim is no retry.
+ * `opts.mayHaveArrived`: an attempt got no answer after its request was sent; the slot keeps
+ * saying so, and its next claim is `unconfirmed` (a possible repeat, recorded as such).
+ * With `ref.claimId`, only a slot still `sending` under that claim is changed: when the lease ran
+ * out and another invocation claimed the slot, sent it or gave it up, this release must not turn
+ * its `sent` back into `failed` (a second send on the next receive) or free its live lease.
+ * Resolves false when the condition failed (the slot was no longer this claim's, or an SDK
+ * repeat of this very write found it done), true otherwise.
  */
 export async function markFailed(
   ref: DeliveryRef,
   error: string,
   permanent: boolean,
   deadline: number,
-  opts: { unsent?: boolean } = {},
-): Promise<void> {
-  await writeWithRetries(
-    () =>
-      ddb().send(
-        new UpdateCommand({
-          TableName: tableName(),
-          Key: key(ref),
-          UpdateExpression: "SET #s = :s, lastError = :e, leaseUntil = :zero ADD attempts :back",
-          ExpressionAttributeNames: { "#s": "status" },
-          ExpressionAttributeValues: {
-            ":s": permanent ? "abandoned" : "failed",
-            ":e": error,
-            ":zero": 0,
-            ":back": opts.unsent ? -1 : 0,
-          },
-        }),
-      ),
-    deadline,
-  );
-}
-
-/**
- * Claims the one message of an execution's outcome (e.g. FAILED) in `attempt`
- * (`pipeline-execution-attempt`, default 1) for notification `id`. Returns the id that owns the
- * outcome: `id` itself when it won (or already owned it), another id when this event is to be
- * collapsed into that one.
- */
-export async function claimOutcome(
-  pipeline: string,
-  executionId: string,
-  outcome: string,
-  id: string,
-  retentionDays: number,
-  attempt = 1,
-  deadline?: number,
-): Promise<string> {
-  const result = await claimOrRead(
-    {
-      kind: "put",
-      TableName: tableName(),
-      Item: {
-        ...outcomeKey(pipeline, executionId, outcome, attempt),
-        notificationId: id,
-        at: new Date().toISOString(),
-        expiresAt: expiresAt(retentionDays),
+  opts: { unsent?: boolean; mayHaveArrived?: boolean } = {},
+): Promise<boolean> {
+  const mine = ref.claimId !== undefined;
+  try {
+    await updateRecord(
+      ref,
+      {
+        UpdateExpression:
+          "SET #s = :s, lastError = :e, leaseUntil = :zero" +
+          (opts.mayHaveArrived ? ", mayHaveArrived = :arr" : "") +
+          " ADD attempts :back",
+        ...(mine && { ConditionExpression: "#s = :sending AND claimId = :cid" }),
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: {
+          ":s": permanent ? "abandoned" : "failed",
+          ":e": error,
+          ":zero": 0,
+          ":back": opts.unsent ? -1 : 0,
+          ...(opts.mayHaveArrived && { ":arr": true }),
+          ...(mine && { ":sending": "sending", ":cid": ref.claimId }),
+        },
       },
-      ConditionExpression: "attribute_not_exists(pk) OR notificationId = :id",
-      ExpressionAttributeValues: { ":id": id },
-    },
-    { deadline },
-  );
-  if (result.claimed) return id;
-  return String(result.existing?.notificationId ?? id);
+      deadline,
+    );
+    return true;
+  } catch (err: unknown) {
+    if (mine && isConditionFailed(err)) return false;
+    throw err;
+  }
 }

@@ -184,7 +184,14 @@ function sendQueryError(
   );
 }
 
-/** Answers one awsQuery (form-encoded) request: SNS `Publish`, with injected delay and fault. */
+/**
+ * Answers one awsQuery (form-encoded) request: SNS `Publish`, with injected delay and fault. A
+ * request SNS has received is processed even when the client stops waiting for the answer (its
+ * request timeout, a reset): a Publish the client gave up on during the delay is still delivered,
+ * as on AWS — a standard topic's Publish has no idempotency, so the client's repeat is a second
+ * message ("Amazon SNS message deduplication for FIFO topics" is FIFO-only). Only the answer is
+ * lost.
+ */
 export async function handleSnsQuery(
   ctx: AwsContext,
   res: ServerResponse,
@@ -193,7 +200,6 @@ export async function handleSnsQuery(
   const form = new URLSearchParams(body.toString("utf8"));
   const action = form.get("Action") ?? "";
   await ctx.sleep(ctx.delays.sns[action] ?? 0);
-  if (res.destroyed) return;
   try {
     if (action !== "Publish") {
       throw serviceError(
@@ -208,6 +214,7 @@ export async function handleSnsQuery(
       if (admission && !admission.allowed) throw serviceError("Throttling", "Rate exceeded", 400);
     }
     const result = publish(ctx, form);
+    if (res.destroyed) return;
     sendQueryXml(
       res,
       200,
@@ -216,6 +223,6 @@ export async function handleSnsQuery(
     );
   } catch (err: unknown) {
     if (!isServiceError(err)) throw err;
-    sendQueryError(res, err);
+    if (!res.destroyed) sendQueryError(res, err);
   }
 }

@@ -74,9 +74,11 @@ describe("claims under DynamoDB throttling", () => {
       const claim = await claimDelivery(r, Date.now() + 60_000, 30);
 
       expect(throttled()).toBe(4);
-      expect(claim).toEqual({ claimed: true, attempts: 1, unconfirmed: false });
+      expect(claim).toMatchObject({ claimed: true, attempts: 1, unconfirmed: false });
       const key = deliveryRecordKey(r.pipeline, r.eventTime, r.notificationId, r.slot);
-      expect(await itemAt(key)).toMatchObject({ status: "sending", attempts: 1 });
+      // The claim's id is the one in the item: its releases are conditioned on it.
+      const claimId = claim.claimed ? claim.claimId : undefined;
+      expect(await itemAt(key)).toMatchObject({ status: "sending", attempts: 1, claimId });
     },
     30_000,
   );

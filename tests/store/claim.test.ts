@@ -1,8 +1,10 @@
 /**
  * A lost claim costs no read when DynamoDB returns the item that made the condition fail
  * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`, API reference PutItem / UpdateItem: the
- * ConditionalCheckFailedException then carries `Item`, in attribute-value form). A service or
- * stand-in that returns no item still gets the consistent GetItem.
+ * ConditionalCheckFailedException then carries `Item`, in attribute-value form). A refusal with
+ * no `Item` means no item exists under the key (the condition failed on a missing item): nothing
+ * to read. The same against the local DynamoDB, which answers the parameter as DynamoDB does:
+ * tests/testing/dynamo-return-on-condition.test.ts.
  */
 import { ddb } from "../../handlers/aws";
 import { claimOrRead } from "../../handlers/store/claim";
@@ -48,24 +50,17 @@ describe("claimOrRead", () => {
     expect(inputs[0].input.ReturnValuesOnConditionCheckFailure).toBe("ALL_OLD");
   });
 
-  it("falls back to a consistent GetItem when the failure carries no item", async () => {
+  it("a refusal that carries no item means there is none: no GetItem follows (before round 8 one did)", async () => {
     const names: string[] = [];
     jest.spyOn(ddb(), "send").mockImplementation((async (cmd: any) => {
       names.push(cmd.constructor.name);
-      if (cmd.constructor.name === "GetCommand") {
-        expect(cmd.input.ConsistentRead).toBe(true);
-        return { Item: { pk: "OUTCOME#p#e", sk: "FAILED", notificationId: "n-1" } };
-      }
       throw conditionFailed();
     }) as any);
 
     const result = await claimOrRead(WRITE);
 
-    expect(result).toEqual({
-      claimed: false,
-      existing: { pk: "OUTCOME#p#e", sk: "FAILED", notificationId: "n-1" },
-    });
-    expect(names).toEqual(["PutCommand", "GetCommand"]);
+    expect(result).toEqual({ claimed: false, existing: undefined });
+    expect(names).toEqual(["PutCommand"]);
   });
 
   it("asks for nothing back when the caller only needs to know it lost (read: false)", async () => {

@@ -245,7 +245,10 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     }
   }
 
-  /** Starts both archives fresh (no cached secrets), runs a failure and an approval, stops them. */
+  /**
+   * Starts both archives fresh (no cached secrets), runs a failure and an approval at once, stops
+   * them.
+   */
   async function runFlow(iam: DeclaredIam): Promise<FlowRun> {
     await forgetPacing(iam);
     standins.iam.load(iam);
@@ -255,7 +258,11 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     standins.aws.registerFunction(names.approval, async (e) => (await approval.invoke(e)).value);
     const delivered = standins.receivers.deliveries.length;
     try {
-      const outputs = [...(await fanoutFlow(fanout)), ...(await approvalFlow(approval))];
+      // Both functions' flows at once (21 runs in this file): each function is its own process
+      // with its own role, and each flow's faults are its own (Slack's webhook for the fan-out,
+      // PutApprovalResult for the approval); every decision and denial names its caller.
+      const [fanned, approved] = await Promise.all([fanoutFlow(fanout), approvalFlow(approval)]);
+      const outputs = [...fanned, ...approved];
       await standins.aws.idle();
       const output = [
         JSON.stringify(outputs),
