@@ -18,23 +18,15 @@ import {
   addDeployFailure,
   event,
   record,
-  startFanoutWorld,
+  useFanoutWorld,
   TABLE,
   type FanoutWorld,
 } from "../support/fanout";
 
 let world: FanoutWorld;
-
-beforeAll(async () => {
-  world = await startFanoutWorld();
-});
-afterAll(() => world.close());
 // Send slots afresh for every test (issue 11 pacing: PACE#<channel> items outlive a test in the
 // table): earlier tests' sends would push a short invocation's Slack send past its deadline.
-beforeEach(async () => {
-  world.reset();
-  await world.forgetPacing();
-});
+useFanoutWorld((w) => (world = w));
 afterEach(() => jest.restoreAllMocks());
 
 /** The prod tier's channels for a failure: PagerDuty, Slack and SMS (the 3-channel event). */

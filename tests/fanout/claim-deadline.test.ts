@@ -10,20 +10,12 @@ import {
   event,
   jumpClockOnWrite,
   record,
-  startFanoutWorld,
+  useFanoutWorld,
   type FanoutWorld,
 } from "../support/fanout";
 
 let world: FanoutWorld;
-
-beforeAll(async () => {
-  world = await startFanoutWorld();
-});
-afterAll(() => world.close());
-beforeEach(async () => {
-  world.reset();
-  await world.forgetPacing();
-});
+useFanoutWorld((w) => (world = w));
 afterEach(() => jest.restoreAllMocks());
 
 it("a slot claimed past the deadline is given back unsent, and the record is retried", async () => {

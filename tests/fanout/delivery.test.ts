@@ -8,22 +8,14 @@ import {
   event,
   record,
   ROUTING_KEY,
-  startFanoutWorld,
+  useFanoutWorld,
   type FanoutWorld,
 } from "../support/fanout";
 
 let world: FanoutWorld;
-
-beforeAll(async () => {
-  world = await startFanoutWorld();
-});
-afterAll(() => world.close());
 // Slack's send slots afresh for every test (issue 11 pacing, PACE#<channel> items shared in the
 // table): an earlier test's sends would otherwise push this test's sends past its deadline.
-beforeEach(async () => {
-  world.reset();
-  await world.forgetPacing();
-});
+useFanoutWorld((w) => (world = w));
 
 /** A prod failure of main-app-production-v3 in Deploy, with CodePipeline knowing the details. */
 function prodFailure(executionId = randomUUID()) {

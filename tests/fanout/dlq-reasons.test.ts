@@ -86,11 +86,24 @@ async function switchable(target: string): Promise<Switch> {
   return sw;
 }
 
+/**
+ * AWS time / local time in this file (http.ts `scaledMs`), as `npm start` runs the fan-out
+ * (sandbox/wiring.ts `scaleTimes`: the function timeout divided too). A receive of a record whose
+ * DynamoDB calls all fail retries them until its deadline (remaining time minus a 3 AWS-second
+ * margin): at scale 1 each such receive took 17 s of waiting.
+ */
+const SCALE = 4;
+/** The fan-out's remaining time at each receive: 20 AWS seconds (ms, this clock). */
+const REMAINING_MS = 20_000 / SCALE;
+
 let world: FanoutWorld;
 let dynamo: Switch;
 let sqs: Switch;
+const saved = { ...process.env };
 
 beforeAll(async () => {
+  // Before the handler's first call: its SDK clients take their timeouts from the scale.
+  process.env.TIME_SCALE = String(SCALE);
   world = await startFanoutWorld();
   dynamo = await switchable(world.standins.dynamo.endpoint);
   sqs = await switchable(process.env.AWS_ENDPOINT_URL_SQS as string);
@@ -102,6 +115,7 @@ afterAll(async () => {
   await dynamo?.close();
   await sqs?.close();
   await world?.close();
+  process.env = saved;
 });
 beforeEach(async () => {
   world.reset();
@@ -142,7 +156,7 @@ it("Secrets Manager down for 4 receives: exactly one DLQ message, its reason nam
   };
   const ev = prodFailure();
 
-  const left = await world.drain([ev], { remainingMs: 20_000 });
+  const left = await world.drain([ev], { remainingMs: REMAINING_MS });
 
   // Nothing left for SQS's native redrive: the 4th receive was dead-lettered and reported done.
   expect(left).toEqual([]);
@@ -183,7 +197,7 @@ it("a webhook URL echoed in a failing dependency's message never reaches the DLQ
   };
   const ev = prodFailure();
 
-  const out = await world.invoke([record(ev, "echo-1", 4)], 20_000);
+  const out = await world.invoke([record(ev, "echo-1", 4)], REMAINING_MS);
 
   expect(out.batchItemFailures).toEqual([]);
   expect(dlq()).toHaveLength(1);
@@ -197,7 +211,7 @@ it("DynamoDB throttled for 4 receives: exactly one DLQ message, its reason namin
   dynamo.mode = "throttle";
   const ev = prodFailure();
 
-  const left = await world.drain([ev], { remainingMs: 20_000 });
+  const left = await world.drain([ev], { remainingMs: REMAINING_MS });
 
   expect(left).toEqual([]);
   expect(dynamo.requests).toBeGreaterThan(0);
@@ -219,7 +233,7 @@ it("before the last receive, a DynamoDB failure is retried, never dead-lettered"
   dynamo.mode = "throttle";
   const ev = prodFailure();
 
-  const out = await world.invoke([record(ev, "early-1", 3)], 20_000);
+  const out = await world.invoke([record(ev, "early-1", 3)], REMAINING_MS);
 
   expect(out.batchItemFailures).toEqual([{ itemIdentifier: "early-1" }]);
   expect(dlq()).toEqual([]);
@@ -230,7 +244,7 @@ it("when the DLQ send fails too, the record fails back to SQS (and nothing reach
   sqs.mode = "reset";
   const ev = prodFailure();
 
-  const out = await world.invoke([record(ev, "last-1", 4)], 20_000);
+  const out = await world.invoke([record(ev, "last-1", 4)], REMAINING_MS);
 
   expect(out.batchItemFailures).toEqual([{ itemIdentifier: "last-1" }]);
   expect(sqs.requests).toBeGreaterThan(0);
@@ -244,7 +258,7 @@ it("DynamoDB unreachable (connections reset) on the last receive: the reason sti
   dynamo.mode = "reset";
   const ev = prodFailure();
 
-  const out = await world.invoke([record(ev, "reset-1", 4)], 20_000);
+  const out = await world.invoke([record(ev, "reset-1", 4)], REMAINING_MS);
 
   expect(out.batchItemFailures).toEqual([]);
   expect(dlq()).toHaveLength(1);
@@ -256,8 +270,8 @@ it("DynamoDB unreachable (connections reset) on the last receive: the reason sti
 it("a reminder scan failing on its last receive is dead-lettered with a reason too", async () => {
   dynamo.mode = "throttle";
 
-  const early = await world.invoke([record(REMINDER_SCAN_INPUT, "scan-3", 3)], 20_000);
-  const last = await world.invoke([record(REMINDER_SCAN_INPUT, "scan-4", 4)], 20_000);
+  const early = await world.invoke([record(REMINDER_SCAN_INPUT, "scan-3", 3)], REMAINING_MS);
+  const last = await world.invoke([record(REMINDER_SCAN_INPUT, "scan-4", 4)], REMAINING_MS);
 
   expect(early.batchItemFailures).toEqual([{ itemIdentifier: "scan-3" }]);
   expect(last.batchItemFailures).toEqual([]);
@@ -273,7 +287,7 @@ it("a DynamoDB outage that ends before the last receive delivers, and parks noth
   const ev = prodFailure();
 
   const left = await world.drain([ev], {
-    remainingMs: 20_000,
+    remainingMs: REMAINING_MS,
     between: (attempt) => {
       if (attempt === 3) dynamo.mode = "pass";
     },
@@ -290,9 +304,10 @@ it("Slack down for 4 receives: one DLQ message with Slack's reason, counted as a
 
   // Between two receives SQS waits out the visibility timeout (far longer than Slack's 1 s
   // refill), so each receive finds a send slot: back to back, 4 receives would spend Slack's
-  // burst of 2 (fanout/pace.ts) and the later ones would be paced instead of attempted.
+  // burst of 2 (fanout/pace.ts) and the later ones would be paced instead of attempted. (5 s of
+  // this clock, as at scale 1 before: 5000 / SCALE would leave a 500 ms deadline on a busy machine.)
   const left = await world.drain([ev], {
-    remainingMs: 5000,
+    remainingMs: REMAINING_MS,
     between: () => world.forgetPacing(),
   });
 

@@ -17,13 +17,14 @@ import * as path from "node:path";
 import type { SQSRecord } from "aws-lambda";
 import { isDigestFlush, parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { consoleUrl } from "../../handlers/events/normalize";
-import { runTsFile } from "../../testing";
+import { digestPartition } from "../../handlers/store/keys";
 import { marshall } from "@aws-sdk/util-dynamodb";
 
 // dynalite's own item size (DynamoDB's rules for attribute names and values).
 const { itemSize: sizeOf } = require("dynalite/db") as { itemSize: (item: unknown) => number };
 const itemSize = (item: Record<string, unknown>) => sizeOf(marshall(item));
 import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { lastLine, startWorker } from "../support/together";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
@@ -50,7 +51,12 @@ afterAll(async () => {
   await world.close();
   process.env = saved;
 });
-beforeEach(() => world.reset());
+beforeEach(async () => {
+  world.reset();
+  // The window allowances and send slots earlier tests used (store/pacing.ts `PACE#` items): each
+  // test starts with every channel's allowance unused, in whichever window it starts.
+  await world.forgetPacing();
+});
 
 /** A FAILED pipeline event of pipeline `name` (critical: PagerDuty, Slack, SMS). */
 function failure(name: string) {
@@ -70,9 +76,20 @@ const flushes = () =>
   );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until `offsetMs` after the start of the next window (this clock). */
-async function nextWindow(offsetMs = 30): Promise<number> {
-  const start = (Math.floor(Date.now() / WINDOW_MS) + 1) * WINDOW_MS;
+/**
+ * Waits until `offsetMs` after the start of a window (this clock) and returns that start: the
+ * current window when that moment is still ahead or at most `lateMs` past and no earlier test left
+ * a notification grouped into its digest, else the next one. The current window's allowance is
+ * unused (beforeEach forgets the channels' `PACE#` items, where store/pacing.ts counts it), so a
+ * test need not wait out most of a window for a fresh one — but never starts with less than
+ * `WINDOW_MS - offsetMs - lateMs` of it left.
+ */
+async function freshWindow(offsetMs = 30, lateMs = 1500): Promise<number> {
+  const now = Date.now();
+  const current = Math.floor(now / WINDOW_MS) * WINDOW_MS;
+  const digests = ["slack-eng", "sms-oncall"].map((channel) => digestPartition(channel, current));
+  const used = (await world.items()).some((i) => digests.includes(String(i.gsi1pk)));
+  const start = !used && Date.now() <= current + offsetMs + lateMs ? current : current + WINDOW_MS;
   await sleep(start + offsetMs - Date.now());
   return start;
 }
@@ -100,7 +117,7 @@ async function slots(channel: string, status: string, prefix = "storm-") {
 
 describe("grouping into digests (issue 11)", () => {
   it("a lone failure is sent at once on every channel, and no digest is queued", async () => {
-    await nextWindow();
+    await freshWindow();
     const out = await world.invoke([record(failure("storm-lone"), "m-lone")]);
 
     expect(out.batchItemFailures).toEqual([]);
@@ -112,7 +129,7 @@ describe("grouping into digests (issue 11)", () => {
   });
 
   it('over the allowance: 3 Slack messages + ONE digest with the right count and each entry\'s console link; SMS 1 text + "5 more — see slack-eng"; PagerDuty never grouped', async () => {
-    const start = await nextWindow();
+    const start = await freshWindow();
     const events = Array.from({ length: 6 }, (_, i) =>
       failure(`storm-${String(i).padStart(2, "0")}`),
     );
@@ -168,7 +185,7 @@ describe("grouping into digests (issue 11)", () => {
   });
 
   it("a duplicated flush message, and two invocations flushing at once, deliver the digest exactly once", async () => {
-    await nextWindow();
+    await freshWindow();
     const events = Array.from({ length: 5 }, (_, i) => failure(`storm-dup-${i}`));
     await world.invoke(events.map((e, i) => record(e, `d-${i}`)));
     expect(slack()).toHaveLength(3);
@@ -196,8 +213,43 @@ describe("grouping into digests (issue 11)", () => {
     expect(slack()).toHaveLength(4);
   });
 
+  it("two processes flushing the same digest at the same moment deliver it exactly once (its ledger slot)", async () => {
+    // Both processes load (2 shared cores, ts-node: seconds to tens of seconds) while the window
+    // runs out; they read the flush record once released, together, when both are ready.
+    const file = path.join(os.tmpdir(), `grouping-${process.pid}.json`);
+    const worker = path.join(__dirname, "..", "support", "digest-flush-worker.ts");
+    const workers = [0, 1].map(() => startWorker(worker, [file, "ready"]));
+    try {
+      await freshWindow();
+      const events = Array.from({ length: 4 }, (_, i) => failure(`storm-proc-${i}`));
+      await world.invoke(events.map((e, i) => record(e, `p-${i}`)));
+      expect(slack()).toHaveLength(3);
+      const [r] = (await deliverFlushes()).filter(
+        (x) => parseDigestFlush(x.body)!.channel === "slack-eng",
+      );
+      fs.writeFileSync(file, JSON.stringify({ runtime: world.config.runtime, records: [r] }));
+      await Promise.all(workers.map((w) => w.ready));
+      const startAt = Date.now() + 300;
+      for (const w of workers) w.go(startAt);
+      const runs = await Promise.all(workers.map((w) => w.done));
+
+      for (const run of runs) expect(run.stderr).not.toMatch(/Error/);
+      expect(runs.map((run) => JSON.parse(lastLine(run.stdout)).batchItemFailures)).toEqual([
+        [],
+        [],
+      ]);
+      expect(slack()).toHaveLength(4);
+      expect(JSON.stringify(slack()[3].body)).toMatch(/1 pipeline failed/);
+    } finally {
+      for (const w of workers) w.go(0); // a failed step must not leave them waiting
+      fs.rmSync(file, { force: true });
+    }
+  }, 120_000);
+
+  // Last: it leaves a notification grouped into the current window's digest, which a later test
+  // would find in its own (freshWindow then waits for the next window).
   it("window boundaries: 3 just before a boundary and 3 just after are all sent on their own; a 4th after is grouped", async () => {
-    const start = await nextWindow(WINDOW_MS - 2500);
+    const start = await freshWindow(WINDOW_MS - 2500, 0);
     // The 3 go in the last 2.5 s of a window (this clock)…
     await world.invoke([0, 1, 2].map((i) => record(failure(`storm-b-${i}`), `b-${i}`)));
     expect(Date.now()).toBeLessThan(start + WINDOW_MS);
@@ -211,26 +263,4 @@ describe("grouping into digests (issue 11)", () => {
     expect(slack()).toHaveLength(6);
     expect(await slots("slack-eng", "grouped", "storm-b-")).toHaveLength(1);
   });
-
-  it("two processes flushing the same digest at the same moment deliver it exactly once (its ledger slot)", async () => {
-    await nextWindow();
-    const events = Array.from({ length: 4 }, (_, i) => failure(`storm-proc-${i}`));
-    await world.invoke(events.map((e, i) => record(e, `p-${i}`)));
-    expect(slack()).toHaveLength(3);
-    const [r] = (await deliverFlushes()).filter(
-      (x) => parseDigestFlush(x.body)!.channel === "slack-eng",
-    );
-    const file = path.join(os.tmpdir(), `grouping-${process.pid}.json`);
-    fs.writeFileSync(file, JSON.stringify({ runtime: world.config.runtime, records: [r] }));
-    const worker = path.join(__dirname, "..", "support", "digest-flush-worker.ts");
-    // Late enough for both processes to start (2 shared cores, ts-node).
-    const startAt = Date.now() + 20_000;
-    const runs = await Promise.all([0, 1].map(() => runTsFile(worker, [file, String(startAt)])));
-    fs.unlinkSync(file);
-
-    for (const run of runs) expect(run.stderr).not.toMatch(/Error/);
-    expect(runs.map((run) => JSON.parse(run.stdout.trim()).batchItemFailures)).toEqual([[], []]);
-    expect(slack()).toHaveLength(4);
-    expect(JSON.stringify(slack()[3].body)).toMatch(/1 pipeline failed/);
-  }, 120_000);
 });

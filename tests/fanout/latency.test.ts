@@ -10,24 +10,19 @@ import {
   addDeployFailure,
   event,
   record,
-  startFanoutWorld,
+  useFanoutWorld,
   type FanoutWorld,
 } from "../support/fanout";
 
 let world: FanoutWorld;
-
-beforeAll(async () => {
-  // Grouping on, as in a deployed stack (the shared world turns it off): SMS is then a grouped
-  // paging channel, whose window allowance an early reservation would spend.
-  world = await startFanoutWorld((raw) => {
+// Grouping on, as in a deployed stack (the shared world turns it off): SMS is then a grouped
+// paging channel, whose window allowance an early reservation would spend.
+useFanoutWorld(
+  (w) => (world = w),
+  (raw) => {
     raw.grouping = { enabled: true };
-  });
-});
-afterAll(() => world.close());
-beforeEach(async () => {
-  world.reset();
-  await world.forgetPacing();
-});
+  },
+);
 
 const PIPELINE = "main-app-production-v3";
 const CHANNELS = ["pagerduty-oncall", "slack-eng", "sms-oncall"];

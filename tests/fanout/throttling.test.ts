@@ -131,7 +131,7 @@ describe("DynamoDB throttling never sends twice (issue 12)", () => {
     );
     // SQS makes the second message visible again while the first invocation overruns (its
     // visibility timeout is the function timeout): a second fan-out receives it concurrently,
-    // started just after the first invocation claims one of its slots.
+    // started just after the first invocation's first claim.
     let overlapping: Promise<unknown> | undefined;
     // Claims of the second event's PagerDuty slot before the redeliveries below: only the
     // overlapping fan-out's (the first invocation reaches that turn past its deadline).
@@ -146,8 +146,10 @@ describe("DynamoDB throttling never sends twice (issue 12)", () => {
       ) {
         bPagerClaims++;
       }
-      if (!overlapping && isClaim(operation, body) && body.includes(b.executionId)) {
-        // Just after that claim is written (the proxy forwards it now).
+      if (!overlapping && isClaim(operation, body)) {
+        // Just after the first invocation's first claim is written (the proxy forwards it now):
+        // of either event, since on a loaded machine its short deadline can pass before it
+        // reaches the second event's claims at all.
         overlapping = new Promise((r) => setTimeout(r, 200)).then(() =>
           world.invoke([record(b.ev, "m-b", 2)]),
         );

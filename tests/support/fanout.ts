@@ -180,6 +180,25 @@ export interface FanoutWorld {
   close(): Promise<void>;
 }
 
+/**
+ * One fan-out world for a test file: started before its tests and handed to `set`, closed after
+ * them; before each test its receivers and AWS stand-ins are cleared and its channels' send
+ * pacing (`PACE#` items, which outlive a test in the table as in AWS) is forgotten, so each test
+ * starts as a separate real failure would. `edit` edits the stack config.
+ */
+export function useFanoutWorld(set: (world: FanoutWorld) => void, edit?: ConfigEdit): void {
+  let started: FanoutWorld | undefined;
+  beforeAll(async () => {
+    started = await startFanoutWorld(edit);
+    set(started);
+  });
+  afterAll(() => started?.close());
+  beforeEach(async () => {
+    started!.reset();
+    await started!.forgetPacing();
+  });
+}
+
 /** Starts the stand-ins and a fan-out handler for the prod stack (edited by `edit`). */
 export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> {
   const standins = await startAll();

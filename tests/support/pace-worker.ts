@@ -3,10 +3,13 @@
  * each concurrent Lambda invocation is: at `startAt` (epoch ms) it sends `count` messages to
  * `url` at once (a batch's records are delivered concurrently), each first waiting for the send
  * slot of `channel` that fanout/pace.ts reserves in the shared table (`paced`), or not
- * (`unpaced`: the behaviour issue 11 measured). Prints `{"statuses":[…],"calls":n}`.
+ * (`unpaced`: the behaviour issue 11 measured). `startAt` `ready`: after its warm-up it prints
+ * "ready" and reads the start time from stdin (tests/support/together.ts). Prints
+ * `{"statuses":[…],"calls":n}` (the last line).
  * Environment: AUDIT_TABLE, AWS_ENDPOINT_URL_DYNAMODB, AWS credentials and region, TIME_SCALE.
  */
 import { paceDelivery } from "../../handlers/fanout/pace";
+import { awaitStart } from "./start-signal";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -27,7 +30,7 @@ async function main(): Promise<void> {
   // process's first request takes up to a second here, which bunches sends at the receiver).
   await (await fetch(`${url}-warm`, { method: "POST", body: "{}" })).text();
   await paceDelivery(`warm-${process.pid}`, "slack", Date.now() + 600_000);
-  await sleep(Number(startAt) - Date.now());
+  await sleep((startAt === "ready" ? await awaitStart() : Number(startAt)) - Date.now());
   const statuses = await Promise.all(
     Array.from({ length: Number(count) }, () => one(channel, url, mode === "paced")),
   );
