@@ -85,8 +85,9 @@ export function ddb(): DynamoDBDocumentClient {
  * SNS client (sms and email channels). Required lazily: see the file's comment. One attempt per
  * call: a standard topic's Publish has no idempotency, so a repeat after a timeout may be a
  * second text; the fan-out's own retries repeat it instead (handlers/retry.ts), where a repeat
- * after an unanswered attempt is recorded `ambiguous` (fanout/deliver.ts), and a throttled
- * Publish is deferred (a rate limit), not retried at once.
+ * after an unanswered attempt is recorded `ambiguous` (fanout/deliver.ts); a throttled Publish
+ * is retried there with backoff, then deferred as a rate limit. (A clock-skew refusal is no
+ * longer retried by the SDK after it corrects its offset; Lambda's clock is kept in sync.)
  */
 export function sns(): SnsSdk.SNSClient {
   const { SNSClient } = require("@aws-sdk/client-sns") as typeof SnsSdk;

@@ -23,7 +23,7 @@ import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { TIME_SCALE_ENV } from "../handlers/http";
+import { LOCAL_OVERRUN_FLOOR_MS, TIME_SCALE_ENV } from "../handlers/http";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -192,7 +192,7 @@ function spawnEnvironment(
  * loaded 2-core machine (measured: `--fault slack=timeout`, staging, load average 25), so ending
  * it at 1.2 s would turn the machine's load into timeouts AWS never has.
  */
-export const SCALED_TIMEOUT_FLOOR_MS = 5000;
+export const SCALED_TIMEOUT_FLOOR_MS = LOCAL_OVERRUN_FLOOR_MS;
 
 /**
  * When the environment of an invocation whose function timeout is `timeoutMs` (on this clock) is

@@ -157,98 +157,86 @@ describe("npm run bench", () => {
     expect(run.stderr).not.toMatch(/^warning: /m);
   }, 900_000);
 
-  // --chaos and --storm run as processes of their own that mostly wait (the storm's scaled minute,
-  // the chaos faults' timeouts: about 20 % of one core): concurrent tests, started with the file
-  // (jest starts every concurrent test first), while the in-process run above takes its turn.
-  test.concurrent(
-    "--chaos --json prints the chaos report: per channel, cost (shape only)",
-    async () => {
-      // Act: a handful of events (the figures belong to the benchmark; this checks the shape)
-      const run = await bench(["--chaos", "--json", "--quick", "--events", "4"]);
+  test("--chaos --json prints the chaos report: per channel, cost (shape only)", async () => {
+    // Act: a handful of events (the figures belong to the benchmark; this checks the shape)
+    const run = await bench(["--chaos", "--json", "--quick", "--events", "4"]);
 
-      // Assess
-      expect(run.code === 0 ? 0 : run.stderr).toBe(0);
-      const { chaos, ...rest } = JSON.parse(run.stdout);
-      expect(rest).toEqual({}); // --chaos runs the chaos benchmark only
-      expect(chaos.events).toBe(4);
-      // The prod critical route, plus the generic webhook the run adds.
-      expect(Object.keys(chaos.channels).sort()).toEqual([
-        "pagerduty-oncall",
-        "slack-eng",
-        "sms-oncall",
-        "webhook-ops",
-      ]);
-      for (const tally of Object.values<Record<string, number>>(chaos.channels)) {
-        expect(Object.keys(tally).sort()).toEqual([
-          "ambiguousSends",
-          "dlqWithReason",
-          "dlqWithoutReason",
-          "duplicates",
-          "lost",
-          "lostReplies",
-          "once",
-          "unattributed",
-        ]);
-        for (const n of Object.values(tally)) expect(Number.isInteger(n) && n >= 0).toBe(true);
-        // Every (event, channel) ends somewhere: once, duplicated (also delivered), DLQ or lost.
-        const delivered = tally.once + (tally.duplicates > 0 ? 1 : 0);
-        expect(
-          delivered + tally.lost + tally.dlqWithReason + tally.dlqWithoutReason,
-        ).toBeGreaterThanOrEqual(1);
-      }
-      // Receivers with idempotency never count a lost reply as ambiguous.
-      expect(chaos.channels["pagerduty-oncall"].ambiguousSends).toBe(0);
-      expect(chaos.channels["webhook-ops"].ambiguousSends).toBe(0);
-      expect(positive(chaos.cost.ddbCallsPerNotification)).toBe(true);
-      expect(positive(chaos.cost.ddbWritesPerEvent)).toBe(true);
-      expect(positive(chaos.cost.usdPerMillionEvents)).toBe(true);
-    },
-    400_000,
-  );
-
-  test.concurrent(
-    "--storm --json prints the storm report: every key with its type (shape, not targets)",
-    async () => {
-      // Act: a short storm (the targets belong to the benchmark; this checks the keys and types,
-      // which do not depend on the event count: the channels come from the prod route)
-      const run = await bench(["--storm", "--json", "--events", "6"]);
-
-      // Assess
-      expect(run.code === 0 ? 0 : run.stderr).toBe(0);
-      const { storm, ...rest } = JSON.parse(run.stdout);
-      expect(rest).toEqual({}); // --storm runs the storm benchmark only, like --chaos
-      expect(storm.events).toBe(6);
-      const counts = [
-        "lost",
+    // Assess
+    expect(run.code === 0 ? 0 : run.stderr).toBe(0);
+    const { chaos, ...rest } = JSON.parse(run.stdout);
+    expect(rest).toEqual({}); // --chaos runs the chaos benchmark only
+    expect(chaos.events).toBe(4);
+    // The prod critical route, plus the generic webhook the run adds.
+    expect(Object.keys(chaos.channels).sort()).toEqual([
+      "pagerduty-oncall",
+      "slack-eng",
+      "sms-oncall",
+      "webhook-ops",
+    ]);
+    for (const tally of Object.values<Record<string, number>>(chaos.channels)) {
+      expect(Object.keys(tally).sort()).toEqual([
+        "ambiguousSends",
+        "dlqWithReason",
+        "dlqWithoutReason",
         "duplicates",
-        "dlq",
-        "slackAttemptsPerSecMax",
-        "http429",
-        "pages",
-        "sms",
-      ];
-      for (const key of counts) {
-        expect([key, Number.isInteger(storm[key]) && storm[key] >= 0]).toEqual([key, true]);
-      }
-      expect(storm.attempts).toBeGreaterThanOrEqual(storm.http429);
-      // What a person sees, per channel of the prod critical route.
-      expect(Object.keys(storm.messagesPerChannel).sort()).toEqual([
-        "pagerduty-oncall",
-        "slack-eng",
-        "sms-oncall",
+        "lost",
+        "lostReplies",
+        "once",
+        "unattributed",
       ]);
-      for (const n of Object.values(storm.messagesPerChannel))
-        expect(Number.isInteger(n)).toBe(true);
-      expect(positive(storm.drainSeconds)).toBe(true);
-      expect(positive(storm.ddbCallsPerEvent)).toBe(true);
-      expect(storm.attemptsPerSecMax.slack).toEqual({
-        max: expect.any(Number),
-        limitPerSec: 1,
-        burst: 3,
-      });
-    },
-    400_000,
-  );
+      for (const n of Object.values(tally)) expect(Number.isInteger(n) && n >= 0).toBe(true);
+      // Every (event, channel) ends somewhere: once, duplicated (also delivered), DLQ or lost.
+      const delivered = tally.once + (tally.duplicates > 0 ? 1 : 0);
+      expect(
+        delivered + tally.lost + tally.dlqWithReason + tally.dlqWithoutReason,
+      ).toBeGreaterThanOrEqual(1);
+    }
+    // Receivers with idempotency never count a lost reply as ambiguous.
+    expect(chaos.channels["pagerduty-oncall"].ambiguousSends).toBe(0);
+    expect(chaos.channels["webhook-ops"].ambiguousSends).toBe(0);
+    expect(positive(chaos.cost.ddbCallsPerNotification)).toBe(true);
+    expect(positive(chaos.cost.ddbWritesPerEvent)).toBe(true);
+    expect(positive(chaos.cost.usdPerMillionEvents)).toBe(true);
+  }, 400_000);
+
+  test("--storm --json prints the storm report: every key with its type (shape, not targets)", async () => {
+    // Act: a short storm (the targets belong to the benchmark; this checks the keys and types,
+    // which do not depend on the event count: the channels come from the prod route)
+    const run = await bench(["--storm", "--json", "--events", "6"]);
+
+    // Assess
+    expect(run.code === 0 ? 0 : run.stderr).toBe(0);
+    const { storm, ...rest } = JSON.parse(run.stdout);
+    expect(rest).toEqual({}); // --storm runs the storm benchmark only, like --chaos
+    expect(storm.events).toBe(6);
+    const counts = [
+      "lost",
+      "duplicates",
+      "dlq",
+      "slackAttemptsPerSecMax",
+      "http429",
+      "pages",
+      "sms",
+    ];
+    for (const key of counts) {
+      expect([key, Number.isInteger(storm[key]) && storm[key] >= 0]).toEqual([key, true]);
+    }
+    expect(storm.attempts).toBeGreaterThanOrEqual(storm.http429);
+    // What a person sees, per channel of the prod critical route.
+    expect(Object.keys(storm.messagesPerChannel).sort()).toEqual([
+      "pagerduty-oncall",
+      "slack-eng",
+      "sms-oncall",
+    ]);
+    for (const n of Object.values(storm.messagesPerChannel)) expect(Number.isInteger(n)).toBe(true);
+    expect(positive(storm.drainSeconds)).toBe(true);
+    expect(positive(storm.ddbCallsPerEvent)).toBe(true);
+    expect(storm.attemptsPerSecMax.slack).toEqual({
+      max: expect.any(Number),
+      limitPerSec: 1,
+      burst: 3,
+    });
+  }, 400_000);
 
   // `--latency` alone: which sections a run takes, without running the latency section a second
   // time (the full `--json --quick` run above already checks every key of its fragment).

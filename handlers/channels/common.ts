@@ -265,8 +265,13 @@ export function snsDeliveryError(
     `${type} ${ctx.name}: SNS ${name}${status !== undefined ? ` (HTTP ${status})` : ""}${detail ? `: ${detail}` : ""}`,
     secrets,
   );
-  // No answer at all (a timeout, a reset): SNS may have accepted the Publish.
-  const mayHaveArrived = status === undefined && retryable;
+  // No answer at all (a request timeout, a reset): SNS may have accepted the Publish. Not when
+  // the request never left: no connection (refused, no DNS; the SDK's connection timeout says
+  // "did not establish a connection", @smithy/node-http-handler).
+  // The code may only be in the message (the SDK's "error wrapper" for a foreign Error).
+  const said = `${String((err as { code?: unknown }).code ?? "")} ${String(err.message ?? "")}`;
+  const neverSent = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|did not establish a connection/.test(said);
+  const mayHaveArrived = status === undefined && retryable && !neverSent;
   return deliveryError(ctx.name, message, {
     retryable,
     ...(status !== undefined && { status }),

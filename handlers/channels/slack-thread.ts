@@ -122,8 +122,17 @@ export async function postThreaded(
     const posted = await slackWebApi(ctx, "chat.postMessage", body);
     const channelId = posted.channel ?? ctx.config.channel;
     if (posted.ts && channelId) {
-      const kept = await threads.setParent(ref, n.id, { ts: posted.ts, channelId });
-      if (!kept) ctx.log.warn(`slack ${ctx.name}: thread taken over while posting its parent`);
+      // The message is posted: a failure to record it as the parent must not fail the delivery
+      // (its retry would post a second parent). Later replies then start a thread of their own.
+      try {
+        const kept = await threads.setParent(ref, n.id, { ts: posted.ts, channelId });
+        if (!kept) ctx.log.warn(`slack ${ctx.name}: thread taken over while posting its parent`);
+      } catch (err: unknown) {
+        ctx.log.warn(`slack ${ctx.name}: the thread's parent was posted but not recorded`, {
+          channel: ctx.name,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
     }
     return posted;
   }

@@ -102,6 +102,7 @@ export async function deliver(
   }
   // Every release from here on changes the slot only while this claim holds it (store/ledger.ts).
   ref.claimId = claim.claimId;
+  ref.unconfirmed = claim.unconfirmed;
   // A claim that completed at or past the deadline (its retries, or one slow call) sends
   // nothing: Lambda is about to stop this invocation. The slot is given back (`failed`), and the
   // record is retried: the next receive delivers it.
@@ -132,9 +133,11 @@ export async function deliver(
     receipt = await send(inv, n, d, { driver, config: channelConfig, secrets }, base, log, outcome);
   } catch (err: unknown) {
     const reason = redact(describe(err), allSecretValues(secrets));
-    if (isRateLimited(err)) return release(inv, ref, d, reason, rateLimitDelay(err), log);
-    const permanent = isDeliveryError(err) ? !err.retryable : false;
     const mayHaveArrived = outcome.mayHaveArrived || (isDeliveryError(err) && !!err.mayHaveArrived);
+    if (isRateLimited(err)) {
+      return release(inv, ref, d, reason, rateLimitDelay(err), log, { mayHaveArrived });
+    }
+    const permanent = isDeliveryError(err) ? !err.retryable : false;
     await Promise.all([
       markFailed(ref, reason, permanent, markDeadline(inv), { mayHaveArrived }),
       auditQuietly(
@@ -221,14 +224,15 @@ async function paceOrRelease(
     log.error("delivery failed", { channel: d.channel, permanent: false, error: reason });
     return { channel: d.channel, status: "failed", reason };
   }
-  if (pace.kind === "defer") return release(inv, ref, d, pace.reason, pace.delayMs, log, pace);
+  if (pace.kind === "defer") return release(inv, ref, d, pace.reason, pace.delayMs, log, { pace });
   if (pace.waitMs > 0) await new Promise<void>((r) => setTimeout(r, pace.waitMs));
   return { channel: d.channel, status: "sent" };
 }
 
 /**
  * Gives a claimed slot back as `failed` with the deferral's reason (the record's copy claims it
- * cleanly, not as an unconfirmed slot) and reports the delivery `deferred`.
+ * cleanly, not as an unconfirmed slot, unless `opts.mayHaveArrived`: an attempt before the rate
+ * limit got no answer) and reports the delivery `deferred`.
  */
 async function release(
   inv: Invocation,
@@ -237,10 +241,11 @@ async function release(
   reason: string,
   deferMs: number,
   log: Logger,
-  pace?: { slotAt: number },
+  opts: { pace?: { slotAt: number }; mayHaveArrived?: boolean } = {},
 ): Promise<ChannelOutcome> {
+  const { pace, mayHaveArrived } = opts;
   const why = `deferred: ${reason}`;
-  await markFailed(ref, why, false, markDeadline(inv));
+  await markFailed(ref, why, false, markDeadline(inv), { mayHaveArrived });
   log.warn("delivery deferred", { channel: d.channel, deferMs, reason });
   return {
     channel: d.channel,

@@ -168,6 +168,7 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
     );
   }
   ref.claimId = claim.claimId;
+  ref.unconfirmed = claim.unconfirmed;
   try {
     return await sendClaimed(inv, f, ref, { unconfirmed: claim.unconfirmed, entries, calls }, log);
   } catch (err: unknown) {
@@ -206,21 +207,25 @@ async function sendClaimed(
     log,
   };
   let receipt: DeliveryReceipt;
+  // An attempt unanswered after its request went out: the digest may repeat it (deliver.ts).
+  let arrived = false;
   try {
     receipt = await withRetries(
       () =>
         driver.sendDigest
           ? driver.sendDigest(digest, ctx)
           : driver.send(digestAsNotification(digest), ctx),
-      { deadline: inv.deadline },
+      { deadline: inv.deadline, onRetry: (e) => (arrived ||= e.mayHaveArrived === true) },
     );
   } catch (err: unknown) {
     const reason = redact(describe(err), Object.values(secrets[f.channel] ?? {}));
+    const mayHaveArrived = arrived || (isDeliveryError(err) && err.mayHaveArrived === true);
     if (isRateLimited(err)) {
-      return release(inv, f, ref, reason, scaledMs(Math.max(err.retryAfterMs ?? 0, 1000)), log);
+      const delayMs = scaledMs(Math.max(err.retryAfterMs ?? 0, 1000));
+      return release(inv, f, ref, reason, delayMs, log, mayHaveArrived);
     }
     const permanent = isDeliveryError(err) ? !err.retryable : false;
-    await markFailed(ref, reason, permanent, markDeadline(inv));
+    await markFailed(ref, reason, permanent, markDeadline(inv), { mayHaveArrived });
     log.error("digest delivery failed", { channel: f.channel, permanent, error: reason });
     if (permanent) return true;
     // Retried like any failed flush (flush-retry.ts), never by SQS's redrive; the slot is released.
@@ -231,7 +236,7 @@ async function sendClaimed(
     {
       action: "sent",
       receiptId: receipt.id,
-      ambiguous: found.unconfirmed,
+      ambiguous: found.unconfirmed || arrived,
       detail: {
         kind: "digest",
         count: digest.count,
@@ -247,7 +252,10 @@ async function sendClaimed(
   return true;
 }
 
-/** Gives the digest's slot back and re-queues its flush after `delayMs` (a rate limit). */
+/**
+ * Gives the digest's slot back (saying so when an attempt may have arrived) and re-queues its
+ * flush after `delayMs` (a rate limit).
+ */
 async function release(
   inv: Invocation,
   f: DigestFlush,
@@ -255,8 +263,9 @@ async function release(
   reason: string,
   delayMs: number,
   log: Logger,
+  mayHaveArrived = false,
 ): Promise<boolean> {
-  await markFailed(ref, `deferred: ${reason}`, false, markDeadline(inv));
+  await markFailed(ref, `deferred: ${reason}`, false, markDeadline(inv), { mayHaveArrived });
   try {
     await requeueFlush(f, delayMs);
   } catch (err: unknown) {

@@ -1,6 +1,6 @@
 /** What one invocation of the fan-out shares among its records, and its safe audit write. */
 import type { Logger } from "../channels/types";
-import { scaledMs } from "../http";
+import { LOCAL_OVERRUN_FLOOR_MS, roundTripTimeoutMs, scaledMs } from "../http";
 import { putAudit, type AuditRecord } from "../store/audit";
 import type { TelemetryLogger } from "../telemetry";
 import type { ChannelSecrets, RuntimeConfig } from "../types";
@@ -47,9 +47,13 @@ export function markDeadline(inv: Pick<Invocation, "deadline">): number {
   return inv.deadline + scaledMs(MARK_GRACE_MS);
 }
 
-/** Epoch ms until which a delivery claim made by `inv` holds ({@link LEASE_AFTER_DEADLINE_MS}). */
+/**
+ * Epoch ms until which a delivery claim made by `inv` holds ({@link LEASE_AFTER_DEADLINE_MS},
+ * scaled, but under a scaled clock never less than the local Lambda's real-time overrun,
+ * http.ts `LOCAL_OVERRUN_FLOOR_MS`).
+ */
 export function claimLease(inv: Pick<Invocation, "deadline">): number {
-  return inv.deadline + scaledMs(LEASE_AFTER_DEADLINE_MS);
+  return inv.deadline + roundTripTimeoutMs(LEASE_AFTER_DEADLINE_MS, LOCAL_OVERRUN_FLOOR_MS);
 }
 
 /** An error's message, or the thrown value as text. */

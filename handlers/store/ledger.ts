@@ -52,9 +52,11 @@ export interface DeliveryRef {
   /**
    * The claim this invocation holds on the slot (`claimId` of a successful
    * {@link claimDelivery}; the caller sets it): {@link markFailed} then changes the slot only
-   * while it is still `sending` under this very claim.
+   * while it is still this very claim's (`sending`, or `grouped` by it).
    */
   claimId?: string;
+  /** The claim took over an unconfirmed slot (the caller sets it): a release keeps saying so. */
+  unconfirmed?: boolean;
 }
 
 /**
@@ -249,9 +251,11 @@ function updateRecord(
  * released, fanout/gate.ts), so the claim's attempt is taken back: the next claim is no retry.
  * `opts.mayHaveArrived`: an attempt got no answer after its request was sent; the slot keeps
  * saying so, and its next claim is `unconfirmed` (a possible repeat, recorded as such).
- * With `ref.claimId`, only a slot still `sending` under that claim is changed: when the lease ran
- * out and another invocation claimed the slot, sent it or gave it up, this release must not turn
- * its `sent` back into `failed` (a second send on the next receive) or free its live lease.
+ * With `ref.claimId`, only a slot still this claim's is changed (`sending` under it, or `grouped`
+ * by it: a grouping that failed after its mark gives the slot back, store/digest.ts): when the
+ * lease ran out and another invocation claimed the slot, sent it or gave it up, this release must
+ * not turn its `sent` back into `failed` (a second send on the next receive) or free its live
+ * lease. A slot claimed `unconfirmed` (`ref.unconfirmed`) keeps `mayHaveArrived` when released.
  * Resolves false when the condition failed (the slot was no longer this claim's, or an SDK
  * repeat of this very write found it done), true otherwise.
  */
@@ -263,23 +267,24 @@ export async function markFailed(
   opts: { unsent?: boolean; mayHaveArrived?: boolean } = {},
 ): Promise<boolean> {
   const mine = ref.claimId !== undefined;
+  const arrived = opts.mayHaveArrived || ref.unconfirmed;
   try {
     await updateRecord(
       ref,
       {
         UpdateExpression:
           "SET #s = :s, lastError = :e, leaseUntil = :zero" +
-          (opts.mayHaveArrived ? ", mayHaveArrived = :arr" : "") +
+          (arrived ? ", mayHaveArrived = :arr" : "") +
           " ADD attempts :back",
-        ...(mine && { ConditionExpression: "#s = :sending AND claimId = :cid" }),
+        ...(mine && { ConditionExpression: "claimId = :cid AND #s IN (:sending, :grouped)" }),
         ExpressionAttributeNames: { "#s": "status" },
         ExpressionAttributeValues: {
           ":s": permanent ? "abandoned" : "failed",
           ":e": error,
           ":zero": 0,
           ":back": opts.unsent ? -1 : 0,
-          ...(opts.mayHaveArrived && { ":arr": true }),
-          ...(mine && { ":sending": "sending", ":cid": ref.claimId }),
+          ...(arrived && { ":arr": true }),
+          ...(mine && { ":sending": "sending", ":grouped": "grouped", ":cid": ref.claimId }),
         },
       },
       deadline,

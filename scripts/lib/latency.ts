@@ -262,7 +262,8 @@ async function coldStarts(
   });
   ctx.log("latency: building the SDK-floor archive…");
   const floor = await buildSdkFloor(path.join(ctx.workDir, "sdk-floor-program"));
-  // The fan-out's role and table: its policy allows this GetItem (an OUTCOME# item).
+  // The fan-out's role and table: its policy allows this GetItem (a THREAD# item, the one kind
+  // it still reads: a refused claim returns the item, so it reads no OUTCOME# item any more).
   const flo = await deps.measureColdStarts({
     runs: ctx.runs,
     start: () => startLambda({ dir: floor.dir, functionName: fanout.name, env }),

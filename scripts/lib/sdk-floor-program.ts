@@ -30,7 +30,7 @@ function evaluateSdkFloor({ outDir }: { outDir: string }): Promise<BaselineArchi
       const out = await client.send(
         new ddb.GetItemCommand({
           TableName: process.env.AUDIT_TABLE,
-          Key: { pk: { S: "OUTCOME#sdkfloor" }, sk: { S: "OUTCOME#sdkfloor" } },
+          Key: { pk: { S: "THREAD#sdkfloor" }, sk: { S: "THREAD" } },
         }),
       );
       return { found: out.Item !== undefined };

@@ -145,4 +145,38 @@ describe("a retried send after an attempt with no answer", () => {
       ambiguous: true,
     });
   }, 30_000);
+
+  it("Slack, reply lost then rate-limited past the deadline: the deferral's slot remembers the unanswered attempt, and the copy's send is recorded ambiguous", async () => {
+    process.env.EVENTS_QUEUE_URL ??= "https://sqs.us-east-1.amazonaws.com/123456789012/events";
+    const receivers = world.standins.receivers;
+    receivers.setFault("slack", { kind: "lost-reply", times: 1 });
+    // The retry is then answered 429 with a Retry-After beyond the deadline (a deferral, issue 11).
+    const stop = receivers.onAttempt((a) => {
+      if (a.receiver === "slack" && a.outcome === "lost-reply") {
+        receivers.setFault("slack", { status: 429, retryAfter: 120, times: 1 });
+      }
+    });
+    const { executionId, ev } = prodFailure();
+
+    let first;
+    try {
+      first = await world.invoke([record(ev, "m-1")], 30_000);
+    } finally {
+      stop();
+    }
+
+    expect(first.batchItemFailures).toEqual([]);
+    expect(await ledgerOf(executionId, "slack-eng")).toMatchObject({
+      status: "failed",
+      mayHaveArrived: true,
+      lastError: expect.stringMatching(/^deferred: .*429/),
+    });
+    // The delayed copy (a new message with the same event).
+    await world.invoke([record(ev, "m-copy")], 30_000);
+    expect(receivers.byReceiver("slack", "slack-eng")).toHaveLength(2);
+    expect(await ledgerOf(executionId, "slack-eng")).toMatchObject({
+      status: "sent",
+      ambiguous: true,
+    });
+  });
 });

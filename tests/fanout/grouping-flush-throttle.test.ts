@@ -189,4 +189,24 @@ describe("a digest flush under DynamoDB throttling", () => {
     expect(copies[0].attributes[FLUSH_RETRIES_ATTRIBUTE]).toBe("1");
     expect(await digestSlotItem(f)).toMatchObject({ status: "failed" });
   }, 60_000);
+
+  it("a digest whose first Publish was answered after the SDK's timeout (SNS took it) is sent again and recorded ambiguous (red team, round 8)", async () => {
+    const f = await groupedWindow();
+    // SNS answers the first Publish after the SDK's 5 s request timeout and keeps it all the
+    // same (testing/aws/sns.ts): the retry is a second text, which the record must own up to.
+    const delays = world.standins.aws.delays.sns;
+    delays.Publish = 5_500;
+    const calm = setTimeout(() => (delays.Publish = 0), 1_000);
+    try {
+      const out = await world.invoke([record(digestFlushBody(f), `m-${randomUUID()}`)]);
+      expect(out.batchItemFailures).toEqual([]);
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      clearTimeout(calm);
+      delays.Publish = 0;
+    }
+
+    expect(texts()).toHaveLength(2);
+    expect(await digestSlotItem(f)).toMatchObject({ status: "sent", ambiguous: true });
+  }, 30_000);
 });

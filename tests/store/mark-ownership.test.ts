@@ -9,6 +9,7 @@
  * condition is DynamoDB's own (`ConditionExpression`, API reference, UpdateItem).
  */
 import { randomUUID } from "node:crypto";
+import { markGrouped } from "../../handlers/store/digest";
 import { deliveryRecordKey } from "../../handlers/store/keys";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../../handlers/store/ledger";
 import { startFanoutWorld, type FanoutWorld } from "../support/fanout";
@@ -106,5 +107,52 @@ describe("markFailed only releases the caller's own claim", () => {
       claimed: false,
       status: "abandoned",
     });
+  });
+
+  it("the holder gives back a slot it had marked `grouped` when its grouping fails after the mark (red team, round 8): `failed`, claimable, never stuck `grouped`", async () => {
+    const r = ref();
+    const { mine } = await claimAs(r, soon());
+    // A late grouped mark landed (fanout/grouping.ts regroupLate then gave up at the deadline).
+    const windowStart = Date.now() - (Date.now() % 60_000);
+    await markGrouped(
+      mine,
+      { digestId: `digest/slack-eng/${windowStart}`, channel: "slack-eng", windowStart },
+      {
+        notificationId: r.notificationId,
+        kind: "failure",
+        pipeline: r.pipeline,
+        account: "123456789012",
+        region: "us-east-1",
+        executionId: r.executionId!,
+        time: r.eventTime,
+        consoleUrl: "https://console.aws.amazon.com/codesuite/codepipeline/pipelines",
+        severity: "critical",
+      },
+      soon(),
+    );
+
+    expect(await markFailed(mine, "pacing unavailable: grouping failed", false, soon())).toBe(true);
+
+    expect(await slot(r)).toMatchObject({ status: "failed" });
+    expect(await claimDelivery(r, soon(), 1)).toMatchObject({ claimed: true });
+  });
+
+  it("a slot taken over unconfirmed and given back unsent keeps saying its first send may have arrived (red team, round 8)", async () => {
+    const r = ref();
+    const t0 = Date.now();
+    await claimAs(r, t0 + 1, t0); // A sends and crashes: the slot stays `sending`.
+    const b = await claimAs(r, soon(), t0 + 2);
+    expect(b.claim.unconfirmed).toBe(true);
+
+    await markFailed(
+      { ...b.mine, unconfirmed: b.claim.unconfirmed },
+      "deferred: paced",
+      false,
+      soon(),
+      { unsent: true },
+    );
+
+    expect(await slot(r)).toMatchObject({ status: "failed", mayHaveArrived: true });
+    expect(await claimDelivery(r, soon(), 1)).toMatchObject({ claimed: true, unconfirmed: true });
   });
 });
