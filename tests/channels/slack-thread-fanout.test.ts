@@ -7,20 +7,15 @@
 import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import type { SlackApiMessage } from "../../testing/receivers";
-import { addDeployFailure, event, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { addDeployFailure, event, startSlackBotWorld, type FanoutWorld } from "../support/fanout";
 
 const CHANNEL_ID = "C0ENGTHREAD";
 let world: FanoutWorld;
 
 beforeAll(async () => {
-  world = await startFanoutWorld((raw) => {
-    raw.secrets["slack-eng"] = { botToken: "xoxb-local-eng" };
-    raw.channels["slack-eng"] = { type: "slack", mode: "bot", channel: CHANNEL_ID };
+  world = await startSlackBotWorld(CHANNEL_ID, (raw) => {
     const rule = raw.pipelines.find((p: any) => p.name === "main-app-production-v3");
     rule.states = ["FAILED", "SUCCEEDED"];
-  });
-  Object.assign(world.config.runtime.channels["slack-eng"], {
-    apiUrl: world.standins.receivers.slackApiUrl,
   });
 }, 60_000);
 afterAll(() => world.close());

@@ -6,19 +6,13 @@
  * error failed it, and the redelivery posted a second parent, recorded as a clean send (red team).
  */
 import { randomUUID } from "node:crypto";
-import { addDeployFailure, event, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { addDeployFailure, event, startSlackBotWorld, type FanoutWorld } from "../support/fanout";
 
 const CHANNEL_ID = "C0ENGTHREAD";
 let world: FanoutWorld;
 
 beforeAll(async () => {
-  world = await startFanoutWorld((raw) => {
-    raw.secrets["slack-eng"] = { botToken: "xoxb-local-eng" };
-    raw.channels["slack-eng"] = { type: "slack", mode: "bot", channel: CHANNEL_ID };
-  });
-  Object.assign(world.config.runtime.channels["slack-eng"], {
-    apiUrl: world.standins.receivers.slackApiUrl,
-  });
+  world = await startSlackBotWorld(CHANNEL_ID);
 }, 60_000);
 afterAll(() => world.close());
 afterEach(() => jest.restoreAllMocks());

@@ -199,6 +199,25 @@ export function useFanoutWorld(set: (world: FanoutWorld) => void, edit?: ConfigE
   });
 }
 
+/**
+ * A fan-out world whose `slack-eng` is a bot-mode channel (issue 11: one thread per execution)
+ * posting to channel id `channelId` through the Slack Web API stand-in; `edit` edits the rest.
+ */
+export async function startSlackBotWorld(
+  channelId: string,
+  edit?: ConfigEdit,
+): Promise<FanoutWorld> {
+  const world = await startFanoutWorld((raw) => {
+    raw.secrets["slack-eng"] = { botToken: "xoxb-local-eng" };
+    raw.channels["slack-eng"] = { type: "slack", mode: "bot", channel: channelId };
+    edit?.(raw);
+  });
+  Object.assign(world.config.runtime.channels["slack-eng"], {
+    apiUrl: world.standins.receivers.slackApiUrl,
+  });
+  return world;
+}
+
 /** Starts the stand-ins and a fan-out handler for the prod stack (edited by `edit`). */
 export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> {
   const standins = await startAll();
