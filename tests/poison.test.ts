@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as keys from "../handlers/store/keys";
-import * as ledgerStore from "../handlers/store/ledger";
+import * as outcomeStore from "../handlers/store/outcome";
 import { event, record, startFanoutWorld, type FanoutWorld } from "./support/fanout";
 
 const EMAIL_TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-email-ops";
@@ -231,8 +231,8 @@ describe("one record's failure never changes another record's delivery", () => {
     const last = buildFailure("last good failure");
     // The poison's bookkeeping fails the way DynamoDB refused an over-long key before the fix
     // (a ValidationException thrown out of the record), in the same pipeline as the good ones.
-    const real = ledgerStore.claimOutcome;
-    jest.spyOn(ledgerStore, "claimOutcome").mockImplementation(async (...args) => {
+    const real = outcomeStore.claimOutcome;
+    jest.spyOn(outcomeStore, "claimOutcome").mockImplementation(async (...args) => {
       if (args[1] === poison.detail["execution-id"]) {
         throw Object.assign(new Error("Size of hashkey has exceeded the maximum size limit"), {
           name: "ValidationException",

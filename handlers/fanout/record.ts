@@ -11,7 +11,7 @@ import type { CodePipelineEvent } from "../events";
 import { pipelineKeyOf } from "../contracts/pipeline-id";
 import { slackRejection } from "../store/approvals";
 import { pipelineFields, type AuditRecord } from "../store/audit";
-import { claimOutcome } from "../store/ledger";
+import { claimOutcome } from "../store/outcome";
 import type { TelemetryLogger } from "../telemetry";
 import { ENV, type Notification, type PipelineRule } from "../types";
 import { deadLetter } from "./dead-letter";

@@ -25,8 +25,6 @@ import { randomUUID } from "node:crypto";
 import { UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { claimOrRead, isConditionFailed, withStoreRetries } from "./claim";
-
-export { claimOutcome } from "./outcome";
 import { deliveryRecordKey, executionIndexKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 

@@ -262,8 +262,8 @@ describe("the handlers' claims use it: no GetItem after a refused claim", () => 
     expect(dynamo.faults.counts.UpdateItem.calls).toBe(1);
   });
 
-  it("a refused outcome claim (PutItem, store/ledger.ts claimOutcome) learns the owner with no GetItem", async () => {
-    const { claimOutcome } = await import("../../handlers/store/ledger");
+  it("a refused outcome claim (PutItem, store/outcome.ts claimOutcome) learns the owner with no GetItem", async () => {
+    const { claimOutcome } = await import("../../handlers/store/outcome");
     await claimOutcome("return-on-condition", "e-2", "FAILED", "n-first", 30);
     dynamo.faults.resetCounts();
 
