@@ -61,18 +61,11 @@ afterAll(async () => {
   await standins?.close();
 });
 
-it("approves a source account's pipeline through the declared source-access role, IAM enforced", async () => {
-  expect(standins.iam.loaded).toBeDefined();
-  const roleArn = JSON.parse(environment.SOURCE_ROLES)[SOURCE] as string;
-  expect(roleArn).toMatch(new RegExp(`^arn:aws:iam::${SOURCE}:role/`));
-  const executionId = randomUUID();
-  const scope = standins.aws.scope({ account: SOURCE, region: REGION });
-  const token = addPendingApproval(scope, {
-    pipeline: PIPELINE,
-    stage: STAGE,
-    action: ACTION,
-    executionId,
-  });
+/**
+ * Jane's signed Approve click on the request of `executionId` of the source account's pipeline in
+ * `region`, and the response_url id it answers to.
+ */
+function janeClicks(executionId: string, region: string) {
   const responseId = randomUUID();
   const payload = clickPayload({
     user: JANE,
@@ -86,11 +79,26 @@ it("approves a source account's pipeline through the declared source-access role
     action: ACTION,
     executionId,
     account: SOURCE,
-    region: REGION,
+    region,
   });
   const actions = payload.actions as Array<Record<string, unknown>>;
   payload.actions = [{ ...actions[0], value }];
-  const ack = await approval.invoke(signedEvent(formBody(payload), { secret: SIGNING_SECRET }));
+  return { event: signedEvent(formBody(payload), { secret: SIGNING_SECRET }), responseId };
+}
+
+it("approves a source account's pipeline through the declared source-access role, IAM enforced", async () => {
+  expect(standins.iam.loaded).toBeDefined();
+  const roleArn = JSON.parse(environment.SOURCE_ROLES)[SOURCE] as string;
+  expect(roleArn).toMatch(new RegExp(`^arn:aws:iam::${SOURCE}:role/`));
+  const executionId = randomUUID();
+  const scope = standins.aws.scope({ account: SOURCE, region: REGION });
+  const token = addPendingApproval(scope, {
+    pipeline: PIPELINE,
+    stage: STAGE,
+    action: ACTION,
+    executionId,
+  });
+  const ack = await approval.invoke(janeClicks(executionId, REGION).event);
   await standins.aws.idle();
   expect(ack).toMatchObject({ ok: true, value: { statusCode: 200 } });
 
@@ -117,27 +125,11 @@ it("refuses a click for the source account in a region outside sources[].regions
   const executionId = randomUUID();
   const scope = standins.aws.scope({ account: SOURCE, region: other });
   addPendingApproval(scope, { pipeline: PIPELINE, stage: STAGE, action: ACTION, executionId });
-  const responseId = randomUUID();
-  const payload = clickPayload({
-    user: JANE,
-    executionId,
-    pipeline: PIPELINE,
-    responseUrl: standins.receivers.urlFor("slack-response", responseId),
-  });
-  const value = encodeApprovalButtonValue({
-    pipeline: PIPELINE,
-    stage: STAGE,
-    action: ACTION,
-    executionId,
-    account: SOURCE,
-    region: other,
-  });
-  const actions = payload.actions as Array<Record<string, unknown>>;
-  payload.actions = [{ ...actions[0], value }];
+  const { event, responseId } = janeClicks(executionId, other);
   const callsBefore = standins.aws.state.codepipeline.calls.length;
 
   // Act
-  const ack = await approval.invoke(signedEvent(formBody(payload), { secret: SIGNING_SECRET }));
+  const ack = await approval.invoke(event);
   await standins.aws.idle();
 
   // Assert: answered, nothing called in that account, the clicker told why.

@@ -36,18 +36,25 @@ function world(published: Array<{ message: string; messageId: string }>): any {
   };
 }
 
+/**
+ * The tally of `published` with the ledger of both events' texts sent, each record keeping its
+ * publish's MessageId (`m-0`, `m-1`) as `receiptId`.
+ */
+function tallyWithLedger(published: Array<{ message: string; messageId: string }>) {
+  const ledger = groupingLedger([
+    { status: "sent", channel: "sms-oncall", executionId: exec(0), receiptId: "m-0" },
+    { status: "sent", channel: "sms-oncall", executionId: exec(1), receiptId: "m-1" },
+  ]);
+  return tallyRun(world(published), route, { "sms-oncall": TOPIC }, events, ledger);
+}
+
 describe("chaos tally of SNS channels", () => {
   it("a text that names no event (enrichment timed out: no summary) is attributed through its MessageId to the event whose record kept it: once, not lost nor unattributed", () => {
     const published = [
       { message: "FAILED main-app @Deploy/X: chaos0000 health checks failed", messageId: "m-0" },
       { message: "FAILED api-gateway-prod-cluster", messageId: "m-1" },
     ];
-    const ledger = groupingLedger([
-      { status: "sent", channel: "sms-oncall", executionId: exec(0), receiptId: "m-0" },
-      { status: "sent", channel: "sms-oncall", executionId: exec(1), receiptId: "m-1" },
-    ]);
-
-    const tally = tallyRun(world(published), route, { "sms-oncall": TOPIC }, events, ledger);
+    const tally = tallyWithLedger(published);
 
     expect(tally.channels["sms-oncall"]).toMatchObject({
       once: 2,
@@ -66,12 +73,7 @@ describe("chaos tally of SNS channels", () => {
       { message: "FAILED main-app: chaos0000 health checks failed", messageId: "m-0" },
       { message: "FAILED main-app: chaos0001 health checks failed", messageId: "m-1" },
     ];
-    const ledger = groupingLedger([
-      { status: "sent", channel: "sms-oncall", executionId: exec(0), receiptId: "m-0" },
-      { status: "sent", channel: "sms-oncall", executionId: exec(1), receiptId: "m-1" },
-    ]);
-
-    const tally = tallyRun(world(published), route, { "sms-oncall": TOPIC }, events, ledger);
+    const tally = tallyWithLedger(published);
 
     expect(tally.channels["sms-oncall"]).toMatchObject({
       once: 1,

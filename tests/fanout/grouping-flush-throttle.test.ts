@@ -15,7 +15,14 @@ import { digestRef } from "../../handlers/fanout/digest-flush";
 import { digestSlot } from "../../handlers/fanout/grouping";
 import { markGrouped } from "../../handlers/store/digest";
 import { deliveryRecordKey, digestPartition } from "../../handlers/store/keys";
-import { DLQ_URL, SMS_TOPIC, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  DLQ_URL,
+  SMS_TOPIC,
+  record,
+  startFanoutWorld,
+  throttleCalls,
+  type FanoutWorld,
+} from "../support/fanout";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "sms-oncall";
@@ -38,21 +45,11 @@ beforeEach(async () => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-/** Throttles the next `times` calls of `operation` whose body contains `marker` (proxy's path). */
-function throttle(operation: string, marker: string, times: number): () => number {
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  let throttled = 0;
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    if (op === operation && body.includes(marker) && throttled < times) {
-      throttled++;
-      decide(op, body);
-      return throttled % 2 ? "ProvisionedThroughputExceededException" : "ThrottlingException";
-    }
-    return decide(op, body);
-  });
-  return () => throttled;
-}
+/** {@link throttleCalls}, alternating DynamoDB's two throttling errors. */
+const throttle = (operation: string, marker: string, times: number) =>
+  throttleCalls(world, operation, marker, times, (n) =>
+    n % 2 ? "ProvisionedThroughputExceededException" : "ThrottlingException",
+  );
 
 /** One notification grouped into a closed SMS window; returns the window's flush. */
 async function groupedWindow() {

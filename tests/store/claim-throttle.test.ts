@@ -15,8 +15,9 @@ import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import { claimOrRead } from "../../handlers/store/claim";
 import { deliveryRecordKey, outcomeKey } from "../../handlers/store/keys";
-import { claimDelivery, claimOutcome, type DeliveryRef } from "../../handlers/store/ledger";
-import { TABLE, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
+import { claimOutcome } from "../../handlers/store/outcome";
+import { TABLE, startFanoutWorld, throttleCalls, type FanoutWorld } from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -28,24 +29,9 @@ afterEach(() => jest.restoreAllMocks());
 
 type Code = "ProvisionedThroughputExceededException" | "ThrottlingException";
 
-/**
- * Throttles the next `times` calls of `operation` whose request body contains `marker`, through
- * the proxy's own fault path; every other call is decided as before. Returns the count so far.
- */
-function throttle(operation: string, marker: string, times: number, code: Code): () => number {
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  let throttled = 0;
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    if (op === operation && body.includes(marker) && throttled < times) {
-      throttled++;
-      decide(op, body); // counted like any call
-      return code;
-    }
-    return decide(op, body);
-  });
-  return () => throttled;
-}
+/** {@link throttleCalls} in this file's world. */
+const throttle = (operation: string, marker: string, times: number, code: Code) =>
+  throttleCalls(world, operation, marker, times, code);
 
 function ref(): DeliveryRef {
   const id = randomUUID();

@@ -21,7 +21,7 @@ import {
   executionPartition,
   EXECUTION_INDEX,
 } from "../../handlers/store/keys";
-import { localRoutingKey, pointAtReceivers } from "../../testing";
+import { localRoutingKey, pointAtReceivers, type DynamoThrottleCode } from "../../testing";
 import { readStackConfig } from "../../testing";
 import { createAuditTable, startAll, type AllStandins, type AwsStandins } from "../../testing";
 
@@ -178,6 +178,34 @@ export interface FanoutWorld {
   /** Query the byExecution index. */
   auditByExecution(executionId: string): Promise<Record<string, any>[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Throttles on the wire (the DynamoDB proxy's own fault path, testing/dynamo-faults.ts, as
+ * DynamoDB answers it) the next `times` calls of `operation` whose request body contains
+ * `marker`, answering `code`, or `code(n)` for the n-th of them (from 1). Those calls are still
+ * counted like any call; every other call is decided as before. Returns how many were throttled
+ * so far. Undone by `jest.restoreAllMocks()`.
+ */
+export function throttleCalls(
+  world: FanoutWorld,
+  operation: string,
+  marker: string,
+  times: number,
+  code: DynamoThrottleCode | ((n: number) => DynamoThrottleCode),
+): () => number {
+  const faults = world.standins.dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  let throttled = 0;
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    if (op === operation && body.includes(marker) && throttled < times) {
+      throttled++;
+      decide(op, body); // counted like any call
+      return typeof code === "function" ? code(throttled) : code;
+    }
+    return decide(op, body);
+  });
+  return () => throttled;
 }
 
 /**
