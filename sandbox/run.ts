@@ -212,6 +212,7 @@ export function createPlayer(options: {
         progress.steps[i].problems = r.problems;
         for (const line of await stepDetails(sources, stepStarted)) log(line);
         log(stepLine(r));
+        for (const note of r.notes) log(`    ⚠ ${note}`);
         if (r.explainedBy) {
           log(`    ~ not as the scenario expects, because of your fault ${r.explainedBy}:`);
           for (const problem of r.problems) log(`      ${problem}`);

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { RuntimeConfig } from "../handlers/types";
 import type { ModelArtifactRevision, PendingApprovalInput, FailedExecutionInput } from "../testing";
-import { checkExpectations, countBy } from "./expectations";
+import { checkExpectations, countBy, expectationNotes } from "./expectations";
 import {
   DEFAULT_CLICKER,
   actionIdOf,
@@ -271,6 +271,8 @@ export interface StepReport {
   ok: boolean;
   /** One line per failed expectation. */
   problems: string[];
+  /** What the step saw that is allowed but worth saying (expectations.ts `expectationNotes`). */
+  notes: string[];
   /** What was observed, for the terminal and the page. */
   observed: {
     matched: number;
@@ -491,6 +493,7 @@ export async function runStep(
     name: step.name,
     ok: problems.length === 0,
     problems,
+    notes: expectationNotes(step, { ...seen, started, run }),
     observed: seen.observed,
     ms: Date.now() - started,
   };

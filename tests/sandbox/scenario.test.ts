@@ -292,6 +292,51 @@ describe("lifecycle expectations", () => {
     ]);
   });
 
+  test("a channel delivered twice passes only when the fan-out recorded the repeat as ambiguous", async () => {
+    // Arrange: Slack receives the notification twice; the step expects it once.
+    const slackTwice = () => {
+      const f = fakeHost();
+      f.host.postEvent = async () => {
+        for (let i = 0; i < 2; i++)
+          f.deliveries.push({ channel: "slack-eng", delivered: true, body: {}, at: Date.now() });
+        return { matched: true };
+      };
+      return f;
+    };
+    const step: ScenarioStep = {
+      name: "fails",
+      events: [approvalStarted("$exec:x")],
+      expect: { delivered: { "slack-eng": 1 } },
+    };
+    const record = (ambiguous: boolean) => ({ channel: "slack-eng", action: "sent", ambiguous });
+    const flagged = slackTwice();
+    flagged.host.auditSince = async () => [record(false), record(true)];
+    const unflagged = slackTwice();
+    unflagged.host.auditSince = async () => [record(false), record(false)];
+    const otherChannel = slackTwice();
+    otherChannel.host.auditSince = async () => [{ ...record(true), channel: "teams-platform" }];
+
+    // Act
+    const [ok, repeat, elsewhere] = await Promise.all(
+      [flagged, unflagged, otherChannel].map((f) =>
+        runScenario(f.host, { name: "repeat", steps: [step] }),
+      ),
+    );
+
+    // Assess: the recorded repeat is a note (the README's one duplicate window), not a failure;
+    // an unrecorded repeat, or one recorded for another channel, is a failure.
+    expect(ok.steps[0].problems).toEqual([]);
+    expect(ok.steps[0].notes).toEqual([
+      expect.stringMatching(
+        /^slack-eng: delivered 2, 1 expected; the fan-out recorded 1 as a possible duplicate/,
+      ),
+    ]);
+    for (const report of [repeat, elsewhere]) {
+      expect(report.steps[0].problems).toEqual(["slack-eng: expected 1 delivered, got 2"]);
+      expect(report.steps[0].notes).toEqual([]);
+    }
+  });
+
   test("a retried failure is one incident with two triggers (same dedup_key); two incidents fail", async () => {
     const f = fakeHost();
     const step: ScenarioStep = {
