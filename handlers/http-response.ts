@@ -107,3 +107,13 @@ export function classifyResponse(
   }
   return { outcome: "permanent", reason };
 }
+
+/**
+ * Statuses a gateway in front of the receiver answers when it stopped waiting for it (502 Bad
+ * Gateway, 504 Gateway Timeout; RFC 9110 §15.6.3, §15.6.5): the receiver may have taken the
+ * request (AWS knowledge center "eks-http-504-errors": the load balancer "established a
+ * connection to the target, but the target didn't respond before the idle timeout"), so a repeat
+ * may be a duplicate, recorded as such (`mayHaveArrived`). Any other answer (a 500, a 503, a 429)
+ * came from the receiver, which did not take the message.
+ */
+export const GATEWAY_GAVE_UP: readonly number[] = [502, 504];

@@ -2,7 +2,8 @@
  * Helpers shared by the channel drivers: kind wording, text fitting with truncation tracking,
  * HTTP delivery with classification, SNS delivery with error classification.
  */
-import { classifyResponse, deliveryError, postJson, redact, type HttpResponse } from "../http";
+import { deliveryError, postJson, redact, type HttpResponse } from "../http";
+import { classifyResponse, GATEWAY_GAVE_UP } from "../http-response";
 import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
 import { truncateText } from "../slack-text";
@@ -206,14 +207,13 @@ export async function deliverHttp(
   const err = deliveryError(ctx.name, redact(`${label}: ${verdict.reason}`, [url, ...secrets]), {
     retryable: verdict.outcome === "retryable",
     status: res.status,
+    mayHaveArrived: GATEWAY_GAVE_UP.includes(res.status),
     ...(verdict.outcome === "retryable" &&
       verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }),
   });
   logFailure(ctx, type, err);
   throw err;
 }
-
-export { snsPublisher } from "./sns-publisher";
 
 // SNS error codes (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors)
 // and SDK names that a later attempt can get past.

@@ -22,6 +22,12 @@ export const METRIC = {
   /** The ledger found the message already sent. Dimension {@link DIMENSION.channel}. */
   deduplicated: "Deduplicated",
   /**
+   * A channel delivered a notification that an earlier attempt may already have delivered (its
+   * reply was lost; the record says `ambiguous`): a possible duplicate message on a receiver
+   * without idempotency (README "Exactly once"). Dimension {@link DIMENSION.channel}.
+   */
+  possibleDuplicate: "PossibleDuplicate",
+  /**
    * An input that is not a usable CodePipeline event, counted twice: once by reason kind
    * ({@link DIMENSION.reason}) and once under {@link FANOUT_DIMENSIONS} (the sum the alarm reads).
    */

@@ -4,7 +4,7 @@
  * delivery's audit record: two DynamoDB writes in all) or failed (plus an append-only failure
  * record). A PagerDuty trigger is first given the pipeline's open incident (fanout/incident.ts).
  */
-import { snsPublisher } from "../channels/common";
+import { snsPublisher } from "../channels/sns-publisher";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../channels/types";
 import { isDeliveryError, redact, scaledMs } from "../http";
@@ -31,6 +31,8 @@ export interface ChannelOutcome {
   deferMs?: number;
   /** `deferred` by pacing: the send slot reserved for the copy (epoch ms). */
   slotAt?: number;
+  /** `sent`, and an earlier attempt may have arrived too: recorded `ambiguous`. */
+  ambiguous?: true;
 }
 
 /** Audit fields shared by every record of one delivery. */
@@ -168,7 +170,7 @@ export async function deliver(
   };
   if (run.ambiguous) log.warn("ambiguous delivery", { channel: d.channel, attempt: run.attempt });
   await recordSent(inv, n, d, receipt, ref, run, log);
-  return { channel: d.channel, status: "sent" };
+  return { channel: d.channel, status: "sent", ...(run.ambiguous && { ambiguous: true }) };
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { SQSRecord } from "aws-lambda";
 import { sns } from "../aws";
 import { digestTitle, entryWhere, sortedEntries } from "../channels/digest";
-import { snsPublisher } from "../channels/common";
+import { snsPublisher } from "../channels/sns-publisher";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelContext, DeliveryReceipt, Logger } from "../channels/types";
 import { parseDigestFlush, digestFlushBody, type DigestFlush } from "../contracts/digest-flush";

@@ -71,11 +71,12 @@ export function emitSuppressed(n: Notification, suppressed: Delivery[]): void {
 }
 
 /**
- * Per channel: one `Sent`, `Deduplicated` or `Failed` (failed and abandoned) count, and for a
- * sent message its `DispatchLatency` (ms from the event's time to now, when that time parses).
+ * Per channel: one `Sent`, `Deduplicated` or `Failed` (failed and abandoned) count, for a sent
+ * message its `DispatchLatency` (ms from the event's time to now, when that time parses), and
+ * for a send recorded `ambiguous` one `PossibleDuplicate`.
  */
 export function deliveryMetrics(
-  outcomes: Array<{ channel: string; status: ChannelStatus }>,
+  outcomes: Array<{ channel: string; status: ChannelStatus; ambiguous?: boolean }>,
   latencyMs: number,
 ): MetricPoint[] {
   return outcomes.flatMap((o): MetricPoint[] => {
@@ -90,6 +91,9 @@ export function deliveryMetrics(
     const dimensions = { [DIMENSION.channel]: o.channel };
     return [
       { name, value: 1, unit: "Count", dimensions },
+      ...(o.status === "sent" && o.ambiguous
+        ? [{ name: METRIC.possibleDuplicate, value: 1, unit: "Count" as const, dimensions }]
+        : []),
       ...(o.status === "sent" && Number.isFinite(latencyMs)
         ? [
             {
@@ -107,7 +111,7 @@ export function deliveryMetrics(
 /** Emits {@link deliveryMetrics} of `n`'s deliveries, latency measured from `n.time` to now. */
 export function emitDelivered(
   n: Notification,
-  outcomes: Array<{ channel: string; status: ChannelStatus }>,
+  outcomes: Array<{ channel: string; status: ChannelStatus; ambiguous?: boolean }>,
 ): void {
   const latency = Date.now() - Date.parse(n.time);
   emitMetrics(deliveryMetrics(outcomes, latency), { eventId: n.eventId, notificationId: n.id });

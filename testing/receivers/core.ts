@@ -63,6 +63,10 @@ export interface Attempt extends Delivery {
  * - `lost-reply`: the message IS accepted (the channel acts on it: a Slack message posted, a page
  *   opened) and then the connection is reset before the answer — the client cannot tell this from
  *   `reset` (TCP RST after the request was read: Node's `ECONNRESET`, "socket hang up");
+ * - `gateway-timeout`: the message IS accepted, and a gateway in front of the channel answers
+ *   504 instead of the channel's answer (it stopped waiting for the channel: AWS knowledge center
+ *   "eks-http-504-errors": the load balancer "established a connection to the target, but the
+ *   target didn't respond before the idle timeout"; RFC 9110 §15.6.5);
  * - `slow`: answered normally after `ms` more milliseconds.
  */
 export type ReceiverFault =
@@ -70,6 +74,7 @@ export type ReceiverFault =
   | { kind: "timeout"; times?: number }
   | { kind: "reset"; times?: number }
   | { kind: "lost-reply"; times?: number }
+  | { kind: "gateway-timeout"; times?: number }
   | { kind: "slow"; ms: number; times?: number };
 
 /**

@@ -308,10 +308,13 @@ function rateGate(
   return { limited: limited[target.name](), headers };
 }
 
+/** What reaches the sender instead of the channel's answer (a `lost-reply` or `gateway-timeout`). */
+type LostReply = "reset" | "gateway-504";
+
 /**
  * Lets the channel answer (unless its rate limit answers 429 first); records what became of the
- * request. With `loseReply` the channel acts on the request, and then the connection is reset
- * instead of answering.
+ * request. With `lost` the channel acts on the request, and then the connection is reset
+ * (`reset`), or a gateway answers 504 (`gateway-504`), instead of the channel's answer.
  */
 function answerChannel(
   recorder: Recorder,
@@ -319,12 +322,15 @@ function answerChannel(
   delivery: Delivery,
   req: IncomingMessage,
   res: ServerResponse,
-  loseReply = false,
+  lost?: LostReply,
 ): void {
+  const loseReply = lost !== undefined;
   const gate = rateGate(recorder, delivery);
   if (gate.limited) {
-    record(recorder, delivery, "rejected", loseReply ? undefined : gate.limited.status);
-    if (loseReply) req.socket.destroy();
+    // A 429 answered at once passes through a gateway.
+    const reset = lost === "reset";
+    record(recorder, delivery, "rejected", reset ? undefined : gate.limited.status);
+    if (reset) req.socket.destroy();
     else send(res, gate.limited, gate.headers);
     return;
   }
@@ -337,6 +343,11 @@ function answerChannel(
       : loseReply
         ? "lost-reply"
         : "delivered";
+  if (lost === "gateway-504") {
+    record(recorder, delivery, outcome, 504);
+    send(res, text(504, "504 Gateway Time-out"));
+    return;
+  }
   record(recorder, delivery, outcome, loseReply ? undefined : answer.status);
   if (loseReply) req.socket.destroy();
   else send(res, answer, gate.headers);
@@ -360,8 +371,9 @@ async function answerFault(
       await io.sleep(fault.ms);
       return res.destroyed;
     }
-    if (fault.kind === "lost-reply") {
-      answerChannel(recorder, channels, delivery, req, res, true);
+    if (fault.kind === "lost-reply" || fault.kind === "gateway-timeout") {
+      const lost = fault.kind === "lost-reply" ? "reset" : "gateway-504";
+      answerChannel(recorder, channels, delivery, req, res, lost);
       return true;
     }
     record(recorder, delivery, fault.kind);

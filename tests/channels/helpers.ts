@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { snsPublisher } from "../../handlers/channels/common";
+import { snsPublisher } from "../../handlers/channels/sns-publisher";
 import type { ChannelContext, Logger, SnsPublisher } from "../../handlers/channels/types";
 import type { ChannelConfig, Notification } from "../../handlers/types";
 

@@ -39,10 +39,16 @@ async function ledgerOf(executionId: string, channel: string) {
   );
 }
 
+/** Channels of the `PossibleDuplicate` EMF counts the handler wrote since `world.lines` was emptied. */
+function possibleDuplicates(): string[] {
+  return world.lines.filter((l) => l.PossibleDuplicate === 1).map((l) => String(l.Channel));
+}
+
 describe("a retried send after an attempt with no answer", () => {
   it("Slack, reply lost then sent: two messages reached the channel, and the record says so (ambiguous)", async () => {
     world.standins.receivers.setFault("slack", { kind: "lost-reply", times: 1 });
     const { executionId, ev } = prodFailure();
+    world.lines.length = 0;
 
     const out = await world.invoke([record(ev, "m-1")], 30_000);
 
@@ -53,6 +59,8 @@ describe("a retried send after an attempt with no answer", () => {
       ambiguous: true,
       result: expect.stringMatching(/possibly a duplicate/),
     });
+    // The EMF metric a dashboard counts (handlers/contracts/metrics.ts `PossibleDuplicate`).
+    expect(possibleDuplicates()).toEqual(["slack-eng"]);
   });
 
   it("Slack, connection reset after the request (not taken, but the sender cannot know): ambiguous too", async () => {
@@ -71,6 +79,7 @@ describe("a retried send after an attempt with no answer", () => {
   it("Slack, an HTTP 503 then sent: an answer came, so the record is clean", async () => {
     world.standins.receivers.setFault("slack", { status: 503, times: 1 });
     const { executionId, ev } = prodFailure();
+    world.lines.length = 0;
 
     await world.invoke([record(ev, "m-1")], 30_000);
 
@@ -78,6 +87,27 @@ describe("a retried send after an attempt with no answer", () => {
     expect(await ledgerOf(executionId, "slack-eng")).toMatchObject({
       status: "sent",
       ambiguous: false,
+    });
+    expect(possibleDuplicates()).toEqual([]);
+  });
+
+  it("Slack behind a gateway that answered 504 after Slack took the message, then sent: ambiguous (a 502 / 504 is the gateway's, not Slack's, answer)", async () => {
+    world.standins.receivers.setFault("slack", { kind: "gateway-timeout", times: 1 });
+    const { executionId, ev } = prodFailure();
+
+    await world.invoke([record(ev, "m-1")], 30_000);
+
+    // Both requests reached the channel; the first answer the sender saw was the gateway's 504.
+    expect(world.standins.receivers.byReceiver("slack", "slack-eng")).toHaveLength(2);
+    expect(
+      world.standins.receivers.attemptsOf("slack", "slack-eng").map((a) => [a.outcome, a.status]),
+    ).toEqual([
+      ["lost-reply", 504],
+      ["delivered", 200],
+    ]);
+    expect(await ledgerOf(executionId, "slack-eng")).toMatchObject({
+      status: "sent",
+      ambiguous: true,
     });
   });
 

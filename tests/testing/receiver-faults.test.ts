@@ -55,6 +55,21 @@ describe("lost replies and resets", () => {
     expect(receivers.byReceiver("webhook")).toHaveLength(1);
   });
 
+  it("a gateway timeout: the channel took the message, the client got the gateway's 504", async () => {
+    // Prepare
+    const url = receivers.urlFor("webhook", "ops");
+    receivers.setFault("webhook", { kind: "gateway-timeout", times: 1 });
+
+    // Act
+    const first = await post(url, { type: "message" });
+    const second = await post(url, { type: "message" });
+
+    // Assess: both were delivered; only the second answer was the channel's
+    expect([first, second]).toEqual([504, 200]);
+    expect(receivers.byReceiver("webhook")).toHaveLength(2);
+    expect(receivers.outcomes("webhook")).toMatchObject({ "lost-reply": 1, delivered: 1 });
+  });
+
   it("a slow fault answers normally, only later", async () => {
     // Prepare
     receivers.setFault("webhook", { kind: "slow", ms: 200, times: 1 });
