@@ -24,7 +24,12 @@ import { redactAndCut } from "../redact";
 export type RunToken =
   | { status: "pending"; token: string }
   | { status: "superseded"; reason: string }
-  | { status: "final"; reason: string };
+  | {
+      status: "final";
+      reason: string;
+      /** A run decided by PutApprovalResult: its status (Succeeded, Failed) and summary. */
+      decided?: { status: string; summary: string };
+    };
 
 const NOT_PENDING = "this approval is no longer pending";
 const NO_TOKEN = "this approval has expired or was already handled";
@@ -50,6 +55,7 @@ function notPending(run: { status?: string; summary?: string }): RunToken {
     ? {
         status: "final",
         reason: `already decided in CodePipeline: ${redactAndCut(run.summary, [], 200)}`,
+        decided: { status: run.status as string, summary: run.summary },
       }
     : { status: "final", reason: NOT_PENDING };
 }

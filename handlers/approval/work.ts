@@ -46,6 +46,24 @@ const FINAL_ERRORS: Record<string, string> = {
   ActionNotFoundException: "action not found",
 };
 
+/**
+ * Whether the claimed run now carries exactly the decision this work put (its status and
+ * `summary`): after `ApprovalAlreadyCompletedException`, the SDK's retry of a PutApprovalResult
+ * that CodePipeline applied but whose reply was lost (a timeout, a reset) — our own decision,
+ * not someone else's. False when the lookup fails.
+ */
+async function decidedByThisWork(
+  sdk: typeof CodePipelineSdk,
+  claim: ApprovalClaim,
+  summary: string,
+): Promise<boolean> {
+  const run = await findRunToken(sdk, claim).catch(() => undefined);
+  const status = claim.decision === "Approved" ? "Succeeded" : "Failed";
+  return (
+    run?.status === "final" && run.decided?.summary === summary && run.decided.status === status
+  );
+}
+
 /** Puts the decision into CodePipeline; never throws (errors become final or transient). */
 async function decideInCodePipeline(
   rt: ApprovalRuntime,
@@ -55,6 +73,7 @@ async function decideInCodePipeline(
   // Required here, not at the top: only this asynchronous work calls CodePipeline, so the click
   // that Slack waits for does not pay for loading the client.
   const sdk = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
+  const summary = approvalSummary(claim.decision, claim.user, reason);
   try {
     const { PutApprovalResultCommand } = sdk;
     const run = await findRunToken(sdk, claim);
@@ -66,16 +85,23 @@ async function decideInCodePipeline(
         pipelineName: claim.pipeline,
         stageName: claim.stage,
         actionName: claim.action,
-        result: {
-          status: claim.decision,
-          summary: approvalSummary(claim.decision, claim.user, reason),
-        },
+        result: { status: claim.decision, summary },
         token: run.token,
       }),
     );
     return { outcome: "decided" };
   } catch (err: unknown) {
     const name = errorName(err);
+    if (
+      name === "ApprovalAlreadyCompletedException" &&
+      (await decidedByThisWork(sdk, claim, summary))
+    ) {
+      rt.log.warn("approval decided; CodePipeline's reply to it was lost", {
+        pipeline: claim.pipeline,
+        executionId: claim.executionId,
+      });
+      return { outcome: "decided" };
+    }
     rt.log.warn("approval CodePipeline call failed", {
       pipeline: claim.pipeline,
       executionId: claim.executionId,

@@ -18,7 +18,11 @@ export const STANDIN_ACCOUNT = "123456789012";
 /**
  * An injected AWS API failure: answered in the service's error shape with `code` as the exception
  * name. `operation` limits it to one operation; `times` = how many calls fail before the fault
- * clears itself (undefined = until cleared).
+ * clears itself (undefined = until cleared). `lostReply` (awsJson services: Secrets Manager and
+ * CodePipeline): the call IS applied, then the connection is reset instead of the answer (`code`
+ * unused) — a reply lost on the way back, which the client cannot tell from a request that never
+ * arrived; its SDK retries it (a reset is a transient error), and the retry meets what the first
+ * call did (PutApprovalResult: `ApprovalAlreadyCompletedException`).
  */
 export interface AwsFault {
   code: string;
@@ -26,6 +30,7 @@ export interface AwsFault {
   message?: string;
   operation?: string;
   times?: number;
+  lostReply?: boolean;
 }
 
 /** The mutable state of the AWS stand-ins; tests prepare it and assert on it. */
@@ -141,12 +146,12 @@ export function epoch(date: Date | undefined): number | undefined {
   return date === undefined ? undefined : date.getTime() / 1000;
 }
 
-/** Takes one use of the service's fault, if it applies to this operation. */
-export function takeFault(
+/** Takes one use of the service's fault, if it applies to this operation (as it was set). */
+function takeFaultUse(
   ctx: AwsContext,
   service: keyof AwsFaults,
   operation: string,
-): ServiceError | undefined {
+): AwsFault | undefined {
   const fault = ctx.faults[service];
   if (!fault || (fault.operation !== undefined && fault.operation !== operation)) {
     return undefined;
@@ -159,11 +164,27 @@ export function takeFault(
     fault.times -= 1;
     if (fault.times === 0) ctx.faults[service] = null;
   }
+  return { ...fault };
+}
+
+/** The error of a fault use. */
+function faultError(service: keyof AwsFaults, fault: AwsFault): ServiceError {
   return serviceError(
     fault.code,
     fault.message ?? `injected ${service} fault: ${fault.code}`,
     fault.status ?? 400,
   );
+}
+
+/** Takes one use of the service's error fault, if one applies to this operation. */
+export function takeFault(
+  ctx: AwsContext,
+  service: keyof AwsFaults,
+  operation: string,
+): ServiceError | undefined {
+  if (ctx.faults[service]?.lostReply) return undefined; // awsJson services only
+  const fault = takeFaultUse(ctx, service, operation);
+  return fault && faultError(service, fault);
 }
 
 /** One awsJson operation: the parsed JSON input → the JSON output; throws a {@link ServiceError}. */
@@ -203,8 +224,9 @@ export async function handleJsonTarget(
     return;
   }
   target.onInput?.(input);
+  // A request that arrived is processed even when its client gave up during the delay (its SDK
+  // timed out): as AWS does, which cannot know; only the answer is then lost.
   await ctx.sleep(ctx.delays[service][operation] ?? 0);
-  if (res.destroyed) return;
   const op = target.ops[operation];
   try {
     if (!op) {
@@ -213,12 +235,15 @@ export async function handleJsonTarget(
         `aws stand-in: no stand-in for ${service} ${operation}`,
       );
     }
-    const fault = takeFault(ctx, service, operation);
-    if (fault) throw fault;
-    sendJson(res, 200, op(input), { "content-type": "application/x-amz-json-1.1" });
+    const fault = takeFaultUse(ctx, service, operation);
+    if (fault && !fault.lostReply) throw faultError(service, fault);
+    const output = op(input);
+    if (fault?.lostReply) res.socket?.destroy();
+    else if (!res.destroyed)
+      sendJson(res, 200, output, { "content-type": "application/x-amz-json-1.1" });
   } catch (err: unknown) {
     if (!isServiceError(err)) throw err;
-    sendAwsJsonError(res, err);
+    if (!res.destroyed) sendAwsJsonError(res, err);
   }
 }
 

@@ -193,6 +193,66 @@ describe("CodePipeline outcomes", () => {
     expect(await claimOf(h, executionId)).toMatchObject({ status: "final", outcome: reason });
   });
 
+  it.each([
+    ["approve", "Approved", /✅ Approved by <@U0APPROVER1> at/],
+    ["reject", "Rejected", /❌ Rejected by <@U0APPROVER1> at/],
+  ])(
+    "PutApprovalResult applied but its reply lost (%s): the SDK's retry meets ApprovalAlreadyCompletedException, and it is our decision",
+    async (button, decision, line) => {
+      // Prepare: CodePipeline applies the first call, then the connection is reset (testing/aws
+      // core.ts `lostReply`); the SDK retries it (a reset is transient: maxAttempts 2).
+      const { executionId } = pendingApproval(h);
+      h.all.aws.faults.codepipeline = {
+        code: "-",
+        operation: "PutApprovalResult",
+        lostReply: true,
+        times: 1,
+      };
+      // Act
+      const { responseId } = await click(APPROVER_1, executionId, `deploy-notifier.${button}`);
+      await h.all.aws.idle();
+      // Assess: one decision in CodePipeline (the retry's answer was the exception), and the
+      // clicker, the message and the audit trail say it was theirs, not "already decided".
+      expect(cpCalls(h, "PutApprovalResult")).toHaveLength(2);
+      expect(approvalModel().status).toBe(decision === "Approved" ? "Succeeded" : "Failed");
+      const [update] = postsTo(h, responseId);
+      expect(JSON.stringify(update.blocks)).toMatch(line);
+      expect(JSON.stringify(update.blocks)).not.toContain("Could not");
+      const audit = await auditItems(h, executionId);
+      expect(audit.map((a) => [a.action, a.result])).toEqual(
+        expect.arrayContaining([["approval-decided", decision]]),
+      );
+      expect(audit.map((a) => a.action)).not.toContain("approval-error");
+      expect(await claimOf(h, executionId)).toMatchObject({ status: "decided" });
+    },
+  );
+
+  it("ApprovalAlreadyCompletedException because someone else decided first (another summary): still reported as not ours", async () => {
+    // Prepare: between the work's lookup and its PutApprovalResult, the run is approved in the
+    // console; CodePipeline then answers ApprovalAlreadyCompletedException.
+    const { executionId } = pendingApproval(h);
+    h.all.aws.faults.codepipeline = {
+      code: "ApprovalAlreadyCompletedException",
+      operation: "PutApprovalResult",
+    };
+    const calls = h.all.aws.state.codepipeline.calls;
+    const push = calls.push.bind(calls);
+    calls.push = (...items) => {
+      if (items.some((c) => c.operation === "PutApprovalResult")) {
+        Object.assign(approvalModel(), { status: "Succeeded", summary: "Approved in the console" });
+      }
+      return push(...items);
+    };
+    // Act
+    const { responseId } = await click(APPROVER_1, executionId);
+    await h.all.aws.idle();
+    // Assess
+    expect(JSON.stringify(postsTo(h, responseId)[0].blocks)).toContain(
+      "Could not approve: already decided in CodePipeline",
+    );
+    expect(await claimOf(h, executionId)).toMatchObject({ status: "final" });
+  });
+
   it("an expired approval (no longer InProgress) is reported without calling PutApprovalResult", async () => {
     // Prepare
     const { executionId } = pendingApproval(h);
