@@ -112,8 +112,26 @@ export function classifyResponse(
  * Statuses a gateway in front of the receiver answers when it stopped waiting for it (502 Bad
  * Gateway, 504 Gateway Timeout; RFC 9110 §15.6.3, §15.6.5): the receiver may have taken the
  * request (AWS knowledge center "eks-http-504-errors": the load balancer "established a
- * connection to the target, but the target didn't respond before the idle timeout"), so a repeat
- * may be a duplicate, recorded as such (`mayHaveArrived`). Any other answer (a 500, a 503, a 429)
- * came from the receiver, which did not take the message.
+ * connection to the target, but the target didn't respond before the idle timeout").
  */
 export const GATEWAY_GAVE_UP: readonly number[] = [502, 504];
+
+/**
+ * Slack Web API errors (HTTP 200, `ok: false`) after which the message may have been posted:
+ * Slack's method reference (chat.postMessage, chat.update, …) says of both "It's possible some
+ * aspect of the operation succeeded before the error was raised".
+ */
+const SLACK_MAYBE_DONE_ERRORS = ["internal_error", "fatal_error"];
+
+/**
+ * Whether a failed answer may hide a delivery the receiver did make, so that a repeat may be a
+ * duplicate, recorded as such (`mayHaveArrived`): a gateway's 502 / 504 ({@link GATEWAY_GAVE_UP})
+ * or Slack's `internal_error` / `fatal_error`. Any other failed answer (a 500, a 503, a 429,
+ * `ratelimited`) came from the receiver, which did not take the message.
+ */
+export function answerMayHideDelivery(status: number, bodyText: string): boolean {
+  if (GATEWAY_GAVE_UP.includes(status)) return true;
+  if (status < 200 || status >= 300) return false;
+  const json = parseJsonObject(bodyText);
+  return json?.ok === false && SLACK_MAYBE_DONE_ERRORS.includes(String(json.error));
+}

@@ -32,22 +32,43 @@ const list = (value: string | string[]): string[] => (Array.isArray(value) ? val
 const quote = (texts: string[]) => texts.map((t) => `"${t}"`).join(", ");
 
 /**
- * Sends of `channel` the fan-out recorded as possible duplicates during the step: delivery
- * records with `ambiguous: true` (an earlier attempt's reply, or its "sent" mark, never came back;
- * README "Exactly once, and the one window where a duplicate is still possible").
+ * How many of `channel`'s deliveries in the step are repeats the fan-out recorded as possible
+ * duplicates (README "Exactly once, and the one window where a duplicate is still possible"): a
+ * delivery is a repeat when its payload is identical to another delivery's of the step, and it
+ * counts only against a delivery record of that channel with `ambiguous: true` whose execution id
+ * the payload names (each record serves one repeat). A lone message with an ambiguous record (its
+ * first attempt was reset, never taken), or another notification's ambiguous record, excuses
+ * nothing.
  */
-function flaggedRepeats(audit: StepObservation["audit"], channel: string): number {
-  return audit.filter((a) => a.channel === channel && a.ambiguous === true).length;
+function flaggedRepeats(seen: StepObservation, channel: string): number {
+  const pool = seen.audit
+    .filter((a) => a.channel === channel && a.ambiguous === true && a.executionId)
+    .map((a) => String(a.executionId));
+  const payloads = countBy(
+    seen.deliveries.filter((d) => d.channel === channel && d.delivered),
+    (d) => JSON.stringify(d.body),
+  );
+  let repeats = 0;
+  for (const [payload, times] of Object.entries(payloads)) {
+    for (let extra = 1; extra < times; extra++) {
+      const at = pool.findIndex((executionId) => payload.includes(executionId));
+      if (at < 0) break;
+      pool.splice(at, 1);
+      repeats += 1;
+    }
+  }
+  return repeats;
 }
 
-/** More deliveries than expected, every extra one recorded by the fan-out as a possible repeat. */
-function isFlaggedRepeat(got: number, want: number, flagged: number): boolean {
-  return got > want && got - want <= flagged;
+/** More deliveries than the step's (non-zero) count, every extra one a recorded repeat. */
+function isFlaggedRepeat(got: number, want: number, repeats: number): boolean {
+  return want > 0 && got > want && got - want <= repeats;
 }
 
 /**
  * What a step saw that the product promises and that is not a failure: a channel delivered more
- * often than the step expects, each extra send recorded `ambiguous` (a possible duplicate). The
+ * often than the step expects, each extra send a repeat recorded `ambiguous` (a possible
+ * duplicate, {@link flaggedRepeats}). The
  * sandbox's scaled clock makes that window real: a receiver's timeout is 300 ms of real time at
  * 1/50 (handlers/http.ts `RECEIVER_TIMEOUT_FLOOR_MS`), which a busy machine can miss. An extra
  * send that is not recorded so stays a problem ({@link checkExpectations}).
@@ -56,7 +77,7 @@ export function expectationNotes(step: ScenarioStep, seen: StepObservation): str
   const notes: string[] = [];
   for (const [channel, want] of Object.entries(step.expect.delivered ?? {})) {
     const got = seen.observed.delivered[channel] ?? 0;
-    if (!isFlaggedRepeat(got, want, flaggedRepeats(seen.audit, channel))) continue;
+    if (!isFlaggedRepeat(got, want, flaggedRepeats(seen, channel))) continue;
     notes.push(
       `${channel}: delivered ${got}, ${want} expected; the fan-out recorded ${got - want} as a possible duplicate ("ambiguous": an earlier attempt's reply or "sent" mark came back too late on this machine), as the README's exactly-once section allows`,
     );
@@ -79,7 +100,7 @@ function checkCounts(step: ScenarioStep, seen: StepObservation): string[] {
     problems.push(`expected no event to match the rule, ${matched} did`);
   for (const [channel, want] of Object.entries(expect.delivered ?? {})) {
     const got = delivered[channel] ?? 0;
-    if (got === want || isFlaggedRepeat(got, want, flaggedRepeats(seen.audit, channel))) continue;
+    if (got === want || isFlaggedRepeat(got, want, flaggedRepeats(seen, channel))) continue;
     problems.push(`${channel}: expected ${want} delivered, got ${got}`);
   }
   if (expect.suppressed !== undefined) {

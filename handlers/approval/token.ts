@@ -23,13 +23,25 @@ import { redactAndCut } from "../redact";
 /** What the lookup found for the claimed run. */
 export type RunToken =
   | { status: "pending"; token: string }
-  | { status: "superseded"; reason: string }
-  | {
-      status: "final";
-      reason: string;
-      /** A run decided by PutApprovalResult: its status (Succeeded, Failed) and summary. */
-      decided?: { status: string; summary: string };
-    };
+  | { status: "superseded"; reason: string; decided?: Decided }
+  | { status: "final"; reason: string; decided?: Decided };
+
+/**
+ * How the claimed run was decided by a PutApprovalResult: its status (`Succeeded` for Approved,
+ * `Failed` for Rejected) and summary (GetPipelineState `latestExecution.summary`, or
+ * ListActionExecutions `output.executionResult.externalExecutionSummary`).
+ */
+export interface Decided {
+  status: string;
+  summary: string;
+}
+
+/** {@link Decided} of a run that has a decision status and a summary, else undefined. */
+function decidedOf(status: string | undefined, summary: string | undefined): Decided | undefined {
+  return (status === "Succeeded" || status === "Failed") && summary
+    ? { status, summary }
+    : undefined;
+}
 
 const NOT_PENDING = "this approval is no longer pending";
 const NO_TOKEN = "this approval has expired or was already handled";
@@ -50,12 +62,12 @@ async function runsOf(target: ApprovalTarget): Promise<ActionRun[]> {
  * decided and then died), else "no longer pending" (expired, stopped).
  */
 function notPending(run: { status?: string; summary?: string }): RunToken {
-  const decided = run.status === "Succeeded" || run.status === "Failed";
-  return decided && run.summary
+  const decided = decidedOf(run.status, run.summary);
+  return decided
     ? {
         status: "final",
-        reason: `already decided in CodePipeline: ${redactAndCut(run.summary, [], 200)}`,
-        decided: { status: run.status as string, summary: run.summary },
+        reason: `already decided in CodePipeline: ${redactAndCut(decided.summary, [], 200)}`,
+        decided,
       }
     : { status: "final", reason: NOT_PENDING };
 }
@@ -97,9 +109,13 @@ async function findNamedRun(
   const newer =
     (latest?.actionExecutionId !== undefined && latest.actionExecutionId !== id) ||
     runs.some((r) => r.actionExecutionId !== id && startedAfter(r, run));
+  // A decided run says how (work.ts tells its own lost-reply decision from someone else's).
+  const decided = decidedOf(run?.status, run?.output?.executionResult?.externalExecutionSummary);
   return newer
-    ? { status: "superseded", reason: SUPERSEDED }
-    : { status: "final", reason: NOT_PENDING };
+    ? { status: "superseded", reason: SUPERSEDED, ...(decided && { decided }) }
+    : decided
+      ? notPending({ status: decided.status, summary: decided.summary })
+      : { status: "final", reason: NOT_PENDING };
 }
 
 /**

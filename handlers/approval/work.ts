@@ -48,9 +48,11 @@ const FINAL_ERRORS: Record<string, string> = {
 
 /**
  * Whether the claimed run now carries exactly the decision this work put (its status and
- * `summary`): after `ApprovalAlreadyCompletedException`, the SDK's retry of a PutApprovalResult
- * that CodePipeline applied but whose reply was lost (a timeout, a reset) — our own decision,
- * not someone else's. False when the lookup fails.
+ * `summary`): after `ApprovalAlreadyCompletedException` (or `InvalidApprovalTokenException`, the
+ * stage retried since), the SDK's retry of a PutApprovalResult that CodePipeline applied but whose
+ * reply was lost (a timeout, a reset) — our own decision, not someone else's. The run is read as
+ * token.ts reads it (GetPipelineState, or ListActionExecutions in PARALLEL mode or once a newer
+ * run replaced it). False when the lookup fails: the clicker is then told "already decided".
  */
 async function decidedByThisWork(
   sdk: typeof CodePipelineSdk,
@@ -59,10 +61,12 @@ async function decidedByThisWork(
 ): Promise<boolean> {
   const run = await findRunToken(sdk, claim).catch(() => undefined);
   const status = claim.decision === "Approved" ? "Succeeded" : "Failed";
-  return (
-    run?.status === "final" && run.decided?.summary === summary && run.decided.status === status
-  );
+  const decided = run?.status === "pending" ? undefined : run?.decided;
+  return decided?.summary === summary && decided.status === status;
 }
+
+/** What the retry of an applied PutApprovalResult whose reply was lost can answer. */
+const LOST_REPLY_ANSWERS = ["ApprovalAlreadyCompletedException", "InvalidApprovalTokenException"];
 
 /** Puts the decision into CodePipeline; never throws (errors become final or transient). */
 async function decideInCodePipeline(
@@ -92,10 +96,9 @@ async function decideInCodePipeline(
     return { outcome: "decided" };
   } catch (err: unknown) {
     const name = errorName(err);
-    if (
-      name === "ApprovalAlreadyCompletedException" &&
-      (await decidedByThisWork(sdk, claim, summary))
-    ) {
+    // A PutApprovalResult applied but whose reply was lost: the SDK's retry meets the decided
+    // run (ApprovalAlreadyCompleted), or its token is gone when the stage was retried since.
+    if (LOST_REPLY_ANSWERS.includes(name) && (await decidedByThisWork(sdk, claim, summary))) {
       rt.log.warn("approval decided; CodePipeline's reply to it was lost", {
         pipeline: claim.pipeline,
         executionId: claim.executionId,

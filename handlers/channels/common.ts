@@ -3,7 +3,7 @@
  * HTTP delivery with classification, SNS delivery with error classification.
  */
 import { deliveryError, postJson, redact, type HttpResponse } from "../http";
-import { classifyResponse, GATEWAY_GAVE_UP } from "../http-response";
+import { answerMayHideDelivery, classifyResponse } from "../http-response";
 import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
 import { truncateText } from "../slack-text";
@@ -207,7 +207,7 @@ export async function deliverHttp(
   const err = deliveryError(ctx.name, redact(`${label}: ${verdict.reason}`, [url, ...secrets]), {
     retryable: verdict.outcome === "retryable",
     status: res.status,
-    mayHaveArrived: GATEWAY_GAVE_UP.includes(res.status),
+    mayHaveArrived: answerMayHideDelivery(res.status, res.body),
     ...(verdict.outcome === "retryable" &&
       verdict.retryAfterMs !== undefined && { retryAfterMs: verdict.retryAfterMs }),
   });

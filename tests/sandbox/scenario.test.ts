@@ -292,49 +292,72 @@ describe("lifecycle expectations", () => {
     ]);
   });
 
-  test("a channel delivered twice passes only when the fan-out recorded the repeat as ambiguous", async () => {
-    // Arrange: Slack receives the notification twice; the step expects it once.
-    const slackTwice = () => {
+  test("a channel delivered more often passes only when each extra send is a repeat the fan-out recorded as ambiguous", async () => {
+    // Arrange: what reached slack-eng during a step expecting `want`, and the delivery records.
+    const play = async (
+      want: number,
+      bodies: string[],
+      records: Array<{ channel?: string; executionId: string; ambiguous: boolean }>,
+    ) => {
       const f = fakeHost();
       f.host.postEvent = async () => {
-        for (let i = 0; i < 2; i++)
-          f.deliveries.push({ channel: "slack-eng", delivered: true, body: {}, at: Date.now() });
+        for (const text of bodies)
+          f.deliveries.push({
+            channel: "slack-eng",
+            delivered: true,
+            body: { text },
+            at: Date.now(),
+          });
         return { matched: true };
       };
-      return f;
+      f.host.auditSince = async () =>
+        records.map((r) => ({ channel: "slack-eng", action: "sent", ...r }));
+      const step: ScenarioStep = {
+        name: "fails",
+        events: [approvalStarted("$exec:x")],
+        expect: { delivered: { "slack-eng": want } },
+      };
+      const report = await runScenario(f.host, { name: "repeat", steps: [step] });
+      return report.steps[0];
     };
-    const step: ScenarioStep = {
-      name: "fails",
-      events: [approvalStarted("$exec:x")],
-      expect: { delivered: { "slack-eng": 1 } },
-    };
-    const record = (ambiguous: boolean) => ({ channel: "slack-eng", action: "sent", ambiguous });
-    const flagged = slackTwice();
-    flagged.host.auditSince = async () => [record(false), record(true)];
-    const unflagged = slackTwice();
-    unflagged.host.auditSince = async () => [record(false), record(false)];
-    const otherChannel = slackTwice();
-    otherChannel.host.auditSince = async () => [{ ...record(true), channel: "teams-platform" }];
+    const a = "deploy failed: executions/exec-A";
+    const b = "deploy failed: executions/exec-B";
 
     // Act
-    const [ok, repeat, elsewhere] = await Promise.all(
-      [flagged, unflagged, otherChannel].map((f) =>
-        runScenario(f.host, { name: "repeat", steps: [step] }),
+    const [repeat, unflagged, elsewhere, lone, otherRecord] = await Promise.all([
+      // A sent twice (its first reply lost); its record says ambiguous.
+      play(1, [a, a], [{ executionId: "exec-A", ambiguous: true }]),
+      // A sent twice, the record clean: a real double send.
+      play(1, [a, a], [{ executionId: "exec-A", ambiguous: false }]),
+      // The ambiguous record is another channel's.
+      play(1, [a, a], [{ executionId: "exec-A", ambiguous: true, channel: "teams-platform" }]),
+      // Red team: nothing expected, one message whose record is ambiguous (a reset first attempt).
+      play(0, [a], [{ executionId: "exec-A", ambiguous: true }]),
+      // Red team: B sent twice with a clean record; A's ambiguous record must not excuse it.
+      play(
+        2,
+        [a, b, b],
+        [
+          { executionId: "exec-A", ambiguous: true },
+          { executionId: "exec-B", ambiguous: false },
+        ],
       ),
-    );
+    ]);
 
-    // Assess: the recorded repeat is a note (the README's one duplicate window), not a failure;
-    // an unrecorded repeat, or one recorded for another channel, is a failure.
-    expect(ok.steps[0].problems).toEqual([]);
-    expect(ok.steps[0].notes).toEqual([
+    // Assess: only the recorded repeat is a note (the README's one duplicate window); the rest
+    // are failures.
+    expect(repeat.problems).toEqual([]);
+    expect(repeat.notes).toEqual([
       expect.stringMatching(
         /^slack-eng: delivered 2, 1 expected; the fan-out recorded 1 as a possible duplicate/,
       ),
     ]);
-    for (const report of [repeat, elsewhere]) {
-      expect(report.steps[0].problems).toEqual(["slack-eng: expected 1 delivered, got 2"]);
-      expect(report.steps[0].notes).toEqual([]);
-    }
+    expect(unflagged.problems).toEqual(["slack-eng: expected 1 delivered, got 2"]);
+    expect(elsewhere.problems).toEqual(["slack-eng: expected 1 delivered, got 2"]);
+    expect(lone.problems).toEqual(["slack-eng: expected 0 delivered, got 1"]);
+    expect(otherRecord.problems).toEqual(["slack-eng: expected 2 delivered, got 3"]);
+    for (const report of [unflagged, elsewhere, lone, otherRecord])
+      expect(report.notes).toEqual([]);
   });
 
   test("a retried failure is one incident with two triggers (same dedup_key); two incidents fail", async () => {
