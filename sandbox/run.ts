@@ -19,7 +19,13 @@ import type { Log } from "./wiring";
 /** The scenario being played and how far it got, for the page. */
 export interface ScenarioProgress {
   scenario?: string;
-  steps: Array<{ name: string; say?: string; status: string; problems: string[] }>;
+  steps: Array<{
+    name: string;
+    say?: string;
+    status: string;
+    problems: string[];
+    notes?: string[];
+  }>;
 }
 
 /** The running sandbox as the scenario runner sees it. */
@@ -210,6 +216,7 @@ export function createPlayer(options: {
       async onStep(r, i) {
         progress.steps[i].status = r.ok ? "ok" : r.explainedBy ? "explained" : "failed";
         progress.steps[i].problems = r.problems;
+        progress.steps[i].notes = r.notes;
         for (const line of await stepDetails(sources, stepStarted)) log(line);
         log(stepLine(r));
         for (const note of r.notes) log(`    ⚠ ${note}`);

@@ -85,10 +85,16 @@ export interface ApprovalWorkEvent {
 /**
  * What the work did; returned by the handler for work events (logs and tests read it).
  * `superseded`: the run the request was posted for was replaced by a newer run.
+ * `mayHaveDecided` (a `transient-error`): CodePipeline may have taken the decision (its reply was
+ * lost and the run could not be read back), so the clicker is not told "nothing was decided".
  */
 export type ApprovalWorkOutcome =
   | { outcome: "decided" }
-  | { outcome: "final-error" | "transient-error" | "invalid" | "superseded"; reason: string };
+  | {
+      outcome: "final-error" | "transient-error" | "invalid" | "superseded";
+      reason: string;
+      mayHaveDecided?: boolean;
+    };
 
 /** The answer to a function URL request: always the structured form, with a text body. */
 export type ApprovalResponse = Extract<LambdaFunctionURLResult, object> & {

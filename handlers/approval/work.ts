@@ -46,23 +46,29 @@ const FINAL_ERRORS: Record<string, string> = {
   ActionNotFoundException: "action not found",
 };
 
+/** What reading the claimed run back says of this work's decision ({@link readBack}). */
+type ReadBack =
+  { verdict: "ours" } | { verdict: "not-ours"; reason: string } | { verdict: "unknown" };
+
 /**
  * Whether the claimed run now carries exactly the decision this work put (its status and
  * `summary`): after `ApprovalAlreadyCompletedException` (or `InvalidApprovalTokenException`, the
  * stage retried since), the SDK's retry of a PutApprovalResult that CodePipeline applied but whose
  * reply was lost (a timeout, a reset) — our own decision, not someone else's. The run is read as
  * token.ts reads it (GetPipelineState, or ListActionExecutions in PARALLEL mode or once a newer
- * run replaced it). False when the lookup fails: the clicker is then told "already decided".
+ * run replaced it). `not-ours` carries what the run says instead; `unknown`: the read failed.
  */
-async function decidedByThisWork(
+async function readBack(
   sdk: typeof CodePipelineSdk,
   claim: ApprovalClaim,
   summary: string,
-): Promise<boolean> {
+): Promise<ReadBack> {
   const run = await findRunToken(sdk, claim).catch(() => undefined);
+  if (!run) return { verdict: "unknown" };
   const status = claim.decision === "Approved" ? "Succeeded" : "Failed";
-  const decided = run?.status === "pending" ? undefined : run?.decided;
-  return decided?.summary === summary && decided.status === status;
+  const decided = run.status === "pending" ? undefined : run.decided;
+  if (decided?.summary === summary && decided.status === status) return { verdict: "ours" };
+  return { verdict: "not-ours", reason: run.status === "pending" ? "" : run.reason };
 }
 
 /** What the retry of an applied PutApprovalResult whose reply was lost can answer. */
@@ -98,12 +104,21 @@ async function decideInCodePipeline(
     const name = errorName(err);
     // A PutApprovalResult applied but whose reply was lost: the SDK's retry meets the decided
     // run (ApprovalAlreadyCompleted), or its token is gone when the stage was retried since.
-    if (LOST_REPLY_ANSWERS.includes(name) && (await decidedByThisWork(sdk, claim, summary))) {
+    const back = LOST_REPLY_ANSWERS.includes(name)
+      ? await readBack(sdk, claim, summary)
+      : undefined;
+    if (back?.verdict === "ours") {
       rt.log.warn("approval decided; CodePipeline's reply to it was lost", {
         pipeline: claim.pipeline,
         executionId: claim.executionId,
       });
       return { outcome: "decided" };
+    }
+    // Whether CodePipeline took this decision is not known: the buttons stay, the claim is
+    // released, and the next click reads the run again (never a false "already decided").
+    if (back?.verdict === "unknown") {
+      const reason = `CodePipeline error ${name}; the run could not be read back`;
+      return { outcome: "transient-error", reason, mayHaveDecided: true };
     }
     rt.log.warn("approval CodePipeline call failed", {
       pipeline: claim.pipeline,
@@ -111,7 +126,7 @@ async function decideInCodePipeline(
       error: name,
       errorMessage: errorMessage(err),
     });
-    const final = FINAL_ERRORS[name];
+    const final = (back?.verdict === "not-ours" && back.reason) || FINAL_ERRORS[name];
     return final
       ? { outcome: "final-error", reason: final }
       : { outcome: "transient-error", reason: `CodePipeline error ${name}` };
@@ -208,7 +223,9 @@ async function report(
         rt.log,
         work.responseUrl,
         ephemeral(
-          `⚠️ Could not ${verb} now (CodePipeline did not answer); nothing was decided. Please try again.`,
+          result.mayHaveDecided
+            ? `⚠️ CodePipeline did not confirm whether your ${claim.decision === "Approved" ? "approval" : "rejection"} was taken; check the pipeline before trying again.`
+            : `⚠️ Could not ${verb} now (CodePipeline did not answer); nothing was decided. Please try again.`,
         ),
         WORK_POST_TIMEOUT_MS,
       );

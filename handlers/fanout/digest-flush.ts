@@ -26,6 +26,7 @@ import { digestSlot, seeChannelFor } from "./grouping";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { paceDelivery } from "./pace";
 import { retryLater } from "./flush-retry";
+import { emitPossibleDuplicate } from "./metrics";
 import { requeue } from "./requeue";
 
 /**
@@ -231,12 +232,14 @@ async function sendClaimed(
     // Retried like any failed flush (flush-retry.ts), never by SQS's redrive; the slot is released.
     throw Object.assign(new Error(reason), { name: "DigestDeliveryFailed", released: true });
   }
+  const ambiguous = found.unconfirmed || arrived;
+  if (ambiguous) emitPossibleDuplicate(f.channel, { notificationId: ref.notificationId });
   await markSent(
     ref,
     {
       action: "sent",
       receiptId: receipt.id,
-      ambiguous: found.unconfirmed || arrived,
+      ambiguous,
       detail: {
         kind: "digest",
         count: digest.count,

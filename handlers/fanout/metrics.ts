@@ -49,6 +49,18 @@ export function emitBookkeepingFailed(
   );
 }
 
+/**
+ * One `PossibleDuplicate` count of `channel`: a digest sent again after an attempt that may have
+ * arrived (single notifications count theirs in {@link deliveryMetrics}).
+ */
+export function emitPossibleDuplicate(channel: string, properties: Record<string, unknown>): void {
+  const dimensions = { [DIMENSION.channel]: channel };
+  emitMetrics(
+    [{ name: METRIC.possibleDuplicate, value: 1, unit: "Count", dimensions }],
+    properties,
+  );
+}
+
 /** One `Heartbeat` count: the scheduled heartbeat travelled rule → queue → fan-out. */
 export function emitHeartbeat(properties: Record<string, unknown> = {}): void {
   emitMetrics(

@@ -577,7 +577,9 @@ function renderProgress(state) {
   root.append(el("strong", "", state.progress.scenario));
   state.progress.steps.forEach((step, i) => {
     const chip = el("span", `step ${step.status}`, `${i + 1}. ${step.name}`);
-    chip.title = [step.say, ...step.problems].filter(Boolean).join("\n");
+    chip.title = [step.say, ...step.problems, ...(step.notes ?? []).map((n) => `⚠ ${n}`)]
+      .filter(Boolean)
+      .join("\n");
     root.append(chip);
   });
 }

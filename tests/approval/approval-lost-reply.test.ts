@@ -121,3 +121,49 @@ it("a rejection applied (reply lost), then the failed stage retried before the S
   expect(text).not.toContain("Could not reject");
   expect(audit.map((a) => a.action)).toContain("approval-decided");
 });
+
+it("the reply lost and the run cannot be read back: the clicker is not told 'nothing was decided' nor 'already decided'; the claim is released", async () => {
+  // Prepare: the first PutApprovalResult is applied and its reply lost; when the SDK's retry
+  // arrives, GetPipelineState starts failing, so the work cannot tell whose decision it was.
+  const first = pendingRun();
+  h.all.aws.faults.codepipeline = {
+    code: "-",
+    operation: "PutApprovalResult",
+    lostReply: true,
+    times: 1,
+  };
+  const calls = h.all.aws.state.codepipeline.calls;
+  const push = calls.push.bind(calls);
+  let puts = 0;
+  calls.push = (...items) => {
+    if (items.some((c) => c.operation === "PutApprovalResult") && ++puts === 2) {
+      h.all.aws.faults.codepipeline = {
+        code: "InternalServiceError",
+        status: 500,
+        operation: "GetPipelineState",
+      };
+    }
+    return push(...items);
+  };
+  // Act
+  const { responseId } = await click(first.executionId, first.run);
+  // Assess
+  expect(cpCalls(h, "PutApprovalResult")).toHaveLength(2);
+  const posts = postsTo(h, responseId);
+  expect(posts).toEqual([
+    expect.objectContaining({
+      response_type: "ephemeral",
+      text: "⚠️ CodePipeline did not confirm whether your approval was taken; check the pipeline before trying again.",
+    }),
+  ]);
+  const audit = await auditItems(h, first.executionId);
+  expect(audit).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({
+        action: "approval-error",
+        result: expect.stringMatching(/could not be read back; claim released$/),
+      }),
+    ]),
+  );
+  expect(await claimOf(h, first.executionId, first.run)).toBeUndefined();
+});

@@ -8,6 +8,7 @@
  * proxy in front of dynalite (testing/dynamo-faults.ts), as DynamoDB answers it (developer guide,
  * "Error handling with DynamoDB": HTTP 400, retryable).
  */
+import * as metrics from "../../handlers/fanout/metrics";
 import { randomUUID } from "node:crypto";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { FLUSH_RETRIES_ATTRIBUTE, MAX_FLUSH_RETRIES } from "../../handlers/fanout/flush-retry";
@@ -193,6 +194,7 @@ describe("a digest flush under DynamoDB throttling", () => {
     // same (testing/aws/sns.ts): the retry is a second text, which the record must own up to.
     const delays = world.standins.aws.delays.sns;
     delays.Publish = 5_500;
+    const counted = jest.spyOn(metrics, "emitPossibleDuplicate");
     const calm = setTimeout(() => (delays.Publish = 0), 1_000);
     try {
       const out = await world.invoke([record(digestFlushBody(f), `m-${randomUUID()}`)]);
@@ -205,5 +207,7 @@ describe("a digest flush under DynamoDB throttling", () => {
 
     expect(texts()).toHaveLength(2);
     expect(await digestSlotItem(f)).toMatchObject({ status: "sent", ambiguous: true });
+    // Counted like a single notification's possible duplicate (contracts/metrics.ts).
+    expect(counted.mock.calls.map(([channel]) => channel)).toEqual([CHANNEL]);
   }, 30_000);
 });
