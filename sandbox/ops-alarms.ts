@@ -112,6 +112,14 @@ function periodOf(atMs: number, originMs: number, scale: number): number {
   return Math.floor(((atMs - originMs) * scale) / 60_000);
 }
 
+/** The `Failed` samples of `channels` among `samples`, oldest first as given. */
+function failuresOf(samples: readonly MetricSample[], channels: readonly string[]) {
+  return samples.filter(
+    (s) =>
+      s.name === METRIC.failed && s.value > 0 && channels.includes(s.dimensions[DIMENSION.channel]),
+  );
+}
+
 /**
  * The first alarm (and when, epoch ms of real time) that `samples` trip after `fromMs`, for
  * `channels`: the end of the period completing `channel-<name>-failed` or `dlq-sends`.
@@ -125,9 +133,7 @@ export function firstAlarm(
   const periodEndMs = (p: number) => originMs + ((p + 1) * 60_000) / scale;
   const after = samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs && s.value > 0);
   const candidates: Array<{ alarm: string; atMs: number }> = [];
-  const failures = after.filter(
-    (s) => s.name === METRIC.failed && channels.includes(s.dimensions[DIMENSION.channel]),
-  );
+  const failures = failuresOf(after, channels);
   for (const channel of channels) {
     const periods = [
       ...new Set(
@@ -183,15 +189,17 @@ export function timesToAlarm(options: {
       fromMs: change.atMs,
       toMs: end?.atMs,
     });
+    // The first failure is shown whether or not an alarm fired (yet).
+    const firstFailure = failuresOf(samples, channels).find(
+      (s) => s.atMs >= change.atMs && s.atMs <= (end?.atMs ?? Number.POSITIVE_INFINITY),
+    );
     out.push({
       receiver: change.receiver,
       fault: change.fault,
       channels,
       startedAt: new Date(change.atMs).toISOString(),
       ...(end && { endedAt: new Date(end.atMs).toISOString() }),
-      ...(found?.firstFailureMs !== undefined && {
-        firstFailureSeconds: aws(found.firstFailureMs),
-      }),
+      ...(firstFailure && { firstFailureSeconds: aws(firstFailure.atMs) }),
       ...(found && {
         alarm: found.alarm,
         alarmSeconds: aws(found.atMs),

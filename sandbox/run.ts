@@ -167,16 +167,22 @@ async function stepDetails(
 
 /**
  * Names the user's faults that explain a step that did not end as expected: the step met a
- * failing receiver (failed attempts, redeliveries or the DLQ) while the user had faults set.
+ * failing receiver (failed attempts, redeliveries or the DLQ) while the user had faults set, or
+ * it acts on what an earlier step explained so should have posted (a click on the approval
+ * request that step's fault kept from Slack: its problems name that step, `step "<id>"`).
  */
-function explainByUserFaults(
+export function explainByUserFaults(
   report: StepReport,
   userFaults: Record<string, string>,
+  explainedSteps: ReadonlySet<string> = new Set(),
 ): string | undefined {
   const faults = Object.values(userFaults);
   const { failedAttempts, retried, dlq } = report.observed;
   const metFailure = Object.keys(failedAttempts).length > 0 || retried > 0 || dlq > 0;
-  return faults.length > 0 && metFailure ? faults.join(", ") : undefined;
+  const knockOn = report.problems.some((p) =>
+    [...explainedSteps].some((id) => p.includes(`step "${id}"`)),
+  );
+  return faults.length > 0 && (metFailure || knockOn) ? faults.join(", ") : undefined;
 }
 
 /**
@@ -204,6 +210,9 @@ export function createPlayer(options: {
     }));
     log(`scenario: ${scenario.name}`);
     let stepStarted = Date.now();
+    // Ids of the steps a user's fault explained: a later step acting on what they did not post
+    // is explained too.
+    const explainedSteps = new Set<string>();
     const report = await runScenario(host, scenario, {
       onStepStart(step, i) {
         stepStarted = Date.now();
@@ -212,8 +221,10 @@ export function createPlayer(options: {
           `\n▶ ${i + 1}/${scenario.steps.length} ${step.name}${step.say ? ` — ${step.say}` : ""}`,
         );
       },
-      explain: (r) => explainByUserFaults(r, sources.faults.user),
+      explain: (r) => explainByUserFaults(r, sources.faults.user, explainedSteps),
       async onStep(r, i) {
+        const id = scenario.steps[i].id;
+        if (r.explainedBy && id) explainedSteps.add(id);
         progress.steps[i].status = r.ok ? "ok" : r.explainedBy ? "explained" : "failed";
         progress.steps[i].problems = r.problems;
         progress.steps[i].notes = r.notes;

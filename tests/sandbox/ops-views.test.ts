@@ -130,6 +130,19 @@ describe("time to the ops alarm (issue 12: the sandbox shows 'Slack starts faili
       alarmSandboxMs: 8160,
     });
   });
+
+  test("the first failure is shown before (or without) an alarm: one failing minute fires nothing", () => {
+    // Found by a new-user pass: the page said "first failure —" while its audit trail listed it.
+    const [row] = timesToAlarm({
+      history: [{ receiver: "slack", fault: "503", origin: "scenario", atMs: ORIGIN }],
+      samples: [failed("slack-eng", ORIGIN + 0.5 * MINUTE)],
+      runtime: { channels: { "slack-eng": { type: "slack" } } as never },
+      originMs: ORIGIN,
+      scale: SCALE,
+    });
+    expect(row).toMatchObject({ receiver: "slack", firstFailureSeconds: 30 });
+    expect(row.alarm).toBeUndefined();
+  });
 });
 
 describe("what a storm shows per channel (issue 11)", () => {

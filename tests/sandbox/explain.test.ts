@@ -1,0 +1,53 @@
+/**
+ * A user's `--fault` explains a step that did not end as expected (`~`, exit status 0: README
+ * "Local sandbox"), including a step that only clicks on what an earlier step's fault kept from
+ * Slack. Found by a new-user pass: `npm start -- --no-serve --fault slack=timeout` exited 1 on
+ * three click steps ("step "retry-request" posted no message with Approve / Reject").
+ */
+import { explainByUserFaults } from "../../sandbox/run";
+import type { StepReport } from "../../sandbox/scenario";
+
+/** A failed step that met no failing receiver itself, with `problems`. */
+function report(problems: string[]): StepReport {
+  return {
+    name: "Approve on the new request approves the new run",
+    ok: false,
+    problems,
+    notes: [],
+    observed: {
+      matched: 0,
+      delivered: {},
+      failedAttempts: {},
+      retried: 0,
+      dlq: 0,
+      suppressed: [],
+      refused: 0,
+    },
+    ms: 30,
+  };
+}
+
+const clickOnMissing = report([
+  'approve on "retry-request": scenario: step "retry-request" posted no message with Approve / Reject',
+  "expected 1 PutApprovalResult call(s) to CodePipeline, got 0",
+]);
+const userFault = { slack: "slack=timeout" };
+
+describe("explainByUserFaults", () => {
+  it("a click on the request that an explained step did not post is explained by the same fault", () => {
+    expect(explainByUserFaults(clickOnMissing, userFault, new Set(["retry-request"]))).toBe(
+      "slack=timeout",
+    );
+  });
+
+  it("not when the step it names was not explained (a real failure), nor without a user's fault", () => {
+    expect(explainByUserFaults(clickOnMissing, userFault, new Set(["other-step"]))).toBe(undefined);
+    expect(explainByUserFaults(clickOnMissing, {}, new Set(["retry-request"]))).toBe(undefined);
+  });
+
+  it("a step that met a failing receiver is explained, as before", () => {
+    const met = { ...report(["slack-eng: expected 1 delivered, got 0"]) };
+    met.observed = { ...met.observed, failedAttempts: { "slack-eng": 3 }, dlq: 1 };
+    expect(explainByUserFaults(met, userFault)).toBe("slack=timeout");
+  });
+});
