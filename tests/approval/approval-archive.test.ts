@@ -19,7 +19,7 @@ import { putApprovalResult, retryStageExecution } from "../../testing/aws/codepi
 import { CLAIM_MARGIN_MS } from "../../handlers/approval/decision";
 import { SETTINGS } from "../../infra/settings";
 import { startArchive, startArchiveWorld } from "../support/archive";
-import { clickPayload, formBody, signedEvent } from "./harness";
+import { clickPayload, formBody, pendingRun, signedEvent } from "./harness";
 
 const SIGNING_SECRET = "approval-archive-signing-secret";
 const PIPELINE = "main-app-production-v3";
@@ -118,18 +118,6 @@ function runsOf(executionId: string) {
   return (action.runs ?? []).filter((r) => r.pipelineExecutionId === executionId);
 }
 
-function pendingRun(executionId = randomUUID()) {
-  const run = `run-${randomUUID()}`;
-  const token = standins.aws.addPendingApproval({
-    pipeline: PIPELINE,
-    stage: STAGE,
-    action: ACTION,
-    executionId,
-    actionExecutionId: run,
-  });
-  return { executionId, run, token };
-}
-
 function retry(executionId: string): { run: string; token: string } {
   retryStageExecution(standins.aws.state, {
     pipelineName: PIPELINE,
@@ -160,7 +148,7 @@ async function claimOf(executionId: string, run: string) {
 
 describe("the approval archive, end to end (issue 10)", () => {
   it("item 2: a Slack rejection, a stage retry, then the new request is approved with the new run's token", async () => {
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(standins.aws, { pipeline: PIPELINE });
     await click(RAJ, executionId, run, "deploy-notifier.reject");
     const second = retry(executionId);
 
@@ -177,7 +165,7 @@ describe("the approval archive, end to end (issue 10)", () => {
   });
 
   it("item 2: a click on the replaced run's message is refused, the message says so, approval-superseded is audited", async () => {
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(standins.aws, { pipeline: PIPELINE });
     putApprovalResult(standins.aws.state, {
       pipelineName: PIPELINE,
       stageName: STAGE,
@@ -197,7 +185,7 @@ describe("the approval archive, end to end (issue 10)", () => {
   });
 
   it("item 4: a claim whose work died is taken over after the function timeout + margin and decided once", async () => {
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(standins.aws, { pipeline: PIPELINE });
     standins.aws.registerFunction(approvalName, async () => {
       throw new Error("Task timed out after 30.00 seconds");
     });
@@ -228,7 +216,7 @@ describe("the approval archive, end to end (issue 10)", () => {
   });
 
   it("item 5: response_url expired and no bot token: decided, and message-not-updated is audited", async () => {
-    const { executionId, run } = pendingRun();
+    const { executionId, run } = pendingRun(standins.aws, { pipeline: PIPELINE });
     standins.receivers.setFault("slack-response", { status: 404, body: "expired_url" });
 
     await click(JANE, executionId, run);

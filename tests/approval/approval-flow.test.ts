@@ -14,6 +14,7 @@ import {
   clickPayload,
   cpCalls,
   formBody,
+  onPutApprovalResult,
   pendingApproval,
   postsTo,
   resetHarness,
@@ -235,14 +236,9 @@ describe("CodePipeline outcomes", () => {
       code: "ApprovalAlreadyCompletedException",
       operation: "PutApprovalResult",
     };
-    const calls = h.all.aws.state.codepipeline.calls;
-    const push = calls.push.bind(calls);
-    calls.push = (...items) => {
-      if (items.some((c) => c.operation === "PutApprovalResult")) {
-        Object.assign(approvalModel(), { status: "Succeeded", summary: "Approved in the console" });
-      }
-      return push(...items);
-    };
+    onPutApprovalResult(h, 1, () =>
+      Object.assign(approvalModel(), { status: "Succeeded", summary: "Approved in the console" }),
+    );
     // Act
     const { responseId } = await click(APPROVER_1, executionId);
     await h.all.aws.idle();

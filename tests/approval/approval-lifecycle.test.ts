@@ -12,7 +12,6 @@
  *   then the message is updated with chat.update (https://api.slack.com/methods/chat.update:
  *   bot token, `channel`, `ts`).
  */
-import { randomUUID } from "node:crypto";
 import {
   CodePipelineClient,
   GetPipelineStateCommand,
@@ -37,7 +36,6 @@ import {
   TABLE,
   auditItems,
   claimOf,
-  clickPayload,
   config,
   cpCalls,
   formBody,
@@ -47,6 +45,8 @@ import {
   signedEvent,
   startHarness,
   type Harness,
+  pendingRun,
+  clickAs,
 } from "./harness";
 
 let h: Harness;
@@ -73,19 +73,9 @@ async function click(
   run: string | undefined,
   opts: { actionId?: string; channel?: string; messageTs?: string } = {},
 ): Promise<{ res: FunctionUrlResponse; responseId: string }> {
-  const { id, url } = responseUrl(h);
-  const payload = clickPayload({
-    user,
-    executionId,
-    responseUrl: url,
-    actionId: opts.actionId,
-    actionExecutionId: run,
-    channel: opts.channel,
-    messageTs: opts.messageTs,
-  });
-  const res = (await h.handler(signedEvent(formBody(payload)))) as FunctionUrlResponse;
+  const clicked = await clickAs(h, { user, executionId, run, ...opts });
   await h.all.aws.idle();
-  return { res, responseId: id };
+  return clicked;
 }
 
 /** The approval action's latest run as GetPipelineState reports it. */
@@ -96,19 +86,6 @@ async function latestRun(): Promise<{ id: string; token?: string; status?: strin
     ?.actionStates?.find((a) => a.actionName === ACTION);
   const latest = action?.latestExecution;
   return { id: String(latest?.actionExecutionId), token: latest?.token, status: latest?.status };
-}
-
-/** A pending approval run with a known action execution id. */
-function pendingRun(executionId = randomUUID()) {
-  const run = `run-${randomUUID()}`;
-  const token = h.all.aws.addPendingApproval({
-    pipeline: PIPELINE,
-    stage: STAGE,
-    action: ACTION,
-    executionId,
-    actionExecutionId: run,
-  });
-  return { executionId, run, token };
 }
 
 /** RetryStageExecution of the approval stage (API_RetryStageExecution.html, FAILED_ACTIONS). */
@@ -134,7 +111,7 @@ function lastText(responseId: string): string {
 describe("a decision belongs to exactly one run of the approval action (issue 10 item 2)", () => {
   it("after a Slack rejection and a stage retry, the new run's request decides with the new token (not 'Already rejected by …')", async () => {
     // Prepare: run 1 rejected from Slack; RetryStageExecution starts run 2 with a new token.
-    const { executionId, run: run1, token: token1 } = pendingRun();
+    const { executionId, run: run1, token: token1 } = pendingRun(h.all.aws);
     await click(APPROVER_2, executionId, run1, { actionId: "deploy-notifier.reject" });
     await retryStage(executionId);
     const run2 = await latestRun();
@@ -160,7 +137,7 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
 
   it("a click on the request of a run that was replaced is refused: ephemeral, message updated, approval-superseded, CodePipeline not called", async () => {
     // Prepare: run 1 rejected in the console, the stage retried: run 2 is pending.
-    const { executionId, run: run1, token: token1 } = pendingRun();
+    const { executionId, run: run1, token: token1 } = pendingRun(h.all.aws);
     await cp.send(
       new PutApprovalResultCommand({
         pipelineName: PIPELINE,
@@ -203,8 +180,8 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
   it("PARALLEL mode: the token of an older execution's run comes from ListActionExecutions' externalExecutionId", async () => {
     // Prepare: two executions wait at the approval at once; GetPipelineState shows the newer.
     setExecutionMode(h.all.aws.state, PIPELINE, "PARALLEL");
-    const older = pendingRun();
-    const newer = pendingRun();
+    const older = pendingRun(h.all.aws);
+    const newer = pendingRun(h.all.aws);
     // Act
     await click(APPROVER_1, older.executionId, older.run);
     // Assess
@@ -224,8 +201,8 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
   it("PARALLEL mode: the latest run, whose token GetPipelineState hides, is decided with ListActionExecutions' externalExecutionId", async () => {
     // Prepare
     setExecutionMode(h.all.aws.state, PIPELINE, "PARALLEL");
-    pendingRun();
-    const newer = pendingRun();
+    pendingRun(h.all.aws);
+    const newer = pendingRun(h.all.aws);
     const shown = await latestRun();
     // Act
     await click(APPROVER_2, newer.executionId, newer.run, { actionId: "deploy-notifier.reject" });
@@ -277,7 +254,7 @@ const PAST_BOUND_MS = (config.workTimeoutSeconds ?? 0) * 1000 + CLAIM_MARGIN_MS 
 describe("lost approval work (issue 10 item 4)", () => {
   it("a claim whose work died is taken over after the timeout bound: the work restarts, the clicker is told, CodePipeline decides once", async () => {
     // Prepare: the self-invoke is accepted but the work invocation dies (Lambda timeout).
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(h.all.aws);
     h.all.aws.registerFunction(FUNCTION_NAME, async () => {
       throw new Error("Task timed out after 30.00 seconds");
     });
@@ -309,7 +286,7 @@ describe("lost approval work (issue 10 item 4)", () => {
 
   it("work that died after PutApprovalResult succeeded: the takeover reports it as final, no error loop", async () => {
     // Prepare: the work decided in CodePipeline, then died before it recorded anything.
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(h.all.aws);
     h.all.aws.registerFunction(FUNCTION_NAME, async () => {
       await cp.send(
         new PutApprovalResultCommand({
@@ -353,7 +330,7 @@ describe("lost approval work (issue 10 item 4)", () => {
       botToken: "xoxb-0000000000-lifecycle-modal",
     });
     process.env.SLACK_APP_SECRET_ARN = botArn;
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(h.all.aws);
     h.all.aws.registerFunction(FUNCTION_NAME, async () => {
       throw new Error("Task timed out after 30.00 seconds");
     });
@@ -423,7 +400,7 @@ describe("an expired response_url (issue 10 item 5)", () => {
     });
     process.env.SLACK_APP_SECRET_ARN = BOT_SECRET_ARN;
     const message = await postRequest();
-    const { executionId, run } = pendingRun();
+    const { executionId, run } = pendingRun(h.all.aws);
     h.all.receivers.setFault("slack-response", { status: 404, body: "expired_url" });
     // Act
     await click(APPROVER_1, executionId, run, { channel: message.channel, messageTs: message.ts });
@@ -447,7 +424,7 @@ describe("an expired response_url (issue 10 item 5)", () => {
     });
     process.env.SLACK_APP_SECRET_ARN = BOT_SECRET_ARN;
     const message = await postRequest();
-    const { executionId, run, token } = pendingRun();
+    const { executionId, run, token } = pendingRun(h.all.aws);
     const { id, url } = responseUrl(h);
     const metadata = rejectReasonMetadata({
       pipeline: PIPELINE,
@@ -479,7 +456,7 @@ describe("an expired response_url (issue 10 item 5)", () => {
 
   it("neither response_url nor chat.update works (no bot token): message-not-updated is audited", async () => {
     // Prepare
-    const { executionId, run } = pendingRun();
+    const { executionId, run } = pendingRun(h.all.aws);
     h.all.receivers.setFault("slack-response", { status: 404, body: "expired_url" });
     // Act
     await click(APPROVER_1, executionId, run);

@@ -7,76 +7,49 @@
  * InvalidApprovalTokenException). Both are the clicker's decision (found by this session's red
  * team: the clicker was told "Could not approve/reject").
  */
-import { randomUUID } from "node:crypto";
-import type { ApprovalResponse as FunctionUrlResponse } from "../../handlers/approval";
 import { retryStageExecution, setExecutionMode } from "../../testing/aws/codepipeline";
 import {
-  ACTION,
   APPROVER_1,
-  FUNCTION_NAME,
   PIPELINE,
   STAGE,
   auditItems,
   claimOf,
-  clickPayload,
   cpCalls,
-  formBody,
+  onPutApprovalResult,
+  pendingRun,
   postsTo,
-  resetHarness,
-  responseUrl,
-  signedEvent,
-  startHarness,
   type Harness,
+  clickAs,
+  useHarness,
 } from "./harness";
 
 let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.all.close();
-});
-beforeEach(() => {
-  resetHarness(h);
-  h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));
-});
+useHarness((started) => (h = started));
 
-function pendingRun(executionId = randomUUID()) {
-  const run = `run-${randomUUID()}`;
-  const token = h.all.aws.addPendingApproval({
-    pipeline: PIPELINE,
-    stage: STAGE,
-    action: ACTION,
-    executionId,
-    actionExecutionId: run,
-  });
-  return { executionId, run, token };
-}
-
-async function click(executionId: string, run: string, actionId = "deploy-notifier.approve") {
-  const { id, url } = responseUrl(h);
-  const payload = clickPayload({
-    user: APPROVER_1,
-    executionId,
-    responseUrl: url,
-    actionId,
-    actionExecutionId: run,
-  });
-  const res = (await h.handler(signedEvent(formBody(payload)))) as FunctionUrlResponse;
-  await h.all.aws.idle();
-  return { res, responseId: id };
-}
-
-it("PARALLEL mode, older execution's run: lost reply of an applied PutApprovalResult is still our decision", async () => {
-  setExecutionMode(h.all.aws.state, PIPELINE, "PARALLEL");
-  const older = pendingRun();
-  pendingRun(); // a newer execution waits at the same approval: GetPipelineState shows it
+/**
+ * CodePipeline applies the next PutApprovalResult, then the connection is reset (testing/aws
+ * core.ts `lostReply`); the SDK retries it (a reset is transient: maxAttempts 2).
+ */
+function loseFirstPutApprovalResultReply(): void {
   h.all.aws.faults.codepipeline = {
     code: "-",
     operation: "PutApprovalResult",
     lostReply: true,
     times: 1,
   };
+}
+
+async function click(executionId: string, run: string, actionId = "deploy-notifier.approve") {
+  const clicked = await clickAs(h, { user: APPROVER_1, executionId, run, actionId });
+  await h.all.aws.idle();
+  return clicked;
+}
+
+it("PARALLEL mode, older execution's run: lost reply of an applied PutApprovalResult is still our decision", async () => {
+  setExecutionMode(h.all.aws.state, PIPELINE, "PARALLEL");
+  const older = pendingRun(h.all.aws);
+  pendingRun(h.all.aws); // a newer execution waits at the same approval: GetPipelineState shows it
+  loseFirstPutApprovalResultReply();
   const { responseId } = await click(older.executionId, older.run);
   // CodePipeline applied our approval (first call), the retry met ApprovalAlreadyCompleted.
   expect(cpCalls(h, "PutApprovalResult")).toHaveLength(2);
@@ -90,29 +63,18 @@ it("PARALLEL mode, older execution's run: lost reply of an applied PutApprovalRe
 });
 
 it("a rejection applied (reply lost), then the failed stage retried before the SDK's retry: still our decision", async () => {
-  const first = pendingRun();
-  h.all.aws.faults.codepipeline = {
-    code: "-",
-    operation: "PutApprovalResult",
-    lostReply: true,
-    times: 1,
-  };
+  const first = pendingRun(h.all.aws);
+  loseFirstPutApprovalResultReply();
   // The rejection fails the stage; an automatic (or very quick) stage retry starts a new run
   // before the SDK retries the PutApprovalResult whose reply was lost.
-  const calls = h.all.aws.state.codepipeline.calls;
-  const push = calls.push.bind(calls);
-  let puts = 0;
-  calls.push = (...items) => {
-    if (items.some((c) => c.operation === "PutApprovalResult") && ++puts === 2) {
-      retryStageExecution(h.all.aws.state, {
-        pipelineName: PIPELINE,
-        stageName: STAGE,
-        pipelineExecutionId: first.executionId,
-        retryMode: "FAILED_ACTIONS",
-      });
-    }
-    return push(...items);
-  };
+  onPutApprovalResult(h, 2, () =>
+    retryStageExecution(h.all.aws.state, {
+      pipelineName: PIPELINE,
+      stageName: STAGE,
+      pipelineExecutionId: first.executionId,
+      retryMode: "FAILED_ACTIONS",
+    }),
+  );
   const { responseId } = await click(first.executionId, first.run, "deploy-notifier.reject");
   expect(cpCalls(h, "PutApprovalResult")).toHaveLength(2);
   const text = JSON.stringify(postsTo(h, responseId).map((p) => p.blocks ?? p.text));
@@ -125,26 +87,15 @@ it("a rejection applied (reply lost), then the failed stage retried before the S
 it("the reply lost and the run cannot be read back: the clicker is not told 'nothing was decided' nor 'already decided'; the claim is released", async () => {
   // Prepare: the first PutApprovalResult is applied and its reply lost; when the SDK's retry
   // arrives, GetPipelineState starts failing, so the work cannot tell whose decision it was.
-  const first = pendingRun();
-  h.all.aws.faults.codepipeline = {
-    code: "-",
-    operation: "PutApprovalResult",
-    lostReply: true,
-    times: 1,
-  };
-  const calls = h.all.aws.state.codepipeline.calls;
-  const push = calls.push.bind(calls);
-  let puts = 0;
-  calls.push = (...items) => {
-    if (items.some((c) => c.operation === "PutApprovalResult") && ++puts === 2) {
-      h.all.aws.faults.codepipeline = {
-        code: "InternalServiceError",
-        status: 500,
-        operation: "GetPipelineState",
-      };
-    }
-    return push(...items);
-  };
+  const first = pendingRun(h.all.aws);
+  loseFirstPutApprovalResultReply();
+  onPutApprovalResult(h, 2, () => {
+    h.all.aws.faults.codepipeline = {
+      code: "InternalServiceError",
+      status: 500,
+      operation: "GetPipelineState",
+    };
+  });
   // Act
   const { responseId } = await click(first.executionId, first.run);
   // Assess

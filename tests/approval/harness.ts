@@ -11,6 +11,7 @@ import {
   createApprovalHandler,
   type ApprovalHandler,
   type ApprovalHandlerConfig,
+  type ApprovalResponse,
 } from "../../handlers/approval";
 import { computeSlackSignature } from "../../handlers/approval/signature";
 import payloadFixture from "../events/slack/block-actions-approve.json";
@@ -67,6 +68,22 @@ export async function startHarness(): Promise<Harness> {
   return { all, handler, doc };
 }
 
+/**
+ * One harness for a test file: started before its tests and handed to `set`, closed after them,
+ * and reset ({@link resetHarness}) before each test.
+ */
+export function useHarness(set: (h: Harness) => void): void {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    set(h);
+  });
+  afterAll(async () => {
+    await h.all.close();
+  });
+  beforeEach(() => resetHarness(h));
+}
+
 /** Clears the stand-ins between tests and stores the Slack app secret. */
 export function resetHarness(h: Harness): void {
   h.all.aws.reset();
@@ -84,6 +101,72 @@ export function pendingApproval(h: Harness): { executionId: string; token: strin
     executionId,
   });
   return { executionId, token };
+}
+
+/**
+ * A pending approval (stage {@link STAGE}, action {@link ACTION}) whose run has its own action
+ * execution id (buttons posted with a run), in `where.pipeline` (default {@link PIPELINE}) and a
+ * fresh execution unless `where.executionId` is given: `{ executionId, run, token }`.
+ */
+export function pendingRun(
+  aws: AllStandins["aws"],
+  where: { pipeline?: string; executionId?: string } = {},
+): { executionId: string; run: string; token: string } {
+  const { pipeline = PIPELINE, executionId = randomUUID() } = where;
+  const run = `run-${randomUUID()}`;
+  const token = aws.addPendingApproval({
+    pipeline,
+    stage: STAGE,
+    action: ACTION,
+    executionId,
+    actionExecutionId: run,
+  });
+  return { executionId, run, token };
+}
+
+/**
+ * Runs `act` when the CodePipeline stand-in records its `nth` PutApprovalResult call (before it
+ * answers it): what happens in CodePipeline between a work's calls. Undone by the stand-ins'
+ * reset (a new calls list).
+ */
+export function onPutApprovalResult(h: Harness, nth: number, act: () => void): void {
+  const calls = h.all.aws.state.codepipeline.calls;
+  const push = calls.push.bind(calls);
+  let puts = 0;
+  calls.push = (...items) => {
+    if (items.some((c) => c.operation === "PutApprovalResult") && ++puts === nth) act();
+    return push(...items);
+  };
+}
+
+/**
+ * Clicks a button of the request of `click.executionId` (and of `click.run`, when the buttons
+ * name their run) as `click.user`, signed; resolves with the function URL's answer and the id of
+ * the click's `response_url`, without waiting for the asynchronous work.
+ */
+export async function clickAs(
+  h: Harness,
+  click: {
+    user: typeof APPROVER_1;
+    executionId: string;
+    run?: string;
+    actionId?: string;
+    channel?: string;
+    messageTs?: string;
+  },
+): Promise<{ res: ApprovalResponse; responseId: string }> {
+  const { id, url } = responseUrl(h);
+  const payload = clickPayload({
+    user: click.user,
+    executionId: click.executionId,
+    responseUrl: url,
+    actionId: click.actionId,
+    actionExecutionId: click.run,
+    channel: click.channel,
+    messageTs: click.messageTs,
+  });
+  const res = (await h.handler(signedEvent(formBody(payload)))) as ApprovalResponse;
+  return { res, responseId: id };
 }
 
 /** The JSON of a block_actions click, built from the fixture. */

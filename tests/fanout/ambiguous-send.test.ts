@@ -11,6 +11,7 @@
 import { randomUUID } from "node:crypto";
 import {
   addDeployFailure,
+  deliveryRecordOf,
   event,
   record,
   useFanoutWorld,
@@ -29,15 +30,9 @@ function prodFailure() {
   };
 }
 
-async function ledgerOf(executionId: string, channel: string) {
-  const items = await world.items();
-  return items.find(
-    (i) =>
-      i.executionId === executionId &&
-      i.channel === channel &&
-      String(i.pk).startsWith("DELIVERY#"),
-  );
-}
+/** The ledger item of `channel` for `executionId`. */
+const ledgerOf = (executionId: string, channel: string) =>
+  deliveryRecordOf(world, executionId, channel);
 
 /** Channels of the `PossibleDuplicate` EMF counts the handler wrote since `world.lines` was emptied. */
 function possibleDuplicates(): string[] {

@@ -8,21 +8,12 @@
 import { randomUUID } from "node:crypto";
 import {
   addDeployFailure,
+  deliveryRecordOf,
   event,
   record,
   startSlackBotWorld,
   type FanoutWorld,
 } from "../support/fanout";
-
-async function ledgerOf(world: FanoutWorld, executionId: string, channel: string) {
-  const items = await world.items();
-  return items.find(
-    (i) =>
-      i.executionId === executionId &&
-      i.channel === channel &&
-      String(i.pk).startsWith("DELIVERY#"),
-  );
-}
 
 function prodFailure(world: FanoutWorld) {
   const executionId = randomUUID();
@@ -49,7 +40,7 @@ describe("Slack bot world (chat.postMessage)", () => {
       });
       const { executionId, ev } = prodFailure(world);
       await world.invoke([record(ev, "m-1")], 30_000);
-      expect(await ledgerOf(world, executionId, "slack-eng")).toMatchObject({
+      expect(await deliveryRecordOf(world, executionId, "slack-eng")).toMatchObject({
         status: "sent",
         ambiguous: true,
       });

@@ -208,6 +208,21 @@ export function throttleCalls(
   return () => throttled;
 }
 
+/** The ledger item (delivery record) of `channel` for `executionId` in `world`'s table. */
+export async function deliveryRecordOf(
+  world: Pick<FanoutWorld, "items">,
+  executionId: string,
+  channel: string,
+): Promise<Record<string, any> | undefined> {
+  const items = await world.items();
+  return items.find(
+    (i) =>
+      i.executionId === executionId &&
+      i.channel === channel &&
+      String(i.pk).startsWith("DELIVERY#"),
+  );
+}
+
 /**
  * One fan-out world for a test file: started before its tests and handed to `set`, closed after
  * them; before each test its receivers and AWS stand-ins are cleared and its channels' send
