@@ -26,7 +26,7 @@ import { digestSlot, seeChannelFor } from "./grouping";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { paceDelivery } from "./pace";
 import { retryLater } from "./flush-retry";
-import { emitPossibleDuplicate } from "./metrics";
+import { emitDigestOutcome } from "./metrics";
 import { requeue } from "./requeue";
 
 /**
@@ -226,6 +226,7 @@ async function sendClaimed(
       return release(inv, f, ref, reason, delayMs, log, mayHaveArrived);
     }
     const permanent = isDeliveryError(err) ? !err.retryable : false;
+    emitDigestOutcome(f.channel, { status: "failed" }, { notificationId: ref.notificationId });
     await markFailed(ref, reason, permanent, markDeadline(inv), { mayHaveArrived });
     log.error("digest delivery failed", { channel: f.channel, permanent, error: reason });
     if (permanent) return true;
@@ -233,7 +234,11 @@ async function sendClaimed(
     throw Object.assign(new Error(reason), { name: "DigestDeliveryFailed", released: true });
   }
   const ambiguous = found.unconfirmed || arrived;
-  if (ambiguous) emitPossibleDuplicate(f.channel, { notificationId: ref.notificationId });
+  emitDigestOutcome(
+    f.channel,
+    { status: "sent", ambiguous },
+    { notificationId: ref.notificationId },
+  );
   await markSent(
     ref,
     {

@@ -50,15 +50,17 @@ export function emitBookkeepingFailed(
 }
 
 /**
- * One `PossibleDuplicate` count of `channel`: a digest sent again after an attempt that may have
- * arrived (single notifications count theirs in {@link deliveryMetrics}).
+ * A digest's outcome on `channel`: `Sent` (and `PossibleDuplicate` when `ambiguous`) or `Failed`,
+ * the points {@link deliveryMetrics} gives a single notification, so the per-channel failure
+ * alarm (infra/alarms.ts) sees a failing digest too. No `DispatchLatency`: a digest waits for its
+ * window by design, which that figure would read as slowness.
  */
-export function emitPossibleDuplicate(channel: string, properties: Record<string, unknown>): void {
-  const dimensions = { [DIMENSION.channel]: channel };
-  emitMetrics(
-    [{ name: METRIC.possibleDuplicate, value: 1, unit: "Count", dimensions }],
-    properties,
-  );
+export function emitDigestOutcome(
+  channel: string,
+  outcome: { status: "sent" | "failed"; ambiguous?: boolean },
+  properties: Record<string, unknown>,
+): void {
+  emitMetrics(deliveryMetrics([{ channel, ...outcome }], Number.NaN), properties);
 }
 
 /** One `Heartbeat` count: the scheduled heartbeat travelled rule → queue → fan-out. */

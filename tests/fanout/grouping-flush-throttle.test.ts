@@ -8,7 +8,6 @@
  * proxy in front of dynalite (testing/dynamo-faults.ts), as DynamoDB answers it (developer guide,
  * "Error handling with DynamoDB": HTTP 400, retryable).
  */
-import * as metrics from "../../handlers/fanout/metrics";
 import { randomUUID } from "node:crypto";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { FLUSH_RETRIES_ATTRIBUTE, MAX_FLUSH_RETRIES } from "../../handlers/fanout/flush-retry";
@@ -42,9 +41,17 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   world.reset();
+  world.lines.length = 0;
   await world.forgetPacing();
 });
 afterEach(() => jest.restoreAllMocks());
+
+/**
+ * Channels of the EMF counts named `metric` the handler wrote in this test (handlers/contracts/
+ * metrics.ts; the per-channel failure alarm of infra/alarms.ts watches `Failed`).
+ */
+const counted = (metric: "Sent" | "Failed" | "PossibleDuplicate") =>
+  world.lines.filter((l) => l._aws && l[metric] === 1).map((l) => String(l.Channel));
 
 /** {@link throttleCalls}, alternating DynamoDB's two throttling errors. */
 const throttle = (operation: string, marker: string, times: number) =>
@@ -145,6 +152,9 @@ describe("a digest flush under DynamoDB throttling", () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(sent(EVENTS_QUEUE_URL)).toHaveLength(1);
     expect(await digestSlotItem(f)).toMatchObject({ status: "failed" });
+    // DynamoDB's fault, not the channel's: no `Failed` count for the channel's alarm.
+    expect(counted("Failed")).toEqual([]);
+    expect(counted("Sent")).toEqual([]);
   }, 60_000);
 
   it(`after ${MAX_FLUSH_RETRIES} copies a failing flush is dead-lettered with its reason (DynamoDB's), not dropped`, async () => {
@@ -186,6 +196,9 @@ describe("a digest flush under DynamoDB throttling", () => {
     expect(copies).toHaveLength(1);
     expect(copies[0].attributes[FLUSH_RETRIES_ATTRIBUTE]).toBe("1");
     expect(await digestSlotItem(f)).toMatchObject({ status: "failed" });
+    // Counted as a failure of the channel, like a single notification's, so its alarm sees it.
+    expect(counted("Failed")).toEqual([CHANNEL]);
+    expect(counted("Sent")).toEqual([]);
   }, 60_000);
 
   it("a digest whose first Publish was answered after the SDK's timeout (SNS took it) is sent again and recorded ambiguous (red team, round 8)", async () => {
@@ -194,7 +207,6 @@ describe("a digest flush under DynamoDB throttling", () => {
     // same (testing/aws/sns.ts): the retry is a second text, which the record must own up to.
     const delays = world.standins.aws.delays.sns;
     delays.Publish = 5_500;
-    const counted = jest.spyOn(metrics, "emitPossibleDuplicate");
     const calm = setTimeout(() => (delays.Publish = 0), 1_000);
     try {
       const out = await world.invoke([record(digestFlushBody(f), `m-${randomUUID()}`)]);
@@ -208,6 +220,8 @@ describe("a digest flush under DynamoDB throttling", () => {
     expect(texts()).toHaveLength(2);
     expect(await digestSlotItem(f)).toMatchObject({ status: "sent", ambiguous: true });
     // Counted like a single notification's possible duplicate (contracts/metrics.ts).
-    expect(counted.mock.calls.map(([channel]) => channel)).toEqual([CHANNEL]);
+    expect(counted("PossibleDuplicate")).toEqual([CHANNEL]);
+    expect(counted("Sent")).toEqual([CHANNEL]);
+    expect(counted("Failed")).toEqual([]);
   }, 30_000);
 });

@@ -290,20 +290,18 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
   const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
   standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(config.channelSecrets);
   const handler = createFanoutHandler(config.runtime);
-  // The handler logs JSON lines to stdout (CloudWatch's format): keep them for assertions.
+  // The handler logs JSON lines to stdout (CloudWatch's format): keep them for assertions. Not a
+  // jest spy, so that a test file's jest.restoreAllMocks() leaves the capture on.
   const lines: Record<string, any>[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const capture = jest.spyOn(process.stdout, "write").mockImplementation(((
-    chunk: any,
-    ...rest: any[]
-  ) => {
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: any, ...rest: any[]) => {
     const text = String(chunk);
     if (text.startsWith("{")) {
       for (const line of text.split("\n").filter(Boolean)) lines.push(JSON.parse(line));
       return true;
     }
-    return write(chunk, ...rest);
-  }) as any);
+    return write.call(process.stdout, chunk, ...rest);
+  }) as typeof process.stdout.write;
   const doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: standins.dynamo.endpoint,
@@ -396,7 +394,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       return out.Items ?? [];
     },
     close: async () => {
-      capture.mockRestore();
+      process.stdout.write = write;
       await standins.close();
     },
   };
