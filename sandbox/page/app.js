@@ -324,6 +324,31 @@ function renderGeneric(title, list, render, testid) {
   return box;
 }
 
+/**
+ * A webhook payload (handlers/channels/webhook.ts): one line saying what it is, and the JSON the
+ * receiver got behind a disclosure, so that a run's webhooks do not make the page pages long.
+ */
+function renderWebhook(p) {
+  const n = p.notification;
+  const line =
+    p.type === "digest"
+      ? `digest · ${p.title}`
+      : n
+        ? [`${n.kind} · ${n.pipeline}${n.stage ? ` / ${n.stage}` : ""}`, n.state, n.summary]
+            .filter(Boolean)
+            .join(" · ")
+        : "payload";
+  const json = JSON.stringify(p, null, 2);
+  const details = el("details", "payload");
+  details.append(
+    el("summary", "", `JSON (${json.split("\n").length} lines)`),
+    el("pre", "code", json),
+  );
+  const root = el("div");
+  root.append(el("div", "", line), details);
+  return root;
+}
+
 function table(headers, rows, rowAttrs) {
   if (rows.length === 0) return empty("Nothing yet.");
   const t = el("table", "table");
@@ -609,14 +634,7 @@ function render(state) {
   if (types.has("discord"))
     inboxes.push(renderGeneric("Discord", state.discord, renderDiscord, "discord-inbox"));
   if (types.has("webhook"))
-    inboxes.push(
-      renderGeneric(
-        "Webhooks",
-        state.webhook,
-        (p) => el("pre", "code", JSON.stringify(p, null, 2)),
-        "webhook-inbox",
-      ),
-    );
+    inboxes.push(renderGeneric("Webhooks", state.webhook, renderWebhook, "webhook-inbox"));
   $("inboxes").replaceChildren(...inboxes);
   $("audit").replaceChildren(renderAudit(state));
   $("events").replaceChildren(renderEvents(state));
