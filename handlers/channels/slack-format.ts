@@ -203,6 +203,8 @@ function decisionButtons(n: Notification): Button[] {
     ...(n.actionExecutionId && { actionExecutionId: n.actionExecutionId }),
     // Where the pipeline lives (issue 14), outside the home account/region only: none = home.
     ...(!isHome(n) && { account: n.account, region: n.region }),
+    // The attempt it was asked in: a rejection is never read into a later attempt's failure.
+    ...(n.attempt !== undefined && { attempt: n.attempt }),
   };
   const value = encodeApprovalButtonValue(decided);
   if (value.length > SLACK_LIMITS.buttonValue) {

@@ -37,6 +37,13 @@ export interface ApprovalButtonValue {
   account?: string;
   /** AWS region of the pipeline; absent = the home region (`AWS_REGION`). */
   region?: string;
+  /**
+   * The execution's attempt the request was posted in (the event's `pipeline-execution-attempt`:
+   * 1, then 2 after the first stage retry, REFERENCE.md). A decision carries it, so that the
+   * fan-out never reads a rejection of attempt 1 into a later attempt's failure. Absent on
+   * buttons posted before it existed.
+   */
+  attempt?: number;
 }
 
 /** An AWS account id: 12 digits. */
@@ -68,7 +75,8 @@ export type ApprovalDecision = "Approved" | "Rejected";
  * action, executionId). Slack caps a button value at 2000 characters; the caller checks that.
  */
 export function encodeApprovalButtonValue(value: ApprovalButtonValue): string {
-  const { pipeline, stage, action, executionId, actionExecutionId, account, region } = value;
+  const { pipeline, stage, action, executionId, actionExecutionId, account, region, attempt } =
+    value;
   return JSON.stringify({
     pipeline,
     stage,
@@ -77,14 +85,16 @@ export function encodeApprovalButtonValue(value: ApprovalButtonValue): string {
     actionExecutionId,
     account,
     region,
+    attempt,
   });
 }
 
 /**
  * Parses a button value (or any JSON that carries the same four fields) into the approval it
  * stands for; undefined when it is not JSON or any required field is missing, not a string or
- * empty, `actionExecutionId` is present but not a non-empty string, or `account` / `region` are
- * not both absent or both valid (12 digits; a region name). Extra fields are dropped.
+ * empty, `actionExecutionId` is present but not a non-empty string, `attempt` is present but not
+ * a positive integer, or `account` / `region` are not both absent or both valid (12 digits; a
+ * region name). Extra fields are dropped.
  */
 export function parseApprovalButtonValue(
   value: string | undefined,
@@ -97,7 +107,7 @@ export function parseApprovalButtonValue(
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
-  const { pipeline, stage, action, executionId, actionExecutionId, account, region } =
+  const { pipeline, stage, action, executionId, actionExecutionId, account, region, attempt } =
     parsed as Record<string, unknown>;
   if (
     typeof pipeline !== "string" ||
@@ -113,9 +123,14 @@ export function parseApprovalButtonValue(
   }
   const where = whereOfValue(account, region);
   if (where === null) return undefined;
-  if (actionExecutionId === undefined) return { pipeline, stage, action, executionId, ...where };
+  if (attempt !== undefined && !(Number.isInteger(attempt) && (attempt as number) >= 1)) {
+    return undefined;
+  }
+  const inAttempt = attempt === undefined ? {} : { attempt: attempt as number };
+  if (actionExecutionId === undefined)
+    return { pipeline, stage, action, executionId, ...where, ...inAttempt };
   if (typeof actionExecutionId !== "string" || !actionExecutionId) return undefined;
-  return { pipeline, stage, action, executionId, actionExecutionId, ...where };
+  return { pipeline, stage, action, executionId, actionExecutionId, ...where, ...inAttempt };
 }
 
 /** `{ account, region }` of a value (both or neither); null when malformed. */

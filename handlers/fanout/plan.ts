@@ -90,20 +90,34 @@ export function collapsesInto(n: Notification, owner: string): string | undefine
 }
 
 /**
- * Turns a failure into the rejection it was, when someone rejected the execution in Slack: a
- * rejection is reported as such, whatever the event says. Mutates `n`.
+ * Turns a failure into the rejection it was, when someone rejected the execution in Slack in the
+ * same attempt: a rejection is reported as such, whatever the event says. Mutates `n`.
  */
 export function applySlackRejection(
   n: Notification,
-  rejection: { by: string; stage?: string; action?: string } | undefined,
+  rejection: { by: string; stage?: string; action?: string; attempt?: number } | undefined,
 ): void {
   if (!rejection) return;
   // A stage event of another stage failed on its own (e.g. a later attempt's build).
   if (n.stage && rejection.stage && n.stage !== rejection.stage) return;
+  // "A failure on a later attempt is a new failure" (REFERENCE.md, CodePipeline's lifecycle): a
+  // rejection of another attempt, or one of unknown attempt read into attempt 2 or later, would
+  // hide a real failure from the pager. Paging for a rejection is the lesser error.
+  if (!sameAttempt(n.attempt, rejection.attempt)) return;
   n.kind = "rejection";
   n.decidedBy = rejection.by;
   n.stage ??= rejection.stage;
   n.action ??= rejection.action;
+}
+
+/**
+ * Whether a rejection made in `decided` can be the cause of a failure of `failed` (both
+ * `pipeline-execution-attempt`s, undefined when unknown): the same attempt, or the first attempt
+ * when the rejection's is unknown; anything when the failure's attempt is unknown.
+ */
+function sameAttempt(failed: number | undefined, decided: number | undefined): boolean {
+  if (failed === undefined) return true;
+  return decided === undefined ? failed === 1 : decided === failed;
 }
 
 /**

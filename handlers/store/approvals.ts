@@ -193,12 +193,13 @@ export async function recordSignature(
 /**
  * The Slack decision recorded by the approval handler for an execution, if someone rejected it:
  * a rejection is then reported as such even when the CodePipeline API cannot be asked. `by` is
- * "Name (U…)", the name alone, or "someone".
+ * "Name (U…)", the name alone, or "someone"; `attempt` the execution's attempt it was made in
+ * (absent for buttons posted before decisions carried it).
  */
 export async function slackRejection(
   pipeline: string,
   executionId: string,
-): Promise<{ by: string; stage?: string; action?: string } | undefined> {
+): Promise<{ by: string; stage?: string; action?: string; attempt?: number } | undefined> {
   const out = await ddb().send(
     new QueryCommand({
       TableName: tableName(),
@@ -216,5 +217,6 @@ export async function slackRejection(
     by: user.id ? `${who} (${user.id})` : who,
     stage: rejected.stage as string | undefined,
     action: rejected.action as string | undefined,
+    ...(typeof rejected.attempt === "number" && { attempt: rejected.attempt }),
   };
 }

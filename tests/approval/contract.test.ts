@@ -100,6 +100,27 @@ describe("Slack approval contract", () => {
     );
   });
 
+  it("carries the attempt the request was asked in (a decision keeps it), and refuses a malformed one", () => {
+    // Prepare: the request of a retried stage (pipeline-execution-attempt 2, REFERENCE.md).
+    const retried = { ...notification, attempt: 2 };
+    const message = formatSlack(retried, { type: "slack", mode: "webhook" });
+    const actions = message.blocks.find((b): b is ActionsBlock => b.type === "actions");
+    const approve = actions?.elements.find(
+      (e): e is Button => e.type === "button" && e.action_id === APPROVE_ACTION_ID,
+    );
+    // Act
+    const target = parseApprovalButtonValue(approve?.value);
+    // Assess
+    expect(target?.attempt).toBe(2);
+    const base = '"pipeline":"p","stage":"s","action":"a","executionId":"e"';
+    for (const bad of ["0", "1.5", '"2"', "null"]) {
+      expect([bad, parseApprovalButtonValue(`{${base},"attempt":${bad}}`)]).toEqual([
+        bad,
+        undefined,
+      ]);
+    }
+  });
+
   it("refuses values with a missing or empty field", () => {
     // Assess
     expect(

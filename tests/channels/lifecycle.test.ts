@@ -197,7 +197,7 @@ describe("approval requests carry their run (issue 10, item 2)", () => {
     }
   });
 
-  it("a request of attempt 2 says so, and buttons without a run id keep the old value", () => {
+  it("a request of attempt 2 says so, and buttons without a run id carry none (the attempt they do)", () => {
     const n = { ...fixture("approval-request"), attempt: 2, actionExecutionId: undefined };
     expect(headline(n)).toBe(
       "main-app-production-v3: approval needed at Approve/ManualApproval (attempt 2)",
@@ -209,6 +209,7 @@ describe("approval requests carry their run (issue 10, item 2)", () => {
       stage: "Approve",
       action: "ManualApproval",
       executionId: n.executionId,
+      attempt: 2,
     });
   });
 });

@@ -5,7 +5,10 @@
  * every right value comes from AWS's documentation, cited per test.
  */
 import { randomUUID } from "node:crypto";
-import { event, SMS_TOPIC, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb } from "../../handlers/aws";
+import { approvalKey } from "../../handlers/store/keys";
+import { event, SMS_TOPIC, startFanoutWorld, TABLE, type FanoutWorld } from "../support/fanout";
 
 let world: FanoutWorld;
 
@@ -268,5 +271,79 @@ describe("item 5: approval requests carry their run", () => {
     expect(values.slice(0, 2)).toEqual([run1, run2]);
     expect(new Set(values).size).toBe(3);
     expect((slack("slack-releases")[1].body as any).text).toContain("(attempt 2)");
+    // And the attempt it was asked in, which a decision keeps (the next describe).
+    const attempts = slack("slack-releases").map(
+      (m) =>
+        JSON.parse((m.body as any).blocks.find((b: any) => b.type === "actions").elements[0].value)
+          .attempt,
+    );
+    expect(attempts).toEqual([1, 2, 2]);
+  });
+});
+
+describe("a Slack rejection is read only into a failure of its own attempt (red team, round 10)", () => {
+  // When the CodePipeline API cannot be asked, the fan-out reads the Slack decisions of the
+  // execution to report a rejection as one (store/approvals.ts slackRejection). A stage retry
+  // keeps the execution id, and "A failure on a later attempt is a new failure" (REFERENCE.md,
+  // CodePipeline's lifecycle): attempt 1's rejection must not turn attempt 2's failure into a
+  // "rejection" that pages nobody.
+  async function rejectedInSlack(executionId: string, attempt: number | undefined) {
+    const target = {
+      pipeline: PIPELINE,
+      executionId,
+      stage: "Approve",
+      action: "ManualApproval",
+      actionExecutionId: randomUUID(),
+      ...(attempt === undefined ? {} : { attempt }),
+    };
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    await ddb().send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: {
+          ...approvalKey(target),
+          ...target,
+          decision: "Rejected",
+          user: { id: "U034GHIJKL", name: "Sam Roe" },
+          at,
+          status: "decided",
+          settledAt: at,
+          outcome: "Rejected",
+        },
+      }),
+    );
+  }
+  const failedIn = (executionId: string, attempt: number) =>
+    event(
+      "pipeline-failed",
+      { "execution-id": executionId, "pipeline-execution-attempt": attempt },
+      { id: randomUUID() },
+    );
+
+  it.each([
+    ["attempt 1's rejection", 1],
+    ["a rejection of unknown attempt (a button posted before decisions carried one)", undefined],
+  ])("%s, then attempt 2 fails with the API throttled: a failure, paged", async (_l, attempt) => {
+    await startWithNoOpenIncident();
+    const executionId = randomUUID();
+    await rejectedInSlack(executionId, attempt);
+    world.standins.aws.faults.codepipeline = { code: "ThrottlingException", status: 400 };
+
+    await world.drain([failedIn(executionId, 2)]);
+
+    expect(pages()).toHaveLength(1);
+    expect(pages()[0]).toMatchObject({ event_action: "trigger" });
+    expect(JSON.stringify(slack().map((m) => m.body))).not.toContain("Sam Roe");
+  });
+
+  it("attempt 2's rejection, then attempt 2's FAILED with the API throttled: the rejection, no page", async () => {
+    const executionId = randomUUID();
+    await rejectedInSlack(executionId, 2);
+    world.standins.aws.faults.codepipeline = { code: "ThrottlingException", status: 400 };
+
+    await world.drain([failedIn(executionId, 2)]);
+
+    expect(pages()).toHaveLength(0);
+    expect(JSON.stringify(slack()[0].body)).toContain("Sam Roe (U034GHIJKL)");
   });
 });

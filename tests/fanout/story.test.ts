@@ -146,6 +146,8 @@ describe("rejected approvals", () => {
       action: "ManualApproval",
       executionId,
       actionExecutionId: "6c1f0e2d-3a4b-4c5d-9e6f-7a8b9c0d1e2f",
+      // The fixture's pipeline-execution-attempt: a decision is read into its attempt only.
+      attempt: 1,
     });
   });
 
