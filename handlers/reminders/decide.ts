@@ -12,7 +12,7 @@ import type { ActionExecutionDetail } from "@aws-sdk/client-codepipeline";
 import { listActionRuns } from "../action-runs";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { failedApprovalKind } from "../events";
-import type { StoredPending } from "../store/pending";
+import { isStepTaken, type StoredPending } from "../store/pending";
 
 /** How the approval run of a request stands. */
 export type RunStatus =
@@ -75,20 +75,22 @@ export const UNKNOWN_GRACE_MS = 86_400_000;
 
 /**
  * Whether the scan must ask CodePipeline about `p` at all at `now`: only when it may be reminded
- * (lead window open, not reminded yet) or may have expired. A reminded request waits for its
- * expiry without calls.
+ * (lead window open, reminder not taken: store/pending.ts `isStepTaken`) or may have expired
+ * (expiry not taken). A reminded request waits for its expiry without calls; a claim whose
+ * lease ran out unsettled is free again.
  */
 export function needsLookUp(p: StoredPending, now: Date, leadMs: number): boolean {
-  if (p.expiredAt) return false;
+  if (isStepTaken(p, "expiredAt", now)) return false;
   const expires = Date.parse(p.approvalExpiresAt);
   if (now.getTime() >= expires) return true;
-  return leadMs > 0 && !p.remindedAt && now.getTime() >= expires - leadMs;
+  return leadMs > 0 && !isStepTaken(p, "remindedAt", now) && now.getTime() >= expires - leadMs;
 }
 
 /**
  * The step for `p` at `now`, given its run's status and the reminder lead (ms; 0: no reminder):
  * - `remind` once, while the run is pending, within `leadMs` before the expiry and not after it;
- * - `expire` when CodePipeline ended the run as expired;
+ *   "once": while the reminder is not taken (store/pending.ts `isStepTaken`);
+ * - `expire` when CodePipeline ended the run as expired and the expiry is not taken;
  * - `forget` when it ended otherwise (decided in Slack or the console, abandoned), or when
  *   CodePipeline has not known it for {@link UNKNOWN_GRACE_MS} after the expiry;
  * - `wait` otherwise (including a run still pending after the expected expiry: a timeout longer
@@ -104,11 +106,14 @@ export function decideStep(
   const t = now.getTime();
   switch (status.kind) {
     case "pending":
-      return leadMs > 0 && !p.remindedAt && t >= expires - leadMs && t < expires
+      return leadMs > 0 &&
+        !isStepTaken(p, "remindedAt", now) &&
+        t >= expires - leadMs &&
+        t < expires
         ? "remind"
         : "wait";
     case "expired":
-      return p.expiredAt ? "wait" : "expire";
+      return isStepTaken(p, "expiredAt", now) ? "wait" : "expire";
     case "ended":
       return "forget";
     case "unknown":

@@ -18,13 +18,14 @@ import {
   claimStep,
   deletePending,
   pendingUntil,
-  releaseStep,
+  type StepClaim,
   type StoredPending,
 } from "../store/pending";
 import { DEFAULT_REMINDER_BEFORE_HOURS, type ChannelSecrets, type RuntimeConfig } from "../types";
 import { decideStep, lookUpRun, needsLookUp, type RunStatus, type ScanStep } from "./decide";
 import { expiredMessage, reminderMessage } from "./messages";
 import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
+import { releaseQuietly, settleQuietly } from "./steps";
 
 /**
  * A scan stops starting new requests this long before the invocation's deadline (ms of AWS time,
@@ -105,7 +106,7 @@ async function scanOne(
   if (step === "remind") return (await remind(inv, p, now, log)) ? "remind" : "wait";
   if (step === "expire") return (await expire(inv, p, status, now, log)) ? "expire" : "wait";
   if (step === "forget") {
-    await deletePending(p);
+    await deletePending(p, inv.deadline);
     log.info("reminder scan: request ended", { request: p.sk, status: status.kind });
   }
   return step;
@@ -151,37 +152,59 @@ function runDetail(p: StoredPending): Record<string, unknown> {
 }
 
 /**
- * Claims and posts the one reminder of `p`. A failure a later scan may fix gives the claim back;
- * a permanent one keeps it (one reminder at most, never a loop). True when it was posted.
+ * Claims and posts the one reminder of `p`, then settles the claim (no later scan sends it again).
+ * A failure a later scan may fix gives the claim back; a permanent one settles it (one reminder
+ * at most, never a loop). The "failed" audit record is written either way, and a claim that could
+ * not be given back frees itself after its lease (store/pending.ts `STEP_LEASE_MS`). True when
+ * it was posted.
  */
 async function remind(inv: Invocation, p: StoredPending, now: Date, log: Logger): Promise<boolean> {
-  const at = now.toISOString();
-  if (!(await claimStep(p, "remindedAt", at))) return false;
   const target = await targetOf(inv, p, log);
+  const claim = await claimStep(p, "remindedAt", now, inv.deadline);
+  if (!claim) return false;
+  let where: Awaited<ReturnType<typeof postReminder>>;
   try {
     if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
     const threaded = target.config.mode === "bot" && !!p.messageTs && !!p.slackChannelId;
-    const where = await withRetries(() => postReminder(target, p, reminderMessage(p, threaded)), {
+    where = await withRetries(() => postReminder(target, p, reminderMessage(p, threaded)), {
       deadline: inv.deadline,
     });
-    const result = where === "thread" ? "sent in the request's thread" : "sent as a new message";
-    const detail = { ...runDetail(p), approvers: p.approvers };
-    await auditQuietly(inv, { ...auditBase(p), action: "approval-reminder", result, detail }, log);
-    return true;
   } catch (err: unknown) {
-    const retryable = isDeliveryError(err) && err.retryable;
-    if (retryable) await releaseStep(p, "remindedAt", at);
-    const result = `reminder not sent: ${describe(err)}`;
-    const detail = { ...runDetail(p), retryable };
-    await auditQuietly(inv, { ...auditBase(p), action: "failed", result, detail }, log);
+    await reminderFailed(inv, p, claim, err, log);
     return false;
   }
+  await settleQuietly(inv, p, claim, log);
+  const result = where === "thread" ? "sent in the request's thread" : "sent as a new message";
+  const detail = { ...runDetail(p), approvers: p.approvers };
+  await auditQuietly(inv, { ...auditBase(p), action: "approval-reminder", result, detail }, log);
+  return true;
+}
+
+/**
+ * After a failed reminder post: gives the claim back when a later scan may succeed, settles it
+ * when not, and audits "failed" whatever became of those writes (each failure is logged).
+ */
+async function reminderFailed(
+  inv: Invocation,
+  p: StoredPending,
+  claim: StepClaim,
+  err: unknown,
+  log: Logger,
+): Promise<void> {
+  const retryable = isDeliveryError(err) && err.retryable;
+  let givenBack = false;
+  if (retryable) givenBack = await releaseQuietly(inv, p, claim, log);
+  else await settleQuietly(inv, p, claim, log);
+  const result = `reminder not sent: ${describe(err)}`;
+  const detail = { ...runDetail(p), retryable, ...(retryable && { givenBack }) };
+  await auditQuietly(inv, { ...auditBase(p), action: "failed", result, detail }, log);
 }
 
 /**
  * Claims the expiry of `p`, marks its request expired (chat.update in bot mode; else, or when
- * Slack refuses the update for good, a new message), removes the item and audits. A failure a
- * later scan may fix gives the claim back. True when done.
+ * Slack refuses the update for good, a new message), settles the claim, removes the item and
+ * audits. A failure a later scan may fix gives the claim back (or, when that fails, leaves it to
+ * free itself after its lease). True when done.
  */
 async function expire(
   inv: Invocation,
@@ -190,25 +213,25 @@ async function expire(
   now: Date,
   log: Logger,
 ): Promise<boolean> {
-  const at = now.toISOString();
-  if (!(await claimStep(p, "expiredAt", at))) return false;
-  const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
   const target = await targetOf(inv, p, log);
+  const claim = await claimStep(p, "expiredAt", now, inv.deadline);
+  if (!claim) return false;
+  const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
   let result: string;
   try {
     if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
     result = await showExpired(inv, target, p, message, log);
   } catch (err: unknown) {
-    const retryable = isDeliveryError(err) && err.retryable;
-    if (retryable) {
-      await releaseStep(p, "expiredAt", at);
+    if (isDeliveryError(err) && err.retryable) {
+      await releaseQuietly(inv, p, claim, log);
       return false;
     }
     result = `not shown: ${describe(err)}`;
   }
-  await deletePending(p);
+  await settleQuietly(inv, p, claim, log);
   const detail = { ...runDetail(p), text: message.text };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-expired", result, detail }, log);
+  await deletePending(p, inv.deadline);
   return true;
 }
 

@@ -7,9 +7,11 @@
  * The item's TTL (`expiresAt`, epoch seconds) is {@link PENDING_TTL_DAYS} after the approval's
  * own expiry, so that an item a scan could not finish never outlives its use by much.
  */
+import { randomUUID } from "node:crypto";
 import { DeleteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
-import { claimOrRead, isConditionFailed } from "./claim";
+import { scaledMs } from "../http";
+import { claimOrRead, isConditionFailed, withStoreRetries } from "./claim";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
 import { PENDING_APPROVALS_PARTITION, pendingApprovalKey, type ItemKey } from "./keys";
@@ -44,10 +46,16 @@ export interface PendingApproval {
   messageTs?: string;
   /** CodePipeline console link of the execution. */
   consoleUrl: string;
-  /** When the one reminder was claimed (ISO), once it was. */
+  /** When the one reminder was claimed (ISO), once it was; `remindClaimId` names the claim. */
   remindedAt?: string;
-  /** When the expiry was claimed (ISO), once it was. */
+  remindClaimId?: string;
+  /** When the reminder's outcome became final (ISO): sent, or failed for good. */
+  remindSettledAt?: string;
+  /** When the expiry was claimed (ISO), once it was; `expireClaimId` names the claim. */
   expiredAt?: string;
+  expireClaimId?: string;
+  /** When the expiry's outcome became final (ISO): shown, or not shown for good. */
+  expireSettledAt?: string;
 }
 
 /** A stored request with its key. */
@@ -55,6 +63,39 @@ export type StoredPending = PendingApproval & ItemKey;
 
 /** The two one-time steps of a request, each claimed with a conditional write. */
 export type PendingStep = "remindedAt" | "expiredAt";
+
+/** The attributes that name a step's claim and record that its outcome is final. */
+const STEP_FIELDS = {
+  remindedAt: { claimId: "remindClaimId", settled: "remindSettledAt" },
+  expiredAt: { claimId: "expireClaimId", settled: "expireSettledAt" },
+} as const;
+
+/**
+ * How long a claimed step that never settled stays its claimer's, ms of AWS time (`scaledMs`):
+ * longer than any invocation can run (Lambda's maximum timeout is 900 s, Lambda developer guide,
+ * "Configure Lambda function timeout"), so that a claim is only taken over once its claimer is
+ * gone (its Slack post failed and the give-back failed, or it timed out or crashed).
+ */
+export const STEP_LEASE_MS = 20 * 60_000;
+
+/** A step claimed by this invocation: the claim's time (ISO, the item's `<step>`) and its id. */
+export interface StepClaim {
+  step: PendingStep;
+  at: string;
+  claimId: string;
+}
+
+/**
+ * Whether `step` of `p` is taken at `now`: claimed and settled, or claimed less than
+ * {@link STEP_LEASE_MS} ago (an unreadable claim time counts as taken). A claim older than the
+ * lease that never settled is free: a later scan claims it again.
+ */
+export function isStepTaken(p: PendingApproval, step: PendingStep, now: Date): boolean {
+  const at = p[step];
+  if (at === undefined) return false;
+  if (p[STEP_FIELDS[step].settled] !== undefined) return true;
+  return !(Date.parse(at) < now.getTime() - scaledMs(STEP_LEASE_MS));
+}
 
 const PENDING_FIELDS: Array<keyof PendingApproval> = [
   "pipeline",
@@ -131,51 +172,124 @@ export async function pendingUntil(until: Date): Promise<StoredPending[]> {
 }
 
 /**
- * Claims one step of a request (`SET <step> = at` if the item exists and the step is unset):
- * true for exactly one of any number of concurrent scans. False when another scan claimed it or
- * the item is gone; other DynamoDB errors are thrown.
+ * Claims one step of a request at `now`: `SET <step> = <now ISO>, <claim id field> = <new id>`
+ * if the item exists and the step is free ({@link isStepTaken}: unset, or claimed more than
+ * {@link STEP_LEASE_MS} before `now` and never settled). Returns the claim for exactly one of any
+ * number of concurrent scans, undefined when the step is taken or the item is gone. Throttling is
+ * retried until `deadline` (epoch ms; store/claim.ts `withStoreRetries`). A repeat of a claim
+ * that DynamoDB applied but whose reply was lost (the SDK retried it) fails its condition against
+ * this claim's own id, returned with the refusal (`ReturnValuesOnConditionCheckFailure: ALL_OLD`,
+ * DynamoDB API reference, UpdateItem): it is this claim. Other DynamoDB errors are thrown.
  */
-export async function claimStep(key: ItemKey, step: PendingStep, at: string): Promise<boolean> {
-  try {
-    await ddb().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { pk: key.pk, sk: key.sk },
-        UpdateExpression: "SET #step = :at",
-        ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(#step)",
-        ExpressionAttributeNames: { "#step": step },
-        ExpressionAttributeValues: { ":at": at },
-      }),
-    );
-    return true;
-  } catch (err: unknown) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+export async function claimStep(
+  key: ItemKey,
+  step: PendingStep,
+  now: Date,
+  deadline?: number,
+): Promise<StepClaim | undefined> {
+  const claim: StepClaim = { step, at: now.toISOString(), claimId: randomUUID() };
+  const stale = new Date(now.getTime() - scaledMs(STEP_LEASE_MS)).toISOString();
+  const fields = STEP_FIELDS[step];
+  const result = await claimOrRead(
+    {
+      kind: "update",
+      TableName: tableName(),
+      Key: { pk: key.pk, sk: key.sk },
+      UpdateExpression: "SET #step = :at, #cid = :cid",
+      // ISO 8601 UTC strings of one format sort in time order.
+      ConditionExpression:
+        "attribute_exists(pk) AND (attribute_not_exists(#step) OR " +
+        "(attribute_not_exists(#settled) AND #step < :stale))",
+      ExpressionAttributeNames: {
+        "#step": step,
+        "#cid": fields.claimId,
+        "#settled": fields.settled,
+      },
+      ExpressionAttributeValues: { ":at": claim.at, ":cid": claim.claimId, ":stale": stale },
+    },
+    { deadline },
+  );
+  if (result.claimed) return claim;
+  // Our own write, applied by an attempt whose reply was lost: not another scan's claim.
+  return result.existing?.[fields.claimId] === claim.claimId ? claim : undefined;
 }
 
 /**
  * Gives a claimed step back (its Slack post failed in a way a later scan may fix), but only while
- * it is still this claim (`<step> = at`). A lost condition is ignored; other errors are thrown.
+ * it is still `claim` and unsettled. Throttling is retried until `deadline` (epoch ms); a lost
+ * condition is ignored; other errors, and the last retryable one, are thrown (the claim then
+ * frees itself after {@link STEP_LEASE_MS}).
  */
-export async function releaseStep(key: ItemKey, step: PendingStep, at: string): Promise<void> {
+export async function releaseStep(
+  key: ItemKey,
+  claim: StepClaim,
+  deadline?: number,
+): Promise<void> {
+  const fields = STEP_FIELDS[claim.step];
   try {
-    await ddb().send(
-      new UpdateCommand({
-        TableName: tableName(),
-        Key: { pk: key.pk, sk: key.sk },
-        UpdateExpression: "REMOVE #step",
-        ConditionExpression: "#step = :at",
-        ExpressionAttributeNames: { "#step": step },
-        ExpressionAttributeValues: { ":at": at },
-      }),
+    await withStoreRetries(
+      () =>
+        ddb().send(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: { pk: key.pk, sk: key.sk },
+            UpdateExpression: "REMOVE #step, #cid",
+            ConditionExpression: "#cid = :cid AND attribute_not_exists(#settled)",
+            ExpressionAttributeNames: {
+              "#step": claim.step,
+              "#cid": fields.claimId,
+              "#settled": fields.settled,
+            },
+            ExpressionAttributeValues: { ":cid": claim.claimId },
+          }),
+        ),
+      { deadline },
     );
   } catch (err: unknown) {
     if (!isConditionFailed(err)) throw err;
   }
 }
 
-/** Removes a request that was decided, expired or ended (idempotent). */
-export async function deletePending(key: ItemKey): Promise<void> {
-  await ddb().send(new DeleteCommand({ TableName: tableName(), Key: { pk: key.pk, sk: key.sk } }));
+/**
+ * Records that `claim`'s step has its final outcome (sent or shown, or failed for good) at `now`,
+ * so that no later scan takes it again, however old the claim. Only while the item exists (an
+ * UpdateItem would otherwise create one); a lost condition is ignored. Throttling is retried until
+ * `deadline` (epoch ms); other errors, and the last retryable one, are thrown.
+ */
+export async function settleStep(
+  key: ItemKey,
+  claim: StepClaim,
+  deadline?: number,
+  now: Date = new Date(),
+): Promise<void> {
+  try {
+    await withStoreRetries(
+      () =>
+        ddb().send(
+          new UpdateCommand({
+            TableName: tableName(),
+            Key: { pk: key.pk, sk: key.sk },
+            UpdateExpression: "SET #settled = :now",
+            ConditionExpression: "attribute_exists(pk)",
+            ExpressionAttributeNames: { "#settled": STEP_FIELDS[claim.step].settled },
+            ExpressionAttributeValues: { ":now": now.toISOString() },
+          }),
+        ),
+      { deadline },
+    );
+  } catch (err: unknown) {
+    if (!isConditionFailed(err)) throw err;
+  }
+}
+
+/**
+ * Removes a request that was decided, expired or ended (idempotent). Throttling is retried until
+ * `deadline` (epoch ms); other errors, and the last retryable one, are thrown.
+ */
+export async function deletePending(key: ItemKey, deadline?: number): Promise<void> {
+  await withStoreRetries(
+    () =>
+      ddb().send(new DeleteCommand({ TableName: tableName(), Key: { pk: key.pk, sk: key.sk } })),
+    { deadline },
+  );
 }

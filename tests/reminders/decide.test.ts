@@ -16,7 +16,7 @@ import {
 } from "../../handlers/reminders/decide";
 import { durationWords, expiredMessage, reminderMessage } from "../../handlers/reminders/messages";
 import { pendingOf } from "../../handlers/reminders/record";
-import type { StoredPending } from "../../handlers/store/pending";
+import { STEP_LEASE_MS, type StoredPending } from "../../handlers/store/pending";
 import type { Notification } from "../../handlers/types";
 import { placeholderSecrets, readStackConfig } from "../../testing";
 
@@ -103,6 +103,24 @@ describe("decideStep", () => {
     expect(needsLookUp({ ...pending, remindedAt: "x" }, at(HOUR), 24 * HOUR)).toBe(false);
     expect(needsLookUp({ ...pending, remindedAt: "x" }, at(0), 24 * HOUR)).toBe(true);
     expect(needsLookUp({ ...pending, expiredAt: "x" }, at(-HOUR), 24 * HOUR)).toBe(false);
+  });
+
+  it("takes a claim older than the lease that never settled as free, a settled one never", () => {
+    // A claim has no live owner after the lease: no Lambda invocation runs longer than 900 s
+    // (Lambda developer guide, "Configure Lambda function timeout").
+    expect(STEP_LEASE_MS).toBeGreaterThan(900_000);
+    const now = at(HOUR);
+    const claimedAt = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    const fresh = { ...pending, remindedAt: claimedAt(STEP_LEASE_MS - 60_000) };
+    const stale = { ...pending, remindedAt: claimedAt(STEP_LEASE_MS + 60_000) };
+    const settled = { ...stale, remindSettledAt: claimedAt(STEP_LEASE_MS) };
+    expect(decideStep(fresh, { kind: "pending" }, now, 24 * HOUR)).toBe("wait");
+    expect(decideStep(stale, { kind: "pending" }, now, 24 * HOUR)).toBe("remind");
+    expect(decideStep(settled, { kind: "pending" }, now, 24 * HOUR)).toBe("wait");
+    expect(needsLookUp(stale, now, 24 * HOUR)).toBe(true);
+    expect(needsLookUp(settled, now, 24 * HOUR)).toBe(false);
+    const staleExpiry = { ...pending, expiredAt: claimedAt(STEP_LEASE_MS + 60_000) };
+    expect(decideStep(staleExpiry, { kind: "expired" }, at(-HOUR), 24 * HOUR)).toBe("expire");
   });
 });
 

@@ -12,12 +12,21 @@
  *   (https://api.slack.com/methods/chat.postMessage); chat.update names the message by `channel`
  *   and `ts` and answers `message_not_found` otherwise (https://api.slack.com/methods/chat.update);
  *   an incoming webhook can only post new messages.
+ * - DynamoDB: `ProvisionedThroughputExceededException` and `ThrottlingException` are retryable
+ *   and the SDK retries them (developer guide, "Error handling with DynamoDB"; handlers/aws.ts:
+ *   3 attempts per call); a refused condition returns the item that refused it with
+ *   `ReturnValuesOnConditionCheckFailure: ALL_OLD` (API reference, UpdateItem).
+ * - Lambda: no invocation runs longer than 900 s (developer guide, "Configure Lambda function
+ *   timeout"), so a claim older than the lease (store/pending.ts STEP_LEASE_MS) has no live owner.
  */
 import { randomUUID } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { ddb } from "../../handlers/aws";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
+import { scaledMs } from "../../handlers/http";
 import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
+import { STEP_LEASE_MS } from "../../handlers/store/pending";
 import type { SlackConfig } from "../../handlers/channels/slack";
 import { expireApprovals, putApprovalResult } from "../../testing/aws/codepipeline";
 import {
@@ -25,6 +34,7 @@ import {
   record,
   TABLE,
   startFanoutWorld,
+  throttleCalls,
   type FanoutWorld,
 } from "../support/fanout";
 
@@ -55,6 +65,10 @@ beforeEach(() => {
   world.reset();
   setMode("bot");
   approvals().reminderBeforeHours = undefined;
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  removers.splice(0).forEach((remove) => remove());
 });
 
 /** The approvals channel's runtime config (the handler reads it per invocation). */
@@ -284,5 +298,148 @@ describe("the scan message", () => {
   it("is not audited as malformed input", async () => {
     await scan();
     expect(await world.audit((a) => a.action === "rejected-input")).toEqual([]);
+  });
+});
+
+/**
+ * Loses the reply of the next `times` UpdateItem calls that claim `step` after DynamoDB applied
+ * them (a client-side timeout or reset: the SDK retries it, handlers/aws.ts). Returns how many.
+ */
+function loseClaimReply(step: "remindedAt" | "expiredAt", times: number): () => number {
+  let lost = 0;
+  const client = ddb();
+  const name = `lose-claim-reply-${randomUUID()}`;
+  client.middlewareStack.addRelativeTo(
+    (next: any, context: any) => async (args: any) => {
+      const result = await next(args);
+      const input = args.input ?? {};
+      const claims = /^SET /.test(String(input.UpdateExpression));
+      if (context.commandName === "UpdateItemCommand" && claims && lost < times) {
+        if (JSON.stringify(input.ExpressionAttributeNames ?? {}).includes(`"${step}"`)) {
+          lost++;
+          throw Object.assign(new Error("socket hang up"), {
+            name: "TimeoutError",
+            code: "ECONNRESET",
+          });
+        }
+      }
+      return result;
+    },
+    // After the retry middleware: each attempt is applied, then its answer is lost.
+    { relation: "after", toMiddleware: "retryMiddleware", name, override: true },
+  );
+  removers.push(() => client.middlewareStack.remove(name));
+  return () => lost;
+}
+const removers: Array<() => void> = [];
+
+/** Moves the reminder claim of `item` back in time past the lease, as if that time had passed. */
+async function ageClaim(item: Record<string, any>) {
+  const old = new Date(Date.now() - scaledMs(STEP_LEASE_MS) - 60_000).toISOString();
+  await doc.send(
+    new UpdateCommand({
+      TableName: TABLE,
+      Key: { pk: item.pk, sk: item.sk },
+      UpdateExpression: "SET remindedAt = :old",
+      ExpressionAttributeValues: { ":old": old },
+    }),
+  );
+}
+
+describe("a reminder whose Slack post failed for now (503) while DynamoDB throttles", () => {
+  /** A request in its lead window, posted; then Slack answers 503 to every call. */
+  async function postedThenSlackDown() {
+    const posted = await requestPosted(6.5 * DAY);
+    r().setFault("slack-api", { status: 503, times: 50 });
+    return posted;
+  }
+
+  it("gives its claim back after the throttled give-back (3 SDK attempts) and audits the failure; the next scan reminds", async () => {
+    const { executionId } = await postedThenSlackDown();
+    const throttled = throttleCalls(
+      world,
+      "UpdateItem",
+      "REMOVE",
+      3,
+      "ProvisionedThroughputExceededException",
+    );
+    await scan();
+    expect(throttled()).toBe(3);
+    expect(reminders()).toHaveLength(0);
+    const [item] = await pendingItems(executionId);
+    expect(item.remindedAt).toBeUndefined();
+    const failed = await world.audit((a) => a.action === "failed");
+    expect(failed.filter((a) => a.executionId === executionId)).toEqual([
+      expect.objectContaining({
+        result: expect.stringContaining("reminder not sent"),
+        detail: expect.objectContaining({ retryable: true, givenBack: true }),
+      }),
+    ]);
+
+    r().setFault("slack-api", null);
+    jest.restoreAllMocks();
+    await scan();
+    await scan();
+    expect(reminders()).toHaveLength(1);
+  });
+
+  it("leaves a claim it could not give back for the invocation's whole time to a scan after the lease, which reminds once", async () => {
+    const { executionId } = await postedThenSlackDown();
+    throttleCalls(world, "UpdateItem", "REMOVE", 1000, "ThrottlingException");
+    // A short invocation: the give-back is retried until its deadline, then given up.
+    expect(await world.invoke([scanRecord()], 12_000)).toEqual({ batchItemFailures: [] });
+    const failed = await world.audit((a) => a.action === "failed");
+    expect(failed.filter((a) => a.executionId === executionId)).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ givenBack: false }) }),
+    ]);
+    r().setFault("slack-api", null);
+    jest.restoreAllMocks();
+
+    await scan(); // within the lease: still the failed invocation's claim
+    expect(reminders()).toHaveLength(0);
+    const [item] = await pendingItems(executionId);
+    await ageClaim(item);
+    await scan();
+    expect(reminders()).toHaveLength(1);
+
+    // Sent and settled: however old its claim gets, never sent again.
+    const [sent] = await pendingItems(executionId);
+    expect(sent.remindSettledAt).toEqual(expect.any(String));
+    await ageClaim(sent);
+    await scan();
+    expect(reminders()).toHaveLength(1);
+  }, 30_000);
+
+  it("control: without the throttling, the later scan does send the reminder", async () => {
+    await postedThenSlackDown();
+    await scan();
+    expect(reminders()).toHaveLength(0);
+    r().setFault("slack-api", null);
+    await scan();
+    expect(reminders()).toHaveLength(1);
+  });
+});
+
+describe("a one-time step claim that DynamoDB applied but whose reply was lost", () => {
+  it("is the scan's own (its id came back with the refusal): the reminder is sent once", async () => {
+    const { executionId } = await requestPosted(6.5 * DAY);
+    const lost = loseClaimReply("remindedAt", 1);
+    await scan();
+    expect(lost()).toBe(1);
+    expect(reminders()).toHaveLength(1);
+    await scan();
+    expect(reminders()).toHaveLength(1);
+    const audited = await world.audit((a) => a.action === "approval-reminder");
+    expect(audited.filter((a) => a.executionId === executionId)).toHaveLength(1);
+  });
+
+  it("is the scan's own for the expiry too: the request is updated to expired and forgotten", async () => {
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+    const lost = loseClaimReply("expiredAt", 1);
+    await scan();
+    expect(lost()).toBe(1);
+    expect(apiCalls("chat.update")).toHaveLength(1);
+    expect(await pendingItems(executionId)).toEqual([]);
   });
 });
