@@ -28,6 +28,7 @@ import { ENV } from "./types";
 /** Per-cold-start cache. A `const` object: see handlers/README.md rule 3. */
 const cache: {
   ddb?: DynamoDBDocumentClient;
+  ddbOnce?: DynamoDBDocumentClient;
   sns?: SnsSdk.SNSClient;
   secrets?: SecretsSdk.SecretsManagerClient;
   codepipeline?: CodePipelineSdk.CodePipelineClient;
@@ -79,6 +80,20 @@ export function ddb(): DynamoDBDocumentClient {
     { marshallOptions: { removeUndefinedValues: true } },
   );
   return cache.ddb;
+}
+
+/**
+ * DynamoDB document client that makes one attempt per call: for a caller on a clock (Slack's 3 s
+ * acknowledgement) that retries itself with short backoff until its own deadline
+ * (store/claim.ts `withStoreRetries`). The SDK's throttling backoff (base 500 ms, full jitter,
+ * doubling) would spend 1–3 s on two throttled attempts of one write.
+ */
+export function ddbOnce(): DynamoDBDocumentClient {
+  cache.ddbOnce ??= DynamoDBDocumentClient.from(
+    new DynamoDBClient({ maxAttempts: 1, requestHandler: sdkTimeouts() }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  return cache.ddbOnce;
 }
 
 /**

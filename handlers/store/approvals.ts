@@ -14,7 +14,7 @@ import { ddb } from "../aws";
 import type { ApprovalClaim } from "../approval/types";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
-import { claimOrRead } from "./claim";
+import { claimOrRead, storeClient, withStoreRetries, type ClaimOptions } from "./claim";
 import { approvalKey, approvalPartition, replayKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
@@ -33,7 +33,19 @@ export type StoredDecision = ApprovalClaim & {
   settledAt?: string;
   /** Why a `final` claim is final, in words (e.g. "superseded", "already decided in CodePipeline"). */
   outcome?: string;
+  /**
+   * Until when (ISO 8601) a `claimed` item's work may still be running: the click plus the
+   * approval function's timeout plus the claim margin (approval/decision.ts `claimLeaseEnd`).
+   * Absent on items written before it was recorded.
+   */
+  leaseUntil?: string;
 };
+
+/**
+ * How a store call on a clock is bounded: `deadline` (epoch ms) for its retries, `signal` to
+ * abort it, `once` for one SDK attempt per call (store/claim.ts {@link ClaimOptions}).
+ */
+export type StoreBudget = Pick<ClaimOptions, "deadline" | "signal" | "once">;
 
 /** What came of claiming a decision: won, or lost to `existing` (undefined if it vanished). */
 export type DecisionClaimResult =
@@ -53,7 +65,7 @@ function decisionKey(target: ApprovalButtonValue): ReturnType<typeof approvalKey
 function decisionItem(
   claim: ApprovalClaim,
   retentionDays: number,
-  extra: { status: DecisionStatus; settledAt?: string; outcome?: string },
+  extra: { status: DecisionStatus; settledAt?: string; outcome?: string; leaseUntil?: string },
 ): Record<string, unknown> {
   return { ...decisionKey(claim), ...claim, ...extra, expiresAt: expiresAt(retentionDays) };
 }
@@ -66,19 +78,25 @@ const STILL_THIS_CLAIM = {
 
 /**
  * Claims the decision of `claim`'s approval action (first click wins): the item holds the whole
- * claim, `status: "claimed"` and a TTL of `retentionDays`. When someone was first, returns their
- * claim (strongly consistent read). DynamoDB errors other than the lost condition are thrown.
+ * claim, `status: "claimed"`, `leaseUntil` (ISO 8601, when given) and a TTL of `retentionDays`.
+ * When someone was first, returns their claim (returned with the refused write). DynamoDB errors
+ * other than the lost condition are thrown, the last one when `budget` ran out.
  */
 export async function claimDecision(
   claim: ApprovalClaim,
   retentionDays: number,
+  budget: StoreBudget & { leaseUntil?: string } = {},
 ): Promise<DecisionClaimResult> {
-  const result = await claimOrRead({
-    kind: "put",
-    TableName: tableName(),
-    Item: decisionItem(claim, retentionDays, { status: "claimed" }),
-    ConditionExpression: "attribute_not_exists(pk)",
-  });
+  const { leaseUntil, ...options } = budget;
+  const result = await claimOrRead(
+    {
+      kind: "put",
+      TableName: tableName(),
+      Item: decisionItem(claim, retentionDays, { status: "claimed", leaseUntil }),
+      ConditionExpression: "attribute_not_exists(pk)",
+    },
+    options,
+  );
   if (result.claimed) return { won: true };
   const existing = result.existing as StoredDecision | undefined;
   // Our own claim, written by an attempt whose reply was lost (the SDK retried the PutItem):
@@ -101,21 +119,28 @@ function isOwnClaim(existing: StoredDecision | undefined, claim: ApprovalClaim):
 /**
  * Takes over `stale`, a claim whose work never settled, for `claim` (a conditional PutItem: only
  * while the item is still `stale` and still `claimed`, so of two clicks taking over at once one
- * wins). Returns the claim that is there when someone else changed it first.
+ * wins). Returns the claim that is there when someone else changed it first. `budget` as for
+ * {@link claimDecision}.
  */
 export async function takeOverDecision(
   claim: ApprovalClaim,
   stale: ApprovalClaim,
   retentionDays: number,
+  budget: StoreBudget & { leaseUntil?: string } = {},
 ): Promise<DecisionClaimResult> {
-  const result = await claimOrRead({
-    kind: "put",
-    TableName: tableName(),
-    Item: decisionItem(claim, retentionDays, { status: "claimed" }),
-    ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND #status = :claimed`,
-    ExpressionAttributeNames: { ...STILL_THIS_CLAIM.ExpressionAttributeNames, "#status": "status" },
-    ExpressionAttributeValues: { ":user": stale.user.id, ":at": stale.at, ":claimed": "claimed" },
-  });
+  const { leaseUntil, ...options } = budget;
+  const names = { ...STILL_THIS_CLAIM.ExpressionAttributeNames, "#status": "status" };
+  const result = await claimOrRead(
+    {
+      kind: "put",
+      TableName: tableName(),
+      Item: decisionItem(claim, retentionDays, { status: "claimed", leaseUntil }),
+      ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND #status = :claimed`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ":user": stale.user.id, ":at": stale.at, ":claimed": "claimed" },
+    },
+    options,
+  );
   if (result.claimed) return { won: true };
   return { won: false, existing: result.existing as StoredDecision | undefined };
 }
@@ -145,38 +170,54 @@ export async function settleDecision(
   return result.claimed;
 }
 
-/** The current claim of an approval run, if anyone decided it (strongly consistent read). */
+/**
+ * The current claim of an approval run, if anyone decided it (strongly consistent read), within
+ * `budget` when given (retried until its deadline). DynamoDB errors are thrown.
+ */
 export async function readDecision(
   target: ApprovalButtonValue,
+  budget?: StoreBudget,
 ): Promise<StoredDecision | undefined> {
-  const got = await ddb().send(
-    new GetCommand({ TableName: tableName(), Key: decisionKey(target), ConsistentRead: true }),
-  );
+  const get = new GetCommand({
+    TableName: tableName(),
+    Key: decisionKey(target),
+    ConsistentRead: true,
+  });
+  if (!budget) return (await ddb().send(get)).Item as StoredDecision | undefined;
+  const { client, send } = storeClient(budget);
+  const got = await withStoreRetries(() => client.send(get, send), budget);
   return got.Item as StoredDecision | undefined;
 }
 
 /**
  * Deletes `claim` so that someone can click again, but only while it is still this claim (same
- * user and time). Throws on any DynamoDB error, including a lost condition.
+ * user and time). A throttled (or otherwise retryable) delete is tried again until
+ * `budget.deadline` (store/claim.ts `withStoreRetries`; without one, its 5 attempts). Throws on
+ * any other DynamoDB error, including a lost condition, and the last error when time runs out.
  */
-export async function releaseDecision(claim: ApprovalClaim): Promise<void> {
-  await ddb().send(
-    new DeleteCommand({
-      TableName: tableName(),
-      Key: decisionKey(claim),
-      ...STILL_THIS_CLAIM,
-      ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
-    }),
-  );
+export async function releaseDecision(
+  claim: ApprovalClaim,
+  budget: StoreBudget = {},
+): Promise<void> {
+  const { client, send } = storeClient(budget);
+  const del = new DeleteCommand({
+    TableName: tableName(),
+    Key: decisionKey(claim),
+    ...STILL_THIS_CLAIM,
+    ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
+  });
+  await withStoreRetries(() => client.send(del, send), budget);
 }
 
 /**
  * Records a verified request signature until `expiresAtSeconds` (epoch seconds, the item's TTL);
- * false when it was already recorded (a replay). Other DynamoDB errors are thrown.
+ * false when it was already recorded (a replay). Other DynamoDB errors are thrown, the last one
+ * when `budget` ran out.
  */
 export async function recordSignature(
   signature: string,
   expiresAtSeconds: number,
+  budget: StoreBudget = {},
 ): Promise<boolean> {
   const result = await claimOrRead(
     {
@@ -185,20 +226,45 @@ export async function recordSignature(
       Item: { ...replayKey(signature), expiresAt: expiresAtSeconds },
       ConditionExpression: "attribute_not_exists(pk)",
     },
-    { read: false },
+    { read: false, ...budget },
   );
   return result.claimed;
+}
+
+/**
+ * How long a `claimed` item without `leaseUntil` may still be worked on, ms: Lambda's maximum
+ * function timeout (900 s, Lambda quotas) plus the claim margin (30 s, approval/decision.ts).
+ */
+const LEASE_FALLBACK_MS = 930_000;
+
+/**
+ * Whether a Rejected claim counts as a Slack rejection at `now` (epoch ms): `decided` (CodePipeline
+ * took it), or `claimed` while its work may still be deciding it (before `leaseUntil`, else
+ * {@link LEASE_FALLBACK_MS} after the click): the stage's FAILED event of a rejection can arrive
+ * before the work settles the claim. A `final` one decided nothing; a `claimed` one past its
+ * lease is a work that died or a release that failed — nothing known to be rejected.
+ */
+function isRejection(item: Record<string, unknown>, now: number): boolean {
+  if (item.decision !== "Rejected") return false;
+  const status = (item.status as DecisionStatus | undefined) ?? "claimed";
+  if (status !== "claimed") return status === "decided";
+  const until =
+    typeof item.leaseUntil === "string"
+      ? Date.parse(item.leaseUntil)
+      : Date.parse(String(item.at)) + LEASE_FALLBACK_MS;
+  return !Number.isNaN(until) && now < until;
 }
 
 /**
  * The Slack decision recorded by the approval handler for an execution, if someone rejected it:
  * a rejection is then reported as such even when the CodePipeline API cannot be asked. `by` is
  * "Name (U…)", the name alone, or "someone"; `attempt` the execution's attempt it was made in
- * (absent for buttons posted before decisions carried it).
+ * (absent for buttons posted before decisions carried it). Which claims count: {@link isRejection}.
  */
 export async function slackRejection(
   pipeline: string,
   executionId: string,
+  now: number = Date.now(),
 ): Promise<{ by: string; stage?: string; action?: string; attempt?: number } | undefined> {
   const out = await ddb().send(
     new QueryCommand({
@@ -208,8 +274,7 @@ export async function slackRejection(
       ConsistentRead: true,
     }),
   );
-  // A `final` claim decided nothing (replaced by a newer run, expired, decided elsewhere).
-  const rejected = (out.Items ?? []).find((i) => i.decision === "Rejected" && i.status !== "final");
+  const rejected = (out.Items ?? []).find((i) => isRejection(i, now));
   if (!rejected) return undefined;
   const user = (rejected.user ?? {}) as { id?: string; name?: string; username?: string };
   const who = user.name || user.username || "someone";

@@ -10,7 +10,7 @@ import {
   type UpdateCommandInput,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { ddb } from "../aws";
+import { ddb, ddbOnce } from "../aws";
 import { scaledMs } from "../http";
 import { backoffDelay } from "../retry";
 
@@ -49,6 +49,27 @@ export interface ClaimOptions {
    * deadline, no cap with one).
    */
   attempts?: number;
+  /**
+   * Aborts the call in flight and stops the retries (the SDK's `abortSignal`): a budget that ran
+   * out (the approval click's answer to Slack).
+   */
+  signal?: AbortSignal;
+  /**
+   * One SDK attempt per call ({@link ddbOnce}), so that only this module's short backoff runs
+   * between attempts: for callers whose `deadline` is seconds away.
+   */
+  once?: boolean;
+}
+
+/** The client a call with `options` uses and what it passes to `send` (the abort signal). */
+export function storeClient(options: Pick<ClaimOptions, "signal" | "once"> = {}): {
+  client: ReturnType<typeof ddb>;
+  send: { abortSignal?: AbortSignal };
+} {
+  return {
+    client: options.once ? ddbOnce() : ddb(),
+    send: options.signal ? { abortSignal: options.signal } : {},
+  };
 }
 
 /**
@@ -92,7 +113,7 @@ export function isRetryableStoreError(err: unknown): boolean {
  */
 export async function withStoreRetries<T>(
   call: () => Promise<T>,
-  options: Pick<ClaimOptions, "deadline" | "sleep" | "attempts"> = {},
+  options: Pick<ClaimOptions, "deadline" | "sleep" | "attempts" | "signal"> = {},
 ): Promise<T> {
   const cap = options.attempts ?? (options.deadline === undefined ? CLAIM_ATTEMPTS : Infinity);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -106,7 +127,7 @@ export async function withStoreRetries<T>(
         maxDelayMs: scaledMs(CLAIM_MAX_DELAY_MS),
         random: Math.random,
       });
-      if (attempt >= cap) throw err;
+      if (attempt >= cap || options.signal?.aborted) throw err;
       if (options.deadline !== undefined && Date.now() + delay >= options.deadline) throw err;
       await sleep(delay);
     }
@@ -154,17 +175,19 @@ export async function claimOrRead(
   const { kind, ...input } = write;
   const returnOld =
     options.read === false ? {} : { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const };
-  const retry = { deadline: options.deadline, sleep: options.sleep };
+  const retry = { deadline: options.deadline, sleep: options.sleep, signal: options.signal };
+  const { client, send } = storeClient(options);
   try {
     if (kind === "put") {
       await withStoreRetries(
-        () => ddb().send(new PutCommand({ ...(input as PutCommandInput), ...returnOld })),
+        () => client.send(new PutCommand({ ...(input as PutCommandInput), ...returnOld }), send),
         retry,
       );
       return { claimed: true, item: undefined };
     }
     const out = await withStoreRetries(
-      () => ddb().send(new UpdateCommand({ ...(input as UpdateCommandInput), ...returnOld })),
+      () =>
+        client.send(new UpdateCommand({ ...(input as UpdateCommandInput), ...returnOld }), send),
       retry,
     );
     return { claimed: true, item: out.Attributes };
