@@ -7,6 +7,8 @@
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { decisionOf, parseApprovalButtonValue } from "../contracts/slack-approval";
 import { readDecision } from "../store/approvals";
+import { isRetryableStoreError } from "../store/claim";
+import { clickPostTimeout, storeBudgetOf, viewsOpenTimeout, waitWithin } from "./budget";
 import {
   audit,
   auditDenied,
@@ -14,6 +16,7 @@ import {
   claimDetail,
   claimRecord,
   isStaleClaim,
+  retryText,
   startDecision,
   takeOverText,
   tellAlreadyDecided,
@@ -22,14 +25,14 @@ import type { BlockActionsInteraction } from "./interaction";
 import { rejectReasonMetadata } from "./interaction";
 import { actorLabel, ephemeral, rejectReasonModal } from "./messages";
 import { ok } from "./response";
-import { CLICK_POST_TIMEOUT_MS, openView, postToResponseUrl } from "./slack-api";
+import { openView, postToResponseUrl } from "./slack-api";
 import {
   WORK_MARKER,
   type ApprovalClaim,
   type ApprovalResponse,
   type ApprovalRuntime,
 } from "./types";
-import { errorMessage } from "./util";
+import { errorMessage, errorName } from "./util";
 
 /**
  * A Reject click with a bot token: asks for a reason in a modal instead of deciding. Answers the
@@ -41,8 +44,14 @@ async function askForReason(
   click: BlockActionsInteraction,
   claim: ApprovalClaim,
   botToken: string,
-): Promise<{ answer: ApprovalResponse } | { fallback: string }> {
-  const first = await readDecision(claim);
+): Promise<{ answer: ApprovalResponse } | { fallback: string } | { unrecorded: string }> {
+  let first;
+  try {
+    first = await readDecision(claim, storeBudgetOf(rt));
+  } catch (err: unknown) {
+    if (!isRetryableStoreError(err)) throw err;
+    return { unrecorded: errorName(err) };
+  }
   // A claim whose work was lost does not stop a new decision: the submission takes it over.
   if (first && !isStaleClaim(rt, first)) {
     await tellAlreadyDecided(rt, claim, first, click.responseUrl);
@@ -71,13 +80,15 @@ async function askForReason(
       botToken,
       click.triggerId,
       rejectReasonModal(claim, metadata),
+      viewsOpenTimeout(rt),
     );
-    await audit(rt, {
+    const written = audit(rt, {
       action: "approval-click",
       ...claimRecord(claim),
       result: "reason requested",
       detail: { ...claimDetail(claim), viewId },
     });
+    await waitWithin(rt, written);
     return { answer: ok() };
   } catch (err: unknown) {
     rt.log.warn("reject reason modal failed: rejecting without a reason", {
@@ -121,7 +132,7 @@ async function claimOfClick(
       rt.log,
       click.responseUrl,
       ephemeral("This approval button is malformed; nothing was decided."),
-      CLICK_POST_TIMEOUT_MS,
+      clickPostTimeout(rt),
     );
     return undefined;
   }
@@ -129,16 +140,61 @@ async function claimOfClick(
 }
 
 /**
- * Handles a verified `block_actions` click. Always answers 200. `botToken` (from the Slack app
- * secret) enables the reject-reason modal. DynamoDB errors of the claim are thrown.
+ * What a clicker is told when DynamoDB did not record the click within Slack's 3 s (budget.ts):
+ * nothing was decided, and trying again is safe.
+ */
+export const NOT_RECORDED_TEXT =
+  "⚠️ Could not record your click in time (the decision store was too slow to answer); " +
+  "nothing was decided. Please try again.";
+
+/**
+ * A click that could not be recorded within the request's budget (`reason`: the DynamoDB error's
+ * name): the clicker told {@link NOT_RECORDED_TEXT} and `approval-error` audited, both within the
+ * budget; the audit write is not abandoned when it takes longer, only no longer waited for
+ * (logged with its record then).
+ */
+async function tellNotRecorded(
+  rt: ApprovalRuntime,
+  click: BlockActionsInteraction,
+  claim: ApprovalClaim,
+  reason: string,
+): Promise<ApprovalResponse> {
+  const record = {
+    action: "approval-error" as const,
+    ...claimRecord(claim),
+    result: `click not recorded in time (${reason}); nothing was decided`,
+    detail: claimDetail(claim),
+  };
+  rt.log.warn("approval click not recorded in time", { pipeline: claim.pipeline, error: reason });
+  const [, written] = await Promise.all([
+    postToResponseUrl(
+      rt.log,
+      click.responseUrl,
+      ephemeral(NOT_RECORDED_TEXT),
+      clickPostTimeout(rt),
+    ),
+    waitWithin(rt, audit(rt, record)),
+  ]);
+  if (!written) rt.log.error("audit write still running at the answer", { ...record });
+  return ok();
+}
+
+/**
+ * Handles a verified `block_actions` click within the request's budget (budget.ts). Always
+ * answers 200. `botToken` (from the Slack app secret) enables the reject-reason modal;
+ * `unrecorded` (the error's name) when the replay guard could not be written in time: then
+ * nothing is decided and the clicker is told so. DynamoDB errors of the claim other than running
+ * out of time are thrown.
  */
 export async function handleClick(
   rt: ApprovalRuntime,
   click: BlockActionsInteraction,
-  botToken: string | undefined,
+  opts: { botToken?: string; unrecorded?: string },
 ): Promise<ApprovalResponse> {
+  const { botToken, unrecorded } = opts;
   const claim = await claimOfClick(rt, click);
   if (!claim) return ok();
+  if (unrecorded) return tellNotRecorded(rt, click, claim, unrecorded);
   const authorization = authorizeApprover(
     rt.config.pipelines,
     claim,
@@ -151,7 +207,7 @@ export async function handleClick(
       rt.log,
       click.responseUrl,
       ephemeral(authorization.message),
-      CLICK_POST_TIMEOUT_MS,
+      clickPostTimeout(rt),
     );
     return ok();
   }
@@ -160,6 +216,7 @@ export async function handleClick(
   if (claim.decision === "Rejected" && botToken) {
     const asked = await askForReason(rt, click, claim, botToken);
     if ("answer" in asked) return asked.answer;
+    if ("unrecorded" in asked) return tellNotRecorded(rt, click, claim, asked.unrecorded);
     note.reasonPrompt = `failed: ${asked.fallback}`;
   }
 
@@ -183,7 +240,7 @@ export async function handleClick(
           rt.log,
           click.responseUrl,
           ephemeral(takeOverText(started.tookOver)),
-          CLICK_POST_TIMEOUT_MS,
+          clickPostTimeout(rt),
         );
       }
       break;
@@ -194,10 +251,14 @@ export async function handleClick(
       await postToResponseUrl(
         rt.log,
         click.responseUrl,
-        ephemeral("⚠️ Could not start the approval; nothing was decided. Please try again."),
-        CLICK_POST_TIMEOUT_MS,
+        ephemeral(
+          `⚠️ Could not start the approval; nothing was decided. ${retryText(started.release)}`,
+        ),
+        clickPostTimeout(rt),
       );
       break;
+    case "unrecorded":
+      return tellNotRecorded(rt, click, claim, started.reason);
     default: {
       const unreachable: never = started;
       throw new Error(`approval: unhandled start result ${JSON.stringify(unreachable)}`);

@@ -8,13 +8,17 @@ import { putAudit, type AuditRecord } from "../store/audit";
 import { lambda } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
-import {
-  claimDecision,
-  releaseDecision,
-  takeOverDecision,
-  type StoredDecision,
-} from "../store/approvals";
+import { claimDecision, takeOverDecision, type StoredDecision } from "../store/approvals";
+import { isRetryableStoreError } from "../store/claim";
 import { escapeSlackText } from "../slack-text";
+import { clickPostTimeout, storeBudgetOf } from "./budget";
+import {
+  claimLeaseEnd,
+  isStaleClaim,
+  releaseClaim,
+  releaseNote,
+  type ReleaseResult,
+} from "./lease";
 import {
   actorLabel,
   alreadyDecidedPlain,
@@ -23,12 +27,21 @@ import {
   mentionOf,
   utcTime,
 } from "./messages";
-import { CLICK_POST_TIMEOUT_MS, postToResponseUrl } from "./slack-api";
+import { postToResponseUrl } from "./slack-api";
 import type { ApprovalClaim, ApprovalRuntime, ApprovalWorkEvent } from "./types";
 import type { DenialReason } from "./authorize";
 import { errorMessage, errorName } from "./util";
 
 export { authorizeApprover, type Authorization, type DenialReason } from "./authorize";
+export {
+  CLAIM_MARGIN_MS,
+  claimLeaseEnd,
+  isStaleClaim,
+  releaseClaim,
+  releaseNote,
+  retryText,
+  type ReleaseResult,
+} from "./lease";
 
 /**
  * Writes an audit record without failing the flow: the decision in CodePipeline (which records
@@ -98,48 +111,16 @@ export async function auditDenied(
   });
 }
 
-/** Releases a claim so that someone can retry (only if it is still ours); failures are logged. */
-export async function releaseClaim(rt: ApprovalRuntime, claim: ApprovalClaim): Promise<void> {
-  try {
-    await releaseDecision(claim);
-  } catch (err: unknown) {
-    rt.log.error("approval claim release failed", {
-      pipeline: claim.pipeline,
-      executionId: claim.executionId,
-      error: errorName(err),
-    });
-  }
-}
-
 /**
- * Margin added to the work's timeout before a claim that never settled counts as lost: the work
- * invocation may start a little after the claim, and its last writes take a moment.
+ * What became of an attempt to claim a decision and start its work. `failed`: the work could not
+ * be started (`release` says whether the claim was given back); `unrecorded`: DynamoDB did not
+ * answer the claim within the request's budget (`reason`: the error's name): nothing was decided.
  */
-export const CLAIM_MARGIN_MS = 30_000;
-/** Lambda's maximum function timeout (Lambda quotas): the bound when the config names none. */
-const MAX_WORK_TIMEOUT_SECONDS = 900;
-
-/**
- * Whether `existing` is a claim whose work never settled within the bound: still `claimed` (or
- * written before statuses, which says the same) and older than the function's timeout plus
- * {@link CLAIM_MARGIN_MS}. Such work died (timeout, crash) or never ran.
- */
-export function isStaleClaim(
-  rt: ApprovalRuntime,
-  existing: StoredDecision | undefined,
-  now: number = Date.now(),
-): existing is StoredDecision {
-  if (!existing || (existing.status ?? "claimed") !== "claimed") return false;
-  const at = Date.parse(existing.at);
-  const timeoutSeconds = rt.config.workTimeoutSeconds ?? MAX_WORK_TIMEOUT_SECONDS;
-  return !Number.isNaN(at) && now - at > timeoutSeconds * 1000 + CLAIM_MARGIN_MS;
-}
-
-/** What became of an attempt to claim a decision and start its work. */
 export type StartResult =
   | { status: "started"; tookOver?: StoredDecision }
   | { status: "taken"; existing: StoredDecision | undefined }
-  | { status: "failed" };
+  | { status: "failed"; release: ReleaseResult }
+  | { status: "unrecorded"; reason: string };
 
 /** Invokes this function asynchronously with `work`; throws when Lambda refuses. */
 async function invokeWork(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
@@ -156,9 +137,38 @@ async function invokeWork(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise
 
 /**
  * Claims the decision (first click wins), or takes over a claim whose work was lost
- * ({@link isStaleClaim}), and invokes this function asynchronously to do the work. Audits the
- * claim (with `note` in its detail), or the failure to start (then the claim is released).
- * DynamoDB errors of the claim itself are thrown.
+ * ({@link isStaleClaim}): within the request's budget (budget.ts), or answers `unrecorded`.
+ * Returns who holds it otherwise.
+ */
+async function claimForWork(
+  rt: ApprovalRuntime,
+  claim: ApprovalClaim,
+): Promise<Exclude<StartResult, { status: "failed" }>> {
+  const days = rt.config.auditRetentionDays;
+  const budget = {
+    ...storeBudgetOf(rt),
+    leaseUntil: new Date(claimLeaseEnd(rt, claim.at)).toISOString(),
+  };
+  try {
+    const claimed = await claimDecision(claim, days, budget);
+    if (claimed.won) return { status: "started" };
+    if (!isStaleClaim(rt, claimed.existing)) return { status: "taken", existing: claimed.existing };
+    const taken = await takeOverDecision(claim, claimed.existing, days, budget);
+    if (!taken.won) return { status: "taken", existing: taken.existing };
+    return { status: "started", tookOver: claimed.existing };
+  } catch (err: unknown) {
+    // Out of time (throttled, slow, aborted at the budget's end): nothing was decided.
+    if (rt.ack && isRetryableStoreError(err))
+      return { status: "unrecorded", reason: errorName(err) };
+    throw err;
+  }
+}
+
+/**
+ * Claims the decision ({@link claimForWork}) and invokes this function asynchronously to do the
+ * work, which writes the claim's `approval-click` audit record (with `note` in its detail): off
+ * Slack's 3 s path. Audits a failure to start (then the claim is released). DynamoDB errors of
+ * the claim other than running out of the request's budget are thrown.
  */
 export async function startDecision(
   rt: ApprovalRuntime,
@@ -166,20 +176,21 @@ export async function startDecision(
   note: Record<string, unknown> = {},
 ): Promise<StartResult> {
   const { claim } = work;
-  const days = rt.config.auditRetentionDays;
-  let tookOver: StoredDecision | undefined;
-  const claimed = await claimDecision(claim, days);
-  if (!claimed.won) {
-    if (!isStaleClaim(rt, claimed.existing)) return { status: "taken", existing: claimed.existing };
-    const taken = await takeOverDecision(claim, claimed.existing, days);
-    if (!taken.won) return { status: "taken", existing: taken.existing };
-    tookOver = claimed.existing;
-  }
+  const claimed = await claimForWork(rt, claim);
+  if (claimed.status !== "started") return claimed;
+  const { tookOver } = claimed;
+  const lost = tookOver && {
+    tookOver: { by: actorLabel(tookOver.user), decision: tookOver.decision, at: tookOver.at },
+  };
+  const clickAudit = {
+    result: tookOver ? "claimed: took over a claim whose work did not finish" : "claimed",
+    detail: { ...claimDetail(claim), ...note, ...lost },
+  };
   try {
-    await invokeWork(rt, work);
+    await invokeWork(rt, { ...work, clickAudit });
   } catch (err: unknown) {
     // Nothing was decided: release the claim so that the click can be retried.
-    await releaseClaim(rt, claim);
+    const release = await releaseClaim(rt, claim);
     rt.log.error("approval self-invoke failed", {
       pipeline: claim.pipeline,
       executionId: claim.executionId,
@@ -188,21 +199,12 @@ export async function startDecision(
     await audit(rt, {
       action: "approval-error",
       ...claimRecord(claim),
-      result: `could not start the approval: ${errorName(err)}`,
+      result: `could not start the approval: ${errorName(err)}${releaseNote(release)}`,
       detail: claimDetail(claim),
     });
-    return { status: "failed" };
+    return { status: "failed", release };
   }
-  const lost = tookOver && {
-    tookOver: { by: actorLabel(tookOver.user), decision: tookOver.decision, at: tookOver.at },
-  };
-  await audit(rt, {
-    action: "approval-click",
-    ...claimRecord(claim),
-    result: tookOver ? "claimed: took over a claim whose work did not finish" : "claimed",
-    detail: { ...claimDetail(claim), ...note, ...lost },
-  });
-  return tookOver ? { status: "started", tookOver } : { status: "started" };
+  return claimed;
 }
 
 /**
@@ -271,5 +273,5 @@ export async function tellAlreadyDecided(
 ): Promise<void> {
   const text = alreadyClaimedText(first);
   await auditAlreadyDecided(rt, claim, first);
-  await postToResponseUrl(rt.log, responseUrl, ephemeral(text), CLICK_POST_TIMEOUT_MS);
+  await postToResponseUrl(rt.log, responseUrl, ephemeral(text), clickPostTimeout(rt));
 }

@@ -7,6 +7,8 @@
 import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { requireEnv, secretJson } from "../aws";
+import { isRetryableStoreError } from "../store/claim";
+import { ackBudget, storeBudgetOf } from "./budget";
 import { ENV, type SlackAppSecrets } from "../types";
 import { handleClick } from "./click";
 import { audit } from "./decision";
@@ -16,7 +18,7 @@ import { ok, respond, unauthorized } from "./response";
 import { verifySlackSignature } from "./signature";
 import { handleReasonSubmission } from "./submission";
 import type { ApprovalResponse, ApprovalRuntime } from "./types";
-import { errorMessage, isRecord } from "./util";
+import { errorMessage, errorName, isRecord } from "./util";
 
 /** A header's value; function URLs lower-case names, other front ends (API Gateway v1) may not. */
 function header(event: LambdaFunctionURLEvent, name: string): string | undefined {
@@ -26,16 +28,37 @@ function header(event: LambdaFunctionURLEvent, name: string): string | undefined
   return key === undefined ? undefined : headers[key];
 }
 
+/** A verified request: the secrets, and why its replay guard could not be recorded in time. */
+type Verified = { secrets: SlackAppSecrets; unrecorded?: string };
+
+/**
+ * Records the signature as used (the replay guard) within the request's budget: true when first
+ * used, false for a replay, or the error's name when DynamoDB did not answer in time.
+ */
+async function recordUse(
+  rt: ApprovalRuntime,
+  signature: string,
+  now: Date,
+): Promise<boolean | string> {
+  try {
+    return await firstUseOf(signature, now, storeBudgetOf(rt));
+  } catch (err: unknown) {
+    if (!isRetryableStoreError(err)) throw err;
+    return errorName(err);
+  }
+}
+
 /**
  * Verifies that Slack sent the request, once: signature headers present, the signing secret
- * readable, the signature valid and never used before. Returns the secrets, or the answer to give.
+ * readable, the signature valid and never used before. Returns the secrets (with `unrecorded`
+ * when the replay guard could not be written within the budget), or the answer to give.
  */
 async function verifyRequest(
   rt: ApprovalRuntime,
   event: LambdaFunctionURLEvent,
   rawBody: Buffer,
   now: Date,
-): Promise<{ secrets: SlackAppSecrets } | { answer: ApprovalResponse }> {
+): Promise<Verified | { answer: ApprovalResponse }> {
   const signature = header(event, "x-slack-signature");
   const timestamp = header(event, "x-slack-request-timestamp");
   if (!signature || !timestamp) {
@@ -61,11 +84,12 @@ async function verifyRequest(
     rt.log.warn("slack request rejected", { reason: verified.reason });
     return { answer: unauthorized() };
   }
-  if (!(await firstUseOf(signature, now))) {
+  const first = await recordUse(rt, signature, now);
+  if (first === false) {
     rt.log.warn("slack request rejected", { reason: "replay of a used signature" });
     return { answer: unauthorized() };
   }
-  return { secrets };
+  return typeof first === "string" ? { secrets, unrecorded: first } : { secrets };
 }
 
 /** A verified JSON request: only `url_verification` is answered (with its challenge). */
@@ -87,12 +111,17 @@ async function handleJson(rt: ApprovalRuntime, text: string): Promise<ApprovalRe
   return ok();
 }
 
-/** A verified form request: `ssl_check`, or an interaction in the `payload` field. */
+/**
+ * A verified form request: `ssl_check`, or an interaction in the `payload` field. A request whose
+ * replay guard was not recorded in time (`verified.unrecorded`) decides nothing: a click is told
+ * so, anything else fails as when DynamoDB is down.
+ */
 async function handleForm(
   rt: ApprovalRuntime,
   text: string,
-  secrets: SlackAppSecrets,
+  verified: Verified,
 ): Promise<ApprovalResponse> {
+  const { secrets, unrecorded } = verified;
   const form = new URLSearchParams(text);
   if (form.get("ssl_check") === "1") return ok();
   const payload = form.get("payload");
@@ -107,6 +136,9 @@ async function handleForm(
   };
   const parsed = parseInteraction(payload);
   if (!parsed.ok) return rejectInput(parsed.reason);
+  if (unrecorded && parsed.interaction.type !== "block_actions") {
+    throw new Error(`replay guard not recorded in time: ${unrecorded}`);
+  }
   if (parsed.interaction.type === "view_submission") {
     const submission = parseViewSubmission(payload);
     if (!submission.ok) return rejectInput(submission.reason);
@@ -120,18 +152,23 @@ async function handleForm(
     });
     return ok();
   }
-  return handleClick(rt, parsed.interaction as BlockActionsInteraction, secrets.botToken);
+  const click = parsed.interaction as BlockActionsInteraction;
+  return handleClick(rt, click, { botToken: secrets.botToken, unrecorded });
 }
 
 /**
- * Handles a function URL request from Slack. DynamoDB and Lambda errors are thrown (the caller
- * answers 500: nothing was decided).
+ * Handles a function URL request from Slack within Slack's 3 s (budget.ts: the DynamoDB calls
+ * of a click or submission that do not get through in time are answered honestly, nothing
+ * decided). Other DynamoDB and Lambda errors are thrown (the caller answers 500: nothing was
+ * decided).
  */
 export async function handleRequest(
-  rt: ApprovalRuntime,
+  runtime: ApprovalRuntime,
   event: LambdaFunctionURLEvent,
 ): Promise<ApprovalResponse> {
   const now = new Date();
+  // Slack waits 3 s for the answer: every step on the path is bounded from here (budget.ts).
+  const rt: ApprovalRuntime = { ...runtime, ack: ackBudget(now.getTime()) };
   const rawBody = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
   const verified = await verifyRequest(rt, event, rawBody, now);
   if ("answer" in verified) return verified.answer;
@@ -140,5 +177,5 @@ export async function handleRequest(
   if (contentType.includes("json") || text.trimStart().startsWith("{")) {
     return handleJson(rt, text);
   }
-  return handleForm(rt, text, verified.secrets);
+  return handleForm(rt, text, verified);
 }

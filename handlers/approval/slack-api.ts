@@ -18,7 +18,7 @@ export const WORK_POST_TIMEOUT_MS = 5000;
  * `views.open` must succeed before the trigger_id expires, 3 s after the click, and the ack must
  * still reach Slack within its 3 s: beyond this, fall back to rejecting without a reason.
  */
-const VIEWS_OPEN_TIMEOUT_MS = 2000;
+export const VIEWS_OPEN_TIMEOUT_MS = 2000;
 const DEFAULT_SLACK_API_URL = "https://slack.com/api";
 
 /**
@@ -110,8 +110,8 @@ async function callSlackApi(
 }
 
 /**
- * Opens a view with Slack's `views.open` on `apiUrl` (default https://slack.com/api) within 2 s;
- * resolves with the view id ("" if Slack sent none). Throws when Slack is unreachable, slow,
+ * Opens a view with Slack's `views.open` on `apiUrl` (default https://slack.com/api) within
+ * `timeoutMs` (default {@link VIEWS_OPEN_TIMEOUT_MS}); resolves with the view id ("" if Slack sent none). Throws when Slack is unreachable, slow,
  * answers non-2xx or `ok: false`; the error names the method and Slack's error code, never the
  * token.
  */
@@ -120,13 +120,14 @@ export async function openView(
   botToken: string,
   triggerId: string,
   view: ModalView,
+  timeoutMs: number = VIEWS_OPEN_TIMEOUT_MS,
 ): Promise<string> {
   const body = await callSlackApi(
     apiUrl,
     botToken,
     "views.open",
     { trigger_id: triggerId, view },
-    VIEWS_OPEN_TIMEOUT_MS,
+    timeoutMs,
   );
   return isRecord(body.view) && typeof body.view.id === "string" ? body.view.id : "";
 }

@@ -12,12 +12,14 @@ import {
   auditAlreadyDecided,
   auditDenied,
   authorizeApprover,
+  retryText,
   startDecision,
   takeOverText,
 } from "./decision";
 import { normalizeReason, parseRejectReasonMetadata, type ViewSubmission } from "./interaction";
 import { actorLabel, ephemeral } from "./messages";
-import { CLICK_POST_TIMEOUT_MS, postToResponseUrl } from "./slack-api";
+import { postToResponseUrl } from "./slack-api";
+import { clickPostTimeout } from "./budget";
 import { ok, respond } from "./response";
 import {
   WORK_MARKER,
@@ -122,7 +124,7 @@ export async function handleReasonSubmission(
           rt.log,
           asked.work.responseUrl,
           ephemeral(text),
-          CLICK_POST_TIMEOUT_MS,
+          clickPostTimeout(rt),
         );
       }
       return ok();
@@ -132,7 +134,13 @@ export async function handleReasonSubmission(
       return modalError(alreadyClaimedText(first, true));
     }
     case "failed":
-      return modalError("Could not start the rejection; nothing was decided. Please try again.");
+      return modalError(
+        `Could not start the rejection; nothing was decided. ${retryText(started.release)}`,
+      );
+    case "unrecorded":
+      return modalError(
+        "Could not record your rejection in time; nothing was decided. Please try again.",
+      );
     default: {
       const unreachable: never = started;
       throw new Error(`approval: unhandled start result ${JSON.stringify(unreachable)}`);

@@ -80,6 +80,11 @@ export interface ApprovalWorkEvent {
   messageTs?: string;
   /** The approval request message as Slack sent it back, to rebuild it without buttons. */
   message?: SlackMessage;
+  /**
+   * The `approval-click` audit record of the claim (its result and detail), which the work
+   * writes: written here, off the click's 3 s path (absent: an event from before it moved).
+   */
+  clickAudit?: { result: string; detail: Record<string, unknown> };
 }
 
 /**
@@ -116,4 +121,20 @@ export interface ApprovalRuntime {
   log: Logger;
   /** Undefined when the caller gave no context (tests). */
   context: Context | undefined;
+  /** A Slack request's time budget (budget.ts); undefined in the asynchronous work. */
+  ack?: AckBudget;
+}
+
+/**
+ * The time a Slack request (click, modal submission) has before its answer must be on its way:
+ * Slack waits 3 s for the acknowledgement, then shows the user an error (REFERENCE.md, Slack;
+ * Slack docs, "Handling user interaction": "respond … within 3 seconds").
+ */
+export interface AckBudget {
+  /** Epoch ms by which the handler returns its answer. */
+  answerBy: number;
+  /** Epoch ms by which DynamoDB calls on the path have ended (time left to post an ephemeral). */
+  storeBy: number;
+  /** Aborted at `storeBy`: DynamoDB calls on the path pass it as their `abortSignal`. */
+  signal: AbortSignal;
 }

@@ -2,28 +2,20 @@
  * The asynchronous work of a claimed decision, in an invocation of its own (no Slack deadline):
  * the token of exactly the claimed run (token.ts) → PutApprovalResult → the claim settled
  * (`decided` / `final`) → the Slack message updated (update.ts: response_url, else chat.update)
- * → audit. A claim is kept when the outcome is final and released when nothing was decided for a
- * reason that may pass (then the buttons stay). A request whose run was replaced by a newer run
- * is refused: the clicker is told, the old message says so, `approval-superseded` is audited.
+ * → audit (report.ts). A claim is kept when the outcome is final and released when nothing was
+ * decided for a reason that may pass (then the buttons stay). A request whose run was replaced by
+ * a newer run is refused: the clicker is told, the old message says so, `approval-superseded` is
+ * audited. The click's own `approval-click` record is written here first, off Slack's 3 s.
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { codepipelineFor } from "../aws";
 import { approvalPipelineRef, parseApprovalButtonValue } from "../contracts/slack-approval";
-import { escapeSlackText } from "../slack-text";
-import { readDecision, settleDecision } from "../store/approvals";
-import { audit, claimDetail, claimRecord, releaseClaim, SUPERSEDED_TEXT } from "./decision";
+import { readDecision } from "../store/approvals";
+import { audit, CLAIM_MARGIN_MS, claimLeaseEnd, claimRecord } from "./decision";
 import { normalizeReason } from "./interaction";
-import {
-  approvalSummary,
-  decisionLine,
-  ephemeral,
-  mentionOf,
-  decidedEnding,
-  replacedEnding,
-  replaceButtons,
-  utcTime,
-} from "./messages";
-import { postToResponseUrl, WORK_POST_TIMEOUT_MS } from "./slack-api";
+import { approvalSummary } from "./messages";
+import { report } from "./report";
+import { WORK_POST_TIMEOUT_MS } from "./slack-api";
 import { findRunToken } from "./token";
 import type {
   ApprovalClaim,
@@ -31,7 +23,6 @@ import type {
   ApprovalWorkEvent,
   ApprovalWorkOutcome,
 } from "./types";
-import { updateRequestMessage } from "./update";
 import { errorMessage, errorName, isRecord } from "./util";
 
 /**
@@ -133,114 +124,37 @@ async function decideInCodePipeline(
   }
 }
 
-/** Records how the claim settled; a failure is logged (the decision itself is done). */
-async function settle(
-  rt: ApprovalRuntime,
-  claim: ApprovalClaim,
-  status: "decided" | "final",
-  outcome: string,
-): Promise<void> {
-  try {
-    const ours = await settleDecision(claim, rt.config.auditRetentionDays, status, outcome);
-    if (!ours) rt.log.warn("approval claim was taken over before it settled", { status });
-  } catch (err: unknown) {
-    rt.log.error("approval claim settle failed", { status, error: errorName(err) });
-  }
+/**
+ * Time the work keeps after a claim's release for the clicker's ephemeral (one response_url post,
+ * {@link WORK_POST_TIMEOUT_MS}) and the audit write, ms.
+ */
+const REPORT_RESERVE_MS = WORK_POST_TIMEOUT_MS + 1000;
+
+/**
+ * Epoch ms by which the work's retries (a claim's release) end: the work's timeout after the
+ * click (config `workTimeoutSeconds`), or its invocation's remaining time when Lambda says it is
+ * sooner, less {@link REPORT_RESERVE_MS}.
+ */
+function workDeadline(rt: ApprovalRuntime, claim: ApprovalClaim, now = Date.now()): number {
+  const byClaim = claimLeaseEnd(rt, claim.at) - CLAIM_MARGIN_MS;
+  const byContext = rt.context ? now + rt.context.getRemainingTimeInMillis() : Infinity;
+  return Math.min(byClaim, byContext) - REPORT_RESERVE_MS;
 }
 
-/** The refusal of a request whose run was replaced: clicker told, message updated, audited. */
-async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
-  const { claim } = work;
-  await settle(rt, claim, "final", "superseded");
-  await postToResponseUrl(
-    rt.log,
-    work.responseUrl,
-    ephemeral(SUPERSEDED_TEXT),
-    WORK_POST_TIMEOUT_MS,
-  );
-  await updateRequestMessage(
-    rt,
-    work,
-    replaceButtons(
-      work.message,
-      `⏭️ Replaced by a newer approval request; use the newest message (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
-      replacedEnding(claim),
-    ),
-  );
+/**
+ * Writes the click's `approval-click` record that the claim handed over (`work.clickAudit`): the
+ * click path does not wait for it within Slack's 3 s.
+ */
+async function auditClick(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
+  const record = work.clickAudit;
+  if (!isRecord(record) || typeof record.result !== "string") return;
+  const detail = isRecord(record.detail) ? record.detail : {};
   await audit(rt, {
-    action: "approval-superseded",
-    ...claimRecord(claim),
-    result: "refused: the request was replaced by a newer run of the approval",
-    detail: claimDetail(claim),
+    action: "approval-click",
+    ...claimRecord(work.claim),
+    result: record.result,
+    detail,
   });
-}
-
-/** Tells Slack and the audit trail what came of the decision; releases the claim if it may pass. */
-async function report(
-  rt: ApprovalRuntime,
-  work: ApprovalWorkEvent,
-  result: ApprovalWorkOutcome,
-  reason: string | undefined,
-): Promise<void> {
-  const { claim } = work;
-  const named = claimRecord(claim);
-  const detail = claimDetail(claim);
-  const verb = claim.decision === "Approved" ? "approve" : "reject";
-  switch (result.outcome) {
-    case "decided":
-      await settle(rt, claim, "decided", claim.decision);
-      await updateRequestMessage(
-        rt,
-        work,
-        replaceButtons(
-          work.message,
-          decisionLine(claim.decision, claim.user.id, claim.at, reason),
-          decidedEnding(claim),
-        ),
-      );
-      await audit(rt, { action: "approval-decided", ...named, result: claim.decision, detail });
-      break;
-    case "superseded":
-      await reportSuperseded(rt, work);
-      break;
-    case "final-error":
-      await settle(rt, claim, "final", result.reason);
-      await updateRequestMessage(
-        rt,
-        work,
-        replaceButtons(
-          work.message,
-          `⚠️ Could not ${verb}: ${escapeSlackText(result.reason)} (${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
-        ),
-      );
-      await audit(rt, { action: "approval-error", ...named, result: result.reason, detail });
-      break;
-    case "transient-error":
-    case "invalid":
-      // Nothing was decided and trying again may work: keep the buttons, release the claim.
-      await releaseClaim(rt, claim);
-      await postToResponseUrl(
-        rt.log,
-        work.responseUrl,
-        ephemeral(
-          result.mayHaveDecided
-            ? `⚠️ CodePipeline did not confirm whether your ${claim.decision === "Approved" ? "approval" : "rejection"} was taken; check the pipeline before trying again.`
-            : `⚠️ Could not ${verb} now (CodePipeline did not answer); nothing was decided. Please try again.`,
-        ),
-        WORK_POST_TIMEOUT_MS,
-      );
-      await audit(rt, {
-        action: "approval-error",
-        ...named,
-        result: `${result.reason}; claim released`,
-        detail,
-      });
-      break;
-    default: {
-      const unreachable: never = result;
-      throw new Error(`approval: unhandled outcome ${JSON.stringify(unreachable)}`);
-    }
-  }
 }
 
 /**
@@ -278,6 +192,8 @@ export async function handleWork(
     rt.log.error("malformed approval work event");
     return { outcome: "invalid", reason: "malformed approval work event" };
   }
+  const deadline = workDeadline(rt, claim);
+  await auditClick(rt, work);
   if (!(await stillOurs(rt, claim))) {
     rt.log.warn("approval work skipped: the claim was taken over or already settled", {
       pipeline: claim.pipeline,
@@ -288,7 +204,7 @@ export async function handleWork(
   // Only a rejection carries a reason; re-normalized because the event is only as good as its sender.
   const reason = claim.decision === "Rejected" ? normalizeReason(claim.reason) : undefined;
   const result = await decideInCodePipeline(rt, claim, reason);
-  await report(rt, work, result, reason);
+  await report(rt, work, result, reason, deadline);
   rt.log.info("approval work done", {
     pipeline: claim.pipeline,
     executionId: claim.executionId,

@@ -351,7 +351,10 @@ describe("falling back to an immediate reject", () => {
       "views.open answers ok:false",
       { status: 200, body: { ok: false, error: "expired_trigger_id" } },
     ],
-    ["views.open never answers (2 s timeout)", { kind: "timeout" as const }],
+    [
+      "views.open never answers (timed out within the click's budget)",
+      { kind: "timeout" as const },
+    ],
   ])("%s → rejected at once without a reason, no token in logs", async (_name, fault) => {
     // Prepare
     const { lines, restore } = captureLogs();

@@ -344,3 +344,40 @@ export function captureLogs(): { lines: string[]; restore: () => void } {
     },
   };
 }
+
+/**
+ * Makes the DynamoDB stand-in answer ProvisionedThroughputExceededException to the first `times`
+ * requests of `operation` whose JSON body contains a marker, counted per marker (`Infinity`:
+ * every one); returns the counts so far. Undone by `jest.restoreAllMocks()`.
+ */
+export function throttleDynamo(
+  h: Harness,
+  operation: string,
+  markers: string[],
+  times: number,
+): Record<string, number> {
+  const faults = h.all.dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  const counts: Record<string, number> = {};
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    const marker = markers.find((m) => op === operation && body.includes(m));
+    const verdict = decide(op, body);
+    if (marker === undefined || (counts[marker] ?? 0) >= times) return verdict;
+    counts[marker] = (counts[marker] ?? 0) + 1;
+    return "ProvisionedThroughputExceededException";
+  });
+  return counts;
+}
+
+/**
+ * Runs the asynchronous work with a Lambda context whose `getRemainingTimeInMillis()` starts at
+ * `remainingMs` (the work's deadline), until the returned function restores the plain handler.
+ */
+export function workWithRemainingTime(h: Harness, remainingMs: number): () => void {
+  h.all.aws.registerFunction(FUNCTION_NAME, (event) => {
+    const end = Date.now() + remainingMs;
+    const context = { getRemainingTimeInMillis: () => end - Date.now() };
+    return h.handler(event as never, context as never);
+  });
+  return () => h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));
+}

@@ -1,0 +1,80 @@
+/**
+ * The Slack request's time budget: Slack waits 3 s for the answer to a click or a modal
+ * submission, then shows the user an error (REFERENCE.md, Slack: "acknowledge within 3 seconds").
+ * The handler answers by {@link ACK_BUDGET_MS} after it received the request (the rest is for the
+ * cold start and the network); the DynamoDB calls on the path end by {@link STORE_BUDGET_MS} and
+ * retry throttling themselves with short backoff (one SDK attempt per call), so that an honest
+ * ephemeral can still be posted when they did not get through. Real milliseconds: Slack's clock
+ * is not scaled in the sandbox.
+ */
+import type { StoreBudget } from "../store/approvals";
+import { CLICK_POST_TIMEOUT_MS, VIEWS_OPEN_TIMEOUT_MS } from "./slack-api";
+import type { AckBudget, ApprovalRuntime } from "./types";
+
+/** From receipt to the answer, ms (under Slack's 3 s). */
+export const ACK_BUDGET_MS = 2500;
+/** From receipt to the end of the DynamoDB calls on the path, ms (700 ms left to post). */
+export const STORE_BUDGET_MS = 1800;
+/** The shortest timeout a post on the click path gets, even when the budget is spent, ms. */
+const MIN_POST_TIMEOUT_MS = 250;
+/**
+ * Of the store budget, what a Reject whose modal could not be opened keeps for claiming at once
+ * instead (its claim and the work's invoke), ms.
+ */
+const FALLBACK_RESERVE_MS = 500;
+
+/** The budget of a request received at `receivedAt` (epoch ms). */
+export function ackBudget(receivedAt: number): AckBudget {
+  const storeBy = receivedAt + STORE_BUDGET_MS;
+  return {
+    answerBy: receivedAt + ACK_BUDGET_MS,
+    storeBy,
+    signal: AbortSignal.timeout(Math.max(0, storeBy - Date.now())),
+  };
+}
+
+/** How the request's DynamoDB calls are bounded: by its budget; none in the work. */
+export function storeBudgetOf(rt: ApprovalRuntime): StoreBudget {
+  if (!rt.ack) return {};
+  return { deadline: rt.ack.storeBy, signal: rt.ack.signal, once: true };
+}
+
+/** The timeout of a post on the request's path, ms: what is left of the budget, within bounds. */
+export function clickPostTimeout(rt: ApprovalRuntime, now: number = Date.now()): number {
+  if (!rt.ack) return CLICK_POST_TIMEOUT_MS;
+  const left = rt.ack.answerBy - now;
+  return Math.max(MIN_POST_TIMEOUT_MS, Math.min(CLICK_POST_TIMEOUT_MS, left));
+}
+
+/**
+ * The timeout of `views.open` on the click path, ms: {@link VIEWS_OPEN_TIMEOUT_MS}, but ending
+ * {@link FALLBACK_RESERVE_MS} before the store budget, so that the fallback (reject at once) can
+ * still claim in time.
+ */
+export function viewsOpenTimeout(rt: ApprovalRuntime, now: number = Date.now()): number {
+  if (!rt.ack) return VIEWS_OPEN_TIMEOUT_MS;
+  const left = rt.ack.storeBy - FALLBACK_RESERVE_MS - now;
+  return Math.max(MIN_POST_TIMEOUT_MS, Math.min(VIEWS_OPEN_TIMEOUT_MS, left));
+}
+
+/**
+ * Waits for `write` until the request's answer is due (at most `answerBy`, plus nothing);
+ * true when it finished in time. The write itself goes on: it is never abandoned, only not waited
+ * for past the budget. Without a budget it is simply awaited.
+ */
+export async function waitWithin(rt: ApprovalRuntime, write: Promise<void>): Promise<boolean> {
+  if (!rt.ack) {
+    await write;
+    return true;
+  }
+  const { answerBy } = rt.ack;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, answerBy - Date.now()));
+  });
+  try {
+    return await Promise.race([write.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

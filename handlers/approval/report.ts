@@ -1,0 +1,160 @@
+/**
+ * What the work tells Slack and the audit trail once CodePipeline answered (work.ts): the claim
+ * settled (`decided` / `final`) and the message updated, or — nothing decided for a reason that
+ * may pass — the claim released (retried until the work's deadline) and the clicker told when
+ * they can try again: at once, or, when DynamoDB would not release it, once the claim goes stale.
+ */
+import { escapeSlackText } from "../slack-text";
+import { settleDecision } from "../store/approvals";
+import {
+  audit,
+  claimDetail,
+  claimRecord,
+  releaseClaim,
+  releaseNote,
+  retryText,
+  SUPERSEDED_TEXT,
+} from "./decision";
+import {
+  decidedEnding,
+  decisionLine,
+  ephemeral,
+  mentionOf,
+  replacedEnding,
+  replaceButtons,
+  utcTime,
+} from "./messages";
+import { postToResponseUrl, WORK_POST_TIMEOUT_MS } from "./slack-api";
+import type {
+  ApprovalClaim,
+  ApprovalRuntime,
+  ApprovalWorkEvent,
+  ApprovalWorkOutcome,
+} from "./types";
+import { updateRequestMessage } from "./update";
+import { errorName } from "./util";
+
+/** Records how the claim settled; a failure is logged (the decision itself is done). */
+async function settle(
+  rt: ApprovalRuntime,
+  claim: ApprovalClaim,
+  status: "decided" | "final",
+  outcome: string,
+): Promise<void> {
+  try {
+    const ours = await settleDecision(claim, rt.config.auditRetentionDays, status, outcome);
+    if (!ours) rt.log.warn("approval claim was taken over before it settled", { status });
+  } catch (err: unknown) {
+    rt.log.error("approval claim settle failed", { status, error: errorName(err) });
+  }
+}
+
+/** The refusal of a request whose run was replaced: clicker told, message updated, audited. */
+async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
+  const { claim } = work;
+  await settle(rt, claim, "final", "superseded");
+  await postToResponseUrl(
+    rt.log,
+    work.responseUrl,
+    ephemeral(SUPERSEDED_TEXT),
+    WORK_POST_TIMEOUT_MS,
+  );
+  await updateRequestMessage(
+    rt,
+    work,
+    replaceButtons(
+      work.message,
+      `⏭️ Replaced by a newer approval request; use the newest message (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+      replacedEnding(claim),
+    ),
+  );
+  await audit(rt, {
+    action: "approval-superseded",
+    ...claimRecord(claim),
+    result: "refused: the request was replaced by a newer run of the approval",
+    detail: claimDetail(claim),
+  });
+}
+
+/**
+ * Nothing was decided and trying again may work: the buttons stay, the claim is released (until
+ * `deadline`), and the clicker is told what happened and when to try again; the audit says
+ * "claim released", or "claim not released: <error>" when DynamoDB would not release it (then
+ * a click is refused until the claim goes stale, and the clicker is told how long that is).
+ */
+async function reportNothingDecided(
+  rt: ApprovalRuntime,
+  work: ApprovalWorkEvent,
+  result: Extract<ApprovalWorkOutcome, { reason: string }>,
+  deadline: number,
+): Promise<void> {
+  const { claim } = work;
+  const release = await releaseClaim(rt, claim, deadline);
+  const verb = claim.decision === "Approved" ? "approve" : "reject";
+  const noun = claim.decision === "Approved" ? "approval" : "rejection";
+  const text = result.mayHaveDecided
+    ? `⚠️ CodePipeline did not confirm whether your ${noun} was taken; check the pipeline before trying again.${release.released ? "" : ` ${retryText(release)}`}`
+    : `⚠️ Could not ${verb} now (CodePipeline did not answer); nothing was decided. ${retryText(release)}`;
+  await postToResponseUrl(rt.log, work.responseUrl, ephemeral(text), WORK_POST_TIMEOUT_MS);
+  await audit(rt, {
+    action: "approval-error",
+    ...claimRecord(claim),
+    result: `${result.reason}; ${release.released ? "claim released" : releaseNote(release).slice(2)}`,
+    detail: claimDetail(claim),
+  });
+}
+
+/**
+ * Tells Slack and the audit trail what came of the decision; releases the claim if it may pass,
+ * retrying until `deadline` (epoch ms: the work's, less the time the posts after it need).
+ */
+export async function report(
+  rt: ApprovalRuntime,
+  work: ApprovalWorkEvent,
+  result: ApprovalWorkOutcome,
+  reason: string | undefined,
+  deadline: number,
+): Promise<void> {
+  const { claim } = work;
+  const named = claimRecord(claim);
+  const detail = claimDetail(claim);
+  const verb = claim.decision === "Approved" ? "approve" : "reject";
+  switch (result.outcome) {
+    case "decided":
+      await settle(rt, claim, "decided", claim.decision);
+      await updateRequestMessage(
+        rt,
+        work,
+        replaceButtons(
+          work.message,
+          decisionLine(claim.decision, claim.user.id, claim.at, reason),
+          decidedEnding(claim),
+        ),
+      );
+      await audit(rt, { action: "approval-decided", ...named, result: claim.decision, detail });
+      break;
+    case "superseded":
+      await reportSuperseded(rt, work);
+      break;
+    case "final-error":
+      await settle(rt, claim, "final", result.reason);
+      await updateRequestMessage(
+        rt,
+        work,
+        replaceButtons(
+          work.message,
+          `⚠️ Could not ${verb}: ${escapeSlackText(result.reason)} (${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+        ),
+      );
+      await audit(rt, { action: "approval-error", ...named, result: result.reason, detail });
+      break;
+    case "transient-error":
+    case "invalid":
+      await reportNothingDecided(rt, work, result, deadline);
+      break;
+    default: {
+      const unreachable: never = result;
+      throw new Error(`approval: unhandled outcome ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
