@@ -88,12 +88,15 @@ export interface StepClaim {
 /**
  * Whether `step` of `p` is taken at `now`: claimed and settled, or claimed less than
  * {@link STEP_LEASE_MS} ago (an unreadable claim time counts as taken). A claim older than the
- * lease that never settled is free: a later scan claims it again.
+ * lease that never settled is free: a later scan claims it again. A claim without a claim id was
+ * written before claims carried one, when a claim was only made to be kept: it stays taken (a
+ * request already reminded is not reminded again after an upgrade).
  */
 export function isStepTaken(p: PendingApproval, step: PendingStep, now: Date): boolean {
   const at = p[step];
   if (at === undefined) return false;
   if (p[STEP_FIELDS[step].settled] !== undefined) return true;
+  if (p[STEP_FIELDS[step].claimId] === undefined) return true;
   return !(Date.parse(at) < now.getTime() - scaledMs(STEP_LEASE_MS));
 }
 
@@ -199,7 +202,7 @@ export async function claimStep(
       // ISO 8601 UTC strings of one format sort in time order.
       ConditionExpression:
         "attribute_exists(pk) AND (attribute_not_exists(#step) OR " +
-        "(attribute_not_exists(#settled) AND #step < :stale))",
+        "(attribute_exists(#cid) AND attribute_not_exists(#settled) AND #step < :stale))",
       ExpressionAttributeNames: {
         "#step": step,
         "#cid": fields.claimId,

@@ -410,6 +410,25 @@ describe("a reminder whose Slack post failed for now (503) while DynamoDB thrott
     expect(reminders()).toHaveLength(1);
   }, 30_000);
 
+  it("a claim written before claims carried an id (an older version's, unsettled) stays taken after the lease: no second reminder after an upgrade", async () => {
+    const { executionId } = await requestPosted(6.5 * DAY);
+    const [item] = await pendingItems(executionId);
+    // What the previous version left for a request it reminded: `remindedAt` alone.
+    await doc.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: "SET remindedAt = :at",
+        ExpressionAttributeValues: { ":at": new Date().toISOString() },
+      }),
+    );
+    await ageClaim(item);
+
+    await scan();
+
+    expect(reminders()).toHaveLength(0);
+  });
+
   it("control: without the throttling, the later scan does send the reminder", async () => {
     await postedThenSlackDown();
     await scan();
