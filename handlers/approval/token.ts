@@ -106,8 +106,11 @@ async function findNamedRun(
   const runs = await runsOf(target);
   const run = runs.find((r) => r.actionExecutionId === id);
   if (run?.status === "InProgress") return tokenOfRun(run);
+  // Replaced only by a newer run of the same execution (a retried stage). The stage showing
+  // another execution's run says nothing about this one: that is the next release waiting at the
+  // approval, after this run expired or was decided (new-user pass, round 10).
   const newer =
-    (latest?.actionExecutionId !== undefined && latest.actionExecutionId !== id) ||
+    (inStage && latest?.actionExecutionId !== undefined && latest.actionExecutionId !== id) ||
     runs.some((r) => r.actionExecutionId !== id && startedAfter(r, run));
   // A decided run says how (work.ts tells its own lost-reply decision from someone else's).
   const decided = decidedOf(run?.status, run?.output?.executionResult?.externalExecutionSummary);

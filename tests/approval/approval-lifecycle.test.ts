@@ -23,7 +23,7 @@ import submissionFixture from "../events/slack/view-submission-reject-reason.jso
 import type { ApprovalResponse as FunctionUrlResponse } from "../../handlers/approval";
 import { CLAIM_MARGIN_MS } from "../../handlers/approval/decision";
 import { rejectReasonMetadata } from "../../handlers/approval/interaction";
-import { setExecutionMode } from "../../testing/aws/codepipeline";
+import { expireApprovals, setExecutionMode } from "../../testing/aws/codepipeline";
 import {
   ACTION,
   APPROVER_1,
@@ -175,6 +175,33 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
     // The new run is still decidable from its own message.
     await click(APPROVER_2, executionId, run2.id);
     expect(puts().at(-1)).toMatchObject({ token: run2.token });
+  });
+
+  it("a click on an expired request while another execution waits at the approval is told it is no longer pending, not that it was replaced (new-user pass, round 10)", async () => {
+    // Prepare: execution A's run timed out (CodePipeline fails it with no summary, issue 10 item
+    // 3); a later execution B now waits at the stage, so GetPipelineState shows B's run. B is
+    // another execution's request, not a newer run of A's.
+    const a = pendingRun(h.all.aws);
+    expireApprovals(h.all.aws.state, new Date(Date.now() + 8 * 24 * 3_600_000));
+    const b = pendingRun(h.all.aws);
+    const before = puts().length;
+    // Act
+    const clicked = await click(APPROVER_1, a.executionId, a.run);
+    // Assess
+    expect(puts()).toHaveLength(before);
+    const posts = postsTo(h, clicked.responseId);
+    expect(posts).toEqual([
+      expect.objectContaining({
+        replace_original: true,
+        text: expect.stringContaining("Could not approve: this approval is no longer pending"),
+      }),
+    ]);
+    expect(JSON.stringify(posts)).not.toMatch(/replaced/i);
+    const actions = (await auditItems(h, a.executionId)).map((x) => x.action);
+    expect(actions).not.toContain("approval-superseded");
+    // B's own request still decides B.
+    await click(APPROVER_2, b.executionId, b.run);
+    expect(puts().at(-1)).toMatchObject({ token: b.token });
   });
 
   it("PARALLEL mode: the token of an older execution's run comes from ListActionExecutions' externalExecutionId", async () => {
