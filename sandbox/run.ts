@@ -132,6 +132,15 @@ function stepLine(report: StepReport): string {
 }
 
 /**
+ * What an SNS publish said, quoted: an email's subject, else the message (an SMS is one line of
+ * at most 140 characters), cut at 160 characters.
+ */
+function publishedText(p: { message: string; subject?: string }): string {
+  const text = p.subject ?? p.message.replace(/\s+/g, " ").trim();
+  return `“${text.length > 160 ? `${text.slice(0, 159)}…` : text}”`;
+}
+
+/**
  * The lines a step adds after the receivers' live ones: SMS and email (published through SNS,
  * whose stand-in has no live feed: accepted publishes from its log, refused ones from the
  * fan-out's audit trail) and the reason of every message the fan-out parked in its DLQ.
@@ -148,7 +157,7 @@ async function stepDetails(
   for (const p of world.standins.aws.state.sns.published) {
     if (p.at.getTime() < since) continue;
     const channel = world.channels.ofTopic(p.topicArn) ?? p.phoneNumber ?? "sns";
-    lines.push(`    → sns ${channel}: delivered`);
+    lines.push(`    → sns ${channel}: delivered ${publishedText(p)}`);
   }
   if (snsChannels.length > 0) {
     for (const a of await sources.audit.read()) {

@@ -132,7 +132,10 @@ describe("the sandbox as CodePipeline's stand-in", () => {
 
 describe("replaying the built-in scenario", () => {
   test("ends as expected the second time too (the first run's resolved incident does not count)", async () => {
+    const from = lines.length;
     const first = await sandbox.runScenario();
+    // What each receiver got, SMS and email included (README, "Try it locally"): the text.
+    expect(lines.slice(from).join("\n")).toMatch(/→ sns sms-oncall: delivered “[^”]{10,140}”/);
     const second = await sandbox.runScenario();
     expect(first.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
     expect(second.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
