@@ -10,23 +10,18 @@ import { releaseStep, settleStep, type StepClaim, type StoredPending } from "../
  * Gives `claim` back (retried until the deadline); true when done. A failure is logged, not
  * thrown: the claim then frees itself after its lease.
  */
-export async function releaseQuietly(
+export function releaseQuietly(
   inv: Pick<Invocation, "deadline">,
   p: StoredPending,
   claim: StepClaim,
   log: Logger,
 ): Promise<boolean> {
-  try {
-    await releaseStep(p, claim, inv.deadline);
-    return true;
-  } catch (err: unknown) {
-    const error = describe(err);
-    log.error("reminder scan: claim not given back (free after its lease)", {
-      request: p.sk,
-      error,
-    });
-    return false;
-  }
+  return quietly(
+    releaseStep(p, claim, inv.deadline),
+    log,
+    "claim not given back (free after its lease)",
+    { request: p.sk },
+  );
 }
 
 /**
@@ -39,13 +34,24 @@ export async function settleQuietly(
   claim: StepClaim,
   log: Logger,
 ): Promise<void> {
+  await quietly(settleStep(p, claim, inv.deadline), log, "step not settled", {
+    request: p.sk,
+    step: claim.step,
+  });
+}
+
+/** Whether `write` succeeded; its error is logged as "reminder scan: <what>" with `fields`. */
+async function quietly(
+  write: Promise<void>,
+  log: Logger,
+  what: string,
+  fields: Record<string, unknown>,
+): Promise<boolean> {
   try {
-    await settleStep(p, claim, inv.deadline);
+    await write;
+    return true;
   } catch (err: unknown) {
-    log.error("reminder scan: step not settled", {
-      request: p.sk,
-      step: claim.step,
-      error: describe(err),
-    });
+    log.error(`reminder scan: ${what}`, { ...fields, error: describe(err) });
+    return false;
   }
 }

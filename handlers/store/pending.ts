@@ -8,7 +8,12 @@
  * own expiry, so that an item a scan could not finish never outlives its use by much.
  */
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  QueryCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { scaledMs } from "../http";
 import { claimOrRead, isConditionFailed, withStoreRetries } from "./claim";
@@ -229,28 +234,20 @@ export async function releaseStep(
   deadline?: number,
 ): Promise<void> {
   const fields = STEP_FIELDS[claim.step];
-  try {
-    await withStoreRetries(
-      () =>
-        ddb().send(
-          new UpdateCommand({
-            TableName: tableName(),
-            Key: { pk: key.pk, sk: key.sk },
-            UpdateExpression: "REMOVE #step, #cid",
-            ConditionExpression: "#cid = :cid AND attribute_not_exists(#settled)",
-            ExpressionAttributeNames: {
-              "#step": claim.step,
-              "#cid": fields.claimId,
-              "#settled": fields.settled,
-            },
-            ExpressionAttributeValues: { ":cid": claim.claimId },
-          }),
-        ),
-      { deadline },
-    );
-  } catch (err: unknown) {
-    if (!isConditionFailed(err)) throw err;
-  }
+  await updateUnlessLost(
+    key,
+    {
+      UpdateExpression: "REMOVE #step, #cid",
+      ConditionExpression: "#cid = :cid AND attribute_not_exists(#settled)",
+      ExpressionAttributeNames: {
+        "#step": claim.step,
+        "#cid": fields.claimId,
+        "#settled": fields.settled,
+      },
+      ExpressionAttributeValues: { ":cid": claim.claimId },
+    },
+    deadline,
+  );
 }
 
 /**
@@ -265,18 +262,38 @@ export async function settleStep(
   deadline?: number,
   now: Date = new Date(),
 ): Promise<void> {
+  await updateUnlessLost(
+    key,
+    {
+      UpdateExpression: "SET #settled = :now",
+      ConditionExpression: "attribute_exists(pk)",
+      ExpressionAttributeNames: { "#settled": STEP_FIELDS[claim.step].settled },
+      ExpressionAttributeValues: { ":now": now.toISOString() },
+    },
+    deadline,
+  );
+}
+
+/**
+ * One conditional UpdateItem of the request `key`: throttling retried until `deadline` (epoch ms),
+ * a lost condition ignored; other errors, and the last retryable one, are thrown.
+ */
+async function updateUnlessLost(
+  key: ItemKey,
+  update: Pick<
+    UpdateCommandInput,
+    | "UpdateExpression"
+    | "ConditionExpression"
+    | "ExpressionAttributeNames"
+    | "ExpressionAttributeValues"
+  >,
+  deadline?: number,
+): Promise<void> {
   try {
     await withStoreRetries(
       () =>
         ddb().send(
-          new UpdateCommand({
-            TableName: tableName(),
-            Key: { pk: key.pk, sk: key.sk },
-            UpdateExpression: "SET #settled = :now",
-            ConditionExpression: "attribute_exists(pk)",
-            ExpressionAttributeNames: { "#settled": STEP_FIELDS[claim.step].settled },
-            ExpressionAttributeValues: { ":now": now.toISOString() },
-          }),
+          new UpdateCommand({ TableName: tableName(), Key: { pk: key.pk, sk: key.sk }, ...update }),
         ),
       { deadline },
     );

@@ -111,15 +111,23 @@ describe("decideStep", () => {
     expect(STEP_LEASE_MS).toBeGreaterThan(900_000);
     const now = at(HOUR);
     const claimedAt = (ms: number) => new Date(now.getTime() - ms).toISOString();
-    const fresh = { ...pending, remindedAt: claimedAt(STEP_LEASE_MS - 60_000) };
-    const stale = { ...pending, remindedAt: claimedAt(STEP_LEASE_MS + 60_000) };
+    const claim = { remindClaimId: "c-1" };
+    const fresh = { ...pending, ...claim, remindedAt: claimedAt(STEP_LEASE_MS - 60_000) };
+    const stale = { ...pending, ...claim, remindedAt: claimedAt(STEP_LEASE_MS + 60_000) };
     const settled = { ...stale, remindSettledAt: claimedAt(STEP_LEASE_MS) };
+    // Written before claims carried an id (an older version, which kept every claim): taken.
+    const older = { ...pending, remindedAt: claimedAt(STEP_LEASE_MS + 60_000) };
+    expect(decideStep(older, { kind: "pending" }, now, 24 * HOUR)).toBe("wait");
     expect(decideStep(fresh, { kind: "pending" }, now, 24 * HOUR)).toBe("wait");
     expect(decideStep(stale, { kind: "pending" }, now, 24 * HOUR)).toBe("remind");
     expect(decideStep(settled, { kind: "pending" }, now, 24 * HOUR)).toBe("wait");
     expect(needsLookUp(stale, now, 24 * HOUR)).toBe(true);
     expect(needsLookUp(settled, now, 24 * HOUR)).toBe(false);
-    const staleExpiry = { ...pending, expiredAt: claimedAt(STEP_LEASE_MS + 60_000) };
+    const staleExpiry = {
+      ...pending,
+      expireClaimId: "c-2",
+      expiredAt: claimedAt(STEP_LEASE_MS + 60_000),
+    };
     expect(decideStep(staleExpiry, { kind: "expired" }, at(-HOUR), 24 * HOUR)).toBe("expire");
   });
 });
