@@ -256,12 +256,25 @@ export function alreadyClaimedText(first: StoredDecision | undefined, plain = fa
     const who = plain ? actorLabel(first.user) : mentionOf(first.user.id);
     return (
       `Already being ${verb} by ${who} at ${utcTime(first.at)}; ` +
-      "the message updates once CodePipeline has the decision."
+      "the message updates once CodePipeline has the decision." +
+      decideAgainAfter(first.leaseUntil)
     );
   }
   return plain
     ? alreadyDecidedPlain(first.decision, first.user, first.at)
     : alreadyDecidedText(first.decision, first.user.id, first.at);
+}
+
+/**
+ * " If it has not by 14:05 UTC, you can decide then.": when a claim whose work died, or whose
+ * release DynamoDB refused, stops holding the request (its `leaseUntil`, rounded up to the
+ * minute, as the message shows minutes); "" for a claim without one.
+ */
+function decideAgainAfter(leaseUntil: string | undefined): string {
+  const until = leaseUntil === undefined ? Number.NaN : Date.parse(leaseUntil);
+  if (Number.isNaN(until)) return "";
+  const minute = new Date(Math.ceil(until / 60_000) * 60_000).toISOString();
+  return ` If it has not by ${utcTime(minute)}, you can decide then.`;
 }
 
 /** Tells the clicker (ephemeral) about the claim that was first, and audits the late click. */

@@ -122,6 +122,15 @@ describe("a release DynamoDB refuses until the work's deadline", () => {
         "CodePipeline error InternalServiceError; claim not released: ProvisionedThroughputExceededException",
       ]);
       expect(cpCalls(h, "PutApprovalResult")).toHaveLength(0);
+
+      // Another approver meanwhile is refused, and told from when the request can be decided
+      // (the claim's lease end, rounded up to the minute the message shows).
+      const other = await clickAs(h, { user: APPROVER_2, executionId });
+      const minute = new Date(Math.ceil(staleAt / 60_000) * 60_000).toISOString().slice(11, 16);
+      expect(toldAt(other.responseId)).toContain(`Already being approved by <@${APPROVER_1.id}>`);
+      expect(toldAt(other.responseId)).toContain(
+        `If it has not by ${minute} UTC, you can decide then.`,
+      );
     } finally {
       restore();
     }
