@@ -40,6 +40,10 @@ export function createScenarioHost(
     postEvent: async (event) => (await events.postEvent(event))[0],
     settle: events.settle,
     message: (id) => events.queue.messages.find((m) => m.messageId === id),
+    redeliveriesSince: (since) =>
+      events.queue.messages
+        .filter((m) => m.sentAt.getTime() >= since)
+        .reduce((n, m) => n + Math.max(0, m.receiveCount - 1), 0),
     onReceive: events.onReceive,
     deliveriesSince(since) {
       const fromReceivers = receivers.attempts

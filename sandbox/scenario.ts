@@ -202,8 +202,14 @@ export interface ScenarioHost {
   ): Promise<{ matched: boolean; messageId?: string; refused?: string }>;
   /** Waits until the queue and the asynchronous invocations are idle. */
   settle(): Promise<void>;
-  /** Receive count and final state of a queue message. */
-  message(messageId: string): { receiveCount: number; state: string } | undefined;
+  /** Receive count, final state and time queued of a queue message. */
+  message(messageId: string): { receiveCount: number; state: string; sentAt: Date } | undefined;
+  /**
+   * Queue redeliveries (receives after the first) of the messages queued since a time: a step's
+   * own events and those the stand-ins emitted for its actions (a rejection's or an expiry's
+   * FAILED events).
+   */
+  redeliveriesSince(sinceMs: number): number;
   /** Called (with the message id and its receive count) each time the queue hands a message to the fan-out. */
   onReceive(listener: (messageId: string, receiveCount: number) => void): () => void;
   /** Deliveries (accepted or not) since a time, attributed to channel instances. */
@@ -358,7 +364,7 @@ export function builtInScenario(stack: string): Scenario {
 }
 
 /** Applies a step's setup; returns how to end its fault (a no-op without one). */
-function applySetup(host: ScenarioHost, setup: StepSetup, messageIds: string[]): () => void {
+function applySetup(host: ScenarioHost, setup: StepSetup, started: number): () => void {
   if (setup.pendingApproval) host.addPendingApproval(setup.pendingApproval);
   if (setup.failedExecution) host.addFailedExecution(setup.failedExecution);
   if (setup.execution) host.addExecution(setup.execution);
@@ -368,9 +374,11 @@ function applySetup(host: ScenarioHost, setup: StepSetup, messageIds: string[]):
   let unsubscribe = (): void => undefined;
   if (fault.untilReceive !== undefined) {
     const until = fault.untilReceive;
-    // The outage ends when the queue redelivers: the retry finds the receiver back up.
+    // The outage ends when the queue redelivers one of the step's messages (its own events, or
+    // those the stand-ins emitted for its actions): the retry finds the receiver back up.
     unsubscribe = host.onReceive((id, count) => {
-      if (messageIds.includes(id) && count >= until)
+      const queuedAt = host.message(id)?.sentAt.getTime() ?? Number.NaN;
+      if (queuedAt >= started && count >= until)
         host.setFault({ ...fault, status: undefined, kind: undefined });
     });
   }
@@ -424,7 +432,6 @@ async function observe(
   host: ScenarioHost,
   started: number,
   routed: { matched: number; refused: number },
-  messageIds: string[],
 ) {
   const { matched, refused } = routed;
   const deliveries = host.deliveriesSince(started);
@@ -436,10 +443,7 @@ async function observe(
     deliveries.filter((d) => !d.delivered),
     (d) => d.channel,
   );
-  const retried = messageIds.reduce(
-    (n, id) => n + Math.max(0, (host.message(id)?.receiveCount ?? 1) - 1),
-    0,
-  );
+  const retried = host.redeliveriesSince(started);
   const dlq = host.dlqSince(started);
   const audit = await host.auditSince(started);
   const suppressed = audit
@@ -465,8 +469,7 @@ export async function runStep(
     await new Promise((r) => setTimeout(r, (step.pauseSeconds! * 1000) / (host.timeScale ?? 1)));
   const started = Date.now();
   const setup = (substitute(step.setup ?? {}, run.ids) ?? {}) as StepSetup;
-  const messageIds: string[] = [];
-  const endFault = applySetup(host, setup, messageIds);
+  const endFault = applySetup(host, setup, started);
   let matched = 0;
   let refused = 0;
   const problems: string[] = [];
@@ -479,13 +482,12 @@ export async function runStep(
       const routed = await host.postEvent(buildEvent(host.runtime, event, run.ids));
       if (routed.matched && !event.emitted) matched += 1;
       if (routed.refused) refused += 1;
-      if (routed.messageId) messageIds.push(routed.messageId);
     }
     await host.settle();
   } finally {
     endFault();
   }
-  const seen = await observe(host, started, { matched, refused }, messageIds);
+  const seen = await observe(host, started, { matched, refused });
   const posted = host.slackMessages().filter((m) => Date.parse(m.at) >= started);
   rememberStep(run, step.id, posted, host.approvalTokens());
   problems.push(...checkExpectations(host, step, { ...seen, started, run }));

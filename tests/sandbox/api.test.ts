@@ -505,3 +505,42 @@ describe("GET /api/alarms and GET /api/traffic (issues 12 and 11)", () => {
     ).toBeGreaterThanOrEqual(6);
   }, 60_000);
 });
+
+describe("a step's redeliveries", () => {
+  test("count the events the stand-ins emitted for its actions (an expiry's FAILED events), and a step's outage ends on their redelivery", async () => {
+    // Act: an approval left waiting, then 8 days later (past CodePipeline's 7-day approval
+    // timeout) with Slack down until the queue redelivers: the expiry's events come from the
+    // CodePipeline stand-in, not from the step (new-user pass: such a step printed "retried 0").
+    const report = await sandbox.runScenario({
+      name: "an expiry during a Slack outage",
+      steps: [
+        {
+          name: "an approval waits",
+          setup: {
+            pendingApproval: {
+              pipeline: "main-app-production-v3",
+              stage: "Approve",
+              action: "ManualApproval",
+              executionId: "$exec:lapse",
+            },
+          },
+          events: [],
+          expect: {},
+        },
+        {
+          name: "it expires while Slack answers 503",
+          setup: { fault: { receiver: "slack", status: 503, untilReceive: 2 } },
+          do: [{ advanceClock: { days: 8 } }],
+          events: [],
+          expect: { dlq: 0 },
+        },
+      ],
+    });
+
+    // Assess: redelivered once, then delivered (the outage ended on the redelivery).
+    const expiry = report.steps[1];
+    expect(expiry.problems).toEqual([]);
+    expect(expiry.observed.retried).toBeGreaterThanOrEqual(1);
+    expect(expiry.observed.delivered["slack-eng"]).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+});

@@ -57,6 +57,7 @@ function fakeHost(overrides: Partial<ScenarioHost> = {}) {
     },
     settle: async () => undefined,
     message: () => undefined,
+    redeliveriesSince: () => 0,
     onReceive: () => () => undefined,
     deliveriesSince: (since) => deliveries.filter((d) => d.at >= since),
     auditSince: async () => [],
