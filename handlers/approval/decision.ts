@@ -39,6 +39,7 @@ export {
   isStaleClaim,
   releaseClaim,
   releaseNote,
+  releaseWords,
   retryText,
   type ReleaseResult,
 } from "./lease";

@@ -2,7 +2,12 @@
  * The lease of a decision claim: how long a claim whose work never settled holds the request
  * (the work's timeout plus a margin), and giving a claim back when nothing was decided.
  */
-import { releaseDecision, type StoredDecision } from "../store/approvals";
+import {
+  CLAIM_MARGIN_MS,
+  MAX_WORK_TIMEOUT_MS,
+  releaseDecision,
+  type StoredDecision,
+} from "../store/approvals";
 import { isConditionFailed } from "../store/claim";
 import { storeBudgetOf } from "./budget";
 import type { ApprovalClaim, ApprovalRuntime } from "./types";
@@ -46,13 +51,7 @@ export async function releaseClaim(
   }
 }
 
-/**
- * Margin added to the work's timeout before a claim that never settled counts as lost: the work
- * invocation may start a little after the claim, and its last writes take a moment.
- */
-export const CLAIM_MARGIN_MS = 30_000;
-/** Lambda's maximum function timeout (Lambda quotas): the bound when the config names none. */
-const MAX_WORK_TIMEOUT_SECONDS = 900;
+export { CLAIM_MARGIN_MS };
 
 /**
  * Whether `existing` is a claim whose work never settled within the bound: still `claimed` (or
@@ -75,13 +74,20 @@ export function isStaleClaim(
  * {@link CLAIM_MARGIN_MS}. NaN for an unreadable `at`.
  */
 export function claimLeaseEnd(rt: ApprovalRuntime, at: string): number {
-  const timeoutSeconds = rt.config.workTimeoutSeconds ?? MAX_WORK_TIMEOUT_SECONDS;
-  return Date.parse(at) + timeoutSeconds * 1000 + CLAIM_MARGIN_MS;
+  const { workTimeoutSeconds } = rt.config;
+  const timeoutMs =
+    workTimeoutSeconds === undefined ? MAX_WORK_TIMEOUT_MS : workTimeoutSeconds * 1000;
+  return Date.parse(at) + timeoutMs + CLAIM_MARGIN_MS;
+}
+
+/** What the audit trail says of a release: "claim released", or "claim not released: <why>". */
+export function releaseWords(release: ReleaseResult): string {
+  return release.released ? "claim released" : `claim not released: ${release.reason}`;
 }
 
 /** What the audit trail adds about a release: "; claim not released: <why>" when it failed. */
 export function releaseNote(release: ReleaseResult): string {
-  return release.released ? "" : `; claim not released: ${release.reason}`;
+  return release.released ? "" : `; ${releaseWords(release)}`;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   claimDetail,
   claimRecord,
   releaseClaim,
-  releaseNote,
+  releaseWords,
   retryText,
   SUPERSEDED_TEXT,
 } from "./decision";
@@ -99,7 +99,7 @@ async function reportNothingDecided(
   await audit(rt, {
     action: "approval-error",
     ...claimRecord(claim),
-    result: `${result.reason}; ${release.released ? "claim released" : releaseNote(release).slice(2)}`,
+    result: `${result.reason}; ${releaseWords(release)}`,
     detail: claimDetail(claim),
   });
 }

@@ -35,7 +35,7 @@ export type StoredDecision = ApprovalClaim & {
   outcome?: string;
   /**
    * Until when (ISO 8601) a `claimed` item's work may still be running: the click plus the
-   * approval function's timeout plus the claim margin (approval/decision.ts `claimLeaseEnd`).
+   * approval function's timeout plus the claim margin (approval/lease.ts `claimLeaseEnd`).
    * Absent on items written before it was recorded.
    */
   leaseUntil?: string;
@@ -232,10 +232,15 @@ export async function recordSignature(
 }
 
 /**
- * How long a `claimed` item without `leaseUntil` may still be worked on, ms: Lambda's maximum
- * function timeout (900 s, Lambda quotas) plus the claim margin (30 s, approval/decision.ts).
+ * Margin added to the approval work's timeout before a claim that never settled counts as lost
+ * (its lease end, approval/lease.ts `claimLeaseEnd`): the work invocation may start a little
+ * after the claim, and its last writes take a moment.
  */
-const LEASE_FALLBACK_MS = 930_000;
+export const CLAIM_MARGIN_MS = 30_000;
+/** Lambda's maximum function timeout, ms (Lambda quotas): the work's bound when none is known. */
+export const MAX_WORK_TIMEOUT_MS = 900_000;
+/** How long a `claimed` item without `leaseUntil` may still be worked on, ms. */
+const LEASE_FALLBACK_MS = MAX_WORK_TIMEOUT_MS + CLAIM_MARGIN_MS;
 
 /**
  * Whether a Rejected claim counts as a Slack rejection at `now` (epoch ms): `decided` (CodePipeline
