@@ -116,6 +116,14 @@ function queueChangeLine(
   return undefined;
 }
 
+/** The progress line of a message the fan-out sent to its DLQ (its message attributes). */
+export function fanoutDlqLine(attributes: Record<string, string> = {}): string {
+  const { notificationId: id, receiveCount: count, reason } = attributes;
+  const what = id && id !== "-" ? `notification ${id}` : "a message";
+  const receives = count ? ` after ${count} receive${count === "1" ? "" : "s"}` : "";
+  return `    ⚠ fan-out sent ${what} to its DLQ${receives}: ${reason || "no reason given"}`;
+}
+
 /** The queue in front of the fan-out archive, with the program's declared semantics. */
 function startFanoutQueue(
   world: World,
@@ -153,6 +161,13 @@ function startFanoutQueue(
   if (eventsQueueUrl) {
     const sqs = world.standins.aws.state.sqs;
     sqs.queues = { ...sqs.queues, [eventsQueueUrl]: (body, o) => void queue.send(body, o) };
+  }
+  // The fan-out's own DLQ sends (its last receive, with the reason): the message then leaves the
+  // events queue as handled, so the queue's lines above never show where it went.
+  const dlqUrl = declared.fanoutDlqUrl;
+  if (dlqUrl) {
+    const sqs = world.standins.aws.state.sqs;
+    sqs.queues = { ...sqs.queues, [dlqUrl]: (_body, o) => log(fanoutDlqLine(o.attributes)) };
   }
   return {
     queue,

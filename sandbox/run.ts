@@ -136,18 +136,9 @@ function stepLine(report: StepReport): string {
 }
 
 /**
- * What an SNS publish said, quoted: an email's subject, else the message (an SMS is one line of
- * at most 140 characters), cut at 160 characters.
- */
-function publishedText(p: { message: string; subject?: string }): string {
-  const text = p.subject ?? p.message.replace(/\s+/g, " ").trim();
-  return `“${text.length > 160 ? `${text.slice(0, 159)}…` : text}”`;
-}
-
-/**
- * The lines a step adds after the receivers' live ones: SMS and email (published through SNS,
- * whose stand-in has no live feed: accepted publishes from its log, refused ones from the
- * fan-out's audit trail) and the reason of every message the fan-out parked in its DLQ.
+ * The lines a step adds after the live ones (receivers, SNS publishes, the fan-out's DLQ sends;
+ * sandbox/wiring.ts, sandbox/event-source.ts): the SMS and email publishes SNS refused, from the
+ * fan-out's audit trail (the stand-in logs only what it accepted).
  */
 async function stepDetails(
   sources: Pick<ViewSources, "world" | "audit">,
@@ -158,11 +149,6 @@ async function stepDetails(
     .filter(([, c]) => c.type === "sms" || c.type === "email")
     .map(([name]) => name);
   const lines: string[] = [];
-  for (const p of world.standins.aws.state.sns.published) {
-    if (p.at.getTime() < since) continue;
-    const channel = world.channels.ofTopic(p.topicArn) ?? p.phoneNumber ?? "sns";
-    lines.push(`    → sns ${channel}: delivered ${publishedText(p)}`);
-  }
   if (snsChannels.length > 0) {
     for (const a of await sources.audit.read()) {
       if (Date.parse(String(a.at)) < since - 1 || !snsChannels.includes(String(a.channel)))
@@ -170,10 +156,6 @@ async function stepDetails(
       if (a.action === "failed" || a.action === "retried")
         lines.push(`    → sns ${String(a.channel)}: ${a.action} (${String(a.result ?? "")})`);
     }
-  }
-  for (const m of fanoutDlq(world)) {
-    if (m.at.getTime() < since) continue;
-    lines.push(`    ⚠ DLQ (fan-out): ${m.attributes.reason ?? "no reason given"}`);
   }
   return lines;
 }

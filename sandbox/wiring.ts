@@ -345,8 +345,24 @@ async function startLambdas(
   return { fanout, approval };
 }
 
-/** Logs every receiver attempt (Slack's `response_url` answers excepted) as a progress line. */
+/**
+ * What an SNS publish said, quoted: an email's subject, else the message (an SMS is one line of
+ * at most 140 characters), cut at 160 characters.
+ */
+export function publishedText(p: { message: string; subject?: string }): string {
+  const text = p.subject ?? p.message.replace(/\s+/g, " ").trim();
+  return `“${text.length > 160 ? `${text.slice(0, 159)}…` : text}”`;
+}
+
+/**
+ * Logs every receiver attempt (Slack's `response_url` answers excepted) and every SMS or email
+ * publish SNS accepted, with its text, as a progress line.
+ */
 function logAttempts(standins: AllStandins, channels: ChannelAttribution, log: Log): void {
+  standins.aws.state.sns.onPublish = (p) => {
+    const channel = channels.ofTopic(p.topicArn) ?? p.phoneNumber ?? "sns";
+    log(`    → sns ${channel}: delivered ${publishedText(p)}`);
+  };
   standins.receivers.onAttempt((attempt) => {
     if (attempt.receiver === "slack-response") return;
     const channel = channels.ofDelivery(attempt);

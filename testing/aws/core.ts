@@ -41,7 +41,11 @@ export interface AwsState {
   secretReads: number;
   /** GetSecretValue calls per SecretId as sent. */
   secretReadsById: Record<string, number>;
-  sns: { published: SnsPublish[] };
+  sns: {
+    published: SnsPublish[];
+    /** Called with each publish the stand-in accepted, after it is recorded (the sandbox's log). */
+    onPublish?: (publish: SnsPublish) => void;
+  };
   codepipeline: {
     pipelines: Record<string, ModelPipeline>;
     calls: CodePipelineCall[];

@@ -152,7 +152,7 @@ function publish(ctx: AwsContext, form: URLSearchParams): string {
     throw serviceError("InvalidParameter", "Invalid parameter: Message too long");
   }
   const messageId = randomUUID();
-  ctx.state.sns.published.push({
+  const publish: SnsPublish = {
     topicArn,
     phoneNumber,
     targetArn,
@@ -161,7 +161,9 @@ function publish(ctx: AwsContext, form: URLSearchParams): string {
     messageAttributes: messageAttributes(form),
     messageId,
     at: new Date(),
-  });
+  };
+  ctx.state.sns.published.push(publish);
+  ctx.state.sns.onPublish?.(publish);
   return `<PublishResult><MessageId>${messageId}</MessageId></PublishResult>`;
 }
 

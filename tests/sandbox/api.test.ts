@@ -177,7 +177,9 @@ describe("SMS under a user's SNS fault", () => {
     // Assess
     const printed = lines.slice(from).join("\n");
     expect(printed).toMatch(/→ sns sms-oncall: (retried|failed) \(/);
-    expect(printed).toMatch(/DLQ[^\n]*sms-oncall/);
+    // Live, when the fan-out sends it (not only in the step's report), and once.
+    const dlqLines = printed.match(/^ *⚠ fan-out sent notification [0-9a-f]+ to its DLQ.*$/gm);
+    expect(dlqLines).toEqual([expect.stringMatching(/after 4 receives: sms-oncall: /)]);
     const sms = (await sandbox.summary()).find((c) => c.channel === "sms-oncall");
     expect(sms?.failedAttempts).toBeGreaterThan(0);
   }, 60_000);
@@ -543,4 +545,27 @@ describe("a step's redeliveries", () => {
     expect(expiry.observed.retried).toBeGreaterThanOrEqual(1);
     expect(expiry.observed.delivered["slack-eng"]).toBeGreaterThanOrEqual(1);
   }, 120_000);
+});
+
+// Last: its SMS takes the sms-oncall grouping window (1 SMS per 120 s of AWS time, 2.4 s here)
+// that a later test's own SMS would otherwise be grouped into.
+describe("an event posted by hand", () => {
+  test("the terminal shows the SMS and email text as SNS accepts them, not only in a scenario's step", async () => {
+    // Prepare
+    const from = lines.length;
+    const executionId = randomUUID();
+
+    // Act: POST /events, as the README shows (no scenario step around it)
+    const posted = await api<{ events: Array<{ matched: boolean }> }>("POST", "/events", {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      detail: JSON.parse(failedDetail(executionId)) as unknown,
+    });
+    expect(posted.json.events.map((e) => e.matched)).toEqual([true]);
+    const sms = () => lines.slice(from).find((l) => l.includes("→ sns sms-oncall: delivered"));
+    for (let i = 0; i < 100 && !sms(); i++) await new Promise((r) => setTimeout(r, 100));
+
+    // Assess: the SMS's own text (one line of at most 140 characters), quoted
+    expect(sms()).toMatch(/→ sns sms-oncall: delivered “[^”]*api-gateway-prod-cluster[^”]*”$/);
+  }, 30_000);
 });
