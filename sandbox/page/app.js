@@ -473,7 +473,7 @@ function renderAlarms(state) {
         a.channels.join(", ") || "—",
         time(a.startedAt),
         a.firstFailureSeconds === undefined ? "—" : `+${awsDuration(a.firstFailureSeconds)}`,
-        a.alarm ?? "none yet",
+        a.alarm ?? (a.endedAt ? "none: the fault ended first" : "none yet"),
         a.alarm
           ? `${awsDuration(a.alarmSeconds)}${a.pending ? " (when this minute ends)" : ""} · ${a.alarmSandboxMs} ms here`
           : "—",
