@@ -11,6 +11,13 @@
  * the table was exceeded…", retryable: "The AWS SDKs for DynamoDB automatically retry requests
  * that receive this exception") or `ThrottlingException` ("Rate of requests exceeds the allowed
  * throughput", retryable). A throttled request consumes no capacity and is not billed.
+ *
+ * And late replies ({@link DynamoLateReply}): a request DynamoDB applies whose answer reaches the
+ * caller late, or after it gave up — which a client that times out or aborts cannot tell from a
+ * request that never arrived (ARCHITECTURE.md, "replies lost after a request was accepted"; the
+ * developer guide's "Error handling with DynamoDB" tells 400s, problems with the request, from
+ * 5xx; only an answer says what became of a write, which is why TransactWriteItems has an
+ * idempotency `ClientRequestToken`).
  */
 import type { ServerResponse } from "node:http";
 import { seededRandom } from "./random";
@@ -87,10 +94,37 @@ export interface DynamoOperationCount {
   units: number;
 }
 
+/**
+ * A late reply ({@link DynamoFaults.setLateReply}): the next matching request is applied by
+ * dynalite at once and its answer held back `delayMs` (sent only if the caller is still
+ * waiting then: an aborted or timed-out client never sees it); with `applied: false` it is held
+ * and then dropped (the connection reset) without reaching dynalite — a request lost on its way
+ * in, which the caller cannot tell from the first.
+ */
+export interface DynamoLateReply {
+  /** The operation, e.g. `PutItem`. */
+  operation: string;
+  /** Only requests whose JSON body contains this text (e.g. a key prefix `APPROVAL#`). */
+  match?: string;
+  /** How long the answer is held, ms of real time. */
+  delayMs: number;
+  /** Whether the request is applied (default true). */
+  applied?: boolean;
+  /** How many matching requests get it (default 1); then it clears itself. */
+  times?: number;
+}
+
 /** The throttling injection and call counting of one DynamoDB proxy. */
 export interface DynamoFaults {
   /** Starts (or with null stops) throttling. */
   setThrottling(throttling: DynamoThrottling | null): void;
+  /** Starts (or with null stops) late replies. */
+  setLateReply(late: DynamoLateReply | null): void;
+  /**
+   * Takes one use of the late reply for a request (`body`: its JSON text) that got through
+   * throttling, if it matches: what to do with it; undefined for an ordinary request.
+   */
+  takeLateReply(operation: string, body: string): { delayMs: number; applied: boolean } | undefined;
   /** Calls per operation since the last {@link DynamoFaults.resetCounts}. */
   readonly counts: Record<string, DynamoOperationCount>;
   resetCounts(): void;
@@ -132,8 +166,22 @@ export function createDynamoFaults(gsiKey: string): DynamoFaults {
   const indexed = new Set<string>();
   const namesIndexKey = (body: string) => new RegExp(`\\b${gsiKey}\\b`).test(body);
   let throttling: (DynamoThrottling & { random: () => number }) | undefined;
+  let late: (DynamoLateReply & { left: number }) | undefined;
   return {
     counts,
+    setLateReply(l) {
+      if (l !== null && !(l.delayMs >= 0)) {
+        throw new Error(`dynamo late reply: delayMs must be >= 0, got ${l.delayMs}`);
+      }
+      late = l === null ? undefined : { ...l, left: l.times ?? 1 };
+    },
+    takeLateReply(operation, body) {
+      if (!late || late.operation !== operation) return undefined;
+      if (late.match !== undefined && !body.includes(late.match)) return undefined;
+      const use = { delayMs: late.delayMs, applied: late.applied ?? true };
+      if (--late.left <= 0) late = undefined;
+      return use;
+    },
     setThrottling(t) {
       if (t === null) {
         throttling = undefined;

@@ -143,8 +143,13 @@ async function startProxy(
     const upstream = request(
       { host: "127.0.0.1", port: target, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 500, answer.headers);
-        answer.pipe(res);
+        // Buffered, not piped: a late reply holds the whole answer (holdAnswer).
+        const chunks: Buffer[] = [];
+        answer.on("data", (c: Buffer) => chunks.push(c));
+        answer.on("end", () => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          res.end(Buffer.concat(chunks));
+        });
       },
     );
     upstream.on("error", () => res.destroy());
@@ -169,6 +174,9 @@ async function startProxy(
         const op = operation.slice(DYNAMODB_TARGET.length);
         const throttled = faults.decide(op, body.toString("utf8"));
         if (throttled) return sendThrottled(res, throttled);
+        const late = faults.takeLateReply(op, body.toString("utf8"));
+        if (late && !late.applied) return dropLater(res, late.delayMs);
+        if (late) holdAnswer(res, late.delayMs);
         if (SINGLE_ITEM_WRITES.has(op))
           return forwardBilled(req, res, body, target, op, (i, u) => faults.bill(op, i, u));
       }
@@ -184,6 +192,36 @@ async function startProxy(
     server.listen(0, "127.0.0.1", () => resolve());
   });
   return server;
+}
+
+/**
+ * Makes `res` hold its answer `delayMs` after it was given (testing/dynamo-faults.ts
+ * `DynamoLateReply`), then send it only if the caller still waits: the request was applied, the
+ * answer comes late or never.
+ */
+function holdAnswer(res: ServerResponse, delayMs: number): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  let head: unknown[] = [];
+  let gone = false;
+  res.on("close", () => (gone = true));
+  res.writeHead = ((...args: unknown[]) => {
+    head = args;
+    return res;
+  }) as typeof res.writeHead;
+  res.end = ((...args: unknown[]) => {
+    setTimeout(() => {
+      if (gone || res.destroyed) return;
+      writeHead(...head);
+      end(...args);
+    }, delayMs).unref();
+    return res;
+  }) as typeof res.end;
+}
+
+/** Holds a request that never reaches dynalite for `delayMs`, then resets its connection. */
+function dropLater(res: ServerResponse, delayMs: number): void {
+  setTimeout(() => res.destroy(), delayMs).unref();
 }
 
 /**
