@@ -46,6 +46,20 @@ export function clickPostTimeout(rt: ApprovalRuntime, now: number = Date.now()):
   return Math.max(MIN_POST_TIMEOUT_MS, Math.min(CLICK_POST_TIMEOUT_MS, left));
 }
 
+/** The shortest timeout the work's invoke gets when the claim's outcome is unknown, ms. */
+const MIN_INVOKE_TIMEOUT_MS = 200;
+
+/**
+ * The timeout of the work's invoke after a claim whose outcome the store budget left unknown
+ * (start.ts), ms: what is left of the answer budget less one post's shortest timeout (the
+ * clicker's ephemeral follows it), at least {@link MIN_INVOKE_TIMEOUT_MS}; undefined without a
+ * budget.
+ */
+export function invokeTimeout(rt: ApprovalRuntime, now: number = Date.now()): number | undefined {
+  if (!rt.ack) return undefined;
+  return Math.max(MIN_INVOKE_TIMEOUT_MS, rt.ack.answerBy - MIN_POST_TIMEOUT_MS - now);
+}
+
 /**
  * The timeout of `views.open` on the click path, ms: {@link VIEWS_OPEN_TIMEOUT_MS}, but ending
  * {@link FALLBACK_RESERVE_MS} before the store budget, so that the fallback (reject at once) can

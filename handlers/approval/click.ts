@@ -17,7 +17,6 @@ import {
   claimRecord,
   isStaleClaim,
   retryText,
-  startDecision,
   takeOverText,
   tellAlreadyDecided,
 } from "./decision";
@@ -26,6 +25,7 @@ import { rejectReasonMetadata } from "./interaction";
 import { actorLabel, ephemeral, rejectReasonModal } from "./messages";
 import { ok } from "./response";
 import { openView, postToResponseUrl } from "./slack-api";
+import { startDecision } from "./start";
 import {
   WORK_MARKER,
   type ApprovalClaim,
@@ -140,12 +140,23 @@ async function claimOfClick(
 }
 
 /**
- * What a clicker is told when DynamoDB did not record the click within Slack's 3 s (budget.ts):
- * nothing was decided, and trying again is safe.
+ * What a clicker is told when DynamoDB did not record the click within Slack's 3 s (budget.ts)
+ * and nothing will record it: refused until the budget ran out, or not answered and the work
+ * that would settle it could not be started. Nothing was decided, and trying again works (a claim
+ * of theirs left behind is replaced by their next click with the same decision, start.ts).
  */
 export const NOT_RECORDED_TEXT =
   "⚠️ Could not record your click in time (the decision store was too slow to answer); " +
   "nothing was decided. Please try again.";
+
+/**
+ * What a clicker is told when DynamoDB did not answer the claim within Slack's 3 s and the work
+ * was started to settle it (start.ts `recording`): the work decides (or says who holds the
+ * request) off the 3 s path.
+ */
+export const RECORDING_TEXT =
+  "⏳ Your click is being recorded (the decision store was slow to answer); " +
+  "the message updates once CodePipeline has the decision.";
 
 /**
  * A click that could not be recorded within the request's budget (`reason`: the DynamoDB error's
@@ -254,6 +265,14 @@ export async function handleClick(
         ephemeral(
           `⚠️ Could not start the approval; nothing was decided. ${retryText(started.release)}`,
         ),
+        clickPostTimeout(rt),
+      );
+      break;
+    case "recording":
+      await postToResponseUrl(
+        rt.log,
+        click.responseUrl,
+        ephemeral(RECORDING_TEXT),
         clickPostTimeout(rt),
       );
       break;

@@ -1,24 +1,14 @@
 /**
- * What the click and the modal submission share: who may decide, the audit records of a decision,
- * and starting it — claim the decision (first click wins), then invoke this same function
- * asynchronously with the work event.
+ * What the click, the modal submission and the work share: who may decide, the audit records of
+ * a decision, and what a late clicker is told. Starting a decision (claim, then invoke the work)
+ * is start.ts.
  */
-import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { putAudit, type AuditRecord } from "../store/audit";
-import { lambda } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
-import { claimDecision, takeOverDecision, type StoredDecision } from "../store/approvals";
-import { isRetryableStoreError } from "../store/claim";
+import type { StoredDecision } from "../store/approvals";
 import { escapeSlackText } from "../slack-text";
-import { clickPostTimeout, storeBudgetOf } from "./budget";
-import {
-  claimLeaseEnd,
-  isStaleClaim,
-  releaseClaim,
-  releaseNote,
-  type ReleaseResult,
-} from "./lease";
+import { clickPostTimeout } from "./budget";
 import {
   actorLabel,
   alreadyDecidedPlain,
@@ -28,9 +18,9 @@ import {
   utcTime,
 } from "./messages";
 import { postToResponseUrl } from "./slack-api";
-import type { ApprovalClaim, ApprovalRuntime, ApprovalWorkEvent } from "./types";
+import type { ApprovalClaim, ApprovalRuntime } from "./types";
 import type { DenialReason } from "./authorize";
-import { errorMessage, errorName } from "./util";
+import { errorMessage } from "./util";
 
 export { authorizeApprover, type Authorization, type DenialReason } from "./authorize";
 export {
@@ -110,102 +100,6 @@ export async function auditDenied(
     result: results[reason],
     detail: claimDetail(claim),
   });
-}
-
-/**
- * What became of an attempt to claim a decision and start its work. `failed`: the work could not
- * be started (`release` says whether the claim was given back); `unrecorded`: DynamoDB did not
- * answer the claim within the request's budget (`reason`: the error's name): nothing was decided.
- */
-export type StartResult =
-  | { status: "started"; tookOver?: StoredDecision }
-  | { status: "taken"; existing: StoredDecision | undefined }
-  | { status: "failed"; release: ReleaseResult }
-  | { status: "unrecorded"; reason: string };
-
-/** Invokes this function asynchronously with `work`; throws when Lambda refuses. */
-async function invokeWork(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<void> {
-  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || rt.context?.functionName;
-  if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
-  await lambda().send(
-    new InvokeCommand({
-      FunctionName: functionName,
-      InvocationType: "Event",
-      Payload: Buffer.from(JSON.stringify(work)),
-    }),
-  );
-}
-
-/**
- * Claims the decision (first click wins), or takes over a claim whose work was lost
- * ({@link isStaleClaim}): within the request's budget (budget.ts), or answers `unrecorded`.
- * Returns who holds it otherwise.
- */
-async function claimForWork(
-  rt: ApprovalRuntime,
-  claim: ApprovalClaim,
-): Promise<Exclude<StartResult, { status: "failed" }>> {
-  const days = rt.config.auditRetentionDays;
-  const budget = {
-    ...storeBudgetOf(rt),
-    leaseUntil: new Date(claimLeaseEnd(rt, claim.at)).toISOString(),
-  };
-  try {
-    const claimed = await claimDecision(claim, days, budget);
-    if (claimed.won) return { status: "started" };
-    if (!isStaleClaim(rt, claimed.existing)) return { status: "taken", existing: claimed.existing };
-    const taken = await takeOverDecision(claim, claimed.existing, days, budget);
-    if (!taken.won) return { status: "taken", existing: taken.existing };
-    return { status: "started", tookOver: claimed.existing };
-  } catch (err: unknown) {
-    // Out of time (throttled, slow, aborted at the budget's end): nothing was decided.
-    if (rt.ack && isRetryableStoreError(err))
-      return { status: "unrecorded", reason: errorName(err) };
-    throw err;
-  }
-}
-
-/**
- * Claims the decision ({@link claimForWork}) and invokes this function asynchronously to do the
- * work, which writes the claim's `approval-click` audit record (with `note` in its detail): off
- * Slack's 3 s path. Audits a failure to start (then the claim is released). DynamoDB errors of
- * the claim other than running out of the request's budget are thrown.
- */
-export async function startDecision(
-  rt: ApprovalRuntime,
-  work: ApprovalWorkEvent,
-  note: Record<string, unknown> = {},
-): Promise<StartResult> {
-  const { claim } = work;
-  const claimed = await claimForWork(rt, claim);
-  if (claimed.status !== "started") return claimed;
-  const { tookOver } = claimed;
-  const lost = tookOver && {
-    tookOver: { by: actorLabel(tookOver.user), decision: tookOver.decision, at: tookOver.at },
-  };
-  const clickAudit = {
-    result: tookOver ? "claimed: took over a claim whose work did not finish" : "claimed",
-    detail: { ...claimDetail(claim), ...note, ...lost },
-  };
-  try {
-    await invokeWork(rt, { ...work, clickAudit });
-  } catch (err: unknown) {
-    // Nothing was decided: release the claim so that the click can be retried.
-    const release = await releaseClaim(rt, claim);
-    rt.log.error("approval self-invoke failed", {
-      pipeline: claim.pipeline,
-      executionId: claim.executionId,
-      error: errorMessage(err),
-    });
-    await audit(rt, {
-      action: "approval-error",
-      ...claimRecord(claim),
-      result: `could not start the approval: ${errorName(err)}${releaseNote(release)}`,
-      detail: claimDetail(claim),
-    });
-    return { status: "failed", release };
-  }
-  return claimed;
 }
 
 /**

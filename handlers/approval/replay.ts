@@ -2,7 +2,8 @@
  * The replay guard: a verified signature is accepted once. The signature covers timestamp and
  * body, so only a byte-identical resend within the accepted timestamp window collides.
  */
-import { recordSignature, type StoreBudget } from "../store/approvals";
+import type { StoreBudget } from "../store/approvals";
+import { recordSignature } from "../store/replay";
 import { SLACK_SIGNATURE_MAX_SKEW_SECONDS } from "./signature";
 
 /**

@@ -12,15 +12,17 @@ import {
   auditAlreadyDecided,
   auditDenied,
   authorizeApprover,
+  claimDetail,
+  claimRecord,
   retryText,
-  startDecision,
   takeOverText,
 } from "./decision";
 import { normalizeReason, parseRejectReasonMetadata, type ViewSubmission } from "./interaction";
 import { actorLabel, ephemeral } from "./messages";
 import { postToResponseUrl } from "./slack-api";
-import { clickPostTimeout } from "./budget";
+import { clickPostTimeout, waitWithin } from "./budget";
 import { ok, respond } from "./response";
+import { startDecision } from "./start";
 import {
   WORK_MARKER,
   type ApprovalClaim,
@@ -28,6 +30,34 @@ import {
   type ApprovalRuntime,
   type ApprovalWorkEvent,
 } from "./types";
+
+/**
+ * What the submitter is told (ephemeral, the modal closed) when DynamoDB did not answer the claim
+ * in time and the work was started to settle it (start.ts `recording`).
+ */
+export const RECORDING_REJECTION_TEXT =
+  "⏳ Your rejection is being recorded (the decision store was slow to answer); " +
+  "the message updates once CodePipeline has the decision.";
+
+/**
+ * Audits a submission whose claim DynamoDB did not record in time (`reason`, start.ts): nothing
+ * was decided; the modal stays open for a retry.
+ */
+async function auditNotRecorded(
+  rt: ApprovalRuntime,
+  claim: ApprovalClaim,
+  reason: string,
+): Promise<void> {
+  const record = {
+    action: "approval-error" as const,
+    ...claimRecord(claim),
+    result: `rejection not recorded in time (${reason}); nothing was decided`,
+    detail: claimDetail(claim),
+  };
+  if (!(await waitWithin(rt, audit(rt, record)))) {
+    rt.log.error("audit write still running at the answer", { ...record });
+  }
+}
 
 /** The answer to a view_submission that keeps the modal open with an error under the reason. */
 function modalError(message: string): ApprovalResponse {
@@ -137,7 +167,17 @@ export async function handleReasonSubmission(
       return modalError(
         `Could not start the rejection; nothing was decided. ${retryText(started.release)}`,
       );
+    case "recording":
+      // The modal closes; the work settles the claim and decides, or tells who holds it.
+      await postToResponseUrl(
+        rt.log,
+        asked.work.responseUrl,
+        ephemeral(RECORDING_REJECTION_TEXT),
+        clickPostTimeout(rt),
+      );
+      return ok();
     case "unrecorded":
+      await auditNotRecorded(rt, claim, started.reason);
       return modalError(
         "Could not record your rejection in time; nothing was decided. Please try again.",
       );

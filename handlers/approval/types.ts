@@ -85,6 +85,13 @@ export interface ApprovalWorkEvent {
    * writes: written here, off the click's 3 s path (absent: an event from before it moved).
    */
   clickAudit?: { result: string; detail: Record<string, unknown> };
+  /**
+   * Set when the click could not learn within its budget whether DynamoDB applied its claim (the
+   * answer did not come: `reason`, the last error's name, e.g. `AbortError`): the work settles
+   * that first (unconfirmed.ts) — proceeds on the click's own claim, claims an absent item
+   * itself, or tells the clicker who holds it.
+   */
+  unconfirmed?: { reason: string };
 }
 
 /**

@@ -5,18 +5,21 @@
  * → audit (report.ts). A claim is kept when the outcome is final and released when nothing was
  * decided for a reason that may pass (then the buttons stay). A request whose run was replaced by
  * a newer run is refused: the clicker is told, the old message says so, `approval-superseded` is
- * audited. The click's own `approval-click` record is written here first, off Slack's 3 s.
+ * audited. The click's own `approval-click` record is written here first, off Slack's 3 s; a
+ * claim the click could not confirm in time is settled first (unconfirmed.ts), and the claim is
+ * marked as being decided before CodePipeline is called (`startWork`).
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { codepipelineFor } from "../aws";
 import { approvalPipelineRef, parseApprovalButtonValue } from "../contracts/slack-approval";
-import { readDecision } from "../store/approvals";
-import { audit, CLAIM_MARGIN_MS, claimLeaseEnd, claimRecord } from "./decision";
+import { markWorkStarted } from "../store/approvals";
+import { audit, CLAIM_MARGIN_MS, claimDetail, claimLeaseEnd, claimRecord } from "./decision";
 import { normalizeReason } from "./interaction";
 import { approvalSummary } from "./messages";
 import { report } from "./report";
 import { WORK_POST_TIMEOUT_MS } from "./slack-api";
 import { findRunToken } from "./token";
+import { settleUnconfirmed } from "./unconfirmed";
 import type {
   ApprovalClaim,
   ApprovalRuntime,
@@ -158,30 +161,50 @@ async function auditClick(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise
 }
 
 /**
- * Whether the claim in the table is still this work's, unsettled: a click may have taken over a
- * claim whose work looked lost while this invocation waited in Lambda's queue; then the decision
- * is the later clicker's. A failed read lets the work go on (CodePipeline refuses a second
- * decision of the same run anyway).
+ * Marks the claim as being decided (store/approvals.ts `markWorkStarted`) while it is still this
+ * work's and unsettled: a click may have taken it over while this invocation waited in Lambda's
+ * queue (a claim whose work looked lost, or the clicker's own claim whose work had not started);
+ * then the decision is the later click's, and this work decides nothing (audited). The mark and
+ * such a takeover exclude each other, so a decision is sent once. A mark DynamoDB refuses for
+ * other reasons lets the work go on (CodePipeline refuses a second decision of the same run).
  */
-async function stillOurs(rt: ApprovalRuntime, claim: ApprovalClaim): Promise<boolean> {
+async function startWork(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<boolean> {
+  const { claim } = work;
+  const leaseUntil = new Date(claimLeaseEnd(rt, claim.at)).toISOString();
   try {
-    const current = await readDecision(claim);
-    return (
-      current?.user.id === claim.user.id &&
-      current.at === claim.at &&
-      (current.status ?? "claimed") === "claimed"
-    );
+    const days = rt.config.auditRetentionDays;
+    if (await markWorkStarted(claim, days, leaseUntil)) return true;
   } catch (err: unknown) {
-    rt.log.warn("approval claim read failed; deciding anyway", { error: errorName(err) });
+    rt.log.warn("approval claim start mark failed; deciding anyway", { error: errorName(err) });
     return true;
   }
+  rt.log.warn("approval work skipped: the claim was taken over or already settled", {
+    pipeline: claim.pipeline,
+    executionId: claim.executionId,
+  });
+  await audit(rt, {
+    action: "approval-click",
+    ...claimRecord(claim),
+    result: "not decided by its work: the claim was taken over or settled before the work started",
+    detail: claimDetail(claim),
+  });
+  return false;
+}
+
+/**
+ * Epoch ms by which an `unconfirmed` work has settled its claim (unconfirmed.ts): half of the
+ * time to `deadline`, so that the decision and its report keep the other half.
+ */
+function settleDeadline(deadline: number, now = Date.now()): number {
+  return now + Math.max(0, deadline - now) / 2;
 }
 
 /**
  * Does the work of a claimed decision and returns what came of it. Never throws for CodePipeline
  * or Slack failures (a throw would make Lambda retry the asynchronous invocation); a malformed
  * event is refused as `invalid` without touching anything, and a claim that is no longer this
- * work's (taken over, or already settled) is left alone.
+ * work's (taken over, or already settled), or that an `unconfirmed` work finds held by someone
+ * else or cannot settle, is left alone (the clicker told, the click audited).
  */
 export async function handleWork(
   rt: ApprovalRuntime,
@@ -193,12 +216,11 @@ export async function handleWork(
     return { outcome: "invalid", reason: "malformed approval work event" };
   }
   const deadline = workDeadline(rt, claim);
-  await auditClick(rt, work);
-  if (!(await stillOurs(rt, claim))) {
-    rt.log.warn("approval work skipped: the claim was taken over or already settled", {
-      pipeline: claim.pipeline,
-      executionId: claim.executionId,
-    });
+  if (work.unconfirmed) {
+    const settled = await settleUnconfirmed(rt, work, settleDeadline(deadline));
+    if (settled) return settled;
+  } else await auditClick(rt, work);
+  if (!(await startWork(rt, work))) {
     return { outcome: "final-error", reason: "the claim is no longer this work's" };
   }
   // Only a rejection carries a reason; re-normalized because the event is only as good as its sender.

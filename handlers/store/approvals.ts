@@ -3,9 +3,9 @@
  * - the decision claim of one run of a manual approval action: first click wins; its `status`
  *   records how far the work got (`claimed` → `decided` or `final`, with `settledAt`); kept once
  *   the outcome is final, released (deleted) when nothing was decided for a reason that may pass;
- *   a claim still `claimed` after its work's time bound is taken over by the next click;
- * - the replay guard: one item per verified Slack request signature, so a byte-identical resend
- *   within the accepted timestamp window is refused.
+ *   a claim still `claimed` after its work's time bound is taken over by the next click, and one
+ *   whose work has not started (`workStartedAt`) by the next click of the same user and decision.
+ * (The replay guard of Slack requests is store/replay.ts.)
  * The fan-out reads the decisions too ({@link slackRejection}) to report a rejection as such.
  */
 import { DeleteCommand, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -15,7 +15,7 @@ import type { ApprovalClaim } from "../approval/types";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
 import { claimOrRead, storeClient, withStoreRetries, type ClaimOptions } from "./claim";
-import { approvalKey, approvalPartition, replayKey } from "./keys";
+import { approvalKey, approvalPartition } from "./keys";
 import { expiresAt, tableName } from "./table";
 
 /**
@@ -39,13 +39,20 @@ export type StoredDecision = ApprovalClaim & {
    * Absent on items written before it was recorded.
    */
   leaseUntil?: string;
+  /**
+   * When (ISO 8601) the claim's work began deciding ({@link markWorkStarted}); until then the
+   * clicker's own next click with the same decision may replace the claim
+   * ({@link takeOverDecision} `unstarted`), and a work that starts later decides nothing.
+   */
+  workStartedAt?: string;
 };
 
 /**
  * How a store call on a clock is bounded: `deadline` (epoch ms) for its retries, `signal` to
- * abort it, `once` for one SDK attempt per call (store/claim.ts {@link ClaimOptions}).
+ * abort it, `once` for one SDK attempt per call; `failures` collects each attempt's error
+ * (store/claim.ts {@link ClaimOptions}).
  */
-export type StoreBudget = Pick<ClaimOptions, "deadline" | "signal" | "once">;
+export type StoreBudget = Pick<ClaimOptions, "deadline" | "signal" | "once" | "failures">;
 
 /** What came of claiming a decision: won, or lost to `existing` (undefined if it vanished). */
 export type DecisionClaimResult =
@@ -65,7 +72,9 @@ function decisionKey(target: ApprovalButtonValue): ReturnType<typeof approvalKey
 function decisionItem(
   claim: ApprovalClaim,
   retentionDays: number,
-  extra: { status: DecisionStatus; settledAt?: string; outcome?: string; leaseUntil?: string },
+  extra: Pick<StoredDecision, "settledAt" | "outcome" | "leaseUntil" | "workStartedAt"> & {
+    status: DecisionStatus;
+  },
 ): Record<string, unknown> {
   return { ...decisionKey(claim), ...claim, ...extra, expiresAt: expiresAt(retentionDays) };
 }
@@ -106,7 +115,7 @@ export async function claimDecision(
 }
 
 /** Whether `existing` is the item `claim` itself wrote (same user, click time and decision). */
-function isOwnClaim(existing: StoredDecision | undefined, claim: ApprovalClaim): boolean {
+export function isOwnClaim(existing: StoredDecision | undefined, claim: ApprovalClaim): boolean {
   return (
     existing !== undefined &&
     (existing.status ?? "claimed") === "claimed" &&
@@ -118,24 +127,30 @@ function isOwnClaim(existing: StoredDecision | undefined, claim: ApprovalClaim):
 
 /**
  * Takes over `stale`, a claim whose work never settled, for `claim` (a conditional PutItem: only
- * while the item is still `stale` and still `claimed`, so of two clicks taking over at once one
- * wins). Returns the claim that is there when someone else changed it first. `budget` as for
- * {@link claimDecision}.
+ * while the item is still `stale` and still `claimed` — with `unstarted`, also while its work has
+ * not started, {@link markWorkStarted} — so of two clicks taking over at once one wins, and of a
+ * takeover and a starting work one). Returns the claim that is there when someone else changed it
+ * first. `budget` as for {@link claimDecision}.
  */
 export async function takeOverDecision(
   claim: ApprovalClaim,
   stale: ApprovalClaim,
   retentionDays: number,
-  budget: StoreBudget & { leaseUntil?: string } = {},
+  budget: StoreBudget & { leaseUntil?: string; unstarted?: boolean } = {},
 ): Promise<DecisionClaimResult> {
-  const { leaseUntil, ...options } = budget;
-  const names = { ...STILL_THIS_CLAIM.ExpressionAttributeNames, "#status": "status" };
+  const { leaseUntil, unstarted, ...options } = budget;
+  const names = {
+    ...STILL_THIS_CLAIM.ExpressionAttributeNames,
+    "#status": "status",
+    ...(unstarted && { "#started": "workStartedAt" }),
+  };
+  const notStarted = unstarted ? " AND attribute_not_exists(#started)" : "";
   const result = await claimOrRead(
     {
       kind: "put",
       TableName: tableName(),
       Item: decisionItem(claim, retentionDays, { status: "claimed", leaseUntil }),
-      ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND #status = :claimed`,
+      ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND #status = :claimed${notStarted}`,
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: { ":user": stale.user.id, ":at": stale.at, ":claimed": "claimed" },
     },
@@ -143,6 +158,38 @@ export async function takeOverDecision(
   );
   if (result.claimed) return { won: true };
   return { won: false, existing: result.existing as StoredDecision | undefined };
+}
+
+/**
+ * Records that the work of `claim` begins deciding (`workStartedAt`, ISO 8601; the item rewritten
+ * with `leaseUntil` as the claim had it), only while the item is still this claim and `claimed`
+ * (or from before statuses): false when it was taken over, settled or released meanwhile — then
+ * the work must decide nothing. This write and a takeover of an unstarted claim exclude each
+ * other. A PutItem, as every write of the approval function (its grant has no UpdateItem).
+ * DynamoDB errors are thrown (retried first, as {@link claimOrRead} does).
+ */
+export async function markWorkStarted(
+  claim: ApprovalClaim,
+  retentionDays: number,
+  leaseUntil: string,
+  now: Date = new Date(),
+): Promise<boolean> {
+  const started = { status: "claimed" as const, leaseUntil, workStartedAt: now.toISOString() };
+  const result = await claimOrRead(
+    {
+      kind: "put",
+      TableName: tableName(),
+      Item: decisionItem(claim, retentionDays, started),
+      ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND (attribute_not_exists(#status) OR #status = :claimed)`,
+      ExpressionAttributeNames: {
+        ...STILL_THIS_CLAIM.ExpressionAttributeNames,
+        "#status": "status",
+      },
+      ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at, ":claimed": "claimed" },
+    },
+    { read: false },
+  );
+  return result.claimed;
 }
 
 /**
@@ -207,28 +254,6 @@ export async function releaseDecision(
     ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
   });
   await withStoreRetries(() => client.send(del, send), budget);
-}
-
-/**
- * Records a verified request signature until `expiresAtSeconds` (epoch seconds, the item's TTL);
- * false when it was already recorded (a replay). Other DynamoDB errors are thrown, the last one
- * when `budget` ran out.
- */
-export async function recordSignature(
-  signature: string,
-  expiresAtSeconds: number,
-  budget: StoreBudget = {},
-): Promise<boolean> {
-  const result = await claimOrRead(
-    {
-      kind: "put",
-      TableName: tableName(),
-      Item: { ...replayKey(signature), expiresAt: expiresAtSeconds },
-      ConditionExpression: "attribute_not_exists(pk)",
-    },
-    { read: false, ...budget },
-  );
-  return result.claimed;
 }
 
 /**

@@ -59,6 +59,11 @@ export interface ClaimOptions {
    * between attempts: for callers whose `deadline` is seconds away.
    */
   once?: boolean;
+  /**
+   * Collects the error of every failed call, in order: for a caller that must know whether a
+   * write may have been applied although it threw ({@link wasRefused}).
+   */
+  failures?: unknown[];
 }
 
 /** The client a call with `options` uses and what it passes to `send` (the abort signal). */
@@ -80,6 +85,12 @@ export const CLAIM_ATTEMPTS = 5;
 /** First backoff window of a retried claim call, ms of AWS time (full jitter, doubling, ≤ 1 s). */
 const CLAIM_BASE_DELAY_MS = 50;
 const CLAIM_MAX_DELAY_MS = 1000;
+/**
+ * With an abort `signal`, no attempt starts less than this before the deadline (when the signal
+ * fires), ms: the abort would cut it off in flight, leaving unknown whether a write was applied
+ * ({@link wasRefused}) for an attempt that had no time to be answered anyway.
+ */
+const MIN_ATTEMPT_MS = 50;
 
 /**
  * Errors a repeated call cannot fix: a failed condition (the claim's answer, not a failure), an
@@ -99,6 +110,19 @@ const NOT_RETRYABLE: readonly string[] = [
   "ItemCollectionSizeLimitExceededException",
 ];
 
+/**
+ * Whether DynamoDB answered the call that threw `err` with a refusal (an HTTP 4xx: throttling, a
+ * failed condition, an invalid request — "a problem with your request", developer guide, "Error
+ * handling with DynamoDB"): it changed nothing. False when no answer came (a timeout, the
+ * caller's abort, a reset) or a 5xx did: a write may then have been applied, its reply lost
+ * (what TransactWriteItems' `ClientRequestToken` exists for).
+ */
+export function wasRefused(err: unknown): boolean {
+  const meta = (err as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata;
+  const status = meta?.httpStatusCode;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
+
 /** Whether repeating the DynamoDB call that threw `err` may succeed (see NOT_RETRYABLE). */
 export function isRetryableStoreError(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
@@ -109,11 +133,12 @@ export function isRetryableStoreError(err: unknown): boolean {
  * Runs `call` until it resolves, retrying what {@link isRetryableStoreError} allows with
  * full-jitter backoff (windows of 50 ms doubling to 1 s, AWS time: `scaledMs`), until
  * `options.deadline` (no wait may end at or after it) or, without one, for
- * {@link CLAIM_ATTEMPTS} attempts; never more than `options.attempts`. The last error, and any error a repeat cannot fix, is thrown.
+ * {@link CLAIM_ATTEMPTS} attempts; never more than `options.attempts`. The last error, and any
+ * error a repeat cannot fix, is thrown; every error is added to `options.failures` when given.
  */
 export async function withStoreRetries<T>(
   call: () => Promise<T>,
-  options: Pick<ClaimOptions, "deadline" | "sleep" | "attempts" | "signal"> = {},
+  options: Pick<ClaimOptions, "deadline" | "sleep" | "attempts" | "signal" | "failures"> = {},
 ): Promise<T> {
   const cap = options.attempts ?? (options.deadline === undefined ? CLAIM_ATTEMPTS : Infinity);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -121,6 +146,7 @@ export async function withStoreRetries<T>(
     try {
       return await call();
     } catch (err: unknown) {
+      options.failures?.push(err);
       if (!isRetryableStoreError(err)) throw err;
       const delay = backoffDelay(attempt, {
         baseDelayMs: scaledMs(CLAIM_BASE_DELAY_MS),
@@ -128,7 +154,10 @@ export async function withStoreRetries<T>(
         random: Math.random,
       });
       if (attempt >= cap || options.signal?.aborted) throw err;
-      if (options.deadline !== undefined && Date.now() + delay >= options.deadline) throw err;
+      const reserve = options.signal ? MIN_ATTEMPT_MS : 0;
+      if (options.deadline !== undefined && Date.now() + delay + reserve >= options.deadline) {
+        throw err;
+      }
       await sleep(delay);
     }
   }
@@ -175,7 +204,8 @@ export async function claimOrRead(
   const { kind, ...input } = write;
   const returnOld =
     options.read === false ? {} : { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const };
-  const retry = { deadline: options.deadline, sleep: options.sleep, signal: options.signal };
+  const { deadline, sleep, signal, failures } = options;
+  const retry = { deadline, sleep, signal, failures };
   const { client, send } = storeClient(options);
   try {
     if (kind === "put") {
