@@ -25,7 +25,7 @@ import { rejectReasonMetadata } from "./interaction";
 import { actorLabel, ephemeral, rejectReasonModal } from "./messages";
 import { ok } from "./response";
 import { openView, postToResponseUrl } from "./slack-api";
-import { startDecision } from "./start";
+import { startDecision, tellRecording } from "./start";
 import {
   WORK_MARKER,
   type ApprovalClaim,
@@ -155,7 +155,7 @@ export const NOT_RECORDED_TEXT =
  * request) off the 3 s path.
  */
 export const RECORDING_TEXT =
-  "⏳ Your click is being recorded (the decision store was slow to answer); " +
+  "⏳ Your click is being recorded (AWS was slow to answer); " +
   "the message updates once CodePipeline has the decision.";
 
 /**
@@ -269,12 +269,7 @@ export async function handleClick(
       );
       break;
     case "recording":
-      await postToResponseUrl(
-        rt.log,
-        click.responseUrl,
-        ephemeral(RECORDING_TEXT),
-        clickPostTimeout(rt),
-      );
+      await tellRecording(rt, click.responseUrl, RECORDING_TEXT, started.audit);
       break;
     case "unrecorded":
       return tellNotRecorded(rt, click, claim, started.reason);

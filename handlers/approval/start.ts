@@ -15,7 +15,7 @@ import {
   type StoredDecision,
 } from "../store/approvals";
 import { isRetryableStoreError, wasRefused } from "../store/claim";
-import { invokeTimeout, storeBudgetOf } from "./budget";
+import { clickPostTimeout, invokeTimeout, storeBudgetOf, waitWithin } from "./budget";
 import { audit, claimDetail, claimRecord } from "./decision";
 import {
   claimLeaseEnd,
@@ -24,7 +24,8 @@ import {
   releaseNote,
   type ReleaseResult,
 } from "./lease";
-import { actorLabel } from "./messages";
+import { actorLabel, ephemeral } from "./messages";
+import { postToResponseUrl } from "./slack-api";
 import type { ApprovalClaim, ApprovalRuntime, ApprovalWorkEvent } from "./types";
 import { errorMessage, errorName } from "./util";
 
@@ -33,7 +34,9 @@ import { errorMessage, errorName } from "./util";
  * taken over `tookOver` (a claim whose work was lost) or `replaced` (the clicker's own earlier
  * claim with the same decision, whose work had not started) — and the work invoked; `recording`:
  * whether DynamoDB applied the claim was not known within the request's budget (`reason`: the
- * last error's name) and the work was invoked to settle it; `taken`: someone was first;
+ * last error's name) and the work was invoked to settle it, or the claim was made and the work's
+ * invoke not answered in time (`audit`: its `approval-error` record being written, for the
+ * caller to wait for within the budget, budget.ts `waitWithin`); `taken`: someone was first;
  * `failed`: the work could not be started (`release` says whether the claim was given back);
  * `unrecorded`: DynamoDB refused the claim until the budget ran out, or its outcome was unknown
  * and the work could not be invoked either (`reason` says which): nothing was decided, and the
@@ -41,7 +44,7 @@ import { errorMessage, errorName } from "./util";
  */
 export type StartResult =
   | { status: "started"; tookOver?: StoredDecision; replaced?: StoredDecision }
-  | { status: "recording"; reason: string }
+  | { status: "recording"; reason: string; audit?: Promise<void> }
   | { status: "taken"; existing: StoredDecision | undefined }
   | { status: "failed"; release: ReleaseResult }
   | { status: "unrecorded"; reason: string };
@@ -171,6 +174,29 @@ async function settleLater(
 }
 
 /**
+ * The work's invoke was not answered within the request's budget (a timeout, or a 5xx): Lambda
+ * may have queued it, so the claim is kept — the work, if it runs, decides (work.ts marks the
+ * claim before deciding); if it never runs, the clicker's next click with the same decision
+ * replaces the claim ({@link claimForWork}). `recording`, with its `approval-error` record being
+ * written (not awaited here: the budget is spent; the caller waits for it beside its answer).
+ */
+function invokeUnanswered(rt: ApprovalRuntime, claim: ApprovalClaim, err: unknown): StartResult {
+  const reason = `the work's invoke was not answered in time: ${errorName(err)}`;
+  rt.log.warn("approval self-invoke not answered; keeping the claim", {
+    pipeline: claim.pipeline,
+    executionId: claim.executionId,
+    error: errorMessage(err),
+  });
+  const written = audit(rt, {
+    action: "approval-error",
+    ...claimRecord(claim),
+    result: `${reason}; the decision goes ahead only if Lambda queued it (claim kept)`,
+    detail: claimDetail(claim),
+  });
+  return { status: "recording", reason, audit: written };
+}
+
+/**
  * Claims the decision ({@link claimForWork}) and invokes this function asynchronously to do the
  * work, which writes the claim's `approval-click` audit record (with `note` in its detail): off
  * Slack's 3 s path. Audits a failure to start (then the claim is released). A claim whose outcome
@@ -202,9 +228,10 @@ export async function startDecision(
     detail: { ...claimDetail(claim), ...note, ...lost },
   };
   try {
-    await invokeWork(rt, { ...work, clickAudit });
+    await invokeWork(rt, { ...work, clickAudit }, invokeTimeout(rt));
   } catch (err: unknown) {
-    // Nothing was decided: release the claim so that the click can be retried.
+    if (!wasRefused(err)) return invokeUnanswered(rt, claim, err);
+    // Lambda refused it, so nothing was decided: release the claim so that the click can be retried.
     const release = await releaseClaim(rt, claim);
     rt.log.error("approval self-invoke failed", {
       pipeline: claim.pipeline,
@@ -220,4 +247,21 @@ export async function startDecision(
     return { status: "failed", release };
   }
   return claimed;
+}
+
+/**
+ * Tells the clicker `text` (a `recording` start) while the start's own audit write, if any, goes
+ * on: both within the request's budget; the write is only no longer waited for after it.
+ */
+export async function tellRecording(
+  rt: ApprovalRuntime,
+  responseUrl: string | undefined,
+  text: string,
+  pending: Promise<void> = Promise.resolve(),
+): Promise<void> {
+  const [, written] = await Promise.all([
+    postToResponseUrl(rt.log, responseUrl, ephemeral(text), clickPostTimeout(rt)),
+    waitWithin(rt, pending),
+  ]);
+  if (!written) rt.log.error("audit write still running at the answer", {});
 }

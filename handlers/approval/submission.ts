@@ -22,7 +22,7 @@ import { actorLabel, ephemeral } from "./messages";
 import { postToResponseUrl } from "./slack-api";
 import { clickPostTimeout, waitWithin } from "./budget";
 import { ok, respond } from "./response";
-import { startDecision } from "./start";
+import { startDecision, tellRecording } from "./start";
 import {
   WORK_MARKER,
   type ApprovalClaim,
@@ -36,7 +36,7 @@ import {
  * in time and the work was started to settle it (start.ts `recording`).
  */
 export const RECORDING_REJECTION_TEXT =
-  "⏳ Your rejection is being recorded (the decision store was slow to answer); " +
+  "⏳ Your rejection is being recorded (AWS was slow to answer); " +
   "the message updates once CodePipeline has the decision.";
 
 /**
@@ -169,12 +169,7 @@ export async function handleReasonSubmission(
       );
     case "recording":
       // The modal closes; the work settles the claim and decides, or tells who holds it.
-      await postToResponseUrl(
-        rt.log,
-        asked.work.responseUrl,
-        ephemeral(RECORDING_REJECTION_TEXT),
-        clickPostTimeout(rt),
-      );
+      await tellRecording(rt, asked.work.responseUrl, RECORDING_REJECTION_TEXT, started.audit);
       return ok();
     case "unrecorded":
       await auditNotRecorded(rt, claim, started.reason);

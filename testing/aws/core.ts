@@ -81,6 +81,11 @@ export interface AwsFaults {
 /** Latency injection per service and operation, in ms. */
 export interface AwsDelays {
   codepipeline: Record<string, number>;
+  /**
+   * `Invoke`: the answer to an `Event` invocation is held this long after the event was queued
+   * (the function runs either way): Lambda took the request, its answer came late or never.
+   */
+  lambda: Record<string, number>;
   secretsmanager: Record<string, number>;
   sns: Record<string, number>;
 }
@@ -105,7 +110,7 @@ export function noFaults(): AwsFaults {
 
 /** No added latency anywhere. */
 export function noDelays(): AwsDelays {
-  return { codepipeline: {}, secretsmanager: {}, sns: {} };
+  return { codepipeline: {}, lambda: {}, secretsmanager: {}, sns: {} };
 }
 
 /**

@@ -4,7 +4,8 @@
  * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html : `X-Amz-Invocation-Type`
  * `RequestResponse` (default) answers 200 with the function's result, or with
  * `X-Amz-Function-Error: Unhandled` and `{ errorType, errorMessage }` when it threw; `Event`
- * answers 202 at once and runs the function asynchronously; `DryRun` answers 204. The function is
+ * queues the function, runs it asynchronously and answers 202 (after `delays.lambda.Invoke` ms,
+ * when set: the event is queued whether or not the caller still waits); `DryRun` answers 204. The function is
  * named by name, ARN or qualified ARN; an unknown one is `ResourceNotFoundException` (404), a body
  * that is not JSON `InvalidRequestContentException`.
  */
@@ -119,7 +120,10 @@ function invoke(
   if (invocationType === "Event") {
     const tracked = run.finally(() => registry.running.delete(tracked));
     registry.running.add(tracked);
-    res.writeHead(202, { "content-length": 0 }).end();
+    // Queued above; a delayed answer is one Lambda accepted whose reply the caller may not wait for.
+    void ctx.sleep(ctx.delays.lambda.Invoke ?? 0).then(() => {
+      if (!res.destroyed) res.writeHead(202, { "content-length": 0 }).end();
+    });
     return;
   }
   void run.then(() => sendResult(res, record));

@@ -39,7 +39,7 @@ afterEach(() => {
 
 /** What the clicker is told while the work settles the claim. */
 const RECORDING =
-  "⏳ Your click is being recorded (the decision store was slow to answer); " +
+  "⏳ Your click is being recorded (AWS was slow to answer); " +
   "the message updates once CodePipeline has the decision.";
 /** What the clicker is told when nothing will record the click. */
 const NOT_RECORDED =
@@ -197,6 +197,40 @@ describe("a claim DynamoDB applied whose answer came after the click's budget", 
   });
 });
 
+describe("a work's invoke Lambda queued but answered after the click's budget", () => {
+  afterEach(() => {
+    h.all.aws.delays.lambda = {};
+  });
+
+  it("is answered in time with 'being recorded', keeps the claim, and the queued work decides once", async () => {
+    // Prepare: Lambda queues the event at once and answers 202 after 4 s (past Slack's 3 s).
+    const { executionId } = pendingApproval(h);
+    h.all.aws.delays.lambda = { Invoke: 4000 };
+    // Act
+    const t0 = Date.now();
+    const click = await clickAs(h, { user: APPROVER_1, executionId });
+    const ms = Date.now() - t0;
+    await h.all.aws.idle();
+    // Assess
+    expect(ms).toBeLessThan(SLACK_ACK_MS);
+    // The queued work may update the message before the click's ephemeral goes out.
+    expect(texts(click.responseId)).toContain(RECORDING);
+    expect(texts(click.responseId).join("\n")).toMatch(/Approved by <@U0APPROVER1>/);
+    expect(
+      cpCalls(h, "PutApprovalResult").map((c) => (c.input.result as { status?: string }).status),
+    ).toEqual(["Approved"]);
+    expect(await claimOf(h, executionId)).toMatchObject({ status: "decided" });
+    const audit = await auditOf(executionId);
+    expect(audit).toContainEqual([
+      "approval-error",
+      expect.stringMatching(
+        /^the work's invoke was not answered in time: \w+; the decision goes ahead only if Lambda queued it/,
+      ),
+    ]);
+    expect(audit.map(([action]) => action)).toContain("approval-decided");
+  });
+});
+
 describe("a claim whose answer did not come in time and that DynamoDB never applied", () => {
   it("is claimed by the work itself and decided once", async () => {
     // Prepare
@@ -308,7 +342,7 @@ describe("the reject-reason modal's submission whose claim is answered late", ()
     // Assess
     expect(res).toMatchObject({ statusCode: 200, body: "" });
     expect(texts(responseId)[0]).toBe(
-      "⏳ Your rejection is being recorded (the decision store was slow to answer); " +
+      "⏳ Your rejection is being recorded (AWS was slow to answer); " +
         "the message updates once CodePipeline has the decision.",
     );
     expect(cpCalls(h, "PutApprovalResult").map((c) => c.input.result)).toEqual([
