@@ -23,6 +23,21 @@ const MIN_POST_TIMEOUT_MS = 250;
  */
 const FALLBACK_RESERVE_MS = 500;
 
+/** How far back a function URL's receipt time is believed, ms (beyond: a clock is off). */
+const MAX_RECEIPT_AGE_MS = 30_000;
+
+/**
+ * When the request reached the function URL, epoch ms: its `requestContext.timeEpoch`
+ * (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html, "Request payload format"),
+ * so that a cold start before the handler ran counts against Slack's 3 s; `now` when it is
+ * absent, in the future, or older than {@link MAX_RECEIPT_AGE_MS}.
+ */
+export function receivedAtOf(timeEpoch: unknown, now: number = Date.now()): number {
+  if (typeof timeEpoch !== "number" || !Number.isFinite(timeEpoch)) return now;
+  if (timeEpoch > now || now - timeEpoch > MAX_RECEIPT_AGE_MS) return now;
+  return timeEpoch;
+}
+
 /** The budget of a request received at `receivedAt` (epoch ms). */
 export function ackBudget(receivedAt: number): AckBudget {
   const storeBy = receivedAt + STORE_BUDGET_MS;

@@ -8,7 +8,7 @@ import type { LambdaFunctionURLEvent } from "aws-lambda";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { requireEnv, secretJson } from "../aws";
 import { isRetryableStoreError } from "../store/claim";
-import { ackBudget, storeBudgetOf } from "./budget";
+import { ackBudget, receivedAtOf, storeBudgetOf } from "./budget";
 import { ENV, type SlackAppSecrets } from "../types";
 import { handleClick } from "./click";
 import { audit } from "./decision";
@@ -167,8 +167,10 @@ export async function handleRequest(
   event: LambdaFunctionURLEvent,
 ): Promise<ApprovalResponse> {
   const now = new Date();
-  // Slack waits 3 s for the answer: every step on the path is bounded from here (budget.ts).
-  const rt: ApprovalRuntime = { ...runtime, ack: ackBudget(now.getTime()) };
+  // Slack waits 3 s for the answer: every step on the path is bounded from the request's receipt
+  // by the function URL, a cold start included (budget.ts).
+  const receivedAt = receivedAtOf(event.requestContext?.timeEpoch, now.getTime());
+  const rt: ApprovalRuntime = { ...runtime, ack: ackBudget(receivedAt) };
   const rawBody = Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
   const verified = await verifyRequest(rt, event, rawBody, now);
   if ("answer" in verified) return verified.answer;

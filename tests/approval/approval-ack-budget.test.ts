@@ -10,9 +10,13 @@ import {
   auditItems,
   claimOf,
   clickAs,
+  clickPayload,
   cpCalls,
+  formBody,
   pendingApproval,
   postsTo,
+  responseUrl,
+  signedEvent,
   throttleDynamo,
   useHarness,
   type Harness,
@@ -87,3 +91,31 @@ it.each([
     ]);
   },
 );
+
+it("counts the time before the handler ran (a cold start) against Slack's 3 s: the budget starts at the function URL's receipt", async () => {
+  // Prepare: the function URL received the click 2 s before the handler ran (its
+  // requestContext.timeEpoch, epoch ms; Lambda, "Invoking Lambda function URLs", request payload),
+  // and DynamoDB refuses the claim until the budget runs out.
+  const COLD_START_MS = 2000;
+  throttleDynamo(h, "PutItem", ["APPROVAL#"], Infinity);
+  const { executionId } = pendingApproval(h);
+  const { id, url } = responseUrl(h);
+  const event = signedEvent(
+    formBody(clickPayload({ user: APPROVER_1, executionId, responseUrl: url })),
+  );
+  event.requestContext.timeEpoch = Date.now() - COLD_START_MS;
+
+  // Act
+  const t0 = Date.now();
+  const res = (await h.handler(event)) as { statusCode: number };
+  const sinceReceipt = COLD_START_MS + (Date.now() - t0);
+  await h.all.aws.idle();
+
+  // Assess: answered within Slack's 3 s of the receipt, honestly, nothing decided.
+  expect(sinceReceipt).toBeLessThan(SLACK_ACK_MS);
+  expect(res.statusCode).toBe(200);
+  expect(postsTo(h, id).map((p) => p.text)).toEqual([
+    expect.stringMatching(/^⚠️ Could not record your click in time .*nothing was decided/),
+  ]);
+  expect(cpCalls(h, "PutApprovalResult")).toHaveLength(0);
+});
