@@ -6,6 +6,19 @@
  * `<PublishResponse><PublishResult><MessageId>`; errors are the awsQuery `<ErrorResponse>` with
  * `Type` `Sender` (4xx) or `Receiver` (5xx).
  *
+ * Publish's constraints (the same page), each refused with `InvalidParameter` (HTTP 400):
+ * - `Subject`: "must be ASCII text that begins with a letter, number, or punctuation mark; must
+ *   not include line breaks or control characters; and must be less than 100 characters long"
+ *   (so at most {@link SNS_SUBJECT_MAX} characters of printable ASCII, the first not a space);
+ * - `Message`, except SMS: "UTF-8 encoded strings and at most 256 KB in size (262,144 bytes, not
+ *   262,144 characters)" ({@link SNS_MESSAGE_MAX_BYTES});
+ * - SMS: "The total size limit for a single SMS Publish action is 1,600 characters"
+ *   ({@link SNS_SMS_MAX_CHARS}); applied to every Publish that sends SMS (to a `PhoneNumber`, or
+ *   to a topic with the `AWS.SNS.SMS.*` attributes: for a topic SNS would accept the publish and
+ *   fail the SMS deliveries, the stand-in refuses the publish, as for the rate limit below), and
+ *   `AWS.SNS.SMS.SMSType` is `Promotional` or `Transactional` (Amazon SNS developer guide,
+ *   "Publishing to a mobile phone", message attributes).
+ *
  * SMS throughput: the account's SMS messages per second ({@link SNS_SMS_RATE_LIMIT}) apply to
  * every Publish that sends SMS (to a `PhoneNumber`, or carrying the `AWS.SNS.SMS.*` attributes
  * of an SMS topic publish); over it Publish fails with the awsQuery common error `Throttling`
@@ -48,6 +61,24 @@ export const SNS_SMS_RATE_LIMIT: RateLimit = {
   source:
     "Amazon SNS endpoints and quotas (https://docs.aws.amazon.com/general/latest/gr/sns.html): SMS messages per second, 20 per account and Region; Publish fails with Throttling",
 };
+
+/** `Subject`: "must be less than 100 characters long" (API_Publish). */
+export const SNS_SUBJECT_MAX = 99;
+/** Non-SMS messages: "at most 256 KB in size (262,144 bytes, not 262,144 characters)". */
+export const SNS_MESSAGE_MAX_BYTES = 262_144;
+/** "The total size limit for a single SMS Publish action is 1,600 characters." */
+export const SNS_SMS_MAX_CHARS = 1600;
+
+/** What is wrong with a `Subject` by API_Publish's rule, or undefined when it is valid. */
+function subjectProblem(subject: string): string | undefined {
+  if (subject.length === 0) return "Subject must not be empty";
+  if (/[\r\n]/.test(subject)) return "Subject must not include line breaks";
+  if (/[^\x20-\x7e]/.test(subject)) return "Subject must be ASCII text without control characters";
+  if (subject.startsWith(" "))
+    return "Subject must begin with a letter, number, or punctuation mark";
+  if (subject.length > SNS_SUBJECT_MAX) return "Subject must be less than 100 characters long";
+  return undefined;
+}
 
 /** The limit name of the SMS limiter (in {@link smsRateStats}). */
 const SMS = "sns-sms";
@@ -147,17 +178,33 @@ function publish(ctx: AwsContext, form: URLSearchParams): string {
       "Invalid parameter: TopicArn or TargetArn or PhoneNumber Reason: no value for required parameter",
     );
   }
-  // SMS: 1600 characters at most (several segments); topics: 256 KB.
-  if (phoneNumber && message.length > 1600) {
-    throw serviceError("InvalidParameter", "Invalid parameter: Message too long");
+  if (sendsSms(form)) {
+    if (message.length > SNS_SMS_MAX_CHARS) {
+      throw serviceError("InvalidParameter", "Invalid parameter: Message too long");
+    }
+    const smsType = messageAttributes(form)["AWS.SNS.SMS.SMSType"]?.stringValue;
+    if (smsType !== undefined && smsType !== "Promotional" && smsType !== "Transactional") {
+      throw serviceError(
+        "InvalidParameter",
+        "Invalid parameter: MessageAttributes AWS.SNS.SMS.SMSType must be Promotional or Transactional",
+      );
+    }
+  } else if (Buffer.byteLength(message, "utf8") > SNS_MESSAGE_MAX_BYTES) {
+    throw serviceError(
+      "InvalidParameter",
+      "Invalid parameter: Message too long (at most 262144 bytes)",
+    );
   }
+  const subject = form.get("Subject");
+  const problem = subject === null ? undefined : subjectProblem(subject);
+  if (problem) throw serviceError("InvalidParameter", `Invalid parameter: Subject (${problem})`);
   const messageId = randomUUID();
   const publish: SnsPublish = {
     topicArn,
     phoneNumber,
     targetArn,
     message,
-    subject: form.get("Subject") ?? undefined,
+    subject: subject ?? undefined,
     messageAttributes: messageAttributes(form),
     messageId,
     at: new Date(),

@@ -33,6 +33,10 @@ export interface Delivery {
   headers: IncomingHttpHeaders;
   /** Parsed JSON, form fields as an object, or the raw text. */
   body: unknown;
+  /** The size of the request body in bytes, as sent (the services' size limits count these). */
+  bytes?: number;
+  /** The query string's parameters (Discord's `wait`). */
+  query?: Record<string, string>;
   at: Date;
 }
 
@@ -52,6 +56,11 @@ export interface Attempt extends Delivery {
   outcome: AttemptOutcome;
   /** HTTP status answered (none for timeout and reset). */
   status?: number;
+  /**
+   * Why a request answered with a success status was `rejected` all the same (see
+   * {@link Answer.dropped}: a Teams Workflows run that failed after its 202).
+   */
+  reason?: string;
 }
 
 /**
@@ -93,6 +102,12 @@ export interface Answer {
   status: number;
   body?: unknown;
   contentType?: string;
+  /**
+   * The service answered `status` (a success) before acting on the request and then did not act
+   * on it, for this reason: the request is recorded as `rejected` (not in `deliveries`), with
+   * the reason in its {@link Attempt}, while the sender sees only the success.
+   */
+  dropped?: string;
 }
 
 /** A text/plain answer. */
@@ -224,8 +239,14 @@ export function record(
   delivery: Delivery,
   outcome: AttemptOutcome,
   status?: number,
+  reason?: string,
 ): void {
-  const attempt: Attempt = { ...delivery, outcome, status };
+  const attempt: Attempt = {
+    ...delivery,
+    outcome,
+    status,
+    ...(reason !== undefined && { reason }),
+  };
   recorder.attempts.push(attempt);
   for (const listener of [...recorder.attemptListeners]) listener(attempt);
   if (!ACCEPTED_OUTCOMES.includes(outcome)) return;

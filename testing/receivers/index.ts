@@ -16,7 +16,7 @@
  * about something else may turn a limit off (`setRateLimit(name, null)`) or change it, saying why;
  * `reset()` restores the documented limits.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { startServer, type ManagedServer } from "../http";
 import {
   admit,
@@ -219,22 +219,17 @@ function route(path: string): { receiver: ReceiverKind; name: string } | undefin
  */
 function answerFor(
   channels: ChannelState,
-  target: { receiver: ReceiverKind; name: string },
-  headers: IncomingHttpHeaders,
-  body: unknown,
+  delivery: Delivery,
 ): { answer: Answer; replayed?: boolean } {
-  if (target.receiver === "webhook") return webhook(channels.webhooks, target.name, headers);
-  return { answer: channelAnswer(channels, target, headers, body) };
+  if (delivery.receiver === "webhook") {
+    return webhook(channels.webhooks, delivery.name, delivery.headers);
+  }
+  return { answer: channelAnswer(channels, delivery) };
 }
 
 /** The answer of the channels without idempotency keys. */
-function channelAnswer(
-  channels: ChannelState,
-  target: { receiver: ReceiverKind; name: string },
-  headers: IncomingHttpHeaders,
-  body: unknown,
-): Answer {
-  const { receiver, name } = target;
+function channelAnswer(channels: ChannelState, delivery: Delivery): Answer {
+  const { receiver, name, headers, body, bytes, query } = delivery;
   switch (receiver) {
     case "slack":
       return slackWebhook(body);
@@ -243,11 +238,11 @@ function channelAnswer(
     case "slack-api":
       return slackApi(channels.slack, name, headers, body);
     case "pagerduty":
-      return pagerduty(channels.incidents, name, body);
+      return pagerduty(channels.incidents, name, body, bytes);
     case "teams":
-      return teams(body);
+      return teams(body, bytes);
     case "discord":
-      return discord(body);
+      return discord(body, query);
     case "webhook":
       return webhook(channels.webhooks, name, headers).answer;
     default: {
@@ -334,8 +329,11 @@ function answerChannel(
     else send(res, gate.limited, gate.headers);
     return;
   }
-  const { answer, replayed } = answerFor(channels, delivery, req.headers, delivery.body);
-  const accepted = answer.status < 300 && !(isRecord(answer.body) && answer.body.ok === false);
+  const { answer, replayed } = answerFor(channels, delivery);
+  const accepted =
+    answer.status < 300 &&
+    answer.dropped === undefined &&
+    !(isRecord(answer.body) && answer.body.ok === false);
   const outcome = replayed
     ? "replayed"
     : !accepted
@@ -344,11 +342,11 @@ function answerChannel(
         ? "lost-reply"
         : "delivered";
   if (lost === "gateway-504") {
-    record(recorder, delivery, outcome, 504);
+    record(recorder, delivery, outcome, 504, answer.dropped);
     send(res, text(504, "504 Gateway Time-out"));
     return;
   }
-  record(recorder, delivery, outcome, loseReply ? undefined : answer.status);
+  record(recorder, delivery, outcome, loseReply ? undefined : answer.status, answer.dropped);
   if (loseReply) req.socket.destroy();
   else send(res, answer, gate.headers);
 }
@@ -400,7 +398,7 @@ function handler(
   sleep: (ms: number) => Promise<void>,
 ): (req: IncomingMessage, res: ServerResponse, raw: Buffer) => Promise<void> {
   return async (req, res, raw) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const [path, search = ""] = (req.url ?? "/").split("?");
     if (req.method === "GET" && path === "/health") {
       send(res, json(200, { ok: true }));
       return;
@@ -415,6 +413,8 @@ function handler(
       path,
       headers: req.headers,
       body: parseBody(req.headers, raw),
+      bytes: raw.length,
+      query: Object.fromEntries(new URLSearchParams(search)),
       at: new Date(),
     };
     await sleep(recorder.latencies[target.receiver] ?? 0);

@@ -11,6 +11,13 @@
  *   incident folds into it; acknowledge/resolve need the key, and of an unknown or resolved
  *   incident are accepted and do nothing. After a resolve, the same key opens a new incident.
  * - `POST /v2/change/enqueue`: change events never page anyone (accepted, no incident).
+ * - Size: "Events API payloads are limited to 512 KB" (Events API v2 Overview, "API Limits",
+ *   PagerDuty/developer-docs `docs/events-API-v2/01-Overview.md`): a request body of more than
+ *   {@link PAGERDUTY_MAX_EVENT_BYTES} bytes is refused. PagerDuty does not document the answer;
+ *   the stand-in gives the 400 of every invalid event ("400 Bad Request … Retry? No", the same
+ *   page), which the sender must not retry (Alertmanager enforces the same 512 KB before sending:
+ *   prometheus/alertmanager#2225).
+ * - Change events (`03-Change-Events.md`): `payload.summary` is required, at most 1024 characters.
  * - Rate limit: {@link PAGERDUTY_EVENTS_RATE_LIMIT} per routing key (integration key), over it
  *   HTTP 429 ({@link pagerdutyRateLimited}); PagerDuty documents no `Retry-After` for the Events
  *   API, so none is sent and the sender must back off on its own.
@@ -58,6 +65,9 @@ export interface Incident {
   openedAt: Date;
   updatedAt: Date;
 }
+
+/** 512 KB: the Events API v2's payload limit, in bytes of the request body. */
+export const PAGERDUTY_MAX_EVENT_BYTES = 512 * 1024;
 
 /** PagerDuty Events v2 limits (PagerDuty developer docs, events-API-v2). */
 const PAGERDUTY = {
@@ -129,7 +139,10 @@ function trigger(incidents: Incident[], routingKey: string, body: Record<string,
  * Answers one event: `name` is "enqueue" (alert events) or "change" (change events); alert
  * events open and change `incidents`.
  */
-export function pagerduty(incidents: Incident[], name: string, body: unknown): Answer {
+export function pagerduty(incidents: Incident[], name: string, body: unknown, bytes = 0): Answer {
+  if (bytes > PAGERDUTY_MAX_EVENT_BYTES) {
+    return invalid(`Event is ${bytes} bytes, over the 512 KB (524288 bytes) size limit`);
+  }
   if (!isRecord(body)) return invalid("Event object is not valid JSON");
   const routingKey = body.routing_key;
   if (typeof routingKey !== "string" || routingKey.length !== PAGERDUTY.routingKeyLength) {
@@ -138,6 +151,9 @@ export function pagerduty(incidents: Incident[], name: string, body: unknown): A
   if (name === "change") {
     if (!isRecord(body.payload) || typeof body.payload.summary !== "string") {
       return invalid("'payload.summary' is missing or blank");
+    }
+    if (body.payload.summary.length > PAGERDUTY.summaryMax) {
+      return invalid("'payload.summary' is longer than 1024 characters");
     }
     return json(202, { status: "success", message: "Change event processed" });
   }

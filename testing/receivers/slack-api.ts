@@ -5,7 +5,12 @@
  *   no token (a `Bearer` Authorization header or a `token` field);
  * - `chat.postMessage` (https://api.slack.com/methods/chat.postMessage): `channel` is required
  *   (`channel_not_found`), one of `text`/`blocks`/`attachments` too (`no_text`), blocks must be an
- *   array (`invalid_blocks`); the answer carries the new message's `ts`; optional `metadata`
+ *   array within Block Kit's limits (`invalid_blocks` with an `errors` list of JSON pointers, as
+ *   Slack answers; the limits and their pages are in slack-blocks.ts), all their text together at
+ *   most 12,000 characters (`msg_blocks_too_long`: Slack documents the number only on the markdown
+ *   block page, "12,000 characters cumulative"; a Slack engineer gave it for all blocks, "12,000
+ *   text characters with a buffer for block containers", in slackapi/bolt-js#2509), and `text` at
+ *   most 40,000 (`msg_too_long`); the answer carries the new message's `ts`; optional `metadata`
  *   `{ event_type, event_payload }` (Slack, "Using message metadata",
  *   https://docs.slack.dev/messaging/message-metadata; JSON text in a form post) is kept with the
  *   message, `invalid_metadata_format` when it is not an object with a string `event_type` and
@@ -14,7 +19,8 @@
  *   messages newest first, `oldest` (exclusive) and `limit` (default 100) honoured; `metadata`
  *   only with `include_all_metadata` true;
  * - `chat.update` (https://api.slack.com/methods/chat.update): the message is named by `channel`
- *   and `ts` (`message_not_found` otherwise);
+ *   and `ts` (`message_not_found` otherwise); its blocks and text are held to the same limits
+ *   (its error list has `invalid_blocks`, `msg_blocks_too_long` and `msg_too_long` too);
  * - `views.open` (https://api.slack.com/methods/views.open): a `trigger_id` and a view are required;
  *   a modal's title is at most 24 characters and its `private_metadata` at most 3000.
  * Any other method is `unknown_method`.
@@ -28,6 +34,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { isRecord, json, safeJson, type Answer, type RateLimit } from "./core";
+import { blocksErrors, blockTextLength, SLACK_BLOCK_LIMITS } from "./slack-blocks";
 
 /** `chat.postMessage`: 1 per second per channel, short bursts allowed (3 here, as for webhooks). */
 export const SLACK_POST_MESSAGE_RATE_LIMIT: RateLimit = {
@@ -108,13 +115,29 @@ export function slackApi(
   const channel = typeof fields.channel === "string" ? fields.channel : "";
   if (channel === "") return json(200, { ok: false, error: "channel_not_found" });
   const blocks = typeof fields.blocks === "string" ? safeJson(fields.blocks) : fields.blocks;
-  if (blocks !== undefined && !Array.isArray(blocks)) {
-    return json(200, { ok: false, error: "invalid_blocks" });
+  if (blocks !== undefined) {
+    const errors = blocksErrors(blocks);
+    if (errors.length > 0) {
+      return json(200, {
+        ok: false,
+        error: "invalid_blocks",
+        errors,
+        response_metadata: { messages: errors.map((e) => `[ERROR] ${e}`) },
+      });
+    }
+    if (blockTextLength(blocks) > SLACK_BLOCK_LIMITS.cumulativeText) {
+      return json(200, { ok: false, error: "msg_blocks_too_long" });
+    }
   }
   const messageText = typeof fields.text === "string" ? fields.text : undefined;
+  if (messageText !== undefined && messageText.length > SLACK_BLOCK_LIMITS.messageText) {
+    return json(200, { ok: false, error: "msg_too_long" });
+  }
+  // blocksErrors found them an array.
+  const blockList = blocks as unknown[] | undefined;
   return method === "chat.postMessage"
-    ? postMessage(state, fields, channel, messageText, blocks)
-    : updateMessage(state, fields, channel, messageText, blocks);
+    ? postMessage(state, fields, channel, messageText, blockList)
+    : updateMessage(state, fields, channel, messageText, blockList);
 }
 
 function postMessage(

@@ -5,7 +5,13 @@
  * (https://api.slack.com/messaging/webhooks, "Handling errors"): the answer is `text/plain`,
  * `ok` on success, or HTTP 400 with an error word: `invalid_payload` for a body that is not a JSON
  * object, `no_text` when there is neither `text` nor `blocks` (nor legacy `attachments`),
- * `invalid_blocks` for blocks that are not an array.
+ * `invalid_blocks` for blocks that are not an array or break a Block Kit limit (50 blocks, section
+ * text 3000, header 150, 10 fields of 2000, …: slack-blocks.ts names each with its page), and
+ * `msg_too_long` for a top-level `text` over 40,000 characters. Slack's current page
+ * (https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks, "Handling errors")
+ * lists `invalid_blocks` and `msg_too_long`, both HTTP 400. The cumulative 12,000-character
+ * block text that `chat.postMessage` refuses is not applied here: slackapi/bolt-js#2867 reports
+ * the same blocks accepted through `respond()` (a response_url) and refused by chat.postMessage.
  *
  * `response_url` ("Handling user interaction", https://api.slack.com/interactivity/handling#message_responses):
  * accepts a message (optionally `replace_original`) and answers `ok`; the stand-in records it and
@@ -18,6 +24,7 @@
  * webhook posts to one channel), answered with {@link slackWebhookRateLimited}.
  */
 import { isRecord, text, type Answer, type RateLimit } from "./core";
+import { blocksErrors, SLACK_BLOCK_LIMITS } from "./slack-blocks";
 
 /**
  * 1 message per second per channel, short bursts allowed. Slack gives no burst size; 3 is what the
@@ -42,8 +49,11 @@ export function slackWebhook(body: unknown): Answer {
   if (body.text === undefined && body.blocks === undefined && body.attachments === undefined) {
     return text(400, "no_text");
   }
-  if (body.blocks !== undefined && !Array.isArray(body.blocks)) {
+  if (body.blocks !== undefined && blocksErrors(body.blocks).length > 0) {
     return text(400, "invalid_blocks");
+  }
+  if (typeof body.text === "string" && body.text.length > SLACK_BLOCK_LIMITS.messageText) {
+    return text(400, "msg_too_long");
   }
   return text(200, "ok");
 }

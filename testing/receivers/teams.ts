@@ -6,6 +6,20 @@
  * "content":{"type":"AdaptiveCard",…}}]}`, and answer `202 Accepted`; anything else is rejected
  * with 400.
  *
+ * Size: Teams refuses messages over 28 KB ({@link TEAMS_MESSAGE_MAX_BYTES}: Microsoft Learn,
+ * "Limits and specifications for Microsoft Teams", chat message size "approximately 28 KB";
+ * "Format your bot messages": "the message size limit is 28 KB"; Microsoft in
+ * MicrosoftDocs/msteams-docs#4213 and #7576: "Currently message size limit is 28 kb. When the size
+ * exceeds 28 kb, you will receive an error"). A Workflows webhook answers 202 when the flow run is
+ * queued, before the flow posts: a too-big card fails in the run's "Post card in a chat or channel"
+ * step, "MessageSizeExceeded-Message properties size exceeded. Actual message properties size:
+ * 28897 bytes, whereas max allowed size is 28672 bytes" (MicrosoftDocs/msteams-docs#11274), and
+ * nothing appears in the channel. The stand-in does the same: a request of more than 28,672 bytes
+ * is answered 202 and not posted, recorded as `rejected` with that reason (`Attempt.reason`), so a
+ * test sees what the sender cannot. #11274's run failed for a 24,453-byte request (the flow
+ * measures its own "message properties", larger than the body): a card near the limit may fail in
+ * Teams before it fails here, so keep a margin below it.
+ *
  * Rate limit: Microsoft documents the webhook thresholds under "Rate limiting for connectors"
  * (Microsoft Learn, "Create an Incoming Webhook": 4 requests per second, 60 per 30 seconds, …
  * per webhook; over them HTTP 429) and Workflows answer 429 with `Retry-After` like every Power
@@ -32,8 +46,11 @@ export function teamsRateLimited(): Answer {
 
 const ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive";
 
-/** Answers one Workflows webhook post. */
-export function teams(body: unknown): Answer {
+/** 28 KB: what the Workflows run's post step allows ("max allowed size is 28672 bytes"). */
+export const TEAMS_MESSAGE_MAX_BYTES = 28_672;
+
+/** Answers one Workflows webhook post (`bytes`: the size of the request body as sent). */
+export function teams(body: unknown, bytes = 0): Answer {
   const attachments = isRecord(body) && body.type === "message" ? body.attachments : undefined;
   const valid =
     Array.isArray(attachments) &&
@@ -52,6 +69,14 @@ export function teams(body: unknown): Answer {
         message: "The request body must be an Adaptive Card message",
       },
     });
+  }
+  if (bytes > TEAMS_MESSAGE_MAX_BYTES) {
+    return {
+      status: 202,
+      dropped:
+        `Workflows run failed after its 202: MessageSizeExceeded-Message properties size exceeded. ` +
+        `Actual message properties size: ${bytes} bytes, whereas max allowed size is ${TEAMS_MESSAGE_MAX_BYTES} bytes`,
+    };
   }
   return { status: 202 };
 }
