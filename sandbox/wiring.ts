@@ -366,7 +366,8 @@ function logAttempts(standins: AllStandins, channels: ChannelAttribution, log: L
   standins.receivers.onAttempt((attempt) => {
     if (attempt.receiver === "slack-response") return;
     const channel = channels.ofDelivery(attempt);
-    const status = attempt.status ?? attempt.outcome;
+    // A Teams card over 28 KB is answered 202 and never posted: say why it is not delivered.
+    const status = `${attempt.status ?? attempt.outcome}${attempt.reason ? `: ${attempt.reason}` : ""}`;
     log(
       `    → ${attempt.receiver} ${channel}: ${attempt.outcome === "delivered" ? "delivered" : `${attempt.outcome} (${status})`}`,
     );
