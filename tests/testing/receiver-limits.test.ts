@@ -319,8 +319,9 @@ describe("Discord webhook stand-in (testing/receivers/discord.ts)", () => {
 
 describe("Teams Workflows stand-in (testing/receivers/teams.ts)", () => {
   // Microsoft: messages over 28 KB are refused (msteams-docs#4213, #7576); the Workflows run
-  // fails with "MessageSizeExceeded … max allowed size is 28672 bytes" after the webhook answered
-  // 202 (msteams-docs#11274).
+  // fails with "MessageSizeExceeded … Actual message properties size: 28897 bytes, whereas max
+  // allowed size is 28672 bytes" for a 24,453-byte request, after the webhook answered 202
+  // (msteams-docs#11274).
   const card = (text: string) => ({
     type: "message",
     attachments: [
@@ -345,18 +346,20 @@ describe("Teams Workflows stand-in (testing/receivers/teams.ts)", () => {
     expect(attempt.reason).toMatch(/MessageSizeExceeded.*max allowed size is 28672 bytes/);
   });
 
-  it("counts bytes, not characters: 28,672 bytes are posted, 28,673 are not", async () => {
+  it("refuses the 24,453-byte request Teams refused (msteams-docs#11274), posts one of 24,000", async () => {
     const url = receivers.urlFor("teams", "limits");
-    // "é" is 2 bytes in UTF-8: fill to exactly 28,672 bytes, then one byte more.
-    const fill = 28_672 - frame;
-    const at = card("é".repeat(Math.floor(fill / 2)) + "x".repeat(fill % 2));
-    expect(Buffer.byteLength(JSON.stringify(at))).toBe(28_672);
-    expect((await post(url, at)).status).toBe(202);
+    // "é" is 2 bytes in UTF-8: bytes, not characters, are counted.
+    const ofBytes = (n: number) =>
+      card("é".repeat(Math.floor((n - frame) / 2)) + "x".repeat((n - frame) % 2));
+    expect(Buffer.byteLength(JSON.stringify(ofBytes(24_000)))).toBe(24_000);
+    expect((await post(url, ofBytes(24_000))).status).toBe(202);
     expect(receivers.byReceiver("teams", "limits")).toHaveLength(1);
-    const over = card("é".repeat(Math.floor(fill / 2)) + "x".repeat((fill % 2) + 1));
-    expect((await post(url, over)).status).toBe(202);
+    expect((await post(url, ofBytes(24_453))).status).toBe(202);
     expect(receivers.byReceiver("teams", "limits")).toHaveLength(1);
     expect(receivers.outcomes("teams", "limits")).toMatchObject({ delivered: 1, rejected: 1 });
+    expect(receivers.attemptsOf("teams", "limits")[1].reason).toContain(
+      "Actual message properties size: 28897 bytes (estimated from a 24453-byte request)",
+    );
   });
 });
 
