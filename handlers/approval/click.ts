@@ -4,6 +4,7 @@
  * claims the decision and starts the asynchronous work. Always answers 200: Slack only needs the
  * ack; the user is told in an ephemeral.
  */
+import { cut } from "../events/fields";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { decisionOf, parseApprovalButtonValue } from "../contracts/slack-approval";
 import { readDecision } from "../store/approvals";
@@ -117,7 +118,7 @@ async function claimOfClick(
       executionId: target?.executionId,
       actor: actorLabel(click.user),
       result: "unknown action id",
-      detail: { actionId: click.actionId.slice(0, 255) },
+      detail: { actionId: cut(click.actionId, 255) },
     });
     return undefined;
   }

@@ -5,6 +5,7 @@
  * an opaque 401 and no reason.
  */
 import type { LambdaFunctionURLEvent } from "aws-lambda";
+import { cut } from "../events/fields";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { requireEnv, secretJson } from "../aws";
 import { isRetryableStoreError } from "../store/claim";
@@ -148,7 +149,7 @@ async function handleForm(
     await audit(rt, {
       action: "ignored",
       pipeline: UNKNOWN_PIPELINE,
-      result: `interaction type ${parsed.interaction.type.slice(0, 64)}`,
+      result: `interaction type ${cut(parsed.interaction.type, 64)}`,
     });
     return ok();
   }

@@ -10,6 +10,7 @@ import {
   REJECT_REASON_INPUT_ID,
   type ApprovalDecision,
 } from "../contracts/slack-approval";
+import { cut } from "../events/fields";
 import { escapeSlackText, truncateText } from "../slack-text";
 import type { ApprovalClaim, ApprovalTarget, SlackActor, SlackMessage } from "./types";
 import { isRecord } from "./util";
@@ -49,7 +50,7 @@ export function approvalSummary(
 ): string {
   const base = `${decision} by ${actorLabel(user)} via Slack`;
   const room = APPROVAL_SUMMARY_MAX_CHARS - base.length - 2;
-  if (!reason || room < 2) return base.slice(0, APPROVAL_SUMMARY_MAX_CHARS);
+  if (!reason || room < 2) return cut(base, APPROVAL_SUMMARY_MAX_CHARS);
   return `${base}: ${truncateText(reason, room).text}`;
 }
 
@@ -207,13 +208,13 @@ export function replaceButtons(
   const fallback = original?.text ?? "Deployment approval";
   const section: SectionBlock = {
     type: "section",
-    text: { type: "mrkdwn", text: fallback.slice(0, 3000) },
+    text: { type: "mrkdwn", text: cut(fallback, 3000) },
   };
   const blocks = kept.length > 0 ? kept : [section];
   const outcome: ContextBlock = { type: "context", elements: [{ type: "mrkdwn", text: line }] };
   return {
     replace_original: true,
-    text: `${fallback}\n${line}`.slice(0, 3000),
+    text: cut(`${fallback}\n${line}`, 3000),
     // Slack allows 50 blocks per message; keep room for the decision line.
     blocks: [...blocks.slice(0, 49), outcome],
   };
@@ -237,7 +238,7 @@ export function rejectReasonModal(target: ApprovalTarget, privateMetadata: strin
     close: { type: "plain_text", text: "Cancel" },
     private_metadata: privateMetadata,
     blocks: [
-      { type: "context", elements: [{ type: "mrkdwn", text: what.slice(0, 3000) }] },
+      { type: "context", elements: [{ type: "mrkdwn", text: cut(what, 3000) }] },
       {
         type: "input",
         block_id: REJECT_REASON_INPUT_ID,

@@ -4,6 +4,7 @@
  * with the reason. An empty 200 closes the modal; an `errors` answer keeps it open with a message
  * under the reason.
  */
+import { cut } from "../events/fields";
 import { UNKNOWN_PIPELINE } from "../store/audit";
 import { REJECT_REASON_CALLBACK_ID, REJECT_REASON_INPUT_ID } from "../contracts/slack-approval";
 import {
@@ -82,7 +83,7 @@ async function claimOfSubmission(
       pipeline: UNKNOWN_PIPELINE,
       actor: actorLabel(submission.user),
       result: "unknown view callback_id",
-      detail: { callbackId: submission.callbackId.slice(0, 255) },
+      detail: { callbackId: cut(submission.callbackId, 255) },
     });
     return ok();
   }

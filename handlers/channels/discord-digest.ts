@@ -7,6 +7,7 @@
  * through escapeDiscordMarkdown and `allowed_mentions` is empty, as in every Discord message.
  */
 import type { Digest, DigestEntry } from "../types";
+import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
 import { fitter, oneLine, type Fitter } from "./common";
 import {
@@ -129,7 +130,7 @@ export function renderDiscordDigest(
     ...(i === pages.length - 1 && timestamp && { timestamp }),
   }));
   const message: DiscordDigestMessage = {
-    ...(config.username && { username: config.username.slice(0, limits.username) }),
+    ...(config.username && { username: cut(config.username, limits.username) }),
     embeds,
     allowed_mentions: { parse: [] },
   };

@@ -22,6 +22,7 @@ import {
   type DiscordDigestMessage,
 } from "./discord-digest";
 import { lifecycleFacts } from "./lifecycle";
+import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
 import { escapeDiscordMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -106,7 +107,11 @@ export function renderDiscord(
     [
       "Revision",
       rev && (rev.id || rev.message || rev.author)
-        ? [rev.id?.slice(0, 12), rev.author ? `by ${oneLine(rev.author)}` : undefined, rev.message]
+        ? [
+            rev.id && cut(rev.id, 12),
+            rev.author ? `by ${oneLine(rev.author)}` : undefined,
+            rev.message,
+          ]
             .filter(Boolean)
             .join(" — ")
         : undefined,
@@ -156,7 +161,7 @@ export function renderDiscord(
   if (n.summary && budget <= 1) f.truncated.push("summary");
   const timestamp = Number.isNaN(Date.parse(n.time)) ? undefined : new Date(n.time).toISOString();
   const message: DiscordMessage = {
-    ...(config.username && { username: config.username.slice(0, DISCORD_LIMITS.username) }),
+    ...(config.username && { username: cut(config.username, DISCORD_LIMITS.username) }),
     embeds: [
       {
         title,

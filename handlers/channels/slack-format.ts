@@ -14,6 +14,7 @@ import {
   type ApprovalButtonValue,
 } from "../contracts/slack-approval";
 import { isHome } from "../contracts/pipeline-id";
+import { cut } from "../events/fields";
 import { escapeSlackText } from "../slack-text";
 import type { ChannelConfigOf, Notification } from "../types";
 import { isHttpUrl } from "../url";
@@ -151,7 +152,7 @@ function summaryBlock(n: Notification, f: Fit): KnownBlock | undefined {
 function revisionBlock(n: Notification, f: Fit): KnownBlock | undefined {
   const rev = n.revision;
   if (!rev || !(rev.id || rev.message || rev.author)) return undefined;
-  const id = rev.id ? link(rev.url, `\`${esc(rev.id.slice(0, 12))}\``) : "";
+  const id = rev.id ? link(rev.url, `\`${esc(cut(rev.id, 12))}\``) : "";
   const by = rev.author ? ` by ${esc(oneLine(rev.author))}` : "";
   const head = `*Revision* ${id}${by}`.replace(/ {2,}/g, " ");
   const msg = rev.message ? `\n${esc(rev.message)}` : "";

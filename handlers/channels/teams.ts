@@ -18,6 +18,7 @@ import { reportDigestCut } from "./digest";
 import { lifecycleFacts } from "./lifecycle";
 import { adaptiveCardMessage } from "./adaptive-card";
 import { renderTeamsDigest } from "./teams-digest";
+import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -128,7 +129,7 @@ function build(
   const rev = n.revision;
   if (rev && (rev.id || rev.message || rev.author)) {
     const line = [
-      rev.id ? `Revision ${rev.id.slice(0, 12)}` : "Revision",
+      rev.id ? `Revision ${cut(rev.id, 12)}` : "Revision",
       rev.author ? `by ${rev.author}` : "",
     ]
       .filter(Boolean)

@@ -12,6 +12,7 @@
  */
 import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";
+import { cut } from "../events/fields";
 import { timeScale } from "../http";
 import { describe } from "./invocation";
 import { PACED_ATTRIBUTE, reservedSlots } from "./pace";
@@ -108,7 +109,7 @@ export async function defer(
         [DEFERRAL_ATTRIBUTES.deferrals]: String(deferrals + 1),
         [DEFERRAL_ATTRIBUTES.paced]: JSON.stringify(slots),
         [DEFERRAL_ATTRIBUTES.firstSeen]: firstSeen,
-        [DEFERRAL_ATTRIBUTES.deferredFor]: why.slice(0, 1000),
+        [DEFERRAL_ATTRIBUTES.deferredFor]: cut(why, 1000),
       },
     });
   } catch (err: unknown) {

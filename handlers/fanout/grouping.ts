@@ -16,6 +16,7 @@
 import type { Logger } from "../channels/types";
 import { digestFlushBody } from "../contracts/digest-flush";
 import { DEFAULT_GROUPING } from "../contracts/grouping";
+import { cut } from "../events/fields";
 import { scaledMs, timeScale } from "../http";
 import { markGrouped, type DigestSlot, type GroupedEntry } from "../store/digest";
 import type { DeliveryRef } from "../store/ledger";
@@ -90,7 +91,18 @@ export function seeChannelFor(config: RuntimeConfig, channel: string): string | 
   return undefined;
 }
 
-/** What a digest shows of `n`. */
+/**
+ * Characters (UTF-16 code units) of a notification's summary that its digest entry keeps: the
+ * grouped ledger item stays small (README "Storms"), and every medium cuts it further to its own
+ * limits.
+ */
+export const ENTRY_SUMMARY_CHARS = 200;
+
+/**
+ * What a digest shows of `n`. The summary is cut to {@link ENTRY_SUMMARY_CHARS} on a code point
+ * boundary (never half of an emoji's surrogate pair: a lone surrogate is not text, and the
+ * ledger and every receiver would get it).
+ */
 export function entryOf(n: Notification): GroupedEntry {
   return {
     notificationId: n.id,
@@ -103,7 +115,7 @@ export function entryOf(n: Notification): GroupedEntry {
     stage: n.stage,
     time: n.time,
     consoleUrl: n.consoleUrl,
-    summary: n.summary === undefined ? undefined : n.summary.slice(0, 200),
+    summary: n.summary === undefined ? undefined : cut(n.summary, ENTRY_SUMMARY_CHARS),
     severity: n.severity,
   };
 }
