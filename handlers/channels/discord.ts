@@ -21,6 +21,7 @@ import {
   type DiscordDigestFrame,
   type DiscordDigestMessage,
 } from "./discord-digest";
+import { DESCRIPTION_FLOOR, DISCORD_LIMITS, fitFields, type DiscordField } from "./discord-embed";
 import { lifecycleFacts } from "./lifecycle";
 import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
@@ -30,25 +31,7 @@ import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 /** Discord channel settings. */
 export type DiscordConfig = ChannelConfigOf<"discord">;
 
-/** Embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
-export const DISCORD_LIMITS = {
-  title: 256,
-  description: 4096,
-  fields: 25,
-  fieldName: 256,
-  fieldValue: 1024,
-  footer: 2048,
-  /** Sum of title, description, field names and values, footer text. */
-  total: 6000,
-  username: 80,
-} as const;
-
-/** One Discord embed field. */
-export interface DiscordField {
-  name: string;
-  value: string;
-  inline: boolean;
-}
+export { DISCORD_LIMITS, type DiscordField } from "./discord-embed";
 
 /** The webhook message body. */
 export interface DiscordMessage {
@@ -145,20 +128,22 @@ export function renderDiscord(
     (x): x is [string, string, boolean] => typeof x[1] === "string" && x[1] !== "",
   );
   if (present.length > DISCORD_LIMITS.fields) f.truncated.push("fields");
-  const fields = present.slice(0, DISCORD_LIMITS.fields).map(([name, value, inline]) => ({
-    name: f.fit("fields", name, DISCORD_LIMITS.fieldName),
-    value: fitEscaped(f, "fields", value, DISCORD_LIMITS.fieldValue),
-    inline,
-  }));
   const title = fitEscaped(f, "title", esc(headline(n)), DISCORD_LIMITS.title);
+  const summary = n.summary ? esc(n.summary) : undefined;
+  // The summary keeps up to DESCRIPTION_FLOOR characters of the total; the fields share the rest.
+  const fieldBudget =
+    DISCORD_LIMITS.total -
+    title.length -
+    FOOTER.length -
+    Math.min(summary?.length ?? 0, DESCRIPTION_FLOOR);
+  const fields = fitFields(f, present.slice(0, DISCORD_LIMITS.fields), fieldBudget);
   const used =
     title.length +
     FOOTER.length +
     fields.reduce((sum, x) => sum + x.name.length + x.value.length, 0);
   const budget = Math.min(DISCORD_LIMITS.description, DISCORD_LIMITS.total - used);
-  const description =
-    n.summary && budget > 1 ? fitEscaped(f, "summary", esc(n.summary), budget) : undefined;
-  if (n.summary && budget <= 1) f.truncated.push("summary");
+  const description = summary && budget > 1 ? fitEscaped(f, "summary", summary, budget) : undefined;
+  if (summary && budget <= 1) f.truncated.push("summary");
   const timestamp = Number.isNaN(Date.parse(n.time)) ? undefined : new Date(n.time).toISOString();
   const message: DiscordMessage = {
     ...(config.username && { username: cut(config.username, DISCORD_LIMITS.username) }),
