@@ -1,9 +1,10 @@
 /**
  * Teams' digest card (issue 11 grouping), a pure builder beside teams.ts: the title sentence, the
  * window, one TextBlock per notification (pipeline linked to its execution, account alias / region
- * when not home, stage, time, summary), added while the whole card stays within Teams' 28 KB
- * (`TEAMS_LIMITS.payloadBytes`, https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages),
- * then "and N more". User text goes through escapeTeamsMarkdown, as in every Teams card.
+ * when not home, stage, time, summary), added while the whole card stays within the card budget
+ * (`TEAMS_LIMITS.cardBytes`, 20 KB of adaptive-card.ts `cardBytes`: Teams' 28 KB
+ * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages)
+ * is measured on message properties larger than the body, msteams-docs#11274), then "and N more". User text goes through escapeTeamsMarkdown, as in every Teams card.
  */
 import type { Digest, DigestEntry } from "../types";
 import { isHttpUrl } from "../url";
@@ -17,13 +18,13 @@ import {
   takeWhileFits,
 } from "./digest";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
-import { adaptiveCardMessage } from "./adaptive-card";
+import { adaptiveCardMessage, cardBytes } from "./adaptive-card";
 import type { AdaptiveElement, TeamsMessage } from "./teams";
 
 /** The limits the card is built to (teams.ts `TEAMS_LIMITS`). */
 export interface TeamsDigestLimits {
-  /** Bytes of the whole JSON message. */
-  payloadBytes: number;
+  /** The whole message's size in adaptive-card.ts `cardBytes` (escaped JSON bytes). */
+  cardBytes: number;
   /** Characters of one entry's summary. */
   text: number;
 }
@@ -33,7 +34,7 @@ function isLinkable(url: string | undefined): url is string {
   return isHttpUrl(url) && !/[\s()]/.test(url);
 }
 
-/** A digest card's budget for its entries: Teams' 28 KB less room for the frame and "and N more". */
+/** Room kept in the card budget for the message frame, the actions and "and N more" (bytes). */
 const DIGEST_FRAME_BYTES = 2048;
 
 function digestEntryBlock(e: DigestEntry, limits: TeamsDigestLimits): AdaptiveElement {
@@ -53,8 +54,8 @@ function digestEntryBlock(e: DigestEntry, limits: TeamsDigestLimits): AdaptiveEl
 /**
  * Builds the digest card (issue 11 grouping): the title sentence, the window, one TextBlock per
  * notification (pipeline linked to its execution, account alias / region when not home, stage,
- * time, summary), entries added while the whole card stays within Teams' 28 KB
- * (`limits`), then "and N more".
+ * time, summary), entries added while the whole card stays within `limits.cardBytes`, then
+ * "and N more".
  */
 export function renderTeamsDigest(
   d: Digest,
@@ -77,10 +78,10 @@ export function renderTeamsDigest(
     },
   ];
   const blocks = sortedEntries(d).map((e) => digestEntryBlock(e, limits));
-  let bytes = Buffer.byteLength(JSON.stringify(head)) + DIGEST_FRAME_BYTES;
+  let bytes = cardBytes(head) + DIGEST_FRAME_BYTES;
   const { shown, hidden } = takeWhileFits(d, blocks, (_taken, next) => {
-    const size = Buffer.byteLength(JSON.stringify(next)) + 1;
-    if (bytes + size > limits.payloadBytes) return false;
+    const size = cardBytes(next) + 1;
+    if (bytes + size > limits.cardBytes) return false;
     bytes += size;
     return true;
   });

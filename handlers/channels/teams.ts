@@ -16,7 +16,7 @@ import {
 } from "./common";
 import { reportDigestCut } from "./digest";
 import { lifecycleFacts } from "./lifecycle";
-import { adaptiveCardMessage } from "./adaptive-card";
+import { adaptiveCardMessage, cardBytes, TEAMS_CARD_BUDGET_BYTES } from "./adaptive-card";
 import { renderTeamsDigest } from "./teams-digest";
 import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
@@ -30,10 +30,15 @@ export type TeamsConfig = ChannelConfigOf<"teams">;
 export const TEAMS_LIMITS = {
   /**
    * Teams rejects messages over 28 KB
-   * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages):
-   * the summary is cut first so the card always fits.
+   * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages),
+   * measured on its "message properties", larger than the body (adaptive-card.ts `cardBytes`).
    */
   payloadBytes: 28 * 1024,
+  /**
+   * What every card is built to, in `cardBytes` (adaptive-card.ts `TEAMS_CARD_BUDGET_BYTES`,
+   * 20 KB, and why): the summary is cut first, then the other texts, so the card always fits.
+   */
+  cardBytes: TEAMS_CARD_BUDGET_BYTES,
   /** A readable card; the full text stays in the logs behind "View logs". */
   summary: 4000,
   text: 1000,
@@ -86,10 +91,13 @@ function isLinkable(url: string | undefined): url is string {
   return isHttpUrl(url) && !/\s/.test(url);
 }
 
-function build(
-  n: Notification,
-  summaryMax: number,
-): { message: TeamsMessage; truncated: string[] } {
+/** How many characters (before escaping) the card's texts keep: the summary, and every other. */
+interface TextMax {
+  summary: number;
+  text: number;
+}
+
+function build(n: Notification, max: TextMax): { message: TeamsMessage; truncated: string[] } {
   const f = fitter();
   const where = whereOf(n);
   const facts = [
@@ -106,13 +114,13 @@ function build(
     ...lifecycleFacts(n),
   ].map((fact) => ({
     title: fact.title,
-    value: fitEscaped(f, fact.title, esc(fact.value), TEAMS_LIMITS.text),
+    value: fitEscaped(f, fact.title, esc(fact.value), max.text),
   }));
 
   const body: AdaptiveElement[] = [
     {
       type: "TextBlock",
-      text: fitEscaped(f, "title", esc(headline(n)), TEAMS_LIMITS.text),
+      text: fitEscaped(f, "title", esc(headline(n)), max.text),
       wrap: true,
       size: "Large",
       weight: "Bolder",
@@ -123,7 +131,7 @@ function build(
   if (n.summary)
     body.push({
       type: "TextBlock",
-      text: fitEscaped(f, "summary", esc(n.summary), summaryMax),
+      text: fitEscaped(f, "summary", esc(n.summary), max.summary),
       wrap: true,
     });
   const rev = n.revision;
@@ -140,7 +148,7 @@ function build(
         f,
         "revision",
         esc(rev.message ? `${line}: ${rev.message}` : line),
-        TEAMS_LIMITS.text,
+        max.text,
       ),
       wrap: true,
       isSubtle: true,
@@ -155,14 +163,14 @@ function build(
     ];
     body.push({
       type: "TextBlock",
-      text: fitEscaped(f, "approval", lines.map(esc).join("\n\n"), TEAMS_LIMITS.summary),
+      text: fitEscaped(f, "approval", lines.map(esc).join("\n\n"), max.summary),
       wrap: true,
     });
   }
   for (const note of n.notes ?? []) {
     body.push({
       type: "TextBlock",
-      text: fitEscaped(f, "notes", esc(note), TEAMS_LIMITS.text),
+      text: fitEscaped(f, "notes", esc(note), max.text),
       wrap: true,
       isSubtle: true,
     });
@@ -181,19 +189,24 @@ function build(
   return { message: adaptiveCardMessage(body, actions), truncated: f.truncated };
 }
 
-/** Builds the card, cutting the summary further until the payload fits Teams' size limit. */
+/** The shortest a text is cut to while the card is too big. */
+const MIN_TEXT_CHARS = 100;
+
+/**
+ * Builds the card within `TEAMS_LIMITS.cardBytes` (adaptive-card.ts `cardBytes`): the summary is
+ * cut further first, then every other text (facts, title, revision, notes), each to at least
+ * {@link MIN_TEXT_CHARS}.
+ */
 export function renderTeams(n: Notification): { message: TeamsMessage; truncated: string[] } {
-  let summaryMax: number = TEAMS_LIMITS.summary;
+  const max: TextMax = { summary: TEAMS_LIMITS.summary, text: TEAMS_LIMITS.text };
   for (;;) {
-    const out = build(n, summaryMax);
-    const size = Buffer.byteLength(JSON.stringify(out.message));
-    if (size <= TEAMS_LIMITS.payloadBytes || summaryMax <= 100) {
-      return out;
-    }
-    summaryMax = Math.max(
-      100,
-      summaryMax - Math.ceil((size - TEAMS_LIMITS.payloadBytes) / 2) - 100,
-    );
+    const out = build(n, max);
+    const over = cardBytes(out.message) - TEAMS_LIMITS.cardBytes;
+    const key = max.summary > MIN_TEXT_CHARS ? "summary" : "text";
+    if (over <= 0 || max[key] <= MIN_TEXT_CHARS) return out;
+    // A character can weigh 6 bytes (a \uXXXX escape); `text` is shared by many fields.
+    const step = key === "summary" ? Math.ceil(over / 2) : Math.ceil(over / 30);
+    max[key] = Math.max(MIN_TEXT_CHARS, max[key] - step - 100);
   }
 }
 
