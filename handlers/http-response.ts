@@ -135,3 +135,18 @@ export function answerMayHideDelivery(status: number, bodyText: string): boolean
   const json = parseJsonObject(bodyText);
   return json?.ok === false && SLACK_MAYBE_DONE_ERRORS.includes(String(json.error));
 }
+
+/**
+ * What a receiver answers when a message is too big, as it appears in a delivery error's reason:
+ * Slack `msg_blocks_too_long` (chat.postMessage: block text over about 12,000 characters,
+ * slackapi/bolt-js#2509), `msg_too_long` and `invalid_blocks` (incoming webhooks answer them with
+ * HTTP 400), HTTP 413 Content Too Large (RFC 9110 §15.5.14), Discord's 50035 "Invalid Form Body"
+ * ("Embed size exceeds maximum size of 6000"). A shorter message may pass where no retry of the
+ * same one can.
+ */
+const SIZE_REFUSAL = /\b(?:msg_blocks_too_long|msg_too_long|invalid_blocks|HTTP 413|50035)\b/;
+
+/** Whether `reason` (a permanent delivery error's message) refuses the message for its size. */
+export function isSizeRefusal(reason: string): boolean {
+  return SIZE_REFUSAL.test(reason);
+}

@@ -3,9 +3,11 @@
  * title sentence ("37 pipelines failed in the last 2 minutes"), the window, then one section per
  * notification (pipeline linked to its execution, account alias / region when not home, stage,
  * time, error summary) and "and N more" when Block Kit's limits cut the list
- * ({@link SLACK_LIMITS}: 50 blocks per message, 3000 characters per section text, 150 per header;
- * https://api.slack.com/reference/block-kit/blocks). User text goes through escapeSlackText, as
- * in every Slack message.
+ * ({@link SLACK_LIMITS}: 50 blocks per message, 3000 characters per section text, 150 per header,
+ * https://api.slack.com/reference/block-kit/blocks; and 11,000 characters of text in all blocks
+ * together, `blocksText`, below the about 12,000 over which Slack answers `msg_blocks_too_long`).
+ * The same budget holds in bot and webhook mode. User text goes through escapeSlackText, as in
+ * every Slack message.
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { escapeSlackText as esc } from "../slack-text";
@@ -23,6 +25,22 @@ import {
 
 /** Blocks around the entries: the header and the window's context line. */
 const FRAME_BLOCKS = 2;
+
+/** Characters kept in the text budget for the "and N more" line (`_and 12345 more_`). */
+const MORE_LINE_CHARS = 40;
+
+/**
+ * Characters of text in `blocks` as Slack counts them toward `SLACK_LIMITS.blocksText`: every
+ * text object's `text` (headers, sections, their fields, context elements), at any depth.
+ */
+export function blockTextChars(blocks: unknown): number {
+  if (Array.isArray(blocks)) return blocks.reduce((n: number, b) => n + blockTextChars(b), 0);
+  if (blocks === null || typeof blocks !== "object") return 0;
+  return Object.entries(blocks).reduce(
+    (n, [k, v]) => n + (k === "text" && typeof v === "string" ? v.length : blockTextChars(v)),
+    0,
+  );
+}
 
 function entrySection(e: DigestEntry, f: Fitter): SectionBlock {
   const emoji = KIND_EMOJI[e.kind] ?? KIND_EMOJI.status;
@@ -68,12 +86,15 @@ export function renderSlackDigest(
     ],
   };
   const sections = sortedEntries(d).map((e) => entrySection(e, f));
-  const { shown, hidden } = takeWhileFits(
-    d,
-    sections,
-    (taken, _next, hiddenAfter) =>
-      FRAME_BLOCKS + taken.length + 1 + (hiddenAfter > 0 ? 1 : 0) <= SLACK_LIMITS.blocks,
-  );
+  let text = blockTextChars([header, window]);
+  const { shown, hidden } = takeWhileFits(d, sections, (taken, next, hiddenAfter) => {
+    const more = hiddenAfter > 0 ? 1 : 0;
+    const chars = text + blockTextChars(next) + more * MORE_LINE_CHARS;
+    if (FRAME_BLOCKS + taken.length + 1 + more > SLACK_LIMITS.blocks) return false;
+    if (chars > SLACK_LIMITS.blocksText) return false;
+    text += blockTextChars(next);
+    return true;
+  });
   const more: KnownBlock[] =
     hidden > 0
       ? [{ type: "context", elements: [{ type: "mrkdwn", text: `_${moreWords(hidden)}_` }] }]

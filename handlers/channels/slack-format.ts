@@ -51,6 +51,17 @@ export const SLACK_LIMITS = {
   /** https://api.slack.com/reference/block-kit/blocks#actions */
   actionsElements: 25,
   /**
+   * Characters of text in all of a message's blocks together (every text object's `text`), what
+   * a message is built to: Slack refuses more than about 12,000 (chat.postMessage answers
+   * `ok:false msg_blocks_too_long`, incoming webhooks 400 `invalid_blocks` / `msg_too_long`)
+   * well before 50 blocks of 3000. A Slack engineer: "12,000 text characters with a buffer for
+   * block containers" (slackapi/bolt-js#2509, refused at about 13,200; #2867 at 11,341 of
+   * `.text`); the markdown block documents 12,000 cumulative
+   * (https://docs.slack.dev/reference/block-kit/blocks/markdown-block). 11,000 keeps a margin
+   * below the lowest refusal seen.
+   */
+  blocksText: 11_000,
+  /**
    * Top-level `text` is the notification and screen-reader fallback
    * (https://api.slack.com/methods/chat.postMessage#text_usage): one short line.
    */

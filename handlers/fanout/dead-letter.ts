@@ -133,7 +133,7 @@ export function secretValues(secrets: ChannelSecrets | undefined): string[] {
  */
 export async function deadLetter(
   record: SQSRecord,
-  n: Notification | undefined,
+  n: Pick<Notification, "id"> | undefined,
   outcomes: Array<{ channel: string; status: ChannelStatus; reason?: string }>,
 ): Promise<boolean> {
   const url = process.env[ENV.deadLetterQueueUrl];

@@ -7,25 +7,26 @@
  * slot (`digest/<window start>` on the channel: a duplicated flush, or two invocations flushing
  * at once, find it claimed or sent), paced like any send (it may take a send slot even when the
  * channel is backlogged: the digest is what keeps the backlog short). A channel driver without
- * `sendDigest` gets the digest as one plain-text notification, so nothing is lost.
+ * `sendDigest` gets the digest as one plain-text notification, so nothing is lost (digest-send.ts,
+ * which also sends a digest refused for its size once more, shortened). A digest refused for good
+ * is dead-lettered with its reason, never dropped.
  */
 import type { SQSRecord } from "aws-lambda";
 import { sns } from "../aws";
-import { digestTitle, entryWhere, sortedEntries } from "../channels/digest";
 import { snsPublisher } from "../channels/sns-publisher";
 import { CHANNEL_DRIVERS } from "../channels/registry";
-import type { ChannelContext, DeliveryReceipt, Logger } from "../channels/types";
+import type { ChannelContext, Logger } from "../channels/types";
 import { parseDigestFlush, digestFlushBody, type DigestFlush } from "../contracts/digest-flush";
 import { isDeliveryError, redact, scaledMs, timeScale } from "../http";
-import { withRetries } from "../retry";
 import { digestEntries, type GroupedEntry } from "../store/digest";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
-import { SEVERITIES, type Digest, type Notification, type RuntimeConfig } from "../types";
+import { SEVERITIES, type Digest, type RuntimeConfig } from "../types";
 import { isRateLimited } from "./deliver";
 import { digestSlot, seeChannelFor } from "./grouping";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { paceDelivery } from "./pace";
-import { retryLater } from "./flush-retry";
+import { deadLetterRefused, retryLater } from "./flush-retry";
+import { sendDigestOrShort, type DigestSent } from "./digest-send";
 import { emitDigestOutcome } from "./metrics";
 import { requeue } from "./requeue";
 
@@ -84,40 +85,17 @@ export function buildDigest(
   };
 }
 
-/** The digest as one plain-text notification, for a driver without `sendDigest`. */
-export function digestAsNotification(d: Digest): Notification {
-  const first = sortedEntries(d)[0];
-  const lines = sortedEntries(d).map(
-    (e) => `${e.pipeline}${entryWhere(e) ? ` (${entryWhere(e)})` : ""}: ${e.consoleUrl}`,
-  );
-  return {
-    id: d.id,
-    eventId: d.id,
-    kind: "status",
-    level: "pipeline",
-    pipeline: first?.pipeline ?? d.channel,
-    executionId: first?.executionId ?? d.id,
-    state: "FAILED",
-    summary: [digestTitle(d), ...lines].join("\n"),
-    account: first?.account ?? "",
-    region: first?.region ?? "",
-    time: d.windowEnd,
-    consoleUrl: first?.consoleUrl ?? "",
-    tier: "",
-    severity: d.severity,
-  } as Notification;
-}
-
 /** Puts `f` back on the queue after `delayMs` (this clock). SQS errors are thrown. */
 async function requeueFlush(f: DigestFlush, delayMs: number): Promise<void> {
   await requeue({ body: digestFlushBody(f), delaySeconds: (delayMs * timeScale()) / 1000 });
 }
 
 /**
- * Handles one digest-flush record. Resolves true when the record is done (sent, already sent,
- * nothing to send, given up on a permanent error, re-queued to wait for the channel's rate limit
- * or after a failure a retry can fix, or dead-lettered with its reason), false when SQS should
- * deliver it again (the queue refused the copy).
+ * Handles one digest-flush record. Resolves true when the record is done (sent, shortened after
+ * a size refusal, already sent, nothing to send, re-queued to wait for the channel's rate limit
+ * or after a failure a retry can fix, or dead-lettered with its reason: a permanent refusal at
+ * once, other failures after flush-retry.ts's copies), false when SQS should deliver it again
+ * (the queue refused the copy, or no DLQ is configured).
  */
 export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Promise<boolean> {
   const f = parseDigestFlush(record.body);
@@ -134,6 +112,9 @@ export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Pro
     return await flush(inv, f, log);
   } catch (err: unknown) {
     log.error("digest flush failed", { error: describe(err) });
+    if ((err as { permanent?: boolean }).permanent === true) {
+      return deadLetterRefused(record, f, (err as Error).message, log);
+    }
     return retryLater(record, f, err, log);
   }
 }
@@ -207,20 +188,14 @@ async function sendClaimed(
     topicArn: inv.topics[f.channel],
     log,
   };
-  let receipt: DeliveryReceipt;
+  let sent: DigestSent;
   // An attempt unanswered after its request went out: the digest may repeat it (deliver.ts).
-  let arrived = false;
+  const seen = { arrived: false };
   try {
-    receipt = await withRetries(
-      () =>
-        driver.sendDigest
-          ? driver.sendDigest(digest, ctx)
-          : driver.send(digestAsNotification(digest), ctx),
-      { deadline: inv.deadline, onRetry: (e) => (arrived ||= e.mayHaveArrived === true) },
-    );
+    sent = await sendDigestOrShort(driver, digest, ctx, seen, log);
   } catch (err: unknown) {
     const reason = redact(describe(err), Object.values(secrets[f.channel] ?? {}));
-    const mayHaveArrived = arrived || (isDeliveryError(err) && err.mayHaveArrived === true);
+    const mayHaveArrived = seen.arrived || (isDeliveryError(err) && err.mayHaveArrived === true);
     if (isRateLimited(err)) {
       const delayMs = scaledMs(Math.max(err.retryAfterMs ?? 0, 1000));
       return release(inv, f, ref, reason, delayMs, log, mayHaveArrived);
@@ -229,11 +204,17 @@ async function sendClaimed(
     emitDigestOutcome(f.channel, { status: "failed" }, { notificationId: ref.notificationId });
     await markFailed(ref, reason, permanent, markDeadline(inv), { mayHaveArrived });
     log.error("digest delivery failed", { channel: f.channel, permanent, error: reason });
-    if (permanent) return true;
-    // Retried like any failed flush (flush-retry.ts), never by SQS's redrive; the slot is released.
-    throw Object.assign(new Error(reason), { name: "DigestDeliveryFailed", released: true });
+    // A retryable failure is retried like any failed flush (flush-retry.ts), never by SQS's
+    // redrive; a permanent one is dead-lettered with its reason at once, as a single
+    // notification's would be (record.ts): no retry can fix it. The slot is released either way.
+    throw Object.assign(new Error(reason), {
+      name: "DigestDeliveryFailed",
+      released: true,
+      permanent,
+    });
   }
-  const ambiguous = found.unconfirmed || arrived;
+  const { receipt, shortened } = sent;
+  const ambiguous = found.unconfirmed || seen.arrived;
   emitDigestOutcome(
     f.channel,
     { status: "sent", ambiguous },
@@ -250,13 +231,19 @@ async function sendClaimed(
         count: digest.count,
         pipelines: digest.pipelines,
         windowStart: digest.windowStart,
+        ...(shortened && { shortened: true }),
         // Every id up to 200 (about 5 KB): the record says which notifications the digest had.
         notifications: digest.entries.slice(0, 200).map((e) => e.notificationId),
       },
     },
     markDeadline(inv),
   ).catch((err: unknown) => log.error("bookkeeping after digest failed", { error: describe(err) }));
-  log.info("digest sent", { channel: f.channel, count: digest.count, queryCalls: calls });
+  log.info("digest sent", {
+    channel: f.channel,
+    count: digest.count,
+    shortened,
+    queryCalls: calls,
+  });
   return true;
 }
 
@@ -283,3 +270,5 @@ async function release(
   log.warn("digest deferred", { channel: f.channel, delayMs, reason });
   return true;
 }
+
+export { digestAsNotification } from "./digest-send";

@@ -1,11 +1,13 @@
 /**
  * A digest flush that failed goes back to the events queue as a new, delayed message (issue 12),
- * bounded, then to the DLQ with its reason (fanout/digest-flush.ts).
+ * bounded, then to the DLQ with its reason (fanout/digest-flush.ts); one the channel refused for
+ * good goes to the DLQ at once.
  */
 import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";
 import { digestFlushBody, type DigestFlush } from "../contracts/digest-flush";
-import { deadLetterFailure, failureOf } from "./dead-letter";
+import { deadLetter, deadLetterFailure, failureOf } from "./dead-letter";
+import { digestSlot } from "./grouping";
 import { describe } from "./invocation";
 import { MAX_DELAY_SECONDS, requeue } from "./requeue";
 
@@ -66,6 +68,32 @@ export async function retryLater(
     return true;
   } catch (sqsErr: unknown) {
     log.error("digest flush not put back: left to SQS", { error: describe(sqsErr) });
+    return false;
+  }
+}
+
+/**
+ * Dead-letters the flush `record` of a digest the channel refused for good (`reason`, redacted
+ * already: a permanent delivery error, after digest-send.ts's shortened attempt for a size
+ * refusal), as record.ts does for a single notification: attributes `reason`, `failedChannels`
+ * and the digest's id as `notificationId`. False (SQS redelivers the record) when no DLQ is
+ * configured or SQS refuses.
+ */
+export async function deadLetterRefused(
+  record: SQSRecord,
+  f: DigestFlush,
+  reason: string,
+  log: Logger,
+): Promise<boolean> {
+  try {
+    const digest = { id: digestSlot(f.channel, f).digestId };
+    const parked = await deadLetter(record, digest, [
+      { channel: f.channel, status: "abandoned", reason },
+    ]);
+    if (parked) log.error("digest refused by the channel: dead-lettered", { reason });
+    return parked;
+  } catch (sqsErr: unknown) {
+    log.error("digest flush not dead-lettered: left to SQS", { error: describe(sqsErr) });
     return false;
   }
 }
