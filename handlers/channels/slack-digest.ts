@@ -19,6 +19,7 @@ import {
   link,
   slackDate,
   SLACK_LIMITS,
+  blockTextChars,
   type SlackConfig,
   type SlackMessage,
 } from "./slack-format";
@@ -28,19 +29,6 @@ const FRAME_BLOCKS = 2;
 
 /** Characters kept in the text budget for the "and N more" line (`_and 12345 more_`). */
 const MORE_LINE_CHARS = 40;
-
-/**
- * Characters of text in `blocks` as Slack counts them toward `SLACK_LIMITS.blocksText`: every
- * text object's `text` (headers, sections, their fields, context elements), at any depth.
- */
-export function blockTextChars(blocks: unknown): number {
-  if (Array.isArray(blocks)) return blocks.reduce((n: number, b) => n + blockTextChars(b), 0);
-  if (blocks === null || typeof blocks !== "object") return 0;
-  return Object.entries(blocks).reduce(
-    (n, [k, v]) => n + (k === "text" && typeof v === "string" ? v.length : blockTextChars(v)),
-    0,
-  );
-}
 
 function entrySection(e: DigestEntry, f: Fitter): SectionBlock {
   const emoji = KIND_EMOJI[e.kind] ?? KIND_EMOJI.status;

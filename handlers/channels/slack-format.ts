@@ -18,7 +18,8 @@ import { cut } from "../events/fields";
 import { escapeSlackText } from "../slack-text";
 import type { ChannelConfigOf, Notification } from "../types";
 import { isHttpUrl } from "../url";
-import { accountRegion, fitter, headline, oneLine, whereOf, type Fitter } from "./common";
+import { accountRegion, headline, oneLine, whereOf, type Fitter } from "./common";
+import { MIN_SCALE, SHRINK, SLACK_LIMITS, blockTextChars, scaledFitter } from "./slack-limits";
 import { lifecycleFacts } from "./lifecycle";
 
 /**
@@ -27,46 +28,7 @@ import { lifecycleFacts } from "./lifecycle";
  */
 export type SlackConfig = ChannelConfigOf<"slack">;
 
-/** Block Kit limits (https://api.slack.com/reference/block-kit/blocks, …/block-elements#button). */
-export const SLACK_LIMITS = {
-  /** https://api.slack.com/reference/block-kit/blocks */
-  blocks: 50,
-  /** https://api.slack.com/reference/block-kit/blocks#section */
-  sectionText: 3000,
-  /** https://api.slack.com/reference/block-kit/blocks#section (each of `fields`) */
-  fieldText: 2000,
-  /** https://api.slack.com/reference/block-kit/blocks#section (at most 10 `fields`) */
-  fields: 10,
-  /** https://api.slack.com/reference/block-kit/blocks#header */
-  headerText: 150,
-  /** https://api.slack.com/reference/block-kit/blocks#context (at most 10 elements) */
-  contextElements: 10,
-  /** https://api.slack.com/reference/block-kit/composition-objects#text */
-  contextText: 3000,
-  /** https://api.slack.com/reference/block-kit/block-elements#button */
-  buttonText: 75,
-  buttonValue: 2000,
-  buttonUrl: 3000,
-  actionId: 255,
-  /** https://api.slack.com/reference/block-kit/blocks#actions */
-  actionsElements: 25,
-  /**
-   * Characters of text in all of a message's blocks together (every text object's `text`), what
-   * a message is built to: Slack refuses more than about 12,000 (chat.postMessage answers
-   * `ok:false msg_blocks_too_long`, incoming webhooks 400 `invalid_blocks` / `msg_too_long`)
-   * well before 50 blocks of 3000. A Slack engineer: "12,000 text characters with a buffer for
-   * block containers" (slackapi/bolt-js#2509, refused at about 13,200; #2867 at 11,341 of
-   * `.text`); the markdown block documents 12,000 cumulative
-   * (https://docs.slack.dev/reference/block-kit/blocks/markdown-block). 11,000 keeps a margin
-   * below the lowest refusal seen.
-   */
-  blocksText: 11_000,
-  /**
-   * Top-level `text` is the notification and screen-reader fallback
-   * (https://api.slack.com/methods/chat.postMessage#text_usage): one short line.
-   */
-  fallbackText: 300,
-} as const;
+export { SLACK_LIMITS, blockTextChars } from "./slack-limits";
 
 /** The message body sent to Slack. */
 export interface SlackMessage {
@@ -254,12 +216,29 @@ function actionsBlock(n: Notification): ActionsBlock | undefined {
   return { type: "actions", elements: buttons.slice(0, SLACK_LIMITS.actionsElements) };
 }
 
-/** Builds the message and lists the fields that had to be cut. */
+/**
+ * Builds the message and lists the fields that had to be cut. Each text keeps its Block Kit
+ * limit, and all of them together `SLACK_LIMITS.blocksText` ({@link blockTextChars}): a message
+ * over it is built again with every cap scaled down ({@link SHRINK}), as long as that helps.
+ */
 export function renderSlack(
   n: Notification,
   config: SlackConfig,
 ): { message: SlackMessage; truncated: string[] } {
-  const f = fitter();
+  let built = buildSlack(n, config, 1);
+  for (let scale = SHRINK; scale >= MIN_SCALE; scale *= SHRINK) {
+    if (blockTextChars(built.message.blocks) <= SLACK_LIMITS.blocksText) break;
+    built = buildSlack(n, config, scale);
+  }
+  return built;
+}
+
+function buildSlack(
+  n: Notification,
+  config: SlackConfig,
+  scale: number,
+): { message: SlackMessage; truncated: string[] } {
+  const f = scaledFitter(scale);
   const emoji = KIND_EMOJI[n.kind] ?? KIND_EMOJI.status;
   const blocks = [
     headerBlock(n, f, emoji),

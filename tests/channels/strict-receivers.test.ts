@@ -12,6 +12,9 @@
  */
 import { discordDriver } from "../../handlers/channels/discord";
 import { slackDriver } from "../../handlers/channels/slack";
+import { formatSlack, type SlackConfig } from "../../handlers/channels/slack-format";
+import { SLACK_LIMITS, blockTextChars } from "../../handlers/channels/slack-limits";
+import { MAX_ID_CHARS, MAX_TEXT_CHARS } from "../../handlers/events/model";
 import type { ChannelConfig, Notification } from "../../handlers/types";
 import { startReceivers, type Receivers } from "../../testing/receivers";
 import { fixture, makeContext } from "./helpers";
@@ -71,6 +74,55 @@ describe("chat.postMessage (bot mode) accepts every single notification at CodeP
       } as ChannelConfig;
       const { ctx } = makeContext(config, { botToken: "xoxb-strict" });
       await slackDriver.send(atLimits(fixture(name)), ctx as never);
+      const attempts = receivers.attemptsOf("slack-api", "chat.postMessage");
+      expect(attempts.map((a) => a.outcome)).toEqual(["delivered"]);
+    },
+  );
+});
+
+/**
+ * `base` with every text at what the event parser lets through (handlers/events/model.ts:
+ * identifiers `MAX_ID_CHARS`, free text `MAX_TEXT_CHARS`), and ten enrichment notes: more than
+ * Slack's cumulative limit even after each text is cut to its own Block Kit limit (about 14,800
+ * characters before the total was kept).
+ */
+function atParserCaps(base: Notification): Notification {
+  const id = (c: string) => c.repeat(MAX_ID_CHARS);
+  const n = atLimits(base);
+  // An approval request's identifiers ride in its button value (2000), which refuses longer ones
+  // by design: they stay at CodePipeline's own limits there.
+  const keys =
+    n.kind === "approval-request"
+      ? {}
+      : { pipeline: id("p"), stage: id("S"), action: id("A"), executionId: id("e") };
+  return {
+    ...n,
+    ...keys,
+    errorCode: id("E"),
+    summary: buildOutput(MAX_TEXT_CHARS),
+    trigger: `Webhook ${buildOutput(MAX_TEXT_CHARS)}`,
+    decidedBy: id("d"),
+    notes: Array.from({ length: 10 }, () => buildOutput(3000)),
+    revision: { ...n.revision, message: buildOutput(MAX_TEXT_CHARS), author: id("a") },
+  };
+}
+
+describe("a single notification is kept within Slack's cumulative block text", () => {
+  it.each(["approval-request", "rejection", "failure-hostile", "failure-revision"])(
+    "%s with every text at the parser's caps: within blocksText, and chat.postMessage takes it",
+    async (name) => {
+      const config = {
+        type: "slack",
+        mode: "bot",
+        channel: "C0STRICT",
+        apiUrl: receivers.slackApiUrl,
+      } as SlackConfig;
+      const n = atParserCaps(fixture(name));
+      expect(blockTextChars(formatSlack(n, config).blocks)).toBeLessThanOrEqual(
+        SLACK_LIMITS.blocksText,
+      );
+      const { ctx } = makeContext(config, { botToken: "xoxb-strict" });
+      await slackDriver.send(n, ctx as never);
       const attempts = receivers.attemptsOf("slack-api", "chat.postMessage");
       expect(attempts.map((a) => a.outcome)).toEqual(["delivered"]);
     },
