@@ -13,6 +13,7 @@ import { clickPostTimeout, storeBudgetOf, viewsOpenTimeout, waitWithin } from ".
 import {
   audit,
   auditDenied,
+  auditNotRecorded,
   authorizeApprover,
   claimDetail,
   claimRecord,
@@ -171,23 +172,16 @@ async function tellNotRecorded(
   claim: ApprovalClaim,
   reason: string,
 ): Promise<ApprovalResponse> {
-  const record = {
-    action: "approval-error" as const,
-    ...claimRecord(claim),
-    result: `click not recorded in time (${reason}); nothing was decided`,
-    detail: claimDetail(claim),
-  };
   rt.log.warn("approval click not recorded in time", { pipeline: claim.pipeline, error: reason });
-  const [, written] = await Promise.all([
+  await Promise.all([
     postToResponseUrl(
       rt.log,
       click.responseUrl,
       ephemeral(NOT_RECORDED_TEXT),
       clickPostTimeout(rt),
     ),
-    waitWithin(rt, audit(rt, record)),
+    auditNotRecorded(rt, claim, "click", reason),
   ]);
-  if (!written) rt.log.error("audit write still running at the answer", { ...record });
   return ok();
 }
 

@@ -8,7 +8,7 @@ import { approvalPipelineRef } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
 import type { StoredDecision } from "../store/approvals";
 import { escapeSlackText } from "../slack-text";
-import { clickPostTimeout } from "./budget";
+import { clickPostTimeout, waitWithin } from "./budget";
 import {
   actorLabel,
   alreadyDecidedPlain,
@@ -182,4 +182,27 @@ export async function tellAlreadyDecided(
   const text = alreadyClaimedText(first);
   await auditAlreadyDecided(rt, claim, first);
   await postToResponseUrl(rt.log, responseUrl, ephemeral(text), clickPostTimeout(rt));
+}
+
+/**
+ * Audits a click or rejection (`what`) whose claim DynamoDB did not record within the request's
+ * budget (`reason`: the error's name) as `approval-error`: nothing was decided. Waited for only
+ * within the budget (budget.ts `waitWithin`); a write still running then is not abandoned, and
+ * its record is logged.
+ */
+export async function auditNotRecorded(
+  rt: ApprovalRuntime,
+  claim: ApprovalClaim,
+  what: "click" | "rejection",
+  reason: string,
+): Promise<void> {
+  const record = {
+    action: "approval-error" as const,
+    ...claimRecord(claim),
+    result: `${what} not recorded in time (${reason}); nothing was decided`,
+    detail: claimDetail(claim),
+  };
+  if (!(await waitWithin(rt, audit(rt, record)))) {
+    rt.log.error("audit write still running at the answer", { ...record });
+  }
 }

@@ -12,16 +12,15 @@ import {
   audit,
   auditAlreadyDecided,
   auditDenied,
+  auditNotRecorded,
   authorizeApprover,
-  claimDetail,
-  claimRecord,
   retryText,
   takeOverText,
 } from "./decision";
 import { normalizeReason, parseRejectReasonMetadata, type ViewSubmission } from "./interaction";
 import { actorLabel, ephemeral } from "./messages";
 import { postToResponseUrl } from "./slack-api";
-import { clickPostTimeout, waitWithin } from "./budget";
+import { clickPostTimeout } from "./budget";
 import { ok, respond } from "./response";
 import { startDecision, tellRecording } from "./start";
 import {
@@ -39,26 +38,6 @@ import {
 export const RECORDING_REJECTION_TEXT =
   "⏳ Your rejection is being recorded (AWS was slow to answer); " +
   "the message updates once CodePipeline has the decision.";
-
-/**
- * Audits a submission whose claim DynamoDB did not record in time (`reason`, start.ts): nothing
- * was decided; the modal stays open for a retry.
- */
-async function auditNotRecorded(
-  rt: ApprovalRuntime,
-  claim: ApprovalClaim,
-  reason: string,
-): Promise<void> {
-  const record = {
-    action: "approval-error" as const,
-    ...claimRecord(claim),
-    result: `rejection not recorded in time (${reason}); nothing was decided`,
-    detail: claimDetail(claim),
-  };
-  if (!(await waitWithin(rt, audit(rt, record)))) {
-    rt.log.error("audit write still running at the answer", { ...record });
-  }
-}
 
 /** The answer to a view_submission that keeps the modal open with an error under the reason. */
 function modalError(message: string): ApprovalResponse {
@@ -173,7 +152,7 @@ export async function handleReasonSubmission(
       await tellRecording(rt, asked.work.responseUrl, RECORDING_REJECTION_TEXT, started.audit);
       return ok();
     case "unrecorded":
-      await auditNotRecorded(rt, claim, started.reason);
+      await auditNotRecorded(rt, claim, "rejection", started.reason);
       return modalError(
         "Could not record your rejection in time; nothing was decided. Please try again.",
       );
