@@ -33,6 +33,7 @@ const cache: {
   secrets?: SecretsSdk.SecretsManagerClient;
   codepipeline?: CodePipelineSdk.CodePipelineClient;
   lambda?: LambdaSdk.LambdaClient;
+  lambdaOnce?: LambdaSdk.LambdaClient;
   sqs?: SqsSdk.SQSClient;
   secretValues: Record<string, { value: Promise<unknown>; readAtMs: number }>;
 } = { secretValues: {} };
@@ -141,6 +142,18 @@ export function lambda(): LambdaSdk.LambdaClient {
   const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof LambdaSdk;
   cache.lambda ??= new LambdaClient({ maxAttempts: 2, requestHandler: sdkTimeouts() });
   return cache.lambda;
+}
+
+/**
+ * Lambda client that makes one attempt per call: for the click path on Slack's 3 s, where a
+ * refusal (a 4xx: nothing was queued) must be told apart from an answer that did not come in
+ * time (the work may be queued); the SDK's retry of a 429 cut off by the budget's abort would
+ * leave only the abort. Required lazily.
+ */
+export function lambdaOnce(): LambdaSdk.LambdaClient {
+  const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof LambdaSdk;
+  cache.lambdaOnce ??= new LambdaClient({ maxAttempts: 1, requestHandler: sdkTimeouts() });
+  return cache.lambdaOnce;
 }
 
 /**

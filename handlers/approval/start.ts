@@ -7,7 +7,7 @@
  * {@link claimForWork} too.
  */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
-import { lambda } from "../aws";
+import { lambda, lambdaOnce } from "../aws";
 import {
   claimDecision,
   takeOverDecision,
@@ -60,9 +60,10 @@ export type ClaimOutcome =
   | { status: "unrecorded"; reason: string; mayHold: boolean };
 
 /**
- * Invokes this function asynchronously with `work`, aborted after `timeoutMs` when given; throws
- * when Lambda refuses or does not answer in time (an aborted invoke may still have been queued:
- * the work then finds the claim as it is and acts on that alone).
+ * Invokes this function asynchronously with `work`, aborted after `timeoutMs` when given (then
+ * with one attempt, aws.ts `lambdaOnce`, so that a refusal keeps its 4xx); throws when Lambda
+ * refuses or does not answer in time (an aborted invoke may still have been queued: the work then
+ * finds the claim as it is and acts on that alone).
  */
 async function invokeWork(
   rt: ApprovalRuntime,
@@ -71,7 +72,8 @@ async function invokeWork(
 ): Promise<void> {
   const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME || rt.context?.functionName;
   if (!functionName) throw new Error("environment variable AWS_LAMBDA_FUNCTION_NAME is not set");
-  await lambda().send(
+  const client = timeoutMs === undefined ? lambda() : lambdaOnce();
+  await client.send(
     new InvokeCommand({
       FunctionName: functionName,
       InvocationType: "Event",
@@ -83,7 +85,7 @@ async function invokeWork(
 
 /**
  * Whether `existing` is a claim the clicker of `claim` left behind (same user and decision, an
- * earlier click) whose work has not started deciding (store/approvals.ts `markWorkStarted`): e.g.
+ * earlier click: its ISO 8601 `at` sorts first) whose work has not started deciding (store/approvals.ts `markWorkStarted`): e.g.
  * of a click told its claim was not recorded, whose answer DynamoDB applied after all.
  */
 function isOwnUnstartedClaim(existing: StoredDecision | undefined, claim: ApprovalClaim): boolean {
@@ -93,7 +95,7 @@ function isOwnUnstartedClaim(existing: StoredDecision | undefined, claim: Approv
     existing.workStartedAt === undefined &&
     existing.user?.id === claim.user.id &&
     existing.decision === claim.decision &&
-    existing.at !== claim.at
+    existing.at < claim.at
   );
 }
 
@@ -145,7 +147,8 @@ function claimedResult(started: Extract<ClaimOutcome, { status: "started" }>): s
 /**
  * A claim whose outcome the budget left unknown: invokes the work with `unconfirmed` (bounded by
  * what is left of the answer budget, budget.ts `invokeTimeout`) to settle it, `recording`; when
- * the invoke fails, `unrecorded` (logged; the clicker's audit record is the caller's).
+ * Lambda refuses the invoke (a 4xx), `unrecorded` (logged; the clicker's audit record is the
+ * caller's); when its answer does not come in time, `recording` too ({@link invokeUnanswered}).
  */
 async function settleLater(
   rt: ApprovalRuntime,
@@ -161,6 +164,8 @@ async function settleLater(
     await invokeWork(rt, { ...work, clickAudit, unconfirmed: { reason } }, invokeTimeout(rt));
     return { status: "recording", reason };
   } catch (err: unknown) {
+    // Not answered in time (or a 5xx): Lambda may have queued the work, which then decides.
+    if (!wasRefused(err)) return invokeUnanswered(rt, work.claim, err);
     rt.log.error("approval self-invoke failed after an unconfirmed claim", {
       pipeline: work.claim.pipeline,
       executionId: work.claim.executionId,

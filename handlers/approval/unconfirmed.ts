@@ -96,7 +96,9 @@ export async function settleUnconfirmed(
       );
       return undefined;
     }
-    const claimed = await claimForWork(rt, claim, { deadline }, false);
+    // The clicker's own earlier claim left behind (its work never started) is replaced, as a
+    // new click's claim would replace it.
+    const claimed = await claimForWork(rt, claim, { deadline }, true);
     if (claimed.status === "unrecorded") return notSettled(rt, work, claimed.reason);
     if (claimed.status === "taken") return heldByOther(rt, work, claimed.existing);
     const how = claimed.tookOver

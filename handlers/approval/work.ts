@@ -185,7 +185,9 @@ async function startWork(rt: ApprovalRuntime, work: ApprovalWorkEvent): Promise<
   await audit(rt, {
     action: "approval-click",
     ...claimRecord(claim),
-    result: "not decided by its work: the claim was taken over or settled before the work started",
+    result:
+      "not decided by its work: the claim was taken over or settled before the work started, " +
+      "or another copy of this work started it",
     detail: claimDetail(claim),
   });
   return false;

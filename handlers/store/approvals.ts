@@ -8,11 +8,11 @@
  * (The replay guard of Slack requests is store/replay.ts.)
  * The fan-out reads the decisions too ({@link slackRejection}) to report a rejection as such.
  */
+import { randomUUID } from "node:crypto";
 import { DeleteCommand, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { ApprovalButtonValue } from "../contracts/slack-approval";
 import { ddb } from "../aws";
 import type { ApprovalClaim } from "../approval/types";
-import { approvalPipelineRef } from "../contracts/slack-approval";
+import { approvalPipelineRef, type ApprovalButtonValue } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
 import { claimOrRead, storeClient, withStoreRetries, type ClaimOptions } from "./claim";
 import { approvalKey, approvalPartition } from "./keys";
@@ -161,12 +161,16 @@ export async function takeOverDecision(
 }
 
 /**
- * Records that the work of `claim` begins deciding (`workStartedAt`, ISO 8601; the item rewritten
- * with `leaseUntil` as the claim had it), only while the item is still this claim and `claimed`
- * (or from before statuses): false when it was taken over, settled or released meanwhile — then
- * the work must decide nothing. This write and a takeover of an unstarted claim exclude each
- * other. A PutItem, as every write of the approval function (its grant has no UpdateItem).
- * DynamoDB errors are thrown (retried first, as {@link claimOrRead} does).
+ * Records that the work of `claim` begins deciding (`workStartedAt`, ISO 8601, and `workId`, a
+ * random id of this work; the item rewritten with `leaseUntil` as the claim had it), only while
+ * the item is still this claim, `claimed` (or from before statuses) and not yet started: false
+ * when it was taken over, settled or released meanwhile, or another copy of the same work event
+ * started first (Lambda may deliver an asynchronous event more than once: developer guide,
+ * "How Lambda handles asynchronous invocations") — then the work must decide nothing. A refusal
+ * that is this very mark (applied, its reply lost, the SDK's retry refused) counts as started:
+ * the refusing item carries this `workId`. This write and a takeover of an unstarted claim
+ * exclude each other. A PutItem, as every write of the approval function (its grant has no
+ * UpdateItem). DynamoDB errors are thrown (retried first, as {@link claimOrRead} does).
  */
 export async function markWorkStarted(
   claim: ApprovalClaim,
@@ -174,22 +178,20 @@ export async function markWorkStarted(
   leaseUntil: string,
   now: Date = new Date(),
 ): Promise<boolean> {
+  const workId = randomUUID();
   const started = { status: "claimed" as const, leaseUntil, workStartedAt: now.toISOString() };
-  const result = await claimOrRead(
-    {
-      kind: "put",
-      TableName: tableName(),
-      Item: decisionItem(claim, retentionDays, started),
-      ConditionExpression: `${STILL_THIS_CLAIM.ConditionExpression} AND (attribute_not_exists(#status) OR #status = :claimed)`,
-      ExpressionAttributeNames: {
-        ...STILL_THIS_CLAIM.ExpressionAttributeNames,
-        "#status": "status",
-      },
-      ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at, ":claimed": "claimed" },
-    },
-    { read: false },
-  );
-  return result.claimed;
+  const result = await claimOrRead({
+    kind: "put",
+    TableName: tableName(),
+    Item: { ...decisionItem(claim, retentionDays, started), workId },
+    ConditionExpression:
+      `${STILL_THIS_CLAIM.ConditionExpression} AND (attribute_not_exists(#status) OR ` +
+      "#status = :claimed) AND attribute_not_exists(workStartedAt)",
+    ExpressionAttributeNames: { ...STILL_THIS_CLAIM.ExpressionAttributeNames, "#status": "status" },
+    ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at, ":claimed": "claimed" },
+  });
+  if (result.claimed) return true;
+  return (result.existing as { workId?: unknown } | undefined)?.workId === workId;
 }
 
 /**

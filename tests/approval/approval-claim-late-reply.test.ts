@@ -10,6 +10,7 @@ import type { ApprovalResponse } from "../../handlers/approval";
 import {
   APPROVER_1,
   APPROVER_2,
+  FUNCTION_NAME,
   SECRET_ARN,
   SIGNING_SECRET,
   auditItems,
@@ -33,6 +34,8 @@ let h: Harness;
 useHarness((x) => (h = x));
 afterEach(() => {
   h.all.dynamo.faults.setLateReply(null);
+  h.all.aws.delays.lambda = {};
+  h.all.aws.faults.lambda = null;
   process.env.SLACK_APP_SECRET_ARN = SECRET_ARN;
   jest.restoreAllMocks();
 });
@@ -381,5 +384,83 @@ describe("the reject-reason modal's submission whose claim is answered late", ()
         ),
       ),
     ]);
+  });
+});
+
+describe("an unconfirmed claim whose settling work Lambda queued but answered late", () => {
+  it("never tells the approver 'nothing was decided' when the queued work then decides", async () => {
+    // Prepare: DynamoDB applies the claim but answers after the click's budget, and Lambda
+    // queues the settling work at once but answers its 202 after 4 s (delays.lambda.Invoke), as
+    // in the README's own case for the started path ("Lambda may have queued the work").
+    const { executionId } = pendingApproval(h);
+    claimAnsweredLate(true);
+    h.all.aws.delays.lambda = { Invoke: 4000 };
+    // Act
+    const click = await clickAs(h, { user: APPROVER_1, executionId });
+    await h.all.aws.idle();
+    // Assess: CodePipeline got the approval...
+    const puts = cpCalls(h, "PutApprovalResult");
+    expect(puts.map((c) => (c.input.result as { status: string }).status)).toEqual(["Approved"]);
+    expect(await claimOf(h, executionId)).toMatchObject({ status: "decided" });
+    // ...so the approver must not be told that nothing was decided (README "Slack's 3 s":
+    // 'nothing was decided' only "when not even the work can be started"; here it was started).
+    expect(texts(click.responseId).join("\n")).not.toContain("nothing was decided");
+    const audit = (await auditItems(h, executionId)).map((a) => `${a.action}: ${a.result}`);
+    expect(audit.join("\n")).not.toMatch(
+      /approval-error: click not recorded in time.*nothing was decided/,
+    );
+  });
+});
+
+describe("the approver's retry after an orphaned own claim, answered late again", () => {
+  it("replaces the clicker's own orphaned claim (README: 'their next click with the same decision replaces the claim left behind')", async () => {
+    // Prepare: first click: claim applied, reply late, and Lambda refuses the settling work
+    // (429): the approver is told truthfully "nothing was decided. Please try again." and the
+    // claim is left behind with no work.
+    const { executionId } = pendingApproval(h);
+    claimAnsweredLate(true);
+    h.all.aws.faults.lambda = { code: "TooManyRequestsException", status: 429 };
+    const first = await clickAs(h, { user: APPROVER_1, executionId });
+    await h.all.aws.idle();
+    h.all.aws.faults.lambda = null;
+    expect(texts(first.responseId).join("\n")).toContain("nothing was decided");
+    // Act: DynamoDB is still slow: the retry's claim is answered late too.
+    claimAnsweredLate(true);
+    const retry = await clickAs(h, { user: APPROVER_1, executionId });
+    await h.all.aws.idle();
+    // Assess: the retry decides once, and the approver is not told that a decision of theirs is
+    // "being approved" when no work is deciding it.
+    expect(texts(retry.responseId).join("\n")).not.toMatch(/Already being approved/);
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+    expect(await claimOf(h, executionId)).toMatchObject({ status: "decided" });
+  });
+});
+
+describe("the same work event delivered twice by Lambda", () => {
+  it("sends the decision to CodePipeline at most once", async () => {
+    // Lambda's asynchronous invocation may deliver one event more than once (Lambda developer
+    // guide, "Asynchronous invocation": "your function may receive the same event multiple
+    // times"). The work's start mark (markWorkStarted) is meant to make a decision go out once.
+    const { executionId } = pendingApproval(h);
+    // Both deliveries read the pending run before either decides (CodePipeline's API takes time).
+    h.all.aws.delays.codepipeline.GetPipelineState = 300;
+    h.all.aws.registerFunction(FUNCTION_NAME, async (event) => {
+      const isWork = (event as Record<string, unknown>)["deploy-notifier"] !== undefined;
+      if (!isWork) return h.handler(event as never);
+      const [a] = await Promise.all([h.handler(event as never), h.handler(event as never)]);
+      return a;
+    });
+    try {
+      await clickAs(h, { user: APPROVER_1, executionId });
+      await h.all.aws.idle();
+    } finally {
+      h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));
+      h.all.aws.delays.codepipeline = {};
+    }
+    const decided = (await auditItems(h, executionId)).filter(
+      (a) => a.action === "approval-decided",
+    );
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+    expect(decided).toHaveLength(1);
   });
 });
