@@ -20,3 +20,19 @@ export function truncateText(text: string, max: number): { text: string; truncat
   if (amp >= 0 && amp > cut - 6 && text.indexOf(";", amp) >= cut) cut = amp;
   return { text: text.slice(0, cut) + "…", truncated: true };
 }
+
+/**
+ * {@link truncateText} for Slack mrkdwn: also never cuts inside `<…>` (a link `<url|label>`, a
+ * mention or a date). Every `<` in mrkdwn this product builds is its own (user text is escaped
+ * first, {@link escapeSlackText}), so an unclosed one before the cut opens such a span: the span
+ * is left out whole rather than shown as raw text (api.slack.com, "Formatting text for app
+ * surfaces": links and mentions are `<…>`).
+ */
+export function truncateMrkdwn(text: string, max: number): { text: string; truncated: boolean } {
+  const out = truncateText(text, max);
+  if (!out.truncated) return out;
+  const kept = out.text.slice(0, -1);
+  const open = kept.lastIndexOf("<");
+  if (open < 0 || kept.indexOf(">", open) >= 0) return out;
+  return { text: `${kept.slice(0, open)}…`, truncated: true };
+}

@@ -111,13 +111,13 @@ export interface Fitter {
   fit(field: string, text: string, max: number): string;
 }
 
-/** Makes a {@link Fitter}. */
-export function fitter(): Fitter {
+/** Makes a {@link Fitter} that cuts with `truncate` (default {@link truncateText}). */
+export function fitter(truncate: typeof truncateText = truncateText): Fitter {
   const truncated: string[] = [];
   return {
     truncated,
     fit(field, text, max) {
-      const out = truncateText(text, max);
+      const out = truncate(text, max);
       if (out.truncated && !truncated.includes(field)) truncated.push(field);
       return out.text;
     },

@@ -10,7 +10,7 @@
  * every Slack message.
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
-import { escapeSlackText as esc } from "../slack-text";
+import { escapeSlackText as esc, truncateMrkdwn } from "../slack-text";
 import type { Digest, DigestEntry } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
 import { digestTitle, entryWhere, moreWords, sortedEntries, takeWhileFits } from "./digest";
@@ -51,7 +51,7 @@ export function renderSlackDigest(
   d: Digest,
   config: SlackConfig,
 ): { message: SlackMessage; truncated: string[] } {
-  const f = fitter();
+  const f = fitter(truncateMrkdwn);
   const title = digestTitle(d);
   const emoji = d.entries.every((e) => e.kind === "success")
     ? ":large_green_circle:"

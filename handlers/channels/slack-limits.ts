@@ -3,6 +3,7 @@
  * the characters of all block text together ({@link blockTextChars}), and a {@link Fitter} whose
  * caps are scaled down for a message over that total ({@link scaledFitter}).
  */
+import { truncateMrkdwn } from "../slack-text";
 import { fitter, type Fitter } from "./common";
 
 /** Block Kit limits (https://api.slack.com/reference/block-kit/blocks, …/block-elements#button). */
@@ -66,12 +67,13 @@ export const MIN_SCALE = 0.02;
 const MIN_SCALED_CHARS = 100;
 
 /**
- * A {@link Fitter} whose caps are `scale` times the Block Kit limits (never below
+ * A {@link Fitter} for Slack (cuts never open a `<…>` link or mention, `truncateMrkdwn`) whose
+ * caps are `scale` times the Block Kit limits (never below
  * {@link MIN_SCALED_CHARS}, nor above the limit), the top-level fallback `text` excepted: it is
  * not block text.
  */
 export function scaledFitter(scale: number): Fitter {
-  const f = fitter();
+  const f = fitter(truncateMrkdwn);
   if (scale >= 1) return f;
   const capOf = (max: number) => Math.max(Math.min(max, MIN_SCALED_CHARS), Math.floor(max * scale));
   return {
