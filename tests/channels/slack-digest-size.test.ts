@@ -13,23 +13,15 @@
 import { formatSlackDigest, renderSlackDigest } from "../../handlers/channels/slack";
 import type { ChannelConfig, Digest, DigestEntry } from "../../handlers/types";
 import { digestOf, HOME, useHome } from "./digest-support";
+import { blockTextLength } from "../../testing/receivers/slack-blocks";
 
 /** Slack's cumulative block-text limit (characters). */
 const SLACK_BLOCK_TEXT = 12_000;
 /** The lowest refusal reported (bolt-js#2867): the digest keeps below it too. */
 const LOWEST_REFUSAL = 11_341;
 
-/** Every `text` string in a Block Kit payload. */
-function blockTexts(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) for (const v of value) blockTexts(v, out);
-  else if (value !== null && typeof value === "object")
-    for (const [k, v] of Object.entries(value)) {
-      if (k === "text" && typeof v === "string") out.push(v);
-      else blockTexts(v, out);
-    }
-  return out;
-}
-const blockChars = (blocks: unknown) => blockTexts(blocks).reduce((n, t) => n + t.length, 0);
+/** What Slack counts toward its block text: the local Slack's count (testing/receivers). */
+const blockChars = (blocks: unknown) => blockTextLength(blocks);
 
 const SUMMARY =
   "Build terminated with state: FAILED. Phase: BUILD, Code: COMMAND_EXECUTION_ERROR, " +

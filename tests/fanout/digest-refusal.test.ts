@@ -24,23 +24,14 @@ import { claimDelivery } from "../../handlers/store/ledger";
 import { deliveryRecordKey } from "../../handlers/store/keys";
 import { startServer, type LocalServer } from "../channels/helpers";
 import { DLQ_URL, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { blockTextLength } from "../../testing/receivers/slack-blocks";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "slack-eng";
 const WINDOW_MS = 60_000;
 
-/** Every `text` string in a Block Kit payload: what Slack counts toward its block text. */
-function blockTexts(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) for (const v of value) blockTexts(v, out);
-  else if (value !== null && typeof value === "object")
-    for (const [k, v] of Object.entries(value)) {
-      if (k === "text" && typeof v === "string") out.push(v);
-      else blockTexts(v, out);
-    }
-  return out;
-}
-const blockChars = (body: { blocks?: unknown }) =>
-  blockTexts(body.blocks).reduce((n, t) => n + t.length, 0);
+/** What Slack counts toward its block text: the local Slack's count (testing/receivers). */
+const blockChars = (body: { blocks?: unknown }) => blockTextLength(body.blocks);
 
 /** How the local Slack answers chat.postMessage. */
 const slackRule: { refuseOverChars: number; error: string } = {
