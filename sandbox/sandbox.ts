@@ -27,6 +27,7 @@ import {
   type ViewSources,
 } from "./views";
 import { createCleanups, startWorld, type Declared, type ScaledTimes } from "./wiring";
+import type { RuntimeConfig } from "../handlers/types";
 
 /** Options of {@link startSandbox}. */
 export interface SandboxOptions {
@@ -74,6 +75,8 @@ export interface Sandbox {
   timings: SandboxTimings;
   /** What the program declared (queue, function timeouts) for this stack. */
   declared: Declared;
+  /** The fan-out's runtime config for this stack (channels, routing, downtime windows). */
+  runtime: RuntimeConfig;
   /** The declared durations on the sandbox's clock (wiring.ts `scaleTimes`). */
   times: ScaledTimes;
   /** Routes an EventBridge event (or a PutEvents `{Entries}` body) like the rule would. */
@@ -191,6 +194,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       port: server?.port,
       timings: { ...world.timings, serverMs, readyMs },
       declared: world.declared,
+      runtime: world.runtime,
       times: world.times,
       postEvent: events.postEvent,
       settle: events.settle,

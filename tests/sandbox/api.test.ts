@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../../handlers/approval/signature";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
+import { timeOutsideWindows } from "../../sandbox/scenario-events";
 import { codePipelineOutbox, expireApprovals } from "../../testing";
 import { putApprovalResult } from "../../testing/aws/codepipeline";
 
@@ -33,6 +34,13 @@ async function api<T>(
   });
   return { status: res.status, json: (await res.json()) as T };
 }
+
+/**
+ * Now as an event time (ISO 8601), unless a downtime window of the prod stack would suppress
+ * `pipeline` now (api-gateway-prod-cluster: Sundays 02:00–04:00 Berlin): then just before it.
+ */
+const outsideWindows = (pipeline: string) =>
+  timeOutsideWindows(sandbox.runtime, pipeline).toISOString();
 
 const failedDetail = (executionId: string) =>
   JSON.stringify({
@@ -94,7 +102,7 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     await api("POST", "/events", {
       source: "aws.codepipeline",
       "detail-type": "CodePipeline Pipeline Execution State Change",
-      time: new Date().toISOString(),
+      time: outsideWindows("api-gateway-prod-cluster"),
       detail: {
         pipeline: "api-gateway-prod-cluster",
         "execution-id": executionId,
@@ -119,7 +127,7 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     await api("POST", "/events", {
       source: "aws.codepipeline",
       "detail-type": "CodePipeline Pipeline Execution State Change",
-      time: new Date().toISOString(),
+      time: outsideWindows("api-gateway-prod-cluster"),
       detail: {
         pipeline: "api-gateway-prod-cluster",
         "execution-id": executionId,
@@ -204,6 +212,7 @@ describe("sandbox HTTP API", () => {
         {
           Source: "aws.codepipeline",
           DetailType: "CodePipeline Pipeline Execution State Change",
+          Time: outsideWindows("api-gateway-prod-cluster"),
           Detail: failedDetail("11111111-aaaa-4bbb-8ccc-000000000001"),
         },
       ],
@@ -268,6 +277,7 @@ describe("sandbox HTTP API", () => {
         {
           Source: "aws.codepipeline",
           DetailType: "CodePipeline Pipeline Execution State Change",
+          Time: outsideWindows("api-gateway-prod-cluster"),
           Detail: failedDetail("11111111-aaaa-4bbb-8ccc-000000000002"),
         },
       ],
@@ -559,6 +569,7 @@ describe("an event posted by hand", () => {
     const posted = await api<{ events: Array<{ matched: boolean }> }>("POST", "/events", {
       source: "aws.codepipeline",
       "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: outsideWindows("api-gateway-prod-cluster"),
       detail: JSON.parse(failedDetail(executionId)) as unknown,
     });
     expect(posted.json.events.map((e) => e.matched)).toEqual([true]);

@@ -14,6 +14,7 @@ import {
 } from "../../handlers/http";
 import { SETTINGS } from "../../infra/settings";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
+import { timeOutsideWindows } from "../../sandbox/scenario-events";
 import { DEFAULT_TIME_SCALE, scaleTimes, type Declared } from "../../sandbox/wiring";
 
 let sandbox: Sandbox;
@@ -100,7 +101,8 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
     const [posted] = await sandbox.postEvent({
       source: "aws.codepipeline",
       "detail-type": "CodePipeline Pipeline Execution State Change",
-      time: new Date().toISOString(),
+      // Staging's nightly window (23:00–01:00 New York, weekdays) would suppress an event of now.
+      time: timeOutsideWindows(sandbox.runtime, "main-app-staging-v3").toISOString(),
       detail: {
         pipeline: "main-app-staging-v3",
         "execution-id": "time-scale-1",
