@@ -43,9 +43,24 @@ const USAGE = "usage: npm run audit -- --pipeline <name> [--table <name>] [--sin
 const SHOWN: Record<string, (item: Record<string, unknown>) => string> = {
   "approval-decided": (item) => String(item.result ?? detail(item).decision ?? "decided"),
   "approval-denied": () => "denied",
-  "approval-click": (item) => (item.result === "claimed" ? "clicked" : "late click"),
+  "approval-click": (item) => clickWord(String(item.result ?? "")),
+  "approval-superseded": () => "refused: replaced",
+  "approval-expired": () => "expired",
   "approval-error": () => "error",
 };
+
+/**
+ * What an `approval-click` record's result (handlers/approval: start.ts, unconfirmed.ts,
+ * decision.ts, work.ts) says of the click: it claimed the decision (also by taking over, by
+ * replacing the clicker's own earlier claim, or through the work after a late answer), it is
+ * being recorded, it came after someone else's decision, or its work decided nothing.
+ */
+function clickWord(result: string): string {
+  if (result.startsWith("claimed")) return "clicked";
+  if (result.startsWith("claim not confirmed")) return "clicked (being recorded)";
+  if (result.startsWith("already decided")) return "late click";
+  return "click not decided";
+}
 
 function detail(item: Record<string, unknown>): Record<string, unknown> {
   const d = item.detail;
@@ -168,7 +183,8 @@ export async function queryAudit(
 }
 
 /**
- * Runs the script: prints the table, or the error and the usage (exit code 1). `env` and
+ * Runs the script: prints the table, or the error and the usage (exit code 1), or with `--help`
+ * the usage alone (exit code 0). `env` and
  * `discover` (the running sandbox) are parameters for tests.
  */
 export async function main(
@@ -176,6 +192,10 @@ export async function main(
   env: NodeJS.ProcessEnv = process.env,
   discover: () => SandboxDiscovery | undefined = readDiscovery,
 ): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   let args: AuditArgs;
   try {
     args = parseArgs(argv, env, discover);

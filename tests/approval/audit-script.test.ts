@@ -119,10 +119,61 @@ describe("scripts/audit.ts", () => {
     expect(out).not.toContain("exec-x");
   });
 
+  it("names every click outcome and a refused click on a replaced request (not all 'late click')", async () => {
+    // Prepare: the results the approval function writes (handlers/approval start.ts, work.ts).
+    const detail = { stage: "Approve", action: "ManualApproval" };
+    const records: Array<[string, string, string]> = [
+      [
+        "approval-click",
+        "claimed: replaced the clicker's own claim of t0, whose work had not started",
+        "10:01",
+      ],
+      ["approval-click", "claim not confirmed in time (AbortError)", "10:02"],
+      ["approval-click", "already decided by Jane (U1) (Approved) at t", "10:03"],
+      ["approval-click", "not decided by its work: the claim was taken over", "10:04"],
+      ["approval-superseded", "refused: the request was replaced by a newer one", "10:05"],
+    ];
+    for (const [action, result, hm] of records) {
+      await putAudit(
+        {
+          action,
+          pipeline: "names",
+          executionId: "e1",
+          actor: "Jane (U1)",
+          result,
+          detail,
+        } as Parameters<typeof putAudit>[0],
+        30,
+        new Date(`2024-07-01T${hm}:00.000Z`),
+      );
+    }
+    // Act
+    const { code, out } = await run(["--pipeline", "names"]);
+    // Assess
+    expect(code).toBe(0);
+    const words = out
+      .split("\n")
+      .slice(2)
+      .map((line) => line.split(/\s{2,}/)[1]);
+    expect(words).toEqual([
+      "clicked",
+      "clicked (being recorded)",
+      "late click",
+      "click not decided",
+      "refused: replaced",
+    ]);
+  });
+
   it("says so when there is nothing to show", async () => {
     const { code, out } = await run(["--pipeline", "nothing-here"]);
     expect(code).toBe(0);
     expect(out).toBe("no approval records for nothing-here");
+  });
+
+  it("--help prints the usage and exits 0", async () => {
+    const { code, out, err } = await run(["--help"]);
+    expect({ code, err }).toEqual({ code: 0, err: "" });
+    expect(out).toMatch(/^usage: npm run audit -- --pipeline <name>/);
   });
 
   it("fails with the usage on bad arguments", async () => {
