@@ -164,6 +164,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       postEvent: events.postEvent,
       interact: (rawBody, headers) => callApprovalUrl(world, rawBody, headers),
       setFault(receiver, spec) {
+        // As --fault: a receiver the stack never calls would change nothing (stacks.ts).
+        checkFaultReceivers(resolved, [{ spec: `${receiver}=${spec ?? "off"}`, fault: null }]);
         faults.set(
           receiver,
           spec === null || spec === "off" ? null : parseFault(`${receiver}=${spec}`),

@@ -93,7 +93,7 @@ export function stackReceivers(raw: Record<string, unknown>): string[] {
 /**
  * Refuses faults for receivers the stack never calls: such a fault would change nothing.
  * @throws `--fault teams=500: stack prod has no channel that uses the teams receiver; its
- *   receivers: …`.
+ *   receivers: …` (also for the page's `POST /api/faults`, answered 400 with it).
  */
 export function checkFaultReceivers(
   stack: SandboxStack,

@@ -680,11 +680,15 @@ async function start() {
   $("fault-apply").addEventListener("click", async () => {
     const receiver = $("fault-receiver").value;
     const fault = $("fault-kind").value;
-    await fetch("/api/faults", {
+    const res = await fetch("/api/faults", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ receiver, fault: fault === "off" ? null : fault }),
     });
+    if (!res.ok) {
+      const body = await res.json().catch(() => ({}));
+      toast(`fault not set: ${body.error ?? body.message ?? res.status}`);
+    }
     refresh();
   });
   $("replay").addEventListener("click", async () => {

@@ -265,6 +265,19 @@ describe("sandbox HTTP API", () => {
     expect(json.events[0].messageId).toBeUndefined();
   });
 
+  test("POST /api/faults for a receiver the stack never calls is refused with 400 naming the stack's receivers, as --fault is", async () => {
+    const refused = await api<{ error: string }>("POST", "/api/faults", {
+      receiver: "teams",
+      fault: "500",
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toMatch(
+      /no channel that uses the teams receiver; its receivers: .*slack/,
+    );
+    const state = await api<{ faults: Record<string, string> }>("GET", "/api/state");
+    expect(state.json.faults).not.toHaveProperty("teams");
+  });
+
   test("a PagerDuty fault set through POST /api/faults makes the fan-out retry only PagerDuty", async () => {
     // Prepare
     const before = sandbox.standins.receivers.attemptsOf("pagerduty").length;
