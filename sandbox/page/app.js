@@ -619,7 +619,11 @@ function render(state) {
       "chip",
       `visibility timeout ${q.declaredVisibilitySeconds} s → ${q.visibilityTimeoutMs} ms in the sandbox`,
     ),
-    el("span", "chip", `DLQ after ${q.maxReceiveCount} receives`),
+    el(
+      "span",
+      "chip",
+      `DLQ: the fan-out parks after ${q.maxReceiveCount - 1} receives (redrive after ${q.maxReceiveCount})`,
+    ),
     el("span", "chip", "times in UTC"),
     ...Object.entries(state.faults).map(([r, f]) => el("span", "chip bad", `fault ${r}: ${f}`)),
   );
