@@ -17,8 +17,19 @@
  * Wall-clock times are "wall minutes": minutes since 1970-01-01T00:00 as if the local clock reading
  * were UTC, which makes day and minute arithmetic plain integer arithmetic, free of offsets.
  */
-import { Cron, type CronOptions } from "croner";
+import type * as Croner from "croner";
+import type { Cron, CronOptions } from "croner";
 import type { DowntimeWindow, NotificationKind, Severity } from "./types";
+
+/**
+ * croner, required on first use (a cron window's first check, or a cron expression's
+ * validation), not at the top: the closure serializer turns a top-level import into a `require`
+ * at the top of the fan-out's `__index.js`, which every cold start pays (about 2–3 ms,
+ * handlers/README.md), also in a stack that has no cron window. A type-only import is erased.
+ */
+function croner(): typeof Croner {
+  return require("croner") as typeof Croner;
+}
 
 /** Minutes in a calendar day (wall-clock arithmetic). */
 export const MINUTES_PER_DAY = 1440;
@@ -152,7 +163,7 @@ function cronOptions(expr: string, timeZone?: string): CronOptions {
  */
 export function compileCron(expr: string, timeZone?: string): Cron | string {
   try {
-    return new Cron(expr, cronOptions(expr, timeZone));
+    return new (croner().Cron)(expr, cronOptions(expr, timeZone));
   } catch (error: unknown) {
     const message = error instanceof Error ? error.message : String(error);
     // croner reports some values shifted to its internal base ("month: 12" for 13): drop them.
@@ -173,7 +184,7 @@ export function cronSchedule(window: DowntimeWindow & { kind: "cron" }): Cron {
   formatterOf(window); // names the window on a bad time zone, before croner's own message
   const key = `${window.timeZone} ${window.cron}`;
   const cached = Object.hasOwn(cache.crons, key) ? cache.crons[key] : undefined;
-  if (cached instanceof Cron) {
+  if (cached instanceof croner().Cron) {
     return cached;
   }
   const compiled = compileCron(window.cron, window.timeZone);

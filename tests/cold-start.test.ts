@@ -7,7 +7,9 @@
  * be there after the load; SNS (sms and email channels) used to be, through
  * handlers/channels/common.ts and handlers/aws.ts, Secrets Manager through handlers/aws.ts, and
  * CodePipeline through handlers/enrich.ts and handlers/reminders/decide.ts (this test replaces
- * tests/fanout/lazy-clients.test.ts, which checked CodePipeline alone).
+ * tests/fanout/lazy-clients.test.ts, which checked CodePipeline alone). croner, the one package the
+ * archive ships (handlers/README.md), is listed the same way: it used to be required at load
+ * through handlers/downtime.ts, and the prod stack has no cron window.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -21,12 +23,12 @@ import { evaluate } from "./support/program";
  * Loads the archive, invokes it with an empty batch, then with one prod FAILED event while every
  * AWS endpoint is a closed port (the outcome claim fails, so nothing is sent; the enrichment and
  * the secret read have started by then, alongside the claim), and prints the client packages
- * loaded after each step.
+ * (and croner) loaded after each step.
  */
 const CHILD = `
 "use strict";
 const clients = () =>
-  [...new Set(Object.keys(require.cache).map((k) => (k.match(/@aws-sdk[\\\\/](client-[a-z0-9-]+)/) || [])[1]).filter(Boolean))].sort();
+  [...new Set(Object.keys(require.cache).map((k) => (k.match(/@aws-sdk[\\\\/](client-[a-z0-9-]+)|node_modules[\\\\/](croner)[\\\\/]/) || []).slice(1).find(Boolean)).filter(Boolean))].sort();
 const [dir, body] = process.argv.slice(2);
 const { handler } = require(require("node:path").join(dir, "__index.js"));
 const ctx = { getRemainingTimeInMillis: () => 6000, awsRequestId: "cold" };
@@ -77,7 +79,7 @@ function run(dir: string, env: Record<string, string>, body: string): Promise<st
 }
 
 describe("the fan-out archive's cold start", () => {
-  it("loads only the DynamoDB client at load; Secrets Manager and CodePipeline when a record needs them; never SNS, SQS, STS or Lambda for a record that sends nothing", async () => {
+  it("loads only the DynamoDB client at load; Secrets Manager and CodePipeline when a record needs them; never SNS, SQS, STS, Lambda or croner (no cron window) for a record that sends nothing", async () => {
     const result = await evaluate({ stack: "prod" });
     const fanout = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
     const body = JSON.stringify(event("pipeline-failed", { pipeline: "main-app-production-v3" }));
