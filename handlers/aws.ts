@@ -9,9 +9,10 @@
  * client's package is `require`d inside its function, on first use (issue 12): the closure
  * serializer turns a top-level import into a `require` at the top of `__index.js`, which every
  * cold start pays (about 15–35 ms per client package, even after DynamoDB loaded the shared
- * `@smithy` core), and a type-only import is erased. So a fan-out batch that sends no SMS or
- * email never loads SNS, one that sends nothing never loads Secrets Manager, and the fan-out never
- * loads Lambda (tests/cold-start.test.ts checks the archive).
+ * `@smithy` core), and a type-only import is erased. So a fan-out batch that claims no SMS or
+ * email delivery never loads SNS (one that does loads it while that delivery waits:
+ * channels/sns-publisher.ts `warmSnsFor`), one that sends nothing never loads Secrets Manager,
+ * and the fan-out never loads Lambda (tests/cold-start.test.ts checks the archive).
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import type * as LambdaSdk from "@aws-sdk/client-lambda";

@@ -15,7 +15,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runtimeModulesDir, type ArchiveInfo } from "../testing";
+import { createAuditTable, runtimeModulesDir, startDynalite, type ArchiveInfo } from "../testing";
 import { event } from "./support/fanout";
 import { evaluate } from "./support/program";
 
@@ -50,11 +50,78 @@ const record = {
 })().catch((err) => process.stdout.write("ERROR " + String(err && err.stack) + "\\n"));
 `;
 
-function run(dir: string, env: Record<string, string>, body: string): Promise<string> {
+/**
+ * One prod FAILED event (PagerDuty, Slack, SMS) with DynamoDB answering (through a counting proxy
+ * in the child, to the test's dynalite) and CodePipeline held: prints the client packages loaded
+ * once the DynamoDB calls that precede the enrichment's verdict have been answered (the outcome
+ * claim, the three delivery claims, Slack's and PagerDuty's send slots: 6; SMS reserves its slot
+ * only after the verdict) and 100 more turns of the event loop have run, then lets CodePipeline
+ * answer "not found". Secrets Manager stays a closed port, so nothing is sent.
+ */
+const HELD_ENRICHMENT_CHILD = `
+"use strict";
+const http = require("node:http");
+const path = require("node:path");
+const clients = () =>
+  [...new Set(Object.keys(require.cache).map((k) => (k.match(/@aws-sdk[\\\\/](client-[a-z0-9-]+)/) || [])[1]).filter(Boolean))].sort();
+const [dir, body, dynamo] = process.argv.slice(2);
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const state = { answers: 0, held: [], released: false };
+const notFound = (res) => {
+  res.writeHead(400, { "content-type": "application/x-amz-json-1.1" });
+  res.end(JSON.stringify({ __type: "PipelineExecutionNotFoundException", message: "not found" }));
+};
+const codepipeline = http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => (state.released ? notFound(res) : state.held.push(res)));
+});
+const target = new URL(dynamo);
+const ddb = http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const out = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode, answer.headers);
+        answer.on("end", () => state.answers++);
+        answer.pipe(res);
+      },
+    );
+    out.end(Buffer.concat(chunks));
+  });
+});
+const listen = (server) => new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve("http://127.0.0.1:" + server.address().port)));
+(async () => {
+  process.env.AWS_ENDPOINT_URL_CODEPIPELINE = await listen(codepipeline);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = await listen(ddb);
+  const { handler } = require(path.join(dir, "__index.js"));
+  const ctx = { getRemainingTimeInMillis: () => 6000, awsRequestId: "held" };
+  const record = { messageId: "m-1", receiptHandle: "r-1", body, attributes: { ApproximateReceiveCount: "1" }, messageAttributes: {}, eventSource: "aws:sqs" };
+  const done = handler({ Records: [record] }, ctx).then(() => (state.ended = true));
+  while (state.answers < 6 && !state.ended) await turn();
+  for (let i = 0; i < 100; i++) await turn();
+  const beforeVerdict = clients();
+  state.released = true;
+  state.held.forEach(notFound);
+  await done;
+  process.stdout.write("RESULT " + JSON.stringify({ answers: state.answers >= 6, beforeVerdict }) + "\\n");
+  codepipeline.close();
+  ddb.close();
+})().catch((err) => process.stdout.write("ERROR " + String(err && err.stack) + "\\n"));
+`;
+
+function run(
+  dir: string,
+  env: Record<string, string>,
+  body: string,
+  script = CHILD,
+  args: string[] = [],
+): Promise<string> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "cold-start-")), "child.js");
-  fs.writeFileSync(file, CHILD);
+  fs.writeFileSync(file, script);
   const closed = "http://127.0.0.1:9";
-  const child = spawn(process.execPath, [file, dir, body], {
+  const child = spawn(process.execPath, [file, dir, body, ...args], {
     env: {
       PATH: process.env.PATH ?? "",
       NODE_PATH: runtimeModulesDir(),
@@ -93,5 +160,33 @@ describe("the fan-out archive's cold start", () => {
       afterEmptyBatch: ["client-dynamodb"],
       afterFailure: ["client-codepipeline", "client-dynamodb", "client-secrets-manager"],
     });
+  }, 180_000);
+
+  it("loads SNS while an SMS delivery waits for the enrichment's verdict, not on the way to its first publish", async () => {
+    const result = await evaluate({ stack: "prod" });
+    const fanout = result.archives.find((a) => a.name === "fanout") as ArchiveInfo;
+    const body = JSON.stringify(event("pipeline-failed", { pipeline: "main-app-production-v3" }));
+    const dynamo = await startDynalite();
+    try {
+      await createAuditTable(dynamo.endpoint, fanout.environment.AUDIT_TABLE);
+
+      const out = await run(fanout.dir, fanout.environment, body, HELD_ENRICHMENT_CHILD, [
+        dynamo.endpoint,
+      ]);
+
+      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+      expect({ line: line ?? out }).toEqual({ line: expect.stringMatching(/^RESULT /) });
+      expect(JSON.parse((line as string).slice("RESULT ".length))).toEqual({
+        answers: true,
+        beforeVerdict: [
+          "client-codepipeline",
+          "client-dynamodb",
+          "client-secrets-manager",
+          "client-sns",
+        ],
+      });
+    } finally {
+      await dynamo.close();
+    }
   }, 180_000);
 });

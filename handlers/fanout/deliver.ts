@@ -4,7 +4,7 @@
  * delivery's audit record: two DynamoDB writes in all) or failed (plus an append-only failure
  * record). A PagerDuty trigger is first given the pipeline's open incident (fanout/incident.ts).
  */
-import { snsPublisher } from "../channels/sns-publisher";
+import { snsPublisher, warmSnsFor } from "../channels/sns-publisher";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../channels/types";
 import { isDeliveryError, redact, scaledMs } from "../http";
@@ -102,6 +102,8 @@ export async function deliver(
     await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
     return { channel: d.channel, status };
   }
+  // SMS and email: SNS's client loads while this delivery waits for its pacing call or verdict.
+  warmSnsFor(channelConfig.type);
   // Every release from here on changes the slot only while this claim holds it (store/ledger.ts).
   ref.claimId = claim.claimId;
   ref.unconfirmed = claim.unconfirmed;
