@@ -12,6 +12,7 @@ import {
   onCodePipelineEvent,
   recordEvent,
   type QueueMessage,
+  type RecordedEvent,
   type SandboxQueue,
 } from "../testing";
 import { centralBusRefusal } from "./central-bus";
@@ -34,6 +35,17 @@ export interface PostedEvent {
    * central bus policy does not admit (central-bus.ts).
    */
   refused?: string;
+  /**
+   * Why the CodePipeline stand-in did not record the event (CodePipeline could not have emitted
+   * it: testing/aws/codepipeline/record.ts); it is routed all the same, and the notifier decides.
+   */
+  notRecorded?: string;
+  /**
+   * Why CodePipeline has not emitted this event yet: its execution waits for a stage another
+   * execution is in (QUEUED / SUPERSEDED mode). It is not routed; the stand-in emits the
+   * execution's STARTED events when it enters the stage.
+   */
+  held?: string;
   /**
    * Emitted by the CodePipeline stand-in itself (a decision, retry, expiry or rollback made
    * there), rather than posted to `POST /events`.
@@ -124,6 +136,22 @@ export function fanoutDlqLine(attributes: Record<string, string> = {}): string {
   return `    ⚠ fan-out sent ${what} to its DLQ${receives}: ${reason || "no reason given"}`;
 }
 
+/** The terminal line of a posted (or emitted) event and what became of it. */
+function postedLine(entry: PostedEvent): string {
+  const level = entry.detailType
+    .replace("CodePipeline ", "")
+    .replace(" Execution State Change", "");
+  const from = entry.emitted ? "CodePipeline emitted " : "";
+  const fate = entry.held
+    ? ` — not emitted yet by CodePipeline: ${entry.held}`
+    : entry.refused
+      ? ` — ${entry.refused}`
+      : entry.matched
+        ? ""
+        : " — not matched by the rule, dropped";
+  return `  ⇢ event ${from}${entry.pipeline} ${level} ${entry.state}${fate}`;
+}
+
 /** The queue in front of the fan-out archive, with the program's declared semantics. */
 function startFanoutQueue(
   world: World,
@@ -193,11 +221,15 @@ export function startEventSource(options: {
   const { queue, onReceive } = startFanoutQueue(world, options.visibilityTimeoutMs, log);
   options.cleanups.add(() => queue.close());
   const posted: PostedEvent[] = [];
+  /** While a posted event is recorded: what the stand-in emits meanwhile, routed after it. */
+  let recording: Array<Record<string, unknown>> | undefined;
 
   /**
    * Routes one event like the rule would. A posted event stands for one CodePipeline emitted, so
    * the CodePipeline stand-in first learns the execution (and a pending approval's token) as the
-   * real service would know it; an event the stand-in emitted is already known there.
+   * real service would know it; an event the stand-in emitted is already known there. What the
+   * stand-in emits while it records (a run's end lets a waiting execution in) is routed after the
+   * posted event, in the order CodePipeline would have sent them.
    */
   function route(event: Record<string, unknown>, emitted: boolean): PostedEvent {
     const detail = (event.detail ?? {}) as Record<string, unknown>;
@@ -205,7 +237,17 @@ export function startEventSource(options: {
     const account = String(event.account ?? ACCOUNT);
     const refused =
       account === ACCOUNT ? undefined : centralBusRefusal(world.declared.centralBusPolicy, account);
-    if (!emitted && !refused) recordEvent(world.standins.aws.state, event);
+    let recorded: RecordedEvent = {};
+    const followers: Array<Record<string, unknown>> = [];
+    if (!emitted && !refused) {
+      recording = followers;
+      try {
+        recorded = recordEvent(world.standins.aws.state, event);
+      } finally {
+        recording = undefined;
+      }
+    }
+    const held = recorded.waiting;
     const matched = !refused && matchesPattern(world.declared.rulePattern, event);
     const entry: PostedEvent = {
       eventId: String(event.id),
@@ -217,19 +259,22 @@ export function startEventSource(options: {
       postedAt: Date.now(),
       ...(emitted ? { emitted } : {}),
       ...(refused && { refused }),
+      ...(recorded.notRecorded && { notRecorded: recorded.notRecorded }),
+      ...(held && { held }),
     };
     // EventBridge delivers the whole event as the SQS message body, if the queue's policy lets
     // this rule send (testing/iam/deliveries.ts); else AWS retries and gives up, here at once.
-    const denied = matched
-      ? eventBridgeToQueue(world.standins.iam, world.declared.ruleArn, world.declared.queueArn)
-      : undefined;
+    const denied =
+      matched && !held
+        ? eventBridgeToQueue(world.standins.iam, world.declared.ruleArn, world.declared.queueArn)
+        : undefined;
     if (denied) log(`  ✗ EventBridge could not deliver to the events queue: ${denied.message}`);
-    else if (matched) entry.messageId = queue.send(JSON.stringify(event)).messageId;
+    else if (matched && !held) entry.messageId = queue.send(JSON.stringify(event)).messageId;
     posted.push(entry);
-    const what = `${entry.pipeline} ${entry.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "")} ${entry.state}`;
-    const from = emitted ? "CodePipeline emitted " : "";
-    const fate = refused ? ` — ${refused}` : matched ? "" : " — not matched by the rule, dropped";
-    log(`  ⇢ event ${from}${what}${fate}`);
+    log(postedLine(entry));
+    if (recorded.notRecorded)
+      log(`    (the CodePipeline stand-in did not record it: ${recorded.notRecorded})`);
+    for (const follower of followers) route(follower, true);
     return entry;
   }
 
@@ -240,7 +285,8 @@ export function startEventSource(options: {
   // What the CodePipeline stand-in emits (an approval decided from Slack, a retry, an expiry, a
   // rollback) takes the same path as a posted event: rule match → queue → fan-out.
   const unsubscribe = onCodePipelineEvent(world.standins.aws.state, (event) => {
-    route({ ...event }, true);
+    if (recording) recording.push({ ...event });
+    else route({ ...event }, true);
   });
   options.cleanups.add(unsubscribe);
 

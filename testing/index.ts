@@ -16,6 +16,7 @@ export {
   putApprovalResult,
   reachStage,
   recordEvent,
+  type RecordedEvent,
   retryStageExecution,
   rollBackAutomatically,
   rollbackStage,

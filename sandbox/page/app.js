@@ -396,11 +396,18 @@ function renderEvents(state) {
       e.pipeline,
       e.detailType.replace("CodePipeline ", "").replace(" Execution State Change", "") +
         (e.trigger ? ` (${e.trigger})` : "") +
-        (e.emitted ? " · emitted by CodePipeline" : ""),
+        (e.emitted ? " · emitted by CodePipeline" : "") +
+        (e.notRecorded ? " · not CodePipeline's: the stand-in did not record it" : ""),
       e.state,
       utcDateTime(e.time),
       e.attempt ? String(e.attempt) : "—",
-      e.refused ? "refused by the central bus" : e.matched ? "matched" : "not matched",
+      e.held
+        ? "held: its execution waits for the stage"
+        : e.refused
+          ? "refused by the central bus"
+          : e.matched
+            ? "matched"
+            : "not matched",
       e.queue ? `${e.queue.state} · ${e.queue.receiveCount} receive(s)` : "—",
     ]),
   );

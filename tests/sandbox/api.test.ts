@@ -69,28 +69,121 @@ describe("the sandbox as CodePipeline's stand-in", () => {
       .find((s) => s.name === "Approve")
       ?.actions.find((a) => a.name === "ManualApproval");
 
-  test("a hand-posted approval request is enriched without error and waits with a fresh token", async () => {
+  const decideRun = (executionId: string, status: "Approved" | "Rejected") =>
+    putApprovalResult(sandbox.standins.aws.state, {
+      pipelineName: "main-app-production-v3",
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      token: approvalAction()?.runs?.find(
+        (r) => r.pipelineExecutionId === executionId && r.status === "InProgress",
+      )?.token,
+      result: { status, summary: `${status} by Jane Doe (U012ABCDEF) via Slack` },
+    });
+
+  test("a hand-posted approval request is enriched without error and waits with a fresh token; another execution's request waits for the stage (SUPERSEDED mode) and is posted when the first is decided", async () => {
     // Prepare: nothing set up in the CodePipeline stand-in for these executions.
     const first = "22222222-aaaa-4bbb-8ccc-000000000001";
     const second = "22222222-aaaa-4bbb-8ccc-000000000002";
     const before = sandbox.standins.receivers.byReceiver("slack", "slack-releases").length;
+    const releases = () =>
+      sandbox.standins.receivers.byReceiver("slack", "slack-releases").slice(before);
 
-    // Act
+    // Act: two executions' approval STARTED, posted by hand one after the other.
     await api("POST", "/events", approvalStarted(first));
     await sandbox.settle();
     const firstToken = approvalAction()?.token;
-    await api("POST", "/events", approvalStarted(second));
+    const { json } = await api<{ events: Array<Record<string, unknown>> }>(
+      "POST",
+      "/events",
+      approvalStarted(second),
+    );
     await sandbox.settle();
 
-    // Assess: both requests reached #releases with no "details are unavailable" note, and
-    // each run holds its own token, as GetPipelineState reports it while the approval waits.
-    const messages = sandbox.standins.receivers.byReceiver("slack", "slack-releases").slice(before);
-    expect(messages).toHaveLength(2);
-    for (const m of messages) expect(JSON.stringify(m.body)).not.toContain("unavailable");
-    expect(approvalAction()).toMatchObject({ status: "InProgress", executionId: second });
+    // Assess: the first request reached #releases with no "details are unavailable" note and its
+    // run holds its own token. The second execution cannot enter the Approve stage while the
+    // first is in it (user guide, "How pipeline executions work": stages are locked while an
+    // execution is in them): it waits, CodePipeline emits nothing for it yet, and the first
+    // run is still the one GetPipelineState shows, with its token.
+    expect(releases()).toHaveLength(1);
+    expect(JSON.stringify(releases()[0].body)).not.toContain("unavailable");
     expect(firstToken).toMatch(/^[0-9a-f-]{36}$/);
+    expect(json.events).toEqual([
+      expect.objectContaining({
+        held: expect.stringContaining(`execution ${first} is in stage Approve`),
+      }),
+    ]);
+    expect(json.events[0].messageId).toBeUndefined();
+    expect(approvalAction()).toMatchObject({
+      status: "InProgress",
+      executionId: first,
+      token: firstToken,
+    });
+    const view = (await api<Record<string, any>>("GET", "/api/codepipeline")).json[
+      "main-app-production-v3"
+    ];
+    expect(view.approvals.pending.map((r: { executionId: string }) => r.executionId)).toEqual([
+      first,
+    ]);
+    expect(view.executions).toContainEqual(
+      expect.objectContaining({ executionId: second, status: "InProgress", waitingAt: "Approve" }),
+    );
+    expect(lines.some((l) => l.includes("not emitted yet by CodePipeline"))).toBe(true);
+
+    // Act: the first run is approved; the stage is free.
+    decideRun(first, "Approved");
+    await sandbox.settle();
+
+    // Assess: the second execution enters with a run and token of its own, and its request is
+    // posted (CodePipeline's STARTED, emitted now).
+    expect(approvalAction()).toMatchObject({ status: "InProgress", executionId: second });
     expect(approvalAction()?.token).not.toBe(firstToken);
-    expect(sandbox.pendingApprovals()).toBeGreaterThanOrEqual(1);
+    expect(releases()).toHaveLength(2);
+    expect(JSON.stringify(releases()[1].body)).toContain("22222222");
+    expect(sandbox.pendingApprovals()).toBe(1);
+    decideRun(second, "Approved"); // the stage is free for the tests below
+    await sandbox.settle();
+  });
+
+  test("a malformed event is routed to the notifier, which rejects and audits it, but the CodePipeline stand-in records nothing for it", async () => {
+    // Prepare: an execution id CodePipeline would never use (over DynamoDB's key size).
+    const executionId = `${"22222222-aaaa-4bbb-8ccc-"}${"0".repeat(1100)}`;
+
+    // Act
+    const { json } = await api<{ events: Array<Record<string, unknown>> }>("POST", "/events", {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: outsideWindows("api-gateway-prod-cluster"),
+      detail: {
+        pipeline: "api-gateway-prod-cluster",
+        "execution-id": executionId,
+        state: "FAILED",
+      },
+    });
+    await sandbox.settle();
+
+    // Assess: the POST says it was matched and queued, and why the stand-in did not record it;
+    // the notifier rejected it with its own reason; CodePipeline has no such execution.
+    expect(json.events).toEqual([
+      expect.objectContaining({
+        matched: true,
+        messageId: expect.any(String),
+        notRecorded: expect.stringMatching(
+          /^CodePipeline could not have emitted it: detail\.execution-id/,
+        ),
+      }),
+    ]);
+    const audit = (await api<Array<Record<string, any>>>("GET", "/api/audit")).json;
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        action: "rejected-input",
+        result: expect.stringContaining("detail.execution-id: longer than 1024 characters"),
+      }),
+    );
+    const view = (await api<Record<string, any>>("GET", "/api/codepipeline")).json;
+    const executions = (view["api-gateway-prod-cluster"]?.executions ?? []) as Array<{
+      executionId: string;
+    }>;
+    expect(executions.some((e) => e.executionId === executionId)).toBe(false);
   });
 
   test("a hand-posted failure is enriched without error: the execution is known", async () => {

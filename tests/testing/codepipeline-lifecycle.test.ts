@@ -582,15 +582,15 @@ describe("recordEvent: a posted event stands for CodePipeline's own", () => {
     const exec = randomUUID();
     const setupToken = pending(exec);
     const first = randomUUID();
-    expect(
-      recordEvent(aws.state, approvalStarted(exec, { "action-execution-id": first })),
-    ).toBeUndefined();
+    expect(recordEvent(aws.state, approvalStarted(exec, { "action-execution-id": first }))).toEqual(
+      {},
+    );
     expect((await stateOf())?.actionStates?.[0]?.latestExecution).toMatchObject({
       actionExecutionId: first,
       token: setupToken,
     });
     const second = randomUUID();
-    const issued = recordEvent(
+    const { token: issued } = recordEvent(
       aws.state,
       approvalStarted(exec, { "action-execution-id": second, "pipeline-execution-attempt": 2.0 }),
     );
@@ -632,4 +632,125 @@ describe("recordEvent: a posted event stands for CodePipeline's own", () => {
       trigger: { triggerType: "ManualRollback" },
     });
   });
+  const approvalEnded = (exec: string, run: string, state: string) =>
+    approvalStarted(exec, { "action-execution-id": run, state });
+  const pendingView = () =>
+    codePipelineView(aws.state)[PIPELINE].approvals.pending.map((r) => r.executionId);
+
+  it("SUPERSEDED: another execution's approval STARTED while a run waits for a decision does not replace it; that execution waits, and enters with a new token when the stage is free", async () => {
+    // Prepare: execution A's approval run waits for a decision (stages are locked while an
+    // execution is in them: user guide, "How pipeline executions work").
+    const [a, b, runA] = [randomUUID(), randomUUID(), randomUUID()];
+    const { token: tokenA } = recordEvent(
+      aws.state,
+      approvalStarted(a, { "action-execution-id": runA }),
+    );
+
+    // Act: a STARTED of B's approval is posted by hand.
+    const posted = recordEvent(
+      aws.state,
+      approvalStarted(b, { "action-execution-id": randomUUID() }),
+    );
+
+    // Assess: B waits at the stage; A's run, token and request are untouched.
+    expect(posted.token).toBeUndefined();
+    expect(posted.waiting).toMatch(new RegExp(`execution ${a} is in stage Approve \\(SUPERSEDED`));
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution).toMatchObject({
+      actionExecutionId: runA,
+      status: "InProgress",
+      token: tokenA,
+    });
+    expect(pendingView()).toEqual([a]);
+    expect(aws.state.codepipeline.pipelines[PIPELINE].executions[b]).toMatchObject({
+      status: "InProgress",
+      waitingAt: "Approve",
+    });
+    expect(codePipelineOutbox(aws.state)).toEqual([]);
+
+    // A third execution arriving supersedes the waiting B (Rule 3), and waits itself.
+    const c = randomUUID();
+    expect(recordEvent(aws.state, approvalStarted(c)).waiting).toEqual(expect.any(String));
+    expect(emitted()).toEqual([["Pipeline", "SUPERSEDED", 1]]);
+    expect(codePipelineOutbox(aws.state)[0].detail["execution-id"]).toBe(b);
+
+    // A's run ends (its SUCCEEDED event posted): C enters, with a new run and token of its own.
+    recordEvent(aws.state, approvalEnded(a, runA, "SUCCEEDED"));
+    const entered = codePipelineOutbox(aws.state).at(-1);
+    expect(entered?.detail).toMatchObject({ "execution-id": c, state: "STARTED" });
+    const latest = (await stateOf())?.actionStates?.[0]?.latestExecution;
+    expect(latest?.actionExecutionId).toBe(entered?.detail["action-execution-id"]);
+    expect(latest?.token).toEqual(expect.any(String));
+    expect(latest?.token).not.toBe(tokenA);
+    expect(pendingView()).toEqual([c]);
+  });
+
+  it("a decision of the holding run through PutApprovalResult lets the waiting execution in", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const { token } = recordEvent(aws.state, approvalStarted(a));
+    recordEvent(aws.state, approvalStarted(b));
+    await decide(token ?? "", "Approved", "Approved by Jane");
+    expect(pendingView()).toEqual([b]);
+    expect(startedActions()).toEqual(["ManualApproval"]);
+  });
+
+  it("PARALLEL: another execution's approval STARTED is a run of its own; both tokens stay valid", async () => {
+    setExecutionMode(aws.state, PIPELINE, "PARALLEL");
+    const [a, b] = [randomUUID(), randomUUID()];
+    const first = recordEvent(aws.state, approvalStarted(a));
+    const second = recordEvent(aws.state, approvalStarted(b));
+    expect(second.waiting).toBeUndefined();
+    expect(pendingView().sort()).toEqual([a, b].sort());
+    await decide(first.token ?? "", "Approved", "a");
+    await decide(second.token ?? "", "Approved", "b");
+  });
+
+  it("a second run of the same execution and attempt while its run waits is not recorded (a new run needs a stage retry); the waiting run keeps its token", async () => {
+    const exec = randomUUID();
+    const { token } = recordEvent(
+      aws.state,
+      approvalStarted(exec, { "action-execution-id": randomUUID() }),
+    );
+    const again = recordEvent(
+      aws.state,
+      approvalStarted(exec, { "action-execution-id": randomUUID() }),
+    );
+    expect(again.notRecorded).toMatch(/still in progress; another run needs a stage retry/);
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution?.token).toBe(token);
+    await decide(token ?? "", "Approved", "Approved by Jane");
+  });
+
+  it.each([
+    [
+      "an execution id that is no UUID",
+      { "execution-id": "exec-1" },
+      /detail.execution-id "exec-1" is no pipeline execution id/,
+    ],
+    [
+      "an execution id over DynamoDB's key size",
+      { "execution-id": "a".repeat(1100) },
+      /detail.execution-id/,
+    ],
+    [
+      "a state no CodePipeline event has",
+      { state: "EXPLODED" },
+      /detail.state "EXPLODED" is none of/,
+    ],
+    ["no state", { state: undefined }, /detail.state missing/],
+    [
+      "a pipeline name CodePipeline refuses",
+      { pipeline: "main app" },
+      /detail.pipeline "main app" is no pipeline name/,
+    ],
+  ])(
+    "an event CodePipeline could not have emitted (%s) is not recorded: no execution, no run",
+    (_what, patch, reason) => {
+      const exec = randomUUID();
+      const event = approvalStarted(exec);
+      const result = recordEvent(aws.state, { ...event, detail: { ...event.detail, ...patch } });
+      expect(result.notRecorded).toMatch(reason);
+      expect(result.notRecorded).toMatch(/^CodePipeline could not have emitted it: /);
+      expect(Object.keys(aws.state.codepipeline.pipelines[PIPELINE]?.executions ?? {})).toEqual([]);
+      expect(codePipelineView(aws.state)[PIPELINE]?.approvals.pending ?? []).toEqual([]);
+    },
+  );
 });

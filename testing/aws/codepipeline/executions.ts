@@ -123,8 +123,16 @@ export function startExecution(state: AwsState, input: StartExecutionInput): str
   return id;
 }
 
-/** Whether another execution holds the stage (an action's latest run in progress for it). */
-function stageBusy(pipeline: ModelPipeline, stage: ModelStage, executionId: string): boolean {
+/**
+ * Whether another execution holds the stage (an action's latest run in progress for it): in
+ * QUEUED and SUPERSEDED mode a stage runs one execution at a time (user guide, "How pipeline
+ * executions work": stages are locked while an execution is in them).
+ */
+export function stageBusy(
+  pipeline: ModelPipeline,
+  stage: ModelStage,
+  executionId: string,
+): boolean {
   if (modeOf(pipeline) === "PARALLEL") return false;
   return stage.actions.some(
     (a) => runsOf(a).length > 0 && a.status === "InProgress" && a.executionId !== executionId,

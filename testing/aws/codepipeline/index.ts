@@ -12,6 +12,7 @@
  * | rollbacks.ts  | RollbackStage and the automated rollback                              |
  * | outbox.ts     | the emitted EventBridge events and their listeners                    |
  * | record.ts     | `recordEvent` (an event posted to the sandbox as CodePipeline's own)  |
+ * | shape.ts      | whether a posted event has the shape CodePipeline emits               |
  * | view.ts       | the model as JSON for `GET /api/codepipeline`                         |
  * | accounts.ts   | one set of pipelines per (account, region); scope views               |
  *
@@ -90,7 +91,8 @@ export {
   type CodePipelineEvent,
   type CodePipelineEventListener,
 } from "./outbox";
-export { recordEvent } from "./record";
+export { recordEvent, type RecordedEvent } from "./record";
+export { notCodePipelines } from "./shape";
 export {
   codePipelineView,
   codePipelineViewOfScopes,

@@ -4,17 +4,34 @@
  * and, for a rollback trigger, its type), the stage, and the action run (`action-execution-id`,
  * status, result); an approval STARTED of a run the model does not hold registers a pending
  * approval with a fresh token (each run has its own token: API_PutApprovalResult.html). Nothing is
- * emitted: the event already happened. Enrichment of the event then finds everything it asks
- * GetPipelineExecution, ListActionExecutions and GetPipeline for.
+ * emitted for the event itself: it already happened. Enrichment of the event then finds
+ * everything it asks GetPipelineExecution, ListActionExecutions and GetPipeline for.
+ *
+ * Only what CodePipeline could have emitted is recorded:
+ * - an event of the wrong shape (shape.ts: a malformed id, an unknown state) is not recorded at
+ *   all: CodePipeline never had that execution;
+ * - a new run of an action in another execution while an execution is in the stage (QUEUED and
+ *   SUPERSEDED mode: "stages are locked" while an execution is in them, user guide "How pipeline
+ *   executions work") is not started: the execution waits for the stage (in SUPERSEDED mode it
+ *   supersedes an older waiting execution), and enters it when the stage is free, with new runs
+ *   and their STARTED events emitted then (executions.ts `admitWaiting`); the holder's run and
+ *   token stay as they are;
+ * - a new run of an action in the same execution and attempt while its run is in progress is not
+ *   recorded: a second run needs a stage retry (API_RetryStageExecution.html), which raises
+ *   `pipeline-execution-attempt`. A run of a later attempt is a retry: it gets a new token and the
+ *   earlier run's token is no longer valid (REFERENCE.md, CodePipeline's lifecycle).
+ * A run that ends (a posted SUCCEEDED, FAILED, …) frees its stage for a waiting execution.
  */
 import { codePipelineScope, homeScope, rootState } from "./accounts";
 import type { AwsState } from "../core";
+import { admitWaiting, reachStage, stageBusy } from "./executions";
 import {
   ensureAction,
   ensureExecution,
   ensurePipeline,
   ensureStage,
   latestRunOf,
+  modeOf,
   runsOf,
   startRun,
   updateRun,
@@ -25,6 +42,29 @@ import {
   type ModelExecution,
   type ModelPipeline,
 } from "./model";
+import { notCodePipelines } from "./shape";
+
+/** What {@link recordEvent} made of a posted event. */
+export interface RecordedEvent {
+  /** The approval token issued for a new approval run. */
+  token?: string;
+  /** Why the model did not record the event: CodePipeline could not have emitted it. */
+  notRecorded?: string;
+  /**
+   * Why CodePipeline would not start the event's run now: its execution waits for a stage another
+   * execution is in; the STARTED events are emitted when it enters.
+   */
+  waiting?: string;
+}
+
+/** Where an action event applies: the scope's state, the pipeline and its execution. */
+interface ActionTarget {
+  state: AwsState;
+  name: string;
+  pipeline: ModelPipeline;
+  execution: ModelExecution;
+  executionId: string;
+}
 
 /**
  * Event `state` → the pipeline execution status GetPipelineExecution reports
@@ -94,18 +134,54 @@ function knownRun(
   return undefined;
 }
 
-/** Applies one action event to the model; returns the approval token it issued, if any. */
+/**
+ * Why a new run of `action` for the target's execution cannot start now, if it cannot: its run of
+ * the same attempt is still in progress (refused), or another execution is in the stage (the
+ * execution waits for it).
+ */
+function newRunBlocked(
+  target: ActionTarget,
+  stageName: string,
+  action: ModelAction,
+  attempt: number,
+): Pick<RecordedEvent, "notRecorded" | "waiting"> {
+  const own = latestRunOf(action, target.executionId);
+  if (own?.status === "InProgress" && own.attempt >= attempt) {
+    return {
+      notRecorded:
+        `run ${own.actionExecutionId} of ${action.name} in execution ${target.executionId} ` +
+        `(attempt ${own.attempt}) is still in progress; another run needs a stage retry, whose ` +
+        "events carry a higher pipeline-execution-attempt",
+    };
+  }
+  const stage = ensureStage(target.pipeline, stageName);
+  if (!stageBusy(target.pipeline, stage, target.executionId)) return {};
+  const holder = stage.actions.find((a) => a.status === "InProgress")?.executionId;
+  if (target.execution.waitingAt !== stageName) {
+    reachStage(target.state, {
+      pipeline: target.name,
+      executionId: target.executionId,
+      stage: stageName,
+    });
+  }
+  return {
+    waiting:
+      `execution ${holder} is in stage ${stageName} (${modeOf(target.pipeline)} mode: a stage runs ` +
+      `one execution at a time); ${target.executionId} waits and enters when the stage is free`,
+  };
+}
+
+/** Applies one action event to the model (see the module comment). */
 function recordActionEvent(
-  pipeline: ModelPipeline,
-  execution: ModelExecution,
-  executionId: string,
+  target: ActionTarget,
   detail: Record<string, unknown>,
   at: Date,
-): string | undefined {
+): RecordedEvent {
+  const { pipeline, execution, executionId } = target;
   const status = ACTION_STATUS[String(detail.state)];
   const stage = text(detail.stage);
   const name = text(detail.action);
-  if (!status || !stage || !name) return undefined;
+  if (!status || !stage || !name) return {};
   const type = (detail.type ?? {}) as Record<string, unknown>;
   const category = text(type.category) ?? "Deploy";
   const action = ensureAction(pipeline, stage, name, category);
@@ -122,9 +198,16 @@ function recordActionEvent(
   const run = knownRun(action, executionId, runId, status);
   if (run) {
     // The same state again (a duplicate, or the setup already described it in detail): keep it.
-    if (run.status === status) return undefined;
+    if (run.status === status) return {};
+    const ended = run.status === "InProgress";
     updateRun(action, run, { status, lastUpdateTime: at, ...outcome });
-    return undefined;
+    // The run's end frees the stage: an execution waiting for it enters (QUEUED / SUPERSEDED).
+    if (ended) admitWaiting(target.state, target.name, stage, at);
+    return {};
+  }
+  if (status === "InProgress" && modeOf(pipeline) !== "PARALLEL") {
+    const blocked = newRunBlocked(target, stage, action, attempt);
+    if (blocked.notRecorded || blocked.waiting) return blocked;
   }
   const started = startRun(action, {
     executionId,
@@ -135,7 +218,7 @@ function recordActionEvent(
     adoptable: runId === undefined,
     ...(status === "InProgress" ? {} : outcome),
   });
-  return category === "Approval" && status === "InProgress" ? started.token : undefined;
+  return category === "Approval" && status === "InProgress" ? { token: started.token } : {};
 }
 
 /** Applies a pipeline-level state and the attempt an event carries to the execution. */
@@ -163,24 +246,31 @@ function recordExecution(
  * Makes the model consistent with a CodePipeline state-change event, as if CodePipeline had
  * emitted it (see the module comment). Details a test or scenario set up before (a failed
  * action's summary, revisions, the token of that same run) are kept. Events of another `source`
- * or without pipeline and execution id are ignored. The pipeline is the one of the event's
- * `account` and `region` (accounts.ts: the home one when they name the stand-ins' own).
- * @returns the approval token issued for the event, if it issued one.
+ * are ignored; an event CodePipeline could not have emitted (shape.ts) is not recorded. The
+ * pipeline is the one of the event's `account` and `region` (accounts.ts: the home one when they
+ * name the stand-ins' own). May emit events: a run's end lets a waiting execution enter its stage.
+ * @returns the approval token issued for the event, or why it was not recorded or waits.
  */
-export function recordEvent(state: AwsState, event: Record<string, unknown>): string | undefined {
-  if (event.source !== "aws.codepipeline") return undefined;
-  const detail = (event.detail ?? {}) as Record<string, unknown>;
-  const pipelineName = text(detail.pipeline);
-  const executionId = text(detail["execution-id"]);
-  if (!pipelineName || !executionId) return undefined;
-  const at = dateOf(event.time) ?? new Date();
-  // The pipeline of the event's account and region (accounts.ts); absent = the home one.
+export function recordEvent(state: AwsState, event: Record<string, unknown>): RecordedEvent {
+  if (event.source !== "aws.codepipeline") return {};
   const home = homeScope(rootState(state));
-  const scope = {
-    account: text(event.account) ?? home.account,
-    region: text(event.region) ?? home.region,
+  const stamped = {
+    ...event,
+    account: event.account ?? home.account,
+    region: event.region ?? home.region,
   };
-  const pipeline = ensurePipeline(codePipelineScope(state, scope), pipelineName);
+  const invalid = notCodePipelines(stamped);
+  if (invalid) return { notRecorded: `CodePipeline could not have emitted it: ${invalid}` };
+  const detail = event.detail as Record<string, unknown>;
+  const pipelineName = String(detail.pipeline);
+  const executionId = String(detail["execution-id"]);
+  const at = dateOf(event.time) ?? new Date();
+  // The pipeline of the event's account and region (accounts.ts).
+  const scopeState = codePipelineScope(state, {
+    account: String(stamped.account),
+    region: String(stamped.region),
+  });
+  const pipeline = ensurePipeline(scopeState, pipelineName);
   const known = pipeline.executions[executionId] !== undefined;
   const execution = ensureExecution(pipeline, executionId, dateOf(detail["start-time"]) ?? at);
   const trigger = (detail["execution-trigger"] ?? {}) as Record<string, unknown>;
@@ -194,7 +284,7 @@ export function recordEvent(state: AwsState, event: Record<string, unknown>): st
   recordExecution(execution, detail, level.includes("Pipeline Execution"));
   const stage = text(detail.stage);
   if (level.includes("Stage Execution") && stage) ensureStage(pipeline, stage);
-  if (level.includes("Action Execution"))
-    return recordActionEvent(pipeline, execution, executionId, detail, at);
-  return undefined;
+  if (!level.includes("Action Execution")) return {};
+  const target = { state: scopeState, name: pipelineName, pipeline, execution, executionId };
+  return recordActionEvent(target, detail, at);
 }
