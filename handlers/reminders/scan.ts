@@ -17,6 +17,7 @@ import type { AuditRecord } from "../store/audit";
 import {
   claimStep,
   deletePending,
+  earlierPostOf,
   pendingUntil,
   type StepClaim,
   type StoredPending,
@@ -25,13 +26,16 @@ import { DEFAULT_REMINDER_BEFORE_HOURS, type ChannelSecrets, type RuntimeConfig 
 import { decideStep, lookUpRun, needsLookUp, type RunStatus, type ScanStep } from "./decide";
 import { expiredMessage, reminderMessage } from "./messages";
 import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
-import { releaseQuietly, settleQuietly } from "./steps";
+import { releaseQuietly, repeatDetail, settleQuietly } from "./steps";
 
 /**
  * A scan stops starting new requests this long before the invocation's deadline (ms of AWS time,
  * divided by the sandbox's `TIME_SCALE` through `scaledMs`, so its ratio to the deadline holds).
  */
 const SCAN_MARGIN_MS = 5000;
+
+/** Why a post may be a second one when one of its own attempts got no answer. */
+const LOST_ATTEMPT = "an earlier attempt of this post got no answer";
 
 /** What one scan did, by step, for the log. */
 export type ScanCounts = Record<ScanStep | "skipped" | "errors", number>;
@@ -160,29 +164,38 @@ function runDetail(p: StoredPending): Record<string, unknown> {
  */
 async function remind(inv: Invocation, p: StoredPending, now: Date, log: Logger): Promise<boolean> {
   const target = await targetOf(inv, p, log);
+  const earlier = earlierPostOf(p, "remindedAt");
   const claim = await claimStep(p, "remindedAt", now, inv.deadline);
   if (!claim) return false;
   let where: Awaited<ReturnType<typeof postReminder>>;
+  let lost: string | undefined;
   try {
     if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
     const threaded = target.config.mode === "bot" && !!p.messageTs && !!p.slackChannelId;
     where = await withRetries(() => postReminder(target, p, reminderMessage(p, threaded)), {
       deadline: inv.deadline,
+      onRetry: (e) => {
+        if (e.mayHaveArrived) lost = LOST_ATTEMPT;
+      },
     });
   } catch (err: unknown) {
-    await reminderFailed(inv, p, claim, err, log);
+    const mayHaveArrived = !!(earlier ?? lost) || (isDeliveryError(err) && !!err.mayHaveArrived);
+    await reminderFailed(inv, p, claim, err, log, mayHaveArrived);
     return false;
   }
   await settleQuietly(inv, p, claim, log);
-  const result = where === "thread" ? "sent in the request's thread" : "sent as a new message";
-  const detail = { ...runDetail(p), approvers: p.approvers };
+  const sent = where === "thread" ? "sent in the request's thread" : "sent as a new message";
+  const why = earlier ?? lost;
+  const result = why ? `${sent}; possibly a duplicate: ${why}` : sent;
+  const detail = { ...runDetail(p), approvers: p.approvers, ...repeatDetail(p, why) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-reminder", result, detail }, log);
   return true;
 }
 
 /**
- * After a failed reminder post: gives the claim back when a later scan may succeed, settles it
- * when not, and audits "failed" whatever became of those writes (each failure is logged).
+ * After a failed reminder post: gives the claim back when a later scan may succeed (keeping
+ * `mayHaveArrived`: this claim's post may have reached Slack), settles it when not, and audits
+ * "failed" whatever became of those writes (each failure is logged).
  */
 async function reminderFailed(
   inv: Invocation,
@@ -190,10 +203,11 @@ async function reminderFailed(
   claim: StepClaim,
   err: unknown,
   log: Logger,
+  mayHaveArrived: boolean,
 ): Promise<void> {
   const retryable = isDeliveryError(err) && err.retryable;
   let givenBack = false;
-  if (retryable) givenBack = await releaseQuietly(inv, p, claim, log);
+  if (retryable) givenBack = await releaseQuietly(inv, p, claim, log, mayHaveArrived);
   else await settleQuietly(inv, p, claim, log);
   const result = `reminder not sent: ${describe(err)}`;
   const detail = { ...runDetail(p), retryable, ...(retryable && { givenBack }) };
@@ -214,6 +228,7 @@ async function expire(
   log: Logger,
 ): Promise<boolean> {
   const target = await targetOf(inv, p, log);
+  const earlier = earlierPostOf(p, "expiredAt");
   const claim = await claimStep(p, "expiredAt", now, inv.deadline);
   if (!claim) return false;
   const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
@@ -223,13 +238,16 @@ async function expire(
     result = await showExpired(inv, target, p, message, log);
   } catch (err: unknown) {
     if (isDeliveryError(err) && err.retryable) {
-      await releaseQuietly(inv, p, claim, log);
+      await releaseQuietly(inv, p, claim, log, !!earlier || !!err.mayHaveArrived);
       return false;
     }
     result = `not shown: ${describe(err)}`;
   }
   await settleQuietly(inv, p, claim, log);
-  const detail = { ...runDetail(p), text: message.text };
+  // An update in place says the same again; a new message may be a second one.
+  const repeat = earlier && result.startsWith("posted") ? earlier : undefined;
+  if (repeat) result = `${result}; possibly a duplicate: ${repeat}`;
+  const detail = { ...runDetail(p), text: message.text, ...repeatDetail(p, repeat) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-expired", result, detail }, log);
   await deletePending(p, inv.deadline);
   return true;

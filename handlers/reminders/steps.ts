@@ -1,23 +1,47 @@
 /**
  * The reminder scan's writes after a step's Slack work (store/pending.ts): giving a claim back, or
  * settling it. Neither throws: a failure is logged, and the scan goes on to audit what it did.
+ * And what a step done again says: a claim taken over after its lease may have had its message
+ * sent already (its "sent" mark was refused, or its scan stopped before writing it).
  */
 import type { Logger } from "../channels/types";
-import { describe, type Invocation } from "../fanout/invocation";
+import { DIMENSION, METRIC } from "../contracts/metrics";
+import { describe, markDeadline, type Invocation } from "../fanout/invocation";
 import { releaseStep, settleStep, type StepClaim, type StoredPending } from "../store/pending";
+import { emitMetrics } from "../telemetry";
 
 /**
- * Gives `claim` back (retried until the deadline); true when done. A failure is logged, not
- * thrown: the claim then frees itself after its lease.
+ * What the audit record of a step whose message may be a second one says, as a delivery's
+ * `ambiguous` does: `possibleDuplicate` and why (`earlier`, store/pending.ts `earlierPostOf`, or
+ * an attempt of this post whose answer was lost), and one `PossibleDuplicate` count for the
+ * channel (the metric fan-out deliveries count). Nothing when `why` is undefined.
+ */
+export function repeatDetail(
+  p: StoredPending,
+  why: string | undefined,
+): { possibleDuplicate?: true; why?: string } {
+  if (why === undefined) return {};
+  const dimensions = { [DIMENSION.channel]: p.channel };
+  emitMetrics([{ name: METRIC.possibleDuplicate, value: 1, unit: "Count", dimensions }], {
+    request: p.sk,
+  });
+  return { possibleDuplicate: true, why };
+}
+
+/**
+ * Gives `claim` back (retried until the deadline), keeping `mayHaveArrived` (the post's answer was
+ * lost) on the item; true when done. A failure is logged, not thrown: the claim then frees itself
+ * after its lease.
  */
 export function releaseQuietly(
   inv: Pick<Invocation, "deadline">,
   p: StoredPending,
   claim: StepClaim,
   log: Logger,
+  mayHaveArrived = false,
 ): Promise<boolean> {
   return quietly(
-    releaseStep(p, claim, inv.deadline),
+    releaseStep(p, claim, inv.deadline, mayHaveArrived),
     log,
     "claim not given back (free after its lease)",
     { request: p.sk },
@@ -25,8 +49,10 @@ export function releaseQuietly(
 }
 
 /**
- * Settles `claim` (retried until the deadline). A failure is logged, not thrown: the step is done
- * and must not be given back (after the lease a later scan may then repeat it).
+ * Settles `claim`, retried through throttling into the handler's margin (fanout/invocation.ts
+ * `markDeadline`, as a delivery's mark-sent). A failure is logged, not thrown: the step is done
+ * and must not be given back (after the lease a later scan repeats it, audited as a possible
+ * duplicate: {@link repeatDetail}).
  */
 export async function settleQuietly(
   inv: Pick<Invocation, "deadline">,
@@ -34,7 +60,7 @@ export async function settleQuietly(
   claim: StepClaim,
   log: Logger,
 ): Promise<void> {
-  await quietly(settleStep(p, claim, inv.deadline), log, "step not settled", {
+  await quietly(settleStep(p, claim, markDeadline(inv)), log, "step not settled", {
     request: p.sk,
     step: claim.step,
   });

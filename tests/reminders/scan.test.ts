@@ -439,6 +439,85 @@ describe("a reminder whose Slack post failed for now (503) while DynamoDB thrott
   });
 });
 
+describe("a reminder whose sent mark DynamoDB refused until the scan's end (an outage, not throttling)", () => {
+  it("is sent again by a scan after the claim's lease, and that repeat is audited as a possible duplicate; the first one is not", async () => {
+    // Prepare: the request is in its lead window; every settle ("SET #settled") is throttled.
+    const { executionId } = await requestPosted(6.5 * DAY);
+    const throttled = throttleCalls(
+      world,
+      "UpdateItem",
+      "SET #settled",
+      1000,
+      "ThrottlingException",
+    );
+
+    // Act: a short scan posts the reminder, then cannot record it as sent before its deadline.
+    expect(await world.invoke([scanRecord()], 12_000)).toEqual({ batchItemFailures: [] });
+    expect(throttled()).toBeGreaterThan(3);
+    jest.restoreAllMocks();
+    await scan(); // within the lease: still the first scan's claim
+    const [item] = await pendingItems(executionId);
+    expect(item.remindSettledAt).toBeUndefined();
+    await ageClaim(item);
+    const [aged] = await pendingItems(executionId);
+    await scan();
+
+    // Assess: Slack got the reminder twice (the store cannot tell that the first went out), and
+    // the audit trail says which one may be the repeat, as a delivery's `ambiguous` does.
+    expect(reminders()).toHaveLength(2);
+    const audited = (await world.audit((a) => a.action === "approval-reminder")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited).toHaveLength(2);
+    const [first, second] = audited.sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+    expect(first.detail.possibleDuplicate).toBeUndefined();
+    expect(first.result).toBe("sent in the request's thread");
+    const why = `an earlier scan claimed it at ${aged.remindedAt} and never recorded the outcome`;
+    expect(second.detail).toMatchObject({ possibleDuplicate: true, why });
+    expect(second.result).toBe(`sent in the request's thread; possibly a duplicate: ${why}`);
+    // Recorded as sent now: never sent again.
+    const [settled] = await pendingItems(executionId);
+    expect(settled.remindSettledAt).toEqual(expect.any(String));
+    await ageClaim(settled);
+    await scan();
+    expect(reminders()).toHaveLength(2);
+  }, 30_000);
+});
+
+describe("a reminder whose Slack answer was lost (Slack posted it, the reply never came)", () => {
+  it("is posted again by the scan's retry, and the audit record says it may be a duplicate", async () => {
+    const { executionId } = await requestPosted(6.5 * DAY);
+    r().setFault("slack-api", { kind: "lost-reply", times: 1 });
+    await scan();
+    expect(reminders()).toHaveLength(2);
+    const [audited] = (await world.audit((a) => a.action === "approval-reminder")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited.detail).toMatchObject({
+      possibleDuplicate: true,
+      why: "an earlier attempt of this post got no answer",
+    });
+  });
+
+  it("is given back marked as possibly delivered when every attempt's answer was lost, and the next scan's reminder says so", async () => {
+    const { executionId } = await requestPosted(6.5 * DAY);
+    r().setFault("slack-api", { kind: "lost-reply", times: 3 });
+    await scan();
+    const [item] = await pendingItems(executionId);
+    expect(item.remindedAt).toBeUndefined();
+    expect(item.remindMayHaveArrivedAt).toEqual(expect.any(String));
+    r().setFault("slack-api", null);
+    await scan();
+    const [audited] = (await world.audit((a) => a.action === "approval-reminder")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited.detail).toMatchObject({
+      possibleDuplicate: true,
+      why: `an earlier post at ${item.remindMayHaveArrivedAt} got no answer`,
+    });
+  });
+});
+
 describe("a one-time step claim that DynamoDB applied but whose reply was lost", () => {
   it("is the scan's own (its id came back with the refusal): the reminder is sent once", async () => {
     const { executionId } = await requestPosted(6.5 * DAY);
