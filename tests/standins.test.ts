@@ -470,6 +470,48 @@ describe("AWS stand-ins with the real SDK clients", () => {
       ]);
       client.destroy();
     });
+
+    it.each([
+      ["a control character in the body", { MessageBody: "a\u0000b" }, "InvalidMessageContents"],
+      ["an empty body", { MessageBody: "" }, "MissingParameter"],
+      [
+        "a control character in a String attribute",
+        { MessageAttributes: { reason: { DataType: "String", StringValue: "\u001b[31m" } } },
+        "InvalidMessageContents",
+      ],
+      [
+        "an empty String attribute",
+        { MessageAttributes: { reason: { DataType: "String", StringValue: "" } } },
+        "InvalidParameterValue",
+      ],
+      [
+        "11 attributes",
+        {
+          MessageAttributes: Object.fromEntries(
+            Array.from({ length: 11 }, (_, i) => [
+              `a${i}`,
+              { DataType: "String", StringValue: "x" },
+            ]),
+          ),
+        },
+        "InvalidParameterValue",
+      ],
+    ])(
+      "refuses %s as SQS does (SendMessage, MessageAttributeValue)",
+      async (_what, patch, code) => {
+        const client = new SQSClient({ useQueueUrlAsEndpoint: false, maxAttempts: 1 });
+        const call = client.send(
+          new SendMessageCommand({
+            QueueUrl: "https://sqs.us-east-1.amazonaws.com/123456789012/fanout-dlq",
+            MessageBody: "{}",
+            ...patch,
+          }),
+        );
+        await expect(call).rejects.toMatchObject({ name: code });
+        expect(aws.state.sqs.sent).toEqual([]);
+        client.destroy();
+      },
+    );
   });
 
   it("answers a 400 naming an operation it does not stand in for", async () => {

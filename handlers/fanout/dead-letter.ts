@@ -11,6 +11,7 @@ import { FAILING_SERVICES, type FailingService } from "../contracts/metrics";
 import { ENV, type ChannelSecrets, type Notification } from "../types";
 import { redactAndCut } from "../redact";
 import { emitDeadLettered } from "./metrics";
+import { sqsAttribute } from "./requeue";
 import type { ChannelStatus } from "./plan";
 
 /** Longest `reason` attribute written (characters): a longer list of reasons is cut. */
@@ -172,14 +173,15 @@ async function send(
 ): Promise<boolean> {
   // Required here, not at the top: only an event that cannot be delivered needs SQS (aws.ts).
   const { SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
-  // An empty String attribute value is invalid for SQS: "-" stands for none.
-  const attr = (v: string) => ({ DataType: "String", StringValue: v || "-" });
+  // Reasons quote receivers' error text: sqsAttribute keeps it within what SQS accepts.
   const all = { ...attributes, receiveCount: record.attributes?.ApproximateReceiveCount ?? "1" };
   await sqs().send(
     new SendMessageCommand({
       QueueUrl: url,
       MessageBody: record.body,
-      MessageAttributes: Object.fromEntries(Object.entries(all).map(([k, v]) => [k, attr(v)])),
+      MessageAttributes: Object.fromEntries(
+        Object.entries(all).map(([k, v]) => [k, sqsAttribute(v)]),
+      ),
     }),
   );
   emitDeadLettered({ messageId: record.messageId, failedService: attributes.failedService });

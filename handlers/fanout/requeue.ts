@@ -18,6 +18,24 @@ import { ENV } from "../types";
  */
 export const MAX_DELAY_SECONDS = 900;
 
+/**
+ * The characters SQS does not allow in a message body or a String attribute value: only `#x9 | #xA
+ * | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF` (SQS API reference,
+ * SendMessage `MessageBody`; MessageAttributeValue: a String value "has the same restrictions on
+ * the content as the message body"). SQS answers `InvalidMessageContents` to the rest (older
+ * versions of the page said it replaced them with U+FFFD).
+ */
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * A String message attribute value SQS accepts: `value` with every character SQS refuses (a
+ * control character from a receiver's error text, a lone surrogate) replaced by U+FFFD, and `-`
+ * for an empty value ("Name, type, value and the message body must not be empty or null").
+ */
+export function sqsAttribute(value: string): { DataType: "String"; StringValue: string } {
+  return { DataType: "String", StringValue: value.replace(NOT_SQS_TEXT, "\uFFFD") || "-" };
+}
+
 /** A message to put back on the events queue. */
 export interface Requeue {
   /** The message body (the original record's body, or a fan-out message such as a digest flush). */
@@ -39,10 +57,7 @@ export interface Requeue {
 export async function requeue(m: Requeue): Promise<string | undefined> {
   const { SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
   const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds)));
-  const attrs = Object.entries(m.attributes ?? {}).map(([k, v]) => [
-    k,
-    { DataType: "String", StringValue: v || "-" },
-  ]);
+  const attrs = Object.entries(m.attributes ?? {}).map(([k, v]) => [k, sqsAttribute(v)]);
   const out = await sqs().send(
     new SendMessageCommand({
       QueueUrl: requireEnv(ENV.eventsQueueUrl),

@@ -7,6 +7,17 @@
  * carries `MessageId` and `MD5OfMessageBody` (the SDK checks that digest). Anything else is
  * `InvalidParameterValue`. A queue registered in `state.sqs.queues` (by URL) receives the
  * message (testing/queue.ts `send`, which applies the delay in scaled time).
+ *
+ * What SQS refuses is refused here too:
+ * - the body may hold only `#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to
+ *   #x10FFFF`, and "the minimum size is one character" (SendMessage `MessageBody`). Older
+ *   versions of that page said SQS replaces other characters with U+FFFD; the current one says it
+ *   "rejects the message and returns an InvalidMessageContents error": both are built for by
+ *   refusing (REFERENCE.md: where sources disagree, build for both);
+ * - a String (or Number) attribute's value "has the same restrictions on the content as the
+ *   message body", and "Name, type, value and the message body must not be empty or null"
+ *   (MessageAttributeValue); at most 10 attributes ("up to 10 metadata attributes", SendMessage
+ *   `MessageAttributes`).
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
@@ -33,17 +44,46 @@ export type SqsQueueSink = (
   options: { delaySeconds: number; attributes: Record<string, string> },
 ) => void;
 
-/** The `InvalidParameterValue` answer of a request SQS refuses. */
-function invalid(res: ServerResponse, message: string): void {
+/** The answer of a request SQS refuses (`InvalidParameterValue` unless said otherwise). */
+function invalid(res: ServerResponse, message: string, code = "InvalidParameterValue"): void {
   sendJson(
     res,
     400,
-    { __type: "com.amazonaws.sqs#InvalidParameterValue", message },
-    {
-      "x-amzn-errortype": "InvalidParameterValue",
-      "content-type": "application/x-amz-json-1.0",
-    },
+    { __type: `com.amazonaws.sqs#${code}`, message },
+    { "x-amzn-errortype": code, "content-type": "application/x-amz-json-1.0" },
   );
+}
+
+/** A character SQS does not allow in a body or a String attribute value (see the module). */
+const NOT_ALLOWED = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** At most this many message attributes (SendMessage `MessageAttributes`). */
+const MAX_ATTRIBUTES = 10;
+
+/** Why SQS refuses the message's attributes, with the error code, or undefined. */
+function attributesProblem(
+  attributes: Record<string, { DataType?: string; StringValue?: string }>,
+): { message: string; code?: string } | undefined {
+  const names = Object.keys(attributes);
+  if (names.length > MAX_ATTRIBUTES) {
+    return {
+      message: `Number of message attributes [${names.length}] exceeds the allowed maximum [${MAX_ATTRIBUTES}].`,
+    };
+  }
+  for (const [name, value] of Object.entries(attributes)) {
+    if (!value.DataType || !value.StringValue) {
+      return {
+        message: `Message (user) attribute '${name}' must contain a non-empty value of type '${value.DataType ?? "String"}'.`,
+      };
+    }
+    if (NOT_ALLOWED.test(value.StringValue)) {
+      return {
+        message: `Message (user) attribute '${name}' value contains characters outside the allowed set.`,
+        code: "InvalidMessageContents",
+      };
+    }
+  }
+  return undefined;
 }
 
 /** Answers one SQS request (`operation` = the `X-Amz-Target` suffix) and records the message. */
@@ -56,11 +96,24 @@ export function handleSqs(
   const input = JSON.parse(body.toString("utf8") || "{}") as {
     QueueUrl?: string;
     MessageBody?: string;
-    MessageAttributes?: Record<string, { StringValue?: string }>;
+    MessageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
     DelaySeconds?: unknown;
   };
   if (operation !== "SendMessage" || !input.QueueUrl || typeof input.MessageBody !== "string") {
     invalid(res, `aws stand-in: unsupported sqs ${operation}`);
+    return;
+  }
+  if (input.MessageBody === "") {
+    invalid(res, "The request must contain the parameter MessageBody.", "MissingParameter");
+    return;
+  }
+  if (NOT_ALLOWED.test(input.MessageBody)) {
+    invalid(res, "Invalid characters found. Deleted message.", "InvalidMessageContents");
+    return;
+  }
+  const refused = attributesProblem(input.MessageAttributes ?? {});
+  if (refused) {
+    invalid(res, refused.message, refused.code);
     return;
   }
   const delaySeconds = input.DelaySeconds === undefined ? 0 : input.DelaySeconds;

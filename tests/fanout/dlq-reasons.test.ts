@@ -319,3 +319,26 @@ it("Slack down for 4 receives: one DLQ message with Slack's reason, counted as a
   // Each receive counted Slack's failure for its channel alarm.
   expect(counts("Failed").filter((c) => c.Channel === "slack-eng")).toHaveLength(4);
 }, 60_000);
+
+it("a receiver's error text with control characters still reaches the DLQ as its reason (SQS refuses them in attributes)", async () => {
+  // Prepare: Slack's 503 body carries a terminal colour escape and a NUL, which SQS does not
+  // allow in a message or a String attribute value (SendMessage `MessageBody`;
+  // MessageAttributeValue: "the same restrictions on the content as the message body").
+  world.standins.receivers.setFault("slack", {
+    status: 503,
+    body: "\u001b[31mupstream unavailable\u001b[0m\u0000",
+  });
+  const ev = prodFailure();
+
+  // Act
+  const left = await world.drain([ev], {
+    remainingMs: REMAINING_MS,
+    between: () => world.forgetPacing(),
+  });
+
+  // Assess: parked by the fan-out with Slack's reason, not left to SQS's redrive without one.
+  expect(left).toEqual([]);
+  expect(dlq()).toHaveLength(1);
+  expect(withoutReason()).toEqual([]);
+  expect(dlq()[0].attributes.reason).toMatch(/^slack-eng: .*503.*upstream unavailable/);
+}, 60_000);
