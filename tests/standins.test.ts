@@ -394,6 +394,25 @@ describe("AWS stand-ins with the real SDK clients", () => {
       ]);
     });
 
+    it("refuses an Event payload over 256 KB with RequestTooLargeException (413) and runs nothing", async () => {
+      const seen: unknown[] = [];
+      aws.registerFunction("approval", async (event) => void seen.push(event));
+      const client = new LambdaClient({ maxAttempts: 1 });
+      const payload = JSON.stringify({ text: "x".repeat(262_144) });
+
+      const call = client.send(
+        new InvokeCommand({ FunctionName: "approval", InvocationType: "Event", Payload: payload }),
+      );
+
+      await expect(call).rejects.toMatchObject({
+        name: "RequestTooLargeException",
+        $metadata: expect.objectContaining({ httpStatusCode: 413 }),
+      });
+      await aws.idle();
+      expect(seen).toEqual([]);
+      client.destroy();
+    });
+
     it("returns the result of a RequestResponse invoke, and the error of a failing function", async () => {
       // Prepare
       aws.registerFunction("echo", async (event) => ({ echoed: event }));

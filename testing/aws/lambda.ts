@@ -8,6 +8,11 @@
  * when set: the event is queued whether or not the caller still waits); `DryRun` answers 204. The function is
  * named by name, ARN or qualified ARN; an unknown one is `ResourceNotFoundException` (404), a body
  * that is not JSON `InvalidRequestContentException`.
+ *
+ * A payload over the Invoke quota is `RequestTooLargeException` (HTTP 413): 6 MB for
+ * `RequestResponse`; for `Event`, the current API_Invoke page says 1 MB, while InvokeAsync's page
+ * and the quota before October 2025 say 256 KB: built for both, the stand-in refuses over
+ * {@link ASYNC_PAYLOAD_MAX_BYTES} (REFERENCE.md: where two sources disagree, build for both).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson } from "../http";
@@ -15,6 +20,11 @@ import { STANDIN_ACCOUNT, isServiceError, serviceError, takeFault, type AwsConte
 
 /** The path of an Invoke request; group 1 is the function name or ARN (URL-encoded). */
 export const LAMBDA_INVOKE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/** `Event` payloads: 256 KB (the smaller of the two documented quotas, see the module comment). */
+export const ASYNC_PAYLOAD_MAX_BYTES = 262_144;
+/** `RequestResponse` payloads: 6 MB (API_Invoke.html). */
+export const SYNC_PAYLOAD_MAX_BYTES = 6_291_456;
 
 /** One Lambda invocation. */
 export interface LambdaInvocation {
@@ -90,6 +100,14 @@ function invoke(
   const header = String(req.headers["x-amz-invocation-type"] ?? "RequestResponse");
   const invocationType =
     header === "Event" || header === "DryRun" ? header : ("RequestResponse" as const);
+  const max = invocationType === "Event" ? ASYNC_PAYLOAD_MAX_BYTES : SYNC_PAYLOAD_MAX_BYTES;
+  if (body.length > max) {
+    throw serviceError(
+      "RequestTooLargeException",
+      `Request must be smaller than ${max} bytes for the ${invocationType === "Event" ? "InvokeAsync" : "Invoke"} operation`,
+      413,
+    );
+  }
   const event = parseEvent(body);
   const record: LambdaInvocation = {
     functionName: name,
