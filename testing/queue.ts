@@ -164,12 +164,33 @@ function delayMs(delaySeconds: number, timeScale?: number): number {
     : scaledMs(delaySeconds * 1000);
 }
 
-/** The ids that failed: the reported `batchItemFailures`, or the whole batch when the invocation failed. */
+/**
+ * Why a partial batch response fails the whole batch, or undefined when it names only messages
+ * of the batch. Lambda treats a batch as a complete failure when the response has "an empty
+ * string itemIdentifier", "a null itemIdentifier", "an itemIdentifier with a bad key name" or
+ * "an itemIdentifier value with a message ID that doesn't exist" (Lambda developer guide, "Using
+ * Lambda with Amazon SQS", "Implementing partial batch responses", success and failure
+ * conditions): a wrong id retries everything, it never deletes the record that failed.
+ */
+function invalidResponse(batch: QueueMessage[], failures: unknown[]): string | undefined {
+  const ids = new Set(batch.map((m) => m.messageId));
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== "string" || id === "")
+      return `invalid batch response: itemIdentifier ${JSON.stringify(id ?? null)}`;
+    if (!ids.has(id)) return `invalid batch response: itemIdentifier ${id} is not in the batch`;
+  }
+  return undefined;
+}
+
+/**
+ * The ids that failed: the reported `batchItemFailures`; the whole batch when the invocation
+ * failed or its response was invalid ({@link invalidResponse}).
+ */
 function failedIds(batch: QueueMessage[], outcome: BatchOutcome): Set<string> {
+  const whole = !outcome.ok || invalidResponse(batch, outcome.batchItemFailures) !== undefined;
   return new Set(
-    outcome.ok
-      ? outcome.batchItemFailures.map((f) => f.itemIdentifier)
-      : batch.map((m) => m.messageId),
+    whole ? batch.map((m) => m.messageId) : outcome.batchItemFailures.map((f) => f.itemIdentifier),
   );
 }
 
@@ -270,7 +291,7 @@ export function createQueue(options: QueueOptions): SandboxQueue {
     for (const message of batch) {
       const ok = !failed.has(message.messageId);
       const error = outcome.ok
-        ? "reported in batchItemFailures"
+        ? (invalidResponse(batch, outcome.batchItemFailures) ?? "reported in batchItemFailures")
         : `invocation failed: ${outcome.error}`;
       message.receives.push({ at: new Date(receivedAt), ok, ...(ok ? {} : { error }) });
       if (ok) {

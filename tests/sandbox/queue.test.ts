@@ -60,6 +60,38 @@ describe("sandbox queue", () => {
     queue.close();
   });
 
+  test.each([
+    ["a message id that is not in the batch", "not-a-message-of-this-batch"],
+    ["an empty itemIdentifier", ""],
+  ])(
+    "a partial batch response naming %s fails the whole batch: every record is received again (Lambda: a complete failure)",
+    async (_what, itemIdentifier) => {
+      // Prepare: "b" fails on its first receive, reported with a wrong identifier.
+      const { queue, seen } = queueWith((records) => ({
+        ok: true,
+        batchItemFailures: records.some((r) => r.attributes.ApproximateReceiveCount === "1")
+          ? [{ itemIdentifier }]
+          : [],
+      }));
+
+      // Act
+      const a = queue.send("a");
+      const b = queue.send("b");
+      await queue.idle();
+
+      // Assess: not deleted as if it had succeeded; both come back.
+      expect(seen).toEqual([
+        { body: "a", count: "1" },
+        { body: "b", count: "1" },
+        { body: "a", count: "2" },
+        { body: "b", count: "2" },
+      ]);
+      expect(a.receives[0].error).toMatch(/^invalid batch response: itemIdentifier/);
+      expect([a.state, b.state]).toEqual(["deleted", "deleted"]);
+      queue.close();
+    },
+  );
+
   test("records arrive in the SQS event shape", async () => {
     // Prepare
     const records: SQSRecord[] = [];

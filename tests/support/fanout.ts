@@ -340,6 +340,10 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
         await opts.between?.(attempt);
         const out = await invoke(pending, opts.remainingMs);
         const failed = new Set(out.batchItemFailures.map((f) => f.itemIdentifier));
+        // Lambda fails the whole batch on an identifier that is not one of its message ids
+        // (testing/queue.ts `invalidResponse`): the fan-out must never report one.
+        const unknown = [...failed].filter((id) => !pending.some((p) => p.messageId === id));
+        if (unknown.length > 0) throw new Error(`batchItemFailures not in the batch: ${unknown}`);
         pending = pending
           .filter((p) => failed.has(p.messageId))
           .map((p) => record(p.body, p.messageId, attempt + 1));
