@@ -182,6 +182,22 @@ describe("rejections and approvals (API_PutApprovalResult.html; REFERENCE.md: a 
   });
 });
 
+describe("PutApprovalResult's request constraints (API_PutApprovalResult.html, API_ApprovalResult.html)", () => {
+  it("refuses a summary over 512 characters and a token that is not of the documented pattern with ValidationException; the run still waits", async () => {
+    const token = pending(randomUUID());
+    await expect(decide(token, "Rejected", "x".repeat(513))).rejects.toBeInstanceOf(
+      ValidationException,
+    );
+    await expect(decide("not-a-token", "Approved", "ok")).rejects.toBeInstanceOf(
+      ValidationException,
+    );
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution?.status).toBe("InProgress");
+    expect(codePipelineOutbox(aws.state)).toEqual([]);
+    await decide(token, "Rejected", "x".repeat(512));
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution?.status).toBe("Failed");
+  });
+});
+
 describe("RetryStageExecution (API_RetryStageExecution.html; userguide detect-state-changes-cloudwatch-events.html: pipeline-execution-attempt)", () => {
   it("keeps the execution id, raises the attempt, and runs the approval again with a new run id and a new token; the old token is invalid", async () => {
     // Prepare: attempt 1's approval is rejected

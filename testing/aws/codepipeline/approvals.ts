@@ -121,20 +121,56 @@ function runForToken(pipeline: ModelPipeline, action: ModelAction, token: unknow
   return run;
 }
 
+/** API_PutApprovalResult.html / API_ApprovalResult.html request constraints. */
+const NAME = /^[A-Za-z0-9.@\-_]{1,100}$/;
+const TOKEN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** ApprovalResult `summary`: required, 0–512 characters (counted as UTF-16 units, the stricter). */
+const SUMMARY_MAX = 512;
+
+/**
+ * The request's shape as the API reference constrains it, checked before any lookup as AWS
+ * validates a request: names of 1–100 `[A-Za-z0-9.@\-_]`, a `token` of the documented UUID
+ * pattern, `result.status` Approved | Rejected and a `result.summary` of at most 512 characters.
+ * @throws ValidationException naming the first field that breaks its constraint.
+ */
+function validatePutApprovalResult(input: Record<string, unknown>): void {
+  for (const field of ["pipelineName", "stageName", "actionName"]) {
+    if (typeof input[field] !== "string" || !NAME.test(input[field]))
+      throw serviceError("ValidationException", `Value at '${field}' failed to satisfy constraint`);
+  }
+  const result = (input.result ?? {}) as { status?: unknown; summary?: unknown };
+  if (result.status !== "Approved" && result.status !== "Rejected") {
+    throw serviceError("ValidationException", "result.status must be Approved or Rejected");
+  }
+  if (typeof result.summary !== "string" || result.summary.length > SUMMARY_MAX) {
+    throw serviceError(
+      "ValidationException",
+      `Value at 'result.summary' failed to satisfy constraint: Member must have length less than or equal to ${SUMMARY_MAX}`,
+    );
+  }
+  if (typeof input.token !== "string" || !TOKEN.test(input.token)) {
+    throw serviceError(
+      "ValidationException",
+      "Value at 'token' failed to satisfy constraint: Member must satisfy regular expression pattern: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+    );
+  }
+}
+
 /**
  * PutApprovalResult: decides the run the token belongs to. Approved → the run Succeeded and the
  * Action SUCCEEDED event; Rejected → the run Failed (error code JobFailed, the summary as given,
  * e.g. "Rejected by …"), the Action FAILED event, then the execution Failed and the Pipeline
  * FAILED event. Either way, an execution waiting for the stage may then enter it.
- * @throws PipelineNotFoundException, StageNotFoundException, ActionNotFoundException,
- *   ValidationException (result.status), InvalidApprovalTokenException,
- *   ApprovalAlreadyCompletedException.
+ * @throws ValidationException (the request's shape: {@link validatePutApprovalResult}),
+ *   PipelineNotFoundException, StageNotFoundException, ActionNotFoundException,
+ *   InvalidApprovalTokenException, ApprovalAlreadyCompletedException.
  */
 export function putApprovalResult(
   state: AwsState,
   input: Record<string, unknown>,
   at: Date = new Date(),
 ): { approvedAt: Date } {
+  validatePutApprovalResult(input);
   const name = String(input.pipelineName);
   const pipeline = pipelineOf(state, name);
   const stage = stageOf(pipeline, input.stageName);
@@ -142,10 +178,7 @@ export function putApprovalResult(
   if (!action) {
     throw serviceError("ActionNotFoundException", `Action ${String(input.actionName)} not found`);
   }
-  const result = (input.result ?? {}) as { status?: unknown; summary?: unknown };
-  if (result.status !== "Approved" && result.status !== "Rejected") {
-    throw serviceError("ValidationException", "result.status must be Approved or Rejected");
-  }
+  const result = input.result as { status: "Approved" | "Rejected"; summary: string };
   if (action.category !== "Approval") {
     throw serviceError("InvalidApprovalTokenException", "The approval token is not valid");
   }
