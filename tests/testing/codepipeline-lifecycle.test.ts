@@ -15,7 +15,9 @@ import {
   GetPipelineExecutionCommand,
   GetPipelineStateCommand,
   InvalidApprovalTokenException,
+  InvalidNextTokenException,
   ListActionExecutionsCommand,
+  paginateListActionExecutions,
   NotLatestPipelineExecutionException,
   PipelineExecutionNotFoundException,
   PutApprovalResultCommand,
@@ -296,6 +298,56 @@ describe("RetryStageExecution (API_RetryStageExecution.html; userguide detect-st
 });
 
 describe("action-run history (API_ListActionExecutions.html, API_ActionExecution.html)", () => {
+  it("ListActionExecutions pages by maxResults (1–100, default 100) with a nextToken, as the SDK's paginator reads it", async () => {
+    // Prepare: 150 runs of one execution (a stage of 30 actions, five attempts' worth).
+    const exec = randomUUID();
+    const model = ensurePipeline(aws.state, PIPELINE);
+    for (let i = 0; i < 150; i++) {
+      const action = ensureAction(model, "Deploy", `Step${i % 30}`, "Deploy");
+      recordEvent(aws.state, {
+        source: "aws.codepipeline",
+        "detail-type": "CodePipeline Action Execution State Change",
+        time: new Date(Date.now() - (150 - i) * 1000).toISOString(),
+        detail: {
+          pipeline: PIPELINE,
+          "execution-id": exec,
+          stage: "Deploy",
+          action: action.name,
+          state: "SUCCEEDED",
+          "action-execution-id": randomUUID(),
+          "pipeline-execution-attempt": Math.floor(i / 30) + 1,
+          type: { category: "Deploy", provider: "CodeDeploy" },
+        },
+      });
+    }
+    const filter = { pipelineExecutionId: exec };
+
+    // Act
+    const first = await client.send(
+      new ListActionExecutionsCommand({ pipelineName: PIPELINE, filter }),
+    );
+    const all: string[] = [];
+    for await (const page of paginateListActionExecutions(
+      { client },
+      { pipelineName: PIPELINE, filter, maxResults: 40 },
+    ))
+      all.push(...(page.actionExecutionDetails ?? []).map((d) => String(d.actionExecutionId)));
+    const tooMany = client.send(
+      new ListActionExecutionsCommand({ pipelineName: PIPELINE, filter, maxResults: 101 }),
+    );
+    const forged = client.send(
+      new ListActionExecutionsCommand({ pipelineName: PIPELINE, filter, nextToken: "bogus" }),
+    );
+
+    // Assess
+    expect(first.actionExecutionDetails).toHaveLength(100);
+    expect(first.nextToken).toEqual(expect.any(String));
+    expect(all).toHaveLength(150);
+    expect(new Set(all).size).toBe(150);
+    await expect(tooMany).rejects.toBeInstanceOf(ValidationException);
+    await expect(forged).rejects.toBeInstanceOf(InvalidNextTokenException);
+  });
+
   it("ListActionExecutions returns every run, newest first, filtered by pipelineExecutionId", async () => {
     const exec = randomUUID();
     const other = randomUUID();

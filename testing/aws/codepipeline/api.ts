@@ -11,7 +11,9 @@
  *   revisions, trigger, `executionMode`, `executionType`, `rollbackMetadata`.
  * - `ListActionExecutions` (API_ListActionExecutions.html): every run, newest first, optionally
  *   filtered by `pipelineExecutionId`; an approval run's token is its
- *   `output.executionResult.externalExecutionId`.
+ *   `output.executionResult.externalExecutionId`. Paged as documented: `maxResults` 1–100
+ *   (default 100; else ValidationException), a `nextToken` in the answer while more remain, and
+ *   `InvalidNextTokenException` for a token this listing did not hand out.
  * - `GetPipeline` (API_GetPipeline.html): the declaration with `executionMode`, an approval's
  *   `CustomData` / `ExternalEntityLink` and `timeoutInMinutes`.
  * An unknown pipeline is `PipelineNotFoundException` everywhere.
@@ -136,6 +138,37 @@ function actionTypeId(action: ModelAction): Record<string, string> {
   };
 }
 
+/** ListActionExecutions `maxResults`: "Valid Range: Minimum value of 1. Maximum value of 100." */
+const MAX_RESULTS = 100;
+
+/** The page of `all` that `input` asks for (`maxResults`, `nextToken`), and the next token. */
+function pageOf<T>(
+  all: T[],
+  input: Record<string, unknown>,
+  listing: string,
+): { page: T[]; nextToken?: string } {
+  const max = input.maxResults ?? MAX_RESULTS;
+  if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > MAX_RESULTS) {
+    throw serviceError(
+      "ValidationException",
+      `Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${MAX_RESULTS}`,
+    );
+  }
+  let start = 0;
+  if (input.nextToken !== undefined) {
+    const [forListing, offset] = Buffer.from(String(input.nextToken), "base64url")
+      .toString("utf8")
+      .split("|");
+    start = Number(offset);
+    if (forListing !== listing || !Number.isInteger(start) || start < 0 || start > all.length)
+      throw serviceError("InvalidNextTokenException", "The next token is not valid");
+  }
+  const end = start + max;
+  const nextToken =
+    end < all.length ? Buffer.from(`${listing}|${end}`, "utf8").toString("base64url") : undefined;
+  return { page: all.slice(start, end), nextToken };
+}
+
 function listActionExecutions(
   ctx: AwsContext,
   input: Record<string, unknown>,
@@ -177,7 +210,9 @@ function listActionExecutions(
         },
       },
     }));
-  return { actionExecutionDetails: details };
+  const listing = `${String(input.pipelineName)}:${String(filter.pipelineExecutionId ?? "")}`;
+  const { page, nextToken } = pageOf(details, input, listing);
+  return { actionExecutionDetails: page, ...(nextToken && { nextToken }) };
 }
 
 function getPipeline(ctx: AwsContext, input: Record<string, unknown>): Record<string, unknown> {
