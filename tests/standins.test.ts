@@ -12,6 +12,7 @@ import {
   PipelineNotFoundException,
   PutApprovalResultCommand,
   StageNotFoundException,
+  ValidationException,
   type PutApprovalResultCommandInput,
 } from "@aws-sdk/client-codepipeline";
 import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
@@ -237,13 +238,17 @@ describe("AWS stand-ins with the real SDK clients", () => {
       expect(state.stageStates?.[0]?.actionStates?.[0]?.latestExecution?.token).toBeUndefined();
     });
 
-    it("rejects a wrong token, an unknown stage and an unknown pipeline with named exceptions", async () => {
+    it("rejects a wrong token, a malformed one, an unknown stage and an unknown pipeline with named exceptions", async () => {
       // Prepare
       const token = aws.addPendingApproval(approval);
       const client = new CodePipelineClient({});
 
       // Act (each call awaited on its own: a rejection left pending would be reported unhandled)
-      const wrongToken = await client.send(approve("not-the-token")).catch((e: unknown) => e);
+      const wrongToken = await client
+        .send(approve("00000000-0000-4000-8000-000000000000"))
+        .catch((e: unknown) => e);
+      // Not even of the token's documented pattern: refused before any lookup.
+      const malformed = await client.send(approve("not-the-token")).catch((e: unknown) => e);
       const unknownStage = await client
         .send(approve(token, { stageName: "Nope" }))
         .catch((e: unknown) => e);
@@ -253,6 +258,7 @@ describe("AWS stand-ins with the real SDK clients", () => {
 
       // Assess
       expect(wrongToken).toBeInstanceOf(InvalidApprovalTokenException);
+      expect(malformed).toBeInstanceOf(ValidationException);
       expect(unknownStage).toBeInstanceOf(StageNotFoundException);
       expect(unknownPipeline).toBeInstanceOf(PipelineNotFoundException);
       expect(aws.state.codepipeline.pipelines["api-prod"].stages[0].actions[0].status).toBe(
@@ -639,13 +645,20 @@ describe("channel receivers", () => {
     expect(receivers.attemptsOf("slack").map((a) => a.outcome)).toEqual(["delivered", "rejected"]);
   });
 
-  it("requires a bearer token on the Slack Web API and updates posted messages", async () => {
+  it("requires a bot or user token on the Slack Web API and updates posted messages", async () => {
     // Prepare
     const auth = { authorization: "Bearer xoxb-test" };
 
     // Act
     const unauthed = await (
       await post(`${receivers.slackApiUrl}/chat.postMessage`, { channel: "C1", text: "x" })
+    ).json();
+    const wrongSecret = await (
+      await post(
+        `${receivers.slackApiUrl}/chat.postMessage`,
+        { channel: "C1", text: "x" },
+        { authorization: "Bearer 8f742231b10e8888abcd99yyyzzz85a5" },
+      )
     ).json();
     const posted = await (
       await post(
@@ -664,6 +677,8 @@ describe("channel receivers", () => {
 
     // Assess
     expect(unauthed).toEqual({ ok: false, error: "not_authed" });
+    // A signing secret sent as the token is no bot (xoxb-) or user (xoxp-) token.
+    expect(wrongSecret).toEqual({ ok: false, error: "invalid_auth" });
     expect(posted).toMatchObject({ ok: true, channel: "C1" });
     expect(updated).toMatchObject({ ok: true, ts: posted.ts });
     expect(receivers.slackMessages[`C1:${posted.ts}`]).toMatchObject({

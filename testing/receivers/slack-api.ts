@@ -2,7 +2,11 @@
  * The Slack Web API methods the approval flow calls, as api.slack.com documents them:
  * - every method answers HTTP 200 with `ok: false` and an `error` code for application errors
  *   ("Using the Slack Web API", https://api.slack.com/web#responses), `not_authed` when there is
- *   no token (a `Bearer` Authorization header or a `token` field);
+ *   no token (a `Bearer` Authorization header or a `token` field), `invalid_auth` when it is no
+ *   bot or user token ("Some aspect of authentication cannot be validated", chat.postMessage's
+ *   errors; tokens begin with `xoxb-` for a bot and `xoxp-` for a user, Slack "Tokens",
+ *   https://api.slack.com/authentication/token-types): a signing secret or a webhook URL sent
+ *   as the token is refused, as Slack refuses it;
  * - `chat.postMessage` (https://api.slack.com/methods/chat.postMessage): `channel` is required
  *   (`channel_not_found`), one of `text`/`blocks`/`attachments` too (`no_text`), blocks must be an
  *   array within Block Kit's limits (`invalid_blocks` with an `errors` list of JSON pointers, as
@@ -103,10 +107,10 @@ export function slackApi(
   body: unknown,
 ): Answer {
   const fields = isRecord(body) ? body : {};
-  const bearer = /^Bearer \S+/.test(String(headers.authorization ?? ""));
-  if (!bearer && typeof fields.token !== "string") {
-    return json(200, { ok: false, error: "not_authed" });
-  }
+  const bearer = /^Bearer (\S+)/.exec(String(headers.authorization ?? ""))?.[1];
+  const token = bearer ?? (typeof fields.token === "string" ? fields.token : undefined);
+  if (token === undefined) return json(200, { ok: false, error: "not_authed" });
+  if (!/^xox[bp]-/.test(token)) return json(200, { ok: false, error: "invalid_auth" });
   if (method === "views.open") return viewsOpen(state, fields);
   if (method === "conversations.history") return history(state, fields);
   if (method !== "chat.postMessage" && method !== "chat.update") {
