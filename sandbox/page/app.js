@@ -533,7 +533,9 @@ function renderCodePipeline(state) {
           e.trigger?.triggerType ?? "",
           String(e.attempt),
           e.executionMode,
-          e.status + (e.statusSummary ? ` (${e.statusSummary})` : ""),
+          e.status +
+            (e.waitingAt ? ` · waiting to enter ${e.waitingAt}` : "") +
+            (e.statusSummary ? ` (${e.statusSummary})` : ""),
         ]),
         (tr, i) => {
           tr.dataset.testid = "cp-execution";
