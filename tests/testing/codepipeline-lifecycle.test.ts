@@ -761,6 +761,26 @@ describe("recordEvent: a posted event stands for CodePipeline's own", () => {
     expect(startedActions()).toEqual(["ManualApproval"]);
   });
 
+  it("a posted end of the holding execution (Pipeline STOPPED) abandons its waiting run and lets the waiting execution in", async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    const { token } = recordEvent(aws.state, approvalStarted(a));
+    expect(recordEvent(aws.state, approvalStarted(b)).waiting).toEqual(expect.any(String));
+
+    recordEvent(aws.state, {
+      source: "aws.codepipeline",
+      "detail-type": "CodePipeline Pipeline Execution State Change",
+      time: new Date().toISOString(),
+      detail: { pipeline: PIPELINE, "execution-id": a, state: "STOPPED" },
+    });
+
+    expect(pendingView()).toEqual([b]);
+    const decided = codePipelineView(aws.state)[PIPELINE].approvals.decided;
+    expect(decided).toEqual([expect.objectContaining({ executionId: a, outcome: "Abandoned" })]);
+    await expect(decide(token ?? "", "Approved", "late")).rejects.toBeInstanceOf(
+      InvalidApprovalTokenException,
+    );
+  });
+
   it("PARALLEL: another execution's approval STARTED is a run of its own; both tokens stay valid", async () => {
     setExecutionMode(aws.state, PIPELINE, "PARALLEL");
     const [a, b] = [randomUUID(), randomUUID()];

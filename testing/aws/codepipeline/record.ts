@@ -20,7 +20,8 @@
  *   recorded: a second run needs a stage retry (API_RetryStageExecution.html), which raises
  *   `pipeline-execution-attempt`. A run of a later attempt is a retry: it gets a new token and the
  *   earlier run's token is no longer valid (REFERENCE.md, CodePipeline's lifecycle).
- * A run that ends (a posted SUCCEEDED, FAILED, …) frees its stage for a waiting execution.
+ * A run that ends (a posted SUCCEEDED, FAILED, …) frees its stage for a waiting execution, and so
+ * does the posted end of its execution (the run is then `Abandoned`: its own end was not posted).
  */
 import { codePipelineScope, homeScope, rootState } from "./accounts";
 import type { AwsState } from "../core";
@@ -242,6 +243,38 @@ function recordExecution(
   }
 }
 
+/** Execution statuses after which none of its action runs can still be in progress. */
+const FINISHED: readonly ExecutionStatus[] = [
+  "Succeeded",
+  "Failed",
+  "Stopped",
+  "Cancelled",
+  "Superseded",
+];
+
+/**
+ * An execution a posted Pipeline event says has finished has no run in progress any more: a run
+ * the model still holds in progress for it ended without its own event being posted, so it is
+ * `Abandoned` (API_ActionExecution.html status; how it ended is unknown), its token no longer
+ * decides, and a waiting execution may enter the stages it held (executions.ts `admitWaiting`).
+ */
+function endRunsOf(target: Omit<ActionTarget, "execution">, at: Date): void {
+  const { pipeline, executionId } = target;
+  const execution = pipeline.executions[executionId];
+  if (!execution || !FINISHED.includes(execution.status)) return;
+  execution.waitingAt = undefined;
+  const freed = new Set<string>();
+  for (const stage of pipeline.stages) {
+    for (const action of stage.actions) {
+      const run = latestRunOf(action, executionId);
+      if (run?.status !== "InProgress") continue;
+      updateRun(action, run, { status: "Abandoned", lastUpdateTime: at });
+      freed.add(stage.name);
+    }
+  }
+  for (const stage of freed) admitWaiting(target.state, target.name, stage, at);
+}
+
 /**
  * Makes the model consistent with a CodePipeline state-change event, as if CodePipeline had
  * emitted it (see the module comment). Details a test or scenario set up before (a failed
@@ -282,9 +315,10 @@ export function recordEvent(state: AwsState, event: Record<string, unknown>): Re
   const level = String(event["detail-type"] ?? "");
   if (!known) execution.attempt = attemptOf(detail["pipeline-execution-attempt"]) ?? 1;
   recordExecution(execution, detail, level.includes("Pipeline Execution"));
+  const target = { state: scopeState, name: pipelineName, pipeline, execution, executionId };
+  if (level.includes("Pipeline Execution")) endRunsOf(target, at);
   const stage = text(detail.stage);
   if (level.includes("Stage Execution") && stage) ensureStage(pipeline, stage);
   if (!level.includes("Action Execution")) return {};
-  const target = { state: scopeState, name: pipelineName, pipeline, execution, executionId };
   return recordActionEvent(target, detail, at);
 }
