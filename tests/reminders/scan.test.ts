@@ -484,6 +484,53 @@ describe("a reminder whose sent mark DynamoDB refused until the scan's end (an o
   }, 30_000);
 });
 
+describe("an expiry notice posted anew whose outcome DynamoDB refused to record until the scan's end", () => {
+  it("is posted again after the claim's lease, audited as a possible duplicate", async () => {
+    // Prepare: webhook mode (the notice is a new message); settling and forgetting the request
+    // are throttled for the first scan's whole time.
+    setMode("webhook");
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+    const faults = world.standins.dynamo.faults;
+    const decide = faults.decide.bind(faults);
+    jest
+      .spyOn(faults, "decide")
+      .mockImplementation((op: string, body: string) =>
+        op === "DeleteItem" || (op === "UpdateItem" && body.includes("SET #settled"))
+          ? "ThrottlingException"
+          : decide(op, body),
+      );
+    expect(await world.invoke([scanRecord()], 12_000)).toEqual({ batchItemFailures: [] });
+    jest.restoreAllMocks();
+
+    // Act: a scan after the lease.
+    const [item] = await pendingItems(executionId);
+    const old = new Date(Date.now() - scaledMs(STEP_LEASE_MS) - 60_000).toISOString();
+    await doc.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: "SET expiredAt = :old",
+        ExpressionAttributeValues: { ":old": old },
+      }),
+    );
+    await scan();
+
+    // Assess
+    const notices = webhookPosts().filter((d: any) =>
+      /expired — no decision/.test(String(d.body.text)),
+    );
+    expect(notices).toHaveLength(2);
+    const audited = (await world.audit((a) => a.action === "approval-expired")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited.map((a) => a.detail.possibleDuplicate)).toEqual(
+      expect.arrayContaining([undefined, true]),
+    );
+    expect(await pendingItems(executionId)).toEqual([]);
+  }, 30_000);
+});
+
 describe("a reminder whose Slack answer was lost (Slack posted it, the reply never came)", () => {
   it("is posted again by the scan's retry, and the audit record says it may be a duplicate", async () => {
     const { executionId } = await requestPosted(6.5 * DAY);
