@@ -196,10 +196,13 @@ export interface ScenarioHost {
   runtime: RuntimeConfig;
   /** AWS time / sandbox time (wiring.ts `ScaledTimes.scale`); 1 when absent. */
   timeScale?: number;
-  /** Routes one event like EventBridge; resolves with what happened once it is queued. */
+  /**
+   * Routes one event like EventBridge; resolves with what happened once it is queued. `held`: the
+   * CodePipeline stand-in holds it (its execution waits for a stage), so it was not queued.
+   */
   postEvent(
     event: Record<string, unknown>,
-  ): Promise<{ matched: boolean; messageId?: string; refused?: string }>;
+  ): Promise<{ matched: boolean; messageId?: string; refused?: string; held?: string }>;
   /** Waits until the queue and the asynchronous invocations are idle. */
   settle(): Promise<void>;
   /** Receive count, final state and time queued of a queue message. */
@@ -481,6 +484,11 @@ export async function runStep(
       if (event.emitted && emittedByStandin) continue;
       const routed = await host.postEvent(buildEvent(host.runtime, event, run.ids));
       if (routed.matched && !event.emitted) matched += 1;
+      // Not queued: CodePipeline emits it when its execution enters the stage, if ever.
+      if (routed.held) {
+        const what = `${event.detailType.replace("CodePipeline ", "")} ${String(event.detail.state)}`;
+        problems.push(`CodePipeline has not emitted the ${what} event: ${routed.held}`);
+      }
       if (routed.refused) refused += 1;
     }
     await host.settle();

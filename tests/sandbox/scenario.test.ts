@@ -123,6 +123,21 @@ function approveSteps(on: string, tokenOf: string): ScenarioStep[] {
   ];
 }
 
+describe("a scenario event the CodePipeline stand-in holds", () => {
+  test("is a problem of its step that says why (its execution waits for the stage)", async () => {
+    const f = fakeHost({
+      postEvent: async () => ({ matched: true, held: "execution e1 is in stage Approve" }),
+    });
+    const report = await runScenario(f.host, {
+      name: "held",
+      steps: [{ name: "second request", events: [approvalStarted("$exec:run-2")], expect: {} }],
+    });
+    expect(report.steps[0].problems).toContain(
+      "CodePipeline has not emitted the Action Execution State Change STARTED event: execution e1 is in stage Approve",
+    );
+  });
+});
+
 describe("scenario steps that click", () => {
   test("a click presses the request its step posted; PutApprovalResult must carry that run's token", async () => {
     // Prepare: each STARTED posts a request and issues a token; the click calls CodePipeline
