@@ -600,8 +600,11 @@ const fanoutSection: Section = {
   },
 };
 
-/** Events per throughput run, in SQS batches of 10 (the event source mapping's batch size). */
-const THROUGHPUT_EVENTS = 60;
+/**
+ * Events per throughput run, in SQS batches of 10 (the event source mapping's batch size); read
+ * at run time, so tests/bench.test.ts can run one batch.
+ */
+export const THROUGHPUT_EVENTS = 60;
 
 const throughputSection: Section = {
   name: "throughput",
