@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../../handlers/approval/signature";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
+import type { ScenarioReport } from "../../sandbox/scenario";
 import { timeOutsideWindows } from "../../sandbox/scenario-events";
 import { codePipelineOutbox, expireApprovals } from "../../testing";
 import { putApprovalResult } from "../../testing/aws/codepipeline";
@@ -14,13 +15,42 @@ let sandbox: Sandbox;
 /** The sandbox's progress lines, as the terminal would show them. */
 const lines: string[] = [];
 
+/**
+ * A second prod sandbox (no page) that replays the built-in scenario twice from the start of the
+ * file: the replays spend most of their half minute waiting on the sandbox's clock (pauses,
+ * redeliveries), so the tests on the first sandbox run meanwhile. Its test is the file's last.
+ */
+let replaySandbox: Sandbox | undefined;
+const replayLines: string[] = [];
+let replays: Promise<{ first: ScenarioReport; second: ScenarioReport; firstPrinted: string }>;
+
 beforeAll(async () => {
-  sandbox = await startSandbox({ stack: "prod", port: 0, log: (l) => lines.push(l) });
+  const started = await Promise.allSettled([
+    startSandbox({ stack: "prod", port: 0, log: (l) => lines.push(l) }).then((s) => {
+      sandbox = s;
+    }),
+    startSandbox({ stack: "prod", serve: false, log: (l) => replayLines.push(l) }).then((s) => {
+      replaySandbox = s;
+    }),
+  ]);
+  for (const result of started) if (result.status === "rejected") throw result.reason;
+  replays = replayTwice(replaySandbox!);
+  replays.catch(() => undefined); // awaited by its test; no unhandled rejection meanwhile
 }, 120_000);
 
 afterAll(async () => {
-  await sandbox?.close();
-});
+  await replays?.catch(() => undefined);
+  await Promise.all([sandbox?.close(), replaySandbox?.close()]);
+}, 120_000);
+
+/** Plays the built-in scenario twice on `target`, with what the first run printed. */
+async function replayTwice(target: Sandbox) {
+  const from = replayLines.length;
+  const first = await target.runScenario();
+  const firstPrinted = replayLines.slice(from).join("\n");
+  const second = await target.runScenario();
+  return { first, second, firstPrinted };
+}
 
 async function api<T>(
   method: string,
@@ -49,6 +79,50 @@ const failedDetail = (executionId: string) =>
     state: "FAILED",
     version: 1,
   });
+
+// First on the first sandbox: its SMS must open the sms-oncall grouping window (1 SMS per 120 s
+// of AWS time, 2.4 s here); an earlier failure's SMS would have it grouped into the digest.
+describe("SMS under a user's SNS fault", () => {
+  test("failed SMS attempts are printed and counted in the summary", async () => {
+    // Prepare
+    await api("POST", "/api/faults", { receiver: "sns", fault: "500" });
+    const from = lines.length;
+
+    // Act: a critical failure; SMS cannot be published until the fault is cleared.
+    try {
+      await sandbox.runScenario({
+        name: "sms outage",
+        steps: [
+          {
+            name: "api-gateway-prod-cluster fails",
+            events: [
+              {
+                detailType: "CodePipeline Pipeline Execution State Change",
+                detail: {
+                  pipeline: "api-gateway-prod-cluster",
+                  "execution-id": "$exec:sms",
+                  state: "FAILED",
+                },
+              },
+            ],
+            expect: {},
+          },
+        ],
+      });
+    } finally {
+      await api("POST", "/api/faults", { receiver: "sns", fault: null });
+    }
+
+    // Assess
+    const printed = lines.slice(from).join("\n");
+    expect(printed).toMatch(/→ sns sms-oncall: (retried|failed) \(/);
+    // Live, when the fan-out sends it (not only in the step's report), and once.
+    const dlqLines = printed.match(/^ *⚠ fan-out sent notification [0-9a-f]+ to its DLQ.*$/gm);
+    expect(dlqLines).toEqual([expect.stringMatching(/after 4 receives: sms-oncall: /)]);
+    const sms = (await sandbox.summary()).find((c) => c.channel === "sms-oncall");
+    expect(sms?.failedAttempts).toBeGreaterThan(0);
+  }, 60_000);
+});
 
 describe("the sandbox as CodePipeline's stand-in", () => {
   const approvalStarted = (executionId: string) => ({
@@ -216,7 +290,7 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     ).toBe("Failed");
 
     // Clean up: the execution succeeds after all, so no incident of it stays open for the
-    // scenario below (whose rollback step resolves the pipeline's open incidents).
+    // tests below.
     await api("POST", "/events", {
       source: "aws.codepipeline",
       "detail-type": "CodePipeline Pipeline Execution State Change",
@@ -229,61 +303,6 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     });
     await sandbox.settle();
   });
-});
-
-describe("replaying the built-in scenario", () => {
-  test("ends as expected the second time too (the first run's resolved incident does not count)", async () => {
-    const from = lines.length;
-    const first = await sandbox.runScenario();
-    // What each receiver got, SMS and email included (README, "Try it locally"): the text.
-    expect(lines.slice(from).join("\n")).toMatch(/→ sns sms-oncall: delivered “[^”]{10,140}”/);
-    const second = await sandbox.runScenario();
-    expect(first.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
-    expect(second.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
-    expect(second.ok).toBe(true);
-  }, 120_000);
-});
-
-describe("SMS under a user's SNS fault", () => {
-  test("failed SMS attempts are printed and counted in the summary", async () => {
-    // Prepare
-    await api("POST", "/api/faults", { receiver: "sns", fault: "500" });
-    const from = lines.length;
-
-    // Act: a critical failure; SMS cannot be published until the fault is cleared.
-    try {
-      await sandbox.runScenario({
-        name: "sms outage",
-        steps: [
-          {
-            name: "api-gateway-prod-cluster fails",
-            events: [
-              {
-                detailType: "CodePipeline Pipeline Execution State Change",
-                detail: {
-                  pipeline: "api-gateway-prod-cluster",
-                  "execution-id": "$exec:sms",
-                  state: "FAILED",
-                },
-              },
-            ],
-            expect: {},
-          },
-        ],
-      });
-    } finally {
-      await api("POST", "/api/faults", { receiver: "sns", fault: null });
-    }
-
-    // Assess
-    const printed = lines.slice(from).join("\n");
-    expect(printed).toMatch(/→ sns sms-oncall: (retried|failed) \(/);
-    // Live, when the fan-out sends it (not only in the step's report), and once.
-    const dlqLines = printed.match(/^ *⚠ fan-out sent notification [0-9a-f]+ to its DLQ.*$/gm);
-    expect(dlqLines).toEqual([expect.stringMatching(/after 4 receives: sms-oncall: /)]);
-    const sms = (await sandbox.summary()).find((c) => c.channel === "sms-oncall");
-    expect(sms?.failedAttempts).toBeGreaterThan(0);
-  }, 60_000);
 });
 
 describe("sandbox HTTP API", () => {
@@ -437,7 +456,8 @@ describe("sandbox HTTP API", () => {
   });
 });
 
-// Last in the file: an expiry fails every pending approval the earlier tests left behind.
+// After the other approval tests: an expiry fails every pending approval the earlier tests left
+// behind.
 describe("the CodePipeline stand-in's own events and GET /api/codepipeline", () => {
   const PIPELINE = "main-app-production-v3";
   const requestFor = (executionId: string) => ({
@@ -663,8 +683,8 @@ describe("a step's redeliveries", () => {
   }, 120_000);
 });
 
-// Last: its SMS takes the sms-oncall grouping window (1 SMS per 120 s of AWS time, 2.4 s here)
-// that a later test's own SMS would otherwise be grouped into.
+// Last on the first sandbox: its SMS takes the sms-oncall grouping window (1 SMS per 120 s of
+// AWS time, 2.4 s here) that a later test's own SMS would otherwise be grouped into.
 describe("an event posted by hand", () => {
   test("the terminal shows the SMS and email text as SNS accepts them, not only in a scenario's step", async () => {
     // Prepare
@@ -685,4 +705,17 @@ describe("an event posted by hand", () => {
     // Assess: the SMS's own text (one line of at most 140 characters), quoted
     expect(sms()).toMatch(/→ sns sms-oncall: delivered “[^”]*api-gateway-prod-cluster[^”]*”$/);
   }, 30_000);
+});
+
+// Last in the file: it awaits the replays on the second sandbox, started with the file, so every
+// test above runs while they play.
+describe("replaying the built-in scenario", () => {
+  test("ends as expected the second time too (the first run's resolved incident does not count)", async () => {
+    const { first, second, firstPrinted } = await replays;
+    // What each receiver got, SMS and email included (README, "Try it locally"): the text.
+    expect(firstPrinted).toMatch(/→ sns sms-oncall: delivered “[^”]{10,140}”/);
+    expect(first.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
+    expect(second.steps.filter((s) => !s.ok).map((s) => s.problems)).toEqual([]);
+    expect(second.ok).toBe(true);
+  }, 120_000);
 });
