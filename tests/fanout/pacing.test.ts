@@ -135,29 +135,30 @@ describe("the send slot (store/pacing.ts)", () => {
 });
 
 describe("5 concurrent invocations in separate processes share the channel's pace", () => {
-  it("a receiver enforcing 1/s with burst 3 answers no 429 when paced (and 12 of 15 unpaced)", async () => {
+  it("a receiver enforcing 1/s with burst 3 answers no 429 when paced (and 7 of 10 unpaced)", async () => {
     const control = await limitedReceiver(SLACK_RATE_LIMIT.perSecond, 3);
     const receiver = await limitedReceiver(SLACK_RATE_LIMIT.perSecond, 3);
     try {
-      // The control: 15 sends at once, as the fan-out did before issue 11.
+      // The control: 10 sends at once, as the fan-out did before issue 11. Ten, not more: on
+      // this slowed clock each paced send past the burst costs 4 s of the test's time.
       const unpaced = await Promise.all(
-        Array.from({ length: 15 }, () => fetch(control.url, { method: "POST", body: "{}" })),
+        Array.from({ length: 10 }, () => fetch(control.url, { method: "POST", body: "{}" })),
       );
-      expect(unpaced.filter((r) => r.status === 429)).toHaveLength(12);
+      expect(unpaced.filter((r) => r.status === 429)).toHaveLength(7);
 
       const worker = path.join(__dirname, "..", "support", "pace-worker.ts");
       // All 5 released at one moment once each has started and warmed up (2 shared cores,
       // ts-node: seconds to tens of seconds), not at a fixed time far enough ahead for the worst.
       const runs = await runTogether(5, worker, [
         "slack-shared",
-        "3",
+        "2",
         receiver.url,
         "ready",
         "paced",
       ]);
       for (const run of runs) expect(run.output).not.toMatch(/Error/);
       const statuses = runs.flatMap((r) => JSON.parse(lastLine(r.stdout)).statuses as number[]);
-      expect(statuses).toHaveLength(15);
+      expect(statuses).toHaveLength(10);
       const t0 = receiver.seen[0].at;
       const timeline = receiver.seen.map((s) => `${s.at - t0}:${s.status}`).join(" ");
       expect({ timeline, refused: statuses.filter((s) => s !== 200) }).toEqual({
@@ -165,10 +166,10 @@ describe("5 concurrent invocations in separate processes share the channel's pac
         refused: [],
       });
       expect(receiver.seen.filter((s) => s.status === 429)).toHaveLength(0);
-      // Spread over time at the documented rate: 15 sends at 1 per second after a burst of 2
-      // take at least 13 AWS seconds.
+      // Spread over time at the documented rate: 10 sends at 1 per second after a burst of 2
+      // take at least 8 AWS seconds.
       const span = receiver.seen.at(-1)!.at - receiver.seen[0].at;
-      expect(span * SCALE).toBeGreaterThanOrEqual(12_500);
+      expect(span * SCALE).toBeGreaterThanOrEqual(7_500);
     } finally {
       await Promise.all([receiver.close(), control.close()]);
     }
