@@ -17,7 +17,6 @@ import type { AuditRecord } from "../store/audit";
 import {
   claimStep,
   deletePending,
-  earlierPostOf,
   pendingUntil,
   type StepClaim,
   type StoredPending,
@@ -164,9 +163,9 @@ function runDetail(p: StoredPending): Record<string, unknown> {
  */
 async function remind(inv: Invocation, p: StoredPending, now: Date, log: Logger): Promise<boolean> {
   const target = await targetOf(inv, p, log);
-  const earlier = earlierPostOf(p, "remindedAt");
   const claim = await claimStep(p, "remindedAt", now, inv.deadline);
   if (!claim) return false;
+  const earlier = claim.earlier;
   let where: Awaited<ReturnType<typeof postReminder>>;
   let lost: string | undefined;
   try {
@@ -228,9 +227,9 @@ async function expire(
   log: Logger,
 ): Promise<boolean> {
   const target = await targetOf(inv, p, log);
-  const earlier = earlierPostOf(p, "expiredAt");
   const claim = await claimStep(p, "expiredAt", now, inv.deadline);
   if (!claim) return false;
+  const earlier = claim.earlier;
   const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
   let result: string;
   try {

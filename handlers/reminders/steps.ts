@@ -12,7 +12,7 @@ import { emitMetrics } from "../telemetry";
 
 /**
  * What the audit record of a step whose message may be a second one says, as a delivery's
- * `ambiguous` does: `possibleDuplicate` and why (`earlier`, store/pending.ts `earlierPostOf`, or
+ * `ambiguous` does: `possibleDuplicate` and why (`earlier`: store/pending.ts `earlierPostOf` of the item the claim replaced, or
  * an attempt of this post whose answer was lost), and one `PossibleDuplicate` count for the
  * channel (the metric fan-out deliveries count). Nothing when `why` is undefined.
  */

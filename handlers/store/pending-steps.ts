@@ -31,11 +31,13 @@ const STEP_FIELDS = {
 } as const;
 
 /**
- * Whether `step` of `p` (as a scan read it) may already have reached Slack: an earlier claim that
- * never settled (its post may have gone out before its "sent" write failed or its scan stopped),
- * or a claim given back after a post whose answer was lost. Resolves with why, or undefined.
+ * Whether `step` of `p` may already have reached Slack: an earlier claim that never settled (its
+ * post may have gone out before its "sent" write failed or its scan stopped), or a claim given
+ * back after a post whose answer was lost. Resolves with why, or undefined. `p` must be the item
+ * as the claim found it ({@link StepClaim} `earlier`): a scan's read may predate another scan's
+ * give-back.
  */
-export function earlierPostOf(p: PendingApproval, step: PendingStep): string | undefined {
+export function earlierPostOf(p: Partial<PendingApproval>, step: PendingStep): string | undefined {
   const fields = STEP_FIELDS[step];
   if (p[fields.settled] !== undefined) return undefined;
   const at = p[step];
@@ -52,11 +54,16 @@ export function earlierPostOf(p: PendingApproval, step: PendingStep): string | u
  */
 export const STEP_LEASE_MS = 20 * 60_000;
 
-/** A step claimed by this invocation: the claim's time (ISO, the item's `<step>`) and its id. */
+/**
+ * A step claimed by this invocation: the claim's time (ISO, the item's `<step>`) and its id, and
+ * why its post may be a second one ({@link earlierPostOf} of the item as the claim found it), if
+ * it may.
+ */
 export interface StepClaim {
   step: PendingStep;
   at: string;
   claimId: string;
+  earlier?: string;
 }
 
 /**
@@ -83,9 +90,13 @@ export function isStepTaken(p: PendingApproval, step: PendingStep, now: Date): b
  * that DynamoDB applied but whose reply was lost (the SDK retried it) fails its condition against
  * this claim's own id, returned with the refusal (`ReturnValuesOnConditionCheckFailure: ALL_OLD`,
  * DynamoDB API reference, UpdateItem): it is this claim. Other DynamoDB errors are thrown.
+ * The claim's `earlier` comes from the item the claim replaced (`ReturnValues: ALL_OLD`, no extra
+ * capacity), not from `key` as the scan read it: another scan may have given the step back, after
+ * a post whose answer was lost, between that read and this claim. When only the repeat's refusal
+ * came back (the replaced item is unknown), it is `key`'s, or the item's lost-answer mark.
  */
 export async function claimStep(
-  key: ItemKey,
+  key: ItemKey & Partial<PendingApproval>,
   step: PendingStep,
   now: Date,
   deadline?: number,
@@ -109,12 +120,22 @@ export async function claimStep(
         "#settled": fields.settled,
       },
       ExpressionAttributeValues: { ":at": claim.at, ":cid": claim.claimId, ":stale": stale },
+      ReturnValues: "ALL_OLD",
     },
     { deadline },
   );
-  if (result.claimed) return claim;
+  if (result.claimed) return withEarlier(claim, result.item ?? {});
   // Our own write, applied by an attempt whose reply was lost: not another scan's claim.
-  return result.existing?.[fields.claimId] === claim.claimId ? claim : undefined;
+  const own = result.existing;
+  if (own?.[fields.claimId] !== claim.claimId) return undefined;
+  const mark = own[fields.mayHaveArrived] as string | undefined;
+  return withEarlier(claim, mark === undefined ? key : { [fields.mayHaveArrived]: mark });
+}
+
+/** `claim` with why its post may be a second one, from `before`, the item it replaced. */
+function withEarlier(claim: StepClaim, before: Partial<PendingApproval>): StepClaim {
+  const earlier = earlierPostOf(before, claim.step);
+  return earlier === undefined ? claim : { ...claim, earlier };
 }
 
 /**

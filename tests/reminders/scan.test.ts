@@ -26,6 +26,7 @@ import { ddb } from "../../handlers/aws";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { scaledMs } from "../../handlers/http";
 import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
+import * as pendingStore from "../../handlers/store/pending";
 import { STEP_LEASE_MS } from "../../handlers/store/pending";
 import type { SlackConfig } from "../../handlers/channels/slack";
 import { expireApprovals, putApprovalResult } from "../../testing/aws/codepipeline";
@@ -585,6 +586,65 @@ describe("a one-time step claim that DynamoDB applied but whose reply was lost",
     await scan();
     expect(lost()).toBe(1);
     expect(apiCalls("chat.update")).toHaveLength(1);
+    expect(await pendingItems(executionId)).toEqual([]);
+  });
+});
+
+describe("two scans at once (EventBridge Scheduler may invoke a schedule's target more than once)", () => {
+  /** What the later scan read: the request as it was before the other scan claimed it. */
+  async function readBeforeTheOtherScan() {
+    return pendingStore.pendingUntil(new Date(Date.now() + 8 * DAY));
+  }
+
+  it("a scan that read the request before the other scan gave its claim back after lost answers flags its own reminder", async () => {
+    // Prepare: scan B reads the request; scan A then claims it, every Slack answer is lost, and
+    // A gives the claim back marked as possibly delivered.
+    const { executionId } = await requestPosted(6.5 * DAY);
+    const readByB = await readBeforeTheOtherScan();
+    r().setFault("slack-api", { kind: "lost-reply", times: 3 });
+    await scan();
+    r().setFault("slack-api", null);
+    const [item] = await pendingItems(executionId);
+    expect(item.remindMayHaveArrivedAt).toEqual(expect.any(String));
+    const postedByA = reminders().length;
+
+    // Act: scan B goes on with what it read, and claims the step A gave back.
+    jest.spyOn(pendingStore, "pendingUntil").mockResolvedValueOnce(readByB);
+    await scan();
+
+    // Assess: A's posts reached Slack (their answers were lost), so B's is a possible duplicate.
+    expect(postedByA).toBeGreaterThan(0);
+    expect(reminders()).toHaveLength(postedByA + 1);
+    const [audited] = (await world.audit((a) => a.action === "approval-reminder")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited.detail).toMatchObject({
+      possibleDuplicate: true,
+      why: `an earlier post at ${item.remindMayHaveArrivedAt} got no answer`,
+    });
+  });
+
+  it("the same for an expiry notice posted anew (webhook mode)", async () => {
+    setMode("webhook");
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+    const readByB = await readBeforeTheOtherScan();
+    r().setFault("slack", { kind: "lost-reply", times: 3 });
+    await scan();
+    r().setFault("slack", null);
+    const [item] = await pendingItems(executionId);
+    expect(item.expireMayHaveArrivedAt).toEqual(expect.any(String));
+
+    jest.spyOn(pendingStore, "pendingUntil").mockResolvedValueOnce(readByB);
+    await scan();
+
+    const [audited] = (await world.audit((a) => a.action === "approval-expired")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited.detail).toMatchObject({
+      possibleDuplicate: true,
+      why: `an earlier post at ${item.expireMayHaveArrivedAt} got no answer`,
+    });
     expect(await pendingItems(executionId)).toEqual([]);
   });
 });
