@@ -231,20 +231,22 @@ async function expire(
   if (!claim) return false;
   const earlier = claim.earlier;
   const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
+  const posts = { lost: undefined as string | undefined };
   let result: string;
   try {
     if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
-    result = await showExpired(inv, target, p, message, log);
+    result = await showExpired(inv, target, p, message, log, posts);
   } catch (err: unknown) {
     if (isDeliveryError(err) && err.retryable) {
-      await releaseQuietly(inv, p, claim, log, !!earlier || !!err.mayHaveArrived);
+      const maybe = !!(earlier ?? posts.lost) || !!err.mayHaveArrived;
+      await releaseQuietly(inv, p, claim, log, maybe);
       return false;
     }
     result = `not shown: ${describe(err)}`;
   }
   await settleQuietly(inv, p, claim, log);
   // An update in place says the same again; a new message may be a second one.
-  const repeat = earlier && result.startsWith("posted") ? earlier : undefined;
+  const repeat = result.startsWith("posted") ? (earlier ?? posts.lost) : undefined;
   if (repeat) result = `${result}; possibly a duplicate: ${repeat}`;
   const detail = { ...runDetail(p), text: message.text, ...repeatDetail(p, repeat) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-expired", result, detail }, log);
@@ -252,21 +254,31 @@ async function expire(
   return true;
 }
 
-/** Updates the request to "expired", or posts the notice anew; resolves with what was done. */
+/**
+ * Updates the request to "expired", or posts the notice anew; resolves with what was done. A new
+ * message's attempt whose answer was lost (Slack may have posted it) sets `posts.lost`; a repeated
+ * update is not a second message.
+ */
 async function showExpired(
   inv: Invocation,
   target: SlackTarget,
   p: StoredPending,
   message: ReturnType<typeof expiredMessage>,
   log: Logger,
+  posts: { lost?: string },
 ): Promise<string> {
-  const retrying = { deadline: inv.deadline };
+  const retrying = {
+    deadline: inv.deadline,
+    onRetry: (e: { mayHaveArrived?: boolean }) => {
+      if (e.mayHaveArrived) posts.lost = LOST_ATTEMPT;
+    },
+  };
   if (!canUpdate(target, p)) {
     await withRetries(() => postMessage(target, p, message), retrying);
     return "posted as a new message (the request cannot be updated: webhook)";
   }
   try {
-    await withRetries(() => updateRequest(target, p, message), retrying);
+    await withRetries(() => updateRequest(target, p, message), { deadline: inv.deadline });
     return "request message updated";
   } catch (err: unknown) {
     if (!isDeliveryError(err) || err.retryable) throw err;

@@ -648,3 +648,25 @@ describe("two scans at once (EventBridge Scheduler may invoke a schedule's targe
     expect(await pendingItems(executionId)).toEqual([]);
   });
 });
+
+describe("an expiry notice posted anew whose Slack answer was lost", () => {
+  it("is posted again by the scan's retry, and the audit record says it may be a duplicate", async () => {
+    setMode("webhook");
+    const { executionId } = await requestPosted(7 * DAY + HOUR);
+    expireApprovals(world.standins.aws.state);
+    r().setFault("slack", { kind: "lost-reply", times: 1 });
+    await scan();
+    const notices = webhookPosts().filter((d: any) =>
+      /expired — no decision/.test(String(d.body.text)),
+    );
+    expect(notices).toHaveLength(2);
+    const [audited] = (await world.audit((a) => a.action === "approval-expired")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited.detail).toMatchObject({
+      possibleDuplicate: true,
+      why: "an earlier attempt of this post got no answer",
+    });
+    expect(audited.result).toMatch(/; possibly a duplicate: /);
+  });
+});
