@@ -521,6 +521,14 @@ describe("AWS stand-ins with the real SDK clients", () => {
         },
         "InvalidParameterValue",
       ],
+      [
+        "a body that fits the queue's 262,144 bytes only without its attributes",
+        {
+          MessageBody: "é".repeat(131_000),
+          MessageAttributes: { reason: { DataType: "String", StringValue: "x".repeat(140) } },
+        },
+        "InvalidParameterValue",
+      ],
     ])(
       "refuses %s as SQS does (SendMessage, MessageAttributeValue)",
       async (_what, patch, code) => {

@@ -11,7 +11,7 @@ import { FAILING_SERVICES, type FailingService } from "../contracts/metrics";
 import { ENV, type ChannelSecrets, type Notification } from "../types";
 import { redactAndCut } from "../redact";
 import { emitDeadLettered } from "./metrics";
-import { sqsAttribute } from "./requeue";
+import { fittedAttributes } from "./requeue";
 import type { ChannelStatus } from "./plan";
 
 /** Longest `reason` attribute written (characters): a longer list of reasons is cut. */
@@ -173,15 +173,15 @@ async function send(
 ): Promise<boolean> {
   // Required here, not at the top: only an event that cannot be delivered needs SQS (aws.ts).
   const { SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
-  // Reasons quote receivers' error text: sqsAttribute keeps it within what SQS accepts.
+  // Reasons quote receivers' error text: sqsAttribute keeps it within what SQS accepts, and a
+  // body that fills the queue's message size leaves the reason what room is left (the
+  // attributes count toward it), rather than SQS refusing the message and its reason.
   const all = { ...attributes, receiveCount: record.attributes?.ApproximateReceiveCount ?? "1" };
   await sqs().send(
     new SendMessageCommand({
       QueueUrl: url,
       MessageBody: record.body,
-      MessageAttributes: Object.fromEntries(
-        Object.entries(all).map(([k, v]) => [k, sqsAttribute(v)]),
-      ),
+      MessageAttributes: fittedAttributes(record.body, all, "reason"),
     }),
   );
   emitDeadLettered({ messageId: record.messageId, failedService: attributes.failedService });

@@ -36,6 +36,53 @@ export function sqsAttribute(value: string): { DataType: "String"; StringValue: 
   return { DataType: "String", StringValue: value.replace(NOT_SQS_TEXT, "\uFFFD") || "-" };
 }
 
+/**
+ * The stack's queues' message size limit, bytes: `MaximumMessageSize` at its default, 262,144
+ * (SetQueueAttributes; infra/event-intake.ts sets none). The body and "all parts of the message
+ * attribute, including Name, Type, and Value" count toward it, in UTF-8 (MessageAttributeValue).
+ */
+export const SQS_MAX_MESSAGE_BYTES = 262_144;
+
+/** UTF-8 bytes of `s`. */
+const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
+
+/** The longest start of `s` of at most `max` UTF-8 bytes, cut between code points. */
+function cutToBytes(s: string, max: number): string {
+  let used = 0;
+  let end = 0;
+  for (const ch of s) {
+    used += bytes(ch);
+    if (used > max) break;
+    end += ch.length;
+  }
+  return s.slice(0, end);
+}
+
+/**
+ * `attributes` as String message attributes ({@link sqsAttribute} each) that fit in
+ * {@link SQS_MAX_MESSAGE_BYTES} with `body`: when they would not, the value of attribute `cut`
+ * (the longest one, e.g. a DLQ `reason`) is shortened to what is left, ending in "…" (at least
+ * "…"), so that SQS takes the message with the rest of its reason instead of refusing it whole.
+ * The others are kept as they are; a message that still does not fit is refused by SQS.
+ */
+export function fittedAttributes(
+  body: string,
+  attributes: Record<string, string>,
+  cut: string,
+): Record<string, ReturnType<typeof sqsAttribute>> {
+  const out = Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, sqsAttribute(v)]));
+  let total = bytes(body);
+  for (const [k, v] of Object.entries(out)) {
+    total += bytes(k) + bytes(v.DataType) + bytes(v.StringValue);
+  }
+  const value = out[cut]?.StringValue;
+  const over = total - SQS_MAX_MESSAGE_BYTES;
+  if (over <= 0 || value === undefined) return out;
+  const room = Math.max(0, bytes(value) - over - bytes("…"));
+  out[cut] = sqsAttribute(`${cutToBytes(value, room)}…`);
+  return out;
+}
+
 /** A message to put back on the events queue. */
 export interface Requeue {
   /** The message body (the original record's body, or a fan-out message such as a digest flush). */

@@ -17,7 +17,11 @@
  * - a String (or Number) attribute's value "has the same restrictions on the content as the
  *   message body", and "Name, type, value and the message body must not be empty or null"
  *   (MessageAttributeValue); at most 10 attributes ("up to 10 metadata attributes", SendMessage
- *   `MessageAttributes`).
+ *   `MessageAttributes`);
+ * - a message over the queue's `MaximumMessageSize`, the body and "all parts of the message
+ *   attribute, including Name, Type, and Value" counted in UTF-8 bytes (MessageAttributeValue).
+ *   The stack's queues leave it at its default, 262,144 bytes (SetQueueAttributes
+ *   `MaximumMessageSize`; infra/event-intake.ts sets none), so the stand-in refuses over that.
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
@@ -59,6 +63,26 @@ const NOT_ALLOWED = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /** At most this many message attributes (SendMessage `MessageAttributes`). */
 const MAX_ATTRIBUTES = 10;
+
+/**
+ * The queues' `MaximumMessageSize`, bytes: its default (SetQueueAttributes: "from 1,024 bytes
+ * (1 KiB) up to 1,048,576 bytes (1 MiB). Default: 262,144 (256 KiB)").
+ */
+export const SQS_MAX_MESSAGE_BYTES = 262_144;
+
+/** The bytes a message counts against {@link SQS_MAX_MESSAGE_BYTES}: body and every attribute part. */
+export function sqsMessageBytes(
+  body: string,
+  attributes: Record<string, { DataType?: string; StringValue?: string }>,
+): number {
+  let n = Buffer.byteLength(body, "utf8");
+  for (const [name, v] of Object.entries(attributes)) {
+    n += Buffer.byteLength(name, "utf8");
+    n += Buffer.byteLength(v.DataType ?? "", "utf8");
+    n += Buffer.byteLength(v.StringValue ?? "", "utf8");
+  }
+  return n;
+}
 
 /** Why SQS refuses the message's attributes, with the error code, or undefined. */
 function attributesProblem(
@@ -114,6 +138,13 @@ export function handleSqs(
   const refused = attributesProblem(input.MessageAttributes ?? {});
   if (refused) {
     invalid(res, refused.message, refused.code);
+    return;
+  }
+  if (sqsMessageBytes(input.MessageBody, input.MessageAttributes ?? {}) > SQS_MAX_MESSAGE_BYTES) {
+    invalid(
+      res,
+      `One or more parameters are invalid. Reason: Message must be shorter than ${SQS_MAX_MESSAGE_BYTES} bytes.`,
+    );
     return;
   }
   const delaySeconds = input.DelaySeconds === undefined ? 0 : input.DelaySeconds;

@@ -179,6 +179,23 @@ describe("exactly once per channel", () => {
     expect(world.standins.aws.state.sqs.sent).toHaveLength(1);
     expect(world.standins.aws.state.sqs.sent[0].attributes.reason).toContain("channel_not_found");
   });
+
+  it("parks an event that fills the queue's message size with its reason cut to fit (attributes count toward the size)", async () => {
+    // Prepare: an event as large as the events queue holds, less 140 bytes (SQS MaximumMessageSize
+    // 262,144: EventBridge accepts events up to 256 KB). Its attributes in the DLQ need more.
+    const ev: Record<string, unknown> = { ...prodFailure(), padding: "" };
+    ev.padding = "x".repeat(262_144 - 140 - Buffer.byteLength(JSON.stringify(ev)));
+    r().setFault("slack", { status: 404, body: "channel_not_found" });
+
+    const out = await world.invoke([record(ev, "perm-big")]);
+
+    expect(out.batchItemFailures).toEqual([]);
+    const [parked] = world.standins.aws.state.sqs.sent;
+    expect(parked.queueUrl).toBe(process.env.DEAD_LETTER_QUEUE_URL);
+    expect(parked.body).toBe(JSON.stringify(ev));
+    expect(parked.attributes.failedChannels).toBe("slack-eng");
+    expect(parked.attributes.reason).toMatch(/^slack-eng: .*…$/);
+  });
 });
 
 describe("intake", () => {
