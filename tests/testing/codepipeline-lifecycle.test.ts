@@ -76,7 +76,7 @@ const emitted = () =>
 /** The actions whose STARTED event was emitted since the test started, in order. */
 const startedActions = () =>
   codePipelineOutbox(aws.state)
-    .filter((e) => e.detail.state === "STARTED")
+    .filter((e) => e["detail-type"].includes("Action") && e.detail.state === "STARTED")
     .map((e) => e.detail.action);
 
 const decide = (token: string, status: "Approved" | "Rejected", summary: string) =>
@@ -601,6 +601,33 @@ describe("SUPERSEDED and QUEUED modes (userguide concepts-how-it-works.html; API
       new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: b }),
     );
     expect(execution.pipelineExecution?.status).toBe("Superseded");
+  });
+
+  it("an execution entering a stage emits the Stage STARTED event before its actions' (userguide detect-state-changes-cloudwatch-events.html); one held at the stage emits it when it enters", async () => {
+    setExecutionMode(aws.state, PIPELINE, "QUEUED");
+    declareStage();
+    const [a, b] = [0, 1].map(() => startExecution(aws.state, { pipeline: PIPELINE }));
+    const stageStarted = () =>
+      codePipelineOutbox(aws.state)
+        .filter((e) => e["detail-type"].includes("Stage") && e.detail.state === "STARTED")
+        .map((e) => [e.detail["execution-id"], e.detail.stage]);
+    reachStage(aws.state, { pipeline: PIPELINE, executionId: a, stage: "Approve" });
+    reachStage(aws.state, { pipeline: PIPELINE, executionId: b, stage: "Approve" });
+    expect(stageStarted()).toEqual([[a, "Approve"]]);
+    const levels = codePipelineOutbox(aws.state)
+      .filter((e) => e.detail["execution-id"] === a && e.detail.state === "STARTED")
+      .map((e) => e["detail-type"].split(" ")[1]);
+    expect(levels).toEqual(["Pipeline", "Stage", "Action"]);
+
+    await decide(
+      (await stateOf())?.actionStates?.[0]?.latestExecution?.token ?? "",
+      "Approved",
+      "ok",
+    );
+    expect(stageStarted()).toEqual([
+      [a, "Approve"],
+      [b, "Approve"],
+    ]);
   });
 
   it("QUEUED: executions wait their turn in order; none is superseded", async () => {

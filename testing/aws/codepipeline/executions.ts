@@ -139,7 +139,11 @@ export function stageBusy(
   );
 }
 
-/** The execution enters the stage: every action of the stage starts a new run. */
+/**
+ * The execution enters the stage: the Stage STARTED event (a stage execution's states include
+ * STARTED: userguide detect-state-changes-cloudwatch-events.html; the notification rule events
+ * list "pipeline stage execution started"), then every action of the stage starts a new run.
+ */
 function enterStage(
   state: AwsState,
   name: string,
@@ -151,6 +155,11 @@ function enterStage(
   const execution = pipeline.executions[executionId];
   execution.waitingAt = undefined;
   execution.waitingSince = undefined;
+  emitStageEvent(
+    state,
+    { pipeline: name, executionId, execution, stage: stage.name, state: "STARTED" },
+    at,
+  );
   for (const action of stage.actions) {
     const run = startRun(action, { executionId, attempt: execution.attempt ?? 1, at });
     emitActionEvent(
