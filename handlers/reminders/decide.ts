@@ -56,12 +56,28 @@ export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
 }
 
 /**
- * Asks CodePipeline how the approval run of `p` stands. Throws the SDK's error (throttling, a
- * denied call, PipelineNotFoundException) for the caller to log; the request stays for the next
- * scan.
+ * CodePipeline's answers that it does not know the execution (API_ListActionExecutions.html,
+ * Errors: PipelineExecutionNotFoundException, "cannot be found, or an execution ID does not belong
+ * to the specified pipeline"; PipelineNotFoundException: the pipeline was deleted). The run is
+ * then `unknown`, as a run the listing leaves out, and forgotten after {@link UNKNOWN_GRACE_MS}.
+ */
+const NOT_KNOWN = ["PipelineExecutionNotFoundException", "PipelineNotFoundException"];
+
+/**
+ * Asks CodePipeline how the approval run of `p` stands; `unknown` when CodePipeline does not know
+ * its execution or pipeline ({@link NOT_KNOWN}). Throws the SDK's other errors (throttling, a
+ * denied call) for the caller to log; the request stays for the next scan.
  */
 export async function lookUpRun(p: StoredPending, signal?: AbortSignal): Promise<RunStatus> {
-  return runStatus(findRun(p, await listActionRuns(approvalPipelineRef(p), p.executionId, signal)));
+  try {
+    const runs = await listActionRuns(approvalPipelineRef(p), p.executionId, signal);
+    return runStatus(findRun(p, runs));
+  } catch (err: unknown) {
+    if (NOT_KNOWN.includes(String((err as { name?: unknown } | null)?.name))) {
+      return { kind: "unknown" };
+    }
+    throw err;
+  }
 }
 
 /** What a scan does with one request. */

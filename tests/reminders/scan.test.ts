@@ -670,3 +670,27 @@ describe("an expiry notice posted anew whose Slack answer was lost", () => {
     expect(audited.result).toMatch(/; possibly a duplicate: /);
   });
 });
+
+describe("a request whose execution or pipeline CodePipeline no longer knows", () => {
+  it("is forgotten a day after its expiry when ListActionExecutions answers PipelineExecutionNotFoundException", async () => {
+    const { executionId } = await requestPosted(7 * DAY + 2 * DAY);
+    // CodePipeline has no such execution (history gone, a pipeline recreated under the name).
+    const model = world.standins.aws.state.codepipeline.pipelines[PIPELINE];
+    delete model.executions[executionId];
+    for (const stage of model.stages)
+      for (const action of stage.actions) Object.assign(action, { runs: [], status: undefined });
+
+    await scan();
+
+    expect(await pendingItems(executionId)).toEqual([]);
+  });
+
+  it("is forgotten a day after its expiry when the pipeline was deleted (PipelineNotFoundException)", async () => {
+    const { executionId } = await requestPosted(7 * DAY + 2 * DAY);
+    delete world.standins.aws.state.codepipeline.pipelines[PIPELINE];
+
+    await scan();
+
+    expect(await pendingItems(executionId)).toEqual([]);
+  });
+});

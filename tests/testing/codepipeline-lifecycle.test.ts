@@ -371,6 +371,17 @@ describe("action-run history (API_ListActionExecutions.html, API_ActionExecution
     );
     expect(everything.actionExecutionDetails).toHaveLength(3);
   });
+
+  it("ListActionExecutions filtered by an execution the pipeline does not know answers PipelineExecutionNotFoundException, not an empty list", async () => {
+    pending(randomUUID());
+    const call = client.send(
+      new ListActionExecutionsCommand({
+        pipelineName: PIPELINE,
+        filter: { pipelineExecutionId: randomUUID() },
+      }),
+    );
+    await expect(call).rejects.toMatchObject({ name: "PipelineExecutionNotFoundException" });
+  });
 });
 
 describe("PARALLEL execution mode (API_PutApprovalResult.html `token`; userguide concepts-how-it-works.html)", () => {

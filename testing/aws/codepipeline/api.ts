@@ -28,6 +28,7 @@ import {
   runsOf,
   type ActionRun,
   type ModelAction,
+  type ModelPipeline,
   type ModelStage,
 } from "./model";
 import { PIPELINE_VERSION } from "./outbox";
@@ -169,12 +170,33 @@ function pageOf<T>(
   return { page: all.slice(start, end), nextToken };
 }
 
+/** Whether `executionId` is an execution of `pipeline`: known to it, or one of its runs'. */
+function knowsExecution(pipeline: ModelPipeline, executionId: unknown): boolean {
+  if (typeof executionId !== "string") return false;
+  if (pipeline.executions[executionId]) return true;
+  return pipeline.stages.some((stage) =>
+    stage.actions.some((a) => runsOf(a).some((r) => r.pipelineExecutionId === executionId)),
+  );
+}
+
 function listActionExecutions(
   ctx: AwsContext,
   input: Record<string, unknown>,
 ): Record<string, unknown> {
   const pipeline = pipelineOf(ctx.state, input.pipelineName);
   const filter = (input.filter ?? {}) as { pipelineExecutionId?: unknown };
+  if (
+    filter.pipelineExecutionId !== undefined &&
+    !knowsExecution(pipeline, filter.pipelineExecutionId)
+  ) {
+    // API_ListActionExecutions.html, Errors: PipelineExecutionNotFoundException, "The pipeline
+    // execution was specified in an invalid format or cannot be found, or an execution ID does
+    // not belong to the specified pipeline" (an empty list is never the answer for one).
+    throw serviceError(
+      "PipelineExecutionNotFoundException",
+      `Pipeline execution ${String(filter.pipelineExecutionId)} not found in ${String(input.pipelineName)}`,
+    );
+  }
   const details = pipeline.stages
     .flatMap((stage) =>
       stage.actions.flatMap((action) => runsOf(action).map((run) => ({ stage, action, run }))),
