@@ -36,6 +36,9 @@ const FINAL_ERRORS: Record<string, string> = {
   ApprovalAlreadyCompletedException: "already decided in CodePipeline",
   InvalidApprovalTokenException: "this approval has expired or was already handled",
   PipelineNotFoundException: "pipeline not found",
+  // ListActionExecutions (the token of a PARALLEL pipeline's run): "cannot be found, or an
+  // execution ID does not belong to the specified pipeline" (API reference, Errors).
+  PipelineExecutionNotFoundException: "pipeline execution not found",
   StageNotFoundException: "stage not found",
   ActionNotFoundException: "action not found",
 };

@@ -243,6 +243,22 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
     ]);
   });
 
+  it("PARALLEL mode: a click on the request of an execution CodePipeline does not know (PipelineExecutionNotFoundException) is final, not 'try again'", async () => {
+    // Prepare: the pipeline exists; the clicked request's execution is not one of its executions
+    // (ListActionExecutions' errors: "an execution ID does not belong to the specified pipeline").
+    setExecutionMode(h.all.aws.state, PIPELINE, "PARALLEL");
+    pendingRun(h.all.aws);
+    const unknown = crypto.randomUUID();
+    // Act
+    await click(APPROVER_1, unknown, crypto.randomUUID());
+    // Assess
+    expect(puts()).toEqual([]);
+    const errors = (await auditItems(h, unknown)).filter((a) => a.action === "approval-error");
+    // Final (as PipelineNotFoundException): the clicker is told why, not to try again, and the
+    // claim is not released into a loop of clicks that can never decide.
+    expect(errors.map((a) => a.result)).toEqual(["pipeline execution not found"]);
+  });
+
   it("the reject-reason modal carries the run and when its response_url was issued", () => {
     const json = rejectReasonMetadata({
       pipeline: PIPELINE,
