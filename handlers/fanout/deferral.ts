@@ -111,6 +111,8 @@ export async function defer(
         [DEFERRAL_ATTRIBUTES.firstSeen]: firstSeen,
         [DEFERRAL_ATTRIBUTES.deferredFor]: cut(why, 1000),
       },
+      // An event that fills the queue's message size keeps its deferral, with less of the why.
+      cutToFit: DEFERRAL_ATTRIBUTES.deferredFor,
     });
   } catch (err: unknown) {
     log.error("requeue failed: the record is retried instead", { error: describe(err) });

@@ -95,6 +95,11 @@ export interface Requeue {
    * (SQS: "up to 10 metadata attributes").
    */
   attributes?: Record<string, string>;
+  /**
+   * The attribute to shorten when body and attributes would exceed {@link SQS_MAX_MESSAGE_BYTES}
+   * ({@link fittedAttributes}): one that only describes (e.g. `deferredFor`). None: nothing is cut.
+   */
+  cutToFit?: string;
 }
 
 /**
@@ -104,13 +109,13 @@ export interface Requeue {
 export async function requeue(m: Requeue): Promise<string | undefined> {
   const { SendMessageCommand } = require("@aws-sdk/client-sqs") as typeof Sqs;
   const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(m.delaySeconds)));
-  const attrs = Object.entries(m.attributes ?? {}).map(([k, v]) => [k, sqsAttribute(v)]);
+  const attrs = fittedAttributes(m.body, m.attributes ?? {}, m.cutToFit ?? "");
   const out = await sqs().send(
     new SendMessageCommand({
       QueueUrl: requireEnv(ENV.eventsQueueUrl),
       MessageBody: m.body,
       DelaySeconds: delay,
-      ...(attrs.length > 0 ? { MessageAttributes: Object.fromEntries(attrs) } : {}),
+      ...(Object.keys(attrs).length > 0 ? { MessageAttributes: attrs } : {}),
     }),
   );
   return out.MessageId;

@@ -103,6 +103,22 @@ describe("a rate-limited receiver defers the record instead of failing it (issue
     expect(delivered).toMatchObject({ status: "sent", ambiguous: false });
   }, 60_000);
 
+  it("an event that fills the queue's message size is still deferred: its deferredFor is cut to the room its attributes leave", async () => {
+    // SQS counts attributes toward MaximumMessageSize (262,144 bytes, MessageAttributeValue).
+    const ev: Record<string, unknown> = { ...prodFailure(), padding: "" };
+    ev.padding = "x".repeat(262_144 - 140 - Buffer.byteLength(JSON.stringify(ev)));
+    world.standins.receivers.setFault("slack", { status: 429, retryAfter: 120, times: 1 });
+
+    const first = await world.invoke([record(JSON.stringify(ev), "m-big")], 30_000);
+
+    expect(first.batchItemFailures).toEqual([]);
+    const [copy] = sent(EVENTS_QUEUE_URL);
+    expect(copy.body).toBe(JSON.stringify(ev));
+    expect(copy.attributes.deferrals).toBe("1");
+    expect(copy.attributes.deferredFor).toMatch(/^slack-eng: .*…$/);
+    expect(sent(DLQ_URL)).toEqual([]);
+  }, 60_000);
+
   it(`a receiver that keeps answering 429 is dead-lettered after ${MAX_DEFERRALS} deferrals with "${RATE_LIMITED_REASON}"`, async () => {
     const ev = prodFailure();
     world.standins.receivers.setFault("slack", { status: 429, retryAfter: 600 });
