@@ -43,6 +43,12 @@ export interface SandboxOptions {
   /** Serve the page and the HTTP API (default true). */
   serve?: boolean;
   /**
+   * Write the discovery file that `npm run audit` reads (default false; `npm start` sets it).
+   * There is one such file per machine: a sandbox started by a test must not replace, and then
+   * remove, the announcement of the `npm start` a user is running.
+   */
+  announce?: boolean;
+  /**
    * How many times faster than AWS the sandbox's clock runs (default `DEFAULT_TIME_SCALE`, 50):
    * the queue's visibility, the fan-out's function timeout and its HTTP timeout, deadline margin
    * and retry backoff are all divided by it, so their ratios stay AWS's (wiring.ts `scaleTimes`).
@@ -185,7 +191,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server = await startSandboxServer(core, options.port ?? 8787);
       cleanups.add(() => server?.close());
       // `npm run audit` finds this sandbox's table through the discovery file.
-      cleanups.add(announceSandbox(world, server.url, log));
+      if (options.announce) cleanups.add(announceSandbox(world, server.url, log));
     }
     const serverMs = performance.now() - tServer;
     const readyMs = performance.now() - t0;

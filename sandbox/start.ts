@@ -195,6 +195,7 @@ export async function main(argv: string[]): Promise<number> {
       configFile: stack.file,
       port: args.port,
       serve: args.serve,
+      announce: true,
       faults: args.faults,
       log,
       verbose: args.verbose,

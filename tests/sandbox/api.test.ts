@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../../handlers/approval/signature";
+import { DISCOVERY_FILE, readDiscovery } from "../../sandbox/discovery";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
 import type { ScenarioReport } from "../../sandbox/scenario";
 import { timeOutsideWindows } from "../../sandbox/scenario-events";
@@ -79,6 +80,14 @@ const failedDetail = (executionId: string) =>
     state: "FAILED",
     version: 1,
   });
+
+test("a sandbox started from code does not announce itself to npm run audit", () => {
+  // A test's sandbox replaced the discovery file of the npm start a user was running, and removed
+  // it when it closed: `npm run audit` then said "no sandbox is running" (a new-user finding).
+  // Only `npm start` announces (`announce: true`).
+  expect(lines.filter((l) => l.startsWith("audit trail:"))).toEqual([]);
+  expect(readDiscovery(DISCOVERY_FILE, () => true)?.pid).not.toBe(process.pid);
+});
 
 // First on the first sandbox: its SMS must open the sms-oncall grouping window (1 SMS per 120 s
 // of AWS time, 2.4 s here); an earlier failure's SMS would have it grouped into the digest.
