@@ -10,7 +10,8 @@
  *
  * Targets (printed PASS/FAIL): every archive < 5 MB unpacked; cold start ≤ baseline + 150 ms.
  *
- * Options: `--json` prints exactly one JSON object on stdout (progress goes to stderr);
+ * Options (`--help` prints them): `--json` prints exactly one JSON object on stdout (progress
+ * goes to stderr);
  * `--quick` takes 1 run per cold start instead of 5; `--chaos` runs the chaos benchmark instead
  * (scripts/lib/chaos.ts: exactly once under receiver faults, DynamoDB throttling and a Secrets
  * Manager blip, and the cost per million events; `"chaos"` in the JSON), with `--quick` on
@@ -738,9 +739,23 @@ export function sectionsFor(options: {
   return SECTIONS;
 }
 
+/** The bench's usage text (`--help`, and after a usage error). */
+export const USAGE =
+  "usage: npm run bench -- [--json] [--quick] [--chaos | --storm [--events <n>]] [--latency]\n" +
+  "  (no option)     every section (baseline, artifacts, program, fanout, latency, throughput,\n" +
+  "                  sandbox): tables with PASS/FAIL against the targets\n" +
+  "  --json          print exactly one JSON object on stdout (progress goes to stderr)\n" +
+  "  --quick         1 cold start per archive instead of the median of 5\n" +
+  "  --chaos         only the chaos benchmark: exactly once under faults, cost per million events\n" +
+  "  --storm         only the storm benchmark: 1000 FAILED events against rate-limited receivers\n" +
+  "  --events <n>    with --chaos or --storm: play n events instead\n" +
+  "  --latency       only the fan-out latency section\n" +
+  "  --help          print this text";
+
 /** Runs every section; resolves with the process exit code. */
 export async function bench(argv: string[]): Promise<number> {
   let values: {
+    help?: boolean;
     json?: boolean;
     quick?: boolean;
     chaos?: boolean;
@@ -752,6 +767,7 @@ export async function bench(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
+        help: { type: "boolean", short: "h" },
         json: { type: "boolean" },
         quick: { type: "boolean" },
         chaos: { type: "boolean" },
@@ -762,10 +778,12 @@ export async function bench(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (err: unknown) {
-    process.stderr.write(
-      `error: ${errorMessage(err)}\nusage: npm run bench -- [--json] [--quick] [--chaos | --storm [--events <n>]] [--latency]\n`,
-    );
+    process.stderr.write(`error: ${errorMessage(err)}\n${USAGE}\n`);
     return 1;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
   const events = values.events === undefined ? undefined : Number(values.events);
   if (
@@ -774,7 +792,7 @@ export async function bench(argv: string[]): Promise<number> {
   ) {
     process.stderr.write(
       `error: --events must be a positive integer, with --chaos or --storm (got ${values.events})\n` +
-        `usage: npm run bench -- [--json] [--quick] [--chaos | --storm [--events <n>]] [--latency]\n`,
+        `${USAGE}\n`,
     );
     return 1;
   }

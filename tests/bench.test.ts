@@ -284,6 +284,18 @@ describe("npm run bench", () => {
     expect(run.stderr).toMatch(/^error: --events/);
   });
 
+  test("--help prints every option on stdout and exits 0, without running a section", async () => {
+    // Act: a new user's first try was "error: Unknown option '--help'", exit 1.
+    const run = await benchInProcess(["--help"]);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe("");
+    expect(run.stdout).toMatch(/^usage: npm run bench -- /);
+    for (const option of ["--json", "--quick", "--chaos", "--storm", "--events", "--latency"])
+      expect(run.stdout).toContain(`  ${option}`);
+  });
+
   test("an unknown option is a usage error, exit 1", async () => {
     // Act
     const run = await benchInProcess(["--fast"]);
