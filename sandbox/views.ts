@@ -18,6 +18,7 @@ import type { EventSource } from "./event-source";
 import type { FaultSwitch } from "./faults";
 import { timesToAlarm, type TimeToAlarm } from "./ops-alarms";
 import type { ScenarioProgress } from "./run";
+import { stackReceivers } from "./stacks";
 import type { SandboxServer } from "./server";
 import { trafficView, type TrafficView } from "./traffic";
 import type { World } from "./wiring";
@@ -235,7 +236,10 @@ function queueView(m: QueueMessage | undefined) {
   };
 }
 
-/** `GET /api/sandbox`: the stack, where the page is, the signing secret, users, the queue. */
+/**
+ * `GET /api/sandbox`: the stack, where the page is, the signing secret, users, the channels and
+ * the fault receivers they use (the page's fault selector offers those only), the queue.
+ */
 export function sandboxInfo(sources: ViewSources): Record<string, unknown> {
   const { world } = sources;
   const { declared } = world;
@@ -252,6 +256,10 @@ export function sandboxInfo(sources: ViewSources): Record<string, unknown> {
       type: c.type,
       ...(c.type === "email" && { addresses: c.addresses }),
     })),
+    receivers: stackReceivers({
+      channels: world.runtime.channels,
+      pipelines: world.runtime.pipelines,
+    }),
     queue: {
       declaredVisibilitySeconds: declared.declaredVisibilitySeconds,
       visibilityTimeoutMs: sources.visibilityTimeoutMs,

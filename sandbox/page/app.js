@@ -676,6 +676,13 @@ async function refresh() {
   }
 }
 
+/** The fault selector's names for the receivers whose name alone does not say what they are. */
+const RECEIVER_LABELS = {
+  sns: "sns (SMS and email)",
+  "slack-api": "slack-api (bot mode)",
+  "slack-response": "slack-response (approval replies)",
+};
+
 async function start() {
   view.info = await (await fetch("/api/sandbox")).json();
   const select = $("user");
@@ -687,6 +694,13 @@ async function start() {
     );
     option.value = user.id;
     select.append(option);
+  }
+  // Only the receivers this stack's channels use: a fault for another one would be refused.
+  const receivers = $("fault-receiver");
+  for (const receiver of view.info.receivers) {
+    const option = el("option", "", RECEIVER_LABELS[receiver] ?? receiver);
+    option.value = receiver;
+    receivers.append(option);
   }
   // Ephemeral replies depend on who is looking.
   select.addEventListener("change", () => view.lastState && render(view.lastState));

@@ -315,15 +315,19 @@ describe("the sandbox as CodePipeline's stand-in", () => {
 });
 
 describe("sandbox HTTP API", () => {
-  test("GET /api/sandbox names the stack, the signing secret and the approvers", async () => {
+  test("GET /api/sandbox names the stack, the signing secret, the approvers and the receivers", async () => {
     const { json } = await api<{
       stack: string;
       signingSecret: string;
       approvers: Record<string, string[]>;
+      receivers: string[];
     }>("GET", "/api/sandbox");
     expect(json.stack).toBe("prod");
     expect(json.signingSecret).toMatch(/^[0-9a-f]{32}$/);
     expect(json.approvers).toEqual({ "main-app-production-v3": ["U012ABCDEF", "U034GHIJKL"] });
+    // The page's fault selector offers these only: it listed teams, discord and webhook for every
+    // stack (refused on prod) and never slack-response (a new-user finding).
+    expect([...json.receivers].sort()).toEqual(["pagerduty", "slack", "slack-response", "sns"]);
   });
 
   test("POST /events with PutEvents Entries is routed to every channel of the tier", async () => {

@@ -424,6 +424,19 @@ describe("sandbox page (headless Chromium)", () => {
     await expired.screenshot({ path: "/tmp/sandbox-expired-request.png" });
   }, 30_000);
 
+  test("the fault selector offers the receivers the stack uses, and only those", async () => {
+    // It listed teams, discord and webhook on every stack (prod has none: refused) and never
+    // slack-response, the approval replies (a new-user finding).
+    await page.goto(sandbox.url as string);
+    const options = page.locator('[data-testid="fault-receiver"] option');
+    await options.first().waitFor({ state: "attached" });
+    const values = await options.evaluateAll((nodes) =>
+      nodes.map((n) => (n as HTMLOptionElement).value),
+    );
+    expect([...values].sort()).toEqual(["pagerduty", "slack", "slack-response", "sns"]);
+    await expect(options.allInnerTexts()).resolves.toContain("sns (SMS and email)");
+  }, 30_000);
+
   test("every time on the page, Block Kit dates included, is 24-hour UTC", async () => {
     await page.goto(sandbox.url as string);
     await page.locator('[data-testid="slack-message"]').first().waitFor();
