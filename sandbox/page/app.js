@@ -582,7 +582,8 @@ function renderDlq(state) {
     el(
       "p",
       "muted small",
-      `Redrive DLQ: messages the fan-out failed ${q.maxReceiveCount} times. Fan-out DLQ: events it gave up on, with reasons.`,
+      `Queue redrive, the backstop: messages received ${q.maxReceiveCount} times and never deleted (the fan-out timed out, crashed or could not park them). ` +
+        `Fan-out DLQ: events the fan-out gave up on after ${q.maxReceiveCount - 1} receives, with reasons.`,
     ),
   );
   root.append(el("h3", "", `Queue redrive (${state.dlq.redrive.length})`));
