@@ -497,7 +497,9 @@ const short = (id) => (id ? String(id).slice(0, 8) : "");
 /** What became of an approval run, in words. */
 function runOutcome(run) {
   if (run.status === "InProgress" && !run.replaced) return "pending";
-  const by = run.decidedBy ? ` by ${run.decidedBy.split("/").pop()}` : "";
+  // CodePipeline records the IAM caller of PutApprovalResult, not the Slack user: show the ARN's
+  // resource ("role/approver"), since its last segment alone read "approved by approver".
+  const by = run.decidedBy ? ` by ${run.decidedBy.split(":").pop()}` : "";
   const what =
     run.outcome === "Expired"
       ? "expired — no decision in time"

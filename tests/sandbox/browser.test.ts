@@ -420,6 +420,11 @@ describe("sandbox page (headless Chromium)", () => {
     await expect(
       page.locator('[data-testid="cp-approval"][data-outcome="Expired"]').count(),
     ).resolves.toBe(1);
+    // A decided run names PutApprovalResult's IAM caller as CodePipeline records it (it read
+    // "approved by approver", the role's last segment alone).
+    await expect(
+      page.locator('[data-testid="cp-approval"][data-outcome="Approved"]').first().innerText(),
+    ).resolves.toContain("approved by role/approver");
     await gateway.screenshot({ path: "/tmp/sandbox-rollback.png" });
     await expired.screenshot({ path: "/tmp/sandbox-expired-request.png" });
   }, 30_000);
