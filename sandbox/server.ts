@@ -6,7 +6,7 @@
  * |---------------------------|-----------------------------------------------------------------|
  * | `GET /`                   | the page                                                        |
  * | `GET /api/state`          | everything the page shows (inboxes, incidents, audit, DLQ, …)   |
- * | `GET /api/sandbox`        | port, stack, the local signing secret, approvers per pipeline   |
+ * | `GET /api/sandbox`        | port, stack, the local signing secret, approvers per pipeline, channels and their fault receivers |
  * | `GET /api/deliveries`     | everything each receiver got                                    |
  * | `GET /api/audit`          | the audit trail                                                 |
  * | `GET /api/codepipeline`   | the CodePipeline stand-in, every (account, region): executions, approval runs, tokens |
@@ -15,7 +15,7 @@
  * | `POST /events`            | an EventBridge event or PutEvents' `{Entries:[…]}`: routed       |
  * | `POST /slack/interactions`| as Slack calls it: raw body + signature headers → approval Lambda |
  * | `POST /api/faults`        | `{receiver, fault}`: `"500"`, `"503x2"`, `"timeout"`, `null`     |
- * | `POST /api/scenario`      | replays the stack's built-in scenario                           |
+ * | `POST /api/scenario`      | plays the last scenario again (`--scenario`'s, else the stack's built-in one) |
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
