@@ -14,7 +14,13 @@ import { createFaultSwitch, parseFault } from "./faults";
 import { callApprovalUrl } from "./function-url";
 import { createPlayer, createScenarioHost, type ScenarioProgress } from "./run";
 import { builtInScenario, type Scenario, type ScenarioReport } from "./scenario";
-import { assertPortFree, startSandboxServer, type SandboxCore, type SandboxServer } from "./server";
+import {
+  assertPortFree,
+  SCENARIO_BUSY,
+  startSandboxServer,
+  type SandboxCore,
+  type SandboxServer,
+} from "./server";
 import { checkFaultReceivers, resolveStack } from "./stacks";
 import { summarizeChannels, type ChannelSummary } from "./summary";
 import {
@@ -89,7 +95,10 @@ export interface Sandbox {
   postEvent(input: unknown): Promise<PostedEvent[]>;
   /** Waits until the queue and the asynchronous invocations are idle. */
   settle(): Promise<void>;
-  /** Plays a scenario (the stack's built-in one by default). */
+  /**
+   * Plays a scenario (the stack's built-in one by default).
+   * @throws (rejects) {@link SCENARIO_BUSY} while another scenario plays.
+   */
   runScenario(scenario?: Scenario): Promise<ScenarioReport>;
   /** Totals per channel instance. */
   summary(): Promise<ChannelSummary[]>;
@@ -102,6 +111,32 @@ export interface Sandbox {
   queue: SandboxQueue;
   core: SandboxCore;
   close(): Promise<void>;
+}
+
+/**
+ * Plays one scenario at a time: two runs interleave their steps and each sees the other's
+ * deliveries (a "Replay scenario" click while the first run played failed every step). Also
+ * remembers the last scenario played, for a replay.
+ */
+function oneAtATime(playScenario: (scenario: Scenario) => Promise<ScenarioReport>) {
+  let playing: Promise<ScenarioReport> | undefined;
+  let last: Scenario | undefined;
+  return {
+    /** @throws (rejects) {@link SCENARIO_BUSY} while another scenario plays. */
+    play(scenario: Scenario): Promise<ScenarioReport> {
+      if (playing) return Promise.reject(new Error(SCENARIO_BUSY));
+      last = scenario;
+      const run = playScenario(scenario);
+      playing = run;
+      const done = () => {
+        if (playing === run) playing = undefined;
+      };
+      run.then(done, done);
+      return run;
+    },
+    playing: () => playing !== undefined,
+    last: () => last,
+  };
 }
 
 /**
@@ -154,11 +189,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     const host = createScenarioHost(sources);
     const playScenario = createPlayer({ host, stack, progress, log, sources });
-    let lastPlayed: Scenario | undefined;
-    const play = (scenario: Scenario) => {
-      lastPlayed = scenario;
-      return playScenario(scenario);
-    };
+    const player = oneAtATime(playScenario);
+    const play = player.play;
     const core: SandboxCore = {
       info: () => sandboxInfo(sources),
       state: () => pageState(sources),
@@ -177,9 +209,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           spec === null || spec === "off" ? null : parseFault(`${receiver}=${spec}`),
         );
       },
+      scenarioPlaying: player.playing,
       async replay() {
         try {
-          await play(lastPlayed ?? builtInScenario(stack));
+          await play(player.last() ?? builtInScenario(stack));
         } catch (err: unknown) {
           log(`sandbox: replay: ${err instanceof Error ? err.message : String(err)}`);
         }

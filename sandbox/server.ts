@@ -15,12 +15,16 @@
  * | `POST /events`            | an EventBridge event or PutEvents' `{Entries:[…]}`: routed       |
  * | `POST /slack/interactions`| as Slack calls it: raw body + signature headers → approval Lambda |
  * | `POST /api/faults`        | `{receiver, fault}`: `"500"`, `"503x2"`, `"timeout"`, `null`     |
- * | `POST /api/scenario`      | plays the last scenario again (`--scenario`'s, else the stack's built-in one) |
+ * | `POST /api/scenario`      | plays the last scenario again (`--scenario`'s, else the stack's built-in one); 409 while one plays |
  */
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { sendJson, startServer, type ManagedServer } from "../testing";
+
+/** Why a scenario cannot start now (`POST /api/scenario` answers 409 with it). */
+export const SCENARIO_BUSY =
+  "a scenario is already playing: replay it once it has ended (the page shows its steps)";
 
 /** What the server needs from the sandbox. */
 export interface SandboxCore {
@@ -45,6 +49,8 @@ export interface SandboxCore {
     headers: Record<string, string>,
   ): Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
   setFault(receiver: string, fault: string | null): void;
+  /** Whether a scenario is playing now (a replay then is refused). */
+  scenarioPlaying(): boolean;
   replay(): Promise<void>;
 }
 
@@ -165,6 +171,7 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
             return sendJson(res, 200, { ok: true });
           }
           case "POST /api/scenario":
+            if (core.scenarioPlaying()) return problem(res, 409, SCENARIO_BUSY);
             void core.replay();
             return sendJson(res, 202, { ok: true });
           default:

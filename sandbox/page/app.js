@@ -722,8 +722,12 @@ async function start() {
     refresh();
   });
   $("replay").addEventListener("click", async () => {
-    await fetch("/api/scenario", { method: "POST" });
-    toast("Replaying the scenario…");
+    const res = await fetch("/api/scenario", { method: "POST" });
+    if (res.ok) toast("Replaying the scenario…");
+    else {
+      const body = await res.json().catch(() => ({}));
+      toast(`not replayed: ${body.error ?? res.status}`);
+    }
   });
   await refresh();
   setInterval(refresh, POLL_MS);

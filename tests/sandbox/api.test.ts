@@ -17,7 +17,7 @@ let sandbox: Sandbox;
 const lines: string[] = [];
 
 /**
- * A second prod sandbox (no page) that replays the built-in scenario twice from the start of the
+ * A second prod sandbox (served, for the 409 below) that replays the built-in scenario twice from the start of the
  * file: the replays spend most of their half minute waiting on the sandbox's clock (pauses,
  * redeliveries), so the tests on the first sandbox run meanwhile. Its test is the file's last.
  */
@@ -30,7 +30,7 @@ beforeAll(async () => {
     startSandbox({ stack: "prod", port: 0, log: (l) => lines.push(l) }).then((s) => {
       sandbox = s;
     }),
-    startSandbox({ stack: "prod", serve: false, log: (l) => replayLines.push(l) }).then((s) => {
+    startSandbox({ stack: "prod", port: 0, log: (l) => replayLines.push(l) }).then((s) => {
       replaySandbox = s;
     }),
   ]);
@@ -87,6 +87,20 @@ test("a sandbox started from code does not announce itself to npm run audit", ()
   // Only `npm start` announces (`announce: true`).
   expect(lines.filter((l) => l.startsWith("audit trail:"))).toEqual([]);
   expect(readDiscovery(DISCOVERY_FILE, () => true)?.pid).not.toBe(process.pid);
+});
+
+test("a replay while a scenario plays is refused with 409 (the replays on the second sandbox play)", async () => {
+  // "Replay scenario" clicked while the scenario still played (as npm start's first run does for
+  // a minute) played both at once, and every step of both failed (a new-user finding). The
+  // second sandbox's replays started with the file and play for about half a minute.
+  const res = await fetch(`${replaySandbox!.url}/api/scenario`, { method: "POST" });
+  const refused = (await res.json()) as { error: string };
+  const again = replaySandbox!.runScenario();
+
+  expect(res.status).toBe(409);
+  expect(refused.error).toMatch(/^a scenario is already playing/);
+  await expect(again).rejects.toThrow(/already playing/);
+  // The playing replays end as expected: the file's last test checks their reports.
 });
 
 // First on the first sandbox: its SMS must open the sms-oncall grouping window (1 SMS per 120 s
