@@ -661,6 +661,16 @@ function render(state) {
   document.body.dataset.ready = "true";
 }
 
+/**
+ * Shows the fault set on the chosen receiver, "none" when it has none: after a reload the
+ * selector said "none" while the header showed the receiver failing.
+ */
+function showFaultOfReceiver() {
+  const active = view.lastState?.faults?.[$("fault-receiver").value];
+  const kind = $("fault-kind");
+  kind.value = [...kind.options].some((o) => o.value === active) ? active : "off";
+}
+
 async function refresh() {
   if (view.busy) return;
   view.busy = true;
@@ -705,6 +715,7 @@ async function start() {
     option.value = receiver;
     receivers.append(option);
   }
+  receivers.addEventListener("change", showFaultOfReceiver);
   // Ephemeral replies depend on who is looking.
   select.addEventListener("change", () => view.lastState && render(view.lastState));
   $("fault-apply").addEventListener("click", async () => {
@@ -730,6 +741,7 @@ async function start() {
     }
   });
   await refresh();
+  showFaultOfReceiver();
   setInterval(refresh, POLL_MS);
 }
 

@@ -442,6 +442,28 @@ describe("sandbox page (headless Chromium)", () => {
     await expect(options.allInnerTexts()).resolves.toContain("sns (SMS and email)");
   }, 30_000);
 
+  test("the fault selector shows the fault set on the chosen receiver, also after a reload", async () => {
+    // Prepare: a fault set outside the page (as --fault or POST /api/faults would).
+    sandbox.core.setFault("pagerduty", "429");
+    try {
+      // Act
+      await page.goto(sandbox.url as string);
+      await page
+        .locator('[data-testid="fault-receiver"] option')
+        .first()
+        .waitFor({ state: "attached" });
+      const kind = page.locator("#fault-kind");
+
+      // Assess: it said "none" for every receiver after a reload.
+      await page.selectOption('[data-testid="fault-receiver"]', "pagerduty");
+      await expect(kind.inputValue()).resolves.toBe("429");
+      await page.selectOption('[data-testid="fault-receiver"]', "slack");
+      await expect(kind.inputValue()).resolves.toBe("off");
+    } finally {
+      sandbox.core.setFault("pagerduty", null);
+    }
+  }, 30_000);
+
   test("every time on the page, Block Kit dates included, is 24-hour UTC", async () => {
     await page.goto(sandbox.url as string);
     await page.locator('[data-testid="slack-message"]').first().waitFor();
