@@ -9,7 +9,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { RuntimeConfig } from "../../handlers/types";
+import { formatSlackDigest } from "../../handlers/channels/slack-digest";
+import { formatSmsDigest } from "../../handlers/channels/sms";
+import type { Digest, RuntimeConfig } from "../../handlers/types";
 import {
   loadScenario,
   runScenario,
@@ -522,6 +524,47 @@ describe("loadScenario", () => {
       http429: 0,
       dlq: 0,
     });
+  });
+
+  test("the storm scenario expects what the digests of 3 failures per pipeline say", () => {
+    // Prepare: the digest after Slack's first 3 messages, as the storm makes it: every one of the
+    // 20 pipelines, more failures than pipelines ("57 failures in 20 pipelines"). The step
+    // expected "pipelines failed in the last", the title of one failure per pipeline, and
+    // `npm start -- --stack storm` failed (a new-user finding).
+    const scenario = loadScenario(
+      path.join(__dirname, "..", "..", "sandbox", "scenarios", "storm.json"),
+    );
+    const storm = scenario.steps[1];
+    const start = Date.UTC(2026, 11, 1, 9, 0, 0);
+    const entries = storm.events.slice(3).map((e, i) => ({
+      notificationId: `n${i}`,
+      kind: "failure" as const,
+      pipeline: String(e.detail.pipeline),
+      account: "123456789012",
+      region: "us-east-1",
+      executionId: `e${i}`,
+      time: new Date(start + i * 100).toISOString(),
+      consoleUrl: "https://console.aws.amazon.com/codesuite/codepipeline/pipelines",
+    }));
+    const digest: Digest = {
+      id: "digest",
+      channel: "slack-oncall",
+      windowStart: new Date(start).toISOString(),
+      windowEnd: new Date(start + 60_000).toISOString(),
+      count: entries.length,
+      pipelines: new Set(entries.map((e) => e.pipeline)).size,
+      entries,
+      severity: "critical",
+    };
+
+    // Act
+    const slack = JSON.stringify(formatSlackDigest(digest, { type: "slack", mode: "webhook" }));
+    const sms = formatSmsDigest({ ...digest, channel: "sms-oncall", seeChannel: "slack-oncall" });
+
+    // Assess
+    expect(digest.pipelines).toBe(20);
+    expect(slack).toContain(storm.expect.says?.["slack-oncall"]);
+    expect(sms.message).toContain(storm.expect.says?.["sms-oncall"]);
   });
 });
 
