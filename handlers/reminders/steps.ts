@@ -29,9 +29,11 @@ export function repeatDetail(
 }
 
 /**
- * Gives `claim` back (retried until the deadline), keeping `mayHaveArrived` (the post's answer was
- * lost) on the item; true when done. A failure is logged, not thrown: the claim then frees itself
- * after its lease.
+ * Gives `claim` back, keeping `mayHaveArrived` (the post's answer was lost) on the item; true when
+ * done. Retried through throttling into the handler's margin (fanout/invocation.ts
+ * `markDeadline`, as {@link settleQuietly}): a claim kept after a post that did not arrive would be
+ * repeated after its lease and flagged a possible duplicate of nothing. A failure is logged, not
+ * thrown: the claim then frees itself after its lease.
  */
 export function releaseQuietly(
   inv: Pick<Invocation, "deadline">,
@@ -41,7 +43,7 @@ export function releaseQuietly(
   mayHaveArrived = false,
 ): Promise<boolean> {
   return quietly(
-    releaseStep(p, claim, inv.deadline, mayHaveArrived),
+    releaseStep(p, claim, markDeadline(inv), mayHaveArrived),
     log,
     "claim not given back (free after its lease)",
     { request: p.sk },

@@ -24,6 +24,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../../handlers/aws";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
+import { DEADLINE_MARGIN_MS } from "../../handlers/fanout/handler";
 import { scaledMs } from "../../handlers/http";
 import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
 import * as pendingStore from "../../handlers/store/pending";
@@ -409,6 +410,45 @@ describe("a reminder whose Slack post failed for now (503) while DynamoDB thrott
     await ageClaim(sent);
     await scan();
     expect(reminders()).toHaveLength(1);
+  }, 30_000);
+
+  it("gives its claim back in the handler's margin when DynamoDB throttles the give-back until the deadline: the next scan's reminder is no possible duplicate", async () => {
+    // Prepare: the give-back (REMOVE) is throttled until 1 s after the scan's deadline (a
+    // 12 s invocation: its deadline is 9 s in, DEADLINE_MARGIN_MS before the end), then passes.
+    const { executionId } = await postedThenSlackDown();
+    const faults = world.standins.dynamo.faults;
+    const decide = faults.decide.bind(faults);
+    const until = Date.now() + 12_000 - DEADLINE_MARGIN_MS + 1000;
+    let throttled = 0;
+    jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+      const verdict = decide(op, body);
+      if (op !== "UpdateItem" || !body.includes("REMOVE") || Date.now() >= until) return verdict;
+      throttled++;
+      return "ThrottlingException";
+    });
+
+    // Act: the post fails without arriving (503); the give-back lands in the margin.
+    expect(await world.invoke([scanRecord()], 12_000)).toEqual({ batchItemFailures: [] });
+    expect(throttled).toBeGreaterThan(3);
+    jest.restoreAllMocks();
+    r().setFault("slack-api", null);
+    // A claim still held (not given back) is repeated only after its lease: let it pass.
+    const [item] = await pendingItems(executionId);
+    if (item.remindedAt !== undefined) await ageClaim(item);
+    await scan();
+
+    // Assess: one reminder, not flagged: nothing was posted before it.
+    expect(reminders()).toHaveLength(1);
+    const audited = (await world.audit((a) => a.action === "approval-reminder")).filter(
+      (a) => a.executionId === executionId,
+    );
+    expect(audited).toEqual([
+      expect.objectContaining({ detail: expect.not.objectContaining({ possibleDuplicate: true }) }),
+    ]);
+    const failed = await world.audit((a) => a.action === "failed");
+    expect(failed.filter((a) => a.executionId === executionId)).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ givenBack: true }) }),
+    ]);
   }, 30_000);
 
   it("a claim written before claims carried an id (an older version's, unsettled) stays taken after the lease: no second reminder after an upgrade", async () => {
