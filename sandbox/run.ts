@@ -106,7 +106,7 @@ export function createScenarioHost(
     advanceClock: (ms) => expireApprovals(aws.state, new Date(Date.now() + ms)).length,
     emittedCount: () => emittedCount(world),
     setFault: (fault) => (fault ? faults.set(fault.receiver, fault, "scenario") : undefined),
-    addPendingApproval: (input) => void aws.addPendingApproval(input),
+    addPendingApproval: (input) => void aws.admitPendingApproval(input),
     addFailedExecution: (input) => aws.addFailedExecution(input),
     addExecution(input) {
       const pipelines = aws.state.codepipeline.pipelines;
@@ -123,6 +123,42 @@ export function createScenarioHost(
       };
     },
   };
+}
+
+/**
+ * Approval requests still waiting for a decision (from an earlier run, or posted by hand) in a
+ * stage where `scenario` sets up or starts an approval. In QUEUED and SUPERSEDED mode a stage runs
+ * one execution at a time (user guide, "How pipeline executions work"), so the scenario's
+ * executions wait behind them, as on a replay of the demo: one line each, saying so.
+ */
+function requestsWaitingBefore(world: ViewSources["world"], scenario: Scenario): string[] {
+  const stages = new Set<string>();
+  for (const step of scenario.steps) {
+    const setup = step.setup?.pendingApproval;
+    if (setup) stages.add(`${setup.pipeline}/${setup.stage}`);
+    for (const event of step.events) {
+      const d = event.detail as Record<string, unknown>;
+      if (d.action !== undefined && d.state === "STARTED") stages.add(`${d.pipeline}/${d.stage}`);
+    }
+  }
+  const lines: string[] = [];
+  for (const [name, pipeline] of Object.entries(world.standins.aws.state.codepipeline.pipelines)) {
+    if (pipeline.executionMode === "PARALLEL") continue;
+    for (const stage of pipeline.stages) {
+      if (!stages.has(`${name}/${stage.name}`)) continue;
+      const waiting = stage.actions.find(
+        (a) => a.category === "Approval" && a.status === "InProgress",
+      );
+      if (!waiting) continue;
+      lines.push(
+        `the request of execution ${waiting.executionId} (${name} ${stage.name}) still waits ` +
+          "for a decision: CodePipeline runs one execution at a time in a stage, so this run's " +
+          "executions wait behind it and their approval steps fail until you approve or reject " +
+          "it on the page",
+      );
+    }
+  }
+  return lines;
 }
 
 /** The terminal line that ends a step. */
@@ -204,6 +240,7 @@ export function createPlayer(options: {
       problems: [],
     }));
     log(`scenario: ${scenario.name}`);
+    for (const line of requestsWaitingBefore(sources.world, scenario)) log(`  ⚠ ${line}`);
     let stepStarted = Date.now();
     // Ids of the steps a user's fault explained: a later step acting on what they did not post
     // is explained too.

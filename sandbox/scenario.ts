@@ -269,6 +269,11 @@ export interface ScenarioHost {
    */
   emittedCount(): number;
   setFault(fault: StepFault | null): void;
+  /**
+   * A pending approval run, through the stage lock as CodePipeline admits one: while another
+   * execution is in the stage (QUEUED / SUPERSEDED), the execution waits there instead, and the
+   * step's approval STARTED event is held (`postEvent`'s `held` says why).
+   */
   addPendingApproval(input: PendingApprovalInput): void;
   addFailedExecution(input: FailedExecutionInput): void;
   addExecution(input: NonNullable<StepSetup["execution"]>): void;

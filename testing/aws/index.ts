@@ -27,6 +27,7 @@ import {
   CODEPIPELINE_TARGET,
   addFailedExecution,
   addPendingApproval,
+  admitPendingApproval,
   codePipelineOperations,
   type FailedExecutionInput,
   type PendingApprovalInput,
@@ -125,6 +126,11 @@ export interface AwsStandins {
   idle(): Promise<void>;
   /** Adds a pending manual approval (creating pipeline, stage and execution as needed). */
   addPendingApproval(input: PendingApprovalInput): string;
+  /**
+   * Adds a pending manual approval through the stage lock (codepipeline/approvals.ts
+   * `admitPendingApproval`): while another execution is in the stage, the execution waits.
+   */
+  admitPendingApproval(input: PendingApprovalInput): { token: string } | { waiting: string };
   /** Adds a failed execution with its failed action. */
   addFailedExecution(input: FailedExecutionInput): void;
   /**
@@ -330,6 +336,7 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     },
     idle: () => lambdaIdle(lambda),
     addPendingApproval: (input) => addPendingApproval(ctx.state, input),
+    admitPendingApproval: (input) => admitPendingApproval(ctx.state, input),
     addFailedExecution: (input) => addFailedExecution(ctx.state, input),
     scope: (scope) => codePipelineScope(ctx.state, scope),
     reset(): void {

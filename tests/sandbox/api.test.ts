@@ -241,6 +241,63 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     await sandbox.settle();
   });
 
+  test("a scenario's setup of a pending approval goes through the stage lock: while a request waits for a decision, another execution's setup waits (as on a replay of the demo), and the waiting request is not replaced", async () => {
+    // Prepare: a scenario step sets up and starts an approval that nobody decides.
+    const step = (id: string) => ({
+      name: `approval of ${id}`,
+      setup: {
+        pendingApproval: {
+          pipeline: "main-app-production-v3",
+          stage: "Approve",
+          action: "ManualApproval",
+          executionId: `$exec:${id}`,
+        },
+      },
+      events: [
+        {
+          detailType: "CodePipeline Action Execution State Change",
+          detail: approvalStarted(`$exec:${id}`).detail,
+        },
+      ],
+      expect: {},
+    });
+    const firstRun = await sandbox.runScenario({ name: "left waiting", steps: [step("left")] });
+    expect(firstRun.ok).toBe(true);
+    const left = approvalAction()?.executionId ?? "";
+    const token = approvalAction()?.token;
+
+    // Act: a second scenario's setup for another execution of the same stage.
+    const from = lines.length;
+    const second = await sandbox.runScenario({ name: "next", steps: [step("next")] });
+
+    // Assess: the new execution waits (its STARTED is not emitted yet, and the step says why);
+    // the waiting request is still the one in the stage, with its token, pending on the page.
+    expect(lines.slice(from).join("\n")).toContain(
+      `⚠ the request of execution ${left} (main-app-production-v3 Approve) still waits for a decision`,
+    );
+    expect(second.steps[0].problems).toEqual([
+      expect.stringContaining(`execution ${left} is in stage Approve (SUPERSEDED mode`),
+    ]);
+    expect(approvalAction()).toMatchObject({ status: "InProgress", executionId: left, token });
+    const view = (await api<Record<string, any>>("GET", "/api/codepipeline")).json[
+      "main-app-production-v3"
+    ];
+    expect(view.approvals.pending.map((r: { executionId: string }) => r.executionId)).toEqual([
+      left,
+    ]);
+    expect(view.approvals.decided).not.toContainEqual(
+      expect.objectContaining({ executionId: left }),
+    );
+
+    // Deciding it lets the waiting execution in; decided too, the stage is free for the tests below.
+    decideRun(left, "Approved");
+    await sandbox.settle();
+    const next = approvalAction()?.executionId ?? "";
+    expect(next).not.toBe(left);
+    decideRun(next, "Approved");
+    await sandbox.settle();
+  }, 60_000);
+
   test("a malformed event is routed to the notifier, which rejects and audits it, but the CodePipeline stand-in records nothing for it", async () => {
     // Prepare: an execution id CodePipeline would never use (over DynamoDB's key size).
     const executionId = `${"22222222-aaaa-4bbb-8ccc-"}${"0".repeat(1100)}`;

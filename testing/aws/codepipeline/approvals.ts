@@ -14,7 +14,7 @@
  * run answers InvalidApprovalTokenException).
  */
 import { STANDIN_ACCOUNT, serviceError, type AwsState } from "../core";
-import { admitWaiting, failExecution } from "./executions";
+import { admitWaiting, failExecution, reachStage, stageBusy } from "./executions";
 import {
   actionsOf,
   ensureAction,
@@ -63,9 +63,52 @@ export interface PendingApprovalInput {
 
 /**
  * Adds a pending manual approval run to the model (creating pipeline, stage and execution as
- * needed) and returns its token. No event is emitted: a setup helper.
+ * needed) and returns its token. No event is emitted: a setup helper, which does not look at the
+ * stage lock (a run of another execution in progress stays, but is no longer the action's
+ * latest); {@link admitPendingApproval} goes through it, as CodePipeline would.
  */
 export function addPendingApproval(state: AwsState, input: PendingApprovalInput): string {
+  const { action, execution, at } = declareApproval(state, input);
+  const run = startRun(action, {
+    executionId: input.executionId,
+    attempt: execution.attempt ?? 1,
+    at,
+    token: input.token,
+    actionExecutionId: input.actionExecutionId,
+    adoptable: input.actionExecutionId === undefined,
+  });
+  if (input.expiresAt) updateRun(action, run, { expiresAt: input.expiresAt });
+  return run.token ?? "";
+}
+
+/**
+ * {@link addPendingApproval} through the stage lock, as a scenario's setup needs it: in QUEUED and
+ * SUPERSEDED mode a stage runs one execution at a time (user guide, "How pipeline executions
+ * work"), so while another execution is in the stage the execution waits there instead
+ * (executions.ts `reachStage`: in SUPERSEDED mode it supersedes an older execution waiting there,
+ * never the one in the stage) and enters, with a run and token of its own, when the stage frees.
+ * @returns the new run's token, or why the execution waits.
+ * @throws as {@link addPendingApproval}.
+ */
+export function admitPendingApproval(
+  state: AwsState,
+  input: PendingApprovalInput,
+): { token: string } | { waiting: string } {
+  const { pipeline, execution, at } = declareApproval(state, input);
+  const stage = stageOf(pipeline, input.stage);
+  if (!stageBusy(pipeline, stage, input.executionId))
+    return { token: addPendingApproval(state, input) };
+  const holder = stage.actions.find((a) => a.status === "InProgress")?.executionId;
+  if (execution.waitingAt !== stage.name) reachStage(state, { ...input, at });
+  return {
+    waiting:
+      `execution ${holder} is in stage ${stage.name} (${modeOf(pipeline)} mode: a stage runs ` +
+      `one execution at a time); ${input.executionId} waits and enters when the stage is free`,
+  };
+}
+
+/** Declares the approval action and the execution of `input` (no run yet). */
+function declareApproval(state: AwsState, input: PendingApprovalInput) {
   const pipeline = ensurePipeline(state, input.pipeline);
   const at = input.at ?? new Date();
   const action = ensureAction(pipeline, input.stage, input.action, "Approval");
@@ -80,16 +123,7 @@ export function addPendingApproval(state: AwsState, input: PendingApprovalInput)
   execution.trigger ??= input.trigger;
   if (input.revision && !execution.artifactRevisions)
     execution.artifactRevisions = [input.revision];
-  const run = startRun(action, {
-    executionId: input.executionId,
-    attempt: execution.attempt ?? 1,
-    at,
-    token: input.token,
-    actionExecutionId: input.actionExecutionId,
-    adoptable: input.actionExecutionId === undefined,
-  });
-  if (input.expiresAt) updateRun(action, run, { expiresAt: input.expiresAt });
-  return run.token ?? "";
+  return { pipeline, action, execution, at };
 }
 
 /**

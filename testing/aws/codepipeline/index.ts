@@ -45,6 +45,7 @@ export {
 } from "./accounts";
 export {
   addPendingApproval,
+  admitPendingApproval,
   expireApprovals,
   putApprovalResult,
   type ExpiredApproval,
