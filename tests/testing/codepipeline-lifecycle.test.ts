@@ -713,6 +713,40 @@ describe("recordEvent: a posted event stands for CodePipeline's own", () => {
     expect(codePipelineOutbox(aws.state)).toEqual([]); // recording emits nothing
   });
 
+  it("a STARTED of a later attempt while the earlier attempt's run is in progress ends that run (a retry re-runs only actions that are not in progress: API_RetryStageExecution.html, userguide pipelines-actions-retry.html); the page shows it decided, its token is invalid", async () => {
+    // Prepare: attempt 1's approval run waits for a decision.
+    const exec = randomUUID();
+    const first = randomUUID();
+    const { token: oldToken } = recordEvent(
+      aws.state,
+      approvalStarted(exec, { "action-execution-id": first }),
+    );
+
+    // Act: attempt 2's STARTED is posted (the stage was retried; the run's end was not posted).
+    const second = randomUUID();
+    const { token } = recordEvent(
+      aws.state,
+      approvalStarted(exec, { "action-execution-id": second, "pipeline-execution-attempt": 2 }),
+    );
+
+    // Assess: one run waits (attempt 2's); attempt 1's is ended, shown decided, its token refused.
+    const approvals = codePipelineView(aws.state)[PIPELINE].approvals;
+    expect(approvals.pending.map((r) => r.actionExecutionId)).toEqual([second]);
+    expect(approvals.decided).toEqual([
+      expect.objectContaining({ actionExecutionId: first, outcome: "Abandoned" }),
+    ]);
+    const runs = aws.state.codepipeline.pipelines[PIPELINE].stages
+      .flatMap((st) => st.actions)
+      .flatMap((a) => a.runs ?? []);
+    expect(runs.filter((r) => r.status === "InProgress").map((r) => r.actionExecutionId)).toEqual([
+      second,
+    ]);
+    await expect(decide(oldToken ?? "", "Approved", "old")).rejects.toBeInstanceOf(
+      InvalidApprovalTokenException,
+    );
+    await decide(token ?? "", "Approved", "new");
+  });
+
   it("learns an unknown execution's trigger and a rollback's type from a Pipeline STARTED event", async () => {
     const exec = randomUUID();
     recordEvent(aws.state, {

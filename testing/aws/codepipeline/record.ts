@@ -19,7 +19,11 @@
  * - a new run of an action in the same execution and attempt while its run is in progress is not
  *   recorded: a second run needs a stage retry (API_RetryStageExecution.html), which raises
  *   `pipeline-execution-attempt`. A run of a later attempt is a retry: it gets a new token and the
- *   earlier run's token is no longer valid (REFERENCE.md, CodePipeline's lifecycle).
+ *   earlier run's token is no longer valid (REFERENCE.md, CodePipeline's lifecycle). A retry
+ *   re-runs only actions that are not in progress (FAILED_ACTIONS: the failed ones, "actions that
+ *   are still in progress continue working"; ALL_ACTIONS: "the stage cannot have any actions in
+ *   progress": userguide pipelines-actions-retry.html), so the action's earlier-attempt run still
+ *   in progress had ended without its event being posted: it is `Abandoned`, as below;
  * A run that ends (a posted SUCCEEDED, FAILED, …) frees its stage for a waiting execution, and so
  * does the posted end of its execution (the run is then `Abandoned`: its own end was not posted).
  */
@@ -172,6 +176,22 @@ function newRunBlocked(
   };
 }
 
+/**
+ * A run of a later `attempt` of the execution starts: the action's run of an earlier attempt still
+ * in progress had ended (a retry re-runs only actions that are not in progress: see the module
+ * comment) without its event being posted, so it is `Abandoned` and its token no longer decides.
+ */
+function endEarlierAttempt(
+  action: ModelAction,
+  executionId: string,
+  attempt: number,
+  at: Date,
+): void {
+  const own = latestRunOf(action, executionId);
+  if (own?.status === "InProgress" && own.attempt < attempt)
+    updateRun(action, own, { status: "Abandoned", lastUpdateTime: at });
+}
+
 /** Applies one action event to the model (see the module comment). */
 function recordActionEvent(
   target: ActionTarget,
@@ -206,6 +226,7 @@ function recordActionEvent(
     if (ended) admitWaiting(target.state, target.name, stage, at);
     return {};
   }
+  if (status === "InProgress") endEarlierAttempt(action, executionId, attempt, at);
   if (status === "InProgress" && modeOf(pipeline) !== "PARALLEL") {
     const blocked = newRunBlocked(target, stage, action, attempt);
     if (blocked.notRecorded || blocked.waiting) return blocked;
