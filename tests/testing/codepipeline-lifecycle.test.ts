@@ -824,6 +824,26 @@ describe("recordEvent: a posted event stands for CodePipeline's own", () => {
     expect(pendingView()).toEqual([c]);
   });
 
+  it("an end of an action of a stage its execution still waits for is not recorded: it has no run there, so a retry of that stage is refused and the holder stays pending", async () => {
+    // Prepare: A's run waits for a decision; B waits for the stage.
+    const [a, b, runA] = [randomUUID(), randomUUID(), randomUUID()];
+    const { token } = recordEvent(aws.state, approvalStarted(a, { "action-execution-id": runA }));
+    expect(recordEvent(aws.state, approvalStarted(b)).waiting).toEqual(expect.any(String));
+
+    // Act: a FAILED of B's approval is posted by hand (CodePipeline could not have emitted it).
+    const failed = recordEvent(aws.state, approvalEnded(b, randomUUID(), "FAILED"));
+
+    // Assess: not recorded; B has no run in the stage, so it cannot be retried there, and A's
+    // run is still the one pending, with its token.
+    expect(failed.notRecorded).toMatch(new RegExp(`execution ${b} waits to enter stage Approve`));
+    await expect(retry(b)).rejects.toBeInstanceOf(StageNotRetryableException);
+    expect(pendingView()).toEqual([a]);
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution).toMatchObject({
+      actionExecutionId: runA,
+      token,
+    });
+  });
+
   it("a decision of the holding run through PutApprovalResult lets the waiting execution in", async () => {
     const [a, b] = [randomUUID(), randomUUID()];
     const { token } = recordEvent(aws.state, approvalStarted(a));

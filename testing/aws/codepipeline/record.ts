@@ -15,7 +15,8 @@
  *   executions work") is not started: the execution waits for the stage (in SUPERSEDED mode it
  *   supersedes an older waiting execution), and enters it when the stage is free, with new runs
  *   and their STARTED events emitted then (executions.ts `admitWaiting`); the holder's run and
- *   token stay as they are;
+ *   token stay as they are. An end (SUCCEEDED, FAILED, …) of an action of a stage the execution
+ *   still waits for is not recorded: it has no run there;
  * - a new run of an action in the same execution and attempt while its run is in progress is not
  *   recorded: a second run needs a stage retry (API_RetryStageExecution.html), which raises
  *   `pipeline-execution-attempt`. A run of a later attempt is a retry: it gets a new token and the
@@ -225,6 +226,13 @@ function recordActionEvent(
     // The run's end frees the stage: an execution waiting for it enters (QUEUED / SUPERSEDED).
     if (ended) admitWaiting(target.state, target.name, stage, at);
     return {};
+  }
+  if (status !== "InProgress" && execution.waitingAt === stage) {
+    return {
+      notRecorded:
+        `execution ${executionId} waits to enter stage ${stage} (a stage runs one execution at a ` +
+        `time): it has no run of ${name} there that could have ended`,
+    };
   }
   if (status === "InProgress") endEarlierAttempt(action, executionId, attempt, at);
   if (status === "InProgress" && modeOf(pipeline) !== "PARALLEL") {
