@@ -427,12 +427,22 @@ async function doActions(
       }
       await host.settle();
     } catch (err: unknown) {
-      problems.push(
-        `${describeAction(action)}: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      problems.push(`${describeAction(action)}: ${describeError(err)}`);
     }
   }
   return problems;
+}
+
+/**
+ * A thrown value as text: an Error's message, a stand-in's service error (`{ code, message }`, as
+ * AWS names it: testing/aws/core.ts `serviceError`) as "code: message", anything else as text.
+ */
+function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (typeof e?.code === "string" && typeof e.message === "string")
+    return `${e.code}: ${e.message}`;
+  return String(err);
 }
 
 /** What a step observed once it settled. */

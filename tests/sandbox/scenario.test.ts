@@ -272,6 +272,31 @@ describe("scenario steps where CodePipeline acts", () => {
     expect(first.ok).toBe(true);
     expect(second.steps[2].problems).toEqual(["7 days later: no approval expired"]);
   });
+
+  test("a retry CodePipeline refuses is a problem that names its error and message (the stand-in throws service errors, not Error objects)", async () => {
+    const f = fakeHost();
+    f.host.retryStage = () => {
+      throw {
+        code: "StageNotRetryableException",
+        message: "Stage Approve has not run",
+        status: 400,
+      };
+    };
+    const report = await runScenario(f.host, {
+      name: "refused",
+      steps: [
+        {
+          name: "retried",
+          do: [{ retryStage: { pipeline: "p", executionId: "$exec:x", stage: "Approve" } }],
+          events: [],
+          expect: {},
+        },
+      ],
+    });
+    expect(report.steps[0].problems).toEqual([
+      expect.stringMatching(/: StageNotRetryableException: Stage Approve has not run$/),
+    ]);
+  });
 });
 
 describe("lifecycle expectations", () => {
