@@ -11,7 +11,7 @@ import {
   type ScenarioReport,
   type StepReport,
 } from "./scenario";
-import { expireApprovals, retryStageExecution } from "../testing";
+import { expireApprovals, retryStageExecution, stopExecution } from "../testing";
 import { approvalTokens, clickSlackButton, emittedCount } from "./scenario-host";
 import { fanoutDlq, slackMessages, type ViewSources } from "./views";
 import type { Log } from "./wiring";
@@ -126,12 +126,47 @@ export function createScenarioHost(
 }
 
 /**
- * Approval requests still waiting for a decision (from an earlier run, or posted by hand) in a
- * stage where `scenario` sets up or starts an approval. In QUEUED and SUPERSEDED mode a stage runs
- * one execution at a time (user guide, "How pipeline executions work"), so the scenario's
- * executions wait behind them, as on a replay of the demo: one line each, saying so.
+ * Frees the stages where `scenario` sets up or starts an approval of what an earlier run (or a
+ * hand-posted event) left there. In QUEUED and SUPERSEDED mode a stage runs one execution at a
+ * time (user guide, "How pipeline executions work"), so a request still waiting for a decision,
+ * as the demo leaves one for the page, would hold the scenario's executions back and fail its
+ * approval steps on a replay. Each such execution, and any execution waiting behind it, is
+ * stopped as StopPipelineExecution with `abandon` would stop it (testing `stopExecution`): its
+ * request's token no longer decides. @returns one terminal line per stopped execution.
  */
-function requestsWaitingBefore(world: ViewSources["world"], scenario: Scenario): string[] {
+function stopLeftOvers(world: ViewSources["world"], scenario: Scenario): string[] {
+  const stages = approvalStagesOf(scenario);
+  const state = world.standins.aws.state;
+  const lines: string[] = [];
+  for (const [name, pipeline] of Object.entries(state.codepipeline.pipelines)) {
+    if (pipeline.executionMode === "PARALLEL") continue;
+    for (const stage of pipeline.stages) {
+      if (!stages.has(`${name}/${stage.name}`)) continue;
+      const waiters = Object.entries(pipeline.executions)
+        .filter(([, e]) => e.waitingAt === stage.name && e.status === "InProgress")
+        .map(([id]) => id);
+      for (const id of waiters) {
+        if (stopExecution(state, name, id))
+          lines.push(`execution ${id} (${name}) waited to enter ${stage.name}: stopped`);
+      }
+      const holder = stage.actions.find(
+        (a) => a.category === "Approval" && a.status === "InProgress",
+      );
+      if (holder?.executionId && stopExecution(state, name, holder.executionId)) {
+        lines.push(
+          `the request of execution ${holder.executionId} (${name} ${stage.name}) still waited ` +
+            "for a decision: the execution is stopped, abandoning the approval (as " +
+            "StopPipelineExecution with abandon does), so that this run's executions can enter " +
+            "the stage; its buttons in Slack no longer decide",
+        );
+      }
+    }
+  }
+  return lines;
+}
+
+/** `<pipeline>/<stage>` of every approval `scenario` sets up or starts. */
+function approvalStagesOf(scenario: Scenario): Set<string> {
   const stages = new Set<string>();
   for (const step of scenario.steps) {
     const setup = step.setup?.pendingApproval;
@@ -141,24 +176,7 @@ function requestsWaitingBefore(world: ViewSources["world"], scenario: Scenario):
       if (d.action !== undefined && d.state === "STARTED") stages.add(`${d.pipeline}/${d.stage}`);
     }
   }
-  const lines: string[] = [];
-  for (const [name, pipeline] of Object.entries(world.standins.aws.state.codepipeline.pipelines)) {
-    if (pipeline.executionMode === "PARALLEL") continue;
-    for (const stage of pipeline.stages) {
-      if (!stages.has(`${name}/${stage.name}`)) continue;
-      const waiting = stage.actions.find(
-        (a) => a.category === "Approval" && a.status === "InProgress",
-      );
-      if (!waiting) continue;
-      lines.push(
-        `the request of execution ${waiting.executionId} (${name} ${stage.name}) still waits ` +
-          "for a decision: CodePipeline runs one execution at a time in a stage, so this run's " +
-          "executions wait behind it and their approval steps fail until you approve or reject " +
-          "it on the page",
-      );
-    }
-  }
-  return lines;
+  return stages;
 }
 
 /** The terminal line that ends a step. */
@@ -240,7 +258,7 @@ export function createPlayer(options: {
       problems: [],
     }));
     log(`scenario: ${scenario.name}`);
-    for (const line of requestsWaitingBefore(sources.world, scenario)) log(`  ⚠ ${line}`);
+    for (const line of stopLeftOvers(sources.world, scenario)) log(`  ⚠ ${line}`);
     let stepStarted = Date.now();
     // Ids of the steps a user's fault explained: a later step acting on what they did not post
     // is explained too.

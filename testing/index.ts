@@ -22,6 +22,7 @@ export {
   rollbackStage,
   setExecutionMode,
   startExecution,
+  stopExecution,
 } from "./aws/codepipeline";
 export * from "./dynamo";
 export * from "./receivers";

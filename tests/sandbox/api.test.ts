@@ -241,7 +241,7 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     await sandbox.settle();
   });
 
-  test("a scenario's setup of a pending approval goes through the stage lock: while a request waits for a decision, another execution's setup waits (as on a replay of the demo), and the waiting request is not replaced", async () => {
+  test("a scenario whose approval stage a request of an earlier run still holds stops that execution first (as StopPipelineExecution with abandon), says so, and plays as expected; the old request no longer decides", async () => {
     // Prepare: a scenario step sets up and starts an approval that nobody decides.
     const step = (id: string) => ({
       name: `approval of ${id}`,
@@ -266,34 +266,47 @@ describe("the sandbox as CodePipeline's stand-in", () => {
     const left = approvalAction()?.executionId ?? "";
     const token = approvalAction()?.token;
 
-    // Act: a second scenario's setup for another execution of the same stage.
+    // Act: a second scenario's setup for another execution of the same stage, as on a replay of
+    // the demo whose last request was left for the page.
     const from = lines.length;
     const second = await sandbox.runScenario({ name: "next", steps: [step("next")] });
 
-    // Assess: the new execution waits (its STARTED is not emitted yet, and the step says why);
-    // the waiting request is still the one in the stage, with its token, pending on the page.
+    // Assess: CodePipeline runs one execution at a time in the stage (SUPERSEDED mode), so the
+    // replay's execution could only enter once the left one ended: the player stopped it and
+    // said so; the step passed; the left request is no longer pending and its token is refused.
     expect(lines.slice(from).join("\n")).toContain(
-      `⚠ the request of execution ${left} (main-app-production-v3 Approve) still waits for a decision`,
+      `⚠ the request of execution ${left} (main-app-production-v3 Approve) still waited for a decision: the execution is stopped`,
     );
-    expect(second.steps[0].problems).toEqual([
-      expect.stringContaining(`execution ${left} is in stage Approve (SUPERSEDED mode`),
-    ]);
-    expect(approvalAction()).toMatchObject({ status: "InProgress", executionId: left, token });
+    expect(second.steps[0].problems).toEqual([]);
+    expect(second.ok).toBe(true);
+    const next = approvalAction()?.executionId ?? "";
+    expect(next).not.toBe(left);
+    expect(approvalAction()).toMatchObject({ status: "InProgress", executionId: next });
+    expect(
+      sandbox.standins.aws.state.codepipeline.pipelines["main-app-production-v3"].executions[left]
+        .status,
+    ).toBe("Stopped");
     const view = (await api<Record<string, any>>("GET", "/api/codepipeline")).json[
       "main-app-production-v3"
     ];
     expect(view.approvals.pending.map((r: { executionId: string }) => r.executionId)).toEqual([
-      left,
+      next,
     ]);
-    expect(view.approvals.decided).not.toContainEqual(
-      expect.objectContaining({ executionId: left }),
-    );
+    let refused: unknown;
+    try {
+      putApprovalResult(sandbox.standins.aws.state, {
+        pipelineName: "main-app-production-v3",
+        stageName: "Approve",
+        actionName: "ManualApproval",
+        token,
+        result: { status: "Approved", summary: "Approved by Jane Doe (U012ABCDEF) via Slack" },
+      });
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toMatchObject({ code: "InvalidApprovalTokenException" });
 
-    // Deciding it lets the waiting execution in; decided too, the stage is free for the tests below.
-    decideRun(left, "Approved");
-    await sandbox.settle();
-    const next = approvalAction()?.executionId ?? "";
-    expect(next).not.toBe(left);
+    // Decided, the stage is free for the tests below.
     decideRun(next, "Approved");
     await sandbox.settle();
   }, 60_000);

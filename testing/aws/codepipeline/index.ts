@@ -92,7 +92,7 @@ export {
   type CodePipelineEvent,
   type CodePipelineEventListener,
 } from "./outbox";
-export { recordEvent, type RecordedEvent } from "./record";
+export { recordEvent, stopExecution, type RecordedEvent } from "./record";
 export { notCodePipelines } from "./shape";
 export {
   codePipelineView,
