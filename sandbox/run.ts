@@ -271,6 +271,7 @@ export function createPlayer(options: {
           `\n▶ ${i + 1}/${scenario.steps.length} ${step.name}${step.say ? ` — ${step.say}` : ""}`,
         );
       },
+      onSay: (line) => log(`    … ${line}`),
       explain: (r) => explainByUserFaults(r, sources.faults.user, explainedSteps),
       async onStep(r, i) {
         const id = scenario.steps[i].id;

@@ -26,6 +26,7 @@ import {
   type ScenarioSlackMessage,
 } from "./scenario-actions";
 import { buildEvent, substitute } from "./scenario-events";
+import { describeWait, nextFreshWindow, waitUntil } from "./scenario-window";
 
 export type {
   AdvanceClockAction,
@@ -176,6 +177,12 @@ export interface ScenarioStep {
    * text per 120 s, chat 3 messages per 60 s) see the real gap.
    */
   pauseSeconds?: number;
+  /**
+   * Channels whose grouping windows the step starts at the beginning of (scenario-window.ts): after
+   * any pause, the runner waits on the sandbox's clock until a fresh window of each has begun, so
+   * a storm is grouped in one window, not split across two by when the step happened to start.
+   */
+  freshWindow?: string[];
   setup?: StepSetup;
   /** What people do, in order, after the setup and before the events are sent. */
   do?: ScenarioAction[];
@@ -343,6 +350,9 @@ export function loadScenario(file: string): Scenario {
     const pause = step.pauseSeconds;
     if (pause !== undefined && !(typeof pause === "number" && pause >= 0 && pause <= 3600))
       throw new Error(`scenario ${file}: step ${i + 1}: "pauseSeconds" must be 0 to 3600 seconds`);
+    const fresh = step.freshWindow;
+    if (fresh !== undefined && !(Array.isArray(fresh) && fresh.every((c) => typeof c === "string")))
+      throw new Error(`scenario ${file}: step ${i + 1}: "freshWindow" must be a list of channels`);
     if (step.id !== undefined) {
       if (typeof step.id !== "string" || ids.has(step.id))
         throw new Error(`scenario ${file}: step ${i + 1}: "id" must be a string no other step has`);
@@ -472,25 +482,48 @@ async function observe(
 }
 
 /**
+ * Waits for the step's `pauseSeconds`, then for a fresh grouping window of its `freshWindow`
+ * channels, telling `say` how long. Returns the problem that prevented the wait, if one did.
+ */
+async function waitToStart(
+  host: ScenarioHost,
+  step: ScenarioStep,
+  say: (line: string) => void,
+): Promise<string[]> {
+  const scale = host.timeScale ?? 1;
+  if (step.pauseSeconds)
+    await new Promise((r) => setTimeout(r, (step.pauseSeconds! * 1000) / scale));
+  if (!step.freshWindow?.length) return [];
+  try {
+    const fresh = nextFreshWindow(host.runtime, step.freshWindow, scale, Date.now());
+    say(describeWait(fresh, fresh.startsAt - Date.now(), scale));
+    await waitUntil(fresh.startsAt);
+    return [];
+  } catch (err: unknown) {
+    return [`freshWindow: ${err instanceof Error ? err.message : String(err)}`];
+  }
+}
+
+/**
  * Plays one step (setup, what people do, the events) and checks its expectations. `run` carries
  * the execution ids and what earlier steps posted; a bare id map is accepted for callers that
- * play single steps.
+ * play single steps. `say` gets the lines worth showing before the step's own report (a wait for
+ * a fresh grouping window).
  */
 export async function runStep(
   host: ScenarioHost,
   step: ScenarioStep,
   runOrIds: ScenarioRun | Record<string, string>,
+  say: (line: string) => void = () => undefined,
 ): Promise<StepReport> {
   const run: ScenarioRun =
     "seenTokens" in runOrIds ? (runOrIds as ScenarioRun) : { ...newRun(), ids: runOrIds };
-  if (step.pauseSeconds)
-    await new Promise((r) => setTimeout(r, (step.pauseSeconds! * 1000) / (host.timeScale ?? 1)));
+  const problems: string[] = await waitToStart(host, step, say);
   const started = Date.now();
   const setup = (substitute(step.setup ?? {}, run.ids) ?? {}) as StepSetup;
   const endFault = applySetup(host, setup, started);
   let matched = 0;
   let refused = 0;
-  const problems: string[] = [];
   try {
     const emittedBefore = host.emittedCount();
     problems.push(...(await doActions(host, step, run)));
@@ -530,6 +563,8 @@ export async function runScenario(
   scenario: Scenario,
   hooks: {
     onStepStart?(step: ScenarioStep, index: number): void;
+    /** A line worth showing while the step waits to start (a fresh grouping window). */
+    onSay?(line: string, index: number): void;
     /** Names the user's fault that explains a step that did not end as expected, if one does. */
     explain?(report: StepReport): string | undefined;
     /** Awaited before the next step starts. */
@@ -542,7 +577,7 @@ export async function runScenario(
   const steps: StepReport[] = [];
   for (const [index, step] of scenario.steps.entries()) {
     hooks.onStepStart?.(step, index);
-    const report = await runStep(host, step, run);
+    const report = await runStep(host, step, run, (line) => hooks.onSay?.(line, index));
     if (!report.ok) report.explainedBy = hooks.explain?.(report);
     steps.push(report);
     await hooks.onStep?.(report, index);

@@ -666,3 +666,91 @@ describe("storm and refusal expectations (issues 11 and 14)", () => {
     ]);
   });
 });
+
+describe("a step with freshWindow (issue 11: windows are fixed per channel)", () => {
+  const runtime = {
+    downtime: [],
+    channels: {
+      "slack-oncall": { type: "slack" },
+      "sms-oncall": { type: "sms" },
+      "pagerduty-oncall": { type: "pagerduty" },
+    },
+  } as unknown as RuntimeConfig;
+  const failure = {
+    detailType: "CodePipeline Pipeline Execution State Change",
+    detail: { pipeline: "svc-01", "execution-id": "$exec:svc-01", state: "FAILED" },
+  };
+
+  test("sends its events only once a new window of every named channel has begun, and says so", async () => {
+    // 1/200 of AWS time: Slack's 60 s window is 300 ms, SMS's 120 s is 600 ms; both begin at
+    // every multiple of 600 ms of the clock (handlers/fanout/grouping.ts allowanceFor).
+    const postedAt: number[] = [];
+    const f = fakeHost({
+      runtime,
+      timeScale: 200,
+      postEvent: async () => {
+        postedAt.push(Date.now());
+        return { matched: true };
+      },
+    });
+    const said: string[] = [];
+    const before = Date.now();
+    const report = await runScenario(
+      f.host,
+      {
+        name: "fresh",
+        steps: [
+          {
+            name: "storm",
+            freshWindow: ["slack-oncall", "sms-oncall"],
+            events: [failure],
+            expect: {},
+          },
+        ],
+      },
+      { onSay: (line) => said.push(line) },
+    );
+    expect(report.steps[0].problems).toEqual([]);
+    expect(postedAt[0]).toBeGreaterThanOrEqual((Math.floor(before / 600) + 1) * 600);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(
+      /^waiting \d+\.\d s for fresh grouping windows \(slack-oncall 60 s, sms-oncall 120 s of AWS time\)$/,
+    );
+  });
+
+  test("a channel that is never grouped is a problem of the step, which then starts at once", async () => {
+    const f = fakeHost({ runtime, timeScale: 200 });
+    const report = await runScenario(f.host, {
+      name: "fresh",
+      steps: [{ name: "page", freshWindow: ["pagerduty-oncall"], events: [failure], expect: {} }],
+    });
+    expect(report.steps[0].problems).toEqual([
+      "freshWindow: channel pagerduty-oncall is not grouped on this stack",
+    ]);
+    expect(f.posted).toHaveLength(1);
+  });
+
+  test("the storm's step of 60 failures starts at a fresh window of the channels it counts digests of", () => {
+    const storm = loadScenario(path.join(__dirname, "../../sandbox/scenarios/storm.json"));
+    const step = storm.steps[1];
+    expect(step.freshWindow?.sort()).toEqual(Object.keys(step.expect.digests ?? {}).sort());
+  });
+
+  test("a freshWindow that is not a list of channels is refused, naming file and step", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "scenario-")), "s.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        name: "x",
+        steps: [{ name: "storm", freshWindow: "slack-oncall", events: [], expect: {} }],
+      }),
+    );
+    try {
+      expect(() => loadScenario(file)).toThrow(
+        `scenario ${file}: step 1: "freshWindow" must be a list of channels`,
+      );
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+});
