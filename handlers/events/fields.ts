@@ -89,6 +89,22 @@ export function cut(text: string, max: number): string {
 }
 
 /**
+ * The longest start of `text` whose UTF-8 encoding is at most `maxBytes` bytes, cut between code
+ * points (never inside a surrogate pair or a multi-byte character). Used where a limit is in bytes:
+ * DynamoDB key sizes (store/keys.ts), SQS message size (fanout/requeue.ts).
+ */
+export function cutToUtf8Bytes(text: string, maxBytes: number): string {
+  let used = 0;
+  let end = 0;
+  for (const ch of text) {
+    used += Buffer.byteLength(ch, "utf8");
+    if (used > maxBytes) break;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
+
+/**
  * A required identifier: a non-empty string of at most {@link MAX_ID_CHARS} after trimming.
  * Fails with a reason that names `path` otherwise (never truncates: identifiers key the ledger).
  */

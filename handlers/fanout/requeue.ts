@@ -10,6 +10,7 @@
  */
 import type * as Sqs from "@aws-sdk/client-sqs";
 import { sqs, requireEnv } from "../aws";
+import { cutToUtf8Bytes } from "../events/fields";
 import { ENV } from "../types";
 
 /**
@@ -46,18 +47,6 @@ export const SQS_MAX_MESSAGE_BYTES = 262_144;
 /** UTF-8 bytes of `s`. */
 const bytes = (s: string): number => Buffer.byteLength(s, "utf8");
 
-/** The longest start of `s` of at most `max` UTF-8 bytes, cut between code points. */
-function cutToBytes(s: string, max: number): string {
-  let used = 0;
-  let end = 0;
-  for (const ch of s) {
-    used += bytes(ch);
-    if (used > max) break;
-    end += ch.length;
-  }
-  return s.slice(0, end);
-}
-
 /**
  * `attributes` as String message attributes ({@link sqsAttribute} each) that fit in
  * {@link SQS_MAX_MESSAGE_BYTES} with `body`: when they would not, the value of attribute `cut`
@@ -79,7 +68,7 @@ export function fittedAttributes(
   const over = total - SQS_MAX_MESSAGE_BYTES;
   if (over <= 0 || value === undefined) return out;
   const room = Math.max(0, bytes(value) - over - bytes("…"));
-  out[cut] = sqsAttribute(`${cutToBytes(value, room)}…`);
+  out[cut] = sqsAttribute(`${cutToUtf8Bytes(value, room)}…`);
   return out;
 }
 

@@ -69,6 +69,7 @@
  * The values are stored data: changing any of these formats orphans the items already written.
  */
 import { createHash } from "node:crypto";
+import { cutToUtf8Bytes } from "../events/fields";
 
 /**
  * Longest partition key value, in bytes of its UTF-8 encoding (DynamoDB Developer Guide,
@@ -98,16 +99,7 @@ export function fitKey(key: string, maxBytes: number): string {
   const text = wellFormedKey(key);
   if (Buffer.byteLength(text, "utf8") <= maxBytes) return text;
   const hash = createHash("sha256").update(text, "utf8").digest("hex");
-  const budget = maxBytes - HASHED_TAIL_BYTES;
-  let used = 0;
-  let end = 0;
-  for (const ch of text) {
-    const size = Buffer.byteLength(ch, "utf8");
-    if (used + size > budget) break;
-    used += size;
-    end += ch.length;
-  }
-  return `${text.slice(0, end)}${HASH_MARK}${hash}`;
+  return `${cutToUtf8Bytes(text, maxBytes - HASHED_TAIL_BYTES)}${HASH_MARK}${hash}`;
 }
 
 function wellFormedKey(key: string): string {
