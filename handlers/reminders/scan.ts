@@ -33,8 +33,21 @@ import { releaseQuietly, repeatDetail, settleQuietly } from "./steps";
  */
 const SCAN_MARGIN_MS = 5000;
 
-/** Why a post may be a second one when one of its own attempts got no answer. */
-const LOST_ATTEMPT = "an earlier attempt of this post got no answer";
+/** What a post's attempts whose answer was lost say ({@link lostAnswers}). */
+type LostAnswers = { why?: string; onRetry: (e: { mayHaveArrived?: boolean }) => void };
+
+/**
+ * Notes, as withRetries' `onRetry`, an attempt of a post whose answer was lost (Slack may have
+ * posted it): `why` then says why the post may be a second one.
+ */
+function lostAnswers(): LostAnswers {
+  const lost: LostAnswers = {
+    onRetry: (e) => {
+      if (e.mayHaveArrived) lost.why = "an earlier attempt of this post got no answer";
+    },
+  };
+  return lost;
+}
 
 /** What one scan did, by step, for the log. */
 export type ScanCounts = Record<ScanStep | "skipped" | "errors", number>;
@@ -167,24 +180,23 @@ async function remind(inv: Invocation, p: StoredPending, now: Date, log: Logger)
   if (!claim) return false;
   const earlier = claim.earlier;
   let where: Awaited<ReturnType<typeof postReminder>>;
-  let lost: string | undefined;
+  const lost = lostAnswers();
   try {
     if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
     const threaded = target.config.mode === "bot" && !!p.messageTs && !!p.slackChannelId;
     where = await withRetries(() => postReminder(target, p, reminderMessage(p, threaded)), {
       deadline: inv.deadline,
-      onRetry: (e) => {
-        if (e.mayHaveArrived) lost = LOST_ATTEMPT;
-      },
+      onRetry: lost.onRetry,
     });
   } catch (err: unknown) {
-    const mayHaveArrived = !!(earlier ?? lost) || (isDeliveryError(err) && !!err.mayHaveArrived);
+    const mayHaveArrived =
+      !!(earlier ?? lost.why) || (isDeliveryError(err) && !!err.mayHaveArrived);
     await reminderFailed(inv, p, claim, err, log, mayHaveArrived);
     return false;
   }
   await settleQuietly(inv, p, claim, log);
   const sent = where === "thread" ? "sent in the request's thread" : "sent as a new message";
-  const why = earlier ?? lost;
+  const why = earlier ?? lost.why;
   const result = why ? `${sent}; possibly a duplicate: ${why}` : sent;
   const detail = { ...runDetail(p), approvers: p.approvers, ...repeatDetail(p, why) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-reminder", result, detail }, log);
@@ -231,14 +243,14 @@ async function expire(
   if (!claim) return false;
   const earlier = claim.earlier;
   const message = expiredMessage(p, status.kind === "expired" ? status.endedAt : undefined);
-  const posts = { lost: undefined as string | undefined };
+  const lost = lostAnswers();
   let result: string;
   try {
     if (!target) throw new Error(`channel ${p.channel} is no longer a slack channel`);
-    result = await showExpired(inv, target, p, message, log, posts);
+    result = await showExpired(inv, target, p, message, log, lost);
   } catch (err: unknown) {
     if (isDeliveryError(err) && err.retryable) {
-      const maybe = !!(earlier ?? posts.lost) || !!err.mayHaveArrived;
+      const maybe = !!(earlier ?? lost.why) || !!err.mayHaveArrived;
       await releaseQuietly(inv, p, claim, log, maybe);
       return false;
     }
@@ -246,7 +258,7 @@ async function expire(
   }
   await settleQuietly(inv, p, claim, log);
   // An update in place says the same again; a new message may be a second one.
-  const repeat = result.startsWith("posted") ? (earlier ?? posts.lost) : undefined;
+  const repeat = result.startsWith("posted") ? (earlier ?? lost.why) : undefined;
   if (repeat) result = `${result}; possibly a duplicate: ${repeat}`;
   const detail = { ...runDetail(p), text: message.text, ...repeatDetail(p, repeat) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-expired", result, detail }, log);
@@ -256,7 +268,7 @@ async function expire(
 
 /**
  * Updates the request to "expired", or posts the notice anew; resolves with what was done. A new
- * message's attempt whose answer was lost (Slack may have posted it) sets `posts.lost`; a repeated
+ * message's attempt whose answer was lost (Slack may have posted it) is noted in `lost`; a repeated
  * update is not a second message.
  */
 async function showExpired(
@@ -265,14 +277,9 @@ async function showExpired(
   p: StoredPending,
   message: ReturnType<typeof expiredMessage>,
   log: Logger,
-  posts: { lost?: string },
+  lost: LostAnswers,
 ): Promise<string> {
-  const retrying = {
-    deadline: inv.deadline,
-    onRetry: (e: { mayHaveArrived?: boolean }) => {
-      if (e.mayHaveArrived) posts.lost = LOST_ATTEMPT;
-    },
-  };
+  const retrying = { deadline: inv.deadline, onRetry: lost.onRetry };
   if (!canUpdate(target, p)) {
     await withRetries(() => postMessage(target, p, message), retrying);
     return "posted as a new message (the request cannot be updated: webhook)";
