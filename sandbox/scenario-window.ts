@@ -7,6 +7,7 @@
  * channel it names has just begun, so it shows what one window of the product does.
  */
 import { groupingRule } from "../handlers/fanout/grouping";
+import { scaleMs } from "../handlers/http";
 import type { RuntimeConfig } from "../handlers/types";
 
 /** The longest wait for a fresh window, ms of AWS time: one hour, the limit of `pauseSeconds`. */
@@ -25,8 +26,8 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 /**
  * The next instant after `now` (epoch ms) at which a grouping window of each of `channels`
  * begins: the next multiple of the least common multiple of their window lengths, each
- * `windowSeconds` × 1000 / `timeScale` rounded, at least 1 ms (handlers/http.ts `scaledMs`, as
- * the fan-out computes it). Always a later window than the current one, which earlier steps may
+ * `windowSeconds` × 1000 scaled by `timeScale` (handlers/http.ts `scaleMs`, as the fan-out's
+ * `scaledMs` computes it). Always a later window than the current one, which earlier steps may
  * already have used.
  * @throws when a channel is not in the stack or is never grouped, or when the common window is
  * longer than {@link MAX_FRESH_WINDOW_WAIT_MS} of AWS time.
@@ -42,7 +43,7 @@ export function nextFreshWindow(
   for (const channel of channels) {
     const rule = groupingRule(runtime, channel);
     if (!rule) throw new Error(`channel ${channel} is not grouped on this stack`);
-    const ms = Math.max(1, Math.round((rule.windowSeconds * 1000) / timeScale));
+    const ms = scaleMs(rule.windowSeconds * 1000, timeScale);
     windowMs[channel] = ms;
     common = (common / gcd(common, ms)) * ms;
   }
