@@ -25,7 +25,7 @@ import { DEFAULT_REMINDER_BEFORE_HOURS, type ChannelSecrets, type RuntimeConfig 
 import { decideStep, lookUpRun, needsLookUp, type RunStatus, type ScanStep } from "./decide";
 import { expiredMessage, reminderMessage } from "./messages";
 import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
-import { releaseQuietly, repeatDetail, settleQuietly } from "./steps";
+import { releaseQuietly, countRepeat, settleQuietly } from "./steps";
 
 /**
  * A scan stops starting new requests this long before the invocation's deadline (ms of AWS time,
@@ -198,7 +198,7 @@ async function remind(inv: Invocation, p: StoredPending, now: Date, log: Logger)
   const sent = where === "thread" ? "sent in the request's thread" : "sent as a new message";
   const why = earlier ?? lost.why;
   const result = why ? `${sent}; possibly a duplicate: ${why}` : sent;
-  const detail = { ...runDetail(p), approvers: p.approvers, ...repeatDetail(p, why) };
+  const detail = { ...runDetail(p), approvers: p.approvers, ...countRepeat(p, why) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-reminder", result, detail }, log);
   return true;
 }
@@ -260,7 +260,7 @@ async function expire(
   // An update in place says the same again; a new message may be a second one.
   const repeat = result.startsWith("posted") ? (earlier ?? lost.why) : undefined;
   if (repeat) result = `${result}; possibly a duplicate: ${repeat}`;
-  const detail = { ...runDetail(p), text: message.text, ...repeatDetail(p, repeat) };
+  const detail = { ...runDetail(p), text: message.text, ...countRepeat(p, repeat) };
   await auditQuietly(inv, { ...auditBase(p), action: "approval-expired", result, detail }, log);
   await deletePending(p, inv.deadline);
   return true;

@@ -11,12 +11,13 @@ import { releaseStep, settleStep, type StepClaim, type StoredPending } from "../
 import { emitMetrics } from "../telemetry";
 
 /**
- * What the audit record of a step whose message may be a second one says, as a delivery's
- * `ambiguous` does: `possibleDuplicate` and why (`earlier`: store/pending.ts `earlierPostOf` of the item the claim replaced, or
- * an attempt of this post whose answer was lost), and one `PossibleDuplicate` count for the
- * channel (the metric fan-out deliveries count). Nothing when `why` is undefined.
+ * Counts a step whose message may be a second one, and returns what its audit record says, as a
+ * delivery's `ambiguous` does: emits one `PossibleDuplicate` metric for the channel (the metric
+ * fan-out deliveries count), and returns `possibleDuplicate` and why (store/pending.ts
+ * `earlierPostOf` of the item the claim replaced, or an attempt of this post whose answer was
+ * lost). Nothing is emitted or returned when `why` is undefined. Call it once per audited step.
  */
-export function repeatDetail(
+export function countRepeat(
   p: StoredPending,
   why: string | undefined,
 ): { possibleDuplicate?: true; why?: string } {
@@ -54,7 +55,7 @@ export function releaseQuietly(
  * Settles `claim`, retried through throttling into the handler's margin (fanout/invocation.ts
  * `markDeadline`, as a delivery's mark-sent). A failure is logged, not thrown: the step is done
  * and must not be given back (after the lease a later scan repeats it, audited as a possible
- * duplicate: {@link repeatDetail}).
+ * duplicate: {@link countRepeat}).
  */
 export async function settleQuietly(
   inv: Pick<Invocation, "deadline">,
