@@ -16,6 +16,7 @@ import type { ChannelConfig, ChannelSecrets, ChannelType, Notification } from ".
 import { claimIncidentFor } from "./incident";
 import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { allowanceFor, groupable, groupDelivery } from "./grouping";
+import { groupFirst } from "./group-first";
 import { paceDelivery, type PaceDecision } from "./pace";
 import { releaseUnsent, verdictOf, type GateVerdict, type SendGate } from "./gate";
 import { recordSent } from "./sent";
@@ -93,8 +94,12 @@ export async function deliver(
     log.warn("delivery deferred", { channel: d.channel, reason });
     return { channel: d.channel, status: "failed", reason };
   }
+  // A grouped first attempt in a window known spent: claimed and marked in one write.
+  const first = reserved === undefined ? await groupFirst(inv, n, d, ref, gate, log) : undefined;
+  if (first && "channel" in first) return first;
   // Throttled claims are retried until the deadline (store/claim.ts), never past it.
-  const claim = await claimDelivery(ref, claimLease(inv), retention, Date.now(), inv.deadline);
+  const claim =
+    first ?? (await claimDelivery(ref, claimLease(inv), retention, Date.now(), inv.deadline));
   if (!claim.claimed) {
     const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
     const result =

@@ -143,10 +143,25 @@ function queueFlush(inv: Invocation, slot: DigestSlot, windowMs: number): Promis
 }
 
 /**
- * Groups the claimed delivery `ref` of `n` into its channel's digest of window `a`: queues the
- * flush (first, so that a grouped entry never lacks one), then marks the slot `grouped`. When
- * either fails the slot is left to the caller to release (`failed`: the record is retried, and
- * its copy decides again).
+ * Writes a grouped mark of a delivery into `slot`'s digest with `entry`, starting no retry at or
+ * after `cutoff` (epoch ms, this clock). Resolves false when it wrote nothing because the slot was
+ * already taken (fanout/group-first.ts: a first attempt's one write found the slot claimed).
+ */
+export type GroupWrite = (
+  slot: DigestSlot,
+  entry: GroupedEntry,
+  cutoff: number,
+) => Promise<boolean>;
+
+/** What {@link groupDelivery} did: grouped, or an error (`taken`: the write found the slot taken). */
+export type GroupResult = ChannelOutcome | { channel: string; error: string; taken?: true };
+
+/**
+ * Groups the delivery `ref` of `n` into its channel's digest of window `a`: queues the flush
+ * (first, so that a grouped entry never lacks one), then writes the grouped mark with `write`
+ * (default: store/digest.ts `markGrouped` of the slot this invocation claimed; fanout/group-first.ts
+ * passes its one-write claim). When either fails the slot is left to the caller to release
+ * (`failed`: the record is retried, and its copy decides again).
  */
 export async function groupDelivery(
   inv: Invocation,
@@ -154,7 +169,11 @@ export async function groupDelivery(
   ref: DeliveryRef,
   a: Allowance,
   log: Logger,
-): Promise<ChannelOutcome | { channel: string; error: string }> {
+  write: GroupWrite = async (slot, entry, cutoff) => {
+    await markGrouped(ref, slot, entry, Math.min(markDeadline(inv), cutoff));
+    return true;
+  },
+): Promise<GroupResult> {
   const slot = digestSlot(ref.channel, a);
   try {
     await queueFlush(inv, slot, a.windowMs);
@@ -163,7 +182,9 @@ export async function groupDelivery(
     // would never reach anyone. Too late, the slot is released and the record decided again.
     const flushAt = flushCutoff(slot, a.windowMs);
     if (Date.now() >= flushAt) throw new Error(`window ${slot.digestId} is being flushed`);
-    await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), flushAt));
+    if (!(await write(slot, entryOf(n), flushAt))) {
+      return { channel: ref.channel, error: "slot already claimed", taken: true };
+    }
     // Only the write's start is bounded by the cutoff: one SDK call under throttling can complete
     // after the flush read the window, and the entry would be in no digest. Completed late, it
     // moves to the current window's digest: at worst listed twice, never lost (issue 12).

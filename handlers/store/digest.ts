@@ -10,7 +10,7 @@
 import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { consoleUrl } from "../events/normalize";
-import { withStoreRetries } from "./claim";
+import { claimOrRead, withStoreRetries } from "./claim";
 import type { DigestEntry, Severity } from "../types";
 import {
   deliveryRecordKey,
@@ -20,7 +20,7 @@ import {
   MAX_SORT_KEY_BYTES,
 } from "./keys";
 import { writeWithRetries, type DeliveryRef } from "./ledger";
-import { tableName } from "./table";
+import { expiresAt, tableName } from "./table";
 
 /** One grouped notification as stored: the digest's entry and its severity. */
 export interface GroupedEntry extends DigestEntry {
@@ -35,9 +35,33 @@ export interface DigestSlot {
   windowStart: number;
 }
 
+/** The grouped mark's expression: what `markGrouped` and `claimGrouped` both write. */
+function groupedParts(slot: DigestSlot, entry: GroupedEntry, now: Date) {
+  return {
+    set:
+      "#s = :g, #a = :g, #r = :r, #at = :at, digestId = :d, #entry = :entry," +
+      " gsi1pk = :g1, gsi1sk = :g2",
+    names: { "#s": "status", "#a": "action", "#r": "result", "#at": "at", "#entry": "entry" },
+    values: {
+      ":g": "grouped",
+      ":r": `grouped into digest ${slot.digestId}`,
+      ":at": now.toISOString(),
+      ":d": slot.digestId,
+      ":entry": storedEntry(entry),
+      ":g1": digestPartition(slot.channel, slot.windowStart),
+      ":g2": fitKey(`${entry.time}#${entry.notificationId}`, MAX_SORT_KEY_BYTES),
+    },
+  };
+}
+
+function recordKey(ref: DeliveryRef) {
+  return deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot);
+}
+
 /**
- * Marks the delivery `ref` as grouped into `slot`'s digest, with `entry`, and indexes it for the
- * flush; retried until `deadline` (store/ledger.ts `writeWithRetries`). Errors are thrown.
+ * Marks the claimed delivery `ref` as grouped into `slot`'s digest, with `entry`, and indexes it
+ * for the flush: one UpdateItem (2 write units: the item under 1 KB, and its index write),
+ * retried until `deadline` (store/ledger.ts `writeWithRetries`). Errors are thrown.
  */
 export async function markGrouped(
   ref: DeliveryRef,
@@ -46,36 +70,90 @@ export async function markGrouped(
   deadline: number,
   now: Date = new Date(),
 ): Promise<void> {
-  const at = now.toISOString();
+  const g = groupedParts(slot, entry, now);
   await writeWithRetries(
     () =>
       ddb().send(
         new UpdateCommand({
           TableName: tableName(),
-          Key: deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot),
-          UpdateExpression:
-            "SET #s = :g, #a = :g, #r = :r, #at = :at, digestId = :d, #entry = :entry," +
-            " gsi1pk = :g1, gsi1sk = :g2 REMOVE leaseUntil, lastError",
-          ExpressionAttributeNames: {
-            "#s": "status",
-            "#a": "action",
-            "#r": "result",
-            "#at": "at",
-            "#entry": "entry",
-          },
-          ExpressionAttributeValues: {
-            ":g": "grouped",
-            ":r": `grouped into digest ${slot.digestId}`,
-            ":at": at,
-            ":d": slot.digestId,
-            ":entry": storedEntry(entry),
-            ":g1": digestPartition(slot.channel, slot.windowStart),
-            ":g2": fitKey(`${entry.time}#${entry.notificationId}`, MAX_SORT_KEY_BYTES),
-          },
+          Key: recordKey(ref),
+          UpdateExpression: `SET ${g.set} REMOVE leaseUntil, lastError`,
+          ExpressionAttributeNames: g.names,
+          ExpressionAttributeValues: g.values,
         }),
       ),
     deadline,
   );
+}
+
+/**
+ * What came of {@link claimGrouped}: the slot is grouped by this write, or it already existed
+ * (`existing`: the item that refused the write, as DynamoDB returned it; undefined when none came).
+ */
+export type GroupedClaim =
+  { grouped: true } | { grouped: false; existing?: Record<string, unknown> };
+
+/**
+ * Claims the first attempt of `ref` and marks it grouped into `slot`'s digest in ONE conditional
+ * UpdateItem (issue 12 cost: 1 call and 2 write units instead of the claim's 1 + 1 and the mark's
+ * 1 + 2): status `grouped`, the entry and its `DIGEST#` index keys, and the claim's audit fields
+ * (pipeline, channel, notificationId, executionId, eventId, account and region when known,
+ * `attempts` 1, `expiresAt` in `retentionDays`, `claimId` = `ref.claimId`), under
+ * `attribute_not_exists(pk)`: only a slot no attempt has touched. Sound without a lease because
+ * nothing happens outside between claim and mark: writing the entry is the effect. A refused
+ * write returns the item that refused it (store/claim.ts `claimOrRead`, ALL_OLD); one carrying
+ * `ref.claimId` is this very write, applied by an attempt whose reply was lost (the SDK's retry,
+ * or ours), and counts as grouped. Throttling is retried until `deadline`; other errors are thrown.
+ */
+export async function claimGrouped(
+  ref: DeliveryRef & { claimId: string },
+  slot: DigestSlot,
+  entry: GroupedEntry,
+  retentionDays: number,
+  deadline: number,
+  now: Date = new Date(),
+): Promise<GroupedClaim> {
+  const g = groupedParts(slot, entry, now);
+  const place = ref.account !== undefined && ref.region !== undefined;
+  const result = await claimOrRead(
+    {
+      kind: "update",
+      TableName: tableName(),
+      Key: recordKey(ref),
+      UpdateExpression:
+        `SET ${g.set}, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e, #ev = :ev, #cid = :cid,` +
+        ` #att = :one${place ? ", #acct = :acct, #reg = :reg" : ""}`,
+      ConditionExpression: "attribute_not_exists(pk)",
+      ExpressionAttributeNames: {
+        ...g.names,
+        "#exp": "expiresAt",
+        "#p": "pipeline",
+        "#c": "channel",
+        "#n": "notificationId",
+        "#e": "executionId",
+        "#ev": "eventId",
+        "#cid": "claimId",
+        "#att": "attempts",
+        ...(place ? { "#acct": "account", "#reg": "region" } : {}),
+      },
+      ExpressionAttributeValues: {
+        ...g.values,
+        ":exp": expiresAt(retentionDays),
+        ":p": ref.pipeline,
+        ":c": ref.channel,
+        ":n": ref.notificationId,
+        ":e": ref.executionId ?? "-",
+        ":ev": ref.eventId ?? "-",
+        ":cid": ref.claimId,
+        ":one": 1,
+        ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
+      },
+    },
+    { deadline },
+  );
+  if (result.claimed) return { grouped: true };
+  const ours = result.existing?.claimId === ref.claimId && result.existing?.status === "grouped";
+  return ours ? { grouped: true } : { grouped: false, existing: result.existing };
 }
 
 /** What {@link digestEntries} found. */

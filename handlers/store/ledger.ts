@@ -58,14 +58,15 @@ export interface DeliveryRef {
 }
 
 /**
- * Result of claiming a delivery. `unconfirmed`: the slot was `sending` under a lease that expired
- * — an earlier attempt claimed it and never said how its send ended (the invocation timed out or
+ * Result of claiming a delivery. Refused: the slot is `sent`, `abandoned`, `grouped` (final too,
+ * store/digest.ts) or `sending` under another claim's live lease. `unconfirmed`: the slot was
+ * `sending` under a lease that expired — an earlier attempt claimed it and never said how its send ended (the invocation timed out or
  * crashed after or during the request, or its mark-sent write failed for good), so this send may
  * repeat a message the receiver already has.
  */
 export type DeliveryClaim =
   | { claimed: true; attempts: number; unconfirmed: boolean; claimId: string }
-  | { claimed: false; status: "sent" | "sending" | "abandoned"; sentAt?: string };
+  | { claimed: false; status: "sent" | "sending" | "abandoned" | "grouped"; sentAt?: string };
 
 function key(ref: DeliveryRef) {
   return deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot);
@@ -149,7 +150,8 @@ export async function claimDelivery(
   }
   return {
     claimed: false,
-    status: status === "sent" || status === "abandoned" ? status : "sending",
+    status:
+      status === "sent" || status === "abandoned" || status === "grouped" ? status : "sending",
     sentAt: result.existing?.sentAt as string | undefined,
   };
 }

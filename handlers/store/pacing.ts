@@ -152,6 +152,16 @@ function spentKey(a: Allowance): string {
 }
 
 /**
+ * Whether the invocation `scope` (its deadline) already saw the grouping window of `allowance`
+ * spent on `channel`: a reservation now would be refused with no call ({@link reserveSlot}), so
+ * the delivery is grouped without one (fanout/group-first.ts). Reads the memo only.
+ */
+export function knownSpent(channel: string, allowance: Allowance, scope: number): boolean {
+  const m = memo.byChannel[channel];
+  return m?.scope === scope && m.spent === spentKey(allowance);
+}
+
+/**
  * The item DynamoDB returns with a failed condition when asked
  * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`, API reference, UpdateItem), unmarshalled;
  * undefined when none came (a stand-in that does not implement it, or no item yet).
