@@ -3,7 +3,10 @@
  * a grouped notification's ledger item is marked `grouped` (final: the claim's condition never
  * takes it again, so nothing re-sends it) with the digest's id and what the digest shows of it,
  * and indexed under `DIGEST#<channel>#<window start>` in the `byExecution` index
- * (store/keys.ts `digestPartition`) — the same one UpdateItem a sent delivery's mark costs.
+ * (store/keys.ts `digestPartition`) — the same one UpdateItem a sent delivery's mark costs
+ * ({@link markGrouped}, after the claim). A first attempt whose window the invocation already
+ * knows is spent is claimed and marked in ONE conditional write instead ({@link claimGrouped},
+ * fanout/group-first.ts): 1 call and 2 write units for the whole delivery, not 2 and 3.
  * The flush finds them with a Query of that index (eventually consistent: the flush waits a few
  * seconds past the window's end).
  */

@@ -4,7 +4,9 @@
  *   before sending, so a duplicated or redelivered event never sends twice to a channel that
  *   already got it, and a failed channel is retried alone. The item is also the delivery's audit
  *   record (same TTL, in the pipeline's `DELIVERY#PIPELINE#` partition by time, and in the
- *   `byExecution` index once settled): a delivery costs two writes, the claim and the mark;
+ *   `byExecution` index once settled): a delivery costs two writes, the claim and the mark (a
+ *   grouped first attempt in a window known spent costs one, claim and mark together:
+ *   store/digest.ts `claimGrouped`, as nothing outside happens between them);
  * - outcome claims: the first of an execution's action / stage / pipeline FAILED events of one
  *   attempt claims the message for that outcome; the others are collapsed into it. A later
  *   attempt (RetryStageExecution) claims anew: its failure is a new failure.
