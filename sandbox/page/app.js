@@ -132,7 +132,10 @@ function empty(text) {
   return el("p", "empty", text);
 }
 
-/** The approval run a Slack request was posted for, from its Approve button's value. */
+/**
+ * The approval run a Slack request was posted for, from its Approve button's value, with
+ * `replaced` ({@link wasReplaced}) and its `pipeline`.
+ */
 function requestRun(state, message) {
   const blocks = message.original?.blocks ?? [];
   for (const block of blocks) {
@@ -151,7 +154,7 @@ function requestRun(state, message) {
     const run = value.actionExecutionId
       ? runs.find((r) => r.actionExecutionId === value.actionExecutionId)
       : runs.find((r) => r.executionId === value.executionId);
-    return run && { ...run, replaced: wasReplaced(run, runs) };
+    return run && { ...run, replaced: wasReplaced(run, runs), pipeline: value.pipeline };
   }
   return undefined;
 }
@@ -168,23 +171,72 @@ function wasReplaced(run, runs) {
   return retried || run.status === "InProgress";
 }
 
+/** The executions of a pipeline in the CodePipeline stand-in's view, by id. */
+function executionOf(state, pipeline, executionId) {
+  return state.codepipeline?.[pipeline]?.executions.find((e) => e.executionId === executionId);
+}
+
 /**
- * Badges for an approval request, from the CodePipeline stand-in: its run was replaced by a
- * newer run (a retried stage; its buttons no longer decide anything), or it expired unanswered.
+ * How a request's approval run ended without a decision, when it did: expired (CodePipeline's
+ * timeout), or abandoned because its execution was stopped, superseded or cancelled
+ * (testing/aws/codepipeline: the run is `Abandoned`, the execution says why). `reason` is what
+ * the page writes under the request; its Approve / Reject no longer decide anything (the
+ * approval function would answer "no longer pending"). Undefined while pending or decided.
  */
-function requestBadges(state, message, item) {
+function runEnded(state, pipeline, run) {
+  const at = run.decidedAt ? ` at ${time(run.decidedAt)}` : "";
+  const what = `Approval of ${pipeline} › ${run.stage} › ${run.action}`;
+  if (run.outcome === "Expired")
+    return { state: "expired", reason: `${what} expired${at} — no decision in time.` };
+  if (run.outcome !== "Abandoned") return undefined;
+  const execution = executionOf(state, pipeline, run.executionId);
+  const status = execution?.status;
+  const id = short(run.executionId);
+  if (status === "Stopped" || status === "Stopping")
+    return { state: "stopped", reason: `${what} ended${at}: execution ${id} was stopped.` };
+  if (status === "Superseded")
+    return {
+      state: "superseded",
+      reason: `${what} ended${at}: execution ${id} was superseded by a newer execution.`,
+    };
+  if (status === "Cancelled")
+    return { state: "cancelled", reason: `${what} ended${at}: execution ${id} was cancelled.` };
+  return { state: "abandoned", reason: `${what} ended without a decision${at}.` };
+}
+
+/**
+ * What the CodePipeline stand-in says of a request's run: `state` (pending, decided, replaced by
+ * a newer run, expired, stopped, superseded, cancelled, abandoned), its badges, and for a run
+ * that ended undecided the `ended` reason (see {@link runEnded}).
+ */
+function requestStatus(state, message) {
   const run = requestRun(state, message);
-  if (!run) return [];
+  if (!run) return { badges: [] };
   const badges = [];
   if (run.attempt > 1) badges.push(el("span", "badge", `attempt ${run.attempt}`));
   if (run.replaced) {
-    item.dataset.runState = "replaced";
     badges.push(el("span", "badge warn", "replaced by a newer request"));
-  } else if (run.outcome === "Expired") {
-    item.dataset.runState = "expired";
-    badges.push(el("span", "badge warn", "expired"));
-  } else item.dataset.runState = run.status === "InProgress" ? "pending" : "decided";
-  return badges;
+    return { state: "replaced", badges };
+  }
+  const ended = runEnded(state, run.pipeline, run);
+  if (ended) {
+    badges.push(el("span", "badge warn", ended.state));
+    return { state: ended.state, badges, ended };
+  }
+  return { state: run.status === "InProgress" ? "pending" : "decided", badges };
+}
+
+/**
+ * The line under a request whose run ended undecided, styled as the product's expiry notice
+ * (handlers/reminders/messages.ts `expiredMessage`: ":no_entry_sign: *Approval of … expired*",
+ * its blocks without buttons).
+ */
+function endedNotice(ended) {
+  const note = el("div", "run-ended");
+  note.dataset.testid = "request-ended";
+  note.append(el("span", "", "🚫 "), el("strong", "", ended.reason));
+  note.append(el("div", "muted small", "Its buttons no longer decide anything."));
+  return note;
 }
 
 function renderSlack(state) {
@@ -207,14 +259,19 @@ function renderSlack(state) {
       );
       if (message.replacedAt)
         meta.append(el("span", "badge ok", `updated ${time(message.replacedAt)}`));
-      meta.append(...requestBadges(state, message, item));
+      const status = requestStatus(state, message);
+      if (status.state) item.dataset.runState = status.state;
+      meta.append(...status.badges);
       item.append(meta);
       item.append(
         renderSlackMessage(message.payload, {
           userName,
           onButton: (element, block, node) => clickButton(message, element, block, node),
+          // A run that ended undecided: its buttons are shown disabled, with the reason.
+          disabledReason: status.ended?.reason,
         }),
       );
+      if (status.ended && !message.replacedAt) item.append(endedNotice(status.ended));
       item.append(...ephemeralNotes(message));
       box.append(item);
     }

@@ -216,6 +216,11 @@ function button(element, block, ctx) {
   if (element.url) {
     const href = safeHref(element.url);
     b.addEventListener("click", () => href && window.open(href, "_blank", "noopener"));
+  } else if (ctx.disabledReason) {
+    // An interactive button that no longer decides anything (the page says why).
+    b.disabled = true;
+    b.title = ctx.disabledReason;
+    b.classList.add("ended");
   } else {
     b.addEventListener("click", () => ctx.onButton?.(element, block, b));
   }

@@ -7,7 +7,9 @@
  * A retried approval (a new run with a new token, REFERENCE.md "CodePipeline's lifecycle"): Approve
  * on the old request is refused with an ephemeral "replaced by a newer …", the old message says so
  * and CodePipeline is not called; Approve on the new request approves with the new run's token
- * (issue 10 item 2). Also: every time on the page is 24-hour UTC; email is drawn as an email; cards
+ * (issue 10 item 2). A request whose run expired, or whose execution was stopped or superseded,
+ * shows its Approve / Reject disabled and says how it ended (a click could only be told "no longer
+ * pending"). Also: every time on the page is 24-hour UTC; email is drawn as an email; cards
  * show their whole content and nothing overflows a 390 px window. Screenshots at 1280 and 390 px go
  * to `.artifacts/`, those of the lifecycle flows to `/tmp/sandbox-*.png`.
  *
@@ -428,6 +430,79 @@ describe("sandbox page (headless Chromium)", () => {
     await gateway.screenshot({ path: "/tmp/sandbox-rollback.png" });
     await expired.screenshot({ path: "/tmp/sandbox-expired-request.png" });
   }, 30_000);
+
+  test("a request whose run expired, or whose execution was stopped or superseded, shows no live buttons and says why", async () => {
+    // Prepare: a release waits at the approval and its execution is stopped; then another one
+    // waits and is superseded (their Pipeline events, as CodePipeline emits them: the runs end
+    // Abandoned in the stand-in). The scenario left one request whose run expired. A click on
+    // any of them could only be answered "this approval is no longer pending".
+    const pipeline = "main-app-production-v3";
+    const ended: Record<string, string> = {};
+    for (const state of ["STOPPED", "SUPERSEDED"]) {
+      const executionId = randomUUID();
+      await approvalStarted(executionId, randomUUID(), 1);
+      ended[state] = await newestMessage("slack-releases");
+      await emit("Pipeline", {
+        pipeline,
+        "execution-id": executionId,
+        state,
+        "pipeline-execution-attempt": 1,
+      });
+    }
+
+    // Act
+    await page.goto(sandbox.url as string);
+    await page.locator('[data-testid="slack-message"]').first().waitFor();
+    const request = (id: string) =>
+      page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
+    const expired = page.locator(
+      '[data-testid="slack-inbox"][data-channel="slack-releases"] [data-testid="slack-message"][data-run-state="expired"]',
+    );
+
+    // Assess: each says how its run ended; Approve and Reject are there but disabled, with the
+    // reason as their title (they were live, and a click was told "no longer pending").
+    const cases = [
+      [
+        request(ended.STOPPED),
+        "stopped",
+        /ended at \d\d:\d\d:\d\d UTC: execution [0-9a-f]{8} was stopped\./,
+      ],
+      [
+        request(ended.SUPERSEDED),
+        "superseded",
+        /ended at \d\d:\d\d:\d\d UTC: execution [0-9a-f]{8} was superseded by a newer execution\./,
+      ],
+      [expired, "expired", /expired at \d\d:\d\d:\d\d UTC — no decision in time\./],
+    ] as const;
+    for (const [item, state, reason] of cases) {
+      await expect(item.count()).resolves.toBe(1);
+      await expect(item.getAttribute("data-run-state")).resolves.toBe(state);
+      const notice = item.locator('[data-testid="request-ended"]');
+      await expect(notice.innerText()).resolves.toMatch(reason);
+      await expect(notice.innerText()).resolves.toMatch(
+        /^🚫 Approval of main-app-production-v3 › Approve › ManualApproval /,
+      );
+      for (const action of ["approve", "reject"]) {
+        const button = item.locator(`button[data-action-id="deploy-notifier.${action}"]`);
+        await expect(button.isDisabled()).resolves.toBe(true);
+        await expect(button.getAttribute("title")).resolves.toMatch(reason);
+      }
+    }
+    // A pending request keeps live buttons.
+    await approvalStarted(randomUUID(), randomUUID(), 1);
+    const live = request(await newestMessage("slack-releases"));
+    await live.locator('button[data-action-id="deploy-notifier.approve"]').waitFor();
+    await expect(live.getAttribute("data-run-state")).resolves.toBe("pending");
+    await expect(
+      live.locator('button[data-action-id="deploy-notifier.approve"]').isEnabled(),
+    ).resolves.toBe(true);
+    await expect(live.locator('[data-testid="request-ended"]').count()).resolves.toBe(0);
+    await page.locator('[data-testid="slack-inbox"][data-channel="slack-releases"]').screenshot({
+      path: "/tmp/sandbox-ended-requests.png",
+    });
+    await request(ended.STOPPED).screenshot({ path: "/tmp/sandbox-stopped-request.png" });
+    await expired.screenshot({ path: "/tmp/sandbox-expired-request-ended.png" });
+  }, 60_000);
 
   test("the fault selector offers the receivers the stack uses, and only those", async () => {
     // It listed teams, discord and webhook on every stack (prod has none: refused) and never
