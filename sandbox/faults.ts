@@ -13,25 +13,84 @@ export const FAULT_RECEIVERS: readonly string[] = [...RECEIVER_KINDS, "sns"];
 export type SandboxFault = StepFault & { times?: number };
 
 /**
- * Parses `receiver=fault` (`500`, `503x2`, `429`, `timeout`, `reset`, `off`); `off` gives null.
- * @throws when the spec has another shape or names no receiver kind (nor `sns`).
+ * A fault refused for one of its two parts: `field` is `receiver` or `fault` (the names of
+ * `POST /api/faults`' JSON fields), `value` what was given, `reason` why, without either
+ * wording: `--fault` and the API each say it their way ({@link parseFault}, sandbox.ts).
  */
-export function parseFault(spec: string): SandboxFault | null {
-  const match = /^([a-z-]+)=(\d{3}|timeout|reset|off)(?:x(\d+))?$/.exec(spec.trim());
-  if (!match)
-    throw new Error(`--fault ${spec}: expected <receiver>=<status|timeout|reset|off>[x<times>]`);
-  const [, receiver, what, times] = match;
+export class FaultInputError extends Error {
+  constructor(
+    readonly field: "receiver" | "fault",
+    readonly value: string,
+    readonly reason: string,
+  ) {
+    super(`${field} ${JSON.stringify(value)}: ${reason}`);
+    this.name = "FaultInputError";
+  }
+}
+
+/** A fault as `--fault` spells it after the `=` and `POST /api/faults` takes it in `fault`. */
+const FAULT_SPEC = /^(\d{3}|timeout|reset|off)(?:x(\d+))?$/;
+
+/**
+ * The faults the page's menu offers, in order, as {@link FAULT_SPEC} spells them: one of each
+ * kind the sandbox applies (an HTTP status, `timeout`, `reset`) and the counted form (`503x2`: the
+ * next two requests). Any other status or count parses too; the page adds the one in force when
+ * it is not listed here. Served by `GET /api/sandbox` (`faultMenu`), so the menu has no list of
+ * its own.
+ */
+export const FAULT_MENU: readonly string[] = ["500", "503", "503x2", "429", "timeout", "reset"];
+
+/**
+ * The fault `spec` (`500`, `503x2`, `429`, `timeout`, `reset`, `off`) for `receiver`; `off` gives
+ * null.
+ * @throws FaultInputError naming `receiver` (not a receiver kind nor `sns`) or `fault` (another
+ *   shape).
+ */
+export function faultOf(receiver: string, spec: string): SandboxFault | null {
   if (!FAULT_RECEIVERS.includes(receiver)) {
-    throw new Error(
-      `--fault ${spec}: unknown receiver ${receiver} (one of ${FAULT_RECEIVERS.join(", ")})`,
+    throw new FaultInputError(
+      "receiver",
+      receiver,
+      `unknown receiver (one of ${FAULT_RECEIVERS.join(", ")})`,
     );
   }
+  const match = FAULT_SPEC.exec(spec);
+  if (!match) {
+    throw new FaultInputError(
+      "fault",
+      spec,
+      "expected an HTTP status (500), timeout, reset or off, optionally x<times> (503x2)",
+    );
+  }
+  const [, what, times] = match;
   if (what === "off") return null;
   const fault: SandboxFault = { receiver };
   if (what === "timeout" || what === "reset") fault.kind = what;
   else fault.status = Number(what);
   if (times) fault.times = Number(times);
   return fault;
+}
+
+/**
+ * Parses `--fault receiver=fault` (`500`, `503x2`, `429`, `timeout`, `reset`, `off`); `off`
+ * gives null.
+ * @throws when the spec has another shape or names no receiver kind (nor `sns`), worded as the
+ *   flag: `--fault slack=bogus: expected <receiver>=<status|timeout|reset|off>[x<times>]`.
+ */
+export function parseFault(spec: string): SandboxFault | null {
+  const shape = `--fault ${spec}: expected <receiver>=<status|timeout|reset|off>[x<times>]`;
+  const match = /^([a-z-]+)=(.*)$/.exec(spec.trim());
+  if (!match) throw new Error(shape);
+  try {
+    return faultOf(match[1], match[2]);
+  } catch (err: unknown) {
+    if (!(err instanceof FaultInputError)) throw err;
+    if (err.field === "fault") throw new Error(shape, { cause: err });
+    const known = FAULT_RECEIVERS.join(", ");
+    throw new Error(`--fault ${spec}: unknown receiver ${err.value} (one of ${known})`, {
+      cause: err,
+    });
+  }
 }
 
 /** Who set a fault: the user (`--fault`, the page) or a scenario step's own outage. */
@@ -41,6 +100,11 @@ export type FaultOrigin = "user" | "scenario";
 export interface FaultSwitch {
   /** Receiver → what it does now (`"503 ×2"`, `"timeout"`), for the page. */
   readonly active: Record<string, string>;
+  /**
+   * Receiver → the same fault as `--fault` spells it after the `=` (`"503x2"`): the value of
+   * the page's fault menu ({@link FAULT_MENU}) and of `POST /api/faults`' `fault`.
+   */
+  readonly specs: Record<string, string>;
   /** Receiver → the fault the user set (`--fault`, the page), as `receiver=spec` would say it. */
   readonly user: Record<string, string>;
   /**
@@ -81,11 +145,13 @@ function isActive(fault: SandboxFault | null): fault is SandboxFault {
 /** Applies faults to the receivers and the SNS stand-in. */
 export function createFaultSwitch(standins: AllStandins, log: Log): FaultSwitch {
   const active: Record<string, string> = {};
+  const specs: Record<string, string> = {};
   const user: Record<string, string> = {};
   const skipped = new Set<string>();
   const history: FaultChange[] = [];
   return {
     active,
+    specs,
     user,
     history,
     set(receiver, fault, origin = "user") {
@@ -123,8 +189,13 @@ export function createFaultSwitch(standins: AllStandins, log: Log): FaultSwitch 
           });
       }
       const before = active[receiver];
-      if (!isActive(fault)) delete active[receiver];
-      else active[receiver] = describe(fault).replace(/x(\d+)$/, " ×$1");
+      if (!isActive(fault)) {
+        delete active[receiver];
+        delete specs[receiver];
+      } else {
+        specs[receiver] = describe(fault);
+        active[receiver] = specs[receiver].replace(/x(\d+)$/, " ×$1");
+      }
       if (before !== active[receiver]) {
         log(`  ⚡ fault ${receiver}: ${active[receiver] ?? "cleared"}`);
         history.push({ receiver, fault: active[receiver] ?? null, origin, atMs: Date.now() });

@@ -10,7 +10,7 @@ import { codePipelineViewOfScopes, type AllStandins, type SandboxQueue } from ".
 import { createAuditReader } from "./audit-trail";
 import { announceSandbox } from "./discovery";
 import { startEventSource, type PostedEvent } from "./event-source";
-import { createFaultSwitch, parseFault } from "./faults";
+import { createFaultSwitch, faultOf, FaultInputError, parseFault } from "./faults";
 import { callApprovalUrl } from "./function-url";
 import { createPlayer, createScenarioHost, type ScenarioProgress } from "./run";
 import { builtInScenario, type Scenario, type ScenarioReport } from "./scenario";
@@ -21,7 +21,7 @@ import {
   type SandboxCore,
   type SandboxServer,
 } from "./server";
-import { checkFaultReceivers, resolveStack } from "./stacks";
+import { checkFaultReceivers, resolveStack, unusedReceiver } from "./stacks";
 import { summarizeChannels, type ChannelSummary } from "./summary";
 import {
   alarms,
@@ -202,12 +202,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       postEvent: events.postEvent,
       interact: (rawBody, headers) => callApprovalUrl(world, rawBody, headers),
       setFault(receiver, spec) {
+        // Worded for POST /api/faults: its JSON field and the value (`--fault` says it its way).
+        const fault = faultOf(receiver, spec ?? "off");
         // As --fault: a receiver the stack never calls would change nothing (stacks.ts).
-        checkFaultReceivers(resolved, [{ spec: `${receiver}=${spec ?? "off"}`, fault: null }]);
-        faults.set(
-          receiver,
-          spec === null || spec === "off" ? null : parseFault(`${receiver}=${spec}`),
-        );
+        const unused = unusedReceiver(resolved, receiver);
+        if (unused) throw new FaultInputError("receiver", receiver, unused);
+        faults.set(receiver, fault);
       },
       scenarioPlaying: player.playing,
       async replay() {

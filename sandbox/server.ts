@@ -14,7 +14,7 @@
  * | `GET /api/alarms`         | per fault set: AWS seconds from "starts failing" to the first ops alarm |
  * | `POST /events`            | an EventBridge event or PutEvents' `{Entries:[…]}`: routed       |
  * | `POST /slack/interactions`| as Slack calls it: raw body + signature headers → approval Lambda |
- * | `POST /api/faults`        | `{receiver, fault}`: `"500"`, `"503x2"`, `"timeout"`, `null`     |
+ * | `POST /api/faults`        | `{receiver, fault}`: `"500"`, `"503x2"`, `"timeout"`, `null`; 400 names the field and value |
  * | `POST /api/scenario`      | plays the last scenario again (`--scenario`'s, else the stack's built-in one); 409 while one plays |
  */
 import * as fs from "node:fs";
@@ -48,6 +48,10 @@ export interface SandboxCore {
     rawBody: string,
     headers: Record<string, string>,
   ): Promise<{ statusCode: number; headers: Record<string, string>; body: string }>;
+  /**
+   * Sets (`fault` as `--fault` spells it after the `=`) or clears (null, `"off"`) a receiver's
+   * fault. @throws FaultInputError (sandbox/faults.ts) naming the `receiver` or `fault` field.
+   */
   setFault(receiver: string, fault: string | null): void;
   /** Whether a scenario is playing now (a replay then is refused). */
   scenarioPlaying(): boolean;
@@ -164,10 +168,17 @@ export async function startSandboxServer(core: SandboxCore, port: number): Promi
           case "POST /api/faults": {
             const input = json() as { receiver?: unknown; fault?: unknown };
             if (typeof input.receiver !== "string")
-              return problem(res, 400, "receiver is required");
-            const fault =
-              input.fault === null || input.fault === undefined ? null : String(input.fault);
-            core.setFault(input.receiver, fault);
+              return problem(res, 400, 'receiver: required, a receiver name such as "slack"');
+            const { fault } = input;
+            if (fault === null || fault === undefined || typeof fault === "string")
+              core.setFault(input.receiver, fault ?? null);
+            else if (Number.isInteger(fault)) core.setFault(input.receiver, String(fault));
+            else
+              return problem(
+                res,
+                400,
+                `fault ${JSON.stringify(fault)}: expected a string such as "500" or "503x2", or null`,
+              );
             return sendJson(res, 200, { ok: true });
           }
           case "POST /api/scenario":

@@ -91,22 +91,30 @@ export function stackReceivers(raw: Record<string, unknown>): string[] {
 }
 
 /**
- * Refuses faults for receivers the stack never calls: such a fault would change nothing.
+ * Why the stack cannot take a fault for `receiver` (it never calls it: such a fault would change
+ * nothing), or undefined when it can: `stack prod has no channel that uses the teams receiver;
+ * its receivers: …`.
+ */
+export function unusedReceiver(stack: SandboxStack, receiver: string): string | undefined {
+  const receivers = stackReceivers(readStackFile(stack.file).raw);
+  if (receivers.includes(receiver)) return undefined;
+  return (
+    `stack ${stack.name} has no channel that uses the ${receiver} receiver; ` +
+    `its receivers: ${receivers.join(", ") || "none"}`
+  );
+}
+
+/**
+ * Refuses `--fault` faults for receivers the stack never calls ({@link unusedReceiver}).
  * @throws `--fault teams=500: stack prod has no channel that uses the teams receiver; its
- *   receivers: …` (also for the page's `POST /api/faults`, answered 400 with it).
+ *   receivers: …`.
  */
 export function checkFaultReceivers(
   stack: SandboxStack,
   faults: Array<{ spec: string; fault: SandboxFault | null }>,
 ): void {
-  const receivers = stackReceivers(readStackFile(stack.file).raw);
   for (const { spec, fault } of faults) {
-    const receiver = fault?.receiver ?? spec.split("=")[0];
-    if (!receivers.includes(receiver)) {
-      throw new Error(
-        `--fault ${spec}: stack ${stack.name} has no channel that uses the ${receiver} receiver; ` +
-          `its receivers: ${receivers.join(", ") || "none"}`,
-      );
-    }
+    const unused = unusedReceiver(stack, fault?.receiver ?? spec.split("=")[0]);
+    if (unused) throw new Error(`--fault ${spec}: ${unused}`);
   }
 }

@@ -15,7 +15,7 @@ import {
 } from "../testing";
 import type { AuditReader } from "./audit-trail";
 import type { EventSource } from "./event-source";
-import type { FaultSwitch } from "./faults";
+import { FAULT_MENU, type FaultSwitch } from "./faults";
 import { timesToAlarm, type TimeToAlarm } from "./ops-alarms";
 import type { ScenarioProgress } from "./run";
 import { stackReceivers } from "./stacks";
@@ -260,6 +260,7 @@ export function sandboxInfo(sources: ViewSources): Record<string, unknown> {
       channels: world.runtime.channels,
       pipelines: world.runtime.pipelines,
     }),
+    faultMenu: FAULT_MENU,
     queue: {
       declaredVisibilitySeconds: declared.declaredVisibilitySeconds,
       visibilityTimeoutMs: sources.visibilityTimeoutMs,
@@ -302,6 +303,7 @@ export async function pageState(sources: ViewSources): Promise<Record<string, un
     info: sandboxInfo(sources),
     progress: sources.progress,
     faults: sources.faults.active,
+    faultSpecs: sources.faults.specs,
     slack: slackMessages(world),
     pagerduty: { incidents: incidentsView(world), events: receiverMessages(world, "pagerduty") },
     sms: sns.filter((m) => typeOf(m.channel) !== "email"),

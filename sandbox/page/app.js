@@ -718,14 +718,24 @@ function render(state) {
   document.body.dataset.ready = "true";
 }
 
+/** Adds `spec` (as `--fault` spells it after the `=`) to the fault menu unless it is there. */
+function addFaultOption(spec) {
+  const kind = $("fault-kind");
+  if ([...kind.options].some((o) => o.value === spec)) return;
+  const option = el("option", "", spec.replace(/x(\d+)$/, " ×$1"));
+  option.value = spec;
+  kind.append(option);
+}
+
 /**
  * Shows the fault set on the chosen receiver, "none" when it has none: after a reload the
- * selector said "none" while the header showed the receiver failing.
+ * selector said "none" while the header showed the receiver failing. A fault the menu does not
+ * list (`502x3` set through `POST /api/faults`) is added to it, so it never reads "none".
  */
 function showFaultOfReceiver() {
-  const active = view.lastState?.faults?.[$("fault-receiver").value];
-  const kind = $("fault-kind");
-  kind.value = [...kind.options].some((o) => o.value === active) ? active : "off";
+  const active = view.lastState?.faultSpecs?.[$("fault-receiver").value];
+  if (active) addFaultOption(active);
+  $("fault-kind").value = active ?? "off";
 }
 
 async function refresh() {
@@ -735,9 +745,12 @@ async function refresh() {
     const res = await fetch("/api/state", { cache: "no-store" });
     const text = await res.text();
     if (text !== view.lastJson) {
+      const specsBefore = JSON.stringify(view.lastState?.faultSpecs ?? {});
       view.lastJson = text;
       view.lastState = JSON.parse(text);
       render(view.lastState);
+      // A fault set elsewhere (--fault, the API, a scenario step) shows in the menu too.
+      if (JSON.stringify(view.lastState.faultSpecs ?? {}) !== specsBefore) showFaultOfReceiver();
     }
   } catch (err) {
     toast(`sandbox unreachable: ${err.message}`);
@@ -773,6 +786,8 @@ async function start() {
     receivers.append(option);
   }
   receivers.addEventListener("change", showFaultOfReceiver);
+  // The sandbox's own list (sandbox/faults.ts FAULT_MENU): every kind the API accepts.
+  for (const spec of view.info.faultMenu) addFaultOption(spec);
   // Ephemeral replies depend on who is looking.
   select.addEventListener("change", () => view.lastState && render(view.lastState));
   $("fault-apply").addEventListener("click", async () => {

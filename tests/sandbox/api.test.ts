@@ -487,6 +487,31 @@ describe("sandbox HTTP API", () => {
     expect(state.json.faults).not.toHaveProperty("teams");
   });
 
+  test("POST /api/faults refusals name the JSON field and its value, not a command-line flag", async () => {
+    // They read "--fault slack=bogus: expected <receiver>=…", the CLI's wording.
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        { receiver: "slack", fault: "bogus" },
+        /^fault "bogus": expected an HTTP status \(500\), timeout, reset or off, optionally x<times> \(503x2\)$/,
+      ],
+      [{ receiver: "bogus", fault: "500" }, /^receiver "bogus": unknown receiver \(one of slack, /],
+      [
+        { receiver: "teams", fault: "500" },
+        /^receiver "teams": stack prod has no channel that uses the teams receiver; its receivers: /,
+      ],
+      [{ receiver: "slack", fault: { status: 500 } }, /^fault \{"status":500\}: expected a string/],
+      [{ fault: "500" }, /^receiver: required/],
+    ];
+    for (const [body, error] of cases) {
+      const refused = await api<{ error: string }>("POST", "/api/faults", body);
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toMatch(error);
+      expect(refused.json.error).not.toContain("--fault");
+    }
+    const state = await api<{ faults: Record<string, string> }>("GET", "/api/state");
+    expect(state.json.faults).toEqual({});
+  });
+
   test("a PagerDuty fault set through POST /api/faults makes the fan-out retry only PagerDuty", async () => {
     // Prepare
     const before = sandbox.standins.receivers.attemptsOf("pagerduty").length;

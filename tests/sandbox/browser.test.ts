@@ -539,6 +539,47 @@ describe("sandbox page (headless Chromium)", () => {
     }
   }, 30_000);
 
+  test("the fault menu offers every fault the sandbox lists, 503x2 included, and shows one set through the API", async () => {
+    // It had its own list without 503x2: a 503x2 set through POST /api/faults read "none".
+    await page.goto(sandbox.url as string);
+    const kinds = page.locator('[data-testid="fault-kind"] option');
+    await page
+      .locator('[data-testid="fault-receiver"] option')
+      .first()
+      .waitFor({ state: "attached" });
+    const menu = (sandbox.core.info() as { faultMenu: string[] }).faultMenu;
+    expect(menu).toContain("503x2");
+    await expect(
+      kinds.evaluateAll((nodes) => nodes.map((n) => (n as HTMLOptionElement).value)),
+    ).resolves.toEqual(["off", ...menu]);
+
+    const api = (receiver: string, fault: string | null) =>
+      fetch(`${sandbox.url}/api/faults`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ receiver, fault }),
+      });
+    try {
+      // Act: a listed fault and one the menu does not list, set while the page is open.
+      expect((await api("pagerduty", "503x2")).status).toBe(200);
+      expect((await api("slack", "502x3")).status).toBe(200);
+
+      // Assess: the menu follows (the page polls); the unlisted fault is added, not "none".
+      const kind = page.locator('[data-testid="fault-kind"]');
+      await page.locator("#facts .chip", { hasText: "fault slack: 502 ×3" }).waitFor();
+      await page.selectOption('[data-testid="fault-receiver"]', "pagerduty");
+      await expect(kind.inputValue()).resolves.toBe("503x2");
+      await page.selectOption('[data-testid="fault-receiver"]', "slack");
+      await expect(kind.inputValue()).resolves.toBe("502x3");
+      await expect(kind.locator("option:checked").innerText()).resolves.toBe("502 ×3");
+      await page.selectOption('[data-testid="fault-receiver"]', "sns");
+      await expect(kind.inputValue()).resolves.toBe("off");
+    } finally {
+      await api("pagerduty", null);
+      await api("slack", null);
+    }
+  }, 30_000);
+
   test("every time on the page, Block Kit dates included, is 24-hour UTC", async () => {
     await page.goto(sandbox.url as string);
     await page.locator('[data-testid="slack-message"]').first().waitFor();

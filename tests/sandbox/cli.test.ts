@@ -10,7 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startSandbox } from "../../sandbox/sandbox";
-import { main, parseCliArgs, USAGE } from "../../sandbox/start";
+import { main, parseCliArgs, parseFault, USAGE } from "../../sandbox/start";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -78,6 +78,20 @@ describe("npm start: refused before the evaluation", () => {
       "--fault teams=500: stack prod has no channel that uses the teams receiver; its receivers: slack, pagerduty, sns, slack-response",
     );
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test("a --fault that does not parse is refused in the flag's own words", () => {
+    // POST /api/faults words the same refusals with its JSON fields (api.test.ts).
+    expect(() => parseFault("slack=bogus")).toThrow(
+      "--fault slack=bogus: expected <receiver>=<status|timeout|reset|off>[x<times>]",
+    );
+    expect(() => parseFault("slack")).toThrow(
+      "--fault slack: expected <receiver>=<status|timeout|reset|off>[x<times>]",
+    );
+    expect(() => parseFault("bogus=500")).toThrow(
+      /^--fault bogus=500: unknown receiver bogus \(one of slack, .*sns\)$/,
+    );
+    expect(parseFault("slack=503x2")).toEqual({ receiver: "slack", status: 503, times: 2 });
   });
 
   test("a port in use is reported at once, with one prefix", async () => {
