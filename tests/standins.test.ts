@@ -180,11 +180,16 @@ describe("AWS stand-ins with the real SDK clients", () => {
   });
 
   describe("CodePipeline", () => {
+    // Execution ids of the documented pattern (API_PipelineExecution.html: a lower-case UUID):
+    // the stand-in refuses any other with ValidationException, as CodePipeline does.
+    const EXEC_1 = "5d1f0b7a-3c2e-4a9b-8f61-0c7e2d9a4b13";
+    const EXEC_9 = "9a3c7e51-0b2d-4f8e-a6c4-1d5e9f2b7c08";
+    const EXEC_10 = "c0e4a8f2-6b1d-4e3a-9c57-2f8d0b6a1e94";
     const approval = {
       pipeline: "api-prod",
       stage: "Prod",
       action: "Approve",
-      executionId: "exec-1",
+      executionId: EXEC_1,
     };
     const approve = (token: string, overrides: Partial<PutApprovalResultCommandInput> = {}) =>
       new PutApprovalResultCommand({
@@ -207,7 +212,7 @@ describe("AWS stand-ins with the real SDK clients", () => {
       // Assess
       const stage = state.stageStates?.find((s) => s.stageName === "Prod");
       expect(stage?.latestExecution).toEqual({
-        pipelineExecutionId: "exec-1",
+        pipelineExecutionId: EXEC_1,
         status: "InProgress",
       });
       expect(stage?.actionStates?.[0]?.latestExecution).toMatchObject({
@@ -278,7 +283,7 @@ describe("AWS stand-ins with the real SDK clients", () => {
       const execution = await client.send(
         new GetPipelineExecutionCommand({
           pipelineName: "api-prod",
-          pipelineExecutionId: "exec-1",
+          pipelineExecutionId: EXEC_1,
         }),
       );
 
@@ -295,7 +300,7 @@ describe("AWS stand-ins with the real SDK clients", () => {
       // Prepare
       aws.addFailedExecution({
         pipeline: "api-prod",
-        executionId: "exec-9",
+        executionId: EXEC_9,
         stage: "Build",
         action: "Compile",
         category: "Build",
@@ -306,20 +311,20 @@ describe("AWS stand-ins with the real SDK clients", () => {
         revision: { name: "Source", revisionId: "abc123", revisionSummary: "fix: thing" },
         trigger: { triggerType: "Webhook", triggerDetail: "arn:aws:codestar-connections:x" },
       });
-      aws.addPendingApproval({ ...approval, executionId: "exec-10" });
+      aws.addPendingApproval({ ...approval, executionId: EXEC_10 });
       const client = new CodePipelineClient({});
 
       // Act
       const execution = await client.send(
         new GetPipelineExecutionCommand({
           pipelineName: "api-prod",
-          pipelineExecutionId: "exec-9",
+          pipelineExecutionId: EXEC_9,
         }),
       );
       const actions = await client.send(
         new ListActionExecutionsCommand({
           pipelineName: "api-prod",
-          filter: { pipelineExecutionId: "exec-9" },
+          filter: { pipelineExecutionId: EXEC_9 },
         }),
       );
 

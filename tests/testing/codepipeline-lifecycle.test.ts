@@ -297,6 +297,60 @@ describe("RetryStageExecution (API_RetryStageExecution.html; userguide detect-st
   });
 });
 
+describe("request constraints checked before any lookup (API_GetPipelineExecution.html, API_RetryStageExecution.html: pipelineExecutionId Pattern, retryMode Valid Values)", () => {
+  /** The error's name and message, or "resolved". */
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => "resolved",
+      (e: { name?: string; message?: string }) => `${e.name}: ${e.message}`,
+    );
+  const PATTERN = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+
+  it("GetPipelineExecution: an id that is not of the documented pattern is a ValidationException naming the field (it was PipelineExecutionNotFoundException); an unknown well-formed id is not found", async () => {
+    pending(randomUUID());
+    const get = (pipelineName: string, pipelineExecutionId: string) =>
+      outcome(client.send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId })));
+    const invalid =
+      "ValidationException: 1 validation error detected: Value 'exec-1' at 'pipelineExecutionId' " +
+      `failed to satisfy constraint: Member must satisfy regular expression pattern: ${PATTERN}`;
+    await expect(get(PIPELINE, "exec-1")).resolves.toBe(invalid);
+    // Upper case is not the pattern either; validation comes before the pipeline lookup.
+    await expect(get(PIPELINE, randomUUID().toUpperCase())).resolves.toMatch(
+      /^ValidationException: .* at 'pipelineExecutionId'/,
+    );
+    await expect(get("no-such-pipeline", "exec-1")).resolves.toBe(invalid);
+    await expect(get(PIPELINE, randomUUID())).resolves.toMatch(
+      /^PipelineExecutionNotFoundException: /,
+    );
+  });
+
+  it("RetryStageExecution: a bad retryMode or execution id is a ValidationException before the stage or pipeline is looked up (a bad retryMode on an unknown stage said StageNotFoundException)", async () => {
+    const exec = randomUUID();
+    await decide(pending(exec), "Rejected", "Rejected by Bob");
+    const enumSet = "Member must satisfy enum value set: [FAILED_ACTIONS, ALL_ACTIONS]";
+    await expect(outcome(retry(exec, "SOME_ACTIONS", "Nope"))).resolves.toBe(
+      `ValidationException: 1 validation error detected: Value 'SOME_ACTIONS' at 'retryMode' failed to satisfy constraint: ${enumSet}`,
+    );
+    const unknownPipeline = client.send(
+      new RetryStageExecutionCommand({
+        pipelineName: "no-such-pipeline",
+        stageName: "Approve",
+        pipelineExecutionId: exec,
+        retryMode: "SOME_ACTIONS" as "FAILED_ACTIONS",
+      }),
+    );
+    await expect(outcome(unknownPipeline)).resolves.toMatch(/^ValidationException: .*'retryMode'/);
+    await expect(outcome(retry("exec-1"))).resolves.toBe(
+      "ValidationException: 1 validation error detected: Value 'exec-1' at 'pipelineExecutionId' " +
+        `failed to satisfy constraint: Member must satisfy regular expression pattern: ${PATTERN}`,
+    );
+    // Well-formed, the same request reaches the lookups.
+    await expect(outcome(retry(exec, "FAILED_ACTIONS", "Nope"))).resolves.toMatch(
+      /^StageNotFoundException: /,
+    );
+  });
+});
+
 describe("action-run history (API_ListActionExecutions.html, API_ActionExecution.html)", () => {
   it("ListActionExecutions pages by maxResults (1–100, default 100) with a nextToken, as the SDK's paginator reads it", async () => {
     // Prepare: 150 runs of one execution (a stage of 30 actions, five attempts' worth).

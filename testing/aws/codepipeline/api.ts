@@ -8,7 +8,9 @@
  *   (API_PutApprovalResult.html, `token`).
  * - `PutApprovalResult`, `RetryStageExecution`, `RollbackStage`: approvals.ts, executions.ts.
  * - `GetPipelineExecution` (API_PipelineExecution.html): status, attempt-independent id, artifact
- *   revisions, trigger, `executionMode`, `executionType`, `rollbackMetadata`.
+ *   revisions, trigger, `executionMode`, `executionType`, `rollbackMetadata`; an id that is not of
+ *   the documented pattern is a ValidationException (validate.ts), an unknown one
+ *   PipelineExecutionNotFoundException.
  * - `ListActionExecutions` (API_ListActionExecutions.html): every run, newest first, optionally
  *   filtered by `pipelineExecutionId`; an approval run's token is its
  *   `output.executionResult.externalExecutionId`. Paged as documented: `maxResults` 1–100
@@ -22,6 +24,7 @@ import { epoch, STANDIN_ACCOUNT, serviceError, type AwsContext, type JsonOperati
 import { putApprovalResult } from "./approvals";
 import { retryStageExecution, stageLatestExecution } from "./executions";
 import { rollbackStage } from "./rollbacks";
+import { requireExecutionId } from "./validate";
 import {
   modeOf,
   pipelineOf,
@@ -100,8 +103,9 @@ function getPipelineExecution(
   ctx: AwsContext,
   input: Record<string, unknown>,
 ): Record<string, unknown> {
+  // A malformed id is refused before any lookup (validate.ts), not "not found".
+  const id = requireExecutionId(input, "pipelineExecutionId");
   const pipeline = pipelineOf(ctx.state, input.pipelineName);
-  const id = String(input.pipelineExecutionId);
   const execution = pipeline.executions[id];
   if (!execution) {
     throw serviceError("PipelineExecutionNotFoundException", `Execution ${id} not found`);

@@ -30,6 +30,7 @@ import {
   type ModelTrigger,
 } from "./model";
 import { emitActionEvent, emitPipelineEvent, emitStageEvent } from "./outbox";
+import { requireEnum, requireExecutionId, RETRY_MODES } from "./validate";
 
 /** Input of {@link addFailedExecution}. */
 export interface FailedExecutionInput {
@@ -274,8 +275,6 @@ export function failExecution(state: AwsState, name: string, executionId: string
   finishExecution(state, { pipeline: name, executionId, status: "Failed", at });
 }
 
-const RETRY_MODES = ["FAILED_ACTIONS", "ALL_ACTIONS"];
-
 /** The execution whose run in the stage is the most recent (what GetPipelineState shows). */
 export function stageLatestExecution(stage: ModelStage): string | undefined {
   let latest: { id: string; at: number } | undefined;
@@ -293,8 +292,9 @@ export function stageLatestExecution(stage: ModelStage): string | undefined {
  * execution id: the attempt goes up, the execution is InProgress again (Pipeline and Stage
  * RESUMED events with `last-retry-attempt-time`), and each retried action starts a new run (new
  * `actionExecutionId`; an approval run gets a new token, the old one is no longer valid).
- * @throws ValidationException (retryMode), PipelineNotFoundException, StageNotFoundException,
- *   NotLatestPipelineExecutionException (the stage ran a later execution since), and
+ * @throws ValidationException (`pipelineExecutionId` not of the documented pattern, `retryMode`
+ *   not FAILED_ACTIONS | ALL_ACTIONS; before any lookup), PipelineNotFoundException,
+ *   StageNotFoundException, NotLatestPipelineExecutionException (the stage ran a later execution since), and
  *   StageNotRetryableException (the stage has no failed action in that execution, or ALL_ACTIONS
  *   while an action is still in progress: "the stage cannot have any actions in progress").
  */
@@ -303,13 +303,12 @@ export function retryStageExecution(
   input: Record<string, unknown>,
   at: Date = new Date(),
 ): { pipelineExecutionId: string } {
+  // The request's constraints first, as AWS validates a request before any lookup (validate.ts).
+  const id = requireExecutionId(input, "pipelineExecutionId");
+  const retryMode = requireEnum(input, "retryMode", RETRY_MODES);
   const name = String(input.pipelineName);
   const pipeline = pipelineOf(state, name);
   const stage = stageOf(pipeline, input.stageName);
-  const retryMode = String(input.retryMode);
-  if (!RETRY_MODES.includes(retryMode))
-    throw serviceError("ValidationException", "retryMode must be FAILED_ACTIONS or ALL_ACTIONS");
-  const id = String(input.pipelineExecutionId);
   const execution = pipeline.executions[id];
   const runs = stage.actions.map((action) => ({ action, run: latestRunOf(action, id) }));
   if (!execution || runs.every((r) => !r.run))
