@@ -4,6 +4,7 @@
  * approval function's URL, with a `response_url` minted for the clicking user, like the page),
  * and the approval tokens the CodePipeline stand-in issued.
  */
+import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../handlers/approval/signature";
 import { callApprovalUrl, type FunctionUrlAnswer } from "./function-url";
 import type { IssuedToken } from "./scenario-actions";
@@ -77,8 +78,11 @@ export async function clickSlackButton(
       text: (message.payload as { text?: unknown }).text,
       blocks: (message.payload as { blocks?: unknown }).blocks,
     },
-    // Slack mints a response_url per click, so an ephemeral reply reaches only the clicker.
-    response_url: message.responseUrls[user.id] ?? message.responseUrl,
+    // Slack mints a response_url per click (views.ts `responseTarget`): an ephemeral reply
+    // reaches only the clicker, and each click has its own 5 uses within 30 minutes.
+    response_url: message.responseUrls[user.id]
+      ? `${message.responseUrls[user.id]}~${randomUUID()}`
+      : message.responseUrl,
     actions: [
       {
         type: "button",

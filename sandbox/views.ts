@@ -94,16 +94,17 @@ export function sandboxUsers(runtime: RuntimeConfig): {
 }
 
 /**
- * Separates a message id from the user in a per-click `response_url` name (`msg-3~U012ABC`).
- * Slack mints one `response_url` per interaction, so it knows whom an ephemeral reply is for
- * (https://api.slack.com/interactivity/handling#message_responses); the page clicks with
- * `responseUrls[user]` to model that.
+ * Separates a message id from the user in a per-click `response_url` name
+ * (`msg-3~U012ABC~<click>`). Slack mints one `response_url` per interaction, so it knows whom an
+ * ephemeral reply is for, and each click has its own budget of uses
+ * (https://api.slack.com/interactivity/handling#message_responses); the page and the scenario
+ * click with `responseUrls[user]` plus `~<click id>` to model that.
  */
 const RESPONSE_USER = "~";
 
 function responseTarget(name: string): { id: string; user?: string } {
-  const at = name.indexOf(RESPONSE_USER);
-  return at < 0 ? { id: name } : { id: name.slice(0, at), user: name.slice(at + 1) };
+  const [id, user] = name.split(RESPONSE_USER);
+  return user === undefined ? { id } : { id, user };
 }
 
 /**

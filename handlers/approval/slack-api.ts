@@ -25,7 +25,9 @@ const DEFAULT_SLACK_API_URL = "https://slack.com/api";
  * POSTs a message to a Slack response_url within `timeoutMs`: `{ ok: true }` when Slack answered
  * 2xx, else why not (`missing`, `HTTP 404 expired_url`, an error name; never the URL). Never
  * throws: failures are logged. Slack keeps a response_url for 30 minutes and 5 uses (REFERENCE.md,
- * Slack) and answers an expired one with an error (`expired_url`).
+ * Slack); what it answers past that is not documented (third parties report `404 expired_url`),
+ * so any answer that is not 2xx counts as "not posted" and the caller falls back (update.ts:
+ * `chat.update`; else the audit says the message was not updated).
  */
 export async function postResponse(
   log: Logger,

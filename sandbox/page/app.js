@@ -80,8 +80,11 @@ async function clickButton(message, element, block, node) {
       text: message.payload.text,
       blocks: message.payload.blocks,
     },
-    // Slack mints a response_url per click, so an ephemeral reply reaches only the clicker.
-    response_url: message.responseUrls?.[user.id] ?? message.responseUrl,
+    // Slack mints a response_url per click (sandbox/views.ts `responseTarget`): an ephemeral
+    // reply reaches only the clicker, and each click has its own 5 uses within 30 minutes.
+    response_url: message.responseUrls?.[user.id]
+      ? `${message.responseUrls[user.id]}~${crypto.randomUUID()}`
+      : message.responseUrl,
     actions: [
       {
         type: "button",

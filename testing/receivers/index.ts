@@ -47,6 +47,7 @@ import {
   type ReceiverFault,
   type ReceiverKind,
   type Recorder,
+  awsNowMs,
 } from "./core";
 import {
   discord,
@@ -72,10 +73,13 @@ import {
   type SlackApiState,
 } from "./slack-api";
 import {
+  createResponseUrlState,
   SLACK_WEBHOOK_RATE_LIMIT,
   slackResponse,
   slackWebhook,
   slackWebhookRateLimited,
+  type ResponseUrlOveruse,
+  type ResponseUrlState,
 } from "./slack-webhook";
 import { teams, TEAMS_WEBHOOK_RATE_LIMIT, teamsRateLimited } from "./teams";
 import { createWebhookState, webhook, type WebhookState } from "./webhook";
@@ -96,6 +100,7 @@ export { idempotencyKeyOf } from "./webhook";
 export type { Incident, PagerDutyCounts } from "./pagerduty";
 export { pagerdutyCounts } from "./pagerduty";
 export type { SlackApiMessage } from "./slack-api";
+export { RESPONSE_URL_BUDGET, type ResponseUrlOveruse } from "./slack-webhook";
 
 /**
  * The limits the receivers enforce, by name: `slack` (incoming webhooks, per webhook = channel),
@@ -132,6 +137,12 @@ export interface Receivers {
   incidents: Incident[];
   /** Slack Web API messages by `<channel>:<ts>`. */
   slackMessages: Record<string, SlackApiMessage>;
+  /**
+   * Uses of a `response_url` beyond Slack's documented budget (5 uses within 30 minutes:
+   * slack-webhook.ts `RESPONSE_URL_BUDGET`), oldest first; each was answered `ok`, since what
+   * Slack answers then is not documented.
+   */
+  responseUrlOveruse: ResponseUrlOveruse[];
   /** Accepted requests of one receiver kind (optionally one instance). */
   byReceiver(receiver: ReceiverKind, name?: string): Delivery[];
   /** All requests of one receiver kind (optionally one instance). */
@@ -182,6 +193,7 @@ interface ChannelState {
   incidents: Incident[];
   slack: SlackApiState;
   webhooks: WebhookState;
+  responseUrls: ResponseUrlState;
 }
 
 /** Maps a path to its receiver, or undefined for an unknown path. */
@@ -220,9 +232,13 @@ function route(path: string): { receiver: ReceiverKind; name: string } | undefin
 function answerFor(
   channels: ChannelState,
   delivery: Delivery,
+  nowMs: number,
 ): { answer: Answer; replayed?: boolean } {
   if (delivery.receiver === "webhook") {
     return webhook(channels.webhooks, delivery.name, delivery.headers);
+  }
+  if (delivery.receiver === "slack-response") {
+    return { answer: slackResponse(channels.responseUrls, delivery.name, nowMs, delivery.at) };
   }
   return { answer: channelAnswer(channels, delivery) };
 }
@@ -234,7 +250,7 @@ function channelAnswer(channels: ChannelState, delivery: Delivery): Answer {
     case "slack":
       return slackWebhook(body);
     case "slack-response":
-      return slackResponse();
+      throw new Error("receivers: a response_url is answered by answerFor");
     case "slack-api":
       return slackApi(channels.slack, name, headers, body);
     case "pagerduty":
@@ -329,7 +345,7 @@ function answerChannel(
     else send(res, gate.limited, gate.headers);
     return;
   }
-  const { answer, replayed } = answerFor(channels, delivery);
+  const { answer, replayed } = answerFor(channels, delivery, awsNowMs(recorder.limiter));
   const accepted =
     answer.status < 300 &&
     answer.dropped === undefined &&
@@ -446,6 +462,7 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
     incidents: [],
     slack: createSlackApiState(),
     webhooks: createWebhookState(),
+    responseUrls: createResponseUrlState(),
   };
   // The server is started after the handler exists; latencies sleep on it.
   const started: { server?: ManagedServer } = {};
@@ -461,6 +478,7 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
     attempts,
     incidents: channels.incidents,
     slackMessages: channels.slack.messages,
+    responseUrlOveruse: channels.responseUrls.overuse,
     byReceiver: (receiver, name) =>
       deliveries.filter((d) => d.receiver === receiver && (name === undefined || d.name === name)),
     attemptsOf: (receiver, name) =>
@@ -504,6 +522,9 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
       for (const key of Object.keys(channels.slack.messages)) delete channels.slack.messages[key];
       for (const key of Object.keys(channels.webhooks.answers))
         delete channels.webhooks.answers[key];
+      for (const key of Object.keys(channels.responseUrls.uses))
+        delete channels.responseUrls.uses[key];
+      channels.responseUrls.overuse.length = 0;
     },
     close: () => server.close(),
   };

@@ -15,7 +15,9 @@
  *
  * `response_url` ("Handling user interaction", https://api.slack.com/interactivity/handling#message_responses):
  * accepts a message (optionally `replace_original`) and answers `ok`; the stand-in records it and
- * does not validate it.
+ * does not validate it. Its budget, "You can use response_url to publish up to 5 times within 30
+ * minutes", is counted per URL ({@link RESPONSE_URL_BUDGET}); what Slack answers past it is not
+ * documented, so the stand-in records the overuse and does not invent a refusal.
  *
  * Rate limit ("Rate limits", https://api.slack.com/docs/rate-limits, "Posting messages: 1 per
  * second, short bursts >1 allowed"; incoming webhooks are named there among "our HTTP based APIs":
@@ -58,7 +60,63 @@ export function slackWebhook(body: unknown): Answer {
   return text(200, "ok");
 }
 
-/** Answers one post to a `response_url`. */
-export function slackResponse(): Answer {
+/**
+ * The budget of one `response_url`: "You can use response_url to publish up to 5 times within 30
+ * minutes" (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses;
+ * REFERENCE.md, "Slack, more"). What Slack answers to a 6th use, or to a use after 30 minutes,
+ * is NOT documented: neither that page nor the Web API or webhook error lists name it (searched
+ * the docs and issues corpora, round 13; third-party code guesses a 404 `expired_url`, Slack
+ * does not say so). So the stand-in models only the documented part: it counts the uses of each
+ * URL on the world's scaled clock and records a use beyond the budget in
+ * {@link ResponseUrlState.overuse}, answering `ok` as to any other use. The 30 minutes run from
+ * the URL's first use: the stand-in does not see the click that issued it (the sender's first
+ * use follows the click within Slack's 3 s acknowledgement window).
+ */
+export const RESPONSE_URL_BUDGET = { uses: 5, withinMs: 30 * 60_000 } as const;
+
+/** One use of a `response_url` beyond {@link RESPONSE_URL_BUDGET}. */
+export interface ResponseUrlOveruse {
+  /** The URL's name (its last path segment). */
+  name: string;
+  /** Which use of the URL this was (1 = the first). */
+  use: number;
+  /** AWS-clock ms since the URL's first use. */
+  afterMs: number;
+  /** Which half of the budget it broke, in words. */
+  why: string;
+  at: Date;
+}
+
+/** Uses of every `response_url` so far, and those beyond the budget. */
+export interface ResponseUrlState {
+  /** URL name → how many times it was used and the AWS-clock ms of its first use. */
+  uses: Record<string, { count: number; firstAtMs: number }>;
+  overuse: ResponseUrlOveruse[];
+}
+
+/** An empty {@link ResponseUrlState}. */
+export function createResponseUrlState(): ResponseUrlState {
+  return { uses: {}, overuse: [] };
+}
+
+/**
+ * Answers one post to the `response_url` named `name` at `nowMs` on the AWS clock: `ok`, and a
+ * use beyond {@link RESPONSE_URL_BUDGET} recorded in `state.overuse`.
+ */
+export function slackResponse(
+  state: ResponseUrlState,
+  name: string,
+  nowMs: number,
+  at: Date,
+): Answer {
+  const seen = (state.uses[name] ??= { count: 0, firstAtMs: nowMs });
+  seen.count += 1;
+  const afterMs = nowMs - seen.firstAtMs;
+  const why = [
+    seen.count > RESPONSE_URL_BUDGET.uses && `use ${seen.count} of at most 5`,
+    afterMs > RESPONSE_URL_BUDGET.withinMs && "more than 30 minutes after its first use",
+  ].filter(Boolean);
+  if (why.length > 0)
+    state.overuse.push({ name, use: seen.count, afterMs, why: why.join("; "), at });
   return text(200, "ok");
 }

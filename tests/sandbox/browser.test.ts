@@ -379,6 +379,9 @@ describe("sandbox page (headless Chromium)", () => {
     await page
       .locator('[data-testid="cp-pipeline"][data-pipeline="main-app-production-v3"]')
       .screenshot({ path: "/tmp/sandbox-codepipeline.png" });
+    // Every click's response_url (one per click, as Slack mints them) stayed within Slack's
+    // budget of 5 uses within 30 minutes (testing/receivers/slack-webhook.ts).
+    expect(sandbox.standins.receivers.responseUrlOveruse).toEqual([]);
   }, 90_000);
 
   test("the page shows the scenario's lifecycle: attempt 2, a rollback with its target, an expired request", async () => {

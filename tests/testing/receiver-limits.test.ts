@@ -106,6 +106,44 @@ describe("Slack incoming webhook stand-in (testing/receivers/slack-webhook.ts)",
   });
 });
 
+describe("Slack response_url stand-in (testing/receivers/slack-webhook.ts RESPONSE_URL_BUDGET)", () => {
+  // "You can use response_url to publish up to 5 times within 30 minutes"
+  // (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses). What
+  // Slack answers past that is not documented: the stand-in records the overuse, answers ok.
+  const reply = { response_type: "ephemeral", text: "Approved." };
+
+  it("records a 6th use of one response_url, not the first 5, nor uses of another URL", async () => {
+    const url = receivers.urlFor("slack-response", "msg-1~U1~click-a");
+    const other = receivers.urlFor("slack-response", "msg-1~U1~click-b");
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await post(url, reply));
+    await post(other, reply);
+    expect(receivers.responseUrlOveruse).toEqual([]);
+    answers.push(await post(url, reply));
+    expect(answers.map((a) => `${a.status} ${a.text}`)).toEqual(Array(6).fill("200 ok"));
+    expect(receivers.responseUrlOveruse).toEqual([
+      expect.objectContaining({ name: "msg-1~U1~click-a", use: 6, why: "use 6 of at most 5" }),
+    ]);
+  });
+
+  it("records a use more than 30 minutes (on the world's scaled clock) after the URL's first use", async () => {
+    const url = receivers.urlFor("slack-response", "msg-2~U1~click-c");
+    await post(url, reply);
+    // At 10^6 × real time, 30 AWS minutes pass in 1.8 ms.
+    receivers.setTimeScale(1_000_000);
+    try {
+      await new Promise((r) => setTimeout(r, 10));
+      await post(url, reply);
+    } finally {
+      receivers.setTimeScale(1);
+    }
+    expect(receivers.responseUrlOveruse).toEqual([
+      expect.objectContaining({ use: 2, why: "more than 30 minutes after its first use" }),
+    ]);
+    expect(receivers.responseUrlOveruse[0].afterMs).toBeGreaterThan(30 * 60_000);
+  });
+});
+
 describe("Slack Web API stand-in (testing/receivers/slack-api.ts)", () => {
   const call = async (method: string, body: Record<string, unknown>) => {
     const r = await post(`${receivers.slackApiUrl}/${method}`, body, {
