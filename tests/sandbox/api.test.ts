@@ -8,6 +8,7 @@ import { computeSlackSignature } from "../../handlers/approval/signature";
 import { DISCOVERY_FILE, readDiscovery } from "../../sandbox/discovery";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
 import type { ScenarioReport } from "../../sandbox/scenario";
+import type { ChannelSummary } from "../../sandbox/summary";
 import { timeOutsideWindows } from "../../sandbox/scenario-events";
 import { codePipelineOutbox, expireApprovals } from "../../testing";
 import { putApprovalResult } from "../../testing/aws/codepipeline";
@@ -25,6 +26,16 @@ let replaySandbox: Sandbox | undefined;
 const replayLines: string[] = [];
 let replays: Promise<{ first: ScenarioReport; second: ScenarioReport; firstPrinted: string }>;
 
+/**
+ * A third prod sandbox (served) for the SNS outage: its one step waits out 4 receives of the
+ * sandbox's 7.2 s visibility (about 22 s) before the DLQ, so it starts with the file too, and its
+ * test asserts what it printed once it has played. Its own sandbox: the user's SNS fault it sets
+ * would fail the SMS of the tests on the first one.
+ */
+let smsSandbox: Sandbox | undefined;
+const smsLines: string[] = [];
+let smsOutage: Promise<{ printed: string; sms: ChannelSummary | undefined }>;
+
 beforeAll(async () => {
   const started = await Promise.allSettled([
     startSandbox({ stack: "prod", port: 0, log: (l) => lines.push(l) }).then((s) => {
@@ -33,15 +44,21 @@ beforeAll(async () => {
     startSandbox({ stack: "prod", port: 0, log: (l) => replayLines.push(l) }).then((s) => {
       replaySandbox = s;
     }),
+    startSandbox({ stack: "prod", port: 0, log: (l) => smsLines.push(l) }).then((s) => {
+      smsSandbox = s;
+    }),
   ]);
   for (const result of started) if (result.status === "rejected") throw result.reason;
   replays = replayTwice(replaySandbox!);
   replays.catch(() => undefined); // awaited by its test; no unhandled rejection meanwhile
+  smsOutage = playSmsOutage(smsSandbox!);
+  smsOutage.catch(() => undefined); // likewise
 }, 120_000);
 
 afterAll(async () => {
   await replays?.catch(() => undefined);
-  await Promise.all([sandbox?.close(), replaySandbox?.close()]);
+  await smsOutage?.catch(() => undefined);
+  await Promise.all([sandbox?.close(), replaySandbox?.close(), smsSandbox?.close()]);
 }, 120_000);
 
 /** Plays the built-in scenario twice on `target`, with what the first run printed. */
@@ -53,12 +70,60 @@ async function replayTwice(target: Sandbox) {
   return { first, second, firstPrinted };
 }
 
-async function api<T>(
+/**
+ * Plays a critical failure on `target` while the user's SNS fault (set as the page sets it) is
+ * on, so SMS cannot be published; returns what the sandbox printed meanwhile and sms-oncall's
+ * summary row. The first step on `target`: its SMS opens the sms-oncall grouping window (1 SMS per
+ * 120 s of AWS time, 2.4 s here), which an earlier failure's SMS would have had it grouped into.
+ */
+async function playSmsOutage(target: Sandbox) {
+  await apiOf(target, "POST", "/api/faults", { receiver: "sns", fault: "500" });
+  const from = smsLines.length;
+  try {
+    await target.runScenario({
+      name: "sms outage",
+      steps: [
+        {
+          name: "api-gateway-prod-cluster fails",
+          events: [
+            {
+              detailType: "CodePipeline Pipeline Execution State Change",
+              detail: {
+                pipeline: "api-gateway-prod-cluster",
+                "execution-id": "$exec:sms",
+                state: "FAILED",
+              },
+            },
+          ],
+          expect: {},
+        },
+      ],
+    });
+  } finally {
+    await apiOf(target, "POST", "/api/faults", { receiver: "sns", fault: null });
+  }
+  const printed = smsLines.slice(from).join("\n");
+  const sms = (await target.summary()).find((c) => c.channel === "sms-oncall");
+  return { printed, sms };
+}
+
+/** `method path` on the first sandbox's HTTP API, with its JSON answer. */
+function api<T>(
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${sandbox.url}${path}`, {
+  return apiOf<T>(sandbox, method, path, body);
+}
+
+/** `method path` on `target`'s HTTP API, with its JSON answer. */
+async function apiOf<T>(
+  target: Sandbox,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${target.url}${path}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -101,50 +166,6 @@ test("a replay while a scenario plays is refused with 409 (the replays on the se
   expect(refused.error).toMatch(/^a scenario is already playing/);
   await expect(again).rejects.toThrow(/already playing/);
   // The playing replays end as expected: the file's last test checks their reports.
-});
-
-// First on the first sandbox: its SMS must open the sms-oncall grouping window (1 SMS per 120 s
-// of AWS time, 2.4 s here); an earlier failure's SMS would have it grouped into the digest.
-describe("SMS under a user's SNS fault", () => {
-  test("failed SMS attempts are printed and counted in the summary", async () => {
-    // Prepare
-    await api("POST", "/api/faults", { receiver: "sns", fault: "500" });
-    const from = lines.length;
-
-    // Act: a critical failure; SMS cannot be published until the fault is cleared.
-    try {
-      await sandbox.runScenario({
-        name: "sms outage",
-        steps: [
-          {
-            name: "api-gateway-prod-cluster fails",
-            events: [
-              {
-                detailType: "CodePipeline Pipeline Execution State Change",
-                detail: {
-                  pipeline: "api-gateway-prod-cluster",
-                  "execution-id": "$exec:sms",
-                  state: "FAILED",
-                },
-              },
-            ],
-            expect: {},
-          },
-        ],
-      });
-    } finally {
-      await api("POST", "/api/faults", { receiver: "sns", fault: null });
-    }
-
-    // Assess
-    const printed = lines.slice(from).join("\n");
-    expect(printed).toMatch(/→ sns sms-oncall: (retried|failed) \(/);
-    // Live, when the fan-out sends it (not only in the step's report), and once.
-    const dlqLines = printed.match(/^ *⚠ fan-out sent notification [0-9a-f]+ to its DLQ.*$/gm);
-    expect(dlqLines).toEqual([expect.stringMatching(/after 4 receives: sms-oncall: /)]);
-    const sms = (await sandbox.summary()).find((c) => c.channel === "sms-oncall");
-    expect(sms?.failedAttempts).toBeGreaterThan(0);
-  }, 60_000);
 });
 
 describe("the sandbox as CodePipeline's stand-in", () => {
@@ -827,6 +848,21 @@ describe("an event posted by hand", () => {
     // Assess: the SMS's own text (one line of at most 140 characters), quoted
     expect(sms()).toMatch(/→ sns sms-oncall: delivered “[^”]*api-gateway-prod-cluster[^”]*”$/);
   }, 30_000);
+});
+
+// On the third sandbox, awaited after every test on the first one, which run while it plays.
+describe("SMS under a user's SNS fault", () => {
+  test("failed SMS attempts are printed and counted in the summary", async () => {
+    // Act: the outage started with the file (beforeAll), on its own sandbox.
+    const { printed, sms } = await smsOutage;
+
+    // Assess
+    expect(printed).toMatch(/→ sns sms-oncall: (retried|failed) \(/);
+    // Live, when the fan-out sends it (not only in the step's report), and once.
+    const dlqLines = printed.match(/^ *⚠ fan-out sent notification [0-9a-f]+ to its DLQ.*$/gm);
+    expect(dlqLines).toEqual([expect.stringMatching(/after 4 receives: sms-oncall: /)]);
+    expect(sms?.failedAttempts).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 // Last in the file: it awaits the replays on the second sandbox, started with the file, so every
