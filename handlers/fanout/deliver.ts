@@ -3,7 +3,7 @@
  * slot in the ledger → send with in-invocation retries → mark it sent (the ledger item is the
  * delivery's audit record: two DynamoDB writes in all) or failed (plus an append-only failure
  * record). A PagerDuty trigger is first given the pipeline's open incident (fanout/incident.ts).
- * A first attempt grouped into a digest whose window the invocation knows is spent is claimed
+ * A first attempt grouped into a digest whose window the container knows is spent is claimed
  * and marked `grouped` in one write (fanout/group-first.ts); any other grouped one costs the
  * claim and the grouped mark.
  */

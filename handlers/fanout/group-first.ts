@@ -2,8 +2,9 @@
  * A grouped first attempt in ONE DynamoDB write (issue 12, cost). A delivery claims its ledger slot
  * (1 write unit) because a send is an outside effect between the claim and the mark: the claim's
  * lease keeps a concurrent copy from sending too. A notification grouped into a digest has no
- * such effect: writing its grouped entry IS the effect. So when the invocation already knows the
- * channel's grouping window is spent (store/pacing.ts `knownSpent`: no pacing call is needed),
+ * such effect: writing its grouped entry IS the effect. So when the container already knows the
+ * channel's grouping window is spent (store/pacing.ts `knownSpent`, learnt by this invocation or
+ * an earlier one of the warm container: no pacing call is needed),
  * the claim and the grouped mark are one conditional write (store/digest.ts `claimGrouped`,
  * `attribute_not_exists(pk)`: 1 call, 2 write units, instead of 2 calls and 3 units).
  *
@@ -84,10 +85,10 @@ export async function groupFirst(
   return { channel: d.channel, status: "failed", reason: grouped.error };
 }
 
-/** The allowance of `channel`'s window now, when this invocation saw it spent; else undefined. */
+/** The allowance of `channel`'s window now, when this container saw it spent; else undefined. */
 function spentNow(inv: Invocation, channel: string) {
   const allowance = allowanceFor(inv.config, channel);
-  return allowance && knownSpent(channel, allowance, inv.deadline) ? allowance : undefined;
+  return allowance && knownSpent(channel, allowance) ? allowance : undefined;
 }
 
 /** The refusal `existing` stands for when it is final; undefined (claim as usual) otherwise. */

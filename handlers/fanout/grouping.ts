@@ -6,7 +6,7 @@
  * channel's pacing call (store/pacing.ts `Allowance`), shared by every concurrent invocation: a
  * notification over the allowance costs no send slot and no extra DynamoDB call; its ledger slot
  * is marked `grouped` and indexed for the flush (store/digest.ts) in the write that would have
- * marked it sent — and once the invocation knows the window is spent, a first attempt is claimed
+ * marked it sent — and once the container knows the window is spent (store/pacing.ts memo), a first attempt is claimed
  * and marked in that one write, with no claim before it (fanout/group-first.ts). The first grouped notification of a (channel, window) an invocation sees
  * queues a delayed digest-flush message (contracts/digest-flush.ts); duplicates are harmless.
  *

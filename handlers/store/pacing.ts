@@ -22,11 +22,12 @@
  * A window attribute older than the previous one (a quiet gap) is removed by one more UpdateItem
  * when a reservation sees it (ALL_OLD), so the item stays bounded.
  *
- * Fewer calls (issue 12; a refused conditional write is billed like any write): the reservations
- * of one invocation share what they learnt ({@link reserveSlot}'s `scope`) — the busy form goes
- * first when the `tat` last seen is still ahead (one call on a busy channel, not two), and a
- * window seen spent (refused, or filled by this invocation's own reservation, ALL_OLD's count + 1
- * = max) groups the invocation's later notifications of that window with no call at all. Every
+ * Fewer calls (issue 12; a refused conditional write is billed like any write): the fan-out's
+ * reservations share what they learnt ({@link reserveSlot}'s `scope`), within an invocation and
+ * across the invocations of a warm container (the memo's comment says why that holds) — the busy
+ * form goes first when the `tat` last seen is still ahead (one call on a busy channel, not two),
+ * and a window seen spent (refused, or filled by a reservation of this container, ALL_OLD's
+ * count + 1 = max) groups the later notifications of that window with no call at all. Every
  * call asks DynamoDB for the item that refused it (`ReturnValuesOnConditionCheckFailure`): in AWS
  * a spent window is then known after one refused call, not two (locally too since the local
  * DynamoDB answers the parameter). Measured with `npx ts-node --transpile-only
@@ -38,7 +39,10 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ddb } from "../aws";
 import { isConditionFailed } from "./claim";
 import { paceKey } from "./keys";
+import { holdsSpent, markSpent, memoOf } from "./pace-memo";
 import { tableName } from "./table";
+
+export { forgetPaceMemo, knownSpent } from "./pace-memo";
 
 /** A channel's bucket in this clock's milliseconds (already scaled). */
 export interface PaceBucket {
@@ -118,50 +122,6 @@ const PACE_TTL_SECONDS = 86_400;
 const MAX_ROUNDS = 4;
 
 /**
- * What one invocation learnt of each channel's pace item (issue 12: fewer calls), by channel:
- * the `tat` its last reservation left (so the next one tries the form that fits first) and a
- * grouping window it saw spent (so later notifications of that window are grouped with no call:
- * a window's count only grows while it lasts — `ADD`, and `REMOVE` of older windows only — so a
- * spent allowance stays spent). Valid only for the invocation that learnt it (`scope`: its
- * deadline): another invocation may have reserved since, and tests clear pace items between
- * invocations. A `const` object, not a Map (handlers/README.md, serialization rules 2 and 3).
- */
-const memo: { byChannel: Record<string, ChannelMemo> } = { byChannel: {} };
-
-interface ChannelMemo {
-  scope: number;
-  tat?: number;
-  /** `<window start>#<max>` of a grouping window seen spent. */
-  spent?: string;
-}
-
-/** The memo of `channel` for `scope`, or a fresh one (a new invocation forgets the old). */
-function memoOf(channel: string, scope: number | undefined): ChannelMemo | undefined {
-  if (scope === undefined) return undefined;
-  const m = memo.byChannel[channel];
-  if (m?.scope === scope) return m;
-  // Keeps the object bounded: only the current invocation's channels.
-  for (const [c, old] of Object.entries(memo.byChannel)) {
-    if (old.scope !== scope) delete memo.byChannel[c];
-  }
-  return (memo.byChannel[channel] = { scope });
-}
-
-function spentKey(a: Allowance): string {
-  return `${Math.round(a.windowStart)}#${Math.max(1, Math.floor(a.max))}`;
-}
-
-/**
- * Whether the invocation `scope` (its deadline) already saw the grouping window of `allowance`
- * spent on `channel`: a reservation now would be refused with no call ({@link reserveSlot}), so
- * the delivery is grouped without one (fanout/group-first.ts). Reads the memo only.
- */
-export function knownSpent(channel: string, allowance: Allowance, scope: number): boolean {
-  const m = memo.byChannel[channel];
-  return m?.scope === scope && m.spent === spentKey(allowance);
-}
-
-/**
  * The item DynamoDB returns with a failed condition when asked
  * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`, API reference, UpdateItem), unmarshalled;
  * undefined when none came (a stand-in that does not implement it, or no item yet).
@@ -237,11 +197,12 @@ function windowSpent(item: Record<string, unknown> | undefined, a: Allowance): b
 /**
  * Reserves the next send slot of `channel` under `bucket`; with `allowance`, only while the
  * grouping window's individual messages are not spent (else `grouped: true`, no slot taken).
- * `scope` (the invocation's deadline, fanout/pace.ts) lets the reservations of one invocation
- * learn from each other: the form that fits the `tat` it last saw is tried first (one call on a
- * busy channel instead of two), and a window it saw spent groups with no call at all. Without a
- * scope every reservation starts from scratch (idle form first). DynamoDB errors are thrown (the
- * delivery fails and the record is retried, like a failed claim).
+ * With `scope` (the invocation's deadline, fanout/pace.ts) the reservation reads and feeds the
+ * container's memo, shared by this invocation and the later ones of the warm container: the
+ * form that fits the `tat` last seen is tried first (one call on a busy channel instead of two),
+ * and a window seen spent, until it ends, groups with no call at all. Without a scope every
+ * reservation starts from scratch (idle form first) and teaches nothing. DynamoDB errors are
+ * thrown (the delivery fails and the record is retried, like a failed claim).
  */
 export async function reserveSlot(
   channel: string,
@@ -253,7 +214,7 @@ export async function reserveSlot(
   const T = Math.max(1, Math.round(bucket.intervalMs));
   const tau = T * (Math.max(1, bucket.burst) - 1);
   const m = memoOf(channel, scope);
-  if (allowance && m?.spent === spentKey(allowance)) return { at: now(), calls: 0, grouped: true };
+  if (allowance && holdsSpent(m, allowance, now())) return { at: now(), calls: 0, grouped: true };
   let calls = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const t = now();
@@ -267,7 +228,7 @@ export async function reserveSlot(
       if (r.ok) {
         if (m) m.tat = r.tat;
         if (allowance) {
-          if (m && windowSpent(bumped(r.old, allowance), allowance)) m.spent = spentKey(allowance);
+          if (windowSpent(bumped(r.old, allowance), allowance)) markSpent(m, allowance);
           calls += await removeStale(channel, staleWindows(r.old, allowance));
         }
         const at = form === "idle" ? t : Math.max(t, r.tat - T - tau);
@@ -276,13 +237,13 @@ export async function reserveSlot(
       // DynamoDB said why (AWS returns the item with the refusal): a spent window needs no more
       // calls, and a known `tat` picks the right form.
       if (allowance && windowSpent(r.refusedBy, allowance)) {
-        if (m) m.spent = spentKey(allowance);
+        markSpent(m, allowance);
         return { at: t, calls, grouped: true };
       }
       if (m && r.refusedBy?.tat !== undefined) m.tat = Number(r.refusedBy.tat);
       if (i === forms.length - 1 && allowance) {
         // Both forms refused at the same `t`: the allowance is spent (see the file's comment).
-        if (m) m.spent = spentKey(allowance);
+        markSpent(m, allowance);
         return { at: t, calls, grouped: true };
       }
     }

@@ -189,8 +189,8 @@ describe("a grouped first attempt in a window the invocation knows is spent", ()
     const records: SQSRecord[] = events.map((e, i) => record(e, `b-${i}`));
     await world.invoke(records);
     const slackSent = world.standins.receivers.byReceiver("slack", SLACK).length;
-    // A new event over the allowance (the invocation learns the window is spent), then the
-    // redelivered records of the grouped ones (SQS at-least-once).
+    // A new event over the allowance (the container learnt the window is spent in the previous
+    // invocation), then the redelivered records of the grouped ones (SQS at-least-once).
     const calls = recordCalls();
     const out = await world.invoke([
       record(failure("first-b"), "b-new"),
@@ -202,10 +202,11 @@ describe("a grouped first attempt in a window the invocation knows is spent", ()
 
     expect(world.standins.receivers.byReceiver("slack", SLACK)).toHaveLength(slackSent);
     const slack = byNotification(calls, SLACK);
-    // The new one learns the window is spent (claim, refused pacing call, mark); each copy is then
-    // one write, refused with the item it found: deduplicated with no claim.
-    expect(slack[0][1]).toEqual(["claim", "pace", "mark-grouped"]);
-    expect(slack.slice(1).map(([, c]) => c)).toEqual([
+    // The new one is grouped by one write (no pacing call: store/pacing.ts's memo outlives the
+    // invocation); each copy is one write too, refused with the item it found: deduplicated with
+    // no claim.
+    expect(slack.map(([, c]) => c)).toEqual([
+      ["group-first"],
       ["group-first"],
       ["group-first"],
       ["group-first"],
@@ -219,6 +220,34 @@ describe("a grouped first attempt in a window the invocation knows is spent", ()
     const ids = entries.map((e) => e.notificationId);
     for (const item of items)
       expect(ids.filter((id) => id === item.notificationId)).toHaveLength(1);
+  });
+});
+
+describe("a window spent in an earlier invocation of the warm container (store/pacing.ts memo)", () => {
+  it("groups the next invocation's first notification of that window with ONE call, and no pacing call", async () => {
+    const start = await roomyWindow();
+    // The first invocation spends Slack's 3 and SMS's 1 individual messages of the window.
+    const first = Array.from({ length: 3 }, (_, i) => record(failure("first-d"), `d-${i}`));
+    expect((await world.invoke(first)).batchItemFailures).toEqual([]);
+    const slackSent = world.standins.receivers.byReceiver("slack", SLACK).length;
+
+    // A new invocation (a fresh handler call, its own deadline) with one new failure.
+    const calls = recordCalls();
+    const out = await world.invoke([record(failure("first-d"), "d-new")]);
+    jest.restoreAllMocks();
+    expect(out.batchItemFailures).toEqual([]);
+    expect(Date.now()).toBeLessThan(start + WINDOW_MS);
+
+    // Without the memo across invocations: claim, a refused pacing call, the grouped mark (3 calls,
+    // 4 write units with the index write) for each of Slack and SMS.
+    for (const channel of [SLACK, "sms-oncall"]) {
+      const mine = calls.filter((c) => c.channel === channel);
+      expect(mine.map((c) => c.what)).toEqual(["group-first"]);
+      expect(mine[0].writeUnits).toBe(2);
+    }
+    expect(calls.filter((c) => c.what === "pace" && c.channel !== "pagerduty-oncall")).toEqual([]);
+    expect(world.standins.receivers.byReceiver("slack", SLACK)).toHaveLength(slackSent);
+    expect(await grouped(SLACK, "first-d")).toHaveLength(1);
   });
 });
 

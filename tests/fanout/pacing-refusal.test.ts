@@ -10,7 +10,7 @@ import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import * as aws from "../../handlers/aws";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { reserveSlot, windowAttribute } from "../../handlers/store/pacing";
+import { forgetPaceMemo, reserveSlot, windowAttribute } from "../../handlers/store/pacing";
 
 const T0 = 1_800_000_000_000;
 const bucket = { intervalMs: 100, burst: 2 };
@@ -56,7 +56,11 @@ afterAll(() => {
   if (saved === undefined) delete process.env.AUDIT_TABLE;
   else process.env.AUDIT_TABLE = saved;
 });
-afterEach(() => jest.restoreAllMocks());
+// Each test answers the pace item anew: what an earlier one taught the container is forgotten.
+afterEach(() => {
+  jest.restoreAllMocks();
+  forgetPaceMemo();
+});
 
 describe("a refused pacing call that returns the item", () => {
   it("groups after ONE call when the window's count is at its maximum (no second, refused call)", async () => {

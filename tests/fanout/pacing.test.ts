@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { SLACK_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
 import { pacedBurst } from "../../handlers/fanout/pace";
-import { reserveSlot } from "../../handlers/store/pacing";
+import { knownSpent, reserveSlot } from "../../handlers/store/pacing";
 import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
 import { lastLine, runTogether } from "../support/together";
 
@@ -88,7 +88,7 @@ describe("the send slot (store/pacing.ts)", () => {
     expect(later).toEqual({ at: t0 + 10_000, calls: 1 });
   });
 
-  it("within one invocation (scope): a busy channel costs one UpdateItem per slot, a window seen spent no call (issue 12), with the same slots", async () => {
+  it("within one invocation and the later ones of the warm container (scope): a busy channel costs one UpdateItem per slot, a window seen spent no call until it ends (issue 12), with the same slots", async () => {
     const bucket = { intervalMs: 100, burst: 2 };
     const t0 = Date.now();
     const clock = () => t0;
@@ -101,12 +101,17 @@ describe("the send slot (store/pacing.ts)", () => {
     expect(slots.map((s) => s.at - t0)).toEqual([0, 0, 100, 200, 300]);
     // …but the busy form is tried first once the invocation has seen the channel busy.
     expect(slots.map((s) => s.calls)).toEqual([1, 1, 1, 1, 1]);
-    // Another invocation knows nothing: idle form refused, then busy (two calls, as before).
+    // A later invocation of the warm container starts from what it saw (`tat` only grows: the
+    // busy form still fits, one call); a reservation without a scope knows nothing (idle form
+    // refused, then busy: two calls).
     const other = await reserveSlot("slack-memo", bucket, clock, undefined, scope + 1);
-    expect(other).toEqual({ at: t0 + 400, calls: 2 });
+    expect(other).toEqual({ at: t0 + 400, calls: 1 });
+    const blind = await reserveSlot("slack-memo", bucket, clock);
+    expect(blind).toEqual({ at: t0 + 500, calls: 2 });
 
     // Grouping: 2 individual messages per window. The second reservation takes the last one, so
-    // the third of this invocation is grouped with no DynamoDB call; another invocation finds the
+    // the third of this invocation is grouped with no DynamoDB call, and so is a later invocation's
+    // (a window's count only grows while it lasts); a reservation that knows nothing finds the
     // window spent by one refused call (the refusal returns the pace item, whose window count is
     // at its max: ReturnValuesOnConditionCheckFailure, answered by the local DynamoDB as by AWS
     // since round 8; two calls before), no slot taken; the next window is not affected.
@@ -120,8 +125,16 @@ describe("the send slot (store/pacing.ts)", () => {
       { at: t0, calls: 1 },
       { at: t0, calls: 0, grouped: true },
     ]);
-    const fresh = await reserveSlot("sms-memo", bucket, clock, allowance, scope + 1);
+    const again = await reserveSlot("sms-memo", bucket, clock, allowance, scope + 1);
+    expect(again).toEqual({ at: t0, calls: 0, grouped: true });
+    expect(knownSpent("sms-memo", allowance, t0)).toBe(true);
+    const fresh = await reserveSlot("sms-memo", bucket, clock, allowance);
     expect(fresh).toEqual({ at: t0, calls: 1, grouped: true });
+    // Once the window has ended (this clock), the memo no longer holds it.
+    const end = allowance.windowStart + allowance.windowMs;
+    expect(knownSpent("sms-memo", allowance, end)).toBe(false);
+    const past = await reserveSlot("sms-memo", bucket, () => end, allowance, scope + 2);
+    expect(past.calls).toBeGreaterThan(0);
     const next = { ...allowance, windowStart: allowance.windowStart + 60_000 };
     const later = await reserveSlot("sms-memo", bucket, clock, next, scope);
     expect(later.grouped).toBeUndefined();

@@ -15,6 +15,7 @@ import {
 import { parseConfig, type StackConfig } from "../../config";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { createFanoutHandler } from "../../handlers/fanout";
+import { forgetPaceMemo } from "../../handlers/store/pacing";
 import {
   auditPartition,
   deliveryPartition,
@@ -157,7 +158,8 @@ export interface FanoutWorld {
   /** Clears the receivers and AWS stand-ins between tests and stores the channel secrets again. */
   reset(): void;
   /**
-   * Deletes the channels' send pacing items (`PACE#`, store/pacing.ts), for a test that must
+   * Deletes the channels' send pacing items (`PACE#`, store/pacing.ts) and the handler's memo of
+   * them (`forgetPaceMemo`), for a test that must
    * start with every channel's burst available (the slots earlier tests booked are shared state,
    * as in AWS: one table for every invocation).
    */
@@ -351,6 +353,9 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
       return pending.map((p) => p.messageId);
     },
     async forgetPacing() {
+      // The container's memo of the pace items (store/pacing.ts) holds only while they are not
+      // deleted: the handler runs in this process, so its memo is forgotten with them.
+      forgetPaceMemo();
       const paced = (await world.items()).filter((i) => String(i.pk).startsWith("PACE#"));
       for (const { pk, sk } of paced) {
         await doc.send(new DeleteCommand({ TableName: TABLE, Key: { pk, sk } }));
