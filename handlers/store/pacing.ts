@@ -31,8 +31,9 @@
  * call asks DynamoDB for the item that refused it (`ReturnValuesOnConditionCheckFailure`): in AWS
  * a spent window is then known after one refused call, not two (locally too since the local
  * DynamoDB answers the parameter). Measured with `npx ts-node --transpile-only
- * scripts/cost-probe.ts` (the chaos bench's clean pass): 6.97 → 2.63 pacing calls per 4-channel
- * event, about 1.9 once the local DynamoDB returned the refusing item.
+ * scripts/cost-probe.ts --events 30` (the chaos bench's clean pass): 6.97 → 2.63 pacing calls
+ * per 4-channel event, about 1.9 once the local DynamoDB returned the refusing item, 1.3 once the
+ * memo outlived the invocation (store/pace-memo.ts): one per individual send, none per grouped one.
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
