@@ -228,11 +228,12 @@ async function paceOrRelease(
       if (!verdict.send) return releaseUnsent(inv, ref, d, verdict.reason, log);
       const grouped = await groupDelivery(inv, n, ref, pace.allowance, log);
       if ("status" in grouped) return grouped;
-      throw new Error(grouped.error);
+      throw Object.assign(new Error(grouped.error), { mayHaveArrived: grouped.mayHaveArrived });
     }
   } catch (err: unknown) {
     const reason = `pacing unavailable: ${describe(err)}`;
-    await markFailed(ref, reason, false, markDeadline(inv));
+    const { mayHaveArrived } = err as { mayHaveArrived?: boolean };
+    await markFailed(ref, reason, false, markDeadline(inv), { mayHaveArrived });
     log.error("delivery failed", { channel: d.channel, permanent: false, error: reason });
     return { channel: d.channel, status: "failed", reason };
   }

@@ -154,8 +154,13 @@ export type GroupWrite = (
   cutoff: number,
 ) => Promise<boolean>;
 
-/** What {@link groupDelivery} did: grouped, or an error (`taken`: the write found the slot taken). */
-export type GroupResult = ChannelOutcome | { channel: string; error: string; taken?: true };
+/**
+ * What {@link groupDelivery} did: grouped, or an error (`taken`: the write found the slot taken;
+ * `mayHaveArrived`: a grouped mark that may be applied failed at or past its window's flush
+ * cutoff, so that window's digest may list it, and the release must say so).
+ */
+export type GroupResult =
+  ChannelOutcome | { channel: string; error: string; taken?: true; mayHaveArrived?: true };
 
 /**
  * Groups the delivery `ref` of `n` into its channel's digest of window `a`: queues the flush
@@ -176,13 +181,15 @@ export async function groupDelivery(
   },
 ): Promise<GroupResult> {
   const slot = digestSlot(ref.channel, a);
+  const flushAt = flushCutoff(slot, a.windowMs);
+  let marking = false;
   try {
     await queueFlush(inv, slot, a.windowMs);
     // Marked before the flush reads the window (its end + FLUSH_GRACE_MS), or not at all: a mark
     // retried past that (DynamoDB throttling) would land in a digest already sent and the entry
     // would never reach anyone. Too late, the slot is released and the record decided again.
-    const flushAt = flushCutoff(slot, a.windowMs);
     if (Date.now() >= flushAt) throw new Error(`window ${slot.digestId} is being flushed`);
+    marking = true;
     if (!(await write(slot, entryOf(n), flushAt))) {
       return { channel: ref.channel, error: "slot already claimed", taken: true };
     }
@@ -191,7 +198,12 @@ export async function groupDelivery(
     // moves to the current window's digest: at worst listed twice, never lost (issue 12).
     if (Date.now() >= flushAt) return await regroupLate(inv, n, ref, a, log);
   } catch (err: unknown) {
-    return { channel: ref.channel, error: `grouping failed: ${describe(err)}` };
+    const error = `grouping failed: ${describe(err)}`;
+    // A mark applied (or whose reply was lost) that fails past the cutoff, its move included: the
+    // flush may have read it grouped and sent it. Released, its copy's send may repeat that digest
+    // entry: recorded as a possible duplicate (README "Exactly once"; red-team finding).
+    const listed = marking && Date.now() >= flushAt;
+    return { channel: ref.channel, error, ...(listed && { mayHaveArrived: true as const }) };
   }
   log.info("delivery grouped", { channel: ref.channel, digestId: slot.digestId });
   return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
