@@ -258,6 +258,8 @@ function updateRecord(
  * lease ran out and another invocation claimed the slot, sent it or gave it up, this release must
  * not turn its `sent` back into `failed` (a second send on the next receive) or free its live
  * lease. A slot claimed `unconfirmed` (`ref.unconfirmed`) keeps `mayHaveArrived` when released.
+ * A released grouped mark loses its `action`, `result`, `digestId`, `entry` and `DIGEST#` index
+ * keys (the audit trail read it as grouped; red-team finding).
  * Resolves false when the condition failed (the slot was no longer this claim's, or an SDK
  * repeat of this very write found it done), true otherwise.
  */
@@ -277,9 +279,15 @@ export async function markFailed(
         UpdateExpression:
           "SET #s = :s, lastError = :e, leaseUntil = :zero" +
           (arrived ? ", mayHaveArrived = :arr" : "") +
+          // A grouped mark given back is in no digest: its record stops saying so, and leaves the
+          // digest's index (a failed item keeping them read as "grouped into digest …").
+          (mine ? " REMOVE #a, #r, digestId, #entry, gsi1pk, gsi1sk" : "") +
           " ADD attempts :back",
         ...(mine && { ConditionExpression: "claimId = :cid AND #s IN (:sending, :grouped)" }),
-        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeNames: {
+          "#s": "status",
+          ...(mine && { "#a": "action", "#r": "result", "#entry": "entry" }),
+        },
         ExpressionAttributeValues: {
           ":s": permanent ? "abandoned" : "failed",
           ":e": error,

@@ -22,7 +22,14 @@ import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { scaledMs } from "../../handlers/http";
 import type { Notification } from "../../handlers/types";
-import { jumpClockOnWrite, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { createAuditReader } from "../../sandbox/audit-trail";
+import {
+  jumpClockOnWrite,
+  record,
+  startFanoutWorld,
+  TABLE,
+  type FanoutWorld,
+} from "../support/fanout";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
@@ -142,9 +149,9 @@ async function recordsOf(n: Notification, windowStart: number) {
 /**
  * Delivers `n` once under `inv` with the grouped write of `n` (matched by `isWrite`) completing
  * past both the window's flush cutoff and the invocation's deadline, the flush running before the
- * release; then delivers the record's copy in a later invocation. Returns both outcomes.
+ * release. Returns the outcome.
  */
-async function lateThenCopy(
+async function lateFirst(
   inv: Invocation,
   windowStart: number,
   n: Notification,
@@ -160,6 +167,17 @@ async function lateThenCopy(
   const first = await deliver(inv, n, { channel: SLACK, slot: SLACK }, openGate({}), quiet);
   jest.restoreAllMocks();
   expect(flush.flushed).toBe(true);
+  return first;
+}
+
+/** {@link lateFirst}, then the record's copy in a later invocation. Returns both outcomes. */
+async function lateThenCopy(
+  inv: Invocation,
+  windowStart: number,
+  n: Notification,
+  isWrite: (body: string) => boolean,
+) {
+  const first = await lateFirst(inv, windowStart, n, isWrite);
   const copy = await deliver(
     invocation(Date.now() + 20_000),
     n,
@@ -212,4 +230,28 @@ it("the same on the claim path (claim, refused pacing call, grouped mark complet
   expect(slackMessagesOf(n)).toBe(2);
   expect(copy.ambiguous).toBe(true);
   expect(item).toMatchObject({ status: "sent", ambiguous: true });
+}, 30_000);
+
+it("a released grouped slot no longer says it is grouped: no grouped action in the audit trail, out of the digest's index", async () => {
+  const inv = invocation(Date.now() + 8_000);
+  const windowStart = await spend(inv);
+  const n = notification();
+
+  const first = await lateFirst(inv, windowStart, n, (b) => b.includes("attribute_not_exists(pk)"));
+
+  expect(first.status).toBe("failed");
+  const { item } = await recordsOf(n, windowStart);
+  expect(item).toMatchObject({ status: "failed", mayHaveArrived: true });
+  // The slot is given back (its copy sends it on its own): nothing says "grouped into digest …".
+  expect(item).not.toHaveProperty("action");
+  expect(item).not.toHaveProperty("result");
+  expect(item).not.toHaveProperty("digestId");
+  expect(item).not.toHaveProperty("gsi1pk");
+  const reader = createAuditReader(world.standins.dynamo.endpoint, [TABLE]);
+  try {
+    const trail = await reader.read();
+    expect(trail.filter((a) => a.notificationId === n.id)).toEqual([]);
+  } finally {
+    reader.close();
+  }
 }, 30_000);
