@@ -95,6 +95,24 @@ export interface GroupingLedger {
   digestMembers?: Map<string, Set<string>>;
   /** channel → execution id → the grouped slot's notification id. */
   groupedIds?: Map<string, Map<string, string>>;
+  /**
+   * channel → the notification ids a sent digest of that channel listed (complete lists only). A
+   * grouped slot released after its window's flush read it (fanout/grouping.ts: its mark completed
+   * past the cutoff and could not be moved) is in that digest though its slot no longer says
+   * `grouped`: its copy's send is a second delivery.
+   */
+  listedIds?: Map<string, Set<string>>;
+  /** channel → execution id → its delivery slot's notification id, and `ambiguous` when sent so. */
+  slots?: Map<string, Map<string, { id: string; ambiguous: boolean }>>;
+}
+
+/** The channel of a digest id (`digest/<channel>/<window start>`, fanout/grouping.ts). */
+function digestChannel(digestId: string): string {
+  return digestId.slice("digest/".length, digestId.lastIndexOf("/"));
+}
+
+function isDigestId(id: string): boolean {
+  return id.startsWith("digest/");
 }
 
 /** No grouping at all (a run with grouping off, or no ledger read). */
@@ -112,8 +130,16 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
     digestMembers: new Map(),
     groupedIds: new Map(),
     receipts: new Map(),
+    listedIds: new Map(),
+    slots: new Map(),
   };
   for (const item of items) {
+    const id = item.notificationId;
+    if (String(item.pk).startsWith("DELIVERY#") && typeof id === "string" && !isDigestId(id)) {
+      const byExecution = ledger.slots?.get(String(item.channel)) ?? new Map();
+      byExecution.set(String(item.executionId), { id, ambiguous: item.ambiguous === true });
+      ledger.slots?.set(String(item.channel), byExecution);
+    }
     if (item.status === "sent" && typeof item.receiptId === "string" && item.receiptId !== "-") {
       ledger.receipts?.set(item.receiptId, String(item.executionId ?? ""));
     }
@@ -128,13 +154,17 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
     } else if (
       item.status === "sent" &&
       typeof item.notificationId === "string" &&
-      item.notificationId.startsWith("digest/")
+      isDigestId(item.notificationId)
     ) {
       ledger.sentDigests.add(item.notificationId);
       const detail = item.detail as { count?: unknown; notifications?: unknown } | undefined;
       const listed = Array.isArray(detail?.notifications) ? detail.notifications.map(String) : [];
       if (typeof detail?.count === "number" && listed.length >= detail.count) {
         ledger.digestMembers?.set(item.notificationId, new Set(listed));
+        const channel = digestChannel(item.notificationId);
+        const all = ledger.listedIds?.get(channel) ?? new Set<string>();
+        for (const member of listed) all.add(member);
+        ledger.listedIds?.set(channel, all);
       }
     }
   }
@@ -361,7 +391,16 @@ export function tallyRun(
       const members = digest === undefined ? undefined : grouping.digestMembers?.get(digest);
       const id = grouping.groupedIds?.get(channel.name)?.get(event.executionId);
       const listed = members === undefined || id === undefined || members.has(id);
-      const viaDigest = digest !== undefined && grouping.sentDigests.has(digest) && listed ? 1 : 0;
+      const slot = grouping.slots?.get(channel.name)?.get(event.executionId);
+      // Listed by a sent digest, then released and delivered again: the ledger's ambiguous send
+      // is the recorded possible duplicate (README "Exactly once").
+      const released =
+        digest === undefined &&
+        slot !== undefined &&
+        grouping.listedIds?.get(channel.name)?.has(slot.id) === true;
+      if (released && slot.ambiguous && !IDEMPOTENT.has(channel.type)) tally.ambiguousSends += 1;
+      const viaDigest =
+        (digest !== undefined && grouping.sentDigests.has(digest) && listed) || released ? 1 : 0;
       if (viaDigest && got.counts[i] === 0) digests.inDigest += 1;
       const n = got.counts[i] + viaDigest;
       tally.lostReplies += got.lostReplies[i];

@@ -113,4 +113,32 @@ describe("chaos tally with digests", () => {
 
     expect(tally["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1, lost: 2 });
   });
+
+  it("an event listed in a sent digest whose grouped slot was released and then sent on its own is a duplicate, and the ambiguous send the ledger recorded counts", () => {
+    // Event 1's grouped mark completed after its window's flush read it, then was released
+    // (fanout/grouping.ts): the digest lists it, and the record's copy texted it again, recorded
+    // `ambiguous` (the slot kept `mayHaveArrived`). Its slot says `sent`, not `grouped`.
+    const sms = ["FAILED main-app @Deploy/X: chaos0001 health checks failed"];
+    const ledger = groupingLedger([
+      {
+        pk: "DELIVERY#PIPELINE#main-app",
+        status: "sent",
+        channel: "sms-oncall",
+        executionId: exec(1),
+        notificationId: "n1",
+        ambiguous: true,
+      },
+      {
+        status: "sent",
+        notificationId: "digest/sms-oncall/1",
+        channel: "sms-oncall",
+        detail: { kind: "digest", count: 2, notifications: ["n9", "n1"] },
+      },
+    ]);
+
+    const tally = tallyChannels(world(sms, []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1, lost: 2 });
+    expect(tally["sms-oncall"].ambiguousSends).toBe(1);
+  });
 });
