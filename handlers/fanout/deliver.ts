@@ -168,9 +168,9 @@ export async function deliver(
   }
   // A slot claimed before and never confirmed (lease expired), or an attempt of this send that
   // got no answer: the earlier attempt may have reached the receiver. Safe to send again where
-  // the receiver deduplicates; elsewhere the send is recorded as ambiguous (a possible
-  // duplicate), never as a clean first send.
-  const idempotent = receiverIsIdempotent(channelConfig);
+  // the receiver deduplicates (not after a digest that may list it: `inDigest`, another key);
+  // elsewhere the send is recorded as ambiguous (a possible duplicate), never as a clean one.
+  const idempotent = receiverIsIdempotent(channelConfig) && !claim.inDigest;
   const repeated = claim.unconfirmed || outcome.mayHaveArrived;
   const run = {
     attempt: claim.attempts,
@@ -228,12 +228,12 @@ async function paceOrRelease(
       if (!verdict.send) return releaseUnsent(inv, ref, d, verdict.reason, log);
       const grouped = await groupDelivery(inv, n, ref, pace.allowance, log);
       if ("status" in grouped) return grouped;
-      throw Object.assign(new Error(grouped.error), { mayHaveArrived: grouped.mayHaveArrived });
+      throw Object.assign(new Error(grouped.error), { mayBeInDigest: grouped.mayBeInDigest });
     }
   } catch (err: unknown) {
     const reason = `pacing unavailable: ${describe(err)}`;
-    const { mayHaveArrived } = err as { mayHaveArrived?: boolean };
-    await markFailed(ref, reason, false, markDeadline(inv), { mayHaveArrived });
+    const { mayBeInDigest } = err as { mayBeInDigest?: boolean };
+    await markFailed(ref, reason, false, markDeadline(inv), { mayBeInDigest });
     log.error("delivery failed", { channel: d.channel, permanent: false, error: reason });
     return { channel: d.channel, status: "failed", reason };
   }

@@ -80,8 +80,8 @@ export async function groupFirst(
   if (grouped.taken) return refusedBy(taken.existing);
   // The write may have been applied (a lost reply), or its late regrouping failed: the slot, if
   // this write made it, is given back (`failed`), and the record's copy decides again.
-  const { mayHaveArrived } = grouped;
-  await markFailed(mine, grouped.error, false, markDeadline(inv), { mayHaveArrived });
+  const { mayBeInDigest } = grouped;
+  await markFailed(mine, grouped.error, false, markDeadline(inv), { mayBeInDigest });
   log.error("delivery failed", { channel: d.channel, permanent: false, error: grouped.error });
   return { channel: d.channel, status: "failed", reason: grouped.error };
 }

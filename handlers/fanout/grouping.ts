@@ -156,11 +156,11 @@ export type GroupWrite = (
 
 /**
  * What {@link groupDelivery} did: grouped, or an error (`taken`: the write found the slot taken;
- * `mayHaveArrived`: a grouped mark that may be applied failed at or past its window's flush
+ * `mayBeInDigest`: a grouped mark that may be applied failed at or past its window's flush
  * cutoff, so that window's digest may list it, and the release must say so).
  */
 export type GroupResult =
-  ChannelOutcome | { channel: string; error: string; taken?: true; mayHaveArrived?: true };
+  ChannelOutcome | { channel: string; error: string; taken?: true; mayBeInDigest?: true };
 
 /**
  * Groups the delivery `ref` of `n` into its channel's digest of window `a`: queues the flush
@@ -203,7 +203,7 @@ export async function groupDelivery(
     // flush may have read it grouped and sent it. Released, its copy's send may repeat that digest
     // entry: recorded as a possible duplicate (README "Exactly once"; red-team finding).
     const listed = marking && Date.now() >= flushAt;
-    return { channel: ref.channel, error, ...(listed && { mayHaveArrived: true as const }) };
+    return { channel: ref.channel, error, ...(listed && { mayBeInDigest: true as const }) };
   }
   log.info("delivery grouped", { channel: ref.channel, digestId: slot.digestId });
   return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };

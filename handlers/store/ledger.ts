@@ -67,7 +67,14 @@ export interface DeliveryRef {
  * repeat a message the receiver already has.
  */
 export type DeliveryClaim =
-  | { claimed: true; attempts: number; unconfirmed: boolean; claimId: string }
+  | {
+      claimed: true;
+      attempts: number;
+      unconfirmed: boolean;
+      claimId: string;
+      /** An earlier attempt's grouped mark may be in a digest sent (`markFailed` `mayBeInDigest`). */
+      inDigest?: true;
+    }
   | { claimed: false; status: "sent" | "sending" | "abandoned" | "grouped"; sentAt?: string };
 
 function key(ref: DeliveryRef) {
@@ -141,6 +148,7 @@ export async function claimDelivery(
       attempts: Number(old?.attempts ?? 0) + 1,
       unconfirmed: old?.status === "sending" || old?.mayHaveArrived === true,
       claimId,
+      ...(old?.mayBeInDigest === true && { inDigest: true as const }),
     };
   }
   const status = result.existing?.status;
@@ -259,7 +267,10 @@ function updateRecord(
  * not turn its `sent` back into `failed` (a second send on the next receive) or free its live
  * lease. A slot claimed `unconfirmed` (`ref.unconfirmed`) keeps `mayHaveArrived` when released.
  * A released grouped mark loses its `action`, `result`, `digestId`, `entry` and `DIGEST#` index
- * keys (the audit trail read it as grouped; red-team finding).
+ * keys (the audit trail read it as grouped; red-team finding). `opts.mayBeInDigest`: the mark
+ * may have been read by its window's flush, so a digest sent may list it: the slot says so
+ * (`mayBeInDigest`, and `mayHaveArrived`), and its next claim is `inDigest` — a send then
+ * repeats what a digest said, which no receiver's idempotency key recognizes.
  * Resolves false when the condition failed (the slot was no longer this claim's, or an SDK
  * repeat of this very write found it done), true otherwise.
  */
@@ -268,10 +279,10 @@ export async function markFailed(
   error: string,
   permanent: boolean,
   deadline: number,
-  opts: { unsent?: boolean; mayHaveArrived?: boolean } = {},
+  opts: { unsent?: boolean; mayHaveArrived?: boolean; mayBeInDigest?: boolean } = {},
 ): Promise<boolean> {
   const mine = ref.claimId !== undefined;
-  const arrived = opts.mayHaveArrived || ref.unconfirmed;
+  const arrived = opts.mayHaveArrived || opts.mayBeInDigest || ref.unconfirmed;
   try {
     await updateRecord(
       ref,
@@ -279,6 +290,7 @@ export async function markFailed(
         UpdateExpression:
           "SET #s = :s, lastError = :e, leaseUntil = :zero" +
           (arrived ? ", mayHaveArrived = :arr" : "") +
+          (opts.mayBeInDigest ? ", mayBeInDigest = :arr" : "") +
           // A grouped mark given back is in no digest: its record stops saying so, and leaves the
           // digest's index (a failed item keeping them read as "grouped into digest …").
           (mine ? " REMOVE #a, #r, digestId, #entry, gsi1pk, gsi1sk" : "") +

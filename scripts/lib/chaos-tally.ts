@@ -50,7 +50,10 @@ export interface ChannelTally {
   lost: number;
   dlqWithReason: number;
   dlqWithoutReason: number;
-  /** Lost replies on a receiver with no idempotency (a duplicate is possible there). */
+  /**
+   * Lost replies on a receiver with no idempotency (a duplicate is possible there), and sends the
+   * ledger recorded `ambiguous` after a digest listed the notification.
+   */
   ambiguousSends: number;
   /** Every lost reply on this channel's receiver (de-duplicated by the receiver or not). */
   lostReplies: number;
@@ -398,7 +401,8 @@ export function tallyRun(
         digest === undefined &&
         slot !== undefined &&
         grouping.listedIds?.get(channel.name)?.has(slot.id) === true;
-      if (released && slot.ambiguous && !IDEMPOTENT.has(channel.type)) tally.ambiguousSends += 1;
+      // (recorded `ambiguous` on any receiver: no idempotency key matches a digest's entry).
+      if (released && slot.ambiguous) tally.ambiguousSends += 1;
       const viaDigest =
         (digest !== undefined && grouping.sentDigests.has(digest) && listed) || released ? 1 : 0;
       if (viaDigest && got.counts[i] === 0) digests.inDigest += 1;

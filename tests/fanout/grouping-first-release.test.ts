@@ -34,6 +34,16 @@ import {
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
 const SLACK = "slack-eng";
+/** A webhook channel: its receiver deduplicates by `Idempotency-Key` (handlers/channels/webhook.ts). */
+const HOOK = "hook-ops";
+
+/** A channel under test: its name and its receiver's kind (testing/receivers). */
+interface Channel {
+  name: string;
+  kind: "slack" | "webhook";
+}
+const SLACK_CH: Channel = { name: SLACK, kind: "slack" };
+const HOOK_CH: Channel = { name: HOOK, kind: "webhook" };
 
 let world: FanoutWorld;
 const saved = { ...process.env };
@@ -43,8 +53,17 @@ beforeAll(async () => {
   process.env.TIME_SCALE = String(SCALE);
   world = await startFanoutWorld((raw) => {
     raw.pipelines.push({ prefix: "release-", tier: "critical", states: ["FAILED"] });
-    raw.grouping = { channels: { [SLACK]: { windowSeconds: 60, maxIndividual: 3 } } };
+    raw.channels[HOOK] = { type: "webhook" };
+    raw.routing.critical = [...raw.routing.critical, HOOK];
+    raw.secrets[HOOK] = { url: "http://127.0.0.1:1/placeholder" };
+    raw.grouping = {
+      channels: {
+        [SLACK]: { windowSeconds: 60, maxIndividual: 3 },
+        [HOOK]: { windowSeconds: 60, maxIndividual: 3 },
+      },
+    };
   });
+  world.config.channelSecrets[HOOK] = { url: world.standins.receivers.urlFor("webhook", HOOK) };
 });
 afterAll(async () => {
   await world.close();
@@ -93,19 +112,19 @@ function notification(): Notification {
   } as Notification;
 }
 
-/** Spends the Slack window's 3 individual messages under `inv` (its pacing memo learns it). */
-async function spend(inv: Invocation): Promise<number> {
-  const allowance = allowanceFor(inv.config, SLACK)!;
+/** Spends the window's 3 individual messages of `ch` under `inv` (its pacing memo learns it). */
+async function spend(inv: Invocation, ch: Channel = SLACK_CH): Promise<number> {
+  const allowance = allowanceFor(inv.config, ch.name)!;
   for (let i = 0; i < 3; i++) {
-    await paceDelivery(SLACK, "slack", inv.deadline, undefined, Date.now, allowance);
+    await paceDelivery(ch.name, ch.kind, inv.deadline, undefined, Date.now, allowance);
   }
   return allowance.windowStart;
 }
 
-/** The Slack messages (individual or digest) that name `n`'s pipeline. */
-function slackMessagesOf(n: Notification): number {
+/** The messages (individual or digest) `ch`'s receiver accepted that name `n`'s pipeline. */
+function messagesOf(n: Notification, ch: Channel = SLACK_CH): number {
   return world.standins.receivers
-    .byReceiver("slack", SLACK)
+    .byReceiver(ch.kind, ch.name)
     .filter((m) => JSON.stringify(m).includes(n.pipeline)).length;
 }
 
@@ -114,7 +133,7 @@ function slackMessagesOf(n: Notification): number {
  * release of `n`'s grouped slot reaches DynamoDB: the flush read the window after the late mark
  * completed and before the release.
  */
-function flushBeforeRelease(n: Notification, windowStart: number): { flushed: boolean } {
+function flushBeforeRelease(n: Notification, windowStart: number, ch: Channel) {
   const client = ddb();
   const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
   const state = { flushed: false };
@@ -125,7 +144,7 @@ function flushBeforeRelease(n: Notification, windowStart: number): { flushed: bo
       // The digest takes a send slot of its own (the pacing of the window is not what is tested).
       await world.forgetPacing();
       const body = digestFlushBody({
-        channel: SLACK,
+        channel: ch.name,
         windowStart,
         windowMs: scaledMs(60_000),
       });
@@ -137,12 +156,13 @@ function flushBeforeRelease(n: Notification, windowStart: number): { flushed: bo
   return state;
 }
 
-/** The delivery record of `n` on Slack, and the digest record of `windowStart`. */
-async function recordsOf(n: Notification, windowStart: number) {
+/** The delivery record of `n` on `ch`, and `ch`'s digest record of `windowStart`. */
+async function recordsOf(n: Notification, windowStart: number, ch: Channel = SLACK_CH) {
   const items = await world.items();
+  const mine = (i: Record<string, any>) => i.notificationId === n.id && i.channel === ch.name;
   return {
-    item: items.find((i) => String(i.pk).startsWith("DELIVERY#") && i.notificationId === n.id),
-    digest: items.find((i) => i.notificationId === `digest/${SLACK}/${windowStart}`),
+    item: items.find((i) => String(i.pk).startsWith("DELIVERY#") && mine(i)),
+    digest: items.find((i) => i.notificationId === `digest/${ch.name}/${windowStart}`),
   };
 }
 
@@ -156,6 +176,7 @@ async function lateFirst(
   windowStart: number,
   n: Notification,
   isWrite: (body: string) => boolean,
+  ch: Channel = SLACK_CH,
 ) {
   const cutoff = windowStart + scaledMs(60_000) + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
   jumpClockOnWrite(
@@ -163,8 +184,9 @@ async function lateFirst(
     (op, body) => op === "UpdateItem" && body.includes(n.id) && isWrite(body),
     Math.max(cutoff, inv.deadline) - Date.now() + 100,
   );
-  const flush = flushBeforeRelease(n, windowStart);
-  const first = await deliver(inv, n, { channel: SLACK, slot: SLACK }, openGate({}), quiet);
+  const flush = flushBeforeRelease(n, windowStart, ch);
+  const d = { channel: ch.name, slot: ch.name };
+  const first = await deliver(inv, n, d, openGate({}), quiet);
   jest.restoreAllMocks();
   expect(flush.flushed).toBe(true);
   return first;
@@ -176,12 +198,13 @@ async function lateThenCopy(
   windowStart: number,
   n: Notification,
   isWrite: (body: string) => boolean,
+  ch: Channel = SLACK_CH,
 ) {
-  const first = await lateFirst(inv, windowStart, n, isWrite);
+  const first = await lateFirst(inv, windowStart, n, isWrite, ch);
   const copy = await deliver(
     invocation(Date.now() + 20_000),
     n,
-    { channel: SLACK, slot: SLACK },
+    { channel: ch.name, slot: ch.name },
     openGate(world.config.channelSecrets),
     quiet,
   );
@@ -205,7 +228,7 @@ it("a one-write grouped mark completed after the flush cutoff, its move failed a
   // The slot was released, so the copy sent it on its own: twice on the channel, the second
   // visibly a possible duplicate.
   expect(copy.status).toBe("sent");
-  expect(slackMessagesOf(n)).toBe(2);
+  expect(messagesOf(n)).toBe(2);
   expect(copy.ambiguous).toBe(true);
   expect(item).toMatchObject({ status: "sent", ambiguous: true });
 }, 30_000);
@@ -227,9 +250,34 @@ it("the same on the claim path (claim, refused pacing call, grouped mark complet
   const { item, digest } = await recordsOf(n, windowStart);
   expect(digest!.detail.notifications).toContain(n.id);
   expect(copy.status).toBe("sent");
-  expect(slackMessagesOf(n)).toBe(2);
+  expect(messagesOf(n)).toBe(2);
   expect(copy.ambiguous).toBe(true);
   expect(item).toMatchObject({ status: "sent", ambiguous: true });
+}, 30_000);
+
+it("a webhook: the copy's Idempotency-Key differs from the digest's, so its send is a possible duplicate too (not 'resent idempotent')", async () => {
+  const inv = invocation(Date.now() + 8_000);
+  const windowStart = await spend(inv, HOOK_CH);
+  const n = notification();
+
+  const { first, copy } = await lateThenCopy(
+    inv,
+    windowStart,
+    n,
+    (body) => body.includes("attribute_not_exists(pk)"),
+    HOOK_CH,
+  );
+
+  expect(first.status).toBe("failed");
+  const { item, digest } = await recordsOf(n, windowStart, HOOK_CH);
+  expect(digest!.detail.notifications).toContain(n.id);
+  expect(copy.status).toBe("sent");
+  // The digest (key "<digest id>:hook-ops") and the message (key "<notification id>:hook-ops"):
+  // two requests the receiver's idempotency cannot tell apart as one.
+  expect(messagesOf(n, HOOK_CH)).toBe(2);
+  expect(copy.ambiguous).toBe(true);
+  expect(item).toMatchObject({ status: "sent", ambiguous: true });
+  expect(item!.detail.resentIdempotent).toBeUndefined();
 }, 30_000);
 
 it("a released grouped slot no longer says it is grouped: no grouped action in the audit trail, out of the digest's index", async () => {
