@@ -192,7 +192,8 @@ export async function digestEntries(
             IndexName: EXECUTION_INDEX,
             KeyConditionExpression: "gsi1pk = :pk",
             // Only slots still grouped: one released since (`failed`, its retry sends it on its
-            // own) keeps its index keys but is not the digest's (red-team finding).
+            // own) is not the digest's (red-team finding); a release now also removes its index
+            // keys (store/ledger.ts `markFailed`), items released before that keep them.
             FilterExpression: "#s = :grouped",
             ExpressionAttributeNames: { "#s": "status" },
             ExpressionAttributeValues: {
