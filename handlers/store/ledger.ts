@@ -156,7 +156,8 @@ export async function claimDelivery(
     // Our own claim, applied by an attempt whose reply was lost. What the slot was before is
     // lost with that reply: counted as unconfirmed (a possible repeat is recorded, never a loss).
     const attempts = Number(result.existing.attempts ?? 1);
-    return { claimed: true, attempts, unconfirmed: true, claimId };
+    const inDigest = result.existing.mayBeInDigest === true && { inDigest: true as const };
+    return { claimed: true, attempts, unconfirmed: true, claimId, ...inDigest };
   }
   return {
     claimed: false,

@@ -280,6 +280,52 @@ it("a webhook: the copy's Idempotency-Key differs from the digest's, so its send
   expect(item!.detail.resentIdempotent).toBeUndefined();
 }, 30_000);
 
+it("a webhook copy whose claim's reply is lost (the repeat finds its own claim) still knows a digest may list it: a possible duplicate", async () => {
+  const inv = invocation(Date.now() + 8_000);
+  const windowStart = await spend(inv, HOOK_CH);
+  const n = notification();
+  const first = await lateFirst(
+    inv,
+    windowStart,
+    n,
+    (b) => b.includes("attribute_not_exists(pk)"),
+    HOOK_CH,
+  );
+  expect(first.status).toBe("failed");
+  // The copy's claim is applied, its answer lost (the SDK's socket timeout): the repeat is
+  // refused by the item that claim wrote, recognized by its claimId (store/ledger.ts).
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  const lost = { count: 0 };
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    const claim =
+      String(cmd.input.UpdateExpression ?? "").includes(":sending") &&
+      String(cmd.input.Key?.sk ?? "").includes(n.id);
+    if (claim) lost.count++;
+    const out = await send(cmd, ...rest);
+    if (claim && lost.count === 1) {
+      const err = new Error("socket timed out") as Error & Record<string, unknown>;
+      err.name = "TimeoutError";
+      throw err;
+    }
+    return out;
+  }) as any);
+
+  const copy = await deliver(
+    invocation(Date.now() + 20_000),
+    n,
+    { channel: HOOK, slot: HOOK },
+    openGate(world.config.channelSecrets),
+    quiet,
+  );
+  jest.restoreAllMocks();
+
+  expect(lost.count).toBe(2); // the claim, then its repeat, refused by the item it wrote
+  expect(copy.status).toBe("sent");
+  expect(messagesOf(n, HOOK_CH)).toBe(2);
+  expect(copy.ambiguous).toBe(true);
+}, 30_000);
+
 it("a released grouped slot no longer says it is grouped: no grouped action in the audit trail, out of the digest's index", async () => {
   const inv = invocation(Date.now() + 8_000);
   const windowStart = await spend(inv);
