@@ -268,10 +268,8 @@ function updateRecord(
  * not turn its `sent` back into `failed` (a second send on the next receive) or free its live
  * lease. A slot claimed `unconfirmed` (`ref.unconfirmed`) keeps `mayHaveArrived` when released.
  * A released grouped mark loses its `action`, `result`, `digestId`, `entry` and `DIGEST#` index
- * keys (the audit trail read it as grouped; red-team finding). `opts.mayBeInDigest`: the mark
- * may have been read by its window's flush, so a digest sent may list it: the slot says so
- * (`mayBeInDigest`, and `mayHaveArrived`), and its next claim is `inDigest` — a send then
- * repeats what a digest said, which no receiver's idempotency key recognizes.
+ * keys (the audit trail read it as grouped; red-team finding). `opts.mayBeInDigest`: a digest
+ * sent may list the mark: the slot says so (and `mayHaveArrived`); its next claim is `inDigest`.
  * Resolves false when the condition failed (the slot was no longer this claim's, or an SDK
  * repeat of this very write found it done), true otherwise.
  */
