@@ -21,6 +21,7 @@ import { allowanceFor, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { scaledMs } from "../../handlers/http";
+import { forgetPaceMemo } from "../../handlers/store/pacing";
 import type { Notification } from "../../handlers/types";
 import { createAuditReader } from "../../sandbox/audit-trail";
 import {
@@ -234,8 +235,10 @@ it("a one-write grouped mark completed after the flush cutoff, its move failed a
 }, 30_000);
 
 it("the same on the claim path (claim, refused pacing call, grouped mark completed late): the copy's send is a possible duplicate", async () => {
-  // Another invocation spent the window: this one learns it from its own pacing call.
+  // Another container spent the window: this one (cold: its pacing memo empty) learns it from
+  // its own pacing call. A warm container that saw it spent would take the one-write path.
   const windowStart = await spend(invocation(Date.now() + 30_000));
+  forgetPaceMemo();
   const inv = invocation(Date.now() + 8_000);
   const n = notification();
 
