@@ -156,8 +156,8 @@ export type GroupWrite = (
 
 /**
  * What {@link groupDelivery} did: grouped, or an error (`taken`: the write found the slot taken;
- * `mayBeInDigest`: a grouped mark that may be applied failed at or past its window's flush
- * cutoff, so that window's digest may list it, and the release must say so).
+ * `mayBeInDigest`: a grouped mark was started and may be applied, so a digest may list it,
+ * and the release must say so).
  */
 export type GroupResult =
   ChannelOutcome | { channel: string; error: string; taken?: true; mayBeInDigest?: true };
@@ -199,10 +199,13 @@ export async function groupDelivery(
     if (Date.now() >= flushAt) return await regroupLate(inv, n, ref, a, log);
   } catch (err: unknown) {
     const error = `grouping failed: ${describe(err)}`;
-    // A mark applied (or whose reply was lost) that fails past the cutoff, its move included: the
-    // flush may have read it grouped and sent it. Released, its copy's send may repeat that digest
-    // entry: recorded as a possible duplicate (README "Exactly once"; red-team finding).
-    const listed = marking && Date.now() >= flushAt;
+    // A mark started may be applied (its reply lost, then throttled until its deadline, or its
+    // late move failed): the flush may read it grouped and send it before the release lands, even
+    // when the mark failed before the cutoff (the release is one more call that can complete
+    // late). Released, its copy's send may repeat that digest entry: recorded as a possible
+    // duplicate (README "Exactly once"; red-team findings). A false flag costs only that record's
+    // wording, and only when a started mark fails (rare); a missing one hides a duplicate.
+    const listed = marking;
     return { channel: ref.channel, error, ...(listed && { mayBeInDigest: true as const }) };
   }
   log.info("delivery grouped", { channel: ref.channel, digestId: slot.digestId });
