@@ -20,6 +20,7 @@ import { claimIncidentFor } from "./incident";
 import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { allowanceFor, groupable, groupDelivery } from "./grouping";
 import { groupFirst } from "./group-first";
+import { settleRefused } from "./grouped-copy";
 import { paceDelivery, type PaceDecision } from "./pace";
 import { releaseUnsent, verdictOf, type GateVerdict, type SendGate } from "./gate";
 import { recordSent } from "./sent";
@@ -40,7 +41,7 @@ export interface ChannelOutcome {
 }
 
 /** Audit fields shared by every record of one delivery. */
-type DeliveryBase = Pick<
+export type DeliveryBase = Pick<
   AuditRecord,
   "pipeline" | "account" | "region" | "executionId" | "channel" | "notificationId" | "eventId"
 >;
@@ -103,13 +104,8 @@ export async function deliver(
   // Throttled claims are retried until the deadline (store/claim.ts), never past it.
   const claim =
     first ?? (await claimDelivery(ref, claimLease(inv), retention, Date.now(), inv.deadline));
-  if (!claim.claimed) {
-    const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
-    const result =
-      claim.status === "sent" ? `already sent at ${claim.sentAt}` : `already ${claim.status}`;
-    await auditQuietly(inv, { ...base, action: "deduplicated", result }, log);
-    return { channel: d.channel, status };
-  }
+  // Refused: deduplicated, unless grouped into a digest that may not have it (grouped-copy.ts).
+  if (!claim.claimed) return settleRefused(inv, n, ref, claim, base, log);
   // SMS and email: SNS's client loads while this delivery waits for its pacing call or verdict.
   warmSnsFor(channelConfig.type);
   // Every release from here on changes the slot only while this claim holds it (store/ledger.ts).

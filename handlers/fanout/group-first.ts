@@ -100,5 +100,6 @@ function refusedBy(existing: Record<string, unknown> | undefined): DeliveryClaim
     claimed: false,
     status: status as "grouped" | "sent" | "abandoned",
     sentAt: existing?.sentAt as string | undefined,
+    digestId: existing?.digestId as string | undefined,
   };
 }

@@ -126,7 +126,7 @@ export function entryOf(n: Notification): GroupedEntry {
  * once per invocation (the same promise for every grouped notification of the window). SQS
  * errors are thrown.
  */
-function queueFlush(inv: Invocation, slot: DigestSlot, windowMs: number): Promise<void> {
+export function queueFlush(inv: Invocation, slot: DigestSlot, windowMs: number): Promise<void> {
   const flushes = (inv.digestFlushes ??= {});
   const pending = (flushes[slot.digestId] ??= (async () => {
     const dueMs = slot.windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) - Date.now();
@@ -250,6 +250,6 @@ async function regroupLate(
  * window's flush: the window's end plus {@link FLUSH_GRACE_MS}, less 1 s for the index to catch
  * up (all AWS time, scaled).
  */
-function flushCutoff(slot: DigestSlot, windowMs: number): number {
+export function flushCutoff(slot: DigestSlot, windowMs: number): number {
   return slot.windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
 }

@@ -10,7 +10,7 @@
  * The flush finds them with a Query of that index (eventually consistent: the flush waits a few
  * seconds past the window's end).
  */
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { consoleUrl } from "../events/normalize";
 import { claimOrRead, withStoreRetries } from "./claim";
@@ -157,6 +157,72 @@ export async function claimGrouped(
   if (result.claimed) return { grouped: true };
   const ours = result.existing?.claimId === ref.claimId && result.existing?.status === "grouped";
   return ours ? { grouped: true } : { grouped: false, existing: result.existing };
+}
+
+/**
+ * Moves the delivery `ref`, still `grouped` into the digest `from`, into `slot`'s digest with
+ * `entry` (fanout/grouped-copy.ts: `from`'s flush read its window before the mark landed): one
+ * conditional UpdateItem (the grouped mark's, under `#s = grouped AND digestId = from`),
+ * retried through throttling until `deadline`. Resolves false when the slot is no longer grouped
+ * into `from` (released, or moved elsewhere); true when moved, or found already in `slot`'s digest
+ * (this write applied whose reply was lost, or a concurrent copy's same move). Errors are thrown.
+ */
+export async function moveGrouped(
+  ref: DeliveryRef,
+  from: string,
+  slot: DigestSlot,
+  entry: GroupedEntry,
+  deadline: number,
+  now: Date = new Date(),
+): Promise<boolean> {
+  const g = groupedParts(slot, entry, now);
+  const result = await claimOrRead(
+    {
+      kind: "update",
+      TableName: tableName(),
+      Key: recordKey(ref),
+      UpdateExpression: `SET ${g.set}`,
+      ConditionExpression: "#s = :g AND digestId = :from",
+      ExpressionAttributeNames: g.names,
+      ExpressionAttributeValues: { ...g.values, ":from": from },
+    },
+    { deadline },
+  );
+  const there = result.claimed ? undefined : result.existing;
+  return result.claimed || (there?.status === "grouped" && there.digestId === slot.digestId);
+}
+
+/**
+ * The ledger record of a digest (`ref`: fanout/digest-flush.ts `digestRef`): its status and, once
+ * `sent`, `notifications` (the ids it listed, oldest first, cut at 200: fanout/digest-flush.ts)
+ * and `count` (how many it carried). Undefined when there is none (the flush has not claimed it
+ * yet, or it found the window empty). One strongly consistent GetItem, retried through
+ * throttling until `deadline`; errors are thrown.
+ */
+export async function digestRecord(
+  ref: DeliveryRef,
+  deadline: number,
+): Promise<{ status: string; notifications?: string[]; count?: number } | undefined> {
+  const out = await withStoreRetries(
+    () =>
+      ddb().send(
+        new GetCommand({
+          TableName: tableName(),
+          Key: recordKey(ref),
+          ConsistentRead: true,
+          ProjectionExpression: "#s, detail",
+          ExpressionAttributeNames: { "#s": "status" },
+        }),
+      ),
+    { deadline },
+  );
+  if (!out.Item) return undefined;
+  const detail = (out.Item.detail ?? {}) as { notifications?: unknown; count?: unknown };
+  return {
+    status: String(out.Item.status),
+    ...(Array.isArray(detail.notifications) && { notifications: detail.notifications.map(String) }),
+    ...(typeof detail.count === "number" && { count: detail.count }),
+  };
 }
 
 /** What {@link digestEntries} found. */

@@ -61,10 +61,10 @@ export interface DeliveryRef {
 
 /**
  * Result of claiming a delivery. Refused: the slot is `sent`, `abandoned`, `grouped` (final too,
- * store/digest.ts) or `sending` under another claim's live lease. `unconfirmed`: the slot was
- * `sending` under a lease that expired — an earlier attempt claimed it and never said how its send ended (the invocation timed out or
- * crashed after or during the request, or its mark-sent write failed for good), so this send may
- * repeat a message the receiver already has.
+ * into `digestId`: store/digest.ts) or `sending` under another claim's live lease.
+ * `unconfirmed`: the slot was `sending` under a lease that expired (an earlier attempt never said
+ * how its send ended: a timeout or crash during or after the request, or a mark-sent that failed
+ * for good), so this send may repeat a message the receiver already has.
  */
 export type DeliveryClaim =
   | {
@@ -75,7 +75,12 @@ export type DeliveryClaim =
       /** An earlier attempt's grouped mark may be in a digest sent (`markFailed` `mayBeInDigest`). */
       inDigest?: true;
     }
-  | { claimed: false; status: "sent" | "sending" | "abandoned" | "grouped"; sentAt?: string };
+  | {
+      claimed: false;
+      status: "sent" | "sending" | "abandoned" | "grouped";
+      sentAt?: string;
+      digestId?: string;
+    };
 
 function key(ref: DeliveryRef) {
   return deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot);
@@ -95,8 +100,7 @@ export async function claimDelivery(
   deadline?: number,
 ): Promise<DeliveryClaim> {
   const place = ref.account !== undefined && ref.region !== undefined;
-  // Names this claim in the item, so that a retry of it by the SDK (its first attempt applied,
-  // the reply lost) recognizes its own live lease instead of taking it for another invocation's.
+  // Names this claim: a repeat of it (applied, its reply lost) knows its lease from another's.
   const claimId = randomUUID();
   const result = await claimOrRead(
     {
@@ -108,7 +112,6 @@ export async function claimDelivery(
         ` #ev = :ev, #cid = :cid${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
       ConditionExpression:
         "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
-      // Every name through a placeholder: several are DynamoDB reserved words (STATUS, …).
       ExpressionAttributeNames: {
         "#s": "status",
         "#lease": "leaseUntil",
@@ -164,17 +167,14 @@ export async function claimDelivery(
     status:
       status === "sent" || status === "abandoned" || status === "grouped" ? status : "sending",
     sentAt: result.existing?.sentAt as string | undefined,
+    digestId: result.existing?.digestId as string | undefined,
   };
 }
 
-/** Attempts in all of a mark write (the SDK's own 3 attempts are inside each). */
-const MARK_ATTEMPTS = 5;
-
 /**
- * Runs `write` until it succeeds, up to {@link MARK_ATTEMPTS} times, with store/claim.ts
- * `withStoreRetries`' full-jitter backoff, never waiting past `deadline` (epoch ms): a throttled
- * (`ProvisionedThroughputExceededException`, `ThrottlingException`) or failed mark-sent would
- * otherwise leave a delivered slot `sending`, and the event's redelivery would send it again.
+ * Runs `write` until it succeeds, up to 5 times (store/claim.ts
+ * `withStoreRetries`' backoff), never waiting past `deadline` (epoch ms): a throttled or failed
+ * mark-sent would leave a delivered slot `sending`, and the redelivery would send it again.
  * Errors a retry cannot fix (a failed condition, an invalid request, a denial), and the last
  * error, are thrown.
  */
@@ -183,7 +183,8 @@ export async function writeWithRetries(
   deadline: number,
   sleep?: (ms: number) => Promise<void>,
 ): Promise<void> {
-  await withStoreRetries(write, { deadline, sleep, attempts: MARK_ATTEMPTS });
+  // 5 attempts of a mark write in all (the SDK's own 3 are inside each).
+  await withStoreRetries(write, { deadline, sleep, attempts: 5 });
 }
 
 /** What a sent delivery's record says (its audit fields). */

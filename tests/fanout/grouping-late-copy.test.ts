@@ -2,7 +2,11 @@
  * Red team of a grouped slot whose mark outlived its window's flush read (fanout/grouping.ts
  * `groupDelivery`): a grouped mark that fails before the flush cutoff may still have been applied
  * (its reply lost): the flush can read it grouped and send it before the slot's release lands,
- * so the copy's own send is a possible duplicate, never a clean first send.
+ * so the copy's own send is a possible duplicate, never a clean first send. And an entry left
+ * `grouped` in a window its flush already read (the mark landed after the read, its move and
+ * release failed until the Lambda stopped) is in no digest: the record's copy moves it into the
+ * open window's digest (fanout/grouped-copy.ts) instead of deduplicating it, unless that window's
+ * sent digest lists it.
  * Real fan-out and flush against dynalite, the Slack receiver on 127.0.0.1, the SQS stand-in.
  * AWS time runs 6 times faster (TIME_SCALE 6): a 60 s window is 10 s; the clock is moved, never
  * waited for.
@@ -10,14 +14,15 @@
 import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import type { Logger } from "../../handlers/channels/types";
-import { digestFlushBody } from "../../handlers/contracts/digest-flush";
+import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { deliver } from "../../handlers/fanout/deliver";
 import { flushDigestRecord } from "../../handlers/fanout/digest-flush";
 import { openGate } from "../../handlers/fanout/gate";
-import { allowanceFor, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
+import { allowanceFor, digestSlot, entryOf, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { scaledMs } from "../../handlers/http";
+import { claimGrouped } from "../../handlers/store/digest";
 import type { Notification } from "../../handlers/types";
 import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
 
@@ -47,8 +52,9 @@ beforeEach(async () => {
   world.reset();
   await world.forgetPacing();
   const realNow = Date.now.bind(Date);
-  // Each test starts 1 s into a fresh window (its flush cutoff is 9.5 s of this clock away).
-  const start = (Math.floor(realNow() / WINDOW_MS) + 1) * WINDOW_MS + 1000;
+  // Each test starts 1 s into a window no test used (its flush cutoff is 9.5 s of this clock
+  // away): the digest records of earlier tests stay in the table.
+  const start = (Math.floor((realNow() + clock.offset) / WINDOW_MS) + 3) * WINDOW_MS + 1000;
   clock.offset = start - realNow();
   jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
 });
@@ -174,4 +180,146 @@ it("a one-write grouped mark applied, its reply lost and the deadline come befor
   expect(copy.ambiguous).toBe(true);
   const { item } = await recordsOf(n, windowStart);
   expect(item).toMatchObject({ status: "sent", ambiguous: true });
+}, 30_000);
+
+/**
+ * Leaves `n`'s Slack slot `grouped` into the digest of `windowStart` with the real one-write
+ * grouped mark (store/digest.ts `claimGrouped`), as a mark landed after that window's flush read
+ * it and whose move and release then failed would.
+ */
+async function groupInto(n: Notification, windowStart: number): Promise<void> {
+  const ref = {
+    pipeline: n.pipeline,
+    account: n.account,
+    region: n.region,
+    eventTime: n.time,
+    notificationId: n.id,
+    slot: SLACK,
+    channel: SLACK,
+    executionId: n.executionId,
+    eventId: n.eventId,
+    claimId: randomUUID(),
+  };
+  const slot = digestSlot(SLACK, { windowStart });
+  const r = await claimGrouped(ref, slot, entryOf(n), 30, Date.now() + 5000);
+  expect(r.grouped).toBe(true);
+}
+
+/** Moves this clock past the flush of the window of `windowStart` (2 s of this clock after it). */
+function pastFlushOf(windowStart: number): void {
+  clock.offset += windowStart + WINDOW_MS + scaledMs(FLUSH_GRACE_MS) + 2000 - Date.now();
+}
+
+/** The digest-flush messages queued for Slack's window of `windowStart`. */
+function flushesOf(windowStart: number) {
+  return world.standins.aws.state.sqs.sent
+    .map((m) => parseDigestFlush(m.body))
+    .filter((f) => f?.channel === SLACK && f.windowStart === windowStart);
+}
+
+it("an entry left grouped in a window its flush already sent without it: the copy moves it into the open window's digest, which sends it once", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const other = notification();
+  const n = notification();
+  await groupInto(other, windowStart);
+  await flushWindow(windowStart);
+  // The window was read and sent (with the other entry only); then n's mark lands in it.
+  await groupInto(n, windowStart);
+  const sent = (await recordsOf(other, windowStart)).digest!;
+  expect(sent.detail.notifications).toEqual([other.id]);
+  pastFlushOf(windowStart);
+
+  const copy = await copyOf(n);
+
+  const next = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  expect(copy).toMatchObject({ status: "grouped", reason: `grouped into digest/${SLACK}/${next}` });
+  const { item } = await recordsOf(n, windowStart);
+  expect(item).toMatchObject({ status: "grouped", digestId: `digest/${SLACK}/${next}` });
+  expect(messagesOf(n)).toBe(0);
+  // The open window's flush was queued; it sends the entry, once.
+  expect(flushesOf(next)).toHaveLength(1);
+  await flushWindow(next, "f-2");
+  expect(messagesOf(n)).toBe(1);
+  expect((await recordsOf(n, next)).digest!.detail.notifications).toEqual([n.id]);
+  // A later copy finds it listed by that digest: deduplicated, no second move.
+  pastFlushOf(next);
+  expect((await copyOf(n)).status).toBe("deduplicated");
+  expect(messagesOf(n)).toBe(1);
+}, 30_000);
+
+it("an entry left grouped in a window whose flush read it empty (no digest record): the copy moves it too", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = notification();
+  await flushWindow(windowStart); // nothing grouped yet: no digest, no record
+  await groupInto(n, windowStart);
+  pastFlushOf(windowStart);
+  expect((await recordsOf(n, windowStart)).digest).toBeUndefined();
+
+  const copy = await copyOf(n);
+
+  expect(copy.status).toBe("grouped");
+  const next = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  await flushWindow(next);
+  expect(messagesOf(n)).toBe(1);
+}, 30_000);
+
+it("the same when the copy takes the one-write path (the open window known spent): its refusal carries the digest", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = notification();
+  await flushWindow(windowStart);
+  await groupInto(n, windowStart);
+  pastFlushOf(windowStart);
+  const next = await spend(invocation(Date.now() + 20_000));
+  const writes: string[] = [];
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  const spy = jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    writes.push(String(cmd.input.ConditionExpression));
+    return send(cmd, ...rest);
+  }) as any);
+
+  const copy = await copyOf(n);
+
+  expect(writes).toContain("attribute_not_exists(pk)"); // the one write, refused by the slot
+  expect(copy).toMatchObject({ status: "grouped", reason: `grouped into digest/${SLACK}/${next}` });
+  spy.mockRestore();
+  await flushWindow(next);
+  expect(messagesOf(n)).toBe(1);
+}, 30_000);
+
+it("an entry the window's sent digest lists: the copy is deduplicated, with no move and no flush queued", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = notification();
+  await groupInto(n, windowStart);
+  await flushWindow(windowStart);
+  expect(messagesOf(n)).toBe(1);
+  pastFlushOf(windowStart);
+  const queued = world.standins.aws.state.sqs.sent.length;
+
+  const copy = await copyOf(n);
+
+  expect(copy.status).toBe("deduplicated");
+  const { item } = await recordsOf(n, windowStart);
+  expect(item).toMatchObject({ status: "grouped", digestId: `digest/${SLACK}/${windowStart}` });
+  expect(world.standins.aws.state.sqs.sent).toHaveLength(queued);
+  expect(messagesOf(n)).toBe(1);
+}, 30_000);
+
+it("a grouped entry whose window's flush is not yet due: the copy is deduplicated without a read", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = notification();
+  await groupInto(n, windowStart);
+  const reads: string[] = [];
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    reads.push(cmd.constructor.name);
+    return send(cmd, ...rest);
+  }) as any);
+
+  const copy = await copyOf(n);
+
+  expect(copy.status).toBe("deduplicated");
+  expect(reads).not.toContain("GetCommand");
+  expect((await recordsOf(n, windowStart)).item!.digestId).toBe(`digest/${SLACK}/${windowStart}`);
 }, 30_000);
