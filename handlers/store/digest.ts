@@ -23,7 +23,8 @@ import {
   MAX_SORT_KEY_BYTES,
 } from "./keys";
 import { writeWithRetries, type DeliveryRef } from "./ledger";
-import { expiresAt, tableName } from "./table";
+import { claimFields } from "./slot-fields";
+import { tableName } from "./table";
 
 /** One grouped notification as stored: the digest's entry and its severity. */
 export interface GroupedEntry extends DigestEntry {
@@ -117,40 +118,16 @@ export async function claimGrouped(
   now: Date = new Date(),
 ): Promise<GroupedClaim> {
   const g = groupedParts(slot, entry, now);
-  const place = ref.account !== undefined && ref.region !== undefined;
+  const f = claimFields(ref, ref.claimId, retentionDays);
   const result = await claimOrRead(
     {
       kind: "update",
       TableName: tableName(),
       Key: recordKey(ref),
-      UpdateExpression:
-        `SET ${g.set}, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e, #ev = :ev, #cid = :cid,` +
-        ` #att = :one${place ? ", #acct = :acct, #reg = :reg" : ""}`,
+      UpdateExpression: `SET ${g.set}, ${f.set}, #att = :one`,
       ConditionExpression: "attribute_not_exists(pk)",
-      ExpressionAttributeNames: {
-        ...g.names,
-        "#exp": "expiresAt",
-        "#p": "pipeline",
-        "#c": "channel",
-        "#n": "notificationId",
-        "#e": "executionId",
-        "#ev": "eventId",
-        "#cid": "claimId",
-        "#att": "attempts",
-        ...(place ? { "#acct": "account", "#reg": "region" } : {}),
-      },
-      ExpressionAttributeValues: {
-        ...g.values,
-        ":exp": expiresAt(retentionDays),
-        ":p": ref.pipeline,
-        ":c": ref.channel,
-        ":n": ref.notificationId,
-        ":e": ref.executionId ?? "-",
-        ":ev": ref.eventId ?? "-",
-        ":cid": ref.claimId,
-        ":one": 1,
-        ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
-      },
+      ExpressionAttributeNames: { ...g.names, ...f.names, "#att": "attempts" },
+      ExpressionAttributeValues: { ...g.values, ...f.values, ":one": 1 },
     },
     { deadline },
   );

@@ -27,8 +27,9 @@ import { randomUUID } from "node:crypto";
 import { UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { claimOrRead, isConditionFailed, withStoreRetries } from "./claim";
+import { claimFields } from "./slot-fields";
 import { deliveryRecordKey, executionIndexKey } from "./keys";
-import { expiresAt, tableName } from "./table";
+import { tableName } from "./table";
 
 /** Which delivery record: the event's pipeline and own time, the notification and the slot. */
 export interface DeliveryRef {
@@ -99,46 +100,30 @@ export async function claimDelivery(
   now = Date.now(),
   deadline?: number,
 ): Promise<DeliveryClaim> {
-  const place = ref.account !== undefined && ref.region !== undefined;
   // Names this claim: a repeat of it (applied, its reply lost) knows its lease from another's.
   const claimId = randomUUID();
+  const f = claimFields(ref, claimId, retentionDays);
   const result = await claimOrRead(
     {
       kind: "update",
       TableName: tableName(),
       Key: key(ref),
-      UpdateExpression:
-        "SET #s = :sending, #lease = :lease, #exp = :exp, #p = :p, #c = :c, #n = :n, #e = :e," +
-        ` #ev = :ev, #cid = :cid${place ? ", #acct = :acct, #reg = :reg" : ""} ADD #att :one`,
+      UpdateExpression: `SET #s = :sending, #lease = :lease, ${f.set} ADD #att :one`,
       ConditionExpression:
         "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
       ExpressionAttributeNames: {
+        ...f.names,
         "#s": "status",
         "#lease": "leaseUntil",
-        "#exp": "expiresAt",
-        "#p": "pipeline",
-        "#c": "channel",
-        "#n": "notificationId",
-        "#e": "executionId",
-        "#ev": "eventId",
         "#att": "attempts",
-        "#cid": "claimId",
-        ...(place ? { "#acct": "account", "#reg": "region" } : {}),
       },
       ExpressionAttributeValues: {
+        ...f.values,
         ":sending": "sending",
         ":failed": "failed",
         ":lease": leaseUntil,
         ":now": now,
         ":one": 1,
-        ":exp": expiresAt(retentionDays),
-        ":p": ref.pipeline,
-        ":c": ref.channel,
-        ":n": ref.notificationId,
-        ":e": ref.executionId ?? "-",
-        ":ev": ref.eventId ?? "-",
-        ":cid": claimId,
-        ...(place ? { ":acct": ref.account, ":reg": ref.region } : {}),
       },
       ReturnValues: "ALL_OLD",
     },
