@@ -69,6 +69,13 @@ export interface DigestTally {
   received: number;
   /** Digests the ledger says were sent (their own slot `sent`). */
   sent: number;
+  /**
+   * Of `sent`: digests recorded `ambiguous` (an earlier attempt got no answer after its request
+   * was sent, or its slot was taken over unconfirmed: fanout/digest-flush.ts), each of which the
+   * receiver may have got twice. `received` ≤ `sent` + `ambiguous` unless a digest went twice
+   * unrecorded.
+   */
+  ambiguous: number;
 }
 
 /** What {@link tallyRun} counts: per channel, the events' fate and the digests. */
@@ -85,6 +92,8 @@ export interface GroupingLedger {
   grouped: Map<string, Map<string, string>>;
   /** Digest ids whose own ledger slot is `sent`. */
   sentDigests: Set<string>;
+  /** Of `sentDigests`: those recorded `ambiguous` (a possible second send). */
+  ambiguousDigests?: Set<string>;
   /**
    * Receipt ids (`receiptId`: an SNS MessageId, …) of sent delivery records → their execution id;
    * undefined when the ledger was not read.
@@ -130,6 +139,7 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
   const ledger: GroupingLedger = {
     grouped: new Map(),
     sentDigests: new Set(),
+    ambiguousDigests: new Set(),
     digestMembers: new Map(),
     groupedIds: new Map(),
     receipts: new Map(),
@@ -160,6 +170,7 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
       isDigestId(item.notificationId)
     ) {
       ledger.sentDigests.add(item.notificationId);
+      if (item.ambiguous === true) ledger.ambiguousDigests?.add(item.notificationId);
       const detail = item.detail as { count?: unknown; notifications?: unknown } | undefined;
       const listed = Array.isArray(detail?.notifications) ? detail.notifications.map(String) : [];
       if (typeof detail?.count === "number" && listed.length >= detail.count) {
@@ -388,6 +399,7 @@ export function tallyRun(
       inDigest: 0,
       received: got.digests,
       sent: [...digestIds].filter((d) => grouping.sentDigests.has(d)).length,
+      ambiguous: [...digestIds].filter((d) => grouping.ambiguousDigests?.has(d)).length,
     };
     sent.forEach((event, i) => {
       const digest = grouped?.get(event.executionId);

@@ -106,7 +106,8 @@ export interface ChaosJson {
   channels: Record<string, ChannelTally>;
   /**
    * Per channel, the digests (issue 11 grouping): events delivered as a digest's entry (counted
-   * in the channel's `once`), digests the receiver got, digests the ledger says were sent.
+   * in the channel's `once`), digests the receiver got, digests the ledger says were sent, and of
+   * those the ones recorded `ambiguous` (a possible second send).
    */
   digests: Record<string, DigestTally>;
   /** The fan-out DLQ's most frequent reasons. */
@@ -453,7 +454,7 @@ function chaosTable(json: ChaosJson): SectionResult["tables"][number] {
     "AMBIGUOUS",
     "LOST REPLIES",
     "IN DIGEST",
-    "DIGESTS GOT/SENT",
+    "DIGESTS GOT/SENT/AMBIG",
   ];
   const rows = Object.entries(json.channels).map(([name, c]) => [
     name,
@@ -465,7 +466,7 @@ function chaosTable(json: ChaosJson): SectionResult["tables"][number] {
     String(c.ambiguousSends),
     String(c.lostReplies),
     String(json.digests[name]?.inDigest ?? 0),
-    `${json.digests[name]?.received ?? 0}/${json.digests[name]?.sent ?? 0}`,
+    `${json.digests[name]?.received ?? 0}/${json.digests[name]?.sent ?? 0}/${json.digests[name]?.ambiguous ?? 0}`,
   ]);
   const { cost } = json;
   return {

@@ -88,8 +88,33 @@ describe("chaos tally with digests", () => {
         lost: 0,
         unattributed: 0,
       });
-      expect(tally.digests[name]).toEqual({ inDigest: 2, received: 1, sent: 1 });
+      expect(tally.digests[name]).toEqual({ inDigest: 2, received: 1, sent: 1, ambiguous: 0 });
     }
+  });
+
+  it("a digest the receiver got twice is explained by the ledger's ambiguous digest: received 2, sent 1, ambiguous 1", () => {
+    // SMS: event 0 texted on its own; 1 and 2 in one digest that SNS accepted twice (its first
+    // Publish's answer was lost), which the ledger recorded sent, ambiguous.
+    const digest = "2 more pipelines failed in 2 min: main-app-production-v3 - see slack-eng";
+    const sms = [
+      "FAILED main-app-production-v3 @Deploy/DeployToProduction: chaos0000 health checks failed",
+      digest,
+      digest,
+    ];
+    const ledger = groupingLedger([
+      { status: "grouped", channel: "sms-oncall", executionId: exec(1), digestId: "digest/sms/1" },
+      { status: "grouped", channel: "sms-oncall", executionId: exec(2), digestId: "digest/sms/1" },
+      { status: "sent", notificationId: "digest/sms/1", channel: "sms-oncall", ambiguous: true },
+    ]);
+
+    const tally = tallyRun(world(sms, []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally.digests["sms-oncall"]).toEqual({
+      inDigest: 2,
+      received: 2,
+      sent: 1,
+      ambiguous: 1,
+    });
   });
 
   it("an event grouped into a digest that was never sent is lost (the tally does not trust the grouping alone)", () => {
