@@ -21,6 +21,7 @@ import { digestEntries } from "../../handlers/store/digest";
 import { claimDelivery, markFailed, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
 import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { handInvocation, pipelineFailure } from "../support/grouping";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
@@ -253,32 +254,11 @@ describe("a window spent in an earlier invocation of the warm container (store/p
 
 describe("exactly once, one write or not", () => {
   function invocation(): Invocation {
-    return {
-      config: world.config.runtime,
-      deadline: Date.now() + 20_000,
-      secrets: async () => world.config.channelSecrets,
-      topics: {},
-      log: quiet as Invocation["log"],
-    };
+    return handInvocation(world, Date.now() + 20_000);
   }
 
   function notification(): Notification {
-    const id = randomUUID().replace(/-/g, "").slice(0, 24);
-    return {
-      id,
-      eventId: randomUUID(),
-      kind: "failure",
-      level: "pipeline",
-      pipeline: `first-c-${id.slice(0, 6)}`,
-      executionId: randomUUID(),
-      state: "FAILED",
-      account: "123456789012",
-      region: "us-east-1",
-      time: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
-      consoleUrl: "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/x/view",
-      tier: "critical",
-      severity: "critical",
-    } as Notification;
+    return pipelineFailure("first-c-");
   }
 
   function refOf(n: Notification): DeliveryRef {

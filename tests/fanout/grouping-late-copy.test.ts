@@ -13,7 +13,6 @@
  */
 import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
-import type { Logger } from "../../handlers/channels/types";
 import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { deliver } from "../../handlers/fanout/deliver";
 import { flushDigestRecord } from "../../handlers/fanout/digest-flush";
@@ -25,6 +24,7 @@ import { scaledMs } from "../../handlers/http";
 import { claimGrouped } from "../../handlers/store/digest";
 import type { Notification } from "../../handlers/types";
 import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
@@ -60,41 +60,14 @@ beforeEach(async () => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-const quiet = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-  child: () => quiet,
-} as unknown as Logger;
+const quiet = quietLogger;
 
 function invocation(deadline: number): Invocation {
-  return {
-    config: world.config.runtime,
-    deadline,
-    secrets: async () => world.config.channelSecrets,
-    topics: {},
-    log: quiet as Invocation["log"],
-  };
+  return handInvocation(world, deadline);
 }
 
 function notification(): Notification {
-  const id = randomUUID().replace(/-/g, "").slice(0, 24);
-  return {
-    id,
-    eventId: randomUUID(),
-    kind: "failure",
-    level: "pipeline",
-    pipeline: `latecopy-${id.slice(0, 8)}`,
-    executionId: randomUUID(),
-    state: "FAILED",
-    account: "123456789012",
-    region: "us-east-1",
-    time: new Date(Date.now()).toISOString().replace(/\.\d+Z$/, "Z"),
-    consoleUrl: "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/x/view",
-    tier: "critical",
-    severity: "critical",
-  } as Notification;
+  return pipelineFailure("latecopy-");
 }
 
 /** Spends the window's 3 individual Slack messages under `inv` (its pacing memo learns it). */

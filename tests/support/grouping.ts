@@ -1,0 +1,52 @@
+/**
+ * Shared pieces of the grouping tests that deliver one notification by hand through
+ * handlers/fanout/deliver.ts (grouping-first, grouping-first-release, grouping-late-copy).
+ */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../../handlers/channels/types";
+import type { Invocation } from "../../handlers/fanout/invocation";
+import type { Notification } from "../../handlers/types";
+import type { FanoutWorld } from "./fanout";
+
+/** A logger that says nothing (the tests assert on records and receivers, not on logs). */
+export const quietLogger = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  child: () => quietLogger,
+} as unknown as Logger;
+
+/** A fan-out invocation of `world`'s runtime config and secrets until `deadline` (epoch ms). */
+export function handInvocation(world: FanoutWorld, deadline: number): Invocation {
+  return {
+    config: world.config.runtime,
+    deadline,
+    secrets: async () => world.config.channelSecrets,
+    topics: {},
+    log: quietLogger as Invocation["log"],
+  };
+}
+
+/**
+ * A critical pipeline-level FAILED notification of a new execution of a pipeline named
+ * `<prefix><8 hex>`, at `Date.now()` (so a test's mocked clock), to the second.
+ */
+export function pipelineFailure(prefix: string): Notification {
+  const id = randomUUID().replace(/-/g, "").slice(0, 24);
+  return {
+    id,
+    eventId: randomUUID(),
+    kind: "failure",
+    level: "pipeline",
+    pipeline: `${prefix}${id.slice(0, 8)}`,
+    executionId: randomUUID(),
+    state: "FAILED",
+    account: "123456789012",
+    region: "us-east-1",
+    time: new Date(Date.now()).toISOString().replace(/\.\d+Z$/, "Z"),
+    consoleUrl: "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/x/view",
+    tier: "critical",
+    severity: "critical",
+  } as Notification;
+}
