@@ -21,7 +21,7 @@ import { digestEntries } from "../../handlers/store/digest";
 import { claimDelivery, markFailed, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
 import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
-import { handInvocation, pipelineFailure } from "../support/grouping";
+import { deliveryRefOf, handInvocation, pipelineFailure } from "../support/grouping";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
@@ -262,17 +262,7 @@ describe("exactly once, one write or not", () => {
   }
 
   function refOf(n: Notification): DeliveryRef {
-    return {
-      pipeline: n.pipeline,
-      account: n.account,
-      region: n.region,
-      eventTime: n.time,
-      notificationId: n.id,
-      slot: SLACK,
-      channel: SLACK,
-      executionId: n.executionId,
-      eventId: n.eventId,
-    };
+    return deliveryRefOf(n, SLACK);
   }
 
   /** Spends the Slack window's 3 individual messages under `inv` (its pacing memo learns it). */

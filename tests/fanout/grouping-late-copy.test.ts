@@ -24,7 +24,7 @@ import { scaledMs } from "../../handlers/http";
 import { claimGrouped } from "../../handlers/store/digest";
 import type { Notification } from "../../handlers/types";
 import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
-import { handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
+import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
@@ -161,18 +161,7 @@ it("a one-write grouped mark applied, its reply lost and the deadline come befor
  * it and whose move and release then failed would.
  */
 async function groupInto(n: Notification, windowStart: number): Promise<void> {
-  const ref = {
-    pipeline: n.pipeline,
-    account: n.account,
-    region: n.region,
-    eventTime: n.time,
-    notificationId: n.id,
-    slot: SLACK,
-    channel: SLACK,
-    executionId: n.executionId,
-    eventId: n.eventId,
-    claimId: randomUUID(),
-  };
+  const ref = { ...deliveryRefOf(n, SLACK), claimId: randomUUID() };
   const slot = digestSlot(SLACK, { windowStart });
   const r = await claimGrouped(ref, slot, entryOf(n), 30, Date.now() + 5000);
   expect(r.grouped).toBe(true);

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../handlers/channels/types";
 import type { Invocation } from "../../handlers/fanout/invocation";
+import type { DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
 import type { FanoutWorld } from "./fanout";
 
@@ -49,4 +50,19 @@ export function pipelineFailure(prefix: string): Notification {
     tier: "critical",
     severity: "critical",
   } as Notification;
+}
+
+/** The ledger reference of `n`'s delivery to `channel` (its slot is the channel), as deliver.ts builds it. */
+export function deliveryRefOf(n: Notification, channel: string): DeliveryRef {
+  return {
+    pipeline: n.pipeline,
+    account: n.account,
+    region: n.region,
+    eventTime: n.time,
+    notificationId: n.id,
+    slot: channel,
+    channel,
+    executionId: n.executionId,
+    eventId: n.eventId,
+  };
 }
