@@ -8,7 +8,8 @@
 import { RATE_LIMITS, emissionIntervalMs } from "../contracts/rate-limits";
 import { receiverTimeoutMs, scaledMs } from "../http";
 import { writeWithRetries } from "../store/ledger";
-import { reserveSlot, type Allowance, type PaceSlot } from "../store/pacing";
+import { reserveSlots } from "../store/pace-batch";
+import { reserveSlot, type Allowance, type PaceBucket, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";
 
 /** The message attribute that carries slots reserved for a deferred copy: JSON channel → ms. */
@@ -36,8 +37,10 @@ const RESERVED_SLOT_GRACE_MS = 60_000;
  * Decides when `channel` (of `type`) may send: at once when its slot has come; after waiting
  * when the slot leaves one call's timeout before `deadline` (epoch ms); else deferred. `reserved`: the slot a deferred copy carries (not reserved again while still near).
  * `allowance`: the grouping window's individual messages (fanout/grouping.ts); over it, `group`
- * (no send slot taken; a copy's reserved slot was already allowed). DynamoDB errors are thrown
- * once retrying them no longer fits before `deadline` (throttling is retried, a denial is not).
+ * (no send slot taken; a copy's reserved slot was already allowed). Without one the slot is
+ * reserved together with the channel's other requests of the moment: {@link reserveInGroup}.
+ * DynamoDB errors are thrown once retrying them no longer fits before `deadline` (throttling is
+ * retried, a denial is not).
  */
 export async function paceDelivery(
   channel: string,
@@ -61,15 +64,18 @@ export async function paceDelivery(
     // A pacing call throttled past the SDK's own retries is tried again until the deadline, like
     // the ledger's marks (store/ledger.ts `writeWithRetries`; issue 12: DynamoDB throttling alone
     // never fails a delivery). A throttled request is not applied; a repeat after a lost reply
-    // spends one more slot or window count than needed: a later send, never a second one.
-    const got: { slot?: PaceSlot } = {};
+    // spends one more slot or window count than needed: a later send, never a second one. A
+    // group's failed call fails each of its requests, and each one's retry joins a new group.
+    const got: Partial<Pick<PaceSlot, "at" | "grouped">> = {};
     await writeWithRetries(async () => {
       // One invocation's reservations learn from each other (store/pacing.ts): its deadline.
-      got.slot = await reserveSlot(channel, bucket, now, allowance, deadline);
+      const slot = allowance
+        ? await reserveSlot(channel, bucket, now, allowance, deadline)
+        : { at: await reserveInGroup(channel, bucket, now, deadline) };
+      Object.assign(got, slot);
     }, deadline);
-    const slot = got.slot as PaceSlot;
-    if (slot.grouped && allowance) return { kind: "group", allowance };
-    at = slot.at;
+    if (got.grouped && allowance) return { kind: "group", allowance };
+    at = got.at as number;
   }
   // A slot that has come goes now (the driver's call is capped at the deadline, as before issue
   // 11); a later one is waited for only when the call still fits before the deadline.
@@ -97,4 +103,71 @@ export function reservedSlots(attribute: string | undefined): Record<string, num
   } catch {
     return {};
   }
+}
+
+/** A reservation waiting for its channel's next group call ({@link reserveInGroup}). */
+interface Waiter {
+  now: () => number;
+  /** The requesting invocation's deadline (store/pacing.ts `reserveSlot`'s `scope`). */
+  scope: number;
+  resolve: (at: number) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One channel's reservations under one bucket: a group call under way, and who waits for one. */
+interface GroupQueue {
+  running: boolean;
+  waiting: Waiter[];
+}
+
+/**
+ * This container's reservation queues, by channel and bucket (`<channel>#<T ms>#<burst>`; one
+ * per channel instance, bounded by the config). A `const` object, not a Map (handlers/README.md,
+ * serialization rules 2 and 3).
+ */
+const queues: { byKey: Record<string, GroupQueue> } = { byKey: {} };
+
+/**
+ * Reserves one send slot of `channel` under `bucket` (no grouping allowance), by group commit
+ * (issue 12, fewer calls): requests made in the same tick, or while a reservation of the channel
+ * is in flight, wait and are served together by ONE conditional UpdateItem when it returns
+ * (store/pace-batch.ts `reserveSlots`: K slots that are exactly those of K single reservations
+ * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10;
+ * those of one pipeline reach the channel one after another, fanout/order.ts). Resolves with the
+ * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart). `scope`: the
+ * invocation's deadline (the container's memo, store/pace-memo.ts). A failed call (throttling,
+ * any DynamoDB error) rejects every request of its group with that error: no slot is handed out,
+ * and each request's own retry (`paceDelivery`) joins a new group.
+ */
+export function reserveInGroup(
+  channel: string,
+  bucket: PaceBucket,
+  now: () => number,
+  scope: number,
+): Promise<number> {
+  const key = `${channel}#${bucket.intervalMs}#${bucket.burst}`;
+  const q = (queues.byKey[key] ??= { running: false, waiting: [] });
+  return new Promise<number>((resolve, reject) => {
+    q.waiting.push({ now, scope, resolve, reject });
+    if (q.running) return;
+    q.running = true;
+    // The first request lets the rest of this tick join it (a batch's records at one moment).
+    setImmediate(() => void runGroups(channel, bucket, q));
+  });
+}
+
+/** Serves `q`'s waiting requests, one group call at a time, until none waits. Never throws. */
+async function runGroups(channel: string, bucket: PaceBucket, q: GroupQueue): Promise<void> {
+  while (q.waiting.length > 0) {
+    const clock = q.waiting[0].now;
+    const group = q.waiting.filter((w) => w.now === clock);
+    q.waiting = q.waiting.filter((w) => w.now !== clock);
+    try {
+      const { at } = await reserveSlots(channel, bucket, group.length, clock, group[0].scope);
+      group.forEach((w, i) => w.resolve(at[i]));
+    } catch (err: unknown) {
+      for (const w of group) w.reject(err);
+    }
+  }
+  q.running = false;
 }
