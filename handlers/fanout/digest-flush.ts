@@ -9,16 +9,25 @@
  * channel is backlogged: the digest is what keeps the backlog short). A channel driver without
  * `sendDigest` gets the digest as one plain-text notification, so nothing is lost (digest-send.ts,
  * which also sends a digest refused for its size once more, shortened). A digest refused for good
- * is dead-lettered with its reason, never dropped.
+ * is dead-lettered with its reason, never dropped. The claim writes the digest's list, so a
+ * record left `sending` says what it has; a digest sent whose `sent` mark failed for good comes
+ * back as a copy of its flush that finishes the mark with the receipt, never a second send.
  */
 import type { SQSRecord } from "aws-lambda";
 import { sns } from "../aws";
 import { snsPublisher } from "../channels/sns-publisher";
 import { CHANNEL_DRIVERS } from "../channels/registry";
 import type { ChannelContext, Logger } from "../channels/types";
-import { parseDigestFlush, digestFlushBody, type DigestFlush } from "../contracts/digest-flush";
+import {
+  parseDigestFlush,
+  digestFlushBody,
+  MAX_RECEIPT_CHARS,
+  type DigestFlush,
+  type DigestSentMark,
+} from "../contracts/digest-flush";
 import { isDeliveryError, redact, scaledMs, timeScale } from "../http";
 import { digestEntries, type GroupedEntry } from "../store/digest";
+import { finishDigestSent } from "../store/digest-record";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
 import { SEVERITIES, type Digest, type RuntimeConfig } from "../types";
 import { isRateLimited } from "./deliver";
@@ -85,6 +94,21 @@ export function buildDigest(
   };
 }
 
+/**
+ * What a digest's record says of it (`detail`): `kind` digest, `count`, `pipelines`,
+ * `windowStart`, `shortened` when so, and `notifications`, every id up to 200 (about 5 KB).
+ */
+function digestDetail(digest: Digest, shortened: boolean): Record<string, unknown> {
+  return {
+    kind: "digest",
+    count: digest.count,
+    pipelines: digest.pipelines,
+    windowStart: digest.windowStart,
+    ...(shortened && { shortened: true }),
+    notifications: digest.entries.slice(0, 200).map((e) => e.notificationId),
+  };
+}
+
 /** Puts `f` back on the queue after `delayMs` (this clock). SQS errors are thrown. */
 async function requeueFlush(f: DigestFlush, delayMs: number): Promise<void> {
   await requeue({ body: digestFlushBody(f), delaySeconds: (delayMs * timeScale()) / 1000 });
@@ -109,14 +133,34 @@ export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Pro
     return true;
   }
   try {
-    return await flush(inv, f, log);
+    return await (f.sent ? finishSent(inv, f, f.sent, log) : flush(inv, f, log));
   } catch (err: unknown) {
     log.error("digest flush failed", { error: describe(err) });
     if ((err as { permanent?: boolean }).permanent === true) {
       return deadLetterRefused(record, f, (err as Error).message, log);
     }
-    return retryLater(record, f, err, log);
+    // Sent, its mark failed: the copy finishes the mark, never sends again.
+    const sent = (err as { sent?: DigestSentMark }).sent ?? f.sent;
+    return retryLater(record, { ...f, ...(sent && { sent }) }, err, log);
   }
+}
+
+/**
+ * Finishes the `sent` mark of `f`'s digest, sent by the claim `mark.claimId` whose own mark
+ * failed for good (store/digest-record.ts `finishDigestSent`): the record then says sent, with
+ * the list its claim wrote, and no copy of its entries moves them to another digest. Resolves
+ * true; DynamoDB errors are thrown (flush-retry.ts puts it back, bounded).
+ */
+async function finishSent(
+  inv: Invocation,
+  f: DigestFlush,
+  mark: DigestSentMark,
+  log: Logger,
+): Promise<boolean> {
+  const done = await finishDigestSent(digestRef(f), mark, markDeadline(inv));
+  if (done) log.info("digest sent mark finished", { receiptId: mark.receiptId });
+  else log.warn("digest sent mark not finished: the slot is no longer that claim's sending one");
+  return true;
 }
 
 /**
@@ -132,12 +176,16 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
     return true;
   }
   const ref = digestRef(f);
+  // The claim writes the digest's list: a record left `sending` (its mark failed for good) still
+  // says what its digest has (fanout/grouped-copy.ts reads it).
+  const digest = buildDigest(inv.config, f, entries);
   const claim = await claimDelivery(
     ref,
     claimLease(inv),
     inv.config.auditRetentionDays,
     Date.now(),
     inv.deadline,
+    digestDetail(digest, false),
   );
   if (!claim.claimed) {
     log.info("digest already handled", { status: claim.status });
@@ -152,7 +200,7 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
   ref.claimId = claim.claimId;
   ref.unconfirmed = claim.unconfirmed;
   try {
-    return await sendClaimed(inv, f, ref, { unconfirmed: claim.unconfirmed, entries, calls }, log);
+    return await sendClaimed(inv, f, ref, { unconfirmed: claim.unconfirmed, digest, calls }, log);
   } catch (err: unknown) {
     if (!(err as { released?: boolean }).released) {
       await markFailed(ref, `flush failed: ${describe(err)}`, false, markDeadline(inv)).catch(
@@ -168,15 +216,14 @@ async function sendClaimed(
   inv: Invocation,
   f: DigestFlush,
   ref: DeliveryRef,
-  found: { unconfirmed: boolean; entries: GroupedEntry[]; calls: number },
+  found: { unconfirmed: boolean; digest: Digest; calls: number },
   log: Logger,
 ): Promise<boolean> {
-  const { entries, calls } = found;
+  const { digest, calls } = found;
   const channelConfig = inv.config.channels[f.channel];
   const pace = await paceDelivery(f.channel, channelConfig.type, inv.deadline);
   if (pace.kind === "defer") return release(inv, f, ref, pace.reason, pace.delayMs, log);
   if (pace.kind === "send" && pace.waitMs > 0) await new Promise((r) => setTimeout(r, pace.waitMs));
-  const digest = buildDigest(inv.config, f, entries);
   const secrets = await inv.secrets();
   const driver = CHANNEL_DRIVERS[channelConfig.type];
   const ctx: ChannelContext = {
@@ -220,24 +267,18 @@ async function sendClaimed(
     { status: "sent", ambiguous },
     { notificationId: ref.notificationId },
   );
-  await markSent(
-    ref,
-    {
-      action: "sent",
-      receiptId: receipt.id,
-      ambiguous,
-      detail: {
-        kind: "digest",
-        count: digest.count,
-        pipelines: digest.pipelines,
-        windowStart: digest.windowStart,
-        ...(shortened && { shortened: true }),
-        // Every id up to 200 (about 5 KB): the record says which notifications the digest had.
-        notifications: digest.entries.slice(0, 200).map((e) => e.notificationId),
-      },
-    },
-    markDeadline(inv),
-  ).catch((err: unknown) => log.error("bookkeeping after digest failed", { error: describe(err) }));
+  const detail = digestDetail(digest, shortened);
+  const mark = { action: "sent" as const, receiptId: receipt.id, ambiguous, detail };
+  await markSent(ref, mark, markDeadline(inv)).catch((err: unknown) => {
+    // Sent, but the record still says `sending`, with no flush left to say otherwise (issue 12):
+    // the flush's copy (flush-retry.ts) finishes the mark with this receipt, never sends again.
+    log.error("bookkeeping after digest failed", { error: describe(err) });
+    const receiptId = (receipt.id ?? "-").slice(0, MAX_RECEIPT_CHARS);
+    const sent: DigestSentMark = { claimId: ref.claimId as string, receiptId, ambiguous };
+    // The store's own error (its service says where, flush-retry.ts), told it was sent.
+    const error = err instanceof Error ? err : new Error(describe(err));
+    throw Object.assign(error, { released: true, sent: { ...sent, shortened } });
+  });
   log.info("digest sent", {
     channel: f.channel,
     count: digest.count,

@@ -1,7 +1,9 @@
 /**
  * A digest flush that failed goes back to the events queue as a new, delayed message (issue 12),
  * bounded, then to the DLQ with its reason (fanout/digest-flush.ts); one the channel refused for
- * good goes to the DLQ at once.
+ * good goes to the DLQ at once. A flush whose digest went out but whose `sent` mark failed comes
+ * back the same way carrying that mark (contracts/digest-flush.ts `sent`): its copy only finishes
+ * the mark.
  */
 import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";

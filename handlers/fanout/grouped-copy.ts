@@ -8,24 +8,28 @@
  *
  * Such a copy reads the digest's own record (fanout/digest-flush.ts `digestRef`; one strongly
  * consistent GetItem, only on a copy that finds a grouped slot whose window's flush time is past:
- * a redelivery, rare) and deduplicates only when that digest was sent and lists the notification.
- * Otherwise it moves the entry into the digest of the window now open (store/digest.ts
- * `moveGrouped`, conditional on the slot still grouped into that digest; that window's flush is
- * queued first, as `regroupLate` does) and reports it grouped. Moving is never a loss, and at
- * worst lists the entry twice:
- * - sent, not listed: the flush read the window before the mark. Its `detail.notifications` is cut
- *   at 200 ids (fanout/digest-flush.ts): past that, an entry not listed may still be in it (moved:
- *   a possible duplicate digest entry);
- * - no record: the flush has not claimed it yet (late, or retrying) — or it ran and read the
- *   window empty, which writes no record: the two cannot be told apart, and only the second loses
- *   the entry if left. Moved, a pending flush no longer finds it under its window (an index read
- *   still stale may list it in both);
- * - claimed (`sending`, `failed`, `abandoned`): a flush that read the window before the mark
- *   cannot be told from one that read it after, and a sending digest's record may never say.
+ * a redelivery, rare). The flush's claim writes the digest's list (`detail.notifications`) before
+ * it sends, so the record says what the digest has even while `sending` ({@link digestHas}):
+ * - listed by a `sent` or `sending` digest: deduplicated (a `sending` one went out and its mark
+ *   is being finished — fanout/digest-flush.ts `finishSent` — or its flush's copy sends it);
+ * - not in it: the flush read the window before the mark, or has not claimed it yet (late, or
+ *   retrying), or read it empty (no record: the two cannot be told apart, and only the second
+ *   loses the entry if left), or its digest never went out (`failed`, `abandoned` with no attempt
+ *   that may have arrived: its retry reads the index again, where the entry no longer is);
+ * - maybe in it: a list cut at 200 ids that does not name it, a record written before claims
+ *   carried the list, or a `failed` / `abandoned` digest listing it whose attempt may have
+ *   arrived.
+ * Otherwise than listed, it moves the entry into the digest of the window now open
+ * (store/digest.ts `moveGrouped`, conditional on the slot still grouped into that digest; that
+ * window's flush is queued first, as `regroupLate` does) and reports it grouped. Moving is never
+ * a loss; "maybe" moves say so on the slot (`mayBeInDigest`): a second listing is counted as a
+ * possible duplicate, never as a clean send (scripts/lib/chaos-tally.ts). An index read still
+ * stale may list an entry in both digests.
  */
 import type { Logger } from "../channels/types";
 import { scaledMs } from "../http";
-import { digestRecord, moveGrouped } from "../store/digest";
+import { moveGrouped } from "../store/digest";
+import { digestRecord, type DigestRecord } from "../store/digest-record";
 import type { DeliveryClaim, DeliveryRef } from "../store/ledger";
 import type { Notification } from "../types";
 import type { ChannelOutcome, DeliveryBase } from "./deliver";
@@ -66,10 +70,10 @@ export async function settleRefused(
 /**
  * For a copy whose claim was refused by `n`'s delivery `ref` grouped into `digestId`: undefined
  * when the copy is deduplicated as before (the window's flush is not past yet, that digest was
- * sent listing `n`, the channel is no longer grouped, or the slot left that digest meanwhile);
- * else the outcome: `grouped` (moved into the open window's digest) or `failed` (a read or write
- * failed, or the deadline came: the slot stays as it was, and the record is retried). Never
- * throws.
+ * sent or is sending listing `n`, the channel is no longer grouped, or the slot left that digest
+ * meanwhile); else the outcome: `grouped` (moved into the open window's digest) or `failed` (a
+ * read or write failed, or the deadline came: the slot stays as it was, and the record is
+ * retried). Never throws.
  */
 async function regroupUnlisted(
   inv: Invocation,
@@ -84,11 +88,12 @@ async function regroupUnlisted(
     return undefined;
   }
   try {
-    const sent = await digestRecord(
+    const record = await digestRecord(
       digestRef({ channel: ref.channel, windowStart: from }),
       inv.deadline,
     );
-    if (sent?.status === "sent" && sent.notifications?.includes(n.id)) return undefined;
+    const has = digestHas(record, n.id);
+    if (has === "listed") return undefined;
     let at = digestId as string;
     for (;;) {
       if (Date.now() >= inv.deadline) throw new Error(`the deadline came moving it from ${at}`);
@@ -97,7 +102,8 @@ async function regroupUnlisted(
       const cutoff = flushCutoff(slot, a.windowMs);
       await queueFlush(inv, slot, a.windowMs);
       const deadline = Math.min(markDeadline(inv), cutoff);
-      if (!(await moveGrouped(ref, at, slot, entryOf(n), deadline))) return undefined;
+      const maybe = has === "maybe";
+      if (!(await moveGrouped(ref, at, slot, entryOf(n), deadline, maybe))) return undefined;
       // Completed past that window's cutoff too (throttling): on to the next one.
       if (Date.now() < cutoff) {
         log.warn("grouped entry in no digest: moved", {
@@ -114,6 +120,26 @@ async function regroupUnlisted(
     log.error("delivery failed", { channel: ref.channel, permanent: false, error: reason });
     return { channel: ref.channel, status: "failed", reason };
   }
+}
+
+/**
+ * Whether the digest whose record is `record` has the notification `id` (see the file's
+ * comment): `listed` (sent, or sending: it goes out without a copy's help), `absent` (a move
+ * lists it once) or `maybe` (a move may list it twice).
+ */
+export function digestHas(
+  record: DigestRecord | undefined,
+  id: string,
+): "listed" | "absent" | "maybe" {
+  if (!record) return "absent";
+  const out = record.status === "sent" || record.status === "sending";
+  const named = record.notifications?.includes(id);
+  if (named && out) return "listed";
+  // Never went out, unless an attempt may have arrived (a list it does not name: not in it).
+  if (!out) return record.mayHaveArrived && named !== false ? "maybe" : "absent";
+  const complete =
+    record.notifications !== undefined && record.notifications.length >= (record.count ?? 0);
+  return complete ? "absent" : "maybe";
 }
 
 /** The window start (epoch ms) of `channel`'s digest `digestId`; undefined when not one. */

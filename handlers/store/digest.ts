@@ -10,7 +10,7 @@
  * The flush finds them with a Query of that index (eventually consistent: the flush waits a few
  * seconds past the window's end).
  */
-import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { consoleUrl } from "../events/normalize";
 import { claimOrRead, withStoreRetries } from "./claim";
@@ -143,6 +143,10 @@ export async function claimGrouped(
  * retried through throttling until `deadline`. Resolves false when the slot is no longer grouped
  * into `from` (released, or moved elsewhere); true when moved, or found already in `slot`'s digest
  * (this write applied whose reply was lost, or a concurrent copy's same move). Errors are thrown.
+ * `mayBeInDigest`: `from`'s digest may list it too (its record could not say): the slot keeps
+ * saying so (`mayBeInDigest` and `mayHaveArrived`, as store/ledger.ts `markFailed` writes them:
+ * a later release's send is recorded ambiguous), and its listing in `slot`'s digest is counted
+ * as a possible duplicate (scripts/lib/chaos-tally.ts).
  */
 export async function moveGrouped(
   ref: DeliveryRef,
@@ -150,56 +154,29 @@ export async function moveGrouped(
   slot: DigestSlot,
   entry: GroupedEntry,
   deadline: number,
+  mayBeInDigest = false,
   now: Date = new Date(),
 ): Promise<boolean> {
   const g = groupedParts(slot, entry, now);
+  const maybe = mayBeInDigest;
   const result = await claimOrRead(
     {
       kind: "update",
       TableName: tableName(),
       Key: recordKey(ref),
-      UpdateExpression: `SET ${g.set}`,
+      UpdateExpression: `SET ${g.set}${maybe ? ", mayBeInDigest = :yes, mayHaveArrived = :yes" : ""}`,
       ConditionExpression: "#s = :g AND digestId = :from",
       ExpressionAttributeNames: g.names,
-      ExpressionAttributeValues: { ...g.values, ":from": from },
+      ExpressionAttributeValues: {
+        ...g.values,
+        ":from": from,
+        ...(maybe && { ":yes": true }),
+      },
     },
     { deadline },
   );
   const there = result.claimed ? undefined : result.existing;
   return result.claimed || (there?.status === "grouped" && there.digestId === slot.digestId);
-}
-
-/**
- * The ledger record of a digest (`ref`: fanout/digest-flush.ts `digestRef`): its status and, once
- * `sent`, `notifications` (the ids it listed, oldest first, cut at 200: fanout/digest-flush.ts)
- * and `count` (how many it carried). Undefined when there is none (the flush has not claimed it
- * yet, or it found the window empty). One strongly consistent GetItem, retried through
- * throttling until `deadline`; errors are thrown.
- */
-export async function digestRecord(
-  ref: DeliveryRef,
-  deadline: number,
-): Promise<{ status: string; notifications?: string[]; count?: number } | undefined> {
-  const out = await withStoreRetries(
-    () =>
-      ddb().send(
-        new GetCommand({
-          TableName: tableName(),
-          Key: recordKey(ref),
-          ConsistentRead: true,
-          ProjectionExpression: "#s, detail",
-          ExpressionAttributeNames: { "#s": "status" },
-        }),
-      ),
-    { deadline },
-  );
-  if (!out.Item) return undefined;
-  const detail = (out.Item.detail ?? {}) as { notifications?: unknown; count?: unknown };
-  return {
-    status: String(out.Item.status),
-    ...(Array.isArray(detail.notifications) && { notifications: detail.notifications.map(String) }),
-    ...(typeof detail.count === "number" && { count: detail.count }),
-  };
 }
 
 /** What {@link digestEntries} found. */

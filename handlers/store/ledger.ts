@@ -91,7 +91,9 @@ function key(ref: DeliveryRef) {
  * Claims the right to send `ref` until `leaseUntil` (epoch ms). Fails when the slot was already
  * sent, was given up for good, or another invocation holds a live lease (a concurrent duplicate
  * of the same event). One UpdateItem (ReturnValues ALL_OLD: what the slot was before; a refusal
- * returns the item that refused it, store/claim.ts). DynamoDB errors are thrown.
+ * returns the item that refused it, store/claim.ts). `detail`, when given, is written as the
+ * record's `detail` by the claim itself (a digest's list: fanout/digest-flush.ts). DynamoDB
+ * errors are thrown.
  */
 export async function claimDelivery(
   ref: DeliveryRef,
@@ -99,16 +101,18 @@ export async function claimDelivery(
   retentionDays: number,
   now = Date.now(),
   deadline?: number,
+  detail?: Record<string, unknown>,
 ): Promise<DeliveryClaim> {
   // Names this claim: a repeat of it (applied, its reply lost) knows its lease from another's.
   const claimId = randomUUID();
   const f = claimFields(ref, claimId, retentionDays);
+  const withDetail = detail ? ", #d = :d" : "";
   const result = await claimOrRead(
     {
       kind: "update",
       TableName: tableName(),
       Key: key(ref),
-      UpdateExpression: `SET #s = :sending, #lease = :lease, ${f.set} ADD #att :one`,
+      UpdateExpression: `SET #s = :sending, #lease = :lease, ${f.set}${withDetail} ADD #att :one`,
       ConditionExpression:
         "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
       ExpressionAttributeNames: {
@@ -116,9 +120,11 @@ export async function claimDelivery(
         "#s": "status",
         "#lease": "leaseUntil",
         "#att": "attempts",
+        ...(detail && { "#d": "detail" }),
       },
       ExpressionAttributeValues: {
         ...f.values,
+        ...(detail && { ":d": detail }),
         ":sending": "sending",
         ":failed": "failed",
         ":lease": leaseUntil,

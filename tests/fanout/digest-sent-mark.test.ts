@@ -1,0 +1,242 @@
+/**
+ * Red team of a digest sent whose "sent" mark fails for good (issue 12): DynamoDB refusing the
+ * mark until the flush's deadline (store/ledger.ts `writeWithRetries`: 5 attempts) left the
+ * digest's record `sending`, with no list and no flush left to finish it. A copy of one of its
+ * entries could not tell from it what the digest had and moved the entry into a later digest:
+ * listed twice, recorded as a clean send. Now the claim writes the digest's list before the
+ * send, a copy finds its entry listed by the `sending` record (deduplicated), and the flush's
+ * copy (flush-retry.ts) finishes the mark with the receipt it got, never sending again.
+ * Real flush and fan-out against dynalite, the Slack receiver on 127.0.0.1, the SQS stand-in.
+ * AWS time runs 6 times faster (TIME_SCALE 6): a 60 s window is 10 s; the clock is moved, never
+ * waited for.
+ */
+import { randomUUID } from "node:crypto";
+import { ddb } from "../../handlers/aws";
+import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
+import { deliver } from "../../handlers/fanout/deliver";
+import { digestRef, flushDigestRecord } from "../../handlers/fanout/digest-flush";
+import { FLUSH_RETRIES_ATTRIBUTE } from "../../handlers/fanout/flush-retry";
+import { openGate } from "../../handlers/fanout/gate";
+import { digestHas } from "../../handlers/fanout/grouped-copy";
+import { digestSlot, entryOf, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
+import type { Invocation } from "../../handlers/fanout/invocation";
+import { scaledMs } from "../../handlers/http";
+import { claimGrouped } from "../../handlers/store/digest";
+import { claimDelivery } from "../../handlers/store/ledger";
+import type { Notification } from "../../handlers/types";
+import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
+
+const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
+const SLACK = "slack-eng";
+const WINDOW_MS = scaledMs(60_000);
+
+let world: FanoutWorld;
+const saved = { ...process.env };
+/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
+const clock = { offset: 0 };
+
+beforeAll(async () => {
+  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
+  process.env.TIME_SCALE = "6";
+  world = await startFanoutWorld((raw) => {
+    raw.pipelines.push({ prefix: "sentmark-", tier: "critical", states: ["FAILED"] });
+    raw.grouping = { channels: { [SLACK]: { windowSeconds: 60, maxIndividual: 3 } } };
+  });
+});
+afterAll(async () => {
+  await world.close();
+  process.env = saved;
+});
+beforeEach(async () => {
+  world.reset();
+  await world.forgetPacing();
+  const realNow = Date.now.bind(Date);
+  // Each test starts 1 s into a window no test used: earlier tests' digests stay in the table.
+  const start = (Math.floor((realNow() + clock.offset) / WINDOW_MS) + 3) * WINDOW_MS + 1000;
+  clock.offset = start - realNow();
+  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
+});
+afterEach(() => jest.restoreAllMocks());
+
+function invocation(deadline: number): Invocation {
+  return handInvocation(world, deadline);
+}
+
+/** The Slack messages (individual or digest) that name `n`'s pipeline. */
+function messagesOf(n: Notification): number {
+  return world.standins.receivers
+    .byReceiver("slack", SLACK)
+    .filter((m) => JSON.stringify(m).includes(n.pipeline)).length;
+}
+
+/** Leaves `n`'s Slack slot `grouped` into the digest of `windowStart` (the real one write). */
+async function groupInto(n: Notification, windowStart: number): Promise<void> {
+  const ref = { ...deliveryRefOf(n, SLACK), claimId: randomUUID() };
+  const r = await claimGrouped(
+    ref,
+    digestSlot(SLACK, { windowStart }),
+    entryOf(n),
+    30,
+    Date.now() + 5000,
+  );
+  expect(r.grouped).toBe(true);
+}
+
+/** Runs the flush message `body` as its SQS record would arrive. */
+async function runFlush(body: string, id: string): Promise<void> {
+  await world.forgetPacing(); // the digest takes a send slot of its own
+  expect(await flushDigestRecord(invocation(Date.now() + 20_000), record(body, id))).toBe(true);
+}
+
+/** Moves this clock past the flush of the window of `windowStart`. */
+function pastFlushOf(windowStart: number): void {
+  clock.offset += windowStart + WINDOW_MS + scaledMs(FLUSH_GRACE_MS) + 2000 - Date.now();
+}
+
+/** `n`'s delivery to Slack under a fresh invocation (the record's copy). */
+function copyOf(n: Notification) {
+  const gate = openGate(world.config.channelSecrets);
+  const inv = invocation(Date.now() + 20_000);
+  return deliver(inv, n, { channel: SLACK, slot: SLACK }, gate, quietLogger);
+}
+
+/** The ledger item of `n`'s Slack slot, and of the Slack digest of `windowStart`. */
+async function recordsOf(n: Notification, windowStart: number) {
+  const items = await world.items();
+  return {
+    item: items.find(
+      (i) =>
+        String(i.pk).startsWith("DELIVERY#") && i.notificationId === n.id && i.channel === SLACK,
+    ),
+    digest: items.find((i) => i.notificationId === `digest/${SLACK}/${windowStart}`),
+  };
+}
+
+/** The `sent` mark of a digest record refused as throttled, every time (DynamoDB down). */
+function refuseDigestMarks(windowStart: number): { refused: number } {
+  const seen = { refused: 0 };
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  const sk = digestRef({ channel: SLACK, windowStart }).slot;
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    const input = cmd.input as Record<string, any>;
+    const mark = String(input.UpdateExpression ?? "").startsWith("SET #s = :sent");
+    if (mark && String(input.Key?.sk ?? "").includes(sk)) {
+      seen.refused++;
+      // DynamoDB's throttling answer (API reference, "Common Errors": HTTP 400).
+      throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
+        name: "ThrottlingException",
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
+    return send(cmd, ...rest);
+  }) as any);
+  return seen;
+}
+
+it("a digest sent whose sent mark DynamoDB refuses until the deadline: its record lists the entry while sending, a copy of the entry is deduplicated, and the flush's copy finishes the mark without sending again", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = pipelineFailure("sentmark-");
+  await groupInto(n, windowStart);
+  pastFlushOf(windowStart);
+  const queued = world.standins.aws.state.sqs.sent.length;
+  const seen = refuseDigestMarks(windowStart);
+
+  await runFlush(digestFlushBody({ channel: SLACK, windowStart, windowMs: WINDOW_MS }), "f-1");
+
+  jest.mocked(ddb().send).mockRestore();
+  expect(seen.refused).toBe(5); // every attempt of the mark (store/ledger.ts writeWithRetries)
+  expect(messagesOf(n)).toBe(1);
+  const { digest } = await recordsOf(n, windowStart);
+  expect(digest).toMatchObject({ status: "sending", detail: { count: 1, notifications: [n.id] } });
+  // The flush's copy: the mark to finish, with the claim that sent it.
+  const copies = world.standins.aws.state.sqs.sent.slice(queued);
+  expect(copies).toHaveLength(1);
+  expect(copies[0].attributes[FLUSH_RETRIES_ATTRIBUTE]).toBe("1");
+  const retry = parseDigestFlush(copies[0].body)!;
+  expect(retry.sent).toMatchObject({ claimId: digest!.claimId, ambiguous: false });
+
+  // A copy of the entry's record meanwhile: listed by the sending digest, not moved.
+  const copy = await copyOf(n);
+  expect(copy.status).toBe("deduplicated");
+  expect((await recordsOf(n, windowStart)).item).toMatchObject({
+    status: "grouped",
+    digestId: `digest/${SLACK}/${windowStart}`,
+  });
+
+  await runFlush(copies[0].body, "f-2");
+
+  const finished = (await recordsOf(n, windowStart)).digest!;
+  expect(finished).toMatchObject({
+    status: "sent",
+    action: "sent",
+    ambiguous: false,
+    receiptId: retry.sent!.receiptId,
+    detail: { count: 1, notifications: [n.id] },
+  });
+  expect(finished.leaseUntil).toBeUndefined();
+  expect(messagesOf(n)).toBe(1); // finished, never sent again
+}, 30_000);
+
+it("the mark's copy finds the slot taken over by another flush: it changes nothing", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = pipelineFailure("sentmark-");
+  await groupInto(n, windowStart);
+  pastFlushOf(windowStart);
+  const ref = digestRef({ channel: SLACK, windowStart });
+  const theirs = await claimDelivery(ref, Date.now() + 60_000, 1);
+  expect(theirs.claimed).toBe(true);
+  const sent = { claimId: randomUUID(), receiptId: "1764500000.000100", ambiguous: false };
+  const body = digestFlushBody({ channel: SLACK, windowStart, windowMs: WINDOW_MS, sent });
+
+  await runFlush(body, "f-3");
+
+  expect((await recordsOf(n, windowStart)).digest).toMatchObject({
+    status: "sending",
+    claimId: (theirs as { claimId: string }).claimId,
+  });
+  expect(messagesOf(n)).toBe(0);
+}, 30_000);
+
+it("a sending digest record with no list (claimed before claims carried it): the copy moves the entry, and its slot says a digest may list it (mayBeInDigest: the second listing is a possible duplicate)", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const n = pipelineFailure("sentmark-");
+  await groupInto(n, windowStart);
+  const held = await claimDelivery(digestRef({ channel: SLACK, windowStart }), Date.now(), 1);
+  expect(held.claimed).toBe(true);
+  pastFlushOf(windowStart);
+
+  const copy = await copyOf(n);
+
+  const next = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  expect(copy).toMatchObject({ status: "grouped", reason: `grouped into digest/${SLACK}/${next}` });
+  expect((await recordsOf(n, windowStart)).item).toMatchObject({
+    status: "grouped",
+    digestId: `digest/${SLACK}/${next}`,
+    mayBeInDigest: true,
+    mayHaveArrived: true,
+  });
+}, 30_000);
+
+it("what a digest's record says it has (fanout/grouped-copy.ts digestHas)", () => {
+  const list = (status: string, notifications?: string[], more: object = {}) => ({
+    status,
+    ...(notifications && { notifications, count: notifications.length }),
+    ...more,
+  });
+  expect(digestHas(undefined, "a")).toBe("absent");
+  expect(digestHas(list("sent", ["a", "b"]), "a")).toBe("listed");
+  expect(digestHas(list("sending", ["a"]), "a")).toBe("listed");
+  expect(digestHas(list("sent", ["b"]), "a")).toBe("absent");
+  expect(digestHas(list("sending", ["b"]), "a")).toBe("absent");
+  // Cut at 200 ids: one it does not name may be past the cut.
+  expect(digestHas({ ...list("sent", ["b"]), count: 201 }, "a")).toBe("maybe");
+  // A sending record written before claims carried the list.
+  expect(digestHas(list("sending"), "a")).toBe("maybe");
+  // Released unsent: its retry reads the index again; unless an attempt may have arrived.
+  expect(digestHas(list("failed", ["a"]), "a")).toBe("absent");
+  expect(digestHas(list("failed", ["a"], { mayHaveArrived: true }), "a")).toBe("maybe");
+  expect(digestHas(list("failed", ["b"], { mayHaveArrived: true }), "a")).toBe("absent");
+  expect(digestHas(list("abandoned", undefined, { mayHaveArrived: true }), "a")).toBe("maybe");
+});
