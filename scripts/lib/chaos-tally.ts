@@ -51,8 +51,10 @@ export interface ChannelTally {
   dlqWithReason: number;
   dlqWithoutReason: number;
   /**
-   * Lost replies on a receiver with no idempotency (a duplicate is possible there), and sends the
-   * ledger recorded `ambiguous` after a digest listed the notification.
+   * Lost replies on a receiver with no idempotency (a duplicate is possible there), sends the
+   * ledger recorded `ambiguous` after a digest listed the notification, and listings in a sent
+   * digest of an entry moved there from a digest whose record could not say whether it had it
+   * (`mayBeInDigest` on a grouped slot: fanout/grouped-copy.ts).
    */
   ambiguousSends: number;
   /** Every lost reply on this channel's receiver (de-duplicated by the receiver or not). */
@@ -108,14 +110,18 @@ export interface GroupingLedger {
   /** channel → execution id → the grouped slot's notification id. */
   groupedIds?: Map<string, Map<string, string>>;
   /**
-   * channel → the notification ids a sent digest of that channel listed (complete lists only). A
-   * grouped slot released after its window's flush read it (fanout/grouping.ts: its mark completed
-   * past the cutoff and could not be moved) is in that digest though its slot no longer says
-   * `grouped`: its copy's send is a second delivery.
+   * channel → notification id → how many sent digests of that channel listed it (complete lists
+   * only). A grouped slot released after its window's flush read it (fanout/grouping.ts: its mark
+   * completed past the cutoff and could not be moved) is in that digest though its slot no longer
+   * says `grouped`: its copy's send is a second delivery. An entry moved to a later digest after
+   * an earlier one listed it (fanout/grouped-copy.ts) is listed by both: a second delivery too.
    */
-  listedIds?: Map<string, Set<string>>;
-  /** channel → execution id → its delivery slot's notification id, and `ambiguous` when sent so. */
-  slots?: Map<string, Map<string, { id: string; ambiguous: boolean }>>;
+  listings?: Map<string, Map<string, number>>;
+  /**
+   * channel → execution id → its delivery slot's notification id, `ambiguous` when sent so, and
+   * `mayBeInDigest` when a digest may list it unrecorded (a move from a digest that could not say).
+   */
+  slots?: Map<string, Map<string, { id: string; ambiguous: boolean; mayBeInDigest?: boolean }>>;
 }
 
 /** The channel of a digest id (`digest/<channel>/<window start>`, fanout/grouping.ts). */
@@ -143,14 +149,19 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
     digestMembers: new Map(),
     groupedIds: new Map(),
     receipts: new Map(),
-    listedIds: new Map(),
+    listings: new Map(),
     slots: new Map(),
   };
   for (const item of items) {
     const id = item.notificationId;
     if (String(item.pk).startsWith("DELIVERY#") && typeof id === "string" && !isDigestId(id)) {
       const byExecution = ledger.slots?.get(String(item.channel)) ?? new Map();
-      byExecution.set(String(item.executionId), { id, ambiguous: item.ambiguous === true });
+      const maybe = item.mayBeInDigest === true && { mayBeInDigest: true };
+      byExecution.set(String(item.executionId), {
+        id,
+        ambiguous: item.ambiguous === true,
+        ...maybe,
+      });
       ledger.slots?.set(String(item.channel), byExecution);
     }
     if (item.status === "sent" && typeof item.receiptId === "string" && item.receiptId !== "-") {
@@ -176,9 +187,9 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
       if (typeof detail?.count === "number" && listed.length >= detail.count) {
         ledger.digestMembers?.set(item.notificationId, new Set(listed));
         const channel = digestChannel(item.notificationId);
-        const all = ledger.listedIds?.get(channel) ?? new Set<string>();
-        for (const member of listed) all.add(member);
-        ledger.listedIds?.set(channel, all);
+        const times = ledger.listings?.get(channel) ?? new Map<string, number>();
+        for (const member of new Set(listed)) times.set(member, (times.get(member) ?? 0) + 1);
+        ledger.listings?.set(channel, times);
       }
     }
   }
@@ -402,21 +413,16 @@ export function tallyRun(
       ambiguous: [...digestIds].filter((d) => grouping.ambiguousDigests?.has(d)).length,
     };
     sent.forEach((event, i) => {
-      const digest = grouped?.get(event.executionId);
-      const members = digest === undefined ? undefined : grouping.digestMembers?.get(digest);
-      const id = grouping.groupedIds?.get(channel.name)?.get(event.executionId);
-      const listed = members === undefined || id === undefined || members.has(id);
       const slot = grouping.slots?.get(channel.name)?.get(event.executionId);
+      const viaDigest = digestDeliveries(grouping, channel.name, event.executionId, grouped);
       // Listed by a sent digest, then released and delivered again: the ledger's ambiguous send
-      // is the recorded possible duplicate (README "Exactly once").
-      const released =
-        digest === undefined &&
-        slot !== undefined &&
-        grouping.listedIds?.get(channel.name)?.has(slot.id) === true;
-      // (recorded `ambiguous` on any receiver: no idempotency key matches a digest's entry).
-      if (released && slot.ambiguous) tally.ambiguousSends += 1;
-      const viaDigest =
-        (digest !== undefined && grouping.sentDigests.has(digest) && listed) || released ? 1 : 0;
+      // is the recorded possible duplicate (README "Exactly once"; recorded `ambiguous` on any
+      // receiver: no idempotency key matches a digest's entry).
+      const released = grouped?.get(event.executionId) === undefined && viaDigest > 0;
+      if (released && slot?.ambiguous) tally.ambiguousSends += 1;
+      // Still grouped, moved from a digest that could not say whether it had it: its listing in
+      // the digest sent is a possible second one (fanout/grouped-copy.ts), recorded as such.
+      if (!released && viaDigest > 0 && slot?.mayBeInDigest) tally.ambiguousSends += 1;
       if (viaDigest && got.counts[i] === 0) digests.inDigest += 1;
       const n = got.counts[i] + viaDigest;
       tally.lostReplies += got.lostReplies[i];
@@ -435,6 +441,30 @@ export function tallyRun(
     result.digests[channel.name] = digests;
   }
   return result;
+}
+
+/**
+ * How many sent digests of `channel` delivered the event `executionId` as an entry: each sent
+ * digest whose complete list names its notification (an entry moved, or released and sent on its
+ * own, after a digest listed it is in more than one delivery), plus its slot's own digest when
+ * sent with no complete list to check (cut at 200 ids, or none read). `grouped`: the channel's
+ * grouped slots, execution id → digest id.
+ */
+function digestDeliveries(
+  grouping: GroupingLedger,
+  channel: string,
+  executionId: string,
+  grouped: Map<string, string> | undefined,
+): number {
+  const digest = grouped?.get(executionId);
+  const sentDigest = digest !== undefined && grouping.sentDigests.has(digest);
+  const members = digest === undefined ? undefined : grouping.digestMembers?.get(digest);
+  const id =
+    grouping.slots?.get(channel)?.get(executionId)?.id ??
+    grouping.groupedIds?.get(channel)?.get(executionId);
+  const unchecked = sentDigest && (members === undefined || id === undefined) ? 1 : 0;
+  if (id === undefined || grouping.listings === undefined) return unchecked;
+  return (grouping.listings.get(channel)?.get(id) ?? 0) + unchecked;
 }
 
 /**

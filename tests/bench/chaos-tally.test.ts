@@ -166,4 +166,85 @@ describe("chaos tally with digests", () => {
     expect(tally["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1, lost: 2 });
     expect(tally["sms-oncall"].ambiguousSends).toBe(1);
   });
+
+  /**
+   * Event 1's slot grouped into digest 2 (moved there from digest 1, which listed `first`), both
+   * sent, digest 2 listing it.
+   */
+  function movedAfterListing(slot: Record<string, unknown>, first = ["n9", "n1"]) {
+    return groupingLedger([
+      {
+        pk: "DELIVERY#PIPELINE#main-app",
+        status: "grouped",
+        channel: "sms-oncall",
+        executionId: exec(1),
+        notificationId: "n1",
+        digestId: "digest/sms-oncall/2",
+        ...slot,
+      },
+      {
+        status: "sent",
+        notificationId: "digest/sms-oncall/1",
+        detail: { kind: "digest", count: first.length, notifications: first },
+      },
+      {
+        status: "sent",
+        notificationId: "digest/sms-oncall/2",
+        detail: { kind: "digest", count: 1, notifications: ["n1"] },
+      },
+    ]);
+  }
+
+  it("an entry listed by two sent digests (moved after the first listed it) is a duplicate", () => {
+    const ledger = movedAfterListing({});
+
+    const tally = tallyRun(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally.channels["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1, lost: 2 });
+    expect(tally.channels["sms-oncall"].ambiguousSends).toBe(0); // a move that said nothing
+    expect(tally.digests["sms-oncall"].inDigest).toBe(1);
+  });
+
+  it("the second listing of an entry moved from a digest whose record could not say (mayBeInDigest) is an ambiguous send", () => {
+    const ledger = movedAfterListing({ mayBeInDigest: true, mayHaveArrived: true });
+
+    const tally = tallyChannels(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally["sms-oncall"]).toMatchObject({ duplicates: 1, ambiguousSends: 1 });
+  });
+
+  it("an entry moved from a digest that did not list it is delivered once", () => {
+    const ledger = movedAfterListing({}, ["n9", "n8"]);
+
+    const tally = tallyChannels(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally["sms-oncall"]).toMatchObject({ once: 1, duplicates: 0, ambiguousSends: 0 });
+  });
+
+  it("an entry in a digest it cut at 200 ids counts once through that digest, and again for a complete list that names it", () => {
+    const ledger = groupingLedger([
+      {
+        pk: "DELIVERY#PIPELINE#main-app",
+        status: "grouped",
+        channel: "sms-oncall",
+        executionId: exec(1),
+        notificationId: "n1",
+        digestId: "digest/sms-oncall/2",
+      },
+      {
+        status: "sent",
+        notificationId: "digest/sms-oncall/1",
+        detail: { kind: "digest", count: 1, notifications: ["n1"] },
+      },
+      {
+        status: "sent",
+        notificationId: "digest/sms-oncall/2",
+        detail: { kind: "digest", count: 201, notifications: ["n8"] },
+      },
+    ]);
+
+    const tally = tallyChannels(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1 });
+  });
 });
