@@ -102,10 +102,15 @@ export async function deliver(
   const first = reserved === undefined ? await groupFirst(inv, n, d, ref, gate, log) : undefined;
   if (first && "channel" in first) return first;
   // Throttled claims are retried until the deadline (store/claim.ts), never past it.
-  const claim =
+  let claim =
     first ?? (await claimDelivery(ref, claimLease(inv), retention, Date.now(), inv.deadline));
-  // Refused: deduplicated, unless grouped into a digest that may not have it (grouped-copy.ts).
-  if (!claim.claimed) return settleRefused(inv, n, ref, claim, base, log);
+  // Refused: deduplicated, unless grouped into a digest that may not have it (grouped-copy.ts:
+  // moved, or given back and claimed again to be sent on its own).
+  if (!claim.claimed) {
+    const settled = await settleRefused(inv, n, ref, claim, base, log);
+    if ("channel" in settled) return settled;
+    claim = settled;
+  }
   // SMS and email: SNS's client loads while this delivery waits for its pacing call or verdict.
   warmSnsFor(channelConfig.type);
   // Every release from here on changes the slot only while this claim holds it (store/ledger.ts).

@@ -25,12 +25,19 @@
  * a loss; "maybe" moves say so on the slot (`mayBeInDigest`): a second listing is counted as a
  * possible duplicate, never as a clean send (scripts/lib/chaos-tally.ts). An index read still
  * stale may list an entry in both digests.
+ *
+ * A channel no longer grouped (its grouping turned off by a config change and a redeploy between
+ * the grouped mark and the copy) has no window to move into, and its window's length is unknown:
+ * the copy reads the digest's record whatever the time, deduplicates when it lists the entry,
+ * and otherwise gives the slot back (store/digest.ts `releaseGrouped`, saying `mayBeInDigest`
+ * for a maybe) and claims it again to send it on its own ({@link ungroup}); a flush still to
+ * come no longer finds it.
  */
 import type { Logger } from "../channels/types";
 import { scaledMs } from "../http";
-import { moveGrouped } from "../store/digest";
+import { moveGrouped, releaseGrouped } from "../store/digest";
 import { digestRecord, type DigestRecord } from "../store/digest-record";
-import type { DeliveryClaim, DeliveryRef } from "../store/ledger";
+import { claimDelivery, type DeliveryClaim, type DeliveryRef } from "../store/ledger";
 import type { Notification } from "../types";
 import type { ChannelOutcome, DeliveryBase } from "./deliver";
 import { digestRef } from "./digest-flush";
@@ -42,22 +49,32 @@ import {
   flushCutoff,
   queueFlush,
 } from "./grouping";
-import { auditQuietly, describe, markDeadline, type Invocation } from "./invocation";
+import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
+
+/** A claim that took the slot. */
+type Claimed = Extract<DeliveryClaim, { claimed: true }>;
 
 /**
  * Settles `n`'s delivery `ref` whose claim was refused (`claim`): a slot grouped into a digest
- * whose flush is past may be moved ({@link regroupUnlisted}); otherwise the copy is deduplicated
- * (`abandoned` when the slot was given up for good), with a `deduplicated` audit record. Never
- * throws.
+ * whose flush is past may be moved ({@link regroupUnlisted}); one grouped while its channel is no
+ * longer grouped may be given back and claimed again ({@link ungroup}: the claim is returned, for
+ * the caller to send); otherwise the copy is deduplicated (`abandoned` when the slot was given up
+ * for good), with a `deduplicated` audit record. Never throws.
  */
 export async function settleRefused(
   inv: Invocation,
   n: Notification,
   ref: DeliveryRef,
-  claim: Extract<DeliveryClaim, { claimed: false }>,
+  refused: Extract<DeliveryClaim, { claimed: false }>,
   base: DeliveryBase,
   log: Logger,
-): Promise<ChannelOutcome> {
+): Promise<ChannelOutcome | Claimed> {
+  let claim = refused;
+  if (claim.status === "grouped" && !allowanceFor(inv.config, ref.channel)) {
+    const again = await ungroup(inv, n, ref, claim, log);
+    if (again && ("channel" in again || again.claimed)) return again;
+    claim = again ?? claim;
+  }
   const moved = claim.status === "grouped" && (await regroupUnlisted(inv, n, ref, claim, log));
   if (moved) return moved;
   const status = claim.status === "abandoned" ? "abandoned" : "deduplicated";
@@ -140,6 +157,42 @@ export function digestHas(
   const complete =
     record.notifications !== undefined && record.notifications.length >= (record.count ?? 0);
   return complete ? "absent" : "maybe";
+}
+
+/**
+ * For a copy whose claim was refused by `n`'s delivery `ref` grouped into `digestId` while its
+ * channel is no longer grouped: undefined when the copy is deduplicated (that digest, sent or
+ * sending, lists `n`; or `digestId` is not one of the channel's), else the slot is given back
+ * ({@link digestHas} `maybe`: saying a digest may list it) and claimed again: the claim, or its
+ * refusal (a concurrent copy took it), or `failed` (a read or write failed: the record is
+ * retried). Never throws.
+ */
+async function ungroup(
+  inv: Invocation,
+  n: Notification,
+  ref: DeliveryRef,
+  { digestId }: { digestId?: string },
+  log: Logger,
+): Promise<ChannelOutcome | DeliveryClaim | undefined> {
+  const from = windowOf(digestId, ref.channel);
+  if (from === undefined) return undefined;
+  try {
+    const ofDigest = digestRef({ channel: ref.channel, windowStart: from });
+    const has = digestHas(await digestRecord(ofDigest, inv.deadline), n.id);
+    if (has === "listed") return undefined;
+    const why = `grouped into ${digestId}, its channel no longer grouped: sent on its own`;
+    // False: moved or released meanwhile, or this write applied unanswered: the claim decides.
+    await releaseGrouped(ref, digestId as string, why, has === "maybe", markDeadline(inv));
+    const retention = inv.config.auditRetentionDays;
+    const claim = await claimDelivery(ref, claimLease(inv), retention, Date.now(), inv.deadline);
+    if (claim.claimed)
+      log.warn("grouped entry sent on its own", { channel: ref.channel, digestId });
+    return claim;
+  } catch (err: unknown) {
+    const reason = `grouped into ${digestId}, channel no longer grouped, not released: ${describe(err)}`;
+    log.error("delivery failed", { channel: ref.channel, permanent: false, error: reason });
+    return { channel: ref.channel, status: "failed", reason };
+  }
 }
 
 /** The window start (epoch ms) of `channel`'s digest `digestId`; undefined when not one. */

@@ -8,7 +8,7 @@
  * sent, so that a record still `sending` says what its digest holds: a "sent" mark that DynamoDB
  * refused until the Lambda stopped no longer leaves a record that cannot be read.
  */
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import type { DigestSentMark } from "../contracts/digest-flush";
 import { isConditionFailed, withStoreRetries } from "./claim";
@@ -109,6 +109,18 @@ export async function finishDigestSent(
       ...(mark.shortened && { ":true": true }),
     },
   };
+  return updateUnlessRefused(input, deadline);
+}
+
+/**
+ * One conditional UpdateItem `input`, retried through throttling until `deadline` (store/ledger.ts
+ * `writeWithRetries`). Resolves false when its condition failed, true when applied; other errors
+ * are thrown.
+ */
+export async function updateUnlessRefused(
+  input: UpdateCommandInput,
+  deadline: number,
+): Promise<boolean> {
   try {
     await writeWithRetries(() => ddb().send(new UpdateCommand(input)), deadline);
     return true;

@@ -14,6 +14,7 @@ import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { consoleUrl } from "../events/normalize";
 import { claimOrRead, withStoreRetries } from "./claim";
+import { updateUnlessRefused } from "./digest-record";
 import type { DigestEntry, Severity } from "../types";
 import {
   deliveryRecordKey,
@@ -177,6 +178,44 @@ export async function moveGrouped(
   );
   const there = result.claimed ? undefined : result.existing;
   return result.claimed || (there?.status === "grouped" && there.digestId === slot.digestId);
+}
+
+/**
+ * Gives back the delivery `ref`, still `grouped` into the digest `from`, as `failed` with `error`
+ * (fanout/grouped-copy.ts: its channel is no longer grouped, so it is sent on its own): the
+ * grouped mark's fields and `DIGEST#` index keys go, as store/ledger.ts `markFailed` removes
+ * them, so a flush still to come does not find it. `mayBeInDigest`: `from`'s digest may list it;
+ * the slot says so (and `mayHaveArrived`), and its next claim is `unconfirmed` and `inDigest`.
+ * One conditional UpdateItem (`#s = grouped AND digestId = from`), retried through throttling
+ * until `deadline`. Resolves false when the slot was no longer grouped into `from` (moved,
+ * released, or this write applied whose reply was lost); other errors are thrown.
+ */
+export async function releaseGrouped(
+  ref: DeliveryRef,
+  from: string,
+  error: string,
+  mayBeInDigest: boolean,
+  deadline: number,
+): Promise<boolean> {
+  const input = {
+    TableName: tableName(),
+    Key: recordKey(ref),
+    UpdateExpression:
+      "SET #s = :failed, lastError = :e, leaseUntil = :zero" +
+      (mayBeInDigest ? ", mayBeInDigest = :yes, mayHaveArrived = :yes" : "") +
+      " REMOVE #a, #r, digestId, #entry, gsi1pk, gsi1sk",
+    ConditionExpression: "#s = :g AND digestId = :from",
+    ExpressionAttributeNames: { "#s": "status", "#a": "action", "#r": "result", "#entry": "entry" },
+    ExpressionAttributeValues: {
+      ":failed": "failed",
+      ":e": error,
+      ":zero": 0,
+      ":g": "grouped",
+      ":from": from,
+      ...(mayBeInDigest && { ":yes": true }),
+    },
+  };
+  return updateUnlessRefused(input, deadline);
 }
 
 /** What {@link digestEntries} found. */

@@ -6,7 +6,9 @@
  * `grouped` in a window its flush already read (the mark landed after the read, its move and
  * release failed until the Lambda stopped) is in no digest: the record's copy moves it into the
  * open window's digest (fanout/grouped-copy.ts) instead of deduplicating it, unless that window's
- * sent digest lists it.
+ * sent digest lists it. With the channel's grouping turned off since the mark (a redeploy), the
+ * copy has no window to move into: unless that digest lists it, the slot is given back and the
+ * copy sends it on its own.
  * Real fan-out and flush against dynalite, the Slack receiver on 127.0.0.1, the SQS stand-in.
  * AWS time runs 6 times faster (TIME_SCALE 6): a 60 s window is 10 s; the clock is moved, never
  * waited for.
@@ -15,13 +17,14 @@ import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { deliver } from "../../handlers/fanout/deliver";
-import { flushDigestRecord } from "../../handlers/fanout/digest-flush";
+import { digestRef, flushDigestRecord } from "../../handlers/fanout/digest-flush";
 import { openGate } from "../../handlers/fanout/gate";
 import { allowanceFor, digestSlot, entryOf, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { scaledMs } from "../../handlers/http";
 import { claimGrouped } from "../../handlers/store/digest";
+import { claimDelivery } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
 import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
 import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
@@ -94,10 +97,10 @@ async function flushWindow(windowStart: number, id = "f-1"): Promise<void> {
   expect(await flushDigestRecord(invocation(Date.now() + 20_000), record(body, id))).toBe(true);
 }
 
-/** `n`'s delivery to Slack under a fresh invocation (the record's copy). */
-function copyOf(n: Notification) {
+/** `n`'s delivery to Slack under `inv` (default: a fresh invocation): the record's copy. */
+function copyOf(n: Notification, inv = invocation(Date.now() + 20_000)) {
   const gate = openGate(world.config.channelSecrets);
-  return deliver(invocation(Date.now() + 20_000), n, { channel: SLACK, slot: SLACK }, gate, quiet);
+  return deliver(inv, n, { channel: SLACK, slot: SLACK }, gate, quiet);
 }
 
 /** `n`'s Slack delivery record, and the Slack digest record of `windowStart`. */
@@ -285,3 +288,76 @@ it("a grouped entry whose window's flush is not yet due: the copy is deduplicate
   expect(reads).not.toContain("GetCommand");
   expect((await recordsOf(n, windowStart)).item!.digestId).toBe(`digest/${SLACK}/${windowStart}`);
 }, 30_000);
+
+/**
+ * `n`'s delivery to Slack under a fresh invocation whose config no longer groups Slack (its
+ * grouping turned off by a config change and a redeploy after the grouped mark).
+ */
+function copyUngrouped(n: Notification) {
+  const inv = invocation(Date.now() + 20_000);
+  const grouping = {
+    enabled: true,
+    channels: { ...inv.config.grouping?.channels, [SLACK]: false },
+  };
+  return copyOf(n, { ...inv, config: { ...inv.config, grouping } } as Invocation);
+}
+
+describe("the channel's grouping turned off between the grouped mark and the copy", () => {
+  it("a window whose flush read it empty (the mark came after): the copy sends it on its own, once", async () => {
+    const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    const n = notification();
+    await flushWindow(windowStart);
+    await groupInto(n, windowStart);
+    pastFlushOf(windowStart);
+
+    const copy = await copyUngrouped(n);
+
+    expect(copy.status).toBe("sent");
+    expect(copy.ambiguous).toBeUndefined();
+    expect(messagesOf(n)).toBe(1);
+    const { item } = await recordsOf(n, windowStart);
+    expect(item).toMatchObject({ status: "sent", ambiguous: false });
+    expect(item!.digestId).toBeUndefined();
+  }, 30_000);
+
+  it("a window whose flush has not run yet: sent on its own, and the flush then finds nothing", async () => {
+    const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    const n = notification();
+    await groupInto(n, windowStart);
+
+    expect((await copyUngrouped(n)).status).toBe("sent");
+    pastFlushOf(windowStart);
+    await flushWindow(windowStart);
+
+    expect(messagesOf(n)).toBe(1);
+    expect((await recordsOf(n, windowStart)).digest).toBeUndefined();
+  }, 30_000);
+
+  it("listed by the window's sent digest: deduplicated", async () => {
+    const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    const n = notification();
+    await groupInto(n, windowStart);
+    pastFlushOf(windowStart);
+    await flushWindow(windowStart);
+
+    expect((await copyUngrouped(n)).status).toBe("deduplicated");
+    expect(messagesOf(n)).toBe(1);
+  }, 30_000);
+
+  it("a sending digest whose record cannot say (no list): sent on its own, recorded as a possible duplicate", async () => {
+    const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+    const n = notification();
+    await groupInto(n, windowStart);
+    const digest = digestRef({ channel: SLACK, windowStart });
+    expect((await claimDelivery(digest, Date.now() + 60_000, 1)).claimed).toBe(true);
+    pastFlushOf(windowStart);
+
+    const copy = await copyUngrouped(n);
+
+    expect(copy).toMatchObject({ status: "sent", ambiguous: true });
+    expect((await recordsOf(n, windowStart)).item).toMatchObject({
+      status: "sent",
+      ambiguous: true,
+    });
+  }, 30_000);
+});
