@@ -169,9 +169,13 @@ describe("chaos tally with digests", () => {
 
   /**
    * Event 1's slot grouped into digest 2 (moved there from digest 1, which listed `first`), both
-   * sent, digest 2 listing it.
+   * sent, digest 2's record saying `second` (default: it lists event 1 alone).
    */
-  function movedAfterListing(slot: Record<string, unknown>, first = ["n9", "n1"]) {
+  function movedAfterListing(
+    slot: Record<string, unknown>,
+    first = ["n9", "n1"],
+    second: Record<string, unknown> = { count: 1, notifications: ["n1"] },
+  ) {
     return groupingLedger([
       {
         pk: "DELIVERY#PIPELINE#main-app",
@@ -190,7 +194,7 @@ describe("chaos tally with digests", () => {
       {
         status: "sent",
         notificationId: "digest/sms-oncall/2",
-        detail: { kind: "digest", count: 1, notifications: ["n1"] },
+        detail: { kind: "digest", ...second },
       },
     ]);
   }
@@ -222,26 +226,7 @@ describe("chaos tally with digests", () => {
   });
 
   it("an entry in a digest it cut at 200 ids counts once through that digest, and again for a complete list that names it", () => {
-    const ledger = groupingLedger([
-      {
-        pk: "DELIVERY#PIPELINE#main-app",
-        status: "grouped",
-        channel: "sms-oncall",
-        executionId: exec(1),
-        notificationId: "n1",
-        digestId: "digest/sms-oncall/2",
-      },
-      {
-        status: "sent",
-        notificationId: "digest/sms-oncall/1",
-        detail: { kind: "digest", count: 1, notifications: ["n1"] },
-      },
-      {
-        status: "sent",
-        notificationId: "digest/sms-oncall/2",
-        detail: { kind: "digest", count: 201, notifications: ["n8"] },
-      },
-    ]);
+    const ledger = movedAfterListing({}, ["n1"], { count: 201, notifications: ["n8"] });
 
     const tally = tallyChannels(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
 
