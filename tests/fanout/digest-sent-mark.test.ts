@@ -13,105 +13,15 @@
 import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
-import { deliver } from "../../handlers/fanout/deliver";
-import { digestRef, flushDigestRecord } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-flush";
 import { FLUSH_RETRIES_ATTRIBUTE } from "../../handlers/fanout/flush-retry";
-import { openGate } from "../../handlers/fanout/gate";
 import { digestHas } from "../../handlers/fanout/grouped-copy";
-import { digestSlot, entryOf, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
-import type { Invocation } from "../../handlers/fanout/invocation";
-import { scaledMs } from "../../handlers/http";
-import { claimGrouped } from "../../handlers/store/digest";
 import { claimDelivery } from "../../handlers/store/ledger";
-import type { Notification } from "../../handlers/types";
-import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
-import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
+import { SLACK, useLateCopyWorld } from "../support/late-copy";
 
-const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
-const SLACK = "slack-eng";
-const WINDOW_MS = scaledMs(60_000);
-
-let world: FanoutWorld;
-const saved = { ...process.env };
-/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
-const clock = { offset: 0 };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  process.env.TIME_SCALE = "6";
-  world = await startFanoutWorld((raw) => {
-    raw.pipelines.push({ prefix: "sentmark-", tier: "critical", states: ["FAILED"] });
-    raw.grouping = { channels: { [SLACK]: { windowSeconds: 60, maxIndividual: 3 } } };
-  });
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
-beforeEach(async () => {
-  world.reset();
-  await world.forgetPacing();
-  const realNow = Date.now.bind(Date);
-  // Each test starts 1 s into a window no test used: earlier tests' digests stay in the table.
-  const start = (Math.floor((realNow() + clock.offset) / WINDOW_MS) + 3) * WINDOW_MS + 1000;
-  clock.offset = start - realNow();
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
-});
-afterEach(() => jest.restoreAllMocks());
-
-function invocation(deadline: number): Invocation {
-  return handInvocation(world, deadline);
-}
-
-/** The Slack messages (individual or digest) that name `n`'s pipeline. */
-function messagesOf(n: Notification): number {
-  return world.standins.receivers
-    .byReceiver("slack", SLACK)
-    .filter((m) => JSON.stringify(m).includes(n.pipeline)).length;
-}
-
-/** Leaves `n`'s Slack slot `grouped` into the digest of `windowStart` (the real one write). */
-async function groupInto(n: Notification, windowStart: number): Promise<void> {
-  const ref = { ...deliveryRefOf(n, SLACK), claimId: randomUUID() };
-  const r = await claimGrouped(
-    ref,
-    digestSlot(SLACK, { windowStart }),
-    entryOf(n),
-    30,
-    Date.now() + 5000,
-  );
-  expect(r.grouped).toBe(true);
-}
-
-/** Runs the flush message `body` as its SQS record would arrive. */
-async function runFlush(body: string, id: string): Promise<void> {
-  await world.forgetPacing(); // the digest takes a send slot of its own
-  expect(await flushDigestRecord(invocation(Date.now() + 20_000), record(body, id))).toBe(true);
-}
-
-/** Moves this clock past the flush of the window of `windowStart`. */
-function pastFlushOf(windowStart: number): void {
-  clock.offset += windowStart + WINDOW_MS + scaledMs(FLUSH_GRACE_MS) + 2000 - Date.now();
-}
-
-/** `n`'s delivery to Slack under a fresh invocation (the record's copy). */
-function copyOf(n: Notification) {
-  const gate = openGate(world.config.channelSecrets);
-  const inv = invocation(Date.now() + 20_000);
-  return deliver(inv, n, { channel: SLACK, slot: SLACK }, gate, quietLogger);
-}
-
-/** The ledger item of `n`'s Slack slot, and of the Slack digest of `windowStart`. */
-async function recordsOf(n: Notification, windowStart: number) {
-  const items = await world.items();
-  return {
-    item: items.find(
-      (i) =>
-        String(i.pk).startsWith("DELIVERY#") && i.notificationId === n.id && i.channel === SLACK,
-    ),
-    digest: items.find((i) => i.notificationId === `digest/${SLACK}/${windowStart}`),
-  };
-}
+const t = useLateCopyWorld("sentmark-");
+const { notification, messagesOf, runFlush, copyOf, recordsOf, groupInto, pastFlushOf } = t;
+const WINDOW_MS = t.windowMs;
 
 /** The `sent` mark of a digest record refused as throttled, every time (DynamoDB down). */
 function refuseDigestMarks(windowStart: number): { refused: number } {
@@ -137,10 +47,10 @@ function refuseDigestMarks(windowStart: number): { refused: number } {
 
 it("a digest sent whose sent mark DynamoDB refuses until the deadline: its record lists the entry while sending, a copy of the entry is deduplicated, and the flush's copy finishes the mark without sending again", async () => {
   const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = pipelineFailure("sentmark-");
+  const n = notification();
   await groupInto(n, windowStart);
   pastFlushOf(windowStart);
-  const queued = world.standins.aws.state.sqs.sent.length;
+  const queued = t.world.standins.aws.state.sqs.sent.length;
   const seen = refuseDigestMarks(windowStart);
 
   await runFlush(digestFlushBody({ channel: SLACK, windowStart, windowMs: WINDOW_MS }), "f-1");
@@ -151,7 +61,7 @@ it("a digest sent whose sent mark DynamoDB refuses until the deadline: its recor
   const { digest } = await recordsOf(n, windowStart);
   expect(digest).toMatchObject({ status: "sending", detail: { count: 1, notifications: [n.id] } });
   // The flush's copy: the mark to finish, with the claim that sent it.
-  const copies = world.standins.aws.state.sqs.sent.slice(queued);
+  const copies = t.world.standins.aws.state.sqs.sent.slice(queued);
   expect(copies).toHaveLength(1);
   expect(copies[0].attributes[FLUSH_RETRIES_ATTRIBUTE]).toBe("1");
   const retry = parseDigestFlush(copies[0].body)!;
@@ -181,7 +91,7 @@ it("a digest sent whose sent mark DynamoDB refuses until the deadline: its recor
 
 it("the mark's copy finds the slot taken over by another flush: it changes nothing", async () => {
   const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = pipelineFailure("sentmark-");
+  const n = notification();
   await groupInto(n, windowStart);
   pastFlushOf(windowStart);
   const ref = digestRef({ channel: SLACK, windowStart });
@@ -201,7 +111,7 @@ it("the mark's copy finds the slot taken over by another flush: it changes nothi
 
 it("a sending digest record with no list (claimed before claims carried it): the copy moves the entry, and its slot says a digest may list it (mayBeInDigest: the second listing is a possible duplicate)", async () => {
   const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = pipelineFailure("sentmark-");
+  const n = notification();
   await groupInto(n, windowStart);
   const held = await claimDelivery(digestRef({ channel: SLACK, windowStart }), Date.now(), 1);
   expect(held.claimed).toBe(true);

@@ -13,65 +13,25 @@
  * AWS time runs 6 times faster (TIME_SCALE 6): a 60 s window is 10 s; the clock is moved, never
  * waited for.
  */
-import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
-import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
+import { parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { deliver } from "../../handlers/fanout/deliver";
-import { digestRef, flushDigestRecord } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-flush";
 import { openGate } from "../../handlers/fanout/gate";
-import { allowanceFor, digestSlot, entryOf, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
+import { allowanceFor, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { scaledMs } from "../../handlers/http";
-import { claimGrouped } from "../../handlers/store/digest";
 import { claimDelivery } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
-import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
+import { quietLogger } from "../support/grouping";
+import { SLACK, useLateCopyWorld } from "../support/late-copy";
 
-const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
-const SCALE = 6;
-const SLACK = "slack-eng";
-const WINDOW_MS = scaledMs(60_000);
-
-let world: FanoutWorld;
-const saved = { ...process.env };
-/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
-const clock = { offset: 0 };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  process.env.TIME_SCALE = String(SCALE);
-  world = await startFanoutWorld((raw) => {
-    raw.pipelines.push({ prefix: "latecopy-", tier: "critical", states: ["FAILED"] });
-    raw.grouping = { channels: { [SLACK]: { windowSeconds: 60, maxIndividual: 3 } } };
-  });
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
-beforeEach(async () => {
-  world.reset();
-  await world.forgetPacing();
-  const realNow = Date.now.bind(Date);
-  // Each test starts 1 s into a window no test used (its flush cutoff is 9.5 s of this clock
-  // away): the digest records of earlier tests stay in the table.
-  const start = (Math.floor((realNow() + clock.offset) / WINDOW_MS) + 3) * WINDOW_MS + 1000;
-  clock.offset = start - realNow();
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
-});
-afterEach(() => jest.restoreAllMocks());
-
+const t = useLateCopyWorld("latecopy-");
+const { clock, invocation, notification, messagesOf, flushWindow, copyOf, recordsOf } = t;
+const { groupInto, pastFlushOf } = t;
+const WINDOW_MS = t.windowMs;
 const quiet = quietLogger;
-
-function invocation(deadline: number): Invocation {
-  return handInvocation(world, deadline);
-}
-
-function notification(): Notification {
-  return pipelineFailure("latecopy-");
-}
 
 /** Spends the window's 3 individual Slack messages under `inv` (its pacing memo learns it). */
 async function spend(inv: Invocation): Promise<number> {
@@ -80,37 +40,6 @@ async function spend(inv: Invocation): Promise<number> {
     await paceDelivery(SLACK, "slack", inv.deadline, undefined, Date.now, allowance);
   }
   return allowance.windowStart;
-}
-
-/** The Slack messages (individual or digest) that name `n`'s pipeline. */
-function messagesOf(n: Notification): number {
-  return world.standins.receivers
-    .byReceiver("slack", SLACK)
-    .filter((m) => JSON.stringify(m).includes(n.pipeline)).length;
-}
-
-/** Runs the flush of the Slack digest of `windowStart`, as its delayed SQS message would. */
-async function flushWindow(windowStart: number, id = "f-1"): Promise<void> {
-  // The digest takes a send slot of its own (the pacing of the window is not what is tested).
-  await world.forgetPacing();
-  const body = digestFlushBody({ channel: SLACK, windowStart, windowMs: WINDOW_MS });
-  expect(await flushDigestRecord(invocation(Date.now() + 20_000), record(body, id))).toBe(true);
-}
-
-/** `n`'s delivery to Slack under `inv` (default: a fresh invocation): the record's copy. */
-function copyOf(n: Notification, inv = invocation(Date.now() + 20_000)) {
-  const gate = openGate(world.config.channelSecrets);
-  return deliver(inv, n, { channel: SLACK, slot: SLACK }, gate, quiet);
-}
-
-/** `n`'s Slack delivery record, and the Slack digest record of `windowStart`. */
-async function recordsOf(n: Notification, windowStart: number) {
-  const items = await world.items();
-  const mine = (i: Record<string, any>) => i.notificationId === n.id && i.channel === SLACK;
-  return {
-    item: items.find((i) => String(i.pk).startsWith("DELIVERY#") && mine(i)),
-    digest: items.find((i) => i.notificationId === `digest/${SLACK}/${windowStart}`),
-  };
 }
 
 it("a one-write grouped mark applied, its reply lost and the deadline come before the flush cutoff: the flush lists it before the release lands, so the copy's send is a possible duplicate", async () => {
@@ -158,26 +87,9 @@ it("a one-write grouped mark applied, its reply lost and the deadline come befor
   expect(item).toMatchObject({ status: "sent", ambiguous: true });
 }, 30_000);
 
-/**
- * Leaves `n`'s Slack slot `grouped` into the digest of `windowStart` with the real one-write
- * grouped mark (store/digest.ts `claimGrouped`), as a mark landed after that window's flush read
- * it and whose move and release then failed would.
- */
-async function groupInto(n: Notification, windowStart: number): Promise<void> {
-  const ref = { ...deliveryRefOf(n, SLACK), claimId: randomUUID() };
-  const slot = digestSlot(SLACK, { windowStart });
-  const r = await claimGrouped(ref, slot, entryOf(n), 30, Date.now() + 5000);
-  expect(r.grouped).toBe(true);
-}
-
-/** Moves this clock past the flush of the window of `windowStart` (2 s of this clock after it). */
-function pastFlushOf(windowStart: number): void {
-  clock.offset += windowStart + WINDOW_MS + scaledMs(FLUSH_GRACE_MS) + 2000 - Date.now();
-}
-
 /** The digest-flush messages queued for Slack's window of `windowStart`. */
 function flushesOf(windowStart: number) {
-  return world.standins.aws.state.sqs.sent
+  return t.world.standins.aws.state.sqs.sent
     .map((m) => parseDigestFlush(m.body))
     .filter((f) => f?.channel === SLACK && f.windowStart === windowStart);
 }
@@ -259,14 +171,14 @@ it("an entry the window's sent digest lists: the copy is deduplicated, with no m
   await flushWindow(windowStart);
   expect(messagesOf(n)).toBe(1);
   pastFlushOf(windowStart);
-  const queued = world.standins.aws.state.sqs.sent.length;
+  const queued = t.world.standins.aws.state.sqs.sent.length;
 
   const copy = await copyOf(n);
 
   expect(copy.status).toBe("deduplicated");
   const { item } = await recordsOf(n, windowStart);
   expect(item).toMatchObject({ status: "grouped", digestId: `digest/${SLACK}/${windowStart}` });
-  expect(world.standins.aws.state.sqs.sent).toHaveLength(queued);
+  expect(t.world.standins.aws.state.sqs.sent).toHaveLength(queued);
   expect(messagesOf(n)).toBe(1);
 }, 30_000);
 
