@@ -55,7 +55,7 @@ import { auditQuietly, claimLease, describe, markDeadline, type Invocation } fro
 type Claimed = Extract<DeliveryClaim, { claimed: true }>;
 
 /**
- * Settles `n`'s delivery `ref` whose claim was refused (`claim`): a slot grouped into a digest
+ * Settles `n`'s delivery `ref` whose claim was `refused`: a slot grouped into a digest
  * whose flush is past may be moved ({@link regroupUnlisted}); one grouped while its channel is no
  * longer grouped may be given back and claimed again ({@link ungroup}: the claim is returned, for
  * the caller to send); otherwise the copy is deduplicated (`abandoned` when the slot was given up
