@@ -3,77 +3,83 @@
  * `ReturnValuesOnConditionCheckFailure: ALL_OLD` (DynamoDB API reference, UpdateItem: "Use
  * ReturnValuesOnConditionCheckFailure to get the item attributes if the UpdateItem condition
  * fails … valid values are: NONE and ALL_OLD"; the SDK's ConditionalCheckFailedException carries
- * them as `Item`, in attribute-value form). dynalite does not implement the parameter, so this
- * test answers the calls itself, as DynamoDB documents them.
+ * them as `Item`). Against real dynalite behind the local DynamoDB's proxy, which answers the
+ * parameter as DynamoDB does (testing/dynamo-return-on-condition.ts; dynalite alone ignores it)
+ * and throttles on the wire as DynamoDB does (testing/dynamo-faults.ts: HTTP 400
+ * `ThrottlingException`, "Rate of requests exceeds the allowed throughput.", not applied). The
+ * pacing calls are counted on the wire.
  */
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
-import * as aws from "../../handlers/aws";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { forgetPaceMemo, reserveSlot, windowAttribute } from "../../handlers/store/pacing";
+import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
 
+const TABLE = "pacing-refusal-test";
 const T0 = 1_800_000_000_000;
 const bucket = { intervalMs: 100, burst: 2 };
 const allowance = { windowStart: T0 - (T0 % 60_000), windowMs: 60_000, max: 3 };
 
-type Answer = { refusedWith: Record<string, unknown> } | { old: object } | { throttled: true };
+let dynamo: Dynalite;
+const saved = { ...process.env };
 
-/** Answers each UpdateItem with the next of `answers` (an item for a refusal, or Attributes). */
-function answering(answers: Answer[]) {
-  const sent: string[] = [];
-  jest.spyOn(aws, "ddb").mockReturnValue({
-    send: async (cmd: { input: { UpdateExpression: string } }) => {
-      sent.push(cmd.input.UpdateExpression);
-      const next = answers.shift();
-      if (!next) throw new Error("unexpected call");
-      if ("throttled" in next) {
-        // DynamoDB's throttling error (HTTP 400, retryable), as the SDK throws it once its own
-        // retries are spent (developer guide, "Error handling with DynamoDB").
-        throw Object.assign(new Error("Rate of requests exceeds the allowed throughput."), {
-          name: "ThrottlingException",
-        });
-      }
-      if ("refusedWith" in next) {
-        throw Object.assign(
-          new ConditionalCheckFailedException({
-            message: "The conditional request failed",
-            $metadata: {},
-          }),
-          { Item: marshall(next.refusedWith) },
-        );
-      }
-      return { Attributes: next.old };
-    },
-  } as unknown as ReturnType<typeof aws.ddb>);
-  return sent;
-}
-
-const saved = process.env.AUDIT_TABLE;
-beforeAll(() => {
-  process.env.AUDIT_TABLE = "pacing-refusal-test";
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createAuditTable(dynamo.endpoint, TABLE);
+  Object.assign(process.env, {
+    AUDIT_TABLE: TABLE,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+  });
+  delete process.env.TIME_SCALE;
 });
-afterAll(() => {
-  if (saved === undefined) delete process.env.AUDIT_TABLE;
-  else process.env.AUDIT_TABLE = saved;
+afterAll(async () => {
+  process.env = saved;
+  await dynamo.close();
 });
-// Each test answers the pace item anew: what an earlier one taught the container is forgotten.
+// What an earlier test taught the container about a pace item is forgotten.
 afterEach(() => {
   jest.restoreAllMocks();
   forgetPaceMemo();
 });
 
+/** Writes the pace item of `channel` as another invocation would have left it. */
+async function paceItem(channel: string, attributes: Record<string, number>): Promise<void> {
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1" }),
+  );
+  await doc.send(
+    new PutCommand({
+      TableName: TABLE,
+      Item: { pk: `PACE#${channel}`, sk: "PACE", ...attributes },
+    }),
+  );
+  doc.destroy();
+}
+
+/**
+ * The pacing UpdateItems of `channel` the local DynamoDB receives, in order (their update
+ * expressions); the first `throttled` of them are answered with DynamoDB's `ThrottlingException`.
+ */
+function paceCalls(channel: string, throttled = 0): string[] {
+  const faults = dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  const sent: string[] = [];
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    const verdict = decide(op, body);
+    if (op !== "UpdateItem" || !body.includes(`"PACE#${channel}"`)) return verdict;
+    sent.push(String(JSON.parse(body).UpdateExpression));
+    return sent.length <= throttled ? "ThrottlingException" : verdict;
+  });
+  return sent;
+}
+
 describe("a refused pacing call that returns the item", () => {
   it("groups after ONE call when the window's count is at its maximum (no second, refused call)", async () => {
-    const sent = answering([
-      {
-        refusedWith: {
-          pk: "PACE#s",
-          sk: "PACE",
-          tat: T0 + 500,
-          [windowAttribute(allowance.windowStart)]: 3,
-        },
-      },
-    ]);
+    await paceItem("s", { tat: T0 + 500, [windowAttribute(allowance.windowStart)]: 3 });
+    const sent = paceCalls("s");
     const slot = await reserveSlot("s", bucket, () => T0, allowance, T0 + 1);
     expect(slot).toEqual({ at: T0, calls: 1, grouped: true });
     expect(sent).toHaveLength(1);
@@ -83,14 +89,13 @@ describe("a refused pacing call that returns the item", () => {
       calls: 0,
       grouped: true,
     });
+    expect(sent).toHaveLength(1);
   });
 
   it("goes on with the busy form when the idle one was refused by a later `tat`, and the slot follows the GCRA", async () => {
-    const sent = answering([
-      { refusedWith: { pk: "PACE#s", sk: "PACE", tat: T0 + 300 } },
-      { old: { pk: "PACE#s", sk: "PACE", tat: T0 + 300 } },
-    ]);
-    const slot = await reserveSlot("s", bucket, () => T0, undefined, T0 + 2);
+    await paceItem("b", { tat: T0 + 300 });
+    const sent = paceCalls("b");
+    const slot = await reserveSlot("b", bucket, () => T0, undefined, T0 + 2);
     // τ = T·(burst − 1) = 100: the slot is tat_old − τ = T0 + 200.
     expect(slot).toEqual({ at: T0 + 200, calls: 2 });
     expect(sent[0]).toMatch(/SET tat = :next/);
@@ -100,14 +105,15 @@ describe("a refused pacing call that returns the item", () => {
 
 describe("a throttled pacing call (issue 12: DynamoDB throttling alone never fails a delivery)", () => {
   it("is tried again within the deadline, and the delivery goes", async () => {
-    const sent = answering([{ throttled: true }, { old: {} }]);
+    // The SDK's own attempts (3) are all throttled: the reservation is tried again by the fan-out.
+    const sent = paceCalls("slack-t", 3);
     const decision = await paceDelivery("slack-t", "slack", Date.now() + 60_000);
     expect(decision).toEqual({ kind: "send", waitMs: 0 });
-    expect(sent).toHaveLength(2);
+    expect(sent).toHaveLength(4);
   });
 
   it("is thrown once the deadline leaves no room for another try (the claim is then released)", async () => {
-    answering([{ throttled: true }, { throttled: true }]);
+    paceCalls("slack-u", 1_000);
     await expect(paceDelivery("slack-u", "slack", Date.now() + 1)).rejects.toThrow(
       /allowed throughput/,
     );
