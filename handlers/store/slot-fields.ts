@@ -8,7 +8,10 @@ import { expiresAt } from "./table";
 /**
  * `ref`'s audit fields for a claim named `claimId`, its TTL `retentionDays` from now: `set` (a
  * list for an UpdateExpression's SET, without the keyword) with its placeholder `names` and
- * `values`. Account and region are written only when both are known (issue 14).
+ * `values`. Every attribute name goes through a placeholder, since some of them are DynamoDB
+ * reserved words (`region`: developer guide, "Reserved words in DynamoDB"), which an expression
+ * may not name directly.
+ * Account and region are written only when both are known (issue 14).
  */
 export function claimFields(ref: DeliveryRef, claimId: string, retentionDays: number) {
   const place = ref.account !== undefined && ref.region !== undefined;
