@@ -6,7 +6,6 @@
  * window's digest (81 entries) had been sent, and the entry was in no digest. A mark completed
  * past the cutoff now moves the entry to the digest of the window open at that moment.
  */
-import type { Logger } from "../../handlers/channels/types";
 import { parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { FLUSH_GRACE_MS, groupDelivery } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
@@ -14,6 +13,7 @@ import { digestPartition } from "../../handlers/store/keys";
 import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
 import { jumpClockOnWrite, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { deliveryRefOf, handInvocation, quietLogger } from "../support/grouping";
 
 const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "webhook-late";
@@ -32,16 +32,9 @@ afterAll(async () => {
 });
 afterEach(() => jest.restoreAllMocks());
 
-const quiet = { info() {}, warn() {}, error() {}, debug() {} } as unknown as Logger;
-
+/** A hand-made invocation of the world until `deadline` (the fan-out's own is not needed here). */
 function invocation(deadline = Date.now() + 30_000): Invocation {
-  return {
-    config: world.config.runtime,
-    deadline,
-    secrets: async () => ({}),
-    topics: {},
-    log: quiet as Invocation["log"],
-  };
+  return handInvocation(world, deadline);
 }
 
 const n = {
@@ -57,17 +50,7 @@ const n = {
   severity: "critical",
 } as unknown as Notification;
 
-const base: DeliveryRef = {
-  pipeline: n.pipeline,
-  account: n.account,
-  region: n.region,
-  eventTime: n.time,
-  notificationId: n.id,
-  slot: CHANNEL,
-  channel: CHANNEL,
-  executionId: n.executionId,
-  eventId: "event-late-1",
-};
+const base: DeliveryRef = { ...deliveryRefOf(n, CHANNEL), eventId: "event-late-1" };
 
 /** A claimed slot of its own for each test (the fan-out claims before it paces and groups). */
 async function claimed(slot: string): Promise<DeliveryRef> {
@@ -106,7 +89,7 @@ it("a mark that completes after the window's flush cutoff moves the entry to the
   slowMarks(cutoff - Date.now() + 10_000);
 
   // The invocation has time left after the jump (a minute past the cutoff).
-  const out = await groupDelivery(invocation(cutoff + 60_000), n, ref, allowance, quiet);
+  const out = await groupDelivery(invocation(cutoff + 60_000), n, ref, allowance, quietLogger);
 
   const next = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
   expect(next).toBeGreaterThan(windowStart);
@@ -127,7 +110,7 @@ it("a mark completed before the cutoff stays in its window", async () => {
   world.standins.aws.reset();
   const ref = await claimed("on-time-1");
 
-  const out = await groupDelivery(invocation(), n, ref, allowance, quiet);
+  const out = await groupDelivery(invocation(), n, ref, allowance, quietLogger);
 
   expect(out).toMatchObject({ reason: `grouped into digest/${CHANNEL}/${windowStart}` });
   const { item, flushes } = await outcome(ref);
@@ -143,7 +126,7 @@ it("a mark late for every window until the deadline gives up (the caller release
   const deadline = Date.now() + 5 * WINDOW_MS;
   slowMarks(2 * WINDOW_MS, true);
 
-  const out = await groupDelivery(invocation(deadline), n, ref, allowance, quiet);
+  const out = await groupDelivery(invocation(deadline), n, ref, allowance, quietLogger);
 
   expect(out).toMatchObject({ channel: CHANNEL, error: expect.stringMatching(/deadline/) });
 });

@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the grouping tests that deliver one notification by hand through
- * handlers/fanout/deliver.ts (grouping-first, grouping-first-release, grouping-late-copy).
+ * handlers/fanout/deliver.ts (grouping-first, grouping-first-release, grouping-late-copy), and
+ * grouping-late-mark, which groups by hand.
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../handlers/channels/types";
