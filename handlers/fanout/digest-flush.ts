@@ -31,6 +31,7 @@ import { finishDigestSent } from "../store/digest-record";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
 import { SEVERITIES, type Digest, type RuntimeConfig } from "../types";
 import { isRateLimited } from "./deliver";
+import { keptDigest } from "./digest-kept";
 import { digestSlot, seeChannelFor } from "./grouping";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { paceDelivery } from "./pace";
@@ -177,16 +178,15 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
   }
   const ref = digestRef(f);
   // The claim writes the digest's list: a record left `sending` (its mark failed for good) still
-  // says what its digest has (fanout/grouped-copy.ts reads it).
-  const digest = buildDigest(inv.config, f, entries);
-  const claim = await claimDelivery(
-    ref,
-    claimLease(inv),
-    inv.config.auditRetentionDays,
-    Date.now(),
-    inv.deadline,
-    digestDetail(digest, false),
-  );
+  // says what its digest has (fanout/grouped-copy.ts checks it).
+  const built = (e: GroupedEntry[]) => {
+    const digest = buildDigest(inv.config, f, e);
+    return { digest, detail: digestDetail(digest, false) };
+  };
+  const read = built(entries);
+  const retention = inv.config.auditRetentionDays;
+  const lease = claimLease(inv);
+  const claim = await claimDelivery(ref, lease, retention, Date.now(), inv.deadline, read.detail);
   if (!claim.claimed) {
     log.info("digest already handled", { status: claim.status });
     if (claim.status !== "sending") return true;
@@ -200,6 +200,9 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
   ref.claimId = claim.claimId;
   ref.unconfirmed = claim.unconfirmed;
   try {
+    // Entries a copy took out since the read are left out (fanout/digest-kept.ts).
+    const digest = await keptDigest(inv, ref, entries, claim.excluded, read, built, log);
+    if (!digest) return true;
     return await sendClaimed(inv, f, ref, { unconfirmed: claim.unconfirmed, digest, calls }, log);
   } catch (err: unknown) {
     if (!(err as { released?: boolean }).released) {

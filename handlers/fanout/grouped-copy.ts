@@ -6,10 +6,14 @@
  * the Lambda stops. The slot stays `grouped` in a window already read: in no digest, and every
  * copy of the record was deduplicated ("already grouped"), so the notification never went out.
  *
- * Such a copy reads the digest's own record (fanout/digest-flush.ts `digestRef`; one strongly
- * consistent GetItem, only on a copy that finds a grouped slot whose window's flush time is past:
- * a redelivery, rare). The flush's claim writes the digest's list (`detail.notifications`) before
- * it sends, so the record says what the digest has even while `sending` ({@link digestHas}):
+ * Such a copy takes its entry out of the digest's own record unless that lists it
+ * (fanout/digest-flush.ts `digestRef`; store/digest-record.ts `excludeFromDigest`: one
+ * conditional UpdateItem, not a read — the fan-out's role has no GetItem on `DELIVERY#` items,
+ * and a read could fall between the flush's read of its window and its claim, which then sent
+ * the entry too; every claim after the exclusion leaves it out, fanout/digest-kept.ts; only on
+ * a copy that finds a grouped slot whose window's flush time is past: a redelivery, rare). The
+ * flush's claim writes the digest's list (`detail.notifications`) before it sends, so the
+ * record says what the digest has even while `sending` ({@link digestHas}):
  * - listed by a `sent` or `sending` digest: deduplicated (a `sending` one went out and its mark
  *   is being finished — fanout/digest-flush.ts `finishSent` — or its flush's copy sends it);
  * - not in it: the flush read the window before the mark, or has not claimed it yet (late, or
@@ -23,12 +27,11 @@
  * (store/digest.ts `moveGrouped`, conditional on the slot still grouped into that digest; that
  * window's flush is queued first, as `regroupLate` does) and reports it grouped. Moving is never
  * a loss; "maybe" moves say so on the slot (`mayBeInDigest`): a second listing is counted as a
- * possible duplicate, never as a clean send (scripts/lib/chaos-tally.ts). An index read still
- * stale may list an entry in both digests.
+ * possible duplicate, never as a clean send (scripts/lib/chaos-tally.ts).
  *
  * A channel no longer grouped (its grouping turned off by a config change and a redeploy between
  * the grouped mark and the copy) has no window to move into, and its window's length is unknown:
- * the copy reads the digest's record whatever the time, deduplicates when it lists the entry,
+ * the copy checks the digest's record whatever the time, deduplicates when it lists the entry,
  * and otherwise gives the slot back (store/digest.ts `releaseGrouped`, saying `mayBeInDigest`
  * for a maybe) and claims it again to send it on its own ({@link ungroup}); a flush still to
  * come no longer finds it.
@@ -36,7 +39,7 @@
 import type { Logger } from "../channels/types";
 import { scaledMs } from "../http";
 import { moveGrouped, releaseGrouped } from "../store/digest";
-import { digestRecord, type DigestRecord } from "../store/digest-record";
+import { excludeFromDigest } from "../store/digest-record";
 import { claimDelivery, type DeliveryClaim, type DeliveryRef } from "../store/ledger";
 import type { Notification } from "../types";
 import type { ChannelOutcome, DeliveryBase } from "./deliver";
@@ -50,6 +53,8 @@ import {
   queueFlush,
 } from "./grouping";
 import { auditQuietly, claimLease, describe, markDeadline, type Invocation } from "./invocation";
+
+export { digestHas } from "../store/digest-record";
 
 /** A claim that took the slot. */
 type Claimed = Extract<DeliveryClaim, { claimed: true }>;
@@ -105,11 +110,9 @@ async function regroupUnlisted(
     return undefined;
   }
   try {
-    const record = await digestRecord(
-      digestRef({ channel: ref.channel, windowStart: from }),
-      inv.deadline,
-    );
-    const has = digestHas(record, n.id);
+    // Taken out of that digest unless it lists it (a write, not a read: store/digest-record.ts).
+    const ofDigest = digestRef({ channel: ref.channel, windowStart: from });
+    const has = await excludeFromDigest(ofDigest, n.id, inv.deadline);
     if (has === "listed") return undefined;
     let at = digestId as string;
     for (;;) {
@@ -140,26 +143,6 @@ async function regroupUnlisted(
 }
 
 /**
- * Whether the digest whose record is `record` has the notification `id` (see the file's
- * comment): `listed` (sent, or sending: it goes out without a copy's help), `absent` (a move
- * lists it once) or `maybe` (a move may list it twice).
- */
-export function digestHas(
-  record: DigestRecord | undefined,
-  id: string,
-): "listed" | "absent" | "maybe" {
-  if (!record) return "absent";
-  const out = record.status === "sent" || record.status === "sending";
-  const named = record.notifications?.includes(id);
-  if (named && out) return "listed";
-  // Never went out, unless an attempt may have arrived (a list it does not name: not in it).
-  if (!out) return record.mayHaveArrived && named !== false ? "maybe" : "absent";
-  const complete =
-    record.notifications !== undefined && record.notifications.length >= (record.count ?? 0);
-  return complete ? "absent" : "maybe";
-}
-
-/**
  * For a copy whose claim was refused by `n`'s delivery `ref` grouped into `digestId` while its
  * channel is no longer grouped: undefined when the copy is deduplicated (that digest, sent or
  * sending, lists `n`; or `digestId` is not one of the channel's), else the slot is given back
@@ -178,7 +161,7 @@ async function ungroup(
   if (from === undefined) return undefined;
   try {
     const ofDigest = digestRef({ channel: ref.channel, windowStart: from });
-    const has = digestHas(await digestRecord(ofDigest, inv.deadline), n.id);
+    const has = await excludeFromDigest(ofDigest, n.id, inv.deadline);
     if (has === "listed") return undefined;
     const why = `grouped into ${digestId}, its channel no longer grouped: sent on its own`;
     // False: moved or released meanwhile, or this write applied unanswered: the claim decides.

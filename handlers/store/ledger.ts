@@ -27,7 +27,7 @@ import { randomUUID } from "node:crypto";
 import { UpdateCommand, type UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { claimOrRead, isConditionFailed, withStoreRetries } from "./claim";
-import { claimFields } from "./slot-fields";
+import { claimFields, excludedOf } from "./slot-fields";
 import { deliveryRecordKey, executionIndexKey } from "./keys";
 import { tableName } from "./table";
 
@@ -75,6 +75,8 @@ export type DeliveryClaim =
       claimId: string;
       /** An earlier attempt's grouped mark may be in a digest sent (`markFailed` `mayBeInDigest`). */
       inDigest?: true;
+      /** A digest's entries taken out by copies (store/digest-record.ts `excludeFromDigest`). */
+      excluded?: string[];
     }
   | {
       claimed: false;
@@ -114,7 +116,8 @@ export async function claimDelivery(
       Key: key(ref),
       UpdateExpression: `SET #s = :sending, #lease = :lease, ${f.set}${withDetail} ADD #att :one`,
       ConditionExpression:
-        "attribute_not_exists(pk) OR #s = :failed OR (#s = :sending AND #lease < :now)",
+        // No status: a digest's record holding only exclusions (store/digest-record.ts).
+        "attribute_not_exists(#s) OR #s = :failed OR (#s = :sending AND #lease < :now)",
       ExpressionAttributeNames: {
         ...f.names,
         "#s": "status",
@@ -143,6 +146,7 @@ export async function claimDelivery(
       unconfirmed: old?.status === "sending" || old?.mayHaveArrived === true,
       claimId,
       ...(old?.mayBeInDigest === true && { inDigest: true as const }),
+      ...excludedOf(old),
     };
   }
   const status = result.existing?.status;
@@ -151,7 +155,8 @@ export async function claimDelivery(
     // lost with that reply: counted as unconfirmed (a possible repeat is recorded, never a loss).
     const attempts = Number(result.existing.attempts ?? 1);
     const inDigest = result.existing.mayBeInDigest === true && { inDigest: true as const };
-    return { claimed: true, attempts, unconfirmed: true, claimId, ...inDigest };
+    const excluded = excludedOf(result.existing);
+    return { claimed: true, attempts, unconfirmed: true, claimId, ...inDigest, ...excluded };
   }
   return {
     claimed: false,

@@ -41,3 +41,12 @@ export function claimFields(ref: DeliveryRef, claimId: string, retentionDays: nu
     },
   };
 }
+
+/**
+ * The `excluded` ids of a digest's record `item` (a string set: store/digest-record.ts
+ * `excludeFromDigest`) as a claim's field (store/ledger.ts `claimDelivery`); {} when none.
+ */
+export function excludedOf(item: Record<string, unknown> | undefined): { excluded?: string[] } {
+  const ids = item?.excluded;
+  return ids instanceof Set && ids.size > 0 ? { excluded: [...ids].map(String) } : {};
+}
