@@ -27,7 +27,7 @@ import {
 } from "../contracts/digest-flush";
 import { isDeliveryError, redact, scaledMs, timeScale } from "../http";
 import { digestEntries, type GroupedEntry } from "../store/digest";
-import { finishDigestSent } from "../store/digest-record";
+import { finishDigestSent, MAX_LISTED_IDS } from "../store/digest-record";
 import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
 import { SEVERITIES, type Digest, type RuntimeConfig } from "../types";
 import { isRateLimited } from "./deliver";
@@ -97,7 +97,8 @@ export function buildDigest(
 
 /**
  * What a digest's record says of it (`detail`): `kind` digest, `count`, `pipelines`,
- * `windowStart`, `shortened` when so, and `notifications`, every id up to 200 (about 5 KB).
+ * `windowStart`, `shortened` when so, and `notifications`, every id up to
+ * store/digest-record.ts `MAX_LISTED_IDS` (25 bytes each).
  */
 function digestDetail(digest: Digest, shortened: boolean): Record<string, unknown> {
   return {
@@ -106,7 +107,7 @@ function digestDetail(digest: Digest, shortened: boolean): Record<string, unknow
     pipelines: digest.pipelines,
     windowStart: digest.windowStart,
     ...(shortened && { shortened: true }),
-    notifications: digest.entries.slice(0, 200).map((e) => e.notificationId),
+    notifications: digest.entries.slice(0, MAX_LISTED_IDS).map((e) => e.notificationId),
   };
 }
 

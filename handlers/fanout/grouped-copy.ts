@@ -20,7 +20,7 @@
  *   retrying), or read it empty (no record: the two cannot be told apart, and only the second
  *   loses the entry if left), or its digest never went out (`failed`, `abandoned` with no attempt
  *   that may have arrived: its retry reads the index again, where the entry no longer is);
- * - maybe in it: a list cut at 200 ids that does not name it, a record written before claims
+ * - maybe in it: a list cut at 10,000 ids that does not name it, a record written before claims
  *   carried the list, or a `failed` / `abandoned` digest listing it whose attempt may have
  *   arrived.
  * Otherwise than listed, it moves the entry into the digest of the window now open

@@ -4,7 +4,8 @@
  * `sent` mark a flush finishes later when its own failed for good after the send (issue 12).
  *
  * The flush's claim writes the digest's list (`detail`: `kind` digest, `count`, `pipelines`,
- * `windowStart`, `notifications`, the ids it read, oldest first, cut at 200) before anything is
+ * `windowStart`, `notifications`, the ids it read, oldest first, up to {@link MAX_LISTED_IDS})
+ * before anything is
  * sent, so that a record still `sending` says what its digest holds: a "sent" mark that DynamoDB
  * refused until the Lambda stopped no longer leaves a record that cannot be read.
  */
@@ -16,6 +17,18 @@ import { deliveryRecordKey } from "./keys";
 import { writeWithRetries, type DeliveryRef } from "./ledger";
 import { tableName } from "./table";
 
+/**
+ * The most ids a digest's record lists (`detail.notifications`): 10,000, about 250 KB (a
+ * notification id is 24 characters, events/normalize.ts; a list element costs its length plus
+ * 1 byte: developer guide, "DynamoDB item sizes and formats"), within DynamoDB's 400 KB item
+ * limit. It was 200: a digest of more entries went out with all of them, and a copy of an entry
+ * past the cut, arriving after the flush, could not find it listed and moved it into the next
+ * digest, which sent it again (a certain second send counted as a possible one; red team of
+ * issue 12). A write costs 1 unit per KB of the item: a digest's claim and mark each cost about
+ * 1 unit more per 40 entries listed.
+ */
+export const MAX_LISTED_IDS = 10_000;
+
 function recordKey(ref: DeliveryRef) {
   return deliveryRecordKey(ref.pipeline, ref.eventTime, ref.notificationId, ref.slot);
 }
@@ -26,7 +39,7 @@ export interface DigestRecord {
   status: string;
   /** The ids it listed (`detail.notifications`: written by the claim, kept by the mark). */
   notifications?: string[];
-  /** How many entries it carried (`detail.count`); more than `notifications` when cut at 200. */
+  /** How many entries it carried (`detail.count`); more than `notifications` when cut. */
   count?: number;
   /** An attempt of it got no answer after its request went out: it may have arrived. */
   mayHaveArrived?: true;
@@ -35,7 +48,7 @@ export interface DigestRecord {
 /**
  * Whether the digest whose record is `record` has the notification `id`: `listed` (sent, or
  * sending: it goes out without a copy's help), `absent` (a move lists it once) or `maybe` (a
- * move may list it twice: a list cut at 200 ids that does not name it, a record without list,
+ * move may list it twice: a list cut at {@link MAX_LISTED_IDS} that does not name it, a record without list,
  * a `failed` or `abandoned` digest listing it whose attempt may have arrived).
  */
 export function digestHas(

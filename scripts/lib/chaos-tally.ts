@@ -447,7 +447,7 @@ export function tallyRun(
  * How many sent digests of `channel` delivered the event `executionId` as an entry: each sent
  * digest whose complete list names its notification (an entry moved, or released and sent on its
  * own, after a digest listed it is in more than one delivery), plus its slot's own digest when
- * sent with no complete list to check (cut at 200 ids, or none read). `grouped`: the channel's
+ * sent with no complete list to check (cut at 10,000 ids, or none read). `grouped`: the channel's
  * grouped slots, execution id → digest id.
  */
 function digestDeliveries(
