@@ -115,6 +115,7 @@ async function regroupUnlisted(
     const has = await excludeFromDigest(ofDigest, n.id, inv.deadline);
     if (has === "listed") return undefined;
     let at = digestId as string;
+    let maybe = has === "maybe";
     for (;;) {
       if (Date.now() >= inv.deadline) throw new Error(`the deadline came moving it from ${at}`);
       const now = { windowStart: Math.floor(Date.now() / a.windowMs) * a.windowMs };
@@ -122,17 +123,22 @@ async function regroupUnlisted(
       const cutoff = flushCutoff(slot, a.windowMs);
       await queueFlush(inv, slot, a.windowMs);
       const deadline = Math.min(markDeadline(inv), cutoff);
-      const maybe = has === "maybe";
       if (!(await moveGrouped(ref, at, slot, entryOf(n), deadline, maybe))) return undefined;
-      // Completed past that window's cutoff too (throttling): on to the next one.
+      const grouped = { channel: ref.channel, status: "grouped" as const };
       if (Date.now() < cutoff) {
         log.warn("grouped entry in no digest: moved", {
           channel: ref.channel,
           from: digestId,
           digestId: slot.digestId,
         });
-        return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
+        return { ...grouped, reason: `grouped into ${slot.digestId}` };
       }
+      // Completed past that window's cutoff too (throttling): its flush may have read it already
+      // (red-team finding: moved on, it went out twice). Taken out of that digest unless listed,
+      // then on to the next one.
+      const there = await excludeFromDigest(digestRef(slot), n.id, inv.deadline);
+      if (there === "listed") return { ...grouped, reason: `grouped into ${slot.digestId}` };
+      maybe ||= there === "maybe";
       at = slot.digestId;
     }
   } catch (err: unknown) {

@@ -20,10 +20,12 @@ import { DEFAULT_GROUPING } from "../contracts/grouping";
 import { cut } from "../events/fields";
 import { scaledMs, timeScale } from "../http";
 import { markGrouped, type DigestSlot, type GroupedEntry } from "../store/digest";
+import { excludeFromDigest } from "../store/digest-record";
 import type { DeliveryRef } from "../store/ledger";
 import type { Allowance } from "../store/pacing";
 import type { GroupingRule, Notification, RuntimeConfig } from "../types";
 import type { ChannelOutcome } from "./deliver";
+import { digestRef } from "./digest-flush";
 import { describe, markDeadline, type Invocation } from "./invocation";
 import type { Delivery } from "./plan";
 import { requeue } from "./requeue";
@@ -195,7 +197,7 @@ export async function groupDelivery(
     }
     // Only the write's start is bounded by the cutoff: one SDK call under throttling can complete
     // after the flush read the window, and the entry would be in no digest. Completed late, it
-    // moves to the current window's digest: at worst listed twice, never lost (issue 12).
+    // moves to the current window's digest unless that digest lists it (issue 12), never lost.
     if (Date.now() >= flushAt) return await regroupLate(inv, n, ref, a, log);
   } catch (err: unknown) {
     const error = `grouping failed: ${describe(err)}`;
@@ -214,7 +216,9 @@ export async function groupDelivery(
 
 /**
  * Moves the grouped delivery `ref` of `n`, whose mark into window `a` completed after that
- * window's flush may have read it, into the digest of the window now open: queues that flush, then
+ * window's flush may have read it, into the digest of the window now open, unless `a`'s digest
+ * lists it (store/digest-record.ts `excludeFromDigest`: then it stays there; else every claim of
+ * that digest leaves it out). It queues that flush, then
  * marks the slot again (its index key now names the new window) before that window's cutoff. A
  * mark late again moves on to the next window; at the invocation's deadline it throws, and the
  * caller releases the slot (`failed`: the record is retried). Store and SQS errors are thrown.
@@ -227,8 +231,13 @@ async function regroupLate(
   log: Logger,
 ): Promise<ChannelOutcome> {
   const from = digestSlot(ref.channel, a).digestId;
-  for (;;) {
+  for (let at = digestSlot(ref.channel, a); ;) {
     if (Date.now() >= inv.deadline) throw new Error(`late for ${from}, and the deadline came`);
+    // Applied before that flush read it (a lost reply repeated): the digest has it. Else taken out
+    // of it, so no claim of it sends it too (red-team finding: it was listed twice).
+    if ((await excludeFromDigest(digestRef(at), n.id, inv.deadline)) === "listed") {
+      return { channel: ref.channel, status: "grouped", reason: `grouped into ${at.digestId}` };
+    }
     const now: Allowance = { ...a, windowStart: Math.floor(Date.now() / a.windowMs) * a.windowMs };
     const slot = digestSlot(ref.channel, now);
     const cutoff = flushCutoff(slot, a.windowMs);
@@ -242,6 +251,7 @@ async function regroupLate(
       });
       return { channel: ref.channel, status: "grouped", reason: `grouped into ${slot.digestId}` };
     }
+    at = slot;
   }
 }
 

@@ -12,7 +12,10 @@
 import { ddb } from "../../handlers/aws";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { digestRef } from "../../handlers/fanout/digest-flush";
+import { allowanceFor } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
+import { paceDelivery } from "../../handlers/fanout/pace";
+import { digestPartition } from "../../handlers/store/keys";
 import type { Notification } from "../../handlers/types";
 import { SLACK, useLateCopyWorld } from "../support/late-copy";
 
@@ -190,4 +193,82 @@ it("a copy past its window's flush reads nothing: the fan-out's role has no GetI
   // any other action with AccessDeniedException.
   const names = calls.mock.calls.map(([cmd]) => (cmd as object).constructor.name);
   expect(names.filter((c) => /^(Get|BatchGet)/.test(c))).toEqual([]);
+}, 30_000);
+
+it("a move that completes past the next window's cutoff, after that window's flush sent the entry: not moved on again, it reaches Slack once", async () => {
+  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+  const next = windowStart + WINDOW_MS;
+  const n = notification();
+  await groupInto(n, windowStart);
+  pastFlushOf(windowStart);
+  // The move into the next window's digest lands, and its reply comes back only after that
+  // window's flush ran (one SDK call under throttling): the flush read the entry and sent it.
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  const from = `digest/${SLACK}/${windowStart}`;
+  let late = false;
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    const input = cmd.input as Record<string, any>;
+    const move = input.ExpressionAttributeValues?.[":from"] === from;
+    const out = await send(cmd, ...rest);
+    if (move && !late && String(input.Key?.sk ?? "").includes(n.id)) {
+      late = true;
+      pastFlushOf(next);
+      await t.flushWindow(next, "f-next");
+    }
+    return out;
+  }) as any);
+
+  // An invocation with time left to move it on (its deadline 5 windows away).
+  const copy = await copyOf(n, t.invocation(Date.now() + 5 * WINDOW_MS));
+  jest.mocked(ddb().send).mockRestore();
+  expect(late).toBe(true);
+  const after = next + WINDOW_MS;
+  pastFlushOf(after);
+  await t.flushWindow(after, "f-after");
+
+  expect(messagesOf(n)).toBe(1);
+  expect(copy).toMatchObject({ status: "grouped", reason: `grouped into digest/${SLACK}/${next}` });
+  expect((await recordsOf(n, after)).digest).toBeUndefined();
+}, 30_000);
+
+it("a first grouped mark applied before its window's flush read, whose reply comes back after it: left in that digest, not moved into the next, it reaches Slack once", async () => {
+  // The window's 3 individual Slack messages spent (the container learns it: one-write path).
+  const inv = t.invocation(Date.now() + 5 * WINDOW_MS);
+  const allowance = allowanceFor(inv.config, SLACK)!;
+  for (let i = 0; i < 3; i++) {
+    await paceDelivery(SLACK, "slack", inv.deadline, undefined, Date.now, allowance);
+  }
+  const { windowStart } = allowance;
+  const next = windowStart + WINDOW_MS;
+  const n = notification();
+  // The grouped mark is applied; its reply comes back after the window's flush read and sent it
+  // (a lost reply repeated by the SDK after its request timeout).
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  let late = false;
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    const input = cmd.input as Record<string, any>;
+    const mark = input.ExpressionAttributeValues?.[":g1"] === digestPartition(SLACK, windowStart);
+    const out = await send(cmd, ...rest);
+    if (mark && !late && String(input.Key?.sk ?? "").includes(n.id)) {
+      late = true;
+      pastFlushOf(windowStart);
+      await t.flushWindow(windowStart);
+    }
+    return out;
+  }) as any);
+
+  const copy = await copyOf(n, inv);
+  jest.mocked(ddb().send).mockRestore();
+  expect(late).toBe(true);
+  pastFlushOf(next);
+  await t.flushWindow(next, "f-next");
+
+  expect(messagesOf(n)).toBe(1);
+  expect(copy).toMatchObject({
+    status: "grouped",
+    reason: `grouped into digest/${SLACK}/${windowStart}`,
+  });
+  expect((await recordsOf(n, next)).digest).toBeUndefined();
 }, 30_000);
