@@ -24,8 +24,9 @@ import { tableName } from "./table";
  * limit. It was 200: a digest of more entries went out with all of them, and a copy of an entry
  * past the cut, arriving after the flush, could not find it listed and moved it into the next
  * digest, which sent it again (a certain second send counted as a possible one; red team of
- * issue 12). A write costs 1 unit per KB of the item: a digest's claim and mark each cost about
- * 1 unit more per 40 entries listed.
+ * issue 12). A write costs 1 unit per KB of the item, refused or not (developer guide, "DynamoDB
+ * read and write operations"): a digest's claim and mark, and each copy's {@link excludeFromDigest}
+ * (only copies past their window's flush), cost about 1 unit more per 40 entries listed.
  */
 export const MAX_LISTED_IDS = 10_000;
 
