@@ -134,7 +134,8 @@ const queues: { byKey: Record<string, GroupQueue> } = { byKey: {} };
  * (store/pace-batch.ts `reserveSlots`: K slots that are exactly those of K single reservations
  * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10;
  * those of one pipeline reach the channel one after another, fanout/order.ts). Resolves with the
- * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart). `scope`: the
+ * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart), moved by as
+ * long as the call took, so a late reply never sends the group's past slots at once. `scope`: the
  * invocation's deadline (the container's memo, store/pace-memo.ts). A failed call (throttling,
  * any DynamoDB error) rejects every request of its group with that error: no slot is handed out,
  * and each request's own retry (`paceDelivery`) joins a new group.
@@ -163,8 +164,15 @@ async function runGroups(channel: string, bucket: PaceBucket, q: GroupQueue): Pr
     const group = q.waiting.filter((w) => w.now === clock);
     q.waiting = q.waiting.filter((w) => w.now !== clock);
     try {
+      const started = clock();
       const { at } = await reserveSlots(channel, bucket, group.length, clock, group[0].scope);
-      group.forEach((w, i) => w.resolve(at[i]));
+      // Slots are reckoned from the call's start; a reply that comes late (the SDK repeating a
+      // request after its timeout, throttling backoff) would find many of them past and send
+      // them all at once: K − burst over the receiver's bucket (red team of issue 12: 7 Slack
+      // messages at once after a reply 5 s late, the receiver's burst being 3). Each slot moves
+      // by that lateness: spaced as the GCRA spaced them, never earlier.
+      const late = Math.max(0, clock() - started);
+      group.forEach((w, i) => w.resolve(at[i] + late));
     } catch (err: unknown) {
       for (const w of group) w.reject(err);
     }
