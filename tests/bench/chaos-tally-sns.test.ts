@@ -103,18 +103,18 @@ describe("chaos tally of digests: what the digest really listed", () => {
         channel: "sms-oncall",
         executionId: exec(0),
         notificationId: "n0",
-        digestId: "digest/sms/1",
+        digestId: "digest/sms-oncall/1",
       },
       {
         status: "grouped",
         channel: "sms-oncall",
         executionId: exec(1),
         notificationId: "n1",
-        digestId: "digest/sms/1",
+        digestId: "digest/sms-oncall/1",
       },
       {
         status: "sent",
-        notificationId: "digest/sms/1",
+        notificationId: "digest/sms-oncall/1",
         detail: { kind: "digest", count: 1, notifications: ["n0"] },
       },
     ]);
