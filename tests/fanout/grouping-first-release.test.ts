@@ -8,7 +8,10 @@
  * never as a clean first send. Real fan-out against dynalite, HTTP receivers on 127.0.0.1, the
  * SQS stand-in; the clock jumps while the write is on the wire (tests/support/fanout.ts
  * `jumpClockOnWrite`), as one SDK call under throttling completes seconds after it started.
- * AWS time runs 6 times faster (TIME_SCALE 6): a 60 s window is 10 s.
+ * AWS time runs 6 times faster (TIME_SCALE 6): a 60 s window is 10 s. The clock is moved, never
+ * waited for, and never runs back: the record's copy comes after the jump, as on AWS (it used to
+ * come back to the real clock and wait about 9 s for the send slot the flush had taken at the
+ * jumped time).
  */
 import { ddb } from "../../handlers/aws";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
@@ -45,8 +48,13 @@ interface Channel {
 const SLACK_CH: Channel = { name: SLACK, kind: "slack" };
 const HOOK_CH: Channel = { name: HOOK, kind: "webhook" };
 
+/** A 60 s grouping window on this file's clock (TIME_SCALE is set in beforeAll). */
+const windowMs = () => scaledMs(60_000);
+
 let world: FanoutWorld;
 const saved = { ...process.env };
+/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
+const clock = { offset: 0 };
 
 beforeAll(async () => {
   process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
@@ -72,6 +80,12 @@ afterAll(async () => {
 beforeEach(async () => {
   world.reset();
   await world.forgetPacing();
+  const realNow = Date.now.bind(Date);
+  // Each test starts 1 s into a window no test used: the digest records of earlier tests stay in
+  // the table, and a test takes well under a window now that it waits for nothing.
+  const start = (Math.floor((realNow() + clock.offset) / windowMs()) + 3) * windowMs() + 1000;
+  clock.offset = start - realNow();
+  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
 });
 afterEach(() => jest.restoreAllMocks());
 
@@ -104,29 +118,32 @@ function messagesOf(n: Notification, ch: Channel = SLACK_CH): number {
 /**
  * Runs the flush of `windowStart`'s digest (as its delayed SQS message would) the moment the
  * release of `n`'s grouped slot reaches DynamoDB: the flush read the window after the late mark
- * completed and before the release.
+ * completed and before the release. Returns whether it ran (`state.flushed`) and the spy, to
+ * restore.
  */
 function flushBeforeRelease(n: Notification, windowStart: number, ch: Channel) {
   const client = ddb();
   const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
   const state = { flushed: false };
-  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
-    const release = String(cmd.input.UpdateExpression ?? "").includes("lastError = :e");
-    if (release && String(cmd.input.Key?.sk ?? "").includes(n.id) && !state.flushed) {
-      state.flushed = true;
-      // The digest takes a send slot of its own (the pacing of the window is not what is tested).
-      await world.forgetPacing();
-      const body = digestFlushBody({
-        channel: ch.name,
-        windowStart,
-        windowMs: scaledMs(60_000),
-      });
-      const done = await flushDigestRecord(invocation(Date.now() + 20_000), record(body, "f-1"));
-      expect(done).toBe(true);
-    }
-    return send(cmd, ...rest);
-  }) as any);
-  return state;
+  return {
+    state,
+    spy: jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+      const release = String(cmd.input.UpdateExpression ?? "").includes("lastError = :e");
+      if (release && String(cmd.input.Key?.sk ?? "").includes(n.id) && !state.flushed) {
+        state.flushed = true;
+        // The digest takes a send slot of its own (the pacing of the window is not what is tested).
+        await world.forgetPacing();
+        const body = digestFlushBody({
+          channel: ch.name,
+          windowStart,
+          windowMs: windowMs(),
+        });
+        const done = await flushDigestRecord(invocation(Date.now() + 20_000), record(body, "f-1"));
+        expect(done).toBe(true);
+      }
+      return send(cmd, ...rest);
+    }) as any),
+  };
 }
 
 /** The delivery record of `n` on `ch`, and `ch`'s digest record of `windowStart`. */
@@ -142,7 +159,7 @@ async function recordsOf(n: Notification, windowStart: number, ch: Channel = SLA
 /**
  * Delivers `n` once under `inv` with the grouped write of `n` (matched by `isWrite`) completing
  * past both the window's flush cutoff and the invocation's deadline, the flush running before the
- * release. Returns the outcome.
+ * release. Returns the outcome; the clock stays where the write took it.
  */
 async function lateFirst(
   inv: Invocation,
@@ -151,17 +168,20 @@ async function lateFirst(
   isWrite: (body: string) => boolean,
   ch: Channel = SLACK_CH,
 ) {
-  const cutoff = windowStart + scaledMs(60_000) + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
-  jumpClockOnWrite(
+  const cutoff = windowStart + windowMs() + scaledMs(FLUSH_GRACE_MS) - scaledMs(1000);
+  const jump = jumpClockOnWrite(
     world,
     (op, body) => op === "UpdateItem" && body.includes(n.id) && isWrite(body),
     Math.max(cutoff, inv.deadline) - Date.now() + 100,
+    false,
+    clock,
   );
   const flush = flushBeforeRelease(n, windowStart, ch);
   const d = { channel: ch.name, slot: ch.name };
   const first = await deliver(inv, n, d, openGate({}), quiet);
-  jest.restoreAllMocks();
-  expect(flush.flushed).toBe(true);
+  jump.mockRestore();
+  flush.spy.mockRestore();
+  expect(flush.state.flushed).toBe(true);
   return first;
 }
 

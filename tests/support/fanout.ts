@@ -414,23 +414,29 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
  * Makes the handler's clock (`Date.now`) jump `byMs` forward when a DynamoDB request that
  * `matches` (operation, JSON body) reaches the local DynamoDB: the write completes that much later
  * than it started, as one SDK call can under throttling. Once, or on every match with `every`.
- * Undone by `jest.restoreAllMocks()`.
+ * Undone by `jest.restoreAllMocks()`. With `clock`, the offset of a `Date.now` the test already
+ * mocks as real time + `clock.offset`: the jump is added to it and stays when the returned spy
+ * (of the DynamoDB stand-in's fault decisions) is restored, so time never runs back.
  */
 export function jumpClockOnWrite(
   world: FanoutWorld,
   matches: (operation: string, body: string) => boolean,
   byMs: number,
   every = false,
-): void {
-  const realNow = Date.now.bind(Date);
-  let offset = 0;
+  clock?: { offset: number },
+): jest.SpyInstance {
+  const own = { offset: 0 };
+  if (!clock) {
+    const realNow = Date.now.bind(Date);
+    jest.spyOn(Date, "now").mockImplementation(() => realNow() + own.offset);
+  }
+  const moved = clock ?? own;
   let jumped = false;
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
   const faults = world.standins.dynamo.faults;
   const decide = faults.decide.bind(faults);
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+  return jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
     if (matches(op, body) && (every || !jumped)) {
-      offset += byMs;
+      moved.offset += byMs;
       jumped = true;
     }
     return decide(op, body);
