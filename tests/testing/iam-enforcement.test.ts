@@ -23,6 +23,11 @@ import {
 } from "../../testing";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
+import { parseEventBridgeEvent } from "../../handlers/events/parse";
+import { normalize } from "../../handlers/events/normalize";
+import { digestSlot, entryOf } from "../../handlers/fanout/grouping";
+import { claimGrouped } from "../../handlers/store/digest";
+import { deliveryRefOf } from "../support/grouping";
 import { clickPayload, formBody, signedEvent } from "../approval/harness";
 import { event } from "../support/fanout";
 import { startArchive, startArchiveWorld } from "../support/archive";
@@ -174,7 +179,31 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
         },
       ],
     });
-    return [first, again, grouped, recovered, rejected, requested, scanned, flushed];
+    // A copy whose Slack slot is grouped into a digest whose flush is past takes its entry out of
+    // that digest's record (fanout/grouped-copy.ts, store/digest-record.ts: one conditional
+    // UpdateItem under DELIVERY#) before it deduplicates or moves it. Until the red team's fix it
+    // read the record with a GetItem the role does not grant: every receive of such a record
+    // failed until the DLQ (what doubled the chaos run of tests/bench.test.ts).
+    const late = event("pipeline-failed", { "execution-id": randomUUID() });
+    await groupedPastFlush(late);
+    const copied = await fanout.invoke({ Records: [record(late, 2)] });
+    return [first, again, grouped, recovered, rejected, requested, scanned, flushed, copied];
+  }
+
+  /**
+   * Leaves the `slack-eng` slot of `failed`'s notification grouped into the digest of a window an
+   * hour old, as a grouped mark that landed after its window's flush read it (store/digest.ts
+   * `claimGrouped`, with the test's own credentials: not checked).
+   */
+  async function groupedPastFlush(failed: unknown): Promise<void> {
+    const parsed = parseEventBridgeEvent(JSON.stringify(failed));
+    if (!parsed.ok) throw new Error(`test event does not parse: ${parsed.reason}`);
+    const n = normalize(parsed.event, { tier: "critical", severity: "critical" });
+    const ref = { ...deliveryRefOf(n, "slack-eng"), claimId: randomUUID() };
+    const windowStart = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+    const slot = digestSlot("slack-eng", { windowStart });
+    const claimed = await claimGrouped(ref, slot, entryOf(n), 30, Date.now() + 5000);
+    if (!claimed.grouped) throw new Error("test setup: the slot was not left grouped");
   }
 
   /**
@@ -277,11 +306,20 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     }
   }
 
+  const savedEnv = { ...process.env };
   beforeAll(async () => {
     ({ standins, result: program } = await startArchiveWorld({
       signingSecret: SIGNING_SECRET,
       edit: withThreadChannel,
     }));
+    // This process's own store calls ({@link groupedPastFlush}): the local DynamoDB, the table.
+    Object.assign(process.env, {
+      AUDIT_TABLE: program.archives.find((a) => a.name === "fanout")?.environment.AUDIT_TABLE,
+      AWS_ENDPOINT_URL_DYNAMODB: standins.dynamo.endpoint,
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+    });
     declared = standins.iam.loaded as DeclaredIam;
     names = {
       fanout: program.outputs.fanoutFunctionName as string,
@@ -291,6 +329,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   }, 180_000);
   afterAll(async () => {
     await standins?.close();
+    process.env = savedEnv;
   });
 
   it("checks every call of both archives against their roles, and the declared IAM allows them", () => {
