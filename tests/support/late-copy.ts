@@ -64,6 +64,9 @@ export interface LateCopyWorld {
  */
 export function useLateCopyWorld(prefix: string): LateCopyWorld {
   const saved = { ...process.env };
+  // Set now, not in beforeAll: the window length below and the test files' copies of it are
+  // computed while the file loads, and must be the fan-out's (10 s of this clock).
+  process.env.TIME_SCALE = "6";
   const windowMs = scaledMs(60_000);
   const t: LateCopyWorld = {
     world: undefined as unknown as FanoutWorld,
@@ -107,7 +110,6 @@ export function useLateCopyWorld(prefix: string): LateCopyWorld {
   };
   beforeAll(async () => {
     process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-    process.env.TIME_SCALE = "6";
     t.world = await startFanoutWorld((raw) => {
       raw.pipelines.push({ prefix, tier: "critical", states: ["FAILED"] });
       raw.grouping = { channels: { [SLACK]: { windowSeconds: 60, maxIndividual: 3 } } };
