@@ -112,6 +112,8 @@ interface Waiter {
   scope: number;
   resolve: (at: number) => void;
   reject: (err: unknown) => void;
+  /** Its slot was given up once after a late reply ({@link settleGroup}). */
+  again?: boolean;
 }
 
 /** One channel's reservations under one bucket: a group call under way, and who waits for one. */
@@ -134,8 +136,8 @@ const queues: { byKey: Record<string, GroupQueue> } = { byKey: {} };
  * (store/pace-batch.ts `reserveSlots`: K slots that are exactly those of K single reservations
  * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10;
  * those of one pipeline reach the channel one after another, fanout/order.ts). Resolves with the
- * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart), moved by as
- * long as the call took, so a late reply never sends the group's past slots at once. `scope`: the
+ * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart); after a late
+ * reply, a slot already past is reserved again ({@link settleGroup}). `scope`: the
  * invocation's deadline (the container's memo, store/pace-memo.ts). A failed call (throttling,
  * any DynamoDB error) rejects every request of its group with that error: no slot is handed out,
  * and each request's own retry (`paceDelivery`) joins a new group.
@@ -166,16 +168,41 @@ async function runGroups(channel: string, bucket: PaceBucket, q: GroupQueue): Pr
     try {
       const started = clock();
       const { at } = await reserveSlots(channel, bucket, group.length, clock, group[0].scope);
-      // Slots are reckoned from the call's start; a reply that comes late (the SDK repeating a
-      // request after its timeout, throttling backoff) would find many of them past and send
-      // them all at once: K − burst over the receiver's bucket (red team of issue 12: 7 Slack
-      // messages at once after a reply 5 s late, the receiver's burst being 3). Each slot moves
-      // by that lateness: spaced as the GCRA spaced them, never earlier.
-      const late = Math.max(0, clock() - started);
-      group.forEach((w, i) => w.resolve(at[i] + late));
+      q.waiting.unshift(...settleGroup(group, at, started, clock(), bucket.intervalMs));
     } catch (err: unknown) {
       for (const w of group) w.reject(err);
     }
   }
   q.running = false;
+}
+
+/**
+ * Hands the slots `at` (epoch ms, reckoned from the call's start `started`) to `group`, whose
+ * call answered at `replied`, and returns the requests to reserve again, oldest first. A slot
+ * still ahead, or past by less than half the emission interval `intervalMs` (an on-time reply),
+ * is handed out as the GCRA placed it. A slot past by more (a late reply: the SDK repeating a
+ * request after its 5 s timeout, handlers/aws.ts; throttling backoff) is given up and its request
+ * reserves again, after every slot handed out so far: sent at the reply, the late group's past
+ * slots went out at once (7 Slack messages after a reply 5 s late; 2cace35), and moved by the
+ * lateness they fell on the slots the channel's next reservations get from the bucket, which
+ * never saw the move (red team of issue 12: 5 of 15 Slack messages refused with 429,
+ * tests/fanout/pacing-group-overlap.test.ts). A given-up slot only leaves the receiver's bucket
+ * fuller. A request late twice takes its slot moved by the lateness (2cace35's rule), so that
+ * calls that are always late do not reserve forever.
+ */
+function settleGroup(
+  group: Waiter[],
+  at: number[],
+  started: number,
+  replied: number,
+  intervalMs: number,
+): Waiter[] {
+  const late = Math.max(0, replied - started);
+  const again: Waiter[] = [];
+  group.forEach((w, i) => {
+    if (at[i] >= replied - intervalMs / 2) w.resolve(at[i]);
+    else if (w.again) w.resolve(at[i] + late);
+    else again.push(Object.assign(w, { again: true }));
+  });
+  return again;
 }

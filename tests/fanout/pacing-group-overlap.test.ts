@@ -1,0 +1,79 @@
+/**
+ * Red team of 2cace35 (fanout/pace.ts `reserveInGroup`: a group's slots move by as long as its
+ * call took). The shift is not written to the channel's bucket (`tat`): the next reservation,
+ * by this container's next group or by any other invocation, is reckoned from the unshifted
+ * slots, and the shifted ones land on its slots. Against real dynalite; the lateness is the
+ * test's clock moved while the applied call's reply is on its way back (never waited for).
+ */
+import { ddb } from "../../handlers/aws";
+import { SLACK_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
+import { paceDelivery } from "../../handlers/fanout/pace";
+import { forgetPaceMemo } from "../../handlers/store/pacing";
+import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+import { bucketRefusals } from "../support/token-bucket";
+
+const TABLE = "pacing-group-overlap-test";
+let dynamo: Dynalite;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createAuditTable(dynamo.endpoint, TABLE);
+  Object.assign(process.env, {
+    AUDIT_TABLE: TABLE,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+  });
+  delete process.env.TIME_SCALE;
+});
+afterAll(async () => {
+  process.env = saved;
+  await dynamo.close();
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  forgetPaceMemo();
+});
+
+it("a group answered 5 s late, then the next group of the channel: every send fits Slack's bucket (no 429)", async () => {
+  const clock = { offset: 0 };
+  const now = () => Date.now() + clock.offset;
+  const t0 = now();
+  const deadline = t0 + 120_000;
+  const sends: Array<Promise<number>> = [];
+  // Each send's time: its decision's moment plus its wait (the clock moves only once, before).
+  const send = () =>
+    paceDelivery("slack-overlap", "slack", deadline, undefined, now).then((d) =>
+      d.kind === "send" ? now() + d.waitMs : NaN,
+    );
+  // The first pacing call is applied; its reply comes back 5 s later (the SDK's request timeout),
+  // and 5 more messages of the channel queue behind it meanwhile (the next group).
+  const client = ddb();
+  const real = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  let late = false;
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    const first = !late && String(cmd.input?.Key?.pk ?? "").startsWith("PACE#");
+    if (first) late = true;
+    const out = await real(cmd, ...rest);
+    if (first) {
+      for (let i = 0; i < 5; i++) sends.push(send());
+      clock.offset += 5000;
+    }
+    return out;
+  }) as any);
+
+  // A batch's 10 Slack messages of 10 pipelines to one channel, at one moment: one group.
+  for (let i = 0; i < 10; i++) sends.push(send());
+  await new Promise((r) => setImmediate(r));
+  const firstGroup = await Promise.all(sends.slice());
+  const all = await Promise.all(sends);
+
+  expect(late).toBe(true);
+  expect(firstGroup.length).toBe(10);
+  expect(all.length).toBe(15);
+  expect(all.every(Number.isFinite)).toBe(true);
+  // Slack: 1 per second, bursts of 3 (contracts/rate-limits.ts); nothing else sent to it.
+  expect(bucketRefusals(all, SLACK_RATE_LIMIT)).toBe(0);
+});
