@@ -231,18 +231,23 @@ async function regroupLate(
   log: Logger,
 ): Promise<ChannelOutcome> {
   const from = digestSlot(ref.channel, a).digestId;
+  let maybe = false;
   for (let at = digestSlot(ref.channel, a); ;) {
     if (Date.now() >= inv.deadline) throw new Error(`late for ${from}, and the deadline came`);
     // Applied before that flush read it (a lost reply repeated): the digest has it. Else taken out
-    // of it, so no claim of it sends it too (red-team finding: it was listed twice).
-    if ((await excludeFromDigest(digestRef(at), n.id, inv.deadline)) === "listed") {
+    // of it, so no claim of it sends it too (red-team finding: it was listed twice). "maybe" (an
+    // attempt of that digest listing it may have arrived): the move says so, as grouped-copy.ts's
+    // does (red team of dca8c63: the next digest's send was recorded clean).
+    const has = await excludeFromDigest(digestRef(at), n.id, inv.deadline);
+    if (has === "listed") {
       return { channel: ref.channel, status: "grouped", reason: `grouped into ${at.digestId}` };
     }
+    maybe ||= has === "maybe";
     const now: Allowance = { ...a, windowStart: Math.floor(Date.now() / a.windowMs) * a.windowMs };
     const slot = digestSlot(ref.channel, now);
     const cutoff = flushCutoff(slot, a.windowMs);
     await queueFlush(inv, slot, a.windowMs);
-    await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), cutoff));
+    await markGrouped(ref, slot, entryOf(n), Math.min(markDeadline(inv), cutoff), undefined, maybe);
     if (Date.now() < cutoff) {
       log.warn("delivery grouped late: moved to a later digest", {
         channel: ref.channel,

@@ -67,6 +67,8 @@ function recordKey(ref: DeliveryRef) {
  * Marks the claimed delivery `ref` as grouped into `slot`'s digest, with `entry`, and indexes it
  * for the flush: one UpdateItem (2 write units: the item under 1 KB, and its index write),
  * retried until `deadline` (store/ledger.ts `writeWithRetries`). Errors are thrown.
+ * `mayBeInDigest`: an earlier digest may have delivered it (fanout/grouping.ts `regroupLate`
+ * moving a late mark on): the slot says so, as {@link moveGrouped} writes it.
  */
 export async function markGrouped(
   ref: DeliveryRef,
@@ -74,17 +76,19 @@ export async function markGrouped(
   entry: GroupedEntry,
   deadline: number,
   now: Date = new Date(),
+  mayBeInDigest = false,
 ): Promise<void> {
   const g = groupedParts(slot, entry, now);
+  const maybe = mayBeInDigest ? ", mayBeInDigest = :yes, mayHaveArrived = :yes" : "";
   await writeWithRetries(
     () =>
       ddb().send(
         new UpdateCommand({
           TableName: tableName(),
           Key: recordKey(ref),
-          UpdateExpression: `SET ${g.set} REMOVE leaseUntil, lastError`,
+          UpdateExpression: `SET ${g.set}${maybe} REMOVE leaseUntil, lastError`,
           ExpressionAttributeNames: g.names,
-          ExpressionAttributeValues: g.values,
+          ExpressionAttributeValues: { ...g.values, ...(mayBeInDigest && { ":yes": true }) },
         }),
       ),
     deadline,
