@@ -75,7 +75,7 @@ it("a group's pacing call answered 5 s late: no more Slack messages at once than
   expect(atOnce).toBeLessThanOrEqual(SLACK_RATE_LIMIT.burst - 1);
   // No 429 from Slack's bucket, and 1 s apart past the burst (T = 1000 ms) from the reply on,
   // but for a slot sent at the reply that its call's lag (< T / 2) brought closer to the next.
-  expect(bucketRefusals(times, SLACK_RATE_LIMIT)).toBe(0);
+  expect(bucketRefusals(times, "slack")).toBe(0);
   const gaps = times.slice(1).map((t, i) => t - times[i]);
   expect(gaps.slice(atOnce).every((g) => g >= 990)).toBe(true);
   expect(gaps.slice(atOnce - 1).every((g) => g >= 500)).toBe(true);

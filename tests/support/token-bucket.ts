@@ -1,18 +1,17 @@
 /**
- * How many sends at the times `at` (epoch ms, any order) a receiver's token bucket refuses (429):
- * `limit.perSecond` tokens refilled per second, at most `limit.burst` banked, full at the first
- * send, one send takes one (contracts/rate-limits.ts, the documented limits the local receivers
- * enforce).
+ * How many of the sends at the times `at` (epoch ms, any order, one scope) the local receiver
+ * `receiver` answers 429: the receivers' own limiter (testing/receivers/core.ts `admit`) with
+ * their documented limit (`DEFAULT_RATE_LIMITS`, e.g. Slack's 1 per second with bursts of 3),
+ * on real time (time scale 1), fed the times in order. For tests that compute send times
+ * without posting to a receiver.
  */
-export function bucketRefusals(at: number[], limit: { perSecond: number; burst: number }): number {
-  let tokens = limit.burst;
-  let last = Math.min(...at);
-  let refused = 0;
-  for (const t of [...at].sort((a, b) => a - b)) {
-    tokens = Math.min(limit.burst, tokens + ((t - last) / 1000) * limit.perSecond);
-    last = t;
-    if (tokens >= 1 - 1e-6) tokens -= 1;
-    else refused += 1;
-  }
-  return refused;
+import { DEFAULT_RATE_LIMITS, type RateLimitName } from "../../testing";
+import { admit, createLimiter } from "../../testing/receivers/core";
+
+export function bucketRefusals(at: number[], receiver: RateLimitName): number {
+  const limiter = createLimiter({ [receiver]: DEFAULT_RATE_LIMITS[receiver] });
+  limiter.timeScale = 1;
+  return [...at]
+    .sort((a, b) => a - b)
+    .filter((t) => admit(limiter, receiver, "scope", t)?.allowed === false).length;
 }
