@@ -10,34 +10,12 @@
 import { ddb } from "../../handlers/aws";
 import { SLACK_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { forgetPaceMemo } from "../../handlers/store/pacing";
-import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+
 import { bucketRefusals } from "../support/token-bucket";
+import { usePaceTable } from "../support/pace-table";
 
 const TABLE = "pacing-group-late-test";
-let dynamo: Dynalite;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createAuditTable(dynamo.endpoint, TABLE);
-  Object.assign(process.env, {
-    AUDIT_TABLE: TABLE,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-  });
-  delete process.env.TIME_SCALE;
-});
-afterAll(async () => {
-  process.env = saved;
-  await dynamo.close();
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  forgetPaceMemo();
-});
+usePaceTable(TABLE);
 
 it("a group's pacing call answered 5 s late: no more Slack messages at once than the receiver's burst, and none earlier than the GCRA's slots", async () => {
   const clock = { offset: 0 };

@@ -7,34 +7,12 @@
  */
 import { ddb } from "../../handlers/aws";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { forgetPaceMemo } from "../../handlers/store/pacing";
-import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+
 import { bucketRefusals } from "../support/token-bucket";
+import { usePaceTable } from "../support/pace-table";
 
 const TABLE = "pacing-group-overlap-test";
-let dynamo: Dynalite;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createAuditTable(dynamo.endpoint, TABLE);
-  Object.assign(process.env, {
-    AUDIT_TABLE: TABLE,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-  });
-  delete process.env.TIME_SCALE;
-});
-afterAll(async () => {
-  process.env = saved;
-  await dynamo.close();
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  forgetPaceMemo();
-});
+usePaceTable(TABLE);
 
 it("a group answered 5 s late, then the next group of the channel: every send fits Slack's bucket (no 429)", async () => {
   const clock = { offset: 0 };

@@ -11,34 +11,12 @@
 import { PAGERDUTY_RATE_LIMIT, emissionIntervalMs } from "../../handlers/contracts/rate-limits";
 import { paceDelivery, pacedBurst } from "../../handlers/fanout/pace";
 import { reserveSlots } from "../../handlers/store/pace-batch";
-import { forgetPaceMemo, reserveSlot } from "../../handlers/store/pacing";
-import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+import { reserveSlot } from "../../handlers/store/pacing";
 import type { DynamoThrottleCode } from "../../testing/dynamo-faults";
+import { usePaceTable } from "../support/pace-table";
 
 const TABLE = "pacing-group-test";
-let dynamo: Dynalite;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createAuditTable(dynamo.endpoint, TABLE);
-  Object.assign(process.env, {
-    AUDIT_TABLE: TABLE,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-  });
-  delete process.env.TIME_SCALE;
-});
-afterAll(async () => {
-  process.env = saved;
-  await dynamo.close();
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  forgetPaceMemo();
-});
+const world = usePaceTable(TABLE);
 
 /** PagerDuty's pace (contracts/rate-limits.ts): T = 500 ms, paced burst 9, so τ = 4000 ms. */
 const T = emissionIntervalMs(PAGERDUTY_RATE_LIMIT);
@@ -58,7 +36,7 @@ interface PaceCall {
  * call's number from 1 among those of its channel) answers it with DynamoDB's throttling error.
  */
 function paceCalls(throttle: (c: PaceCall, n: number) => boolean = () => false): PaceCall[] {
-  const faults = dynamo.faults;
+  const faults = world.dynamo.faults;
   const decide = faults.decide.bind(faults);
   const calls: PaceCall[] = [];
   jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
@@ -139,7 +117,11 @@ describe("concurrent reservations of one channel (fanout/pace.ts)", () => {
     const clock = () => t0;
     const pace = () => paceDelivery("pd-queue", "pagerduty", deadline, undefined, clock);
     // The first reservation's answer is held 400 ms (applied at once: testing/dynamo-faults.ts).
-    dynamo.faults.setLateReply({ operation: "UpdateItem", match: "PACE#pd-queue", delayMs: 400 });
+    world.dynamo.faults.setLateReply({
+      operation: "UpdateItem",
+      match: "PACE#pd-queue",
+      delayMs: 400,
+    });
     const first = pace();
     // Three requests at each of three moments while it is in flight (not in the same tick).
     const rest: Array<ReturnType<typeof pace>> = [];

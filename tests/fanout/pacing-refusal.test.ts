@@ -12,43 +12,20 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { forgetPaceMemo, reserveSlot, windowAttribute } from "../../handlers/store/pacing";
-import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+import { reserveSlot, windowAttribute } from "../../handlers/store/pacing";
+import { usePaceTable } from "../support/pace-table";
 
 const TABLE = "pacing-refusal-test";
 const T0 = 1_800_000_000_000;
 const bucket = { intervalMs: 100, burst: 2 };
 const allowance = { windowStart: T0 - (T0 % 60_000), windowMs: 60_000, max: 3 };
 
-let dynamo: Dynalite;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createAuditTable(dynamo.endpoint, TABLE);
-  Object.assign(process.env, {
-    AUDIT_TABLE: TABLE,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-  });
-  delete process.env.TIME_SCALE;
-});
-afterAll(async () => {
-  process.env = saved;
-  await dynamo.close();
-});
-// What an earlier test taught the container about a pace item is forgotten.
-afterEach(() => {
-  jest.restoreAllMocks();
-  forgetPaceMemo();
-});
+const world = usePaceTable(TABLE);
 
 /** Writes the pace item of `channel` as another invocation would have left it. */
 async function paceItem(channel: string, attributes: Record<string, number>): Promise<void> {
   const doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: dynamo.endpoint, region: "us-east-1" }),
+    new DynamoDBClient({ endpoint: world.dynamo.endpoint, region: "us-east-1" }),
   );
   await doc.send(
     new PutCommand({
@@ -64,7 +41,7 @@ async function paceItem(channel: string, attributes: Record<string, number>): Pr
  * expressions); the first `throttled` of them are answered with DynamoDB's `ThrottlingException`.
  */
 function paceCalls(channel: string, throttled = 0): string[] {
-  const faults = dynamo.faults;
+  const faults = world.dynamo.faults;
   const decide = faults.decide.bind(faults);
   const sent: string[] = [];
   jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {

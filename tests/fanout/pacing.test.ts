@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { SLACK_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
 import { pacedBurst } from "../../handlers/fanout/pace";
 import { knownSpent, reserveSlot } from "../../handlers/store/pacing";
-import { createAuditTable, startDynalite, type Dynalite } from "../../testing";
+import { usePaceTable } from "../support/pace-table";
 import { lastLine, runTogether } from "../support/together";
 
 const TABLE = "pacing-test";
@@ -25,25 +25,8 @@ const TABLE = "pacing-test";
  */
 const SCALE = 0.25;
 
-let dynamo: Dynalite;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  dynamo = await startDynalite();
-  await createAuditTable(dynamo.endpoint, TABLE);
-  Object.assign(process.env, {
-    AUDIT_TABLE: TABLE,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-    AWS_REGION: "us-east-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    TIME_SCALE: String(SCALE),
-  });
-});
-afterAll(async () => {
-  process.env = saved;
-  await dynamo.close();
-});
+// Each test starts from a cold container (no pacing memo), on the clock of SCALE.
+usePaceTable(TABLE, SCALE);
 
 /**
  * A receiver that enforces a token bucket per channel: `perSecond` tokens per second of AWS time
