@@ -96,10 +96,7 @@ async function flushAround<T>(windowStart: number, during: () => Promise<T>): Pr
 }
 
 it("a copy moves the entry after the flush read the window and before its claim: the entry reaches Slack once", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n, windowStart } = await t.groupedPastFlush();
 
   const copy = await flushAround(windowStart, () => copyOf(n));
   expect(copy.status).toBe("grouped");
@@ -115,10 +112,7 @@ it("a copy moves the entry after the flush read the window and before its claim:
 }, 30_000);
 
 it("the channel no longer grouped, a copy sends the entry on its own after the flush read the window and before its claim: the entry reaches Slack once", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n, windowStart } = await t.groupedPastFlush();
 
   const copy = await flushAround(windowStart, () => copyUngrouped(n));
   expect(copy.status).toBe("sent");
@@ -142,10 +136,7 @@ async function copyAround<T>(n: Notification, windowStart: number, copy: () => P
 }
 
 it("a copy whose move lands after the flush read, claimed and sent its window: the digest left it out, it reaches Slack once", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n, windowStart } = await t.groupedPastFlush();
 
   const copy = await copyAround(n, windowStart, () => copyOf(n));
   expect(copy.status).toBe("grouped");
@@ -163,10 +154,7 @@ it("a copy whose move lands after the flush read, claimed and sent its window: t
 }, 30_000);
 
 it("the channel no longer grouped, a copy whose release lands after the flush read, claimed and sent its window: sent once, on its own", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n, windowStart } = await t.groupedPastFlush();
 
   const copy = await copyAround(n, windowStart, () => copyUngrouped(n));
   expect(copy.status).toBe("sent");
@@ -179,10 +167,7 @@ it("the channel no longer grouped, a copy whose release lands after the flush re
 }, 30_000);
 
 it("a copy past its window's flush reads nothing: the fan-out's role has no GetItem on DELIVERY# items (infra/grants.ts)", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n } = await t.groupedPastFlush();
   const client = ddb();
   const calls = jest.spyOn(client, "send");
 

@@ -46,10 +46,7 @@ function refuseDigestMarks(windowStart: number): { refused: number } {
 }
 
 it("a digest sent whose sent mark DynamoDB refuses until the deadline: its record lists the entry while sending, a copy of the entry is deduplicated, and the flush's copy finishes the mark without sending again", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n, windowStart } = await t.groupedPastFlush();
   const queued = t.world.standins.aws.state.sqs.sent.length;
   const seen = refuseDigestMarks(windowStart);
 
@@ -90,10 +87,7 @@ it("a digest sent whose sent mark DynamoDB refuses until the deadline: its recor
 }, 30_000);
 
 it("the mark's copy finds the slot taken over by another flush: it changes nothing", async () => {
-  const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
-  const n = notification();
-  await groupInto(n, windowStart);
-  pastFlushOf(windowStart);
+  const { n, windowStart } = await t.groupedPastFlush();
   const ref = digestRef({ channel: SLACK, windowStart });
   const theirs = await claimDelivery(ref, Date.now() + 60_000, 1);
   expect(theirs.claimed).toBe(true);

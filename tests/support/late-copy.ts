@@ -56,6 +56,11 @@ export interface LateCopyWorld {
   groupInto(n: Notification, windowStart: number): Promise<void>;
   /** Moves this clock past the flush of the window of `windowStart` (2 s of this clock after it). */
   pastFlushOf(windowStart: number): void;
+  /**
+   * A new notification grouped into the window open now ({@link groupInto}), this clock then
+   * moved past that window's flush ({@link pastFlushOf}): a copy's starting point.
+   */
+  groupedPastFlush(): Promise<{ n: Notification; windowStart: number }>;
 }
 
 /**
@@ -106,6 +111,13 @@ export function useLateCopyWorld(prefix: string): LateCopyWorld {
     },
     pastFlushOf(windowStart) {
       t.clock.offset += windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) + 2000 - Date.now();
+    },
+    async groupedPastFlush() {
+      const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
+      const n = t.notification();
+      await t.groupInto(n, windowStart);
+      t.pastFlushOf(windowStart);
+      return { n, windowStart };
     },
   };
   beforeAll(async () => {
