@@ -15,7 +15,6 @@ import { digestRef } from "../../handlers/fanout/digest-flush";
 import { allowanceFor } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { digestPartition } from "../../handlers/store/keys";
 import type { Notification } from "../../handlers/types";
 import { SLACK, useLateCopyWorld } from "../support/late-copy";
 
@@ -24,22 +23,18 @@ const { notification, messagesOf, runFlush, copyOf, recordsOf, groupInto, pastFl
 const WINDOW_MS = t.windowMs;
 
 /**
- * Holds the flush's claim of the digest record of `windowStart` (the real UpdateItem, sent
- * unchanged once `go` is called): `reached` resolves when the flush has read its window and
- * is about to claim.
+ * Holds the first DynamoDB request of this process for which `matches(input)` holds (the real
+ * request, sent unchanged once `go` is called): `reached` resolves when it is about to be sent.
  */
-function holdDigestClaim(windowStart: number): { reached: Promise<void>; go: () => void } {
+function holdRequest(matches: (input: Record<string, any>) => boolean) {
   const client = ddb();
   const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
-  const sk = digestRef({ channel: SLACK, windowStart }).slot;
   let reach = () => undefined as void;
   let go = () => undefined as void;
   const reached = new Promise<void>((r) => (reach = r));
   const released = new Promise<void>((r) => (go = r));
   jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
-    const input = cmd.input as Record<string, any>;
-    const claim = String(input.UpdateExpression ?? "").startsWith("SET #s = :sending");
-    if (claim && String(input.Key?.sk ?? "").includes(sk)) {
+    if (matches(cmd.input as Record<string, any>)) {
       reach();
       await released;
     }
@@ -49,27 +44,29 @@ function holdDigestClaim(windowStart: number): { reached: Promise<void>; go: () 
 }
 
 /**
+ * Holds the flush's claim of the digest record of `windowStart`: `reached` resolves when the
+ * flush has read its window and is about to claim.
+ */
+function holdDigestClaim(windowStart: number): { reached: Promise<void>; go: () => void } {
+  const sk = digestRef({ channel: SLACK, windowStart }).slot;
+  return holdRequest(
+    (input) =>
+      String(input.UpdateExpression ?? "").startsWith("SET #s = :sending") &&
+      String(input.Key?.sk ?? "").includes(sk),
+  );
+}
+
+/**
  * Holds the copy's write that takes `n`'s slot out of its digest (store/digest.ts `moveGrouped`
- * or `releaseGrouped`: conditional on the slot still grouped into it), sent unchanged once `go`
- * is called: `reached` resolves when the copy has read the digest's record and is about to write.
+ * or `releaseGrouped`: conditional on the slot still grouped into it): `reached` resolves when
+ * the copy has read the digest's record and is about to write.
  */
 function holdCopyWrite(n: Notification): { reached: Promise<void>; go: () => void } {
-  const client = ddb();
-  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
-  let reach = () => undefined as void;
-  let go = () => undefined as void;
-  const reached = new Promise<void>((r) => (reach = r));
-  const released = new Promise<void>((r) => (go = r));
-  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
-    const input = cmd.input as Record<string, any>;
-    const out = String(input.ConditionExpression ?? "") === "#s = :g AND digestId = :from";
-    if (out && String(input.Key?.sk ?? "").includes(n.id)) {
-      reach();
-      await released;
-    }
-    return send(cmd, ...rest);
-  }) as any);
-  return { reached, go: () => go() };
+  return holdRequest(
+    (input) =>
+      String(input.ConditionExpression ?? "") === "#s = :g AND digestId = :from" &&
+      String(input.Key?.sk ?? "").includes(n.id),
+  );
 }
 
 /** `n`'s copy under an invocation whose config no longer groups Slack (a redeploy). */
@@ -229,24 +226,14 @@ it("a first grouped mark applied before its window's flush read, whose reply com
   const n = notification();
   // The grouped mark is applied; its reply comes back after the window's flush read and sent it
   // (a lost reply repeated by the SDK after its request timeout).
-  const client = ddb();
-  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
-  let late = false;
-  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
-    const input = cmd.input as Record<string, any>;
-    const mark = input.ExpressionAttributeValues?.[":g1"] === digestPartition(SLACK, windowStart);
-    const out = await send(cmd, ...rest);
-    if (mark && !late && String(input.Key?.sk ?? "").includes(n.id)) {
-      late = true;
-      pastFlushOf(windowStart);
-      await t.flushWindow(windowStart);
-    }
-    return out;
-  }) as any);
+  const mark = t.lateGroupedMark(n, windowStart, async () => {
+    pastFlushOf(windowStart);
+    await t.flushWindow(windowStart);
+  });
 
   const copy = await copyOf(n, inv);
   jest.mocked(ddb().send).mockRestore();
-  expect(late).toBe(true);
+  expect(mark.applied()).toBe(true);
   pastFlushOf(next);
   await t.flushWindow(next, "f-next");
 

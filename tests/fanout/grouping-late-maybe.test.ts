@@ -13,7 +13,6 @@
 import { ddb } from "../../handlers/aws";
 import { allowanceFor } from "../../handlers/fanout/grouping";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { digestPartition } from "../../handlers/store/keys";
 import { SLACK, useLateCopyWorld } from "../support/late-copy";
 
 const t = useLateCopyWorld("latemaybe-");
@@ -31,26 +30,16 @@ it("a first grouped mark whose reply comes back after its window's digest attemp
   const n = notification();
   // The grouped mark is applied; its reply comes back after the window's flush sent the digest
   // and lost every reply (Slack acted on each request; the connection was reset).
-  const client = ddb();
-  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
-  let late = false;
-  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
-    const input = cmd.input as Record<string, any>;
-    const mark = input.ExpressionAttributeValues?.[":g1"] === digestPartition(SLACK, windowStart);
-    const out = await send(cmd, ...rest);
-    if (mark && !late && String(input.Key?.sk ?? "").includes(n.id)) {
-      late = true;
-      pastFlushOf(windowStart);
-      t.world.standins.receivers.setFault("slack", { kind: "lost-reply", times: 100 });
-      await t.flushWindow(windowStart);
-      t.world.standins.receivers.setFault("slack", null);
-    }
-    return out;
-  }) as any);
+  const mark = t.lateGroupedMark(n, windowStart, async () => {
+    pastFlushOf(windowStart);
+    t.world.standins.receivers.setFault("slack", { kind: "lost-reply", times: 100 });
+    await t.flushWindow(windowStart);
+    t.world.standins.receivers.setFault("slack", null);
+  });
 
   const copy = await copyOf(n, inv);
   jest.mocked(ddb().send).mockRestore();
-  expect(late).toBe(true);
+  expect(mark.applied()).toBe(true);
   const { item, digest } = await recordsOf(n, windowStart);
   expect(digest).toMatchObject({ status: "failed", mayHaveArrived: true });
   expect(messagesOf(n)).toBeGreaterThanOrEqual(1);

@@ -13,8 +13,10 @@ import { flushDigestRecord } from "../../handlers/fanout/digest-flush";
 import { openGate } from "../../handlers/fanout/gate";
 import { digestSlot, entryOf, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
+import { ddb } from "../../handlers/aws";
 import { scaledMs } from "../../handlers/http";
 import { claimGrouped } from "../../handlers/store/digest";
+import { digestPartition } from "../../handlers/store/keys";
 import type { Notification } from "../../handlers/types";
 import { record, startFanoutWorld, type FanoutWorld } from "./fanout";
 import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "./grouping";
@@ -61,6 +63,17 @@ export interface LateCopyWorld {
    * moved past that window's flush ({@link pastFlushOf}): a copy's starting point.
    */
   groupedPastFlush(): Promise<{ n: Notification; windowStart: number }>;
+  /**
+   * Makes the grouped mark of `n` into the window of `windowStart` reply late: the mark is
+   * applied, then (once) `meanwhile` runs before its reply comes back (a lost reply the SDK
+   * repeats after its request timeout). Resolves `applied()` true once it happened; the spy on
+   * the client's `send` passes every call through unchanged (restore it with the test's mocks).
+   */
+  lateGroupedMark(
+    n: Notification,
+    windowStart: number,
+    meanwhile: () => Promise<void>,
+  ): { applied: () => boolean };
 }
 
 /**
@@ -111,6 +124,23 @@ export function useLateCopyWorld(prefix: string): LateCopyWorld {
     },
     pastFlushOf(windowStart) {
       t.clock.offset += windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) + 2000 - Date.now();
+    },
+    lateGroupedMark(n, windowStart, meanwhile) {
+      const client = ddb();
+      const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+      let late = false;
+      jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+        const input = cmd.input as Record<string, any>;
+        const g1 = input.ExpressionAttributeValues?.[":g1"];
+        const mark = g1 === digestPartition(SLACK, windowStart);
+        const out = await send(cmd, ...rest);
+        if (mark && !late && String(input.Key?.sk ?? "").includes(n.id)) {
+          late = true;
+          await meanwhile();
+        }
+        return out;
+      }) as any);
+      return { applied: () => late };
     },
     async groupedPastFlush() {
       const windowStart = Math.floor(Date.now() / windowMs) * windowMs;
