@@ -7,7 +7,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { PAGERDUTY_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
-import { event, record, useFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  addDeployFailure,
+  event,
+  record,
+  useFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
 
 let world: FanoutWorld;
 useFanoutWorld(
@@ -37,16 +43,7 @@ function pagerdutyPaceCalls(): { count: number } {
 function failure(n: number) {
   const pipeline = `pd-batch-${n}`;
   const executionId = randomUUID();
-  world.standins.aws.addFailedExecution({
-    pipeline,
-    executionId,
-    stage: "Deploy",
-    action: "DeployECS",
-    category: "Deploy",
-    provider: "ECS",
-    errorCode: "JobFailed",
-    summary: "ECS deployment circuit breaker: tasks failed health checks",
-  });
+  addDeployFailure(world.standins.aws, executionId, undefined, pipeline);
   const ev = event(
     "action-codebuild-failed",
     { pipeline, stage: "Deploy", action: "DeployECS", "execution-id": executionId },

@@ -49,17 +49,18 @@ export function event(
 const APPROVAL_TIMEOUT_MS = 7 * 86_400_000;
 
 /**
- * Teaches the CodePipeline stand-in that `executionId` of main-app-production-v3 failed in
- * Deploy / DeployECS (an ECS deployment that failed its health checks), as enrichment will read
- * it; `revision` adds the execution's source revision.
+ * Teaches the CodePipeline stand-in that `executionId` of `pipeline` (main-app-production-v3 by
+ * default) failed in Deploy / DeployECS (an ECS deployment that failed its health checks), as
+ * enrichment will read it; `revision` adds the execution's source revision.
  */
 export function addDeployFailure(
   aws: AwsStandins,
   executionId: string,
   revision?: { name: string; revisionId: string; revisionSummary: string; revisionUrl: string },
+  pipeline = "main-app-production-v3",
 ): void {
   aws.addFailedExecution({
-    pipeline: "main-app-production-v3",
+    pipeline,
     executionId,
     stage: "Deploy",
     action: "DeployECS",
