@@ -312,10 +312,12 @@ export function approvalStatements(r: ApprovalResources): pulumi.Output<Statemen
               Sid: "Approvals",
               Effect: "Allow" as const,
               // ListActionExecutions: the token of a run in PARALLEL mode, and whether a run
-              // was replaced (API reference, PutApprovalResult `token`).
+              // was replaced (API reference, PutApprovalResult `token`); GetPipelineExecution:
+              // why a run ended undecided (its execution stopped, superseded, cancelled).
               Action: [
                 "codepipeline:GetPipelineState",
                 "codepipeline:ListActionExecutions",
+                "codepipeline:GetPipelineExecution",
                 "codepipeline:PutApprovalResult",
               ],
               Resource: pipelines.arns,

@@ -2,7 +2,7 @@
  * The role the notifier's two Lambdas assume in a source account (issue 14) for their CodePipeline
  * calls there: enrichment reads (handlers/enrich.ts: GetPipeline, GetPipelineExecution,
  * ListActionExecutions), the reminder scan's ListActionExecutions, and approvals
- * (handlers/approval: GetPipelineState, ListActionExecutions, PutApprovalResult), on that
+ * (handlers/approval: GetPipelineState, ListActionExecutions, GetPipelineExecution, PutApprovalResult), on that
  * account's configured pipelines only; approvals only on the pipelines that have them.
  *
  * Its name is the same in every source account (`<project>-<stack>-source-access`), so the
@@ -31,6 +31,7 @@ export const SOURCE_READ_ACTIONS = [
 export const SOURCE_APPROVAL_ACTIONS = [
   "codepipeline:GetPipelineState",
   "codepipeline:ListActionExecutions",
+  "codepipeline:GetPipelineExecution",
   "codepipeline:PutApprovalResult",
 ];
 

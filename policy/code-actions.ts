@@ -192,6 +192,11 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       usedBy: "handlers/approval/token.ts: a run's token in PARALLEL mode, replaced runs",
     },
     {
+      action: "codepipeline:GetPipelineExecution",
+      command: "GetPipelineExecutionCommand",
+      usedBy: "handlers/approval/ended.ts: why a run ended undecided (execution stopped, …)",
+    },
+    {
       action: "codepipeline:PutApprovalResult",
       command: "PutApprovalResultCommand",
       usedBy: "handlers/approval/work.ts: approve or reject",

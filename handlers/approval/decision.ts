@@ -143,7 +143,8 @@ export function alreadyClaimedText(first: StoredDecision | undefined, plain = fa
   if (!first) return "This approval was already decided.";
   if (first.status === "final" && first.outcome === "superseded") return SUPERSEDED_TEXT;
   if (first.status === "final" && first.outcome) {
-    const why = plain ? first.outcome : escapeSlackText(first.outcome);
+    const outcome = first.outcome.replace(/\.$/, "");
+    const why = plain ? outcome : escapeSlackText(outcome);
     return `This approval can no longer be decided from Slack: ${why}.`;
   }
   if (first.status === "claimed") {

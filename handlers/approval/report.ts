@@ -31,6 +31,7 @@ import type {
   ApprovalWorkEvent,
   ApprovalWorkOutcome,
 } from "./types";
+import { endedEnding, endedLine } from "./ended";
 import { updateRequestMessage } from "./update";
 import { errorName } from "./util";
 
@@ -77,6 +78,39 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
 }
 
 /**
+ * The claimed run can no longer be decided and CodePipeline says why (decided by someone else,
+ * expired, its execution stopped / superseded / cancelled): the claim settles `final`, the
+ * clicker is told why, the message is rewritten as a decision through Slack rewrites it (its
+ * buttons gone, header and State saying how it ended), and `approval-error` audits the reason.
+ */
+async function reportEnded(
+  rt: ApprovalRuntime,
+  work: ApprovalWorkEvent,
+  result: Extract<ApprovalWorkOutcome, { outcome: "ended" }>,
+): Promise<void> {
+  const { claim } = work;
+  const { end, reason } = result;
+  await settle(rt, claim, "final", reason);
+  await postToResponseUrl(
+    rt.log,
+    work.responseUrl,
+    ephemeral(escapeSlackText(reason)),
+    WORK_POST_TIMEOUT_MS,
+  );
+  await updateRequestMessage(
+    rt,
+    work,
+    replaceButtons(work.message, endedLine(claim, end, reason), endedEnding(claim, end, reason)),
+  );
+  await audit(rt, {
+    action: "approval-error",
+    ...claimRecord(claim),
+    result: reason,
+    detail: claimDetail(claim),
+  });
+}
+
+/**
  * Nothing was decided and trying again may work: the buttons stay, the claim is released (until
  * `deadline`), and the clicker is told what happened and when to try again; the audit says
  * "claim released", or "claim not released: <error>" when DynamoDB would not release it (then
@@ -85,7 +119,7 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
 async function reportNothingDecided(
   rt: ApprovalRuntime,
   work: ApprovalWorkEvent,
-  result: Extract<ApprovalWorkOutcome, { reason: string }>,
+  result: Exclude<ApprovalWorkOutcome, { outcome: "decided" | "ended" }>,
   deadline: number,
 ): Promise<void> {
   const { claim } = work;
@@ -135,6 +169,9 @@ export async function report(
       break;
     case "superseded":
       await reportSuperseded(rt, work);
+      break;
+    case "ended":
+      await reportEnded(rt, work, result);
       break;
     case "final-error":
       await settle(rt, claim, "final", result.reason);

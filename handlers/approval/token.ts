@@ -18,13 +18,14 @@ import { listActionRuns } from "../action-runs";
 import { codepipelineFor } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import type { ApprovalTarget } from "./types";
-import { redactAndCut } from "../redact";
+import { endedReason, endOf, snapshotOfDetail, snapshotOfState, type RunSnapshot } from "./ended";
+import type { RunEnd } from "./ended";
 
 /** What the lookup found for the claimed run. */
 export type RunToken =
   | { status: "pending"; token: string }
   | { status: "superseded"; reason: string; decided?: Decided }
-  | { status: "final"; reason: string; decided?: Decided };
+  | { status: "final"; reason: string; decided?: Decided; end?: RunEnd };
 
 /**
  * How the claimed run was decided by a PutApprovalResult: its status (`Succeeded` for Approved,
@@ -57,19 +58,50 @@ async function runsOf(target: ApprovalTarget): Promise<ActionRun[]> {
 }
 
 /**
- * Why a run that is no longer InProgress cannot be decided: "already decided in CodePipeline:
- * <its summary>" when it has one (PutApprovalResult's summary, e.g. an earlier work of ours that
- * decided and then died), else "no longer pending" (expired, stopped).
+ * Why a run that is no longer InProgress (or, `run` undefined, was not found) cannot be decided,
+ * as ended.ts words it: already approved / rejected in CodePipeline (by whom, when, its summary:
+ * e.g. the console, or an earlier work of ours that decided and then died), expired, or its
+ * execution stopped / superseded / cancelled; "no longer pending" when CodePipeline does not say.
+ * `decided` carries a decision's status and summary (work.ts tells its own lost-reply decision).
  */
-function notPending(run: { status?: string; summary?: string }): RunToken {
-  const decided = decidedOf(run.status, run.summary);
-  return decided
-    ? {
-        status: "final",
-        reason: `already decided in CodePipeline: ${redactAndCut(decided.summary, [], 200)}`,
-        decided,
-      }
-    : { status: "final", reason: NOT_PENDING };
+async function notPending(
+  sdk: Sdk,
+  target: ApprovalTarget,
+  run: RunSnapshot | undefined,
+): Promise<RunToken> {
+  const decided = decidedOf(run?.status, run?.summary);
+  const end = await endOf(sdk, target, await withStart(target, run));
+  if (!end) return { status: "final", reason: NOT_PENDING, ...(decided && { decided }) };
+  return { status: "final", reason: endedReason(target, end), end, ...(decided && { decided }) };
+}
+
+/**
+ * `run` with its start time (ListActionExecutions `startTime`) when GetPipelineState left it out
+ * and the run may have expired (`Failed` without a summary): the expiry says how long it waited.
+ * Unchanged when the listing fails or does not hold the run.
+ */
+async function withStart(
+  target: ApprovalTarget,
+  run: RunSnapshot | undefined,
+): Promise<RunSnapshot | undefined> {
+  if (!run || run.startedAt || run.status !== "Failed" || run.summary || !run.id) return run;
+  const runs = await runsOf(target).catch(() => []);
+  const detail = runs.find((r) => r.actionExecutionId === run.id);
+  return detail ? { ...run, startedAt: detail.startTime } : run;
+}
+
+/**
+ * The latest run of the claimed action in the claimed execution (ListActionExecutions), for a
+ * button posted without a run while the stage shows another execution; undefined when there is
+ * none or CodePipeline does not list the execution. An InProgress run is read as not pending
+ * (the stage shows another execution's run: nothing tells this run was the one asked for).
+ */
+async function latestRunOf(target: ApprovalTarget): Promise<RunSnapshot | undefined> {
+  const runs = await runsOf(target).catch(() => []);
+  const latest = runs.sort(
+    (a, b) => (b.startTime?.getTime() ?? 0) - (a.startTime?.getTime() ?? 0),
+  )[0];
+  return latest && snapshotOfDetail(latest);
 }
 
 /** The token of an InProgress run in ListActionExecutions (PARALLEL mode), or why there is none. */
@@ -92,6 +124,7 @@ function startedAfter(other: ActionRun, run: ActionRun | undefined): boolean {
  * that pairs one execution with another execution's run decides nothing.
  */
 async function findNamedRun(
+  sdk: Sdk,
   target: ApprovalTarget & { actionExecutionId: string },
   stage: CodePipelineSdk.StageState,
   latest: CodePipelineSdk.ActionExecution | undefined,
@@ -99,7 +132,7 @@ async function findNamedRun(
   const id = target.actionExecutionId;
   const inStage = stage.latestExecution?.pipelineExecutionId === target.executionId;
   if (inStage && latest?.actionExecutionId === id) {
-    if (latest.status !== "InProgress") return notPending(latest);
+    if (latest.status !== "InProgress") return notPending(sdk, target, snapshotOfState(latest));
     if (latest.token) return { status: "pending", token: latest.token };
     // InProgress without a token: PARALLEL mode, read it from the run's details below.
   }
@@ -114,11 +147,8 @@ async function findNamedRun(
     runs.some((r) => r.actionExecutionId !== id && startedAfter(r, run));
   // A decided run says how (work.ts tells its own lost-reply decision from someone else's).
   const decided = decidedOf(run?.status, run?.output?.executionResult?.externalExecutionSummary);
-  return newer
-    ? { status: "superseded", reason: SUPERSEDED, ...(decided && { decided }) }
-    : decided
-      ? notPending({ status: decided.status, summary: decided.summary })
-      : { status: "final", reason: NOT_PENDING };
+  if (newer) return { status: "superseded", reason: SUPERSEDED, ...(decided && { decided }) };
+  return notPending(sdk, target, run && snapshotOfDetail(run));
 }
 
 /**
@@ -129,14 +159,15 @@ async function findNamedRun(
  * InProgress run in ListActionExecutions.
  */
 async function findCurrentRun(
+  sdk: Sdk,
   target: ApprovalTarget,
   stage: CodePipelineSdk.StageState,
   latest: CodePipelineSdk.ActionExecution | undefined,
 ): Promise<RunToken> {
   if (stage.latestExecution?.pipelineExecutionId !== target.executionId || !latest) {
-    return { status: "final", reason: NOT_PENDING };
+    return notPending(sdk, target, await latestRunOf(target));
   }
-  if (latest.status !== "InProgress") return notPending(latest);
+  if (latest.status !== "InProgress") return notPending(sdk, target, snapshotOfState(latest));
   if (latest.token) return { status: "pending", token: latest.token };
   const pending = (await runsOf(target)).filter((r) => r.status === "InProgress");
   return pending.length === 1 ? tokenOfRun(pending[0]) : { status: "final", reason: NO_TOKEN };
@@ -158,6 +189,6 @@ export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<Ru
   if (!action) return { status: "final", reason: "action not found" };
   const { actionExecutionId } = target;
   return actionExecutionId
-    ? findNamedRun({ ...target, actionExecutionId }, stage, action.latestExecution)
-    : findCurrentRun(target, stage, action.latestExecution);
+    ? findNamedRun(sdk, { ...target, actionExecutionId }, stage, action.latestExecution)
+    : findCurrentRun(sdk, target, stage, action.latestExecution);
 }

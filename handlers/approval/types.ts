@@ -6,6 +6,7 @@ import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from "a
 import type { Logger } from "../channels/types";
 import type { ApprovalButtonValue, ApprovalDecision } from "../contracts/slack-approval";
 import type { PipelineRule, SourceAccount } from "../types";
+import type { RunEnd } from "./ended";
 
 /** What the approval handler needs from stack config, none of it secret. */
 export interface ApprovalHandlerConfig {
@@ -102,6 +103,12 @@ export interface ApprovalWorkEvent {
  */
 export type ApprovalWorkOutcome =
   | { outcome: "decided" }
+  /**
+   * The claimed run can no longer be decided and CodePipeline says why (ended.ts `RunEnd`):
+   * decided by someone else (who, when), expired, or its execution stopped / superseded /
+   * cancelled; `reason` is what the clicker is told.
+   */
+  | { outcome: "ended"; reason: string; end: RunEnd }
   | {
       outcome: "final-error" | "transient-error" | "invalid" | "superseded";
       reason: string;

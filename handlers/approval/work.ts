@@ -18,6 +18,7 @@ import { normalizeReason } from "./interaction";
 import { approvalSummary } from "./messages";
 import { report } from "./report";
 import { WORK_POST_TIMEOUT_MS } from "./slack-api";
+import type { RunEnd } from "./ended";
 import { findRunToken } from "./token";
 import { settleUnconfirmed } from "./unconfirmed";
 import type {
@@ -45,7 +46,9 @@ const FINAL_ERRORS: Record<string, string> = {
 
 /** What reading the claimed run back says of this work's decision ({@link readBack}). */
 type ReadBack =
-  { verdict: "ours" } | { verdict: "not-ours"; reason: string } | { verdict: "unknown" };
+  | { verdict: "ours" }
+  | { verdict: "not-ours"; reason: string; end?: RunEnd }
+  | { verdict: "unknown" };
 
 /**
  * Whether the claimed run now carries exactly the decision this work put (its status and
@@ -65,7 +68,12 @@ async function readBack(
   const status = claim.decision === "Approved" ? "Succeeded" : "Failed";
   const decided = run.status === "pending" ? undefined : run.decided;
   if (decided?.summary === summary && decided.status === status) return { verdict: "ours" };
-  return { verdict: "not-ours", reason: run.status === "pending" ? "" : run.reason };
+  if (run.status === "pending") return { verdict: "not-ours", reason: "" };
+  return {
+    verdict: "not-ours",
+    reason: run.reason,
+    ...(run.status === "final" && { end: run.end }),
+  };
 }
 
 /** What the retry of an applied PutApprovalResult whose reply was lost can answer. */
@@ -85,7 +93,11 @@ async function decideInCodePipeline(
     const { PutApprovalResultCommand } = sdk;
     const run = await findRunToken(sdk, claim);
     if (run.status === "superseded") return { outcome: "superseded", reason: run.reason };
-    if (run.status === "final") return { outcome: "final-error", reason: run.reason };
+    if (run.status === "final") {
+      return run.end
+        ? { outcome: "ended", reason: run.reason, end: run.end }
+        : { outcome: "final-error", reason: run.reason };
+    }
     // In the pipeline's account and region: through the role assumed there (issue 14).
     await codepipelineFor(approvalPipelineRef(claim)).send(
       new PutApprovalResultCommand({
@@ -123,6 +135,9 @@ async function decideInCodePipeline(
       error: name,
       errorMessage: errorMessage(err),
     });
+    if (back?.verdict === "not-ours" && back.end) {
+      return { outcome: "ended", reason: back.reason, end: back.end };
+    }
     const final = (back?.verdict === "not-ours" && back.reason) || FINAL_ERRORS[name];
     return final
       ? { outcome: "final-error", reason: final }

@@ -29,7 +29,7 @@ export function durationWords(ms: number): string {
 }
 
 /** `pipeline › stage › action` (escaped). */
-function what(p: PendingApproval): string {
+function what(p: Pick<PendingApproval, "pipeline" | "stage" | "action">): string {
   return [p.pipeline, p.stage, p.action].map(escapeSlackText).join(" › ");
 }
 
@@ -62,14 +62,57 @@ export function reminderMessage(p: PendingApproval, threaded: boolean): Reminder
 }
 
 /**
+ * How an approval run ended without a decision: `expired` (CodePipeline's timeout; `waitedMs`
+ * from the request to the end, when known), or its execution ended around it — `Stopped` /
+ * `Stopping` (StopPipelineExecution), `Superseded`, `Cancelled` (the pipeline's definition was
+ * updated) or any other status of GetPipelineExecution (API_PipelineExecution.html `status`),
+ * with when CodePipeline ended the run (`endedAt`).
+ */
+export type ApprovalEnd =
+  | { kind: "expired"; waitedMs?: number }
+  | { kind: "execution"; status: string; executionId: string; endedAt?: Date };
+
+/** What happened to an execution, by its GetPipelineExecution status (API_PipelineExecution.html). */
+const EXECUTION_ENDED: Record<string, string> = {
+  Stopped: "was stopped",
+  Stopping: "was stopped",
+  Superseded: "was superseded by a newer execution",
+  Cancelled: "was cancelled (the pipeline was updated)",
+  Failed: "failed",
+  Succeeded: "ended",
+};
+
+/**
+ * The one wording of an approval that ended undecided, shared by the expiry notice and the
+ * approval function's answer to a click (mrkdwn-safe: names escaped): "Approval of a › b › c
+ * expired — no decision in 7 days." or "Approval of a › b › c ended at 2026-12-01 08:52 UTC:
+ * execution 64bd3ca1 was stopped." (the execution's first 8 characters).
+ */
+export function approvalEndedText(
+  names: Pick<PendingApproval, "pipeline" | "stage" | "action">,
+  end: ApprovalEnd,
+): string {
+  if (end.kind === "expired") {
+    const waited = end.waitedMs === undefined ? "time" : durationWords(end.waitedMs);
+    return `Approval of ${what(names)} expired — no decision in ${waited}.`;
+  }
+  const at = end.endedAt ? ` at ${utcTime(end.endedAt.toISOString())}` : "";
+  const id = escapeSlackText(end.executionId.slice(0, 8));
+  const happened = EXECUTION_ENDED[end.status] ?? "ended";
+  return `Approval of ${what(names)} ended${at}: execution ${id} ${happened}.`;
+}
+
+/**
  * What an expired request says: "expired — no decision in <N days>", counted from the request
  * to when CodePipeline ended it (`endedAt`, else the expected expiry). Its blocks carry no
  * actions, so that `chat.update` removes the buttons.
  */
 export function expiredMessage(p: PendingApproval, endedAt?: Date): ReminderMessage {
   const end = endedAt?.getTime() ?? Date.parse(p.approvalExpiresAt);
-  const waited = durationWords(end - Date.parse(p.requestedAt));
-  const text = `Approval of ${what(p)} expired — no decision in ${waited}.`;
+  const text = approvalEndedText(p, {
+    kind: "expired",
+    waitedMs: end - Date.parse(p.requestedAt),
+  });
   return {
     text,
     blocks: [

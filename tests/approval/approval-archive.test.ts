@@ -15,7 +15,11 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import type { AllStandins, LambdaProcess } from "../../testing";
-import { putApprovalResult, retryStageExecution } from "../../testing/aws/codepipeline";
+import {
+  putApprovalResult,
+  retryStageExecution,
+  stopExecution,
+} from "../../testing/aws/codepipeline";
 import { CLAIM_MARGIN_MS } from "../../handlers/approval/decision";
 import { SETTINGS } from "../../infra/settings";
 import { startArchive, startArchiveWorld } from "../support/archive";
@@ -231,12 +235,50 @@ describe("the approval archive, end to end (issue 10)", () => {
     ).toBe("response_url: HTTP 404 expired_url; chat.update: no bot token");
   });
 
+  it("a click after the execution was stopped is told so (GetPipelineExecution), the buttons go", async () => {
+    const { executionId, run } = pendingRun(standins.aws, { pipeline: PIPELINE });
+    const at = new Date(Date.now() - 60_000);
+    stopExecution(standins.aws.state, PIPELINE, executionId, at);
+
+    const responseId = await click(JANE, executionId, run);
+
+    const when = `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    const reason =
+      `Approval of ${PIPELINE} › ${STAGE} › ${ACTION} ended at ${when}: ` +
+      `execution ${executionId.slice(0, 8)} was stopped.`;
+    const [told, update] = posts(responseId);
+    expect(told).toMatchObject({ response_type: "ephemeral", text: reason });
+    expect(update.replace_original).toBe(true);
+    expect(JSON.stringify(update.blocks)).not.toContain("deploy-notifier.approve");
+    expect(putsOf(executionId)).toEqual([]);
+  });
+
+  it("a click after a console approval says who approved and when", async () => {
+    const { executionId, run, token } = pendingRun(standins.aws, { pipeline: PIPELINE });
+    const { approvedAt } = putApprovalResult(standins.aws.state, {
+      pipelineName: PIPELINE,
+      stageName: STAGE,
+      actionName: ACTION,
+      result: { status: "Approved", summary: "approved in the console" },
+      token,
+    });
+
+    const responseId = await click(RAJ, executionId, run);
+
+    const when = `${approvedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    expect(posts(responseId)[0].text).toBe(
+      `Already approved in CodePipeline by role/approver at ${when}: approved in the console`,
+    );
+    expect(putsOf(executionId)).toEqual([]); // the console's decision is the only one
+  });
+
   it("made every AWS call as the approval's role, allowed by the declared policy (ListActionExecutions included)", () => {
     const decisions = standins.iam.decisions.filter((d) => d.caller.endsWith(`/${approvalName}`));
     expect(decisions.map((d) => d.action)).toEqual(
       expect.arrayContaining([
         "codepipeline:GetPipelineState",
         "codepipeline:ListActionExecutions",
+        "codepipeline:GetPipelineExecution",
         "codepipeline:PutApprovalResult",
       ]),
     );

@@ -242,10 +242,10 @@ describe("CodePipeline outcomes", () => {
     // Act
     const { responseId } = await click(APPROVER_1, executionId);
     await h.all.aws.idle();
-    // Assess
-    expect(JSON.stringify(postsTo(h, responseId)[0].blocks)).toContain(
-      "Could not approve: already decided in CodePipeline",
-    );
+    // Assess: the clicker is told who decided (the run's summary), the buttons go.
+    const posts = postsTo(h, responseId);
+    expect(posts[0].text).toMatch(/^Already approved in CodePipeline .*: Approved in the console$/);
+    expect(JSON.stringify(posts[1].blocks)).toContain("✅ Already approved in CodePipeline");
     expect(await claimOf(h, executionId)).toMatchObject({ status: "final" });
   });
 
@@ -259,9 +259,7 @@ describe("CodePipeline outcomes", () => {
     // Assess
     expect(cpCalls(h, "GetPipelineState")).toHaveLength(1);
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
-    expect(JSON.stringify(postsTo(h, responseId)[0].blocks)).toContain(
-      "Could not approve: this approval is no longer pending",
-    );
+    expect(postsTo(h, responseId)[0].text).toMatch(/ › ManualApproval expired — no decision in /);
   });
 
   it("a button of an older execution is no longer pending", async () => {

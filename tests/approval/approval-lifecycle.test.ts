@@ -177,7 +177,7 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
     expect(puts().at(-1)).toMatchObject({ token: run2.token });
   });
 
-  it("a click on an expired request while another execution waits at the approval is told it is no longer pending, not that it was replaced (new-user pass, round 10)", async () => {
+  it("a click on an expired request while another execution waits at the approval is told it expired, not that it was replaced (new-user pass, round 10)", async () => {
     // Prepare: execution A's run timed out (CodePipeline fails it with no summary, issue 10 item
     // 3); a later execution B now waits at the stage, so GetPipelineState shows B's run. B is
     // another execution's request, not a newer run of A's.
@@ -192,8 +192,12 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
     const posts = postsTo(h, clicked.responseId);
     expect(posts).toEqual([
       expect.objectContaining({
+        response_type: "ephemeral",
+        text: `Approval of ${PIPELINE} › ${STAGE} › ${ACTION} expired — no decision in 8 days.`,
+      }),
+      expect.objectContaining({
         replace_original: true,
-        text: expect.stringContaining("Could not approve: this approval is no longer pending"),
+        text: expect.stringContaining("expired — no decision in 8 days."),
       }),
     ]);
     expect(JSON.stringify(posts)).not.toMatch(/replaced/i);
@@ -356,8 +360,8 @@ describe("lost approval work (issue 10 item 4)", () => {
     // Assess
     expect(await claimOf(h, executionId, run)).toMatchObject({ status: "final" });
     // What CodePipeline holds is reported: the lost work's approval (its PutApprovalResult summary).
-    expect(lastText(takeover.responseId)).toContain(
-      "Could not reject: already decided in CodePipeline: Approved by Jane Doe (U0APPROVER1) via Slack",
+    expect(lastText(takeover.responseId)).toMatch(
+      /Already approved in CodePipeline by role\/approver at .*: Approved by Jane Doe \(U0APPROVER1\) via Slack/,
     );
     expect(puts()).toHaveLength(1); // only the lost work's: nothing decided twice
     expect(h.all.aws.state.lambda.invocations).toHaveLength(2);

@@ -178,6 +178,7 @@ describe("the approval's role", () => {
         Action: [
           "codepipeline:GetPipelineState",
           "codepipeline:ListActionExecutions",
+          "codepipeline:GetPipelineExecution",
           "codepipeline:PutApprovalResult",
         ],
         Resource: [

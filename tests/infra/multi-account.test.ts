@@ -233,6 +233,7 @@ describe("source-access roles", () => {
         Action: [
           "codepipeline:GetPipelineState",
           "codepipeline:ListActionExecutions",
+          "codepipeline:GetPipelineExecution",
           "codepipeline:PutApprovalResult",
         ],
         Resource: [

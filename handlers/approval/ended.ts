@@ -1,0 +1,169 @@
+/**
+ * Why the claimed approval run can no longer be decided, in the product's words (token.ts asks
+ * once the run is not InProgress):
+ * - decided by a PutApprovalResult (in the console, the CLI, or an earlier work of ours): the run
+ *   `Succeeded` (Approved) or `Failed` with the reviewer's summary (Rejected; PutApprovalResult
+ *   requires `result.summary`, API_ApprovalResult.html), who (`lastUpdatedBy` of GetPipelineState's
+ *   ActionExecution, `updatedBy` of ListActionExecutions' ActionExecutionDetail: an ARN) and when
+ *   (`lastStatusChange` / `lastUpdateTime`). Neither API returns an approval result of its own:
+ *   the run's status and summary are all CodePipeline says of the decision;
+ * - expired: `Failed` with no summary (REFERENCE.md, CodePipeline's lifecycle);
+ * - otherwise (`Abandoned`, or no run of the execution to read): the execution's status from
+ *   GetPipelineExecution (API_PipelineExecution.html: Stopped, Stopping, Superseded, Cancelled,
+ *   Failed, Succeeded), worded by reminders/messages.ts `approvalEndedText`.
+ * A CodePipeline error while learning why only loses the why ("no longer pending").
+ */
+import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
+import { codepipelineFor } from "../aws";
+import { approvalPipelineRef } from "../contracts/slack-approval";
+import { failedApprovalKind } from "../events";
+import { redactAndCut } from "../redact";
+import { approvalEndedText, utcTime, type ApprovalEnd } from "../reminders/messages";
+import { escapeSlackText } from "../slack-text";
+import { mentionOf, utcTime as hhmm, type RequestEnding } from "./messages";
+import type { ApprovalClaim, ApprovalTarget } from "./types";
+
+/** How the claimed run ended: decided by someone (who and when, when CodePipeline says), or not. */
+export type RunEnd =
+  | { kind: "decided"; status: "Succeeded" | "Failed"; summary: string; by?: string; at?: Date }
+  | ApprovalEnd;
+
+/** What is known of the claimed run when it is no longer InProgress. */
+export interface RunSnapshot {
+  /** The run's action execution id. */
+  id?: string;
+  status?: string;
+  summary?: string;
+  /** The ARN of who last changed the run. */
+  by?: string;
+  /** When the run last changed (ended). */
+  at?: Date;
+  /** When the run started (ListActionExecutions only). */
+  startedAt?: Date;
+}
+
+/** What a CodePipeline answer says of a run (GetPipelineState's ActionExecution). */
+export function snapshotOfState(run: CodePipelineSdk.ActionExecution): RunSnapshot {
+  return {
+    id: run.actionExecutionId,
+    status: run.status,
+    summary: run.summary,
+    by: run.lastUpdatedBy,
+    at: run.lastStatusChange,
+  };
+}
+
+/** What a CodePipeline answer says of a run (ListActionExecutions' ActionExecutionDetail). */
+export function snapshotOfDetail(run: CodePipelineSdk.ActionExecutionDetail): RunSnapshot {
+  return {
+    id: run.actionExecutionId,
+    status: run.status,
+    summary: run.output?.executionResult?.externalExecutionSummary,
+    by: run.updatedBy,
+    at: run.lastUpdateTime,
+    startedAt: run.startTime,
+  };
+}
+
+/** The run's end when the run itself says it: decided or expired; undefined otherwise. */
+function endOfRun(run: RunSnapshot): RunEnd | undefined {
+  const summary = run.summary ?? "";
+  const rejected = run.status === "Failed" && failedApprovalKind(summary) === "rejection";
+  if (run.status === "Succeeded" || rejected) {
+    const status = run.status === "Succeeded" ? "Succeeded" : "Failed";
+    return { kind: "decided", status, summary, by: run.by, at: run.at };
+  }
+  if (run.status !== "Failed") return undefined;
+  const waitedMs = run.at && run.startedAt ? run.at.getTime() - run.startedAt.getTime() : undefined;
+  return { kind: "expired", waitedMs };
+}
+
+/** The claimed execution's status (GetPipelineExecution), or undefined when it cannot be read. */
+async function executionStatus(
+  sdk: typeof CodePipelineSdk,
+  target: ApprovalTarget,
+): Promise<string | undefined> {
+  try {
+    const out = await codepipelineFor(approvalPipelineRef(target)).send(
+      new sdk.GetPipelineExecutionCommand({
+        pipelineName: target.pipeline,
+        pipelineExecutionId: target.executionId,
+      }),
+    );
+    return out.pipelineExecution?.status;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How the claimed run ended (see the module comment), from what was read of it (`run`; undefined
+ * when no run of the claimed execution was found); undefined when CodePipeline does not say.
+ */
+export async function endOf(
+  sdk: typeof CodePipelineSdk,
+  target: ApprovalTarget,
+  run: RunSnapshot | undefined,
+): Promise<RunEnd | undefined> {
+  if (run?.status === "InProgress") return undefined;
+  const own = run && endOfRun(run);
+  if (own) return own;
+  const status = await executionStatus(sdk, target);
+  if (!status || status === "InProgress") return undefined;
+  return { kind: "execution", status, executionId: target.executionId, endedAt: run?.at };
+}
+
+/** "approved" / "rejected" for a decided run's status. */
+export function decidedVerb(end: Extract<RunEnd, { kind: "decided" }>): string {
+  return end.status === "Succeeded" ? "approved" : "rejected";
+}
+
+/**
+ * The resource part of a caller's ARN ("role/approver", "assumed-role/Deployers/jane"), as the
+ * message shows who decided; a value that is no ARN is returned as it is.
+ */
+export function callerName(arn: string): string {
+  return /^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+/.test(arn) ? arn.split(":").slice(5).join(":") : arn;
+}
+
+/**
+ * What the clicker of an ended run is told (plain text; pipeline names cannot hold mrkdwn):
+ * "Already approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC: <summary>", or
+ * reminders/messages.ts `approvalEndedText` for an undecided end.
+ */
+export function endedReason(target: ApprovalTarget, end: RunEnd): string {
+  if (end.kind !== "decided") return approvalEndedText(target, end);
+  const by = end.by ? ` by ${callerName(end.by)}` : "";
+  const at = end.at ? ` at ${utcTime(end.at.toISOString())}` : "";
+  const summary = end.summary ? `: ${redactAndCut(end.summary, [], 200)}` : "";
+  return `Already ${decidedVerb(end)} in CodePipeline${by}${at}${summary}`;
+}
+
+/**
+ * How a request whose run ended reads once its buttons are gone (messages.ts `replaceButtons`):
+ * decided: "✅ main-app: approved in CodePipeline by role/approver at 14:02 UTC", the Decision
+ * field likewise; undecided: "🚫 main-app: ended without a decision", the State field the reason.
+ */
+export function endedEnding(target: ApprovalTarget, end: RunEnd, reason: string): RequestEnding {
+  if (end.kind !== "decided") {
+    return {
+      header: `🚫 ${target.pipeline}: ended without a decision`,
+      state: `*State*\n🚫 ${escapeSlackText(reason)}`,
+    };
+  }
+  const icon = end.status === "Succeeded" ? "✅" : "❌";
+  const by = end.by ? ` by ${callerName(end.by)}` : "";
+  const at = end.at ? ` at ${hhmm(end.at.toISOString())}` : "";
+  const verb = decidedVerb(end);
+  return {
+    header: `${icon} ${target.pipeline}: ${verb} in CodePipeline${by}${at}`,
+    state: `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)} in CodePipeline${escapeSlackText(by)}${at}`,
+  };
+}
+
+/** The context line under an ended request: its reason and who clicked when (mrkdwn). */
+export function endedLine(claim: ApprovalClaim, end: RunEnd, reason: string): string {
+  const icon = end.kind !== "decided" ? "🚫" : end.status === "Succeeded" ? "✅" : "❌";
+  const clicked = `clicked by ${mentionOf(claim.user.id)} at ${hhmm(claim.at)}`;
+  return `${icon} ${escapeSlackText(reason)} (${clicked}).`;
+}

@@ -1,0 +1,203 @@
+/**
+ * A click on a request that can no longer be decided says why, in the product's words
+ * (handlers/approval/ended.ts), against the CodePipeline stand-in over HTTP:
+ * - its execution was stopped: StopPipelineExecution with abandon leaves the approval run
+ *   `Abandoned` and the execution `Stopped` (user guide, "Stop a pipeline execution": "the action
+ *   execution is in an Abandoned state while the pipeline execution is in a Stopped state");
+ *   GetPipelineExecution says which (API_PipelineExecution.html `status`);
+ * - it expired: the run `Failed` with no summary (REFERENCE.md, CodePipeline's lifecycle), worded
+ *   as the reminder's expiry notice (handlers/reminders/messages.ts `approvalEndedText`);
+ * - it was decided in the console (someone else's PutApprovalResult): the run `Succeeded` or
+ *   `Failed` with the reviewer's summary, who (`lastUpdatedBy` / `updatedBy`, an ARN) and when
+ *   (`lastStatusChange` / `lastUpdateTime`) — API_ActionExecution.html,
+ *   API_ActionExecutionDetail.html; neither holds an approval result of its own.
+ * The message is then rewritten as a decision through Slack rewrites it: no buttons, and its
+ * header and State no longer read as pending.
+ */
+import { CodePipelineClient, PutApprovalResultCommand } from "@aws-sdk/client-codepipeline";
+import { expireApprovals, stopExecution } from "../../testing/aws/codepipeline";
+import { formatSlack } from "../../handlers/channels/slack-format";
+import type { Notification } from "../../handlers/types";
+import type { ApprovalResponse } from "../../handlers/approval";
+import approvalRequestFixture from "../fixtures/notifications/approval-request.json";
+import {
+  ACTION,
+  APPROVER_1,
+  APPROVER_2,
+  OUTSIDER,
+  PIPELINE,
+  STAGE,
+  auditItems,
+  claimOf,
+  clickPayload,
+  cpCalls,
+  formBody,
+  pendingRun,
+  postsTo,
+  responseUrl,
+  signedEvent,
+  useHarness,
+  type Harness,
+} from "./harness";
+
+let h: Harness;
+useHarness((started) => (h = started));
+let cp: CodePipelineClient;
+beforeAll(() => {
+  cp = new CodePipelineClient({});
+});
+afterAll(() => cp.destroy());
+
+/** The request exactly as the fan-out posts it (header, State field, Expires line, buttons). */
+const request = formatSlack(approvalRequestFixture as unknown as Notification, {
+  type: "slack",
+  mode: "webhook",
+}) as unknown as { text: string; blocks: Record<string, unknown>[] };
+
+/** Clicks Approve on the request of `run` as `user`, then waits for the work. */
+async function click(
+  user: typeof APPROVER_1,
+  p: { executionId: string; run: string },
+): Promise<{ res: ApprovalResponse; responseId: string }> {
+  const { id, url } = responseUrl(h);
+  const payload = {
+    ...clickPayload({
+      user,
+      executionId: p.executionId,
+      actionExecutionId: p.run,
+      responseUrl: url,
+    }),
+    message: request,
+  };
+  const res = (await h.handler(signedEvent(formBody(payload)))) as ApprovalResponse;
+  await h.all.aws.idle();
+  return { res, responseId: id };
+}
+
+/** The ephemeral told to the clicker, and the message that replaced the request. */
+function answerOf(responseId: string): { told: string; message: string; replaced: unknown } {
+  const posts = postsTo(h, responseId);
+  const told = posts.find((p) => p.response_type === "ephemeral");
+  const replaced = posts.find((p) => p.replace_original === true);
+  return { told: String(told?.text), message: JSON.stringify(replaced?.blocks), replaced };
+}
+
+/** `2026-12-01 14:02 UTC` and `14:02 UTC` of an instant. */
+const dateMinute = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+const minute = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
+
+const WHAT = `Approval of ${PIPELINE} › ${STAGE} › ${ACTION}`;
+
+describe("a click on a request whose run ended undecided says why", () => {
+  it("its execution was stopped: the execution, when, and the buttons go", async () => {
+    // Prepare: the execution is stopped (abandon) while its approval waits.
+    const p = pendingRun(h.all.aws);
+    const stoppedAt = new Date(Date.now() - 60_000);
+    expect(stopExecution(h.all.aws.state, PIPELINE, p.executionId, stoppedAt)).toBe(true);
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess
+    const reason = `${WHAT} ended at ${dateMinute(stoppedAt)}: execution ${p.executionId.slice(0, 8)} was stopped.`;
+    const answer = answerOf(responseId);
+    expect(answer.told).toBe(reason);
+    expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
+    expect(cpCalls(h, "GetPipelineExecution").map((c) => c.input)).toEqual([
+      expect.objectContaining({ pipelineName: PIPELINE, pipelineExecutionId: p.executionId }),
+    ]);
+    expect(answer.message).not.toContain("deploy-notifier.approve");
+    expect(answer.message).toContain(`🚫 ${PIPELINE}: ended without a decision`);
+    expect(answer.message).toContain(`*State*\\n🚫 ${reason}`);
+    expect(answer.message).not.toContain("*Expires*");
+    expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
+      status: "final",
+      outcome: reason,
+    });
+    expect(await auditItems(h, p.executionId)).toContainEqual(
+      expect.objectContaining({ action: "approval-error", result: reason }),
+    );
+    // A later click is told the same, once (no doubled period).
+    const late = await click(APPROVER_2, p);
+    expect(answerOf(late.responseId).told).toBe(
+      `This approval can no longer be decided from Slack: ${reason.slice(0, -1)}.`,
+    );
+  });
+
+  it("it expired: the reminder's wording, with how long it waited", async () => {
+    // Prepare: nobody answered within the timeout (7 days); CodePipeline failed the run.
+    const p = pendingRun(h.all.aws);
+    expireApprovals(h.all.aws.state, new Date(Date.now() + 7 * 24 * 3_600_000 + 60_000));
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess
+    const reason = `${WHAT} expired — no decision in 7 days.`;
+    expect(answerOf(responseId).told).toBe(reason);
+    expect(answerOf(responseId).message).toContain(`*State*\\n🚫 ${reason}`);
+    expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
+  });
+
+  it("an outsider still learns nothing about it", async () => {
+    // Prepare
+    const p = pendingRun(h.all.aws);
+    stopExecution(h.all.aws.state, PIPELINE, p.executionId);
+    const before = h.all.aws.state.codepipeline.calls.length;
+    // Act
+    const { responseId } = await click(OUTSIDER, p);
+    // Assess
+    expect(postsTo(h, responseId)).toEqual([
+      expect.objectContaining({ text: `You are not an approver for ${PIPELINE}.` }),
+    ]);
+    expect(h.all.aws.state.codepipeline.calls).toHaveLength(before);
+  });
+});
+
+describe("a click on a request decided in the console says who decided and when", () => {
+  it.each([
+    ["Approved", "approved", "✅", "Looks good, approved from the console"],
+    ["Rejected", "rejected", "❌", "Wrong build"],
+  ] as const)(
+    "%s in the console: the answer and the message say so",
+    async (status, verb, icon, summary) => {
+      // Prepare: someone decides the run in the console (their own PutApprovalResult).
+      const p = pendingRun(h.all.aws);
+      const { approvedAt } = await cp.send(
+        new PutApprovalResultCommand({
+          pipelineName: PIPELINE,
+          stageName: STAGE,
+          actionName: ACTION,
+          token: p.token,
+          result: { status, summary },
+        }),
+      );
+      const at = approvedAt ?? new Date(0);
+      // Act
+      const { responseId } = await click(APPROVER_1, p);
+      // Assess: who (the resource of the caller's ARN, as CodePipeline records it: the
+      // stand-in's arn:aws:iam::123456789012:role/approver), when, their summary.
+      const by = "role/approver";
+      const answer = answerOf(responseId);
+      expect(answer.told).toBe(
+        `Already ${verb} in CodePipeline by ${by} at ${dateMinute(at)}: ${summary}`,
+      );
+      expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+      const Verb = `${verb[0].toUpperCase()}${verb.slice(1)}`;
+      expect(answer.replaced).toMatchObject({
+        replace_original: true,
+        blocks: expect.arrayContaining([
+          {
+            type: "header",
+            text: {
+              type: "plain_text",
+              emoji: true,
+              text: `${icon} ${PIPELINE}: ${verb} in CodePipeline by ${by} at ${minute(at)}`,
+            },
+          },
+        ]),
+      });
+      expect(answer.message).toContain(
+        `*Decision*\\n${icon} ${Verb} in CodePipeline by ${by} at ${minute(at)}`,
+      );
+      expect(answer.message).not.toContain("deploy-notifier.approve");
+      expect(answer.message).not.toContain("*Expires*");
+    },
+  );
+});
