@@ -40,6 +40,7 @@ import {
   setExecutionMode,
   startAwsStandins,
   startExecution,
+  stopExecution,
   type AwsStandins,
   type CodePipelineEvent,
 } from "../../testing";
@@ -469,6 +470,24 @@ describe("PARALLEL execution mode (API_PutApprovalResult.html `token`; userguide
       new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: newer }),
     );
     expect(execution.pipelineExecution?.executionMode).toBe("PARALLEL");
+  });
+});
+
+describe("stopping an execution (userguide pipelines-stop.html: stop and abandon; API_StageExecution.html, API_PipelineExecution.html)", () => {
+  it("abandons the waiting approval run, the execution reads Stopped, and so does its stage (it read Succeeded)", async () => {
+    const exec = randomUUID();
+    const token = pending(exec);
+    expect(stopExecution(aws.state, PIPELINE, exec)).toBe(true);
+    const stage = await stateOf();
+    expect(stage?.latestExecution).toEqual({ pipelineExecutionId: exec, status: "Stopped" });
+    expect(stage?.actionStates?.[0]?.latestExecution?.status).toBe("Abandoned");
+    const { pipelineExecution } = await client.send(
+      new GetPipelineExecutionCommand({ pipelineName: PIPELINE, pipelineExecutionId: exec }),
+    );
+    expect(pipelineExecution?.status).toBe("Stopped");
+    await expect(decide(token, "Approved", "too late")).rejects.toBeInstanceOf(
+      ApprovalAlreadyCompletedException,
+    );
   });
 });
 

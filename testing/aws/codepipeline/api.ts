@@ -36,10 +36,30 @@ import {
 } from "./model";
 import { PIPELINE_VERSION } from "./outbox";
 
-/** A stage's status is derived from its actions' latest runs, as the console shows it. */
-function stageStatus(stage: ModelStage): string | undefined {
+/**
+ * How a stopped or cancelled execution leaves a stage: StageExecution `status` "for a completed
+ * stage, the last status of the stage" (API_StageExecution.html: Cancelled | InProgress | Failed
+ * | Stopped | Stopping | Succeeded), and a stop by abandoning leaves its actions `Abandoned`
+ * while the execution is `Stopped` (user guide, "Stop a pipeline execution").
+ */
+const ENDED_STAGE: Record<string, string> = {
+  Stopped: "Stopped",
+  Stopping: "Stopping",
+  Cancelled: "Cancelled",
+};
+
+/**
+ * A stage's status is derived from its actions' latest runs, as the console shows it; a stage
+ * whose runs were abandoned because its execution was stopped or cancelled says so
+ * ({@link ENDED_STAGE}; it read `Succeeded`).
+ */
+function stageStatus(pipeline: ModelPipeline, stage: ModelStage): string | undefined {
   const statuses = stage.actions.map((a) => a.status).filter((s) => s !== undefined);
   if (statuses.length === 0) return undefined;
+  const executionId = stageLatestExecution(stage);
+  const execution = executionId ? pipeline.executions[executionId] : undefined;
+  const ended = execution && ENDED_STAGE[execution.status];
+  if (ended && statuses.includes("Abandoned")) return ended;
   if (statuses.includes("Failed")) return "Failed";
   if (statuses.includes("InProgress")) return "InProgress";
   return "Succeeded";
@@ -85,7 +105,7 @@ function getPipelineState(
         entityUrl: action.externalEntityLink,
       }));
       const executionId = stageLatestExecution(stage);
-      const status = stageStatus(stage);
+      const status = stageStatus(pipeline, stage);
       return {
         stageName: stage.name,
         inboundTransitionState: { enabled: true },
