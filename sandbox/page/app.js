@@ -208,9 +208,33 @@ function runEnded(state, pipeline, run) {
 }
 
 /**
+ * How a request's run was decided, when it was (the stand-in's `outcome` Approved / Rejected,
+ * `decidedBy` an ARN, `decidedAt`, `summary`), in the approval function's words for a click on it
+ * (handlers/approval/ended.ts `endedReason`: "Already approved in CodePipeline by role/approver
+ * at … : <summary>"). Its buttons decide nothing any more: a decision in the console leaves the
+ * Slack request's buttons live until someone clicks. Undefined while undecided.
+ */
+function runDecided(run) {
+  if (run.status === "InProgress") return undefined;
+  if (run.outcome !== "Approved" && run.outcome !== "Rejected") return undefined;
+  const verb = run.outcome.toLowerCase();
+  // The resource part of the caller's ARN ("role/approver"), as the approval function shows it.
+  const arn = String(run.decidedBy ?? "").split(":");
+  const who = arn.length > 5 ? arn.slice(5).join(":") : run.decidedBy;
+  const by = who ? ` by ${who}` : "";
+  const at = run.decidedAt ? ` at ${time(run.decidedAt)}` : "";
+  const summary = run.summary ? `: ${run.summary}` : "";
+  return {
+    state: "decided",
+    icon: run.outcome === "Approved" ? "✅" : "❌",
+    reason: `Already ${verb} in CodePipeline${by}${at}${summary}`,
+  };
+}
+
+/**
  * What the CodePipeline stand-in says of a request's run: `state` (pending, decided, replaced by
  * a newer run, expired, stopped, superseded, cancelled, abandoned), its badges, and for a run
- * that ended undecided the `ended` reason (see {@link runEnded}).
+ * that ended (undecided, or decided: {@link runDecided}) the `ended` reason (see {@link runEnded}).
  */
 function requestStatus(state, message) {
   const run = requestRun(state, message);
@@ -226,6 +250,8 @@ function requestStatus(state, message) {
     badges.push(el("span", "badge warn", ended.state));
     return { state: ended.state, badges, ended };
   }
+  const decided = runDecided(run);
+  if (decided) return { state: "decided", badges, ended: decided };
   return { state: run.status === "InProgress" ? "pending" : "decided", badges };
 }
 
@@ -237,7 +263,7 @@ function requestStatus(state, message) {
 function endedNotice(ended) {
   const note = el("div", "run-ended");
   note.dataset.testid = "request-ended";
-  note.append(el("span", "", "🚫 "), el("strong", "", ended.reason));
+  note.append(el("span", "", `${ended.icon ?? "🚫"} `), el("strong", "", ended.reason));
   note.append(el("div", "muted small", "Its buttons no longer decide anything."));
   return note;
 }

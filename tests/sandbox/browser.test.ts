@@ -25,7 +25,7 @@ import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { randomUUID } from "node:crypto";
 import { startSandbox, type Sandbox } from "../../sandbox/start";
-import { codePipelineView } from "../../testing";
+import { codePipelineView, putApprovalResult, stopExecution } from "../../testing";
 
 const SYSTEM_CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.resolve(__dirname, "..", "..", ".artifacts");
@@ -505,6 +505,61 @@ describe("sandbox page (headless Chromium)", () => {
     });
     await request(ended.STOPPED).screenshot({ path: "/tmp/sandbox-stopped-request.png" });
     await expired.screenshot({ path: "/tmp/sandbox-expired-request-ended.png" });
+  }, 60_000);
+
+  /** The executions of main-app-production-v3 the stand-in holds InProgress. */
+  function inProgress(): string[] {
+    const view = codePipelineView(sandbox.standins.aws.state)["main-app-production-v3"];
+    return view.executions.filter((e) => e.status === "InProgress").map((e) => e.executionId);
+  }
+
+  test("a request decided in the CodePipeline console shows its buttons disabled, saying who decided and when", async () => {
+    // Prepare: a release waits at the approval; someone approves it in the console (their own
+    // PutApprovalResult, not a Slack click), so the Slack request still has its buttons.
+    // An earlier test's request may still hold the stage (SUPERSEDED mode: one execution at a
+    // time), which would keep this one waiting: its executions are stopped first.
+    const pipeline = "main-app-production-v3";
+    const { state } = sandbox.standins.aws;
+    // Stopping one lets a waiting one in: stop again until none is left (a bounded loop).
+    for (let round = 0; round < 10 && inProgress().length > 0; round += 1) {
+      inProgress().forEach((e) => stopExecution(state, pipeline, e));
+    }
+    expect(inProgress()).toEqual([]);
+    await sandbox.settle();
+    const executionId = randomUUID();
+    await approvalStarted(executionId, randomUUID(), 1);
+    const id = await newestMessage("slack-releases");
+    const run = codePipelineView(state)[pipeline].approvals.pending.find(
+      (r) => r.executionId === executionId,
+    );
+    expect(run?.token).toEqual(expect.any(String));
+    putApprovalResult(state, {
+      pipelineName: pipeline,
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      result: { status: "Approved", summary: "Looks good from the console" },
+      token: run?.token,
+    });
+    await sandbox.settle();
+
+    // Act
+    await page.goto(sandbox.url as string);
+    const item = page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
+    await item.locator('[data-testid="request-ended"]').waitFor();
+
+    // Assess: what a click would be told (handlers/approval/ended.ts), and no live button.
+    const reason =
+      /Already approved in CodePipeline by role\/approver at \d\d:\d\d:\d\d UTC: Looks good from the console/;
+    await expect(item.getAttribute("data-run-state")).resolves.toBe("decided");
+    const notice = await item.locator('[data-testid="request-ended"]').innerText();
+    expect(notice).toMatch(/^✅ /);
+    expect(notice).toMatch(reason);
+    for (const action of ["approve", "reject"]) {
+      const button = item.locator(`button[data-action-id="deploy-notifier.${action}"]`);
+      await expect(button.isDisabled()).resolves.toBe(true);
+      await expect(button.getAttribute("title")).resolves.toMatch(reason);
+    }
+    await item.screenshot({ path: "/tmp/sandbox-console-approved-request.png" });
   }, 60_000);
 
   test("the fault selector offers the receivers the stack uses, and only those", async () => {
