@@ -184,7 +184,8 @@ function executionOf(state, pipeline, executionId) {
  * timeout), or abandoned because its execution was stopped, superseded or cancelled
  * (testing/aws/codepipeline: the run is `Abandoned`, the execution says why). `reason` is what
  * the page writes under the request; its Approve / Reject no longer decide anything (the
- * approval function would answer "no longer pending"). Undefined while pending or decided.
+ * approval function would answer why: handlers/approval/ended.ts). Undefined while pending or
+ * decided.
  */
 function runEnded(state, pipeline, run) {
   const at = run.decidedAt ? ` at ${time(run.decidedAt)}` : "";
