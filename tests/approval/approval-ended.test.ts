@@ -15,7 +15,7 @@
  * header and State no longer read as pending.
  */
 import { CodePipelineClient, PutApprovalResultCommand } from "@aws-sdk/client-codepipeline";
-import { expireApprovals, stopExecution } from "../../testing/aws/codepipeline";
+import { expireApprovals, recordEvent, stopExecution } from "../../testing/aws/codepipeline";
 import { formatSlack } from "../../handlers/channels/slack-format";
 import type { Notification } from "../../handlers/types";
 import type { ApprovalResponse } from "../../handlers/approval";
@@ -134,6 +134,33 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answerOf(responseId).message).toContain(`*State*\\n🚫 ${reason}`);
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
   });
+
+  it.each([
+    ["CANCELED", "was cancelled (the pipeline was updated)"],
+    ["STOPPED", "was stopped"],
+  ])(
+    "its execution ended %s (CodePipeline's Pipeline event): GetPipelineExecution's status is worded",
+    async (state, happened) => {
+      // Prepare: CodePipeline ends the execution around the waiting run (API_PipelineExecution
+      // `status` Cancelled: "The pipeline's definition was updated before the pipeline execution
+      // could be completed"); the stand-in then holds the run Abandoned.
+      const p = pendingRun(h.all.aws);
+      const endedAt = new Date(Date.now() - 120_000);
+      recordEvent(h.all.aws.state, {
+        source: "aws.codepipeline",
+        "detail-type": "CodePipeline Pipeline Execution State Change",
+        time: endedAt.toISOString(),
+        detail: { pipeline: PIPELINE, "execution-id": p.executionId, state, version: 1 },
+      });
+      // Act
+      const { responseId } = await click(APPROVER_1, p);
+      // Assess
+      expect(answerOf(responseId).told).toBe(
+        `${WHAT} ended at ${dateMinute(endedAt)}: execution ${p.executionId.slice(0, 8)} ${happened}.`,
+      );
+      expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
+    },
+  );
 
   it("an outsider still learns nothing about it", async () => {
     // Prepare
