@@ -81,7 +81,8 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
  * The claimed run can no longer be decided and CodePipeline says why (decided by someone else,
  * expired, its execution stopped / superseded / cancelled): the claim settles `final`, the
  * clicker is told why, the message is rewritten as a decision through Slack rewrites it (its
- * buttons gone, header and State saying how it ended), and `approval-error` audits the reason.
+ * buttons gone, header and State saying how it ended), and the click's `approval-click` record
+ * says "not decided: <reason>" (no error of ours: scripts/audit.ts shows "click not decided").
  */
 async function reportEnded(
   rt: ApprovalRuntime,
@@ -103,9 +104,9 @@ async function reportEnded(
     replaceButtons(work.message, endedLine(claim, end, reason), endedEnding(claim, end, reason)),
   );
   await audit(rt, {
-    action: "approval-error",
+    action: "approval-click",
     ...claimRecord(claim),
-    result: reason,
+    result: `not decided: ${reason}`,
     detail: claimDetail(claim),
   });
 }
