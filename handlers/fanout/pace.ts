@@ -11,6 +11,7 @@ import { writeWithRetries } from "../store/ledger";
 import { reserveSlots } from "../store/pace-batch";
 import { reserveSlot, type Allowance, type PaceBucket, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";
+import { addSpare, countRequest, poolOf, spareWanted, takeSpare, type PacePool } from "./pace-pool";
 
 /** The message attribute that carries slots reserved for a deferred copy: JSON channel → ms. */
 export const PACED_ATTRIBUTE = "paced";
@@ -114,6 +115,8 @@ interface Waiter {
   reject: (err: unknown) => void;
   /** Its slot was given up once after a late reply ({@link settleGroup}). */
   again?: boolean;
+  /** The requesting invocation's slot pool (fanout/pace-pool.ts), if it opened one. */
+  pool?: PacePool;
 }
 
 /** One channel's reservations under one bucket: a group call under way, and who waits for one. */
@@ -134,13 +137,18 @@ const queues: { byKey: Record<string, GroupQueue> } = { byKey: {} };
  * (issue 12, fewer calls): requests made in the same tick, or while a reservation of the channel
  * is in flight, wait and are served together by ONE conditional UpdateItem when it returns
  * (store/pace-batch.ts `reserveSlots`: K slots that are exactly those of K single reservations
- * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10;
- * those of one pipeline reach the channel one after another, fanout/order.ts). Resolves with the
- * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart); after a late
- * reply, a slot already past is reserved again ({@link settleGroup}). `scope`: the
- * invocation's deadline (the container's memo, store/pace-memo.ts). A failed call (throttling,
- * any DynamoDB error) rejects every request of its group with that error: no slot is handed out,
- * and each request's own retry (`paceDelivery`) joins a new group.
+ * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10).
+ * The call also reserves, after the waiting requests' slots, those the requesting invocation's
+ * plan still expects on the channel (fanout/pace-pool.ts: its pool, opened by handler.ts): a
+ * pipeline's later deliveries, which reach the channel one after another (fanout/order.ts), take
+ * them earliest first with no call — 10 PagerDuty failures of 1 or 2 pipelines cost 1 call, not
+ * about 9. A spare slot past by more than T/2 when taken is given up (settleGroup's rule) and the
+ * request joins a group call. Resolves with the slot (epoch ms of `now`'s clock; requests of
+ * another clock are grouped apart); after a late reply, a slot already past is reserved again
+ * ({@link settleGroup}). `scope`: the invocation's deadline (the container's memo,
+ * store/pace-memo.ts; the pool). A failed call (throttling, any DynamoDB error) rejects every
+ * request of its group with that error: no slot is handed out, none is pooled, and each request's
+ * own retry (`paceDelivery`) joins a new group.
  */
 export function reserveInGroup(
   channel: string,
@@ -150,8 +158,13 @@ export function reserveInGroup(
 ): Promise<number> {
   const key = `${channel}#${bucket.intervalMs}#${bucket.burst}`;
   const q = (queues.byKey[key] ??= { running: false, waiting: [] });
+  const pool = poolOf(scope);
+  countRequest(pool, channel);
+  // A slot this invocation's earlier group call reserved ahead for it: no call.
+  const spare = takeSpare(pool, key, now, bucket.intervalMs);
+  if (spare !== undefined) return Promise.resolve(spare);
   return new Promise<number>((resolve, reject) => {
-    q.waiting.push({ now, scope, resolve, reject });
+    q.waiting.push({ now, scope, resolve, reject, pool });
     if (q.running) return;
     q.running = true;
     // The first request lets the rest of this tick join it (a batch's records at one moment).
@@ -159,21 +172,43 @@ export function reserveInGroup(
   });
 }
 
-/** Serves `q`'s waiting requests, one group call at a time, until none waits. Never throws. */
+/**
+ * Serves `q`'s waiting requests, one group call at a time, until none waits: first from their
+ * invocations' spare slots (fanout/pace-pool.ts), then by a call that also reserves the spare
+ * slots each invocation in the group still expects to need. Never throws.
+ */
 async function runGroups(channel: string, bucket: PaceBucket, q: GroupQueue): Promise<void> {
+  const key = `${channel}#${bucket.intervalMs}#${bucket.burst}`;
+  const T = bucket.intervalMs;
   while (q.waiting.length > 0) {
+    q.waiting = q.waiting.filter((w) => !servedFromPool(w, key, T));
+    if (q.waiting.length === 0) break;
     const clock = q.waiting[0].now;
     const group = q.waiting.filter((w) => w.now === clock);
     q.waiting = q.waiting.filter((w) => w.now !== clock);
+    const pools = [...new Set(group.map((w) => w.pool))].filter((p): p is PacePool => !!p);
+    const extra = pools.map((p) => spareWanted(p, channel, key, clock, T));
+    const k = group.length + extra.reduce((a, b) => a + b, 0);
     try {
       const started = clock();
-      const { at } = await reserveSlots(channel, bucket, group.length, clock, group[0].scope);
-      q.waiting.unshift(...settleGroup(group, at, started, clock(), bucket.intervalMs));
+      const { at } = await reserveSlots(channel, bucket, k, clock, group[0].scope);
+      // The waiting requests take the earliest slots; each pool its share of the rest.
+      let next = group.length;
+      pools.forEach((p, i) => addSpare(p, key, clock, at.slice(next, (next += extra[i]))));
+      q.waiting.unshift(...settleGroup(group, at.slice(0, group.length), started, clock(), T));
     } catch (err: unknown) {
       for (const w of group) w.reject(err);
     }
   }
   q.running = false;
+}
+
+/** Resolves `w` with a spare slot of its pool (queue `key`), if one is usable now. */
+function servedFromPool(w: Waiter, key: string, intervalMs: number): boolean {
+  const at = takeSpare(w.pool, key, w.now, intervalMs);
+  if (at === undefined) return false;
+  w.resolve(at);
+  return true;
 }
 
 /**

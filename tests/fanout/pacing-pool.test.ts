@@ -1,0 +1,122 @@
+/**
+ * The invocation's slot pool through the real fan-out (issue 12, fewer pacing calls;
+ * fanout/pace-pool.ts): a batch's PagerDuty failures of one or two pipelines reach the channel
+ * one after another (fanout/order.ts), and the first group call reserves the slots of the later
+ * ones too (fanout/pace.ts `reserveInGroup`), which take them with no call — unless a slot is
+ * past by more than T/2 when its turn comes. The PagerDuty receiver stand-in enforces the pace
+ * the fan-out promises (contracts/rate-limits.ts: 2 per second, burst 10; PagerDuty documents
+ * 120 events per minute per routing key), so a slot handed early or twice is answered 429.
+ * Pacing calls are counted on the wire by the local DynamoDB's proxy (testing/dynamo-faults.ts).
+ */
+import { randomUUID } from "node:crypto";
+import { PAGERDUTY_RATE_LIMIT, emissionIntervalMs } from "../../handlers/contracts/rate-limits";
+import { pacedBurst } from "../../handlers/fanout/pace";
+import { scaledMs } from "../../handlers/http";
+import { reserveSlots } from "../../handlers/store/pace-batch";
+import {
+  addDeployFailure,
+  event,
+  record,
+  useFanoutWorld,
+  type FanoutWorld,
+} from "../support/fanout";
+
+let world: FanoutWorld;
+useFanoutWorld(
+  (w) => (world = w),
+  (raw) => {
+    raw.pipelines.push({ prefix: "pd-pool-", tier: "critical", states: ["FAILED"] });
+    raw.routing.critical = ["pagerduty-oncall"];
+  },
+);
+afterEach(() => jest.restoreAllMocks());
+
+/** Counts the pacing UpdateItems of PagerDuty's channel that reach the local DynamoDB. */
+function pagerdutyPaceCalls(): { count: number } {
+  const faults = world.standins.dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  const seen = { count: 0 };
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    if (op === "UpdateItem" && body.includes('"PACE#pagerduty-oncall"')) seen.count++;
+    return decide(op, body);
+  });
+  return seen;
+}
+
+/** A FAILED action event of a new execution of pipeline `pd-pool-<p>`, as an SQS record. */
+function failure(p: number) {
+  const pipeline = `pd-pool-${p}`;
+  const executionId = randomUUID();
+  addDeployFailure(world.standins.aws, executionId, undefined, pipeline);
+  const ev = event(
+    "action-codebuild-failed",
+    { pipeline, stage: "Deploy", action: "DeployECS", "execution-id": executionId },
+    { id: randomUUID() },
+  );
+  return record(ev, `m-${pipeline}-${executionId}`);
+}
+
+/**
+ * A warm container (as AWS's and the probe's: secrets read, connections open), then an idle
+ * PagerDuty channel whose receiver limits at the fan-out's promised pace.
+ */
+async function warmThenIdle(): Promise<void> {
+  const warm = Array.from({ length: 6 }, (_, i) => failure(100 + i));
+  expect((await world.invoke(warm)).batchItemFailures).toEqual([]);
+  await world.forgetPacing();
+  world.reset();
+  world.standins.receivers.setRateLimit("pagerduty", {
+    limit: PAGERDUTY_RATE_LIMIT.perSecond,
+    perSeconds: 1,
+    burst: PAGERDUTY_RATE_LIMIT.burst,
+    source: PAGERDUTY_RATE_LIMIT.source,
+  });
+}
+
+/** PagerDuty's sends (distinct dedup keys) and its limiter's attempts and 429s. */
+function pagerdutyOutcome() {
+  const sent = world.standins.receivers.byReceiver("pagerduty") as Array<{ body: any }>;
+  const stats = world.standins.receivers.rateStats("pagerduty");
+  return {
+    incidents: new Set(sent.map((s) => s.body.dedup_key)).size,
+    limiter: stats.map((s) => ({ attempts: s.attempts, http429: s.http429 })),
+  };
+}
+
+describe("a batch's PagerDuty failures of one or two pipelines", () => {
+  it("reserve their send slots in ONE pacing call, and PagerDuty answers no 429", async () => {
+    await warmThenIdle();
+    // A busy channel (its burst spent by another invocation, which the container's memo knows:
+    // one busy-form call), so the batch's slots are T = 500 ms apart, each still ahead when its
+    // pipeline's turn comes, however slow this machine is (a burst slot is past by T/2 = 250 ms
+    // after 250 ms).
+    const bucket = {
+      intervalMs: scaledMs(emissionIntervalMs(PAGERDUTY_RATE_LIMIT)),
+      burst: pacedBurst(PAGERDUTY_RATE_LIMIT.burst),
+    };
+    await reserveSlots("pagerduty-oncall", bucket, 10, Date.now, Date.now() + 60_000);
+    const calls = pagerdutyPaceCalls();
+    // 2 pipelines × 4 failures: each pipeline's 4 pages go one after another; before the pool,
+    // each turn after the first made its own group call (4 or more calls for the 8).
+    const records = [0, 1, 0, 1, 0, 1, 0, 1].map((p) => failure(p));
+    expect((await world.invoke(records)).batchItemFailures).toEqual([]);
+    expect(calls.count).toBe(1);
+    expect(pagerdutyOutcome()).toEqual({ incidents: 2, limiter: [{ attempts: 8, http429: 0 }] });
+  }, 60_000);
+
+  it("do not use a pool slot past by more than T/2 when its turn comes: a new call reserves it", async () => {
+    await warmThenIdle();
+    // The first page's answer is held 1.2 s (more than T/2 = 250 ms, beyond even the pool's one
+    // slot after the burst, at +500 ms): the pipeline's next turn finds every spare slot past.
+    world.standins.receivers.setFault("pagerduty", { kind: "slow", ms: 1200, times: 1 });
+    const calls = pagerdutyPaceCalls();
+    const records = Array.from({ length: 10 }, () => failure(2));
+    expect((await world.invoke(records)).batchItemFailures).toEqual([]);
+    // The first call (10 slots: 9 at once, 1 at +500 ms) and the one after the late turn.
+    expect(calls.count).toBe(2);
+    expect(pagerdutyOutcome()).toEqual({
+      incidents: 1,
+      limiter: [{ attempts: 10, http429: 0 }],
+    });
+  }, 60_000);
+});
