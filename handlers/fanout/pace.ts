@@ -39,7 +39,8 @@ const RESERVED_SLOT_GRACE_MS = 60_000;
  * when the slot leaves one call's timeout before `deadline` (epoch ms); else deferred. `reserved`: the slot a deferred copy carries (not reserved again while still near).
  * `allowance`: the grouping window's individual messages (fanout/grouping.ts); over it, `group`
  * (no send slot taken; a copy's reserved slot was already allowed). Without one the slot is
- * reserved together with the channel's other requests of the moment: {@link reserveInGroup}.
+ * reserved together with the channel's other requests of the moment, or taken from the slots the
+ * invocation of `deadline` reserved ahead (fanout/pace-pool.ts): {@link reserveInGroup}.
  * DynamoDB errors are thrown once retrying them no longer fits before `deadline` (throttling is
  * retried, a denial is not).
  */
