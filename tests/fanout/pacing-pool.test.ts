@@ -3,15 +3,18 @@
  * fanout/pace-pool.ts): a batch's PagerDuty failures of one or two pipelines reach the channel
  * one after another (fanout/order.ts), and the first group call reserves the slots of the later
  * ones too (fanout/pace.ts `reserveInGroup`), which take them with no call — unless a slot is
- * past by more than T/2 when its turn comes. The PagerDuty receiver stand-in enforces the pace
+ * past by more than T/2 when its turn comes; a slot after the deadline defers the record, its
+ * copy carrying the slot (fanout/deferral.ts), as a slot of a call does. The PagerDuty receiver stand-in enforces the pace
  * the fan-out promises (contracts/rate-limits.ts: 2 per second, burst 10; PagerDuty documents
  * 120 events per minute per routing key), so a slot handed early or twice is answered 429.
  * Pacing calls are counted on the wire by the local DynamoDB's proxy (testing/dynamo-faults.ts).
  */
 import { randomUUID } from "node:crypto";
+import type { SQSRecord } from "aws-lambda";
 import { PAGERDUTY_RATE_LIMIT, emissionIntervalMs } from "../../handlers/contracts/rate-limits";
 import { pacedBurst } from "../../handlers/fanout/pace";
-import { scaledMs } from "../../handlers/http";
+import { DEADLINE_MARGIN_MS } from "../../handlers/fanout/handler";
+import { receiverTimeoutMs, scaledMs } from "../../handlers/http";
 import { reserveSlots } from "../../handlers/store/pace-batch";
 import {
   addDeployFailure,
@@ -20,6 +23,10 @@ import {
   useFanoutWorld,
   type FanoutWorld,
 } from "../support/fanout";
+
+/** Where a deferred record's copy goes (fanout/requeue.ts). */
+const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
+process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
 
 let world: FanoutWorld;
 useFanoutWorld(
@@ -73,6 +80,29 @@ async function warmThenIdle(): Promise<void> {
   });
 }
 
+/** PagerDuty's bucket as the fan-out paces it (fanout/pace.ts): T = 500 ms, burst 9. */
+const bucket = {
+  intervalMs: scaledMs(emissionIntervalMs(PAGERDUTY_RATE_LIMIT)),
+  burst: pacedBurst(PAGERDUTY_RATE_LIMIT.burst),
+};
+
+/**
+ * Makes PagerDuty's channel busy: its burst spent by another invocation, which the container's
+ * memo knows (one busy-form call after), so the next slots are T apart from now + T.
+ */
+async function busyChannel(): Promise<void> {
+  await reserveSlots("pagerduty-oncall", bucket, 9, Date.now, Date.now() + 60_000);
+}
+
+/** The SQS record of a copy SendMessage put on the events queue, as a new message. */
+function copyOf(m: { body: string; attributes: Record<string, string> }, id: string): SQSRecord {
+  const r = record(m.body, id, 1);
+  r.messageAttributes = Object.fromEntries(
+    Object.entries(m.attributes).map(([k, v]) => [k, { stringValue: v, dataType: "String" }]),
+  );
+  return r;
+}
+
 /** PagerDuty's sends (distinct dedup keys) and its limiter's attempts and 429s. */
 function pagerdutyOutcome() {
   const sent = world.standins.receivers.byReceiver("pagerduty") as Array<{ body: any }>;
@@ -90,11 +120,7 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
     // one busy-form call), so the batch's slots are T = 500 ms apart, each still ahead when its
     // pipeline's turn comes, however slow this machine is (a burst slot is past by T/2 = 250 ms
     // after 250 ms).
-    const bucket = {
-      intervalMs: scaledMs(emissionIntervalMs(PAGERDUTY_RATE_LIMIT)),
-      burst: pacedBurst(PAGERDUTY_RATE_LIMIT.burst),
-    };
-    await reserveSlots("pagerduty-oncall", bucket, 10, Date.now, Date.now() + 60_000);
+    await busyChannel();
     const calls = pagerdutyPaceCalls();
     // 2 pipelines × 4 failures: each pipeline's 4 pages go one after another; before the pool,
     // each turn after the first made its own group call (4 or more calls for the 8).
@@ -118,5 +144,27 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
       incidents: 1,
       limiter: [{ attempts: 10, http429: 0 }],
     });
+  }, 60_000);
+
+  it("defer a turn whose pool slot is after the deadline, the copy carrying that slot, and send it at that slot with no call", async () => {
+    await warmThenIdle();
+    await busyChannel();
+    const calls = pagerdutyPaceCalls();
+    const records = Array.from({ length: 3 }, () => failure(3));
+    // A send must start by now + 800 ms (the deadline less the call's timeout): the first slot
+    // (+500 ms) fits, the pool's two others (+1000, +1500) do not.
+    const remainingMs = DEADLINE_MARGIN_MS + receiverTimeoutMs() + 800;
+    expect((await world.invoke(records, remainingMs)).batchItemFailures).toEqual([]);
+    expect(calls.count).toBe(1);
+    const copies = world.standins.aws.state.sqs.sent.filter((m) => m.queueUrl === EVENTS_QUEUE_URL);
+    const slots = copies.map((c) => JSON.parse(c.attributes.paced)["pagerduty-oncall"] as number);
+    expect(slots).toHaveLength(2);
+    expect(Math.abs(slots[1] - slots[0])).toBe(bucket.intervalMs);
+    // The copies arrive: each sends at its carried slot, with no pacing call.
+    for (const [i, c] of copies.entries()) {
+      expect((await world.invoke([copyOf(c, `copy-${i}`)])).batchItemFailures).toEqual([]);
+    }
+    expect(calls.count).toBe(1);
+    expect(pagerdutyOutcome()).toEqual({ incidents: 1, limiter: [{ attempts: 3, http429: 0 }] });
   }, 60_000);
 });
