@@ -14,31 +14,17 @@
  * back as a copy of its flush that finishes the mark with the receipt, never a second send.
  */
 import type { SQSRecord } from "aws-lambda";
-import { sns } from "../aws";
-import { snsPublisher } from "../channels/sns-publisher";
-import { CHANNEL_DRIVERS } from "../channels/registry";
-import type { ChannelContext, Logger } from "../channels/types";
-import {
-  parseDigestFlush,
-  digestFlushBody,
-  MAX_RECEIPT_CHARS,
-  type DigestFlush,
-  type DigestSentMark,
-} from "../contracts/digest-flush";
-import { isDeliveryError, redact, scaledMs, timeScale } from "../http";
+import type { Logger } from "../channels/types";
+import { parseDigestFlush, type DigestFlush, type DigestSentMark } from "../contracts/digest-flush";
+import { scaledMs } from "../http";
 import { digestEntries, type GroupedEntry } from "../store/digest";
-import { finishDigestSent, MAX_LISTED_IDS } from "../store/digest-record";
-import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../store/ledger";
-import { SEVERITIES, type Digest, type RuntimeConfig } from "../types";
-import { isRateLimited } from "./deliver";
+import { finishDigestSent } from "../store/digest-record";
+import { claimDelivery, markFailed } from "../store/ledger";
+import { buildDigest, digestDetail, digestRef } from "./digest-build";
+import { requeueFlush, sendClaimed } from "./digest-claimed";
 import { keptDigest } from "./digest-kept";
-import { digestSlot, seeChannelFor } from "./grouping";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
-import { paceDelivery } from "./pace";
 import { deadLetterRefused, retryLater } from "./flush-retry";
-import { sendDigestOrShort, type DigestSent } from "./digest-send";
-import { emitDigestOutcome } from "./metrics";
-import { requeue } from "./requeue";
 
 /**
  * When a flush finds the digest's slot held by another flush, it looks again this much later (ms
@@ -46,75 +32,6 @@ import { requeue } from "./requeue";
  * (the copy claims and sends it).
  */
 export const HELD_RECHECK_MS = 30_000;
-
-/** The ledger slot of `f`'s digest (its own delivery record, never a notification's). */
-export function digestRef(f: Pick<DigestFlush, "channel" | "windowStart">): DeliveryRef {
-  return {
-    pipeline: `DIGEST#${f.channel}`,
-    eventTime: new Date(f.windowStart).toISOString(),
-    notificationId: digestSlot(f.channel, f).digestId,
-    slot: `digest/${Math.round(f.windowStart)}`,
-    channel: f.channel,
-  };
-}
-
-/**
- * The digest of `entries` (each once, oldest first) for `f`. `windowEnd` is the window's length
- * in AWS time after its start (the sandbox's clock runs faster: TIME_SCALE).
- */
-export function buildDigest(
-  config: RuntimeConfig,
-  f: DigestFlush,
-  entries: GroupedEntry[],
-): Digest {
-  const unique = Object.values(Object.fromEntries(entries.map((e) => [e.notificationId, e])));
-  const byTime = [...unique].sort(
-    (a, b) => Date.parse(a.time) - Date.parse(b.time) || a.pipeline.localeCompare(b.pipeline),
-  );
-  const pipelines = new Set(byTime.map((e) => `${e.account}/${e.region}/${e.pipeline}`));
-  const rank = (s: string) => {
-    const i = (SEVERITIES as readonly string[]).indexOf(s);
-    return i < 0 ? SEVERITIES.length : i;
-  };
-  const severity = byTime.reduce(
-    (top, e) => (rank(e.severity) < rank(top) ? e.severity : top),
-    byTime[0]?.severity ?? "info",
-  );
-  const see =
-    config.channels[f.channel]?.type === "sms" ? seeChannelFor(config, f.channel) : undefined;
-  return {
-    id: digestSlot(f.channel, f).digestId,
-    channel: f.channel,
-    windowStart: new Date(f.windowStart).toISOString(),
-    windowEnd: new Date(f.windowStart + f.windowMs * timeScale()).toISOString(),
-    count: byTime.length,
-    pipelines: pipelines.size,
-    entries: byTime.map(({ severity: _s, ...e }) => e),
-    severity,
-    ...(see !== undefined && { seeChannel: see }),
-  };
-}
-
-/**
- * What a digest's record says of it (`detail`): `kind` digest, `count`, `pipelines`,
- * `windowStart`, `shortened` when so, and `notifications`, every id up to
- * store/digest-record.ts `MAX_LISTED_IDS` (25 bytes each).
- */
-function digestDetail(digest: Digest, shortened: boolean): Record<string, unknown> {
-  return {
-    kind: "digest",
-    count: digest.count,
-    pipelines: digest.pipelines,
-    windowStart: digest.windowStart,
-    ...(shortened && { shortened: true }),
-    notifications: digest.entries.slice(0, MAX_LISTED_IDS).map((e) => e.notificationId),
-  };
-}
-
-/** Puts `f` back on the queue after `delayMs` (this clock). SQS errors are thrown. */
-async function requeueFlush(f: DigestFlush, delayMs: number): Promise<void> {
-  await requeue({ body: digestFlushBody(f), delaySeconds: (delayMs * timeScale()) / 1000 });
-}
 
 /**
  * Handles one digest-flush record. Resolves true when the record is done (sent, shortened after
@@ -213,107 +130,6 @@ async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<bool
     }
     throw err;
   }
-}
-
-/** Paces, builds and sends the claimed digest of `f`, and records it. Store errors are thrown. */
-async function sendClaimed(
-  inv: Invocation,
-  f: DigestFlush,
-  ref: DeliveryRef,
-  found: { unconfirmed: boolean; digest: Digest; calls: number },
-  log: Logger,
-): Promise<boolean> {
-  const { digest, calls } = found;
-  const channelConfig = inv.config.channels[f.channel];
-  const pace = await paceDelivery(f.channel, channelConfig.type, inv.deadline);
-  if (pace.kind === "defer") return release(inv, f, ref, pace.reason, pace.delayMs, log);
-  if (pace.kind === "send" && pace.waitMs > 0) await new Promise((r) => setTimeout(r, pace.waitMs));
-  const secrets = await inv.secrets();
-  const driver = CHANNEL_DRIVERS[channelConfig.type];
-  const ctx: ChannelContext = {
-    name: f.channel,
-    config: channelConfig,
-    secret: secrets[f.channel] ?? {},
-    deadline: inv.deadline,
-    sns: snsPublisher(sns()),
-    topicArn: inv.topics[f.channel],
-    log,
-  };
-  let sent: DigestSent;
-  // An attempt unanswered after its request went out: the digest may repeat it (deliver.ts).
-  const seen = { arrived: false };
-  try {
-    sent = await sendDigestOrShort(driver, digest, ctx, seen, log);
-  } catch (err: unknown) {
-    const reason = redact(describe(err), Object.values(secrets[f.channel] ?? {}));
-    const mayHaveArrived = seen.arrived || (isDeliveryError(err) && err.mayHaveArrived === true);
-    if (isRateLimited(err)) {
-      const delayMs = scaledMs(Math.max(err.retryAfterMs ?? 0, 1000));
-      return release(inv, f, ref, reason, delayMs, log, mayHaveArrived);
-    }
-    const permanent = isDeliveryError(err) ? !err.retryable : false;
-    emitDigestOutcome(f.channel, { status: "failed" }, { notificationId: ref.notificationId });
-    await markFailed(ref, reason, permanent, markDeadline(inv), { mayHaveArrived });
-    log.error("digest delivery failed", { channel: f.channel, permanent, error: reason });
-    // A retryable failure is retried like any failed flush (flush-retry.ts), never by SQS's
-    // redrive; a permanent one is dead-lettered with its reason at once, as a single
-    // notification's would be (record.ts): no retry can fix it. The slot is released either way.
-    throw Object.assign(new Error(reason), {
-      name: "DigestDeliveryFailed",
-      released: true,
-      permanent,
-    });
-  }
-  const { receipt, shortened } = sent;
-  const ambiguous = found.unconfirmed || seen.arrived;
-  emitDigestOutcome(
-    f.channel,
-    { status: "sent", ambiguous },
-    { notificationId: ref.notificationId },
-  );
-  const detail = digestDetail(digest, shortened);
-  const mark = { action: "sent" as const, receiptId: receipt.id, ambiguous, detail };
-  await markSent(ref, mark, markDeadline(inv)).catch((err: unknown) => {
-    // Sent, but the record still says `sending`, with no flush left to say otherwise (issue 12):
-    // the flush's copy (flush-retry.ts) finishes the mark with this receipt, never sends again.
-    log.error("bookkeeping after digest failed", { error: describe(err) });
-    const receiptId = (receipt.id ?? "-").slice(0, MAX_RECEIPT_CHARS);
-    const sent: DigestSentMark = { claimId: ref.claimId as string, receiptId, ambiguous };
-    // The store's own error (its service says where, flush-retry.ts), told it was sent.
-    const error = err instanceof Error ? err : new Error(describe(err));
-    throw Object.assign(error, { released: true, sent: { ...sent, shortened } });
-  });
-  log.info("digest sent", {
-    channel: f.channel,
-    count: digest.count,
-    shortened,
-    queryCalls: calls,
-  });
-  return true;
-}
-
-/**
- * Gives the digest's slot back (saying so when an attempt may have arrived) and re-queues its
- * flush after `delayMs` (a rate limit).
- */
-async function release(
-  inv: Invocation,
-  f: DigestFlush,
-  ref: DeliveryRef,
-  reason: string,
-  delayMs: number,
-  log: Logger,
-  mayHaveArrived = false,
-): Promise<boolean> {
-  await markFailed(ref, `deferred: ${reason}`, false, markDeadline(inv), { mayHaveArrived });
-  try {
-    await requeueFlush(f, delayMs);
-  } catch (err: unknown) {
-    log.error("digest flush requeue failed: retried instead", { error: describe(err) });
-    return false;
-  }
-  log.warn("digest deferred", { channel: f.channel, delayMs, reason });
-  return true;
 }
 
 export { digestAsNotification } from "./digest-send";

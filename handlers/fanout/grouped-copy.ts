@@ -7,7 +7,7 @@
  * copy of the record was deduplicated ("already grouped"), so the notification never went out.
  *
  * Such a copy takes its entry out of the digest's own record unless that lists it
- * (fanout/digest-flush.ts `digestRef`; store/digest-record.ts `excludeFromDigest`: one
+ * (fanout/digest-build.ts `digestRef`; store/digest-record.ts `excludeFromDigest`: one
  * conditional UpdateItem, not a read — the fan-out's role has no GetItem on `DELIVERY#` items,
  * and a read could fall between the flush's read of its window and its claim, which then sent
  * the entry too; every claim after the exclusion leaves it out, fanout/digest-kept.ts; only on
@@ -43,7 +43,7 @@ import { excludeFromDigest } from "../store/digest-record";
 import { claimDelivery, type DeliveryClaim, type DeliveryRef } from "../store/ledger";
 import type { Notification } from "../types";
 import type { ChannelOutcome, DeliveryBase } from "./deliver";
-import { digestRef } from "./digest-flush";
+import { digestRef } from "./digest-build";
 import {
   allowanceFor,
   digestSlot,

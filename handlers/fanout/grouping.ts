@@ -25,7 +25,7 @@ import type { DeliveryRef } from "../store/ledger";
 import type { Allowance } from "../store/pacing";
 import type { GroupingRule, Notification, RuntimeConfig } from "../types";
 import type { ChannelOutcome } from "./deliver";
-import { digestRef } from "./digest-flush";
+import { digestRef } from "./digest-build";
 import { describe, markDeadline, type Invocation } from "./invocation";
 import type { Delivery } from "./plan";
 import { requeue } from "./requeue";

@@ -1,5 +1,5 @@
 /**
- * A digest's own ledger record (fanout/digest-flush.ts `digestRef`): what a copy of a grouped
+ * A digest's own ledger record (fanout/digest-build.ts `digestRef`): what a copy of a grouped
  * entry learns from it, taking its entry out unless listed (fanout/grouped-copy.ts), and the
  * `sent` mark a flush finishes later when its own failed for good after the send (issue 12).
  *
@@ -83,7 +83,7 @@ function recordOf(item: Record<string, unknown> | undefined): DigestRecord | und
 const EXCLUSION_TTL_SECONDS = 86_400;
 
 /**
- * Takes the notification `id` out of the digest `ref` (fanout/digest-flush.ts `digestRef`) for a
+ * Takes the notification `id` out of the digest `ref` (fanout/digest-build.ts `digestRef`) for a
  * copy that finds its slot still grouped into it past its flush (fanout/grouped-copy.ts), unless
  * that digest, sent or sending, lists it; says whether it has it ({@link digestHas}).
  *

@@ -14,7 +14,7 @@
  * | open PagerDuty incident    | `INCIDENT#<channel name>`       | `<pipeline key>`             | store/incidents.ts        |
  * | Slack thread of an execution | `THREAD#<channel name>#<pipeline key>#<exec id>` | `THREAD` | store/threads.ts |
  * | send pacing of a channel   | `PACE#<channel name>`           | `PACE`                       | store/pacing.ts           |
- * | digest delivery (ledger)   | `DELIVERY#PIPELINE#DIGEST#<channel>` | `<window start iso>#digest/<channel>/<window start ms>#digest/<window start ms>` | fanout/digest-flush.ts |
+ * | digest delivery (ledger)   | `DELIVERY#PIPELINE#DIGEST#<channel>` | `<window start iso>#digest/<channel>/<window start ms>#digest/<window start ms>` | fanout/digest-build.ts |
  *
  * `<pipeline key>` is contracts/pipeline-id.ts `pipelineKeyOf` (issue 14): a pipeline is
  * (account, region, name), and its key is the bare name in the notifier's own account and region

@@ -11,7 +11,7 @@
  */
 import { ddb } from "../../handlers/aws";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
-import { digestRef } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-build";
 import { allowanceFor } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
-import { digestRef } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-build";
 import { SHORT_DIGEST_ENTRIES } from "../../handlers/fanout/digest-send";
 import { digestSlot } from "../../handlers/fanout/grouping";
 import { markGrouped } from "../../handlers/store/digest";

@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import { digestFlushBody, parseDigestFlush } from "../../handlers/contracts/digest-flush";
-import { digestRef } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-build";
 import { FLUSH_RETRIES_ATTRIBUTE } from "../../handlers/fanout/flush-retry";
 import { digestHas } from "../../handlers/fanout/grouped-copy";
 import { claimDelivery } from "../../handlers/store/ledger";

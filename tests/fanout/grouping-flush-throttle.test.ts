@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { FLUSH_RETRIES_ATTRIBUTE, MAX_FLUSH_RETRIES } from "../../handlers/fanout/flush-retry";
-import { digestRef } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-build";
 import { digestSlot } from "../../handlers/fanout/grouping";
 import { markGrouped } from "../../handlers/store/digest";
 import { deliveryRecordKey, digestPartition } from "../../handlers/store/keys";

@@ -16,7 +16,7 @@
 import { ddb } from "../../handlers/aws";
 import { parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { deliver } from "../../handlers/fanout/deliver";
-import { digestRef } from "../../handlers/fanout/digest-flush";
+import { digestRef } from "../../handlers/fanout/digest-build";
 import { openGate } from "../../handlers/fanout/gate";
 import { allowanceFor, FLUSH_GRACE_MS } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
