@@ -198,9 +198,9 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
       tableItems("SendPacing", tableArn, ["dynamodb:UpdateItem"], [ITEM_KINDS.pace]),
       tableItems("ReadDecisions", tableArn, ["dynamodb:Query"], [ITEM_KINDS.approval]),
       {
-        // A digest's flush reads its window's grouped entries (issue 11, store/digest.ts): Query
-        // of the byExecution index, only under `DIGEST#` hash keys (dynamodb:LeadingKeys is the
-        // index's partition key on an index Query).
+        // A digest's flush reads its window's grouped entries (issue 11, store/digest-window.ts):
+        // Query of the byExecution index, only under `DIGEST#` hash keys (dynamodb:LeadingKeys is
+        // the index's partition key on an index Query).
         Sid: "DigestEntries",
         Effect: "Allow",
         Action: ["dynamodb:Query"],

@@ -1,7 +1,7 @@
 /**
  * The flush of one channel's digest (issue 11 grouping): when a digest-flush message arrives
  * (contracts/digest-flush.ts, queued by fanout/grouping.ts for the window's end plus a few
- * seconds), the window's grouped entries are read with a Query of the index (store/digest.ts),
+ * seconds), the window's grouped entries are read with a Query of the index (store/digest-window.ts),
  * the `Digest` is built (count, distinct pipelines, entries oldest first, highest severity,
  * window bounds, for SMS the Slack channel to see), and sent exactly once through its own ledger
  * slot (`digest/<window start>` on the channel: a duplicated flush, or two invocations flushing
@@ -17,7 +17,8 @@ import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";
 import { parseDigestFlush, type DigestFlush, type DigestSentMark } from "../contracts/digest-flush";
 import { scaledMs } from "../http";
-import { digestEntries, type GroupedEntry } from "../store/digest";
+import type { GroupedEntry } from "../store/digest";
+import { digestEntries } from "../store/digest-window";
 import { finishDigestSent } from "../store/digest-record";
 import { claimDelivery, markFailed } from "../store/ledger";
 import { buildDigest, digestDetail, digestRef } from "./digest-build";

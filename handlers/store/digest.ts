@@ -7,22 +7,16 @@
  * ({@link markGrouped}, after the claim). A first attempt whose window the invocation already
  * knows is spent is claimed and marked in ONE conditional write instead ({@link claimGrouped},
  * fanout/group-first.ts): 1 call and 2 write units for the whole delivery, not 2 and 3.
- * The flush finds them with a Query of that index (eventually consistent: the flush waits a few
- * seconds past the window's end).
+ * The flush finds them with a Query of that index (store/digest-window.ts `digestEntries`;
+ * eventually consistent: the flush waits a few seconds past the window's end).
  */
-import { QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import { consoleUrl } from "../events/normalize";
-import { claimOrRead, withStoreRetries } from "./claim";
+import { claimOrRead } from "./claim";
 import { updateUnlessRefused } from "./digest-record";
 import type { DigestEntry, Severity } from "../types";
-import {
-  deliveryRecordKey,
-  digestPartition,
-  EXECUTION_INDEX,
-  fitKey,
-  MAX_SORT_KEY_BYTES,
-} from "./keys";
+import { deliveryRecordKey, digestPartition, fitKey, MAX_SORT_KEY_BYTES } from "./keys";
 import { writeWithRetries, type DeliveryRef } from "./ledger";
 import { claimFields } from "./slot-fields";
 import { tableName } from "./table";
@@ -222,60 +216,6 @@ export async function releaseGrouped(
   return updateUnlessRefused(input, deadline);
 }
 
-/** What {@link digestEntries} found. */
-export interface DigestPage {
-  entries: GroupedEntry[];
-  /** DynamoDB calls it took (one Query per page of 1 MB). */
-  calls: number;
-}
-
-/**
- * Every entry grouped into `channel`'s digest of the window starting at `windowStart`, oldest
- * first (the index's sort key is the event time): one Query of the `byExecution` index per page
- * (DynamoDB returns at most 1 MB per call, with `LastEvaluatedKey` to go on). A throttled page is
- * read again until `deadline` (epoch ms; store/claim.ts `withStoreRetries`, issue 12: a flush that
- * fails its read goes back to the queue, and the digest waits). DynamoDB errors are thrown.
- */
-export async function digestEntries(
-  channel: string,
-  windowStart: number,
-  deadline?: number,
-): Promise<DigestPage> {
-  const entries: GroupedEntry[] = [];
-  let calls = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    calls++;
-    const from = start;
-    const out = await withStoreRetries(
-      () =>
-        ddb().send(
-          new QueryCommand({
-            TableName: tableName(),
-            IndexName: EXECUTION_INDEX,
-            KeyConditionExpression: "gsi1pk = :pk",
-            // Only slots still grouped: one released since (`failed`, its retry sends it on its
-            // own) is not the digest's (red-team finding); a release now also removes its index
-            // keys (store/ledger.ts `markFailed`), items released before that keep them.
-            FilterExpression: "#s = :grouped",
-            ExpressionAttributeNames: { "#s": "status" },
-            ExpressionAttributeValues: {
-              ":pk": digestPartition(channel, windowStart),
-              ":grouped": "grouped",
-            },
-            ...(from && { ExclusiveStartKey: from }),
-          }),
-        ),
-      { deadline },
-    );
-    for (const item of out.Items ?? []) {
-      if (item.entry && typeof item.entry === "object") entries.push(entryOf(item));
-    }
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return { entries, calls };
-}
-
 /**
  * What the ledger item keeps of `entry` (issue 12, cost): not the fields the item has already
  * (notification id, account, region, execution id) nor the console link when it is the one
@@ -288,20 +228,6 @@ function storedEntry(entry: GroupedEntry): Partial<GroupedEntry> {
   void account;
   const own = url === consoleUrl(region, entry.pipeline, executionId) ? {} : { consoleUrl: url };
   return withoutUndefined({ ...rest, ...own });
-}
-
-/** The whole entry of a grouped ledger item: its stored entry completed from the item. */
-function entryOf(item: Record<string, any>): GroupedEntry {
-  const stored = item.entry as Partial<GroupedEntry>;
-  const whole = {
-    notificationId: String(item.notificationId),
-    account: String(item.account),
-    region: String(item.region),
-    executionId: String(item.executionId),
-    ...stored,
-  } as GroupedEntry;
-  whole.consoleUrl ??= consoleUrl(whole.region, whole.pipeline, whole.executionId);
-  return whole;
 }
 
 /** `o` without its undefined fields (the document client refuses them by default). */

@@ -17,7 +17,7 @@ import { openGate } from "../../handlers/fanout/gate";
 import { allowanceFor } from "../../handlers/fanout/grouping";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import { paceDelivery } from "../../handlers/fanout/pace";
-import { digestEntries } from "../../handlers/store/digest";
+import { digestEntries } from "../../handlers/store/digest-window";
 import { claimDelivery, markFailed, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
 import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";

@@ -113,7 +113,7 @@ describe("the fan-out's role", () => {
     );
     table("AuditAppendOnly", ["dynamodb:PutItem"], "PIPELINE#*");
     // Issue 11: the one index statement, a digest flush's Query of its window's entries
-    // (store/digest.ts); on an index Query, dynamodb:LeadingKeys is the index's partition key.
+    // (store/digest-window.ts); on an index Query, dynamodb:LeadingKeys is the index's partition key.
     expect(statement("fanout", "DigestEntries")).toEqual({
       Sid: "DigestEntries",
       Effect: "Allow",
