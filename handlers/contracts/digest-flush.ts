@@ -32,7 +32,7 @@ export interface DigestSentMark {
   claimId: string;
   /** The receiver's receipt id (`-` when it gave none), at most {@link MAX_RECEIPT_CHARS}. */
   receiptId: string;
-  /** The send may repeat an earlier one (recorded as store/ledger.ts `markSent` does). */
+  /** The send may repeat an earlier one (recorded as store/marks.ts `markSent` does). */
   ambiguous: boolean;
   /** The digest was sent shortened after a size refusal (fanout/digest-send.ts). */
   shortened?: boolean;

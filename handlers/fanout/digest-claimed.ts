@@ -15,7 +15,8 @@ import {
   type DigestSentMark,
 } from "../contracts/digest-flush";
 import { isDeliveryError, redact, scaledMs, timeScale } from "../http";
-import { markFailed, markSent, type DeliveryRef } from "../store/ledger";
+import type { DeliveryRef } from "../store/ledger";
+import { markFailed, markSent } from "../store/marks";
 import type { Digest } from "../types";
 import { isRateLimited } from "./deliver";
 import { digestDetail } from "./digest-build";

@@ -8,7 +8,8 @@
 import type { Logger } from "../channels/types";
 import type { GroupedEntry } from "../store/digest";
 import { setDigestList } from "../store/digest-record";
-import { markFailed, type DeliveryRef } from "../store/ledger";
+import type { DeliveryRef } from "../store/ledger";
+import { markFailed } from "../store/marks";
 import type { Digest } from "../types";
 import { markDeadline, type Invocation } from "./invocation";
 

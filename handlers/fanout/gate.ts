@@ -25,7 +25,8 @@
  *
  * Closures only, no classes or module-level state (handlers/README.md rules 1–3).
  */
-import { markFailed, type DeliveryRef } from "../store/ledger";
+import type { DeliveryRef } from "../store/ledger";
+import { markFailed } from "../store/marks";
 import type { Logger } from "../channels/types";
 import type { ChannelSecrets, RuntimeConfig } from "../types";
 import { describe, markDeadline, type Invocation } from "./invocation";

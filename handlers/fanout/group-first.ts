@@ -22,7 +22,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../channels/types";
 import { claimGrouped } from "../store/digest";
-import { markFailed, type DeliveryClaim, type DeliveryRef } from "../store/ledger";
+import type { DeliveryClaim, DeliveryRef } from "../store/ledger";
+import { markFailed } from "../store/marks";
 import { knownSpent } from "../store/pacing";
 import type { Notification } from "../types";
 import type { ChannelOutcome } from "./deliver";

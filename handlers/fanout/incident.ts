@@ -14,7 +14,8 @@ import { pagerdutyDedupKey } from "../channels/pagerduty";
 import type { Logger } from "../channels/types";
 import { pipelineKeyOf } from "../contracts/pipeline-id";
 import { claimIncident, takeIncidents, type IncidentClaim } from "../store/incidents";
-import { markFailed, writeWithRetries, type DeliveryRef } from "../store/ledger";
+import type { DeliveryRef } from "../store/ledger";
+import { markFailed, writeWithRetries } from "../store/marks";
 import type { Notification, PipelineRule } from "../types";
 import { deferralsOf } from "./deferral";
 import type { ChannelOutcome } from "./deliver";
@@ -34,7 +35,7 @@ export function isPagerDutyTrigger(inv: Invocation, n: Notification, d: Delivery
  * For a claimed PagerDuty trigger slot: claims the pipeline's open incident on `d.channel` (one
  * UpdateItem, store/incidents.ts `claimIncident`) and sets `d.dedupKey` to its key, which the
  * send carries. Anything else: nothing (no DynamoDB call). A throttled or failed claim is retried
- * like the ledger's marks (store/ledger.ts `writeWithRetries`: up to 5 writes, full-jitter
+ * like the ledger's marks (store/marks.ts `writeWithRetries`: up to 5 writes, full-jitter
  * backoff), but only until the invocation's deadline (`inv.deadline`, not the marks' grace: the
  * page still has to be sent after it): DynamoDB throttling (`ProvisionedThroughputExceededException`,
  * `ThrottlingException`, both retryable) must not turn a page into a channel failure (issue 12).

@@ -4,14 +4,15 @@
  */
 import type { DeliveryReceipt, Logger } from "../channels/types";
 import { rememberRequest } from "../reminders/record";
-import { markSent, type DeliveryRef } from "../store/ledger";
+import type { DeliveryRef } from "../store/ledger";
+import { markSent } from "../store/marks";
 import type { Notification } from "../types";
 import { describe, markDeadline, type Invocation } from "./invocation";
 import type { Delivery } from "./plan";
 
 /**
  * The bookkeeping after a delivery: the ledger's mark-sent, which is also the delivery's audit
- * record (retried until the deadline: store/ledger.ts `markSent`); no PagerDuty incident write.
+ * record (retried until the deadline: store/marks.ts `markSent`); no PagerDuty incident write.
  * It runs concurrently, and its failures are logged, not thrown: retrying the record would send
  * the message again. `receipt` is the successful delivery's receipt (channels/types.ts
  * `DeliveryReceipt`): for Slack in bot mode `receipt.id` is the posted message's `ts`, and the

@@ -14,7 +14,8 @@ import { ddb } from "../aws";
 import type { DigestSentMark } from "../contracts/digest-flush";
 import { claimOrRead, isConditionFailed } from "./claim";
 import { deliveryRecordKey } from "./keys";
-import { writeWithRetries, type DeliveryRef } from "./ledger";
+import type { DeliveryRef } from "./ledger";
+import { writeWithRetries } from "./marks";
 import { tableName } from "./table";
 
 /**
@@ -159,7 +160,7 @@ export function setDigestList(
 
 /**
  * Finishes the `sent` mark of the digest `ref` that the claim `mark.claimId` sent: the fields
- * store/ledger.ts `markSent` writes, keeping the list its claim wrote in `detail`. One
+ * store/marks.ts `markSent` writes, keeping the list its claim wrote in `detail`. One
  * conditional UpdateItem (`claimId` still this claim's and the slot still `sending`), retried
  * through throttling until `deadline`. Resolves false when the slot is no longer that claim's
  * `sending` slot (marked already: this very write applied, its reply lost; or taken over after

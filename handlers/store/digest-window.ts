@@ -46,7 +46,7 @@ export async function digestEntries(
             KeyConditionExpression: "gsi1pk = :pk",
             // Only slots still grouped: one released since (`failed`, its retry sends it on its
             // own) is not the digest's (red-team finding); a release now also removes its index
-            // keys (store/ledger.ts `markFailed`), items released before that keep them.
+            // keys (store/marks.ts `markFailed`), items released before that keep them.
             FilterExpression: "#s = :grouped",
             ExpressionAttributeNames: { "#s": "status" },
             ExpressionAttributeValues: {

@@ -17,7 +17,8 @@ import { claimOrRead } from "./claim";
 import { updateUnlessRefused } from "./digest-record";
 import type { DigestEntry, Severity } from "../types";
 import { deliveryRecordKey, digestPartition, fitKey, MAX_SORT_KEY_BYTES } from "./keys";
-import { writeWithRetries, type DeliveryRef } from "./ledger";
+import type { DeliveryRef } from "./ledger";
+import { writeWithRetries } from "./marks";
 import { claimFields } from "./slot-fields";
 import { tableName } from "./table";
 
@@ -60,7 +61,7 @@ function recordKey(ref: DeliveryRef) {
 /**
  * Marks the claimed delivery `ref` as grouped into `slot`'s digest, with `entry`, and indexes it
  * for the flush: one UpdateItem (2 write units: the item under 1 KB, and its index write),
- * retried until `deadline` (store/ledger.ts `writeWithRetries`). Errors are thrown.
+ * retried until `deadline` (store/marks.ts `writeWithRetries`). Errors are thrown.
  * `mayBeInDigest`: an earlier digest may have delivered it (fanout/grouping.ts `regroupLate`
  * moving a late mark on): the slot says so, as {@link moveGrouped} writes it.
  */
@@ -143,7 +144,7 @@ export async function claimGrouped(
  * into `from` (released, or moved elsewhere); true when moved, or found already in `slot`'s digest
  * (this write applied whose reply was lost, or a concurrent copy's same move). Errors are thrown.
  * `mayBeInDigest`: `from`'s digest may list it too (its record could not say): the slot keeps
- * saying so (`mayBeInDigest` and `mayHaveArrived`, as store/ledger.ts `markFailed` writes them:
+ * saying so (`mayBeInDigest` and `mayHaveArrived`, as store/marks.ts `markFailed` writes them:
  * a later release's send is recorded ambiguous), and its listing in `slot`'s digest is counted
  * as a possible duplicate (scripts/lib/chaos-tally.ts).
  */
@@ -181,7 +182,7 @@ export async function moveGrouped(
 /**
  * Gives back the delivery `ref`, still `grouped` into the digest `from`, as `failed` with `error`
  * (fanout/grouped-copy.ts: its channel is no longer grouped, so it is sent on its own): the
- * grouped mark's fields and `DIGEST#` index keys go, as store/ledger.ts `markFailed` removes
+ * grouped mark's fields and `DIGEST#` index keys go, as store/marks.ts `markFailed` removes
  * them, so a flush still to come does not find it. `mayBeInDigest`: `from`'s digest may list it;
  * the slot says so (and `mayHaveArrived`), and its next claim is `unconfirmed` and `inDigest`.
  * One conditional UpdateItem (`#s = grouped AND digestId = from`), retried through throttling

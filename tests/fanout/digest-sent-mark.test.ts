@@ -1,6 +1,6 @@
 /**
  * Red team of a digest sent whose "sent" mark fails for good (issue 12): DynamoDB refusing the
- * mark until the flush's deadline (store/ledger.ts `writeWithRetries`: 5 attempts) left the
+ * mark until the flush's deadline (store/marks.ts `writeWithRetries`: 5 attempts) left the
  * digest's record `sending`, with no list and no flush left to finish it. A copy of one of its
  * entries could not tell from it what the digest had and moved the entry into a later digest:
  * listed twice, recorded as a clean send. Now the claim writes the digest's list before the
@@ -53,7 +53,7 @@ it("a digest sent whose sent mark DynamoDB refuses until the deadline: its recor
   await runFlush(digestFlushBody({ channel: SLACK, windowStart, windowMs: WINDOW_MS }), "f-1");
 
   jest.mocked(ddb().send).mockRestore();
-  expect(seen.refused).toBe(5); // every attempt of the mark (store/ledger.ts writeWithRetries)
+  expect(seen.refused).toBe(5); // every attempt of the mark (store/marks.ts writeWithRetries)
   expect(messagesOf(n)).toBe(1);
   const { digest } = await recordsOf(n, windowStart);
   expect(digest).toMatchObject({ status: "sending", detail: { count: 1, notifications: [n.id] } });

@@ -4,7 +4,7 @@
  */
 import { ITEM_KINDS } from "../../infra/grants";
 import { deliveryPartition, deliveryRecordKey, resolveSlot } from "../../handlers/store/keys";
-import { writeWithRetries } from "../../handlers/store/ledger";
+import { writeWithRetries } from "../../handlers/store/marks";
 
 /** IAM `StringLike`: `*` matches any run of characters (IAM user guide, condition operators). */
 function like(pattern: string, value: string): boolean {

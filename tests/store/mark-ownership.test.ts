@@ -11,7 +11,8 @@
 import { randomUUID } from "node:crypto";
 import { markGrouped } from "../../handlers/store/digest";
 import { deliveryRecordKey } from "../../handlers/store/keys";
-import { claimDelivery, markFailed, markSent, type DeliveryRef } from "../../handlers/store/ledger";
+import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
+import { markFailed, markSent } from "../../handlers/store/marks";
 import { startFanoutWorld, type FanoutWorld } from "../support/fanout";
 
 let world: FanoutWorld;
