@@ -18,7 +18,7 @@ export interface AuditReader {
 }
 
 /** An audit record, or a delivery record that says what became of its delivery. */
-function isAuditRecord(item: Record<string, unknown>): boolean {
+export function isAuditRecord(item: Record<string, unknown>): boolean {
   const pk = String(item.pk);
   if (pk.startsWith(auditPartition(""))) return true;
   return pk.startsWith(deliveryPartition("")) && typeof item.action === "string";

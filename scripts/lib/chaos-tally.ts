@@ -78,6 +78,13 @@ export interface DigestTally {
    * unrecorded.
    */
   ambiguous: number;
+  /**
+   * Of the channel's `lost`: events whose grouped slot's digest the ledger says was dropped, never
+   * sent, because its channel was no longer in the stack config when it was flushed
+   * (fanout/digest-flush.ts; the digest's record lists them): a decision recorded, not a loss
+   * nobody can explain.
+   */
+  dropped: number;
 }
 
 /** What {@link tallyRun} counts: per channel, the events' fate and the digests. */
@@ -96,6 +103,11 @@ export interface GroupingLedger {
   sentDigests: Set<string>;
   /** Of `sentDigests`: those recorded `ambiguous` (a possible second send). */
   ambiguousDigests?: Set<string>;
+  /**
+   * Digests dropped, never sent (their record `abandoned` with `detail.dropped`: a flush for a
+   * channel no longer in the stack config, store/digest-drop.ts) → the notification ids listed.
+   */
+  droppedDigests?: Map<string, Set<string>>;
   /**
    * Receipt ids (`receiptId`: an SNS MessageId, …) of sent delivery records → their execution id;
    * undefined when the ledger was not read.
@@ -133,6 +145,18 @@ function isDigestId(id: string): boolean {
   return id.startsWith("digest/");
 }
 
+/** A digest's own record that says it was dropped, never sent (store/digest-drop.ts). */
+function isDroppedDigest(item: Record<string, unknown>): boolean {
+  const id = item.notificationId;
+  const detail = item.detail as { dropped?: unknown } | undefined;
+  return (
+    typeof id === "string" &&
+    isDigestId(id) &&
+    item.status === "abandoned" &&
+    detail?.dropped === true
+  );
+}
+
 /** No grouping at all (a run with grouping off, or no ledger read). */
 export const NO_GROUPING: GroupingLedger = { grouped: new Map(), sentDigests: new Set() };
 
@@ -146,6 +170,7 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
     grouped: new Map(),
     sentDigests: new Set(),
     ambiguousDigests: new Set(),
+    droppedDigests: new Map(),
     digestMembers: new Map(),
     groupedIds: new Map(),
     receipts: new Map(),
@@ -166,6 +191,11 @@ export function groupingLedger(items: Array<Record<string, unknown>>): GroupingL
     }
     if (item.status === "sent" && typeof item.receiptId === "string" && item.receiptId !== "-") {
       ledger.receipts?.set(item.receiptId, String(item.executionId ?? ""));
+    }
+    if (isDroppedDigest(item)) {
+      const listed = (item.detail as { notifications?: unknown }).notifications;
+      const ids = Array.isArray(listed) ? listed.map(String) : [];
+      ledger.droppedDigests?.set(String(item.notificationId), new Set(ids));
     }
     if (item.status === "grouped" && typeof item.digestId === "string") {
       const channel = String(item.channel);
@@ -411,6 +441,7 @@ export function tallyRun(
       received: got.digests,
       sent: [...digestIds].filter((d) => grouping.sentDigests.has(d)).length,
       ambiguous: [...digestIds].filter((d) => grouping.ambiguousDigests?.has(d)).length,
+      dropped: 0,
     };
     sent.forEach((event, i) => {
       const slot = grouping.slots?.get(channel.name)?.get(event.executionId);
@@ -434,6 +465,8 @@ export function tallyRun(
       else {
         tally.lost += 1;
         lost.push(event.executionId);
+        const digest = grouped?.get(event.executionId);
+        if (digest !== undefined && grouping.droppedDigests?.has(digest)) digests.dropped += 1;
       }
     });
     result.lostExecutions[channel.name] = lost;

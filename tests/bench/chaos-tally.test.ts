@@ -88,7 +88,13 @@ describe("chaos tally with digests", () => {
         lost: 0,
         unattributed: 0,
       });
-      expect(tally.digests[name]).toEqual({ inDigest: 2, received: 1, sent: 1, ambiguous: 0 });
+      expect(tally.digests[name]).toEqual({
+        inDigest: 2,
+        received: 1,
+        sent: 1,
+        ambiguous: 0,
+        dropped: 0,
+      });
     }
   });
 
@@ -114,6 +120,7 @@ describe("chaos tally with digests", () => {
       received: 2,
       sent: 1,
       ambiguous: 1,
+      dropped: 0,
     });
   });
 
@@ -125,6 +132,27 @@ describe("chaos tally with digests", () => {
     const tally = tallyChannels(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
 
     expect(tally["sms-oncall"]).toMatchObject({ once: 0, lost: 3 });
+  });
+
+  it("an event grouped into a digest dropped for a channel no longer in the stack config is lost, and counted dropped: the ledger says why", () => {
+    // The digest's record as store/digest-drop.ts writes it (status abandoned, detail.dropped).
+    const ledger = groupingLedger([
+      { status: "grouped", channel: "sms-oncall", executionId: exec(1), digestId: "digest/sms/9" },
+      { status: "grouped", channel: "sms-oncall", executionId: exec(2), digestId: "digest/sms/8" },
+      {
+        status: "abandoned",
+        notificationId: "digest/sms/9",
+        action: "failed",
+        result: "dropped: channel sms-oncall is no longer in the stack config",
+        detail: { kind: "digest", count: 1, notifications: ["n1"], dropped: true },
+      },
+    ]);
+
+    const tally = tallyRun(world([], []), route, { "sms-oncall": TOPIC }, events, ledger);
+
+    expect(tally.channels["sms-oncall"]).toMatchObject({ once: 0, lost: 3 });
+    // Event 1's digest was dropped; event 2's was never sent and says nothing: not dropped.
+    expect(tally.digests["sms-oncall"]).toMatchObject({ sent: 0, dropped: 1 });
   });
 
   it("an event sent on its own AND grouped into a sent digest counts as a duplicate", () => {
