@@ -1,23 +1,26 @@
 /**
  * The flush of one channel's digest (issue 11 grouping): when a digest-flush message arrives
  * (contracts/digest-flush.ts, queued by fanout/grouping.ts for the window's end plus a few
- * seconds), the window's grouped entries are read with a Query of the index (store/digest-window.ts),
- * the `Digest` is built (count, distinct pipelines, entries oldest first, highest severity,
- * window bounds, for SMS the Slack channel to see), and sent exactly once through its own ledger
- * slot (`digest/<window start>` on the channel: a duplicated flush, or two invocations flushing
- * at once, find it claimed or sent), paced like any send (it may take a send slot even when the
- * channel is backlogged: the digest is what keeps the backlog short). A channel driver without
- * `sendDigest` gets the digest as one plain-text notification, so nothing is lost (digest-send.ts,
- * which also sends a digest refused for its size once more, shortened). A digest refused for good
- * is dead-lettered with its reason, never dropped. The claim writes the digest's list, so a
- * record left `sending` says what it has; a digest sent whose `sent` mark failed for good comes
- * back as a copy of its flush that finishes the mark with the receipt, never a second send.
+ * seconds), the window's grouped entries are read with a Query of the index
+ * (store/digest-window.ts), the `Digest` is built (count, distinct pipelines, entries oldest first,
+ * highest severity, window bounds, for SMS the Slack channel to see), and sent exactly once through
+ * its own ledger slot (`digest/<window start>` on the channel: a duplicated flush, or two
+ * invocations flushing at once, find it claimed or sent), paced like any send (it may take a send
+ * slot even when the channel is backlogged: the digest is what keeps the backlog short). A channel
+ * driver without `sendDigest` gets the digest as one plain-text notification, so nothing is lost
+ * (digest-send.ts, which also sends a digest refused for its size once more, shortened). A digest
+ * refused for good is dead-lettered with its reason, never dropped. The claim writes the digest's
+ * list, so a record left `sending` says what it has; a digest sent whose `sent` mark failed for
+ * good comes back as a copy of its flush that finishes the mark with the receipt, never a second
+ * send. A flush for a channel no longer in the stack config sends nothing; its digest's record says
+ * dropped, why, and which entries (store/digest-drop.ts).
  */
 import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";
 import { parseDigestFlush, type DigestFlush, type DigestSentMark } from "../contracts/digest-flush";
 import { scaledMs } from "../http";
 import type { GroupedEntry } from "../store/digest";
+import { dropDigest } from "../store/digest-drop";
 import { digestEntries } from "../store/digest-window";
 import { finishDigestSent } from "../store/digest-record";
 import { claimDelivery } from "../store/ledger";
@@ -37,7 +40,8 @@ export const HELD_RECHECK_MS = 30_000;
 
 /**
  * Handles one digest-flush record. Resolves true when the record is done (sent, shortened after
- * a size refusal, already sent, nothing to send, re-queued to wait for the channel's rate limit
+ * a size refusal, already sent, nothing to send, dropped for a channel no longer in the stack
+ * config and recorded so ({@link dropFlush}), re-queued to wait for the channel's rate limit
  * or after a failure a retry can fix, or dead-lettered with its reason: a permanent refusal at
  * once, other failures after flush-retry.ts's copies), false when SQS should deliver it again
  * (the queue refused the copy, or no DLQ is configured).
@@ -48,13 +52,15 @@ export async function flushDigestRecord(inv: Invocation, record: SQSRecord): Pro
     messageId: record.messageId,
     digest: f && digestRef(f).notificationId,
   });
-  const channelConfig = f && inv.config.channels[f.channel];
-  if (!f || !channelConfig) {
-    log.warn("digest flush for an unknown channel: dropped");
+  if (!f) {
+    // Unreachable from handler.ts, which routes only bodies this parses (isDigestFlush).
+    log.warn("digest flush message malformed: dropped");
     return true;
   }
   try {
-    return await (f.sent ? finishSent(inv, f, f.sent, log) : flush(inv, f, log));
+    // Finishing a sent mark sends nothing: it is finished whatever the config says now.
+    if (f.sent) return await finishSent(inv, f, f.sent, log);
+    return await (inv.config.channels[f.channel] ? flush(inv, f, log) : dropFlush(inv, f, log));
   } catch (err: unknown) {
     log.error("digest flush failed", { error: describe(err) });
     if ((err as { permanent?: boolean }).permanent === true) {
@@ -81,6 +87,32 @@ async function finishSent(
   const done = await finishDigestSent(digestRef(f), mark, markDeadline(inv));
   if (done) log.info("digest sent mark finished", { receiptId: mark.receiptId });
   else log.warn("digest sent mark not finished: the slot is no longer that claim's sending one");
+  return true;
+}
+
+/**
+ * Drops the flush `f` of a channel no longer in the stack config (a redeploy between its
+ * entries' grouping and the flush): nothing is sent to it, and the digest's record says so, with
+ * the reason and its entries' ids (store/digest-drop.ts `dropDigest`); the entries' records,
+ * `grouped` into it, lead there. Resolves true (also when nothing was grouped, or the record was
+ * settled already); DynamoDB errors are thrown (flush-retry.ts puts it back, bounded).
+ */
+async function dropFlush(inv: Invocation, f: DigestFlush, log: Logger): Promise<boolean> {
+  const { entries, calls } = await digestEntries(f.channel, f.windowStart, inv.deadline);
+  if (entries.length === 0) {
+    log.info("digest flush for a channel no longer configured: nothing grouped", { calls });
+    return true;
+  }
+  const reason = `dropped: channel ${f.channel} is no longer in the stack config`;
+  const detail = digestDetail(buildDigest(inv.config, f, entries), false);
+  const retention = inv.config.auditRetentionDays;
+  const ref = digestRef(f);
+  if (await dropDigest(ref, detail, reason, retention, markDeadline(inv))) {
+    log.warn("digest dropped: its channel is no longer in the stack config", {
+      channel: f.channel,
+      count: entries.length,
+    });
+  } else log.info("digest already handled: not dropped", { channel: f.channel });
   return true;
 }
 

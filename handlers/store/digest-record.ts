@@ -37,7 +37,7 @@ function recordKey(ref: DeliveryRef) {
 
 /** What a copy learns of a digest's record ({@link excludeFromDigest}). */
 export interface DigestRecord {
-  /** `sending`, `sent`, `failed` or `abandoned` (store/ledger.ts). */
+  /** `sending`, `sent`, `failed` or `abandoned` (store/ledger.ts, store/digest-drop.ts). */
   status: string;
   /** The ids it listed (`detail.notifications`: written by the claim, kept by the mark). */
   notifications?: string[];

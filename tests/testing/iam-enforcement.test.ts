@@ -34,6 +34,8 @@ import { startArchive, startArchiveWorld } from "../support/archive";
 
 const SIGNING_SECRET = "iam-test-signing-secret";
 const PIPELINE = "main-app-production-v3";
+/** A channel the prod stack config does not have (removed by a redeploy, say). */
+const RETIRED = "slack-retired";
 
 /**
  * Actions the Lambda service performs with the function's role, not the function's code: the
@@ -187,23 +189,40 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     const late = event("pipeline-failed", { "execution-id": randomUUID() });
     await groupedPastFlush(late);
     const copied = await fanout.invoke({ Records: [record(late, 2)] });
-    return [first, again, grouped, recovered, rejected, requested, scanned, flushed, copied];
+    // A flush for a channel no longer in the stack config (a redeploy since its entry was
+    // grouped): nothing is sent, and the digest's record says dropped (store/digest-drop.ts: the
+    // window's Query, then one conditional UpdateItem under DELIVERY#, as a claim's).
+    const retiredAt = await groupedPastFlush(
+      event("pipeline-failed", { "execution-id": randomUUID() }),
+      RETIRED,
+    );
+    const dropped = await fanout.invoke({
+      Records: [
+        {
+          ...record(null),
+          body: digestFlushBody({ channel: RETIRED, windowStart: retiredAt, windowMs: 60_000 }),
+        },
+      ],
+    });
+    const all = [first, again, grouped, recovered, rejected, requested, scanned, flushed, copied];
+    return [...all, dropped];
   }
 
   /**
-   * Leaves the `slack-eng` slot of `failed`'s notification grouped into the digest of a window an
+   * Leaves the `channel` slot of `failed`'s notification grouped into the digest of a window an
    * hour old, as a grouped mark that landed after its window's flush read it (store/digest.ts
-   * `claimGrouped`, with the test's own credentials: not checked).
+   * `claimGrouped`, with the test's own credentials: not checked). Resolves the window's start.
    */
-  async function groupedPastFlush(failed: unknown): Promise<void> {
+  async function groupedPastFlush(failed: unknown, channel = "slack-eng"): Promise<number> {
     const parsed = parseEventBridgeEvent(JSON.stringify(failed));
     if (!parsed.ok) throw new Error(`test event does not parse: ${parsed.reason}`);
     const n = normalize(parsed.event, { tier: "critical", severity: "critical" });
-    const ref = { ...deliveryRefOf(n, "slack-eng"), claimId: randomUUID() };
+    const ref = { ...deliveryRefOf(n, channel), claimId: randomUUID() };
     const windowStart = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
-    const slot = digestSlot("slack-eng", { windowStart });
+    const slot = digestSlot(channel, { windowStart });
     const claimed = await claimGrouped(ref, slot, entryOf(n), 30, Date.now() + 5000);
     if (!claimed.grouped) throw new Error("test setup: the slot was not left grouped");
+    return windowStart;
   }
 
   /**
@@ -352,6 +371,32 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     expect(byCaller(names.fanout)[0].caller).toBe(
       `arn:aws:sts::123456789012:assumed-role/${declared.roles[names.fanout].roleName}/${names.fanout}`,
     );
+  });
+
+  it("records a flush for a channel no longer configured as dropped, under the declared IAM", async () => {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: standins.dynamo.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      }),
+    );
+    const out = await doc.send(
+      new ScanCommand({
+        TableName: Object.keys(declared.tables)[0],
+        FilterExpression: "begins_with(notificationId, :d)",
+        ExpressionAttributeValues: { ":d": `digest/${RETIRED}/` },
+      }),
+    );
+    expect(out.Items?.length).toBeGreaterThan(0);
+    for (const item of out.Items ?? []) {
+      expect(item).toMatchObject({
+        status: "abandoned",
+        result: `dropped: channel ${RETIRED} is no longer in the stack config`,
+        detail: { kind: "digest", dropped: true },
+      });
+    }
+    doc.destroy();
   });
 
   it("exercises every statement except those the Lambda service itself uses", () => {
