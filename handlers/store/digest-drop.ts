@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
-import { claimOrRead } from "./claim";
+import { claimOrRead, type ClaimWrite } from "./claim";
 import { deliveryRecordKey } from "./keys";
 import type { DeliveryRef } from "./ledger";
 import { writeWithRetries } from "./marks";
@@ -23,17 +23,17 @@ function recordKey(ref: DeliveryRef) {
 /**
  * Records the digest `ref` as dropped with `reason` and `detail` (its list: `kind` digest,
  * `count`, `pipelines`, `windowStart`, `notifications`, as fanout/digest-build.ts
- * `digestDetail` writes it). One conditional UpdateItem under the condition a claim takes the
- * slot (store/ledger.ts `claimDelivery`: no status, `failed`, or `sending` under a lease run
- * out), writing the claim's audit fields and status `abandoned` (final: no flush claims it
- * again; store/digest-record.ts `digestHas` reads it as never sent, so a copy of an entry whose
- * channel is configured again moves it or sends it on its own, never deduplicates it),
- * `action` `failed`, `result` and `lastError` `reason`, and `detail` with `dropped: true`.
- * When the item before says more, a second UpdateItem records it: entries copies took out
- * (`excluded`, store/digest-record.ts `excludeFromDigest`) leave the list, and a slot taken over
- * from a claim still `sending` (an attempt under the old config may have gone out) says
- * `mayHaveArrived`. Resolves false when refused (sent, already abandoned, or `sending` under a
- * live lease: that flush settles it). Throttling is retried until `deadline` (epoch ms);
+ * `digestDetail` writes it). One conditional UpdateItem where a claim would take the slot
+ * (store/ledger.ts `claimDelivery`: no status, or `failed`), writing the claim's audit fields
+ * and status `abandoned` (final: no flush claims it again; store/digest-record.ts `digestHas`
+ * reads it as never sent, so a copy of an entry whose channel is configured again moves it or
+ * sends it on its own, never deduplicates it), `action` `failed`, `result` and `lastError`
+ * `reason`, and `detail` with `dropped: true`. A slot refused as `sending` under a lease run out
+ * (an attempt under the old config may have gone out) is taken over by a second such write that
+ * also says `mayHaveArrived`, in the same write. Entries copies took out since the read
+ * (`excluded`, store/digest-record.ts `excludeFromDigest`) then leave the list (one more
+ * UpdateItem, only then). Resolves false when refused (sent, already abandoned, or `sending`
+ * under a live lease: that flush settles it). Throttling is retried until `deadline` (epoch ms);
  * other errors are thrown.
  */
 export async function dropDigest(
@@ -44,76 +44,91 @@ export async function dropDigest(
   deadline: number,
   now = Date.now(),
 ): Promise<boolean> {
-  const f = claimFields(ref, randomUUID(), retentionDays);
-  const result = await claimOrRead(
-    {
-      kind: "update",
-      TableName: tableName(),
-      Key: recordKey(ref),
-      UpdateExpression:
-        "SET #s = :abandoned, #a = :failed, #r = :why, #at = :at, lastError = :why, #d = :d," +
-        ` #lease = :zero, ${f.set}`,
-      ConditionExpression:
-        "attribute_not_exists(#s) OR #s = :failed OR (#s = :sending AND #lease < :now)",
-      ExpressionAttributeNames: {
-        ...f.names,
-        "#s": "status",
-        "#a": "action",
-        "#r": "result",
-        "#at": "at",
-        "#d": "detail",
-        "#lease": "leaseUntil",
-      },
-      ExpressionAttributeValues: {
-        ...f.values,
-        ":abandoned": "abandoned",
-        ":failed": "failed",
-        ":sending": "sending",
-        ":why": reason,
-        ":at": new Date(now).toISOString(),
-        ":d": { ...detail, dropped: true },
-        ":zero": 0,
-        ":now": now,
-      },
-      ReturnValues: "ALL_OLD",
-    },
-    { deadline },
-  );
-  if (!result.claimed) return false;
-  await recordWhatWasBefore(ref, detail, result.item, deadline);
-  return true;
+  const claimId = randomUUID();
+  const fields = claimFields(ref, claimId, retentionDays);
+  const dropped = { ...detail, dropped: true };
+  const write = (takeOver: boolean) => dropWrite(ref, dropped, reason, fields, { takeOver, now });
+  let result = await claimOrRead(write(false), { deadline });
+  const held = result.claimed ? undefined : result.existing;
+  if (held?.status === "sending" && Number(held.leaseUntil) < now) {
+    result = await claimOrRead(write(true), { deadline });
+  }
+  if (result.claimed) {
+    await leaveOutExcluded(ref, detail, result.item, deadline);
+    return true;
+  }
+  // This very write, applied by an attempt whose reply was lost: the item has the exclusions.
+  const ours = result.existing?.claimId === claimId && result.existing?.status === "abandoned";
+  if (ours) await leaveOutExcluded(ref, detail, result.existing, deadline);
+  return ours;
 }
 
 /**
- * The second UpdateItem of {@link dropDigest}, when `before` (the item before the drop) has
- * exclusions among `detail`'s list, or was `sending`; nothing otherwise. Errors are thrown.
+ * The drop's UpdateItem ({@link dropDigest}): where no claim holds the slot, or, `takeOver`, one
+ * that holds it `sending` under a lease run out before `now` (then also `mayHaveArrived`).
  */
-async function recordWhatWasBefore(
+function dropWrite(
   ref: DeliveryRef,
   detail: Record<string, unknown>,
-  before: Record<string, unknown> | undefined,
+  reason: string,
+  f: ReturnType<typeof claimFields>,
+  { takeOver, now }: { takeOver: boolean; now: number },
+): ClaimWrite {
+  return {
+    kind: "update",
+    TableName: tableName(),
+    Key: recordKey(ref),
+    UpdateExpression:
+      "SET #s = :abandoned, #a = :failed, #r = :why, #at = :at, lastError = :why, #d = :d," +
+      ` #lease = :zero, ${f.set}${takeOver ? ", mayHaveArrived = :yes" : ""}`,
+    ConditionExpression: takeOver
+      ? "#s = :sending AND #lease < :now"
+      : "attribute_not_exists(#s) OR #s = :failed",
+    ExpressionAttributeNames: {
+      ...f.names,
+      "#s": "status",
+      "#a": "action",
+      "#r": "result",
+      "#at": "at",
+      "#d": "detail",
+      "#lease": "leaseUntil",
+    },
+    ExpressionAttributeValues: {
+      ...f.values,
+      ":abandoned": "abandoned",
+      ":failed": "failed",
+      ":why": reason,
+      ":at": new Date(now).toISOString(),
+      ":d": detail,
+      ":zero": 0,
+      ...(takeOver && { ":sending": "sending", ":now": now, ":yes": true }),
+    },
+    ReturnValues: "ALL_OLD",
+  };
+}
+
+/**
+ * Takes the entries `item` (the digest's record before the drop, or after it) says copies took
+ * out (`excluded`) off the dropped list `detail` wrote, with its `count`: one UpdateItem, only
+ * when it names one. Errors are thrown.
+ */
+async function leaveOutExcluded(
+  ref: DeliveryRef,
+  detail: Record<string, unknown>,
+  item: Record<string, unknown> | undefined,
   deadline: number,
 ): Promise<void> {
-  const out = new Set(excludedOf(before).excluded ?? []);
+  const out = new Set(excludedOf(item).excluded ?? []);
   const listed = Array.isArray(detail.notifications) ? detail.notifications.map(String) : [];
   const kept = listed.filter((id) => !out.has(id));
+  if (kept.length === listed.length) return;
   const count = Number(detail.count ?? listed.length) - (listed.length - kept.length);
-  const taken = kept.length < listed.length;
-  const sending = before?.status === "sending";
-  if (!taken && !sending) return;
-  const sets = [
-    ...(taken ? ["#d.notifications = :kept", "#d.#n = :count"] : []),
-    ...(sending ? ["mayHaveArrived = :yes"] : []),
-  ];
   const input = {
     TableName: tableName(),
     Key: recordKey(ref),
-    UpdateExpression: `SET ${sets.join(", ")}`,
-    ...(taken && { ExpressionAttributeNames: { "#d": "detail", "#n": "count" } }),
-    ExpressionAttributeValues: {
-      ...(taken && { ":kept": kept, ":count": count }),
-      ...(sending && { ":yes": true }),
-    },
+    UpdateExpression: "SET #d.notifications = :kept, #d.#n = :count",
+    ExpressionAttributeNames: { "#d": "detail", "#n": "count" },
+    ExpressionAttributeValues: { ":kept": kept, ":count": count },
   };
   await writeWithRetries(() => ddb().send(new UpdateCommand(input)), deadline);
 }

@@ -15,6 +15,7 @@ import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { digestRef } from "../../handlers/fanout/digest-build";
 import { flushDigestRecord } from "../../handlers/fanout/digest-flush";
 import type { Invocation } from "../../handlers/fanout/invocation";
+import { dropDigest } from "../../handlers/store/digest-drop";
 import { digestHas, excludeFromDigest } from "../../handlers/store/digest-record";
 import { claimDelivery } from "../../handlers/store/ledger";
 import { groupingLedger } from "../../scripts/lib/chaos-tally";
@@ -136,6 +137,33 @@ it("an entry a copy took out of the digest (excluded) between the flush's read a
     detail: { count: 1, notifications: [n.id], dropped: true },
   });
   expect(messagesOf(n) + messagesOf(other)).toBe(0);
+}, 30_000);
+
+it("the drop applied but its reply lost (the SDK's repeat refused by it): still recorded as this drop, its exclusions left out", async () => {
+  const { n, windowStart } = await t.groupedPastFlush();
+  const ref = digestRef({ channel: SLACK, windowStart });
+  const other = t.notification();
+  expect(await excludeFromDigest(ref, other.id, Date.now() + 5000)).toBe("absent");
+  const client = ddb();
+  const send = client.send.bind(client) as (cmd: any, ...rest: any[]) => Promise<any>;
+  const seen = { repeated: 0 };
+  jest.spyOn(client, "send").mockImplementation((async (cmd: any, ...rest: any[]) => {
+    const drop = String(cmd.input?.UpdateExpression ?? "").startsWith("SET #s = :abandoned");
+    if (!drop || seen.repeated > 0) return send(cmd, ...rest);
+    // Applied, its answer lost: what comes back is the repeat's, refused by this very write.
+    await send(cmd, ...rest);
+    seen.repeated++;
+    return send(cmd, ...rest);
+  }) as any);
+  const listed = { kind: "digest", count: 2, notifications: [n.id, other.id] };
+
+  expect(await dropDigest(ref, listed, REASON, 1, Date.now() + 5000)).toBe(true);
+
+  expect(seen.repeated).toBe(1);
+  expect((await recordsOf(n, windowStart)).digest).toMatchObject({
+    status: "abandoned",
+    detail: { count: 1, notifications: [n.id], dropped: true },
+  });
 }, 30_000);
 
 it("a flush's copy that only finishes the sent mark of a digest already sent finishes it though its channel is no longer configured", async () => {
