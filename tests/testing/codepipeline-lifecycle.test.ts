@@ -522,6 +522,27 @@ describe("approval timeouts (userguide approvals-approve-or-reject.html: no resp
     ]);
   });
 
+  it("GetPipelineState's summary of a waiting approval is its request's comments, and stays when it expires; ListActionExecutions has no result summary; a decision's replaces it", async () => {
+    // User guide, "Approve or reject an approval action in CodePipeline", CLI step 2: a waiting
+    // approval's latestExecution shows `summary` (the request's comments).
+    const customData = "Please check the release notes";
+    const exec = randomUUID();
+    const start = new Date("2026-01-01T00:00:00Z");
+    pending(exec, { at: start, customData });
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution?.summary).toBe(customData);
+    expireApprovals(aws.state, new Date(start.getTime() + 7 * DAY_MS));
+    const latest = (await stateOf())?.actionStates?.[0]?.latestExecution;
+    expect(latest).toMatchObject({ status: "Failed", summary: customData });
+    const filter = { pipelineExecutionId: exec };
+    const listed = await client.send(
+      new ListActionExecutionsCommand({ pipelineName: PIPELINE, filter }),
+    );
+    const result = listed.actionExecutionDetails?.[0]?.output?.executionResult;
+    expect(result?.externalExecutionSummary).toBeUndefined();
+    await decide(pending(randomUUID(), { customData }), "Rejected", "Wrong build");
+    expect((await stateOf())?.actionStates?.[0]?.latestExecution?.summary).toBe("Wrong build");
+  });
+
   it("a per-action timeout (timeoutInMinutes) shortens the expiry, and GetPipeline shows it", async () => {
     const start = new Date("2026-01-01T00:00:00Z");
     pending(randomUUID(), { at: start, timeoutInMinutes: 60 });

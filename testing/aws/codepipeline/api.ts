@@ -70,6 +70,22 @@ function errorDetails(run: ActionRun): Record<string, unknown> | undefined {
   return { code: run.errorCode ?? "JobFailed", message: run.summary ?? "" };
 }
 
+/**
+ * GetPipelineState's `summary` of a run ("A summary of the run of the action",
+ * API_ActionExecution.html): a result's summary once one was given; an approval run without a
+ * result already shows one while it waits — the request's comments (user guide, "Approve or
+ * reject an approval action in CodePipeline", CLI step 2: a waiting approval's latestExecution
+ * with `summary` "The new design needs to be reviewed before release."). Nothing documents that
+ * it is cleared when such a run ends without a result (expired, abandoned), so it stays: the
+ * summary alone does not tell a rejection. ListActionExecutions' `externalExecutionSummary` is
+ * the result's only.
+ */
+function stateSummary(action: ModelAction, run: ActionRun): string | undefined {
+  const result = run.decision?.outcome === "Approved" || run.decision?.outcome === "Rejected";
+  if (run.summary !== undefined || action.category !== "Approval" || result) return run.summary;
+  return action.customData;
+}
+
 function latestExecution(
   action: ModelAction,
   parallel: boolean,
@@ -79,7 +95,7 @@ function latestExecution(
   return {
     actionExecutionId: run.actionExecutionId,
     status: run.status,
-    summary: run.summary,
+    summary: stateSummary(action, run),
     lastStatusChange: epoch(run.lastUpdateTime),
     token: run.status === "InProgress" && !parallel ? run.token : undefined,
     lastUpdatedBy: run.lastUpdatedBy,
