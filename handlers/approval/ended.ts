@@ -7,7 +7,10 @@
  *   ActionExecution, `updatedBy` of ListActionExecutions' ActionExecutionDetail: an ARN) and when
  *   (`lastStatusChange` / `lastUpdateTime`). Neither API returns an approval result of its own:
  *   the run's status and summary are all CodePipeline says of the decision;
- * - expired: `Failed` with no summary (REFERENCE.md, CodePipeline's lifecycle);
+ * - expired: `Failed` with no summary (REFERENCE.md, CodePipeline's lifecycle). The summary is
+ *   the result's (ListActionExecutions `externalExecutionSummary`; token.ts reads a run that
+ *   GetPipelineState showed ended there): GetPipelineState's own `summary` already holds the
+ *   request's comments while the run waits;
  * - otherwise (`Abandoned`, or no run of the execution to read): the execution's status from
  *   GetPipelineExecution (API_PipelineExecution.html: Stopped, Stopping, Superseded, Cancelled,
  *   Failed, Succeeded), worded by reminders/messages.ts `approvalEndedText`.

@@ -63,31 +63,40 @@ async function runsOf(target: ApprovalTarget): Promise<ActionRun[]> {
  * e.g. the console, or an earlier work of ours that decided and then died), expired, or its
  * execution stopped / superseded / cancelled; "no longer pending" when CodePipeline does not say.
  * `decided` carries a decision's status and summary (work.ts tells its own lost-reply decision).
+ * A run read from GetPipelineState is classified by its ListActionExecutions details
+ * ({@link resultOf}).
  */
 async function notPending(
   sdk: Sdk,
   target: ApprovalTarget,
   run: RunSnapshot | undefined,
+  fromState = false,
 ): Promise<RunToken> {
   const decided = decidedOf(run?.status, run?.summary);
-  const end = await endOf(sdk, target, await withStart(target, run));
+  const read = fromState ? await resultOf(target, run) : run;
+  const end = read === null ? undefined : await endOf(sdk, target, read);
   if (!end) return { status: "final", reason: NOT_PENDING, ...(decided && { decided }) };
   return { status: "final", reason: endedReason(target, end), end, ...(decided && { decided }) };
 }
 
 /**
- * `run` with its start time (ListActionExecutions `startTime`) when GetPipelineState left it out
- * and the run may have expired (`Failed` without a summary): the expiry says how long it waited.
- * Unchanged when the listing fails or does not hold the run.
+ * A run GetPipelineState showed ended, as ListActionExecutions details it: its result's summary
+ * (`output.executionResult.externalExecutionSummary`) and its start (how long an expired run
+ * waited). GetPipelineState's `summary` is no approval result: a waiting approval's run already
+ * shows one, the request's comments (user guide, "Approve or reject an approval action in
+ * CodePipeline", CLI step 2), so a run that expired with it would read as rejected. Null when
+ * the listing fails or does not hold a run that Failed (rejected or expired: not known); a run
+ * that Succeeded keeps its status, who and when, without that summary. Other runs unchanged.
  */
-async function withStart(
+async function resultOf(
   target: ApprovalTarget,
   run: RunSnapshot | undefined,
-): Promise<RunSnapshot | undefined> {
-  if (!run || run.startedAt || run.status !== "Failed" || run.summary || !run.id) return run;
+): Promise<RunSnapshot | undefined | null> {
+  if (!run?.id || (run.status !== "Failed" && run.status !== "Succeeded")) return run;
   const runs = await runsOf(target).catch(() => []);
   const detail = runs.find((r) => r.actionExecutionId === run.id);
-  return detail ? { ...run, startedAt: detail.startTime } : run;
+  if (detail) return snapshotOfDetail(detail);
+  return run.status === "Succeeded" ? { ...run, summary: undefined } : null;
 }
 
 /**
@@ -132,7 +141,9 @@ async function findNamedRun(
   const id = target.actionExecutionId;
   const inStage = stage.latestExecution?.pipelineExecutionId === target.executionId;
   if (inStage && latest?.actionExecutionId === id) {
-    if (latest.status !== "InProgress") return notPending(sdk, target, snapshotOfState(latest));
+    if (latest.status !== "InProgress") {
+      return notPending(sdk, target, snapshotOfState(latest), true);
+    }
     if (latest.token) return { status: "pending", token: latest.token };
     // InProgress without a token: PARALLEL mode, read it from the run's details below.
   }
@@ -167,7 +178,9 @@ async function findCurrentRun(
   if (stage.latestExecution?.pipelineExecutionId !== target.executionId || !latest) {
     return notPending(sdk, target, await latestRunOf(target));
   }
-  if (latest.status !== "InProgress") return notPending(sdk, target, snapshotOfState(latest));
+  if (latest.status !== "InProgress") {
+    return notPending(sdk, target, snapshotOfState(latest), true);
+  }
   if (latest.token) return { status: "pending", token: latest.token };
   const pending = (await runsOf(target)).filter((r) => r.status === "InProgress");
   return pending.length === 1 ? tokenOfRun(pending[0]) : { status: "final", reason: NO_TOKEN };

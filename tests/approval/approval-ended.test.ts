@@ -14,6 +14,7 @@
  * The message is then rewritten as a decision through Slack rewrites it: no buttons, and its
  * header and State no longer read as pending.
  */
+import { randomUUID } from "node:crypto";
 import { CodePipelineClient, PutApprovalResultCommand } from "@aws-sdk/client-codepipeline";
 import { expireApprovals, recordEvent, stopExecution } from "../../testing/aws/codepipeline";
 import { formatSlack } from "../../handlers/channels/slack-format";
@@ -135,6 +136,31 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answerOf(responseId).told).toBe(reason);
     expect(answerOf(responseId).message).toContain(`*State*\\n🚫 ${reason}`);
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
+  });
+
+  it("it expired while its run shows the request's comments: still expired, not a rejection", async () => {
+    // Prepare: a request with comments (CustomData); GetPipelineState shows them as the waiting
+    // run's `summary` (user guide, "Approve or reject an approval action in CodePipeline", CLI
+    // step 2), and nobody answered within 7 days. Only ListActionExecutions'
+    // externalExecutionSummary is a result's summary (none: it expired).
+    const executionId = randomUUID();
+    const run = `run-${randomUUID()}`;
+    h.all.aws.addPendingApproval({
+      pipeline: PIPELINE,
+      stage: STAGE,
+      action: ACTION,
+      executionId,
+      actionExecutionId: run,
+      customData: "Please check the release notes before approving",
+    });
+    expireApprovals(h.all.aws.state, new Date(Date.now() + 7 * 24 * 3_600_000 + 60_000));
+    // Act
+    const { responseId } = await click(APPROVER_1, { executionId, run });
+    // Assess
+    const reason = `${WHAT} expired — no decision in 7 days.`;
+    expect(answerOf(responseId).told).toBe(reason);
+    expect(answerOf(responseId).message).toContain(`🚫 ${PIPELINE}: ended without a decision`);
+    expect(answerOf(responseId).message).not.toContain("rejected");
   });
 
   it.each([
