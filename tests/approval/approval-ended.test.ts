@@ -163,6 +163,33 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answerOf(responseId).message).not.toContain("rejected");
   });
 
+  it("a run that Failed while ListActionExecutions fails is neither called rejected nor expired", async () => {
+    // Prepare: as above, but the listing that holds the run's result is throttled (every try).
+    const executionId = randomUUID();
+    const run = `run-${randomUUID()}`;
+    h.all.aws.addPendingApproval({
+      pipeline: PIPELINE,
+      stage: STAGE,
+      action: ACTION,
+      executionId,
+      actionExecutionId: run,
+      customData: "Please check the release notes before approving",
+    });
+    expireApprovals(h.all.aws.state, new Date(Date.now() + 7 * 24 * 3_600_000 + 60_000));
+    h.all.aws.faults.codepipeline = {
+      code: "ThrottlingException",
+      status: 400,
+      operation: "ListActionExecutions",
+    };
+    // Act
+    const { responseId } = await click(APPROVER_1, { executionId, run });
+    // Assess: the run ended (Failed), how is not known: nothing is claimed about it.
+    const { message } = answerOf(responseId);
+    expect(message).toContain("this approval is no longer pending");
+    expect(message).not.toMatch(/rejected|expired/);
+    expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
+  });
+
   it.each([
     ["CANCELED", "was cancelled (the pipeline was updated)"],
     ["STOPPED", "was stopped"],
