@@ -9,6 +9,10 @@
  * AWS time runs 6 times faster here (TIME_SCALE 6, http.ts `scaledMs`): a 60 s window lasts
  * 10 s (room for a batch on a busy shared machine), Slack's 1 message per second per channel is
  * one per 167 ms, and SQS DelaySeconds stay in AWS seconds (SendMessage: "Valid values: 0 to 900").
+ * The clock (`Date.now` of this process, where the fan-out, the receivers, the stand-ins and
+ * dynalite run, and of the two-process test's workers) is moved to the moments the tests used to
+ * wait for (a window's start, a flush's due time), never run back, as
+ * grouping-first-release.test.ts does.
  */
 import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -74,14 +78,25 @@ const flushes = () =>
   world.standins.aws.state.sqs.sent.filter(
     (m) => m.queueUrl === EVENTS_QUEUE_URL && isDigestFlush(m.body),
   );
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
+const clock = { offset: 0 };
+const realNow = Date.now.bind(Date);
+beforeEach(() => {
+  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
+});
+afterEach(() => jest.restoreAllMocks());
+
+/** Lets `ms` pass on this clock: moves it forward at once. */
+function wait(ms: number): void {
+  if (ms > 0) clock.offset += ms;
+}
 
 /**
- * Waits until `offsetMs` after the start of a window (this clock) and returns that start: the
+ * Moves the clock to `offsetMs` after the start of a window and returns that start: the
  * current window when that moment is still ahead or at most `lateMs` past and no earlier test left
  * a notification grouped into its digest, else the next one. The current window's allowance is
  * unused (beforeEach forgets the channels' `PACE#` items, where store/pacing.ts counts it), so a
- * test need not wait out most of a window for a fresh one — but never starts with less than
+ * test starts in the current window when it can — but never with less than
  * `WINDOW_MS - offsetMs - lateMs` of it left.
  */
 async function freshWindow(offsetMs = 30, lateMs = 1500): Promise<number> {
@@ -90,18 +105,21 @@ async function freshWindow(offsetMs = 30, lateMs = 1500): Promise<number> {
   const digests = ["slack-eng", "sms-oncall"].map((channel) => digestPartition(channel, current));
   const used = (await world.items()).some((i) => digests.includes(String(i.gsi1pk)));
   const start = !used && Date.now() <= current + offsetMs + lateMs ? current : current + WINDOW_MS;
-  await sleep(start + offsetMs - Date.now());
+  wait(start + offsetMs - Date.now());
   return start;
 }
 
-/** Plays SQS delivering each queued flush once its delay is over (the window's end + grace). */
+/**
+ * Plays SQS delivering each queued flush once its delay is over (the window's end + grace): the
+ * clock is moved there.
+ */
 async function deliverFlushes(): Promise<SQSRecord[]> {
   const due = flushes().map((m, i) => ({
     r: record(m.body, `flush-${i}`),
     f: parseDigestFlush(m.body)!,
   }));
   const last = Math.max(...due.map((d) => d.f.windowStart + d.f.windowMs));
-  await sleep(last + 5000 / SCALE + 20 - Date.now());
+  wait(last + 5000 / SCALE + 20 - Date.now());
   return due.map((d) => d.r);
 }
 
@@ -214,8 +232,9 @@ describe("grouping into digests (issue 11)", () => {
   });
 
   it("two processes flushing the same digest at the same moment deliver it exactly once (its ledger slot)", async () => {
-    // Both processes load (2 shared cores, ts-node: seconds to tens of seconds) while the window
-    // runs out; they read the flush record once released, together, when both are ready.
+    // Both processes load (2 shared cores, ts-node: seconds to tens of seconds) while the test
+    // fills a window and moves the clock past its flush; they read the flush record once
+    // released, together, when both are ready.
     const file = path.join(os.tmpdir(), `grouping-${process.pid}.json`);
     const worker = path.join(__dirname, "..", "support", "digest-flush-worker.ts");
     const workers = [0, 1].map(() => startWorker(worker, [file, "ready"]));
@@ -227,7 +246,15 @@ describe("grouping into digests (issue 11)", () => {
       const [r] = (await deliverFlushes()).filter(
         (x) => parseDigestFlush(x.body)!.channel === "slack-eng",
       );
-      fs.writeFileSync(file, JSON.stringify({ runtime: world.config.runtime, records: [r] }));
+      // The workers read this clock too (its offset), as every process on AWS reads one time.
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          runtime: world.config.runtime,
+          records: [r],
+          clockOffsetMs: clock.offset,
+        }),
+      );
       await Promise.all(workers.map((w) => w.ready));
       const startAt = Date.now() + 300;
       for (const w of workers) w.go(startAt);
@@ -255,7 +282,7 @@ describe("grouping into digests (issue 11)", () => {
     expect(Date.now()).toBeLessThan(start + WINDOW_MS);
     expect(slack()).toHaveLength(3);
     // …and the next 3 just after the boundary: a new window, a new allowance.
-    await sleep(start + WINDOW_MS + 30 - Date.now());
+    wait(start + WINDOW_MS + 30 - Date.now());
     await world.invoke([3, 4, 5].map((i) => record(failure(`storm-b-${i}`), `b-${i}`)));
     expect(slack()).toHaveLength(6);
     expect(await slots("slack-eng", "grouped", "storm-b-")).toHaveLength(0);
