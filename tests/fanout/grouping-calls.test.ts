@@ -7,7 +7,9 @@
  * (fanout/group-first.ts). The digest costs one Query
  * of the index per flush, plus its own claim, pacing and mark. Real fan-out against dynalite;
  * every request of the handler's document client is counted (the figures are printed for the
- * report: `npx jest tests/fanout/grouping-calls.test.ts`).
+ * report: `npx jest tests/fanout/grouping-calls.test.ts`). The clock (`Date.now` of this process,
+ * where the fan-out, the stand-ins and dynalite run) is moved to the next window's start and past
+ * its flush's due time, never waited for and never run back, as grouping.test.ts does.
  */
 import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
@@ -35,6 +37,24 @@ afterAll(async () => {
   process.env = saved;
 });
 afterEach(() => jest.restoreAllMocks());
+
+/**
+ * This clock's offset from the real one (ms). `Date.now` is replaced for the file, not spied on:
+ * the test restores its DynamoDB spies with `jest.restoreAllMocks()`.
+ */
+const clock = { offset: 0 };
+const originalNow = Date.now;
+beforeAll(() => {
+  Date.now = () => originalNow.call(Date) + clock.offset;
+});
+afterAll(() => {
+  Date.now = originalNow;
+});
+
+/** Lets `ms` pass on this clock: moves it forward at once. */
+function wait(ms: number): void {
+  if (ms > 0) clock.offset += ms;
+}
 
 interface Call {
   what: string;
@@ -84,7 +104,6 @@ function recordCalls(): Call[] {
 
 const tally = (calls: Call[]) =>
   calls.reduce<Record<string, number>>((t, c) => ({ ...t, [c.what]: (t[c.what] ?? 0) + 1 }), {});
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function failure(name: string) {
   return event(
@@ -96,7 +115,7 @@ function failure(name: string) {
 
 it("a grouped notification costs no more DynamoDB calls than a busy individual one; a digest costs one Query per flush", async () => {
   const start = (Math.floor(Date.now() / WINDOW_MS) + 1) * WINDOW_MS;
-  await sleep(start + 30 - Date.now());
+  wait(start + 30 - Date.now());
   const perEvent: Array<Record<string, number>> = [];
   const slackCalls: Array<Record<string, number>> = [];
   for (let i = 0; i < 5; i++) {
@@ -130,7 +149,7 @@ it("a grouped notification costs no more DynamoDB calls than a busy individual o
   const flush = world.standins.aws.state.sqs.sent.find(
     (m) => m.queueUrl === EVENTS_QUEUE_URL && isDigestFlush(m.body),
   )!;
-  await sleep(start + WINDOW_MS + 5000 / SCALE + 20 - Date.now());
+  wait(start + WINDOW_MS + 5000 / SCALE + 20 - Date.now());
   const calls = recordCalls();
   await world.invoke([record(flush.body, "flush")]);
   jest.restoreAllMocks();
