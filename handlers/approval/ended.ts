@@ -131,21 +131,37 @@ export function callerName(arn: string): string {
 
 /**
  * What the clicker of an ended run is told (plain text; pipeline names cannot hold mrkdwn):
- * "Already approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC: <summary>", or
+ * "Already approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC: <summary>" ("Already
+ * approved through Slack at …: Approved by Jane Doe (U012ABC) via Slack" for a decision of ours
+ * whose work stopped before it reported), or
  * reminders/messages.ts `approvalEndedText` for an undecided end.
  */
 export function endedReason(target: ApprovalTarget, end: RunEnd): string {
   if (end.kind !== "decided") return approvalEndedText(target, end);
-  const by = end.by ? ` by ${callerName(end.by)}` : "";
   const at = end.at ? ` at ${utcTime(end.at.toISOString())}` : "";
   const summary = end.summary ? `: ${redactAndCut(end.summary, [], 200)}` : "";
+  if (decidedViaSlack(end)) return `Already ${decidedVerb(end)} through Slack${at}${summary}`;
+  const by = end.by ? ` by ${callerName(end.by)}` : "";
   return `Already ${decidedVerb(end)} in CodePipeline${by}${at}${summary}`;
 }
 
 /**
+ * The run was decided by this product for a Slack click (its summary is one messages.ts
+ * `approvalSummary` writes: "Approved by Jane Doe (U012ABC) via Slack[: reason]"), whose work
+ * stopped before it reported (a Lambda timeout after PutApprovalResult): CodePipeline's caller is
+ * then the approval Lambda's own role, which says nothing to the clicker, so the summary, which
+ * names who clicked, is what is shown. A console reviewer who types the same words is shown the
+ * same way; what they decided is shown right either way.
+ */
+function decidedViaSlack(end: Extract<RunEnd, { kind: "decided" }>): boolean {
+  return /^(Approved|Rejected) by .+ via Slack(: |$)/s.test(end.summary);
+}
+
+/**
  * How a request whose run ended reads once its buttons are gone (messages.ts `replaceButtons`):
- * decided: "✅ main-app: approved in CodePipeline by role/approver at 14:02 UTC", the Decision
- * field likewise; undecided: "🚫 main-app: ended without a decision", the State field the reason.
+ * decided: "✅ main-app: approved in CodePipeline by role/approver at 14:02 UTC" (or "approved
+ * through Slack at 14:02 UTC" for a decision of ours whose work stopped before it reported), the
+ * Decision field likewise; undecided: "🚫 main-app: ended without a decision", the State field the reason.
  */
 export function endedEnding(target: ApprovalTarget, end: RunEnd, reason: string): RequestEnding {
   if (end.kind !== "decided") {
@@ -156,11 +172,12 @@ export function endedEnding(target: ApprovalTarget, end: RunEnd, reason: string)
   }
   const icon = end.status === "Succeeded" ? "✅" : "❌";
   const by = end.by ? ` by ${callerName(end.by)}` : "";
+  const where = decidedViaSlack(end) ? " through Slack" : ` in CodePipeline${by}`;
   const at = end.at ? ` at ${hhmm(end.at.toISOString())}` : "";
   const verb = decidedVerb(end);
   return {
-    header: `${icon} ${target.pipeline}: ${verb} in CodePipeline${by}${at}`,
-    state: `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)} in CodePipeline${escapeSlackText(by)}${at}`,
+    header: `${icon} ${target.pipeline}: ${verb}${where}${at}`,
+    state: `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)}${escapeSlackText(where)}${at}`,
   };
 }
 

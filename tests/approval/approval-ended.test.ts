@@ -20,6 +20,7 @@ import { expireApprovals, recordEvent, stopExecution } from "../../testing/aws/c
 import { formatSlack } from "../../handlers/channels/slack-format";
 import type { Notification } from "../../handlers/types";
 import type { ApprovalResponse } from "../../handlers/approval";
+import { approvalSummary } from "../../handlers/approval/messages";
 import approvalRequestFixture from "../fixtures/notifications/approval-request.json";
 import {
   ACTION,
@@ -282,4 +283,33 @@ describe("a click on a request decided in the console says who decided and when"
       expect(answer.message).not.toContain("*Expires*");
     },
   );
+
+  it("decided by an earlier Slack click whose work stopped before it reported: who clicked, not our role", async () => {
+    // Prepare: the run decided with the summary this product writes for a Slack click
+    // (messages.ts approvalSummary), as a work that timed out after PutApprovalResult leaves it;
+    // CodePipeline's caller is then the approval Lambda's own role (the stand-in: role/approver).
+    const p = pendingRun(h.all.aws);
+    const summary = approvalSummary("Approved", { id: "U012ABC", name: "Jane Doe" });
+    const { approvedAt } = await cp.send(
+      new PutApprovalResultCommand({
+        pipelineName: PIPELINE,
+        stageName: STAGE,
+        actionName: ACTION,
+        token: p.token,
+        result: { status: "Approved", summary },
+      }),
+    );
+    const at = approvedAt ?? new Date(0);
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess: the clicker learns who decided through Slack; the role is not presented as a person.
+    const answer = answerOf(responseId);
+    expect(answer.told).toBe(
+      `Already approved through Slack at ${dateMinute(at)}: Approved by Jane Doe (U012ABC) via Slack`,
+    );
+    expect(answer.message).toContain(`✅ ${PIPELINE}: approved through Slack at ${minute(at)}`);
+    expect(answer.message).toContain(`*Decision*\\n✅ Approved through Slack at ${minute(at)}`);
+    expect(answer.message).not.toContain("role/approver");
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+  });
 });
