@@ -97,6 +97,30 @@ export function spareWanted(
   return Math.max(0, (pool.expected[channel] ?? 0) - (pool.made[channel] ?? 0) - usable);
 }
 
+/**
+ * Whether slots a group call of `waiting` requests at `t` (epoch ms) reserves beyond them would
+ * be usable for at least one emission interval T after the call: the first of them, by the GCRA
+ * (store/pace-batch.ts: the i-th slot is max(t, base + i·T − τ), base = max(t, `tat`), τ =
+ * T·(burst − 1)), falls at least T/2 after `t`. False while the channel's burst is not spent:
+ * there the spare slots are burst slots at `t`, given up once past by T/2 ({@link takeSpare}) —
+ * a pipeline's next turn (claim, send, mark) usually comes later, so each was a slot taken from
+ * the bucket for no send (red team of the pool: a receiver answering in 300 ms, 10 failures of
+ * one pipeline on an idle PagerDuty channel reserved 18 slots for 10 sends, the channel's `tat`
+ * left 8 slots further ahead, its later pages sent T apart instead of in the burst).
+ * `tatSeen`: the `tat` this container last saw (store/pace-memo.ts), never after the item's but
+ * for a deleted item (TTL: a day unused), so the guess errs towards reserving none (one more call).
+ */
+export function sparesLast(
+  bucket: { intervalMs: number; burst: number },
+  waiting: number,
+  tatSeen: number | undefined,
+  t: number,
+): boolean {
+  const T = bucket.intervalMs;
+  const tau = T * (Math.max(1, bucket.burst) - 1);
+  return Math.max(t, tatSeen ?? t) + waiting * T - tau >= t + T / 2;
+}
+
 /** Adds `at` (epoch ms of `now`'s clock, ascending, after any spare) to `pool`'s spare of `key`. */
 export function addSpare(pool: PacePool, key: string, now: () => number, at: number[]): void {
   if (at.length === 0) return;

@@ -11,7 +11,16 @@ import { writeWithRetries } from "../store/ledger";
 import { reserveSlots } from "../store/pace-batch";
 import { reserveSlot, type Allowance, type PaceBucket, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";
-import { addSpare, countRequest, poolOf, spareWanted, takeSpare, type PacePool } from "./pace-pool";
+import { memoOf } from "../store/pace-memo";
+import {
+  addSpare,
+  countRequest,
+  poolOf,
+  spareWanted,
+  sparesLast,
+  takeSpare,
+  type PacePool,
+} from "./pace-pool";
 
 /** The message attribute that carries slots reserved for a deferred copy: JSON channel → ms. */
 export const PACED_ATTRIBUTE = "paced";
@@ -144,7 +153,8 @@ const queues: { byKey: Record<string, GroupQueue> } = { byKey: {} };
  * pipeline's later deliveries, which reach the channel one after another (fanout/order.ts), take
  * them earliest first with no call — 10 PagerDuty failures of 1 or 2 pipelines cost 1 call, not
  * about 9. A spare slot past by more than T/2 when taken is given up (settleGroup's rule) and the
- * request joins a group call. Resolves with the slot (epoch ms of `now`'s clock; requests of
+ * request joins a group call; so no spare is reserved while the channel's burst is not spent
+ * (pace-pool.ts `sparesLast`: they would be burst slots at the call's time). Resolves with the slot (epoch ms of `now`'s clock; requests of
  * another clock are grouped apart); after a late reply, a slot already past is reserved again
  * ({@link settleGroup}). `scope`: the invocation's deadline (the container's memo,
  * store/pace-memo.ts; the pool). A failed call (throttling, any DynamoDB error) rejects every
@@ -188,7 +198,10 @@ async function runGroups(channel: string, bucket: PaceBucket, q: GroupQueue): Pr
     const group = q.waiting.filter((w) => w.now === clock);
     q.waiting = q.waiting.filter((w) => w.now !== clock);
     const pools = [...new Set(group.map((w) => w.pool))].filter((p): p is PacePool => !!p);
-    const extra = pools.map((p) => spareWanted(p, channel, key, clock, T));
+    // Spare slots only where they are not burst slots, usable for T/2 only (pace-pool.ts).
+    const tat = memoOf(channel, group[0].scope)?.tat;
+    const last = sparesLast(bucket, group.length, tat, clock());
+    const extra = pools.map((p) => (last ? spareWanted(p, channel, key, clock, T) : 0));
     const k = group.length + extra.reduce((a, b) => a + b, 0);
     try {
       const started = clock();

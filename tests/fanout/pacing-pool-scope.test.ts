@@ -41,26 +41,42 @@ describe("an invocation's slot pool", () => {
   it("is never used by the warm container's next invocation, nor by a request of no pool", async () => {
     const t0 = Date.now();
     const clock = () => t0;
+    // A busy channel: its burst spent (the memo knows), the next slots T apart from t0 + T
+    // (on an idle one the pool reserves no burst slot ahead: pace-pool.ts `sparesLast`).
+    await reserveSlots("pd-scope", bucket, 9, clock, t0 + 120_000);
     const calls = slotsPerCall("pd-scope");
     const first = t0 + 60_000;
     openPacePool(first, { "pd-scope": 3 });
     const pace = (scope: number) => paceDelivery("pd-scope", "pagerduty", scope, undefined, clock);
     // Invocation 1's first request reserves its 2 later ones' slots too.
-    expect(waitOf(await pace(first))).toBe(0);
+    expect(waitOf(await pace(first))).toBe(T);
     expect(calls).toEqual([3]);
     // The next invocation (another deadline) has a pool of its own; a digest flush's pacing of
     // a deadline with none (a test's) has no pool: both reserve by a call, after the spares.
     const second = first + 1;
     openPacePool(second, { "pd-scope": 1 });
-    expect(waitOf(await pace(second))).toBe(0);
-    expect(waitOf(await pace(first + 2))).toBe(0);
+    expect(waitOf(await pace(second))).toBe(4 * T);
+    expect(waitOf(await pace(first + 2))).toBe(5 * T);
     expect(calls).toEqual([3, 1, 1]);
     // Invocation 1 still takes its own 2 spare slots, with no call.
-    expect([waitOf(await pace(first)), waitOf(await pace(first))]).toEqual([0, 0]);
+    expect([waitOf(await pace(first)), waitOf(await pace(first))]).toEqual([2 * T, 3 * T]);
     expect(calls).toEqual([3, 1, 1]);
-    // The 3 + 1 + 1 slots were taken from the bucket once each: 4 of its burst of 9 are left.
-    const next = await reserveSlots("pd-scope", bucket, 5, clock);
-    expect(next.at.map((at) => at - t0)).toEqual([0, 0, 0, 0, 500]);
+    // The 9 + 3 + 1 + 1 slots were taken from the bucket once each: the next ones are T apart.
+    const next = await reserveSlots("pd-scope", bucket, 2, clock);
+    expect(next.at.map((at) => at - t0)).toEqual([6 * T, 7 * T]);
+  });
+
+  it("reserves no burst slot ahead on an idle channel: the later requests call", async () => {
+    const t0 = Date.now();
+    const clock = () => t0;
+    const calls = slotsPerCall("pd-idle");
+    const scope = t0 + 60_000;
+    openPacePool(scope, { "pd-idle": 3 });
+    const pace = () => paceDelivery("pd-idle", "pagerduty", scope, undefined, clock);
+    // A burst slot is usable for T/2 only; one reserved ahead would push the bucket's `tat` by T
+    // for a turn that usually comes later (pace-pool.ts `sparesLast`).
+    expect([waitOf(await pace()), waitOf(await pace()), waitOf(await pace())]).toEqual([0, 0, 0]);
+    expect(calls).toEqual([1, 1, 1]);
   });
 
   it("defers a delivery whose spare slot is after the deadline, with that slot, as a called one", async () => {

@@ -132,18 +132,35 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
 
   it("do not use a pool slot past by more than T/2 when its turn comes: a new call reserves it", async () => {
     await warmThenIdle();
-    // The first page's answer is held 1.2 s (more than T/2 = 250 ms, beyond even the pool's one
-    // slot after the burst, at +500 ms): the pipeline's next turn finds every spare slot past.
-    world.standins.receivers.setFault("pagerduty", { kind: "slow", ms: 1200, times: 1 });
+    await busyChannel();
+    // The first page's answer is held 2 s: the pipeline's next turn finds its spare slot (T
+    // after the first page's) past by more than T/2 = 250 ms.
+    world.standins.receivers.setFault("pagerduty", { kind: "slow", ms: 2000, times: 1 });
     const calls = pagerdutyPaceCalls();
-    const records = Array.from({ length: 10 }, () => failure(2));
+    const records = Array.from({ length: 2 }, () => failure(2));
     expect((await world.invoke(records)).batchItemFailures).toEqual([]);
-    // The first call (10 slots: 9 at once, 1 at +500 ms) and the one after the late turn.
+    // The first call (2 slots) and the late turn's own (1 without the T/2 check).
     expect(calls.count).toBe(2);
+    expect(pagerdutyOutcome()).toEqual({ incidents: 1, limiter: [{ attempts: 2, http429: 0 }] });
+  }, 60_000);
+
+  it("on an idle channel, reserve no burst slot ahead: a receiver answering in 300 ms, 10 pages take 10 slots", async () => {
+    await warmThenIdle();
+    // Each page answered in 300 ms (PagerDuty's own latency, or a slow day): a pipeline's next
+    // turn comes more than T/2 = 250 ms after the previous slot. A burst slot reserved ahead
+    // (at the call's time) is then given up, and the bucket's `tat` moves for no send.
+    world.standins.receivers.setFault("pagerduty", { kind: "slow", ms: 300, times: 10 });
+    const t0 = Date.now();
+    const records = Array.from({ length: 10 }, () => failure(4));
+    expect((await world.invoke(records)).batchItemFailures).toEqual([]);
     expect(pagerdutyOutcome()).toEqual({
       incidents: 1,
       limiter: [{ attempts: 10, http429: 0 }],
     });
+    // The channel's `tat` (store/pacing.ts): the first call's time (t0 + less than T: the claim)
+    // plus T per slot taken from the bucket. 10 sends, 10 slots (18 with burst slots ahead).
+    const pace = (await world.items()).find((i) => i.pk === "PACE#pagerduty-oncall");
+    expect(Math.floor((Number(pace?.tat) - t0) / bucket.intervalMs)).toBe(10);
   }, 60_000);
 
   it("defer a turn whose pool slot is after the deadline, the copy carrying that slot, and send it at that slot with no call", async () => {
