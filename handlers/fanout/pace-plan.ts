@@ -23,7 +23,9 @@ export interface PlannedRecord {
  * the plan alone (plan.ts, before any I/O): the channels each notification goes to outside quiet
  * hours, the FAILED events of one attempt counted once (they collapse into one message), and not
  * those whose deferred copy carries its slot. Not counted (found only later): PagerDuty resolves,
- * retries of grouped deliveries, digest flushes.
+ * retries of grouped deliveries, digest flushes. Never throws: a record whose plan throws (an
+ * event time a downtime window's cron cannot read) counts nothing here, and fails alone in its
+ * own run (record.ts: retried, then dead-lettered with the reason), not the whole batch.
  */
 export function expectedPacing(
   config: RuntimeConfig,
@@ -31,22 +33,37 @@ export function expectedPacing(
 ): Record<string, number> {
   const counts: Record<string, number> = {};
   const outcomes = new Set<string>();
-  for (const { record, ev } of records) {
-    const plan = planRecord(ev, config);
-    if (plan.kind !== "notify") continue;
-    const n = plan.notification;
-    if (claimsOutcome(n)) {
-      const outcome = `${pipelineKeyOf(n)}#${n.executionId}#${outcomeAttempt(n)}`;
-      if (outcomes.has(outcome)) continue;
-      outcomes.add(outcome);
+  for (const planned of records) {
+    let channels: string[];
+    try {
+      channels = pacedChannels(config, planned, outcomes);
+    } catch {
+      continue;
     }
-    const carried = slotsOf(record);
-    const { toSend } = applyDowntime(config, n, deliveriesFor(n, plan.rule, config));
-    for (const d of toSend) {
-      if (carried[d.channel] !== undefined) continue;
-      if (groupable(n, d) && groupingRule(config, d.channel)) continue;
-      counts[d.channel] = (counts[d.channel] ?? 0) + 1;
-    }
+    for (const channel of channels) counts[channel] = (counts[channel] ?? 0) + 1;
   }
   return counts;
+}
+
+/**
+ * The channels one record will pace without an allowance ({@link expectedPacing}); adds its
+ * outcome to `outcomes` (an outcome already there counts nothing). Throws what the plan throws.
+ */
+function pacedChannels(
+  config: RuntimeConfig,
+  { record, ev }: PlannedRecord,
+  outcomes: Set<string>,
+): string[] {
+  const plan = planRecord(ev, config);
+  if (plan.kind !== "notify") return [];
+  const n = plan.notification;
+  const outcome = `${pipelineKeyOf(n)}#${n.executionId}#${outcomeAttempt(n)}`;
+  if (claimsOutcome(n) && outcomes.has(outcome)) return [];
+  const carried = slotsOf(record);
+  const { toSend } = applyDowntime(config, n, deliveriesFor(n, plan.rule, config));
+  if (claimsOutcome(n)) outcomes.add(outcome);
+  return toSend
+    .filter((d) => carried[d.channel] === undefined)
+    .filter((d) => !(groupable(n, d) && groupingRule(config, d.channel)))
+    .map((d) => d.channel);
 }
