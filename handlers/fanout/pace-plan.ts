@@ -7,7 +7,7 @@ import type { SQSRecord } from "aws-lambda";
 import { pipelineKeyOf } from "../contracts/pipeline-id";
 import type { CodePipelineEvent } from "../events";
 import type { RuntimeConfig } from "../types";
-import { slotsOf } from "./deferral";
+import { deferralsOf, slotsOf } from "./deferral";
 import { groupable, groupingRule } from "./grouping";
 import { applyDowntime, claimsOutcome, deliveriesFor, outcomeAttempt, planRecord } from "./plan";
 
@@ -21,11 +21,14 @@ export interface PlannedRecord {
  * The deliveries per channel that `records` (one batch) will pace without a grouping allowance
  * (fanout/deliver.ts: PagerDuty, a channel without a grouping rule, a kind never grouped), by
  * the plan alone (plan.ts, before any I/O): the channels each notification goes to outside quiet
- * hours, the FAILED events of one attempt counted once (they collapse into one message), and not
- * those whose deferred copy carries its slot. Not counted (found only later): PagerDuty resolves,
- * retries of grouped deliveries, digest flushes. Never throws: a record whose plan throws (an
- * event time a downtime window's cron cannot read) counts nothing here, and fails alone in its
- * own run (record.ts: retried, then dead-lettered with the reason), not the whole batch.
+ * hours, the FAILED events of one attempt counted once (they collapse into one message); not
+ * redeliveries and deferred copies (their deliveries may be sent already: a slot reserved for one
+ * is a slot nobody sends in, T more of every later send's wait on a busy channel; pool red team:
+ * 3 redelivered pages made 4 slots for 1 send). Not counted (found only later): PagerDuty
+ * resolves, retries of grouped deliveries, digest flushes, a redelivery's unsent deliveries.
+ * Never throws: a record whose plan throws (an event time a downtime window's cron cannot read)
+ * counts nothing here, and fails alone in its own run (record.ts: retried, then dead-lettered
+ * with the reason), not the whole batch.
  */
 export function expectedPacing(
   config: RuntimeConfig,
@@ -54,6 +57,10 @@ function pacedChannels(
   { record, ev }: PlannedRecord,
   outcomes: Set<string>,
 ): string[] {
+  // A redelivery or a copy may find its deliveries already sent (the ledger refuses them, no
+  // slot asked for): a slot reserved for it would move the channel's `tat` for no send.
+  if (Number(record.attributes?.ApproximateReceiveCount ?? "1") > 1) return [];
+  if (deferralsOf(record) > 0) return [];
   const plan = planRecord(ev, config);
   if (plan.kind !== "notify") return [];
   const n = plan.notification;

@@ -78,4 +78,21 @@ describe("expectedPacing", () => {
     ];
     expect(expectedPacing(runtime, records)).toEqual({});
   });
+
+  it("leaves out a redelivery and a deferred copy: their deliveries may be sent already", () => {
+    const redelivered = planned("action-codebuild-failed", { "execution-id": "again" });
+    redelivered.record.attributes.ApproximateReceiveCount = "2";
+    // A copy deferred by a 429 (no slot carried), its other channels sent before.
+    const copy = planned(
+      "action-codebuild-failed",
+      { "execution-id": "copy" },
+      {},
+      {
+        deferrals: "1",
+        deferredFor: "pagerduty-oncall: HTTP 429",
+      },
+    );
+    const first = planned("action-codebuild-failed", { "execution-id": "first" });
+    expect(expectedPacing(runtime, [redelivered, copy, first])).toEqual({ "pagerduty-oncall": 1 });
+  });
 });

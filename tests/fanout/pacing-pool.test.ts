@@ -163,6 +163,24 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
     expect(Math.floor((Number(pace?.tat) - t0) / bucket.intervalMs)).toBe(10);
   }, 60_000);
 
+  it("reserve no slot ahead for a redelivered record: its page, already sent, never asks", async () => {
+    await warmThenIdle();
+    // 3 failures of one pipeline paged; SQS then delivers them again (their other channel
+    // failed, a Lambda timeout): the ledger refuses each page as sent, no slot is asked for.
+    const paged = Array.from({ length: 3 }, () => failure(5));
+    expect((await world.invoke(paged)).batchItemFailures).toEqual([]);
+    await busyChannel();
+    const tatOf = async () =>
+      Number((await world.items()).find((i) => i.pk === "PACE#pagerduty-oncall")?.tat);
+    const before = await tatOf();
+    const again = paged.map((r) => record(r.body, r.messageId, 2));
+    expect((await world.invoke([failure(6), ...again])).batchItemFailures).toEqual([]);
+    // One new page, one slot taken from the bucket (4 when the redeliveries were counted: 3
+    // slots nobody sends in, T = 500 ms more of every later page's wait on a busy channel).
+    expect((await tatOf()) - before).toBe(bucket.intervalMs);
+    expect(pagerdutyOutcome()).toEqual({ incidents: 2, limiter: [{ attempts: 4, http429: 0 }] });
+  }, 60_000);
+
   it("defer a turn whose pool slot is after the deadline, the copy carrying that slot, and send it at that slot with no call", async () => {
     await warmThenIdle();
     await busyChannel();
