@@ -45,7 +45,8 @@
  * batch's plan still expects on the channel, which a pipeline's later deliveries take with no
  * call (tests/fanout/pacing-pool.test.ts); measured the same way,
  * alternating, PagerDuty's 0.93–1.07 → 0.17–0.23 pacing calls per event, all channels' 1.16–1.37
- * → 0.43–0.56 in the three later pairs of runs (README, "What it costs in DynamoDB").
+ * → 0.43–0.56 in the three later pairs of runs; 0.70 since it reserves no spare on a channel whose
+ * burst is not spent (burst slots, given up past T/2: README, "What it costs in DynamoDB").
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
