@@ -13,7 +13,8 @@ import type { ChannelDriver, DeliveryError, DeliveryReceipt, Logger } from "../c
 import { isDeliveryError, redact, scaledMs } from "../http";
 import { withRetries } from "../retry";
 import { pipelineFields, type AuditRecord } from "../store/audit";
-import { claimDelivery, markFailed, type DeliveryRef } from "../store/ledger";
+import { claimDelivery, type DeliveryRef } from "../store/ledger";
+import { markFailed } from "../store/marks";
 import { threadStore } from "../store/threads";
 import type { ChannelConfig, ChannelSecrets, ChannelType, Notification } from "../types";
 import { claimIncidentFor } from "./incident";

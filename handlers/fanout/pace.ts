@@ -7,7 +7,7 @@
  */
 import { RATE_LIMITS, emissionIntervalMs } from "../contracts/rate-limits";
 import { receiverTimeoutMs, scaledMs } from "../http";
-import { writeWithRetries } from "../store/ledger";
+import { writeWithRetries } from "../store/marks";
 import { reserveSlots } from "../store/pace-batch";
 import { reserveSlot, type Allowance, type PaceBucket, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";

@@ -165,6 +165,3 @@ export async function claimDelivery(
     digestId: result.existing?.digestId as string | undefined,
   };
 }
-
-// The marks, for the importers that still name this file (fanout/deliver.ts, fanout/pace.ts).
-export { markFailed, markSent, writeWithRetries, type SentRecord } from "./marks";
