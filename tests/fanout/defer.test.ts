@@ -8,9 +8,9 @@
  * the SQS stand-in.
  */
 import { randomUUID } from "node:crypto";
-import type { SQSRecord } from "aws-lambda";
 import { MAX_DEFERRALS, RATE_LIMITED_REASON } from "../../handlers/fanout/deferral";
 import {
+  copyOf,
   addDeployFailure,
   DLQ_URL,
   event,
@@ -50,17 +50,6 @@ function prodFailure() {
 const sent = (url: string) => world.standins.aws.state.sqs.sent.filter((m) => m.queueUrl === url);
 
 /** The SQS record of the copy SendMessage put on the events queue, as a new message. */
-function copyOf(m: { body: string; attributes: Record<string, string> }, id: string): SQSRecord {
-  const r = record(m.body, id, 1);
-  r.messageAttributes = Object.fromEntries(
-    Object.entries(m.attributes).map(([k, v]) => [
-      k,
-      { stringValue: v, dataType: "String", stringListValues: [], binaryListValues: [] },
-    ]),
-  );
-  return r;
-}
-
 describe("a rate-limited receiver defers the record instead of failing it (issue 11)", () => {
   it("429 with Retry-After 120 s beyond the deadline: requeued with DelaySeconds 120, no DLQ, delivered once by the copy", async () => {
     const ev = prodFailure();

@@ -10,13 +10,13 @@
  * Pacing calls are counted on the wire by the local DynamoDB's proxy (testing/dynamo-faults.ts).
  */
 import { randomUUID } from "node:crypto";
-import type { SQSRecord } from "aws-lambda";
 import { PAGERDUTY_RATE_LIMIT, emissionIntervalMs } from "../../handlers/contracts/rate-limits";
 import { pacedBurst } from "../../handlers/fanout/pace";
 import { DEADLINE_MARGIN_MS } from "../../handlers/fanout/handler";
 import { receiverTimeoutMs, scaledMs } from "../../handlers/http";
 import { reserveSlots } from "../../handlers/store/pace-batch";
 import {
+  copyOf,
   addDeployFailure,
   event,
   record,
@@ -95,14 +95,6 @@ async function busyChannel(): Promise<void> {
 }
 
 /** The SQS record of a copy SendMessage put on the events queue, as a new message. */
-function copyOf(m: { body: string; attributes: Record<string, string> }, id: string): SQSRecord {
-  const r = record(m.body, id, 1);
-  r.messageAttributes = Object.fromEntries(
-    Object.entries(m.attributes).map(([k, v]) => [k, { stringValue: v, dataType: "String" }]),
-  );
-  return r;
-}
-
 /** PagerDuty's sends (distinct dedup keys) and its limiter's attempts and 429s. */
 function pagerdutyOutcome() {
   const sent = world.standins.receivers.byReceiver("pagerduty") as Array<{ body: any }>;

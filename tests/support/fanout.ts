@@ -127,6 +127,24 @@ export function record(body: unknown, messageId: string, receiveCount = 1): SQSR
   };
 }
 
+/**
+ * The record SQS delivers for a message the fan-out sent to the queue (`body`, its message
+ * attributes as strings: a deferred copy, fanout/requeue.ts), with id `messageId`, first receive.
+ */
+export function copyOf(
+  m: { body: string; attributes: Record<string, string> },
+  messageId: string,
+): SQSRecord {
+  const r = record(m.body, messageId, 1);
+  r.messageAttributes = Object.fromEntries(
+    Object.entries(m.attributes).map(([k, v]) => [
+      k,
+      { stringValue: v, dataType: "String", stringListValues: [], binaryListValues: [] },
+    ]),
+  );
+  return r;
+}
+
 /** The parts of the Lambda context the fan-out reads, as a Context. */
 export function lambdaContext(remainingMs: number, awsRequestId = "test"): Context {
   return {
