@@ -7,14 +7,7 @@
  * reaches −271821-04-20) and a cron downtime window of its pipeline, whose schedule (croner)
  * throws "Invalid date" for it; the whole batch threw, the other records' pages never went.
  */
-import { randomUUID } from "node:crypto";
-import {
-  addDeployFailure,
-  event,
-  record,
-  useFanoutWorld,
-  type FanoutWorld,
-} from "../support/fanout";
+import { useFanoutWorld, type FanoutWorld, failureRecord } from "../support/fanout";
 
 let world: FanoutWorld;
 useFanoutWorld(
@@ -36,21 +29,9 @@ useFanoutWorld(
   },
 );
 
-/** A FAILED action event of a new execution of `pipeline` at `time` (ISO 8601), as an SQS record. */
-function failure(pipeline: string, time?: string) {
-  const executionId = randomUUID();
-  addDeployFailure(world.standins.aws, executionId, undefined, pipeline);
-  const ev = event(
-    "action-codebuild-failed",
-    { pipeline, stage: "Deploy", action: "DeployECS", "execution-id": executionId },
-    { id: randomUUID(), ...(time && { time }) },
-  );
-  return record(ev, `m-${pipeline}-${executionId}`);
-}
-
 it("a record whose plan throws fails alone: the batch's other pages are sent", async () => {
-  const odd = failure("pd-plan-odd", "-271821-04-20T00:00:00Z");
-  const good = failure("pd-plan-good");
+  const odd = failureRecord(world, "pd-plan-odd", "-271821-04-20T00:00:00Z");
+  const good = failureRecord(world, "pd-plan-good");
   const out = await world.invoke([odd, good]);
   // The odd record is retried (its own run throws: record.ts), the other one is done.
   expect(out.batchItemFailures).toEqual([{ itemIdentifier: odd.messageId }]);

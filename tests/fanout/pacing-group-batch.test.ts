@@ -5,15 +5,8 @@
  * receiver stand-in (testing/receivers/pagerduty.ts) never answers 429. Counted on the wire by the
  * local DynamoDB's proxy (testing/dynamo-faults.ts).
  */
-import { randomUUID } from "node:crypto";
 import { PAGERDUTY_RATE_LIMIT } from "../../handlers/contracts/rate-limits";
-import {
-  addDeployFailure,
-  event,
-  record,
-  useFanoutWorld,
-  type FanoutWorld,
-} from "../support/fanout";
+import { useFanoutWorld, type FanoutWorld, countPaceCalls, failureRecord } from "../support/fanout";
 
 let world: FanoutWorld;
 useFanoutWorld(
@@ -27,36 +20,11 @@ useFanoutWorld(
 );
 afterEach(() => jest.restoreAllMocks());
 
-/** Counts the pacing UpdateItems of PagerDuty's channel that reach the local DynamoDB. */
-function pagerdutyPaceCalls(): { count: number } {
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  const seen = { count: 0 };
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    if (op === "UpdateItem" && body.includes('"PACE#pagerduty-oncall"')) seen.count++;
-    return decide(op, body);
-  });
-  return seen;
-}
-
-/** A FAILED action event of a new execution of pipeline `pd-batch-<n>`, as an SQS record. */
-function failure(n: number) {
-  const pipeline = `pd-batch-${n}`;
-  const executionId = randomUUID();
-  addDeployFailure(world.standins.aws, executionId, undefined, pipeline);
-  const ev = event(
-    "action-codebuild-failed",
-    { pipeline, stage: "Deploy", action: "DeployECS", "execution-id": executionId },
-    { id: randomUUID() },
-  );
-  return record(ev, `m-${pipeline}-${executionId}`);
-}
-
 describe("a batch of 10 PagerDuty failures", () => {
   it("reserves its 10 send slots in at most 2 UpdateItems, twice in a row, and PagerDuty answers no 429", async () => {
     // A warm container (as the probe's and AWS's): a first batch has read the secrets and opened
     // the connections a batch of 10 uses. Then PagerDuty's channel is idle again.
-    const warm = Array.from({ length: 10 }, (_, i) => failure(100 + i));
+    const warm = Array.from({ length: 10 }, (_, i) => failureRecord(world, `pd-batch-${100 + i}`));
     expect((await world.invoke(warm)).batchItemFailures).toEqual([]);
     await world.forgetPacing();
     world.reset();
@@ -72,8 +40,10 @@ describe("a batch of 10 PagerDuty failures", () => {
     });
     const perBatch: number[] = [];
     for (const first of [0, 10]) {
-      const calls = pagerdutyPaceCalls();
-      const records = Array.from({ length: 10 }, (_, i) => failure(first + i));
+      const calls = countPaceCalls(world, "pagerduty-oncall");
+      const records = Array.from({ length: 10 }, (_, i) =>
+        failureRecord(world, `pd-batch-${first + i}`),
+      );
       const out = await world.invoke(records);
       expect(out.batchItemFailures).toEqual([]);
       perBatch.push(calls.count);

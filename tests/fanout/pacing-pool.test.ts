@@ -9,7 +9,6 @@
  * 120 events per minute per routing key), so a slot handed early or twice is answered 429.
  * Pacing calls are counted on the wire by the local DynamoDB's proxy (testing/dynamo-faults.ts).
  */
-import { randomUUID } from "node:crypto";
 import { PAGERDUTY_RATE_LIMIT, emissionIntervalMs } from "../../handlers/contracts/rate-limits";
 import { pacedBurst } from "../../handlers/fanout/pace";
 import { DEADLINE_MARGIN_MS } from "../../handlers/fanout/handler";
@@ -17,11 +16,11 @@ import { receiverTimeoutMs, scaledMs } from "../../handlers/http";
 import { reserveSlots } from "../../handlers/store/pace-batch";
 import {
   copyOf,
-  addDeployFailure,
-  event,
   record,
   useFanoutWorld,
   type FanoutWorld,
+  countPaceCalls,
+  failureRecord,
 } from "../support/fanout";
 
 /** Where a deferred record's copy goes (fanout/requeue.ts). */
@@ -38,37 +37,12 @@ useFanoutWorld(
 );
 afterEach(() => jest.restoreAllMocks());
 
-/** Counts the pacing UpdateItems of PagerDuty's channel that reach the local DynamoDB. */
-function pagerdutyPaceCalls(): { count: number } {
-  const faults = world.standins.dynamo.faults;
-  const decide = faults.decide.bind(faults);
-  const seen = { count: 0 };
-  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
-    if (op === "UpdateItem" && body.includes('"PACE#pagerduty-oncall"')) seen.count++;
-    return decide(op, body);
-  });
-  return seen;
-}
-
-/** A FAILED action event of a new execution of pipeline `pd-pool-<p>`, as an SQS record. */
-function failure(p: number) {
-  const pipeline = `pd-pool-${p}`;
-  const executionId = randomUUID();
-  addDeployFailure(world.standins.aws, executionId, undefined, pipeline);
-  const ev = event(
-    "action-codebuild-failed",
-    { pipeline, stage: "Deploy", action: "DeployECS", "execution-id": executionId },
-    { id: randomUUID() },
-  );
-  return record(ev, `m-${pipeline}-${executionId}`);
-}
-
 /**
  * A warm container (as AWS's and the probe's: secrets read, connections open), then an idle
  * PagerDuty channel whose receiver limits at the fan-out's promised pace.
  */
 async function warmThenIdle(): Promise<void> {
-  const warm = Array.from({ length: 6 }, (_, i) => failure(100 + i));
+  const warm = Array.from({ length: 6 }, (_, i) => failureRecord(world, `pd-pool-${100 + i}`));
   expect((await world.invoke(warm)).batchItemFailures).toEqual([]);
   await world.forgetPacing();
   world.reset();
@@ -113,10 +87,10 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
     // pipeline's turn comes, however slow this machine is (a burst slot is past by T/2 = 250 ms
     // after 250 ms).
     await busyChannel();
-    const calls = pagerdutyPaceCalls();
+    const calls = countPaceCalls(world, "pagerduty-oncall");
     // 2 pipelines × 4 failures: each pipeline's 4 pages go one after another; before the pool,
     // each turn after the first made its own group call (4 or more calls for the 8).
-    const records = [0, 1, 0, 1, 0, 1, 0, 1].map((p) => failure(p));
+    const records = [0, 1, 0, 1, 0, 1, 0, 1].map((p) => failureRecord(world, `pd-pool-${p}`));
     expect((await world.invoke(records)).batchItemFailures).toEqual([]);
     expect(calls.count).toBe(1);
     expect(pagerdutyOutcome()).toEqual({ incidents: 2, limiter: [{ attempts: 8, http429: 0 }] });
@@ -128,8 +102,8 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
     // The first page's answer is held 2 s: the pipeline's next turn finds its spare slot (T
     // after the first page's) past by more than T/2 = 250 ms.
     world.standins.receivers.setFault("pagerduty", { kind: "slow", ms: 2000, times: 1 });
-    const calls = pagerdutyPaceCalls();
-    const records = Array.from({ length: 2 }, () => failure(2));
+    const calls = countPaceCalls(world, "pagerduty-oncall");
+    const records = Array.from({ length: 2 }, () => failureRecord(world, "pd-pool-2"));
     expect((await world.invoke(records)).batchItemFailures).toEqual([]);
     // The first call (2 slots) and the late turn's own (1 without the T/2 check).
     expect(calls.count).toBe(2);
@@ -143,7 +117,7 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
     // (at the call's time) is then given up, and the bucket's `tat` moves for no send.
     world.standins.receivers.setFault("pagerduty", { kind: "slow", ms: 300, times: 10 });
     const t0 = Date.now();
-    const records = Array.from({ length: 10 }, () => failure(4));
+    const records = Array.from({ length: 10 }, () => failureRecord(world, "pd-pool-4"));
     expect((await world.invoke(records)).batchItemFailures).toEqual([]);
     expect(pagerdutyOutcome()).toEqual({
       incidents: 1,
@@ -159,14 +133,16 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
     await warmThenIdle();
     // 3 failures of one pipeline paged; SQS then delivers them again (their other channel
     // failed, a Lambda timeout): the ledger refuses each page as sent, no slot is asked for.
-    const paged = Array.from({ length: 3 }, () => failure(5));
+    const paged = Array.from({ length: 3 }, () => failureRecord(world, "pd-pool-5"));
     expect((await world.invoke(paged)).batchItemFailures).toEqual([]);
     await busyChannel();
     const tatOf = async () =>
       Number((await world.items()).find((i) => i.pk === "PACE#pagerduty-oncall")?.tat);
     const before = await tatOf();
     const again = paged.map((r) => record(r.body, r.messageId, 2));
-    expect((await world.invoke([failure(6), ...again])).batchItemFailures).toEqual([]);
+    expect(
+      (await world.invoke([failureRecord(world, "pd-pool-6"), ...again])).batchItemFailures,
+    ).toEqual([]);
     // One new page, one slot taken from the bucket (4 when the redeliveries were counted: 3
     // slots nobody sends in, T = 500 ms more of every later page's wait on a busy channel).
     expect((await tatOf()) - before).toBe(bucket.intervalMs);
@@ -176,8 +152,8 @@ describe("a batch's PagerDuty failures of one or two pipelines", () => {
   it("defer a turn whose pool slot is after the deadline, the copy carrying that slot, and send it at that slot with no call", async () => {
     await warmThenIdle();
     await busyChannel();
-    const calls = pagerdutyPaceCalls();
-    const records = Array.from({ length: 3 }, () => failure(3));
+    const calls = countPaceCalls(world, "pagerduty-oncall");
+    const records = Array.from({ length: 3 }, () => failureRecord(world, "pd-pool-3"));
     // A send must start by now + 800 ms (the deadline less the call's timeout): the first slot
     // (+500 ms) fits, the pool's two others (+1000, +1500) do not.
     const remainingMs = DEADLINE_MARGIN_MS + receiverTimeoutMs() + 800;

@@ -229,6 +229,38 @@ export function throttleCalls(
   return () => throttled;
 }
 
+/**
+ * Counts the pacing UpdateItems of `channel` (its `PACE#` item) that reach `world`'s local
+ * DynamoDB, on the wire (the proxy's fault hook, testing/dynamo-faults.ts); every call is decided
+ * as before. Undone by `jest.restoreAllMocks()`.
+ */
+export function countPaceCalls(world: FanoutWorld, channel: string): { count: number } {
+  const faults = world.standins.dynamo.faults;
+  const decide = faults.decide.bind(faults);
+  const seen = { count: 0 };
+  jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+    if (op === "UpdateItem" && body.includes(`"PACE#${channel}"`)) seen.count++;
+    return decide(op, body);
+  });
+  return seen;
+}
+
+/**
+ * A FAILED action event (CodeBuild, stage Deploy) of a new execution of `pipeline`, whose failure
+ * the CodePipeline stand-in of `world` knows ({@link addDeployFailure}), at `time` (ISO 8601;
+ * default now), as an SQS record.
+ */
+export function failureRecord(world: FanoutWorld, pipeline: string, time?: string): SQSRecord {
+  const executionId = randomUUID();
+  addDeployFailure(world.standins.aws, executionId, undefined, pipeline);
+  const ev = event(
+    "action-codebuild-failed",
+    { pipeline, stage: "Deploy", action: "DeployECS", "execution-id": executionId },
+    { id: randomUUID(), ...(time && { time }) },
+  );
+  return record(ev, `m-${pipeline}-${executionId}`);
+}
+
 /** The ledger item (delivery record) of `channel` for `executionId` in `world`'s table. */
 export async function deliveryRecordOf(
   world: Pick<FanoutWorld, "items">,
