@@ -262,10 +262,12 @@ describe.each(["prod", "staging"])("the %s stack", (stack) => {
 describe("IAM scoping", () => {
   it("allows approvals only on the pipelines configured with approvals", () => {
     const approvals = statements(stacks.prod, "approval-policy").find((s) => s.Sid === "Approvals");
-    // ListActionExecutions: a run's token in PARALLEL mode (infra/grants.ts, issue 10).
+    // ListActionExecutions: a run's token in PARALLEL mode (infra/grants.ts, issue 10);
+    // GetPipelineExecution: why a run that can no longer be decided ended (approval/ended.ts).
     expect(approvals.Action).toEqual([
       "codepipeline:GetPipelineState",
       "codepipeline:ListActionExecutions",
+      "codepipeline:GetPipelineExecution",
       "codepipeline:PutApprovalResult",
     ]);
     expect(approvals.Resource).toEqual([
