@@ -28,8 +28,13 @@ export class FaultInputError extends Error {
   }
 }
 
-/** A fault as `--fault` spells it after the `=` and `POST /api/faults` takes it in `fault`. */
-const FAULT_SPEC = /^(\d{3}|timeout|reset|off)(?:x(\d+))?$/;
+/**
+ * A fault as `--fault` spells it after the `=` and `POST /api/faults` takes it in `fault`: an
+ * error status a receiver answers (4xx or 5xx: RFC 9110 §15, status codes are 100–599, and the
+ * ones below 400 are no failure), `timeout` or `reset`, optionally for the next `times` ≥ 1
+ * requests (`x0` would be a fault that never applies).
+ */
+const FAULT_SPEC = /^([45]\d{2}|timeout|reset|off)(?:x([1-9]\d*))?$/;
 
 /**
  * The faults the page's menu offers, in order, as {@link FAULT_SPEC} spells them: one of each
@@ -59,7 +64,7 @@ export function faultOf(receiver: string, spec: string): SandboxFault | null {
     throw new FaultInputError(
       "fault",
       spec,
-      "expected an HTTP status (500), timeout, reset or off, optionally x<times> (503x2)",
+      "expected an HTTP error status 400-599 (500), timeout, reset or off, optionally x<times> with times 1 or more (503x2)",
     );
   }
   const [, what, times] = match;
@@ -75,10 +80,10 @@ export function faultOf(receiver: string, spec: string): SandboxFault | null {
  * Parses `--fault receiver=fault` (`500`, `503x2`, `429`, `timeout`, `reset`, `off`); `off`
  * gives null.
  * @throws when the spec has another shape or names no receiver kind (nor `sns`), worded as the
- *   flag: `--fault slack=bogus: expected <receiver>=<status|timeout|reset|off>[x<times>]`.
+ *   flag: `--fault slack=bogus: expected <receiver>=<status 400-599|timeout|reset|off>[x<times 1+>]`.
  */
 export function parseFault(spec: string): SandboxFault | null {
-  const shape = `--fault ${spec}: expected <receiver>=<status|timeout|reset|off>[x<times>]`;
+  const shape = `--fault ${spec}: expected <receiver>=<status 400-599|timeout|reset|off>[x<times 1+>]`;
   const match = /^([a-z-]+)=(.*)$/.exec(spec.trim());
   if (!match) throw new Error(shape);
   try {

@@ -513,8 +513,12 @@ describe("sandbox HTTP API", () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [
         { receiver: "slack", fault: "bogus" },
-        /^fault "bogus": expected an HTTP status \(500\), timeout, reset or off, optionally x<times> \(503x2\)$/,
+        /^fault "bogus": expected an HTTP error status 400-599 \(500\), timeout, reset or off, optionally x<times> with times 1 or more \(503x2\)$/,
       ],
+      // Not an HTTP status (RFC 9110 §15: 100–599), and a count that would never apply: both
+      // were accepted (the first listed as "600" in force, the second a permanent 503).
+      [{ receiver: "slack", fault: "600" }, /^fault "600": expected an HTTP error status 400-599/],
+      [{ receiver: "slack", fault: "503x0" }, /^fault "503x0": expected an HTTP error status/],
       [{ receiver: "bogus", fault: "500" }, /^receiver "bogus": unknown receiver \(one of slack, /],
       [
         { receiver: "teams", fault: "500" },

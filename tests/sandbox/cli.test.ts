@@ -83,15 +83,21 @@ describe("npm start: refused before the evaluation", () => {
   test("a --fault that does not parse is refused in the flag's own words", () => {
     // POST /api/faults words the same refusals with its JSON fields (api.test.ts).
     expect(() => parseFault("slack=bogus")).toThrow(
-      "--fault slack=bogus: expected <receiver>=<status|timeout|reset|off>[x<times>]",
+      "--fault slack=bogus: expected <receiver>=<status 400-599|timeout|reset|off>[x<times 1+>]",
     );
     expect(() => parseFault("slack")).toThrow(
-      "--fault slack: expected <receiver>=<status|timeout|reset|off>[x<times>]",
+      "--fault slack: expected <receiver>=<status 400-599|timeout|reset|off>[x<times 1+>]",
     );
     expect(() => parseFault("bogus=500")).toThrow(
       /^--fault bogus=500: unknown receiver bogus \(one of slack, .*sns\)$/,
     );
     expect(parseFault("slack=503x2")).toEqual({ receiver: "slack", status: 503, times: 2 });
+    // No HTTP status (RFC 9110 §15: 100–599) nor a failure (< 400), and a count that never applies.
+    for (const spec of ["slack=600", "slack=200", "slack=503x0"]) {
+      expect(() => parseFault(spec)).toThrow(
+        `--fault ${spec}: expected <receiver>=<status 400-599|`,
+      );
+    }
   });
 
   test("a port in use is reported at once, with one prefix", async () => {
