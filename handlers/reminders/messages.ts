@@ -63,7 +63,7 @@ export function reminderMessage(p: PendingApproval, threaded: boolean): Reminder
 
 /**
  * How an approval run ended without a decision: `expired` (CodePipeline's timeout; `waitedMs`
- * from the request to the end, when known), or its execution ended around it — `Stopped` /
+ * from the request to the end, when known; under a minute is worded "in time"), or its execution ended around it — `Stopped` /
  * `Stopping` (StopPipelineExecution), `Superseded`, `Cancelled` (the pipeline's definition was
  * updated) or any other status of GetPipelineExecution (API_PipelineExecution.html `status`),
  * with when CodePipeline ended the run (`endedAt`).
@@ -93,7 +93,11 @@ export function approvalEndedText(
   end: ApprovalEnd,
 ): string {
   if (end.kind === "expired") {
-    const waited = end.waitedMs === undefined ? "time" : durationWords(end.waitedMs);
+    // Under a minute is no wait CodePipeline's approval timeout gives (minutes to days): a run
+    // whose times say so was ended early or read from a skewed clock (the sandbox expires its
+    // requests at once); "0 minutes" would be wrong, so it says "in time", as the page does.
+    const known = end.waitedMs !== undefined && end.waitedMs >= 60_000;
+    const waited = known ? durationWords(end.waitedMs as number) : "time";
     return `Approval of ${what(names)} expired — no decision in ${waited}.`;
   }
   const at = end.endedAt ? ` at ${utcTime(end.endedAt.toISOString())}` : "";

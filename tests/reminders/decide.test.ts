@@ -147,6 +147,10 @@ describe("the messages", () => {
     expect(expiredMessage(pending, new Date("2026-11-30T14:00:00Z")).text).toContain(
       "no decision in 2 hours",
     );
+    // Ended as soon as requested (the sandbox's expiry, a skewed clock): not "0 minutes".
+    expect(expiredMessage(pending, new Date(pending.requestedAt)).text).toBe(
+      "Approval of p › Approve › Go expired — no decision in time.",
+    );
   });
 
   it.each([
