@@ -75,12 +75,16 @@ function eventTime(at: Date): string {
  * The EventBridge events of a request body: PutEvents' `{Entries:[…]}` (each `Detail` a JSON
  * string) or one event, given the `id`, `version`, `account`, `region`, `time` and `resources`
  * EventBridge would have stamped when it has none.
- * @throws when the body is neither, or an entry's `Detail` is not a JSON string.
+ * `Source`, `DetailType` and `Detail` (an event's `source`, `detail-type`, `detail`) are required:
+ * EventBridge fails an entry without each of them (API_PutEventsRequestEntry.html, `Source`).
+ * @throws when the body is neither, names which of those an entry or the event lacks, or an
+ *   entry's `Detail` is not a JSON string.
  */
 export function toEvents(input: unknown): Array<Record<string, unknown>> {
   const body = input as { Entries?: unknown };
   if (body && typeof body === "object" && Array.isArray(body.Entries)) {
     return body.Entries.map((entry: Record<string, unknown>, i: number) => {
+      requireFields(`Entries[${i}]`, entry, ["Source", "DetailType", "Detail"]);
       if (typeof entry.Detail !== "string")
         throw new Error(`Entries[${i}].Detail must be a JSON string`);
       return {
@@ -100,6 +104,7 @@ export function toEvents(input: unknown): Array<Record<string, unknown>> {
     throw new Error("expected an EventBridge event or {Entries:[…]}");
   }
   const event = { ...(input as Record<string, unknown>) };
+  requireFields("the event", event, ["source", "detail-type", "detail"]);
   // EventBridge stamps these on every event it delivers; a hand-written event may leave them out.
   event.id ??= randomUUID();
   event.version ??= "0";
@@ -108,6 +113,20 @@ export function toEvents(input: unknown): Array<Record<string, unknown>> {
   event.time ??= eventTime(new Date());
   event.resources ??= [];
   return [event];
+}
+
+/**
+ * Throws, naming `what` and each of `fields` that `value` lacks (absent, null or an empty
+ * string), when any is missing: EventBridge fails such an entry ({@link toEvents}).
+ */
+function requireFields(what: string, value: Record<string, unknown>, fields: string[]): void {
+  const missing = fields.filter(
+    (f) => value[f] === undefined || value[f] === null || value[f] === "",
+  );
+  if (missing.length === 0) return;
+  throw new Error(
+    `${what} lacks ${missing.join(", ")}: EventBridge fails an event without ${fields.join(", ")}`,
+  );
 }
 
 /** The progress line of a queue message's state change, if it deserves one. */

@@ -479,6 +479,21 @@ describe("sandbox HTTP API", () => {
     ]);
   });
 
+  test("an event without source, detail-type or detail is refused with 400 naming what it lacks, as EventBridge fails it", async () => {
+    // API_PutEventsRequestEntry.html: Detail, DetailType and Source are required; it was
+    // answered 200 with matched: false and pipeline "" (the new-user pass).
+    const one = await api<{ error: string }>("POST", "/events", { "detail-type": "x" });
+    expect(one.status).toBe(400);
+    expect(one.json.error).toBe(
+      "the event lacks source, detail: EventBridge fails an event without source, detail-type, detail",
+    );
+    const entries = await api<{ error: string }>("POST", "/events", {
+      Entries: [{ Source: "aws.codepipeline", Detail: "{}" }],
+    });
+    expect(entries.status).toBe(400);
+    expect(entries.json.error).toMatch(/^Entries\[0\] lacks DetailType: /);
+  });
+
   test("an event the rule does not match is dropped before the queue", async () => {
     const event = {
       source: "aws.codepipeline",
