@@ -32,8 +32,6 @@ import {
   type ChannelTurns,
   type PipelineOrder,
 } from "./order";
-import { openPacePool } from "./pace-pool";
-import { expectedPacing } from "./pace-plan";
 import { processRecord } from "./record";
 import { deadLetterQuietly, parkUnfinished } from "./unfinished";
 import { isReminderScan, scanRecord } from "../reminders";
@@ -102,8 +100,6 @@ export async function handleBatch(
     const ev = await parseOrReject(inv, record);
     if (ev) parsed.push({ record, ev });
   }
-  // Each channel's first group call reserves ahead what the batch expects (pace-pool.ts).
-  openPacePool(inv.deadline, expectedPacing(config, parsed));
   const failures: string[] = [];
   // Every record at once (bounded), in batch order; only (pipeline, channel) stays in order
   // (order.ts): a hanging channel of one event never holds another event's page (issue 11).

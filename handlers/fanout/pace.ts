@@ -11,16 +11,6 @@ import { writeWithRetries } from "../store/marks";
 import { reserveSlots } from "../store/pace-batch";
 import { reserveSlot, type Allowance, type PaceBucket, type PaceSlot } from "../store/pacing";
 import type { ChannelType } from "../types";
-import { memoOf } from "../store/pace-memo";
-import {
-  addSpare,
-  countRequest,
-  poolOf,
-  spareWanted,
-  sparesLast,
-  takeSpare,
-  type PacePool,
-} from "./pace-pool";
 
 /** The message attribute that carries slots reserved for a deferred copy: JSON channel → ms. */
 export const PACED_ATTRIBUTE = "paced";
@@ -48,8 +38,7 @@ const RESERVED_SLOT_GRACE_MS = 60_000;
  * when the slot leaves one call's timeout before `deadline` (epoch ms); else deferred. `reserved`: the slot a deferred copy carries (not reserved again while still near).
  * `allowance`: the grouping window's individual messages (fanout/grouping.ts); over it, `group`
  * (no send slot taken; a copy's reserved slot was already allowed). Without one the slot is
- * reserved together with the channel's other requests of the moment, or taken from the slots the
- * invocation of `deadline` reserved ahead (fanout/pace-pool.ts): {@link reserveInGroup}.
+ * reserved together with the channel's other requests of the moment: {@link reserveInGroup}.
  * DynamoDB errors are thrown once retrying them no longer fits before `deadline` (throttling is
  * retried, a denial is not).
  */
@@ -125,8 +114,6 @@ interface Waiter {
   reject: (err: unknown) => void;
   /** Its slot was given up once after a late reply ({@link settleGroup}). */
   again?: boolean;
-  /** The requesting invocation's slot pool (fanout/pace-pool.ts), if it opened one. */
-  pool?: PacePool;
 }
 
 /** One channel's reservations under one bucket: a group call under way, and who waits for one. */
@@ -147,19 +134,13 @@ const queues: { byKey: Record<string, GroupQueue> } = { byKey: {} };
  * (issue 12, fewer calls): requests made in the same tick, or while a reservation of the channel
  * is in flight, wait and are served together by ONE conditional UpdateItem when it returns
  * (store/pace-batch.ts `reserveSlots`: K slots that are exactly those of K single reservations
- * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10).
- * The call also reserves, after the waiting requests' slots, those the requesting invocation's
- * plan still expects on the channel (fanout/pace-pool.ts: its pool, opened by handler.ts): a
- * pipeline's later deliveries, which reach the channel one after another (fanout/order.ts), take
- * them earliest first with no call — 10 PagerDuty failures of 1 or 2 pipelines cost 1 call, not
- * about 9. A spare slot past by more than T/2 when taken is given up (settleGroup's rule) and the
- * request joins a group call; so no spare is reserved while the channel's burst is not spent
- * (pace-pool.ts `sparesLast`: they would be burst slots at the call's time). Resolves with the slot (epoch ms of `now`'s clock; requests of
- * another clock are grouped apart); after a late reply, a slot already past is reserved again
- * ({@link settleGroup}). `scope`: the invocation's deadline (the container's memo,
- * store/pace-memo.ts; the pool). A failed call (throttling, any DynamoDB error) rejects every
- * request of its group with that error: no slot is handed out, none is pooled, and each request's
- * own retry (`paceDelivery`) joins a new group.
+ * in request order; a batch's 10 PagerDuty failures of 10 pipelines cost 1 or 2 calls, not 10;
+ * those of one pipeline reach the channel one after another, fanout/order.ts). Resolves with the
+ * slot (epoch ms of `now`'s clock; requests of another clock are grouped apart); after a late
+ * reply, a slot already past is reserved again ({@link settleGroup}). `scope`: the
+ * invocation's deadline (the container's memo, store/pace-memo.ts). A failed call (throttling,
+ * any DynamoDB error) rejects every request of its group with that error: no slot is handed out,
+ * and each request's own retry (`paceDelivery`) joins a new group.
  */
 export function reserveInGroup(
   channel: string,
@@ -169,13 +150,8 @@ export function reserveInGroup(
 ): Promise<number> {
   const key = `${channel}#${bucket.intervalMs}#${bucket.burst}`;
   const q = (queues.byKey[key] ??= { running: false, waiting: [] });
-  const pool = poolOf(scope);
-  countRequest(pool, channel);
-  // A slot this invocation's earlier group call reserved ahead for it: no call.
-  const spare = takeSpare(pool, key, now, bucket.intervalMs);
-  if (spare !== undefined) return Promise.resolve(spare);
   return new Promise<number>((resolve, reject) => {
-    q.waiting.push({ now, scope, resolve, reject, pool });
+    q.waiting.push({ now, scope, resolve, reject });
     if (q.running) return;
     q.running = true;
     // The first request lets the rest of this tick join it (a batch's records at one moment).
@@ -183,46 +159,21 @@ export function reserveInGroup(
   });
 }
 
-/**
- * Serves `q`'s waiting requests, one group call at a time, until none waits: first from their
- * invocations' spare slots (fanout/pace-pool.ts), then by a call that also reserves the spare
- * slots each invocation in the group still expects to need. Never throws.
- */
+/** Serves `q`'s waiting requests, one group call at a time, until none waits. Never throws. */
 async function runGroups(channel: string, bucket: PaceBucket, q: GroupQueue): Promise<void> {
-  const key = `${channel}#${bucket.intervalMs}#${bucket.burst}`;
-  const T = bucket.intervalMs;
   while (q.waiting.length > 0) {
-    q.waiting = q.waiting.filter((w) => !servedFromPool(w, key, T));
-    if (q.waiting.length === 0) break;
     const clock = q.waiting[0].now;
     const group = q.waiting.filter((w) => w.now === clock);
     q.waiting = q.waiting.filter((w) => w.now !== clock);
-    const pools = [...new Set(group.map((w) => w.pool))].filter((p): p is PacePool => !!p);
-    // Spare slots only where they are not burst slots, usable for T/2 only (pace-pool.ts).
-    const tat = memoOf(channel, group[0].scope)?.tat;
-    const last = sparesLast(bucket, group.length, tat, clock());
-    const extra = pools.map((p) => (last ? spareWanted(p, channel, key, clock, T) : 0));
-    const k = group.length + extra.reduce((a, b) => a + b, 0);
     try {
       const started = clock();
-      const { at } = await reserveSlots(channel, bucket, k, clock, group[0].scope);
-      // The waiting requests take the earliest slots; each pool its share of the rest.
-      let next = group.length;
-      pools.forEach((p, i) => addSpare(p, key, clock, at.slice(next, (next += extra[i]))));
-      q.waiting.unshift(...settleGroup(group, at.slice(0, group.length), started, clock(), T));
+      const { at } = await reserveSlots(channel, bucket, group.length, clock, group[0].scope);
+      q.waiting.unshift(...settleGroup(group, at, started, clock(), bucket.intervalMs));
     } catch (err: unknown) {
       for (const w of group) w.reject(err);
     }
   }
   q.running = false;
-}
-
-/** Resolves `w` with a spare slot of its pool (queue `key`), if one is usable now. */
-function servedFromPool(w: Waiter, key: string, intervalMs: number): boolean {
-  const at = takeSpare(w.pool, key, w.now, intervalMs);
-  if (at === undefined) return false;
-  w.resolve(at);
-  return true;
 }
 
 /**

@@ -1,8 +1,7 @@
 /**
  * Group commit of send-slot reservations (issue 12, fewer DynamoDB calls): `k` slots of one
  * channel in ONE conditional UpdateItem of its pace item (store/pacing.ts), for the fan-out's
- * reservations that queue behind one in flight (fanout/pace.ts `reserveInGroup`) and the slots
- * their invocation reserves ahead for the channel's later deliveries (fanout/pace-pool.ts).
+ * reservations that queue behind one in flight (fanout/pace.ts `reserveInGroup`).
  */
 import { reserveRun, type PaceBucket } from "./pacing";
 

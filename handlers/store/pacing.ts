@@ -40,13 +40,7 @@
  * event (PagerDuty's 1.00 → 0.90), because a channel's sends keep their pipeline's order
  * (fanout/order.ts) and the probe's events come from 2 pipelines: at most 2 PagerDuty
  * reservations of a batch overlap. A batch of 10 failures of 10 pipelines takes 1 or 2 calls
- * instead of 10 (tests/fanout/pacing-group-batch.test.ts). The invocation's slot pool
- * (fanout/pace-pool.ts) closes the rest of that gap: a group call also reserves the slots its
- * batch's plan still expects on the channel, which a pipeline's later deliveries take with no
- * call (tests/fanout/pacing-pool.test.ts); measured the same way,
- * alternating, PagerDuty's 0.93–1.07 → 0.17–0.23 pacing calls per event, all channels' 1.16–1.37
- * → 0.43–0.56 in the three later pairs of runs; 0.70 since it reserves no spare on a channel whose
- * burst is not spent (burst slots, given up past T/2: README, "What it costs in DynamoDB").
+ * instead of 10 (tests/fanout/pacing-group-batch.test.ts).
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
