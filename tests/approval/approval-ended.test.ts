@@ -90,6 +90,25 @@ const minute = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
 
 const WHAT = `Approval of ${PIPELINE} › ${STAGE} › ${ACTION}`;
 
+/**
+ * A request with comments (CustomData) nobody answered: its run expired 7 days and a minute
+ * later (the stand-in's clock), GetPipelineState still showing the comments as its `summary`.
+ */
+function expiredWithComments(): { executionId: string; run: string } {
+  const executionId = randomUUID();
+  const run = `run-${randomUUID()}`;
+  h.all.aws.addPendingApproval({
+    pipeline: PIPELINE,
+    stage: STAGE,
+    action: ACTION,
+    executionId,
+    actionExecutionId: run,
+    customData: "Please check the release notes before approving",
+  });
+  expireApprovals(h.all.aws.state, new Date(Date.now() + 7 * 24 * 3_600_000 + 60_000));
+  return { executionId, run };
+}
+
 describe("a click on a request whose run ended undecided says why", () => {
   it("its execution was stopped: the execution, when, and the buttons go", async () => {
     // Prepare: the execution is stopped (abandon) while its approval waits.
@@ -144,17 +163,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     // run's `summary` (user guide, "Approve or reject an approval action in CodePipeline", CLI
     // step 2), and nobody answered within 7 days. Only ListActionExecutions'
     // externalExecutionSummary is a result's summary (none: it expired).
-    const executionId = randomUUID();
-    const run = `run-${randomUUID()}`;
-    h.all.aws.addPendingApproval({
-      pipeline: PIPELINE,
-      stage: STAGE,
-      action: ACTION,
-      executionId,
-      actionExecutionId: run,
-      customData: "Please check the release notes before approving",
-    });
-    expireApprovals(h.all.aws.state, new Date(Date.now() + 7 * 24 * 3_600_000 + 60_000));
+    const { executionId, run } = expiredWithComments();
     // Act
     const { responseId } = await click(APPROVER_1, { executionId, run });
     // Assess
@@ -166,17 +175,7 @@ describe("a click on a request whose run ended undecided says why", () => {
 
   it("a run that Failed while ListActionExecutions fails is neither called rejected nor expired", async () => {
     // Prepare: as above, but the listing that holds the run's result is throttled (every try).
-    const executionId = randomUUID();
-    const run = `run-${randomUUID()}`;
-    h.all.aws.addPendingApproval({
-      pipeline: PIPELINE,
-      stage: STAGE,
-      action: ACTION,
-      executionId,
-      actionExecutionId: run,
-      customData: "Please check the release notes before approving",
-    });
-    expireApprovals(h.all.aws.state, new Date(Date.now() + 7 * 24 * 3_600_000 + 60_000));
+    const { executionId, run } = expiredWithComments();
     h.all.aws.faults.codepipeline = {
       code: "ThrottlingException",
       status: 400,
