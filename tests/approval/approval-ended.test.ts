@@ -76,6 +76,27 @@ async function click(
   return { res, responseId: id };
 }
 
+/**
+ * Decides the run of `token` outside Slack (a console reviewer's own PutApprovalResult, or a
+ * work of ours that stopped before it reported); resolves with when CodePipeline says it did.
+ */
+async function decideInCodePipeline(
+  token: string,
+  status: "Approved" | "Rejected",
+  summary: string,
+): Promise<Date> {
+  const { approvedAt } = await cp.send(
+    new PutApprovalResultCommand({
+      pipelineName: PIPELINE,
+      stageName: STAGE,
+      actionName: ACTION,
+      token,
+      result: { status, summary },
+    }),
+  );
+  return approvedAt ?? new Date(0);
+}
+
 /** The ephemeral told to the clicker, and the message that replaced the request. */
 function answerOf(responseId: string): { told: string; message: string; replaced: unknown } {
   const posts = postsTo(h, responseId);
@@ -241,16 +262,7 @@ describe("a click on a request decided in the console says who decided and when"
     async (status, verb, icon, summary) => {
       // Prepare: someone decides the run in the console (their own PutApprovalResult).
       const p = pendingRun(h.all.aws);
-      const { approvedAt } = await cp.send(
-        new PutApprovalResultCommand({
-          pipelineName: PIPELINE,
-          stageName: STAGE,
-          actionName: ACTION,
-          token: p.token,
-          result: { status, summary },
-        }),
-      );
-      const at = approvedAt ?? new Date(0);
+      const at = await decideInCodePipeline(p.token, status, summary);
       // Act
       const { responseId } = await click(APPROVER_1, p);
       // Assess: who (the resource of the caller's ARN, as CodePipeline records it: the
@@ -289,16 +301,7 @@ describe("a click on a request decided in the console says who decided and when"
     // CodePipeline's caller is then the approval Lambda's own role (the stand-in: role/approver).
     const p = pendingRun(h.all.aws);
     const summary = approvalSummary("Approved", { id: "U012ABC", name: "Jane Doe" });
-    const { approvedAt } = await cp.send(
-      new PutApprovalResultCommand({
-        pipelineName: PIPELINE,
-        stageName: STAGE,
-        actionName: ACTION,
-        token: p.token,
-        result: { status: "Approved", summary },
-      }),
-    );
-    const at = approvedAt ?? new Date(0);
+    const at = await decideInCodePipeline(p.token, "Approved", summary);
     // Act
     const { responseId } = await click(APPROVER_1, p);
     // Assess: the clicker learns who decided through Slack; the role is not presented as a person.
