@@ -8,7 +8,8 @@
  * is marked `grouped` and indexed for the flush (store/digest.ts) in the write that would have
  * marked it sent — and once the container knows the window is spent (store/pacing.ts memo), a first attempt is claimed
  * and marked in that one write, with no claim before it (fanout/group-first.ts). The first grouped notification of a (channel, window) an invocation sees
- * queues a delayed digest-flush message (contracts/digest-flush.ts); duplicates are harmless.
+ * queues a delayed digest-flush message (contracts/digest-flush.ts), unless an earlier invocation
+ * of the same container did ({@link queueFlush}); duplicates are harmless.
  *
  * Defaults per channel type ({@link DEFAULT_GROUPING}): chat, webhook and email 3 messages per
  * 60 s window; SMS 1 text per 120 s window, then "N more — see <slack channel>"; PagerDuty never
@@ -124,19 +125,52 @@ export function entryOf(n: Notification): GroupedEntry {
 }
 
 /**
+ * The digest flushes this warm container has queued and SQS accepted (issue 12: fewer calls), by
+ * `<digest id>#<window ms>`, each until its due time (epoch ms, this clock), so that its later
+ * invocations queue no second copy. Sound because an accepted message stays in the queue until a
+ * receive that handled it deletes it, or it reaches the DLQ with its reason (SQS Developer Guide,
+ * "Amazon SQS at-least-once delivery" and "Using dead-letter queues"), and ONE copy flushes the
+ * window's whole list (the flush reads every entry marked before {@link flushCutoff}, whoever
+ * queued it): a second copy from this container, due at the same time, only repeats the flush's
+ * Query and its claim check. Other containers still queue their own (they cannot know of this
+ * one's); a failed SendMessage is not remembered. A `const` object, not a Map (handlers/README.md,
+ * serialization rules 2 and 3); bounded by the channels' open windows.
+ */
+const queuedFlushes: { byKey: Record<string, number> } = { byKey: {} };
+
+/** Forgets the flushes this container queued (for tests that empty the queue between cases). */
+export function forgetQueuedFlushes(): void {
+  queuedFlushes.byKey = {};
+}
+
+/** Whether this container queued the flush `key` and it is not yet due; drops those that are. */
+function flushQueued(key: string, now: number): boolean {
+  for (const [k, due] of Object.entries(queuedFlushes.byKey)) {
+    if (due <= now) delete queuedFlushes.byKey[k];
+  }
+  return queuedFlushes.byKey[key] !== undefined;
+}
+
+/**
  * Queues the flush of `slot`'s digest, delayed to the window's end plus {@link FLUSH_GRACE_MS},
- * once per invocation (the same promise for every grouped notification of the window). SQS
+ * once per invocation (the same promise for every grouped notification of the window), and not
+ * at all when an earlier invocation of this container queued it ({@link queuedFlushes}). SQS
  * errors are thrown.
  */
 export function queueFlush(inv: Invocation, slot: DigestSlot, windowMs: number): Promise<void> {
   const flushes = (inv.digestFlushes ??= {});
+  const key = `${slot.digestId}#${windowMs}`;
+  const dueAt = slot.windowStart + windowMs + scaledMs(FLUSH_GRACE_MS);
+  if (flushes[slot.digestId] === undefined && flushQueued(key, Date.now())) {
+    return (flushes[slot.digestId] = Promise.resolve());
+  }
   const pending = (flushes[slot.digestId] ??= (async () => {
-    const dueMs = slot.windowStart + windowMs + scaledMs(FLUSH_GRACE_MS) - Date.now();
     await requeue({
       body: digestFlushBody({ channel: slot.channel, windowStart: slot.windowStart, windowMs }),
       // This clock's ms → AWS seconds (the local queue scales them back).
-      delaySeconds: (Math.max(0, dueMs) * timeScale()) / 1000,
+      delaySeconds: (Math.max(0, dueAt - Date.now()) * timeScale()) / 1000,
     });
+    queuedFlushes.byKey[key] = dueAt;
   })());
   // A failed requeue is not remembered: the next grouped notification tries again.
   pending.catch(() => {

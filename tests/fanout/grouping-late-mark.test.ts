@@ -107,7 +107,7 @@ it("a mark that completes after the window's flush cutoff moves the entry to the
 it("a mark completed before the cutoff stays in its window", async () => {
   const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS + WINDOW_MS;
   const allowance = { windowStart, windowMs: WINDOW_MS, max: 3 };
-  world.standins.aws.reset();
+  world.reset();
   const ref = await claimed("on-time-1");
 
   const out = await groupDelivery(invocation(), n, ref, allowance, quietLogger);

@@ -15,6 +15,7 @@ import {
 import { parseConfig, type StackConfig } from "../../config";
 import type { Context, SQSBatchResponse, SQSRecord } from "aws-lambda";
 import { createFanoutHandler } from "../../handlers/fanout";
+import { forgetQueuedFlushes } from "../../handlers/fanout/grouping";
 import { forgetPaceMemo } from "../../handlers/store/pacing";
 import {
   auditPartition,
@@ -384,6 +385,8 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
     reset() {
       standins.receivers.reset();
       standins.aws.reset();
+      // The queue is emptied: the container's memo of the flushes it queued goes with it.
+      forgetQueuedFlushes();
       standins.aws.state.secrets[SECRET_ARN] = JSON.stringify(world.config.channelSecrets);
     },
     async drain(events, opts = {}) {
