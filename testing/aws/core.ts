@@ -76,6 +76,8 @@ export interface AwsFaults {
   sns: AwsFault | null;
   codepipeline: AwsFault | null;
   lambda: AwsFault | null;
+  /** SQS `SendMessage` (the fan-out's requeues, deferred copies and digest flushes). */
+  sqs: AwsFault | null;
 }
 
 /** Latency injection per service and operation, in ms. */
@@ -105,7 +107,7 @@ export function emptyState(): AwsState {
 
 /** No fault anywhere. */
 export function noFaults(): AwsFaults {
-  return { secretsmanager: null, sns: null, codepipeline: null, lambda: null };
+  return { secretsmanager: null, sns: null, codepipeline: null, lambda: null, sqs: null };
 }
 
 /** No added latency anywhere. */

@@ -26,7 +26,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { sendJson } from "../http";
-import type { AwsContext } from "./core";
+import { takeFault, type AwsContext } from "./core";
 
 /** The `X-Amz-Target` prefix of SQS operations. */
 export const SQS_TARGET = "AmazonSQS.";
@@ -125,6 +125,18 @@ export function handleSqs(
   };
   if (operation !== "SendMessage" || !input.QueueUrl || typeof input.MessageBody !== "string") {
     invalid(res, `aws stand-in: unsupported sqs ${operation}`);
+    return;
+  }
+  // An injected error, as SendMessage answers it (API_SendMessage.html "Errors": e.g.
+  // QueueDoesNotExist, RequestThrottled, HTTP 400; CommonErrors.html: InternalFailure, 500).
+  const fault = takeFault(ctx, "sqs", operation);
+  if (fault) {
+    sendJson(
+      res,
+      fault.status,
+      { __type: `com.amazonaws.sqs#${fault.code}`, message: fault.message },
+      { "x-amzn-errortype": fault.code, "content-type": "application/x-amz-json-1.0" },
+    );
     return;
   }
   if (input.MessageBody === "") {
