@@ -9,24 +9,20 @@ import { parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { groupDelivery } from "../../handlers/fanout/grouping";
 import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import { startFanoutWorld, type FanoutWorld } from "../support/fanout";
-import { deliveryRefOf, handInvocation, pipelineFailure, quietLogger } from "../support/grouping";
+import type { FanoutWorld } from "../support/fanout";
+import {
+  deliveryRefOf,
+  handInvocation,
+  pipelineFailure,
+  quietLogger,
+  useQueuedWorld,
+} from "../support/grouping";
 
-const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "webhook-once";
 const WINDOW_MS = 60_000;
 
 let world: FanoutWorld;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  world = await startFanoutWorld();
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+useQueuedWorld((w) => (world = w));
 beforeEach(() => world.reset());
 
 /** A window that starts `ahead` windows from now (so no flush of it is due during the test). */

@@ -15,30 +15,14 @@ import { digestRef } from "../../handlers/fanout/digest-build";
 import { digestSlot } from "../../handlers/fanout/grouping";
 import { markGrouped } from "../../handlers/store/digest";
 import { deliveryRecordKey, digestPartition } from "../../handlers/store/keys";
-import {
-  DLQ_URL,
-  SMS_TOPIC,
-  record,
-  startFanoutWorld,
-  throttleCalls,
-  type FanoutWorld,
-} from "../support/fanout";
+import { DLQ_URL, SMS_TOPIC, record, throttleCalls, type FanoutWorld } from "../support/fanout";
+import { EVENTS_QUEUE_URL, useQueuedWorld } from "../support/grouping";
 
-const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "sms-oncall";
 const WINDOW_MS = 120_000;
 
 let world: FanoutWorld;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  world = await startFanoutWorld();
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+useQueuedWorld((w) => (world = w));
 beforeEach(async () => {
   world.reset();
   world.lines.length = 0;

@@ -12,24 +12,14 @@ import type { Invocation } from "../../handlers/fanout/invocation";
 import { digestPartition } from "../../handlers/store/keys";
 import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import { jumpClockOnWrite, startFanoutWorld, type FanoutWorld } from "../support/fanout";
-import { deliveryRefOf, handInvocation, quietLogger } from "../support/grouping";
+import { jumpClockOnWrite, type FanoutWorld } from "../support/fanout";
+import { deliveryRefOf, handInvocation, quietLogger, useQueuedWorld } from "../support/grouping";
 
-const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const CHANNEL = "webhook-late";
 const WINDOW_MS = 60_000;
 
 let world: FanoutWorld;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  world = await startFanoutWorld();
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+useQueuedWorld((w) => (world = w));
 afterEach(() => jest.restoreAllMocks());
 
 /** A hand-made invocation of the world until `deadline` (the fan-out's own is not needed here). */

@@ -8,7 +8,28 @@ import type { Logger } from "../../handlers/channels/types";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import type { DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import type { FanoutWorld } from "./fanout";
+import { startFanoutWorld, type FanoutWorld } from "./fanout";
+
+/** The fan-out's own queue in these tests: digest flushes and deferred copies are queued there. */
+export const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
+
+/**
+ * Starts the file's fan-out world with `EVENTS_QUEUE_URL` set (before the handler's SQS client
+ * is made), hands it to `use`, and closes it and restores the environment after the file.
+ */
+export function useQueuedWorld(use: (world: FanoutWorld) => void): void {
+  const saved = { ...process.env };
+  let started: FanoutWorld | undefined;
+  beforeAll(async () => {
+    process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
+    started = await startFanoutWorld();
+    use(started);
+  });
+  afterAll(async () => {
+    await started?.close();
+    process.env = saved;
+  });
+}
 
 /** A logger that says nothing (the tests assert on records and receivers, not on logs). */
 export const quietLogger = {
