@@ -6,7 +6,8 @@
  *   mode only the latest one) and each action's latest run with its `actionExecutionId`; the
  *   approval `token` only while the run is InProgress and never in PARALLEL mode
  *   (API_PutApprovalResult.html, `token`).
- * - `PutApprovalResult`, `RetryStageExecution`, `RollbackStage`: approvals.ts, executions.ts.
+ * - `PutApprovalResult`, `RetryStageExecution`, `RollbackStage`, `StopPipelineExecution`,
+ *   `ListPipelineExecutions`: approvals.ts, executions.ts, rollbacks.ts, stops.ts, history.ts.
  * - `GetPipelineExecution` (API_PipelineExecution.html): status, attempt-independent id, artifact
  *   revisions, trigger, `executionMode`, `executionType`, `rollbackMetadata`; an id that is not of
  *   the documented pattern is a ValidationException (validate.ts), an unknown one
@@ -24,6 +25,9 @@ import { epoch, STANDIN_ACCOUNT, serviceError, type AwsContext, type JsonOperati
 import { putApprovalResult } from "./approvals";
 import { retryStageExecution, stageLatestExecution } from "./executions";
 import { rollbackStage } from "./rollbacks";
+import { listPipelineExecutions } from "./history";
+import { pageOf } from "./paging";
+import { stopPipelineExecution } from "./stops";
 import { requireExecutionId } from "./validate";
 import {
   modeOf,
@@ -59,7 +63,10 @@ function stageStatus(pipeline: ModelPipeline, stage: ModelStage): string | undef
   const executionId = stageLatestExecution(stage);
   const execution = executionId ? pipeline.executions[executionId] : undefined;
   const ended = execution && ENDED_STAGE[execution.status];
-  if (ended && statuses.includes("Abandoned")) return ended;
+  // The stage a stop found the execution in (stops.ts) reads Stopping, then Stopped, whether its
+  // runs were abandoned or waited for.
+  const stoppedHere = execution?.stop?.stages.includes(stage.name);
+  if (ended && (stoppedHere || statuses.includes("Abandoned"))) return ended;
   if (statuses.includes("Failed")) return "Failed";
   if (statuses.includes("InProgress")) return "InProgress";
   return "Succeeded";
@@ -179,37 +186,6 @@ function actionTypeId(action: ModelAction): Record<string, string> {
   };
 }
 
-/** ListActionExecutions `maxResults`: "Valid Range: Minimum value of 1. Maximum value of 100." */
-const MAX_RESULTS = 100;
-
-/** The page of `all` that `input` asks for (`maxResults`, `nextToken`), and the next token. */
-function pageOf<T>(
-  all: T[],
-  input: Record<string, unknown>,
-  listing: string,
-): { page: T[]; nextToken?: string } {
-  const max = input.maxResults ?? MAX_RESULTS;
-  if (typeof max !== "number" || !Number.isInteger(max) || max < 1 || max > MAX_RESULTS) {
-    throw serviceError(
-      "ValidationException",
-      `Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and ${MAX_RESULTS}`,
-    );
-  }
-  let start = 0;
-  if (input.nextToken !== undefined) {
-    const [forListing, offset] = Buffer.from(String(input.nextToken), "base64url")
-      .toString("utf8")
-      .split("|");
-    start = Number(offset);
-    if (forListing !== listing || !Number.isInteger(start) || start < 0 || start > all.length)
-      throw serviceError("InvalidNextTokenException", "The next token is not valid");
-  }
-  const end = start + max;
-  const nextToken =
-    end < all.length ? Buffer.from(`${listing}|${end}`, "utf8").toString("base64url") : undefined;
-  return { page: all.slice(start, end), nextToken };
-}
-
 /** Whether `executionId` is an execution of `pipeline`: known to it, or one of its runs'. */
 function knowsExecution(pipeline: ModelPipeline, executionId: unknown): boolean {
   if (typeof executionId !== "string") return false;
@@ -325,5 +301,7 @@ export function codePipelineOperations(ctx: AwsContext): Record<string, JsonOper
     GetPipeline: (input) => getPipeline(ctx, input),
     RetryStageExecution: (input) => retryStageExecution(ctx.state, input),
     RollbackStage: (input) => rollbackStage(ctx.state, input),
+    StopPipelineExecution: (input) => stopPipelineExecution(ctx.state, input),
+    ListPipelineExecutions: (input) => listPipelineExecutions(ctx.state, input),
   };
 }

@@ -34,6 +34,7 @@ import {
   type ModelTrigger,
 } from "./model";
 import { emitActionEvent, emitStageEvent } from "./outbox";
+import { settleStop } from "./stops";
 
 /** Who PutApprovalResult calls come from, as `lastUpdatedBy` reports it. */
 const APPROVER_ARN = `arn:aws:iam::${STANDIN_ACCOUNT}:role/approver`;
@@ -194,7 +195,9 @@ function validatePutApprovalResult(input: Record<string, unknown>): void {
  * PutApprovalResult: decides the run the token belongs to. Approved → the run Succeeded and the
  * Action SUCCEEDED event; Rejected → the run Failed (error code JobFailed, the summary as given,
  * e.g. "Rejected by …"), the Action FAILED event, then the execution Failed and the Pipeline
- * FAILED event. Either way, an execution waiting for the stage may then enter it.
+ * FAILED event. Either way, an execution waiting for the stage may then enter it. A run of an
+ * execution being stopped and waited for (`Stopping`) ends with the action event only, and when
+ * it was the last run in progress the execution is then `Stopped` (stops.ts `settleStop`).
  * @throws ValidationException (the request's shape: {@link validatePutApprovalResult}),
  *   PipelineNotFoundException, StageNotFoundException, ActionNotFoundException,
  *   InvalidApprovalTokenException, ApprovalAlreadyCompletedException.
@@ -241,6 +244,11 @@ export function putApprovalResult(
     at,
   );
   const executionId = run.pipelineExecutionId;
+  // Stop and wait: the run's end may be the last one the stop waited for (stops.ts).
+  if (execution.status === "Stopping") {
+    settleStop(state, name, executionId, at);
+    return { approvedAt: at };
+  }
   const stageDone = stage.actions.every((a) => latestRunOf(a, executionId)?.status === "Succeeded");
   if (!approved || stageDone) {
     const stageState = approved ? "SUCCEEDED" : "FAILED";
@@ -266,11 +274,29 @@ export interface ExpiredApproval {
   expiresAt: Date;
 }
 
+function expiredOf(
+  pipeline: string,
+  stage: string,
+  action: string,
+  run: ActionRun,
+): ExpiredApproval {
+  return {
+    pipeline,
+    stage,
+    action,
+    executionId: run.pipelineExecutionId,
+    actionExecutionId: run.actionExecutionId,
+    token: run.token,
+    expiresAt: run.expiresAt as Date,
+  };
+}
+
 /**
  * Advances the model's clock to `now`: every pending approval run whose expiry has passed fails
  * as CodePipeline fails a timed-out approval — the Approval action FAILED with no "Rejected by"
  * summary and no execution-result (issue 10 item 3), then the execution FAILED — and the events
- * are emitted. A later PutApprovalResult with its token answers ApprovalAlreadyCompletedException.
+ * are emitted (a `Stopping` execution's run: the action event, then stops.ts `settleStop`). A
+ * later PutApprovalResult with its token answers ApprovalAlreadyCompletedException.
  * @returns the expired runs.
  */
 export function expireApprovals(state: AwsState, now: Date = new Date()): ExpiredApproval[] {
@@ -293,19 +319,16 @@ export function expireApprovals(state: AwsState, now: Date = new Date()): Expire
           { pipeline: name, execution, stage: stage.name, action, run, state: "FAILED" },
           now,
         );
+        if (execution.status === "Stopping") {
+          settleStop(state, name, run.pipelineExecutionId, now);
+          expired.push(expiredOf(name, stage.name, action.name, run));
+          continue;
+        }
         const stageEvent = { pipeline: name, executionId: run.pipelineExecutionId, execution };
         emitStageEvent(state, { ...stageEvent, stage: stage.name, state: "FAILED" }, now);
         failExecution(state, name, run.pipelineExecutionId, now);
         admitWaiting(state, name, stage.name, now);
-        expired.push({
-          pipeline: name,
-          stage: stage.name,
-          action: action.name,
-          executionId: run.pipelineExecutionId,
-          actionExecutionId: run.actionExecutionId,
-          token: run.token,
-          expiresAt: run.expiresAt,
-        });
+        expired.push(expiredOf(name, stage.name, action.name, run));
       }
     }
   }

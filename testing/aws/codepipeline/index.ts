@@ -10,6 +10,7 @@
  * | approvals.ts  | pending approvals, PutApprovalResult, approval timeouts               |
  * | executions.ts | starts, stages in each execution mode, retries, finished executions   |
  * | rollbacks.ts  | RollbackStage and the automated rollback                              |
+ * | stops.ts      | StopPipelineExecution (stop and wait, stop and abandon) and its events |
  * | outbox.ts     | the emitted EventBridge events and their listeners                    |
  * | record.ts     | `recordEvent` (an event posted to the sandbox as CodePipeline's own)  |
  * | shape.ts      | whether a posted event has the shape CodePipeline emits               |
@@ -92,7 +93,8 @@ export {
   type CodePipelineEvent,
   type CodePipelineEventListener,
 } from "./outbox";
-export { recordEvent, stopExecution, type RecordedEvent } from "./record";
+export { recordEvent, type RecordedEvent } from "./record";
+export { stopExecution, stopPipelineExecution, type StopOptions } from "./stops";
 export { notCodePipelines } from "./shape";
 export {
   codePipelineView,

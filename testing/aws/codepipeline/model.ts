@@ -143,6 +143,23 @@ export interface ModelExecution {
   /** The stage this execution waits to enter (QUEUED / SUPERSEDED modes: the stage is busy). */
   waitingAt?: string;
   waitingSince?: Date;
+  /** How the execution was stopped (StopPipelineExecution; stops.ts). */
+  stop?: ModelStop;
+}
+
+/**
+ * A StopPipelineExecution request (API_StopPipelineExecution.html): `abandon` or stop and wait,
+ * and the `reason` ListPipelineExecutions returns as `stopTrigger.reason`
+ * (API_StopExecutionTrigger.html: "The user-specified reason the pipeline was stopped", ≤ 200).
+ */
+export interface ModelStop {
+  abandon: boolean;
+  reason?: string;
+  /** The stages the execution was in when the stop was requested (Stage STOPPING, then STOPPED). */
+  stages: string[];
+  /** When the stop was requested, and when the execution reached Stopped. */
+  requestedAt: Date;
+  stoppedAt?: Date;
 }
 
 /** One pipeline in the CodePipeline model. */

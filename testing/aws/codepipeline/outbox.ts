@@ -6,7 +6,8 @@
  * `pipeline`, `execution-id`, `start-time`, `state`, `version` (the pipeline version),
  * `pipeline-execution-attempt`; action events add `stage`, `action`, `action-execution-id`,
  * `region`, `type` and, when there is one, `execution-result`; RESUMED pipeline events add
- * `last-retry-attempt-time`; STARTED pipeline events add `execution-trigger`.
+ * `last-retry-attempt-time`; STARTED pipeline events add `execution-trigger`; STOPPING pipeline
+ * events add `stop-execution-comments` when the stop gave a reason.
  *
  * Every emitted event is appended to `state.codepipeline.outbox` and announced to the listeners
  * registered with {@link onCodePipelineEvent} (the sandbox routes them like `POST /events`).
@@ -117,6 +118,10 @@ export function emitPipelineEvent(
   };
   if (input.state === "RESUMED" && execution.lastRetryAt)
     detail["last-retry-attempt-time"] = execution.lastRetryAt.toISOString();
+  // The Pipeline STOPPING event carries the stop request's reason (user guide, "Monitoring
+  // CodePipeline events", Pipeline STOPPING event; stops.ts).
+  if (input.state === "STOPPING" && execution.stop?.reason !== undefined)
+    detail["stop-execution-comments"] = execution.stop.reason;
   if (input.state === "STARTED" && execution.trigger) {
     detail["execution-trigger"] = {
       "trigger-type": execution.trigger.triggerType,

@@ -305,28 +305,6 @@ function endRunsOf(target: Omit<ActionTarget, "execution">, at: Date): void {
 }
 
 /**
- * Stops execution `executionId` of pipeline `name` (in `state`'s own account and region) as
- * StopPipelineExecution with `abandon: true` does (API_StopPipelineExecution: "stop the pipeline
- * execution by abandoning, rather than finishing, in-progress actions"): the execution is
- * `Stopped`, its runs in progress `Abandoned` (their approval tokens no longer decide), and an
- * execution waiting at a stage it held enters it (with its STARTED events). Emits no event of the
- * stop itself. @returns false, changing nothing, when the execution is unknown or not in progress.
- */
-export function stopExecution(
-  state: AwsState,
-  name: string,
-  executionId: string,
-  at = new Date(),
-): boolean {
-  const pipeline = state.codepipeline.pipelines[name];
-  const execution = pipeline?.executions[executionId];
-  if (!execution || execution.status !== "InProgress") return false;
-  execution.status = "Stopped";
-  endRunsOf({ state, name, pipeline, executionId }, at);
-  return true;
-}
-
-/**
  * Makes the model consistent with a CodePipeline state-change event, as if CodePipeline had
  * emitted it (see the module comment). Details a test or scenario set up before (a failed
  * action's summary, revisions, the token of that same run) are kept. Events of another `source`
