@@ -1,0 +1,79 @@
+/**
+ * A stopped execution, end to end: the CodePipeline stand-in stops it as StopPipelineExecution
+ * does and emits CodePipeline's events (userguide detect-state-changes-cloudwatch-events.html:
+ * Pipeline STOPPING, Stage STOPPING, Action ABANDONED, Stage STOPPED, Pipeline STOPPED); the
+ * sandbox routes them through the stack's rule (infra/patterns.ts) to the queue and the fan-out.
+ * The stack routes STOPPED for its pipeline (the demo stack with `STOPPED` added to its states),
+ * so the Pipeline STOPPED event reaches the channels, which say the execution was stopped — not
+ * that it failed — and never page (a stop is someone's decision). The other stop events match no
+ * branch of the rule (stage and action events are routed for FAILED, approvals for STARTED).
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomUUID } from "node:crypto";
+import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
+import { DEMO_STACK_FILE } from "../../sandbox/stacks";
+import { stopExecution } from "../../testing";
+
+const PIPELINE = "main-app-production";
+let sandbox: Sandbox;
+let dir: string;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  // The demo stack, its main-app-production pipeline routing STOPPED as well.
+  const demo = fs.readFileSync(DEMO_STACK_FILE, "utf8");
+  const routed = demo.replace(
+    `- name: ${PIPELINE}\n      tier: critical\n      states: [FAILED, SUCCEEDED]`,
+    `- name: ${PIPELINE}\n      tier: critical\n      states: [FAILED, SUCCEEDED, STOPPED]`,
+  );
+  expect(routed).not.toBe(demo);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-stop-test-"));
+  const configFile = path.join(dir, "Pulumi.stop.yaml");
+  fs.writeFileSync(configFile, routed);
+  sandbox = await startSandbox({ configFile, port: 0, serve: false, log: (l) => lines.push(l) });
+}, 120_000);
+
+afterAll(async () => {
+  await sandbox?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+it("a stopped execution reaches the channels as stopped (with no page), and only its Pipeline STOPPED event matches the rule", async () => {
+  // Prepare: an execution waits at its approval.
+  const executionId = randomUUID();
+  sandbox.standins.aws.addPendingApproval({
+    pipeline: PIPELINE,
+    stage: "Approve",
+    action: "ManualApproval",
+    executionId,
+  });
+  const slackBefore = sandbox.standins.receivers.byReceiver("slack", "slack-eng").length;
+  const pagesBefore = sandbox.standins.receivers.attemptsOf("pagerduty").length;
+  const from = lines.length;
+
+  // Act: someone stops it and abandons the approval, giving a reason.
+  const stopped = stopExecution(sandbox.standins.aws.state, PIPELINE, executionId, new Date(), {
+    reason: "bad migration, see INC-2291",
+  });
+  await sandbox.settle();
+
+  // Assess
+  expect(stopped).toBe(true);
+  const routed = lines.slice(from).filter((l) => l.includes("event CodePipeline emitted"));
+  const dropped = " — not matched by the rule, dropped";
+  expect(routed.map((l) => l.trim())).toEqual([
+    `⇢ event CodePipeline emitted ${PIPELINE} Pipeline STOPPING${dropped}`,
+    `⇢ event CodePipeline emitted ${PIPELINE} Stage STOPPING${dropped}`,
+    `⇢ event CodePipeline emitted ${PIPELINE} Action ABANDONED${dropped}`,
+    `⇢ event CodePipeline emitted ${PIPELINE} Stage STOPPED${dropped}`,
+    `⇢ event CodePipeline emitted ${PIPELINE} Pipeline STOPPED`,
+  ]);
+  const slack = sandbox.standins.receivers.byReceiver("slack", "slack-eng").slice(slackBefore);
+  expect(slack).toHaveLength(1);
+  const text = JSON.stringify(slack[0].body);
+  expect(text).toContain(`${PIPELINE} stopped`);
+  expect(text).not.toMatch(/fail/i);
+  expect(sandbox.standins.receivers.attemptsOf("pagerduty").slice(pagesBefore)).toEqual([]);
+});
