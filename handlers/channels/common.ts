@@ -37,7 +37,7 @@ export function kindWord(n: Notification): string {
     case "canceled":
       return "CANCELED";
     case "stopped":
-      return "STOPPED";
+      return n.state === "STOPPING" ? "STOPPING" : "STOPPED";
     case "status":
       return String(n.state).toUpperCase();
     default: {
@@ -59,8 +59,9 @@ export function whereOf(n: Notification): string | undefined {
  * One human sentence saying what happened, in the kind's own words: a rejection is "Rejected
  * by …" and never "failed"; an expired approval is "approval expired — no decision in 7 days";
  * a retried stage that fails again "failed again (attempt 2)"; a rollback says what it rolled
- * back to; superseded/canceled/stopped are reported for what they are. The pipeline is named
- * with its account and region when messages name them ({@link pipelineLabel}).
+ * back to; superseded/canceled/stopped are reported for what they are (STOPPING is "stopping":
+ * stop and wait runs its actions to their end, userguide pipelines-stop.html). The pipeline is
+ * named with its account and region when messages name them ({@link pipelineLabel}).
  */
 export function headline(n: Notification): string {
   const where = whereOf(n);
@@ -88,7 +89,7 @@ export function headline(n: Notification): string {
     case "canceled":
       return `${p} canceled${at}`;
     case "stopped":
-      return `${p} stopped${at}`;
+      return n.state === "STOPPING" ? `${p} stopping${at}` : `${p} stopped${at}`;
     case "status":
       return `${p}: ${String(n.state).toLowerCase()}${at}`;
     default: {

@@ -60,8 +60,10 @@ export function executionModeWords(n: Notification): string | undefined {
   }
   if (!mode || mode === "SUPERSEDED") return undefined;
   if (n.kind === "stopped" || n.kind === "canceled") {
+    // Stopping: the stage unlocks only once the stop is done (userguide pipelines-stop.html).
+    const when = n.state === "STOPPING" ? "once this one has stopped" : "now";
     return mode === "QUEUED"
-      ? "executions queue in this pipeline (QUEUED mode): the next one in the queue runs now"
+      ? `executions queue in this pipeline (QUEUED mode): the next one in the queue runs ${when}`
       : "executions run side by side in this pipeline (PARALLEL mode): the others go on";
   }
   return undefined;

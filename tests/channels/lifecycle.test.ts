@@ -177,6 +177,23 @@ describe("execution modes (PipelineExecution.executionMode: SUPERSEDED | QUEUED 
     const parallel = everyMedium({ ...stopped, executionMode: "PARALLEL" }).email;
     expect(parallel).toContain("PARALLEL mode");
   });
+
+  it("a STOPPING execution is stopping, not stopped: its actions may still run (stop and wait)", () => {
+    // userguide pipelines-stop.html: "The execution is in a Stopping state until the in-progress
+    // actions are complete. Then the execution is in a Stopped state. The stage unlocks after
+    // the actions are complete."
+    const stopping = { ...fixture("stopped"), state: "STOPPING", executionMode: "QUEUED" as const };
+    expect(headline(stopping)).toBe("main-app-production-v3 stopping");
+    const m = everyMedium(stopping);
+    for (const medium of ["slack", "teams", "discord", "email"]) {
+      const says = (text: string) => m[medium].includes(text);
+      expect([medium, says("v3 stopping"), says("v3 stopped")]).toEqual([medium, true, false]);
+    }
+    expect(m.email).toContain("STOPPING");
+    expect(m.email).not.toContain("STOPPED");
+    expect(m.slack).toContain("the next one in the queue runs once this one has stopped");
+    expect(headline(fixture("stopped"))).toBe("main-app-production-v3 stopped");
+  });
 });
 
 describe("approval requests carry their run (issue 10, item 2)", () => {

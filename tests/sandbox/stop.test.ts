@@ -15,6 +15,7 @@ import { randomUUID } from "node:crypto";
 import { startSandbox, type Sandbox } from "../../sandbox/sandbox";
 import { DEMO_STACK_FILE } from "../../sandbox/stacks";
 import { stopExecution } from "../../testing";
+import { putApprovalResult } from "../../testing/aws/codepipeline";
 
 const PIPELINE = "main-app-production";
 let sandbox: Sandbox;
@@ -22,12 +23,19 @@ let dir: string;
 const lines: string[] = [];
 
 beforeAll(async () => {
-  // The demo stack, its main-app-production pipeline routing STOPPED as well.
+  // The demo stack, its main-app-production pipeline routing STOPPED as well, its web- pipelines
+  // STOPPING and STOPPED.
   const demo = fs.readFileSync(DEMO_STACK_FILE, "utf8");
-  const routed = demo.replace(
-    `- name: ${PIPELINE}\n      tier: critical\n      states: [FAILED, SUCCEEDED]`,
-    `- name: ${PIPELINE}\n      tier: critical\n      states: [FAILED, SUCCEEDED, STOPPED]`,
-  );
+  const routed = demo
+    .replace(
+      `- name: ${PIPELINE}\n      tier: critical\n      states: [FAILED, SUCCEEDED]`,
+      `- name: ${PIPELINE}\n      tier: critical\n      states: [FAILED, SUCCEEDED, STOPPED]`,
+    )
+    .replace(
+      "- prefix: web-\n      tier: standard\n      states: [FAILED, SUCCEEDED]",
+      "- prefix: web-\n      tier: standard\n      states: [FAILED, SUCCEEDED, STOPPING, STOPPED]",
+    );
+  expect(routed).toContain("STOPPING, STOPPED");
   expect(routed).not.toBe(demo);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "dn-stop-test-"));
   const configFile = path.join(dir, "Pulumi.stop.yaml");
@@ -76,4 +84,46 @@ it("a stopped execution reaches the channels as stopped (with no page), and only
   expect(text).toContain(`${PIPELINE} stopped`);
   expect(text).not.toMatch(/fail/i);
   expect(sandbox.standins.receivers.attemptsOf("pagerduty").slice(pagesBefore)).toEqual([]);
+});
+
+it("stop and wait: 'stopping' with the reason while the approval still waits, then 'stopped' once it is decided — never 'succeeded'", async () => {
+  // Prepare: a web- pipeline (STOPPING and STOPPED routed) waits at its approval.
+  const pipeline = "web-storefront";
+  const executionId = randomUUID();
+  const token = sandbox.standins.aws.addPendingApproval({
+    pipeline,
+    stage: "Approve",
+    action: "ManualApproval",
+    executionId,
+  });
+  const before = sandbox.standins.receivers.byReceiver("slack", "slack-eng").length;
+  const newSlack = () =>
+    sandbox.standins.receivers
+      .byReceiver("slack", "slack-eng")
+      .slice(before)
+      .map((d) => String((d.body as { text?: unknown }).text));
+
+  // Act: stop and wait (StopPipelineExecution's default), with a reason.
+  stopExecution(sandbox.standins.aws.state, pipeline, executionId, new Date(), {
+    abandon: false,
+    reason: "freeze for the release review",
+  });
+  await sandbox.settle();
+  const whileStopping = newSlack();
+  // Act: the approval is decided, the last action the stop waited for.
+  putApprovalResult(sandbox.standins.aws.state, {
+    pipelineName: pipeline,
+    stageName: "Approve",
+    actionName: "ManualApproval",
+    token,
+    result: { status: "Approved", summary: "Approved by Jane" },
+  });
+  await sandbox.settle();
+
+  // Assess
+  // The reason is the Pipeline STOPPING event's stop-execution-comments; the STOPPED event
+  // carries none (user guide, "Monitoring CodePipeline events").
+  const stopping = `:octagonal_sign: ${pipeline} stopping: freeze for the release review`;
+  expect(whileStopping).toEqual([stopping]);
+  expect(newSlack()).toEqual([stopping, `:octagonal_sign: ${pipeline} stopped`]);
 });
