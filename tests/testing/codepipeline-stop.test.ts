@@ -33,6 +33,7 @@ import {
   codePipelineOutbox,
   expireApprovals,
   onCodePipelineEvent,
+  recordEvent,
   startAwsStandins,
   stopExecution,
   type AwsStandins,
@@ -307,5 +308,32 @@ describe("StopPipelineExecution requests it refuses", () => {
       PipelineExecutionNotStoppableException,
     );
     await expect(stop(randomUUID())).rejects.toBeInstanceOf(PipelineExecutionNotStoppableException);
+  });
+});
+
+describe("a stop CodePipeline reported (a posted event, recordEvent)", () => {
+  it("a posted Pipeline STOPPING's stop-execution-comments become stopTrigger.reason; the STOPPED that follows ends it", async () => {
+    // Prepare
+    const exec = randomUUID();
+    pending(exec);
+    const posted = (state: string, extra: Record<string, unknown> = {}) =>
+      recordEvent(aws.state, {
+        source: "aws.codepipeline",
+        "detail-type": "CodePipeline Pipeline Execution State Change",
+        time: new Date().toISOString(),
+        detail: { pipeline: PIPELINE, "execution-id": exec, state, version: 1, ...extra },
+      });
+    // Act
+    posted("STOPPING", { "stop-execution-comments": REASON });
+    const whileStopping = await summaryOf(exec);
+    posted("STOPPED");
+    // Assess
+    expect(whileStopping).toMatchObject({ status: "Stopping", stopTrigger: { reason: REASON } });
+    expect(await summaryOf(exec)).toMatchObject({
+      status: "Stopped",
+      stopTrigger: { reason: REASON },
+    });
+    expect((await approveStage())?.latestExecution?.status).toBe("Stopped");
+    expect(codePipelineOutbox(aws.state)).toEqual([]);
   });
 });

@@ -27,6 +27,8 @@
  *   in progress had ended without its event being posted: it is `Abandoned`, as below;
  * A run that ends (a posted SUCCEEDED, FAILED, …) frees its stage for a waiting execution, and so
  * does the posted end of its execution (the run is then `Abandoned`: its own end was not posted).
+ * A posted Pipeline STOPPING or STOPPED records the stop and its `stop-execution-comments`, which
+ * ListPipelineExecutions then returns as `stopTrigger.reason` (stops.ts `recordStop`).
  */
 import { codePipelineScope, homeScope, rootState } from "./accounts";
 import type { AwsState } from "../core";
@@ -49,6 +51,7 @@ import {
   type ModelPipeline,
 } from "./model";
 import { notCodePipelines } from "./shape";
+import { recordStop } from "./stops";
 
 /** What {@link recordEvent} made of a posted event. */
 export interface RecordedEvent {
@@ -343,6 +346,9 @@ export function recordEvent(state: AwsState, event: Record<string, unknown>): Re
   }
   const level = String(event["detail-type"] ?? "");
   if (!known) execution.attempt = attemptOf(detail["pipeline-execution-attempt"]) ?? 1;
+  const stopping = detail.state === "STOPPING" || detail.state === "STOPPED";
+  if (level.includes("Pipeline Execution") && stopping)
+    recordStop(pipeline, executionId, text(detail["stop-execution-comments"]), at);
   recordExecution(execution, detail, level.includes("Pipeline Execution"));
   const target = { state: scopeState, name: pipelineName, pipeline, execution, executionId };
   if (level.includes("Pipeline Execution")) endRunsOf(target, at);

@@ -144,6 +144,25 @@ export function settleStop(state: AwsState, name: string, executionId: string, a
   return true;
 }
 
+/**
+ * What a posted Pipeline STOPPING or STOPPED event (record.ts) tells of the stop: that there was
+ * one, its reason (`stop-execution-comments`), and the stages the execution was in. How it was
+ * asked is not in the event: an unknown stop counts as stop and wait, which may still be
+ * abandoned. A stop the model already holds keeps what it knows, gaining a reason it lacked.
+ */
+export function recordStop(
+  pipeline: ModelPipeline,
+  executionId: string,
+  reason: string | undefined,
+  at: Date,
+): void {
+  const execution = pipeline.executions[executionId];
+  if (!execution) return;
+  const stages = [...new Set(inProgressRuns(pipeline, executionId).map((r) => r.stage.name))];
+  execution.stop ??= { abandon: false, stages, requestedAt: at };
+  execution.stop.reason ??= reason;
+}
+
 /** Why `execution` cannot be stopped as asked, as StopPipelineExecution answers; else undefined. */
 function refusal(
   execution: ModelExecution | undefined,
