@@ -131,8 +131,9 @@ export function createScenarioHost(
  * time (user guide, "How pipeline executions work"), so a request still waiting for a decision,
  * as the demo leaves one for the page, would hold the scenario's executions back and fail its
  * approval steps on a replay. Each such execution, and any execution waiting behind it, is
- * stopped as StopPipelineExecution with `abandon` would stop it (testing `stopExecution`): its
- * request's token no longer decides. @returns one terminal line per stopped execution.
+ * stopped as StopPipelineExecution with `abandon` would stop it (testing `stopExecution`, which
+ * emits CodePipeline's STOPPING, ABANDONED and STOPPED events; they are routed like any event):
+ * its request's token no longer decides. @returns one terminal line per stopped execution.
  */
 function stopLeftOvers(world: ViewSources["world"], scenario: Scenario): string[] {
   const stages = approvalStagesOf(scenario);
