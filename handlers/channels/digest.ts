@@ -1,7 +1,8 @@
 /**
  * What every medium's digest shares (issue 11 grouping): the title sentence ("37 pipelines failed
- * in the last 2 minutes"), the order of the entries, where an entry's pipeline lives, and cutting
- * the list to what a medium can show, with an "and N more" line for the rest. The media's own
+ * in the last 2 minutes"), the entries' time order, and where an entry's pipeline lives; grouping
+ * the entries by pipeline and cutting the list to what a medium can show ("and N more pipelines")
+ * is digest-groups.ts. The media's own
  * formatters (slack-format.ts, teams.ts, discord.ts, email.ts, sms.ts, webhook.ts) escape the
  * text that did not come from us, as their single-notification formatters do: everything here is
  * raw text.
@@ -91,34 +92,6 @@ export function sortedEntries(d: Digest): DigestEntry[] {
 export function entryWhere(e: DigestEntry): string | undefined {
   if (isHome({ account: e.account, region: e.region })) return undefined;
   return `${e.accountAlias || e.account}, ${e.region}`;
-}
-
-/** How many notifications are not shown when `shown` entries are: `count` may exceed the list. */
-export function hiddenCount(d: Digest, shown: number): number {
-  return Math.max(0, d.count - shown);
-}
-
-/** "and 12 more" (empty for 0). */
-export function moreWords(hidden: number): string {
-  return hidden > 0 ? `and ${hidden} more` : "";
-}
-
-/**
- * Takes entries in order while `fits(taken, next)` says the next one still fits (each medium
- * decides with its own budget); returns the taken ones and how many notifications are left out.
- */
-export function takeWhileFits<T>(
-  d: Digest,
-  items: T[],
-  fits: (taken: T[], next: T, hidden: number) => boolean,
-): { shown: T[]; hidden: number } {
-  const shown: T[] = [];
-  for (const item of items) {
-    const hiddenAfter = hiddenCount(d, shown.length + 1);
-    if (!fits(shown, item, hiddenAfter)) break;
-    shown.push(item);
-  }
-  return { shown, hidden: hiddenCount(d, shown.length) };
 }
 
 /** The highest severity's digest colour class, shared words for Teams and Discord. */

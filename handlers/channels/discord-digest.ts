@@ -1,23 +1,28 @@
 /**
  * Discord's digest (issue 11 grouping), a pure builder beside discord.ts: embeds whose
- * descriptions list one line per notification (pipeline linked to its execution, account alias /
- * region when not home, stage, time, summary), the first titled with the title sentence, while
- * each description (4096), the embeds (10) and the message's total (6000 characters across all
- * embeds) allow, then "and N more". User text goes
+ * descriptions list one line per pipeline (digest-groups.ts: linked to its latest execution,
+ * "×3" when the digest holds several of its notifications, account alias / region when not home,
+ * stage, time, the latest's summary, links to its other executions), the first titled with the
+ * title sentence, while each description (4096), the embeds (10) and the message's total (6000
+ * characters across all embeds) allow, then "and N more pipelines". User text goes
  * through escapeDiscordMarkdown and `allowed_mentions` is empty, as in every Discord message.
  */
-import type { Digest, DigestEntry } from "../types";
+import type { Digest } from "../types";
 import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
 import { fitter, oneLine, type Fitter } from "./common";
+import { digestTitle, entryWhere, isUrgent } from "./digest";
 import {
-  digestTitle,
-  entryWhere,
-  isUrgent,
-  moreWords,
-  sortedEntries,
-  takeWhileFits,
-} from "./digest";
+  digestGroups,
+  fitGroups,
+  groupCount,
+  lastWord,
+  morePipelines,
+  otherExecutions,
+  utcClock,
+  type DigestGroup,
+  type GroupDetail,
+} from "./digest-groups";
 import type { DiscordConfig } from "./discord";
 import { escapeDiscordMarkdown as esc, fitEscaped } from "./markdown";
 
@@ -60,26 +65,69 @@ function isLinkable(url: string | undefined): url is string {
  */
 export const DISCORD_DIGEST_LIMITS = { embeds: 10, description: 4096, total: 6000 } as const;
 
-function digestLine(e: DigestEntry, f: Fitter): string {
+/** A Markdown link when the URL can be one, else the label alone. */
+function mdLink(url: string, label: string): string {
+  return isLinkable(url) ? `[${label}](${url})` : label;
+}
+
+/** Discord's timestamp markup shows the time in the reader's zone (message formatting docs). */
+function discordTime(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? esc(iso) : `<t:${Math.floor(ms / 1000)}:f>`;
+}
+
+/**
+ * One pipeline's line: linked to its latest execution, the count ("×3"), account alias / region
+ * when not home, stage and time ("last …"); with `detail` 1 the latest's summary (at most 300
+ * characters), with 2 links to its other executions.
+ */
+function groupLine(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
+  const e = g.latest;
   const where = entryWhere(e);
-  const ms = Date.parse(e.time);
-  const name = `**${esc(e.pipeline)}**`;
+  const count = groupCount(g);
   const head = [
-    isLinkable(e.consoleUrl) ? `[${name}](${e.consoleUrl})` : name,
+    `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,
     ...(where ? [esc(where)] : []),
     ...(e.stage ? [esc(e.stage)] : []),
-    // Discord's timestamp markup shows the time in the reader's zone (message formatting docs).
-    Number.isNaN(ms) ? esc(e.time) : `<t:${Math.floor(ms / 1000)}:f>`,
+    `${lastWord(g)}${discordTime(e.time)}`,
   ].join(" · ");
-  const summary = e.summary ? `\n${fitEscaped(f, "summary", esc(oneLine(e.summary)), 300)}` : "";
-  return head + summary;
+  const summary =
+    detail >= 1 && e.summary ? `\n${fitEscaped(f, "summary", esc(oneLine(e.summary)), 300)}` : "";
+  const { links, more } = otherExecutions(g);
+  const others =
+    detail >= 2 && links.length > 0
+      ? `\nearlier: ${links.map((x) => mdLink(x.consoleUrl, esc(utcClock(x.time)))).join(", ")}${more > 0 ? `, +${more}` : ""}`
+      : "";
+  return head + summary + others;
+}
+
+/**
+ * The lines in embeds' descriptions: a description that would pass `max` continues in the next
+ * embed. Within the message's 6000 characters and lines of at most about 2000 (a pipeline name
+ * and stage of at most 100 characters each, a 300-character summary, 6 console links), that is
+ * at most 4 embeds of the 10 allowed.
+ */
+function pagesOf(lines: string[], max: number): string[][] {
+  const pages: string[][] = [[]];
+  let len = 0;
+  for (const line of lines) {
+    const size = line.length + (pages[pages.length - 1].length > 0 ? 1 : 0);
+    if (len + size > max && pages[pages.length - 1].length > 0) {
+      pages.push([line]);
+      len = line.length;
+    } else {
+      pages[pages.length - 1].push(line);
+      len += size;
+    }
+  }
+  return pages;
 }
 
 /**
  * Builds the digest message (issue 11 grouping): embeds whose descriptions list one line per
- * notification (pipeline linked to its execution, account alias / region when not home, stage,
- * time, summary) — the first titled with the title sentence, a next one when a description is
- * full — while the 10 embeds and the message's 6000 characters allow, then "and N more".
+ * pipeline (digest-groups.ts `fitGroups`: summaries and other executions' links are dropped
+ * before a pipeline is) — the first titled with the title sentence, a next one when a
+ * description is full — while the message's 6000 characters allow, then "and N more pipelines".
  */
 export function renderDiscordDigest(
   d: Digest,
@@ -89,35 +137,18 @@ export function renderDiscordDigest(
   const { limits, footer } = frame;
   const f = fitter();
   const title = fitEscaped(f, "title", esc(digestTitle(d)), limits.title);
-  const more = `\n${moreWords(d.count)}`.length;
+  const more = `\n${morePipelines(Math.max(d.pipelines, 1))}`.length;
   const total = Math.min(limits.total, DISCORD_DIGEST_LIMITS.total) - title.length - footer.length;
-  const pages: string[][] = [[]];
-  const lens = [0];
-  let used = 0;
-  const { shown, hidden } = takeWhileFits(
+  const { shown, hidden, detailCut } = fitGroups(
     d,
-    sortedEntries(d).map((e) => digestLine(e, f)),
-    (_taken, next) => {
-      let page = pages.length - 1;
-      let size = next.length + (pages[page].length > 0 ? 1 : 0);
-      if (lens[page] + size > DISCORD_DIGEST_LIMITS.description - more) {
-        // The next embed: its description is a new 4096 (the 6000 total still binds).
-        if (pages.length >= DISCORD_DIGEST_LIMITS.embeds) return false;
-        size = next.length;
-        page += 1;
-      }
-      if (used + size > total - more) return false;
-      if (page === pages.length) {
-        pages.push([]);
-        lens.push(0);
-      }
-      pages[page].push(next);
-      lens[page] += size;
-      used += size;
-      return true;
-    },
+    digestGroups(d),
+    (g, detail) => groupLine(g, detail, f),
+    // Each line and its newline; a page break drops a newline, so the sum is an upper bound.
+    (line) => line.length + 1,
+    (used, _count, hiddenPipelines) => used + (hiddenPipelines > 0 ? more : 0) <= total,
   );
-  if (hidden > 0) pages[pages.length - 1].push(moreWords(hidden));
+  const pages = pagesOf(shown, DISCORD_DIGEST_LIMITS.description - more);
+  if (hidden > 0) pages[pages.length - 1].push(morePipelines(hidden));
   const timestamp = Number.isNaN(Date.parse(d.windowEnd))
     ? undefined
     : new Date(d.windowEnd).toISOString();
@@ -134,6 +165,7 @@ export function renderDiscordDigest(
     embeds,
     allowed_mentions: { parse: [] },
   };
-  if (shown.length < d.entries.length) f.truncated.push("entries");
+  if (hidden > 0) f.truncated.push("entries");
+  if (detailCut) f.truncated.push("detail");
   return { message, truncated: f.truncated };
 }

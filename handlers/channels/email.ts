@@ -6,6 +6,7 @@ import type { ChannelConfigOf, Digest, Notification } from "../types";
 import {
   accountRegion,
   fitter,
+  type Fitter,
   headline,
   kindWord,
   oneLine,
@@ -14,14 +15,17 @@ import {
   reportTruncation,
   whereOf,
 } from "./common";
+import { digestTitle, entryWhere, reportDigestCut } from "./digest";
 import {
-  digestTitle,
-  entryWhere,
-  moreWords,
-  reportDigestCut,
-  sortedEntries,
-  takeWhileFits,
-} from "./digest";
+  digestGroups,
+  fitGroups,
+  groupCount,
+  lastWord,
+  morePipelines,
+  otherExecutions,
+  type DigestGroup,
+  type GroupDetail,
+} from "./digest-groups";
 import { lifecycleFacts } from "./lifecycle";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
@@ -125,6 +129,32 @@ export async function sendEmail(
  */
 export const EMAIL_DIGEST_BODY_BYTES = 200 * 1024;
 
+/**
+ * One pipeline's block: "- svc-02 ×3 | where | stage | last <time>", then with `detail` 1 the
+ * latest's summary, its console link, and with 2 the other executions' links (`earlier:`).
+ */
+function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
+  const e = g.latest;
+  const where = entryWhere(e);
+  const count = groupCount(g);
+  const line = [
+    `${e.pipeline}${count ? ` ${count}` : ""}`,
+    ...(where ? [where] : []),
+    ...(e.stage ? [e.stage] : []),
+    `${lastWord(g)}${e.time}`,
+  ];
+  const { links, more } = otherExecutions(g);
+  return [
+    `- ${f.fit("entries", oneLine(line.join(" | ")), EMAIL_LIMITS.text)}`,
+    ...(detail >= 1 && e.summary
+      ? [`  ${f.fit("summary", oneLine(e.summary), EMAIL_LIMITS.text)}`]
+      : []),
+    `  ${e.consoleUrl}`,
+    ...(detail >= 2 ? links.map((x) => `  earlier ${x.time}: ${x.consoleUrl}`) : []),
+    ...(detail >= 2 && more > 0 ? [`  and ${more} earlier`] : []),
+  ].join("\n");
+}
+
 function renderDigest(d: Digest): { subject: string; message: string; truncated: string[] } {
   const f = fitter();
   let subject = toAsciiLine(`[deploy-notifier] ${digestTitle(d)}`);
@@ -133,26 +163,24 @@ function renderDigest(d: Digest): { subject: string; message: string; truncated:
     f.truncated.push("subject");
   }
   const head = [digestTitle(d), `Window: ${d.windowStart} to ${d.windowEnd}`, ""].join("\n");
-  const blocks = sortedEntries(d).map((e) => {
-    const where = entryWhere(e);
-    const line = [e.pipeline, ...(where ? [where] : []), ...(e.stage ? [e.stage] : []), e.time];
-    return [
-      `- ${f.fit("entries", oneLine(line.join(" | ")), EMAIL_LIMITS.text)}`,
-      ...(e.summary ? [`  ${f.fit("summary", oneLine(e.summary), EMAIL_LIMITS.text)}`] : []),
-      `  ${e.consoleUrl}`,
-    ].join("\n");
-  });
-  let bytes = Buffer.byteLength(head) + 64;
-  const { shown, hidden } = takeWhileFits(d, blocks, (_taken, next) => {
-    bytes += Buffer.byteLength(next) + 1;
-    return bytes <= EMAIL_DIGEST_BODY_BYTES;
-  });
-  if (shown.length < d.entries.length) f.truncated.push("entries");
-  const body = [head, ...shown, ...(hidden > 0 ? ["", moreWords(hidden)] : [])].join("\n");
+  const frame = Buffer.byteLength(head) + 64;
+  const { shown, hidden, detailCut } = fitGroups(
+    d,
+    digestGroups(d),
+    (g, detail) => groupText(g, detail, f),
+    (block) => Buffer.byteLength(block) + 1,
+    (bytes) => frame + bytes <= EMAIL_DIGEST_BODY_BYTES,
+  );
+  if (hidden > 0) f.truncated.push("entries");
+  if (detailCut) f.truncated.push("detail");
+  const body = [head, ...shown, ...(hidden > 0 ? ["", morePipelines(hidden)] : [])].join("\n");
   return { subject, message: body, truncated: f.truncated };
 }
 
-/** The digest email for `d` (pure): `{ subject, message }` (plain text, one block per entry). */
+/**
+ * The digest email for `d` (pure): `{ subject, message }`, plain text, one block per pipeline
+ * (digest-groups.ts), "and N more pipelines" when the body's bytes cut the list.
+ */
 export function formatEmailDigest(
   d: Digest,
   _config?: EmailConfig,

@@ -1,8 +1,10 @@
 /**
  * Slack's digest (issue 11 grouping), a pure formatter beside slack-format.ts: a header with the
  * title sentence ("37 pipelines failed in the last 2 minutes"), the window, then one section per
- * notification (pipeline linked to its execution, account alias / region when not home, stage,
- * time, error summary) and "and N more" when Block Kit's limits cut the list
+ * pipeline (digest-groups.ts: linked to its latest execution, "×3" when the digest holds several
+ * of its notifications, account alias / region when not home, stage, time, the latest's error
+ * summary, links to its other executions) and "and N more pipelines" when Block Kit's limits cut
+ * the list, which drops summaries and links before it drops a pipeline
  * ({@link SLACK_LIMITS}: 50 blocks per message, 3000 characters per section text, 150 per header,
  * https://api.slack.com/reference/block-kit/blocks; and 11,000 characters of text in all blocks
  * together, `blocksText`, below the about 12,000 over which Slack answers `msg_blocks_too_long`).
@@ -11,9 +13,20 @@
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { escapeSlackText as esc, truncateMrkdwn } from "../slack-text";
-import type { Digest, DigestEntry } from "../types";
+import type { Digest } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
-import { digestTitle, entryWhere, moreWords, sortedEntries, takeWhileFits } from "./digest";
+import { digestTitle, entryWhere } from "./digest";
+import {
+  digestGroups,
+  fitGroups,
+  groupCount,
+  lastWord,
+  morePipelines,
+  otherExecutions,
+  utcClock,
+  type DigestGroup,
+  type GroupDetail,
+} from "./digest-groups";
 import {
   KIND_EMOJI,
   link,
@@ -27,22 +40,37 @@ import {
 /** Blocks around the entries: the header and the window's context line. */
 const FRAME_BLOCKS = 2;
 
-/** Characters kept in the text budget for the "and N more" line (`_and 12345 more_`). */
+/** Characters kept in the text budget for the "and N more pipelines" line. */
 const MORE_LINE_CHARS = 40;
 
-function entrySection(e: DigestEntry, f: Fitter): SectionBlock {
+/**
+ * One pipeline's section: its latest notification's emoji, the pipeline linked to its latest
+ * execution, the count ("×3"), account alias / region when not home, stage and time ("last …");
+ * with `detail` 1 the latest's summary, with 2 links to its other executions.
+ */
+function groupSection(g: DigestGroup, detail: GroupDetail, f: Fitter): SectionBlock {
+  const e = g.latest;
   const emoji = KIND_EMOJI[e.kind] ?? KIND_EMOJI.status;
   const where = entryWhere(e);
+  const count = groupCount(g);
   const head = [
-    `${emoji} *${link(e.consoleUrl, esc(e.pipeline))}*`,
+    `${emoji} *${link(e.consoleUrl, esc(e.pipeline))}*${count ? ` ${esc(count)}` : ""}`,
     ...(where ? [esc(where)] : []),
     ...(e.stage ? [esc(e.stage)] : []),
-    slackDate(e.time),
+    `${lastWord(g)}${slackDate(e.time)}`,
   ].join(" · ");
-  const summary = e.summary ? `\n${esc(oneLine(e.summary))}` : "";
+  const summary = detail >= 1 && e.summary ? `\n${esc(oneLine(e.summary))}` : "";
+  const { links, more } = otherExecutions(g);
+  const others =
+    detail >= 2 && links.length > 0
+      ? `\nearlier: ${links.map((x) => link(x.consoleUrl, esc(utcClock(x.time)))).join(", ")}${more > 0 ? `, +${more}` : ""}`
+      : "";
   return {
     type: "section",
-    text: { type: "mrkdwn", text: f.fit("entries", head + summary, SLACK_LIMITS.sectionText) },
+    text: {
+      type: "mrkdwn",
+      text: f.fit("section", head + summary + others, SLACK_LIMITS.sectionText),
+    },
   };
 }
 
@@ -73,21 +101,24 @@ export function renderSlackDigest(
       },
     ],
   };
-  const sections = sortedEntries(d).map((e) => entrySection(e, f));
-  let text = blockTextChars([header, window]);
-  const { shown, hidden } = takeWhileFits(d, sections, (taken, next, hiddenAfter) => {
-    const more = hiddenAfter > 0 ? 1 : 0;
-    const chars = text + blockTextChars(next) + more * MORE_LINE_CHARS;
-    if (FRAME_BLOCKS + taken.length + 1 + more > SLACK_LIMITS.blocks) return false;
-    if (chars > SLACK_LIMITS.blocksText) return false;
-    text += blockTextChars(next);
-    return true;
-  });
+  const frameChars = blockTextChars([header, window]);
+  const { shown, hidden, detailCut } = fitGroups(
+    d,
+    digestGroups(d),
+    (g, detail) => groupSection(g, detail, f),
+    (b) => blockTextChars(b),
+    (chars, count, hiddenPipelines) => {
+      const more = hiddenPipelines > 0 ? 1 : 0;
+      if (FRAME_BLOCKS + count + more > SLACK_LIMITS.blocks) return false;
+      return frameChars + chars + more * MORE_LINE_CHARS <= SLACK_LIMITS.blocksText;
+    },
+  );
   const more: KnownBlock[] =
     hidden > 0
-      ? [{ type: "context", elements: [{ type: "mrkdwn", text: `_${moreWords(hidden)}_` }] }]
+      ? [{ type: "context", elements: [{ type: "mrkdwn", text: `_${morePipelines(hidden)}_` }] }]
       : [];
-  if (shown.length < d.entries.length) f.truncated.push("entries");
+  if (hidden > 0) f.truncated.push("entries");
+  if (detailCut) f.truncated.push("detail");
   const message: SlackMessage = {
     text: f.fit("text", `${emoji} ${esc(title)}`, SLACK_LIMITS.fallbackText),
     blocks: [header, window, ...shown, ...more],

@@ -6,7 +6,8 @@
  */
 import type { ChannelConfigOf, Digest, Notification } from "../types";
 import { kindWord, pipelineLabel, publishSns, reportTruncation, whereOf } from "./common";
-import { digestWhat, reportDigestCut, sortedEntries, windowWords } from "./digest";
+import { digestWhat, reportDigestCut, windowWords } from "./digest";
+import { digestGroups, fitGroups } from "./digest-groups";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** SMS channel settings (the phone numbers are subscribed to the topic by the program). */
@@ -154,21 +155,32 @@ export async function sendSms(
 
 /**
  * The one text of a digest (issue 11: a storm texts once, then "N more"), at most
- * {@link SMS_MAX_CHARS} GSM-7 characters: "37 more pipelines failed in 2 min - see slack-oncall",
- * with as many of the pipelines' names as fit before " - see …" (`d.seeChannel`, the channel
- * instance where the full list is; without one, "see the console").
+ * {@link SMS_MAX_CHARS} GSM-7 characters: "57 more failures in 20 pipelines in 2 min: svc-02 x3,
+ * svc-07 x3, +18 more pipelines - see slack-oncall": each pipeline once with its count
+ * (digest-groups.ts, "x" for "×", which GSM-7 lacks), failing and latest first, as many as fit
+ * before " - see …" (`d.seeChannel`, the channel instance where the full list is; without one,
+ * "see the console"), and how many pipelines are not named.
  */
 function renderDigest(d: Digest): { message: string; truncated: string[] } {
   const what = toGsm7(`${digestWhat(d, true)} in ${windowWords(d, true)}`);
   // toGsm7 trims: the separating space is added after.
   const see = ` ${toGsm7(`- see ${d.seeChannel ?? "the console"}`)}`;
-  const names = [...new Set(sortedEntries(d).map((e) => toGsm7(e.pipeline)))];
-  let list = "";
-  for (const name of names) {
-    const next = list === "" ? `: ${name}` : `${list}, ${name}`;
-    if (what.length + next.length + see.length > SMS_MAX_CHARS) break;
-    list = next;
-  }
+  const moreText = (hidden: number) =>
+    `, +${hidden} more ${hidden === 1 ? "pipeline" : "pipelines"}`;
+  const { shown, hidden } = fitGroups(
+    d,
+    digestGroups(d),
+    (g) => toGsm7(`${g.latest.pipeline}${g.entries.length > 1 ? ` x${g.entries.length}` : ""}`),
+    (name) => name.length + 2, // ": " before the first, ", " before the others
+    (used, _count, hiddenPipelines) =>
+      what.length +
+        used +
+        (hiddenPipelines > 0 ? moreText(hiddenPipelines).length : 0) +
+        see.length <=
+      SMS_MAX_CHARS,
+    0,
+  );
+  const list = shown.length > 0 ? `: ${shown.join(", ")}${hidden > 0 ? moreText(hidden) : ""}` : "";
   return fitSms(`${what}${list}${see}`);
 }
 

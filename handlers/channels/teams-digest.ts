@@ -1,22 +1,28 @@
 /**
  * Teams' digest card (issue 11 grouping), a pure builder beside teams.ts: the title sentence, the
- * window, one TextBlock per notification (pipeline linked to its execution, account alias / region
- * when not home, stage, time, summary), added while the whole card stays within the card budget
+ * window, one TextBlock per pipeline (digest-groups.ts: linked to its latest execution, "×3" when
+ * the digest holds several of its notifications, account alias / region when not home, stage,
+ * time, the latest's summary, links to its other executions; summaries and links are dropped
+ * before a pipeline is), added while the whole card stays within the card budget
  * (`TEAMS_LIMITS.cardBytes`, 20 KB of adaptive-card.ts `cardBytes`: Teams' 28 KB
  * (https://learn.microsoft.com/en-us/microsoftteams/platform/bots/how-to/format-your-bot-messages)
- * is measured on message properties larger than the body, msteams-docs#11274), then "and N more". User text goes through escapeTeamsMarkdown, as in every Teams card.
+ * is measured on message properties larger than the body, msteams-docs#11274), then "and N more pipelines". User text goes through escapeTeamsMarkdown, as in every Teams card.
  */
-import type { Digest, DigestEntry } from "../types";
+import type { Digest } from "../types";
 import { isHttpUrl } from "../url";
 import { fitter } from "./common";
+import { digestTitle, entryWhere, isUrgent } from "./digest";
 import {
-  digestTitle,
-  entryWhere,
-  isUrgent,
-  moreWords,
-  sortedEntries,
-  takeWhileFits,
-} from "./digest";
+  digestGroups,
+  fitGroups,
+  groupCount,
+  lastWord,
+  morePipelines,
+  otherExecutions,
+  utcClock,
+  type DigestGroup,
+  type GroupDetail,
+} from "./digest-groups";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import { adaptiveCardMessage, cardBytes } from "./adaptive-card";
 import type { AdaptiveElement, TeamsMessage } from "./teams";
@@ -37,25 +43,46 @@ function isLinkable(url: string | undefined): url is string {
 /** Room kept in the card budget for the message frame, the actions and "and N more" (bytes). */
 const DIGEST_FRAME_BYTES = 2048;
 
-function digestEntryBlock(e: DigestEntry, limits: TeamsDigestLimits): AdaptiveElement {
+/** A Markdown link when the URL can be one, else the label alone. */
+function mdLink(url: string, label: string): string {
+  return isLinkable(url) ? `[${label}](${url})` : label;
+}
+
+/**
+ * One pipeline's TextBlock: the pipeline linked to its latest execution, the count ("×3"),
+ * account alias / region when not home, stage and time ("last …"); with `detail` 1 the latest's
+ * summary, with 2 links to its other executions.
+ */
+function groupBlock(
+  g: DigestGroup,
+  detail: GroupDetail,
+  limits: TeamsDigestLimits,
+): AdaptiveElement {
+  const e = g.latest;
   const where = entryWhere(e);
-  const name = `**${esc(e.pipeline)}**`;
+  const count = groupCount(g);
   const head = [
-    isLinkable(e.consoleUrl) ? `[${name}](${e.consoleUrl})` : name,
+    `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,
     ...(where ? [esc(where)] : []),
     ...(e.stage ? [esc(e.stage)] : []),
-    esc(e.time),
+    esc(`${lastWord(g)}${e.time}`),
   ].join(" · ");
   const f = fitter();
-  const summary = e.summary ? `\n\n${fitEscaped(f, "summary", esc(e.summary), limits.text)}` : "";
-  return { type: "TextBlock", text: head + summary, wrap: true };
+  const summary =
+    detail >= 1 && e.summary ? `\n\n${fitEscaped(f, "summary", esc(e.summary), limits.text)}` : "";
+  const { links, more } = otherExecutions(g);
+  const others =
+    detail >= 2 && links.length > 0
+      ? `\n\nearlier: ${links.map((x) => mdLink(x.consoleUrl, esc(utcClock(x.time)))).join(", ")}${more > 0 ? `, +${more}` : ""}`
+      : "";
+  return { type: "TextBlock", text: head + summary + others, wrap: true };
 }
 
 /**
  * Builds the digest card (issue 11 grouping): the title sentence, the window, one TextBlock per
- * notification (pipeline linked to its execution, account alias / region when not home, stage,
- * time, summary), entries added while the whole card stays within `limits.cardBytes`, then
- * "and N more".
+ * pipeline (digest-groups.ts `fitGroups`), within `limits.cardBytes`, then "and N more
+ * pipelines". `truncated`: `entries` when pipelines are left out, `detail` when summaries or
+ * links are.
  */
 export function renderTeamsDigest(
   d: Digest,
@@ -77,16 +104,21 @@ export function renderTeamsDigest(
       isSubtle: true,
     },
   ];
-  const blocks = sortedEntries(d).map((e) => digestEntryBlock(e, limits));
-  let bytes = cardBytes(head) + DIGEST_FRAME_BYTES;
-  const { shown, hidden } = takeWhileFits(d, blocks, (_taken, next) => {
-    const size = cardBytes(next) + 1;
-    if (bytes + size > limits.cardBytes) return false;
-    bytes += size;
-    return true;
-  });
+  const frame = cardBytes(head) + DIGEST_FRAME_BYTES;
+  const { shown, hidden, detailCut } = fitGroups(
+    d,
+    digestGroups(d),
+    (g, detail) => groupBlock(g, detail, limits),
+    (block) => cardBytes(block) + 1,
+    (bytes) => frame + bytes <= limits.cardBytes,
+  );
   const more: AdaptiveElement[] =
-    hidden > 0 ? [{ type: "TextBlock", text: moreWords(hidden), wrap: true, isSubtle: true }] : [];
+    hidden > 0
+      ? [{ type: "TextBlock", text: morePipelines(hidden), wrap: true, isSubtle: true }]
+      : [];
   const message = adaptiveCardMessage([...head, ...shown, ...more], []);
-  return { message, truncated: shown.length < d.entries.length ? ["entries"] : [] };
+  return {
+    message,
+    truncated: [...(hidden > 0 ? ["entries"] : []), ...(detailCut ? ["detail"] : [])],
+  };
 }

@@ -53,3 +53,42 @@ export function useHome(): () => void {
     else process.env.AWS_REGION = saved.region;
   };
 }
+
+/**
+ * A storm as `npm start -- --stack storm` makes it: `pipelines` pipelines `svc-01`…, each failing
+ * `per` times (executions `e-NN-k`), in rounds: round k fails every pipeline once, one second
+ * apart, from 15:00:00Z. So pipeline N's latest is round per-1, and the highest N is the most
+ * recent. Window 15:00:00Z – 15:02:00Z; `count` and `pipelines` are the digest's own.
+ */
+export function stormOf(pipelines: number, per: number, over: Partial<Digest> = {}): Digest {
+  const entries: DigestEntry[] = [];
+  for (let k = 0; k < per; k++)
+    for (let p = 1; p <= pipelines; p++) {
+      const name = `svc-${String(p).padStart(2, "0")}`;
+      const executionId = `e-${p}-${k}`;
+      entries.push({
+        notificationId: `n-${p}-${k}`,
+        kind: "failure",
+        pipeline: name,
+        account: HOME.account,
+        region: HOME.region,
+        executionId,
+        stage: "Deploy",
+        time: new Date(Date.UTC(2026, 11, 1, 15, 0, 0) + (k * pipelines + p) * 1000).toISOString(),
+        consoleUrl: `https://console.aws.amazon.com/codesuite/codepipeline/pipelines/${name}/executions/${executionId}/timeline`,
+        summary: `Deployment failed for ${name} in execution ${executionId}`,
+      });
+    }
+  return {
+    id: "slack-oncall#2026-12-01T15:00:00.000Z",
+    channel: "slack-oncall",
+    windowStart: "2026-12-01T15:00:00.000Z",
+    windowEnd: "2026-12-01T15:02:00.000Z",
+    count: entries.length,
+    pipelines,
+    entries,
+    severity: "critical",
+    seeChannel: "slack-oncall",
+    ...over,
+  };
+}

@@ -58,7 +58,8 @@ describe("shared pieces (handlers/channels/digest.ts)", () => {
 });
 
 describe("slack (Block Kit)", () => {
-  it("header, window, one section per entry with link, alias/region, stage, time, summary", () => {
+  it("header, window, one section per pipeline with link, alias/region, stage, time, summary", () => {
+    // One notification per pipeline: no count, no "last"; the most recent first (p-04 … p-00).
     const d = digestOf(5);
     d.entries[0].summary = "boom <!channel> & <https://evil.example|click>";
     const m = formatSlackDigest(d, slackBot);
@@ -72,25 +73,25 @@ describe("slack (Block Kit)", () => {
         text: ":rotating_light: 5 pipelines failed in the last 2 minutes",
       },
     });
-    const first = sectionText(m.blocks[2]);
-    expect(first).toBe(
+    const oldest = sectionText(m.blocks[6]);
+    expect(oldest).toBe(
       ":red_circle: *<https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline|p-00>* · Deploy · " +
         "<!date^1796040000^{date_short_pretty} {time}|2026-11-30T12:00:00.000Z>\n" +
         // escapeSlackText: the summary's mention and link stay inert
         "boom &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;",
     );
-    expect(sectionText(m.blocks[6])).toContain(" · payments-prod, us-east-1 · Deploy · ");
+    expect(sectionText(m.blocks[2])).toContain("|p-04>* · payments-prod, us-east-1 · Deploy · ");
     expect(m.text).toBe(":rotating_light: 5 pipelines failed in the last 2 minutes");
   });
 
-  it("cut to 50 blocks (https://api.slack.com/reference/block-kit/blocks) with 'and N more' counting the unlisted too", () => {
+  it("cut to 50 blocks (https://api.slack.com/reference/block-kit/blocks) with 'and N more pipelines' counting the unlisted pipelines", () => {
     const d = digestOf(100, { count: 120 });
     const m = formatSlackDigest(d, slackBot);
     expect(m.blocks).toHaveLength(50);
-    // 2 frame blocks + 47 entries + "and N more": 120 - 47 = 73
+    // 2 frame blocks + 47 pipelines + "and N more pipelines": 100 - 47 = 53
     expect(m.blocks[49]).toEqual({
       type: "context",
-      elements: [{ type: "mrkdwn", text: "_and 73 more_" }],
+      elements: [{ type: "mrkdwn", text: "_and 53 more pipelines_" }],
     });
     for (const b of m.blocks)
       if (b.type === "section") expect(sectionText(b).length).toBeLessThanOrEqual(3000);
@@ -112,7 +113,7 @@ describe("slack (Block Kit)", () => {
 });
 
 describe("teams (Adaptive Card)", () => {
-  it("title, entries with Markdown links and escaped text", () => {
+  it("title, pipelines (the most recent first) with Markdown links and escaped text", () => {
     const d = digestOf(2);
     d.entries[1].summary = "see [here](https://evil.example) *now*";
     const body = formatTeamsDigest(d).attachments[0].content.body;
@@ -120,13 +121,13 @@ describe("teams (Adaptive Card)", () => {
       text: "2 pipelines failed in the last 2 minutes",
       color: "Attention",
     });
-    expect(body[2]).toEqual({
+    expect(body[3]).toEqual({
       type: "TextBlock",
       wrap: true,
       text: "[**p-00**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline) · Deploy · 2026-11-30T12:00:00.000Z\n\nBuild failed for p-00",
     });
     // escapeTeamsMarkdown: no link or emphasis from the summary
-    expect((body[3] as { text: string }).text).toContain(
+    expect((body[2] as { text: string }).text).toContain(
       "see \\[here\\]\\(https://evil.example\\) \\*now\\*",
     );
   });
@@ -138,13 +139,14 @@ describe("teams (Adaptive Card)", () => {
     expect(Buffer.byteLength(JSON.stringify(m))).toBeLessThanOrEqual(28 * 1024);
     const body = m.attachments[0].content.body;
     const shown = body.length - 3;
-    expect(body[body.length - 1]).toMatchObject({ text: `and ${450 - shown} more` });
+    // "and N more pipelines" counts the 400 pipelines, not the 450 notifications.
+    expect(body[body.length - 1]).toMatchObject({ text: `and ${400 - shown} more pipelines` });
     expect(shown).toBeGreaterThan(40);
   });
 });
 
 describe("discord (embeds)", () => {
-  it("one embed: title, one line per entry, mentions escaped and suppressed", () => {
+  it("one embed: title, one line per pipeline (the most recent first), mentions escaped and suppressed", () => {
     const d = digestOf(2);
     d.entries[0].summary = "@everyone look";
     const m = formatDiscordDigest(d, { type: "discord" } as never);
@@ -152,8 +154,8 @@ describe("discord (embeds)", () => {
     expect(m.embeds).toHaveLength(1);
     expect(m.embeds[0].title).toBe("2 pipelines failed in the last 2 minutes");
     expect(m.embeds[0].description).toBe(
-      "[**p-00**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline) · Deploy · <t:1796040000:f>\n\\@everyone look\n" +
-        "[**p-01**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-01/executions/e-1/timeline) · Deploy · <t:1796040002:f>\nBuild failed for p-01",
+      "[**p-01**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-01/executions/e-1/timeline) · Deploy · <t:1796040002:f>\nBuild failed for p-01\n" +
+        "[**p-00**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline) · Deploy · <t:1796040000:f>\n\\@everyone look",
     );
   });
 
@@ -172,19 +174,20 @@ describe("discord (embeds)", () => {
     const lines = e.flatMap((x) => (x.description ?? "").split("\n"));
     const shown = lines.filter((l) => l.startsWith("[**")).length;
     expect(shown).toBeGreaterThan(30);
-    expect(lines.pop()).toBe(`and ${130 - shown} more`);
+    // The 100 pipelines are counted, not the 130 notifications.
+    expect(lines.pop()).toBe(`and ${100 - shown} more pipelines`);
   });
 });
 
 describe("email, sms, webhook", () => {
-  it("email: ASCII subject, one block per entry with its console link", () => {
+  it("email: ASCII subject, one block per pipeline (the most recent first) with its console link", () => {
     const m = formatEmailDigest(digestOf(3));
     expect(m.subject).toBe("[deploy-notifier] 3 pipelines failed in the last 2 minutes");
     expect(m.message.split("\n").slice(0, 4)).toEqual([
       "3 pipelines failed in the last 2 minutes",
       "Window: 2026-11-30T12:00:00.000Z to 2026-11-30T12:02:00.000Z",
       "",
-      "- p-00 | Deploy | 2026-11-30T12:00:00.000Z",
+      "- p-02 | Deploy | 2026-11-30T12:00:04.000Z",
     ]);
     expect(m.message).toContain(
       "  https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-02/executions/e-2/timeline",
@@ -194,12 +197,12 @@ describe("email, sms, webhook", () => {
   it("sms: one GSM-7 text of at most 140 characters naming where the list is", () => {
     const { message } = formatSmsDigest(digestOf(37));
     expect(message).toBe(
-      "37 more pipelines failed in 2 min: p-00, p-01, p-02, p-03, p-04, p-05, p-06, p-07, p-08, p-09, p-10, p-11, p-12, p-13 - see slack-oncall",
+      "37 more pipelines failed in 2 min: p-36, p-35, p-34, p-33, p-32, p-31, p-30, p-29, p-28, p-27, p-26, +26 more pipelines - see slack-oncall",
     );
     expect(message.length).toBeLessThanOrEqual(140);
     expect(isGsm7(message)).toBe(true);
     const noSee = formatSmsDigest(digestOf(2, { seeChannel: undefined })).message;
-    expect(noSee).toBe("2 more pipelines failed in 2 min: p-00, p-01 - see the console");
+    expect(noSee).toBe("2 more pipelines failed in 2 min: p-01, p-00 - see the console");
   });
 
   it("webhook: the documented shape with type 'digest', entries oldest first", () => {

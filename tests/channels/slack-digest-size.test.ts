@@ -67,12 +67,15 @@ describe.each(modes)("slack digest, %s mode: cumulative block text", (_mode, con
     expect(chars).toBeLessThanOrEqual(SLACK_BLOCK_TEXT);
     expect(chars).toBeLessThan(LOWEST_REFUSAL);
     expect(message.blocks.length).toBeLessThanOrEqual(50);
-    // The list is cut with "and N more" counting every notification not shown.
+    // The summaries go first (digest-groups.ts fitGroups): 30 pipelines are all listed without
+    // them; for more, "and N more pipelines" counts every pipeline not shown.
     const sections = message.blocks.filter((b) => b.type === "section").length;
-    expect(truncated).toEqual(["entries"]);
-    expect(JSON.stringify(message.blocks[message.blocks.length - 1])).toContain(
-      `and ${n - sections} more`,
-    );
+    expect(truncated).toEqual(n === 30 ? ["detail"] : ["entries", "detail"]);
+    if (n === 30) expect(sections).toBe(30);
+    else
+      expect(JSON.stringify(message.blocks[message.blocks.length - 1])).toContain(
+        `and ${n - sections} more pipelines`,
+      );
     expect(sections).toBeGreaterThanOrEqual(20);
   });
 
