@@ -44,16 +44,25 @@
  *               "entries": [{ "notificationId": "…", "kind": "failure", "pipeline": "…",
  *                             "account": "…", "region": "…", "executionId": "…", "stage": "…",
  *                             "time": "…", "consoleUrl": "…", "summary": "…" }] },
+ *   "byPipeline": [{ "pipeline": "…", "account": "…", "region": "…", "count": 3,
+ *                    "executions": 3, "kinds": { "failure": 3 }, "latestNotificationId": "…",
+ *                    "latestExecutionId": "…", "latestTime": "…", "consoleUrl": "…" }],
  *   "sentAt": "2024-05-01T12:00:00.000Z"
  * }
  * ```
  *
- * `digest` is the whole `Digest` (handlers/types.ts), entries oldest first; `count` may exceed
- * `entries.length` when the grouping kept only some of them. `summary` is untrusted text.
+ * `digest` is the whole `Digest` (handlers/types.ts), every entry, oldest first; `count` may
+ * exceed `entries.length` when the grouping kept only some of them. `summary` is untrusted text.
+ * `byPipeline` (added within version "1") is the same entries grouped by pipeline (account,
+ * region, name), one item per pipeline in the order the other media list them (the latest
+ * notification's kind, failures first, then the most recent first; handlers/channels/
+ * digest-groups.ts): how many notifications (`count`) and distinct executions it groups, per
+ * kind, and its latest notification, execution, time and console link.
  */
-import type { ChannelConfigOf, Digest, Notification } from "../types";
+import type { ChannelConfigOf, Digest, Notification, NotificationKind } from "../types";
 import { deliverHttp, requireSecret } from "./common";
 import { digestTitle, sortedEntries } from "./digest";
+import { digestGroups, kindCounts, type DigestGroup } from "./digest-groups";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Webhook channel settings (URL and token are secrets). */
@@ -112,14 +121,52 @@ async function postWebhook(
   return { channel: ctx.name, type: "webhook", status: res.status };
 }
 
+/** One pipeline of a digest in the webhook body (`byPipeline`, see the module comment). */
+export interface WebhookDigestPipeline {
+  pipeline: string;
+  account: string;
+  region: string;
+  /** Notifications of this pipeline in the digest. */
+  count: number;
+  /** Distinct execution ids among them. */
+  executions: number;
+  /** Notifications per kind. */
+  kinds: Partial<Record<NotificationKind, number>>;
+  latestNotificationId: string;
+  latestExecutionId: string;
+  /** ISO 8601 time of the latest notification. */
+  latestTime: string;
+  /** Console link of the latest execution. */
+  consoleUrl: string;
+}
+
 /** The documented digest body (see the module comment). */
 export interface WebhookDigestPayload {
   version: "1";
   type: "digest";
   /** The title sentence, e.g. "37 pipelines failed in the last 2 minutes". */
   title: string;
+  /** Every entry, oldest first. */
   digest: Digest;
+  /** The entries grouped by pipeline, most important first. */
+  byPipeline: WebhookDigestPipeline[];
   sentAt: string;
+}
+
+function pipelineSummary(g: DigestGroup): WebhookDigestPipeline {
+  const e = g.latest;
+  return {
+    pipeline: e.pipeline,
+    account: e.account,
+    region: e.region,
+    count: g.entries.length,
+    executions: g.executions.length,
+    kinds: kindCounts(g),
+    latestNotificationId: e.notificationId,
+    latestExecutionId: e.executionId,
+    latestTime: e.time,
+    consoleUrl: e.consoleUrl,
+  };
 }
 
 /** The digest body for `d`; `opts.now` fixes `sentAt` (default: now). */
@@ -130,7 +177,8 @@ export function formatWebhookDigest(
 ): WebhookDigestPayload {
   const digest: Digest = { ...d, entries: sortedEntries(d) };
   const sentAt = (opts.now ?? new Date()).toISOString();
-  return { version: "1", type: "digest", title: digestTitle(d), digest, sentAt };
+  const byPipeline = digestGroups(d).map(pipelineSummary);
+  return { version: "1", type: "digest", title: digestTitle(d), digest, byPipeline, sentAt };
 }
 
 /** Posts the digest body, with the digest's own `Idempotency-Key`. */

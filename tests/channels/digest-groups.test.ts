@@ -14,6 +14,7 @@ import { formatEmailDigest, EMAIL_DIGEST_BODY_BYTES } from "../../handlers/chann
 import { renderSlackDigest } from "../../handlers/channels/slack";
 import { formatSmsDigest, isGsm7 } from "../../handlers/channels/sms";
 import { formatTeamsDigest } from "../../handlers/channels/teams";
+import { formatWebhookDigest } from "../../handlers/channels/webhook";
 import type { ChannelConfig } from "../../handlers/types";
 import { blockTextLength } from "../../testing/receivers/slack-blocks";
 import { stormOf, useHome } from "./digest-support";
@@ -177,5 +178,26 @@ describe("each medium: 3 executions per pipeline, more pipelines than fit", () =
     );
     expect(message.length).toBeLessThanOrEqual(140);
     expect(isGsm7(message)).toBe(true);
+  });
+
+  it("webhook: every entry kept (machine readers need every id), plus one summary per pipeline", () => {
+    const d = stormOf(20, 3);
+    const body = formatWebhookDigest(d, undefined, { now: new Date("2026-12-01T15:02:01.000Z") });
+    expect(body.digest.entries).toHaveLength(60);
+    expect(body.byPipeline).toHaveLength(20);
+    expect(body.byPipeline[0]).toEqual({
+      pipeline: "svc-20",
+      account: "111111111111",
+      region: "eu-west-1",
+      count: 3,
+      executions: 3,
+      kinds: { failure: 3 },
+      latestNotificationId: "n-20-2",
+      latestExecutionId: "e-20-2",
+      latestTime: "2026-12-01T15:01:00.000Z",
+      consoleUrl:
+        "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/svc-20/executions/e-20-2/timeline",
+    });
+    expect(body.byPipeline.reduce((n, p) => n + p.count, 0)).toBe(60);
   });
 });
