@@ -3,25 +3,31 @@
  * one the digest as one plain-text notification, retried within the invocation like any send
  * (retry.ts). A digest the receiver refuses for its size (http-response.ts `isSizeRefusal`: Slack
  * `msg_blocks_too_long`, `msg_too_long`, `invalid_blocks`, HTTP 413, Discord 50035) is sent once
- * more as a {@link shortDigest}: the counts and the first entries, which every medium's limits
+ * more as a {@link shortDigest}: the counts and the first pipelines, which every medium's limits
  * take. Any other failure, and a refusal of the short one, is the caller's to record.
  */
 import { digestTitle, entryWhere, sortedEntries } from "../channels/digest";
+import { digestGroups, groupCount } from "../channels/digest-groups";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt, Logger } from "../channels/types";
 import { isDeliveryError } from "../http";
 import { isSizeRefusal } from "../http-response";
 import { withRetries } from "../retry";
 import type { Digest, Notification } from "../types";
 
-/** Entries a {@link shortDigest} lists (its title and "and N more" still count every one). */
-export const SHORT_DIGEST_ENTRIES = 5;
+/**
+ * Pipelines a {@link shortDigest} lists (its title and "and N more pipelines" still count every
+ * one).
+ */
+export const SHORT_DIGEST_PIPELINES = 5;
 
 /**
- * `d` with only its first {@link SHORT_DIGEST_ENTRIES} entries (oldest first) and its counts
- * unchanged: the title says how many, the list shows the first few, "and N more" the rest.
+ * `d` with only the entries of its first {@link SHORT_DIGEST_PIPELINES} pipelines (in the order
+ * every medium shows them, digest-groups.ts) and its counts unchanged: the title says how many,
+ * the list shows the first pipelines, each with its count, "and N more pipelines" the rest.
  */
 export function shortDigest(d: Digest): Digest {
-  return { ...d, entries: sortedEntries(d).slice(0, SHORT_DIGEST_ENTRIES) };
+  const first = digestGroups(d).slice(0, SHORT_DIGEST_PIPELINES);
+  return { ...d, entries: sortedEntries({ ...d, entries: first.flatMap((g) => g.entries) }) };
 }
 
 /** How a digest went out: its receipt, and whether it had to be shortened. */
@@ -56,7 +62,7 @@ export async function sendDigestOrShort(
     log.warn("digest refused for its size: sent again shortened", {
       channel: ctx.name,
       count: digest.count,
-      entries: SHORT_DIGEST_ENTRIES,
+      pipelines: SHORT_DIGEST_PIPELINES,
     });
     try {
       return { receipt: await attempt(shortDigest(digest)), shortened: true };
@@ -67,12 +73,17 @@ export async function sendDigestOrShort(
   }
 }
 
-/** The digest as one plain-text notification, for a driver without `sendDigest`. */
+/**
+ * The digest as one plain-text notification, for a driver without `sendDigest`: one line per
+ * pipeline with its count and its latest execution's link.
+ */
 export function digestAsNotification(d: Digest): Notification {
   const first = sortedEntries(d)[0];
-  const lines = sortedEntries(d).map(
-    (e) => `${e.pipeline}${entryWhere(e) ? ` (${entryWhere(e)})` : ""}: ${e.consoleUrl}`,
-  );
+  const lines = digestGroups(d).map((g) => {
+    const e = g.latest;
+    const count = groupCount(g);
+    return `${e.pipeline}${count ? ` ${count}` : ""}${entryWhere(e) ? ` (${entryWhere(e)})` : ""}: ${e.consoleUrl}`;
+  });
   return {
     id: d.id,
     eventId: d.id,

@@ -15,6 +15,7 @@ import { renderSlackDigest } from "../../handlers/channels/slack";
 import { formatSmsDigest, isGsm7 } from "../../handlers/channels/sms";
 import { formatTeamsDigest } from "../../handlers/channels/teams";
 import { formatWebhookDigest } from "../../handlers/channels/webhook";
+import { digestAsNotification, shortDigest } from "../../handlers/fanout/digest-send";
 import type { ChannelConfig } from "../../handlers/types";
 import { blockTextLength } from "../../testing/receivers/slack-blocks";
 import { stormOf, useHome } from "./digest-support";
@@ -199,5 +200,33 @@ describe("each medium: 3 executions per pipeline, more pipelines than fit", () =
         "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/svc-20/executions/e-20-2/timeline",
     });
     expect(body.byPipeline.reduce((n, p) => n + p.count, 0)).toBe(60);
+  });
+});
+
+describe("a digest refused for its size, and a driver without sendDigest (fanout/digest-send.ts)", () => {
+  it("the short digest keeps the first 5 pipelines with all their entries: counts stay true", () => {
+    const short = shortDigest(stormOf(20, 3));
+    expect(short.count).toBe(60);
+    expect(short.pipelines).toBe(20);
+    expect(short.entries).toHaveLength(15);
+    expect(digestGroups(short).map((g) => `${g.latest.pipeline} ${groupCount(g)}`)).toEqual([
+      "svc-20 ×3",
+      "svc-19 ×3",
+      "svc-18 ×3",
+      "svc-17 ×3",
+      "svc-16 ×3",
+    ]);
+    const { message } = renderSlackDigest(short, slackBot);
+    expect(JSON.stringify(message.blocks)).toContain("_and 15 more pipelines_");
+  });
+
+  it("the digest as one notification: one line per pipeline", () => {
+    const lines = (digestAsNotification(stormOf(3, 2)).summary ?? "").split("\n");
+    expect(lines).toEqual([
+      "6 failures in 3 pipelines in the last 2 minutes",
+      "svc-03 ×2: https://console.aws.amazon.com/codesuite/codepipeline/pipelines/svc-03/executions/e-3-1/timeline",
+      "svc-02 ×2: https://console.aws.amazon.com/codesuite/codepipeline/pipelines/svc-02/executions/e-2-1/timeline",
+      "svc-01 ×2: https://console.aws.amazon.com/codesuite/codepipeline/pipelines/svc-01/executions/e-1-1/timeline",
+    ]);
   });
 });

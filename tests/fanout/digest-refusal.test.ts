@@ -6,7 +6,7 @@
  * classifier calls it permanent (http-response.ts), and the flush gave a permanently failed digest
  * up (`if (permanent) return true`): no retry, no DLQ, every notification grouped into the
  * window lost on that channel. Now a size refusal is answered with a shorter digest (the counts
- * and the first entries), and any other permanent refusal dead-letters the flush with its reason
+ * and the first pipelines), and any other permanent refusal dead-letters the flush with its reason
  * at once, as a single notification's would be (record.ts), with the channel's `Failed` count.
  *
  * Real fan-out, dynalite, the SQS stand-in, and a real HTTP server on 127.0.0.1 playing Slack's
@@ -17,7 +17,7 @@
 import { randomUUID } from "node:crypto";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { digestRef } from "../../handlers/fanout/digest-build";
-import { SHORT_DIGEST_ENTRIES } from "../../handlers/fanout/digest-send";
+import { SHORT_DIGEST_PIPELINES } from "../../handlers/fanout/digest-send";
 import { digestSlot } from "../../handlers/fanout/grouping";
 import { markGrouped } from "../../handlers/store/digest";
 import { claimDelivery } from "../../handlers/store/ledger";
@@ -129,7 +129,7 @@ async function digestSlotItem(f: { channel: string; windowStart: number }) {
 }
 
 describe("a digest refused by the channel", () => {
-  it("refused for its size (ok:false msg_blocks_too_long): sent again shortened — the counts and the first entries", async () => {
+  it("refused for its size (ok:false msg_blocks_too_long): sent again shortened — the counts and the first pipelines", async () => {
     slackRule.refuseOverChars = 4000;
     slackRule.error = "msg_blocks_too_long";
     const f = await groupedStorm(30);
@@ -143,7 +143,7 @@ describe("a digest refused by the channel", () => {
     expect(blockChars(short)).toBeLessThanOrEqual(4000);
     const text = JSON.stringify(short.blocks);
     expect(text).toContain("30 pipelines failed");
-    expect(text).toContain(`and ${30 - SHORT_DIGEST_ENTRIES} more`);
+    expect(text).toContain(`and ${30 - SHORT_DIGEST_PIPELINES} more pipelines`);
     expect(await digestSlotItem(f)).toMatchObject({
       status: "sent",
       detail: { count: 30, shortened: true },
