@@ -25,8 +25,10 @@ export interface DigestEntry {
 
 /**
  * Several notifications for one channel within one grouping window, sent as one message
- * ("37 pipelines failed in the last 2 minutes", each with its link). `count` may exceed
- * `entries.length`: a medium's limits cut the list, and the message says how many are not shown.
+ * ("37 pipelines failed in the last 2 minutes"), listed one line per pipeline with its count
+ * (channels/digest-groups.ts). `count` may exceed `entries.length` (a shortened digest keeps only
+ * its first pipelines' entries), and `pipelines` the pipelines among the entries: a medium's list
+ * then says how many pipelines are not shown.
  */
 export interface Digest {
   /** Stable id of the digest: channel name and window start (the ledger slot of its delivery). */
