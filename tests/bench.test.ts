@@ -214,6 +214,15 @@ describe("npm run bench", () => {
     expect(positive(chaos.cost.ddbCallsPerNotification)).toBe(true);
     expect(positive(chaos.cost.ddbWritesPerEvent)).toBe(true);
     expect(positive(chaos.cost.usdPerMillionEvents)).toBe(true);
+    // The targets, PASS/FAIL (scripts/lib/chaos-targets.ts; their verdicts: tests/bench/chaos-targets.test.ts).
+    expect(Object.keys(chaos.targets).sort()).toEqual([
+      "chaosDdbCallsPerEvent",
+      "dlqWithoutReason",
+      "duplicatesBeyondAmbiguous",
+      "lost",
+    ]);
+    const ddb = chaos.cost.chaosDdbCallsPerEvent;
+    expect(chaos.targets.chaosDdbCallsPerEvent).toEqual({ value: ddb, max: 22, pass: ddb <= 22 });
   }, 400_000);
 
   test("--storm --json prints the storm report: every key with its type (shape, not targets)", async () => {
