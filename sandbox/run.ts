@@ -12,7 +12,7 @@ import {
   type StepReport,
 } from "./scenario";
 import { expireApprovals, retryStageExecution, stopExecution } from "../testing";
-import { approvalTokens, clickSlackButton, emittedCount } from "./scenario-host";
+import { approvalRunOf, approvalTokens, clickSlackButton, emittedCount } from "./scenario-host";
 import { fanoutDlq, slackMessages, type ViewSources } from "./views";
 import type { Log } from "./wiring";
 
@@ -96,6 +96,7 @@ export function createScenarioHost(
     codePipelineCallsSince: (since) =>
       aws.state.codepipeline.calls.filter((c) => c.at.getTime() >= since),
     approvalTokens: () => approvalTokens(world),
+    approvalRun: (ref) => approvalRunOf(world, ref),
     retryStage: (input) =>
       void retryStageExecution(aws.state, {
         pipelineName: input.pipeline,

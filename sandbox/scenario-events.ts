@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { activeWindow, isInWindow } from "../handlers/downtime";
 import type { DowntimeWindow, RuntimeConfig } from "../handlers/types";
 import { nextWindows } from "../scripts/lib/downtime-occurrences";
-import type { ScenarioEvent } from "./scenario";
+import type { ScenarioEvent, ScenarioHost } from "./scenario";
 import { CODEPIPELINE_SOURCE } from "../handlers/contracts/codepipeline";
 
 /**
@@ -100,4 +100,67 @@ export function buildEvent(
     resources: pipeline ? [`arn:aws:codepipeline:${region}:${account}:${pipeline}`] : [],
     detail: { region, version: 1, ...detail },
   };
+}
+
+/** One approval action's runs for one execution: where the CodePipeline stand-in keeps them. */
+export interface ApprovalRef {
+  pipeline: string;
+  stage: string;
+  action: string;
+  executionId: string;
+}
+
+/** The latest run of an approval action for an execution (testing/aws/codepipeline/model.ts). */
+export interface ApprovalRunState {
+  /** ActionExecution status: InProgress (waiting for a decision), Succeeded, Failed, Abandoned. */
+  status: string;
+  /** When a waiting run times out (epoch ms): its start + the action's timeout. */
+  expiresAt?: number;
+  /** When it started (epoch ms). */
+  startedAt: number;
+}
+
+/** "7 days", "90 minutes": a duration in the largest whole unit CodePipeline's timeouts use. */
+function describeTimeout(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes % 1440 === 0) return `${minutes / 1440} day${minutes === 1440 ? "" : "s"}`;
+  if (minutes % 60 === 0) return `${minutes / 60} hour${minutes === 60 ? "" : "s"}`;
+  return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+}
+
+/**
+ * The problem of a step whose CodePipeline events (`emitted`) the stand-in did not emit: nothing
+ * the step did reached CodePipeline, so nobody decided. For an approval action's event it says
+ * how the run stands: still waiting, and when it expires (its start + the action's timeout, 7
+ * days by default: userguide approvals-approve-or-reject.html), or how it had already ended.
+ */
+export function notEmittedProblem(
+  host: Pick<ScenarioHost, "approvalRun">,
+  events: ScenarioEvent[],
+  ids: Record<string, string>,
+): string {
+  const what = events
+    .map((e) => `${e.detailType.replace("CodePipeline ", "")} ${String(e.detail.state)}`)
+    .join(", ");
+  const lead = `CodePipeline emitted no ${what} event`;
+  const approval = events
+    .map((e) => substitute(e.detail, ids) as Record<string, unknown>)
+    .find((d) => (d.type as { category?: unknown } | undefined)?.category === "Approval");
+  if (!approval) return `${lead}: nothing this step did reached CodePipeline`;
+  const ref: ApprovalRef = {
+    pipeline: String(approval.pipeline),
+    stage: String(approval.stage),
+    action: String(approval.action),
+    executionId: String(approval["execution-id"]),
+  };
+  const name = `${ref.pipeline} ${ref.stage}/${ref.action} (execution ${ref.executionId})`;
+  const run = host.approvalRun(ref);
+  if (!run) return `${lead}: CodePipeline has no run of the approval ${name}`;
+  if (run.status !== "InProgress")
+    return `${lead}: nothing this step did reached CodePipeline; the approval ${name} had already ended ${run.status}`;
+  const expiry =
+    run.expiresAt === undefined
+      ? ""
+      : `, and expires at ${new Date(run.expiresAt).toISOString()} if nobody decides (its timeout: ${describeTimeout(run.expiresAt - run.startedAt)})`;
+  return `${lead}: nobody decided the approval ${name}, it still waits${expiry}`;
 }

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../handlers/approval/signature";
 import { callApprovalUrl, type FunctionUrlAnswer } from "./function-url";
 import type { IssuedToken } from "./scenario-actions";
+import type { ApprovalRef, ApprovalRunState } from "./scenario-events";
 import { sandboxUsers, slackMessages } from "./views";
 import type { World } from "./wiring";
 
@@ -119,6 +120,23 @@ export function approvalTokens(world: World): IssuedToken[] {
     }
   }
   return out;
+}
+
+/**
+ * The latest run of approval action `ref.stage`/`ref.action` of `ref.pipeline` for execution
+ * `ref.executionId` in the CodePipeline stand-in (the home account's pipelines), if it has one.
+ */
+export function approvalRunOf(world: World, ref: ApprovalRef): ApprovalRunState | undefined {
+  const pipeline = world.standins.aws.state.codepipeline.pipelines[ref.pipeline];
+  const stage = pipeline?.stages.find((s) => s.name === ref.stage);
+  const action = stage?.actions.find((a) => a.name === ref.action);
+  const run = (action?.runs ?? []).filter((r) => r.pipelineExecutionId === ref.executionId).at(-1);
+  if (!run) return undefined;
+  return {
+    status: run.status,
+    expiresAt: run.expiresAt?.getTime(),
+    startedAt: run.startTime.getTime(),
+  };
 }
 
 /**

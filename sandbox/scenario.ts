@@ -25,7 +25,13 @@ import {
   type ScenarioRun,
   type ScenarioSlackMessage,
 } from "./scenario-actions";
-import { buildEvent, substitute } from "./scenario-events";
+import {
+  buildEvent,
+  notEmittedProblem,
+  substitute,
+  type ApprovalRef,
+  type ApprovalRunState,
+} from "./scenario-events";
 import { describeWait, nextFreshWindow, waitUntil } from "./scenario-window";
 
 export type {
@@ -36,6 +42,7 @@ export type {
 } from "./scenario-actions";
 
 export { buildEvent, timeInWindow, timeOutsideWindows } from "./scenario-events";
+export type { ApprovalRef, ApprovalRunState } from "./scenario-events";
 
 /** Where the built-in scenarios live (`<stack>.json`). */
 export const SCENARIO_DIR = path.join(__dirname, "scenarios");
@@ -59,9 +66,11 @@ export interface ScenarioEvent {
   /**
    * CodePipeline emits this event itself in answer to the step's `do` (a Reject click makes
    * PutApprovalResult fail the approval action, and CodePipeline then emits the action's and the
-   * pipeline's FAILED events). The runner posts it only when the CodePipeline stand-in emitted
-   * no events of its own during the step's `do` ({@link ScenarioHost.emittedCount}); it does not
-   * count for `matched`.
+   * pipeline's FAILED events). The runner never posts it: only what reached the CodePipeline
+   * stand-in decides. When the stand-in emitted no events of its own during the step's `do`
+   * ({@link ScenarioHost.emittedCount}), nobody decided (under `--fault slack=500` nobody could
+   * click), and the step says so: the approval still waits and expires at the end of its
+   * timeout (scenario-events.ts `notEmittedProblem`). It does not count for `matched`.
    */
   emitted?: boolean;
 }
@@ -269,6 +278,8 @@ export interface ScenarioHost {
   ): Array<{ operation: string; input: Record<string, unknown> }>;
   /** Every approval token the CodePipeline stand-in has issued that it still knows. */
   approvalTokens(): IssuedToken[];
+  /** The latest run of an approval action for an execution, as the CodePipeline stand-in has it. */
+  approvalRun(ref: ApprovalRef): ApprovalRunState | undefined;
   /**
    * How many events the CodePipeline stand-in has emitted itself (into the sandbox's event path)
    * in answer to what was done to it (a rejection's FAILED events). When it emitted any during a
@@ -528,8 +539,12 @@ export async function runStep(
     const emittedBefore = host.emittedCount();
     problems.push(...(await doActions(host, step, run)));
     const emittedByStandin = host.emittedCount() > emittedBefore;
+    // CodePipeline's own events come from the stand-in only: a scripted one would be a decision
+    // (an approval SUCCEEDED) that nobody made.
+    const notEmitted = emittedByStandin ? [] : step.events.filter((e) => e.emitted);
+    if (notEmitted.length > 0) problems.push(notEmittedProblem(host, notEmitted, run.ids));
     for (const event of step.events) {
-      if (event.emitted && emittedByStandin) continue;
+      if (event.emitted) continue;
       const routed = await host.postEvent(buildEvent(host.runtime, event, run.ids));
       if (routed.matched && !event.emitted) matched += 1;
       // Not queued: CodePipeline emits it when its execution enters the stage, if ever.

@@ -1,7 +1,7 @@
 /**
  * The scenario runner's lifecycle steps against a fake host (no sandbox): a click on the request
- * an earlier step posted, CodePipeline's own events posted only when the stand-in did not emit
- * them, and the expectations that prove issue 10's user-visible side: what a message says, the
+ * an earlier step posted, CodePipeline's own events never posted by the runner (only the
+ * stand-in emits them: a scripted approval SUCCEEDED would be a decision nobody made), and the expectations that prove issue 10's user-visible side: what a message says, the
  * PagerDuty incident's triggers (a retried failure pages again with the same dedup_key), the
  * clicker's ephemeral, and PutApprovalResult carrying the token of the run the request was posted
  * for (each run of an approval action has its own token: REFERENCE.md, CodePipeline's lifecycle).
@@ -76,6 +76,7 @@ function fakeHost(overrides: Partial<ScenarioHost> = {}) {
     },
     codePipelineCallsSince: (since) => calls.filter((c) => c.at >= since),
     approvalTokens: () => tokens,
+    approvalRun: () => undefined,
     emittedCount: () => emitted,
     retryStage: () => undefined,
     advanceClock: () => 0,
@@ -194,7 +195,7 @@ describe("scenario steps that click", () => {
     ]);
   });
 
-  test("CodePipeline's own events are posted only when the stand-in did not emit them", async () => {
+  test("CodePipeline's own events are never posted: without the stand-in's, the step says nobody decided", async () => {
     // Prepare: a Reject whose FAILED events CodePipeline emits (REFERENCE.md: a rejection fails
     // the approval action and the execution).
     const steps = (): ScenarioStep[] => [
@@ -234,14 +235,67 @@ describe("scenario steps that click", () => {
     };
 
     // Act
-    await runScenario(withoutOutbox.host, { name: "no outbox", steps: steps() });
-    await runScenario(withOutbox.host, { name: "outbox", steps: steps() });
+    const without = await runScenario(withoutOutbox.host, { name: "no outbox", steps: steps() });
+    const withIt = await runScenario(withOutbox.host, { name: "outbox", steps: steps() });
 
-    // Assess: the FAILED event is posted once without an outbox, never twice with one.
+    // Assess: the FAILED event is never posted by the runner; without the stand-in's, the step
+    // says CodePipeline emitted none.
     const states = (posted: Array<Record<string, unknown>>) =>
       posted.map((e) => (e.detail as { state: string }).state);
-    expect(states(withoutOutbox.posted)).toEqual(["STARTED", "FAILED"]);
+    expect(states(withoutOutbox.posted)).toEqual(["STARTED"]);
     expect(states(withOutbox.posted)).toEqual(["STARTED"]);
+    expect(without.steps[1].problems).toEqual([
+      "CodePipeline emitted no Pipeline Execution State Change FAILED event: nothing this step did reached CodePipeline",
+    ]);
+    expect(withIt.steps[1].problems).toEqual([]);
+  });
+
+  test("an Approve click that reaches no one: no scripted SUCCEEDED, the approval still waits and expires per its timeout", async () => {
+    // Prepare: Slack was down, so the request step posted no message and the click has nothing
+    // to press; the CodePipeline stand-in still holds the run, waiting, with its 7-day timeout.
+    const f = fakeHost();
+    const startedAt = Date.parse("2026-12-01T10:00:00Z");
+    const refs: unknown[] = [];
+    f.host.approvalRun = (ref) => {
+      refs.push(ref);
+      return { status: "InProgress", startedAt, expiresAt: startedAt + 7 * 86_400_000 };
+    };
+    const succeeded = {
+      ...approvalStarted("$exec:run-1"),
+      detail: { ...approvalStarted("$exec:run-1").detail, state: "SUCCEEDED" },
+      emitted: true,
+    };
+
+    // Act
+    const report = await runScenario(f.host, {
+      name: "nobody could click",
+      steps: [
+        { id: "request", name: "requested", events: [approvalStarted("$exec:run-1")], expect: {} },
+        {
+          name: "approved",
+          do: [{ click: "approve", on: "request" }],
+          events: [succeeded],
+          expect: {},
+        },
+      ],
+    });
+
+    // Assess
+    expect(f.posted.map((e) => (e.detail as { state: string }).state)).toEqual(["STARTED"]);
+    const executionId = String((f.posted[0].detail as Record<string, unknown>)["execution-id"]);
+    expect(refs).toEqual([
+      {
+        pipeline: "main-app-production-v3",
+        stage: "Approve",
+        action: "ManualApproval",
+        executionId,
+      },
+    ]);
+    expect(report.ok).toBe(false);
+    expect(report.steps[1].problems).toEqual([
+      'approve on "request": scenario: step "request" posted no message with Approve / Reject',
+      `CodePipeline emitted no Action Execution State Change SUCCEEDED event: nobody decided the approval main-app-production-v3 Approve/ManualApproval (execution ${executionId}), it still waits, and expires at 2026-12-08T10:00:00.000Z if nobody decides (its timeout: 7 days)`,
+    ]);
   });
 });
 
