@@ -220,20 +220,30 @@ async function stepDetails(
  * Names the user's faults that explain a step that did not end as expected: the step met a
  * failing receiver (failed attempts, redeliveries or the DLQ) while the user had faults set, or
  * it acts on what an earlier step explained so should have posted (a click on the approval
- * request that step's fault kept from Slack: its problems name that step, `step "<id>"`).
+ * request that step's fault kept from Slack: its problems name that step, `step "<id>"`), or on
+ * an execution an explained step's problems name (its approval left waiting because nobody could
+ * click: a retry CodePipeline refuses, an execution held behind it in the stage).
  */
 export function explainByUserFaults(
   report: StepReport,
   userFaults: Record<string, string>,
   explainedSteps: ReadonlySet<string> = new Set(),
+  explainedExecutions: ReadonlySet<string> = new Set(),
 ): string | undefined {
   const faults = Object.values(userFaults);
   const { failedAttempts, retried, dlq } = report.observed;
   const metFailure = Object.keys(failedAttempts).length > 0 || retried > 0 || dlq > 0;
-  const knockOn = report.problems.some((p) =>
-    [...explainedSteps].some((id) => p.includes(`step "${id}"`)),
+  const knockOn = report.problems.some(
+    (p) =>
+      [...explainedSteps].some((id) => p.includes(`step "${id}"`)) ||
+      executionIdsIn([p]).some((id) => explainedExecutions.has(id)),
   );
   return faults.length > 0 && (metFailure || knockOn) ? faults.join(", ") : undefined;
+}
+
+/** The execution ids (CodePipeline's are UUIDs) that problem lines name. */
+export function executionIdsIn(problems: string[]): string[] {
+  return problems.flatMap((p) => p.match(/\b[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}\b/g) ?? []);
 }
 
 /**
@@ -265,6 +275,7 @@ export function createPlayer(options: {
     // Ids of the steps a user's fault explained: a later step acting on what they did not post
     // is explained too.
     const explainedSteps = new Set<string>();
+    const explainedExecutions = new Set<string>();
     const report = await runScenario(host, scenario, {
       onStepStart(step, i) {
         stepStarted = Date.now();
@@ -274,10 +285,12 @@ export function createPlayer(options: {
         );
       },
       onSay: (line) => log(`    … ${line}`),
-      explain: (r) => explainByUserFaults(r, sources.faults.user, explainedSteps),
+      explain: (r) =>
+        explainByUserFaults(r, sources.faults.user, explainedSteps, explainedExecutions),
       async onStep(r, i) {
         const id = scenario.steps[i].id;
         if (r.explainedBy && id) explainedSteps.add(id);
+        if (r.explainedBy) for (const x of executionIdsIn(r.problems)) explainedExecutions.add(x);
         progress.steps[i].status = r.ok ? "ok" : r.explainedBy ? "explained" : "failed";
         progress.steps[i].problems = r.problems;
         progress.steps[i].notes = r.notes;

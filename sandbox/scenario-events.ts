@@ -142,7 +142,7 @@ export function notEmittedProblem(
   const what = events
     .map((e) => `${e.detailType.replace("CodePipeline ", "")} ${String(e.detail.state)}`)
     .join(", ");
-  const lead = `CodePipeline emitted no ${what} event`;
+  const lead = `CodePipeline emitted no ${what} event${events.length > 1 ? "s" : ""}`;
   const approval = events
     .map((e) => substitute(e.detail, ids) as Record<string, unknown>)
     .find((d) => (d.type as { category?: unknown } | undefined)?.category === "Approval");
