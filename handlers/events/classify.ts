@@ -44,9 +44,17 @@ function isApprovalAction(ev: CodePipelineEvent): boolean {
  * with no summary, or defensively one that speaks of a timeout (user guide, "Manage approval
  * actions": approvals time out after 7 days by default; REFERENCE.md, CodePipeline's lifecycle). The API side (enrich.ts) decides the same way
  * from ListActionExecutions.
+ * `summary` may be empty on a rejection too (API_ApprovalResult.html: `summary` "Minimum length
+ * of 0"): where CodePipeline names who ended the run (`by`: ListActionExecutions `updatedBy`,
+ * GetPipelineState `lastUpdatedBy`, the caller of PutApprovalResult), it was rejected; a timeout
+ * has no caller. Events carry no caller: without `by`, an empty summary still reads as expired.
  */
-export function failedApprovalKind(summary: string | undefined): "rejection" | "approval-expired" {
+export function failedApprovalKind(
+  summary: string | undefined,
+  by?: string,
+): "rejection" | "approval-expired" {
   if (isRejectionSummary(summary)) return "rejection";
+  if (by !== undefined && by !== "" && !TIMED_OUT.test(summary ?? "")) return "rejection";
   if (summary === undefined || summary.trim() === "" || TIMED_OUT.test(summary)) {
     return "approval-expired";
   }

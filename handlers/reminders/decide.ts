@@ -19,10 +19,11 @@ export type RunStatus =
   /** Still waiting for a decision (`InProgress`). */
   | { kind: "pending" }
   /**
-   * Ended as a FAILED approval with no summary: nobody answered within its timeout (an approval
-   * decided by PutApprovalResult always carries the reviewer's summary; REFERENCE.md,
-   * CodePipeline's lifecycle: an expired approval has no "Rejected by" summary). `endedAt` is
-   * when CodePipeline ended it.
+   * Ended as a FAILED approval with no summary and no caller (`updatedBy`): nobody answered
+   * within its timeout (REFERENCE.md, CodePipeline's lifecycle: an expired approval has no
+   * "Rejected by" summary). A rejection's summary may be empty (API_ApprovalResult.html:
+   * "Minimum length of 0"), but its caller is named (events/classify.ts `failedApprovalKind`).
+   * `endedAt` is when CodePipeline ended it.
    */
   | { kind: "expired"; endedAt?: Date }
   /** Approved, rejected (in Slack or the console) or abandoned (superseded, stopped). */
@@ -49,7 +50,10 @@ export function runStatus(run: ActionExecutionDetail | undefined): RunStatus {
   if (!run) return { kind: "unknown" };
   if (run.status === "InProgress") return { kind: "pending" };
   const summary = run.output?.executionResult?.externalExecutionSummary;
-  if (run.status === "Failed" && failedApprovalKind(summary) === "approval-expired") {
+  if (
+    run.status === "Failed" &&
+    failedApprovalKind(summary, run.updatedBy) === "approval-expired"
+  ) {
     return { kind: "expired", endedAt: run.lastUpdateTime };
   }
   return { kind: "ended", status: String(run.status) };

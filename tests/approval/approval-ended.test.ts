@@ -295,6 +295,24 @@ describe("a click on a request decided in the console says who decided and when"
     },
   );
 
+  it("rejected in the console with an empty comment: rejected, not expired", async () => {
+    // Prepare: ApprovalResult's `summary` is required but may be empty (API_ApprovalResult.html:
+    // "Minimum length of 0"): `put-approval-result --result status=Rejected,summary=` leaves a
+    // Failed run with no summary, as an expiry does; only its caller (updatedBy) tells them apart.
+    const p = pendingRun(h.all.aws);
+    const at = await decideInCodePipeline(p.token, "Rejected", "");
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess
+    const answer = answerOf(responseId);
+    expect(answer.told).toBe(
+      `Already rejected in CodePipeline by role/approver at ${dateMinute(at)}`,
+    );
+    expect(answer.message).toContain(`❌ ${PIPELINE}: rejected in CodePipeline by role/approver`);
+    expect(answer.message).not.toContain("expired");
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+  });
+
   it("decided by an earlier Slack click whose work stopped before it reported: who clicked, not our role", async () => {
     // Prepare: the run decided with the summary this product writes for a Slack click
     // (messages.ts approvalSummary), as a work that timed out after PutApprovalResult leaves it;

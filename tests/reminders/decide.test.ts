@@ -41,21 +41,27 @@ const pending: StoredPending = {
 };
 
 describe("runStatus (ListActionExecutions)", () => {
-  const run = (status: string, summary?: string): ActionExecutionDetail =>
+  const run = (status: string, summary?: string, updatedBy?: string): ActionExecutionDetail =>
     ({
       status,
       lastUpdateTime: new Date(EXPIRES),
+      updatedBy,
       output: { executionResult: { externalExecutionSummary: summary } },
     }) as ActionExecutionDetail;
+  const REVIEWER = "arn:aws:sts::123456789012:assumed-role/Deployers/jane";
 
   it.each([
-    ["InProgress", undefined, "pending"],
-    ["Failed", undefined, "expired"],
-    ["Failed", "Rejected by Jane Doe (U012ABC) via Slack", "ended"],
-    ["Succeeded", "Approved by Jane Doe", "ended"],
-    ["Abandoned", undefined, "ended"],
-  ])("%s with summary %s is %s", (status, summary, kind) => {
-    expect(runStatus(run(status, summary)).kind).toBe(kind);
+    ["InProgress", undefined, undefined, "pending"],
+    ["Failed", undefined, undefined, "expired"],
+    ["Failed", "", undefined, "expired"],
+    ["Failed", "Rejected by Jane Doe (U012ABC) via Slack", REVIEWER, "ended"],
+    // A rejection with an empty summary (API_ApprovalResult.html: "Minimum length of 0"): its
+    // caller is named, a timeout has none.
+    ["Failed", "", REVIEWER, "ended"],
+    ["Succeeded", "Approved by Jane Doe", REVIEWER, "ended"],
+    ["Abandoned", undefined, undefined, "ended"],
+  ])("%s with summary %j by %s is %s", (status, summary, by, kind) => {
+    expect(runStatus(run(status, summary, by)).kind).toBe(kind);
   });
 
   it("is unknown when CodePipeline does not list the run", () => {
