@@ -15,6 +15,8 @@ import {
   alreadyDecidedText,
   ephemeral,
   mentionOf,
+  REPLACED,
+  REPLACED_NEXT,
   utcTime,
 } from "./messages";
 import { postToResponseUrl } from "./slack-api";
@@ -131,8 +133,8 @@ export async function auditAlreadyDecided(
   });
 }
 
-/** What the refused clicker of a run that was replaced by a newer one is told. */
-export const SUPERSEDED_TEXT = "This request was replaced by a newer one; use the newest message.";
+/** What the refused clicker of a run that was replaced is told (messages.ts `REPLACED`). */
+export const SUPERSEDED_TEXT = `This request was ${REPLACED}; ${REPLACED_NEXT}.`;
 
 /**
  * What a late clicker is told about the claim that is there: replaced by a newer run, settled

@@ -138,11 +138,25 @@ export function decidedEnding(claim: ApprovalClaim): RequestEnding {
   };
 }
 
-/** The ending of a request whose approval run was replaced by a newer run (nothing decided). */
+/**
+ * The one wording of a request whose approval run was replaced, in CodePipeline's term: each run
+ * of an action is an action execution (API_ListActionExecutions.html; user guide, "Approve or
+ * reject an approval action": "the token associated with latest execution of the approval
+ * action"), and a retried stage runs its failed actions again (user guide, "Configuring stage
+ * retry": "failed actions are triggered again"; RetryStageExecution), a new action execution
+ * with a new token. The clicker's ephemeral, the message's header, State and context line, the
+ * audit result and the sandbox page's badge all say it so.
+ */
+export const REPLACED = "replaced by a newer action execution (the stage was retried)";
+
+/** What to do about a replaced request: its newer action execution has a request of its own. */
+export const REPLACED_NEXT = "use the newest message";
+
+/** The ending of a request whose approval run was replaced ({@link REPLACED}; nothing decided). */
 export function replacedEnding(target: ApprovalTarget): RequestEnding {
   return {
-    header: `⏭️ ${target.pipeline}: replaced by a newer request`,
-    state: "*State*\n⏭️ Replaced by a newer run; use the newest message",
+    header: `⏭️ ${target.pipeline}: ${REPLACED}`,
+    state: `*State*\n⏭️ ${REPLACED[0].toUpperCase()}${REPLACED.slice(1)}; ${REPLACED_NEXT}`,
   };
 }
 

@@ -20,6 +20,8 @@ import {
   decisionLine,
   ephemeral,
   mentionOf,
+  REPLACED,
+  REPLACED_NEXT,
   replacedEnding,
   replaceButtons,
   utcTime,
@@ -65,14 +67,15 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
     work,
     replaceButtons(
       work.message,
-      `⏭️ Replaced by a newer approval request; use the newest message (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+      `⏭️ ${REPLACED[0].toUpperCase()}${REPLACED.slice(1)}; ${REPLACED_NEXT} (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
       replacedEnding(claim),
     ),
   );
   await audit(rt, {
     action: "approval-superseded",
     ...claimRecord(claim),
-    result: "refused: the request was replaced by a newer run of the approval",
+    // "refused: " is what scripts/audit.ts and readers key on; the rest is messages.ts REPLACED.
+    result: `refused: the request was ${REPLACED}`,
     detail: claimDetail(claim),
   });
 }

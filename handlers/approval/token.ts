@@ -20,6 +20,7 @@ import { approvalPipelineRef } from "../contracts/slack-approval";
 import type { ApprovalTarget } from "./types";
 import { endedReason, endOf, snapshotOfDetail, snapshotOfState, type RunSnapshot } from "./ended";
 import type { RunEnd } from "./ended";
+import { REPLACED } from "./messages";
 
 /** What the lookup found for the claimed run. */
 export type RunToken =
@@ -46,7 +47,7 @@ function decidedOf(status: string | undefined, summary: string | undefined): Dec
 
 const NOT_PENDING = "this approval is no longer pending";
 const NO_TOKEN = "this approval has expired or was already handled";
-const SUPERSEDED = "this request was replaced by a newer run of the approval";
+const SUPERSEDED = `this request was ${REPLACED}`;
 
 type Sdk = typeof CodePipelineSdk;
 type ActionRun = CodePipelineSdk.ActionExecutionDetail;

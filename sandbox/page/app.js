@@ -243,7 +243,8 @@ function requestStatus(state, message) {
   const badges = [];
   if (run.attempt > 1) badges.push(el("span", "badge", `attempt ${run.attempt}`));
   if (run.replaced) {
-    badges.push(el("span", "badge warn", "replaced by a newer request"));
+    // handlers/approval/messages.ts REPLACED, as Slack says it (CodePipeline's "action execution").
+    badges.push(el("span", "badge warn", "replaced by a newer action execution"));
     return { state: "replaced", badges };
   }
   const ended = runEnded(state, run.pipeline, run);
@@ -593,7 +594,7 @@ function runOutcome(run) {
       : run.outcome
         ? `${run.outcome.toLowerCase()}${by}`
         : run.status;
-  return run.replaced ? `${what}; replaced by a newer request` : what;
+  return run.replaced ? `${what}; replaced by a newer action execution` : what;
 }
 
 /**

@@ -183,7 +183,9 @@ describe("the approval archive, end to end (issue 10)", () => {
 
     expect(putsOf(executionId)).toEqual([]);
     const [told, update] = posts(responseId);
-    expect(told.text).toBe("This request was replaced by a newer one; use the newest message.");
+    expect(told.text).toBe(
+      "This request was replaced by a newer action execution (the stage was retried); use the newest message.",
+    );
     expect(update.replace_original).toBe(true);
     expect((await auditOf(executionId)).map((a) => a.action)).toContain("approval-superseded");
   });

@@ -155,22 +155,28 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
     const again = await click(APPROVER_2, executionId, run1);
     // Assess
     expect(puts()).toHaveLength(before);
+    // One wording everywhere (the new-user pass found five): CodePipeline's term for the run a
+    // retried stage starts, an action execution (API_ListActionExecutions.html).
+    const replaced = "replaced by a newer action execution (the stage was retried)";
     const [told, update] = postsTo(h, old.responseId);
     expect(told).toMatchObject({
       response_type: "ephemeral",
       replace_original: false,
-      text: "This request was replaced by a newer one; use the newest message.",
+      text: `This request was ${replaced}; use the newest message.`,
     });
     expect(update.replace_original).toBe(true);
-    expect(JSON.stringify(update.blocks)).toContain("Replaced by a newer approval request");
-    expect(JSON.stringify(update.blocks)).not.toContain("deploy-notifier.approve");
+    const blocks = JSON.stringify(update.blocks);
+    // (The header and State are messages.ts replacedEnding: approval-message.test.ts.)
+    expect(blocks).toContain(`⏭️ R${replaced.slice(1)}; use the newest message (clicked by`);
+    expect(blocks).not.toContain("deploy-notifier.approve");
     expect(postsTo(h, again.responseId)).toEqual([
-      expect.objectContaining({
-        text: "This request was replaced by a newer one; use the newest message.",
-      }),
+      expect.objectContaining({ text: `This request was ${replaced}; use the newest message.` }),
     ]);
-    expect((await auditItems(h, executionId)).map((a) => a.action)).toContain(
-      "approval-superseded",
+    expect(await auditItems(h, executionId)).toContainEqual(
+      expect.objectContaining({
+        action: "approval-superseded",
+        result: `refused: the request was ${replaced}`,
+      }),
     );
     // The new run is still decidable from its own message.
     await click(APPROVER_2, executionId, run2.id);

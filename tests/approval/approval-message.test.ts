@@ -254,7 +254,12 @@ describe("message building", () => {
     // A replaced request no longer reads as pending either (issue 10 item 2: the old message is
     // updated to say it was replaced).
     const replaced = JSON.stringify(replaceButtons(request, "⏭️ x", replacedEnding(claim)).blocks);
-    expect(replaced).toContain("main-app-production-v3: replaced by a newer request");
+    expect(replaced).toContain(
+      "main-app-production-v3: replaced by a newer action execution (the stage was retried)",
+    );
+    expect(replaced).toContain(
+      "*State*\\n⏭️ Replaced by a newer action execution (the stage was retried); use the newest message",
+    );
     expect(replaced).not.toContain("approval needed");
     expect(replaced).not.toContain("STARTED");
     expect(replaced).not.toContain("*Expires*");

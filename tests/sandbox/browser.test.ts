@@ -326,6 +326,9 @@ describe("sandbox page (headless Chromium)", () => {
     await fresh.locator('button[data-action-id="deploy-notifier.approve"]').waitFor();
     // The page marks the old request: its run was replaced by a newer one.
     await expect(old.getAttribute("data-run-state")).resolves.toBe("replaced");
+    // In the words Slack uses (handlers/approval/messages.ts REPLACED): one term everywhere.
+    const badge = old.locator(".badge", { hasText: "replaced by a newer action execution" });
+    await expect(badge.count()).resolves.toBe(1);
     await expect(fresh.locator(".badge", { hasText: "attempt 2" }).count()).resolves.toBe(1);
     const calls = () =>
       sandbox.standins.aws.state.codepipeline.calls.filter(
@@ -340,7 +343,7 @@ describe("sandbox page (headless Chromium)", () => {
     // loses its buttons, CodePipeline is not called, the new request keeps its buttons.
     const reply = old.locator('[data-testid="slack-ephemeral"]');
     await reply.waitFor();
-    await expect(reply.innerText()).resolves.toMatch(/replaced by a newer/i);
+    await expect(reply.innerText()).resolves.toMatch(/replaced by a newer action execution/i);
     await old.locator('button[data-action-id="deploy-notifier.approve"]').waitFor({
       state: "detached",
     });
