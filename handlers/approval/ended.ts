@@ -153,6 +153,40 @@ export function endedReason(target: ApprovalTarget, end: RunEnd): string {
 }
 
 /**
+ * What the clicker of an ended run can do next, in CodePipeline's console words (plain text):
+ * - rejected or expired: the approval action failed, and so did its stage (user guide, "Manage
+ *   approval actions": rejected or unanswered within the timeout, "the result is the same as an
+ *   action failing"); a failed stage can be retried, which triggers its failed actions again
+ *   (user guide, "Configuring stage retry for a failed stage or failed actions": the console's
+ *   "Retry failed actions", API RetryStageExecution `FAILED_ACTIONS`): a new action execution
+ *   of the approval, whose own request is posted;
+ * - its execution stopped or cancelled: nothing of it can be resumed; "Release change"
+ *   (StartPipelineExecution) starts a new execution with the latest source revision (user guide,
+ *   "Start a pipeline manually");
+ * - superseded: the newer execution asks for its own approval when it reaches the stage;
+ * - its execution failed elsewhere: retry the failed stage, as above;
+ * - approved, or the execution succeeded: nothing.
+ */
+export function nextStep(target: ApprovalTarget, end: RunEnd): string {
+  const retry = `To release it, retry stage ${target.stage} in CodePipeline ("Retry failed actions"); it asks again.`;
+  const release = 'To deploy, start a new execution ("Release change" in CodePipeline).';
+  if (end.kind === "decided") {
+    return end.status === "Succeeded" ? "Nothing to do: the execution goes on." : retry;
+  }
+  if (end.kind === "expired") return retry;
+  switch (end.status) {
+    case "Superseded":
+      return `The newer execution asks again when it reaches stage ${target.stage}.`;
+    case "Failed":
+      return 'To release it, retry the failed stage in CodePipeline ("Retry failed actions").';
+    case "Succeeded":
+      return "Nothing to do.";
+    default:
+      return release;
+  }
+}
+
+/**
  * The run was decided by this product for a Slack click (its summary is one messages.ts
  * `approvalSummary` writes: "Approved by Jane Doe (U012ABC) via Slack[: reason]"), whose work
  * stopped before it reported (a Lambda timeout after PutApprovalResult): CodePipeline's caller is

@@ -33,7 +33,7 @@ import type {
   ApprovalWorkEvent,
   ApprovalWorkOutcome,
 } from "./types";
-import { endedEnding, endedLine } from "./ended";
+import { endedEnding, endedLine, nextStep } from "./ended";
 import { updateRequestMessage } from "./update";
 import { errorName } from "./util";
 
@@ -83,7 +83,7 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
 /**
  * The claimed run can no longer be decided and CodePipeline says why (decided by someone else,
  * expired, its execution stopped / superseded / cancelled): the claim settles `final`, the
- * clicker is told why, the message is rewritten as a decision through Slack rewrites it (its
+ * clicker is told why and what to do next (ended.ts `nextStep`), the message is rewritten as a decision through Slack rewrites it (its
  * buttons gone, header and State saying how it ended), and the click's `approval-click` record
  * says "not decided: <reason>" (no error of ours: scripts/audit.ts shows "click not decided").
  */
@@ -94,11 +94,13 @@ async function reportEnded(
 ): Promise<void> {
   const { claim } = work;
   const { end, reason } = result;
-  await settle(rt, claim, "final", reason);
+  // The clicker, and a later clicker (decision.ts alreadyClaimedText), learn what to do next.
+  const told = `${reason.replace(/\.?$/, ".")} ${nextStep(claim, end)}`;
+  await settle(rt, claim, "final", told);
   await postToResponseUrl(
     rt.log,
     work.responseUrl,
-    ephemeral(escapeSlackText(reason)),
+    ephemeral(escapeSlackText(told)),
     WORK_POST_TIMEOUT_MS,
   );
   await updateRequestMessage(

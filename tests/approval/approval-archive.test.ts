@@ -249,7 +249,10 @@ describe("the approval archive, end to end (issue 10)", () => {
       `Approval of ${PIPELINE} › ${STAGE} › ${ACTION} ended at ${when}: ` +
       `execution ${executionId.slice(0, 8)} was stopped.`;
     const [told, update] = posts(responseId);
-    expect(told).toMatchObject({ response_type: "ephemeral", text: reason });
+    expect(told).toMatchObject({
+      response_type: "ephemeral",
+      text: `${reason} To deploy, start a new execution ("Release change" in CodePipeline).`,
+    });
     expect(update.replace_original).toBe(true);
     expect(JSON.stringify(update.blocks)).not.toContain("deploy-notifier.approve");
     expect(putsOf(executionId)).toEqual([]);
@@ -269,7 +272,7 @@ describe("the approval archive, end to end (issue 10)", () => {
 
     const when = `${approvedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
     expect(posts(responseId)[0].text).toBe(
-      `Already approved in CodePipeline by role/approver at ${when}: approved in the console`,
+      `Already approved in CodePipeline by role/approver at ${when}: approved in the console. Nothing to do: the execution goes on.`,
     );
     expect(putsOf(executionId)).toEqual([]); // the console's decision is the only one
   });

@@ -112,6 +112,17 @@ const minute = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
 const WHAT = `Approval of ${PIPELINE} › ${STAGE} › ${ACTION}`;
 
 /**
+ * What the clicker is told to do next (the new-user pass: no answer said it). A rejected or
+ * expired approval fails its stage ("the result is the same as an action failing", user guide
+ * "Manage approval actions"), and retrying the failed stage triggers the approval again (user
+ * guide, "Configuring stage retry": the console's "Retry failed actions", RetryStageExecution);
+ * a stopped or cancelled execution cannot go on: "Release change" starts a new one
+ * (StartPipelineExecution; user guide, "Start a pipeline manually").
+ */
+const RETRY = `To release it, retry stage ${STAGE} in CodePipeline ("Retry failed actions"); it asks again.`;
+const RELEASE = 'To deploy, start a new execution ("Release change" in CodePipeline).';
+
+/**
  * A request with comments (CustomData) nobody answered: its run expired 7 days and a minute
  * later (the stand-in's clock), GetPipelineState still showing the comments as its `summary`.
  */
@@ -140,8 +151,9 @@ describe("a click on a request whose run ended undecided says why", () => {
     const { responseId } = await click(APPROVER_1, p);
     // Assess
     const reason = `${WHAT} ended at ${dateMinute(stoppedAt)}: execution ${p.executionId.slice(0, 8)} was stopped.`;
+    const told = `${reason} ${RELEASE}`;
     const answer = answerOf(responseId);
-    expect(answer.told).toBe(reason);
+    expect(answer.told).toBe(told);
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
     expect(cpCalls(h, "GetPipelineExecution").map((c) => c.input)).toEqual([
       expect.objectContaining({ pipelineName: PIPELINE, pipelineExecutionId: p.executionId }),
@@ -152,17 +164,17 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answer.message).not.toContain("*Expires*");
     expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
       status: "final",
-      outcome: reason,
+      outcome: told,
     });
     const audit = await auditItems(h, p.executionId);
     expect(audit).toContainEqual(
       expect.objectContaining({ action: "approval-click", result: `not decided: ${reason}` }),
     );
     expect(audit.map((a) => a.action)).not.toContain("approval-error");
-    // A later click is told the same, once (no doubled period).
+    // A later click is told the same, next step included, once (no doubled period).
     const late = await click(APPROVER_2, p);
     expect(answerOf(late.responseId).told).toBe(
-      `This approval can no longer be decided from Slack: ${reason.slice(0, -1)}.`,
+      `This approval can no longer be decided from Slack: ${told.slice(0, -1)}.`,
     );
   });
 
@@ -174,7 +186,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     const { responseId } = await click(APPROVER_1, p);
     // Assess
     const reason = `${WHAT} expired — no decision in 7 days.`;
-    expect(answerOf(responseId).told).toBe(reason);
+    expect(answerOf(responseId).told).toBe(`${reason} ${RETRY}`);
     expect(answerOf(responseId).message).toContain(`*State*\\n🚫 ${reason}`);
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
   });
@@ -189,7 +201,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     const { responseId } = await click(APPROVER_1, { executionId, run });
     // Assess
     const reason = `${WHAT} expired — no decision in 7 days.`;
-    expect(answerOf(responseId).told).toBe(reason);
+    expect(answerOf(responseId).told).toBe(`${reason} ${RETRY}`);
     expect(answerOf(responseId).message).toContain(`🚫 ${PIPELINE}: ended without a decision`);
     expect(answerOf(responseId).message).not.toContain("rejected");
   });
@@ -212,11 +224,16 @@ describe("a click on a request whose run ended undecided says why", () => {
   });
 
   it.each([
-    ["CANCELED", "was cancelled (the pipeline was updated)"],
-    ["STOPPED", "was stopped"],
+    ["CANCELED", "was cancelled (the pipeline was updated)", RELEASE],
+    ["STOPPED", "was stopped", RELEASE],
+    [
+      "SUPERSEDED",
+      "was superseded by a newer execution",
+      `The newer execution asks again when it reaches stage ${STAGE}.`,
+    ],
   ])(
-    "its execution ended %s (CodePipeline's Pipeline event): GetPipelineExecution's status is worded",
-    async (state, happened) => {
+    "its execution ended %s (CodePipeline's Pipeline event): GetPipelineExecution's status is worded, and what next",
+    async (state, happened, next) => {
       // Prepare: CodePipeline ends the execution around the waiting run (API_PipelineExecution
       // `status` Cancelled: "The pipeline's definition was updated before the pipeline execution
       // could be completed"); the stand-in then holds the run Abandoned.
@@ -232,7 +249,7 @@ describe("a click on a request whose run ended undecided says why", () => {
       const { responseId } = await click(APPROVER_1, p);
       // Assess
       expect(answerOf(responseId).told).toBe(
-        `${WHAT} ended at ${dateMinute(endedAt)}: execution ${p.executionId.slice(0, 8)} ${happened}.`,
+        `${WHAT} ended at ${dateMinute(endedAt)}: execution ${p.executionId.slice(0, 8)} ${happened}. ${next}`,
       );
       expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
     },
@@ -255,11 +272,17 @@ describe("a click on a request whose run ended undecided says why", () => {
 
 describe("a click on a request decided in the console says who decided and when", () => {
   it.each([
-    ["Approved", "approved", "✅", "Looks good, approved from the console"],
-    ["Rejected", "rejected", "❌", "Wrong build"],
+    [
+      "Approved",
+      "approved",
+      "✅",
+      "Looks good, approved from the console",
+      "Nothing to do: the execution goes on.",
+    ],
+    ["Rejected", "rejected", "❌", "Wrong build", RETRY],
   ] as const)(
-    "%s in the console: the answer and the message say so",
-    async (status, verb, icon, summary) => {
+    "%s in the console: the answer and the message say so, and what next",
+    async (status, verb, icon, summary, next) => {
       // Prepare: someone decides the run in the console (their own PutApprovalResult).
       const p = pendingRun(h.all.aws);
       const at = await decideInCodePipeline(p.token, status, summary);
@@ -270,7 +293,7 @@ describe("a click on a request decided in the console says who decided and when"
       const by = "role/approver";
       const answer = answerOf(responseId);
       expect(answer.told).toBe(
-        `Already ${verb} in CodePipeline by ${by} at ${dateMinute(at)}: ${summary}`,
+        `Already ${verb} in CodePipeline by ${by} at ${dateMinute(at)}: ${summary}. ${next}`,
       );
       expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
       const Verb = `${verb[0].toUpperCase()}${verb.slice(1)}`;
@@ -306,7 +329,7 @@ describe("a click on a request decided in the console says who decided and when"
     // Assess
     const answer = answerOf(responseId);
     expect(answer.told).toBe(
-      `Already rejected in CodePipeline by role/approver at ${dateMinute(at)}`,
+      `Already rejected in CodePipeline by role/approver at ${dateMinute(at)}. ${RETRY}`,
     );
     expect(answer.message).toContain(`❌ ${PIPELINE}: rejected in CodePipeline by role/approver`);
     expect(answer.message).not.toContain("expired");
@@ -325,7 +348,7 @@ describe("a click on a request decided in the console says who decided and when"
     // Assess: the clicker learns who decided through Slack; the role is not presented as a person.
     const answer = answerOf(responseId);
     expect(answer.told).toBe(
-      `Already approved through Slack at ${dateMinute(at)}: Approved by Jane Doe (U012ABC) via Slack`,
+      `Already approved through Slack at ${dateMinute(at)}: Approved by Jane Doe (U012ABC) via Slack. Nothing to do: the execution goes on.`,
     );
     expect(answer.message).toContain(`✅ ${PIPELINE}: approved through Slack at ${minute(at)}`);
     expect(answer.message).toContain(`*Decision*\\n✅ Approved through Slack at ${minute(at)}`);

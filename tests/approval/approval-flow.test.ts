@@ -244,7 +244,9 @@ describe("CodePipeline outcomes", () => {
     await h.all.aws.idle();
     // Assess: the clicker is told who decided (the run's summary), the buttons go.
     const posts = postsTo(h, responseId);
-    expect(posts[0].text).toMatch(/^Already approved in CodePipeline .*: Approved in the console$/);
+    expect(posts[0].text).toMatch(
+      /^Already approved in CodePipeline .*: Approved in the console\. Nothing to do: the execution goes on\.$/,
+    );
     expect(JSON.stringify(posts[1].blocks)).toContain("✅ Already approved in CodePipeline");
     expect(await claimOf(h, executionId)).toMatchObject({ status: "final" });
   });

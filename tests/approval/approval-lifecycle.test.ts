@@ -199,7 +199,9 @@ describe("a decision belongs to exactly one run of the approval action (issue 10
     expect(posts).toEqual([
       expect.objectContaining({
         response_type: "ephemeral",
-        text: `Approval of ${PIPELINE} › ${STAGE} › ${ACTION} expired — no decision in 8 days.`,
+        text:
+          `Approval of ${PIPELINE} › ${STAGE} › ${ACTION} expired — no decision in 8 days. ` +
+          `To release it, retry stage ${STAGE} in CodePipeline ("Retry failed actions"); it asks again.`,
       }),
       expect.objectContaining({
         replace_original: true,
@@ -368,7 +370,7 @@ describe("lost approval work (issue 10 item 4)", () => {
     // What CodePipeline holds is reported: the lost work's approval (its PutApprovalResult
     // summary), as through Slack: the caller CodePipeline records is our own role, not a person.
     expect(lastText(takeover.responseId)).toMatch(
-      /Already approved through Slack at [^"]*: Approved by Jane Doe \(U0APPROVER1\) via Slack"/,
+      /Already approved through Slack at [^"]*: Approved by Jane Doe \(U0APPROVER1\) via Slack\. Nothing to do: the execution goes on\."/,
     );
     expect(lastText(takeover.responseId)).not.toContain("role/approver");
     expect(puts()).toHaveLength(1); // only the lost work's: nothing decided twice
