@@ -36,3 +36,27 @@ export function truncateMrkdwn(text: string, max: number): { text: string; trunc
   if (open < 0 || kept.indexOf(">", open) >= 0) return out;
   return { text: `${kept.slice(0, open)}…`, truncated: true };
 }
+
+/**
+ * "2026-12-01 14:02 UTC" for an ISO instant: the one way a time reads for people in Slack text
+ * (plain text, where `<!date>` is not parsed — a header block, a modal's error — and the fallback
+ * of {@link slackTime}). An unparsable value is returned escaped. Audit records keep ISO.
+ */
+export function humanTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return escapeSlackText(iso);
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * Slack's date formatting for an ISO instant, for mrkdwn (docs.slack.dev, "Formatting text for
+ * app surfaces", date formatting: `<!date^timestamp^token_string|fallback_text>`, timestamp in
+ * Unix seconds): `{date_num} {time}` shows "2026-12-01 15:02" in the reader's own time zone and
+ * clock preference; a client that cannot render it shows the fallback, {@link humanTime}
+ * ("2026-12-01 14:02 UTC"), the same form. An unparsable value is returned escaped.
+ */
+export function slackTime(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return escapeSlackText(iso);
+  return `<!date^${Math.floor(ms / 1000)}^{date_num} {time}|${humanTime(iso)}>`;
+}

@@ -16,8 +16,9 @@ import {
   ephemeral,
   mentionOf,
   REPLACED,
+  humanTime,
   REPLACED_NEXT,
-  utcTime,
+  slackTime,
 } from "./messages";
 import { postToResponseUrl } from "./slack-api";
 import type { ApprovalClaim, ApprovalRuntime } from "./types";
@@ -106,12 +107,13 @@ export async function auditDenied(
 
 /**
  * What the clicker is told when the work of an earlier claim was lost and theirs restarts it:
- * "The earlier approve by <@U…> at 14:02 UTC did not finish; trying again with your decision."
+ * "The earlier approve by <@U…> at <!date^…|2026-12-01 14:02 UTC> did not finish; …" (times as
+ * slack-text.ts `slackTime`).
  */
 export function takeOverText(stale: ApprovalClaim): string {
   const verb = stale.decision === "Approved" ? "approval" : "rejection";
   return (
-    `The earlier ${verb} by ${mentionOf(stale.user.id)} at ${utcTime(stale.at)} did not ` +
+    `The earlier ${verb} by ${mentionOf(stale.user.id)} at ${slackTime(stale.at)} did not ` +
     "finish; nothing was decided yet, so your decision is being sent to CodePipeline now."
   );
 }
@@ -153,9 +155,9 @@ export function alreadyClaimedText(first: StoredDecision | undefined, plain = fa
     const verb = first.decision === "Approved" ? "approved" : "rejected";
     const who = plain ? actorLabel(first.user) : mentionOf(first.user.id);
     return (
-      `Already being ${verb} by ${who} at ${utcTime(first.at)}; ` +
+      `Already being ${verb} by ${who} at ${plain ? humanTime(first.at) : slackTime(first.at)}; ` +
       "the message updates once CodePipeline has the decision." +
-      decideAgainAfter(first.leaseUntil)
+      decideAgainAfter(first.leaseUntil, plain ? humanTime : slackTime)
     );
   }
   return plain
@@ -164,15 +166,16 @@ export function alreadyClaimedText(first: StoredDecision | undefined, plain = fa
 }
 
 /**
- * " If it has not by 14:05 UTC, you can decide then.": when a claim whose work died, or whose
+ * " If it has not by <time>, you can decide then." (`time`: slack-text.ts `slackTime`, or
+ * `humanTime` for plain text): when a claim whose work died, or whose
  * release DynamoDB refused, stops holding the request (its `leaseUntil`, rounded up to the
  * minute, as the message shows minutes); "" for a claim without one.
  */
-function decideAgainAfter(leaseUntil: string | undefined): string {
+function decideAgainAfter(leaseUntil: string | undefined, time: (iso: string) => string): string {
   const until = leaseUntil === undefined ? Number.NaN : Date.parse(leaseUntil);
   if (Number.isNaN(until)) return "";
   const minute = new Date(Math.ceil(until / 60_000) * 60_000).toISOString();
-  return ` If it has not by ${utcTime(minute)}, you can decide then.`;
+  return ` If it has not by ${time(minute)}, you can decide then.`;
 }
 
 /** Tells the clicker (ephemeral) about the claim that was first, and audits the late click. */

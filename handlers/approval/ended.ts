@@ -22,9 +22,9 @@ import { codepipelineFor } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { failedApprovalKind } from "../events";
 import { redactAndCut } from "../redact";
-import { approvalEndedText, utcTime, type ApprovalEnd } from "../reminders/messages";
-import { escapeSlackText } from "../slack-text";
-import { mentionOf, utcTime as hhmm, type RequestEnding } from "./messages";
+import { approvalEndedText, type ApprovalEnd } from "../reminders/messages";
+import { escapeSlackText, humanTime, slackTime } from "../slack-text";
+import { mentionOf, type RequestEnding } from "./messages";
 import type { ApprovalClaim, ApprovalTarget } from "./types";
 
 /** How the claimed run ended: decided by someone (who and when, when CodePipeline says), or not. */
@@ -136,19 +136,32 @@ export function callerName(arn: string): string {
   return /^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+/.test(arn) ? arn.split(":").slice(5).join(":") : arn;
 }
 
+/** How a reason writes a time and someone else's text: for Slack mrkdwn, plain text, the audit. */
+export interface Writing {
+  time: (iso: string) => string;
+  text: (text: string) => string;
+}
+
+/** mrkdwn: Slack's `<!date>` (slack-text.ts `slackTime`), others' text escaped. */
+export const MRKDWN: Writing = { time: slackTime, text: escapeSlackText };
+/** Plain text ("2026-12-01 14:02 UTC", slack-text.ts `humanTime`), e.g. a claim's outcome. */
+export const PLAIN: Writing = { time: humanTime, text: (text) => text };
+/** The audit record: ISO 8601 times, as every audit field. */
+export const AUDIT: Writing = { time: (iso) => iso, text: (text) => text };
+
 /**
- * What the clicker of an ended run is told (plain text; pipeline names cannot hold mrkdwn):
- * "Already approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC: <summary>" ("Already
- * approved through Slack at …: Approved by Jane Doe (U012ABC) via Slack" for a decision of ours
- * whose work stopped before it reported), or
- * reminders/messages.ts `approvalEndedText` for an undecided end.
+ * Why the run of an ended request can no longer be decided, written as `w` says ({@link PLAIN}
+ * by default; pipeline names cannot hold mrkdwn): "Already approved in CodePipeline by
+ * role/approver at 2026-12-01 14:02 UTC: <summary>" ("Already approved through Slack at …:
+ * Approved by Jane Doe (U012ABC) via Slack" for a decision of ours whose work stopped before it
+ * reported), or reminders/messages.ts `approvalEndedText` for an undecided end.
  */
-export function endedReason(target: ApprovalTarget, end: RunEnd): string {
-  if (end.kind !== "decided") return approvalEndedText(target, end);
-  const at = end.at ? ` at ${utcTime(end.at.toISOString())}` : "";
-  const summary = end.summary ? `: ${redactAndCut(end.summary, [], 200)}` : "";
+export function endedReason(target: ApprovalTarget, end: RunEnd, w: Writing = PLAIN): string {
+  if (end.kind !== "decided") return approvalEndedText(target, end, w.time);
+  const at = end.at ? ` at ${w.time(end.at.toISOString())}` : "";
+  const summary = end.summary ? `: ${w.text(redactAndCut(end.summary, [], 200))}` : "";
   if (decidedViaSlack(end)) return `Already ${decidedVerb(end)} through Slack${at}${summary}`;
-  const by = end.by ? ` by ${callerName(end.by)}` : "";
+  const by = end.by ? ` by ${w.text(callerName(end.by))}` : "";
   return `Already ${decidedVerb(end)} in CodePipeline${by}${at}${summary}`;
 }
 
@@ -200,31 +213,34 @@ function decidedViaSlack(end: Extract<RunEnd, { kind: "decided" }>): boolean {
 
 /**
  * How a request whose run ended reads once its buttons are gone (messages.ts `replaceButtons`):
- * decided: "✅ main-app: approved in CodePipeline by role/approver at 14:02 UTC" (or "approved
- * through Slack at 14:02 UTC" for a decision of ours whose work stopped before it reported), the
- * Decision field likewise; undecided: "🚫 main-app: ended without a decision", the State field the reason.
+ * decided: "✅ main-app: approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC" (plain
+ * text; or "approved through Slack at …" for a decision of ours whose work stopped before it
+ * reported), the Decision field likewise with Slack's `<!date>`; undecided: "🚫 main-app: ended
+ * without a decision", the State field the reason (`reason`: mrkdwn, {@link MRKDWN}).
  */
 export function endedEnding(target: ApprovalTarget, end: RunEnd, reason: string): RequestEnding {
   if (end.kind !== "decided") {
     return {
       header: `🚫 ${target.pipeline}: ended without a decision`,
-      state: `*State*\n🚫 ${escapeSlackText(reason)}`,
+      state: `*State*\n🚫 ${reason}`,
     };
   }
   const icon = end.status === "Succeeded" ? "✅" : "❌";
   const by = end.by ? ` by ${callerName(end.by)}` : "";
   const where = decidedViaSlack(end) ? " through Slack" : ` in CodePipeline${by}`;
-  const at = end.at ? ` at ${hhmm(end.at.toISOString())}` : "";
+  const iso = end.at?.toISOString();
   const verb = decidedVerb(end);
   return {
-    header: `${icon} ${target.pipeline}: ${verb}${where}${at}`,
-    state: `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)}${escapeSlackText(where)}${at}`,
+    header: `${icon} ${target.pipeline}: ${verb}${where}${iso ? ` at ${humanTime(iso)}` : ""}`,
+    state:
+      `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)}${escapeSlackText(where)}` +
+      (iso ? ` at ${slackTime(iso)}` : ""),
   };
 }
 
-/** The context line under an ended request: its reason and who clicked when (mrkdwn). */
+/** The context line under an ended request: its reason (mrkdwn) and who clicked when. */
 export function endedLine(claim: ApprovalClaim, end: RunEnd, reason: string): string {
   const icon = end.kind !== "decided" ? "🚫" : end.status === "Succeeded" ? "✅" : "❌";
-  const clicked = `clicked by ${mentionOf(claim.user.id)} at ${hhmm(claim.at)}`;
-  return `${icon} ${escapeSlackText(reason)} (${clicked}).`;
+  const clicked = `clicked by ${mentionOf(claim.user.id)} at ${slackTime(claim.at)}`;
+  return `${icon} ${reason} (${clicked}).`;
 }

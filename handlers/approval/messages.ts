@@ -11,7 +11,7 @@ import {
   type ApprovalDecision,
 } from "../contracts/slack-approval";
 import { cut } from "../events/fields";
-import { escapeSlackText, truncateText } from "../slack-text";
+import { escapeSlackText, humanTime, slackTime, truncateText } from "../slack-text";
 import type { ApprovalClaim, ApprovalTarget, SlackActor, SlackMessage } from "./types";
 import { isRecord } from "./util";
 
@@ -62,15 +62,10 @@ export function mentionOf(userId: string): string {
   return /^[UW][A-Z0-9]{1,20}$/.test(userId) ? `<@${userId}>` : escapeSlackText(userId);
 }
 
-/** "14:02 UTC" for an ISO instant; an unparsable one is returned escaped. */
-export function utcTime(iso: string): string {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return escapeSlackText(iso);
-  return `${date.toISOString().slice(11, 16)} UTC`;
-}
+export { humanTime, slackTime };
 
 /**
- * The line that replaces the buttons once decided: "✅ Approved by <@U…> at 14:02 UTC", or
+ * The line that replaces the buttons once decided: "✅ Approved by <@U…> at <!date^…|2026-12-01 14:02 UTC>", or
  * "❌ Rejected by <@U…> at 14:02 UTC: <reason>" with the reason escaped (it is user text).
  */
 export function decisionLine(
@@ -80,14 +75,14 @@ export function decisionLine(
   reason?: string,
 ): string {
   const icon = decision === "Approved" ? "✅" : "❌";
-  const line = `${icon} ${decision} by ${mentionOf(userId)} at ${utcTime(at)}`;
+  const line = `${icon} ${decision} by ${mentionOf(userId)} at ${slackTime(at)}`;
   return reason ? `${line}: ${escapeSlackText(reason)}` : line;
 }
 
 /** What the loser of a double click is told: "Already approved by <@U…> at 14:02 UTC." */
 export function alreadyDecidedText(decision: string, userId: string, at: string): string {
   const verb = decision === "Rejected" ? "rejected" : "approved";
-  return `Already ${verb} by ${mentionOf(userId)} at ${utcTime(at)}.`;
+  return `Already ${verb} by ${mentionOf(userId)} at ${slackTime(at)}.`;
 }
 
 /**
@@ -96,7 +91,7 @@ export function alreadyDecidedText(decision: string, userId: string, at: string)
  */
 export function alreadyDecidedPlain(decision: string, user: SlackActor, at: string): string {
   const verb = decision === "Rejected" ? "rejected" : "approved";
-  return `Already ${verb} by ${actorLabel(user)} at ${utcTime(at)}.`;
+  return `Already ${verb} by ${actorLabel(user)} at ${humanTime(at)}.`;
 }
 
 /** A response_url body that shows `text` only to the clicking user and keeps the message. */
@@ -133,8 +128,8 @@ export function decidedEnding(claim: ApprovalClaim): RequestEnding {
   const icon = claim.decision === "Approved" ? "✅" : "❌";
   const by = claim.user.name ?? claim.user.username ?? claim.user.id;
   return {
-    header: `${icon} ${claim.pipeline}: ${verb} by ${by} at ${utcTime(claim.at)}`,
-    state: `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}`,
+    header: `${icon} ${claim.pipeline}: ${verb} by ${by} at ${humanTime(claim.at)}`,
+    state: `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${slackTime(claim.at)}`,
   };
 }
 

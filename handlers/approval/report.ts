@@ -24,7 +24,7 @@ import {
   REPLACED_NEXT,
   replacedEnding,
   replaceButtons,
-  utcTime,
+  slackTime,
 } from "./messages";
 import { postToResponseUrl, WORK_POST_TIMEOUT_MS } from "./slack-api";
 import type {
@@ -33,7 +33,7 @@ import type {
   ApprovalWorkEvent,
   ApprovalWorkOutcome,
 } from "./types";
-import { endedEnding, endedLine, nextStep } from "./ended";
+import { AUDIT, endedEnding, endedLine, endedReason, MRKDWN, nextStep, PLAIN } from "./ended";
 import { updateRequestMessage } from "./update";
 import { errorName } from "./util";
 
@@ -67,7 +67,7 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
     work,
     replaceButtons(
       work.message,
-      `⏭️ ${REPLACED[0].toUpperCase()}${REPLACED.slice(1)}; ${REPLACED_NEXT} (clicked by ${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+      `⏭️ ${REPLACED[0].toUpperCase()}${REPLACED.slice(1)}; ${REPLACED_NEXT} (clicked by ${mentionOf(claim.user.id)} at ${slackTime(claim.at)}).`,
       replacedEnding(claim),
     ),
   );
@@ -85,7 +85,9 @@ async function reportSuperseded(rt: ApprovalRuntime, work: ApprovalWorkEvent): P
  * expired, its execution stopped / superseded / cancelled): the claim settles `final`, the
  * clicker is told why and what to do next (ended.ts `nextStep`), the message is rewritten as a decision through Slack rewrites it (its
  * buttons gone, header and State saying how it ended), and the click's `approval-click` record
- * says "not decided: <reason>" (no error of ours: scripts/audit.ts shows "click not decided").
+ * says "not decided: <reason>" with ISO times (no error of ours: scripts/audit.ts shows "click
+ * not decided"). Slack gets the reason in mrkdwn (Slack's `<!date>`), the claim's outcome in
+ * plain text (ended.ts `MRKDWN`, `PLAIN`, `AUDIT`).
  */
 async function reportEnded(
   rt: ApprovalRuntime,
@@ -93,25 +95,23 @@ async function reportEnded(
   result: Extract<ApprovalWorkOutcome, { outcome: "ended" }>,
 ): Promise<void> {
   const { claim } = work;
-  const { end, reason } = result;
+  const { end } = result;
   // The clicker, and a later clicker (decision.ts alreadyClaimedText), learn what to do next.
-  const told = `${reason.replace(/\.?$/, ".")} ${nextStep(claim, end)}`;
-  await settle(rt, claim, "final", told);
-  await postToResponseUrl(
-    rt.log,
-    work.responseUrl,
-    ephemeral(escapeSlackText(told)),
-    WORK_POST_TIMEOUT_MS,
-  );
+  const next = nextStep(claim, end);
+  const sentence = (reason: string) => reason.replace(/\.?$/, ".");
+  await settle(rt, claim, "final", `${sentence(endedReason(claim, end, PLAIN))} ${next}`);
+  const slack = endedReason(claim, end, MRKDWN);
+  const told = `${sentence(slack)} ${escapeSlackText(next)}`;
+  await postToResponseUrl(rt.log, work.responseUrl, ephemeral(told), WORK_POST_TIMEOUT_MS);
   await updateRequestMessage(
     rt,
     work,
-    replaceButtons(work.message, endedLine(claim, end, reason), endedEnding(claim, end, reason)),
+    replaceButtons(work.message, endedLine(claim, end, slack), endedEnding(claim, end, slack)),
   );
   await audit(rt, {
     action: "approval-click",
     ...claimRecord(claim),
-    result: `not decided: ${reason}`,
+    result: `not decided: ${endedReason(claim, end, AUDIT)}`,
     detail: claimDetail(claim),
   });
 }
@@ -186,7 +186,7 @@ export async function report(
         work,
         replaceButtons(
           work.message,
-          `⚠️ Could not ${verb}: ${escapeSlackText(result.reason)} (${mentionOf(claim.user.id)} at ${utcTime(claim.at)}).`,
+          `⚠️ Could not ${verb}: ${escapeSlackText(result.reason)} (${mentionOf(claim.user.id)} at ${slackTime(claim.at)}).`,
         ),
       );
       await audit(rt, { action: "approval-error", ...named, result: result.reason, detail });

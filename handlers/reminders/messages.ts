@@ -3,20 +3,13 @@
  * Pipeline, stage and action names are CodePipeline names (`[A-Za-z0-9.@\-_]`, nothing mrkdwn
  * could misread); they are escaped anyway, like every text that did not come from us.
  */
-import { escapeSlackText } from "../slack-text";
+import { escapeSlackText, slackTime } from "../slack-text";
 import type { PendingApproval } from "../store/pending";
 
 /** A Slack message body: `text` (the notification fallback) and `blocks`. */
 export interface ReminderMessage {
   text: string;
   blocks: Array<Record<string, unknown>>;
-}
-
-/** `2026-12-01 14:00 UTC` for an ISO time. */
-export function utcTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 /** A duration in words, rounded to whole days, else hours, else minutes: "7 days", "1 hour". */
@@ -48,7 +41,7 @@ export function reminderMessage(p: PendingApproval, threaded: boolean): Reminder
   const where = threaded ? "the buttons above" : "the approval request in this channel";
   const text =
     `${mentions} reminder: approval of ${what(p)} is still waiting for a decision; ` +
-    `it expires ${utcTime(p.approvalExpiresAt)}.`;
+    `it expires ${slackTime(p.approvalExpiresAt)}.`;
   return {
     text,
     blocks: [
@@ -86,11 +79,13 @@ const EXECUTION_ENDED: Record<string, string> = {
  * The one wording of an approval that ended undecided, shared by the expiry notice and the
  * approval function's answer to a click (mrkdwn-safe: names escaped): "Approval of a › b › c
  * expired — no decision in 7 days." or "Approval of a › b › c ended at 2026-12-01 08:52 UTC:
- * execution 64bd3ca1 was stopped." (the execution's first 8 characters).
+ * execution 64bd3ca1 was stopped." (the execution's first 8 characters). `time` writes when:
+ * Slack's `<!date>` (mrkdwn, the default), `humanTime` for plain text, ISO for the audit.
  */
 export function approvalEndedText(
   names: Pick<PendingApproval, "pipeline" | "stage" | "action">,
   end: ApprovalEnd,
+  time: (iso: string) => string = slackTime,
 ): string {
   if (end.kind === "expired") {
     // Under a minute is no wait CodePipeline's approval timeout gives (minutes to days): a run
@@ -100,7 +95,7 @@ export function approvalEndedText(
     const waited = known ? durationWords(end.waitedMs as number) : "time";
     return `Approval of ${what(names)} expired — no decision in ${waited}.`;
   }
-  const at = end.endedAt ? ` at ${utcTime(end.endedAt.toISOString())}` : "";
+  const at = end.endedAt ? ` at ${time(end.endedAt.toISOString())}` : "";
   const id = escapeSlackText(end.executionId.slice(0, 8));
   const happened = EXECUTION_ENDED[end.status] ?? "ended";
   return `Approval of ${what(names)} ended${at}: execution ${id} ${happened}.`;

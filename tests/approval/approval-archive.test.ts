@@ -244,7 +244,10 @@ describe("the approval archive, end to end (issue 10)", () => {
 
     const responseId = await click(JANE, executionId, run);
 
-    const when = `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    // Slack's date formatting, with the one human form as its fallback (docs.slack.dev,
+    // "Formatting text for app surfaces").
+    const minute = `${at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    const when = `<!date^${Math.floor(at.getTime() / 1000)}^{date_num} {time}|${minute}>`;
     const reason =
       `Approval of ${PIPELINE} › ${STAGE} › ${ACTION} ended at ${when}: ` +
       `execution ${executionId.slice(0, 8)} was stopped.`;
@@ -270,7 +273,8 @@ describe("the approval archive, end to end (issue 10)", () => {
 
     const responseId = await click(RAJ, executionId, run);
 
-    const when = `${approvedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    const minute = `${approvedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+    const when = `<!date^${Math.floor(approvedAt.getTime() / 1000)}^{date_num} {time}|${minute}>`;
     expect(posts(responseId)[0].text).toBe(
       `Already approved in CodePipeline by role/approver at ${when}: approved in the console. Nothing to do: the execution goes on.`,
     );

@@ -115,7 +115,9 @@ describe("a claim DynamoDB applied whose answer came after the click's budget", 
     });
     expect(texts(first.responseId).join("\n")).not.toContain("nothing was decided");
     expect(texts(second.responseId)).toEqual([
-      expect.stringMatching(/^Already approved by <@U0APPROVER1> at \d\d:\d\d UTC\.$/),
+      expect.stringMatching(
+        /^Already approved by <@U0APPROVER1> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.$/,
+      ),
     ]);
   });
 
@@ -271,7 +273,9 @@ describe("a claim whose answer did not come in time and that DynamoDB never appl
     ]);
     const [recording, told] = texts(responseId);
     expect(recording).toBe(RECORDING);
-    expect(told).toMatch(/^Already (being )?rejected by <@U0APPROVER2> at \d\d:\d\d UTC/);
+    expect(told).toMatch(
+      /^Already (being )?rejected by <@U0APPROVER2> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>/,
+    );
     const janes = (await auditItems(h, executionId)).filter(
       (a) => a.actor === "Jane Doe (U0APPROVER1)",
     );

@@ -105,9 +105,15 @@ function answerOf(responseId: string): { told: string; message: string; replaced
   return { told: String(told?.text), message: JSON.stringify(replaced?.blocks), replaced };
 }
 
-/** `2026-12-01 14:02 UTC` and `14:02 UTC` of an instant. */
+/**
+ * One human form of a time (the new-user pass found three): `2026-12-01 14:02 UTC` in plain
+ * text (a header block, a stored outcome), and in mrkdwn Slack's date formatting with that as
+ * its fallback (docs.slack.dev, "Formatting text for app surfaces": `<!date^timestamp^token_string|fallback_text>`,
+ * Unix seconds), shown in the reader's time zone; the audit keeps ISO.
+ */
 const dateMinute = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
-const minute = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
+const slackAt = (d: Date) =>
+  `<!date^${Math.floor(d.getTime() / 1000)}^{date_num} {time}|${dateMinute(d)}>`;
 
 const WHAT = `Approval of ${PIPELINE} › ${STAGE} › ${ACTION}`;
 
@@ -150,7 +156,9 @@ describe("a click on a request whose run ended undecided says why", () => {
     // Act
     const { responseId } = await click(APPROVER_1, p);
     // Assess
-    const reason = `${WHAT} ended at ${dateMinute(stoppedAt)}: execution ${p.executionId.slice(0, 8)} was stopped.`;
+    const ended = (at: string) =>
+      `${WHAT} ended at ${at}: execution ${p.executionId.slice(0, 8)} was stopped.`;
+    const reason = ended(slackAt(stoppedAt));
     const told = `${reason} ${RELEASE}`;
     const answer = answerOf(responseId);
     expect(answer.told).toBe(told);
@@ -164,17 +172,20 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answer.message).not.toContain("*Expires*");
     expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
       status: "final",
-      outcome: told,
+      outcome: `${ended(dateMinute(stoppedAt))} ${RELEASE}`,
     });
     const audit = await auditItems(h, p.executionId);
     expect(audit).toContainEqual(
-      expect.objectContaining({ action: "approval-click", result: `not decided: ${reason}` }),
+      expect.objectContaining({
+        action: "approval-click",
+        result: `not decided: ${ended(stoppedAt.toISOString())}`,
+      }),
     );
     expect(audit.map((a) => a.action)).not.toContain("approval-error");
     // A later click is told the same, next step included, once (no doubled period).
     const late = await click(APPROVER_2, p);
     expect(answerOf(late.responseId).told).toBe(
-      `This approval can no longer be decided from Slack: ${told.slice(0, -1)}.`,
+      `This approval can no longer be decided from Slack: ${ended(dateMinute(stoppedAt))} ${RELEASE}`,
     );
   });
 
@@ -249,7 +260,7 @@ describe("a click on a request whose run ended undecided says why", () => {
       const { responseId } = await click(APPROVER_1, p);
       // Assess
       expect(answerOf(responseId).told).toBe(
-        `${WHAT} ended at ${dateMinute(endedAt)}: execution ${p.executionId.slice(0, 8)} ${happened}. ${next}`,
+        `${WHAT} ended at ${slackAt(endedAt)}: execution ${p.executionId.slice(0, 8)} ${happened}. ${next}`,
       );
       expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
     },
@@ -293,7 +304,7 @@ describe("a click on a request decided in the console says who decided and when"
       const by = "role/approver";
       const answer = answerOf(responseId);
       expect(answer.told).toBe(
-        `Already ${verb} in CodePipeline by ${by} at ${dateMinute(at)}: ${summary}. ${next}`,
+        `Already ${verb} in CodePipeline by ${by} at ${slackAt(at)}: ${summary}. ${next}`,
       );
       expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
       const Verb = `${verb[0].toUpperCase()}${verb.slice(1)}`;
@@ -305,13 +316,13 @@ describe("a click on a request decided in the console says who decided and when"
             text: {
               type: "plain_text",
               emoji: true,
-              text: `${icon} ${PIPELINE}: ${verb} in CodePipeline by ${by} at ${minute(at)}`,
+              text: `${icon} ${PIPELINE}: ${verb} in CodePipeline by ${by} at ${dateMinute(at)}`,
             },
           },
         ]),
       });
       expect(answer.message).toContain(
-        `*Decision*\\n${icon} ${Verb} in CodePipeline by ${by} at ${minute(at)}`,
+        `*Decision*\\n${icon} ${Verb} in CodePipeline by ${by} at ${slackAt(at)}`,
       );
       expect(answer.message).not.toContain("deploy-notifier.approve");
       expect(answer.message).not.toContain("*Expires*");
@@ -329,7 +340,7 @@ describe("a click on a request decided in the console says who decided and when"
     // Assess
     const answer = answerOf(responseId);
     expect(answer.told).toBe(
-      `Already rejected in CodePipeline by role/approver at ${dateMinute(at)}. ${RETRY}`,
+      `Already rejected in CodePipeline by role/approver at ${slackAt(at)}. ${RETRY}`,
     );
     expect(answer.message).toContain(`❌ ${PIPELINE}: rejected in CodePipeline by role/approver`);
     expect(answer.message).not.toContain("expired");
@@ -348,10 +359,10 @@ describe("a click on a request decided in the console says who decided and when"
     // Assess: the clicker learns who decided through Slack; the role is not presented as a person.
     const answer = answerOf(responseId);
     expect(answer.told).toBe(
-      `Already approved through Slack at ${dateMinute(at)}: Approved by Jane Doe (U012ABC) via Slack. Nothing to do: the execution goes on.`,
+      `Already approved through Slack at ${slackAt(at)}: Approved by Jane Doe (U012ABC) via Slack. Nothing to do: the execution goes on.`,
     );
-    expect(answer.message).toContain(`✅ ${PIPELINE}: approved through Slack at ${minute(at)}`);
-    expect(answer.message).toContain(`*Decision*\\n✅ Approved through Slack at ${minute(at)}`);
+    expect(answer.message).toContain(`✅ ${PIPELINE}: approved through Slack at ${dateMinute(at)}`);
+    expect(answer.message).toContain(`*Decision*\\n✅ Approved through Slack at ${slackAt(at)}`);
     expect(answer.message).not.toContain("role/approver");
     expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
   });

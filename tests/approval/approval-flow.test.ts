@@ -53,7 +53,7 @@ function approvalModel() {
     .actions.find((a) => a.name === ACTION)!;
 }
 
-const HHMM = /at \d\d:\d\d UTC/;
+const HHMM = /at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>/;
 
 describe("deciding an approval", () => {
   it("approves: 200 at once, PutApprovalResult with the current token, buttons replaced, audited", async () => {
@@ -82,7 +82,7 @@ describe("deciding an approval", () => {
     const blocks = update.blocks as { type: string; elements?: { text?: string }[] }[];
     expect(blocks.map((b) => b.type)).toEqual(["section", "context"]);
     expect(blocks[1].elements?.[0].text).toMatch(
-      /^✅ Approved by <@U0APPROVER1> at \d\d:\d\d UTC$/,
+      /^✅ Approved by <@U0APPROVER1> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>$/,
     );
     const audit = await auditItems(h, executionId);
     expect(audit.map((a) => [a.action, a.result])).toEqual(
@@ -132,7 +132,9 @@ describe("first click wins", () => {
     expect(h.all.aws.state.lambda.invocations).toHaveLength(1);
     const [told] = postsTo(h, second.responseId);
     expect(told).toMatchObject({ response_type: "ephemeral", replace_original: false });
-    expect(told.text).toMatch(/^Already approved by <@U0APPROVER1> at \d\d:\d\d UTC\.$/);
+    expect(told.text).toMatch(
+      /^Already approved by <@U0APPROVER1> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.$/,
+    );
   });
 
   it("two approvers clicking at once: exactly one decision, the loser is told who won", async () => {

@@ -321,7 +321,7 @@ describe("lost approval work (issue 10 item 4)", () => {
     const late = await click(APPROVER_2, executionId, run);
     // Assess
     expect(String(postsTo(h, early.responseId)[0].text)).toMatch(
-      /^Already being approved by <@U0APPROVER1> at \d\d:\d\d UTC; the message updates/,
+      /^Already being approved by <@U0APPROVER1> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>; the message updates/,
     );
     expect(lastText(early.responseId)).not.toContain("Already approved");
     const [told, update] = postsTo(h, late.responseId);

@@ -6,6 +6,7 @@ import {
   type BlockActionsInteraction,
 } from "../../handlers/approval/interaction";
 import {
+  alreadyDecidedPlain,
   alreadyDecidedText,
   approvalSummary,
   decidedEnding,
@@ -179,15 +180,23 @@ describe("message building", () => {
     expect(mentionOf("<!channel>")).toBe("&lt;!channel&gt;");
   });
 
-  it("writes the decision line and the already-decided text in UTC", () => {
+  it("writes times one way: Slack's date formatting in mrkdwn, its fallback in plain text", () => {
+    // docs.slack.dev, "Formatting text for app surfaces", date formatting:
+    // <!date^timestamp^token_string|fallback_text>, timestamp in Unix seconds; the reader sees
+    // it in their own time zone, a client that cannot render it the fallback.
+    const at1402 = "<!date^1718028179^{date_num} {time}|2024-06-10 14:02 UTC>";
     expect(decisionLine("Approved", "U0A", "2024-06-10T14:02:59.000Z")).toBe(
-      "✅ Approved by <@U0A> at 14:02 UTC",
+      `✅ Approved by <@U0A> at ${at1402}`,
     );
     expect(decisionLine("Rejected", "U0A", "2024-06-10T14:02:59.000Z")).toBe(
-      "❌ Rejected by <@U0A> at 14:02 UTC",
+      `❌ Rejected by <@U0A> at ${at1402}`,
     );
     expect(alreadyDecidedText("Rejected", "U0A", "2024-06-10T09:05:00.000Z")).toBe(
-      "Already rejected by <@U0A> at 09:05 UTC.",
+      "Already rejected by <@U0A> at <!date^1718010300^{date_num} {time}|2024-06-10 09:05 UTC>.",
+    );
+    // A modal's error is plain text, where <!date> would show raw: the fallback's form.
+    expect(alreadyDecidedPlain("Rejected", { id: "U0A" }, "2024-06-10T09:05:00.000Z")).toBe(
+      "Already rejected by U0A at 2024-06-10 09:05 UTC.",
     );
   });
 
@@ -240,14 +249,16 @@ describe("message building", () => {
       text: {
         type: "plain_text",
         emoji: true,
-        text: "✅ main-app-production-v3: approved by Jane Doe at 12:40 UTC",
+        text: "✅ main-app-production-v3: approved by Jane Doe at 2024-05-01 12:40 UTC",
       },
     });
     const texts = JSON.stringify(blocks);
     expect(texts).not.toContain("approval needed");
     expect(texts).not.toContain("STARTED");
     expect(texts).not.toContain("*Expires*");
-    expect(texts).toContain("*Decision*\\n✅ Approved by <@U012ABCDEF> at 12:40 UTC");
+    expect(texts).toContain(
+      "*Decision*\\n✅ Approved by <@U012ABCDEF> at <!date^1714567207^{date_num} {time}|2024-05-01 12:40 UTC>",
+    );
     expect(texts).toContain("*Approvers*");
     // Without an ending (an error line), the request is kept as it was.
     expect(JSON.stringify(replaceButtons(request, "⚠️ x").blocks)).toContain("approval needed");

@@ -206,7 +206,7 @@ describe("a Reject click with a bot token", () => {
     expect(viewsOpenCalls()).toEqual([]);
     expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
     expect(postsTo(h, responseId)[0].text).toMatch(
-      /^Already approved by <@U0APPROVER1> at \d\d:\d\d UTC\.$/,
+      /^Already approved by <@U0APPROVER1> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>\.$/,
     );
   });
 });
@@ -240,7 +240,7 @@ describe("submitting the reason", () => {
     // The original request (carried in private_metadata) is kept, minus its buttons.
     expect(blocks.map((b) => b.type)).toEqual(["section", "context"]);
     expect(blocks[1].elements?.[0].text).toMatch(
-      /^❌ Rejected by <@U0APPROVER2> at \d\d:\d\d UTC: Smoke tests fail &lt;!channel&gt; &amp; &lt;@U0OTHER&gt;$/,
+      /^❌ Rejected by <@U0APPROVER2> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>: Smoke tests fail &lt;!channel&gt; &amp; &lt;@U0OTHER&gt;$/,
     );
     expect(JSON.stringify(update)).not.toContain("<!channel>");
     expect(await auditItems(h, executionId)).toContainEqual(
@@ -286,7 +286,7 @@ describe("submitting the reason", () => {
       response_action: "errors",
       errors: {
         reason: expect.stringMatching(
-          /^Already approved by Jane Doe \(U0APPROVER1\) at \d\d:\d\d UTC\.$/,
+          /^Already approved by Jane Doe \(U0APPROVER1\) at \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$/,
         ),
       },
     });
@@ -371,7 +371,7 @@ describe("falling back to an immediate reject", () => {
       { status: "Rejected", summary: "Rejected by Raj Patel (U0APPROVER2) via Slack" },
     ]);
     expect(JSON.stringify(postsTo(h, responseId)[0].blocks)).toMatch(
-      /❌ Rejected by <@U0APPROVER2> at \d\d:\d\d UTC"/,
+      /❌ Rejected by <@U0APPROVER2> at <!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC>"/,
     );
     const claimed = (await auditItems(h, executionId)).find((a) => a.result === "claimed");
     expect(claimed?.detail).toMatchObject({ reasonPrompt: expect.stringMatching(/^failed: /) });

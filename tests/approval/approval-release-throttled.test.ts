@@ -126,10 +126,11 @@ describe("a release DynamoDB refuses until the work's deadline", () => {
       // Another approver meanwhile is refused, and told from when the request can be decided
       // (the claim's lease end, rounded up to the minute the message shows).
       const other = await clickAs(h, { user: APPROVER_2, executionId });
-      const minute = new Date(Math.ceil(staleAt / 60_000) * 60_000).toISOString().slice(11, 16);
+      const minute = new Date(Math.ceil(staleAt / 60_000) * 60_000);
+      const when = `${minute.toISOString().slice(0, 16).replace("T", " ")} UTC`;
       expect(toldAt(other.responseId)).toContain(`Already being approved by <@${APPROVER_1.id}>`);
       expect(toldAt(other.responseId)).toContain(
-        `If it has not by ${minute} UTC, you can decide then.`,
+        `If it has not by <!date^${minute.getTime() / 1000}^{date_num} {time}|${when}>, you can decide then.`,
       );
     } finally {
       restore();

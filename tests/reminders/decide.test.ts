@@ -142,7 +142,7 @@ describe("the messages", () => {
   it("mention every approver and say the expiry in UTC", () => {
     const m = reminderMessage({ ...pending, approvers: ["U012ABCDEF", "W034GHIJKL"] }, true);
     expect(m.text).toBe(
-      "<@U012ABCDEF> <@W034GHIJKL> reminder: approval of p › Approve › Go is still waiting for a decision; it expires 2026-12-07 12:00 UTC.",
+      "<@U012ABCDEF> <@W034GHIJKL> reminder: approval of p › Approve › Go is still waiting for a decision; it expires <!date^1796644800^{date_num} {time}|2026-12-07 12:00 UTC>.",
     );
   });
 

@@ -183,7 +183,11 @@ describe("a pending request in bot mode", () => {
     expect(body.thread_ts).toBe(item.messageTs);
     expect(body.text).toContain("<@U012ABCDEF> <@U034GHIJKL>");
     const expires = new Date(at.getTime() + 7 * DAY).toISOString();
-    expect(body.text).toContain(`expires ${expires.slice(0, 16).replace("T", " ")} UTC`);
+    // Slack's date formatting, the one human form as its fallback (docs.slack.dev,
+    // "Formatting text for app surfaces": <!date^timestamp^token_string|fallback_text>).
+    const epoch = Math.floor(Date.parse(expires) / 1000);
+    const minute = `${expires.slice(0, 16).replace("T", " ")} UTC`;
+    expect(body.text).toContain(`expires <!date^${epoch}^{date_num} {time}|${minute}>`);
     // Links the request's execution in the CodePipeline console.
     expect(JSON.stringify(body.blocks)).toContain(
       `/codepipeline/pipelines/${PIPELINE}/executions/${executionId}/`,
