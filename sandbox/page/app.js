@@ -24,6 +24,17 @@ function time(iso) {
   return utcTime(iso);
 }
 
+/**
+ * "2026-12-01 14:02 UTC": how the approval function writes a time for people in Slack
+ * (handlers/slack-text.ts `humanTime`, the fallback of its `<!date>`), so that a request's ended
+ * notice reads as the answer to a click on it does.
+ */
+function slackTime(iso) {
+  const d = new Date(iso);
+  if (iso === undefined || iso === null || Number.isNaN(d.getTime())) return String(iso ?? "");
+  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
 function toast(text) {
   const t = $("toast");
   t.textContent = text;
@@ -188,7 +199,7 @@ function executionOf(state, pipeline, executionId) {
  * decided.
  */
 function runEnded(state, pipeline, run) {
-  const at = run.decidedAt ? ` at ${time(run.decidedAt)}` : "";
+  const at = run.decidedAt ? ` at ${slackTime(run.decidedAt)}` : "";
   const what = `Approval of ${pipeline} › ${run.stage} › ${run.action}`;
   if (run.outcome === "Expired")
     return { state: "expired", reason: `${what} expired${at} — no decision in time.` };
@@ -223,7 +234,7 @@ function runDecided(run) {
   const arn = String(run.decidedBy ?? "").split(":");
   const who = arn.length > 5 ? arn.slice(5).join(":") : run.decidedBy;
   const by = who ? ` by ${who}` : "";
-  const at = run.decidedAt ? ` at ${time(run.decidedAt)}` : "";
+  const at = run.decidedAt ? ` at ${slackTime(run.decidedAt)}` : "";
   const summary = run.summary ? `: ${run.summary}` : "";
   return {
     state: "decided",

@@ -471,14 +471,14 @@ describe("sandbox page (headless Chromium)", () => {
       [
         request(ended.STOPPED),
         "stopped",
-        /ended at \d\d:\d\d:\d\d UTC: execution [0-9a-f]{8} was stopped\./,
+        /ended at \d{4}-\d\d-\d\d \d\d:\d\d UTC: execution [0-9a-f]{8} was stopped\./,
       ],
       [
         request(ended.SUPERSEDED),
         "superseded",
-        /ended at \d\d:\d\d:\d\d UTC: execution [0-9a-f]{8} was superseded by a newer execution\./,
+        /ended at \d{4}-\d\d-\d\d \d\d:\d\d UTC: execution [0-9a-f]{8} was superseded by a newer execution\./,
       ],
-      [expired, "expired", /expired at \d\d:\d\d:\d\d UTC — no decision in time\./],
+      [expired, "expired", /expired at \d{4}-\d\d-\d\d \d\d:\d\d UTC — no decision in time\./],
     ] as const;
     for (const [item, state, reason] of cases) {
       await expect(item.count()).resolves.toBe(1);
@@ -552,7 +552,7 @@ describe("sandbox page (headless Chromium)", () => {
 
     // Assess: what a click would be told (handlers/approval/ended.ts), and no live button.
     const reason =
-      /Already approved in CodePipeline by role\/approver at \d\d:\d\d:\d\d UTC: Looks good from the console/;
+      /Already approved in CodePipeline by role\/approver at \d{4}-\d\d-\d\d \d\d:\d\d UTC: Looks good from the console/;
     await expect(item.getAttribute("data-run-state")).resolves.toBe("decided");
     const notice = await item.locator('[data-testid="request-ended"]').innerText();
     expect(notice).toMatch(/^✅ /);
