@@ -10,7 +10,8 @@
  *   (token.ts: GetPipelineState, or ListActionExecutions in PARALLEL mode), calls
  *   PutApprovalResult, records how the claim settled and replaces the buttons in the Slack
  *   message (update.ts: `response_url`, else `chat.update` with the bot token). A request whose
- *   run was replaced by a newer one (a retried stage) is refused and its message says so.
+ *   run was replaced by a newer action execution (a retried stage) is refused and its message
+ *   says so (messages.ts `REPLACED`).
  *
  * A work event can only come from the Lambda Invoke API (IAM-authorized): a function URL event
  * always carries `requestContext` and its body is a string, so a caller on the URL cannot forge

@@ -65,8 +65,9 @@ export function mentionOf(userId: string): string {
 export { humanTime, slackTime };
 
 /**
- * The line that replaces the buttons once decided: "✅ Approved by <@U…> at <!date^…|2026-12-01 14:02 UTC>", or
- * "❌ Rejected by <@U…> at 14:02 UTC: <reason>" with the reason escaped (it is user text).
+ * The line that replaces the buttons once decided: "✅ Approved by <@U…> at <!date^…|2026-12-01
+ * 14:02 UTC>", or "❌ Rejected by <@U…> at <!date^…>: <reason>" with the reason escaped (it is
+ * user text); times as slack-text.ts `slackTime`.
  */
 export function decisionLine(
   decision: ApprovalDecision,
@@ -79,7 +80,10 @@ export function decisionLine(
   return reason ? `${line}: ${escapeSlackText(reason)}` : line;
 }
 
-/** What the loser of a double click is told: "Already approved by <@U…> at 14:02 UTC." */
+/**
+ * What the loser of a double click is told: "Already approved by <@U…> at <!date^…|2026-12-01
+ * 14:02 UTC>." (slack-text.ts `slackTime`).
+ */
 export function alreadyDecidedText(decision: string, userId: string, at: string): string {
   const verb = decision === "Rejected" ? "rejected" : "approved";
   return `Already ${verb} by ${mentionOf(userId)} at ${slackTime(at)}.`;
@@ -87,7 +91,7 @@ export function alreadyDecidedText(decision: string, userId: string, at: string)
 
 /**
  * The plain-text variant of {@link alreadyDecidedText} for a modal's error, where mentions do not
- * render: "Already approved by Jane Doe (U012ABC) at 14:02 UTC."
+ * render, nor does `<!date>`: "Already approved by Jane Doe (U012ABC) at 2026-12-01 14:02 UTC."
  */
 export function alreadyDecidedPlain(decision: string, user: SlackActor, at: string): string {
   const verb = decision === "Rejected" ? "rejected" : "approved";
@@ -122,7 +126,10 @@ export interface RequestEnding {
   state: string;
 }
 
-/** The ending of a decided request: "✅ main-app: approved by Jane Doe at 14:02 UTC". */
+/**
+ * The ending of a decided request: header "✅ main-app: approved by Jane Doe at 2026-12-01 14:02
+ * UTC" (plain text: `humanTime`), the Decision field with Slack's `<!date>` (`slackTime`).
+ */
 export function decidedEnding(claim: ApprovalClaim): RequestEnding {
   const verb = claim.decision === "Approved" ? "approved" : "rejected";
   const icon = claim.decision === "Approved" ? "✅" : "❌";
