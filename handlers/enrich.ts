@@ -12,6 +12,7 @@ import { DEFAULT_APPROVAL_TIMEOUT_MINUTES } from "./channels/lifecycle";
 import {
   commitMessageOf,
   describeTrigger,
+  callerName,
   failedApprovalKind,
   isRejectionSummary,
   rejectedBy,
@@ -88,15 +89,19 @@ export function applyFailedAction(n: Notification, failed: ActionExecutionDetail
   n.errorCode ??= result?.errorDetails?.code;
   n.externalUrl ??= safeHttpUrl(result?.externalExecutionUrl);
   if (failed.input?.actionTypeId?.category === "Approval") {
-    // Only PutApprovalResult's summary tells a decision from a timeout, not the error message.
-    n.kind = failedApprovalKind(result?.externalExecutionSummary);
+    // PutApprovalResult's summary, or its caller when the comment was empty, tells a decision
+    // from a timeout; the error message does not (events/classify.ts failedApprovalKind).
+    n.kind = failedApprovalKind(result?.externalExecutionSummary, failed.updatedBy);
   } else if (isRejectionSummary(summary)) {
     n.kind = "rejection";
   } else {
     n.kind = "failure";
     delete n.decidedBy;
   }
-  if (n.kind === "rejection") n.decidedBy ??= rejectedBy(summary);
+  if (n.kind === "rejection") {
+    const caller = failed.updatedBy ? callerName(failed.updatedBy) : undefined;
+    n.decidedBy ??= rejectedBy(summary) ?? caller;
+  }
   if (n.kind === "approval-expired") {
     delete n.decidedBy;
     n.approval ??= { approvers: [] };

@@ -117,6 +117,21 @@ describe("expired approvals", () => {
     expect(action.kind).toBe("rejection");
   });
 
+  it("a rejection with an empty comment is a rejection by its caller, not an expiry", () => {
+    // ApprovalResult.summary is required but may be empty (API_ApprovalResult.html: "Minimum
+    // length of 0"); ListActionExecutions names who ended the run (ActionExecutionDetail
+    // updatedBy), and a timeout has no caller.
+    const n = pipelineFailed();
+    applyFailedAction(n, {
+      ...approvalFailed(""),
+      updatedBy: "arn:aws:sts::123456789012:assumed-role/Deployers/jane",
+    });
+    expect(n).toMatchObject({ kind: "rejection", decidedBy: "assumed-role/Deployers/jane" });
+    const expired = pipelineFailed();
+    applyFailedAction(expired, approvalFailed(""));
+    expect(expired.kind).toBe("approval-expired");
+  });
+
   it("an expired approval stays expired when the API's error message says something", () => {
     const n = pipelineFailed();
     applyFailedAction(n, {

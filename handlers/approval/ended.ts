@@ -20,7 +20,7 @@
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { codepipelineFor } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
-import { failedApprovalKind } from "../events";
+import { callerName, failedApprovalKind } from "../events";
 import { redactAndCut } from "../redact";
 import { approvalEndedText, type ApprovalEnd } from "../reminders/messages";
 import { escapeSlackText, humanTime, slackTime } from "../slack-text";
@@ -126,14 +126,6 @@ export async function endOf(
 /** "approved" / "rejected" for a decided run's status. */
 export function decidedVerb(end: Extract<RunEnd, { kind: "decided" }>): string {
   return end.status === "Succeeded" ? "approved" : "rejected";
-}
-
-/**
- * The resource part of a caller's ARN ("role/approver", "assumed-role/Deployers/jane"), as the
- * message shows who decided; a value that is no ARN is returned as it is.
- */
-export function callerName(arn: string): string {
-  return /^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+/.test(arn) ? arn.split(":").slice(5).join(":") : arn;
 }
 
 /** How a reason writes a time and someone else's text: for Slack mrkdwn, plain text, the audit. */

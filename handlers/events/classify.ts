@@ -61,6 +61,14 @@ export function failedApprovalKind(
   return "rejection";
 }
 
+/**
+ * The resource part of a caller's ARN ("role/approver", "assumed-role/Deployers/jane"), as the
+ * message shows who decided; a value that is no ARN is returned as it is.
+ */
+export function callerName(arn: string): string {
+  return /^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+/.test(arn) ? arn.split(":").slice(5).join(":") : arn;
+}
+
 /** A summary that speaks of a timeout rather than a decision ("Approval timed out", "expired"). */
 const TIMED_OUT = /\b(timed?[ -]?out|time-?out|expired?)\b/i;
 

@@ -10,7 +10,13 @@ export {
   DETAIL_TYPE,
 } from "../contracts/codepipeline";
 export { MAX_URL_CHARS, safeHttpUrl } from "../url";
-export { classify, failedApprovalKind, isRejectionSummary, rejectedBy } from "./classify";
+export {
+  callerName,
+  classify,
+  failedApprovalKind,
+  isRejectionSummary,
+  rejectedBy,
+} from "./classify";
 export { MAX_ID_CHARS, MAX_TEXT_CHARS, type CodePipelineEvent, type ParseResult } from "./model";
 export { consoleUrl, normalize, notificationId, rollbackOf } from "./normalize";
 export { parseEventBridgeEvent } from "./parse";
