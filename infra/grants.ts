@@ -313,11 +313,13 @@ export function approvalStatements(r: ApprovalResources): pulumi.Output<Statemen
               Effect: "Allow" as const,
               // ListActionExecutions: the token of a run in PARALLEL mode, and whether a run
               // was replaced (API reference, PutApprovalResult `token`); GetPipelineExecution:
-              // why a run ended undecided (its execution stopped, superseded, cancelled).
+              // why a run ended undecided (its execution stopped, superseded, cancelled);
+              // ListPipelineExecutions: a stop's reason (`stopTrigger.reason`).
               Action: [
                 "codepipeline:GetPipelineState",
                 "codepipeline:ListActionExecutions",
                 "codepipeline:GetPipelineExecution",
+                "codepipeline:ListPipelineExecutions",
                 "codepipeline:PutApprovalResult",
               ],
               Resource: pipelines.arns,

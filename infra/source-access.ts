@@ -32,6 +32,7 @@ export const SOURCE_APPROVAL_ACTIONS = [
   "codepipeline:GetPipelineState",
   "codepipeline:ListActionExecutions",
   "codepipeline:GetPipelineExecution",
+  "codepipeline:ListPipelineExecutions",
   "codepipeline:PutApprovalResult",
 ];
 

@@ -50,6 +50,7 @@ export const COMMAND_ACTIONS: Readonly<Record<string, string>> = {
   GetPipelineCommand: "codepipeline:GetPipeline",
   GetPipelineExecutionCommand: "codepipeline:GetPipelineExecution",
   ListActionExecutionsCommand: "codepipeline:ListActionExecutions",
+  ListPipelineExecutionsCommand: "codepipeline:ListPipelineExecutions",
   GetPipelineStateCommand: "codepipeline:GetPipelineState",
   PutApprovalResultCommand: "codepipeline:PutApprovalResult",
   AssumeRoleCommand: "sts:AssumeRole",
@@ -197,6 +198,11 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       usedBy: "handlers/approval/ended.ts: why a run ended undecided (execution stopped, …)",
     },
     {
+      action: "codepipeline:ListPipelineExecutions",
+      command: "ListPipelineExecutionsCommand",
+      usedBy: "handlers/approval/ended.ts: why an execution was stopped (stopTrigger.reason)",
+    },
+    {
       action: "codepipeline:PutApprovalResult",
       command: "PutApprovalResultCommand",
       usedBy: "handlers/approval/work.ts: approve or reject",
@@ -229,7 +235,10 @@ export const SOURCE_ACCESS_ACTIONS: readonly string[] = [
 export const REACHABLE_NOT_CALLED: Readonly<
   Record<NotifierFunctionName, Readonly<Record<string, string>>>
 > = {
-  fanout: {},
+  fanout: {
+    ListPipelineExecutionsCommand:
+      "handlers/approval/ended.ts stopReason: reached only through approval/types.ts' type-only import of ended.ts; the fan-out never answers a click",
+  },
   approval: {
     QueryCommand: "handlers/store/approvals.ts slackRejection: only the fan-out reads rejections",
     UpdateCommand:

@@ -268,6 +268,7 @@ describe("IAM scoping", () => {
       "codepipeline:GetPipelineState",
       "codepipeline:ListActionExecutions",
       "codepipeline:GetPipelineExecution",
+      "codepipeline:ListPipelineExecutions",
       "codepipeline:PutApprovalResult",
     ]);
     expect(approvals.Resource).toEqual([

@@ -14,7 +14,8 @@
  *   request's comments while the run waits;
  * - otherwise (`Abandoned`, or no run of the execution to read): the execution's status from
  *   GetPipelineExecution (API_PipelineExecution.html: Stopped, Stopping, Superseded, Cancelled,
- *   Failed, Succeeded), worded by reminders/messages.ts `approvalEndedText`.
+ *   Failed, Succeeded), worded by reminders/messages.ts `approvalEndedText`, with a stop's reason
+ *   from ListPipelineExecutions ({@link stopReason}).
  * A CodePipeline error while learning why only loses the why ("no longer pending").
  */
 import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
@@ -106,6 +107,38 @@ async function executionStatus(
   }
 }
 
+/** How many of the pipeline's latest executions are searched for the stop's reason. */
+const STOP_REASON_SEARCH = 20;
+
+/**
+ * Why the claimed execution was stopped, as whoever stopped it wrote it: ListPipelineExecutions'
+ * `stopTrigger.reason` (API_PipelineExecutionSummary.html, API_StopExecutionTrigger.html;
+ * GetPipelineExecution returns none), among the pipeline's {@link STOP_REASON_SEARCH} latest
+ * executions (newest first: the one a click names is recent), redacted and cut to
+ * StopPipelineExecution's 200 characters. Undefined when none was given, the execution is not
+ * among them, or the call fails (only the reason is lost).
+ */
+async function stopReason(
+  sdk: typeof CodePipelineSdk,
+  target: ApprovalTarget,
+): Promise<string | undefined> {
+  try {
+    const out = await codepipelineFor(approvalPipelineRef(target)).send(
+      new sdk.ListPipelineExecutionsCommand({
+        pipelineName: target.pipeline,
+        maxResults: STOP_REASON_SEARCH,
+      }),
+    );
+    const mine = out.pipelineExecutionSummaries?.find(
+      (e) => e.pipelineExecutionId === target.executionId,
+    );
+    const reason = mine?.stopTrigger?.reason?.trim();
+    return reason ? redactAndCut(reason, [], 200) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * How the claimed run ended (see the module comment), from what was read of it (`run`; undefined
  * when no run of the claimed execution was found); undefined when CodePipeline does not say.
@@ -120,7 +153,9 @@ export async function endOf(
   if (own) return own;
   const status = await executionStatus(sdk, target);
   if (!status || status === "InProgress") return undefined;
-  return { kind: "execution", status, executionId: target.executionId, endedAt: run?.at };
+  const stopped = status === "Stopped" || status === "Stopping";
+  const reason = stopped ? await stopReason(sdk, target) : undefined;
+  return { kind: "execution", status, executionId: target.executionId, endedAt: run?.at, reason };
 }
 
 /** "approved" / "rejected" for a decided run's status. */

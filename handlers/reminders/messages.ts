@@ -63,7 +63,14 @@ export function reminderMessage(p: PendingApproval, threaded: boolean): Reminder
  */
 export type ApprovalEnd =
   | { kind: "expired"; waitedMs?: number }
-  | { kind: "execution"; status: string; executionId: string; endedAt?: Date };
+  | {
+      kind: "execution";
+      status: string;
+      executionId: string;
+      endedAt?: Date;
+      /** Why it was stopped, as whoever stopped it wrote it (ListPipelineExecutions `stopTrigger.reason`). */
+      reason?: string;
+    };
 
 /** What happened to an execution, by its GetPipelineExecution status (API_PipelineExecution.html). */
 const EXECUTION_ENDED: Record<string, string> = {
@@ -98,7 +105,8 @@ export function approvalEndedText(
   const at = end.endedAt ? ` at ${time(end.endedAt.toISOString())}` : "";
   const id = escapeSlackText(end.executionId.slice(0, 8));
   const happened = EXECUTION_ENDED[end.status] ?? "ended";
-  return `Approval of ${what(names)} ended${at}: execution ${id} ${happened}.`;
+  const why = end.reason ? ` (reason: ${escapeSlackText(end.reason)})` : "";
+  return `Approval of ${what(names)} ended${at}: execution ${id} ${happened}${why}.`;
 }
 
 /**

@@ -189,6 +189,29 @@ describe("a click on a request whose run ended undecided says why", () => {
     );
   });
 
+  it("its execution was stopped with a reason: the reason whoever stopped it wrote, escaped for Slack", async () => {
+    // Prepare: StopPipelineExecution with a reason (at most 200 characters,
+    // API_StopPipelineExecution.html); CodePipeline returns it only through
+    // ListPipelineExecutions' stopTrigger.reason (API_StopExecutionTrigger.html).
+    const p = pendingRun(h.all.aws);
+    const stoppedAt = new Date(Date.now() - 60_000);
+    const reason = "bad build <@U0OTHER> & redo from main";
+    expect(stopExecution(h.all.aws.state, PIPELINE, p.executionId, stoppedAt, { reason })).toBe(
+      true,
+    );
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess: escaped for mrkdwn (Slack "Formatting text": &, <, > as entities), no mention.
+    const id = p.executionId.slice(0, 8);
+    expect(answerOf(responseId).told).toBe(
+      `${WHAT} ended at ${slackAt(stoppedAt)}: execution ${id} was stopped ` +
+        `(reason: bad build &lt;@U0OTHER&gt; &amp; redo from main). ${RELEASE}`,
+    );
+    expect(cpCalls(h, "ListPipelineExecutions").map((c) => c.input)).toEqual([
+      expect.objectContaining({ pipelineName: PIPELINE }),
+    ]);
+  });
+
   it("it expired: the reminder's wording, with how long it waited", async () => {
     // Prepare: nobody answered within the timeout (7 days); CodePipeline failed the run.
     const p = pendingRun(h.all.aws);

@@ -179,6 +179,7 @@ describe("the approval's role", () => {
           "codepipeline:GetPipelineState",
           "codepipeline:ListActionExecutions",
           "codepipeline:GetPipelineExecution",
+          "codepipeline:ListPipelineExecutions",
           "codepipeline:PutApprovalResult",
         ],
         Resource: [

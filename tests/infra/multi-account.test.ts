@@ -234,6 +234,7 @@ describe("source-access roles", () => {
           "codepipeline:GetPipelineState",
           "codepipeline:ListActionExecutions",
           "codepipeline:GetPipelineExecution",
+          "codepipeline:ListPipelineExecutions",
           "codepipeline:PutApprovalResult",
         ],
         Resource: [

@@ -73,6 +73,7 @@ export function twoAccountIam(): DeclaredIam {
                   "codepipeline:GetPipelineState",
                   "codepipeline:ListActionExecutions",
                   "codepipeline:GetPipelineExecution",
+                  "codepipeline:ListPipelineExecutions",
                   "codepipeline:PutApprovalResult",
                 ],
                 Resource: [PIPELINE_ARN, `${PIPELINE_ARN}/*`],
