@@ -1,0 +1,149 @@
+/**
+ * Red team of the warm container's flush memo (fanout/grouping.ts `queueFlush`, issue 12): a
+ * container queues a digest's flush once and its later invocations queue no copy until it is
+ * due. These cases check why no entry is lost by it, with the real flush (digest-flush.ts) on
+ * dynalite, the SQS stand-in and an HTTP webhook receiver on 127.0.0.1:
+ * - the one copy, received when SQS makes it visible, sends every entry of the window, those
+ *   grouped by the invocations that queued nothing included;
+ * - that copy is never visible before the last moment a grouped mark may complete
+ *   (`flushCutoff`), so nothing is marked into the window after its flush read it, and the memo
+ *   ends no later than the copy is visible: also for the longest window (MAX_WINDOW_SECONDS,
+ *   600 s) and under a scaled clock (TIME_SCALE 7, which rounds), within SQS's 900 s delay;
+ * - a window of another length (a config with another `windowSeconds`) is another flush: queued
+ *   again, with its own `windowMs`.
+ */
+import { parseDigestFlush } from "../../handlers/contracts/digest-flush";
+import { MAX_WINDOW_SECONDS } from "../../handlers/contracts/grouping";
+import { flushDigestRecord } from "../../handlers/fanout/digest-flush";
+import {
+  digestSlot,
+  FLUSH_GRACE_MS,
+  flushCutoff,
+  groupDelivery,
+  queueFlush,
+} from "../../handlers/fanout/grouping";
+import { MAX_DELAY_SECONDS } from "../../handlers/fanout/requeue";
+import { scaledMs } from "../../handlers/http";
+import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
+import type { Notification } from "../../handlers/types";
+import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import {
+  deliveryRefOf,
+  EVENTS_QUEUE_URL,
+  handInvocation,
+  pipelineFailure,
+  quietLogger,
+} from "../support/grouping";
+
+const HOOK = "hook-memo";
+const SCALE = 7;
+
+let world: FanoutWorld;
+const saved = { ...process.env };
+/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
+const clock = { offset: 0 };
+
+beforeAll(async () => {
+  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
+  process.env.TIME_SCALE = String(SCALE);
+  world = await startFanoutWorld((raw) => {
+    raw.pipelines.push({ prefix: "memo-", tier: "critical", states: ["FAILED"] });
+    raw.channels[HOOK] = { type: "webhook" };
+    raw.routing.critical = [...raw.routing.critical, HOOK];
+    raw.secrets[HOOK] = { url: "http://127.0.0.1:1/placeholder" };
+  });
+  world.config.channelSecrets[HOOK] = { url: world.standins.receivers.urlFor("webhook", HOOK) };
+});
+afterAll(async () => {
+  await world.close();
+  process.env = saved;
+});
+beforeEach(async () => {
+  world.reset();
+  await world.forgetPacing();
+  const realNow = Date.now.bind(Date);
+  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
+});
+afterEach(() => jest.restoreAllMocks());
+
+/** A window of `seconds` (AWS time) on this clock, `ahead` windows from now, moved to its start. */
+function windowAhead(seconds: number, ahead: number) {
+  const windowMs = scaledMs(seconds * 1000);
+  const windowStart = (Math.floor(Date.now() / windowMs) + ahead) * windowMs;
+  clock.offset += windowStart + 3 - Date.now();
+  return { windowStart, windowMs, max: 3 };
+}
+
+/** Groups a new failure into `allowance`'s window in an invocation of its own (claimed first). */
+async function groupInNewInvocation(allowance: ReturnType<typeof windowAhead>) {
+  const n: Notification = pipelineFailure("memo-");
+  const ref: DeliveryRef = { ...deliveryRefOf(n, HOOK), eventId: n.eventId };
+  expect((await claimDelivery(ref, Date.now() + 30_000, 1)).claimed).toBe(true);
+  const inv = handInvocation(world, Date.now() + 30_000);
+  expect(await groupDelivery(inv, n, ref, allowance, quietLogger)).toMatchObject({
+    status: "grouped",
+  });
+  return n;
+}
+
+/** The channel's flush messages SQS accepted: body, delay, and when this clock sent them. */
+const flushesQueued = () =>
+  world.standins.aws.state.sqs.sent
+    .map((m) => ({ f: parseDigestFlush(m.body), m }))
+    .filter(({ f }) => f?.channel === HOOK)
+    .map(({ f, m }) => ({ f: f!, body: m.body, delaySeconds: m.delaySeconds, at: Date.now() }));
+
+it("the one flush queued by a warm container sends every entry of its window, also those of invocations that queued none", async () => {
+  const a = windowAhead(60, 2);
+  const first = await groupInNewInvocation(a);
+  const sentAt = Date.now();
+  const [queued] = flushesQueued();
+  clock.offset += scaledMs(20_000);
+  const others = [await groupInNewInvocation(a), await groupInNewInvocation(a)];
+  expect(flushesQueued()).toHaveLength(1);
+
+  // Received when SQS makes it visible: its delay is AWS seconds, this clock runs SCALE faster.
+  clock.offset += sentAt + (queued.delaySeconds * 1000) / SCALE - Date.now();
+  const inv = handInvocation(world, Date.now() + 20_000);
+  expect(await flushDigestRecord(inv, record(queued.body, "flush-1"))).toBe(true);
+
+  const digests = world.standins.receivers.byReceiver("webhook", HOOK);
+  expect(digests).toHaveLength(1);
+  for (const n of [first, ...others]) expect(JSON.stringify(digests[0])).toContain(n.pipeline);
+});
+
+it.each([60, MAX_WINDOW_SECONDS])(
+  "a %i s window's flush is never visible before the window's last mark may complete, and the memo ends by then",
+  async (seconds) => {
+    const a = windowAhead(seconds, 1);
+    const sentAt = Date.now();
+    await groupInNewInvocation(a);
+    const [queued] = flushesQueued();
+
+    expect(queued.delaySeconds).toBeLessThanOrEqual(MAX_DELAY_SECONDS);
+    const visibleAt = sentAt + (queued.delaySeconds * 1000) / SCALE;
+    expect(visibleAt).toBeGreaterThanOrEqual(flushCutoff(digestSlot(HOOK, a), a.windowMs));
+    // The memo holds until the window's end plus FLUSH_GRACE_MS, no later than that.
+    const dueAt = a.windowStart + a.windowMs + scaledMs(FLUSH_GRACE_MS);
+    expect(dueAt).toBeLessThanOrEqual(visibleAt);
+    clock.offset += dueAt - 1 - Date.now();
+    await queueFlush(handInvocation(world, Date.now() + 30_000), digestSlot(HOOK, a), a.windowMs);
+    expect(flushesQueued()).toHaveLength(1);
+    clock.offset += 1;
+    await queueFlush(handInvocation(world, Date.now() + 30_000), digestSlot(HOOK, a), a.windowMs);
+    expect(flushesQueued()).toHaveLength(2);
+  },
+);
+
+it("a window of another length starting at the same moment is another flush: queued with its windowMs", async () => {
+  const long = windowAhead(120, 3);
+  const short = { ...long, windowMs: scaledMs(60_000) };
+  await groupInNewInvocation(long);
+  await groupInNewInvocation(short);
+  await groupInNewInvocation(long);
+
+  expect(flushesQueued().map(({ f }) => [f.windowStart, f.windowMs])).toEqual([
+    [long.windowStart, long.windowMs],
+    [long.windowStart, short.windowMs],
+  ]);
+});
