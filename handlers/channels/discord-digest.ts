@@ -105,7 +105,8 @@ function groupLine(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
  * The lines in embeds' descriptions: a description that would pass `max` continues in the next
  * embed. Within the message's 6000 characters and lines of at most about 2000 (a pipeline name
  * and stage of at most 100 characters each, a 300-character summary, 6 console links), that is
- * at most 4 embeds of the 10 allowed.
+ * at most 4 embeds of the 10 allowed. A line longer than `max` would pass it alone: the caller
+ * cuts lines to `max` first.
  */
 function pagesOf(lines: string[], max: number): string[][] {
   const pages: string[][] = [[]];
@@ -138,16 +139,19 @@ export function renderDiscordDigest(
   const f = fitter();
   const title = fitEscaped(f, "title", esc(digestTitle(d)), limits.title);
   const more = `\n${morePipelines(Math.max(d.pipelines, 1))}`.length;
+  const page = DISCORD_DIGEST_LIMITS.description - more;
   const total = Math.min(limits.total, DISCORD_DIGEST_LIMITS.total) - title.length - footer.length;
   const { shown, hidden, detailCut } = fitGroups(
     d,
     digestGroups(d),
-    (g, detail) => groupLine(g, detail, f),
+    // A line is never longer than a page: pagesOf cannot split one (red team: a 1024-character
+    // pipeline and stage name, which the event parser accepts, made a 5206-character description).
+    (g, detail) => fitEscaped(f, "line", groupLine(g, detail, f), page),
     // Each line and its newline; a page break drops a newline, so the sum is an upper bound.
     (line) => line.length + 1,
     (used, _count, hiddenPipelines) => used + (hiddenPipelines > 0 ? more : 0) <= total,
   );
-  const pages = pagesOf(shown, DISCORD_DIGEST_LIMITS.description - more);
+  const pages = pagesOf(shown, page);
   if (hidden > 0) pages[pages.length - 1].push(morePipelines(hidden));
   const timestamp = Number.isNaN(Date.parse(d.windowEnd))
     ? undefined
