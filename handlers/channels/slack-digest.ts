@@ -15,7 +15,7 @@ import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { escapeSlackText as esc, truncateMrkdwn } from "../slack-text";
 import type { Digest } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
-import { digestTitle, entryWhere } from "./digest";
+import { countWords, digestTitle, entryWhere } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -97,7 +97,7 @@ export function renderSlackDigest(
     elements: [
       {
         type: "mrkdwn",
-        text: `${slackDate(d.windowStart)} – ${slackDate(d.windowEnd)} · ${d.count} notifications, ${d.pipelines} pipelines`,
+        text: `${slackDate(d.windowStart)} – ${slackDate(d.windowEnd)} · ${countWords(d.count, "notification")}, ${countWords(d.pipelines, "pipeline")}`,
       },
     ],
   };

@@ -101,6 +101,8 @@ it("1 pipeline × 500: one group, its count and the other executions counted, no
   const text = JSON.stringify(formatSlackDigest(stormOf(1, 500), slack).blocks);
   expect(text).toContain("|svc-01>* ×500");
   expect(text).toContain(", +494");
+  // The window's line: "1 pipeline", not "1 pipelines".
+  expect(text).toContain(' · 500 notifications, 1 pipeline"');
   expect(formatSmsDigest(stormOf(1, 500)).message).toContain("svc-01 x500");
 });
 
