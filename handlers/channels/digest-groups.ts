@@ -9,6 +9,7 @@
  * escapes it.
  */
 import type { Digest, DigestEntry, NotificationKind } from "../types";
+import { entryWhere } from "./digest";
 
 /**
  * One pipeline's notifications in a digest: a pipeline is its account, region and name, as the
@@ -21,6 +22,12 @@ export interface DigestGroup {
   latest: DigestEntry;
   /** One entry per execution, the latest of each, latest first (`executions[0]` is `latest`). */
   executions: DigestEntry[];
+  /**
+   * Where the pipeline lives, as its line says it ("payments-prod, eu-west-1", digest.ts
+   * `entryWhere`): when not home, and also when home if another group of the digest has the same
+   * name (one name in two accounts or regions: each line says which it is); else undefined.
+   */
+  where: string | undefined;
 }
 
 /**
@@ -69,8 +76,11 @@ export function digestGroups(d: Digest): DigestGroup[] {
     const entries = [...list].sort(latestFirst);
     const seen: Record<string, true> = {};
     const executions = entries.filter((e) => !seen[e.executionId] && (seen[e.executionId] = true));
-    return { entries, latest: entries[0], executions };
+    return { entries, latest: entries[0], executions, where: undefined };
   });
+  const named: Record<string, number> = {};
+  for (const g of groups) named[g.latest.pipeline] = (named[g.latest.pipeline] ?? 0) + 1;
+  for (const g of groups) g.where = entryWhere(g.latest, named[g.latest.pipeline] > 1);
   const rank = (g: DigestGroup) => KIND_ORDER.indexOf(g.latest.kind);
   return groups.sort(
     (a, b) =>

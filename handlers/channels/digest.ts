@@ -86,11 +86,11 @@ export function sortedEntries(d: Digest): DigestEntry[] {
 
 /**
  * Where the entry's pipeline lives when that is not the notifier's own account and region
- * (contracts/pipeline-id.ts `isHome`): "payments-prod, eu-west-1" (the alias, else the account id),
- * else undefined.
+ * (contracts/pipeline-id.ts `isHome`), or with `always`: "payments-prod, eu-west-1" (the alias,
+ * else the account id), else undefined.
  */
-export function entryWhere(e: DigestEntry): string | undefined {
-  if (isHome({ account: e.account, region: e.region })) return undefined;
+export function entryWhere(e: DigestEntry, always = false): string | undefined {
+  if (!always && isHome({ account: e.account, region: e.region })) return undefined;
   return `${e.accountAlias || e.account}, ${e.region}`;
 }
 

@@ -11,7 +11,7 @@ import type { Digest } from "../types";
 import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
 import { fitter, oneLine, type Fitter } from "./common";
-import { digestTitle, entryWhere, isUrgent } from "./digest";
+import { digestTitle, isUrgent } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -83,7 +83,7 @@ function discordTime(iso: string): string {
  */
 function groupLine(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
   const e = g.latest;
-  const where = entryWhere(e);
+  const where = g.where;
   const count = groupCount(g);
   const head = [
     `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,

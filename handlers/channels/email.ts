@@ -15,7 +15,7 @@ import {
   reportTruncation,
   whereOf,
 } from "./common";
-import { digestTitle, entryWhere, reportDigestCut } from "./digest";
+import { digestTitle, reportDigestCut } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -135,7 +135,7 @@ export const EMAIL_DIGEST_BODY_BYTES = 200 * 1024;
  */
 function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
   const e = g.latest;
-  const where = entryWhere(e);
+  const where = g.where;
   const count = groupCount(g);
   const line = [
     `${e.pipeline}${count ? ` ${count}` : ""}`,

@@ -15,7 +15,7 @@ import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { escapeSlackText as esc, truncateMrkdwn } from "../slack-text";
 import type { Digest } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
-import { countWords, digestTitle, entryWhere } from "./digest";
+import { countWords, digestTitle } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -51,7 +51,7 @@ const MORE_LINE_CHARS = 40;
 function groupSection(g: DigestGroup, detail: GroupDetail, f: Fitter): SectionBlock {
   const e = g.latest;
   const emoji = KIND_EMOJI[e.kind] ?? KIND_EMOJI.status;
-  const where = entryWhere(e);
+  const where = g.where;
   const count = groupCount(g);
   const head = [
     `${emoji} *${link(e.consoleUrl, esc(e.pipeline))}*${count ? ` ${esc(count)}` : ""}`,

@@ -7,7 +7,7 @@
 import type { ChannelConfigOf, Digest, Notification } from "../types";
 import { kindWord, pipelineLabel, publishSns, reportTruncation, whereOf } from "./common";
 import { digestWhat, reportDigestCut, windowWords } from "./digest";
-import { digestGroups, fitGroups } from "./digest-groups";
+import { digestGroups, fitGroups, type DigestGroup } from "./digest-groups";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** SMS channel settings (the phone numbers are subscribed to the topic by the program). */
@@ -159,7 +159,8 @@ export async function sendSms(
  * svc-07 x3, +18 more pipelines - see slack-oncall": each pipeline once with its count
  * (digest-groups.ts, "x" for "×", which GSM-7 lacks), failing and latest first, as many as fit
  * before " - see …" (`d.seeChannel`, the channel instance where the full list is; without one,
- * "see the console"), and how many pipelines are not named.
+ * "see the console"), and how many pipelines are not named. A name two groups share (one name in
+ * two accounts or regions) says where each is: "svc (payments-prod, us-east-1)".
  */
 function renderDigest(d: Digest): { message: string; truncated: string[] } {
   const what = toGsm7(`${digestWhat(d, true)} in ${windowWords(d, true)}`);
@@ -167,10 +168,16 @@ function renderDigest(d: Digest): { message: string; truncated: string[] } {
   const see = ` ${toGsm7(`- see ${d.seeChannel ?? "the console"}`)}`;
   const moreText = (hidden: number) =>
     `, +${hidden} more ${hidden === 1 ? "pipeline" : "pipelines"}`;
+  const groups = digestGroups(d);
+  const named: Record<string, number> = {};
+  for (const g of groups) named[g.latest.pipeline] = (named[g.latest.pipeline] ?? 0) + 1;
+  // One name in two accounts or regions: each says which ("svc (payments-prod, eu-west-1)").
+  const nameOf = (g: DigestGroup) =>
+    named[g.latest.pipeline] > 1 ? `${g.latest.pipeline} (${g.where})` : g.latest.pipeline;
   const { shown, hidden } = fitGroups(
     d,
-    digestGroups(d),
-    (g) => toGsm7(`${g.latest.pipeline}${g.entries.length > 1 ? ` x${g.entries.length}` : ""}`),
+    groups,
+    (g) => toGsm7(`${nameOf(g)}${g.entries.length > 1 ? ` x${g.entries.length}` : ""}`),
     (name) => name.length + 2, // ": " before the first, ", " before the others
     (used, _count, hiddenPipelines) =>
       what.length +

@@ -11,7 +11,7 @@
 import type { Digest } from "../types";
 import { isHttpUrl } from "../url";
 import { fitter } from "./common";
-import { digestTitle, entryWhere, isUrgent } from "./digest";
+import { digestTitle, isUrgent } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -59,7 +59,7 @@ function groupBlock(
   limits: TeamsDigestLimits,
 ): AdaptiveElement {
   const e = g.latest;
-  const where = entryWhere(e);
+  const where = g.where;
   const count = groupCount(g);
   const head = [
     `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,

@@ -6,8 +6,9 @@
  * Pure: the formatters' output, asserted against each limit's source.
  */
 import type { SectionBlock } from "@slack/types";
+import { cardBytes, TEAMS_CARD_BUDGET_BYTES } from "../../handlers/channels/adaptive-card";
 import { formatDiscordDigest } from "../../handlers/channels/discord";
-import { formatEmailDigest } from "../../handlers/channels/email";
+import { EMAIL_DIGEST_BODY_BYTES, formatEmailDigest } from "../../handlers/channels/email";
 import { formatSlackDigest } from "../../handlers/channels/slack";
 import { blockTextChars, SLACK_LIMITS } from "../../handlers/channels/slack-format";
 import { formatSmsDigest, isGsm7, SMS_MAX_CHARS } from "../../handlers/channels/sms";
@@ -56,6 +57,17 @@ function expectWithinSlack(d: Digest): void {
   expect(blockTextChars(blocks)).toBeLessThanOrEqual(SLACK_LIMITS.blocksText);
 }
 
+/**
+ * Teams: the card within adaptive-card.ts TEAMS_CARD_BUDGET_BYTES (20 KB of its `cardBytes`,
+ * below the 28 KB Teams refuses over); email: the body within EMAIL_DIGEST_BODY_BYTES (below
+ * SNS Publish's 256 KB).
+ */
+function expectWithinTeamsAndEmail(d: Digest): void {
+  expect(cardBytes(formatTeamsDigest(d))).toBeLessThanOrEqual(TEAMS_CARD_BUDGET_BYTES);
+  const { message } = formatEmailDigest(d);
+  expect(Buffer.byteLength(message)).toBeLessThanOrEqual(EMAIL_DIGEST_BODY_BYTES);
+}
+
 /** One SMS segment: at most 140 characters, all GSM-7 (sms.ts SMS_MAX_CHARS). */
 function expectOneSegment(d: Digest): void {
   const { message } = formatSmsDigest(d);
@@ -91,8 +103,9 @@ it.each([
   ["huge names", hugeNames(3)],
   ["500 pipelines × 1", stormOf(500, 1)],
   ["1 pipeline × 500", stormOf(1, 500)],
-])("%s: Slack, Discord and SMS stay within their limits", (_name, d) => {
+])("%s: Slack, Discord, Teams, email and SMS stay within their limits", (_name, d) => {
   expectWithinSlack(d);
+  expectWithinTeamsAndEmail(d);
   expectWithinDiscord(d);
   expectOneSegment(d);
 });
@@ -140,7 +153,7 @@ it("mixed kinds of one pipeline: one group with each kind counted", () => {
   expect(formatEmailDigest(d).message).toContain("×2 (1 failed, 1 succeeded)");
 });
 
-it("one pipeline name in two accounts and regions: two groups, each saying where", () => {
+it("one pipeline name in three accounts and regions: three groups, each saying where, also the home one", () => {
   const d = digestOf(3);
   d.entries = [
     entry(0, { pipeline: "svc" }),
@@ -162,4 +175,9 @@ it("one pipeline name in two accounts and regions: two groups, each saying where
     expect(text).toContain("333333333333, ap-south-1");
     expect(text).not.toContain("×");
   }
+  // The home one says where too: a console link cannot switch accounts (channels/origin.ts).
+  expect(slackText).toContain("111111111111, eu-west-1");
+  expect(formatSmsDigest(d).message).toBe(
+    "3 more pipelines failed in 2 min: svc (333333333333, ap-south-1), svc (payments-prod, us-east-1), +1 more pipeline - see slack-oncall",
+  );
 });
