@@ -10,7 +10,11 @@
  *   ends no later than the copy is visible: also for the longest window (MAX_WINDOW_SECONDS,
  *   600 s) and under a scaled clock (TIME_SCALE 7, which rounds), within SQS's 900 s delay;
  * - a window of another length (a config with another `windowSeconds`) is another flush: queued
- *   again, with its own `windowMs`.
+ *   again, with its own `windowMs`;
+ * - between the window's cutoff and the memo's end a notification is refused, not marked: its
+ *   record decides again in the window now open (whose own flush it queues).
+ * A flush that holds, requeues itself or is dead-lettered runs after the memo ended (it is
+ * received at or after its due time), and no mark of its window completes after that.
  */
 import { parseDigestFlush } from "../../handlers/contracts/digest-flush";
 import { MAX_WINDOW_SECONDS } from "../../handlers/contracts/grouping";
@@ -146,4 +150,24 @@ it("a window of another length starting at the same moment is another flush: que
     [long.windowStart, long.windowMs],
     [long.windowStart, short.windowMs],
   ]);
+});
+
+it("a notification grouped while the memo holds but after the window's cutoff is refused, never marked into the digest already read", async () => {
+  const a = windowAhead(60, 4);
+  await groupInNewInvocation(a);
+  clock.offset += flushCutoff(digestSlot(HOOK, a), a.windowMs) - Date.now();
+
+  const n: Notification = pipelineFailure("memo-");
+  const ref: DeliveryRef = { ...deliveryRefOf(n, HOOK), eventId: n.eventId };
+  expect((await claimDelivery(ref, Date.now() + 30_000, 1)).claimed).toBe(true);
+  const inv = handInvocation(world, Date.now() + 30_000);
+  // Refused (the record is retried and decides again in the window now open), not grouped.
+  expect(await groupDelivery(inv, n, ref, a, quietLogger)).toMatchObject({
+    error: expect.stringContaining("is being flushed"),
+  });
+  expect(flushesQueued()).toHaveLength(1);
+  const items = await world.items();
+  const mine = items.find((i) => i.notificationId === n.id && i.channel === HOOK);
+  expect(mine).toBeDefined();
+  expect(mine?.status).not.toBe("grouped");
 });
