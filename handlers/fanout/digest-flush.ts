@@ -13,7 +13,8 @@
  * list, so a record left `sending` says what it has; a digest sent whose `sent` mark failed for
  * good comes back as a copy of its flush that finishes the mark with the receipt, never a second
  * send. A flush for a channel no longer in the stack config sends nothing; its digest's record says
- * dropped, why, and which entries (store/digest-drop.ts).
+ * dropped, why, and which entries (store/digest-drop.ts). A flush queued for a shorter window than
+ * the config's now, of the same start, waits for the longer window's end ({@link lengthened}).
  */
 import type { SQSRecord } from "aws-lambda";
 import type { Logger } from "../channels/types";
@@ -30,6 +31,7 @@ import { requeueFlush, sendClaimed } from "./digest-claimed";
 import { keptDigest } from "./digest-kept";
 import { claimLease, describe, markDeadline, type Invocation } from "./invocation";
 import { deadLetterRefused, retryLater } from "./flush-retry";
+import { allowanceFor, FLUSH_GRACE_MS } from "./grouping";
 
 /**
  * When a flush finds the digest's slot held by another flush, it looks again this much later (ms
@@ -117,12 +119,38 @@ async function dropFlush(inv: Invocation, f: DigestFlush, log: Logger): Promise<
 }
 
 /**
+ * `f` as the window of the same start the config now has, when that window is longer than `f`'s
+ * and has not reached its flush time yet (a redeploy lengthened the channel's `windowSeconds`
+ * after `f` was queued); else undefined. The digest's slot and index key are the window's start
+ * alone, and the fan-out now marks notifications into it until the longer window's cutoff: sent
+ * at `f`'s time, those marked later would find its digest sent and be in none (red team of the
+ * flush memo, issue 12).
+ */
+function lengthened(inv: Invocation, f: DigestFlush): DigestFlush | undefined {
+  const a = allowanceFor(inv.config, f.channel, f.windowStart);
+  if (!a || a.windowStart !== f.windowStart || a.windowMs <= f.windowMs) return undefined;
+  const due = a.windowStart + a.windowMs + scaledMs(FLUSH_GRACE_MS);
+  return Date.now() < due ? { ...f, windowMs: a.windowMs } : undefined;
+}
+
+/**
  * {@link flushDigestRecord}'s work; DynamoDB errors are thrown. A throttled read or claim is
  * retried within the invocation (store/claim.ts `withStoreRetries`); an error after the claim
  * gives the digest's slot back (`failed`), so the flush's copy claims it at once instead of
  * waiting for a lease that only a crash should leave behind.
  */
 async function flush(inv: Invocation, f: DigestFlush, log: Logger): Promise<boolean> {
+  const longer = lengthened(inv, f);
+  if (longer) {
+    log.info("digest flush: the window is longer now; waiting for its end", {
+      windowMs: longer.windowMs,
+    });
+    await requeueFlush(
+      longer,
+      longer.windowStart + longer.windowMs + scaledMs(FLUSH_GRACE_MS) - Date.now(),
+    );
+    return true;
+  }
   const { entries, calls } = await digestEntries(f.channel, f.windowStart, inv.deadline);
   if (entries.length === 0) {
     log.info("digest flush: nothing grouped in this window", { calls });
