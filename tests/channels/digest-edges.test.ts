@@ -181,3 +181,16 @@ it("one pipeline name in three accounts and regions: three groups, each saying w
     "3 more pipelines failed in 2 min: svc (333333333333, ap-south-1), svc (payments-prod, us-east-1), +1 more pipeline - see slack-oncall",
   );
 });
+
+it("sms: non-GSM characters in a pipeline name, an alias or the see-channel never switch the text to UCS-2", () => {
+  const d = digestOf(2, { seeChannel: "slack-ĉ🚀" });
+  d.entries = [
+    entry(0, { pipeline: "déploiement-ĉ€🚀" }),
+    entry(1, { pipeline: "déploiement-ĉ€🚀", account: "222222222222", accountAlias: "paï€" }),
+  ];
+  const { message } = formatSmsDigest(d);
+  expect(isGsm7(message)).toBe(true);
+  expect(message).toBe(
+    "2 more pipelines failed in 2 min: déploiement-cEUR (paiEUR, eu-west-1), déploiement-cEUR (111111111111, eu-west-1) - see slack-c",
+  );
+});
