@@ -53,12 +53,14 @@ const SHOWN: Record<string, (item: Record<string, unknown>) => string> = {
  * What an `approval-click` record's result (handlers/approval: start.ts, unconfirmed.ts,
  * decision.ts, work.ts) says of the click: it claimed the decision (also by taking over, by
  * replacing the clicker's own earlier claim, or through the work after a late answer), it is
- * being recorded, it came after someone else's decision, or its work decided nothing.
+ * being recorded, it came after someone else's decision or while it was being decided
+ * ("already …"), or it decided nothing (its own work, or a request that could no longer be
+ * decided, "not decided: …", "refused: …").
  */
 function clickWord(result: string): string {
   if (result.startsWith("claimed")) return "clicked";
   if (result.startsWith("claim not confirmed")) return "clicked (being recorded)";
-  if (result.startsWith("already decided")) return "late click";
+  if (result.startsWith("already ")) return "late click";
   return "click not decided";
 }
 

@@ -124,15 +124,33 @@ export async function auditAlreadyDecided(
   claim: ApprovalClaim,
   first: StoredDecision | undefined,
 ): Promise<void> {
-  const status = first?.status && first.status !== "decided" ? `, ${first.status}` : "";
   await audit(rt, {
     action: "approval-click",
     ...claimRecord(claim),
-    result: first
-      ? `already decided by ${actorLabel(first.user)} (${first.decision}${status}) at ${first.at}`
-      : "already decided",
+    result: lateClickResult(first),
     detail: claimDetail(claim),
   });
+}
+
+/**
+ * The audit result of a late click, by the claim that was first (as {@link alreadyClaimedText}
+ * tells the clicker): a request that could no longer be decided is "not decided: <why>" or
+ * "refused: the request was <replaced>" as the first click's record says, never "already decided
+ * by" whoever clicked first and decided nothing; a claim still being worked on is "already being
+ * decided by …"; a decision, "already decided by …" (scripts/audit.ts reads "already" as a late
+ * click).
+ */
+export function lateClickResult(first: StoredDecision | undefined): string {
+  if (!first) return "already decided";
+  if (first.status === "final" && first.outcome === "superseded") {
+    return `refused: the request was ${REPLACED} (late click)`;
+  }
+  if (first.status === "final" && first.outcome) {
+    return `not decided: ${first.outcome.replace(/\.$/, "")} (late click)`;
+  }
+  const by = `${actorLabel(first.user)} (${first.decision}) at ${first.at}`;
+  if (first.status === "claimed") return `already being decided by ${by}`;
+  return `already decided by ${by}`;
 }
 
 /** What the refused clicker of a run that was replaced is told (messages.ts `REPLACED`). */

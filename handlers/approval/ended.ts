@@ -200,9 +200,13 @@ export function endedReason(target: ApprovalTarget, end: RunEnd, w: Writing = PL
  *   (user guide, "Configuring stage retry for a failed stage or failed actions": the console's
  *   "Retry failed actions", API RetryStageExecution `FAILED_ACTIONS`): a new action execution
  *   of the approval, whose own request is posted;
- * - its execution stopped or cancelled: nothing of it can be resumed; "Release change"
- *   (StartPipelineExecution) starts a new execution with the latest source revision (user guide,
- *   "Start a pipeline manually");
+ * - its execution stopped: "For a pipeline execution in a Stopped state, the actions in the stage
+ *   where the execution stopped can be retried" (user guide, "Stop a pipeline execution"): retry
+ *   the stage, as above, which asks again for the same revision ("Release change" would start
+ *   the latest source revision instead);
+ * - its execution cancelled (the pipeline was updated): nothing of it can be resumed; "Release
+ *   change" (StartPipelineExecution) starts a new execution with the latest source revision (user
+ *   guide, "Start a pipeline manually");
  * - superseded: the newer execution asks for its own approval when it reaches the stage;
  * - its execution failed elsewhere: retry the failed stage, as above;
  * - approved, or the execution succeeded: nothing.
@@ -217,6 +221,9 @@ export function nextStep(target: ApprovalTarget, end: RunEnd): string {
   switch (end.status) {
     case "Superseded":
       return `The newer execution asks again when it reaches stage ${target.stage}.`;
+    case "Stopped":
+    case "Stopping":
+      return retry;
     case "Failed":
       return 'To release it, retry the failed stage in CodePipeline ("Retry failed actions").';
     case "Succeeded":

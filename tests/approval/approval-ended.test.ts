@@ -127,6 +127,9 @@ const WHAT = `Approval of ${PIPELINE} › ${STAGE} › ${ACTION}`;
  */
 const RETRY = `To release it, retry stage ${STAGE} in CodePipeline ("Retry failed actions"); it asks again.`;
 const RELEASE = 'To deploy, start a new execution ("Release change" in CodePipeline).';
+// A stopped execution's stage can be retried (user guide, "Stop a pipeline execution": "For a
+// pipeline execution in a Stopped state, the actions in the stage where the execution stopped
+// can be retried"): the same revision is asked for again, where "Release change" takes the latest.
 
 /**
  * A request with comments (CustomData) nobody answered: its run expired 7 days and a minute
@@ -159,7 +162,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     const ended = (at: string) =>
       `${WHAT} ended at ${at}: execution ${p.executionId.slice(0, 8)} was stopped.`;
     const reason = ended(slackAt(stoppedAt));
-    const told = `${reason} ${RELEASE}`;
+    const told = `${reason} ${RETRY}`;
     const answer = answerOf(responseId);
     expect(answer.told).toBe(told);
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
@@ -172,7 +175,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answer.message).not.toContain("*Expires*");
     expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
       status: "final",
-      outcome: `${ended(dateMinute(stoppedAt))} ${RELEASE}`,
+      outcome: `${ended(dateMinute(stoppedAt))} ${RETRY}`,
     });
     const audit = await auditItems(h, p.executionId);
     expect(audit).toContainEqual(
@@ -185,8 +188,17 @@ describe("a click on a request whose run ended undecided says why", () => {
     // A later click is told the same, next step included, once (no doubled period).
     const late = await click(APPROVER_2, p);
     expect(answerOf(late.responseId).told).toBe(
-      `This approval can no longer be decided from Slack: ${ended(dateMinute(stoppedAt))} ${RELEASE}`,
+      `This approval can no longer be decided from Slack: ${ended(dateMinute(stoppedAt))} ${RETRY}`,
     );
+    // …and audited as a click that decided nothing, never "already decided by" the first clicker.
+    const clicks = (await auditItems(h, p.executionId)).filter(
+      (a) => a.action === "approval-click",
+    );
+    expect(clicks.map((a) => a.result)).toEqual([
+      "claimed",
+      `not decided: ${ended(stoppedAt.toISOString())}`,
+      `not decided: ${ended(dateMinute(stoppedAt))} ${RETRY.replace(/\.$/, "")} (late click)`,
+    ]);
   });
 
   it("its execution was stopped with a reason: the reason whoever stopped it wrote, escaped for Slack", async () => {
@@ -205,7 +217,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     const id = p.executionId.slice(0, 8);
     expect(answerOf(responseId).told).toBe(
       `${WHAT} ended at ${slackAt(stoppedAt)}: execution ${id} was stopped ` +
-        `(reason: bad build &lt;@U0OTHER&gt; &amp; redo from main). ${RELEASE}`,
+        `(reason: bad build &lt;@U0OTHER&gt; &amp; redo from main). ${RETRY}`,
     );
     expect(cpCalls(h, "ListPipelineExecutions").map((c) => c.input)).toEqual([
       expect.objectContaining({ pipelineName: PIPELINE }),
@@ -259,7 +271,7 @@ describe("a click on a request whose run ended undecided says why", () => {
 
   it.each([
     ["CANCELED", "was cancelled (the pipeline was updated)", RELEASE],
-    ["STOPPED", "was stopped", RELEASE],
+    ["STOPPED", "was stopped", RETRY],
     [
       "SUPERSEDED",
       "was superseded by a newer execution",

@@ -132,6 +132,8 @@ describe("scripts/audit.ts", () => {
       ["approval-click", "already decided by Jane (U1) (Approved) at t", "10:03"],
       ["approval-click", "not decided by its work: the claim was taken over", "10:04"],
       ["approval-superseded", "refused: the request was replaced by a newer one", "10:05"],
+      ["approval-click", "already being decided by Jane (U1) (Approved) at t", "10:06"],
+      ["approval-click", "not decided: Approval of p › s › a expired (late click)", "10:07"],
     ];
     for (const [action, result, hm] of records) {
       await putAudit(
@@ -161,6 +163,8 @@ describe("scripts/audit.ts", () => {
       "late click",
       "click not decided",
       "refused: replaced",
+      "late click",
+      "click not decided",
     ]);
   });
 
