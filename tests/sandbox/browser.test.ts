@@ -187,10 +187,12 @@ describe("sandbox page (headless Chromium)", () => {
     await expect(request.innerText()).resolves.toMatch(/Approved by @Approver 1/);
     // The header says who decided what and when; nothing reads as pending any more.
     await expect(request.locator(".sk-header").innerText()).resolves.toMatch(
-      /^✅ main-app-production-v3: approved by Approver 1 at \d\d:\d\d UTC$/,
+      /^✅ main-app-production-v3: approved by Approver 1 at \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
     );
     const decidedText = await request.innerText();
-    expect(decidedText).toMatch(/Decision\n✅ Approved by @Approver 1 at \d\d:\d\d UTC/);
+    expect(decidedText).toMatch(
+      /Decision\n✅ Approved by @Approver 1 at \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+    );
     expect(decidedText).not.toMatch(/approval needed|STARTED|Expires/);
     await expect(
       request.locator('button[data-action-id="deploy-notifier.approve"]').count(),
@@ -360,7 +362,9 @@ describe("sandbox page (headless Chromium)", () => {
 
     // Assess: approved, and CodePipeline got PutApprovalResult with run 2's token.
     await fresh
-      .locator(".sk-header", { hasText: /approved by Approver 1 at \d\d:\d\d UTC$/ })
+      .locator(".sk-header", {
+        hasText: /approved by Approver 1 at \d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
+      })
       .waitFor();
     await sandbox.settle();
     const approvals = codePipelineView(sandbox.standins.aws.state)["main-app-production-v3"]
