@@ -28,6 +28,21 @@ export interface ScenarioProgress {
   }>;
 }
 
+/**
+ * The scenario run in progress or played last, for what Ctrl-C prints: its name, how many steps
+ * it has and the reports of those played so far.
+ */
+export interface PlayedRun {
+  name: string;
+  total: number;
+  steps: StepReport[];
+}
+
+/** The run a player is on (`current`), kept apart from the page's {@link ScenarioProgress}. */
+export interface PlayedRecord {
+  current?: PlayedRun;
+}
+
 /** The running sandbox as the scenario runner sees it. */
 export function createScenarioHost(
   sources: Pick<ViewSources, "world" | "events" | "faults" | "audit">,
@@ -257,9 +272,17 @@ export function createPlayer(options: {
   progress: ScenarioProgress;
   log: Log;
   sources: Pick<ViewSources, "world" | "audit" | "faults">;
+  /** Where the run is recorded step by step, for a summary of what was played so far. */
+  played?: PlayedRecord;
 }): (scenario: Scenario) => Promise<ScenarioReport> {
   const { host, stack, progress, log, sources } = options;
   return async (scenario) => {
+    const run: PlayedRun = {
+      name: scenario.name,
+      total: scenario.steps.length,
+      steps: [],
+    };
+    if (options.played) options.played.current = run;
     if (scenario.stack && scenario.stack !== stack)
       log(`  (scenario written for stack ${scenario.stack}, running on ${stack})`);
     progress.scenario = scenario.name;
@@ -288,6 +311,7 @@ export function createPlayer(options: {
       explain: (r) =>
         explainByUserFaults(r, sources.faults.user, explainedSteps, explainedExecutions),
       async onStep(r, i) {
+        run.steps.push(r);
         const id = scenario.steps[i].id;
         if (r.explainedBy && id) explainedSteps.add(id);
         if (r.explainedBy) for (const x of executionIdsIn(r.problems)) explainedExecutions.add(x);

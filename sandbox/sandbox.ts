@@ -12,8 +12,8 @@ import { announceSandbox } from "./discovery";
 import { startEventSource, type PostedEvent } from "./event-source";
 import { createFaultSwitch, faultOf, FaultInputError, parseFault } from "./faults";
 import { callApprovalUrl } from "./function-url";
-import { createPlayer, createScenarioHost, type ScenarioProgress } from "./run";
-import { builtInScenario, type Scenario, type ScenarioReport } from "./scenario";
+import { createPlayer, createScenarioHost, type PlayedRecord, type ScenarioProgress } from "./run";
+import { builtInScenario, type Scenario, type ScenarioHost, type ScenarioReport } from "./scenario";
 import {
   assertPortFree,
   SCENARIO_BUSY,
@@ -22,7 +22,7 @@ import {
   type SandboxServer,
 } from "./server";
 import { checkFaultReceivers, resolveStack, unusedReceiver } from "./stacks";
-import { summarizeChannels, type ChannelSummary } from "./summary";
+import { formatSummary, summarizeChannels, type ChannelSummary } from "./summary";
 import {
   alarms,
   deliveriesByReceiver,
@@ -102,6 +102,17 @@ export interface Sandbox {
   runScenario(scenario?: Scenario): Promise<ScenarioReport>;
   /** Totals per channel instance. */
   summary(): Promise<ChannelSummary[]>;
+  /**
+   * The summary a run prints (summary.ts `formatSummary`): totals per channel, the queue's
+   * redeliveries and DLQ, and how `report`'s steps ended; counted from `sinceMs` (epoch ms,
+   * default 0: everything since the sandbox started).
+   */
+  summaryOf(report: ScenarioReport, sinceMs?: number): Promise<string>;
+  /**
+   * What was done so far (Ctrl-C): the totals since the sandbox started, and the steps of the
+   * scenario run in progress (how many of how many were played) or played last, if any.
+   */
+  summarySoFar(): Promise<string>;
   /** Queue messages that ended in the DLQ plus the fan-out's own DLQ sends. */
   dlqCount(): number;
   /** Approval actions waiting for a decision in the CodePipeline stand-in. */
@@ -137,6 +148,35 @@ function oneAtATime(playScenario: (scenario: Scenario) => Promise<ScenarioReport
     playing: () => playing !== undefined,
     last: () => last,
   };
+}
+
+/**
+ * The summaries a run prints (summary.ts `formatSummary`): `of` a report, counted from `since`
+ * (epoch ms; 0: since the sandbox started); `soFar`, the totals since the start with the steps of
+ * the run in progress or played last (`played`), how many of how many.
+ */
+function runSummaries(
+  host: ScenarioHost,
+  audit: { read(): Promise<Array<Record<string, unknown>>> },
+  runtime: RuntimeConfig,
+  played: PlayedRecord,
+) {
+  const of = async (report: ScenarioReport | undefined, since: number, total?: number) => {
+    const items = since === 0 ? await audit.read() : await host.auditSince(since);
+    const rows = summarizeChannels(runtime, host.deliveriesSince(since), items);
+    const queue = { retried: host.redeliveriesSince(since), dlq: host.dlqSince(since) };
+    return formatSummary(rows, report, queue, total);
+  };
+  const soFar = () => {
+    const run = played.current;
+    const report = run && {
+      name: run.name,
+      ok: run.steps.every((r) => r.ok || r.explainedBy !== undefined),
+      steps: [...run.steps],
+    };
+    return of(report, 0, run?.total);
+  };
+  return { of, soFar };
 }
 
 /**
@@ -188,7 +228,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server: () => server,
     };
     const host = createScenarioHost(sources);
-    const playScenario = createPlayer({ host, stack, progress, log, sources });
+    const played: PlayedRecord = {};
+    const playScenario = createPlayer({ host, stack, progress, log, sources, played });
+    const summaries = runSummaries(host, audit, world.runtime, played);
     const player = oneAtATime(playScenario);
     const play = player.play;
     const core: SandboxCore = {
@@ -212,7 +254,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       scenarioPlaying: player.playing,
       async replay() {
         try {
-          await play(player.last() ?? builtInScenario(stack));
+          const since = Date.now();
+          const report = await play(player.last() ?? builtInScenario(stack));
+          await events.settle();
+          // The summary a run prints, of this replay's own deliveries (start.ts prints the first's).
+          log(await summaries.of(report, since));
         } catch (err: unknown) {
           log(`sandbox: replay: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -242,6 +288,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       runScenario: (scenario) => play(scenario ?? builtInScenario(stack)),
       summary: async () =>
         summarizeChannels(world.runtime, host.deliveriesSince(0), await audit.read()),
+      summaryOf: (report, sinceMs = 0) => summaries.of(report, sinceMs),
+      summarySoFar: summaries.soFar,
       dlqCount: () => dlqCount(world, events),
       pendingApprovals: () =>
         Object.values(world.standins.aws.state.codepipeline.pipelines)

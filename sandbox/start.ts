@@ -8,7 +8,10 @@
  *                [--port 8787] [--no-serve] [--no-scenario] [--fault slack=500] [--verbose]
  *
  * Exit status: 0 when every scenario step ended as expected, or a fault the user set explains
- * why not (or none was played); 1 otherwise or on an error; 130 after Ctrl-C during the run.
+ * why not (or none was played); 1 otherwise or on an error; 130 after Ctrl-C (SIGINT) and 143
+ * after SIGTERM (128 + the signal's number, as a shell reports a process a signal ended), at any
+ * point: what was done so far is printed first (the summary, with the steps played).
+ * A replay asked for on the page prints the same summary when it ends.
  * The stack, the scenario, the faults and the port are checked before the program is evaluated.
  */
 import { parseArgs } from "node:util";
@@ -16,7 +19,6 @@ import { FAULT_RECEIVERS, parseFault } from "./faults";
 import { startSandbox, type Sandbox } from "./sandbox";
 import { builtInScenario, hasBuiltInScenario, loadScenario, type Scenario } from "./scenario";
 import { DEMO_STACK, resolveStack, sandboxStacks, type SandboxStack } from "./stacks";
-import { formatSummary } from "./summary";
 
 // The sandbox's API, for those who import it from here (tests, the benchmark).
 export { startSandbox } from "./sandbox";
@@ -125,16 +127,30 @@ export function parseCliArgs(argv: string[]): CliArgs {
   return args;
 }
 
+/** The message of a thrown value. */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** An error that ends `npm start` with a given exit status (130: interrupted). */
 function exitError(message: string, exitCode: number): Error {
   return Object.assign(new Error(message), { exitCode });
 }
 
-/** Resolves on the first Ctrl-C or SIGTERM; `dispose` removes the listeners. */
-function interruption(): { signal: Promise<void>; dispose(): void } {
-  let resolve = (): void => undefined;
-  const signal = new Promise<void>((r) => (resolve = r));
-  const on = () => resolve();
+/** Exit statuses after a signal: 128 + its number (SIGINT 2, SIGTERM 15). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/** Whether an error is the one {@link interruption} ends the run with. */
+function isInterruption(err: unknown): boolean {
+  const code = (err as { exitCode?: unknown } | null)?.exitCode;
+  return code === SIGNAL_EXIT.SIGINT || code === SIGNAL_EXIT.SIGTERM;
+}
+
+/** Resolves with the first Ctrl-C (SIGINT) or SIGTERM; `dispose` removes the listeners. */
+function interruption(): { signal: Promise<keyof typeof SIGNAL_EXIT>; dispose(): void } {
+  let resolve = (_: keyof typeof SIGNAL_EXIT): void => undefined;
+  const signal = new Promise<keyof typeof SIGNAL_EXIT>((r) => (resolve = r));
+  const on = (name: NodeJS.Signals) => resolve(name === "SIGTERM" ? "SIGTERM" : "SIGINT");
   process.once("SIGINT", on);
   process.once("SIGTERM", on);
   return {
@@ -165,8 +181,7 @@ function prepare(args: CliArgs): { stack: SandboxStack; scenario?: Scenario } {
 async function play(sandbox: Sandbox, scenario: Scenario, log: (line: string) => void) {
   const report = await sandbox.runScenario(scenario);
   await sandbox.settle();
-  const retried = sandbox.queue.messages.reduce((n, m) => n + Math.max(0, m.receiveCount - 1), 0);
-  log(formatSummary(await sandbox.summary(), report, { retried, dlq: sandbox.dlqCount() }));
+  log(await sandbox.summaryOf(report));
   return report.ok;
 }
 
@@ -186,8 +201,8 @@ export async function main(argv: string[]): Promise<number> {
   );
   // Ctrl-C at any point closes what started (a start-up cut short removes its files at exit).
   const interrupt = interruption();
-  const interrupted = interrupt.signal.then(() => {
-    throw exitError("interrupted", 130);
+  const interrupted = interrupt.signal.then((name) => {
+    throw exitError(`interrupted (${name})`, SIGNAL_EXIT[name]);
   });
   try {
     const starting = startSandbox({
@@ -200,7 +215,10 @@ export async function main(argv: string[]): Promise<number> {
       log,
       verbose: args.verbose,
     });
-    const sandbox = await Promise.race([starting, interrupted]);
+    const sandbox = await Promise.race([starting, interrupted]).catch((err: unknown) => {
+      if (isInterruption(err)) log("interrupted while starting: nothing was played");
+      throw err;
+    });
     try {
       const q = sandbox.core.info().queue as {
         declaredVisibilitySeconds: number;
@@ -222,8 +240,13 @@ export async function main(argv: string[]): Promise<number> {
       log(
         `\nthe page is live at ${sandbox.url}${pending > 0 ? ` — ${pending === 1 ? "a request waits" : `${pending} requests wait`} for approval: approve it there` : ""}. Ctrl-C to stop.`,
       );
-      await interrupted.catch(() => undefined);
-      return ok ? 0 : 1;
+      return await interrupted;
+    } catch (err: unknown) {
+      // What was done so far, before the sandbox closes (its stand-ins hold the counts).
+      if (isInterruption(err)) {
+        log(await sandbox.summarySoFar().catch((e: unknown) => `(no summary: ${errorText(e)})`));
+      }
+      throw err;
     } finally {
       await sandbox.close();
     }
@@ -236,7 +259,7 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      console.error(`sandbox: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`sandbox: ${errorText(err)}`);
       process.exit((err as { exitCode?: number }).exitCode ?? 1);
     },
   );

@@ -50,11 +50,16 @@ export function summarizeChannels(
   }));
 }
 
-/** Renders the end-of-scenario summary table. */
+/**
+ * Renders the end-of-scenario summary table. `report` holds the steps played; `total` (default:
+ * as many) is how many the scenario has, so a run cut short (Ctrl-C) says how far it got.
+ * Without a report (no scenario was played), the steps line says so.
+ */
 export function formatSummary(
   rows: ChannelSummary[],
-  report: ScenarioReport,
+  report: ScenarioReport | undefined,
   queueInfo: { retried: number; dlq: number },
+  total: number = report?.steps.length ?? 0,
 ): string {
   const header = ["channel", "type", "delivered", "suppressed", "failed attempts"];
   const body = rows.map((r) => [
@@ -66,21 +71,33 @@ export function formatSummary(
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
-  const failed = report.steps.filter((s) => !s.ok && !s.explainedBy);
-  const explained = report.steps.filter((s) => !s.ok && s.explainedBy);
-  const ok = report.steps.length - failed.length - explained.length;
-  const faults = [...new Set(explained.map((s) => s.explainedBy))].join(", ");
+  const cut = report !== undefined && report.steps.length < total;
   return [
     "",
-    `summary — ${report.name}`,
+    report
+      ? `summary — ${report.name}${cut ? ` (interrupted after ${report.steps.length} of ${total} steps)` : ""}`
+      : "summary — no scenario played",
     line(header),
     line(widths.map((w) => "─".repeat(w))),
     ...body.map(line),
     `queue: ${queueInfo.retried} redeliveries (retries), ${queueInfo.dlq} in the DLQ`,
-    `steps: ${ok}/${report.steps.length} ended as expected` +
-      (explained.length
-        ? `; ${explained.length} did not because of your fault ${faults} (expected)`
-        : "") +
-      (failed.length ? ` — failed: ${failed.map((s) => s.name).join("; ")}` : ""),
+    report ? stepsLine(report, total) : "steps: none played",
   ].join("\n");
+}
+
+/** "steps: 3/18 ended as expected; …": the steps played, how they ended, and those not played. */
+function stepsLine(report: ScenarioReport, total: number): string {
+  const failed = report.steps.filter((s) => !s.ok && !s.explainedBy);
+  const explained = report.steps.filter((s) => !s.ok && s.explainedBy);
+  const ok = report.steps.length - failed.length - explained.length;
+  const faults = [...new Set(explained.map((s) => s.explainedBy))].join(", ");
+  const notPlayed = total - report.steps.length;
+  return (
+    `steps: ${ok}/${report.steps.length} ended as expected` +
+    (explained.length
+      ? `; ${explained.length} did not because of your fault ${faults} (expected)`
+      : "") +
+    (failed.length ? ` — failed: ${failed.map((s) => s.name).join("; ")}` : "") +
+    (notPlayed > 0 ? `; ${notPlayed} not played` : "")
+  );
 }

@@ -2,7 +2,9 @@
  * `npm start`'s command line: the stack is resolved (and refused with the list of stacks) before
  * anything starts, `--no-scenario` needs no scenario, `--config-file` runs any stack file, a
  * fault for a receiver the stack never calls and a port clash are refused before the (slow)
- * evaluation, and no run leaves its `/tmp/dn-*` directory behind, Ctrl-C included.
+ * evaluation, and no run leaves its `/tmp/dn-*` directory behind, Ctrl-C included. A replay asked
+ * for on the page prints the summary a run prints; Ctrl-C prints what was done so far and exits
+ * 130 (128 + SIGINT's 2, as a shell reports it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -13,6 +15,15 @@ import { startSandbox } from "../../sandbox/sandbox";
 import { main, parseCliArgs, parseFault, USAGE } from "../../sandbox/start";
 
 const ROOT = path.resolve(__dirname, "..", "..");
+
+/** Children still running, stopped after each test (a test that failed before its Ctrl-C). */
+const children: ChildProcess[] = [];
+
+afterEach(async () => {
+  const running = children.splice(0).filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const child of running) child.kill("SIGTERM");
+  await Promise.all(running.map((c) => new Promise((r) => c.once("close", r))));
+});
 
 /** Spawns the CLI the way `npm start` does, with its own TMPDIR so its files can be counted. */
 function spawnStart(args: string[], tmp: string): { child: ChildProcess; output: () => string } {
@@ -25,6 +36,7 @@ function spawnStart(args: string[], tmp: string): { child: ChildProcess; output:
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  children.push(child);
   let output = "";
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
@@ -33,6 +45,14 @@ function spawnStart(args: string[], tmp: string): { child: ChildProcess; output:
 
 const exited = (child: ChildProcess) =>
   new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+
+/** Resolves once the output matches `pattern`; rejects with the output after 150 s. */
+async function waitFor(output: () => string, pattern: RegExp): Promise<void> {
+  for (let waited = 0; !pattern.test(output()); waited += 200) {
+    if (waited > 150_000) throw new Error(`never printed ${pattern}:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 const dnDirs = (tmp: string) => fs.readdirSync(tmp).filter((f) => f.startsWith("dn-"));
 
@@ -158,17 +178,56 @@ describe("npm start: files", () => {
     expect(dnDirs(tmp)).toEqual([]);
   }, 120_000);
 
-  test("Ctrl-C while the page is served closes the sandbox and removes its files", async () => {
-    // Act
+  test("a replay from the page prints the summary; Ctrl-C then prints what was done, removes the files, exits 130", async () => {
+    // Prepare: the page served, no scenario played yet.
     const run = spawnStart(["--stack", "staging", "--no-scenario", "--port", "0"], tmp);
-    for (let waited = 0; !run.output().includes("Ctrl-C to stop") && waited < 110_000;)
-      await new Promise((r) => setTimeout(r, 200)).then(() => (waited += 200));
+    await waitFor(run.output, /Ctrl-C to stop/);
     expect(dnDirs(tmp)).toHaveLength(1); // the archives, while running
+    const url = /the page is live at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.output())?.[1];
+
+    // Act: the page's "Replay scenario" (POST /api/scenario), then Ctrl-C once it has ended.
+    const replay = await fetch(`${url}/api/scenario`, { method: "POST" });
+    expect(replay.status).toBe(202);
+    await waitFor(run.output, /^steps: \d+\/5 ended as expected/m);
+    const replayed = run.output();
     run.child.kill("SIGINT");
     const code = await exited(run.child);
 
-    // Assess
-    expect(code).toBe(0);
+    // Assess: the replay's summary is the one a run prints (the staging scenario: 5 steps).
+    expect(replayed).toMatch(/^summary — staging: /m);
+    expect(replayed).toMatch(/^channel\s+type\s+delivered\s+suppressed\s+failed attempts$/m);
+    expect(replayed).toMatch(/^steps: 5\/5 ended as expected$/m);
+    // Ctrl-C: what was done so far (the same summary again, of the session), then 130.
+    const after = run.output().slice(replayed.length);
+    expect(after).toMatch(/^summary — staging: /m);
+    expect(after).toMatch(/^steps: 5\/5 ended as expected$/m);
+    expect(after).toContain("sandbox: interrupted (SIGINT)");
+    expect(code).toBe(130);
     expect(dnDirs(tmp)).toEqual([]);
-  }, 120_000);
+  }, 240_000);
+
+  test("Ctrl-C while the scenario plays prints the steps played so far and exits 130", async () => {
+    // Act: Ctrl-C once the second of the staging scenario's 5 steps has started.
+    const run = spawnStart(["--stack", "staging", "--no-serve"], tmp);
+    await waitFor(run.output, /^▶ 2\/5 /m);
+    run.child.kill("SIGINT");
+    const code = await exited(run.child);
+
+    // Assess: the summary says how far the run got (the steps that had ended, which depends on
+    // when the signal came); nothing was left behind.
+    const output = run.output();
+    const summaryAt = output.indexOf("\nsummary — ");
+    const ended = (output.slice(0, summaryAt).match(/^ {2}[✓~✗] delivered: /gm) ?? []).length;
+    expect(ended).toBeGreaterThanOrEqual(1);
+    expect(ended).toBeLessThan(5);
+    expect(output.slice(summaryAt)).toMatch(
+      new RegExp(`^summary — staging: .* \\(interrupted after ${ended} of 5 steps\\)$`, "m"),
+    );
+    expect(output).toMatch(
+      new RegExp(`^steps: ${ended}/${ended} ended as expected; ${5 - ended} not played$`, "m"),
+    );
+    expect(output).toContain("sandbox: interrupted (SIGINT)");
+    expect(code).toBe(130);
+    expect(dnDirs(tmp)).toEqual([]);
+  }, 180_000);
 });
