@@ -93,6 +93,8 @@ export interface RunTally {
   digests: Record<string, DigestTally>;
   /** Per channel, the execution ids of the events counted `lost` (to look them up in the logs). */
   lostExecutions: Record<string, string[]>;
+  /** Per channel, the first few unattributed deliveries (their body or text, cut at 400). */
+  unattributedSamples: Record<string, string[]>;
 }
 
 /** What the ledger says about grouping: per channel, event (execution id) → digest id. */
@@ -258,8 +260,13 @@ interface Received {
   counts: number[];
   lostReplies: number[];
   unattributed: number;
+  /** The first few unattributed deliveries' text (to see what they were). */
+  unattributedSamples: string[];
   digests: number;
 }
+
+/** How many unattributed deliveries a channel keeps the text of ({@link RunTally}). */
+const SAMPLES = 3;
 
 function receivedOverHttp(
   all: AllStandins,
@@ -271,6 +278,7 @@ function receivedOverHttp(
     counts: new Array<number>(events).fill(0),
     lostReplies: new Array<number>(events).fill(0),
     unattributed: 0,
+    unattributedSamples: [],
     digests: 0,
   };
   const isPagerDuty = channel.type === "pagerduty";
@@ -294,6 +302,8 @@ function receivedOverHttp(
     const at = eventOf(JSON.stringify(attempt.body), index);
     if (at === undefined) {
       got.unattributed += 1;
+      if (got.unattributedSamples.length < SAMPLES)
+        got.unattributedSamples.push(JSON.stringify(attempt.body).slice(0, 400));
       continue;
     }
     if (attempt.outcome === "lost-reply") got.lostReplies[at] += 1;
@@ -327,6 +337,7 @@ function receivedOverSns(
     counts: new Array<number>(events).fill(0),
     lostReplies: new Array<number>(events).fill(0),
     unattributed: 0,
+    unattributedSamples: [],
     digests: 0,
   };
   for (const p of all.aws.state.sns.published) {
@@ -341,6 +352,8 @@ function receivedOverSns(
       eventOf(p.message, index) ?? (byReceipt === undefined ? undefined : index.get(byReceipt));
     if (at === undefined) {
       got.unattributed += 1;
+      if (got.unattributedSamples.length < SAMPLES)
+        got.unattributedSamples.push(`${messageId ?? "-"}: ${p.message.slice(0, 400)}`);
       continue;
     }
     got.counts[at] += 1;
@@ -407,7 +420,12 @@ export function tallyRun(
     index.set(e.token, i);
   });
   const dlq = deadLettered(all);
-  const result: RunTally = { channels: {}, digests: {}, lostExecutions: {} };
+  const result: RunTally = {
+    channels: {},
+    digests: {},
+    lostExecutions: {},
+    unattributedSamples: {},
+  };
   for (const channel of route) {
     const got =
       channel.type === "sms" || channel.type === "email"
@@ -470,6 +488,7 @@ export function tallyRun(
       }
     });
     result.lostExecutions[channel.name] = lost;
+    result.unattributedSamples[channel.name] = got.unattributedSamples;
     result.channels[channel.name] = tally;
     result.digests[channel.name] = digests;
   }

@@ -408,9 +408,12 @@ export async function runChaos(ctx: BenchContext, deps: ChaosDeps): Promise<Sect
     }
     const wallMs = performance.now() - started;
     const chaosCounts = structuredClone(world.all.dynamo.faults.counts);
-    const { channels, digests, lostExecutions } = await tally(world, sent);
+    const { channels, digests, lostExecutions, unattributedSamples } = await tally(world, sent);
     for (const [channel, ids] of Object.entries(lostExecutions)) {
       if (ids.length > 0) ctx.log(`chaos: lost on ${channel}: ${ids.join(", ")}`);
+    }
+    for (const [channel, samples] of Object.entries(unattributedSamples)) {
+      for (const text of samples) ctx.log(`chaos: unattributed on ${channel}: ${text}`);
     }
     const cost = chaosCost(clean, { events, counts: chaosCounts });
     const json: ChaosJson = {

@@ -261,3 +261,26 @@ describe("chaos tally with digests", () => {
     expect(tally["sms-oncall"]).toMatchObject({ once: 0, duplicates: 1 });
   });
 });
+
+describe("chaos tally: what it cannot attribute", () => {
+  it("names each unattributed delivery (its body or text), so a run's 'unattributed: 1' can be looked into", () => {
+    // Prepare: an SMS and a webhook body that name no event of the run (a marker of another
+    // pass, no marker at all), next to attributable ones.
+    const sms = [
+      "FAILED main-app @Deploy/X: chaos0000 health checks failed",
+      "FAILED main-app @Deploy/X: clean0007 health checks failed",
+    ];
+    const webhook = [{ notificationId: "n0", executionId: exec(0) }, { notificationId: "n9" }];
+
+    // Act
+    const tally = tallyRun(world(sms, webhook), route, { "sms-oncall": TOPIC }, events);
+
+    // Assess
+    expect(tally.channels["sms-oncall"].unattributed).toBe(1);
+    expect(tally.unattributedSamples["sms-oncall"]).toEqual([
+      "-: FAILED main-app @Deploy/X: clean0007 health checks failed",
+    ]);
+    expect(tally.channels["webhook-ops"].unattributed).toBe(1);
+    expect(tally.unattributedSamples["webhook-ops"]).toEqual(['{"notificationId":"n9"}']);
+  });
+});
