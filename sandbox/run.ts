@@ -12,7 +12,13 @@ import {
   type StepReport,
 } from "./scenario";
 import { expireApprovals, retryStageExecution, stopExecution } from "../testing";
-import { approvalRunOf, approvalTokens, clickSlackButton, emittedCount } from "./scenario-host";
+import {
+  approvalRunOf,
+  approvalTokens,
+  clickSlackButton,
+  emittedCount,
+  endRefusal,
+} from "./scenario-host";
 import { fanoutDlq, slackMessages, type ViewSources } from "./views";
 import type { Log } from "./wiring";
 
@@ -125,6 +131,8 @@ export function createScenarioHost(
     addPendingApproval: (input) => void aws.admitPendingApproval(input),
     addFailedExecution: (input) => aws.addFailedExecution(input),
     addExecution(input) {
+      const refusal = endRefusal(world, input);
+      if (refusal) return refusal;
       const pipelines = aws.state.codepipeline.pipelines;
       pipelines[input.pipeline] ??= { stages: [], executions: {} };
       pipelines[input.pipeline].executions[input.executionId] = {
@@ -137,6 +145,7 @@ export function createScenarioHost(
           rollbackTargetExecutionId: input.rollbackTargetExecutionId,
         }),
       };
+      return undefined;
     },
   };
 }

@@ -147,3 +147,29 @@ export function emittedCount(world: World): number {
   const codepipeline = world.standins.aws.state.codepipeline as { outbox?: unknown[] };
   return codepipeline.outbox?.length ?? 0;
 }
+
+/**
+ * Why a step's setup may not end execution `executionId` of `pipeline` with `status` in the
+ * CodePipeline stand-in: one of its approval runs still waits for a decision (InProgress), and
+ * CodePipeline ends no execution while an action of it runs (user guide, "How pipeline executions
+ * work"; an approval ends by PutApprovalResult or its timeout). Undefined when it may (no such
+ * execution yet, or none of its runs waits).
+ */
+export function endRefusal(
+  world: World,
+  input: { pipeline: string; executionId: string; status: string },
+): string | undefined {
+  if (input.status === "InProgress") return undefined;
+  const pipeline = world.standins.aws.state.codepipeline.pipelines[input.pipeline];
+  for (const stage of pipeline?.stages ?? []) {
+    for (const action of stage.actions) {
+      const run = (action.runs ?? []).filter((r) => r.pipelineExecutionId === input.executionId);
+      if (run.at(-1)?.status !== "InProgress" || run.at(-1)?.token === undefined) continue;
+      return (
+        `execution ${input.executionId} still waits for a decision at ` +
+        `${stage.name}/${action.name}: CodePipeline would not end it ${input.status}`
+      );
+    }
+  }
+  return undefined;
+}

@@ -294,7 +294,11 @@ export interface ScenarioHost {
    */
   addPendingApproval(input: PendingApprovalInput): void;
   addFailedExecution(input: FailedExecutionInput): void;
-  addExecution(input: NonNullable<StepSetup["execution"]>): void;
+  /**
+   * Sets an execution's status and details; returns why it did not (an execution CodePipeline
+   * could not have ended so: scenario-host.ts `endRefusal`), undefined when it did.
+   */
+  addExecution(input: NonNullable<StepSetup["execution"]>): string | undefined;
 }
 
 /** Outcome of one step. */
@@ -392,11 +396,18 @@ export function builtInScenario(stack: string): Scenario {
   return loadScenario(file);
 }
 
-/** Applies a step's setup; returns how to end its fault (a no-op without one). */
-function applySetup(host: ScenarioHost, setup: StepSetup, started: number): () => void {
+/**
+ * Applies a step's setup: its data, then its fault. Returns why its execution could not be set
+ * (`addExecution`'s refusal: the step's events are then not posted), if so.
+ */
+function applyData(host: ScenarioHost, setup: StepSetup): string | undefined {
   if (setup.pendingApproval) host.addPendingApproval(setup.pendingApproval);
   if (setup.failedExecution) host.addFailedExecution(setup.failedExecution);
-  if (setup.execution) host.addExecution(setup.execution);
+  return setup.execution ? host.addExecution(setup.execution) : undefined;
+}
+
+/** Applies a step's fault; returns how to end it (a no-op without one). */
+function applyFault(host: ScenarioHost, setup: StepSetup, started: number): () => void {
   if (!setup.fault) return () => undefined;
   const fault = setup.fault;
   host.setFault(fault);
@@ -532,7 +543,9 @@ export async function runStep(
   const problems: string[] = await waitToStart(host, step, say);
   const started = Date.now();
   const setup = (substitute(step.setup ?? {}, run.ids) ?? {}) as StepSetup;
-  const endFault = applySetup(host, setup, started);
+  const setupRefused = applyData(host, setup);
+  if (setupRefused) problems.push(`not played: ${setupRefused}, so its events were not posted`);
+  const endFault = applyFault(host, setup, started);
   let matched = 0;
   let refused = 0;
   try {
@@ -544,7 +557,7 @@ export async function runStep(
     const notEmitted = emittedByStandin ? [] : step.events.filter((e) => e.emitted);
     if (notEmitted.length > 0) problems.push(notEmittedProblem(host, notEmitted, run.ids));
     for (const event of step.events) {
-      if (event.emitted) continue;
+      if (event.emitted || setupRefused) continue;
       const routed = await host.postEvent(buildEvent(host.runtime, event, run.ids));
       if (routed.matched && !event.emitted) matched += 1;
       // Not queued: CodePipeline emits it when its execution enters the stage, if ever.

@@ -51,6 +51,28 @@ const scenario: Scenario = {
       events: [{ ...approvalEvent("SUCCEEDED"), emitted: true }],
       expect: { putApprovalResult: { calls: 1, status: "Approved", tokenOf: "request" } },
     },
+    {
+      // As prod.json's last step: the release succeeds later (and resolves the incident).
+      name: "the release succeeds later",
+      setup: {
+        execution: {
+          pipeline: APPROVAL.pipeline,
+          executionId: APPROVAL.executionId,
+          status: "Succeeded",
+        },
+      },
+      events: [
+        {
+          detailType: "CodePipeline Pipeline Execution State Change",
+          detail: {
+            pipeline: APPROVAL.pipeline,
+            "execution-id": APPROVAL.executionId,
+            state: "SUCCEEDED",
+          },
+        },
+      ],
+      expect: { delivered: { "pagerduty-oncall": 1 } },
+    },
   ],
 };
 
@@ -81,7 +103,16 @@ describe("a scenario's approval while Slack answers 500", () => {
     expect(report.steps[1].problems).toContain(
       `CodePipeline emitted no Action Execution State Change SUCCEEDED event: nobody decided the approval ${APPROVAL.pipeline} Approve/ManualApproval (execution ${run?.pipelineExecutionId}), it still waits, and expires at ${expires} if nobody decides (its timeout: 7 days)`,
     );
-    // The user's fault explains both steps: the run still exits 0 under --fault.
-    expect(report.steps.map((s) => s.explainedBy)).toEqual(["slack=500", "slack=500"]);
+    // The release cannot succeed while its approval waits (CodePipeline ends no execution while
+    // an action of it runs): the last step is not played, its SUCCEEDED never posted.
+    const release = pipeline.executions[run!.pipelineExecutionId];
+    expect(release.status).toBe("InProgress");
+    expect(report.steps[2].problems).toContain(
+      `not played: execution ${run!.pipelineExecutionId} still waits for a decision at ` +
+        `${APPROVAL.stage}/${APPROVAL.action}: CodePipeline would not end it Succeeded, so its events were not posted`,
+    );
+    expect(sandbox.standins.receivers.attemptsOf("pagerduty")).toEqual([]);
+    // The user's fault explains every step: the run still exits 0 under --fault.
+    expect(report.steps.map((s) => s.explainedBy)).toEqual(["slack=500", "slack=500", "slack=500"]);
   });
 });
