@@ -128,17 +128,28 @@ export interface RequestEnding {
 
 /**
  * The ending of a decided request: header "✅ main-app: approved by Jane Doe at 2026-12-01 14:02
- * UTC" (plain text: `humanTime`), the Decision field with Slack's `<!date>` (`slackTime`).
+ * UTC" (plain text: `humanTime`), the Decision field with Slack's `<!date>` (`slackTime`). With
+ * `stopping` (its execution was stopping as it was decided: token.ts `RunToken`), the header says
+ * so and the State adds {@link STOPPING_NOTE}: an approval then releases nothing.
  */
-export function decidedEnding(claim: ApprovalClaim): RequestEnding {
+export function decidedEnding(claim: ApprovalClaim, stopping = false): RequestEnding {
   const verb = claim.decision === "Approved" ? "approved" : "rejected";
   const icon = claim.decision === "Approved" ? "✅" : "❌";
   const by = claim.user.name ?? claim.user.username ?? claim.user.id;
+  const decision = `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${slackTime(claim.at)}`;
   return {
-    header: `${icon} ${claim.pipeline}: ${verb} by ${by} at ${humanTime(claim.at)}`,
-    state: `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${slackTime(claim.at)}`,
+    header: `${icon} ${claim.pipeline}: ${verb} by ${by} at ${humanTime(claim.at)}${stopping ? " (execution stopping)" : ""}`,
+    state: stopping ? `${decision}\n${STOPPING_NOTE}` : decision,
   };
 }
+
+/**
+ * What a decided request says when its execution was stopping (stop and wait) as it was decided:
+ * the approval's in-progress run completes, then the execution is Stopped (user guide, "Stop a
+ * pipeline execution"), so nothing after this stage runs, whatever was decided.
+ */
+export const STOPPING_NOTE =
+  "⏹️ The execution is stopping: it ends once this approval is decided and does not go on. To release this revision, retry this stage once it has stopped.";
 
 /**
  * The one wording of a request whose approval run was replaced, in CodePipeline's term: each run

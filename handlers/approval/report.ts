@@ -168,7 +168,7 @@ export async function report(
         replaceButtons(
           work.message,
           decisionLine(claim.decision, claim.user.id, claim.at, reason),
-          decidedEnding(claim),
+          decidedEnding(claim, result.stopping),
         ),
       );
       await audit(rt, { action: "approval-decided", ...named, result: claim.decision, detail });

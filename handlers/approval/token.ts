@@ -24,7 +24,17 @@ import { REPLACED } from "./messages";
 
 /** What the lookup found for the claimed run. */
 export type RunToken =
-  | { status: "pending"; token: string }
+  | {
+      status: "pending";
+      token: string;
+      /**
+       * The claimed execution is stopping (stop and wait: GetPipelineState's stage
+       * `latestExecution.status` `Stopping`; user guide, "Stop a pipeline execution": in-progress
+       * actions complete, then the execution is Stopped): the run can still be decided, but the
+       * execution goes no further.
+       */
+      stopping?: boolean;
+    }
   | { status: "superseded"; reason: string; decided?: Decided }
   | { status: "final"; reason: string; decided?: Decided; end?: RunEnd };
 
@@ -202,7 +212,11 @@ export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<Ru
   const action = stage.actionStates?.find((a) => a.actionName === target.action);
   if (!action) return { status: "final", reason: "action not found" };
   const { actionExecutionId } = target;
-  return actionExecutionId
+  const found = await (actionExecutionId
     ? findNamedRun(sdk, { ...target, actionExecutionId }, stage, action.latestExecution)
-    : findCurrentRun(sdk, target, stage, action.latestExecution);
+    : findCurrentRun(sdk, target, stage, action.latestExecution));
+  const stopping =
+    stage.latestExecution?.pipelineExecutionId === target.executionId &&
+    stage.latestExecution.status === "Stopping";
+  return found.status === "pending" && stopping ? { ...found, stopping } : found;
 }

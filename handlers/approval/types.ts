@@ -102,7 +102,8 @@ export interface ApprovalWorkEvent {
  * lost and the run could not be read back), so the clicker is not told "nothing was decided".
  */
 export type ApprovalWorkOutcome =
-  | { outcome: "decided" }
+  /** Decided; `stopping`: its execution is stopping and goes no further (token.ts `RunToken`). */
+  | { outcome: "decided"; stopping?: boolean }
   /**
    * The claimed run can no longer be decided and CodePipeline says why (ended.ts `RunEnd`):
    * decided by someone else (who, when), expired, or its execution stopped / superseded /

@@ -108,7 +108,7 @@ async function decideInCodePipeline(
         token: run.token,
       }),
     );
-    return { outcome: "decided" };
+    return run.stopping ? { outcome: "decided", stopping: true } : { outcome: "decided" };
   } catch (err: unknown) {
     const name = errorName(err);
     // A PutApprovalResult applied but whose reply was lost: the SDK's retry meets the decided

@@ -224,6 +224,26 @@ describe("a click on a request whose run ended undecided says why", () => {
     ]);
   });
 
+  it("approved while its execution is stopping (stop and wait): decided, and the message says the execution goes no further", async () => {
+    // Prepare: StopPipelineExecution without abandon: the waiting approval run goes on and the
+    // execution is Stopping until it ends (user guide, "Stop a pipeline execution"); GetPipelineState
+    // shows the stage's latestExecution Stopping.
+    const p = pendingRun(h.all.aws);
+    const stopped = stopExecution(h.all.aws.state, PIPELINE, p.executionId, new Date(), {
+      abandon: false,
+      reason: "freeze",
+    });
+    expect(stopped).toBe(true);
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess: CodePipeline took the decision; the request says the release does not go on.
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+    const { message } = answerOf(responseId);
+    expect(message).toContain("approved by");
+    expect(message).toContain("(execution stopping)");
+    expect(message).toContain("The execution is stopping: it ends once this approval is decided");
+  });
+
   it("it expired: the reminder's wording, with how long it waited", async () => {
     // Prepare: nobody answered within the timeout (7 days); CodePipeline failed the run.
     const p = pendingRun(h.all.aws);
