@@ -15,40 +15,33 @@ import { scaledMs } from "../../handlers/http";
 import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Allowance } from "../../handlers/store/pacing";
 import type { Notification } from "../../handlers/types";
-import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { record, type FanoutWorld } from "../support/fanout";
 import {
   deliveryRefOf,
-  EVENTS_QUEUE_URL,
   handInvocation,
   pipelineFailure,
   quietLogger,
+  useHookWorld,
 } from "../support/grouping";
 
 const HOOK = "hook-longer";
 const SCALE = 6;
 
 let world: FanoutWorld;
-const saved = { ...process.env };
 /** This clock's offset from the real one (ms): the test moves time, never waits for it. */
 const clock = { offset: 0 };
 
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  process.env.TIME_SCALE = String(SCALE);
-  world = await startFanoutWorld((raw) => {
-    raw.pipelines.push({ prefix: "longer-", tier: "critical", states: ["FAILED"] });
-    raw.channels[HOOK] = { type: "webhook" };
-    raw.routing.critical = [...raw.routing.critical, HOOK];
-    raw.secrets[HOOK] = { url: "http://127.0.0.1:1/placeholder" };
+useHookWorld(
+  {
+    hook: HOOK,
+    prefix: "longer-",
+    scale: SCALE,
     // The config after the redeploy: 120 s windows (the default, before it, was 60 s).
-    raw.grouping = { channels: { [HOOK]: { windowSeconds: 120, maxIndividual: 3 } } };
-  });
-  world.config.channelSecrets[HOOK] = { url: world.standins.receivers.urlFor("webhook", HOOK) };
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+    edit: (raw) =>
+      (raw.grouping = { channels: { [HOOK]: { windowSeconds: 120, maxIndividual: 3 } } }),
+  },
+  (w) => (world = w),
+);
 beforeEach(() => {
   world.reset();
   const realNow = Date.now.bind(Date);

@@ -30,38 +30,23 @@ import { MAX_DELAY_SECONDS } from "../../handlers/fanout/requeue";
 import { scaledMs } from "../../handlers/http";
 import { claimDelivery, type DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import { record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { record, type FanoutWorld } from "../support/fanout";
 import {
   deliveryRefOf,
-  EVENTS_QUEUE_URL,
   handInvocation,
   pipelineFailure,
   quietLogger,
+  useHookWorld,
 } from "../support/grouping";
 
 const HOOK = "hook-memo";
 const SCALE = 7;
 
 let world: FanoutWorld;
-const saved = { ...process.env };
 /** This clock's offset from the real one (ms): the tests move time, never wait for it. */
 const clock = { offset: 0 };
 
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  process.env.TIME_SCALE = String(SCALE);
-  world = await startFanoutWorld((raw) => {
-    raw.pipelines.push({ prefix: "memo-", tier: "critical", states: ["FAILED"] });
-    raw.channels[HOOK] = { type: "webhook" };
-    raw.routing.critical = [...raw.routing.critical, HOOK];
-    raw.secrets[HOOK] = { url: "http://127.0.0.1:1/placeholder" };
-  });
-  world.config.channelSecrets[HOOK] = { url: world.standins.receivers.urlFor("webhook", HOOK) };
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+useHookWorld({ hook: HOOK, prefix: "memo-", scale: SCALE }, (w) => (world = w));
 beforeEach(async () => {
   world.reset();
   await world.forgetPacing();

@@ -8,7 +8,7 @@ import type { Logger } from "../../handlers/channels/types";
 import type { Invocation } from "../../handlers/fanout/invocation";
 import type { DeliveryRef } from "../../handlers/store/ledger";
 import type { Notification } from "../../handlers/types";
-import { startFanoutWorld, type FanoutWorld } from "./fanout";
+import { startFanoutWorld, type ConfigEdit, type FanoutWorld } from "./fanout";
 
 /** The fan-out's own queue in these tests: digest flushes and deferred copies are queued there. */
 export const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
@@ -23,6 +23,38 @@ export function useQueuedWorld(use: (world: FanoutWorld) => void): void {
   beforeAll(async () => {
     process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
     started = await startFanoutWorld();
+    use(started);
+  });
+  afterAll(async () => {
+    await started?.close();
+    process.env = saved;
+  });
+}
+
+/**
+ * Starts the file's fan-out world at TIME_SCALE `scale` with a webhook channel `hook` that critical
+ * pipelines named `<prefix>…` reach (its receiver the world's webhook stand-in), `edit` applied
+ * to the rest of the raw config, and `EVENTS_QUEUE_URL` set; hands it to `use`, and closes it
+ * and restores the environment after the file.
+ */
+export function useHookWorld(
+  opts: { hook: string; prefix: string; scale: number; edit?: ConfigEdit },
+  use: (world: FanoutWorld) => void,
+): void {
+  const saved = { ...process.env };
+  let started: FanoutWorld | undefined;
+  beforeAll(async () => {
+    process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
+    process.env.TIME_SCALE = String(opts.scale);
+    started = await startFanoutWorld((raw) => {
+      raw.pipelines.push({ prefix: opts.prefix, tier: "critical", states: ["FAILED"] });
+      raw.channels[opts.hook] = { type: "webhook" };
+      raw.routing.critical = [...raw.routing.critical, opts.hook];
+      raw.secrets[opts.hook] = { url: "http://127.0.0.1:1/placeholder" };
+      opts.edit?.(raw);
+    });
+    const url = started.standins.receivers.urlFor("webhook", opts.hook);
+    started.config.channelSecrets[opts.hook] = { url };
     use(started);
   });
   afterAll(async () => {
