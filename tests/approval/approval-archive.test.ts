@@ -254,7 +254,8 @@ describe("the approval archive, end to end (issue 10)", () => {
     const [told, update] = posts(responseId);
     expect(told).toMatchObject({
       response_type: "ephemeral",
-      text: `${reason} To deploy, start a new execution ("Release change" in CodePipeline).`,
+      // A stopped execution's stage can be retried (user guide, "Stop a pipeline execution").
+      text: `${reason} To release it, retry stage ${STAGE} in CodePipeline ("Retry failed actions"); it asks again.`,
     });
     expect(update.replace_original).toBe(true);
     expect(JSON.stringify(update.blocks)).not.toContain("deploy-notifier.approve");
