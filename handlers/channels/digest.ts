@@ -43,6 +43,25 @@ export function windowWords(d: Pick<Digest, "windowStart" | "windowEnd">, short 
   return short ? `${h} h` : countWords(h, "hour");
 }
 
+/**
+ * The digest's window for people: "2026-11-30 12:00:00–12:02:00 UTC", or with both dates when it
+ * spans midnight ("2026-11-30 23:59:00 UTC – 2026-12-01 00:01:00 UTC"): the same clock as a
+ * digest line's times (digest-groups.ts `utcClock`), never raw ISO. A bound that is not a time is
+ * shown as it is.
+ */
+export function windowSpan(d: Pick<Digest, "windowStart" | "windowEnd">): string {
+  const [from, to] = [d.windowStart, d.windowEnd].map((iso) => {
+    const ms = Date.parse(iso);
+    return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+  });
+  if (!from || !to) return `${d.windowStart} – ${d.windowEnd}`;
+  const day = (iso: string) => iso.slice(0, 10);
+  const clock = (iso: string) => iso.slice(11, 19);
+  return day(from) === day(to)
+    ? `${day(from)} ${clock(from)}–${clock(to)} UTC`
+    : `${day(from)} ${clock(from)} UTC – ${day(to)} ${clock(to)} UTC`;
+}
+
 /** The one kind of all entries, or undefined when they are mixed (or there are none). */
 export function commonKind(d: Digest): NotificationKind | undefined {
   const kinds = new Set(d.entries.map((e) => e.kind));

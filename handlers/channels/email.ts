@@ -15,7 +15,7 @@ import {
   reportTruncation,
   whereOf,
 } from "./common";
-import { digestTitle, reportDigestCut } from "./digest";
+import { digestTitle, reportDigestCut, windowSpan } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -23,6 +23,7 @@ import {
   lastWord,
   morePipelines,
   otherExecutions,
+  utcClock,
   type DigestGroup,
   type GroupDetail,
 } from "./digest-groups";
@@ -141,7 +142,7 @@ function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
     `${e.pipeline}${count ? ` ${count}` : ""}`,
     ...(where ? [where] : []),
     ...(e.stage ? [e.stage] : []),
-    `${lastWord(g)}${e.time}`,
+    `${lastWord(g)}${utcClock(e.time)}`,
   ];
   const { links, more } = otherExecutions(g);
   return [
@@ -150,7 +151,7 @@ function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
       ? [`  ${f.fit("summary", oneLine(e.summary), EMAIL_LIMITS.text)}`]
       : []),
     `  ${e.consoleUrl}`,
-    ...(detail >= 2 ? links.map((x) => `  earlier ${x.time}: ${x.consoleUrl}`) : []),
+    ...(detail >= 2 ? links.map((x) => `  earlier ${utcClock(x.time)}: ${x.consoleUrl}`) : []),
     ...(detail >= 2 && more > 0 ? [`  and ${more} earlier`] : []),
   ].join("\n");
 }
@@ -162,7 +163,7 @@ function renderDigest(d: Digest): { subject: string; message: string; truncated:
     subject = `${subject.slice(0, EMAIL_LIMITS.subject - 3)}...`;
     f.truncated.push("subject");
   }
-  const head = [digestTitle(d), `Window: ${d.windowStart} to ${d.windowEnd}`, ""].join("\n");
+  const head = [digestTitle(d), `Window: ${windowSpan(d)}`, ""].join("\n");
   const frame = Buffer.byteLength(head) + 64;
   const { shown, hidden, detailCut } = fitGroups(
     d,

@@ -11,7 +11,7 @@
 import type { Digest } from "../types";
 import { isHttpUrl } from "../url";
 import { fitter } from "./common";
-import { digestTitle, isUrgent } from "./digest";
+import { digestTitle, isUrgent, windowSpan } from "./digest";
 import {
   digestGroups,
   fitGroups,
@@ -65,7 +65,7 @@ function groupBlock(
     `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,
     ...(where ? [esc(where)] : []),
     ...(e.stage ? [esc(e.stage)] : []),
-    esc(`${lastWord(g)}${e.time}`),
+    esc(`${lastWord(g)}${utcClock(e.time)}`),
   ].join(" · ");
   const f = fitter();
   const summary =
@@ -99,7 +99,7 @@ export function renderTeamsDigest(
     },
     {
       type: "TextBlock",
-      text: esc(`${d.windowStart} – ${d.windowEnd}`),
+      text: esc(windowSpan(d)),
       wrap: true,
       isSubtle: true,
     },

@@ -4,7 +4,7 @@
  */
 import type { SectionBlock } from "@slack/types";
 import { formatDiscordDigest } from "../../handlers/channels/discord";
-import { digestTitle, entryWhere } from "../../handlers/channels/digest";
+import { digestTitle, entryWhere, windowSpan } from "../../handlers/channels/digest";
 import { formatEmailDigest } from "../../handlers/channels/email";
 import { CHANNEL_DRIVERS } from "../../handlers/channels/registry";
 import { formatSlackDigest } from "../../handlers/channels/slack";
@@ -124,7 +124,7 @@ describe("teams (Adaptive Card)", () => {
     expect(body[3]).toEqual({
       type: "TextBlock",
       wrap: true,
-      text: "[**p-00**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline) · Deploy · 2026-11-30T12:00:00.000Z\n\nBuild failed for p-00",
+      text: "[**p-00**](https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline) · Deploy · 12:00:00 UTC\n\nBuild failed for p-00",
     });
     // escapeTeamsMarkdown: no link or emphasis from the summary
     expect((body[2] as { text: string }).text).toContain(
@@ -185,9 +185,9 @@ describe("email, sms, webhook", () => {
     expect(m.subject).toBe("[deploy-notifier] 3 pipelines failed in the last 2 minutes");
     expect(m.message.split("\n").slice(0, 4)).toEqual([
       "3 pipelines failed in the last 2 minutes",
-      "Window: 2026-11-30T12:00:00.000Z to 2026-11-30T12:02:00.000Z",
+      "Window: 2026-11-30 12:00:00–12:02:00 UTC",
       "",
-      "- p-02 | Deploy | 2026-11-30T12:00:04.000Z",
+      "- p-02 | Deploy | 12:00:04 UTC",
     ]);
     expect(m.message).toContain(
       "  https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-02/executions/e-2/timeline",
@@ -217,5 +217,18 @@ describe("email, sms, webhook", () => {
       digest: { id: d.id, count: 2, pipelines: 2, severity: "critical" },
     });
     expect(body.digest.entries.map((e) => e.pipeline)).toEqual(["p-00", "p-01"]);
+  });
+});
+
+describe("windowSpan: a digest's window for people (the new-user pass: Teams and email showed raw ISO)", () => {
+  it("one date and a clock range within a day; both dates across midnight; not-a-time as it is", () => {
+    const span = (windowStart: string, windowEnd: string) => windowSpan({ windowStart, windowEnd });
+    expect(span("2026-11-30T12:00:00.000Z", "2026-11-30T12:02:00.000Z")).toBe(
+      "2026-11-30 12:00:00–12:02:00 UTC",
+    );
+    expect(span("2026-11-30T23:59:00.000Z", "2026-12-01T00:01:00.000Z")).toBe(
+      "2026-11-30 23:59:00 UTC – 2026-12-01 00:01:00 UTC",
+    );
+    expect(span("soon", "later")).toBe("soon – later");
   });
 });
