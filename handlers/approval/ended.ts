@@ -250,13 +250,21 @@ function decidedViaSlack(end: Extract<RunEnd, { kind: "decided" }>): boolean {
  * decided: "✅ main-app: approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC" (plain
  * text; or "approved through Slack at …" for a decision of ours whose work stopped before it
  * reported), the Decision field likewise with Slack's `<!date>`; undecided: "🚫 main-app: ended
- * without a decision", the State field the reason (`reason`: mrkdwn, {@link MRKDWN}).
+ * without a decision", the State field the reason (`reason`: mrkdwn, {@link MRKDWN}). With
+ * `next` ({@link nextStep}, plain text), the field also says what to do next, so that everyone in
+ * the channel reads it, not only the clicker (the new-user pass).
  */
-export function endedEnding(target: ApprovalTarget, end: RunEnd, reason: string): RequestEnding {
+export function endedEnding(
+  target: ApprovalTarget,
+  end: RunEnd,
+  reason: string,
+  next?: string,
+): RequestEnding {
+  const then = next ? `\n➡️ ${escapeSlackText(next)}` : "";
   if (end.kind !== "decided") {
     return {
       header: `🚫 ${target.pipeline}: ended without a decision`,
-      state: `*State*\n🚫 ${reason}`,
+      state: `*State*\n🚫 ${reason}${then}`,
     };
   }
   const icon = end.status === "Succeeded" ? "✅" : "❌";
@@ -268,7 +276,8 @@ export function endedEnding(target: ApprovalTarget, end: RunEnd, reason: string)
     header: `${icon} ${target.pipeline}: ${verb}${where}${iso ? ` at ${humanTime(iso)}` : ""}`,
     state:
       `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)}${escapeSlackText(where)}` +
-      (iso ? ` at ${slackTime(iso)}` : ""),
+      (iso ? ` at ${slackTime(iso)}` : "") +
+      then,
   };
 }
 

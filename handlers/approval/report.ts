@@ -96,7 +96,8 @@ async function reportEnded(
 ): Promise<void> {
   const { claim } = work;
   const { end } = result;
-  // The clicker, and a later clicker (decision.ts alreadyClaimedText), learn what to do next.
+  // The clicker, a later clicker (decision.ts alreadyClaimedText) and the channel (the State
+  // field) learn what to do next.
   const next = nextStep(claim, end);
   const sentence = (reason: string) => reason.replace(/\.?$/, ".");
   await settle(rt, claim, "final", `${sentence(endedReason(claim, end, PLAIN))} ${next}`);
@@ -106,7 +107,11 @@ async function reportEnded(
   await updateRequestMessage(
     rt,
     work,
-    replaceButtons(work.message, endedLine(claim, end, slack), endedEnding(claim, end, slack)),
+    replaceButtons(
+      work.message,
+      endedLine(claim, end, slack),
+      endedEnding(claim, end, slack, next),
+    ),
   );
   await audit(rt, {
     action: "approval-click",

@@ -111,6 +111,8 @@ function answerOf(responseId: string): { told: string; message: string; replaced
  * its fallback (docs.slack.dev, "Formatting text for app surfaces": `<!date^timestamp^token_string|fallback_text>`,
  * Unix seconds), shown in the reader's time zone; the audit keeps ISO.
  */
+/** `text` as it reads inside the JSON of a message's blocks (quotes and newlines escaped). */
+const inJson = (text: string) => JSON.stringify(text).slice(1, -1);
 const dateMinute = (d: Date) => `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 const slackAt = (d: Date) =>
   `<!date^${Math.floor(d.getTime() / 1000)}^{date_num} {time}|${dateMinute(d)}>`;
@@ -172,6 +174,8 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(answer.message).not.toContain("deploy-notifier.approve");
     expect(answer.message).toContain(`🚫 ${PIPELINE}: ended without a decision`);
     expect(answer.message).toContain(`*State*\\n🚫 ${reason}`);
+    // The channel reads the next step too, not only the clicker.
+    expect(answer.message).toContain(inJson(`*State*\n🚫 ${reason}\n➡️ ${RETRY}`));
     expect(answer.message).not.toContain("*Expires*");
     expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
       status: "final",
@@ -253,7 +257,7 @@ describe("a click on a request whose run ended undecided says why", () => {
     // Assess
     const reason = `${WHAT} expired — no decision in 7 days.`;
     expect(answerOf(responseId).told).toBe(`${reason} ${RETRY}`);
-    expect(answerOf(responseId).message).toContain(`*State*\\n🚫 ${reason}`);
+    expect(answerOf(responseId).message).toContain(inJson(`*State*\n🚫 ${reason}\n➡️ ${RETRY}`));
     expect(cpCalls(h, "PutApprovalResult")).toEqual([]);
   });
 
@@ -379,6 +383,7 @@ describe("a click on a request decided in the console says who decided and when"
       expect(answer.message).toContain(
         `*Decision*\\n${icon} ${Verb} in CodePipeline by ${by} at ${slackAt(at)}`,
       );
+      expect(answer.message).toContain(inJson(`at ${slackAt(at)}\n➡️ ${next}`));
       expect(answer.message).not.toContain("deploy-notifier.approve");
       expect(answer.message).not.toContain("*Expires*");
     },
