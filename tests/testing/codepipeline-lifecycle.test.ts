@@ -38,12 +38,12 @@ import {
   recordEvent,
   rollBackAutomatically,
   setExecutionMode,
-  startAwsStandins,
   startExecution,
   stopExecution,
   type AwsStandins,
   type CodePipelineEvent,
 } from "../../testing";
+import { useCodePipelineStandin } from "../support/codepipeline";
 import { ensureAction, ensurePipeline } from "../../testing/aws/codepipeline";
 
 const PIPELINE = "main-app-production-v3";
@@ -52,19 +52,7 @@ const DAY_MS = 86_400_000;
 let aws: AwsStandins;
 let client: CodePipelineClient;
 
-beforeAll(async () => {
-  aws = await startAwsStandins();
-  client = new CodePipelineClient({
-    endpoint: aws.url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "standin", secretAccessKey: "standin" },
-  });
-});
-afterAll(async () => {
-  client.destroy();
-  await aws.close();
-});
-beforeEach(() => aws.reset());
+useCodePipelineStandin((started) => ({ aws, client } = started));
 
 /** The events emitted since the test started, as [detail-type level, state, attempt]. */
 const emitted = () =>

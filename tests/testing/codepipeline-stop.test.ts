@@ -34,11 +34,11 @@ import {
   expireApprovals,
   onCodePipelineEvent,
   recordEvent,
-  startAwsStandins,
   stopExecution,
   type AwsStandins,
   type CodePipelineEvent,
 } from "../../testing";
+import { useCodePipelineStandin } from "../support/codepipeline";
 
 const PIPELINE = "main-app-production-v3";
 const REASON = "Stopping: bad migration in this release, see INC-2291";
@@ -46,19 +46,7 @@ const REASON = "Stopping: bad migration in this release, see INC-2291";
 let aws: AwsStandins;
 let client: CodePipelineClient;
 
-beforeAll(async () => {
-  aws = await startAwsStandins();
-  client = new CodePipelineClient({
-    endpoint: aws.url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "standin", secretAccessKey: "standin" },
-  });
-});
-afterAll(async () => {
-  client.destroy();
-  await aws.close();
-});
-beforeEach(() => aws.reset());
+useCodePipelineStandin((started) => ({ aws, client } = started));
 
 /** The events emitted for `executionId`, as "<level> <state>[ <stage or action>]". */
 const eventsOf = (executionId: string) =>
