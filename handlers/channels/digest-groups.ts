@@ -138,6 +138,44 @@ export function utcClock(iso: string): string {
 }
 
 /**
+ * How a medium writes the parts of a group's line: `name` the pipeline's name linked to its
+ * latest execution (`e`), `text` any other text escaped for the medium, `time` the latest's time
+ * (already escaped), `link` a console link with an escaped label.
+ */
+export interface GroupMarkup {
+  name(e: DigestEntry): string;
+  text(s: string): string;
+  time(iso: string): string;
+  link(url: string, label: string): string;
+}
+
+/**
+ * The head of a group's line, in parts for the medium to join: the linked name with its count
+ * ("×3"), where it is when not home, its stage, and "last <time>" (or the time of a lone one).
+ */
+export function groupHead(g: DigestGroup, m: GroupMarkup): string[] {
+  const e = g.latest;
+  const count = groupCount(g);
+  return [
+    `${m.name(e)}${count ? ` ${m.text(count)}` : ""}`,
+    ...(g.where ? [m.text(g.where)] : []),
+    ...(e.stage ? [m.text(e.stage)] : []),
+    `${lastWord(g)}${m.time(e.time)}`,
+  ];
+}
+
+/**
+ * "earlier: <link>, <link>, +4": the group's other executions, each linked with its clock time
+ * ({@link otherExecutions}, {@link utcClock}); "" when it has none.
+ */
+export function earlierLinks(g: DigestGroup, m: GroupMarkup): string {
+  const { links, more } = otherExecutions(g);
+  if (links.length === 0) return "";
+  const listed = links.map((x) => m.link(x.consoleUrl, m.text(utcClock(x.time)))).join(", ");
+  return `earlier: ${listed}${more > 0 ? `, +${more}` : ""}`;
+}
+
+/**
  * How much of a group a medium's line shows: 0 the head (pipeline linked to its latest
  * execution, count, where, stage, time), 1 also the latest's error summary, 2 also links to the
  * other executions. A cut lowers detail before it drops a pipeline.

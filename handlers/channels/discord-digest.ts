@@ -14,14 +14,13 @@ import { fitter, oneLine, type Fitter } from "./common";
 import { digestTitle, isUrgent } from "./digest";
 import {
   digestGroups,
+  earlierLinks,
   fitGroups,
-  groupCount,
-  lastWord,
+  groupHead,
   morePipelines,
-  otherExecutions,
-  utcClock,
   type DigestGroup,
   type GroupDetail,
+  type GroupMarkup,
 } from "./digest-groups";
 import type { DiscordConfig } from "./discord";
 import { escapeDiscordMarkdown as esc, fitEscaped } from "./markdown";
@@ -83,23 +82,20 @@ function discordTime(iso: string): string {
  */
 function groupLine(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
   const e = g.latest;
-  const where = g.where;
-  const count = groupCount(g);
-  const head = [
-    `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,
-    ...(where ? [esc(where)] : []),
-    ...(e.stage ? [esc(e.stage)] : []),
-    `${lastWord(g)}${discordTime(e.time)}`,
-  ].join(" · ");
+  const head = groupHead(g, DISCORD_MARKUP).join(" · ");
   const summary =
     detail >= 1 && e.summary ? `\n${fitEscaped(f, "summary", esc(oneLine(e.summary)), 300)}` : "";
-  const { links, more } = otherExecutions(g);
-  const others =
-    detail >= 2 && links.length > 0
-      ? `\nearlier: ${links.map((x) => mdLink(x.consoleUrl, esc(utcClock(x.time)))).join(", ")}${more > 0 ? `, +${more}` : ""}`
-      : "";
-  return head + summary + others;
+  const earlier = detail >= 2 ? earlierLinks(g, DISCORD_MARKUP) : "";
+  return head + summary + (earlier ? `\n${earlier}` : "");
 }
+
+/** A group's line in Discord markdown (names bold, times as Discord timestamps). */
+const DISCORD_MARKUP: GroupMarkup = {
+  name: (e) => mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`),
+  text: esc,
+  time: discordTime,
+  link: mdLink,
+};
 
 /**
  * The lines in embeds' descriptions: a description that would pass `max` continues in the next

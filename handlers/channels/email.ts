@@ -19,13 +19,13 @@ import { digestTitle, reportDigestCut, windowSpan } from "./digest";
 import {
   digestGroups,
   fitGroups,
-  groupCount,
-  lastWord,
+  groupHead,
   morePipelines,
   otherExecutions,
   utcClock,
   type DigestGroup,
   type GroupDetail,
+  type GroupMarkup,
 } from "./digest-groups";
 import { lifecycleFacts } from "./lifecycle";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -136,14 +136,7 @@ export const EMAIL_DIGEST_BODY_BYTES = 200 * 1024;
  */
 function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
   const e = g.latest;
-  const where = g.where;
-  const count = groupCount(g);
-  const line = [
-    `${e.pipeline}${count ? ` ${count}` : ""}`,
-    ...(where ? [where] : []),
-    ...(e.stage ? [e.stage] : []),
-    `${lastWord(g)}${utcClock(e.time)}`,
-  ];
+  const line = groupHead(g, EMAIL_MARKUP);
   const { links, more } = otherExecutions(g);
   return [
     `- ${f.fit("entries", oneLine(line.join(" | ")), EMAIL_LIMITS.text)}`,
@@ -151,10 +144,20 @@ function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
       ? [`  ${f.fit("summary", oneLine(e.summary), EMAIL_LIMITS.text)}`]
       : []),
     `  ${e.consoleUrl}`,
-    ...(detail >= 2 ? links.map((x) => `  earlier ${utcClock(x.time)}: ${x.consoleUrl}`) : []),
+    ...(detail >= 2
+      ? links.map((x) => `  earlier ${EMAIL_MARKUP.link(x.consoleUrl, utcClock(x.time))}`)
+      : []),
     ...(detail >= 2 && more > 0 ? [`  and ${more} earlier`] : []),
   ].join("\n");
 }
+
+/** A group's line in plain text (the caller cuts it to one line). */
+const EMAIL_MARKUP: GroupMarkup = {
+  name: (e) => e.pipeline,
+  text: (s) => s,
+  time: utcClock,
+  link: (url, label) => `${label}: ${url}`,
+};
 
 function renderDigest(d: Digest): { subject: string; message: string; truncated: string[] } {
   const f = fitter();

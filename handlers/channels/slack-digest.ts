@@ -18,14 +18,13 @@ import { fitter, oneLine, type Fitter } from "./common";
 import { countWords, digestTitle } from "./digest";
 import {
   digestGroups,
+  earlierLinks,
   fitGroups,
-  groupCount,
-  lastWord,
+  groupHead,
   morePipelines,
-  otherExecutions,
-  utcClock,
   type DigestGroup,
   type GroupDetail,
+  type GroupMarkup,
 } from "./digest-groups";
 import {
   KIND_EMOJI,
@@ -50,21 +49,10 @@ const MORE_LINE_CHARS = 40;
  */
 function groupSection(g: DigestGroup, detail: GroupDetail, f: Fitter): SectionBlock {
   const e = g.latest;
-  const emoji = KIND_EMOJI[e.kind] ?? KIND_EMOJI.status;
-  const where = g.where;
-  const count = groupCount(g);
-  const head = [
-    `${emoji} *${link(e.consoleUrl, esc(e.pipeline))}*${count ? ` ${esc(count)}` : ""}`,
-    ...(where ? [esc(where)] : []),
-    ...(e.stage ? [esc(e.stage)] : []),
-    `${lastWord(g)}${slackDate(e.time)}`,
-  ].join(" · ");
+  const head = groupHead(g, SLACK_MARKUP).join(" · ");
   const summary = detail >= 1 && e.summary ? `\n${esc(oneLine(e.summary))}` : "";
-  const { links, more } = otherExecutions(g);
-  const others =
-    detail >= 2 && links.length > 0
-      ? `\nearlier: ${links.map((x) => link(x.consoleUrl, esc(utcClock(x.time)))).join(", ")}${more > 0 ? `, +${more}` : ""}`
-      : "";
+  const earlier = detail >= 2 ? earlierLinks(g, SLACK_MARKUP) : "";
+  const others = earlier ? `\n${earlier}` : "";
   return {
     type: "section",
     text: {
@@ -73,6 +61,15 @@ function groupSection(g: DigestGroup, detail: GroupDetail, f: Fitter): SectionBl
     },
   };
 }
+
+/** A group's line in mrkdwn (the kind's emoji, the name bold, Slack's `<!date>`). */
+const SLACK_MARKUP: GroupMarkup = {
+  name: (e) =>
+    `${KIND_EMOJI[e.kind] ?? KIND_EMOJI.status} *${link(e.consoleUrl, esc(e.pipeline))}*`,
+  text: esc,
+  time: slackDate,
+  link,
+};
 
 /** Builds the digest message and lists what had to be cut (`entries` when some are not shown). */
 export function renderSlackDigest(

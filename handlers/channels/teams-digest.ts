@@ -14,14 +14,14 @@ import { fitter } from "./common";
 import { digestTitle, isUrgent, windowSpan } from "./digest";
 import {
   digestGroups,
+  earlierLinks,
   fitGroups,
-  groupCount,
-  lastWord,
+  groupHead,
   morePipelines,
-  otherExecutions,
   utcClock,
   type DigestGroup,
   type GroupDetail,
+  type GroupMarkup,
 } from "./digest-groups";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import { adaptiveCardMessage, cardBytes } from "./adaptive-card";
@@ -59,24 +59,25 @@ function groupBlock(
   limits: TeamsDigestLimits,
 ): AdaptiveElement {
   const e = g.latest;
-  const where = g.where;
-  const count = groupCount(g);
-  const head = [
-    `${mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`)}${count ? ` ${esc(count)}` : ""}`,
-    ...(where ? [esc(where)] : []),
-    ...(e.stage ? [esc(e.stage)] : []),
-    esc(`${lastWord(g)}${utcClock(e.time)}`),
-  ].join(" · ");
+  const head = groupHead(g, TEAMS_MARKUP).join(" · ");
   const f = fitter();
   const summary =
     detail >= 1 && e.summary ? `\n\n${fitEscaped(f, "summary", esc(e.summary), limits.text)}` : "";
-  const { links, more } = otherExecutions(g);
-  const others =
-    detail >= 2 && links.length > 0
-      ? `\n\nearlier: ${links.map((x) => mdLink(x.consoleUrl, esc(utcClock(x.time)))).join(", ")}${more > 0 ? `, +${more}` : ""}`
-      : "";
-  return { type: "TextBlock", text: head + summary + others, wrap: true };
+  const earlier = detail >= 2 ? earlierLinks(g, TEAMS_MARKUP) : "";
+  return {
+    type: "TextBlock",
+    text: head + summary + (earlier ? `\n\n${earlier}` : ""),
+    wrap: true,
+  };
 }
+
+/** A group's line in Teams' Markdown (names bold, times as "12:00:04 UTC"). */
+const TEAMS_MARKUP: GroupMarkup = {
+  name: (e) => mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`),
+  text: esc,
+  time: (iso) => esc(utcClock(iso)),
+  link: mdLink,
+};
 
 /**
  * Builds the digest card (issue 11 grouping): the title sentence, the window, one TextBlock per
