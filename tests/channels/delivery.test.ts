@@ -288,9 +288,13 @@ describe.each(CHANNELS)("$label", (channel) => {
 
   it.each(cases)("%s", async (_name, reply, expected) => {
     // Prepare
-    server = await startServer(replyWith(reply()));
+    const answer = reply();
+    server = await startServer(replyWith(answer));
     const { config, secret } = channel.setup(server.url);
-    const { ctx, lines } = makeContext(config, secret, { timeoutMs: 300 });
+    // A hang ends at a short timeout; an answer gets the product's 5 s, so that a loaded machine
+    // never turns it into a timeout (a 400 read as retryable failed a CI run once).
+    const timeoutMs = answer === "hang" ? 300 : 5000;
+    const { ctx, lines } = makeContext(config, secret, { timeoutMs });
     const n = fixture(channel.fixture);
 
     // Act
