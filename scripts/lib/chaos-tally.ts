@@ -255,6 +255,20 @@ function eventOf(text: string, index: Map<string, number>): number | undefined {
   return undefined;
 }
 
+/**
+ * The part of a receiver's request that names its own event. A PagerDuty trigger's `dedup_key`
+ * names the execution that opened the pipeline's incident (channels/pagerduty.ts: a later failure
+ * joins the open incident with its key), which is another event whenever the pipeline failed
+ * before: matched first, it credited every later trigger of the incident to the opener, and their
+ * own events read as lost (the clean pass of 2026-12-01: 14 of 30 PagerDuty triggers). Its own
+ * execution is in `payload` (summary, `custom_details`).
+ */
+function ownText(body: unknown, isPagerDuty: boolean): unknown {
+  if (!isPagerDuty || !body || typeof body !== "object") return body;
+  const { dedup_key: _opener, ...own } = body as Record<string, unknown>;
+  return own;
+}
+
 /** What one channel received: per-event accepted counts, lost replies, unattributed. */
 interface Received {
   counts: number[];
@@ -299,7 +313,7 @@ function receivedOverHttp(
       got.digests += 1;
       continue;
     }
-    const at = eventOf(JSON.stringify(attempt.body), index);
+    const at = eventOf(JSON.stringify(ownText(attempt.body, isPagerDuty)), index);
     if (at === undefined) {
       got.unattributed += 1;
       if (got.unattributedSamples.length < SAMPLES)

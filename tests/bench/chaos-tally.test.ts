@@ -12,6 +12,7 @@ import {
   tallyRun,
   type EventSent,
 } from "../../scripts/lib/chaos-tally";
+import { localRoutingKey } from "../../testing/world";
 
 const TOPIC = "arn:aws:sns:us-east-1:123456789012:channel-sms-oncall";
 const exec = (i: number) => `0000000${i}-0000-4000-8000-000000000000`;
@@ -282,5 +283,35 @@ describe("chaos tally: what it cannot attribute", () => {
     ]);
     expect(tally.channels["webhook-ops"].unattributed).toBe(1);
     expect(tally.unattributedSamples["webhook-ops"]).toEqual(['{"notificationId":"n9"}']);
+  });
+});
+
+describe("chaos tally: PagerDuty triggers that join an open incident", () => {
+  it("credits each trigger to its own event, not to the execution that opened the incident (its dedup_key)", () => {
+    // Prepare: three failures of one pipeline. The first opens the incident; the next two join
+    // it with the same dedup_key (channels/pagerduty.ts), which names the first execution.
+    const key = `deploy-notifier/main-app-production-v3/${exec(0)}`;
+    const routingKey = localRoutingKey("local:pagerduty-oncall");
+    const triggers = events.map((e) => ({
+      routing_key: routingKey,
+      event_action: "trigger",
+      dedup_key: key,
+      payload: {
+        summary: `main-app-production-v3 failed: ${e.token} health checks failed`,
+        custom_details: { execution: e.executionId },
+      },
+    }));
+    const all = world([], []);
+    all.receivers.incidents = [{ dedupKey: key, status: "triggered" }];
+    all.receivers.attemptsOf = (kind: string, name: string) =>
+      kind === "pagerduty" && name === "enqueue"
+        ? triggers.map((body) => ({ outcome: "delivered", body }))
+        : [];
+
+    // Act
+    const tally = tallyChannels(all, [{ name: "pagerduty-oncall", type: "pagerduty" }], {}, events);
+
+    // Assess: each event was paged once (its trigger joined the one incident); none lost.
+    expect(tally["pagerduty-oncall"]).toMatchObject({ once: 3, lost: 0, duplicates: 0 });
   });
 });
