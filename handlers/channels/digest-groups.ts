@@ -10,6 +10,7 @@
  */
 import type { Digest, DigestEntry, NotificationKind } from "../types";
 import { entryWhere } from "./digest";
+import { shortId } from "./lifecycle";
 
 /**
  * One pipeline's notifications in a digest: a pipeline is its account, region and name, as the
@@ -165,13 +166,40 @@ export function groupHead(g: DigestGroup, m: GroupMarkup): string[] {
 }
 
 /**
- * "earlier: <link>, <link>, +4": the group's other executions, each linked with its clock time
- * ({@link otherExecutions}, {@link utcClock}); "" when it has none.
+ * The labels of the executions an "earlier:" list links (`links`, as {@link otherExecutions}
+ * gives them), one per entry, all different: each its clock time ("15:09:12 UTC",
+ * {@link utcClock}), and when another link has the same time also the first 8 characters of its
+ * execution id, as titles write it (lifecycle.ts `shortId`): "15:09:12 UTC · 4f2a9c1e" (the
+ * whole id when 8 characters do not tell them apart). An event's `time` is to the second (the
+ * examples of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html,
+ * "2017-12-22T18:43:48Z"), and a storm fails several executions of one pipeline within a second:
+ * the times alone were identical labels ("earlier: 15:11:02 UTC, 15:11:02 UTC").
+ */
+export function earlierLabels(links: DigestEntry[]): string[] {
+  const clocks = links.map((x) => utcClock(x.time));
+  const tally = (keys: string[]) => {
+    const n: Record<string, number> = {};
+    for (const k of keys) n[k] = (n[k] ?? 0) + 1;
+    return n;
+  };
+  const sameClock = tally(clocks);
+  const shorts = links.map((x, i) => `${clocks[i]} · ${shortId(x.executionId)}`);
+  const sameShort = tally(shorts);
+  return links.map((x, i) => {
+    if (sameClock[clocks[i]] === 1) return clocks[i];
+    return sameShort[shorts[i]] === 1 ? shorts[i] : `${clocks[i]} · ${x.executionId}`;
+  });
+}
+
+/**
+ * "earlier: <link>, <link>, +4": the group's other executions, each linked with its label
+ * ({@link otherExecutions}, {@link earlierLabels}); "" when it has none.
  */
 export function earlierLinks(g: DigestGroup, m: GroupMarkup): string {
   const { links, more } = otherExecutions(g);
   if (links.length === 0) return "";
-  const listed = links.map((x) => m.link(x.consoleUrl, m.text(utcClock(x.time)))).join(", ");
+  const labels = earlierLabels(links);
+  const listed = links.map((x, i) => m.link(x.consoleUrl, m.text(labels[i]))).join(", ");
   return `earlier: ${listed}${more > 0 ? `, +${more}` : ""}`;
 }
 

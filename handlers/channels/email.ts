@@ -18,6 +18,7 @@ import {
 import { digestTitle, reportDigestCut, windowSpan } from "./digest";
 import {
   digestGroups,
+  earlierLabels,
   fitGroups,
   groupHead,
   morePipelines,
@@ -145,7 +146,9 @@ function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
       : []),
     `  ${e.consoleUrl}`,
     ...(detail >= 2
-      ? links.map((x) => `  earlier ${EMAIL_MARKUP.link(x.consoleUrl, utcClock(x.time))}`)
+      ? earlierLabels(links).map(
+          (label, i) => `  earlier ${EMAIL_MARKUP.link(links[i].consoleUrl, label)}`,
+        )
       : []),
     ...(detail >= 2 && more > 0 ? [`  and ${more} earlier`] : []),
   ].join("\n");
