@@ -95,6 +95,12 @@ describe("slack (Block Kit)", () => {
     });
     for (const b of m.blocks)
       if (b.type === "section") expect(sectionText(b).length).toBeLessThanOrEqual(3000);
+    // The top says the whole scale, for a reader who sees only it or the notification preview
+    // (`text`), as Teams', Discord's and email's titles do: not the 47 pipelines listed.
+    expect(m.blocks[0]).toMatchObject({
+      text: { text: ":rotating_light: 120 failures in 100 pipelines in the last 2 minutes" },
+    });
+    expect(m.text).toBe(":rotating_light: 120 failures in 100 pipelines in the last 2 minutes");
   });
 
   it("a 3000-character section limit and a 150-character header (Block Kit section / header)", () => {
