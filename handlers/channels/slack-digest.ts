@@ -12,7 +12,7 @@
  * every Slack message.
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
-import { escapeSlackText as esc, truncateMrkdwn } from "../slack-text";
+import { escapeSlackText as esc, slackTime, truncateMrkdwn } from "../slack-text";
 import type { Digest } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
 import { countWords, digestTitle } from "./digest";
@@ -29,7 +29,6 @@ import {
 import {
   KIND_EMOJI,
   link,
-  slackDate,
   SLACK_LIMITS,
   blockTextChars,
   type SlackConfig,
@@ -67,7 +66,7 @@ const SLACK_MARKUP: GroupMarkup = {
   name: (e) =>
     `${KIND_EMOJI[e.kind] ?? KIND_EMOJI.status} *${link(e.consoleUrl, esc(e.pipeline))}*`,
   text: esc,
-  time: slackDate,
+  time: slackTime,
   link,
 };
 
@@ -94,7 +93,7 @@ export function renderSlackDigest(
     elements: [
       {
         type: "mrkdwn",
-        text: `${slackDate(d.windowStart)} – ${slackDate(d.windowEnd)} · ${countWords(d.count, "notification")}, ${countWords(d.pipelines, "pipeline")}`,
+        text: `${slackTime(d.windowStart)} – ${slackTime(d.windowEnd)} · ${countWords(d.count, "notification")}, ${countWords(d.pipelines, "pipeline")}`,
       },
     ],
   };

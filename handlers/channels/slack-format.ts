@@ -15,7 +15,7 @@ import {
 } from "../contracts/slack-approval";
 import { isHome } from "../contracts/pipeline-id";
 import { cut } from "../events/fields";
-import { escapeSlackText } from "../slack-text";
+import { escapeSlackText, slackTime } from "../slack-text";
 import type { ChannelConfigOf, Notification } from "../types";
 import { isHttpUrl } from "../url";
 import { accountRegion, headline, oneLine, whereOf, type Fitter } from "./common";
@@ -65,13 +65,6 @@ export function link(url: string | undefined, label: string): string {
   return isLinkable(url) ? `<${url.replace(/&/g, "&amp;")}|${label}>` : label;
 }
 
-/** Slack renders `<!date^…>` in the reader's time zone; the ISO text is the fallback. */
-export function slackDate(iso: string): string {
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return esc(iso);
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${esc(iso)}>`;
-}
-
 function mrkdwn(text: string): { type: "mrkdwn"; text: string } {
   return { type: "mrkdwn", text };
 }
@@ -102,7 +95,7 @@ function fieldsBlock(n: Notification, f: Fit): KnownBlock {
     `*State*\n${esc(String(n.state))}`,
     `*Execution*\n${link(n.consoleUrl, `\`${esc(n.executionId)}\``)}`,
     `*Account / region*\n${esc(accountRegion(n))}`,
-    `*Time*\n${slackDate(n.time)}`,
+    `*Time*\n${slackTime(n.time)}`,
     `*Tier*\n${esc(n.tier)}`,
     ...(n.kind === "rejection" && n.decidedBy ? [`*Rejected by*\n${esc(n.decidedBy)}`] : []),
     ...lifecycleFacts(n).map((fact) => `*${fact.title}*\n${esc(fact.value)}`),
@@ -141,7 +134,7 @@ function approvalBlock(n: Notification, f: Fit): KnownBlock | undefined {
     const who = a.approvers.map((u) => (/^[UW][A-Z0-9]{2,}$/.test(u) ? `<@${u}>` : esc(u)));
     lines.push(`*Approvers* ${who.join(", ")}`);
   }
-  if (a.expiresAt) lines.push(`*Expires* ${slackDate(a.expiresAt)}`);
+  if (a.expiresAt) lines.push(`*Expires* ${slackTime(a.expiresAt)}`);
   if (a.reviewUrl) lines.push(`*Review* ${link(a.reviewUrl, esc(a.reviewUrl.split("?")[0]))}`);
   if (a.customData) lines.push(`*Details*\n${esc(a.customData)}`);
   if (lines.length === 0) return undefined;

@@ -112,7 +112,7 @@ describe("each medium: 3 executions per pipeline, more pipelines than fit", () =
     const more = /_(and \d+ more pipelines)_/.exec(texts[texts.length - 1])?.[1];
     expectPipelinesOnce(shown, 80, more);
     expect(texts[2]).toMatch(
-      /^:red_circle: \*<https:\/\/console\.aws\.amazon\.com\/codesuite\/codepipeline\/pipelines\/svc-80\/executions\/e-80-2\/timeline\|svc-80>\* ×3 · Deploy · last <!date\^\d+\^\{date_short_pretty\} \{time\}\|2026-12-01T15:04:00\.000Z>$/,
+      /^:red_circle: \*<https:\/\/console\.aws\.amazon\.com\/codesuite\/codepipeline\/pipelines\/svc-80\/executions\/e-80-2\/timeline\|svc-80>\* ×3 · Deploy · last <!date\^\d+\^\{date_num\} \{time\}\|2026-12-01 15:04 UTC>$/,
     );
     expect(message.blocks.length).toBeLessThanOrEqual(50);
     expect(blockTextLength(message.blocks)).toBeLessThanOrEqual(11_000);

@@ -76,7 +76,7 @@ describe("slack (Block Kit)", () => {
     const oldest = sectionText(m.blocks[6]);
     expect(oldest).toBe(
       ":red_circle: *<https://console.aws.amazon.com/codesuite/codepipeline/pipelines/p-00/executions/e-0/timeline|p-00>* · Deploy · " +
-        "<!date^1796040000^{date_short_pretty} {time}|2026-11-30T12:00:00.000Z>\n" +
+        "<!date^1796040000^{date_num} {time}|2026-11-30 12:00 UTC>\n" +
         // escapeSlackText: the summary's mention and link stay inert
         "boom &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;",
     );

@@ -50,7 +50,7 @@ function mrkdwnTexts(m: SlackMessage): string[] {
 
 /** The only `<…>` constructs we put into mrkdwn ourselves. */
 const OUR_CONSTRUCTS = [
-  /^!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*$/,
+  /^!date\^\d+\^\{date_num\} \{time\}\|\d{4}-\d\d-\d\d \d\d:\d\d UTC$/,
   /^@(U012ABC|W0456DEF)$/,
   /^https:\/\/(eu-west-1\.console\.aws\.amazon\.com|github\.com\/example|grafana\.example\.com)\/[^\s<>|]*\|[^<>]*$/,
 ];

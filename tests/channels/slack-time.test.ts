@@ -1,0 +1,72 @@
+/**
+ * Slack messages write a time one way (the UX pass: the approval request's Time and Expires and
+ * every digest time fell back to raw ISO 8601, "2024-05-01T12:34:56Z", where the approval answers,
+ * decision lines and reminders write "2024-05-01 12:34 UTC"). Slack's date formatting
+ * `<!date^unix^{date_num} {time}|fallback>` (docs.slack.dev, "Formatting text for app surfaces",
+ * date formatting) shows the time in the reader's own zone; the fallback, for a client that
+ * cannot, is slack-text.ts `humanTime`, as in slack-text.ts `slackTime`.
+ */
+import type { SectionBlock } from "@slack/types";
+import { formatSlack } from "../../handlers/channels/slack-format";
+import { formatSlackDigest } from "../../handlers/channels/slack";
+import type { ChannelConfig } from "../../handlers/types";
+import { stormOf, useHome } from "./digest-support";
+import { FIXTURE_NAMES, fixture } from "./helpers";
+
+const slack = { type: "slack", mode: "webhook" } as ChannelConfig & { type: "slack" };
+
+/** Every mrkdwn text of a message. */
+function mrkdwnTexts(blocks: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if (o.type === "mrkdwn" && typeof o.text === "string") out.push(o.text);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(blocks);
+  return out;
+}
+
+let restore: () => void;
+beforeAll(() => {
+  restore = useHome();
+});
+afterAll(() => restore());
+
+describe("the approval request (slack-format.ts)", () => {
+  const texts = mrkdwnTexts(formatSlack(fixture("approval-request"), slack).blocks);
+
+  it("Time: Slack's date in the reader's zone, falling back to '2024-05-01 12:34 UTC'", () => {
+    // 2024-05-01T12:34:56Z is 1714566896 s after the epoch.
+    expect(texts).toContain("*Time*\n<!date^1714566896^{date_num} {time}|2024-05-01 12:34 UTC>");
+  });
+
+  it("Expires: the same form", () => {
+    const approval = texts.find((t) => t.startsWith("*Approvers*")) ?? "";
+    expect(approval.split("\n")[1]).toBe(
+      "*Expires* <!date^1715171696^{date_num} {time}|2024-05-08 12:34 UTC>",
+    );
+  });
+});
+
+it.each(FIXTURE_NAMES)("%s: no Slack date falls back to ISO 8601", (name) => {
+  const texts = mrkdwnTexts(formatSlack(fixture(name), slack).blocks);
+  const dates = texts.flatMap((t) => t.match(/<!date\^[^>]*>/g) ?? []);
+  expect(dates.length).toBeGreaterThan(0);
+  for (const d of dates) expect(d).toMatch(/^<!date\^\d+\^\{date_num\} \{time\}\|[^|T]+ UTC>$/);
+});
+
+it("the digest: its window and each pipeline's time in the same form", () => {
+  const m = formatSlackDigest(stormOf(2, 1), slack);
+  const window = mrkdwnTexts(m.blocks[1])[0];
+  expect(window).toBe(
+    "<!date^1796137200^{date_num} {time}|2026-12-01 15:00 UTC> – " +
+      "<!date^1796137320^{date_num} {time}|2026-12-01 15:02 UTC> · 2 notifications, 2 pipelines",
+  );
+  expect(((m.blocks[2] as SectionBlock).text?.text ?? "").split("\n")[0]).toMatch(
+    / · Deploy · <!date\^1796137202\^\{date_num\} \{time\}\|2026-12-01 15:00 UTC>$/,
+  );
+});
