@@ -71,6 +71,7 @@ const STATIC: Record<string, string> = {
   "/index.html": "index.html",
   "/app.js": "app.js",
   "/blockkit.js": "blockkit.js",
+  "/markdown.js": "markdown.js",
   "/style.css": "style.css",
 };
 const CONTENT_TYPES: Record<string, string> = {

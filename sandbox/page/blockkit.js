@@ -1,6 +1,9 @@
-// Renders Slack Block Kit, Slack mrkdwn and Teams Adaptive Cards as DOM nodes. Everything that
-// came from a payload is set with textContent or validated attributes, never innerHTML: a commit
-// message containing markup stays text.
+// Renders Slack Block Kit, Slack mrkdwn, Teams Adaptive Cards and Discord embeds as DOM nodes
+// (Teams' and Discord's Markdown: markdown.js). Everything that came from a payload is set with
+// textContent or validated attributes, never innerHTML: a commit message containing markup stays
+// text.
+
+import { httpHref, renderMarkdown, renderMarkdownInline } from "./markdown.js";
 
 /** Creates an element with a class and optional text. */
 export function el(tag, className, text) {
@@ -301,36 +304,9 @@ export function renderSlackMessage(payload, ctx = {}) {
   return root;
 }
 
-/** Teams Adaptive Card markdown subset: **bold**, _italic_, [label](url). */
-/** CommonMark backslash escapes: a backslash before ASCII punctuation is that character. */
-const MARKDOWN_ESCAPE = /\\([!-/:-@[-`{-~])/g;
-const ESCAPED_MARK = "\uE000";
-
+/** A Teams TextBlock's or Fact's Markdown (markdown.js: the subset Adaptive Cards document). */
 function adaptiveText(text, parent) {
-  // Teams renders `\(` as "(" (the handlers escape text that did not come from us): hide the
-  // escaped characters from the markdown pattern, then put them back, in order.
-  const escaped = [];
-  const source = String(text ?? "").replace(MARKDOWN_ESCAPE, (_, ch) => {
-    escaped.push(ch);
-    return ESCAPED_MARK;
-  });
-  const restore = (part) => part.replace(/\uE000/g, () => escaped.shift() ?? "");
-  const pattern = /(\*\*[^*]+\*\*)|(\[[^\]]+\]\([^)\s]+\))|(_[^_]+_)/g;
-  let last = 0;
-  for (const match of source.matchAll(pattern)) {
-    if (match.index > last) {
-      parent.append(document.createTextNode(restore(source.slice(last, match.index))));
-    }
-    const [token] = match;
-    if (match[1]) parent.append(el("strong", "", restore(token.slice(2, -2))));
-    else if (match[2]) {
-      const [, label, url] = /^\[([^\]]+)\]\(([^)]+)\)$/.exec(token);
-      parent.append(link(restore(url), restore(label)));
-    } else parent.append(el("em", "", restore(token.slice(1, -1))));
-    last = match.index + token.length;
-  }
-  if (last < source.length) parent.append(document.createTextNode(restore(source.slice(last))));
-  return parent;
+  return renderMarkdown(text, parent, "teams");
 }
 
 function adaptiveElements(items, parent) {
@@ -351,7 +327,10 @@ function adaptiveElements(items, parent) {
         const table = el("table", "ac-facts");
         for (const fact of item.facts ?? []) {
           const row = el("tr");
-          row.append(el("th", "", fact.title), adaptiveText(fact.value, el("td")));
+          row.append(
+            renderMarkdownInline(fact.title, el("th"), "teams"),
+            adaptiveText(fact.value, el("td")),
+          );
           table.append(row);
         }
         parent.append(table);
@@ -415,14 +394,23 @@ export function renderDiscord(payload) {
     const box = el("div", "sk-attachment");
     if (typeof embed.color === "number")
       box.style.borderLeftColor = `#${embed.color.toString(16).padStart(6, "0")}`;
-    if (embed.title)
-      box.append(embed.url ? link(embed.url, embed.title) : el("strong", "", embed.title));
-    if (embed.description) box.append(el("div", "sk-text", embed.description));
+    // Discord renders Markdown in the title (no links: it is one), description and field values.
+    if (embed.title) {
+      const href = embed.url ? httpHref(embed.url) : undefined;
+      const title = href ? link(href, " ") : el("strong", "discord-title");
+      title.textContent = "";
+      box.append(renderMarkdownInline(embed.title, title, "discord", false));
+    }
+    if (embed.description)
+      box.append(renderMarkdown(embed.description, el("div", "sk-text"), "discord"));
     if (embed.fields?.length) {
       const fields = el("div", "sk-fields");
       for (const field of embed.fields) {
         const f = el("div", "sk-field");
-        f.append(el("strong", "", field.name), document.createTextNode(`\n${field.value}`));
+        f.append(
+          renderMarkdownInline(field.name, el("strong"), "discord", false),
+          renderMarkdown(field.value, el("div"), "discord"),
+        );
         fields.append(f);
       }
       box.append(fields);
