@@ -1,3 +1,5 @@
+import { utcMinute } from "./time-text";
+
 /**
  * Slack mrkdwn escaping (api.slack.com, "Formatting text for app surfaces"): `&`, `<` and `>`
  * in any text that did not come from us, so that `<!channel>`, `<@U…>` or `<https://x|label>` in
@@ -43,9 +45,7 @@ export function truncateMrkdwn(text: string, max: number): { text: string; trunc
  * of {@link slackTime}). An unparsable value is returned escaped. Audit records keep ISO.
  */
 export function humanTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return escapeSlackText(iso);
-  return `${d.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return utcMinute(iso) ?? escapeSlackText(iso);
 }
 
 /**

@@ -69,8 +69,12 @@ function mdLink(url: string, label: string): string {
   return isLinkable(url) ? `[${label}](${url})` : label;
 }
 
-/** Discord's timestamp markup shows the time in the reader's zone (message formatting docs). */
-function discordTime(iso: string): string {
+/**
+ * `<t:unix:f>`: Discord shows the instant in the reader's zone and locale ("20 April 2021 16:20",
+ * https://discord.com/developers/docs/reference#message-formatting-timestamp-styles); an `iso`
+ * that does not parse is escaped text.
+ */
+export function discordTime(iso: string): string {
   const ms = Date.parse(iso);
   return Number.isNaN(ms) ? esc(iso) : `<t:${Math.floor(ms / 1000)}:f>`;
 }

@@ -17,6 +17,7 @@ import {
 } from "./common";
 import { reportDigestCut } from "./digest";
 import {
+  discordTime,
   renderDiscordDigest,
   type DiscordDigestFrame,
   type DiscordDigestMessage,
@@ -78,7 +79,9 @@ export function renderDiscord(
   const f = fitter();
   const where = whereOf(n);
   const rev = n.revision;
-  const userText: [string, string | undefined, boolean][] = [
+  const expires = n.kind === "approval-request" ? n.approval?.expiresAt : undefined;
+  // [name, value, inline, markup]: values are user text, escaped below, unless `markup`.
+  const userText: [string, string | undefined, boolean, boolean?][] = [
     ["Pipeline", n.pipeline, true],
     ["Stage / action", where, true],
     ["State", String(n.state), true],
@@ -107,13 +110,13 @@ export function renderDiscord(
       n.kind === "approval-request" ? n.approval?.approvers.join(", ") || undefined : undefined,
       false,
     ],
-    ["Expires", n.kind === "approval-request" ? n.approval?.expiresAt : undefined, true],
+    ["Expires", expires === undefined ? undefined : discordTime(expires), true, true],
     ["Details", n.kind === "approval-request" ? n.approval?.customData : undefined, false],
   ];
   const raw: [string, string | undefined, boolean][] = [
-    ...userText.map(([name, value, inline]): [string, string | undefined, boolean] => [
+    ...userText.map(([name, value, inline, markup]): [string, string | undefined, boolean] => [
       name,
-      value === undefined ? undefined : esc(value),
+      value === undefined || markup ? value : esc(value),
       inline,
     ]),
     [

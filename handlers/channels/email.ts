@@ -29,6 +29,7 @@ import {
   type GroupMarkup,
 } from "./digest-groups";
 import { lifecycleFacts } from "./lifecycle";
+import { utcMinute } from "../time-text";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
 /** Email channel settings (the addresses are subscribed to the topic by the program). */
@@ -68,6 +69,8 @@ function render(n: Notification): { subject: string; message: string; truncated:
     subject = `${subject.slice(0, EMAIL_LIMITS.subject - 3)}...`;
     f.truncated.push("subject");
   }
+  // Times as people read them everywhere ("2024-05-01 12:34 UTC"); one that does not parse as is.
+  const at = (iso: string | undefined) => iso && (utcMinute(iso) ?? iso);
   const line = (label: string, value: string | undefined): string[] =>
     value ? [`${label}: ${f.fit(label, oneLine(value), EMAIL_LIMITS.text)}`] : [];
   const rev = n.revision;
@@ -79,7 +82,7 @@ function render(n: Notification): { subject: string; message: string; truncated:
     ...line("State", String(n.state)),
     ...line("Execution", n.executionId),
     ...line("Account / region", accountRegion(n)),
-    ...line("Time", n.time),
+    ...line("Time", at(n.time)),
     ...line("Tier", n.tier),
     ...line("Error code", n.errorCode),
     ...line("Decided by", n.decidedBy),
@@ -93,7 +96,7 @@ function render(n: Notification): { subject: string; message: string; truncated:
   if (n.kind === "approval-request" && n.approval) {
     lines.push(
       ...line("Approvers", n.approval.approvers.join(", ")),
-      ...line("Expires", n.approval.expiresAt),
+      ...line("Expires", at(n.approval.expiresAt)),
       ...line("Review", n.approval.reviewUrl),
       ...line("Details", n.approval.customData),
     );

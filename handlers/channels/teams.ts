@@ -20,6 +20,7 @@ import { adaptiveCardMessage, cardBytes, TEAMS_CARD_BUDGET_BYTES } from "./adapt
 import { renderTeamsDigest } from "./teams-digest";
 import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
+import { utcMinute } from "../time-text";
 import { escapeTeamsMarkdown as esc, fitEscaped } from "./markdown";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
 
@@ -106,7 +107,7 @@ function build(n: Notification, max: TextMax): { message: TeamsMessage; truncate
     { title: "State", value: String(n.state) },
     { title: "Execution", value: n.executionId },
     { title: "Account / region", value: accountRegion(n) },
-    { title: "Time", value: n.time },
+    { title: "Time", value: utcMinute(n.time) ?? n.time },
     { title: "Tier", value: n.tier },
     ...(n.errorCode ? [{ title: "Error code", value: n.errorCode }] : []),
     ...(n.decidedBy ? [{ title: "Decided by", value: n.decidedBy }] : []),
@@ -158,7 +159,7 @@ function build(n: Notification, max: TextMax): { message: TeamsMessage; truncate
     const a = n.approval;
     const lines = [
       "Approve or reject in Slack or the CodePipeline console.",
-      ...(a.expiresAt ? [`Expires ${a.expiresAt}.`] : []),
+      ...(a.expiresAt ? [`Expires ${utcMinute(a.expiresAt) ?? a.expiresAt}.`] : []),
       ...(a.customData ? [a.customData] : []),
     ];
     body.push({
