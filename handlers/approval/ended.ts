@@ -184,7 +184,7 @@ export const AUDIT: Writing = { time: (iso) => iso, text: (text) => text };
  * reported), or reminders/messages.ts `approvalEndedText` for an undecided end.
  */
 export function endedReason(target: ApprovalTarget, end: RunEnd, w: Writing = PLAIN): string {
-  if (end.kind !== "decided") return approvalEndedText(target, end, w.time);
+  if (end.kind !== "decided") return approvalEndedText(target, end, w.time, w.text);
   const at = end.at ? ` at ${w.time(end.at.toISOString())}` : "";
   const summary = end.summary ? `: ${w.text(redactAndCut(end.summary, [], 200))}` : "";
   if (decidedViaSlack(end)) return `Already ${decidedVerb(end)} through Slack${at}${summary}`;

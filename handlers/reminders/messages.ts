@@ -86,13 +86,17 @@ const EXECUTION_ENDED: Record<string, string> = {
  * The one wording of an approval that ended undecided, shared by the expiry notice and the
  * approval function's answer to a click (mrkdwn-safe: names escaped): "Approval of a › b › c
  * expired — no decision in 7 days." or "Approval of a › b › c ended at 2026-12-01 08:52 UTC:
- * execution 64bd3ca1 was stopped." (the execution's first 8 characters). `time` writes when:
- * Slack's `<!date>` (mrkdwn, the default), `humanTime` for plain text, ISO for the audit.
+ * execution 64bd3ca1 was stopped (reason: …)." (the execution's first 8 characters). `time`
+ * writes when: Slack's `<!date>` (mrkdwn, the default), `humanTime` for plain text, ISO for the
+ * audit; `text` writes the stop's reason (someone else's text): escaped for mrkdwn (the
+ * default), as written for plain text and the audit, which escaping would misquote ("R&D" read
+ * "R&amp;D", and a later clicker's mrkdwn answer escaped it twice).
  */
 export function approvalEndedText(
   names: Pick<PendingApproval, "pipeline" | "stage" | "action">,
   end: ApprovalEnd,
   time: (iso: string) => string = slackTime,
+  text: (text: string) => string = escapeSlackText,
 ): string {
   if (end.kind === "expired") {
     // Under a minute is no wait CodePipeline's approval timeout gives (minutes to days): a run
@@ -105,7 +109,7 @@ export function approvalEndedText(
   const at = end.endedAt ? ` at ${time(end.endedAt.toISOString())}` : "";
   const id = escapeSlackText(end.executionId.slice(0, 8));
   const happened = EXECUTION_ENDED[end.status] ?? "ended";
-  const why = end.reason ? ` (reason: ${escapeSlackText(end.reason)})` : "";
+  const why = end.reason ? ` (reason: ${text(end.reason)})` : "";
   return `Approval of ${what(names)} ended${at}: execution ${id} ${happened}${why}.`;
 }
 

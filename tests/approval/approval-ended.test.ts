@@ -228,6 +228,35 @@ describe("a click on a request whose run ended undecided says why", () => {
     ]);
   });
 
+  it("a stop reason is escaped once for Slack and kept as written in the stored outcome and the audit", async () => {
+    // Prepare: a reason with Slack's control characters and an entity that is text, not markup
+    // (Slack "Formatting text for app surfaces": only &, < and > are escaped, once).
+    const p = pendingRun(h.all.aws);
+    const stoppedAt = new Date(Date.now() - 60_000);
+    const reason = "R&D said <!channel> &lt;freeze&gt;";
+    stopExecution(h.all.aws.state, PIPELINE, p.executionId, stoppedAt, { reason });
+    const inSlack = "R&amp;D said &lt;!channel&gt; &amp;lt;freeze&amp;gt;";
+    const ended = (at: string, why: string) =>
+      `${WHAT} ended at ${at}: execution ${p.executionId.slice(0, 8)} was stopped (reason: ${why}).`;
+    // Act: the first click, then a later one that reads the stored outcome.
+    const first = await click(APPROVER_1, p);
+    const late = await click(APPROVER_2, p);
+    // Assess: mrkdwn gets the entities once; plain text and the audit get what was written.
+    expect(answerOf(first.responseId).told).toBe(`${ended(slackAt(stoppedAt), inSlack)} ${RETRY}`);
+    expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
+      outcome: `${ended(dateMinute(stoppedAt), reason)} ${RETRY}`,
+    });
+    expect(answerOf(late.responseId).told).toBe(
+      `This approval can no longer be decided from Slack: ${ended(dateMinute(stoppedAt), inSlack)} ${RETRY}`,
+    );
+    const clicks = (await auditItems(h, p.executionId)).filter(
+      (a) => a.action === "approval-click",
+    );
+    expect(clicks.map((a) => a.result)).toContain(
+      `not decided: ${ended(stoppedAt.toISOString(), reason)}`,
+    );
+  });
+
   it("approved while its execution is stopping (stop and wait): decided, and the message says the execution goes no further", async () => {
     // Prepare: StopPipelineExecution without abandon: the waiting approval run goes on and the
     // execution is Stopping until it ends (user guide, "Stop a pipeline execution"); GetPipelineState
