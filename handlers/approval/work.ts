@@ -89,6 +89,9 @@ async function decideInCodePipeline(
   // that Slack waits for does not pay for loading the client.
   const sdk = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
   const summary = approvalSummary(claim.decision, claim.user, reason);
+  // Whether the execution was stopping as the run was found pending: also told when the reply to
+  // the decision was lost (the read-back then finds the execution Stopped, not stopping).
+  let stopping = false;
   try {
     const { PutApprovalResultCommand } = sdk;
     const run = await findRunToken(sdk, claim);
@@ -98,6 +101,7 @@ async function decideInCodePipeline(
         ? { outcome: "ended", reason: run.reason, end: run.end }
         : { outcome: "final-error", reason: run.reason };
     }
+    stopping = run.stopping === true;
     // In the pipeline's account and region: through the role assumed there (issue 14).
     await codepipelineFor(approvalPipelineRef(claim)).send(
       new PutApprovalResultCommand({
@@ -108,7 +112,7 @@ async function decideInCodePipeline(
         token: run.token,
       }),
     );
-    return run.stopping ? { outcome: "decided", stopping: true } : { outcome: "decided" };
+    return stopping ? { outcome: "decided", stopping } : { outcome: "decided" };
   } catch (err: unknown) {
     const name = errorName(err);
     // A PutApprovalResult applied but whose reply was lost: the SDK's retry meets the decided
@@ -121,7 +125,7 @@ async function decideInCodePipeline(
         pipeline: claim.pipeline,
         executionId: claim.executionId,
       });
-      return { outcome: "decided" };
+      return stopping ? { outcome: "decided", stopping } : { outcome: "decided" };
     }
     // Whether CodePipeline took this decision is not known: the buttons stay, the claim is
     // released, and the next click reads the run again (never a false "already decided").

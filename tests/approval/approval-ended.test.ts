@@ -277,6 +277,28 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(message).toContain("The execution is stopping: it ends once this approval is decided");
   });
 
+  it("approved while its execution is stopping, the reply lost: still says the execution goes no further", async () => {
+    // Prepare: stop and wait, as above; CodePipeline applies the approval and the connection is
+    // reset (testing/aws core.ts `lostReply`), so the SDK's retry meets
+    // ApprovalAlreadyCompletedException and the run is read back as this click's decision.
+    const p = pendingRun(h.all.aws);
+    stopExecution(h.all.aws.state, PIPELINE, p.executionId, new Date(), { abandon: false });
+    h.all.aws.faults.codepipeline = {
+      code: "-",
+      operation: "PutApprovalResult",
+      lostReply: true,
+      times: 1,
+    };
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess: decided, and the channel is told the release goes no further, as without the loss.
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(2);
+    const { message } = answerOf(responseId);
+    expect(message).toContain("approved by");
+    expect(message).toContain("(execution stopping)");
+    expect(message).toContain("The execution is stopping: it ends once this approval is decided");
+  });
+
   it("it expired: the reminder's wording, with how long it waited", async () => {
     // Prepare: nobody answered within the timeout (7 days); CodePipeline failed the run.
     const p = pendingRun(h.all.aws);
