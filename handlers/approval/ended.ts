@@ -90,7 +90,7 @@ function endOfRun(run: RunSnapshot): RunEnd | undefined {
 }
 
 /** The claimed execution's status (GetPipelineExecution), or undefined when it cannot be read. */
-async function executionStatus(
+export async function executionStatus(
   sdk: typeof CodePipelineSdk,
   target: ApprovalTarget,
 ): Promise<string | undefined> {

@@ -18,7 +18,14 @@ import { listActionRuns } from "../action-runs";
 import { codepipelineFor } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import type { ApprovalTarget } from "./types";
-import { endedReason, endOf, snapshotOfDetail, snapshotOfState, type RunSnapshot } from "./ended";
+import {
+  endedReason,
+  endOf,
+  executionStatus,
+  snapshotOfDetail,
+  snapshotOfState,
+  type RunSnapshot,
+} from "./ended";
 import type { RunEnd } from "./ended";
 import { REPLACED } from "./messages";
 
@@ -215,8 +222,23 @@ export async function findRunToken(sdk: Sdk, target: ApprovalTarget): Promise<Ru
   const found = await (actionExecutionId
     ? findNamedRun(sdk, { ...target, actionExecutionId }, stage, action.latestExecution)
     : findCurrentRun(sdk, target, stage, action.latestExecution));
-  const stopping =
-    stage.latestExecution?.pipelineExecutionId === target.executionId &&
-    stage.latestExecution.status === "Stopping";
-  return found.status === "pending" && stopping ? { ...found, stopping } : found;
+  if (found.status !== "pending") return found;
+  return (await isStopping(sdk, target, stage)) ? { ...found, stopping: true } : found;
+}
+
+/**
+ * Whether the claimed execution is stopping (stop and wait): the stage's `latestExecution.status`
+ * when the stage shows that execution (no extra call), else its own status from
+ * GetPipelineExecution (API_PipelineExecution.html `status` Stopping): in PARALLEL mode the stage
+ * may show a newer execution while the claimed one is stopped and waited for. A failed read
+ * says not stopping (only the note is lost; the decision stands).
+ */
+async function isStopping(
+  sdk: Sdk,
+  target: ApprovalTarget,
+  stage: CodePipelineSdk.StageState,
+): Promise<boolean> {
+  const shown = stage.latestExecution;
+  if (shown?.pipelineExecutionId === target.executionId) return shown.status === "Stopping";
+  return (await executionStatus(sdk, target)) === "Stopping";
 }

@@ -16,7 +16,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { CodePipelineClient, PutApprovalResultCommand } from "@aws-sdk/client-codepipeline";
-import { expireApprovals, recordEvent, stopExecution } from "../../testing/aws/codepipeline";
+import {
+  expireApprovals,
+  recordEvent,
+  setExecutionMode,
+  stopExecution,
+} from "../../testing/aws/codepipeline";
 import { formatSlack } from "../../handlers/channels/slack-format";
 import type { Notification } from "../../handlers/types";
 import type { ApprovalResponse } from "../../handlers/approval";
@@ -295,6 +300,23 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(cpCalls(h, "PutApprovalResult")).toHaveLength(2);
     const { message } = answerOf(responseId);
     expect(message).toContain("approved by");
+    expect(message).toContain("(execution stopping)");
+    expect(message).toContain("The execution is stopping: it ends once this approval is decided");
+  });
+
+  it("PARALLEL mode: approved while its execution is stopping and a newer one waits at the stage: says the execution goes no further", async () => {
+    // Prepare: in PARALLEL mode GetPipelineState's stage shows the newer execution, not the
+    // claimed one (PutApprovalResult `token`: read it from ListActionExecutions); the claimed
+    // execution is stopped and waited for (user guide, "Stop a pipeline execution").
+    setExecutionMode(h.all.aws.state, PIPELINE, "PARALLEL");
+    const p = pendingRun(h.all.aws);
+    pendingRun(h.all.aws);
+    stopExecution(h.all.aws.state, PIPELINE, p.executionId, new Date(), { abandon: false });
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+    const { message } = answerOf(responseId);
     expect(message).toContain("(execution stopping)");
     expect(message).toContain("The execution is stopping: it ends once this approval is decided");
   });
