@@ -22,6 +22,7 @@ import type * as CodePipelineSdk from "@aws-sdk/client-codepipeline";
 import { codepipelineFor } from "../aws";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { callerName, failedApprovalKind } from "../events";
+import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
 import { approvalEndedText, type ApprovalEnd } from "../reminders/messages";
 import { escapeSlackText, humanTime, slackTime } from "../slack-text";
@@ -114,7 +115,9 @@ const STOP_REASON_SEARCH = 20;
  * Why the claimed execution was stopped, as whoever stopped it wrote it: ListPipelineExecutions'
  * `stopTrigger.reason` (API_PipelineExecutionSummary.html, API_StopExecutionTrigger.html;
  * GetPipelineExecution returns none), among the pipeline's {@link STOP_REASON_SEARCH} latest
- * executions (newest first: the one a click names is recent), redacted and cut to
+ * executions (newest first: the one a click names is recent), made well-formed (a lone UTF-16
+ * surrogate, which a JSON escape can carry, becomes U+FFFD: events/fields.ts `wellFormed`; no
+ * Slack post, claim or audit record gets text that is not Unicode), redacted and cut to
  * StopPipelineExecution's 200 characters. Undefined when none was given, the execution is not
  * among them, or the call fails (only the reason is lost).
  */
@@ -133,7 +136,7 @@ async function stopReason(
       (e) => e.pipelineExecutionId === target.executionId,
     );
     const reason = mine?.stopTrigger?.reason?.trim();
-    return reason ? redactAndCut(reason, [], 200) : undefined;
+    return reason ? redactAndCut(wellFormed(reason), [], 200) : undefined;
   } catch {
     return undefined;
   }
@@ -186,7 +189,7 @@ export const AUDIT: Writing = { time: (iso) => iso, text: (text) => text };
 export function endedReason(target: ApprovalTarget, end: RunEnd, w: Writing = PLAIN): string {
   if (end.kind !== "decided") return approvalEndedText(target, end, w.time, w.text);
   const at = end.at ? ` at ${w.time(end.at.toISOString())}` : "";
-  const summary = end.summary ? `: ${w.text(redactAndCut(end.summary, [], 200))}` : "";
+  const summary = end.summary ? `: ${w.text(redactAndCut(wellFormed(end.summary), [], 200))}` : "";
   if (decidedViaSlack(end)) return `Already ${decidedVerb(end)} through Slack${at}${summary}`;
   const by = end.by ? ` by ${w.text(callerName(end.by))}` : "";
   return `Already ${decidedVerb(end)} in CodePipeline${by}${at}${summary}`;

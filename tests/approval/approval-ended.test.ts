@@ -262,6 +262,28 @@ describe("a click on a request whose run ended undecided says why", () => {
     );
   });
 
+  it("a stop reason with half an emoji (a lone surrogate) is told, stored and audited as well-formed text", async () => {
+    // Prepare: JSON can carry a lone UTF-16 surrogate ("\\ud83d"), which is no Unicode text.
+    const p = pendingRun(h.all.aws);
+    const stoppedAt = new Date(Date.now() - 60_000);
+    stopExecution(h.all.aws.state, PIPELINE, p.executionId, stoppedAt, {
+      reason: "bad \ud83d build",
+    });
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess
+    const ended = (at: string) =>
+      `${WHAT} ended at ${at}: execution ${p.executionId.slice(0, 8)} was stopped (reason: bad \ufffd build).`;
+    expect(answerOf(responseId).told).toBe(`${ended(slackAt(stoppedAt))} ${RETRY}`);
+    expect(await claimOf(h, p.executionId, p.run)).toMatchObject({
+      outcome: `${ended(dateMinute(stoppedAt))} ${RETRY}`,
+    });
+    const clicks = (await auditItems(h, p.executionId)).filter(
+      (a) => a.action === "approval-click",
+    );
+    expect(clicks.map((a) => a.result)).toContain(`not decided: ${ended(stoppedAt.toISOString())}`);
+  });
+
   it("approved while its execution is stopping (stop and wait): decided, and the message says the execution goes no further", async () => {
     // Prepare: StopPipelineExecution without abandon: the waiting approval run goes on and the
     // execution is Stopping until it ends (user guide, "Stop a pipeline execution"); GetPipelineState
@@ -478,6 +500,18 @@ describe("a click on a request decided in the console says who decided and when"
     expect(answer.message).toContain(`❌ ${PIPELINE}: rejected in CodePipeline by role/approver`);
     expect(answer.message).not.toContain("expired");
     expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+  });
+
+  it("a console summary with half an emoji (a lone surrogate) is told as well-formed text", async () => {
+    // Prepare: the reviewer's summary carries a lone surrogate through a JSON escape.
+    const p = pendingRun(h.all.aws);
+    const at = await decideInCodePipeline(p.token, "Rejected", "bad \ud83d build");
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess: U+FFFD in its place (String.prototype.toWellFormed, ECMA-262).
+    expect(answerOf(responseId).told).toBe(
+      `Already rejected in CodePipeline by role/approver at ${slackAt(at)}: bad \ufffd build. ${RETRY}`,
+    );
   });
 
   it("decided by an earlier Slack click whose work stopped before it reported: who clicked, not our role", async () => {
