@@ -135,7 +135,8 @@ export async function auditAlreadyDecided(
 /**
  * The audit result of a late click, by the claim that was first (as {@link alreadyClaimedText}
  * tells the clicker): a request that could no longer be decided is "not decided: <why>" or
- * "refused: the request was <replaced>" as the first click's record says, never "already decided
+ * "refused: the request was <replaced>" as the first click's record says (the why in its audit
+ * form, ISO 8601 times, when stored: store/approvals.ts `auditOutcome`), never "already decided
  * by" whoever clicked first and decided nothing; a claim still being worked on is "already being
  * decided by …"; a decision, "already decided by …" (scripts/audit.ts reads "already" as a late
  * click).
@@ -146,7 +147,8 @@ export function lateClickResult(first: StoredDecision | undefined): string {
     return `refused: the request was ${REPLACED} (late click)`;
   }
   if (first.status === "final" && first.outcome) {
-    return `not decided: ${first.outcome.replace(/\.$/, "")} (late click)`;
+    const why = first.auditOutcome ?? first.outcome;
+    return `not decided: ${why.replace(/\.$/, "")} (late click)`;
   }
   const by = `${actorLabel(first.user)} (${first.decision}) at ${first.at}`;
   if (first.status === "claimed") return `already being decided by ${by}`;

@@ -37,15 +37,20 @@ import { AUDIT, endedEnding, endedLine, endedReason, MRKDWN, nextStep, PLAIN } f
 import { updateRequestMessage } from "./update";
 import { errorName } from "./util";
 
-/** Records how the claim settled; a failure is logged (the decision itself is done). */
+/**
+ * Records how the claim settled (`auditOutcome`: the outcome as the click's audit record says it,
+ * when that differs); a failure is logged (the decision itself is done).
+ */
 async function settle(
   rt: ApprovalRuntime,
   claim: ApprovalClaim,
   status: "decided" | "final",
   outcome: string,
+  auditOutcome?: string,
 ): Promise<void> {
   try {
-    const ours = await settleDecision(claim, rt.config.auditRetentionDays, status, outcome);
+    const days = rt.config.auditRetentionDays;
+    const ours = await settleDecision(claim, days, { status, outcome, auditOutcome });
     if (!ours) rt.log.warn("approval claim was taken over before it settled", { status });
   } catch (err: unknown) {
     rt.log.error("approval claim settle failed", { status, error: errorName(err) });
@@ -100,7 +105,8 @@ async function reportEnded(
   // field) learn what to do next.
   const next = nextStep(claim, end);
   const sentence = (reason: string) => reason.replace(/\.?$/, ".");
-  await settle(rt, claim, "final", `${sentence(endedReason(claim, end, PLAIN))} ${next}`);
+  const audited = endedReason(claim, end, AUDIT);
+  await settle(rt, claim, "final", `${sentence(endedReason(claim, end, PLAIN))} ${next}`, audited);
   const slack = endedReason(claim, end, MRKDWN);
   const told = `${sentence(slack)} ${escapeSlackText(next)}`;
   await postToResponseUrl(rt.log, work.responseUrl, ephemeral(told), WORK_POST_TIMEOUT_MS);
@@ -116,7 +122,7 @@ async function reportEnded(
   await audit(rt, {
     action: "approval-click",
     ...claimRecord(claim),
-    result: `not decided: ${endedReason(claim, end, AUDIT)}`,
+    result: `not decided: ${audited}`,
     detail: claimDetail(claim),
   });
 }

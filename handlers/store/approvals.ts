@@ -33,6 +33,8 @@ export type StoredDecision = ApprovalClaim & {
   settledAt?: string;
   /** Why a `final` claim is final, in words (e.g. "superseded", "already decided in CodePipeline"). */
   outcome?: string;
+  /** `outcome` as the audit says it (ISO 8601 times, no next step); a late click's record repeats it. */
+  auditOutcome?: string;
   /**
    * Until when (ISO 8601) a `claimed` item's work may still be running: the click plus the
    * approval function's timeout plus the claim margin (approval/lease.ts `claimLeaseEnd`).
@@ -72,9 +74,7 @@ function decisionKey(target: ApprovalButtonValue): ReturnType<typeof approvalKey
 function decisionItem(
   claim: ApprovalClaim,
   retentionDays: number,
-  extra: Pick<StoredDecision, "settledAt" | "outcome" | "leaseUntil" | "workStartedAt"> & {
-    status: DecisionStatus;
-  },
+  extra: Omit<StoredDecision, keyof ApprovalClaim> & { status: DecisionStatus },
 ): Record<string, unknown> {
   return { ...decisionKey(claim), ...claim, ...extra, expiresAt: expiresAt(retentionDays) };
 }
@@ -195,22 +195,21 @@ export async function markWorkStarted(
 }
 
 /**
- * Records that the work of `claim` settled (`decided` or `final`, with `outcome` in words), only
- * while the item is still this claim; false when someone took it over meanwhile. Other DynamoDB
- * errors are thrown.
+ * Records that the work of `claim` settled (`end`: `decided` or `final`, the outcome in words and,
+ * when it differs, as the audit says it), only while the item is still this claim; false when
+ * someone took it over meanwhile. Other DynamoDB errors are thrown.
  */
 export async function settleDecision(
   claim: ApprovalClaim,
   retentionDays: number,
-  status: "decided" | "final",
-  outcome: string,
+  end: { status: "decided" | "final"; outcome: string; auditOutcome?: string },
   now: Date = new Date(),
 ): Promise<boolean> {
   const result = await claimOrRead(
     {
       kind: "put",
       TableName: tableName(),
-      Item: decisionItem(claim, retentionDays, { status, settledAt: now.toISOString(), outcome }),
+      Item: decisionItem(claim, retentionDays, { ...end, settledAt: now.toISOString() }),
       ...STILL_THIS_CLAIM,
       ExpressionAttributeValues: { ":user": claim.user.id, ":at": claim.at },
     },
