@@ -107,15 +107,21 @@ export async function auditDenied(
 
 /**
  * What the clicker is told when the work of an earlier claim was lost and theirs restarts it:
- * "The earlier approve by <@U…> at <!date^…|2026-12-01 14:02 UTC> did not finish; …" (times as
- * slack-text.ts `slackTime`).
+ * "The earlier approval by <@U…> at <!date^…|2026-12-01 14:02 UTC> did not finish; …" (times as
+ * slack-text.ts `slackTime`). "Nothing was decided yet" only when that work never began deciding
+ * (no `workStartedAt`: work.ts marks the claim before it calls CodePipeline); one that began may
+ * have decided before it died (then the new work reports what CodePipeline holds).
  */
-export function takeOverText(stale: ApprovalClaim): string {
+export function takeOverText(stale: StoredDecision): string {
   const verb = stale.decision === "Approved" ? "approval" : "rejection";
-  return (
-    `The earlier ${verb} by ${mentionOf(stale.user.id)} at ${slackTime(stale.at)} did not ` +
-    "finish; nothing was decided yet, so your decision is being sent to CodePipeline now."
-  );
+  const earlier = `The earlier ${verb} by ${mentionOf(stale.user.id)} at ${slackTime(stale.at)}`;
+  if (stale.workStartedAt !== undefined) {
+    return (
+      `${earlier} did not finish and may have reached CodePipeline: yours is sent only if the ` +
+      "request still waits; the message updates either way."
+    );
+  }
+  return `${earlier} did not finish; nothing was decided yet, so your decision is being sent to CodePipeline now.`;
 }
 
 /** Audits a click or submission that came after someone else (`first`) decided. */

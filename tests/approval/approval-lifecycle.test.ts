@@ -23,6 +23,8 @@ import submissionFixture from "../events/slack/view-submission-reject-reason.jso
 import type { ApprovalResponse as FunctionUrlResponse } from "../../handlers/approval";
 import { CLAIM_MARGIN_MS } from "../../handlers/approval/decision";
 import { rejectReasonMetadata } from "../../handlers/approval/interaction";
+import type { ApprovalClaim } from "../../handlers/approval/types";
+import { markWorkStarted } from "../../handlers/store/approvals";
 import { expireApprovals, setExecutionMode } from "../../testing/aws/codepipeline";
 import {
   ACTION,
@@ -379,6 +381,39 @@ describe("lost approval work (issue 10 item 4)", () => {
       /^This approval can no longer be decided from Slack: /,
     );
   });
+  it("a taken-over claim whose work began deciding: the clicker is not told 'nothing was decided yet'", async () => {
+    // Prepare: the work marks the claim as being decided (store/approvals.ts markWorkStarted, as
+    // work.ts does before it calls CodePipeline), decides, then dies before it reports.
+    const { executionId, run, token } = pendingRun(h.all.aws);
+    h.all.aws.registerFunction(FUNCTION_NAME, async (event) => {
+      const { claim } = event as { claim: ApprovalClaim };
+      await markWorkStarted(claim, 30, new Date(Date.now() + PAST_BOUND_MS).toISOString());
+      await cp.send(
+        new PutApprovalResultCommand({
+          pipelineName: PIPELINE,
+          stageName: STAGE,
+          actionName: ACTION,
+          result: { status: "Approved", summary: "Approved by Jane Doe (U0APPROVER1) via Slack" },
+          token,
+        }),
+      );
+      throw new Error("Task timed out after 30.00 seconds");
+    });
+    await click(APPROVER_1, executionId, run);
+    h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));
+    await ageClaim(executionId, run, PAST_BOUND_MS);
+    // Act
+    const takeover = await click(APPROVER_2, executionId, run);
+    // Assess: the earlier work may have reached CodePipeline (here it did): the takeover says
+    // so, and the clicker then learns what CodePipeline holds; nothing is decided twice.
+    const [told, ...rest] = postsTo(h, takeover.responseId);
+    expect(String(told.text)).toMatch(
+      /^The earlier approval by <@U0APPROVER1> at <!date[^>]*> did not finish and may have reached CodePipeline: yours is sent only if the request still waits; the message updates either way\.$/,
+    );
+    expect(JSON.stringify(rest)).toContain("Already approved through Slack");
+    expect(puts()).toHaveLength(1);
+  });
+
   it("a Reject with a reason on a lost claim opens the modal, and the submission takes the claim over", async () => {
     // Prepare: a bot token (the reason modal), and an approval whose work died.
     const botArn = `${SECRET_ARN}-lifecycle-modal`;
