@@ -108,8 +108,13 @@ export async function executionStatus(
   }
 }
 
-/** How many of the pipeline's latest executions are searched for the stop's reason. */
-const STOP_REASON_SEARCH = 20;
+/**
+ * How many of the pipeline's latest executions are searched for the stop's reason: one page of
+ * ListPipelineExecutions at its largest (`maxResults` 1–100, default 100,
+ * API_ListPipelineExecutions.html). Still one call; a busy pipeline may start dozens of
+ * executions while a request waits (a request's run lasts up to 7 days).
+ */
+const STOP_REASON_SEARCH = 100;
 
 /**
  * Why the claimed execution was stopped, as whoever stopped it wrote it: ListPipelineExecutions'

@@ -20,6 +20,7 @@ import {
   expireApprovals,
   recordEvent,
   setExecutionMode,
+  startExecution,
   stopExecution,
 } from "../../testing/aws/codepipeline";
 import { formatSlack } from "../../handlers/channels/slack-format";
@@ -232,6 +233,20 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(cpCalls(h, "ListPipelineExecutions").map((c) => c.input)).toEqual([
       expect.objectContaining({ pipelineName: PIPELINE }),
     ]);
+  });
+
+  it("a stop reason is found also when 30 newer executions started since the stop (one page of up to 100)", async () => {
+    // Prepare: the stopped execution is the 31st latest. ListPipelineExecutions returns up to
+    // `maxResults` (1–100, default 100: API_ListPipelineExecutions.html) newest first.
+    const p = pendingRun(h.all.aws);
+    const stoppedAt = new Date(Date.now() - 60_000);
+    stopExecution(h.all.aws.state, PIPELINE, p.executionId, stoppedAt, { reason: "freeze" });
+    for (let i = 0; i < 30; i++) startExecution(h.all.aws.state, { pipeline: PIPELINE });
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess: the reason, with one call.
+    expect(answerOf(responseId).told).toContain("was stopped (reason: freeze).");
+    expect(cpCalls(h, "ListPipelineExecutions")).toHaveLength(1);
   });
 
   it("a stop reason is escaped once for Slack and kept as written in the stored outcome and the audit", async () => {
