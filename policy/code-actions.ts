@@ -4,7 +4,7 @@
  * checks against the AWS SDK commands the handlers' code actually sends.
  *
  * Why a table and not a scan at deploy time: a module-level import scan over-approximates (the
- * fan-out imports `handlers/store/approvals.ts` for `slackRejection`, which would make the
+ * fan-out imports `handlers/store/approvals.ts` through `store/decision-reads.ts`, which would make the
  * approval's `DeleteCommand` look like a fan-out call), and the pack must give the same answer in
  * a user's CI without reading our sources. So the table says, per function, which code sends each
  * action, and the test proves both directions: every action's command is reachable from the
@@ -113,7 +113,7 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       action: "dynamodb:Query",
       command: "QueryCommand",
       usedBy:
-        "handlers/store/approvals.ts slackRejection (the execution's Slack decisions), handlers/store/pending.ts pendingUntil (the reminder scan)",
+        "handlers/store/decision-reads.ts slackRejection (the execution's Slack decisions), handlers/store/pending.ts pendingUntil (the reminder scan)",
     },
     {
       action: "dynamodb:DeleteItem",
@@ -240,7 +240,8 @@ export const REACHABLE_NOT_CALLED: Readonly<
       "handlers/approval/ended.ts stopReason: reached only through approval/types.ts' type-only import of ended.ts; the fan-out never answers a click",
   },
   approval: {
-    QueryCommand: "handlers/store/approvals.ts slackRejection: only the fan-out reads rejections",
+    QueryCommand:
+      "handlers/store/pending.ts: reached only through reminders/messages.ts' type-only import of it; only the fan-out reads pending requests (and rejections: store/decision-reads.ts, not reachable)",
     UpdateCommand:
       "handlers/store/claim.ts update claims: the approval's claims are all puts (claimDecision, recordSignature)",
   },

@@ -9,7 +9,7 @@ import type { SQSRecord } from "aws-lambda";
 import { enrich } from "../enrich";
 import type { CodePipelineEvent } from "../events";
 import { pipelineKeyOf } from "../contracts/pipeline-id";
-import { slackRejection } from "../store/approvals";
+import { slackRejection } from "../store/decision-reads";
 import { pipelineFields, type AuditRecord } from "../store/audit";
 import { claimOutcome } from "../store/outcome";
 import type { TelemetryLogger } from "../telemetry";

@@ -10,10 +10,8 @@ import type { Logger } from "../channels/types";
 import { describe, auditQuietly, type Invocation } from "../fanout/invocation";
 import { isDeliveryError, scaledMs } from "../http";
 import { withRetries } from "../retry";
-import { pipelineKey } from "../contracts/pipeline-id";
 import { approvalPipelineRef } from "../contracts/slack-approval";
 import { findPipelineRule } from "../routing";
-import type { AuditRecord } from "../store/audit";
 import {
   claimStep,
   deletePending,
@@ -21,11 +19,12 @@ import {
   type StepClaim,
   type StoredPending,
 } from "../store/pending";
-import { DEFAULT_REMINDER_BEFORE_HOURS, type ChannelSecrets, type RuntimeConfig } from "../types";
+import { DEFAULT_REMINDER_BEFORE_HOURS, type RuntimeConfig } from "../types";
 import { decideStep, lookUpRun, needsLookUp, type RunStatus, type ScanStep } from "./decide";
 import { expiredMessage, reminderMessage } from "./messages";
 import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
 import { releaseQuietly, countRepeat, settleQuietly } from "./steps";
+import { auditBase, runDetail, targetOf } from "./target";
 
 /**
  * A scan stops starting new requests this long before the invocation's deadline (ms of AWS time,
@@ -126,45 +125,6 @@ async function scanOne(
     log.info("reminder scan: request ended", { request: p.sk, status: status.kind });
   }
   return step;
-}
-
-/** The channel instance of `p` with its secret, or undefined when it is no Slack channel now. */
-async function targetOf(inv: Invocation, p: StoredPending, log: Logger) {
-  const config = inv.config.channels[p.channel];
-  if (!config || config.type !== "slack") return undefined;
-  const secrets: ChannelSecrets = await inv.secrets();
-  const target: SlackTarget = {
-    name: p.channel,
-    config,
-    secret: secrets[p.channel] ?? {},
-    deadline: inv.deadline,
-    log,
-  };
-  return target;
-}
-
-/** Audit fields of every record about `p`: its pipeline's key, account and region (issue 14). */
-function auditBase(
-  p: StoredPending,
-): Pick<AuditRecord, "pipeline" | "account" | "region" | "executionId" | "channel"> {
-  const ref = approvalPipelineRef(p);
-  return {
-    pipeline: pipelineKey(ref),
-    ...(ref.account && { account: ref.account }),
-    ...(ref.region && { region: ref.region }),
-    executionId: p.executionId,
-    channel: p.channel,
-  };
-}
-
-/** What an audit record says about the run of `p`. */
-function runDetail(p: StoredPending): Record<string, unknown> {
-  return {
-    stage: p.stage,
-    action: p.action,
-    actionExecutionId: p.actionExecutionId,
-    expiresAt: p.approvalExpiresAt,
-  };
 }
 
 /**

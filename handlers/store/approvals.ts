@@ -6,16 +6,16 @@
  *   a claim still `claimed` after its work's time bound is taken over by the next click, and one
  *   whose work has not started (`workStartedAt`) by the next click of the same user and decision.
  * (The replay guard of Slack requests is store/replay.ts.)
- * The fan-out reads the decisions too ({@link slackRejection}) to report a rejection as such.
+ * The fan-out reads the decisions too (store/decision-reads.ts) to report a rejection as such.
  */
 import { randomUUID } from "node:crypto";
-import { DeleteCommand, GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
 import type { ApprovalClaim } from "../approval/types";
 import { approvalPipelineRef, type ApprovalButtonValue } from "../contracts/slack-approval";
 import { pipelineKey } from "../contracts/pipeline-id";
 import { claimOrRead, storeClient, withStoreRetries, type ClaimOptions } from "./claim";
-import { approvalKey, approvalPartition } from "./keys";
+import { approvalKey } from "./keys";
 import { expiresAt, tableName } from "./table";
 
 /**
@@ -265,54 +265,3 @@ export async function releaseDecision(
 export const CLAIM_MARGIN_MS = 30_000;
 /** Lambda's maximum function timeout, ms (Lambda quotas): the work's bound when none is known. */
 export const MAX_WORK_TIMEOUT_MS = 900_000;
-/** How long a `claimed` item without `leaseUntil` may still be worked on, ms. */
-const LEASE_FALLBACK_MS = MAX_WORK_TIMEOUT_MS + CLAIM_MARGIN_MS;
-
-/**
- * Whether a Rejected claim counts as a Slack rejection at `now` (epoch ms): `decided` (CodePipeline
- * took it), or `claimed` while its work may still be deciding it (before `leaseUntil`, else
- * {@link LEASE_FALLBACK_MS} after the click): the stage's FAILED event of a rejection can arrive
- * before the work settles the claim. A `final` one decided nothing; a `claimed` one past its
- * lease is a work that died or a release that failed — nothing known to be rejected.
- */
-function isRejection(item: Record<string, unknown>, now: number): boolean {
-  if (item.decision !== "Rejected") return false;
-  const status = (item.status as DecisionStatus | undefined) ?? "claimed";
-  if (status !== "claimed") return status === "decided";
-  const until =
-    typeof item.leaseUntil === "string"
-      ? Date.parse(item.leaseUntil)
-      : Date.parse(String(item.at)) + LEASE_FALLBACK_MS;
-  return !Number.isNaN(until) && now < until;
-}
-
-/**
- * The Slack decision recorded by the approval handler for an execution, if someone rejected it:
- * a rejection is then reported as such even when the CodePipeline API cannot be asked. `by` is
- * "Name (U…)", the name alone, or "someone"; `attempt` the execution's attempt it was made in
- * (absent for buttons posted before decisions carried it). Which claims count: {@link isRejection}.
- */
-export async function slackRejection(
-  pipeline: string,
-  executionId: string,
-  now: number = Date.now(),
-): Promise<{ by: string; stage?: string; action?: string; attempt?: number } | undefined> {
-  const out = await ddb().send(
-    new QueryCommand({
-      TableName: tableName(),
-      KeyConditionExpression: "pk = :pk",
-      ExpressionAttributeValues: { ":pk": approvalPartition(pipeline, executionId) },
-      ConsistentRead: true,
-    }),
-  );
-  const rejected = (out.Items ?? []).find((i) => isRejection(i, now));
-  if (!rejected) return undefined;
-  const user = (rejected.user ?? {}) as { id?: string; name?: string; username?: string };
-  const who = user.name || user.username || "someone";
-  return {
-    by: user.id ? `${who} (${user.id})` : who,
-    stage: rejected.stage as string | undefined,
-    action: rejected.action as string | undefined,
-    ...(typeof rejected.attempt === "number" && { attempt: rejected.attempt }),
-  };
-}

@@ -9,7 +9,7 @@
  * (store/approvals.ts `slackRejection`).
  */
 import { CLAIM_MARGIN_MS } from "../../handlers/approval/decision";
-import { slackRejection } from "../../handlers/store/approvals";
+import { slackRejection } from "../../handlers/store/decision-reads";
 import {
   APPROVER_1,
   APPROVER_2,
