@@ -109,13 +109,14 @@ function branches(config: RuntimeConfig): Branch[] {
       states: ["FAILED"],
     });
   }
-  // Manual approvals waiting for a decision.
+  // Manual approvals waiting for a decision, and their runs' ends: a request whose run ended
+  // without a Slack decision (the console, a stop, …) is rewritten (handlers/reminders/ended.ts).
   const approving = config.pipelines.filter((r) => r.approvals);
   if (approving.length > 0) {
     out.push({
       detailTypes: [DETAIL_TYPE.action],
       rules: approving,
-      states: ["STARTED"],
+      states: ["ABANDONED", "FAILED", "STARTED", "SUCCEEDED"],
       extra: { type: { category: ["Approval"] } },
     });
   }

@@ -95,7 +95,8 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
     {
       action: "dynamodb:GetItem",
       command: "GetCommand",
-      usedBy: "handlers/store/claim.ts (claim read-back), handlers/store/incidents.ts",
+      usedBy:
+        "handlers/store/claim.ts (claim read-back), handlers/store/incidents.ts, handlers/store/threads.ts read (a Slack thread; reminders/ended.ts: is a replaced request its thread's parent)",
     },
     {
       action: "dynamodb:PutItem",
@@ -113,7 +114,7 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       action: "dynamodb:Query",
       command: "QueryCommand",
       usedBy:
-        "handlers/store/decision-reads.ts slackRejection (the execution's Slack decisions), handlers/store/pending.ts pendingUntil (the reminder scan)",
+        "handlers/store/decision-reads.ts slackRejection (the execution's Slack decisions) and decisionOfRun (a run's click, reminders/ended.ts), handlers/store/pending.ts pendingUntil (the reminder scan) and pendingOfExecution (the requests an event may have ended)",
     },
     {
       action: "dynamodb:DeleteItem",
@@ -150,13 +151,14 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
     {
       action: "codepipeline:GetPipelineExecution",
       command: "GetPipelineExecutionCommand",
-      usedBy: "handlers/enrich.ts: the commit and trigger",
+      usedBy:
+        "handlers/enrich.ts: the commit and trigger; handlers/approval/ended.ts endOf, from handlers/reminders/ended.ts: why an ended request's run ended (its execution stopped, …)",
     },
     {
       action: "codepipeline:ListActionExecutions",
       command: "ListActionExecutionsCommand",
       usedBy:
-        "handlers/enrich.ts: the failing action and its error; handlers/reminders/decide.ts: how a pending approval run stands",
+        "handlers/enrich.ts: the failing action and its error; handlers/reminders/decide.ts and ended.ts: how a pending approval run stands, and how it ended",
     },
     ASSUME_SOURCE_ROLE,
   ],
@@ -237,7 +239,7 @@ export const REACHABLE_NOT_CALLED: Readonly<
 > = {
   fanout: {
     ListPipelineExecutionsCommand:
-      "handlers/approval/ended.ts stopReason: reached only through approval/types.ts' type-only import of ended.ts; the fan-out never answers a click",
+      "handlers/approval/ended.ts stopReason: the fan-out's rewrite of an ended request (handlers/reminders/ended.ts) calls endOf with withReason false, so a stop's reason is left out (README: no grant for it)",
   },
   approval: {
     QueryCommand:

@@ -46,6 +46,7 @@ const SHOWN: Record<string, (item: Record<string, unknown>) => string> = {
   "approval-click": (item) => clickWord(String(item.result ?? "")),
   "approval-superseded": () => "refused: replaced",
   "approval-expired": () => "expired",
+  "approval-ended": () => "ended outside Slack",
   "approval-error": () => "error",
 };
 

@@ -325,7 +325,7 @@ describe("rule patterns", () => {
         "detail-type": ["CodePipeline Action Execution State Change"],
         detail: {
           pipeline: ["main-app-production-v3"],
-          state: ["STARTED"],
+          state: ["ABANDONED", "FAILED", "STARTED", "SUCCEEDED"],
           type: { category: ["Approval"] },
         },
       },

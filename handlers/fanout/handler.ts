@@ -34,7 +34,7 @@ import {
 } from "./order";
 import { processRecord } from "./record";
 import { deadLetterQuietly, parkUnfinished } from "./unfinished";
-import { isReminderScan, scanRecord } from "../reminders";
+import { endRequestsOf, isReminderScan, scanRecord } from "../reminders";
 import { isDigestFlush } from "../contracts/digest-flush";
 import { flushDigestRecord } from "./digest-flush";
 
@@ -232,7 +232,11 @@ async function runRecord(
   try {
     // Inside the try: nothing about one record may throw out of the batch loop (issue 12).
     markDynamoErrors();
-    const outcome = await processRecord(inv, record, ev, turns).finally(() => turns.releaseAll());
+    // Beside it: a posted approval request this event ended is rewritten (never throws).
+    const [outcome] = await Promise.all([
+      processRecord(inv, record, ev, turns).finally(() => turns.releaseAll()),
+      endRequestsOf(inv, ev, inv.log.child({ messageId: record.messageId, eventId: ev.id })),
+    ]);
     inv.log.info("record done", {
       messageId: record.messageId,
       eventId: ev.id,

@@ -56,6 +56,11 @@ export function planRecord(ev: CodePipelineEvent, config: RuntimeConfig): Record
   if (n.level !== "pipeline" && n.state !== "FAILED" && n.kind !== "approval-request") {
     return { kind: "ignore", notificationId: n.id };
   }
+  // An approval's own FAILED arrives for every pipeline with approvals (its request is rewritten:
+  // handlers/reminders/ended.ts); it is told only where FAILED is told, as before.
+  if (n.level !== "pipeline" && n.state === "FAILED" && !rule.states.includes("FAILED")) {
+    return { kind: "ignore", notificationId: n.id };
+  }
   return { kind: "notify", rule, notification: n };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The reminder scan, run by the fan-out when the schedule rule's message arrives: every pending
  * request whose reminder lead window is open, or whose expiry has passed, is checked against
- * CodePipeline and then reminded once, marked expired, forgotten (decided or ended elsewhere), or
- * left for the next scan. Each one-time step is claimed with a conditional write first, so
+ * CodePipeline and then reminded once, marked expired, rewritten as ended (decided or ended
+ * elsewhere, when no event did it: ended.ts), forgotten, or left for the next scan. Each one-time step is claimed with a conditional write first, so
  * concurrent scans (an overlap, a redelivered scan message) send one reminder and one expiry.
  */
 import type { SQSRecord } from "aws-lambda";
@@ -25,6 +25,7 @@ import { expiredMessage, reminderMessage } from "./messages";
 import { canUpdate, postMessage, postReminder, updateRequest, type SlackTarget } from "./slack";
 import { releaseQuietly, countRepeat, settleQuietly } from "./steps";
 import { auditBase, runDetail, targetOf } from "./target";
+import { endRequest } from "./ended";
 
 /**
  * A scan stops starting new requests this long before the invocation's deadline (ms of AWS time,
@@ -120,6 +121,11 @@ async function scanOne(
   const step = decideStep(p, status, now, leadMs);
   if (step === "remind") return (await remind(inv, p, now, log)) ? "remind" : "wait";
   if (step === "expire") return (await expire(inv, p, status, now, log)) ? "expire" : "wait";
+  // Ended without a Slack decision and no event rewrote it (a lost event): rewritten now.
+  if (step === "forget" && status.kind === "ended") {
+    const ended = await endRequest(inv, p, log, now);
+    return ["ended", "threaded", "clicked"].includes(ended) ? "forget" : "wait";
+  }
   if (step === "forget") {
     await deletePending(p, inv.deadline);
     log.info("reminder scan: request ended", { request: p.sk, status: status.kind });

@@ -1,6 +1,7 @@
 /**
- * What the reminder scan (scan.ts) knows about one pending request: the Slack channel instance
- * it was posted to, with its secret, and the fields of every audit record about it.
+ * What the reminder scan (scan.ts) and the rewrite of an ended request (ended.ts) share about one
+ * pending request: the Slack channel instance it was posted to, with its secret, and the fields
+ * of every audit record about it.
  */
 import type { Logger } from "../channels/types";
 import { pipelineKey } from "../contracts/pipeline-id";

@@ -6,7 +6,8 @@
  *   a claim still `claimed` after its work's time bound is taken over by the next click, and one
  *   whose work has not started (`workStartedAt`) by the next click of the same user and decision.
  * (The replay guard of Slack requests is store/replay.ts.)
- * The fan-out reads the decisions too (store/decision-reads.ts) to report a rejection as such.
+ * The fan-out reads the decisions too (store/decision-reads.ts): to report a rejection as such, and
+ * to leave a request a click rewrites to that click.
  */
 import { randomUUID } from "node:crypto";
 import { DeleteCommand, GetCommand } from "@aws-sdk/lib-dynamodb";
@@ -66,7 +67,7 @@ export type DecisionClaimResult =
  * pipelines of two accounts never share a decision (issue 14). A value without account and
  * region is the home pipeline's: its key is what it was before.
  */
-function decisionKey(target: ApprovalButtonValue): ReturnType<typeof approvalKey> {
+export function decisionKey(target: ApprovalButtonValue): ReturnType<typeof approvalKey> {
   return approvalKey({ ...target, pipeline: pipelineKey(approvalPipelineRef(target)) });
 }
 

@@ -31,7 +31,12 @@ export type AuditAction =
   | "approval-reminder"
   /** A pending approval reached its timeout with no decision; its request was marked expired. */
   | "approval-expired"
-  /** A decided or expired request's Slack message could not be updated (reason in `result`). */
+  /**
+   * A pending approval's run ended without a Slack decision (decided in CodePipeline, its
+   * execution ended, replaced by a retry); its request was rewritten without buttons.
+   */
+  | "approval-ended"
+  /** A decided, expired or ended request's Slack message could not be updated (reason in `result`). */
   | "message-not-updated"
   | "incident-resolved";
 

@@ -1,11 +1,20 @@
 /**
  * The fan-out's reads of the approval Lambda's decision claims (store/approvals.ts): a Slack
- * rejection of an execution, so that its failure is reported as the rejection it was. Queries
- * only: the fan-out's grant on `APPROVAL#` items is Query (README, "IAM, per role").
+ * rejection of an execution, so that its failure is reported as the rejection it was; and the
+ * claim of one run, so that a request a click rewrites (or rewrote) is left to that click
+ * (handlers/reminders/ended.ts). Queries only: the fan-out's grant on `APPROVAL#` items is Query
+ * (README, "IAM, per role").
  */
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../aws";
-import { CLAIM_MARGIN_MS, MAX_WORK_TIMEOUT_MS, type DecisionStatus } from "./approvals";
+import type { ApprovalButtonValue } from "../contracts/slack-approval";
+import {
+  CLAIM_MARGIN_MS,
+  decisionKey,
+  MAX_WORK_TIMEOUT_MS,
+  type DecisionStatus,
+  type StoredDecision,
+} from "./approvals";
 import { approvalPartition } from "./keys";
 import { tableName } from "./table";
 
@@ -67,4 +76,36 @@ export async function slackRejection(
     action: rejected.action as string | undefined,
     ...(typeof rejected.attempt === "number" && { attempt: rejected.attempt }),
   };
+}
+
+/**
+ * The decision claim of the run `target` names, if a click claimed it: a Query of its one key
+ * (the fan-out may Query `APPROVAL#` items, not GetItem them), strongly consistent. DynamoDB
+ * errors are thrown.
+ */
+export async function decisionOfRun(
+  target: ApprovalButtonValue,
+): Promise<StoredDecision | undefined> {
+  const key = decisionKey(target);
+  const out = await ddb().send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: "pk = :pk AND sk = :sk",
+      ExpressionAttributeValues: { ":pk": key.pk, ":sk": key.sk },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Items?.[0] as StoredDecision | undefined;
+}
+
+/**
+ * Whether a click's work rewrites, or rewrote, the request message of `claim`'s run at `now`
+ * (epoch ms), so that nothing else should: its work settled (`decided`: handlers/approval/report.ts
+ * rewrote it as decided; `final`: as the run ended, or replaced), or it is still `claimed` and may
+ * be running. A `claimed` one past its lease is a work that died: no click rewrites it.
+ */
+export function clickHoldsRequest(claim: StoredDecision | undefined, now: number): boolean {
+  if (!claim) return false;
+  if ((claim.status ?? "claimed") !== "claimed") return true;
+  return mayStillWork(claim, now);
 }

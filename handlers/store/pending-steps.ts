@@ -1,6 +1,6 @@
 /**
  * The two one-time steps of a pending approval request (store/pending.ts): the reminder and the
- * expiry notice. Each is claimed with a conditional write before its Slack post, settled once its
+ * end (the expiry notice, or the rewrite of a request whose run ended otherwise). Each is claimed with a conditional write before its Slack post, settled once its
  * outcome is final, or given back when a later scan may do better; a claim never settled is free
  * again after {@link STEP_LEASE_MS}.
  */
@@ -13,7 +13,11 @@ import type { ItemKey } from "./keys";
 import type { PendingApproval } from "./pending";
 import { tableName } from "./table";
 
-/** The two one-time steps of a request, each claimed with a conditional write. */
+/**
+ * The two one-time steps of a request, each claimed with a conditional write: the reminder, and
+ * the request's end (`expiredAt`: the expiry, or another end the fan-out rewrites: one claim, so
+ * that a request is shown ended once however it ended).
+ */
 export type PendingStep = "remindedAt" | "expiredAt";
 
 /** The attributes that name a step's claim and record that its outcome is final. */

@@ -1,9 +1,10 @@
 /**
  * Pending approval requests (key in store/keys.ts, `PENDING#APPROVAL` / `<expires iso>#<run>`):
  * one item per request posted to Slack, so that the reminder scan (handlers/reminders) can remind
- * its approvers once before it expires and mark its message expired. Written by the fan-out after
- * it delivered a request; read and removed by the scan. The claims of its one-time steps
- * (reminder, expiry) are in pending-steps.ts, re-exported here.
+ * its approvers once before it expires and mark its message expired, and so that a request whose
+ * run ended without a Slack decision is rewritten (handlers/reminders/ended.ts). Written by the
+ * fan-out after it delivered a request; read and removed by the scan and by that rewrite. The
+ * claims of its one-time steps (reminder, end) are in pending-steps.ts, re-exported here.
  *
  * The item's TTL (`expiresAt`, epoch seconds) is {@link PENDING_TTL_DAYS} after the approval's
  * own expiry, so that an item a scan could not finish never outlives its use by much.
@@ -50,10 +51,14 @@ export interface PendingApproval {
   remindClaimId?: string;
   /** When the reminder's outcome became final (ISO): sent, or failed for good. */
   remindSettledAt?: string;
-  /** When the expiry was claimed (ISO), once it was; `expireClaimId` names the claim. */
+  /**
+   * When the request's end was claimed (ISO), once it was; `expireClaimId` names the claim. One
+   * step for every end, so that it is shown once: the expiry (reminders/scan.ts) or another end
+   * the fan-out rewrites (reminders/ended.ts); the name is the expiry's, from before the others.
+   */
   expiredAt?: string;
   expireClaimId?: string;
-  /** When the expiry's outcome became final (ISO): shown, or not shown for good. */
+  /** When the end's outcome became final (ISO): shown, or not shown for good. */
   expireSettledAt?: string;
   /**
    * When a claim of the step was given back after a post whose answer never came (a timeout, a
@@ -144,6 +149,35 @@ export async function pendingUntil(until: Date): Promise<StoredPending[]> {
         ConsistentRead: true,
         ExclusiveStartKey: start,
         Limit: MAX_PENDING_PER_SCAN - out.length,
+      }),
+    );
+    out.push(...((page.Items ?? []) as StoredPending[]));
+    start = page.LastEvaluatedKey;
+  } while (start && out.length < MAX_PENDING_PER_SCAN);
+  return out;
+}
+
+/**
+ * The requests of one pipeline execution (`executionId`, a UUID: unique across pipelines; the
+ * caller checks the pipeline), at most {@link MAX_PENDING_PER_SCAN}: a Query of the pending
+ * partition filtered by `executionId`, paged. DynamoDB counts what a Query reads before its filter
+ * (developer guide, "Filter expressions for Query": "A filter expression is applied after a Query
+ * finishes, but before the results are returned"), so each call reads the partition: one item per
+ * request still waiting, which is few. Strongly consistent, so a request recorded or a step
+ * claimed a moment ago is seen. DynamoDB errors are thrown.
+ */
+export async function pendingOfExecution(executionId: string): Promise<StoredPending[]> {
+  const out: StoredPending[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await ddb().send(
+      new QueryCommand({
+        TableName: tableName(),
+        KeyConditionExpression: "pk = :pk",
+        FilterExpression: "executionId = :e",
+        ExpressionAttributeValues: { ":pk": PENDING_APPROVALS_PARTITION, ":e": executionId },
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
       }),
     );
     out.push(...((page.Items ?? []) as StoredPending[]));

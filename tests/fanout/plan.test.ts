@@ -277,8 +277,10 @@ describe("CodePipeline's lifecycle (issue 10)", () => {
 
   it("keeps `states` for the non-paging channels: an expiry is a FAILED state", () => {
     const quiet = config((x) => (x.pipelines[1].states = ["SUCCEEDED"]));
-    const n = notify(planRecord(parsed("action-approval-expired"), quiet)).notification;
-    expect(deliveriesFor(n, quiet.pipelines[1], quiet)).toEqual([]);
+    // The rule routes every approval run's end (its request is rewritten: reminders/ended.ts);
+    // one of a pipeline whose `states` leave FAILED out is told to nobody, nor claims an outcome.
+    const plan = planRecord(parsed("action-approval-expired"), quiet);
+    expect(plan).toMatchObject({ kind: "ignore" });
   });
 
   it("SMS gets failures only: no success, superseded or stopped reaches the on-call phone", () => {

@@ -1,0 +1,52 @@
+/**
+ * The message that replaces a request whose run ended without a Slack decision (ended.ts). The
+ * fan-out does not keep the request's own blocks (its revision, details and review link; Slack
+ * returns them only to a click, and `chat.update` replaces every block it is not given back:
+ * https://api.slack.com/methods/chat.update, `blocks`), so the request is rebuilt from what the
+ * pending item holds, in the request's layout: the header and the State field of the ending
+ * (handlers/approval/messages.ts `RequestEnding`, the words a click's rewrite uses), the pipeline,
+ * stage / action and execution fields, and the ending's line as context. No actions block: the
+ * buttons are gone.
+ */
+import type { RequestEnding } from "../approval/messages";
+import { link } from "../channels/slack-format";
+import { SLACK_LIMITS } from "../channels/slack-limits";
+import { cut } from "../events/fields";
+import { escapeSlackText, truncateText } from "../slack-text";
+import type { PendingApproval } from "../store/pending";
+import type { ReminderMessage } from "./messages";
+
+/**
+ * The rewritten request of `p`: header `ending.header` (plain text, cut to Slack's 150), fields
+ * Pipeline, Stage / action, the ending's State (or Decision) and Execution (linked to the console),
+ * and `line` (mrkdwn, already escaped) as context; `text`, the notification fallback, is the
+ * header and the line.
+ */
+export function endedRequestMessage(
+  p: PendingApproval,
+  ending: RequestEnding,
+  line: string,
+): ReminderMessage {
+  const e = escapeSlackText;
+  const field = (text: string) => ({ type: "mrkdwn", text: cut(text, SLACK_LIMITS.fieldText) });
+  const header = truncateText(ending.header, SLACK_LIMITS.headerText).text;
+  return {
+    text: cut(`${header}\n${line}`, SLACK_LIMITS.fallbackText),
+    blocks: [
+      { type: "header", text: { type: "plain_text", emoji: true, text: header } },
+      {
+        type: "section",
+        fields: [
+          field(`*Pipeline*\n${e(p.pipeline)}`),
+          field(`*Stage / action*\n${e(`${p.stage}/${p.action}`)}`),
+          field(ending.state),
+          field(`*Execution*\n${link(p.consoleUrl, `\`${e(p.executionId)}\``)}`),
+        ],
+      },
+      {
+        type: "context",
+        elements: [{ type: "mrkdwn", text: cut(line, SLACK_LIMITS.contextText) }],
+      },
+    ],
+  };
+}
