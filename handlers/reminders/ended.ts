@@ -117,15 +117,24 @@ export async function endRequestsOf(
   log: Logger,
 ): Promise<EndResult[]> {
   if (!mayEndAny(ev) || !findPipelineRule(inv.config.pipelines, ev)?.approvals) return [];
+  let requests: StoredPending[];
   try {
-    const requests = (await pendingOfExecution(ev.executionId)).filter((p) => mayEnd(ev, p));
-    const results: EndResult[] = [];
-    for (const p of requests) results.push(await endRequest(inv, p, log));
-    return results;
+    requests = (await pendingOfExecution(ev.executionId)).filter((p) => mayEnd(ev, p));
   } catch (err: unknown) {
-    log.error("ended request: not rewritten", { error: describe(err) });
+    log.error("ended request: pending requests not read", { error: describe(err) });
     return ["later"];
   }
+  const results: EndResult[] = [];
+  // One at a time (an execution has one or two): one request's failure leaves the others be.
+  for (const p of requests) {
+    results.push(
+      await endRequest(inv, p, log).catch((err: unknown) => {
+        log.error("ended request: not rewritten", { request: p.sk, error: describe(err) });
+        return "later" as const;
+      }),
+    );
+  }
+  return results;
 }
 
 /** Whether `other` is a later run of the action of `run` (a retried stage). */
