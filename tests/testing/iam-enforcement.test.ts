@@ -21,6 +21,7 @@ import {
   type PolicyStatement,
   type ProgramResult,
 } from "../../testing";
+import { codePipelineOutbox, putApprovalResult } from "../../testing";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { parseEventBridgeEvent } from "../../handlers/events/parse";
@@ -119,8 +120,9 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   /**
    * The fan-out's paths: a failure whose Slack delivery fails for good (pages, SMS, DLQ), the
    * same record redelivered (claims lost: reads back), the pipeline's recovery (open incidents
-   * read and resolved), a rejection clicked in Slack (the execution's decisions queried), and an
-   * approval request reminded by the reminder scan (pending requests recorded, queried, claimed).
+   * read and resolved), a rejection clicked in Slack (the execution's decisions queried), an
+   * approval request reminded by the reminder scan (pending requests recorded, queried, claimed),
+   * and that request decided in the console (rewritten as ended: reminders/ended.ts).
    */
   async function fanoutFlow(fanout: LambdaProcess): Promise<unknown[]> {
     const record = (body: unknown, receiveCount = 1, messageId: string = randomUUID()) => ({
@@ -156,24 +158,46 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     // as pending (PENDING# items), and the schedule rule's scan message reminds its approvers.
     const day = 86_400_000;
     const executionId = randomUUID();
+    const actionExecutionId = randomUUID();
     const at = new Date(Date.now() - 6.5 * day);
     standins.aws.addPendingApproval({
       pipeline: PIPELINE,
       stage: "Approve",
       action: "ManualApproval",
       executionId,
+      actionExecutionId,
       at,
       expiresAt: new Date(at.getTime() + 7 * day),
     });
     const started = event(
       "action-approval-started",
-      { "execution-id": executionId },
+      { "execution-id": executionId, "action-execution-id": actionExecutionId },
       { id: randomUUID(), time: at.toISOString() },
     );
     const requested = await fanout.invoke({ Records: [record(started)] });
     const scanned = await fanout.invoke({
       Records: [{ ...record(null), body: REMINDER_SCAN_INPUT }],
     });
+    // The same request decided in the CodePipeline console (handlers/reminders/ended.ts): its
+    // Action SUCCEEDED makes the fan-out read the run, the run's click (an APPROVAL# Query) and
+    // claim the request's end step; #releases is an incoming webhook, so it is audited as not
+    // updated, and the item is deleted.
+    const emitted = codePipelineOutbox(standins.aws.state).length;
+    const approvalAction = standins.aws.state.codepipeline.pipelines[PIPELINE].stages
+      .flatMap((s) => s.actions)
+      .find((a) => a.name === "ManualApproval");
+    putApprovalResult(standins.aws.state, {
+      pipelineName: PIPELINE,
+      stageName: "Approve",
+      actionName: "ManualApproval",
+      token: approvalAction?.token,
+      result: { status: "Approved", summary: "LGTM from the console" },
+    });
+    const succeeded = codePipelineOutbox(standins.aws.state)
+      .slice(emitted)
+      .filter((e) => e.detail.state === "SUCCEEDED" && e.detail.action === "ManualApproval");
+    if (succeeded.length !== 1) throw new Error("test setup: no Action SUCCEEDED was emitted");
+    const endedOutside = await fanout.invoke({ Records: [record(succeeded[0])] });
     // Grouping (issue 11): a digest's flush queries its window's entries (`DIGEST#` hash keys of
     // the byExecution index); a window with nothing grouped sends nothing.
     const flushed = await fanout.invoke({
@@ -207,7 +231,8 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
         },
       ],
     });
-    const all = [first, again, grouped, recovered, rejected, requested, scanned, flushed, copied];
+    const all = [first, again, grouped, recovered, rejected, requested, scanned, endedOutside];
+    all.push(flushed, copied);
     return [...all, dropped];
   }
 
@@ -409,6 +434,40 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
         detail: { kind: "digest", dropped: true },
       });
     }
+    doc.destroy();
+  });
+
+  it("records a request decided in the console as ended outside Slack, under the declared IAM", async () => {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: standins.dynamo.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      }),
+    );
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new ScanCommand({
+          TableName: Object.keys(declared.tables)[0],
+          FilterExpression: "#a = :a",
+          ExpressionAttributeNames: { "#a": "action" },
+          ExpressionAttributeValues: { ":a": "approval-ended" },
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    // #releases is an incoming webhook in the prod stack: nothing to update, and it says so.
+    expect(items).toEqual([
+      expect.objectContaining({
+        result: expect.stringMatching(
+          /^request message not updated: Already approved in CodePipeline by role\/approver at .*: LGTM from the console$/,
+        ),
+      }),
+    ]);
     doc.destroy();
   });
 
