@@ -95,14 +95,16 @@ export function mayEnd(ev: CodePipelineEvent, p: StoredPending): boolean {
   return RUN_ENDS.includes(ev.state) && sameRun;
 }
 
-/** Whether `ev` can end any request at all (before any read). */
+/**
+ * Whether `ev` can end any request at all (before any read). A STARTED replaces an earlier run
+ * only in a later attempt: a second run of an action in one execution needs a stage retry, which
+ * raises `pipeline-execution-attempt` (API_RetryStageExecution.html; REFERENCE.md), so a first
+ * attempt's request costs no read.
+ */
 function mayEndAny(ev: CodePipelineEvent): boolean {
   if (ev.level === "pipeline") return EXECUTION_ENDS.includes(ev.state);
-  return (
-    ev.level === "action" &&
-    ev.actionType?.category?.toLowerCase() === "approval" &&
-    (ev.state === "STARTED" || RUN_ENDS.includes(ev.state))
-  );
+  if (ev.level !== "action" || ev.actionType?.category?.toLowerCase() !== "approval") return false;
+  return ev.state === "STARTED" ? (ev.attempt ?? 1) > 1 : RUN_ENDS.includes(ev.state);
 }
 
 /**

@@ -359,6 +359,29 @@ describe("a request in bot mode whose run ends outside Slack", () => {
   });
 });
 
+describe("the cost of looking for ended requests", () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  it("a first attempt's request reads no pending request (only a stage retry's new run can replace one)", async () => {
+    const faults = world.standins.dynamo.faults;
+    const decide = faults.decide.bind(faults);
+    let pendingQueries = 0;
+    jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+      if (op === "Query" && body.includes(PENDING_APPROVALS_PARTITION)) pendingQueries++;
+      return decide(op, body);
+    });
+    const posted = pendingApprovalStarted(world.standins.aws, PIPELINE, HOUR);
+    expect(await world.drain([posted.started])).toEqual([]);
+    expect(r().byReceiver("slack-api", "chat.postMessage")).toHaveLength(1);
+    expect(pendingQueries).toBe(0);
+
+    decideInConsole("Rejected", "wrong build"); // its events never reach the fan-out
+    expect(await world.drain(retryOf(posted.executionId))).toEqual([]);
+    // The retry's run (attempt 2) looks for the run it replaced: one Query of the partition.
+    expect(pendingQueries).toBe(1);
+  });
+});
+
 describe("a request posted through an incoming webhook whose run ends in the console", () => {
   it("is left as it is (a webhook cannot update a message), and the audit trail says so", async () => {
     setMode("webhook");
