@@ -362,6 +362,25 @@ describe("a request in bot mode whose run ends outside Slack", () => {
 describe("the cost of looking for ended requests", () => {
   afterEach(() => jest.restoreAllMocks());
 
+  it("a console approval's rewrite: the partition's Query, the click's Query, the end step's claim and settle, the audit, the delete", async () => {
+    const { executionId } = await requestPosted();
+    const events = decideInConsole("Approved", "ok");
+    const faults = world.standins.dynamo.faults;
+    const decide = faults.decide.bind(faults);
+    const calls: Record<string, number> = {};
+    jest.spyOn(faults, "decide").mockImplementation((op: string, body: string) => {
+      calls[op] = (calls[op] ?? 0) + 1;
+      return decide(op, body);
+    });
+
+    expect(await world.drain(events)).toEqual([]);
+
+    jest.restoreAllMocks();
+    expect(calls).toEqual({ Query: 2, UpdateItem: 2, PutItem: 1, DeleteItem: 1 });
+    expect(updates()).toHaveLength(1);
+    expect(await endedAudit(executionId)).toHaveLength(1);
+  });
+
   it("a first attempt's request reads no pending request (only a stage retry's new run can replace one)", async () => {
     const faults = world.standins.dynamo.faults;
     const decide = faults.decide.bind(faults);
