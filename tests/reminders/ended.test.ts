@@ -333,7 +333,7 @@ describe("a request in bot mode whose run ends outside Slack", () => {
     };
     expect(await claimDecision(claim, 30)).toEqual({ won: true });
     const events = decideInConsole("Approved", "Approved by Jane Doe (U012ABCDEF) via Slack");
-    expect(await settleDecision(claim, 30, "decided", "Approved")).toBe(true);
+    expect(await settleDecision(claim, 30, { status: "decided", outcome: "Approved" })).toBe(true);
 
     expect(await world.drain(events)).toEqual([]);
 
