@@ -5,7 +5,9 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   setupFiles: ["<rootDir>/tests/setup-env.ts"],
   // Processes the tests start under ts-node share one transpilation cache (tests/support/ts-node-cache.js).
+  // …and their program evaluations one cache (testing/program-cache.ts), removed at the end.
   globalSetup: "<rootDir>/tests/support/global-setup.js",
+  globalTeardown: "<rootDir>/tests/support/global-teardown.js",
   // The slowest files first, also where jest has no timings yet (CI): tests/support/sequencer.js.
   testSequencer: "<rootDir>/tests/support/sequencer.js",
   transform: {

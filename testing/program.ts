@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { evaluateInFreshProcess, ROOT, serveEvaluation } from "./fresh-process";
+import { withEvaluationCache } from "./program-cache";
 
 const PROJECT = "deploy-notifier";
 /** Pulumi's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts). */
@@ -171,9 +172,12 @@ function mergeSecrets(
  */
 export async function runProgram(options: ProgramOptions): Promise<ProgramResult | ProgramFailure> {
   const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `dn-${options.stack}-`));
-  return evaluateInFreshProcess<ProgramResult | ProgramFailure>(
-    { file: path.join(__dirname, "program.ts"), dir: outDir, label: "program evaluation" },
-    { ...options, outDir },
+  // Within a test run, an identical earlier evaluation's copy (testing/program-cache.ts).
+  return withEvaluationCache({ ...options, outDir }, () =>
+    evaluateInFreshProcess<ProgramResult | ProgramFailure>(
+      { file: path.join(__dirname, "program.ts"), dir: outDir, label: "program evaluation" },
+      { ...options, outDir },
+    ),
   );
 }
 

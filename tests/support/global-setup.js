@@ -7,12 +7,21 @@
  * unchanged files instead of transpiling ~200 files each time. Outside the tests nothing changes.
  * Entries older than {@link KEEP_DAYS} days are removed here (an edited file leaves its old
  * entry behind).
+ *
+ * DEPLOY_NOTIFIER_PROGRAM_CACHE names a new empty directory: the run's cache of program
+ * evaluations (testing/program-cache.ts), shared by its workers and the processes they start,
+ * removed by tests/support/global-teardown.js. One per run, so no run reuses another's.
  */
 "use strict";
 
 const fs = require("node:fs");
 const path = require("node:path");
+const os = require("node:os");
 const { cacheDir } = require("./ts-node-cache");
+
+/** testing/program-cache.ts PROGRAM_CACHE_ENV (this file runs before any TypeScript loads). */
+const PROGRAM_CACHE_ENV = "DEPLOY_NOTIFIER_PROGRAM_CACHE";
+const PROGRAM_CACHE_PREFIX = "deploy-notifier-programs-";
 
 const KEEP_DAYS = 3;
 
@@ -23,17 +32,36 @@ module.exports = async function globalSetup() {
     process.env.NODE_OPTIONS = `${current} --require ${JSON.stringify(preload)}`.trim();
   }
   prune(cacheDir(), Date.now() - KEEP_DAYS * 86_400_000);
+  // A run that was killed left its directory behind: removed once it is a day old.
+  for (const name of safeReaddir(os.tmpdir())) {
+    if (!name.startsWith(PROGRAM_CACHE_PREFIX)) continue;
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      if (fs.statSync(dir).mtimeMs < Date.now() - 86_400_000)
+        fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // removed by its own run meanwhile
+    }
+  }
+  // `DEPLOY_NOTIFIER_PROGRAM_CACHE=off npx jest …` runs every evaluation (to compare, or to rule
+  // the cache out).
+  if (process.env[PROGRAM_CACHE_ENV] === "off") delete process.env[PROGRAM_CACHE_ENV];
+  else
+    process.env[PROGRAM_CACHE_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), PROGRAM_CACHE_PREFIX));
 };
+
+/** The names in `dir`, none when it cannot be read. */
+function safeReaddir(dir) {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 /** Removes the cache's entries last written before `before` (epoch ms). */
 function prune(dir, before) {
-  let names = [];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return; // no cache yet
-  }
-  for (const name of names) {
+  for (const name of safeReaddir(dir)) {
     const file = path.join(dir, name);
     try {
       if (fs.statSync(file).mtimeMs < before) fs.unlinkSync(file);
