@@ -10,8 +10,9 @@
  *
  * The key is everything an evaluation's output can depend on: the text of every project file
  * the program and the evaluator load (see {@link SOURCES}), package.json and package-lock.json
- * (the archives copy node_modules packages), the Node version, the `PULUMI_*` environment, the
- * options (without `outDir`) and the text of the stack file they name. An entry holds the result
+ * (the archives copy node_modules packages), the Node version, the `PULUMI_*` environment, and
+ * what the evaluation reads from its options: the stack's name and its Pulumi config (the stack
+ * file's or the options' config, with the secrets). An entry holds the result
  * as the evaluation wrote it and its work directory, archives included; a hit copies both to the
  * caller's `outDir` and rewrites the entry's directory in the result to it. The archives were
  * serialized by a real evaluation in a fresh process and still run in fresh processes: only
@@ -24,18 +25,18 @@
  * the same cores; if two still evaluate (a dead holder's lock taken over twice), the second
  * rename fails and leaves the first entry in place.
  *
- * Measured (2026-12-01, load 10–14 from other work): `npx jest tests/infra.test.ts
- * tests/artifacts.test.ts tests/cold-start.test.ts tests/policy/policy-pack.test.ts` made 13
- * evaluations (135 s of their CPU) with `DEPLOY_NOTIFIER_PROGRAM_CACHE=off`, 7 (56 s) with it.
- * A whole run makes about 45, 7 of them repeats (the plain prod and staging stacks, the
- * 2-pipeline prod); the sandbox and archive-world evaluations name their receivers' random ports,
- * so each is its own.
+ * Measured (2026-12-01, load 7–9 from other work): `npx jest tests/infra.test.ts
+ * tests/artifacts.test.ts tests/cold-start.test.ts tests/policy/policy-pack.test.ts
+ * tests/preview.test.ts` made 16 evaluations (149 s of their CPU; jest's user+sys 194 s) with
+ * `DEPLOY_NOTIFIER_PROGRAM_CACHE=off`, 8 (65 s; jest 108 s) with it. A whole run makes about 45,
+ * 9 of them repeats (the plain prod and staging stacks, also as preview passes them; the
+ * 2-pipeline prod); the sandbox and archive-world evaluations name their receivers' random
+ * ports, so each is its own.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT } from "./fresh-process";
-import type { ProgramOptions } from "./program";
 
 /** The environment variable naming the cache directory (unset: no cache). */
 export const PROGRAM_CACHE_ENV = "DEPLOY_NOTIFIER_PROGRAM_CACHE";
@@ -85,22 +86,28 @@ function filesOf(rel: string): string[] {
 }
 
 /**
- * The cache key of an evaluation with `options` (its `outDir` left out): a SHA-256 over
- * {@link SOURCES}' text, the Node version, the `PULUMI_*` environment, the options and the named
- * stack file's text.
+ * What an evaluation reads besides the project's files: the stack's name and the Pulumi config
+ * it runs with (`<project>:<key>` and provider keys → the string value Pulumi holds, the secrets
+ * and placeholders included), as program.ts `evaluationInput` makes it from the options.
  */
-export function evaluationKey(options: ProgramOptions): string {
+export interface EvaluationInput {
+  stack: string;
+  config: Record<string, string>;
+}
+
+/**
+ * The cache key of an evaluation of `input`: a SHA-256 over {@link SOURCES}' text, the Node
+ * version, the `PULUMI_*` environment, the stack's name and its config (in key order). Options
+ * that come to the same config (the stack file by name, or its content as `config`) have one key.
+ */
+export function evaluationKey(input: EvaluationInput): string {
   const hash = createHash("sha256");
-  const { outDir: _outDir, ...rest } = options;
-  hash.update(JSON.stringify([FORMAT, process.version, rest]));
+  const config = Object.entries(input.config).sort(([a], [b]) => (a < b ? -1 : 1));
+  hash.update(JSON.stringify([FORMAT, process.version, input.stack, config]));
   const pulumiEnv = Object.entries(process.env)
     .filter(([k]) => k.startsWith("PULUMI_"))
     .sort(([a], [b]) => (a < b ? -1 : 1));
   hash.update(`\0${JSON.stringify(pulumiEnv)}`);
-  if (options.stackFile) {
-    hash.update(`\0stackFile\0`);
-    hash.update(fs.readFileSync(path.resolve(ROOT, options.stackFile)));
-  }
   for (const file of SOURCES.flatMap(filesOf)) {
     hash.update(`\0${file}\0`);
     hash.update(fs.readFileSync(path.join(ROOT, file)));
@@ -130,13 +137,14 @@ const MAX_WAIT_MS = 300_000;
  * the same cores; evaluates itself when that process ends without one (it crashed).
  */
 export async function withEvaluationCache<Result>(
-  options: ProgramOptions & { outDir: string },
+  input: EvaluationInput,
+  outDir: string,
   evaluate: () => Promise<Result>,
 ): Promise<Result> {
   const dir = cacheDir();
   if (!dir) return evaluate();
-  const entry = path.join(dir, evaluationKey(options));
-  const outDir = path.resolve(options.outDir);
+  const entry = path.join(dir, evaluationKey(input));
+  outDir = path.resolve(outDir);
   let locked = false;
   for (const waitUntil = Date.now() + MAX_WAIT_MS; !locked && Date.now() < waitUntil;) {
     const cached = readEntry<Result>(entry, outDir);

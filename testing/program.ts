@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { evaluateInFreshProcess, ROOT, serveEvaluation } from "./fresh-process";
-import { withEvaluationCache } from "./program-cache";
+import { withEvaluationCache, type EvaluationInput } from "./program-cache";
 
 const PROJECT = "deploy-notifier";
 /** Pulumi's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts). */
@@ -172,13 +172,27 @@ function mergeSecrets(
  */
 export async function runProgram(options: ProgramOptions): Promise<ProgramResult | ProgramFailure> {
   const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `dn-${options.stack}-`));
-  // Within a test run, an identical earlier evaluation's copy (testing/program-cache.ts).
-  return withEvaluationCache({ ...options, outDir }, () =>
+  const evaluate = () =>
     evaluateInFreshProcess<ProgramResult | ProgramFailure>(
       { file: path.join(__dirname, "program.ts"), dir: outDir, label: "program evaluation" },
       { ...options, outDir },
-    ),
-  );
+    );
+  let input: EvaluationInput;
+  try {
+    input = evaluationInput(options);
+  } catch {
+    return evaluate(); // an unreadable stack file: the child fails as it always did
+  }
+  // Within a test run, an identical earlier evaluation's copy (testing/program-cache.ts).
+  return withEvaluationCache(input, outDir, evaluate);
+}
+
+/**
+ * What an evaluation with `options` reads from them: the stack's name and the Pulumi config it
+ * runs with ({@link stackConfig}). Throws as the evaluation would on an unreadable stack file.
+ */
+export function evaluationInput(options: ProgramOptions): EvaluationInput {
+  return { stack: options.stack, config: stackConfig(options) };
 }
 
 function redactSecrets(value: any, path: string, secrets: string[]): any {

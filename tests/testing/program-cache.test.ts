@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { evaluationInput, readStackConfig, ROOT } from "../../testing";
 import { evaluationKey, PROGRAM_CACHE_ENV, withEvaluationCache } from "../../testing/program-cache";
 
 let tmp: string;
@@ -46,29 +47,33 @@ function fakeEvaluation(outDir: string, code: string) {
 }
 
 describe("evaluationKey", () => {
-  test("ignores outDir; changes with the options and with the stack file's text", () => {
+  test("one key for the options that come to the same config; another for any other config", () => {
     // Prepare
     const file = path.join(tmp, "Pulumi.mine.yaml");
-    fs.writeFileSync(file, "config:\n  deploy-notifier:pipelines: []\n");
-    const base = { stack: "mine", stackFile: file, secrets: { s: { webhookUrl: "http://a" } } };
+    fs.copyFileSync(path.join(ROOT, "Pulumi.staging.yaml"), file);
+    const secrets = { "slack-staging": { webhookUrl: "http://127.0.0.1:1/slack" } };
 
     // Act
-    const first = evaluationKey({ ...base, outDir: path.join(tmp, "one") });
-    const otherDir = evaluationKey({ ...base, outDir: path.join(tmp, "two") });
-    const otherSecret = evaluationKey({ ...base, secrets: { s: { webhookUrl: "http://b" } } });
-    fs.appendFileSync(file, "  deploy-notifier:downtime: []\n");
-    const otherText = evaluationKey(base);
+    const byName = evaluationKey(evaluationInput({ stack: "staging" }));
+    const byContent = evaluationKey(
+      evaluationInput({ stack: "staging", config: readStackConfig("staging").raw }),
+    );
+    const byFile = evaluationKey(evaluationInput({ stack: "staging", stackFile: file }));
+    const otherSecret = evaluationKey(evaluationInput({ stack: "staging", secrets }));
+    const otherStack = evaluationKey(evaluationInput({ stack: "mine", stackFile: file }));
+    const text = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, text.replace("auditRetentionDays: 30", "auditRetentionDays: 31"));
+    const otherText = evaluationKey(evaluationInput({ stack: "staging", stackFile: file }));
 
     // Assess
-    expect(otherDir).toBe(first);
-    expect(otherSecret).not.toBe(first);
-    expect(otherText).not.toBe(first);
-    expect(new Set([first, otherSecret, otherText]).size).toBe(3);
+    expect(text).toContain("auditRetentionDays: 30");
+    expect([byContent, byFile]).toEqual([byName, byName]);
+    expect(new Set([byName, otherSecret, otherStack, otherText]).size).toBe(4);
   });
 });
 
 describe("withEvaluationCache", () => {
-  const options = { stack: "prod", config: { pipelines: [] } };
+  const options = { stack: "prod", config: { "deploy-notifier:pipelines": "[]" } };
 
   test("a second identical evaluation gets its own copy of the first one's archives and paths", async () => {
     // Prepare
@@ -78,8 +83,8 @@ describe("withEvaluationCache", () => {
     const second = fakeEvaluation(two, "never written");
 
     // Act
-    const a = await withEvaluationCache({ ...options, outDir: one }, first.evaluate);
-    const b = await withEvaluationCache({ ...options, outDir: two }, second.evaluate);
+    const a = await withEvaluationCache(options, one, first.evaluate);
+    const b = await withEvaluationCache(options, two, second.evaluate);
 
     // Assess: the second did not evaluate; its archive is a copy in its own directory.
     expect(first.calls).toEqual([one]);
@@ -96,11 +101,10 @@ describe("withEvaluationCache", () => {
     // The copy is the caller's: removing it leaves the entry for the next one.
     fs.rmSync(two, { recursive: true });
     const three = path.join(tmp, "three");
-    const c = await withEvaluationCache(
-      { ...options, outDir: three },
-      fakeEvaluation(three, "x").evaluate,
+    const c = await withEvaluationCache(options, three, fakeEvaluation(three, "x").evaluate);
+    expect(fs.readFileSync(path.join(c.archives[0].dir, "__index.js"), "utf8")).toBe(
+      "exports.handler = 1;",
     );
-    expect(fs.readFileSync(c.archives[0].dir + "/__index.js", "utf8")).toBe("exports.handler = 1;");
   });
 
   test("two identical evaluations at once: the second waits for the first's entry", async () => {
@@ -112,8 +116,8 @@ describe("withEvaluationCache", () => {
 
     // Act
     const [, b] = await Promise.all([
-      withEvaluationCache({ ...options, outDir: one }, first.evaluate),
-      withEvaluationCache({ ...options, outDir: two }, second.evaluate),
+      withEvaluationCache(options, one, first.evaluate),
+      withEvaluationCache(options, two, second.evaluate),
     ]);
 
     // Assess
@@ -125,12 +129,12 @@ describe("withEvaluationCache", () => {
   test("a lock left by a process that is gone is taken over", async () => {
     // Prepare: the lock of an evaluation whose process died (a pid that no process has).
     const one = path.join(tmp, "one");
-    const lock = path.join(tmp, "cache", `${evaluationKey({ ...options, outDir: one })}.lock`);
+    const lock = path.join(tmp, "cache", `${evaluationKey(options)}.lock`);
     fs.writeFileSync(lock, "2147483646");
     const first = fakeEvaluation(one, "a");
 
     // Act
-    await withEvaluationCache({ ...options, outDir: one }, first.evaluate);
+    await withEvaluationCache(options, one, first.evaluate);
 
     // Assess
     expect(first.calls).toEqual([one]);
@@ -140,10 +144,10 @@ describe("withEvaluationCache", () => {
   test("different options evaluate again", async () => {
     const one = path.join(tmp, "one");
     const two = path.join(tmp, "two");
-    await withEvaluationCache({ ...options, outDir: one }, fakeEvaluation(one, "a").evaluate);
+    await withEvaluationCache(options, one, fakeEvaluation(one, "a").evaluate);
     const second = fakeEvaluation(two, "b");
 
-    await withEvaluationCache({ stack: "staging", outDir: two }, second.evaluate);
+    await withEvaluationCache({ ...options, stack: "staging" }, two, second.evaluate);
 
     expect(second.calls).toEqual([two]);
   });
@@ -156,14 +160,12 @@ describe("withEvaluationCache", () => {
       fs.writeFileSync(path.join(one, "request.json"), "{}");
       throw new Error("program evaluation exited 1 without a result");
     };
-    await expect(withEvaluationCache({ ...options, outDir: one }, crash)).rejects.toThrow(
-      "exited 1",
-    );
+    await expect(withEvaluationCache(options, one, crash)).rejects.toThrow("exited 1");
     const two = path.join(tmp, "two");
     const second = fakeEvaluation(two, "b");
 
     // Act
-    await withEvaluationCache({ ...options, outDir: two }, second.evaluate);
+    await withEvaluationCache(options, two, second.evaluate);
 
     // Assess
     expect(second.calls).toEqual([two]);
@@ -176,8 +178,8 @@ describe("withEvaluationCache", () => {
     const first = fakeEvaluation(one, "a");
     const second = fakeEvaluation(two, "b");
 
-    await withEvaluationCache({ ...options, outDir: one }, first.evaluate);
-    await withEvaluationCache({ ...options, outDir: two }, second.evaluate);
+    await withEvaluationCache(options, one, first.evaluate);
+    await withEvaluationCache(options, two, second.evaluate);
 
     expect([first.calls, second.calls]).toEqual([[one], [two]]);
     expect(fs.readdirSync(path.join(tmp, "cache"))).toEqual([]);
