@@ -5,8 +5,10 @@
  * sandbox routes them through the stack's rule (infra/patterns.ts) to the queue and the fan-out.
  * The stack routes STOPPED for its pipeline (the demo stack with `STOPPED` added to its states),
  * so the Pipeline STOPPED event reaches the channels, which say the execution was stopped — not
- * that it failed — and never page (a stop is someone's decision). The other stop events match no
- * branch of the rule (stage and action events are routed for FAILED, approvals for STARTED).
+ * that it failed — and never page (a stop is someone's decision). The approval's Action
+ * ABANDONED is routed too (approvals for STARTED and their runs' ends, so that a request nobody
+ * clicked is rewritten), and is told to no channel; the other stop events match no branch of the
+ * rule (stage and action events are routed for FAILED).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -48,7 +50,7 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
-it("a stopped execution reaches the channels as stopped (with no page), and only its Pipeline STOPPED event matches the rule", async () => {
+it("a stopped execution reaches the channels as stopped (with no page); only its Pipeline STOPPED and its approval's ABANDONED match the rule", async () => {
   // Prepare: an execution waits at its approval.
   const executionId = randomUUID();
   sandbox.standins.aws.addPendingApproval({
@@ -74,7 +76,9 @@ it("a stopped execution reaches the channels as stopped (with no page), and only
   expect(routed.map((l) => l.trim())).toEqual([
     `⇢ event CodePipeline emitted ${PIPELINE} Pipeline STOPPING${dropped}`,
     `⇢ event CodePipeline emitted ${PIPELINE} Stage STOPPING${dropped}`,
-    `⇢ event CodePipeline emitted ${PIPELINE} Action ABANDONED${dropped}`,
+    // The approval's own end is routed for pipelines with approvals, so that a request nobody
+    // clicked is rewritten (handlers/reminders/ended.ts); it is told to no channel.
+    `⇢ event CodePipeline emitted ${PIPELINE} Action ABANDONED`,
     `⇢ event CodePipeline emitted ${PIPELINE} Stage STOPPED${dropped}`,
     `⇢ event CodePipeline emitted ${PIPELINE} Pipeline STOPPED`,
   ]);
