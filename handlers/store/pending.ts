@@ -138,23 +138,13 @@ export async function recordPending(p: PendingApproval): Promise<boolean> {
 export async function pendingUntil(until: Date): Promise<StoredPending[]> {
   // Every sort key of an expiry <= until starts with `<iso>#`; `$` sorts right after `#`.
   const upper = `${until.toISOString()}$`;
-  const out: StoredPending[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb().send(
-      new QueryCommand({
-        TableName: tableName(),
-        KeyConditionExpression: "pk = :pk AND sk < :upper",
-        ExpressionAttributeValues: { ":pk": PENDING_APPROVALS_PARTITION, ":upper": upper },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-        Limit: MAX_PENDING_PER_SCAN - out.length,
-      }),
-    );
-    out.push(...((page.Items ?? []) as StoredPending[]));
-    start = page.LastEvaluatedKey;
-  } while (start && out.length < MAX_PENDING_PER_SCAN);
-  return out;
+  return queryPending(
+    {
+      KeyConditionExpression: "pk = :pk AND sk < :upper",
+      ExpressionAttributeValues: { ":upper": upper },
+    },
+    true,
+  );
 }
 
 /**
@@ -167,17 +157,44 @@ export async function pendingUntil(until: Date): Promise<StoredPending[]> {
  * claimed a moment ago is seen. DynamoDB errors are thrown.
  */
 export async function pendingOfExecution(executionId: string): Promise<StoredPending[]> {
+  return queryPending(
+    {
+      KeyConditionExpression: "pk = :pk",
+      FilterExpression: "executionId = :e",
+      ExpressionAttributeValues: { ":e": executionId },
+    },
+    false,
+  );
+}
+
+/**
+ * The pending partition's items that `query` selects (its expressions; `:pk` is set here), at
+ * most {@link MAX_PENDING_PER_SCAN}, paged and strongly consistent. `limited`: each page asks
+ * for no more than what is still wanted (DynamoDB's `Limit` counts items read before a filter,
+ * so a filtered query reads whole pages instead). DynamoDB errors are thrown.
+ */
+async function queryPending(
+  query: {
+    KeyConditionExpression: string;
+    FilterExpression?: string;
+    ExpressionAttributeValues: Record<string, unknown>;
+  },
+  limited: boolean,
+): Promise<StoredPending[]> {
   const out: StoredPending[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await ddb().send(
       new QueryCommand({
         TableName: tableName(),
-        KeyConditionExpression: "pk = :pk",
-        FilterExpression: "executionId = :e",
-        ExpressionAttributeValues: { ":pk": PENDING_APPROVALS_PARTITION, ":e": executionId },
+        ...query,
+        ExpressionAttributeValues: {
+          ...query.ExpressionAttributeValues,
+          ":pk": PENDING_APPROVALS_PARTITION,
+        },
         ConsistentRead: true,
         ExclusiveStartKey: start,
+        ...(limited ? { Limit: MAX_PENDING_PER_SCAN - out.length } : {}),
       }),
     );
     out.push(...((page.Items ?? []) as StoredPending[]));

@@ -3,7 +3,7 @@
 // textContent or validated attributes, never innerHTML: a commit message containing markup stays
 // text.
 
-import { httpHref, renderMarkdown, renderMarkdownInline } from "./markdown.js";
+import { DAYS, httpHref, MONTHS, pad, renderMarkdown, renderMarkdownInline } from "./markdown.js";
 
 /** Creates an element with a class and optional text. */
 export function el(tag, className, text) {
@@ -12,23 +12,6 @@ export function el(tag, className, text) {
   if (text !== undefined && text !== null) node.textContent = String(text);
   return node;
 }
-
-const pad = (n) => String(n).padStart(2, "0");
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /** "14:02:59 UTC": how the page writes a time (24-hour UTC); an unparsable value is kept. */
 export function utcTime(iso) {

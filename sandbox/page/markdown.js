@@ -41,8 +41,10 @@ export function httpHref(url) {
   }
 }
 
-const pad = (n) => String(n).padStart(2, "0");
-const MONTHS = [
+/** Two digits, as clocks and dates are written ("07"). Shared with blockkit.js. */
+export const pad = (n) => String(n).padStart(2, "0");
+/** Month and weekday names in English, as the clients write them. Shared with blockkit.js. */
+export const MONTHS = [
   "January",
   "February",
   "March",
@@ -56,7 +58,7 @@ const MONTHS = [
   "November",
   "December",
 ];
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+export const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /**
  * A Discord timestamp's text for a reader in UTC who prefers 24-hour time (the page's way): the
