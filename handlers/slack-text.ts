@@ -60,3 +60,19 @@ export function slackTime(iso: string): string {
   if (Number.isNaN(ms)) return escapeSlackText(iso);
   return `<!date^${Math.floor(ms / 1000)}^{date_num} {time}|${humanTime(iso)}>`;
 }
+
+/**
+ * A span of two ISO instants in mrkdwn, the end without its date when both fall on one UTC day:
+ * "<!date…|2026-12-01 15:00 UTC> – <!date^…^{time}|15:02 UTC>" (the date once, as a reader says
+ * it; a grouping window lasts minutes). Across midnight, or with a value that does not parse,
+ * both ends are written whole ({@link slackTime}).
+ */
+export function slackTimeSpan(startIso: string, endIso: string): string {
+  const start = utcMinute(startIso);
+  const end = utcMinute(endIso);
+  if (start === undefined || end === undefined || start.slice(0, 10) !== end.slice(0, 10)) {
+    return `${slackTime(startIso)} – ${slackTime(endIso)}`;
+  }
+  const seconds = Math.floor(Date.parse(endIso) / 1000);
+  return `${slackTime(startIso)} – <!date^${seconds}^{time}|${end.slice(11)}>`;
+}

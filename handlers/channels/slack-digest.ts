@@ -12,7 +12,7 @@
  * every Slack message.
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
-import { escapeSlackText as esc, slackTime, truncateMrkdwn } from "../slack-text";
+import { escapeSlackText as esc, slackTime, slackTimeSpan, truncateMrkdwn } from "../slack-text";
 import type { Digest } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
 import { countWords, digestTitle } from "./digest";
@@ -93,7 +93,7 @@ export function renderSlackDigest(
     elements: [
       {
         type: "mrkdwn",
-        text: `${slackTime(d.windowStart)} – ${slackTime(d.windowEnd)} · ${countWords(d.count, "notification")}, ${countWords(d.pipelines, "pipeline")}`,
+        text: `${slackTimeSpan(d.windowStart, d.windowEnd)} · ${countWords(d.count, "notification")}, ${countWords(d.pipelines, "pipeline")}`,
       },
     ],
   };

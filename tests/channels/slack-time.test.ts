@@ -62,11 +62,26 @@ it.each(FIXTURE_NAMES)("%s: no Slack date falls back to ISO 8601", (name) => {
 it("the digest: its window and each pipeline's time in the same form", () => {
   const m = formatSlackDigest(stormOf(2, 1), slack);
   const window = mrkdwnTexts(m.blocks[1])[0];
+  // The date once: the window's end on the same day is its time alone (Slack's {time} token).
   expect(window).toBe(
     "<!date^1796137200^{date_num} {time}|2026-12-01 15:00 UTC> – " +
-      "<!date^1796137320^{date_num} {time}|2026-12-01 15:02 UTC> · 2 notifications, 2 pipelines",
+      "<!date^1796137320^{time}|15:02 UTC> · 2 notifications, 2 pipelines",
   );
   expect(((m.blocks[2] as SectionBlock).text?.text ?? "").split("\n")[0]).toMatch(
     / · Deploy · <!date\^1796137202\^\{date_num\} \{time\}\|2026-12-01 15:00 UTC>$/,
+  );
+});
+
+it("the digest: a window across midnight (UTC) gives both ends their date", () => {
+  const m = formatSlackDigest(
+    stormOf(2, 1, {
+      windowStart: "2026-12-01T23:59:00.000Z",
+      windowEnd: "2026-12-02T00:01:00.000Z",
+    }),
+    slack,
+  );
+  expect(mrkdwnTexts(m.blocks[1])[0]).toBe(
+    "<!date^1796169540^{date_num} {time}|2026-12-01 23:59 UTC> – " +
+      "<!date^1796169660^{date_num} {time}|2026-12-02 00:01 UTC> · 2 notifications, 2 pipelines",
   );
 });
