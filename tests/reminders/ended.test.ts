@@ -16,7 +16,6 @@
  *   ones given (https://api.slack.com/methods/chat.update); an incoming webhook can only post.
  */
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { claimDecision, settleDecision } from "../../handlers/store/approvals";
@@ -33,7 +32,7 @@ import {
   pendingApprovalStarted,
   record,
   TABLE,
-  startFanoutWorld,
+  startReleasesBotWorld,
   type FanoutWorld,
 } from "../support/fanout";
 
@@ -48,17 +47,9 @@ let world: FanoutWorld;
 let doc: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  world = await startFanoutWorld((raw) => {
-    raw.secrets["slack-releases"] = { ...raw.secrets["slack-releases"], botToken: "xoxb-local" };
-    raw.channels["slack-releases"] = { type: "slack", channel: CHANNEL_ID };
-  });
-  doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: world.standins.dynamo.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "a", secretAccessKey: "b" },
-    }),
-  );
+  // Both secrets, so that a test can switch the channel between webhook and bot mode.
+  world = await startReleasesBotWorld(CHANNEL_ID);
+  doc = world.doc;
 }, 60_000);
 afterAll(() => world.close());
 beforeEach(() => {

@@ -20,7 +20,6 @@
  *   timeout"), so a claim older than the lease (store/pending.ts STEP_LEASE_MS) has no live owner.
  */
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../../handlers/aws";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
@@ -35,7 +34,7 @@ import {
   pendingApprovalStarted,
   record,
   TABLE,
-  startFanoutWorld,
+  startReleasesBotWorld,
   throttleCalls,
   type FanoutWorld,
 } from "../support/fanout";
@@ -49,18 +48,9 @@ let world: FanoutWorld;
 let doc: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  world = await startFanoutWorld((raw) => {
-    // Both secrets, so that a test can switch the channel between webhook and bot mode.
-    raw.secrets["slack-releases"] = { ...raw.secrets["slack-releases"], botToken: "xoxb-local" };
-    raw.channels["slack-releases"] = { type: "slack", channel: CHANNEL_ID };
-  });
-  doc = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: world.standins.dynamo.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "a", secretAccessKey: "b" },
-    }),
-  );
+  // Both secrets, so that a test can switch the channel between webhook and bot mode.
+  world = await startReleasesBotWorld(CHANNEL_ID);
+  doc = world.doc;
 }, 60_000);
 afterAll(() => world.close());
 beforeEach(() => {

@@ -199,6 +199,8 @@ export interface FanoutWorld {
   auditByPipeline(pipeline: string, from?: string, to?: string): Promise<Record<string, any>[]>;
   /** Query the byExecution index. */
   auditByExecution(executionId: string): Promise<Record<string, any>[]>;
+  /** A DynamoDB document client of the world's table (dynalite), for a test's own reads. */
+  doc: DynamoDBDocumentClient;
   close(): Promise<void>;
 }
 
@@ -315,6 +317,18 @@ export async function startSlackBotWorld(
   return world;
 }
 
+/**
+ * A fan-out world whose `slack-releases` (the prod stack's approval channel) has both a webhook
+ * and a bot token and posts to channel id `channelId`: a test sets its `mode` (and `apiUrl`, the
+ * Slack Web API stand-in) to switch between webhook and bot mode.
+ */
+export function startReleasesBotWorld(channelId: string): Promise<FanoutWorld> {
+  return startFanoutWorld((raw) => {
+    raw.secrets["slack-releases"] = { ...raw.secrets["slack-releases"], botToken: "xoxb-local" };
+    raw.channels["slack-releases"] = { type: "slack", channel: channelId };
+  });
+}
+
 /** Starts the stand-ins and a fan-out handler for the prod stack (edited by `edit`). */
 export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> {
   const standins = await startAll();
@@ -369,6 +383,7 @@ export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> 
   const world: FanoutWorld = {
     standins,
     config,
+    doc,
     handler,
     invoke,
     lines,
