@@ -31,21 +31,18 @@ import {
 } from "../../handlers/channels/teams";
 import type { ChannelDriver } from "../../handlers/channels/types";
 import type { ChannelConfig, Notification } from "../../handlers/types";
-import { FIXTURE_NAMES, fixture, makeContext, replyWith, startServer } from "./helpers";
+import {
+  FIXTURE_NAMES,
+  fixture,
+  makeContext,
+  mrkdwnTexts,
+  replyWith,
+  startServer,
+} from "./helpers";
 
 /** Every mrkdwn string in a Slack message, with the fallback `text`. */
-function mrkdwnTexts(m: SlackMessage): string[] {
-  const out = [m.text];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === "object") {
-      const o = v as Record<string, unknown>;
-      if (o.type === "mrkdwn" && typeof o.text === "string") out.push(o.text);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(m.blocks);
-  return out;
+function slackTexts(m: SlackMessage): string[] {
+  return [m.text, ...mrkdwnTexts(m.blocks)];
 }
 
 /** The only `<…>` constructs we put into mrkdwn ourselves. */
@@ -104,7 +101,7 @@ describe("slack escaping", () => {
     // Act
     const message = formatSlack(fixture(name), { type: "slack", mode: "webhook" });
     // Assess
-    for (const text of mrkdwnTexts(message)) {
+    for (const text of slackTexts(message)) {
       for (const [, inner] of text.matchAll(/<([^>]*)>/g)) {
         expect(OUR_CONSTRUCTS.some((re) => re.test(inner))).toBe(true);
       }
@@ -124,7 +121,7 @@ describe("slack escaping", () => {
       notes: [hostile],
     };
     // Act
-    const texts = mrkdwnTexts(formatSlack(n, { type: "slack", mode: "webhook" })).join("\n");
+    const texts = slackTexts(formatSlack(n, { type: "slack", mode: "webhook" })).join("\n");
     // Assess
     for (const live of ["<!channel>", "<!here>", "<@U123>", "<https://evil.example"])
       expect(texts).not.toContain(live);

@@ -187,3 +187,17 @@ export async function rejectionOf(fn: () => Promise<unknown>): Promise<unknown> 
   }
   throw new Error("expected a rejection, but the call resolved");
 }
+
+/** Every mrkdwn text (`{type: "mrkdwn", text}`) found anywhere in `blocks`, in document order. */
+export function mrkdwnTexts(blocks: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (v === null || typeof v !== "object") return;
+    const o = v as Record<string, unknown>;
+    if (o.type === "mrkdwn" && typeof o.text === "string") out.push(o.text);
+    Object.values(o).forEach(walk);
+  };
+  walk(blocks);
+  return out;
+}

@@ -6,21 +6,8 @@ import { renderSlack, type SlackConfig } from "../../handlers/channels/slack-for
 import { MAX_ID_CHARS } from "../../handlers/events/model";
 import { truncateMrkdwn } from "../../handlers/slack-text";
 import type { Notification } from "../../handlers/types";
+import { mrkdwnTexts } from "./helpers";
 import { fixture } from "./helpers";
-
-/** Every mrkdwn text of a Slack message. */
-function mrkdwnTexts(blocks: unknown): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) return v.forEach(walk);
-    if (v === null || typeof v !== "object") return;
-    const o = v as Record<string, unknown>;
-    if (o.type === "mrkdwn" && typeof o.text === "string") out.push(o.text);
-    Object.values(o).forEach(walk);
-  };
-  walk(blocks);
-  return out;
-}
 
 /** Whether every `<` of mrkdwn `text` is closed by a `>` (a link, mention or date kept whole). */
 function linksClosed(text: string): boolean {

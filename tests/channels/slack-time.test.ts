@@ -11,24 +11,9 @@ import { formatSlack } from "../../handlers/channels/slack-format";
 import { formatSlackDigest } from "../../handlers/channels/slack";
 import type { ChannelConfig } from "../../handlers/types";
 import { stormOf, useHome } from "./digest-support";
-import { FIXTURE_NAMES, fixture } from "./helpers";
+import { FIXTURE_NAMES, fixture, mrkdwnTexts } from "./helpers";
 
 const slack = { type: "slack", mode: "webhook" } as ChannelConfig & { type: "slack" };
-
-/** Every mrkdwn text of a message. */
-function mrkdwnTexts(blocks: unknown): string[] {
-  const out: string[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === "object") {
-      const o = v as Record<string, unknown>;
-      if (o.type === "mrkdwn" && typeof o.text === "string") out.push(o.text);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(blocks);
-  return out;
-}
 
 let restore: () => void;
 beforeAll(() => {
