@@ -81,6 +81,19 @@ export function receiverTimeoutMs(): number {
   return roundTripTimeoutMs(DEFAULT_TIMEOUT_MS, RECEIVER_TIMEOUT_FLOOR_MS);
 }
 
+/**
+ * The least time (ms, this clock) a send is started with: 1 s on AWS; under scaled time
+ * {@link roundTripTimeoutMs} with {@link RECEIVER_TIMEOUT_FLOOR_MS} (300 ms real at 1/50). A
+ * request started with less has its timeout cut to what is left (tens of ms under load), so a
+ * receiver that took it but answered in an ordinary time is read as timed out, and the retry sends
+ * it again: the sandbox's demo, under load, sent a Slack message twice and paged PagerDuty twice
+ * after attempts "timed out after 27 ms" and "after 21 ms". Not started, it is a plain "not sent"
+ * that the next receive delivers once.
+ */
+export function minSendBudgetMs(): number {
+  return roundTripTimeoutMs(1000, RECEIVER_TIMEOUT_FLOOR_MS);
+}
+
 /** Response bodies are read up to this many bytes: enough for any error text, bounded memory. */
 export const MAX_RESPONSE_BODY_BYTES = 16 * 1024;
 
@@ -215,7 +228,8 @@ function describeFailure(e: unknown, timeoutMs: number): string {
  * POSTs `body` as JSON with a timeout bounded by the deadline. Resolves with any HTTP response
  * (classify it with {@link classifyResponse}); throws a retryable DeliveryError on network
  * errors, timeouts and connection resets (`mayHaveArrived` when the request had been written
- * in full: the receiver may have taken it), and a permanent one on an unusable URL. Redirects are
+ * in full: the receiver may have taken it), a retryable one without sending when less than
+ * {@link minSendBudgetMs} is left before the deadline, and a permanent one on an unusable URL. Redirects are
  * not followed (a 3xx is returned and classified permanent): a webhook that moved is a config
  * error, and following it could carry the Authorization header elsewhere.
  */
@@ -241,6 +255,9 @@ export async function postJson(
   const target = checked.url;
   const left = opts.deadline - Date.now();
   if (left <= 0) throw fail("deadline reached before sending", true);
+  const budget = minSendBudgetMs();
+  if (left < budget)
+    throw fail(`deadline too close to send (${left} ms left, ${budget} needed)`, true);
   const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? receiverTimeoutMs(), left));
 
   try {

@@ -7,6 +7,7 @@ import {
   deliveryError,
   isDeliveryError,
   MAX_RESPONSE_BODY_BYTES,
+  minSendBudgetMs,
   parseRetryAfter,
   postJson,
   redact,
@@ -215,9 +216,31 @@ describe("postJson", () => {
     const server = await startServer(replyWith("hang"));
     try {
       const error = await rejectionOf(() =>
-        postJson(server.url, {}, { ...opts, timeoutMs: 60_000, deadline: Date.now() + 300 }),
+        postJson(server.url, {}, { ...opts, timeoutMs: 60_000, deadline: Date.now() + 1500 }),
       );
-      expect((error as Error).message).toMatch(/timed out after \d{1,3} ms/);
+      expect((error as Error).message).toMatch(/timed out after 1\d{3} ms/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("does not start a send with less than the send budget left: retryable, nothing arrives", async () => {
+    // Prepare: a receiver that answers at once. Under load the demo sent with 21–27 ms left, the
+    // reply came later, the attempt read as timed out and its retry sent the message again.
+    expect(minSendBudgetMs()).toBe(1000); // AWS time (no TIME_SCALE in this process)
+    const server = await startServer(replyWith({ status: 200 }));
+    try {
+      // Act
+      const error = await rejectionOf(() =>
+        postJson(server.url, {}, { ...opts, deadline: Date.now() + 500 }),
+      );
+      // Assess
+      expect(error).toMatchObject({ name: "DeliveryError", retryable: true });
+      expect((error as { mayHaveArrived?: boolean }).mayHaveArrived).toBeUndefined();
+      expect((error as Error).message).toMatch(
+        /deadline too close to send \(\d+ ms left, 1000 needed\)/,
+      );
+      expect(server.requests).toHaveLength(0);
     } finally {
       await server.close();
     }
