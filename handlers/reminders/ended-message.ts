@@ -11,8 +11,7 @@
 import type { RequestEnding } from "../approval/messages";
 import { link } from "../channels/slack-format";
 import { SLACK_LIMITS } from "../channels/slack-limits";
-import { cut } from "../events/fields";
-import { escapeSlackText, truncateText } from "../slack-text";
+import { escapeSlackText, truncateMrkdwn, truncateText } from "../slack-text";
 import type { PendingApproval } from "../store/pending";
 import type { ReminderMessage } from "./messages";
 
@@ -20,7 +19,9 @@ import type { ReminderMessage } from "./messages";
  * The rewritten request of `p`: header `ending.header` (plain text, cut to Slack's 150), fields
  * Pipeline, Stage / action, the ending's State (or Decision) and Execution (linked to the console),
  * and `line` (mrkdwn, already escaped) as context; `text`, the notification fallback, is the
- * header and the line.
+ * header and the line. Every mrkdwn text is cut as mrkdwn (slack-text.ts `truncateMrkdwn`: never
+ * inside a `<!date>`, a link or an `&amp;`, the cut marked "…"): the fallback's 300 characters
+ * are reached by a long pipeline name or a console summary.
  */
 export function endedRequestMessage(
   p: PendingApproval,
@@ -28,10 +29,11 @@ export function endedRequestMessage(
   line: string,
 ): ReminderMessage {
   const e = escapeSlackText;
-  const field = (text: string) => ({ type: "mrkdwn", text: cut(text, SLACK_LIMITS.fieldText) });
+  const mrkdwn = (text: string, max: number) => truncateMrkdwn(text, max).text;
+  const field = (text: string) => ({ type: "mrkdwn", text: mrkdwn(text, SLACK_LIMITS.fieldText) });
   const header = truncateText(ending.header, SLACK_LIMITS.headerText).text;
   return {
-    text: cut(`${header}\n${line}`, SLACK_LIMITS.fallbackText),
+    text: mrkdwn(`${header}\n${line}`, SLACK_LIMITS.fallbackText),
     blocks: [
       { type: "header", text: { type: "plain_text", emoji: true, text: header } },
       {
@@ -45,7 +47,7 @@ export function endedRequestMessage(
       },
       {
         type: "context",
-        elements: [{ type: "mrkdwn", text: cut(line, SLACK_LIMITS.contextText) }],
+        elements: [{ type: "mrkdwn", text: mrkdwn(line, SLACK_LIMITS.contextText) }],
       },
     ],
   };
