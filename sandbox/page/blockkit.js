@@ -3,7 +3,15 @@
 // textContent or validated attributes, never innerHTML: a commit message containing markup stays
 // text.
 
-import { DAYS, httpHref, MONTHS, pad, renderMarkdown, renderMarkdownInline } from "./markdown.js";
+import {
+  DAYS,
+  discordTime,
+  httpHref,
+  MONTHS,
+  pad,
+  renderMarkdown,
+  renderMarkdownInline,
+} from "./markdown.js";
 
 /** Creates an element with a class and optional text. */
 export function el(tag, className, text) {
@@ -369,6 +377,28 @@ export function renderTeams(payload) {
   return root;
 }
 
+/**
+ * An embed's footer line as Discord shows it: its text, then the embed's `timestamp` (ISO 8601,
+ * "timestamp of embed content", https://discord.com/developers/docs/resources/message#embed-object)
+ * after a " • ", in the page's way (discordTime, style f); undefined when it has neither.
+ */
+function discordFooter(embed) {
+  const text = embed.footer?.text ? String(embed.footer.text) : "";
+  const ms = Date.parse(embed.timestamp ?? "");
+  const when = Number.isNaN(ms) ? undefined : discordTime(Math.floor(ms / 1000));
+  if (!text && !when) return undefined;
+  // One flex item (.sk-context lays out its children apart): the text and its time on one line.
+  const line = el("span", "", text);
+  if (when) {
+    const time = el("time", "", when);
+    time.dateTime = new Date(ms).toISOString();
+    line.append(text ? " • " : "", time);
+  }
+  const footer = el("div", "sk-context");
+  footer.append(line);
+  return footer;
+}
+
 /** Renders a Discord webhook message (content and embeds). */
 export function renderDiscord(payload) {
   const root = el("div", "discord-body");
@@ -398,7 +428,8 @@ export function renderDiscord(payload) {
       }
       box.append(fields);
     }
-    if (embed.footer?.text) box.append(el("div", "sk-context", embed.footer.text));
+    const footer = discordFooter(embed);
+    if (footer) box.append(footer);
     root.append(box);
   }
   return root;

@@ -134,6 +134,13 @@ describe("discord", () => {
         "Task “web” — exited with code 137 (OOM) 🚀 @everyone @here\n```\nstack trace line 1\n```",
     );
     await expect(description.locator("a, code, strong, em").count()).resolves.toBe(0);
+    // The embed's timestamp (the notification's time, 2024-05-01T12:34:56Z) follows the footer's
+    // text, as Discord shows it (discord.com, embed object `timestamp`); the page left it out.
+    const footer = card.locator(".sk-context");
+    await expect(footer.innerText()).resolves.toBe("deploy-notifier • 1 May 2024 12:34 UTC");
+    await expect(footer.locator("time").getAttribute("datetime")).resolves.toBe(
+      "2024-05-01T12:34:56.000Z",
+    );
     const logs = card.locator(".sk-field", { hasText: "Logs" });
     await expect(logs.innerText()).resolves.toBe("Logs\nView logs");
     await expect(linksOf(logs)).resolves.toEqual([
