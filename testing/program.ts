@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { evaluateInFreshProcess, ROOT, serveEvaluation } from "./fresh-process";
-import { withEvaluationCache, type EvaluationInput } from "./program-cache";
+import { PROGRAM_CACHE_ENV, withEvaluationCache, type EvaluationInput } from "./program-cache";
 
 const PROJECT = "deploy-notifier";
 /** Pulumi's marker for a secret value on the wire (sdk/nodejs/runtime/rpc.ts). */
@@ -171,7 +171,7 @@ function mergeSecrets(
  * Resolves with `ok: false` and the message `pulumi preview` would show on a config error.
  */
 export async function runProgram(options: ProgramOptions): Promise<ProgramResult | ProgramFailure> {
-  const outDir = options.outDir ?? fs.mkdtempSync(path.join(os.tmpdir(), `dn-${options.stack}-`));
+  const outDir = options.outDir ?? evaluationDir(options.stack);
   const evaluate = () =>
     evaluateInFreshProcess<ProgramResult | ProgramFailure>(
       { file: path.join(__dirname, "program.ts"), dir: outDir, label: "program evaluation" },
@@ -185,6 +185,21 @@ export async function runProgram(options: ProgramOptions): Promise<ProgramResult
   }
   // Within a test run, an identical earlier evaluation's copy (testing/program-cache.ts).
   return withEvaluationCache(input, outDir, evaluate);
+}
+
+/**
+ * A new directory for an evaluation of `stack` whose caller gave no `outDir`: `dn-<stack>-*`
+ * (its result and archives, about 0.8 MB). Nothing removes it but its run: within a jest run
+ * (the run's directory in {@link PROGRAM_CACHE_ENV}, tests/support/global-setup.js) it is made
+ * under `<run directory>/evaluations/`, which tests/support/global-teardown.js removes with the
+ * run; elsewhere (a script, or a run with the cache turned off) in the system's temporary
+ * directory, where its caller removes it. Test runs left hundreds in /tmp before.
+ */
+export function evaluationDir(stack: string): string {
+  const run = process.env[PROGRAM_CACHE_ENV];
+  const base = run ? path.join(path.resolve(run), "evaluations") : os.tmpdir();
+  fs.mkdirSync(base, { recursive: true });
+  return fs.mkdtempSync(path.join(base, `dn-${stack}-`));
 }
 
 /**
