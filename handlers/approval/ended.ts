@@ -7,8 +7,9 @@
  *   ActionExecution, `updatedBy` of ListActionExecutions' ActionExecutionDetail: an ARN) and when
  *   (`lastStatusChange` / `lastUpdateTime`). Neither API returns an approval result of its own:
  *   the run's status and summary are all CodePipeline says of the decision;
- * - expired: `Failed` with no summary and no caller (REFERENCE.md, CodePipeline's lifecycle; a
- *   rejection's summary may be empty, its caller is still named: `endOfRun`). The summary is
+ * - expired: `Failed` with no caller and no summary, or one that speaks of a timeout
+ *   (REFERENCE.md, CodePipeline's lifecycle; a rejection's summary may be empty or speak of
+ *   expiry, its caller is still named: `endOfRun`). The summary is
  *   the result's (ListActionExecutions `externalExecutionSummary`; token.ts reads a run that
  *   GetPipelineState showed ended there): GetPipelineState's own `summary` already holds the
  *   request's comments while the run waits;
@@ -73,10 +74,12 @@ export function snapshotOfDetail(run: CodePipelineSdk.ActionExecutionDetail): Ru
 
 /**
  * The run's end when the run itself says it: decided or expired; undefined otherwise. A Failed
- * run is a rejection when its summary says so or when CodePipeline names who ended it (the caller
- * of PutApprovalResult: `lastUpdatedBy` / `updatedBy`): `result.summary` may be empty
- * (API_ApprovalResult.html: "Minimum length of 0"), so `put-approval-result --result
- * status=Rejected,summary=` rejects with no summary at all. A timeout has no caller.
+ * run is a rejection when CodePipeline names who ended it (the caller of PutApprovalResult:
+ * `lastUpdatedBy` / `updatedBy`), whatever its summary says, or when its summary says so:
+ * `result.summary` may be empty (API_ApprovalResult.html: "Minimum length of 0"), so
+ * `put-approval-result --result status=Rejected,summary=` rejects with no summary at all, and a
+ * reviewer's comment may speak of expiry ("cert expired"). CodePipeline documents no caller for
+ * a timeout (events/classify.ts `failedApprovalKind`).
  */
 function endOfRun(run: RunSnapshot): RunEnd | undefined {
   const summary = run.summary ?? "";

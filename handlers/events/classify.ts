@@ -36,25 +36,33 @@ function isApprovalAction(ev: CodePipelineEvent): boolean {
 }
 
 /**
- * What a FAILED Approval action means, from its result summary: `rejection` when it has one,
- * `approval-expired` when it has none. Every human decision carries a summary, because
- * PutApprovalResult requires `result.summary` (API reference, PutApprovalResult / ApprovalResult):
- * "Rejected by …" from Slack, or the reviewer's own comment from the console ("Wrong build"), which
- * need not say "Rejected". An approval nobody answered within its timeout ends as a FAILED action
- * with no summary, or defensively one that speaks of a timeout (user guide, "Manage approval
- * actions": approvals time out after 7 days by default; REFERENCE.md, CodePipeline's lifecycle). The API side (enrich.ts) decides the same way
- * from ListActionExecutions.
- * `summary` may be empty on a rejection too (API_ApprovalResult.html: `summary` "Minimum length
- * of 0"): where CodePipeline names who ended the run (`by`: ListActionExecutions `updatedBy`,
- * GetPipelineState `lastUpdatedBy`, the caller of PutApprovalResult), it was rejected; a timeout
- * has no caller. Events carry no caller: without `by`, an empty summary still reads as expired.
+ * What a FAILED Approval action means: `rejection` or `approval-expired`.
+ * - With a caller (`by`: ListActionExecutions `updatedBy`, "The ARN of the user who changed the
+ *   pipeline execution details", API_ActionExecutionDetail.html; GetPipelineState `lastUpdatedBy`,
+ *   "The ARN of the user who last changed the pipeline", API_ActionExecution.html): someone called
+ *   PutApprovalResult, so it was rejected, whatever its comment says ("cert expired, do not
+ *   ship" is a reviewer's reason, not a timeout). CodePipeline's documentation gives a timeout
+ *   no caller: an approval "not received within seven days" only makes the status "Failed"
+ *   (user guide, "Approve or reject an approval action in CodePipeline",
+ *   https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-approve-or-reject.html;
+ *   the timeout is 7 days by default, 5 minutes to 60 days per action: "Quotas in AWS
+ *   CodePipeline"), and nothing there names who ended it.
+ * - Without a caller (the EventBridge action event carries none: user guide, "Monitoring
+ *   CodePipeline events", `execution-result` holds only the external execution's url, summary,
+ *   id and `error-code`), the summary decides: "Rejected" is a rejection; none, an empty one or
+ *   one that speaks of a timeout reads as expired (REFERENCE.md, CodePipeline's lifecycle: an
+ *   expired approval has no "Rejected by" summary); any other comment is a reviewer's
+ *   (PutApprovalResult requires `result.summary`, API_ApprovalResult.html, though it may be
+ *   empty: "Minimum length of 0"). A console rejection whose comment speaks of expiry is then
+ *   still read as expired: the event says nothing else that tells them apart.
+ * The API side (enrich.ts, reminders/decide.ts, approval/ended.ts) passes the caller.
  */
 export function failedApprovalKind(
   summary: string | undefined,
   by?: string,
 ): "rejection" | "approval-expired" {
   if (isRejectionSummary(summary)) return "rejection";
-  if (by !== undefined && by !== "" && !TIMED_OUT.test(summary ?? "")) return "rejection";
+  if (by !== undefined && by.trim() !== "") return "rejection";
   if (summary === undefined || summary.trim() === "" || TIMED_OUT.test(summary)) {
     return "approval-expired";
   }

@@ -518,6 +518,24 @@ describe("a click on a request decided in the console says who decided and when"
     expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
   });
 
+  it("rejected in the console with a comment that speaks of expiry: rejected, not expired", async () => {
+    // Prepare: the reviewer's reason mentions an expiry. A run someone decided names its caller
+    // (`updatedBy` / `lastUpdatedBy`: the ARN of who called PutApprovalResult,
+    // API_ActionExecutionDetail.html, API_ActionExecution.html); CodePipeline documents none for
+    // a timeout (user guide, "Approve or reject an approval action in CodePipeline").
+    const p = pendingRun(h.all.aws);
+    const at = await decideInCodePipeline(p.token, "Rejected", "cert expired, do not ship");
+    // Act
+    const { responseId } = await click(APPROVER_1, p);
+    // Assess
+    const answer = answerOf(responseId);
+    expect(answer.told).toBe(
+      `Already rejected in CodePipeline by role/approver at ${slackAt(at)}: cert expired, do not ship. ${RETRY}`,
+    );
+    expect(answer.message).toContain(`❌ ${PIPELINE}: rejected in CodePipeline by role/approver`);
+    expect(answer.message).not.toContain("ended without a decision");
+  });
+
   it("a console summary with half an emoji (a lone surrogate) is told as well-formed text", async () => {
     // Prepare: the reviewer's summary carries a lone surrogate through a JSON escape.
     const p = pendingRun(h.all.aws);

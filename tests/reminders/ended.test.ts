@@ -186,6 +186,26 @@ describe("a request in bot mode whose run ends outside Slack", () => {
     expect(text).not.toContain('"actions"');
   });
 
+  it("rejected in the console with a comment that speaks of expiry: rewritten as rejected, not left to the expiry", async () => {
+    // The run names its caller (`updatedBy`, API_ActionExecutionDetail.html): someone decided it;
+    // CodePipeline documents no caller for a timeout (events/classify.ts failedApprovalKind).
+    const { executionId, item } = await requestPosted();
+
+    expect(await world.drain(decideInConsole("Rejected", "cert expired, do not ship"))).toEqual([]);
+
+    expect(updates()).toHaveLength(1);
+    expect((messageOf(item.messageTs).blocks as any[])[0].text.text).toContain(
+      `❌ ${PIPELINE}: rejected in CodePipeline by ${CONSOLE_CALLER}`,
+    );
+    expect(await endedAudit(executionId)).toEqual([
+      expect.objectContaining({
+        result: expect.stringMatching(
+          /^request message updated: Already rejected in CodePipeline by role\/approver at .*: cert expired, do not ship$/,
+        ),
+      }),
+    ]);
+  });
+
   it("its execution stopped (stop and abandon): rewritten with the stop, once for all its events", async () => {
     const { executionId, item } = await requestPosted();
     const events = emittedBy(() =>
