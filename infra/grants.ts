@@ -148,7 +148,7 @@ export function auditAppend(tableArn: string): Statement {
  * DELETE, GetItem); Query of an execution's approval decisions (`slackRejection`, the table, not
  * the index); pending approval requests ({@link PENDING_ACTIONS}, only with approvals);
  * append-only audit; its secret; SNS through the topics' key; CodePipeline reads (the reminder
- * scan's ListActionExecutions is one of them).
+ * scan's ListActionExecutions is one of them, and ListPipelineExecutions for a stop's reason).
  */
 export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]> {
   const approvals = r.pipelines.some((p) => p.approvals);
@@ -242,12 +242,18 @@ export function fanoutStatements(r: FanoutResources): pulumi.Output<Statement[]>
           ]
         : []),
       {
+        // ListPipelineExecutions: a stopped execution's reason (`stopTrigger.reason`), which the
+        // rewrite of a request that ended without a click tells (reminders/ended.ts, approval/
+        // ended.ts `stopReason`). A read of the same pipelines as GetPipelineExecution, which
+        // already shows the execution; the action's resource is the pipeline (Service
+        // Authorization Reference, AWS CodePipeline).
         Sid: "Enrichment",
         Effect: "Allow",
         Action: [
           "codepipeline:GetPipeline",
           "codepipeline:GetPipelineExecution",
           "codepipeline:ListActionExecutions",
+          "codepipeline:ListPipelineExecutions",
         ],
         Resource: pipelines.arns,
       },

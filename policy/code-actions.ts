@@ -160,6 +160,12 @@ export const CODE_ACTIONS: Readonly<Record<NotifierFunctionName, readonly Action
       usedBy:
         "handlers/enrich.ts: the failing action and its error; handlers/reminders/decide.ts and ended.ts: how a pending approval run stands, and how it ended",
     },
+    {
+      action: "codepipeline:ListPipelineExecutions",
+      command: "ListPipelineExecutionsCommand",
+      usedBy:
+        "handlers/approval/ended.ts stopReason, from handlers/reminders/ended.ts: why an ended request's execution was stopped (stopTrigger.reason)",
+    },
     ASSUME_SOURCE_ROLE,
   ],
   approval: [
@@ -237,10 +243,7 @@ export const SOURCE_ACCESS_ACTIONS: readonly string[] = [
 export const REACHABLE_NOT_CALLED: Readonly<
   Record<NotifierFunctionName, Readonly<Record<string, string>>>
 > = {
-  fanout: {
-    ListPipelineExecutionsCommand:
-      "handlers/approval/ended.ts stopReason: the fan-out's rewrite of an ended request (handlers/reminders/ended.ts) calls endOf with withReason false, so a stop's reason is left out (README: no grant for it)",
-  },
+  fanout: {},
   approval: {
     QueryCommand:
       "handlers/store/pending.ts: reached only through reminders/messages.ts' type-only import of it; only the fan-out reads pending requests (and rejections: store/decision-reads.ts, not reachable)",

@@ -153,14 +153,14 @@ async function stopReason(
 /**
  * How the claimed run ended (see the module comment), from what was read of it (`run`; undefined
  * when no run of the claimed execution was found); undefined when CodePipeline does not say.
- * `withReason` false leaves a stop's reason out (no ListPipelineExecutions: the fan-out, which
- * rewrites a request that ended without a click, has no grant for it).
+ * Both callers may read a stop's reason: the approval Lambda (its `Approvals` statement) and the
+ * fan-out, which rewrites a request that ended without a click (its `Enrichment` statement;
+ * infra/grants.ts).
  */
 export async function endOf(
   sdk: typeof CodePipelineSdk,
   target: ApprovalTarget,
   run: RunSnapshot | undefined,
-  withReason = true,
 ): Promise<RunEnd | undefined> {
   if (run?.status === "InProgress") return undefined;
   const own = run && endOfRun(run);
@@ -168,7 +168,7 @@ export async function endOf(
   const status = await executionStatus(sdk, target);
   if (!status || status === "InProgress") return undefined;
   const stopped = status === "Stopped" || status === "Stopping";
-  const reason = stopped && withReason ? await stopReason(sdk, target) : undefined;
+  const reason = stopped ? await stopReason(sdk, target) : undefined;
   return { kind: "execution", status, executionId: target.executionId, endedAt: run?.at, reason };
 }
 

@@ -161,7 +161,7 @@ async function endingOf(
     };
   }
   const sdk = require("@aws-sdk/client-codepipeline") as typeof CodePipelineSdk;
-  const end = await endOf(sdk, p, snapshotOfDetail(run), false);
+  const end = await endOf(sdk, p, snapshotOfDetail(run));
   if (!end) return undefined;
   const reason = endedReason(p, end, MRKDWN);
   const icon = end.kind !== "decided" ? "🚫" : end.status === "Succeeded" ? "✅" : "❌";

@@ -141,6 +141,30 @@ describe("the fan-out's role", () => {
   });
 });
 
+describe("the fan-out's CodePipeline reads", () => {
+  it("reads the configured pipelines, a stopped execution's reason too (ListPipelineExecutions)", () => {
+    // The rewrite of a request that ended without a click tells a stop's reason, which only
+    // ListPipelineExecutions returns (`stopTrigger.reason`, API_StopExecutionTrigger.html): on
+    // the same pipelines as the fan-out's other reads, as the approval's own grant has it.
+    const enrichment = statement("fanout", "Enrichment");
+    expect(enrichment.Action).toEqual([
+      "codepipeline:GetPipeline",
+      "codepipeline:GetPipelineExecution",
+      "codepipeline:ListActionExecutions",
+      "codepipeline:ListPipelineExecutions",
+    ]);
+    expect(enrichment.Resource).toEqual(
+      expect.arrayContaining([
+        arn("codepipeline", "main-app-production-v3"),
+        arn("codepipeline", "main-app-production-v3/*"),
+      ]),
+    );
+    expect(enrichment.Resource.every((r: string) => r.startsWith(arn("codepipeline", "")))).toBe(
+      true,
+    );
+  });
+});
+
 describe("the approval's role", () => {
   it("has exactly the statements its code needs: nothing of the fan-out's items", () => {
     expect(policy("approval").Statement).toEqual([

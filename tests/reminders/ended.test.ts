@@ -206,12 +206,15 @@ describe("a request in bot mode whose run ends outside Slack", () => {
     ]);
   });
 
-  it("its execution stopped (stop and abandon): rewritten with the stop, once for all its events", async () => {
+  it("its execution stopped (stop and abandon): rewritten with the stop and its reason, once for all its events", async () => {
     const { executionId, item } = await requestPosted();
+    // The reason whoever stopped it wrote (StopPipelineExecution `reason`), which CodePipeline
+    // returns only through ListPipelineExecutions' stopTrigger.reason
+    // (API_StopExecutionTrigger.html), escaped for mrkdwn.
     const events = emittedBy(() =>
       stopExecution(state(), PIPELINE, executionId, new Date(), {
         abandon: true,
-        reason: "bad build",
+        reason: "bad build <!here>",
       }),
     );
     // Pipeline and Stage STOPPING, Action ABANDONED, Stage and Pipeline STOPPED.
@@ -224,9 +227,10 @@ describe("a request in bot mode whose run ends outside Slack", () => {
     expect((message.blocks as any[])[0].text.text).toBe(`🚫 ${PIPELINE}: ended without a decision`);
     expect(blocksText(item.messageTs)).toMatch(
       new RegExp(
-        `Approval of ${PIPELINE} › Approve › ManualApproval ended at <!date\\^\\d+\\^[^>]*>: execution ${executionId.slice(0, 8)} was stopped\\.`,
+        `Approval of ${PIPELINE} › Approve › ManualApproval ended at <!date\\^\\d+\\^[^>]*>: execution ${executionId.slice(0, 8)} was stopped \\(reason: bad build &lt;!here&gt;\\)\\.`,
       ),
     );
+    expect((await endedAudit(executionId))[0].result).toContain("(reason: bad build <!here>)");
     expect(blocksText(item.messageTs)).toContain("retry stage Approve in CodePipeline");
     expect(blocksText(item.messageTs)).not.toContain('"actions"');
     expect(await endedAudit(executionId)).toHaveLength(1);

@@ -21,7 +21,7 @@ import {
   type PolicyStatement,
   type ProgramResult,
 } from "../../testing";
-import { codePipelineOutbox, putApprovalResult } from "../../testing";
+import { codePipelineOutbox, putApprovalResult, stopExecution } from "../../testing";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { digestFlushBody } from "../../handlers/contracts/digest-flush";
 import { parseEventBridgeEvent } from "../../handlers/events/parse";
@@ -122,7 +122,8 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
    * same record redelivered (claims lost: reads back), the pipeline's recovery (open incidents
    * read and resolved), a rejection clicked in Slack (the execution's decisions queried), an
    * approval request reminded by the reminder scan (pending requests recorded, queried, claimed),
-   * and that request decided in the console (rewritten as ended: reminders/ended.ts).
+   * that request decided in the console (rewritten as ended: reminders/ended.ts), and another
+   * whose execution was stopped with a reason (ListPipelineExecutions).
    */
   async function fanoutFlow(fanout: LambdaProcess): Promise<unknown[]> {
     const record = (body: unknown, receiveCount = 1, messageId: string = randomUUID()) => ({
@@ -198,6 +199,33 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
       .filter((e) => e.detail.state === "SUCCEEDED" && e.detail.action === "ManualApproval");
     if (succeeded.length !== 1) throw new Error("test setup: no Action SUCCEEDED was emitted");
     const endedOutside = await fanout.invoke({ Records: [record(succeeded[0])] });
+    // Another request whose execution is stopped with a reason (stop and abandon: Action
+    // ABANDONED, user guide, "Stop a pipeline execution"): its rewrite tells the reason, which
+    // only ListPipelineExecutions returns (`stopTrigger.reason`, API_StopExecutionTrigger.html).
+    const stoppedId = randomUUID();
+    const stoppedRun = randomUUID();
+    standins.aws.addPendingApproval({
+      pipeline: PIPELINE,
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId: stoppedId,
+      actionExecutionId: stoppedRun,
+    });
+    const stoppedStart = event("action-approval-started", {
+      "execution-id": stoppedId,
+      "action-execution-id": stoppedRun,
+    });
+    const requestedAgain = await fanout.invoke({ Records: [record(stoppedStart)] });
+    const beforeStop = codePipelineOutbox(standins.aws.state).length;
+    const stopOptions = { abandon: true, reason: "bad build" };
+    if (!stopExecution(standins.aws.state, PIPELINE, stoppedId, new Date(), stopOptions)) {
+      throw new Error("test setup: the execution was not stopped");
+    }
+    const abandoned = codePipelineOutbox(standins.aws.state)
+      .slice(beforeStop)
+      .filter((e) => e.detail.state === "ABANDONED" && e.detail.action === "ManualApproval");
+    if (abandoned.length !== 1) throw new Error("test setup: no Action ABANDONED was emitted");
+    const stopped = await fanout.invoke({ Records: [record(abandoned[0])] });
     // Grouping (issue 11): a digest's flush queries its window's entries (`DIGEST#` hash keys of
     // the byExecution index); a window with nothing grouped sends nothing.
     const flushed = await fanout.invoke({
@@ -232,6 +260,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
       ],
     });
     const all = [first, again, grouped, recovered, rejected, requested, scanned, endedOutside];
+    all.push(requestedAgain, stopped);
     all.push(flushed, copied);
     return [...all, dropped];
   }
@@ -437,7 +466,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     doc.destroy();
   });
 
-  it("records a request decided in the console as ended outside Slack, under the declared IAM", async () => {
+  it("records a request decided in the console, and one whose execution was stopped, as ended outside Slack, under the declared IAM", async () => {
     const doc = DynamoDBDocumentClient.from(
       new DynamoDBClient({
         endpoint: standins.dynamo.endpoint,
@@ -460,14 +489,23 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start);
-    // #releases is an incoming webhook in the prod stack: nothing to update, and it says so.
-    expect(items).toEqual([
-      expect.objectContaining({
-        result: expect.stringMatching(
-          /^request message not updated: Already approved in CodePipeline by role\/approver at .*: LGTM from the console$/,
-        ),
-      }),
-    ]);
+    // #releases is an incoming webhook in the prod stack: nothing to update, and it says so;
+    // the stopped one with its reason (ListPipelineExecutions under the fan-out's role).
+    expect(items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          result: expect.stringMatching(
+            /^request message not updated: Already approved in CodePipeline by role\/approver at .*: LGTM from the console$/,
+          ),
+        }),
+        expect.objectContaining({
+          result: expect.stringMatching(
+            /^request message not updated: Approval of .* ended at .*: execution \w{8} was stopped \(reason: bad build\)\.$/,
+          ),
+        }),
+      ]),
+    );
+    expect(items).toHaveLength(2);
     doc.destroy();
   });
 
