@@ -23,6 +23,39 @@ export function truncateText(text: string, max: number): { text: string; truncat
   return { text: text.slice(0, cut) + "…", truncated: true };
 }
 
+/** A piece of a {@link fitLine} line: kept whole (a string), or cut to fit (`{ cut }`). */
+export type LinePiece = string | { cut: string };
+
+/**
+ * A line of at most `max` characters from `pieces`, in order: a string is kept whole (the words
+ * that say what happened: a verb, a time, a status suffix such as "(execution stopping)"); a
+ * `{ cut }` piece (a pipeline name, who decided) is cut with "…" ({@link truncateText}) so that the
+ * line fits. The room left by the whole pieces is shared among the cut pieces, the shorter ones
+ * kept whole first. When the whole pieces leave less than one character per cut piece, the line
+ * itself is cut at its end. For Slack's header block: plain_text of at most 150 characters
+ * (https://docs.slack.dev/reference/block-kit/blocks/header-block).
+ */
+export function fitLine(pieces: readonly LinePiece[], max: number): string {
+  const whole = (p: LinePiece) => (typeof p === "string" ? p : p.cut);
+  const line = pieces.map(whole).join("");
+  if (line.length <= max) return line;
+  const cuts = pieces.flatMap((p, i) => (typeof p === "string" ? [] : [{ i, len: p.cut.length }]));
+  const fixed = pieces.reduce((n, p) => n + (typeof p === "string" ? p.length : 0), 0);
+  let left = max - fixed;
+  if (left < cuts.length) return truncateText(line, max).text;
+  const room = new Map<number, number>();
+  cuts.sort((a, b) => a.len - b.len);
+  cuts.forEach((c, k) => {
+    const given = Math.min(c.len, Math.floor(left / (cuts.length - k)));
+    room.set(c.i, given);
+    left -= given;
+  });
+  const fitted = pieces.map((p, i) =>
+    typeof p === "string" ? p : truncateText(p.cut, room.get(i) ?? 0).text,
+  );
+  return fitted.join("");
+}
+
 /**
  * {@link truncateText} for Slack mrkdwn: also never cuts inside `<…>` (a link `<url|label>`, a
  * mention or a date). Every `<` in mrkdwn this product builds is its own (user text is escaped

@@ -26,8 +26,8 @@ import { callerName, failedApprovalKind } from "../events";
 import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
 import { approvalEndedText, type ApprovalEnd } from "../reminders/messages";
-import { escapeSlackText, humanTime, slackTime } from "../slack-text";
-import { mentionOf, type RequestEnding } from "./messages";
+import { escapeSlackText, fitLine, humanTime, slackTime, type LinePiece } from "../slack-text";
+import { HEADER_MAX_CHARS, mentionOf, type RequestEnding } from "./messages";
 import type { ApprovalClaim, ApprovalTarget } from "./types";
 
 /** How the claimed run ended: decided by someone (who and when, when CodePipeline says), or not. */
@@ -262,8 +262,8 @@ function decidedViaSlack(end: Extract<RunEnd, { kind: "decided" }>): boolean {
 /**
  * How a request whose run ended reads once its buttons are gone (messages.ts `replaceButtons`):
  * decided: "✅ main-app: approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC" (plain
- * text; or "approved through Slack at …" for a decision of ours whose work stopped before it
- * reported), the Decision field likewise with Slack's `<!date>`; undecided: "🚫 main-app: ended
+ * text, names cut to fit Slack's header, never the rest: slack-text.ts `fitLine`; or "approved
+ * through Slack at …" for a decision of ours whose work stopped before it reported), the Decision field likewise with Slack's `<!date>`; undecided: "🚫 main-app: ended
  * without a decision", the State field the reason (`reason`: mrkdwn, {@link MRKDWN}). With
  * `next` ({@link nextStep}, plain text), the field also says what to do next, so that everyone in
  * the channel reads it, not only the clicker (the new-user pass).
@@ -275,9 +275,10 @@ export function endedEnding(
   next?: string,
 ): RequestEnding {
   const then = next ? `\n➡️ ${escapeSlackText(next)}` : "";
+  const pipeline = { cut: target.pipeline };
   if (end.kind !== "decided") {
     return {
-      header: `🚫 ${target.pipeline}: ended without a decision`,
+      header: fitLine(["🚫 ", pipeline, ": ended without a decision"], HEADER_MAX_CHARS),
       state: `*State*\n🚫 ${reason}${then}`,
     };
   }
@@ -286,8 +287,12 @@ export function endedEnding(
   const where = decidedViaSlack(end) ? " through Slack" : ` in CodePipeline${by}`;
   const iso = end.at?.toISOString();
   const verb = decidedVerb(end);
+  const at = iso ? ` at ${humanTime(iso)}` : "";
+  const who: LinePiece[] = decidedViaSlack(end)
+    ? [" through Slack"]
+    : [" in CodePipeline", ...(end.by ? [" by ", { cut: callerName(end.by) }] : [])];
   return {
-    header: `${icon} ${target.pipeline}: ${verb}${where}${iso ? ` at ${humanTime(iso)}` : ""}`,
+    header: fitLine([`${icon} `, pipeline, `: ${verb}`, ...who, at], HEADER_MAX_CHARS),
     state:
       `*Decision*\n${icon} ${verb[0].toUpperCase()}${verb.slice(1)}${escapeSlackText(where)}` +
       (iso ? ` at ${slackTime(iso)}` : "") +

@@ -11,7 +11,7 @@ import {
   type ApprovalDecision,
 } from "../contracts/slack-approval";
 import { cut } from "../events/fields";
-import { escapeSlackText, humanTime, slackTime, truncateText } from "../slack-text";
+import { escapeSlackText, fitLine, humanTime, slackTime, truncateText } from "../slack-text";
 import type { ApprovalClaim, ApprovalTarget, SlackActor, SlackMessage } from "./types";
 import { isRecord } from "./util";
 
@@ -114,12 +114,16 @@ export function isOurActionsBlock(block: Record<string, unknown>): boolean {
   );
 }
 
-/** Slack's header block text limit (https://api.slack.com/reference/block-kit/blocks#header). */
-const HEADER_MAX_CHARS = 150;
+/**
+ * Slack's header block text limit: plain_text of at most 150 characters
+ * (https://docs.slack.dev/reference/block-kit/blocks/header-block).
+ */
+export const HEADER_MAX_CHARS = 150;
 
 /**
- * How a request ended, as its rewritten blocks say it: the header line (plain text) and the
- * State field (mrkdwn). See {@link decidedEnding} and {@link replacedEnding}.
+ * How a request ended, as its rewritten blocks say it: the header line (plain text, at most
+ * {@link HEADER_MAX_CHARS}: its names are cut, never what it says happened, slack-text.ts
+ * `fitLine`) and the State field (mrkdwn). See {@link decidedEnding} and {@link replacedEnding}.
  */
 export interface RequestEnding {
   header: string;
@@ -129,18 +133,26 @@ export interface RequestEnding {
 /**
  * The ending of a decided request: header "✅ main-app: approved by Jane Doe at 2026-12-01 14:02
  * UTC" (plain text: `humanTime`), the Decision field with Slack's `<!date>` (`slackTime`). With
- * `stopping` (its execution was stopping as it was decided: token.ts `RunToken`), the header says
- * so and the State adds {@link STOPPING_NOTE}: an approval then releases nothing.
+ * `stopping` (its execution was stopping as it was decided: token.ts `RunToken`), the header ends
+ * "(execution stopping)", kept when long names are cut to fit, and the State adds
+ * {@link STOPPING_NOTE}: an approval then releases nothing.
  */
 export function decidedEnding(claim: ApprovalClaim, stopping = false): RequestEnding {
   const verb = claim.decision === "Approved" ? "approved" : "rejected";
   const icon = claim.decision === "Approved" ? "✅" : "❌";
   const by = claim.user.name ?? claim.user.username ?? claim.user.id;
   const decision = `*Decision*\n${icon} ${claim.decision} by ${mentionOf(claim.user.id)} at ${slackTime(claim.at)}`;
-  return {
-    header: `${icon} ${claim.pipeline}: ${verb} by ${by} at ${humanTime(claim.at)}${stopping ? " (execution stopping)" : ""}`,
-    state: stopping ? `${decision}\n${STOPPING_NOTE}` : decision,
-  };
+  const header = fitLine(
+    [
+      `${icon} `,
+      { cut: claim.pipeline },
+      `: ${verb} by `,
+      { cut: by },
+      ` at ${humanTime(claim.at)}${stopping ? " (execution stopping)" : ""}`,
+    ],
+    HEADER_MAX_CHARS,
+  );
+  return { header, state: stopping ? `${decision}\n${STOPPING_NOTE}` : decision };
 }
 
 /**
@@ -168,7 +180,7 @@ export const REPLACED_NEXT = "use the newest message";
 /** The ending of a request whose approval run was replaced ({@link REPLACED}; nothing decided). */
 export function replacedEnding(target: ApprovalTarget): RequestEnding {
   return {
-    header: `⏭️ ${target.pipeline}: ${REPLACED}`,
+    header: fitLine(["⏭️ ", { cut: target.pipeline }, `: ${REPLACED}`], HEADER_MAX_CHARS),
     state: `*State*\n⏭️ ${REPLACED[0].toUpperCase()}${REPLACED.slice(1)}; ${REPLACED_NEXT}`,
   };
 }

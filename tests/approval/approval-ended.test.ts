@@ -320,6 +320,29 @@ describe("a click on a request whose run ended undecided says why", () => {
     expect(message).toContain("The execution is stopping: it ends once this approval is decided");
   });
 
+  it("approved while its execution is stopping by a clicker with a long name: the header still ends '(execution stopping)'", async () => {
+    // Prepare: as above; the clicker's name is long (a Slack display name may have 80
+    // characters), so the header would pass Slack's 150 (header block: plain_text "Maximum
+    // length for the text in this field is 150 characters", docs.slack.dev Block Kit reference).
+    const p = pendingRun(h.all.aws);
+    expect(
+      stopExecution(h.all.aws.state, PIPELINE, p.executionId, new Date(), { abandon: false }),
+    ).toBe(true);
+    const longName = { ...APPROVER_1, name: `Jane ${"Doe".repeat(25)}` };
+    // Act
+    const { responseId } = await click(longName, p);
+    // Assess: the name is cut, never the marker nor the time.
+    expect(cpCalls(h, "PutApprovalResult")).toHaveLength(1);
+    const blocks = (answerOf(responseId).replaced as { blocks: any[] }).blocks;
+    const header: string = blocks.find((b) => b.type === "header").text.text;
+    expect(header.length).toBeLessThanOrEqual(150);
+    expect(header).toMatch(
+      new RegExp(
+        `^✅ ${PIPELINE}: approved by Jane (Doe)+D?o?… at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\(execution stopping\\)$`,
+      ),
+    );
+  });
+
   it("approved while its execution is stopping, the reply lost: still says the execution goes no further", async () => {
     // Prepare: stop and wait, as above; CodePipeline applies the approval and the connection is
     // reset (testing/aws core.ts `lostReply`), so the SDK's retry meets

@@ -15,7 +15,9 @@ import {
   replacedEnding,
   replaceButtons,
 } from "../../handlers/approval/messages";
+import { endedEnding } from "../../handlers/approval/ended";
 import { findPipelineRule } from "../../handlers/routing";
+import { fitLine } from "../../handlers/slack-text";
 import { formatSlack } from "../../handlers/channels/slack-format";
 import type { Notification, PipelineRule } from "../../handlers/types";
 import approvalRequestFixture from "../fixtures/notifications/approval-request.json";
@@ -274,6 +276,73 @@ describe("message building", () => {
     expect(replaced).not.toContain("approval needed");
     expect(replaced).not.toContain("STARTED");
     expect(replaced).not.toContain("*Expires*");
+  });
+
+  describe("a header with long names stays within Slack's 150 characters and keeps what happened", () => {
+    // Slack's header block: plain_text of at most 150 characters
+    // (https://docs.slack.dev/reference/block-kit/blocks/header-block). A pipeline name may have
+    // 100 (API_PipelineDeclaration.html `name`: "Maximum length of 100"); the names are cut, not
+    // the status, the time or "(execution stopping)".
+    const pipeline = `payments-${"x".repeat(91)}`;
+    const claim = {
+      pipeline,
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId: "3f1c2b7e-9a4d-4e2b-8c6f-1d2e3f4a5b6c",
+      decision: "Approved" as const,
+      user: { id: "U012ABCDEF", name: `Jane ${"Doe".repeat(25)}` },
+      at: "2024-05-01T12:40:07.000Z",
+    };
+    const target = {
+      pipeline,
+      stage: "Approve",
+      action: "ManualApproval",
+      executionId: claim.executionId,
+    };
+
+    it("decided while its execution was stopping: '(execution stopping)' and the time survive", () => {
+      const { header } = decidedEnding(claim, true);
+      // The kept pieces take 61 characters; the two names share the 89 left, each cut with "…".
+      expect(header).toBe(
+        `✅ payments-${"x".repeat(35)}…: approved by Jane ${"Doe".repeat(12)}Do… at 2024-05-01 12:40 UTC (execution stopping)`,
+      );
+      expect(header.length).toBe(150);
+    });
+
+    it("replaced: the newer action execution is still said", () => {
+      const { header } = replacedEnding(target);
+      expect(header).toBe(
+        `⏭️ payments-${"x".repeat(75)}…: replaced by a newer action execution (the stage was retried)`,
+      );
+      expect(header.length).toBe(150);
+    });
+
+    it("decided in CodePipeline by a long assumed-role session, or ended undecided", () => {
+      // An STS assumed-role ARN: role names up to 64 characters, session names up to 64
+      // (IAM User Guide, "IAM and AWS STS quotas"; AssumeRole `RoleSessionName`).
+      const by = `arn:aws:sts::123456789012:assumed-role/${"R".repeat(64)}/${"s".repeat(64)}`;
+      const at = new Date("2024-05-01T12:40:07.000Z");
+      const end = { kind: "decided" as const, status: "Failed" as const, summary: "no", by, at };
+      const decided = endedEnding(target, end, "").header;
+      expect(decided).toBe(
+        `❌ payments-${"x".repeat(37)}…: rejected in CodePipeline by assumed-role/${"R".repeat(33)}… at 2024-05-01 12:40 UTC`,
+      );
+      expect(decided.length).toBe(150);
+      const undecided = endedEnding(target, { kind: "expired" }, "").header;
+      expect(undecided).toBe(`🚫 ${pipeline}: ended without a decision`);
+      expect(undecided.length).toBeLessThanOrEqual(150);
+    });
+
+    it("fitLine shares the room left by the kept pieces, the shorter name kept whole", () => {
+      const line = fitLine(["[", { cut: "a".repeat(10) }, "|", { cut: "b".repeat(100) }, "]"], 30);
+      expect(line).toBe(`[${"a".repeat(10)}|${"b".repeat(16)}…]`);
+      expect(fitLine(["[", { cut: "a".repeat(40) }, "|", { cut: "b".repeat(40) }, "]"], 30)).toBe(
+        `[${"a".repeat(12)}…|${"b".repeat(13)}…]`,
+      );
+      // Kept pieces alone too long: the line is cut at its end.
+      expect(fitLine(["k".repeat(40), { cut: "n" }], 30)).toBe(`${"k".repeat(29)}…`);
+      expect(fitLine(["short ", { cut: "name" }], 30)).toBe("short name");
+    });
   });
 
   it("falls back to the message text when the message has no blocks", () => {
