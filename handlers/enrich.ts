@@ -203,7 +203,11 @@ type Lookup = (n: Notification, signal: AbortSignal) => Promise<void>;
 function lookupsFor(n: Notification): Lookup[] {
   const lookups: Lookup[] = [];
   const failing = n.kind === "failure" || n.kind === "rejection" || n.kind === "approval-expired";
-  if (failing && (n.level !== "action" || !n.summary)) lookups.push(failedAction);
+  // An Approval FAILED event read as expired although it has a summary (one that speaks of a
+  // timeout): the event names no caller, ListActionExecutions does (`updatedBy`, a rejection's:
+  // events/classify.ts failedApprovalKind), so "cert expired, do not ship" is told as rejected.
+  const unsure = n.kind === "approval-expired" && n.level === "action" && !!n.summary;
+  if (failing && (n.level !== "action" || !n.summary || unsure)) lookups.push(failedAction);
   const told = ["approval-request", "success", "superseded", "stopped", "canceled"];
   if (failing || told.includes(n.kind)) lookups.push(execution);
   if (n.kind === "approval-request" || (n.kind === "approval-expired" && n.level === "action")) {

@@ -54,7 +54,8 @@ function isApprovalAction(ev: CodePipelineEvent): boolean {
  *   expired approval has no "Rejected by" summary); any other comment is a reviewer's
  *   (PutApprovalResult requires `result.summary`, API_ApprovalResult.html, though it may be
  *   empty: "Minimum length of 0"). A console rejection whose comment speaks of expiry is then
- *   still read as expired: the event says nothing else that tells them apart.
+ *   read as expired here: the event says nothing else that tells them apart, so the fan-out's
+ *   enrichment asks ListActionExecutions for the caller (enrich.ts `lookupsFor`).
  * The API side (enrich.ts, reminders/decide.ts, approval/ended.ts) passes the caller.
  */
 export function failedApprovalKind(

@@ -186,12 +186,21 @@ describe("a request in bot mode whose run ends outside Slack", () => {
     expect(text).not.toContain('"actions"');
   });
 
-  it("rejected in the console with a comment that speaks of expiry: rewritten as rejected, not left to the expiry", async () => {
+  it("rejected in the console with a comment that speaks of expiry: rewritten and told as rejected, not expired", async () => {
     // The run names its caller (`updatedBy`, API_ActionExecutionDetail.html): someone decided it;
-    // CodePipeline documents no caller for a timeout (events/classify.ts failedApprovalKind).
+    // CodePipeline documents no caller for a timeout (events/classify.ts failedApprovalKind). The
+    // Action FAILED event names none (its execution-result: url, summary, id, error-code; user
+    // guide, "Monitoring CodePipeline events"): enrichment asks ListActionExecutions.
     const { executionId, item } = await requestPosted();
 
     expect(await world.drain(decideInConsole("Rejected", "cert expired, do not ship"))).toEqual([]);
+
+    const told = r()
+      .deliveries.filter((d) => d.receiver === "slack")
+      .map((d) => String((d.body as { text?: unknown }).text));
+    expect(told).toEqual([
+      `:no_entry: ${PIPELINE}: Rejected by ${CONSOLE_CALLER} at Approve/ManualApproval: cert expired, do not ship`,
+    ]);
 
     expect(updates()).toHaveLength(1);
     expect((messageOf(item.messageTs).blocks as any[])[0].text.text).toContain(
