@@ -56,14 +56,17 @@ function isApprovalAction(ev: CodePipelineEvent): boolean {
  *   empty: "Minimum length of 0"). A console rejection whose comment speaks of expiry is then
  *   read as expired here: the event says nothing else that tells them apart, so the fan-out's
  *   enrichment asks ListActionExecutions for the caller (enrich.ts `lookupsFor`).
- * The API side (enrich.ts, reminders/decide.ts, approval/ended.ts) passes the caller.
+ * The API side (enrich.ts, reminders/decide.ts, approval/ended.ts) passes the caller. Only an
+ * IAM or STS principal's ARN counts as one ({@link PRINCIPAL_ARN}): what CodePipeline writes there
+ * after a timeout is not documented, so a value that names no principal (a service's name, say)
+ * leaves the decision to the summary, as when there is no caller.
  */
 export function failedApprovalKind(
   summary: string | undefined,
   by?: string,
 ): "rejection" | "approval-expired" {
   if (isRejectionSummary(summary)) return "rejection";
-  if (by !== undefined && by.trim() !== "") return "rejection";
+  if (by !== undefined && PRINCIPAL_ARN.test(by.trim())) return "rejection";
   if (summary === undefined || summary.trim() === "" || TIMED_OUT.test(summary)) {
     return "approval-expired";
   }
@@ -77,6 +80,13 @@ export function failedApprovalKind(
 export function callerName(arn: string): string {
   return /^arn:[^:]*:[^:]*:[^:]*:[^:]*:.+/.test(arn) ? arn.split(":").slice(5).join(":") : arn;
 }
+
+/**
+ * The ARN of an IAM or STS principal (IAM User Guide, "IAM identifiers", ARNs:
+ * `arn:<partition>:iam::<account>:user|role/…`, `arn:<partition>:sts::<account>:assumed-role/…`):
+ * who called PutApprovalResult.
+ */
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:/;
 
 /** A summary that speaks of a timeout rather than a decision ("Approval timed out", "expired"). */
 const TIMED_OUT = /\b(timed?[ -]?out|time-?out|expired?)\b/i;
