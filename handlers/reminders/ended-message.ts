@@ -18,8 +18,9 @@ import type { ReminderMessage } from "./messages";
 /**
  * The rewritten request of `p`: header `ending.header` (plain text, cut to Slack's 150), fields
  * Pipeline, Stage / action, the ending's State (or Decision) and Execution (linked to the console),
- * and `line` (mrkdwn, already escaped) as context; `text`, the notification fallback, is the
- * header and the line. Every mrkdwn text is cut as mrkdwn (slack-text.ts `truncateMrkdwn`: never
+ * and `line` (mrkdwn, already escaped) as context unless `context` is false (the State field
+ * already says it: a replaced request, an execution that ended); `text`, the notification
+ * fallback, is the header and the line. Every mrkdwn text is cut as mrkdwn (slack-text.ts `truncateMrkdwn`: never
  * inside a `<!date>`, a link or an `&amp;`, the cut marked "…"): the fallback's 300 characters
  * are reached by a long pipeline name or a console summary.
  */
@@ -27,6 +28,7 @@ export function endedRequestMessage(
   p: PendingApproval,
   ending: RequestEnding,
   line: string,
+  context = true,
 ): ReminderMessage {
   const e = escapeSlackText;
   const mrkdwn = (text: string, max: number) => truncateMrkdwn(text, max).text;
@@ -45,10 +47,22 @@ export function endedRequestMessage(
           field(`*Execution*\n${link(p.consoleUrl, `\`${e(p.executionId)}\``)}`),
         ],
       },
-      {
-        type: "context",
-        elements: [{ type: "mrkdwn", text: mrkdwn(line, SLACK_LIMITS.contextText) }],
-      },
+      ...(context
+        ? [
+            {
+              type: "context",
+              elements: [{ type: "mrkdwn", text: mrkdwn(line, SLACK_LIMITS.contextText) }],
+            },
+          ]
+        : []),
     ],
   };
+}
+
+/**
+ * The one line of a rewritten request (mrkdwn): `icon` and `reason`, which ends with a period
+ * unless it already ends a sentence or a cut (`.`, `!`, `?`, `…`): "ship it?." and "….", before.
+ */
+export function endedLine(icon: string, reason: string): string {
+  return `${icon} ${/[.!?…]$/.test(reason) ? reason : `${reason}.`}`;
 }

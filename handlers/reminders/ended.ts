@@ -53,7 +53,7 @@ import {
 } from "../store/pending";
 import { threadStore } from "../store/threads";
 import { findRun, runStatus } from "./decide";
-import { endedRequestMessage } from "./ended-message";
+import { endedLine, endedRequestMessage } from "./ended-message";
 import { canUpdate, updateRequest } from "./slack";
 import { releaseQuietly, settleQuietly } from "./steps";
 import { auditBase, runDetail, targetOf } from "./target";
@@ -151,12 +151,13 @@ async function endingOf(
   p: StoredPending,
   run: ActionRun,
   runs: ActionRun[],
-): Promise<{ ending: RequestEnding; line: string; audit: string } | undefined> {
+): Promise<{ ending: RequestEnding; line: string; context: boolean; audit: string } | undefined> {
   if (runs.some((r) => isNewer(r, run))) {
     const replaced = `${REPLACED[0].toUpperCase()}${REPLACED.slice(1)}; ${REPLACED_NEXT}`;
     return {
       ending: replacedEnding(p),
-      line: `⏭️ ${replaced}.`,
+      line: endedLine("⏭️", replaced),
+      context: false,
       audit: `the request was ${REPLACED}`,
     };
   }
@@ -167,7 +168,9 @@ async function endingOf(
   const icon = end.kind !== "decided" ? "🚫" : end.status === "Succeeded" ? "✅" : "❌";
   return {
     ending: endedEnding(p, end, reason, nextStep(p, end)),
-    line: `${icon} ${reason.replace(/\.?$/, ".")}`,
+    line: endedLine(icon, reason),
+    // The State field says an execution's end word for word; a decision's line adds its summary.
+    context: end.kind === "decided",
     audit: endedReason(p, end, AUDIT),
   };
 }
@@ -206,7 +209,12 @@ export async function endRequest(
     await releaseQuietly(inv, p, claim, log);
     return "later";
   }
-  const shown = await showEnded(inv, p, endedRequestMessage(p, said.ending, said.line), log);
+  const shown = await showEnded(
+    inv,
+    p,
+    endedRequestMessage(p, said.ending, said.line, said.context),
+    log,
+  );
   if (shown === undefined) {
     await releaseQuietly(inv, p, claim, log);
     return "later";

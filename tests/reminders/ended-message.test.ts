@@ -16,7 +16,7 @@ import {
   type RunEnd,
 } from "../../handlers/approval/ended";
 import { SLACK_LIMITS } from "../../handlers/channels/slack-limits";
-import { endedRequestMessage } from "../../handlers/reminders/ended-message";
+import { endedLine, endedRequestMessage } from "../../handlers/reminders/ended-message";
 import type { StoredPending } from "../../handlers/store/pending";
 
 /** CodePipeline allows names of 1–100 characters of `A-Za-z0-9.@-_` (API_PipelineDeclaration.html). */
@@ -33,8 +33,8 @@ const pending = (pipeline: string) =>
 function rewritten(p: StoredPending, end: RunEnd) {
   const reason = endedReason(p, end, MRKDWN);
   const icon = end.kind !== "decided" ? "🚫" : end.status === "Succeeded" ? "✅" : "❌";
-  const line = `${icon} ${reason.replace(/\.?$/, ".")}`;
-  return endedRequestMessage(p, endedEnding(p, end, reason, nextStep(p, end)), line);
+  const ending = endedEnding(p, end, reason, nextStep(p, end));
+  return endedRequestMessage(p, ending, endedLine(icon, reason), end.kind === "decided");
 }
 
 /** What is left of `text` once every whole `<…>` span and entity is taken out. */
@@ -70,5 +70,53 @@ describe("the notification text of a rewritten request", () => {
     expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.fallbackText);
     expect(markupLeft(text)).not.toMatch(/[<>&]/);
     expect(text.endsWith(": Blocked: R…")).toBe(true);
+  });
+});
+
+describe("what the rewritten request says once", () => {
+  /** The texts a reader sees in the message's blocks (header, fields, context), in order. */
+  const shown = (m: ReturnType<typeof rewritten>) =>
+    JSON.stringify(m.blocks)
+      .match(/"text":"(?:[^"\\]|\\.)*"/g)!
+      .map((t) => JSON.parse(`{${t}}`).text as string);
+
+  it("an execution that ended: its reason is in the State field, not again in a context line", () => {
+    const p = pending("main-app-production");
+    const end: RunEnd = {
+      kind: "execution",
+      status: "Stopped",
+      executionId: p.executionId,
+      endedAt: new Date("2026-12-01T14:02:31Z"),
+    };
+    const m = rewritten(p, end);
+    const reason = endedReason(p, end, MRKDWN);
+    expect(shown(m).filter((t) => t.includes(reason))).toHaveLength(1);
+    expect(m.blocks.map((b) => b.type)).toEqual(["header", "section"]);
+    // The notification still carries it.
+    expect(m.text).toContain(reason);
+  });
+
+  it("a decision keeps its line: it adds the reviewer's comment", () => {
+    const p = pending("main-app-production");
+    const end: RunEnd = {
+      kind: "decided",
+      status: "Failed",
+      summary: "wrong build",
+      by: "arn:aws:iam::123456789012:role/approver",
+      at: new Date("2026-12-01T14:02:31Z"),
+    };
+    const m = rewritten(p, end);
+    expect(m.blocks.map((b) => b.type)).toEqual(["header", "section", "context"]);
+    expect(shown(m).at(-1)).toMatch(/: wrong build\.$/);
+  });
+
+  it.each([
+    ["Stopped", "Stopped."],
+    ["Did they ship it?", "Did they ship it?"],
+    ["cut here…", "cut here…"],
+    ["Done.", "Done."],
+    ["Halted!", "Halted!"],
+  ])("endedLine ends %j with one sentence mark: %j", (reason, ends) => {
+    expect(endedLine("🚫", reason)).toBe(`🚫 ${ends}`);
   });
 });

@@ -236,9 +236,11 @@ describe("a request in bot mode whose run ends outside Slack", () => {
     expect((message.blocks as any[])[0].text.text).toBe(`🚫 ${PIPELINE}: ended without a decision`);
     expect(blocksText(item.messageTs)).toMatch(
       new RegExp(
-        `Approval of ${PIPELINE} › Approve › ManualApproval ended at <!date\\^\\d+\\^[^>]*>: execution ${executionId.slice(0, 8)} was stopped \\(reason: bad build &lt;!here&gt;\\)\\.`,
+        `Approval of ${PIPELINE} › Approve › ManualApproval ended at <!date\\^\\d+\\^[^>]*>: execution ${executionId.slice(0, 8)} was stopped \\(reason: bad build &lt;!here&gt;\\)`,
       ),
     );
+    // Said once: the State field, with no context line repeating it.
+    expect(blocksText(item.messageTs).split("was stopped (reason:")).toHaveLength(2);
     expect((await endedAudit(executionId))[0].result).toContain("(reason: bad build <!here>)");
     expect(blocksText(item.messageTs)).toContain("retry stage Approve in CodePipeline");
     expect(blocksText(item.messageTs)).not.toContain('"actions"');
@@ -277,6 +279,7 @@ describe("a request in bot mode whose run ends outside Slack", () => {
         `⏭️ ${PIPELINE}: replaced by a newer action execution (the stage was retried)`,
       );
       expect(blocksText(item.messageTs)).toContain("use the newest message");
+      expect(blocksText(item.messageTs).split("use the newest message")).toHaveLength(2);
       expect(blocksText(item.messageTs)).not.toContain('"actions"');
       const items = await pendingItems(executionId);
       expect(items).toHaveLength(1);
