@@ -5,6 +5,7 @@
  * budget (handlers/approval/budget.ts) and retry throttling with short backoff; its
  * "approval-click" audit record is written by the asynchronous work, never lost.
  */
+import { ACK_BUDGET_MS, STORE_BUDGET_MS } from "../../handlers/approval/budget";
 import {
   APPROVER_1,
   auditItems,
@@ -29,35 +30,39 @@ let h: Harness;
 useHarness((x) => (h = x));
 afterEach(() => jest.restoreAllMocks());
 
-/** Clicks Approve on a fresh request; resolves with what the click needs and its answer's time. */
-async function timedClick(): Promise<{
-  executionId: string;
-  responseId: string;
-  ms: number;
-  status: number;
-}> {
+/** Clicks Approve on a fresh request; resolves with what the click needs and its answer. */
+async function click(): Promise<{ executionId: string; responseId: string; status: number }> {
   const { executionId } = pendingApproval(h);
-  const t0 = Date.now();
   const { res, responseId } = await clickAs(h, { user: APPROVER_1, executionId });
-  return { executionId, responseId, ms: Date.now() - t0, status: res.statusCode };
+  return { executionId, responseId, status: res.statusCode };
 }
 
-it("answers within Slack's 3 s while DynamoDB throttles each write twice; the click is decided and audited", async () => {
-  // A first click loads the handler's SDK clients and modules (about half of a cold click's time
-  // here); the cold path's budget is the third test's subject, this one's is throttling.
-  await timedClick();
+/**
+ * "In time" is the handler's budget (budget.ts), counted from the function URL's receipt: its
+ * DynamoDB calls end by the store budget (aborted), its answer by the answer budget, both inside
+ * Slack's 3 s. The tests below observe what the click did within it (decided, or said it could
+ * not record the click), never how long this machine took.
+ */
+it("the click's budgets end inside Slack's 3 s: the store's calls first, then the answer", () => {
+  expect(STORE_BUDGET_MS).toBeLessThan(ACK_BUDGET_MS);
+  expect(ACK_BUDGET_MS).toBeLessThan(SLACK_ACK_MS);
+});
+
+it("decides in time while DynamoDB throttles each write twice: the retries fit in the store budget; audited", async () => {
+  // A first click loads the handler's SDK clients and modules (about half of a cold click's
+  // time here), so that the clicks below spend their budget on the throttling.
+  await click();
   await h.all.aws.idle();
   const warm = cpCalls(h, "PutApprovalResult").length;
   const clicks = [];
   for (let i = 0; i < 3; i++) {
     throttleDynamo(h, "PutItem", ["REPLAY#", "APPROVAL#", "approval-click"], 2);
-    const click = await timedClick();
+    clicks.push(await click());
     await h.all.aws.idle();
     jest.restoreAllMocks();
-    clicks.push(click);
   }
-  expect(Math.max(...clicks.map((c) => c.ms))).toBeLessThan(SLACK_ACK_MS);
-  // What each clicker was told first: a failure then says which path the click took.
+  // What each clicker was told first: decided, not "could not record your click in time" (the
+  // store budget ran out) nor "being recorded" (a write's answer did not come in time).
   for (const click of clicks) {
     expect(postsTo(h, click.responseId).map((p) => p.text)).toEqual([
       expect.stringMatching(/^Approval needed: .*\n✅ Approved by <@U0APPROVER1> at /),
@@ -82,18 +87,17 @@ it.each([
   "answers in time, honestly and deciding nothing, when DynamoDB does not accept %s within the budget",
   async (_name, marker) => {
     throttleDynamo(h, "PutItem", [marker], Infinity);
-    const click = await timedClick();
+    const clicked = await click();
     await h.all.aws.idle();
 
-    expect(click.ms).toBeLessThan(SLACK_ACK_MS);
-    expect(click.status).toBe(200);
-    expect(postsTo(h, click.responseId).map((p) => p.text)).toEqual([
+    expect(clicked.status).toBe(200);
+    expect(postsTo(h, clicked.responseId).map((p) => p.text)).toEqual([
       "⚠️ Could not record your click in time (the decision store was too slow to answer); " +
         "nothing was decided. Please try again.",
     ]);
-    expect(await claimOf(h, click.executionId)).toBeUndefined();
+    expect(await claimOf(h, clicked.executionId)).toBeUndefined();
     expect(cpCalls(h, "PutApprovalResult")).toHaveLength(0);
-    const audit = await auditItems(h, click.executionId);
+    const audit = await auditItems(h, clicked.executionId);
     expect(audit.map((a) => [a.action, a.result])).toEqual([
       [
         "approval-error",
@@ -106,9 +110,9 @@ it.each([
 it("counts the time before the handler ran (a cold start) against Slack's 3 s: the budget starts at the function URL's receipt", async () => {
   // Prepare: the function URL received the click 2 s before the handler ran (its
   // requestContext.timeEpoch, epoch ms; Lambda, "Invoking Lambda function URLs", request payload),
-  // and DynamoDB refuses the claim until the budget runs out.
+  // past the store budget (1.8 s), and DynamoDB refuses every claim.
   const COLD_START_MS = 2000;
-  throttleDynamo(h, "PutItem", ["APPROVAL#"], Infinity);
+  const refused = throttleDynamo(h, "PutItem", ["APPROVAL#"], Infinity);
   const { executionId } = pendingApproval(h);
   const { id, url } = responseUrl(h);
   const event = signedEvent(
@@ -117,13 +121,13 @@ it("counts the time before the handler ran (a cold start) against Slack's 3 s: t
   event.requestContext.timeEpoch = Date.now() - COLD_START_MS;
 
   // Act
-  const t0 = Date.now();
   const res = (await h.handler(event)) as { statusCode: number };
-  const sinceReceipt = COLD_START_MS + (Date.now() - t0);
   await h.all.aws.idle();
 
-  // Assess: answered within Slack's 3 s of the receipt, honestly, nothing decided.
-  expect(sinceReceipt).toBeLessThan(SLACK_ACK_MS);
+  // Assess: the store budget was already spent when the handler ran, so the claim got one
+  // attempt and no retry (a budget counted from the handler's start retries the throttled claim
+  // for 1.8 s); answered honestly, nothing decided.
+  expect(refused["APPROVAL#"] ?? 0).toBeLessThanOrEqual(1);
   expect(res.statusCode).toBe(200);
   expect(postsTo(h, id).map((p) => p.text)).toEqual([
     expect.stringMatching(/^⚠️ Could not record your click in time .*nothing was decided/),

@@ -7,6 +7,7 @@
  */
 import submissionFixture from "../events/slack/view-submission-reject-reason.json";
 import type { ApprovalResponse } from "../../handlers/approval";
+import { ACK_BUDGET_MS } from "../../handlers/approval/budget";
 import {
   APPROVER_1,
   APPROVER_2,
@@ -25,8 +26,6 @@ import {
   type Harness,
 } from "./harness";
 
-/** Slack's limit, ms (REFERENCE.md, Slack interactivity: "acknowledge within 3 seconds"). */
-const SLACK_ACK_MS = 3000;
 /** Past the click's store budget (1.8 s) and its answer (2.5 s): the click never sees the reply. */
 const LATE_MS = 3000;
 
@@ -90,21 +89,29 @@ async function auditOf(executionId: string): Promise<string[][]> {
   return (await auditItems(h, executionId)).map((a) => [String(a.action), String(a.result)]);
 }
 
+/**
+ * "In time" below is the click's budget (budget.ts; its bounds inside Slack's 3 s are
+ * approval-ack-budget.test's): the tests observe that the click did not wait for the late answer
+ * (what it told the clicker), never a duration.
+ */
+test("the late answer comes after the click's answer budget, so the click never sees it", () => {
+  expect(LATE_MS).toBeGreaterThan(ACK_BUDGET_MS);
+});
+
 describe("a claim DynamoDB applied whose answer came after the click's budget", () => {
   it("is decided once, and the approver's second click is told it was approved", async () => {
     // Prepare
     const { executionId } = pendingApproval(h);
     claimAnsweredLate();
     // Act: the click, then (after its answer) the same approver clicks again.
-    const t0 = Date.now();
     const first = await clickAs(h, { user: APPROVER_1, executionId });
-    const ms = Date.now() - t0;
     await h.all.aws.idle();
     const second = await clickAs(h, { user: APPROVER_1, executionId });
     await h.all.aws.idle();
-    // Assess
-    expect(ms).toBeLessThan(SLACK_ACK_MS);
+    // Assess: the click answered without the claim's reply (it stopped waiting at its store
+    // budget and said so), within Slack's 3 s by its budget, not by how fast this machine is.
     expect(first.res.statusCode).toBe(200);
+    expect(texts(first.responseId)).toContain(RECORDING);
     const puts = cpCalls(h, "PutApprovalResult");
     expect(puts.map((c) => c.input.result)).toEqual([
       { status: "Approved", summary: "Approved by Jane Doe (U0APPROVER1) via Slack" },
@@ -212,12 +219,9 @@ describe("a work's invoke Lambda queued but answered after the click's budget", 
     const { executionId } = pendingApproval(h);
     h.all.aws.delays.lambda = { Invoke: 4000 };
     // Act
-    const t0 = Date.now();
     const click = await clickAs(h, { user: APPROVER_1, executionId });
-    const ms = Date.now() - t0;
     await h.all.aws.idle();
-    // Assess
-    expect(ms).toBeLessThan(SLACK_ACK_MS);
+    // Assess: answered without the invoke's answer (its budget ended the wait), not timed.
     // The queued work may update the message before the click's ephemeral goes out.
     expect(texts(click.responseId)).toContain(RECORDING);
     expect(texts(click.responseId).join("\n")).toMatch(/Approved by <@U0APPROVER1>/);
