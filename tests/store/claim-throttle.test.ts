@@ -115,6 +115,12 @@ describe("claims under DynamoDB throttling", () => {
     throttle("UpdateItem", r.pipeline, 1_000, "ThrottlingException");
     const key = deliveryRecordKey(r.pipeline, r.eventTime, r.notificationId, r.slot);
     const started = Date.now();
+    // The waits between attempts (setTimeout, as without `sleep`), observed: when each was to end.
+    const waitsEndAt: number[] = [];
+    const sleep = (ms: number) => {
+      waitsEndAt.push(Date.now() + ms);
+      return new Promise<void>((resolve) => setTimeout(resolve, ms));
+    };
 
     const claim = claimOrRead(
       {
@@ -126,12 +132,14 @@ describe("claims under DynamoDB throttling", () => {
         ExpressionAttributeNames: { "#s": "status" },
         ExpressionAttributeValues: { ":s": "sending" },
       },
-      { deadline: started + 1500 },
+      { deadline: started + 1500, sleep },
     );
 
     await expect(claim).rejects.toMatchObject({ name: "ThrottlingException" });
-    // Bounded by the deadline (plus one attempt's SDK retries), not by the lease or the timeout.
-    expect(Date.now() - started).toBeLessThan(6000);
+    // Bounded by the deadline, not by the lease or the timeout: no wait was to end at or after it
+    // (claim.ts withStoreRetries; the attempt after the last wait may take its SDK retries),
+    // however long each attempt took on this machine.
+    expect(waitsEndAt.filter((at) => at >= started + 1500)).toEqual([]);
     expect(await itemAt(key)).toBeUndefined();
   }, 30_000);
 });
