@@ -76,6 +76,18 @@ export function createMetricLog(): MetricLog {
   };
 }
 
+/**
+ * One breaching datapoint of an alarm: a one-minute period whose `Sum` met the threshold (≥ 1).
+ * CloudWatch's alarm history lists them in its state change's `stateReasonData`
+ * (`evaluatedDatapoints`, each a period's `timestamp` and `value`; DescribeAlarmHistory).
+ */
+export interface BreachingDatapoint {
+  /** The period's start, AWS seconds after the fault started (negative when it began before). */
+  periodStartSeconds: number;
+  /** The metric's `Sum` in that period. */
+  value: number;
+}
+
 /** The time to alarm of one fault. */
 export interface TimeToAlarm {
   /** The failing receiver (`slack`, `sns`, …) and its fault (`500`, `timeout`). */
@@ -92,6 +104,12 @@ export interface TimeToAlarm {
   alarm?: string;
   /** AWS seconds from the start of the fault to that alarm. */
   alarmSeconds?: number;
+  /**
+   * The datapoints that put that alarm into ALARM, oldest first: for `channel-<name>-failed`
+   * {@link FAILURES}.datapoints periods within {@link FAILURES}.minutes, for `dlq-sends` one. The
+   * alarm's time is the end of the last one's period.
+   */
+  breachingDatapoints?: BreachingDatapoint[];
   /** The same on the sandbox's own clock, ms. */
   alarmSandboxMs?: number;
   /** The alarm's period is not over yet: it fires when it ends (`alarmSeconds` is then). */
@@ -120,42 +138,69 @@ function failuresOf(samples: readonly MetricSample[], channels: readonly string[
   );
 }
 
+/** The periods (ascending) in which `of` has samples, each with the samples' `Sum`. */
+function sumsPerPeriod(of: readonly MetricSample[], originMs: number, scale: number) {
+  const sums = new Map<number, number>();
+  for (const s of of) {
+    const p = periodOf(s.atMs, originMs, scale);
+    sums.set(p, (sums.get(p) ?? 0) + s.value);
+  }
+  return [...sums]
+    .map(([period, value]) => ({ period, value }))
+    .sort((a, b) => a.period - b.period);
+}
+
 /**
  * The first alarm (and when, epoch ms of real time) that `samples` trip after `fromMs`, for
- * `channels`: the end of the period completing `channel-<name>-failed` or `dlq-sends`.
+ * `channels`: the end of the period completing `channel-<name>-failed` or `dlq-sends`, with the
+ * breaching datapoints that completed it (`startMs`: epoch ms of real time of a period's start).
  */
 export function firstAlarm(
   samples: readonly MetricSample[],
   channels: readonly string[],
   clock: { originMs: number; scale: number; fromMs: number; toMs?: number },
-): { alarm: string; atMs: number; firstFailureMs?: number } | undefined {
+):
+  | {
+      alarm: string;
+      atMs: number;
+      firstFailureMs?: number;
+      breaching: Array<{ startMs: number; value: number }>;
+    }
+  | undefined {
   const { originMs, scale, fromMs, toMs = Number.POSITIVE_INFINITY } = clock;
-  const periodEndMs = (p: number) => originMs + ((p + 1) * 60_000) / scale;
+  const periodStartMs = (p: number) => originMs + (p * 60_000) / scale;
   const after = samples.filter((s) => s.atMs >= fromMs && s.atMs <= toMs && s.value > 0);
-  const candidates: Array<{ alarm: string; atMs: number }> = [];
+  type Candidate = { alarm: string; points: Array<{ period: number; value: number }> };
+  const candidates: Candidate[] = [];
   const failures = failuresOf(after, channels);
   for (const channel of channels) {
-    const periods = [
-      ...new Set(
-        failures
-          .filter((s) => s.dimensions[DIMENSION.channel] === channel)
-          .map((s) => periodOf(s.atMs, originMs, scale)),
-      ),
-    ].sort((a, b) => a - b);
+    const ofChannel = failures.filter((s) => s.dimensions[DIMENSION.channel] === channel);
+    const periods = sumsPerPeriod(ofChannel, originMs, scale);
     // Failures in `datapoints` distinct periods within a window of `minutes` periods.
     for (let i = FAILURES.datapoints - 1; i < periods.length; i++) {
-      if (periods[i] - periods[i - FAILURES.datapoints + 1] < FAILURES.minutes) {
-        candidates.push({ alarm: `channel-${channel}-failed`, atMs: periodEndMs(periods[i]) });
+      const points = periods.slice(i - FAILURES.datapoints + 1, i + 1);
+      if (points[points.length - 1].period - points[0].period < FAILURES.minutes) {
+        candidates.push({ alarm: `channel-${channel}-failed`, points });
         break;
       }
     }
   }
-  const dlq = after.find((s) => s.name === METRIC.deadLettered);
-  if (dlq)
-    candidates.push({ alarm: "dlq-sends", atMs: periodEndMs(periodOf(dlq.atMs, originMs, scale)) });
-  candidates.sort((a, b) => a.atMs - b.atMs);
-  if (!candidates[0]) return undefined;
-  return { ...candidates[0], firstFailureMs: failures[0]?.atMs };
+  const dead = sumsPerPeriod(
+    after.filter((s) => s.name === METRIC.deadLettered),
+    originMs,
+    scale,
+  );
+  if (dead[0]) candidates.push({ alarm: "dlq-sends", points: [dead[0]] });
+  const endMs = (c: Candidate) => periodStartMs(c.points[c.points.length - 1].period + 1);
+  candidates.sort((a, b) => endMs(a) - endMs(b));
+  const [first] = candidates;
+  if (!first) return undefined;
+  return {
+    alarm: first.alarm,
+    atMs: endMs(first),
+    firstFailureMs: failures[0]?.atMs,
+    breaching: first.points.map((p) => ({ startMs: periodStartMs(p.period), value: p.value })),
+  };
 }
 
 /**
@@ -203,6 +248,10 @@ export function timesToAlarm(options: {
       ...(found && {
         alarm: found.alarm,
         alarmSeconds: aws(found.atMs),
+        breachingDatapoints: found.breaching.map((d) => ({
+          periodStartSeconds: aws(d.startMs),
+          value: d.value,
+        })),
         alarmSandboxMs: Math.round(found.atMs - change.atMs),
         ...(found.atMs > Date.now() && { pending: true }),
       }),

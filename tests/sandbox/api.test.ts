@@ -759,10 +759,17 @@ describe("the CodePipeline stand-in's own events and GET /api/codepipeline", () 
 
 describe("GET /api/alarms and GET /api/traffic (issues 12 and 11)", () => {
   test("Slack failing from the page: the time to channel-slack-eng-failed holds AWS's redelivery (360 s visibility), in AWS seconds", async () => {
-    // Prepare: Slack answers 500 from now on, as the page's fault selector sets it.
+    // Prepare: Slack answers 500 from now on, as the page's fault selector sets it; slack-eng's
+    // traffic so far (earlier tests' too) is what the counts below are compared with.
+    type Traffic = { channel: string; messages: number; attempts: number; http429: number };
+    const slackEng = async () =>
+      (await api<{ channels: Traffic[] }>("GET", "/api/traffic")).json.channels.find(
+        (c) => c.channel === "slack-eng",
+      )!;
     expect((await api("POST", "/api/faults", { receiver: "slack", fault: "500" })).status).toBe(
       200,
     );
+    const before = await slackEng();
 
     // Act: a critical failure; its Slack delivery fails, is redelivered after the queue's
     // visibility timeout, fails again: two failing minutes (infra/alarms.ts FAILURES).
@@ -771,21 +778,24 @@ describe("GET /api/alarms and GET /api/traffic (issues 12 and 11)", () => {
       "detail-type": "CodePipeline Pipeline Execution State Change",
       detail: { pipeline: "main-app-production-v3", "execution-id": randomUUID(), state: "FAILED" },
     });
-    type Row = { alarm?: string; alarmSeconds?: number; firstFailureSeconds?: number };
+    type Row = {
+      alarm?: string;
+      alarmSeconds?: number;
+      firstFailureSeconds?: number;
+      breachingDatapoints?: Array<{ periodStartSeconds: number; value: number }>;
+    };
     let rows: Row[] = [];
     for (let waited = 0; waited < 40_000 && !rows[0]?.alarm; waited += 500) {
       await new Promise((r) => setTimeout(r, 500));
       rows = (await api<Row[]>("GET", "/api/alarms")).json;
     }
-    const traffic = (await api<{ channels: Array<Record<string, unknown>> }>("GET", "/api/traffic"))
-      .json;
+    const during = await slackEng();
     await api("POST", "/api/faults", { receiver: "slack", fault: null });
     await sandbox.settle();
 
     // Assess: the alarm is the Slack channel's. It needs a second failing minute, which only the
     // redelivery brings: one visibility timeout (360 s of AWS time, the sandbox's 7.2 s) after the
-    // first receive, so at least 360 AWS s after the fault, and at most the minute it ends in
-    // (plus the first receive's own processing) after the first failure.
+    // first receive, so at least 360 AWS s after the fault.
     const [row] = rows;
     expect(row).toMatchObject({
       receiver: "slack",
@@ -794,15 +804,23 @@ describe("GET /api/alarms and GET /api/traffic (issues 12 and 11)", () => {
     });
     expect(row.alarm).toBe("channel-slack-eng-failed");
     expect(row.alarmSeconds).toBeGreaterThanOrEqual(360);
-    expect((row.alarmSeconds ?? 0) - (row.firstFailureSeconds ?? 0)).toBeLessThanOrEqual(480);
-    // The failures were attempts, none accepted, none a 429 (pacing is not the problem here).
-    expect(traffic.channels.find((c) => c.channel === "slack-eng")).toMatchObject({
-      messages: expect.any(Number),
-      http429: 0,
-    });
-    expect(
-      Number(traffic.channels.find((c) => c.channel === "slack-eng")?.attempts),
-    ).toBeGreaterThanOrEqual(6);
+    // The alarm's own evaluation, not the seconds between (a loaded machine stretches those): it
+    // fired on failures in 2 one-minute periods within the last 10 (README, "Alarms"), the first
+    // one the first failure's, and when the second period ended (a minute is 60 AWS s; the
+    // seconds are rounded to 0.1).
+    const points = row.breachingDatapoints ?? [];
+    expect(points).toHaveLength(2);
+    const [first, second] = points.map((p) => p.periodStartSeconds);
+    expect(second - first).toBeLessThan(10 * 60);
+    expect(row.firstFailureSeconds).toBeGreaterThanOrEqual(first);
+    expect(row.firstFailureSeconds).toBeLessThan(first + 60);
+    expect(row.alarmSeconds).toBeCloseTo(second + 60, 0);
+    // The failures were Slack's answers to attempts, at least one per failing receive (how many
+    // more a receive makes before its scaled deadline depends on the machine: time-scale.test),
+    // none accepted, none a 429 (pacing is not the problem here).
+    expect(during.attempts - before.attempts).toBeGreaterThanOrEqual(points.length);
+    expect(during.messages - before.messages).toBe(0);
+    expect(during.http429 - before.http429).toBe(0);
   }, 60_000);
 });
 

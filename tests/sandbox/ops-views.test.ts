@@ -65,7 +65,19 @@ describe("time to the ops alarm (issue 12: the sandbox shows 'Slack starts faili
       alarm: "channel-slack-eng-failed",
       atMs: ORIGIN + 7 * MINUTE,
       firstFailureMs: ORIGIN + 0.5 * MINUTE,
+      // The evaluation that fired it: the two failing minutes, each one datapoint of Sum 1.
+      breaching: [
+        { startMs: ORIGIN, value: 1 },
+        { startMs: ORIGIN + 6 * MINUTE, value: 1 },
+      ],
     });
+    // Two failures in one minute are one datapoint, of Sum 2.
+    expect(
+      firstAlarm([failed("slack-eng", ORIGIN + 10), ...samples], ["slack-eng"], clock)?.breaching,
+    ).toEqual([
+      { startMs: ORIGIN, value: 2 },
+      { startMs: ORIGIN + 6 * MINUTE, value: 1 },
+    ]);
     // One failing minute is a blip; two failures in one minute are one datapoint.
     expect(firstAlarm(samples.slice(0, 1), ["slack-eng"], clock)).toBeUndefined();
     expect(
@@ -96,8 +108,12 @@ describe("time to the ops alarm (issue 12: the sandbox shows 'Slack starts faili
     };
     const samples = [failed("slack-eng", ORIGIN), failed("slack-eng", ORIGIN + 6 * MINUTE), dead];
     expect(
-      firstAlarm(samples, ["slack-eng"], { originMs: ORIGIN, scale: SCALE, fromMs: ORIGIN })?.alarm,
-    ).toBe("dlq-sends");
+      firstAlarm(samples, ["slack-eng"], { originMs: ORIGIN, scale: SCALE, fromMs: ORIGIN }),
+    ).toMatchObject({
+      alarm: "dlq-sends",
+      atMs: ORIGIN + 3 * MINUTE,
+      breaching: [{ startMs: ORIGIN + 2 * MINUTE, value: 1 }],
+    });
   });
 
   test("a slack fault is timed on the stack's Slack channels, in AWS seconds from the fault", () => {
@@ -128,6 +144,11 @@ describe("time to the ops alarm (issue 12: the sandbox shows 'Slack starts faili
       // The end of minute 7 is 420 AWS s from the start, 408 s after the fault at 12 s.
       alarmSeconds: 408,
       alarmSandboxMs: 8160,
+      // Minutes 0 and 6, from the fault at 12 s; the alarm at the end of the second.
+      breachingDatapoints: [
+        { periodStartSeconds: -12, value: 1 },
+        { periodStartSeconds: 348, value: 1 },
+      ],
     });
   });
 
