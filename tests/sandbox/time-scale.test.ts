@@ -95,7 +95,7 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
     }
   });
 
-  it("--fault slack=timeout: each receive times out on the scaled HTTP timeout, and the event reaches the DLQ after the fan-out's last receive (4) within the scaled bound", async () => {
+  it("--fault slack=timeout: each receive times out on the scaled HTTP timeout, and the event reaches the DLQ after the fan-out's last receive (4), the receives a scaled visibility apart", async () => {
     const { declared, times } = sandbox;
     const started = Date.now();
     const [posted] = await sandbox.postEvent({
@@ -139,11 +139,9 @@ describe("one time scale for the queue, the function and its HTTP calls", () => 
     expect(slack.timeout).toBeGreaterThan(receives);
     expect(slack.timeout).toBeLessThanOrEqual(3 * receives);
     expect(slack.delivered).toBe(0);
-    // The bound derived from the scaled timeouts: the visibility waits between receives plus
-    // each receive's function timeout; before the fix one receive alone took 3 × 5 s of HTTP.
-    const bound = (receives - 1) * times.visibilityTimeoutMs + receives * times.fanoutTimeoutMs;
+    // The receives waited the scaled visibility between them. No upper bound on the time: that
+    // the HTTP timeout is scaled is shown by the attempts above (unscaled, each receive's first
+    // attempt would run into the deadline: one attempt per receive), not by this machine's speed.
     expect(elapsed).toBeGreaterThanOrEqual((receives - 1) * times.visibilityTimeoutMs);
-    // Generous sanity cap for a loaded 2-core machine: twice the derived bound.
-    expect(elapsed).toBeLessThan(2 * bound);
   }, 60_000);
 });
