@@ -22,8 +22,9 @@ import {
 
 /**
  * A handler that counts its invocations per environment (module state survives warm invocations
- * only), POSTs `before` at once and, when `event.sendAfterMs` is set, POSTs `after` that much later;
- * `event.spinMs` blocks the event loop that long (a handler stuck in synchronous code).
+ * only), POSTs `before` at once (with its process id when `event.withPid`) and, when
+ * `event.sendAfterMs` is set, POSTs `after` that much later; `event.spinMs` blocks the event loop
+ * that long (a handler stuck in synchronous code).
  */
 const HANDLER = `
 const http = require("node:http");
@@ -39,7 +40,7 @@ exports.handler = async (event, context) => {
   invocations += 1;
   const sqs = event.Records ? JSON.parse(event.Records[0].body) : undefined;
   const e = sqs ? { ...sqs, receive: event.Records[0].attributes.ApproximateReceiveCount } : event;
-  if (e.url) await post(e.url, "before " + (e.receive || ""));
+  if (e.url) await post(e.url, "before " + (e.receive || "") + (e.withPid ? process.pid : ""));
   if (e.spinMs) { const end = Date.now() + e.spinMs; while (Date.now() < end); }
   if (e.sendAfterMs && !(e.receive && e.receive !== "1")) {
     await new Promise((r) => setTimeout(r, e.sendAfterMs));
@@ -49,6 +50,16 @@ exports.handler = async (event, context) => {
   return { invocations, pid: process.pid, remainingMs: context.getRemainingTimeInMillis() };
 };
 `;
+
+/** Whether process `pid` still exists (signal 0 checks without sending one). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface Answer {
   invocations: number;
@@ -142,16 +153,27 @@ describe("Lambda runner: the function timeout", () => {
     // Arrange
     const lambda = await start();
 
-    // Act: 1.5 s of blocking work, then a request; the timeout is 300 ms.
+    // Act: 30 s of blocking work, then a request; the timeout is 300 ms. The handler's first
+    // request names its process, which is then watched until it is gone.
+    const SPIN_MS = 30_000;
     const started = Date.now();
-    const result = await lambda.invoke({ url, spinMs: 1500, sendAfterMs: 1 }, 300);
+    const result = await lambda.invoke(
+      { url, withPid: true, spinMs: SPIN_MS, sendAfterMs: 1 },
+      300,
+    );
     const tookMs = Date.now() - started;
-    await new Promise((r) => setTimeout(r, 1500));
+    const pid = Number(/^before (\d+)$/.exec(received[0]?.body ?? "")?.[1]);
+    while (alive(pid)) await new Promise((r) => setTimeout(r, 20));
+    const goneAt = Date.now();
 
-    // Assert
+    // Assert: timed out without waiting for the handler, whose blocking work would end 30 s in
+    // (a bound of the fixture, not a speed); its process was killed within that work (a handler
+    // left to spin exits by itself only once its event loop is free again), so the later
+    // request never came and never can.
     expect(result.timedOut).toBe(true);
-    expect(tookMs).toBeLessThan(1200);
-    expect(received.map((r) => r.body)).toEqual(["before "]);
+    expect(tookMs).toBeLessThan(SPIN_MS);
+    expect(goneAt).toBeLessThan(started + SPIN_MS);
+    expect(received.map((r) => r.body)).toEqual([`before ${pid}`]);
   });
 
   test("under a time scale the timeout message names AWS seconds, and the machine gets a real-time floor before the reset, never past 5 × the timeout", async () => {
