@@ -82,16 +82,17 @@ export function receiverTimeoutMs(): number {
 }
 
 /**
- * The least time (ms, this clock) a send is started with: 1 s on AWS; under scaled time
- * {@link roundTripTimeoutMs} with {@link RECEIVER_TIMEOUT_FLOOR_MS} (300 ms real at 1/50). A
- * request started with less has its timeout cut to what is left (tens of ms under load), so a
- * receiver that took it but answered in an ordinary time is read as timed out, and the retry sends
- * it again: the sandbox's demo, under load, sent a Slack message twice and paged PagerDuty twice
- * after attempts "timed out after 27 ms" and "after 21 ms". Not started, it is a plain "not sent"
- * that the next receive delivers once.
+ * The least time left before its deadline (ms) a notification is sent with:
+ * {@link RECEIVER_TIMEOUT_FLOOR_MS}, on AWS and in the sandbox alike (channels/common.ts
+ * `deliverHttp` asks for it through `PostOptions.minSendMs`). A request started with less has its
+ * timeout cut to what is left (tens of ms under load), so a receiver that took it and answered in
+ * an ordinary time is read as timed out, and the retry sends it again: the sandbox's demo, under
+ * load, sent a Slack message twice and paged PagerDuty twice after attempts "timed out after
+ * 27 ms" and "after 21 ms". Not started, it is a plain "not sent" that the next receive delivers
+ * once. A send started with more can still lose its answer: README, "Exactly once".
  */
 export function minSendBudgetMs(): number {
-  return roundTripTimeoutMs(1000, RECEIVER_TIMEOUT_FLOOR_MS);
+  return RECEIVER_TIMEOUT_FLOOR_MS;
 }
 
 /** Response bodies are read up to this many bytes: enough for any error text, bounded memory. */
@@ -112,6 +113,12 @@ export interface PostOptions {
   label?: string;
   /** Epoch ms the call must settle before. */
   deadline: number;
+  /**
+   * Least time left before `deadline` to start the send, ms (notifications:
+   * {@link minSendBudgetMs}); with less, a retryable DeliveryError and nothing sent. Default 0: a
+   * post whose deadline is its own timeout (the approval click's answer) is always made.
+   */
+  minSendMs?: number;
   /**
    * Per call; default 5000 ms (`DEFAULT_TIMEOUT_MS`; under scaled time {@link receiverTimeoutMs}), always cut to
    * the time left before `deadline`.
@@ -229,7 +236,7 @@ function describeFailure(e: unknown, timeoutMs: number): string {
  * (classify it with {@link classifyResponse}); throws a retryable DeliveryError on network
  * errors, timeouts and connection resets (`mayHaveArrived` when the request had been written
  * in full: the receiver may have taken it), a retryable one without sending when less than
- * {@link minSendBudgetMs} is left before the deadline, and a permanent one on an unusable URL. Redirects are
+ * `minSendMs` is left before the deadline, and a permanent one on an unusable URL. Redirects are
  * not followed (a 3xx is returned and classified permanent): a webhook that moved is a config
  * error, and following it could carry the Authorization header elsewhere.
  */
@@ -255,9 +262,9 @@ export async function postJson(
   const target = checked.url;
   const left = opts.deadline - Date.now();
   if (left <= 0) throw fail("deadline reached before sending", true);
-  const budget = minSendBudgetMs();
-  if (left < budget)
-    throw fail(`deadline too close to send (${left} ms left, ${budget} needed)`, true);
+  const least = opts.minSendMs ?? 0;
+  if (left < least)
+    throw fail(`deadline too close to send (${left} ms left, ${least} needed)`, true);
   const timeoutMs = Math.max(1, Math.min(opts.timeoutMs ?? receiverTimeoutMs(), left));
 
   try {

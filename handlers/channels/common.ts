@@ -2,7 +2,7 @@
  * Helpers shared by the channel drivers: kind wording, text fitting with truncation tracking,
  * HTTP delivery with classification, SNS delivery with error classification.
  */
-import { deliveryError, postJson, redact, type HttpResponse } from "../http";
+import { deliveryError, minSendBudgetMs, postJson, redact, type HttpResponse } from "../http";
 import { answerMayHideDelivery, classifyResponse } from "../http-response";
 import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
@@ -195,6 +195,7 @@ export async function deliverHttp(
       channel: ctx.name,
       label,
       deadline: ctx.deadline,
+      minSendMs: minSendBudgetMs(),
       timeoutMs: ctx.timeoutMs,
       headers,
       secrets,

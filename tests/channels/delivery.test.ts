@@ -340,6 +340,22 @@ describe.each(CHANNELS)("$label", (channel) => {
     );
   });
 
+  it("is not sent with less than the send budget left before the deadline: retryable, nothing arrives", async () => {
+    // Prepare: a receiver that answers at once, and 100 ms left (handlers/http.ts minSendBudgetMs,
+    // 300 ms): the timeout would be cut to 100 ms, and an ordinary reply read as lost.
+    server = await startServer(replyWith({ status: 200 }));
+    const { config, secret } = channel.setup(server.url);
+    const { ctx } = makeContext(config, secret, { deadline: Date.now() + 100 });
+
+    // Act
+    const error = await rejectionOf(() => channel.driver.send(fixture(channel.fixture), ctx));
+
+    // Assess
+    expect(error).toMatchObject({ name: "DeliveryError", retryable: true, channel: ctx.name });
+    expect((error as Error).message).toContain("deadline too close to send");
+    expect(server.requests).toHaveLength(0);
+  });
+
   describe("never leaks a secret", () => {
     /** A server that echoes the request line, headers and body back in its error answer. */
     const echo =
