@@ -1,7 +1,8 @@
 /**
- * The world of `npm start`: the local stand-ins, the Pulumi program evaluated for a stack with
- * their URLs as secrets, what the program declared (queue, event source mapping, function
- * timeouts, archives), and the two Lambda archives running warm against the stand-ins.
+ * The world of `npm start`: the local stand-ins, the Pulumi program evaluated for a stack, what
+ * the program declared (queue, event source mapping, function timeouts, archives), its channels'
+ * secrets (the stand-ins' URLs) in the Secrets Manager stand-in, and the two Lambda archives
+ * running warm against the stand-ins.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -265,11 +266,17 @@ async function evaluateStack(
   const routingKeys = Object.fromEntries(
     Object.entries(secrets).flatMap(([name, s]) => (s.routingKey ? [[name, s.routingKey]] : [])),
   );
+  // Evaluated with the placeholder secrets `npm run preview` uses, not the local ones: a secret
+  // reaches only its SecretVersion (a Pulumi secret, "[secret]" in the result) and the Lambdas
+  // read the local ones from the Secrets Manager stand-in (provisionForArchives), so the output is
+  // the same. A test run's evaluations of a stack whose config names no local URL (staging: a
+  // PagerDuty channel's `endpoint` is config, not a secret) are then identical, and made once
+  // (testing/program-cache.ts keys on the config, secrets included). The local secrets are
+  // validated below by parseConfig, the program's own validation.
   const program = await runProgram({
     stack: stack.name,
     stackFile: stack.file,
     config: raw,
-    secrets,
     outDir,
   });
   if (!program.ok)
