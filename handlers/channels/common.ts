@@ -217,8 +217,7 @@ export async function deliverHttp(
   throw err;
 }
 
-// SNS error codes (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors)
-// and SDK names that a later attempt can get past.
+// SNS error codes (docs.aws.amazon.com/sns/latest/api/API_Publish.html#API_Publish_Errors), SDK names.
 const SNS_RETRYABLE_ERRORS = [
   "Throttled",
   "Throttling",
