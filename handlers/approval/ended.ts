@@ -263,8 +263,9 @@ function decidedViaSlack(end: Extract<RunEnd, { kind: "decided" }>): boolean {
  * How a request whose run ended reads once its buttons are gone (messages.ts `replaceButtons`):
  * decided: "✅ main-app: approved in CodePipeline by role/approver at 2026-12-01 14:02 UTC" (plain
  * text, names cut to fit Slack's header, never the rest: slack-text.ts `fitLine`; or "approved
- * through Slack at …" for a decision of ours whose work stopped before it reported), the Decision field likewise with Slack's `<!date>`; undecided: "🚫 main-app: ended
- * without a decision", the State field the reason (`reason`: mrkdwn, {@link MRKDWN}). With
+ * through Slack at …" for a decision of ours whose work stopped before it reported), the
+ * Decision field likewise with Slack's `<!date>`; undecided: "🚫 main-app: ended without a
+ * decision", the State field the reason (`reason`: mrkdwn, {@link MRKDWN}). With
  * `next` ({@link nextStep}, plain text), the field also says what to do next, so that everyone in
  * the channel reads it, not only the clicker (the new-user pass).
  */

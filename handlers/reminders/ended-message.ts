@@ -20,9 +20,9 @@ import type { ReminderMessage } from "./messages";
  * Pipeline, Stage / action, the ending's State (or Decision) and Execution (linked to the console),
  * and `line` (mrkdwn, already escaped) as context unless `context` is false (the State field
  * already says it: a replaced request, an execution that ended); `text`, the notification
- * fallback, is the header and the line. Every mrkdwn text is cut as mrkdwn (slack-text.ts `truncateMrkdwn`: never
- * inside a `<!date>`, a link or an `&amp;`, the cut marked "…"): the fallback's 300 characters
- * are reached by a long pipeline name or a console summary.
+ * fallback, is the header and the line. Every mrkdwn text is cut as mrkdwn (slack-text.ts
+ * `truncateMrkdwn`: never inside a `<!date>`, a link or an `&amp;`, the cut marked "…"): the
+ * fallback's 300 characters are reached by a long pipeline name or a console summary.
  */
 export function endedRequestMessage(
   p: PendingApproval,
