@@ -4,8 +4,7 @@
  * is start.ts.
  */
 import { putAudit, type AuditRecord } from "../store/audit";
-import { approvalPipelineRef } from "../contracts/slack-approval";
-import { pipelineKey } from "../contracts/pipeline-id";
+import { approvalAuditPipeline } from "../contracts/slack-approval";
 import type { StoredDecision } from "../store/approvals";
 import { escapeSlackText } from "../slack-text";
 import { clickPostTimeout, waitWithin } from "./budget";
@@ -61,11 +60,8 @@ export async function audit(rt: ApprovalRuntime, record: AuditRecord): Promise<v
 export function claimRecord(
   claim: ApprovalClaim,
 ): Pick<AuditRecord, "pipeline" | "account" | "region" | "executionId" | "actor"> {
-  const ref = approvalPipelineRef(claim);
   return {
-    pipeline: pipelineKey(ref),
-    ...(ref.account && { account: ref.account }),
-    ...(ref.region && { region: ref.region }),
+    ...approvalAuditPipeline(claim),
     executionId: claim.executionId,
     actor: actorLabel(claim.user),
   };

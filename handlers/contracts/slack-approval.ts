@@ -4,7 +4,7 @@
  * (`handlers/approval/`): the `action_id`s of the buttons, the JSON `value` they carry, and the ids
  * of the reject-reason modal. Both sides import this module; nothing else defines these values.
  */
-import { homeOf, type PipelineRef } from "./pipeline-id";
+import { homeOf, pipelineKey, type PipelineRef } from "./pipeline-id";
 
 /** Prefix of the `action_id` of every button we post (approve, reject and the link buttons). */
 export const ACTION_ID_PREFIX = "deploy-notifier.";
@@ -64,6 +64,21 @@ export function approvalPipelineRef(
     account: value.account ?? home.account ?? "",
     region: value.region ?? home.region ?? "",
     name: value.pipeline,
+  };
+}
+
+/**
+ * The audit fields that name an approval's pipeline (issue 14): `pipeline`, its key (the name at
+ * home, else its ARN: pipeline-id.ts `pipelineKey`), and `account` and `region` when known.
+ */
+export function approvalAuditPipeline(
+  value: Pick<ApprovalButtonValue, "pipeline" | "account" | "region">,
+): { pipeline: string; account?: string; region?: string } {
+  const ref = approvalPipelineRef(value);
+  return {
+    pipeline: pipelineKey(ref),
+    ...(ref.account && { account: ref.account }),
+    ...(ref.region && { region: ref.region }),
   };
 }
 

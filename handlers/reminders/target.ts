@@ -4,8 +4,7 @@
  * of every audit record about it.
  */
 import type { Logger } from "../channels/types";
-import { pipelineKey } from "../contracts/pipeline-id";
-import { approvalPipelineRef } from "../contracts/slack-approval";
+import { approvalAuditPipeline } from "../contracts/slack-approval";
 import type { Invocation } from "../fanout/invocation";
 import type { AuditRecord } from "../store/audit";
 import type { StoredPending } from "../store/pending";
@@ -31,11 +30,8 @@ export async function targetOf(inv: Invocation, p: StoredPending, log: Logger) {
 export function auditBase(
   p: StoredPending,
 ): Pick<AuditRecord, "pipeline" | "account" | "region" | "executionId" | "channel"> {
-  const ref = approvalPipelineRef(p);
   return {
-    pipeline: pipelineKey(ref),
-    ...(ref.account && { account: ref.account }),
-    ...(ref.region && { region: ref.region }),
+    ...approvalAuditPipeline(p),
     executionId: p.executionId,
     channel: p.channel,
   };
