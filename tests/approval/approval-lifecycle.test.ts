@@ -341,10 +341,13 @@ describe("lost approval work (issue 10 item 4)", () => {
     );
   });
 
-  it("work that died after PutApprovalResult succeeded: the takeover reports it as final, no error loop", async () => {
-    // Prepare: the work decided in CodePipeline, then died before it recorded anything.
-    const { executionId, run, token } = pendingRun(h.all.aws);
-    h.all.aws.registerFunction(FUNCTION_NAME, async () => {
+  /**
+   * Registers as the work a function that (after `before`, given the work's event) approves
+   * `token` in CodePipeline, then dies before it reports, as a Lambda timeout does.
+   */
+  function workApprovesThenDies(token: string, before?: (event: unknown) => Promise<void>): void {
+    h.all.aws.registerFunction(FUNCTION_NAME, async (event) => {
+      await before?.(event);
       await cp.send(
         new PutApprovalResultCommand({
           pipelineName: PIPELINE,
@@ -356,6 +359,12 @@ describe("lost approval work (issue 10 item 4)", () => {
       );
       throw new Error("Task timed out after 30.00 seconds");
     });
+  }
+
+  it("work that died after PutApprovalResult succeeded: the takeover reports it as final, no error loop", async () => {
+    // Prepare: the work decided in CodePipeline, then died before it recorded anything.
+    const { executionId, run, token } = pendingRun(h.all.aws);
+    workApprovesThenDies(token);
     await click(APPROVER_1, executionId, run);
     h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));
     await ageClaim(executionId, run, PAST_BOUND_MS);
@@ -385,19 +394,9 @@ describe("lost approval work (issue 10 item 4)", () => {
     // Prepare: the work marks the claim as being decided (store/approvals.ts markWorkStarted, as
     // work.ts does before it calls CodePipeline), decides, then dies before it reports.
     const { executionId, run, token } = pendingRun(h.all.aws);
-    h.all.aws.registerFunction(FUNCTION_NAME, async (event) => {
+    workApprovesThenDies(token, async (event) => {
       const { claim } = event as { claim: ApprovalClaim };
       await markWorkStarted(claim, 30, new Date(Date.now() + PAST_BOUND_MS).toISOString());
-      await cp.send(
-        new PutApprovalResultCommand({
-          pipelineName: PIPELINE,
-          stageName: STAGE,
-          actionName: ACTION,
-          result: { status: "Approved", summary: "Approved by Jane Doe (U0APPROVER1) via Slack" },
-          token,
-        }),
-      );
-      throw new Error("Task timed out after 30.00 seconds");
     });
     await click(APPROVER_1, executionId, run);
     h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));

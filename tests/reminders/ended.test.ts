@@ -20,7 +20,6 @@ import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { REMINDER_SCAN_INPUT } from "../../handlers/contracts/reminder-scan";
 import { claimDecision, settleDecision } from "../../handlers/store/approvals";
 import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
-import type { SlackConfig } from "../../handlers/channels/slack";
 import {
   codePipelineOutbox,
   putApprovalResult,
@@ -32,6 +31,7 @@ import {
   pendingApprovalStarted,
   record,
   TABLE,
+  setReleasesMode,
   startReleasesBotWorld,
   type FanoutWorld,
 } from "../support/fanout";
@@ -57,10 +57,7 @@ beforeEach(() => {
   setMode("bot");
 });
 
-function setMode(mode: "bot" | "webhook"): void {
-  const releases = world.config.runtime.channels["slack-releases"] as SlackConfig;
-  Object.assign(releases, { mode, apiUrl: world.standins.receivers.slackApiUrl });
-}
+const setMode = (mode: "bot" | "webhook") => setReleasesMode(world, mode);
 
 const r = () => world.standins.receivers;
 const state = () => world.standins.aws.state;

@@ -28,12 +28,12 @@ import { scaledMs, TIME_SCALE_ENV } from "../../handlers/http";
 import { PENDING_APPROVALS_PARTITION } from "../../handlers/store/keys";
 import * as pendingStore from "../../handlers/store/pending";
 import { STEP_LEASE_MS } from "../../handlers/store/pending";
-import type { SlackConfig } from "../../handlers/channels/slack";
 import { expireApprovals, putApprovalResult } from "../../testing/aws/codepipeline";
 import {
   pendingApprovalStarted,
   record,
   TABLE,
+  setReleasesMode,
   startReleasesBotWorld,
   throttleCalls,
   type FanoutWorld,
@@ -64,12 +64,7 @@ afterEach(() => {
 });
 
 /** The approvals channel's runtime config (the handler reads it per invocation). */
-function releases(): SlackConfig {
-  return world.config.runtime.channels["slack-releases"] as SlackConfig;
-}
-function setMode(mode: "bot" | "webhook"): void {
-  Object.assign(releases(), { mode, apiUrl: world.standins.receivers.slackApiUrl });
-}
+const setMode = (mode: "bot" | "webhook") => setReleasesMode(world, mode);
 function approvals() {
   const rule = world.config.runtime.pipelines.find(
     (p) => "name" in p.match && p.match.name === PIPELINE,

@@ -329,6 +329,17 @@ export function startReleasesBotWorld(channelId: string): Promise<FanoutWorld> {
   });
 }
 
+/**
+ * Switches the `slack-releases` channel of a {@link startReleasesBotWorld} world to `mode`, bot
+ * mode posting through the world's Slack Web API stand-in.
+ */
+export function setReleasesMode(world: FanoutWorld, mode: "bot" | "webhook"): void {
+  Object.assign(world.config.runtime.channels["slack-releases"], {
+    mode,
+    apiUrl: world.standins.receivers.slackApiUrl,
+  });
+}
+
 /** Starts the stand-ins and a fan-out handler for the prod stack (edited by `edit`). */
 export async function startFanoutWorld(edit?: ConfigEdit): Promise<FanoutWorld> {
   const standins = await startAll();

@@ -322,6 +322,17 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     return results;
   }
 
+  /** A DynamoDB client with the test's own credentials (not a function's: not checked). */
+  function testDoc(): DynamoDBDocumentClient {
+    return DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: standins.dynamo.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      }),
+    );
+  }
+
   /**
    * Deletes the channels' pacing items (`PACE#`, issue 11) between runs, with the test's own
    * credentials (not a function's: not checked): every run starts with fresh grouping windows, so
@@ -329,13 +340,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
    * fall into one window.
    */
   async function forgetPacing(iam: DeclaredIam): Promise<void> {
-    const doc = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: standins.dynamo.endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      }),
-    );
+    const doc = testDoc();
     for (const TableName of Object.keys(iam.tables)) {
       const out = await doc.send(
         new ScanCommand({
@@ -441,13 +446,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   });
 
   it("records a flush for a channel no longer configured as dropped, under the declared IAM", async () => {
-    const doc = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: standins.dynamo.endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      }),
-    );
+    const doc = testDoc();
     const out = await doc.send(
       new ScanCommand({
         TableName: Object.keys(declared.tables)[0],
@@ -467,13 +466,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   });
 
   it("records a request decided in the console, and one whose execution was stopped, as ended outside Slack, under the declared IAM", async () => {
-    const doc = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
-        endpoint: standins.dynamo.endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      }),
-    );
+    const doc = testDoc();
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
