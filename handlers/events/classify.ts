@@ -31,7 +31,8 @@ export function rejectedBy(summary: string | undefined): string | undefined {
   return who === "" ? undefined : cut(who, 200);
 }
 
-function isApprovalAction(ev: CodePipelineEvent): boolean {
+/** Whether `ev` is an action-level event of an Approval action (its `action-type` category). */
+export function isApprovalAction(ev: CodePipelineEvent): boolean {
   return ev.level === "action" && ev.actionType?.category?.toLowerCase() === "approval";
 }
 

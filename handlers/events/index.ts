@@ -14,6 +14,7 @@ export {
   callerName,
   classify,
   failedApprovalKind,
+  isApprovalAction,
   isRejectionSummary,
   rejectedBy,
 } from "./classify";

@@ -38,7 +38,7 @@ import {
 import { REPLACED, REPLACED_NEXT, replacedEnding, type RequestEnding } from "../approval/messages";
 import { pipelineKey, pipelineKeyOf } from "../contracts/pipeline-id";
 import { approvalPipelineRef } from "../contracts/slack-approval";
-import type { CodePipelineEvent } from "../events";
+import { isApprovalAction, type CodePipelineEvent } from "../events";
 import { auditQuietly, describe, type Invocation } from "../fanout/invocation";
 import { isDeliveryError } from "../http";
 import { withRetries } from "../retry";
@@ -87,7 +87,7 @@ export function mayEnd(ev: CodePipelineEvent, p: StoredPending): boolean {
   if (p.executionId !== ev.executionId) return false;
   if (pipelineKey(approvalPipelineRef(p)) !== pipelineKeyOf(ev)) return false;
   if (ev.level === "pipeline") return EXECUTION_ENDS.includes(ev.state);
-  if (ev.level !== "action" || ev.actionType?.category?.toLowerCase() !== "approval") return false;
+  if (!isApprovalAction(ev)) return false;
   if (ev.stage !== p.stage || ev.action !== p.action) return false;
   const sameRun =
     !ev.actionExecutionId || !p.actionExecutionId || ev.actionExecutionId === p.actionExecutionId;
@@ -103,7 +103,7 @@ export function mayEnd(ev: CodePipelineEvent, p: StoredPending): boolean {
  */
 function mayEndAny(ev: CodePipelineEvent): boolean {
   if (ev.level === "pipeline") return EXECUTION_ENDS.includes(ev.state);
-  if (ev.level !== "action" || ev.actionType?.category?.toLowerCase() !== "approval") return false;
+  if (!isApprovalAction(ev)) return false;
   return ev.state === "STARTED" ? (ev.attempt ?? 1) > 1 : RUN_ENDS.includes(ev.state);
 }
 
