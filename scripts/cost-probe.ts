@@ -1,7 +1,8 @@
 /**
- * `npx ts-node --transpile-only scripts/cost-probe.ts [--events <n>] [--json]`: the chaos bench's
- * clean pass alone (scripts/lib/chaos.ts: the prod stack's critical route plus the webhook
- * channel, one warm fan-out, no faults), priced by scripts/lib/chaos-cost.ts, and WHERE the
+ * `npx ts-node --transpile-only scripts/cost-probe.ts [--events <n>] [--no-webhook] [--json]`: the
+ * chaos bench's clean pass alone (scripts/lib/chaos.ts: the prod stack's critical route plus the
+ * webhook channel, one warm fan-out, no faults; `--no-webhook`: the critical route alone,
+ * PagerDuty, Slack and SMS, the issue's own 3-channel event), priced by scripts/lib/chaos-cost.ts, and WHERE the
  * DynamoDB units go: calls and estimated write units per operation and item kind (the partition
  * key's prefix), and the size of the items at the end of the run.
  *
@@ -68,7 +69,7 @@ function describeRequest(op: string, body: string): Seen {
 }
 
 /** Runs the clean pass with the request log on; resolves with its figures. */
-async function probe(events: number): Promise<Record<string, unknown>> {
+async function probe(events: number, webhook = true): Promise<Record<string, unknown>> {
   const scale = CHAOS.timeScale;
   const ctx: BenchContext = {
     runs: 1,
@@ -76,7 +77,7 @@ async function probe(events: number): Promise<Record<string, unknown>> {
     log: (m) => process.stderr.write(`${m}\n`),
     results: {},
   };
-  const world = await startArchiveWorld(ctx, addWebhookChannel);
+  const world = await startArchiveWorld(ctx, webhook ? addWebhookChannel : undefined);
   process.env[TIME_SCALE_ENV] = String(scale);
   world.all.receivers.setTimeScale(scale);
   setSmsTimeScale(world.all.aws.state, scale);
@@ -249,9 +250,13 @@ async function play(all: AllStandins, fleet: Fleet, count: number, prefix: strin
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { events: { type: "string" }, json: { type: "boolean" } },
+    options: {
+      events: { type: "string" },
+      "no-webhook": { type: "boolean" },
+      json: { type: "boolean" },
+    },
   });
-  const result = await probe(Number(values.events ?? CHAOS.cleanEvents));
+  const result = await probe(Number(values.events ?? CHAOS.cleanEvents), !values["no-webhook"]);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
