@@ -5,7 +5,7 @@
  * and its 70-character segments, each billed.
  */
 import type { ChannelConfigOf, Digest, Notification } from "../types";
-import { kindWord, pipelineLabel, publishSns, reportTruncation, whereOf } from "./common";
+import { kindWord, pipelineLabel, publishSns, reportTruncation } from "./common";
 import { digestWhat, reportDigestCut, windowWords } from "./digest";
 import { digestGroups, fitGroups, type DigestGroup } from "./digest-groups";
 import type { ChannelContext, ChannelDriver, DeliveryReceipt } from "./types";
@@ -106,17 +106,41 @@ export function toGsm7(text: string): string {
 }
 
 function render(n: Notification): { message: string; truncated: string[] } {
-  const where = whereOf(n);
-  const parts = [kindWord(n), pipelineLabel(n)];
-  if (where) parts.push(`@${where}`);
-  if (n.kind === "rejection" && n.decidedBy) parts.push(`by ${n.decidedBy}`);
-  return fitSms(toGsm7(`${parts.join(" ")}${n.summary ? `: ${n.summary}` : ""}`));
+  // Most important first: what happened and the pipeline, the stage, the action, who decided,
+  // then the summary, word by word.
+  const units = wordsOf(`${kindWord(n)} ${pipelineLabel(n)}`);
+  if (n.stage) units.push(` @${toGsm7(n.stage)}`);
+  if (n.action) units.push(`${n.stage ? "/" : " @"}${toGsm7(n.action)}`);
+  if (n.kind === "rejection" && n.decidedBy) units.push(` by ${toGsm7(n.decidedBy)}`);
+  const summary = wordsOf(n.summary ?? "");
+  if (summary.length > 0) summary[0] = `: ${summary[0]}`;
+  return fitSms([...units, ...summary]);
 }
 
-/** GSM-7 `text` cut to {@link SMS_MAX_CHARS} ("…" is not GSM-7: the visible cut is "..."). */
-function fitSms(text: string): { message: string; truncated: string[] } {
+/** The words of `text` in GSM-7, each after the first led by its space: units for {@link fitSms}. */
+function wordsOf(text: string): string[] {
+  const words = toGsm7(text)
+    .split(" ")
+    .filter((w) => w !== "");
+  return words.map((w, i) => (i === 0 ? w : ` ${w}`));
+}
+
+/**
+ * GSM-7 `units` (words, names: each with its leading separator) joined and, when longer than
+ * {@link SMS_MAX_CHARS}, cut between two units so that no word or name is shown as a fragment of
+ * itself ("ResourceNo..."): the units that fit before "..." ("…" is not GSM-7), without the
+ * separator the cut leaves dangling (": ", "/"). A unit that does not fit is left out whole, with
+ * every unit after it, so that the text still reads in order.
+ */
+function fitSms(units: readonly string[]): { message: string; truncated: string[] } {
+  const text = units.join("");
   if (text.length <= SMS_MAX_CHARS) return { message: text, truncated: [] };
-  return { message: `${text.slice(0, SMS_MAX_CHARS - 3).trimEnd()}...`, truncated: ["message"] };
+  let kept = "";
+  for (const unit of units) {
+    if (kept.length + unit.length > SMS_MAX_CHARS - 3) break;
+    kept += unit;
+  }
+  return { message: `${kept.replace(/[\s:;,/-]+$/, "")}...`, truncated: ["message"] };
 }
 
 /** Publishes `message` to the channel's topic as a transactional SMS. */
@@ -188,7 +212,7 @@ function renderDigest(d: Digest): { message: string; truncated: string[] } {
     0,
   );
   const list = shown.length > 0 ? `: ${shown.join(", ")}${hidden > 0 ? moreText(hidden) : ""}` : "";
-  return fitSms(`${what}${list}${see}`);
+  return fitSms(wordsOf(`${what}${list}${see}`));
 }
 
 /** The SMS text of digest `d` (pure): `{ message }`, ≤ 140 GSM-7 characters. */

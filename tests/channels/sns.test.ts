@@ -131,15 +131,36 @@ describe("sms text", () => {
     );
   });
 
-  it("leads with what happened, where, and cuts visibly", () => {
-    // Prepare
+  it("leads with what happened, where, and cuts visibly at a word", () => {
+    // Prepare: "ResourceNotFoundException" straddles character 137, the last before "...".
+    const head = "FAILED main-app-production-v3 @Deploy/DeployECS: ";
+    const words = "Stack update failed: the resource handler returned ";
+    const filler = "a".repeat(SMS_MAX_CHARS - 3 - head.length - words.length - 10 - 1);
+    const summary = `${words}${filler} ResourceNotFoundException: Bucket deploy-artifacts not found`;
+    const n: Notification = { ...fixture("failure-hostile"), summary };
+    // Act
+    const { message } = formatSms(n);
+    // Assess: the error name is left out whole, not shown as "ResourceNo".
+    expect(message).toBe(`${head}${words}${filler}...`);
+  });
+
+  it("leaves out a word too long for the room whole, rather than a fragment of it", () => {
+    // Prepare: a summary of one 500-character word (a pasted blob, no name a reader can use).
     const n: Notification = { ...fixture("failure-hostile"), summary: "x".repeat(500) };
     // Act
     const { message } = formatSms(n);
     // Assess
-    expect(message.startsWith("FAILED main-app-production-v3 @Deploy/DeployECS: xxx")).toBe(true);
-    expect(message.endsWith("...")).toBe(true);
-    expect(message).toHaveLength(SMS_MAX_CHARS);
+    expect(message).toBe("FAILED main-app-production-v3 @Deploy/DeployECS...");
+  });
+
+  it("keeps the stage and leaves out an action name that does not fit, whole", () => {
+    // Prepare: an action name of 100 characters, the most CodePipeline allows (quotas).
+    const action = `DeployToProduction${"Canary".repeat(13)}EuW1`;
+    const n: Notification = { ...fixture("failure-hostile"), action, summary: "Build failed" };
+    // Act
+    const { message } = formatSms(n);
+    // Assess
+    expect(message).toBe("FAILED main-app-production-v3 @Deploy...");
   });
 
   it("never calls a rejection a failure", () => {
