@@ -139,15 +139,28 @@ export function utcClock(iso: string): string {
 }
 
 /**
+ * How an "earlier:" link tells its execution apart ({@link earlierLabels}): `label` as plain text
+ * reads it ("15:09:12 UTC", "15:09:12 UTC · 4f2a9c1e"), `suffix` what follows the time in it (""
+ * or " · 4f2a9c1e"), `id` the execution id's first 8 characters, the whole id when another link's
+ * are the same.
+ */
+export interface EarlierLabel {
+  label: string;
+  suffix: string;
+  id: string;
+}
+
+/**
  * How a medium writes the parts of a group's line: `name` the pipeline's name linked to its
  * latest execution (`e`), `text` any other text escaped for the medium, `time` the latest's time
- * (already escaped), `link` a console link with an escaped label.
+ * (already escaped), `earlier` the link to an earlier execution `e`, its time written as `time`
+ * writes times (one medium, one way of writing time).
  */
 export interface GroupMarkup {
   name(e: DigestEntry): string;
   text(s: string): string;
   time(iso: string): string;
-  link(url: string, label: string): string;
+  earlier(e: DigestEntry, label: EarlierLabel): string;
 }
 
 /**
@@ -176,6 +189,11 @@ export function groupHead(g: DigestGroup, m: GroupMarkup): string[] {
  * the times alone were identical labels ("earlier: 15:11:02 UTC, 15:11:02 UTC").
  */
 export function earlierLabels(links: DigestEntry[]): string[] {
+  return earlierParts(links).map((p) => p.label);
+}
+
+/** {@link earlierLabels} in parts, for a medium that writes the time in its own markup. */
+export function earlierParts(links: DigestEntry[]): EarlierLabel[] {
   const clocks = links.map((x) => utcClock(x.time));
   const tally = (keys: string[]) => {
     const n: Record<string, number> = {};
@@ -183,23 +201,26 @@ export function earlierLabels(links: DigestEntry[]): string[] {
     return n;
   };
   const sameClock = tally(clocks);
-  const shorts = links.map((x, i) => `${clocks[i]} · ${shortId(x.executionId)}`);
+  const shorts = links.map((x) => shortId(x.executionId));
   const sameShort = tally(shorts);
+  const sameBoth = tally(shorts.map((s, i) => `${clocks[i]} · ${s}`));
   return links.map((x, i) => {
-    if (sameClock[clocks[i]] === 1) return clocks[i];
-    return sameShort[shorts[i]] === 1 ? shorts[i] : `${clocks[i]} · ${x.executionId}`;
+    const id = sameShort[shorts[i]] === 1 ? shorts[i] : x.executionId;
+    const shown = sameBoth[`${clocks[i]} · ${shorts[i]}`] === 1 ? shorts[i] : x.executionId;
+    const suffix = sameClock[clocks[i]] === 1 ? "" : ` · ${shown}`;
+    return { label: `${clocks[i]}${suffix}`, suffix, id };
   });
 }
 
 /**
- * "earlier: <link>, <link>, +4": the group's other executions, each linked with its label
- * ({@link otherExecutions}, {@link earlierLabels}); "" when it has none.
+ * "earlier: <link>, <link>, +4": the group's other executions, each linked as the medium writes
+ * it ({@link otherExecutions}, {@link earlierParts}); "" when it has none.
  */
 export function earlierLinks(g: DigestGroup, m: GroupMarkup): string {
   const { links, more } = otherExecutions(g);
   if (links.length === 0) return "";
-  const labels = earlierLabels(links);
-  const listed = links.map((x, i) => m.link(x.consoleUrl, m.text(labels[i]))).join(", ");
+  const labels = earlierParts(links);
+  const listed = links.map((x, i) => m.earlier(x, labels[i])).join(", ");
   return `earlier: ${listed}${more > 0 ? `, +${more}` : ""}`;
 }
 

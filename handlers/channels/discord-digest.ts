@@ -7,7 +7,7 @@
  * characters across all embeds) allow, then "and N more pipelines". User text goes
  * through escapeDiscordMarkdown and `allowed_mentions` is empty, as in every Discord message.
  */
-import type { Digest } from "../types";
+import type { Digest, DigestEntry } from "../types";
 import { cut } from "../events/fields";
 import { isHttpUrl } from "../url";
 import { fitter, oneLine, type Fitter } from "./common";
@@ -19,6 +19,7 @@ import {
   groupHead,
   morePipelines,
   type DigestGroup,
+  type EarlierLabel,
   type GroupDetail,
   type GroupMarkup,
 } from "./digest-groups";
@@ -98,8 +99,21 @@ const DISCORD_MARKUP: GroupMarkup = {
   name: (e) => mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`),
   text: esc,
   time: discordTime,
-  link: mdLink,
+  earlier: discordEarlier,
 };
+
+/**
+ * An earlier execution: its time as a Discord timestamp (`<t:unix:T>`, "16:20:30" in the reader's
+ * zone, as the line's own time), then a masked link labelled with its id: Discord documents no
+ * timestamp inside a masked link's text
+ * (https://discord.com/developers/docs/reference#message-formatting). A time that does not parse
+ * is the link's plain label instead.
+ */
+function discordEarlier(e: DigestEntry, l: EarlierLabel): string {
+  const ms = Date.parse(e.time);
+  if (Number.isNaN(ms)) return mdLink(e.consoleUrl, esc(l.label));
+  return `<t:${Math.floor(ms / 1000)}:T> ${mdLink(e.consoleUrl, esc(l.id))}`;
+}
 
 /**
  * The lines in embeds' descriptions: a description that would pass `max` continues in the next

@@ -18,7 +18,7 @@ import {
 import { digestTitle, reportDigestCut, windowSpan } from "./digest";
 import {
   digestGroups,
-  earlierLabels,
+  earlierParts,
   fitGroups,
   groupHead,
   morePipelines,
@@ -149,9 +149,7 @@ function groupText(g: DigestGroup, detail: GroupDetail, f: Fitter): string {
       : []),
     `  ${e.consoleUrl}`,
     ...(detail >= 2
-      ? earlierLabels(links).map(
-          (label, i) => `  earlier ${EMAIL_MARKUP.link(links[i].consoleUrl, label)}`,
-        )
+      ? earlierParts(links).map((label, i) => `  earlier ${EMAIL_MARKUP.earlier(links[i], label)}`)
       : []),
     ...(detail >= 2 && more > 0 ? [`  and ${more} earlier`] : []),
   ].join("\n");
@@ -162,7 +160,7 @@ const EMAIL_MARKUP: GroupMarkup = {
   name: (e) => e.pipeline,
   text: (s) => s,
   time: utcClock,
-  link: (url, label) => `${label}: ${url}`,
+  earlier: (e, l) => `${l.label}: ${e.consoleUrl}`,
 };
 
 function renderDigest(d: Digest): { subject: string; message: string; truncated: string[] } {

@@ -13,7 +13,7 @@
  */
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { escapeSlackText as esc, slackTime, slackTimeSpan, truncateMrkdwn } from "../slack-text";
-import type { Digest } from "../types";
+import type { Digest, DigestEntry } from "../types";
 import { fitter, oneLine, type Fitter } from "./common";
 import { countWords, digestTitle } from "./digest";
 import {
@@ -23,10 +23,12 @@ import {
   groupHead,
   morePipelines,
   type DigestGroup,
+  type EarlierLabel,
   type GroupDetail,
   type GroupMarkup,
 } from "./digest-groups";
 import {
+  isLinkable,
   KIND_EMOJI,
   link,
   SLACK_LIMITS,
@@ -67,8 +69,24 @@ const SLACK_MARKUP: GroupMarkup = {
     `${KIND_EMOJI[e.kind] ?? KIND_EMOJI.status} *${link(e.consoleUrl, esc(e.pipeline))}*`,
   text: esc,
   time: slackTime,
-  link,
+  earlier: slackEarlier,
 };
+
+/**
+ * An earlier execution as a date that is its link (api.slack.com, "Formatting text for app
+ * surfaces", date formatting: `<!date^timestamp^token_string^optional_link|fallback_text>`):
+ * "16:20:30" in the reader's zone, as the line's own time (`{time_secs}`: executions of a window
+ * differ by seconds), with the label's suffix (" · 4f2a9c1e"); the fallback is the UTC label. A
+ * time that does not parse, or a URL that cannot be a link, is a plain link or label.
+ */
+function slackEarlier(e: DigestEntry, l: EarlierLabel): string {
+  const ms = Date.parse(e.time);
+  if (Number.isNaN(ms) || !isLinkable(e.consoleUrl) || /[|^<>&]/.test(l.suffix)) {
+    return link(e.consoleUrl, esc(l.label));
+  }
+  const url = e.consoleUrl.replace(/&/g, "&amp;");
+  return `<!date^${Math.floor(ms / 1000)}^{time_secs}${l.suffix}^${url}|${esc(l.label)}>`;
+}
 
 /** Builds the digest message and lists what had to be cut (`entries` when some are not shown). */
 export function renderSlackDigest(

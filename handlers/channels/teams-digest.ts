@@ -76,7 +76,7 @@ const TEAMS_MARKUP: GroupMarkup = {
   name: (e) => mdLink(e.consoleUrl, `**${esc(e.pipeline)}**`),
   text: esc,
   time: (iso) => esc(utcClock(iso)),
-  link: mdLink,
+  earlier: (e, l) => mdLink(e.consoleUrl, esc(l.label)),
 };
 
 /**

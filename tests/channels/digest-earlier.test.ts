@@ -28,6 +28,9 @@ const IDS = [
   "a81c07d2-2c6e-4f1b-9d4a-0e1f2a3b4c55",
 ];
 
+/** 2026-12-01T15:11:02Z in Unix seconds. */
+const SAME_SECOND = 1796137862;
+
 const url = (k: number) =>
   `https://console.aws.amazon.com/codesuite/codepipeline/pipelines/svc-01/executions/${IDS[k]}/timeline`;
 
@@ -46,14 +49,16 @@ function sameSecond(): Digest {
 }
 
 describe("earlier executions in the same second", () => {
-  it("slack: each link labelled with its time and the execution id's first 8 characters", () => {
+  it("slack: each link its time in the reader's zone and the execution id's first 8 characters", () => {
     const text = (
       formatSlackDigest(sameSecond(), { type: "slack", mode: "webhook" } as never)
         .blocks?.[2] as SectionBlock
     ).text?.text;
-    expect(text?.split("\n")[2]).toBe(
-      `earlier: <${url(1)}|15:11:02 UTC · 4f2a9c1e>, <${url(2)}|15:11:02 UTC · a81c07d2>`,
-    );
+    // <!date^timestamp^token_string^optional_link|fallback_text> (api.slack.com, "Formatting
+    // text for app surfaces", date formatting): the whole date is the link.
+    const at = (k: number, id: string) =>
+      `<!date^${SAME_SECOND}^{time_secs} · ${id}^${url(k)}|15:11:02 UTC · ${id}>`;
+    expect(text?.split("\n")[2]).toBe(`earlier: ${at(1, "4f2a9c1e")}, ${at(2, "a81c07d2")}`);
   });
 
   it("teams: the same labels in Markdown links", () => {
@@ -64,10 +69,10 @@ describe("earlier executions in the same second", () => {
     );
   });
 
-  it("discord: the same labels in masked links", () => {
+  it("discord: each its time as a Discord timestamp and a masked link labelled with the id", () => {
     const m = formatDiscordDigest(sameSecond(), { type: "discord" } as never);
     expect(m.embeds[0].description?.split("\n")[2]).toBe(
-      `earlier: [15:11:02 UTC · 4f2a9c1e](${url(1)}), [15:11:02 UTC · a81c07d2](${url(2)})`,
+      `earlier: <t:${SAME_SECOND}:T> [4f2a9c1e](${url(1)}), <t:${SAME_SECOND}:T> [a81c07d2](${url(2)})`,
     );
   });
 
@@ -106,5 +111,31 @@ describe("earlierLabels (handlers/channels/digest-groups.ts)", () => {
         entry("deploy-2026-b", "2026-12-01T15:11:02Z"),
       ]),
     ).toEqual(["15:11:02 UTC · deploy-2026-a", "15:11:02 UTC · deploy-2026-b"]);
+  });
+});
+
+/**
+ * One medium, one way of writing time (the UX review: a Slack or Discord digest line said "last"
+ * in the reader's own zone, through the medium's date markup, and then "earlier: 15:00:03 UTC").
+ * Slack: `<!date>` with its optional link (api.slack.com, "Formatting text for app surfaces");
+ * Discord: `<t:unix:style>` (discord.com/developers/docs/reference#message-formatting-timestamp-styles),
+ * beside the link, since Discord documents no timestamp inside a masked link's text.
+ */
+describe("every time of a digest in the reader's zone, where the medium can show one", () => {
+  const clock = /\b\d{2}:\d{2}(:\d{2})?\b/;
+
+  it("slack: no clock outside <!date…> markup", () => {
+    const blocks = formatSlackDigest(stormOf(3, 2), { type: "slack", mode: "webhook" } as never)
+      .blocks as SectionBlock[];
+    const texts = blocks.slice(1).map((b) => JSON.stringify(b));
+    expect(texts.some((t) => t.includes("earlier: <!date^"))).toBe(true);
+    for (const t of texts) expect(t.replace(/<!date\^[^>]*>/g, "")).not.toMatch(clock);
+  });
+
+  it("discord: no clock outside <t:…> markup", () => {
+    const m = formatDiscordDigest(stormOf(3, 2), { type: "discord" } as never);
+    const description = String(m.embeds[0].description);
+    expect(description).toContain("earlier: <t:");
+    expect(description).not.toMatch(clock);
   });
 });
