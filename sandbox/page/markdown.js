@@ -12,17 +12,33 @@
 // (handlers/channels/markdown.ts). Safe by construction: text is only ever set as textContent
 // (never innerHTML), and a link is an <a> only for an http(s) URL, else its label as text.
 
-/** An escaped ASCII punctuation character, kept out of the patterns as one private-use character. */
-const ESCAPE = /\\([!-/:-@[-`{-~])/g;
-const HIDDEN = /[\uE000-\uE07F]/g;
-const hide = (text) =>
-  text.replace(ESCAPE, (_, ch) => String.fromCharCode(0xe000 + ch.charCodeAt(0)));
-/** Escaped characters back as themselves (or with their backslash, inside code). */
+// An escaped ASCII punctuation character is kept out of the patterns as one placeholder: a
+// character of Unicode's Supplementary Private Use Area-A (U+F0000–U+FFFFD), each standing for its
+// entry in `held`. A character of that range in the text itself is held the same way, so that no
+// text is ever read as a placeholder (the placeholders were U+E000 + the character's code, and
+// text holding such a character, an icon font's glyph, came out as ASCII: U+E041 as "A").
+const ESCAPE_OR_HELD = /\\([!-/:-@[-`{-~])|[\u{F0000}-\u{FFFFD}]/gu;
+const PLACEHOLDER = /[\u{F0000}-\u{FFFFD}]/gu;
+const CAPACITY = 0xffffd - 0xf0000 + 1;
+/** The placeholders of the text being rendered (rendering is synchronous): `escaped` or as typed. */
+let held = [];
+const hide = (text) => {
+  held = [];
+  return text.replace(ESCAPE_OR_HELD, (whole, ch) => {
+    // Past the capacity (65534: a Discord message has at most 6000 characters, a Teams card
+    // 28 KB) the rest is left as typed.
+    if (held.length >= CAPACITY) return whole;
+    held.push(ch === undefined ? { text: whole } : { text: ch, escaped: true });
+    return String.fromCodePoint(0xf0000 + held.length - 1);
+  });
+};
+/** Held characters back as themselves (an escaped one with its backslash, inside code). */
 const reveal = (text, keepBackslash = false) =>
-  text.replace(
-    HIDDEN,
-    (ch) => `${keepBackslash ? "\\" : ""}${String.fromCharCode(ch.charCodeAt(0) - 0xe000)}`,
-  );
+  text.replace(PLACEHOLDER, (ch) => {
+    const h = held[ch.codePointAt(0) - 0xf0000];
+    if (!h) return ch;
+    return h.escaped && keepBackslash ? `\\${h.text}` : h.text;
+  });
 
 function node(tag, className, text) {
   const n = document.createElement(tag);

@@ -105,10 +105,10 @@ describe("discord", () => {
       [
         "svc-02 ×2 · Deploy · last 1 December 2026 15:00 UTC",
         "Deployment failed for svc-02 in execution e-2-1",
-        "earlier: 15:00:02 UTC",
+        "earlier: 15:00:02 UTC e-2-0",
         "svc-01 ×2 · Deploy · last 1 December 2026 15:00 UTC",
         "Deployment failed for svc-01 in execution e-1-1",
-        "earlier: 15:00:01 UTC",
+        "earlier: 15:00:01 UTC e-1-0",
       ].join("\n"),
     );
     await expect(description.locator("time").first().getAttribute("datetime")).resolves.toBe(
@@ -117,7 +117,7 @@ describe("discord", () => {
     const links = await linksOf(description);
     expect(links.slice(0, 2)).toEqual([
       ["svc-02", URL_1],
-      ["15:00:02 UTC", URL_0],
+      ["e-2-0", URL_0],
     ]);
   });
 
@@ -170,6 +170,18 @@ describe("discord", () => {
         '<a href="https://example.com/a_b" target="_blank" rel="noopener noreferrer">ok</a> ' +
         "<span>js</span><br>&lt;img src=x onerror=alert(1)&gt; *not* UPDATE_ROLLBACK_COMPLETE " +
         '<time datetime="2026-12-01T15:00:04.000Z">15:00 UTC</time></div>',
+    );
+  });
+
+  it("text holding private-use characters reads as typed (the page's placeholders are its own)", async () => {
+    // U+E000–U+E07F were the page's placeholders for escaped punctuation: a commit message with
+    // an icon font's glyph in that range came out as ASCII (U+E02A as "*", U+E000 as NUL).
+    // U+F0041 is in the range the placeholders use now.
+    const typed = "glyphs \uE02A\uE02Anot bold\uE02A\uE02A \uE041 \uE000 \uE0A0 \u{F0041} end";
+    const description = `${typed} \\*escaped\\* **bold** \`a\\*b\``;
+    const card = await render("renderDiscord", { embeds: [{ description }] });
+    await expect(card.locator(".sk-text").innerHTML()).resolves.toBe(
+      `<div class="md-p">${typed} *escaped* <strong>bold</strong> <code>a\\*b</code></div>`,
     );
   });
 });
