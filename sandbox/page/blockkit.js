@@ -42,7 +42,7 @@ function ordinal(n) {
 
 /**
  * Slack's `<!date>` tokens (docs.slack.dev/messaging/formatting-message-text#date-formatting) for a
- * reader in UTC who prefers 24-hour time; " UTC" is appended when the format shows a time.
+ * reader in UTC who prefers 24-hour time; " UTC" follows each time ("15:00:03 UTC · 4f2a9c1e").
  */
 export function slackDateFormat(d, format) {
   const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
@@ -64,8 +64,9 @@ export function slackDateFormat(d, format) {
     date_pretty: relative ?? date,
     date_short_pretty: relative ?? short,
     date_long_pretty: relative ?? long,
-    time: hm,
-    time_secs: `${hm}:${pad(d.getUTCSeconds())}`,
+    // " UTC" right after the time, wherever the format puts it ("{time_secs} · 4f2a9c1e").
+    time: `${hm} UTC`,
+    time_secs: `${hm}:${pad(d.getUTCSeconds())} UTC`,
   };
   const text = format.replace(/\{([a-z_]+)\}/g, (whole, name, offset) => {
     const value = tokens[name] ?? whole;
@@ -74,7 +75,7 @@ export function slackDateFormat(d, format) {
       ? value[0].toUpperCase() + value.slice(1)
       : value;
   });
-  return /\{time(_secs)?\}/.test(format) ? `${text} UTC` : text;
+  return text;
 }
 
 /** Only http(s) and mailto links become clickable. */
@@ -162,7 +163,11 @@ function inline(text, parent, ctx) {
 }
 
 function angle(inner, ctx) {
-  const [target, label] = inner.split("|", 2);
+  // The label is everything after the FIRST "|" (api.slack.com, "Formatting text for app
+  // surfaces"): "<url|deploy | prod>" is labelled "deploy | prod".
+  const bar = inner.indexOf("|");
+  const target = bar < 0 ? inner : inner.slice(0, bar);
+  const label = bar < 0 ? undefined : inner.slice(bar + 1);
   if (target.startsWith("@")) {
     const id = target.slice(1);
     return el("span", "mention", `@${ctx.userName?.(id) ?? label ?? id}`);
@@ -171,7 +176,8 @@ function angle(inner, ctx) {
   if (target.startsWith("!date^")) {
     // <!date^epoch^format[^link]|fallback>: Slack shows it in the reader's time zone and 12/24-hour
     // preference; the page's reader reads 24-hour UTC, like every other time on the page.
-    const [, epochText, format] = target.split("^");
+    // The optional link makes the whole date a link (same page, date formatting).
+    const [, epochText, format, url] = target.split("^");
     const epoch = Number(epochText);
     const node = el(
       "time",
@@ -181,7 +187,12 @@ function angle(inner, ctx) {
         : (label ?? ""),
     );
     if (Number.isFinite(epoch)) node.dateTime = new Date(epoch * 1000).toISOString();
-    return node;
+    const href = url ? safeHref(unescapeSlack(url)) : undefined;
+    if (!href) return node;
+    const a = link(href, " ");
+    a.textContent = "";
+    a.append(node);
+    return a;
   }
   if (target.startsWith("!"))
     return el("span", "mention", `@${label ?? target.slice(1).split("^")[0]}`);

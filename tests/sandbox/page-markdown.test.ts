@@ -186,6 +186,47 @@ describe("discord", () => {
   });
 });
 
+/**
+ * Slack mrkdwn (blockkit.js renderMrkdwn). A link's label is everything after the first `|` up to
+ * the `>` (api.slack.com, "Formatting text for app surfaces": `<http://www.example.com|This
+ * message *is* a link>`; nothing there splits the label again); a date may be a link, its
+ * optional_link (`<!date^timestamp^token_string^optional_link|fallback_text>`, same page).
+ */
+describe("slack mrkdwn", () => {
+  async function mrkdwn(text: string) {
+    const id = `mrkdwn-${Math.random().toString(36).slice(2)}`;
+    await page.evaluate(
+      ({ text, id }) => {
+        const m = (window as unknown as { blockkit: Record<string, Function> }).blockkit;
+        const box = m.renderMrkdwn(text, document.createElement("div")) as HTMLElement;
+        box.dataset.testid = id;
+        document.body.append(box);
+      },
+      { text, id },
+    );
+    return page.locator(`[data-testid="${id}"]`);
+  }
+
+  it("a link whose label holds a '|' shows the whole label", async () => {
+    const box = await mrkdwn("see <https://example.com/run|deploy | prod|eu-west-1> now");
+    await expect(box.innerText()).resolves.toBe("see deploy | prod|eu-west-1 now");
+    await expect(linksOf(box)).resolves.toEqual([
+      ["deploy | prod|eu-west-1", "https://example.com/run"],
+    ]);
+  });
+
+  it("a date with a link is a link, its time in the page's way", async () => {
+    // 1796137203 is 2026-12-01T15:00:03Z.
+    const box = await mrkdwn(
+      "earlier: <!date^1796137203^{time_secs} · 4f2a9c1e^https://example.com/e|15:00:03 UTC · 4f2a9c1e>",
+    );
+    await expect(box.innerHTML()).resolves.toBe(
+      'earlier: <a href="https://example.com/e" target="_blank" rel="noopener noreferrer">' +
+        '<time datetime="2026-12-01T15:00:03.000Z">15:00:03 UTC · 4f2a9c1e</time></a>',
+    );
+  });
+});
+
 describe("teams", () => {
   it("a digest block: paragraphs, the pipeline a bold link, 'earlier' a link", async () => {
     const card = await render("renderTeams", formatTeamsDigest(stormOf(2, 2)));
