@@ -197,8 +197,12 @@ describe("slack mrkdwn", () => {
     const id = `mrkdwn-${Math.random().toString(36).slice(2)}`;
     await page.evaluate(
       ({ text, id }) => {
-        const m = (window as unknown as { blockkit: Record<string, Function> }).blockkit;
-        const box = m.renderMrkdwn(text, document.createElement("div")) as HTMLElement;
+        const m = (
+          window as unknown as {
+            blockkit: { renderMrkdwn: (t: string, p: HTMLElement) => HTMLElement };
+          }
+        ).blockkit;
+        const box = m.renderMrkdwn(text, document.createElement("div"));
         box.dataset.testid = id;
         document.body.append(box);
       },
