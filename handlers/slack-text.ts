@@ -23,8 +23,33 @@ export function truncateText(text: string, max: number): { text: string; truncat
   return { text: text.slice(0, cut) + "…", truncated: true };
 }
 
-/** A piece of a {@link fitLine} line: kept whole (a string), or cut to fit (`{ cut }`). */
-export type LinePiece = string | { cut: string };
+/**
+ * {@link truncateText} for a "/"-separated name whose last segment says who it is: the resource
+ * of a caller's ARN (IAM User Guide, "IAM identifiers": `assumed-role/<role>/<session name>`,
+ * `user/<path>/<name>`). The middle is cut, never the last segment: "assumed-role/Deploy…/jane";
+ * when the first and last segments alone do not fit, "…/" and the last segment, cut at its end
+ * if it must be ("…/jane.doe@exa…"). A name without two segments is cut at its end.
+ */
+export function truncatePath(text: string, max: number): { text: string; truncated: boolean } {
+  if (text.length <= max) return { text, truncated: false };
+  const first = text.indexOf("/");
+  const last = text.lastIndexOf("/");
+  if (first < 0 || max < 3) return truncateText(text, max);
+  const head = text.slice(0, first);
+  const tail = text.slice(last + 1);
+  const middleRoom = max - head.length - tail.length - 2;
+  if (first < last && middleRoom >= 1) {
+    const middle = truncateText(text.slice(first + 1, last), middleRoom).text;
+    return { text: `${head}/${middle}/${tail}`, truncated: true };
+  }
+  return { text: `…/${truncateText(tail, max - 2).text}`, truncated: true };
+}
+
+/**
+ * A piece of a {@link fitLine} line: kept whole (a string), or cut to fit (`{ cut }`) at its end,
+ * or with `path` in its middle ({@link truncatePath}: who decided, as a caller's ARN says it).
+ */
+export type LinePiece = string | { cut: string; path?: boolean };
 
 /**
  * A line of at most `max` characters from `pieces`, in order: a string is kept whole (the words
@@ -51,7 +76,9 @@ export function fitLine(pieces: readonly LinePiece[], max: number): string {
     left -= given;
   });
   const fitted = pieces.map((p, i) =>
-    typeof p === "string" ? p : truncateText(p.cut, room.get(i) ?? 0).text,
+    typeof p === "string"
+      ? p
+      : (p.path ? truncatePath : truncateText)(p.cut, room.get(i) ?? 0).text,
   );
   return fitted.join("");
 }

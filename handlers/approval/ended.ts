@@ -291,7 +291,7 @@ export function endedEnding(
   const at = iso ? ` at ${humanTime(iso)}` : "";
   const who: LinePiece[] = decidedViaSlack(end)
     ? [" through Slack"]
-    : [" in CodePipeline", ...(end.by ? [" by ", { cut: callerName(end.by) }] : [])];
+    : [" in CodePipeline", ...(end.by ? [" by ", { cut: callerName(end.by), path: true }] : [])];
   return {
     header: fitLine([`${icon} `, pipeline, `: ${verb}`, ...who, at], HEADER_MAX_CHARS),
     state:

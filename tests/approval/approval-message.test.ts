@@ -324,10 +324,22 @@ describe("message building", () => {
       const at = new Date("2024-05-01T12:40:07.000Z");
       const end = { kind: "decided" as const, status: "Failed" as const, summary: "no", by, at };
       const decided = endedEnding(target, end, "").header;
+      // The session name is who decided (IAM User Guide, "IAM identifiers": an assumed-role ARN
+      // is assumed-role/<role name>/<role session name>): the role is cut, never the session's
+      // start; a session that does not fit either keeps its start.
       expect(decided).toBe(
-        `❌ payments-${"x".repeat(37)}…: rejected in CodePipeline by assumed-role/${"R".repeat(33)}… at 2024-05-01 12:40 UTC`,
+        `❌ payments-${"x".repeat(37)}…: rejected in CodePipeline by …/${"s".repeat(44)}… at 2024-05-01 12:40 UTC`,
       );
       expect(decided.length).toBe(150);
+      const jane = `arn:aws:sts::123456789012:assumed-role/${"R".repeat(64)}/jane.doe@example.com`;
+      expect(endedEnding(target, { ...end, by: jane }, "").header).toBe(
+        `❌ payments-${"x".repeat(37)}…: rejected in CodePipeline by assumed-role/${"R".repeat(12)}…/jane.doe@example.com at 2024-05-01 12:40 UTC`,
+      );
+      // An IAM user with a path (user/<path>/<name>): the path is cut.
+      const user = `arn:aws:iam::123456789012:user/${"division/".repeat(10)}jane`;
+      expect(endedEnding(target, { ...end, by: user }, "").header).toContain(
+        ` by user/${"division/".repeat(4)}…/jane at 2024-05-01 12:40 UTC`,
+      );
       const undecided = endedEnding(target, { kind: "expired" }, "").header;
       expect(undecided).toBe(`🚫 ${pipeline}: ended without a decision`);
       expect(undecided.length).toBeLessThanOrEqual(150);
