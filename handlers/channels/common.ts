@@ -8,8 +8,7 @@ import { wellFormed } from "../events/fields";
 import { redactAndCut } from "../redact";
 import { truncateText } from "../slack-text";
 import type { ChannelConfig, ChannelType, Notification } from "../types";
-import { approvalTimeoutWords, retryAttempt, rollbackWords } from "./lifecycle";
-import { pipelineLabel } from "./origin";
+import { retryAttempt } from "./lifecycle";
 import type { ChannelContext, DeliveryError, DeliveryReceipt } from "./types";
 
 /**
@@ -49,55 +48,7 @@ export function kindWord(n: Notification): string {
 
 export { accountRegion, accountWords, originOf, pipelineLabel } from "./origin";
 
-/** "Stage/Action", "Stage", or undefined for pipeline-level notifications. */
-export function whereOf(n: Notification): string | undefined {
-  if (n.stage && n.action) return `${n.stage}/${n.action}`;
-  return n.stage ?? n.action;
-}
-
-/**
- * One human sentence saying what happened, in the kind's own words: a rejection is "Rejected
- * by …" and never "failed"; an expired approval is "approval expired — no decision in 7 days";
- * a retried stage that fails again "failed again (attempt 2)"; a rollback says what it rolled
- * back to; superseded/canceled/stopped are reported for what they are (STOPPING is "stopping":
- * stop and wait runs its actions to their end, userguide pipelines-stop.html). The pipeline is
- * named with its account and region when messages name them ({@link pipelineLabel}).
- */
-export function headline(n: Notification): string {
-  const where = whereOf(n);
-  const p = pipelineLabel(n);
-  const at = where ? ` at ${where}` : "";
-  const rollback = rollbackWords(n, true);
-  switch (n.kind) {
-    case "failure": {
-      if (rollback) return `${p}: ${rollback} — the rollback failed${at}`;
-      const attempt = retryAttempt(n);
-      return attempt ? `${p} failed again (attempt ${attempt})${at}` : `${p} failed${at}`;
-    }
-    case "rejection":
-      return `${p}: Rejected by ${n.decidedBy ?? "an approver"}${at}`;
-    case "success":
-      return rollback ? `${p}: ${rollback} (succeeded)` : `${p} succeeded`;
-    case "approval-request": {
-      const attempt = retryAttempt(n);
-      return `${p}: approval needed${at}${attempt ? ` (attempt ${attempt})` : ""}`;
-    }
-    case "approval-expired":
-      return `${p}: approval expired — no decision in ${approvalTimeoutWords(n)}${at}`;
-    case "superseded":
-      return `${p}: superseded — replaced by a newer execution`;
-    case "canceled":
-      return `${p} canceled${at}`;
-    case "stopped":
-      return n.state === "STOPPING" ? `${p} stopping${at}` : `${p} stopped${at}`;
-    case "status":
-      return `${p}: ${String(n.state).toLowerCase()}${at}`;
-    default: {
-      const never: never = n.kind;
-      return `${p}: ${String(never)}`;
-    }
-  }
-}
+export { headline, whereOf } from "./headline";
 
 /** Collapses all whitespace (newlines included) into single spaces. */
 export function oneLine(text: string): string {

@@ -19,7 +19,15 @@ import { escapeSlackText, slackTime } from "../slack-text";
 import type { ChannelConfigOf, Notification } from "../types";
 import { isHttpUrl } from "../url";
 import { accountRegion, headline, oneLine, whereOf, type Fitter } from "./common";
-import { MIN_SCALE, SHRINK, SLACK_LIMITS, blockTextChars, scaledFitter } from "./slack-limits";
+import { fitHeadline } from "./headline";
+import {
+  MIN_SCALE,
+  SHRINK,
+  SLACK_LIMITS,
+  blockTextChars,
+  scaledCap,
+  scaledFitter,
+} from "./slack-limits";
 import { lifecycleFacts } from "./lifecycle";
 
 /**
@@ -75,16 +83,17 @@ function linkButton(actionId: string, text: string, url: string): Button {
 
 type Fit = Fitter;
 
-function headerBlock(n: Notification, f: Fit, emoji: string): KnownBlock {
+/**
+ * The header: the headline cut to Slack's 150 characters (header block) or to the scaled cap, its
+ * names shortened and never what it says happened (headline.ts `fitHeadline`).
+ */
+function headerBlock(n: Notification, f: Fit, emoji: string, scale: number): KnownBlock {
   // plain_text is never parsed for mentions or links: no escaping, or "&amp;" would show.
-  return {
-    type: "header",
-    text: {
-      type: "plain_text",
-      emoji: true,
-      text: f.fit("header", `${emoji} ${headline(n)}`, SLACK_LIMITS.headerText),
-    },
-  };
+  const max = scaledCap(SLACK_LIMITS.headerText, scale);
+  const text = fitHeadline(n, `${emoji} `, max);
+  if (text !== `${emoji} ${headline(n)}` && !f.truncated.includes("header"))
+    f.truncated.push("header");
+  return { type: "header", text: { type: "plain_text", emoji: true, text } };
 }
 
 function fieldsBlock(n: Notification, f: Fit): KnownBlock {
@@ -234,7 +243,7 @@ function buildSlack(
   const f = scaledFitter(scale);
   const emoji = KIND_EMOJI[n.kind] ?? KIND_EMOJI.status;
   const blocks = [
-    headerBlock(n, f, emoji),
+    headerBlock(n, f, emoji, scale),
     fieldsBlock(n, f),
     summaryBlock(n, f),
     revisionBlock(n, f),

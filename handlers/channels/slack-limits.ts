@@ -75,9 +75,14 @@ const MIN_SCALED_CHARS = 100;
 export function scaledFitter(scale: number): Fitter {
   const f = fitter(truncateMrkdwn);
   if (scale >= 1) return f;
-  const capOf = (max: number) => Math.max(Math.min(max, MIN_SCALED_CHARS), Math.floor(max * scale));
   return {
     truncated: f.truncated,
-    fit: (field, text, max) => f.fit(field, text, field === "text" ? max : capOf(max)),
+    fit: (field, text, max) => f.fit(field, text, field === "text" ? max : scaledCap(max, scale)),
   };
+}
+
+/** A Block Kit limit `max` scaled by `scale` (at most 1), never below {@link MIN_SCALED_CHARS}. */
+export function scaledCap(max: number, scale: number): number {
+  if (scale >= 1) return max;
+  return Math.max(Math.min(max, MIN_SCALED_CHARS), Math.floor(max * scale));
 }

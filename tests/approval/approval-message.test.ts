@@ -345,6 +345,40 @@ describe("message building", () => {
       expect(undecided.length).toBeLessThanOrEqual(150);
     });
 
+    it("the request itself: its names are cut, never 'approval needed' or '(attempt 2)'", () => {
+      // Stage and action names may have 100 characters too (API_StageDeclaration.html,
+      // API_ActionDeclaration.html `name`).
+      const n = {
+        ...(approvalRequestFixture as unknown as Notification),
+        pipeline,
+        stage: `Approve${"S".repeat(93)}`,
+        attempt: 2,
+      };
+      const request = formatSlack(n, { type: "slack", mode: "webhook" } as never);
+      const header = (request.blocks[0] as { text: { text: string } }).text.text;
+      // 47 kept characters; the pipeline (100) and where (115) share the 103 left: 51 and 52.
+      expect(header).toBe(
+        `:raised_hand: payments-${"x".repeat(41)}…: approval needed at Approve${"S".repeat(44)}… (attempt 2)`,
+      );
+      expect(header.length).toBe(150);
+    });
+
+    it("a rejection in the console: the caller's session name survives the cut", () => {
+      const n = {
+        ...(approvalRequestFixture as unknown as Notification),
+        kind: "rejection" as const,
+        state: "FAILED",
+        pipeline,
+        decidedBy: `assumed-role/${"R".repeat(64)}/jane.doe@example.com`,
+      };
+      const request = formatSlack(n, { type: "slack", mode: "webhook" } as never);
+      const header = (request.blocks[0] as { text: { text: string } }).text.text;
+      expect(header.length).toBeLessThanOrEqual(150);
+      expect(header).toMatch(
+        /^:no_entry: payments-x+…: Rejected by assumed-role\/R+…\/jane\.doe@example\.com at Approve\/ManualApproval$/,
+      );
+    });
+
     it("fitLine shares the room left by the kept pieces, the shorter name kept whole", () => {
       const line = fitLine(["[", { cut: "a".repeat(10) }, "|", { cut: "b".repeat(100) }, "]"], 30);
       expect(line).toBe(`[${"a".repeat(10)}|${"b".repeat(16)}…]`);
