@@ -85,6 +85,7 @@ export interface LambdaProcess {
   logs(): string;
   /** How many execution environments were started so far (1 + cold starts after the first). */
   environments(): number;
+  /** Ends every environment; resolves once their output is read to its end (`logs()` is whole). */
   close(): Promise<void>;
 }
 
@@ -110,6 +111,8 @@ interface Environment {
   /** No invocation has run here yet. */
   fresh: boolean;
   exited: boolean;
+  /** Resolves once the process has exited and its stdout and stderr were read to their end. */
+  closed: Promise<void>;
   /** The invocation in flight, if any. */
   current?: (r: InvokeResult) => void;
   /** Called once when the process exits (code, signal). */
@@ -157,11 +160,12 @@ function spawnEnvironment(
   );
   child.stdout?.on("data", onData);
   child.stderr?.on("data", onData);
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   return new Promise<Environment>((resolve, reject) => {
     let env: Environment | undefined;
     child.on("message", (msg: any) => {
       if (msg.type === "ready") {
-        env = { child, loadMs: msg.loadMs, busy: false, fresh: true, exited: false };
+        env = { child, loadMs: msg.loadMs, busy: false, fresh: true, exited: false, closed };
         resolve(env);
       } else if (msg.type === "init-error")
         reject(new Error(`${options.functionName}: init failed: ${msg.error}`));
@@ -327,15 +331,12 @@ export async function startLambda(options: StartLambdaOptions): Promise<LambdaPr
     environments: () => state.started,
     async close() {
       state.closed = true;
+      // Until every process's output is read to its end: `logs()` then has all of it.
       await Promise.all(
-        pool.map(
-          (env) =>
-            new Promise<void>((resolve) => {
-              if (env.exited) return resolve();
-              env.child.once("exit", () => resolve());
-              env.child.kill();
-            }),
-        ),
+        pool.map((env) => {
+          if (!env.exited) env.child.kill();
+          return env.closed;
+        }),
       );
     },
   };

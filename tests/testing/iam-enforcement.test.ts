@@ -103,6 +103,13 @@ function withThreadChannel(
 /** The prod archives this file runs. */
 type Archive = "fanout" | "approval";
 
+/** Ends a flow whose function was denied a call already ({@link runFlow} `untilDenied`). */
+class DeniedAlready extends Error {
+  constructor(fn: string) {
+    super(`${fn} was denied a call: the rest of its flow is not run`);
+  }
+}
+
 interface FlowRun {
   decisions: IamDecisionRecord[];
   denials: IamDenial[];
@@ -356,18 +363,21 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
   }
 
   /** Each archive's flow ({@link fanoutFlow}, {@link approvalFlow}). */
-  const flows: Record<Archive, (lambda: LambdaProcess) => Promise<unknown[]>> = {
+  const flows: Record<Archive, (lambda: LambdaProcess) => Promise<unknown>> = {
     fanout: fanoutFlow,
     approval: approvalFlow,
   };
 
   /**
    * Starts the `which` archives fresh (no cached secrets; both by default), runs their flows at
-   * once (a failure, an approval), stops them.
+   * once (a failure, an approval), stops them. With `untilDenied`, a flow ends before its next
+   * invocation once its function was denied a call: a run without one statement asserts on its
+   * first denial only, and the invocations after it add nothing but time.
    */
   async function runFlow(
     iam: DeclaredIam,
     which: Archive[] = ["fanout", "approval"],
+    { untilDenied = false } = {},
   ): Promise<FlowRun> {
     await forgetPacing(iam);
     standins.iam.load(iam);
@@ -379,22 +389,56 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
       standins.aws.registerFunction(names.approval, async (e) => (await approval.invoke(e)).value);
     }
     const delivered = standins.receivers.deliveries.length;
+    // Every result of the flows' invocations, in the order they came.
+    const results: unknown[] = [];
     try {
       // The functions' flows at once: each function is its own process with its own role, and
       // each flow's faults are its own (Slack's webhook for the fan-out, PutApprovalResult for
       // the approval); every decision and denial names its caller.
-      const outputs = (await Promise.all(which.map((name, i) => flows[name](lambdas[i])))).flat();
+      await Promise.all(
+        which.map(async (name, i) => {
+          try {
+            await flows[name](recorded(lambdas[i], names[name], results, untilDenied));
+          } catch (err: unknown) {
+            if (!(err instanceof DeniedAlready)) throw err;
+          }
+        }),
+      );
       await standins.aws.idle();
-      const output = [
-        JSON.stringify(outputs),
-        ...lambdas.map((lambda) => lambda.logs()),
-        // What the channels received (enrichment reports its error there, by name).
-        JSON.stringify(standins.receivers.deliveries.slice(delivered)),
-      ].join("\n");
-      return { decisions: [...standins.iam.decisions], denials: [...standins.iam.denials], output };
     } finally {
+      // Ended (and their output read to its end) before it is read.
       await Promise.all(lambdas.map((lambda) => lambda.close()));
     }
+    const output = [
+      JSON.stringify(results),
+      ...lambdas.map((lambda) => lambda.logs()),
+      // What the channels received (enrichment reports its error there, by name).
+      JSON.stringify(standins.receivers.deliveries.slice(delivered)),
+    ].join("\n");
+    return { decisions: [...standins.iam.decisions], denials: [...standins.iam.denials], output };
+  }
+
+  /**
+   * `lambda` whose invocations' results are added to `results`; with `untilDenied`, an invocation
+   * after function `fn` was denied a call rejects with {@link DeniedAlready} instead of running.
+   */
+  function recorded(
+    lambda: LambdaProcess,
+    fn: string,
+    results: unknown[],
+    untilDenied: boolean,
+  ): LambdaProcess {
+    const denied = () =>
+      standins.iam.decisions.some((d) => d.decision !== "Allow" && d.caller.endsWith(`/${fn}`));
+    return {
+      ...lambda,
+      async invoke<T>(event: unknown, timeoutMs?: number) {
+        if (untilDenied && denied()) throw new DeniedAlready(fn);
+        const result = await lambda.invoke<T>(event, timeoutMs);
+        results.push(result);
+        return result;
+      },
+    };
   }
 
   const savedEnv = { ...process.env };
@@ -526,7 +570,7 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
         // Only the archive whose role lost the statement runs its flow (20 runs): the other
         // role is whole, and every call of its flow is allowed (the first test), so its process
         // and its flow's requests would only add work to each run.
-        const run = await runFlow(without(declared, fn, sid), [which]);
+        const run = await runFlow(without(declared, fn, sid), [which], { untilDenied: true });
         const denied = run.decisions.filter(
           (d) => d.decision !== "Allow" && d.caller.endsWith(`/${fn}`),
         );
