@@ -164,75 +164,78 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
     });
     // Approval reminders (issue 10): a request posted 6.5 days into its 7-day timeout is recorded
     // as pending (PENDING# items), and the schedule rule's scan message reminds its approvers.
-    const day = 86_400_000;
-    const executionId = randomUUID();
-    const actionExecutionId = randomUUID();
-    const at = new Date(Date.now() - 6.5 * day);
-    standins.aws.addPendingApproval({
-      pipeline: PIPELINE,
-      stage: "Approve",
-      action: "ManualApproval",
-      executionId,
-      actionExecutionId,
-      at,
-      expiresAt: new Date(at.getTime() + 7 * day),
+    const [requested, scanned, endedOutside] = await withApprovalAction(async () => {
+      const day = 86_400_000;
+      const executionId = randomUUID();
+      const actionExecutionId = randomUUID();
+      const at = new Date(Date.now() - 6.5 * day);
+      const token = standins.aws.addPendingApproval({
+        pipeline: PIPELINE,
+        stage: "Approve",
+        action: "ManualApproval",
+        executionId,
+        actionExecutionId,
+        at,
+        expiresAt: new Date(at.getTime() + 7 * day),
+      });
+      const started = event(
+        "action-approval-started",
+        { "execution-id": executionId, "action-execution-id": actionExecutionId },
+        { id: randomUUID(), time: at.toISOString() },
+      );
+      const requested = await fanout.invoke({ Records: [record(started)] });
+      const scanned = await fanout.invoke({
+        Records: [{ ...record(null), body: REMINDER_SCAN_INPUT }],
+      });
+      // The same request decided in the CodePipeline console (handlers/reminders/ended.ts): its
+      // Action SUCCEEDED makes the fan-out read the run, the run's click (an APPROVAL# Query) and
+      // claim the request's end step; #releases is an incoming webhook, so it is audited as not
+      // updated, and the item is deleted.
+      const emitted = codePipelineOutbox(standins.aws.state).length;
+      putApprovalResult(standins.aws.state, {
+        pipelineName: PIPELINE,
+        stageName: "Approve",
+        actionName: "ManualApproval",
+        token,
+        result: { status: "Approved", summary: "LGTM from the console" },
+      });
+      const succeeded = codePipelineOutbox(standins.aws.state)
+        .slice(emitted)
+        .filter((e) => e.detail.state === "SUCCEEDED" && e.detail.action === "ManualApproval");
+      if (succeeded.length !== 1) throw new Error("test setup: no Action SUCCEEDED was emitted");
+      const endedOutside = await fanout.invoke({ Records: [record(succeeded[0])] });
+      return [requested, scanned, endedOutside];
     });
-    const started = event(
-      "action-approval-started",
-      { "execution-id": executionId, "action-execution-id": actionExecutionId },
-      { id: randomUUID(), time: at.toISOString() },
-    );
-    const requested = await fanout.invoke({ Records: [record(started)] });
-    const scanned = await fanout.invoke({
-      Records: [{ ...record(null), body: REMINDER_SCAN_INPUT }],
-    });
-    // The same request decided in the CodePipeline console (handlers/reminders/ended.ts): its
-    // Action SUCCEEDED makes the fan-out read the run, the run's click (an APPROVAL# Query) and
-    // claim the request's end step; #releases is an incoming webhook, so it is audited as not
-    // updated, and the item is deleted.
-    const emitted = codePipelineOutbox(standins.aws.state).length;
-    const approvalAction = standins.aws.state.codepipeline.pipelines[PIPELINE].stages
-      .flatMap((s) => s.actions)
-      .find((a) => a.name === "ManualApproval");
-    putApprovalResult(standins.aws.state, {
-      pipelineName: PIPELINE,
-      stageName: "Approve",
-      actionName: "ManualApproval",
-      token: approvalAction?.token,
-      result: { status: "Approved", summary: "LGTM from the console" },
-    });
-    const succeeded = codePipelineOutbox(standins.aws.state)
-      .slice(emitted)
-      .filter((e) => e.detail.state === "SUCCEEDED" && e.detail.action === "ManualApproval");
-    if (succeeded.length !== 1) throw new Error("test setup: no Action SUCCEEDED was emitted");
-    const endedOutside = await fanout.invoke({ Records: [record(succeeded[0])] });
     // Another request whose execution is stopped with a reason (stop and abandon: Action
     // ABANDONED, user guide, "Stop a pipeline execution"): its rewrite tells the reason, which
     // only ListPipelineExecutions returns (`stopTrigger.reason`, API_StopExecutionTrigger.html).
-    const stoppedId = randomUUID();
-    const stoppedRun = randomUUID();
-    standins.aws.addPendingApproval({
-      pipeline: PIPELINE,
-      stage: "Approve",
-      action: "ManualApproval",
-      executionId: stoppedId,
-      actionExecutionId: stoppedRun,
+    const [requestedAgain, stopped] = await withApprovalAction(async () => {
+      const stoppedId = randomUUID();
+      const stoppedRun = randomUUID();
+      standins.aws.addPendingApproval({
+        pipeline: PIPELINE,
+        stage: "Approve",
+        action: "ManualApproval",
+        executionId: stoppedId,
+        actionExecutionId: stoppedRun,
+      });
+      const stoppedStart = event("action-approval-started", {
+        "execution-id": stoppedId,
+        "action-execution-id": stoppedRun,
+      });
+      const requestedAgain = await fanout.invoke({ Records: [record(stoppedStart)] });
+      const beforeStop = codePipelineOutbox(standins.aws.state).length;
+      const stopOptions = { abandon: true, reason: "bad build" };
+      if (!stopExecution(standins.aws.state, PIPELINE, stoppedId, new Date(), stopOptions)) {
+        throw new Error("test setup: the execution was not stopped");
+      }
+      const abandoned = codePipelineOutbox(standins.aws.state)
+        .slice(beforeStop)
+        .filter((e) => e.detail.state === "ABANDONED" && e.detail.action === "ManualApproval");
+      if (abandoned.length !== 1) throw new Error("test setup: no Action ABANDONED was emitted");
+      const stopped = await fanout.invoke({ Records: [record(abandoned[0])] });
+      return [requestedAgain, stopped];
     });
-    const stoppedStart = event("action-approval-started", {
-      "execution-id": stoppedId,
-      "action-execution-id": stoppedRun,
-    });
-    const requestedAgain = await fanout.invoke({ Records: [record(stoppedStart)] });
-    const beforeStop = codePipelineOutbox(standins.aws.state).length;
-    const stopOptions = { abandon: true, reason: "bad build" };
-    if (!stopExecution(standins.aws.state, PIPELINE, stoppedId, new Date(), stopOptions)) {
-      throw new Error("test setup: the execution was not stopped");
-    }
-    const abandoned = codePipelineOutbox(standins.aws.state)
-      .slice(beforeStop)
-      .filter((e) => e.detail.state === "ABANDONED" && e.detail.action === "ManualApproval");
-    if (abandoned.length !== 1) throw new Error("test setup: no Action ABANDONED was emitted");
-    const stopped = await fanout.invoke({ Records: [record(abandoned[0])] });
     // Grouping (issue 11): a digest's flush queries its window's entries (`DIGEST#` hash keys of
     // the byExecution index); a window with nothing grouped sends nothing.
     const flushed = await fanout.invoke({
@@ -313,20 +316,39 @@ describe("the sandbox enforces the declared IAM on the prod archives", () => {
       });
       return executionId;
     };
-    const approved = pending();
-    const results: unknown[] = [await click(approved)];
-    await standins.aws.idle();
-    results.push(await click(approved));
-    await standins.aws.idle();
-    standins.aws.faults.codepipeline = {
-      code: "ThrottlingException",
-      operation: "PutApprovalResult",
-      times: 1,
-    };
-    results.push(await click(pending()));
-    await standins.aws.idle();
-    standins.aws.faults.codepipeline = null;
-    return results;
+    return withApprovalAction(async () => {
+      const approved = pending();
+      const results: unknown[] = [await click(approved)];
+      await standins.aws.idle();
+      results.push(await click(approved));
+      await standins.aws.idle();
+      standins.aws.faults.codepipeline = {
+        code: "ThrottlingException",
+        operation: "PutApprovalResult",
+        times: 1,
+      };
+      results.push(await click(pending()));
+      await standins.aws.idle();
+      standins.aws.faults.codepipeline = null;
+      return results;
+    });
+  }
+
+  /** The end of the sections queued by {@link withApprovalAction} so far. */
+  let approvalAction: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs `section` (a flow's steps from adding a pending approval run to its end) after the
+   * sections queued before it. Both flows add runs to the one Approve/ManualApproval action of
+   * {@link PIPELINE}, and only an action's latest run may be decided (the stand-in's
+   * `runForToken`, as CodePipeline's GetPipelineState shows only the latest): a run the other
+   * flow added in between made the console approval decide that run, or refuse the token, now
+   * and then. The rest of the two flows still runs at once.
+   */
+  function withApprovalAction<T>(section: () => Promise<T>): Promise<T> {
+    const run = approvalAction.then(section);
+    approvalAction = run.catch(() => undefined);
+    return run;
   }
 
   /** A DynamoDB client with the test's own credentials (not a function's: not checked). */
