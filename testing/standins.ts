@@ -5,7 +5,7 @@
 import { startAwsStandins, type AwsStandins, type AwsStandinsOptions } from "./aws";
 import { startDynalite, type Dynalite } from "./dynamo";
 import { createIamEnforcer, type IamEnforcer } from "./iam/enforce";
-import { startReceivers, type Receivers } from "./receivers";
+import { startReceivers, type Receivers, type ReceiversOptions } from "./receivers";
 
 /** Everything started by {@link startAll}. */
 export interface AllStandins {
@@ -28,9 +28,12 @@ export interface AllStandins {
 /**
  * Starts the AWS stand-ins, dynalite and the receivers. Creating tables is left to the caller
  * (`createAuditTable(all.dynamo.endpoint, name)`), which knows the table names. If one fails to
- * start, the ones already started are closed again.
+ * start, the ones already started are closed again. `receivers.port`: the receivers' port (a
+ * random one by default; one that is taken fails the start).
  */
-export async function startAll(opts: { aws?: AwsStandinsOptions } = {}): Promise<AllStandins> {
+export async function startAll(
+  opts: { aws?: AwsStandinsOptions; receivers?: ReceiversOptions } = {},
+): Promise<AllStandins> {
   const started: Array<{ close(): Promise<void> }> = [];
   try {
     const iam = opts.aws?.iam ?? createIamEnforcer();
@@ -38,7 +41,7 @@ export async function startAll(opts: { aws?: AwsStandinsOptions } = {}): Promise
     started.push(aws);
     const dynamo = await startDynalite({ iam });
     started.push(dynamo);
-    const receivers = await startReceivers();
+    const receivers = await startReceivers(opts.receivers);
     started.push(receivers);
     const env = { ...aws.env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint };
     return {
