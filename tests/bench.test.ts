@@ -9,6 +9,7 @@
  * report must be the whole of it) is still caught where nothing stands between.
  */
 
+import { runInProcess } from "./support/in-process";
 import { runScript, type ScriptRun } from "./support/scripts";
 import * as benchScript from "../scripts/bench";
 import * as latencyScript from "../scripts/lib/latency";
@@ -50,34 +51,9 @@ function expectLatencyShape(latency: Record<string, unknown>): void {
 
 /**
  * Runs the bench in this process: `bench` resolves with the exit code that scripts/bench.ts sets
- * and writes what it prints to process.stdout / stderr, captured here. `console` holds what the
- * run printed through console methods that write to stdout in a real process (jest shows
- * console output elsewhere, so it is collected and checked apart).
+ * and writes what it prints to process.stdout / stderr, captured here (tests/support/in-process.ts).
  */
-async function benchInProcess(args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const printed: string[] = [];
-  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
-    into.push(String(chunk));
-    return true;
-  };
-  const spies = [
-    jest.spyOn(process.stdout, "write").mockImplementation(capture(out)),
-    jest.spyOn(process.stderr, "write").mockImplementation(capture(err)),
-    ...(["log", "info", "debug", "dir", "table"] as const).map((method) =>
-      jest.spyOn(console, method).mockImplementation((...values: unknown[]) => {
-        printed.push(`console.${method}: ${values.map(String).join(" ")}`);
-      }),
-    ),
-  ];
-  try {
-    const code = await runBench(args);
-    return { code, stdout: out.join(""), stderr: err.join(""), console: printed };
-  } finally {
-    for (const spy of spies) spy.mockRestore();
-  }
-}
+const benchInProcess = (args: string[]) => runInProcess(runBench, args);
 
 describe("npm run bench", () => {
   afterEach(() => jest.restoreAllMocks()); // the replaced sizes too (jest 29.4+)

@@ -1,6 +1,8 @@
 /**
  * `npm run preview`: the command runs as a child process, as a user runs it, for both stacks, a
- * broken stack file and an unknown stack.
+ * broken stack file and encrypted secrets. The usage and config errors that stop before any
+ * evaluation run in this process (tests/support/in-process.ts): a child would load every import
+ * under ts-node to print one line; the processes above cover the script's exit code and stdout.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -8,7 +10,8 @@ import * as path from "node:path";
 import { parseConfig } from "../config";
 import { buildRulePattern, EVENT_PATTERN_MAX_CHARS } from "../infra/patterns";
 import { placeholderSecrets, readStackConfig } from "../testing";
-
+import { preview as previewMain } from "../scripts/preview";
+import { runInProcess } from "./support/in-process";
 import { runScript, type ScriptRun as Run } from "./support/scripts";
 
 jest.setTimeout(120_000);
@@ -17,6 +20,8 @@ jest.setTimeout(120_000);
 const NOW = "2024-11-20T00:00:00Z";
 
 const preview = (args: string[]) => runScript("preview", args);
+/** `preview(argv)` of scripts/preview.ts in this process, its output captured. */
+const previewInProcess = (args: string[]) => runInProcess(previewMain, args);
 
 /** The rule pattern the stack's config yields, computed in-process by the program's own code. */
 function expectedPattern(stack: string): string {
@@ -241,11 +246,12 @@ describe("npm run preview", () => {
 
   test("an unknown stack names the available ones, exit 1", async () => {
     // Act
-    const run = await preview(["--stack", "qa"]);
+    const run = await previewInProcess(["--stack", "qa"]);
 
     // Assess
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
+    expect(run.console).toEqual([]);
     expect(run.stderr).toMatch(/^error: no stack named "qa"; available stacks: prod, staging /);
   });
 
@@ -277,11 +283,12 @@ describe("npm run preview", () => {
     fs.writeFileSync(file, PLAIN_TEXT_STACK_FILE);
 
     // Act
-    const run = await preview(["--config-file", file]);
+    const run = await previewInProcess(["--config-file", file]);
 
     // Assess
     expect(run.code).toBe(1);
     expect(run.stdout).toBe("");
+    expect(run.console).toEqual([]);
     expect(run.stderr).toBe(
       "error: 1 problem in stack config:\n" +
         "  - deploy-notifier:secrets.slack-staging.webhookUrl: is in plain text in the stack file; a secret must be encrypted: pulumi config set --secret --path 'secrets.slack-staging.webhookUrl' …\n",
@@ -297,7 +304,7 @@ describe("npm run preview", () => {
     );
 
     // Act
-    const run = await preview(["--config-file", file]);
+    const run = await previewInProcess(["--config-file", file]);
 
     // Assess
     expect(run.code).toBe(1);
@@ -307,11 +314,12 @@ describe("npm run preview", () => {
 
   test("--help prints the usage with every option, exit 0", async () => {
     // Act
-    const run = await preview(["--help"]);
+    const run = await previewInProcess(["--help"]);
 
     // Assess
     expect(run.code).toBe(0);
     expect(run.stderr).toBe("");
+    expect(run.console).toEqual([]);
     expect(run.stdout.split("\n")[0]).toBe(
       "usage: npm run preview -- --stack <name> [--config-file <path>] [--json] [--now <ISO time>]",
     );
