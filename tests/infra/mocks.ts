@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseConfig } from "../../config";
 import { declareNotifier } from "../../infra/notifier";
 import { placeholderSecrets } from "../../testing";
+import { withPlainStacks } from "../support/plain-stacks";
 
 export const PROJECT = "deploy-notifier";
 export const STACK = "prod";
@@ -234,7 +235,9 @@ export function expectAliasedToStackTop(children: Registered[]): void {
 /**
  * Declares the whole notifier for the stack config `raw` (secrets replaced by placeholders, as
  * in a preview) with stub handler closures, and waits until every registration has finished.
- * Returns what `declareNotifier` returned.
+ * Returns what `declareNotifier` returned. Runs with V8's own stack text (support/plain-stacks.ts:
+ * Pulumi records a stack per resource promise, and jest's source mapping of each was most of a
+ * declaration's CPU).
  */
 export async function declareForTest(
   raw: Record<string, unknown>,
@@ -244,12 +247,14 @@ export async function declareForTest(
     { ...raw, secrets: placeholderSecrets(raw) },
     { stack, secretKeys: ["secrets"] },
   );
-  const declared = declareNotifier({
-    config,
-    fanout: () => async () => undefined,
-    approval: () => async () => undefined,
-    excludePackages: [],
+  return withPlainStacks(async () => {
+    const declared = declareNotifier({
+      config,
+      fanout: () => async () => undefined,
+      approval: () => async () => undefined,
+      excludePackages: [],
+    });
+    await settled();
+    return declared;
   });
-  await settled();
-  return declared;
 }

@@ -6,18 +6,17 @@
  */
 import { withAccounts } from "../../scripts/lib/stacks";
 import { declareForTest, recordResources, type Registered } from "./mocks";
-import { withPlainStacks } from "../support/plain-stacks";
 
 let registered: Registered[];
 
 /**
  * Declares the notifier for `count` pipelines over 50 accounts × 3 regions; returns its census.
- * About 1,100 resources: with V8's own stack text, not jest's source-mapped one
- * (tests/support/plain-stacks.ts: a third of the CPU).
+ * About 1,100 resources (declareForTest declares with V8's own stack text:
+ * tests/support/plain-stacks.ts).
  */
 async function census(count: number) {
   registered.length = 0;
-  await withPlainStacks(() => declareForTest(withAccounts("prod", count, 50, 3)));
+  await declareForTest(withAccounts("prod", count, 50, 3));
   const custom = registered.filter((r) => r.custom);
   return {
     central: custom.filter((r) => r.provider === "" && r.type !== "pulumi:providers:aws").length,
