@@ -33,9 +33,11 @@ describe("sandbox page (headless Chromium)", () => {
   let page: Page;
 
   beforeAll(async () => {
-    // The first unpack of the bundled Chromium runs in a child process while the scenario runs.
-    const [executablePath] = await Promise.all([
-      chromiumExecutable(),
+    // The first unpack of the bundled Chromium runs in a child process, and Chromium starts,
+    // while the sandbox evaluates the program and plays the scenario. Both are awaited, so that
+    // afterAll closes a browser that started also when the scenario failed.
+    const [launched, played] = await Promise.allSettled([
+      chromiumExecutable().then(launchChromium),
       (async () => {
         sandbox = await startSandbox({ stack: "prod", port: 0 });
         const report = await sandbox.runScenario();
@@ -45,7 +47,8 @@ describe("sandbox page (headless Chromium)", () => {
           );
       })(),
     ]);
-    browser = await launchChromium(executablePath);
+    if (launched.status === "fulfilled") browser = launched.value;
+    for (const result of [played, launched]) if (result.status === "rejected") throw result.reason;
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   }, 180_000);
 
