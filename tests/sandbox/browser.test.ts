@@ -32,14 +32,19 @@ describe("sandbox page (headless Chromium)", () => {
   let browser: Browser;
   let page: Page;
 
+  /** Chromium's launch and the sandbox's start, closed by afterAll whenever they end. */
+  let launching: Promise<Browser> | undefined;
+  let starting: Promise<Sandbox> | undefined;
+
   beforeAll(async () => {
     // The first unpack of the bundled Chromium runs in a child process, and Chromium starts,
-    // while the sandbox evaluates the program and plays the scenario. Both are awaited, so that
-    // afterAll closes a browser that started also when the scenario failed.
+    // while the sandbox evaluates the program and plays the scenario.
+    launching = chromiumExecutable().then(launchChromium);
+    starting = startSandbox({ stack: "prod", port: 0 });
     const [launched, played] = await Promise.allSettled([
-      chromiumExecutable().then(launchChromium),
+      launching,
       (async () => {
-        sandbox = await startSandbox({ stack: "prod", port: 0 });
+        sandbox = await starting!;
         const report = await sandbox.runScenario();
         if (!report.ok)
           throw new Error(
@@ -52,9 +57,17 @@ describe("sandbox page (headless Chromium)", () => {
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   }, 180_000);
 
+  // Also what is still starting when beforeAll failed or timed out: a browser or sandbox left
+  // running keeps jest from exiting.
   afterAll(async () => {
-    await browser?.close();
-    await sandbox?.close();
+    await launching?.then(
+      (b) => b.close(),
+      () => undefined,
+    );
+    await starting?.then(
+      (s) => s.close(),
+      () => undefined,
+    );
   });
 
   function screenshot(name: string): Promise<Buffer> {
