@@ -139,7 +139,7 @@ export function utcClock(iso: string): string {
 }
 
 /**
- * How an "earlier:" link tells its execution apart ({@link earlierLabels}): `label` as plain text
+ * How an "earlier:" link tells its execution apart ({@link earlierParts}): `label` as plain text
  * reads it ("15:09:12 UTC", "15:09:12 UTC · 4f2a9c1e"), `suffix` what follows the time in it (""
  * or " · 4f2a9c1e"), `id` the execution id's first 8 characters, the whole id when another link's
  * are the same.
@@ -180,7 +180,8 @@ export function groupHead(g: DigestGroup, m: GroupMarkup): string[] {
 
 /**
  * The labels of the executions an "earlier:" list links (`links`, as {@link otherExecutions}
- * gives them), one per entry, all different: each its clock time ("15:09:12 UTC",
+ * gives them), one per entry, all different, in parts ({@link EarlierLabel}, for a medium that
+ * writes the time in its own markup): each `label` its clock time ("15:09:12 UTC",
  * {@link utcClock}), and when another link has the same time also the first 8 characters of its
  * execution id, as titles write it (lifecycle.ts `shortId`): "15:09:12 UTC · 4f2a9c1e" (the
  * whole id when 8 characters do not tell them apart). An event's `time` is to the second (the
@@ -188,11 +189,6 @@ export function groupHead(g: DigestGroup, m: GroupMarkup): string[] {
  * "2017-12-22T18:43:48Z"), and a storm fails several executions of one pipeline within a second:
  * the times alone were identical labels ("earlier: 15:11:02 UTC, 15:11:02 UTC").
  */
-export function earlierLabels(links: DigestEntry[]): string[] {
-  return earlierParts(links).map((p) => p.label);
-}
-
-/** {@link earlierLabels} in parts, for a medium that writes the time in its own markup. */
 export function earlierParts(links: DigestEntry[]): EarlierLabel[] {
   const clocks = links.map((x) => utcClock(x.time));
   const tally = (keys: string[]) => {

@@ -8,7 +8,11 @@
  */
 import type { SectionBlock } from "@slack/types";
 import { formatDiscordDigest } from "../../handlers/channels/discord";
-import { earlierLabels } from "../../handlers/channels/digest-groups";
+import { earlierParts } from "../../handlers/channels/digest-groups";
+
+/** The plain-text labels of `links` (what Teams and email show). */
+const earlierLabels = (links: Parameters<typeof earlierParts>[0]) =>
+  earlierParts(links).map((p) => p.label);
 import { formatEmailDigest } from "../../handlers/channels/email";
 import { formatSlackDigest } from "../../handlers/channels/slack";
 import { formatTeamsDigest } from "../../handlers/channels/teams";
@@ -85,7 +89,7 @@ describe("earlier executions in the same second", () => {
   });
 });
 
-describe("earlierLabels (handlers/channels/digest-groups.ts)", () => {
+describe("earlierParts labels (handlers/channels/digest-groups.ts)", () => {
   const entry = (executionId: string, time: string) => ({ executionId, time }) as DigestEntry;
 
   it("times alone when they differ: short as before", () => {
