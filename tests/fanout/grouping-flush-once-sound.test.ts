@@ -43,15 +43,20 @@ const HOOK = "hook-memo";
 const SCALE = 7;
 
 let world: FanoutWorld;
-/** This clock's offset from the real one (ms): the tests move time, never wait for it. */
-const clock = { offset: 0 };
+/**
+ * This clock's offset from the real one (ms): the tests move time, never wait for it. `at`, when
+ * set, stops it at that moment (ms since the epoch), for an assertion about one millisecond that
+ * real time passing between two lines would otherwise move.
+ */
+const clock: { offset: number; at?: number } = { offset: 0 };
 
 useHookWorld({ hook: HOOK, prefix: "memo-", scale: SCALE }, (w) => (world = w));
 beforeEach(async () => {
   world.reset();
   await world.forgetPacing();
+  clock.at = undefined;
   const realNow = Date.now.bind(Date);
-  jest.spyOn(Date, "now").mockImplementation(() => realNow() + clock.offset);
+  jest.spyOn(Date, "now").mockImplementation(() => clock.at ?? realNow() + clock.offset);
 });
 afterEach(() => jest.restoreAllMocks());
 
@@ -115,10 +120,10 @@ it.each([60, MAX_WINDOW_SECONDS])(
     // The memo holds until the window's end plus FLUSH_GRACE_MS, no later than that.
     const dueAt = a.windowStart + a.windowMs + scaledMs(FLUSH_GRACE_MS);
     expect(dueAt).toBeLessThanOrEqual(visibleAt);
-    clock.offset += dueAt - 1 - Date.now();
+    clock.at = dueAt - 1;
     await queueFlush(handInvocation(world, Date.now() + 30_000), digestSlot(HOOK, a), a.windowMs);
     expect(flushesQueued()).toHaveLength(1);
-    clock.offset += 1;
+    clock.at = dueAt;
     await queueFlush(handInvocation(world, Date.now() + 30_000), digestSlot(HOOK, a), a.windowMs);
     expect(flushesQueued()).toHaveLength(2);
   },
