@@ -9,13 +9,13 @@ import {
   accountRegion,
   deliverHttp,
   fitter,
-  headline,
   oneLine,
   reportTruncation,
   requireSecret,
   whereOf,
 } from "./common";
 import { reportDigestCut } from "./digest";
+import { fitHeadline } from "./headline";
 import {
   discordTime,
   renderDiscordDigest,
@@ -131,7 +131,8 @@ export function renderDiscord(
     (x): x is [string, string, boolean] => typeof x[1] === "string" && x[1] !== "",
   );
   if (present.length > DISCORD_LIMITS.fields) f.truncated.push("fields");
-  const title = fitEscaped(f, "title", esc(headline(n)), DISCORD_LIMITS.title);
+  // Its names cut, never what happened (headline.ts): ": approval needed", "(attempt 2)" stay.
+  const title = fitHeadline(f, "title", n, DISCORD_LIMITS.title, { escape: esc });
   const summary = n.summary ? esc(n.summary) : undefined;
   // The summary keeps up to DESCRIPTION_FLOOR characters of the total; the fields share the rest.
   const fieldBudget =

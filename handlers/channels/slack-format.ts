@@ -90,9 +90,7 @@ type Fit = Fitter;
 function headerBlock(n: Notification, f: Fit, emoji: string, scale: number): KnownBlock {
   // plain_text is never parsed for mentions or links: no escaping, or "&amp;" would show.
   const max = scaledCap(SLACK_LIMITS.headerText, scale);
-  const text = fitHeadline(n, `${emoji} `, max);
-  if (text !== `${emoji} ${headline(n)}` && !f.truncated.includes("header"))
-    f.truncated.push("header");
+  const text = fitHeadline(f, "header", n, max, { prefix: `${emoji} ` });
   return { type: "header", text: { type: "plain_text", emoji: true, text } };
 }
 

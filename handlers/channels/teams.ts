@@ -9,12 +9,12 @@ import {
   accountRegion,
   deliverHttp,
   fitter,
-  headline,
   reportTruncation,
   requireSecret,
   whereOf,
 } from "./common";
 import { reportDigestCut } from "./digest";
+import { fitHeadline } from "./headline";
 import { lifecycleFacts } from "./lifecycle";
 import { adaptiveCardMessage, cardBytes, TEAMS_CARD_BUDGET_BYTES } from "./adaptive-card";
 import { renderTeamsDigest } from "./teams-digest";
@@ -42,6 +42,13 @@ export const TEAMS_LIMITS = {
   cardBytes: TEAMS_CARD_BUDGET_BYTES,
   /** A readable card; the full text stays in the logs behind "View logs". */
   summary: 4000,
+  /**
+   * Every other text, the title too (cut to fit by headline.ts `fitHeadline`: its names, never
+   * what happened). Ours, not Teams': no length is documented for a TextBlock's `text` or a
+   * fact (https://adaptivecards.io/explorer/TextBlock.html: "text", a string, no maximum), only
+   * the 28 KB of the message; while a card is over `cardBytes` this shrinks to 100 characters
+   * (`renderTeams`).
+   */
   text: 1000,
 } as const;
 
@@ -121,7 +128,7 @@ function build(n: Notification, max: TextMax): { message: TeamsMessage; truncate
   const body: AdaptiveElement[] = [
     {
       type: "TextBlock",
-      text: fitEscaped(f, "title", esc(headline(n)), max.text),
+      text: fitHeadline(f, "title", n, max.text, { escape: esc }),
       wrap: true,
       size: "Large",
       weight: "Bolder",

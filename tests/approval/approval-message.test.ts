@@ -356,9 +356,10 @@ describe("message building", () => {
       };
       const request = formatSlack(n, { type: "slack", mode: "webhook" } as never);
       const header = (request.blocks[0] as { text: { text: string } }).text.text;
-      // 47 kept characters; the pipeline (100) and where (115) share the 103 left: 51 and 52.
+      // 48 kept characters (the words and "/"); of the 102 left the action (14) is kept whole,
+      // and the pipeline (100) and the stage (100) share the 88 left: 44 each.
       expect(header).toBe(
-        `:raised_hand: payments-${"x".repeat(41)}…: approval needed at Approve${"S".repeat(44)}… (attempt 2)`,
+        `:raised_hand: payments-${"x".repeat(34)}…: approval needed at Approve${"S".repeat(36)}…/ManualApproval (attempt 2)`,
       );
       expect(header.length).toBe(150);
     });
