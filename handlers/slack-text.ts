@@ -10,17 +10,22 @@ export function escapeSlackText(text: string): string {
 }
 
 /**
- * Cuts `text` to at most `max` characters, marking the cut visibly with "…", and reports whether
- * it cut. Never splits a surrogate pair or an escape entity like `&amp;`.
+ * Cuts `text` to at most `max` characters, marking the cut visibly with `mark` ("…", or "..."
+ * where "…" cannot be sent: GSM-7 SMS), and reports whether it cut. Never splits a surrogate
+ * pair or an escape entity like `&amp;`.
  */
-export function truncateText(text: string, max: number): { text: string; truncated: boolean } {
+export function truncateText(
+  text: string,
+  max: number,
+  mark = "…",
+): { text: string; truncated: boolean } {
   if (text.length <= max) return { text, truncated: false };
-  let cut = Math.max(0, max - 1);
+  let cut = Math.max(0, max - mark.length);
   const code = text.charCodeAt(cut - 1);
   if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
   const amp = text.lastIndexOf("&", cut - 1);
   if (amp >= 0 && amp > cut - 6 && text.indexOf(";", amp) >= cut) cut = amp;
-  return { text: text.slice(0, cut) + "…", truncated: true };
+  return { text: text.slice(0, cut) + mark, truncated: true };
 }
 
 /**
@@ -28,21 +33,27 @@ export function truncateText(text: string, max: number): { text: string; truncat
  * of a caller's ARN (IAM User Guide, "IAM identifiers": `assumed-role/<role>/<session name>`,
  * `user/<path>/<name>`). The middle is cut, never the last segment: "assumed-role/Deploy…/jane";
  * when the first and last segments alone do not fit, "…/" and the last segment, cut at its end
- * if it must be ("…/jane.doe@exa…"). A name without two segments is cut at its end.
+ * if it must be ("…/jane.doe@exa…"). A name without two segments is cut at its end. `mark` as
+ * in {@link truncateText}.
  */
-export function truncatePath(text: string, max: number): { text: string; truncated: boolean } {
+export function truncatePath(
+  text: string,
+  max: number,
+  mark = "…",
+): { text: string; truncated: boolean } {
   if (text.length <= max) return { text, truncated: false };
   const first = text.indexOf("/");
   const last = text.lastIndexOf("/");
-  if (first < 0 || max < 3) return truncateText(text, max);
+  if (first < 0 || max < mark.length + 2) return truncateText(text, max, mark);
   const head = text.slice(0, first);
   const tail = text.slice(last + 1);
   const middleRoom = max - head.length - tail.length - 2;
-  if (first < last && middleRoom >= 1) {
-    const middle = truncateText(text.slice(first + 1, last), middleRoom).text;
+  if (first < last && middleRoom >= mark.length) {
+    const middle = truncateText(text.slice(first + 1, last), middleRoom, mark).text;
     return { text: `${head}/${middle}/${tail}`, truncated: true };
   }
-  return { text: `…/${truncateText(tail, max - 2).text}`, truncated: true };
+  const rest = truncateText(tail, max - mark.length - 1, mark).text;
+  return { text: `${mark}/${rest}`, truncated: true };
 }
 
 /**

@@ -4,6 +4,7 @@
  * One character outside GSM-7 (an emoji, a curly quote) would switch the whole message to UCS-2
  * and its 70-character segments, each billed.
  */
+import { truncatePath } from "../slack-text";
 import type { ChannelConfigOf, Digest, Notification } from "../types";
 import { kindWord, pipelineLabel, publishSns, reportTruncation } from "./common";
 import { digestWhat, reportDigestCut, windowWords } from "./digest";
@@ -111,10 +112,31 @@ function render(n: Notification): { message: string; truncated: string[] } {
   const units = wordsOf(`${kindWord(n)} ${pipelineLabel(n)}`);
   if (n.stage) units.push(` @${toGsm7(n.stage)}`);
   if (n.action) units.push(`${n.stage ? "/" : " @"}${toGsm7(n.action)}`);
-  if (n.kind === "rejection" && n.decidedBy) units.push(` by ${toGsm7(n.decidedBy)}`);
+  const by: SmsUnit[] =
+    n.kind === "rejection" && n.decidedBy ? [{ lead: " by ", path: toGsm7(n.decidedBy) }] : [];
   const summary = wordsOf(n.summary ?? "");
   if (summary.length > 0) summary[0] = `: ${summary[0]}`;
-  return fitSms([...units, ...summary]);
+  return fitSms([...units, ...by, ...summary]);
+}
+
+/**
+ * A unit of {@link fitSms}: a word or a name (a string, shown whole or not at all), or who
+ * decided, after `lead`, which may be shown with its middle cut when it does not fit whole.
+ */
+type SmsUnit = string | { lead: string; path: string };
+
+/**
+ * `path` (who decided: a caller's ARN, `assumed-role/<role>/<session name>`) in at most `room`
+ * characters with its middle cut, "..." for "…" (not GSM-7), the last segment whole: the
+ * session name says who (slack-text.ts `truncatePath`, IAM User Guide "IAM identifiers").
+ * Undefined when that does not fit, or `path` has no "/": then it is left out, not shown as a
+ * fragment of itself.
+ */
+function shortPath(path: string, room: number): string | undefined {
+  const slash = path.lastIndexOf("/");
+  if (slash < 0) return undefined;
+  const short = truncatePath(path, room, "...").text;
+  return short.length <= room && short.endsWith(path.slice(slash)) ? short : undefined;
 }
 
 /** The words of `text` in GSM-7, each after the first led by its space: units for {@link fitSms}. */
@@ -130,15 +152,25 @@ function wordsOf(text: string): string[] {
  * {@link SMS_MAX_CHARS}, cut between two units so that no word or name is shown as a fragment of
  * itself ("ResourceNo..."): the units that fit before "..." ("…" is not GSM-7), without the
  * separator the cut leaves dangling (": ", "/"). A unit that does not fit is left out whole, with
- * every unit after it, so that the text still reads in order.
+ * every unit after it, so that the text still reads in order; who decided is shown with its
+ * middle cut instead when that fits ({@link shortPath}).
  */
-function fitSms(units: readonly string[]): { message: string; truncated: string[] } {
-  const text = units.join("");
+function fitSms(units: readonly SmsUnit[]): { message: string; truncated: string[] } {
+  const whole = units.map((u) => (typeof u === "string" ? u : u.lead + u.path));
+  const text = whole.join("");
   if (text.length <= SMS_MAX_CHARS) return { message: text, truncated: [] };
   let kept = "";
-  for (const unit of units) {
-    if (kept.length + unit.length > SMS_MAX_CHARS - 3) break;
-    kept += unit;
+  for (const [i, unit] of units.entries()) {
+    const room = SMS_MAX_CHARS - 3 - kept.length;
+    if (whole[i].length <= room) {
+      kept += whole[i];
+      continue;
+    }
+    if (typeof unit !== "string") {
+      const short = shortPath(unit.path, room - unit.lead.length);
+      if (short !== undefined) kept += unit.lead + short;
+    }
+    break;
   }
   return { message: `${kept.replace(/[\s:;,/-]+$/, "")}...`, truncated: ["message"] };
 }

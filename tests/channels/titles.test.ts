@@ -1,8 +1,9 @@
 /**
- * What a reader sees first keeps its meaning when the names are long: the Discord embed title
- * and the Teams card title shorten the names, never the words that say what happened. They cut
- * the headline from its end before, so a 100-character pipeline and stage took
- * ": approval needed … (attempt 2)" out of a 256-character Discord title.
+ * What a reader sees first keeps its meaning when the names are long: the Discord embed title,
+ * the Teams card title and the SMS shorten the names, never the words that say what happened.
+ * The titles cut the headline from its end before, so a 100-character pipeline and stage took
+ * ": approval needed … (attempt 2)" out of a 256-character Discord title, and an SMS left out
+ * "by <caller>" whole, the person with it.
  *
  * Long names as AWS allows them: pipeline, stage and action names of up to 100 characters of
  * `A-Za-z0-9.@-_` (API_PipelineDeclaration.html, API_StageDeclaration.html,
@@ -12,6 +13,7 @@
  * of `[\w+=,.@-]` (STS API_AssumeRole.html `RoleSessionName`), an e-mail address under SSO.
  */
 import { renderDiscord } from "../../handlers/channels/discord";
+import { formatSms, isGsm7, SMS_MAX_CHARS } from "../../handlers/channels/sms";
 import { renderTeams } from "../../handlers/channels/teams";
 import type { Notification } from "../../handlers/types";
 import { fixture } from "./helpers";
@@ -130,5 +132,43 @@ describe("teams card title", () => {
   it("a rejection on a crowded card: the session name's start kept, and where", () => {
     const { text } = titleOf(crowded("rejection", { decidedBy: CALLER }));
     expect(text).toMatch(/: Rejected by …\/jane\.doe@[^ ]*… at Approve\\_[^…]*…\/ManualApproval/);
+  });
+});
+
+describe("sms", () => {
+  const rejection = (decidedBy: string) =>
+    formatSms({
+      ...fixture("rejection"),
+      decidedBy,
+      summary: "Rejected by a release manager: CAB-22910 not approved yet",
+    }).message;
+
+  it("a console rejection: the caller's role is cut in its middle, the session name kept", () => {
+    const message = rejection(CALLER);
+    expect(message.length).toBeLessThanOrEqual(SMS_MAX_CHARS);
+    expect(isGsm7(message)).toBe(true);
+    // 55 characters before " by ", and "..." at the end: 78 for the caller.
+    expect(message).toBe(
+      `REJECTED main-app-production-v3 @Approve/ManualApproval by assumed-role/${ROLE.slice(0, 41)}.../jane.doe@example.com...`,
+    );
+  });
+
+  it("the caller's whole ARN (a summary's 'Rejected by arn:…'): the session name kept", () => {
+    const message = rejection(`arn:aws:sts::123456789012:${CALLER}`);
+    expect(message.length).toBeLessThanOrEqual(SMS_MAX_CHARS);
+    expect(message).toMatch(
+      /^REJECTED main-app-production-v3 @Approve\/ManualApproval by arn:aws:sts::?123456789012:assumed-role\/AWSReservedSSO_\w+\.\.\.\/jane\.doe@example\.com\.\.\.$/,
+    );
+  });
+
+  it("no room for the session name whole: left out, not shown as a fragment", () => {
+    const message = formatSms(long("rejection", { decidedBy: CALLER })).message;
+    expect(message).not.toMatch(/ by /);
+    expect(message.length).toBeLessThanOrEqual(SMS_MAX_CHARS);
+  });
+
+  it("a name that is no path is left out whole when it does not fit, as before", () => {
+    const message = rejection(`Jane Doe ${"(release manager, payments platform) ".repeat(3)}`);
+    expect(message).toBe("REJECTED main-app-production-v3 @Approve/ManualApproval...");
   });
 });
