@@ -99,9 +99,10 @@ export function toGsm7(text: string): string {
       if (base !== "" && isGsm7(base)) out += base;
     }
   }
-  // Dropped words (non-Latin scripts) leave runs of separators behind: keep one.
+  // Dropped words (non-Latin scripts) leave runs of separators apart behind ("Fehler: ,"): keep
+  // one. Adjacent ones are the text's own ("arn:aws:sts::123456789012:…") and stay.
   return out
-    .replace(/([;,:])(?:\s*[;,:])+/g, "$1")
+    .replace(/([;,:])(?:\s+[;,:])+/g, "$1")
     .replace(/ {2,}/g, " ")
     .trim();
 }

@@ -180,6 +180,11 @@ describe("sms text", () => {
     ["accents inside GSM-7 kept", "café Müller", "café Müller"],
     ["emoji dropped", "deploy 🚀 done ✅", "deploy done"],
     ["non-Latin dropped", "ok; 日本語; Ошибка; end", "ok; end"],
+    [
+      "an ARN's empty fields kept",
+      "arn:aws:sts::123456789012:assumed-role/r/s",
+      "arn:aws:sts::123456789012:assumed-role/r/s",
+    ],
     ["extension-table characters replaced", "a[b]{c}|d~e^f\\g€", "a(b)(c)/d-ef/gEUR"],
     ["newlines and tabs flattened", "line1\n\tline2\r\nline3", "line1 line2 line3"],
     ["backtick is not GSM-7", "`code`", "'code'"],
