@@ -16,7 +16,9 @@ import {
   type ArchiveInfo,
   type LambdaProcess,
   type ProgramResult,
+  worldReceiverPorts,
 } from "../../testing";
+import { parseConfig } from "../../config";
 import { evaluate } from "./program";
 
 /** The stand-ins, the evaluated prod program, and the local stack config it was evaluated with. */
@@ -40,14 +42,21 @@ export async function startArchiveWorld(options: {
     world: { standins: AllStandins; secrets: ArchiveWorld["local"]["secrets"] },
   ) => Record<string, any>;
 }): Promise<ArchiveWorld> {
-  const standins = await startAll();
+  // On one of the run's receiver ports, and evaluated with the placeholder secrets, as the
+  // sandbox is (sandbox/wiring.ts evaluateStack): a secret reaches only its SecretVersion, and the
+  // archives read the local ones from the Secrets Manager stand-in (provisionForArchives). So a
+  // world of the same config as one before it on the same port is the same evaluation
+  // (testing/world.ts worldReceiverPorts). The local secrets are validated by parseConfig, the
+  // program's own validation.
+  const standins = await startAll({ receivers: { ports: worldReceiverPorts() } });
   try {
     const raw = readStackConfig("prod").raw;
     const local = pointAtReceivers(raw, standins.receivers, options.signingSecret);
     const config = options.edit
       ? options.edit(local.raw, { standins, secrets: local.secrets })
       : local.raw;
-    const result = await evaluate({ stack: "prod", config, secrets: local.secrets });
+    parseConfig({ ...config, secrets: local.secrets }, { stack: "prod" });
+    const result = await evaluate({ stack: "prod", config });
     await provisionForArchives(result, standins, local.secrets);
     return { standins, result, local };
   } catch (err) {
