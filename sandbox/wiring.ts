@@ -26,6 +26,7 @@ import {
   type LambdaProcess,
   type ProgramResult,
   type Secrets,
+  worldReceiverPorts,
 } from "../testing";
 import { attributeChannels, type ChannelAttribution } from "./channels";
 import { createMetricLog, type MetricLog } from "./ops-alarms";
@@ -425,7 +426,12 @@ export async function startWorld(options: {
   // Stand-ins first: the program needs their URLs as secrets. STS sessions last one hour of the
   // world's time (3600 s / scale), so a role's refresh margin keeps AWS's ratio.
   const tStandins = performance.now();
-  const standins = await startAll({ aws: { region: REGION, timeScale: scale } });
+  // Within a test run, on one of the run's receiver ports: a world of the same config before it
+  // was the same evaluation (testing/world.ts worldReceiverPorts).
+  const standins = await startAll({
+    aws: { region: REGION, timeScale: scale },
+    receivers: { ports: worldReceiverPorts() },
+  });
   cleanups.add(() => standins.close());
   const standinsMs = performance.now() - tStandins;
 

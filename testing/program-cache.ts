@@ -30,8 +30,18 @@
  * tests/preview.test.ts` made 16 evaluations (149 s of their CPU; jest's user+sys 194 s) with
  * `DEPLOY_NOTIFIER_PROGRAM_CACHE=off`, 8 (65 s; jest 108 s) with it. A whole run makes about 45,
  * 9 of them repeats (the plain prod and staging stacks, also as preview passes them; the
- * 2-pipeline prod); the sandbox and archive-world evaluations name their receivers' random
- * ports, so each is its own.
+ * 2-pipeline prod).
+ *
+ * The sandbox and archive-world evaluations name their receivers' port (the PagerDuty channel's
+ * `endpoint`, which the fan-out archive captures): their receivers listen on one of the run's
+ * ports (testing/world.ts `worldReceiverPorts`), so a world with the config and port of one
+ * before it is the same evaluation; worlds open at the same time take different ports, each its
+ * own. Measured (2026-12-02, load 9–15 from other work): `npx jest tests/sandbox
+ * tests/approval/approval-archive.test.ts tests/approval/cross-account-archive.test.ts
+ * tests/reminders/archive.test.ts tests/fanout/heartbeat.test.ts
+ * tests/testing/iam-enforcement.test.ts` made 16 evaluations (4 copies) with every world on a
+ * random port, 11 (9 copies) on the run's ports; the plain prod stack 7 times, then 4 (the most
+ * of its worlds open at once). jest's user+sys: 375 s, then 353 s.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";

@@ -19,6 +19,33 @@ export function localRoutingKey(label: string): string {
 }
 
 /**
+ * The environment variable listing a test run's receiver ports (comma-separated ports on
+ * 127.0.0.1; tests/support/global-setup.js picks them for each jest run).
+ */
+export const RECEIVER_PORTS_ENV = "DEPLOY_NOTIFIER_RECEIVER_PORTS";
+
+/**
+ * The ports the receivers of a world whose program is evaluated try first (`startAll({ receivers:
+ * { ports } })`): the run's ports from {@link RECEIVER_PORTS_ENV}, none when it is unset (outside
+ * a test run: a random port). The evaluation names the receivers' port ({@link pointAtReceivers}
+ * puts PagerDuty's endpoint in the channel's config, which the fan-out archive captures), so
+ * worlds whose receivers listen on the same port, one after the other, with the same config are
+ * one evaluation, made once per run (testing/program-cache.ts); worlds open at the same time take
+ * different ports, each its own evaluation. The same archives still run in fresh processes
+ * against each world's own receivers. Throws, naming the value, when it is not a list of ports.
+ */
+export function worldReceiverPorts(env: NodeJS.ProcessEnv = process.env): number[] {
+  const text = env[RECEIVER_PORTS_ENV];
+  if (!text) return [];
+  return text.split(",").map((part) => {
+    const port = Number(part);
+    if (!/^\d+$/.test(part) || port < 1 || port > 65535)
+      throw new Error(`${RECEIVER_PORTS_ENV}="${text}": "${part}" is not a port (1-65535)`);
+    return port;
+  });
+}
+
+/**
  * A copy of a stack's raw config whose channels deliver to `receivers`: webhook URLs as secrets,
  * PagerDuty's endpoint in its (non-secret) channel config, a routing key per PagerDuty channel,
  * and the Slack app's signing secret. SMS and email need nothing: they go

@@ -17,7 +17,7 @@
  * `reset()` restores the documented limits.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { startServer, type ManagedServer } from "../http";
+import { startServer, type Handler, type ManagedServer } from "../http";
 import {
   admit,
   countOutcomes,
@@ -123,6 +123,12 @@ export type RateLimitName = keyof typeof DEFAULT_RATE_LIMITS;
 export interface ReceiversOptions {
   /** Port on 127.0.0.1; 0 (default) = random. */
   port?: number;
+  /**
+   * Ports on 127.0.0.1 tried in order before `port`: the receivers listen on the first one that
+   * is free (one that another world or process listens on is skipped: `EADDRINUSE`), and on
+   * `port` when none is (testing/world.ts `worldReceiverPorts`).
+   */
+  ports?: readonly number[];
 }
 
 /** The running channel receivers. */
@@ -455,6 +461,25 @@ function receiverUrl(base: string, receiver: ReceiverKind, name: string): string
   }
 }
 
+/**
+ * Starts `serve` on the first of `ports` that is free, else on `fallback` (0: a random port).
+ * Rejects with the listen error of a port for another reason than `EADDRINUSE`.
+ */
+async function listenOnFirstFree(
+  serve: Handler,
+  ports: readonly number[],
+  fallback: number,
+): Promise<ManagedServer> {
+  for (const port of ports) {
+    try {
+      return await startServer(serve, port);
+    } catch (err: unknown) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    }
+  }
+  return startServer(serve, fallback);
+}
+
 /** Starts the channel receivers on 127.0.0.1. */
 export async function startReceivers(opts: ReceiversOptions = {}): Promise<Receivers> {
   const recorder = createRecorder(DEFAULT_RATE_LIMITS);
@@ -467,7 +492,11 @@ export async function startReceivers(opts: ReceiversOptions = {}): Promise<Recei
   // The server is started after the handler exists; latencies sleep on it.
   const started: { server?: ManagedServer } = {};
   const sleep = (ms: number) => started.server?.sleep(ms) ?? Promise.resolve();
-  const server = await startServer(handler(recorder, channels, sleep), opts.port ?? 0);
+  const server = await listenOnFirstFree(
+    handler(recorder, channels, sleep),
+    opts.ports ?? [],
+    opts.port ?? 0,
+  );
   started.server = server;
   const base = server.url;
   const { deliveries, attempts } = recorder;
