@@ -36,12 +36,14 @@
  * `endpoint`, which the fan-out archive captures): their receivers listen on one of the run's
  * ports (testing/world.ts `worldReceiverPorts`), so a world with the config and port of one
  * before it is the same evaluation; worlds open at the same time take different ports, each its
- * own. Measured (2026-12-02, load 9–15 from other work): `npx jest tests/sandbox
- * tests/approval/approval-archive.test.ts tests/approval/cross-account-archive.test.ts
+ * own. Measured (2026-12-02, load 8–15 from other work), two pairs of runs of `npx jest
+ * tests/sandbox tests/approval/approval-archive.test.ts tests/approval/cross-account-archive.test.ts
  * tests/reminders/archive.test.ts tests/fanout/heartbeat.test.ts
- * tests/testing/iam-enforcement.test.ts` made 16 evaluations (4 copies) with every world on a
- * random port, 11 (9 copies) on the run's ports; the plain prod stack 7 times, then 4 (the most
- * of its worlds open at once). jest's user+sys: 375 s, then 353 s.
+ * tests/testing/iam-enforcement.test.ts`, each first with every world on a random port (the
+ * code before, then `DEPLOY_NOTIFIER_RECEIVER_PORTS=off`) and then on the run's ports: 16 and 15
+ * evaluations, then 11 and 12; the plain prod stack's 8 worlds evaluated 7–8 times, then 4–5
+ * (its worlds open at once: tests/sandbox/api.test.ts keeps 3). jest's user+sys 375 and 356 s,
+ * then 353 and 313 s (wall 570 and 470 s, then 527 and 387 s).
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
