@@ -3,7 +3,7 @@
  * channel that is not an object (usually mis-indented YAML), and the advice the preview prints
  * for a valid config (warnings that are not errors, and which rule wins where rules overlap).
  */
-import type { RuntimeConfig } from "../handlers/types";
+import type { PipelineMatch, RuntimeConfig } from "../handlers/types";
 
 /** Levenshtein distance between two short strings. */
 function distance(a: string, b: string): number {
@@ -100,7 +100,41 @@ export interface ConfigAdvice {
 }
 
 /**
- * Advice on a validated config: channels no tier routes to (and no approval uses) get a warning;
+ * Whether a downtime window's `pipelines` entry (a name, or a prefix ending in `*`:
+ * handlers/downtime.ts `appliesToPipeline`) can cover a pipeline that `match` notifies about. The
+ * fan-out only notifies about pipelines a rule matches (handlers/routing.ts), so an entry that no
+ * rule's pipelines can match suppresses nothing.
+ */
+function entryMeetsRule(entry: string, match: PipelineMatch): boolean {
+  const entryPrefix = entry.endsWith("*") ? entry.slice(0, -1) : undefined;
+  if ("name" in match) {
+    return entryPrefix === undefined ? match.name === entry : match.name.startsWith(entryPrefix);
+  }
+  if (entryPrefix === undefined) return entry.startsWith(match.prefix);
+  return entryPrefix.startsWith(match.prefix) || match.prefix.startsWith(entryPrefix);
+}
+
+/**
+ * Warnings for downtime `pipelines` entries that match no configured pipeline, each naming its key
+ * (`downtime[i].pipelines[j]`): usually a typo, which leaves the window suppressing nothing for
+ * the pipeline meant, so its alerts page during the maintenance.
+ */
+function unmatchedDowntimeEntries(runtime: RuntimeConfig, project: string): string[] {
+  const warnings: string[] = [];
+  runtime.downtime.forEach((window, i) => {
+    (window.pipelines ?? []).forEach((entry, j) => {
+      if (runtime.pipelines.some((rule) => entryMeetsRule(entry, rule.match))) return;
+      warnings.push(
+        `${project}:downtime[${i}].pipelines[${j}]: "${entry}" matches no pipeline in ${project}:pipelines; window ${window.name} suppresses nothing for it`,
+      );
+    });
+  });
+  return warnings;
+}
+
+/**
+ * Advice on a validated config: channels no tier routes to (and no approval uses) get a warning,
+ * as do downtime `pipelines` entries that match no configured pipeline;
  * a pipeline name that a `prefix` rule also matches, or nested prefixes, get a note saying which
  * rule wins. The fan-out resolves overlaps the same way (handlers/routing.ts): an exact name wins
  * over any prefix, and the longest matching prefix wins over shorter ones, so `staging-` can be
@@ -116,6 +150,7 @@ export function configAdvice(runtime: RuntimeConfig, project = "deploy-notifier"
       (name) =>
         `${project}:channels.${name}: no tier in ${project}:routing sends to this channel and no approval uses it; it will receive nothing`,
     );
+  warnings.push(...unmatchedDowntimeEntries(runtime, project));
   const notes: string[] = [];
   runtime.pipelines.forEach((a, i) => {
     runtime.pipelines.forEach((b, j) => {

@@ -309,6 +309,37 @@ describe("config messages (issue 15)", () => {
     ]);
   });
 
+  it("warns about a downtime pipelines entry that matches no configured pipeline (a typo suppresses nothing)", () => {
+    const raw = prodConfig();
+    // prod's pipelines: main-app-production-v3, api-gateway-prod-cluster (no prefix rules).
+    raw.downtime[0].pipelines = [
+      "api-gateway-prod-clustr",
+      "api-gateway-*",
+      "main-app-production-v3",
+      "web-*",
+    ];
+    const config = parseConfig(raw, { stack: "prod", secretKeys: ["secrets"] });
+
+    expect(configAdvice(config.runtime).warnings).toEqual([
+      'deploy-notifier:downtime[0].pipelines[0]: "api-gateway-prod-clustr" matches no pipeline in deploy-notifier:pipelines; window sunday-maintenance suppresses nothing for it',
+      'deploy-notifier:downtime[0].pipelines[3]: "web-*" matches no pipeline in deploy-notifier:pipelines; window sunday-maintenance suppresses nothing for it',
+    ]);
+  });
+
+  it("does not warn about a downtime entry that a prefix rule's pipelines can match", () => {
+    const { raw } = readStackConfig("staging");
+    const [window] = raw.downtime as Record<string, unknown>[];
+    raw.downtime = [
+      { ...window, pipelines: ["staging-payments", "staging-*", "stag*", "main-app-staging-v3"] },
+    ];
+    const config = parseConfig(
+      { ...raw, secrets: placeholderSecrets(raw) },
+      { stack: "staging", secretKeys: ["secrets"] },
+    );
+
+    expect(configAdvice(config.runtime).warnings).toEqual([]);
+  });
+
   it("refuses plain-text secrets that an offline reader found in the stack file, naming the key", () => {
     expect(
       problemsOf(prodConfig(), ["secrets"]).length === 0 &&
