@@ -75,6 +75,18 @@ describe("wellFormed (String.prototype.toWellFormed)", () => {
     expect(wellFormed("😀 ok")).toBe("😀 ok");
     expect(wellFormed(`${"x".repeat(199)}\uD83D`)).toBe(`${"x".repeat(199)}\uFFFD`);
   });
+
+  it("shows each bidi embedding, override and isolate as its code point, every time", () => {
+    const text = "a\u202Ab\u202Bc\u202Cd\u202De\u202Ef\u2066g\u2067h\u2068i\u2069";
+    const shown =
+      "a[U+202A]b[U+202B]c[U+202C]d[U+202D]e[U+202E]f[U+2066]g[U+2067]h[U+2068]i[U+2069]";
+    // Twice: a stateful (global) expression must not skip the second call's match.
+    expect(wellFormed(text)).toBe(shown);
+    expect(wellFormed(text)).toBe(shown);
+    expect(wellFormed("\u202Eok")).toBe("[U+202E]ok");
+    // Marks (LRM, RLM, ALM) and right-to-left text stay.
+    expect(wellFormed("\u200E\u200F\u061C שלום")).toBe("\u200E\u200F\u061C שלום");
+  });
 });
 
 describe("the event parser", () => {

@@ -177,6 +177,27 @@ const allItems = (): Promise<Record<string, unknown>[]> => world.items();
 
 const bytes = (v: unknown) => Buffer.byteLength(String(v), "utf8");
 
+describe("a direction override in a build summary (Trojan Source, CVE-2021-42574)", () => {
+  it("reaches every channel and the audit trail with each bidi control shown as its code point", async () => {
+    // Displays as "Build passed: deploy to prod" reversed in part; what it says is below.
+    const summary = "Build failed: \u202Edorp ot yolped\u202C \u2066isolated\u2069 \u200Fmark";
+    const ev = buildFailure(summary);
+
+    expect(await world.drain([ev], { remainingMs: 10_000 })).toEqual([]);
+
+    const got = received();
+    for (const kind of HTTP_RECEIVERS) expect(got[kind]).toHaveLength(1);
+    const all = strings(got).join("\n") + strings(await world.audit()).join("\n");
+    expect(all).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    for (const kind of ["slack", "pagerduty", "teams", "discord", "webhook"])
+      expect(JSON.stringify(got[kind])).toMatch(/U\+202E\\*\]dorp ot yolped\\*\[U\+202C/);
+    const email = published().find((p) => p.topicArn === EMAIL_TOPIC);
+    expect(email?.message).toContain("[U+202E]dorp ot yolped[U+202C] [U+2066]isolated[U+2069]");
+    // A right-to-left mark reorders nothing beyond neutral characters: kept as it is.
+    expect(email?.message).toContain("\u200Fmark");
+  }, 30_000);
+});
+
 describe("identifiers over DynamoDB's key limits", () => {
   it("rejects a 5000-character execution id with an audited reason, never a reasonless DLQ", async () => {
     const long = `exec-${"9".repeat(4995)}`;

@@ -42,17 +42,36 @@ export function quote(value: string): string {
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
- * `text` as well-formed Unicode: every lone surrogate (half an emoji, e.g. `"\uD83D"` cut from
- * 😀) replaced by U+FFFD, as `String.prototype.toWellFormed` does (Node 20+, the nodejs22.x
- * runtime); the regular expression stands in where it is missing. Text with a lone surrogate is
- * not Unicode: it cannot be encoded as UTF-8, and SNS, DynamoDB and the receivers reject it or
- * fail on it. Well-formed text comes back unchanged (the same string).
+ * The bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): invisible
+ * characters that reorder the text after them as displayed, so that a commit message or a
+ * summary can read differently from what it says ("Trojan Source", CVE-2021-42574; Unicode
+ * UAX #9 §2.1–2.2). The marks LRM, RLM and ALM reorder nothing beyond neutral characters and
+ * stay, as right-to-left scripts need no control characters to display.
+ */
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/**
+ * `text` as well-formed Unicode that displays as it reads: every lone surrogate (half an emoji,
+ * e.g. `"\uD83D"` cut from 😀) replaced by U+FFFD, as `String.prototype.toWellFormed` does
+ * (Node 20+, the nodejs22.x runtime; the regular expression stands in where it is missing), and
+ * every bidirectional control ({@link BIDI_CONTROL}) shown as its code point, e.g. "[U+202E]", in
+ * ASCII so that every medium shows it. Text with a lone surrogate is not Unicode: it cannot be
+ * encoded as UTF-8, and SNS, DynamoDB and the receivers reject it or fail on it. Text with a
+ * direction override displays to an approver reversed (`"\u202Eevil"` shows "live"). Other text comes
+ * back unchanged (the same string).
  */
 export function wellFormed(text: string): string {
   const s = text as string & { toWellFormed?: () => string };
-  return typeof s.toWellFormed === "function"
-    ? s.toWellFormed()
-    : text.replace(LONE_SURROGATE, "\uFFFD");
+  const whole =
+    typeof s.toWellFormed === "function"
+      ? s.toWellFormed()
+      : text.replace(LONE_SURROGATE, "\uFFFD");
+  return whole.replace(BIDI_CONTROL, codePointLabel);
+}
+
+/** "[U+202E]": a character shown by its code point (4 hex digits, upper case). */
+function codePointLabel(ch: string): string {
+  return `[U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}]`;
 }
 
 /**
