@@ -26,8 +26,19 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\
 export type RawDowntimeWindow = RawStackConfig["downtime"][number];
 
 /**
+ * One problem of a downtime window: where it is, as a path of config keys inside the window
+ * (`["timeZone"]`, `["days", 2]` for the third day; `[]` for the window as a whole), and what is
+ * wrong, in words that follow that key (`"Mars/Base" is not an IANA time zone`).
+ */
+export interface WindowProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
  * The downtime windows of a stack config, checked, with the problems found, each prefixed with
- * its config key (`key("downtime", i)` is that window's key). Never throws.
+ * its exact config key (`key("downtime", i, "days", 2)`: `deploy-notifier:downtime[0].days[2]`).
+ * Never throws.
  */
 export function downtimeWindows(
   raw: RawDowntimeWindow[],
@@ -49,7 +60,7 @@ export function downtimeWindows(
       return window;
     }
     for (const problem of validateWindow(window)) {
-      problems.push(`${key("downtime", i)}: ${problem}`);
+      problems.push(`${key("downtime", i, ...problem.path)}: ${problem.message}`);
     }
     return window;
   });
@@ -84,22 +95,28 @@ export function toWindow(w: RawDowntimeWindow): DowntimeWindow {
   };
 }
 
+/** A problem at a field of the window (`path` inside the window, see `WindowProblem`). */
+function at(path: (string | number)[], message: string): WindowProblem {
+  return { path, message };
+}
+
 /**
- * The problems of a downtime window from stack config, in words, for config validation (which
- * prefixes the config key). Never throws; an empty list means the window is valid.
+ * Every problem of a downtime window from stack config, each with the field it is in, for config
+ * validation (which prefixes the window's config key to `path`). Never throws; an empty list
+ * means the window is valid.
  */
-export function validateWindow(window: unknown): string[] {
+export function validateWindow(window: unknown): WindowProblem[] {
   if (typeof window !== "object" || window === null || Array.isArray(window)) {
-    return ["a downtime window must be an object"];
+    return [at([], "a downtime window must be an object")];
   }
   const w = window as Record<string, unknown>;
-  const problems: string[] = [];
+  const problems: WindowProblem[] = [];
   if (typeof w.name !== "string" || w.name.trim() === "") {
-    problems.push("name must be a non-empty string");
+    problems.push(at(["name"], "must be a non-empty string"));
   }
   problems.push(...pipelineProblems(w.pipelines));
   if (w.allowCritical !== undefined && typeof w.allowCritical !== "boolean") {
-    problems.push("allowCritical must be true or false");
+    problems.push(at(["allowCritical"], "must be true or false"));
   }
   switch (w.kind) {
     case "weekly":
@@ -115,32 +132,36 @@ export function validateWindow(window: unknown): string[] {
       problems.push(...onceProblems(w.from, w.to));
       break;
     default:
-      problems.push(`kind must be "weekly", "cron" or "once", got ${JSON.stringify(w.kind)}`);
+      problems.push(
+        at(["kind"], `must be "weekly", "cron" or "once", got ${JSON.stringify(w.kind)}`),
+      );
   }
   return problems;
 }
 
-function pipelineProblems(pipelines: unknown): string[] {
+function pipelineProblems(pipelines: unknown): WindowProblem[] {
   if (pipelines === undefined) {
     return [];
   }
   if (!Array.isArray(pipelines) || !pipelines.every((entry) => typeof entry === "string")) {
-    return ["pipelines must be a list of pipeline names"];
+    return [at(["pipelines"], "must be a list of pipeline names")];
   }
-  const problems: string[] = [];
-  for (const entry of pipelines as string[]) {
+  const problems: WindowProblem[] = [];
+  (pipelines as string[]).forEach((entry, j) => {
     if (entry === "") {
-      problems.push("pipelines must not contain an empty name");
+      problems.push(at(["pipelines", j], "must not be an empty name"));
     } else if (entry.indexOf("*") !== -1 && entry.indexOf("*") !== entry.length - 1) {
-      problems.push(`pipeline "${entry}": "*" is only allowed at the end (a name prefix)`);
+      problems.push(
+        at(["pipelines", j], `"*" is only allowed at the end (a name prefix), got "${entry}"`),
+      );
     }
-  }
+  });
   return problems;
 }
 
-function timeZoneProblems(timeZone: unknown): string[] {
+function timeZoneProblems(timeZone: unknown): WindowProblem[] {
   if (typeof timeZone !== "string" || timeZone === "") {
-    return ['timeZone is required (an IANA time zone such as "Europe/Berlin")'];
+    return [at(["timeZone"], 'is required (an IANA time zone such as "Europe/Berlin")')];
   }
   try {
     // A throwaway formatter: validation must not fill the Lambda code's per-cold-start cache.
@@ -148,36 +169,39 @@ function timeZoneProblems(timeZone: unknown): string[] {
     return [];
   } catch (error: unknown) {
     if (error instanceof RangeError) {
-      return [`timeZone "${timeZone}" is not an IANA time zone`];
+      return [at(["timeZone"], `"${timeZone}" is not an IANA time zone`)];
     }
-    return [`timeZone "${timeZone}": ${error instanceof Error ? error.message : String(error)}`];
+    const reason = error instanceof Error ? error.message : String(error);
+    return [at(["timeZone"], `"${timeZone}": ${reason}`)];
   }
 }
 
-function dayProblems(days: unknown): string[] {
+function dayProblems(days: unknown): WindowProblem[] {
   if (!Array.isArray(days) || days.length === 0) {
-    return [`days must be a non-empty list of ${WEEK_IN_WORDS}`];
+    return [at(["days"], `must be a non-empty list of ${WEEK_IN_WORDS}`)];
   }
-  return days
-    .filter((day) => typeof day !== "string" || !DAY_NAMES.includes(day))
-    .map((day) => `day ${JSON.stringify(day)} is not one of ${WEEK_IN_WORDS}`);
+  return days.flatMap((day: unknown, j) =>
+    typeof day === "string" && DAY_NAMES.includes(day)
+      ? []
+      : [at(["days", j], `${JSON.stringify(day)} is not one of ${WEEK_IN_WORDS}`)],
+  );
 }
 
-function clockProblems(key: string, value: unknown): string[] {
+function clockProblems(field: "start" | "end", value: unknown): WindowProblem[] {
   if (typeof value === "string" && clockMinutes(value) !== undefined) {
     return [];
   }
-  return [`${key} ${JSON.stringify(value)} is not a time HH:MM (00:00 to 23:59)`];
+  return [at([field], `${JSON.stringify(value)} is not a time HH:MM (00:00 to 23:59)`)];
 }
 
 /** The expression as the Lambda compiles it (same croner options), without a time zone. */
-function cronProblems(cron: unknown): string[] {
+function cronProblems(cron: unknown): WindowProblem[] {
   if (typeof cron !== "string") {
-    return ["cron must be a five-field cron expression string"];
+    return [at(["cron"], "must be a five-field cron expression string")];
   }
   const count = cron.trim().split(/\s+/).length;
   if (count !== CRON_FIELDS.length) {
-    return [`cron "${cron}": needs five fields (${CRON_FIELDS.join(" ")}), got ${count}`];
+    return [at(["cron"], `"${cron}": needs five fields (${CRON_FIELDS.join(" ")}), got ${count}`)];
   }
   const compiled = compileCron(cron);
   if (typeof compiled !== "string") return [];
@@ -185,7 +209,7 @@ function cronProblems(cron: unknown): string[] {
   // croner names a bad field by its index and a rewritten value ("configuration entry 5
   // (1-FRX)"): name the field and quote what the user wrote instead.
   const reason = compiled.replace(/^configuration entry \d+ \([^)]*\) /, "").replace(/\.$/, "");
-  return [`cron "${cron}": ${field ? `${field}: ${reason.toLowerCase()}` : reason}`];
+  return [at(["cron"], `"${cron}": ${field ? `${field}: ${reason.toLowerCase()}` : reason}`)];
 }
 
 const CRON_FIELDS = ["minute", "hour", "day-of-month", "month", "day-of-week"] as const;
@@ -200,7 +224,7 @@ function badCronField(cron: string): string | undefined {
   return index < 0 ? undefined : `${CRON_FIELDS[index]} field "${fields[index]}"`;
 }
 
-function durationProblems(duration: unknown): string[] {
+function durationProblems(duration: unknown): WindowProblem[] {
   if (
     typeof duration === "number" &&
     Number.isInteger(duration) &&
@@ -210,23 +234,29 @@ function durationProblems(duration: unknown): string[] {
     return [];
   }
   return [
-    `durationMinutes must be a whole number from 1 to ${MAX_DURATION_MINUTES} (7 days), got ${JSON.stringify(duration)}`,
+    at(
+      ["durationMinutes"],
+      `must be a whole number from 1 to ${MAX_DURATION_MINUTES} (7 days), got ${JSON.stringify(duration)}`,
+    ),
   ];
 }
 
-function onceProblems(from: unknown, to: unknown): string[] {
+function onceProblems(from: unknown, to: unknown): WindowProblem[] {
   const problems = [...instantProblems("from", from), ...instantProblems("to", to)];
   if (problems.length === 0 && Date.parse(from as string) >= Date.parse(to as string)) {
-    problems.push(`from "${from as string}" must be before to "${to as string}"`);
+    problems.push(at(["from"], `"${from as string}" must be before to "${to as string}"`));
   }
   return problems;
 }
 
-function instantProblems(key: string, value: unknown): string[] {
+function instantProblems(field: "from" | "to", value: unknown): WindowProblem[] {
   if (typeof value === "string" && ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value))) {
     return [];
   }
   return [
-    `${key} ${JSON.stringify(value)} is not an ISO 8601 instant with an offset, such as "2026-05-01T22:00:00Z"`,
+    at(
+      [field],
+      `${JSON.stringify(value)} is not an ISO 8601 instant with an offset, such as "2026-05-01T22:00:00Z"`,
+    ),
   ];
 }

@@ -156,7 +156,7 @@ describe("parseConfig", () => {
     [
       "a downtime window in a time zone that does not exist",
       (c: any) => (c.downtime[0].timeZone = "Europe/Berln"),
-      'deploy-notifier:downtime[0]: timeZone "Europe/Berln" is not an IANA time zone',
+      'deploy-notifier:downtime[0].timeZone: "Europe/Berln" is not an IANA time zone',
     ],
     [
       "a downtime window with two forms",
@@ -172,7 +172,7 @@ describe("parseConfig", () => {
           cron: "0 24 * * *",
           durationMinutes: 60,
         }),
-      'deploy-notifier:downtime[0]: cron "0 24 * * *": hour field "24": invalid value for hour',
+      'deploy-notifier:downtime[0].cron: "0 24 * * *": hour field "24": invalid value for hour',
     ],
     [
       "a cron downtime window longer than 7 days",
@@ -183,7 +183,7 @@ describe("parseConfig", () => {
           cron: "0 2 * * *",
           durationMinutes: 10081,
         }),
-      "deploy-notifier:downtime[0]: durationMinutes must be a whole number from 1 to 10080 (7 days), got 10081",
+      "deploy-notifier:downtime[0].durationMinutes: must be a whole number from 1 to 10080 (7 days), got 10081",
     ],
     [
       "two downtime windows with one name",
@@ -215,6 +215,33 @@ describe("parseConfig", () => {
     mutate(raw);
 
     expect(problemsOf(raw)).toEqual([message]);
+  });
+
+  it("names the exact key of every problem in broken downtime windows, all at once", () => {
+    const raw = prodConfig();
+    raw.downtime = [
+      raw.downtime[0],
+      {
+        name: "weekend-freeze",
+        timeZone: "Mars/Base",
+        days: ["sat", "sun", "Funday"],
+        start: "25:00",
+        end: "06:00",
+        pipelines: ["api-gateway-prod-cluster", "api-*-prod"],
+      },
+      { name: "nightly", timeZone: "UTC", cron: "0 2 * * MON-FRX", durationMinutes: 0 },
+      { name: "release-freeze", from: "2026-05-02T00:00:00Z", to: "2026-05-01T22:00:00Z" },
+    ];
+
+    expect(problemsOf(raw)).toEqual([
+      'deploy-notifier:downtime[1].pipelines[1]: "*" is only allowed at the end (a name prefix), got "api-*-prod"',
+      'deploy-notifier:downtime[1].timeZone: "Mars/Base" is not an IANA time zone',
+      'deploy-notifier:downtime[1].days[2]: "Funday" is not one of mon, tue, wed, thu, fri, sat, sun',
+      'deploy-notifier:downtime[1].start: "25:00" is not a time HH:MM (00:00 to 23:59)',
+      'deploy-notifier:downtime[2].cron: "0 2 * * MON-FRX": day-of-week field "MON-FRX": contains illegal characters',
+      "deploy-notifier:downtime[2].durationMinutes: must be a whole number from 1 to 10080 (7 days), got 0",
+      'deploy-notifier:downtime[3].from: "2026-05-02T00:00:00Z" must be before to "2026-05-01T22:00:00Z"',
+    ]);
   });
 
   it("refuses secrets that were not set with --secret", () => {

@@ -17,7 +17,7 @@
  */
 import { compileCron, activeWindow, isInWindow, type DowntimeSubject } from "../handlers/downtime";
 import type { DowntimeWindow } from "../handlers/types";
-import { MAX_DURATION_MINUTES, validateWindow } from "../config/downtime";
+import { MAX_DURATION_MINUTES, type WindowProblem, validateWindow } from "../config/downtime";
 import { nextWindows } from "../scripts/lib/downtime-occurrences";
 
 const BERLIN = "Europe/Berlin";
@@ -515,112 +515,171 @@ describe("validateWindow", () => {
   };
   const WEEK = "mon, tue, wed, thu, fri, sat, sun";
 
-  it.each<[string, unknown, string[]]>([
+  it.each<[string, unknown, WindowProblem[]]>([
     ["valid weekly", validWeekly, []],
     ["valid cron", validCron, []],
     ["valid once", validOnce, []],
     ["valid prefix list", { ...validOnce, pipelines: ["deploy-*", "billing"] }, []],
-    ["not an object", null, ["a downtime window must be an object"]],
-    ["an array", [], ["a downtime window must be an object"]],
+    ["not an object", null, [{ path: [], message: "a downtime window must be an object" }]],
+    ["an array", [], [{ path: [], message: "a downtime window must be an object" }]],
     [
       "unknown kind",
       { ...validOnce, kind: "daily" },
-      ['kind must be "weekly", "cron" or "once", got "daily"'],
+      [{ path: ["kind"], message: 'must be "weekly", "cron" or "once", got "daily"' }],
     ],
-    ["no name", { ...validOnce, name: " " }, ["name must be a non-empty string"]],
+    [
+      "no name",
+      { ...validOnce, name: " " },
+      [{ path: ["name"], message: "must be a non-empty string" }],
+    ],
     [
       "star inside a pipeline name",
-      { ...validOnce, pipelines: ["a*b"] },
-      ['pipeline "a*b": "*" is only allowed at the end (a name prefix)'],
+      { ...validOnce, pipelines: ["billing", "a*b"] },
+      [
+        {
+          path: ["pipelines", 1],
+          message: '"*" is only allowed at the end (a name prefix), got "a*b"',
+        },
+      ],
+    ],
+    [
+      "an empty pipeline name",
+      { ...validOnce, pipelines: ["billing", ""] },
+      [{ path: ["pipelines", 1], message: "must not be an empty name" }],
     ],
     [
       "pipelines not strings",
       { ...validOnce, pipelines: "deploy-*" },
-      ["pipelines must be a list of pipeline names"],
+      [{ path: ["pipelines"], message: "must be a list of pipeline names" }],
     ],
     [
       "allowCritical not boolean",
       { ...validOnce, allowCritical: "yes" },
-      ["allowCritical must be true or false"],
+      [{ path: ["allowCritical"], message: "must be true or false" }],
     ],
     [
       "bad time zone",
       { ...validWeekly, timeZone: "Europe/Berln" },
-      ['timeZone "Europe/Berln" is not an IANA time zone'],
+      [{ path: ["timeZone"], message: '"Europe/Berln" is not an IANA time zone' }],
     ],
     [
       "no time zone",
       { ...validCron, timeZone: undefined },
-      ['timeZone is required (an IANA time zone such as "Europe/Berlin")'],
+      [{ path: ["timeZone"], message: 'is required (an IANA time zone such as "Europe/Berlin")' }],
     ],
     [
       "bad HH:MM",
       { ...validWeekly, start: "24:00", end: "9:00" },
       [
-        'start "24:00" is not a time HH:MM (00:00 to 23:59)',
-        'end "9:00" is not a time HH:MM (00:00 to 23:59)',
+        { path: ["start"], message: '"24:00" is not a time HH:MM (00:00 to 23:59)' },
+        { path: ["end"], message: '"9:00" is not a time HH:MM (00:00 to 23:59)' },
       ],
     ],
     [
       "minutes past 59",
       { ...validWeekly, end: "02:60" },
-      ['end "02:60" is not a time HH:MM (00:00 to 23:59)'],
+      [{ path: ["end"], message: '"02:60" is not a time HH:MM (00:00 to 23:59)' }],
     ],
     [
       "bad day names",
       { ...validWeekly, days: ["monday", "sun", "Tue"] },
-      [`day "monday" is not one of ${WEEK}`, `day "Tue" is not one of ${WEEK}`],
+      [
+        { path: ["days", 0], message: `"monday" is not one of ${WEEK}` },
+        { path: ["days", 2], message: `"Tue" is not one of ${WEEK}` },
+      ],
     ],
-    ["no days", { ...validWeekly, days: [] }, [`days must be a non-empty list of ${WEEK}`]],
+    [
+      "no days",
+      { ...validWeekly, days: [] },
+      [{ path: ["days"], message: `must be a non-empty list of ${WEEK}` }],
+    ],
     [
       "cron minute out of range",
       { ...validCron, cron: "61 * * * *" },
-      ['cron "61 * * * *": minute field "61": invalid value for minute'],
+      [{ path: ["cron"], message: '"61 * * * *": minute field "61": invalid value for minute' }],
     ],
     [
       "cron bad day name",
       { ...validCron, cron: "0 2 * * MON-FRX" },
-      ['cron "0 2 * * MON-FRX": day-of-week field "MON-FRX": contains illegal characters'],
+      [
+        {
+          path: ["cron"],
+          message: '"0 2 * * MON-FRX": day-of-week field "MON-FRX": contains illegal characters',
+        },
+      ],
     ],
     [
       "cron with four fields",
       { ...validCron, cron: "0 2 * *" },
-      ['cron "0 2 * *": needs five fields (minute hour day-of-month month day-of-week), got 4'],
+      [
+        {
+          path: ["cron"],
+          message:
+            '"0 2 * *": needs five fields (minute hour day-of-month month day-of-week), got 4',
+        },
+      ],
     ],
     [
       "zero duration",
       { ...validCron, durationMinutes: 0 },
-      ["durationMinutes must be a whole number from 1 to 10080 (7 days), got 0"],
+      [
+        {
+          path: ["durationMinutes"],
+          message: "must be a whole number from 1 to 10080 (7 days), got 0",
+        },
+      ],
     ],
     [
       "duration over 7 days",
       { ...validCron, durationMinutes: 10081 },
-      ["durationMinutes must be a whole number from 1 to 10080 (7 days), got 10081"],
+      [
+        {
+          path: ["durationMinutes"],
+          message: "must be a whole number from 1 to 10080 (7 days), got 10081",
+        },
+      ],
     ],
     [
       "from equal to to",
       { ...validOnce, from: "2026-05-01T12:00:00Z" },
-      ['from "2026-05-01T12:00:00Z" must be before to "2026-05-01T14:00:00+02:00"'],
+      [
+        {
+          path: ["from"],
+          message: '"2026-05-01T12:00:00Z" must be before to "2026-05-01T14:00:00+02:00"',
+        },
+      ],
     ],
     [
       "from after to",
       { ...validOnce, from: "2026-05-02T00:00:00Z" },
-      ['from "2026-05-02T00:00:00Z" must be before to "2026-05-01T14:00:00+02:00"'],
+      [
+        {
+          path: ["from"],
+          message: '"2026-05-02T00:00:00Z" must be before to "2026-05-01T14:00:00+02:00"',
+        },
+      ],
     ],
     [
       "local time without offset",
       { ...validOnce, from: "2026-05-01T10:00" },
       [
-        'from "2026-05-01T10:00" is not an ISO 8601 instant with an offset, such as "2026-05-01T22:00:00Z"',
+        {
+          path: ["from"],
+          message:
+            '"2026-05-01T10:00" is not an ISO 8601 instant with an offset, such as "2026-05-01T22:00:00Z"',
+        },
       ],
     ],
     [
       "wrong types everywhere",
       { name: "x", kind: "cron", timeZone: 7, cron: 5, durationMinutes: "60" },
       [
-        'timeZone is required (an IANA time zone such as "Europe/Berlin")',
-        "cron must be a five-field cron expression string",
-        'durationMinutes must be a whole number from 1 to 10080 (7 days), got "60"',
+        { path: ["timeZone"], message: 'is required (an IANA time zone such as "Europe/Berlin")' },
+        { path: ["cron"], message: "must be a five-field cron expression string" },
+        {
+          path: ["durationMinutes"],
+          message: 'must be a whole number from 1 to 10080 (7 days), got "60"',
+        },
       ],
     ],
   ])("%s", (_case, window, expected) => {
