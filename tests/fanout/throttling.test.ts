@@ -82,6 +82,23 @@ beforeEach(() => {
   jest.spyOn(Math, "random").mockReturnValue(0.5);
 });
 
+/**
+ * The test's clock: real time, or stopped at `at` (ms since the epoch) while it is set, so that an
+ * invocation's deadline is passed where the test says, not wherever this machine's load puts it.
+ * `offset` (ms) carries on from where a stopped clock was, never back.
+ */
+const clock: { offset: number; at?: number } = { offset: 0 };
+const realNow = Date.now.bind(Date);
+beforeEach(() => {
+  clock.at = undefined;
+  jest.spyOn(Date, "now").mockImplementation(() => clock.at ?? realNow() + clock.offset);
+});
+/** Lets the stopped clock run again from where it stands. */
+function runClock(): void {
+  if (clock.at !== undefined) clock.offset = Math.max(clock.offset, clock.at - realNow());
+  clock.at = undefined;
+}
+
 const isClaim = (op: string, body: string) => op === "UpdateItem" && body.includes('":sending"');
 const isMarkSent = (op: string, body: string) => op === "UpdateItem" && body.includes('":sent"');
 const smsPublished = () => world.standins.aws.state.sns.published.length;
@@ -90,14 +107,21 @@ describe("DynamoDB throttling never sends twice (issue 12)", () => {
   it("a mark-sent throttled through the SDK's 3 attempts at the deadline is retried in the margin: the redelivery sends no second SMS", async () => {
     // Slack answers 503 for the whole first receive (retryable: the record is redelivered), and
     // the SMS mark-sent is throttled 3 times: one SDK call used up, just after the deadline.
+    // The clock stands still from the invocation's start (its deadline 500 ms later) until the
+    // third throttled attempt, which moves it just past the deadline: under load the invocation
+    // may take longer than 500 ms to reach the SMS at all, and would then send nothing.
     const { ev } = prodFailure();
     world.standins.receivers.setFault("slack", { status: 503 });
+    const deadline = (clock.at = Date.now()) + 500;
     let marks = 0;
-    const throttled = throttleWhere(
-      (op, body) => isMarkSent(op, body) && body.includes("#sms-oncall") && marks++ < 3,
-    );
+    const throttled = throttleWhere((op, body) => {
+      if (!(isMarkSent(op, body) && body.includes("#sms-oncall") && marks < 3)) return false;
+      if (++marks === 3) clock.at = deadline + 1;
+      return true;
+    });
 
     const first = await world.invoke([record(ev, "m-1")], MARGIN_MS + 500);
+    runClock();
     restoreDecide?.();
     world.standins.receivers.setFault("slack", null);
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
