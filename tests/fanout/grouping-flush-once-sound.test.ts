@@ -148,7 +148,10 @@ it("a window of another length starting at the same moment is another flush: que
 it("a notification grouped while the memo holds but after the window's cutoff is refused, never marked into the digest already read", async () => {
   const a = windowAhead(60, 4);
   await groupInNewInvocation(a);
-  clock.offset += flushCutoff(digestSlot(HOOK, a), a.windowMs) - Date.now();
+  // Stopped at the cutoff: the memo ends 1 s of AWS time after it (the window's end plus
+  // FLUSH_GRACE_MS; 143 ms of this clock), which real time passing under load reached before the
+  // grouping read the clock (a second flush queued, CI-like stress run of 2026-12-02).
+  clock.at = flushCutoff(digestSlot(HOOK, a), a.windowMs);
 
   const n: Notification = pipelineFailure("memo-");
   const ref: DeliveryRef = { ...deliveryRefOf(n, HOOK), eventId: n.eventId };
