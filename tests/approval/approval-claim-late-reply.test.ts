@@ -265,12 +265,34 @@ describe("a claim whose answer did not come in time and that DynamoDB never appl
     // Prepare
     const { executionId } = pendingApproval(h);
     claimAnsweredLate(false);
-    // Act: Raj rejects while Jane's claim is on its way.
-    const jane = clickAs(h, { user: APPROVER_1, executionId });
-    await new Promise((r) => setTimeout(r, 300));
-    await clickAs(h, { user: APPROVER_2, executionId, actionId: "deploy-notifier.reject" });
-    const { responseId } = await jane;
-    await h.all.aws.idle();
+    // "Meanwhile" by events, not by how fast this machine is: Raj clicks once Jane's claim has
+    // reached DynamoDB (the late reply taken), and Jane's work settles her claim once Raj's work
+    // has decided (on time, her work starts at her store budget's end, 1.8 s in).
+    const taken = jest.spyOn(h.all.dynamo.faults, "takeLateReply");
+    let rajDecided = () => {};
+    const rajDone = new Promise<void>((r) => (rajDecided = r));
+    const workOf = (event: unknown, user: { id: string }) =>
+      (event as Record<string, unknown>)["deploy-notifier"] !== undefined &&
+      JSON.stringify(event).includes(user.id);
+    h.all.aws.registerFunction(FUNCTION_NAME, async (event) => {
+      if (workOf(event, APPROVER_1)) await rajDone;
+      try {
+        return await h.handler(event as never);
+      } finally {
+        if (workOf(event, APPROVER_2)) rajDecided();
+      }
+    });
+    let responseId: string;
+    try {
+      // Act: Raj rejects while Jane's claim is on its way.
+      const jane = clickAs(h, { user: APPROVER_1, executionId });
+      await until(() => taken.mock.results.some((r) => r.value !== undefined));
+      await clickAs(h, { user: APPROVER_2, executionId, actionId: "deploy-notifier.reject" });
+      ({ responseId } = await jane);
+      await h.all.aws.idle();
+    } finally {
+      h.all.aws.registerFunction(FUNCTION_NAME, (event) => h.handler(event as never));
+    }
     // Assess
     expect(cpCalls(h, "PutApprovalResult").map((c) => c.input.result)).toEqual([
       { status: "Rejected", summary: "Rejected by Raj Patel (U0APPROVER2) via Slack" },
