@@ -143,16 +143,20 @@ describe("DynamoDB throttling never sends twice (issue 12)", () => {
     // (order.ts): the second event's PagerDuty delivery waits behind the first one's. That claim
     // is throttled through all 3 SDK attempts (it throws after the SDK's backoff), which takes the
     // invocation past its deadline before the second event's PagerDuty turn comes.
+    // The clock stands still from the invocation's start (its deadline 300 ms later) until that
+    // claim's third throttled attempt moves it just past the deadline: under load the invocation
+    // passed a real 300 ms deadline before it made any claim.
     const a = prodFailure();
     const b = prodFailure();
+    const deadline = (clock.at = Date.now()) + 300;
     let claims = 0;
-    throttleWhere(
-      (op, body) =>
-        isClaim(op, body) &&
-        body.includes(a.executionId) &&
-        body.includes("#pagerduty-oncall") &&
-        claims++ < 3,
-    );
+    throttleWhere((op, body) => {
+      const mine =
+        isClaim(op, body) && body.includes(a.executionId) && body.includes("#pagerduty-oncall");
+      if (!mine || claims >= 3) return false;
+      if (++claims === 3) clock.at = deadline + 1;
+      return true;
+    });
     // SQS makes the second message visible again while the first invocation overruns (its
     // visibility timeout is the function timeout): a second fan-out receives it concurrently,
     // started just after the first invocation's first claim.
@@ -183,6 +187,7 @@ describe("DynamoDB throttling never sends twice (issue 12)", () => {
 
     const first = await world.invoke([record(a.ev, "m-a"), record(b.ev, "m-b")], MARGIN_MS + 300);
     await overlapping;
+    runClock();
     restoreDecide?.();
     const claimsBeforeRedelivery = bPagerClaims;
 
