@@ -173,14 +173,17 @@ function requestRun(state, message) {
   return undefined;
 }
 
+/** The outcomes of a decided run (the stand-in's view): someone decided it, or it expired. */
+const DECIDED = new Set(["Approved", "Rejected", "Expired"]);
+
 /**
- * Whether a request's buttons were made void by a newer run: a retry of the same execution ran
- * the approval again (a new token), or the run was still pending when another execution's run
- * replaced it. A run decided by someone and then followed by another execution is not
- * "replaced": it was decided.
+ * Whether a request's buttons were made void by a newer run before anything was decided: a retry
+ * of the same execution ran the approval again (a new token), or the run was still pending when
+ * another execution's run replaced it. A run that was decided (approved, rejected, expired) is
+ * not "replaced", also when its stage was retried after: it was decided, and says so.
  */
 function wasReplaced(run, runs) {
-  if (!run.replaced) return false;
+  if (!run.replaced || DECIDED.has(run.outcome)) return false;
   const retried = runs.some((r) => r.executionId === run.executionId && r.attempt > run.attempt);
   return retried || run.status === "InProgress";
 }
