@@ -31,6 +31,7 @@ import {
   isLinkable,
   KIND_EMOJI,
   link,
+  linkTarget,
   SLACK_LIMITS,
   blockTextChars,
   type SlackConfig,
@@ -84,7 +85,7 @@ function slackEarlier(e: DigestEntry, l: EarlierLabel): string {
   if (Number.isNaN(ms) || !isLinkable(e.consoleUrl) || /[|^<>&]/.test(l.suffix)) {
     return link(e.consoleUrl, esc(l.label));
   }
-  const url = e.consoleUrl.replace(/&/g, "&amp;");
+  const url = linkTarget(e.consoleUrl);
   return `<!date^${Math.floor(ms / 1000)}^{time_secs}${l.suffix}^${url}|${esc(l.label)}>`;
 }
 

@@ -63,14 +63,26 @@ export const KIND_EMOJI: Record<Notification["kind"], string> = {
 
 const esc = escapeSlackText;
 
-/** An http(s) URL that fits a button and cannot break `<url|label>` (no space, `<`, `>`, `|`). */
+/**
+ * An http(s) URL that fits a button (Block Kit button `url`: a JSON string of at most 3000
+ * characters, docs.slack.dev reference/block-kit/block-elements/button-element, where `|` is
+ * harmless) and an mrkdwn link through {@link linkTarget}: no whitespace, `<` or `>`.
+ */
 export function isLinkable(url: string | undefined): url is string {
-  return isHttpUrl(url) && url.length <= SLACK_LIMITS.buttonUrl && !/[\s<>|]/.test(url);
+  return isHttpUrl(url) && url.length <= SLACK_LIMITS.buttonUrl && !/[\s<>]/.test(url);
+}
+
+/**
+ * A linkable URL as the target of an mrkdwn `<url|label>`: `&` as `&amp;` (Slack's escaping) and
+ * `|`, which would end the URL there, percent-encoded as `%7C` (RFC 3986 does not allow it bare).
+ */
+export function linkTarget(url: string): string {
+  return url.replace(/&/g, "&amp;").replace(/\|/g, "%7C");
 }
 
 /** `<url|label>` for a safe http(s) URL, else the label alone. `label` must be escaped already. */
 export function link(url: string | undefined, label: string): string {
-  return isLinkable(url) ? `<${url.replace(/&/g, "&amp;")}|${label}>` : label;
+  return isLinkable(url) ? `<${linkTarget(url)}|${label}>` : label;
 }
 
 function mrkdwn(text: string): { type: "mrkdwn"; text: string } {

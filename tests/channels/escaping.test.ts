@@ -161,6 +161,28 @@ describe("slack escaping", () => {
     expect(JSON.parse(reject.value)).toEqual(expected);
   });
 
+  it("a URL with | keeps its button (a JSON string) and is percent-encoded in an mrkdwn link", () => {
+    // Prepare: CloudWatch Logs Insights and Grafana URLs carry `|` in their queries. Block Kit's
+    // button `url` is a JSON string of at most 3000 characters (docs.slack.dev, button element):
+    // `|` is harmless there; only mrkdwn `<url|label>` would end the URL at it.
+    const logs = "https://grafana.example.com/explore?expr=rate(x)|json&from=now-1h";
+    const execution = "https://eu-west-1.console.aws.amazon.com/codesuite/x?filter=a|b";
+    const n: Notification = {
+      ...fixture("failure-revision"),
+      externalUrl: logs,
+      consoleUrl: execution,
+    };
+    // Act
+    const message = formatSlack(n, { type: "slack", mode: "webhook" });
+    // Assess: both buttons, with the URLs as given; the Execution field's link is %7C-encoded.
+    const actions = message.blocks.find((b) => b.type === "actions") as any;
+    const urls = Object.fromEntries(actions.elements.map((b: any) => [b.text.text, b.url]));
+    expect(urls).toMatchObject({ "View logs": logs, "View execution": execution });
+    const texts = slackTexts(message).join("\n");
+    expect(texts).toContain("<https://eu-west-1.console.aws.amazon.com/codesuite/x?filter=a%7Cb|`");
+    expect(texts).not.toContain("filter=a|b");
+  });
+
   it("only approval requests have decision buttons", () => {
     for (const name of FIXTURE_NAMES.filter((x) => x !== "approval-request")) {
       const json = JSON.stringify(formatSlack(fixture(name), { type: "slack", mode: "webhook" }));
