@@ -16,6 +16,7 @@ import {
   type SandboxQueue,
 } from "../testing";
 import { centralBusRefusal } from "./central-bus";
+import { fanoutFailureReasons, oneLine } from "./fanout-reasons";
 import { ACCOUNT, REGION, type Cleanups, type Log, type World } from "./wiring";
 
 /** What became of one posted event. */
@@ -129,17 +130,32 @@ function requireFields(what: string, value: Record<string, unknown>, fields: str
   );
 }
 
-/** The progress line of a queue message's state change, if it deserves one. */
+/**
+ * The progress line of a queue message's state change, if it deserves one. A message the fan-out
+ * reported failed says why: `reason` (what the fan-out logged for it: fanout-reasons.ts), else
+ * the queue's own (an invocation that failed as a whole).
+ */
 function queueChangeLine(
   message: QueueMessage,
   maxReceiveCount: number,
   visibilityTimeoutMs: number,
+  reason?: string,
 ): string | undefined {
   const short = message.messageId.slice(0, 8);
   if (message.state === "in-flight" && message.receiveCount > 1)
     return `    ↻ queue: message ${short} redelivered (receive ${message.receiveCount}/${maxReceiveCount})`;
-  if (message.state === "waiting" && message.receiveCount > 0)
-    return `    ⚠ fan-out reported message ${short} failed; visible again in ${visibilityTimeoutMs} ms`;
+  if (message.state === "waiting" && message.receiveCount > 0) {
+    // The queue's own error is "reported in batchItemFailures" (testing/queue.ts) unless the
+    // whole invocation failed: then it is the reason.
+    const error = message.receives.at(-1)?.error ?? "";
+    const why = oneLine(
+      reason ??
+        (error.startsWith("invocation failed")
+          ? error
+          : "the fan-out logged no reason for it (see the audit trail)"),
+    );
+    return `    ⚠ fan-out reported message ${short} failed (visible again in ${visibilityTimeoutMs} ms): ${why}`;
+  }
   if (message.state === "dlq") {
     const reason = message.receives.at(-1)?.error;
     return `    ⚠ queue: message ${short} moved to the DLQ after ${message.receiveCount} receives${reason ? `: ${reason}` : ""}`;
@@ -179,6 +195,8 @@ function startFanoutQueue(
 ): Pick<EventSource, "queue" | "onReceive"> {
   const { declared, fanout } = world;
   const receiveListeners: Array<(id: string, count: number) => void> = [];
+  /** Why the fan-out reported each failed message, from its log (until the line is printed). */
+  const reasons = new Map<string, string>();
   const queue = createQueue({
     arn: declared.queueArn,
     region: REGION,
@@ -187,18 +205,29 @@ function startFanoutQueue(
     maxReceiveCount: declared.maxReceiveCount,
     batchSize: declared.batchSize,
     async consume(event) {
+      const logged = fanout.logs().length;
       const result = await fanout.invoke<{
         batchItemFailures?: Array<{ itemIdentifier: string }>;
       }>(event);
       if (!result.ok) return { ok: false, error: result.error?.message ?? "failed" };
-      return { ok: true, batchItemFailures: result.value?.batchItemFailures ?? [] };
+      const failures = result.value?.batchItemFailures ?? [];
+      if (failures.length > 0) {
+        // Its log lines were written before it answered; their pipe is read in this turn.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const ids = failures.map((f) => f.itemIdentifier);
+        const found = fanoutFailureReasons(fanout.logs().slice(logged), ids);
+        for (const [id, reason] of found) reasons.set(id, reason);
+      }
+      return { ok: true, batchItemFailures: failures };
     },
     onChange(message) {
       if (message.state === "in-flight") {
         for (const listener of [...receiveListeners])
           listener(message.messageId, message.receiveCount);
       }
-      const line = queueChangeLine(message, declared.maxReceiveCount, visibilityTimeoutMs);
+      const reason = reasons.get(message.messageId);
+      if (message.state === "waiting") reasons.delete(message.messageId);
+      const line = queueChangeLine(message, declared.maxReceiveCount, visibilityTimeoutMs, reason);
       if (line) log(line);
     },
   });

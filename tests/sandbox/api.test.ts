@@ -898,6 +898,16 @@ describe("SMS under a user's SNS fault", () => {
     // Live, when the fan-out sends it (not only in the step's report), and once.
     const dlqLines = printed.match(/^ *⚠ fan-out sent notification [0-9a-f]+ to its DLQ.*$/gm);
     expect(dlqLines).toEqual([expect.stringMatching(/after 4 receives: sms-oncall: /)]);
+    // Each receive the fan-out reported failed says why, on its line (round 17: the reason was
+    // only in the audit trail): what it logged for that message, on one line.
+    const failedLines = printed.match(/^ *⚠ fan-out reported message [0-9a-f]{8} failed.*$/gm);
+    // (Which reason depends on the machine's load: SNS's 500, or a deadline reached first.)
+    const why = / failed \(visible again in \d+ ms\): .*\bsms-oncall: \S/;
+    expect(failedLines).toEqual([
+      expect.stringMatching(why),
+      expect.stringMatching(why),
+      expect.stringMatching(why),
+    ]);
     expect(sms?.failedAttempts).toBeGreaterThan(0);
   }, 60_000);
 });
