@@ -207,7 +207,12 @@ function lookupsFor(n: Notification): Lookup[] {
   // timeout): the event names no caller, ListActionExecutions does (`updatedBy`, a rejection's:
   // events/classify.ts failedApprovalKind), so "cert expired, do not ship" is told as rejected.
   const unsure = n.kind === "approval-expired" && n.level === "action" && !!n.summary;
-  if (failing && (n.level !== "action" || !n.summary || unsure)) lookups.push(failedAction);
+  // A rejection whose summary names no one (a comment typed in the console, not "Rejected by
+  // …"): who rejected it is the caller CodePipeline recorded (`updatedBy`), not "an approver".
+  const nameless = n.kind === "rejection" && !n.decidedBy;
+  if (failing && (n.level !== "action" || !n.summary || unsure || nameless)) {
+    lookups.push(failedAction);
+  }
   const told = ["approval-request", "success", "superseded", "stopped", "canceled"];
   if (failing || told.includes(n.kind)) lookups.push(execution);
   if (n.kind === "approval-request" || (n.kind === "approval-expired" && n.level === "action")) {

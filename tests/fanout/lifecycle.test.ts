@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ddb } from "../../handlers/aws";
 import { approvalKey } from "../../handlers/store/keys";
+import { putApprovalResult } from "../../testing";
 import { event, SMS_TOPIC, startFanoutWorld, TABLE, type FanoutWorld } from "../support/fanout";
 
 let world: FanoutWorld;
@@ -181,6 +182,47 @@ describe("item 3: an approval that expired is not a rejection, and pages no one"
     expect(pages()).toHaveLength(0);
     expect(sms()).toHaveLength(0);
     expect((slack()[0].body as any).text).toMatch(/Rejected by arn:aws:sts::/);
+  });
+
+  it("a rejection in the console names who rejected it: the caller CodePipeline recorded", async () => {
+    // Prepare: a person rejects in the CodePipeline console as their role session, typing a
+    // comment. PutApprovalResult records the caller as the run's `updatedBy` ("The ARN of the
+    // user who changed the pipeline execution details", API_ActionExecutionDetail.html); the
+    // FAILED event names no caller, and its summary is the comment, with no "Rejected by".
+    const executionId = randomUUID();
+    const session = "arn:aws:sts::123456789012:assumed-role/ReleaseManager/jordan.lee";
+    const approval = { pipeline: PIPELINE, stage: "Approve", action: "ManualApproval" };
+    const token = world.standins.aws.addPendingApproval({ ...approval, executionId });
+    putApprovalResult(
+      world.standins.aws.state,
+      {
+        pipelineName: PIPELINE,
+        stageName: "Approve",
+        actionName: "ManualApproval",
+        result: { status: "Rejected", summary: "Wrong build: use the one with the fix" },
+        token,
+      },
+      new Date(),
+      session,
+    );
+
+    // Act: the action's FAILED event, as CodePipeline emits it.
+    await world.drain([
+      event("action-approval-failed", {
+        "execution-id": executionId,
+        "execution-result": {
+          "external-execution-summary": "Wrong build: use the one with the fix",
+          "error-code": "JobFailed",
+        },
+      }),
+    ]);
+
+    // Assess: the person, not "an approver" (the resource part of the ARN: classify.ts
+    // callerName); still no page.
+    const text = (slack()[0].body as any).text as string;
+    expect(text).toMatch(/Rejected by assumed-role\/ReleaseManager\/jordan\.lee\b/);
+    expect(text).toContain("Wrong build: use the one with the fix");
+    expect(pages()).toHaveLength(0);
   });
 });
 

@@ -198,6 +198,10 @@ function validatePutApprovalResult(input: Record<string, unknown>): void {
  * FAILED event. Either way, an execution waiting for the stage may then enter it. A run of an
  * execution being stopped and waited for (`Stopping`) ends with the action event only, and when
  * it was the last run in progress the execution is then `Stopped` (stops.ts `settleStop`).
+ * `by` is the caller's ARN, which CodePipeline records as the run's `lastUpdatedBy` /
+ * `updatedBy` (API_ActionExecution.html, API_ActionExecutionDetail.html): the approver role of
+ * the approval function by default; a person deciding in the console is their IAM user or
+ * assumed-role session (`arn:aws:sts::<account>:assumed-role/<role>/<session>`).
  * @throws ValidationException (the request's shape: {@link validatePutApprovalResult}),
  *   PipelineNotFoundException, StageNotFoundException, ActionNotFoundException,
  *   InvalidApprovalTokenException, ApprovalAlreadyCompletedException.
@@ -206,6 +210,7 @@ export function putApprovalResult(
   state: AwsState,
   input: Record<string, unknown>,
   at: Date = new Date(),
+  by: string = APPROVER_ARN,
 ): { approvedAt: Date } {
   validatePutApprovalResult(input);
   const name = String(input.pipelineName);
@@ -227,8 +232,8 @@ export function putApprovalResult(
     summary,
     errorCode: approved ? undefined : "JobFailed",
     lastUpdateTime: at,
-    lastUpdatedBy: APPROVER_ARN,
-    decision: { outcome: result.status, by: APPROVER_ARN, at, summary },
+    lastUpdatedBy: by,
+    decision: { outcome: result.status, by, at, summary },
   });
   const execution = ensureExecution(pipeline, run.pipelineExecutionId, at);
   emitActionEvent(
