@@ -16,6 +16,7 @@ import {
   approvalRunOf,
   approvalTokens,
   clickSlackButton,
+  decideInConsole,
   emittedCount,
   endRefusal,
 } from "./scenario-host";
@@ -125,6 +126,7 @@ export function createScenarioHost(
         pipelineExecutionId: input.executionId,
         retryMode: input.retryMode ?? "FAILED_ACTIONS",
       }),
+    decideInConsole: (input) => decideInConsole(world, input),
     advanceClock: (ms) => expireApprovals(aws.state, new Date(Date.now() + ms)).length,
     emittedCount: () => emittedCount(world),
     setFault: (fault) => (fault ? faults.set(fault.receiver, fault, "scenario") : undefined),

@@ -46,8 +46,29 @@ export interface AdvanceClockAction {
   advanceClock: { days: number };
 }
 
+/**
+ * Someone decides the pending approval run of `executionId` in the CodePipeline console (or the
+ * CLI): `PutApprovalResult` with that run's token, as their own IAM identity `by` (an ARN, e.g.
+ * `arn:aws:sts::<account>:assumed-role/<role>/<session>`), which CodePipeline records as the
+ * run's `lastUpdatedBy` / `updatedBy`. Not a Slack click: the request keeps its buttons. The
+ * stand-in emits the decision's events. `executionId` may be `$exec:<name>`.
+ */
+export interface DecideInConsoleAction {
+  decideInConsole: {
+    pipeline: string;
+    executionId: string;
+    stage: string;
+    action: string;
+    status: "Approved" | "Rejected";
+    /** The reviewer's comment (PutApprovalResult `result.summary`, at most 512 characters). */
+    summary: string;
+    by: string;
+  };
+}
+
 /** One thing a step does before its events are sent. */
-export type ScenarioAction = ClickAction | RetryStageAction | AdvanceClockAction;
+export type ScenarioAction =
+  ClickAction | RetryStageAction | AdvanceClockAction | DecideInConsoleAction;
 
 /** Whether an action is a click. */
 export function isClick(action: ScenarioAction): action is ClickAction {
@@ -59,6 +80,10 @@ export function describeAction(action: ScenarioAction): string {
   if (isClick(action)) return `${action.click} on "${action.on}"`;
   if ("retryStage" in action)
     return `retry of ${action.retryStage.pipeline}/${action.retryStage.stage}`;
+  if ("decideInConsole" in action) {
+    const d = action.decideInConsole;
+    return `${d.status} in the console by ${d.by} (${d.pipeline}/${d.stage}/${d.action})`;
+  }
   return `${action.advanceClock.days} days later`;
 }
 
@@ -87,7 +112,19 @@ export function actionProblem(action: unknown, ids: Set<string>): string | undef
       ? undefined
       : '{"advanceClock": {"days": <number > 0>}}';
   }
-  return 'one of {"click": …}, {"retryStage": …}, {"advanceClock": …}';
+  if ("decideInConsole" in a) {
+    const d = (a.decideInConsole ?? {}) as Record<string, unknown>;
+    const ok =
+      ["pipeline", "executionId", "stage", "action", "summary", "by"].every(
+        (k) => typeof d[k] === "string",
+      ) &&
+      (d.status === "Approved" || d.status === "Rejected") &&
+      /^arn:aws[a-z-]*:(iam|sts)::\d{12}:/.test(String(d.by));
+    return ok
+      ? undefined
+      : '{"decideInConsole": {"pipeline", "executionId", "stage", "action", "status": "Approved" | "Rejected", "summary", "by": <an IAM or STS ARN>}}';
+  }
+  return 'one of {"click": …}, {"retryStage": …}, {"advanceClock": …}, {"decideInConsole": …}';
 }
 
 /** A Slack message as the scenario sees it (sandbox/views.ts `slackMessages`). */

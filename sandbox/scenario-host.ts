@@ -2,12 +2,13 @@
  * The parts of the scenario host (run.ts) that act for people and read CodePipeline: a click on
  * a Slack button, sent exactly as Slack sends it (a signed `block_actions` payload to the
  * approval function's URL, with a `response_url` minted for the clicking user, like the page),
- * and the approval tokens the CodePipeline stand-in issued.
+ * a decision in the CodePipeline console, and the approval tokens the CodePipeline stand-in issued.
  */
 import { randomUUID } from "node:crypto";
 import { computeSlackSignature } from "../handlers/approval/signature";
+import { putApprovalResult } from "../testing";
 import { callApprovalUrl, type FunctionUrlAnswer } from "./function-url";
-import type { IssuedToken } from "./scenario-actions";
+import type { DecideInConsoleAction, IssuedToken } from "./scenario-actions";
 import type { ApprovalRef, ApprovalRunState } from "./scenario-events";
 import { sandboxUsers, slackMessages } from "./views";
 import type { World } from "./wiring";
@@ -172,4 +173,41 @@ export function endRefusal(
     }
   }
   return undefined;
+}
+
+/**
+ * A decision in the CodePipeline console: PutApprovalResult with the token of the execution's
+ * pending run of the action, as the caller `input.by` (CodePipeline records it as the run's
+ * `lastUpdatedBy`, which the fan-out's enrichment reads: handlers/enrich.ts). The stand-in emits
+ * the decision's events.
+ * @throws when no run of the execution waits at the action, or the stand-in's service error.
+ */
+export function decideInConsole(
+  world: World,
+  input: DecideInConsoleAction["decideInConsole"],
+): void {
+  const { state } = world.standins.aws;
+  const pipeline = state.codepipeline.pipelines[input.pipeline];
+  const stage = pipeline?.stages.find((s) => s.name === input.stage);
+  const action = stage?.actions.find((a) => a.name === input.action);
+  const run = (action?.runs ?? [])
+    .filter((r) => r.pipelineExecutionId === input.executionId && r.status === "InProgress")
+    .at(-1);
+  if (!run?.token) {
+    throw new Error(
+      `no approval of execution ${input.executionId} waits at ${input.pipeline}/${input.stage}/${input.action}`,
+    );
+  }
+  putApprovalResult(
+    state,
+    {
+      pipelineName: input.pipeline,
+      stageName: input.stage,
+      actionName: input.action,
+      result: { status: input.status, summary: input.summary },
+      token: run.token,
+    },
+    new Date(),
+    input.by,
+  );
 }

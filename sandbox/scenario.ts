@@ -19,6 +19,7 @@ import {
   newRun,
   rememberStep,
   requestMessageId,
+  type DecideInConsoleAction,
   type IssuedToken,
   type RetryStageAction,
   type ScenarioAction,
@@ -37,6 +38,7 @@ import { describeWait, nextFreshWindow, waitUntil } from "./scenario-window";
 export type {
   AdvanceClockAction,
   ClickAction,
+  DecideInConsoleAction,
   RetryStageAction,
   ScenarioAction,
 } from "./scenario-actions";
@@ -268,6 +270,12 @@ export interface ScenarioHost {
    */
   retryStage(input: RetryStageAction["retryStage"]): void;
   /**
+   * PutApprovalResult on the CodePipeline stand-in for the pending approval run of the execution,
+   * as the caller `by` (someone in the console); the stand-in emits the decision's events.
+   * @throws when no run of the execution waits there, or CodePipeline's error.
+   */
+  decideInConsole(input: DecideInConsoleAction["decideInConsole"]): void;
+  /**
    * Lets `ms` pass for CodePipeline: pending approvals whose timeout ends within it fail, and
    * the stand-in emits their events. Resolves with how many expired.
    */
@@ -453,6 +461,7 @@ async function doActions(
             `${describeAction(action)}: the approval URL answered ${answer.statusCode}`,
           );
       } else if ("retryStage" in action) host.retryStage(action.retryStage);
+      else if ("decideInConsole" in action) host.decideInConsole(action.decideInConsole);
       else {
         const expired = host.advanceClock(action.advanceClock.days * 86_400_000);
         if (expired === 0) problems.push(`${describeAction(action)}: no approval expired`);

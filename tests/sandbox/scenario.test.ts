@@ -79,6 +79,7 @@ function fakeHost(overrides: Partial<ScenarioHost> = {}) {
     approvalRun: () => undefined,
     emittedCount: () => emitted,
     retryStage: () => undefined,
+    decideInConsole: () => undefined,
     advanceClock: () => 0,
     setFault: () => undefined,
     addPendingApproval: () => undefined,

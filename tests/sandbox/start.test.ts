@@ -67,6 +67,8 @@ describe("npm start -- --no-serve", () => {
       "main-app-production rolls back automatically",
       "an approver rejects the release in Slack",
       "Approve on the new request approves the new run",
+      // Its expectation: #eng names jordan.lee, the caller CodePipeline recorded (round 17).
+      "the hotfix is rejected in the CodePipeline console",
       "Approve on the hotfix's old request is refused: it was replaced",
       "nobody decides within 7 days: the approval expires",
     ])
