@@ -200,13 +200,17 @@ describe("sandbox page (headless Chromium)", () => {
     );
   }
 
-  test("Reject in Slack: the request says who rejected it, #eng is told, nothing pages", async () => {
-    // Prepare: a new release waits in the Approve stage.
-    const executionId = randomUUID();
+  /** A new approval request for `executionId` (attempt 1), the page opened: its message. */
+  async function newRequestOnPage(executionId: string) {
     await approvalStarted(executionId, randomUUID(), 1);
     const id = await newestMessage("slack-releases");
     await page.goto(sandbox.url as string);
-    const request = page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
+    return page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
+  }
+
+  test("Reject in Slack: the request says who rejected it, #eng is told, nothing pages", async () => {
+    // Prepare: a new release waits in the Approve stage.
+    const request = await newRequestOnPage(randomUUID());
     await request.locator('button[data-action-id="deploy-notifier.reject"]').waitFor();
     const pagesBefore = pages();
     const engBefore = sandbox.standins.receivers.byReceiver("slack", "slack-eng").length;
@@ -244,10 +248,7 @@ describe("sandbox page (headless Chromium)", () => {
     // execution id (REFERENCE.md, CodePipeline's lifecycle). New-user report, round 17: the old
     // request carried "replaced by a newer action execution" above "rejected by Approver 1".
     const executionId = randomUUID();
-    await approvalStarted(executionId, randomUUID(), 1);
-    const id = await newestMessage("slack-releases");
-    await page.goto(sandbox.url as string);
-    const request = page.locator(`[data-testid="slack-message"][data-message-id="${id}"]`);
+    const request = await newRequestOnPage(executionId);
     await page.selectOption('[data-testid="user-select"]', "U012ABCDEF");
     await request.locator('button[data-action-id="deploy-notifier.reject"]').click();
     await request.locator(".sk-header", { hasText: /rejected by Approver 1/i }).waitFor();
