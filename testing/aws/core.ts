@@ -92,6 +92,55 @@ export interface AwsDelays {
   sns: Record<string, number>;
 }
 
+/**
+ * A test's hold on the requests of one awsJson service ({@link AwsContext.holds}): each request
+ * arrives (CodePipeline records it) and then waits unanswered until {@link AwsHold.release}, as
+ * a slow AWS answer does — for as long as the test needs, where a timed delay can end before a
+ * busy machine got to what the test looks at meanwhile.
+ */
+export interface AwsHold {
+  /**
+   * How many held requests have a client still waiting for the answer (their connection open):
+   * a client that gave up (its SDK timed out, its caller aborted) is no longer counted.
+   */
+  readonly waiting: number;
+  /** Lets every held request (and any later one) go on to its answer. Idempotent. */
+  release(): void;
+}
+
+/** One hold of {@link AwsContext.holds}: the service and operations it applies to. */
+export interface HoldEntry extends AwsHold {
+  service: "secretsmanager" | "codepipeline";
+  /** Only these operations; undefined = every operation of the service. */
+  operations?: readonly string[];
+  /** Resolves on release. */
+  released: Promise<void>;
+  /** Counts one held request while its connection is open. */
+  track(res: ServerResponse): void;
+}
+
+/** A new unreleased hold on `service` (`operations`: all when undefined). */
+export function newHold(service: HoldEntry["service"], operations?: readonly string[]): HoldEntry {
+  const open = new Set<ServerResponse>();
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    service,
+    operations,
+    released,
+    get waiting() {
+      return open.size;
+    },
+    release: () => release(),
+    track(res) {
+      if (res.destroyed || res.writableEnded) return;
+      open.add(res);
+      res.once("close", () => open.delete(res));
+      void released.then(() => open.delete(res));
+    },
+  };
+}
+
 /** A fresh, empty {@link AwsState}. */
 export function emptyState(): AwsState {
   return {
@@ -128,6 +177,8 @@ export interface AwsContext {
   iam: IamEnforcer;
   /** Sleeps `ms`; ends early when the server closes. */
   sleep(ms: number): Promise<void>;
+  /** The tests' holds (emptied, every one released, by reset and close). */
+  holds: HoldEntry[];
 }
 
 /** An error answered in the protocol's error shape; service operations throw it. */
@@ -198,6 +249,20 @@ export function takeFault(
   return fault && faultError(service, fault);
 }
 
+/** Waits until every hold that applies to `operation` of `service` is released. */
+async function heldAt(
+  ctx: AwsContext,
+  service: HoldEntry["service"],
+  operation: string,
+  res: ServerResponse,
+): Promise<void> {
+  const holds = ctx.holds.filter(
+    (h) => h.service === service && (!h.operations || h.operations.includes(operation)),
+  );
+  for (const h of holds) h.track(res);
+  await Promise.all(holds.map((h) => h.released));
+}
+
 /** One awsJson operation: the parsed JSON input → the JSON output; throws a {@link ServiceError}. */
 export type JsonOperation = (input: Record<string, unknown>) => unknown;
 
@@ -238,6 +303,7 @@ export async function handleJsonTarget(
   // A request that arrived is processed even when its client gave up during the delay (its SDK
   // timed out): as AWS does, which cannot know; only the answer is then lost.
   await ctx.sleep(ctx.delays[service][operation] ?? 0);
+  await heldAt(ctx, service, operation, res);
   const op = target.ops[operation];
   try {
     if (!op) {

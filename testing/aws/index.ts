@@ -40,9 +40,11 @@ import {
   handleJsonTarget,
   sendDenial,
   type AwsProtocol,
+  newHold,
   noDelays,
   noFaults,
   type AwsContext,
+  type AwsHold,
   type AwsDelays,
   type AwsFaults,
   type AwsState,
@@ -62,7 +64,7 @@ import { SQS_TARGET, handleSqs } from "./sqs";
 
 export { STANDIN_ACCOUNT } from "./core";
 export { codePipelineScope, scopesOf, type CodePipelineScope } from "./codepipeline/accounts";
-export type { AwsDelays, AwsFault, AwsFaults, AwsState } from "./core";
+export type { AwsDelays, AwsFault, AwsFaults, AwsHold, AwsState } from "./core";
 export type {
   ActionRun,
   ActionStatus,
@@ -114,6 +116,12 @@ export interface AwsStandins {
   state: AwsState;
   faults: AwsFaults;
   delays: AwsDelays;
+  /**
+   * Holds the requests of `service` (of `operations`; default every operation) after they
+   * arrived, unanswered, until the returned hold is released (or the stand-ins reset or close):
+   * a slow answer that lasts until the test has seen what happens meanwhile.
+   */
+  hold(service: "codepipeline" | "secretsmanager", operations?: readonly string[]): AwsHold;
   /**
    * IAM enforcement, shared with the DynamoDB proxy (testing/iam/enforce.ts): off until a
    * program's declared IAM is loaded; then calls signed with `iam.envFor(fn)` credentials are
@@ -308,6 +316,10 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     delays: noDelays(),
     iam: opts.iam ?? createIamEnforcer(),
     sleep: (ms) => started.server?.sleep(ms) ?? Promise.resolve(),
+    holds: [],
+  };
+  const releaseHolds = () => {
+    for (const h of ctx.holds.splice(0)) h.release();
   };
   ctx.state.codepipeline.region = region;
   const server = await startServer(router(ctx, lambda, opts.timeScale ?? 1), opts.port ?? 0);
@@ -330,6 +342,11 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
     state: ctx.state,
     faults: ctx.faults,
     delays: ctx.delays,
+    hold(service, operations) {
+      const h = newHold(service, operations);
+      ctx.holds.push(h);
+      return h;
+    },
     iam: ctx.iam,
     registerFunction(name: string, fn: LambdaFunction): void {
       lambda.functions[name] = fn;
@@ -345,7 +362,11 @@ export async function startAwsStandins(opts: AwsStandinsOptions = {}): Promise<A
       ctx.state.codepipeline.region = region;
       Object.assign(ctx.faults, noFaults());
       Object.assign(ctx.delays, noDelays());
+      releaseHolds();
     },
-    close: () => server.close(),
+    close: () => {
+      releaseHolds();
+      return server.close();
+    },
   };
 }
