@@ -1,0 +1,77 @@
+/**
+ * KNOWN FAULT, not fixed yet (round 17, the flaky "over the allowance" test of grouping.test.ts):
+ * a pacing UpdateItem that DynamoDB applied but answered after the SDK's request timeout
+ * (handlers/aws.ts: 2 s of real time at TIME_SCALE 6) is repeated by the SDK (maxAttempts 3), and
+ * the repeat ADDs the window's count again (store/pacing.ts `g<window start>`, not idempotent).
+ * One Slack notification then spends two of its window's 3 individual messages: 2 Slack messages
+ * go out and 4 notifications wait for the digest instead of 3 (a notification grouped when it
+ * should have been sent on its own). Under load a local DynamoDB answer 2 s late is what made
+ * grouping.test.ts see 2 Slack messages, no batch failure.
+ *
+ * The late reply is the DynamoDB proxy's (testing/dynamo-faults.ts `setLateReply`: applied at
+ * once, its answer held 2.6 s). `it.failing`: passes while the fault is there; once the window's
+ * count is idempotent per reservation (e.g. a string set of reservation ids, `ADD` of the same
+ * id twice counting once, the condition allowing a repeat whose id is in it), drop `.failing`.
+ */
+import { randomUUID } from "node:crypto";
+import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+
+const SCALE = 6;
+let world: FanoutWorld;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  process.env.EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
+  process.env.TIME_SCALE = String(SCALE);
+  world = await startFanoutWorld((raw) => {
+    raw.pipelines.push({ prefix: "storm-", tier: "critical", states: ["FAILED"] });
+    raw.grouping = { channels: { "slack-eng": { windowSeconds: 60, maxIndividual: 3 } } };
+  });
+});
+afterAll(async () => {
+  await world.close();
+  process.env = saved;
+});
+beforeEach(async () => {
+  world.reset();
+  await world.forgetPacing();
+});
+afterEach(() => jest.restoreAllMocks());
+
+it.failing(
+  "a pacing call answered after the SDK's timeout spends one window allowance, not two",
+  async () => {
+    // This clock is moved (never waited for) to 30 ms into a window (60 s at TIME_SCALE 6 is 10 s),
+    // so that all six are decided in one window though the late reply adds 2.6 s.
+    const windowMs = 60_000 / SCALE;
+    const realNow = Date.now.bind(Date);
+    const offset = windowMs - (realNow() % windowMs) + 30;
+    jest.spyOn(Date, "now").mockImplementation(() => realNow() + offset);
+    world.standins.dynamo.faults.setLateReply({
+      operation: "UpdateItem",
+      match: "PACE#slack-eng",
+      delayMs: 2600,
+      times: 1,
+    });
+    const events = Array.from({ length: 6 }, (_, i) =>
+      event(
+        "pipeline-failed",
+        { pipeline: `storm-late-${i}`, "execution-id": randomUUID() },
+        {
+          id: randomUUID(),
+        },
+      ),
+    );
+    const out = await world.invoke(events.map((e, i) => record(e, `late-${i}`)));
+
+    expect(out.batchItemFailures).toEqual([]);
+    const grouped = (await world.items()).filter(
+      (i) =>
+        String(i.pk).startsWith("DELIVERY#PIPELINE#storm-late-") &&
+        i.channel === "slack-eng" &&
+        i.status === "grouped",
+    );
+    expect(world.standins.receivers.byReceiver("slack", "slack-eng")).toHaveLength(3);
+    expect(grouped).toHaveLength(3);
+  },
+);
