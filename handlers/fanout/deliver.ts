@@ -223,7 +223,9 @@ async function paceOrRelease(
 ): Promise<ChannelOutcome> {
   let pace: PaceDecision;
   try {
-    const allowance = !retry && groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
+    const window = !retry && groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
+    // The window counts the notification once, however often its reservation is repeated.
+    const allowance = window && { ...window, member: ref.notificationId };
     pace = await paceDelivery(d.channel, type, inv.deadline, reserved, Date.now, allowance);
     if (pace.kind === "group") {
       const verdict = await verdictOf(gate);

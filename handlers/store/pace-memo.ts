@@ -16,7 +16,7 @@ import type { Allowance } from "./pacing";
  *   `tat` seen ahead of now is still ahead, and the busy form fits. It is only a guess of the
  *   form: DynamoDB checks the condition, a wrong guess (the item deleted: TTL, a day after its
  *   last use) costs one more call, never a wrong slot.
- * - a window's count `g<start>`: only `ADD :one` while the window lasts. Nothing gives a count
+ * - a window's set `w<start>`: only `ADD` of a member while the window lasts. Nothing gives a count
  *   back: a refused reservation changes nothing, a grouped, released, deferred or failed delivery
  *   never decrements it (a deferred copy carries its slot, fanout/pace.ts, and reserves nothing),
  *   and the `REMOVE` of a window's attribute is done only by reservations of a LATER window (the

@@ -14,8 +14,9 @@
  *
  * Grouping (issue 11, fanout/grouping.ts) folds its decision into the same calls: with an
  * {@link Allowance}, both forms also count the individual messages of the current grouping
- * window in the attribute `g<window start ms>` (`ADD`, and `REMOVE` of the previous window's), under
- * `attribute_not_exists(g…) OR g… < :max`. A notification over the allowance is refused by the
+ * window in the string set `w<window start ms>` ({@link windowAttribute}: `ADD` of the
+ * notification, and `REMOVE` of the previous window's), under `attribute_not_exists(w…) OR
+ * size(w…) < :max OR contains(w…, :memberId)`. A notification over the allowance is refused by the
  * same conditional UpdateItem without consuming a send slot: when both forms fail, the allowance
  * is spent (`tat` and the window's count only grow, so one of the two `tat` conditions held at
  * the second call unless the count was at its maximum) — two calls, no third.
@@ -42,6 +43,7 @@
  * reservations of a batch overlap. A batch of 10 failures of 10 pipelines takes 1 or 2 calls
  * instead of 10 (tests/fanout/pacing-group-batch.test.ts).
  */
+import { randomBytes } from "node:crypto";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { ddb } from "../aws";
@@ -79,31 +81,58 @@ export interface Allowance {
   windowMs: number;
   /** Individual messages per window, ≥ 1. */
   max: number;
+  /**
+   * Who spends the window's message (fanout/grouping.ts `reservationOf`: the notification's):
+   * counted once however often its reservation is repeated. Default: one of its own per call.
+   */
+  member?: string;
 }
 
-/** The attribute that counts a window's individual messages: `g<window start ms>`. */
+/**
+ * The attribute that holds a window's individual messages: `w<window start ms>`, a string set of
+ * their {@link Allowance.member}s, so that a reservation repeated after a lost reply (DynamoDB
+ * applied it; the SDK timed out and sent it again) counts once. The count it replaces, `g<start>`
+ * (`ADD :one`), counted such a repeat twice: one notification spent two of Slack's 3 messages.
+ */
 export function windowAttribute(windowStart: number): string {
-  return `g${Math.round(windowStart)}`;
+  return `w${Math.round(windowStart)}`;
 }
 
 /** The allowance's parts of both forms' expressions (empty without one). */
 function allowanceParts(a: Allowance | undefined) {
   if (!a) return { update: "", condition: "", names: undefined, values: {} };
+  const member = memberOf(a);
   return {
-    update: " ADD #cur :one REMOVE #prev",
-    condition: " AND (attribute_not_exists(#cur) OR #cur < :max)",
+    update: " ADD #cur :member REMOVE #prev",
+    // A member already in the set is its own repeat: it passes, and ADD leaves the set as it is.
+    condition:
+      " AND (attribute_not_exists(#cur) OR size(#cur) < :max OR contains(#cur, :memberId))",
     names: {
       "#cur": windowAttribute(a.windowStart),
       "#prev": windowAttribute(a.windowStart - a.windowMs),
     },
-    values: { ":one": 1, ":max": Math.max(1, Math.floor(a.max)) },
+    values: {
+      ":member": new Set([member]),
+      ":memberId": member,
+      ":max": Math.max(1, Math.floor(a.max)),
+    },
   };
 }
 
-/** Window attributes of `item` older than the previous window of `a` (left by a quiet gap). */
+/** The allowance's member, or one of this call's own (12 random base64url characters). */
+function memberOf(a: Allowance): string {
+  return a.member ?? randomBytes(9).toString("base64url");
+}
+
+/**
+ * Window attributes of `item` older than the previous window of `a` (left by a quiet gap), and
+ * every count of the format before the sets (`g<start>`).
+ */
 function staleWindows(item: Record<string, unknown> | undefined, a: Allowance): string[] {
   const oldest = a.windowStart - a.windowMs;
-  return Object.keys(item ?? {}).filter((k) => /^g\d+$/.test(k) && Number(k.slice(1)) < oldest);
+  return Object.keys(item ?? {}).filter(
+    (k) => /^g\d+$/.test(k) || (/^w\d+$/.test(k) && Number(k.slice(1)) < oldest),
+  );
 }
 
 /** Removes `names` from the pace item of `channel` (one UpdateItem); errors are ignored. */
@@ -194,16 +223,23 @@ async function tryForm(
   }
 }
 
-/** `item` with its window count one higher: the item after a reservation that counted. */
-function bumped(item: Record<string, unknown> | undefined, a: Allowance): Record<string, unknown> {
-  const name = windowAttribute(a.windowStart);
-  return { ...item, [name]: Number(item?.[name] ?? 0) + 1 };
-}
-
-/** Whether the window of `a` is spent in `item` (its count at the maximum). */
-function windowSpent(item: Record<string, unknown> | undefined, a: Allowance): boolean {
-  const count = Number(item?.[windowAttribute(a.windowStart)] ?? 0);
-  return count >= Math.max(1, Math.floor(a.max));
+/**
+ * Whether the window of `a` is spent for `a` in `item`: full, without `a`'s member in it. A
+ * member in it was counted by an earlier try of the same reservation whose reply was lost (the
+ * condition lets its repeat pass). `counted`: `item` is the one before a reservation that
+ * counted, so the window now holds `a`'s member too (spent for whoever comes next when full).
+ */
+function windowSpent(
+  item: Record<string, unknown> | undefined,
+  a: Allowance,
+  counted = false,
+): boolean {
+  const set = item?.[windowAttribute(a.windowStart)];
+  const members = set instanceof Set ? (set as Set<unknown>) : new Set<unknown>();
+  const known = a.member !== undefined && members.has(a.member);
+  const max = Math.max(1, Math.floor(a.max));
+  if (counted) return members.size + (known ? 0 : 1) >= max;
+  return !known && members.size >= max;
 }
 
 /**
@@ -266,7 +302,7 @@ export async function reserveRun(
       if (r.ok) {
         if (m) m.tat = r.tat;
         if (allowance) {
-          if (windowSpent(bumped(r.old, allowance), allowance)) markSpent(m, allowance);
+          if (windowSpent(r.old, allowance, true)) markSpent(m, allowance);
           calls += await removeStale(channel, staleWindows(r.old, allowance));
         }
         return { at: gcraSlots(r.tat - k * T, t, k, T, tau), calls };

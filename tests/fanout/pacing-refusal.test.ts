@@ -10,7 +10,7 @@
  * pacing calls are counted on the wire.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { paceDelivery } from "../../handlers/fanout/pace";
 import { reserveSlot, windowAttribute } from "../../handlers/store/pacing";
 import { usePaceTable } from "../support/pace-table";
@@ -23,7 +23,10 @@ const allowance = { windowStart: T0 - (T0 % 60_000), windowMs: 60_000, max: 3 };
 const world = usePaceTable(TABLE);
 
 /** Writes the pace item of `channel` as another invocation would have left it. */
-async function paceItem(channel: string, attributes: Record<string, number>): Promise<void> {
+async function paceItem(
+  channel: string,
+  attributes: Record<string, number | Set<string>>,
+): Promise<void> {
   const doc = DynamoDBDocumentClient.from(
     new DynamoDBClient({ endpoint: world.dynamo.endpoint, region: "us-east-1" }),
   );
@@ -34,6 +37,18 @@ async function paceItem(channel: string, attributes: Record<string, number>): Pr
     }),
   );
   doc.destroy();
+}
+
+/** The pace item of `channel` as the table holds it now. */
+async function readPaceItem(channel: string): Promise<Record<string, unknown> | undefined> {
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: world.dynamo.endpoint, region: "us-east-1" }),
+  );
+  const out = await doc.send(
+    new GetCommand({ TableName: TABLE, Key: { pk: `PACE#${channel}`, sk: "PACE" } }),
+  );
+  doc.destroy();
+  return out.Item;
 }
 
 /**
@@ -55,7 +70,9 @@ function paceCalls(channel: string, throttled = 0): string[] {
 
 describe("a refused pacing call that returns the item", () => {
   it("groups after ONE call when the window's count is at its maximum (no second, refused call)", async () => {
-    await paceItem("s", { tat: T0 + 500, [windowAttribute(allowance.windowStart)]: 3 });
+    // The window's set of individual messages (store/pacing.ts `windowAttribute`) is full.
+    const full = new Set(["n-1", "n-2", "n-3"]);
+    await paceItem("s", { tat: T0 + 500, [windowAttribute(allowance.windowStart)]: full });
     const sent = paceCalls("s");
     const slot = await reserveSlot("s", bucket, () => T0, allowance, T0 + 1);
     expect(slot).toEqual({ at: T0, calls: 1, grouped: true });
@@ -67,6 +84,29 @@ describe("a refused pacing call that returns the item", () => {
       grouped: true,
     });
     expect(sent).toHaveLength(1);
+  });
+
+  it("counts a repeated reservation once: its member already in a full window gets a slot, not the digest", async () => {
+    // Its first try was applied and its reply lost (the SDK timed out and sent it again): the
+    // window holds it. Before the sets, a count took it twice and grouped it.
+    const start = allowance.windowStart;
+    const full = new Set(["n-1", "n-2", "n-3"]);
+    await paceItem("r", { tat: T0 + 500, [windowAttribute(start)]: full, [`g${start}`]: 3 });
+    const sent = paceCalls("r");
+    const repeat = { ...allowance, member: "n-2" };
+
+    const slot = await reserveSlot("r", bucket, () => T0, repeat, T0 + 3);
+
+    expect(slot.grouped).toBeUndefined();
+    expect(slot.at).toBeGreaterThanOrEqual(T0);
+    const item = await readPaceItem("r");
+    expect(item?.[windowAttribute(start)]).toEqual(full);
+    // The count of the format before the sets is removed.
+    expect(item).not.toHaveProperty(`g${start}`);
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    // Another notification is still refused: the window is full.
+    const other = await reserveSlot("r", bucket, () => T0, { ...allowance, member: "n-4" });
+    expect(other.grouped).toBe(true);
   });
 
   it("goes on with the busy form when the idle one was refused by a later `tat`, and the slot follows the GCRA", async () => {
