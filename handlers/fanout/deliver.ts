@@ -224,8 +224,7 @@ async function paceOrRelease(
   let pace: PaceDecision;
   try {
     const window = !retry && groupable(n, d) ? allowanceFor(inv.config, d.channel) : undefined;
-    // The window counts the notification once, however often its reservation is repeated.
-    const allowance = window && { ...window, member: ref.notificationId };
+    const allowance = window && { ...window, member: ref.notificationId }; // counted once
     pace = await paceDelivery(d.channel, type, inv.deadline, reserved, Date.now, allowance);
     if (pace.kind === "group") {
       const verdict = await verdictOf(gate);
