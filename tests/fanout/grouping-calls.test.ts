@@ -15,27 +15,14 @@ import { randomUUID } from "node:crypto";
 import { ddb } from "../../handlers/aws";
 import { isDigestFlush } from "../../handlers/contracts/digest-flush";
 import { forgetPaceMemo } from "../../handlers/store/pacing";
-import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { event, record, type FanoutWorld } from "../support/fanout";
+import { EVENTS_QUEUE_URL, useSlackGroupingWorld } from "../support/grouping";
 
-const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
 const SCALE = 6;
 const WINDOW_MS = (60 * 1000) / SCALE;
 
 let world: FanoutWorld;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-  process.env.TIME_SCALE = String(SCALE);
-  world = await startFanoutWorld((raw) => {
-    raw.pipelines.push({ prefix: "calls-", tier: "critical", states: ["FAILED"] });
-    raw.grouping = { channels: { "slack-eng": { windowSeconds: 60, maxIndividual: 3 } } };
-  });
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+useSlackGroupingWorld({ prefix: "calls-", scale: SCALE }, (w) => (world = w));
 afterEach(() => jest.restoreAllMocks());
 
 /**

@@ -12,24 +12,12 @@
  * once, its answer held 2.6 s).
  */
 import { randomUUID } from "node:crypto";
-import { event, record, startFanoutWorld, type FanoutWorld } from "../support/fanout";
+import { event, record, type FanoutWorld } from "../support/fanout";
+import { useSlackGroupingWorld } from "../support/grouping";
 
 const SCALE = 6;
 let world: FanoutWorld;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  process.env.EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events";
-  process.env.TIME_SCALE = String(SCALE);
-  world = await startFanoutWorld((raw) => {
-    raw.pipelines.push({ prefix: "storm-", tier: "critical", states: ["FAILED"] });
-    raw.grouping = { channels: { "slack-eng": { windowSeconds: 60, maxIndividual: 3 } } };
-  });
-});
-afterAll(async () => {
-  await world.close();
-  process.env = saved;
-});
+useSlackGroupingWorld({ prefix: "storm-", scale: SCALE }, (w) => (world = w));
 beforeEach(async () => {
   world.reset();
   await world.forgetPacing();

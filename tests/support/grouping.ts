@@ -15,14 +15,19 @@ export const EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/12345678901
 
 /**
  * Starts the file's fan-out world with `EVENTS_QUEUE_URL` set (before the handler's SQS client
- * is made), hands it to `use`, and closes it and restores the environment after the file.
+ * is made), `edit` applied to its raw config, and TIME_SCALE `scale` when given; hands it to
+ * `use`, and closes it and restores the environment after the file.
  */
-export function useQueuedWorld(use: (world: FanoutWorld) => void): void {
+function useWorldOf(
+  opts: { scale?: number; edit?: ConfigEdit },
+  use: (world: FanoutWorld) => void,
+): void {
   const saved = { ...process.env };
   let started: FanoutWorld | undefined;
   beforeAll(async () => {
     process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-    started = await startFanoutWorld();
+    if (opts.scale !== undefined) process.env.TIME_SCALE = String(opts.scale);
+    started = await startFanoutWorld(opts.edit);
     use(started);
   });
   afterAll(async () => {
@@ -31,35 +36,51 @@ export function useQueuedWorld(use: (world: FanoutWorld) => void): void {
   });
 }
 
+/** The file's fan-out world ({@link useWorldOf}) of the default config. */
+export function useQueuedWorld(use: (world: FanoutWorld) => void): void {
+  useWorldOf({}, use);
+}
+
+/** Makes critical pipelines named `<prefix>…` fail to the critical tier. */
+function criticalPrefix(raw: Parameters<ConfigEdit>[0], prefix: string): void {
+  raw.pipelines.push({ prefix, tier: "critical", states: ["FAILED"] });
+}
+
 /**
- * Starts the file's fan-out world at TIME_SCALE `scale` with a webhook channel `hook` that critical
- * pipelines named `<prefix>…` reach (its receiver the world's webhook stand-in), `edit` applied
- * to the rest of the raw config, and `EVENTS_QUEUE_URL` set; hands it to `use`, and closes it
- * and restores the environment after the file.
+ * The file's fan-out world ({@link useWorldOf}) at TIME_SCALE `scale` in which critical
+ * pipelines named `<prefix>…` fail and slack-eng groups (60 s windows, 3 individual messages).
+ */
+export function useSlackGroupingWorld(
+  opts: { prefix: string; scale: number },
+  use: (world: FanoutWorld) => void,
+): void {
+  const edit: ConfigEdit = (raw) => {
+    criticalPrefix(raw, opts.prefix);
+    raw.grouping = { channels: { "slack-eng": { windowSeconds: 60, maxIndividual: 3 } } };
+  };
+  useWorldOf({ scale: opts.scale, edit }, use);
+}
+
+/**
+ * The file's fan-out world ({@link useWorldOf}) at TIME_SCALE `scale` with a webhook channel
+ * `hook` that critical pipelines named `<prefix>…` reach (its receiver the world's webhook
+ * stand-in), `edit` applied to the rest of the raw config.
  */
 export function useHookWorld(
   opts: { hook: string; prefix: string; scale: number; edit?: ConfigEdit },
   use: (world: FanoutWorld) => void,
 ): void {
-  const saved = { ...process.env };
-  let started: FanoutWorld | undefined;
-  beforeAll(async () => {
-    process.env.EVENTS_QUEUE_URL = EVENTS_QUEUE_URL;
-    process.env.TIME_SCALE = String(opts.scale);
-    started = await startFanoutWorld((raw) => {
-      raw.pipelines.push({ prefix: opts.prefix, tier: "critical", states: ["FAILED"] });
-      raw.channels[opts.hook] = { type: "webhook" };
-      raw.routing.critical = [...raw.routing.critical, opts.hook];
-      raw.secrets[opts.hook] = { url: "http://127.0.0.1:1/placeholder" };
-      opts.edit?.(raw);
-    });
+  const edit: ConfigEdit = (raw) => {
+    criticalPrefix(raw, opts.prefix);
+    raw.channels[opts.hook] = { type: "webhook" };
+    raw.routing.critical = [...raw.routing.critical, opts.hook];
+    raw.secrets[opts.hook] = { url: "http://127.0.0.1:1/placeholder" };
+    opts.edit?.(raw);
+  };
+  useWorldOf({ scale: opts.scale, edit }, (started) => {
     const url = started.standins.receivers.urlFor("webhook", opts.hook);
     started.config.channelSecrets[opts.hook] = { url };
     use(started);
-  });
-  afterAll(async () => {
-    await started?.close();
-    process.env = saved;
   });
 }
 
