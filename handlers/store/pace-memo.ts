@@ -2,6 +2,7 @@
  * What a warm fan-out container learnt of each channel's pace item (store/pacing.ts, issue 12:
  * fewer DynamoDB calls), kept across its invocations: see {@link memo} for why that holds.
  */
+import { allowanceMax } from "./pace-window";
 import type { Allowance } from "./pacing";
 
 /**
@@ -53,7 +54,7 @@ export function memoOf(channel: string, scope: number | undefined): ChannelMemo 
 }
 
 function spentKey(a: Allowance): string {
-  return `${Math.round(a.windowStart)}#${Math.max(1, Math.floor(a.max))}`;
+  return `${Math.round(a.windowStart)}#${allowanceMax(a)}`;
 }
 
 /** Whether `m` holds the window of `a` as spent at `now` (epoch ms, this clock). */

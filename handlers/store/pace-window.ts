@@ -46,7 +46,7 @@ export function allowanceParts(a: Allowance | undefined) {
     values: {
       ":member": new Set([member]),
       ":memberId": member,
-      ":max": Math.max(1, Math.floor(a.max)),
+      ":max": allowanceMax(a),
     },
   };
 }
@@ -67,21 +67,33 @@ export function staleWindows(item: Record<string, unknown> | undefined, a: Allow
   );
 }
 
-/**
- * Whether the window of `a` is spent for `a` in `item`: full, without `a`'s member in it. A
- * member in it was counted by an earlier try of the same reservation whose reply was lost (the
- * condition lets its repeat pass). `counted`: `item` is the one before a reservation that
- * counted, so the window now holds `a`'s member too (spent for whoever comes next when full).
- */
-export function windowSpent(
-  item: Record<string, unknown> | undefined,
-  a: Allowance,
-  counted = false,
-): boolean {
+/** The individual messages the window of `a` allows: `max`, whole, at least 1. */
+export function allowanceMax(a: Allowance): number {
+  return Math.max(1, Math.floor(a.max));
+}
+
+/** The members of the window of `a` in `item` (an empty set when it has none). */
+function membersOf(item: Record<string, unknown> | undefined, a: Allowance): Set<unknown> {
   const set = item?.[windowAttribute(a.windowStart)];
-  const members = set instanceof Set ? (set as Set<unknown>) : new Set<unknown>();
-  const known = a.member !== undefined && members.has(a.member);
-  const max = Math.max(1, Math.floor(a.max));
-  if (counted) return members.size + (known ? 0 : 1) >= max;
-  return !known && members.size >= max;
+  return set instanceof Set ? set : new Set();
+}
+
+/**
+ * Whether the window of `a` is spent for `a` in `item` (the item that refused a reservation):
+ * full, without `a`'s member in it. A member in it was counted by an earlier try of the same
+ * reservation whose reply was lost (the condition lets its repeat pass).
+ */
+export function windowSpent(item: Record<string, unknown> | undefined, a: Allowance): boolean {
+  const members = membersOf(item, a);
+  return !(a.member !== undefined && members.has(a.member)) && members.size >= allowanceMax(a);
+}
+
+/**
+ * Whether the window of `a` is full after a reservation that counted, `item` being the one
+ * before it: the window now holds `a`'s member too (spent for whoever comes next).
+ */
+export function fullAfter(item: Record<string, unknown> | undefined, a: Allowance): boolean {
+  const members = membersOf(item, a);
+  const added = a.member !== undefined && members.has(a.member) ? 0 : 1;
+  return members.size + added >= allowanceMax(a);
 }

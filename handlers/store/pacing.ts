@@ -49,7 +49,13 @@ import { ddb } from "../aws";
 import { isConditionFailed } from "./claim";
 import { paceKey } from "./keys";
 import { holdsSpent, markSpent, memoOf } from "./pace-memo";
-import { allowanceParts, staleWindows, windowSpent, type Allowance } from "./pace-window";
+import {
+  allowanceParts,
+  fullAfter,
+  staleWindows,
+  windowSpent,
+  type Allowance,
+} from "./pace-window";
 import { tableName } from "./table";
 
 export { forgetPaceMemo, knownSpent } from "./pace-memo";
@@ -221,7 +227,7 @@ export async function reserveRun(
       if (r.ok) {
         if (m) m.tat = r.tat;
         if (allowance) {
-          if (windowSpent(r.old, allowance, true)) markSpent(m, allowance);
+          if (fullAfter(r.old, allowance)) markSpent(m, allowance);
           calls += await removeStale(channel, staleWindows(r.old, allowance));
         }
         return { at: gcraSlots(r.tat - k * T, t, k, T, tau), calls };
